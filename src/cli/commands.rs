@@ -1,0 +1,204 @@
+//! One function per command: call `workflow`, print the result.
+
+use super::args::{Cli, Command, KeyCommand};
+use super::output::{self, Table};
+use crate::ledger::note::verifier_key;
+use crate::say;
+use crate::text::safe;
+use crate::workflow::{self, Context, Receipt, WorkflowError};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
+    let json = cli.json;
+    let ctx = Context::from_env(cli.ledger)?;
+    let Some(command) = cli.command else {
+        return Err(WorkflowError::Usage("no command given; see `rollcall --help`".into()));
+    };
+    match command {
+        Command::Key { command: KeyCommand::New { name } } => key_new(&ctx, &name, json),
+        Command::Key { command: KeyCommand::List } => key_list(&ctx, json),
+        Command::Init { admin, origin, policy } => init(&ctx, &admin, origin.as_deref(), policy.as_deref(), json),
+        Command::Note { text, signer } => {
+            let r = workflow::note::note(&ctx, signer.as_deref(), &text, None)?;
+            receipt("note", &r, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log { origin, from, limit } => log(&ctx, origin.as_deref(), from, limit, json),
+        Command::Verify => verify(&ctx, json),
+    }
+}
+
+fn key_new(ctx: &Context, name: &str, json: bool) -> Result<ExitCode, WorkflowError> {
+    let k = workflow::keys::new_key(ctx, name)?;
+    if json {
+        output::json(&json!({
+            "name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(),
+            "path": k.path, "created": k.created,
+        }));
+    } else {
+        say!("created key {} ({})", k.name, k.public_key.key_id());
+        say!("public key: {}", k.public_key.encode());
+        say!("stored encrypted at {}", k.path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_list(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+    let (keys, problems) = workflow::keys::list_keys(ctx)?;
+    for p in &problems {
+        output::warn(p);
+    }
+    if json {
+        let list: Vec<_> = keys
+            .iter()
+            .map(|k| json!({"name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(), "created": k.created}))
+            .collect();
+        output::json(&json!({"keys": list, "problems": problems}));
+    } else if keys.is_empty() {
+        say!("no keys in {} (create one with `rollcall key new NAME`)", ctx.keystore.keys_dir().display());
+    } else {
+        let mut t = Table::new(&["NAME", "KEY ID", "PUBLIC KEY"]);
+        for k in &keys {
+            t.row(vec![k.name.clone(), k.public_key.key_id(), k.public_key.encode()]);
+        }
+        output::emit(&t.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init(
+    ctx: &Context,
+    admin: &str,
+    origin: Option<&str>,
+    policy: Option<&std::path::Path>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let i = workflow::init::init(ctx, admin, origin, policy)?;
+    let vkey = verifier_key(&i.origin, &i.origin_key);
+    if json {
+        output::json(&json!({
+            "ledger": ctx.ledger_path, "ledger_id": i.ledger_id.to_hex(), "origin": i.origin,
+            "origin_key": i.origin_key.encode(), "origin_vkey": vkey, "admin": i.admin,
+            "admin_key": i.admin_key.encode(), "checkpoint": i.checkpoint,
+        }));
+    } else {
+        say!("created ledger {}", ctx.ledger_path.display());
+        say!("ledger id:  {}", i.ledger_id);
+        say!("origin:     {}", safe(&i.origin));
+        say!("origin key: {vkey}");
+        say!("admin:      {} ({})", safe(&i.admin), i.admin_key.key_id());
+        output::emit(&format!("checkpoint:\n{}", i.checkpoint));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn receipt(what: &str, r: &Receipt, json: bool) {
+    for w in &r.warnings {
+        output::warn(w);
+    }
+    if json {
+        output::json(&json!({
+            "entry_id": r.entry_id.to_hex(), "index": r.index, "size": r.size,
+            "checkpointed": r.checkpointed, "warnings": r.warnings,
+        }));
+    } else {
+        say!("recorded {what} {} at index {}", r.entry_id, r.index);
+    }
+}
+
+fn log(
+    ctx: &Context,
+    origin: Option<&str>,
+    from: u64,
+    limit: Option<u64>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let page = workflow::log::log(ctx, origin, from, limit.unwrap_or(u64::MAX))?;
+    if json {
+        let entries: Vec<_> = page
+            .lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
+                    "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
+                })
+            })
+            .collect();
+        output::json(&json!({"origin": page.origin, "size": page.size, "entries": entries}));
+    } else {
+        let mut t = Table::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"]);
+        for l in &page.lines {
+            let actor = match (&l.actor_name, &l.actor_key_id) {
+                (Some(n), Some(k)) => format!("{n} ({k})"),
+                (None, Some(k)) => format!("? ({k})"),
+                _ => l.actor.clone(),
+            };
+            t.row(vec![l.index.to_string(), l.entry_id.short(16), l.kind.clone(), actor, l.ts.clone()]);
+        }
+        output::emit(&t.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+    let r = workflow::verify::verify(ctx)?;
+    if json {
+        let origins: Vec<_> = r
+            .origins
+            .iter()
+            .map(|o| {
+                json!({
+                    "origin": o.origin, "size": o.size, "verified": o.verified, "signatures": o.signatures,
+                    "checkpoints": o.checkpoints, "root": o.root.map(|h| h.to_hex()),
+                    "latest_checkpoint": o.latest_checkpoint.map(|(s, h)| json!({"size": s, "root": h.to_hex()})),
+                })
+            })
+            .collect();
+        let completeness: Vec<_> = r
+            .completeness
+            .iter()
+            .map(|c| {
+                json!({
+                    "origin": c.origin, "size": c.size, "checkpointed": c.checkpointed,
+                    "unchecked_tail": c.unchecked_tail, "witnessed": c.witnessed, "statement": c.statement,
+                })
+            })
+            .collect();
+        let failure = r.failure.as_ref().map(|f| {
+            json!({"origin": f.origin, "index": f.index, "entry_id": f.entry_id.map(|h| h.to_hex()), "problem": f.problem})
+        });
+        output::json(&json!({
+            "ledger": ctx.ledger_path, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
+            "integrity": {"ok": r.intact(), "failure": failure},
+            "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
+        }));
+    } else {
+        say!(
+            "ledger {} ({})",
+            r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()),
+            ctx.ledger_path.display()
+        );
+        for o in &r.origins {
+            say!(
+                "origin {}: {} of {} entries verified, {} signatures, {} checkpoints",
+                safe(&o.origin),
+                o.verified,
+                o.size,
+                o.signatures,
+                o.checkpoints
+            );
+        }
+        match &r.failure {
+            None => say!("integrity: OK (every entry, signature, leaf, tree hash and checkpoint checks out)"),
+            Some(f) => say!("integrity: FAILED at {}", safe(&f.to_string())),
+        }
+        for c in &r.completeness {
+            say!("completeness ({}): {}", safe(&c.origin), c.statement);
+        }
+        say!("verified in {:.2} s", r.elapsed.as_secs_f64());
+    }
+    Ok(if r.intact() { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_CHECK_FAILED) })
+}

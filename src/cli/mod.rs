@@ -1,0 +1,55 @@
+//! The command line: clap definitions, dispatch to `workflow`, and output (human tables or one JSON
+//! document). The one place where errors become messages and exit codes.
+
+pub mod args;
+pub mod commands;
+pub mod output;
+
+use std::process::ExitCode;
+
+/// Exit status of a failed check (verify, gate, refused import or signature).
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit status of bad usage or unreadable input.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses the command line, runs it and reports errors on one line.
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = <args::Cli as clap::Parser>::parse();
+    let json = cli.json;
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = if e.is_check_failure() { EXIT_CHECK_FAILED } else { EXIT_USAGE };
+            let msg = crate::text::safe(&e.to_string());
+            let line = match e.hint() {
+                Some(h) => format!("{msg} ({h})"),
+                None => msg,
+            };
+            if json {
+                let doc = serde_json::json!({"error": line, "exit_code": code});
+                output::emit(&format!("{doc}\n"));
+            }
+            eprintln!("error: {line}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            previous(info);
+            return;
+        }
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error: {msg}{at} (this is a bug in rollcall; please report it)");
+    }));
+}

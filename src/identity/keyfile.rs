@@ -1,0 +1,211 @@
+//! The encrypted key file: an Ed25519 seed sealed with XChaCha20-Poly1305 under a key derived from a
+//! passphrase by Argon2id. The public parts (format, name, purpose, public key, KDF parameters) are
+//! authenticated as associated data, so editing any of them makes decryption fail.
+
+use crate::ledger::PublicKey;
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+pub const FORMAT: &str = "rollcall-key/v1";
+
+/// Environment variable that makes *new* keys use a very cheap KDF. For tests only: such keys can be
+/// brute-forced.
+pub const INSECURE_KDF_ENV: &str = "ROLLCALL_INSECURE_FAST_KDF";
+
+/// Argon2id parameters recorded in the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub alg: String,
+    pub version: u32,
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+    pub salt: String,
+}
+
+/// Whether the key belongs to a person or to a ledger origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Person,
+    Origin,
+}
+
+/// The key file as stored (JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    pub format: String,
+    pub name: String,
+    pub purpose: Purpose,
+    pub public_key: String,
+    pub created: String,
+    pub kdf: KdfParams,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyFileError {
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error("{0}")]
+    Damaged(String),
+    #[error("random number generator failed: {0}")]
+    Random(String),
+}
+
+#[derive(Serialize)]
+struct Aad<'a> {
+    format: &'a str,
+    name: &'a str,
+    purpose: Purpose,
+    public_key: &'a str,
+    kdf: &'a KdfParams,
+}
+
+fn default_params() -> (u32, u32, u32) {
+    if std::env::var_os(INSECURE_KDF_ENV).is_some_and(|v| v == "1") {
+        (64, 1, 1)
+    } else {
+        // 64 MiB, 3 passes: RFC 9106's second recommended option, at one lane.
+        (64 * 1024, 3, 1)
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], KeyFileError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| KeyFileError::Random(e.to_string()))?;
+    Ok(b)
+}
+
+/// A fresh random Ed25519 signing key.
+pub fn generate() -> Result<SigningKey, KeyFileError> {
+    let seed = Zeroizing::new(random::<32>()?);
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+fn derive(passphrase: &str, kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    if kdf.alg != "argon2id" || kdf.version != 0x13 {
+        return Err(KeyFileError::Damaged(format!("unsupported KDF {} v{}", kdf.alg, kdf.version)));
+    }
+    // Refuse absurd parameters from a crafted file before allocating for them.
+    if kdf.m_kib > 4 * 1024 * 1024 || kdf.t > 100 || kdf.p == 0 || kdf.p > 16 {
+        return Err(KeyFileError::Damaged("KDF parameters out of range".into()));
+    }
+    let salt = B64.decode(&kdf.salt).map_err(|_| KeyFileError::Damaged("salt is not base64".into()))?;
+    let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
+        .map_err(|e| KeyFileError::Damaged(format!("bad KDF parameters: {e}")))?;
+    let mut out = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), &salt, out.as_mut())
+        .map_err(|e| KeyFileError::Damaged(format!("KDF failed: {e}")))?;
+    Ok(out)
+}
+
+fn aad(f: &KeyFile) -> Result<Vec<u8>, KeyFileError> {
+    let a = Aad { format: &f.format, name: &f.name, purpose: f.purpose, public_key: &f.public_key, kdf: &f.kdf };
+    serde_json_canonicalizer::to_vec(&a).map_err(|e| KeyFileError::Damaged(e.to_string()))
+}
+
+impl KeyFile {
+    /// Seals `key` under `passphrase`.
+    pub fn seal(name: &str, purpose: Purpose, key: &SigningKey, passphrase: &str) -> Result<KeyFile, KeyFileError> {
+        let (m_kib, t, p) = default_params();
+        let mut f = KeyFile {
+            format: FORMAT.to_string(),
+            name: name.to_string(),
+            purpose,
+            public_key: PublicKey::from_signing(key).encode(),
+            created: crate::ledger::statement::now_ts(),
+            kdf: KdfParams { alg: "argon2id".into(), version: 0x13, m_kib, t, p, salt: B64.encode(random::<16>()?) },
+            nonce: B64.encode(random::<24>()?),
+            ciphertext: String::new(),
+        };
+        let k = derive(passphrase, &f.kdf)?;
+        let nonce_bytes = B64.decode(&f.nonce).map_err(|_| KeyFileError::Damaged("nonce".into()))?;
+        let aad = aad(&f)?;
+        let seed = Zeroizing::new(key.to_bytes());
+        let ct = XChaCha20Poly1305::new(k.as_ref().into())
+            .encrypt(XNonce::from_slice(&nonce_bytes), Payload { msg: seed.as_ref(), aad: &aad })
+            .map_err(|_| KeyFileError::Damaged("encryption failed".into()))?;
+        f.ciphertext = B64.encode(ct);
+        Ok(f)
+    }
+
+    /// Opens the file with `passphrase`; checks the seed matches the recorded public key.
+    pub fn open(&self, passphrase: &str) -> Result<SigningKey, KeyFileError> {
+        if self.format != FORMAT {
+            return Err(KeyFileError::Damaged(format!("unknown format {:?}", self.format)));
+        }
+        let public = PublicKey::parse(&self.public_key)
+            .ok_or_else(|| KeyFileError::Damaged("public key is not valid".into()))?;
+        let nonce = B64.decode(&self.nonce).map_err(|_| KeyFileError::Damaged("nonce is not base64".into()))?;
+        if nonce.len() != 24 {
+            return Err(KeyFileError::Damaged("nonce is not 24 bytes".into()));
+        }
+        let ct = B64.decode(&self.ciphertext).map_err(|_| KeyFileError::Damaged("ciphertext is not base64".into()))?;
+        let k = derive(passphrase, &self.kdf)?;
+        let aad = aad(self)?;
+        let seed = Zeroizing::new(
+            XChaCha20Poly1305::new(k.as_ref().into())
+                .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: &aad })
+                .map_err(|_| KeyFileError::WrongPassphrase)?,
+        );
+        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+            seed.as_slice().try_into().map_err(|_| KeyFileError::Damaged("sealed seed is not 32 bytes".into()))?,
+        );
+        let key = SigningKey::from_bytes(&seed);
+        if PublicKey::from_signing(&key) != public {
+            return Err(KeyFileError::Damaged("sealed key does not match the public key".into()));
+        }
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() {
+        // SAFETY: tests in this module only set it to the same value.
+        unsafe { std::env::set_var(INSECURE_KDF_ENV, "1") };
+    }
+
+    #[test]
+    fn seal_open_round_trip_and_wrong_passphrase() {
+        fast();
+        let key = generate().unwrap();
+        let f = KeyFile::seal("alice", Purpose::Person, &key, "correct horse").unwrap();
+        assert_eq!(f.open("correct horse").unwrap().to_bytes(), key.to_bytes());
+        assert_eq!(f.open("wrong horse").unwrap_err(), KeyFileError::WrongPassphrase);
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(!json.contains(&hex::encode(key.to_bytes())));
+        assert!(!json.contains(&B64.encode(key.to_bytes())));
+    }
+
+    #[test]
+    fn editing_public_fields_breaks_decryption() {
+        fast();
+        let key = generate().unwrap();
+        let f = KeyFile::seal("alice", Purpose::Person, &key, "correct horse").unwrap();
+        let mut renamed = f.clone();
+        renamed.name = "mallory".into();
+        assert_eq!(renamed.open("correct horse").unwrap_err(), KeyFileError::WrongPassphrase);
+        let mut weaker = f.clone();
+        weaker.kdf.t += 1;
+        assert_eq!(weaker.open("correct horse").unwrap_err(), KeyFileError::WrongPassphrase);
+        let mut swapped = f.clone();
+        swapped.public_key = PublicKey::from_signing(&generate().unwrap()).encode();
+        assert_eq!(swapped.open("correct horse").unwrap_err(), KeyFileError::WrongPassphrase);
+        let mut huge = f;
+        huge.kdf.m_kib = u32::MAX;
+        assert!(matches!(huge.open("correct horse"), Err(KeyFileError::Damaged(_))));
+    }
+}

@@ -1,0 +1,305 @@
+//! The keystore directory: people's keys as `keys/<name>.key` and origin keys as
+//! `origins/<key id>.key`, each an encrypted key file with mode 0600 in a 0700 directory.
+
+use super::error::IdentityError;
+use super::keyfile::{KeyFile, KeyFileError, Purpose};
+use super::passphrase::Passphrase;
+use crate::ledger::PublicKey;
+use ed25519_dalek::SigningKey;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The public facts about a stored key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub name: String,
+    pub public_key: PublicKey,
+    pub created: String,
+    pub path: PathBuf,
+}
+
+/// An unlocked private key. Its secret is wiped on drop and never shown by `Debug`.
+pub struct UnlockedKey {
+    pub name: String,
+    signing: SigningKey,
+}
+
+impl UnlockedKey {
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey::from_signing(&self.signing)
+    }
+}
+
+impl std::fmt::Debug for UnlockedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UnlockedKey({}, {})", self.name, self.public().key_id())
+    }
+}
+
+/// Person key names: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// The keystore rooted at the configured directories.
+#[derive(Clone, Debug)]
+pub struct Keystore {
+    keys: PathBuf,
+    origins: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityError + '_ {
+    move |e| IdentityError::Io(path.to_path_buf(), e)
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<(), IdentityError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` with mode 0600, atomically, never replacing an existing file.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let tmp =
+        dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("key")));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::hard_link(&tmp, path).map_err(io(path))
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
+    if meta.len() > 64 * 1024 {
+        return Err(IdentityError::BadKeyFile(path.to_path_buf(), "too large".into()));
+    }
+    let text = std::fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&text).map_err(|e| IdentityError::BadKeyFile(path.to_path_buf(), e.to_string()))
+}
+
+impl Keystore {
+    /// The keystore of `ROLLCALL_HOME` or the platform config directory.
+    pub fn default_location() -> Result<Keystore, IdentityError> {
+        Ok(Keystore { keys: crate::paths::keys_dir()?, origins: crate::paths::origin_keys_dir()? })
+    }
+
+    pub fn at(root: &Path) -> Keystore {
+        Keystore { keys: root.join("keys"), origins: root.join("origins") }
+    }
+
+    pub fn keys_dir(&self) -> &Path {
+        &self.keys
+    }
+
+    fn person_path(&self, name: &str) -> PathBuf {
+        self.keys.join(format!("{name}.key"))
+    }
+
+    fn origin_path(&self, key: &PublicKey) -> PathBuf {
+        self.origins.join(format!("{}.key", key.key_id()))
+    }
+
+    /// Generates a person key `name`, sealed with `passphrase`.
+    pub fn create(&self, name: &str, passphrase: &Passphrase) -> Result<KeyInfo, IdentityError> {
+        if !valid_name(name) {
+            return Err(IdentityError::InvalidName(name.to_string()));
+        }
+        let path = self.person_path(name);
+        if path.exists() {
+            return Err(IdentityError::KeyExists(name.to_string()));
+        }
+        let key = super::keyfile::generate().map_err(|e| IdentityError::Random(e.to_string()))?;
+        let file =
+            KeyFile::seal(name, Purpose::Person, &key, passphrase.expose()).map_err(|e| map_kf(&path, name, e))?;
+        let json =
+            serde_json::to_vec_pretty(&file).map_err(|e| IdentityError::BadKeyFile(path.clone(), e.to_string()))?;
+        write_new_private(&path, &json).map_err(|e| match e {
+            IdentityError::Io(_, ref io) if io.kind() == std::io::ErrorKind::AlreadyExists => {
+                IdentityError::KeyExists(name.to_string())
+            }
+            e => e,
+        })?;
+        Ok(KeyInfo { name: name.to_string(), public_key: PublicKey::from_signing(&key), created: file.created, path })
+    }
+
+    /// The public facts of person key `name`.
+    pub fn info(&self, name: &str) -> Result<KeyInfo, IdentityError> {
+        if !valid_name(name) {
+            return Err(IdentityError::InvalidName(name.to_string()));
+        }
+        let path = self.person_path(name);
+        if !path.exists() {
+            return Err(IdentityError::UnknownKey { name: name.to_string(), dir: self.keys.clone() });
+        }
+        let f = read_key_file(&path)?;
+        let public_key = PublicKey::parse(&f.public_key)
+            .ok_or_else(|| IdentityError::BadKeyFile(path.clone(), "public key is not valid".into()))?;
+        if f.name != name || f.purpose != Purpose::Person {
+            return Err(IdentityError::BadKeyFile(path, "the file's name or purpose does not match".into()));
+        }
+        Ok(KeyInfo { name: f.name, public_key, created: f.created, path })
+    }
+
+    /// Every person key, sorted by name. Unreadable files are reported beside the list.
+    pub fn list(&self) -> Result<(Vec<KeyInfo>, Vec<String>), IdentityError> {
+        let mut keys = Vec::new();
+        let mut problems = Vec::new();
+        let dir = match std::fs::read_dir(&self.keys) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((keys, problems)),
+            Err(e) => return Err(IdentityError::Io(self.keys.clone(), e)),
+        };
+        for entry in dir {
+            let entry = entry.map_err(io(&self.keys))?;
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".key")) else {
+                continue;
+            };
+            match self.info(name) {
+                Ok(k) => keys.push(k),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((keys, problems))
+    }
+
+    /// Decrypts person key `name`.
+    pub fn unlock(&self, name: &str, passphrase: &Passphrase) -> Result<UnlockedKey, IdentityError> {
+        let info = self.info(name)?;
+        let f = read_key_file(&info.path)?;
+        let signing = f.open(passphrase.expose()).map_err(|e| map_kf(&info.path, name, e))?;
+        Ok(UnlockedKey { name: name.to_string(), signing })
+    }
+
+    /// Stores an origin key sealed with `passphrase`.
+    pub fn store_origin(
+        &self,
+        origin: &str,
+        key: &SigningKey,
+        passphrase: &Passphrase,
+    ) -> Result<PathBuf, IdentityError> {
+        let path = self.origin_path(&PublicKey::from_signing(key));
+        let file =
+            KeyFile::seal(origin, Purpose::Origin, key, passphrase.expose()).map_err(|e| map_kf(&path, origin, e))?;
+        let json =
+            serde_json::to_vec_pretty(&file).map_err(|e| IdentityError::BadKeyFile(path.clone(), e.to_string()))?;
+        write_new_private(&path, &json)?;
+        Ok(path)
+    }
+
+    /// Removes an origin key file written by [`Keystore::store_origin`] (only when creating its ledger failed).
+    pub fn discard_origin(&self, key: &PublicKey) {
+        let _ = std::fs::remove_file(self.origin_path(key));
+    }
+
+    /// Whether this keystore holds the private key of origin `key`.
+    pub fn has_origin(&self, key: &PublicKey) -> bool {
+        self.origin_path(key).exists()
+    }
+
+    /// Decrypts the key of an origin.
+    pub fn unlock_origin(
+        &self,
+        origin: &str,
+        key: &PublicKey,
+        passphrase: &Passphrase,
+    ) -> Result<SigningKey, IdentityError> {
+        let path = self.origin_path(key);
+        if !path.exists() {
+            return Err(IdentityError::UnknownKey { name: format!("origin {origin}"), dir: self.origins.clone() });
+        }
+        let f = read_key_file(&path)?;
+        if f.public_key != key.encode() || f.purpose != Purpose::Origin {
+            return Err(IdentityError::BadKeyFile(path, "not the key of this origin".into()));
+        }
+        f.open(passphrase.expose()).map_err(|e| map_kf(&path, origin, e))
+    }
+}
+
+fn map_kf(path: &Path, name: &str, e: KeyFileError) -> IdentityError {
+    match e {
+        KeyFileError::WrongPassphrase => IdentityError::WrongPassphrase(name.to_string()),
+        KeyFileError::Damaged(why) => IdentityError::BadKeyFile(path.to_path_buf(), why),
+        KeyFileError::Random(why) => IdentityError::Random(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Keystore) {
+        // SAFETY: every test in the crate sets this to the same value.
+        unsafe { std::env::set_var(super::super::keyfile::INSECURE_KDF_ENV, "1") };
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::at(dir.path());
+        (dir, ks)
+    }
+
+    fn pass(s: &str) -> Passphrase {
+        Passphrase::new(s.into())
+    }
+
+    #[test]
+    fn create_list_unlock() {
+        let (_d, ks) = setup();
+        let info = ks.create("alice", &pass("passphrase-a")).unwrap();
+        ks.create("bob", &pass("passphrase-b")).unwrap();
+        let (keys, problems) = ks.list().unwrap();
+        assert_eq!(keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+        assert!(problems.is_empty());
+        let k = ks.unlock("alice", &pass("passphrase-a")).unwrap();
+        assert_eq!(k.public(), info.public_key);
+        assert!(!format!("{k:?}").contains(&hex::encode(k.signing_key().to_bytes())));
+        assert!(matches!(ks.unlock("alice", &pass("passphrase-b")), Err(IdentityError::WrongPassphrase(_))));
+        assert!(matches!(ks.unlock("carol", &pass("x")), Err(IdentityError::UnknownKey { .. })));
+        assert!(matches!(ks.create("alice", &pass("passphrase-a")), Err(IdentityError::KeyExists(_))));
+        assert!(matches!(ks.create("../evil", &pass("passphrase-a")), Err(IdentityError::InvalidName(_))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, ks) = setup();
+        let info = ks.create("alice", &pass("passphrase-a")).unwrap();
+        assert_eq!(std::fs::metadata(&info.path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(ks.keys_dir()).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn origin_keys_round_trip() {
+        let (_d, ks) = setup();
+        let key = super::super::keyfile::generate().unwrap();
+        let pk = PublicKey::from_signing(&key);
+        ks.store_origin("rollcall/test", &key, &pass("passphrase-a")).unwrap();
+        assert!(ks.has_origin(&pk));
+        assert_eq!(ks.unlock_origin("rollcall/test", &pk, &pass("passphrase-a")).unwrap().to_bytes(), key.to_bytes());
+        assert!(ks.unlock_origin("rollcall/test", &pk, &pass("nope-nope")).is_err());
+    }
+}

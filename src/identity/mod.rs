@@ -1,0 +1,14 @@
+//! Who signs: people's and origins' keys (generated, encrypted at rest, unlocked with a passphrase), the
+//! passphrase sources, and the roster of enrolled keys and roles derived from the ledger's entries.
+
+pub mod error;
+pub mod genesis;
+pub mod keyfile;
+pub mod keystore;
+pub mod passphrase;
+pub mod roster;
+
+pub use error::IdentityError;
+pub use keystore::{KeyInfo, Keystore, UnlockedKey};
+pub use passphrase::{Passphrase, PassphraseSource};
+pub use roster::Roster;

@@ -1,0 +1,54 @@
+//! Errors of the ledger layer.
+
+use super::hash::EntryId;
+use super::note::NoteError;
+use super::statement::StatementError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error("no ledger at {0}")]
+    NotFound(PathBuf),
+    #[error("{0} already exists; refusing to overwrite it")]
+    AlreadyExists(PathBuf),
+    #[error("{0} is not a rollcall ledger ({1})")]
+    NotALedger(PathBuf, String),
+    #[error(
+        "{path} is a ledger of format version {found}, newer than this rollcall reads ({}); upgrade rollcall",
+        super::schema::FORMAT_VERSION
+    )]
+    NewerFormat { path: PathBuf, found: u32 },
+    #[error("ledger is damaged: {0}")]
+    Damaged(String),
+    #[error("cannot access {0}: {1}")]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("the ledger is busy (another rollcall process holds it); try again")]
+    Busy,
+    #[error("the log grew from {expected} to {actual} entries while this change was prepared")]
+    Conflict { expected: u64, actual: u64 },
+    #[error("entry {0} is already in the log")]
+    Duplicate(EntryId),
+    #[error("the origin key does not match this ledger's origin")]
+    OriginKeyMismatch,
+    #[error("unknown origin {0:?}")]
+    UnknownOrigin(String),
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => LedgerError::Busy,
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                LedgerError::Damaged(e.to_string())
+            }
+            _ => LedgerError::Sqlite(e),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The generic signed append-only log on SQLite: statements and their signatures, the hash-chained leaves,
+//! the RFC 6962 Merkle tree, C2SP checkpoints, and verification. It knows nothing about rollbacks: kinds
+//! and bodies are opaque JSON to it, and who may sign is decided above it.
+
+pub mod dsse;
+pub mod error;
+pub mod hash;
+pub mod key;
+pub mod leaf;
+pub mod merkle;
+pub mod note;
+pub mod schema;
+pub mod statement;
+pub mod store;
+pub mod verify;
+
+pub use error::LedgerError;
+pub use hash::{EntryId, Hash};
+pub use key::PublicKey;
+pub use statement::{SignedStatement, Statement, StatementError};
+pub use store::{AppendOutcome, Ledger, LogRow, Origin};

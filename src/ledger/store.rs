@@ -1,0 +1,416 @@
+//! The ledger file: creating it, opening it safely, serialized appends (entry, leaf, tree hashes and a
+//! signed checkpoint in one `BEGIN IMMEDIATE` transaction) and the reads the layers above need.
+
+use super::error::LedgerError;
+use super::hash::{EntryId, Hash};
+use super::key::PublicKey;
+use super::leaf::{Leaf, ZERO_PREV};
+use super::merkle::{Frontier, frontier_positions, stored_hash_index};
+use super::note::{Checkpoint, valid_key_name};
+use super::schema;
+use super::statement::{SignedStatement, StatementError};
+use ed25519_dalek::SigningKey;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A log in this ledger file: the own origin or a mirror of another machine's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub id: i64,
+    pub name: String,
+    pub key: PublicKey,
+    pub own: bool,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Log index of the first appended entry.
+    pub first_index: u64,
+    /// Log size after the append.
+    pub size: u64,
+    pub root: Hash,
+    /// The signed checkpoint written, if an origin key was given.
+    pub checkpoint: Option<String>,
+}
+
+/// One entry of a log, read back in log order.
+#[derive(Clone, Debug)]
+pub struct LogRow {
+    pub index: u64,
+    pub entry: SignedStatement,
+    pub kind: String,
+    pub actor: String,
+    pub ts: String,
+}
+
+/// An open ledger file.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    ledger_id: EntryId,
+    own: Origin,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).field("origin", &self.own.name).finish()
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), LedgerError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn blob_hash(b: Vec<u8>, what: &str) -> Result<Hash, LedgerError> {
+    Hash::from_slice(&b).ok_or_else(|| LedgerError::Damaged(format!("{what} is not 32 bytes")))
+}
+
+impl Ledger {
+    /// Creates a new ledger at `path` whose own log starts with `genesis`, checkpointed by `origin_key`.
+    /// The file appears at `path` only once it is complete; an existing file is never overwritten.
+    pub fn create(
+        path: &Path,
+        origin_name: &str,
+        origin_key: &SigningKey,
+        genesis: &SignedStatement,
+    ) -> Result<Ledger, LedgerError> {
+        if !valid_key_name(origin_name) {
+            return Err(LedgerError::Damaged(format!("origin name {origin_name:?} is not valid")));
+        }
+        if path.exists() {
+            return Err(LedgerError::AlreadyExists(path.to_path_buf()));
+        }
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
+        let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
+        let result = Self::build(&tmp, origin_name, origin_key, genesis).and_then(|()| {
+            // hard_link fails if `path` appeared meanwhile: never clobber.
+            std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(path.to_path_buf()),
+                _ => LedgerError::Io(path.to_path_buf(), e),
+            })
+        });
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = tmp.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        result?;
+        Self::open(path)
+    }
+
+    fn build(
+        tmp: &Path,
+        origin_name: &str,
+        origin_key: &SigningKey,
+        genesis: &SignedStatement,
+    ) -> Result<(), LedgerError> {
+        let mut conn = Connection::open_with_flags(
+            tmp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        schema::create(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&conn)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = PublicKey::from_signing(origin_key);
+        tx.execute(
+            "INSERT INTO origins (id, name, public_key, own) VALUES (1, ?1, ?2, 1)",
+            params![origin_name, key.encode()],
+        )?;
+        let meta = [
+            ("format", schema::FORMAT_VERSION.to_string()),
+            ("ledger_id", genesis.id.to_hex()),
+            ("created", super::statement::now_ts()),
+        ];
+        for (k, v) in meta {
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        }
+        let origin = Origin { id: 1, name: origin_name.to_string(), key, own: true };
+        append_in(&tx, &origin, std::slice::from_ref(genesis), Some(0), Some(origin_key))?;
+        tx.commit()?;
+        conn.close().map_err(|(_, e)| LedgerError::from(e))?;
+        Ok(())
+    }
+
+    /// Opens an existing ledger for reading and appending. Foreign, damaged or newer files are refused
+    /// before SQLite writes anything to them.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    /// Opens an existing ledger without write access.
+    pub fn open_read_only(path: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    fn open_with(path: &Path, mode: OpenFlags) -> Result<Ledger, LedgerError> {
+        schema::check_header(path)?;
+        let conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if mode.contains(OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            configure(&conn)?;
+        }
+        let ledger_id: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| LedgerError::Damaged(format!("cannot read ledger metadata: {e}")))?;
+        let ledger_id = ledger_id
+            .and_then(|s| Hash::from_hex(&s))
+            .ok_or_else(|| LedgerError::Damaged("ledger id missing from metadata".into()))?;
+        let own = read_origins(&conn)?
+            .into_iter()
+            .find(|o| o.own)
+            .ok_or_else(|| LedgerError::Damaged("the ledger has no own origin".into()))?;
+        Ok(Ledger { conn, path: path.to_path_buf(), ledger_id, own })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's id: the entry id of its genesis statement.
+    pub fn ledger_id(&self) -> EntryId {
+        self.ledger_id
+    }
+
+    /// This file's own log.
+    pub fn own_origin(&self) -> &Origin {
+        &self.own
+    }
+
+    /// Every log this file holds, the own first.
+    pub fn origins(&self) -> Result<Vec<Origin>, LedgerError> {
+        read_origins(&self.conn)
+    }
+
+    pub fn origin_by_name(&self, name: &str) -> Result<Origin, LedgerError> {
+        self.origins()?.into_iter().find(|o| o.name == name).ok_or_else(|| LedgerError::UnknownOrigin(name.into()))
+    }
+
+    /// Number of leaves in `origin`'s log.
+    pub fn size(&self, origin: &Origin) -> Result<u64, LedgerError> {
+        log_size(&self.conn, origin.id)
+    }
+
+    /// SQLite's `data_version`: changes when another connection commits.
+    pub fn data_version(&self) -> Result<i64, LedgerError> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Appends `entries` to the own log in one transaction, serialized against every other writer.
+    /// With `expect_size`, refuses if the log is not exactly that long (another writer got in first).
+    /// With `origin_key`, signs and stores a checkpoint of the new size.
+    ///
+    /// The caller guarantees each statement's signature was made (or verified) by its actor.
+    pub fn append(
+        &mut self,
+        entries: &[SignedStatement],
+        expect_size: Option<u64>,
+        origin_key: Option<&SigningKey>,
+    ) -> Result<AppendOutcome, LedgerError> {
+        let own = self.own.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = append_in(&tx, &own, entries, expect_size, origin_key)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The latest stored checkpoint of `origin`: its size and signed note text.
+    pub fn latest_checkpoint(&self, origin: &Origin) -> Result<Option<(u64, String)>, LedgerError> {
+        latest_checkpoint(&self.conn, origin.id)
+    }
+
+    /// Up to `limit` entries of `origin`'s log from index `from`, in log order.
+    pub fn log_page(&self, origin: &Origin, from: u64, limit: u64) -> Result<Vec<LogRow>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
+               FROM leaves l JOIN entries e ON e.id = l.entry_id
+              WHERE l.origin = ?1 AND l.idx >= ?2 ORDER BY l.idx LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![origin.id, from as i64, limit.min(i64::MAX as u64) as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (idx, statement, signature, kind, actor, ts) = row?;
+            let entry = SignedStatement::from_parts(statement, &signature)
+                .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
+            out.push(LogRow { index: idx as u64, entry, kind, actor, ts });
+        }
+        Ok(out)
+    }
+
+    /// Every entry of the given kinds in the own log, in log order.
+    pub fn own_entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
+               FROM entries e JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1
+              WHERE e.kind = ?2 ORDER BY l.idx",
+        )?;
+        let mut out = Vec::new();
+        for kind in kinds {
+            let rows = stmt.query_map(params![self.own.id, kind], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?;
+            for row in rows {
+                let (idx, statement, signature, kind, actor, ts) = row?;
+                if let Some(entry) = SignedStatement::from_parts(statement, &signature) {
+                    out.push(LogRow { index: idx as u64, entry, kind, actor, ts });
+                }
+            }
+        }
+        out.sort_by_key(|r| r.index);
+        Ok(out)
+    }
+
+    /// The underlying connection, for the verifier in this layer.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn read_origins(conn: &Connection) -> Result<Vec<Origin>, LedgerError> {
+    let mut stmt = conn.prepare("SELECT id, name, public_key, own FROM origins ORDER BY own DESC, id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, key, own) = row?;
+        let key = PublicKey::parse(&key)
+            .ok_or_else(|| LedgerError::Damaged(format!("origin {name:?} has an invalid public key")))?;
+        out.push(Origin { id, name, key, own: own != 0 });
+    }
+    Ok(out)
+}
+
+pub(crate) fn log_size(conn: &Connection, origin: i64) -> Result<u64, LedgerError> {
+    let n: i64 =
+        conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves WHERE origin = ?1", [origin], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+fn latest_checkpoint(conn: &Connection, origin: i64) -> Result<Option<(u64, String)>, LedgerError> {
+    Ok(conn
+        .query_row("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size DESC LIMIT 1", [origin], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })
+        .optional()?)
+}
+
+fn stored_hash(conn: &Connection, origin: i64, idx: u64) -> Result<Hash, LedgerError> {
+    let b: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")?
+        .query_row(params![origin, idx as i64], |r| r.get(0))
+        .optional()?;
+    blob_hash(b.ok_or_else(|| LedgerError::Damaged(format!("tree hash {idx} is missing")))?, "tree hash")
+}
+
+/// Rebuilds the Merkle frontier of a log of `size` leaves from its stored subtree hashes.
+pub(crate) fn load_frontier(conn: &Connection, origin: i64, size: u64) -> Result<Frontier, LedgerError> {
+    let mut hashes = Vec::new();
+    for (level, n) in frontier_positions(size) {
+        hashes.push(stored_hash(conn, origin, stored_hash_index(level, n))?);
+    }
+    Frontier::from_parts(size, hashes).ok_or_else(|| LedgerError::Damaged("tree frontier is inconsistent".into()))
+}
+
+fn append_in(
+    tx: &Transaction<'_>,
+    origin: &Origin,
+    entries: &[SignedStatement],
+    expect_size: Option<u64>,
+    origin_key: Option<&SigningKey>,
+) -> Result<AppendOutcome, LedgerError> {
+    if let Some(key) = origin_key
+        && PublicKey::from_signing(key) != origin.key
+    {
+        return Err(LedgerError::OriginKeyMismatch);
+    }
+    let size = log_size(tx, origin.id)?;
+    if let Some(expected) = expect_size
+        && expected != size
+    {
+        return Err(LedgerError::Conflict { expected, actual: size });
+    }
+    let mut frontier = load_frontier(tx, origin.id, size)?;
+    // Never extend a log whose stored tree disagrees with its own latest checkpoint.
+    if let Some((cp_size, note)) = latest_checkpoint(tx, origin.id)? {
+        if cp_size > size {
+            return Err(LedgerError::Damaged(format!(
+                "the latest checkpoint covers {cp_size} entries but the log has {size}; run `rollcall verify`"
+            )));
+        }
+        if cp_size == size {
+            let (cp, _) = Checkpoint::verify(&note, &origin.name, &origin.key)?;
+            if cp.root != frontier.root() {
+                return Err(LedgerError::Damaged(
+                    "the stored tree does not match the latest checkpoint; run `rollcall verify`".into(),
+                ));
+            }
+        }
+    }
+    let mut prev = if size == 0 { ZERO_PREV } else { stored_hash(tx, origin.id, stored_hash_index(0, size - 1))? };
+    let mut ins_entry = tx.prepare_cached(
+        "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut ins_hash = tx.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (i, e) in entries.iter().enumerate() {
+        let index = size + i as u64;
+        let head = super::statement::parse_head(&e.bytes)?;
+        if Hash::of(&[&e.bytes]) != e.id {
+            return Err(StatementError::Malformed("entry id does not match its bytes".into()).into());
+        }
+        match ins_entry.execute(params![e.id.0, e.bytes, e.signature, head.kind, head.actor.encode(), head.ts]) {
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(LedgerError::Duplicate(e.id));
+            }
+            r => r?,
+        };
+        let leaf = Leaf { index, entry_id: e.id, prev };
+        ins_leaf.execute(params![origin.id, index as i64, e.id.0, prev.0])?;
+        let first = stored_hash_index(0, index);
+        for (k, h) in frontier.push(leaf.hash()).iter().enumerate() {
+            ins_hash.execute(params![origin.id, (first + k as u64) as i64, h.0])?;
+        }
+        prev = leaf.hash();
+    }
+    let new_size = frontier.size();
+    let root = frontier.root();
+    let checkpoint = match origin_key {
+        Some(key) => {
+            let note = Checkpoint { origin: origin.name.clone(), size: new_size, root }.sign(key).serialize();
+            tx.execute(
+                "INSERT INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
+                params![origin.id, new_size as i64, note],
+            )?;
+            Some(note)
+        }
+        None => None,
+    };
+    Ok(AppendOutcome { first_index: size, size: new_size, root, checkpoint })
+}

@@ -1,0 +1,413 @@
+//! Full verification of one origin's log, streamed in log order: every entry id, statement shape and
+//! signature (`verify_strict`, on all cores), every leaf and its chain link, every stored tree hash, and
+//! every checkpoint's root and signature. Authorization of signers is the caller's question, asked through
+//! a visitor called for each entry in order.
+
+use super::hash::{EntryId, Hash};
+use super::leaf::{Leaf, ZERO_PREV};
+use super::merkle::{Frontier, stored_hash_index};
+use super::note::Checkpoint;
+use super::statement::{CheckedHead, check_statement};
+use super::store::{Ledger, Origin};
+use rusqlite::params;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// Rows handed to a worker at a time.
+const BATCH: usize = 256;
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub origin: String,
+    pub index: Option<u64>,
+    pub entry_id: Option<EntryId>,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "origin {}", self.origin)?;
+        if let Some(i) = self.index {
+            write!(f, " index {i}")?;
+        }
+        if let Some(id) = &self.entry_id {
+            write!(f, " entry {}", id.short(16))?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// What verification of one origin found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OriginReport {
+    pub origin: String,
+    /// Leaves verified (all of them when there is no failure).
+    pub verified: u64,
+    /// Leaves in the log.
+    pub size: u64,
+    /// Entry signatures checked with `verify_strict`.
+    pub signatures: u64,
+    /// Checkpoints whose root and signature were checked.
+    pub checkpoints: u64,
+    /// Size and root of the latest valid checkpoint.
+    pub latest_checkpoint: Option<(u64, Hash)>,
+    /// The root recomputed over every verified leaf.
+    pub root: Option<Hash>,
+    pub failure: Option<Failure>,
+}
+
+/// An entry that passed the cryptographic checks, handed to the caller's visitor in log order.
+pub struct VerifiedEntry<'a> {
+    pub index: u64,
+    pub id: EntryId,
+    pub head: &'a CheckedHead,
+    pub bytes: &'a [u8],
+}
+
+struct RawRow {
+    index: i64,
+    leaf_entry: Vec<u8>,
+    prev: Vec<u8>,
+    entry: Option<RawEntry>,
+    checkpoints: Vec<(i64, String)>,
+}
+
+struct RawEntry {
+    id: Vec<u8>,
+    statement: Vec<u8>,
+    signature: Vec<u8>,
+    kind: String,
+    actor: String,
+    ts: String,
+}
+
+struct CheckedRow {
+    raw: RawRow,
+    computed_id: Option<EntryId>,
+    head: Result<CheckedHead, String>,
+    checkpoints: Vec<(i64, Result<Hash, String>)>,
+}
+
+fn check_row(raw: RawRow, origin: &Origin) -> CheckedRow {
+    let (computed_id, head) = match &raw.entry {
+        Some(e) => {
+            (Some(Hash::of(&[&e.statement])), check_statement(&e.statement, &e.signature).map_err(|e| e.to_string()))
+        }
+        None => (None, Err("leaf points to an entry that is not in the ledger".to_string())),
+    };
+    let checkpoints = raw
+        .checkpoints
+        .iter()
+        .map(|(size, note)| {
+            let r = Checkpoint::verify(note, &origin.name, &origin.key)
+                .map_err(|e| format!("checkpoint of size {size}: {e}"))
+                .and_then(|(cp, _)| {
+                    if cp.size as i64 == *size {
+                        Ok(cp.root)
+                    } else {
+                        Err(format!("checkpoint stored as size {size} says size {}", cp.size))
+                    }
+                });
+            (*size, r)
+        })
+        .collect();
+    CheckedRow { raw, computed_id, head, checkpoints }
+}
+
+/// The sequential half of verification: order, chain, tree and checkpoints.
+struct Chain<'v> {
+    origin: String,
+    next: u64,
+    prev: Hash,
+    frontier: Frontier,
+    report: OriginReport,
+    visitor: &'v mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
+}
+
+impl Chain<'_> {
+    fn fail(&self, index: Option<u64>, entry_id: Option<EntryId>, problem: impl Into<String>) -> Failure {
+        Failure { origin: self.origin.clone(), index, entry_id, problem: problem.into() }
+    }
+
+    fn accept(
+        &mut self,
+        row: CheckedRow,
+        hashes: &mut dyn Iterator<Item = rusqlite::Result<(i64, Vec<u8>)>>,
+    ) -> Result<(), Failure> {
+        let idx = row.raw.index;
+        if idx < 0 || idx as u64 != self.next {
+            return Err(self.fail(
+                Some(self.next),
+                None,
+                format!("leaf {} is missing (the next leaf stored has index {idx})", self.next),
+            ));
+        }
+        let index = self.next;
+        let leaf_entry = Hash::from_slice(&row.raw.leaf_entry)
+            .ok_or_else(|| self.fail(Some(index), None, "leaf entry id is not 32 bytes"))?;
+        let id = Some(leaf_entry);
+        let prev = Hash::from_slice(&row.raw.prev)
+            .ok_or_else(|| self.fail(Some(index), id, "leaf previous hash is not 32 bytes"))?;
+        let head = row.head.map_err(|p| self.fail(Some(index), id, p))?;
+        let entry = row.raw.entry.as_ref().ok_or_else(|| self.fail(Some(index), id, "entry missing"))?;
+        if row.computed_id != Some(leaf_entry) {
+            return Err(self.fail(Some(index), id, "statement bytes do not hash to the entry id in the leaf"));
+        }
+        if entry.id != leaf_entry.0 {
+            return Err(self.fail(Some(index), id, "stored entry id differs from its statement hash"));
+        }
+        if entry.kind != head.kind || entry.actor != head.actor.encode() || entry.ts != head.ts {
+            return Err(self.fail(Some(index), id, "stored kind, actor or time differ from the signed statement"));
+        }
+        self.report.signatures += 1;
+        if prev != self.prev {
+            return Err(self.fail(Some(index), id, "previous-leaf hash breaks the chain"));
+        }
+        let leaf = Leaf { index, entry_id: leaf_entry, prev };
+        let first = stored_hash_index(0, index);
+        for (k, h) in self.frontier.push(leaf.hash()).into_iter().enumerate() {
+            let want = first + k as u64;
+            match hashes.next() {
+                Some(Ok((got, stored))) if got as u64 == want => {
+                    if stored != h.0 {
+                        return Err(self.fail(Some(index), id, format!("stored tree hash {want} is wrong")));
+                    }
+                }
+                Some(Ok((got, _))) => {
+                    return Err(self.fail(Some(index), id, format!("tree hash {want} missing (found {got})")));
+                }
+                Some(Err(e)) => return Err(self.fail(Some(index), id, format!("database is damaged: {e}"))),
+                None => return Err(self.fail(Some(index), id, format!("tree hash {want} missing"))),
+            }
+        }
+        self.prev = leaf.hash();
+        self.next += 1;
+        (self.visitor)(&VerifiedEntry { index, id: leaf_entry, head: &head, bytes: &entry.statement })
+            .map_err(|p| self.fail(Some(index), id, p))?;
+        for (size, r) in row.checkpoints {
+            let root = r.map_err(|p| self.fail(Some(index), id, p))?;
+            if size as u64 != self.next {
+                return Err(self.fail(Some(index), id, format!("checkpoint of size {size} does not end on a leaf")));
+            }
+            if root != self.frontier.root() {
+                return Err(self.fail(
+                    Some(index),
+                    id,
+                    format!("checkpoint of size {size} has a root that differs from the log's"),
+                ));
+            }
+            self.report.checkpoints += 1;
+            self.report.latest_checkpoint = Some((size as u64, root));
+        }
+        self.report.verified = self.next;
+        Ok(())
+    }
+}
+
+/// Verifies `origin`'s log in `ledger`. `visitor` is called for each entry, in log order, after its
+/// cryptographic checks passed; returning an error stops verification with that problem.
+pub fn verify_origin(
+    ledger: &Ledger,
+    origin: &Origin,
+    visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
+) -> OriginReport {
+    let mut chain = Chain {
+        origin: origin.name.clone(),
+        next: 0,
+        prev: ZERO_PREV,
+        frontier: Frontier::new(),
+        report: OriginReport { origin: origin.name.clone(), ..Default::default() },
+        visitor,
+    };
+    let result = run(ledger, origin, &mut chain);
+    let mut report = std::mem::take(&mut chain.report);
+    report.size = super::store::log_size(ledger.conn(), origin.id).unwrap_or(chain.next);
+    if let Err(f) = result {
+        report.failure = Some(f);
+    } else {
+        report.root = Some(chain.frontier.root());
+    }
+    report
+}
+
+fn run(ledger: &Ledger, origin: &Origin, chain: &mut Chain<'_>) -> Result<(), Failure> {
+    let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
+    let conn = ledger.conn();
+    let tx = conn.unchecked_transaction().map_err(db)?;
+    let mut leaves_stmt = tx
+        .prepare(
+            "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts
+               FROM leaves l LEFT JOIN entries e ON e.id = l.entry_id
+              WHERE l.origin = ?1 ORDER BY l.idx",
+        )
+        .map_err(db)?;
+    let mut hashes_stmt = tx.prepare("SELECT idx, hash FROM tree_hashes WHERE origin = ?1 ORDER BY idx").map_err(db)?;
+    let mut cps_stmt = tx.prepare("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size").map_err(db)?;
+    let mut hashes = hashes_stmt.query_map(params![origin.id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db)?;
+    let mut cps = cps_stmt
+        .query_map(params![origin.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(db)?
+        .peekable();
+    let mut rows = leaves_stmt
+        .query_map(params![origin.id], |r| {
+            let entry = match r.get::<_, Option<Vec<u8>>>(3)? {
+                Some(id) => Some(RawEntry {
+                    id,
+                    statement: r.get(4)?,
+                    signature: r.get(5)?,
+                    kind: r.get(6)?,
+                    actor: r.get(7)?,
+                    ts: r.get(8)?,
+                }),
+                None => None,
+            };
+            Ok(RawRow { index: r.get(0)?, leaf_entry: r.get(1)?, prev: r.get(2)?, entry, checkpoints: Vec::new() })
+        })
+        .map_err(db)?;
+
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<RawRow>)>(threads * 2);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<CheckedRow>)>();
+    let work_rx = Arc::new(Mutex::new(work_rx));
+
+    std::thread::scope(|s| -> Result<(), Failure> {
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            s.spawn(move || {
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((seq, batch))) = next else { break };
+                    let checked = batch.into_iter().map(|r| check_row(r, origin)).collect();
+                    if done_tx.send((seq, checked)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut pending: BTreeMap<u64, Vec<CheckedRow>> = BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut sent = 0u64;
+        let mut outcome: Result<(), Failure> = Ok(());
+
+        'read: loop {
+            let mut batch = Vec::with_capacity(BATCH);
+            for row in rows.by_ref() {
+                let mut row = match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        outcome = Err(chain_fail(&origin.name, format!("database is damaged: {e}")));
+                        break 'read;
+                    }
+                };
+                while let Some(Ok((size, _))) = cps.peek() {
+                    if *size > row.index + 1 {
+                        break;
+                    }
+                    if let Some(Ok(cp)) = cps.next() {
+                        row.checkpoints.push(cp);
+                    }
+                }
+                batch.push(row);
+                if batch.len() == BATCH {
+                    break;
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            if work_tx.send((sent, batch)).is_err() {
+                break;
+            }
+            sent += 1;
+            while let Ok((seq, checked)) = done_rx.try_recv() {
+                pending.insert(seq, checked);
+            }
+            if let Err(f) = process(&mut pending, &mut next_seq, chain, &mut hashes) {
+                outcome = Err(f);
+                break;
+            }
+        }
+        drop(work_tx);
+        if outcome.is_ok() {
+            for (seq, checked) in done_rx.iter() {
+                pending.insert(seq, checked);
+                if let Err(f) = process(&mut pending, &mut next_seq, chain, &mut hashes) {
+                    outcome = Err(f);
+                    break;
+                }
+            }
+        }
+        outcome?;
+        if let Some(extra) = hashes.next() {
+            let what = match extra {
+                Ok((idx, _)) => format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
+                Err(e) => format!("database is damaged: {e}"),
+            };
+            return Err(chain_fail(&origin.name, what));
+        }
+        if let Some(cp) = cps.next() {
+            let what = match cp {
+                Ok((size, _)) => format!(
+                    "a checkpoint covers {size} entries but the log has {}: entries were removed from the end",
+                    chain.next
+                ),
+                Err(e) => format!("database is damaged: {e}"),
+            };
+            return Err(chain_fail(&origin.name, what));
+        }
+        Ok(())
+    })
+}
+
+/// Feeds every batch that is next in sequence to the chain.
+fn process(
+    pending: &mut BTreeMap<u64, Vec<CheckedRow>>,
+    next_seq: &mut u64,
+    chain: &mut Chain<'_>,
+    hashes: &mut dyn Iterator<Item = rusqlite::Result<(i64, Vec<u8>)>>,
+) -> Result<(), Failure> {
+    while let Some(batch) = pending.remove(next_seq) {
+        for row in batch {
+            chain.accept(row, hashes)?;
+        }
+        *next_seq += 1;
+    }
+    Ok(())
+}
+
+fn chain_fail(origin: &str, problem: String) -> Failure {
+    Failure { origin: origin.to_string(), index: None, entry_id: None, problem }
+}
+
+/// Entries stored in the file that no log contains (inserted behind the ledger's back).
+pub fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> {
+    let mut stmt = ledger.conn().prepare(
+        "SELECT id FROM entries e WHERE NOT EXISTS (SELECT 1 FROM leaves l WHERE l.entry_id = e.id) LIMIT 10",
+    )?;
+    let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(Hash::from_slice(&id?).unwrap_or(Hash([0; 32])));
+    }
+    Ok(out)
+}
+
+/// Rows in ledger tables that belong to no known origin.
+pub fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
+    for table in ["leaves", "tree_hashes", "checkpoints"] {
+        let n: i64 = ledger.conn().query_row(
+            &format!("SELECT COUNT(*) FROM {table} WHERE origin NOT IN (SELECT id FROM origins)"),
+            [],
+            |r| r.get(0),
+        )?;
+        if n > 0 {
+            return Ok(Some(format!("{n} rows of {table} belong to no known origin")));
+        }
+    }
+    Ok(None)
+}

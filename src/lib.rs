@@ -1,0 +1,13 @@
+//! rollcall: a terminal console for secure rollback auditing, built on a signed, hash-chained SQLite ledger.
+//!
+//! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy` <- `workflow`
+//! <- `cli`. `text` and `paths` are leaf utilities.
+
+pub mod audit;
+pub mod cli;
+pub mod identity;
+pub mod ledger;
+pub mod paths;
+pub mod policy;
+pub mod text;
+pub mod workflow;

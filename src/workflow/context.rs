@@ -1,0 +1,171 @@
+//! What every operation needs: where the ledger and the keystore are, how to get a passphrase, which key
+//! signs; and the one path by which a signed statement reaches the ledger.
+
+use super::error::WorkflowError;
+use crate::identity::passphrase::EnvOrPrompt;
+use crate::identity::{Keystore, Passphrase, PassphraseSource, Roster, UnlockedKey};
+use crate::ledger::{EntryId, Ledger, LedgerError, Statement};
+use std::path::PathBuf;
+
+/// Environment variable naming the default signing key.
+pub const KEY_ENV: &str = "ROLLCALL_KEY";
+
+/// Environment variable with the passphrase of this machine's origin key, when it differs from the
+/// signer's.
+pub const ORIGIN_PASSPHRASE_ENV: &str = "ROLLCALL_ORIGIN_PASSPHRASE";
+
+/// Where things are and how to ask for secrets.
+pub struct Context {
+    pub ledger_path: PathBuf,
+    pub keystore: Keystore,
+    pub passphrases: Box<dyn PassphraseSource + Send + Sync>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("ledger_path", &self.ledger_path).field("keystore", &self.keystore).finish()
+    }
+}
+
+/// What a recorded entry got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub entry_id: EntryId,
+    pub index: u64,
+    pub size: u64,
+    /// Whether a new checkpoint was signed with this append.
+    pub checkpointed: bool,
+    pub warnings: Vec<String>,
+}
+
+impl Context {
+    /// The ledger at `ledger` (else the default location) with the default keystore, passphrases from
+    /// `ROLLCALL_PASSPHRASE` or a terminal prompt.
+    pub fn from_env(ledger: Option<PathBuf>) -> Result<Context, WorkflowError> {
+        let ledger_path = match ledger {
+            Some(p) => p,
+            None => crate::paths::default_ledger().map_err(crate::identity::IdentityError::from)?,
+        };
+        Ok(Context { ledger_path, keystore: Keystore::default_location()?, passphrases: Box::new(EnvOrPrompt) })
+    }
+
+    pub fn open(&self) -> Result<Ledger, WorkflowError> {
+        Ok(Ledger::open(&self.ledger_path)?)
+    }
+
+    pub fn open_read_only(&self) -> Result<Ledger, WorkflowError> {
+        Ok(Ledger::open_read_only(&self.ledger_path)?)
+    }
+
+    /// The signing key's name: `given`, else `ROLLCALL_KEY`, else the keystore's only key.
+    pub fn signer_name(&self, given: Option<&str>) -> Result<String, WorkflowError> {
+        if let Some(n) = given {
+            return Ok(n.to_string());
+        }
+        if let Ok(n) = std::env::var(KEY_ENV)
+            && !n.is_empty()
+        {
+            return Ok(n);
+        }
+        let (keys, _) = self.keystore.list()?;
+        match keys.as_slice() {
+            [only] => Ok(only.name.clone()),
+            [] => Err(crate::identity::IdentityError::NoKeyChosen("the keystore has no keys".into()).into()),
+            many => Err(crate::identity::IdentityError::NoKeyChosen(format!(
+                "keys: {}",
+                many.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .into()),
+        }
+    }
+
+    /// Unlocks the person key `name`, returning the passphrase too (it may also unlock the origin key).
+    pub fn unlock(&self, name: &str) -> Result<(UnlockedKey, Passphrase), WorkflowError> {
+        // Fail on an unknown name before asking for a passphrase.
+        self.keystore.info(name)?;
+        let pass = self.passphrases.existing(&format!("key {name:?}"))?;
+        let key = self.keystore.unlock(name, &pass)?;
+        Ok((key, pass))
+    }
+
+    /// Signs `statement` with `signer` and appends it to the own log, checkpointing with this machine's
+    /// origin key when it can be unlocked. Before writing, `validate` runs against the roster of the log
+    /// exactly as it will be extended (and the signer must be enrolled in it); if another process appends
+    /// in between, the append is refused by the ledger and everything is checked again, so nothing is
+    /// ever written on a stale decision.
+    pub fn sign_and_append(
+        &self,
+        ledger: &mut Ledger,
+        signer: &UnlockedKey,
+        passphrase: &Passphrase,
+        statement: Statement,
+        validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
+    ) -> Result<Receipt, WorkflowError> {
+        let signed = statement.sign(signer.signing_key())?;
+        let own = ledger.own_origin().clone();
+        let mut warnings = Vec::new();
+        let origin_key = match self.keystore.unlock_origin(&own.name, &own.key, passphrase) {
+            Ok(k) => Some(k),
+            Err(first) => match std::env::var(ORIGIN_PASSPHRASE_ENV) {
+                Ok(p) => Some(self.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p))?),
+                Err(_) => {
+                    warnings.push(format!(
+                        "checkpoint deferred: the origin key of {} could not be unlocked ({first}); \
+                         the next append by its holder signs a checkpoint covering this entry \
+                         (or set {ORIGIN_PASSPHRASE_ENV})",
+                        own.name
+                    ));
+                    None
+                }
+            },
+        };
+        let mut attempts = 0;
+        loop {
+            let size = ledger.size(&own)?;
+            let roster = Roster::from_ledger(ledger)?;
+            if !roster.is_active(&signer.public(), size) {
+                return Err(WorkflowError::NotEnrolled { name: signer.name.clone(), key_id: signer.public().key_id() });
+            }
+            validate(ledger, &roster)?;
+            match ledger.append(std::slice::from_ref(&signed), Some(size), origin_key.as_ref()) {
+                Ok(outcome) => {
+                    return Ok(Receipt {
+                        entry_id: signed.id,
+                        index: outcome.first_index,
+                        size: outcome.size,
+                        checkpointed: outcome.checkpoint.is_some(),
+                        warnings,
+                    });
+                }
+                Err(LedgerError::Conflict { .. }) if attempts < 100 => attempts += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Opens the ledger, unlocks `signer`, and checks the key is enrolled and active now.
+    pub fn open_as(&self, signer: Option<&str>) -> Result<(Ledger, Roster, UnlockedKey, Passphrase), WorkflowError> {
+        let ledger = self.open()?;
+        let name = self.signer_name(signer)?;
+        let roster = Roster::from_ledger(&ledger)?;
+        let info = self.keystore.info(&name)?;
+        let size = ledger.size(ledger.own_origin()).map_err(WorkflowError::from)?;
+        if !roster.is_active(&info.public_key, size) {
+            return Err(WorkflowError::NotEnrolled { name, key_id: info.public_key.key_id() });
+        }
+        let (key, pass) = self.unlock(&name)?;
+        Ok((ledger, roster, key, pass))
+    }
+}
+
+impl From<crate::paths::NoHome> for WorkflowError {
+    fn from(e: crate::paths::NoHome) -> Self {
+        WorkflowError::Identity(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for WorkflowError {
+    fn from(e: rusqlite::Error) -> Self {
+        WorkflowError::Ledger(LedgerError::from(e))
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors of the workflow layer, and whether each is a failed check or bad input.
+
+use crate::identity::IdentityError;
+use crate::ledger::{LedgerError, StatementError};
+use crate::policy::PolicyError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum WorkflowError {
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Identity(#[from] IdentityError),
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Statement(#[from] StatementError),
+    #[error("{0}")]
+    Note(#[from] crate::audit::note::NoteError),
+    #[error("key {name:?} ({key_id}) is not enrolled in this ledger; an admin must enroll it first")]
+    NotEnrolled { name: String, key_id: String },
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl WorkflowError {
+    /// True when the error is a failed check (integrity, authorization) rather than bad input.
+    pub fn is_check_failure(&self) -> bool {
+        matches!(
+            self,
+            WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_)) | WorkflowError::NotEnrolled { .. }
+        )
+    }
+
+    /// What the user can do about it, when the message alone does not say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            WorkflowError::Ledger(LedgerError::NotFound(_)) => {
+                Some("create one with `rollcall init --admin NAME`, or pass --ledger PATH")
+            }
+            WorkflowError::Ledger(LedgerError::NotALedger(..)) => Some("check --ledger / ROLLCALL_LEDGER"),
+            WorkflowError::Ledger(LedgerError::Damaged(_)) => Some("run `rollcall verify` for details"),
+            WorkflowError::Identity(IdentityError::UnknownKey { .. }) => Some("create it with `rollcall key new NAME`"),
+            WorkflowError::Identity(IdentityError::WrongPassphrase(_)) => {
+                Some("check ROLLCALL_PASSPHRASE or retype it")
+            }
+            _ => None,
+        }
+    }
+}

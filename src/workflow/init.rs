@@ -1,0 +1,109 @@
+//! `init`: a new ledger with its origin key, its genesis entry and its first policy.
+
+use super::context::Context;
+use super::error::WorkflowError;
+use crate::identity::genesis::GenesisBody;
+use crate::ledger::note::valid_key_name;
+use crate::ledger::{EntryId, Ledger, PublicKey};
+use std::path::Path;
+
+/// What `init` created.
+#[derive(Clone, Debug)]
+pub struct Initialized {
+    pub ledger_id: EntryId,
+    pub origin: String,
+    pub origin_key: PublicKey,
+    pub admin: String,
+    pub admin_key: PublicKey,
+    pub checkpoint: String,
+}
+
+/// Largest policy file accepted.
+const MAX_POLICY_BYTES: u64 = 256 * 1024;
+
+/// The origin name used when `--origin` is not given: `rollcall/<host>-<6 random hex>`.
+pub fn default_origin_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let mut host: String = host
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .take(40)
+        .collect();
+    if host.is_empty() {
+        host = "host".into();
+    }
+    let mut r = [0u8; 3];
+    let _ = getrandom::fill(&mut r);
+    format!("rollcall/{host}-{}", hex::encode(r))
+}
+
+/// Reads a policy file for adoption, refusing unreadable, huge or invalid ones.
+pub fn read_policy_file(path: &Path) -> Result<String, WorkflowError> {
+    let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    if meta.len() > MAX_POLICY_BYTES {
+        return Err(WorkflowError::Usage(format!(
+            "policy file {} is {} bytes; at most {MAX_POLICY_BYTES} are accepted",
+            path.display(),
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| WorkflowError::Usage(format!("policy file {} is not UTF-8 text", path.display())))?;
+    crate::policy::check_text(&text)?;
+    Ok(text)
+}
+
+/// Creates the ledger at `ctx.ledger_path`, founded by the key `admin`.
+pub fn init(
+    ctx: &Context,
+    admin: &str,
+    origin: Option<&str>,
+    policy: Option<&Path>,
+) -> Result<Initialized, WorkflowError> {
+    if ctx.ledger_path.exists() {
+        return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
+    }
+    let origin = match origin {
+        Some(o) if valid_key_name(o) => o.to_string(),
+        Some(o) => {
+            return Err(WorkflowError::Usage(format!(
+                "origin {o:?} is not valid: use a name without spaces or '+', like example.com/laptop-1"
+            )));
+        }
+        None => default_origin_name(),
+    };
+    let policy_text = match policy {
+        Some(p) => read_policy_file(p)?,
+        None => crate::policy::DEFAULT_POLICY.to_string(),
+    };
+    let (admin_key, pass) = ctx.unlock(admin)?;
+    let origin_signing =
+        crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
+    let origin_key = PublicKey::from_signing(&origin_signing);
+    let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
+        .statement(&admin_key.public())
+        .sign(admin_key.signing_key())?;
+    ctx.keystore.store_origin(&origin, &origin_signing, &pass)?;
+    let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {
+        Ok(l) => l,
+        Err(e) => {
+            ctx.keystore.discard_origin(&origin_key);
+            return Err(e.into());
+        }
+    };
+    let checkpoint = ledger.latest_checkpoint(ledger.own_origin())?.map(|c| c.1).unwrap_or_default();
+    Ok(Initialized {
+        ledger_id: ledger.ledger_id(),
+        origin,
+        origin_key,
+        admin: admin.to_string(),
+        admin_key: admin_key.public(),
+        checkpoint,
+    })
+}

@@ -1,0 +1,14 @@
+//! The operations people and scripts perform — create keys, initialize a ledger, record entries, read the
+//! log, verify — each validated, signed and appended here. The CLI and the TUI call these; neither writes
+//! to the ledger itself.
+
+pub mod context;
+pub mod error;
+pub mod init;
+pub mod keys;
+pub mod log;
+pub mod note;
+pub mod verify;
+
+pub use context::{Context, Receipt};
+pub use error::WorkflowError;

@@ -1,0 +1,161 @@
+//! `verify`: every origin's log checked end to end, signers checked against the roster as it stood at
+//! each entry, and the two verdicts — integrity and completeness — reported separately.
+
+use super::context::Context;
+use super::error::WorkflowError;
+use crate::identity::Roster;
+use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
+use crate::ledger::{EntryId, Ledger, LedgerError};
+use std::time::{Duration, Instant};
+
+/// What `rollcall verify` found.
+#[derive(Clone, Debug)]
+pub struct VerifyReport {
+    pub ledger_id: Option<EntryId>,
+    pub origins: Vec<OriginReport>,
+    /// The first integrity failure, if any.
+    pub failure: Option<Failure>,
+    pub completeness: Vec<Completeness>,
+    pub elapsed: Duration,
+}
+
+/// Per origin: how much of the log its own signed checkpoints cover, and what the file alone cannot show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completeness {
+    pub origin: String,
+    pub size: u64,
+    pub checkpointed: u64,
+    /// Entries after the latest checkpoint (appended while the origin key was locked).
+    pub unchecked_tail: u64,
+    /// Whether a checkpoint held by another party (a witness cosignature) confirms the size.
+    pub witnessed: bool,
+    pub statement: String,
+}
+
+impl VerifyReport {
+    pub fn intact(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Verifies the ledger at `ctx.ledger_path`. A ledger that cannot be opened because it is damaged is
+/// reported as an integrity failure; one that does not exist or is not a ledger is an error.
+pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
+    let started = Instant::now();
+    let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
+        Ok(l) => l,
+        Err(LedgerError::Damaged(why)) => {
+            return Ok(VerifyReport {
+                ledger_id: None,
+                origins: Vec::new(),
+                failure: Some(Failure { origin: "-".into(), index: None, entry_id: None, problem: why }),
+                completeness: Vec::new(),
+                elapsed: started.elapsed(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(verify_ledger(&ledger, started))
+}
+
+fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
+    let mut report = VerifyReport {
+        ledger_id: Some(ledger.ledger_id()),
+        origins: Vec::new(),
+        failure: None,
+        completeness: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
+    let origins = match ledger.origins() {
+        Ok(o) => o,
+        Err(e) => {
+            report.failure = Some(fail(e.to_string()));
+            report.elapsed = started.elapsed();
+            return report;
+        }
+    };
+    for origin in origins.iter().filter(|o| o.own) {
+        let mut roster = Roster::default();
+        let mut genesis_id = None;
+        let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
+            if e.index == 0 {
+                genesis_id = Some(e.id);
+            }
+            roster.observe_bytes(e.index, &e.id, e.head, e.bytes)
+        };
+        let mut r = verify_origin(ledger, origin, &mut visit);
+        if r.failure.is_none() {
+            if genesis_id != Some(ledger.ledger_id()) {
+                r.failure = Some(Failure {
+                    origin: origin.name.clone(),
+                    index: Some(0),
+                    entry_id: genesis_id,
+                    problem: "the ledger id in the metadata is not the genesis entry's id".into(),
+                });
+            } else if roster.origin_key(&origin.name) != Some(&origin.key) {
+                r.failure = Some(Failure {
+                    origin: origin.name.clone(),
+                    index: None,
+                    entry_id: None,
+                    problem: "the origin key stored in the file is not the one its genesis declares".into(),
+                });
+            }
+        }
+        let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
+        let tail = r.size.saturating_sub(checkpointed);
+        report.completeness.push(Completeness {
+            origin: origin.name.clone(),
+            size: r.size,
+            checkpointed,
+            unchecked_tail: tail,
+            witnessed: false,
+            statement: completeness_statement(r.size, checkpointed),
+        });
+        if report.failure.is_none() {
+            report.failure = r.failure.clone();
+        }
+        report.origins.push(r);
+    }
+    if report.failure.is_none() {
+        match orphan_entries(ledger) {
+            Ok(ids) if !ids.is_empty() => {
+                report.failure = Some(Failure {
+                    origin: "-".into(),
+                    index: None,
+                    entry_id: Some(ids[0]),
+                    problem: format!(
+                        "{} stored entr{} in no log (inserted behind the ledger's back)",
+                        ids.len(),
+                        if ids.len() == 1 { "y is" } else { "ies are" }
+                    ),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+        }
+    }
+    if report.failure.is_none() {
+        match stray_rows(ledger) {
+            Ok(Some(what)) => report.failure = Some(fail(what)),
+            Ok(None) => {}
+            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+        }
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn completeness_statement(size: u64, checkpointed: u64) -> String {
+    let base = "this file alone cannot show that nothing was cut off after its latest checkpoint; \
+                that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)";
+    if checkpointed == size {
+        format!("the log ends exactly at its latest signed checkpoint (size {size}); {base}")
+    } else {
+        format!(
+            "{} entr{} after the latest signed checkpoint (size {checkpointed}) are not yet covered by one; {base}",
+            size - checkpointed,
+            if size - checkpointed == 1 { "y" } else { "ies" }
+        )
+    }
+}
