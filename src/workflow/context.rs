@@ -5,6 +5,7 @@ use super::error::WorkflowError;
 use crate::identity::passphrase::EnvOrPrompt;
 use crate::identity::{Keystore, Passphrase, PassphraseSource, Roster, UnlockedKey};
 use crate::ledger::{EntryId, Ledger, LedgerError, Statement};
+use ed25519_dalek::SigningKey;
 use std::path::PathBuf;
 
 /// Environment variable naming the default signing key.
@@ -88,23 +89,21 @@ impl Context {
         Ok((key, pass))
     }
 
-    /// Signs `statement` with `signer` and appends it to the own log, checkpointing with this machine's
-    /// origin key when it can be unlocked. Before writing, `validate` runs against the roster of the log
-    /// exactly as it will be extended (and the signer must be enrolled in it); if another process appends
-    /// in between, the append is refused by the ledger and everything is checked again, so nothing is
-    /// ever written on a stale decision.
-    pub fn sign_and_append(
-        &self,
-        ledger: &mut Ledger,
-        signer: &UnlockedKey,
-        passphrase: &Passphrase,
-        statement: Statement,
-        validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
-    ) -> Result<Receipt, WorkflowError> {
-        let signed = statement.sign(signer.signing_key())?;
+    /// Opens the ledger, checks that `signer` is enrolled and active, and unlocks its key and (when this
+    /// keystore holds it) the ledger's origin key, for one or more appends.
+    pub fn session(&self, signer: Option<&str>) -> Result<Session, WorkflowError> {
+        let ledger = self.open()?;
+        let name = self.signer_name(signer)?;
+        let info = self.keystore.info(&name)?;
+        let roster = Roster::from_ledger(&ledger)?;
+        let size = ledger.size(ledger.own_origin())?;
+        if !roster.is_active(&info.public_key, size) {
+            return Err(WorkflowError::NotEnrolled { name, key_id: info.public_key.key_id() });
+        }
+        let (signer, passphrase) = self.unlock(&name)?;
         let own = ledger.own_origin().clone();
         let mut warnings = Vec::new();
-        let origin_key = match self.keystore.unlock_origin(&own.name, &own.key, passphrase) {
+        let origin_key = match self.keystore.unlock_origin(&own.name, &own.key, &passphrase) {
             Ok(k) => Some(k),
             Err(first) => match std::env::var(ORIGIN_PASSPHRASE_ENV) {
                 Ok(p) => Some(self.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p))?),
@@ -119,42 +118,70 @@ impl Context {
                 }
             },
         };
+        Ok(Session { ledger, signer, origin_key, warnings })
+    }
+}
+
+/// An open ledger with an unlocked signer: the one path by which a signed statement reaches the ledger.
+pub struct Session {
+    pub ledger: Ledger,
+    pub signer: UnlockedKey,
+    origin_key: Option<SigningKey>,
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("ledger", &self.ledger)
+            .field("signer", &self.signer)
+            .field("origin_key", &self.origin_key.is_some())
+            .finish()
+    }
+}
+
+impl Session {
+    /// The roster of the log as it stands now.
+    pub fn roster(&self) -> Result<Roster, WorkflowError> {
+        Ok(Roster::from_ledger(&self.ledger)?)
+    }
+
+    /// Signs `statement` and appends it to the own log, checkpointing when the origin key is unlocked.
+    /// Before writing, `validate` runs against the roster of the log exactly as it will be extended (and
+    /// the signer must be enrolled in it); if another process appends in between, the ledger refuses the
+    /// append and everything is checked again, so nothing is ever written on a stale decision.
+    pub fn append(
+        &mut self,
+        statement: Statement,
+        validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
+    ) -> Result<Receipt, WorkflowError> {
+        let signed = statement.sign(self.signer.signing_key())?;
+        let own = self.ledger.own_origin().clone();
         let mut attempts = 0;
         loop {
-            let size = ledger.size(&own)?;
-            let roster = Roster::from_ledger(ledger)?;
-            if !roster.is_active(&signer.public(), size) {
-                return Err(WorkflowError::NotEnrolled { name: signer.name.clone(), key_id: signer.public().key_id() });
+            let size = self.ledger.size(&own)?;
+            let roster = Roster::from_ledger(&self.ledger)?;
+            if !roster.is_active(&self.signer.public(), size) {
+                return Err(WorkflowError::NotEnrolled {
+                    name: self.signer.name.clone(),
+                    key_id: self.signer.public().key_id(),
+                });
             }
-            validate(ledger, &roster)?;
-            match ledger.append(std::slice::from_ref(&signed), Some(size), origin_key.as_ref()) {
+            validate(&self.ledger, &roster)?;
+            match self.ledger.append(std::slice::from_ref(&signed), Some(size), self.origin_key.as_ref()) {
                 Ok(outcome) => {
                     return Ok(Receipt {
                         entry_id: signed.id,
                         index: outcome.first_index,
                         size: outcome.size,
                         checkpointed: outcome.checkpoint.is_some(),
-                        warnings,
+                        warnings: self.warnings.clone(),
                     });
                 }
-                Err(LedgerError::Conflict { .. }) if attempts < 100 => attempts += 1,
+                Err(LedgerError::Conflict { .. }) if attempts < 1000 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-
-    /// Opens the ledger, unlocks `signer`, and checks the key is enrolled and active now.
-    pub fn open_as(&self, signer: Option<&str>) -> Result<(Ledger, Roster, UnlockedKey, Passphrase), WorkflowError> {
-        let ledger = self.open()?;
-        let name = self.signer_name(signer)?;
-        let roster = Roster::from_ledger(&ledger)?;
-        let info = self.keystore.info(&name)?;
-        let size = ledger.size(ledger.own_origin()).map_err(WorkflowError::from)?;
-        if !roster.is_active(&info.public_key, size) {
-            return Err(WorkflowError::NotEnrolled { name, key_id: info.public_key.key_id() });
-        }
-        let (key, pass) = self.unlock(&name)?;
-        Ok((ledger, roster, key, pass))
     }
 }
 

@@ -10,5 +10,5 @@ pub mod log;
 pub mod note;
 pub mod verify;
 
-pub use context::{Context, Receipt};
+pub use context::{Context, Receipt, Session};
 pub use error::WorkflowError;

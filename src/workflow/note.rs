@@ -8,8 +8,8 @@ use crate::ledger::Statement;
 /// Records `text` signed by `signer` (`on` is the entry id of a request it is about).
 pub fn note(ctx: &Context, signer: Option<&str>, text: &str, on: Option<String>) -> Result<Receipt, WorkflowError> {
     let body = NoteBody::new(text, on)?;
-    let (mut ledger, _, key, pass) = ctx.open_as(signer)?;
+    let mut session = ctx.session(signer)?;
     let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let statement = Statement::new(KIND, &key.public(), body, &[]);
-    ctx.sign_and_append(&mut ledger, &key, &pass, statement, &|_, _| Ok(()))
+    let statement = Statement::new(KIND, &session.signer.public(), body, &[]);
+    session.append(statement, &|_, _| Ok(()))
 }

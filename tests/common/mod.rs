@@ -1,0 +1,144 @@
+//! Shared helpers for the end-to-end tests: an isolated rollcall home, the binary with a clean
+//! environment, and direct SQLite access for tampering.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub const PASS: &str = "correct horse battery";
+
+/// A temporary ROLLCALL_HOME with its default ledger path.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.dir.path().join("ledger.db")
+    }
+
+    /// The rollcall binary with this home, the test passphrase and a fast KDF; nothing inherited that
+    /// could point it elsewhere.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("rollcall").expect("binary");
+        c.env_clear()
+            .env("ROLLCALL_HOME", self.home())
+            .env("ROLLCALL_PASSPHRASE", PASS)
+            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().expect("run rollcall")
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "rollcall {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and asserts the exit code, returning stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "rollcall {args:?}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).expect("utf-8 stderr");
+        assert_eq!(err.trim_end().lines().count(), 1, "error must be one line: {err:?}");
+        err
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&a)).expect("json")
+    }
+
+    /// A key `alice` and a ledger she founded.
+    pub fn with_ledger() -> Env {
+        let env = Env::new();
+        env.ok(&["key", "new", "alice"]);
+        env.ok(&["init", "--admin", "alice", "--origin", "test.example/laptop"]);
+        env
+    }
+
+    pub fn notes(&self, n: usize) {
+        for i in 0..n {
+            self.ok(&["note", &format!("note number {i}"), "--as", "alice"]);
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.json(&["log"])["size"].as_u64().expect("size")
+    }
+
+    /// A connection with the append-only triggers dropped, as an attacker with file access would.
+    pub fn tamper(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(self.ledger()).expect("open");
+        for t in ["meta", "origins", "entries", "leaves", "tree_hashes", "checkpoints"] {
+            c.execute_batch(&format!("DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"))
+                .expect("drop triggers");
+        }
+        c
+    }
+
+    /// SHA-256 of the ledger file and of its WAL, to show a refusal changed nothing.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for suffix in ["", "-wal"] {
+            let mut p = self.ledger().into_os_string();
+            p.push(suffix);
+            if let Ok(b) = std::fs::read(&p) {
+                h.update(&b);
+            }
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Verifies and returns (exit code, stdout JSON).
+pub fn verify_json(env: &Env) -> (i32, serde_json::Value) {
+    let out = env.run(&["--json", "verify"]);
+    let v = serde_json::from_slice(&out.stdout).expect("verify json");
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// Path of an example binary. `cargo test` builds examples; when only one test target was built, build
+/// the example now.
+pub fn example_bin(name: &str) -> PathBuf {
+    let mut p = std::env::current_exe().expect("exe");
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    let bin = p.join("examples").join(name);
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", name])
+            .status()
+            .expect("cargo build --example");
+        assert!(status.success());
+    }
+    bin
+}

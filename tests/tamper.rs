@@ -1,0 +1,277 @@
+//! Tampering with the ledger file behind rollcall's back: every change to a statement, signature, leaf,
+//! tree hash or checkpoint, and every deletion or reordering, makes `verify` exit 1 and name the first
+//! bad place.
+
+mod common;
+use common::{Env, verify_json};
+use rusqlite::params;
+
+/// A ledger of genesis + 6 notes.
+fn ledger() -> Env {
+    let env = Env::with_ledger();
+    env.notes(6);
+    assert_eq!(verify_json(&env).0, 0);
+    env
+}
+
+fn entry_id_at(c: &rusqlite::Connection, idx: i64) -> Vec<u8> {
+    c.query_row("SELECT entry_id FROM leaves WHERE idx = ?1", [idx], |r| r.get(0)).unwrap()
+}
+
+/// Asserts verify fails and returns the failure object.
+fn failure(env: &Env) -> serde_json::Value {
+    let (code, v) = verify_json(env);
+    assert_eq!(code, 1, "verify should fail: {v}");
+    assert_eq!(v["intact"], false);
+    let f = v["integrity"]["failure"].clone();
+    assert!(f.is_object(), "{v}");
+    let human = env.run(&["verify"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("integrity: FAILED"), "{text}");
+    f
+}
+
+fn flip(b: &mut [u8], at: usize) {
+    b[at] ^= 0x01;
+}
+
+#[test]
+fn flipped_statement_byte() {
+    let env = ledger();
+    let c = env.tamper();
+    let id = entry_id_at(&c, 3);
+    let mut stmt: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let at = stmt.len() - 20;
+    flip(&mut stmt, at);
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", params![stmt, id]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], 3);
+    assert_eq!(f["entry_id"], hex::encode(&id));
+}
+
+#[test]
+fn flipped_signature_byte() {
+    let env = ledger();
+    let c = env.tamper();
+    let id = entry_id_at(&c, 2);
+    let mut sig: Vec<u8> = c.query_row("SELECT signature FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    flip(&mut sig, 10);
+    c.execute("UPDATE entries SET signature = ?1 WHERE id = ?2", params![sig, id]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], 2);
+    assert!(f["problem"].as_str().unwrap().contains("signature"), "{f}");
+}
+
+#[test]
+fn flipped_leaf_entry_id_and_prev() {
+    let env = ledger();
+    let c = env.tamper();
+    let mut id = entry_id_at(&c, 4);
+    flip(&mut id, 0);
+    c.execute("UPDATE leaves SET entry_id = ?1 WHERE idx = 4", [id]).unwrap();
+    drop(c);
+    assert_eq!(failure(&env)["index"], 4);
+
+    let env = ledger();
+    let c = env.tamper();
+    let mut prev: Vec<u8> = c.query_row("SELECT prev FROM leaves WHERE idx = 5", [], |r| r.get(0)).unwrap();
+    flip(&mut prev, 31);
+    c.execute("UPDATE leaves SET prev = ?1 WHERE idx = 5", [prev]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], 5);
+    assert!(f["problem"].as_str().unwrap().contains("chain"), "{f}");
+}
+
+#[test]
+fn flipped_tree_hash() {
+    let env = ledger();
+    let c = env.tamper();
+    let mut h: Vec<u8> = c.query_row("SELECT hash FROM tree_hashes WHERE idx = 4", [], |r| r.get(0)).unwrap();
+    flip(&mut h, 7);
+    c.execute("UPDATE tree_hashes SET hash = ?1 WHERE idx = 4", [h]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert!(f["problem"].as_str().unwrap().contains("tree hash 4"), "{f}");
+
+    // Appending onto a damaged frontier (stored hash 6 roots the first four leaves of seven) is refused,
+    // and nothing is written.
+    let env = ledger();
+    let c = env.tamper();
+    let mut h: Vec<u8> = c.query_row("SELECT hash FROM tree_hashes WHERE idx = 6", [], |r| r.get(0)).unwrap();
+    flip(&mut h, 7);
+    c.execute("UPDATE tree_hashes SET hash = ?1 WHERE idx = 6", [h]).unwrap();
+    drop(c);
+    let before = env.fingerprint();
+    let err = env.fails(&["note", "more", "--as", "alice"], 1);
+    assert!(err.contains("verify"), "{err}");
+    assert_eq!(env.fingerprint(), before);
+}
+
+#[test]
+fn flipped_checkpoint_signature_and_root() {
+    for (what, pos_from_end) in [("signature", 10usize), ("root", 0)] {
+        let env = ledger();
+        let c = env.tamper();
+        let note: String = c.query_row("SELECT note FROM checkpoints WHERE size = 4", [], |r| r.get(0)).unwrap();
+        let bytes = note.as_bytes().to_vec();
+        let mut tampered = bytes.clone();
+        let at = if what == "root" {
+            // A character of the base64 root (third line).
+            note.match_indices('\n').nth(1).unwrap().0 + 3
+        } else {
+            bytes.len() - pos_from_end
+        };
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        c.execute("UPDATE checkpoints SET note = ?1 WHERE size = 4", [String::from_utf8(tampered).unwrap()]).unwrap();
+        drop(c);
+        let f = failure(&env);
+        assert_eq!(f["index"], 3, "{what}: {f}");
+        assert!(f["problem"].as_str().unwrap().contains("checkpoint of size 4"), "{what}: {f}");
+    }
+}
+
+#[test]
+fn changed_index_columns() {
+    let env = ledger();
+    let c = env.tamper();
+    let id = entry_id_at(&c, 1);
+    c.execute("UPDATE entries SET kind = 'genesis' WHERE id = ?1", [&id]).unwrap();
+    drop(c);
+    assert_eq!(failure(&env)["index"], 1);
+}
+
+#[test]
+fn deleted_entry() {
+    let env = ledger();
+    let c = env.tamper();
+    let id = entry_id_at(&c, 3);
+    c.execute("DELETE FROM entries WHERE id = ?1", [&id]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], 3);
+    assert!(f["problem"].as_str().unwrap().contains("not in the ledger"), "{f}");
+}
+
+#[test]
+fn deleted_leaf_in_the_middle() {
+    let env = ledger();
+    let c = env.tamper();
+    c.execute("DELETE FROM leaves WHERE idx = 2", []).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], 2);
+    assert!(f["problem"].as_str().unwrap().contains("missing"), "{f}");
+}
+
+#[test]
+fn reordered_entries() {
+    let env = ledger();
+    let c = env.tamper();
+    let a = entry_id_at(&c, 2);
+    let b = entry_id_at(&c, 3);
+    c.execute("UPDATE leaves SET entry_id = ?1 WHERE idx = 2", [&b]).unwrap();
+    c.execute("UPDATE leaves SET entry_id = ?1 WHERE idx = 3", [&a]).unwrap();
+    drop(c);
+    assert_eq!(failure(&env)["index"], 2);
+}
+
+#[test]
+fn truncated_tail_with_checkpoint_left_behind() {
+    let env = ledger();
+    let c = env.tamper();
+    c.execute("DELETE FROM leaves WHERE idx = 6", []).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert!(f["problem"].as_str().unwrap().contains("removed from the end"), "{f}");
+}
+
+#[test]
+fn clean_truncation_is_only_visible_against_an_outside_checkpoint() {
+    // Someone with the file removes the last entry together with its leaf, tree hashes and checkpoint.
+    // The file is self-consistent again: integrity passes, and the completeness verdict says plainly that
+    // only a checkpoint held elsewhere can show the cut.
+    let env = ledger();
+    let c = env.tamper();
+    let id = entry_id_at(&c, 6);
+    c.execute("DELETE FROM leaves WHERE idx = 6", []).unwrap();
+    c.execute("DELETE FROM entries WHERE id = ?1", [&id]).unwrap();
+    c.execute("DELETE FROM tree_hashes WHERE idx >= 10", []).unwrap();
+    c.execute("DELETE FROM checkpoints WHERE size = 7", []).unwrap();
+    drop(c);
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["origins"][0]["size"], 6);
+    assert!(v["completeness"][0]["statement"].as_str().unwrap().contains("cannot show that nothing was cut off"));
+    assert_eq!(v["completeness"][0]["witnessed"], false);
+}
+
+#[test]
+fn inserted_orphan_entry() {
+    let env = ledger();
+    let c = env.tamper();
+    c.execute(
+        "INSERT INTO entries (id, statement, signature, kind, actor, ts)
+         SELECT zeroblob(32), statement, signature, kind, actor, ts FROM entries LIMIT 1",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert!(f["problem"].as_str().unwrap().contains("in no log"), "{f}");
+}
+
+#[test]
+fn forged_entry_by_unenrolled_key_with_stolen_origin_key() {
+    // An attacker appends a well-formed, correctly signed entry with their own key through the library,
+    // holding the origin key: the chain and checkpoints are valid, but the signer was never enrolled.
+    use ed25519_dalek::SigningKey;
+    use rollcall::ledger::{Ledger, PublicKey, Statement};
+    let env = ledger();
+    let origin_file = std::fs::read_dir(env.home().join("origins")).unwrap().next().unwrap().unwrap().path();
+    let kf: rollcall::identity::keyfile::KeyFile =
+        serde_json::from_slice(&std::fs::read(origin_file).unwrap()).unwrap();
+    let origin_key = kf.open(common::PASS).unwrap();
+    let mallory = SigningKey::from_bytes(&[66u8; 32]);
+    let stmt = Statement::new("note", &PublicKey::from_signing(&mallory), serde_json::json!({"text": "forged"}), &[]);
+    let mut l = Ledger::open(&env.ledger()).unwrap();
+    l.append(&[stmt.sign(&mallory).unwrap()], None, Some(&origin_key)).unwrap();
+    drop(l);
+    let f = failure(&env);
+    assert_eq!(f["index"], 7);
+    assert!(f["problem"].as_str().unwrap().contains("not enrolled"), "{f}");
+}
+
+#[test]
+fn raw_byte_flip_in_the_file() {
+    let env = ledger();
+    env.ok(&["note", "UNIQUE-MARKER-TEXT", "--as", "alice"]);
+    let path = env.ledger();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(18).position(|w| w == b"UNIQUE-MARKER-TEXT").expect("marker in main db file");
+    bytes[at + 3] ^= 0x20;
+    std::fs::write(&path, bytes).unwrap();
+    let f = failure(&env);
+    assert_eq!(f["index"], 7);
+}
+
+#[test]
+fn triggers_refuse_updates_and_deletes() {
+    let env = ledger();
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    for sql in [
+        "UPDATE entries SET kind = 'x'",
+        "DELETE FROM leaves WHERE idx = 3",
+        "DELETE FROM checkpoints",
+        "UPDATE meta SET value = 'x'",
+        "DELETE FROM tree_hashes",
+        "UPDATE origins SET name = 'x'",
+    ] {
+        let err = c.execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    drop(c);
+    assert_eq!(verify_json(&env).0, 0);
+}
