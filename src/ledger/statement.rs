@@ -202,6 +202,29 @@ impl SignedStatement {
 /// Reads the head of stored statement bytes (shape only; no signature check). The bytes are never
 /// re-serialized.
 pub fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
+    parse_head_with(bytes, &mut KeyCache::default())
+}
+
+/// Parsed actor keys by their text form: decompressing a curve point costs about as much as a fifth of a
+/// signature check, and a log has few distinct signers.
+#[derive(Default)]
+pub struct KeyCache(std::collections::HashMap<String, Option<PublicKey>>);
+
+impl KeyCache {
+    pub fn parse(&mut self, actor: &str) -> Option<PublicKey> {
+        if let Some(k) = self.0.get(actor) {
+            return *k;
+        }
+        let k = PublicKey::parse(actor);
+        if self.0.len() < 4096 {
+            self.0.insert(actor.to_string(), k);
+        }
+        k
+    }
+}
+
+/// As [`parse_head`], reusing parsed keys from `keys`.
+pub fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
     if bytes.len() > MAX_STATEMENT_LEN {
         return Err(StatementError::TooLarge(bytes.len()));
     }
@@ -212,7 +235,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
     if !valid_kind(&head.kind) {
         return Err(StatementError::Kind(head.kind.into_owned()));
     }
-    let actor = PublicKey::parse(&head.actor).ok_or_else(|| StatementError::Actor(head.actor.to_string()))?;
+    let actor = keys.parse(&head.actor).ok_or_else(|| StatementError::Actor(head.actor.to_string()))?;
     if parse_ts(&head.ts).is_none() {
         return Err(StatementError::Time(head.ts.into_owned()));
     }
@@ -226,7 +249,16 @@ pub fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
 /// Reads the head of stored statement bytes and checks the actor's signature over DSSE PAE with
 /// `verify_strict`.
 pub fn check_statement(bytes: &[u8], signature: &[u8]) -> Result<CheckedHead, StatementError> {
-    let head = parse_head(bytes)?;
+    check_statement_with(bytes, signature, &mut KeyCache::default())
+}
+
+/// As [`check_statement`], reusing parsed keys from `keys`.
+pub fn check_statement_with(
+    bytes: &[u8],
+    signature: &[u8],
+    keys: &mut KeyCache,
+) -> Result<CheckedHead, StatementError> {
+    let head = parse_head_with(bytes, keys)?;
     if !head.actor.verify(&pae(STATEMENT_PAYLOAD_TYPE, bytes), signature) {
         return Err(StatementError::BadSignature);
     }

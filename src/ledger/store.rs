@@ -379,9 +379,10 @@ fn append_in(
     )?;
     let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev) VALUES (?1, ?2, ?3, ?4)")?;
     let mut ins_hash = tx.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?;
+    let mut keys = super::statement::KeyCache::default();
     for (i, e) in entries.iter().enumerate() {
         let index = size + i as u64;
-        let head = super::statement::parse_head(&e.bytes)?;
+        let head = super::statement::parse_head_with(&e.bytes, &mut keys)?;
         if Hash::of(&[&e.bytes]) != e.id {
             return Err(StatementError::Malformed("entry id does not match its bytes".into()).into());
         }

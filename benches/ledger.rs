@@ -1,0 +1,159 @@
+//! Ledger throughput against this machine's own limits, measured in the same run:
+//!
+//! - batched append (sign + append, 1,000 statements per transaction, one checkpoint per batch) against
+//!   raw SQLite inserts of the same rows with the single-core signing cost added;
+//! - full `verify` against (cores × single-core `verify_strict` rate).
+//!
+//! Run with `cargo bench --bench ledger` (`ROLLCALL_BENCH_N` sets the size; default 100,000).
+
+use ed25519_dalek::{Signer, SigningKey};
+use rollcall::identity::genesis::GenesisBody;
+use rollcall::identity::passphrase::Given;
+use rollcall::identity::{Keystore, Passphrase};
+use rollcall::ledger::dsse::{STATEMENT_PAYLOAD_TYPE, pae};
+use rollcall::ledger::{Ledger, PublicKey, SignedStatement, Statement};
+use rollcall::workflow::Context;
+use std::time::Instant;
+
+const BATCH: usize = 1_000;
+
+fn statements(key: &SigningKey, n: usize) -> Vec<Statement> {
+    let actor = PublicKey::from_signing(key);
+    (0..n)
+        .map(|i| {
+            Statement::new(
+                "note",
+                &actor,
+                serde_json::json!({"text": format!("benchmark note {i}: rollback of deploy {} verified by on-call", 4000 + i)}),
+                &[],
+            )
+        })
+        .collect()
+}
+
+fn rate(n: usize, secs: f64) -> f64 {
+    n as f64 / secs
+}
+
+fn main() {
+    let n: usize = std::env::var("ROLLCALL_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
+    let dir = tempfile::tempdir().unwrap();
+    let admin = SigningKey::from_bytes(&[3u8; 32]);
+    let origin = SigningKey::from_bytes(&[4u8; 32]);
+    let stmts = statements(&admin, n);
+
+    // Limit 1: single-core signing cost.
+    let t = Instant::now();
+    let signed: Vec<SignedStatement> = stmts.iter().map(|s| s.sign(&admin).unwrap()).collect();
+    let sign_rate = rate(n, t.elapsed().as_secs_f64());
+
+    // Limit 2: raw SQLite inserts of the same rows (WAL, synchronous=FULL, same batch size).
+    let raw_path = dir.path().join("raw.db");
+    let mut raw = rusqlite::Connection::open(&raw_path).unwrap();
+    raw.pragma_update(None, "journal_mode", "WAL").unwrap();
+    raw.pragma_update(None, "synchronous", "FULL").unwrap();
+    raw.execute_batch("CREATE TABLE e (id BLOB PRIMARY KEY, statement BLOB NOT NULL, signature BLOB NOT NULL)")
+        .unwrap();
+    let t = Instant::now();
+    for chunk in signed.chunks(BATCH) {
+        let tx = raw.transaction().unwrap();
+        {
+            let mut ins = tx.prepare_cached("INSERT INTO e VALUES (?1, ?2, ?3)").unwrap();
+            for s in chunk {
+                ins.execute(rusqlite::params![s.id.0, s.bytes, s.signature]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let raw_rate = rate(n, t.elapsed().as_secs_f64());
+    let append_limit = 1.0 / (1.0 / raw_rate + 1.0 / sign_rate);
+
+    // Measured: sign + batched append through the ledger.
+    let path = dir.path().join("ledger.db");
+    let genesis = GenesisBody::new(
+        "bench.example/origin",
+        &PublicKey::from_signing(&origin),
+        "admin",
+        &PublicKey::from_signing(&admin),
+        rollcall::policy::DEFAULT_POLICY,
+    )
+    .statement(&PublicKey::from_signing(&admin))
+    .sign(&admin)
+    .unwrap();
+    let mut ledger = Ledger::create(&path, "bench.example/origin", &origin, &genesis).unwrap();
+    let stmts = statements(&admin, n);
+    let t = Instant::now();
+    for chunk in stmts.chunks(BATCH) {
+        let batch: Vec<SignedStatement> = chunk.iter().map(|s| s.sign(&admin).unwrap()).collect();
+        ledger.append(&batch, None, Some(&origin)).unwrap();
+    }
+    let append_rate = rate(n, t.elapsed().as_secs_f64());
+    drop(ledger);
+
+    // Limit 3: cores x single-core verify_strict.
+    let sample = 20_000.min(n);
+    let msgs: Vec<(Vec<u8>, ed25519_dalek::Signature)> = signed[..sample]
+        .iter()
+        .map(|s| {
+            let m = pae(STATEMENT_PAYLOAD_TYPE, &s.bytes);
+            let sig = admin.sign(&m);
+            (m, sig)
+        })
+        .collect();
+    let vk = admin.verifying_key();
+    let t = Instant::now();
+    for (m, sig) in &msgs {
+        vk.verify_strict(m, sig).unwrap();
+    }
+    let strict_rate = rate(sample, t.elapsed().as_secs_f64());
+    let verify_limit = strict_rate * cores as f64;
+    // The same raw checks spread over every core at once: what the hardware really gives in parallel
+    // (vCPUs that are hyperthreads of one core, or clock boost on one core, make it lower than the above).
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for part in msgs.chunks(sample.div_ceil(cores)) {
+            s.spawn(move || {
+                for (m, sig) in part {
+                    vk.verify_strict(m, sig).unwrap();
+                }
+            });
+        }
+    });
+    let parallel_rate = rate(sample, t.elapsed().as_secs_f64());
+
+    // Measured: the full `rollcall verify` path.
+    let ctx = Context {
+        ledger_path: path.clone(),
+        keystore: Keystore::at(dir.path()),
+        passphrases: Box::new(Given(Passphrase::new("unused-passphrase".into()))),
+    };
+    let t = Instant::now();
+    let report = rollcall::workflow::verify::verify(&ctx).unwrap();
+    let verify_secs = t.elapsed().as_secs_f64();
+    assert!(report.intact(), "{:?}", report.failure);
+    let verified = report.origins[0].verified as usize;
+    let verify_rate = rate(verified, verify_secs);
+
+    if let Some(keep) = std::env::var_os("ROLLCALL_BENCH_KEEP") {
+        std::fs::copy(&path, keep).unwrap();
+    }
+    println!("rollcall ledger benchmark: {n} notes, {cores} cores, batches of {BATCH}");
+    println!("  single-core Ed25519 sign:           {sign_rate:>10.0} /s");
+    println!("  raw SQLite insert (same rows):      {raw_rate:>10.0} /s");
+    println!("  limit: raw insert + signing cost:   {append_limit:>10.0} /s");
+    println!(
+        "  measured: sign + batched append:    {append_rate:>10.0} /s   = {:.0}% of limit (target >= 50%)",
+        100.0 * append_rate / append_limit
+    );
+    println!("  single-core verify_strict:          {strict_rate:>10.0} /s");
+    println!("  limit: {cores} cores x verify_strict:      {verify_limit:>10.0} /s");
+    println!(
+        "  raw verify_strict on {cores} threads:     {parallel_rate:>10.0} /s   (what the cores give in parallel)"
+    );
+    println!(
+        "  measured: rollcall verify:          {verify_rate:>10.0} /s   = {:.0}% of limit (target >= 80%), {:.0}% of the parallel raw rate; {verified} entries in {verify_secs:.2} s",
+        100.0 * verify_rate / verify_limit,
+        100.0 * verify_rate / parallel_rate
+    );
+}
