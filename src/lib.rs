@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod evidence;
 pub mod identity;
 pub mod ledger;
 pub mod paths;

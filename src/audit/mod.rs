@@ -1,4 +1,11 @@
-//! The domain of rollback auditing: the entry kinds and their bodies, and the projection of entries into
-//! request states.
+//! The domain of rollback auditing: the rollback record, the lifecycle entry kinds and their bodies, and
+//! the projection of a request's entries into its state (`RequestView`).
 
+pub mod bodies;
+pub mod kinds;
 pub mod note;
+pub mod projection;
+pub mod record;
+
+pub use projection::{Phase, RequestView};
+pub use record::RequestBody;

@@ -39,14 +39,192 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
     },
-    /// Record a note in the ledger.
+    /// Record a note in the ledger, or on a request.
     Note {
         /// The text to record.
         text: String,
-        /// Key that signs (default: ROLLCALL_KEY, or the only key in the keystore).
-        #[arg(long = "as", value_name = "NAME")]
-        signer: Option<String>,
+        /// The request the note is about.
+        #[arg(long, value_name = "REQ")]
+        on: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
     },
+    /// File, amend or withdraw rollback requests.
+    Request {
+        #[command(subcommand)]
+        command: Box<RequestCommand>,
+    },
+    /// List requests, most recent first.
+    List {
+        /// Only requests with this status (pending, approved, rejected, withdrawn, emergency, executed,
+        /// validated, review-due, reviewed, closed).
+        #[arg(long, value_name = "S")]
+        status: Option<String>,
+        /// Only requests for this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Only requests of this risk tier.
+        #[arg(long, value_name = "TIER")]
+        risk: Option<String>,
+        /// Only requests with security flags.
+        #[arg(long)]
+        flagged: bool,
+        /// Most rows to show.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Show one request: record, checklist, decisions, evidence, timeline.
+    Show {
+        /// Request id (a unique prefix of at least 4 hex characters).
+        req: String,
+    },
+    /// Approve a request: signs the version, revert operation, evidence and policy you reviewed.
+    Approve {
+        req: String,
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Reject a request.
+    Reject {
+        req: String,
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Invoke the emergency (break-glass) path: the revert may run without approvals; a review becomes due.
+    Emergency {
+        req: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Record that the revert ran, and its actual outcome.
+    Execute {
+        req: String,
+        #[arg(long, value_parser = ["succeeded", "partial", "failed"])]
+        outcome: String,
+        /// File with the captured output; its SHA-256 is recorded.
+        #[arg(long, value_name = "F")]
+        output_file: Option<PathBuf>,
+        /// The exact command run (default: the approved revert operation).
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+        /// Where it ran (default: the request's environment).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Record post-rollback validation.
+    Validate {
+        req: String,
+        #[arg(long, value_parser = ["pass", "fail"])]
+        result: String,
+        /// A check and its result, NAME=pass or NAME=fail (repeatable).
+        #[arg(long = "check", value_name = "NAME=RESULT")]
+        checks: Vec<String>,
+        /// A file with the validation output, attached as evidence.
+        #[arg(long, value_name = "F")]
+        evidence: Option<PathBuf>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Record a post-hoc (after an emergency) or post-incident review.
+    Review {
+        req: String,
+        #[arg(long)]
+        summary: String,
+        /// A lesson learned (repeatable).
+        #[arg(long = "lesson", value_name = "TEXT")]
+        lessons: Vec<String>,
+        #[arg(long, default_value = "post-hoc", value_parser = ["post-hoc", "post-incident"])]
+        kind: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Close a request: rolled forward, made permanent, or superseded.
+    Close {
+        req: String,
+        #[arg(long, value_parser = ["rolled-forward", "made-permanent", "superseded"])]
+        resolution: String,
+        /// The request that supersedes this one.
+        #[arg(long, value_name = "REQ")]
+        superseded_by: Option<String>,
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Link incidents to requests.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// Attach evidence to requests.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
+    /// Enroll a person's key with roles (needs the policy's number of admin signatures).
+    Enroll {
+        name: String,
+        /// Their public key (`rollcall key list` on their machine prints it).
+        #[arg(long, value_name = "KEY")]
+        pubkey: String,
+        /// A role (repeatable).
+        #[arg(long = "role", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Replace the roles of an enrolled person.
+    Roles {
+        name: String,
+        #[arg(long = "role", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Revoke an enrolled person's key.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Co-sign a pending identity or policy change as another admin.
+    Cosign {
+        /// The pending change's entry id (a unique prefix).
+        entry: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// List the people enrolled and pending identity or policy changes.
+    Members,
+    /// Adopt or show the policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Exit 0 when the policy lets the revert run now, 1 with the unmet requirements otherwise.
+    Gate { req: String },
+    /// Open obligations: post-hoc reviews due and temporary reverts expiring.
+    Obligations {
+        /// Only the overdue ones.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// Rebuild the request index from the entries.
+    Rebuild,
     /// List the raw entries of a log in log order.
     Log {
         /// Which origin's log (default: this ledger's own).
@@ -63,6 +241,169 @@ pub enum Command {
     Verify,
 }
 
+/// The signing key.
+#[derive(Debug, clap::Args)]
+pub struct Signer {
+    /// Key that signs (default: ROLLCALL_KEY, or the only key in the keystore).
+    #[arg(long = "as", id = "signer", value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// File a rollback request. Required: title, change, category, rationale, impact, component, env,
+    /// revert-cmd, from, to, risk (as flags or in --from-file).
+    New {
+        #[command(flatten)]
+        record: RecordArgs,
+        /// Read the record from a JSON file (see docs/FORMAT.md); flags given too override its fields.
+        #[arg(long, value_name = "F.json")]
+        from_file: Option<PathBuf>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Amend a request: the fields given replace the current ones; earlier decisions no longer count.
+    Amend {
+        req: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Withdraw a request.
+    Withdraw {
+        req: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+/// Every field of the rollback record.
+#[derive(Debug, Default, clap::Args)]
+pub struct RecordArgs {
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Id of the original change being reverted (commit, deploy, change request).
+    #[arg(long, value_name = "ID")]
+    pub change: Option<String>,
+    #[arg(long)]
+    pub ticket: Option<String>,
+    #[arg(long)]
+    pub incident: Option<String>,
+    #[arg(long, value_parser = ["security-patch", "critical-bug", "performance-regression", "data-integrity", "compliance", "other"])]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub rationale: Option<String>,
+    /// Anticipated user impact of the revert.
+    #[arg(long)]
+    pub impact: Option<String>,
+    /// An affected component (repeatable).
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
+    /// The environment the revert is applied to.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Where the problem was found (default: --env).
+    #[arg(long, value_name = "ENV")]
+    pub origin_env: Option<String>,
+    /// A service the revert may cascade to (repeatable).
+    #[arg(long = "cascade", value_name = "SERVICE")]
+    pub cascades: Vec<String>,
+    /// The exact revert command line (split like a shell would, without expansions).
+    #[arg(long, value_name = "CMD")]
+    pub revert_cmd: Option<String>,
+    /// The revision or digest deployed now.
+    #[arg(long, value_name = "REV")]
+    pub from: Option<String>,
+    /// The revision or digest to return to.
+    #[arg(long, value_name = "REV")]
+    pub to: Option<String>,
+    #[arg(long, value_parser = ["low", "medium", "high", "critical"])]
+    pub risk: Option<String>,
+    /// Security implications.
+    #[arg(long)]
+    pub security: Option<String>,
+    #[arg(long = "commit", value_name = "SHA")]
+    pub commits: Vec<String>,
+    #[arg(long = "artifact", value_name = "ID")]
+    pub artifacts: Vec<String>,
+    #[arg(long = "image", value_name = "DIGEST")]
+    pub images: Vec<String>,
+    #[arg(long = "iac", value_name = "FILE")]
+    pub iac: Vec<String>,
+    #[arg(long = "feature-flag", value_name = "FLAG")]
+    pub feature_flags: Vec<String>,
+    #[arg(long = "manifest", value_name = "FILE")]
+    pub manifests: Vec<String>,
+    #[arg(long = "release-notes", value_name = "REF")]
+    pub release_notes: Vec<String>,
+    #[arg(long)]
+    pub test_plan: Option<String>,
+    #[arg(long)]
+    pub roll_forward_plan: Option<String>,
+    /// For a temporary revert: when it must be rolled forward or made permanent (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub temporary_until: Option<String>,
+    /// A migration the revert runs or undoes (repeatable).
+    #[arg(long = "migration", value_name = "TEXT")]
+    pub migrations: Vec<String>,
+    /// A destructive step (repeatable).
+    #[arg(long = "destructive", value_name = "TEXT")]
+    pub destructive: Vec<String>,
+    /// When the original change was deployed (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub deployed_at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Link a request to an incident.
+    Link {
+        req: String,
+        incident: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Attach a file (stored by SHA-256) or a link to a request.
+    Add {
+        req: String,
+        /// The file to attach.
+        file: Option<PathBuf>,
+        #[arg(long, value_parser = ["test", "scan", "compliance", "validation", "log", "other"])]
+        kind: String,
+        /// Record a link (ticket, dashboard, CI run) without fetching it.
+        #[arg(long)]
+        url: Option<String>,
+        /// Where it came from (CI job, tool).
+        #[arg(long)]
+        source: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Adopt a new policy version (needs the admin threshold).
+    Adopt {
+        file: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Print the policy in force.
+    Show,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Generate a new Ed25519 key, encrypted with a passphrase (ROLLCALL_PASSPHRASE or a prompt).
@@ -72,4 +413,12 @@ pub enum KeyCommand {
     },
     /// List the keys in the keystore.
     List,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -20,13 +20,19 @@ pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
         Command::Key { command: KeyCommand::New { name } } => key_new(&ctx, &name, json),
         Command::Key { command: KeyCommand::List } => key_list(&ctx, json),
         Command::Init { admin, origin, policy } => init(&ctx, &admin, origin.as_deref(), policy.as_deref(), json),
-        Command::Note { text, signer } => {
-            let r = workflow::note::note(&ctx, signer.as_deref(), &text, None)?;
+        Command::Note { text, on: None, signer } => {
+            let r = workflow::note::note(&ctx, signer.name.as_deref(), &text, None)?;
             receipt("note", &r, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Note { text, on: Some(req), signer } => {
+            let (r, id) = workflow::lifecycle::note_on(&ctx, signer.name.as_deref(), &req, &text)?;
+            on_request("note", &r, &id, json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Log { origin, from, limit } => log(&ctx, origin.as_deref(), from, limit, json),
         Command::Verify => verify(&ctx, json),
+        other => super::domain::run(&ctx, other, json),
     }
 }
 
@@ -94,7 +100,23 @@ fn init(
     Ok(ExitCode::SUCCESS)
 }
 
-fn receipt(what: &str, r: &Receipt, json: bool) {
+/// Prints what an entry on a request got.
+pub fn on_request(what: &str, r: &Receipt, request: &crate::ledger::EntryId, json: bool) {
+    for w in &r.warnings {
+        output::warn(w);
+    }
+    if json {
+        output::json(&json!({
+            "entry_id": r.entry_id.to_hex(), "request": request.to_hex(), "index": r.index, "size": r.size,
+            "checkpointed": r.checkpointed, "warnings": r.warnings,
+        }));
+    } else {
+        say!("recorded {what} {} on request {} (index {})", r.entry_id.short(16), request.short(12), r.index);
+    }
+}
+
+/// Prints what a recorded entry got.
+pub fn receipt(what: &str, r: &Receipt, json: bool) {
     for w in &r.warnings {
         output::warn(w);
     }
@@ -170,7 +192,13 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
         let failure = r.failure.as_ref().map(|f| {
             json!({"origin": f.origin, "index": f.index, "entry_id": f.entry_id.map(|h| h.to_hex()), "problem": f.problem})
         });
+        let discounted: Vec<_> = r
+            .discounted
+            .iter()
+            .map(|d| json!({"index": d.pos, "entry_id": d.id.to_hex(), "kind": d.kind, "reason": d.reason}))
+            .collect();
         output::json(&json!({
+            "does_not_count": discounted,
             "ledger": ctx.ledger_path, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
             "integrity": {"ok": r.intact(), "failure": failure},
             "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
@@ -197,6 +225,18 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
         }
         for c in &r.completeness {
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
+        }
+        if r.discounted.is_empty() {
+            say!("authorization: every entry's signer counted");
+        } else {
+            say!(
+                "authorization: {} entr{} intact but do not count:",
+                r.discounted.len(),
+                if r.discounted.len() == 1 { "y is" } else { "ies are" }
+            );
+            for d in &r.discounted {
+                say!("  #{} {} {}: {}", d.pos, d.id.short(16), d.kind, safe(&d.reason));
+            }
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());
     }

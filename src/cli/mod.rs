@@ -3,7 +3,10 @@
 
 pub mod args;
 pub mod commands;
+pub mod domain;
 pub mod output;
+pub mod record;
+pub mod render;
 
 use std::process::ExitCode;
 

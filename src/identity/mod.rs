@@ -5,6 +5,7 @@ pub mod error;
 pub mod genesis;
 pub mod keyfile;
 pub mod keystore;
+pub mod kinds;
 pub mod passphrase;
 pub mod roster;
 

@@ -1,13 +1,15 @@
-//! The roster: which keys belong to whom, with which roles, from which log position, and which origins
-//! are declared — all derived from signed entries in log order. It answers whether an entry's signer
-//! counted when the entry reached the log.
+//! The roster: which keys belong to whom, with which roles, from which log position, which policy is in
+//! force, and which origins are declared — all derived from signed governance entries in log order.
+//! Governance changes take effect once the policy's number of distinct admin keys signed them (the
+//! proposal plus co-signatures). Entries whose signer did not count are listed with the reason.
 
-use super::genesis::GenesisBody;
+use super::genesis::{GenesisBody, PolicyText};
+use super::kinds::*;
 use crate::ledger::statement::CheckedHead;
-use crate::ledger::{Hash, Ledger, LedgerError, PublicKey, SignedStatement};
-use std::collections::BTreeMap;
+use crate::ledger::{EntryId, Hash, Ledger, LedgerError, PublicKey};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The role every founding admin holds.
+/// The role that governs keys and policy.
 pub const ADMIN_ROLE: &str = "admin";
 
 /// A person enrolled in the ledger.
@@ -15,88 +17,394 @@ pub const ADMIN_ROLE: &str = "admin";
 pub struct Member {
     pub name: String,
     pub key: PublicKey,
-    pub roles: Vec<String>,
-    /// Log index of the entry that enrolled the key.
+    /// Log position from which the key counts.
     pub since: u64,
-    /// Log index of the entry that revoked it.
+    /// Log position from which it no longer counts.
     pub revoked: Option<u64>,
+    /// Role sets with the position each took effect, oldest first.
+    pub roles: Vec<(u64, Vec<String>)>,
 }
 
-/// Keys, roles and origins as of the entries observed so far.
+impl Member {
+    pub fn active_at(&self, pos: u64) -> bool {
+        self.since <= pos && self.revoked.is_none_or(|r| pos < r)
+    }
+
+    /// The roles held at `pos` (empty when not active).
+    pub fn roles_at(&self, pos: u64) -> &[String] {
+        if !self.active_at(pos) {
+            return &[];
+        }
+        self.roles.iter().rev().find(|(p, _)| *p <= pos).map(|(_, r)| r.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn current_roles(&self) -> &[String] {
+        self.roles.last().map(|(_, r)| r.as_slice()).unwrap_or(&[])
+    }
+}
+
+/// A policy adopted into the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdoptedPolicy {
+    /// The entry that carries the text (genesis or `policy.adopted`).
+    pub id: EntryId,
+    /// Position from which it is in force.
+    pub pos: u64,
+    pub text: PolicyText,
+}
+
+/// A governance entry waiting for more admin signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub id: EntryId,
+    pub kind: String,
+    pub body: serde_json::Value,
+    pub proposer: PublicKey,
+    pub pos: u64,
+    pub signers: BTreeSet<[u8; 32]>,
+    pub threshold: u32,
+}
+
+/// An entry that is in the log but does not count, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discounted {
+    pub pos: u64,
+    pub id: EntryId,
+    pub kind: String,
+    pub reason: String,
+}
+
+/// Whether an observed entry counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Counts,
+    DoesNotCount(String),
+}
+
+/// Keys, roles, policies and origins as of the entries observed so far.
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
     members: BTreeMap<[u8; 32], Member>,
     origins: BTreeMap<String, PublicKey>,
     genesis: Option<(Hash, GenesisBody)>,
+    policies: Vec<AdoptedPolicy>,
+    pending: BTreeMap<EntryId, Pending>,
+    /// Governance entries that took effect, with the position where they did.
+    applied: BTreeMap<EntryId, u64>,
+    discounted: Vec<Discounted>,
+}
+
+/// `identity.admin_signatures` of a policy text (1 when absent; the policy module validates the rest).
+fn admin_threshold(text: &PolicyText) -> u32 {
+    text.toml
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("identity")?.get("admin_signatures")?.as_integer())
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    serde_json::from_value(v.get("body").cloned().unwrap_or_default()).map_err(|e| format!("malformed body: {e}"))
+}
+
+fn body_value(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| v.get("body").cloned()).unwrap_or_default()
 }
 
 impl Roster {
-    /// Builds the roster from the identity entries of `ledger`'s own log.
+    /// Builds the roster from the governance entries of `ledger`'s own log.
     pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
         let mut roster = Roster::default();
-        for row in ledger.own_entries_of_kinds(&[super::genesis::KIND])? {
+        for row in ledger.own_entries_of_kinds(&GOVERNANCE_KINDS)? {
             let head = crate::ledger::statement::parse_head(&row.entry.bytes)?;
-            // Stored entries were checked when they were appended; `verify` re-checks them all.
-            let _ = roster.observe(row.index, &row.entry.id, &head, &row.entry);
+            // Stored entries were checked when appended; `verify` re-checks them all. A genesis problem
+            // here leaves the roster empty, which refuses every signer.
+            let _ = roster.observe(row.index, &row.entry.id, &head, &row.entry.bytes);
         }
         Ok(roster)
     }
 
-    /// Takes in the next entry (in log order) and says whether its signer counted.
-    pub fn observe(
-        &mut self,
-        index: u64,
-        id: &Hash,
-        head: &CheckedHead,
-        entry: &SignedStatement,
-    ) -> Result<(), String> {
-        self.observe_bytes(index, id, head, &entry.bytes)
+    /// Takes in the next entry (in log order). `Err` is an integrity problem (a malformed or misplaced
+    /// genesis); otherwise the verdict says whether the entry counts.
+    pub fn observe(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<Verdict, String> {
+        if pos == 0 || head.kind == super::genesis::KIND {
+            self.observe_genesis(pos, id, head, bytes)?;
+            return Ok(Verdict::Counts);
+        }
+        let verdict = match head.kind.as_str() {
+            k if PROPOSAL_KINDS.contains(&k) => self.propose(pos, id, head, bytes),
+            ENDORSED => self.endorse(pos, id, head, bytes),
+            _ if self.is_active(&head.actor, pos) => Ok(()),
+            _ => Err(self.signer_problem(&head.actor, pos)),
+        };
+        match verdict {
+            Ok(()) => Ok(Verdict::Counts),
+            Err(reason) => {
+                self.discounted.push(Discounted { pos, id: *id, kind: head.kind.clone(), reason: reason.clone() });
+                Ok(Verdict::DoesNotCount(reason))
+            }
+        }
     }
 
-    /// As [`Roster::observe`], from raw statement bytes.
-    pub fn observe_bytes(&mut self, index: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
-        if index == 0 || head.kind == super::genesis::KIND {
-            if index != 0 || head.kind != super::genesis::KIND {
-                return Err("the first entry must be the genesis, and only the first".into());
-            }
-            let stmt: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-            let g = GenesisBody::parse(&stmt["body"])?;
-            let admin = PublicKey::parse(&g.admin.key).ok_or("genesis admin key is invalid")?;
-            if admin != head.actor {
-                return Err("genesis is not signed by the admin it names".into());
-            }
-            let origin_key = PublicKey::parse(&g.origin.key).ok_or("genesis origin key is invalid")?;
-            self.origins.insert(g.origin.name.clone(), origin_key);
-            self.members.insert(
-                admin.bytes(),
-                Member {
-                    name: g.admin.name.clone(),
-                    key: admin,
-                    roles: vec![ADMIN_ROLE.into()],
-                    since: 0,
-                    revoked: None,
-                },
-            );
-            self.genesis = Some((*id, g));
-            return Ok(());
+    fn observe_genesis(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+        if pos != 0 || head.kind != super::genesis::KIND || self.genesis.is_some() {
+            return Err("the first entry must be the genesis, and only the first".into());
         }
-        if !self.is_active(&head.actor, index) {
-            return Err(format!("signed by key {} that is not enrolled in this ledger", head.actor.key_id()));
+        let stmt: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let g = GenesisBody::parse(&stmt["body"])?;
+        let admin = PublicKey::parse(&g.admin.key).ok_or("genesis admin key is invalid")?;
+        if admin != head.actor {
+            return Err("genesis is not signed by the admin it names".into());
+        }
+        let origin_key = PublicKey::parse(&g.origin.key).ok_or("genesis origin key is invalid")?;
+        self.origins.insert(g.origin.name.clone(), origin_key);
+        self.members.insert(
+            admin.bytes(),
+            Member {
+                name: g.admin.name.clone(),
+                key: admin,
+                since: 0,
+                revoked: None,
+                roles: vec![(0, vec![ADMIN_ROLE.into()])],
+            },
+        );
+        self.policies.push(AdoptedPolicy { id: *id, pos: 0, text: g.policy.clone() });
+        self.applied.insert(*id, 0);
+        self.genesis = Some((*id, g));
+        Ok(())
+    }
+
+    fn signer_problem(&self, key: &PublicKey, pos: u64) -> String {
+        match self.member(key) {
+            None => format!("signed by key {} that is not enrolled", key.key_id()),
+            Some(m) if m.revoked.is_some_and(|r| r <= pos) => {
+                format!("signed by {} ({}) after the key was revoked", m.name, key.key_id())
+            }
+            Some(m) => format!("signed by {} ({}) before the key was enrolled", m.name, key.key_id()),
+        }
+    }
+
+    fn is_admin(&self, key: &PublicKey, pos: u64) -> bool {
+        self.member(key).is_some_and(|m| m.roles_at(pos).iter().any(|r| r == ADMIN_ROLE))
+    }
+
+    fn active_admins_after(
+        &self,
+        revoking: Option<&PublicKey>,
+        roles_change: Option<(&PublicKey, &[String])>,
+        pos: u64,
+    ) -> usize {
+        self.members
+            .values()
+            .filter(|m| m.active_at(pos) && Some(&m.key) != revoking)
+            .filter(|m| match roles_change {
+                Some((k, roles)) if *k == m.key => roles.iter().any(|r| r == ADMIN_ROLE),
+                _ => m.roles_at(pos).iter().any(|r| r == ADMIN_ROLE),
+            })
+            .count()
+    }
+
+    /// Checks a governance proposal by `proposer` at `pos` without recording it (the workflow asks this
+    /// before signing).
+    pub fn check_proposal(
+        &self,
+        kind: &str,
+        body: &serde_json::Value,
+        proposer: &PublicKey,
+        pos: u64,
+    ) -> Result<(), String> {
+        if !self.is_active(proposer, pos) {
+            return Err(self.signer_problem(proposer, pos));
+        }
+        if !self.is_admin(proposer, pos) {
+            return Err(format!(
+                "{} is not an admin; only admins may change identities or policy",
+                self.display(proposer)
+            ));
+        }
+        let threshold = self.admin_signatures(pos);
+        match kind {
+            ENROLLED => {
+                let b: EnrolledBody =
+                    serde_json::from_value(body.clone()).map_err(|e| format!("malformed body: {e}"))?;
+                let key = PublicKey::parse(&b.key).ok_or("the key to enroll is not a valid ed25519 public key")?;
+                if let Some(m) = self.member(&key)
+                    && m.revoked.is_none()
+                {
+                    return Err(format!("key {} is already enrolled as {}", key.key_id(), m.name));
+                }
+                if self.members.values().any(|m| m.name == b.name && m.revoked.is_none()) {
+                    return Err(format!("the name {:?} is already taken by an enrolled key", b.name));
+                }
+                if b.roles.is_empty() {
+                    return Err("give at least one role".into());
+                }
+            }
+            ROLES => {
+                let b: RolesBody = serde_json::from_value(body.clone()).map_err(|e| format!("malformed body: {e}"))?;
+                let key = PublicKey::parse(&b.key).ok_or("not a valid ed25519 public key")?;
+                if !self.is_active(&key, pos) {
+                    return Err(format!("{} is not an enrolled, active key", b.name));
+                }
+                if b.roles.is_empty() {
+                    return Err("give at least one role (revoke the key to remove it)".into());
+                }
+                if self.active_admins_after(None, Some((&key, &b.roles)), pos) < threshold as usize {
+                    return Err(format!(
+                        "that would leave fewer admins than the {threshold} signatures identity changes need"
+                    ));
+                }
+            }
+            REVOKED => {
+                let b: RevokedBody =
+                    serde_json::from_value(body.clone()).map_err(|e| format!("malformed body: {e}"))?;
+                let key = PublicKey::parse(&b.key).ok_or("not a valid ed25519 public key")?;
+                if !self.is_active(&key, pos) {
+                    return Err(format!("{} is not an enrolled, active key", b.name));
+                }
+                if self.active_admins_after(Some(&key), None, pos) < threshold as usize {
+                    return Err(format!(
+                        "that would leave fewer admins than the {threshold} signatures identity changes need"
+                    ));
+                }
+            }
+            POLICY_ADOPTED => {
+                let b: PolicyText = serde_json::from_value(body.clone()).map_err(|e| format!("malformed body: {e}"))?;
+                if !b.digest_ok() {
+                    return Err("policy text does not match its digest".into());
+                }
+            }
+            other => return Err(format!("{other} is not a governance kind")),
         }
         Ok(())
     }
 
-    /// Whether `key` was enrolled and not revoked at log position `index`.
-    pub fn is_active(&self, key: &PublicKey, index: u64) -> bool {
-        self.members.get(&key.bytes()).is_some_and(|m| m.since <= index && m.revoked.is_none_or(|r| index < r))
+    fn propose(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+        let body = body_value(bytes);
+        self.check_proposal(&head.kind, &body, &head.actor, pos)?;
+        let threshold = self.admin_signatures(pos);
+        let mut p = Pending {
+            id: *id,
+            kind: head.kind.clone(),
+            body,
+            proposer: head.actor,
+            pos,
+            signers: BTreeSet::from([head.actor.bytes()]),
+            threshold,
+        };
+        if p.signers.len() as u32 >= threshold {
+            self.apply(&mut p, pos);
+        } else {
+            self.pending.insert(*id, p);
+        }
+        Ok(())
+    }
+
+    fn endorse(&mut self, pos: u64, _id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+        let b: EndorsedBody = parse_body(bytes)?;
+        let target = Hash::from_hex(&b.entry).ok_or("the co-signed entry id is not valid")?;
+        self.check_endorsement(&target, &head.actor, pos)?;
+        let mut p = self.pending.remove(&target).ok_or("nothing pending")?;
+        p.signers.insert(head.actor.bytes());
+        // Only signers that are still active admins count.
+        let counted =
+            p.signers.iter().filter(|k| PublicKey::from_bytes(k).is_some_and(|k| self.is_admin(&k, pos))).count()
+                as u32;
+        if counted >= p.threshold {
+            // Re-check that the change still makes sense now (e.g. the key was not enrolled meanwhile).
+            match self.check_proposal(&p.kind, &p.body, &p.proposer, pos) {
+                Ok(()) => self.apply(&mut p, pos),
+                Err(reason) => return Err(format!("the co-signed change can no longer take effect: {reason}")),
+            }
+        } else {
+            self.pending.insert(target, p);
+        }
+        Ok(())
+    }
+
+    /// Checks that `endorser` may co-sign `target` at `pos`.
+    pub fn check_endorsement(&self, target: &EntryId, endorser: &PublicKey, pos: u64) -> Result<(), String> {
+        if !self.is_active(endorser, pos) {
+            return Err(self.signer_problem(endorser, pos));
+        }
+        if !self.is_admin(endorser, pos) {
+            return Err(format!("{} is not an admin; only admins may co-sign", self.display(endorser)));
+        }
+        let Some(p) = self.pending.get(target) else {
+            return Err(if self.applied.contains_key(target) {
+                "that change already took effect".to_string()
+            } else {
+                "no pending identity or policy change has that id".to_string()
+            });
+        };
+        if p.signers.contains(&endorser.bytes()) {
+            return Err(format!("{} already signed that change; a key counts once", self.display(endorser)));
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, p: &mut Pending, pos: u64) {
+        match p.kind.as_str() {
+            ENROLLED => {
+                if let Ok(b) = serde_json::from_value::<EnrolledBody>(p.body.clone())
+                    && let Some(key) = PublicKey::parse(&b.key)
+                {
+                    self.members.insert(
+                        key.bytes(),
+                        Member { name: b.name, key, since: pos, revoked: None, roles: vec![(pos, b.roles)] },
+                    );
+                }
+            }
+            ROLES => {
+                if let Ok(b) = serde_json::from_value::<RolesBody>(p.body.clone())
+                    && let Some(key) = PublicKey::parse(&b.key)
+                    && let Some(m) = self.members.get_mut(&key.bytes())
+                {
+                    m.roles.push((pos, b.roles));
+                }
+            }
+            REVOKED => {
+                if let Ok(b) = serde_json::from_value::<RevokedBody>(p.body.clone())
+                    && let Some(key) = PublicKey::parse(&b.key)
+                    && let Some(m) = self.members.get_mut(&key.bytes())
+                {
+                    m.revoked = Some(pos);
+                }
+            }
+            POLICY_ADOPTED => {
+                if let Ok(text) = serde_json::from_value::<PolicyText>(p.body.clone()) {
+                    self.policies.push(AdoptedPolicy { id: p.id, pos, text });
+                }
+            }
+            _ => {}
+        }
+        self.applied.insert(p.id, pos);
+    }
+
+    /// Whether `key` was enrolled and not revoked at log position `pos`.
+    pub fn is_active(&self, key: &PublicKey, pos: u64) -> bool {
+        self.members.get(&key.bytes()).is_some_and(|m| m.active_at(pos))
+    }
+
+    /// The roles `key` held at `pos`.
+    pub fn roles_at(&self, key: &PublicKey, pos: u64) -> &[String] {
+        self.members.get(&key.bytes()).map(|m| m.roles_at(pos)).unwrap_or(&[])
+    }
+
+    pub fn has_role(&self, key: &PublicKey, pos: u64, roles: &[String]) -> bool {
+        self.roles_at(key, pos).iter().any(|r| roles.contains(r))
     }
 
     pub fn member(&self, key: &PublicKey) -> Option<&Member> {
         self.members.get(&key.bytes())
     }
 
+    /// The member currently called `name` (the most recently enrolled, if a name was reused).
     pub fn member_by_name(&self, name: &str) -> Option<&Member> {
-        self.members.values().find(|m| m.name == name)
+        self.members.values().filter(|m| m.name == name).max_by_key(|m| (m.revoked.is_none(), m.since))
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
@@ -108,6 +416,14 @@ impl Roster {
         self.member(key).map(|m| m.name.as_str())
     }
 
+    /// `name (key id)` or `key id`.
+    pub fn display(&self, key: &PublicKey) -> String {
+        match self.name_of(key) {
+            Some(n) => format!("{n} ({})", key.key_id()),
+            None => key.key_id(),
+        }
+    }
+
     /// The key declared for origin `name`.
     pub fn origin_key(&self, name: &str) -> Option<&PublicKey> {
         self.origins.get(name)
@@ -115,5 +431,34 @@ impl Roster {
 
     pub fn genesis(&self) -> Option<&(Hash, GenesisBody)> {
         self.genesis.as_ref()
+    }
+
+    /// The policy in force at `pos`.
+    pub fn policy_at(&self, pos: u64) -> Option<&AdoptedPolicy> {
+        self.policies.iter().rev().find(|p| p.pos <= pos)
+    }
+
+    /// Every adopted policy, oldest first.
+    pub fn policies(&self) -> &[AdoptedPolicy] {
+        &self.policies
+    }
+
+    /// Distinct admin signatures that governance changes need at `pos`.
+    pub fn admin_signatures(&self, pos: u64) -> u32 {
+        self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
+    }
+
+    pub fn pending(&self) -> impl Iterator<Item = &Pending> {
+        self.pending.values()
+    }
+
+    /// Where governance entry `id` took effect, if it did.
+    pub fn applied_at(&self, id: &EntryId) -> Option<u64> {
+        self.applied.get(id).copied()
+    }
+
+    /// Entries observed that do not count, with the reasons.
+    pub fn discounted(&self) -> &[Discounted] {
+        &self.discounted
     }
 }

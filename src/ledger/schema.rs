@@ -13,7 +13,7 @@ pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"RLLC");
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Every table whose rows are part of the signed record. UPDATE and DELETE abort on all of them.
-pub const LEDGER_TABLES: [&str; 6] = ["meta", "origins", "entries", "leaves", "tree_hashes", "checkpoints"];
+pub const LEDGER_TABLES: [&str; 7] = ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints"];
 
 const SCHEMA: &str = "
 CREATE TABLE meta (
@@ -35,6 +35,11 @@ CREATE TABLE entries (
     ts        TEXT NOT NULL
 ) STRICT;
 CREATE INDEX entries_kind ON entries(kind);
+CREATE TABLE refs (
+    ref      BLOB NOT NULL,
+    entry_id BLOB NOT NULL,
+    PRIMARY KEY (ref, entry_id)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE leaves (
     origin   INTEGER NOT NULL,
     idx      INTEGER NOT NULL,

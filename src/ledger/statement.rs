@@ -135,11 +135,22 @@ fn check_numbers(v: &serde_json::Value) -> Result<(), StatementError> {
 impl Statement {
     /// A new statement by `actor`, timestamped now.
     pub fn new(kind: &str, actor: &PublicKey, body: serde_json::Value, refs: &[EntryId]) -> Statement {
+        Self::new_at(kind, actor, body, refs, chrono::Utc::now())
+    }
+
+    /// A new statement by `actor`, timestamped `at`.
+    pub fn new_at(
+        kind: &str,
+        actor: &PublicKey,
+        body: serde_json::Value,
+        refs: &[EntryId],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Statement {
         Statement {
             v: STATEMENT_VERSION,
             kind: kind.to_string(),
             actor: actor.encode(),
-            ts: now_ts(),
+            ts: format_ts(at),
             body,
             refs: refs.iter().map(|r| r.to_hex()).collect(),
         }

@@ -231,65 +231,87 @@ impl Ledger {
 
     /// Up to `limit` entries of `origin`'s log from index `from`, in log order.
     pub fn log_page(&self, origin: &Origin, from: u64, limit: u64) -> Result<Vec<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
-               FROM leaves l JOIN entries e ON e.id = l.entry_id
-              WHERE l.origin = ?1 AND l.idx >= ?2 ORDER BY l.idx LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![origin.id, from as i64, limit.min(i64::MAX as u64) as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (idx, statement, signature, kind, actor, ts) = row?;
-            let entry = SignedStatement::from_parts(statement, &signature)
-                .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
-            out.push(LogRow { index: idx as u64, entry, kind, actor, ts });
-        }
-        Ok(out)
+        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE l.idx >= ?2 ORDER BY l.idx LIMIT ?3"))?;
+        collect_rows(stmt.query(params![
+            origin.id,
+            from.min(i64::MAX as u64) as i64,
+            limit.min(i64::MAX as u64) as i64
+        ])?)
     }
 
     /// Every entry of the given kinds in the own log, in log order.
     pub fn own_entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
-               FROM entries e JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1
-              WHERE e.kind = ?2 ORDER BY l.idx",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE e.kind = ?2"))?;
         let mut out = Vec::new();
         for kind in kinds {
-            let rows = stmt.query_map(params![self.own.id, kind], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })?;
-            for row in rows {
-                let (idx, statement, signature, kind, actor, ts) = row?;
-                if let Some(entry) = SignedStatement::from_parts(statement, &signature) {
-                    out.push(LogRow { index: idx as u64, entry, kind, actor, ts });
-                }
-            }
+            out.extend(collect_rows(stmt.query(params![self.own.id, kind])?)?);
         }
         out.sort_by_key(|r| r.index);
         Ok(out)
+    }
+
+    /// The entry `id` with its position in the own log, if the own log has it.
+    pub fn own_entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE e.id = ?2"))?;
+        let mut rows = collect_rows(stmt.query(params![self.own.id, id.0])?)?;
+        Ok(rows.pop())
+    }
+
+    /// Every entry of the own log whose refs include `id`, in log order.
+    pub fn own_entries_referencing(&self, id: &EntryId) -> Result<Vec<LogRow>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW_SELECT} JOIN refs r ON r.entry_id = e.id WHERE r.ref = ?2 ORDER BY l.idx"
+        ))?;
+        collect_rows(stmt.query(params![self.own.id, id.0])?)
+    }
+
+    /// Entries of `kind` whose id starts with the hex `prefix` (at most `limit`).
+    pub fn ids_with_prefix(&self, kind: &str, prefix: &str, limit: usize) -> Result<Vec<EntryId>, LedgerError> {
+        let prefix = prefix.to_ascii_lowercase();
+        if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        // The id range [low, high) of the prefix: pad with 0 / f and compare as blobs.
+        let low = Hash::from_hex(&format!("{prefix:0<64}")).unwrap_or(Hash([0; 32]));
+        let high = Hash::from_hex(&format!("{prefix:f<64}")).unwrap_or(Hash([0xff; 32]));
+        let mut stmt =
+            self.conn.prepare_cached("SELECT id FROM entries WHERE id >= ?1 AND id <= ?2 AND kind = ?3 LIMIT ?4")?;
+        let rows = stmt.query_map(params![low.0, high.0, kind, limit as i64], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(h) = Hash::from_slice(&r?) {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The connection, for derived cache tables (never the append-only ledger tables).
+    pub fn cache_conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// The underlying connection, for the verifier in this layer.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Rows of the own log (`?1` = own origin id) joined to their entries.
+const ROW_SELECT: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
+       FROM entries e JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1";
+
+fn collect_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<LogRow>, LedgerError> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let idx: i64 = r.get(0)?;
+        let statement: Vec<u8> = r.get(1)?;
+        let signature: Vec<u8> = r.get(2)?;
+        let entry = SignedStatement::from_parts(statement, &signature)
+            .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
+        out.push(LogRow { index: idx as u64, entry, kind: r.get(3)?, actor: r.get(4)?, ts: r.get(5)? });
+    }
+    Ok(out)
 }
 
 fn read_origins(conn: &Connection) -> Result<Vec<Origin>, LedgerError> {
@@ -377,6 +399,7 @@ fn append_in(
     let mut ins_entry = tx.prepare_cached(
         "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    let mut ins_ref = tx.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?;
     let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev) VALUES (?1, ?2, ?3, ?4)")?;
     let mut ins_hash = tx.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?;
     let mut keys = super::statement::KeyCache::default();
@@ -392,6 +415,9 @@ fn append_in(
             }
             r => r?,
         };
+        for r in &head.refs {
+            ins_ref.execute(params![r.0, e.id.0])?;
+        }
         let leaf = Leaf { index, entry_id: e.id, prev };
         ins_leaf.execute(params![origin.id, index as i64, e.id.0, prev.0])?;
         let first = stored_hash_index(0, index);

@@ -405,6 +405,35 @@ pub fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> 
     Ok(out)
 }
 
+/// Checks the `refs` index against the refs of every verified statement (`expected`, as (ref, entry)).
+pub fn check_refs(
+    ledger: &Ledger,
+    expected: &std::collections::HashSet<(EntryId, EntryId)>,
+) -> Result<Option<String>, rusqlite::Error> {
+    let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs")?;
+    let mut rows = stmt.query([])?;
+    let mut seen = 0usize;
+    while let Some(r) = rows.next()? {
+        let (a, b): (Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?);
+        let pair = (Hash::from_slice(&a).unwrap_or(Hash([0; 32])), Hash::from_slice(&b).unwrap_or(Hash([0; 32])));
+        if !expected.contains(&pair) {
+            return Ok(Some(format!(
+                "the refs index says entry {} builds on {}, but its statement does not",
+                pair.1.short(16),
+                pair.0.short(16)
+            )));
+        }
+        seen += 1;
+    }
+    if seen != expected.len() {
+        return Ok(Some(format!(
+            "the refs index lacks {} of the statements' references",
+            expected.len() - seen.min(expected.len())
+        )));
+    }
+    Ok(None)
+}
+
 /// Rows in ledger tables that belong to no known origin.
 pub fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
     for table in ["leaves", "tree_hashes", "checkpoints"] {

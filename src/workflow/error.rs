@@ -24,6 +24,11 @@ pub enum WorkflowError {
     Read(PathBuf, #[source] std::io::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The ledger or the policy refuses the operation (an illegal move, a rule not met).
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl WorkflowError {
@@ -31,7 +36,9 @@ impl WorkflowError {
     pub fn is_check_failure(&self) -> bool {
         matches!(
             self,
-            WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_)) | WorkflowError::NotEnrolled { .. }
+            WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
+                | WorkflowError::NotEnrolled { .. }
+                | WorkflowError::Refused(_)
         )
     }
 

@@ -2,12 +2,21 @@
 //! log, verify — each validated, signed and appended here. The CLI and the TUI call these; neither writes
 //! to the ledger itself.
 
+pub mod act;
+pub mod clock;
 pub mod context;
+pub mod decisions;
 pub mod error;
+pub mod identity;
+pub mod index;
 pub mod init;
 pub mod keys;
+pub mod lifecycle;
 pub mod log;
 pub mod note;
+pub mod query;
+pub mod requests;
+pub mod state;
 pub mod verify;
 
 pub use context::{Context, Receipt, Session};

@@ -4,7 +4,7 @@
 use super::context::Context;
 use super::error::WorkflowError;
 use crate::identity::Roster;
-use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
+use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,8 @@ pub struct VerifyReport {
     /// The first integrity failure, if any.
     pub failure: Option<Failure>,
     pub completeness: Vec<Completeness>,
+    /// Entries that are intact but do not count (unenrolled or revoked signers, non-admin governance, …).
+    pub discounted: Vec<crate::identity::roster::Discounted>,
     pub elapsed: Duration,
 }
 
@@ -50,6 +52,7 @@ pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
                 origins: Vec::new(),
                 failure: Some(Failure { origin: "-".into(), index: None, entry_id: None, problem: why }),
                 completeness: Vec::new(),
+                discounted: Vec::new(),
                 elapsed: started.elapsed(),
             });
         }
@@ -64,6 +67,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         origins: Vec::new(),
         failure: None,
         completeness: Vec::new(),
+        discounted: Vec::new(),
         elapsed: Duration::ZERO,
     };
     let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
@@ -75,6 +79,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             return report;
         }
     };
+    let mut refs = std::collections::HashSet::new();
     for origin in origins.iter().filter(|o| o.own) {
         let mut roster = Roster::default();
         let mut genesis_id = None;
@@ -82,7 +87,10 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             if e.index == 0 {
                 genesis_id = Some(e.id);
             }
-            roster.observe_bytes(e.index, &e.id, e.head, e.bytes)
+            for r in &e.head.refs {
+                refs.insert((*r, e.id));
+            }
+            roster.observe(e.index, &e.id, e.head, e.bytes).map(|_| ())
         };
         let mut r = verify_origin(ledger, origin, &mut visit);
         if r.failure.is_none() {
@@ -102,6 +110,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
                 });
             }
         }
+        report.discounted.extend(roster.discounted().iter().cloned());
         let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
         let tail = r.size.saturating_sub(checkpointed);
         report.completeness.push(Completeness {
@@ -132,6 +141,13 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
                 });
             }
             Ok(_) => {}
+            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+        }
+    }
+    if report.failure.is_none() {
+        match check_refs(ledger, &refs) {
+            Ok(Some(what)) => report.failure = Some(fail(what)),
+            Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
         }
     }

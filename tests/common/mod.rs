@@ -95,7 +95,7 @@ impl Env {
     /// A connection with the append-only triggers dropped, as an attacker with file access would.
     pub fn tamper(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(self.ledger()).expect("open");
-        for t in ["meta", "origins", "entries", "leaves", "tree_hashes", "checkpoints"] {
+        for t in ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints"] {
             c.execute_batch(&format!("DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"))
                 .expect("drop triggers");
         }

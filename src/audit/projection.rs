@@ -1,0 +1,583 @@
+//! The projection of one request: its entries, in log order, folded into a `RequestView` — versions,
+//! decisions, emergency, executions, validations, reviews, closure, evidence, notes — with the phase of
+//! its lifecycle. Entries that arrive in a phase that does not admit them, or that the rules (supplied by
+//! the policy layer) do not authorize, are kept aside with the reason; they never change the state.
+
+use super::bodies::*;
+use super::kinds::*;
+use super::record::RequestBody;
+use crate::ledger::{EntryId, Hash, PublicKey};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+/// An entry as the projection reads it.
+#[derive(Clone, Debug)]
+pub struct Fact {
+    pub pos: u64,
+    pub id: EntryId,
+    pub kind: String,
+    pub actor: PublicKey,
+    pub ts: DateTime<Utc>,
+    pub body: serde_json::Value,
+}
+
+/// Where a request is in its lifecycle (before policy evaluation adds approved/rejected).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Open,
+    Emergency,
+    Executed,
+    Validated,
+    Reviewed,
+    Closed,
+    Withdrawn,
+}
+
+/// The status people see: the phase refined by the policy's evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+    Emergency,
+    Executed,
+    Validated,
+    ReviewDue,
+    Reviewed,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [&'static str; 10] = [
+        "pending",
+        "approved",
+        "rejected",
+        "withdrawn",
+        "emergency",
+        "executed",
+        "validated",
+        "review-due",
+        "reviewed",
+        "closed",
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        Status::ALL[*self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        use Status::*;
+        [Pending, Approved, Rejected, Withdrawn, Emergency, Executed, Validated, ReviewDue, Reviewed, Closed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+    }
+}
+
+/// What a person does to a request; the rules authorize each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Request,
+    Amend,
+    Withdraw,
+    Decide,
+    Emergency,
+    Execute,
+    Validate,
+    Review,
+    Close,
+    Link,
+    Note,
+    Evidence,
+    Purge,
+}
+
+impl Action {
+    pub fn of_kind(kind: &str) -> Option<Action> {
+        Some(match kind {
+            REQUESTED => Action::Request,
+            AMENDED => Action::Amend,
+            WITHDRAWN => Action::Withdraw,
+            APPROVED | REJECTED => Action::Decide,
+            EMERGENCY => Action::Emergency,
+            EXECUTED => Action::Execute,
+            VALIDATED => Action::Validate,
+            REVIEWED => Action::Review,
+            CLOSED => Action::Close,
+            INCIDENT_LINKED => Action::Link,
+            NOTE => Action::Note,
+            EVIDENCE_ATTACHED => Action::Evidence,
+            EVIDENCE_PURGED => Action::Purge,
+            _ => return None,
+        })
+    }
+}
+
+/// Who may do what: implemented by the policy layer over the roster and the policy in force.
+pub trait Rules {
+    fn allow(&self, action: Action, fact: &Fact, view: &RequestView) -> Result<(), String>;
+}
+
+/// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
+pub struct NoRules;
+
+impl Rules for NoRules {
+    fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An entry with its decoded body.
+#[derive(Clone, Debug)]
+pub struct Rec<T> {
+    pub id: EntryId,
+    pub pos: u64,
+    pub ts: DateTime<Utc>,
+    pub actor: PublicKey,
+    pub body: T,
+}
+
+/// A version of the record: the request itself or an amendment.
+#[derive(Clone, Debug)]
+pub struct Version {
+    pub id: EntryId,
+    pub pos: u64,
+    pub ts: DateTime<Utc>,
+    pub actor: PublicKey,
+    pub record: RequestBody,
+    pub reason: Option<String>,
+}
+
+/// Evidence attached to the request, and its purge if any.
+#[derive(Clone, Debug)]
+pub struct EvidenceRec {
+    pub rec: Rec<EvidenceBody>,
+    pub purged: Option<Rec<PurgedBody>>,
+}
+
+/// One line of the request's timeline.
+#[derive(Clone, Debug)]
+pub struct TimelineItem {
+    pub pos: u64,
+    pub id: EntryId,
+    pub kind: String,
+    pub actor: PublicKey,
+    pub ts: DateTime<Utc>,
+    /// Why it did not count, if it did not.
+    pub ignored: Option<String>,
+}
+
+/// A deadline the request carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Obligation {
+    pub request: EntryId,
+    /// `post-hoc-review` or `temporary-revert`.
+    pub kind: &'static str,
+    pub due: DateTime<Utc>,
+    pub overdue: bool,
+    pub detail: String,
+}
+
+/// Everything known about one request.
+#[derive(Clone, Debug)]
+pub struct RequestView {
+    pub id: EntryId,
+    pub pos: u64,
+    pub ts: DateTime<Utc>,
+    pub requester: PublicKey,
+    pub versions: Vec<Version>,
+    pub phase: Phase,
+    pub decisions: Vec<Rec<DecisionBody>>,
+    pub emergency: Option<Rec<EmergencyBody>>,
+    pub executions: Vec<Rec<ExecutedBody>>,
+    pub validations: Vec<Rec<ValidatedBody>>,
+    pub reviews: Vec<Rec<ReviewedBody>>,
+    pub closure: Option<Rec<ClosedBody>>,
+    pub withdrawal: Option<Rec<WithdrawnBody>>,
+    pub incidents: Vec<Rec<IncidentLinkedBody>>,
+    pub notes: Vec<Rec<super::note::NoteBody>>,
+    pub evidence: Vec<EvidenceRec>,
+    pub timeline: Vec<TimelineItem>,
+}
+
+fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
+    serde_json::from_value(f.body.clone()).map_err(|e| format!("malformed {} body: {e}", f.kind))
+}
+
+fn rec<T>(f: &Fact, body: T) -> Rec<T> {
+    Rec { id: f.id, pos: f.pos, ts: f.ts, actor: f.actor, body }
+}
+
+impl RequestView {
+    /// Starts a view from the `rollback.requested` fact.
+    pub fn new(request: &Fact) -> Result<RequestView, String> {
+        if request.kind != REQUESTED {
+            return Err(format!("entry {} is a {}, not a rollback request", request.id.short(12), request.kind));
+        }
+        let record: RequestBody = body(request)?;
+        Ok(RequestView {
+            id: request.id,
+            pos: request.pos,
+            ts: request.ts,
+            requester: request.actor,
+            versions: vec![Version {
+                id: request.id,
+                pos: request.pos,
+                ts: request.ts,
+                actor: request.actor,
+                record,
+                reason: None,
+            }],
+            phase: Phase::Open,
+            decisions: Vec::new(),
+            emergency: None,
+            executions: Vec::new(),
+            validations: Vec::new(),
+            reviews: Vec::new(),
+            closure: None,
+            withdrawal: None,
+            incidents: Vec::new(),
+            notes: Vec::new(),
+            evidence: Vec::new(),
+            timeline: vec![TimelineItem {
+                pos: request.pos,
+                id: request.id,
+                kind: request.kind.clone(),
+                actor: request.actor,
+                ts: request.ts,
+                ignored: None,
+            }],
+        })
+    }
+
+    /// Folds a request and its related entries (in log order).
+    pub fn fold(request: &Fact, related: &[Fact], rules: &dyn Rules) -> Result<RequestView, String> {
+        let mut v = RequestView::new(request)?;
+        if let Err(why) = rules.allow(Action::Request, request, &v) {
+            v.timeline[0].ignored = Some(why);
+        }
+        for f in related {
+            v.apply(f, rules);
+        }
+        Ok(v)
+    }
+
+    /// The version in force.
+    pub fn current(&self) -> &Version {
+        self.versions.last().expect("a view always has its first version")
+    }
+
+    pub fn record(&self) -> &RequestBody {
+        &self.current().record
+    }
+
+    /// Whether the request was filed by a key whose entry did not count.
+    pub fn request_counted(&self) -> bool {
+        self.timeline.first().is_some_and(|t| t.ignored.is_none())
+    }
+
+    pub fn last_outcome(&self) -> Option<Outcome> {
+        self.executions.last().map(|e| e.body.outcome)
+    }
+
+    /// Whether a post-hoc review is owed (an emergency was invoked and no post-hoc review recorded).
+    pub fn review_owed(&self) -> bool {
+        self.emergency.is_some() && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc)
+    }
+
+    /// The kinds of evidence attached and not purged.
+    pub fn evidence_kinds(&self) -> Vec<&str> {
+        self.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.body.kind.as_str()).collect()
+    }
+
+    /// Open deadlines at `now`.
+    pub fn obligations(&self, now: DateTime<Utc>) -> Vec<Obligation> {
+        let mut out = Vec::new();
+        if self.phase == Phase::Withdrawn {
+            return out;
+        }
+        if let Some(e) = &self.emergency
+            && self.review_owed()
+            && let Some(due) = super::record::parse_time(&e.body.review_due)
+        {
+            out.push(Obligation {
+                request: self.id,
+                kind: "post-hoc-review",
+                due,
+                overdue: now > due,
+                detail: "post-hoc review of an emergency rollback".into(),
+            });
+        }
+        let executed = self.executions.iter().any(|e| e.body.outcome != Outcome::Failed);
+        if executed
+            && self.closure.is_none()
+            && let Some(due) = self.record().temporary_until_time()
+        {
+            out.push(Obligation {
+                request: self.id,
+                kind: "temporary-revert",
+                due,
+                overdue: now > due,
+                detail: "temporary revert: roll forward or make permanent".into(),
+            });
+        }
+        out
+    }
+
+    /// Whether `action` is admitted in the current phase, and why not.
+    pub fn admits(&self, action: Action) -> Result<(), String> {
+        use Phase::*;
+        let phase = self.phase;
+        let ok = match action {
+            Action::Request => false,
+            Action::Amend => phase == Open,
+            Action::Withdraw => matches!(phase, Open | Emergency),
+            Action::Decide => phase == Open,
+            Action::Emergency => phase == Open,
+            Action::Execute => {
+                matches!(phase, Open | Emergency)
+                    || (phase == Executed && self.last_outcome().is_some_and(|o| o != Outcome::Succeeded))
+            }
+            Action::Validate => matches!(phase, Executed | Validated | Reviewed),
+            Action::Review => matches!(phase, Executed | Validated | Reviewed | Closed),
+            Action::Close => matches!(phase, Executed | Validated | Reviewed) && !self.review_owed(),
+            Action::Link | Action::Note | Action::Evidence | Action::Purge => true,
+        };
+        if ok {
+            return Ok(());
+        }
+        let state = match phase {
+            Open => "open",
+            Emergency => "under an emergency",
+            Executed => "executed",
+            Validated => "validated",
+            Reviewed => "reviewed",
+            Closed => "closed",
+            Withdrawn => "withdrawn",
+        };
+        Err(match action {
+            Action::Close if self.review_owed() => "the post-hoc review of the emergency is still due".into(),
+            Action::Execute if phase == Executed => "it was already executed successfully".into(),
+            Action::Validate | Action::Review | Action::Close if phase < Executed => {
+                format!("the request is {state} and has not been executed yet")
+            }
+            _ => format!("the request is {state}"),
+        })
+    }
+
+    /// Applies one related entry.
+    pub fn apply(&mut self, f: &Fact, rules: &dyn Rules) {
+        let outcome = self.try_apply(f, rules);
+        self.timeline.push(TimelineItem {
+            pos: f.pos,
+            id: f.id,
+            kind: f.kind.clone(),
+            actor: f.actor,
+            ts: f.ts,
+            ignored: outcome.err(),
+        });
+    }
+
+    fn try_apply(&mut self, f: &Fact, rules: &dyn Rules) -> Result<(), String> {
+        let action = Action::of_kind(&f.kind).ok_or_else(|| format!("{} is not a request entry", f.kind))?;
+        let request_field = f.body.get("request").and_then(|r| r.as_str()).and_then(Hash::from_hex);
+        if action != Action::Note && request_field != Some(self.id) {
+            return Err("names another request".into());
+        }
+        self.admits(action)?;
+        rules.allow(action, f, self)?;
+        match action {
+            Action::Request => return Err("a request cannot be filed twice".into()),
+            Action::Amend => {
+                let b: AmendedBody = body(f)?;
+                if Hash::from_hex(&b.previous) != Some(self.current().id) {
+                    return Err("amends a version that is no longer current".into());
+                }
+                b.record.validate()?;
+                self.versions.push(Version {
+                    id: f.id,
+                    pos: f.pos,
+                    ts: f.ts,
+                    actor: f.actor,
+                    record: b.record,
+                    reason: Some(b.reason),
+                });
+            }
+            Action::Withdraw => {
+                self.withdrawal = Some(rec(f, body(f)?));
+                self.phase = Phase::Withdrawn;
+            }
+            Action::Decide => {
+                let b: DecisionBody = body(f)?;
+                let kind_matches = (f.kind == APPROVED) == (b.decision == Decision::Approve);
+                if !kind_matches {
+                    return Err("the decision does not match the entry kind".into());
+                }
+                if !self.versions.iter().any(|v| Hash::from_hex(&b.version) == Some(v.id)) {
+                    return Err("decides on a version this request never had".into());
+                }
+                if b.comment.trim().is_empty() {
+                    return Err("a decision needs a comment".into());
+                }
+                self.decisions.push(rec(f, b));
+            }
+            Action::Emergency => {
+                let b: EmergencyBody = body(f)?;
+                if b.reason.trim().is_empty() {
+                    return Err("an emergency needs a reason".into());
+                }
+                self.emergency = Some(rec(f, b));
+                self.phase = Phase::Emergency;
+            }
+            Action::Execute => {
+                let b: ExecutedBody = body(f)?;
+                self.executions.push(rec(f, b));
+                self.phase = Phase::Executed;
+            }
+            Action::Validate => {
+                self.validations.push(rec(f, body(f)?));
+                if self.phase == Phase::Executed {
+                    self.phase = Phase::Validated;
+                }
+            }
+            Action::Review => {
+                self.reviews.push(rec(f, body(f)?));
+                if self.phase != Phase::Closed {
+                    self.phase = Phase::Reviewed;
+                }
+            }
+            Action::Close => {
+                self.closure = Some(rec(f, body(f)?));
+                self.phase = Phase::Closed;
+            }
+            Action::Link => self.incidents.push(rec(f, body(f)?)),
+            Action::Note => self.notes.push(rec(f, body(f)?)),
+            Action::Evidence => self.evidence.push(EvidenceRec { rec: rec(f, body(f)?), purged: None }),
+            Action::Purge => {
+                let b: PurgedBody = body(f)?;
+                let target = Hash::from_hex(&b.evidence);
+                let e = self
+                    .evidence
+                    .iter_mut()
+                    .find(|e| Some(e.rec.id) == target)
+                    .ok_or("purges evidence this request does not have")?;
+                if e.purged.is_some() {
+                    return Err("that evidence was already purged".into());
+                }
+                e.purged = Some(rec(f, b));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::tests_support::sample;
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    fn key(n: u8) -> PublicKey {
+        PublicKey::from_signing(&SigningKey::from_bytes(&[n; 32]))
+    }
+
+    fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
+        Fact {
+            pos,
+            id: Hash::of(&[&pos.to_be_bytes()]),
+            kind: kind.into(),
+            actor: key(actor),
+            ts: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+                + chrono::Duration::minutes(pos as i64),
+            body,
+        }
+    }
+
+    fn request() -> Fact {
+        fact(1, REQUESTED, 1, serde_json::to_value(sample()).unwrap())
+    }
+
+    fn rid() -> String {
+        request().id.to_hex()
+    }
+
+    #[test]
+    fn lifecycle_moves_and_refusals() {
+        let r = request();
+        let v = RequestView::fold(&r, &[], &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Open);
+        assert!(v.admits(Action::Validate).unwrap_err().contains("not been executed"));
+        let exec = fact(
+            2,
+            EXECUTED,
+            3,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "command": ["helm"], "outcome": "succeeded"}),
+        );
+        let validate = fact(3, VALIDATED, 3, json!({"request": rid(), "result": "pass"}));
+        let approve_late = fact(
+            4,
+            APPROVED,
+            2,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "evidence": [], "policy": rid(), "decision": "approve", "comment": "ok"}),
+        );
+        let close = fact(5, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "done"}));
+        let v = RequestView::fold(&r, &[exec, validate, approve_late, close], &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Closed);
+        assert!(v.timeline[3].ignored.as_deref().unwrap().contains("validated"), "{:?}", v.timeline[3]);
+        assert!(v.decisions.is_empty());
+    }
+
+    #[test]
+    fn amendment_must_follow_the_current_version() {
+        let r = request();
+        let mut rec2 = sample();
+        rec2.title = "new title".into();
+        let a1 = fact(2, AMENDED, 1, json!({"request": rid(), "previous": rid(), "reason": "typo", "record": rec2}));
+        let a2 =
+            fact(3, AMENDED, 1, json!({"request": rid(), "previous": rid(), "reason": "stale", "record": sample()}));
+        let v = RequestView::fold(&r, &[a1, a2], &NoRules).unwrap();
+        assert_eq!(v.versions.len(), 2);
+        assert_eq!(v.record().title, "new title");
+        assert!(v.timeline[2].ignored.as_deref().unwrap().contains("no longer current"));
+    }
+
+    #[test]
+    fn emergency_requires_review_before_close_and_creates_obligation() {
+        let r = request();
+        let em = fact(
+            2,
+            EMERGENCY,
+            2,
+            json!({"request": rid(), "version": rid(), "reason": "outage", "review_due": "2026-11-25T10:00:00Z"}),
+        );
+        let exec = fact(
+            3,
+            EXECUTED,
+            3,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "command": ["helm"], "outcome": "succeeded"}),
+        );
+        let close = fact(4, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "done"}));
+        let v = RequestView::fold(&r, &[em.clone(), exec.clone(), close], &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Executed);
+        assert!(v.timeline[3].ignored.as_deref().unwrap().contains("post-hoc review"));
+        let now = DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z").unwrap().with_timezone(&Utc);
+        let obligations = v.obligations(now);
+        assert_eq!(obligations.len(), 1);
+        assert!(obligations[0].overdue);
+        let review =
+            fact(5, REVIEWED, 1, json!({"request": rid(), "kind": "post-hoc", "summary": "ok", "lessons": ["x"]}));
+        let v = RequestView::fold(&r, &[em, exec, review], &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Reviewed);
+        assert!(v.obligations(now).is_empty());
+    }
+
+    #[test]
+    fn entries_for_other_requests_are_ignored() {
+        let r = request();
+        let other = fact(2, WITHDRAWN, 1, json!({"request": Hash([9; 32]).to_hex(), "reason": "x"}));
+        let v = RequestView::fold(&r, &[other], &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Open);
+        assert!(v.timeline[1].ignored.is_some());
+    }
+}

@@ -1,0 +1,461 @@
+//! The rollback record: every field a request carries, its JSON form (also the `--from-file` schema),
+//! its validation, and the digest of its exact revert operation.
+
+use crate::ledger::Hash;
+use serde::{Deserialize, Serialize};
+
+/// Longest one-line field (titles, ids, list items).
+pub const MAX_LINE: usize = 300;
+/// Longest free-text field.
+pub const MAX_TEXT: usize = 4000;
+/// Most items in a list field.
+pub const MAX_ITEMS: usize = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    SecurityPatch,
+    CriticalBug,
+    PerformanceRegression,
+    DataIntegrity,
+    Compliance,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [&'static str; 6] =
+        ["security-patch", "critical-bug", "performance-regression", "data-integrity", "compliance", "other"];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Category::SecurityPatch => "security-patch",
+            Category::CriticalBug => "critical-bug",
+            Category::PerformanceRegression => "performance-regression",
+            Category::DataIntegrity => "data-integrity",
+            Category::Compliance => "compliance",
+            Category::Other => "other",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Risk {
+    pub const ALL: [&'static str; 4] = ["low", "medium", "high", "critical"];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Risk> {
+        match s {
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            "critical" => Some(Risk::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// The exact operation that reverts the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevertOp {
+    /// The program run (e.g. `git`, `helm`, `kubectl`).
+    pub tool: String,
+    /// The full argument vector, program first.
+    pub argv: Vec<String>,
+    /// The revision or digest deployed now (being reverted).
+    pub from: String,
+    /// The revision or digest it returns to.
+    pub to: String,
+}
+
+/// Where the change came from and what it touched.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lineage {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iac: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub release_notes: Vec<String>,
+}
+
+impl Lineage {
+    pub fn is_empty(&self) -> bool {
+        self == &Lineage::default()
+    }
+
+    /// Each list with its label, for display.
+    pub fn lists(&self) -> [(&'static str, &Vec<String>); 7] {
+        [
+            ("commits", &self.commits),
+            ("artifacts", &self.artifacts),
+            ("images", &self.images),
+            ("iac", &self.iac),
+            ("feature flags", &self.feature_flags),
+            ("manifests", &self.manifests),
+            ("release notes", &self.release_notes),
+        ]
+    }
+}
+
+/// Steps of the revert with effects beyond the code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SideEffects {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destructive: Vec<String>,
+}
+
+impl SideEffects {
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty() && self.destructive.is_empty()
+    }
+}
+
+/// A rollback request: the body of `rollback.requested` and the `record` of `rollback.amended`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBody {
+    pub title: String,
+    /// The id of the original change being reverted (commit, deploy id, change request).
+    pub change: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    pub category: Category,
+    pub rationale: String,
+    /// Anticipated user impact of the revert.
+    pub impact: String,
+    pub components: Vec<String>,
+    /// The environment the revert is applied to.
+    pub env: String,
+    /// Where the problem was found (defaults to `env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_env: Option<String>,
+    /// Services the revert may cascade to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cascades: Vec<String>,
+    pub revert: RevertOp,
+    pub risk: Risk,
+    /// Security implications, as the requester sees them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
+    #[serde(default, skip_serializing_if = "Lineage::is_empty")]
+    pub lineage: Lineage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_plan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_forward_plan: Option<String>,
+    /// RFC 3339 time until which the revert is meant to stay (a temporary revert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_until: Option<String>,
+    #[serde(default, skip_serializing_if = "SideEffects::is_empty")]
+    pub side_effects: SideEffects,
+    /// When the original change was deployed (RFC 3339), for time-to-detect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<String>,
+}
+
+fn line(field: &str, v: &str) -> Result<(), String> {
+    if v.trim().is_empty() {
+        return Err(format!("{field} is required and may not be empty"));
+    }
+    if v.chars().count() > MAX_LINE {
+        return Err(format!("{field} is longer than {MAX_LINE} characters"));
+    }
+    if v.contains('\n') {
+        return Err(format!("{field} must be one line"));
+    }
+    Ok(())
+}
+
+fn text(field: &str, v: &str) -> Result<(), String> {
+    if v.trim().is_empty() {
+        return Err(format!("{field} is required and may not be empty"));
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(format!("{field} is longer than {MAX_TEXT} characters"));
+    }
+    Ok(())
+}
+
+fn list(field: &str, items: &[String], required: bool) -> Result<(), String> {
+    if required && items.is_empty() {
+        return Err(format!("{field} needs at least one item"));
+    }
+    if items.len() > MAX_ITEMS {
+        return Err(format!("{field} has more than {MAX_ITEMS} items"));
+    }
+    items.iter().try_for_each(|i| line(field, i))
+}
+
+/// Parses an RFC 3339 time (any offset).
+pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+impl RequestBody {
+    /// Checks every field: required ones present, lengths bounded, times well-formed.
+    pub fn validate(&self) -> Result<(), String> {
+        line("title", &self.title)?;
+        line("change", &self.change)?;
+        if let Some(t) = &self.ticket {
+            line("ticket", t)?;
+        }
+        if let Some(i) = &self.incident {
+            line("incident", i)?;
+        }
+        text("rationale", &self.rationale)?;
+        text("impact", &self.impact)?;
+        list("components", &self.components, true)?;
+        line("env", &self.env)?;
+        if let Some(e) = &self.origin_env {
+            line("origin_env", e)?;
+        }
+        list("cascades", &self.cascades, false)?;
+        line("revert.tool", &self.revert.tool)?;
+        list("revert.argv", &self.revert.argv, true)?;
+        line("revert.from", &self.revert.from)?;
+        line("revert.to", &self.revert.to)?;
+        if self.revert.from == self.revert.to {
+            return Err("revert.from and revert.to are the same revision".into());
+        }
+        for (field, v) in [
+            ("security", &self.security),
+            ("test_plan", &self.test_plan),
+            ("roll_forward_plan", &self.roll_forward_plan),
+        ] {
+            if let Some(v) = v {
+                text(field, v)?;
+            }
+        }
+        for (name, l) in self.lineage.lists() {
+            list(&format!("lineage.{name}"), l, false)?;
+        }
+        list("side_effects.migrations", &self.side_effects.migrations, false)?;
+        list("side_effects.destructive", &self.side_effects.destructive, false)?;
+        for (field, v) in [("temporary_until", &self.temporary_until), ("deployed_at", &self.deployed_at)] {
+            if let Some(v) = v
+                && parse_time(v).is_none()
+            {
+                return Err(format!("{field} {v:?} is not an RFC 3339 time like 2026-12-01T12:00:00Z"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses a `--from-file` JSON document (unknown fields are refused) and validates it.
+    pub fn from_json(bytes: &[u8]) -> Result<RequestBody, String> {
+        let r: RequestBody = serde_json::from_slice(bytes).map_err(|e| format!("request file: {e}"))?;
+        r.validate()?;
+        Ok(r)
+    }
+
+    /// SHA-256 (hex) of the canonical JSON of the revert operation and its target environment: what an
+    /// approval signs as "the exact operation".
+    pub fn revert_digest(&self) -> String {
+        #[derive(Serialize)]
+        struct Op<'a> {
+            env: &'a str,
+            revert: &'a RevertOp,
+        }
+        let bytes = serde_json_canonicalizer::to_vec(&Op { env: &self.env, revert: &self.revert }).unwrap_or_default();
+        Hash::of(&[&bytes]).to_hex()
+    }
+
+    pub fn temporary_until_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.temporary_until.as_deref().and_then(parse_time)
+    }
+}
+
+/// Splits a command line into an argument vector: whitespace separates, single quotes are literal,
+/// double quotes allow `\"` and `\\`, a backslash outside quotes escapes the next character.
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated single quote in the command".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => cur.push(c),
+                            Some(c) => {
+                                cur.push('\\');
+                                cur.push(c);
+                            }
+                            None => return Err("unterminated double quote in the command".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unterminated double quote in the command".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next().ok_or("the command ends with a backslash")?);
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    if out.is_empty() {
+        return Err("the revert command is empty".into());
+    }
+    Ok(out)
+}
+
+/// A complete, valid record for tests.
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    pub fn sample() -> RequestBody {
+        RequestBody {
+            title: "Revert payments deploy 4411".into(),
+            change: "deploy-4411".into(),
+            ticket: Some("OPS-1".into()),
+            incident: None,
+            category: Category::PerformanceRegression,
+            rationale: "p99 latency doubled".into(),
+            impact: "checkout slower for 5 minutes".into(),
+            components: vec!["payments-api".into()],
+            env: "production".into(),
+            origin_env: None,
+            cascades: vec![],
+            revert: RevertOp {
+                tool: "helm".into(),
+                argv: vec!["helm".into(), "rollback".into(), "payments".into(), "41".into()],
+                from: "42".into(),
+                to: "41".into(),
+            },
+            risk: Risk::Medium,
+            security: None,
+            lineage: Lineage::default(),
+            test_plan: None,
+            roll_forward_plan: None,
+            temporary_until: None,
+            side_effects: SideEffects::default(),
+            deployed_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::sample;
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(sample().validate().is_ok());
+        let mut r = sample();
+        r.title = " ".into();
+        assert!(r.validate().unwrap_err().contains("title"));
+        let mut r = sample();
+        r.components.clear();
+        assert!(r.validate().unwrap_err().contains("components"));
+        let mut r = sample();
+        r.revert.to = "42".into();
+        assert!(r.validate().is_err());
+        let mut r = sample();
+        r.temporary_until = Some("next week".into());
+        assert!(r.validate().unwrap_err().contains("temporary_until"));
+    }
+
+    #[test]
+    fn from_json_refuses_unknown_fields_and_round_trips() {
+        let json = serde_json::to_vec(&sample()).unwrap();
+        assert_eq!(RequestBody::from_json(&json).unwrap(), sample());
+        let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        v["approver"] = "me".into();
+        let err = RequestBody::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+        assert!(RequestBody::from_json(b"{").is_err());
+    }
+
+    #[test]
+    fn revert_digest_covers_the_operation_and_env() {
+        let a = sample();
+        let mut b = sample();
+        b.revert.argv.push("--force".into());
+        assert_ne!(a.revert_digest(), b.revert_digest());
+        let mut c = sample();
+        c.env = "staging".into();
+        assert_ne!(a.revert_digest(), c.revert_digest());
+        let mut d = sample();
+        d.title = "other title".into();
+        assert_eq!(a.revert_digest(), d.revert_digest());
+    }
+
+    #[test]
+    fn split_command_handles_quotes() {
+        assert_eq!(split_command("git revert --no-edit abc123").unwrap(), ["git", "revert", "--no-edit", "abc123"]);
+        assert_eq!(
+            split_command(r#"kubectl annotate x "a b" 'c "d"' e\ f"#).unwrap(),
+            ["kubectl", "annotate", "x", "a b", "c \"d\"", "e f"]
+        );
+        assert!(split_command("  ").is_err());
+        assert!(split_command("a 'b").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_never_panics(s in "\\PC{0,80}") {
+            let _ = split_command(&s);
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! The rollback commands: requests, decisions, lifecycle, identity, policy, gate, obligations.
+
+use super::args::{Command, EvidenceCommand, IncidentCommand, PolicyCommand, RequestCommand};
+use super::commands::on_request;
+use super::output::{self, Table};
+use super::render;
+use crate::audit::bodies::{Check, CheckResult, Decision, Outcome, Resolution, ReviewKind};
+use crate::audit::projection::Status;
+use crate::audit::record::{RequestBody, split_command};
+use crate::say;
+use crate::text::safe;
+use crate::workflow::identity::GovernanceReceipt;
+use crate::workflow::lifecycle::Execution;
+use crate::workflow::query::Filter;
+use crate::workflow::{self, Context, WorkflowError};
+use serde_json::json;
+use std::process::ExitCode;
+
+fn usage(msg: String) -> WorkflowError {
+    WorkflowError::Usage(msg)
+}
+
+fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
+    for w in &g.receipt.warnings {
+        output::warn(w);
+    }
+    if json {
+        output::json(&json!({
+            "entry_id": g.receipt.entry_id.to_hex(), "index": g.receipt.index, "proposal": g.proposal.to_hex(),
+            "in_effect": g.in_effect, "signatures": {"have": g.signatures.0, "need": g.signatures.1},
+        }));
+    } else if g.in_effect {
+        say!("recorded {what} {} (index {}); in effect", g.receipt.entry_id.short(16), g.receipt.index);
+    } else {
+        say!(
+            "recorded {what} {} (index {}); pending: {} of {} admin signatures — another admin runs `rollcall cosign {}`",
+            g.receipt.entry_id.short(16),
+            g.receipt.index,
+            g.signatures.0,
+            g.signatures.1,
+            g.proposal.short(12)
+        );
+    }
+}
+
+fn read_record_file(path: &std::path::Path) -> Result<RequestBody, WorkflowError> {
+    let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    if meta.len() > 1024 * 1024 {
+        return Err(usage(format!("{} is larger than 1 MiB; a request file is a small JSON document", path.display())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    serde_json::from_slice(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// Runs a rollback command.
+pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, WorkflowError> {
+    match command {
+        Command::Request { command } => request(ctx, *command, json),
+        Command::List { status, env, risk, flagged, limit } => {
+            let status = match status {
+                Some(s) => Some(
+                    Status::parse(&s)
+                        .ok_or_else(|| usage(format!("unknown status {s:?} ({})", Status::ALL.join(", "))))?,
+                ),
+                None => None,
+            };
+            let rows = workflow::query::list(ctx, &Filter { status, env, risk, flagged, limit })?;
+            if json {
+                output::json(&json!({"requests": rows.iter().map(render::row_json).collect::<Vec<_>>()}));
+            } else if rows.is_empty() {
+                say!("no requests");
+            } else {
+                let mut t = Table::new(&["ID", "STATUS", "RISK", "ENV", "APPR", "TITLE", "REQUESTER", "DUE"]);
+                for r in &rows {
+                    t.row(vec![
+                        r.id.short(12),
+                        r.status.clone(),
+                        r.tier.clone(),
+                        r.env.clone(),
+                        format!("{}/{}", r.have, r.need),
+                        crate::text::truncate(&r.title, 50).into_owned(),
+                        r.requester.clone(),
+                        match (r.obligation_due, r.overdue) {
+                            (Some(d), true) => format!("OVERDUE {}", d.format("%Y-%m-%d %H:%M")),
+                            (Some(d), false) => d.format("%Y-%m-%d %H:%M").to_string(),
+                            (None, _) => String::new(),
+                        },
+                    ]);
+                }
+                output::emit(&t.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { req } => {
+            let s = workflow::query::show(ctx, &req)?;
+            if json {
+                output::json(&render::show_json(&s));
+            } else {
+                output::emit(&render::show_text(&s));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gate { req } => {
+            let s = workflow::query::gate(ctx, &req)?;
+            if json {
+                let mut j = render::eval_json(&s.eval, &s.snap.roster);
+                j["request"] = s.view.id.to_hex().into();
+                j["evaluated_at"] = crate::ledger::statement::format_ts(s.now).into();
+                output::json(&j);
+            } else {
+                say!(
+                    "gate {} for {} ({}): {}",
+                    if s.eval.gate { "PASSES" } else { "BLOCKS" },
+                    s.view.id.short(12),
+                    safe(&s.view.record().title),
+                    s.eval.status.as_str()
+                );
+                output::emit(&render::checklist_text(&s.eval));
+            }
+            Ok(if s.eval.gate { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_CHECK_FAILED) })
+        }
+        Command::Approve { req, comment, signer } => {
+            let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Approve, &comment)?;
+            on_request("approval", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reject { req, comment, signer } => {
+            let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Reject, &comment)?;
+            on_request("rejection", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Emergency { req, reason, signer } => {
+            let (r, id) = workflow::decisions::emergency(ctx, signer.name.as_deref(), &req, &reason)?;
+            on_request("emergency", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Execute { req, outcome, output_file, command, env, notes, signer } => {
+            let outcome = match outcome.as_str() {
+                "succeeded" => Outcome::Succeeded,
+                "partial" => Outcome::Partial,
+                _ => Outcome::Failed,
+            };
+            let command = command.as_deref().map(split_command).transpose().map_err(usage)?;
+            let x = Execution { outcome, output_file: output_file.as_deref(), command, env, notes };
+            let (r, id) = workflow::lifecycle::execute(ctx, signer.name.as_deref(), &req, x)?;
+            on_request("execution", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { req, result, checks, evidence, notes, signer } => {
+            let result = if result == "pass" { CheckResult::Pass } else { CheckResult::Fail };
+            let checks = checks
+                .iter()
+                .map(|c| match c.rsplit_once('=') {
+                    Some((name, "pass")) if !name.trim().is_empty() => {
+                        Ok(Check { name: name.into(), result: CheckResult::Pass })
+                    }
+                    Some((name, "fail")) if !name.trim().is_empty() => {
+                        Ok(Check { name: name.into(), result: CheckResult::Fail })
+                    }
+                    _ => Err(usage(format!("--check {c:?} is not NAME=pass or NAME=fail"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let (r, id) = workflow::lifecycle::validate(
+                ctx,
+                signer.name.as_deref(),
+                &req,
+                result,
+                checks,
+                evidence.as_deref(),
+                notes,
+            )?;
+            on_request("validation", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Review { req, summary, lessons, kind, signer } => {
+            let kind = if kind == "post-incident" { ReviewKind::PostIncident } else { ReviewKind::PostHoc };
+            let (r, id) = workflow::lifecycle::review(ctx, signer.name.as_deref(), &req, kind, &summary, lessons)?;
+            on_request("review", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Close { req, resolution, superseded_by, comment, signer } => {
+            let resolution = match resolution.as_str() {
+                "rolled-forward" => Resolution::RolledForward,
+                "made-permanent" => Resolution::MadePermanent,
+                _ => Resolution::Superseded,
+            };
+            let (r, id) = workflow::lifecycle::close(
+                ctx,
+                signer.name.as_deref(),
+                &req,
+                resolution,
+                superseded_by.as_deref(),
+                &comment,
+            )?;
+            on_request("closure", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Incident { command: IncidentCommand::Link { req, incident, url, signer } } => {
+            let (r, id) =
+                workflow::lifecycle::link_incident(ctx, signer.name.as_deref(), &req, &incident, url.as_deref())?;
+            on_request("incident link", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { command: EvidenceCommand::Add { req, file, kind, url, source, signer } } => {
+            let (r, id) = workflow::lifecycle::attach_evidence(
+                ctx,
+                signer.name.as_deref(),
+                &req,
+                &kind,
+                file.as_deref(),
+                url.as_deref(),
+                source.as_deref(),
+            )?;
+            on_request("evidence", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Enroll { name, pubkey, roles, signer } => {
+            let g = workflow::identity::enroll(ctx, signer.name.as_deref(), &name, &pubkey, &roles)?;
+            governance("enrolment", &g, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Roles { name, roles, signer } => {
+            let g = workflow::identity::set_roles(ctx, signer.name.as_deref(), &name, &roles)?;
+            governance("role change", &g, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke { name, reason, signer } => {
+            let g = workflow::identity::revoke(ctx, signer.name.as_deref(), &name, &reason)?;
+            governance("revocation", &g, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cosign { entry, signer } => {
+            let g = workflow::identity::cosign(ctx, signer.name.as_deref(), &entry)?;
+            governance("co-signature", &g, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Members => {
+            let (members, pending, size) = workflow::query::members(ctx)?;
+            if json {
+                output::json(&json!({
+                    "members": members.iter().map(|m| json!({"name": m.name, "key": m.key.encode(), "key_id": m.key.key_id(),
+                        "roles": m.current_roles(), "since": m.since, "revoked": m.revoked, "active": m.active_at(size)})).collect::<Vec<_>>(),
+                    "pending": pending.iter().map(|p| json!({"entry_id": p.id.to_hex(), "kind": p.kind, "index": p.pos,
+                        "signatures": p.signers.len(), "need": p.threshold, "body": p.body})).collect::<Vec<_>>(),
+                }));
+            } else {
+                let mut t = Table::new(&["NAME", "KEY ID", "ROLES", "SINCE", "STATE"]);
+                for m in &members {
+                    t.row(vec![
+                        m.name.clone(),
+                        m.key.key_id(),
+                        m.current_roles().join(","),
+                        format!("#{}", m.since),
+                        match m.revoked {
+                            Some(r) => format!("revoked at #{r}"),
+                            None => "active".into(),
+                        },
+                    ]);
+                }
+                output::emit(&t.render());
+                for p in &pending {
+                    say!(
+                        "pending {} {} ({} of {} admin signatures)",
+                        p.id.short(12),
+                        p.kind,
+                        p.signers.len(),
+                        p.threshold
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Adopt { file, signer } } => {
+            let g = workflow::identity::adopt_policy(ctx, signer.name.as_deref(), &file)?;
+            governance("policy adoption", &g, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Show } => {
+            let (id, pos, text) = workflow::query::policy_in_force(ctx)?;
+            if json {
+                output::json(&json!({"entry_id": id.to_hex(), "since": pos, "toml": text}));
+            } else {
+                say!("# policy in force: entry {} (since index {pos})", id.short(16));
+                output::emit(&crate::text::multi_line(&text).text);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Obligations { overdue } => {
+            let list = workflow::query::obligations(ctx, overdue)?;
+            if json {
+                output::json(&json!({"obligations": render::obligations_json(&list)}));
+            } else if list.is_empty() {
+                say!("no open obligations");
+            } else {
+                let mut t = Table::new(&["REQUEST", "KIND", "DUE", "STATE", "TITLE"]);
+                for o in &list {
+                    t.row(vec![
+                        o.obligation.request.short(12),
+                        o.obligation.kind.into(),
+                        o.obligation.due.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        if o.obligation.overdue { "OVERDUE".into() } else { "open".into() },
+                        o.title.clone(),
+                    ]);
+                }
+                output::emit(&t.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild => {
+            let ledger = ctx.open()?;
+            let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;
+            if json {
+                output::json(&json!({"requests": n}));
+            } else {
+                say!("rebuilt the request index: {n} requests");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(usage(format!("unexpected command {other:?}"))),
+    }
+}
+
+fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCode, WorkflowError> {
+    match command {
+        RequestCommand::New { record, from_file, signer } => {
+            let body = match from_file {
+                Some(path) => {
+                    let mut r = read_record_file(&path)?;
+                    record.apply_to(&mut r).map_err(usage)?;
+                    r
+                }
+                None => record.to_record().map_err(usage)?,
+            };
+            let r = workflow::requests::new_request(ctx, signer.name.as_deref(), body)?;
+            for w in &r.warnings {
+                output::warn(w);
+            }
+            if json {
+                output::json(
+                    &json!({"request": r.entry_id.to_hex(), "entry_id": r.entry_id.to_hex(), "index": r.index, "checkpointed": r.checkpointed}),
+                );
+            } else {
+                say!("filed request {} (index {})", r.entry_id.short(12), r.index);
+                say!("id: {}", r.entry_id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RequestCommand::Amend { req, reason, record, signer } => {
+            let (r, id) =
+                workflow::requests::amend(ctx, signer.name.as_deref(), &req, &reason, &|body| record.apply_to(body))?;
+            on_request("amendment", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        RequestCommand::Withdraw { req, reason, signer } => {
+            let (r, id) = workflow::requests::withdraw(ctx, signer.name.as_deref(), &req, &reason)?;
+            on_request("withdrawal", &r, &id, json);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Turning `request new` / `request amend` flags (and `--from-file`) into a rollback record.
+
+use super::args::RecordArgs;
+use crate::audit::record::{Category, Lineage, RequestBody, RevertOp, Risk, SideEffects, split_command};
+
+fn category(s: &str) -> Result<Category, String> {
+    serde_json::from_value(serde_json::Value::String(s.into())).map_err(|_| format!("unknown category {s:?}"))
+}
+
+fn risk(s: &str) -> Result<Risk, String> {
+    Risk::parse(s).ok_or_else(|| format!("unknown risk {s:?} (low, medium, high, critical)"))
+}
+
+fn revert_op(cmd: &str, from: String, to: String) -> Result<RevertOp, String> {
+    let argv = split_command(cmd)?;
+    let tool = std::path::Path::new(&argv[0]).file_name().and_then(|n| n.to_str()).unwrap_or(&argv[0]).to_string();
+    Ok(RevertOp { tool, argv, from, to })
+}
+
+fn missing(field: &str, flag: &str) -> String {
+    format!("{field} is required: pass --{flag} (or give it in --from-file)")
+}
+
+impl RecordArgs {
+    /// Overwrites the fields of `r` given on the command line (lists replace lists).
+    pub fn apply_to(&self, r: &mut RequestBody) -> Result<(), String> {
+        let set = |dst: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                *dst = v.clone();
+            }
+        };
+        set(&mut r.title, &self.title);
+        set(&mut r.change, &self.change);
+        set(&mut r.rationale, &self.rationale);
+        set(&mut r.impact, &self.impact);
+        set(&mut r.env, &self.env);
+        let opt = |dst: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                *dst = v.clone();
+            }
+        };
+        opt(&mut r.ticket, &self.ticket);
+        opt(&mut r.incident, &self.incident);
+        opt(&mut r.origin_env, &self.origin_env);
+        opt(&mut r.security, &self.security);
+        opt(&mut r.test_plan, &self.test_plan);
+        opt(&mut r.roll_forward_plan, &self.roll_forward_plan);
+        opt(&mut r.temporary_until, &self.temporary_until);
+        opt(&mut r.deployed_at, &self.deployed_at);
+        if let Some(c) = &self.category {
+            r.category = category(c)?;
+        }
+        if let Some(k) = &self.risk {
+            r.risk = risk(k)?;
+        }
+        let list = |dst: &mut Vec<String>, v: &Vec<String>| {
+            if !v.is_empty() {
+                *dst = v.clone();
+            }
+        };
+        list(&mut r.components, &self.components);
+        list(&mut r.cascades, &self.cascades);
+        list(&mut r.lineage.commits, &self.commits);
+        list(&mut r.lineage.artifacts, &self.artifacts);
+        list(&mut r.lineage.images, &self.images);
+        list(&mut r.lineage.iac, &self.iac);
+        list(&mut r.lineage.feature_flags, &self.feature_flags);
+        list(&mut r.lineage.manifests, &self.manifests);
+        list(&mut r.lineage.release_notes, &self.release_notes);
+        list(&mut r.side_effects.migrations, &self.migrations);
+        list(&mut r.side_effects.destructive, &self.destructive);
+        if let Some(cmd) = &self.revert_cmd {
+            r.revert = revert_op(cmd, r.revert.from.clone(), r.revert.to.clone())?;
+        }
+        if let Some(f) = &self.from {
+            r.revert.from = f.clone();
+        }
+        if let Some(t) = &self.to {
+            r.revert.to = t.clone();
+        }
+        Ok(())
+    }
+
+    /// A complete record from the flags alone; every required field must be given.
+    pub fn to_record(&self) -> Result<RequestBody, String> {
+        let req = |v: &Option<String>, field: &str, flag: &str| v.clone().ok_or_else(|| missing(field, flag));
+        let title = req(&self.title, "title", "title")?;
+        let change = req(&self.change, "change", "change")?;
+        let category = category(&req(&self.category, "category", "category")?)?;
+        let rationale = req(&self.rationale, "rationale", "rationale")?;
+        let impact = req(&self.impact, "impact", "impact")?;
+        if self.components.is_empty() {
+            return Err(missing("at least one component", "component"));
+        }
+        let env = req(&self.env, "env", "env")?;
+        let revert = revert_op(
+            &req(&self.revert_cmd, "the revert command", "revert-cmd")?,
+            req(&self.from, "the revision being reverted", "from")?,
+            req(&self.to, "the revision to return to", "to")?,
+        )?;
+        let risk = risk(&req(&self.risk, "risk", "risk")?)?;
+        let mut r = RequestBody {
+            title,
+            change,
+            ticket: None,
+            incident: None,
+            category,
+            rationale,
+            impact,
+            components: self.components.clone(),
+            env,
+            origin_env: None,
+            cascades: Vec::new(),
+            revert,
+            risk,
+            security: None,
+            lineage: Lineage::default(),
+            test_plan: None,
+            roll_forward_plan: None,
+            temporary_until: None,
+            side_effects: SideEffects::default(),
+            deployed_at: None,
+        };
+        self.apply_to(&mut r)?;
+        Ok(r)
+    }
+}

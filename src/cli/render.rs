@@ -1,0 +1,340 @@
+//! How requests, checklists, lists and the roster are printed: human text (sanitized) and JSON.
+
+use crate::audit::projection::{Obligation, Rec};
+use crate::identity::Roster;
+use crate::ledger::PublicKey;
+use crate::ledger::statement::format_ts;
+use crate::policy::evaluate::{Evaluation, Item};
+use crate::text::{multi_line, safe};
+use crate::workflow::index::Row;
+use crate::workflow::query::Shown;
+use serde_json::{Value, json};
+
+fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn who(roster: &Roster, k: &PublicKey) -> String {
+    safe(&roster.display(k))
+}
+
+fn item_json(i: &Item) -> Value {
+    json!({"id": i.id, "met": i.met, "waived": i.waived, "detail": i.detail})
+}
+
+/// The checklist as JSON.
+pub fn eval_json(e: &Evaluation, roster: &Roster) -> Value {
+    json!({
+        "status": e.status.as_str(),
+        "tier": e.tier,
+        "policy": e.policy.to_hex(),
+        "gate": e.gate,
+        "approvals": {"have": e.approvals.len(), "need": e.need,
+                      "keys": e.approvals.iter().map(|k| json!({"key": k.encode(), "name": roster.name_of(k)})).collect::<Vec<_>>()},
+        "required_roles_missing": e.required_missing,
+        "evidence_missing": e.evidence_missing,
+        "checklist": e.checklist.iter().map(item_json).collect::<Vec<_>>(),
+        "decisions": e.decisions.iter().map(|d| json!({
+            "entry_id": d.entry.to_hex(), "actor": d.actor.encode(), "name": d.name,
+            "decision": d.decision, "ts": format_ts(d.ts), "counts": d.excluded.is_none(), "excluded": d.excluded,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn rec_json<T: serde::Serialize>(r: &Rec<T>, roster: &Roster) -> Value {
+    json!({"entry_id": r.id.to_hex(), "index": r.pos, "ts": format_ts(r.ts), "actor": r.actor.encode(),
+           "actor_name": roster.name_of(&r.actor), "body": r.body})
+}
+
+fn obligation_json(o: &Obligation) -> Value {
+    json!({"request": o.request.to_hex(), "kind": o.kind, "due": format_ts(o.due), "overdue": o.overdue, "detail": o.detail})
+}
+
+/// `show` as JSON.
+pub fn show_json(s: &Shown) -> Value {
+    let v = &s.view;
+    let r = &s.snap.roster;
+    json!({
+        "id": v.id.to_hex(),
+        "index": v.pos,
+        "requested_at": format_ts(v.ts),
+        "requester": v.requester.encode(),
+        "requester_name": r.name_of(&v.requester),
+        "status": s.eval.status.as_str(),
+        "record": v.record(),
+        "revert_digest": v.record().revert_digest(),
+        "version": v.current().id.to_hex(),
+        "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.pos, "ts": format_ts(x.ts),
+            "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
+        "evaluation": eval_json(&s.eval, r),
+        "emergency": v.emergency.as_ref().map(|e| rec_json(e, r)),
+        "executions": v.executions.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
+        "validations": v.validations.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
+        "reviews": v.reviews.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
+        "closure": v.closure.as_ref().map(|e| rec_json(e, r)),
+        "withdrawal": v.withdrawal.as_ref().map(|e| rec_json(e, r)),
+        "incidents": v.incidents.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
+        "notes": v.notes.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
+        "evidence": v.evidence.iter().map(|e| {
+            let mut j = rec_json(&e.rec, r);
+            j["purged"] = e.purged.as_ref().map(|p| rec_json(p, r)).unwrap_or(Value::Null);
+            j
+        }).collect::<Vec<_>>(),
+        "obligations": s.obligations.iter().map(obligation_json).collect::<Vec<_>>(),
+        "timeline": v.timeline.iter().map(|t| json!({"index": t.pos, "entry_id": t.id.to_hex(), "kind": t.kind,
+            "actor": t.actor.encode(), "actor_name": r.name_of(&t.actor), "ts": format_ts(t.ts),
+            "counts": t.ignored.is_none(), "ignored": t.ignored})).collect::<Vec<_>>(),
+        "evaluated_at": format_ts(s.now),
+    })
+}
+
+fn mark(i: &Item) -> &'static str {
+    match (i.met, i.waived) {
+        (true, false) => "[x]",
+        (true, true) => "[~]",
+        (false, _) => "[ ]",
+    }
+}
+
+/// The checklist as text lines.
+pub fn checklist_text(e: &Evaluation) -> String {
+    e.checklist.iter().map(|i| format!("  {} {:<15} {}\n", mark(i), i.id, safe(&i.detail))).collect()
+}
+
+fn field(out: &mut String, label: &str, value: &str) {
+    let clean = multi_line(value).text.into_owned();
+    let mut lines = clean.lines();
+    out.push_str(&format!("{label:<18}{}\n", lines.next().unwrap_or("")));
+    for l in lines {
+        out.push_str(&format!("{:<18}{l}\n", ""));
+    }
+}
+
+/// `show` as text.
+pub fn show_text(s: &Shown) -> String {
+    let v = &s.view;
+    let r = &s.snap.roster;
+    let rec = v.record();
+    let e = &s.eval;
+    let mut out = String::new();
+    out.push_str(&format!("REQUEST {}  {}\n", v.id.short(12), safe(&rec.title)));
+    out.push_str(&format!(
+        "status: {}   risk tier: {}   approvals: {} of {}   env: {}\n\n",
+        e.status.as_str(),
+        e.tier,
+        e.approvals.len(),
+        e.need,
+        safe(&rec.env)
+    ));
+    field(&mut out, "id", &v.id.to_hex());
+    field(&mut out, "requested", &format!("{} by {}", when(&v.ts), who(r, &v.requester)));
+    if v.versions.len() > 1 {
+        let c = v.current();
+        field(
+            &mut out,
+            "version",
+            &format!(
+                "{} of {} (amended {} by {}: {})",
+                v.versions.len(),
+                v.versions.len(),
+                when(&c.ts),
+                who(r, &c.actor),
+                c.reason.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    field(&mut out, "change", &rec.change);
+    if let Some(t) = &rec.ticket {
+        field(&mut out, "ticket", t);
+    }
+    if let Some(i) = &rec.incident {
+        field(&mut out, "incident", i);
+    }
+    field(&mut out, "category", rec.category.as_str());
+    field(&mut out, "declared risk", rec.risk.as_str());
+    field(&mut out, "rationale", &rec.rationale);
+    field(&mut out, "user impact", &rec.impact);
+    field(&mut out, "components", &rec.components.join(", "));
+    field(
+        &mut out,
+        "environment",
+        &format!("{} (found in {})", rec.env, rec.origin_env.as_deref().unwrap_or(&rec.env)),
+    );
+    if !rec.cascades.is_empty() {
+        field(&mut out, "may cascade to", &rec.cascades.join(", "));
+    }
+    field(&mut out, "revert", &rec.revert.argv.join(" "));
+    field(&mut out, "  from -> to", &format!("{} -> {}", rec.revert.from, rec.revert.to));
+    field(&mut out, "  digest", &rec.revert_digest());
+    if let Some(x) = &rec.security {
+        field(&mut out, "security", x);
+    }
+    for (label, list) in rec.lineage.lists() {
+        if !list.is_empty() {
+            field(&mut out, label, &list.join(", "));
+        }
+    }
+    if let Some(x) = &rec.test_plan {
+        field(&mut out, "test plan", x);
+    }
+    if let Some(x) = &rec.roll_forward_plan {
+        field(&mut out, "roll-forward plan", x);
+    }
+    if let Some(x) = &rec.temporary_until {
+        field(&mut out, "temporary until", x);
+    }
+    if !rec.side_effects.migrations.is_empty() {
+        field(&mut out, "migrations", &rec.side_effects.migrations.join("; "));
+    }
+    if !rec.side_effects.destructive.is_empty() {
+        field(&mut out, "DESTRUCTIVE", &rec.side_effects.destructive.join("; "));
+    }
+    if let Some(x) = &rec.deployed_at {
+        field(&mut out, "deployed at", x);
+    }
+    out.push_str(&format!("\nCHECKLIST (gate {})\n", if e.gate { "passes" } else { "does not pass" }));
+    out.push_str(&checklist_text(e));
+    if !e.decisions.is_empty() {
+        out.push_str("\nDECISIONS\n");
+        for d in &e.decisions {
+            let comment = v.decisions.iter().find(|x| x.id == d.entry).map(|x| x.body.comment.as_str()).unwrap_or("");
+            out.push_str(&format!(
+                "  {:<8} {:<28} {}  {:?}  {}\n",
+                format!("{:?}", d.decision).to_lowercase(),
+                safe(&d.name),
+                when(&d.ts),
+                safe(comment),
+                match &d.excluded {
+                    None => "counts".to_string(),
+                    Some(why) => format!("does not count: {}", safe(why)),
+                }
+            ));
+        }
+    }
+    if !v.evidence.is_empty() {
+        out.push_str("\nEVIDENCE\n");
+        for ev in &v.evidence {
+            let b = &ev.rec.body;
+            out.push_str(&format!(
+                "  {}  {:<10} {}{}{}\n",
+                ev.rec.id.short(12),
+                b.kind,
+                safe(b.name.as_deref().or(b.url.as_deref()).unwrap_or("-")),
+                b.summary.as_deref().map(|s| format!("  {}", safe(s))).unwrap_or_default(),
+                ev.purged
+                    .as_ref()
+                    .map(|p| format!("  (purged by {} at {})", who(r, &p.actor), when(&p.ts)))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(em) = &v.emergency {
+        out.push_str(&format!(
+            "\nEMERGENCY by {} at {}: {} (review due {})\n",
+            who(r, &em.actor),
+            when(&em.ts),
+            safe(&em.body.reason),
+            safe(&em.body.review_due)
+        ));
+    }
+    for x in &v.executions {
+        out.push_str(&format!(
+            "\nEXECUTED by {} at {} in {}: {} — {}{}\n",
+            who(r, &x.actor),
+            when(&x.ts),
+            safe(&x.body.env),
+            x.body.outcome.as_str(),
+            safe(&x.body.command.join(" ")),
+            x.body
+                .output_sha256
+                .as_deref()
+                .map(|d| format!(" (output sha256 {})", &d[..16.min(d.len())]))
+                .unwrap_or_default()
+        ));
+    }
+    for x in &v.validations {
+        let checks: Vec<String> =
+            x.body.checks.iter().map(|c| format!("{}={:?}", safe(&c.name), c.result).to_lowercase()).collect();
+        out.push_str(&format!(
+            "VALIDATED by {} at {}: {:?} {}\n",
+            who(r, &x.actor),
+            when(&x.ts),
+            x.body.result,
+            checks.join(" ")
+        ));
+    }
+    for x in &v.reviews {
+        out.push_str(&format!(
+            "REVIEWED ({:?}) by {} at {}: {}\n",
+            x.body.kind,
+            who(r, &x.actor),
+            when(&x.ts),
+            safe(&x.body.summary)
+        ));
+        for l in &x.body.lessons {
+            out.push_str(&format!("  lesson: {}\n", safe(l)));
+        }
+    }
+    if let Some(c) = &v.closure {
+        out.push_str(&format!(
+            "CLOSED by {} at {}: {} — {}\n",
+            who(r, &c.actor),
+            when(&c.ts),
+            c.body.resolution.as_str(),
+            safe(&c.body.comment)
+        ));
+    }
+    if let Some(w) = &v.withdrawal {
+        out.push_str(&format!("WITHDRAWN by {} at {}: {}\n", who(r, &w.actor), when(&w.ts), safe(&w.body.reason)));
+    }
+    for i in &v.incidents {
+        out.push_str(&format!("incident {} linked by {}\n", safe(&i.body.incident), who(r, &i.actor)));
+    }
+    for n in &v.notes {
+        out.push_str(&format!("note by {} at {}: {}\n", who(r, &n.actor), when(&n.ts), safe(&n.body.text)));
+    }
+    if !s.obligations.is_empty() {
+        out.push_str("\nOBLIGATIONS\n");
+        for o in &s.obligations {
+            out.push_str(&format!(
+                "  {} {} due {}{}\n",
+                o.kind,
+                safe(&o.detail),
+                when(&o.due),
+                if o.overdue { "  OVERDUE" } else { "" }
+            ));
+        }
+    }
+    out.push_str("\nTIMELINE\n");
+    for t in &v.timeline {
+        out.push_str(&format!(
+            "  #{:<6} {}  {:<20} {}{}\n",
+            t.pos,
+            when(&t.ts),
+            t.kind,
+            who(r, &t.actor),
+            t.ignored.as_ref().map(|w| format!("  [does not count: {}]", safe(w))).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// A `list` row as JSON.
+pub fn row_json(r: &Row) -> Value {
+    json!({"id": r.id.to_hex(), "index": r.pos, "title": r.title, "status": r.status, "env": r.env, "risk": r.risk,
+           "tier": r.tier, "approvals": {"have": r.have, "need": r.need}, "flags": r.flags, "requester": r.requester,
+           "created": r.created, "obligation_due": r.obligation_due.map(format_ts), "overdue": r.overdue})
+}
+
+/// `obligations` as JSON.
+pub fn obligations_json(list: &[crate::workflow::query::OpenObligation]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|o| {
+                let mut j = obligation_json(&o.obligation);
+                j["title"] = o.title.clone().into();
+                j
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,47 @@
+//! The governance entry kinds the roster folds: enrolment, role changes, revocation, policy adoption, and
+//! co-signatures (endorsements) of pending ones; and their bodies.
+
+use serde::{Deserialize, Serialize};
+
+pub const ENROLLED: &str = "identity.enrolled";
+pub const ROLES: &str = "identity.roles";
+pub const REVOKED: &str = "identity.revoked";
+pub const POLICY_ADOPTED: &str = "policy.adopted";
+pub const ENDORSED: &str = "endorsed";
+
+/// Every kind the roster reads, genesis included.
+pub const GOVERNANCE_KINDS: [&str; 6] = [super::genesis::KIND, ENROLLED, ROLES, REVOKED, POLICY_ADOPTED, ENDORSED];
+
+/// Kinds that need the policy's number of admin signatures before they take effect.
+pub const PROPOSAL_KINDS: [&str; 4] = [ENROLLED, ROLES, REVOKED, POLICY_ADOPTED];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolledBody {
+    pub name: String,
+    pub key: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    pub name: String,
+    pub key: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedBody {
+    pub name: String,
+    pub key: String,
+    pub reason: String,
+}
+
+/// A co-signature of a pending governance entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndorsedBody {
+    pub entry: String,
+}

@@ -1,0 +1,453 @@
+//! Evaluation: the policy applied to a request's view, the roster and a moment in time. It returns the
+//! checklist that the TUI shows and `gate` prints — every requirement met or not, with the reason — the
+//! tally of decisions that count (and why the others do not), and the request's status. It also supplies
+//! the lifecycle rules (who may do what) that the projection applies to each entry.
+
+use super::Policy;
+use crate::audit::bodies::Decision;
+use crate::audit::projection::{Action, Fact, Phase, RequestView, Rules, Status};
+use crate::identity::Roster;
+use crate::ledger::{EntryId, Hash, PublicKey};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// Every adopted policy, parsed, with the position it took effect.
+#[derive(Clone, Debug)]
+pub struct Policies {
+    list: Vec<(u64, EntryId, Policy)>,
+}
+
+impl Policies {
+    /// Parses every policy the roster has seen adopted. A text that no longer parses (written by a
+    /// newer rollcall) falls back to the built-in default, which is reported by `policy show`.
+    pub fn from_roster(roster: &Roster) -> Policies {
+        let default = Policy::parse(super::DEFAULT_POLICY).expect("the built-in policy parses");
+        let list = roster
+            .policies()
+            .iter()
+            .map(|p| (p.pos, p.id, Policy::parse(&p.text.toml).unwrap_or_else(|_| default.clone())))
+            .collect::<Vec<_>>();
+        let list = if list.is_empty() { vec![(0, Hash([0; 32]), default)] } else { list };
+        Policies { list }
+    }
+
+    /// The policy in force at `pos`, with its entry id.
+    pub fn at(&self, pos: u64) -> (&EntryId, &Policy) {
+        let (_, id, p) = self.list.iter().rev().find(|(p, _, _)| *p <= pos).unwrap_or(&self.list[0]);
+        (id, p)
+    }
+
+    /// The policy in force now.
+    pub fn current(&self) -> (&EntryId, &Policy) {
+        self.at(u64::MAX)
+    }
+}
+
+/// One requirement of the checklist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Stable id: state, approvals, required-roles, rejections, evidence, window, temporary.
+    pub id: &'static str,
+    pub met: bool,
+    /// Met because an emergency waives it.
+    pub waived: bool,
+    pub detail: String,
+}
+
+/// A decision and whether it counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counted {
+    pub entry: EntryId,
+    pub actor: PublicKey,
+    pub name: String,
+    pub decision: Decision,
+    pub ts: DateTime<Utc>,
+    /// `None` when it counts; otherwise why not.
+    pub excluded: Option<String>,
+}
+
+/// The policy's verdict on a request at a moment.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub status: Status,
+    pub tier: String,
+    pub policy: EntryId,
+    pub need: u32,
+    /// Distinct keys whose approval counts.
+    pub approvals: Vec<PublicKey>,
+    pub decisions: Vec<Counted>,
+    pub required_missing: Vec<String>,
+    pub evidence_missing: Vec<String>,
+    pub checklist: Vec<Item>,
+    /// Whether the revert may run now.
+    pub gate: bool,
+}
+
+impl Evaluation {
+    pub fn unmet(&self) -> impl Iterator<Item = &Item> {
+        self.checklist.iter().filter(|i| !i.met)
+    }
+}
+
+/// The risk tier: the declared risk (security analysis may raise it).
+pub fn tier_of(view: &RequestView, flags_tier: Option<&str>) -> String {
+    let declared = view.record().risk.as_str();
+    let rank = |t: &str| super::model::TIERS.iter().position(|x| *x == t).unwrap_or(3);
+    match flags_tier {
+        Some(f) if rank(f) > rank(declared) => f.to_string(),
+        _ => declared.to_string(),
+    }
+}
+
+/// Assigns a distinct approver to each required role (small bipartite matching).
+fn cover_roles(required: &[String], approvers: &[(PublicKey, Vec<String>)]) -> Vec<String> {
+    fn assign(i: usize, required: &[String], approvers: &[(PublicKey, Vec<String>)], used: &mut Vec<bool>) -> bool {
+        if i == required.len() {
+            return true;
+        }
+        for (k, (_, roles)) in approvers.iter().enumerate() {
+            if !used[k] && roles.contains(&required[i]) {
+                used[k] = true;
+                if assign(i + 1, required, approvers, used) {
+                    return true;
+                }
+                used[k] = false;
+            }
+        }
+        false
+    }
+    let mut used = vec![false; approvers.len()];
+    if assign(0, required, approvers, &mut used) {
+        return Vec::new();
+    }
+    // Report the roles no approver holds at all, or else all of them (they cannot be covered together).
+    let missing: Vec<String> =
+        required.iter().filter(|r| !approvers.iter().any(|(_, roles)| roles.contains(r))).cloned().collect();
+    if missing.is_empty() { required.to_vec() } else { missing }
+}
+
+/// Inputs an evaluation needs besides the view.
+pub struct Context<'a> {
+    pub roster: &'a Roster,
+    pub policies: &'a Policies,
+    /// Ids of the security flags raised for the request's current version.
+    pub flags: &'a [String],
+    /// Tier computed by the security analysis, if any.
+    pub flags_tier: Option<&'a str>,
+}
+
+/// Evaluates the request at `now` under the policy in force at `pos` (use `u64::MAX` for "now").
+pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: u64) -> Evaluation {
+    let (policy_id, policy) = ctx.policies.at(pos);
+    let tier = tier_of(view, ctx.flags_tier);
+    let rule = policy.tier(&tier);
+    let current = view.current();
+    let digest = current.record.revert_digest();
+    let mut checklist = Vec::new();
+
+    // Decisions: the latest one per key, each with the reason it does or does not count.
+    let mut latest: BTreeMap<[u8; 32], usize> = BTreeMap::new();
+    for (i, d) in view.decisions.iter().enumerate() {
+        latest.insert(d.actor.bytes(), i);
+    }
+    let mut decisions = Vec::new();
+    let mut approvers: Vec<(PublicKey, Vec<String>)> = Vec::new();
+    let mut blocking = Vec::new();
+    for (i, d) in view.decisions.iter().enumerate() {
+        let name = ctx.roster.display(&d.actor);
+        let roles = ctx.roster.roles_at(&d.actor, d.pos).to_vec();
+        let excluded = if latest.get(&d.actor.bytes()) != Some(&i) {
+            Some("superseded by a later decision of the same key".to_string())
+        } else if Hash::from_hex(&d.body.version) != Some(current.id) {
+            Some("decided on an earlier version (the request was amended since)".into())
+        } else if d.body.revert_digest != digest {
+            Some("signed a different revert operation".into())
+        } else if !ctx.roster.is_active(&d.actor, d.pos) {
+            Some("the key was not enrolled when it signed".into())
+        } else if ctx.roster.member(&d.actor).and_then(|m| m.revoked).is_some() {
+            Some("the key has been revoked since".into())
+        } else if !roles.iter().any(|r| rule.roles.contains(r)) {
+            Some(format!("holds none of the roles whose decisions count at {tier} risk ({})", rule.roles.join(", ")))
+        } else if !policy.approvals.self_approval && d.actor == view.requester && d.body.decision == Decision::Approve {
+            Some("self-approval does not count".into())
+        } else if d.body.decision == Decision::Approve
+            && policy.approvals.expiry_hours > 0
+            && now - d.ts > Duration::hours(policy.approvals.expiry_hours as i64)
+        {
+            Some(format!("expired (approvals count for {} hours)", policy.approvals.expiry_hours))
+        } else {
+            None
+        };
+        if excluded.is_none() {
+            match d.body.decision {
+                Decision::Approve => approvers.push((d.actor, roles)),
+                Decision::Reject => blocking.push(name.clone()),
+            }
+        }
+        decisions.push(Counted { entry: d.id, actor: d.actor, name, decision: d.body.decision, ts: d.ts, excluded });
+    }
+    let have = approvers.len() as u32;
+    let required_missing = cover_roles(&rule.required_roles, &approvers);
+    let emergency = view.emergency.as_ref().map(|e| {
+        format!(
+            "waived: emergency invoked by {} at {}",
+            ctx.roster.display(&e.actor),
+            e.ts.format("%Y-%m-%d %H:%M UTC")
+        )
+    });
+    let waive = |met: bool, detail: String| -> (bool, bool, String) {
+        match (&emergency, met) {
+            (_, true) => (true, false, detail),
+            (Some(w), false) => (true, true, format!("{w} ({detail})")),
+            (None, false) => (false, false, detail),
+        }
+    };
+
+    // State.
+    let state = match view.admits(Action::Execute) {
+        Ok(()) if !view.request_counted() => {
+            Err("the request itself does not count (its signer was not authorized)".to_string())
+        }
+        other => other,
+    };
+    checklist.push(Item {
+        id: "state",
+        met: state.is_ok(),
+        waived: false,
+        detail: match &state {
+            Ok(()) => "the request can be executed".into(),
+            Err(e) => format!("cannot execute: {e}"),
+        },
+    });
+
+    // Approvals.
+    let names: Vec<String> = approvers.iter().map(|(k, _)| ctx.roster.display(k)).collect();
+    let (met, waived, detail) = waive(
+        have >= rule.count,
+        format!(
+            "{have} of {} approvals at {tier} risk{}",
+            rule.count,
+            if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+        ),
+    );
+    checklist.push(Item { id: "approvals", met, waived, detail });
+    if !rule.required_roles.is_empty() {
+        let (met, waived, detail) = waive(
+            required_missing.is_empty(),
+            if required_missing.is_empty() {
+                format!("required roles covered ({})", rule.required_roles.join(", "))
+            } else {
+                format!("needs an approval from a distinct {}", required_missing.join(" and a "))
+            },
+        );
+        checklist.push(Item { id: "required-roles", met, waived, detail });
+    }
+    let rejected = policy.approvals.any_rejection_blocks && !blocking.is_empty();
+    if policy.approvals.any_rejection_blocks {
+        let (met, waived, detail) = waive(
+            !rejected,
+            if rejected {
+                format!("rejected by {}; amend the request to re-open it", blocking.join(", "))
+            } else {
+                "no rejection".into()
+            },
+        );
+        checklist.push(Item { id: "rejections", met, waived, detail });
+    }
+
+    // Evidence: per tier and per flag.
+    let have_kinds = view.evidence_kinds();
+    let mut needed: Vec<String> = policy.evidence.tiers.get(&tier).cloned().unwrap_or_default();
+    for f in ctx.flags {
+        if let Some(kinds) = policy.evidence.flags.get(f) {
+            needed.extend(kinds.iter().cloned());
+        }
+    }
+    needed.sort();
+    needed.dedup();
+    let evidence_missing: Vec<String> = needed.iter().filter(|k| !have_kinds.contains(&k.as_str())).cloned().collect();
+    let (met, waived, detail) = waive(
+        evidence_missing.is_empty(),
+        if needed.is_empty() {
+            "no evidence required".into()
+        } else if evidence_missing.is_empty() {
+            format!("required evidence attached ({})", needed.join(", "))
+        } else {
+            format!("missing evidence: {}", evidence_missing.join(", "))
+        },
+    );
+    checklist.push(Item { id: "evidence", met, waived, detail });
+
+    // Window.
+    let env = &current.record.env;
+    let window = match policy.window(env) {
+        Some(w) => w.permits(now),
+        None => Ok(format!("{env} has no rollback window restriction")),
+    };
+    let (met, waived, detail) = match window {
+        Ok(d) => waive(true, d),
+        Err(d) => waive(false, d),
+    };
+    checklist.push(Item { id: "window", met, waived, detail });
+
+    // Temporary reverts.
+    if let Some(until) = current.record.temporary_until_time() {
+        let max = Duration::days(policy.requests.max_temporary_days as i64);
+        let ok = until <= current.ts + max;
+        checklist.push(Item {
+            id: "temporary",
+            met: ok,
+            waived: false,
+            detail: if ok {
+                format!("temporary until {}", until.format("%Y-%m-%d %H:%M UTC"))
+            } else {
+                format!("temporary_until is more than {} days after the request", policy.requests.max_temporary_days)
+            },
+        });
+    }
+
+    let gate = checklist.iter().all(|i| i.met);
+    let approved = have >= rule.count && required_missing.is_empty() && !rejected;
+    let status = match view.phase {
+        Phase::Open if rejected => Status::Rejected,
+        Phase::Open if approved => Status::Approved,
+        Phase::Open => Status::Pending,
+        Phase::Emergency => Status::Emergency,
+        Phase::Executed | Phase::Validated if view.review_owed() => Status::ReviewDue,
+        Phase::Executed => Status::Executed,
+        Phase::Validated => Status::Validated,
+        Phase::Reviewed => Status::Reviewed,
+        Phase::Closed => Status::Closed,
+        Phase::Withdrawn => Status::Withdrawn,
+    };
+    Evaluation {
+        status,
+        tier,
+        policy: *policy_id,
+        need: rule.count,
+        approvals: approvers.into_iter().map(|(k, _)| k).collect(),
+        decisions,
+        required_missing,
+        evidence_missing,
+        checklist,
+        gate,
+    }
+}
+
+/// A temporary revert must end in the future and within the policy's longest allowed time.
+fn check_temporary(until: Option<&serde_json::Value>, at: DateTime<Utc>, policy: &Policy) -> Result<(), String> {
+    let Some(until) = until.and_then(|u| u.as_str()) else { return Ok(()) };
+    let until = crate::audit::record::parse_time(until).ok_or("temporary_until is not an RFC 3339 time")?;
+    if until <= at {
+        return Err("temporary_until is in the past".into());
+    }
+    let max = Duration::days(policy.requests.max_temporary_days as i64);
+    if until > at + max {
+        return Err(format!(
+            "temporary_until is more than the {} days the policy allows a temporary revert to live",
+            policy.requests.max_temporary_days
+        ));
+    }
+    Ok(())
+}
+
+/// The lifecycle rules of the policy in force at each entry, over the roster.
+pub struct PolicyRules<'a> {
+    pub ctx: Context<'a>,
+}
+
+impl PolicyRules<'_> {
+    fn has(&self, key: &PublicKey, pos: u64, roles: &[String]) -> bool {
+        self.ctx.roster.has_role(key, pos, roles)
+    }
+
+    fn owner_or(&self, f: &Fact, view: &RequestView, roles: &[String], what: &str) -> Result<(), String> {
+        if f.actor == view.requester || self.has(&f.actor, f.pos, roles) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is neither the requester nor holds a role that may {what} ({})",
+                self.ctx.roster.display(&f.actor),
+                roles.join(", ")
+            ))
+        }
+    }
+}
+
+impl Rules for PolicyRules<'_> {
+    fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
+        let roster = self.ctx.roster;
+        if !roster.is_active(&f.actor, f.pos) {
+            return Err(match roster.member(&f.actor) {
+                None => format!("signed by key {} that is not enrolled", f.actor.key_id()),
+                Some(m) => format!("signed by {} while the key was not active", m.name),
+            });
+        }
+        let (_, policy) = self.ctx.policies.at(f.pos);
+        let who = roster.display(&f.actor);
+        match action {
+            Action::Request => {
+                if !self.has(&f.actor, f.pos, &policy.requests.may_request) {
+                    return Err(format!(
+                        "{who} holds no role that may file requests ({})",
+                        policy.requests.may_request.join(", ")
+                    ));
+                }
+                check_temporary(f.body.get("temporary_until"), f.ts, policy)?;
+            }
+            Action::Amend | Action::Withdraw => {
+                self.owner_or(f, view, &policy.requests.may_manage_any, "change others' requests")?;
+                if let Some(record) = f.body.get("record") {
+                    check_temporary(record.get("temporary_until"), f.ts, policy)?;
+                }
+            }
+            Action::Emergency => {
+                if !self.has(&f.actor, f.pos, &policy.emergency.may_invoke) {
+                    return Err(format!(
+                        "{who} may not invoke the emergency path (roles allowed: {})",
+                        policy.emergency.may_invoke.join(", ")
+                    ));
+                }
+            }
+            Action::Execute => {
+                if !self.has(&f.actor, f.pos, &policy.execution.may_execute) {
+                    return Err(format!(
+                        "{who} holds no role that may execute ({})",
+                        policy.execution.may_execute.join(", ")
+                    ));
+                }
+                let digest = view.record().revert_digest();
+                if f.body.get("revert_digest").and_then(|d| d.as_str()) != Some(digest.as_str())
+                    || f.body.get("version").and_then(|d| d.as_str()) != Some(view.current().id.to_hex().as_str())
+                {
+                    return Err("executes something other than the current version's revert operation".into());
+                }
+                let eval = evaluate(view, &self.ctx, f.ts, f.pos);
+                if !policy.execution.approver_may_execute && eval.approvals.contains(&f.actor) {
+                    return Err(format!(
+                        "{who} approved this request and may not also execute it (separation of duties)"
+                    ));
+                }
+                if !eval.gate {
+                    let unmet: Vec<String> = eval.unmet().map(|i| i.detail.clone()).collect();
+                    return Err(format!("the policy did not allow the revert to run: {}", unmet.join("; ")));
+                }
+            }
+            Action::Close => {
+                let mut roles = policy.requests.may_manage_any.clone();
+                roles.extend(policy.execution.may_execute.iter().cloned());
+                self.owner_or(f, view, &roles, "close requests")?;
+            }
+            Action::Purge => {
+                if !self.has(&f.actor, f.pos, &policy.requests.may_manage_any) {
+                    return Err(format!(
+                        "{who} may not purge evidence (roles allowed: {})",
+                        policy.requests.may_manage_any.join(", ")
+                    ));
+                }
+            }
+            Action::Decide | Action::Validate | Action::Review | Action::Link | Action::Note | Action::Evidence => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,363 @@
+//! The policy document: its typed model, parsing (with the built-in default filling in what a file leaves
+//! out), and the consistency checks that refuse contradictory settings, naming the line.
+
+use super::PolicyError;
+use super::windows::{Span, parse_span, parse_timezone};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The risk tiers, lowest first.
+pub const TIERS: [&str; 4] = ["low", "medium", "high", "critical"];
+
+/// The kinds of evidence a file can be attached as.
+pub const EVIDENCE_KINDS: [&str; 6] = ["test", "scan", "compliance", "validation", "log", "other"];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub version: i64,
+    pub roles: Roles,
+    pub identity: IdentityRules,
+    pub requests: RequestRules,
+    pub approvals: ApprovalRules,
+    pub evidence: EvidenceRules,
+    pub execution: ExecutionRules,
+    pub emergency: EmergencyRules,
+    pub windows: Vec<Window>,
+    pub retention: Retention,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    pub known: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRules {
+    pub admin_signatures: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRules {
+    pub may_request: Vec<String>,
+    pub may_manage_any: Vec<String>,
+    pub max_temporary_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierRule {
+    pub count: u32,
+    pub roles: Vec<String>,
+    pub required_roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tiers<T> {
+    pub low: T,
+    pub medium: T,
+    pub high: T,
+    pub critical: T,
+}
+
+impl<T> Tiers<T> {
+    pub fn get(&self, tier: &str) -> Option<&T> {
+        match tier {
+            "low" => Some(&self.low),
+            "medium" => Some(&self.medium),
+            "high" => Some(&self.high),
+            "critical" => Some(&self.critical),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRules {
+    pub any_rejection_blocks: bool,
+    pub self_approval: bool,
+    pub expiry_hours: u32,
+    pub tiers: Tiers<TierRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRules {
+    pub tiers: Tiers<Vec<String>>,
+    pub flags: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionRules {
+    pub may_execute: Vec<String>,
+    pub approver_may_execute: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyRules {
+    pub may_invoke: Vec<String>,
+    pub review_within_hours: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub env: String,
+    pub timezone: String,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub freeze: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    pub evidence_min_days: u32,
+}
+
+/// Deep-merges `over` onto `base`: tables merge key by key, everything else (arrays included) replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// 1-based line of `key` inside `[section]` (dotted path) of `text`, for error messages.
+pub fn locate(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut in_section = section.is_empty();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+            in_section = name == section;
+            continue;
+        }
+        if in_section {
+            let k = t.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if k == key && t.contains('=') {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+fn invalid(text: &str, section: &str, key: &str, msg: String) -> PolicyError {
+    match locate(text, section, key) {
+        Some(line) => PolicyError::Invalid(format!("line {line} ({section}.{key}): {msg}")),
+        None => PolicyError::Invalid(format!("{section}.{key}: {msg}")),
+    }
+}
+
+impl Policy {
+    /// Parses a policy file: TOML syntax (errors name the line), the built-in default under it, unknown
+    /// keys refused, then the consistency checks.
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let user: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            match line {
+                Some(l) => PolicyError::Toml(format!("line {l}: {}", e.message())),
+                None => PolicyError::Toml(e.message().to_string()),
+            }
+        })?;
+        match user.get("version").and_then(|v| v.as_integer()) {
+            Some(super::POLICY_VERSION) => {}
+            Some(v) => return Err(PolicyError::Version(v)),
+            None => return Err(PolicyError::Invalid("missing `version = 1`".into())),
+        }
+        let mut merged: toml::Table =
+            super::DEFAULT_POLICY.parse().map_err(|e: toml::de::Error| PolicyError::Toml(e.to_string()))?;
+        merge(&mut merged, user);
+        let policy: Policy = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+            PolicyError::Invalid(e.message().lines().next().unwrap_or("invalid").to_string())
+        })?;
+        policy.check(text)?;
+        Ok(policy)
+    }
+
+    fn check(&self, text: &str) -> Result<(), PolicyError> {
+        let known = |r: &String| self.roles.known.contains(r);
+        let role_lists: Vec<(&str, &str, &Vec<String>)> = vec![
+            ("requests", "may_request", &self.requests.may_request),
+            ("requests", "may_manage_any", &self.requests.may_manage_any),
+            ("execution", "may_execute", &self.execution.may_execute),
+            ("emergency", "may_invoke", &self.emergency.may_invoke),
+        ];
+        for (section, key, list) in role_lists {
+            if let Some(r) = list.iter().find(|r| !known(r)) {
+                return Err(invalid(text, section, key, format!("role {r:?} is not in roles.known")));
+            }
+        }
+        if self.identity.admin_signatures == 0 {
+            return Err(invalid(text, "identity", "admin_signatures", "must be at least 1".into()));
+        }
+        if !self.roles.known.iter().any(|r| r == "admin") {
+            return Err(invalid(text, "roles", "known", "must include \"admin\"".into()));
+        }
+        if self.requests.max_temporary_days == 0 {
+            return Err(invalid(text, "requests", "max_temporary_days", "must be at least 1".into()));
+        }
+        for tier in TIERS {
+            let rule = self.approvals.tiers.get(tier).expect("tier");
+            let section = format!("approvals.tiers.{tier}");
+            if rule.count == 0 {
+                return Err(invalid(text, &section, "count", "must be at least 1".into()));
+            }
+            if let Some(r) = rule.roles.iter().chain(&rule.required_roles).find(|r| !known(r)) {
+                return Err(invalid(text, &section, "roles", format!("role {r:?} is not in roles.known")));
+            }
+            if rule.roles.is_empty() {
+                return Err(invalid(text, &section, "roles", "no role can approve".into()));
+            }
+            if let Some(r) = rule.required_roles.iter().find(|r| !rule.roles.contains(r)) {
+                return Err(invalid(
+                    text,
+                    &section,
+                    "required_roles",
+                    format!("{r:?} is required but is not among the roles whose approvals count"),
+                ));
+            }
+            if (rule.count as usize) < rule.required_roles.len() {
+                return Err(invalid(
+                    text,
+                    &section,
+                    "count",
+                    format!(
+                        "{} approvals cannot include a distinct key for each of the {} required roles",
+                        rule.count,
+                        rule.required_roles.len()
+                    ),
+                ));
+            }
+            let kinds = self.evidence.tiers.get(tier).expect("tier");
+            if let Some(k) = kinds.iter().find(|k| !EVIDENCE_KINDS.contains(&k.as_str())) {
+                return Err(invalid(text, "evidence.tiers", tier, format!("unknown evidence kind {k:?}")));
+            }
+        }
+        for (flag, kinds) in &self.evidence.flags {
+            if let Some(k) = kinds.iter().find(|k| !EVIDENCE_KINDS.contains(&k.as_str())) {
+                return Err(invalid(text, "evidence.flags", flag, format!("unknown evidence kind {k:?}")));
+            }
+        }
+        if !self.emergency.may_invoke.is_empty() && self.emergency.review_within_hours == 0 {
+            return Err(invalid(text, "emergency", "review_within_hours", "must be at least 1".into()));
+        }
+        let mut envs = std::collections::BTreeSet::new();
+        for w in &self.windows {
+            if !envs.insert(w.env.as_str()) {
+                return Err(invalid(text, "windows", "env", format!("environment {:?} has two windows", w.env)));
+            }
+            parse_timezone(&w.timezone).map_err(|e| invalid(text, "windows", "timezone", e))?;
+            for s in &w.allow {
+                parse_span(s).map_err(|e| invalid(text, "windows", "allow", e))?;
+            }
+            for s in &w.freeze {
+                parse_span(s).map_err(|e| invalid(text, "windows", "freeze", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The approval rule of `tier` (unknown tiers are treated as critical).
+    pub fn tier(&self, tier: &str) -> &TierRule {
+        self.approvals.tiers.get(tier).unwrap_or(&self.approvals.tiers.critical)
+    }
+
+    /// The window rules for `env`: its own entry, else the `*` entry.
+    pub fn window(&self, env: &str) -> Option<&Window> {
+        self.windows.iter().find(|w| w.env == env).or_else(|| self.windows.iter().find(|w| w.env == "*"))
+    }
+}
+
+impl Window {
+    /// Whether a revert may run at `at`: `Ok(reason)` when allowed, `Err(reason)` otherwise.
+    pub fn permits(&self, at: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+        let tz = parse_timezone(&self.timezone).map_err(|e| e.to_string())?;
+        let spans = |list: &[String]| -> Vec<(String, Span)> {
+            list.iter().filter_map(|s| parse_span(s).ok().map(|p| (s.clone(), p))).collect()
+        };
+        if let Some((text, _)) = spans(&self.freeze).into_iter().find(|(_, s)| s.contains(at, &tz)) {
+            return Err(format!("{} is frozen ({text}, {})", self.env, self.timezone));
+        }
+        if self.allow.is_empty() {
+            return Ok(format!("{} has no rollback window restriction", self.env));
+        }
+        match spans(&self.allow).into_iter().find(|(_, s)| s.contains(at, &tz)) {
+            Some((text, _)) => Ok(format!("inside the {} window {text} ({})", self.env, self.timezone)),
+            None => Err(format!(
+                "outside every {} rollback window ({}; {})",
+                self.env,
+                self.allow.join(", "),
+                self.timezone
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_parses_and_partial_files_inherit() {
+        let p = Policy::parse(super::super::DEFAULT_POLICY).unwrap();
+        assert_eq!(p.tier("high").count, 2);
+        let partial = Policy::parse("version = 1\n[approvals.tiers.low]\ncount = 2\n").unwrap();
+        assert_eq!(partial.tier("low").count, 2);
+        assert_eq!(partial.tier("low").roles, p.tier("low").roles);
+        assert_eq!(partial.emergency, p.emergency);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = Policy::parse("version = 1\n\n[approvals\ncount = 1\n").unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Policy::parse("version = 1\n[approvals]\nself_aproval = true\n").unwrap_err();
+        assert!(err.to_string().contains("self_aproval"), "{err}");
+    }
+
+    #[test]
+    fn contradictions_name_the_line() {
+        let text = "version = 1\n[approvals.tiers.high]\ncount = 1\nrequired_roles = [\"security-approver\", \"release-manager\"]\n";
+        let err = Policy::parse(text).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("required roles"), "{err}");
+        let text = "version = 1\n[emergency]\nmay_invoke = [\"wizard\"]\n";
+        let err = Policy::parse(text).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("wizard"), "{err}");
+        let text = "version = 1\n[[windows]]\nenv = \"prod\"\ntimezone = \"Mars/Olympus\"\n";
+        assert!(Policy::parse(text).unwrap_err().to_string().contains("line 4"));
+        let text = "version = 1\n[approvals.tiers.low]\nrequired_roles = [\"admin\"]\n";
+        assert!(Policy::parse(text).unwrap_err().to_string().contains("not among the roles"));
+    }
+
+    #[test]
+    fn windows_permit_and_freeze() {
+        let text = "version = 1\n[[windows]]\nenv = \"production\"\ntimezone = \"UTC\"\nallow = [\"Mon-Fri 09:00-17:00\"]\nfreeze = [\"2026-12-20T00:00:00Z/2027-01-03T00:00:00Z\"]\n";
+        let p = Policy::parse(text).unwrap();
+        let w = p.window("production").unwrap();
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        assert!(w.permits(t("2026-11-23T10:00:00Z")).is_ok());
+        assert!(w.permits(t("2026-11-23T18:00:00Z")).unwrap_err().contains("outside"));
+        assert!(w.permits(t("2026-12-22T10:00:00Z")).unwrap_err().contains("frozen"));
+        // The user's windows replace the default list entirely: staging has no rule.
+        assert!(p.window("staging").is_none());
+    }
+}

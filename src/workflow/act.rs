@@ -1,0 +1,97 @@
+//! The one way an entry about a request is recorded: build the body from the request's current state,
+//! sign it, and append it only if — checked again against the log exactly as it will be extended — the
+//! projection would accept it and the policy would count it. Refusals carry the reason and write nothing.
+
+use super::clock;
+use super::context::{Context, Receipt, Session};
+use super::error::WorkflowError;
+use super::state::{Snapshot, evaluate_now, load_view, resolve_request};
+use crate::audit::projection::{Fact, RequestView};
+use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
+use chrono::{DateTime, Utc};
+
+/// What a builder gets to decide the body.
+pub struct Draft<'a> {
+    pub view: &'a RequestView,
+    pub snap: &'a Snapshot,
+    pub signer: PublicKey,
+    pub now: DateTime<Utc>,
+}
+
+/// A body and the refs beyond the request itself.
+pub type Built = (serde_json::Value, Vec<EntryId>);
+
+/// Checks that `fact` would count if appended to `view` now; for decisions, that it would be counted by
+/// the policy.
+pub fn check_candidate(view: &RequestView, snap: &Snapshot, fact: &Fact) -> Result<(), WorkflowError> {
+    let mut v = view.clone();
+    v.apply(fact, &snap.rules());
+    if let Some(why) = v.timeline.last().and_then(|t| t.ignored.clone()) {
+        return Err(WorkflowError::Refused(why));
+    }
+    if matches!(fact.kind.as_str(), crate::audit::kinds::APPROVED | crate::audit::kinds::REJECTED) {
+        let before = evaluate_now(view, snap, fact.ts);
+        let after = evaluate_now(&v, snap, fact.ts);
+        let mine = after.decisions.iter().find(|d| d.entry == fact.id);
+        if let Some(why) = mine.and_then(|d| d.excluded.clone()) {
+            return Err(WorkflowError::Refused(format!("this decision would not count: {why}")));
+        }
+        let same = before
+            .decisions
+            .iter()
+            .any(|d| d.actor == fact.actor && d.excluded.is_none() && mine.is_some_and(|m| m.decision == d.decision));
+        if same {
+            return Err(WorkflowError::Refused(format!(
+                "{} already decided the same way on this version; a key counts once",
+                snap.roster.display(&fact.actor)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn fact_for(statement: &Statement, pos: u64, actor: PublicKey, now: DateTime<Utc>) -> Result<Fact, WorkflowError> {
+    let id = Hash::of(&[&statement.canonical_bytes()?]);
+    Ok(Fact { pos, id, kind: statement.kind.clone(), actor, ts: now, body: statement.body.clone() })
+}
+
+/// Records a `kind` entry on request `req` (an id prefix) signed by `signer`.
+pub fn on_request(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    kind: &str,
+    build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    let mut session = ctx.session(signer)?;
+    let id = resolve_request(&session.ledger, req)?;
+    let receipt = append_on(&mut session, &id, kind, build)?;
+    Ok((receipt, id))
+}
+
+/// As [`on_request`], inside an open session, for a resolved request id.
+pub fn append_on(
+    session: &mut Session,
+    id: &EntryId,
+    kind: &str,
+    build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
+) -> Result<Receipt, WorkflowError> {
+    let now = clock::now();
+    let signer = session.signer.public();
+    let statement = {
+        let snap = Snapshot::load(&session.ledger)?;
+        let view = load_view(&session.ledger, &snap, id)?;
+        let (body, extra) = build(&Draft { view: &view, snap: &snap, signer, now })?;
+        let mut refs = vec![*id];
+        refs.extend(extra);
+        Statement::new_at(kind, &signer, body, &refs, now)
+    };
+    let check_statement = statement.clone();
+    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
+        let snap = Snapshot::with_roster(ledger, roster.clone())?;
+        let view = load_view(ledger, &snap, id)?;
+        let fact = fact_for(&check_statement, snap.size, signer, now)?;
+        check_candidate(&view, &snap, &fact)
+    };
+    session.append(statement, &validate)
+}

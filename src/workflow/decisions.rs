@@ -1,0 +1,72 @@
+//! Approving, rejecting, and invoking the emergency path: signatures over exactly what was reviewed.
+
+use super::act::{Built, Draft, on_request};
+use super::context::{Context, Receipt};
+use super::error::WorkflowError;
+use crate::audit::bodies::{Decision, DecisionBody, EmergencyBody};
+use crate::audit::kinds::{APPROVED, EMERGENCY, REJECTED};
+use crate::ledger::EntryId;
+
+fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
+    serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))
+}
+
+/// What an approver signs, read from the request as it stands: version, operation digest, the evidence
+/// in front of them, the policy in force, the flags shown.
+pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> DecisionBody {
+    let (policy_id, _) = d.snap.policies.current();
+    DecisionBody {
+        request: d.view.id.to_hex(),
+        version: d.view.current().id.to_hex(),
+        revert_digest: d.view.record().revert_digest(),
+        evidence: d.view.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.id.to_hex()).collect(),
+        policy: policy_id.to_hex(),
+        decision,
+        comment: comment.to_string(),
+        flags: Vec::new(),
+    }
+}
+
+/// Approves or rejects request `req`. The comment is required.
+pub fn decide(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    decision: Decision,
+    comment: &str,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if comment.trim().is_empty() {
+        return Err(WorkflowError::Usage("a decision needs a comment (--comment)".into()));
+    }
+    let kind = match decision {
+        Decision::Approve => APPROVED,
+        Decision::Reject => REJECTED,
+    };
+    on_request(ctx, signer, req, kind, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let body = decision_body(d, decision, comment);
+        Ok((json(body)?, vec![d.view.current().id]))
+    })
+}
+
+/// Invokes the emergency (break-glass) path on request `req`.
+pub fn emergency(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    reason: &str,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Usage("the emergency path needs a reason (--reason)".into()));
+    }
+    on_request(ctx, signer, req, EMERGENCY, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let (_, policy) = d.snap.policies.current();
+        let due = d.now + chrono::Duration::hours(policy.emergency.review_within_hours as i64);
+        let body = EmergencyBody {
+            request: d.view.id.to_hex(),
+            version: d.view.current().id.to_hex(),
+            reason: reason.to_string(),
+            review_due: crate::ledger::statement::format_ts(due),
+        };
+        Ok((json(body)?, vec![d.view.current().id]))
+    })
+}

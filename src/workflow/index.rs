@@ -1,0 +1,273 @@
+//! The request index: a cache table with one row per request (title, status, environment, risk, approvals
+//! have/need, earliest obligation) so that `list` and the TUI's queue answer instantly on large ledgers.
+//! It is derived from the entries, caught up incrementally from the log position it last saw, recomputed
+//! where time alone can change a status, and rebuilt from scratch by `rollcall rebuild`. `show` and `gate`
+//! never read it.
+
+use super::error::WorkflowError;
+use super::query::Filter;
+use super::state::{Snapshot, all_requests, evaluate_now, fact_of, load_view};
+use crate::audit::kinds::{REQUEST_KINDS, REQUESTED};
+use crate::identity::kinds::GOVERNANCE_KINDS;
+use crate::ledger::statement::format_ts;
+use crate::ledger::{EntryId, Hash, Ledger};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeSet;
+
+/// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
+const INDEX_VERSION: &str = "1";
+
+/// One row of `list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub id: EntryId,
+    pub pos: u64,
+    pub title: String,
+    pub status: String,
+    pub env: String,
+    pub risk: String,
+    pub tier: String,
+    pub have: u32,
+    pub need: u32,
+    pub flags: u32,
+    pub requester: String,
+    pub created: String,
+    pub obligation_due: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
+    ledger.cache_conn().execute_batch(
+        "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS request_index (
+             id BLOB PRIMARY KEY NOT NULL, pos INTEGER NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
+             env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
+             need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
+             recheck_at TEXT, obligation_due TEXT);
+         CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
+         CREATE INDEX IF NOT EXISTS request_index_status ON request_index(status, pos);
+         CREATE INDEX IF NOT EXISTS request_index_recheck ON request_index(recheck_at);
+         CREATE INDEX IF NOT EXISTS request_index_due ON request_index(obligation_due);",
+    )
+}
+
+fn meta(ledger: &Ledger, key: &str) -> Result<Option<String>, rusqlite::Error> {
+    ledger.cache_conn().query_row("SELECT value FROM index_meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Error> {
+    ledger
+        .cache_conn()
+        .execute("INSERT OR REPLACE INTO index_meta (key, value) VALUES (?1, ?2)", params![key, value])
+        .map(|_| ())
+}
+
+/// Recomputes and stores the row of request `id`.
+fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    let view = load_view(ledger, snap, id)?;
+    let eval = evaluate_now(&view, snap, now);
+    let (_, policy) = snap.policies.current();
+    let recheck = if policy.approvals.expiry_hours > 0 {
+        eval.decisions
+            .iter()
+            .filter(|d| d.excluded.is_none() && d.decision == crate::audit::bodies::Decision::Approve)
+            .map(|d| d.ts + chrono::Duration::hours(policy.approvals.expiry_hours as i64))
+            .min()
+    } else {
+        None
+    };
+    let due = view.obligations(now).iter().map(|o| o.due).min();
+    let r = view.record();
+    ledger.cache_conn().execute(
+        "INSERT OR REPLACE INTO request_index
+           (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at, obligation_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            id.0,
+            view.pos as i64,
+            r.title,
+            eval.status.as_str(),
+            r.env,
+            r.risk.as_str(),
+            eval.tier,
+            eval.approvals.len() as i64,
+            eval.need as i64,
+            0i64,
+            snap.roster.display(&view.requester),
+            format_ts(view.ts),
+            recheck.map(format_ts),
+            due.map(format_ts),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Rebuilds the index from every entry.
+pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+    ensure(ledger)?;
+    let tx = ledger.cache_conn().unchecked_transaction()?;
+    ledger.cache_conn().execute("DELETE FROM request_index", [])?;
+    let snap = Snapshot::load(ledger)?;
+    let ids = all_requests(ledger)?;
+    for (_, id) in &ids {
+        upsert(ledger, &snap, id, now)?;
+    }
+    set_meta(ledger, "version", INDEX_VERSION)?;
+    set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;
+    set_meta(ledger, "applied_size", &snap.size.to_string())?;
+    tx.commit()?;
+    Ok(ids.len())
+}
+
+/// Brings the index up to the end of the log, and recomputes rows whose status time alone may have
+/// changed. Read-only ledgers are left as they are.
+pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    if ensure(ledger).is_err() {
+        return Ok(()); // read-only file: `list` reads whatever index there is
+    }
+    let current = meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
+        && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex());
+    if !current {
+        rebuild(ledger, now)?;
+        return Ok(());
+    }
+    let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    let size = ledger.size(ledger.own_origin())?;
+    let now_s = format_ts(now);
+    let stale: Vec<Vec<u8>> = {
+        let mut stmt = ledger
+            .cache_conn()
+            .prepare("SELECT id FROM request_index WHERE recheck_at IS NOT NULL AND recheck_at <= ?1")?;
+        stmt.query_map([&now_s], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    if applied >= size && stale.is_empty() {
+        return Ok(());
+    }
+    let mut affected = BTreeSet::new();
+    let mut governance = false;
+    let mut from = applied;
+    while from < size {
+        let page = ledger.log_page(ledger.own_origin(), from, 10_000)?;
+        if page.is_empty() {
+            break;
+        }
+        for row in &page {
+            if row.kind == REQUESTED {
+                affected.insert(row.entry.id);
+            } else if REQUEST_KINDS.contains(&row.kind.as_str()) {
+                let f = fact_of(row)?;
+                let req = f
+                    .body
+                    .get("request")
+                    .or_else(|| f.body.get("on"))
+                    .and_then(|v| v.as_str())
+                    .and_then(Hash::from_hex);
+                if let Some(r) = req {
+                    affected.insert(r);
+                }
+            } else if GOVERNANCE_KINDS.contains(&row.kind.as_str()) {
+                governance = true;
+            }
+        }
+        from = page.last().map(|r| r.index + 1).unwrap_or(size);
+    }
+    if governance {
+        // A role change, revocation or new policy can change any request's status.
+        rebuild(ledger, now)?;
+        return Ok(());
+    }
+    affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
+    let tx = ledger.cache_conn().unchecked_transaction()?;
+    let snap = Snapshot::load(ledger)?;
+    for id in &affected {
+        // Only ids that are requests of this ledger (a note may name anything).
+        if ledger.own_entry(id)?.is_some_and(|r| r.kind == REQUESTED) {
+            upsert(ledger, &snap, id, now)?;
+        }
+    }
+    set_meta(ledger, "applied_size", &size.to_string())?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Rows matching `filter`, most recent first.
+pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError> {
+    let mut sql = String::from(
+        "SELECT id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due
+           FROM request_index WHERE 1 = 1",
+    );
+    let mut args: Vec<String> = Vec::new();
+    if let Some(s) = filter.status {
+        args.push(s.as_str().to_string());
+        sql.push_str(&format!(" AND status = ?{}", args.len()));
+    }
+    if let Some(e) = &filter.env {
+        args.push(e.clone());
+        sql.push_str(&format!(" AND env = ?{}", args.len()));
+    }
+    if let Some(r) = &filter.risk {
+        args.push(r.clone());
+        sql.push_str(&format!(" AND tier = ?{}", args.len()));
+    }
+    if filter.flagged {
+        sql.push_str(" AND flags > 0");
+    }
+    sql.push_str(" ORDER BY pos DESC");
+    if let Some(l) = filter.limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    let now = super::clock::now();
+    let mut stmt = ledger.cache_conn().prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let due: Option<String> = r.get(12)?;
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, i64>(7)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+            r.get::<_, String>(11)?,
+            due,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, due) = row?;
+        let due = due.as_deref().and_then(crate::audit::record::parse_time);
+        out.push(Row {
+            id: Hash::from_slice(&id).unwrap_or(Hash([0; 32])),
+            pos: pos as u64,
+            title,
+            status,
+            env,
+            risk,
+            tier,
+            have: have as u32,
+            need: need as u32,
+            flags: flags as u32,
+            requester,
+            created,
+            obligation_due: due,
+            overdue: due.is_some_and(|d| d < now),
+        });
+    }
+    Ok(out)
+}
+
+/// Requests that carry an open obligation.
+pub fn with_obligations(ledger: &Ledger) -> Result<Vec<EntryId>, WorkflowError> {
+    let mut stmt = ledger.cache_conn().prepare("SELECT id FROM request_index WHERE obligation_due IS NOT NULL")?;
+    let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(Hash::from_slice(&id?));
+    }
+    Ok(out)
+}

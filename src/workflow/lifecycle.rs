@@ -1,0 +1,234 @@
+//! After the decision: executing, validating, reviewing and closing a rollback, linking incidents,
+//! attaching evidence, and notes on a request.
+
+use super::act::{Built, Draft, append_on, on_request};
+use super::context::{Context, Receipt};
+use super::error::WorkflowError;
+use super::state::resolve_request;
+use crate::audit::bodies::*;
+use crate::audit::kinds::*;
+use crate::audit::note::NoteBody;
+use crate::ledger::EntryId;
+use std::path::Path;
+
+fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
+    serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))
+}
+
+/// What `execute` records.
+pub struct Execution<'a> {
+    pub outcome: Outcome,
+    pub output_file: Option<&'a Path>,
+    /// The command run; defaults to the approved revert operation.
+    pub command: Option<Vec<String>>,
+    /// Where it ran; defaults to the request's environment.
+    pub env: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// SHA-256 (hex) of a file, streamed.
+pub fn file_digest(path: &Path) -> Result<String, WorkflowError> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Records the execution of request `req`.
+pub fn execute(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    x: Execution<'_>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    let output_sha256 = x.output_file.map(file_digest).transpose()?;
+    on_request(ctx, signer, req, EXECUTED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let record = d.view.record();
+        let command = x.command.clone().unwrap_or_else(|| record.revert.argv.clone());
+        if command != record.revert.argv {
+            return Err(WorkflowError::Refused(format!(
+                "the command differs from the approved revert operation ({}); amend the request to change it",
+                record.revert.argv.join(" ")
+            )));
+        }
+        let env = x.env.clone().unwrap_or_else(|| record.env.clone());
+        if env != record.env {
+            return Err(WorkflowError::Refused(format!(
+                "the request reverts {}, not {env}; file a request for {env}",
+                record.env
+            )));
+        }
+        let body = ExecutedBody {
+            request: d.view.id.to_hex(),
+            version: d.view.current().id.to_hex(),
+            revert_digest: record.revert_digest(),
+            env,
+            command,
+            output_sha256: output_sha256.clone(),
+            outcome: x.outcome,
+            notes: x.notes.clone(),
+        };
+        Ok((json(body)?, vec![d.view.current().id]))
+    })
+}
+
+/// Attaches a file (or a link) as evidence to request `req`.
+pub fn attach_evidence(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    kind: &str,
+    file: Option<&Path>,
+    url: Option<&str>,
+    source: Option<&str>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if !crate::policy::model::EVIDENCE_KINDS.contains(&kind) {
+        return Err(WorkflowError::Usage(format!(
+            "evidence kind {kind:?} is not one of {}",
+            crate::policy::model::EVIDENCE_KINDS.join(", ")
+        )));
+    }
+    if file.is_none() && url.is_none() {
+        return Err(WorkflowError::Usage("give a FILE to attach or a --url to record".into()));
+    }
+    let bytes =
+        file.map(crate::evidence::store::read_file).transpose().map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let mut session = ctx.session(signer)?;
+    let id = resolve_request(&session.ledger, req)?;
+    let mut body = EvidenceBody {
+        request: id.to_hex(),
+        kind: kind.to_string(),
+        sha256: None,
+        size: None,
+        media_type: None,
+        name: None,
+        url: url.map(str::to_string),
+        source: source.map(str::to_string),
+        summary: None,
+    };
+    if let (Some(bytes), Some(path)) = (&bytes, file) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("evidence").to_string();
+        let digest = crate::evidence::store::put(session.ledger.cache_conn(), bytes)
+            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        body.sha256 = Some(digest.to_hex());
+        body.size = Some(bytes.len().to_string());
+        body.media_type = Some(crate::evidence::store::media_type(&name, bytes).to_string());
+        body.name = Some(name);
+    }
+    let body = json(body)?;
+    let receipt = append_on(&mut session, &id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])))?;
+    Ok((receipt, id))
+}
+
+/// Records post-rollback validation of request `req`; an evidence file is attached first.
+pub fn validate(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    result: CheckResult,
+    checks: Vec<Check>,
+    evidence: Option<&Path>,
+    notes: Option<String>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    let evidence_id = match evidence {
+        Some(path) => Some(attach_evidence(ctx, signer, req, "validation", Some(path), None, None)?.0.entry_id),
+        None => None,
+    };
+    on_request(ctx, signer, req, VALIDATED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let body = ValidatedBody {
+            request: d.view.id.to_hex(),
+            result,
+            checks: checks.clone(),
+            evidence: evidence_id.map(|e| e.to_hex()),
+            notes: notes.clone(),
+        };
+        Ok((json(body)?, evidence_id.into_iter().collect()))
+    })
+}
+
+/// Records a post-hoc or post-incident review of request `req`.
+pub fn review(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    kind: ReviewKind,
+    summary: &str,
+    lessons: Vec<String>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if summary.trim().is_empty() {
+        return Err(WorkflowError::Usage("a review needs a summary (--summary)".into()));
+    }
+    on_request(ctx, signer, req, REVIEWED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let body =
+            ReviewedBody { request: d.view.id.to_hex(), kind, summary: summary.into(), lessons: lessons.clone() };
+        Ok((json(body)?, vec![]))
+    })
+}
+
+/// Closes request `req`.
+pub fn close(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    resolution: Resolution,
+    superseded_by: Option<&str>,
+    comment: &str,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if comment.trim().is_empty() {
+        return Err(WorkflowError::Usage("closing needs a comment (--comment)".into()));
+    }
+    if (resolution == Resolution::Superseded) != superseded_by.is_some() {
+        return Err(WorkflowError::Usage(
+            "--superseded-by REQ goes with --resolution superseded, and only with it".into(),
+        ));
+    }
+    let superseded = match superseded_by {
+        Some(p) => Some(resolve_request(&ctx.open_read_only()?, p)?),
+        None => None,
+    };
+    on_request(ctx, signer, req, CLOSED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        if superseded == Some(d.view.id) {
+            return Err(WorkflowError::Usage("a request cannot supersede itself".into()));
+        }
+        let body = ClosedBody {
+            request: d.view.id.to_hex(),
+            resolution,
+            superseded_by: superseded.map(|s| s.to_hex()),
+            comment: comment.into(),
+        };
+        Ok((json(body)?, superseded.into_iter().collect()))
+    })
+}
+
+/// Links request `req` to an incident.
+pub fn link_incident(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    incident: &str,
+    url: Option<&str>,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    if incident.trim().is_empty() || incident.len() > crate::audit::record::MAX_LINE {
+        return Err(WorkflowError::Usage("give the incident id (one line)".into()));
+    }
+    on_request(ctx, signer, req, INCIDENT_LINKED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let body =
+            IncidentLinkedBody { request: d.view.id.to_hex(), incident: incident.into(), url: url.map(str::to_string) };
+        Ok((json(body)?, vec![]))
+    })
+}
+
+/// A note about request `req`.
+pub fn note_on(
+    ctx: &Context,
+    signer: Option<&str>,
+    req: &str,
+    text: &str,
+) -> Result<(Receipt, EntryId), WorkflowError> {
+    NoteBody::new(text, None)?;
+    on_request(ctx, signer, req, NOTE, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        let body = NoteBody::new(text, Some(d.view.id.to_hex()))?;
+        Ok((json(body)?, vec![]))
+    })
+}

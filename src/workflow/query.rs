@@ -1,0 +1,100 @@
+//! Read-only questions: one request in full (`show`), whether it may run now (`gate`), the list of
+//! requests, open obligations, the people enrolled, and the policy in force.
+
+use super::clock;
+use super::context::Context;
+use super::error::WorkflowError;
+use super::index;
+use super::state::{Snapshot, evaluate_now, load_view, resolve_request};
+use crate::audit::RequestView;
+use crate::audit::projection::{Obligation, Status};
+use crate::identity::roster::{Member, Pending};
+use crate::ledger::EntryId;
+use crate::policy::evaluate::Evaluation;
+use chrono::{DateTime, Utc};
+
+/// A request with its evaluation now.
+pub struct Shown {
+    pub view: RequestView,
+    pub eval: Evaluation,
+    pub obligations: Vec<Obligation>,
+    pub now: DateTime<Utc>,
+    pub snap: Snapshot,
+}
+
+/// Everything about request `req`, evaluated now, decided from its signed entries.
+pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let id = resolve_request(&ledger, req)?;
+    let snap = Snapshot::load(&ledger)?;
+    let view = load_view(&ledger, &snap, &id)?;
+    let now = clock::now();
+    let eval = evaluate_now(&view, &snap, now);
+    let obligations = view.obligations(now);
+    Ok(Shown { view, eval, obligations, now, snap })
+}
+
+/// The gate: whether the revert of `req` may run now, with the checklist.
+pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
+    show(ctx, req)
+}
+
+/// Filters for `list`.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub env: Option<String>,
+    pub risk: Option<String>,
+    pub flagged: bool,
+    pub limit: Option<usize>,
+}
+
+/// Requests matching `filter`, most recent first.
+pub fn list(ctx: &Context, filter: &Filter) -> Result<Vec<index::Row>, WorkflowError> {
+    let ledger = ctx.open()?;
+    index::refresh(&ledger, clock::now())?;
+    index::query(&ledger, filter)
+}
+
+/// An obligation with its request's title.
+pub struct OpenObligation {
+    pub obligation: Obligation,
+    pub title: String,
+}
+
+/// Open obligations (only overdue ones with `overdue_only`), soonest due first.
+pub fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenObligation>, WorkflowError> {
+    let ledger = ctx.open()?;
+    let now = clock::now();
+    index::refresh(&ledger, now)?;
+    let snap = Snapshot::load(&ledger)?;
+    let mut out = Vec::new();
+    for id in index::with_obligations(&ledger)? {
+        let view = load_view(&ledger, &snap, &id)?;
+        for o in view.obligations(now) {
+            if !overdue_only || o.overdue {
+                out.push(OpenObligation { obligation: o, title: view.record().title.clone() });
+            }
+        }
+    }
+    out.sort_by_key(|o| o.obligation.due);
+    Ok(out)
+}
+
+/// The roster: members and pending governance changes.
+pub fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, u64), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let snap = Snapshot::load(&ledger)?;
+    let mut members: Vec<Member> = snap.roster.members().cloned().collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name).then(a.since.cmp(&b.since)));
+    Ok((members, snap.roster.pending().cloned().collect(), snap.size))
+}
+
+/// The policy in force: its entry id, the position it took effect, and its text.
+pub fn policy_in_force(ctx: &Context) -> Result<(EntryId, u64, String), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let snap = Snapshot::load(&ledger)?;
+    let p =
+        snap.roster.policy_at(u64::MAX).ok_or_else(|| WorkflowError::NotFound("the ledger has no policy".into()))?;
+    Ok((p.id, p.pos, p.text.toml.clone()))
+}

@@ -1,0 +1,82 @@
+//! Reading requests back: resolving an id prefix, turning stored entries into facts, folding a request
+//! with the policy's rules, and evaluating it. Everything here decides from signed entries.
+
+use super::error::WorkflowError;
+use crate::audit::kinds::REQUESTED;
+use crate::audit::projection::{Fact, RequestView};
+use crate::identity::Roster;
+use crate::ledger::{EntryId, Ledger, LogRow, PublicKey};
+use crate::policy::evaluate::{Context, Evaluation, Policies, PolicyRules, evaluate};
+use chrono::{DateTime, Utc};
+
+/// The roster and policies as of the end of the log.
+pub struct Snapshot {
+    pub roster: Roster,
+    pub policies: Policies,
+    pub size: u64,
+}
+
+impl Snapshot {
+    pub fn load(ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
+        let roster = Roster::from_ledger(ledger)?;
+        Self::with_roster(ledger, roster)
+    }
+
+    pub fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
+        let policies = Policies::from_roster(&roster);
+        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())? })
+    }
+
+    /// The evaluation context (no security flags until the analysis supplies them).
+    pub fn context(&self) -> Context<'_> {
+        Context { roster: &self.roster, policies: &self.policies, flags: &[], flags_tier: None }
+    }
+
+    pub fn rules(&self) -> PolicyRules<'_> {
+        PolicyRules { ctx: self.context() }
+    }
+}
+
+/// Decodes a stored entry for the projection.
+pub fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
+    let st = row.entry.statement()?;
+    let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
+    let ts = crate::ledger::statement::parse_ts(&st.ts)
+        .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
+    Ok(Fact { pos: row.index, id: row.entry.id, kind: st.kind, actor, ts, body: st.body })
+}
+
+/// The request whose id starts with `prefix` (at least 4 hex characters, unique).
+pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
+    let p = prefix.trim();
+    if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WorkflowError::Usage(format!(
+            "{:?} is not a request id: give at least 4 hex characters of it (see `rollcall list`)",
+            crate::text::safe(p)
+        )));
+    }
+    let ids = ledger.ids_with_prefix(REQUESTED, p, 2)?;
+    match ids.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(WorkflowError::NotFound(format!("no request has an id starting with {p}"))),
+        _ => Err(WorkflowError::Usage(format!("{p} matches more than one request; give more characters"))),
+    }
+}
+
+/// Folds request `id` from its entries under the policy's rules.
+pub fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
+    let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
+    let request = fact_of(&row)?;
+    let related = ledger.own_entries_referencing(id)?.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
+    RequestView::fold(&request, &related, &snap.rules()).map_err(WorkflowError::Refused)
+}
+
+/// Evaluates `view` now, under the policy in force now.
+pub fn evaluate_now(view: &RequestView, snap: &Snapshot, now: DateTime<Utc>) -> Evaluation {
+    evaluate(view, &snap.context(), now, u64::MAX)
+}
+
+/// Every request id in log order.
+pub fn all_requests(ledger: &Ledger) -> Result<Vec<(u64, EntryId)>, WorkflowError> {
+    Ok(ledger.own_entries_of_kinds(&[REQUESTED])?.into_iter().map(|r| (r.index, r.entry.id)).collect())
+}
