@@ -20,6 +20,13 @@ pub fn main() -> ExitCode {
     install_panic_hook();
     let cli = <args::Cli as clap::Parser>::parse();
     let json = cli.json;
+    if let Some(t) = crate::workflow::clock::overridden() {
+        output::warn(&format!(
+            "the clock is set to {} by {}; decisions and timestamps use that time",
+            crate::ledger::statement::format_ts(t),
+            crate::workflow::clock::NOW_ENV
+        ));
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -142,3 +142,65 @@ pub fn example_bin(name: &str) -> PathBuf {
     }
     bin
 }
+
+/// A ledger founded by alice (admin) with bob (requester), carol (approver), dave (security-approver),
+/// erin (executor, release-manager) and frank (requester, approver) enrolled, all keys in one keystore.
+pub fn team() -> Env {
+    let env = Env::with_ledger();
+    for (name, roles) in [
+        ("bob", vec!["requester"]),
+        ("carol", vec!["approver"]),
+        ("dave", vec!["security-approver"]),
+        ("erin", vec!["executor", "release-manager"]),
+        ("frank", vec!["requester", "approver"]),
+    ] {
+        let k = env.json(&["key", "new", name]);
+        let mut args = vec!["enroll", name, "--pubkey", k["public_key"].as_str().unwrap(), "--as", "alice"];
+        for r in &roles {
+            args.push("--role");
+            args.push(r);
+        }
+        env.ok(&args);
+    }
+    env
+}
+
+/// Files a request as `who` with `risk`, returning its id.
+pub fn file_request(env: &Env, who: &str, risk: &str) -> String {
+    let v = env.json(&[
+        "request",
+        "new",
+        "--as",
+        who,
+        "--title",
+        "Revert payments deploy 4411",
+        "--change",
+        "deploy-4411",
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "p99 latency doubled after 4411",
+        "--impact",
+        "checkout slower for five minutes",
+        "--component",
+        "payments-api",
+        "--env",
+        "production",
+        "--revert-cmd",
+        "helm rollback payments 41",
+        "--from",
+        "42",
+        "--to",
+        "41",
+        "--risk",
+        risk,
+    ]);
+    v["request"].as_str().unwrap().to_string()
+}
+
+/// Writes a small file in the env's home and returns its path.
+pub fn file(env: &Env, name: &str, content: &str) -> String {
+    let p = env.home().join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_str().unwrap().to_string()
+}

@@ -1,0 +1,568 @@
+//! End to end: the rollback stories of issue 3 and every refusal it names, each showing nothing was
+//! written.
+
+mod common;
+use common::{Env, file, file_request, team, verify_json};
+
+fn gate(env: &Env, req: &str) -> (i32, serde_json::Value) {
+    let out = env.run(&["--json", "gate", req]);
+    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn attach(env: &Env, req: &str, kind: &str, who: &str) {
+    let f = file(env, &format!("{kind}.out"), &format!("{kind} output: all good\n"));
+    env.ok(&["evidence", "add", req, &f, "--kind", kind, "--as", who]);
+}
+
+/// Asserts a refusal (exit code, message part) that leaves the ledger file unchanged.
+fn refused(env: &Env, args: &[&str], code: i32, says: &str) {
+    let before = env.fingerprint();
+    let err = env.fails(args, code);
+    assert!(err.contains(says), "{args:?}: {err}");
+    assert_eq!(env.fingerprint(), before, "{args:?} changed the ledger");
+}
+
+#[test]
+fn full_story_high_risk() {
+    let env = team();
+    let req = file_request(&env, "bob", "high");
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1);
+    assert_eq!(g["gate"], false);
+    assert_eq!(g["status"], "pending");
+    let unmet: Vec<&str> = g["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["met"] == false)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmet, ["approvals", "required-roles", "evidence"]);
+
+    attach(&env, &req, "test", "bob");
+    attach(&env, &req, "scan", "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 1, "one approval is not enough at high risk");
+    env.ok(&["approve", &req, "--comment", "no security impact", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 0, "{g}");
+    assert_eq!(g["status"], "approved");
+    assert_eq!(g["approvals"]["have"], 2);
+
+    let out = file(&env, "helm.log", "Rollback was a success! Happy Helming!\n");
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--output-file", &out, "--as", "erin"]);
+    env.ok(&["validate", &req, "--result", "pass", "--check", "smoke=pass", "--check", "p99=pass", "--as", "erin"]);
+    env.ok(&["close", &req, "--resolution", "made-permanent", "--comment", "4411 abandoned", "--as", "bob"]);
+
+    let show = env.json(&["show", &req]);
+    assert_eq!(show["status"], "closed");
+    assert_eq!(show["executions"][0]["body"]["outcome"], "succeeded");
+    assert_eq!(show["executions"][0]["body"]["command"], serde_json::json!(["helm", "rollback", "payments", "41"]));
+    assert_eq!(show["executions"][0]["body"]["output_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(show["validations"][0]["body"]["checks"].as_array().unwrap().len(), 2);
+    let kinds: Vec<&str> = show["timeline"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "rollback.requested",
+            "evidence.attached",
+            "evidence.attached",
+            "approval.granted",
+            "approval.granted",
+            "rollback.executed",
+            "rollback.validated",
+            "rollback.closed"
+        ]
+    );
+    // The approval signed exactly what was reviewed.
+    let version = show["version"].as_str().unwrap();
+    let approval = env.json(&["log", "--from", "0"])["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "approval.granted")
+        .unwrap()["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _ = approval;
+    assert_eq!(show["evaluation"]["decisions"][0]["counts"], true);
+    assert_eq!(show["record"]["revert"]["from"], "42");
+    assert!(version.starts_with(&req[..8]));
+
+    let text = env.ok(&["show", &req[..8]]);
+    assert!(text.contains("CHECKLIST") && text.contains("TIMELINE") && text.contains("CLOSED"), "{text}");
+    let list = env.json(&["list"]);
+    assert_eq!(list["requests"][0]["status"], "closed");
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+#[test]
+fn emergency_story_with_overdue_review() {
+    let env = team();
+    let req = file_request(&env, "bob", "critical");
+    refused(&env, &["emergency", &req, "--reason", "outage", "--as", "carol"], 1, "may not invoke the emergency path");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 0, "an emergency waives approvals and evidence: {g}");
+    assert!(g["checklist"].as_array().unwrap().iter().any(|i| i["waived"] == true));
+    env.ok(&["execute", &req, "--outcome", "partial", "--notes", "one pod stuck", "--as", "erin"]);
+    assert_eq!(env.json(&["show", &req])["status"], "review-due");
+
+    let obligations = env.json(&["obligations"]);
+    assert_eq!(obligations["obligations"][0]["kind"], "post-hoc-review");
+    assert_eq!(obligations["obligations"][0]["overdue"], false);
+    // Three days later the review is overdue.
+    let later = env
+        .cmd()
+        .args(["--json", "obligations", "--overdue"])
+        .env("ROLLCALL_NOW", "2099-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    let later: serde_json::Value = serde_json::from_slice(&later.stdout).unwrap();
+    assert_eq!(later["obligations"][0]["overdue"], true, "{later}");
+    let listed = env.cmd().args(["--json", "list"]).env("ROLLCALL_NOW", "2099-01-01T00:00:00Z").output().unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["requests"][0]["overdue"], true);
+
+    refused(
+        &env,
+        &["close", &req, "--resolution", "made-permanent", "--comment", "done", "--as", "erin"],
+        1,
+        "post-hoc review",
+    );
+    env.ok(&["review", &req, "--summary", "break-glass justified", "--lesson", "alert earlier", "--as", "alice"]);
+    assert_eq!(env.json(&["show", &req])["status"], "reviewed");
+    assert!(env.json(&["obligations"])["obligations"].as_array().unwrap().is_empty());
+    env.ok(&["close", &req, "--resolution", "rolled-forward", "--comment", "fix shipped", "--as", "erin"]);
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+#[test]
+fn approval_refusals() {
+    let env = team();
+    let req = file_request(&env, "frank", "low");
+    refused(&env, &["approve", &req, "--comment", "lgtm", "--as", "frank"], 1, "self-approval");
+    refused(&env, &["approve", &req, "--comment", "lgtm", "--as", "bob"], 1, "none of the roles");
+    refused(&env, &["approve", &req, "--comment", "  ", "--as", "carol"], 2, "comment");
+    env.ok(&["approve", &req, "--comment", "lgtm", "--as", "carol"]);
+    refused(&env, &["approve", &req, "--comment", "again", "--as", "carol"], 1, "counts once");
+    refused(&env, &["approve", "deadbeef", "--comment", "x", "--as", "carol"], 2, "no request");
+    refused(&env, &["approve", "zz", "--comment", "x", "--as", "carol"], 2, "not a request id");
+    env.ok(&["request", "withdraw", &req, "--reason", "not needed", "--as", "frank"]);
+    refused(&env, &["approve", &req, "--comment", "late", "--as", "dave"], 1, "withdrawn");
+    assert_eq!(env.json(&["show", &req])["status"], "withdrawn");
+}
+
+#[test]
+fn amendment_voids_earlier_approvals() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    env.ok(&[
+        "request",
+        "amend",
+        &req,
+        "--reason",
+        "roll back one more revision",
+        "--revert-cmd",
+        "helm rollback payments 40",
+        "--to",
+        "40",
+        "--as",
+        "bob",
+    ]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1);
+    let d = &g["decisions"][0];
+    assert_eq!(d["counts"], false);
+    assert!(d["excluded"].as_str().unwrap().contains("earlier version"), "{g}");
+    // Amending needs a reason and a real change; only the requester or a manager may amend.
+    refused(&env, &["request", "amend", &req, "--reason", "", "--title", "x", "--as", "bob"], 2, "reason");
+    refused(&env, &["request", "amend", &req, "--reason", "none", "--as", "bob"], 2, "changes nothing");
+    refused(
+        &env,
+        &["request", "amend", &req, "--reason", "mine now", "--title", "x", "--as", "carol"],
+        1,
+        "neither the requester",
+    );
+    env.ok(&["approve", &req, "--comment", "ok for v2", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0);
+}
+
+#[test]
+fn revoked_keys_and_identity_refusals() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["revoke", "carol", "--reason", "laptop stolen", "--as", "alice"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1);
+    assert!(g["decisions"][0]["excluded"].as_str().unwrap().contains("revoked"), "{g}");
+    refused(&env, &["approve", &req, "--comment", "still me", "--as", "carol"], 1, "not enrolled");
+    let k = env.json(&["key", "new", "mallory"]);
+    let pk = k["public_key"].as_str().unwrap().to_string();
+    refused(&env, &["enroll", "mallory", "--pubkey", &pk, "--role", "admin", "--as", "bob"], 1, "not an admin");
+    refused(
+        &env,
+        &["enroll", "mallory", "--pubkey", "ed25519:00", "--role", "approver", "--as", "alice"],
+        2,
+        "not a public key",
+    );
+    refused(
+        &env,
+        &["enroll", "mallory", "--pubkey", &pk, "--role", "wizard", "--as", "alice"],
+        2,
+        "not one of the policy's roles",
+    );
+    refused(&env, &["revoke", "alice", "--reason", "oops", "--as", "alice"], 1, "fewer admins");
+    let members = env.json(&["members"]);
+    let carol = members["members"].as_array().unwrap().iter().find(|m| m["name"] == "carol").unwrap();
+    assert_eq!(carol["active"], false);
+}
+
+#[test]
+fn execute_refusals_and_separation_of_duties() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"], 1, "did not allow");
+    // erin approves (release-manager may approve) and then may not execute.
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "erin"]);
+    refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"], 1, "separation of duties");
+    refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "carol"], 1, "no role that may execute");
+    let k = env.json(&["key", "new", "olga"]);
+    env.ok(&["enroll", "olga", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "executor", "--as", "alice"]);
+    refused(
+        &env,
+        &["execute", &req, "--outcome", "succeeded", "--command", "helm rollback payments 40", "--as", "olga"],
+        1,
+        "differs from the approved",
+    );
+    env.ok(&["execute", &req, "--outcome", "failed", "--as", "olga"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "olga"]);
+    refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "olga"], 1, "already executed");
+}
+
+#[test]
+fn freeze_window_blocks_gate_and_execute() {
+    let env = team();
+    let policy = file(
+        &env,
+        "freeze.toml",
+        "version = 1\n[approvals]\nexpiry_hours = 0\n[[windows]]\nenv = \"production\"\ntimezone = \"+01:00\"\nallow = [\"Mon-Fri 09:00-17:00\"]\nfreeze = [\"2026-12-20T00:00:00Z/2027-01-03T00:00:00Z\"]\n",
+    );
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let at = |t: &str, args: &[&str]| env.cmd().args(args).env("ROLLCALL_NOW", t).output().unwrap();
+    // Monday 2026-11-30 10:00 in +01:00 is inside the window.
+    assert_eq!(at("2026-11-30T09:00:00Z", &["gate", &req]).status.code(), Some(0));
+    // Saturday is outside it.
+    let out = at("2026-11-28T10:00:00Z", &["gate", &req]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("outside every production rollback window"));
+    // The holiday freeze.
+    let out = at("2026-12-22T10:00:00Z", &["--json", "gate", &req]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("frozen"));
+    let before = env.fingerprint();
+    let out = at("2026-12-22T10:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frozen"));
+    assert_eq!(env.fingerprint(), before);
+    let shown = env.ok(&["policy", "show"]);
+    assert!(shown.contains("2026-12-20"), "{shown}");
+}
+
+#[test]
+fn request_input_errors() {
+    let env = team();
+    let before = env.fingerprint();
+    let err = env.fails(&["request", "new", "--title", "x", "--as", "bob"], 2);
+    assert!(err.contains("required"), "{err}");
+    let bad = file(&env, "bad.json", "{\"title\": ");
+    assert!(env.fails(&["request", "new", "--from-file", &bad, "--as", "bob"], 2).contains("bad.json"));
+    let unknown = file(
+        &env,
+        "unknown.json",
+        r#"{"title":"t","change":"c","category":"other","rationale":"r","impact":"i","components":["a"],"env":"e","revert":{"tool":"git","argv":["git","revert","x"],"from":"a","to":"b"},"risk":"low","approver":"me"}"#,
+    );
+    assert!(env.fails(&["request", "new", "--from-file", &unknown, "--as", "bob"], 2).contains("unknown field"));
+    let long = "x".repeat(400);
+    assert!(
+        env.fails(
+            &["request", "new", "--from-file", &unknown.replace("unknown", "unknown"), "--title", &long, "--as", "bob"],
+            2
+        )
+        .contains("unknown field")
+    );
+    assert!(
+        env.fails(
+            &[
+                "request",
+                "new",
+                "--title",
+                &long,
+                "--change",
+                "c",
+                "--category",
+                "other",
+                "--rationale",
+                "r",
+                "--impact",
+                "i",
+                "--component",
+                "a",
+                "--env",
+                "e",
+                "--revert-cmd",
+                "git revert x",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--risk",
+                "low",
+                "--as",
+                "bob"
+            ],
+            2
+        )
+        .contains("longer than")
+    );
+    assert!(
+        env.fails(
+            &[
+                "request",
+                "new",
+                "--title",
+                "t",
+                "--change",
+                "c",
+                "--category",
+                "other",
+                "--rationale",
+                "r",
+                "--impact",
+                "i",
+                "--component",
+                "a",
+                "--env",
+                "e",
+                "--revert-cmd",
+                "git 'revert",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--risk",
+                "low",
+                "--as",
+                "bob"
+            ],
+            2
+        )
+        .contains("quote")
+    );
+    let far = "2099-01-01T00:00:00Z";
+    assert!(
+        env.fails(
+            &[
+                "request",
+                "new",
+                "--title",
+                "t",
+                "--change",
+                "c",
+                "--category",
+                "other",
+                "--rationale",
+                "r",
+                "--impact",
+                "i",
+                "--component",
+                "a",
+                "--env",
+                "e",
+                "--revert-cmd",
+                "git revert x",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--risk",
+                "low",
+                "--temporary-until",
+                far,
+                "--as",
+                "bob"
+            ],
+            1
+        )
+        .contains("temporary")
+    );
+    assert!(
+        env.fails(
+            &[
+                "request",
+                "new",
+                "--title",
+                "t",
+                "--change",
+                "c",
+                "--category",
+                "other",
+                "--rationale",
+                "r",
+                "--impact",
+                "i",
+                "--component",
+                "a",
+                "--env",
+                "e",
+                "--revert-cmd",
+                "git revert x",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--risk",
+                "low",
+                "--as",
+                "carol"
+            ],
+            1
+        )
+        .contains("may file requests")
+    );
+    assert_eq!(env.fingerprint(), before);
+    // A valid file works.
+    let good = file(
+        &env,
+        "good.json",
+        r#"{"title":"t","change":"c","category":"other","rationale":"r","impact":"i","components":["a"],"env":"e","revert":{"tool":"git","argv":["git","revert","x"],"from":"a","to":"b"},"risk":"low"}"#,
+    );
+    let r = env.json(&["request", "new", "--from-file", &good, "--title", "from a file", "--as", "bob"]);
+    let shown = env.json(&["show", r["request"].as_str().unwrap()]);
+    assert_eq!(shown["record"]["title"], "from a file");
+}
+
+#[test]
+fn policy_adoption_refusals_name_the_line() {
+    let env = team();
+    let before = env.fingerprint();
+    let bad = file(&env, "bad.toml", "version = 1\n\n[approvals\n");
+    assert!(env.fails(&["policy", "adopt", &bad, "--as", "alice"], 2).contains("line 3"));
+    let contradictory = file(
+        &env,
+        "c.toml",
+        "version = 1\n[approvals.tiers.high]\ncount = 1\nrequired_roles = [\"security-approver\", \"release-manager\"]\n",
+    );
+    let err = env.fails(&["policy", "adopt", &contradictory, "--as", "alice"], 2);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(env.fails(&["policy", "adopt", &bad, "--as", "carol"], 2).contains("line 3"), "syntax is checked first");
+    let good = file(&env, "good.toml", "version = 1\n");
+    refused(&env, &["policy", "adopt", &good, "--as", "carol"], 1, "not an admin");
+    assert_eq!(env.fingerprint(), before);
+}
+
+#[test]
+fn two_admin_signatures_for_identity_changes() {
+    let env = team();
+    let k = env.json(&["key", "new", "zed"]);
+    env.ok(&["enroll", "zed", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "admin", "--as", "alice"]);
+    let two = file(&env, "two.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
+    env.ok(&["policy", "adopt", &two, "--as", "alice"]);
+    let k = env.json(&["key", "new", "yan"]);
+    let g = env.json(&[
+        "enroll",
+        "yan",
+        "--pubkey",
+        k["public_key"].as_str().unwrap(),
+        "--role",
+        "approver",
+        "--as",
+        "alice",
+    ]);
+    assert_eq!(g["in_effect"], false);
+    assert_eq!(g["signatures"]["have"], 1);
+    assert_eq!(g["signatures"]["need"], 2);
+    let proposal = g["proposal"].as_str().unwrap().to_string();
+    let members = env.json(&["members"]);
+    assert_eq!(members["pending"].as_array().unwrap().len(), 1);
+    // yan does not count yet.
+    let req = file_request(&env, "bob", "low");
+    refused(&env, &["approve", &req, "--comment", "hi", "--as", "yan"], 1, "not enrolled");
+    refused(&env, &["cosign", &proposal[..12], "--as", "alice"], 1, "counts once");
+    refused(&env, &["cosign", &proposal[..12], "--as", "carol"], 1, "not an admin");
+    let g = env.json(&["cosign", &proposal[..12], "--as", "zed"]);
+    assert_eq!(g["in_effect"], true, "{g}");
+    env.ok(&["approve", &req, "--comment", "now I count", "--as", "yan"]);
+    refused(&env, &["cosign", &proposal[..12], "--as", "zed"], 2, "no pending");
+}
+
+#[test]
+fn notes_incidents_list_filters_and_rebuild() {
+    let env = team();
+    let a = file_request(&env, "bob", "low");
+    let b = file_request(&env, "bob", "high");
+    env.ok(&["note", "paged the DB team", "--on", &a, "--as", "carol"]);
+    env.ok(&["incident", "link", &a, "INC-1234", "--url", "https://status.example/1234", "--as", "bob"]);
+    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
+    let shown = env.json(&["show", &a]);
+    assert_eq!(shown["notes"][0]["body"]["text"], "paged the DB team");
+    assert_eq!(shown["incidents"][0]["body"]["incident"], "INC-1234");
+    let approved = env.json(&["list", "--status", "approved"]);
+    assert_eq!(approved["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(approved["requests"][0]["id"], a.as_str());
+    let high = env.json(&["list", "--risk", "high"]);
+    assert_eq!(high["requests"][0]["id"], b.as_str());
+    assert_eq!(env.json(&["list", "--env", "staging"])["requests"].as_array().unwrap().len(), 0);
+    assert!(env.fails(&["list", "--status", "happy"], 2).contains("unknown status"));
+    let r = env.json(&["rebuild"]);
+    assert_eq!(r["requests"], 2);
+    assert_eq!(env.json(&["list"])["requests"].as_array().unwrap().len(), 2);
+    let text = env.ok(&["list"]);
+    assert!(text.starts_with("ID"), "{text}");
+}
+
+#[test]
+fn entries_that_do_not_count_cannot_make_gate_pass() {
+    // A decision appended behind the workflow's back (as a rogue or buggy peer could) by a key without
+    // an approving role is intact, shown, and does not count.
+    use rollcall::ledger::{Hash, Ledger, PublicKey, Statement};
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let show = env.json(&["show", &req]);
+    let bob_file = std::fs::read(env.home().join("keys/bob.key")).unwrap();
+    let kf: rollcall::identity::keyfile::KeyFile = serde_json::from_slice(&bob_file).unwrap();
+    let bob = kf.open(common::PASS).unwrap();
+    let req_id = Hash::from_hex(&req).unwrap();
+    let body = serde_json::json!({
+        "request": req, "version": show["version"], "revert_digest": show["revert_digest"], "evidence": [],
+        "policy": show["evaluation"]["policy"], "decision": "approve", "comment": "I approve my own", "flags": []
+    });
+    let st = Statement::new("approval.granted", &PublicKey::from_signing(&bob), body, &[req_id]);
+    let mut l = Ledger::open(&env.ledger()).unwrap();
+    l.append(&[st.sign(&bob).unwrap()], None, None).unwrap();
+    drop(l);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1);
+    assert_eq!(g["decisions"][0]["counts"], false);
+    assert!(g["decisions"][0]["excluded"].as_str().unwrap().contains("roles"), "{g}");
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+#[test]
+fn approvals_expire() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    let out = env.cmd().args(["--json", "gate", &req]).env("ROLLCALL_NOW", "2099-01-01T00:00:00Z").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(g["decisions"][0]["excluded"].as_str().unwrap().contains("expired"), "{g}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ROLLCALL_NOW"), "the clock override is announced");
+}
