@@ -87,6 +87,13 @@ fn full_story_high_risk() {
         .to_string();
     let _ = approval;
     assert_eq!(show["evaluation"]["decisions"][0]["counts"], true);
+    // Each approval signed exactly what was reviewed: version, operation digest, evidence, policy.
+    let signed = &show["decisions"][1]["body"];
+    assert_eq!(signed["version"], req.as_str());
+    assert_eq!(signed["revert_digest"], show["revert_digest"]);
+    assert_eq!(signed["evidence"].as_array().unwrap().len(), 2);
+    assert_eq!(signed["policy"], show["evaluation"]["policy"]);
+    assert_eq!(signed["comment"], "no security impact");
     assert_eq!(show["record"]["revert"]["from"], "42");
     assert!(version.starts_with(&req[..8]));
 

@@ -67,6 +67,7 @@ pub fn show_json(s: &Shown) -> Value {
         "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.pos, "ts": format_ts(x.ts),
             "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
         "evaluation": eval_json(&s.eval, r),
+        "decisions": v.decisions.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
         "emergency": v.emergency.as_ref().map(|e| rec_json(e, r)),
         "executions": v.executions.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
         "validations": v.validations.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),

@@ -231,7 +231,10 @@ impl Ledger {
 
     /// Up to `limit` entries of `origin`'s log from index `from`, in log order.
     pub fn log_page(&self, origin: &Origin, from: u64, limit: u64) -> Result<Vec<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE l.idx >= ?2 ORDER BY l.idx LIMIT ?3"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW_COLUMNS} FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
+              WHERE l.origin = ?1 AND l.idx >= ?2 ORDER BY l.idx LIMIT ?3"
+        ))?;
         collect_rows(stmt.query(params![
             origin.id,
             from.min(i64::MAX as u64) as i64,
@@ -241,7 +244,9 @@ impl Ledger {
 
     /// Every entry of the given kinds in the own log, in log order.
     pub fn own_entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE e.kind = ?2"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1 WHERE e.kind = ?2"
+        ))?;
         let mut out = Vec::new();
         for kind in kinds {
             out.extend(collect_rows(stmt.query(params![self.own.id, kind])?)?);
@@ -252,7 +257,9 @@ impl Ledger {
 
     /// The entry `id` with its position in the own log, if the own log has it.
     pub fn own_entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(&format!("{ROW_SELECT} WHERE e.id = ?2"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1 WHERE e.id = ?2"
+        ))?;
         let mut rows = collect_rows(stmt.query(params![self.own.id, id.0])?)?;
         Ok(rows.pop())
     }
@@ -260,7 +267,9 @@ impl Ledger {
     /// Every entry of the own log whose refs include `id`, in log order.
     pub fn own_entries_referencing(&self, id: &EntryId) -> Result<Vec<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{ROW_SELECT} JOIN refs r ON r.entry_id = e.id WHERE r.ref = ?2 ORDER BY l.idx"
+            "{ROW_COLUMNS} FROM refs r CROSS JOIN entries e ON e.id = r.entry_id
+               CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1
+              WHERE r.ref = ?2 ORDER BY l.idx"
         ))?;
         collect_rows(stmt.query(params![self.own.id, id.0])?)
     }
@@ -275,7 +284,7 @@ impl Ledger {
         let low = Hash::from_hex(&format!("{prefix:0<64}")).unwrap_or(Hash([0; 32]));
         let high = Hash::from_hex(&format!("{prefix:f<64}")).unwrap_or(Hash([0xff; 32]));
         let mut stmt =
-            self.conn.prepare_cached("SELECT id FROM entries WHERE id >= ?1 AND id <= ?2 AND kind = ?3 LIMIT ?4")?;
+            self.conn.prepare_cached("SELECT id FROM entries WHERE id >= ?1 AND id <= ?2 AND +kind = ?3 LIMIT ?4")?;
         let rows = stmt.query_map(params![low.0, high.0, kind, limit as i64], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for r in rows {
@@ -297,9 +306,9 @@ impl Ledger {
     }
 }
 
-/// Rows of the own log (`?1` = own origin id) joined to their entries.
-const ROW_SELECT: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts
-       FROM entries e JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1";
+/// The columns of a log row (`l` = leaves, `e` = entries). Queries name their join order with CROSS JOIN
+/// so SQLite starts from the selective index, never from a scan of the whole log.
+const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts";
 
 fn collect_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<LogRow>, LedgerError> {
     let mut out = Vec::new();

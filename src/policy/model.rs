@@ -162,6 +162,15 @@ fn invalid(text: &str, section: &str, key: &str, msg: String) -> PolicyError {
     }
 }
 
+/// The built-in policy as a TOML table, parsed once.
+fn default_table() -> Result<&'static toml::Table, PolicyError> {
+    static DEFAULT: std::sync::OnceLock<Result<toml::Table, String>> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| super::DEFAULT_POLICY.parse::<toml::Table>().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| PolicyError::Toml(e.clone()))
+}
+
 impl Policy {
     /// Parses a policy file: TOML syntax (errors name the line), the built-in default under it, unknown
     /// keys refused, then the consistency checks.
@@ -178,8 +187,7 @@ impl Policy {
             Some(v) => return Err(PolicyError::Version(v)),
             None => return Err(PolicyError::Invalid("missing `version = 1`".into())),
         }
-        let mut merged: toml::Table =
-            super::DEFAULT_POLICY.parse().map_err(|e: toml::de::Error| PolicyError::Toml(e.to_string()))?;
+        let mut merged = default_table()?.clone();
         merge(&mut merged, user);
         let policy: Policy = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
             PolicyError::Invalid(e.message().lines().next().unwrap_or("invalid").to_string())
