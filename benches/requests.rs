@@ -207,6 +207,10 @@ fn main() {
         let _ = ks.unlock("dave", &pass);
         ms(t)
     };
+    let t = Instant::now();
+    let report = rollcall::workflow::verify::verify(&ctx).unwrap();
+    let verify_s = t.elapsed().as_secs_f64();
+    assert!(report.intact());
 
     println!(
         "rollcall request benchmark: {n} requests ({} entries), built in {build_s:.1} s, index rebuilt in {rebuild_s:.1} s ({indexed} rows)",
@@ -225,5 +229,6 @@ fn main() {
         "  limit: one durable SQLite commit:  {commit_median:>8.2} ms   -> approval = {:.1}x a bare commit",
         approve_median / commit_median
     );
+    println!("  verify (integrity + every request folded and evaluated): {verify_s:.1} s");
     println!("  (unlocking a key is the key's own KDF cost: {kdf:.1} ms with the test KDF; ~120 ms with the default)");
 }

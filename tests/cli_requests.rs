@@ -53,6 +53,7 @@ fn full_story_high_risk() {
     env.ok(&["execute", &req, "--outcome", "succeeded", "--output-file", &out, "--as", "erin"]);
     env.ok(&["validate", &req, "--result", "pass", "--check", "smoke=pass", "--check", "p99=pass", "--as", "erin"]);
     env.ok(&["close", &req, "--resolution", "made-permanent", "--comment", "4411 abandoned", "--as", "bob"]);
+    assert!(verify_json(&env).1["does_not_count"].as_array().unwrap().is_empty());
 
     let show = env.json(&["show", &req]);
     assert_eq!(show["status"], "closed");
@@ -555,7 +556,13 @@ fn entries_that_do_not_count_cannot_make_gate_pass() {
     assert_eq!(code, 1);
     assert_eq!(g["decisions"][0]["counts"], false);
     assert!(g["decisions"][0]["excluded"].as_str().unwrap().contains("roles"), "{g}");
-    assert_eq!(verify_json(&env).0, 0);
+    // verify: integrity holds, and the decision is listed as not counting, with the reason.
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    let dnc = v["does_not_count"].as_array().unwrap();
+    assert_eq!(dnc.len(), 1, "{v}");
+    assert_eq!(dnc[0]["kind"], "approval.granted");
+    assert!(dnc[0]["reason"].as_str().unwrap().contains("roles"), "{v}");
 }
 
 #[test]

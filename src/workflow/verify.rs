@@ -3,7 +3,9 @@
 
 use super::context::Context;
 use super::error::WorkflowError;
+use super::state::{Snapshot, all_requests, evaluate_now, load_view};
 use crate::identity::Roster;
+use crate::identity::roster::Discounted;
 use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError};
 use std::time::{Duration, Instant};
@@ -158,8 +160,52 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
         }
     }
+    if report.failure.is_none() {
+        match domain_verdict(ledger) {
+            Ok(items) => {
+                for d in items {
+                    if !report.discounted.iter().any(|x| x.id == d.id) {
+                        report.discounted.push(d);
+                    }
+                }
+                report.discounted.sort_by_key(|d| d.pos);
+            }
+            Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
+        }
+    }
     report.elapsed = started.elapsed();
     report
+}
+
+/// Reasons a decision is excluded that are part of a normal lifecycle, not a violation.
+const ROUTINE: [&str; 3] = ["superseded by a later decision", "decided on an earlier version", "expired"];
+
+/// Every request folded under the policy: lifecycle entries the rules refused, and decisions the policy
+/// does not count (no role, self-approval, revoked key, …), with the reasons.
+fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    let now = super::clock::now();
+    let mut out = Vec::new();
+    for (_, id) in all_requests(ledger)? {
+        let view = load_view(ledger, &snap, &id)?;
+        for t in &view.timeline {
+            if let Some(reason) = &t.ignored {
+                out.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
+            }
+        }
+        for d in evaluate_now(&view, &snap, now).decisions {
+            if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
+                if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
+                    let kind = format!(
+                        "approval.{}",
+                        if d.decision == crate::audit::bodies::Decision::Approve { "granted" } else { "rejected" }
+                    );
+                    out.push(Discounted { pos: rec.pos, id: d.entry, kind, reason });
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn completeness_statement(size: u64, checkpointed: u64) -> String {
