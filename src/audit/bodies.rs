@@ -199,9 +199,15 @@ pub struct EvidenceBody {
     /// Where it came from (CI job, tool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// A one-line summary of what the file says (parsed when recognised).
+    /// What the file was recognised as: junit, sarif, osv, json, text, binary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// A one-line summary of what the file says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Counts read from it (tests, failures, errors, skipped; error, warning, note findings).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub counts: std::collections::BTreeMap<String, u64>,
 }
 
 /// `evidence.purged`: the bytes of an evidence blob were removed; its digest stays in the chain.

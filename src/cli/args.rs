@@ -390,6 +390,25 @@ pub enum EvidenceCommand {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Print an evidence file, recognised and rendered (JUnit failures, SARIF findings, text).
+    Show {
+        /// Evidence entry id (a unique prefix).
+        id: String,
+    },
+    /// Write the original bytes of an evidence file (digest checked).
+    Export {
+        id: String,
+        #[arg(long, value_name = "F")]
+        out: PathBuf,
+    },
+    /// Remove an evidence file's bytes (secrets, personal data) with a signed entry; its digest stays.
+    Purge {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -197,7 +197,14 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
             .iter()
             .map(|d| json!({"index": d.pos, "entry_id": d.id.to_hex(), "kind": d.kind, "reason": d.reason}))
             .collect();
+        let purged: Vec<_> = r
+            .blobs
+            .purged
+            .iter()
+            .map(|(id, p)| json!({"evidence": id.to_hex(), "purged_by": p.actor.encode(), "at": crate::ledger::statement::format_ts(p.ts), "reason": p.reason, "entry_id": p.entry.to_hex()}))
+            .collect();
         output::json(&json!({
+            "evidence": {"checked": r.blobs.checked, "purged": purged},
             "does_not_count": discounted,
             "ledger": ctx.ledger_path, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
             "integrity": {"ok": r.intact(), "failure": failure},
@@ -225,6 +232,21 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
         }
         for c in &r.completeness {
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
+        }
+        say!(
+            "evidence: {} blob{} match their digests{}",
+            r.blobs.checked,
+            if r.blobs.checked == 1 { "" } else { "s" },
+            if r.blobs.purged.is_empty() { String::new() } else { format!("; {} purged", r.blobs.purged.len()) }
+        );
+        for (id, p) in &r.blobs.purged {
+            say!(
+                "  evidence {} purged by {} at {}: {}",
+                id.short(12),
+                p.actor.key_id(),
+                p.ts.format("%Y-%m-%d %H:%M UTC"),
+                safe(&p.reason)
+            );
         }
         if r.discounted.is_empty() {
             say!("authorization: every entry's signer counted");

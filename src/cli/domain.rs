@@ -214,6 +214,33 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             on_request("evidence", &r, &id, json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Evidence { command: EvidenceCommand::Show { id } } => {
+            let ev = workflow::evidence::show(ctx, &id)?;
+            if json {
+                output::json(&render::evidence_json(&ev));
+            } else {
+                output::emit(&render::evidence_text(&ev));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { command: EvidenceCommand::Export { id, out } } => {
+            let (ev, n) = workflow::evidence::export(ctx, &id, &out)?;
+            if json {
+                output::json(&json!({"evidence": ev.entry.to_hex(), "out": out, "bytes": n, "sha256": ev.body.sha256}));
+            } else {
+                say!(
+                    "wrote {n} bytes to {} (sha256 {} checked)",
+                    out.display(),
+                    ev.body.sha256.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { command: EvidenceCommand::Purge { id, reason, signer } } => {
+            let (r, ev) = workflow::evidence::purge(ctx, signer.name.as_deref(), &id, &reason)?;
+            on_request("purge", &r, &ev, json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Enroll { name, pubkey, roles, signer } => {
             let g = workflow::identity::enroll(ctx, signer.name.as_deref(), &name, &pubkey, &roles)?;
             governance("enrolment", &g, json);

@@ -339,3 +339,111 @@ pub fn obligations_json(list: &[crate::workflow::query::OpenObligation]) -> Valu
             .collect(),
     )
 }
+
+/// `evidence show` as JSON.
+pub fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
+    use crate::evidence::recognize::Parsed;
+    let detail = match &ev.parsed {
+        Some(Parsed::JUnit(j)) => json!({"junit": j}),
+        Some(Parsed::Sarif(s)) => json!({"sarif": s}),
+        Some(Parsed::Osv(a)) => json!({"osv": a}),
+        Some(p) => json!({"format": p.format()}),
+        None => Value::Null,
+    };
+    json!({
+        "entry_id": ev.entry.to_hex(), "index": ev.index, "request": ev.request.to_hex(), "ts": format_ts(ev.ts),
+        "actor": ev.actor.encode(), "body": ev.body, "present": ev.bytes.is_some(), "parsed": detail,
+        "purged": ev.purge.as_ref().map(|p| json!({"by": p.actor.encode(), "at": format_ts(p.ts), "reason": p.reason})),
+    })
+}
+
+/// Longest text shown by `evidence show` before it is cut.
+const SHOW_TEXT_MAX: usize = 64 * 1024;
+
+/// `evidence show` as text: the header, then the parsed rendering or the (sanitized) text.
+pub fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
+    use crate::evidence::recognize::Parsed;
+    let b = &ev.body;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "EVIDENCE {}  {} ({})
+",
+        ev.entry.short(12),
+        safe(b.name.as_deref().or(b.url.as_deref()).unwrap_or("-")),
+        b.kind
+    ));
+    field(&mut out, "request", &ev.request.to_hex());
+    field(&mut out, "attached", &format!("{} by {}", when(&ev.ts), ev.actor.key_id()));
+    if let Some(d) = &b.sha256 {
+        field(&mut out, "sha256", d);
+    }
+    if let Some(sz) = &b.size {
+        field(&mut out, "size", &format!("{sz} bytes"));
+    }
+    if let Some(u) = &b.url {
+        field(&mut out, "link", u);
+    }
+    if let Some(s) = &b.source {
+        field(&mut out, "source", s);
+    }
+    if let Some(s) = &b.summary {
+        field(&mut out, "summary", s);
+    }
+    if let Some(p) = &ev.purge {
+        out.push_str(&format!(
+            "
+PURGED by {} at {}: {}
+",
+            p.actor.key_id(),
+            when(&p.ts),
+            safe(&p.reason)
+        ));
+        return out;
+    }
+    out.push('\n');
+    match (&ev.parsed, &ev.bytes) {
+        (Some(Parsed::JUnit(j)), _) => {
+            out.push_str(&format!("{}\n", j.summary()));
+            for f in &j.failed {
+                out.push_str(&format!(
+                    "  {} {}: {}\n",
+                    f.kind.to_uppercase(),
+                    safe(&f.name),
+                    safe(&crate::text::truncate(&f.message, 300))
+                ));
+            }
+        }
+        (Some(Parsed::Sarif(s)), _) => {
+            out.push_str(&format!("{}\n", s.summary()));
+            let mut t = super::output::Table::new(&["LEVEL", "SEVERITY", "RULE", "LOCATION", "MESSAGE"]);
+            for f in &s.findings {
+                t.row(vec![
+                    f.level.clone(),
+                    f.severity.clone().unwrap_or_default(),
+                    f.rule.clone(),
+                    f.location.clone().unwrap_or_default(),
+                    crate::text::truncate(&f.message, 80).into_owned(),
+                ]);
+            }
+            out.push_str(&t.render());
+        }
+        (Some(Parsed::Osv(a)), _) => out.push_str(&format!("{}\n", safe(&a.summary_line()))),
+        (Some(Parsed::Binary), _) => out.push_str("(binary; use `rollcall evidence export` to get the bytes)\n"),
+        (Some(_), Some(bytes)) => {
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOW_TEXT_MAX)]);
+            let clean = multi_line(&text);
+            if clean.suspicious {
+                out.push_str("(this text contains control or invisible characters; they are shown as <U+XXXX>)\n");
+            }
+            out.push_str(&clean.text);
+            if bytes.len() > SHOW_TEXT_MAX {
+                out.push_str(&format!(
+                    "\n… ({} more bytes; use `rollcall evidence export`)\n",
+                    bytes.len() - SHOW_TEXT_MAX
+                ));
+            }
+        }
+        (None, _) | (_, None) => out.push_str("(no stored bytes)\n"),
+    }
+    out
+}

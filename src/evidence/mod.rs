@@ -1,4 +1,8 @@
 //! Evidence: files attached to requests, stored content-addressed (SHA-256) in the ledger file, and the
-//! recognisers that summarise what they say.
+//! recognisers that say what they contain (JUnit XML, SARIF, OSV advisories, JSON, text).
 
+pub mod junit;
+pub mod osv;
+pub mod recognize;
+pub mod sarif;
 pub mod store;

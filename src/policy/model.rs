@@ -88,6 +88,8 @@ pub struct ApprovalRules {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceRules {
+    /// Largest evidence file accepted, in MiB.
+    pub max_file_mib: u32,
     pub tiers: Tiers<Vec<String>>,
     pub flags: BTreeMap<String, Vec<String>>,
 }
@@ -254,6 +256,9 @@ impl Policy {
             if let Some(k) = kinds.iter().find(|k| !EVIDENCE_KINDS.contains(&k.as_str())) {
                 return Err(invalid(text, "evidence.tiers", tier, format!("unknown evidence kind {k:?}")));
             }
+        }
+        if self.evidence.max_file_mib == 0 || self.evidence.max_file_mib > 4096 {
+            return Err(invalid(text, "evidence", "max_file_mib", "must be between 1 and 4096".into()));
         }
         for (flag, kinds) in &self.evidence.flags {
             if let Some(k) = kinds.iter().find(|k| !EVIDENCE_KINDS.contains(&k.as_str())) {

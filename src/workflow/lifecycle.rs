@@ -73,7 +73,9 @@ pub fn execute(
     })
 }
 
-/// Attaches a file (or a link) as evidence to request `req`.
+/// Attaches a file (or a link) as evidence to request `req`. The file is read once (hashing as it is
+/// read), recognised, stored by digest, and described in the signed entry. Returns warnings about
+/// files that looked like a known format but did not parse (they are still attached).
 pub fn attach_evidence(
     ctx: &Context,
     signer: Option<&str>,
@@ -92,10 +94,17 @@ pub fn attach_evidence(
     if file.is_none() && url.is_none() {
         return Err(WorkflowError::Usage("give a FILE to attach or a --url to record".into()));
     }
-    let bytes =
-        file.map(crate::evidence::store::read_file).transpose().map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    if let Some(u) = url
+        && (u.len() > 2000 || u.chars().any(char::is_whitespace) || u.is_empty())
+    {
+        return Err(WorkflowError::Usage("--url must be one link without spaces (at most 2000 characters)".into()));
+    }
     let mut session = ctx.session(signer)?;
     let id = resolve_request(&session.ledger, req)?;
+    let cap = {
+        let snap = super::state::Snapshot::load(&session.ledger)?;
+        snap.policies.current().1.evidence.max_file_mib as u64 * 1024 * 1024
+    };
     let mut body = EvidenceBody {
         request: id.to_hex(),
         kind: kind.to_string(),
@@ -105,19 +114,33 @@ pub fn attach_evidence(
         name: None,
         url: url.map(str::to_string),
         source: source.map(str::to_string),
+        format: None,
         summary: None,
+        counts: Default::default(),
     };
-    if let (Some(bytes), Some(path)) = (&bytes, file) {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("evidence").to_string();
-        let digest = crate::evidence::store::put(session.ledger.cache_conn(), bytes)
+    let mut warnings = Vec::new();
+    if let Some(path) = file {
+        let (bytes, digest) =
+            crate::evidence::store::read_file(path, cap).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "evidence".into());
+        if name.chars().count() > crate::audit::record::MAX_LINE {
+            return Err(WorkflowError::Usage("the file name is too long".into()));
+        }
+        let (parsed, warning) = crate::evidence::recognize::recognize(&name, &bytes);
+        warnings.extend(warning);
+        crate::evidence::store::put(session.ledger.cache_conn(), &digest, &bytes)
             .map_err(|e| WorkflowError::Usage(e.to_string()))?;
         body.sha256 = Some(digest.to_hex());
         body.size = Some(bytes.len().to_string());
-        body.media_type = Some(crate::evidence::store::media_type(&name, bytes).to_string());
+        body.media_type = Some(parsed.media_type().to_string());
+        body.format = Some(parsed.format().to_string());
+        body.summary = Some(parsed.summary(bytes.len()));
+        body.counts = parsed.counts();
         body.name = Some(name);
     }
     let body = json(body)?;
-    let receipt = append_on(&mut session, &id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])))?;
+    let mut receipt = append_on(&mut session, &id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])))?;
+    receipt.warnings.extend(warnings);
     Ok((receipt, id))
 }
 

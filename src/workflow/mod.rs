@@ -7,6 +7,7 @@ pub mod clock;
 pub mod context;
 pub mod decisions;
 pub mod error;
+pub mod evidence;
 pub mod identity;
 pub mod index;
 pub mod init;

@@ -20,6 +20,8 @@ pub struct VerifyReport {
     pub completeness: Vec<Completeness>,
     /// Entries that are intact but do not count (unenrolled or revoked signers, non-admin governance, …).
     pub discounted: Vec<crate::identity::roster::Discounted>,
+    /// Evidence blobs checked against their digests, and those purged by a signed entry.
+    pub blobs: super::evidence::BlobReport,
     pub elapsed: Duration,
 }
 
@@ -55,6 +57,7 @@ pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
                 failure: Some(Failure { origin: "-".into(), index: None, entry_id: None, problem: why }),
                 completeness: Vec::new(),
                 discounted: Vec::new(),
+                blobs: Default::default(),
                 elapsed: started.elapsed(),
             });
         }
@@ -70,6 +73,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         failure: None,
         completeness: Vec::new(),
         discounted: Vec::new(),
+        blobs: Default::default(),
         elapsed: Duration::ZERO,
     };
     let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
@@ -158,6 +162,22 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+        }
+    }
+    if report.failure.is_none() {
+        match super::evidence::check_blobs(ledger) {
+            Ok(b) => {
+                if let Some((id, problem)) = &b.problem {
+                    report.failure = Some(Failure {
+                        origin: "-".into(),
+                        index: None,
+                        entry_id: Some(*id),
+                        problem: problem.clone(),
+                    });
+                }
+                report.blobs = b;
+            }
+            Err(e) => report.failure = Some(fail(format!("cannot check evidence: {e}"))),
         }
     }
     if report.failure.is_none() {
