@@ -44,6 +44,8 @@ fn record(i: usize) -> RequestBody {
         temporary_until: None,
         side_effects: SideEffects::default(),
         deployed_at: None,
+        changeset: None,
+        advisories: Vec::new(),
     }
 }
 

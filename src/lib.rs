@@ -3,6 +3,7 @@
 //! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy` <- `workflow`
 //! <- `cli`. `text` and `paths` are leaf utilities.
 
+pub mod analysis;
 pub mod audit;
 pub mod cli;
 pub mod evidence;

@@ -14,6 +14,16 @@ fn attach(env: &Env, req: &str, kind: &str, who: &str) {
     env.ok(&["evidence", "add", req, &f, "--kind", kind, "--as", who]);
 }
 
+/// Attaches a passing JUnit report (a production revert scores at least medium risk, which needs tests).
+fn tested(env: &Env, req: &str, who: &str) {
+    let f = file(
+        env,
+        "junit.xml",
+        r#"<testsuite name="smoke" tests="2"><testcase name="a"/><testcase name="b"/></testsuite>"#,
+    );
+    env.ok(&["evidence", "add", req, &f, "--kind", "test", "--as", who]);
+}
+
 /// Asserts a refusal (exit code, message part) that leaves the ledger file unchanged.
 fn refused(env: &Env, args: &[&str], code: i32, says: &str) {
     let before = env.fingerprint();
@@ -166,6 +176,7 @@ fn approval_refusals() {
 fn amendment_voids_earlier_approvals() {
     let env = team();
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     assert_eq!(gate(&env, &req).0, 0);
     env.ok(&[
@@ -234,6 +245,7 @@ fn revoked_keys_and_identity_refusals() {
 fn execute_refusals_and_separation_of_duties() {
     let env = team();
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"], 1, "did not allow");
     // erin approves (release-manager may approve) and then may not execute.
     env.ok(&["approve", &req, "--comment", "ok", "--as", "erin"]);
@@ -262,6 +274,7 @@ fn freeze_window_blocks_gate_and_execute() {
     );
     env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     let at = |t: &str, args: &[&str]| env.cmd().args(args).env("ROLLCALL_NOW", t).output().unwrap();
     // Monday 2026-11-30 10:00 in +01:00 is inside the window.
@@ -569,6 +582,7 @@ fn entries_that_do_not_count_cannot_make_gate_pass() {
 fn approvals_expire() {
     let env = team();
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     assert_eq!(gate(&env, &req).0, 0);
     let out = env.cmd().args(["--json", "gate", &req]).env("ROLLCALL_NOW", "2099-01-01T00:00:00Z").output().unwrap();

@@ -83,6 +83,9 @@ pub struct ExecutedBody {
     pub version: String,
     pub revert_digest: String,
     pub env: String,
+    /// The revision or digest rolled away from, and the one returned to (from the revert operation).
+    pub from: String,
+    pub to: String,
     /// The exact command run.
     pub command: Vec<String>,
     /// SHA-256 (hex) of the captured output, when given.
@@ -216,5 +219,13 @@ pub struct EvidenceBody {
 pub struct PurgedBody {
     pub request: String,
     pub evidence: String,
+    pub reason: String,
+}
+
+/// `artifact.marked-bad`: a digest (image, artifact, revision) that must not come back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkedBadBody {
+    pub digest: String,
     pub reason: String,
 }

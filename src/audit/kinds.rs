@@ -14,6 +14,7 @@ pub const INCIDENT_LINKED: &str = "incident.linked";
 pub const EVIDENCE_ATTACHED: &str = "evidence.attached";
 pub const EVIDENCE_PURGED: &str = "evidence.purged";
 pub const NOTE: &str = super::note::KIND;
+pub const MARKED_BAD: &str = "artifact.marked-bad";
 
 /// Kinds that belong to a request (their first ref is the request's entry id).
 pub const REQUEST_KINDS: [&str; 13] = [

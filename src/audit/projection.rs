@@ -512,7 +512,7 @@ mod tests {
             2,
             EXECUTED,
             3,
-            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "command": ["helm"], "outcome": "succeeded"}),
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
         );
         let validate = fact(3, VALIDATED, 3, json!({"request": rid(), "result": "pass"}));
         let approve_late = fact(
@@ -555,7 +555,7 @@ mod tests {
             3,
             EXECUTED,
             3,
-            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "command": ["helm"], "outcome": "succeeded"}),
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
         );
         let close = fact(4, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "done"}));
         let v = RequestView::fold(&r, &[em.clone(), exec.clone(), close], &NoRules).unwrap();

@@ -182,6 +182,35 @@ pub struct RequestBody {
     /// When the original change was deployed (RFC 3339), for time-to-detect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_at: Option<String>,
+    /// The change set the revert applies, stored as a blob (`--from-git`, `--diff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changeset: Option<ChangesetRef>,
+    /// Advisories a dependency downgrade brings back (`--advisories DIR`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<AdvisoryRef>,
+}
+
+/// The change set blob a request signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesetRef {
+    /// SHA-256 (hex) of the change set's canonical JSON bytes.
+    pub sha256: String,
+    /// `git` or `diff`.
+    pub source: String,
+    pub files: u64,
+    /// Ids of the commits reverted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<String>,
+}
+
+/// An advisory that affects a version the revert returns to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisoryRef {
+    pub id: String,
+    pub package: String,
+    pub version: String,
 }
 
 fn line(field: &str, v: &str) -> Result<(), String> {
@@ -262,6 +291,14 @@ impl RequestBody {
         }
         list("side_effects.migrations", &self.side_effects.migrations, false)?;
         list("side_effects.destructive", &self.side_effects.destructive, false)?;
+        if let Some(c) = &self.changeset
+            && Hash::from_hex(&c.sha256).is_none()
+        {
+            return Err("changeset.sha256 is not a SHA-256 hex digest".into());
+        }
+        if self.advisories.len() > MAX_ITEMS {
+            return Err(format!("advisories has more than {MAX_ITEMS} items"));
+        }
         for (field, v) in [("temporary_until", &self.temporary_until), ("deployed_at", &self.deployed_at)] {
             if let Some(v) = v
                 && parse_time(v).is_none()
@@ -390,6 +427,8 @@ pub mod tests_support {
             temporary_until: None,
             side_effects: SideEffects::default(),
             deployed_at: None,
+            changeset: None,
+            advisories: Vec::new(),
         }
     }
 }

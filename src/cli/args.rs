@@ -225,6 +225,14 @@ pub enum Command {
     },
     /// Rebuild the request index from the entries.
     Rebuild,
+    /// Record that a digest (image, artifact, revision) is bad: reverts that bring it back are flagged.
+    MarkBad {
+        digest: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// List the raw entries of a log in log order.
     Log {
         /// Which origin's log (default: this ledger's own).
@@ -259,6 +267,19 @@ pub enum RequestCommand {
         /// Read the record from a JSON file (see docs/FORMAT.md); flags given too override its fields.
         #[arg(long, value_name = "F.json")]
         from_file: Option<PathBuf>,
+        /// Read the revert from this git repository (with --revert): commits, files, hunks, the
+        /// `git revert` command, components.
+        #[arg(long, value_name = "REPO", requires = "revert")]
+        from_git: Option<PathBuf>,
+        /// The commit (or range A..B) the revert undoes, with --from-git.
+        #[arg(long, value_name = "COMMIT", requires = "from_git")]
+        revert: Option<String>,
+        /// A unified diff of what the revert does, for sources other than git.
+        #[arg(long, value_name = "F", conflicts_with = "from_git")]
+        diff: Option<PathBuf>,
+        /// A directory of OSV advisories (JSON) to check dependency downgrades against.
+        #[arg(long, value_name = "DIR")]
+        advisories: Option<PathBuf>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -283,7 +304,7 @@ pub enum RequestCommand {
 }
 
 /// Every field of the rollback record.
-#[derive(Debug, Default, clap::Args)]
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct RecordArgs {
     #[arg(long)]
     pub title: Option<String>,

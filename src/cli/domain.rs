@@ -333,6 +333,11 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::MarkBad { digest, reason, signer } => {
+            let r = workflow::lifecycle::mark_bad(ctx, signer.name.as_deref(), &digest, &reason)?;
+            super::commands::receipt("bad-artifact mark", &r, json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rebuild => {
             let ledger = ctx.open()?;
             let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;
@@ -349,8 +354,35 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
 
 fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
-        RequestCommand::New { record, from_file, signer } => {
-            let body = match from_file {
+        RequestCommand::New { record, from_file, from_git, revert, diff, advisories, signer } => {
+            let mut record = record;
+            let mut changeset = None;
+            if let (Some(repo), Some(spec)) = (&from_git, &revert) {
+                let g = workflow::requests::from_git(repo, spec)?;
+                if record.revert_cmd.is_none() {
+                    record.revert_cmd = Some(g.argv.join(" "));
+                    record.from.get_or_insert(g.from.clone());
+                    record.to.get_or_insert(g.to.clone());
+                }
+                if record.components.is_empty() {
+                    record.components = g.components.clone();
+                }
+                if record.commits.is_empty() {
+                    record.commits = g.changeset.commits.iter().map(|c| c.id.clone()).collect();
+                }
+                record.change.get_or_insert(spec.clone());
+                if record.title.is_none() {
+                    record.title = Some(match g.changeset.commits.as_slice() {
+                        [one] => format!("Revert \"{}\"", crate::text::truncate(&one.subject, 200)),
+                        many => format!("Revert {} commits ({spec})", many.len()),
+                    });
+                }
+                changeset = Some(g.changeset);
+            }
+            if let Some(path) = &diff {
+                changeset = Some(workflow::requests::from_diff(path)?);
+            }
+            let mut body = match from_file {
                 Some(path) => {
                     let mut r = read_record_file(&path)?;
                     record.apply_to(&mut r).map_err(usage)?;
@@ -358,7 +390,17 @@ fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCod
                 }
                 None => record.to_record().map_err(usage)?,
             };
-            let r = workflow::requests::new_request(ctx, signer.name.as_deref(), body)?;
+            if let Some(dir) = &advisories {
+                let Some(cs) = &changeset else {
+                    return Err(usage("--advisories needs a change set (--from-git or --diff)".into()));
+                };
+                let (hits, problems) = workflow::requests::advisory_hits(cs, dir)?;
+                for p in problems {
+                    output::warn(&format!("advisory skipped: {p}"));
+                }
+                body.advisories = hits;
+            }
+            let r = workflow::requests::new_request(ctx, signer.name.as_deref(), body, changeset)?;
             for w in &r.warnings {
                 output::warn(w);
             }

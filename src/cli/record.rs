@@ -120,6 +120,8 @@ impl RecordArgs {
             temporary_until: None,
             side_effects: SideEffects::default(),
             deployed_at: None,
+            changeset: None,
+            advisories: Vec::new(),
         };
         self.apply_to(&mut r)?;
         Ok(r)

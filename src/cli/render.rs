@@ -67,6 +67,11 @@ pub fn show_json(s: &Shown) -> Value {
         "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.pos, "ts": format_ts(x.ts),
             "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
         "evaluation": eval_json(&s.eval, r),
+        "assessment": {
+            "flags": s.assessment.flags,
+            "risk": s.assessment.risk,
+            "changeset_problem": s.assessment.changeset_problem,
+        },
         "decisions": v.decisions.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
         "emergency": v.emergency.as_ref().map(|e| rec_json(e, r)),
         "executions": v.executions.iter().map(|e| rec_json(e, r)).collect::<Vec<_>>(),
@@ -192,6 +197,50 @@ pub fn show_text(s: &Shown) -> String {
     }
     if let Some(x) = &rec.deployed_at {
         field(&mut out, "deployed at", x);
+    }
+    if let Some(cs) = &rec.changeset {
+        field(
+            &mut out,
+            "change set",
+            &format!(
+                "{} files from {}, {} commits, sha256 {}",
+                cs.files,
+                cs.source,
+                cs.commits.len(),
+                &cs.sha256[..16]
+            ),
+        );
+    }
+    for a in &rec.advisories {
+        field(&mut out, "advisory", &format!("{} ({} {})", a.id, a.package, a.version));
+    }
+    let a = &s.assessment;
+    out.push_str(&format!("\nRISK {} of 100 ({}): ", a.risk.score, a.risk.tier));
+    out.push_str(
+        &a.risk
+            .factors
+            .iter()
+            .map(|f| format!("{} +{} ({})", f.name, f.points, safe(&f.detail)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push('\n');
+    if let Some(p) = &a.changeset_problem {
+        out.push_str(&format!("  (change set not analysed: {})\n", safe(p)));
+    }
+    if a.flags.is_empty() {
+        out.push_str("SECURITY FLAGS: none\n");
+    } else {
+        out.push_str(&format!("SECURITY FLAGS ({})\n", a.flags.len()));
+        for f in &a.flags {
+            out.push_str(&format!(
+                "  {:<9} {:<24} {}  at {}\n",
+                f.severity.as_str().to_uppercase(),
+                f.id,
+                safe(&f.explanation),
+                safe(&f.location)
+            ));
+        }
     }
     out.push_str(&format!("\nCHECKLIST (gate {})\n", if e.gate { "passes" } else { "does not pass" }));
     out.push_str(&checklist_text(e));

@@ -14,6 +14,8 @@ use chrono::{DateTime, Utc};
 pub struct Draft<'a> {
     pub view: &'a RequestView,
     pub snap: &'a Snapshot,
+    /// Ids of the security flags the request raises now (what an approver is shown).
+    pub flags: Vec<String>,
     pub signer: PublicKey,
     pub now: DateTime<Utc>,
 }
@@ -23,15 +25,17 @@ pub type Built = (serde_json::Value, Vec<EntryId>);
 
 /// Checks that `fact` would count if appended to `view` now; for decisions, that it would be counted by
 /// the policy.
-pub fn check_candidate(view: &RequestView, snap: &Snapshot, fact: &Fact) -> Result<(), WorkflowError> {
+pub fn check_candidate(ledger: &Ledger, view: &RequestView, snap: &Snapshot, fact: &Fact) -> Result<(), WorkflowError> {
+    let assessment = super::assess::assess(ledger, snap, view)?;
+    let flags = assessment.flag_ids();
     let mut v = view.clone();
-    v.apply(fact, &snap.rules());
+    v.apply(fact, &snap.rules(&flags, Some(&assessment.risk.tier)));
     if let Some(why) = v.timeline.last().and_then(|t| t.ignored.clone()) {
         return Err(WorkflowError::Refused(why));
     }
     if matches!(fact.kind.as_str(), crate::audit::kinds::APPROVED | crate::audit::kinds::REJECTED) {
-        let before = evaluate_now(view, snap, fact.ts);
-        let after = evaluate_now(&v, snap, fact.ts);
+        let before = evaluate_now(ledger, view, snap, fact.ts)?.eval;
+        let after = evaluate_now(ledger, &v, snap, fact.ts)?.eval;
         let mine = after.decisions.iter().find(|d| d.entry == fact.id);
         if let Some(why) = mine.and_then(|d| d.excluded.clone()) {
             return Err(WorkflowError::Refused(format!("this decision would not count: {why}")));
@@ -81,7 +85,8 @@ pub fn append_on(
     let statement = {
         let snap = Snapshot::load(&session.ledger)?;
         let view = load_view(&session.ledger, &snap, id)?;
-        let (body, extra) = build(&Draft { view: &view, snap: &snap, signer, now })?;
+        let flags = super::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
+        let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
         let mut refs = vec![*id];
         refs.extend(extra);
         Statement::new_at(kind, &signer, body, &refs, now)
@@ -91,7 +96,7 @@ pub fn append_on(
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let view = load_view(ledger, &snap, id)?;
         let fact = fact_for(&check_statement, snap.size, signer, now)?;
-        check_candidate(&view, &snap, &fact)
+        check_candidate(ledger, &view, &snap, &fact)
     };
     session.append(statement, &validate)
 }

@@ -23,7 +23,7 @@ pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> Decisi
         policy: policy_id.to_hex(),
         decision,
         comment: comment.to_string(),
-        flags: Vec::new(),
+        flags: d.flags.clone(),
     }
 }
 

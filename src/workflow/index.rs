@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "1";
+const INDEX_VERSION: &str = "2";
 
 /// One row of `list`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,9 @@ fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Err
 /// Recomputes and stores the row of request `id`.
 fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
     let view = load_view(ledger, snap, id)?;
-    let eval = evaluate_now(&view, snap, now);
+    let judged = evaluate_now(ledger, &view, snap, now)?;
+    let eval = judged.eval;
+    let flags = judged.assessment.flags.len() as i64;
     let (_, policy) = snap.policies.current();
     let recheck = if policy.approvals.expiry_hours > 0 {
         eval.decisions
@@ -93,7 +95,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
             eval.tier,
             eval.approvals.len() as i64,
             eval.need as i64,
-            0i64,
+            flags,
             snap.roster.display(&view.requester),
             format_ts(view.ts),
             recheck.map(format_ts),
@@ -106,6 +108,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
 /// Rebuilds the index from every entry.
 pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
     ensure(ledger)?;
+    super::assess::ensure_indexes(ledger);
     let tx = ledger.cache_conn().unchecked_transaction()?;
     ledger.cache_conn().execute("DELETE FROM request_index", [])?;
     let snap = Snapshot::load(ledger)?;

@@ -97,6 +97,7 @@ pub fn init(
             return Err(e.into());
         }
     };
+    super::assess::ensure_indexes(&ledger);
     let checkpoint = ledger.latest_checkpoint(ledger.own_origin())?.map(|c| c.1).unwrap_or_default();
     Ok(Initialized {
         ledger_id: ledger.ledger_id(),

@@ -64,6 +64,8 @@ pub fn execute(
             version: d.view.current().id.to_hex(),
             revert_digest: record.revert_digest(),
             env,
+            from: record.revert.from.clone(),
+            to: record.revert.to.clone(),
             command,
             output_sha256: output_sha256.clone(),
             outcome: x.outcome,
@@ -254,4 +256,23 @@ pub fn note_on(
         let body = NoteBody::new(text, Some(d.view.id.to_hex()))?;
         Ok((json(body)?, vec![]))
     })
+}
+
+/// Records that `digest` (an image, artifact or revision) is bad: reverts that bring it back are flagged.
+pub fn mark_bad(ctx: &Context, signer: Option<&str>, digest: &str, reason: &str) -> Result<Receipt, WorkflowError> {
+    let digest = digest.trim();
+    if digest.is_empty()
+        || digest.len() > crate::audit::record::MAX_LINE
+        || digest.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(WorkflowError::Usage("give the digest or revision as one word".into()));
+    }
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Usage("give the reason (--reason)".into()));
+    }
+    let mut session = ctx.session(signer)?;
+    let actor = session.signer.public();
+    let body = json(MarkedBadBody { digest: digest.into(), reason: reason.into() })?;
+    let st = crate::ledger::Statement::new_at(MARKED_BAD, &actor, body, &[], super::clock::now());
+    session.append(st, &|_, _| Ok(()))
 }

@@ -3,6 +3,7 @@
 //! to the ledger itself.
 
 pub mod act;
+pub mod assess;
 pub mod clock;
 pub mod context;
 pub mod decisions;

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 pub struct Shown {
     pub view: RequestView,
     pub eval: Evaluation,
+    pub assessment: super::assess::Assessment,
     pub obligations: Vec<Obligation>,
     pub now: DateTime<Utc>,
     pub snap: Snapshot,
@@ -29,9 +30,9 @@ pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     let snap = Snapshot::load(&ledger)?;
     let view = load_view(&ledger, &snap, &id)?;
     let now = clock::now();
-    let eval = evaluate_now(&view, &snap, now);
+    let judged = evaluate_now(&ledger, &view, &snap, now)?;
     let obligations = view.obligations(now);
-    Ok(Shown { view, eval, obligations, now, snap })
+    Ok(Shown { view, eval: judged.eval, assessment: judged.assessment, obligations, now, snap })
 }
 
 /// The gate: whether the revert of `req` may run now, with the checklist.

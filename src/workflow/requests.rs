@@ -5,16 +5,40 @@ use super::clock;
 use super::context::{Context, Receipt};
 use super::error::WorkflowError;
 use super::state::Snapshot;
+use crate::analysis::changeset::ChangeSet;
+use crate::analysis::git::GitRevert;
 use crate::audit::bodies::{AmendedBody, WithdrawnBody};
 use crate::audit::kinds::{AMENDED, REQUESTED, WITHDRAWN};
 use crate::audit::projection::{Action, Fact, RequestView, Rules};
-use crate::audit::record::RequestBody;
+use crate::audit::record::{AdvisoryRef, ChangesetRef, RequestBody};
 use crate::ledger::{EntryId, Hash, Ledger, Statement};
+use std::path::Path;
 
-/// Files a new request.
-pub fn new_request(ctx: &Context, signer: Option<&str>, record: RequestBody) -> Result<Receipt, WorkflowError> {
+/// Files a new request. A change set (from git or a diff) is stored as a blob and named, by digest, in
+/// the signed record.
+pub fn new_request(
+    ctx: &Context,
+    signer: Option<&str>,
+    mut record: RequestBody,
+    changeset: Option<ChangeSet>,
+) -> Result<Receipt, WorkflowError> {
+    let blob = changeset.map(|cs| {
+        let bytes = cs.to_bytes();
+        let digest = Hash::of(&[&bytes]);
+        record.changeset = Some(ChangesetRef {
+            sha256: digest.to_hex(),
+            source: cs.source.clone(),
+            files: cs.files.len() as u64,
+            commits: cs.commits.iter().map(|c| c.id.clone()).collect(),
+        });
+        (digest, bytes)
+    });
     record.validate().map_err(WorkflowError::Usage)?;
     let mut session = ctx.session(signer)?;
+    if let Some((digest, bytes)) = &blob {
+        crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)
+            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    }
     let now = clock::now();
     let actor = session.signer.public();
     let body = serde_json::to_value(&record).map_err(|e| WorkflowError::Usage(e.to_string()))?;
@@ -25,9 +49,44 @@ pub fn new_request(ctx: &Context, signer: Option<&str>, record: RequestBody) -> 
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let fact = Fact { pos: snap.size, id, kind: REQUESTED.into(), actor, ts: now, body: candidate.body.clone() };
         let view = RequestView::new(&fact).map_err(WorkflowError::Usage)?;
-        snap.rules().allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)
+        snap.rules(&[], None).allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)
     };
     session.append(statement, &validate)
+}
+
+/// Reads the revert of `spec` (a commit or `A..B`) from the git repository `repo`.
+pub fn from_git(repo: &Path, spec: &str) -> Result<GitRevert, WorkflowError> {
+    crate::analysis::git::read_revert(repo, spec).map_err(WorkflowError::Usage)
+}
+
+/// Reads a unified diff file as the change set of a revert.
+pub fn from_diff(path: &Path) -> Result<ChangeSet, WorkflowError> {
+    let (bytes, _) = crate::evidence::store::read_file(path, crate::evidence::store::MAX_BLOB)
+        .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| WorkflowError::Usage(format!("{} is not UTF-8 text", path.display())))?;
+    let files =
+        crate::analysis::diff::parse(&text).map_err(|e| WorkflowError::Usage(format!("{}: {e}", path.display())))?;
+    if files.is_empty() {
+        return Err(WorkflowError::Usage(format!("{} contains no file changes", path.display())));
+    }
+    Ok(ChangeSet { source: "diff".into(), commits: Vec::new(), files })
+}
+
+/// The advisories in the OSV files of `dir` that the downgrades of `changeset` bring back, and the files
+/// that could not be read.
+pub fn advisory_hits(changeset: &ChangeSet, dir: &Path) -> Result<(Vec<AdvisoryRef>, Vec<String>), WorkflowError> {
+    let (advisories, problems) = crate::evidence::osv::load_dir(dir).map_err(WorkflowError::Usage)?;
+    let mut hits = Vec::new();
+    for d in crate::analysis::lockfiles::downgrades(&changeset.files) {
+        for a in advisories.iter().filter(|a| a.affects(&d.package, &d.to) && !a.affects(&d.package, &d.from)) {
+            let hit = AdvisoryRef { id: a.id.clone(), package: d.package.clone(), version: d.to.clone() };
+            if !hits.contains(&hit) {
+                hits.push(hit);
+            }
+        }
+    }
+    Ok((hits, problems))
 }
 
 /// Amends request `req` with `change` applied to its current record.

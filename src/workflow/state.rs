@@ -1,7 +1,9 @@
 //! Reading requests back: resolving an id prefix, turning stored entries into facts, folding a request
 //! with the policy's rules, and evaluating it. Everything here decides from signed entries.
 
+use super::assess::Assessment;
 use super::error::WorkflowError;
+use crate::audit::RequestBody;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
 use crate::identity::Roster;
@@ -27,13 +29,13 @@ impl Snapshot {
         Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())? })
     }
 
-    /// The evaluation context (no security flags until the analysis supplies them).
-    pub fn context(&self) -> Context<'_> {
-        Context { roster: &self.roster, policies: &self.policies, flags: &[], flags_tier: None }
+    /// The evaluation context with a request's security flags and computed tier.
+    pub fn context<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> Context<'a> {
+        Context { roster: &self.roster, policies: &self.policies, flags, flags_tier: tier }
     }
 
-    pub fn rules(&self) -> PolicyRules<'_> {
-        PolicyRules { ctx: self.context() }
+    pub fn rules<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> PolicyRules<'a> {
+        PolicyRules { ctx: self.context(flags, tier) }
     }
 }
 
@@ -63,17 +65,45 @@ pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, Workflo
     }
 }
 
-/// Folds request `id` from its entries under the policy's rules.
+/// Folds request `id` from its entries under the policy's rules, with the static security flags of its
+/// latest record (so evidence the policy requires per flag gates execution).
 pub fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
     let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
     let request = fact_of(&row)?;
     let related = ledger.own_entries_referencing(id)?.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
-    RequestView::fold(&request, &related, &snap.rules()).map_err(WorkflowError::Refused)
+    let latest = related
+        .iter()
+        .rev()
+        .find(|f| f.kind == crate::audit::kinds::AMENDED)
+        .and_then(|f| serde_json::from_value::<RequestBody>(f.body.get("record")?.clone()).ok())
+        .or_else(|| serde_json::from_value::<RequestBody>(request.body.clone()).ok());
+    let (flags, tier) = match &latest {
+        Some(r) => {
+            let a = super::assess::assess_record(ledger, id, r, None, snap)?;
+            (a.flag_ids(), Some(a.risk.tier))
+        }
+        None => (Vec::new(), None),
+    };
+    RequestView::fold(&request, &related, &snap.rules(&flags, tier.as_deref())).map_err(WorkflowError::Refused)
 }
 
-/// Evaluates `view` now, under the policy in force now.
-pub fn evaluate_now(view: &RequestView, snap: &Snapshot, now: DateTime<Utc>) -> Evaluation {
-    evaluate(view, &snap.context(), now, u64::MAX)
+/// A request's evaluation now, under the policy in force now, with its security assessment.
+pub struct Judged {
+    pub eval: Evaluation,
+    pub assessment: Assessment,
+}
+
+/// Evaluates `view` at `now` with its full security assessment.
+pub fn evaluate_now(
+    ledger: &Ledger,
+    view: &RequestView,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Judged, WorkflowError> {
+    let assessment = super::assess::assess(ledger, snap, view)?;
+    let flags = assessment.flag_ids();
+    let eval = evaluate(view, &snap.context(&flags, Some(&assessment.risk.tier)), now, u64::MAX);
+    Ok(Judged { eval, assessment })
 }
 
 /// Every request id in log order.

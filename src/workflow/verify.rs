@@ -213,7 +213,7 @@ fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
                 out.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
             }
         }
-        for d in evaluate_now(&view, &snap, now).decisions {
+        for d in evaluate_now(ledger, &view, &snap, now)?.eval.decisions {
             if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
                 if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
                     let kind = format!(

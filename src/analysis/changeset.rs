@@ -1,0 +1,109 @@
+//! A change set: what a revert does to the code — the commits it undoes and, per file, the hunks it
+//! applies (`+` lines come back, `-` lines go away). Stored as a JSON blob whose digest the request signs.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    pub id: String,
+    pub author: String,
+    pub date: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hunk {
+    pub old_start: u64,
+    pub new_start: u64,
+    /// Lines with their marker: ' ' context, '+' added by the revert, '-' removed by it.
+    pub lines: Vec<String>,
+}
+
+impl Hunk {
+    /// Lines the revert adds, with their line number in the reverted tree.
+    pub fn added(&self) -> impl Iterator<Item = (u64, &str)> {
+        let mut new = self.new_start;
+        self.lines.iter().filter_map(move |l| {
+            let (mark, text) = l.split_at(l.char_indices().nth(1).map_or(l.len(), |(i, _)| i));
+            match mark {
+                "+" => {
+                    new += 1;
+                    Some((new - 1, text))
+                }
+                " " => {
+                    new += 1;
+                    None
+                }
+                _ => None,
+            }
+        })
+    }
+
+    /// Lines the revert removes, with their line number in the current tree.
+    pub fn removed(&self) -> impl Iterator<Item = (u64, &str)> {
+        let mut old = self.old_start;
+        self.lines.iter().filter_map(move |l| {
+            let (mark, text) = l.split_at(l.char_indices().nth(1).map_or(l.len(), |(i, _)| i));
+            match mark {
+                "-" => {
+                    old += 1;
+                    Some((old - 1, text))
+                }
+                " " => {
+                    old += 1;
+                    None
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    /// Path after the revert (for a deletion: the path removed).
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_path: Option<String>,
+    /// added, deleted, modified, renamed.
+    pub status: String,
+    #[serde(default)]
+    pub binary: bool,
+    pub hunks: Vec<Hunk>,
+}
+
+impl FileChange {
+    pub fn added_lines(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.hunks.iter().flat_map(|h| h.added())
+    }
+
+    pub fn removed_lines(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.hunks.iter().flat_map(|h| h.removed())
+    }
+
+    /// The first changed line (for locations), or 1.
+    pub fn first_line(&self) -> u64 {
+        self.added_lines().next().map(|(n, _)| n).or_else(|| self.removed_lines().next().map(|(n, _)| n)).unwrap_or(1)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSet {
+    /// `git` or `diff`.
+    pub source: String,
+    pub commits: Vec<Commit>,
+    pub files: Vec<FileChange>,
+}
+
+impl ChangeSet {
+    /// The canonical bytes stored as a blob.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json_canonicalizer::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<ChangeSet, String> {
+        serde_json::from_slice(b).map_err(|e| format!("change set is malformed: {e}"))
+    }
+}

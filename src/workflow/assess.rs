@@ -1,0 +1,129 @@
+//! The security assessment of a request, from its signed entries: the change set blob its record names,
+//! the ledger's memory of bad artifacts (marked bad, or rolled away from by an executed revert), the
+//! advisories it recorded, its emergency and its test evidence — giving its flags and risk score.
+
+use super::error::WorkflowError;
+use super::state::Snapshot;
+use crate::analysis::changeset::ChangeSet;
+use crate::analysis::flags::{self, Flag, Input, Tests};
+use crate::analysis::risk::{self, Risk};
+use crate::audit::RequestView;
+use crate::audit::kinds::{EXECUTED, MARKED_BAD};
+use crate::audit::record::RequestBody;
+use crate::ledger::{EntryId, Hash, Ledger};
+use rusqlite::OptionalExtension;
+
+/// Flags and risk of a request.
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub flags: Vec<Flag>,
+    pub risk: Risk,
+    /// Why the change set could not be read, when it could not (purged or missing bytes).
+    pub changeset_problem: Option<String>,
+}
+
+impl Assessment {
+    pub fn flag_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.flags.iter().map(|f| f.id.clone()).collect();
+        ids.dedup();
+        ids
+    }
+}
+
+const BODY_FROM: &str = "json_extract(CAST(statement AS TEXT), '$.body.from')";
+const BODY_DIGEST: &str = "json_extract(CAST(statement AS TEXT), '$.body.digest')";
+
+/// Indexes that make the memory look-ups logarithmic (skipped on a read-only file).
+pub fn ensure_indexes(ledger: &Ledger) {
+    let _ = ledger.cache_conn().execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS memory_executed_from ON entries({BODY_FROM}) WHERE kind = '{EXECUTED}';
+         CREATE INDEX IF NOT EXISTS memory_marked_bad ON entries({BODY_DIGEST}) WHERE kind = '{MARKED_BAD}';"
+    ));
+}
+
+/// Why `digest` is known bad, if it is: marked bad, or rolled away from by another request's execution.
+pub fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Option<String>, WorkflowError> {
+    if digest.trim().is_empty() {
+        return Ok(None);
+    }
+    let conn = ledger.cache_conn();
+    let marked: Option<String> = conn
+        .query_row(
+            &format!("SELECT json_extract(CAST(statement AS TEXT), '$.body.reason') FROM entries WHERE kind = '{MARKED_BAD}' AND {BODY_DIGEST} = ?1 LIMIT 1"),
+            [digest],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(reason) = marked {
+        return Ok(Some(format!("was marked bad: {reason}")));
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT json_extract(CAST(statement AS TEXT), '$.body.request'), json_extract(CAST(statement AS TEXT), '$.body.outcome')
+           FROM entries WHERE kind = '{EXECUTED}' AND {BODY_FROM} = ?1 LIMIT 20"
+    ))?;
+    let rows = stmt.query_map([digest], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))?;
+    for row in rows {
+        let (req, outcome) = row?;
+        if outcome.as_deref() != Some("failed") && req.as_deref().and_then(Hash::from_hex) != Some(*except) {
+            let req = req.unwrap_or_default();
+            return Ok(Some(format!("was rolled away from by request {}", &req[..12.min(req.len())])));
+        }
+    }
+    Ok(None)
+}
+
+/// The change set named by `record`, if its bytes are stored and match.
+pub fn changeset(ledger: &Ledger, record: &RequestBody) -> Result<(Option<ChangeSet>, Option<String>), WorkflowError> {
+    let Some(r) = &record.changeset else { return Ok((None, None)) };
+    let Some(digest) = Hash::from_hex(&r.sha256) else {
+        return Ok((None, Some("the change set digest is malformed".into())));
+    };
+    match crate::evidence::store::get(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))? {
+        Some(b) if Hash::of(&[&b]) == digest => match ChangeSet::from_bytes(&b) {
+            Ok(cs) => Ok((Some(cs), None)),
+            Err(e) => Ok((None, Some(e))),
+        },
+        Some(_) => Ok((None, Some("the stored change set does not match its digest".into()))),
+        None => Ok((None, Some("the change set bytes are not in this ledger".into()))),
+    }
+}
+
+/// Flags and risk of `record` alone (what the change set, memory and advisories say), for request `id`.
+pub fn assess_record(
+    ledger: &Ledger,
+    id: &EntryId,
+    record: &RequestBody,
+    view: Option<&RequestView>,
+    snap: &Snapshot,
+) -> Result<Assessment, WorkflowError> {
+    let (cs, changeset_problem) = changeset(ledger, record)?;
+    let known = |d: &str| known_bad(ledger, d, id).ok().flatten();
+    let (emergency, tests, tests_required) = match view {
+        Some(v) => {
+            let emergency = v
+                .emergency
+                .as_ref()
+                .map(|e| format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")));
+            let mut tests = Tests::default();
+            for e in v.evidence.iter().filter(|e| e.purged.is_none() && e.rec.body.kind == "test") {
+                tests.attached = true;
+                tests.failing += e.rec.body.counts.get("failures").copied().unwrap_or(0)
+                    + e.rec.body.counts.get("errors").copied().unwrap_or(0);
+            }
+            let (_, policy) = snap.policies.current();
+            let tier = crate::policy::evaluate::tier_of(v, None);
+            let required = policy.evidence.tiers.get(&tier).is_some_and(|k| k.iter().any(|k| k == "test"));
+            (emergency, tests, required)
+        }
+        None => (None, Tests::default(), false),
+    };
+    let flags =
+        flags::flags(&Input { record, changeset: cs.as_ref(), known_bad: &known, emergency, tests, tests_required });
+    let risk = risk::score(record, &flags);
+    Ok(Assessment { flags, risk, changeset_problem })
+}
+
+/// The full assessment of a request as it stands.
+pub fn assess(ledger: &Ledger, snap: &Snapshot, view: &RequestView) -> Result<Assessment, WorkflowError> {
+    assess_record(ledger, &view.id, view.record(), Some(view), snap)
+}
