@@ -188,7 +188,12 @@ pub fn parse(bytes: &[u8]) -> Result<JUnit, String> {
                     f.message = c.into_inner().trim().to_string();
                 }
             }
-            Event::Eof => break,
+            Event::Eof => {
+                if depth != 0 {
+                    return Err("the document ends inside an element".into());
+                }
+                break;
+            }
             _ => {}
         }
     }

@@ -71,6 +71,8 @@ pub fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<(), BlobErr
 /// Removes the bytes of `digest` (a purge); returns whether there were any.
 pub fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
     ensure(conn)?;
+    // Overwrite the freed pages so the purged bytes do not linger in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn.execute("DELETE FROM blobs WHERE sha256 = ?1", [digest.0])? > 0)
 }
 

@@ -1,0 +1,292 @@
+//! Evidence end to end: real-shaped reports of each producer, and every bad input issue 4 names — each
+//! refusal leaving the ledger unchanged.
+
+mod common;
+use common::{Env, file, file_request, team, verify_json};
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn attach(env: &Env, req: &str, path: &str, kind: &str) -> serde_json::Value {
+    env.json(&["evidence", "add", req, path, "--kind", kind, "--as", "bob"])
+}
+
+fn evidence_of(env: &Env, req: &str) -> Vec<serde_json::Value> {
+    env.json(&["show", req])["evidence"].as_array().unwrap().clone()
+}
+
+#[test]
+fn junit_dialects_are_summarised() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    for (f, summary) in [
+        ("junit-surefire.xml", "4 tests, 2 passed, 1 failed, 0 errors, 1 skipped"),
+        ("junit-pytest.xml", "3 tests, 2 passed, 0 failed, 1 errors"),
+        ("junit-nextest.xml", "3 tests, 3 passed, 0 failed"),
+        ("jest-junit.xml", "3 tests, 1 passed, 2 failed"),
+    ] {
+        attach(&env, &req, &fixture(f), "test");
+        let ev = evidence_of(&env, &req);
+        let last = &ev[ev.len() - 1]["body"];
+        assert_eq!(last["format"], "junit", "{f}");
+        assert!(last["summary"].as_str().unwrap().contains(summary), "{f}: {last}");
+    }
+    let ev = evidence_of(&env, &req);
+    let surefire = ev[0]["entry_id"].as_str().unwrap();
+    let shown = env.ok(&["evidence", "show", &surefire[..10]]);
+    assert!(shown.contains("FAILURE com.example.payments.RefundServiceTest::rejectsRefundAfterSettlement: expected: <409> but was: <200>"), "{shown}");
+    let pytest = ev[1]["entry_id"].as_str().unwrap();
+    assert!(env.ok(&["evidence", "show", pytest]).contains("ConnectionRefusedError"));
+    // Failing tests are a gate bypass the approver sees.
+    let flags = env.json(&["show", &req])["assessment"]["flags"].clone();
+    assert!(
+        flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "GATE_BYPASS" && f["explanation"].as_str().unwrap().contains("failing tests")),
+        "{flags}"
+    );
+}
+
+#[test]
+fn sarif_producers_and_osv() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    for (f, tool, counts) in [
+        ("trivy.sarif", "Trivy", (1, 1, 0)),
+        ("semgrep.sarif", "Semgrep OSS", (0, 1, 0)),
+        ("codeql.sarif", "CodeQL", (1, 0, 0)),
+        ("clippy.sarif", "clippy", (0, 1, 0)),
+    ] {
+        attach(&env, &req, &fixture(f), "scan");
+        let ev = evidence_of(&env, &req);
+        let b = &ev[ev.len() - 1]["body"];
+        assert_eq!(b["format"], "sarif", "{f}");
+        assert!(b["summary"].as_str().unwrap().contains(tool), "{f}: {b}");
+        assert_eq!(
+            (
+                b["counts"]["error"].as_u64().unwrap(),
+                b["counts"]["warning"].as_u64().unwrap(),
+                b["counts"]["note"].as_u64().unwrap()
+            ),
+            counts,
+            "{f}"
+        );
+    }
+    let trivy = evidence_of(&env, &req)[0]["entry_id"].as_str().unwrap().to_string();
+    let shown = env.ok(&["evidence", "show", &trivy]);
+    assert!(shown.contains("CVE-2024-3094") && shown.contains("10.0"), "{shown}");
+    let j = env.json(&["evidence", "show", &trivy]);
+    assert_eq!(j["parsed"]["sarif"]["findings"][0]["location"], "registry.example.com/payments-api:4411:1");
+    attach(&env, &req, &fixture("RUSTSEC-2023-0044.json"), "scan");
+    let ev = evidence_of(&env, &req);
+    assert!(ev.last().unwrap()["body"]["summary"].as_str().unwrap().starts_with("OSV RUSTSEC-2023-0044"));
+}
+
+#[test]
+fn links_logs_binary_and_hostile_text() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&[
+        "evidence",
+        "add",
+        &req,
+        "--kind",
+        "other",
+        "--url",
+        "https://ci.example/run/77",
+        "--source",
+        "ci",
+        "--as",
+        "bob",
+    ]);
+    let log = file(&env, "deploy\x1b[31m.log", "step 1 ok\n\x1b]0;owned\x07step 2 \u{202e}kcatta\n");
+    attach(&env, &req, &log, "log");
+    let bin = env.home().join("core.bin");
+    std::fs::write(&bin, [0u8, 159, 146, 150, 255]).unwrap();
+    attach(&env, &req, bin.to_str().unwrap(), "other");
+    let ev = evidence_of(&env, &req);
+    assert_eq!(ev[0]["body"]["url"], "https://ci.example/run/77");
+    assert_eq!(ev[1]["body"]["format"], "text");
+    assert_eq!(ev[1]["body"]["name"], "deploy\x1b[31m.log", "stored as it is");
+    assert_eq!(ev[2]["body"]["format"], "binary");
+    let shown = env.ok(&["evidence", "show", ev[1]["entry_id"].as_str().unwrap()]);
+    assert!(!shown.contains('\x1b') && !shown.contains('\u{202e}') && !shown.contains('\x07'), "{shown:?}");
+    assert!(shown.contains("<U+001B>") && shown.contains("<U+202E>"), "{shown}");
+    assert!(shown.contains("control or invisible characters"), "{shown}");
+    let text = env.ok(&["show", &req]);
+    assert!(!text.contains('\x1b'), "{text:?}");
+}
+
+#[test]
+fn malformed_and_hostile_reports_are_kept_opaque_with_a_warning() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let broken = file(&env, "broken.xml", "<testsuite><testcase name=\"a\">");
+    let out = env.run(&["evidence", "add", &req, &broken, "--kind", "test", "--as", "bob"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not read as JUnit"));
+    let bomb = file(
+        &env,
+        "bomb.xml",
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><testsuite><testcase name="&lol3;"/></testsuite>"#,
+    );
+    let out = env.run(&["evidence", "add", &req, &bomb, "--kind", "test", "--as", "bob"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DOCTYPE"));
+    let bad_json = file(&env, "scan.sarif", "{\"runs\": [");
+    let out = env.run(&["evidence", "add", &req, &bad_json, "--kind", "scan", "--as", "bob"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+    let ev = evidence_of(&env, &req);
+    assert_eq!(ev.len(), 3);
+    assert!(ev.iter().all(|e| e["body"]["format"] == "text"));
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+fn refused(env: &Env, args: &[&str], says: &str) {
+    let before = env.fingerprint();
+    let err = env.fails(args, 2);
+    assert!(err.contains(says), "{args:?}: {err}");
+    assert_eq!(env.fingerprint(), before);
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    // A 2 GB (sparse) file is refused from its size, without reading it.
+    let huge = env.home().join("huge.log");
+    std::fs::File::create(&huge).unwrap().set_len(2 * 1024 * 1024 * 1024).unwrap();
+    let t = std::time::Instant::now();
+    refused(&env, &["evidence", "add", &req, huge.to_str().unwrap(), "--kind", "log", "--as", "bob"], "larger than");
+    assert!(t.elapsed().as_secs() < 20);
+    #[cfg(unix)]
+    {
+        let target = file(&env, "real.log", "x\n");
+        let link = env.home().join("link.log");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        refused(
+            &env,
+            &["evidence", "add", &req, link.to_str().unwrap(), "--kind", "log", "--as", "bob"],
+            "symbolic link",
+        );
+    }
+    refused(
+        &env,
+        &["evidence", "add", &req, env.home().to_str().unwrap(), "--kind", "log", "--as", "bob"],
+        "not a regular file",
+    );
+    refused(&env, &["evidence", "add", &req, "/nonexistent/file", "--kind", "log", "--as", "bob"], "cannot read");
+    refused(&env, &["evidence", "add", &req, "--kind", "log", "--as", "bob"], "give a FILE");
+    refused(&env, &["evidence", "add", &req, "--kind", "log", "--url", "not a url", "--as", "bob"], "--url");
+    // The cap is the policy's.
+    let small = file(&env, "small.toml", "version = 1\n[evidence]\nmax_file_mib = 1\n");
+    env.ok(&["policy", "adopt", &small, "--as", "alice"]);
+    let two_mib = env.home().join("two.log");
+    std::fs::write(&two_mib, vec![b'a'; 2 * 1024 * 1024]).unwrap();
+    refused(
+        &env,
+        &["evidence", "add", &req, two_mib.to_str().unwrap(), "--kind", "log", "--as", "bob"],
+        "1048576 bytes",
+    );
+}
+
+#[test]
+fn a_file_that_changes_while_read_is_stored_as_read() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let path = env.home().join("growing.log");
+    std::fs::write(&path, vec![b'x'; 4 * 1024 * 1024]).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = f.write_all(&[b'y'; 4096]);
+            }
+        })
+    };
+    let out = env.run(&["--json", "evidence", "add", &req, path.to_str().unwrap(), "--kind", "log", "--as", "bob"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(out.status.success() || String::from_utf8_lossy(&out.stderr).contains("larger than"));
+    if out.status.success() {
+        let ev = evidence_of(&env, &req);
+        let id = ev[0]["entry_id"].as_str().unwrap();
+        let exported = env.home().join("exported.log");
+        env.ok(&["evidence", "export", id, "--out", exported.to_str().unwrap()]);
+        let bytes = std::fs::read(&exported).unwrap();
+        use sha2::{Digest, Sha256};
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), ev[0]["body"]["sha256"].as_str().unwrap());
+        assert_eq!(bytes.len().to_string(), ev[0]["body"]["size"].as_str().unwrap());
+        assert_eq!(verify_json(&env).0, 0);
+    }
+}
+
+#[test]
+fn export_purge_and_tampered_blobs() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    attach(&env, &req, &fixture("trivy.sarif"), "scan");
+    let leaked = file(&env, "app.log", "connecting with password=SuperSecret123!\n");
+    attach(&env, &req, &leaked, "log");
+    let ev = evidence_of(&env, &req);
+    let (scan, log) =
+        (ev[0]["entry_id"].as_str().unwrap().to_string(), ev[1]["entry_id"].as_str().unwrap().to_string());
+    let out = env.home().join("out.sarif");
+    env.ok(&["evidence", "export", &scan, "--out", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(fixture("trivy.sarif")).unwrap());
+    assert!(env.fails(&["evidence", "export", &scan, "--out", out.to_str().unwrap()], 2).contains("exists"));
+
+    // Only managers may purge; then the bytes are gone and verify says who purged them and why.
+    let before = env.fingerprint();
+    assert!(env.fails(&["evidence", "purge", &log, "--reason", "secret", "--as", "bob"], 1).contains("may not purge"));
+    assert_eq!(env.fingerprint(), before);
+    env.ok(&["evidence", "purge", &log, "--reason", "contains a database password", "--as", "erin"]);
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["evidence"]["checked"], 1);
+    assert_eq!(v["evidence"]["purged"][0]["reason"], "contains a database password");
+    let text = env.ok(&["verify"]);
+    assert!(text.contains("purged by"), "{text}");
+    let db = std::fs::read(env.ledger()).unwrap();
+    assert!(!db.windows(11).any(|w| w == b"SuperSecret"), "the purged bytes are gone from the file");
+    assert!(
+        env.fails(&["evidence", "export", &log, "--out", env.home().join("x").to_str().unwrap()], 2).contains("purged")
+    );
+    assert!(env.ok(&["evidence", "show", &log]).contains("PURGED"));
+
+    // Someone rewrites the stored scan bytes: verify names the evidence.
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute("UPDATE blobs SET bytes = X'00'", []).unwrap();
+    drop(c);
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 1);
+    assert_eq!(v["integrity"]["failure"]["entry_id"], scan.as_str());
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("do not match"));
+    // And deleting it without a purge entry is caught too.
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute("DELETE FROM blobs", []).unwrap();
+    drop(c);
+    let (_, v) = verify_json(&env);
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("missing"));
+}
+
+#[test]
+fn evidence_requirements_show_in_the_checklist() {
+    let env = team();
+    let req = file_request(&env, "bob", "high");
+    let g: serde_json::Value = serde_json::from_slice(&env.run(&["--json", "gate", &req]).stdout).unwrap();
+    assert_eq!(g["evidence_missing"], serde_json::json!(["scan", "test"]));
+    attach(&env, &req, &fixture("junit-nextest.xml"), "test");
+    let g: serde_json::Value = serde_json::from_slice(&env.run(&["--json", "gate", &req]).stdout).unwrap();
+    assert_eq!(g["evidence_missing"], serde_json::json!(["scan"]));
+    let item = g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "evidence").unwrap().clone();
+    assert_eq!(item["met"], false);
+    assert!(item["detail"].as_str().unwrap().contains("missing evidence: scan"));
+}
