@@ -355,6 +355,17 @@ fn diff_files_and_git_errors() {
     ]);
     let show = env.json(&["show", r["request"].as_str().unwrap()]);
     assert_eq!(flags(&show), vec![("EXPOSURE_SURFACE".to_string(), "k8s/ingress.yaml:2".to_string())]);
+    assert_eq!(common::verify_json(&env).0, 0);
+    // The change set's bytes are checked by verify like any evidence.
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute("UPDATE blobs SET bytes = CAST('{}' AS BLOB)", []).unwrap();
+    drop(c);
+    let (code, v) = common::verify_json(&env);
+    assert_eq!(code, 1);
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("change set"), "{v}");
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute("DELETE FROM blobs", []).unwrap();
+    drop(c);
     let before = env.fingerprint();
     let base = [
         "request",

@@ -195,5 +195,31 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
             }
         }
     }
+    // The change sets requests name by digest.
+    for row in ledger.own_entries_of_kinds(&[crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED])? {
+        let f = super::state::fact_of(&row)?;
+        let record = if f.kind == crate::audit::kinds::AMENDED {
+            f.body.get("record").cloned().unwrap_or_default()
+        } else {
+            f.body
+        };
+        let Some(digest) =
+            record.get("changeset").and_then(|c| c.get("sha256")).and_then(|s| s.as_str()).and_then(Hash::from_hex)
+        else {
+            continue;
+        };
+        match store::check(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))? {
+            Some(true) => report.checked += 1,
+            Some(false) => {
+                report.problem.get_or_insert((
+                    f.id,
+                    "the stored change set does not match the digest in the signed record".into(),
+                ));
+            }
+            None => {
+                report.problem.get_or_insert((f.id, "the change set the record names is missing".into()));
+            }
+        }
+    }
     Ok(report)
 }
