@@ -12,4 +12,5 @@ pub mod ledger;
 pub mod paths;
 pub mod policy;
 pub mod text;
+pub mod tui;
 pub mod workflow;

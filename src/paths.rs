@@ -41,3 +41,11 @@ pub fn default_ledger() -> Result<PathBuf, NoHome> {
         None => Ok(project_dirs()?.data_dir().join("ledger.db")),
     }
 }
+
+/// The directory holding configuration (`keymap.toml`, `theme.toml`).
+pub fn config_dir() -> Result<PathBuf, NoHome> {
+    match home_override() {
+        Some(h) => Ok(h),
+        None => Ok(project_dirs()?.config_dir().to_path_buf()),
+    }
+}

@@ -225,6 +225,28 @@ pub enum Command {
     },
     /// Rebuild the request index from the entries.
     Rebuild,
+    /// Build a realistic demo ledger (people, forty requests in every state, evidence, a git repository)
+    /// and open the console on it.
+    Demo {
+        /// Where to build it (default: a new directory under the system temp dir).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Add this many synthetic requests (for load tests).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        scale: usize,
+        /// Build it and print where, without opening the console.
+        #[arg(long)]
+        no_tui: bool,
+    },
+    /// Open the review console (also what a bare `rollcall` runs on a terminal).
+    Tui {
+        /// Browse and verify only: every action is hidden.
+        #[arg(long)]
+        read_only: bool,
+        /// The key that signs (default: ROLLCALL_KEY, or the only key in the keystore).
+        #[arg(long = "as", value_name = "NAME")]
+        signer: Option<String>,
+    },
     /// Record that a digest (image, artifact, revision) is bad: reverts that bring it back are flagged.
     MarkBad {
         digest: String,

@@ -14,6 +14,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
     let json = cli.json;
     let ctx = Context::from_env(cli.ledger)?;
     let Some(command) = cli.command else {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            crate::tui::run(ctx, crate::tui::Options::default())?;
+            return Ok(ExitCode::SUCCESS);
+        }
         return Err(WorkflowError::Usage("no command given; see `rollcall --help`".into()));
     };
     match command {

@@ -338,6 +338,64 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             super::commands::receipt("bad-artifact mark", &r, json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo { dir, scale, no_tui } => {
+            let dir = dir.unwrap_or_else(|| {
+                let mut r = [0u8; 4];
+                let _ = getrandom::fill(&mut r);
+                std::env::temp_dir().join(format!("rollcall-demo-{}", hex::encode(r)))
+            });
+            let started = std::time::Instant::now();
+            let quiet = json;
+            let demo = workflow::demo::build(&dir, scale, &mut |step| {
+                if !quiet {
+                    eprintln!("demo: {step}");
+                }
+            })?;
+            let how = format!(
+                "ROLLCALL_HOME={} rollcall --ledger {} tui --as {}",
+                demo.home.display(),
+                demo.ledger.display(),
+                workflow::demo::DEMO_USER
+            );
+            if json {
+                output::json(
+                    &json!({"dir": demo.dir, "ledger": demo.ledger, "home": demo.home, "requests": demo.requests,
+                    "synthetic": demo.synthetic, "entries": demo.entries, "passphrase": workflow::demo::PASSPHRASE,
+                    "user": workflow::demo::DEMO_USER, "open": how}),
+                );
+            } else {
+                say!(
+                    "demo ledger: {} ({} requests{}, {} entries, built in {:.1} s)",
+                    demo.ledger.display(),
+                    demo.requests,
+                    if demo.synthetic > 0 { format!(" + {} synthetic", demo.synthetic) } else { String::new() },
+                    demo.entries,
+                    started.elapsed().as_secs_f64()
+                );
+                say!(
+                    "people: alice (admin), bob (requester), carol (approver), dave (security-approver), erin (executor, release-manager), frank, grace (auditor)"
+                );
+                say!("passphrase of every demo key: {}", workflow::demo::PASSPHRASE);
+                say!("open it again with: {how}");
+            }
+            if no_tui || json {
+                return Ok(ExitCode::SUCCESS);
+            }
+            crate::tui::run(
+                demo.context(),
+                crate::tui::Options {
+                    read_only: false,
+                    signer: Some(workflow::demo::DEMO_USER.into()),
+                    banner: Some(format!("demo passphrase: {}", workflow::demo::PASSPHRASE)),
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tui { read_only, signer } => {
+            let ctx = Context::from_env(Some(ctx.ledger_path.clone()))?;
+            crate::tui::run(ctx, crate::tui::Options { read_only, signer, banner: None })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rebuild => {
             let ledger = ctx.open()?;
             let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;

@@ -70,8 +70,17 @@ struct Aad<'a> {
     kdf: &'a KdfParams,
 }
 
-fn default_params() -> (u32, u32, u32) {
-    if std::env::var_os(INSECURE_KDF_ENV).is_some_and(|v| v == "1") {
+/// How hard new key files are to brute-force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KdfCost {
+    /// Argon2id, 64 MiB, 3 passes (unless `ROLLCALL_INSECURE_FAST_KDF=1`).
+    Default,
+    /// Almost free: for throwaway demo and test keys only.
+    Throwaway,
+}
+
+fn params(cost: KdfCost) -> (u32, u32, u32) {
+    if cost == KdfCost::Throwaway || std::env::var_os(INSECURE_KDF_ENV).is_some_and(|v| v == "1") {
         (64, 1, 1)
     } else {
         // 64 MiB, 3 passes: RFC 9106's second recommended option, at one lane.
@@ -117,7 +126,18 @@ fn aad(f: &KeyFile) -> Result<Vec<u8>, KeyFileError> {
 impl KeyFile {
     /// Seals `key` under `passphrase`.
     pub fn seal(name: &str, purpose: Purpose, key: &SigningKey, passphrase: &str) -> Result<KeyFile, KeyFileError> {
-        let (m_kib, t, p) = default_params();
+        Self::seal_with(name, purpose, key, passphrase, KdfCost::Default)
+    }
+
+    /// Seals with the given KDF cost.
+    pub fn seal_with(
+        name: &str,
+        purpose: Purpose,
+        key: &SigningKey,
+        passphrase: &str,
+        cost: KdfCost,
+    ) -> Result<KeyFile, KeyFileError> {
+        let (m_kib, t, p) = params(cost);
         let mut f = KeyFile {
             format: FORMAT.to_string(),
             name: name.to_string(),

@@ -125,6 +125,16 @@ impl Keystore {
 
     /// Generates a person key `name`, sealed with `passphrase`.
     pub fn create(&self, name: &str, passphrase: &Passphrase) -> Result<KeyInfo, IdentityError> {
+        self.create_with(name, passphrase, super::keyfile::KdfCost::Default)
+    }
+
+    /// As [`Keystore::create`] with a chosen KDF cost.
+    pub fn create_with(
+        &self,
+        name: &str,
+        passphrase: &Passphrase,
+        cost: super::keyfile::KdfCost,
+    ) -> Result<KeyInfo, IdentityError> {
         if !valid_name(name) {
             return Err(IdentityError::InvalidName(name.to_string()));
         }
@@ -133,8 +143,8 @@ impl Keystore {
             return Err(IdentityError::KeyExists(name.to_string()));
         }
         let key = super::keyfile::generate().map_err(|e| IdentityError::Random(e.to_string()))?;
-        let file =
-            KeyFile::seal(name, Purpose::Person, &key, passphrase.expose()).map_err(|e| map_kf(&path, name, e))?;
+        let file = KeyFile::seal_with(name, Purpose::Person, &key, passphrase.expose(), cost)
+            .map_err(|e| map_kf(&path, name, e))?;
         let json =
             serde_json::to_vec_pretty(&file).map_err(|e| IdentityError::BadKeyFile(path.clone(), e.to_string()))?;
         write_new_private(&path, &json).map_err(|e| match e {
@@ -203,9 +213,20 @@ impl Keystore {
         key: &SigningKey,
         passphrase: &Passphrase,
     ) -> Result<PathBuf, IdentityError> {
+        self.store_origin_with(origin, key, passphrase, super::keyfile::KdfCost::Default)
+    }
+
+    /// As [`Keystore::store_origin`] with a chosen KDF cost.
+    pub fn store_origin_with(
+        &self,
+        origin: &str,
+        key: &SigningKey,
+        passphrase: &Passphrase,
+        cost: super::keyfile::KdfCost,
+    ) -> Result<PathBuf, IdentityError> {
         let path = self.origin_path(&PublicKey::from_signing(key));
-        let file =
-            KeyFile::seal(origin, Purpose::Origin, key, passphrase.expose()).map_err(|e| map_kf(&path, origin, e))?;
+        let file = KeyFile::seal_with(origin, Purpose::Origin, key, passphrase.expose(), cost)
+            .map_err(|e| map_kf(&path, origin, e))?;
         let json =
             serde_json::to_vec_pretty(&file).map_err(|e| IdentityError::BadKeyFile(path.clone(), e.to_string()))?;
         write_new_private(&path, &json)?;

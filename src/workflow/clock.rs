@@ -6,6 +6,12 @@ use chrono::{DateTime, Utc};
 /// Environment variable that fixes the clock.
 pub const NOW_ENV: &str = "ROLLCALL_NOW";
 
+use std::cell::Cell;
+
+thread_local! {
+    static AT: Cell<Option<DateTime<Utc>>> = const { Cell::new(None) };
+}
+
 /// The override, if set and valid.
 pub fn overridden() -> Option<DateTime<Utc>> {
     std::env::var(NOW_ENV).ok().and_then(|s| crate::audit::record::parse_time(&s))
@@ -13,5 +19,13 @@ pub fn overridden() -> Option<DateTime<Utc>> {
 
 /// Now.
 pub fn now() -> DateTime<Utc> {
-    overridden().unwrap_or_else(Utc::now)
+    AT.with(|a| a.get()).or_else(overridden).unwrap_or_else(Utc::now)
+}
+
+/// Runs `f` with this thread's clock set to `t` (the demo builds a history in the past with it).
+pub fn at<T>(t: DateTime<Utc>, f: impl FnOnce() -> T) -> T {
+    let before = AT.with(|a| a.replace(Some(t)));
+    let out = f();
+    AT.with(|a| a.set(before));
+    out
 }

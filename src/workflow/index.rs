@@ -16,7 +16,65 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "2";
+const INDEX_VERSION: &str = "4";
+
+/// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
+/// ready to run, pending by risk tier, and the rest.
+fn urgency(status: &str, tier: &str, has_obligation: bool) -> i64 {
+    if has_obligation && !matches!(status, "closed" | "withdrawn") {
+        return 0;
+    }
+    match (status, tier) {
+        ("emergency" | "review-due", _) => 1,
+        ("approved", _) => 2,
+        ("pending", "critical") => 3,
+        ("pending", "high") => 4,
+        ("pending", "medium") => 5,
+        ("pending", _) => 6,
+        ("rejected", _) => 7,
+        _ => 9,
+    }
+}
+
+/// The searchable text of a statement body: its string values, minus ids, keys and digests.
+pub fn searchable(body: &serde_json::Value) -> String {
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::String(s) => {
+                let id_like = (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())) || s.starts_with("ed25519:");
+                if !id_like && s.len() < 8000 {
+                    out.push_str(s);
+                    out.push(' ');
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    if k != "toml" && k != "argv" {
+                        walk(x, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    walk(body, &mut out);
+    out
+}
+
+fn index_text(ledger: &Ledger, rows: &[crate::ledger::LogRow]) -> Result<(), WorkflowError> {
+    let mut ins =
+        ledger.cache_conn().prepare_cached("INSERT INTO search_fts (entry_id, kind, text) VALUES (?1, ?2, ?3)")?;
+    for r in rows {
+        let st = r.entry.statement()?;
+        let text = searchable(&st.body);
+        if !text.trim().is_empty() {
+            ins.execute(params![r.entry.id.to_hex(), r.kind, text])?;
+        }
+    }
+    Ok(())
+}
 
 /// One row of `list`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +102,10 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
              id BLOB PRIMARY KEY NOT NULL, pos INTEGER NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
              env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
-             recheck_at TEXT, obligation_due TEXT);
+             recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
+             evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT);
+         CREATE INDEX IF NOT EXISTS request_index_urgency ON request_index(urgency, pos);
+         CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
          CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
          CREATE INDEX IF NOT EXISTS request_index_status ON request_index(status, pos);
          CREATE INDEX IF NOT EXISTS request_index_recheck ON request_index(recheck_at);
@@ -81,10 +142,12 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
     };
     let due = view.obligations(now).iter().map(|o| o.due).min();
     let r = view.record();
+    let urgency = urgency(eval.status.as_str(), &eval.tier, due.is_some());
     ledger.cache_conn().execute(
         "INSERT OR REPLACE INTO request_index
-           (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at, obligation_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+           (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at, obligation_due, urgency,
+            component, evidence_ok, emergency, deployed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         params![
             id.0,
             view.pos as i64,
@@ -100,6 +163,11 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
             format_ts(view.ts),
             recheck.map(format_ts),
             due.map(format_ts),
+            urgency,
+            r.components.first().cloned().unwrap_or_default(),
+            eval.evidence_missing.is_empty() as i64,
+            view.emergency.is_some() as i64,
+            r.deployed_at.clone(),
         ],
     )?;
     Ok(())
@@ -107,14 +175,21 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
 
 /// Rebuilds the index from every entry.
 pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+    ledger.cache_conn().execute_batch("DROP TABLE IF EXISTS request_index; DROP TABLE IF EXISTS search_fts;")?;
     ensure(ledger)?;
     super::assess::ensure_indexes(ledger);
     let tx = ledger.cache_conn().unchecked_transaction()?;
-    ledger.cache_conn().execute("DELETE FROM request_index", [])?;
     let snap = Snapshot::load(ledger)?;
     let ids = all_requests(ledger)?;
     for (_, id) in &ids {
         upsert(ledger, &snap, id, now)?;
+    }
+    let mut from = 0;
+    loop {
+        let page = ledger.log_page(ledger.own_origin(), from, 10_000)?;
+        let Some(last) = page.last() else { break };
+        from = last.index + 1;
+        index_text(ledger, &page)?;
     }
     set_meta(ledger, "version", INDEX_VERSION)?;
     set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;
@@ -126,13 +201,19 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
 /// Brings the index up to the end of the log, and recomputes rows whose status time alone may have
 /// changed. Read-only ledgers are left as they are.
 pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    if ensure(ledger).is_err() {
-        return Ok(()); // read-only file: `list` reads whatever index there is
-    }
-    let current = meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
-        && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex());
+    let current = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
+        && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex());
     if !current {
-        rebuild(ledger, now)?;
+        return match rebuild(ledger, now) {
+            Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+            {
+                Ok(()) // a read-only file: readers use whatever index it has
+            }
+            other => other.map(|_| ()),
+        };
+    }
+    if ensure(ledger).is_err() {
         return Ok(());
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -155,6 +236,7 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
         if page.is_empty() {
             break;
         }
+        index_text(ledger, &page)?;
         for row in &page {
             if row.kind == REQUESTED {
                 affected.insert(row.entry.id);

@@ -66,6 +66,17 @@ pub fn init(
     origin: Option<&str>,
     policy: Option<&Path>,
 ) -> Result<Initialized, WorkflowError> {
+    init_with(ctx, admin, origin, policy, crate::identity::keyfile::KdfCost::Default)
+}
+
+/// As [`init`], sealing the origin key with the given KDF cost.
+pub fn init_with(
+    ctx: &Context,
+    admin: &str,
+    origin: Option<&str>,
+    policy: Option<&Path>,
+    cost: crate::identity::keyfile::KdfCost,
+) -> Result<Initialized, WorkflowError> {
     if ctx.ledger_path.exists() {
         return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
     }
@@ -89,7 +100,7 @@ pub fn init(
     let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
         .statement(&admin_key.public())
         .sign(admin_key.signing_key())?;
-    ctx.keystore.store_origin(&origin, &origin_signing, &pass)?;
+    ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, cost)?;
     let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {
         Ok(l) => l,
         Err(e) => {

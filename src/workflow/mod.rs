@@ -4,9 +4,11 @@
 
 pub mod act;
 pub mod assess;
+pub mod browse;
 pub mod clock;
 pub mod context;
 pub mod decisions;
+pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod identity;
@@ -15,6 +17,7 @@ pub mod init;
 pub mod keys;
 pub mod lifecycle;
 pub mod log;
+pub mod metrics;
 pub mod note;
 pub mod query;
 pub mod requests;

@@ -1,0 +1,150 @@
+//! View models: what the screens draw, built by the worker from workflow results. Every string from the
+//! ledger or from evidence is sanitized here, once, when it becomes a view model — control, bidi and
+//! zero-width characters shown as `<U+XXXX>` and the row marked — so drawing never sees raw text.
+
+use crate::ledger::EntryId;
+use crate::text;
+use chrono::{DateTime, Utc};
+
+/// Longest single field drawn (longer ones are cut with `…`).
+pub const MAX_FIELD: usize = 400;
+
+/// Sanitized one-line text and whether anything was escaped.
+pub fn clean(s: &str) -> (String, bool) {
+    let c = text::one_line(s);
+    (text::truncate(&c.text, MAX_FIELD).into_owned(), c.suspicious)
+}
+
+/// Sanitized text (escaped characters marked), for display.
+pub fn safe(s: &str) -> String {
+    clean(s).0
+}
+
+/// A compact age: 5m, 3h, 2d, 7w.
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - since).num_seconds().max(0);
+    match s {
+        0..3600 => format!("{}m", s / 60),
+        3600..172800 => format!("{}h", s / 3600),
+        172800..1209600 => format!("{}d", s / 86400),
+        _ => format!("{}w", s / 604800),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueItem {
+    pub key: crate::workflow::browse::QueueKey,
+    pub id: EntryId,
+    pub title: String,
+    pub suspicious: bool,
+    pub status: String,
+    pub env: String,
+    pub tier: String,
+    pub flags: u32,
+    pub have: u32,
+    pub need: u32,
+    pub age: String,
+    pub overdue: bool,
+    pub due: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryItem {
+    pub index: u64,
+    pub id: EntryId,
+    pub kind: String,
+    pub actor: String,
+    pub ts: String,
+    pub request: Option<(EntryId, String)>,
+    pub suspicious: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceItem {
+    pub id: EntryId,
+    pub kind: String,
+    pub name: String,
+    pub summary: String,
+    pub purged: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlagItem {
+    pub id: String,
+    pub severity: String,
+    pub explanation: String,
+    pub location: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckItem {
+    pub id: String,
+    pub met: bool,
+    pub waived: bool,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineItem {
+    pub index: u64,
+    pub ts: String,
+    pub kind: String,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// Exactly what an approval or rejection would sign.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SignPreview {
+    pub request: String,
+    pub version: String,
+    pub revert_digest: String,
+    pub revert: String,
+    pub evidence: Vec<String>,
+    pub policy: String,
+    pub flags: Vec<String>,
+}
+
+/// What the signer may do on this request (empty in read-only mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Can {
+    pub decide: bool,
+    pub emergency: bool,
+    pub execute: bool,
+    pub annotate: bool,
+    pub close: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detail {
+    pub id: EntryId,
+    pub title: String,
+    pub status: String,
+    pub tier: String,
+    pub score: u32,
+    pub gate: bool,
+    pub approvals: (usize, u32),
+    pub suspicious: bool,
+    pub record: Vec<(String, String)>,
+    pub evidence: Vec<EvidenceItem>,
+    pub flags: Vec<FlagItem>,
+    pub risk_factors: Vec<String>,
+    pub checklist: Vec<CheckItem>,
+    pub decisions: Vec<String>,
+    pub obligations: Vec<String>,
+    pub timeline: Vec<TimelineItem>,
+    pub lineage: Vec<(String, String)>,
+    pub sign: SignPreview,
+    pub can: Can,
+}
+
+pub use crate::workflow::metrics::Metrics;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Integrity {
+    pub checked: bool,
+    pub intact: bool,
+    pub failure: Option<String>,
+    pub lines: Vec<String>,
+    pub elapsed_ms: u64,
+}

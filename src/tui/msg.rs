@@ -1,0 +1,116 @@
+//! Messages into the update function and commands out of it. Replies from the workers carry the
+//! generation of the request that asked for them, so a stale reply is dropped.
+
+use super::model::*;
+use crate::identity::Passphrase;
+use crate::ledger::EntryId;
+use crate::workflow::browse::{HistoryFilter, Page, QueueFilter, QueueKey};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+/// Something that changes the state.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick,
+    Queue {
+        generation: u64,
+        page: Page<QueueKey>,
+        rows: Vec<QueueItem>,
+    },
+    QueueCount {
+        generation: u64,
+        total: u64,
+    },
+    Detail {
+        generation: u64,
+        detail: Box<Detail>,
+    },
+    History {
+        generation: u64,
+        page: Page<u64>,
+        rows: Vec<HistoryItem>,
+    },
+    HistoryCount {
+        generation: u64,
+        total: u64,
+    },
+    Search {
+        generation: u64,
+        rows: Vec<HistoryItem>,
+    },
+    Viewer {
+        title: String,
+        lines: Vec<String>,
+    },
+    Metrics(Box<Metrics>),
+    Integrity(Box<Integrity>),
+    /// Another process appended to the ledger.
+    Changed,
+    /// An action was signed and appended (`Ok(entry id)`), or refused.
+    Acted(Result<String, String>),
+    /// A worker could not do what was asked (shown as a toast; the UI goes on).
+    Error(String),
+}
+
+/// What an action dialog signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    Decide { req: EntryId, approve: bool, comment: String },
+    Emergency { req: EntryId, reason: String },
+    Note { req: EntryId, text: String },
+    Evidence { req: EntryId, path: String, kind: String },
+    Execute { req: EntryId, outcome: String },
+    Validate { req: EntryId, pass: bool },
+    Close { req: EntryId, resolution: String, comment: String },
+}
+
+/// A side effect for the runtime to perform.
+#[derive(Debug)]
+pub enum Cmd {
+    Queue {
+        generation: u64,
+        filter: QueueFilter,
+        page: Page<QueueKey>,
+        limit: usize,
+    },
+    QueueCount {
+        generation: u64,
+        filter: QueueFilter,
+    },
+    Detail {
+        generation: u64,
+        id: EntryId,
+    },
+    History {
+        generation: u64,
+        filter: HistoryFilter,
+        page: Page<u64>,
+        limit: usize,
+    },
+    HistoryCount {
+        generation: u64,
+        filter: HistoryFilter,
+    },
+    Search {
+        generation: u64,
+        query: String,
+    },
+    Evidence {
+        id: EntryId,
+    },
+    Entry {
+        id: EntryId,
+    },
+    Metrics,
+    Verify,
+    /// Check whether another process appended.
+    Poll,
+    /// Sign and append (on the signing worker).
+    Act {
+        job: Job,
+        passphrase: Passphrase,
+    },
+    Quit,
+}

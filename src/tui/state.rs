@@ -1,0 +1,375 @@
+//! The console's state: plain data, no I/O. Lists hold a window of rows around the selection (keyset
+//! pages from the worker), with the absolute position of the window for the scrollbar.
+
+use super::keymap::Keymap;
+use super::model::*;
+use super::theme::Theme;
+use crate::ledger::EntryId;
+use crate::workflow::browse::{HistoryFilter, QueueFilter};
+use zeroize::Zeroizing;
+
+/// Rows fetched per page.
+pub const PAGE: usize = 100;
+/// Rows kept around the selection.
+pub const WINDOW: usize = 400;
+/// How close to the window's edge the selection may come before the next page is fetched.
+pub const MARGIN: usize = 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Queue,
+    Detail,
+    History,
+    Dashboard,
+    Integrity,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Record,
+    Evidence,
+    Flags,
+    Policy,
+    Timeline,
+    Lineage,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [Tab::Record, Tab::Evidence, Tab::Flags, Tab::Policy, Tab::Timeline, Tab::Lineage];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Record => "Record",
+            Tab::Evidence => "Evidence",
+            Tab::Flags => "Flags",
+            Tab::Policy => "Policy",
+            Tab::Timeline => "Timeline",
+            Tab::Lineage => "Lineage",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// A window of a long list.
+#[derive(Clone, Debug)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    /// Absolute position of `rows[0]`.
+    pub offset: usize,
+    pub total: Option<u64>,
+    /// Absolute position of the selection.
+    pub selected: usize,
+    pub generation: u64,
+    /// A page request is in flight.
+    pub loading: bool,
+    /// No rows after the window / before it.
+    pub at_end: bool,
+    pub at_start: bool,
+    /// Selection to land on once the rows for `Last` arrive.
+    pub pending_select_last: bool,
+}
+
+impl<T> Default for Paged<T> {
+    fn default() -> Self {
+        Paged {
+            rows: Vec::new(),
+            offset: 0,
+            total: None,
+            selected: 0,
+            generation: 0,
+            loading: false,
+            at_end: false,
+            at_start: true,
+            pending_select_last: false,
+        }
+    }
+}
+
+impl<T> Paged<T> {
+    pub fn current(&self) -> Option<&T> {
+        self.selected.checked_sub(self.offset).and_then(|i| self.rows.get(i))
+    }
+
+    /// The last absolute position loaded or known.
+    pub fn last_index(&self) -> usize {
+        match self.total {
+            Some(t) => (t as usize).saturating_sub(1),
+            None => (self.offset + self.rows.len()).saturating_sub(1),
+        }
+    }
+
+    /// Moves the selection within what is loaded (or known to exist).
+    pub fn move_by(&mut self, delta: isize) {
+        let loaded_last = (self.offset + self.rows.len()).saturating_sub(1);
+        let max = if self.at_end { loaded_last } else { self.last_index().max(loaded_last) };
+        let target = (self.selected as isize + delta).clamp(0, max as isize) as usize;
+        // Never leave the loaded window: stop at its edge until the next page arrives.
+        let lo = self.offset;
+        self.selected = target.clamp(lo, loaded_last.max(lo));
+    }
+
+    /// Whether the selection is close to the end of the window with more rows after it.
+    pub fn wants_next(&self) -> bool {
+        !self.loading
+            && !self.at_end
+            && !self.rows.is_empty()
+            && self.offset + self.rows.len() - self.selected <= MARGIN
+    }
+
+    /// Whether the selection is close to the start of the window with rows before it.
+    pub fn wants_prev(&self) -> bool {
+        !self.loading && !self.at_start && !self.rows.is_empty() && self.selected - self.offset <= MARGIN
+    }
+
+    /// Replaces the window with the first page.
+    pub fn set_first(&mut self, rows: Vec<T>) {
+        self.at_end = rows.len() < PAGE;
+        self.rows = rows;
+        self.offset = 0;
+        self.at_start = true;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.loading = false;
+    }
+
+    /// Replaces the window with the last page.
+    pub fn set_last(&mut self, rows: Vec<T>) {
+        let total = self.total.map(|t| t as usize).unwrap_or(rows.len());
+        self.offset = total.saturating_sub(rows.len());
+        self.at_start = self.offset == 0;
+        self.at_end = true;
+        self.rows = rows;
+        if self.pending_select_last {
+            self.selected = (self.offset + self.rows.len()).saturating_sub(1);
+            self.pending_select_last = false;
+        }
+        self.selected =
+            self.selected.clamp(self.offset, (self.offset + self.rows.len()).saturating_sub(1).max(self.offset));
+        self.loading = false;
+    }
+
+    /// Appends the page after the window, dropping rows from the front beyond the window size.
+    pub fn append(&mut self, rows: Vec<T>) {
+        self.at_end = rows.len() < PAGE;
+        self.rows.extend(rows);
+        if self.rows.len() > WINDOW {
+            let drop = self.rows.len() - WINDOW;
+            self.rows.drain(..drop);
+            self.offset += drop;
+            self.at_start = false;
+        }
+        self.loading = false;
+    }
+
+    /// Prepends the page before the window.
+    pub fn prepend(&mut self, mut rows: Vec<T>) {
+        let n = rows.len();
+        self.at_start = n < PAGE || self.offset <= n;
+        self.offset = self.offset.saturating_sub(n);
+        rows.append(&mut self.rows);
+        self.rows = rows;
+        if self.rows.len() > WINDOW {
+            self.rows.truncate(WINDOW);
+            self.at_end = false;
+        }
+        self.loading = false;
+    }
+}
+
+/// The request detail being shown.
+#[derive(Clone, Debug)]
+pub struct DetailState {
+    pub id: EntryId,
+    pub generation: u64,
+    pub data: Option<Detail>,
+    pub tab: Tab,
+    pub scroll: u16,
+    pub evidence_selected: usize,
+}
+
+/// What an action dialog does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    Approve,
+    Reject,
+    Emergency,
+    Note,
+    Attach,
+    Execute,
+    Validate,
+    Close,
+}
+
+impl ActionKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            ActionKind::Approve => "Approve",
+            ActionKind::Reject => "Reject",
+            ActionKind::Emergency => "Invoke the emergency path",
+            ActionKind::Note => "Add a note",
+            ActionKind::Attach => "Attach evidence",
+            ActionKind::Execute => "Record the execution",
+            ActionKind::Validate => "Record validation",
+            ActionKind::Close => "Close the request",
+        }
+    }
+}
+
+/// One input of a dialog.
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub label: &'static str,
+    pub value: String,
+    /// When not empty the value cycles through these with ←/→.
+    pub choices: Vec<&'static str>,
+    pub required: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read exactly what will be signed.
+    Review,
+    /// Fill in the fields.
+    Fill,
+    /// Type the passphrase (masked).
+    Passphrase,
+    /// Waiting for the signing worker.
+    Signing,
+}
+
+/// A signing dialog: review → fields → passphrase → sign.
+#[derive(Clone, Debug)]
+pub struct ActionDialog {
+    pub kind: ActionKind,
+    pub req: EntryId,
+    pub title: String,
+    /// What will be signed, line by line (sanitized).
+    pub preview: Vec<String>,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    pub step: Step,
+    pub error: Option<String>,
+    pub passphrase: Zeroizing<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Modal {
+    Help {
+        scroll: u16,
+    },
+    Viewer {
+        title: String,
+        lines: Vec<String>,
+        scroll: u16,
+    },
+    Action(Box<ActionDialog>),
+    /// A one-line input (environment filter).
+    Input {
+        prompt: &'static str,
+        value: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    /// Ticks left.
+    pub ttl: u32,
+}
+
+/// The history screen.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryState {
+    pub list: Paged<HistoryItem>,
+    pub filter: HistoryFilter,
+    /// A search and its results (replace the list while set).
+    pub search: Option<(String, Vec<HistoryItem>, usize)>,
+    pub search_generation: u64,
+    pub loaded: bool,
+}
+
+/// The whole console.
+pub struct AppState {
+    pub screen: Screen,
+    pub previous: Screen,
+    pub queue: Paged<QueueItem>,
+    pub queue_filter: QueueFilter,
+    pub detail: Option<DetailState>,
+    pub history: HistoryState,
+    pub metrics: Option<Metrics>,
+    pub integrity: Integrity,
+    pub modals: Vec<Modal>,
+    pub command: Option<String>,
+    /// Search being typed (`/`).
+    pub search_input: Option<String>,
+    pub toasts: Vec<Toast>,
+    pub read_only: bool,
+    pub user: String,
+    pub ledger_name: String,
+    pub banner: Option<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Rows the list area showed at the last draw.
+    pub viewport: usize,
+    pub size: (u16, u16),
+    pub ticks: u64,
+    pub quit: bool,
+    pub next_generation: u64,
+}
+
+impl AppState {
+    pub fn new(
+        user: String,
+        ledger_name: String,
+        read_only: bool,
+        banner: Option<String>,
+        keymap: Keymap,
+        theme: Theme,
+    ) -> AppState {
+        AppState {
+            screen: Screen::Queue,
+            previous: Screen::Queue,
+            queue: Paged::default(),
+            queue_filter: QueueFilter::default(),
+            detail: None,
+            history: HistoryState::default(),
+            metrics: None,
+            integrity: Integrity::default(),
+            modals: Vec::new(),
+            command: None,
+            search_input: None,
+            toasts: Vec::new(),
+            read_only,
+            user,
+            ledger_name,
+            banner,
+            keymap,
+            theme,
+            viewport: 20,
+            size: (80, 24),
+            ticks: 0,
+            quit: false,
+            next_generation: 1,
+        }
+    }
+
+    pub fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        self.toasts.push(Toast { text: text.into(), error, ttl: if error { 40 } else { 20 } });
+        if self.toasts.len() > 3 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// True when verification found the ledger tampered.
+    pub fn tampered(&self) -> bool {
+        self.integrity.checked && !self.integrity.intact
+    }
+}

@@ -1,0 +1,118 @@
+//! The frame around every screen: title bar, banners, hint bar, command line, toasts.
+
+use super::super::keymap::Action;
+use super::super::state::{AppState, Screen};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+pub fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let t = &s.theme;
+    let mut spans = vec![Span::styled(" rollcall ", t.title)];
+    for (i, (name, screen)) in [
+        ("Queue", Screen::Queue),
+        ("History", Screen::History),
+        ("Dashboard", Screen::Dashboard),
+        ("Integrity", Screen::Integrity),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let active = s.screen == screen || (s.screen == Screen::Detail && s.previous == screen);
+        let style = if active { t.selected } else { t.muted };
+        spans.push(Span::styled(format!(" {}:{name} ", i + 1), style));
+    }
+    let who = if s.read_only { format!(" {} (read-only) ", s.user) } else { format!(" {} ", s.user) };
+    spans.push(Span::styled(who, t.accent));
+    let verdict = if !s.integrity.checked {
+        Span::styled(" verifying… ", t.muted)
+    } else if s.integrity.intact {
+        Span::styled(" ✓ intact ", t.ok)
+    } else {
+        Span::styled(" ✗ TAMPERED ", t.danger)
+    };
+    spans.push(verdict);
+    spans.push(Span::styled(format!(" {}", s.ledger_name), t.muted));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let t = &s.theme;
+    if s.tampered() {
+        let why = s.integrity.failure.clone().unwrap_or_default();
+        f.render_widget(
+            Paragraph::new(format!(" INTEGRITY FAILURE — the ledger does not verify: {why}")).style(t.banner),
+            area,
+        );
+    } else if let Some(b) = &s.banner {
+        f.render_widget(Paragraph::new(format!(" {b}")).style(t.accent), area);
+    }
+}
+
+fn hint(s: &AppState, a: Action, label: &str) -> String {
+    format!("{} {label}", s.keymap.key_of(a))
+}
+
+pub fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let t = &s.theme;
+    if let Some(c) = &s.command {
+        f.render_widget(Paragraph::new(format!(":{c}█")).style(t.base), area);
+        return;
+    }
+    if let Some(q) = &s.search_input {
+        f.render_widget(Paragraph::new(format!("/{q}█  (Enter search, Esc cancel)")).style(t.base), area);
+        return;
+    }
+    let mut hints = vec![hint(s, Action::Help, "help"), hint(s, Action::Command, "cmd")];
+    match s.screen {
+        Screen::Queue => {
+            hints.extend([
+                hint(s, Action::Open, "open"),
+                hint(s, Action::FilterStatus, "status"),
+                hint(s, Action::FilterEnv, "env"),
+                hint(s, Action::FilterRisk, "risk"),
+                hint(s, Action::FilterFlagged, "flagged"),
+                hint(s, Action::Sort, "sort"),
+            ]);
+        }
+        Screen::Detail => {
+            hints.push(hint(s, Action::NextTab, "tab"));
+            if !s.read_only {
+                hints.extend([
+                    hint(s, Action::Approve, "approve"),
+                    hint(s, Action::Reject, "reject"),
+                    hint(s, Action::Emergency, "emergency"),
+                    hint(s, Action::Note, "note"),
+                    hint(s, Action::Attach, "attach"),
+                ]);
+            }
+            hints.push(hint(s, Action::Back, "back"));
+        }
+        Screen::History => hints.extend([
+            hint(s, Action::Search, "search"),
+            hint(s, Action::Open, "open"),
+            hint(s, Action::FilterStatus, "kind"),
+        ]),
+        Screen::Dashboard | Screen::Integrity => hints.push(hint(s, Action::Refresh, "refresh")),
+    }
+    hints.push(hint(s, Action::Quit, "quit"));
+    f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
+}
+
+pub fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {
+    let t = &s.theme;
+    for (i, toast) in s.toasts.iter().rev().enumerate() {
+        let text: String = toast.text.chars().take(body.width.saturating_sub(4) as usize).collect();
+        let w = (text.chars().count() as u16 + 2).min(body.width);
+        let y = body.y + body.height.saturating_sub(2 + i as u16);
+        if y < body.y {
+            break;
+        }
+        let area = Rect::new(body.x + body.width.saturating_sub(w), y, w, 1);
+        let style: Style = if toast.error { t.banner } else { t.selected };
+        f.render_widget(Clear, area);
+        f.render_widget(Paragraph::new(format!(" {text} ")).style(style), area);
+    }
+}

@@ -1,0 +1,70 @@
+//! History: every entry, newest first, or the results of a full-text search.
+
+use super::super::state::AppState;
+use super::first_visible;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState) -> Row<'a> {
+    let t = &s.theme;
+    let req = r.request.as_ref().map(|(id, title)| format!("{} {}", id.short(8), title)).unwrap_or_default();
+    let row = Row::new(vec![
+        Cell::from(format!("#{}", r.index)),
+        Cell::from(r.ts.get(..16).unwrap_or(&r.ts).replace('T', " ")),
+        Cell::from(Span::styled(r.kind.clone(), t.title)),
+        Cell::from(r.actor.clone()),
+        Cell::from(req),
+    ]);
+    if selected { row.style(t.selected) } else { row }
+}
+
+pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let t = &s.theme;
+    let viewport = area.height.saturating_sub(3) as usize;
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(16),
+        Constraint::Length(20),
+        Constraint::Length(24),
+        Constraint::Min(10),
+    ];
+    let header = Row::new(["INDEX", "TIME (UTC)", "KIND", "ACTOR", "REQUEST"]).style(t.muted);
+    if let Some((q, rows, sel)) = &s.history.search {
+        let title = Line::from(vec![
+            Span::styled(" History ", t.title),
+            Span::raw(format!("— search {:?}: {} results (Esc clears: r) ", q, rows.len())),
+        ]);
+        let top = sel.saturating_sub(viewport / 2).min(rows.len().saturating_sub(viewport));
+        let body: Vec<Row> =
+            rows.iter().enumerate().skip(top).take(viewport).map(|(i, r)| row(r, i == *sel, s)).collect();
+        f.render_widget(
+            Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
+            area,
+        );
+        return;
+    }
+    let h = &s.history.list;
+    let filter = match &s.history.filter.kind {
+        Some(k) => format!("kind {k}"),
+        None => "all entries".into(),
+    };
+    let count =
+        h.total.map(|n| format!("{} of {n}", if n == 0 { 0 } else { h.selected + 1 })).unwrap_or_else(|| "…".into());
+    let title =
+        Line::from(vec![Span::styled(" History ", t.title), Span::raw(format!("— {filter}, newest first — {count} "))]);
+    let first = first_visible(h, viewport);
+    let body: Vec<Row> = h
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first.saturating_sub(h.offset))
+        .take(viewport)
+        .map(|(i, r)| row(r, h.offset + i == h.selected, s))
+        .collect();
+    f.render_widget(
+        Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}

@@ -1,0 +1,104 @@
+//! Drawing: a pure function of the state. The frame is a title bar, an optional banner (a red one on
+//! every screen when verification failed), the screen, toasts, and a hint bar or input line; modals
+//! draw on top. Layout helpers are shared with `update` so mouse clicks hit what was drawn.
+
+mod chrome;
+mod dashboard;
+mod detail;
+mod dialog;
+mod history;
+mod integrity;
+mod queue;
+
+use super::state::{AppState, Modal, Paged, Screen, Tab};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// The main areas of the frame.
+pub struct Areas {
+    pub title: Rect,
+    pub banner: Option<Rect>,
+    pub body: Rect,
+    pub status: Rect,
+}
+
+fn banner_lines(s: &AppState) -> u16 {
+    u16::from(s.tampered() || s.banner.is_some())
+}
+
+pub fn areas(s: &AppState, area: Rect) -> Areas {
+    let b = banner_lines(s);
+    let [title, banner, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(b), Constraint::Min(1), Constraint::Length(1)])
+            .areas(area);
+    Areas { title, banner: (b > 0).then_some(banner), body, status }
+}
+
+fn full(s: &AppState) -> Rect {
+    Rect::new(0, 0, s.size.0, s.size.1)
+}
+
+/// Rows a list shows (the body minus its border and header).
+pub fn list_rows(s: &AppState) -> usize {
+    areas(s, full(s)).body.height.saturating_sub(3).max(1) as usize
+}
+
+/// The first absolute row drawn for a list, keeping the selection in view.
+pub fn first_visible<T>(list: &Paged<T>, viewport: usize) -> usize {
+    let end = list.offset + list.rows.len();
+    let top = list.selected.saturating_sub(viewport / 2);
+    top.min(end.saturating_sub(viewport)).max(list.offset)
+}
+
+/// Which visible list row a click at screen row `y` hits.
+pub fn row_at(s: &AppState, y: u16) -> Option<usize> {
+    let body = areas(s, full(s)).body;
+    let first = body.y + 2; // border + header
+    (y >= first && y < body.y + body.height.saturating_sub(1)).then(|| (y - first) as usize)
+}
+
+/// Which detail tab a click hits.
+pub fn tab_at(s: &AppState, x: u16, y: u16) -> Option<Tab> {
+    if s.screen != Screen::Detail {
+        return None;
+    }
+    let body = areas(s, full(s)).body;
+    if y != body.y + 2 {
+        return None;
+    }
+    let mut left = body.x + 1;
+    for t in Tab::ALL {
+        let w = t.title().len() as u16 + 3;
+        if x >= left && x < left + w {
+            return Some(t);
+        }
+        left += w;
+    }
+    None
+}
+
+/// Draws the whole console.
+pub fn draw(f: &mut Frame<'_>, s: &AppState) {
+    let a = areas(s, f.area());
+    chrome::title(f, s, a.title);
+    if let Some(b) = a.banner {
+        chrome::banner(f, s, b);
+    }
+    match s.screen {
+        Screen::Queue => queue::draw(f, s, a.body),
+        Screen::Detail => detail::draw(f, s, a.body),
+        Screen::History => history::draw(f, s, a.body),
+        Screen::Dashboard => dashboard::draw(f, s, a.body),
+        Screen::Integrity => integrity::draw(f, s, a.body),
+    }
+    chrome::status(f, s, a.status);
+    chrome::toasts(f, s, a.body);
+    for m in &s.modals {
+        match m {
+            Modal::Help { scroll } => dialog::help(f, s, *scroll),
+            Modal::Viewer { title, lines, scroll } => dialog::viewer(f, s, title, lines, *scroll),
+            Modal::Action(d) => dialog::action(f, s, d),
+            Modal::Input { prompt, value } => dialog::input(f, s, prompt, value),
+        }
+    }
+}

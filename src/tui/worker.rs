@@ -1,0 +1,460 @@
+//! The workers: the DB worker answers reads (queue and history pages, details, search, metrics,
+//! verification, change polling) and the signing worker unlocks keys and records actions — both through
+//! `workflow`, both on their own threads, each answering with messages. A worker error becomes a
+//! message, never a crash.
+
+use super::model::*;
+use super::msg::{Cmd, Job, Msg};
+use crate::identity::Roster;
+use crate::identity::passphrase::Given;
+use crate::ledger::{Hash, Ledger};
+use crate::workflow::query::Shown;
+use crate::workflow::{Context, WorkflowError, browse, evidence, query};
+use std::path::PathBuf;
+
+/// Who the console acts as.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    pub signer: Option<String>,
+    pub read_only: bool,
+}
+
+/// Answers commands against one ledger.
+pub struct Worker {
+    pub ctx: Context,
+    pub identity: Identity,
+    ledger: Option<Ledger>,
+    data_version: Option<i64>,
+    size: Option<u64>,
+}
+
+fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> Context {
+    Context {
+        ledger_path: ctx.ledger_path.clone(),
+        keystore: ctx.keystore.clone(),
+        passphrases: match passphrase {
+            Some(p) => Box::new(Given(p)),
+            None => Box::new(crate::identity::passphrase::EnvOrPrompt),
+        },
+    }
+}
+
+impl Worker {
+    pub fn new(ctx: Context, identity: Identity) -> Worker {
+        Worker { ctx, identity, ledger: None, data_version: None, size: None }
+    }
+
+    /// A second worker on the same ledger (the signing worker).
+    pub fn sibling(&self) -> Worker {
+        Worker::new(ctx_like(&self.ctx, None), self.identity.clone())
+    }
+
+    fn ledger(&mut self) -> Result<&Ledger, WorkflowError> {
+        if self.ledger.is_none() {
+            // Bring the request index up to date first (a read-only file keeps what it has).
+            if !self.identity.read_only
+                && let Ok(rw) = self.ctx.open()
+            {
+                let _ = crate::workflow::index::refresh(&rw, crate::workflow::clock::now());
+            }
+            self.ledger = Some(self.ctx.open_read_only()?);
+        }
+        Ok(self.ledger.as_ref().expect("just opened"))
+    }
+
+    /// Handles one command, returning the messages it produces.
+    pub fn handle(&mut self, cmd: Cmd) -> Vec<Msg> {
+        match self.try_handle(cmd) {
+            Ok(m) => m,
+            Err(e) => vec![Msg::Error(crate::text::safe(&e.to_string()))],
+        }
+    }
+
+    fn try_handle(&mut self, cmd: Cmd) -> Result<Vec<Msg>, WorkflowError> {
+        Ok(match cmd {
+            Cmd::Queue { generation, filter, page, limit } => {
+                let now = crate::workflow::clock::now();
+                let rows = browse::queue_page(self.ledger()?, &filter, &page, limit)?
+                    .into_iter()
+                    .map(|r| {
+                        let (title, suspicious) = clean(&r.row.title);
+                        let created = crate::audit::record::parse_time(&r.row.created).unwrap_or(now);
+                        QueueItem {
+                            key: r.key,
+                            id: r.row.id,
+                            title,
+                            suspicious,
+                            status: r.row.status,
+                            env: safe(&r.row.env),
+                            tier: r.row.tier,
+                            flags: r.row.flags,
+                            have: r.row.have,
+                            need: r.row.need,
+                            age: age(created, now),
+                            overdue: r.row.overdue,
+                            due: r.row.obligation_due,
+                        }
+                    })
+                    .collect();
+                vec![Msg::Queue { generation, page, rows }]
+            }
+            Cmd::QueueCount { generation, filter } => {
+                vec![Msg::QueueCount { generation, total: browse::queue_count(self.ledger()?, &filter)? }]
+            }
+            Cmd::History { generation, filter, page, limit } => {
+                let rows = browse::history_page(self.ledger()?, &filter, &page, limit)?
+                    .into_iter()
+                    .map(history_item)
+                    .collect();
+                vec![Msg::History { generation, page, rows }]
+            }
+            Cmd::HistoryCount { generation, filter } => {
+                vec![Msg::HistoryCount { generation, total: browse::history_count(self.ledger()?, &filter)? }]
+            }
+            Cmd::Search { generation, query } => {
+                let rows = browse::search(self.ledger()?, &query, 500)?.into_iter().map(history_item).collect();
+                vec![Msg::Search { generation, rows }]
+            }
+            Cmd::Detail { generation, id } => {
+                let shown = query::show(&self.ctx, &id.to_hex())?;
+                let detail = detail_of(&shown, self.permissions(&shown));
+                vec![Msg::Detail { generation, detail: Box::new(detail) }]
+            }
+            Cmd::Evidence { id } => {
+                let ev = evidence::show(&self.ctx, &id.to_hex())?;
+                let text = crate::cli::render::evidence_text(&ev);
+                vec![Msg::Viewer {
+                    title: format!("Evidence {}", id.short(12)),
+                    lines: text.lines().map(str::to_string).collect(),
+                }]
+            }
+            Cmd::Entry { id } => {
+                let text = browse::entry_text(self.ledger()?, &id)?;
+                let lines = crate::text::multi_line(&text).text.lines().map(str::to_string).collect();
+                vec![Msg::Viewer { title: format!("Entry {}", id.short(12)), lines }]
+            }
+            Cmd::Metrics => {
+                let m = crate::workflow::metrics::compute(self.ledger()?, crate::workflow::clock::now())?;
+                vec![Msg::Metrics(Box::new(m))]
+            }
+            Cmd::Verify => {
+                let r = crate::workflow::verify::verify(&self.ctx)?;
+                vec![Msg::Integrity(Box::new(integrity_of(&r)))]
+            }
+            Cmd::Poll => {
+                let l = self.ledger()?;
+                let v = l.data_version()?;
+                let size = l.size(l.own_origin())?;
+                let changed = (self.data_version.is_some_and(|d| d != v)) || self.size.is_some_and(|s| s != size);
+                self.data_version = Some(v);
+                self.size = Some(size);
+                if changed {
+                    // Re-open so the index is caught up with what the other process appended.
+                    self.ledger = None;
+                    vec![Msg::Changed]
+                } else {
+                    vec![]
+                }
+            }
+            Cmd::Act { job, passphrase } => {
+                let ctx = ctx_like(&self.ctx, Some(passphrase));
+                let signer = self.identity.signer.as_deref();
+                let result = act(&ctx, signer, job);
+                self.ledger = None;
+                vec![Msg::Acted(result.map_err(|e| crate::text::safe(&e.to_string())))]
+            }
+            Cmd::Quit => vec![],
+        })
+    }
+
+    fn permissions(&self, shown: &Shown) -> Can {
+        if self.identity.read_only {
+            return Can::default();
+        }
+        let Ok(name) = self.ctx.signer_name(self.identity.signer.as_deref()) else { return Can::default() };
+        let Ok(info) = self.ctx.keystore.info(&name) else { return Can::default() };
+        let roster: &Roster = &shown.snap.roster;
+        let Some(m) = roster.member(&info.public_key).filter(|m| m.revoked.is_none()) else { return Can::default() };
+        let roles = m.current_roles();
+        let (_, policy) = shown.snap.policies.current();
+        let has = |list: &[String]| roles.iter().any(|r| list.contains(r));
+        let tier = policy.tier(&shown.eval.tier);
+        let phase = shown.view.phase;
+        use crate::audit::Phase;
+        Can {
+            decide: has(&tier.roles) && phase == Phase::Open && info.public_key != shown.view.requester,
+            emergency: has(&policy.emergency.may_invoke) && phase == Phase::Open,
+            execute: has(&policy.execution.may_execute)
+                && shown.view.admits(crate::audit::projection::Action::Execute).is_ok(),
+            annotate: true,
+            close: shown.view.admits(crate::audit::projection::Action::Close).is_ok(),
+        }
+    }
+}
+
+fn history_item(r: browse::HistoryRow) -> HistoryItem {
+    let (actor, a) = clean(&r.actor);
+    let request = r.request.map(|(id, t)| (id, clean(&t).0));
+    HistoryItem { index: r.index, id: r.id, kind: safe(&r.kind), actor, ts: r.ts, request, suspicious: a }
+}
+
+fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, WorkflowError> {
+    use crate::audit::bodies::{CheckResult, Decision, Outcome, Resolution};
+    use crate::workflow::{decisions, lifecycle};
+    let hex = |id: &Hash| id.to_hex();
+    let receipt = match job {
+        Job::Decide { req, approve, comment } => {
+            decisions::decide(
+                ctx,
+                signer,
+                &hex(&req),
+                if approve { Decision::Approve } else { Decision::Reject },
+                &comment,
+            )?
+            .0
+        }
+        Job::Emergency { req, reason } => decisions::emergency(ctx, signer, &hex(&req), &reason)?.0,
+        Job::Note { req, text } => lifecycle::note_on(ctx, signer, &hex(&req), &text)?.0,
+        Job::Evidence { req, path, kind } => {
+            let p = PathBuf::from(path.trim());
+            lifecycle::attach_evidence(ctx, signer, &hex(&req), &kind, Some(&p), None, None)?.0
+        }
+        Job::Execute { req, outcome } => {
+            let outcome = match outcome.as_str() {
+                "succeeded" => Outcome::Succeeded,
+                "partial" => Outcome::Partial,
+                _ => Outcome::Failed,
+            };
+            let x = lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
+            lifecycle::execute(ctx, signer, &hex(&req), x)?.0
+        }
+        Job::Validate { req, pass } => {
+            let r = if pass { CheckResult::Pass } else { CheckResult::Fail };
+            lifecycle::validate(ctx, signer, &hex(&req), r, vec![], None, None)?.0
+        }
+        Job::Close { req, resolution, comment } => {
+            let r = match resolution.as_str() {
+                "rolled-forward" => Resolution::RolledForward,
+                "superseded" => Resolution::Superseded,
+                _ => Resolution::MadePermanent,
+            };
+            lifecycle::close(ctx, signer, &hex(&req), r, None, &comment)?.0
+        }
+    };
+    Ok(receipt.entry_id.to_hex())
+}
+
+fn detail_of(s: &Shown, can: Can) -> Detail {
+    let v = &s.view;
+    let r = v.record();
+    let roster = &s.snap.roster;
+    let (title, mut suspicious) = clean(&r.title);
+    let mut record = Vec::new();
+    let mut push = |label: &str, value: &str| {
+        let (c, sus) = clean(value);
+        suspicious |= sus;
+        record.push((label.to_string(), c));
+    };
+    push("id", &v.id.to_hex());
+    push("requested", &format!("{} by {}", v.ts.format("%Y-%m-%d %H:%M UTC"), roster.display(&v.requester)));
+    if v.versions.len() > 1 {
+        push("version", &format!("{} (amended: {})", v.versions.len(), v.current().reason.as_deref().unwrap_or("")));
+    }
+    push("change", &r.change);
+    if let Some(t) = &r.ticket {
+        push("ticket", t);
+    }
+    if let Some(i) = &r.incident {
+        push("incident", i);
+    }
+    push("category", r.category.as_str());
+    push("declared risk", r.risk.as_str());
+    push("rationale", &r.rationale);
+    push("user impact", &r.impact);
+    push("components", &r.components.join(", "));
+    push("environment", &format!("{} (found in {})", r.env, r.origin_env.as_deref().unwrap_or(&r.env)));
+    if !r.cascades.is_empty() {
+        push("cascades to", &r.cascades.join(", "));
+    }
+    push("revert", &r.revert.argv.join(" "));
+    push("from -> to", &format!("{} -> {}", r.revert.from, r.revert.to));
+    push("op digest", &r.revert_digest());
+    if let Some(x) = &r.security {
+        push("security", x);
+    }
+    if let Some(x) = &r.test_plan {
+        push("test plan", x);
+    }
+    if let Some(x) = &r.roll_forward_plan {
+        push("roll forward", x);
+    }
+    if let Some(x) = &r.temporary_until {
+        push("temporary until", x);
+    }
+    if !r.side_effects.migrations.is_empty() {
+        push("migrations", &r.side_effects.migrations.join("; "));
+    }
+    if !r.side_effects.destructive.is_empty() {
+        push("DESTRUCTIVE", &r.side_effects.destructive.join("; "));
+    }
+    let evidence = v
+        .evidence
+        .iter()
+        .map(|e| EvidenceItem {
+            id: e.rec.id,
+            kind: e.rec.body.kind.clone(),
+            name: safe(e.rec.body.name.as_deref().or(e.rec.body.url.as_deref()).unwrap_or("-")),
+            summary: safe(e.rec.body.summary.as_deref().unwrap_or("")),
+            purged: e.purged.as_ref().map(|p| {
+                format!(
+                    "purged by {} at {}: {}",
+                    roster.display(&p.actor),
+                    p.ts.format("%Y-%m-%d %H:%M"),
+                    safe(&p.body.reason)
+                )
+            }),
+        })
+        .collect();
+    let flags = s
+        .assessment
+        .flags
+        .iter()
+        .map(|f| FlagItem {
+            id: f.id.clone(),
+            severity: f.severity.as_str().into(),
+            explanation: safe(&f.explanation),
+            location: safe(&f.location),
+        })
+        .collect();
+    let checklist = s
+        .eval
+        .checklist
+        .iter()
+        .map(|i| CheckItem { id: i.id.into(), met: i.met, waived: i.waived, detail: safe(&i.detail) })
+        .collect();
+    let decisions = s
+        .eval
+        .decisions
+        .iter()
+        .map(|d| {
+            let comment = v.decisions.iter().find(|x| x.id == d.entry).map(|x| x.body.comment.as_str()).unwrap_or("");
+            format!(
+                "{:?} by {} at {}: \"{}\" — {}",
+                d.decision,
+                safe(&d.name),
+                d.ts.format("%Y-%m-%d %H:%M"),
+                safe(comment),
+                match &d.excluded {
+                    None => "counts".to_string(),
+                    Some(w) => format!("does not count: {}", safe(w)),
+                }
+            )
+        })
+        .collect();
+    let obligations = s
+        .obligations
+        .iter()
+        .map(|o| {
+            format!(
+                "{} due {}{}",
+                o.detail,
+                o.due.format("%Y-%m-%d %H:%M UTC"),
+                if o.overdue { " — OVERDUE" } else { "" }
+            )
+        })
+        .collect();
+    let timeline = v
+        .timeline
+        .iter()
+        .map(|t| TimelineItem {
+            index: t.pos,
+            ts: t.ts.format("%Y-%m-%d %H:%M").to_string(),
+            kind: t.kind.clone(),
+            actor: format!("{} [signature ok]", safe(&roster.display(&t.actor))),
+            note: t.ignored.as_ref().map(|w| format!("does not count: {}", safe(w))),
+        })
+        .collect();
+    let mut lineage = Vec::new();
+    for (label, list) in r.lineage.lists() {
+        for item in list {
+            lineage.push((label.to_string(), safe(item)));
+        }
+    }
+    if let Some(cs) = &r.changeset {
+        lineage
+            .push(("change set".into(), format!("{} files from {}, sha256 {}", cs.files, cs.source, &cs.sha256[..16])));
+    }
+    let (policy_id, _) = s.snap.policies.current();
+    let sign = SignPreview {
+        request: v.id.to_hex(),
+        version: v.current().id.to_hex(),
+        revert_digest: r.revert_digest(),
+        revert: safe(&r.revert.argv.join(" ")),
+        evidence: v.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.id.short(12)).collect(),
+        policy: policy_id.short(16),
+        flags: s.assessment.flag_ids(),
+    };
+    Detail {
+        id: v.id,
+        title,
+        status: s.eval.status.as_str().into(),
+        tier: s.eval.tier.clone(),
+        score: s.assessment.risk.score,
+        gate: s.eval.gate,
+        approvals: (s.eval.approvals.len(), s.eval.need),
+        suspicious,
+        record,
+        evidence,
+        flags,
+        risk_factors: s
+            .assessment
+            .risk
+            .factors
+            .iter()
+            .map(|f| format!("{} +{} ({})", f.name, f.points, safe(&f.detail)))
+            .collect(),
+        checklist,
+        decisions,
+        obligations,
+        timeline,
+        lineage,
+        sign,
+        can,
+    }
+}
+
+fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
+    let mut lines = Vec::new();
+    lines.push(format!("ledger {}", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into())));
+    for o in &r.origins {
+        lines.push(format!(
+            "origin {}: {} of {} entries verified, {} signatures, {} checkpoints; latest checkpoint {}",
+            safe(&o.origin),
+            o.verified,
+            o.size,
+            o.signatures,
+            o.checkpoints,
+            o.latest_checkpoint.map(|(s, h)| format!("size {s} root {}", h.short(16))).unwrap_or_else(|| "none".into())
+        ));
+    }
+    for c in &r.completeness {
+        lines.push(format!("completeness: {}", safe(&c.statement)));
+    }
+    lines.push(format!("evidence: {} blobs match their digests, {} purged", r.blobs.checked, r.blobs.purged.len()));
+    lines.push("witnesses: none yet (cosignatures arrive with sync)".to_string());
+    if r.discounted.is_empty() {
+        lines.push("authorization: every signer counted".into());
+    } else {
+        lines.push(format!("authorization: {} entries intact but do not count", r.discounted.len()));
+        for d in r.discounted.iter().take(20) {
+            lines.push(format!("  #{} {}: {}", d.pos, d.kind, safe(&d.reason)));
+        }
+    }
+    Integrity {
+        checked: true,
+        intact: r.intact(),
+        failure: r.failure.as_ref().map(|f| safe(&f.to_string())),
+        lines,
+        elapsed_ms: r.elapsed.as_millis() as u64,
+    }
+}

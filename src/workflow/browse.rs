@@ -1,0 +1,330 @@
+//! Paged, read-only browsing for the console: the request queue (most urgent first) and the history of
+//! entries (newest first), both by keyset so a million rows page as fast as a hundred; full-text search;
+//! and one entry in full. Rows come from the request index and the log; nothing here writes.
+
+use super::error::WorkflowError;
+use super::index::Row;
+use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
+use rusqlite::params_from_iter;
+
+/// Where a page starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Page<K> {
+    First,
+    Last,
+    After(K),
+    Before(K),
+}
+
+/// Which requests the queue shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// Only this status; `None` = the open ones (pending, approved, rejected, emergency, review due).
+    pub status: Option<String>,
+    pub all: bool,
+    pub env: Option<String>,
+    pub tier: Option<String>,
+    pub flagged: bool,
+    /// Newest first instead of most urgent first.
+    pub newest: bool,
+}
+
+/// The queue's sort key of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueKey {
+    pub urgency: i64,
+    pub pos: i64,
+}
+
+/// A queue row with its key.
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub key: QueueKey,
+    pub row: Row,
+}
+
+fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
+    let mut w = String::from("1 = 1");
+    match &f.status {
+        Some(s) => {
+            args.push(s.clone());
+            w.push_str(&format!(" AND status = ?{}", args.len()));
+        }
+        None if !f.all => w.push_str(" AND status IN ('pending', 'approved', 'rejected', 'emergency', 'review-due')"),
+        None => {}
+    }
+    if let Some(e) = &f.env {
+        args.push(e.clone());
+        w.push_str(&format!(" AND env = ?{}", args.len()));
+    }
+    if let Some(t) = &f.tier {
+        args.push(t.clone());
+        w.push_str(&format!(" AND tier = ?{}", args.len()));
+    }
+    if f.flagged {
+        w.push_str(" AND flags > 0");
+    }
+    w
+}
+
+const ROW_COLUMNS: &str =
+    "id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due, urgency";
+
+fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqlite::Result<QueueRow> {
+    let due: Option<String> = r.get(12)?;
+    let due = due.as_deref().and_then(crate::audit::record::parse_time);
+    let pos: i64 = r.get(1)?;
+    Ok(QueueRow {
+        key: QueueKey { urgency: r.get(13)?, pos },
+        row: Row {
+            id: Hash::from_slice(&r.get::<_, Vec<u8>>(0)?).unwrap_or(Hash([0; 32])),
+            pos: pos as u64,
+            title: r.get(2)?,
+            status: r.get(3)?,
+            env: r.get(4)?,
+            risk: r.get(5)?,
+            tier: r.get(6)?,
+            have: r.get::<_, i64>(7)? as u32,
+            need: r.get::<_, i64>(8)? as u32,
+            flags: r.get::<_, i64>(9)? as u32,
+            requester: r.get(10)?,
+            created: r.get(11)?,
+            obligation_due: due,
+            overdue: due.is_some_and(|d| d < now),
+        },
+    })
+}
+
+/// A page of the queue.
+pub fn queue_page(
+    ledger: &Ledger,
+    f: &QueueFilter,
+    page: &Page<QueueKey>,
+    limit: usize,
+) -> Result<Vec<QueueRow>, WorkflowError> {
+    let mut args = Vec::new();
+    let mut w = where_clause(f, &mut args);
+    // Sort order: (urgency ASC, pos DESC), or with `newest` just pos DESC (urgency ignored).
+    let (u, p) = if f.newest { ("0", "pos") } else { ("urgency", "pos") };
+    let (order, reverse) = match page {
+        Page::First => (format!("{u} ASC, {p} DESC"), false),
+        Page::Last => (format!("{u} DESC, {p} ASC"), true),
+        Page::After(k) => {
+            args.push(k.urgency.to_string());
+            args.push(k.pos.to_string());
+            let (a, b) = (args.len() - 1, args.len());
+            w.push_str(&if f.newest {
+                format!(" AND pos < ?{b}")
+            } else {
+                format!(" AND (urgency > ?{a} OR (urgency = ?{a} AND pos < ?{b}))")
+            });
+            (format!("{u} ASC, {p} DESC"), false)
+        }
+        Page::Before(k) => {
+            args.push(k.urgency.to_string());
+            args.push(k.pos.to_string());
+            let (a, b) = (args.len() - 1, args.len());
+            w.push_str(&if f.newest {
+                format!(" AND pos > ?{b}")
+            } else {
+                format!(" AND (urgency < ?{a} OR (urgency = ?{a} AND pos > ?{b}))")
+            });
+            (format!("{u} DESC, {p} ASC"), true)
+        }
+    };
+    let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}");
+    let now = super::clock::now();
+    let mut stmt = ledger.cache_conn().prepare_cached(&sql)?;
+    let mut rows =
+        stmt.query_map(params_from_iter(args.iter()), |r| read_row(r, now))?.collect::<Result<Vec<_>, _>>()?;
+    if reverse {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many requests match the queue filter.
+pub fn queue_count(ledger: &Ledger, f: &QueueFilter) -> Result<u64, WorkflowError> {
+    let mut args = Vec::new();
+    let w = where_clause(f, &mut args);
+    let n: i64 = ledger.cache_conn().query_row(
+        &format!("SELECT COUNT(*) FROM request_index WHERE {w}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// Which entries the history shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    pub kind: Option<String>,
+    /// An actor's enrolled name or key id.
+    pub actor: Option<String>,
+    /// RFC 3339 bounds on the entry time.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Only entries of requests with this status / environment.
+    pub status: Option<String>,
+    pub env: Option<String>,
+}
+
+/// One history line (text is untrusted; the console sanitizes it).
+#[derive(Clone, Debug)]
+pub struct HistoryRow {
+    pub index: u64,
+    pub id: EntryId,
+    pub kind: String,
+    pub actor: String,
+    pub ts: String,
+    /// The request it belongs to (its title), when it belongs to one.
+    pub request: Option<(EntryId, String)>,
+}
+
+fn history_where(f: &HistoryFilter, ledger: &Ledger, args: &mut Vec<String>) -> Result<String, WorkflowError> {
+    let mut w = String::new();
+    if let Some(k) = &f.kind {
+        args.push(k.clone());
+        w.push_str(&format!(" AND e.kind = ?{}", args.len()));
+    }
+    if let Some(a) = &f.actor {
+        let roster = crate::identity::Roster::from_ledger(ledger)?;
+        let key = roster
+            .members()
+            .find(|m| &m.name == a || m.key.key_id().starts_with(a.as_str()))
+            .map(|m| m.key.encode())
+            .unwrap_or_else(|| a.clone());
+        args.push(key);
+        w.push_str(&format!(" AND e.actor = ?{}", args.len()));
+    }
+    if let Some(s) = &f.since {
+        args.push(s.clone());
+        w.push_str(&format!(" AND e.ts >= ?{}", args.len()));
+    }
+    if let Some(u) = &f.until {
+        args.push(u.clone());
+        w.push_str(&format!(" AND e.ts < ?{}", args.len()));
+    }
+    if f.status.is_some() || f.env.is_some() {
+        let mut sub = String::from("SELECT id FROM request_index WHERE 1 = 1");
+        if let Some(s) = &f.status {
+            args.push(s.clone());
+            sub.push_str(&format!(" AND status = ?{}", args.len()));
+        }
+        if let Some(e) = &f.env {
+            args.push(e.clone());
+            sub.push_str(&format!(" AND env = ?{}", args.len()));
+        }
+        w.push_str(&format!(
+            " AND (e.id IN ({sub}) OR EXISTS (SELECT 1 FROM refs r WHERE r.entry_id = e.id AND r.ref IN ({sub})))"
+        ));
+    }
+    Ok(w)
+}
+
+fn request_title(ledger: &Ledger, id: &EntryId) -> Option<String> {
+    ledger.cache_conn().query_row("SELECT title FROM request_index WHERE id = ?1", [id.0], |r| r.get(0)).ok()
+}
+
+/// A page of the history, newest first (keyed by log index).
+pub fn history_page(
+    ledger: &Ledger,
+    f: &HistoryFilter,
+    page: &Page<u64>,
+    limit: usize,
+) -> Result<Vec<HistoryRow>, WorkflowError> {
+    let mut args = vec![ledger.own_origin().id.to_string()];
+    let w = history_where(f, ledger, &mut args)?;
+    let (cond, order, reverse) = match page {
+        Page::First => (String::new(), "DESC", false),
+        Page::Last => (String::new(), "ASC", true),
+        Page::After(i) => (format!(" AND l.idx < {i}"), "DESC", false),
+        Page::Before(i) => (format!(" AND l.idx > {i}"), "ASC", true),
+    };
+    let sql = format!(
+        "SELECT l.idx, e.id, e.kind, e.actor, e.ts, (SELECT r.ref FROM refs r WHERE r.entry_id = e.id LIMIT 1)
+           FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
+          WHERE l.origin = ?1{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
+    );
+    let mut stmt = ledger.cache_conn().prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<Vec<u8>>>(5)?,
+        ))
+    })?;
+    let roster = crate::identity::Roster::from_ledger(ledger)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (idx, id, kind, actor, ts, first_ref) = row?;
+        let id = Hash::from_slice(&id).unwrap_or(Hash([0; 32]));
+        let actor = PublicKey::parse(&actor).map(|k| roster.display(&k)).unwrap_or(actor);
+        let req = if kind == crate::audit::kinds::REQUESTED {
+            Some(id)
+        } else {
+            first_ref.and_then(|r| Hash::from_slice(&r))
+        };
+        let request = req.and_then(|r| request_title(ledger, &r).map(|t| (r, t)));
+        out.push(HistoryRow { index: idx as u64, id, kind, actor, ts, request });
+    }
+    if reverse {
+        out.reverse();
+    }
+    Ok(out)
+}
+
+/// How many entries match the history filter.
+pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, WorkflowError> {
+    let mut args = vec![ledger.own_origin().id.to_string()];
+    let w = history_where(f, ledger, &mut args)?;
+    let sql = format!("SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?1{w}");
+    let n: i64 = ledger.cache_conn().query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Entries whose text matches `query` (SQLite FTS5 syntax; plain words are ANDed), best first.
+pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryRow>, WorkflowError> {
+    // Quote every word so user input is never FTS syntax.
+    let q: Vec<String> = query.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = ledger
+        .cache_conn()
+        .prepare_cached("SELECT entry_id FROM search_fts WHERE search_fts MATCH ?1 ORDER BY rank LIMIT ?2")?;
+    let ids: Vec<String> =
+        stmt.query_map(rusqlite::params![q.join(" "), limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let roster = crate::identity::Roster::from_ledger(ledger)?;
+    let mut out = Vec::new();
+    for id in ids.iter().filter_map(|s| Hash::from_hex(s)) {
+        if let Some(row) = ledger.own_entry(&id)? {
+            let f = super::state::fact_of(&row)?;
+            let req = if f.kind == crate::audit::kinds::REQUESTED {
+                Some(id)
+            } else {
+                f.body.get("request").or_else(|| f.body.get("on")).and_then(|v| v.as_str()).and_then(Hash::from_hex)
+            };
+            out.push(HistoryRow {
+                index: row.index,
+                id,
+                kind: row.kind,
+                actor: roster.display(&f.actor),
+                ts: row.ts,
+                request: req.and_then(|r| request_title(ledger, &r).map(|t| (r, t))),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One entry in full: its statement as pretty JSON.
+pub fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError> {
+    let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&row.entry.bytes).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}

@@ -1,0 +1,611 @@
+//! `rollcall demo`: a realistic ledger to explore. Seven people with roles, forty requests over the last
+//! ninety days in every state (pending work for an approver, approved, rejected, withdrawn, executed —
+//! one partial, one failed and retried —, validated, closed, an emergency whose review is overdue, a
+//! temporary revert about to expire), real JUnit and SARIF evidence, and requests raised from a git
+//! repository the demo creates, so security flags appear. `scale` adds synthetic requests in batched
+//! transactions for load tests.
+
+use super::clock;
+use super::context::Context;
+use super::error::WorkflowError;
+use crate::audit::bodies::{CheckResult, Decision, Outcome, Resolution, ReviewKind};
+use crate::audit::kinds::{APPROVED, REQUESTED};
+use crate::audit::record::{Category, RequestBody, RevertOp, Risk};
+use crate::identity::keyfile::KdfCost;
+use crate::identity::passphrase::Given;
+use crate::identity::{Keystore, Passphrase};
+use crate::ledger::{EntryId, Ledger, SignedStatement, Statement};
+use chrono::{DateTime, Duration, Utc};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The passphrase of every demo key (printed on screen; the keys are throwaway).
+pub const PASSPHRASE: &str = "demo-passphrase";
+
+/// Who the demo's TUI opens as: an approver with work waiting.
+pub const DEMO_USER: &str = "carol";
+
+const PEOPLE: [(&str, &[&str]); 7] = [
+    ("alice", &["admin", "auditor"]),
+    ("bob", &["requester"]),
+    ("carol", &["approver"]),
+    ("dave", &["security-approver"]),
+    ("erin", &["executor", "release-manager"]),
+    ("frank", &["requester", "approver"]),
+    ("grace", &["auditor"]),
+];
+
+const FILES: [(&str, &[u8]); 8] = [
+    ("junit-surefire.xml", include_bytes!("../../assets/demo/junit-surefire.xml")),
+    ("jest-junit.xml", include_bytes!("../../assets/demo/jest-junit.xml")),
+    ("junit-nextest.xml", include_bytes!("../../assets/demo/junit-nextest.xml")),
+    ("smoke-pass.xml", include_bytes!("../../assets/demo/smoke-pass.xml")),
+    ("trivy.sarif", include_bytes!("../../assets/demo/trivy.sarif")),
+    ("semgrep.sarif", include_bytes!("../../assets/demo/semgrep.sarif")),
+    ("codeql.sarif", include_bytes!("../../assets/demo/codeql.sarif")),
+    ("compliance.json", include_bytes!("../../assets/demo/compliance.json")),
+];
+
+/// What `demo` built.
+#[derive(Clone, Debug)]
+pub struct Demo {
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    pub ledger: PathBuf,
+    pub requests: usize,
+    pub entries: u64,
+    pub synthetic: usize,
+}
+
+impl Demo {
+    /// A context for `who` in the demo (passphrase given).
+    pub fn context(&self) -> Context {
+        Context {
+            ledger_path: self.ledger.clone(),
+            keystore: Keystore::at(&self.home),
+            passphrases: Box::new(Given(Passphrase::new(PASSPHRASE.into()))),
+        }
+    }
+}
+
+fn git(repo: &Path, args: &[&str], at: DateTime<Utc>) -> Result<String, WorkflowError> {
+    let date = at.to_rfc3339();
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Priya Raman")
+        .env("GIT_AUTHOR_EMAIL", "priya@payments.example")
+        .env("GIT_COMMITTER_NAME", "Priya Raman")
+        .env("GIT_COMMITTER_EMAIL", "priya@payments.example")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .map_err(|e| WorkflowError::Usage(format!("the demo needs git: {e}")))?;
+    if !out.status.success() {
+        return Err(WorkflowError::Usage(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn write(repo: &Path, path: &str, content: &str) -> Result<(), WorkflowError> {
+    let p = repo.join(path);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| WorkflowError::Read(d.to_path_buf(), e))?;
+    }
+    std::fs::write(&p, content).map_err(|e| WorkflowError::Read(p.clone(), e))
+}
+
+/// Builds the demo's git repository; returns (commit message, sha) of the commits requests revert.
+fn build_repo(repo: &Path, start: DateTime<Utc>) -> Result<Vec<(&'static str, String)>, WorkflowError> {
+    std::fs::create_dir_all(repo).map_err(|e| WorkflowError::Read(repo.to_path_buf(), e))?;
+    git(repo, &["init", "-q", "-b", "main"], start)?;
+    write(
+        repo,
+        ".rollcall.toml",
+        "[components]\n\"services/payments/\" = \"payments-api\"\n\"services/auth/\" = \"auth\"\n\"k8s/\" = \"cluster\"\n\"edge/\" = \"edge\"\n\"db/\" = \"ledger-db\"\n",
+    )?;
+    write(repo, "README.md", "# payments platform\n")?;
+    write(
+        repo,
+        "Cargo.lock",
+        "[[package]]\nname = \"openssl\"\nversion = \"0.10.50\"\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\n",
+    )?;
+    write(repo, "edge/tls.conf", "ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\nssl_ciphers HIGH:!aNULL;\n")?;
+    write(repo, "k8s/service.yaml", "kind: Service\nmetadata:\n  name: payments\nspec:\n  type: LoadBalancer\n")?;
+    write(repo, "services/payments/config.py", "API_KEY = \"sk_live_51HxQ2eKq0xYz9AbCdEfGhIj\"\nTIMEOUT = 30\n")?;
+    write(repo, "services/payments/parse.c", "int parse(char *s) { return strlen(s); }\n")?;
+    git(repo, &["add", "-A"], start)?;
+    git(repo, &["commit", "-q", "-m", "payments platform baseline"], start)?;
+    let changes: [(&'static str, &str, &str); 7] = [
+        (
+            "Tighten the payments service account role",
+            "k8s/role.yaml",
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: payments\nrules:\n  - apiGroups: [\"\"]\n    resources: [\"configmaps\"]\n    verbs: [\"get\"]\n",
+        ),
+        (
+            "Make the payments service cluster-internal",
+            "k8s/service.yaml",
+            "kind: Service\nmetadata:\n  name: payments\nspec:\n  type: ClusterIP\n",
+        ),
+        ("Require TLS 1.3 at the edge", "edge/tls.conf", "ssl_protocols TLSv1.3;\nssl_ciphers HIGH:!aNULL;\n"),
+        (
+            "Bump openssl to 0.10.66",
+            "Cargo.lock",
+            "[[package]]\nname = \"openssl\"\nversion = \"0.10.66\"\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\n",
+        ),
+        (
+            "Fix CVE-2024-3094-style overflow in the payment parser",
+            "services/payments/parse.c",
+            "int parse(char *s) { if (!s) return 0; return strnlen(s, 64); }\n",
+        ),
+        (
+            "Add the currency column migration",
+            "db/migrations/002_currency.sql",
+            "ALTER TABLE payments ADD COLUMN currency TEXT NOT NULL DEFAULT 'EUR';\n",
+        ),
+        (
+            "Read the payments API key from the vault",
+            "services/payments/config.py",
+            "API_KEY = os.environ[\"PAYMENTS_API_KEY\"]\nTIMEOUT = 30\n",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (i, (message, path, content)) in changes.into_iter().enumerate() {
+        let t = start + Duration::hours(6 * (i as i64 + 1));
+        write(repo, path, content)?;
+        git(repo, &["add", "-A"], t)?;
+        git(repo, &["commit", "-q", "-m", message], t)?;
+        out.push((message, git(repo, &["rev-parse", "HEAD"], t)?));
+    }
+    Ok(out)
+}
+
+struct Scenario<'a> {
+    demo: &'a Demo,
+    evidence_dir: PathBuf,
+}
+
+impl Scenario<'_> {
+    fn ctx(&self) -> Context {
+        self.demo.context()
+    }
+
+    fn record(&self, i: usize, title: &str, category: Category, env: &str, component: &str, risk: Risk) -> RequestBody {
+        let deploy = 4100 + i * 7;
+        RequestBody {
+            title: title.to_string(),
+            change: format!("deploy-{deploy}"),
+            ticket: Some(format!("OPS-{}", 2200 + i)),
+            incident: (i % 3 == 0).then(|| format!("INC-{}", 800 + i)),
+            category,
+            rationale: format!(
+                "{title}: error budget burn after deploy {deploy}; the previous release was healthy for two weeks."
+            ),
+            impact: "Requests in flight during the rollout may see one retry; no data migration.".into(),
+            components: vec![component.to_string()],
+            env: env.to_string(),
+            origin_env: Some(if env == "production" { "canary".into() } else { env.to_string() }),
+            cascades: if component == "checkout" { vec!["payments-api".into()] } else { vec![] },
+            revert: RevertOp {
+                tool: "helm".into(),
+                argv: vec![
+                    "helm".into(),
+                    "rollback".into(),
+                    component.to_string(),
+                    format!("{}", deploy - 1),
+                    "--namespace".into(),
+                    env.to_string(),
+                ],
+                from: format!("{deploy}"),
+                to: format!("{}", deploy - 1),
+            },
+            risk,
+            security: None,
+            lineage: crate::audit::record::Lineage {
+                images: vec![format!("registry.example.com/{component}@sha256:{:064x}", deploy)],
+                ..Default::default()
+            },
+            test_plan: Some("Run the post-rollback smoke suite; watch p99 and the error rate for 15 minutes.".into()),
+            roll_forward_plan: Some(format!("Fix forward in deploy {} once the root cause is understood.", deploy + 1)),
+            temporary_until: None,
+            side_effects: Default::default(),
+            deployed_at: None,
+            changeset: None,
+            advisories: Vec::new(),
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.evidence_dir.join(name)
+    }
+
+    fn file_request(&self, who: &str, at: DateTime<Utc>, record: RequestBody) -> Result<String, WorkflowError> {
+        let r = clock::at(at, || super::requests::new_request(&self.ctx(), Some(who), record, None))?;
+        Ok(r.entry_id.to_hex())
+    }
+
+    fn evidence(&self, req: &str, who: &str, at: DateTime<Utc>, name: &str, kind: &str) -> Result<(), WorkflowError> {
+        clock::at(at, || {
+            super::lifecycle::attach_evidence(
+                &self.ctx(),
+                Some(who),
+                req,
+                kind,
+                Some(&self.file(name)),
+                None,
+                Some("ci"),
+            )
+        })?;
+        Ok(())
+    }
+
+    fn decide(&self, req: &str, who: &str, at: DateTime<Utc>, d: Decision, comment: &str) -> Result<(), WorkflowError> {
+        clock::at(at, || super::decisions::decide(&self.ctx(), Some(who), req, d, comment))?;
+        Ok(())
+    }
+
+    fn execute(&self, req: &str, at: DateTime<Utc>, outcome: Outcome) -> Result<(), WorkflowError> {
+        let x = super::lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
+        clock::at(at, || super::lifecycle::execute(&self.ctx(), Some("erin"), req, x))?;
+        Ok(())
+    }
+
+    fn validate(&self, req: &str, at: DateTime<Utc>) -> Result<(), WorkflowError> {
+        let checks = vec![
+            crate::audit::bodies::Check { name: "smoke".into(), result: CheckResult::Pass },
+            crate::audit::bodies::Check { name: "p99 < 300 ms".into(), result: CheckResult::Pass },
+        ];
+        let ev = self.file("smoke-pass.xml");
+        clock::at(at, || {
+            super::lifecycle::validate(&self.ctx(), Some("erin"), req, CheckResult::Pass, checks, Some(&ev), None)
+        })?;
+        Ok(())
+    }
+
+    /// Tests and a scan, then the two approvals a high tier needs.
+    fn ready(&self, req: &str, at: DateTime<Utc>) -> Result<(), WorkflowError> {
+        self.evidence(req, "bob", at, "junit-nextest.xml", "test")?;
+        self.evidence(req, "bob", at + Duration::minutes(2), "trivy.sarif", "scan")?;
+        self.decide(
+            req,
+            "carol",
+            at + Duration::minutes(20),
+            Decision::Approve,
+            "Error graphs match the deploy; rollback target is the last healthy release.",
+        )?;
+        self.decide(
+            req,
+            "dave",
+            at + Duration::minutes(35),
+            Decision::Approve,
+            "No security regression in the target release; scan reviewed.",
+        )
+    }
+}
+
+/// Builds the demo in `dir` (created; must not exist or be empty). `scale` adds synthetic requests.
+pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result<Demo, WorkflowError> {
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(WorkflowError::Usage(format!("{} exists and is not empty; give another --dir", dir.display())));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
+    let demo = Demo {
+        dir: dir.to_path_buf(),
+        home: dir.join("home"),
+        ledger: dir.join("ledger.db"),
+        requests: 0,
+        entries: 0,
+        synthetic: 0,
+    };
+    let ctx = demo.context();
+    let pass = Passphrase::new(PASSPHRASE.into());
+    let now = Utc::now();
+    let start = now - Duration::days(91);
+    progress("people and keys");
+    for (name, _) in PEOPLE {
+        ctx.keystore.create_with(name, &pass, KdfCost::Throwaway)?;
+    }
+    clock::at(start, || {
+        super::init::init_with(&ctx, "alice", Some("demo.rollcall.example/laptop-1"), None, KdfCost::Throwaway)
+    })?;
+    for (i, (name, roles)) in PEOPLE.iter().enumerate().skip(1) {
+        let key = ctx.keystore.info(name)?.public_key.encode();
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        clock::at(start + Duration::minutes(i as i64), || {
+            super::identity::enroll(&ctx, Some("alice"), name, &key, &roles)
+        })?;
+    }
+    let evidence_dir = dir.join("evidence");
+    std::fs::create_dir_all(&evidence_dir).map_err(|e| WorkflowError::Read(evidence_dir.clone(), e))?;
+    for (name, bytes) in FILES {
+        std::fs::write(evidence_dir.join(name), bytes).map_err(|e| WorkflowError::Read(evidence_dir.join(name), e))?;
+    }
+    progress("a git repository with the changes to revert");
+    let repo = dir.join("repo");
+    let commits = build_repo(&repo, start)?;
+    let s = Scenario { demo: &demo, evidence_dir };
+    let components = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge", "notifications"];
+    let envs = ["production", "production", "staging", "canary"];
+    let titles = [
+        "Roll back checkout deploy: p99 latency doubled",
+        "Revert search indexer: stale results after schema change",
+        "Roll back auth session refactor: logins failing for SSO users",
+        "Revert notifications batching: duplicate emails",
+        "Roll back ledger-sync: reconciliation lag over 10 minutes",
+        "Revert payments retry policy: double charges reported",
+        "Roll back edge cache rules: 502s on product pages",
+    ];
+    progress("forty requests over ninety days");
+    let mut n = 0usize;
+    let day = |d: i64| now - Duration::days(d);
+    // 1. Closed, validated and executed histories (older).
+    for i in 0..16 {
+        let at = day(88 - i as i64 * 4);
+        let env = envs[i % envs.len()];
+        let comp = components[i % components.len()];
+        let r = s.record(
+            i,
+            titles[i % titles.len()],
+            [Category::CriticalBug, Category::PerformanceRegression, Category::DataIntegrity][i % 3],
+            env,
+            comp,
+            Risk::Medium,
+        );
+        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r)?;
+        n += 1;
+        s.ready(&req, at + Duration::minutes(10))?;
+        let outcome = match i {
+            5 => Outcome::Partial,
+            9 => Outcome::Failed,
+            _ => Outcome::Succeeded,
+        };
+        s.execute(&req, at + Duration::hours(2), outcome)?;
+        if i == 9 {
+            s.execute(&req, at + Duration::hours(3), Outcome::Succeeded)?;
+        }
+        if i % 4 != 3 {
+            s.validate(&req, at + Duration::hours(4))?;
+        }
+        if i < 10 {
+            let res = if i % 3 == 0 { Resolution::RolledForward } else { Resolution::MadePermanent };
+            clock::at(at + Duration::days(2), || {
+                super::lifecycle::close(&ctx, Some("erin"), &req, res, None, "Root cause fixed in the next release.")
+            })?;
+        }
+        if i % 5 == 0 {
+            clock::at(at + Duration::days(3), || {
+                super::lifecycle::review(
+                    &ctx,
+                    Some("alice"),
+                    &req,
+                    ReviewKind::PostIncident,
+                    "Rollback was the right call; detection took too long.",
+                    vec!["Alert on p99 per endpoint".into()],
+                )
+            })?;
+        }
+    }
+    // 2. Rejected and withdrawn.
+    for i in 16..22 {
+        let at = day(60 - (i as i64 - 16) * 6);
+        let r = s.record(
+            i,
+            titles[i % titles.len()],
+            Category::PerformanceRegression,
+            envs[i % 4],
+            components[i % 7],
+            Risk::Low,
+        );
+        let req = s.file_request("bob", at, r)?;
+        n += 1;
+        if i < 19 {
+            s.evidence(&req, "bob", at + Duration::minutes(5), "jest-junit.xml", "test")?;
+            s.decide(
+                &req,
+                "dave",
+                at + Duration::hours(1),
+                Decision::Reject,
+                "Two failing tests in the target release; fix forward instead.",
+            )?;
+        } else {
+            clock::at(at + Duration::hours(2), || {
+                super::requests::withdraw(&ctx, Some("bob"), &req, "The issue was a dashboard bug, not the deploy.")
+            })?;
+        }
+    }
+    // 3. Emergencies: one reviewed, one with its review overdue.
+    for (i, days_ago, reviewed) in [(22usize, 30i64, true), (23, 5, false)] {
+        let at = day(days_ago);
+        let r = s.record(
+            i,
+            "Emergency: roll back payments gateway — checkout down",
+            Category::CriticalBug,
+            "production",
+            "payments-api",
+            Risk::High,
+        );
+        let req = s.file_request("bob", at, r)?;
+        n += 1;
+        clock::at(at + Duration::minutes(3), || {
+            super::decisions::emergency(
+                &ctx,
+                Some("erin"),
+                &req,
+                "Checkout is failing for every customer; no approver reachable at 03:10.",
+            )
+        })?;
+        s.execute(&req, at + Duration::minutes(6), Outcome::Succeeded)?;
+        if reviewed {
+            clock::at(at + Duration::days(1), || {
+                super::lifecycle::review(
+                    &ctx,
+                    Some("alice"),
+                    &req,
+                    ReviewKind::PostHoc,
+                    "Break-glass was justified; paging escalation fixed.",
+                    vec!["Second on-call approver".into()],
+                )
+            })?;
+        }
+    }
+    // 4. A temporary revert about to expire.
+    {
+        let at = day(10);
+        let mut r = s.record(
+            24,
+            "Temporarily disable the new fraud model (false positives)",
+            Category::CriticalBug,
+            "production",
+            "payments-api",
+            Risk::Medium,
+        );
+        r.temporary_until = Some(crate::ledger::statement::format_ts(now + Duration::days(1)));
+        let req = s.file_request("frank", at, r)?;
+        n += 1;
+        s.ready(&req, at + Duration::minutes(10))?;
+        s.execute(&req, at + Duration::hours(1), Outcome::Succeeded)?;
+    }
+    // 5. Approved and ready (recent).
+    for i in 25..29 {
+        let at = now - Duration::hours(30 - (i as i64 - 25) * 5);
+        let r = s.record(
+            i,
+            titles[i % titles.len()],
+            Category::PerformanceRegression,
+            envs[i % 4],
+            components[i % 7],
+            Risk::Medium,
+        );
+        let req = s.file_request("bob", at, r)?;
+        n += 1;
+        s.ready(&req, at + Duration::minutes(10))?;
+    }
+    // 6. Pending work for the approver: plain ones and ones raised from git (flags).
+    for i in 29..33 {
+        let at = now - Duration::hours(20 - (i as i64 - 29) * 4);
+        let r = s.record(
+            i,
+            titles[i % titles.len()],
+            [Category::CriticalBug, Category::Compliance][i % 2],
+            envs[i % 4],
+            components[i % 7],
+            Risk::Medium,
+        );
+        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r)?;
+        n += 1;
+        s.evidence(
+            &req,
+            "bob",
+            at + Duration::minutes(5),
+            if i % 2 == 0 { "junit-surefire.xml" } else { "junit-nextest.xml" },
+            "test",
+        )?;
+        if i == 30 {
+            s.evidence(&req, "bob", at + Duration::minutes(6), "compliance.json", "compliance")?;
+        }
+    }
+    for (k, (message, sha)) in commits.iter().enumerate() {
+        let at = now - Duration::hours(12 - k as i64);
+        let g = super::requests::from_git(&repo, sha)?;
+        let mut r = s.record(
+            33 + k,
+            &format!("Revert \"{message}\""),
+            Category::SecurityPatch,
+            "production",
+            "payments-api",
+            Risk::Medium,
+        );
+        r.revert = RevertOp { tool: "git".into(), argv: g.argv.clone(), from: g.from.clone(), to: g.to.clone() };
+        r.change = sha[..12].to_string();
+        r.components = g.components.clone();
+        r.lineage.commits = g.changeset.commits.iter().map(|c| c.id.clone()).collect();
+        r.security = Some("Reverting a hardening change; see the flags.".into());
+        let req =
+            clock::at(at, || super::requests::new_request(&ctx, Some("bob"), r, Some(g.changeset)))?.entry_id.to_hex();
+        n += 1;
+        if k % 2 == 0 {
+            s.evidence(
+                &req,
+                "bob",
+                at + Duration::minutes(5),
+                ["semgrep.sarif", "codeql.sarif", "trivy.sarif"][k % 3],
+                "scan",
+            )?;
+        }
+    }
+    // A digest that must not come back.
+    clock::at(day(40), || {
+        super::lifecycle::mark_bad(
+            &ctx,
+            Some("dave"),
+            "registry.example.com/checkout@sha256:0000000000000000000000000000000000000000000000000000000000001015",
+            "ships a known-vulnerable libxml2",
+        )
+    })?;
+    let mut demo = demo;
+    demo.requests = n;
+    if scale > 0 {
+        progress(&format!("{scale} synthetic requests"));
+        demo.synthetic = synthetic(&demo, scale, progress)?;
+    }
+    progress("the request index");
+    let ledger = ctx.open()?;
+    super::index::rebuild(&ledger, now)?;
+    demo.entries = ledger.size(ledger.own_origin())?;
+    Ok(demo)
+}
+
+/// Appends `n` synthetic requests (half of them approved) in batched transactions.
+fn synthetic(demo: &Demo, n: usize, progress: &mut dyn FnMut(&str)) -> Result<usize, WorkflowError> {
+    let ctx = demo.context();
+    let pass = Passphrase::new(PASSPHRASE.into());
+    let bob = ctx.keystore.unlock("bob", &pass)?;
+    let carol = ctx.keystore.unlock("carol", &pass)?;
+    let mut ledger = Ledger::open(&demo.ledger)?;
+    let own = ledger.own_origin().clone();
+    let origin_key = ctx.keystore.unlock_origin(&own.name, &own.key, &pass)?;
+    let policy: EntryId = super::state::Snapshot::load(&ledger)?.policies.current().0.to_owned();
+    let now = Utc::now();
+    let mut done = 0usize;
+    let batch = 2000usize;
+    while done < n {
+        let mut entries: Vec<SignedStatement> = Vec::with_capacity(batch * 2);
+        for i in done..(done + batch).min(n) {
+            let at = now - Duration::days(400) + Duration::seconds((i as i64 * 37) % (390 * 86400));
+            let comp = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge"][i % 6];
+            let env = ["production", "staging", "canary"][i % 3];
+            let body = serde_json::json!({
+                "title": format!("Synthetic rollback {i} of {comp}"), "change": format!("deploy-s{i}"), "category": "critical-bug",
+                "rationale": "synthetic load-test request", "impact": "none", "components": [comp], "env": env,
+                "revert": {"tool": "helm", "argv": ["helm", "rollback", comp, format!("{i}")], "from": format!("s{i}b"), "to": format!("s{i}a")},
+                "risk": "low",
+            });
+            let record: RequestBody =
+                serde_json::from_value(body.clone()).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+            let req = Statement::new_at(REQUESTED, &bob.public(), body, &[], at).sign(bob.signing_key())?;
+            let id = req.id;
+            entries.push(req);
+            if i % 2 == 0 {
+                let d = serde_json::json!({"request": id.to_hex(), "version": id.to_hex(), "revert_digest": record.revert_digest(),
+                    "evidence": [], "policy": policy.to_hex(), "decision": Decision::Approve, "comment": "synthetic approval", "flags": []});
+                entries.push(
+                    Statement::new_at(APPROVED, &carol.public(), d, &[id, id], at + Duration::minutes(30))
+                        .sign(carol.signing_key())?,
+                );
+            }
+        }
+        ledger.append(&entries, None, Some(&origin_key))?;
+        done = (done + batch).min(n);
+        if done % 50_000 < batch || done == n {
+            progress(&format!("  {done} of {n} synthetic requests"));
+        }
+    }
+    Ok(n)
+}
