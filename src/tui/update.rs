@@ -536,6 +536,7 @@ fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             None => vec![],
         },
         Action::FilterStatus => {
+            s.queue.rows.clear();
             let current = if s.queue_filter.all { Some("*all") } else { s.queue_filter.status.as_deref() };
             let next = cycle(&STATUS_CYCLE, current);
             s.queue_filter.all = next == Some("*all");
@@ -544,16 +545,19 @@ fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             reload_queue(s)
         }
         Action::FilterRisk => {
+            s.queue.rows.clear();
             s.queue_filter.tier = cycle(&RISK_CYCLE, s.queue_filter.tier.as_deref()).map(str::to_string);
             s.queue.selected = 0;
             reload_queue(s)
         }
         Action::FilterFlagged => {
+            s.queue.rows.clear();
             s.queue_filter.flagged = !s.queue_filter.flagged;
             s.queue.selected = 0;
             reload_queue(s)
         }
         Action::Sort => {
+            s.queue.rows.clear();
             s.queue_filter.newest = !s.queue_filter.newest;
             s.queue.selected = 0;
             reload_queue(s)
@@ -851,6 +855,7 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                     s.modals.pop();
                     s.queue_filter.env = (!v.is_empty()).then_some(v);
                     s.queue.selected = 0;
+                    s.queue.rows.clear();
                     return reload_queue(s);
                 }
                 _ => {}
@@ -886,7 +891,9 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                             f.value.pop();
                         }
                         KeyCode::Char('\t') => {}
-                        KeyCode::Char(c) if f.choices.is_empty() && !c.is_control() && f.value.chars().count() < 4000 => {
+                        KeyCode::Char(c)
+                            if f.choices.is_empty() && !c.is_control() && f.value.chars().count() < 4000 =>
+                        {
                             f.value.push(c);
                         }
                         KeyCode::Char(' ') if !f.choices.is_empty() => {}

@@ -105,10 +105,11 @@ pub fn queue_page(
     let mut args = Vec::new();
     let mut w = where_clause(f, &mut args);
     // Sort order: (urgency ASC, pos DESC), or with `newest` just pos DESC (urgency ignored).
-    let (u, p) = if f.newest { ("0", "pos") } else { ("urgency", "pos") };
+    let (forward, backward) =
+        if f.newest { ("pos DESC", "pos ASC") } else { ("urgency ASC, pos DESC", "urgency DESC, pos ASC") };
     let (order, reverse) = match page {
-        Page::First => (format!("{u} ASC, {p} DESC"), false),
-        Page::Last => (format!("{u} DESC, {p} ASC"), true),
+        Page::First => (forward.to_string(), false),
+        Page::Last => (backward.to_string(), true),
         Page::After(k) => {
             args.push(k.urgency.to_string());
             args.push(k.pos.to_string());
@@ -118,7 +119,7 @@ pub fn queue_page(
             } else {
                 format!(" AND (urgency > ?{a} OR (urgency = ?{a} AND pos < ?{b}))")
             });
-            (format!("{u} ASC, {p} DESC"), false)
+            (forward.to_string(), false)
         }
         Page::Before(k) => {
             args.push(k.urgency.to_string());
@@ -129,7 +130,7 @@ pub fn queue_page(
             } else {
                 format!(" AND (urgency < ?{a} OR (urgency = ?{a} AND pos > ?{b}))")
             });
-            (format!("{u} DESC, {p} ASC"), true)
+            (backward.to_string(), true)
         }
     };
     let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}");

@@ -306,7 +306,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     };
     let ctx = demo.context();
     let pass = Passphrase::new(PASSPHRASE.into());
-    let now = Utc::now();
+    let now = clock::now();
     let start = now - Duration::days(91);
     progress("people and keys");
     for (name, _) in PEOPLE {
@@ -572,7 +572,7 @@ fn synthetic(demo: &Demo, n: usize, progress: &mut dyn FnMut(&str)) -> Result<us
     let own = ledger.own_origin().clone();
     let origin_key = ctx.keystore.unlock_origin(&own.name, &own.key, &pass)?;
     let policy: EntryId = super::state::Snapshot::load(&ledger)?.policies.current().0.to_owned();
-    let now = Utc::now();
+    let now = clock::now();
     let mut done = 0usize;
     let batch = 2000usize;
     while done < n {

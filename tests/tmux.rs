@@ -1,0 +1,96 @@
+//! The console in a real terminal, through tmux: start on a demo ledger, navigate, approve with a
+//! passphrase, quit — and the terminal is restored. (`.ci/run` installs tmux.)
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, needle: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-t", session, "-p"]);
+        if screen.contains(needle) {
+            return screen;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {needle:?}; screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn keys(session: &str, k: &[&str]) {
+    let mut args = vec!["send-keys", "-t", session];
+    args.extend_from_slice(k);
+    tmux(&args);
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+fn literal(session: &str, text: &str) {
+    tmux(&["send-keys", "-t", session, "-l", text]);
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+#[test]
+fn approve_in_a_real_terminal_and_quit_cleanly() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed; .ci/run installs it");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_rollcall");
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = Command::new(bin).args(["demo", "--no-tui", "--dir", demo.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let session = format!("rollcall-test-{}", std::process::id());
+    let cmd = format!(
+        "env ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
+        home = demo.join("home").display(),
+        ledger = demo.join("ledger.db").display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
+    let screen = wait_for(&session, "most urgent first", Duration::from_secs(20));
+    assert!(screen.contains("review-due"), "{screen}");
+    wait_for(&session, "intact", Duration::from_secs(20));
+    // Only pending, medium risk: the first one is carol's to approve.
+    keys(&session, &["f"]);
+    keys(&session, &["R"]);
+    keys(&session, &["R"]);
+    let screen = wait_for(&session, "risk medium", Duration::from_secs(10));
+    assert!(screen.contains("pending"), "{screen}");
+    keys(&session, &["Enter"]);
+    wait_for(&session, "Request ", Duration::from_secs(10));
+    keys(&session, &["a"]);
+    wait_for(&session, "review what will be signed", Duration::from_secs(10));
+    keys(&session, &["Enter"]);
+    literal(&session, "checked the dashboards");
+    keys(&session, &["Enter"]);
+    wait_for(&session, "passphrase of your key", Duration::from_secs(10));
+    literal(&session, "demo-passphrase");
+    let screen = tmux(&["capture-pane", "-t", &session, "-p"]);
+    assert!(!screen.contains("demo-passphrase"), "the passphrase is masked");
+    keys(&session, &["Enter"]);
+    wait_for(&session, "signed and recorded", Duration::from_secs(20));
+    keys(&session, &["q"]);
+    let screen = wait_for(&session, "EXITED-0", Duration::from_secs(10));
+    assert!(!screen.contains("Queue"), "the alternate screen was left: {screen}");
+    tmux(&["kill-session", "-t", &session]);
+    // The approval is in the ledger and counts.
+    let out = Command::new(bin)
+        .env("ROLLCALL_HOME", demo.join("home"))
+        .args(["--ledger", demo.join("ledger.db").to_str().unwrap(), "--json", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = Command::new(bin)
+        .env("ROLLCALL_HOME", demo.join("home"))
+        .args(["--ledger", demo.join("ledger.db").to_str().unwrap(), "--json", "log", "--from", "200"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let last = v["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "approval.granted");
+    assert_eq!(last["actor_name"], "carol");
+}

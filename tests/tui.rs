@@ -1,0 +1,391 @@
+//! The review console without a terminal: pure update tests, insta snapshots of every screen at 80×24
+//! and 160×48, style-aware buffer asserts, a whole approval driven by keys, and hostile content.
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::style::Color;
+use rollcall::tui::harness::Harness;
+use rollcall::tui::msg::{Cmd, Msg};
+use rollcall::tui::state::{Screen, Step, Tab};
+use rollcall::tui::{Options, update};
+use rollcall::workflow::{clock, demo};
+use std::sync::OnceLock;
+
+fn fixed_now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// A demo ledger built once per test binary, copied per test.
+fn demo_copy() -> (tempfile::TempDir, demo::Demo) {
+    static BUILT: OnceLock<(tempfile::TempDir, demo::Demo)> = OnceLock::new();
+    let (dir, d) = BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = clock::at(fixed_now(), || demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
+        (dir, d)
+    });
+    let _ = dir;
+    let copy = tempfile::tempdir().unwrap();
+    let opts = fs_extra_copy(&d.dir, copy.path());
+    let d2 = demo::Demo {
+        dir: copy.path().to_path_buf(),
+        home: copy.path().join("home"),
+        ledger: copy.path().join("ledger.db"),
+        ..d.clone()
+    };
+    let _ = opts;
+    (copy, d2)
+}
+
+fn fs_extra_copy(from: &std::path::Path, to: &std::path::Path) {
+    for e in walk(from) {
+        let rel = e.strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if e.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&e, &dest).unwrap();
+        }
+    }
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![p.to_path_buf()];
+    if p.is_dir() {
+        for e in std::fs::read_dir(p).unwrap().flatten() {
+            out.extend(walk(&e.path()));
+        }
+    }
+    out
+}
+
+fn harness(d: &demo::Demo, w: u16, h: u16, read_only: bool) -> Harness {
+    clock::at(fixed_now(), || {
+        Harness::new(d.context(), Options { read_only, signer: Some("carol".into()), banner: None }, w, h)
+    })
+}
+
+fn at<T>(f: impl FnOnce() -> T) -> T {
+    clock::at(fixed_now(), f)
+}
+
+fn redact(screen: &str) -> String {
+    let re = regex::Regex::new(r"[0-9a-f]{8,64}").unwrap();
+    let s = re.replace_all(screen, |c: &regex::Captures| "#".repeat(c[0].len())).into_owned();
+    let t = regex::Regex::new(r"verified in \d+ ms").unwrap();
+    t.replace_all(&s, "verified in N ms").into_owned()
+}
+
+fn cell_bg(h: &Harness, x: u16, y: u16) -> Color {
+    h.terminal.backend().buffer()[(x, y)].style().bg.unwrap_or(Color::Reset)
+}
+
+#[test]
+fn snapshots_of_every_screen() {
+    let (_tmp, d) = demo_copy();
+    for (w, hgt) in [(80u16, 24u16), (160, 48)] {
+        let mut h = harness(&d, w, hgt, false);
+        let name = |s: &str| format!("{s}_{w}x{hgt}");
+        insta::assert_snapshot!(name("queue"), redact(&h.render()));
+        at(|| h.press(KeyCode::Enter));
+        assert_eq!(h.state.screen, Screen::Detail);
+        for tab in Tab::ALL {
+            insta::assert_snapshot!(name(&format!("detail_{}", tab.title().to_lowercase())), redact(&h.render()));
+            at(|| h.press(KeyCode::Tab));
+        }
+        at(|| h.press(KeyCode::Esc));
+        at(|| h.press(KeyCode::Char('2')));
+        insta::assert_snapshot!(name("history"), redact(&h.render()));
+        at(|| h.press(KeyCode::Char('3')));
+        insta::assert_snapshot!(name("dashboard"), redact(&h.render()));
+        at(|| h.press(KeyCode::Char('4')));
+        insta::assert_snapshot!(name("integrity"), redact(&h.render()));
+        at(|| h.press(KeyCode::Char('?')));
+        insta::assert_snapshot!(name("help"), redact(&h.render()));
+    }
+}
+
+#[test]
+fn badges_selection_and_tamper_banner_are_styled() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    h.render();
+    // Row 3 is the first queue row (title bar, border, header): selected = blue background.
+    assert_eq!(cell_bg(&h, 2, 3), Color::Blue);
+    assert_ne!(cell_bg(&h, 2, 4), Color::Blue);
+    // The risk badge of the second row: a coloured background matching its tier.
+    let tier = h.state.queue.rows[1].tier.clone();
+    let want = match tier.as_str() {
+        "low" => Color::Green,
+        "medium" => Color::Yellow,
+        "high" => Color::LightRed,
+        _ => Color::Red,
+    };
+    assert_eq!(cell_bg(&h, 10, 4), want, "badge of a {tier} request");
+    // NO_COLOR: the badge is a letter in brackets and nothing is coloured.
+    h.state.theme = rollcall::tui::theme::Theme::new(false);
+    let text = h.render();
+    assert!(text.contains(&format!("[{}]", tier.chars().next().unwrap().to_ascii_uppercase())));
+    assert_eq!(cell_bg(&h, 10, 4), Color::Reset);
+
+    // Tamper with the ledger: every screen shows a red banner.
+    let c = rusqlite::Connection::open(&d.ledger).unwrap();
+    c.execute_batch("DROP TRIGGER entries_no_update; UPDATE entries SET signature = zeroblob(64) WHERE rowid = 5;")
+        .unwrap();
+    drop(c);
+    let mut h = harness(&d, 120, 30, false);
+    let text = h.render();
+    assert!(text.contains("INTEGRITY FAILURE"), "{text}");
+    assert_eq!(cell_bg(&h, 3, 1), Color::Red);
+    at(|| h.press(KeyCode::Char('2')));
+    assert!(h.render().contains("INTEGRITY FAILURE"));
+    assert!(h.render().contains("TAMPERED"));
+}
+
+#[test]
+fn approve_end_to_end_by_keys() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    // Find a pending medium request carol may approve.
+    let target = h
+        .state
+        .queue
+        .rows
+        .iter()
+        .position(|r| r.status == "pending" && r.tier == "medium")
+        .expect("a pending medium request");
+    for _ in 0..target {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    let id = h.state.queue.current().unwrap().id;
+    at(|| h.press(KeyCode::Enter));
+    // One key never signs: the dialog opens on the review step.
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(d)) if d.step == Step::Review));
+    let screen = h.render();
+    assert!(screen.contains("op digest") && screen.contains("policy"), "{screen}");
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str("graphs confirm the regression"));
+    at(|| h.press(KeyCode::Enter));
+    // A wrong passphrase keeps the dialog open with the error; nothing is written.
+    at(|| h.type_str("not-it"));
+    let screen = h.render();
+    assert!(screen.contains("••••••") && !screen.contains("not-it"), "passphrase is masked");
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.render().contains("wrong passphrase"));
+    assert!(!h.state.modals.is_empty());
+    at(|| h.type_str(demo::PASSPHRASE));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "the dialog closes after signing");
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("signed and recorded")));
+    let detail = h.state.detail.as_ref().unwrap().data.as_ref().unwrap();
+    assert_eq!(detail.status, "approved");
+    // The ledger gained a valid approval by carol that counts, and verify accepts it.
+    let shown = at(|| rollcall::workflow::query::show(&d.context(), &id.to_hex())).unwrap();
+    let mine: Vec<_> = shown.eval.decisions.iter().filter(|x| x.name.starts_with("carol")).collect();
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].excluded.is_none());
+    let report = rollcall::workflow::verify::verify(&d.context()).unwrap();
+    assert!(report.intact());
+}
+
+#[test]
+fn read_only_hides_actions_and_history_search_works() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, true);
+    at(|| h.press(KeyCode::Enter));
+    let screen = h.render();
+    assert!(!screen.contains("a approve"), "{screen}");
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(h.state.modals.is_empty());
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("read-only")));
+    at(|| h.press(KeyCode::Char('/')));
+    at(|| h.type_str("fraud model"));
+    at(|| h.press(KeyCode::Enter));
+    let (_, rows, _) = h.state.history.search.as_ref().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows[0].request.as_ref().unwrap().1.contains("fraud model"));
+    let screen = h.render();
+    assert!(screen.contains("search \"fraud model\""), "{screen}");
+    at(|| h.press(KeyCode::Enter));
+    assert_eq!(h.state.screen, Screen::Detail);
+}
+
+#[test]
+fn hostile_content_is_escaped_and_the_screen_stays_intact() {
+    let (_tmp, d) = demo_copy();
+    let ctx = d.context();
+    let evil = format!("ok\x1b]0;pwned\x07 \x1b[2J\u{202e}gnp.exe\u{200b} {}", "A".repeat(100_000));
+    let body = serde_json::json!({
+        "title": format!("Revert \x1b[31mred\x1b[0m \u{202e}evil"), "change": "c", "category": "other",
+        "rationale": evil.chars().take(3990).collect::<String>(), "impact": "i\u{200b}", "components": ["x\x07"], "env": "staging",
+        "revert": {"tool": "sh", "argv": ["sh", "-c", "echo \x1b[2J"], "from": "a", "to": "b"}, "risk": "low"
+    });
+    let record: rollcall::audit::RequestBody = serde_json::from_value(body).unwrap();
+    at(|| rollcall::workflow::requests::new_request(&ctx, Some("bob"), record, None)).unwrap();
+    let mut h = harness(&d, 100, 30, false);
+    at(|| h.press(KeyCode::Char('s'))); // newest first
+    let screen = h.render();
+    for bad in ['\x1b', '\x07', '\u{202e}', '\u{200b}'] {
+        assert!(!screen.contains(bad), "{bad:?} reached the screen");
+    }
+    assert!(screen.contains("<U+001B>"), "{screen}");
+    assert!(screen.contains('⚠'), "suspicious rows are marked: {screen}");
+    at(|| h.press(KeyCode::Enter));
+    let screen = h.render();
+    assert!(!screen.contains('\x1b') && screen.contains("contains control or invisible characters"));
+    assert!(screen.contains("<U+202E>") && screen.contains("<U+200B>"), "{screen}");
+    // The frame is intact: every line is exactly the terminal's width and the border closes.
+    for line in screen.lines() {
+        assert_eq!(line.chars().count(), 100, "{line:?}");
+    }
+    assert!(screen.lines().nth(1).unwrap().ends_with('┐'));
+}
+
+// ---- pure update tests: no worker, no terminal ----
+
+fn bare() -> rollcall::tui::state::AppState {
+    rollcall::tui::state::AppState::new(
+        "carol".into(),
+        "ledger.db".into(),
+        false,
+        None,
+        rollcall::tui::keymap::Keymap::default(),
+        rollcall::tui::theme::Theme::new(true),
+    )
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(ratatui::crossterm::event::KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn rows(n: usize, from: usize) -> Vec<rollcall::tui::model::QueueItem> {
+    (from..from + n)
+        .map(|i| rollcall::tui::model::QueueItem {
+            key: rollcall::workflow::browse::QueueKey { urgency: 5, pos: 1_000_000 - i as i64 },
+            id: rollcall::ledger::Hash::of(&[&i.to_be_bytes()]),
+            title: format!("request {i}"),
+            suspicious: false,
+            status: "pending".into(),
+            env: "production".into(),
+            tier: "medium".into(),
+            flags: 0,
+            have: 0,
+            need: 1,
+            age: "1h".into(),
+            overdue: false,
+            due: None,
+        })
+        .collect()
+}
+
+#[test]
+fn queue_keys_page_by_keyset() {
+    let mut s = bare();
+    let cmds = update::init(&mut s);
+    assert!(matches!(cmds[0], Cmd::Queue { page: rollcall::workflow::browse::Page::First, .. }));
+    let generation = s.queue.generation;
+    update::update(
+        &mut s,
+        Msg::Queue { generation, page: rollcall::workflow::browse::Page::First, rows: rows(100, 0) },
+    );
+    update::update(&mut s, Msg::QueueCount { generation, total: 1_000_000 });
+    // Moving near the end of the window asks for the page after its last key.
+    let mut asked = None;
+    for _ in 0..80 {
+        for c in update::update(&mut s, key(KeyCode::Char('j'))) {
+            if let Cmd::Queue { page, .. } = c {
+                asked = Some(page);
+            }
+        }
+    }
+    assert_eq!(
+        asked,
+        Some(rollcall::workflow::browse::Page::After(rollcall::workflow::browse::QueueKey {
+            urgency: 5,
+            pos: 1_000_000 - 99
+        }))
+    );
+    // A stale reply (old generation) is dropped.
+    update::update(
+        &mut s,
+        Msg::Queue {
+            generation: generation - 1,
+            page: rollcall::workflow::browse::Page::After(rows(1, 99)[0].key),
+            rows: rows(100, 5000),
+        },
+    );
+    assert_eq!(s.queue.rows.len(), 100);
+    // End jumps to the last page without loading everything before it.
+    let cmds = update::update(&mut s, key(KeyCode::End));
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Queue { page: rollcall::workflow::browse::Page::Last, .. })));
+    update::update(
+        &mut s,
+        Msg::Queue { generation, page: rollcall::workflow::browse::Page::Last, rows: rows(100, 999_900) },
+    );
+    assert_eq!(s.queue.selected, 999_999);
+    assert_eq!(s.queue.offset, 999_900);
+    // Filters reload from the first page with a new generation.
+    let cmds = update::update(&mut s, key(KeyCode::Char('f')));
+    assert!(
+        matches!(&cmds[0], Cmd::Queue { filter, page: rollcall::workflow::browse::Page::First, .. } if filter.status.as_deref() == Some("pending"))
+    );
+    assert!(s.queue.generation > generation);
+    let cmds = update::update(&mut s, key(KeyCode::Char('R')));
+    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.tier.as_deref() == Some("low")));
+    let cmds = update::update(&mut s, key(KeyCode::Char('F')));
+    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.flagged));
+    update::update(&mut s, key(KeyCode::Char('e')));
+    update::update(&mut s, key(KeyCode::Char('q')));
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.env.as_deref() == Some("q")),
+        "typing goes to the input, not the keymap"
+    );
+    assert!(!s.quit);
+}
+
+#[test]
+fn screens_commands_help_and_quit() {
+    let mut s = bare();
+    update::update(&mut s, key(KeyCode::Char('2')));
+    assert_eq!(s.screen, Screen::History);
+    update::update(&mut s, key(KeyCode::Char('3')));
+    assert_eq!(s.screen, Screen::Dashboard);
+    update::update(&mut s, key(KeyCode::Char(':')));
+    for c in "queue".chars() {
+        update::update(&mut s, key(KeyCode::Char(c)));
+    }
+    update::update(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.screen, Screen::Queue);
+    update::update(&mut s, key(KeyCode::Char(':')));
+    for c in "nonsense".chars() {
+        update::update(&mut s, key(KeyCode::Char(c)));
+    }
+    update::update(&mut s, key(KeyCode::Enter));
+    assert!(s.toasts.iter().any(|t| t.error && t.text.contains("unknown command")));
+    update::update(&mut s, key(KeyCode::Char('?')));
+    assert_eq!(s.modals.len(), 1);
+    update::update(&mut s, key(KeyCode::Char('q')));
+    assert!(s.modals.is_empty() && !s.quit, "q closes the help first");
+    let cmds = update::update(&mut s, key(KeyCode::Char(':')));
+    assert!(cmds.is_empty());
+    for c in "verify".chars() {
+        update::update(&mut s, key(KeyCode::Char(c)));
+    }
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Verify)));
+    update::update(&mut s, key(KeyCode::Char('q')));
+    assert!(s.quit);
+}
+
+#[test]
+fn a_worker_error_is_a_toast_not_a_crash() {
+    let mut s = bare();
+    update::update(&mut s, Msg::Error("database is locked".into()));
+    assert!(s.toasts.iter().any(|t| t.error && t.text.contains("locked")));
+    for _ in 0..50 {
+        update::update(&mut s, Msg::Tick);
+    }
+    assert!(s.toasts.is_empty(), "toasts expire");
+}
