@@ -25,14 +25,13 @@ fn demo_copy() -> (tempfile::TempDir, demo::Demo) {
     });
     let _ = dir;
     let copy = tempfile::tempdir().unwrap();
-    let opts = fs_extra_copy(&d.dir, copy.path());
+    fs_extra_copy(&d.dir, copy.path());
     let d2 = demo::Demo {
         dir: copy.path().to_path_buf(),
         home: copy.path().join("home"),
         ledger: copy.path().join("ledger.db"),
         ..d.clone()
     };
-    let _ = opts;
     (copy, d2)
 }
 
