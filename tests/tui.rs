@@ -388,3 +388,30 @@ fn a_worker_error_is_a_toast_not_a_crash() {
     }
     assert!(s.toasts.is_empty(), "toasts expire");
 }
+
+#[test]
+fn live_refresh_when_another_process_appends() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    at(|| h.press(KeyCode::Char('j')));
+    let selected = h.state.queue.current().unwrap().id;
+    at(|| h.press(KeyCode::Enter));
+    let before = h.state.detail.as_ref().unwrap().data.as_ref().unwrap().timeline.len();
+    // Another process (another context on the same file) appends a note on this request.
+    at(|| {
+        rollcall::workflow::lifecycle::note_on(
+            &d.context(),
+            Some("alice"),
+            &selected.to_hex(),
+            "paged the database team",
+        )
+    })
+    .unwrap();
+    for _ in 0..4 {
+        h.send(Msg::Tick);
+    }
+    at(|| h.settle());
+    let after = h.state.detail.as_ref().unwrap().data.as_ref().unwrap().timeline.len();
+    assert_eq!(after, before + 1, "the detail reloaded");
+    assert_eq!(h.state.queue.current().unwrap().id, selected, "the selection is kept");
+}

@@ -122,8 +122,18 @@ pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
         }
     };
     dispatch(update::init(&mut state));
+    let mut first = true;
     loop {
         terminal.draw(|f| view::draw(f, &state)).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        if first {
+            first = false;
+            // For the launch benchmark: how long from process start to the first frame.
+            if let (Some(path), Some(started)) =
+                (std::env::var_os("ROLLCALL_FIRST_FRAME_LOG"), crate::cli::STARTED.get())
+            {
+                let _ = std::fs::write(path, format!("{}\n", started.elapsed().as_micros()));
+            }
+        }
         let Ok(first) = rx.recv() else { break };
         let mut cmds = update::update(&mut state, first);
         while let Ok(m) = rx.try_recv() {

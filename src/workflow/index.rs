@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "4";
+const INDEX_VERSION: &str = "5";
 
 /// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
 /// ready to run, pending by risk tier, and the rest.
@@ -104,7 +104,7 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
              evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT);
-         CREATE INDEX IF NOT EXISTS request_index_urgency ON request_index(urgency, pos);
+         CREATE INDEX IF NOT EXISTS request_index_urgency ON request_index(urgency, pos DESC);
          CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
          CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
          CREATE INDEX IF NOT EXISTS request_index_status ON request_index(status, pos);

@@ -1,0 +1,205 @@
+//! The console on a ledger of about 1,000,000 entries (`demo --scale`), measured the way a person feels
+//! it: launch to first frame in a real terminal (tmux), key press to next frame (update + draw),
+//! reaching the oldest entry, a search, and resident memory. Targets (from tig on a 1,000,000-commit
+//! repository): first frame ≤ 30 ms, key to frame ≤ 10 ms at p99, End at once, search ≤ 100 ms, RSS ≤ 40 MB.
+//!
+//! `cargo bench --bench tui` (`ROLLCALL_BENCH_SCALE` sets the synthetic requests; default 660,000 ≈ 1 M
+//! entries; the ledger is kept in target/ and reused).
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use rollcall::tui::msg::{Cmd, Msg};
+use rollcall::tui::{Options, update, view};
+use rollcall::workflow::demo;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn p(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Runs in a fresh process so its memory is the console's own.
+fn measure(dir: &Path) {
+    let d = demo::Demo {
+        dir: dir.to_path_buf(),
+        home: dir.join("home"),
+        ledger: dir.join("ledger.db"),
+        requests: 0,
+        entries: 0,
+        synthetic: 0,
+    };
+    let t0 = Instant::now();
+    let ctx = d.context();
+    let opts = Options { read_only: false, signer: Some("carol".into()), banner: None };
+    let mut state = rollcall::tui::initial_state(&ctx, &opts);
+    state.size = (160, 48);
+    state.viewport = view::list_rows(&state);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    let mut worker = rollcall::tui::worker::Worker::new(
+        ctx,
+        rollcall::tui::worker::Identity { signer: Some("carol".into()), read_only: false },
+    );
+    let mut cmds = update::init(&mut state);
+    terminal.draw(|f| view::draw(f, &state)).unwrap();
+    let first_frame = t0.elapsed();
+    // The worker's answers (everything but the full verification, which runs in the background).
+    cmds.retain(|c| !matches!(c, Cmd::Verify));
+    let mut run = |state: &mut rollcall::tui::state::AppState,
+                   cmds: Vec<Cmd>,
+                   worker: &mut rollcall::tui::worker::Worker|
+     -> Duration {
+        let t = Instant::now();
+        let mut q = cmds;
+        while !q.is_empty() {
+            let batch: Vec<Cmd> = q.drain(..).collect();
+            for c in batch {
+                for m in worker.handle(c) {
+                    q.extend(update::update(state, m));
+                }
+            }
+        }
+        t.elapsed()
+    };
+    let data = run(&mut state, cmds, &mut worker);
+    terminal.draw(|f| view::draw(f, &state)).unwrap();
+    let first_data = t0.elapsed();
+    let total_rows = state.queue.total.unwrap_or(0);
+
+    let press = |state: &mut rollcall::tui::state::AppState, code: KeyCode| -> Vec<Cmd> {
+        update::update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    };
+    let mut frame_ms = Vec::new();
+    let mut data_ms = Vec::new();
+    let script: Vec<KeyCode> = std::iter::repeat_n(KeyCode::Char('j'), 200)
+        .chain(std::iter::repeat_n(KeyCode::PageDown, 40))
+        .chain([
+            KeyCode::Char('G'),
+            KeyCode::PageUp,
+            KeyCode::PageUp,
+            KeyCode::Char('g'),
+            KeyCode::Enter,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Esc,
+            KeyCode::Char('2'),
+        ])
+        .chain(std::iter::repeat_n(KeyCode::Char('j'), 100))
+        .chain([KeyCode::Char('G'), KeyCode::Char('g')])
+        .collect();
+    let mut end_ms = 0.0;
+    for code in script {
+        let t = Instant::now();
+        let cmds = press(&mut state, code);
+        terminal.draw(|f| view::draw(f, &state)).unwrap();
+        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let d = run(&mut state, cmds, &mut worker).as_secs_f64() * 1000.0;
+        if code == KeyCode::Char('G') && end_ms == 0.0 {
+            end_ms = d;
+        }
+        data_ms.push(d);
+        terminal.draw(|f| view::draw(f, &state)).unwrap();
+    }
+    // Search.
+    let t = Instant::now();
+    let generation = 999_999_999;
+    state.history.search_generation = generation;
+    state.history.search = Some(("fraud model".into(), vec![], 0));
+    let found = worker.handle(Cmd::Search { generation, query: "fraud model".into() });
+    for m in found {
+        update::update(&mut state, m);
+    }
+    terminal.draw(|f| view::draw(f, &state)).unwrap();
+    let search_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let hits = state.history.search.as_ref().map_or(0, |s| s.1.len());
+    let rss = rss_mb();
+    let frame_p99 = p(&mut frame_ms.clone(), 0.99);
+    let frame_p50 = p(&mut frame_ms, 0.50);
+    let data_p99 = p(&mut data_ms.clone(), 0.99);
+    let data_p50 = p(&mut data_ms, 0.50);
+    println!(
+        "  first frame (state + draw, before any query):   {:>8.1} ms   (target <= 30 ms)",
+        first_frame.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  first frame with the queue loaded:              {:>8.1} ms   ({total_rows} open requests; worker {:.1} ms)",
+        first_data.as_secs_f64() * 1000.0,
+        data.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  key press to next frame (update + draw):  p50 {frame_p50:>6.2} ms, p99 {frame_p99:>6.2} ms   (target p99 <= 10 ms)"
+    );
+    println!("  key press to rows from the worker:        p50 {data_p50:>6.2} ms, p99 {data_p99:>6.2} ms");
+    println!("  End (oldest row), worker page:                  {end_ms:>8.1} ms   (no loading phase)");
+    println!(
+        "  search \"fraud model\" to frame:                 {search_ms:>8.1} ms   ({hits} hits; target <= 100 ms)"
+    );
+    println!("  resident memory after the run:                  {rss:>8.1} MB   (target <= 40 MB)");
+}
+
+fn launch_in_tmux(bin: &str, dir: &Path) -> Option<f64> {
+    Command::new("tmux").arg("-V").output().ok()?;
+    let log = dir.join("first-frame.log");
+    let _ = std::fs::remove_file(&log);
+    let session = format!("rollcall-bench-{}", std::process::id());
+    let cmd = format!(
+        "env ROLLCALL_HOME={} ROLLCALL_FIRST_FRAME_LOG={} {bin} --ledger {} tui --read-only --as carol",
+        dir.join("home").display(),
+        log.display(),
+        dir.join("ledger.db").display()
+    );
+    Command::new("tmux").args(["new-session", "-d", "-s", &session, "-x", "160", "-y", "48", &cmd]).output().ok()?;
+    let start = Instant::now();
+    while !log.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = Command::new("tmux").args(["kill-session", "-t", &session]).output();
+    std::fs::read_to_string(&log).ok()?.trim().parse::<f64>().ok().map(|us| us / 1000.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--measure") {
+        measure(Path::new(&args[i + 1]));
+        return;
+    }
+    let scale: usize = std::env::var("ROLLCALL_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(660_000);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join(format!("bench-demo-{scale}"));
+    if !dir.join("ledger.db").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = Instant::now();
+        let d = demo::build(&dir, scale, &mut |s| eprintln!("building: {s}")).expect("demo");
+        println!(
+            "built a demo ledger of {} entries ({} requests) in {:.0} s",
+            d.entries,
+            d.requests + d.synthetic,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let entries = rollcall::ledger::Ledger::open_read_only(&dir.join("ledger.db"))
+        .map(|l| l.size(l.own_origin()).unwrap_or(0))
+        .unwrap_or(0);
+    println!("rollcall console benchmark on {entries} entries ({})", dir.display());
+    if let Some(ms) = launch_in_tmux(env!("CARGO_BIN_EXE_rollcall"), &dir) {
+        println!("  launch to first frame in a real terminal (tmux): {ms:>7.1} ms   (target <= 30 ms)");
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--measure", dir.to_str().unwrap()])
+        .output()
+        .expect("measure");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+}
