@@ -55,14 +55,14 @@ fn measure(dir: &Path) {
     let first_frame = t0.elapsed();
     // The worker's answers (everything but the full verification, which runs in the background).
     cmds.retain(|c| !matches!(c, Cmd::Verify));
-    let mut run = |state: &mut rollcall::tui::state::AppState,
+    let run = |state: &mut rollcall::tui::state::AppState,
                    cmds: Vec<Cmd>,
                    worker: &mut rollcall::tui::worker::Worker|
      -> Duration {
         let t = Instant::now();
         let mut q = cmds;
         while !q.is_empty() {
-            let batch: Vec<Cmd> = q.drain(..).collect();
+            let batch: Vec<Cmd> = std::mem::take(&mut q);
             for c in batch {
                 for m in worker.handle(c) {
                     q.extend(update::update(state, m));
