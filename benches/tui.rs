@@ -56,8 +56,8 @@ fn measure(dir: &Path) {
     // The worker's answers (everything but the full verification, which runs in the background).
     cmds.retain(|c| !matches!(c, Cmd::Verify));
     let run = |state: &mut rollcall::tui::state::AppState,
-                   cmds: Vec<Cmd>,
-                   worker: &mut rollcall::tui::worker::Worker|
+               cmds: Vec<Cmd>,
+               worker: &mut rollcall::tui::worker::Worker|
      -> Duration {
         let t = Instant::now();
         let mut q = cmds;

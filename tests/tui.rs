@@ -415,3 +415,65 @@ fn live_refresh_when_another_process_appends() {
     assert_eq!(after, before + 1, "the detail reloaded");
     assert_eq!(h.state.queue.current().unwrap().id, selected, "the selection is kept");
 }
+
+#[test]
+fn new_request_form_and_history_filters() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    h.state.user = "bob".into();
+    h.worker.identity.signer = Some("bob".into());
+    at(|| h.press(KeyCode::Char('N')));
+    assert!(h.render().contains("New rollback request"));
+    // Submitting with an empty title is refused in the form.
+    for _ in 0..12 {
+        at(|| h.press(KeyCode::Enter));
+    }
+    assert!(h.render().contains("is required"));
+    let values = [
+        "Roll back search ranking",
+        "deploy-9001",
+        "relevance dropped 30%",
+        "stale ranking for an hour",
+        "search",
+        "staging",
+        "helm rollback search 9000",
+        "9001",
+        "9000",
+    ];
+    if let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last_mut() {
+        // Started inside a git repository the form first offers a commit to revert; leave it empty.
+        dlg.focus = usize::from(dlg.fields[0].label == "git commit");
+        dlg.error = None;
+    }
+    for v in values {
+        at(|| h.type_str(v));
+        at(|| h.press(KeyCode::Tab));
+    }
+    at(|| h.press(KeyCode::Right)); // category: performance-regression
+    at(|| h.press(KeyCode::Tab));
+    at(|| h.press(KeyCode::Enter)); // risk stays medium -> passphrase
+    at(|| h.type_str(demo::PASSPHRASE));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "{:?}", h.state.toasts);
+    let listed = at(|| rollcall::workflow::query::list(&d.context(), &Default::default())).unwrap();
+    let mine = listed.iter().find(|r| r.title == "Roll back search ranking").expect("filed");
+    assert_eq!(mine.env, "staging");
+
+    // History filters: by actor and since a date.
+    at(|| h.press(KeyCode::Char('2')));
+    at(|| h.press(KeyCode::Char('u')));
+    at(|| h.type_str("bob"));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.history.list.rows.iter().all(|r| r.actor.starts_with("bob")));
+    assert!(!h.state.history.list.rows.is_empty());
+    at(|| h.press(KeyCode::Char('d')));
+    at(|| h.type_str("2026-11-19"));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.history.list.rows.iter().all(|r| r.ts.as_str() >= "2026-11-19"));
+    assert!(h.render().contains("actor bob, since 2026-11-19"));
+    at(|| h.press(KeyCode::Char('d')));
+    at(|| h.press(KeyCode::Backspace));
+    at(|| h.type_str("yesterday"));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.toasts.iter().any(|t| t.error && t.text.contains("not a date")));
+}

@@ -54,6 +54,10 @@ actions! {
     FilterEnv = "filter_env", "filter by environment", ["e"];
     FilterRisk = "filter_risk", "cycle the risk filter", ["R"];
     FilterFlagged = "filter_flagged", "only flagged requests", ["F"];
+    FilterActor = "filter_actor", "history: filter by actor", ["u"];
+    FilterSince = "filter_since", "history: entries since a date", ["d"];
+    FilterState = "filter_state", "history: cycle the request status filter", ["S"];
+    NewRequest = "new_request", "file a new rollback request (a form)", ["N"];
     Sort = "sort", "urgency / newest first", ["s"];
     Approve = "approve", "approve (review, comment, passphrase)", ["a"];
     Reject = "reject", "reject (review, comment, passphrase)", ["x"];

@@ -57,13 +57,43 @@ pub enum Msg {
 /// What an action dialog signs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
-    Decide { req: EntryId, approve: bool, comment: String },
-    Emergency { req: EntryId, reason: String },
-    Note { req: EntryId, text: String },
-    Evidence { req: EntryId, path: String, kind: String },
-    Execute { req: EntryId, outcome: String },
-    Validate { req: EntryId, pass: bool },
-    Close { req: EntryId, resolution: String, comment: String },
+    Decide {
+        req: EntryId,
+        approve: bool,
+        comment: String,
+    },
+    Emergency {
+        req: EntryId,
+        reason: String,
+    },
+    Note {
+        req: EntryId,
+        text: String,
+    },
+    Evidence {
+        req: EntryId,
+        path: String,
+        kind: String,
+    },
+    Execute {
+        req: EntryId,
+        outcome: String,
+    },
+    Validate {
+        req: EntryId,
+        pass: bool,
+    },
+    Close {
+        req: EntryId,
+        resolution: String,
+        comment: String,
+    },
+    /// A new request from the form: the record's fields, and optionally a commit of the git repository
+    /// the console was started in.
+    NewRequest {
+        fields: Vec<(String, String)>,
+        git_commit: Option<String>,
+    },
 }
 
 /// A side effect for the runtime to perform.

@@ -200,6 +200,7 @@ pub enum ActionKind {
     Execute,
     Validate,
     Close,
+    NewRequest,
 }
 
 impl ActionKind {
@@ -213,6 +214,7 @@ impl ActionKind {
             ActionKind::Execute => "Record the execution",
             ActionKind::Validate => "Record validation",
             ActionKind::Close => "Close the request",
+            ActionKind::NewRequest => "New rollback request",
         }
     }
 }
@@ -265,11 +267,21 @@ pub enum Modal {
         scroll: u16,
     },
     Action(Box<ActionDialog>),
-    /// A one-line input (environment filter).
+    /// A one-line input (a filter).
     Input {
         prompt: &'static str,
         value: String,
+        target: InputTarget,
     },
+}
+
+/// What a one-line input sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputTarget {
+    QueueEnv,
+    HistoryEnv,
+    HistoryActor,
+    HistorySince,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -457,6 +457,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
             s.command = Some(String::new());
             vec![]
         }
+        Action::NewRequest => start_new_request(s),
         Action::Queue => {
             s.screen = Screen::Queue;
             vec![]
@@ -566,9 +567,11 @@ fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             s.modals.push(Modal::Input {
                 prompt: "environment (empty = all)",
                 value: s.queue_filter.env.clone().unwrap_or_default(),
+                target: InputTarget::QueueEnv,
             });
             vec![]
         }
+        Action::NewRequest => start_new_request(s),
         Action::Refresh => reload_queue(s),
         Action::Approve
         | Action::Reject
@@ -630,7 +633,32 @@ fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         Action::FilterStatus => {
             s.history.filter.kind = cycle(&KIND_CYCLE, s.history.filter.kind.as_deref()).map(str::to_string);
             s.history.list.selected = 0;
+            s.history.list.rows.clear();
             reload_history(s)
+        }
+        Action::FilterState => {
+            let next = cycle(&STATUS_CYCLE[..10], s.history.filter.status.as_deref());
+            s.history.filter.status = next.map(str::to_string);
+            s.history.list.selected = 0;
+            s.history.list.rows.clear();
+            reload_history(s)
+        }
+        Action::FilterEnv | Action::FilterActor | Action::FilterSince => {
+            let (prompt, value, target) = match a {
+                Action::FilterEnv => {
+                    ("environment (empty = all)", s.history.filter.env.clone(), InputTarget::HistoryEnv)
+                }
+                Action::FilterActor => {
+                    ("actor: a name or key id (empty = all)", s.history.filter.actor.clone(), InputTarget::HistoryActor)
+                }
+                _ => (
+                    "since a date, YYYY-MM-DD (empty = all)",
+                    s.history.filter.since.as_ref().map(|d| d[..10.min(d.len())].to_string()),
+                    InputTarget::HistorySince,
+                ),
+            };
+            s.modals.push(Modal::Input { prompt, value: value.unwrap_or_default(), target });
+            vec![]
         }
         Action::Refresh => reload_history(s),
         _ => vec![],
@@ -716,6 +744,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         ActionKind::Execute => d.can.execute,
         ActionKind::Close => d.can.close,
         ActionKind::Note | ActionKind::Attach | ActionKind::Validate => d.can.annotate,
+        ActionKind::NewRequest => true,
     };
     if !allowed {
         s.toast(format!("{} is not available to {} on this request", kind.title(), s.user), true);
@@ -752,6 +781,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         ActionKind::Close => {
             vec![choice("resolution", vec!["made-permanent", "rolled-forward"]), field("comment", true)]
         }
+        ActionKind::NewRequest => return start_new_request(s),
     };
     let dialog = ActionDialog {
         kind,
@@ -779,7 +809,88 @@ fn job_of(d: &ActionDialog) -> Job {
         ActionKind::Execute => Job::Execute { req: d.req, outcome: v(0) },
         ActionKind::Validate => Job::Validate { req: d.req, pass: v(0) == "pass" },
         ActionKind::Close => Job::Close { req: d.req, resolution: v(0), comment: v(1) },
+        ActionKind::NewRequest => {
+            let git = d
+                .fields
+                .iter()
+                .find(|f| f.label == "git commit")
+                .map(|f| f.value.trim().to_string())
+                .filter(|v| !v.is_empty());
+            Job::NewRequest {
+                fields: d
+                    .fields
+                    .iter()
+                    .filter(|f| f.label != "git commit")
+                    .map(|f| (f.label.to_string(), f.value.trim().to_string()))
+                    .collect(),
+                git_commit: git,
+            }
+        }
     }
+}
+
+/// The labels of the new-request form, in order.
+pub const NEW_REQUEST_FIELDS: [&str; 11] = [
+    "title",
+    "change",
+    "rationale",
+    "user impact",
+    "component",
+    "environment",
+    "revert command",
+    "from",
+    "to",
+    "category",
+    "risk",
+];
+
+/// Opens the new-request form. Started inside a git repository, it offers a commit to revert, which
+/// fills the revert operation, the revisions and the components from git.
+pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
+    if s.read_only {
+        s.toast("read-only: actions are hidden", true);
+        return vec![];
+    }
+    let in_git = std::path::Path::new(".git").exists();
+    let mut fields: Vec<Field> = Vec::new();
+    if in_git {
+        fields.push(Field { label: "git commit", value: String::new(), choices: vec![], required: false });
+    }
+    for label in NEW_REQUEST_FIELDS {
+        fields.push(match label {
+            "category" => choice(
+                "category",
+                vec![
+                    "critical-bug",
+                    "performance-regression",
+                    "security-patch",
+                    "data-integrity",
+                    "compliance",
+                    "other",
+                ],
+            ),
+            "risk" => choice("risk", vec!["medium", "low", "high", "critical"]),
+            "revert command" | "from" | "to" | "component" | "change" => field(label, !in_git),
+            other => field(other, true),
+        });
+    }
+    let mut preview = vec![format!("filed by  {}", s.user)];
+    if in_git {
+        preview.push("a commit (or A..B) of this git repository fills the revert, revisions and components".into());
+    }
+    let dialog = ActionDialog {
+        kind: ActionKind::NewRequest,
+        req: crate::ledger::Hash([0; 32]),
+        title: "New rollback request".into(),
+        preview,
+        fields,
+        focus: 0,
+        step: Step::Fill,
+        error: None,
+        passphrase: Default::default(),
+    };
+    s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
 }
 
 /// Completes a file path typed in a field: the longest common extension of the matching names.
@@ -841,7 +952,8 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
             }
             vec![]
         }
-        Modal::Input { value, .. } => {
+        Modal::Input { value, target, .. } => {
+            let target = *target;
             match k.code {
                 KeyCode::Esc => {
                     s.modals.pop();
@@ -849,14 +961,34 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                 KeyCode::Backspace => {
                     value.pop();
                 }
-                KeyCode::Char(c) => value.push(c),
+                KeyCode::Char(c) if !c.is_control() && value.len() < 200 => value.push(c),
                 KeyCode::Enter => {
                     let v = value.trim().to_string();
+                    let v = (!v.is_empty()).then_some(v);
                     s.modals.pop();
-                    s.queue_filter.env = (!v.is_empty()).then_some(v);
-                    s.queue.selected = 0;
-                    s.queue.rows.clear();
-                    return reload_queue(s);
+                    match target {
+                        InputTarget::QueueEnv => {
+                            s.queue_filter.env = v;
+                            s.queue.selected = 0;
+                            s.queue.rows.clear();
+                            return reload_queue(s);
+                        }
+                        InputTarget::HistoryEnv => s.history.filter.env = v,
+                        InputTarget::HistoryActor => s.history.filter.actor = v,
+                        InputTarget::HistorySince => match v {
+                            None => s.history.filter.since = None,
+                            Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                                Ok(day) => s.history.filter.since = Some(format!("{day}T00:00:00.000Z")),
+                                Err(_) => {
+                                    s.toast(format!("{} is not a date like 2026-11-01", crate::text::safe(&d)), true);
+                                    return vec![];
+                                }
+                            },
+                        },
+                    }
+                    s.history.list.selected = 0;
+                    s.history.list.rows.clear();
+                    return reload_history(s);
                 }
                 _ => {}
             }

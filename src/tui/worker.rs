@@ -240,8 +240,50 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
             };
             lifecycle::close(ctx, signer, &hex(&req), r, None, &comment)?.0
         }
+        Job::NewRequest { fields, git_commit } => new_request(ctx, signer, &fields, git_commit.as_deref())?,
     };
     Ok(receipt.entry_id.to_hex())
+}
+
+fn new_request(
+    ctx: &Context,
+    signer: Option<&str>,
+    fields: &[(String, String)],
+    git: Option<&str>,
+) -> Result<crate::workflow::Receipt, WorkflowError> {
+    let get = |k: &str| fields.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let mut changeset = None;
+    let (mut argv, mut from, mut to, mut components) =
+        (None, get("from"), get("to"), get("component").map(|c| vec![c]));
+    if let Some(commit) = git {
+        let g = crate::workflow::requests::from_git(std::path::Path::new("."), commit)?;
+        argv = Some(g.argv.clone());
+        from = from.or(Some(g.from.clone()));
+        to = to.or(Some(g.to.clone()));
+        components = components.or(Some(g.components.clone()));
+        changeset = Some(g.changeset);
+    }
+    let argv = match (get("revert command"), argv) {
+        (Some(cmd), _) => crate::audit::record::split_command(&cmd).map_err(WorkflowError::Usage)?,
+        (None, Some(a)) => a,
+        (None, None) => return Err(WorkflowError::Usage("the revert command is required".into())),
+    };
+    let body = serde_json::json!({
+        "title": get("title").unwrap_or_default(),
+        "change": get("change").or(git.map(str::to_string)).unwrap_or_default(),
+        "category": get("category").unwrap_or_else(|| "other".into()),
+        "rationale": get("rationale").unwrap_or_default(),
+        "impact": get("user impact").unwrap_or_default(),
+        "components": components.unwrap_or_default(),
+        "env": get("environment").unwrap_or_default(),
+        "revert": {"tool": std::path::Path::new(&argv[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                   "argv": argv, "from": from.unwrap_or_default(), "to": to.unwrap_or_default()},
+        "risk": get("risk").unwrap_or_else(|| "medium".into()),
+    });
+    let record: crate::audit::RequestBody =
+        serde_json::from_value(body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    record.validate().map_err(WorkflowError::Usage)?;
+    crate::workflow::requests::new_request(ctx, signer, record, changeset)
 }
 
 fn detail_of(s: &Shown, can: Can) -> Detail {

@@ -46,10 +46,24 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         return;
     }
     let h = &s.history.list;
-    let filter = match &s.history.filter.kind {
-        Some(k) => format!("kind {k}"),
-        None => "all entries".into(),
-    };
+    let hf = &s.history.filter;
+    let mut parts = Vec::new();
+    if let Some(k) = &hf.kind {
+        parts.push(format!("kind {k}"));
+    }
+    if let Some(x) = &hf.status {
+        parts.push(format!("status {x}"));
+    }
+    if let Some(x) = &hf.env {
+        parts.push(format!("env {}", crate::text::safe(x)));
+    }
+    if let Some(x) = &hf.actor {
+        parts.push(format!("actor {}", crate::text::safe(x)));
+    }
+    if let Some(x) = &hf.since {
+        parts.push(format!("since {}", &x[..10.min(x.len())]));
+    }
+    let filter = if parts.is_empty() { "all entries".to_string() } else { parts.join(", ") };
     let count =
         h.total.map(|n| format!("{} of {n}", if n == 0 { 0 } else { h.selected + 1 })).unwrap_or_else(|| "…".into());
     let title =

@@ -98,7 +98,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
             Modal::Help { scroll } => dialog::help(f, s, *scroll),
             Modal::Viewer { title, lines, scroll } => dialog::viewer(f, s, title, lines, *scroll),
             Modal::Action(d) => dialog::action(f, s, d),
-            Modal::Input { prompt, value } => dialog::input(f, s, prompt, value),
+            Modal::Input { prompt, value, .. } => dialog::input(f, s, prompt, value),
         }
     }
 }
