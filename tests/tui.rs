@@ -261,7 +261,7 @@ fn key(c: KeyCode) -> Msg {
 fn rows(n: usize, from: usize) -> Vec<rollcall::tui::model::QueueItem> {
     (from..from + n)
         .map(|i| rollcall::tui::model::QueueItem {
-            key: rollcall::workflow::browse::QueueKey { urgency: 5, pos: 1_000_000 - i as i64 },
+            key: rollcall::workflow::browse::QueueKey { urgency: 5, pos: 1_000_000 - i as u128 },
             id: rollcall::ledger::Hash::of(&[&i.to_be_bytes()]),
             title: format!("request {i}"),
             suspicious: false,

@@ -6,14 +6,17 @@
 use super::bodies::*;
 use super::kinds::*;
 use super::record::RequestBody;
-use crate::ledger::{EntryId, Hash, PublicKey};
+use crate::ledger::{EntryId, Hash, Pos, PublicKey};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 /// An entry as the projection reads it.
 #[derive(Clone, Debug)]
 pub struct Fact {
-    pub pos: u64,
+    /// Its position in the union of logs.
+    pub pos: Pos,
+    /// Its index in its origin's log (for display).
+    pub index: u64,
     pub id: EntryId,
     pub kind: String,
     pub actor: PublicKey,
@@ -131,7 +134,8 @@ impl Rules for NoRules {
 #[derive(Clone, Debug)]
 pub struct Rec<T> {
     pub id: EntryId,
-    pub pos: u64,
+    pub pos: Pos,
+    pub index: u64,
     pub ts: DateTime<Utc>,
     pub actor: PublicKey,
     pub body: T,
@@ -141,7 +145,8 @@ pub struct Rec<T> {
 #[derive(Clone, Debug)]
 pub struct Version {
     pub id: EntryId,
-    pub pos: u64,
+    pub pos: Pos,
+    pub index: u64,
     pub ts: DateTime<Utc>,
     pub actor: PublicKey,
     pub record: RequestBody,
@@ -158,7 +163,8 @@ pub struct EvidenceRec {
 /// One line of the request's timeline.
 #[derive(Clone, Debug)]
 pub struct TimelineItem {
-    pub pos: u64,
+    pub pos: Pos,
+    pub index: u64,
     pub id: EntryId,
     pub kind: String,
     pub actor: PublicKey,
@@ -182,7 +188,8 @@ pub struct Obligation {
 #[derive(Clone, Debug)]
 pub struct RequestView {
     pub id: EntryId,
-    pub pos: u64,
+    pub pos: Pos,
+    pub index: u64,
     pub ts: DateTime<Utc>,
     pub requester: PublicKey,
     pub versions: Vec<Version>,
@@ -205,7 +212,7 @@ fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
 }
 
 fn rec<T>(f: &Fact, body: T) -> Rec<T> {
-    Rec { id: f.id, pos: f.pos, ts: f.ts, actor: f.actor, body }
+    Rec { id: f.id, pos: f.pos, index: f.index, ts: f.ts, actor: f.actor, body }
 }
 
 impl RequestView {
@@ -218,11 +225,13 @@ impl RequestView {
         Ok(RequestView {
             id: request.id,
             pos: request.pos,
+            index: request.index,
             ts: request.ts,
             requester: request.actor,
             versions: vec![Version {
                 id: request.id,
                 pos: request.pos,
+                index: request.index,
                 ts: request.ts,
                 actor: request.actor,
                 record,
@@ -241,6 +250,7 @@ impl RequestView {
             evidence: Vec::new(),
             timeline: vec![TimelineItem {
                 pos: request.pos,
+                index: request.index,
                 id: request.id,
                 kind: request.kind.clone(),
                 actor: request.actor,
@@ -370,6 +380,7 @@ impl RequestView {
         let outcome = self.try_apply(f, rules);
         self.timeline.push(TimelineItem {
             pos: f.pos,
+            index: f.index,
             id: f.id,
             kind: f.kind.clone(),
             actor: f.actor,
@@ -397,6 +408,7 @@ impl RequestView {
                 self.versions.push(Version {
                     id: f.id,
                     pos: f.pos,
+                    index: f.index,
                     ts: f.ts,
                     actor: f.actor,
                     record: b.record,
@@ -484,7 +496,8 @@ mod tests {
 
     fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
         Fact {
-            pos,
+            pos: pos as Pos,
+            index: pos,
             id: Hash::of(&[&pos.to_be_bytes()]),
             kind: kind.into(),
             actor: key(actor),

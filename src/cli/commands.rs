@@ -200,7 +200,7 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
         let discounted: Vec<_> = r
             .discounted
             .iter()
-            .map(|d| json!({"index": d.pos, "entry_id": d.id.to_hex(), "kind": d.kind, "reason": d.reason}))
+            .map(|d| json!({"index": crate::ledger::pos::index_of(d.pos), "entry_id": d.id.to_hex(), "kind": d.kind, "reason": d.reason}))
             .collect();
         let purged: Vec<_> = r
             .blobs
@@ -262,7 +262,7 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
                 if r.discounted.len() == 1 { "y is" } else { "ies are" }
             );
             for d in &r.discounted {
-                say!("  #{} {} {}: {}", d.pos, d.id.short(16), d.kind, safe(&d.reason));
+                say!("  #{} {} {}: {}", crate::ledger::pos::index_of(d.pos), d.id.short(16), d.kind, safe(&d.reason));
             }
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());

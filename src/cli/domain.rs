@@ -266,8 +266,8 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             if json {
                 output::json(&json!({
                     "members": members.iter().map(|m| json!({"name": m.name, "key": m.key.encode(), "key_id": m.key.key_id(),
-                        "roles": m.current_roles(), "since": m.since, "revoked": m.revoked, "active": m.active_at(size)})).collect::<Vec<_>>(),
-                    "pending": pending.iter().map(|p| json!({"entry_id": p.id.to_hex(), "kind": p.kind, "index": p.pos,
+                        "roles": m.current_roles(), "since": crate::ledger::pos::index_of(m.since), "revoked": m.revoked.map(crate::ledger::pos::index_of), "active": m.active_at(size)})).collect::<Vec<_>>(),
+                    "pending": pending.iter().map(|p| json!({"entry_id": p.id.to_hex(), "kind": p.kind, "index": crate::ledger::pos::index_of(p.pos),
                         "signatures": p.signers.len(), "need": p.threshold, "body": p.body})).collect::<Vec<_>>(),
                 }));
             } else {
@@ -277,9 +277,9 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                         m.name.clone(),
                         m.key.key_id(),
                         m.current_roles().join(","),
-                        format!("#{}", m.since),
+                        format!("#{}", crate::ledger::pos::index_of(m.since)),
                         match m.revoked {
-                            Some(r) => format!("revoked at #{r}"),
+                            Some(r) => format!("revoked at #{}", crate::ledger::pos::index_of(r)),
                             None => "active".into(),
                         },
                     ]);
@@ -305,9 +305,11 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
         Command::Policy { command: PolicyCommand::Show } => {
             let (id, pos, text) = workflow::query::policy_in_force(ctx)?;
             if json {
-                output::json(&json!({"entry_id": id.to_hex(), "since": pos, "toml": text}));
+                output::json(
+                    &json!({"entry_id": id.to_hex(), "since": crate::ledger::pos::index_of(pos), "toml": text}),
+                );
             } else {
-                say!("# policy in force: entry {} (since index {pos})", id.short(16));
+                say!("# policy in force: entry {} (since index {})", id.short(16), crate::ledger::pos::index_of(pos));
                 output::emit(&crate::text::multi_line(&text).text);
             }
             Ok(ExitCode::SUCCESS)

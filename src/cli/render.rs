@@ -42,7 +42,7 @@ pub fn eval_json(e: &Evaluation, roster: &Roster) -> Value {
 }
 
 fn rec_json<T: serde::Serialize>(r: &Rec<T>, roster: &Roster) -> Value {
-    json!({"entry_id": r.id.to_hex(), "index": r.pos, "ts": format_ts(r.ts), "actor": r.actor.encode(),
+    json!({"entry_id": r.id.to_hex(), "index": r.index, "ts": format_ts(r.ts), "actor": r.actor.encode(),
            "actor_name": roster.name_of(&r.actor), "body": r.body})
 }
 
@@ -56,7 +56,7 @@ pub fn show_json(s: &Shown) -> Value {
     let r = &s.snap.roster;
     json!({
         "id": v.id.to_hex(),
-        "index": v.pos,
+        "index": v.index,
         "requested_at": format_ts(v.ts),
         "requester": v.requester.encode(),
         "requester_name": r.name_of(&v.requester),
@@ -64,7 +64,7 @@ pub fn show_json(s: &Shown) -> Value {
         "record": v.record(),
         "revert_digest": v.record().revert_digest(),
         "version": v.current().id.to_hex(),
-        "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.pos, "ts": format_ts(x.ts),
+        "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.index, "ts": format_ts(x.ts),
             "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
         "evaluation": eval_json(&s.eval, r),
         "assessment": {
@@ -87,7 +87,7 @@ pub fn show_json(s: &Shown) -> Value {
             j
         }).collect::<Vec<_>>(),
         "obligations": s.obligations.iter().map(obligation_json).collect::<Vec<_>>(),
-        "timeline": v.timeline.iter().map(|t| json!({"index": t.pos, "entry_id": t.id.to_hex(), "kind": t.kind,
+        "timeline": v.timeline.iter().map(|t| json!({"index": t.index, "entry_id": t.id.to_hex(), "kind": t.kind,
             "actor": t.actor.encode(), "actor_name": r.name_of(&t.actor), "ts": format_ts(t.ts),
             "counts": t.ignored.is_none(), "ignored": t.ignored})).collect::<Vec<_>>(),
         "evaluated_at": format_ts(s.now),
@@ -359,7 +359,7 @@ pub fn show_text(s: &Shown) -> String {
     for t in &v.timeline {
         out.push_str(&format!(
             "  #{:<6} {}  {:<20} {}{}\n",
-            t.pos,
+            t.index,
             when(&t.ts),
             t.kind,
             who(r, &t.actor),
@@ -371,7 +371,7 @@ pub fn show_text(s: &Shown) -> String {
 
 /// A `list` row as JSON.
 pub fn row_json(r: &Row) -> Value {
-    json!({"id": r.id.to_hex(), "index": r.pos, "title": r.title, "status": r.status, "env": r.env, "risk": r.risk,
+    json!({"id": r.id.to_hex(), "index": crate::ledger::pos::index_of(r.pos), "title": r.title, "status": r.status, "env": r.env, "risk": r.risk,
            "tier": r.tier, "approvals": {"have": r.have, "need": r.need}, "flags": r.flags, "requester": r.requester,
            "created": r.created, "obligation_due": r.obligation_due.map(format_ts), "overdue": r.overdue})
 }

@@ -8,9 +8,12 @@ pub const ROLES: &str = "identity.roles";
 pub const REVOKED: &str = "identity.revoked";
 pub const POLICY_ADOPTED: &str = "policy.adopted";
 pub const ENDORSED: &str = "endorsed";
+/// A machine joining the ledger with an origin of its own (the first entry of that origin's log).
+pub const ORIGIN_JOINED: &str = "origin.joined";
 
 /// Every kind the roster reads, genesis included.
-pub const GOVERNANCE_KINDS: [&str; 6] = [super::genesis::KIND, ENROLLED, ROLES, REVOKED, POLICY_ADOPTED, ENDORSED];
+pub const GOVERNANCE_KINDS: [&str; 7] =
+    [super::genesis::KIND, ENROLLED, ROLES, REVOKED, POLICY_ADOPTED, ENDORSED, ORIGIN_JOINED];
 
 /// Kinds that need the policy's number of admin signatures before they take effect.
 pub const PROPOSAL_KINDS: [&str; 4] = [ENROLLED, ROLES, REVOKED, POLICY_ADOPTED];
@@ -44,4 +47,13 @@ pub struct RevokedBody {
 #[serde(deny_unknown_fields)]
 pub struct EndorsedBody {
     pub entry: String,
+}
+
+/// `origin.joined`: the origin name and key of a new machine's log, signed by an enrolled person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginJoinedBody {
+    pub ledger: String,
+    pub origin: String,
+    pub key: String,
 }

@@ -6,7 +6,7 @@
 use super::genesis::{GenesisBody, PolicyText};
 use super::kinds::*;
 use crate::ledger::statement::CheckedHead;
-use crate::ledger::{EntryId, Hash, Ledger, LedgerError, PublicKey};
+use crate::ledger::{EntryId, Hash, Ledger, LedgerError, Pos, PublicKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The role that governs keys and policy.
@@ -18,20 +18,20 @@ pub struct Member {
     pub name: String,
     pub key: PublicKey,
     /// Log position from which the key counts.
-    pub since: u64,
+    pub since: Pos,
     /// Log position from which it no longer counts.
-    pub revoked: Option<u64>,
+    pub revoked: Option<Pos>,
     /// Role sets with the position each took effect, oldest first.
-    pub roles: Vec<(u64, Vec<String>)>,
+    pub roles: Vec<(Pos, Vec<String>)>,
 }
 
 impl Member {
-    pub fn active_at(&self, pos: u64) -> bool {
+    pub fn active_at(&self, pos: Pos) -> bool {
         self.since <= pos && self.revoked.is_none_or(|r| pos < r)
     }
 
     /// The roles held at `pos` (empty when not active).
-    pub fn roles_at(&self, pos: u64) -> &[String] {
+    pub fn roles_at(&self, pos: Pos) -> &[String] {
         if !self.active_at(pos) {
             return &[];
         }
@@ -49,7 +49,7 @@ pub struct AdoptedPolicy {
     /// The entry that carries the text (genesis or `policy.adopted`).
     pub id: EntryId,
     /// Position from which it is in force.
-    pub pos: u64,
+    pub pos: Pos,
     pub text: PolicyText,
 }
 
@@ -60,7 +60,7 @@ pub struct Pending {
     pub kind: String,
     pub body: serde_json::Value,
     pub proposer: PublicKey,
-    pub pos: u64,
+    pub pos: Pos,
     pub signers: BTreeSet<[u8; 32]>,
     pub threshold: u32,
 }
@@ -68,7 +68,7 @@ pub struct Pending {
 /// An entry that is in the log but does not count, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discounted {
-    pub pos: u64,
+    pub pos: Pos,
     pub id: EntryId,
     pub kind: String,
     pub reason: String,
@@ -90,7 +90,7 @@ pub struct Roster {
     policies: Vec<AdoptedPolicy>,
     pending: BTreeMap<EntryId, Pending>,
     /// Governance entries that took effect, with the position where they did.
-    applied: BTreeMap<EntryId, u64>,
+    applied: BTreeMap<EntryId, Pos>,
     discounted: Vec<Discounted>,
 }
 
@@ -118,25 +118,26 @@ impl Roster {
     /// Builds the roster from the governance entries of `ledger`'s own log.
     pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
         let mut roster = Roster::default();
-        for row in ledger.own_entries_of_kinds(&GOVERNANCE_KINDS)? {
+        for row in ledger.entries_of_kinds(&GOVERNANCE_KINDS)? {
             let head = crate::ledger::statement::parse_head(&row.entry.bytes)?;
             // Stored entries were checked when appended; `verify` re-checks them all. A genesis problem
             // here leaves the roster empty, which refuses every signer.
-            let _ = roster.observe(row.index, &row.entry.id, &head, &row.entry.bytes);
+            let _ = roster.observe(row.pos, &row.entry.id, &head, &row.entry.bytes);
         }
         Ok(roster)
     }
 
     /// Takes in the next entry (in log order). `Err` is an integrity problem (a malformed or misplaced
     /// genesis); otherwise the verdict says whether the entry counts.
-    pub fn observe(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<Verdict, String> {
-        if pos == 0 || head.kind == super::genesis::KIND {
+    pub fn observe(&mut self, pos: Pos, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<Verdict, String> {
+        if self.genesis.is_none() || head.kind == super::genesis::KIND {
             self.observe_genesis(pos, id, head, bytes)?;
             return Ok(Verdict::Counts);
         }
         let verdict = match head.kind.as_str() {
             k if PROPOSAL_KINDS.contains(&k) => self.propose(pos, id, head, bytes),
             ENDORSED => self.endorse(pos, id, head, bytes),
+            ORIGIN_JOINED => self.join(pos, head, bytes),
             _ if self.is_active(&head.actor, pos) => Ok(()),
             _ => Err(self.signer_problem(&head.actor, pos)),
         };
@@ -149,8 +150,8 @@ impl Roster {
         }
     }
 
-    fn observe_genesis(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
-        if pos != 0 || head.kind != super::genesis::KIND || self.genesis.is_some() {
+    fn observe_genesis(&mut self, pos: Pos, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+        if head.kind != super::genesis::KIND || self.genesis.is_some() {
             return Err("the first entry must be the genesis, and only the first".into());
         }
         let stmt: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -166,18 +167,19 @@ impl Roster {
             Member {
                 name: g.admin.name.clone(),
                 key: admin,
-                since: 0,
+                since: pos,
                 revoked: None,
-                roles: vec![(0, vec![ADMIN_ROLE.into()])],
+                roles: vec![(pos, vec![ADMIN_ROLE.into()])],
             },
         );
-        self.policies.push(AdoptedPolicy { id: *id, pos: 0, text: g.policy.clone() });
-        self.applied.insert(*id, 0);
+        self.policies.push(AdoptedPolicy { id: *id, pos, text: g.policy.clone() });
+        self.applied.insert(*id, pos);
         self.genesis = Some((*id, g));
         Ok(())
     }
 
-    fn signer_problem(&self, key: &PublicKey, pos: u64) -> String {
+    /// Why `key` does not count at `pos`.
+    pub fn signer_problem(&self, key: &PublicKey, pos: Pos) -> String {
         match self.member(key) {
             None => format!("signed by key {} that is not enrolled", key.key_id()),
             Some(m) if m.revoked.is_some_and(|r| r <= pos) => {
@@ -187,7 +189,7 @@ impl Roster {
         }
     }
 
-    fn is_admin(&self, key: &PublicKey, pos: u64) -> bool {
+    fn is_admin(&self, key: &PublicKey, pos: Pos) -> bool {
         self.member(key).is_some_and(|m| m.roles_at(pos).iter().any(|r| r == ADMIN_ROLE))
     }
 
@@ -195,7 +197,7 @@ impl Roster {
         &self,
         revoking: Option<&PublicKey>,
         roles_change: Option<(&PublicKey, &[String])>,
-        pos: u64,
+        pos: Pos,
     ) -> usize {
         self.members
             .values()
@@ -214,7 +216,7 @@ impl Roster {
         kind: &str,
         body: &serde_json::Value,
         proposer: &PublicKey,
-        pos: u64,
+        pos: Pos,
     ) -> Result<(), String> {
         if !self.is_active(proposer, pos) {
             return Err(self.signer_problem(proposer, pos));
@@ -282,7 +284,7 @@ impl Roster {
         Ok(())
     }
 
-    fn propose(&mut self, pos: u64, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+    fn propose(&mut self, pos: Pos, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
         let body = body_value(bytes);
         self.check_proposal(&head.kind, &body, &head.actor, pos)?;
         let threshold = self.admin_signatures(pos);
@@ -303,7 +305,7 @@ impl Roster {
         Ok(())
     }
 
-    fn endorse(&mut self, pos: u64, _id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+    fn endorse(&mut self, pos: Pos, _id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
         let b: EndorsedBody = parse_body(bytes)?;
         let target = Hash::from_hex(&b.entry).ok_or("the co-signed entry id is not valid")?;
         self.check_endorsement(&target, &head.actor, pos)?;
@@ -325,8 +327,24 @@ impl Roster {
         Ok(())
     }
 
+    fn join(&mut self, pos: Pos, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
+        if !self.is_active(&head.actor, pos) {
+            return Err(self.signer_problem(&head.actor, pos));
+        }
+        let b: OriginJoinedBody = parse_body(bytes)?;
+        if Some(b.ledger.as_str()) != self.genesis.as_ref().map(|g| g.0.to_hex()).as_deref() {
+            return Err("joins another ledger".into());
+        }
+        let key = PublicKey::parse(&b.key).ok_or("the joining origin key is not valid")?;
+        if self.origins.contains_key(&b.origin) {
+            return Err(format!("origin {} is already declared", b.origin));
+        }
+        self.origins.insert(b.origin, key);
+        Ok(())
+    }
+
     /// Checks that `endorser` may co-sign `target` at `pos`.
-    pub fn check_endorsement(&self, target: &EntryId, endorser: &PublicKey, pos: u64) -> Result<(), String> {
+    pub fn check_endorsement(&self, target: &EntryId, endorser: &PublicKey, pos: Pos) -> Result<(), String> {
         if !self.is_active(endorser, pos) {
             return Err(self.signer_problem(endorser, pos));
         }
@@ -346,7 +364,7 @@ impl Roster {
         Ok(())
     }
 
-    fn apply(&mut self, p: &mut Pending, pos: u64) {
+    fn apply(&mut self, p: &mut Pending, pos: Pos) {
         match p.kind.as_str() {
             ENROLLED => {
                 if let Ok(b) = serde_json::from_value::<EnrolledBody>(p.body.clone())
@@ -385,16 +403,16 @@ impl Roster {
     }
 
     /// Whether `key` was enrolled and not revoked at log position `pos`.
-    pub fn is_active(&self, key: &PublicKey, pos: u64) -> bool {
+    pub fn is_active(&self, key: &PublicKey, pos: Pos) -> bool {
         self.members.get(&key.bytes()).is_some_and(|m| m.active_at(pos))
     }
 
     /// The roles `key` held at `pos`.
-    pub fn roles_at(&self, key: &PublicKey, pos: u64) -> &[String] {
+    pub fn roles_at(&self, key: &PublicKey, pos: Pos) -> &[String] {
         self.members.get(&key.bytes()).map(|m| m.roles_at(pos)).unwrap_or(&[])
     }
 
-    pub fn has_role(&self, key: &PublicKey, pos: u64, roles: &[String]) -> bool {
+    pub fn has_role(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
         self.roles_at(key, pos).iter().any(|r| roles.contains(r))
     }
 
@@ -434,7 +452,7 @@ impl Roster {
     }
 
     /// The policy in force at `pos`.
-    pub fn policy_at(&self, pos: u64) -> Option<&AdoptedPolicy> {
+    pub fn policy_at(&self, pos: Pos) -> Option<&AdoptedPolicy> {
         self.policies.iter().rev().find(|p| p.pos <= pos)
     }
 
@@ -444,7 +462,7 @@ impl Roster {
     }
 
     /// Distinct admin signatures that governance changes need at `pos`.
-    pub fn admin_signatures(&self, pos: u64) -> u32 {
+    pub fn admin_signatures(&self, pos: Pos) -> u32 {
         self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
     }
 
@@ -453,7 +471,7 @@ impl Roster {
     }
 
     /// Where governance entry `id` took effect, if it did.
-    pub fn applied_at(&self, id: &EntryId) -> Option<u64> {
+    pub fn applied_at(&self, id: &EntryId) -> Option<Pos> {
         self.applied.get(id).copied()
     }
 

@@ -45,6 +45,7 @@ CREATE TABLE leaves (
     idx      INTEGER NOT NULL,
     entry_id BLOB NOT NULL,
     prev     BLOB NOT NULL,
+    ets      INTEGER NOT NULL,
     PRIMARY KEY (origin, idx)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX leaves_entry ON leaves(entry_id);

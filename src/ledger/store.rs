@@ -41,7 +41,12 @@ pub struct AppendOutcome {
 /// One entry of a log, read back in log order.
 #[derive(Clone, Debug)]
 pub struct LogRow {
+    /// Its index in its origin's log.
     pub index: u64,
+    /// Its position in the union of logs.
+    pub pos: super::pos::Pos,
+    /// The id of its origin in this file.
+    pub origin: i64,
     pub entry: SignedStatement,
     pub kind: String,
     pub actor: String,
@@ -54,6 +59,7 @@ pub struct Ledger {
     path: PathBuf,
     ledger_id: EntryId,
     own: Origin,
+    names: std::cell::RefCell<std::collections::HashMap<i64, String>>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -170,7 +176,7 @@ impl Ledger {
             .into_iter()
             .find(|o| o.own)
             .ok_or_else(|| LedgerError::Damaged("the ledger has no own origin".into()))?;
-        Ok(Ledger { conn, path: path.to_path_buf(), ledger_id, own })
+        Ok(Ledger { conn, path: path.to_path_buf(), ledger_id, own, names: Default::default() })
     }
 
     pub fn path(&self) -> &Path {
@@ -235,43 +241,71 @@ impl Ledger {
             "{ROW_COLUMNS} FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
               WHERE l.origin = ?1 AND l.idx >= ?2 ORDER BY l.idx LIMIT ?3"
         ))?;
-        collect_rows(stmt.query(params![
-            origin.id,
-            from.min(i64::MAX as u64) as i64,
-            limit.min(i64::MAX as u64) as i64
-        ])?)
+        collect_rows(
+            stmt.query(params![origin.id, from.min(i64::MAX as u64) as i64, limit.min(i64::MAX as u64) as i64])?,
+            &self.names()?,
+        )
     }
 
-    /// Every entry of the given kinds in the own log, in log order.
-    pub fn own_entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
+    /// Origin names by id (cached; origins are only ever added).
+    fn names(&self) -> Result<std::collections::HashMap<i64, String>, LedgerError> {
+        let known = self.names.borrow().len();
+        let count: i64 = self.conn.query_row("SELECT COUNT(*) FROM origins", [], |r| r.get(0))?;
+        if known as i64 != count {
+            let map = self.origins()?.into_iter().map(|o| (o.id, o.name)).collect();
+            *self.names.borrow_mut() = map;
+        }
+        Ok(self.names.borrow().clone())
+    }
+
+    /// Every entry of the given kinds, in every log, in union order.
+    pub fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1 WHERE e.kind = ?2"
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
         ))?;
+        let names = self.names()?;
         let mut out = Vec::new();
         for kind in kinds {
-            out.extend(collect_rows(stmt.query(params![self.own.id, kind])?)?);
+            out.extend(collect_rows(stmt.query(params![kind])?, &names)?);
         }
-        out.sort_by_key(|r| r.index);
+        out.sort_by_key(|r| r.pos);
         Ok(out)
     }
 
-    /// The entry `id` with its position in the own log, if the own log has it.
-    pub fn own_entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
+    /// The entry `id`, in whichever log holds it.
+    pub fn entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1 WHERE e.id = ?2"
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1 LIMIT 1"
         ))?;
-        let mut rows = collect_rows(stmt.query(params![self.own.id, id.0])?)?;
+        let mut rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
         Ok(rows.pop())
     }
 
-    /// Every entry of the own log whose refs include `id`, in log order.
-    pub fn own_entries_referencing(&self, id: &EntryId) -> Result<Vec<LogRow>, LedgerError> {
+    /// Every entry whose refs include `id`, in union order.
+    pub fn entries_referencing(&self, id: &EntryId) -> Result<Vec<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{ROW_COLUMNS} FROM refs r CROSS JOIN entries e ON e.id = r.entry_id
-               CROSS JOIN leaves l ON l.entry_id = e.id AND l.origin = ?1
-              WHERE r.ref = ?2 ORDER BY l.idx"
+               CROSS JOIN leaves l ON l.entry_id = e.id
+              WHERE r.ref = ?1"
         ))?;
-        collect_rows(stmt.query(params![self.own.id, id.0])?)
+        let mut rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
+        rows.sort_by_key(|r| r.pos);
+        Ok(rows)
+    }
+
+    /// The position the next entry of the own log would take if stamped at `ts` (RFC 3339).
+    pub fn next_pos(&self, ts: &str) -> Result<super::pos::Pos, LedgerError> {
+        let last: Option<(i64, i64)> = self
+            .conn
+            .query_row("SELECT idx, ets FROM leaves WHERE origin = ?1 ORDER BY idx DESC LIMIT 1", [self.own.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (idx, ets) = match last {
+            Some((i, e)) => ((i + 1) as u64, e.max(super::pos::ts_ms(ts))),
+            None => (0, super::pos::ts_ms(ts)),
+        };
+        Ok(super::pos::pos(ets, &self.own.name, idx))
     }
 
     /// Entries of `kind` whose id starts with the hex `prefix` (at most `limit`).
@@ -308,17 +342,31 @@ impl Ledger {
 
 /// The columns of a log row (`l` = leaves, `e` = entries). Queries name their join order with CROSS JOIN
 /// so SQLite starts from the selective index, never from a scan of the whole log.
-const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts";
+const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts, l.origin, l.ets";
 
-fn collect_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<LogRow>, LedgerError> {
+fn collect_rows(
+    mut rows: rusqlite::Rows<'_>,
+    names: &std::collections::HashMap<i64, String>,
+) -> Result<Vec<LogRow>, LedgerError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let idx: i64 = r.get(0)?;
         let statement: Vec<u8> = r.get(1)?;
         let signature: Vec<u8> = r.get(2)?;
+        let origin: i64 = r.get(6)?;
+        let ets: i64 = r.get(7)?;
         let entry = SignedStatement::from_parts(statement, &signature)
             .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
-        out.push(LogRow { index: idx as u64, entry, kind: r.get(3)?, actor: r.get(4)?, ts: r.get(5)? });
+        let name = names.get(&origin).map(String::as_str).unwrap_or("");
+        out.push(LogRow {
+            index: idx as u64,
+            pos: super::pos::pos(ets, name, idx as u64),
+            origin,
+            entry,
+            kind: r.get(3)?,
+            actor: r.get(4)?,
+            ts: r.get(5)?,
+        });
     }
     Ok(out)
 }
@@ -405,11 +453,21 @@ fn append_in(
         }
     }
     let mut prev = if size == 0 { ZERO_PREV } else { stored_hash(tx, origin.id, stored_hash_index(0, size - 1))? };
+    let mut ets: i64 = if size == 0 {
+        0
+    } else {
+        tx.query_row(
+            "SELECT ets FROM leaves WHERE origin = ?1 AND idx = ?2",
+            params![origin.id, (size - 1) as i64],
+            |r| r.get(0),
+        )?
+    };
     let mut ins_entry = tx.prepare_cached(
         "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut ins_ref = tx.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?;
-    let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut ins_leaf =
+        tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let mut ins_hash = tx.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?;
     let mut keys = super::statement::KeyCache::default();
     for (i, e) in entries.iter().enumerate() {
@@ -428,7 +486,8 @@ fn append_in(
             ins_ref.execute(params![r.0, e.id.0])?;
         }
         let leaf = Leaf { index, entry_id: e.id, prev };
-        ins_leaf.execute(params![origin.id, index as i64, e.id.0, prev.0])?;
+        ets = ets.max(super::pos::ts_ms(&head.ts));
+        ins_leaf.execute(params![origin.id, index as i64, e.id.0, prev.0, ets])?;
         let first = stored_hash_index(0, index);
         for (k, h) in frontier.push(leaf.hash()).iter().enumerate() {
             ins_hash.execute(params![origin.id, (first + k as u64) as i64, h.0])?;

@@ -61,6 +61,8 @@ pub struct OriginReport {
 /// An entry that passed the cryptographic checks, handed to the caller's visitor in log order.
 pub struct VerifiedEntry<'a> {
     pub index: u64,
+    /// Its position in the union of logs.
+    pub pos: super::pos::Pos,
     pub id: EntryId,
     pub head: &'a CheckedHead,
     pub bytes: &'a [u8],
@@ -68,6 +70,7 @@ pub struct VerifiedEntry<'a> {
 
 struct RawRow {
     index: i64,
+    ets: i64,
     leaf_entry: Vec<u8>,
     prev: Vec<u8>,
     entry: Option<RawEntry>,
@@ -129,6 +132,7 @@ struct Chain<'v> {
     origin: String,
     next: u64,
     prev: Hash,
+    prev_ets: i64,
     frontier: Frontier,
     report: OriginReport,
     visitor: &'v mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
@@ -167,6 +171,15 @@ impl Chain<'_> {
             return Err(self.fail(Some(index), id, "stored entry id differs from its statement hash"));
         }
         self.report.signatures += 1;
+        let ets = self.prev_ets.max(super::pos::ts_ms(&head.ts));
+        if row.raw.ets != ets {
+            return Err(self.fail(
+                Some(index),
+                id,
+                "the leaf's effective time is not its statement's (nor its predecessor's)",
+            ));
+        }
+        self.prev_ets = ets;
         if prev != self.prev {
             return Err(self.fail(Some(index), id, "previous-leaf hash breaks the chain"));
         }
@@ -189,7 +202,8 @@ impl Chain<'_> {
         }
         self.prev = leaf_hash;
         self.next += 1;
-        (self.visitor)(&VerifiedEntry { index, id: leaf_entry, head: &head, bytes: &entry.statement })
+        let pos = super::pos::pos(ets, &self.origin, index);
+        (self.visitor)(&VerifiedEntry { index, pos, id: leaf_entry, head: &head, bytes: &entry.statement })
             .map_err(|p| self.fail(Some(index), id, p))?;
         for (size, r) in row.checkpoints {
             let root = r.map_err(|p| self.fail(Some(index), id, p))?;
@@ -222,6 +236,7 @@ pub fn verify_origin(
         origin: origin.name.clone(),
         next: 0,
         prev: ZERO_PREV,
+        prev_ets: 0,
         frontier: Frontier::new(),
         report: OriginReport { origin: origin.name.clone(), ..Default::default() },
         visitor,
@@ -245,7 +260,7 @@ fn run(ledger: &Ledger, origin: &Origin, chain: &mut Chain<'_>) -> Result<(), Fa
     let tx = conn.unchecked_transaction().map_err(db)?;
     let mut leaves_stmt = tx
         .prepare(
-            "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts
+            "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts, l.ets
                FROM leaves l LEFT JOIN entries e ON e.id = l.entry_id
               WHERE l.origin = ?1 ORDER BY l.idx",
         )
@@ -270,7 +285,14 @@ fn run(ledger: &Ledger, origin: &Origin, chain: &mut Chain<'_>) -> Result<(), Fa
                 }),
                 None => None,
             };
-            Ok(RawRow { index: r.get(0)?, leaf_entry: r.get(1)?, prev: r.get(2)?, entry, checkpoints: Vec::new() })
+            Ok(RawRow {
+                index: r.get(0)?,
+                ets: r.get(9)?,
+                leaf_entry: r.get(1)?,
+                prev: r.get(2)?,
+                entry,
+                checkpoints: Vec::new(),
+            })
         })
         .map_err(db)?;
 

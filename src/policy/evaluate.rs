@@ -7,14 +7,14 @@ use super::Policy;
 use crate::audit::bodies::Decision;
 use crate::audit::projection::{Action, Fact, Phase, RequestView, Rules, Status};
 use crate::identity::Roster;
-use crate::ledger::{EntryId, Hash, PublicKey};
+use crate::ledger::{EntryId, Hash, POS_MAX, Pos, PublicKey};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
 /// Every adopted policy, parsed, with the position it took effect.
 #[derive(Clone, Debug)]
 pub struct Policies {
-    list: Vec<(u64, EntryId, Policy)>,
+    list: Vec<(Pos, EntryId, Policy)>,
 }
 
 impl Policies {
@@ -32,14 +32,14 @@ impl Policies {
     }
 
     /// The policy in force at `pos`, with its entry id.
-    pub fn at(&self, pos: u64) -> (&EntryId, &Policy) {
+    pub fn at(&self, pos: Pos) -> (&EntryId, &Policy) {
         let (_, id, p) = self.list.iter().rev().find(|(p, _, _)| *p <= pos).unwrap_or(&self.list[0]);
         (id, p)
     }
 
     /// The policy in force now.
     pub fn current(&self) -> (&EntryId, &Policy) {
-        self.at(u64::MAX)
+        self.at(POS_MAX)
     }
 }
 
@@ -136,8 +136,8 @@ pub struct Context<'a> {
     pub flags_tier: Option<&'a str>,
 }
 
-/// Evaluates the request at `now` under the policy in force at `pos` (use `u64::MAX` for "now").
-pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: u64) -> Evaluation {
+/// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
+pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
     let (policy_id, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let rule = policy.tier(&tier);
@@ -357,7 +357,7 @@ pub struct PolicyRules<'a> {
 }
 
 impl PolicyRules<'_> {
-    fn has(&self, key: &PublicKey, pos: u64, roles: &[String]) -> bool {
+    fn has(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
         self.ctx.roster.has_role(key, pos, roles)
     }
 

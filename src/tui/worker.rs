@@ -409,7 +409,7 @@ fn detail_of(s: &Shown, can: Can) -> Detail {
         .timeline
         .iter()
         .map(|t| TimelineItem {
-            index: t.pos,
+            index: t.index,
             ts: t.ts.format("%Y-%m-%d %H:%M").to_string(),
             kind: t.kind.clone(),
             actor: format!("{} [signature ok]", safe(&roster.display(&t.actor))),
@@ -489,7 +489,7 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
     } else {
         lines.push(format!("authorization: {} entries intact but do not count", r.discounted.len()));
         for d in r.discounted.iter().take(20) {
-            lines.push(format!("  #{} {}: {}", d.pos, d.kind, safe(&d.reason)));
+            lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
         }
     }
     Integrity {

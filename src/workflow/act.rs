@@ -54,9 +54,22 @@ pub fn check_candidate(ledger: &Ledger, view: &RequestView, snap: &Snapshot, fac
     Ok(())
 }
 
-fn fact_for(statement: &Statement, pos: u64, actor: PublicKey, now: DateTime<Utc>) -> Result<Fact, WorkflowError> {
+fn fact_for(
+    statement: &Statement,
+    snap: &Snapshot,
+    actor: PublicKey,
+    now: DateTime<Utc>,
+) -> Result<Fact, WorkflowError> {
     let id = Hash::of(&[&statement.canonical_bytes()?]);
-    Ok(Fact { pos, id, kind: statement.kind.clone(), actor, ts: now, body: statement.body.clone() })
+    Ok(Fact {
+        pos: snap.next,
+        index: snap.size,
+        id,
+        kind: statement.kind.clone(),
+        actor,
+        ts: now,
+        body: statement.body.clone(),
+    })
 }
 
 /// Records a `kind` entry on request `req` (an id prefix) signed by `signer`.
@@ -95,7 +108,7 @@ pub fn append_on(
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let view = load_view(ledger, &snap, id)?;
-        let fact = fact_for(&check_statement, snap.size, signer, now)?;
+        let fact = fact_for(&check_statement, &snap, signer, now)?;
         check_candidate(ledger, &view, &snap, &fact)
     };
     session.append(statement, &validate)

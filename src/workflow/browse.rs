@@ -33,7 +33,7 @@ pub struct QueueFilter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueKey {
     pub urgency: i64,
-    pub pos: i64,
+    pub pos: crate::ledger::Pos,
 }
 
 /// A queue row with its key.
@@ -75,12 +75,12 @@ const ROW_COLUMNS: &str =
 fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqlite::Result<QueueRow> {
     let due: Option<String> = r.get(12)?;
     let due = due.as_deref().and_then(crate::audit::record::parse_time);
-    let pos: i64 = r.get(1)?;
+    let pos = crate::ledger::pos::from_key(&r.get::<_, String>(1)?).unwrap_or(0);
     Ok(QueueRow {
         key: QueueKey { urgency: r.get(13)?, pos },
         row: Row {
             id: Hash::from_slice(&r.get::<_, Vec<u8>>(0)?).unwrap_or(Hash([0; 32])),
-            pos: pos as u64,
+            pos,
             title: r.get(2)?,
             status: r.get(3)?,
             env: r.get(4)?,
@@ -114,7 +114,7 @@ pub fn queue_page(
         Page::Last => (backward.to_string(), true),
         Page::After(k) => {
             args.push(k.urgency.to_string());
-            args.push(k.pos.to_string());
+            args.push(crate::ledger::pos::to_key(k.pos));
             let (a, b) = (args.len() - 1, args.len());
             w.push_str(&if f.newest {
                 format!(" AND pos < ?{b}")
@@ -125,7 +125,7 @@ pub fn queue_page(
         }
         Page::Before(k) => {
             args.push(k.urgency.to_string());
-            args.push(k.pos.to_string());
+            args.push(crate::ledger::pos::to_key(k.pos));
             let (a, b) = (args.len() - 1, args.len());
             w.push_str(&if f.newest {
                 format!(" AND pos > ?{b}")
@@ -307,7 +307,7 @@ pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryR
     let roster = crate::identity::Roster::from_ledger(ledger)?;
     let mut out = Vec::new();
     for id in ids.iter().filter_map(|s| Hash::from_hex(s)) {
-        if let Some(row) = ledger.own_entry(&id)? {
+        if let Some(row) = ledger.entry(&id)? {
             let f = super::state::fact_of(&row)?;
             let req = if f.kind == crate::audit::kinds::REQUESTED {
                 Some(id)
@@ -329,7 +329,7 @@ pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryR
 
 /// One entry in full: its statement as pretty JSON.
 pub fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError> {
-    let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
     let v: serde_json::Value =
         serde_json::from_slice(&row.entry.bytes).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())

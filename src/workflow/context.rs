@@ -96,8 +96,8 @@ impl Context {
         let name = self.signer_name(signer)?;
         let info = self.keystore.info(&name)?;
         let roster = Roster::from_ledger(&ledger)?;
-        let size = ledger.size(ledger.own_origin())?;
-        if !roster.is_active(&info.public_key, size) {
+        let next = ledger.next_pos(&crate::ledger::statement::format_ts(super::clock::now()))?;
+        if !roster.is_active(&info.public_key, next) {
             return Err(WorkflowError::NotEnrolled { name, key_id: info.public_key.key_id() });
         }
         let (signer, passphrase) = self.unlock(&name)?;
@@ -155,13 +155,14 @@ impl Session {
         statement: Statement,
         validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
     ) -> Result<Receipt, WorkflowError> {
+        let ts = statement.ts.clone();
         let signed = statement.sign(self.signer.signing_key())?;
         let own = self.ledger.own_origin().clone();
         let mut attempts = 0;
         loop {
             let size = self.ledger.size(&own)?;
             let roster = Roster::from_ledger(&self.ledger)?;
-            if !roster.is_active(&self.signer.public(), size) {
+            if !roster.is_active(&self.signer.public(), self.ledger.next_pos(&ts)?) {
                 return Err(WorkflowError::NotEnrolled {
                     name: self.signer.name.clone(),
                     key_id: self.signer.public().key_id(),

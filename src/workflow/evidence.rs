@@ -51,7 +51,7 @@ fn find_id(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
 }
 
 fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowError> {
-    for row in ledger.own_entries_referencing(id)? {
+    for row in ledger.entries_referencing(id)? {
         if row.kind == EVIDENCE_PURGED {
             let f = super::state::fact_of(&row)?;
             let b: PurgedBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
@@ -62,7 +62,7 @@ fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowErro
 }
 
 fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
-    let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
     let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     let request =
@@ -76,7 +76,7 @@ fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
     let parsed = bytes.as_ref().map(|b| recognize(body.name.as_deref().unwrap_or(""), b).0);
     Ok(Evidence {
         entry: f.id,
-        index: f.pos,
+        index: f.index,
         actor: f.actor,
         ts: f.ts,
         request,
@@ -149,7 +149,7 @@ pub fn purge(
     // Other live evidence may share the bytes; keep them then.
     let shared = session
         .ledger
-        .own_entries_of_kinds(&[EVIDENCE_ATTACHED])?
+        .entries_of_kinds(&[EVIDENCE_ATTACHED])?
         .iter()
         .filter(|r| r.entry.id != id)
         .filter_map(|r| super::state::fact_of(r).ok())
@@ -175,7 +175,7 @@ pub struct BlobReport {
 /// Checks the stored bytes of every evidence entry against the digest in its signed entry.
 pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     let mut report = BlobReport::default();
-    for row in ledger.own_entries_of_kinds(&[EVIDENCE_ATTACHED])? {
+    for row in ledger.entries_of_kinds(&[EVIDENCE_ATTACHED])? {
         let f = super::state::fact_of(&row)?;
         let Some(digest) = f.body.get("sha256").and_then(|s| s.as_str()).and_then(Hash::from_hex) else { continue };
         let purge = purge_of(ledger, &f.id)?;
@@ -196,7 +196,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
         }
     }
     // The change sets requests name by digest.
-    for row in ledger.own_entries_of_kinds(&[crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED])? {
+    for row in ledger.entries_of_kinds(&[crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED])? {
         let f = super::state::fact_of(&row)?;
         let record = if f.kind == crate::audit::kinds::AMENDED {
             f.body.get("record").cloned().unwrap_or_default()

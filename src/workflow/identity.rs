@@ -38,10 +38,11 @@ fn record(
     let actor = session.signer.public();
     let now = clock::now();
     let statement = Statement::new_at(kind, &actor, body.clone(), &refs, now);
+    let ts = statement.ts.clone();
     let proposal = target.unwrap_or_else(|| Hash::of(&[&statement.canonical_bytes().unwrap_or_default()]));
     let kind_owned = kind.to_string();
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
-        let pos = ledger.size(ledger.own_origin())?;
+        let pos = ledger.next_pos(&ts)?;
         let result = match target {
             Some(t) => roster.check_endorsement(&t, &actor, pos),
             None => roster.check_proposal(&kind_owned, &body, &actor, pos),
@@ -54,7 +55,7 @@ fn record(
     let signatures = match roster.pending().find(|p| p.id == proposal) {
         Some(p) => (p.signers.len() as u32, p.threshold),
         None => {
-            let need = roster.admin_signatures(receipt.index);
+            let need = roster.admin_signatures(crate::ledger::POS_MAX);
             (need, need)
         }
     };

@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "5";
+const INDEX_VERSION: &str = "6";
 
 /// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
 /// ready to run, pending by risk tier, and the rest.
@@ -80,7 +80,7 @@ fn index_text(ledger: &Ledger, rows: &[crate::ledger::LogRow]) -> Result<(), Wor
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     pub id: EntryId,
-    pub pos: u64,
+    pub pos: crate::ledger::Pos,
     pub title: String,
     pub status: String,
     pub env: String,
@@ -99,7 +99,7 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
     ledger.cache_conn().execute_batch(
         "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS request_index (
-             id BLOB PRIMARY KEY NOT NULL, pos INTEGER NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
+             id BLOB PRIMARY KEY NOT NULL, pos TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
              env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
@@ -150,7 +150,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         params![
             id.0,
-            view.pos as i64,
+            crate::ledger::pos::to_key(view.pos),
             r.title,
             eval.status.as_str(),
             r.env,
@@ -173,6 +173,16 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
     Ok(())
 }
 
+/// The sizes of the logs of other origins, as one string (`name=size,...`).
+fn foreign_sizes(ledger: &Ledger) -> Result<String, WorkflowError> {
+    let own = ledger.own_origin().id;
+    let mut out = Vec::new();
+    for o in ledger.origins()?.into_iter().filter(|o| o.id != own) {
+        out.push(format!("{}={}", o.name, ledger.size(&o)?));
+    }
+    Ok(out.join(","))
+}
+
 /// Rebuilds the index from every entry.
 pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
     ledger.cache_conn().execute_batch("DROP TABLE IF EXISTS request_index; DROP TABLE IF EXISTS search_fts;")?;
@@ -184,13 +194,16 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
     for (_, id) in &ids {
         upsert(ledger, &snap, id, now)?;
     }
-    let mut from = 0;
-    loop {
-        let page = ledger.log_page(ledger.own_origin(), from, 10_000)?;
-        let Some(last) = page.last() else { break };
-        from = last.index + 1;
-        index_text(ledger, &page)?;
+    for origin in ledger.origins()? {
+        let mut from = 0;
+        loop {
+            let page = ledger.log_page(&origin, from, 10_000)?;
+            let Some(last) = page.last() else { break };
+            from = last.index + 1;
+            index_text(ledger, &page)?;
+        }
     }
+    set_meta(ledger, "foreign", &foreign_sizes(ledger)?)?;
     set_meta(ledger, "version", INDEX_VERSION)?;
     set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;
     set_meta(ledger, "applied_size", &snap.size.to_string())?;
@@ -201,8 +214,10 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
 /// Brings the index up to the end of the log, and recomputes rows whose status time alone may have
 /// changed. Read-only ledgers are left as they are.
 pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    // Entries of other origins arrive only by import, in bulk: any change there rebuilds.
     let current = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
-        && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex());
+        && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex())
+        && meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(ledger)?);
     if !current {
         return match rebuild(ledger, now) {
             Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
@@ -267,7 +282,7 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
     let snap = Snapshot::load(ledger)?;
     for id in &affected {
         // Only ids that are requests of this ledger (a note may name anything).
-        if ledger.own_entry(id)?.is_some_and(|r| r.kind == REQUESTED) {
+        if ledger.entry(id)?.is_some_and(|r| r.kind == REQUESTED) {
             upsert(ledger, &snap, id, now)?;
         }
     }
@@ -308,7 +323,7 @@ pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError
         let due: Option<String> = r.get(12)?;
         Ok((
             r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, i64>(1)?,
+            r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
             r.get::<_, String>(4)?,
@@ -328,7 +343,7 @@ pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError
         let due = due.as_deref().and_then(crate::audit::record::parse_time);
         out.push(Row {
             id: Hash::from_slice(&id).unwrap_or(Hash([0; 32])),
-            pos: pos as u64,
+            pos: crate::ledger::pos::from_key(&pos).unwrap_or(0),
             title,
             status,
             env,

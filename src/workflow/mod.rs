@@ -22,6 +22,7 @@ pub mod note;
 pub mod query;
 pub mod requests;
 pub mod state;
+pub mod sync;
 pub mod verify;
 
 pub use context::{Context, Receipt, Session};

@@ -83,19 +83,21 @@ pub fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenObligati
 }
 
 /// The roster: members and pending governance changes.
-pub fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, u64), WorkflowError> {
+pub fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, crate::ledger::Pos), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let snap = Snapshot::load(&ledger)?;
     let mut members: Vec<Member> = snap.roster.members().cloned().collect();
     members.sort_by(|a, b| a.name.cmp(&b.name).then(a.since.cmp(&b.since)));
-    Ok((members, snap.roster.pending().cloned().collect(), snap.size))
+    Ok((members, snap.roster.pending().cloned().collect(), snap.next))
 }
 
 /// The policy in force: its entry id, the position it took effect, and its text.
-pub fn policy_in_force(ctx: &Context) -> Result<(EntryId, u64, String), WorkflowError> {
+pub fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::Pos, String), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let snap = Snapshot::load(&ledger)?;
-    let p =
-        snap.roster.policy_at(u64::MAX).ok_or_else(|| WorkflowError::NotFound("the ledger has no policy".into()))?;
+    let p = snap
+        .roster
+        .policy_at(crate::ledger::POS_MAX)
+        .ok_or_else(|| WorkflowError::NotFound("the ledger has no policy".into()))?;
     Ok((p.id, p.pos, p.text.toml.clone()))
 }

@@ -47,7 +47,15 @@ pub fn new_request(
     let candidate = statement.clone();
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
-        let fact = Fact { pos: snap.size, id, kind: REQUESTED.into(), actor, ts: now, body: candidate.body.clone() };
+        let fact = Fact {
+            pos: snap.next,
+            index: snap.size,
+            id,
+            kind: REQUESTED.into(),
+            actor,
+            ts: now,
+            body: candidate.body.clone(),
+        };
         let view = RequestView::new(&fact).map_err(WorkflowError::Usage)?;
         snap.rules(&[], None).allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)
     };

@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub roster: Roster,
     pub policies: Policies,
     pub size: u64,
+    /// The position the next entry of the own log takes now.
+    pub next: crate::ledger::Pos,
 }
 
 impl Snapshot {
@@ -26,7 +28,8 @@ impl Snapshot {
 
     pub fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
-        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())? })
+        let next = ledger.next_pos(&crate::ledger::statement::format_ts(super::clock::now()))?;
+        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
     }
 
     /// The evaluation context with a request's security flags and computed tier.
@@ -45,7 +48,7 @@ pub fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
     let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
     let ts = crate::ledger::statement::parse_ts(&st.ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
-    Ok(Fact { pos: row.index, id: row.entry.id, kind: st.kind, actor, ts, body: st.body })
+    Ok(Fact { pos: row.pos, index: row.index, id: row.entry.id, kind: st.kind, actor, ts, body: st.body })
 }
 
 /// The request whose id starts with `prefix` (at least 4 hex characters, unique).
@@ -68,9 +71,9 @@ pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, Workflo
 /// Folds request `id` from its entries under the policy's rules, with the static security flags of its
 /// latest record (so evidence the policy requires per flag gates execution).
 pub fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
-    let row = ledger.own_entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
     let request = fact_of(&row)?;
-    let related = ledger.own_entries_referencing(id)?.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
+    let related = ledger.entries_referencing(id)?.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
     let latest = related
         .iter()
         .rev()
@@ -102,11 +105,11 @@ pub fn evaluate_now(
 ) -> Result<Judged, WorkflowError> {
     let assessment = super::assess::assess(ledger, snap, view)?;
     let flags = assessment.flag_ids();
-    let eval = evaluate(view, &snap.context(&flags, Some(&assessment.risk.tier)), now, u64::MAX);
+    let eval = evaluate(view, &snap.context(&flags, Some(&assessment.risk.tier)), now, crate::ledger::POS_MAX);
     Ok(Judged { eval, assessment })
 }
 
 /// Every request id in log order.
-pub fn all_requests(ledger: &Ledger) -> Result<Vec<(u64, EntryId)>, WorkflowError> {
-    Ok(ledger.own_entries_of_kinds(&[REQUESTED])?.into_iter().map(|r| (r.index, r.entry.id)).collect())
+pub fn all_requests(ledger: &Ledger) -> Result<Vec<(crate::ledger::Pos, EntryId)>, WorkflowError> {
+    Ok(ledger.entries_of_kinds(&[REQUESTED])?.into_iter().map(|r| (r.pos, r.entry.id)).collect())
 }

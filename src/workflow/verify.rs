@@ -5,9 +5,10 @@ use super::context::Context;
 use super::error::WorkflowError;
 use super::state::{Snapshot, all_requests, evaluate_now, load_view};
 use crate::identity::Roster;
+use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
-use crate::ledger::{EntryId, Ledger, LedgerError};
+use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
 use std::time::{Duration, Instant};
 
 /// What `rollcall verify` found.
@@ -86,51 +87,121 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         }
     };
     let mut refs = std::collections::HashSet::new();
-    for origin in origins.iter().filter(|o| o.own) {
-        let mut roster = Roster::default();
-        let mut genesis_id = None;
+    // Governance entries (few) are kept whole; every other entry as (position, signer, kind, origin).
+    let mut governance: Vec<(Pos, EntryId, crate::ledger::statement::CheckedHead, Vec<u8>)> = Vec::new();
+    let mut signers: Vec<crate::ledger::PublicKey> = Vec::new();
+    let mut signer_ix: std::collections::HashMap<[u8; 32], u32> = std::collections::HashMap::new();
+    let mut kinds: Vec<String> = Vec::new();
+    let mut others: Vec<(Pos, u32, u16, u16)> = Vec::new();
+    let mut firsts: Vec<(String, Option<EntryId>, Option<String>)> = Vec::new();
+    for (oi, origin) in origins.iter().enumerate() {
+        let mut first = None;
         let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
             if e.index == 0 {
-                genesis_id = Some(e.id);
+                first = Some((e.id, e.head.kind.clone()));
             }
             for r in &e.head.refs {
                 refs.insert((*r, e.id));
             }
-            roster.observe(e.index, &e.id, e.head, e.bytes).map(|_| ())
-        };
-        let mut r = verify_origin(ledger, origin, &mut visit);
-        if r.failure.is_none() {
-            if genesis_id != Some(ledger.ledger_id()) {
-                r.failure = Some(Failure {
-                    origin: origin.name.clone(),
-                    index: Some(0),
-                    entry_id: genesis_id,
-                    problem: "the ledger id in the metadata is not the genesis entry's id".into(),
+            if GOVERNANCE_KINDS.contains(&e.head.kind.as_str()) {
+                governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
+            } else {
+                let si = *signer_ix.entry(e.head.actor.bytes()).or_insert_with(|| {
+                    signers.push(e.head.actor);
+                    (signers.len() - 1) as u32
                 });
-            } else if roster.origin_key(&origin.name) != Some(&origin.key) {
-                r.failure = Some(Failure {
-                    origin: origin.name.clone(),
-                    index: None,
-                    entry_id: None,
-                    problem: "the origin key stored in the file is not the one its genesis declares".into(),
-                });
+                let ki = match kinds.iter().position(|k| *k == e.head.kind) {
+                    Some(i) => i,
+                    None => {
+                        kinds.push(e.head.kind.clone());
+                        kinds.len() - 1
+                    }
+                };
+                others.push((e.pos, si, ki as u16, oi as u16));
             }
-        }
-        report.discounted.extend(roster.discounted().iter().cloned());
+            Ok(())
+        };
+        let r = verify_origin(ledger, origin, &mut visit);
+        firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
         let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
-        let tail = r.size.saturating_sub(checkpointed);
+        let witnesses = super::sync::witnesses_of(ledger, origin).unwrap_or_default();
         report.completeness.push(Completeness {
             origin: origin.name.clone(),
             size: r.size,
             checkpointed,
-            unchecked_tail: tail,
-            witnessed: false,
-            statement: completeness_statement(r.size, checkpointed),
+            unchecked_tail: r.size.saturating_sub(checkpointed),
+            witnessed: !witnesses.is_empty(),
+            statement: completeness_statement(r.size, checkpointed, &witnesses),
         });
         if report.failure.is_none() {
             report.failure = r.failure.clone();
         }
         report.origins.push(r);
+    }
+    // Who counted: the roster from the governance entries of every log, in union order.
+    let mut roster = Roster::default();
+    if report.failure.is_none() {
+        governance.sort_by_key(|g| g.0);
+        for (pos, id, head, bytes) in &governance {
+            if let Err(problem) = roster.observe(*pos, id, head, bytes) {
+                report.failure = Some(Failure { origin: "-".into(), index: None, entry_id: Some(*id), problem });
+                break;
+            }
+        }
+    }
+    if report.failure.is_none() {
+        match roster.genesis() {
+            Some((gid, _)) if *gid == ledger.ledger_id() => {}
+            _ => report.failure = Some(fail("the ledger id in the metadata is not its genesis entry's id".into())),
+        }
+    }
+    if report.failure.is_none() {
+        for (o, (name, first, kind)) in origins.iter().zip(&firsts) {
+            let declared = roster.origin_key(name);
+            let genesis_log = first.is_some() && *first == Some(ledger.ledger_id());
+            if first.is_some() && !genesis_log && kind.as_deref() != Some(crate::identity::kinds::ORIGIN_JOINED) {
+                report.failure = Some(Failure {
+                    origin: name.clone(),
+                    index: Some(0),
+                    entry_id: *first,
+                    problem: "this log does not start with its origin.joined declaration".into(),
+                });
+                break;
+            }
+            if first.is_some() && declared != Some(&o.key) {
+                report.failure = Some(Failure {
+                    origin: name.clone(),
+                    index: Some(0),
+                    entry_id: *first,
+                    problem: match declared {
+                        Some(_) => "the origin key stored in the file is not the one declared for this origin".into(),
+                        None => "no signed entry declares this origin (a genesis or an origin.joined entry)".into(),
+                    },
+                });
+                break;
+            }
+        }
+    }
+    report.discounted.extend(roster.discounted().iter().cloned());
+    if report.failure.is_none() {
+        for (pos, si, ki, oi) in &others {
+            let key = &signers[*si as usize];
+            if !roster.is_active(key, *pos) {
+                let origin = &origins[*oi as usize];
+                let index = crate::ledger::pos::index_of(*pos);
+                let id = ledger
+                    .log_page(origin, index, 1)
+                    .ok()
+                    .and_then(|r| r.first().map(|r| r.entry.id))
+                    .unwrap_or(crate::ledger::Hash([0; 32]));
+                report.discounted.push(Discounted {
+                    pos: *pos,
+                    id,
+                    kind: kinds[*ki as usize].clone(),
+                    reason: roster.signer_problem(key, *pos),
+                });
+            }
+        }
     }
     if report.failure.is_none() {
         match orphan_entries(ledger) {
@@ -228,9 +299,17 @@ fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
     Ok(out)
 }
 
-fn completeness_statement(size: u64, checkpointed: u64) -> String {
-    let base = "this file alone cannot show that nothing was cut off after its latest checkpoint; \
-                that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)";
+fn completeness_statement(size: u64, checkpointed: u64, witnesses: &[(String, u64)]) -> String {
+    let base = if witnesses.is_empty() {
+        "this file alone cannot show that nothing was cut off after its latest checkpoint; \
+         that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)"
+            .to_string()
+    } else {
+        format!(
+            "witnessed: {} (a shorter log than a witness saw would be refused on import)",
+            witnesses.iter().map(|(w, n)| format!("size {n} by {w}")).collect::<Vec<_>>().join(", ")
+        )
+    };
     if checkpointed == size {
         format!("the log ends exactly at its latest signed checkpoint (size {size}); {base}")
     } else {
