@@ -32,3 +32,14 @@ pub const REQUEST_KINDS: [&str; 13] = [
     EVIDENCE_PURGED,
     NOTE,
 ];
+
+/// The blob an entry names by digest: an evidence file, or the change set of a request's record.
+pub fn blob_named(kind: &str, body: &serde_json::Value) -> Option<crate::ledger::Hash> {
+    let digest = match kind {
+        EVIDENCE_ATTACHED => body.get("sha256"),
+        REQUESTED => body.get("changeset").and_then(|c| c.get("sha256")),
+        AMENDED => body.get("record").and_then(|r| r.get("changeset")).and_then(|c| c.get("sha256")),
+        _ => None,
+    };
+    digest.and_then(|d| d.as_str()).and_then(crate::ledger::Hash::from_hex)
+}

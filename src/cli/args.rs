@@ -30,8 +30,14 @@ pub enum Command {
     /// Create a new ledger founded by an admin key.
     Init {
         /// Name of the key (in your keystore) of the founding admin.
-        #[arg(long, value_name = "NAME")]
-        admin: String,
+        #[arg(long, value_name = "NAME", required_unless_present = "join", conflicts_with = "join")]
+        admin: Option<String>,
+        /// Join the ledger of this bundle as a new origin (this machine's own log) instead of founding one.
+        #[arg(long, value_name = "BUNDLE", requires = "member", conflicts_with = "policy")]
+        join: Option<PathBuf>,
+        /// With --join: the enrolled member (a key in your keystore) who declares this machine's origin.
+        #[arg(long = "as", id = "member", value_name = "NAME")]
+        member: Option<String>,
         /// Name of this machine's log (default: rollcall/<host>-<random>).
         #[arg(long, value_name = "ORIGIN")]
         origin: Option<String>,
@@ -243,6 +249,9 @@ pub enum Command {
         /// Browse and verify only: every action is hidden.
         #[arg(long)]
         read_only: bool,
+        /// Browse this bundle read-only (verified first; no ledger is touched).
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
         /// The key that signs (default: ROLLCALL_KEY, or the only key in the keystore).
         #[arg(long = "as", value_name = "NAME")]
         signer: Option<String>,
@@ -268,7 +277,71 @@ pub enum Command {
         limit: Option<u64>,
     },
     /// Verify every entry, signature, leaf, tree hash and checkpoint. Exit 0 intact, 1 on a failure.
-    Verify,
+    Verify {
+        /// Verify this bundle on its own (read-only; no ledger is touched).
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+    },
+    /// Write a bundle: this ledger's log and every mirror, with evidence and cosignatures.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only what the holder of these checkpoints lacks (a file from `rollcall checkpoints`, or a
+        /// bundle they sent).
+        #[arg(long, value_name = "FILE")]
+        since: Option<PathBuf>,
+        /// Leave out evidence files.
+        #[arg(long)]
+        no_blobs: bool,
+        /// Compress with zstd (also chosen by an .zst extension; import detects it).
+        #[arg(long)]
+        zstd: bool,
+    },
+    /// Verify a bundle and add what it carries that this ledger lacks (refused whole if anything is wrong).
+    Import { file: PathBuf },
+    /// Write the latest checkpoint of every origin held, for a peer's `export --since`.
+    Checkpoints {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Exchange bundles through a git working copy: pull, import every peer's bundle, write this
+    /// ledger's bundle, commit and push.
+    Sync {
+        /// The git working copy (its remote is the exchange).
+        #[arg(long, value_name = "DIR")]
+        git: PathBuf,
+        /// Do not pull or push (work on the local copy only).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write a C2SP tlog-proof of one entry (or, with --consistency, between two checkpoints of a log).
+    Prove {
+        /// The entry (a unique id prefix).
+        #[arg(required_unless_present = "consistency")]
+        entry: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the entry's statement bytes here (default: <out>.entry).
+        #[arg(long, value_name = "FILE")]
+        entry_out: Option<PathBuf>,
+        /// Prove that this log grew from the checkpoint of size OLD to its latest one.
+        #[arg(long, value_name = "OLD", conflicts_with = "entry")]
+        consistency: Option<u64>,
+        /// The origin whose log the consistency proof is about (default: this ledger's own).
+        #[arg(long, value_name = "ORIGIN")]
+        origin: Option<String>,
+    },
+    /// Check a proof written by `rollcall prove` with nothing else: exit 0 valid, 1 invalid.
+    VerifyProof {
+        file: PathBuf,
+        /// The entry's statement bytes (for an inclusion proof).
+        #[arg(long, value_name = "FILE")]
+        entry_file: Option<PathBuf>,
+        /// A trusted verifier key of the origin (as `rollcall init` prints it); without it the key in
+        /// the proof is reported, not trusted.
+        #[arg(long = "key", value_name = "VKEY")]
+        keys: Vec<String>,
+    },
 }
 
 /// The signing key.

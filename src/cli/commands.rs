@@ -24,7 +24,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
     match command {
         Command::Key { command: KeyCommand::New { name } } => key_new(&ctx, &name, json),
         Command::Key { command: KeyCommand::List } => key_list(&ctx, json),
-        Command::Init { admin, origin, policy } => init(&ctx, &admin, origin.as_deref(), policy.as_deref(), json),
+        Command::Init { admin: Some(admin), origin, policy, join: None, .. } => {
+            init(&ctx, &admin, origin.as_deref(), policy.as_deref(), json)
+        }
+        Command::Init { join: Some(bundle), member, origin, .. } => {
+            super::sync::join(&ctx, &bundle, member.as_deref().unwrap_or_default(), origin.as_deref(), json)
+        }
+        Command::Init { .. } => Err(WorkflowError::Usage("init needs --admin NAME, or --join BUNDLE --as NAME".into())),
         Command::Note { text, on: None, signer } => {
             let r = workflow::note::note(&ctx, signer.name.as_deref(), &text, None)?;
             receipt("note", &r, json);
@@ -36,7 +42,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Log { origin, from, limit } => log(&ctx, origin.as_deref(), from, limit, json),
-        Command::Verify => verify(&ctx, json),
+        Command::Verify { bundle: None } => {
+            let r = workflow::verify::verify(&ctx)?;
+            print_verify(&r, &ctx.ledger_path.display().to_string(), json)
+        }
+        Command::Verify { bundle: Some(b) } => super::sync::verify_bundle(&b, json),
         other => super::domain::run(&ctx, other, json),
     }
 }
@@ -170,8 +180,21 @@ fn log(
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
-    let r = workflow::verify::verify(ctx)?;
+/// Prints a verification report of the ledger (or bundle) named `what`.
+pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) -> Result<ExitCode, WorkflowError> {
+    let audit = workflow::sync::AUDIT_ORIGIN;
+    let witnesses: Vec<_> = r
+        .witnesses
+        .by_origin
+        .iter()
+        .map(|(o, ws)| json!({"origin": o, "witnesses": ws.iter().map(|w| json!({"witness": w.name, "size": w.size, "time": w.time})).collect::<Vec<_>>()}))
+        .collect();
+    let equivocations: Vec<_> = r
+        .witnesses
+        .equivocations
+        .iter()
+        .map(|e| json!({"origin": e.origin, "kind": e.kind, "detected": e.detected, "detail": e.detail, "ours": e.ours, "theirs": e.theirs}))
+        .collect();
     if json {
         let origins: Vec<_> = r
             .origins
@@ -179,6 +202,7 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
             .map(|o| {
                 json!({
                     "origin": o.origin, "size": o.size, "verified": o.verified, "signatures": o.signatures,
+                    "own": r.origins.first().map(|f| f.origin == o.origin).unwrap_or(false),
                     "checkpoints": o.checkpoints, "root": o.root.map(|h| h.to_hex()),
                     "latest_checkpoint": o.latest_checkpoint.map(|(s, h)| json!({"size": s, "root": h.to_hex()})),
                 })
@@ -209,19 +233,16 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
             .map(|(id, p)| json!({"evidence": id.to_hex(), "purged_by": p.actor.encode(), "at": crate::ledger::statement::format_ts(p.ts), "reason": p.reason, "entry_id": p.entry.to_hex()}))
             .collect();
         output::json(&json!({
-            "evidence": {"checked": r.blobs.checked, "purged": purged},
+            "witnesses": witnesses, "equivocations": equivocations,
+            "evidence": {"checked": r.blobs.checked, "purged": purged, "not_held": r.blobs.not_held},
             "does_not_count": discounted,
-            "ledger": ctx.ledger_path, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
+            "ledger": what, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
             "integrity": {"ok": r.intact(), "failure": failure},
             "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
         }));
     } else {
-        say!(
-            "ledger {} ({})",
-            r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()),
-            ctx.ledger_path.display()
-        );
-        for o in &r.origins {
+        say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), what);
+        for o in r.origins.iter().filter(|o| o.origin != audit) {
             say!(
                 "origin {}: {} of {} entries verified, {} signatures, {} checkpoints",
                 safe(&o.origin),
@@ -235,8 +256,11 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
             None => say!("integrity: OK (every entry, signature, leaf, tree hash and checkpoint checks out)"),
             Some(f) => say!("integrity: FAILED at {}", safe(&f.to_string())),
         }
-        for c in &r.completeness {
+        for c in r.completeness.iter().filter(|c| c.origin != audit) {
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
+        }
+        for e in &r.witnesses.equivocations {
+            say!("SECURITY: {} of origin {} detected {}: {}", e.kind, safe(&e.origin), e.detected, safe(&e.detail));
         }
         say!(
             "evidence: {} blob{} match their digests{}",
@@ -244,6 +268,13 @@ fn verify(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
             if r.blobs.checked == 1 { "" } else { "s" },
             if r.blobs.purged.is_empty() { String::new() } else { format!("; {} purged", r.blobs.purged.len()) }
         );
+        if r.blobs.not_held > 0 {
+            say!(
+                "  {} blob{} of other origins not held here (imported without evidence)",
+                r.blobs.not_held,
+                if r.blobs.not_held == 1 { "" } else { "s" }
+            );
+        }
         for (id, p) in &r.blobs.purged {
             say!(
                 "  evidence {} purged by {} at {}: {}",

@@ -393,10 +393,29 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tui { read_only, signer } => {
+        Command::Tui { read_only, signer, bundle: None } => {
             let ctx = Context::from_env(Some(ctx.ledger_path.clone()))?;
             crate::tui::run(ctx, crate::tui::Options { read_only, signer, banner: None })?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Tui { bundle: Some(b), .. } => {
+            let copy = workflow::sync::open_bundle(&b)?;
+            let ctx = Context::from_env(Some(copy.path.clone()))?;
+            let banner = Some(format!("bundle {} (read-only audit copy)", crate::text::safe(&b.display().to_string())));
+            crate::tui::run(ctx, crate::tui::Options { read_only: true, signer: None, banner })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { out, since, no_blobs, zstd } => {
+            super::sync::export(ctx, &out, since.as_deref(), no_blobs, zstd, json)
+        }
+        Command::Import { file } => super::sync::import(ctx, &file, json),
+        Command::Checkpoints { out } => super::sync::checkpoints(ctx, &out, json),
+        Command::Sync { git, offline } => super::sync::sync_git(ctx, &git, offline, json),
+        Command::Prove { entry, out, entry_out, consistency, origin } => {
+            super::sync::prove(ctx, entry.as_deref(), &out, entry_out.as_deref(), consistency, origin.as_deref(), json)
+        }
+        Command::VerifyProof { file, entry_file, keys } => {
+            super::sync::verify_proof(&file, entry_file.as_deref(), &keys, json)
         }
         Command::Rebuild => {
             let ledger = ctx.open()?;

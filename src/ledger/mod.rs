@@ -2,18 +2,22 @@
 //! the RFC 6962 Merkle tree, C2SP checkpoints, and verification. It knows nothing about rollbacks: kinds
 //! and bodies are opaque JSON to it, and who may sign is decided above it.
 
+pub mod cosign;
 pub mod dsse;
 pub mod error;
 pub mod hash;
 pub mod key;
 pub mod leaf;
 pub mod merkle;
+pub mod mirror;
 pub mod note;
 pub mod pos;
+pub mod proof;
 pub mod schema;
 pub mod statement;
 pub mod store;
 pub mod verify;
+pub mod writer;
 
 pub use error::LedgerError;
 pub use hash::{EntryId, Hash};

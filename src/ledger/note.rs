@@ -31,6 +31,15 @@ pub enum NoteError {
     BadSignature,
 }
 
+/// First line of a cosignature message; no origin may take this name.
+pub const COSIGNATURE_HEADER: &str = "cosignature/v1";
+
+/// Parses a decimal without sign or leading zeros.
+pub fn canonical_u64(s: &str) -> Option<u64> {
+    let n: u64 = s.parse().ok()?;
+    (n.to_string() == s).then_some(n)
+}
+
 /// A key name is valid in a note if it is non-empty and has no whitespace and no '+'.
 pub fn valid_key_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && !name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
@@ -47,6 +56,22 @@ pub fn verifier_key(name: &str, key: &PublicKey) -> String {
     let mut raw = vec![SIGTYPE_ED25519];
     raw.extend_from_slice(key.0.as_bytes());
     format!("{name}+{}+{}", hex::encode(note_key_id(name, SIGTYPE_ED25519, key)), B64.encode(raw))
+}
+
+/// Parses a verifier key `<name>+<hex key id>+<base64(0x01 || pubkey)>`, checking its key id.
+pub fn parse_verifier_key(s: &str) -> Option<(String, PublicKey)> {
+    // The name and the hex id hold no '+'; the base64 key may.
+    let mut parts = s.splitn(3, '+');
+    let (name, id, raw) = (parts.next()?, parts.next()?, parts.next()?);
+    if !valid_key_name(name) {
+        return None;
+    }
+    let raw = B64.decode(raw).ok()?;
+    if raw.len() != 33 || raw[0] != SIGTYPE_ED25519 {
+        return None;
+    }
+    let key = PublicKey::from_bytes(raw[1..].try_into().ok()?)?;
+    (hex::encode(note_key_id(name, SIGTYPE_ED25519, &key)) == id).then(|| (name.to_string(), key))
 }
 
 /// One signature line of a note.
@@ -197,6 +222,16 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verifier_keys_parse_back_even_with_plus_in_base64() {
+        for seed in 0..64u8 {
+            let pk = PublicKey::from_signing(&SigningKey::from_bytes(&[seed; 32]));
+            let v = verifier_key("example.com/log", &pk);
+            assert_eq!(parse_verifier_key(&v), Some(("example.com/log".to_string(), pk)), "{v}");
+        }
+        assert_eq!(parse_verifier_key("a+00000000+AQ=="), None);
+    }
 
     #[test]
     fn c2sp_verifier_key_example() {

@@ -13,7 +13,8 @@ pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"RLLC");
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Every table whose rows are part of the signed record. UPDATE and DELETE abort on all of them.
-pub const LEDGER_TABLES: [&str; 7] = ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints"];
+pub const LEDGER_TABLES: [&str; 9] =
+    ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints", "cosignatures", "equivocations"];
 
 const SCHEMA: &str = "
 CREATE TABLE meta (
@@ -61,6 +62,24 @@ CREATE TABLE checkpoints (
     note   TEXT NOT NULL,
     PRIMARY KEY (origin, size)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE cosignatures (
+    origin    INTEGER NOT NULL,
+    size      INTEGER NOT NULL,
+    root      BLOB NOT NULL,
+    witness   TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (origin, size, witness)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE equivocations (
+    id       INTEGER PRIMARY KEY,
+    origin   TEXT NOT NULL,
+    detected TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    ours     TEXT NOT NULL,
+    theirs   TEXT NOT NULL,
+    detail   TEXT NOT NULL
+) STRICT;
 ";
 
 /// Creates the tables and the append-only triggers, and stamps the file's identity.

@@ -4,7 +4,6 @@
 use super::error::LedgerError;
 use super::hash::{EntryId, Hash};
 use super::key::PublicKey;
-use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, frontier_positions, stored_hash_index};
 use super::note::{Checkpoint, valid_key_name};
 use super::schema;
@@ -87,21 +86,42 @@ impl Ledger {
         origin_key: &SigningKey,
         genesis: &SignedStatement,
     ) -> Result<Ledger, LedgerError> {
-        if !valid_key_name(origin_name) {
-            return Err(LedgerError::Damaged(format!("origin name {origin_name:?} is not valid")));
+        let key = PublicKey::from_signing(origin_key);
+        Self::create_with(path, origin_name, &key, &genesis.id, |l| {
+            l.append(std::slice::from_ref(genesis), Some(0), Some(origin_key)).map(|_| ())
+        })
+    }
+
+    /// Creates a new ledger file of the ledger `ledger_id` at `path` with an empty own log of
+    /// `origin_name` (checkpoint key `origin_key`), lets `fill` write to it, and only then makes it appear
+    /// at `path`. If `fill` fails, nothing appears. An existing file is never overwritten.
+    pub fn create_with<E: From<LedgerError>>(
+        path: &Path,
+        origin_name: &str,
+        origin_key: &PublicKey,
+        ledger_id: &EntryId,
+        fill: impl FnOnce(&mut Ledger) -> Result<(), E>,
+    ) -> Result<Ledger, E> {
+        if !valid_key_name(origin_name) || origin_name == super::note::COSIGNATURE_HEADER {
+            return Err(LedgerError::Damaged(format!("origin name {origin_name:?} is not valid")).into());
         }
         if path.exists() {
-            return Err(LedgerError::AlreadyExists(path.to_path_buf()));
+            return Err(LedgerError::AlreadyExists(path.to_path_buf()).into());
         }
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
         let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
-        let result = Self::build(&tmp, origin_name, origin_key, genesis).and_then(|()| {
+        let result = Self::build(&tmp, origin_name, origin_key, ledger_id).map_err(E::from).and_then(|()| {
+            let mut ledger = Self::open(&tmp)?;
+            fill(&mut ledger)?;
+            drop(ledger);
             // hard_link fails if `path` appeared meanwhile: never clobber.
-            std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(path.to_path_buf()),
-                _ => LedgerError::Io(path.to_path_buf(), e),
+            std::fs::hard_link(&tmp, path).map_err(|e| {
+                E::from(match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(path.to_path_buf()),
+                    _ => LedgerError::Io(path.to_path_buf(), e),
+                })
             })
         });
         for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -110,15 +130,10 @@ impl Ledger {
             let _ = std::fs::remove_file(p);
         }
         result?;
-        Self::open(path)
+        Ok(Self::open(path)?)
     }
 
-    fn build(
-        tmp: &Path,
-        origin_name: &str,
-        origin_key: &SigningKey,
-        genesis: &SignedStatement,
-    ) -> Result<(), LedgerError> {
+    fn build(tmp: &Path, origin_name: &str, key: &PublicKey, ledger_id: &EntryId) -> Result<(), LedgerError> {
         let mut conn = Connection::open_with_flags(
             tmp,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -127,21 +142,18 @@ impl Ledger {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         configure(&conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let key = PublicKey::from_signing(origin_key);
         tx.execute(
             "INSERT INTO origins (id, name, public_key, own) VALUES (1, ?1, ?2, 1)",
             params![origin_name, key.encode()],
         )?;
         let meta = [
             ("format", schema::FORMAT_VERSION.to_string()),
-            ("ledger_id", genesis.id.to_hex()),
+            ("ledger_id", ledger_id.to_hex()),
             ("created", super::statement::now_ts()),
         ];
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
-        let origin = Origin { id: 1, name: origin_name.to_string(), key, own: true };
-        append_in(&tx, &origin, std::slice::from_ref(genesis), Some(0), Some(origin_key))?;
         tx.commit()?;
         conn.close().map_err(|(_, e)| LedgerError::from(e))?;
         Ok(())
@@ -269,16 +281,19 @@ impl Ledger {
             out.extend(collect_rows(stmt.query(params![kind])?, &names)?);
         }
         out.sort_by_key(|r| r.pos);
+        // An entry held by several logs counts once, at its first position.
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|r| seen.insert(r.entry.id));
         Ok(out)
     }
 
     /// The entry `id`, in whichever log holds it.
     pub fn entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1 LIMIT 1"
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1"
         ))?;
-        let mut rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
-        Ok(rows.pop())
+        let rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
+        Ok(rows.into_iter().min_by_key(|r| r.pos))
     }
 
     /// Every entry whose refs include `id`, in union order.
@@ -290,6 +305,8 @@ impl Ledger {
         ))?;
         let mut rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
         rows.sort_by_key(|r| r.pos);
+        let mut seen = std::collections::HashSet::new();
+        rows.retain(|r| seen.insert(r.entry.id));
         Ok(rows)
     }
 
@@ -371,7 +388,7 @@ fn collect_rows(
     Ok(out)
 }
 
-fn read_origins(conn: &Connection) -> Result<Vec<Origin>, LedgerError> {
+pub(crate) fn read_origins(conn: &Connection) -> Result<Vec<Origin>, LedgerError> {
     let mut stmt = conn.prepare("SELECT id, name, public_key, own FROM origins ORDER BY own DESC, id")?;
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
@@ -392,7 +409,7 @@ pub(crate) fn log_size(conn: &Connection, origin: i64) -> Result<u64, LedgerErro
     Ok(n as u64)
 }
 
-fn latest_checkpoint(conn: &Connection, origin: i64) -> Result<Option<(u64, String)>, LedgerError> {
+pub(crate) fn latest_checkpoint(conn: &Connection, origin: i64) -> Result<Option<(u64, String)>, LedgerError> {
     Ok(conn
         .query_row("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size DESC LIMIT 1", [origin], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
@@ -400,7 +417,7 @@ fn latest_checkpoint(conn: &Connection, origin: i64) -> Result<Option<(u64, Stri
         .optional()?)
 }
 
-fn stored_hash(conn: &Connection, origin: i64, idx: u64) -> Result<Hash, LedgerError> {
+pub(crate) fn stored_hash(conn: &Connection, origin: i64, idx: u64) -> Result<Hash, LedgerError> {
     let b: Option<Vec<u8>> = conn
         .prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")?
         .query_row(params![origin, idx as i64], |r| r.get(0))
@@ -435,7 +452,7 @@ fn append_in(
     {
         return Err(LedgerError::Conflict { expected, actual: size });
     }
-    let mut frontier = load_frontier(tx, origin.id, size)?;
+    let mut writer = super::writer::LeafWriter::open(tx, origin.id, size, false)?;
     // Never extend a log whose stored tree disagrees with its own latest checkpoint.
     if let Some((cp_size, note)) = latest_checkpoint(tx, origin.id)? {
         if cp_size > size {
@@ -445,57 +462,23 @@ fn append_in(
         }
         if cp_size == size {
             let (cp, _) = Checkpoint::verify(&note, &origin.name, &origin.key)?;
-            if cp.root != frontier.root() {
+            if cp.root != writer.root() {
                 return Err(LedgerError::Damaged(
                     "the stored tree does not match the latest checkpoint; run `rollcall verify`".into(),
                 ));
             }
         }
     }
-    let mut prev = if size == 0 { ZERO_PREV } else { stored_hash(tx, origin.id, stored_hash_index(0, size - 1))? };
-    let mut ets: i64 = if size == 0 {
-        0
-    } else {
-        tx.query_row(
-            "SELECT ets FROM leaves WHERE origin = ?1 AND idx = ?2",
-            params![origin.id, (size - 1) as i64],
-            |r| r.get(0),
-        )?
-    };
-    let mut ins_entry = tx.prepare_cached(
-        "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut ins_ref = tx.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?;
-    let mut ins_leaf =
-        tx.prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    let mut ins_hash = tx.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?;
     let mut keys = super::statement::KeyCache::default();
-    for (i, e) in entries.iter().enumerate() {
-        let index = size + i as u64;
+    for e in entries {
         let head = super::statement::parse_head_with(&e.bytes, &mut keys)?;
         if Hash::of(&[&e.bytes]) != e.id {
             return Err(StatementError::Malformed("entry id does not match its bytes".into()).into());
         }
-        match ins_entry.execute(params![e.id.0, e.bytes, e.signature, head.kind, head.actor.encode(), head.ts]) {
-            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                return Err(LedgerError::Duplicate(e.id));
-            }
-            r => r?,
-        };
-        for r in &head.refs {
-            ins_ref.execute(params![r.0, e.id.0])?;
-        }
-        let leaf = Leaf { index, entry_id: e.id, prev };
-        ets = ets.max(super::pos::ts_ms(&head.ts));
-        ins_leaf.execute(params![origin.id, index as i64, e.id.0, prev.0, ets])?;
-        let first = stored_hash_index(0, index);
-        for (k, h) in frontier.push(leaf.hash()).iter().enumerate() {
-            ins_hash.execute(params![origin.id, (first + k as u64) as i64, h.0])?;
-        }
-        prev = leaf.hash();
+        writer.push(e, Some(&head))?;
     }
-    let new_size = frontier.size();
-    let root = frontier.root();
+    let new_size = writer.next_index();
+    let root = writer.root();
     let checkpoint = match origin_key {
         Some(key) => {
             let note = Checkpoint { origin: origin.name.clone(), size: new_size, root }.sign(key).serialize();

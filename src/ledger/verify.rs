@@ -458,7 +458,7 @@ pub fn check_refs(
 
 /// Rows in ledger tables that belong to no known origin.
 pub fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
-    for table in ["leaves", "tree_hashes", "checkpoints"] {
+    for table in ["leaves", "tree_hashes", "checkpoints", "cosignatures"] {
         let n: i64 = ledger.conn().query_row(
             &format!("SELECT COUNT(*) FROM {table} WHERE origin NOT IN (SELECT id FROM origins)"),
             [],

@@ -1,2 +1,27 @@
-//! Sync between machines: bundle export and import, mirrors of other origins, witness cosignatures,
-//! fork and truncation detection, inclusion and consistency proofs.
+//! Sync between machines by files: the bundle format, export of the own log and every mirror, import
+//! that verifies everything before committing, witness cosignatures, fork and rollback detection, and
+//! C2SP tlog-proof files for single entries.
+
+pub mod bundle;
+pub mod export;
+pub mod import;
+pub mod proof;
+
+use crate::ledger::LedgerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The bundle is malformed, forged or does not verify; nothing was written.
+    #[error("bundle refused at line {line}: {problem}")]
+    Bundle { line: u64, problem: String },
+    /// An origin showed two histories, or less than it showed before; nothing was imported and the
+    /// evidence was kept.
+    #[error("SECURITY: {0}")]
+    Security(String),
+    #[error("cannot access {0}: {1}")]
+    Io(std::path::PathBuf, std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}

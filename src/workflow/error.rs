@@ -18,6 +18,8 @@ pub enum WorkflowError {
     Statement(#[from] StatementError),
     #[error("{0}")]
     Note(#[from] crate::audit::note::NoteError),
+    #[error("{0}")]
+    Sync(crate::sync::SyncError),
     #[error("key {name:?} ({key_id}) is not enrolled in this ledger; an admin must enroll it first")]
     NotEnrolled { name: String, key_id: String },
     #[error("cannot read {0}: {1}")]
@@ -39,6 +41,7 @@ impl WorkflowError {
             WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
                 | WorkflowError::NotEnrolled { .. }
                 | WorkflowError::Refused(_)
+                | WorkflowError::Sync(crate::sync::SyncError::Bundle { .. } | crate::sync::SyncError::Security(_))
         )
     }
 
@@ -53,6 +56,9 @@ impl WorkflowError {
             WorkflowError::Identity(IdentityError::UnknownKey { .. }) => Some("create it with `rollcall key new NAME`"),
             WorkflowError::Identity(IdentityError::WrongPassphrase(_)) => {
                 Some("check ROLLCALL_PASSPHRASE or retype it")
+            }
+            WorkflowError::Sync(crate::sync::SyncError::Security(_)) => {
+                Some("the evidence is kept in this ledger; see `rollcall verify` and the Integrity screen")
             }
             _ => None,
         }

@@ -170,11 +170,14 @@ pub struct BlobReport {
     pub purged: Vec<(EntryId, Purge)>,
     /// The first blob that is missing without a purge, or does not match its digest.
     pub problem: Option<(EntryId, String)>,
+    /// Blobs named by entries of other origins that were imported without them (`--no-blobs`).
+    pub not_held: u64,
 }
 
 /// Checks the stored bytes of every evidence entry against the digest in its signed entry.
 pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     let mut report = BlobReport::default();
+    let own = ledger.own_origin().id;
     for row in ledger.entries_of_kinds(&[EVIDENCE_ATTACHED])? {
         let f = super::state::fact_of(&row)?;
         let Some(digest) = f.body.get("sha256").and_then(|s| s.as_str()).and_then(Hash::from_hex) else { continue };
@@ -188,6 +191,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
                     "the stored evidence bytes do not match the digest in the signed entry".into(),
                 ));
             }
+            (None, None) if row.origin != own => report.not_held += 1,
             (None, None) => {
                 report
                     .problem
@@ -216,6 +220,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
                     "the stored change set does not match the digest in the signed record".into(),
                 ));
             }
+            None if row.origin != own => report.not_held += 1,
             None => {
                 report.problem.get_or_insert((f.id, "the change set the record names is missing".into()));
             }

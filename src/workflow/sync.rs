@@ -1,9 +1,382 @@
-//! Witness state kept in the ledger file: cosignatures of each origin's checkpoints.
+//! Sync operations: export, import, joining a ledger from a bundle, the checkpoints a peer sends for an
+//! incremental export, a read-only audit copy of a bundle, and the witness state `verify` reports.
 
+use super::context::{Context, ORIGIN_PASSPHRASE_ENV};
 use super::error::WorkflowError;
+use crate::identity::Passphrase;
 use crate::ledger::{Ledger, Origin};
+use crate::sync::SyncError;
+use crate::sync::bundle::{Reader, Record};
+use crate::sync::export::{ExportOptions, ExportReport};
+use crate::sync::import::{ImportOptions, ImportReport};
+use ed25519_dalek::SigningKey;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-/// The witnesses that cosigned `origin`, with the largest size each cosigned.
-pub fn witnesses_of(_ledger: &Ledger, _origin: &Origin) -> Result<Vec<(String, u64)>, WorkflowError> {
-    Ok(Vec::new())
+/// What `export` did, with anything the user should know.
+#[derive(Debug)]
+pub struct Exported {
+    pub report: ExportReport,
+    pub path: PathBuf,
+    pub compressed: bool,
+    pub warnings: Vec<String>,
+}
+
+/// What `import` did.
+#[derive(Debug)]
+pub struct Imported {
+    pub report: ImportReport,
+    pub warnings: Vec<String>,
+}
+
+/// The origin key of this ledger, unlocked without asking when possible: by `ROLLCALL_ORIGIN_PASSPHRASE`,
+/// else by `ROLLCALL_PASSPHRASE` or a prompt. `Err` says why it is not available.
+fn origin_key(ctx: &Context, own: &Origin) -> Result<SigningKey, String> {
+    if !ctx.keystore.has_origin(&own.key) {
+        return Err(format!("this keystore does not hold the origin key of {}", own.name));
+    }
+    if let Ok(p) = std::env::var(ORIGIN_PASSPHRASE_ENV) {
+        return ctx.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p)).map_err(|e| e.to_string());
+    }
+    let pass = ctx.passphrases.existing(&format!("the origin key of {}", own.name)).map_err(|e| e.to_string())?;
+    ctx.keystore.unlock_origin(&own.name, &own.key, &pass).map_err(|e| e.to_string())
+}
+
+/// Reads the checkpoints of a `--since` file: a bundle or the output of `rollcall checkpoints`.
+pub fn read_since(path: &Path) -> Result<BTreeMap<String, String>, WorkflowError> {
+    let file = open_file(path)?;
+    let mut r = Reader::new(file).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let mut out = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let bad = |line: u64, p: String| WorkflowError::Usage(format!("{} line {line}: {p}", path.display()));
+    loop {
+        let n = r.line_no() + 1;
+        let Some(line) = r.next_line().map_err(|p| bad(n, p))? else { break };
+        match Record::parse(line).map_err(|p| bad(n, p))? {
+            Record::Origin { name, .. } => current = Some(name),
+            Record::Checkpoint { note } => {
+                if let Some(name) = current.take() {
+                    out.insert(name, note);
+                }
+            }
+            Record::Blob { .. } | Record::Cosignature(_) | Record::End { .. } => break,
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        return Err(WorkflowError::Usage(format!("{} holds no checkpoints", path.display())));
+    }
+    Ok(out)
+}
+
+fn open_file(path: &Path) -> Result<std::fs::File, WorkflowError> {
+    let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    if !meta.is_file() {
+        return Err(WorkflowError::Usage(format!("{} is not a regular file", path.display())));
+    }
+    std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
+}
+
+/// Writes the file next to `out` and renames it into place, so a reader never sees half a bundle.
+fn write_atomically(
+    out: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
+    {
+        let mut buf = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut buf)?;
+        std::io::Write::flush(&mut buf).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+    tmp.persist(out).map_err(|e| WorkflowError::Read(out.to_path_buf(), e.error))?;
+    Ok(())
+}
+
+/// `rollcall export`: the own log and every mirror, up to their latest checkpoints.
+pub fn export(
+    ctx: &Context,
+    out: &Path,
+    since: Option<&Path>,
+    no_blobs: bool,
+    zstd: bool,
+) -> Result<Exported, WorkflowError> {
+    let since = since.map(read_since).transpose()?.unwrap_or_default();
+    let mut ledger = ctx.open()?;
+    let mut warnings = Vec::new();
+    let own = ledger.own_origin().clone();
+    let tail = ledger.size(&own)? - ledger.latest_checkpoint(&own)?.map(|c| c.0).unwrap_or(0);
+    if tail > 0 {
+        match origin_key(ctx, &own) {
+            Ok(key) => {
+                ledger.checkpoint_now(&key)?;
+            }
+            Err(why) => warnings.push(format!(
+                "{tail} own entries are not exported: no checkpoint covers them yet and the origin key is locked \
+                 ({why}); set {ORIGIN_PASSPHRASE_ENV} to sign one"
+            )),
+        }
+    }
+    let opts = ExportOptions { since, no_blobs };
+    let mut report = None;
+    let compress = zstd || out.extension().is_some_and(|e| e == "zst");
+    write_atomically(out, |w| {
+        let r = if compress {
+            let mut enc =
+                zstd::stream::write::Encoder::new(w, 3).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+            let r = crate::sync::export::export(&ledger, &mut enc, &opts)?;
+            enc.finish().map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+            r
+        } else {
+            crate::sync::export::export(&ledger, w, &opts)?
+        };
+        report = Some(r);
+        Ok(())
+    })?;
+    let report = report.ok_or_else(|| WorkflowError::Usage("export wrote nothing".into()))?;
+    Ok(Exported { report, path: out.to_path_buf(), compressed: compress, warnings })
+}
+
+/// `rollcall checkpoints`: a small file with the latest checkpoint of every origin held, for a peer's
+/// `export --since`.
+pub fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let mut n = 0;
+    write_atomically(out, |w| {
+        let mut bw = crate::sync::bundle::Writer::new(w);
+        let io = |e: std::io::Error| WorkflowError::Read(out.to_path_buf(), e);
+        bw.write(&Record::Header {
+            version: crate::sync::bundle::VERSION,
+            ledger: ledger.ledger_id(),
+            exporter: ledger.own_origin().name.clone(),
+        })
+        .map_err(io)?;
+        for o in ledger.origins()? {
+            if let Some((size, note)) = ledger.latest_checkpoint(&o)? {
+                bw.write(&Record::Origin { name: o.name.clone(), key: o.key, from: size, to: size }).map_err(io)?;
+                bw.write(&Record::Checkpoint { note }).map_err(io)?;
+                n += 1;
+            }
+        }
+        bw.finish().map_err(io)?;
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// `rollcall import`: verifies the bundle, adds what is new, cosigns what it verified.
+pub fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowError> {
+    let source = open_file(file)?;
+    let ledger = ctx.open()?;
+    let mut warnings = Vec::new();
+    let own = ledger.own_origin().clone();
+    let witness_key = match origin_key(ctx, &own) {
+        Ok(k) => Some(k),
+        Err(why) => {
+            warnings.push(format!(
+                "not cosigning what was verified ({why}); set {ORIGIN_PASSPHRASE_ENV} to witness imports"
+            ));
+            None
+        }
+    };
+    let report = import_into(&ledger, source, witness_key)?;
+    Ok(Imported { report, warnings })
+}
+
+fn import_into(
+    ledger: &Ledger,
+    source: std::fs::File,
+    witness_key: Option<SigningKey>,
+) -> Result<ImportReport, WorkflowError> {
+    let now = super::clock::now().timestamp().max(0) as u64;
+    let report = crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now })?;
+    if report.added() > 0 {
+        super::assess::ensure_indexes(ledger);
+        super::index::refresh(ledger, super::clock::now())?;
+    }
+    Ok(report)
+}
+
+/// What `init --join` created.
+#[derive(Debug)]
+pub struct Joined {
+    pub ledger_id: crate::ledger::EntryId,
+    pub origin: String,
+    pub origin_key: crate::ledger::PublicKey,
+    pub member: String,
+    pub imported: ImportReport,
+}
+
+/// `rollcall init --join BUNDLE --as NAME`: a new origin of the bundle's ledger on this machine, its
+/// log opened by an `origin.joined` entry that NAME (an enrolled member) signs.
+pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) -> Result<Joined, WorkflowError> {
+    if ctx.ledger_path.exists() {
+        return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
+    }
+    let ledger_id = bundle_ledger_id(bundle)?;
+    let origin = match origin {
+        Some(o) if crate::ledger::note::valid_key_name(o) => o.to_string(),
+        Some(o) => return Err(WorkflowError::Usage(format!("origin {o:?} is not valid"))),
+        None => super::init::default_origin_name(),
+    };
+    let (person, pass) = ctx.unlock(member)?;
+    let origin_signing =
+        crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
+    let origin_key = crate::ledger::PublicKey::from_signing(&origin_signing);
+    let mut imported = None;
+    let ledger = Ledger::create_with(&ctx.ledger_path, &origin, &origin_key, &ledger_id, |l| {
+        let report = import_into(l, open_file(bundle)?, Some(origin_signing.clone()))?;
+        let roster = crate::identity::Roster::from_ledger(l)?;
+        let now = super::clock::now();
+        let ts = crate::ledger::statement::format_ts(now);
+        if !roster.is_active(&person.public(), l.next_pos(&ts)?) {
+            return Err(WorkflowError::NotEnrolled { name: member.to_string(), key_id: person.public().key_id() });
+        }
+        let body = crate::identity::kinds::OriginJoinedBody {
+            ledger: ledger_id.to_hex(),
+            origin: origin.clone(),
+            key: origin_key.encode(),
+        };
+        let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        let st =
+            crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
+                .sign(person.signing_key())?;
+        l.append(std::slice::from_ref(&st), Some(0), Some(&origin_signing))?;
+        imported = Some(report);
+        Ok::<(), WorkflowError>(())
+    })?;
+    ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, crate::identity::keyfile::KdfCost::Default)?;
+    super::assess::ensure_indexes(&ledger);
+    super::index::refresh(&ledger, super::clock::now())?;
+    let imported = imported.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
+    Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported })
+}
+
+/// The ledger id a bundle's header names.
+fn bundle_ledger_id(path: &Path) -> Result<crate::ledger::EntryId, WorkflowError> {
+    let mut r = Reader::new(open_file(path)?).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let not = |p: String| WorkflowError::Usage(format!("{} is not a rollcall bundle: {p}", path.display()));
+    let line = r.next_line().map_err(not)?.ok_or_else(|| not("it is empty".into()))?;
+    match Record::parse(line).map_err(not)? {
+        Record::Header { ledger, .. } => Ok(ledger),
+        _ => Err(not("it does not start with a rollcall-bundle header".into())),
+    }
+}
+
+/// A bundle opened for auditing: a temporary ledger holding exactly its logs, removed when dropped.
+#[derive(Debug)]
+pub struct AuditCopy {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub report: ImportReport,
+}
+
+/// Verifies a bundle into a temporary read-only copy, without touching any other ledger.
+pub fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
+    let ledger_id = bundle_ledger_id(bundle)?;
+    let dir = tempfile::Builder::new()
+        .prefix("rollcall-audit-")
+        .tempdir()
+        .map_err(|e| WorkflowError::Read(std::env::temp_dir(), e))?;
+    let path = dir.path().join("bundle.ledger");
+    // The audit copy's own log stays empty: its key is thrown away.
+    let throwaway =
+        crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
+    let key = crate::ledger::PublicKey::from_signing(&throwaway);
+    let mut report = None;
+    let ledger = Ledger::create_with(&path, AUDIT_ORIGIN, &key, &ledger_id, |l| {
+        report = Some(import_into(l, open_file(bundle)?, None)?);
+        Ok::<(), WorkflowError>(())
+    })?;
+    super::assess::ensure_indexes(&ledger);
+    super::index::refresh(&ledger, super::clock::now())?;
+    drop(ledger);
+    let report = report.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
+    Ok(AuditCopy { _dir: dir, path, report })
+}
+
+/// The own origin name of an audit copy (its log is always empty).
+pub const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
+
+/// One witness of an origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    pub name: String,
+    /// Largest size it cosigned that this ledger's copy agrees with.
+    pub size: u64,
+    pub time: u64,
+}
+
+/// Witnesses per origin, and anything wrong with the cosignatures held.
+#[derive(Clone, Debug, Default)]
+pub struct WitnessState {
+    pub by_origin: BTreeMap<String, Vec<Witness>>,
+    /// Cosignatures that do not verify or contradict the logs (integrity failures).
+    pub problems: Vec<String>,
+    /// Evidence of equivocation kept by earlier imports.
+    pub equivocations: Vec<crate::ledger::mirror::Equivocation>,
+}
+
+/// Checks every stored cosignature against the witness's declared key and the log it covers.
+pub fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
+    let mut state = WitnessState { equivocations: ledger.equivocations()?, ..Default::default() };
+    let origins = ledger.origins()?;
+    for c in ledger.cosignatures(None)? {
+        let Some(witness) = origins.iter().find(|o| o.name == c.witness) else {
+            continue; // not a known key: ignored
+        };
+        let Some(origin) = origins.iter().find(|o| o.name == c.origin) else { continue };
+        if !c.verify(&witness.key) {
+            state
+                .problems
+                .push(format!("the cosignature of {} at size {} by {} does not verify", c.origin, c.size, c.witness));
+            continue;
+        }
+        let held = ledger.size(origin)?;
+        if c.size > held {
+            if origin.own {
+                state.problems.push(format!(
+                    "SECURITY: witness {} cosigned this ledger's own log at size {} but it holds {held} entries: \
+                     entries were removed",
+                    c.witness, c.size
+                ));
+            }
+            continue;
+        }
+        if ledger.root_at(origin, c.size)? != c.root {
+            state.problems.push(format!(
+                "SECURITY: witness {} cosigned {} at size {} with a root this ledger's copy does not have",
+                c.witness, c.origin, c.size
+            ));
+            continue;
+        }
+        let list = state.by_origin.entry(c.origin.clone()).or_default();
+        match list.iter_mut().find(|w| w.name == c.witness) {
+            Some(w) if w.size < c.size => {
+                w.size = c.size;
+                w.time = c.time;
+            }
+            Some(_) => {}
+            None => list.push(Witness { name: c.witness.clone(), size: c.size, time: c.time }),
+        }
+    }
+    Ok(state)
+}
+
+/// The witnesses that cosigned `origin`, with the largest size each cosigned (verified).
+pub fn witnesses_of(ledger: &Ledger, origin: &Origin) -> Result<Vec<(String, u64)>, WorkflowError> {
+    Ok(witness_state(ledger)?
+        .by_origin
+        .remove(&origin.name)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| (w.name, w.size))
+        .collect())
+}
+
+impl From<SyncError> for WorkflowError {
+    fn from(e: SyncError) -> Self {
+        WorkflowError::Sync(e)
+    }
 }

@@ -23,6 +23,8 @@ pub struct VerifyReport {
     pub discounted: Vec<crate::identity::roster::Discounted>,
     /// Evidence blobs checked against their digests, and those purged by a signed entry.
     pub blobs: super::evidence::BlobReport,
+    /// Cosignatures held, per origin, and recorded equivocations.
+    pub witnesses: super::sync::WitnessState,
     pub elapsed: Duration,
 }
 
@@ -59,12 +61,18 @@ pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
                 completeness: Vec::new(),
                 discounted: Vec::new(),
                 blobs: Default::default(),
+                witnesses: Default::default(),
                 elapsed: started.elapsed(),
             });
         }
         Err(e) => return Err(e.into()),
     };
     Ok(verify_ledger(&ledger, started))
+}
+
+/// Verifies an open ledger (an audit copy of a bundle, for `verify --bundle`).
+pub fn verify_open(ledger: &Ledger) -> VerifyReport {
+    verify_ledger(ledger, Instant::now())
 }
 
 fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
@@ -75,6 +83,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         completeness: Vec::new(),
         discounted: Vec::new(),
         blobs: Default::default(),
+        witnesses: Default::default(),
         elapsed: Duration::ZERO,
     };
     let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
@@ -86,6 +95,10 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             return report;
         }
     };
+    match super::sync::witness_state(ledger) {
+        Ok(w) => report.witnesses = w,
+        Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
+    }
     let mut refs = std::collections::HashSet::new();
     // Governance entries (few) are kept whole; every other entry as (position, signer, kind, origin).
     let mut governance: Vec<(Pos, EntryId, crate::ledger::statement::CheckedHead, Vec<u8>)> = Vec::new();
@@ -124,7 +137,12 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         let r = verify_origin(ledger, origin, &mut visit);
         firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
         let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
-        let witnesses = super::sync::witnesses_of(ledger, origin).unwrap_or_default();
+        let witnesses: Vec<(String, u64)> = report
+            .witnesses
+            .by_origin
+            .get(&origin.name)
+            .map(|l| l.iter().map(|w| (w.name.clone(), w.size)).collect())
+            .unwrap_or_default();
         report.completeness.push(Completeness {
             origin: origin.name.clone(),
             size: r.size,
@@ -233,6 +251,24 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+        }
+    }
+    if report.failure.is_none() {
+        if let Some(e) = report.witnesses.equivocations.first() {
+            report.failure = Some(Failure {
+                origin: e.origin.clone(),
+                index: None,
+                entry_id: None,
+                problem: format!(
+                    "SECURITY: {} equivocation{} recorded ({}: {}); the evidence is kept in this file",
+                    report.witnesses.equivocations.len(),
+                    if report.witnesses.equivocations.len() == 1 { "" } else { "s" },
+                    e.kind,
+                    e.detail
+                ),
+            });
+        } else if let Some(p) = report.witnesses.problems.first() {
+            report.failure = Some(fail(p.clone()));
         }
     }
     if report.failure.is_none() {

@@ -1,0 +1,284 @@
+//! What sync needs from the file: the logs of other origins (mirrors) written inside one import
+//! transaction, every stored checkpoint, witness cosignatures, recorded equivocations, raw leaf ranges for
+//! export, and roots and proofs computed from the stored subtree hashes.
+
+use super::cosign::Cosignature;
+use super::error::LedgerError;
+use super::hash::Hash;
+use super::key::PublicKey;
+use super::merkle::stored_hash_index;
+use super::note::valid_key_name;
+use super::store::{Ledger, Origin, read_origins, stored_hash};
+use super::writer::LeafWriter;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Called for each leaf of a range: (index, statement bytes, signature).
+pub type LeafVisitor<'a> = dyn FnMut(u64, &[u8], &[u8]) -> Result<(), LedgerError> + 'a;
+
+/// Evidence that an origin showed two histories: both signed checkpoints and what disagrees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Equivocation {
+    pub origin: String,
+    pub detected: String,
+    /// `fork` (two trees that are not prefixes of each other) or `rollback` (an origin presenting less
+    /// than it signed before).
+    pub kind: String,
+    /// The signed checkpoint this ledger held.
+    pub ours: String,
+    /// The signed checkpoint (or cosignature line) that contradicts it.
+    pub theirs: String,
+    pub detail: String,
+}
+
+impl Ledger {
+    /// The root of the first `size` leaves of `origin`'s log (which must hold that many).
+    pub fn root_at(&self, origin: &Origin, size: u64) -> Result<Hash, LedgerError> {
+        root_at_in(self.conn(), origin.id, size)
+    }
+
+    /// The RFC 9162 inclusion proof of leaf `index` in the first `size` leaves of `origin`'s log.
+    pub fn inclusion_proof(&self, origin: &Origin, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        let conn = self.conn();
+        super::proof::inclusion_proof(&mut |l, n| stored_hash(conn, origin.id, stored_hash_index(l, n)), index, size)
+    }
+
+    /// The RFC 9162 consistency proof between the first `old` and `new` leaves of `origin`'s log.
+    pub fn consistency_proof(&self, origin: &Origin, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        let conn = self.conn();
+        super::proof::consistency_proof(&mut |l, n| stored_hash(conn, origin.id, stored_hash_index(l, n)), old, new)
+    }
+
+    /// The hash of leaf `index` of `origin`'s log.
+    pub fn leaf_hash(&self, origin: &Origin, index: u64) -> Result<Hash, LedgerError> {
+        stored_hash(self.conn(), origin.id, stored_hash_index(0, index))
+    }
+
+    /// The stored signed checkpoint of `origin` at exactly `size`, if any.
+    pub fn checkpoint_at(&self, origin: &Origin, size: u64) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT note FROM checkpoints WHERE origin = ?1 AND size = ?2",
+                params![origin.id, size as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The stored checkpoint of `origin` with the smallest size at least `size`.
+    pub fn checkpoint_covering(&self, origin: &Origin, size: u64) -> Result<Option<(u64, String)>, LedgerError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT size, note FROM checkpoints WHERE origin = ?1 AND size >= ?2 ORDER BY size LIMIT 1",
+                params![origin.id, size as i64],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Signs and stores a checkpoint of the own log if entries were appended since the latest one
+    /// (checkpoints deferred because the origin key was locked). Returns the new size when it signed.
+    pub fn checkpoint_now(&mut self, origin_key: &ed25519_dalek::SigningKey) -> Result<Option<u64>, LedgerError> {
+        let own = self.own_origin().clone();
+        if PublicKey::from_signing(origin_key) != own.key {
+            return Err(LedgerError::OriginKeyMismatch);
+        }
+        let tx = self.begin_import()?;
+        let size = super::store::log_size(tx.conn, own.id)?;
+        let latest = super::store::latest_checkpoint(tx.conn, own.id)?.map(|c| c.0);
+        if size == 0 || latest == Some(size) {
+            return Ok(None);
+        }
+        let root = root_at_in(tx.conn, own.id, size)?;
+        let note = super::note::Checkpoint { origin: own.name.clone(), size, root }.sign(origin_key).serialize();
+        tx.conn.execute(
+            "INSERT INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
+            params![own.id, size as i64, note],
+        )?;
+        tx.commit()?;
+        Ok(Some(size))
+    }
+
+    /// Streams leaves `[from, to)` of `origin`'s log as (index, statement bytes, signature), in order.
+    pub fn for_each_leaf(
+        &self,
+        origin: &Origin,
+        from: u64,
+        to: u64,
+        f: &mut LeafVisitor<'_>,
+    ) -> Result<(), LedgerError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT l.idx, e.statement, e.signature FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
+              WHERE l.origin = ?1 AND l.idx >= ?2 AND l.idx < ?3 ORDER BY l.idx",
+        )?;
+        let mut rows = stmt.query(params![origin.id, from as i64, to as i64])?;
+        let mut next = from;
+        while let Some(r) = rows.next()? {
+            let idx = r.get::<_, i64>(0)? as u64;
+            if idx != next {
+                return Err(LedgerError::Damaged(format!("origin {} leaf {next} is missing", origin.name)));
+            }
+            let st = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let sig = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            f(idx, st, sig)?;
+            next += 1;
+        }
+        if next != to {
+            return Err(LedgerError::Damaged(format!("origin {} leaf {next} is missing", origin.name)));
+        }
+        Ok(())
+    }
+
+    /// Every stored cosignature, or those of one origin.
+    pub fn cosignatures(&self, origin: Option<&Origin>) -> Result<Vec<Cosignature>, LedgerError> {
+        let names: std::collections::HashMap<i64, String> =
+            read_origins(self.conn())?.into_iter().map(|o| (o.id, o.name)).collect();
+        let mut stmt = self.conn().prepare(
+            "SELECT origin, size, root, witness, time, signature FROM cosignatures
+              WHERE ?1 IS NULL OR origin = ?1 ORDER BY origin, size, witness",
+        )?;
+        let rows = stmt.query_map(params![origin.map(|o| o.id)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (o, size, root, witness, time, sig) = row?;
+            let bad = || LedgerError::Damaged("a stored cosignature is malformed".into());
+            out.push(Cosignature {
+                origin: names.get(&o).cloned().ok_or_else(bad)?,
+                size: size as u64,
+                root: Hash::from_slice(&root).ok_or_else(bad)?,
+                witness,
+                time: time as u64,
+                signature: sig.try_into().map_err(|_| bad())?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every recorded equivocation, oldest first.
+    pub fn equivocations(&self) -> Result<Vec<Equivocation>, LedgerError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT origin, detected, kind, ours, theirs, detail FROM equivocations ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Equivocation {
+                origin: r.get(0)?,
+                detected: r.get(1)?,
+                kind: r.get(2)?,
+                ours: r.get(3)?,
+                theirs: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores evidence of an equivocation (once: the same pair of checkpoints is not stored twice).
+    pub fn record_equivocation(&self, e: &Equivocation) -> Result<(), LedgerError> {
+        let known: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM equivocations WHERE origin = ?1 AND ours = ?2 AND theirs = ?3",
+            params![e.origin, e.ours, e.theirs],
+            |r| r.get(0),
+        )?;
+        if known == 0 {
+            self.conn().execute(
+                "INSERT INTO equivocations (origin, detected, kind, ours, theirs, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![e.origin, e.detected, e.kind, e.ours, e.theirs, e.detail],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Starts an import: one `BEGIN IMMEDIATE` transaction that is rolled back unless committed.
+    pub fn begin_import(&self) -> Result<Import<'_>, LedgerError> {
+        self.conn().execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Import { conn: self.conn(), open: true })
+    }
+}
+
+fn root_at_in(conn: &Connection, origin: i64, size: u64) -> Result<Hash, LedgerError> {
+    super::proof::root_at(&mut |l, n| stored_hash(conn, origin, stored_hash_index(l, n)), size)
+}
+
+/// An open import transaction. Dropping it without [`Import::commit`] rolls everything back.
+pub struct Import<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Import<'c> {
+    /// The origin `name` with checkpoint key `key`, added as a mirror if this file does not hold it yet.
+    /// A known name with another key is refused.
+    pub fn origin(&self, name: &str, key: &PublicKey) -> Result<Origin, LedgerError> {
+        if !valid_key_name(name) || name == super::note::COSIGNATURE_HEADER {
+            return Err(LedgerError::Damaged(format!("origin name {name:?} is not valid")));
+        }
+        if let Some(o) = read_origins(self.conn)?.into_iter().find(|o| o.name == name) {
+            if o.key != *key {
+                return Err(LedgerError::Damaged(format!(
+                    "origin {name} is known here with key {}, the bundle gives {}",
+                    o.key.key_id(),
+                    key.key_id()
+                )));
+            }
+            return Ok(o);
+        }
+        self.conn
+            .execute("INSERT INTO origins (name, public_key, own) VALUES (?1, ?2, 0)", params![name, key.encode()])?;
+        let id = self.conn.last_insert_rowid();
+        Ok(Origin { id, name: name.to_string(), key: *key, own: false })
+    }
+
+    /// A writer at index `from` of a mirror's log.
+    pub fn writer(&self, origin: &Origin, from: u64) -> Result<LeafWriter<'c>, LedgerError> {
+        LeafWriter::open(self.conn, origin.id, from, true)
+    }
+
+    /// Stores a verified signed checkpoint (idempotent).
+    pub fn add_checkpoint(&self, origin: &Origin, size: u64, note: &str) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
+            params![origin.id, size as i64, note],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a verified cosignature (idempotent: one per origin, size and witness).
+    pub fn add_cosignature(&self, origin: &Origin, c: &Cosignature) -> Result<bool, LedgerError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO cosignatures (origin, size, root, witness, time, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![origin.id, c.size as i64, c.root.0, c.witness, c.time as i64, c.signature],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// The connection inside the transaction (for the blob store and reads of staged rows).
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// Makes everything staged durable.
+    pub fn commit(mut self) -> Result<(), LedgerError> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Import<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Writing leaves to one log inside an open transaction: the entry (once, however many logs hold it), its
+//! refs, the hash-chained leaf with its effective time, and every subtree hash the leaf completes. Used
+//! for the own log's appends and for a mirror's imported leaves alike.
+
+use super::error::LedgerError;
+use super::hash::Hash;
+use super::leaf::{Leaf, ZERO_PREV};
+use super::merkle::{Frontier, stored_hash_index};
+use super::statement::{CheckedHead, SignedStatement};
+use super::store::{load_frontier, log_size};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+
+/// A cursor at the end (or, for a mirror being compared, inside) of one log.
+pub struct LeafWriter<'c> {
+    conn: &'c Connection,
+    origin: i64,
+    /// Leaves already stored in this log.
+    held: u64,
+    next: u64,
+    prev: Hash,
+    ets: i64,
+    frontier: Frontier,
+    /// Another log may already hold the entry (mirrors); the own log refuses duplicates.
+    shared_entries: bool,
+    /// Past the held leaves, only compute the tree (a log that is followed, not stored).
+    shadow: bool,
+    ins_entry: CachedStatement<'c>,
+    ins_ref: CachedStatement<'c>,
+    ins_leaf: CachedStatement<'c>,
+    ins_hash: CachedStatement<'c>,
+}
+
+/// What happened to a pushed leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// Stored as a new leaf.
+    Added,
+    /// The log already held exactly this leaf.
+    Held,
+    /// The log holds a different leaf at this index (stored leaf hash, then the pushed one).
+    Differs(Hash, Hash),
+    /// Only added to the computed tree (shadow mode).
+    Shadow,
+}
+
+impl<'c> LeafWriter<'c> {
+    /// A writer positioned at index `from` of `origin`'s log, which must not exceed the leaves held.
+    pub fn open(conn: &'c Connection, origin: i64, from: u64, shared_entries: bool) -> Result<Self, LedgerError> {
+        let held = log_size(conn, origin)?;
+        if from > held {
+            return Err(LedgerError::Damaged(format!("cannot continue a log of {held} leaves at index {from}")));
+        }
+        let frontier = load_frontier(conn, origin, from)?;
+        let ets: i64 = if held == 0 {
+            0
+        } else {
+            conn.query_row(
+                "SELECT ets FROM leaves WHERE origin = ?1 AND idx = ?2",
+                params![origin, (held - 1) as i64],
+                |r| r.get(0),
+            )?
+        };
+        let prev = if from == 0 {
+            ZERO_PREV
+        } else {
+            let h: Option<Vec<u8>> = conn
+                .query_row(
+                    "SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2",
+                    params![origin, stored_hash_index(0, from - 1) as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            h.and_then(|h| Hash::from_slice(&h))
+                .ok_or_else(|| LedgerError::Damaged(format!("leaf hash {} is missing", from - 1)))?
+        };
+        Ok(LeafWriter {
+            conn,
+            origin,
+            held,
+            next: from,
+            prev,
+            ets,
+            frontier,
+            shared_entries,
+            shadow: false,
+            ins_entry: conn.prepare_cached(if shared_entries {
+                "INSERT OR IGNORE INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            } else {
+                "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            })?,
+            ins_ref: conn.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?,
+            ins_leaf: conn
+                .prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (?1, ?2, ?3, ?4, ?5)")?,
+            ins_hash: conn.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?,
+        })
+    }
+
+    /// From now on nothing is written or compared: pushes only extend the computed tree.
+    pub fn shadow(&mut self) {
+        self.shadow = true;
+    }
+
+    /// Index the next pushed leaf takes.
+    pub fn next_index(&self) -> u64 {
+        self.next
+    }
+
+    /// Leaves the log held when the writer was opened.
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+
+    /// Root of the leaves up to the cursor.
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+
+    /// Pushes the next leaf. Below the leaves already held, it is compared (a different leaf is reported,
+    /// not written); past them it is stored, which needs its checked `head`. The caller has checked the
+    /// statement and its signature.
+    pub fn push(&mut self, e: &SignedStatement, head: Option<&CheckedHead>) -> Result<Pushed, LedgerError> {
+        let index = self.next;
+        let hash = Leaf { index, entry_id: e.id, prev: self.prev }.hash();
+        let outcome = if self.shadow {
+            self.frontier.push(hash);
+            Pushed::Shadow
+        } else if index < self.held {
+            let stored = self.stored_leaf_hash(index)?;
+            if stored != hash {
+                return Ok(Pushed::Differs(stored, hash));
+            }
+            self.frontier.push(hash);
+            Pushed::Held
+        } else {
+            let head = head.ok_or_else(|| LedgerError::Damaged(format!("leaf {index} was not checked")))?;
+            self.ets = self.ets.max(super::pos::ts_ms(&head.ts));
+            match self.ins_entry.execute(params![e.id.0, e.bytes, e.signature, head.kind, head.actor.encode(), head.ts])
+            {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation && !self.shared_entries =>
+                {
+                    return Err(LedgerError::Duplicate(e.id));
+                }
+                r => r?,
+            };
+            for r in &head.refs {
+                self.ins_ref.execute(params![r.0, e.id.0])?;
+            }
+            self.ins_leaf.execute(params![self.origin, index as i64, e.id.0, self.prev.0, self.ets])?;
+            let first = stored_hash_index(0, index);
+            for (k, h) in self.frontier.push(hash).iter().enumerate() {
+                self.ins_hash.execute(params![self.origin, (first + k as u64) as i64, h.0])?;
+            }
+            Pushed::Added
+        };
+        self.prev = hash;
+        self.next += 1;
+        Ok(outcome)
+    }
+
+    fn stored_leaf_hash(&self, index: u64) -> Result<Hash, LedgerError> {
+        let b: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")?
+            .query_row(params![self.origin, stored_hash_index(0, index) as i64], |r| r.get(0))
+            .optional()?;
+        b.and_then(|b| Hash::from_slice(&b))
+            .ok_or_else(|| LedgerError::Damaged(format!("leaf hash {index} is missing")))
+    }
+}
+
+/// A leaf hash computed without a writer: for following a log that is not being stored.
+pub fn leaf_hash_of(index: u64, id: &Hash, prev: &Hash) -> Hash {
+    Leaf { index, entry_id: *id, prev: *prev }.hash()
+}

@@ -1,0 +1,189 @@
+//! `sync --git DIR`: a git working copy as the exchange between machines. Each origin owns one file,
+//! `<origin>.rollcall`, so merges never conflict: pull, import every other bundle, write this ledger's,
+//! commit, push, and on a rejected push pull again and retry.
+
+use super::context::Context;
+use super::error::WorkflowError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Pushes retried after a non-fast-forward rejection.
+const PUSH_ATTEMPTS: usize = 6;
+
+/// What one peer file did.
+#[derive(Debug)]
+pub struct PeerOutcome {
+    pub file: PathBuf,
+    /// Added entries, or why the file was refused.
+    pub result: Result<super::sync::Imported, String>,
+    /// The file was imported before unchanged and was skipped.
+    pub unchanged: bool,
+}
+
+/// What `sync --git` did.
+#[derive(Debug)]
+pub struct GitSynced {
+    pub peers: Vec<PeerOutcome>,
+    pub exported: super::sync::Exported,
+    pub committed: bool,
+    pub pushed: bool,
+    pub push_attempts: usize,
+}
+
+impl GitSynced {
+    /// Whether any peer file was refused.
+    pub fn refused(&self) -> usize {
+        self.peers.iter().filter(|p| p.result.is_err()).count()
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, WorkflowError> {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| WorkflowError::Usage(format!("cannot run git: {e}")))
+}
+
+fn git_ok(dir: &Path, args: &[&str]) -> Result<String, WorkflowError> {
+    let out = git(dir, args)?;
+    if !out.status.success() {
+        return Err(WorkflowError::Usage(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            crate::text::safe(String::from_utf8_lossy(&out.stderr).trim())
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The file name of an origin's bundle in the exchange.
+pub fn bundle_file_name(origin: &str) -> String {
+    let safe: String =
+        origin.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    format!("{safe}.rollcall")
+}
+
+fn has_remote(dir: &Path) -> Result<bool, WorkflowError> {
+    Ok(!git_ok(dir, &["remote"])?.is_empty())
+}
+
+fn branch(dir: &Path) -> Result<String, WorkflowError> {
+    git_ok(dir, &["symbolic-ref", "--short", "HEAD"])
+}
+
+/// Pulls (rebasing local commits) when the remote branch exists.
+fn pull(dir: &Path, branch: &str) -> Result<(), WorkflowError> {
+    let exists = git(dir, &["ls-remote", "--exit-code", "--heads", "origin", branch])?;
+    if exists.status.success() {
+        git_ok(dir, &["pull", "--rebase", "--quiet", "origin", branch])?;
+    }
+    Ok(())
+}
+
+/// Imports every peer bundle in `dir` that changed since it was last imported.
+fn import_peers(ctx: &Context, dir: &Path, own_file: &str, out: &mut Vec<PeerOutcome>) -> Result<(), WorkflowError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "rollcall"))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()) != Some(own_file))
+        .collect();
+    files.sort();
+    for file in files {
+        let digest = file_digest(&file)?;
+        let ledger = ctx.open()?;
+        if seen(&ledger, &digest)? {
+            out.retain(|p| p.file != file);
+            out.push(PeerOutcome { file, result: Ok(empty_import()), unchanged: true });
+            continue;
+        }
+        drop(ledger);
+        let result = super::sync::import(ctx, &file);
+        if result.is_ok() {
+            mark_seen(&ctx.open()?, &digest)?;
+        }
+        out.retain(|p| p.file != file);
+        out.push(PeerOutcome { file, result: result.map_err(|e| e.to_string()), unchanged: false });
+    }
+    Ok(())
+}
+
+fn empty_import() -> super::sync::Imported {
+    super::sync::Imported { report: Default::default(), warnings: Vec::new() }
+}
+
+fn file_digest(path: &Path) -> Result<crate::ledger::Hash, WorkflowError> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    Ok(crate::ledger::Hash(h.finalize().into()))
+}
+
+/// Bundles already imported whole (a cache: losing it only costs a re-import).
+fn seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Result<bool, WorkflowError> {
+    let c = ledger.cache_conn();
+    c.execute_batch("CREATE TABLE IF NOT EXISTS sync_imported (sha256 BLOB PRIMARY KEY NOT NULL)")?;
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM sync_imported WHERE sha256 = ?1", [digest.0], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
+fn mark_seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Result<(), WorkflowError> {
+    ledger.cache_conn().execute("INSERT OR IGNORE INTO sync_imported (sha256) VALUES (?1)", [digest.0])?;
+    Ok(())
+}
+
+/// Runs one sync round through the git working copy `dir`.
+pub fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSynced, WorkflowError> {
+    if git_ok(dir, &["rev-parse", "--is-inside-work-tree"]).ok().as_deref() != Some("true") {
+        return Err(WorkflowError::Usage(format!("{} is not a git working copy", dir.display())));
+    }
+    let own = ctx.open_read_only()?.own_origin().name.clone();
+    let own_file = bundle_file_name(&own);
+    let remote = !offline && has_remote(dir)?;
+    let branch = branch(dir)?;
+    if remote {
+        pull(dir, &branch)?;
+    }
+    let mut peers = Vec::new();
+    let target = dir.join(&own_file);
+    let mut committed = false;
+    let mut pushed = false;
+    let mut attempts = 0;
+    let exported = loop {
+        import_peers(ctx, dir, &own_file, &mut peers)?;
+        let exported = super::sync::export(ctx, &target, None, false, false)?;
+        git_ok(dir, &["add", "--", &own_file])?;
+        if !git(dir, &["diff", "--cached", "--quiet"])?.status.success() {
+            let message = format!("rollcall: {own} (bundle {})", exported.report.digest.short(12));
+            let mut args = vec!["-c", "user.name=rollcall", "-c", "user.email=rollcall@localhost"];
+            if !git_ok(dir, &["config", "user.name"]).unwrap_or_default().is_empty() {
+                args.clear();
+            }
+            args.extend(["commit", "--quiet", "-m", &message, "--", &own_file]);
+            git_ok(dir, &args)?;
+            committed = true;
+        }
+        if !remote {
+            break exported;
+        }
+        attempts += 1;
+        let out = git(dir, &["push", "--quiet", "origin", &format!("HEAD:{branch}")])?;
+        if out.status.success() {
+            pushed = true;
+            break exported;
+        }
+        if attempts >= PUSH_ATTEMPTS {
+            return Err(WorkflowError::Usage(format!(
+                "git push kept being rejected after {attempts} attempts: {}",
+                crate::text::safe(String::from_utf8_lossy(&out.stderr).trim())
+            )));
+        }
+        // Someone else pushed first: take their bundles, write ours again and retry.
+        pull(dir, &branch)?;
+    };
+    Ok(GitSynced { peers, exported, committed, pushed, push_attempts: attempts })
+}

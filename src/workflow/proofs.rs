@@ -1,0 +1,68 @@
+//! `prove` and `verify-proof`: inclusion proofs of one entry and consistency proofs of one log, written
+//! from the ledger and checked from the files alone.
+
+use super::context::Context;
+use super::error::WorkflowError;
+use crate::sync::proof::{EntryProof, ProofVerdict};
+use std::path::Path;
+
+/// Largest proof or entry file read.
+const MAX_PROOF_FILE: u64 = 1 << 20;
+
+/// The inclusion proof of the entry `prefix` names (any kind).
+pub fn entry(ctx: &Context, prefix: &str) -> Result<EntryProof, WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let id = resolve(&ledger, prefix)?;
+    Ok(crate::sync::proof::prove_entry(&ledger, &id)?)
+}
+
+fn resolve(ledger: &crate::ledger::Ledger, prefix: &str) -> Result<crate::ledger::EntryId, WorkflowError> {
+    if let Some(id) = crate::ledger::Hash::from_hex(prefix) {
+        return Ok(id);
+    }
+    let mut found = Vec::new();
+    for kind in ledger_kinds(ledger)? {
+        found.extend(ledger.ids_with_prefix(&kind, prefix, 2)?);
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(WorkflowError::NotFound(format!("no entry id starts with {prefix:?}"))),
+        _ => Err(WorkflowError::Usage(format!("{prefix:?} matches several entries; give more of the id"))),
+    }
+}
+
+fn ledger_kinds(ledger: &crate::ledger::Ledger) -> Result<Vec<String>, WorkflowError> {
+    let mut stmt = ledger.cache_conn().prepare("SELECT DISTINCT kind FROM entries")?;
+    let kinds = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(kinds)
+}
+
+/// A consistency proof of `origin` (default: the own log) from its checkpoint of size `old`.
+pub fn consistency(ctx: &Context, origin: Option<&str>, old: u64) -> Result<(String, u64), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let origin = match origin {
+        Some(name) => ledger.origin_by_name(name)?,
+        None => ledger.own_origin().clone(),
+    };
+    Ok(crate::sync::proof::prove_consistency(&ledger, &origin, old)?)
+}
+
+fn read_small(path: &Path) -> Result<Vec<u8>, WorkflowError> {
+    let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    if meta.len() > MAX_PROOF_FILE {
+        return Err(WorkflowError::Usage(format!("{} is larger than a proof or an entry can be", path.display())));
+    }
+    std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
+}
+
+/// Checks a proof file. The outer error is unreadable input; the inner one an invalid proof.
+pub fn verify(
+    file: &Path,
+    entry_file: Option<&Path>,
+    keys: &[String],
+) -> Result<Result<ProofVerdict, String>, WorkflowError> {
+    let text = String::from_utf8(read_small(file)?)
+        .map_err(|_| WorkflowError::Usage(format!("{} is not a text proof", file.display())))?;
+    let entry = entry_file.map(read_small).transpose()?;
+    Ok(crate::sync::proof::verify_proof(&text, entry.as_deref(), keys))
+}
