@@ -95,7 +95,17 @@ impl Env {
     /// A connection with the append-only triggers dropped, as an attacker with file access would.
     pub fn tamper(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(self.ledger()).expect("open");
-        for t in ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints"] {
+        for t in [
+            "meta",
+            "origins",
+            "entries",
+            "refs",
+            "leaves",
+            "tree_hashes",
+            "checkpoints",
+            "cosignatures",
+            "equivocations",
+        ] {
             c.execute_batch(&format!("DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"))
                 .expect("drop triggers");
         }
@@ -115,6 +125,68 @@ impl Env {
         }
         hex::encode(h.finalize())
     }
+}
+
+impl Env {
+    /// The public key (`ed25519:…`) of key `name` in this home's keystore.
+    pub fn public_key(&self, name: &str) -> String {
+        let keys = self.json(&["key", "list"]);
+        keys["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["name"] == name)
+            .and_then(|k| k["public_key"].as_str())
+            .expect("key listed")
+            .to_string()
+    }
+
+    /// Exports this ledger to `name` in this home and returns the path.
+    pub fn export(&self, name: &str) -> String {
+        let p = self.home().join(name);
+        self.ok(&["export", "--out", p.to_str().expect("utf-8 path")]);
+        p.to_string_lossy().into_owned()
+    }
+
+    /// Imports a bundle, asserting success; returns the JSON report.
+    pub fn import(&self, bundle: &str) -> serde_json::Value {
+        self.json(&["import", bundle])
+    }
+
+    /// The ledger's entries as (origin, index, entry id) over every origin, sorted: what two converged
+    /// ledgers share.
+    pub fn entry_set(&self) -> Vec<String> {
+        let c = rusqlite::Connection::open_with_flags(self.ledger(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+        let mut stmt = c
+            .prepare("SELECT o.name, l.idx, hex(l.entry_id) FROM leaves l JOIN origins o ON o.id = l.origin")
+            .expect("prepare");
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok(format!("{} {} {}", r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// A second machine joining `founder`'s ledger: key `name` is created in a new home, enrolled by alice
+/// with `roles`, and the new home joins from a bundle of the founder's ledger as origin `origin`.
+pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
+    let env = Env::new();
+    env.ok(&["key", "new", name]);
+    let key = env.public_key(name);
+    let mut args = vec!["enroll", name, "--pubkey", &key, "--as", "alice"];
+    for r in roles {
+        args.extend(["--role", r]);
+    }
+    founder.ok(&args);
+    let bundle = founder.export(&format!("for-{name}.rollcall"));
+    env.ok(&["init", "--join", &bundle, "--as", name, "--origin", origin]);
+    env
 }
 
 /// Verifies and returns (exit code, stdout JSON).
