@@ -375,7 +375,12 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                     started.elapsed().as_secs_f64()
                 );
                 say!(
-                    "people: alice (admin), bob (requester), carol (approver), dave (security-approver), erin (executor, release-manager), frank, grace (auditor)"
+                    "people: alice (admin), bob (requester), carol (approver), dave (security-approver), erin (executor, release-manager), frank (requester, approver), grace (auditor)"
+                );
+                say!(
+                    "a second machine, {} (frank's), joined from a bundle and synced both ways: {}",
+                    workflow::demo::JUMP_HOST,
+                    demo.dir.join("jump-host.db").display()
                 );
                 say!("passphrase of every demo key: {}", workflow::demo::PASSPHRASE);
                 say!("open it again with: {how}");

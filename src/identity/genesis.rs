@@ -70,8 +70,13 @@ impl GenesisBody {
 
     /// The unsigned genesis statement (its actor is the admin).
     pub fn statement(&self, admin_key: &PublicKey) -> Statement {
+        self.statement_at(admin_key, chrono::Utc::now())
+    }
+
+    /// The genesis statement stamped at `at`.
+    pub fn statement_at(&self, admin_key: &PublicKey, at: chrono::DateTime<chrono::Utc>) -> Statement {
         let body = serde_json::to_value(self).unwrap_or_default();
-        Statement::new(KIND, admin_key, body, &[])
+        Statement::new_at(KIND, admin_key, body, &[], at)
     }
 
     /// Parses and checks a genesis body read from a statement.

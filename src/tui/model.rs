@@ -145,6 +145,8 @@ pub struct Integrity {
     pub checked: bool,
     pub intact: bool,
     pub failure: Option<String>,
+    /// Recorded equivocations (forks, rollbacks): shown first, as a security alarm.
+    pub security: Vec<String>,
     pub lines: Vec<String>,
     pub elapsed_ms: u64,
 }

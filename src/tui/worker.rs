@@ -468,22 +468,59 @@ fn detail_of(s: &Shown, can: Can) -> Detail {
 fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
     let mut lines = Vec::new();
     lines.push(format!("ledger {}", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into())));
-    for o in &r.origins {
+    let audit = crate::workflow::sync::AUDIT_ORIGIN;
+    for (i, o) in r.origins.iter().enumerate().filter(|(_, o)| !(o.origin == audit && o.size == 0)) {
+        let witnesses = r
+            .witnesses
+            .by_origin
+            .get(&o.origin)
+            .map(|ws| ws.iter().map(|w| format!("{} at size {}", safe(&w.name), w.size)).collect::<Vec<_>>())
+            .unwrap_or_default();
         lines.push(format!(
-            "origin {}: {} of {} entries verified, {} signatures, {} checkpoints; latest checkpoint {}",
+            "{} {}: {} of {} entries verified, {} signatures; latest checkpoint {}",
+            if i == 0 { "own log" } else { "mirror" },
             safe(&o.origin),
             o.verified,
             o.size,
             o.signatures,
-            o.checkpoints,
             o.latest_checkpoint.map(|(s, h)| format!("size {s} root {}", h.short(16))).unwrap_or_else(|| "none".into())
         ));
+        lines.push(if witnesses.is_empty() {
+            "  witnesses: none (no peer has cosigned this log yet; sync to collect cosignatures)".to_string()
+        } else {
+            format!("  witnessed by {}", witnesses.join(", "))
+        });
     }
-    for c in &r.completeness {
-        lines.push(format!("completeness: {}", safe(&c.statement)));
+    for c in r.completeness.iter().filter(|c| !(c.origin == audit && c.size == 0)) {
+        lines.push(format!("completeness ({}): {}", safe(&c.origin), safe(&c.statement)));
     }
-    lines.push(format!("evidence: {} blobs match their digests, {} purged", r.blobs.checked, r.blobs.purged.len()));
-    lines.push("witnesses: none yet (cosignatures arrive with sync)".to_string());
+    lines.push(format!(
+        "evidence: {} blobs match their digests, {} purged{}",
+        r.blobs.checked,
+        r.blobs.purged.len(),
+        if r.blobs.not_held > 0 {
+            format!(", {} of other origins not held here", r.blobs.not_held)
+        } else {
+            String::new()
+        }
+    ));
+    for p in &r.witnesses.problems {
+        lines.push(format!("cosignatures: {}", safe(p)));
+    }
+    let security = r
+        .witnesses
+        .equivocations
+        .iter()
+        .map(|e| {
+            format!(
+                "SECURITY: {} of origin {} detected {}: {}",
+                e.kind,
+                safe(&e.origin),
+                safe(&e.detected),
+                safe(&e.detail)
+            )
+        })
+        .collect();
     if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());
     } else {
@@ -496,6 +533,7 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
         checked: true,
         intact: r.intact(),
         failure: r.failure.as_ref().map(|f| safe(&f.to_string())),
+        security,
         lines,
         elapsed_ms: r.elapsed.as_millis() as u64,
     }

@@ -549,6 +549,8 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             "ships a known-vulnerable libxml2",
         )
     })?;
+    progress("a second machine (the jump host) joined and synced");
+    n += jump_host(&s, now)?;
     let mut demo = demo;
     demo.requests = n;
     if scale > 0 {
@@ -560,6 +562,41 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     super::index::rebuild(&ledger, now)?;
     demo.entries = ledger.size(ledger.own_origin())?;
     Ok(demo)
+}
+
+/// The origin name of the demo's second machine.
+pub const JUMP_HOST: &str = "demo.rollcall.example/jump-host";
+
+/// A second machine joins the ledger from a bundle (frank declares it), files a request and a note there,
+/// and the two machines exchange bundles both ways, so each holds the other's log as a mirror and has
+/// cosigned it. Returns the number of requests filed there.
+fn jump_host(s: &Scenario<'_>, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+    let dir = &s.demo.dir;
+    let laptop = s.ctx();
+    let jump = Context { ledger_path: dir.join("jump-host.db"), ..s.demo.context() };
+    let to_jump = dir.join("laptop-1.rollcall");
+    let at = now - Duration::hours(20);
+    clock::at(at, || super::sync::export(&laptop, &to_jump, None, false, false))?;
+    clock::at(at, || super::sync::join(&jump, &to_jump, "frank", Some(JUMP_HOST)))?;
+    let mut r = s.record(
+        97,
+        "Revert edge rate-limit change from the jump host",
+        Category::PerformanceRegression,
+        "production",
+        "edge",
+        Risk::Medium,
+    );
+    r.incident = Some("INC-997".into());
+    clock::at(at + Duration::minutes(10), || super::requests::new_request(&jump, Some("frank"), r, None))?;
+    clock::at(at + Duration::minutes(12), || {
+        super::note::note(&jump, Some("frank"), "Bastion access used for the edge rollback; session recorded.", None)
+    })?;
+    let to_laptop = dir.join("jump-host.rollcall");
+    for (from, to, file) in [(&jump, &laptop, &to_laptop), (&laptop, &jump, &to_jump), (&jump, &laptop, &to_laptop)] {
+        clock::at(at + Duration::minutes(20), || super::sync::export(from, file, None, false, false))?;
+        clock::at(at + Duration::minutes(21), || super::sync::import(to, file))?;
+    }
+    Ok(1)
 }
 
 /// Appends `n` synthetic requests (half of them approved) in batched transactions.

@@ -98,7 +98,7 @@ pub fn init_with(
         crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
     let origin_key = PublicKey::from_signing(&origin_signing);
     let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
-        .statement(&admin_key.public())
+        .statement_at(&admin_key.public(), super::clock::now())
         .sign(admin_key.signing_key())?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, cost)?;
     let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {

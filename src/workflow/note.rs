@@ -10,6 +10,6 @@ pub fn note(ctx: &Context, signer: Option<&str>, text: &str, on: Option<String>)
     let body = NoteBody::new(text, on)?;
     let mut session = ctx.session(signer)?;
     let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let statement = Statement::new(KIND, &session.signer.public(), body, &[]);
+    let statement = Statement::new_at(KIND, &session.signer.public(), body, &[], super::clock::now());
     session.append(statement, &|_, _| Ok(()))
 }

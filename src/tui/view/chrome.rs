@@ -30,6 +30,8 @@ pub fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         Span::styled(" verifying… ", t.muted)
     } else if s.integrity.intact {
         Span::styled(" ✓ intact ", t.ok)
+    } else if !s.integrity.security.is_empty() {
+        Span::styled(" ✗ SECURITY ", t.danger)
     } else {
         Span::styled(" ✗ TAMPERED ", t.danger)
     };

@@ -17,6 +17,15 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     } else {
         lines.push(Line::styled(format!("integrity: FAILED — {}", i.failure.clone().unwrap_or_default()), t.danger));
     }
+    for l in &i.security {
+        lines.push(Line::styled(l.clone(), t.danger));
+    }
+    if !i.security.is_empty() {
+        lines.push(Line::styled(
+            "both signed checkpoints are kept as evidence; investigate before trusting this origin again",
+            t.danger,
+        ));
+    }
     lines.push(Line::raw(""));
     for l in &i.lines {
         lines.push(Line::raw(l.clone()));

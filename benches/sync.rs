@@ -1,0 +1,141 @@
+//! Sync throughput against this machine's own limits, measured in the same run:
+//!
+//! - import of a full bundle into a new machine's ledger against (cores × single-core `verify_strict`);
+//! - export rate (target ≥ 100,000 entries/s) and bundle size against the statement and signature bytes
+//!   it carries (target ≤ 1.3×);
+//! - an incremental export of the last 1,000 entries against the full export (cost in proportion to
+//!   what is new).
+//!
+//! Run with `cargo bench --bench sync` (`ROLLCALL_BENCH_N` sets the size; default 1,000,000).
+
+use ed25519_dalek::{Signer, SigningKey};
+use rollcall::identity::genesis::GenesisBody;
+use rollcall::ledger::dsse::{STATEMENT_PAYLOAD_TYPE, pae};
+use rollcall::ledger::{Ledger, LedgerError, PublicKey, SignedStatement, Statement};
+use rollcall::sync::export::{ExportOptions, export};
+use rollcall::sync::import::{ImportOptions, import};
+use std::time::Instant;
+
+const BATCH: usize = 5_000;
+
+fn notes(key: &SigningKey, from: usize, n: usize) -> Vec<SignedStatement> {
+    let actor = PublicKey::from_signing(key);
+    (from..from + n)
+        .map(|i| {
+            Statement::new(
+                "note",
+                &actor,
+                serde_json::json!({"text": format!("benchmark note {i}: rollback of deploy {} verified by on-call", 4000 + i)}),
+                &[],
+            )
+            .sign(key)
+            .unwrap()
+        })
+        .collect()
+}
+
+fn main() {
+    let n: usize = std::env::var("ROLLCALL_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
+    let dir = tempfile::tempdir().unwrap();
+    let admin = SigningKey::from_bytes(&[3u8; 32]);
+    let origin = SigningKey::from_bytes(&[4u8; 32]);
+    let genesis = GenesisBody::new(
+        "bench.example/a",
+        &PublicKey::from_signing(&origin),
+        "admin",
+        &PublicKey::from_signing(&admin),
+        rollcall::policy::DEFAULT_POLICY,
+    )
+    .statement(&PublicKey::from_signing(&admin))
+    .sign(&admin)
+    .unwrap();
+    let a_path = dir.path().join("a.db");
+    let mut a = Ledger::create(&a_path, "bench.example/a", &origin, &genesis).unwrap();
+    let t = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let k = BATCH.min(n - done);
+        a.append(&notes(&admin, done, k), None, Some(&origin)).unwrap();
+        done += k;
+    }
+    eprintln!("built a ledger of {n} notes in {:.1} s", t.elapsed().as_secs_f64());
+
+    // Limit: cores x single-core verify_strict, on statements like these.
+    let sample: Vec<(Vec<u8>, ed25519_dalek::Signature)> = notes(&admin, 0, 20_000)
+        .iter()
+        .map(|s| {
+            let m = pae(STATEMENT_PAYLOAD_TYPE, &s.bytes);
+            let sig = admin.sign(&m);
+            (m, sig)
+        })
+        .collect();
+    let vk = admin.verifying_key();
+    let t = Instant::now();
+    for (m, sig) in &sample {
+        vk.verify_strict(m, sig).unwrap();
+    }
+    let strict = sample.len() as f64 / t.elapsed().as_secs_f64();
+    let limit = strict * cores as f64;
+
+    // Export.
+    let bundle = dir.path().join("a.rollcall");
+    let t = Instant::now();
+    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&bundle).unwrap());
+    let report = export(&a, file, &ExportOptions::default()).unwrap();
+    let export_secs = t.elapsed().as_secs_f64();
+    let exported = report.entries as f64;
+    let ratio = report.bytes as f64 / report.payload_bytes as f64;
+
+    // Import into a new machine of the same ledger (its own log empty).
+    let b_path = dir.path().join("b.db");
+    let b_key = PublicKey::from_signing(&SigningKey::from_bytes(&[5u8; 32]));
+    let b =
+        Ledger::create_with(&b_path, "bench.example/b", &b_key, &genesis.id, |_| Ok::<(), LedgerError>(())).unwrap();
+    let t = Instant::now();
+    let imported = import(&b, std::fs::File::open(&bundle).unwrap(), &ImportOptions::default()).unwrap();
+    let import_secs = t.elapsed().as_secs_f64();
+    let import_rate = imported.added() as f64 / import_secs;
+    assert_eq!(imported.added() as f64, exported);
+
+    // Incremental: 1,000 new entries, exported since the checkpoint b holds.
+    a.append(&notes(&admin, n, 1_000), None, Some(&origin)).unwrap();
+    let a_origin = b.origin_by_name("bench.example/a").unwrap();
+    let (_, since) = b.latest_checkpoint(&a_origin).unwrap().unwrap();
+    let opts = ExportOptions { since: [("bench.example/a".to_string(), since)].into_iter().collect(), no_blobs: false };
+    let t = Instant::now();
+    let inc = export(&a, std::io::sink(), &opts).unwrap();
+    let inc_secs = t.elapsed().as_secs_f64();
+    let mut buf = Vec::new();
+    export(&a, &mut buf, &opts).unwrap();
+    let t = Instant::now();
+    let r = import(&b, std::io::Cursor::new(buf), &ImportOptions::default()).unwrap();
+    let inc_import = t.elapsed().as_secs_f64();
+    assert_eq!(r.added(), 1_000);
+
+    println!("rollcall sync benchmark: {n} notes, {cores} cores");
+    println!("  single-core verify_strict:            {strict:>10.0} /s");
+    println!("  limit: {cores} cores x verify_strict:        {limit:>10.0} /s");
+    println!(
+        "  measured: import of a full bundle:    {import_rate:>10.0} /s   = {:.0}% of limit (target >= 60%); {} entries in {import_secs:.1} s",
+        100.0 * import_rate / limit,
+        imported.added()
+    );
+    println!(
+        "  measured: export:                     {:>10.0} /s   (target >= 100,000 /s); {} entries in {export_secs:.1} s",
+        exported / export_secs,
+        report.entries
+    );
+    println!(
+        "  bundle size: {} bytes for {} bytes of statements and signatures = {ratio:.3}x (target <= 1.3x)",
+        report.bytes, report.payload_bytes
+    );
+    println!(
+        "  incremental export of the last {} entries: {:.1} ms (full export {:.0} ms = {:.4}% of it); import {:.0} ms",
+        inc.entries,
+        inc_secs * 1e3,
+        export_secs * 1e3,
+        100.0 * inc_secs / export_secs,
+        inc_import * 1e3
+    );
+}
