@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ledger;
 pub mod paths;
 pub mod policy;
+pub mod report;
 pub mod sync;
 pub mod text;
 pub mod tui;

@@ -229,3 +229,18 @@ pub struct MarkedBadBody {
     pub digest: String,
     pub reason: String,
 }
+
+/// `audit.read`: someone read the ledger out (a report or an export): what, in which form, over which
+/// period, and the digest of what was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// `report` or `export`.
+    pub what: String,
+    /// md, json, csv (reports) or bundle (exports).
+    pub format: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope: std::collections::BTreeMap<String, String>,
+    /// How many requests (reports) or entries (exports) it covered, as a decimal string.
+    pub count: String,
+}

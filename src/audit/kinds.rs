@@ -15,6 +15,7 @@ pub const EVIDENCE_ATTACHED: &str = "evidence.attached";
 pub const EVIDENCE_PURGED: &str = "evidence.purged";
 pub const NOTE: &str = super::note::KIND;
 pub const MARKED_BAD: &str = "artifact.marked-bad";
+pub const AUDIT_READ: &str = "audit.read";
 
 /// Kinds that belong to a request (their first ref is the request's entry id).
 pub const REQUEST_KINDS: [&str; 13] = [

@@ -296,6 +296,48 @@ pub enum Command {
         /// Compress with zstd (also chosen by an .zst extension; import detects it).
         #[arg(long)]
         zstd: bool,
+        /// Who exports (the export is recorded when the policy's audit.record_reads is on).
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// A governance report over a period: figures, tables, and the requests that broke policy or are
+    /// overdue, with the ledger, checkpoints and verification verdict it rests on.
+    Report {
+        #[arg(long, default_value = "md", value_parser = ["md", "json", "csv"])]
+        format: String,
+        /// First day (YYYY-MM-DD or RFC 3339) of requests to include.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Day after the last (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long)]
+        component: Option<String>,
+        /// Write it here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Report on this bundle (read-only; nothing is recorded).
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+        /// Who reads (the read is recorded when the policy's audit.record_reads is on).
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// The decision timeline of a request, or of every request of an incident, with the latencies between
+    /// decisions (Markdown for a post-mortem, or JSON).
+    Timeline {
+        /// The request (a unique id prefix).
+        #[arg(required_unless_present = "incident")]
+        req: Option<String>,
+        #[arg(long, conflicts_with = "req")]
+        incident: Option<String>,
+        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
+        format: String,
+        /// Read this bundle (read-only).
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
     },
     /// Verify a bundle and add what it carries that this ledger lacks (refused whole if anything is wrong).
     Import { file: PathBuf },

@@ -410,8 +410,20 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             crate::tui::run(ctx, crate::tui::Options { read_only: true, signer: None, banner })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { out, since, no_blobs, zstd } => {
-            super::sync::export(ctx, &out, since.as_deref(), no_blobs, zstd, json)
+        Command::Export { out, since, no_blobs, zstd, signer } => {
+            super::sync::export(ctx, &out, since.as_deref(), no_blobs, zstd, signer.name.as_deref(), json)
+        }
+        Command::Report { format, since, until, env, component, out, bundle, signer } => {
+            let scope = workflow::report::Scope {
+                since: since.as_deref().map(super::report::parse_day).transpose()?,
+                until: until.as_deref().map(super::report::parse_day).transpose()?,
+                env,
+                component,
+            };
+            super::report::report(ctx, &scope, &format, out.as_deref(), bundle.as_deref(), signer.name.as_deref(), json)
+        }
+        Command::Timeline { req, incident, format, bundle } => {
+            super::report::timeline(ctx, req.as_deref(), incident.as_deref(), &format, bundle.as_deref(), json)
         }
         Command::Import { file } => super::sync::import(ctx, &file, json),
         Command::Checkpoints { out } => super::sync::checkpoints(ctx, &out, json),

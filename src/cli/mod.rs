@@ -7,6 +7,7 @@ pub mod domain;
 pub mod output;
 pub mod record;
 pub mod render;
+pub mod report;
 pub mod sync;
 
 use std::process::ExitCode;

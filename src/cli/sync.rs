@@ -84,9 +84,10 @@ pub fn export(
     since: Option<&Path>,
     no_blobs: bool,
     zstd: bool,
+    signer: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let e = workflow::sync::export(ctx, out, since, no_blobs, zstd)?;
+    let e = workflow::sync::export_recorded(ctx, signer, out, since, no_blobs, zstd)?;
     for w in &e.warnings {
         output::warn(w);
     }

@@ -25,6 +25,7 @@ pub struct Policy {
     pub emergency: EmergencyRules,
     pub windows: Vec<Window>,
     pub retention: Retention,
+    pub audit: AuditRules,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +124,13 @@ pub struct Window {
 #[serde(deny_unknown_fields)]
 pub struct Retention {
     pub evidence_min_days: u32,
+}
+
+/// Reads are audited: `report` and `export` append an entry saying who read what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRules {
+    pub record_reads: bool,
 }
 
 /// Deep-merges `over` onto `base`: tables merge key by key, everything else (arrays included) replaces.

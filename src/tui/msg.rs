@@ -94,6 +94,10 @@ pub enum Job {
         fields: Vec<(String, String)>,
         git_commit: Option<String>,
     },
+    /// Write the Markdown governance report to a file, recording the read.
+    Report {
+        path: String,
+    },
 }
 
 /// A side effect for the runtime to perform.
@@ -134,6 +138,10 @@ pub enum Cmd {
         id: EntryId,
     },
     Metrics,
+    /// Write the report without recording anything (read-only consoles).
+    Report {
+        path: String,
+    },
     Verify,
     /// Check whether another process appended.
     Poll,

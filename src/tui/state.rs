@@ -201,6 +201,8 @@ pub enum ActionKind {
     Validate,
     Close,
     NewRequest,
+    /// Write the governance report (the read is recorded).
+    Report,
 }
 
 impl ActionKind {
@@ -215,6 +217,7 @@ impl ActionKind {
             ActionKind::Validate => "Record validation",
             ActionKind::Close => "Close the request",
             ActionKind::NewRequest => "New rollback request",
+            ActionKind::Report => "Write the governance report",
         }
     }
 }

@@ -291,7 +291,11 @@ fn acted(s: &mut AppState, result: Result<String, String>) -> Vec<Cmd> {
             if matches!(s.modals.last(), Some(Modal::Action(_))) {
                 s.modals.pop();
             }
-            s.toast(format!("signed and recorded entry {}", &id[..16.min(id.len())]), false);
+            if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                s.toast(format!("signed and recorded entry {}", &id[..16]), false);
+            } else {
+                s.toast(id, false);
+            }
             refresh_all(s)
         }
         Err(e) => {
@@ -429,11 +433,20 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
         }
         "help" => global(s, Action::Help),
         "refresh" => refresh_all(s),
+        c if c == "report" || c.starts_with("report ") => {
+            let path = c.strip_prefix("report").unwrap_or("").trim();
+            let path = if path.is_empty() {
+                format!("rollcall-report-{}.md", crate::workflow::clock::now().format("%Y-%m-%d"))
+            } else {
+                path.to_string()
+            };
+            start_report(s, path)
+        }
         "" => vec![],
         other => {
             s.toast(
                 format!(
-                    "unknown command :{}; try :queue :history :dashboard :integrity :verify :q",
+                    "unknown command :{}; try :queue :history :dashboard :integrity :verify :report :q",
                     crate::text::safe(other)
                 ),
                 true,
@@ -744,7 +757,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         ActionKind::Execute => d.can.execute,
         ActionKind::Close => d.can.close,
         ActionKind::Note | ActionKind::Attach | ActionKind::Validate => d.can.annotate,
-        ActionKind::NewRequest => true,
+        ActionKind::NewRequest | ActionKind::Report => true,
     };
     if !allowed {
         s.toast(format!("{} is not available to {} on this request", kind.title(), s.user), true);
@@ -782,6 +795,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
             vec![choice("resolution", vec!["made-permanent", "rolled-forward"]), field("comment", true)]
         }
         ActionKind::NewRequest => return start_new_request(s),
+        ActionKind::Report => return start_report(s, "rollcall-report.md".into()),
     };
     let dialog = ActionDialog {
         kind,
@@ -809,6 +823,7 @@ fn job_of(d: &ActionDialog) -> Job {
         ActionKind::Execute => Job::Execute { req: d.req, outcome: v(0) },
         ActionKind::Validate => Job::Validate { req: d.req, pass: v(0) == "pass" },
         ActionKind::Close => Job::Close { req: d.req, resolution: v(0), comment: v(1) },
+        ActionKind::Report => Job::Report { path: v(0) },
         ActionKind::NewRequest => {
             let git = d
                 .fields
@@ -884,6 +899,34 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         title: "New rollback request".into(),
         preview,
         fields,
+        focus: 0,
+        step: Step::Fill,
+        error: None,
+        passphrase: Default::default(),
+    };
+    s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
+}
+
+/// `:report [FILE]`: writes the Markdown governance report. A console that may sign records the read
+/// (the policy's audit.record_reads) through the signing dialog; a read-only one writes it directly.
+pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
+    if s.read_only {
+        s.toast(
+            format!("writing the report to {} (read-only: the read is not recorded)…", crate::text::safe(&path)),
+            false,
+        );
+        return vec![Cmd::Report { path }];
+    }
+    let dialog = ActionDialog {
+        kind: ActionKind::Report,
+        req: crate::ledger::Hash([0; 32]),
+        title: "Write the governance report".into(),
+        preview: vec![
+            format!("reader    {}", s.user),
+            "signs an audit.read entry (who read what) before the report is written".into(),
+        ],
+        fields: vec![Field { label: "file", value: path, choices: vec![], required: true }],
         focus: 0,
         step: Step::Fill,
         error: None,

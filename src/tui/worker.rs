@@ -137,6 +137,17 @@ impl Worker {
                 let m = crate::workflow::metrics::compute(self.ledger()?, crate::workflow::clock::now())?;
                 vec![Msg::Metrics(Box::new(m))]
             }
+            Cmd::Report { path } => {
+                let report = crate::workflow::report::report_read_only(
+                    self.ledger()?,
+                    &crate::workflow::report::Scope::default(),
+                )?;
+                let p = PathBuf::from(path.trim());
+                let result = std::fs::write(&p, crate::report::render::markdown(&report))
+                    .map(|()| format!("report written to {} (read-only: the read is not recorded)", p.display()))
+                    .map_err(|e| crate::text::safe(&format!("cannot write {}: {e}", p.display())));
+                vec![Msg::Acted(result)]
+            }
             Cmd::Verify => {
                 let r = crate::workflow::verify::verify(&self.ctx)?;
                 vec![Msg::Integrity(Box::new(integrity_of(&r)))]
@@ -241,6 +252,19 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
             lifecycle::close(ctx, signer, &hex(&req), r, None, &comment)?.0
         }
         Job::NewRequest { fields, git_commit } => new_request(ctx, signer, &fields, git_commit.as_deref())?,
+        Job::Report { path } => {
+            let scope = crate::workflow::report::Scope::default();
+            let (report, receipt) = crate::workflow::report::report(ctx, &scope, "md", signer)?;
+            let p = PathBuf::from(path.trim());
+            std::fs::write(&p, crate::report::render::markdown(&report))
+                .map_err(|e| WorkflowError::Read(p.clone(), e))?;
+            return Ok(match receipt {
+                Some(r) => {
+                    format!("report written to {}; the read is recorded as entry {}", p.display(), r.entry_id.short(16))
+                }
+                None => format!("report written to {} (this policy does not record reads)", p.display()),
+            });
+        }
     };
     Ok(receipt.entry_id.to_hex())
 }

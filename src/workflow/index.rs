@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "6";
+const INDEX_VERSION: &str = "7";
 
 /// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
 /// ready to run, pending by risk tier, and the rest.
@@ -103,7 +103,7 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
              env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
-             evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT);
+             evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
          CREATE INDEX IF NOT EXISTS request_index_urgency ON request_index(urgency, pos DESC);
          CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
          CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
@@ -128,6 +128,8 @@ fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Err
 fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
     let view = load_view(ledger, snap, id)?;
     let judged = evaluate_now(ledger, &view, snap, now)?;
+    let facts = serde_json::to_string(&super::report::facts_of(&view, &judged))
+        .map_err(|e| WorkflowError::Usage(e.to_string()))?;
     let eval = judged.eval;
     let flags = judged.assessment.flags.len() as i64;
     let (_, policy) = snap.policies.current();
@@ -146,8 +148,8 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
     ledger.cache_conn().execute(
         "INSERT OR REPLACE INTO request_index
            (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at, obligation_due, urgency,
-            component, evidence_ok, emergency, deployed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            component, evidence_ok, emergency, deployed_at, facts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         params![
             id.0,
             crate::ledger::pos::to_key(view.pos),
@@ -168,6 +170,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
             eval.evidence_missing.is_empty() as i64,
             view.emergency.is_some() as i64,
             r.deployed_at.clone(),
+            facts,
         ],
     )?;
     Ok(())

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod note;
 pub mod proofs;
 pub mod query;
+pub mod report;
 pub mod requests;
 pub mod state;
 pub mod sync;

@@ -138,6 +138,31 @@ pub fn export(
     Ok(Exported { report, path: out.to_path_buf(), compressed: compress, warnings })
 }
 
+/// `rollcall export` as a person: the export is recorded first (an `audit.read` entry, which the bundle
+/// then carries) when the policy records reads.
+pub fn export_recorded(
+    ctx: &Context,
+    signer: Option<&str>,
+    out: &Path,
+    since: Option<&Path>,
+    no_blobs: bool,
+    zstd: bool,
+) -> Result<Exported, WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let mut held = 0;
+    for o in ledger.origins()? {
+        held += ledger.size(&o)?;
+    }
+    drop(ledger);
+    let mut scope = BTreeMap::new();
+    scope.insert("out".to_string(), out.display().to_string());
+    if let Some(s) = since {
+        scope.insert("since".to_string(), s.display().to_string());
+    }
+    super::report::record_read(ctx, signer, "export", if zstd { "bundle+zstd" } else { "bundle" }, scope, held)?;
+    export(ctx, out, since, no_blobs, zstd)
+}
+
 /// `rollcall checkpoints`: a small file with the latest checkpoint of every origin held, for a peer's
 /// `export --since`.
 pub fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowError> {

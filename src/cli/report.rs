@@ -1,0 +1,99 @@
+//! `report` and `timeline` output: the rendered document on standard output or in a file.
+
+use super::output;
+use crate::say;
+use crate::workflow::{self, Context, WorkflowError};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
+pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
+    if let Some(t) = crate::audit::record::parse_time(s) {
+        return Ok(t);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| WorkflowError::Usage(format!("{:?} is not a date: use YYYY-MM-DD", crate::text::safe(s))))
+}
+
+fn write_or_print(out: Option<&Path>, text: &str) -> Result<(), WorkflowError> {
+    match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| WorkflowError::Read(p.to_path_buf(), e)),
+        None => {
+            output::emit(text);
+            Ok(())
+        }
+    }
+}
+
+pub fn report(
+    ctx: &Context,
+    scope: &workflow::report::Scope,
+    format: &str,
+    out: Option<&Path>,
+    bundle: Option<&Path>,
+    signer: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let (report, receipt) = match bundle {
+        Some(b) => {
+            let copy = workflow::sync::open_bundle(b)?;
+            let ledger = crate::ledger::Ledger::open(&copy.path)?;
+            (workflow::report::report_read_only(&ledger, scope)?, None)
+        }
+        None => workflow::report::report(ctx, scope, format, signer)?,
+    };
+    let format = if json && out.is_none() { "json" } else { format };
+    let text = match format {
+        "json" => format!("{:#}\n", crate::report::render::json(&report)),
+        "csv" => crate::report::render::csv(&report),
+        _ => crate::report::render::markdown(&report),
+    };
+    write_or_print(out, &text)?;
+    if let Some(p) = out {
+        if json {
+            output::json(&json!({"out": p, "format": format, "requests": report.metrics.requests,
+                "intact": report.header.intact, "recorded": receipt.as_ref().map(|r| r.entry_id.to_hex())}));
+        } else {
+            say!(
+                "wrote the {format} report ({} requests) to {}{}",
+                report.metrics.requests,
+                p.display(),
+                receipt
+                    .map(|r| format!("; the read is recorded as entry {}", r.entry_id.short(16)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(if report.header.intact { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_CHECK_FAILED) })
+}
+
+pub fn timeline(
+    ctx: &Context,
+    req: Option<&str>,
+    incident: Option<&str>,
+    format: &str,
+    bundle: Option<&Path>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let copy = bundle.map(workflow::sync::open_bundle).transpose()?;
+    let ledger = match &copy {
+        Some(c) => crate::ledger::Ledger::open_read_only(&c.path)?,
+        None => ctx.open_read_only()?,
+    };
+    let t = match (req, incident) {
+        (_, Some(i)) => workflow::report::incident_timeline(&ledger, i)?,
+        (Some(r), None) => workflow::report::request_timeline(&ledger, r)?,
+        (None, None) => return Err(WorkflowError::Usage("give a request id or --incident ID".into())),
+    };
+    if json || format == "json" {
+        output::json(&serde_json::to_value(&t).unwrap_or_default());
+    } else {
+        output::emit(&crate::report::timeline::markdown(&t));
+    }
+    Ok(ExitCode::SUCCESS)
+}

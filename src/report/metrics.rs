@@ -1,0 +1,253 @@
+//! Governance figures computed from per-request facts: frequency by period, environment, component and
+//! category; time to detect, to approve, to recover and to validate; emergency share and overdue post-hoc
+//! reviews; evidence completeness; security flags; failed and partial rollbacks; expired temporary
+//! reverts. Every figure carries its population and what it excluded, and the ids behind it, so a reader
+//! holding the same bundle can recompute it.
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a report needs to know about one request, read from its signed entries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct RequestFacts {
+    pub id: String,
+    pub title: String,
+    pub env: String,
+    pub component: String,
+    pub category: String,
+    pub status: String,
+    pub requested_at: DateTime<Utc>,
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// When the approval that met the threshold was signed (the `need`-th approval in time).
+    pub approved_at: Option<DateTime<Utc>>,
+    pub executed_at: Option<DateTime<Utc>>,
+    /// `succeeded`, `partial` or `failed` (of the latest execution).
+    pub outcome: Option<String>,
+    pub validated_at: Option<DateTime<Utc>>,
+    /// `pass` or `fail`.
+    pub validation: Option<String>,
+    pub emergency: bool,
+    pub review_due: Option<DateTime<Utc>>,
+    pub reviewed: bool,
+    pub evidence_complete: bool,
+    pub flags: Vec<String>,
+    pub temporary_until: Option<DateTime<Utc>>,
+    pub closed: bool,
+    pub incident: Option<String>,
+}
+
+/// A figure with the population it was computed over and what was left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Figure {
+    /// The value (a count, a share in 0..=1, or hours), absent when the population is empty.
+    pub value: Option<f64>,
+    pub population: usize,
+    pub excluded: usize,
+    /// Why requests were left out.
+    pub excluded_because: String,
+    /// The requests the figure counts (for a share: those in the numerator).
+    pub ids: Vec<String>,
+}
+
+/// Mean and median of a duration in hours.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Latency {
+    pub mean_hours: Option<f64>,
+    pub median_hours: Option<f64>,
+    pub population: usize,
+    pub excluded: usize,
+    pub excluded_because: String,
+}
+
+/// Every figure of a report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    pub requests: usize,
+    pub per_week: BTreeMap<String, usize>,
+    pub per_month: BTreeMap<String, usize>,
+    pub by_env: BTreeMap<String, usize>,
+    pub by_component: BTreeMap<String, usize>,
+    pub by_category: BTreeMap<String, usize>,
+    pub by_status: BTreeMap<String, usize>,
+    /// Deployment to rollback request (time to detect).
+    pub time_to_detect: Latency,
+    /// Request to the approval that met the threshold.
+    pub time_to_approve: Latency,
+    /// Request to execution (time to recover).
+    pub time_to_execute: Latency,
+    /// Request to validation.
+    pub time_to_validate: Latency,
+    pub emergency_share: Figure,
+    pub overdue_reviews: Figure,
+    pub evidence_complete_share: Figure,
+    pub flagged_share: Figure,
+    pub by_flag: BTreeMap<String, usize>,
+    pub failed_or_partial: Figure,
+    pub expired_temporary: Figure,
+}
+
+fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 3_600_000.0
+}
+
+fn latency(all: &[&RequestFacts], pick: impl Fn(&RequestFacts) -> Option<f64>, because: &str) -> Latency {
+    let mut v: Vec<f64> = all.iter().filter_map(|r| pick(r)).filter(|h| *h >= 0.0).collect();
+    let excluded = all.len() - v.len();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    };
+    Latency {
+        mean_hours: (n > 0).then(|| v.iter().sum::<f64>() / n as f64),
+        median_hours: median,
+        population: n,
+        excluded,
+        excluded_because: if excluded > 0 { because.to_string() } else { String::new() },
+    }
+}
+
+fn share(
+    all: &[&RequestFacts],
+    within: impl Fn(&RequestFacts) -> bool,
+    hit: impl Fn(&RequestFacts) -> bool,
+    because: &str,
+) -> Figure {
+    let pop: Vec<&&RequestFacts> = all.iter().filter(|r| within(r)).collect();
+    let ids: Vec<String> = pop.iter().filter(|r| hit(r)).map(|r| r.id.clone()).collect();
+    Figure {
+        value: (!pop.is_empty()).then(|| ids.len() as f64 / pop.len() as f64),
+        population: pop.len(),
+        excluded: all.len() - pop.len(),
+        excluded_because: if all.len() > pop.len() { because.to_string() } else { String::new() },
+        ids,
+    }
+}
+
+fn count(all: &[&RequestFacts], hit: impl Fn(&RequestFacts) -> bool) -> Figure {
+    let ids: Vec<String> = all.iter().filter(|r| hit(r)).map(|r| r.id.clone()).collect();
+    Figure { value: Some(ids.len() as f64), population: all.len(), ids, ..Default::default() }
+}
+
+/// The figures over `requests`, with obligations judged at `now`.
+pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
+    let all: Vec<&RequestFacts> = requests.iter().collect();
+    let mut m = Metrics { requests: all.len(), ..Default::default() };
+    for r in &all {
+        let week = r.requested_at.iso_week();
+        *m.per_week.entry(format!("{}-W{:02}", week.year(), week.week())).or_default() += 1;
+        *m.per_month.entry(r.requested_at.format("%Y-%m").to_string()).or_default() += 1;
+        *m.by_env.entry(r.env.clone()).or_default() += 1;
+        *m.by_component.entry(r.component.clone()).or_default() += 1;
+        *m.by_category.entry(r.category.clone()).or_default() += 1;
+        *m.by_status.entry(r.status.clone()).or_default() += 1;
+        for f in &r.flags {
+            *m.by_flag.entry(f.clone()).or_default() += 1;
+        }
+    }
+    m.time_to_detect = latency(&all, |r| r.deployed_at.map(|d| hours(d, r.requested_at)), "no known deploy time");
+    m.time_to_approve = latency(&all, |r| r.approved_at.map(|a| hours(r.requested_at, a)), "not approved");
+    m.time_to_execute = latency(&all, |r| r.executed_at.map(|e| hours(r.requested_at, e)), "not executed");
+    m.time_to_validate = latency(&all, |r| r.validated_at.map(|v| hours(r.requested_at, v)), "not validated");
+    m.emergency_share = share(&all, |_| true, |r| r.emergency, "");
+    m.overdue_reviews = share(
+        &all,
+        |r| r.emergency,
+        |r| !r.reviewed && r.review_due.is_some_and(|d| d < now),
+        "not emergencies (no post-hoc review owed)",
+    );
+    m.evidence_complete_share = share(&all, |_| true, |r| r.evidence_complete, "");
+    m.flagged_share = share(&all, |_| true, |r| !r.flags.is_empty(), "");
+    m.failed_or_partial = share(
+        &all,
+        |r| r.outcome.is_some(),
+        |r| matches!(r.outcome.as_deref(), Some("failed" | "partial")),
+        "not executed",
+    );
+    m.expired_temporary = count(&all, |r| !r.closed && r.temporary_until.is_some_and(|t| t < now));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap()
+    }
+
+    fn req(id: &str, d: u32) -> RequestFacts {
+        RequestFacts {
+            id: id.into(),
+            env: "production".into(),
+            component: "api".into(),
+            category: "critical-bug".into(),
+            status: "pending".into(),
+            requested_at: t(d, 0),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn figures_match_hand_computed_values() {
+        let mut a = req("a", 2);
+        a.deployed_at = Some(t(1, 18)); // detect 6 h
+        a.approved_at = Some(t(2, 1)); // approve 1 h
+        a.executed_at = Some(t(2, 3)); // 3 h
+        a.outcome = Some("succeeded".into());
+        a.evidence_complete = true;
+        let mut b = req("b", 3);
+        b.deployed_at = Some(t(3, 0) - chrono::Duration::hours(2)); // detect 2 h
+        b.approved_at = Some(t(3, 4)); // 4 h
+        b.executed_at = Some(t(3, 5)); // 5 h
+        b.outcome = Some("partial".into());
+        b.flags = vec!["AUTHZ_CONFIG".into(), "CRYPTO_CHANGE".into()];
+        b.env = "staging".into();
+        let mut c = req("c", 10);
+        c.emergency = true;
+        c.review_due = Some(t(12, 0));
+        c.executed_at = Some(t(10, 1)); // 1 h
+        c.outcome = Some("failed".into());
+        c.flags = vec!["AUTHZ_CONFIG".into()];
+        let mut d = req("d", 11);
+        d.emergency = true;
+        d.review_due = Some(t(12, 0));
+        d.reviewed = true;
+        d.temporary_until = Some(t(11, 12));
+        let m = compute(&[a, b, c, d], t(20, 0));
+        assert_eq!(m.requests, 4);
+        assert_eq!(m.by_env["production"], 3);
+        assert_eq!(m.by_env["staging"], 1);
+        assert_eq!(m.per_month["2026-03"], 4);
+        assert_eq!(m.per_week.values().sum::<usize>(), 4);
+        assert_eq!(m.time_to_detect.population, 2);
+        assert_eq!(m.time_to_detect.excluded, 2);
+        assert_eq!(m.time_to_detect.excluded_because, "no known deploy time");
+        assert_eq!(m.time_to_detect.mean_hours, Some(4.0));
+        assert_eq!(m.time_to_detect.median_hours, Some(4.0));
+        assert_eq!(m.time_to_approve.mean_hours, Some(2.5));
+        // 3, 5, 1 hours: median 3, mean 3
+        assert_eq!(m.time_to_execute.median_hours, Some(3.0));
+        assert_eq!(m.time_to_execute.mean_hours, Some(3.0));
+        assert_eq!(m.emergency_share.value, Some(0.5));
+        assert_eq!(m.overdue_reviews.population, 2);
+        assert_eq!(m.overdue_reviews.ids, vec!["c".to_string()]);
+        assert_eq!(m.evidence_complete_share.value, Some(0.25));
+        assert_eq!(m.flagged_share.ids, vec!["b".to_string(), "c".to_string()]);
+        assert_eq!(m.by_flag["AUTHZ_CONFIG"], 2);
+        assert_eq!(m.failed_or_partial.population, 3);
+        assert_eq!(m.failed_or_partial.ids, vec!["b".to_string(), "c".to_string()]);
+        assert_eq!(m.expired_temporary.ids, vec!["d".to_string()]);
+    }
+
+    #[test]
+    fn empty_population_has_no_value() {
+        let m = compute(&[], t(1, 0));
+        assert_eq!(m.time_to_approve.median_hours, None);
+        assert_eq!(m.emergency_share.value, None);
+    }
+}

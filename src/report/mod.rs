@@ -1,0 +1,7 @@
+//! Reporting: governance metrics computed from per-request facts, reports as Markdown, JSON and CSV, and
+//! decision timelines for post-mortems. Pure functions over facts the workflow reads from the ledger, so
+//! anyone holding the same entries computes the same numbers.
+
+pub mod metrics;
+pub mod render;
+pub mod timeline;

@@ -1,0 +1,181 @@
+//! Decision timelines for post-mortems: every entry about a request (or every request of an incident) in
+//! order, with the time since the previous event and since the first, and the key latencies (request to
+//! approval, to emergency, to execution, to validation, to review).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One entry on a timeline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    /// Who signed it (name and key id).
+    pub actor: String,
+    /// The request it belongs to (short id) and that request's title.
+    pub request: String,
+    pub entry_id: String,
+    /// A one-line summary of its body (outcome, decision and comment, evidence name, …).
+    pub summary: String,
+    /// Why it did not count, when it did not.
+    pub ignored: Option<String>,
+    /// Minutes since the previous event and since the first.
+    pub since_previous_min: f64,
+    pub since_start_min: f64,
+}
+
+/// A named latency between two events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Span {
+    pub label: String,
+    pub request: String,
+    pub minutes: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Timeline {
+    pub title: String,
+    pub events: Vec<Event>,
+    pub latencies: Vec<Span>,
+}
+
+/// Orders `events` by time (keeping log order for equal times), fills in the gaps and the key latencies.
+pub fn build(title: &str, mut events: Vec<Event>) -> Timeline {
+    events.sort_by_key(|e| e.at);
+    let start = events.first().map(|e| e.at);
+    let mut prev = start;
+    for e in &mut events {
+        e.since_previous_min = prev.map(|p| minutes(p, e.at)).unwrap_or(0.0);
+        e.since_start_min = start.map(|s| minutes(s, e.at)).unwrap_or(0.0);
+        prev = Some(e.at);
+    }
+    let mut latencies = Vec::new();
+    let mut requests: Vec<&str> = events.iter().map(|e| e.request.as_str()).collect();
+    requests.dedup();
+    requests.sort();
+    requests.dedup();
+    for req in requests {
+        let of = |kind: &str| {
+            events.iter().find(|e| e.request == req && e.kind == kind && e.ignored.is_none()).map(|e| e.at)
+        };
+        let Some(requested) = of("rollback.requested") else { continue };
+        for (label, kind, from) in [
+            ("request to first approval", "approval.granted", Some(requested)),
+            ("request to emergency", "emergency.invoked", Some(requested)),
+            ("request to execution", "rollback.executed", Some(requested)),
+            ("execution to validation", "rollback.validated", of("rollback.executed")),
+            ("request to review", "rollback.reviewed", Some(requested)),
+        ] {
+            if let (Some(from), Some(to)) = (from, of(kind)) {
+                latencies.push(Span { label: label.into(), request: req.to_string(), minutes: minutes(from, to) });
+            }
+        }
+    }
+    Timeline { title: title.to_string(), events, latencies }
+}
+
+fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 60_000.0
+}
+
+/// A duration for people: "45 s", "12 min", "3.5 h", "2.1 d".
+pub fn human(minutes: f64) -> String {
+    let m = minutes.abs();
+    let sign = if minutes < 0.0 { "-" } else { "" };
+    if m < 1.0 {
+        format!("{sign}{:.0} s", m * 60.0)
+    } else if m < 120.0 {
+        format!("{sign}{m:.0} min")
+    } else if m < 48.0 * 60.0 {
+        format!("{sign}{:.1} h", m / 60.0)
+    } else {
+        format!("{sign}{:.1} d", m / 1440.0)
+    }
+}
+
+/// Text made safe for a Markdown table cell: terminal controls escaped, pipes and newlines neutralized.
+pub fn cell(s: &str) -> String {
+    crate::text::safe(s).replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The timeline as Markdown for a post-mortem document.
+pub fn markdown(t: &Timeline) -> String {
+    let mut out = format!("## Timeline: {}\n\n", cell(&t.title));
+    out.push_str("| time (UTC) | +prev | +start | request | event | by | details |\n|---|---|---|---|---|---|---|\n");
+    for e in &t.events {
+        let details = match &e.ignored {
+            Some(why) => format!("{} (does not count: {})", e.summary, why),
+            None => e.summary.clone(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            human(e.since_previous_min),
+            human(e.since_start_min),
+            cell(&e.request),
+            cell(&e.kind),
+            cell(&e.actor),
+            cell(&details)
+        ));
+    }
+    if !t.latencies.is_empty() {
+        out.push_str("\n### Decision latencies\n\n| request | latency | time |\n|---|---|---|\n");
+        for l in &t.latencies {
+            out.push_str(&format!("| {} | {} | {} |\n", cell(&l.request), cell(&l.label), human(l.minutes)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ev(min: i64, kind: &str) -> Event {
+        Event {
+            at: Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap() + chrono::Duration::minutes(min),
+            kind: kind.into(),
+            actor: "carol".into(),
+            request: "abcd1234".into(),
+            entry_id: format!("{min:064}"),
+            summary: "x | y".into(),
+            ignored: None,
+            since_previous_min: 0.0,
+            since_start_min: 0.0,
+        }
+    }
+
+    #[test]
+    fn order_gaps_and_latencies_are_exact() {
+        let t = build(
+            "INC-1",
+            vec![
+                ev(90, "rollback.executed"),
+                ev(0, "rollback.requested"),
+                ev(30, "approval.granted"),
+                ev(95, "rollback.validated"),
+            ],
+        );
+        let kinds: Vec<&str> = t.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["rollback.requested", "approval.granted", "rollback.executed", "rollback.validated"]);
+        assert_eq!(t.events[2].since_previous_min, 60.0);
+        assert_eq!(t.events[3].since_start_min, 95.0);
+        let l: Vec<(&str, f64)> = t.latencies.iter().map(|s| (s.label.as_str(), s.minutes)).collect();
+        assert_eq!(
+            l,
+            [("request to first approval", 30.0), ("request to execution", 90.0), ("execution to validation", 5.0)]
+        );
+        let md = markdown(&t);
+        assert!(md.contains("x \\| y"), "{md}");
+        assert!(md.contains("| request to execution | 90 min |"));
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(0.5), "30 s");
+        assert_eq!(human(45.0), "45 min");
+        assert_eq!(human(180.0), "3.0 h");
+        assert_eq!(human(4320.0), "3.0 d");
+    }
+}

@@ -1,0 +1,324 @@
+//! `report` and `timeline`: the facts of each request (kept in the request index, derived from its signed
+//! entries), a structural verification of every log for the report's header, the audited-read entry, and
+//! the decision timeline of a request or an incident.
+
+use super::context::{Context, Receipt};
+use super::error::WorkflowError;
+use super::state::{Judged, Snapshot, evaluate_now, fact_of, load_view, resolve_request};
+use crate::audit::RequestView;
+use crate::audit::bodies::ReadBody;
+use crate::audit::kinds::AUDIT_READ;
+use crate::ledger::{Ledger, Statement};
+use crate::report::metrics::{RequestFacts, compute};
+use crate::report::render::{Covered, Header, Report, breaches};
+use crate::report::timeline::{Event, Timeline, build};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// The facts a report reads about one request.
+pub fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
+    let r = view.record();
+    let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
+    let mut approvals: Vec<DateTime<Utc>> = judged
+        .eval
+        .decisions
+        .iter()
+        .filter(|d| d.decision == crate::audit::bodies::Decision::Approve)
+        .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired")))
+        .map(|d| d.ts)
+        .collect();
+    approvals.sort();
+    let need = judged.eval.need.max(1) as usize;
+    let executed = view.executions.last();
+    let validated = view.validations.last();
+    let status = judged.eval.status.as_str().to_string();
+    RequestFacts {
+        id: view.id.to_hex(),
+        title: r.title.clone(),
+        env: r.env.clone(),
+        component: r.components.first().cloned().unwrap_or_default(),
+        category: r.category.as_str().to_string(),
+        closed: matches!(status.as_str(), "closed" | "withdrawn"),
+        status,
+        requested_at: view.ts,
+        deployed_at: time(&r.deployed_at),
+        approved_at: approvals.get(need - 1).copied(),
+        executed_at: executed.map(|e| e.ts),
+        outcome: executed.map(|e| format!("{:?}", e.body.outcome).to_lowercase()),
+        validated_at: validated.map(|v| v.ts),
+        validation: validated.map(|v| format!("{:?}", v.body.result).to_lowercase()),
+        emergency: view.emergency.is_some(),
+        review_due: view.emergency.as_ref().and_then(|e| crate::audit::record::parse_time(&e.body.review_due)),
+        reviewed: !view.reviews.is_empty(),
+        evidence_complete: judged.eval.evidence_missing.is_empty(),
+        flags: judged.assessment.flag_ids(),
+        temporary_until: time(&r.temporary_until),
+        incident: r.incident.clone().or_else(|| view.incidents.first().map(|i| i.body.incident.clone())),
+    }
+}
+
+/// What a report covers.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub env: Option<String>,
+    pub component: Option<String>,
+}
+
+impl Scope {
+    fn filters(&self) -> Vec<(String, String)> {
+        let mut f = Vec::new();
+        if let Some(e) = &self.env {
+            f.push(("env".into(), e.clone()));
+        }
+        if let Some(c) = &self.component {
+            f.push(("component".into(), c.clone()));
+        }
+        f
+    }
+
+    fn map(&self, format: &str) -> BTreeMap<String, String> {
+        let mut m: BTreeMap<String, String> = self.filters().into_iter().collect();
+        let fmt = |t: DateTime<Utc>| crate::ledger::statement::format_ts(t);
+        if let Some(s) = self.since {
+            m.insert("since".into(), fmt(s));
+        }
+        if let Some(u) = self.until {
+            m.insert("until".into(), fmt(u));
+        }
+        m.insert("format".into(), format.into());
+        m
+    }
+}
+
+/// Checks every log's structure: statement hashes, leaves, chain, tree and checkpoint signatures (entry
+/// signatures were checked when each entry was appended or imported; `rollcall verify` re-checks them).
+pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>), WorkflowError> {
+    let mut covered = Vec::new();
+    for origin in ledger.origins()? {
+        let r = crate::ledger::verify::verify_origin_with(ledger, &origin, false, &mut |_| Ok(()));
+        if let Some(f) = r.failure {
+            return Ok((false, format!("the ledger does not verify: {f}; run `rollcall verify`"), covered));
+        }
+        if let Some((size, root)) = r.latest_checkpoint {
+            covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });
+        }
+    }
+    let equivocations = ledger.equivocations()?;
+    if let Some(e) = equivocations.first() {
+        return Ok((false, format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail), covered));
+    }
+    Ok((
+        true,
+        "every statement hash, leaf, chain link, tree hash and signed checkpoint checks out (entry signatures: \
+         `rollcall verify`)"
+            .into(),
+        covered,
+    ))
+}
+
+/// Reads the facts of the requests in `scope` from the index (refreshed first).
+fn facts_in(ledger: &Ledger, scope: &Scope) -> Result<Vec<RequestFacts>, WorkflowError> {
+    let fmt = crate::ledger::statement::format_ts;
+    let mut stmt = ledger.cache_conn().prepare(
+        "SELECT facts FROM request_index WHERE created >= ?1 AND created < ?2
+           AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4) ORDER BY created",
+    )?;
+    let since = scope.since.map(fmt).unwrap_or_default();
+    let until = scope.until.map(fmt).unwrap_or_else(|| "9999".into());
+    let rows =
+        stmt.query_map(rusqlite::params![since, until, scope.env, scope.component], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let f: RequestFacts = serde_json::from_str(&row?)
+            .map_err(|e| WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`")))?;
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// The facts of every request (the index must be current).
+pub fn all_facts(ledger: &Ledger) -> Result<Vec<RequestFacts>, WorkflowError> {
+    facts_in(ledger, &Scope::default())
+}
+
+/// Builds the report over `scope`. `generated_by` names who asked.
+pub fn build_report(ledger: &Ledger, scope: &Scope, generated_by: Option<String>) -> Result<Report, WorkflowError> {
+    let now = super::clock::now();
+    super::index::refresh(ledger, now)?;
+    let requests = facts_in(ledger, scope)?;
+    let (intact, verdict, checkpoints) = structural_verdict(ledger)?;
+    let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
+    Ok(Report {
+        header: Header {
+            ledger_id: ledger.ledger_id().to_hex(),
+            generated_at: now,
+            generated_by,
+            since: scope.since,
+            until: Some(until),
+            filters: scope.filters(),
+            checkpoints,
+            intact,
+            verdict,
+        },
+        metrics: compute(&requests, until),
+        breaches: breaches(&requests, until),
+        requests,
+    })
+}
+
+/// Whether reads are recorded under the policy in force.
+fn record_reads(ledger: &Ledger) -> Result<bool, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    Ok(snap.policies.current().1.audit.record_reads)
+}
+
+/// Appends the `audit.read` entry of a report or an export, when the policy records reads.
+pub fn record_read(
+    ctx: &Context,
+    signer: Option<&str>,
+    what: &str,
+    format: &str,
+    scope: BTreeMap<String, String>,
+    count: u64,
+) -> Result<Option<Receipt>, WorkflowError> {
+    if !record_reads(&ctx.open_read_only()?)? {
+        return Ok(None);
+    }
+    let mut session = ctx.session(signer)?;
+    let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string() };
+    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], super::clock::now());
+    Ok(Some(session.append(st, &|_, _| Ok(()))?))
+}
+
+/// `rollcall report`: records the read (when the policy says so), then builds the report.
+pub fn report(
+    ctx: &Context,
+    scope: &Scope,
+    format: &str,
+    signer: Option<&str>,
+) -> Result<(Report, Option<Receipt>), WorkflowError> {
+    let ledger = ctx.open()?;
+    super::index::refresh(&ledger, super::clock::now())?;
+    let count = facts_in(&ledger, scope)?.len() as u64;
+    drop(ledger);
+    let receipt = record_read(ctx, signer, "report", format, scope.map(format), count)?;
+    let by = match (&receipt, signer) {
+        (Some(_), _) | (None, Some(_)) => Some(ctx.signer_name(signer)?),
+        (None, None) => ctx.signer_name(None).ok(),
+    };
+    let ledger = ctx.open()?;
+    Ok((build_report(&ledger, scope, by)?, receipt))
+}
+
+/// A report over an open ledger that records nothing (audit copies of bundles, the console).
+pub fn report_read_only(ledger: &Ledger, scope: &Scope) -> Result<Report, WorkflowError> {
+    build_report(ledger, scope, None)
+}
+
+fn summary(view: &RequestView, f: &crate::audit::projection::TimelineItem) -> String {
+    let id = f.id;
+    let find = |v: &dyn Fn() -> Option<String>| v().unwrap_or_default();
+    match f.kind.as_str() {
+        "rollback.requested" => {
+            format!("{} ({}, {})", view.record().title, view.record().env, view.record().risk.as_str())
+        }
+        "approval.granted" | "approval.rejected" => find(&|| {
+            view.decisions.iter().find(|d| d.id == id).map(|d| format!("{:?}: {}", d.body.decision, d.body.comment))
+        }),
+        "emergency.invoked" => {
+            find(&|| view.emergency.as_ref().map(|e| format!("{} (review due {})", e.body.reason, e.body.review_due)))
+        }
+        "rollback.executed" => find(&|| {
+            view.executions
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| format!("{:?}: {}", e.body.outcome, e.body.command.join(" ")).to_lowercase())
+        }),
+        "rollback.validated" => find(&|| {
+            view.validations.iter().find(|v| v.id == id).map(|v| format!("{:?}", v.body.result).to_lowercase())
+        }),
+        "rollback.reviewed" => find(&|| view.reviews.iter().find(|r| r.id == id).map(|r| r.body.summary.clone())),
+        "evidence.attached" => find(&|| {
+            view.evidence.iter().find(|e| e.rec.id == id).map(|e| {
+                let b = &e.rec.body;
+                format!("{} {}", b.kind, b.name.clone().or_else(|| b.url.clone()).unwrap_or_default())
+            })
+        }),
+        "incident.linked" => find(&|| view.incidents.iter().find(|i| i.id == id).map(|i| i.body.incident.clone())),
+        "rollback.closed" => find(&|| view.closure.as_ref().map(|c| c.body.comment.clone())),
+        "note" => find(&|| view.notes.iter().find(|n| n.id == id).map(|n| n.body.text.clone())),
+        _ => String::new(),
+    }
+}
+
+fn events_of(ledger: &Ledger, snap: &Snapshot, view: &RequestView) -> Result<Vec<Event>, WorkflowError> {
+    let short = view.id.to_hex()[..12].to_string();
+    let judged = evaluate_now(ledger, view, snap, super::clock::now())?;
+    let mut out = Vec::new();
+    for t in &view.timeline {
+        let mut summary = summary(view, t);
+        if t.kind == "rollback.requested" && !judged.assessment.flags.is_empty() {
+            summary.push_str(&format!("; security flags: {}", judged.assessment.flag_ids().join(", ")));
+        }
+        out.push(Event {
+            at: t.ts,
+            kind: t.kind.clone(),
+            actor: snap.roster.display(&t.actor),
+            request: short.clone(),
+            entry_id: t.id.to_hex(),
+            summary,
+            ignored: t.ignored.clone(),
+            since_previous_min: 0.0,
+            since_start_min: 0.0,
+        });
+    }
+    Ok(out)
+}
+
+/// The timeline of one request.
+pub fn request_timeline(ledger: &Ledger, prefix: &str) -> Result<Timeline, WorkflowError> {
+    let id = resolve_request(ledger, prefix)?;
+    let snap = Snapshot::load(ledger)?;
+    let view = load_view(ledger, &snap, &id)?;
+    let title = format!("request {} — {}", &id.to_hex()[..12], view.record().title);
+    Ok(build(&title, events_of(ledger, &snap, &view)?))
+}
+
+/// The timeline of every request of an incident (named in its record or linked by `incident.linked`).
+pub fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timeline, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    let mut ids = Vec::new();
+    for row in ledger.entries_of_kinds(&[
+        crate::audit::kinds::REQUESTED,
+        crate::audit::kinds::AMENDED,
+        crate::audit::kinds::INCIDENT_LINKED,
+    ])? {
+        let f = fact_of(&row)?;
+        let named = match f.kind.as_str() {
+            crate::audit::kinds::REQUESTED => f.body.get("incident"),
+            crate::audit::kinds::AMENDED => f.body.get("record").and_then(|r| r.get("incident")),
+            _ => f.body.get("incident"),
+        };
+        if named.and_then(|v| v.as_str()) == Some(incident) {
+            let req = match f.kind.as_str() {
+                crate::audit::kinds::REQUESTED => Some(f.id),
+                _ => f.body.get("request").and_then(|v| v.as_str()).and_then(crate::ledger::Hash::from_hex),
+            };
+            if let Some(r) = req.filter(|r| !ids.contains(r)) {
+                ids.push(r);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(WorkflowError::NotFound(format!("no request names incident {:?}", crate::text::safe(incident))));
+    }
+    let mut events = Vec::new();
+    for id in &ids {
+        let view = load_view(ledger, &snap, id)?;
+        events.extend(events_of(ledger, &snap, &view)?);
+    }
+    Ok(build(&format!("incident {incident} ({} request{})", ids.len(), if ids.len() == 1 { "" } else { "s" }), events))
+}
