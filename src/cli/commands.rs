@@ -201,7 +201,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             .iter()
             .map(|o| {
                 json!({
-                    "origin": o.origin, "size": o.size, "verified": o.verified, "signatures": o.signatures,
+                    "origin": o.origin, "vkey": o.vkey, "size": o.size, "verified": o.verified, "signatures": o.signatures,
                     "own": r.origins.first().map(|f| f.origin == o.origin).unwrap_or(false),
                     "checkpoints": o.checkpoints, "root": o.root.map(|h| h.to_hex()),
                     "latest_checkpoint": o.latest_checkpoint.map(|(s, h)| json!({"size": s, "root": h.to_hex()})),
@@ -244,12 +244,12 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
         say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), what);
         for o in r.origins.iter().filter(|o| o.origin != audit) {
             say!(
-                "origin {}: {} of {} entries verified, {} signatures, {} checkpoints",
+                "origin {}: {} of {} verified, {}, {}",
                 safe(&o.origin),
                 o.verified,
-                o.size,
-                o.signatures,
-                o.checkpoints
+                output::count(o.size, "entry", "entries"),
+                output::count(o.signatures, "signature", "signatures"),
+                output::count(o.checkpoints, "checkpoint", "checkpoints")
             );
         }
         match &r.failure {

@@ -84,3 +84,8 @@ mod tests {
         assert_eq!(t.render(), "A    BB\nxxx  y<U+001B>[2J\n");
     }
 }
+
+/// `n` with its noun in the right number: "1 entry", "3 entries".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -160,7 +160,7 @@ pub fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> Result<
             let name = p.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             match &p.result {
                 Ok(_) if p.unchanged => say!("{}: unchanged since the last import", safe(&name)),
-                Ok(i) => say!("{}: added {} entries", safe(&name), i.report.added()),
+                Ok(i) => say!("{}: added {}", safe(&name), output::count(i.report.added(), "entry", "entries")),
                 Err(e) => say!("{}: REFUSED: {}", safe(&name), safe(e)),
             }
         }

@@ -43,6 +43,8 @@ impl std::fmt::Display for Failure {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OriginReport {
     pub origin: String,
+    /// The origin's checkpoint verifier key (§4 of docs/FORMAT.md), as auditors publish and compare it.
+    pub vkey: String,
     /// Leaves verified (all of them when there is no failure).
     pub verified: u64,
     /// Leaves in the log.
@@ -255,7 +257,11 @@ pub fn verify_origin_with(
         prev: ZERO_PREV,
         prev_ets: 0,
         frontier: Frontier::new(),
-        report: OriginReport { origin: origin.name.clone(), ..Default::default() },
+        report: OriginReport {
+            origin: origin.name.clone(),
+            vkey: super::note::verifier_key(&origin.name, &origin.key),
+            ..Default::default()
+        },
         visitor,
     };
     let result = run(ledger, origin, signatures, &mut chain);

@@ -67,8 +67,19 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
                 let (cp, _) = Checkpoint::verify(theirs, &origin.name, &origin.key).map_err(|e| {
                     SyncError::Usage(format!("the --since checkpoint of origin {} does not verify: {e}", origin.name))
                 })?;
-                if cp.size > to || ledger.root_at(&origin, cp.size)? != cp.root {
-                    return Err(SyncError::Security(format!(
+                if cp.size > to && !origin.own {
+                    // The peer holds more of this mirror than this ledger does: nothing to send for it.
+                    continue;
+                }
+                if cp.size > to {
+                    return Err(SyncError::Diverged(format!(
+                        "the --since checkpoint of origin {} (this ledger's own log) has size {} but this ledger \
+                         holds only {to} entries of it: was this file restored from an old copy?",
+                        origin.name, cp.size
+                    )));
+                }
+                if ledger.root_at(&origin, cp.size)? != cp.root {
+                    return Err(SyncError::Diverged(format!(
                         "the --since checkpoint of origin {} (size {}, root {}) is not a prefix of this ledger's \
                          copy (size {to}): the peer holds another history",
                         origin.name,

@@ -18,6 +18,10 @@ pub enum SyncError {
     /// evidence was kept.
     #[error("SECURITY: {0}")]
     Security(String),
+    /// A peer's checkpoint shows another history of a log than this ledger's; found while exporting, so
+    /// nothing was recorded (the peer's import of this ledger's bundle records it).
+    #[error("SECURITY: {0}")]
+    Diverged(String),
     #[error("cannot access {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
     #[error("{0}")]

@@ -41,7 +41,11 @@ impl WorkflowError {
             WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
                 | WorkflowError::NotEnrolled { .. }
                 | WorkflowError::Refused(_)
-                | WorkflowError::Sync(crate::sync::SyncError::Bundle { .. } | crate::sync::SyncError::Security(_))
+                | WorkflowError::Sync(
+                    crate::sync::SyncError::Bundle { .. }
+                        | crate::sync::SyncError::Security(_)
+                        | crate::sync::SyncError::Diverged(_)
+                )
         )
     }
 
@@ -60,6 +64,9 @@ impl WorkflowError {
             WorkflowError::Sync(crate::sync::SyncError::Security(_)) => {
                 Some("the evidence is kept in this ledger; see `rollcall verify` and the Integrity screen")
             }
+            WorkflowError::Sync(crate::sync::SyncError::Diverged(_)) => Some(
+                "nothing was written; send this ledger's full bundle to the peer, whose import records the evidence",
+            ),
             _ => None,
         }
     }

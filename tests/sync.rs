@@ -1,0 +1,340 @@
+//! Sync end to end: three machines converging by files in any order, transitivity, witnessing,
+//! incremental and compressed bundles, sync through a git remote (with a non-fast-forward push),
+//! offline audit of a bundle, and inclusion and consistency proofs.
+
+mod common;
+
+use common::{Env, file_request, peer, verify_json};
+use serde_json::Value;
+
+/// Every origin's latest root as `verify --json` reports it, by origin name.
+fn roots(env: &Env) -> Vec<(String, u64, String)> {
+    let (code, v) = verify_json(env);
+    assert_eq!(code, 0, "verify: {v}");
+    let mut out: Vec<(String, u64, String)> = v["origins"]
+        .as_array()
+        .expect("origins")
+        .iter()
+        .map(|o| {
+            (
+                o["origin"].as_str().unwrap().to_string(),
+                o["size"].as_u64().unwrap(),
+                o["root"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What `show REQ --json` says about a request, without the parts that depend on who is looking.
+fn request_state(env: &Env, req: &str) -> (Value, Value) {
+    let v = env.json(&["show", req]);
+    (v["status"].clone(), v["evaluation"]["approvals"]["have"].clone())
+}
+
+fn added(report: &Value) -> u64 {
+    report["added"].as_u64().expect("added")
+}
+
+/// alice founds the ledger; bob (requester) and carol (approver) each join from a bundle of it.
+fn three() -> (Env, Env, Env) {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["requester"]);
+    let c = peer(&a, "carol", "test.example/carol", &["approver"]);
+    (a, b, c)
+}
+
+#[test]
+fn three_ledgers_converge_whatever_the_order_of_imports() {
+    let (a, b, c) = three();
+    // bob files a request; carol must see it before she can approve it.
+    let req = file_request(&b, "bob", "low");
+    let bb = b.export("b1.rollcall");
+    let r = c.import(&bb);
+    assert!(added(&r) > 0, "{r}");
+    c.ok(&["approve", &req, "--comment", "canary clean", "--as", "carol"]);
+    a.ok(&["note", "alice was here", "--as", "alice"]);
+
+    let ba = a.export("a.rollcall");
+    let bb = b.export("b.rollcall");
+    let bc = c.export("c.rollcall");
+    // Different orders on each machine, and a bundle imported twice.
+    a.import(&bb);
+    a.import(&bc);
+    b.import(&bc);
+    b.import(&ba);
+    c.import(&ba);
+    c.import(&bb);
+    let again = c.import(&bb);
+    assert_eq!(added(&again), 0, "a second import adds nothing: {again}");
+
+    let set = a.entry_set();
+    assert_eq!(set, b.entry_set(), "alice and bob hold the same leaves");
+    assert_eq!(set, c.entry_set(), "alice and carol hold the same leaves");
+    assert_eq!(set.iter().filter(|l| l.starts_with("test.example/laptop ")).count(), a.size() as usize);
+    assert_eq!(roots(&a), roots(&b));
+    assert_eq!(roots(&a), roots(&c));
+
+    // The projections agree too: the same request, approved once, on every machine.
+    let state = request_state(&a, &req);
+    assert_eq!(state.1, 1, "carol's approval reached alice: {state:?}");
+    assert_eq!(state, request_state(&b, &req));
+    assert_eq!(state, request_state(&c, &req));
+    let list = |e: &Env| {
+        let v = e.json(&["list"]);
+        v["requests"].as_array().expect("requests").iter().map(|r| r["id"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(list(&a), list(&b));
+    assert_eq!(list(&a), list(&c));
+}
+
+#[test]
+fn sync_is_transitive_and_checked_against_the_origins_own_checkpoint() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    // carol is enrolled by alice but only ever meets bob.
+    let c = Env::new();
+    c.ok(&["key", "new", "carol"]);
+    a.ok(&["enroll", "carol", "--pubkey", &c.public_key("carol"), "--role", "auditor", "--as", "alice"]);
+    a.ok(&["note", "only alice wrote this", "--as", "alice"]);
+    b.import(&a.export("a.rollcall"));
+    let bb = b.export("b.rollcall");
+    c.ok(&["init", "--join", &bb, "--as", "carol", "--origin", "test.example/carol"]);
+
+    let a_root = roots(&a).into_iter().find(|r| r.0 == "test.example/laptop").expect("alice's origin");
+    let c_view = roots(&c).into_iter().find(|r| r.0 == "test.example/laptop").expect("alice's log reached carol");
+    assert_eq!(a_root, c_view, "carol holds exactly alice's signed log");
+
+    // An inclusion proof made on carol's machine checks against alice's own published key.
+    let log = a.json(&["log"]);
+    let note = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "note")
+        .and_then(|e| e["entry_id"].as_str())
+        .expect("alice's note")
+        .to_string();
+    let proof = c.home().join("note.proof");
+    let proof = proof.to_str().unwrap();
+    c.ok(&["prove", &note, "--out", proof]);
+    let vkey = a_verifier_key(&a);
+    let v = c.json(&["verify-proof", proof, "--entry-file", &format!("{proof}.entry"), "--key", &vkey]);
+    assert_eq!(v["valid"], true, "{v}");
+}
+
+/// The ledger's own origin verifier key, as `init` printed it and `verify --json` reports it.
+fn a_verifier_key(a: &Env) -> String {
+    let (_, v) = verify_json(a);
+    let own = v["origins"].as_array().unwrap().iter().find(|o| o["own"] == true).expect("own origin").clone();
+    own["vkey"].as_str().expect("verify --json names each origin's verifier key").to_string()
+}
+
+#[test]
+fn witnesses_are_reported_by_verify() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    a.import(&b.export("b.rollcall"));
+    let (code, v) = verify_json(&a);
+    assert_eq!(code, 0);
+    let own = v["completeness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["origin"] == "test.example/laptop")
+        .expect("own log")
+        .clone();
+    assert_eq!(own["witnessed"], true, "{own}");
+    assert!(own["statement"].as_str().unwrap().contains("by test.example/bob"), "{own}");
+    let human = a.ok(&["verify"]);
+    assert!(human.contains("witnessed"), "{human}");
+}
+
+#[test]
+fn incremental_and_compressed_bundles() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    // carol joins before alice has seen anything of bob's log.
+    let c = peer(&a, "carol", "test.example/carol", &["auditor"]);
+    let full = b.export("full.rollcall");
+    a.import(&full);
+    let cps = a.home().join("held.checkpoints");
+    a.ok(&["checkpoints", "--out", cps.to_str().unwrap()]);
+    for i in 0..5 {
+        b.ok(&["note", &format!("bob {i}"), "--as", "bob"]);
+    }
+    let inc = b.home().join("inc.rollcall");
+    let v = b.json(&["export", "--out", inc.to_str().unwrap(), "--since", cps.to_str().unwrap(), "--zstd"]);
+    let mine = v["origins"].as_array().unwrap().iter().find(|o| o["own"] == true).unwrap().clone();
+    assert!(mine["from"].as_u64().unwrap() > 0, "incremental: {v}");
+    let bytes = std::fs::read(&inc).unwrap();
+    assert_eq!(&bytes[..4], &[0x28, 0xB5, 0x2F, 0xFD], "a zstd frame");
+    assert!(bytes.len() < std::fs::metadata(&full).unwrap().len() as usize);
+
+    let r = a.import(inc.to_str().unwrap());
+    assert_eq!(r["compressed"], true);
+    assert_eq!(added(&r), 6, "five notes and the export's own audit entry: {r}");
+    assert_eq!(
+        roots(&a).iter().find(|o| o.0 == "test.example/bob"),
+        roots(&b).iter().find(|o| o.0 == "test.example/bob")
+    );
+
+    // A ledger that lacks the prefix cannot take an incremental bundle; nothing changes.
+    let before = c.fingerprint();
+    let err = c.fails(&["import", inc.to_str().unwrap()], 1);
+    assert!(err.contains("test.example/bob"), "{err}");
+    assert_eq!(before, c.fingerprint());
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn clone(remote: &std::path::Path, into: &std::path::Path) -> String {
+    git(remote.parent().unwrap(), &["clone", "-q", remote.to_str().unwrap(), into.to_str().unwrap()]);
+    git(into, &["config", "user.name", "t"]);
+    git(into, &["config", "user.email", "t@example.com"]);
+    into.to_str().unwrap().to_string()
+}
+
+#[test]
+fn three_machines_sync_through_a_git_remote() {
+    let (a, b, c) = three();
+    let shared = tempfile::tempdir().unwrap();
+    let remote = shared.path().join("exchange.git");
+    git(shared.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let wa = clone(&remote, &shared.path().join("wa"));
+    let wb = clone(&remote, &shared.path().join("wb"));
+    let wc = clone(&remote, &shared.path().join("wc"));
+
+    a.ok(&["sync", "--git", &wa]);
+    let req = file_request(&b, "bob", "low");
+    b.ok(&["sync", "--git", &wb]);
+    c.ok(&["sync", "--git", &wc]);
+    c.ok(&["approve", &req, "--comment", "looks right", "--as", "carol"]);
+    // carol commits offline while bob pushes: her branch has diverged from the remote, and her next sync
+    // must bring in bob's commit before its push can land.
+    c.ok(&["sync", "--git", &wc, "--offline"]);
+    b.ok(&["note", "bob again", "--as", "bob"]);
+    b.ok(&["sync", "--git", &wb]);
+    let v = c.json(&["sync", "--git", &wc]);
+    assert_eq!(v["pushed"], true, "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
+    // Two more rounds bring everyone to the same state.
+    for _ in 0..2 {
+        a.ok(&["sync", "--git", &wa]);
+        b.ok(&["sync", "--git", &wb]);
+        c.ok(&["sync", "--git", &wc]);
+    }
+    assert_eq!(a.entry_set(), b.entry_set());
+    assert_eq!(a.entry_set(), c.entry_set());
+    assert_eq!(request_state(&a, &req).1, 1);
+    for e in [&a, &b, &c] {
+        assert_eq!(verify_json(e).0, 0);
+    }
+    // One bundle per machine in the exchange.
+    let mut files: Vec<String> = std::fs::read_dir(&wa)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rollcall"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+}
+
+#[test]
+fn a_bundle_is_audited_offline_without_any_ledger() {
+    let a = Env::with_ledger();
+    a.notes(3);
+    let bundle = a.export("a.rollcall");
+    let auditor = Env::new();
+    let out = auditor.ok(&["verify", "--bundle", &bundle]);
+    assert!(out.contains("integrity: OK"), "{out}");
+    assert!(!auditor.ledger().exists(), "verify --bundle creates no ledger");
+    let written: Vec<_> = std::fs::read_dir(auditor.home()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(written.is_empty(), "nothing written to the auditor's home: {written:?}");
+
+    // A bundle with one changed byte fails, in one line, exit 1.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.windows(11).position(|w| w == b"note number").expect("a note in the bundle");
+    bytes[at] = b'N';
+    let bad = auditor.home().join("bad.rollcall");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = auditor.run(&["verify", "--bundle", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!auditor.ledger().exists());
+}
+
+#[test]
+fn inclusion_and_consistency_proofs_check_with_nothing_else() {
+    let a = Env::with_ledger();
+    a.notes(4);
+    let log = a.json(&["log"]);
+    let id = log["entries"][2]["entry_id"].as_str().unwrap().to_string();
+    let dir = a.home().to_path_buf();
+    let proof = dir.join("e.proof");
+    let entry = dir.join("e.entry");
+    a.ok(&["prove", &id[..12], "--out", proof.to_str().unwrap(), "--entry-out", entry.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&proof).unwrap();
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{text}");
+
+    let checker = Env::new(); // nothing but the files
+    let ok = checker.json(&["verify-proof", proof.to_str().unwrap(), "--entry-file", entry.to_str().unwrap()]);
+    assert_eq!(ok["valid"], true, "{ok}");
+    let vkey = a_verifier_key(&a);
+    let ok = checker.json(&[
+        "verify-proof",
+        proof.to_str().unwrap(),
+        "--entry-file",
+        entry.to_str().unwrap(),
+        "--key",
+        &vkey,
+    ]);
+    assert_eq!(ok["valid"], true, "{ok}");
+
+    // Another ledger's key, a changed entry, a changed proof: each invalid, exit 1.
+    let other = Env::with_ledger();
+    let wrong = a_verifier_key(&other);
+    let invalid = |args: &[&str]| {
+        let out = checker.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    };
+    invalid(&["verify-proof", proof.to_str().unwrap(), "--entry-file", entry.to_str().unwrap(), "--key", &wrong]);
+    let mut e = std::fs::read(&entry).unwrap();
+    let at = e.windows(6).position(|w| w == b"number").unwrap();
+    e[at] = b'N';
+    let bad_entry = dir.join("bad.entry");
+    std::fs::write(&bad_entry, &e).unwrap();
+    invalid(&["verify-proof", proof.to_str().unwrap(), "--entry-file", bad_entry.to_str().unwrap()]);
+    let lines: Vec<&str> = text.lines().collect();
+    let idx_line = lines.iter().position(|l| l.starts_with("index ")).unwrap();
+    let mut forged = lines.clone();
+    let other_index = format!("index {}", 3);
+    forged[idx_line] = &other_index;
+    let bad_proof = dir.join("bad.proof");
+    std::fs::write(&bad_proof, forged.join("\n") + "\n").unwrap();
+    invalid(&["verify-proof", bad_proof.to_str().unwrap(), "--entry-file", entry.to_str().unwrap()]);
+
+    // Consistency from size 2 to the latest checkpoint.
+    let cons = dir.join("c.proof");
+    a.ok(&["prove", "--consistency", "2", "--out", cons.to_str().unwrap()]);
+    let ok = checker.json(&["verify-proof", cons.to_str().unwrap()]);
+    assert_eq!(ok["valid"], true, "{ok}");
+    let text = std::fs::read_to_string(&cons).unwrap();
+    assert!(text.starts_with("rollcall-consistency/v1\n"));
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines.len() - 1;
+    lines[last] = lines[1 + 2].clone().replace("old ", "").chars().take(44).collect();
+    std::fs::write(&cons, lines.join("\n") + "\n").unwrap();
+    invalid(&["verify-proof", cons.to_str().unwrap()]);
+}
