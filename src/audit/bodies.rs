@@ -243,4 +243,6 @@ pub struct ReadBody {
     pub scope: std::collections::BTreeMap<String, String>,
     /// How many requests (reports) or entries (exports) it covered, as a decimal string.
     pub count: String,
+    /// The size of every log (by origin name, decimal strings) when it was read: what the reader saw.
+    pub seen: std::collections::BTreeMap<String, String>,
 }

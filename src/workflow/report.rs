@@ -183,11 +183,17 @@ pub fn record_read(
     scope: BTreeMap<String, String>,
     count: u64,
 ) -> Result<Option<Receipt>, WorkflowError> {
-    if !record_reads(&ctx.open_read_only()?)? {
+    let ledger = ctx.open_read_only()?;
+    if !record_reads(&ledger)? {
         return Ok(None);
     }
+    let mut seen = BTreeMap::new();
+    for origin in ledger.origins()? {
+        seen.insert(origin.name.clone(), ledger.size(&origin)?.to_string());
+    }
+    drop(ledger);
     let mut session = ctx.session(signer)?;
-    let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string() };
+    let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string(), seen };
     let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], super::clock::now());
     Ok(Some(session.append(st, &|_, _| Ok(()))?))

@@ -1,0 +1,341 @@
+//! Reports and timelines end to end: figures on a hand-built ledger checked against values worked out by
+//! hand, the demo's governance report against a committed snapshot, CSV that parses back, exact timeline
+//! order and latencies, a tampered ledger named in the header, and audited reads.
+
+mod common;
+
+use common::{Env, team};
+use serde_json::Value;
+
+/// Runs `args` at the workflow time `now`, asserting success; returns stdout.
+fn at(env: &Env, now: &str, args: &[&str]) -> String {
+    let out = env.cmd().args(args).env("ROLLCALL_NOW", now).output().expect("run");
+    assert!(out.status.success(), "rollcall {args:?} at {now}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn at_json(env: &Env, now: &str, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&at(env, now, &a)).expect("json")
+}
+
+/// Files a low-risk production request for payments-api as `who` at `now`.
+fn request(env: &Env, who: &str, now: &str, title: &str, deployed: Option<&str>) -> String {
+    let mut args = vec![
+        "request",
+        "new",
+        "--as",
+        who,
+        "--title",
+        title,
+        "--change",
+        "deploy-4411",
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "p99 latency doubled",
+        "--impact",
+        "checkout slower",
+        "--component",
+        "payments-api",
+        "--env",
+        "production",
+        "--revert-cmd",
+        "helm rollback payments 41",
+        "--from",
+        "42",
+        "--to",
+        "41",
+        "--risk",
+        "low",
+        "--incident",
+        "INC-7",
+    ];
+    if let Some(d) = deployed {
+        args.extend(["--deployed-at", d]);
+    }
+    at_json(env, now, &args)["request"].as_str().expect("request id").to_string()
+}
+
+/// Three requests with hand-computable figures:
+/// - A: deployed 07:00, requested 10:00 (detect 3 h), approved 10:30 (0.5 h), executed 12:00 (2 h,
+///   succeeded), validated 13:00 (3 h);
+/// - B: deploy time unknown, requested the next day 10:00, approved 11:30 (1.5 h), executed 14:00 (4 h,
+///   failed);
+/// - C: deployed 09:00, requested 10:00 two days later (detect 1 h), emergency at 10:05, still unreviewed
+///   when the report runs five days later (review due after 48 h).
+fn hand_built() -> (Env, [String; 3]) {
+    let env = team();
+    let junit = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit-nextest.xml");
+    let tests = |req: &str, now: &str| at(&env, now, &["evidence", "add", req, junit, "--kind", "test", "--as", "bob"]);
+    let a = request(&env, "bob", "2026-11-03T10:00:00Z", "Revert A", Some("2026-11-03T07:00:00Z"));
+    tests(&a, "2026-11-03T10:10:00Z");
+    at(&env, "2026-11-03T10:30:00Z", &["approve", &a, "--comment", "ok", "--as", "carol"]);
+    at(&env, "2026-11-03T12:00:00Z", &["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    at(&env, "2026-11-03T13:00:00Z", &["validate", &a, "--result", "pass", "--check", "smoke=pass", "--as", "erin"]);
+    let b = request(&env, "frank", "2026-11-04T10:00:00Z", "Revert B", None);
+    tests(&b, "2026-11-04T10:10:00Z");
+    at(&env, "2026-11-04T11:30:00Z", &["approve", &b, "--comment", "ok", "--as", "carol"]);
+    at(&env, "2026-11-04T14:00:00Z", &["execute", &b, "--outcome", "failed", "--as", "erin"]);
+    let c = request(&env, "bob", "2026-11-05T10:00:00Z", "Revert C", Some("2026-11-05T09:00:00Z"));
+    at(&env, "2026-11-05T10:05:00Z", &["emergency", &c, "--reason", "checkout down", "--as", "erin"]);
+    (env, [a, b, c])
+}
+
+const LATER: &str = "2026-11-10T12:00:00Z";
+
+fn hours(v: &Value, figure: &str, key: &str) -> f64 {
+    v["metrics"][figure][key].as_f64().unwrap_or_else(|| panic!("{figure}.{key} in {}", v["metrics"][figure]))
+}
+
+#[test]
+fn figures_on_a_hand_built_ledger_match_the_hand_computed_values() {
+    let (env, [a, b, c]) = hand_built();
+    let v = at_json(&env, LATER, &["report", "--format", "json", "--as", "alice"]);
+    let m = &v["metrics"];
+    assert_eq!(m["requests"], 3);
+    // Time to detect: A 3 h and C 1 h; B has no deploy time and is excluded.
+    assert_eq!(m["time_to_detect"]["population"], 2);
+    assert_eq!(m["time_to_detect"]["excluded"], 1);
+    assert_eq!(hours(&v, "time_to_detect", "mean_hours"), 2.0);
+    assert_eq!(hours(&v, "time_to_detect", "median_hours"), 2.0);
+    // Approval latency: 0.5 h and 1.5 h; C was never approved.
+    assert_eq!(m["time_to_approve"]["population"], 2);
+    assert_eq!(hours(&v, "time_to_approve", "mean_hours"), 1.0);
+    // Time to recover: 2 h and 4 h.
+    assert_eq!(m["time_to_execute"]["population"], 2);
+    assert_eq!(hours(&v, "time_to_execute", "mean_hours"), 3.0);
+    // Validation: A only, 3 h.
+    assert_eq!(m["time_to_validate"]["population"], 1);
+    assert_eq!(hours(&v, "time_to_validate", "median_hours"), 3.0);
+    // Emergency share 1 of 3, that one review overdue; one failed execution of two.
+    assert_eq!(m["emergency_share"]["population"], 3);
+    assert_eq!(m["emergency_share"]["ids"], serde_json::json!([c]));
+    assert!((m["emergency_share"]["value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(m["overdue_reviews"]["ids"], serde_json::json!([c]));
+    assert_eq!(m["failed_or_partial"]["population"], 2);
+    assert_eq!(m["failed_or_partial"]["ids"], serde_json::json!([b]));
+    assert_eq!(m["failed_or_partial"]["value"].as_f64(), Some(0.5));
+    assert_eq!(m["by_env"], serde_json::json!({"production": 3}));
+    assert_eq!(m["by_component"], serde_json::json!({"payments-api": 3}));
+    assert_eq!(m["per_week"], serde_json::json!({"2026-W45": 3}));
+    // The breaches name the failed execution and the overdue review.
+    let breaches = v["breaches"].to_string();
+    assert!(breaches.contains(&b) && breaches.contains(&c), "{breaches}");
+    assert!(!breaches.contains(&a), "{breaches}");
+
+    // The period filter: only B falls on 2026-11-04.
+    let v = at_json(
+        &env,
+        LATER,
+        &["report", "--format", "json", "--since", "2026-11-04", "--until", "2026-11-05", "--as", "alice"],
+    );
+    assert_eq!(v["metrics"]["requests"], 1, "{}", v["metrics"]);
+    assert_eq!(v["requests"][0]["id"], b.as_str());
+}
+
+#[test]
+fn the_timeline_is_in_order_with_exact_latencies() {
+    let (env, [a, _, _]) = hand_built();
+    let v = at_json(&env, LATER, &["timeline", &a[..12], "--format", "json"]);
+    let events = v["events"].as_array().expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["rollback.requested", "evidence.attached", "approval.granted", "rollback.executed", "rollback.validated"]
+    );
+    let since_prev: Vec<f64> = events.iter().map(|e| e["since_previous_min"].as_f64().unwrap()).collect();
+    assert_eq!(since_prev, [0.0, 10.0, 20.0, 90.0, 60.0]);
+    let since_start: Vec<f64> = events.iter().map(|e| e["since_start_min"].as_f64().unwrap()).collect();
+    assert_eq!(since_start, [0.0, 10.0, 30.0, 120.0, 180.0]);
+    assert!(events[2]["actor"].as_str().unwrap().starts_with("carol ("), "{}", events[2]);
+
+    // The incident timeline gathers all three requests, in time order.
+    let v = at_json(&env, LATER, &["timeline", "--incident", "INC-7", "--format", "json"]);
+    let events = v["events"].as_array().expect("events");
+    let times: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    assert_eq!(events.iter().filter(|e| e["kind"] == "rollback.requested").count(), 3);
+    assert!(events.iter().any(|e| e["kind"] == "emergency.invoked"));
+    let md = at(&env, LATER, &["timeline", "--incident", "INC-7"]);
+    assert!(md.contains("Timeline: incident INC-7 (3 requests)"), "{md}");
+    assert!(md.contains("emergency.invoked") || md.contains("emergency"), "{md}");
+}
+
+/// A minimal RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF.
+fn parse_csv(s: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quote");
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+#[test]
+fn csv_parses_back_and_defuses_formulas() {
+    let (env, ids) = hand_built();
+    let hostile = request(&env, "bob", "2026-11-06T10:00:00Z", "=HYPERLINK(\"http://x\",\"click\"), \"quoted\"", None);
+    let csv = at(&env, LATER, &["report", "--format", "csv", "--as", "alice"]);
+    let rows = parse_csv(&csv);
+    let header = &rows[0];
+    assert_eq!(header[0], "id");
+    assert!(rows.iter().all(|r| r.len() == header.len()), "every row has every column");
+    assert_eq!(rows.len(), 1 + 4);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name}"));
+    let mut got: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    got.sort();
+    let mut want: Vec<&str> = ids.iter().map(String::as_str).chain([hostile.as_str()]).collect();
+    want.sort();
+    assert_eq!(got, want);
+    let row = rows.iter().find(|r| r[0] == hostile).unwrap();
+    assert_eq!(row[col("title")], "'=HYPERLINK(\"http://x\",\"click\"), \"quoted\"", "a formula is defused");
+    let b = rows.iter().find(|r| r[0] == ids[1]).unwrap();
+    assert_eq!(b[col("outcome")], "failed");
+    assert_eq!(b[col("hours_to_execute")], "4.000");
+}
+
+#[test]
+fn reports_and_exports_are_recorded_as_reads_unless_policy_says_otherwise() {
+    let (env, _) = hand_built();
+    let before = env.size();
+    at(&env, LATER, &["report", "--format", "md", "--as", "alice"]);
+    let log = env.json(&["log"]);
+    let last = log["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(env.size(), before + 1);
+    assert_eq!(last["kind"], "audit.read");
+    assert_eq!(last["actor_name"], "alice");
+    let out = env.home().join("x.rollcall");
+    env.ok(&["export", "--out", out.to_str().unwrap(), "--as", "alice"]);
+    assert_eq!(env.size(), before + 2, "the export is recorded too");
+
+    // The body says what was read and what the reader saw.
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let st: Vec<u8> = c
+        .query_row(
+            "SELECT e.statement FROM entries e JOIN leaves l ON l.entry_id = e.id ORDER BY l.ets DESC, l.idx DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let st: Value = serde_json::from_slice(&st).unwrap();
+    assert_eq!(st["body"]["what"], "export", "{st}");
+    assert_eq!(st["body"]["seen"]["test.example/laptop"], (before + 1).to_string(), "{st}");
+
+    // An auditor reading a bundle writes nothing anywhere.
+    let auditor = Env::new();
+    let md = auditor.ok(&["report", "--bundle", out.to_str().unwrap()]);
+    assert!(md.contains("# Rollback governance report"), "{md}");
+    let tl = auditor.ok(&["timeline", "--incident", "INC-7", "--bundle", out.to_str().unwrap()]);
+    assert!(tl.contains("INC-7"), "{tl}");
+    assert!(std::fs::read_dir(auditor.home()).unwrap().next().is_none(), "nothing written by the auditor");
+    let bytes = std::fs::read(&out).unwrap();
+    env.ok(&["verify", "--bundle", out.to_str().unwrap()]);
+    assert_eq!(bytes, std::fs::read(&out).unwrap(), "the bundle is untouched");
+
+    // With `[audit] record_reads = false` adopted, reads leave no entry.
+    let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/policy.toml"))
+        .unwrap()
+        .replace("record_reads = true", "record_reads = false");
+    let p = common::file(&env, "quiet.toml", &policy);
+    env.ok(&["policy", "adopt", &p, "--as", "alice"]);
+    let size = env.size();
+    at(&env, LATER, &["report", "--as", "alice"]);
+    assert_eq!(env.size(), size, "no read recorded");
+}
+
+#[test]
+fn a_report_on_a_tampered_ledger_says_so_in_its_header() {
+    let (env, [a, _, _]) = hand_built();
+    let c = env.tamper();
+    // Rewrite the first request's title inside its stored statement.
+    let id = hex::decode(&a).unwrap();
+    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let forged = String::from_utf8(st).unwrap().replace("Revert A", "Revert Z");
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
+    drop(c);
+    let out = env.cmd().args(["report", "--as", "alice"]).env("ROLLCALL_NOW", LATER).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "written, and exit 1: {}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    let header: String = md.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("Verification: **FAILED**"), "the verdict is in the header: {header}");
+    assert!(!md.contains("Revert Z"), "the forged request is not reported as fact");
+    let out = env.run(&["report", "--format", "json", "--as", "alice"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the JSON report");
+    assert_eq!(v["header"]["intact"], false, "{}", v["header"]);
+    assert_eq!(v["metrics"]["requests"], 2, "the tampered request is left out of the figures");
+}
+
+/// Replaces every run of 12 or more hex digits (ids, roots, key ids) with `<id>`.
+fn redact_ids(s: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in s.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_hexdigit() && !c.is_ascii_uppercase() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 12 {
+            out.push_str("<id>");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+#[test]
+fn the_demo_report_matches_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let now = "2026-11-20T12:00:00Z";
+    let env = Env::new();
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args(args)
+            .env("ROLLCALL_NOW", now)
+            .env("ROLLCALL_HOME", demo.join("home"))
+            .env("ROLLCALL_PASSPHRASE", "demo-passphrase")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["demo", "--dir", demo.to_str().unwrap(), "--no-tui"]);
+    let ledger = demo.join("ledger.db");
+    let md = run(&["--ledger", ledger.to_str().unwrap(), "report", "--as", "grace"]);
+    insta::assert_snapshot!("demo_report", redact_ids(&md));
+    let tl = run(&["--ledger", ledger.to_str().unwrap(), "timeline", "--incident", "INC-800"]);
+    insta::assert_snapshot!("demo_incident_timeline", redact_ids(&tl));
+}
