@@ -73,6 +73,11 @@ impl Table {
     }
 }
 
+/// `n` with its noun in the right number: "1 entry", "3 entries".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,9 +88,4 @@ mod tests {
         t.row(vec!["xxx".into(), "y\x1b[2J".into()]);
         assert_eq!(t.render(), "A    BB\nxxx  y<U+001B>[2J\n");
     }
-}
-
-/// `n` with its noun in the right number: "1 entry", "3 entries".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -31,6 +31,9 @@ pub enum LedgerError {
     Duplicate(EntryId),
     #[error("the origin key does not match this ledger's origin")]
     OriginKeyMismatch,
+    /// Input (a bundle's claim) this ledger cannot take; the ledger itself is fine.
+    #[error("{0}")]
+    Refused(String),
     #[error("unknown origin {0:?}")]
     UnknownOrigin(String),
     #[error(transparent)]

@@ -220,11 +220,11 @@ impl<'c> Import<'c> {
     /// A known name with another key is refused.
     pub fn origin(&self, name: &str, key: &PublicKey) -> Result<Origin, LedgerError> {
         if !valid_key_name(name) || name == super::note::COSIGNATURE_HEADER {
-            return Err(LedgerError::Damaged(format!("origin name {name:?} is not valid")));
+            return Err(LedgerError::Refused(format!("origin name {name:?} is not valid")));
         }
         if let Some(o) = read_origins(self.conn)?.into_iter().find(|o| o.name == name) {
             if o.key != *key {
-                return Err(LedgerError::Damaged(format!(
+                return Err(LedgerError::Refused(format!(
                     "origin {name} is known here with key {}, the bundle gives {}",
                     o.key.key_id(),
                     key.key_id()

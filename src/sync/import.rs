@@ -267,7 +267,8 @@ impl Run<'_> {
         }
         match self.reader.next_line() {
             Ok(None) => {}
-            Ok(Some(_)) | Err(_) => return Err(self.bad("there is data after the end line")),
+            Ok(Some(_)) => return Err(self.bad("there is data after the end line")),
+            Err(_) => return Err(Stop::Bundle(self.reader.line_no() + 1, "there is data after the end line".into())),
         }
         self.check_declarations()?;
         if let Some(key) = &opts.witness_key {

@@ -159,6 +159,9 @@ pub fn export_recorded(
     if let Some(s) = since {
         scope.insert("since".to_string(), s.display().to_string());
     }
+    if no_blobs {
+        scope.insert("no_blobs".to_string(), "true".to_string());
+    }
     super::report::record_read(ctx, signer, "export", if zstd { "bundle+zstd" } else { "bundle" }, scope, held)?;
     export(ctx, out, since, no_blobs, zstd)
 }

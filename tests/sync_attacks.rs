@@ -1,0 +1,722 @@
+//! Hostile bundles against `rollcall import` (docs/FORMAT.md §8): edited, reordered, truncated, forged,
+//! foreign, future, oversized, forked and rolled-back bundles are refused with one line naming the
+//! problem, leaving the importing ledger byte for byte as it was; equivocation is kept as SECURITY
+//! evidence; a good bundle imports once, and a killed import leaves the old state or the new one.
+
+mod common;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::{Env, PASS, file, file_request, peer, verify_json};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+const BOB: &str = "test.example/bob";
+
+/// Alice's ledger with three notes, and bob's machine (joined as `test.example/bob`) with notes `x`
+/// and `y`. Bob's log: origin.joined, x, y, and the audit.read of each export.
+fn setup_with(roles: &[&str]) -> (Env, Env) {
+    let alice = Env::with_ledger();
+    alice.notes(3);
+    let bob = peer(&alice, "bob", BOB, roles);
+    bob.ok(&["note", "x", "--as", "bob"]);
+    bob.ok(&["note", "y", "--as", "bob"]);
+    (alice, bob)
+}
+
+fn setup() -> (Env, Env) {
+    setup_with(&["approver"])
+}
+
+/// A bundle as its lines (without their newlines).
+#[derive(Clone)]
+struct Bundle {
+    lines: Vec<Vec<u8>>,
+}
+
+impl Bundle {
+    fn parse(bytes: &[u8]) -> Bundle {
+        assert_eq!(bytes.last(), Some(&b'\n'), "a bundle ends with a newline");
+        Bundle { lines: bytes[..bytes.len() - 1].split(|&b| b == b'\n').map(<[u8]>::to_vec).collect() }
+    }
+
+    fn read(path: &str) -> Bundle {
+        Bundle::parse(&std::fs::read(path).expect("read bundle"))
+    }
+
+    /// Index of the first line starting with `prefix`.
+    fn find(&self, prefix: &str) -> usize {
+        self.lines
+            .iter()
+            .position(|l| l.starts_with(prefix.as_bytes()))
+            .unwrap_or_else(|| panic!("no line starts with {prefix:?}"))
+    }
+
+    /// Index of the `origin` line of `name`.
+    fn origin(&self, name: &str) -> usize {
+        self.find(&format!("origin {name}+"))
+    }
+
+    /// Index of leaf `k` of `name`'s section.
+    fn leaf(&self, name: &str, k: usize) -> usize {
+        let i = self.origin(name) + 1 + k;
+        assert!(self.lines[i].starts_with(format!("leaf {k} ").as_bytes()), "line {} is not leaf {k}", i + 1);
+        i
+    }
+
+    /// Index of `name`'s checkpoint line.
+    fn checkpoint(&self, name: &str) -> usize {
+        let o = self.origin(name);
+        o + self.lines[o..].iter().position(|l| l.starts_with(b"checkpoint ")).expect("checkpoint")
+    }
+
+    fn text(&self, i: usize) -> String {
+        String::from_utf8(self.lines[i].clone()).expect("utf-8 line")
+    }
+
+    /// The lines as they are, `end` line included.
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in &self.lines {
+            out.extend_from_slice(l);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// The lines with the `end` line replaced by a correct digest of everything before it.
+    fn resealed(&self) -> Vec<u8> {
+        let (end, body) = self.lines.split_last().expect("lines");
+        assert!(end.starts_with(b"end "), "the last line is the end line");
+        let mut out = Bundle { lines: body.to_vec() }.bytes();
+        let digest = hex::encode(Sha256::digest(&out));
+        out.extend_from_slice(format!("end {digest}\n").as_bytes());
+        out
+    }
+}
+
+/// Writes `bytes` to a new file in `env`'s home.
+fn write(env: &Env, name: &str, bytes: &[u8]) -> String {
+    let p = env.home().join(name);
+    std::fs::write(&p, bytes).expect("write bundle");
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+/// Imports `bundle` into `env` and asserts the refusal: exit 1, one line containing every `says`, the
+/// ledger file unchanged and still verifying. Returns the error line.
+fn refused(env: &Env, bundle: &str, says: &[&str]) -> String {
+    let before = env.fingerprint();
+    let entries = env.entry_set();
+    let err = env.fails(&["import", bundle], 1);
+    for s in says {
+        assert!(err.contains(s), "expected {s:?} in the error: {err}");
+    }
+    assert_eq!(env.fingerprint(), before, "a refused import changed the ledger: {err}");
+    assert_eq!(env.entry_set(), entries);
+    let (code, v) = verify_json(env);
+    assert_eq!(code, 0, "verify after a refused import: {v}");
+    err
+}
+
+/// A copy of `env`'s whole home (keys, origin key, ledger): the same machine twice.
+fn clone_home(env: &Env) -> Env {
+    let copy = Env::new();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", env.home().display()))
+        .arg(copy.home())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    copy
+}
+
+fn equivocations(env: &Env) -> Vec<(String, String, String, String)> {
+    let c =
+        rusqlite::Connection::open_with_flags(env.ledger(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+    let mut stmt = c.prepare("SELECT origin, kind, ours, theirs FROM equivocations ORDER BY id").expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+/// Decodes a `checkpoint` line's note.
+fn note_of(line: &str) -> String {
+    let b64 = line.strip_prefix("checkpoint ").expect("checkpoint line");
+    String::from_utf8(B64.decode(b64).expect("base64")).expect("utf-8 note")
+}
+
+fn checkpoint_line(note: &str) -> Vec<u8> {
+    format!("checkpoint {}", B64.encode(note)).into_bytes()
+}
+
+#[test]
+fn edited_statement_is_refused_by_its_signature() {
+    let (alice, bob) = setup();
+    let good = bob.export("bob.rollcall");
+    let mut b = Bundle::read(&good);
+    let i = b.leaf(BOB, 1);
+    let line = b.text(i);
+    assert!(line.contains(r#""text":"x""#), "{line}");
+    b.lines[i] = line.replace(r#""text":"x""#, r#""text":"z""#).into_bytes();
+    let bad = write(&alice, "edited.rollcall", &b.resealed());
+    refused(&alice, &bad, &[&format!("line {}", i + 1), BOB, "leaf 1", "signature does not verify"]);
+    // The untouched bundle still imports.
+    assert!(alice.import(&good)["added"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn edited_statement_in_a_zstd_bundle_is_refused() {
+    let (alice, bob) = setup();
+    let p = bob.home().join("bob.rollcall.zst");
+    bob.ok(&["export", "--zstd", "--out", p.to_str().unwrap()]);
+    let z = std::fs::read(&p).unwrap();
+    assert_eq!(&z[..4], &[0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    let plain = zstd::decode_all(&z[..]).unwrap();
+    let b = Bundle::parse(&plain);
+
+    // One statement byte, digest recomputed over the uncompressed lines.
+    let mut edited = b.clone();
+    let i = edited.leaf(BOB, 2);
+    edited.lines[i] = edited.text(i).replace(r#""text":"y""#, r#""text":"w""#).into_bytes();
+    let bad = write(&alice, "edited.zst", &zstd::encode_all(&edited.resealed()[..], 3).unwrap());
+    refused(&alice, &bad, &[&format!("line {}", i + 1), "signature does not verify"]);
+
+    // One hex digit of the end digest, nothing else.
+    let mut wrong = b.clone();
+    let last = wrong.lines.len() - 1;
+    let end = wrong.lines[last].clone();
+    wrong.lines[last][4] = if end[4] == b'0' { b'1' } else { b'0' };
+    let bad = write(&alice, "wrong-end.zst", &zstd::encode_all(&wrong.bytes()[..], 3).unwrap());
+    refused(&alice, &bad, &[&format!("line {}", last + 1), "end digest does not match"]);
+
+    // A damaged zstd frame.
+    let mut broken = z.clone();
+    let mid = broken.len() / 2;
+    broken.truncate(mid);
+    let bad = write(&alice, "cut.zst", &broken);
+    refused(&alice, &bad, &["cannot read the bundle"]);
+
+    // The compressed original is fine.
+    let r = alice.import(p.to_str().unwrap());
+    assert_eq!(r["compressed"], true);
+    assert!(r["added"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn swapped_signatures_are_refused() {
+    let (alice, bob) = setup();
+    let mut b = Bundle::read(&bob.export("bob.rollcall"));
+    let (i, j) = (b.leaf(BOB, 1), b.leaf(BOB, 2));
+    let split = |l: &[u8]| -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let parts: Vec<Vec<u8>> = l.splitn(4, |&c| c == b' ').map(<[u8]>::to_vec).collect();
+        (parts[1].clone(), parts[2].clone(), parts[3].clone())
+    };
+    let (ia, sa, sta) = split(&b.lines[i]);
+    let (ib, sb, stb) = split(&b.lines[j]);
+    assert_ne!(sa, sb);
+    b.lines[i] = [&b"leaf "[..], &ia, b" ", &sb, b" ", &sta].concat();
+    b.lines[j] = [&b"leaf "[..], &ib, b" ", &sa, b" ", &stb].concat();
+    let bad = write(&alice, "swapped.rollcall", &b.resealed());
+    refused(&alice, &bad, &[&format!("line {}", i + 1), "leaf 1", "signature does not verify"]);
+}
+
+#[test]
+fn reordered_duplicated_and_dropped_leaves_are_refused() {
+    let (alice, bob) = setup();
+    let b = Bundle::read(&bob.export("bob.rollcall"));
+    let (l1, l2) = (b.leaf(BOB, 1), b.leaf(BOB, 2));
+
+    // Two leaf lines reordered.
+    let mut r = b.clone();
+    r.lines.swap(l1, l2);
+    let bad = write(&alice, "reordered.rollcall", &r.resealed());
+    refused(&alice, &bad, &[&format!("line {}", l1 + 1), "leaf 2 where leaf 1 was expected"]);
+
+    // Reordered and renumbered, so the indexes run in order: every signature holds, the tree does not.
+    let mut r = b.clone();
+    let (s1, s2) = (r.text(l1), r.text(l2));
+    r.lines[l1] = s2.replacen("leaf 2 ", "leaf 1 ", 1).into_bytes();
+    r.lines[l2] = s1.replacen("leaf 1 ", "leaf 2 ", 1).into_bytes();
+    let bad = write(&alice, "renumbered.rollcall", &r.resealed());
+    let c = b.checkpoint(BOB);
+    refused(&alice, &bad, &[&format!("line {}", c + 1), BOB, "do not hash to its signed checkpoint"]);
+
+    // A leaf line duplicated.
+    let mut d = b.clone();
+    d.lines.insert(l1, b.lines[l1].clone());
+    let bad = write(&alice, "duplicated.rollcall", &d.resealed());
+    refused(&alice, &bad, &[&format!("line {}", l1 + 2), "leaf 1 where leaf 2 was expected"]);
+
+    // A leaf line dropped, in the middle and at the end.
+    let mut d = b.clone();
+    d.lines.remove(l1);
+    let bad = write(&alice, "dropped.rollcall", &d.resealed());
+    refused(&alice, &bad, &[&format!("line {}", l1 + 1), "leaf 2 where leaf 1 was expected"]);
+
+    let last = b.checkpoint(BOB) - 1;
+    let mut d = b.clone();
+    d.lines.remove(last);
+    let bad = write(&alice, "dropped-last.rollcall", &d.resealed());
+    refused(&alice, &bad, &["announced leaves up to"]);
+
+    // The last leaf dropped and the origin line shortened to match: the checkpoint no longer fits.
+    let o = b.origin(BOB);
+    let header = b.text(o);
+    let (rest, to) = header.rsplit_once(' ').unwrap();
+    let to: u64 = to.parse().unwrap();
+    d.lines[o] = format!("{rest} {}", to - 1).into_bytes();
+    let bad = write(&alice, "shortened.rollcall", &d.resealed());
+    refused(&alice, &bad, &[&format!("checkpoint is of size {to} but the leaves end at {}", to - 1)]);
+}
+
+#[test]
+fn truncated_bundles_are_refused() {
+    let (alice, bob) = setup();
+    let good = bob.export("bob.rollcall");
+    let bytes = std::fs::read(&good).unwrap();
+    let b = Bundle::parse(&bytes);
+
+    // Cut in the middle of a line.
+    let mut cut = bytes[..bytes.len() / 2].to_vec();
+    if cut.last() == Some(&b'\n') {
+        cut.pop();
+    }
+    let bad = write(&alice, "half.rollcall", &cut);
+    refused(&alice, &bad, &["cut off"]);
+
+    // Cut at a line boundary in the middle, and just before the end line.
+    for keep in [b.leaf(BOB, 2), b.lines.len() - 1] {
+        let t = Bundle { lines: b.lines[..keep].to_vec() };
+        let bad = write(&alice, &format!("cut-{keep}.rollcall"), &t.bytes());
+        refused(&alice, &bad, &["truncated", &format!("after line {keep}")]);
+    }
+
+    // The end line without its newline; an empty file.
+    let bad = write(&alice, "no-newline.rollcall", &bytes[..bytes.len() - 1]);
+    refused(&alice, &bad, &[&format!("line {} is cut off", b.lines.len())]);
+    let bad = write(&alice, "empty.rollcall", b"");
+    refused(&alice, &bad, &["empty"]);
+}
+
+#[test]
+fn wrong_end_digest_is_refused() {
+    let (alice, bob) = setup();
+    let mut b = Bundle::read(&bob.export("bob.rollcall"));
+    let last = b.lines.len() - 1;
+    let c = b.lines[last][10];
+    b.lines[last][10] = if c == b'f' {
+        b'e'
+    } else if c.is_ascii_digit() {
+        b'a'
+    } else {
+        c + 1
+    };
+    let bad = write(&alice, "wrong-end.rollcall", &b.bytes());
+    refused(&alice, &bad, &[&format!("line {}", last + 1), "end digest does not match"]);
+
+    // Not 64 lowercase hex digits at all.
+    let mut b2 = b.clone();
+    b2.lines[last] = b2.text(last).to_uppercase().replace("END", "end").into_bytes();
+    let bad = write(&alice, "upper-end.rollcall", &b2.bytes());
+    refused(&alice, &bad, &[&format!("line {}", last + 1), "end digest"]);
+}
+
+#[test]
+fn bundle_of_another_ledger_is_refused() {
+    let (alice, _bob) = setup();
+    let other = Env::with_ledger();
+    other.notes(1);
+    let theirs = other.export("other.rollcall");
+    let b = Bundle::read(&theirs);
+    let their_id = b.text(0).split(' ').nth(1).unwrap().to_string();
+    let alice_id = verify_json(&alice).1["ledger_id"].as_str().unwrap().to_string();
+    assert_ne!(alice_id, their_id);
+    refused(&alice, &theirs, &["line 1", "belongs to ledger", &their_id[..16], &alice_id[..16]]);
+
+    // Relabelled with this ledger's id (digest recomputed): its log claims this ledger's origin name
+    // under another key.
+    let bad = write(&alice, "relabelled.rollcall", &relabelled(&b, &alice_id).resealed());
+    refused(&alice, &bad, &["line 2", "origin test.example/laptop", "the bundle gives"]);
+}
+
+/// `b` with its header claiming ledger `id`.
+fn relabelled(b: &Bundle, id: &str) -> Bundle {
+    let mut r = b.clone();
+    let header = b.text(0);
+    let their_id = header.split(' ').nth(1).unwrap();
+    r.lines[0] = header.replace(their_id, id).into_bytes();
+    r
+}
+
+#[test]
+fn wrong_origin_key_in_a_bundle_does_not_blame_the_ledger() {
+    let (alice, _bob) = setup();
+    let other = Env::with_ledger();
+    let b = Bundle::read(&other.export("other.rollcall"));
+    let alice_id = verify_json(&alice).1["ledger_id"].as_str().unwrap().to_string();
+    let bad = write(&alice, "relabelled.rollcall", &relabelled(&b, &alice_id).resealed());
+    let err = refused(&alice, &bad, &["line 2", "the bundle gives"]);
+    assert!(!err.contains("ledger is damaged"), "{err}");
+}
+
+#[test]
+fn forged_checkpoints_are_refused() {
+    let (alice, bob) = setup();
+    let older = Bundle::read(&bob.export("older.rollcall"));
+    bob.ok(&["note", "z", "--as", "bob"]);
+    let b = Bundle::read(&bob.export("bob.rollcall"));
+    let c = b.checkpoint(BOB);
+    let note = note_of(&b.text(c));
+    let lines: Vec<&str> = note.split('\n').collect();
+    assert_eq!(lines[0], BOB, "{note}");
+
+    // The signature forged: one byte of the Ed25519 signature flipped (after the 4-byte key id).
+    let sig_line = lines.iter().position(|l| l.starts_with("\u{2014} ")).expect("signature line");
+    let (prefix, sig) = lines[sig_line].rsplit_once(' ').unwrap();
+    let mut raw = B64.decode(sig).unwrap();
+    raw[20] ^= 0x40;
+    let mut forged: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    forged[sig_line] = format!("{prefix} {}", B64.encode(&raw));
+    let mut f = b.clone();
+    f.lines[c] = checkpoint_line(&forged.join("\n"));
+    let bad = write(&alice, "forged-sig.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&format!("line {}", c + 1), BOB, "checkpoint", "signature"]);
+
+    // A wrong size, and a wrong root, in the signed body: the signature no longer holds.
+    let size: u64 = lines[1].parse().unwrap();
+    for (what, edit) in [("size", 1usize), ("root", 2)] {
+        let mut body: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        body[edit] = if what == "size" {
+            (size + 1).to_string()
+        } else {
+            let mut root = B64.decode(lines[2]).unwrap();
+            root[0] ^= 1;
+            B64.encode(root)
+        };
+        let mut f = b.clone();
+        f.lines[c] = checkpoint_line(&body.join("\n"));
+        let bad = write(&alice, &format!("wrong-{what}.rollcall"), &f.resealed());
+        refused(&alice, &bad, &[&format!("line {}", c + 1), "checkpoint"]);
+    }
+
+    // A genuine, validly signed checkpoint of bob's, but of an older size than the leaves carried.
+    let old_note = older.text(older.checkpoint(BOB));
+    let old_size: u64 = note_of(&old_note).split('\n').nth(1).unwrap().parse().unwrap();
+    assert!(old_size < size);
+    let mut f = b.clone();
+    f.lines[c] = old_note.into_bytes();
+    let bad = write(&alice, "old-checkpoint.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&format!("checkpoint is of size {old_size} but the leaves end at {size}")]);
+
+    // A cosignature (bob witnessing alice's log) whose signature is forged.
+    let cs = b.find("cosignature ");
+    let line = b.text(cs);
+    let (prefix, sig) = line.rsplit_once(' ').unwrap();
+    let mut raw = B64.decode(sig).unwrap();
+    raw[5] ^= 0x01;
+    let mut f = b.clone();
+    f.lines[cs] = format!("{prefix} {}", B64.encode(&raw)).into_bytes();
+    let bad = write(&alice, "forged-cosignature.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&format!("line {}", cs + 1), "cosignature", BOB, "does not verify"]);
+}
+
+#[test]
+fn blob_not_matching_its_digest_is_refused() {
+    let (alice, bob) = setup_with(&["approver", "requester"]);
+    let req = file_request(&bob, "bob", "low");
+    let log = file(&bob, "revert.log", &"rolled back payments to 41\n".repeat(50));
+    bob.ok(&["evidence", "add", &req, &log, "--kind", "log", "--as", "bob"]);
+    let good = bob.export("bob.rollcall");
+    let b = Bundle::read(&good);
+    let bl = b.find("blob ");
+    let sha = b.text(bl).split(' ').nth(1).unwrap().to_string();
+    assert!(b.lines[bl + 1].starts_with(b"data "));
+
+    // One byte of the data changed (still base64, still the announced size).
+    let mut f = b.clone();
+    let mut data = B64.decode(&b.lines[bl + 1][5..]).unwrap();
+    data[7] ^= 0x20;
+    f.lines[bl + 1] = format!("data {}", B64.encode(&data)).into_bytes();
+    let bad = write(&alice, "bad-blob.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&format!("line {}", bl + 3), &sha[..16], "does not match its digest"]);
+
+    // Data shorter than the size announced.
+    let mut f = b.clone();
+    f.lines[bl + 1] = format!("data {}", B64.encode(&data[..data.len() - 1])).into_bytes();
+    let bad = write(&alice, "short-blob.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&sha[..16]]);
+
+    // A blob no entry names (a valid digest of its data).
+    let extra = b"not evidence of anything\n";
+    let extra_sha = hex::encode(Sha256::digest(extra));
+    let mut f = b.clone();
+    f.lines.insert(bl, format!("data {}", B64.encode(extra)).into_bytes());
+    f.lines.insert(bl, format!("blob {extra_sha} {}", extra.len()).into_bytes());
+    let bad = write(&alice, "stray-blob.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&extra_sha[..16], "named by no entry"]);
+
+    // A blob announced larger than any import accepts is refused before its data is read.
+    let mut f = b.clone();
+    f.lines[bl] = format!("blob {sha} {}", 5u64 << 30).into_bytes();
+    let bad = write(&alice, "giant-blob.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&format!("line {}", bl + 1), &sha[..16], "larger than"]);
+
+    // The genuine bundle brings the blob.
+    assert_eq!(alice.import(&good)["blobs"], 1);
+    assert_eq!(verify_json(&alice).0, 0);
+}
+
+#[test]
+fn future_format_version_asks_for_an_upgrade() {
+    let (alice, bob) = setup();
+    let mut b = Bundle::read(&bob.export("bob.rollcall"));
+    b.lines[0] = b.text(0).replacen("rollcall-bundle/1 ", "rollcall-bundle/2 ", 1).into_bytes();
+    let bad = write(&alice, "v2.rollcall", &b.resealed());
+    refused(&alice, &bad, &["line 1", "version 2", "upgrade rollcall"]);
+    b.lines[0] = b.text(0).replacen("rollcall-bundle/2 ", "rollcall-bundle/0 ", 1).into_bytes();
+    let bad = write(&alice, "v0.rollcall", &b.resealed());
+    refused(&alice, &bad, &["line 1", "not supported"]);
+}
+
+#[test]
+fn anything_after_the_end_line_is_refused() {
+    let (alice, bob) = setup();
+    let bytes = std::fs::read(bob.export("bob.rollcall")).unwrap();
+    let n = Bundle::parse(&bytes).lines.len();
+    for (name, tail) in [
+        ("junk", &b"junk\n"[..]),
+        ("blank", b"\n"),
+        ("second-end", b"end 0000000000000000000000000000000000000000000000000000000000000000\n"),
+    ] {
+        let bad = write(&alice, &format!("after-{name}.rollcall"), &[&bytes[..], tail].concat());
+        refused(&alice, &bad, &[&format!("line {}", n + 1), "after the end line"]);
+    }
+    // Unterminated or oversized data after the end line is refused too (its line number: see below).
+    for (name, tail) in [("no-newline", b"x".to_vec()), ("long", vec![0u8; 200_000])] {
+        let bad = write(&alice, &format!("after-{name}.rollcall"), &[&bytes[..], &tail[..]].concat());
+        refused(&alice, &bad, &["after the end line"]);
+    }
+    // A whole second bundle appended.
+    let bad = write(&alice, "twice.rollcall", &[&bytes[..], &bytes[..]].concat());
+    refused(&alice, &bad, &["after the end line"]);
+}
+
+#[test]
+fn unterminated_data_after_the_end_line_is_named_by_its_line() {
+    let (alice, bob) = setup();
+    let bytes = std::fs::read(bob.export("bob.rollcall")).unwrap();
+    let n = Bundle::parse(&bytes).lines.len();
+    for (name, tail) in [("no-newline", b"x".to_vec()), ("long", vec![0u8; 200_000])] {
+        let bad = write(&alice, &format!("after-{name}.rollcall"), &[&bytes[..], &tail[..]].concat());
+        refused(&alice, &bad, &[&format!("line {}", n + 1), "after the end line"]);
+    }
+}
+
+#[test]
+fn huge_inputs_are_refused_quickly() {
+    let (alice, bob) = setup();
+    let b = Bundle::read(&bob.export("bob.rollcall"));
+
+    // 2 GiB (sparse): a valid header line, then NUL bytes without a newline.
+    let p = alice.home().join("huge.rollcall");
+    std::fs::write(&p, [&b.lines[0][..], b"\n"].concat()).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(2 << 30).unwrap();
+    let t = Instant::now();
+    refused(&alice, p.to_str().unwrap(), &["line 2 is longer than 131072 bytes"]);
+    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+
+    // 2 GiB of garbage from the first byte.
+    let p = alice.home().join("garbage.rollcall");
+    std::fs::write(&p, b"rollcall-bundle/1 garbage").unwrap();
+    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(2 << 30).unwrap();
+    let t = Instant::now();
+    refused(&alice, p.to_str().unwrap(), &["line 1 is longer than 131072 bytes"]);
+    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+
+    // One leaf line longer than 128 KiB, with a correct end digest.
+    let i = b.leaf(BOB, 1);
+    let mut long = b.clone();
+    long.lines[i].extend(std::iter::repeat_n(b' ', 200_000));
+    let bad = write(&alice, "long-line.rollcall", &long.resealed());
+    refused(&alice, &bad, &[&format!("line {} is longer than 131072 bytes", i + 1)]);
+
+    // At the limit: a line of exactly 131,072 bytes is read (and refused for what it holds), one more
+    // byte is refused by the reader.
+    let mut at = b.clone();
+    at.lines[i].resize(131_072, b' ');
+    let bad = write(&alice, "at-limit.rollcall", &at.resealed());
+    let err = refused(&alice, &bad, &[&format!("line {}", i + 1)]);
+    assert!(!err.contains("longer than"), "{err}");
+    at.lines[i].push(b' ');
+    let bad = write(&alice, "over-limit.rollcall", &at.resealed());
+    refused(&alice, &bad, &[&format!("line {} is longer than 131072 bytes", i + 1)]);
+}
+
+#[test]
+fn fork_is_a_security_error_with_evidence() {
+    let (alice, bob) = setup();
+    // The same machine twice: same member key, same origin key.
+    let twin = clone_home(&bob);
+    bob.ok(&["note", "A", "--as", "bob"]);
+    twin.ok(&["note", "B", "--as", "bob"]);
+    let ours = bob.export("bob.rollcall");
+    let theirs = twin.export("twin.rollcall");
+    let (bo, tw) = (Bundle::read(&ours), Bundle::read(&theirs));
+
+    // Bob's leaves under the twin's (validly signed) checkpoint of the same size: not the same tree.
+    let mut franken = bo.clone();
+    let c = bo.checkpoint(BOB);
+    franken.lines[c] = tw.lines[tw.checkpoint(BOB)].clone();
+    assert_ne!(franken.lines[c], bo.lines[c]);
+    let bad = write(&alice, "franken.rollcall", &franken.resealed());
+    refused(&alice, &bad, &[&format!("line {}", c + 1), "do not hash to its signed checkpoint"]);
+
+    alice.import(&ours);
+    let held = alice.entry_set();
+    let err = alice.fails(&["import", &theirs], 1);
+    assert!(err.contains("SECURITY"), "{err}");
+    assert!(err.contains("forked"), "{err}");
+    assert!(err.contains(BOB), "{err}");
+    assert_eq!(alice.entry_set(), held, "nothing of the forked bundle is imported");
+
+    let (code, v) = verify_json(&alice);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("SECURITY"), "{v}");
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("1 equivocation recorded (fork"), "{v}");
+    let eq = v["equivocations"].as_array().expect("equivocations");
+    assert_eq!(eq.len(), 1, "{v}");
+    assert_eq!(eq[0]["origin"], BOB);
+    assert_eq!(eq[0]["kind"], "fork");
+
+    let rows = equivocations(&alice);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (origin, kind, our_note, their_note) = &rows[0];
+    assert_eq!((origin.as_str(), kind.as_str()), (BOB, "fork"));
+    assert_eq!(our_note, &note_of(&bo.text(bo.checkpoint(BOB))));
+    assert_eq!(their_note, &note_of(&tw.text(tw.checkpoint(BOB))));
+    assert_ne!(our_note, their_note);
+
+    // The same fork again: refused again, the evidence is not duplicated.
+    let err = alice.fails(&["import", &theirs], 1);
+    assert!(err.contains("SECURITY"), "{err}");
+    assert_eq!(equivocations(&alice).len(), 1);
+    assert_eq!(alice.entry_set(), held);
+}
+
+#[test]
+fn older_bundle_after_a_newer_one_is_a_rollback() {
+    let (alice, bob) = setup();
+    let old = bob.export("old.rollcall");
+    bob.ok(&["note", "z", "--as", "bob"]);
+    let new = bob.export("new.rollcall");
+    let r = alice.import(&new);
+    assert!(r["added"].as_u64().unwrap() > 0);
+    let held = alice.entry_set();
+    let err = alice.fails(&["import", &old], 1);
+    assert!(err.contains("SECURITY"), "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains(BOB), "{err}");
+    assert_eq!(alice.entry_set(), held);
+    let rows = equivocations(&alice);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), (BOB, "rollback"));
+    let (code, v) = verify_json(&alice);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("SECURITY"), "{v}");
+    assert_eq!(v["equivocations"][0]["kind"], "rollback", "{v}");
+    assert_eq!(v["equivocations"][0]["origin"], BOB, "{v}");
+}
+
+#[test]
+fn ledger_restored_from_an_old_copy_learns_it_lost_entries() {
+    let (alice, bob) = setup();
+    let backup = clone_home(&alice);
+    alice.notes(2);
+    bob.import(&alice.export("alice.rollcall"));
+    let from_bob = bob.export("bob.rollcall");
+    // The restored copy sees its own log, signed by its own origin key, longer in bob's bundle.
+    let held = backup.entry_set();
+    let err = backup.fails(&["import", &from_bob], 1);
+    assert!(err.contains("SECURITY"), "{err}");
+    assert!(err.contains("test.example/laptop (this ledger) lost entries"), "{err}");
+    assert_eq!(backup.entry_set(), held);
+    let rows = equivocations(&backup);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("test.example/laptop", "rollback"));
+    assert_eq!(verify_json(&backup).0, 1);
+    // The ledger that was not restored takes the same bundle.
+    alice.import(&from_bob);
+    assert_eq!(verify_json(&alice).0, 0);
+}
+
+#[test]
+fn importing_twice_adds_nothing() {
+    let (alice, bob) = setup();
+    let b = bob.export("bob.rollcall");
+    let first = alice.import(&b);
+    assert!(first["added"].as_u64().unwrap() > 0);
+    let entries = alice.entry_set();
+    let fp = alice.fingerprint();
+    let second = alice.import(&b);
+    assert_eq!(second["added"], 0, "{second}");
+    assert_eq!(second["verified_signatures"], 0, "{second}");
+    assert_eq!(alice.entry_set(), entries);
+    assert_eq!(alice.fingerprint(), fp);
+    assert_eq!(verify_json(&alice).0, 0);
+}
+
+#[test]
+fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
+    let (alice, bob) = setup();
+    for i in 0..200 {
+        bob.ok(&["note", &format!("bulk note {i}"), "--as", "bob"]);
+    }
+    let bundle = bob.export("big.rollcall");
+    let old = alice.entry_set();
+
+    let spawn = |env: &Env| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .env_clear()
+            .env("ROLLCALL_HOME", env.home())
+            .env("ROLLCALL_PASSPHRASE", PASS)
+            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args(["import", &bundle])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn rollcall import")
+    };
+
+    // How long a full import takes here, and what it leaves.
+    let full = clone_home(&alice);
+    let t = Instant::now();
+    assert!(spawn(&full).wait().unwrap().success());
+    let took = t.elapsed();
+    let new = full.entry_set();
+    assert!(new.len() > old.len() + 200);
+
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        let env = clone_home(&alice);
+        let mut child = spawn(&env);
+        std::thread::sleep(took * step / 10);
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let (code, v) = verify_json(&env);
+        assert_eq!(code, 0, "after a kill at {:?}: {v}", took * step / 10);
+        let now = env.entry_set();
+        assert!(now == old || now == new, "a partial import: {} entries", now.len());
+        let r = env.import(&bundle);
+        if now == old {
+            assert_eq!(r["added"].as_u64().unwrap() as usize, new.len() - old.len());
+        }
+        assert_eq!(env.entry_set(), new);
+        assert_eq!(verify_json(&env).0, 0);
+    }
+    assert!(interrupted > 0, "no import was killed while running (a full import takes {took:?})");
+}
