@@ -6,11 +6,14 @@
 //! `cargo bench --bench tui` (`ROLLCALL_BENCH_SCALE` sets the synthetic requests; default 660,000 ≈ 1 M
 //! entries; the ledger is kept in target/ and reused).
 
+#[path = "shared/demo_ledger.rs"]
+mod demo_ledger;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rollcall::tui::msg::{Cmd, Msg};
 use rollcall::tui::{Options, update, view};
 use rollcall::workflow::demo;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -176,19 +179,7 @@ fn main() {
         measure(Path::new(&args[i + 1]));
         return;
     }
-    let scale: usize = std::env::var("ROLLCALL_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(660_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join(format!("bench-demo-{scale}"));
-    if !dir.join("ledger.db").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let t = Instant::now();
-        let d = demo::build(&dir, scale, &mut |s| eprintln!("building: {s}")).expect("demo");
-        println!(
-            "built a demo ledger of {} entries ({} requests) in {:.0} s",
-            d.entries,
-            d.requests + d.synthetic,
-            t.elapsed().as_secs_f64()
-        );
-    }
+    let dir = demo_ledger::million();
     let entries = rollcall::ledger::Ledger::open_read_only(&dir.join("ledger.db"))
         .map(|l| l.size(l.own_origin()).unwrap_or(0))
         .unwrap_or(0);

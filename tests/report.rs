@@ -20,38 +20,10 @@ fn at_json(env: &Env, now: &str, args: &[&str]) -> Value {
     serde_json::from_str(&at(env, now, &a)).expect("json")
 }
 
-/// Files a low-risk production request for payments-api as `who` at `now`.
+/// Files a low-risk production request for payments-api in incident INC-7 as `who` at `now`.
 fn request(env: &Env, who: &str, now: &str, title: &str, deployed: Option<&str>) -> String {
-    let mut args = vec![
-        "request",
-        "new",
-        "--as",
-        who,
-        "--title",
-        title,
-        "--change",
-        "deploy-4411",
-        "--category",
-        "performance-regression",
-        "--rationale",
-        "p99 latency doubled",
-        "--impact",
-        "checkout slower",
-        "--component",
-        "payments-api",
-        "--env",
-        "production",
-        "--revert-cmd",
-        "helm rollback payments 41",
-        "--from",
-        "42",
-        "--to",
-        "41",
-        "--risk",
-        "low",
-        "--incident",
-        "INC-7",
-    ];
+    let mut args = common::request_args(who, title, "low");
+    args.extend(["--incident", "INC-7"]);
     if let Some(d) = deployed {
         args.extend(["--deployed-at", d]);
     }

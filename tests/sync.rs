@@ -230,6 +230,21 @@ fn three_machines_sync_through_a_git_remote() {
     let v = c.json(&["sync", "--git", &wc]);
     assert_eq!(v["pushed"], true, "{v}");
     assert_eq!(v["refused"], 0, "{v}");
+    // A push that loses a race (the server refuses it once, as it refuses a non-fast-forward) is retried
+    // after pulling again.
+    let hook = remote.join("hooks").join("pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nif [ ! -e \"$0.raced\" ]; then touch \"$0.raced\"; echo 'rejected: fetch first' >&2; exit 1; fi\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    a.ok(&["note", "alice again", "--as", "alice"]);
+    let v = a.json(&["sync", "--git", &wa]);
+    assert_eq!(v["push_attempts"], 2, "{v}");
+    assert_eq!(v["pushed"], true, "{v}");
     // Two more rounds bring everyone to the same state.
     for _ in 0..2 {
         a.ok(&["sync", "--git", &wa]);

@@ -93,4 +93,32 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     let last = v["entries"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "approval.granted");
     assert_eq!(last["actor_name"], "carol");
+
+    // An auditor browses the demo's bundle with no ledger and no key of their own: read-only, and
+    // nothing is written anywhere.
+    let auditor = tempfile::tempdir().unwrap();
+    let bundle = demo.join("laptop-1.rollcall");
+    let before = std::fs::read(&bundle).unwrap();
+    let session = format!("rollcall-audit-{}", std::process::id());
+    let cmd = format!(
+        "env ROLLCALL_HOME={home} TERM=xterm-256color {bin} tui --bundle {bundle}; echo EXITED-$?; sleep 60",
+        home = auditor.path().display(),
+        bundle = bundle.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
+    wait_for(&session, "most urgent first", Duration::from_secs(20));
+    wait_for(&session, "intact", Duration::from_secs(20));
+    keys(&session, &["Enter"]);
+    wait_for(&session, "Request ", Duration::from_secs(10));
+    keys(&session, &["a"]);
+    let screen = tmux(&["capture-pane", "-t", &session, "-p"]);
+    assert!(!screen.contains("review what will be signed"), "no signing from a bundle: {screen}");
+    keys(&session, &["4"]);
+    wait_for(&session, "jump-host", Duration::from_secs(10));
+    keys(&session, &["q"]);
+    wait_for(&session, "EXITED-0", Duration::from_secs(10));
+    tmux(&["kill-session", "-t", &session]);
+    assert_eq!(std::fs::read(&bundle).unwrap(), before, "the bundle is untouched");
+    let written: Vec<_> = std::fs::read_dir(auditor.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(written.is_empty(), "nothing written to the auditor's home: {written:?}");
 }

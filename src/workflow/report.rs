@@ -123,7 +123,7 @@ fn facts_in(ledger: &Ledger, scope: &Scope) -> Result<Vec<RequestFacts>, Workflo
     let fmt = crate::ledger::statement::format_ts;
     let mut stmt = ledger.cache_conn().prepare(
         "SELECT facts FROM request_index WHERE created >= ?1 AND created < ?2
-           AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4) ORDER BY created",
+           AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4)",
     )?;
     let since = scope.since.map(fmt).unwrap_or_default();
     let until = scope.until.map(fmt).unwrap_or_else(|| "9999".into());
@@ -135,6 +135,8 @@ fn facts_in(ledger: &Ledger, scope: &Scope) -> Result<Vec<RequestFacts>, Workflo
             .map_err(|e| WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`")))?;
         out.push(f);
     }
+    // Sorted here rather than by SQLite, which would move every facts document through its sorter.
+    out.sort_by(|a, b| a.requested_at.cmp(&b.requested_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
 
@@ -147,8 +149,18 @@ pub fn all_facts(ledger: &Ledger) -> Result<Vec<RequestFacts>, WorkflowError> {
 pub fn build_report(ledger: &Ledger, scope: &Scope, generated_by: Option<String>) -> Result<Report, WorkflowError> {
     let now = super::clock::now();
     super::index::refresh(ledger, now)?;
-    let requests = facts_in(ledger, scope)?;
-    let (intact, verdict, checkpoints) = structural_verdict(ledger)?;
+    // The verdict reads every log on a connection of its own while this one reads the facts.
+    let path = ledger.path().to_path_buf();
+    let (requests, verdict) = std::thread::scope(|s| {
+        let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
+        let requests = facts_in(ledger, scope);
+        (requests, verdict.join())
+    });
+    let requests = requests?;
+    let (intact, verdict, checkpoints) = match verdict {
+        Ok(v) => v?,
+        Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
+    };
     let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
     Ok(Report {
         header: Header {

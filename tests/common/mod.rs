@@ -237,15 +237,16 @@ pub fn team() -> Env {
     env
 }
 
-/// Files a request as `who` with `risk`, returning its id.
-pub fn file_request(env: &Env, who: &str, risk: &str) -> String {
-    let v = env.json(&[
+/// The arguments of `request new` for a production revert of payments-api titled `title`, filed by `who`
+/// with declared `risk`.
+pub fn request_args<'a>(who: &'a str, title: &'a str, risk: &'a str) -> Vec<&'a str> {
+    vec![
         "request",
         "new",
         "--as",
         who,
         "--title",
-        "Revert payments deploy 4411",
+        title,
         "--change",
         "deploy-4411",
         "--category",
@@ -266,7 +267,12 @@ pub fn file_request(env: &Env, who: &str, risk: &str) -> String {
         "41",
         "--risk",
         risk,
-    ]);
+    ]
+}
+
+/// Files a request as `who` with `risk`, returning its id.
+pub fn file_request(env: &Env, who: &str, risk: &str) -> String {
+    let v = env.json(&request_args(who, "Revert payments deploy 4411", risk));
     v["request"].as_str().unwrap().to_string()
 }
 
