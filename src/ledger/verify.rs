@@ -9,7 +9,7 @@ use super::merkle::{Frontier, stored_hash_index};
 use super::note::Checkpoint;
 use super::statement::{CheckedHead, KeyCache, check_statement_with};
 use super::store::{Ledger, Origin};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -76,6 +76,8 @@ struct RawRow {
     leaf_entry: Vec<u8>,
     prev: Vec<u8>,
     entry: Option<RawEntry>,
+    /// Why a worker's lookup of the entry failed (other than the entry being absent).
+    lookup_error: Option<String>,
     checkpoints: Vec<(i64, String)>,
 }
 
@@ -93,6 +95,47 @@ struct CheckedRow {
     computed_id: Option<EntryId>,
     head: Result<CheckedHead, String>,
     checkpoints: Vec<(i64, Result<Hash, String>)>,
+}
+
+/// A read-only connection for a worker's entry lookups, or None (the reader then joins them in).
+fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(path, flags).ok()?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+    let _ = conn.pragma_update(None, "mmap_size", 0x7fff_0000i64);
+    let _ = conn.pragma_update(None, "cache_size", -65_536i64);
+    conn.execute_batch("BEGIN").ok()?;
+    // Start the snapshot now, after the reader's.
+    conn.query_row("SELECT COUNT(*) FROM meta", [], |_| Ok(())).ok()?;
+    Some(conn)
+}
+
+/// Looks up the entry of every leaf in `batch` (a leaf whose entry is missing keeps `None`, which
+/// [`check_row`] reports, as it reports a lookup that failed).
+fn fill_entries(conn: &rusqlite::Connection, batch: &mut [RawRow]) {
+    let Ok(mut stmt) =
+        conn.prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
+    else {
+        return;
+    };
+    for row in batch.iter_mut() {
+        let found = stmt
+            .query_row([&row.leaf_entry], |r| {
+                Ok(RawEntry {
+                    id: r.get(0)?,
+                    statement: r.get(1)?,
+                    signature: r.get(2)?,
+                    kind: r.get(3)?,
+                    actor: r.get(4)?,
+                    ts: r.get(5)?,
+                })
+            })
+            .optional();
+        match found {
+            Ok(e) => row.entry = e,
+            Err(e) => row.lookup_error = Some(format!("database is damaged: {e}")),
+        }
+    }
 }
 
 fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool) -> CheckedRow {
@@ -114,7 +157,10 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
                 }
             }),
         ),
-        None => (None, Err("leaf points to an entry that is not in the ledger".to_string())),
+        None => (
+            None,
+            Err(raw.lookup_error.clone().unwrap_or_else(|| "leaf points to an entry that is not in the ledger".into())),
+        ),
     };
     let checkpoints = raw
         .checkpoints
@@ -282,14 +328,24 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
     let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
     let conn = ledger.conn();
     // Reading through a memory map saves a copy per page on this full scan.
-    let _ = conn.pragma_update(None, "mmap_size", 1i64 << 30);
+    // (SQLite's default build caps the map just under 2 GiB.) The index pages of the entry lookups stay
+    // in a larger page cache for the scan.
+    let _ = conn.pragma_update(None, "mmap_size", 0x7fff_0000i64);
+    let _ = conn.pragma_update(None, "cache_size", -131_072i64);
     let tx = conn.unchecked_transaction().map_err(db)?;
+    // The entries are looked up by id, in random order: the workers do that on connections of their own,
+    // in parallel, when they can open them (opened after this transaction's first read, so each sees at
+    // least what it sees: the tables only grow). Otherwise this reader joins them in.
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut leaves_stmt = tx
         .prepare(
             "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts, l.ets
                FROM leaves l LEFT JOIN entries e ON e.id = l.entry_id
               WHERE l.origin = ?1 ORDER BY l.idx",
         )
+        .map_err(db)?;
+    let mut bare_stmt = tx
+        .prepare("SELECT l.idx, l.entry_id, l.prev, l.ets FROM leaves l WHERE l.origin = ?1 ORDER BY l.idx")
         .map_err(db)?;
     let mut hashes_stmt = tx.prepare("SELECT idx, hash FROM tree_hashes WHERE origin = ?1 ORDER BY idx").map_err(db)?;
     let mut cps_stmt = tx.prepare("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size").map_err(db)?;
@@ -298,44 +354,77 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
         .query_map(params![origin.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
         .map_err(db)?
         .peekable();
-    let mut rows = leaves_stmt
-        .query_map(params![origin.id], |r| {
-            let entry = match r.get::<_, Option<Vec<u8>>>(3)? {
-                Some(id) => Some(RawEntry {
-                    id,
-                    statement: r.get(4)?,
-                    signature: r.get(5)?,
-                    kind: r.get(6)?,
-                    actor: r.get(7)?,
-                    ts: r.get(8)?,
-                }),
-                None => None,
-            };
-            Ok(RawRow {
-                index: r.get(0)?,
-                ets: r.get(9)?,
-                leaf_entry: r.get(1)?,
-                prev: r.get(2)?,
-                entry,
-                checkpoints: Vec::new(),
-            })
+    let joined = |r: &rusqlite::Row<'_>| {
+        let entry = match r.get::<_, Option<Vec<u8>>>(3)? {
+            Some(id) => Some(RawEntry {
+                id,
+                statement: r.get(4)?,
+                signature: r.get(5)?,
+                kind: r.get(6)?,
+                actor: r.get(7)?,
+                ts: r.get(8)?,
+            }),
+            None => None,
+        };
+        Ok(RawRow {
+            index: r.get(0)?,
+            ets: r.get(9)?,
+            leaf_entry: r.get(1)?,
+            prev: r.get(2)?,
+            entry,
+            lookup_error: None,
+            checkpoints: Vec::new(),
         })
-        .map_err(db)?;
+    };
+    let bare = |r: &rusqlite::Row<'_>| {
+        Ok(RawRow {
+            index: r.get(0)?,
+            ets: r.get(3)?,
+            leaf_entry: r.get(1)?,
+            prev: r.get(2)?,
+            entry: None,
+            lookup_error: None,
+            checkpoints: Vec::new(),
+        })
+    };
+    let mut rows: Box<dyn Iterator<Item = rusqlite::Result<RawRow>>> = if threads > 1 {
+        Box::new(bare_stmt.query_map(params![origin.id], bare).map_err(db)?)
+    } else {
+        Box::new(leaves_stmt.query_map(params![origin.id], joined).map_err(db)?)
+    };
+    // The first row starts this transaction's snapshot; the workers' connections open after it.
+    let first = rows.next();
+    let lookups: Option<Vec<rusqlite::Connection>> = if threads > 1 {
+        (0..threads).map(|_| lookup_connection(ledger.path())).collect::<Option<Vec<_>>>()
+    } else {
+        None
+    };
+    let mut rows: Box<dyn Iterator<Item = rusqlite::Result<RawRow>>> = match (&lookups, threads > 1) {
+        (Some(_), _) | (None, false) => Box::new(first.into_iter().chain(rows)),
+        (None, true) => {
+            drop(rows);
+            Box::new(leaves_stmt.query_map(params![origin.id], joined).map_err(db)?)
+        }
+    };
 
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<RawRow>)>(threads * 2);
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<CheckedRow>)>();
     let work_rx = Arc::new(Mutex::new(work_rx));
 
     std::thread::scope(|s| -> Result<(), Failure> {
-        for _ in 0..threads {
+        let mut lookups = lookups.map(|v| v.into_iter().map(Some).collect::<Vec<_>>());
+        for t in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
+            let lookup = lookups.as_mut().and_then(|v| v[t].take());
             s.spawn(move || {
                 let mut keys = KeyCache::default();
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((seq, batch))) = next else { break };
+                    let Ok(Ok((seq, mut batch))) = next else { break };
+                    if let Some(conn) = &lookup {
+                        fill_entries(conn, &mut batch);
+                    }
                     let checked = batch.into_iter().map(|r| check_row(r, origin, &mut keys, signatures)).collect();
                     if done_tx.send((seq, checked)).is_err() {
                         break;
