@@ -85,10 +85,10 @@ fn main() {
         facts_bytes as f64 / 1048576.0,
     );
     let (md_s, md) = best(3, || render::markdown(&rep));
-    let (json_s, json) = best(1, || render::json(&rep).to_string());
+    let (json_s, json) = best(1, || render::json(&rep));
     let (csv_s, csv) = best(1, || render::csv(&rep));
     println!(
-        "  render: md {md_s:.3} s ({:.1} KiB), json {json_s:.2} s ({:.0} MiB), csv {csv_s:.2} s ({:.0} MiB)",
+        "  render: md {md_s:.3} s ({:.1} KiB), json {json_s:.3} s ({:.0} MiB), csv {csv_s:.3} s ({:.0} MiB)",
         md.len() as f64 / 1024.0,
         json.len() as f64 / 1048576.0,
         csv.len() as f64 / 1048576.0

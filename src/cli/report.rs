@@ -49,7 +49,7 @@ pub fn report(
     };
     let format = if json && out.is_none() { "json" } else { format };
     let text = match format {
-        "json" => format!("{:#}\n", crate::report::render::json(&report)),
+        "json" => crate::report::render::json(&report),
         "csv" => crate::report::render::csv(&report),
         _ => crate::report::render::markdown(&report),
     };

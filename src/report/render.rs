@@ -186,9 +186,12 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
-/// The report as one JSON document.
-pub fn json(r: &Report) -> serde_json::Value {
-    serde_json::to_value(r).unwrap_or(serde_json::Value::Null)
+/// The report as one JSON document (pretty-printed, ending in a newline), serialized straight from the
+/// report rather than through a `serde_json::Value` tree.
+pub fn json(r: &Report) -> String {
+    let mut out = serde_json::to_string_pretty(r).unwrap_or_else(|_| "null".into());
+    out.push('\n');
+    out
 }
 
 /// The CSV columns, in order.
