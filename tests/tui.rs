@@ -142,6 +142,49 @@ fn badges_selection_and_tamper_banner_are_styled() {
 }
 
 #[test]
+fn an_equivocation_is_shown_in_red_with_both_signed_checkpoints() {
+    let (_tmp, d) = demo_copy();
+    // A fork of the jump host as an import would record it (the rows are evidence: inserts only).
+    let c = rusqlite::Connection::open(&d.ledger).unwrap();
+    c.execute(
+        "INSERT INTO equivocations (origin, detected, kind, ours, theirs, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [
+            "demo.rollcall.example/jump-host",
+            "2026-11-20T11:00:00Z",
+            "fork",
+            "demo.rollcall.example/jump-host\n3\nOURSROOTOURSROOT=\n\n\u{2014} demo.rollcall.example/jump-host AAAAoursig\n",
+            "demo.rollcall.example/jump-host\n3\nTHEIRROOTTHEIRROOT=\n\n\u{2014} demo.rollcall.example/jump-host AAAAtheirsig\n",
+            "leaf 2: this ledger holds leaf hash 1111, the bundle has 2222",
+        ],
+    )
+    .unwrap();
+    drop(c);
+    let mut h = harness(&d, 160, 40, true);
+    h.render();
+    at(|| h.press(KeyCode::Char('4')));
+    let text = h.render();
+    assert!(text.contains("SECURITY: fork of origin demo.rollcall.example/jump-host"), "{text}");
+    assert!(
+        text.contains("this ledger's signed statement: demo.rollcall.example/jump-host | 3 | OURSROOTOURSROOT="),
+        "{text}"
+    );
+    assert!(
+        text.contains("the bundle's signed statement: demo.rollcall.example/jump-host | 3 | THEIRROOTTHEIRROOT="),
+        "{text}"
+    );
+    // The chrome says so on every screen, in the danger colour.
+    assert!(text.contains("SECURITY"));
+    let buf = h.terminal.backend().buffer().clone();
+    let red = (0..buf.area.height).any(|y| {
+        (0..buf.area.width).any(|x| {
+            let cell = &buf[(x, y)];
+            cell.symbol() == "S" && (cell.style().fg == Some(Color::Red) || cell.style().bg == Some(Color::Red))
+        })
+    });
+    assert!(red, "the alarm is red");
+}
+
+#[test]
 fn approve_end_to_end_by_keys() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 120, 30, false);

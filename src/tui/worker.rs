@@ -531,20 +531,24 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
     for p in &r.witnesses.problems {
         lines.push(format!("cosignatures: {}", safe(p)));
     }
-    let security = r
-        .witnesses
-        .equivocations
-        .iter()
-        .map(|e| {
-            format!(
-                "SECURITY: {} of origin {} detected {}: {}",
-                e.kind,
-                safe(&e.origin),
-                safe(&e.detected),
-                safe(&e.detail)
-            )
-        })
-        .collect();
+    let mut security = Vec::new();
+    for e in &r.witnesses.equivocations {
+        security.push(format!(
+            "SECURITY: {} of origin {} detected {}: {}",
+            e.kind,
+            safe(&e.origin),
+            safe(&e.detected),
+            safe(&e.detail)
+        ));
+        // Both signed statements, as kept: each note's lines on one line.
+        for (who, note) in [("this ledger's", &e.ours), ("the bundle's", &e.theirs)] {
+            let shown = note.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
+            security.push(format!(
+                "  {who} signed statement: {}",
+                if shown.is_empty() { "(none kept)".to_string() } else { safe(&shown) }
+            ));
+        }
+    }
     if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());
     } else {
