@@ -353,3 +353,57 @@ fn inclusion_and_consistency_proofs_check_with_nothing_else() {
     std::fs::write(&cons, lines.join("\n") + "\n").unwrap();
     invalid(&["verify-proof", cons.to_str().unwrap()]);
 }
+
+#[test]
+fn an_investigated_equivocation_is_acknowledged_not_erased() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    let old = b.export("old.rollcall");
+    b.ok(&["note", "later", "--as", "bob"]);
+    a.import(&b.export("new.rollcall"));
+    // The older bundle replayed: recorded as a rollback, and verify fails from now on.
+    let err = a.fails(&["import", &old], 1);
+    assert!(err.contains("SECURITY") && err.contains("rolled back"), "{err}");
+    let (code, v) = verify_json(&a);
+    assert_eq!(code, 1);
+    let evidence = v["equivocations"][0]["evidence"].as_str().expect("evidence digest").to_string();
+    assert_eq!(evidence.len(), 64);
+    let human = String::from_utf8(a.run(&["verify"]).stdout).unwrap();
+    assert!(human.contains(&format!("rollcall acknowledge {}", &evidence[..16])), "{human}");
+
+    // Someone without the admin or security-approver role cannot acknowledge it; nothing is written.
+    let k = a.json(&["key", "new", "mallory"]);
+    a.ok(&["enroll", "mallory", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "requester", "--as", "alice"]);
+    let before = a.fingerprint();
+    let err = a.fails(&["acknowledge", &evidence[..16], "--finding", "nothing to see", "--as", "mallory"], 1);
+    assert!(err.contains("admin or security-approver"), "{err}");
+    let err = a.fails(&["acknowledge", "abc", "--finding", "x", "--as", "alice"], 2);
+    assert!(err.contains("8 hex"), "{err}");
+    assert_eq!(before, a.fingerprint());
+
+    // alice investigates: a stale file on a shared drive, not a rewritten log.
+    a.ok(&[
+        "acknowledge",
+        &evidence[..16],
+        "--finding",
+        "old bundle from the shared drive; bob's log is intact",
+        "--as",
+        "alice",
+    ]);
+    let (code, v) = verify_json(&a);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["equivocations"].as_array().unwrap().len(), 0);
+    let ack = &v["acknowledged"][0];
+    assert_eq!(ack["evidence"], evidence.as_str());
+    assert_eq!(ack["kind"], "rollback");
+    assert!(ack["by"].as_str().unwrap().starts_with("alice"), "{ack}");
+    let human = a.ok(&["verify"]);
+    assert!(human.contains("acknowledged: rollback of origin test.example/bob"), "{human}");
+    // The evidence itself stays.
+    let c = rusqlite::Connection::open(a.ledger()).unwrap();
+    let rows: i64 = c.query_row("SELECT COUNT(*) FROM equivocations", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 1);
+    // A second acknowledgment finds nothing open.
+    let err = a.fails(&["acknowledge", &evidence[..16], "--finding", "again", "--as", "alice"], 2);
+    assert!(err.contains("no open equivocation"), "{err}");
+}

@@ -230,6 +230,21 @@ pub struct MarkedBadBody {
     pub reason: String,
 }
 
+/// `integrity.acknowledged`: an admin or security approver investigated a recorded equivocation. The row
+/// stays (it is evidence); `verify` reports it as acknowledged instead of failing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgedBody {
+    /// The origin the equivocation is about.
+    pub origin: String,
+    /// `fork` or `rollback`.
+    pub kind: String,
+    /// SHA-256 hex of the row's `ours`, one LF, and its `theirs` (what identifies the evidence).
+    pub evidence: String,
+    /// What the investigation found.
+    pub finding: String,
+}
+
 /// `audit.read`: someone read the ledger out (a report or an export): what, in which form, over which
 /// period, and the digest of what was written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub const EVIDENCE_PURGED: &str = "evidence.purged";
 pub const NOTE: &str = super::note::KIND;
 pub const MARKED_BAD: &str = "artifact.marked-bad";
 pub const AUDIT_READ: &str = "audit.read";
+pub const ACKNOWLEDGED: &str = "integrity.acknowledged";
 
 /// Kinds that belong to a request (their first ref is the request's entry id).
 pub const REQUEST_KINDS: [&str; 13] = [

@@ -256,6 +256,16 @@ pub enum Command {
         #[arg(long = "as", value_name = "NAME")]
         signer: Option<String>,
     },
+    /// Record that a recorded equivocation (fork or rollback) was investigated: `verify` then reports it as
+    /// acknowledged instead of failing. The evidence stays. Takes the admin or security-approver role.
+    Acknowledge {
+        /// The evidence digest `rollcall verify` prints (at least 8 hex characters).
+        evidence: String,
+        #[arg(long)]
+        finding: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Record that a digest (image, artifact, revision) is bad: reverts that bring it back are flagged.
     MarkBad {
         digest: String,

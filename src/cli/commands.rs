@@ -193,7 +193,17 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
         .witnesses
         .equivocations
         .iter()
-        .map(|e| json!({"origin": e.origin, "kind": e.kind, "detected": e.detected, "detail": e.detail, "ours": e.ours, "theirs": e.theirs}))
+        .map(|e| {
+            json!({"origin": e.origin, "kind": e.kind, "detected": e.detected, "detail": e.detail, "ours": e.ours,
+            "theirs": e.theirs, "evidence": e.evidence_digest()})
+        })
+        .collect();
+    let acknowledged: Vec<_> = r
+        .witnesses
+        .acknowledged
+        .iter()
+        .map(|(e, a)| json!({"origin": e.origin, "kind": e.kind, "detected": e.detected, "detail": e.detail,
+            "evidence": e.evidence_digest(), "entry_id": a.entry.to_hex(), "by": a.by, "at": a.at, "finding": a.finding}))
         .collect();
     if json {
         let origins: Vec<_> = r
@@ -233,7 +243,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             .map(|(id, p)| json!({"evidence": id.to_hex(), "purged_by": p.actor.encode(), "at": crate::ledger::statement::format_ts(p.ts), "reason": p.reason, "entry_id": p.entry.to_hex()}))
             .collect();
         output::json(&json!({
-            "witnesses": witnesses, "equivocations": equivocations,
+            "witnesses": witnesses, "equivocations": equivocations, "acknowledged": acknowledged,
             "evidence": {"checked": r.blobs.checked, "purged": purged, "not_held": r.blobs.not_held},
             "does_not_count": discounted,
             "ledger": what, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
@@ -261,6 +271,22 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
         }
         for e in &r.witnesses.equivocations {
             say!("SECURITY: {} of origin {} detected {}: {}", e.kind, safe(&e.origin), e.detected, safe(&e.detail));
+            say!(
+                "  evidence {}: once investigated, `rollcall acknowledge {} --finding ..` (admin or security approver)",
+                e.evidence_digest(),
+                &e.evidence_digest()[..16]
+            );
+        }
+        for (e, a) in &r.witnesses.acknowledged {
+            say!(
+                "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
+                e.kind,
+                safe(&e.origin),
+                e.detected,
+                safe(&a.by),
+                a.at,
+                safe(&a.finding)
+            );
         }
         say!(
             "evidence: {} blob{} match their digests{}",

@@ -335,6 +335,11 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Acknowledge { evidence, finding, signer } => {
+            let r = workflow::sync::acknowledge(ctx, signer.name.as_deref(), &evidence, &finding)?;
+            super::commands::receipt("acknowledgment", &r, json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::MarkBad { digest, reason, signer } => {
             let r = workflow::lifecycle::mark_bad(ctx, signer.name.as_deref(), &digest, &reason)?;
             super::commands::receipt("bad-artifact mark", &r, json);

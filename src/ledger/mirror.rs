@@ -30,6 +30,13 @@ pub struct Equivocation {
     pub detail: String,
 }
 
+impl Equivocation {
+    /// What identifies this evidence: SHA-256 of `ours`, one LF, and `theirs` (hex).
+    pub fn evidence_digest(&self) -> String {
+        super::Hash::of(&[self.ours.as_bytes(), b"\n", self.theirs.as_bytes()]).to_hex()
+    }
+}
+
 impl Ledger {
     /// The root of the first `size` leaves of `origin`'s log (which must hold that many).
     pub fn root_at(&self, origin: &Origin, size: u64) -> Result<Hash, LedgerError> {

@@ -549,6 +549,17 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
             ));
         }
     }
+    for (e, a) in &r.witnesses.acknowledged {
+        lines.push(format!(
+            "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
+            e.kind,
+            safe(&e.origin),
+            safe(&e.detected),
+            safe(&a.by),
+            safe(&a.at),
+            safe(&a.finding)
+        ));
+    }
     if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());
     } else {

@@ -105,7 +105,7 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
             covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });
         }
     }
-    let equivocations = ledger.equivocations()?;
+    let (equivocations, _) = super::sync::equivocations(ledger)?;
     if let Some(e) = equivocations.first() {
         return Ok((false, format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail), covered));
     }

@@ -342,13 +342,70 @@ pub struct WitnessState {
     pub by_origin: BTreeMap<String, Vec<Witness>>,
     /// Cosignatures that do not verify or contradict the logs (integrity failures).
     pub problems: Vec<String>,
-    /// Evidence of equivocation kept by earlier imports.
+    /// Evidence of equivocation kept by earlier imports that nobody has acknowledged yet.
     pub equivocations: Vec<crate::ledger::mirror::Equivocation>,
+    /// Evidence an admin or security approver acknowledged, with who, when and the finding.
+    pub acknowledged: Vec<Acknowledged>,
+}
+
+use crate::ledger::mirror::Equivocation;
+
+/// A recorded equivocation and the entry that acknowledged it.
+pub type Acknowledged = (Equivocation, Acknowledgment);
+
+/// A signed `integrity.acknowledged` entry that matches a recorded equivocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledgment {
+    pub entry: crate::ledger::EntryId,
+    pub by: String,
+    pub at: String,
+    pub finding: String,
+}
+
+/// The recorded equivocations, split into those still open and those acknowledged by a signed entry of a
+/// key that held `admin` or `security-approver` when it signed.
+pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
+    let rows = ledger.equivocations()?;
+    if rows.is_empty() {
+        return Ok((rows, Vec::new()));
+    }
+    let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
+    let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
+    let roles = ["admin".to_string(), "security-approver".to_string()];
+    let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
+    for row in &acks {
+        let f = super::state::fact_of(row)?;
+        let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
+            continue;
+        };
+        if !roster.has_role(&f.actor, row.pos, &roles) {
+            continue;
+        }
+        valid.push((
+            body.evidence,
+            Acknowledgment {
+                entry: row.entry.id,
+                by: roster.display(&f.actor),
+                at: row.ts.clone(),
+                finding: body.finding,
+            },
+        ));
+    }
+    let (mut open, mut done) = (Vec::new(), Vec::new());
+    for e in rows {
+        let digest = e.evidence_digest();
+        match valid.iter().find(|(d, _)| *d == digest) {
+            Some((_, a)) => done.push((e, a.clone())),
+            None => open.push(e),
+        }
+    }
+    Ok((open, done))
 }
 
 /// Checks every stored cosignature against the witness's declared key and the log it covers.
 pub fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
-    let mut state = WitnessState { equivocations: ledger.equivocations()?, ..Default::default() };
+    let (open, acknowledged) = equivocations(ledger)?;
+    let mut state = WitnessState { equivocations: open, acknowledged, ..Default::default() };
     let origins = ledger.origins()?;
     for c in ledger.cosignatures(None)? {
         let Some(witness) = origins.iter().find(|o| o.name == c.witness) else {
@@ -407,4 +464,56 @@ impl From<SyncError> for WorkflowError {
     fn from(e: SyncError) -> Self {
         WorkflowError::Sync(e)
     }
+}
+
+/// `rollcall acknowledge EVIDENCE --finding ..`: records, with a signed `integrity.acknowledged` entry,
+/// that a recorded equivocation was investigated. The signer must hold `admin` or `security-approver`.
+pub fn acknowledge(
+    ctx: &Context,
+    signer: Option<&str>,
+    evidence: &str,
+    finding: &str,
+) -> Result<super::context::Receipt, WorkflowError> {
+    let prefix = evidence.trim().to_ascii_lowercase();
+    if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WorkflowError::Usage(
+            "give at least 8 hex characters of the evidence digest `rollcall verify` prints".into(),
+        ));
+    }
+    let finding = finding.trim();
+    if finding.is_empty() || finding.chars().count() > 2000 {
+        return Err(WorkflowError::Usage(
+            "give what the investigation found (--finding, at most 2000 characters)".into(),
+        ));
+    }
+    let mut session = ctx.session(signer)?;
+    let (open, _) = equivocations(&session.ledger)?;
+    let matching: Vec<_> = open.iter().filter(|e| e.evidence_digest().starts_with(&prefix)).collect();
+    let e = match matching.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(WorkflowError::NotFound(format!(
+                "no open equivocation has evidence {prefix} (see `rollcall verify`)"
+            )));
+        }
+        _ => return Err(WorkflowError::Usage(format!("{prefix} matches more than one equivocation; give more"))),
+    };
+    let actor = session.signer.public();
+    let snap = super::state::Snapshot::load(&session.ledger)?;
+    if !snap.roster.has_role(&actor, snap.next, &["admin".to_string(), "security-approver".to_string()]) {
+        return Err(WorkflowError::Refused(format!(
+            "{} may not acknowledge an equivocation: it takes the admin or security-approver role",
+            snap.roster.display(&actor)
+        )));
+    }
+    let body = crate::audit::bodies::AcknowledgedBody {
+        origin: e.origin.clone(),
+        kind: e.kind.clone(),
+        evidence: e.evidence_digest(),
+        finding: finding.to_string(),
+    };
+    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let st =
+        crate::ledger::Statement::new_at(crate::audit::kinds::ACKNOWLEDGED, &actor, body, &[], super::clock::now());
+    session.append(st, &|_, _| Ok(()))
 }
