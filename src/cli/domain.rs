@@ -389,6 +389,20 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 );
                 say!("passphrase of every demo key: {}", workflow::demo::PASSPHRASE);
                 say!("open it again with: {how}");
+                say!(
+                    "a governance report: ROLLCALL_HOME={} rollcall --ledger {} report --as grace",
+                    demo.home.display(),
+                    demo.ledger.display()
+                );
+                say!(
+                    "a post-mortem timeline: ROLLCALL_HOME={} rollcall --ledger {} timeline --incident INC-800",
+                    demo.home.display(),
+                    demo.ledger.display()
+                );
+                say!(
+                    "an auditor's check of the laptop's bundle: rollcall verify --bundle {}",
+                    demo.dir.join("laptop-1.rollcall").display()
+                );
             }
             if no_tui || json {
                 return Ok(ExitCode::SUCCESS);
