@@ -28,6 +28,12 @@ fn failure(env: &Env) -> serde_json::Value {
     let human = env.run(&["verify"]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("integrity: FAILED"), "{text}");
+    // One thread (the reader joins the entries in) finds exactly the same failure as several (the workers
+    // look the entries up on connections of their own).
+    let one = env.cmd().args(["--json", "verify"]).env("ROLLCALL_VERIFY_THREADS", "1").output().unwrap();
+    assert_eq!(one.status.code(), Some(1));
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(one["integrity"]["failure"], f, "one thread: {one}");
     f
 }
 

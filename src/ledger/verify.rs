@@ -90,12 +90,38 @@ struct RawEntry {
     ts: String,
 }
 
+impl RawEntry {
+    /// The entry in columns `at..at + 6` (id, statement, signature, kind, actor, ts) of `r`.
+    fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawEntry> {
+        Ok(RawEntry {
+            id: r.get(at)?,
+            statement: r.get(at + 1)?,
+            signature: r.get(at + 2)?,
+            kind: r.get(at + 3)?,
+            actor: r.get(at + 4)?,
+            ts: r.get(at + 5)?,
+        })
+    }
+}
+
 struct CheckedRow {
     raw: RawRow,
     computed_id: Option<EntryId>,
     head: Result<CheckedHead, String>,
     checkpoints: Vec<(i64, Result<Hash, String>)>,
 }
+
+/// Worker threads: `ROLLCALL_VERIFY_THREADS` when set (at least 1), else one per core.
+fn threads() -> usize {
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// Sets how many threads verification uses (to leave cores free, or to test the one-thread path).
+pub const THREADS_ENV: &str = "ROLLCALL_VERIFY_THREADS";
 
 /// A read-only connection for a worker's entry lookups, or None (the reader then joins them in).
 fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
@@ -119,18 +145,7 @@ fn fill_entries(conn: &rusqlite::Connection, batch: &mut [RawRow]) {
         return;
     };
     for row in batch.iter_mut() {
-        let found = stmt
-            .query_row([&row.leaf_entry], |r| {
-                Ok(RawEntry {
-                    id: r.get(0)?,
-                    statement: r.get(1)?,
-                    signature: r.get(2)?,
-                    kind: r.get(3)?,
-                    actor: r.get(4)?,
-                    ts: r.get(5)?,
-                })
-            })
-            .optional();
+        let found = stmt.query_row([&row.leaf_entry], |r| RawEntry::from_row(r, 0)).optional();
         match found {
             Ok(e) => row.entry = e,
             Err(e) => row.lookup_error = Some(format!("database is damaged: {e}")),
@@ -336,7 +351,7 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
     // The entries are looked up by id, in random order: the workers do that on connections of their own,
     // in parallel, when they can open them (opened after this transaction's first read, so each sees at
     // least what it sees: the tables only grow). Otherwise this reader joins them in.
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = threads();
     let mut leaves_stmt = tx
         .prepare(
             "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts, l.ets
@@ -356,14 +371,7 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
         .peekable();
     let joined = |r: &rusqlite::Row<'_>| {
         let entry = match r.get::<_, Option<Vec<u8>>>(3)? {
-            Some(id) => Some(RawEntry {
-                id,
-                statement: r.get(4)?,
-                signature: r.get(5)?,
-                kind: r.get(6)?,
-                actor: r.get(7)?,
-                ts: r.get(8)?,
-            }),
+            Some(_) => Some(RawEntry::from_row(r, 3)?),
             None => None,
         };
         Ok(RawRow {
