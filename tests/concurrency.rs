@@ -75,3 +75,21 @@ fn kill_9_mid_loop_leaves_a_verifiable_ledger() {
     env.ok(&["note", "after the crashes", "--as", "alice"]);
     assert_eq!(verify_json(&env).0, 0);
 }
+
+#[test]
+fn verify_while_another_process_appends_sees_a_consistent_snapshot() {
+    // verify's workers read entries on connections of their own, opened after the reader's snapshot:
+    // entries appended meanwhile must never make a leaf look like it points nowhere.
+    let env = Env::with_ledger();
+    env.notes(20);
+    let mut writer = append_loop(&env, 600, "W").stdout(Stdio::null()).spawn().unwrap();
+    let mut runs = 0;
+    while writer.try_wait().unwrap().is_none() && runs < 40 {
+        let (code, v) = verify_json(&env);
+        assert_eq!(code, 0, "verify during appends: {v}");
+        runs += 1;
+    }
+    assert!(writer.wait().unwrap().success());
+    assert!(runs >= 2, "verify ran while the appends were going on ({runs} runs)");
+    assert_eq!(verify_json(&env).0, 0);
+}
