@@ -407,3 +407,29 @@ fn an_investigated_equivocation_is_acknowledged_not_erased() {
     let err = a.fails(&["acknowledge", &evidence[..16], "--finding", "again", "--as", "alice"], 2);
     assert!(err.contains("no open equivocation"), "{err}");
 }
+
+#[test]
+fn export_since_a_checkpoint_that_contradicts_this_ledger_is_refused() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    let backup = common::clone_home(&b);
+    let twin = common::clone_home(&b);
+    b.ok(&["note", "A", "--as", "bob"]);
+    twin.ok(&["note", "B", "--as", "bob"]);
+    a.import(&b.export("b.rollcall"));
+    let cps = a.home().join("held.checkpoints");
+    a.ok(&["checkpoints", "--out", cps.to_str().unwrap()]);
+    let cps = cps.to_str().unwrap();
+
+    // bob's machine restored from a backup: the peer holds more of its own log than it does.
+    let out = backup.home().join("inc.rollcall");
+    let err = backup.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps], 1);
+    assert!(err.contains("SECURITY") && err.contains("restored from an old copy"), "{err}");
+    assert!(!out.exists(), "no bundle written");
+
+    // A twin that wrote something else at the same index: another history.
+    let out = twin.home().join("inc.rollcall");
+    let err = twin.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps], 1);
+    assert!(err.contains("SECURITY") && err.contains("another history"), "{err}");
+    assert!(!out.exists(), "no bundle written");
+}

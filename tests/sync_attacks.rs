@@ -117,19 +117,6 @@ fn refused(env: &Env, bundle: &str, says: &[&str]) -> String {
     err
 }
 
-/// A copy of `env`'s whole home (keys, origin key, ledger): the same machine twice.
-fn clone_home(env: &Env) -> Env {
-    let copy = Env::new();
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", env.home().display()))
-        .arg(copy.home())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    copy
-}
-
 fn equivocations(env: &Env) -> Vec<(String, String, String, String)> {
     let c =
         rusqlite::Connection::open_with_flags(env.ledger(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
@@ -557,7 +544,7 @@ fn huge_inputs_are_refused_quickly() {
 fn fork_is_a_security_error_with_evidence() {
     let (alice, bob) = setup();
     // The same machine twice: same member key, same origin key.
-    let twin = clone_home(&bob);
+    let twin = common::clone_home(&bob);
     bob.ok(&["note", "A", "--as", "bob"]);
     twin.ok(&["note", "B", "--as", "bob"]);
     let ours = bob.export("bob.rollcall");
@@ -631,7 +618,7 @@ fn older_bundle_after_a_newer_one_is_a_rollback() {
 #[test]
 fn ledger_restored_from_an_old_copy_learns_it_lost_entries() {
     let (alice, bob) = setup();
-    let backup = clone_home(&alice);
+    let backup = common::clone_home(&alice);
     alice.notes(2);
     bob.import(&alice.export("alice.rollcall"));
     let from_bob = bob.export("bob.rollcall");
@@ -690,7 +677,7 @@ fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
     };
 
     // How long a full import takes here, and what it leaves.
-    let full = clone_home(&alice);
+    let full = common::clone_home(&alice);
     let t = Instant::now();
     assert!(spawn(&full).wait().unwrap().success());
     let took = t.elapsed();
@@ -699,7 +686,7 @@ fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
 
     let mut interrupted = 0;
     for step in 0..12u32 {
-        let env = clone_home(&alice);
+        let env = common::clone_home(&alice);
         let mut child = spawn(&env);
         std::thread::sleep(took * step / 10);
         if child.try_wait().unwrap().is_none() {

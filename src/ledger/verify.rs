@@ -139,11 +139,16 @@ fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
 /// Looks up the entry of every leaf in `batch` (a leaf whose entry is missing keeps `None`, which
 /// [`check_row`] reports, as it reports a lookup that failed).
 fn fill_entries(conn: &rusqlite::Connection, batch: &mut [RawRow]) {
-    let Ok(mut stmt) =
-        conn.prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
-    else {
-        return;
-    };
+    let mut stmt =
+        match conn.prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1") {
+            Ok(s) => s,
+            Err(e) => {
+                for row in batch.iter_mut() {
+                    row.lookup_error = Some(format!("database is damaged: {e}"));
+                }
+                return;
+            }
+        };
     for row in batch.iter_mut() {
         let found = stmt.query_row([&row.leaf_entry], |r| RawEntry::from_row(r, 0)).optional();
         match found {

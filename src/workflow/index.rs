@@ -126,7 +126,12 @@ fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Err
 
 /// Recomputes and stores the row of request `id`.
 fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    let view = load_view(ledger, snap, id)?;
+    let view = match load_view(ledger, snap, id) {
+        // A stored statement that no longer hashes to its id (a tampered file): it is left out of the
+        // index, and `verify` (and every report's header) names it.
+        Err(WorkflowError::NotFound(_)) => return Ok(()),
+        other => other?,
+    };
     let judged = evaluate_now(ledger, &view, snap, now)?;
     let facts = serde_json::to_string(&super::report::facts_of(&view, &judged))
         .map_err(|e| WorkflowError::Usage(e.to_string()))?;
@@ -195,12 +200,7 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
     let snap = Snapshot::load(ledger)?;
     let ids = all_requests(ledger)?;
     for (_, id) in &ids {
-        match upsert(ledger, &snap, id, now) {
-            // A stored statement that no longer hashes to its id (a tampered file): it is left out
-            // of the index, and `verify` (and every report's header) names it.
-            Err(WorkflowError::NotFound(_)) => continue,
-            other => other?,
-        }
+        upsert(ledger, &snap, id, now)?;
     }
     for origin in ledger.origins()? {
         let mut from = 0;
@@ -291,10 +291,7 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
     for id in &affected {
         // Only ids that are requests of this ledger (a note may name anything).
         if ledger.entry(id)?.is_some_and(|r| r.kind == REQUESTED) {
-            match upsert(ledger, &snap, id, now) {
-                Err(WorkflowError::NotFound(_)) => continue, // tampered, as in `rebuild`
-                other => other?,
-            }
+            upsert(ledger, &snap, id, now)?;
         }
     }
     set_meta(ledger, "applied_size", &size.to_string())?;

@@ -362,6 +362,15 @@ pub struct Acknowledgment {
     pub finding: String,
 }
 
+/// Whether `key` may acknowledge an equivocation at `pos`: it holds `admin` or `security-approver`.
+fn may_acknowledge(
+    roster: &crate::identity::roster::Roster,
+    key: &crate::ledger::PublicKey,
+    pos: crate::ledger::Pos,
+) -> bool {
+    roster.has_role(key, pos, &["admin".to_string(), "security-approver".to_string()])
+}
+
 /// The recorded equivocations, split into those still open and those acknowledged by a signed entry of a
 /// key that held `admin` or `security-approver` when it signed.
 pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
@@ -371,14 +380,13 @@ pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowle
     }
     let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
     let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
-    let roles = ["admin".to_string(), "security-approver".to_string()];
     let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
     for row in &acks {
         let f = super::state::fact_of(row)?;
         let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
             continue;
         };
-        if !roster.has_role(&f.actor, row.pos, &roles) {
+        if !may_acknowledge(&roster, &f.actor, row.pos) {
             continue;
         }
         valid.push((
@@ -500,7 +508,7 @@ pub fn acknowledge(
     };
     let actor = session.signer.public();
     let snap = super::state::Snapshot::load(&session.ledger)?;
-    if !snap.roster.has_role(&actor, snap.next, &["admin".to_string(), "security-approver".to_string()]) {
+    if !may_acknowledge(&snap.roster, &actor, snap.next) {
         return Err(WorkflowError::Refused(format!(
             "{} may not acknowledge an equivocation: it takes the admin or security-approver role",
             snap.roster.display(&actor)

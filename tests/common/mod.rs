@@ -189,6 +189,19 @@ pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
     env
 }
 
+/// A copy of `env`'s whole home (keys, origin key, ledger): the same machine twice.
+pub fn clone_home(env: &Env) -> Env {
+    let copy = Env::new();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", env.home().display()))
+        .arg(copy.home())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    copy
+}
+
 /// Verifies and returns (exit code, stdout JSON).
 pub fn verify_json(env: &Env) -> (i32, serde_json::Value) {
     let out = env.run(&["--json", "verify"]);
