@@ -257,6 +257,37 @@ fn reordered_duplicated_and_dropped_leaves_are_refused() {
     refused(&alice, &bad, &[&format!("checkpoint is of size {to} but the leaves end at {}", to - 1)]);
 }
 
+/// Whether `env`'s ledger has the `leaves_entry` index (which a bulk import drops and rebuilds).
+fn has_leaves_entry_index(env: &Env) -> bool {
+    let c =
+        rusqlite::Connection::open_with_flags(env.ledger(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+    c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'leaves_entry'", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .expect("query")
+        == 1
+}
+
+#[test]
+fn a_bulk_load_the_bundle_does_not_carry_is_refused_and_the_index_is_kept() {
+    // An origin line announcing 60,000 new leaves makes the import load in bulk (the leaves_entry index
+    // is dropped to be rebuilt at the end); the leaves stop long before that.
+    let (alice, bob) = setup();
+    let b = Bundle::read(&bob.export("bob.rollcall"));
+    let o = b.origin(BOB);
+    let (rest, _) = b.text(o).rsplit_once(' ').map(|(r, t)| (r.to_string(), t.to_string())).unwrap();
+    let mut big = b.clone();
+    big.lines[o] = format!("{rest} 60000").into_bytes();
+    let bad = write(&alice, "announces-60000.rollcall", &big.resealed());
+    assert!(has_leaves_entry_index(&alice));
+    refused(&alice, &bad, &["announced leaves up to 60000 but carries up to"]);
+    assert!(has_leaves_entry_index(&alice), "a refused bulk import left the ledger without its index");
+    // The genuine bundle still imports.
+    let ok = write(&alice, "genuine.rollcall", &b.bytes());
+    alice.ok(&["import", &ok]);
+    assert!(has_leaves_entry_index(&alice));
+}
+
 #[test]
 fn truncated_bundles_are_refused() {
     let (alice, bob) = setup();

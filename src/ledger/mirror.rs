@@ -207,11 +207,12 @@ impl Ledger {
 
     /// Starts an import: one `BEGIN IMMEDIATE` transaction that is rolled back unless committed.
     pub fn begin_import(&self) -> Result<Import<'_>, LedgerError> {
-        // An import inserts into the entry-id indexes in random order: a page cache of up to 256 MiB
-        // (allocated as used) keeps a million-entry ledger's indexes in memory while it runs.
-        self.conn().pragma_update(None, "cache_size", -262_144i64)?;
+        // An import inserts into the entry-id index in random order: a page cache of up to 64 MiB
+        // (allocated as used) keeps a million-entry ledger's index in memory while it runs. A larger one
+        // only holds more dirty pages back until the commit, which then writes them all at once.
+        self.conn().pragma_update(None, "cache_size", -65_536i64)?;
         self.conn().execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Import { conn: self.conn(), open: true })
+        Ok(Import { conn: self.conn(), path: self.path(), open: true, index_deferred: false, flusher: None })
     }
 }
 
@@ -222,7 +223,11 @@ fn root_at_in(conn: &Connection, origin: i64, size: u64) -> Result<Hash, LedgerE
 /// An open import transaction. Dropping it without [`Import::commit`] rolls everything back.
 pub struct Import<'c> {
     conn: &'c Connection,
+    path: &'c std::path::Path,
     open: bool,
+    /// `leaves_entry` is dropped until [`Import::finish_bulk`] (or the commit) builds it again.
+    index_deferred: bool,
+    flusher: Option<super::bulk::WalFlusher>,
 }
 
 impl<'c> Import<'c> {
@@ -246,6 +251,36 @@ impl<'c> Import<'c> {
             .execute("INSERT INTO origins (name, public_key, own) VALUES (?1, ?2, 0)", params![name, key.encode()])?;
         let id = self.conn.last_insert_rowid();
         Ok(Origin { id, name: name.to_string(), key: *key, own: false })
+    }
+
+    /// Announces that about `new_leaves` leaves follow. From [`super::bulk::BULK_LEAVES`] on, the WAL is
+    /// flushed while they load, and when they at least double the file, `leaves_entry` is dropped until
+    /// [`Import::finish_bulk`]: lookups of leaves by entry id are slow in between, not wrong.
+    pub fn expect_leaves(&mut self, new_leaves: u64) -> Result<(), LedgerError> {
+        if new_leaves < super::bulk::BULK_LEAVES {
+            return Ok(());
+        }
+        if self.flusher.is_none() {
+            self.flusher = Some(super::bulk::WalFlusher::start(self.path));
+        }
+        let mut held = 0u64;
+        for o in read_origins(self.conn)? {
+            held += super::store::log_size(self.conn, o.id)?;
+        }
+        if !self.index_deferred && super::bulk::defer_index(held, new_leaves) {
+            super::bulk::drop_index(self.conn)?;
+            self.index_deferred = true;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds what a bulk load deferred (nothing if none was).
+    pub fn finish_bulk(&mut self) -> Result<(), LedgerError> {
+        if self.index_deferred {
+            super::bulk::rebuild_index(self.conn)?;
+            self.index_deferred = false;
+        }
+        Ok(())
     }
 
     /// A writer at index `from` of a mirror's log.
@@ -277,8 +312,9 @@ impl<'c> Import<'c> {
         self.conn
     }
 
-    /// Makes everything staged durable.
+    /// Makes everything staged durable (with the deferred index built again).
     pub fn commit(mut self) -> Result<(), LedgerError> {
+        self.finish_bulk()?;
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         Ok(())
@@ -290,5 +326,88 @@ impl Drop for Import<'_> {
         if self.open {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Statement, bulk::BULK_LEAVES};
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn has_index(l: &Ledger) -> bool {
+        l.conn()
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'leaves_entry'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn a_bulk_load_rebuilds_the_entry_index_before_it_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let actor = PublicKey::from_signing(&key);
+        let genesis = Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
+        let ledger = Ledger::create(&dir.path().join("l.db"), "test.example/a", &key, &genesis).unwrap();
+        let mirror_key = PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]));
+        let notes: Vec<_> = (0..3)
+            .map(|i| Statement::new("note", &actor, serde_json::json!({ "i": i }), &[]).sign(&key).unwrap())
+            .collect();
+
+        // Rolled back: the dropped index is back.
+        let mut tx = ledger.begin_import().unwrap();
+        tx.expect_leaves(BULK_LEAVES).unwrap();
+        assert!(!has_index(&ledger));
+        drop(tx);
+        assert!(has_index(&ledger));
+
+        // Committed: rebuilt inside the transaction, and lookups by entry id find the new leaves.
+        let mut tx = ledger.begin_import().unwrap();
+        let origin = tx.origin("test.example/m", &mirror_key).unwrap();
+        tx.expect_leaves(BULK_LEAVES).unwrap();
+        assert!(!has_index(&ledger));
+        let mut w = tx.writer(&origin, 0).unwrap();
+        for n in &notes {
+            w.push(n, Some(&n.check().unwrap())).unwrap();
+        }
+        drop(w);
+        tx.commit().unwrap();
+        assert!(has_index(&ledger));
+        for n in &notes {
+            assert_eq!(ledger.entry(&n.id).unwrap().map(|r| r.entry.id), Some(n.id));
+        }
+        let plan: String = ledger
+            .conn()
+            .query_row("EXPLAIN QUERY PLAN SELECT idx FROM leaves WHERE entry_id = ?1", [notes[0].id.0], |r| r.get(3))
+            .unwrap();
+        assert!(plan.contains("leaves_entry"), "{plan}");
+
+        // A small load leaves the index alone.
+        let mut tx = ledger.begin_import().unwrap();
+        tx.expect_leaves(BULK_LEAVES - 1).unwrap();
+        assert!(has_index(&ledger));
+    }
+
+    #[test]
+    fn a_created_ledger_is_in_wal_mode_with_full_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let actor = PublicKey::from_signing(&key);
+        let genesis = Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
+        let path = dir.path().join("l.db");
+        drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
+        // The file itself says WAL (bytes 18 and 19 of the header are 2), whoever opens it next.
+        let header = std::fs::read(&path).unwrap();
+        assert_eq!((header[18], header[19]), (2, 2));
+        let l = Ledger::open(&path).unwrap();
+        let mode: String = l.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(l.entry(&genesis.id).unwrap().map(|r| r.entry.id), Some(genesis.id));
+        // Nothing of the temporary file is left beside it.
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert!(names.iter().all(|n| n.starts_with("l.db")), "{names:?}");
     }
 }

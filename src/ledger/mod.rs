@@ -2,6 +2,7 @@
 //! the RFC 6962 Merkle tree, C2SP checkpoints, and verification. It knows nothing about rollbacks: kinds
 //! and bodies are opaque JSON to it, and who may sign is decided above it.
 
+pub mod bulk;
 pub mod cosign;
 pub mod dsse;
 pub mod error;

@@ -114,8 +114,14 @@ impl Ledger {
         let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
         let result = Self::build(&tmp, origin_name, origin_key, ledger_id).map_err(E::from).and_then(|()| {
             let mut ledger = Self::open(&tmp)?;
-            fill(&mut ledger)?;
+            // Nobody else can see the file yet: it is filled without the WAL and synced whole below.
+            let load = super::bulk::PrivateLoad::begin(&ledger.conn, &tmp)?;
+            let filled = fill(&mut ledger).and_then(|()| Ok(load.restore(&ledger.conn)?));
             drop(ledger);
+            // Synced (or, on failure, given up) only once its connection is closed.
+            let synced = load.sync(&tmp);
+            filled?;
+            synced?;
             // hard_link fails if `path` appeared meanwhile: never clobber.
             std::fs::hard_link(&tmp, path).map_err(|e| {
                 E::from(match e.kind() {

@@ -22,6 +22,10 @@ use std::sync::{Arc, Mutex};
 /// Leaves handed to a verifying thread at a time.
 const BATCH: usize = 512;
 
+/// Batches read ahead of the one being written: enough to keep the verifying threads busy while the
+/// writer stalls (a B-tree split, a page-cache spill to the WAL).
+const IN_FLIGHT: usize = 32;
+
 /// Largest blob accepted from a bundle.
 const MAX_BLOB: u64 = 4 << 30;
 
@@ -182,7 +186,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     let compressed = reader.compressed();
     let tx = ledger.begin_import()?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Job>)>(threads * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Job>)>(IN_FLIGHT);
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Checked>)>();
     let work_rx = Arc::new(Mutex::new(work_rx));
     std::thread::scope(|s| {
@@ -252,6 +256,8 @@ impl Run<'_> {
         if !self.seen.contains(&self.exporter) {
             return Err(self.bad(format!("the bundle does not carry the log of its own origin {}", self.exporter)));
         }
+        // Lookups by entry id (blobs, declarations, the roster) need the index a bulk load deferred.
+        self.tx.finish_bulk()?;
         while let Record::Blob { sha256, size } = rec {
             rec = self.blob(&sha256, size)?;
         }
@@ -290,6 +296,9 @@ impl Run<'_> {
                 "origin {name}: the bundle starts at leaf {from} but this ledger holds only {held} of its leaves; \
                  import a full export (without --since) first"
             )));
+        }
+        if !origin.own {
+            self.tx.expect_leaves(to.saturating_sub(held))?;
         }
         let mut writer = self.tx.writer(&origin, from)?;
         if origin.own {
@@ -391,8 +400,8 @@ impl Run<'_> {
             if self.received == self.sent {
                 return Ok(());
             }
-            // Keep at most a few batches in flight; wait when all are wanted.
-            let got = if all || self.sent - self.received > 4 {
+            // Keep at most IN_FLIGHT batches in flight; wait when all are wanted.
+            let got = if all || self.sent - self.received > IN_FLIGHT as u64 {
                 self.done.recv().ok()
             } else {
                 match self.done.try_recv() {
