@@ -12,6 +12,7 @@ pub mod leaf;
 pub mod merkle;
 pub mod mirror;
 pub mod note;
+mod open_files;
 pub mod pos;
 pub mod proof;
 pub mod schema;

@@ -59,6 +59,8 @@ pub struct Ledger {
     ledger_id: EntryId,
     own: Origin,
     names: std::cell::RefCell<std::collections::HashMap<i64, String>>,
+    /// Last, so it is dropped after `conn` is closed.
+    _registration: super::open_files::Registration,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -177,7 +179,8 @@ impl Ledger {
     }
 
     fn open_with(path: &Path, mode: OpenFlags) -> Result<Ledger, LedgerError> {
-        schema::check_header(path)?;
+        // Declared before the connection, so that on every path it is dropped after it.
+        let registration = super::open_files::register(path, || schema::check_header(path))?;
         let conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if mode.contains(OpenFlags::SQLITE_OPEN_READ_WRITE) {
@@ -194,7 +197,14 @@ impl Ledger {
             .into_iter()
             .find(|o| o.own)
             .ok_or_else(|| LedgerError::Damaged("the ledger has no own origin".into()))?;
-        Ok(Ledger { conn, path: path.to_path_buf(), ledger_id, own, names: Default::default() })
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            ledger_id,
+            own,
+            names: Default::default(),
+            _registration: registration,
+        })
     }
 
     pub fn path(&self) -> &Path {
