@@ -1,7 +1,8 @@
 //! Hostile bundles against `rollcall import` (docs/FORMAT.md §8): edited, reordered, truncated, forged,
 //! foreign, future, oversized, forked and rolled-back bundles are refused with one line naming the
 //! problem, leaving the importing ledger byte for byte as it was; equivocation is kept as SECURITY
-//! evidence; a good bundle imports once, and a killed import leaves the old state or the new one.
+//! evidence; a good bundle imports once, a killed import leaves the old state or the new one, and a
+//! killed join leaves no ledger or a whole one.
 
 mod common;
 use base64::Engine;
@@ -737,4 +738,58 @@ fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
         assert_eq!(verify_json(&env).0, 0);
     }
     assert!(interrupted > 0, "no import was killed while running (a full import takes {took:?})");
+}
+
+#[test]
+fn kill_9_mid_join_leaves_no_ledger_or_a_whole_one() {
+    let alice = Env::with_ledger();
+    alice.notes(200);
+    let carol = Env::new();
+    carol.ok(&["key", "new", "carol"]);
+    let key = carol.public_key("carol");
+    alice.ok(&["enroll", "carol", "--pubkey", &key, "--as", "alice", "--role", "approver"]);
+    let bundle = alice.export("for-carol.rollcall");
+    let spawn = |env: &Env| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .env_clear()
+            .env("ROLLCALL_HOME", env.home())
+            .env("ROLLCALL_PASSPHRASE", PASS)
+            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args(["init", "--join", &bundle, "--as", "carol", "--origin", "test.example/carol"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn rollcall init --join")
+    };
+
+    let full = common::clone_home(&carol);
+    let t = Instant::now();
+    assert!(spawn(&full).wait().unwrap().success());
+    let took = t.elapsed();
+    let joined = full.entry_set();
+    assert!(joined.len() > 200);
+
+    let mut interrupted = 0;
+    for step in 0..12u32 {
+        let env = common::clone_home(&carol);
+        let mut child = spawn(&env);
+        std::thread::sleep(took * step / 10);
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if env.ledger().exists() {
+            // It appeared only once complete and synced.
+            assert_eq!(verify_json(&env).0, 0, "a ledger left by a join killed at {:?}", took * step / 10);
+            assert_eq!(env.entry_set().len(), joined.len());
+        } else {
+            // Nothing appeared; joining again works.
+            env.ok(&["init", "--join", &bundle, "--as", "carol", "--origin", "test.example/carol"]);
+            assert_eq!(verify_json(&env).0, 0);
+            assert_eq!(env.entry_set().len(), joined.len());
+        }
+    }
+    assert!(interrupted > 0, "no join was killed while running (a full join takes {took:?})");
 }
