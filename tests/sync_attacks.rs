@@ -685,6 +685,21 @@ fn importing_twice_adds_nothing() {
     assert_eq!(verify_json(&alice).0, 0);
 }
 
+/// `rollcall ARGS` in `env`'s home, running in the background with its output discarded (to be killed).
+fn spawn_quiet(env: &Env, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .env_clear()
+        .env("ROLLCALL_HOME", env.home())
+        .env("ROLLCALL_PASSPHRASE", PASS)
+        .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn rollcall")
+}
+
 #[test]
 fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
     let (alice, bob) = setup();
@@ -693,41 +708,11 @@ fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
     }
     let bundle = bob.export("big.rollcall");
     let old = alice.entry_set();
-
-    let spawn = |env: &Env| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
-            .env_clear()
-            .env("ROLLCALL_HOME", env.home())
-            .env("ROLLCALL_PASSPHRASE", PASS)
-            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .args(["import", &bundle])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn rollcall import")
-    };
-
-    // How long a full import takes here, and what it leaves.
-    let full = common::clone_home(&alice);
-    let t = Instant::now();
-    assert!(spawn(&full).wait().unwrap().success());
-    let took = t.elapsed();
-    let new = full.entry_set();
-    assert!(new.len() > old.len() + 200);
-
-    let mut interrupted = 0;
-    for step in 0..12u32 {
-        let env = common::clone_home(&alice);
-        let mut child = spawn(&env);
-        std::thread::sleep(took * step / 10);
-        if child.try_wait().unwrap().is_none() {
-            interrupted += 1;
-        }
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        let (code, v) = verify_json(&env);
-        assert_eq!(code, 0, "after a kill at {:?}: {v}", took * step / 10);
+    killed_at_twelve_points(&alice, &["import", &bundle], |env, full, at| {
+        let new = full.entry_set();
+        assert!(new.len() > old.len() + 200);
+        let (code, v) = verify_json(env);
+        assert_eq!(code, 0, "after a kill at {at:?}: {v}");
         let now = env.entry_set();
         assert!(now == old || now == new, "a partial import: {} entries", now.len());
         let r = env.import(&bundle);
@@ -735,9 +720,8 @@ fn kill_9_mid_import_leaves_the_old_or_the_new_state() {
             assert_eq!(r["added"].as_u64().unwrap() as usize, new.len() - old.len());
         }
         assert_eq!(env.entry_set(), new);
-        assert_eq!(verify_json(&env).0, 0);
-    }
-    assert!(interrupted > 0, "no import was killed while running (a full import takes {took:?})");
+        assert_eq!(verify_json(env).0, 0);
+    });
 }
 
 #[test]
@@ -749,47 +733,43 @@ fn kill_9_mid_join_leaves_no_ledger_or_a_whole_one() {
     let key = carol.public_key("carol");
     alice.ok(&["enroll", "carol", "--pubkey", &key, "--as", "alice", "--role", "approver"]);
     let bundle = alice.export("for-carol.rollcall");
-    let spawn = |env: &Env| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
-            .env_clear()
-            .env("ROLLCALL_HOME", env.home())
-            .env("ROLLCALL_PASSPHRASE", PASS)
-            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .args(["init", "--join", &bundle, "--as", "carol", "--origin", "test.example/carol"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn rollcall init --join")
-    };
+    let join = ["init", "--join", &bundle, "--as", "carol", "--origin", "test.example/carol"];
+    killed_at_twelve_points(&carol, &join, |env, full, at| {
+        let joined = full.entry_set().len();
+        assert!(joined > 200);
+        if env.ledger().exists() {
+            // It appeared only once complete and synced.
+            assert_eq!(verify_json(env).0, 0, "a ledger left by a join killed at {at:?}");
+            assert_eq!(env.entry_set().len(), joined);
+        } else {
+            // Nothing appeared; joining again works.
+            env.ok(&join);
+            assert_eq!(verify_json(env).0, 0);
+            assert_eq!(env.entry_set().len(), joined);
+        }
+    });
+}
 
-    let full = common::clone_home(&carol);
+/// Runs `rollcall ARGS` in a copy of `base`'s home to the end, then in twelve more copies killed with
+/// SIGKILL after 0 %, 10 %, … 110 % of the time that took, handing each (with the finished copy and the
+/// moment of the kill) to `check`. At least one must have been killed while it ran.
+fn killed_at_twelve_points(base: &Env, args: &[&str], mut check: impl FnMut(&Env, &Env, Duration)) {
+    let full = common::clone_home(base);
     let t = Instant::now();
-    assert!(spawn(&full).wait().unwrap().success());
+    assert!(spawn_quiet(&full, args).wait().unwrap().success());
     let took = t.elapsed();
-    let joined = full.entry_set();
-    assert!(joined.len() > 200);
-
     let mut interrupted = 0;
     for step in 0..12u32 {
-        let env = common::clone_home(&carol);
-        let mut child = spawn(&env);
-        std::thread::sleep(took * step / 10);
+        let env = common::clone_home(base);
+        let mut child = spawn_quiet(&env, args);
+        let at = took * step / 10;
+        std::thread::sleep(at);
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
         }
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        if env.ledger().exists() {
-            // It appeared only once complete and synced.
-            assert_eq!(verify_json(&env).0, 0, "a ledger left by a join killed at {:?}", took * step / 10);
-            assert_eq!(env.entry_set().len(), joined.len());
-        } else {
-            // Nothing appeared; joining again works.
-            env.ok(&["init", "--join", &bundle, "--as", "carol", "--origin", "test.example/carol"]);
-            assert_eq!(verify_json(&env).0, 0);
-            assert_eq!(env.entry_set().len(), joined.len());
-        }
+        check(&env, &full, at);
     }
-    assert!(interrupted > 0, "no join was killed while running (a full join takes {took:?})");
+    assert!(interrupted > 0, "nothing was killed while it ran (a full run takes {took:?})");
 }

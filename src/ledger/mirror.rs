@@ -347,10 +347,10 @@ mod tests {
     #[test]
     fn a_bulk_load_rebuilds_the_entry_index_before_it_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[7; 32]);
+        let (path, _) = super::super::store::test_ledger(dir.path());
+        let ledger = Ledger::open(&path).unwrap();
+        let key = SigningKey::from_bytes(&[9; 32]);
         let actor = PublicKey::from_signing(&key);
-        let genesis = Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
-        let ledger = Ledger::create(&dir.path().join("l.db"), "test.example/a", &key, &genesis).unwrap();
         let mirror_key = PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]));
         let notes: Vec<_> = (0..3)
             .map(|i| Statement::new("note", &actor, serde_json::json!({ "i": i }), &[]).sign(&key).unwrap())
@@ -393,11 +393,7 @@ mod tests {
     #[test]
     fn a_created_ledger_is_in_wal_mode_with_full_syncs() {
         let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let actor = PublicKey::from_signing(&key);
-        let genesis = Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
-        let path = dir.path().join("l.db");
-        drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
+        let (path, genesis) = super::super::store::test_ledger(dir.path());
         // The file itself says WAL (bytes 18 and 19 of the header are 2), whoever opens it next.
         let header = std::fs::read(&path).unwrap();
         assert_eq!((header[18], header[19]), (2, 2));

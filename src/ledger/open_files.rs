@@ -77,9 +77,8 @@ pub(crate) fn count(path: &Path) -> usize {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::super::{Ledger, PublicKey, Statement};
+    use super::super::Ledger;
     use super::*;
-    use ed25519_dalek::SigningKey;
 
     /// Whether this process holds a POSIX lock on `path` (from /proc/locks: `… POSIX ADVISORY READ <pid>
     /// <maj>:<min>:<inode> <start> <end>`).
@@ -99,11 +98,7 @@ mod tests {
     #[test]
     fn a_second_connection_keeps_the_locks_of_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let actor = PublicKey::from_signing(&key);
-        let genesis = Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
-        let path = dir.path().join("l.db");
-        drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
+        let (path, genesis) = super::super::store::test_ledger(dir.path());
         assert_eq!(count(&path), 0);
 
         let first = Ledger::open(&path).unwrap();

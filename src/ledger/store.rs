@@ -508,3 +508,14 @@ fn append_in(
     };
     Ok(AppendOutcome { first_index: size, size: new_size, root, checkpoint })
 }
+
+/// A new ledger file `l.db` in `dir` whose genesis (returned) is signed by the key of bytes `[7; 32]`.
+#[cfg(test)]
+pub(crate) fn test_ledger(dir: &Path) -> (PathBuf, SignedStatement) {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let actor = PublicKey::from_signing(&key);
+    let genesis = super::Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
+    let path = dir.join("l.db");
+    drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
+    (path, genesis)
+}
