@@ -415,7 +415,9 @@ fn export_since_a_checkpoint_that_contradicts_this_ledger_is_refused() {
     let backup = common::clone_home(&b);
     let twin = common::clone_home(&b);
     b.ok(&["note", "A", "--as", "bob"]);
-    twin.ok(&["note", "B", "--as", "bob"]);
+    for n in ["B", "C", "D"] {
+        twin.ok(&["note", n, "--as", "bob"]);
+    }
     a.import(&b.export("b.rollcall"));
     let cps = a.home().join("held.checkpoints");
     a.ok(&["checkpoints", "--out", cps.to_str().unwrap()]);
@@ -423,13 +425,22 @@ fn export_since_a_checkpoint_that_contradicts_this_ledger_is_refused() {
 
     // bob's machine restored from a backup: the peer holds more of its own log than it does.
     let out = backup.home().join("inc.rollcall");
-    let err = backup.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps], 1);
+    let before = backup.entry_set();
+    let err = backup.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps, "--as", "bob"], 1);
     assert!(err.contains("SECURITY") && err.contains("restored from an old copy"), "{err}");
     assert!(!out.exists(), "no bundle written");
+    assert_eq!(backup.entry_set(), before, "a refused export was recorded as a read");
 
-    // A twin that wrote something else at the same index: another history.
+    // A twin that wrote other entries from the same index on: another history.
     let out = twin.home().join("inc.rollcall");
-    let err = twin.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps], 1);
+    let before = twin.entry_set();
+    let err = twin.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps, "--as", "bob"], 1);
     assert!(err.contains("SECURITY") && err.contains("another history"), "{err}");
     assert!(!out.exists(), "no bundle written");
+    assert_eq!(twin.entry_set(), before, "a refused export was recorded as a read");
+
+    // The same export without the contradiction is recorded (the policy records reads).
+    let before = twin.entry_set().len();
+    twin.ok(&["export", "--out", out.to_str().unwrap(), "--as", "bob"]);
+    assert_eq!(twin.entry_set().len(), before + 1);
 }

@@ -5,7 +5,7 @@
 use super::SyncError;
 use super::bundle::{DATA_CHUNK, Record, VERSION, Writer};
 use crate::ledger::note::Checkpoint;
-use crate::ledger::{Hash, Ledger, LedgerError};
+use crate::ledger::{Hash, Ledger, LedgerError, Origin};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
@@ -47,6 +47,49 @@ fn io(e: std::io::Error) -> SyncError {
     SyncError::Io("the bundle".into(), e)
 }
 
+/// Checks every `--since` checkpoint of `opts` against `ledger` without writing anything: what
+/// [`export`] would refuse is refused here first. The own log is taken whole, as the export will
+/// checkpoint its tail before it writes.
+pub fn check_since(ledger: &Ledger, opts: &ExportOptions) -> Result<(), SyncError> {
+    for origin in ledger.origins()? {
+        let to = if origin.own { Some(ledger.size(&origin)?) } else { ledger.latest_checkpoint(&origin)?.map(|c| c.0) };
+        if let Some(to) = to {
+            start_for(ledger, &origin, to, opts.since.get(&origin.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Where the export of `origin` (checkpointed up to `to`) starts for a peer holding the checkpoint `since`
+/// of it; `None` when there is nothing to send (the peer holds more of this mirror than this ledger).
+fn start_for(ledger: &Ledger, origin: &Origin, to: u64, since: Option<&String>) -> Result<Option<u64>, SyncError> {
+    let Some(theirs) = since else { return Ok(Some(0)) };
+    let (cp, _) = Checkpoint::verify(theirs, &origin.name, &origin.key).map_err(|e| {
+        SyncError::Usage(format!("the --since checkpoint of origin {} does not verify: {e}", origin.name))
+    })?;
+    if cp.size > to && !origin.own {
+        return Ok(None);
+    }
+    if cp.size > to {
+        return Err(SyncError::Diverged(format!(
+            "the --since checkpoint of origin {} (this ledger's own log) has size {} but this ledger holds only \
+             {to} entries of it: was this file restored from an old copy, or is another machine signing as this \
+             origin?",
+            origin.name, cp.size
+        )));
+    }
+    if ledger.root_at(origin, cp.size)? != cp.root {
+        return Err(SyncError::Diverged(format!(
+            "the --since checkpoint of origin {} (size {}, root {}) is not a prefix of this ledger's copy (size \
+             {to}): the peer holds another history",
+            origin.name,
+            cp.size,
+            cp.root.short(16)
+        )));
+    }
+    Ok(Some(cp.size))
+}
+
 /// Writes a bundle of `ledger` to `out`.
 pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<ExportReport, SyncError> {
     let mut w = Writer::new(out);
@@ -61,35 +104,7 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
         if origin.own {
             report.unchecked_tail = ledger.size(&origin)?.saturating_sub(to);
         }
-        let from = match opts.since.get(&origin.name) {
-            None => 0,
-            Some(theirs) => {
-                let (cp, _) = Checkpoint::verify(theirs, &origin.name, &origin.key).map_err(|e| {
-                    SyncError::Usage(format!("the --since checkpoint of origin {} does not verify: {e}", origin.name))
-                })?;
-                if cp.size > to && !origin.own {
-                    // The peer holds more of this mirror than this ledger does: nothing to send for it.
-                    continue;
-                }
-                if cp.size > to {
-                    return Err(SyncError::Diverged(format!(
-                        "the --since checkpoint of origin {} (this ledger's own log) has size {} but this ledger \
-                         holds only {to} entries of it: was this file restored from an old copy?",
-                        origin.name, cp.size
-                    )));
-                }
-                if ledger.root_at(&origin, cp.size)? != cp.root {
-                    return Err(SyncError::Diverged(format!(
-                        "the --since checkpoint of origin {} (size {}, root {}) is not a prefix of this ledger's \
-                         copy (size {to}): the peer holds another history",
-                        origin.name,
-                        cp.size,
-                        cp.root.short(16)
-                    )));
-                }
-                cp.size
-            }
-        };
+        let Some(from) = start_for(ledger, &origin, to, opts.since.get(&origin.name))? else { continue };
         w.write(&Record::Origin { name: origin.name.clone(), key: origin.key, from, to }).map_err(io)?;
         ledger.for_each_leaf(&origin, from, to, &mut |index, statement, sig| {
             if statement.contains(&b'\n') {

@@ -139,7 +139,7 @@ pub fn export(
 }
 
 /// `rollcall export` as a person: the export is recorded first (an `audit.read` entry, which the bundle
-/// then carries) when the policy records reads.
+/// then carries) when the policy records reads, once its `--since` checkpoints are known to fit.
 pub fn export_recorded(
     ctx: &Context,
     signer: Option<&str>,
@@ -152,6 +152,11 @@ pub fn export_recorded(
     let mut held = 0;
     for o in ledger.origins()? {
         held += ledger.size(&o)?;
+    }
+    // What the export would refuse is refused before the read is recorded.
+    if let Some(s) = since {
+        let opts = ExportOptions { since: read_since(s)?, no_blobs };
+        crate::sync::export::check_since(&ledger, &opts)?;
     }
     drop(ledger);
     let mut scope = BTreeMap::new();
