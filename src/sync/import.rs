@@ -19,11 +19,15 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-/// Leaves handed to a verifying thread at a time.
+/// Leaves handed to a verifying thread at a time, at most.
 const BATCH: usize = 512;
 
+/// Statement bytes in one batch, at most: with [`IN_FLIGHT`], what bounds an import's memory whatever the
+/// size of the statements (a batch of 512 typical statements holds about 120 KiB).
+const BATCH_BYTES: usize = 1 << 20;
+
 /// Batches read ahead of the one being written: enough to keep the verifying threads busy while the
-/// writer stalls (a B-tree split, a page-cache spill to the WAL).
+/// writer stalls (a B-tree split, a page-cache spill to the WAL), and at most ~33 MiB of statements.
 const IN_FLIGHT: usize = 32;
 
 /// Largest blob accepted from a bundle.
@@ -312,6 +316,7 @@ impl Run<'_> {
         let mut added = 0u64;
         let mut pending: BTreeMap<u64, Vec<Checked>> = BTreeMap::new();
         let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0usize;
         let rec = loop {
             let rec = self.next()?;
             let Record::Leaf { index, signature, statement } = rec else { break rec };
@@ -323,9 +328,11 @@ impl Run<'_> {
             if index >= to {
                 return Err(self.bad(format!("origin {name}: more leaves than the {} announced", to - from)));
             }
+            batch_bytes += statement.len();
             batch.push(Job { line: self.reader.line_no(), index, held: index < held, signature, statement });
             next += 1;
-            if batch.len() == BATCH {
+            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
                 self.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
                 self.drain(&mut pending, false, &mut |this, c| {
                     this.accept(c, &origin, held, &mut writer, &mut diverged, &mut added)
