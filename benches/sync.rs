@@ -1,6 +1,7 @@
 //! Sync throughput against this machine's own limits, measured in the same run:
 //!
-//! - import of a full bundle into a new machine's ledger against (cores × single-core `verify_strict`);
+//! - import of a full bundle into a new machine joining the ledger (as `init --join` does) and into a
+//!   ledger already in use, each against (cores × single-core `verify_strict`);
 //! - export rate (target ≥ 100,000 entries/s) and bundle size against the statement and signature bytes
 //!   it carries (target ≤ 1.3×);
 //! - an incremental export of the last 1,000 entries against the full export (cost in proportion to
@@ -73,8 +74,9 @@ fn main() {
     std::fs::copy(cache.join("a.db"), &a_path).unwrap();
     let mut a = Ledger::open(&a_path).unwrap();
 
-    // Limit: cores x single-core verify_strict, on statements like these; measured before and after the
-    // import (this VM's speed drifts), and the higher rate is the one compared against.
+    // Limit: cores x single-core verify_strict, on statements like these. This VM's speed drifts by up to
+    // 20 % within a minute, so the rate is measured right before and right after each import and the import
+    // is compared with the mean of the two; the ratio against the highest rate of the run is printed too.
     let sample: Vec<(Vec<u8>, ed25519_dalek::Signature)> = notes(&admin, 0, 20_000)
         .iter()
         .map(|s| {
@@ -91,7 +93,6 @@ fn main() {
         }
         sample.len() as f64 / t.elapsed().as_secs_f64()
     };
-    let strict_before = verify_rate();
 
     // Export.
     let bundle = dir.path().join("a.rollcall");
@@ -106,6 +107,7 @@ fn main() {
     // `init --join` does), timed until the file is complete and synced.
     let b_path = dir.path().join("b.db");
     let b_key = PublicKey::from_signing(&SigningKey::from_bytes(&[5u8; 32]));
+    let strict_0 = verify_rate();
     let t = Instant::now();
     let mut joined = None;
     let b = Ledger::create_with(&b_path, "bench.example/b", &b_key, &a.ledger_id(), |l| {
@@ -123,14 +125,16 @@ fn main() {
     let c_key = PublicKey::from_signing(&SigningKey::from_bytes(&[6u8; 32]));
     let c =
         Ledger::create_with(&c_path, "bench.example/c", &c_key, &a.ledger_id(), |_| Ok::<(), LedgerError>(())).unwrap();
+    let strict_1 = verify_rate();
     let t = Instant::now();
     let imported = import(&c, std::fs::File::open(&bundle).unwrap(), &ImportOptions::default()).unwrap();
     let import_secs = t.elapsed().as_secs_f64();
     drop(c);
     let import_rate = imported.added() as f64 / import_secs;
-    let strict_after = verify_rate();
-    let strict = strict_before.max(strict_after);
-    let limit = strict * cores as f64;
+    let strict_2 = verify_rate();
+    let join_limit = cores as f64 * (strict_0 + strict_1) / 2.0;
+    let import_limit = cores as f64 * (strict_1 + strict_2) / 2.0;
+    let max_limit = cores as f64 * strict_0.max(strict_1).max(strict_2);
     assert_eq!(imported.added() as f64, exported);
 
     // Incremental: 1,000 new entries, exported since the checkpoint b holds.
@@ -150,17 +154,18 @@ fn main() {
 
     println!("rollcall sync benchmark: {n} notes, {cores} cores");
     println!(
-        "  single-core verify_strict:            {strict:>10.0} /s   (before the import {strict_before:.0}, after {strict_after:.0})"
+        "  single-core verify_strict:            {strict_0:.0} /s before the join, {strict_1:.0} between, {strict_2:.0} after the import"
     );
-    println!("  limit: {cores} cores x verify_strict:        {limit:>10.0} /s");
     println!(
-        "  measured: join (new machine):          {join_rate:>10.0} /s   = {:.0}% of limit (target >= 60%); {} entries in {join_secs:.1} s",
-        100.0 * join_rate / limit,
+        "  measured: join (new machine):          {join_rate:>10.0} /s   = {:.0}% of {cores} x the rate around it, {join_limit:.0} /s (target >= 60%; {:.0}% of the run's highest); {} entries in {join_secs:.1} s",
+        100.0 * join_rate / join_limit,
+        100.0 * join_rate / max_limit,
         joined.added()
     );
     println!(
-        "  measured: import into a ledger in use: {import_rate:>10.0} /s   = {:.0}% of limit; {} entries in {import_secs:.1} s",
-        100.0 * import_rate / limit,
+        "  measured: import into a ledger in use: {import_rate:>10.0} /s   = {:.0}% of {cores} x the rate around it, {import_limit:.0} /s ({:.0}% of the run's highest); {} entries in {import_secs:.1} s",
+        100.0 * import_rate / import_limit,
+        100.0 * import_rate / max_limit,
         imported.added()
     );
     println!(
