@@ -742,10 +742,17 @@ fn kill_9_mid_join_leaves_no_ledger_or_a_whole_one() {
             assert_eq!(verify_json(env).0, 0, "a ledger left by a join killed at {at:?}");
             assert_eq!(env.entry_set().len(), joined);
         } else {
-            // Nothing appeared; joining again works.
+            // Nothing appeared; joining again works, and clears what the killed join left.
             env.ok(&join);
             assert_eq!(verify_json(env).0, 0);
             assert_eq!(env.entry_set().len(), joined);
+            let dir = env.ledger().parent().unwrap().to_path_buf();
+            let left: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".init-"))
+                .collect();
+            assert!(left.is_empty(), "left behind by the killed join: {left:?}");
         }
     });
 }

@@ -113,6 +113,7 @@ impl Ledger {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
+        remove_abandoned(dir, file_name);
         let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
         let result = Self::build(&tmp, origin_name, origin_key, ledger_id).map_err(E::from).and_then(|()| {
             let mut ledger = Self::open(&tmp)?;
@@ -507,6 +508,29 @@ fn append_in(
         None => None,
     };
     Ok(AppendOutcome { first_index: size, size: new_size, root, checkpoint })
+}
+
+/// Removes what a killed `create_with` of `file_name` left in `dir` (`.NAME.init-PID` and its `-wal`,
+/// `-shm`, `-journal`), when the process PID is gone. Only where `/proc` says which processes run; a PID
+/// that is running (perhaps reused) keeps its files.
+fn remove_abandoned(dir: &Path, file_name: &str) {
+    let proc_fs = Path::new("/proc/self");
+    if !proc_fs.exists() {
+        return;
+    }
+    let prefix = format!(".{file_name}.init-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let pid = rest.split('-').next().unwrap_or_default();
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) || pid == std::process::id().to_string() {
+            continue;
+        }
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// A new ledger file `l.db` in `dir` whose genesis (returned) is signed by the key of bytes `[7; 32]`.
