@@ -80,7 +80,8 @@ impl Drop for WalFlusher {
 
 /// A ledger file being filled before it appears at its path: no other connection can exist, so it is
 /// written without the WAL and without a sync per transaction (each page once, in place), and flushed to
-/// disk in the background; [`PrivateLoad::finish`] puts it back in WAL mode and syncs it whole.
+/// disk in the background; [`PrivateLoad::restore`] puts it back in WAL mode and [`PrivateLoad::sync`]
+/// syncs it whole once it is closed.
 pub struct PrivateLoad {
     stop: mpsc::Sender<()>,
     thread: std::thread::JoinHandle<std::fs::File>,
@@ -89,20 +90,20 @@ pub struct PrivateLoad {
 impl PrivateLoad {
     /// Switches `conn` (the only connection to `path`) to bulk loading.
     pub(crate) fn begin(conn: &Connection, path: &Path) -> Result<PrivateLoad, LedgerError> {
-        // This descriptor stays open until after the connection is closed (see `finish`): closing a
-        // descriptor of the file while SQLite holds locks on it would release them.
-        let file = std::fs::File::open(path).map_err(|e| LedgerError::Io(path.to_path_buf(), e))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = MEMORY", [], |r| r.get(0))?;
         if mode != "memory" {
             return Err(LedgerError::Damaged(format!("cannot leave WAL mode to create the ledger (mode {mode})")));
         }
         conn.pragma_update(None, "synchronous", "OFF")?;
+        // This descriptor stays open until after the connection is closed (see `sync`): closing a
+        // descriptor of the file while SQLite holds locks on it would release them.
+        let file = std::fs::File::open(path).map_err(|e| LedgerError::Io(path.to_path_buf(), e))?;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("rollcall-load-flush".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(FLUSH_EVERY) {
-                    // Only starts the writes early; `finish` syncs and checks.
+                    // Only starts the writes early; `sync` syncs and checks.
                     let _ = file.sync_data();
                 }
                 file
