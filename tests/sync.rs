@@ -423,23 +423,48 @@ fn export_since_a_checkpoint_that_contradicts_this_ledger_is_refused() {
     a.ok(&["checkpoints", "--out", cps.to_str().unwrap()]);
     let cps = cps.to_str().unwrap();
 
+    // An export --since that is refused writes no bundle and records no read; returns the error.
+    let refused = |env: &Env, since: &str, code: i32| {
+        let out = env.home().join("inc.rollcall");
+        let before = env.entry_set();
+        let err = env.fails(&["export", "--out", out.to_str().unwrap(), "--since", since, "--as", "bob"], code);
+        assert!(!out.exists(), "no bundle written");
+        assert_eq!(env.entry_set(), before, "a refused export was recorded as a read");
+        err
+    };
+
     // bob's machine restored from a backup: the peer holds more of its own log than it does.
-    let out = backup.home().join("inc.rollcall");
-    let before = backup.entry_set();
-    let err = backup.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps, "--as", "bob"], 1);
+    let err = refused(&backup, cps, 1);
     assert!(err.contains("SECURITY") && err.contains("restored from an old copy"), "{err}");
-    assert!(!out.exists(), "no bundle written");
-    assert_eq!(backup.entry_set(), before, "a refused export was recorded as a read");
 
     // A twin that wrote other entries from the same index on: another history.
-    let out = twin.home().join("inc.rollcall");
-    let before = twin.entry_set();
-    let err = twin.fails(&["export", "--out", out.to_str().unwrap(), "--since", cps, "--as", "bob"], 1);
+    let err = refused(&twin, cps, 1);
     assert!(err.contains("SECURITY") && err.contains("another history"), "{err}");
-    assert!(!out.exists(), "no bundle written");
-    assert_eq!(twin.entry_set(), before, "a refused export was recorded as a read");
+
+    // A checkpoint whose signature does not verify.
+    let text = std::fs::read_to_string(cps).unwrap();
+    let forged: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("checkpoint ") {
+            Some(b64) => {
+                use base64::Engine;
+                let e = base64::engine::general_purpose::STANDARD;
+                let note = String::from_utf8(e.decode(b64).unwrap()).unwrap();
+                // The size line of the signed note (its second line), one larger.
+                let mut lines: Vec<String> = note.split('\n').map(str::to_string).collect();
+                lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+                format!("checkpoint {}\n", e.encode(lines.join("\n")))
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let forged_path = a.home().join("forged.checkpoints");
+    std::fs::write(&forged_path, forged).unwrap();
+    let err = refused(&twin, forged_path.to_str().unwrap(), 2);
+    assert!(err.contains("--since checkpoint of origin") && err.contains("does not verify"), "{err}");
 
     // The same export without the contradiction is recorded (the policy records reads).
+    let out = twin.home().join("inc.rollcall");
     let before = twin.entry_set().len();
     twin.ok(&["export", "--out", out.to_str().unwrap(), "--as", "bob"]);
     assert_eq!(twin.entry_set().len(), before + 1);

@@ -270,7 +270,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
         }
         for e in &r.witnesses.equivocations {
-            say!("SECURITY: {} of origin {} detected {}: {}", e.kind, safe(&e.origin), e.detected, safe(&e.detail));
+            say!("{}", workflow::sync::equivocation_line(e));
             say!(
                 "  evidence {}: once investigated, `rollcall acknowledge {} --finding ..` (admin or security approver)",
                 e.evidence_digest(),
@@ -278,15 +278,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             );
         }
         for (e, a) in &r.witnesses.acknowledged {
-            say!(
-                "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
-                e.kind,
-                safe(&e.origin),
-                e.detected,
-                safe(&a.by),
-                a.at,
-                safe(&a.finding)
-            );
+            say!("{}", workflow::sync::acknowledged_line(e, a));
         }
         say!(
             "evidence: {} blob{} match their digests{}",

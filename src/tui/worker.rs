@@ -533,13 +533,7 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
     }
     let mut security = Vec::new();
     for e in &r.witnesses.equivocations {
-        security.push(format!(
-            "SECURITY: {} of origin {} detected {}: {}",
-            e.kind,
-            safe(&e.origin),
-            safe(&e.detected),
-            safe(&e.detail)
-        ));
+        security.push(crate::workflow::sync::equivocation_line(e));
         // Both signed statements, as kept: each note's lines on one line.
         for (who, note) in [("this ledger's", &e.ours), ("the bundle's", &e.theirs)] {
             let shown = note.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
@@ -550,15 +544,7 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
         }
     }
     for (e, a) in &r.witnesses.acknowledged {
-        lines.push(format!(
-            "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
-            e.kind,
-            safe(&e.origin),
-            safe(&e.detected),
-            safe(&a.by),
-            safe(&a.at),
-            safe(&a.finding)
-        ));
+        lines.push(crate::workflow::sync::acknowledged_line(e, a));
     }
     if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());

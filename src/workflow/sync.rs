@@ -4,11 +4,13 @@
 use super::context::{Context, ORIGIN_PASSPHRASE_ENV};
 use super::error::WorkflowError;
 use crate::identity::Passphrase;
+use crate::ledger::mirror::Equivocation;
 use crate::ledger::{Ledger, Origin};
 use crate::sync::SyncError;
 use crate::sync::bundle::{Reader, Record};
 use crate::sync::export::{ExportOptions, ExportReport};
 use crate::sync::import::{ImportOptions, ImportReport};
+use crate::text::safe;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,6 +105,11 @@ pub fn export(
     zstd: bool,
 ) -> Result<Exported, WorkflowError> {
     let since = since.map(read_since).transpose()?.unwrap_or_default();
+    export_since(ctx, out, ExportOptions { since, no_blobs }, zstd)
+}
+
+/// [`export`] with the `--since` checkpoints already read.
+fn export_since(ctx: &Context, out: &Path, opts: ExportOptions, zstd: bool) -> Result<Exported, WorkflowError> {
     let mut ledger = ctx.open()?;
     let mut warnings = Vec::new();
     let own = ledger.own_origin().clone();
@@ -118,7 +125,6 @@ pub fn export(
             )),
         }
     }
-    let opts = ExportOptions { since, no_blobs };
     let mut report = None;
     let compress = zstd || out.extension().is_some_and(|e| e == "zst");
     write_atomically(out, |w| {
@@ -154,10 +160,8 @@ pub fn export_recorded(
         held += ledger.size(&o)?;
     }
     // What the export would refuse is refused before the read is recorded.
-    if let Some(s) = since {
-        let opts = ExportOptions { since: read_since(s)?, no_blobs };
-        crate::sync::export::check_since(&ledger, &opts)?;
-    }
+    let opts = ExportOptions { since: since.map(read_since).transpose()?.unwrap_or_default(), no_blobs };
+    crate::sync::export::check_since(&ledger, &opts)?;
     drop(ledger);
     let mut scope = BTreeMap::new();
     scope.insert("out".to_string(), out.display().to_string());
@@ -168,7 +172,7 @@ pub fn export_recorded(
         scope.insert("no_blobs".to_string(), "true".to_string());
     }
     super::report::record_read(ctx, signer, "export", if zstd { "bundle+zstd" } else { "bundle" }, scope, held)?;
-    export(ctx, out, since, no_blobs, zstd)
+    export_since(ctx, out, opts, zstd)
 }
 
 /// `rollcall checkpoints`: a small file with the latest checkpoint of every origin held, for a peer's
@@ -348,12 +352,10 @@ pub struct WitnessState {
     /// Cosignatures that do not verify or contradict the logs (integrity failures).
     pub problems: Vec<String>,
     /// Evidence of equivocation kept by earlier imports that nobody has acknowledged yet.
-    pub equivocations: Vec<crate::ledger::mirror::Equivocation>,
+    pub equivocations: Vec<Equivocation>,
     /// Evidence an admin or security approver acknowledged, with who, when and the finding.
     pub acknowledged: Vec<Acknowledged>,
 }
-
-use crate::ledger::mirror::Equivocation;
 
 /// A recorded equivocation and the entry that acknowledged it.
 pub type Acknowledged = (Equivocation, Acknowledgment);
@@ -365,6 +367,19 @@ pub struct Acknowledgment {
     pub by: String,
     pub at: String,
     pub finding: String,
+}
+
+/// An open equivocation as one line for people (sanitized).
+pub fn equivocation_line(e: &Equivocation) -> String {
+    safe(&format!("SECURITY: {} of origin {} detected {}: {}", e.kind, e.origin, e.detected, e.detail))
+}
+
+/// An acknowledged equivocation as one line for people (sanitized).
+pub fn acknowledged_line(e: &Equivocation, a: &Acknowledgment) -> String {
+    safe(&format!(
+        "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
+        e.kind, e.origin, e.detected, a.by, a.at, a.finding
+    ))
 }
 
 /// Whether `key` may acknowledge an equivocation at `pos`: it holds `admin` or `security-approver`.
@@ -383,15 +398,23 @@ pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowle
     if rows.is_empty() {
         return Ok((rows, Vec::new()));
     }
+    split_equivocations(ledger, rows, &crate::identity::roster::Roster::from_ledger(ledger)?)
+}
+
+/// Splits the recorded equivocations `rows` as [`equivocations`] does, with the roster already loaded.
+fn split_equivocations(
+    ledger: &Ledger,
+    rows: Vec<Equivocation>,
+    roster: &crate::identity::roster::Roster,
+) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
     let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
-    let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
     let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
     for row in &acks {
         let f = super::state::fact_of(row)?;
         let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
             continue;
         };
-        if !may_acknowledge(&roster, &f.actor, row.pos) {
+        if !may_acknowledge(roster, &f.actor, row.pos) {
             continue;
         }
         valid.push((
@@ -500,7 +523,8 @@ pub fn acknowledge(
         ));
     }
     let mut session = ctx.session(signer)?;
-    let (open, _) = equivocations(&session.ledger)?;
+    let snap = super::state::Snapshot::load(&session.ledger)?;
+    let (open, _) = split_equivocations(&session.ledger, session.ledger.equivocations()?, &snap.roster)?;
     let matching: Vec<_> = open.iter().filter(|e| e.evidence_digest().starts_with(&prefix)).collect();
     let e = match matching.as_slice() {
         [one] => *one,
@@ -512,7 +536,6 @@ pub fn acknowledge(
         _ => return Err(WorkflowError::Usage(format!("{prefix} matches more than one equivocation; give more"))),
     };
     let actor = session.signer.public();
-    let snap = super::state::Snapshot::load(&session.ledger)?;
     if !may_acknowledge(&snap.roster, &actor, snap.next) {
         return Err(WorkflowError::Refused(format!(
             "{} may not acknowledge an equivocation: it takes the admin or security-approver role",
