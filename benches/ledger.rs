@@ -10,7 +10,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use rollcall::identity::genesis::GenesisBody;
 use rollcall::identity::passphrase::Given;
 use rollcall::identity::{Keystore, Passphrase};
-use rollcall::ledger::dsse::{STATEMENT_PAYLOAD_TYPE, pae};
+use rollcall::ledger::dsse::{Domain, pae, payload_type};
 use rollcall::ledger::{Ledger, PublicKey, SignedStatement, Statement};
 use rollcall::workflow::Context;
 use std::time::Instant;
@@ -45,7 +45,9 @@ fn main() {
 
     // Limit 1: single-core signing cost.
     let t = Instant::now();
-    let signed: Vec<SignedStatement> = stmts.iter().map(|s| s.sign(&admin).unwrap()).collect();
+    // Statements are signed bound to their ledger; any ledger id costs the same.
+    let limit_domain = Domain::of(&rollcall::ledger::Hash([9; 32]));
+    let signed: Vec<SignedStatement> = stmts.iter().map(|s| s.sign(&admin, &limit_domain).unwrap()).collect();
     let sign_rate = rate(n, t.elapsed().as_secs_f64());
 
     // Limit 2: raw SQLite inserts of the same rows (WAL, synchronous=FULL, same batch size).
@@ -79,14 +81,15 @@ fn main() {
         rollcall::policy::DEFAULT_POLICY,
     )
     .statement(&PublicKey::from_signing(&admin))
-    .sign(&admin)
+    .sign(&admin, &Domain::genesis_only())
     .unwrap();
     let mut ledger = Ledger::create(&path, "bench.example/origin", &origin, &genesis).unwrap();
+    let domain = ledger.domain();
     let stmts = statements(&admin, n);
     let t = Instant::now();
     for chunk in stmts.chunks(BATCH) {
-        let batch: Vec<SignedStatement> = chunk.iter().map(|s| s.sign(&admin).unwrap()).collect();
-        ledger.append(&batch, None, Some(&origin)).unwrap();
+        let batch: Vec<SignedStatement> = chunk.iter().map(|s| s.sign(&admin, &domain).unwrap()).collect();
+        ledger.append(&batch, None, &origin, i64::MAX).unwrap();
     }
     let append_rate = rate(n, t.elapsed().as_secs_f64());
     drop(ledger);
@@ -96,7 +99,7 @@ fn main() {
     let msgs: Vec<(Vec<u8>, ed25519_dalek::Signature)> = signed[..sample]
         .iter()
         .map(|s| {
-            let m = pae(STATEMENT_PAYLOAD_TYPE, &s.bytes);
+            let m = pae(&payload_type(&genesis.id), &s.bytes);
             let sig = admin.sign(&m);
             (m, sig)
         })

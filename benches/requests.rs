@@ -76,9 +76,10 @@ fn main() {
         rollcall::policy::DEFAULT_POLICY,
     )
     .statement(&a)
-    .sign(admin.signing_key())
+    .sign(admin.signing_key(), &rollcall::ledger::dsse::Domain::genesis_only())
     .unwrap();
     let mut ledger = Ledger::create(&path, "bench.example/origin", &origin, &genesis).unwrap();
+    let domain = ledger.domain();
     // carol files the requests, dave approves half of them.
     ks.create("dave", &pass).unwrap();
     let dave = ks.unlock("dave", &pass).unwrap();
@@ -86,7 +87,12 @@ fn main() {
     {
         let body = serde_json::json!({"name": name, "key": key.encode(), "roles": roles});
         ledger
-            .append(&[Statement::new(ENROLLED, &a, body, &[]).sign(admin.signing_key()).unwrap()], None, Some(&origin))
+            .append(
+                &[Statement::new(ENROLLED, &a, body, &[]).sign(admin.signing_key(), &domain).unwrap()],
+                None,
+                &origin,
+                i64::MAX,
+            )
             .unwrap();
     }
     let t = Instant::now();
@@ -96,7 +102,7 @@ fn main() {
         for &i in chunk {
             let r = record(i);
             let req = Statement::new(REQUESTED, &carol.public(), serde_json::to_value(&r).unwrap(), &[])
-                .sign(carol.signing_key())
+                .sign(carol.signing_key(), &domain)
                 .unwrap();
             let id = req.id;
             first.get_or_insert(id);
@@ -104,10 +110,12 @@ fn main() {
             if i % 2 == 0 {
                 let d = serde_json::json!({"request": id.to_hex(), "version": id.to_hex(), "revert_digest": r.revert_digest(),
                     "evidence": [], "policy": genesis.id.to_hex(), "decision": "approve", "comment": "ok", "flags": []});
-                batch.push(Statement::new(APPROVED, &dave.public(), d, &[id, id]).sign(dave.signing_key()).unwrap());
+                batch.push(
+                    Statement::new(APPROVED, &dave.public(), d, &[id, id]).sign(dave.signing_key(), &domain).unwrap(),
+                );
             }
         }
-        ledger.append(&batch, None, Some(&origin)).unwrap();
+        ledger.append(&batch, None, &origin, i64::MAX).unwrap();
     }
     let build_s = t.elapsed().as_secs_f64();
     let t = Instant::now();

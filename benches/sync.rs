@@ -12,7 +12,7 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use rollcall::identity::genesis::GenesisBody;
-use rollcall::ledger::dsse::{STATEMENT_PAYLOAD_TYPE, pae};
+use rollcall::ledger::dsse::{Domain, pae, payload_type};
 use rollcall::ledger::{Ledger, LedgerError, PublicKey, SignedStatement, Statement};
 use rollcall::sync::export::{ExportOptions, export};
 use rollcall::sync::import::{ImportOptions, import};
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 const BATCH: usize = 5_000;
 
-fn notes(key: &SigningKey, from: usize, n: usize) -> Vec<SignedStatement> {
+fn notes(key: &SigningKey, domain: &Domain, from: usize, n: usize) -> Vec<SignedStatement> {
     let actor = PublicKey::from_signing(key);
     (from..from + n)
         .map(|i| {
@@ -30,7 +30,7 @@ fn notes(key: &SigningKey, from: usize, n: usize) -> Vec<SignedStatement> {
                 serde_json::json!({"text": format!("benchmark note {i}: rollback of deploy {} verified by on-call", 4000 + i)}),
                 &[],
             )
-            .sign(key)
+            .sign(key, domain)
             .unwrap()
         })
         .collect()
@@ -50,10 +50,11 @@ fn main() {
         rollcall::policy::DEFAULT_POLICY,
     )
     .statement(&PublicKey::from_signing(&admin))
-    .sign(&admin)
+    .sign(&admin, &Domain::genesis_only())
     .unwrap();
+    let domain = &Domain::of(&genesis.id);
     // The source ledger is built once under target/ and copied for each run (the run appends to it).
-    let cache = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join(format!("bench-sync-{n}"));
+    let cache = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join(format!("bench-sync-v2-{n}"));
     if !cache.join("a.db").exists() {
         std::fs::create_dir_all(&cache).unwrap();
         let building = cache.join("a.db.building");
@@ -63,7 +64,7 @@ fn main() {
         let mut done = 0;
         while done < n {
             let k = BATCH.min(n - done);
-            a.append(&notes(&admin, done, k), None, Some(&origin)).unwrap();
+            a.append(&notes(&admin, domain, done, k), None, &origin, i64::MAX).unwrap();
             done += k;
         }
         drop(a);
@@ -77,10 +78,10 @@ fn main() {
     // Limit: cores x single-core verify_strict, on statements like these. This VM's speed drifts by up to
     // 20 % within a minute, so the rate is measured right before and right after each import and the import
     // is compared with the mean of the two; the ratio against the highest rate of the run is printed too.
-    let sample: Vec<(Vec<u8>, ed25519_dalek::Signature)> = notes(&admin, 0, 20_000)
+    let sample: Vec<(Vec<u8>, ed25519_dalek::Signature)> = notes(&admin, domain, 0, 20_000)
         .iter()
         .map(|s| {
-            let m = pae(STATEMENT_PAYLOAD_TYPE, &s.bytes);
+            let m = pae(&payload_type(&genesis.id), &s.bytes);
             let sig = admin.sign(&m);
             (m, sig)
         })
@@ -138,7 +139,7 @@ fn main() {
     assert_eq!(imported.added() as f64, exported);
 
     // Incremental: 1,000 new entries, exported since the checkpoint b holds.
-    a.append(&notes(&admin, n, 1_000), None, Some(&origin)).unwrap();
+    a.append(&notes(&admin, domain, n, 1_000), None, &origin, i64::MAX).unwrap();
     let a_origin = b.origin_by_name("bench.example/a").unwrap();
     let (_, since) = b.latest_checkpoint(&a_origin).unwrap().unwrap();
     let opts = ExportOptions { since: [("bench.example/a".to_string(), since)].into_iter().collect(), no_blobs: false };

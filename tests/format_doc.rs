@@ -36,7 +36,9 @@ fn worked_example_matches_the_code() {
 
     assert_eq!(statement.len(), 209);
     assert_eq!(Hash::of(&[statement]), entry_id);
-    let head = check_statement(statement, &signature).expect("signature verifies over the PAE");
+    let ledger_id = hex32(&block(&doc, "ledger-id"));
+    let domain = rollcall::ledger::dsse::Domain::of(&ledger_id);
+    let head = check_statement(statement, &signature, &domain).expect("signature verifies over the PAE");
     assert_eq!(head.kind, "note");
     // Canonical JSON reproduces the stored bytes exactly.
     let parsed: Statement = serde_json::from_slice(statement).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, team};
+use common::{Env, team_at};
 use serde_json::Value;
 
 /// Runs `args` at the workflow time `now`, asserting success; returns stdout.
@@ -38,7 +38,7 @@ fn request(env: &Env, who: &str, now: &str, title: &str, deployed: Option<&str>)
 /// - C: deployed 09:00, requested 10:00 two days later (detect 1 h), emergency at 10:05, still unreviewed
 ///   when the report runs five days later (review due after 48 h).
 fn hand_built() -> (Env, [String; 3]) {
-    let env = team();
+    let env = team_at(Some("2026-11-01T00:00:00Z"));
     let junit = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit-nextest.xml");
     let tests = |req: &str, now: &str| at(&env, now, &["evidence", "add", req, junit, "--kind", "test", "--as", "bob"]);
     let a = request(&env, "bob", "2026-11-03T10:00:00Z", "Revert A", Some("2026-11-03T07:00:00Z"));

@@ -234,17 +234,11 @@ fn forged_entry_by_unenrolled_key_with_stolen_origin_key() {
     // An attacker appends a well-formed, correctly signed entry with their own key through the library,
     // holding the origin key: the chain and checkpoints are valid, but the signer was never enrolled.
     use ed25519_dalek::SigningKey;
-    use rollcall::ledger::{Ledger, PublicKey, Statement};
+    use rollcall::ledger::{PublicKey, Statement};
     let env = ledger();
-    let origin_file = std::fs::read_dir(env.home().join("origins")).unwrap().next().unwrap().unwrap().path();
-    let kf: rollcall::identity::keyfile::KeyFile =
-        serde_json::from_slice(&std::fs::read(origin_file).unwrap()).unwrap();
-    let origin_key = kf.open(common::PASS).unwrap();
     let mallory = SigningKey::from_bytes(&[66u8; 32]);
     let stmt = Statement::new("note", &PublicKey::from_signing(&mallory), serde_json::json!({"text": "forged"}), &[]);
-    let mut l = Ledger::open(&env.ledger()).unwrap();
-    l.append(&[stmt.sign(&mallory).unwrap()], None, Some(&origin_key)).unwrap();
-    drop(l);
+    env.append_raw(&stmt, &mallory);
     // Integrity holds (every byte is as signed), but the entry does not count: a separate verdict.
     let (code, v) = verify_json(&env);
     assert_eq!(code, 0, "{v}");

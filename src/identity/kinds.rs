@@ -56,4 +56,6 @@ pub struct OriginJoinedBody {
     pub ledger: String,
     pub origin: String,
     pub key: String,
+    /// What the joining machine had verified of every origin (docs/FORMAT.md §2.2).
+    pub seen: crate::ledger::causal::Seen,
 }

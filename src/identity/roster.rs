@@ -5,12 +5,17 @@
 
 use super::genesis::{GenesisBody, PolicyText};
 use super::kinds::*;
+use crate::ledger::causal::Causality;
 use crate::ledger::statement::CheckedHead;
 use crate::ledger::{EntryId, Hash, Ledger, LedgerError, Pos, PublicKey};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The role that governs keys and policy.
 pub const ADMIN_ROLE: &str = "admin";
+
+/// `identity.max_clock_skew_seconds` when a policy does not set it.
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 300;
 
 /// A person enrolled in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,8 +87,23 @@ pub enum Verdict {
 }
 
 /// Keys, roles, policies and origins as of the entries observed so far.
+///
+/// Whether a key counts at an entry follows causal order, never the signers' clocks: its enrollment (with
+/// the role needed) must be in the entry's causal past, and a revocation or role removal that is in the
+/// entry's past *or concurrent with it* (neither log had seen the other) voids it — revocation wins. Only
+/// an entry the revoking log had already seen keeps counting. A revocation itself is judged by what was
+/// in its own past, so two admins revoking each other concurrently are both revoked.
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
+    causal: Arc<Causality>,
+    /// Governance entries voided by a revocation that comes later in position order but was concurrent
+    /// with them (found by [`Roster::build`]'s fixpoint), with the reason.
+    forced: BTreeMap<EntryId, String>,
+    /// Entries that counted, and those judged as revocations (by their own past only).
+    counted: BTreeSet<EntryId>,
+    revocations: BTreeSet<EntryId>,
+    /// While a revocation (or its co-signature) is judged: concurrent revocations do not void it.
+    lenient: bool,
     members: BTreeMap<[u8; 32], Member>,
     origins: BTreeMap<String, PublicKey>,
     genesis: Option<(Hash, GenesisBody)>,
@@ -115,16 +135,131 @@ fn body_value(bytes: &[u8]) -> serde_json::Value {
 }
 
 impl Roster {
-    /// Builds the roster from the governance entries of `ledger`'s own log.
+    /// Builds the roster from the governance entries of every log of `ledger`, checking each one's
+    /// signature and its inclusion under a signed checkpoint of its origin first: a row written behind
+    /// the ledger's back never counts (it is listed in [`Roster::discounted`]).
     pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
-        let mut roster = Roster::default();
+        crate::ledger::causal::check_lengths(ledger)?;
+        let causal = Arc::new(Causality::load(ledger)?);
+        let mut rows = Vec::new();
+        let mut rejected = Vec::new();
+        let mut checker = crate::ledger::inclusion::Checker::new(ledger);
         for row in ledger.entries_of_kinds(&GOVERNANCE_KINDS)? {
-            let head = crate::ledger::statement::parse_head(&row.entry.bytes)?;
-            // Stored entries were checked when appended; `verify` re-checks them all. A genesis problem
-            // here leaves the roster empty, which refuses every signer.
-            let _ = roster.observe(row.pos, &row.entry.id, &head, &row.entry.bytes);
+            match checker.check(&row) {
+                Ok(head) => rows.push((row.pos, row.entry.id, head, row.entry.bytes)),
+                Err(why) => {
+                    rejected.push(Discounted { pos: row.pos, id: row.entry.id, kind: row.kind.clone(), reason: why })
+                }
+            }
         }
+        // A genesis problem leaves the roster empty, which refuses every signer; `verify` names it.
+        let mut roster = Roster::build(causal, &rows).unwrap_or_default();
+        roster.discounted.extend(rejected);
         Ok(roster)
+    }
+
+    /// The roster of `rows` (governance entries in position order). Observes them, then voids every
+    /// governance entry that a counted revocation or role removal turns out to be concurrent with, and
+    /// observes again, until nothing more is voided. `Err` is an integrity problem of an entry (a
+    /// malformed or misplaced genesis).
+    pub fn build(
+        causal: Arc<Causality>,
+        rows: &[(Pos, EntryId, CheckedHead, Vec<u8>)],
+    ) -> Result<Roster, (EntryId, String)> {
+        let mut forced: BTreeMap<EntryId, String> = BTreeMap::new();
+        // Each round voids at least one more entry, so this ends after at most rows.len() rounds.
+        for _ in 0..=rows.len() {
+            let mut r = Roster { causal: Arc::clone(&causal), forced: forced.clone(), ..Default::default() };
+            for (pos, id, head, bytes) in rows {
+                r.observe(*pos, id, head, bytes).map_err(|p| (*id, p))?;
+            }
+            let mut more = Vec::new();
+            for (pos, id, head, _) in rows {
+                if forced.contains_key(id) || !r.counted.contains(id) || r.revocations.contains(id) {
+                    continue;
+                }
+                if head.kind == super::genesis::KIND {
+                    continue;
+                }
+                let needs_admin = head.kind != ORIGIN_JOINED;
+                if let Some(why) = r.concurrent_loss(&head.actor, *pos, needs_admin) {
+                    more.push((*id, why));
+                }
+            }
+            if more.is_empty() {
+                return Ok(r);
+            }
+            forced.extend(more);
+        }
+        Err((Hash([0; 32]), "governance entries do not settle".into()))
+    }
+
+    /// The causal order this roster judges by.
+    pub fn causality(&self) -> &Causality {
+        &self.causal
+    }
+
+    /// Whether `m` counts at `pos` (see the type's rules).
+    fn member_active(&self, m: &Member, pos: Pos) -> bool {
+        if !self.causal.before(m.since, pos) {
+            return false;
+        }
+        match m.revoked {
+            None => true,
+            Some(r) if self.lenient => !self.causal.before(r, pos),
+            Some(r) => r != pos && self.causal.before(pos, r),
+        }
+    }
+
+    /// The roles `m` holds at `pos`: the latest role set in its causal past, less any role that a
+    /// concurrent change removed.
+    fn member_roles(&self, m: &Member, pos: Pos) -> Vec<String> {
+        if !self.member_active(m, pos) {
+            return Vec::new();
+        }
+        let mut roles: Vec<String> = Vec::new();
+        for (p, r) in &m.roles {
+            if self.causal.before(*p, pos) {
+                roles = r.clone();
+            }
+        }
+        if !self.lenient {
+            for (p, r) in &m.roles {
+                if self.causal.concurrent(*p, pos) {
+                    roles.retain(|x| r.contains(x));
+                }
+            }
+        }
+        roles
+    }
+
+    /// Why an entry by `key` at `pos` that counted when observed is void once every revocation is known:
+    /// a revocation (or removal of the admin role, when `needs_admin`) concurrent with it.
+    fn concurrent_loss(&self, key: &PublicKey, pos: Pos, needs_admin: bool) -> Option<String> {
+        let m = self.member(key)?;
+        if let Some(r) = m.revoked
+            && self.causal.concurrent(pos, r)
+        {
+            return Some(self.concurrent_revocation(m, r));
+        }
+        if needs_admin && !self.member_roles(m, pos).iter().any(|r| r == ADMIN_ROLE) {
+            let at = m.roles.iter().find(|(p, _)| self.causal.concurrent(*p, pos)).map(|(p, _)| *p)?;
+            return Some(format!(
+                "made concurrently with the change of {}'s roles at {} (neither had seen the other); the \
+                 removal wins",
+                m.name,
+                self.causal.describe(at)
+            ));
+        }
+        None
+    }
+
+    fn concurrent_revocation(&self, m: &Member, r: Pos) -> String {
+        format!(
+            "made concurrently with {}'s revocation at {} (neither had seen the other); revocation wins",
+            m.name,
+            self.causal.describe(r)
+        )
     }
 
     /// Takes in the next entry (in log order). `Err` is an integrity problem (a malformed or misplaced
@@ -134,6 +269,21 @@ impl Roster {
             self.observe_genesis(pos, id, head, bytes)?;
             return Ok(Verdict::Counts);
         }
+        if let Some(why) = self.forced.get(id) {
+            let reason = why.clone();
+            self.discounted.push(Discounted { pos, id: *id, kind: head.kind.clone(), reason: reason.clone() });
+            return Ok(Verdict::DoesNotCount(reason));
+        }
+        self.lenient = head.kind == REVOKED
+            || (head.kind == ENDORSED
+                && parse_body::<EndorsedBody>(bytes)
+                    .ok()
+                    .and_then(|b| Hash::from_hex(&b.entry))
+                    .and_then(|t| self.pending.get(&t))
+                    .is_some_and(|p| p.kind == REVOKED));
+        if self.lenient {
+            self.revocations.insert(*id);
+        }
         let verdict = match head.kind.as_str() {
             k if PROPOSAL_KINDS.contains(&k) => self.propose(pos, id, head, bytes),
             ENDORSED => self.endorse(pos, id, head, bytes),
@@ -141,8 +291,12 @@ impl Roster {
             _ if self.is_active(&head.actor, pos) => Ok(()),
             _ => Err(self.signer_problem(&head.actor, pos)),
         };
+        self.lenient = false;
         match verdict {
-            Ok(()) => Ok(Verdict::Counts),
+            Ok(()) => {
+                self.counted.insert(*id);
+                Ok(Verdict::Counts)
+            }
             Err(reason) => {
                 self.discounted.push(Discounted { pos, id: *id, kind: head.kind.clone(), reason: reason.clone() });
                 Ok(Verdict::DoesNotCount(reason))
@@ -174,6 +328,7 @@ impl Roster {
         );
         self.policies.push(AdoptedPolicy { id: *id, pos, text: g.policy.clone() });
         self.applied.insert(*id, pos);
+        self.counted.insert(*id);
         self.genesis = Some((*id, g));
         Ok(())
     }
@@ -182,15 +337,27 @@ impl Roster {
     pub fn signer_problem(&self, key: &PublicKey, pos: Pos) -> String {
         match self.member(key) {
             None => format!("signed by key {} that is not enrolled", key.key_id()),
-            Some(m) if m.revoked.is_some_and(|r| r <= pos) => {
-                format!("signed by {} ({}) after the key was revoked", m.name, key.key_id())
+            Some(m) if m.revoked.is_some_and(|r| self.causal.before(r, pos)) => format!(
+                "signed by {} ({}) after the key was revoked at {}",
+                m.name,
+                key.key_id(),
+                self.causal.describe(m.revoked.unwrap_or_default())
+            ),
+            Some(m) if m.revoked.is_some_and(|r| self.causal.concurrent(r, pos)) => {
+                self.concurrent_revocation(m, m.revoked.unwrap_or_default())
             }
-            Some(m) => format!("signed by {} ({}) before the key was enrolled", m.name, key.key_id()),
+            Some(m) if !self.causal.before(m.since, pos) => format!(
+                "signed by {} ({}) where the enrollment at {} had not been seen",
+                m.name,
+                key.key_id(),
+                self.causal.describe(m.since)
+            ),
+            Some(m) => format!("signed by {} ({}), who does not count here", m.name, key.key_id()),
         }
     }
 
     fn is_admin(&self, key: &PublicKey, pos: Pos) -> bool {
-        self.member(key).is_some_and(|m| m.roles_at(pos).iter().any(|r| r == ADMIN_ROLE))
+        self.member(key).is_some_and(|m| self.member_roles(m, pos).iter().any(|r| r == ADMIN_ROLE))
     }
 
     fn active_admins_after(
@@ -201,10 +368,10 @@ impl Roster {
     ) -> usize {
         self.members
             .values()
-            .filter(|m| m.active_at(pos) && Some(&m.key) != revoking)
+            .filter(|m| self.member_active(m, pos) && Some(&m.key) != revoking)
             .filter(|m| match roles_change {
                 Some((k, roles)) if *k == m.key => roles.iter().any(|r| r == ADMIN_ROLE),
-                _ => m.roles_at(pos).iter().any(|r| r == ADMIN_ROLE),
+                _ => self.member_roles(m, pos).iter().any(|r| r == ADMIN_ROLE),
             })
             .count()
     }
@@ -402,14 +569,15 @@ impl Roster {
         self.applied.insert(p.id, pos);
     }
 
-    /// Whether `key` was enrolled and not revoked at log position `pos`.
+    /// Whether `key` counts at log position `pos`: enrolled in its causal past, and not revoked in its
+    /// past or concurrently with it.
     pub fn is_active(&self, key: &PublicKey, pos: Pos) -> bool {
-        self.members.get(&key.bytes()).is_some_and(|m| m.active_at(pos))
+        self.members.get(&key.bytes()).is_some_and(|m| self.member_active(m, pos))
     }
 
-    /// The roles `key` held at `pos`.
-    pub fn roles_at(&self, key: &PublicKey, pos: Pos) -> &[String] {
-        self.members.get(&key.bytes()).map(|m| m.roles_at(pos)).unwrap_or(&[])
+    /// The roles `key` held at `pos` (causally; see [`Roster`]).
+    pub fn roles_at(&self, key: &PublicKey, pos: Pos) -> Vec<String> {
+        self.members.get(&key.bytes()).map(|m| self.member_roles(m, pos)).unwrap_or_default()
     }
 
     pub fn has_role(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
@@ -451,9 +619,19 @@ impl Roster {
         self.genesis.as_ref()
     }
 
-    /// The policy in force at `pos`.
+    /// The policy in force at `pos`: the latest adopted in its causal past.
     pub fn policy_at(&self, pos: Pos) -> Option<&AdoptedPolicy> {
-        self.policies.iter().rev().find(|p| p.pos <= pos)
+        self.policies.iter().rev().find(|p| self.causal.before(p.pos, pos))
+    }
+
+    /// `identity.max_clock_skew_seconds` of the policy in force now.
+    pub fn max_clock_skew_seconds(&self) -> i64 {
+        self.policy_at(crate::ledger::POS_MAX)
+            .and_then(|p| {
+                p.text.toml.parse::<toml::Table>().ok()?.get("identity")?.get("max_clock_skew_seconds")?.as_integer()
+            })
+            .filter(|n| *n >= 0)
+            .unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS as i64)
     }
 
     /// Every adopted policy, oldest first.

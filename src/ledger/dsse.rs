@@ -1,7 +1,45 @@
 //! DSSE pre-authentication encoding (PAE): the exact bytes an entry's signature covers.
 
-/// The DSSE payload type of every ledger statement.
+use super::hash::EntryId;
+
+/// The DSSE payload type of a genesis statement (the entry whose id becomes the ledger id, so it cannot
+/// name it).
 pub const STATEMENT_PAYLOAD_TYPE: &str = "application/vnd.rollcall.statement+json";
+
+/// The DSSE payload type every other statement of ledger `ledger` is signed under:
+/// `application/vnd.rollcall.statement+json; ledger=<64 hex>`. Binding the signature to the ledger id
+/// means an entry signed for one ledger (a sandbox, a test ledger) never verifies in another.
+pub fn payload_type(ledger: &EntryId) -> String {
+    format!("{STATEMENT_PAYLOAD_TYPE}; ledger={}", ledger.to_hex())
+}
+
+/// The kind of the one statement signed under the bare payload type.
+pub const GENESIS_KIND: &str = "genesis";
+
+/// The signing domain of one ledger: which payload type a statement of each kind is signed and verified
+/// under. The genesis (whose id becomes the ledger id, so it cannot name it) uses the bare type; every
+/// other kind uses [`payload_type`] of the ledger id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    bound: Option<String>,
+}
+
+impl Domain {
+    /// The domain of ledger `ledger`.
+    pub fn of(ledger: &EntryId) -> Domain {
+        Domain { bound: Some(payload_type(ledger)) }
+    }
+
+    /// The domain before a ledger exists: only a genesis can be signed or verified in it.
+    pub fn genesis_only() -> Domain {
+        Domain { bound: None }
+    }
+
+    /// The payload type a statement of `kind` is signed under, or None when this domain has none for it.
+    pub fn payload_type(&self, kind: &str) -> Option<&str> {
+        if kind == GENESIS_KIND { Some(STATEMENT_PAYLOAD_TYPE) } else { self.bound.as_deref() }
+    }
+}
 
 /// `"DSSEv1" SP len(type) SP type SP len(body) SP body`, lengths in ASCII decimal without leading zeros.
 pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {

@@ -34,6 +34,9 @@ pub enum LedgerError {
     /// Input (a bundle's claim) this ledger cannot take; the ledger itself is fine.
     #[error("{0}")]
     Refused(String),
+    /// An entry's time is outside what the log may accept (§ time bounds of docs/FORMAT.md).
+    #[error("{0}")]
+    Time(String),
     #[error("unknown origin {0:?}")]
     UnknownOrigin(String),
     #[error(transparent)]

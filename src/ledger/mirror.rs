@@ -84,29 +84,6 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Signs and stores a checkpoint of the own log if entries were appended since the latest one
-    /// (checkpoints deferred because the origin key was locked). Returns the new size when it signed.
-    pub fn checkpoint_now(&mut self, origin_key: &ed25519_dalek::SigningKey) -> Result<Option<u64>, LedgerError> {
-        let own = self.own_origin().clone();
-        if PublicKey::from_signing(origin_key) != own.key {
-            return Err(LedgerError::OriginKeyMismatch);
-        }
-        let tx = self.begin_import()?;
-        let size = super::store::log_size(tx.conn, own.id)?;
-        let latest = super::store::latest_checkpoint(tx.conn, own.id)?.map(|c| c.0);
-        if size == 0 || latest == Some(size) {
-            return Ok(None);
-        }
-        let root = root_at_in(tx.conn, own.id, size)?;
-        let note = super::note::Checkpoint { origin: own.name.clone(), size, root }.sign(origin_key).serialize();
-        tx.conn.execute(
-            "INSERT INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
-            params![own.id, size as i64, note],
-        )?;
-        tx.commit()?;
-        Ok(Some(size))
-    }
-
     /// Streams leaves `[from, to)` of `origin`'s log as (index, statement bytes, signature), in order.
     pub fn for_each_leaf(
         &self,
@@ -353,7 +330,9 @@ mod tests {
         let actor = PublicKey::from_signing(&key);
         let mirror_key = PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]));
         let notes: Vec<_> = (0..3)
-            .map(|i| Statement::new("note", &actor, serde_json::json!({ "i": i }), &[]).sign(&key).unwrap())
+            .map(|i| {
+                Statement::new("note", &actor, serde_json::json!({ "i": i }), &[]).sign(&key, &ledger.domain()).unwrap()
+            })
             .collect();
 
         // Rolled back: the dropped index is back.
@@ -370,7 +349,7 @@ mod tests {
         assert!(!has_index(&ledger));
         let mut w = tx.writer(&origin, 0).unwrap();
         for n in &notes {
-            w.push(n, Some(&n.check().unwrap())).unwrap();
+            w.push(n, Some(&n.check(&ledger.domain()).unwrap())).unwrap();
         }
         drop(w);
         tx.commit().unwrap();

@@ -3,10 +3,12 @@
 //! and bodies are opaque JSON to it, and who may sign is decided above it.
 
 pub mod bulk;
+pub mod causal;
 pub mod cosign;
 pub mod dsse;
 pub mod error;
 pub mod hash;
+pub mod inclusion;
 pub mod key;
 pub mod leaf;
 pub mod merkle;

@@ -51,6 +51,11 @@ pub fn ts_ms(ts: &str) -> i64 {
     super::statement::parse_ts(ts).map(|t| t.timestamp_millis()).unwrap_or(0)
 }
 
+/// Milliseconds since 1970 as a statement time (RFC 3339 UTC, milliseconds, `Z`).
+pub fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(super::statement::format_ts).unwrap_or_else(|| ms.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

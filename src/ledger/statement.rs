@@ -1,7 +1,7 @@
 //! Statements: the signed unit of the ledger. `{v, kind, actor, ts, body, refs}` serialized once as RFC 8785
 //! canonical JSON; entry id = SHA-256 of those bytes; the actor signs DSSE PAE(payload type, bytes).
 
-use super::dsse::{STATEMENT_PAYLOAD_TYPE, pae};
+use super::dsse::{Domain, pae};
 use super::hash::{EntryId, Hash};
 use super::key::PublicKey;
 use ed25519_dalek::{Signer, SigningKey};
@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use thiserror::Error;
 
 /// The statement format version this build writes and reads.
-pub const STATEMENT_VERSION: u32 = 1;
+pub const STATEMENT_VERSION: u32 = 2;
 
 /// Statements larger than this are refused (keeps every entry tlog-tiles compatible).
 pub const MAX_STATEMENT_LEN: usize = 65_535;
@@ -36,8 +36,10 @@ pub enum StatementError {
     Number(String),
     #[error("statement is {0} bytes, more than the {MAX_STATEMENT_LEN} allowed")]
     TooLarge(usize),
-    #[error("signature does not verify for the statement's actor")]
+    #[error("signature does not verify for the statement's actor in this ledger")]
     BadSignature,
+    #[error("a {0} statement cannot be signed before the ledger exists (only a genesis can)")]
+    NoLedger(String),
 }
 
 /// A statement before it is serialized.
@@ -181,13 +183,16 @@ impl Statement {
         Ok(bytes)
     }
 
-    /// Serializes and signs. The signing key must be the statement's actor.
-    pub fn sign(&self, key: &SigningKey) -> Result<SignedStatement, StatementError> {
+    /// Serializes and signs for the ledger whose signing domain is `domain`. The signing key must be the
+    /// statement's actor.
+    pub fn sign(&self, key: &SigningKey, domain: &Domain) -> Result<SignedStatement, StatementError> {
         if PublicKey::from_signing(key).encode() != self.actor {
             return Err(StatementError::Actor(self.actor.clone()));
         }
+        let payload_type =
+            domain.payload_type(&self.kind).ok_or_else(|| StatementError::NoLedger(self.kind.clone()))?;
         let bytes = self.canonical_bytes()?;
-        let signature = key.sign(&pae(STATEMENT_PAYLOAD_TYPE, &bytes)).to_bytes();
+        let signature = key.sign(&pae(payload_type, &bytes)).to_bytes();
         Ok(SignedStatement { id: Hash::of(&[&bytes]), bytes, signature })
     }
 }
@@ -204,9 +209,9 @@ impl SignedStatement {
         serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
     }
 
-    /// Full check of stored bytes: shape, then the actor's signature with `verify_strict`.
-    pub fn check(&self) -> Result<CheckedHead, StatementError> {
-        check_statement(&self.bytes, &self.signature)
+    /// Full check of stored bytes: shape, then the actor's signature with `verify_strict` in `domain`.
+    pub fn check(&self, domain: &Domain) -> Result<CheckedHead, StatementError> {
+        check_statement(&self.bytes, &self.signature, domain)
     }
 }
 
@@ -257,10 +262,10 @@ pub fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead,
     Ok(CheckedHead { kind: head.kind.into_owned(), actor, ts: head.ts.into_owned(), refs })
 }
 
-/// Reads the head of stored statement bytes and checks the actor's signature over DSSE PAE with
-/// `verify_strict`.
-pub fn check_statement(bytes: &[u8], signature: &[u8]) -> Result<CheckedHead, StatementError> {
-    check_statement_with(bytes, signature, &mut KeyCache::default())
+/// Reads the head of stored statement bytes and checks the actor's signature over DSSE PAE (under the
+/// ledger's payload type, `domain`) with `verify_strict`.
+pub fn check_statement(bytes: &[u8], signature: &[u8], domain: &Domain) -> Result<CheckedHead, StatementError> {
+    check_statement_with(bytes, signature, &mut KeyCache::default(), domain)
 }
 
 /// As [`check_statement`], reusing parsed keys from `keys`.
@@ -268,9 +273,13 @@ pub fn check_statement_with(
     bytes: &[u8],
     signature: &[u8],
     keys: &mut KeyCache,
+    domain: &Domain,
 ) -> Result<CheckedHead, StatementError> {
     let head = parse_head_with(bytes, keys)?;
-    if !head.actor.verify(&pae(STATEMENT_PAYLOAD_TYPE, bytes), signature) {
+    let Some(payload_type) = domain.payload_type(&head.kind) else {
+        return Err(StatementError::BadSignature);
+    };
+    if !head.actor.verify(&pae(payload_type, bytes), signature) {
         return Err(StatementError::BadSignature);
     }
     Ok(head)
@@ -285,6 +294,10 @@ mod tests {
         SigningKey::from_bytes(&[1u8; 32])
     }
 
+    fn dom() -> Domain {
+        Domain::of(&Hash([7; 32]))
+    }
+
     fn stmt(body: serde_json::Value) -> Statement {
         let mut s = Statement::new("note", &PublicKey::from_signing(&key()), body, &[]);
         s.ts = "2026-11-23T10:00:00.000Z".into();
@@ -294,27 +307,41 @@ mod tests {
     #[test]
     fn canonical_bytes_sort_keys_and_sign_verifies() {
         let s = stmt(json!({"z": 1, "a": "x"}));
-        let signed = s.sign(&key()).unwrap();
+        let signed = s.sign(&key(), &dom()).unwrap();
         let text = String::from_utf8(signed.bytes.clone()).unwrap();
         assert!(text.starts_with(r#"{"actor":"ed25519:"#), "{text}");
         assert!(text.contains(r#""body":{"a":"x","z":1}"#), "{text}");
         assert_eq!(signed.id, Hash::of(&[&signed.bytes]));
-        let head = signed.check().unwrap();
+        let head = signed.check(&dom()).unwrap();
         assert_eq!(head.kind, "note");
         assert_eq!(signed.statement().unwrap(), s);
     }
 
     #[test]
+    fn signatures_are_bound_to_one_ledger() {
+        let signed = stmt(json!({"text": "hello"})).sign(&key(), &dom()).unwrap();
+        let other = Domain::of(&Hash([8; 32]));
+        assert_eq!(signed.check(&other), Err(StatementError::BadSignature));
+        assert_eq!(signed.check(&Domain::genesis_only()), Err(StatementError::BadSignature));
+        assert!(matches!(stmt(json!({})).sign(&key(), &Domain::genesis_only()), Err(StatementError::NoLedger(_))));
+        // A genesis is signed under the bare type and verifies in the ledger it founds.
+        let mut g = stmt(json!({}));
+        g.kind = "genesis".into();
+        let g = g.sign(&key(), &Domain::genesis_only()).unwrap();
+        assert!(g.check(&Domain::of(&g.id)).is_ok());
+    }
+
+    #[test]
     fn tampered_bytes_or_signature_fail() {
-        let signed = stmt(json!({"text": "hello"})).sign(&key()).unwrap();
+        let signed = stmt(json!({"text": "hello"})).sign(&key(), &dom()).unwrap();
         let mut bytes = signed.bytes.clone();
         let pos = bytes.iter().position(|&b| b == b'h').unwrap();
         bytes[pos] = b'j';
-        assert_eq!(check_statement(&bytes, &signed.signature), Err(StatementError::BadSignature));
+        assert_eq!(check_statement(&bytes, &signed.signature, &dom()), Err(StatementError::BadSignature));
         let mut sig = signed.signature;
         sig[5] ^= 1;
-        assert_eq!(check_statement(&signed.bytes, &sig), Err(StatementError::BadSignature));
-        assert!(check_statement(&signed.bytes[1..], &signed.signature).is_err());
+        assert_eq!(check_statement(&signed.bytes, &sig, &dom()), Err(StatementError::BadSignature));
+        assert!(check_statement(&signed.bytes[1..], &signed.signature, &dom()).is_err());
     }
 
     #[test]
@@ -334,27 +361,27 @@ mod tests {
         let s = stmt(json!({"text": "x".repeat(70_000)}));
         assert!(matches!(s.canonical_bytes(), Err(StatementError::TooLarge(_))));
         // Signing with a key other than the actor is refused.
-        assert!(stmt(json!({})).sign(&SigningKey::from_bytes(&[2u8; 32])).is_err());
+        assert!(stmt(json!({})).sign(&SigningKey::from_bytes(&[2u8; 32]), &dom()).is_err());
     }
 
     #[test]
     fn escaped_head_fields_still_parse() {
         // A hand-written statement whose kind uses a JSON escape: verification must not depend on
         // borrowing and must still reject the bad signature cleanly.
-        let bytes = br#"{"actor":"ed25519:00","body":{},"kind":"n\u006fte","refs":[],"ts":"x","v":1}"#;
-        assert!(matches!(check_statement(bytes, &[0u8; 64]), Err(StatementError::Actor(_))));
+        let bytes = br#"{"actor":"ed25519:00","body":{},"kind":"n\u006fte","refs":[],"ts":"x","v":2}"#;
+        assert!(matches!(check_statement(bytes, &[0u8; 64], &dom()), Err(StatementError::Actor(_))));
     }
 
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = check_statement(&bytes, &[0u8; 64]);
+            let _ = check_statement(&bytes, &[0u8; 64], &dom());
         }
 
         #[test]
         fn any_string_body_round_trips(text in ".{0,200}") {
-            let signed = stmt(json!({"text": text})).sign(&key()).unwrap();
-            proptest::prop_assert!(signed.check().is_ok());
+            let signed = stmt(json!({"text": text})).sign(&key(), &dom()).unwrap();
+            proptest::prop_assert!(signed.check(&dom()).is_ok());
             let back = signed.statement().unwrap();
             proptest::prop_assert_eq!(back.body["text"].as_str().unwrap(), text.as_str());
         }

@@ -1,6 +1,7 @@
 //! The ledger file: creating it, opening it safely, serialized appends (entry, leaf, tree hashes and a
 //! signed checkpoint in one `BEGIN IMMEDIATE` transaction) and the reads the layers above need.
 
+use super::causal::{JOINED_KIND, MERGED_KIND, MergedBody, Seen, SeenPrefix, seen_of};
 use super::error::LedgerError;
 use super::hash::{EntryId, Hash};
 use super::key::PublicKey;
@@ -90,7 +91,7 @@ impl Ledger {
     ) -> Result<Ledger, LedgerError> {
         let key = PublicKey::from_signing(origin_key);
         Self::create_with(path, origin_name, &key, &genesis.id, |l| {
-            l.append(std::slice::from_ref(genesis), Some(0), Some(origin_key)).map(|_| ())
+            l.append(std::slice::from_ref(genesis), Some(0), origin_key, i64::MAX).map(|_| ())
         })
     }
 
@@ -217,6 +218,11 @@ impl Ledger {
         self.ledger_id
     }
 
+    /// The signing domain of this ledger: statements are signed and verified bound to its id.
+    pub fn domain(&self) -> super::dsse::Domain {
+        super::dsse::Domain::of(&self.ledger_id)
+    }
+
     /// This file's own log.
     pub fn own_origin(&self) -> &Origin {
         &self.own
@@ -241,22 +247,41 @@ impl Ledger {
         Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    /// Appends `entries` to the own log in one transaction, serialized against every other writer.
-    /// With `expect_size`, refuses if the log is not exactly that long (another writer got in first).
-    /// With `origin_key`, signs and stores a checkpoint of the new size.
+    /// Appends `entries` to the own log in one transaction, serialized against every other writer, and
+    /// signs a checkpoint of the new size with `origin_key`. With `expect_size`, refuses if the log is not
+    /// exactly that long (another writer got in first).
+    ///
+    /// Refuses to extend a log that runs past its latest signed checkpoint (leaves this origin key did not
+    /// sign over), and any entry stamped before the latest time this machine has seen (its own log and
+    /// every mirror) or after `latest_ms` (the caller's clock plus the allowed skew). When the mirrors
+    /// changed since the own log last recorded them, a `log.merged` marker naming each one's size and
+    /// root is appended first, signed by the origin key (docs/FORMAT.md §2.2).
     ///
     /// The caller guarantees each statement's signature was made (or verified) by its actor.
     pub fn append(
         &mut self,
         entries: &[SignedStatement],
         expect_size: Option<u64>,
-        origin_key: Option<&SigningKey>,
+        origin_key: &SigningKey,
+        latest_ms: i64,
     ) -> Result<AppendOutcome, LedgerError> {
         let own = self.own.clone();
+        let domain = self.domain();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = append_in(&tx, &own, entries, expect_size, origin_key)?;
+        let out = append_in(&tx, &own, &domain, entries, expect_size, origin_key, latest_ms)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Size and root of every other origin's log this file holds (what a merge marker names).
+    pub fn seen_now(&self) -> Result<Vec<(String, u64, Hash)>, LedgerError> {
+        mirror_state(&self.conn, &self.own)
+    }
+
+    /// The latest statement time (milliseconds) over every log this file holds: the earliest time the
+    /// next own entry may carry.
+    pub fn time_floor_ms(&self) -> Result<i64, LedgerError> {
+        time_floor(&self.conn)
     }
 
     /// The latest stored checkpoint of `origin`: its size and signed note text.
@@ -451,16 +476,53 @@ pub(crate) fn load_frontier(conn: &Connection, origin: i64, size: u64) -> Result
     Frontier::from_parts(size, hashes).ok_or_else(|| LedgerError::Damaged("tree frontier is inconsistent".into()))
 }
 
+/// The latest effective time over every log of the file (0 when empty).
+fn time_floor(conn: &Connection) -> Result<i64, LedgerError> {
+    let mut floor = 0i64;
+    for o in read_origins(conn)? {
+        let ets: Option<i64> = conn
+            .query_row("SELECT ets FROM leaves WHERE origin = ?1 ORDER BY idx DESC LIMIT 1", [o.id], |r| r.get(0))
+            .optional()?;
+        floor = floor.max(ets.unwrap_or(0));
+    }
+    Ok(floor)
+}
+
+/// What the own log last recorded of the mirrors (by name: size), from its latest merge marker.
+fn recorded_seen(conn: &Connection, own: &Origin) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.idx, e.statement FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id
+          WHERE e.kind IN (?1, ?2) AND l.origin = ?3 ORDER BY l.idx DESC LIMIT 1",
+    )?;
+    let row: Option<Vec<u8>> = stmt.query_row(params![MERGED_KIND, JOINED_KIND, own.id], |r| r.get(1)).optional()?;
+    Ok(row.and_then(|b| seen_of(&b)).map(|s| s.into_iter().map(|(n, size, _)| (n, size)).collect()).unwrap_or_default())
+}
+
+/// The size and root of every mirror with at least one leaf.
+pub(crate) fn mirror_state(conn: &Connection, own: &Origin) -> Result<Vec<(String, u64, Hash)>, LedgerError> {
+    let mut out = Vec::new();
+    for o in read_origins(conn)? {
+        if o.id == own.id {
+            continue;
+        }
+        let size = log_size(conn, o.id)?;
+        if size > 0 {
+            out.push((o.name.clone(), size, load_frontier(conn, o.id, size)?.root()));
+        }
+    }
+    Ok(out)
+}
+
 fn append_in(
     tx: &Transaction<'_>,
     origin: &Origin,
+    domain: &super::dsse::Domain,
     entries: &[SignedStatement],
     expect_size: Option<u64>,
-    origin_key: Option<&SigningKey>,
+    origin_key: &SigningKey,
+    latest_ms: i64,
 ) -> Result<AppendOutcome, LedgerError> {
-    if let Some(key) = origin_key
-        && PublicKey::from_signing(key) != origin.key
-    {
+    if PublicKey::from_signing(origin_key) != origin.key {
         return Err(LedgerError::OriginKeyMismatch);
     }
     let size = log_size(tx, origin.id)?;
@@ -470,14 +532,16 @@ fn append_in(
         return Err(LedgerError::Conflict { expected, actual: size });
     }
     let mut writer = super::writer::LeafWriter::open(tx, origin.id, size, false)?;
-    // Never extend a log whose stored tree disagrees with its own latest checkpoint.
-    if let Some((cp_size, note)) = latest_checkpoint(tx, origin.id)? {
-        if cp_size > size {
-            return Err(LedgerError::Damaged(format!(
-                "the latest checkpoint covers {cp_size} entries but the log has {size}; run `rollcall verify`"
-            )));
-        }
-        if cp_size == size {
+    // Never extend a log past what its own signed checkpoints cover: a leaf after the latest checkpoint
+    // was not written by this origin key, and signing a checkpoint over it would vouch for it.
+    match latest_checkpoint(tx, origin.id)? {
+        Some((cp_size, note)) => {
+            if cp_size != size {
+                return Err(LedgerError::Damaged(format!(
+                    "the latest signed checkpoint covers {cp_size} entries but the own log has {size}; \
+                     refusing to sign over entries this origin key did not write (run `rollcall verify`)"
+                )));
+            }
             let (cp, _) = Checkpoint::verify(&note, &origin.name, &origin.key)?;
             if cp.root != writer.root() {
                 return Err(LedgerError::Damaged(
@@ -485,29 +549,69 @@ fn append_in(
                 ));
             }
         }
+        None if size > 0 => {
+            return Err(LedgerError::Damaged(format!(
+                "the own log has {size} entries and no signed checkpoint; run `rollcall verify`"
+            )));
+        }
+        None => {}
     }
+    let floor = time_floor(tx)?;
     let mut keys = super::statement::KeyCache::default();
+    let mut heads = Vec::with_capacity(entries.len());
+    let mut prev_ms = floor;
     for e in entries {
         let head = super::statement::parse_head_with(&e.bytes, &mut keys)?;
         if Hash::of(&[&e.bytes]) != e.id {
             return Err(StatementError::Malformed("entry id does not match its bytes".into()).into());
         }
-        writer.push(e, Some(&head))?;
+        let ms = super::pos::ts_ms(&head.ts);
+        if ms < prev_ms {
+            return Err(LedgerError::Time(format!(
+                "entry stamped {} is earlier than entries this machine has already seen (latest {}); \
+                 check the clock",
+                head.ts,
+                super::pos::format_ms(prev_ms)
+            )));
+        }
+        if ms > latest_ms {
+            return Err(LedgerError::Time(format!(
+                "entry stamped {} is later than this machine's clock allows (at most {}); check the clock",
+                head.ts,
+                super::pos::format_ms(latest_ms)
+            )));
+        }
+        prev_ms = ms;
+        heads.push(head);
     }
+    // Record what this log has seen of the others before anything it signs now.
+    if let Some(first) = heads.first()
+        && size > 0
+    {
+        let state = mirror_state(tx, origin)?;
+        let recorded = recorded_seen(tx, origin)?;
+        if state.iter().any(|(n, s, _)| recorded.get(n) != Some(s)) {
+            let seen: Seen = state.iter().map(|(n, s, r)| (n.clone(), SeenPrefix::new(*s, r))).collect();
+            let at = super::statement::parse_ts(&first.ts).ok_or_else(|| StatementError::Time(first.ts.clone()))?;
+            let body =
+                serde_json::to_value(MergedBody { seen }).map_err(|e| StatementError::Malformed(e.to_string()))?;
+            let marker = super::Statement::new_at(MERGED_KIND, &origin.key, body, &[], at).sign(origin_key, domain)?;
+            let head = super::statement::parse_head_with(&marker.bytes, &mut keys)?;
+            writer.push(&marker, Some(&head))?;
+        }
+    }
+    for (e, head) in entries.iter().zip(&heads) {
+        writer.push(e, Some(head))?;
+    }
+    let first_index = writer.next_index() - entries.len() as u64;
     let new_size = writer.next_index();
     let root = writer.root();
-    let checkpoint = match origin_key {
-        Some(key) => {
-            let note = Checkpoint { origin: origin.name.clone(), size: new_size, root }.sign(key).serialize();
-            tx.execute(
-                "INSERT INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
-                params![origin.id, new_size as i64, note],
-            )?;
-            Some(note)
-        }
-        None => None,
-    };
-    Ok(AppendOutcome { first_index: size, size: new_size, root, checkpoint })
+    let note = Checkpoint { origin: origin.name.clone(), size: new_size, root }.sign(origin_key).serialize();
+    tx.execute(
+        "INSERT INTO checkpoints (origin, size, note) VALUES (?1, ?2, ?3)",
+        params![origin.id, new_size as i64, note],
+    )?;
+    Ok(AppendOutcome { first_index, size: new_size, root, checkpoint: Some(note) })
 }
 
 /// Removes what a killed `create_with` of `file_name` left in `dir` (`.NAME.init-PID` and its `-wal`,
@@ -538,7 +642,9 @@ fn remove_abandoned(dir: &Path, file_name: &str) {
 pub(crate) fn test_ledger(dir: &Path) -> (PathBuf, SignedStatement) {
     let key = SigningKey::from_bytes(&[7; 32]);
     let actor = PublicKey::from_signing(&key);
-    let genesis = super::Statement::new("genesis", &actor, serde_json::json!({}), &[]).sign(&key).unwrap();
+    let genesis = super::Statement::new("genesis", &actor, serde_json::json!({}), &[])
+        .sign(&key, &super::dsse::Domain::genesis_only())
+        .unwrap();
     let path = dir.join("l.db");
     drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
     (path, genesis)

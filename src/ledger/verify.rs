@@ -3,6 +3,7 @@
 //! every checkpoint's root and signature. Authorization of signers is the caller's question, asked through
 //! a visitor called for each entry in order.
 
+use super::dsse::Domain;
 use super::hash::{EntryId, Hash};
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
@@ -158,12 +159,12 @@ fn fill_entries(conn: &rusqlite::Connection, batch: &mut [RawRow]) {
     }
 }
 
-fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool) -> CheckedRow {
+fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool, domain: &Domain) -> CheckedRow {
     let (computed_id, head) = match &raw.entry {
         Some(e) => (
             Some(Hash::of(&[&e.statement])),
             if signatures {
-                check_statement_with(&e.statement, &e.signature, keys)
+                check_statement_with(&e.statement, &e.signature, keys, domain)
             } else {
                 super::statement::parse_head_with(&e.statement, keys)
             }
@@ -245,7 +246,20 @@ impl Chain<'_> {
             return Err(self.fail(Some(index), id, "stored entry id differs from its statement hash"));
         }
         self.report.signatures += 1;
-        let ets = self.prev_ets.max(super::pos::ts_ms(&head.ts));
+        let ms = super::pos::ts_ms(&head.ts);
+        if ms < self.prev_ets {
+            return Err(self.fail(
+                Some(index),
+                id,
+                format!(
+                    "stamped {}, earlier than the entry before it in this log ({}): time never goes backwards \
+                     within a log",
+                    head.ts,
+                    super::pos::format_ms(self.prev_ets)
+                ),
+            ));
+        }
+        let ets = self.prev_ets.max(ms);
         if row.raw.ets != ets {
             return Err(self.fail(
                 Some(index),
@@ -424,6 +438,7 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<CheckedRow>)>();
     let work_rx = Arc::new(Mutex::new(work_rx));
 
+    let domain = &ledger.domain();
     std::thread::scope(|s| -> Result<(), Failure> {
         let mut lookups = lookups.map(|v| v.into_iter().map(Some).collect::<Vec<_>>());
         for t in 0..threads {
@@ -438,7 +453,8 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
                     if let Some(conn) = &lookup {
                         fill_entries(conn, &mut batch);
                     }
-                    let checked = batch.into_iter().map(|r| check_row(r, origin, &mut keys, signatures)).collect();
+                    let checked =
+                        batch.into_iter().map(|r| check_row(r, origin, &mut keys, signatures, domain)).collect();
                     if done_tx.send((seq, checked)).is_err() {
                         break;
                     }

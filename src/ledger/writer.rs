@@ -110,6 +110,12 @@ impl<'c> LeafWriter<'c> {
         self.held
     }
 
+    /// Effective time of the log's last stored leaf (milliseconds; 0 when empty): the earliest time its
+    /// next leaf may carry.
+    pub fn last_ms(&self) -> i64 {
+        self.ets
+    }
+
     /// Root of the leaves up to the cursor.
     pub fn root(&self) -> Hash {
         self.frontier.root()

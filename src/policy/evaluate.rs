@@ -163,9 +163,8 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
         } else if d.body.revert_digest != digest {
             Some("signed a different revert operation".into())
         } else if !ctx.roster.is_active(&d.actor, d.pos) {
-            Some("the key was not enrolled when it signed".into())
-        } else if ctx.roster.member(&d.actor).and_then(|m| m.revoked).is_some() {
-            Some("the key has been revoked since".into())
+            // Causal: not enrolled in its past, or revoked in its past or concurrently with it.
+            Some(ctx.roster.signer_problem(&d.actor, d.pos))
         } else if !roles.iter().any(|r| rule.roles.contains(r)) {
             Some(format!("holds none of the roles whose decisions count at {tier} risk ({})", rule.roles.join(", ")))
         } else if !policy.approvals.self_approval && d.actor == view.requester && d.body.decision == Decision::Approve {

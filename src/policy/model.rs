@@ -38,6 +38,14 @@ pub struct Roles {
 #[serde(deny_unknown_fields)]
 pub struct IdentityRules {
     pub admin_signatures: u32,
+    /// How far past this machine's clock a statement's time may lie (imports and appends refuse
+    /// later ones).
+    #[serde(default = "default_clock_skew")]
+    pub max_clock_skew_seconds: u32,
+}
+
+fn default_clock_skew() -> u32 {
+    crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

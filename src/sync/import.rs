@@ -8,6 +8,7 @@
 use super::SyncError;
 use super::bundle::{Reader, Record, VERSION};
 use crate::ledger::cosign::Cosignature;
+use crate::ledger::dsse::Domain;
 use crate::ledger::mirror::{Equivocation, Import};
 use crate::ledger::note::Checkpoint;
 use crate::ledger::statement::{CheckedHead, KeyCache, SignedStatement, check_statement_with};
@@ -40,6 +41,9 @@ pub struct ImportOptions {
     pub witness_key: Option<SigningKey>,
     /// The cosignature time, in seconds since 1970.
     pub now: u64,
+    /// The latest statement time accepted, in milliseconds since 1970: this machine's clock plus the
+    /// policy's `max_clock_skew_seconds`.
+    pub max_ms: i64,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -134,9 +138,9 @@ struct Checked {
     head: Option<Result<CheckedHead, String>>,
 }
 
-fn check(job: Job, keys: &mut KeyCache) -> Checked {
-    let head =
-        (!job.held).then(|| check_statement_with(&job.statement, &job.signature, keys).map_err(|e| e.to_string()));
+fn check(job: Job, keys: &mut KeyCache, domain: &Domain) -> Checked {
+    let head = (!job.held)
+        .then(|| check_statement_with(&job.statement, &job.signature, keys, domain).map_err(|e| e.to_string()));
     let id = Hash::of(&[&job.statement]);
     Checked {
         line: job.line,
@@ -157,6 +161,9 @@ struct Run<'l> {
     done: mpsc::Receiver<(u64, Vec<Checked>)>,
     sent: u64,
     received: u64,
+    domain: Domain,
+    /// Latest statement time accepted (milliseconds): the importer's clock plus the allowed skew.
+    max_ms: i64,
 }
 
 fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<ImportReport, Stop> {
@@ -193,6 +200,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Job>)>(IN_FLIGHT);
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Checked>)>();
     let work_rx = Arc::new(Mutex::new(work_rx));
+    let domain = &ledger.domain();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
@@ -202,7 +210,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((seq, jobs))) = next else { break };
-                    let checked = jobs.into_iter().map(|j| check(j, &mut keys)).collect();
+                    let checked = jobs.into_iter().map(|j| check(j, &mut keys, domain)).collect();
                     if done_tx.send((seq, checked)).is_err() {
                         break;
                     }
@@ -221,6 +229,8 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
             done: done_rx,
             sent: 0,
             received: 0,
+            domain: ledger.domain(),
+            max_ms: opts.max_ms,
         };
         let result = run.body(opts);
         // Closing the work channel stops the threads.
@@ -281,6 +291,11 @@ impl Run<'_> {
             Err(_) => return Err(Stop::Bundle(self.reader.line_no() + 1, "there is data after the end line".into())),
         }
         self.check_declarations()?;
+        // What each log says it had seen must hold against what this ledger now holds (sizes, roots,
+        // and no marker stamped before the entries it records).
+        if let Some((origin, index, problem)) = crate::ledger::causal::check_markers(self.ledger)? {
+            return Err(self.bad(format!("origin {origin} leaf {index}: {problem}")));
+        }
         if let Some(key) = &opts.witness_key {
             self.cosign(key, opts.now)?;
         }
@@ -443,7 +458,7 @@ impl Run<'_> {
                 // A leaf this ledger holds: its signature is the stored one, or it is checked here.
                 if diverged.is_none() && !self.same_signature(&c.entry)? {
                     let mut keys = KeyCache::default();
-                    check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys)
+                    check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys, &self.domain)
                         .map_err(|e| at(e.to_string()))?;
                     self.report.verified += 1;
                 }
@@ -453,7 +468,30 @@ impl Run<'_> {
         if diverged.is_some() && head.is_none() {
             // Past a divergence the statements still have to be well formed to count as evidence.
             let mut keys = KeyCache::default();
-            check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys).map_err(|e| at(e.to_string()))?;
+            check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys, &self.domain)
+                .map_err(|e| at(e.to_string()))?;
+        }
+        if let Some(h) = &head
+            && diverged.is_none()
+        {
+            // Time is bounded, not trusted: never before the log's previous entry, never past this
+            // machine's clock plus the policy's skew.
+            let ms = crate::ledger::pos::ts_ms(&h.ts);
+            if ms < writer.last_ms() {
+                return Err(at(format!(
+                    "stamped {}, earlier than the entry before it in its log ({}): backdated entries are refused",
+                    h.ts,
+                    crate::ledger::pos::format_ms(writer.last_ms())
+                )));
+            }
+            if ms > self.max_ms {
+                return Err(at(format!(
+                    "stamped {}, later than this machine's clock plus the allowed skew ({}): forward-dated \
+                     entries are refused",
+                    h.ts,
+                    crate::ledger::pos::format_ms(self.max_ms)
+                )));
+            }
         }
         match writer.push(&c.entry, head.as_ref())? {
             Pushed::Added => *added += 1,

@@ -23,16 +23,19 @@ pub struct Extra {
     pub prev: Hash,
     pub signature: [u8; 64],
     pub origin_key: PublicKey,
+    /// The ledger the entry's signature is bound to.
+    pub ledger: Hash,
     pub witnesses: Vec<(String, PublicKey)>,
 }
 
 impl Extra {
-    /// `prev (32) || signature (64) || origin key (32) || (name length (1) || name || key (32))*`
+    /// `prev (32) || signature (64) || origin key (32) || ledger id (32) || (name length (1) || name || key (32))*`
     pub fn encode(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&self.prev.0);
         b.extend_from_slice(&self.signature);
         b.extend_from_slice(self.origin_key.0.as_bytes());
+        b.extend_from_slice(&self.ledger.0);
         for (name, key) in &self.witnesses {
             b.push(name.len() as u8);
             b.extend_from_slice(name.as_bytes());
@@ -42,14 +45,15 @@ impl Extra {
     }
 
     pub fn decode(b: &[u8]) -> Option<Extra> {
-        if b.len() < 128 {
+        if b.len() < 160 {
             return None;
         }
         let prev = Hash::from_slice(&b[..32])?;
         let signature: [u8; 64] = b[32..96].try_into().ok()?;
         let origin_key = PublicKey::from_bytes(b[96..128].try_into().ok()?)?;
+        let ledger = Hash::from_slice(&b[128..160])?;
         let mut witnesses = Vec::new();
-        let mut rest = &b[128..];
+        let mut rest = &b[160..];
         while let Some((&n, tail)) = rest.split_first() {
             let n = n as usize;
             if tail.len() < n + 32 {
@@ -60,7 +64,7 @@ impl Extra {
             witnesses.push((name, key));
             rest = &tail[n + 32..];
         }
-        Some(Extra { prev, signature, origin_key, witnesses })
+        Some(Extra { prev, signature, origin_key, ledger, witnesses })
     }
 }
 
@@ -117,7 +121,13 @@ pub fn prove_entry(ledger: &Ledger, entry: &crate::ledger::EntryId) -> Result<En
         }
     }
     let prev = if row.index == 0 { Hash([0; 32]) } else { ledger.leaf_hash(&origin, row.index - 1)? };
-    let extra = Extra { prev, signature: row.entry.signature, origin_key: origin.key, witnesses: witnesses.clone() };
+    let extra = Extra {
+        prev,
+        signature: row.entry.signature,
+        origin_key: origin.key,
+        ledger: ledger.ledger_id(),
+        witnesses: witnesses.clone(),
+    };
     let path = ledger.inclusion_proof(&origin, row.index, size)?;
     let mut text = format!("{TLOG_PROOF}\nextra {}\nindex {}\n", B64.encode(extra.encode()), row.index);
     for h in &path {
@@ -209,7 +219,9 @@ pub fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Res
         Extra::decode(&extra.ok_or("the proof has no rollcall extra data")?).ok_or("the extra data is malformed")?;
     let entry = entry.ok_or("an inclusion proof needs the entry's bytes (--entry-file)")?;
     let mut keys = KeyCache::default();
-    let head = check_statement_with(entry, &extra.signature, &mut keys).map_err(|e| format!("the entry: {e}"))?;
+    let head =
+        check_statement_with(entry, &extra.signature, &mut keys, &crate::ledger::dsse::Domain::of(&extra.ledger))
+            .map_err(|e| format!("the entry: {e}"))?;
     let id = Hash::of(&[entry]);
     let leaf = leaf_hash_of(index, &id, &extra.prev);
     let signed = SignedNote::parse(note).map_err(|e| e.to_string())?;
@@ -283,7 +295,13 @@ mod tests {
     #[test]
     fn extra_round_trips_and_refuses_short_input() {
         let k = PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[3; 32]));
-        let e = Extra { prev: Hash([1; 32]), signature: [2; 64], origin_key: k, witnesses: vec![("w/x".into(), k)] };
+        let e = Extra {
+            prev: Hash([1; 32]),
+            signature: [2; 64],
+            origin_key: k,
+            ledger: Hash([3; 32]),
+            witnesses: vec![("w/x".into(), k)],
+        };
         assert_eq!(Extra::decode(&e.encode()), Some(e.clone()));
         assert_eq!(Extra::decode(&e.encode()[..100]), None);
         let mut cut = e.encode();

@@ -22,6 +22,19 @@ pub fn now() -> DateTime<Utc> {
     AT.with(|a| a.get()).or_else(overridden).unwrap_or_else(Utc::now)
 }
 
+/// The clock the upper time bound is measured from: the system clock in a release build, so that
+/// `ROLLCALL_NOW` can never let it sign or accept entries stamped beyond the real time plus the allowed
+/// skew; in a debug build (the test suite) the overridable [`now`], so tests can run in the future.
+pub fn bound_now() -> DateTime<Utc> {
+    if cfg!(debug_assertions) { now() } else { Utc::now() }
+}
+
+/// The latest statement time (milliseconds) this machine may sign or accept: [`bound_now`] plus
+/// `skew_seconds`.
+pub fn latest_ms(skew_seconds: i64) -> i64 {
+    bound_now().timestamp_millis().saturating_add(skew_seconds.saturating_mul(1000))
+}
+
 /// Runs `f` with this thread's clock set to `t` (the demo builds a history in the past with it).
 pub fn at<T>(t: DateTime<Utc>, f: impl FnOnce() -> T) -> T {
     let before = AT.with(|a| a.replace(Some(t)));

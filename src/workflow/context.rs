@@ -102,22 +102,21 @@ impl Context {
         }
         let (signer, passphrase) = self.unlock(&name)?;
         let own = ledger.own_origin().clone();
-        let mut warnings = Vec::new();
+        // Every append signs a checkpoint: a log never runs past what its origin key vouched for.
         let origin_key = match self.keystore.unlock_origin(&own.name, &own.key, &passphrase) {
-            Ok(k) => Some(k),
+            Ok(k) => k,
             Err(first) => match std::env::var(ORIGIN_PASSPHRASE_ENV) {
-                Ok(p) => Some(self.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p))?),
+                Ok(p) => self.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p))?,
                 Err(_) => {
-                    warnings.push(format!(
-                        "checkpoint deferred: the origin key of {} could not be unlocked ({first}); \
-                         the next append by its holder signs a checkpoint covering this entry \
-                         (or set {ORIGIN_PASSPHRASE_ENV})",
+                    return Err(WorkflowError::Refused(format!(
+                        "the origin key of {} could not be unlocked ({first}); every entry is appended with a \
+                         checkpoint signed by it: set {ORIGIN_PASSPHRASE_ENV} to its passphrase",
                         own.name
-                    ));
-                    None
+                    )));
                 }
             },
         };
+        let warnings = Vec::new();
         Ok(Session { ledger, signer, origin_key, warnings })
     }
 }
@@ -126,7 +125,7 @@ impl Context {
 pub struct Session {
     pub ledger: Ledger,
     pub signer: UnlockedKey,
-    origin_key: Option<SigningKey>,
+    origin_key: SigningKey,
     pub warnings: Vec<String>,
 }
 
@@ -135,7 +134,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("ledger", &self.ledger)
             .field("signer", &self.signer)
-            .field("origin_key", &self.origin_key.is_some())
+            .field("origin_key", &"<unlocked>")
             .finish()
     }
 }
@@ -146,21 +145,30 @@ impl Session {
         Ok(Roster::from_ledger(&self.ledger)?)
     }
 
-    /// Signs `statement` and appends it to the own log, checkpointing when the origin key is unlocked.
+    /// Signs `statement` and appends it to the own log with a checkpoint signed by the origin key. The
+    /// statement's time is raised to the latest time this machine has seen, if it is earlier (a peer's
+    /// clock may run ahead within the allowed skew), so time never goes backwards along causal order.
     /// Before writing, `validate` runs against the roster of the log exactly as it will be extended (and
     /// the signer must be enrolled in it); if another process appends in between, the ledger refuses the
     /// append and everything is checked again, so nothing is ever written on a stale decision.
     pub fn append(
         &mut self,
-        statement: Statement,
+        mut statement: Statement,
         validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
     ) -> Result<Receipt, WorkflowError> {
-        let ts = statement.ts.clone();
-        let signed = statement.sign(self.signer.signing_key())?;
         let own = self.ledger.own_origin().clone();
+        let domain = self.ledger.domain();
         let mut attempts = 0;
         loop {
             let size = self.ledger.size(&own)?;
+            // Stamped no earlier than what the log holds now (re-read on every attempt: another process
+            // may have appended meanwhile).
+            let floor = self.ledger.time_floor_ms()?;
+            if crate::ledger::pos::ts_ms(&statement.ts) < floor {
+                statement.ts = crate::ledger::pos::format_ms(floor);
+            }
+            let ts = statement.ts.clone();
+            let signed = statement.sign(self.signer.signing_key(), &domain)?;
             let roster = Roster::from_ledger(&self.ledger)?;
             if !roster.is_active(&self.signer.public(), self.ledger.next_pos(&ts)?) {
                 return Err(WorkflowError::NotEnrolled {
@@ -169,7 +177,8 @@ impl Session {
                 });
             }
             validate(&self.ledger, &roster)?;
-            match self.ledger.append(std::slice::from_ref(&signed), Some(size), self.origin_key.as_ref()) {
+            let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
+            match self.ledger.append(std::slice::from_ref(&signed), Some(size), &self.origin_key, latest) {
                 Ok(outcome) => {
                     return Ok(Receipt {
                         entry_id: signed.id,

@@ -16,8 +16,10 @@ use crate::identity::passphrase::Given;
 use crate::identity::{Keystore, Passphrase};
 use crate::ledger::{EntryId, Ledger, SignedStatement, Statement};
 use chrono::{DateTime, Duration, Utc};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
 
 /// The passphrase of every demo key (printed on screen; the keys are throwaway).
 pub const PASSPHRASE: &str = "demo-passphrase";
@@ -167,14 +169,37 @@ fn build_repo(repo: &Path, start: DateTime<Utc>) -> Result<Vec<(&'static str, St
     Ok(out)
 }
 
+/// A request id that is known once its filing step has run.
+type Req = Rc<RefCell<String>>;
+
+/// One scheduled step of the scenario.
+type Step<'a> = Box<dyn FnOnce() -> Result<(), WorkflowError> + 'a>;
+
+/// The scenario is written request by request, but every log must be appended in time order (an entry is
+/// never stamped before what its log has already seen), so each step is scheduled at its time and the
+/// plan runs sorted by time.
 struct Scenario<'a> {
     demo: &'a Demo,
     evidence_dir: PathBuf,
+    plan: RefCell<Vec<(DateTime<Utc>, usize, Step<'a>)>>,
 }
 
-impl Scenario<'_> {
-    fn ctx(&self) -> Context {
-        self.demo.context()
+impl<'a> Scenario<'a> {
+    /// Schedules `f` to run with the clock at `t`.
+    fn at(&self, t: DateTime<Utc>, f: impl FnOnce() -> Result<(), WorkflowError> + 'a) {
+        let mut plan = self.plan.borrow_mut();
+        let n = plan.len();
+        plan.push((t, n, Box::new(f)));
+    }
+
+    /// Runs every scheduled step in time order (steps at the same time in the order they were planned).
+    fn run(&self) -> Result<(), WorkflowError> {
+        let mut plan = std::mem::take(&mut *self.plan.borrow_mut());
+        plan.sort_by_key(|(t, n, _)| (*t, *n));
+        for (t, _, f) in plan {
+            clock::at(t, f)?;
+        }
+        Ok(())
     }
 
     fn record(&self, i: usize, title: &str, category: Category, env: &str, component: &str, risk: Risk) -> RequestBody {
@@ -226,7 +251,7 @@ impl Scenario<'_> {
         self.evidence_dir.join(name)
     }
 
-    fn file_request(&self, who: &str, at: DateTime<Utc>, mut record: RequestBody) -> Result<String, WorkflowError> {
+    fn file_request(&self, who: &str, at: DateTime<Utc>, mut record: RequestBody) -> Req {
         // Most requests know when the reverted change was deployed (40 minutes to a day and a half
         // before); some do not, as in real life, so the report shows what it had to exclude.
         let n = record.title.len() as i64;
@@ -234,66 +259,98 @@ impl Scenario<'_> {
             let deployed = at - chrono::Duration::minutes(40 + (n * 37) % 2100);
             record.deployed_at = Some(deployed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
-        let r = clock::at(at, || super::requests::new_request(&self.ctx(), Some(who), record, None))?;
-        Ok(r.entry_id.to_hex())
+        self.file_with(who, at, record, None)
     }
 
-    fn evidence(&self, req: &str, who: &str, at: DateTime<Utc>, name: &str, kind: &str) -> Result<(), WorkflowError> {
-        clock::at(at, || {
+    fn file_with(
+        &self,
+        who: &str,
+        at: DateTime<Utc>,
+        record: RequestBody,
+        changeset: Option<crate::analysis::changeset::ChangeSet>,
+    ) -> Req {
+        let req: Req = Rc::default();
+        let (demo, who, out) = (self.demo, who.to_string(), Rc::clone(&req));
+        self.at(at, move || {
+            let r = super::requests::new_request(&demo.context(), Some(&who), record, changeset)?;
+            *out.borrow_mut() = r.entry_id.to_hex();
+            Ok(())
+        });
+        req
+    }
+
+    fn evidence(&self, req: &Req, who: &str, at: DateTime<Utc>, name: &str, kind: &str) {
+        let (demo, req, who, kind, file) =
+            (self.demo, Rc::clone(req), who.to_string(), kind.to_string(), self.file(name));
+        self.at(at, move || {
             super::lifecycle::attach_evidence(
-                &self.ctx(),
-                Some(who),
-                req,
-                kind,
-                Some(&self.file(name)),
+                &demo.context(),
+                Some(&who),
+                &req.borrow(),
+                &kind,
+                Some(&file),
                 None,
                 Some("ci"),
-            )
-        })?;
-        Ok(())
+            )?;
+            Ok(())
+        });
     }
 
-    fn decide(&self, req: &str, who: &str, at: DateTime<Utc>, d: Decision, comment: &str) -> Result<(), WorkflowError> {
-        clock::at(at, || super::decisions::decide(&self.ctx(), Some(who), req, d, comment))?;
-        Ok(())
+    fn decide(&self, req: &Req, who: &str, at: DateTime<Utc>, d: Decision, comment: &str) {
+        let (demo, req, who, comment) = (self.demo, Rc::clone(req), who.to_string(), comment.to_string());
+        self.at(at, move || {
+            super::decisions::decide(&demo.context(), Some(&who), &req.borrow(), d, &comment)?;
+            Ok(())
+        });
     }
 
-    fn execute(&self, req: &str, at: DateTime<Utc>, outcome: Outcome) -> Result<(), WorkflowError> {
-        let x = super::lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
-        clock::at(at, || super::lifecycle::execute(&self.ctx(), Some("erin"), req, x))?;
-        Ok(())
+    fn execute(&self, req: &Req, at: DateTime<Utc>, outcome: Outcome) {
+        let (demo, req) = (self.demo, Rc::clone(req));
+        self.at(at, move || {
+            let x = super::lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
+            super::lifecycle::execute(&demo.context(), Some("erin"), &req.borrow(), x)?;
+            Ok(())
+        });
     }
 
-    fn validate(&self, req: &str, at: DateTime<Utc>) -> Result<(), WorkflowError> {
-        let checks = vec![
-            crate::audit::bodies::Check { name: "smoke".into(), result: CheckResult::Pass },
-            crate::audit::bodies::Check { name: "p99 < 300 ms".into(), result: CheckResult::Pass },
-        ];
-        let ev = self.file("smoke-pass.xml");
-        clock::at(at, || {
-            super::lifecycle::validate(&self.ctx(), Some("erin"), req, CheckResult::Pass, checks, Some(&ev), None)
-        })?;
-        Ok(())
+    fn validate(&self, req: &Req, at: DateTime<Utc>) {
+        let (demo, req, ev) = (self.demo, Rc::clone(req), self.file("smoke-pass.xml"));
+        self.at(at, move || {
+            let checks = vec![
+                crate::audit::bodies::Check { name: "smoke".into(), result: CheckResult::Pass },
+                crate::audit::bodies::Check { name: "p99 < 300 ms".into(), result: CheckResult::Pass },
+            ];
+            super::lifecycle::validate(
+                &demo.context(),
+                Some("erin"),
+                &req.borrow(),
+                CheckResult::Pass,
+                checks,
+                Some(&ev),
+                None,
+            )?;
+            Ok(())
+        });
     }
 
     /// Tests and a scan, then the two approvals a high tier needs.
-    fn ready(&self, req: &str, at: DateTime<Utc>) -> Result<(), WorkflowError> {
-        self.evidence(req, "bob", at, "junit-nextest.xml", "test")?;
-        self.evidence(req, "bob", at + Duration::minutes(2), "trivy.sarif", "scan")?;
+    fn ready(&self, req: &Req, at: DateTime<Utc>) {
+        self.evidence(req, "bob", at, "junit-nextest.xml", "test");
+        self.evidence(req, "bob", at + Duration::minutes(2), "trivy.sarif", "scan");
         self.decide(
             req,
             "carol",
             at + Duration::minutes(20),
             Decision::Approve,
             "Error graphs match the deploy; rollback target is the last healthy release.",
-        )?;
+        );
         self.decide(
             req,
             "dave",
             at + Duration::minutes(35),
             Decision::Approve,
             "No security regression in the target release; scan reviewed.",
-        )
+        );
     }
 }
 
@@ -315,17 +372,19 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     let pass = Passphrase::new(PASSPHRASE.into());
     let now = clock::now();
     let start = now - Duration::days(91);
+    // Synthetic history (with --scale) spans the year before the scenario, so the ledger starts earlier.
+    let founded = if scale > 0 { now - Duration::days(SYNTHETIC_DAYS + 1) } else { start };
     progress("people and keys");
     for (name, _) in PEOPLE {
         ctx.keystore.create_with(name, &pass, KdfCost::Throwaway)?;
     }
-    clock::at(start, || {
+    clock::at(founded, || {
         super::init::init_with(&ctx, "alice", Some("demo.rollcall.example/laptop-1"), None, KdfCost::Throwaway)
     })?;
     for (i, (name, roles)) in PEOPLE.iter().enumerate().skip(1) {
         let key = ctx.keystore.info(name)?.public_key.encode();
         let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-        clock::at(start + Duration::minutes(i as i64), || {
+        clock::at(founded + Duration::minutes(i as i64), || {
             super::identity::enroll(&ctx, Some("alice"), name, &key, &roles)
         })?;
     }
@@ -337,7 +396,14 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     progress("a git repository with the changes to revert");
     let repo = dir.join("repo");
     let commits = build_repo(&repo, start)?;
-    let s = Scenario { demo: &demo, evidence_dir };
+    let mut demo = demo;
+    if scale > 0 {
+        progress(&format!("{scale} synthetic requests"));
+        demo.synthetic = synthetic(&demo, scale, founded + Duration::minutes(10), progress)?;
+    }
+    let built = demo;
+    let demo = &built;
+    let s = Scenario { demo, evidence_dir, plan: RefCell::new(Vec::new()) };
     let components = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge", "notifications"];
     let envs = ["production", "production", "staging", "canary"];
     let titles = [
@@ -365,38 +431,42 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             comp,
             Risk::Medium,
         );
-        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r)?;
+        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r);
         n += 1;
-        s.ready(&req, at + Duration::minutes(10))?;
+        s.ready(&req, at + Duration::minutes(10));
         let outcome = match i {
             5 => Outcome::Partial,
             9 => Outcome::Failed,
             _ => Outcome::Succeeded,
         };
-        s.execute(&req, at + Duration::hours(2), outcome)?;
+        s.execute(&req, at + Duration::hours(2), outcome);
         if i == 9 {
-            s.execute(&req, at + Duration::hours(3), Outcome::Succeeded)?;
+            s.execute(&req, at + Duration::hours(3), Outcome::Succeeded);
         }
         if i % 4 != 3 {
-            s.validate(&req, at + Duration::hours(4))?;
+            s.validate(&req, at + Duration::hours(4));
         }
         if i < 10 {
             let res = if i % 3 == 0 { Resolution::RolledForward } else { Resolution::MadePermanent };
-            clock::at(at + Duration::days(2), || {
-                super::lifecycle::close(&ctx, Some("erin"), &req, res, None, "Root cause fixed in the next release.")
-            })?;
+            let req = Rc::clone(&req);
+            s.at(at + Duration::days(2), move || {
+                let why = "Root cause fixed in the next release.";
+                super::lifecycle::close(&demo.context(), Some("erin"), &req.borrow(), res, None, why)?;
+                Ok(())
+            });
         }
         if i % 5 == 0 {
-            clock::at(at + Duration::days(3), || {
+            s.at(at + Duration::days(3), move || {
                 super::lifecycle::review(
-                    &ctx,
+                    &demo.context(),
                     Some("alice"),
-                    &req,
+                    &req.borrow(),
                     ReviewKind::PostIncident,
                     "Rollback was the right call; detection took too long.",
                     vec!["Alert on p99 per endpoint".into()],
-                )
-            })?;
+                )?;
+                Ok(())
+            });
         }
     }
     // 2. Rejected and withdrawn.
@@ -410,21 +480,23 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             components[i % 7],
             Risk::Low,
         );
-        let req = s.file_request("bob", at, r)?;
+        let req = s.file_request("bob", at, r);
         n += 1;
         if i < 19 {
-            s.evidence(&req, "bob", at + Duration::minutes(5), "jest-junit.xml", "test")?;
+            s.evidence(&req, "bob", at + Duration::minutes(5), "jest-junit.xml", "test");
             s.decide(
                 &req,
                 "dave",
                 at + Duration::hours(1),
                 Decision::Reject,
                 "Two failing tests in the target release; fix forward instead.",
-            )?;
+            );
         } else {
-            clock::at(at + Duration::hours(2), || {
-                super::requests::withdraw(&ctx, Some("bob"), &req, "The issue was a dashboard bug, not the deploy.")
-            })?;
+            s.at(at + Duration::hours(2), move || {
+                let why = "The issue was a dashboard bug, not the deploy.";
+                super::requests::withdraw(&demo.context(), Some("bob"), &req.borrow(), why)?;
+                Ok(())
+            });
         }
     }
     // 3. Emergencies: one reviewed, one with its review overdue.
@@ -438,28 +510,31 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             "payments-api",
             Risk::High,
         );
-        let req = s.file_request("bob", at, r)?;
+        let req = s.file_request("bob", at, r);
         n += 1;
-        clock::at(at + Duration::minutes(3), || {
+        let r2 = Rc::clone(&req);
+        s.at(at + Duration::minutes(3), move || {
             super::decisions::emergency(
-                &ctx,
+                &demo.context(),
                 Some("erin"),
-                &req,
+                &r2.borrow(),
                 "Checkout is failing for every customer; no approver reachable at 03:10.",
-            )
-        })?;
-        s.execute(&req, at + Duration::minutes(6), Outcome::Succeeded)?;
+            )?;
+            Ok(())
+        });
+        s.execute(&req, at + Duration::minutes(6), Outcome::Succeeded);
         if reviewed {
-            clock::at(at + Duration::days(1), || {
+            s.at(at + Duration::days(1), move || {
                 super::lifecycle::review(
-                    &ctx,
+                    &demo.context(),
                     Some("alice"),
-                    &req,
+                    &req.borrow(),
                     ReviewKind::PostHoc,
                     "Break-glass was justified; paging escalation fixed.",
                     vec!["Second on-call approver".into()],
-                )
-            })?;
+                )?;
+                Ok(())
+            });
         }
     }
     // 4. A temporary revert about to expire.
@@ -474,10 +549,10 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             Risk::Medium,
         );
         r.temporary_until = Some(crate::ledger::statement::format_ts(now + Duration::days(1)));
-        let req = s.file_request("frank", at, r)?;
+        let req = s.file_request("frank", at, r);
         n += 1;
-        s.ready(&req, at + Duration::minutes(10))?;
-        s.execute(&req, at + Duration::hours(1), Outcome::Succeeded)?;
+        s.ready(&req, at + Duration::minutes(10));
+        s.execute(&req, at + Duration::hours(1), Outcome::Succeeded);
     }
     // 5. Approved and ready (recent).
     for i in 25..29 {
@@ -490,9 +565,9 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             components[i % 7],
             Risk::Medium,
         );
-        let req = s.file_request("bob", at, r)?;
+        let req = s.file_request("bob", at, r);
         n += 1;
-        s.ready(&req, at + Duration::minutes(10))?;
+        s.ready(&req, at + Duration::minutes(10));
     }
     // 6. Pending work for the approver: plain ones and ones raised from git (flags).
     for i in 29..33 {
@@ -505,7 +580,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             components[i % 7],
             Risk::Medium,
         );
-        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r)?;
+        let req = s.file_request(if i % 2 == 0 { "bob" } else { "frank" }, at, r);
         n += 1;
         s.evidence(
             &req,
@@ -513,9 +588,9 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             at + Duration::minutes(5),
             if i % 2 == 0 { "junit-surefire.xml" } else { "junit-nextest.xml" },
             "test",
-        )?;
+        );
         if i == 30 {
-            s.evidence(&req, "bob", at + Duration::minutes(6), "compliance.json", "compliance")?;
+            s.evidence(&req, "bob", at + Duration::minutes(6), "compliance.json", "compliance");
         }
     }
     for (k, (message, sha)) in commits.iter().enumerate() {
@@ -534,8 +609,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         r.components = g.components.clone();
         r.lineage.commits = g.changeset.commits.iter().map(|c| c.id.clone()).collect();
         r.security = Some("Reverting a hardening change; see the flags.".into());
-        let req =
-            clock::at(at, || super::requests::new_request(&ctx, Some("bob"), r, Some(g.changeset)))?.entry_id.to_hex();
+        let req = s.file_with("bob", at, r, Some(g.changeset));
         n += 1;
         if k % 2 == 0 {
             s.evidence(
@@ -544,26 +618,25 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
                 at + Duration::minutes(5),
                 ["semgrep.sarif", "codeql.sarif", "trivy.sarif"][k % 3],
                 "scan",
-            )?;
+            );
         }
     }
     // A digest that must not come back.
-    clock::at(day(40), || {
+    s.at(day(40), move || {
         super::lifecycle::mark_bad(
-            &ctx,
+            &demo.context(),
             Some("dave"),
             "registry.example.com/checkout@sha256:0000000000000000000000000000000000000000000000000000000000001015",
             "ships a known-vulnerable libxml2",
-        )
-    })?;
+        )?;
+        Ok(())
+    });
+    n += jump_host(&s, now);
     progress("a second machine (the jump host) joined and synced");
-    n += jump_host(&s, now)?;
-    let mut demo = demo;
+    s.run()?;
+    drop(s);
+    let mut demo = built;
     demo.requests = n;
-    if scale > 0 {
-        progress(&format!("{scale} synthetic requests"));
-        demo.synthetic = synthetic(&demo, scale, progress)?;
-    }
     progress("the request index");
     let ledger = ctx.open()?;
     super::index::rebuild(&ledger, now)?;
@@ -577,14 +650,18 @@ pub const JUMP_HOST: &str = "demo.rollcall.example/jump-host";
 /// A second machine joins the ledger from a bundle (frank declares it), files a request and a note there,
 /// and the two machines exchange bundles both ways, so each holds the other's log as a mirror and has
 /// cosigned it. Returns the number of requests filed there.
-fn jump_host(s: &Scenario<'_>, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
-    let dir = &s.demo.dir;
-    let laptop = s.ctx();
-    let jump = Context { ledger_path: dir.join("jump-host.db"), ..s.demo.context() };
-    let to_jump = dir.join("laptop-1.rollcall");
+fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
+    let demo: &'a Demo = s.demo;
+    let jump = move || Context { ledger_path: demo.dir.join("jump-host.db"), ..demo.context() };
+    let to_jump = demo.dir.join("laptop-1.rollcall");
+    let to_laptop = demo.dir.join("jump-host.rollcall");
     let at = now - Duration::hours(20);
-    clock::at(at, || super::sync::export(&laptop, &to_jump, None, false, false))?;
-    clock::at(at, || super::sync::join(&jump, &to_jump, "frank", Some(JUMP_HOST)))?;
+    let file = to_jump.clone();
+    s.at(at, move || {
+        super::sync::export(&demo.context(), &file, None, false, false)?;
+        super::sync::join(&jump(), &file, "frank", Some(JUMP_HOST))?;
+        Ok(())
+    });
     let mut r = s.record(
         97,
         "Revert edge rate-limit change from the jump host",
@@ -594,20 +671,38 @@ fn jump_host(s: &Scenario<'_>, now: DateTime<Utc>) -> Result<usize, WorkflowErro
         Risk::Medium,
     );
     r.incident = Some("INC-997".into());
-    clock::at(at + Duration::minutes(10), || super::requests::new_request(&jump, Some("frank"), r, None))?;
-    clock::at(at + Duration::minutes(12), || {
-        super::note::note(&jump, Some("frank"), "Bastion access used for the edge rollback; session recorded.", None)
-    })?;
-    let to_laptop = dir.join("jump-host.rollcall");
-    for (from, to, file) in [(&jump, &laptop, &to_laptop), (&laptop, &jump, &to_jump), (&jump, &laptop, &to_laptop)] {
-        clock::at(at + Duration::minutes(20), || super::sync::export(from, file, None, false, false))?;
-        clock::at(at + Duration::minutes(21), || super::sync::import(to, file))?;
-    }
-    Ok(1)
+    s.at(at + Duration::minutes(10), move || {
+        super::requests::new_request(&jump(), Some("frank"), r, None)?;
+        Ok(())
+    });
+    s.at(at + Duration::minutes(12), move || {
+        let text = "Bastion access used for the edge rollback; session recorded.";
+        super::note::note(&jump(), Some("frank"), text, None)?;
+        Ok(())
+    });
+    s.at(at + Duration::minutes(20), move || {
+        let laptop = demo.context();
+        for (from, to, file) in
+            [(&jump(), &laptop, &to_laptop), (&laptop, &jump(), &to_jump), (&jump(), &laptop, &to_laptop)]
+        {
+            clock::at(at + Duration::minutes(20), || super::sync::export(from, file, None, false, false))?;
+            clock::at(at + Duration::minutes(21), || super::sync::import(to, file))?;
+        }
+        Ok(())
+    });
+    1
 }
 
+/// Days of history the synthetic requests of `--scale` span, ending where the scenario begins.
+const SYNTHETIC_DAYS: i64 = 400;
+
 /// Appends `n` synthetic requests (half of them approved) in batched transactions.
-fn synthetic(demo: &Demo, n: usize, progress: &mut dyn FnMut(&str)) -> Result<usize, WorkflowError> {
+fn synthetic(
+    demo: &Demo,
+    n: usize,
+    begin: DateTime<Utc>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<usize, WorkflowError> {
     let ctx = demo.context();
     let pass = Passphrase::new(PASSPHRASE.into());
     let bob = ctx.keystore.unlock("bob", &pass)?;
@@ -616,13 +711,16 @@ fn synthetic(demo: &Demo, n: usize, progress: &mut dyn FnMut(&str)) -> Result<us
     let own = ledger.own_origin().clone();
     let origin_key = ctx.keystore.unlock_origin(&own.name, &own.key, &pass)?;
     let policy: EntryId = super::state::Snapshot::load(&ledger)?.policies.current().0.to_owned();
-    let now = clock::now();
+    // Spread evenly and in order over SYNTHETIC_DAYS - 90 days before the scenario begins; each approval
+    // half a step after its request.
+    let step_ms = ((SYNTHETIC_DAYS - 91) * 86_400_000 / n.max(1) as i64).max(2);
+    let domain = ledger.domain();
     let mut done = 0usize;
     let batch = 2000usize;
     while done < n {
         let mut entries: Vec<SignedStatement> = Vec::with_capacity(batch * 2);
         for i in done..(done + batch).min(n) {
-            let at = now - Duration::days(400) + Duration::seconds((i as i64 * 37) % (390 * 86400));
+            let at = begin + Duration::milliseconds(i as i64 * step_ms);
             let comp = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge"][i % 6];
             let env = ["production", "staging", "canary"][i % 3];
             let body = serde_json::json!({
@@ -633,19 +731,25 @@ fn synthetic(demo: &Demo, n: usize, progress: &mut dyn FnMut(&str)) -> Result<us
             });
             let record: RequestBody =
                 serde_json::from_value(body.clone()).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-            let req = Statement::new_at(REQUESTED, &bob.public(), body, &[], at).sign(bob.signing_key())?;
+            let req = Statement::new_at(REQUESTED, &bob.public(), body, &[], at).sign(bob.signing_key(), &domain)?;
             let id = req.id;
             entries.push(req);
             if i % 2 == 0 {
                 let d = serde_json::json!({"request": id.to_hex(), "version": id.to_hex(), "revert_digest": record.revert_digest(),
                     "evidence": [], "policy": policy.to_hex(), "decision": Decision::Approve, "comment": "synthetic approval", "flags": []});
                 entries.push(
-                    Statement::new_at(APPROVED, &carol.public(), d, &[id, id], at + Duration::minutes(30))
-                        .sign(carol.signing_key())?,
+                    Statement::new_at(
+                        APPROVED,
+                        &carol.public(),
+                        d,
+                        &[id, id],
+                        at + Duration::milliseconds(step_ms / 2),
+                    )
+                    .sign(carol.signing_key(), &domain)?,
                 );
             }
         }
-        ledger.append(&entries, None, Some(&origin_key))?;
+        ledger.append(&entries, None, &origin_key, i64::MAX)?;
         done = (done + batch).min(n);
         if done % 50_000 < batch || done == n {
             progress(&format!("  {done} of {n} synthetic requests"));

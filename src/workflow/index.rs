@@ -6,7 +6,7 @@
 
 use super::error::WorkflowError;
 use super::query::Filter;
-use super::state::{Snapshot, all_requests, evaluate_now, fact_of, load_view};
+use super::state::{Snapshot, all_requests, evaluate_now, fact_of, load_view_unchecked};
 use crate::audit::kinds::{REQUEST_KINDS, REQUESTED};
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::ledger::statement::format_ts;
@@ -126,7 +126,7 @@ fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Err
 
 /// Recomputes and stores the row of request `id`.
 fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    let view = match load_view(ledger, snap, id) {
+    let view = match load_view_unchecked(ledger, snap, id) {
         // A stored statement that no longer hashes to its id (a tampered file): it is left out of the
         // index, and `verify` (and every report's header) names it.
         Err(WorkflowError::NotFound(_)) => return Ok(()),

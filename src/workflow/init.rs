@@ -99,7 +99,7 @@ pub fn init_with(
     let origin_key = PublicKey::from_signing(&origin_signing);
     let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
         .statement_at(&admin_key.public(), super::clock::now())
-        .sign(admin_key.signing_key())?;
+        .sign(admin_key.signing_key(), &crate::ledger::dsse::Domain::genesis_only())?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, cost)?;
     let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {
         Ok(l) => l,

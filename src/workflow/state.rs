@@ -70,10 +70,34 @@ pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, Workflo
 
 /// Folds request `id` from its entries under the policy's rules, with the static security flags of its
 /// latest record (so evidence the policy requires per flag gates execution).
+///
+/// Every row the view is built from is checked first — its signature, and its inclusion under a signed
+/// checkpoint of its origin — so a decision never rests on a row written behind the ledger's back; a row
+/// that fails refuses the whole request, naming the row.
 pub fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
+    view_of(ledger, snap, id, true)
+}
+
+/// As [`load_view`] without the per-row checks: for `verify`, which has just checked every row, and for the
+/// request index (a cache that decides nothing; `gate`, `show` and the console's detail decide from
+/// checked rows).
+pub fn load_view_unchecked(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
+    view_of(ledger, snap, id, false)
+}
+
+fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Result<RequestView, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
+    let rows = ledger.entries_referencing(id)?;
+    if check {
+        let mut checker = crate::ledger::inclusion::Checker::new(ledger);
+        for r in std::iter::once(&row).chain(&rows) {
+            checker.check(r).map_err(|why| {
+                WorkflowError::Refused(format!("a row of request {} fails its check: {why}", id.short(12)))
+            })?;
+        }
+    }
     let request = fact_of(&row)?;
-    let related = ledger.entries_referencing(id)?.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
+    let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
     let latest = related
         .iter()
         .rev()

@@ -110,20 +110,15 @@ pub fn export(
 
 /// [`export`] with the `--since` checkpoints already read.
 fn export_since(ctx: &Context, out: &Path, opts: ExportOptions, zstd: bool) -> Result<Exported, WorkflowError> {
-    let mut ledger = ctx.open()?;
+    let ledger = ctx.open()?;
     let mut warnings = Vec::new();
     let own = ledger.own_origin().clone();
     let tail = ledger.size(&own)? - ledger.latest_checkpoint(&own)?.map(|c| c.0).unwrap_or(0);
     if tail > 0 {
-        match origin_key(ctx, &own) {
-            Ok(key) => {
-                ledger.checkpoint_now(&key)?;
-            }
-            Err(why) => warnings.push(format!(
-                "{tail} own entries are not exported: no checkpoint covers them yet and the origin key is locked \
-                 ({why}); set {ORIGIN_PASSPHRASE_ENV} to sign one"
-            )),
-        }
+        // Never signed over: entries the origin key did not write (`verify` names them).
+        warnings.push(format!(
+            "{tail} own entries are not exported: no signed checkpoint covers them (run `rollcall verify`)"
+        ));
     }
     let mut report = None;
     let compress = zstd || out.extension().is_some_and(|e| e == "zst");
@@ -227,7 +222,11 @@ fn import_into(
     witness_key: Option<SigningKey>,
 ) -> Result<ImportReport, WorkflowError> {
     let now = super::clock::now().timestamp().max(0) as u64;
-    let report = crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now })?;
+    let skew = crate::identity::Roster::from_ledger(ledger)
+        .map(|r| r.max_clock_skew_seconds())
+        .unwrap_or(crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS as i64);
+    let max_ms = super::clock::latest_ms(skew);
+    let report = crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now, max_ms })?;
     if report.added() > 0 {
         super::assess::ensure_indexes(ledger);
         super::index::refresh(ledger, super::clock::now())?;
@@ -265,21 +264,29 @@ pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) ->
     let ledger = Ledger::create_with(&ctx.ledger_path, &origin, &origin_key, &ledger_id, |l| {
         let report = import_into(l, open_file(bundle)?, Some(origin_signing.clone()))?;
         let roster = crate::identity::Roster::from_ledger(l)?;
-        let now = super::clock::now();
-        let ts = crate::ledger::statement::format_ts(now);
-        if !roster.is_active(&person.public(), l.next_pos(&ts)?) {
+        // The new log opens having seen everything the bundle carried.
+        if !roster.is_active(&person.public(), crate::ledger::POS_MAX) {
             return Err(WorkflowError::NotEnrolled { name: member.to_string(), key_id: person.public().key_id() });
         }
+        let floor = l.time_floor_ms()?;
+        let now = super::clock::now().max(chrono::DateTime::from_timestamp_millis(floor).unwrap_or_default());
+        let seen = l
+            .seen_now()?
+            .into_iter()
+            .map(|(n, size, root)| (n, crate::ledger::causal::SeenPrefix::new(size, &root)))
+            .collect();
         let body = crate::identity::kinds::OriginJoinedBody {
             ledger: ledger_id.to_hex(),
             origin: origin.clone(),
             key: origin_key.encode(),
+            seen,
         };
         let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
         let st =
             crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
-                .sign(person.signing_key())?;
-        l.append(std::slice::from_ref(&st), Some(0), Some(&origin_signing))?;
+                .sign(person.signing_key(), &l.domain())?;
+        let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        l.append(std::slice::from_ref(&st), Some(0), &origin_signing, latest)?;
         imported = Some(report);
         Ok::<(), WorkflowError>(())
     })?;

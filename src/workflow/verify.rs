@@ -3,7 +3,7 @@
 
 use super::context::Context;
 use super::error::WorkflowError;
-use super::state::{Snapshot, all_requests, evaluate_now, load_view};
+use super::state::{Snapshot, all_requests, evaluate_now, load_view_unchecked};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
@@ -107,6 +107,8 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
     let mut kinds: Vec<String> = Vec::new();
     let mut others: Vec<(Pos, u32, u16, u16)> = Vec::new();
     let mut firsts: Vec<(String, Option<EntryId>, Option<String>)> = Vec::new();
+    // The latest statement time seen: (ms, origin, index, id, ts).
+    let mut latest: Option<(i64, usize, u64, EntryId, String)> = None;
     for (oi, origin) in origins.iter().enumerate() {
         let mut first = None;
         let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
@@ -116,8 +118,14 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             for r in &e.head.refs {
                 refs.insert((*r, e.id));
             }
+            let ms = crate::ledger::pos::ts_ms(&e.head.ts);
+            if latest.as_ref().is_none_or(|l| ms > l.0) {
+                latest = Some((ms, oi, e.index, e.id, e.head.ts.clone()));
+            }
             if GOVERNANCE_KINDS.contains(&e.head.kind.as_str()) {
                 governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
+            } else if e.head.kind == crate::ledger::causal::MERGED_KIND {
+                // Merge markers are signed by the origin key; `check_markers` checks them.
             } else {
                 let si = *signer_ix.entry(e.head.actor.bytes()).or_insert_with(|| {
                     signers.push(e.head.actor);
@@ -154,17 +162,77 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         if report.failure.is_none() {
             report.failure = r.failure.clone();
         }
+        if report.failure.is_none() && r.verified > checkpointed {
+            // A log runs past its latest signed checkpoint: leaves no origin key vouched for.
+            report.failure = Some(Failure {
+                origin: origin.name.clone(),
+                index: Some(checkpointed),
+                entry_id: None,
+                problem: format!(
+                    "{} entr{} after the latest signed checkpoint (size {checkpointed}): no checkpoint covers \
+                     them (appended behind the ledger's back)",
+                    r.verified - checkpointed,
+                    if r.verified - checkpointed == 1 { "y" } else { "ies" }
+                ),
+            });
+        }
+        if report.failure.is_none()
+            && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
+        {
+            report.failure = Some(Failure {
+                origin: origin.name.clone(),
+                index: None,
+                entry_id: None,
+                problem: format!(
+                    "SECURITY: {} cosigned this log at size {} but the file holds only {} of its entries: entries \
+                     were removed",
+                    w.0, w.1, r.size
+                ),
+            });
+        }
         report.origins.push(r);
     }
-    // Who counted: the roster from the governance entries of every log, in union order.
+    if report.failure.is_none() {
+        match crate::ledger::causal::check_markers(ledger) {
+            Ok(Some((origin, index, problem))) => {
+                report.failure = Some(Failure { origin, index: Some(index), entry_id: None, problem })
+            }
+            Ok(None) => {}
+            Err(e) => report.failure = Some(fail(format!("cannot check the merge markers: {e}"))),
+        }
+    }
+    // Who counted: the roster from the governance entries of every log, in causal order.
     let mut roster = Roster::default();
     if report.failure.is_none() {
         governance.sort_by_key(|g| g.0);
-        for (pos, id, head, bytes) in &governance {
-            if let Err(problem) = roster.observe(*pos, id, head, bytes) {
-                report.failure = Some(Failure { origin: "-".into(), index: None, entry_id: Some(*id), problem });
-                break;
+        let causal = match crate::ledger::causal::Causality::load(ledger) {
+            Ok(c) => std::sync::Arc::new(c),
+            Err(e) => {
+                report.failure = Some(fail(format!("cannot read the merge markers: {e}")));
+                std::sync::Arc::default()
             }
+        };
+        match Roster::build(causal, &governance) {
+            Ok(r) => roster = r,
+            Err((id, problem)) => {
+                report.failure = Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem })
+            }
+        }
+    }
+    if report.failure.is_none()
+        && let Some((ms, oi, index, id, ts)) = &latest
+    {
+        let limit = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        if *ms > limit {
+            report.failure = Some(Failure {
+                origin: origins[*oi].name.clone(),
+                index: Some(*index),
+                entry_id: Some(*id),
+                problem: format!(
+                    "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
+                    crate::ledger::pos::format_ms(limit)
+                ),
+            });
         }
     }
     if report.failure.is_none() {
@@ -314,7 +382,7 @@ fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
     let now = super::clock::now();
     let mut out = Vec::new();
     for (_, id) in all_requests(ledger)? {
-        let view = load_view(ledger, &snap, &id)?;
+        let view = load_view_unchecked(ledger, &snap, &id)?;
         for t in &view.timeline {
             if let Some(reason) = &t.ignored {
                 out.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });

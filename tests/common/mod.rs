@@ -112,6 +112,27 @@ impl Env {
         c
     }
 
+    /// The unlocked key `name` of this home's keystore (`origins/*.key` for the origin key: name "origin").
+    pub fn signing_key(&self, name: &str) -> ed25519_dalek::SigningKey {
+        let path = if name == "origin" {
+            std::fs::read_dir(self.home().join("origins")).expect("origins").next().expect("one").expect("entry").path()
+        } else {
+            self.home().join("keys").join(format!("{name}.key"))
+        };
+        let kf: rollcall::identity::keyfile::KeyFile =
+            serde_json::from_slice(&std::fs::read(path).expect("key file")).expect("key json");
+        kf.open(PASS).expect("unlock")
+    }
+
+    /// Appends `statement`, signed by `key` for this ledger, through the library with the origin key, as a
+    /// rogue peer holding that key could (no workflow checks). Returns the entry id.
+    pub fn append_raw(&self, statement: &rollcall::ledger::Statement, key: &ed25519_dalek::SigningKey) -> String {
+        let mut l = rollcall::ledger::Ledger::open(&self.ledger()).expect("open");
+        let signed = statement.sign(key, &l.domain()).expect("sign");
+        l.append(std::slice::from_ref(&signed), None, &self.signing_key("origin"), i64::MAX).expect("append");
+        signed.id.to_hex()
+    }
+
     /// SHA-256 of the ledger file and of its WAL, to show a refusal changed nothing.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -231,7 +252,24 @@ pub fn example_bin(name: &str) -> PathBuf {
 /// A ledger founded by alice (admin) with bob (requester), carol (approver), dave (security-approver),
 /// erin (executor, release-manager) and frank (requester, approver) enrolled, all keys in one keystore.
 pub fn team() -> Env {
-    let env = Env::with_ledger();
+    team_at(None)
+}
+
+/// [`team`], founded and enrolled at `now` (`ROLLCALL_NOW`) when given: a history built in the past must
+/// start in the past, since no entry may be stamped before what its log already holds.
+pub fn team_at(now: Option<&str>) -> Env {
+    let env = Env::new();
+    let run = |args: &[&str]| {
+        let mut c = env.cmd();
+        if let Some(t) = now {
+            c.env("ROLLCALL_NOW", t);
+        }
+        let out = c.args(args).output().expect("run");
+        assert!(out.status.success(), "rollcall {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    run(&["key", "new", "alice"]);
+    run(&["init", "--admin", "alice", "--origin", "test.example/laptop"]);
     for (name, roles) in [
         ("bob", vec!["requester"]),
         ("carol", vec!["approver"]),
@@ -239,13 +277,13 @@ pub fn team() -> Env {
         ("erin", vec!["executor", "release-manager"]),
         ("frank", vec!["requester", "approver"]),
     ] {
-        let k = env.json(&["key", "new", name]);
+        let k: serde_json::Value = serde_json::from_str(&run(&["--json", "key", "new", name])).expect("json");
         let mut args = vec!["enroll", name, "--pubkey", k["public_key"].as_str().unwrap(), "--as", "alice"];
         for r in &roles {
             args.push("--role");
             args.push(r);
         }
-        env.ok(&args);
+        run(&args);
     }
     env
 }

@@ -1,0 +1,103 @@
+//! Checking one stored row before a decision relies on it: its statement's signature (`verify_strict`,
+//! bound to this ledger), that the query columns repeat the statement, and its inclusion under the latest
+//! signed checkpoint of its origin (an RFC 6962 inclusion proof from the stored tree hashes, O(log n)).
+//! A row inserted behind the ledger's back — a forged signature, a leaf no checkpoint covers, a tree hash
+//! changed — fails here, so `gate`, `show`, approval counting and the roster never count it, without
+//! waiting for a full `verify`.
+
+use super::dsse::Domain;
+use super::hash::Hash;
+use super::leaf::Leaf;
+use super::note::Checkpoint;
+use super::proof::verify_inclusion;
+use super::statement::{CheckedHead, KeyCache, check_statement_with};
+use super::store::{Ledger, LogRow, Origin, latest_checkpoint, read_origins};
+use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
+
+/// Checks rows of one open ledger, caching each origin's verified latest checkpoint.
+pub struct Checker<'l> {
+    ledger: &'l Ledger,
+    domain: Domain,
+    keys: KeyCache,
+    origins: Option<HashMap<i64, Origin>>,
+    checkpoints: HashMap<i64, Result<(u64, Hash), String>>,
+}
+
+impl<'l> Checker<'l> {
+    pub fn new(ledger: &'l Ledger) -> Checker<'l> {
+        Checker {
+            ledger,
+            domain: ledger.domain(),
+            keys: KeyCache::default(),
+            origins: None,
+            checkpoints: HashMap::new(),
+        }
+    }
+
+    fn origin(&mut self, id: i64) -> Result<Origin, String> {
+        if self.origins.is_none() {
+            let all = read_origins(self.ledger.conn()).map_err(|e| e.to_string())?;
+            self.origins = Some(all.into_iter().map(|o| (o.id, o)).collect());
+        }
+        self.origins
+            .as_ref()
+            .and_then(|m| m.get(&id).cloned())
+            .ok_or_else(|| format!("its log (origin id {id}) is not in the ledger"))
+    }
+
+    /// Size and root of `origin`'s latest checkpoint, its signature checked with the origin key.
+    fn checkpoint(&mut self, origin: &Origin) -> Result<(u64, Hash), String> {
+        if let Some(c) = self.checkpoints.get(&origin.id) {
+            return c.clone();
+        }
+        let c = match latest_checkpoint(self.ledger.conn(), origin.id) {
+            Ok(Some((size, note))) => match Checkpoint::verify(&note, &origin.name, &origin.key) {
+                Ok((cp, _)) if cp.size == size => Ok((size, cp.root)),
+                Ok(_) => Err(format!("the latest checkpoint of {} is stored under another size", origin.name)),
+                Err(e) => Err(format!("the latest checkpoint of {} does not verify: {e}", origin.name)),
+            },
+            Ok(None) => Err(format!("{} has no signed checkpoint", origin.name)),
+            Err(e) => Err(e.to_string()),
+        };
+        self.checkpoints.insert(origin.id, c.clone());
+        c
+    }
+
+    /// Checks `row` and returns its statement's head; `Err` says which row failed and why.
+    pub fn check(&mut self, row: &LogRow) -> Result<CheckedHead, String> {
+        let origin = self.origin(row.origin)?;
+        let at = |why: String| format!("entry {} ({} #{}): {why}", row.entry.id.short(16), origin.name, row.index);
+        let head = check_statement_with(&row.entry.bytes, &row.entry.signature, &mut self.keys, &self.domain)
+            .map_err(|e| at(e.to_string()))?;
+        if Hash::of(&[&row.entry.bytes]) != row.entry.id {
+            return Err(at("its bytes do not hash to its id".into()));
+        }
+        if head.kind != row.kind || head.ts != row.ts || head.actor.encode() != row.actor {
+            return Err(at("the stored kind, actor or time differ from the signed statement".into()));
+        }
+        let (size, root) = self.checkpoint(&origin).map_err(at)?;
+        if row.index >= size {
+            return Err(at(format!(
+                "no signed checkpoint of {} covers it (the latest has {size} entries)",
+                origin.name
+            )));
+        }
+        let prev: Option<Vec<u8>> = self
+            .ledger
+            .conn()
+            .prepare_cached("SELECT prev FROM leaves WHERE origin = ?1 AND idx = ?2")
+            .and_then(|mut s| s.query_row(params![origin.id, row.index as i64], |r| r.get(0)).optional())
+            .map_err(|e| at(e.to_string()))?;
+        let prev = prev.and_then(|p| Hash::from_slice(&p)).ok_or_else(|| at("its leaf is missing".into()))?;
+        let leaf = Leaf { index: row.index, entry_id: row.entry.id, prev }.hash();
+        let proof = self.ledger.inclusion_proof(&origin, row.index, size).map_err(|e| at(e.to_string()))?;
+        if !verify_inclusion(&leaf, row.index, size, &proof, &root) {
+            return Err(at(format!(
+                "it is not included under the signed checkpoint of {} at size {size}",
+                origin.name
+            )));
+        }
+        Ok(head)
+    }
+}
