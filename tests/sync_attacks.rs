@@ -490,11 +490,12 @@ fn blob_not_matching_its_digest_is_refused() {
 fn future_format_version_asks_for_an_upgrade() {
     let (alice, bob) = setup();
     let mut b = Bundle::read(&bob.export("bob.rollcall"));
-    b.lines[0] = b.text(0).replacen("rollcall-bundle/1 ", "rollcall-bundle/2 ", 1).into_bytes();
-    let bad = write(&alice, "v2.rollcall", &b.resealed());
-    refused(&alice, &bad, &["line 1", "version 2", "upgrade rollcall"]);
-    b.lines[0] = b.text(0).replacen("rollcall-bundle/2 ", "rollcall-bundle/0 ", 1).into_bytes();
-    let bad = write(&alice, "v0.rollcall", &b.resealed());
+    b.lines[0] = b.text(0).replacen("rollcall-bundle/2 ", "rollcall-bundle/3 ", 1).into_bytes();
+    let bad = write(&alice, "v3.rollcall", &b.resealed());
+    refused(&alice, &bad, &["line 1", "version 3", "upgrade rollcall"]);
+    // Version 1 bundles (signatures not bound to the ledger) are not read: there is no migration.
+    b.lines[0] = b.text(0).replacen("rollcall-bundle/3 ", "rollcall-bundle/1 ", 1).into_bytes();
+    let bad = write(&alice, "v1.rollcall", &b.resealed());
     refused(&alice, &bad, &["line 1", "not supported"]);
 }
 
@@ -547,7 +548,7 @@ fn huge_inputs_are_refused_quickly() {
 
     // 2 GiB of garbage from the first byte.
     let p = alice.home().join("garbage.rollcall");
-    std::fs::write(&p, b"rollcall-bundle/1 garbage").unwrap();
+    std::fs::write(&p, b"rollcall-bundle/2 garbage").unwrap();
     std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(2 << 30).unwrap();
     let t = Instant::now();
     refused(&alice, p.to_str().unwrap(), &["line 1 is longer than 131072 bytes"]);

@@ -181,8 +181,7 @@ impl Roster {
                 if head.kind == super::genesis::KIND {
                     continue;
                 }
-                let needs_admin = head.kind != ORIGIN_JOINED;
-                if let Some(why) = r.concurrent_loss(&head.actor, *pos, needs_admin) {
+                if let Some(why) = r.concurrent_loss(&head.actor, *pos, true) {
                     more.push((*id, why));
                 }
             }
@@ -274,7 +273,11 @@ impl Roster {
             self.discounted.push(Discounted { pos, id: *id, kind: head.kind.clone(), reason: reason.clone() });
             return Ok(Verdict::DoesNotCount(reason));
         }
+        // A revocation is judged by its own past only, and so is a log's declaration: a machine joined by a
+        // member revoked concurrently still declares its log (its entries are kept, and those signed by
+        // the revoked key do not count), so honest bundles that carry it are not refused.
         self.lenient = head.kind == REVOKED
+            || head.kind == ORIGIN_JOINED
             || (head.kind == ENDORSED
                 && parse_body::<EndorsedBody>(bytes)
                     .ok()

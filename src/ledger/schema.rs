@@ -10,7 +10,7 @@ use std::path::Path;
 pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"RLLC");
 
 /// The ledger file format this build writes and reads (`PRAGMA user_version`).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Every table whose rows are part of the signed record. UPDATE and DELETE abort on all of them.
 pub const LEDGER_TABLES: [&str; 9] =
@@ -132,6 +132,12 @@ pub fn check_header(path: &Path) -> Result<(), LedgerError> {
     }
     if user_version == 0 {
         return Err(not_ledger("a rollcall file that was never initialized"));
+    }
+    if user_version < FORMAT_VERSION {
+        return Err(not_ledger(&format!(
+            "format version {user_version}, written before signatures were bound to their ledger; this rollcall \
+             reads version {FORMAT_VERSION} and has no migration: create a new ledger"
+        )));
     }
     Ok(())
 }

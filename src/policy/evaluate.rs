@@ -377,10 +377,7 @@ impl Rules for PolicyRules<'_> {
     fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
         let roster = self.ctx.roster;
         if !roster.is_active(&f.actor, f.pos) {
-            return Err(match roster.member(&f.actor) {
-                None => format!("signed by key {} that is not enrolled", f.actor.key_id()),
-                Some(m) => format!("signed by {} while the key was not active", m.name),
-            });
+            return Err(roster.signer_problem(&f.actor, f.pos));
         }
         let (_, policy) = self.ctx.policies.at(f.pos);
         let who = roster.display(&f.actor);

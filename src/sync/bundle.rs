@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 pub const MAGIC: &str = "rollcall-bundle";
 
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Longest line accepted: a statement (at most 65,535 bytes) with its leaf prefix, or a data line.
 pub const MAX_LINE: usize = 128 * 1024;

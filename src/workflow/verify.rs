@@ -107,6 +107,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
     let mut kinds: Vec<String> = Vec::new();
     let mut others: Vec<(Pos, u32, u16, u16)> = Vec::new();
     let mut firsts: Vec<(String, Option<EntryId>, Option<String>)> = Vec::new();
+    let mut tails: Vec<Failure> = Vec::new();
     // The latest statement time seen: (ms, origin, index, id, ts).
     let mut latest: Option<(i64, usize, u64, EntryId, String)> = None;
     for (oi, origin) in origins.iter().enumerate() {
@@ -162,9 +163,10 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         if report.failure.is_none() {
             report.failure = r.failure.clone();
         }
-        if report.failure.is_none() && r.verified > checkpointed {
-            // A log runs past its latest signed checkpoint: leaves no origin key vouched for.
-            report.failure = Some(Failure {
+        if r.verified > checkpointed {
+            // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
+            // after the checks that can name a SECURITY cause (a cut-back mirror loses its checkpoints).
+            tails.push(Failure {
                 origin: origin.name.clone(),
                 index: Some(checkpointed),
                 entry_id: None,
@@ -200,6 +202,9 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("cannot check the merge markers: {e}"))),
         }
+    }
+    if report.failure.is_none() {
+        report.failure = tails.into_iter().next();
     }
     // Who counted: the roster from the governance entries of every log, in causal order.
     let mut roster = Roster::default();

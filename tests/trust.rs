@@ -1,0 +1,417 @@
+//! Trust across machines (issue 12), end to end: each test is an attack an enrolled member (or someone with
+//! write access to a ledger file) can mount with the commands and library they have, and shows that it
+//! fails — the import is refused, or the entry does not count and `gate` says why, or `verify` names it.
+//!
+//! Histories are built at fixed times with `ROLLCALL_NOW` (debug builds let it move the upper time bound
+//! too; a release build measures that bound from the system clock).
+
+mod common;
+
+use common::{Env, team_at, verify_json};
+use rollcall::ledger::{Hash, Ledger, PublicKey, SignedStatement, Statement};
+use serde_json::Value;
+
+const T0: &str = "2026-11-01T00:00:00Z";
+
+/// Runs `args` with the clock at `now`; returns (exit code, stdout, stderr).
+fn run_at(env: &Env, now: &str, args: &[&str]) -> (i32, String, String) {
+    let out = env.cmd().args(args).env("ROLLCALL_NOW", now).output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The error lines of stderr (without the clock override's warning).
+fn errors(err: &str) -> usize {
+    err.lines().filter(|l| !l.starts_with("warning: the clock")).count()
+}
+
+fn ok_at(env: &Env, now: &str, args: &[&str]) -> String {
+    let (code, out, err) = run_at(env, now, args);
+    assert_eq!(code, 0, "rollcall {args:?} at {now}: {err}");
+    out
+}
+
+fn json_at(env: &Env, now: &str, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&ok_at(env, now, &a)).expect("json")
+}
+
+fn gate_at(env: &Env, now: &str, req: &str) -> (i32, Value) {
+    let (code, out, err) = run_at(env, now, &["--json", "gate", req]);
+    (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("gate json: {out} {err}")))
+}
+
+/// A request filed by bob at `now`, with a passing JUnit report attached a minute later (one approval by an
+/// approver then lets it run).
+fn request_at(env: &Env, now: &str) -> String {
+    let args = common::request_args("bob", "Revert the cache change", "low");
+    let req = json_at(env, now, &args)["request"].as_str().expect("request id").to_string();
+    let junit = common::file(
+        env,
+        "junit.xml",
+        r#"<testsuite name="smoke" tests="2"><testcase name="a"/><testcase name="b"/></testsuite>"#,
+    );
+    let t = rollcall::ledger::statement::parse_ts(&format!("{}.000Z", now.trim_end_matches('Z'))).unwrap();
+    let later = rollcall::ledger::statement::format_ts(t + chrono::Duration::minutes(1));
+    ok_at(env, &later, &["evidence", "add", &req, &junit, "--kind", "test", "--as", "bob"]);
+    req
+}
+
+/// A second machine of `founder`'s ledger, joined by the existing member `who` (their key copied over) at
+/// `now`, from `bundle`.
+fn machine(founder: &Env, who: &str, origin: &str, bundle: &str, now: &str) -> Env {
+    let m = Env::new();
+    std::fs::create_dir_all(m.home().join("keys")).unwrap();
+    std::fs::copy(founder.home().join(format!("keys/{who}.key")), m.home().join(format!("keys/{who}.key"))).unwrap();
+    ok_at(&m, now, &["init", "--join", bundle, "--as", who, "--origin", origin]);
+    m
+}
+
+/// Exports `env`'s ledger as `who` (exports are audited reads) to `name` in its home.
+fn export_at(env: &Env, now: &str, name: &str, who: &str) -> String {
+    let p = env.home().join(name);
+    ok_at(env, now, &["export", "--out", p.to_str().unwrap(), "--as", who]);
+    p.to_string_lossy().into_owned()
+}
+
+/// The decision of `who` in a gate report.
+fn decision<'a>(g: &'a Value, who: &str) -> &'a Value {
+    g["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"].as_str().unwrap_or("").starts_with(who))
+        .unwrap_or_else(|| panic!("no decision by {who}: {g}"))
+}
+
+/// carol approves on her own machine while alice, on the founder's, revokes her: neither had seen the other.
+/// After the exchange, in `order`, the approval counts on neither machine.
+fn concurrent_approval_and_revocation(founder_imports_first: bool) {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let b = export_at(&f, "2026-11-02T09:01:00Z", "f1.rollcall", "alice");
+    let m = machine(&f, "carol", "test.example/carol", &b, "2026-11-02T09:02:00Z");
+    ok_at(&m, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "looks right", "--as", "carol"]);
+    assert_eq!(gate_at(&m, "2026-11-02T10:01:00Z", &req).0, 0, "counts where it was made, for now");
+    ok_at(&f, "2026-11-02T10:00:30Z", &["revoke", "carol", "--reason", "left the team", "--as", "alice"]);
+    let from_m = export_at(&m, "2026-11-02T11:00:00Z", "m.rollcall", "carol");
+    let from_f = export_at(&f, "2026-11-02T11:00:00Z", "f2.rollcall", "alice");
+    if founder_imports_first {
+        ok_at(&f, "2026-11-02T12:00:00Z", &["import", &from_m]);
+        ok_at(&m, "2026-11-02T12:00:00Z", &["import", &from_f]);
+    } else {
+        ok_at(&m, "2026-11-02T12:00:00Z", &["import", &from_f]);
+        ok_at(&f, "2026-11-02T12:00:00Z", &["import", &from_m]);
+    }
+    for env in [&f, &m] {
+        let (code, g) = gate_at(env, "2026-11-02T13:00:00Z", &req);
+        assert_eq!(code, 1, "{g}");
+        assert_eq!(g["approvals"]["have"], 0, "{g}");
+        // `show` says why, on the approval's line of the timeline.
+        let shown = ok_at(env, "2026-11-02T13:00:00Z", &["show", &req]);
+        let line = shown.lines().find(|l| l.contains("approval.granted")).expect("the approval is shown");
+        assert!(line.contains("concurrently with carol's revocation at test.example/laptop #"), "{shown}");
+        // Intact, and listed as not counting, with the reason.
+        let (code, v) = verify_json(env);
+        assert_eq!(code, 0, "{v}");
+        assert!(v["does_not_count"].to_string().contains("concurrently with carol's revocation"), "{v}");
+    }
+}
+
+#[test]
+fn concurrent_approval_and_revocation_count_on_neither_machine_founder_first() {
+    concurrent_approval_and_revocation(true);
+}
+
+#[test]
+fn concurrent_approval_and_revocation_count_on_neither_machine_peer_first() {
+    concurrent_approval_and_revocation(false);
+}
+
+#[test]
+fn an_approval_the_revoker_had_seen_keeps_counting() {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let b = export_at(&f, "2026-11-02T09:01:00Z", "f1.rollcall", "alice");
+    let m = machine(&f, "carol", "test.example/carol", &b, "2026-11-02T09:02:00Z");
+    ok_at(&m, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "looks right", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T10:30:00Z", &["import", &export_at(&m, "2026-11-02T10:20:00Z", "m.rollcall", "carol")]);
+    // alice revokes carol having seen her approval: the approval is in the revocation's causal past.
+    ok_at(&f, "2026-11-02T11:00:00Z", &["revoke", "carol", "--reason", "left the team", "--as", "alice"]);
+    ok_at(&m, "2026-11-02T12:00:00Z", &["import", &export_at(&f, "2026-11-02T11:30:00Z", "f2.rollcall", "alice")]);
+    for env in [&f, &m] {
+        let (code, g) = gate_at(env, "2026-11-02T13:00:00Z", &req);
+        assert_eq!(code, 0, "{g}");
+        assert_eq!(decision(&g, "carol")["counts"], true);
+    }
+    // New decisions by carol no longer count anywhere: the CLI refuses them.
+    let (code, _, err) = run_at(&m, "2026-11-02T13:00:00Z", &["note", "still here", "--as", "carol"]);
+    assert_eq!(code, 1, "{err}");
+}
+
+/// The headline attack: a revoked release-manager backdates her clock and joins again, or joins from a
+/// copy of the ledger from before her revocation, then files and force-runs a revert by the emergency path.
+#[test]
+fn a_revoked_member_cannot_backdate_her_way_back_in() {
+    let f = team_at(Some(T0));
+    let old = export_at(&f, "2026-11-02T08:00:00Z", "old.rollcall", "alice");
+    ok_at(&f, "2026-11-05T09:00:00Z", &["revoke", "erin", "--reason", "left the company", "--as", "alice"]);
+    let shared = export_at(&f, "2026-11-05T09:05:00Z", "shared.rollcall", "alice");
+
+    // Joining from the current ledger with the clock set before the revocation: she is revoked in what
+    // she joins from, so nothing is created.
+    let mallory = Env::new();
+    std::fs::create_dir_all(mallory.home().join("keys")).unwrap();
+    std::fs::copy(f.home().join("keys/erin.key"), mallory.home().join("keys/erin.key")).unwrap();
+    let (code, _, err) = run_at(
+        &mallory,
+        "2026-11-03T00:00:00Z",
+        &["init", "--join", &shared, "--as", "erin", "--origin", "evil.example/m"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("forward-dated"), "her clock is behind what she joins from: {err}");
+    assert!(!mallory.ledger().exists());
+
+    // Joining from the old copy works (she was enrolled there) and she backdates everything; the entries
+    // are concurrent with her revocation, so none of them counts.
+    let at = "2026-11-03T00:00:00Z";
+    ok_at(&mallory, at, &["init", "--join", &old, "--as", "erin", "--origin", "evil.example/m"]);
+    let args = common::request_args("erin", "Quietly revert the audit logging", "low");
+    let req = json_at(&mallory, at, &args)["request"].as_str().unwrap().to_string();
+    ok_at(&mallory, at, &["emergency", &req, "--reason", "trust me", "--as", "erin"]);
+    assert_eq!(gate_at(&mallory, at, &req).0, 0, "on her own machine the emergency lets it run");
+    let evil = export_at(&mallory, at, "evil.rollcall", "erin");
+
+    ok_at(&f, "2026-11-06T10:00:00Z", &["import", &evil]);
+    let (code, g) = gate_at(&f, "2026-11-06T10:01:00Z", &req);
+    assert_eq!(code, 1, "{g}");
+    let shown = ok_at(&f, "2026-11-06T10:01:00Z", &["show", &req]);
+    assert!(shown.contains("concurrently with erin's revocation"), "{shown}");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let dnc = v["does_not_count"].to_string();
+    assert!(dnc.contains("emergency.invoked") && dnc.contains("concurrently with erin's revocation"), "{v}");
+
+    // An entry stamped far in the future (to push her log behind everyone's, or an approval that never
+    // expires) is refused on import, naming the line, and changes nothing.
+    ok_at(&mallory, "9999-01-01T00:00:00Z", &["note", "from the future", "--as", "erin"]);
+    let future = export_at(&mallory, "9999-01-01T00:00:01Z", "future.rollcall", "erin");
+    let before = f.fingerprint();
+    let (code, _, err) = run_at(&f, "2026-11-06T11:00:00Z", &["import", &future]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("line ") && err.contains("9999-01-01") && err.contains("forward-dated"), "{err}");
+    assert_eq!(errors(&err), 1, "{err}");
+    assert_eq!(f.fingerprint(), before);
+}
+
+/// A revoked admin enrolls a fresh admin key on a machine that had not seen her revocation, and that key
+/// revokes the founder: both governance entries are void (the first is concurrent with her revocation, so
+/// the second is signed by a key that was never enrolled). The founder stays an admin.
+#[test]
+fn a_revoked_admin_cannot_enroll_a_new_admin_who_revokes_the_founder() {
+    let f = team_at(Some(T0));
+    let zed = f.json(&["key", "new", "zed"])["public_key"].as_str().unwrap().to_string();
+    ok_at(&f, "2026-11-01T01:00:00Z", &["enroll", "zed", "--pubkey", &zed, "--role", "admin", "--as", "alice"]);
+    let old = export_at(&f, "2026-11-01T02:00:00Z", "old.rollcall", "alice");
+    ok_at(&f, "2026-11-03T00:00:00Z", &["revoke", "zed", "--reason", "compromised", "--as", "alice"]);
+
+    let z = machine(&f, "zed", "evil.example/z", &old, "2026-11-02T00:00:00Z");
+    let nova = z.json(&["key", "new", "nova"])["public_key"].as_str().unwrap().to_string();
+    ok_at(&z, "2026-11-02T00:01:00Z", &["enroll", "nova", "--pubkey", &nova, "--role", "admin", "--as", "zed"]);
+    ok_at(&z, "2026-11-02T00:02:00Z", &["revoke", "alice", "--reason", "coup", "--as", "nova"]);
+    ok_at(&f, "2026-11-04T00:00:00Z", &["import", &export_at(&z, "2026-11-02T00:03:00Z", "z.rollcall", "zed")]);
+
+    let members = json_at(&f, "2026-11-04T00:01:00Z", &["members"]);
+    let alice = members["members"].as_array().unwrap().iter().find(|m| m["name"] == "alice").unwrap();
+    assert!(alice["revoked"].is_null(), "{members}");
+    assert!(members["members"].as_array().unwrap().iter().all(|m| m["name"] != "nova"), "{members}");
+    // alice still governs.
+    ok_at(&f, "2026-11-04T00:02:00Z", &["note", "still in charge", "--as", "alice"]);
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let dnc = v["does_not_count"].to_string();
+    assert!(dnc.contains("concurrently with zed's revocation"), "{v}");
+    assert!(dnc.contains("not enrolled"), "nova's revocation of alice does not count: {v}");
+}
+
+/// An admin's enrollment of a second admin key signed in a sandbox ledger, copied into a member's log of
+/// the production ledger: the signature is bound to the sandbox's ledger id and never verifies here.
+#[test]
+fn an_entry_signed_for_another_ledger_never_verifies_here() {
+    let prod = Env::with_ledger();
+    let sandbox = Env::new();
+    std::fs::create_dir_all(sandbox.home().join("keys")).unwrap();
+    std::fs::copy(prod.home().join("keys/alice.key"), sandbox.home().join("keys/alice.key")).unwrap();
+    sandbox.ok(&["init", "--admin", "alice", "--origin", "sandbox.example/s"]);
+    let k = sandbox.json(&["key", "new", "mallory"])["public_key"].as_str().unwrap().to_string();
+    sandbox.ok(&["enroll", "mallory", "--pubkey", &k, "--role", "admin", "--as", "alice"]);
+    let c = rusqlite::Connection::open(sandbox.ledger()).unwrap();
+    let (bytes, sig): (Vec<u8>, Vec<u8>) = c
+        .query_row("SELECT statement, signature FROM entries WHERE kind = 'identity.enrolled'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    drop(c);
+    let replayed = SignedStatement::from_parts(bytes, &sig).unwrap();
+    // A member with the production origin key appends it through the library (no workflow checks).
+    let mut l = Ledger::open(&prod.ledger()).unwrap();
+    l.append(std::slice::from_ref(&replayed), None, &prod.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    let (code, v) = verify_json(&prod);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("in this ledger"), "{v}");
+    // The roster never takes it: mallory is no member, and cannot act as an admin.
+    let members = prod.json(&["members"]);
+    assert!(members["members"].as_array().unwrap().iter().all(|m| m["name"] != "mallory"), "{members}");
+    std::fs::copy(sandbox.home().join("keys/mallory.key"), prod.home().join("keys/mallory.key")).unwrap();
+    let err = prod.fails(&["note", "I am admin now", "--as", "mallory"], 1);
+    assert!(err.contains("not enrolled"), "{err}");
+}
+
+/// An approval row added with plain INSERTs (no trigger touched): carol's key as actor, 64 random bytes
+/// as signature, no checkpoint. `gate` and `show` check every row they rely on and name it.
+#[test]
+fn a_forged_row_never_counts_and_the_command_names_it() {
+    let env = team_at(Some(T0));
+    let req = request_at(&env, "2026-11-02T09:00:00Z");
+    let show = json_at(&env, "2026-11-02T09:01:00Z", &["show", &req]);
+    let carol = env.public_key("carol");
+    let body = serde_json::json!({
+        "request": req, "version": show["version"], "revert_digest": show["revert_digest"], "evidence": [],
+        "policy": show["evaluation"]["policy"], "decision": "approve", "comment": "forged", "flags": []
+    });
+    let mut st =
+        Statement::new("approval.granted", &PublicKey::parse(&carol).unwrap(), body, &[Hash::from_hex(&req).unwrap()]);
+    st.ts = "2026-11-02T09:30:00.000Z".into();
+    let bytes = st.canonical_bytes().unwrap();
+    let id = Hash::of(&[&bytes]);
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let size: i64 = c.query_row("SELECT MAX(idx) + 1 FROM leaves WHERE origin = 1", [], |r| r.get(0)).unwrap();
+    c.execute(
+        "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![id.0, bytes, vec![7u8; 64], "approval.granted", carol, st.ts],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO refs (ref, entry_id) VALUES (?1, ?2)",
+        rusqlite::params![Hash::from_hex(&req).unwrap().0, id.0],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (1, ?1, ?2, ?3, ?4)",
+        rusqlite::params![size, id.0, vec![0u8; 32], 1_793_000_000_000i64],
+    )
+    .unwrap();
+    drop(c);
+    for args in [vec!["gate", req.as_str()], vec!["show", req.as_str()]] {
+        let (code, _, err) = run_at(&env, "2026-11-02T10:00:00Z", &args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(&id.to_hex()[..16]) && err.contains("fails its check"), "{err}");
+        assert_eq!(errors(&err), 1, "{err}");
+    }
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 1, "{v}");
+}
+
+/// A mirror cut back (leaves, tree hashes and checkpoints deleted) while this ledger still holds its own
+/// cosignature of the longer log, and its own merge marker naming it: `verify` fails with SECURITY and
+/// every command that decides refuses.
+#[test]
+fn a_mirror_cut_back_is_a_security_failure() {
+    let f = team_at(Some(T0));
+    let b = export_at(&f, "2026-11-01T01:00:00Z", "f.rollcall", "alice");
+    let m = machine(&f, "carol", "test.example/carol", &b, "2026-11-01T02:00:00Z");
+    for i in 0..3 {
+        ok_at(&m, "2026-11-01T03:00:00Z", &["note", &format!("note {i}"), "--as", "carol"]);
+    }
+    ok_at(&f, "2026-11-01T04:00:00Z", &["import", &export_at(&m, "2026-11-01T03:30:00Z", "m.rollcall", "carol")]);
+    ok_at(&f, "2026-11-01T05:00:00Z", &["note", "seen carol's notes", "--as", "alice"]);
+    assert_eq!(verify_json(&f).0, 0);
+    let c = f.tamper();
+    let o: i64 = c.query_row("SELECT id FROM origins WHERE name = 'test.example/carol'", [], |r| r.get(0)).unwrap();
+    c.execute("DELETE FROM leaves WHERE origin = ?1 AND idx >= 1", [o]).unwrap();
+    c.execute("DELETE FROM checkpoints WHERE origin = ?1 AND size > 1", [o]).unwrap();
+    c.execute("DELETE FROM tree_hashes WHERE origin = ?1 AND idx >= 1", [o]).unwrap();
+    drop(c);
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 1, "{v}");
+    let p = v["integrity"]["failure"]["problem"].as_str().unwrap();
+    assert!(p.contains("SECURITY") && p.contains("entries were removed"), "{v}");
+    let err = f.fails(&["members"], 1);
+    assert!(err.contains("SECURITY"), "{err}");
+}
+
+/// A leaf appended to the own log with no checkpoint: `verify` fails, and no append signs a checkpoint
+/// over it.
+#[test]
+fn an_unsigned_own_log_tail_is_refused() {
+    let env = Env::with_ledger();
+    env.notes(2);
+    let alice = env.signing_key("alice");
+    let l = Ledger::open(&env.ledger()).unwrap();
+    let note = Statement::new("note", &PublicKey::from_signing(&alice), serde_json::json!({"text": "slipped in"}), &[])
+        .sign(&alice, &l.domain())
+        .unwrap();
+    let own = l.own_origin().clone();
+    let size = l.size(&own).unwrap();
+    let tx = l.begin_import().unwrap();
+    let mut w = tx.writer(&own, size).unwrap();
+    w.push(&note, Some(&note.check(&l.domain()).unwrap())).unwrap();
+    drop(w);
+    tx.commit().unwrap();
+    drop(l);
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["integrity"]["failure"]["problem"].as_str().unwrap().contains("after the latest signed checkpoint"),
+        "{v}"
+    );
+    let before = env.fingerprint();
+    let err = env.fails(&["note", "next", "--as", "alice"], 1);
+    assert!(err.contains("refusing to sign over entries this origin key did not write"), "{err}");
+    assert_eq!(env.fingerprint(), before);
+}
+
+/// A peer that rewrites its own log so an entry is stamped before the one preceding it (to slip under a
+/// revocation or an expiry): the importer refuses the bundle at that line.
+#[test]
+fn a_backdated_bundle_is_refused() {
+    let f = team_at(Some(T0));
+    let b = export_at(&f, "2026-11-01T01:00:00Z", "f.rollcall", "alice");
+    let m = machine(&f, "carol", "test.example/carol", &b, "2026-11-02T00:00:00Z");
+    // Built with the library, holding the peer's own keys: a note stamped a day before the join.
+    let carol = m.signing_key("carol");
+    let origin = m.signing_key("origin");
+    let l = Ledger::open(&m.ledger()).unwrap();
+    let mut st = Statement::new("note", &PublicKey::from_signing(&carol), serde_json::json!({"text": "earlier"}), &[]);
+    st.ts = "2026-11-01T00:30:00.000Z".into();
+    let note = st.sign(&carol, &l.domain()).unwrap();
+    let own = l.own_origin().clone();
+    let size = l.size(&own).unwrap();
+    let tx = l.begin_import().unwrap();
+    let mut w = tx.writer(&own, size).unwrap();
+    w.push(&note, Some(&note.check(&l.domain()).unwrap())).unwrap();
+    let root = w.root();
+    drop(w);
+    let cp = rollcall::ledger::note::Checkpoint { origin: own.name.clone(), size: size + 1, root };
+    tx.add_checkpoint(&own, size + 1, &cp.sign(&origin).serialize()).unwrap();
+    tx.commit().unwrap();
+    drop(l);
+    let bundle = export_at(&m, "2026-11-02T00:10:00Z", "m.rollcall", "carol");
+    let before = f.fingerprint();
+    let (code, _, err) = run_at(&f, "2026-11-02T01:00:00Z", &["import", &bundle]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("line ") && err.contains("earlier than the entry before it") && err.contains("backdated"),
+        "{err}"
+    );
+    assert_eq!(f.fingerprint(), before);
+    // And `verify` on the peer's own file names the entry.
+    let (code, v) = verify_json(&m);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("time never goes backwards"), "{v}");
+}
