@@ -34,11 +34,28 @@ fn worked_example_matches_the_code() {
     let origin_key = PublicKey::parse(block(&doc, "origin-key").trim()).unwrap();
     let checkpoint = block(&doc, "checkpoint");
 
+    // The genesis: its id is the ledger id, and it is signed under the bare payload type.
+    let genesis = block(&doc, "genesis");
+    let genesis = genesis.strip_suffix('\n').unwrap().as_bytes();
+    let genesis_sig = hex::decode(block(&doc, "genesis-signature").trim()).unwrap();
+    let ledger_id = hex32(&block(&doc, "ledger-id"));
+    assert_eq!(Hash::of(&[genesis]), ledger_id);
+    assert!(doc.contains(&format!("application/vnd.rollcall.statement+json {} {{", genesis.len())));
+    let domain = rollcall::ledger::dsse::Domain::of(&ledger_id);
+    let g = check_statement(genesis, &genesis_sig, &domain).expect("the genesis verifies");
+    assert_eq!(g.kind, "genesis");
+    let parsed: Statement = serde_json::from_slice(genesis).unwrap();
+    assert_eq!(parsed.canonical_bytes().unwrap(), genesis);
+    assert_eq!(Leaf { index: 0, entry_id: ledger_id, prev: Hash([0; 32]) }.hash(), prev);
+
     assert_eq!(statement.len(), 209);
     assert_eq!(Hash::of(&[statement]), entry_id);
-    let ledger_id = hex32(&block(&doc, "ledger-id"));
-    let domain = rollcall::ledger::dsse::Domain::of(&ledger_id);
     let head = check_statement(statement, &signature, &domain).expect("signature verifies over the PAE");
+    // Bound to this ledger: under another ledger id (or none) it does not verify.
+    let other = rollcall::ledger::dsse::Domain::of(&Hash([1; 32]));
+    assert!(check_statement(statement, &signature, &other).is_err());
+    let pae_type = rollcall::ledger::dsse::payload_type(&ledger_id);
+    assert!(doc.contains(&format!("DSSEv1 {} {pae_type} 209 {{", pae_type.len())), "the PAE line names the type");
     assert_eq!(head.kind, "note");
     // Canonical JSON reproduces the stored bytes exactly.
     let parsed: Statement = serde_json::from_slice(statement).unwrap();
