@@ -9,8 +9,14 @@ fn gate(env: &Env, req: &str) -> (i32, serde_json::Value) {
     (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// Attaches evidence of `kind`: a real report where rollcall reads the kind (a JUnit report with tests,
+/// a SARIF scan), since only those satisfy the policy; a text file otherwise.
 fn attach(env: &Env, req: &str, kind: &str, who: &str) {
-    let f = file(env, &format!("{kind}.out"), &format!("{kind} output: all good\n"));
+    let f = match kind {
+        "test" => file(env, "test.xml", r#"<testsuite name="ci" tests="1"><testcase name="ok"/></testsuite>"#),
+        "scan" => format!("{}/tests/fixtures/semgrep.sarif", env!("CARGO_MANIFEST_DIR")),
+        _ => file(env, &format!("{kind}.out"), &format!("{kind} output: all good\n")),
+    };
     env.ok(&["evidence", "add", req, &f, "--kind", kind, "--as", who]);
 }
 
