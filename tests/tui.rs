@@ -521,3 +521,39 @@ fn new_request_form_and_history_filters() {
     at(|| h.press(KeyCode::Enter));
     assert!(h.state.toasts.iter().any(|t| t.error && t.text.contains("not a date")));
 }
+
+#[test]
+fn policy_tab_says_when_an_approval_went_stale() {
+    let (_tmp, d) = demo_copy();
+    let h = harness(&d, 200, 50, false);
+    let target = h.state.queue.rows.iter().position(|r| r.status == "approved").expect("an approved request");
+    let id = h.state.queue.rows[target].id;
+    drop(h);
+    // Evidence attached after the approvals dismisses them (GitHub's "dismiss stale reviews").
+    let log = d.dir.join("evidence").join("smoke-pass.xml");
+    let (r, _) = at(|| {
+        rollcall::workflow::lifecycle::attach_evidence(
+            &d.context(),
+            Some("bob"),
+            &id.to_hex(),
+            "log",
+            Some(&log),
+            None,
+            None,
+        )
+    })
+    .unwrap();
+    let mut h = harness(&d, 200, 50, false);
+    let row = h.state.queue.rows.iter().position(|r| r.id == id).expect("still listed");
+    for _ in 0..row {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    while h.state.detail.as_ref().is_some_and(|x| x.tab != Tab::Policy) {
+        at(|| h.press(KeyCode::Tab));
+    }
+    let screen = h.render();
+    let stale = format!("stale: evidence {} attached after this approval; re-approve", r.entry_id.short(12));
+    assert!(screen.contains(&stale), "{screen}");
+    assert!(screen.contains("[ ] approvals"), "{screen}");
+}
