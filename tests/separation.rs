@@ -2,7 +2,7 @@
 //! evidence they saw. Each test is one attack, driven from the CLI on a real ledger.
 
 mod common;
-use common::{Env, file, file_request, team};
+use common::{Env, file, file_request, team, verify_json};
 
 fn gate(env: &Env, req: &str) -> (i32, serde_json::Value) {
     let out = env.run(&["--json", "gate", req]);
@@ -135,6 +135,11 @@ fn amend_then_self_approve_does_not_count() {
     let out = env.run(&["gate", &req]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("amended this request"));
+    // verify lists it among the decisions that do not count (the chain itself is intact).
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    let dnc = v["does_not_count"].as_array().unwrap();
+    assert!(dnc.len() == 1 && dnc[0]["reason"].as_str().unwrap().contains("amended this request"), "{v}");
     // An approver who wrote no version counts.
     env.ok(&["approve", &req, "--comment", "reviewed the new command", "--as", "carol"]);
     let (code, g) = gate(&env, &req);
@@ -218,6 +223,8 @@ fn approval_before_evidence_goes_stale_until_reapproved() {
     assert!(excluded(&g, "carol").contains(&format!("stale: evidence {}", &log[..12])), "{g}");
     env.ok(&["evidence", "purge", &log, "--reason", "pasted a token", "--as", "erin"]);
     assert_eq!(gate(&env, &req).0, 1);
+    // Staleness is routine, not a violation: verify does not list it.
+    assert!(verify_json(&env).1["does_not_count"].as_array().unwrap().is_empty());
     env.ok(&["approve", &req, "--comment", "seen the log too", "--as", "carol"]);
     assert_eq!(gate(&env, &req).0, 0);
 }
