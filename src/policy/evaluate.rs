@@ -517,3 +517,103 @@ impl Rules for PolicyRules<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
+    use crate::audit::projection::NoRules;
+    use crate::audit::record::tests_support::sample;
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    fn key(n: u8) -> PublicKey {
+        PublicKey::from_signing(&SigningKey::from_bytes(&[n; 32]))
+    }
+
+    fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
+        Fact {
+            pos: pos as Pos,
+            index: pos,
+            id: Hash::of(&[&pos.to_be_bytes()]),
+            kind: kind.into(),
+            actor: key(actor),
+            ts: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+                + Duration::minutes(pos as i64),
+            body,
+        }
+    }
+
+    fn rid() -> String {
+        Hash::of(&[&1u64.to_be_bytes()]).to_hex()
+    }
+
+    fn junit(pos: u64) -> Fact {
+        fact(
+            pos,
+            EVIDENCE_ATTACHED,
+            1,
+            json!({"request": rid(), "kind": "test", "sha256": "00".repeat(32), "format": "junit", "counts": {"tests": 2}}),
+        )
+    }
+
+    fn log(pos: u64) -> Fact {
+        fact(pos, EVIDENCE_ATTACHED, 1, json!({"request": rid(), "kind": "log", "url": "https://ci.example/1"}))
+    }
+
+    fn approval(pos: u64, evidence: &[&Fact]) -> Fact {
+        let ids: Vec<String> = evidence.iter().map(|e| e.id.to_hex()).collect();
+        fact(
+            pos,
+            APPROVED,
+            2,
+            json!({"request": rid(), "version": rid(), "revert_digest": sample().revert_digest(), "evidence": ids, "policy": rid(), "decision": "approve", "comment": "ok"}),
+        )
+    }
+
+    /// The evidence verdict on the last decision of a view folded from `related`.
+    fn verdict(related: &[Fact], needed: &[&str]) -> Option<String> {
+        let request = fact(1, REQUESTED, 1, serde_json::to_value(sample()).unwrap());
+        let view = RequestView::fold(&request, related, &NoRules).unwrap();
+        let needed: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
+        let satisfying = |e: &EvidenceRec, kind: &str| {
+            e.rec.body.kind == kind && super::super::evidence::satisfies(&e.rec.body, false).is_ok()
+        };
+        evidence_problem(&view, view.decisions.last().unwrap(), &needed, &satisfying)
+    }
+
+    #[test]
+    fn an_approval_binds_the_evidence_it_signed() {
+        let ev = junit(2);
+        assert_eq!(verdict(&[ev.clone(), approval(3, &[&ev])], &["test"]), None);
+        // Evidence it did not sign, attached later, makes it stale.
+        let late = log(4);
+        let why = verdict(&[ev.clone(), approval(3, &[&ev]), late.clone()], &["test"]).unwrap();
+        assert_eq!(why, format!("stale: evidence {} attached after this approval; re-approve", late.id.short(12)));
+        // Signed before the required kind existed.
+        let why = verdict(&[approval(2, &[]), junit(3)], &["test"]).unwrap();
+        assert!(why.starts_with("stale: evidence"), "{why}");
+        let why = verdict(&[log(2), approval(3, &[&log(2)])], &["test"]).unwrap();
+        assert!(why.contains("required test evidence"), "{why}");
+        // An id signed that only appears after the approval is not evidence it saw.
+        let early = junit(4);
+        let why = verdict(&[approval(3, &[&early]), early.clone()], &["test"]).unwrap();
+        assert!(why.contains("required test evidence"), "{why}");
+    }
+
+    #[test]
+    fn purges_neither_stale_nor_unsee() {
+        let ev = junit(2);
+        let purge = |pos, target: &Fact| {
+            fact(pos, EVIDENCE_PURGED, 3, json!({"request": rid(), "evidence": target.id.to_hex(), "reason": "r"}))
+        };
+        // Purged after the approval: it still satisfies what it was.
+        assert_eq!(verdict(&[ev.clone(), approval(3, &[&ev]), purge(4, &ev)], &["test"]), None);
+        // Purged before an approval that (like older versions) did not sign it: not stale.
+        let gone = log(3);
+        assert_eq!(verdict(&[ev.clone(), gone.clone(), purge(4, &gone), approval(5, &[&ev])], &["test"]), None);
+        // Attached after the approval and purged later: the approver still never saw it.
+        let late = log(4);
+        assert!(verdict(&[ev.clone(), approval(3, &[&ev]), late.clone(), purge(5, &late)], &["test"]).is_some());
+    }
+}
