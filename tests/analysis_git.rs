@@ -269,10 +269,15 @@ fn advisories_known_bad_artifacts_and_emergencies() {
         "version = 1\n[evidence.tiers]\nlow = []\nmedium = []\nhigh = []\ncritical = []\n[evidence.flags]\nKNOWN_BAD_ARTIFACT = [\"scan\"]\n",
     );
     env.ok(&["policy", "adopt", &p, "--as", "alice"]);
+    assert_eq!(env.json(&["show", &id])["evaluation"]["evidence_missing"], serde_json::json!(["scan"]));
+    let err = env.fails(&["approve", &id, "--comment", "understood the risk", "--as", "carol"], 1);
+    assert!(err.contains("required scan evidence"), "{err}");
+    let scan = format!("{}/tests/fixtures/trivy.sarif", env!("CARGO_MANIFEST_DIR"));
+    env.ok(&["evidence", "add", &id, &scan, "--kind", "scan", "--as", "bob"]);
     env.ok(&["approve", &id, "--comment", "understood the risk", "--as", "carol"]);
     let show = env.json(&["show", &id]);
     assert_eq!(show["decisions"][0]["body"]["flags"], serde_json::json!(["KNOWN_BAD_ARTIFACT"]));
-    assert_eq!(show["evaluation"]["evidence_missing"], serde_json::json!(["scan"]));
+    assert_eq!(show["evaluation"]["evidence_missing"], serde_json::json!([]));
     // An emergency is a gate bypass.
     env.ok(&["emergency", &id, "--reason", "outage", "--as", "erin"]);
     let ids: Vec<String> = flags(&env.json(&["show", &id])).into_iter().map(|f| f.0).collect();

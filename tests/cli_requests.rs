@@ -9,8 +9,14 @@ fn gate(env: &Env, req: &str) -> (i32, serde_json::Value) {
     (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// Attaches evidence of `kind`: a real report where rollcall reads the kind (a JUnit report with tests,
+/// a SARIF scan), since only those satisfy the policy; a text file otherwise.
 fn attach(env: &Env, req: &str, kind: &str, who: &str) {
-    let f = file(env, &format!("{kind}.out"), &format!("{kind} output: all good\n"));
+    let f = match kind {
+        "test" => file(env, "test.xml", r#"<testsuite name="ci" tests="1"><testcase name="ok"/></testsuite>"#),
+        "scan" => format!("{}/tests/fixtures/semgrep.sarif", env!("CARGO_MANIFEST_DIR")),
+        _ => file(env, &format!("{kind}.out"), &format!("{kind} output: all good\n")),
+    };
     env.ok(&["evidence", "add", req, &f, "--kind", kind, "--as", who]);
 }
 
@@ -160,6 +166,7 @@ fn emergency_story_with_overdue_review() {
 fn approval_refusals() {
     let env = team();
     let req = file_request(&env, "frank", "low");
+    tested(&env, &req, "frank");
     refused(&env, &["approve", &req, "--comment", "lgtm", "--as", "frank"], 1, "self-approval");
     refused(&env, &["approve", &req, "--comment", "lgtm", "--as", "bob"], 1, "none of the roles");
     refused(&env, &["approve", &req, "--comment", "  ", "--as", "carol"], 2, "comment");
@@ -214,6 +221,7 @@ fn amendment_voids_earlier_approvals() {
 fn revoked_keys_and_identity_refusals() {
     let env = team();
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     env.ok(&["revoke", "carol", "--reason", "laptop stolen", "--as", "alice"]);
     // The revoking admin had seen the approval (it is in the revocation's causal past): it keeps counting.
@@ -511,6 +519,7 @@ fn two_admin_signatures_for_identity_changes() {
     assert_eq!(members["pending"].as_array().unwrap().len(), 1);
     // yan does not count yet.
     let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
     refused(&env, &["approve", &req, "--comment", "hi", "--as", "yan"], 1, "not enrolled");
     refused(&env, &["cosign", &proposal[..12], "--as", "alice"], 1, "counts once");
     refused(&env, &["cosign", &proposal[..12], "--as", "carol"], 1, "not an admin");
@@ -527,6 +536,7 @@ fn notes_incidents_list_filters_and_rebuild() {
     let b = file_request(&env, "bob", "high");
     env.ok(&["note", "paged the DB team", "--on", &a, "--as", "carol"]);
     env.ok(&["incident", "link", &a, "INC-1234", "--url", "https://status.example/1234", "--as", "bob"]);
+    tested(&env, &a, "bob");
     env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
     let shown = env.json(&["show", &a]);
     assert_eq!(shown["notes"][0]["body"]["text"], "paged the DB team");

@@ -50,6 +50,7 @@ fn three_ledgers_converge_whatever_the_order_of_imports() {
     let (a, b, c) = three();
     // bob files a request; carol must see it before she can approve it.
     let req = file_request(&b, "bob", "low");
+    common::tested(&b, &req, "bob");
     let bb = b.export("b1.rollcall");
     let r = c.import(&bb);
     assert!(added(&r) > 0, "{r}");
@@ -219,6 +220,7 @@ fn three_machines_sync_through_a_git_remote() {
 
     a.ok(&["sync", "--git", &wa]);
     let req = file_request(&b, "bob", "low");
+    common::tested(&b, &req, "bob");
     b.ok(&["sync", "--git", &wb]);
     c.ok(&["sync", "--git", &wc]);
     c.ok(&["approve", &req, "--comment", "looks right", "--as", "carol"]);

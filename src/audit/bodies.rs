@@ -37,7 +37,8 @@ pub struct DecisionBody {
     pub version: String,
     /// `revert_digest` of that version.
     pub revert_digest: String,
-    /// Evidence entry ids the approver had in front of them.
+    /// Evidence entry ids the approver had in front of them: every evidence entry of the request, purged
+    /// ones included (their signed bodies still say what they were). The approval counts only for these.
     pub evidence: Vec<String>,
     /// Entry id of the policy in force.
     pub policy: String,

@@ -158,6 +158,9 @@ pub struct Version {
 pub struct EvidenceRec {
     pub rec: Rec<EvidenceBody>,
     pub purged: Option<Rec<PurgedBody>>,
+    /// Attached while the request was open (decisions admitted), so an approver could have reviewed it.
+    /// Evidence attached later (validation output, logs after execution) never makes an approval stale.
+    pub while_open: bool,
 }
 
 /// One line of the request's timeline.
@@ -295,9 +298,31 @@ impl RequestView {
         self.emergency.is_some() && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc)
     }
 
-    /// The kinds of evidence attached and not purged.
-    pub fn evidence_kinds(&self) -> Vec<&str> {
-        self.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.body.kind.as_str()).collect()
+    /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
+    /// purged or not (a purge removes bytes, not what the signed entry says the file was).
+    pub fn evidence_ids(&self) -> Vec<EntryId> {
+        self.evidence.iter().map(|e| e.rec.id).collect()
+    }
+
+    /// The first version that `key` filed or amended, if any (whoever wrote any version is a requester
+    /// for the separation of duties).
+    pub fn authored_by(&self, key: &PublicKey) -> Option<&Version> {
+        self.versions.iter().find(|v| v.actor == *key)
+    }
+
+    /// The version that last changed the revert operation (`{env, revert}`, see `revert_digest`): its
+    /// signer authored what would run now.
+    pub fn revert_author(&self) -> &Version {
+        let mut author = &self.versions[0];
+        let mut digest = author.record.revert_digest();
+        for v in &self.versions[1..] {
+            let d = v.record.revert_digest();
+            if d != digest {
+                author = v;
+                digest = d;
+            }
+        }
+        author
     }
 
     /// Open deadlines at `now`.
@@ -464,7 +489,10 @@ impl RequestView {
             }
             Action::Link => self.incidents.push(rec(f, body(f)?)),
             Action::Note => self.notes.push(rec(f, body(f)?)),
-            Action::Evidence => self.evidence.push(EvidenceRec { rec: rec(f, body(f)?), purged: None }),
+            Action::Evidence => {
+                let while_open = self.phase == Phase::Open;
+                self.evidence.push(EvidenceRec { rec: rec(f, body(f)?), purged: None, while_open })
+            }
             Action::Purge => {
                 let b: PurgedBody = body(f)?;
                 let target = Hash::from_hex(&b.evidence);
@@ -553,6 +581,48 @@ mod tests {
         assert_eq!(v.versions.len(), 2);
         assert_eq!(v.record().title, "new title");
         assert!(v.timeline[2].ignored.as_deref().unwrap().contains("no longer current"));
+    }
+
+    #[test]
+    fn authors_and_the_author_of_the_revert_operation() {
+        let r = request();
+        let mut retitled = sample();
+        retitled.title = "clearer title".into();
+        let mut rerouted = retitled.clone();
+        rerouted.revert.argv.push("--force".into());
+        let a1 =
+            fact(2, AMENDED, 2, json!({"request": rid(), "previous": rid(), "reason": "title", "record": retitled}));
+        let v = RequestView::fold(&r, std::slice::from_ref(&a1), &NoRules).unwrap();
+        assert_eq!(v.revert_author().id, r.id, "a new title leaves the operation with its author");
+        assert_eq!(v.authored_by(&key(2)).map(|x| x.id), Some(a1.id));
+        assert_eq!(v.authored_by(&key(1)).map(|x| x.id), Some(r.id));
+        assert!(v.authored_by(&key(3)).is_none());
+        let a2 = fact(
+            3,
+            AMENDED,
+            3,
+            json!({"request": rid(), "previous": a1.id.to_hex(), "reason": "force", "record": rerouted}),
+        );
+        let v = RequestView::fold(&r, &[a1, a2.clone()], &NoRules).unwrap();
+        assert_eq!(v.revert_author().id, a2.id);
+        assert_eq!(v.revert_author().actor, key(3));
+    }
+
+    #[test]
+    fn evidence_remembers_whether_the_request_was_open() {
+        let r = request();
+        let ev = |pos| {
+            fact(pos, EVIDENCE_ATTACHED, 1, json!({"request": rid(), "kind": "log", "url": "https://ci.example/1"}))
+        };
+        let exec = fact(
+            3,
+            EXECUTED,
+            3,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
+        );
+        let v = RequestView::fold(&r, &[ev(2), exec, ev(4)], &NoRules).unwrap();
+        assert_eq!(v.evidence.iter().map(|e| e.while_open).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(v.evidence_ids().len(), 2);
     }
 
     #[test]

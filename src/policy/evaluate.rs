@@ -4,8 +4,8 @@
 //! the lifecycle rules (who may do what) that the projection applies to each entry.
 
 use super::Policy;
-use crate::audit::bodies::Decision;
-use crate::audit::projection::{Action, Fact, Phase, RequestView, Rules, Status};
+use crate::audit::bodies::{Decision, DecisionBody};
+use crate::audit::projection::{Action, EvidenceRec, Fact, Phase, Rec, RequestView, Rules, Status};
 use crate::identity::Roster;
 use crate::ledger::{EntryId, Hash, POS_MAX, Pos, PublicKey};
 use chrono::{DateTime, Duration, Utc};
@@ -126,6 +126,38 @@ fn cover_roles(required: &[String], approvers: &[(PublicKey, Vec<String>)]) -> V
     if missing.is_empty() { required.to_vec() } else { missing }
 }
 
+/// Why an approval `d` does not count for the evidence it signed, if it does not: evidence attached while
+/// the request was open that it did not sign makes it stale (unless that evidence had been purged before
+/// it signed), and every kind in `needed` must be satisfied by evidence it signed.
+fn evidence_problem(
+    view: &RequestView,
+    d: &Rec<DecisionBody>,
+    needed: &[String],
+    satisfying: &dyn Fn(&EvidenceRec, &str) -> bool,
+) -> Option<String> {
+    let signed: Vec<EntryId> = d.body.evidence.iter().filter_map(|h| Hash::from_hex(h)).collect();
+    let unseen = view
+        .evidence
+        .iter()
+        .find(|e| e.while_open && !signed.contains(&e.rec.id) && e.purged.as_ref().is_none_or(|p| p.pos >= d.pos));
+    if let Some(e) = unseen {
+        return Some(if e.rec.pos > d.pos {
+            format!("stale: evidence {} attached after this approval; re-approve", e.rec.id.short(12))
+        } else {
+            format!("stale: evidence {} is not among the evidence this approval signed; re-approve", e.rec.id.short(12))
+        });
+    }
+    let seen: Vec<&EvidenceRec> =
+        view.evidence.iter().filter(|e| e.rec.pos < d.pos && signed.contains(&e.rec.id)).collect();
+    let unmet: Vec<&str> =
+        needed.iter().filter(|k| !seen.iter().any(|e| satisfying(e, k))).map(String::as_str).collect();
+    if unmet.is_empty() {
+        None
+    } else {
+        Some(format!("signed without the required {} evidence; attach it, then approve again", unmet.join(" and ")))
+    }
+}
+
 /// Inputs an evaluation needs besides the view.
 pub struct Context<'a> {
     pub roster: &'a Roster,
@@ -145,17 +177,28 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
     let digest = current.record.revert_digest();
     let mut checklist = Vec::new();
 
+    // Evidence: what the tier and the flags require, and which attached entries satisfy it (decided from
+    // their signed bodies; purged entries still say what they were).
+    let needed = super::evidence::required(policy, &tier, ctx.flags);
+    let accept_opaque = policy.evidence.accept_opaque;
+    let satisfying = |e: &EvidenceRec, kind: &str| {
+        e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
+    };
+
     // Decisions: the latest one per key, each with the reason it does or does not count.
     let mut latest: BTreeMap<[u8; 32], usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
         latest.insert(d.actor.bytes(), i);
     }
+    let revert_author = view.revert_author();
     let mut decisions = Vec::new();
     let mut approvers: Vec<(PublicKey, Vec<String>)> = Vec::new();
     let mut blocking = Vec::new();
+    let mut not_counted = Vec::new();
     for (i, d) in view.decisions.iter().enumerate() {
         let name = ctx.roster.display(&d.actor);
         let roles = ctx.roster.roles_at(&d.actor, d.pos).to_vec();
+        let approve = d.body.decision == Decision::Approve;
         let excluded = if latest.get(&d.actor.bytes()) != Some(&i) {
             Some("superseded by a later decision of the same key".to_string())
         } else if Hash::from_hex(&d.body.version) != Some(current.id) {
@@ -167,9 +210,21 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
             Some(ctx.roster.signer_problem(&d.actor, d.pos))
         } else if !roles.iter().any(|r| rule.roles.contains(r)) {
             Some(format!("holds none of the roles whose decisions count at {tier} risk ({})", rule.roles.join(", ")))
-        } else if !policy.approvals.self_approval && d.actor == view.requester && d.body.decision == Decision::Approve {
-            Some("self-approval does not count".into())
-        } else if d.body.decision == Decision::Approve
+        } else if approve && !policy.approvals.self_approval && view.authored_by(&d.actor).is_some() {
+            Some(match view.authored_by(&d.actor) {
+                Some(v) if v.id != view.id => {
+                    format!("amended this request (version {}); the requester may not approve", v.id.short(12))
+                }
+                _ => "filed this request; self-approval does not count".into(),
+            })
+        } else if approve && !policy.approvals.author_may_approve_revert && revert_author.actor == d.actor {
+            Some(format!(
+                "authored the current revert operation (version {}); its author may not approve it",
+                revert_author.id.short(12)
+            ))
+        } else if let Some(why) = approve.then(|| evidence_problem(view, d, &needed, &satisfying)).flatten() {
+            Some(why)
+        } else if approve
             && policy.approvals.expiry_hours > 0
             && now - d.ts > Duration::hours(policy.approvals.expiry_hours as i64)
         {
@@ -177,11 +232,13 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
         } else {
             None
         };
-        if excluded.is_none() {
-            match d.body.decision {
-                Decision::Approve => approvers.push((d.actor, roles)),
-                Decision::Reject => blocking.push(name.clone()),
+        match (&excluded, d.body.decision) {
+            (None, Decision::Approve) => approvers.push((d.actor, roles)),
+            (None, Decision::Reject) => blocking.push(name.clone()),
+            (Some(why), Decision::Approve) if latest.get(&d.actor.bytes()) == Some(&i) => {
+                not_counted.push(format!("{name}'s approval does not count: {why}"))
             }
+            _ => {}
         }
         decisions.push(Counted { entry: d.id, actor: d.actor, name, decision: d.body.decision, ts: d.ts, excluded });
     }
@@ -224,9 +281,10 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
     let (met, waived, detail) = waive(
         have >= rule.count,
         format!(
-            "{have} of {} approvals at {tier} risk{}",
+            "{have} of {} approvals at {tier} risk{}{}",
             rule.count,
-            if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+            if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) },
+            not_counted.iter().map(|n| format!("; {n}")).collect::<String>()
         ),
     );
     checklist.push(Item { id: "approvals", met, waived, detail });
@@ -254,25 +312,33 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
         checklist.push(Item { id: "rejections", met, waived, detail });
     }
 
-    // Evidence: per tier and per flag.
-    let have_kinds = view.evidence_kinds();
-    let mut needed: Vec<String> = policy.evidence.tiers.get(&tier).cloned().unwrap_or_default();
-    for f in ctx.flags {
-        if let Some(kinds) = policy.evidence.flags.get(f) {
-            needed.extend(kinds.iter().cloned());
-        }
-    }
-    needed.sort();
-    needed.dedup();
-    let evidence_missing: Vec<String> = needed.iter().filter(|k| !have_kinds.contains(&k.as_str())).cloned().collect();
+    // Evidence: per tier and per flag, each kind satisfied by an entry that says it is what the kind needs.
+    let evidence_missing: Vec<String> =
+        needed.iter().filter(|k| !view.evidence.iter().any(|e| satisfying(e, k))).cloned().collect();
+    let unusable: Vec<String> = view
+        .evidence
+        .iter()
+        .filter(|e| evidence_missing.contains(&e.rec.body.kind))
+        .filter_map(|e| {
+            super::evidence::satisfies(&e.rec.body, accept_opaque)
+                .err()
+                .map(|why| format!("{}: {why}", e.rec.id.short(12)))
+        })
+        .collect();
     let (met, waived, detail) = waive(
         evidence_missing.is_empty(),
         if needed.is_empty() {
             "no evidence required".into()
         } else if evidence_missing.is_empty() {
             format!("required evidence attached ({})", needed.join(", "))
-        } else {
+        } else if unusable.is_empty() {
             format!("missing evidence: {}", evidence_missing.join(", "))
+        } else {
+            format!(
+                "missing evidence: {} (attached but not counted: {})",
+                evidence_missing.join(", "),
+                unusable.join("; ")
+            )
         },
     );
     checklist.push(Item { id: "evidence", met, waived, detail });
@@ -445,5 +511,105 @@ impl Rules for PolicyRules<'_> {
             Action::Decide | Action::Validate | Action::Review | Action::Link | Action::Note | Action::Evidence => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
+    use crate::audit::projection::NoRules;
+    use crate::audit::record::tests_support::sample;
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    fn key(n: u8) -> PublicKey {
+        PublicKey::from_signing(&SigningKey::from_bytes(&[n; 32]))
+    }
+
+    fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
+        Fact {
+            pos: pos as Pos,
+            index: pos,
+            id: Hash::of(&[&pos.to_be_bytes()]),
+            kind: kind.into(),
+            actor: key(actor),
+            ts: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+                + Duration::minutes(pos as i64),
+            body,
+        }
+    }
+
+    fn rid() -> String {
+        Hash::of(&[&1u64.to_be_bytes()]).to_hex()
+    }
+
+    fn junit(pos: u64) -> Fact {
+        fact(
+            pos,
+            EVIDENCE_ATTACHED,
+            1,
+            json!({"request": rid(), "kind": "test", "sha256": "00".repeat(32), "format": "junit", "counts": {"tests": 2}}),
+        )
+    }
+
+    fn log(pos: u64) -> Fact {
+        fact(pos, EVIDENCE_ATTACHED, 1, json!({"request": rid(), "kind": "log", "url": "https://ci.example/1"}))
+    }
+
+    fn approval(pos: u64, evidence: &[&Fact]) -> Fact {
+        let ids: Vec<String> = evidence.iter().map(|e| e.id.to_hex()).collect();
+        fact(
+            pos,
+            APPROVED,
+            2,
+            json!({"request": rid(), "version": rid(), "revert_digest": sample().revert_digest(), "evidence": ids, "policy": rid(), "decision": "approve", "comment": "ok"}),
+        )
+    }
+
+    /// The evidence verdict on the last decision of a view folded from `related`.
+    fn verdict(related: &[Fact], needed: &[&str]) -> Option<String> {
+        let request = fact(1, REQUESTED, 1, serde_json::to_value(sample()).unwrap());
+        let view = RequestView::fold(&request, related, &NoRules).unwrap();
+        let needed: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
+        let satisfying = |e: &EvidenceRec, kind: &str| {
+            e.rec.body.kind == kind && super::super::evidence::satisfies(&e.rec.body, false).is_ok()
+        };
+        evidence_problem(&view, view.decisions.last().unwrap(), &needed, &satisfying)
+    }
+
+    #[test]
+    fn an_approval_binds_the_evidence_it_signed() {
+        let ev = junit(2);
+        assert_eq!(verdict(&[ev.clone(), approval(3, &[&ev])], &["test"]), None);
+        // Evidence it did not sign, attached later, makes it stale.
+        let late = log(4);
+        let why = verdict(&[ev.clone(), approval(3, &[&ev]), late.clone()], &["test"]).unwrap();
+        assert_eq!(why, format!("stale: evidence {} attached after this approval; re-approve", late.id.short(12)));
+        // Signed before the required kind existed.
+        let why = verdict(&[approval(2, &[]), junit(3)], &["test"]).unwrap();
+        assert!(why.starts_with("stale: evidence"), "{why}");
+        let why = verdict(&[log(2), approval(3, &[&log(2)])], &["test"]).unwrap();
+        assert!(why.contains("required test evidence"), "{why}");
+        // An id signed that only appears after the approval is not evidence it saw.
+        let early = junit(4);
+        let why = verdict(&[approval(3, &[&early]), early.clone()], &["test"]).unwrap();
+        assert!(why.contains("required test evidence"), "{why}");
+    }
+
+    #[test]
+    fn purges_neither_stale_nor_unsee() {
+        let ev = junit(2);
+        let purge = |pos, target: &Fact| {
+            fact(pos, EVIDENCE_PURGED, 3, json!({"request": rid(), "evidence": target.id.to_hex(), "reason": "r"}))
+        };
+        // Purged after the approval: it still satisfies what it was.
+        assert_eq!(verdict(&[ev.clone(), approval(3, &[&ev]), purge(4, &ev)], &["test"]), None);
+        // Purged before an approval that (like older versions) did not sign it: not stale.
+        let gone = log(3);
+        assert_eq!(verdict(&[ev.clone(), gone.clone(), purge(4, &gone), approval(5, &[&ev])], &["test"]), None);
+        // Attached after the approval and purged later: the approver still never saw it.
+        let late = log(4);
+        assert!(verdict(&[ev.clone(), approval(3, &[&ev]), late.clone(), purge(5, &late)], &["test"]).is_some());
     }
 }

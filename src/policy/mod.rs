@@ -2,6 +2,7 @@
 //! default in `assets/policy.toml`, windows, and its evaluation into a checklist.
 
 pub mod evaluate;
+pub mod evidence;
 pub mod model;
 pub mod windows;
 

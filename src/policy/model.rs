@@ -90,6 +90,9 @@ impl<T> Tiers<T> {
 pub struct ApprovalRules {
     pub any_rejection_blocks: bool,
     pub self_approval: bool,
+    /// Whether an approval counts from the key that authored the current revert operation (the version
+    /// that last changed `{env, revert}`), even where `self_approval` allows a requester to approve.
+    pub author_may_approve_revert: bool,
     pub expiry_hours: u32,
     pub tiers: Tiers<TierRule>,
 }
@@ -99,6 +102,9 @@ pub struct ApprovalRules {
 pub struct EvidenceRules {
     /// Largest evidence file accepted, in MiB.
     pub max_file_mib: u32,
+    /// Whether evidence rollcall could not read (binary, unparsed text, links) satisfies a `test` or `scan`
+    /// requirement.
+    pub accept_opaque: bool,
     pub tiers: Tiers<Vec<String>>,
     pub flags: BTreeMap<String, Vec<String>>,
 }

@@ -456,7 +456,7 @@ fn detail_of(s: &Shown, can: Can) -> Detail {
         version: v.current().id.to_hex(),
         revert_digest: r.revert_digest(),
         revert: safe(&r.revert.argv.join(" ")),
-        evidence: v.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.id.short(12)).collect(),
+        evidence: v.evidence_ids().iter().map(|e| e.short(12)).collect(),
         policy: policy_id.short(16),
         flags: s.assessment.flag_ids(),
     };

@@ -104,13 +104,17 @@ pub fn assess_record(
                 .emergency
                 .as_ref()
                 .map(|e| format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")));
-            let mut tests = Tests::default();
-            for e in v.evidence.iter().filter(|e| e.purged.is_none() && e.rec.body.kind == "test") {
-                tests.attached = true;
-                tests.failing += e.rec.body.counts.get("failures").copied().unwrap_or(0)
-                    + e.rec.body.counts.get("errors").copied().unwrap_or(0);
-            }
+            // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
+            // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),
+            // read from the signed bodies, purged or not; failures count from every test report.
             let (_, policy) = snap.policies.current();
+            let mut tests = Tests::default();
+            for e in v.evidence.iter().filter(|e| e.rec.body.kind == "test") {
+                let b = &e.rec.body;
+                tests.attached |= crate::policy::evidence::satisfies(b, policy.evidence.accept_opaque).is_ok();
+                tests.failing +=
+                    b.counts.get("failures").copied().unwrap_or(0) + b.counts.get("errors").copied().unwrap_or(0);
+            }
             let tier = crate::policy::evaluate::tier_of(v, None);
             let required = policy.evidence.tiers.get(&tier).is_some_and(|k| k.iter().any(|k| k == "test"));
             (emergency, tests, required)

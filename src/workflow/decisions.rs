@@ -19,7 +19,7 @@ pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> Decisi
         request: d.view.id.to_hex(),
         version: d.view.current().id.to_hex(),
         revert_digest: d.view.record().revert_digest(),
-        evidence: d.view.evidence.iter().filter(|e| e.purged.is_none()).map(|e| e.rec.id.to_hex()).collect(),
+        evidence: d.view.evidence_ids().iter().map(|e| e.to_hex()).collect(),
         policy: policy_id.to_hex(),
         decision,
         comment: comment.to_string(),

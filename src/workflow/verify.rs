@@ -377,8 +377,9 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
     report
 }
 
-/// Reasons a decision is excluded that are part of a normal lifecycle, not a violation.
-const ROUTINE: [&str; 3] = ["superseded by a later decision", "decided on an earlier version", "expired"];
+/// Reasons a decision is excluded that are part of a normal lifecycle, not a violation (a stale approval
+/// saw less evidence than was attached later; its approver approves again).
+const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
 
 /// Every request folded under the policy: lifecycle entries the rules refused, and decisions the policy
 /// does not count (no role, self-approval, revoked key, …), with the reasons.

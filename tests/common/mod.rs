@@ -333,3 +333,13 @@ pub fn file(env: &Env, name: &str, content: &str) -> String {
     std::fs::write(&p, content).unwrap();
     p.to_str().unwrap().to_string()
 }
+
+/// Attaches a passing JUnit report (two tests) to `req` as `who`: what satisfies a `test` requirement.
+pub fn tested(env: &Env, req: &str, who: &str) {
+    let f = file(
+        env,
+        "junit.xml",
+        r#"<testsuite name="smoke" tests="2"><testcase name="a"/><testcase name="b"/></testsuite>"#,
+    );
+    env.ok(&["evidence", "add", req, &f, "--kind", "test", "--as", who]);
+}
