@@ -83,11 +83,9 @@ fn refused(env: &Env, args: &[&str], says: &str) {
 /// Appends an approval of the current version signed by `who`'s key behind the workflow's back (as an
 /// older rollcall, a modified client or a peer's log could), signing every evidence id attached so far.
 fn forge_approval(env: &Env, req: &str, who: &str) {
-    use rollcall::ledger::{Hash, Ledger, PublicKey, Statement};
+    use rollcall::ledger::{Hash, PublicKey, Statement};
     let show = env.json(&["show", req]);
-    let file = std::fs::read(env.home().join(format!("keys/{who}.key"))).unwrap();
-    let kf: rollcall::identity::keyfile::KeyFile = serde_json::from_slice(&file).unwrap();
-    let key = kf.open(common::PASS).unwrap();
+    let key = env.signing_key(who);
     let evidence: Vec<&serde_json::Value> =
         show["evidence"].as_array().unwrap().iter().map(|e| &e["entry_id"]).collect();
     let body = serde_json::json!({
@@ -96,8 +94,7 @@ fn forge_approval(env: &Env, req: &str, who: &str) {
     });
     let refs = [Hash::from_hex(req).unwrap(), Hash::from_hex(show["version"].as_str().unwrap()).unwrap()];
     let st = Statement::new("approval.granted", &PublicKey::from_signing(&key), body, &refs);
-    let mut l = Ledger::open(&env.ledger()).unwrap();
-    l.append(&[st.sign(&key).unwrap()], None, None).unwrap();
+    env.append_raw(&st, &key);
 }
 
 #[test]

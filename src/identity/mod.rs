@@ -9,6 +9,9 @@ pub mod kinds;
 pub mod passphrase;
 pub mod roster;
 
+#[cfg(test)]
+mod causal_props;
+
 pub use error::IdentityError;
 pub use keystore::{KeyInfo, Keystore, UnlockedKey};
 pub use passphrase::{Passphrase, PassphraseSource};
