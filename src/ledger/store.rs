@@ -649,3 +649,87 @@ pub(crate) fn test_ledger(dir: &Path) -> (PathBuf, SignedStatement) {
     drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
     (path, genesis)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Statement;
+    use crate::ledger::causal::Causality;
+    use crate::ledger::pos::POS_MAX;
+
+    fn note(key: &SigningKey, l: &Ledger, text: &str, ts: &str) -> SignedStatement {
+        let mut st = Statement::new("note", &PublicKey::from_signing(key), serde_json::json!({ "text": text }), &[]);
+        st.ts = ts.into();
+        st.sign(key, &l.domain()).unwrap()
+    }
+
+    #[test]
+    fn append_refuses_times_before_the_log_or_past_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, genesis) = test_ledger(dir.path());
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mut l = Ledger::open(&path).unwrap();
+        let g_ms = super::super::pos::ts_ms(&genesis.statement().unwrap().ts);
+        let at = |ms: i64| super::super::pos::format_ms(ms);
+        // Before the genesis: refused, nothing written.
+        let early = note(&key, &l, "early", &at(g_ms - 1000));
+        assert!(matches!(l.append(&[early], None, &key, i64::MAX), Err(LedgerError::Time(m)) if m.contains("earlier")));
+        // Past the caller's bound: refused.
+        let late = note(&key, &l, "late", &at(g_ms + 60_000));
+        assert!(
+            matches!(l.append(std::slice::from_ref(&late), None, &key, g_ms + 1000), Err(LedgerError::Time(m)) if m.contains("later"))
+        );
+        assert_eq!(l.size(&l.own_origin().clone()).unwrap(), 1);
+        // Within both: written, and the floor moves with it.
+        l.append(&[late], None, &key, g_ms + 60_000).unwrap();
+        assert_eq!(l.time_floor_ms().unwrap(), g_ms + 60_000);
+        // A batch whose own times go backwards is refused too.
+        let a = note(&key, &l, "a", &at(g_ms + 70_000));
+        let b = note(&key, &l, "b", &at(g_ms + 65_000));
+        assert!(matches!(l.append(&[a, b], None, &key, i64::MAX), Err(LedgerError::Time(_))));
+        assert_eq!(l.size(&l.own_origin().clone()).unwrap(), 2);
+    }
+
+    #[test]
+    fn an_append_after_the_mirrors_changed_records_them_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, genesis) = test_ledger(dir.path());
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mirror_key = SigningKey::from_bytes(&[8; 32]);
+        let mut l = Ledger::open(&path).unwrap();
+        let g_ms = super::super::pos::ts_ms(&genesis.statement().unwrap().ts);
+        let at = |ms: i64| super::super::pos::format_ms(ms);
+        // A mirror of two leaves, as an import would store it.
+        let m = {
+            let tx = l.begin_import().unwrap();
+            let o = tx.origin("test.example/m", &PublicKey::from_signing(&mirror_key)).unwrap();
+            let mut w = tx.writer(&o, 0).unwrap();
+            for i in 0..2 {
+                let n = note(&key, &l, &format!("m{i}"), &at(g_ms + 10 + i));
+                w.push(&n, Some(&n.check(&l.domain()).unwrap())).unwrap();
+            }
+            let root = w.root();
+            drop(w);
+            let cp = Checkpoint { origin: o.name.clone(), size: 2, root }.sign(&mirror_key).serialize();
+            tx.add_checkpoint(&o, 2, &cp).unwrap();
+            tx.commit().unwrap();
+            o
+        };
+        let own = l.own_origin().clone();
+        let out = l.append(&[note(&key, &l, "after", &at(g_ms + 100))], None, &key, i64::MAX).unwrap();
+        // The marker took index 1, the note index 2, and both are under the new checkpoint.
+        assert_eq!((out.first_index, out.size), (2, 3));
+        let rows = l.log_page(&own, 1, 2).unwrap();
+        assert_eq!(rows[0].kind, MERGED_KIND);
+        assert_eq!(rows[0].actor, own.key.encode());
+        assert_eq!(seen_of(&rows[0].entry.bytes).unwrap(), vec![(m.name.clone(), 2, l.root_at(&m, 2).unwrap())]);
+        let c = Causality::load(&l).unwrap();
+        let mirror_leaf = l.log_page(&m, 1, 1).unwrap()[0].pos;
+        assert!(c.before(mirror_leaf, rows[1].pos), "the note follows the mirror's leaves");
+        assert!(!c.before(rows[1].pos, mirror_leaf));
+        assert!(c.before(rows[1].pos, POS_MAX));
+        // Nothing changed since: the next append writes no marker.
+        let out = l.append(&[note(&key, &l, "again", &at(g_ms + 200))], None, &key, i64::MAX).unwrap();
+        assert_eq!((out.first_index, out.size), (3, 4));
+    }
+}
