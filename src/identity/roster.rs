@@ -139,8 +139,8 @@ impl Roster {
     /// signature and its inclusion under a signed checkpoint of its origin first: a row written behind
     /// the ledger's back never counts (it is listed in [`Roster::discounted`]).
     pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
-        crate::ledger::causal::check_lengths(ledger)?;
         let causal = Arc::new(Causality::load(ledger)?);
+        crate::ledger::causal::check_lengths(ledger, &causal)?;
         let mut rows = Vec::new();
         let mut rejected = Vec::new();
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);
@@ -196,6 +196,11 @@ impl Roster {
     /// The causal order this roster judges by.
     pub fn causality(&self) -> &Causality {
         &self.causal
+    }
+
+    /// The same, shared (for the policy list, which judges by it too).
+    pub fn causal_order(&self) -> Arc<Causality> {
+        Arc::clone(&self.causal)
     }
 
     /// Whether `m` counts at `pos` (see the type's rules).

@@ -223,7 +223,7 @@ impl Causality {
 /// A cheap check every decision makes before trusting the roster: no log is shorter than a merge marker
 /// or a cosignature this file holds says it was (a mirror cut back behind the ledger's back). Only sizes
 /// are compared; `verify` checks the roots and signatures too.
-pub fn check_lengths(ledger: &Ledger) -> Result<(), LedgerError> {
+pub fn check_lengths(ledger: &Ledger, c: &Causality) -> Result<(), LedgerError> {
     let origins = ledger.origins()?;
     let held: HashMap<&str, u64> =
         origins.iter().map(|o| Ok((o.name.as_str(), ledger.size(o)?))).collect::<Result<_, LedgerError>>()?;
@@ -240,7 +240,6 @@ pub fn check_lengths(ledger: &Ledger) -> Result<(), LedgerError> {
     for c in ledger.cosignatures(None)? {
         short(&c.origin, c.size, format!("a cosignature by {}", c.witness))?;
     }
-    let c = Causality::load(ledger)?;
     for (o, list) in c.markers.iter().enumerate() {
         if let Some((idx, f)) = list.last() {
             for (p, size) in f.iter().enumerate() {

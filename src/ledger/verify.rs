@@ -527,7 +527,7 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
         if let Some(cp) = cps.next() {
             let what = match cp {
                 Ok((size, _)) => format!(
-                    "a checkpoint covers {size} entries but the log has {}: entries were removed from the end",
+                    "SECURITY: a checkpoint covers {size} entries but the log has {}: entries were removed from the end",
                     chain.next
                 ),
                 Err(e) => format!("database is damaged: {e}"),

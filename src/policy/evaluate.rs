@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub struct Policies {
     list: Vec<(Pos, EntryId, Policy)>,
+    causal: std::sync::Arc<crate::ledger::causal::Causality>,
 }
 
 impl Policies {
@@ -28,12 +29,12 @@ impl Policies {
             .map(|p| (p.pos, p.id, Policy::parse(&p.text.toml).unwrap_or_else(|_| default.clone())))
             .collect::<Vec<_>>();
         let list = if list.is_empty() { vec![(0, Hash([0; 32]), default)] } else { list };
-        Policies { list }
+        Policies { list, causal: roster.causal_order() }
     }
 
-    /// The policy in force at `pos`, with its entry id.
+    /// The policy in force at `pos`, with its entry id: the latest adopted in its causal past.
     pub fn at(&self, pos: Pos) -> (&EntryId, &Policy) {
-        let (_, id, p) = self.list.iter().rev().find(|(p, _, _)| *p <= pos).unwrap_or(&self.list[0]);
+        let (_, id, p) = self.list.iter().rev().find(|(p, _, _)| self.causal.before(*p, pos)).unwrap_or(&self.list[0]);
         (id, p)
     }
 

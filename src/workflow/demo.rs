@@ -396,10 +396,10 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     progress("a git repository with the changes to revert");
     let repo = dir.join("repo");
     let commits = build_repo(&repo, start)?;
-    let mut demo = demo;
+    // The ledger as it stood once everyone was enrolled: the archive machine of `--scale` joins from it.
+    let enrolled = dir.join("enrolled.rollcall");
     if scale > 0 {
-        progress(&format!("{scale} synthetic requests"));
-        demo.synthetic = synthetic(&demo, scale, founded + Duration::minutes(10), progress)?;
+        clock::at(founded + Duration::minutes(9), || super::sync::export(&ctx, &enrolled, None, false, false))?;
     }
     let built = demo;
     let demo = &built;
@@ -637,10 +637,14 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     drop(s);
     let mut demo = built;
     demo.requests = n;
-    progress("the request index");
+    if scale > 0 {
+        progress(&format!("{scale} synthetic requests on an archive machine"));
+        demo.synthetic = archive(&demo, &enrolled, scale, founded + Duration::minutes(10), progress)?;
+    }
+    // Every append and import kept the request index current; bring it to `now` (a no-op when it is).
     let ledger = ctx.open()?;
-    super::index::rebuild(&ledger, now)?;
-    demo.entries = ledger.size(ledger.own_origin())?;
+    super::index::refresh(&ledger, now)?;
+    demo.entries = ledger.origins()?.iter().map(|o| ledger.size(o)).sum::<Result<u64, _>>()?;
     Ok(demo)
 }
 
@@ -696,18 +700,41 @@ fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
 /// Days of history the synthetic requests of `--scale` span, ending where the scenario begins.
 const SYNTHETIC_DAYS: i64 = 400;
 
-/// Appends `n` synthetic requests (half of them approved) in batched transactions.
-fn synthetic(
+/// The origin name of the archive machine that holds the synthetic history of `--scale`.
+pub const ARCHIVE: &str = "demo.rollcall.example/archive";
+
+/// `--scale`: an archive machine joins from the ledger as it stood once everyone was enrolled, its log
+/// receives `n` synthetic requests spread over the year before the scenario (every log is written in time
+/// order, so last year's history cannot be appended to the laptop's log after this quarter's), and the
+/// laptop imports it: one verified import of the whole history, like a machine that joins a busy ledger.
+fn archive(
     demo: &Demo,
+    enrolled: &Path,
     n: usize,
     begin: DateTime<Utc>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize, WorkflowError> {
-    let ctx = demo.context();
+    let archive = Context { ledger_path: demo.dir.join("archive.db"), ..demo.context() };
+    clock::at(begin, || super::sync::join(&archive, enrolled, "alice", Some(ARCHIVE)))?;
+    synthetic(&archive, n, begin + Duration::minutes(1), progress)?;
+    let bundle = demo.dir.join("archive.rollcall");
+    super::sync::export(&archive, &bundle, None, false, false)?;
+    progress("  the laptop imports the archive (every signature checked)");
+    super::sync::import(&demo.context(), &bundle)?;
+    Ok(n)
+}
+
+/// Appends `n` synthetic requests (half of them approved) to `ctx`'s own log in batched transactions.
+fn synthetic(
+    ctx: &Context,
+    n: usize,
+    begin: DateTime<Utc>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<usize, WorkflowError> {
     let pass = Passphrase::new(PASSPHRASE.into());
     let bob = ctx.keystore.unlock("bob", &pass)?;
     let carol = ctx.keystore.unlock("carol", &pass)?;
-    let mut ledger = Ledger::open(&demo.ledger)?;
+    let mut ledger = Ledger::open(&ctx.ledger_path)?;
     let own = ledger.own_origin().clone();
     let origin_key = ctx.keystore.unlock_origin(&own.name, &own.key, &pass)?;
     let policy: EntryId = super::state::Snapshot::load(&ledger)?.policies.current().0.to_owned();
