@@ -511,18 +511,19 @@ impl RequestView {
     }
 }
 
+/// Facts for the unit tests of the projection and of the policy's evaluation.
 #[cfg(test)]
-mod tests {
+pub mod tests_support {
     use super::*;
-    use crate::audit::record::tests_support::sample;
     use ed25519_dalek::SigningKey;
-    use serde_json::json;
 
-    fn key(n: u8) -> PublicKey {
+    /// The public key of the key whose bytes are all `n`.
+    pub fn key(n: u8) -> PublicKey {
         PublicKey::from_signing(&SigningKey::from_bytes(&[n; 32]))
     }
 
-    fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
+    /// A fact at position and index `pos`, stamped `pos` minutes after 2026-11-23 10:00 UTC, by key(actor).
+    pub fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
         Fact {
             pos: pos as Pos,
             index: pos,
@@ -534,6 +535,15 @@ mod tests {
             body,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::tests_support::sample;
+    use serde_json::json;
+
+    use tests_support::{fact, key};
 
     fn request() -> Fact {
         fact(1, REQUESTED, 1, serde_json::to_value(sample()).unwrap())

@@ -521,25 +521,9 @@ mod tests {
     use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
     use crate::audit::projection::NoRules;
     use crate::audit::record::tests_support::sample;
-    use ed25519_dalek::SigningKey;
     use serde_json::json;
 
-    fn key(n: u8) -> PublicKey {
-        PublicKey::from_signing(&SigningKey::from_bytes(&[n; 32]))
-    }
-
-    fn fact(pos: u64, kind: &str, actor: u8, body: serde_json::Value) -> Fact {
-        Fact {
-            pos: pos as Pos,
-            index: pos,
-            id: Hash::of(&[&pos.to_be_bytes()]),
-            kind: kind.into(),
-            actor: key(actor),
-            ts: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
-                + Duration::minutes(pos as i64),
-            body,
-        }
-    }
+    use crate::audit::projection::tests_support::fact;
 
     fn rid() -> String {
         Hash::of(&[&1u64.to_be_bytes()]).to_hex()
