@@ -738,6 +738,15 @@ impl Run<'_> {
                 format!("origin {} lost entries a witness had seen: {detail}; nothing was imported", c.origin),
                 evidence(self, "rollback", detail.clone())?,
             ));
+        } else {
+            // A machine that holds a cosignature of an origin holds that origin's log at least as far
+            // (it imported it with the cosignature), so an honest bundle carries it: keeping the claim
+            // would make this ledger look cut back.
+            return Err(self.bad(format!(
+                "witness {} cosigned {} at size {}, but after this bundle this ledger holds only {held} of its \
+                 entries: the bundle does not carry what its cosignature covers",
+                c.witness, c.origin, c.size
+            )));
         }
         if self.tx.add_cosignature(origin, &c)? {
             self.report.cosignatures += 1;
