@@ -49,3 +49,55 @@ pub fn config_dir() -> Result<PathBuf, NoHome> {
         None => Ok(project_dirs()?.config_dir().to_path_buf()),
     }
 }
+
+/// Creates `dir` and any missing parents with mode 0700 (on Unix): whatever rollcall creates is
+/// readable by its user only. Directories that already exist keep their mode.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Options that create a file with mode 0600 (on Unix) for writing; an existing file keeps its mode.
+pub fn private_file_options() -> std::fs::OpenOptions {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+/// Writes `bytes` to `path` (created with mode 0600, or truncated), as `std::fs::write` does.
+pub fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = private_file_options().create(true).truncate(true).open(path)?;
+    f.write_all(bytes.as_ref())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_files_and_dirs_are_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        super::create_private_dir(&dir).unwrap();
+        for d in [tmp.path().join("a"), dir.clone()] {
+            assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700, "{}", d.display());
+        }
+        let f = dir.join("f");
+        super::write_private(&f, b"x").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        super::write_private(&f, b"yy").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"yy");
+    }
+}

@@ -1,12 +1,40 @@
 //! The console in a real terminal, through tmux: start on a demo ledger, navigate, approve with a
-//! passphrase, quit — and the terminal is restored. (`.ci/run` installs tmux.)
+//! passphrase, quit — and the terminal is restored. (`.ci/run` installs tmux: with `CI` set, a missing
+//! tmux fails the test; elsewhere it is skipped with a note.) Every tmux command goes to a private
+//! server (`tmux -L`), never to the user's.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// This test's own tmux server.
+fn socket() -> String {
+    format!("rollcall-test-{}", std::process::id())
+}
+
 fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux");
+    let out = Command::new("tmux").arg("-L").arg(socket()).args(args).output().expect("tmux");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stops the private server however the test ends.
+struct Server;
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(socket()).arg("kill-server").output();
+    }
+}
+
+/// Whether tmux can run here. Without it the test fails under CI (which installs it) and is skipped
+/// with a note elsewhere.
+fn tmux_available() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "tmux is not installed but CI is set: .ci/run installs it, and this test must run");
+    eprintln!("SKIPPED: tmux is not installed (CI installs it; set CI to make this a failure)");
+    false
 }
 
 fn wait_for(session: &str, needle: &str, timeout: Duration) -> String {
@@ -35,10 +63,10 @@ fn literal(session: &str, text: &str) {
 
 #[test]
 fn approve_in_a_real_terminal_and_quit_cleanly() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tmux is not installed; .ci/run installs it");
+    if !tmux_available() {
         return;
     }
+    let _server = Server;
     let bin = env!("CARGO_BIN_EXE_rollcall");
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");

@@ -76,6 +76,28 @@ fn redact(screen: &str) -> String {
     t.replace_all(&s, |c: &regex::Captures| format!("{:<w$}", "verified in N ms)", w = c[0].len())).into_owned()
 }
 
+#[test]
+fn redaction_keeps_the_line_width_whatever_the_time() {
+    // The integrity line as drawn at 80 columns: left-aligned text, padding, then the border.
+    let line =
+        |ms: u64| format!("│integrity: OK (verified in {ms} ms){:w$}│", "", w = 80 - 2 - 31 - ms.to_string().len());
+    let expected = redact(&line(7));
+    for ms in [7u64, 123, 1_234, 12_345] {
+        let original = line(ms);
+        assert_eq!(original.chars().count(), 80, "{original:?}");
+        let r = redact(&original);
+        assert_eq!(r.chars().count(), 80, "{ms} ms: {r:?}");
+        assert_eq!(r, expected, "{ms} ms");
+        assert!(!r.contains(&ms.to_string()), "{r:?}");
+    }
+    // At the very end of a line (no padding left) the width is kept too.
+    for ms in [7u64, 123, 1_234, 12_345] {
+        let tight = format!("integrity: OK (verified in {ms} ms)");
+        assert_eq!(redact(&tight).len(), tight.len(), "{ms} ms");
+        assert_eq!(redact(&format!("{tight:<40}|")).chars().count(), 41, "{ms} ms");
+    }
+}
+
 fn cell_bg(h: &Harness, x: u16, y: u16) -> Color {
     h.terminal.backend().buffer()[(x, y)].style().bg.unwrap_or(Color::Reset)
 }

@@ -74,15 +74,22 @@ fn key_list(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
     if json {
         let list: Vec<_> = keys
             .iter()
-            .map(|k| json!({"name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(), "created": k.created}))
+            .map(|k| json!({"name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(), "created": k.created,
+                "kdf": {"alg": k.kdf.alg, "version": k.kdf.version, "m_kib": k.kdf.m_kib, "t": k.kdf.t, "p": k.kdf.p, "weak": k.kdf.is_weak()}}))
             .collect();
         output::json(&json!({"keys": list, "problems": problems}));
     } else if keys.is_empty() {
         say!("no keys in {} (create one with `rollcall key new NAME`)", ctx.keystore.keys_dir().display());
     } else {
-        let mut t = Table::new(&["NAME", "KEY ID", "PUBLIC KEY"]);
+        let mut t = Table::new(&["NAME", "KEY ID", "PUBLIC KEY", "KDF"]);
         for k in &keys {
-            t.row(vec![k.name.clone(), k.public_key.key_id(), k.public_key.encode()]);
+            let weak = if k.kdf.is_weak() { " WEAK" } else { "" };
+            t.row(vec![
+                k.name.clone(),
+                k.public_key.key_id(),
+                k.public_key.encode(),
+                format!("{}{weak}", k.kdf.describe()),
+            ]);
         }
         output::emit(&t.render());
     }

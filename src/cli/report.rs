@@ -22,7 +22,7 @@ pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
 
 fn write_or_print(out: Option<&Path>, text: &str) -> Result<(), WorkflowError> {
     match out {
-        Some(p) => std::fs::write(p, text).map_err(|e| WorkflowError::Read(p.to_path_buf(), e)),
+        Some(p) => crate::paths::write_private(p, text).map_err(|e| WorkflowError::Read(p.to_path_buf(), e)),
         None => {
             output::emit(text);
             Ok(())

@@ -13,6 +13,10 @@ pub enum IdentityError {
     UnknownKey { name: String, dir: PathBuf },
     #[error("no key chosen: pass --as NAME or set ROLLCALL_KEY ({0})")]
     NoKeyChosen(String),
+    #[error(
+        "key {0:?} cannot be unlocked: {1}; create a new key with `rollcall key new` (weak keys are for tests and the demo)"
+    )]
+    WeakKey(String, String),
     #[error("wrong passphrase for key {0:?}")]
     WrongPassphrase(String),
     #[error("no passphrase available: set ROLLCALL_PASSPHRASE or run on a terminal")]

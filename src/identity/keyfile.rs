@@ -15,8 +15,18 @@ use zeroize::Zeroizing;
 pub const FORMAT: &str = "rollcall-key/v1";
 
 /// Environment variable that makes *new* keys use a very cheap KDF. For tests only: such keys can be
-/// brute-forced.
+/// brute-forced. Honoured only by debug builds (`cfg!(debug_assertions)`); a release build ignores it.
 pub const INSECURE_KDF_ENV: &str = "ROLLCALL_INSECURE_FAST_KDF";
+
+/// The weakest Argon2id memory (KiB) a key may use to be unlocked by a release build: the default.
+pub const MIN_M_KIB: u32 = 64 * 1024;
+/// The fewest Argon2id passes a key may use to be unlocked by a release build: the default.
+pub const MIN_T: u32 = 3;
+
+/// Whether this build lets weak keys (test and demo keys) be created from the environment and unlocked.
+pub fn weak_keys_allowed_by_build() -> bool {
+    cfg!(debug_assertions)
+}
 
 /// Argon2id parameters recorded in the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +37,29 @@ pub struct KdfParams {
     pub t: u32,
     pub p: u32,
     pub salt: String,
+}
+
+impl KdfParams {
+    /// Weaker than the default parameters (fewer KiB or passes): such a key can be brute-forced.
+    pub fn is_weak(&self) -> bool {
+        self.m_kib < MIN_M_KIB || self.t < MIN_T
+    }
+
+    /// `argon2id m=65536KiB t=3 p=1`, for listings and messages.
+    pub fn describe(&self) -> String {
+        format!("{} m={}KiB t={} p={}", self.alg, self.m_kib, self.t, self.p)
+    }
+
+    /// Refuses a weak key unless `weak_allowed` (a debug build, or a throwaway demo keystore).
+    pub fn check_strength(&self, weak_allowed: bool) -> Result<(), KeyFileError> {
+        if self.is_weak() && !weak_allowed {
+            return Err(KeyFileError::TooWeak(format!(
+                "its KDF ({}) is weaker than the minimum (m={MIN_M_KIB}KiB t={MIN_T}) and could be brute-forced",
+                self.describe()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Whether the key belongs to a person or to a ledger origin.
@@ -59,6 +92,8 @@ pub enum KeyFileError {
     Damaged(String),
     #[error("random number generator failed: {0}")]
     Random(String),
+    #[error("{0}")]
+    TooWeak(String),
 }
 
 #[derive(Serialize)]
@@ -73,14 +108,15 @@ struct Aad<'a> {
 /// How hard new key files are to brute-force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KdfCost {
-    /// Argon2id, 64 MiB, 3 passes (unless `ROLLCALL_INSECURE_FAST_KDF=1`).
+    /// Argon2id, 64 MiB, 3 passes (unless `ROLLCALL_INSECURE_FAST_KDF=1` in a debug build).
     Default,
     /// Almost free: for throwaway demo and test keys only.
     Throwaway,
 }
 
 fn params(cost: KdfCost) -> (u32, u32, u32) {
-    if cost == KdfCost::Throwaway || std::env::var_os(INSECURE_KDF_ENV).is_some_and(|v| v == "1") {
+    let from_env = weak_keys_allowed_by_build() && std::env::var_os(INSECURE_KDF_ENV).is_some_and(|v| v == "1");
+    if cost == KdfCost::Throwaway || from_env {
         (64, 1, 1)
     } else {
         // 64 MiB, 3 passes: RFC 9106's second recommended option, at one lane.
@@ -227,5 +263,29 @@ mod tests {
         let mut huge = f;
         huge.kdf.m_kib = u32::MAX;
         assert!(matches!(huge.open("correct horse"), Err(KeyFileError::Damaged(_))));
+    }
+
+    #[test]
+    fn weak_keys_are_refused_unless_the_build_allows_them() {
+        let kdf = |m_kib, t| KdfParams { alg: "argon2id".into(), version: 0x13, m_kib, t, p: 1, salt: String::new() };
+        let (m, t, _) = params(KdfCost::Throwaway);
+        let fast = kdf(m, t);
+        assert!(fast.is_weak());
+        // A release build (switch off) refuses it with a message naming the parameters.
+        let err = fast.check_strength(false).unwrap_err();
+        assert!(
+            matches!(&err, KeyFileError::TooWeak(why) if why.contains("m=64KiB t=1") && why.contains("m=65536KiB t=3")),
+            "{err}"
+        );
+        // A debug build (or a throwaway demo keystore) lets it through.
+        assert_eq!(fast.check_strength(true), Ok(()));
+        // The default parameters are the minimum: accepted everywhere; any less memory or passes is weak.
+        // (Other tests of this process set the fast-KDF variable, so the default is spelled out here.)
+        assert_eq!((MIN_M_KIB, MIN_T), (64 * 1024, 3));
+        assert_eq!(kdf(MIN_M_KIB, MIN_T).check_strength(false), Ok(()));
+        assert!(kdf(MIN_M_KIB - 1, MIN_T).check_strength(false).is_err());
+        assert!(kdf(MIN_M_KIB, MIN_T - 1).check_strength(false).is_err());
+        assert_eq!(kdf(MIN_M_KIB * 4, MIN_T + 1).check_strength(false), Ok(()));
+        assert_eq!(weak_keys_allowed_by_build(), cfg!(debug_assertions));
     }
 }

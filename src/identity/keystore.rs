@@ -16,6 +16,8 @@ pub struct KeyInfo {
     pub public_key: PublicKey,
     pub created: String,
     pub path: PathBuf,
+    /// The KDF parameters the file records.
+    pub kdf: super::keyfile::KdfParams,
 }
 
 /// An unlocked private key. Its secret is wiped on drop and never shown by `Debug`.
@@ -53,6 +55,8 @@ pub fn valid_name(name: &str) -> bool {
 pub struct Keystore {
     keys: PathBuf,
     origins: PathBuf,
+    /// Unlock keys weaker than the default KDF: in debug builds, and for the demo's throwaway keys.
+    allow_weak: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityError + '_ {
@@ -60,7 +64,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityError + '_ {
 }
 
 fn ensure_private_dir(dir: &Path) -> Result<(), IdentityError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    crate::paths::create_private_dir(dir).map_err(io(dir))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -104,11 +108,25 @@ fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
 impl Keystore {
     /// The keystore of `ROLLCALL_HOME` or the platform config directory.
     pub fn default_location() -> Result<Keystore, IdentityError> {
-        Ok(Keystore { keys: crate::paths::keys_dir()?, origins: crate::paths::origin_keys_dir()? })
+        Ok(Keystore {
+            keys: crate::paths::keys_dir()?,
+            origins: crate::paths::origin_keys_dir()?,
+            allow_weak: super::keyfile::weak_keys_allowed_by_build(),
+        })
     }
 
     pub fn at(root: &Path) -> Keystore {
-        Keystore { keys: root.join("keys"), origins: root.join("origins") }
+        Keystore {
+            keys: root.join("keys"),
+            origins: root.join("origins"),
+            allow_weak: super::keyfile::weak_keys_allowed_by_build(),
+        }
+    }
+
+    /// This keystore holds throwaway keys (the demo's): weak keys unlock even in a release build.
+    pub fn throwaway(mut self) -> Keystore {
+        self.allow_weak = true;
+        self
     }
 
     pub fn keys_dir(&self) -> &Path {
@@ -153,7 +171,13 @@ impl Keystore {
             }
             e => e,
         })?;
-        Ok(KeyInfo { name: name.to_string(), public_key: PublicKey::from_signing(&key), created: file.created, path })
+        Ok(KeyInfo {
+            name: name.to_string(),
+            public_key: PublicKey::from_signing(&key),
+            created: file.created,
+            path,
+            kdf: file.kdf,
+        })
     }
 
     /// The public facts of person key `name`.
@@ -171,7 +195,7 @@ impl Keystore {
         if f.name != name || f.purpose != Purpose::Person {
             return Err(IdentityError::BadKeyFile(path, "the file's name or purpose does not match".into()));
         }
-        Ok(KeyInfo { name: f.name, public_key, created: f.created, path })
+        Ok(KeyInfo { name: f.name, public_key, created: f.created, path, kdf: f.kdf })
     }
 
     /// Every person key, sorted by name. Unreadable files are reported beside the list.
@@ -202,6 +226,7 @@ impl Keystore {
     pub fn unlock(&self, name: &str, passphrase: &Passphrase) -> Result<UnlockedKey, IdentityError> {
         let info = self.info(name)?;
         let f = read_key_file(&info.path)?;
+        f.kdf.check_strength(self.allow_weak).map_err(|e| map_kf(&info.path, name, e))?;
         let signing = f.open(passphrase.expose()).map_err(|e| map_kf(&info.path, name, e))?;
         Ok(UnlockedKey { name: name.to_string(), signing })
     }
@@ -258,6 +283,7 @@ impl Keystore {
         if f.public_key != key.encode() || f.purpose != Purpose::Origin {
             return Err(IdentityError::BadKeyFile(path, "not the key of this origin".into()));
         }
+        f.kdf.check_strength(self.allow_weak).map_err(|e| map_kf(&path, origin, e))?;
         f.open(passphrase.expose()).map_err(|e| map_kf(&path, origin, e))
     }
 }
@@ -267,6 +293,7 @@ fn map_kf(path: &Path, name: &str, e: KeyFileError) -> IdentityError {
         KeyFileError::WrongPassphrase => IdentityError::WrongPassphrase(name.to_string()),
         KeyFileError::Damaged(why) => IdentityError::BadKeyFile(path.to_path_buf(), why),
         KeyFileError::Random(why) => IdentityError::Random(why),
+        KeyFileError::TooWeak(why) => IdentityError::WeakKey(name.to_string(), why),
     }
 }
 

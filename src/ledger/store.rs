@@ -112,7 +112,7 @@ impl Ledger {
             return Err(LedgerError::AlreadyExists(path.to_path_buf()).into());
         }
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
+        crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
         remove_abandoned(dir, file_name);
         let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
@@ -144,6 +144,12 @@ impl Ledger {
     }
 
     fn build(tmp: &Path, origin_name: &str, key: &PublicKey, ledger_id: &EntryId) -> Result<(), LedgerError> {
+        // Created empty with mode 0600 before SQLite opens it: SQLite gives its WAL and SHM files the
+        // database file's mode, and the hard link keeps it.
+        crate::paths::private_file_options()
+            .create_new(true)
+            .open(tmp)
+            .map_err(|e| LedgerError::Io(tmp.to_path_buf(), e))?;
         let mut conn = Connection::open_with_flags(
             tmp,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

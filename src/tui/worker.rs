@@ -143,7 +143,7 @@ impl Worker {
                     &crate::workflow::report::Scope::default(),
                 )?;
                 let p = PathBuf::from(path.trim());
-                let result = std::fs::write(&p, crate::report::render::markdown(&report))
+                let result = crate::paths::write_private(&p, crate::report::render::markdown(&report))
                     .map(|()| format!("report written to {} (read-only: the read is not recorded)", p.display()))
                     .map_err(|e| crate::text::safe(&format!("cannot write {}: {e}", p.display())));
                 vec![Msg::Acted(result)]
@@ -256,7 +256,7 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
             let scope = crate::workflow::report::Scope::default();
             let (report, receipt) = crate::workflow::report::report(ctx, &scope, "md", signer)?;
             let p = PathBuf::from(path.trim());
-            std::fs::write(&p, crate::report::render::markdown(&report))
+            crate::paths::write_private(&p, crate::report::render::markdown(&report))
                 .map_err(|e| WorkflowError::Read(p.clone(), e))?;
             return Ok(match receipt {
                 Some(r) => {

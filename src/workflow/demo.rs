@@ -64,7 +64,7 @@ impl Demo {
     pub fn context(&self) -> Context {
         Context {
             ledger_path: self.ledger.clone(),
-            keystore: Keystore::at(&self.home),
+            keystore: Keystore::at(&self.home).throwaway(),
             passphrases: Box::new(Given(Passphrase::new(PASSPHRASE.into()))),
         }
     }
@@ -359,7 +359,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(WorkflowError::Usage(format!("{} exists and is not empty; give another --dir", dir.display())));
     }
-    std::fs::create_dir_all(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
+    crate::paths::create_private_dir(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
     let demo = Demo {
         dir: dir.to_path_buf(),
         home: dir.join("home"),
@@ -389,7 +389,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         })?;
     }
     let evidence_dir = dir.join("evidence");
-    std::fs::create_dir_all(&evidence_dir).map_err(|e| WorkflowError::Read(evidence_dir.clone(), e))?;
+    crate::paths::create_private_dir(&evidence_dir).map_err(|e| WorkflowError::Read(evidence_dir.clone(), e))?;
     for (name, bytes) in FILES {
         std::fs::write(evidence_dir.join(name), bytes).map_err(|e| WorkflowError::Read(evidence_dir.join(name), e))?;
     }

@@ -110,8 +110,7 @@ pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64)
             ),
         });
     };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
+    let mut f = crate::paths::private_file_options()
         .create_new(true)
         .open(out)
         .map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;

@@ -37,14 +37,31 @@ impl GitSynced {
     }
 }
 
+/// The largest peer bundle read from the exchange.
+pub const MAX_PEER_BUNDLE_BYTES: u64 = 4 << 30;
+
+/// The longest a peer bundle's digest may take to read (a regular file of the largest size takes
+/// well under this on a local disk).
+const MAX_PEER_READ_TIME: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The remote every exchange pulls from and pushes to.
+const REMOTE: &str = "origin";
+
+/// git with none of rollcall's variables (`ROLLCALL_PASSPHRASE`, `ROLLCALL_HOME`, …) in its
+/// environment: whatever a hook, a config or a hostile argument makes it run must not see them.
+fn git_command(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(dir).env("GIT_TERMINAL_PROMPT", "0");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ROLLCALL_") {
+            c.env_remove(&name);
+        }
+    }
+    c
+}
+
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, WorkflowError> {
-    Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .map_err(|e| WorkflowError::Usage(format!("cannot run git: {e}")))
+    git_command(dir).args(args).output().map_err(|e| WorkflowError::Usage(format!("cannot run git: {e}")))
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> Result<String, WorkflowError> {
@@ -70,15 +87,40 @@ fn has_remote(dir: &Path) -> Result<bool, WorkflowError> {
     Ok(!git_ok(dir, &["remote"])?.is_empty())
 }
 
+/// The checked-out branch, refused unless it is a plain branch name: a name starting with `-` (a
+/// valid ref, checked out by a clone of a hostile exchange) would be read by git as an option.
 fn branch(dir: &Path) -> Result<String, WorkflowError> {
-    git_ok(dir, &["symbolic-ref", "--short", "HEAD"])
+    let name = git_ok(dir, &["symbolic-ref", "--short", "HEAD"])?;
+    check_branch(dir, &name)?;
+    Ok(name)
+}
+
+fn check_branch(dir: &Path, name: &str) -> Result<(), WorkflowError> {
+    let refused = |why: &str| {
+        WorkflowError::Refused(format!(
+            "the exchange's branch {:?} {why}; refusing to pass it to git (check out a plainly named branch)",
+            crate::text::safe(name)
+        ))
+    };
+    if name.is_empty() || name.starts_with('-') {
+        return Err(refused("starts with '-' and would be read as an option"));
+    }
+    if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(refused("contains spaces or control characters"));
+    }
+    let ok = git(dir, &["check-ref-format", "--branch", name])?;
+    if !ok.status.success() {
+        return Err(refused("is not a valid branch name"));
+    }
+    Ok(())
 }
 
 /// Pulls (rebasing local commits) when the remote branch exists.
 fn pull(dir: &Path, branch: &str) -> Result<(), WorkflowError> {
-    let exists = git(dir, &["ls-remote", "--exit-code", "--heads", "origin", branch])?;
+    let head = format!("refs/heads/{branch}");
+    let exists = git(dir, &["ls-remote", "--exit-code", "--heads", "--end-of-options", REMOTE, &head])?;
     if exists.status.success() {
-        git_ok(dir, &["pull", "--rebase", "--quiet", "origin", branch])?;
+        git_ok(dir, &["pull", "--rebase", "--quiet", "--end-of-options", REMOTE, &head])?;
     }
     Ok(())
 }
@@ -93,7 +135,14 @@ fn import_peers(ctx: &Context, dir: &Path, own_file: &str, out: &mut Vec<PeerOut
         .collect();
     files.sort();
     for file in files {
-        let digest = file_digest(&file)?;
+        let digest = match file_digest(&file) {
+            Ok(d) => d,
+            Err(why) => {
+                out.retain(|p| p.file != file);
+                out.push(PeerOutcome { file, result: Err(why), unchanged: false });
+                continue;
+            }
+        };
         let ledger = ctx.open()?;
         if seen(&ledger, &digest)? {
             out.retain(|p| p.file != file);
@@ -115,11 +164,59 @@ fn empty_import() -> super::sync::Imported {
     super::sync::Imported { report: Default::default(), warnings: Vec::new() }
 }
 
-fn file_digest(path: &Path) -> Result<crate::ledger::Hash, WorkflowError> {
+/// The digest of a peer bundle, read only if it is a regular file of at most
+/// [`MAX_PEER_BUNDLE_BYTES`]: a symlink (to `/dev/zero`, to a secret), a FIFO or a device committed to
+/// the exchange is refused without being opened, so a round always ends.
+fn file_digest(path: &Path) -> Result<crate::ledger::Hash, String> {
     use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    use std::io::Read;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_symlink() {
+            "a symbolic link"
+        } else if kind.is_dir() {
+            "a directory"
+        } else {
+            "a special file"
+        };
+        return Err(format!("not a regular file ({what}); only regular bundle files are read from the exchange"));
+    }
+    if meta.len() > MAX_PEER_BUNDLE_BYTES {
+        return Err(format!("{} bytes, more than the {} byte limit for a bundle", meta.len(), MAX_PEER_BUNDLE_BYTES));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Swapped for a link or a FIFO since the check: fail instead of following or blocking.
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let opened = f.metadata().map_err(|e| format!("cannot read it: {e}"))?;
+    if !opened.is_file() {
+        return Err("not a regular file; only regular bundle files are read from the exchange".into());
+    }
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let mut f = f.take(MAX_PEER_BUNDLE_BYTES + 1);
+    let (mut buf, mut n, started) = (vec![0u8; 1 << 20], 0u64, std::time::Instant::now());
+    loop {
+        let k = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("cannot read it: {e}")),
+        };
+        h.update(&buf[..k]);
+        n += k as u64;
+        if n > MAX_PEER_BUNDLE_BYTES {
+            return Err(format!("more than the {MAX_PEER_BUNDLE_BYTES} byte limit for a bundle"));
+        }
+        if started.elapsed() > MAX_PEER_READ_TIME {
+            return Err(format!("reading it took more than {} s", MAX_PEER_READ_TIME.as_secs()));
+        }
+    }
     Ok(crate::ledger::Hash(h.finalize().into()))
 }
 
@@ -171,7 +268,7 @@ pub fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSynced, W
             break exported;
         }
         attempts += 1;
-        let out = git(dir, &["push", "--quiet", "origin", &format!("HEAD:{branch}")])?;
+        let out = git(dir, &["push", "--quiet", "--end-of-options", REMOTE, &format!("HEAD:refs/heads/{branch}")])?;
         if out.status.success() {
             pushed = true;
             break exported;
