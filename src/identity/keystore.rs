@@ -105,21 +105,33 @@ fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
     serde_json::from_slice(&text).map_err(|e| IdentityError::BadKeyFile(path.to_path_buf(), e.to_string()))
 }
 
+/// A file that `rollcall demo` writes beside the keystore it creates: the keys there are throwaway (their
+/// passphrase is printed on screen), so their weak KDF is accepted even by a release build. No other
+/// command writes it.
+pub const DEMO_MARKER: &str = "DEMO-KEYSTORE";
+
+/// Whether the keystore whose `keys/` directory is `keys` was made by `rollcall demo`.
+fn demo_keystore(keys: &Path) -> bool {
+    keys.parent().is_some_and(|root| root.join(DEMO_MARKER).is_file())
+}
+
 impl Keystore {
     /// The keystore of `ROLLCALL_HOME` or the platform config directory.
     pub fn default_location() -> Result<Keystore, IdentityError> {
+        let keys = crate::paths::keys_dir()?;
         Ok(Keystore {
-            keys: crate::paths::keys_dir()?,
+            allow_weak: super::keyfile::weak_keys_allowed_by_build() || demo_keystore(&keys),
+            keys,
             origins: crate::paths::origin_keys_dir()?,
-            allow_weak: super::keyfile::weak_keys_allowed_by_build(),
         })
     }
 
     pub fn at(root: &Path) -> Keystore {
+        let keys = root.join("keys");
         Keystore {
-            keys: root.join("keys"),
+            allow_weak: super::keyfile::weak_keys_allowed_by_build() || demo_keystore(&keys),
+            keys,
             origins: root.join("origins"),
-            allow_weak: super::keyfile::weak_keys_allowed_by_build(),
         }
     }
 
@@ -300,6 +312,15 @@ fn map_kf(path: &Path, name: &str, e: KeyFileError) -> IdentityError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_keystore_the_demo_marked_accepts_weak_keys_whatever_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!demo_keystore(&dir.path().join("keys")));
+        std::fs::write(dir.path().join(DEMO_MARKER), "x").unwrap();
+        assert!(demo_keystore(&dir.path().join("keys")));
+        assert!(Keystore::at(dir.path()).allow_weak);
+    }
 
     fn setup() -> (tempfile::TempDir, Keystore) {
         // SAFETY: every test in the crate sets this to the same value.

@@ -378,6 +378,11 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     for (name, _) in PEOPLE {
         ctx.keystore.create_with(name, &pass, KdfCost::Throwaway)?;
     }
+    // Mark the keystore as the demo's, so its throwaway keys also open in later commands of a release build
+    // (`key list` shows them as weak).
+    let marker = demo.home.join(crate::identity::keystore::DEMO_MARKER);
+    crate::paths::write_private(&marker, b"keys made by `rollcall demo`: throwaway, their passphrase is public\n")
+        .map_err(|e| WorkflowError::Read(marker.clone(), e))?;
     clock::at(founded, || {
         super::init::init_with(&ctx, "alice", Some("demo.rollcall.example/laptop-1"), None, KdfCost::Throwaway)
     })?;
