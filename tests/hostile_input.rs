@@ -120,3 +120,34 @@ fn a_bundle_without_blobs_verifies_and_can_be_joined() {
     bob.ok(&["export", "--out", copy.to_str().unwrap()]);
     bob.ok(&["verify", "--bundle", copy.to_str().unwrap()]);
 }
+
+#[test]
+fn a_statement_nested_too_deep_is_refused_at_its_line_before_anything_is_written() {
+    let alice = Env::with_ledger();
+    let bob = peer(&alice, "bob", BOB, &["approver"]);
+    bob.ok(&["note", "x", "--as", "bob"]);
+    let good = bob.export("bob.rollcall");
+    let mut ls = lines(&good);
+    let i = ls.iter().position(|l| l.starts_with(b"leaf ") && l.windows(10).any(|w| w == br#""text":"x""#)).unwrap();
+    let line = String::from_utf8(ls[i].clone()).unwrap();
+    let deep = format!(r#""text":{}"x"{}"#, "[".repeat(10_000), "]".repeat(10_000));
+    ls[i] = line.replace(r#""text":"x""#, &deep).into_bytes();
+    let mut body = Vec::new();
+    for l in &ls[..ls.len() - 1] {
+        body.extend_from_slice(l);
+        body.push(b'\n');
+    }
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&body))
+    };
+    body.extend_from_slice(format!("end {digest}\n").as_bytes());
+    let bad = alice.home().join("deep.rollcall");
+    std::fs::write(&bad, &body).unwrap();
+    let before = dump(&alice);
+    let err = alice.fails(&["import", bad.to_str().unwrap()], 1);
+    assert!(err.contains(&format!("line {}", i + 1)) && err.contains("deeper than 64"), "{err}");
+    assert_eq!(dump(&alice), before);
+    alice.ok(&["verify"]);
+    alice.ok(&["list"]);
+}
