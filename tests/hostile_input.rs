@@ -151,3 +151,54 @@ fn a_statement_nested_too_deep_is_refused_at_its_line_before_anything_is_written
     alice.ok(&["verify"]);
     alice.ok(&["list"]);
 }
+
+fn sealed(ls: &[Vec<u8>]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut body = Vec::new();
+    for l in ls {
+        body.extend_from_slice(l);
+        body.push(b'\n');
+    }
+    let digest = hex::encode(sha2::Sha256::digest(&body));
+    body.extend_from_slice(format!("end {digest}\n").as_bytes());
+    body
+}
+
+#[test]
+fn every_refused_import_or_join_leaves_the_ledger_byte_identical() {
+    let alice = Env::with_ledger();
+    let bob = peer(&alice, "bob", BOB, &["approver"]);
+    bob.ok(&["note", "x", "--as", "bob"]);
+    let ls = lines(&bob.export("bob.rollcall"));
+    let n = ls.len();
+    let body = &ls[..n - 1];
+    let leaf = ls.iter().position(|l| l.windows(10).any(|w| w == br#""text":"x""#)).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut forged = body.to_vec();
+    forged[leaf] = String::from_utf8(forged[leaf].clone()).unwrap().replace(r#""text":"x""#, r#""text":"z""#).into();
+    cases.push(("forged signature", sealed(&forged)));
+    let mut wrong_end = sealed(body);
+    let k = wrong_end.len() - 3;
+    wrong_end[k] = if wrong_end[k] == b'0' { b'1' } else { b'0' };
+    cases.push(("bad digest", wrong_end));
+    cases.push(("truncated", sealed(body)[..sealed(body).len() / 2].to_vec()));
+    let mut long = body.to_vec();
+    long.insert(1, vec![b'x'; 200_000]);
+    cases.push(("oversized line", sealed(&long)));
+    let mut v3 = body.to_vec();
+    v3[0] = String::from_utf8(v3[0].clone()).unwrap().replacen("/2 ", "/3 ", 1).into_bytes();
+    cases.push(("unknown version", sealed(&v3)));
+    for (what, bytes) in cases {
+        let p = alice.home().join("bad.rollcall");
+        std::fs::write(&p, &bytes).unwrap();
+        let before = dump(&alice);
+        let out = alice.run(&["import", p.to_str().unwrap()]);
+        assert_ne!(out.status.code(), Some(0), "{what} was imported");
+        assert_eq!(dump(&alice), before, "{what}: a refused import changed the ledger");
+        let carol = Env::new();
+        carol.ok(&["key", "new", "carol"]);
+        let out = carol.run(&["init", "--join", p.to_str().unwrap(), "--as", "carol", "--origin", "test.example/c"]);
+        assert_ne!(out.status.code(), Some(0), "{what} was joined");
+        assert!(!carol.ledger().exists(), "{what}: a refused join left a ledger");
+    }
+}
