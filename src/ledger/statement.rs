@@ -15,6 +15,12 @@ pub const STATEMENT_VERSION: u32 = 2;
 /// Statements larger than this are refused (keeps every entry tlog-tiles compatible).
 pub const MAX_STATEMENT_LEN: usize = 65_535;
 
+/// Deepest nesting of arrays and objects a statement may have (the statement object itself is level 1).
+pub const MAX_DEPTH: usize = 64;
+
+/// Most JSON values (members, elements and containers) a statement may have.
+pub const MAX_VALUES: usize = 16_384;
+
 /// The largest integer a body may carry as a JSON number (2^53 - 1); larger ones go in strings.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
@@ -36,6 +42,8 @@ pub enum StatementError {
     Number(String),
     #[error("statement is {0} bytes, more than the {MAX_STATEMENT_LEN} allowed")]
     TooLarge(usize),
+    #[error("statement nests arrays and objects deeper than {MAX_DEPTH} levels or has more than {MAX_VALUES} values")]
+    TooDeep,
     #[error("signature does not verify for the statement's actor in this ledger")]
     BadSignature,
     #[error("a {0} statement cannot be signed before the ledger exists (only a genesis can)")]
@@ -63,8 +71,9 @@ struct Head<'a> {
     actor: Cow<'a, str>,
     #[serde(borrow)]
     ts: Cow<'a, str>,
+    /// Parsed in full (within [`check_limits`]) so that what verification accepts, readers can read.
     #[allow(dead_code)]
-    body: serde::de::IgnoredAny,
+    body: serde_json::Value,
     refs: Vec<Cow<'a, str>>,
 }
 
@@ -106,6 +115,44 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         return None;
     }
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The limits every stored statement obeys before any full parse: at most [`MAX_STATEMENT_LEN`] bytes,
+/// [`MAX_DEPTH`] levels of nesting and [`MAX_VALUES`] values. One scan, no recursion; import, verify and
+/// every reader apply it, so what import accepts every reader can parse.
+pub fn check_limits(bytes: &[u8]) -> Result<(), StatementError> {
+    if bytes.len() > MAX_STATEMENT_LEN {
+        return Err(StatementError::TooLarge(bytes.len()));
+    }
+    let (mut depth, mut values, mut in_str, mut esc) = (0usize, 1usize, false, false);
+    for &b in bytes {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(StatementError::TooDeep);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' => values += 1,
+            _ => {}
+        }
+        if values > MAX_VALUES {
+            return Err(StatementError::TooDeep);
+        }
+    }
+    Ok(())
 }
 
 fn valid_kind(k: &str) -> bool {
@@ -177,9 +224,7 @@ impl Statement {
         }
         check_numbers(&self.body)?;
         let bytes = serde_json_canonicalizer::to_vec(self).map_err(|e| StatementError::Malformed(e.to_string()))?;
-        if bytes.len() > MAX_STATEMENT_LEN {
-            return Err(StatementError::TooLarge(bytes.len()));
-        }
+        check_limits(&bytes)?;
         Ok(bytes)
     }
 
@@ -206,6 +251,7 @@ impl SignedStatement {
 
     /// Parses the whole statement (for domain code that reads bodies).
     pub fn statement(&self) -> Result<Statement, StatementError> {
+        check_limits(&self.bytes)?;
         serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
     }
 
@@ -241,9 +287,7 @@ impl KeyCache {
 
 /// As [`parse_head`], reusing parsed keys from `keys`.
 pub fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
-    if bytes.len() > MAX_STATEMENT_LEN {
-        return Err(StatementError::TooLarge(bytes.len()));
-    }
+    check_limits(bytes)?;
     let head: Head<'_> = serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
     if head.v != STATEMENT_VERSION {
         return Err(StatementError::Version(head.v));
@@ -302,6 +346,17 @@ mod tests {
         let mut s = Statement::new("note", &PublicKey::from_signing(&key()), body, &[]);
         s.ts = "2026-11-23T10:00:00.000Z".into();
         s
+    }
+
+    #[test]
+    fn deep_or_wide_statements_are_refused_by_every_parser() {
+        let deep = format!(r#"{{"v":2,"body":{{"a":{}1{}}}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(check_limits(deep.as_bytes()), Err(StatementError::TooDeep));
+        assert_eq!(parse_head(deep.as_bytes()).unwrap_err(), StatementError::TooDeep);
+        let ok = format!(r#"{{"a":{}"[{{,\"" {}}}"#, "[".repeat(63), "]".repeat(63));
+        assert_eq!(check_limits(ok.as_bytes()), Ok(()));
+        let wide = format!("[{}0]", "0,".repeat(MAX_VALUES));
+        assert_eq!(check_limits(wide.as_bytes()), Err(StatementError::TooDeep));
     }
 
     #[test]

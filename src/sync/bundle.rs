@@ -26,6 +26,53 @@ pub const DATA_CHUNK: usize = 48 * 1024;
 /// The zstd frame magic number, which marks a compressed bundle.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// A compressed bundle may expand to at most this many times its compressed size, plus [`RATIO_SLACK`]:
+/// a decompression bomb is refused after a bounded amount of work, whatever it declares.
+pub const MAX_RATIO: u64 = 1024;
+
+/// Decompressed bytes always allowed on top of [`MAX_RATIO`] (small bundles compress very well).
+pub const RATIO_SLACK: u64 = 64 << 20;
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    n: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// Refuses to decompress past [`MAX_RATIO`] times the compressed bytes read (plus [`RATIO_SLACK`]).
+struct RatioCap<R> {
+    inner: R,
+    compressed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    out: u64,
+}
+
+impl<R: Read> Read for RatioCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.out += k as u64;
+        let input = self.compressed.load(std::sync::atomic::Ordering::Relaxed);
+        if self.out > input.saturating_mul(MAX_RATIO).saturating_add(RATIO_SLACK) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the compressed bundle expands more than {MAX_RATIO} times its size ({input} bytes to over {} \
+                     bytes): refused as a decompression bomb",
+                    self.out
+                ),
+            ));
+        }
+        Ok(k)
+    }
+}
+
 /// One line of a bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -183,10 +230,12 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(source: impl Read + Send + 'static) -> std::io::Result<Reader> {
-        let mut src = BufReader::with_capacity(1 << 20, source);
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut src = BufReader::with_capacity(1 << 20, Counting { inner: source, n: std::sync::Arc::clone(&n) });
         let compressed = src.fill_buf()?.starts_with(&ZSTD_MAGIC);
         let inner: Box<dyn BufRead + Send> = if compressed {
-            Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(src)?))
+            let decoder = zstd::stream::read::Decoder::with_buffer(src)?;
+            Box::new(BufReader::with_capacity(1 << 20, RatioCap { inner: decoder, compressed: n, out: 0 }))
         } else {
             Box::new(src)
         };
@@ -302,6 +351,37 @@ mod tests {
         assert!(r.next_line().unwrap_err().contains("cut off"));
         let mut r = Reader::new(std::io::Cursor::new(vec![b'x'; MAX_LINE + 10])).unwrap();
         assert!(r.next_line().unwrap_err().contains("longer than"));
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_the_ratio_cap() {
+        // 1 GiB of one line's worth of zeros compresses to about 40 KB.
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+        let zeros = vec![b'A'; 1 << 20];
+        for _ in 0..1024 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let z = enc.finish().unwrap();
+        let mut r = Reader::new(std::io::Cursor::new(z)).unwrap();
+        let e = r.next_line().unwrap_err();
+        assert!(e.contains("longer than") || e.contains("decompression bomb"), "{e}");
+        let mut lines = Vec::new();
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+        let line = [vec![b'A'; 1000], vec![b'\n']].concat();
+        for _ in 0..(200 << 10) {
+            enc.write_all(&line).unwrap();
+        }
+        let z = enc.finish().unwrap();
+        let mut r = Reader::new(std::io::Cursor::new(z)).unwrap();
+        let e = loop {
+            match r.next_line() {
+                Ok(Some(_)) => lines.push(()),
+                Ok(None) => panic!("200 MB from a tiny file must not be read"),
+                Err(e) => break e,
+            }
+        };
+        assert!(e.contains("decompression bomb"), "{e}");
+        assert!((lines.len() as u64) < (RATIO_SLACK / 1000) + 100_000);
     }
 
     proptest! {

@@ -31,9 +31,6 @@ const BATCH_BYTES: usize = 1 << 20;
 /// writer stalls (a B-tree split, a page-cache spill to the WAL), and at most ~33 MiB of statements.
 const IN_FLIGHT: usize = 32;
 
-/// Largest blob accepted from a bundle.
-const MAX_BLOB: u64 = 4 << 30;
-
 /// How an import runs.
 #[derive(Default)]
 pub struct ImportOptions {
@@ -164,6 +161,9 @@ struct Run<'l> {
     domain: Domain,
     /// Latest statement time accepted (milliseconds): the importer's clock plus the allowed skew.
     max_ms: i64,
+    /// Largest blob accepted (bytes): the evidence limit of the policy in force once the bundle's logs are
+    /// staged, read at the first blob line.
+    max_blob: Option<u64>,
 }
 
 fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<ImportReport, Stop> {
@@ -231,6 +231,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
             received: 0,
             domain: ledger.domain(),
             max_ms: opts.max_ms,
+            max_blob: None,
         };
         let result = run.body(opts);
         // Closing the work channel stops the threads.
@@ -611,39 +612,51 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// One blob and its data lines. Returns the record after it.
+    /// One blob and its data lines. Returns the record after it. The blob is refused on its own line when
+    /// it is larger than the policy allows or no carried entry names it; its data is streamed to the store
+    /// and hashed as it comes, never held whole.
     fn blob(&mut self, digest: &Hash, size: u64) -> Result<Record, Stop> {
-        if size > MAX_BLOB {
-            return Err(self.bad(format!("blob {} is larger than {MAX_BLOB} bytes", digest.short(16))));
+        let max_blob = match self.max_blob {
+            Some(m) => m,
+            None => {
+                let roster = crate::identity::Roster::from_ledger(self.ledger)?;
+                let policies = crate::policy::evaluate::Policies::from_roster(&roster);
+                let m = policies.current().1.evidence.max_file_mib as u64 * 1024 * 1024;
+                *self.max_blob.insert(m)
+            }
+        };
+        if size > max_blob {
+            return Err(self.bad(format!(
+                "blob {} declares {size} bytes: larger than the {max_blob} the policy allows for evidence \
+                 ([evidence] max_file_mib)",
+                digest.short(16),
+            )));
         }
-        let mut bytes: Vec<u8> = Vec::new();
+        let store = match self.blob_wanted(digest)? {
+            None => return Err(self.bad(format!("blob {} is named by no entry", digest.short(16)))),
+            Some(store) => store, // false: purged here by a signed entry, not stored again
+        };
+        let existed = store
+            && crate::evidence::store::check(self.tx.conn(), digest)
+                .map_err(|e| Stop::Other(SyncError::Usage(e.to_string())))?
+                .is_some();
+        let mut sink = crate::evidence::store::BlobSink::start(self.tx.conn(), digest, size, store)
+            .map_err(|e| Stop::Other(SyncError::Usage(e.to_string())))?;
         let rec = loop {
             let rec = self.next()?;
             let Record::Data { bytes: chunk } = rec else { break rec };
-            if bytes.len() as u64 + chunk.len() as u64 > size {
-                return Err(self.bad(format!("blob {} has more data than its size {size}", digest.short(16))));
+            if let Err(problem) = sink.write(&chunk) {
+                return Err(self.bad(format!("blob {} has {problem}", digest.short(16))));
             }
-            bytes.extend_from_slice(&chunk);
         };
-        if bytes.len() as u64 != size {
-            return Err(self.bad(format!("blob {} has {} of its {size} bytes", digest.short(16), bytes.len())));
+        if sink.written() != size {
+            return Err(self.bad(format!("blob {} has {} of its {size} bytes", digest.short(16), sink.written())));
         }
-        if Hash::of(&[&bytes]) != *digest {
+        if sink.finish() != *digest {
             return Err(self.bad(format!("blob {} does not match its digest", digest.short(16))));
         }
-        match self.blob_wanted(digest)? {
-            None => return Err(self.bad(format!("blob {} is named by no entry", digest.short(16)))),
-            Some(false) => {} // purged here by a signed entry: not stored again
-            Some(true) => {
-                let existed = crate::evidence::store::check(self.tx.conn(), digest)
-                    .map_err(|e| Stop::Other(SyncError::Usage(e.to_string())))?
-                    .is_some();
-                crate::evidence::store::put(self.tx.conn(), digest, &bytes)
-                    .map_err(|e| Stop::Other(SyncError::Usage(e.to_string())))?;
-                if !existed {
-                    self.report.blobs += 1;
-                }
-            }
+        if store && !existed {
+            self.report.blobs += 1;
         }
         Ok(rec)
     }

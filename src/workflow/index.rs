@@ -67,7 +67,8 @@ fn index_text(ledger: &Ledger, rows: &[crate::ledger::LogRow]) -> Result<(), Wor
     let mut ins =
         ledger.cache_conn().prepare_cached("INSERT INTO search_fts (entry_id, kind, text) VALUES (?1, ?2, ?3)")?;
     for r in rows {
-        let st = r.entry.statement()?;
+        // An unreadable entry has no searchable text (verify names it).
+        let Ok(st) = r.entry.statement() else { continue };
         let text = searchable(&st.body);
         if !text.trim().is_empty() {
             ins.execute(params![r.entry.id.to_hex(), r.kind, text])?;

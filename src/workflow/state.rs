@@ -42,9 +42,30 @@ impl Snapshot {
     }
 }
 
+/// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
+pub const UNREADABLE: &str = "(unreadable)";
+
 /// Decodes a stored entry for the projection.
+/// An entry no reader can parse (stored before imports checked the statement limits, or written behind
+/// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,
+/// shows it as unreadable, and `verify` names it.
 pub fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
-    let st = row.entry.statement()?;
+    let st = match row.entry.statement() {
+        Ok(st) => st,
+        Err(_) => {
+            return Ok(Fact {
+                pos: row.pos,
+                index: row.index,
+                id: row.entry.id,
+                kind: UNREADABLE.to_string(),
+                actor: PublicKey::parse(&row.actor)
+                    .ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?,
+                ts: crate::ledger::statement::parse_ts(&row.ts)
+                    .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?,
+                body: serde_json::Value::Null,
+            });
+        }
+    };
     let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
     let ts = crate::ledger::statement::parse_ts(&st.ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
