@@ -29,6 +29,8 @@ fn measured(env: &Env, args: &[&str]) -> (String, u64) {
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no peak RSS in {err}"));
+    let wall = err.lines().find_map(|l| l.trim().strip_prefix("Elapsed (wall clock) time (h:mm:ss or m:ss):"));
+    eprintln!("rollcall {}: {kb} kB peak, {} wall", args[..2].join(" "), wall.unwrap_or("?").trim());
     (String::from_utf8_lossy(&out.stdout).into_owned(), kb)
 }
 
@@ -118,7 +120,10 @@ fn two_hundred_thousand_test_cases_attach_and_show_in_bounded_memory() {
         match i % 100 {
             0 => {
                 failures += 1;
-                writeln!(w, r#"<testcase name="t{i}" classname="c"><failure message="boom {i}">trace</failure></testcase>"#)
+                writeln!(
+                    w,
+                    r#"<testcase name="t{i}" classname="c"><failure message="boom {i}">trace</failure></testcase>"#
+                )
             }
             1 => {
                 skipped += 1;

@@ -67,6 +67,11 @@ fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowErro
 }
 
 fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
+    load_as(ledger, id, true)
+}
+
+/// Loads evidence `id`; with `parse` false the bytes are only checked against their digest.
+fn load_as(ledger: &Ledger, id: &EntryId, parse: bool) -> Result<Evidence, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
     let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
@@ -82,7 +87,7 @@ fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
         None => None,
     };
     let (parsed, head) = match (&scan, &digest) {
-        (Some(scan), Some(d)) => {
+        (Some(scan), Some(d)) if parse => {
             let parsed = recognize_stream(body.name.as_deref().unwrap_or(""), scan, || {
                 store::open(conn, d)
                     .map_err(std::io::Error::other)?
@@ -154,7 +159,7 @@ pub fn show(ctx: &Context, prefix: &str) -> Result<Evidence, WorkflowError> {
 pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = find_id(&ledger, prefix)?;
-    let ev = load(&ledger, &id)?;
+    let ev = load_as(&ledger, &id, false)?;
     let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
     let blob = match (&digest, ev.present) {
         (Some(d), true) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
