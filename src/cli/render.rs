@@ -401,7 +401,7 @@ pub fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
     };
     json!({
         "entry_id": ev.entry.to_hex(), "index": ev.index, "request": ev.request.to_hex(), "ts": format_ts(ev.ts),
-        "actor": ev.actor.encode(), "body": ev.body, "present": ev.bytes.is_some(), "parsed": detail,
+        "actor": ev.actor.encode(), "body": ev.body, "present": ev.present, "parsed": detail,
         "purged": ev.purge.as_ref().map(|p| json!({"by": p.actor.encode(), "at": format_ts(p.ts), "reason": p.reason})),
     })
 }
@@ -450,7 +450,7 @@ PURGED by {} at {}: {}
         return out;
     }
     out.push('\n');
-    match (&ev.parsed, &ev.bytes) {
+    match (&ev.parsed, &ev.head) {
         (Some(Parsed::JUnit(j)), _) => {
             out.push_str(&format!("{}\n", j.summary()));
             for f in &j.failed {
@@ -485,11 +485,9 @@ PURGED by {} at {}: {}
                 out.push_str("(this text contains control or invisible characters; they are shown as <U+XXXX>)\n");
             }
             out.push_str(&clean.text);
-            if bytes.len() > SHOW_TEXT_MAX {
-                out.push_str(&format!(
-                    "\n… ({} more bytes; use `rollcall evidence export`)\n",
-                    bytes.len() - SHOW_TEXT_MAX
-                ));
+            let shown = bytes.len().min(SHOW_TEXT_MAX) as u64;
+            if ev.size > shown {
+                out.push_str(&format!("\n… ({} more bytes; use `rollcall evidence export`)\n", ev.size - shown));
             }
         }
         (None, _) | (_, None) => out.push_str("(no stored bytes)\n"),

@@ -5,6 +5,7 @@
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use serde::{Deserialize, Serialize};
+use std::io::BufRead;
 
 /// Most failures kept with their messages (totals still count them all).
 pub const MAX_FAILURES_KEPT: usize = 500;
@@ -78,8 +79,15 @@ fn cut(mut s: String) -> String {
 
 /// Parses a JUnit XML report. `Err` says why it is not one (the caller stores it as opaque evidence).
 pub fn parse(bytes: &[u8]) -> Result<JUnit, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
-    let mut reader = Reader::from_str(text);
+    std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    parse_reader(bytes)
+}
+
+/// Parses a JUnit XML report as it streams from `r` (quick-xml's streaming reader; one event in memory at
+/// a time). The caller has checked that the input is UTF-8.
+pub fn parse_reader<R: BufRead>(r: R) -> Result<JUnit, String> {
+    let mut reader = Reader::from_reader(r);
+    let mut buf = Vec::new();
     let mut out = JUnit::default();
     let mut depth = 0usize;
     let mut saw_root = false;
@@ -91,7 +99,10 @@ pub fn parse(bytes: &[u8]) -> Result<JUnit, String> {
     let mut declared_duration: Option<u64> = None;
     let mut case_duration = 0u64;
     loop {
-        let ev = reader.read_event().map_err(|e| format!("malformed XML at byte {}: {e}", reader.buffer_position()))?;
+        buf.clear();
+        let ev = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.buffer_position()))?;
         match ev {
             Event::DocType(_) => return Err("has a DOCTYPE; refused so that no entity is expanded".into()),
             Event::Start(e) | Event::Empty(e) if depth >= MAX_DEPTH => {
@@ -206,6 +217,147 @@ pub fn parse(bytes: &[u8]) -> Result<JUnit, String> {
     out.skipped = counted_cases.skipped;
     out.duration_ms = declared_duration.or((case_duration > 0).then_some(case_duration));
     Ok(out)
+}
+
+/// The parser this module had before it streamed (it read from a `&str` of the whole document), kept for
+/// tests that compare the two on every fixture.
+#[cfg(test)]
+pub(crate) mod dom {
+    use super::*;
+
+    /// Parses a JUnit XML report. `Err` says why it is not one (the caller stores it as opaque evidence).
+    pub fn parse_dom(bytes: &[u8]) -> Result<JUnit, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        let mut reader = Reader::from_str(text);
+        let mut out = JUnit::default();
+        let mut depth = 0usize;
+        let mut saw_root = false;
+        let mut suite_stack: Vec<String> = Vec::new();
+        // The testcase being read, and the failure inside it.
+        let mut case: Option<(String, String)> = None;
+        let mut failure: Option<Failure> = None;
+        let mut counted_cases = JUnit::default();
+        let mut declared_duration: Option<u64> = None;
+        let mut case_duration = 0u64;
+        loop {
+            let ev =
+                reader.read_event().map_err(|e| format!("malformed XML at byte {}: {e}", reader.buffer_position()))?;
+            match ev {
+                Event::DocType(_) => return Err("has a DOCTYPE; refused so that no entity is expanded".into()),
+                Event::Start(e) | Event::Empty(e) if depth >= MAX_DEPTH => {
+                    let _ = e;
+                    return Err("nested too deeply".into());
+                }
+                Event::Start(ref e) | Event::Empty(ref e) => {
+                    let empty = matches!(ev, Event::Empty(_));
+                    let name = e.local_name().as_ref().to_string();
+                    match name.as_str() {
+                        "testsuites" => {
+                            saw_root = true;
+                            if let Some(t) = attr(e, "time").and_then(|t| seconds_ms(&t)) {
+                                declared_duration = Some(t);
+                            }
+                        }
+                        "testsuite" => {
+                            saw_root = true;
+                            out.suites += 1;
+                            suite_stack.push(attr(e, "name").unwrap_or_default());
+                            if suite_stack.len() == 1 && declared_duration.is_none() {
+                                if let Some(t) = attr(e, "time").and_then(|t| seconds_ms(&t)) {
+                                    case_duration += t;
+                                }
+                            }
+                            if empty {
+                                suite_stack.pop();
+                            }
+                        }
+                        "testcase" => {
+                            counted_cases.tests += 1;
+                            let n = attr(e, "name").unwrap_or_default();
+                            let class = attr(e, "classname").unwrap_or_default();
+                            let full = if class.is_empty() { n } else { format!("{class}::{n}") };
+                            if !empty {
+                                case = Some((suite_stack.last().cloned().unwrap_or_default(), full));
+                            }
+                        }
+                        "failure" | "error" if case.is_some() => {
+                            let kind = name.clone();
+                            if kind == "failure" {
+                                counted_cases.failures += 1;
+                            } else {
+                                counted_cases.errors += 1;
+                            }
+                            let (suite, test) = case.clone().unwrap_or_default();
+                            let f =
+                                Failure { suite, name: test, kind, message: attr(e, "message").unwrap_or_default() };
+                            if empty {
+                                if out.failed.len() < MAX_FAILURES_KEPT {
+                                    out.failed.push(Failure { message: cut(f.message.clone()), ..f });
+                                }
+                            } else {
+                                failure = Some(f);
+                            }
+                        }
+                        "skipped" if case.is_some() => counted_cases.skipped += 1,
+                        _ => {}
+                    }
+                    if !empty {
+                        depth += 1;
+                    }
+                }
+                Event::End(e) => {
+                    depth = depth.saturating_sub(1);
+                    match e.local_name().as_ref() {
+                        "testsuite" => {
+                            suite_stack.pop();
+                        }
+                        "testcase" => case = None,
+                        "failure" | "error" => {
+                            if let Some(f) = failure.take()
+                                && out.failed.len() < MAX_FAILURES_KEPT
+                            {
+                                out.failed.push(Failure { message: cut(f.message.trim().to_string()), ..f });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Event::Text(t) => {
+                    if let Some(f) = failure.as_mut()
+                        && f.message.len() < MAX_MESSAGE
+                    {
+                        let body = t.xml10_content();
+                        if f.message.is_empty() {
+                            f.message = body.trim().to_string();
+                        }
+                    }
+                }
+                Event::CData(c) => {
+                    if let Some(f) = failure.as_mut()
+                        && f.message.is_empty()
+                    {
+                        f.message = c.into_inner().trim().to_string();
+                    }
+                }
+                Event::Eof => {
+                    if depth != 0 {
+                        return Err("the document ends inside an element".into());
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if !saw_root {
+            return Err("no <testsuite> or <testsuites> element".into());
+        }
+        out.tests = counted_cases.tests;
+        out.failures = counted_cases.failures;
+        out.errors = counted_cases.errors;
+        out.skipped = counted_cases.skipped;
+        out.duration_ms = declared_duration.or((case_duration > 0).then_some(case_duration));
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

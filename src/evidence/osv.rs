@@ -2,8 +2,9 @@
 //! aliases, summary and the affected package ranges, used both as evidence and, with `--advisories DIR`,
 //! to tell which advisories a dependency downgrade brings back.
 
+use super::json::{Arr, Fields, Obj, Scalar};
+use serde::de::MapAccess;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Affected {
@@ -63,58 +64,142 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     pa.len().cmp(&pb.len())
 }
 
-/// Parses one OSV document.
-pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    let id = v.get("id").and_then(|x| x.as_str()).ok_or("no \"id\": not an OSV advisory")?.to_string();
-    let affected_v = v.get("affected").and_then(|x| x.as_array()).ok_or("no \"affected\": not an OSV advisory")?;
+/// Most affected packages, ranges per package, events per range and aliases kept of one advisory.
+pub const MAX_KEPT: usize = 1000;
+/// Most explicitly listed versions kept per affected package.
+pub const MAX_VERSIONS: usize = 10_000;
+
+#[derive(Default)]
+struct Event {
+    introduced: Option<String>,
+    fixed: Option<String>,
+}
+
+impl Fields for Event {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "introduced" => self.introduced = map.next_value::<Scalar>()?.string(),
+            "fixed" => self.fixed = map.next_value::<Scalar>()?.string(),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+#[derive(Default)]
+struct Range(Vec<Obj<Event>>);
+
+impl Fields for Range {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        if key != "events" {
+            return Ok(false);
+        }
+        self.0 = map.next_value::<Arr<Obj<Event>, MAX_KEPT>>()?.0.unwrap_or_default();
+        Ok(true)
+    }
+}
+
+#[derive(Default)]
+struct Package {
+    ecosystem: Option<String>,
+    name: Option<String>,
+}
+
+impl Fields for Package {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "ecosystem" => self.ecosystem = map.next_value::<Scalar>()?.string(),
+            "name" => self.name = map.next_value::<Scalar>()?.string(),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// One element of `affected`, as read.
+#[derive(Default)]
+pub struct AffectedRaw {
+    package: Option<Package>,
+    ranges: Vec<Obj<Range>>,
+    versions: Vec<Scalar>,
+}
+
+impl Fields for AffectedRaw {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "package" => self.package = map.next_value::<Obj<Package>>()?.0,
+            "ranges" => self.ranges = map.next_value::<Arr<Obj<Range>, MAX_KEPT>>()?.0.unwrap_or_default(),
+            "versions" => self.versions = map.next_value::<Arr<Scalar, MAX_VERSIONS>>()?.0.unwrap_or_default(),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// The `affected` member as read: `None` when it is not an array.
+pub type AffectedList = Option<Vec<Obj<AffectedRaw>>>;
+
+/// Reads an `affected` value (at most [`MAX_KEPT`] packages kept).
+pub fn read_affected<'de, A: MapAccess<'de>>(map: &mut A) -> Result<AffectedList, A::Error> {
+    Ok(map.next_value::<Arr<Obj<AffectedRaw>, MAX_KEPT>>()?.0)
+}
+
+/// Reads an `aliases` value (strings kept, at most [`MAX_KEPT`]).
+pub fn read_aliases<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error> {
+    Ok(map.next_value::<Arr<Scalar, MAX_KEPT>>()?.0.unwrap_or_default().iter().filter_map(Scalar::string).collect())
+}
+
+/// The advisory described by a document's members.
+pub fn from_parts(
+    id: Option<&Scalar>,
+    affected: Option<AffectedList>,
+    aliases: Vec<String>,
+    summary: Option<&Scalar>,
+    details: Option<&Scalar>,
+) -> Result<Advisory, String> {
+    let id = id.and_then(Scalar::string).ok_or("no \"id\": not an OSV advisory")?;
+    let list = affected.flatten().ok_or("no \"affected\": not an OSV advisory")?;
     let mut affected = Vec::new();
-    for a in affected_v {
-        let pkg = a.get("package");
+    for a in list {
+        let a = a.0.unwrap_or_default();
         let mut ranges = Vec::new();
-        for r in a.get("ranges").and_then(|r| r.as_array()).map(|a| a.as_slice()).unwrap_or(&[]) {
+        for r in a.ranges {
             let mut intro: Option<String> = None;
-            for e in r.get("events").and_then(|e| e.as_array()).map(|a| a.as_slice()).unwrap_or(&[]) {
-                if let Some(i) = e.get("introduced").and_then(|x| x.as_str()) {
-                    intro = Some(i.to_string());
+            for e in r.0.map(|r| r.0).unwrap_or_default() {
+                let Some(e) = e.0 else { continue };
+                if let Some(i) = e.introduced {
+                    intro = Some(i);
                 }
-                if let Some(f) = e.get("fixed").and_then(|x| x.as_str()) {
-                    ranges.push((intro.take().unwrap_or_else(|| "0".into()), Some(f.to_string())));
+                if let Some(f) = e.fixed {
+                    ranges.push((intro.take().unwrap_or_else(|| "0".into()), Some(f)));
                 }
             }
             if let Some(i) = intro {
                 ranges.push((i, None));
             }
         }
+        let pkg = a.package.unwrap_or_default();
         affected.push(Affected {
-            ecosystem: pkg.and_then(|p| p.get("ecosystem")).and_then(|x| x.as_str()).unwrap_or("").to_string(),
-            package: pkg.and_then(|p| p.get("name")).and_then(|x| x.as_str()).unwrap_or("").to_string(),
+            ecosystem: pkg.ecosystem.unwrap_or_default(),
+            package: pkg.name.unwrap_or_default(),
             ranges,
-            versions: a
-                .get("versions")
-                .and_then(|x| x.as_array())
-                .map(|vs| vs.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default(),
+            versions: a.versions.iter().filter_map(Scalar::string).collect(),
         });
     }
-    Ok(Advisory {
-        aliases: v
-            .get("aliases")
-            .and_then(|x| x.as_array())
-            .map(|vs| vs.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default(),
-        summary: v
-            .get("summary")
-            .or_else(|| v.get("details"))
-            .and_then(|x| x.as_str())
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string(),
-        id,
-        affected,
-    })
+    let summary = summary.or(details).and_then(Scalar::str).unwrap_or("").lines().next().unwrap_or("").to_string();
+    Ok(Advisory { id, aliases, summary, affected })
+}
+
+/// Parses one OSV document held in memory.
+pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
+    parse_reader(bytes)
+}
+
+/// Parses one OSV document as it streams from `r`.
+pub fn parse_reader<R: std::io::Read>(r: R) -> Result<Advisory, String> {
+    let mut top = crate::evidence::recognize::TopDoc::default();
+    crate::evidence::json::read_doc(r, &mut top).map_err(|e| format!("not JSON: {e}"))?;
+    top.osv()
 }
 
 /// Reads every `*.json` OSV file in `dir` (others are skipped; unreadable ones reported).
@@ -127,13 +212,74 @@ pub fn load_dir(dir: &std::path::Path) -> Result<(Vec<Advisory>, Vec<String>), S
         if p.extension().and_then(|x| x.to_str()) != Some("json") {
             continue;
         }
-        match std::fs::read(&p).map_err(|e| e.to_string()).and_then(|b| parse(&b)) {
+        match std::fs::File::open(&p).map_err(|e| e.to_string()).and_then(parse_reader) {
             Ok(a) => out.push(a),
             Err(why) => problems.push(format!("{}: {why}", p.display())),
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok((out, problems))
+}
+
+/// The parser this module had before it streamed, kept for tests that compare the two on every fixture.
+#[cfg(test)]
+pub(crate) mod dom {
+    use super::{Advisory, Affected};
+    use serde_json::Value;
+
+    /// Parses one OSV document.
+    pub fn parse_dom(bytes: &[u8]) -> Result<Advisory, String> {
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let id = v.get("id").and_then(|x| x.as_str()).ok_or("no \"id\": not an OSV advisory")?.to_string();
+        let affected_v = v.get("affected").and_then(|x| x.as_array()).ok_or("no \"affected\": not an OSV advisory")?;
+        let mut affected = Vec::new();
+        for a in affected_v {
+            let pkg = a.get("package");
+            let mut ranges = Vec::new();
+            for r in a.get("ranges").and_then(|r| r.as_array()).map(|a| a.as_slice()).unwrap_or(&[]) {
+                let mut intro: Option<String> = None;
+                for e in r.get("events").and_then(|e| e.as_array()).map(|a| a.as_slice()).unwrap_or(&[]) {
+                    if let Some(i) = e.get("introduced").and_then(|x| x.as_str()) {
+                        intro = Some(i.to_string());
+                    }
+                    if let Some(f) = e.get("fixed").and_then(|x| x.as_str()) {
+                        ranges.push((intro.take().unwrap_or_else(|| "0".into()), Some(f.to_string())));
+                    }
+                }
+                if let Some(i) = intro {
+                    ranges.push((i, None));
+                }
+            }
+            affected.push(Affected {
+                ecosystem: pkg.and_then(|p| p.get("ecosystem")).and_then(|x| x.as_str()).unwrap_or("").to_string(),
+                package: pkg.and_then(|p| p.get("name")).and_then(|x| x.as_str()).unwrap_or("").to_string(),
+                ranges,
+                versions: a
+                    .get("versions")
+                    .and_then(|x| x.as_array())
+                    .map(|vs| vs.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(Advisory {
+            aliases: v
+                .get("aliases")
+                .and_then(|x| x.as_array())
+                .map(|vs| vs.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            summary: v
+                .get("summary")
+                .or_else(|| v.get("details"))
+                .and_then(|x| x.as_str())
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            id,
+            affected,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! rows — their digests are, in the entries that attach them — so a blob can be purged by a signed entry
 //! while the chain still verifies.
 
+use super::scan::{CHUNK, Scan, Scanner};
 use crate::ledger::Hash;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// Largest file accepted as evidence unless the policy says otherwise.
@@ -20,6 +21,8 @@ pub enum BlobError {
     Symlink(std::path::PathBuf),
     #[error("{0} is not a regular file")]
     NotAFile(std::path::PathBuf),
+    #[error("{0} changed while it was being attached; attach it again")]
+    Changed(std::path::PathBuf),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -71,6 +74,109 @@ pub fn read_file(path: &Path, cap: u64) -> Result<(Vec<u8>, Hash), BlobError> {
     Ok((bytes, Hash(h.finalize().into())))
 }
 
+fn open_checked(path: &Path, cap: u64) -> Result<(std::fs::File, u64), BlobError> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+    if meta.file_type().is_symlink() {
+        return Err(BlobError::Symlink(path.to_path_buf()));
+    }
+    if !meta.is_file() {
+        return Err(BlobError::NotAFile(path.to_path_buf()));
+    }
+    if meta.len() > cap {
+        return Err(BlobError::TooLarge(path.to_path_buf(), cap));
+    }
+    let f = std::fs::File::open(path).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+    Ok((f, meta.len()))
+}
+
+/// Scans a file for attachment in one streaming pass (digest, size, text or not, lines): refuses symbolic
+/// links, non-files and files over `cap` bytes, without reading past the cap. Memory stays bounded by
+/// the read buffer whatever the file's size.
+pub fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
+    let (f, _) = open_checked(path, cap)?;
+    let mut f = f.take(cap + 1);
+    let mut s = Scanner::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+        if n == 0 {
+            break;
+        }
+        s.update(&buf[..n]);
+        if s.len() > cap {
+            return Err(BlobError::TooLarge(path.to_path_buf(), cap));
+        }
+    }
+    Ok(s.finish())
+}
+
+/// Copies the file that `scan` described into the store, in chunks (SQLite incremental blob I/O), and
+/// checks on the way that it still has exactly those bytes: a file that changed since it was scanned is
+/// refused and nothing is kept. Idempotent: bytes already stored are not written again.
+pub fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<(), BlobError> {
+    ensure(conn)?;
+    let held: Option<i64> =
+        conn.query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [scan.digest.0], |r| r.get(0)).optional()?;
+    if held.is_some() {
+        return Ok(());
+    }
+    let len = i64::try_from(scan.len).map_err(|_| BlobError::TooLarge(path.to_path_buf(), i64::MAX as u64))?;
+    conn.execute("INSERT INTO blobs (sha256, bytes) VALUES (?1, zeroblob(?2))", params![scan.digest.0, len])?;
+    let rowid = conn.last_insert_rowid();
+    let copied = (|| -> Result<(), BlobError> {
+        let (f, _) = open_checked(path, scan.len)?;
+        let mut f = f.take(scan.len + 1);
+        let mut blob = conn.blob_open("main", "blobs", "bytes", rowid, false)?;
+        let mut s = Scanner::new();
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+            if n == 0 {
+                break;
+            }
+            s.update(&buf[..n]);
+            if s.len() > scan.len {
+                return Err(BlobError::Changed(path.to_path_buf()));
+            }
+            blob.write_all(&buf[..n]).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+        }
+        blob.close()?;
+        if s.finish().digest != scan.digest {
+            return Err(BlobError::Changed(path.to_path_buf()));
+        }
+        Ok(())
+    })();
+    if let Err(e) = copied {
+        conn.execute("DELETE FROM blobs WHERE rowid = ?1", [rowid])?;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The stored bytes of `digest` as a reader (read-only incremental blob I/O) and their length; `None`
+/// when not stored (or purged). Reading it never loads the whole blob.
+pub fn open<'c>(conn: &'c Connection, digest: &Hash) -> Result<Option<(rusqlite::blob::Blob<'c>, u64)>, BlobError> {
+    let has_table: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blobs'", [], |r| r.get(0))?;
+    if has_table == 0 {
+        return Ok(None);
+    }
+    let row: Option<(i64, i64)> = conn
+        .query_row("SELECT rowid, length(bytes) FROM blobs WHERE sha256 = ?1", [digest.0], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((rowid, len)) = row else { return Ok(None) };
+    let blob = conn.blob_open("main", "blobs", "bytes", rowid, true)?;
+    Ok(Some((blob, u64::try_from(len).unwrap_or(0))))
+}
+
+/// Scans the stored bytes of `digest` in one streaming pass; `None` when not stored.
+pub fn scan_stored(conn: &Connection, digest: &Hash) -> Result<Option<Scan>, BlobError> {
+    let Some((blob, _)) = open(conn, digest)? else { return Ok(None) };
+    Ok(Some(super::scan::scan(blob).map_err(|e| BlobError::Read("blob".into(), e))?))
+}
+
 /// Stores `bytes` under `digest` (idempotent; the caller computed the digest of exactly these bytes).
 pub fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<(), BlobError> {
     ensure(conn)?;
@@ -91,26 +197,8 @@ pub fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
 /// Whether the bytes of `digest` are stored, and whether they still hash to it (read in chunks, never
 /// held whole).
 pub fn check(conn: &Connection, digest: &Hash) -> Result<Option<bool>, BlobError> {
-    use sha2::{Digest, Sha256};
-    let Some(rowid) = rowid(conn, digest)? else { return Ok(None) };
-    let mut blob = conn.blob_open(rusqlite::MAIN_DB, c"blobs", c"bytes", rowid, true)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = blob.read(&mut buf).map_err(|e| BlobError::Read("the blob store".into(), e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(Some(Hash(h.finalize().into()) == *digest))
-}
-
-fn rowid(conn: &Connection, digest: &Hash) -> Result<Option<i64>, BlobError> {
-    if !exists(conn)? {
-        return Ok(None);
-    }
-    Ok(conn.query_row("SELECT rowid FROM blobs WHERE sha256 = ?1", [digest.0], |r| r.get(0)).optional()?)
+    // Never creates the table: a read-only audit copy of a bundle without blobs has none.
+    Ok(scan_stored(conn, digest)?.map(|s| s.digest == *digest))
 }
 
 /// The bytes of `digest`, if stored (and not purged).

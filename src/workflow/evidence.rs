@@ -6,7 +6,7 @@ use super::context::{Context, Receipt};
 use super::error::WorkflowError;
 use crate::audit::bodies::{EvidenceBody, PurgedBody};
 use crate::audit::kinds::{EVIDENCE_ATTACHED, EVIDENCE_PURGED};
-use crate::evidence::recognize::{Parsed, recognize};
+use crate::evidence::recognize::{Parsed, recognize_stream};
 use crate::evidence::store;
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
 use chrono::{DateTime, Utc};
@@ -20,8 +20,13 @@ pub struct Evidence {
     pub ts: DateTime<Utc>,
     pub request: EntryId,
     pub body: EvidenceBody,
-    /// The stored bytes, when present and matching their digest.
-    pub bytes: Option<Vec<u8>>,
+    /// Whether the bytes are stored and match their digest.
+    pub present: bool,
+    /// Their size in bytes (0 when not present).
+    pub size: u64,
+    /// The first page ([`PAGE`] bytes at most) of the stored bytes, when present: all a reader shows;
+    /// later pages come from [`page`], the whole file from [`export`].
+    pub head: Option<Vec<u8>>,
     pub parsed: Option<Parsed>,
     pub purge: Option<Purge>,
 }
@@ -62,18 +67,38 @@ fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowErro
 }
 
 fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
+    load_as(ledger, id, true)
+}
+
+/// Loads evidence `id`; with `parse` false the bytes are only checked against their digest.
+fn load_as(ledger: &Ledger, id: &EntryId, parse: bool) -> Result<Evidence, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
     let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     let request =
         Hash::from_hex(&body.request).ok_or_else(|| WorkflowError::Usage("evidence names no request".into()))?;
-    let bytes = match body.sha256.as_deref().and_then(Hash::from_hex) {
-        Some(d) => store::get(ledger.cache_conn(), &d)
-            .map_err(|e| WorkflowError::Usage(e.to_string()))?
-            .filter(|b| Hash::of(&[b]) == d),
+    let conn = ledger.cache_conn();
+    let digest = body.sha256.as_deref().and_then(Hash::from_hex);
+    // One streaming pass checks the digest, a second (only for known formats) parses; neither holds the blob.
+    let scan = match &digest {
+        Some(d) => {
+            store::scan_stored(conn, d).map_err(|e| WorkflowError::Usage(e.to_string()))?.filter(|s| s.digest == *d)
+        }
         None => None,
     };
-    let parsed = bytes.as_ref().map(|b| recognize(body.name.as_deref().unwrap_or(""), b).0);
+    let (parsed, head) = match (&scan, &digest) {
+        (Some(scan), Some(d)) if parse => {
+            let parsed = recognize_stream(body.name.as_deref().unwrap_or(""), scan, || {
+                store::open(conn, d)
+                    .map_err(std::io::Error::other)?
+                    .map(|(blob, _)| blob)
+                    .ok_or_else(|| std::io::Error::other("the stored bytes are missing"))
+            })
+            .0;
+            (Some(parsed), Some(read_page(conn, d, 0)?.0))
+        }
+        _ => (None, None),
+    };
     Ok(Evidence {
         entry: f.id,
         index: f.index,
@@ -81,10 +106,46 @@ fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
         ts: f.ts,
         request,
         body,
-        bytes,
+        present: scan.is_some(),
+        size: scan.as_ref().map_or(0, |s| s.len),
+        head,
         parsed,
         purge: purge_of(ledger, id)?,
     })
+}
+
+/// Bytes per page of raw evidence text.
+pub const PAGE: usize = 64 * 1024;
+
+/// Page `n` (from 0) of the stored bytes of `digest`, and the blob's size.
+fn read_page(conn: &rusqlite::Connection, digest: &Hash, n: u64) -> Result<(Vec<u8>, u64), WorkflowError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Some((mut blob, len)) = store::open(conn, digest).map_err(|e| WorkflowError::Usage(e.to_string()))? else {
+        return Ok((Vec::new(), 0));
+    };
+    let start = n.saturating_mul(PAGE as u64);
+    if start >= len {
+        return Ok((Vec::new(), len));
+    }
+    let io = |e: std::io::Error| WorkflowError::Usage(format!("cannot read the stored evidence: {e}"));
+    blob.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut out = Vec::with_capacity(PAGE.min((len - start) as usize));
+    blob.take(PAGE as u64).read_to_end(&mut out).map_err(io)?;
+    Ok((out, len))
+}
+
+/// Page `n` (from 0, [`PAGE`] bytes each) of the stored bytes of evidence `prefix`, and their total size.
+/// The bytes are not checked against the digest here (`show` and `verify` do that).
+pub fn page(ctx: &Context, prefix: &str, n: u64) -> Result<(Evidence, Vec<u8>, u64), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let id = find_id(&ledger, prefix)?;
+    let ev = load(&ledger, &id)?;
+    let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
+    let (bytes, total) = match (&digest, ev.present) {
+        (Some(d), true) => read_page(ledger.cache_conn(), d, n)?,
+        _ => (Vec::new(), 0),
+    };
+    Ok((ev, bytes, total))
 }
 
 /// The evidence whose entry id starts with `prefix`.
@@ -96,8 +157,15 @@ pub fn show(ctx: &Context, prefix: &str) -> Result<Evidence, WorkflowError> {
 
 /// Writes the original bytes of evidence `prefix` to `out` (never over an existing file).
 pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64), WorkflowError> {
-    let ev = show(ctx, prefix)?;
-    let Some(bytes) = &ev.bytes else {
+    let ledger = ctx.open_read_only()?;
+    let id = find_id(&ledger, prefix)?;
+    let ev = load_as(&ledger, &id, false)?;
+    let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
+    let blob = match (&digest, ev.present) {
+        (Some(d), true) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
+        _ => None,
+    };
+    let (Some((mut blob, _)), Some(digest)) = (blob, digest) else {
         return Err(match (&ev.purge, &ev.body.sha256) {
             (Some(p), _) => WorkflowError::NotFound(format!(
                 "the bytes were purged at {} ({})",
@@ -114,9 +182,26 @@ pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64)
         .create_new(true)
         .open(out)
         .map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
-    std::io::Write::write_all(&mut f, bytes).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
-    let n = bytes.len() as u64;
-    Ok((ev, n))
+    // Streamed in chunks, hashed on the way: the file written is exactly the bytes the entry names.
+    let mut scanner = crate::evidence::scan::Scanner::new();
+    let mut buf = vec![0u8; crate::evidence::scan::CHUNK];
+    loop {
+        let n = std::io::Read::read(&mut blob, &mut buf).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+        if n == 0 {
+            break;
+        }
+        scanner.update(&buf[..n]);
+        std::io::Write::write_all(&mut f, &buf[..n]).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+    }
+    let scan = scanner.finish();
+    if scan.digest != digest {
+        drop(f);
+        let _ = std::fs::remove_file(out);
+        return Err(WorkflowError::Refused(
+            "the stored bytes changed while they were exported; run `rollcall verify`".into(),
+        ));
+    }
+    Ok((ev, scan.len))
 }
 
 /// Purges the bytes of evidence `prefix` with a signed entry; its digest stays in the chain.

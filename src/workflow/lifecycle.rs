@@ -122,21 +122,28 @@ pub fn attach_evidence(
     };
     let mut warnings = Vec::new();
     if let Some(path) = file {
-        let (bytes, digest) =
-            crate::evidence::store::read_file(path, cap).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        // Two bounded passes over the file: a scan (digest, size, text or not), then a copy into the store
+        // that checks the bytes did not change; the parser then reads the stored copy as it streams.
+        let scan = crate::evidence::store::scan_file(path, cap).map_err(|e| WorkflowError::Usage(e.to_string()))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "evidence".into());
         if name.chars().count() > crate::audit::record::MAX_LINE {
             return Err(WorkflowError::Usage("the file name is too long".into()));
         }
-        let (parsed, warning) = crate::evidence::recognize::recognize(&name, &bytes);
+        let conn = session.ledger.cache_conn();
+        crate::evidence::store::put_file(conn, path, &scan).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        let (parsed, warning) = crate::evidence::recognize::recognize_stream(&name, &scan, || {
+            crate::evidence::store::open(conn, &scan.digest)
+                .map_err(std::io::Error::other)?
+                .map(|(blob, _)| blob)
+                .ok_or_else(|| std::io::Error::other("the stored bytes are missing"))
+        });
         warnings.extend(warning);
-        crate::evidence::store::put(session.ledger.cache_conn(), &digest, &bytes)
-            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
-        body.sha256 = Some(digest.to_hex());
-        body.size = Some(bytes.len().to_string());
+        let size = usize::try_from(scan.len).unwrap_or(usize::MAX);
+        body.sha256 = Some(scan.digest.to_hex());
+        body.size = Some(scan.len.to_string());
         body.media_type = Some(parsed.media_type().to_string());
         body.format = Some(parsed.format().to_string());
-        body.summary = Some(parsed.summary(bytes.len()));
+        body.summary = Some(parsed.summary(size));
         body.counts = parsed.counts();
         body.name = Some(name);
     }
