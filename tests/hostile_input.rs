@@ -202,3 +202,56 @@ fn every_refused_import_or_join_leaves_the_ledger_byte_identical() {
         assert!(!carol.ledger().exists(), "{what}: a refused join left a ledger");
     }
 }
+
+/// A ledger that already holds an entry no reader could parse (written before these limits, or by a
+/// modified client with the origin key): `verify` names it, and every other command goes on.
+#[test]
+fn a_ledger_holding_an_unreadable_entry_still_works() {
+    use ed25519_dalek::Signer;
+    use rollcall::ledger::statement::CheckedHead;
+    use rollcall::ledger::{Hash, Ledger, PublicKey, SignedStatement};
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let alice = env.signing_key("alice");
+    let origin = env.signing_key("origin");
+    let l = Ledger::open(&env.ledger()).unwrap();
+    let actor = PublicKey::from_signing(&alice);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let ts = rollcall::ledger::statement::now_ts();
+    let bytes = format!(
+        r#"{{"actor":"{}","body":{{"text":{deep}}},"kind":"note","refs":[],"ts":"{ts}","v":2}}"#,
+        actor.encode()
+    )
+    .into_bytes();
+    let pae = rollcall::ledger::dsse::pae(&rollcall::ledger::dsse::payload_type(&l.ledger_id()), &bytes);
+    let signature = alice.sign(&pae).to_bytes();
+    let entry = SignedStatement { id: Hash::of(&[&bytes]), bytes, signature };
+    let head = CheckedHead { kind: "note".into(), actor, ts: ts.clone(), refs: vec![] };
+    let own = l.own_origin().clone();
+    let size = l.size(&own).unwrap();
+    let tx = l.begin_import().unwrap();
+    let mut w = tx.writer(&own, size).unwrap();
+    w.push(&entry, Some(&head)).unwrap();
+    let root = w.root();
+    drop(w);
+    let cp = rollcall::ledger::note::Checkpoint { origin: own.name.clone(), size: size + 1, root };
+    tx.add_checkpoint(&own, size + 1, &cp.sign(&origin).serialize()).unwrap();
+    tx.commit().unwrap();
+    drop(l);
+    // verify names it.
+    let (code, v) = common::verify_json(&env);
+    assert_eq!(code, 1, "{v}");
+    let f = &v["integrity"]["failure"];
+    assert_eq!(f["index"], size, "{v}");
+    assert!(f["problem"].as_str().unwrap().contains("deeper"), "{v}");
+    // Everything else goes on.
+    assert!(env.ok(&["list"]).contains(&req[..12]));
+    env.ok(&["rebuild"]);
+    env.ok(&["show", &req]);
+    env.ok(&["log"]);
+    env.ok(&["obligations"]);
+    // The report is still written, and its header says the ledger does not verify, naming the entry.
+    let out = env.run(&["report", "--as", "alice"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("**FAILED**") && md.contains(&format!("index {size}")), "{md}");
+}
