@@ -7,6 +7,8 @@ pub mod analysis;
 pub mod audit;
 pub mod cli;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod identity;
 pub mod ledger;
 pub mod paths;
