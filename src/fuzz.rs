@@ -6,8 +6,11 @@
 use crate::ledger::dsse::Domain;
 use crate::ledger::{Hash, note, statement};
 
+/// A fuzz target: arbitrary bytes in, nothing out.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, fn(&[u8])); 10] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("statement", statement),
     ("bundle", bundle),
     ("signed_note", signed_note),
