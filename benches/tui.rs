@@ -156,20 +156,23 @@ fn launch_in_tmux(bin: &str, dir: &Path) -> Option<f64> {
     Command::new("tmux").arg("-V").output().ok()?;
     let log = dir.join("first-frame.log");
     let _ = std::fs::remove_file(&log);
-    let session = format!("rollcall-bench-{}", std::process::id());
+    // A private tmux server (its own socket), never the user's default one; killed at the end.
+    let socket = format!("rollcall-bench-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&socket).args(args).output();
+    let session = "bench";
     let cmd = format!(
         "env ROLLCALL_HOME={} ROLLCALL_FIRST_FRAME_LOG={} {bin} --ledger {} tui --read-only --as carol",
         dir.join("home").display(),
         log.display(),
         dir.join("ledger.db").display()
     );
-    Command::new("tmux").args(["new-session", "-d", "-s", &session, "-x", "160", "-y", "48", &cmd]).output().ok()?;
+    tmux(&["new-session", "-d", "-s", session, "-x", "160", "-y", "48", &cmd]).ok()?;
     let start = Instant::now();
     while !log.exists() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let _ = Command::new("tmux").args(["kill-session", "-t", &session]).output();
+    let _ = tmux(&["kill-server"]);
     std::fs::read_to_string(&log).ok()?.trim().parse::<f64>().ok().map(|us| us / 1000.0)
 }
 

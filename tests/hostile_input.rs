@@ -213,7 +213,6 @@ fn a_ledger_holding_an_unreadable_entry_still_works() {
     let env = common::team();
     let req = common::file_request(&env, "bob", "low");
     let alice = env.signing_key("alice");
-    let origin = env.signing_key("origin");
     let l = Ledger::open(&env.ledger()).unwrap();
     let actor = PublicKey::from_signing(&alice);
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
@@ -227,17 +226,8 @@ fn a_ledger_holding_an_unreadable_entry_still_works() {
     let signature = alice.sign(&pae).to_bytes();
     let entry = SignedStatement { id: Hash::of(&[&bytes]), bytes, signature };
     let head = CheckedHead { kind: "note".into(), actor, ts: ts.clone(), refs: vec![] };
-    let own = l.own_origin().clone();
-    let size = l.size(&own).unwrap();
-    let tx = l.begin_import().unwrap();
-    let mut w = tx.writer(&own, size).unwrap();
-    w.push(&entry, Some(&head)).unwrap();
-    let root = w.root();
-    drop(w);
-    let cp = rollcall::ledger::note::Checkpoint { origin: own.name.clone(), size: size + 1, root };
-    tx.add_checkpoint(&own, size + 1, &cp.sign(&origin).serialize()).unwrap();
-    tx.commit().unwrap();
     drop(l);
+    let size = env.push_leaf(&entry, &head, true);
     // verify names it.
     let (code, v) = common::verify_json(&env);
     assert_eq!(code, 1, "{v}");

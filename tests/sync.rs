@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, file_request, peer, verify_json};
+use common::{Env, file_request, git, peer, verify_json};
 use serde_json::Value;
 
 /// Every origin's latest root as `verify --json` reports it, by origin name.
@@ -186,19 +186,6 @@ fn incremental_and_compressed_bundles() {
     let err = c.fails(&["import", inc.to_str().unwrap()], 1);
     assert!(err.contains("test.example/bob"), "{err}");
     assert_eq!(before, c.fingerprint());
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn clone(remote: &std::path::Path, into: &std::path::Path) -> String {

@@ -356,14 +356,9 @@ fn an_unsigned_own_log_tail_is_refused() {
     let note = Statement::new("note", &PublicKey::from_signing(&alice), serde_json::json!({"text": "slipped in"}), &[])
         .sign(&alice, &l.domain())
         .unwrap();
-    let own = l.own_origin().clone();
-    let size = l.size(&own).unwrap();
-    let tx = l.begin_import().unwrap();
-    let mut w = tx.writer(&own, size).unwrap();
-    w.push(&note, Some(&note.check(&l.domain()).unwrap())).unwrap();
-    drop(w);
-    tx.commit().unwrap();
+    let head = note.check(&l.domain()).unwrap();
     drop(l);
+    env.push_leaf(&note, &head, false);
     let (code, v) = verify_json(&env);
     assert_eq!(code, 1, "{v}");
     assert!(
@@ -385,22 +380,13 @@ fn a_backdated_bundle_is_refused() {
     let m = machine(&f, "carol", "test.example/carol", &b, "2026-11-02T00:00:00Z");
     // Built with the library, holding the peer's own keys: a note stamped a day before the join.
     let carol = m.signing_key("carol");
-    let origin = m.signing_key("origin");
     let l = Ledger::open(&m.ledger()).unwrap();
     let mut st = Statement::new("note", &PublicKey::from_signing(&carol), serde_json::json!({"text": "earlier"}), &[]);
     st.ts = "2026-11-01T00:30:00.000Z".into();
     let note = st.sign(&carol, &l.domain()).unwrap();
-    let own = l.own_origin().clone();
-    let size = l.size(&own).unwrap();
-    let tx = l.begin_import().unwrap();
-    let mut w = tx.writer(&own, size).unwrap();
-    w.push(&note, Some(&note.check(&l.domain()).unwrap())).unwrap();
-    let root = w.root();
-    drop(w);
-    let cp = rollcall::ledger::note::Checkpoint { origin: own.name.clone(), size: size + 1, root };
-    tx.add_checkpoint(&own, size + 1, &cp.sign(&origin).serialize()).unwrap();
-    tx.commit().unwrap();
+    let head = note.check(&l.domain()).unwrap();
     drop(l);
+    m.push_leaf(&note, &head, true);
     let bundle = export_at(&m, "2026-11-02T00:10:00Z", "m.rollcall", "carol");
     let before = f.fingerprint();
     let (code, _, err) = run_at(&f, "2026-11-02T01:00:00Z", &["import", &bundle]);

@@ -133,6 +133,31 @@ impl Env {
         signed.id.to_hex()
     }
 
+    /// Pushes `entry` (with its `head`, unchecked) onto the own log behind the ledger's back, as a modified
+    /// client could, and, with `checkpoint`, re-signs a checkpoint over it with the origin key (a leaf
+    /// nothing vouches for otherwise). Returns its index.
+    pub fn push_leaf(
+        &self,
+        entry: &rollcall::ledger::SignedStatement,
+        head: &rollcall::ledger::statement::CheckedHead,
+        checkpoint: bool,
+    ) -> u64 {
+        let l = rollcall::ledger::Ledger::open(&self.ledger()).expect("open");
+        let own = l.own_origin().clone();
+        let size = l.size(&own).expect("size");
+        let tx = l.begin_import().expect("transaction");
+        let mut w = tx.writer(&own, size).expect("writer");
+        w.push(entry, Some(head)).expect("push");
+        let root = w.root();
+        drop(w);
+        if checkpoint {
+            let cp = rollcall::ledger::note::Checkpoint { origin: own.name.clone(), size: size + 1, root };
+            tx.add_checkpoint(&own, size + 1, &cp.sign(&self.signing_key("origin")).serialize()).expect("checkpoint");
+        }
+        tx.commit().expect("commit");
+        size
+    }
+
     /// SHA-256 of the ledger file and of its WAL, to show a refusal changed nothing.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -208,6 +233,21 @@ pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
     let bundle = founder.export(&format!("for-{name}.rollcall"));
     env.ok(&["init", "--join", &bundle, "--as", name, "--origin", origin]);
     env
+}
+
+/// Runs git in `dir` with a fixed identity, asserting success; returns its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A copy of `env`'s whole home (keys, origin key, ledger): the same machine twice.
