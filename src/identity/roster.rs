@@ -193,12 +193,7 @@ impl Roster {
         Err((Hash([0; 32]), "governance entries do not settle".into()))
     }
 
-    /// The causal order this roster judges by.
-    pub fn causality(&self) -> &Causality {
-        &self.causal
-    }
-
-    /// The same, shared (for the policy list, which judges by it too).
+    /// The causal order this roster judges by, shared (the policy list judges by it too).
     pub fn causal_order(&self) -> Arc<Causality> {
         Arc::clone(&self.causal)
     }
