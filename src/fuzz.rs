@@ -10,7 +10,7 @@ use crate::ledger::{Hash, note, statement};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 12] = [
     ("statement", statement),
     ("bundle", bundle),
     ("signed_note", signed_note),
@@ -21,6 +21,8 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("evidence", evidence),
     ("diff", diff),
     ("record", record),
+    ("git_log", git_log),
+    ("lockfile", lockfile),
 ];
 
 /// Statement bytes: the head parser and the full check (signature under a fixed ledger's domain).
@@ -101,4 +103,28 @@ pub fn record(data: &[u8]) {
     if let Ok(r) = crate::audit::record::RequestBody::from_json(data) {
         let _ = r.validate();
     }
+}
+
+/// `git log` output as `--from-git` asks for it (the first half), and a `.rollcall.toml` component map
+/// (the second), with the map applied to the commit subjects as paths.
+pub fn git_log(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (log, toml) = text.split_once('\0').unwrap_or((text, ""));
+    let commits = crate::analysis::git::parse_log(log);
+    let map = crate::analysis::git::parse_component_map(toml);
+    let _ = crate::analysis::git::components_of(commits.iter().map(|c| c.subject.as_str()), &map);
+}
+
+/// Lock-file lines: the first byte picks the file (Cargo.lock, package-lock.json, go.sum,
+/// requirements.txt, poetry.lock, Gemfile.lock), each further line is a hunk line (`+`, `-` or context).
+pub fn lockfile(data: &[u8]) {
+    use crate::analysis::changeset::{FileChange, Hunk};
+    const FILES: [&str; 6] =
+        ["Cargo.lock", "package-lock.json", "go.sum", "requirements.txt", "poetry.lock", "Gemfile.lock"];
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let path = FILES[usize::from(pick) % FILES.len()].to_string();
+    let hunk = Hunk { old_start: 1, new_start: 1, lines: text.lines().map(str::to_string).collect() };
+    let file = FileChange { path, old_path: None, status: "modified".into(), binary: false, hunks: vec![hunk] };
+    let _ = crate::analysis::lockfiles::downgrades(&[file]);
 }

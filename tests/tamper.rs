@@ -281,3 +281,65 @@ fn triggers_refuse_updates_and_deletes() {
     drop(c);
     assert_eq!(verify_json(&env).0, 0);
 }
+
+/// The refs index (which entries build on which) is checked against the signed statements: a row
+/// removed, added or redirected behind the ledger's back is named. (The check walks both in key order, on
+/// disk, so it holds however large the ledger is.)
+#[test]
+fn refs_index_rows_removed_added_or_redirected() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["note", "--on", &req, "--as", "carol", "looked at it"]);
+    assert_eq!(verify_json(&env).0, 0);
+    let req_id = hex::decode(&req).unwrap();
+    let before = env.tamper();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = before
+        .prepare("SELECT ref, entry_id FROM refs WHERE ref = ?1 ORDER BY entry_id")
+        .unwrap()
+        .query_map([&req_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(pairs.len() >= 2, "the evidence and the approval refer to the request");
+    drop(before);
+
+    // Removed: the approval no longer shows under its request.
+    let c = env.tamper();
+    c.execute("DELETE FROM refs WHERE ref = ?1 AND entry_id = ?2", params![pairs[0].0, pairs[0].1]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["problem"], "the refs index lacks 1 of the statements' references", "{f}");
+    let c = env.tamper();
+    c.execute("INSERT INTO refs (ref, entry_id) VALUES (?1, ?2)", params![pairs[0].0, pairs[0].1]).unwrap();
+    drop(c);
+    assert_eq!(verify_json(&env).0, 0);
+
+    // Added: an entry made to look as if it built on the request.
+    let genesis: Vec<u8> =
+        env.tamper().query_row("SELECT entry_id FROM leaves WHERE idx = 0", [], |r| r.get(0)).unwrap();
+    let c = env.tamper();
+    c.execute("INSERT INTO refs (ref, entry_id) VALUES (?1, ?2)", params![req_id, genesis]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    let problem = f["problem"].as_str().unwrap();
+    assert!(
+        problem.starts_with(&format!("the refs index says entry {}", &hex::encode(&genesis)[..16]))
+            && problem.ends_with("but its statement does not"),
+        "{f}"
+    );
+    let c = env.tamper();
+    c.execute("DELETE FROM refs WHERE ref = ?1 AND entry_id = ?2", params![req_id, genesis]).unwrap();
+    drop(c);
+    assert_eq!(verify_json(&env).0, 0);
+
+    // Redirected: the approval moved to another request id.
+    let c = env.tamper();
+    let mut other = pairs[1].0.clone();
+    other[31] ^= 1;
+    c.execute("UPDATE refs SET ref = ?1 WHERE ref = ?2 AND entry_id = ?3", params![other, pairs[1].0, pairs[1].1])
+        .unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert!(f["problem"].as_str().unwrap().contains("but its statement does not"), "{f}");
+}

@@ -54,9 +54,13 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, String> {
 fn commits(repo: &Path, range: &[&str]) -> Result<Vec<Commit>, String> {
     let mut args = vec!["log", "--no-merges", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%b%x1e"];
     args.extend_from_slice(range);
-    let out = git(repo, &args)?;
-    Ok(out
-        .split('\u{1e}')
+    Ok(parse_log(&git(repo, &args)?))
+}
+
+/// Commits from `git log` output in the format `commits` asks for: records ended by U+001E, fields
+/// (id, author, date, subject, body) separated by U+001F. A record with fewer than four fields is skipped.
+pub fn parse_log(out: &str) -> Vec<Commit> {
+    out.split('\u{1e}')
         .filter(|r| !r.trim().is_empty())
         .filter_map(|r| {
             let mut f = r.trim_start_matches('\n').splitn(5, '\u{1f}');
@@ -68,12 +72,17 @@ fn commits(repo: &Path, range: &[&str]) -> Result<Vec<Commit>, String> {
                 body: f.next().unwrap_or("").trim().to_string(),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Component names by path prefix from `.rollcall.toml` (`[components]` table: "prefix/" = "name").
 pub fn component_map(repo: &Path) -> Vec<(String, String)> {
     let Ok(text) = std::fs::read_to_string(repo.join(".rollcall.toml")) else { return Vec::new() };
+    parse_component_map(&text)
+}
+
+/// The `[components]` table of a `.rollcall.toml` text, longest prefix first; nothing if it does not parse.
+pub fn parse_component_map(text: &str) -> Vec<(String, String)> {
     let Ok(doc) = text.parse::<toml::Table>() else { return Vec::new() };
     let mut map: Vec<(String, String)> = doc
         .get("components")

@@ -320,18 +320,77 @@ impl Ledger {
 
     /// Every entry of the given kinds, in every log, in union order.
     pub fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
-        ))?;
+        let mut out = Vec::new();
+        self.visit_kinds(kinds, |r| {
+            out.push(r);
+            Ok::<(), LedgerError>(())
+        })?;
+        out.sort_by_key(|r| r.pos);
+        Ok(out)
+    }
+
+    /// Calls `visit` with every entry of the given kinds, one at a time and in no particular order, each
+    /// entry once (at its first position when several logs hold it): for walks over many entries that
+    /// must not hold them all.
+    pub fn visit_kinds<E: From<LedgerError>>(
+        &self,
+        kinds: &[&str],
+        mut visit: impl FnMut(LogRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
+            ))
+            .map_err(LedgerError::from)?;
+        let names = self.names()?;
+        for kind in kinds {
+            let mut rows = stmt.query(params![kind]).map_err(LedgerError::from)?;
+            // The join visits each entry's leaves one after another: keep the first position of a run.
+            let mut held: Option<LogRow> = None;
+            while let Some(r) = rows.next().map_err(LedgerError::from)? {
+                let row = log_row(r, &names)?;
+                match &mut held {
+                    Some(h) if h.entry.id == row.entry.id => {
+                        if row.pos < h.pos {
+                            *h = row;
+                        }
+                    }
+                    _ => {
+                        if let Some(h) = held.replace(row) {
+                            visit(h)?;
+                        }
+                    }
+                }
+            }
+            if let Some(h) = held {
+                visit(h)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of every entry of `kind` with their first position, in union order: what a caller that
+    /// walks many entries needs up front, without holding their statements.
+    pub fn ids_of_kind(&self, kind: &str) -> Result<Vec<(super::pos::Pos, EntryId)>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, l.idx, l.origin, l.ets FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id
+              WHERE e.kind = ?1",
+        )?;
         let names = self.names()?;
         let mut out = Vec::new();
-        for kind in kinds {
-            out.extend(collect_rows(stmt.query(params![kind])?, &names)?);
+        let mut rows = stmt.query(params![kind])?;
+        while let Some(r) = rows.next()? {
+            let id: Vec<u8> = r.get(0)?;
+            let id = Hash::from_slice(&id).ok_or_else(|| LedgerError::Damaged("an entry id is not 32 bytes".into()))?;
+            let (idx, origin, ets): (i64, i64, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            let name = names.get(&origin).map(String::as_str).unwrap_or("");
+            out.push((super::pos::pos(ets, name, idx as u64), id));
         }
-        out.sort_by_key(|r| r.pos);
+        out.sort_unstable();
         // An entry held by several logs counts once, at its first position.
         let mut seen = std::collections::HashSet::new();
-        out.retain(|r| seen.insert(r.entry.id));
+        out.retain(|(_, id)| seen.insert(*id));
         Ok(out)
     }
 
@@ -415,25 +474,30 @@ fn collect_rows(
 ) -> Result<Vec<LogRow>, LedgerError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let idx: i64 = r.get(0)?;
-        let statement: Vec<u8> = r.get(1)?;
-        let signature: Vec<u8> = r.get(2)?;
-        let origin: i64 = r.get(6)?;
-        let ets: i64 = r.get(7)?;
-        let entry = SignedStatement::from_parts(statement, &signature)
-            .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
-        let name = names.get(&origin).map(String::as_str).unwrap_or("");
-        out.push(LogRow {
-            index: idx as u64,
-            pos: super::pos::pos(ets, name, idx as u64),
-            origin,
-            entry,
-            kind: r.get(3)?,
-            actor: r.get(4)?,
-            ts: r.get(5)?,
-        });
+        out.push(log_row(r, names)?);
     }
     Ok(out)
+}
+
+/// A row of [`ROW_COLUMNS`].
+fn log_row(r: &rusqlite::Row<'_>, names: &std::collections::HashMap<i64, String>) -> Result<LogRow, LedgerError> {
+    let idx: i64 = r.get(0)?;
+    let statement: Vec<u8> = r.get(1)?;
+    let signature: Vec<u8> = r.get(2)?;
+    let origin: i64 = r.get(6)?;
+    let ets: i64 = r.get(7)?;
+    let entry = SignedStatement::from_parts(statement, &signature)
+        .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
+    let name = names.get(&origin).map(String::as_str).unwrap_or("");
+    Ok(LogRow {
+        index: idx as u64,
+        pos: super::pos::pos(ets, name, idx as u64),
+        origin,
+        entry,
+        kind: r.get(3)?,
+        actor: r.get(4)?,
+        ts: r.get(5)?,
+    })
 }
 
 pub(crate) fn read_origins(conn: &Connection) -> Result<Vec<Origin>, LedgerError> {

@@ -121,6 +121,11 @@ fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
+/// SQLite page cache of the reading connection, in KiB: bounded, so memory does not grow with the ledger.
+const READER_CACHE_KIB: i64 = 32 * 1024;
+/// SQLite page cache of each worker's lookup connection, in KiB.
+const WORKER_CACHE_KIB: i64 = 16 * 1024;
+
 /// Sets how many threads verification uses (to leave cores free, or to test the one-thread path).
 pub const THREADS_ENV: &str = "ROLLCALL_VERIFY_THREADS";
 
@@ -129,8 +134,7 @@ fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(path, flags).ok()?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
-    let _ = conn.pragma_update(None, "mmap_size", 0x7fff_0000i64);
-    let _ = conn.pragma_update(None, "cache_size", -65_536i64);
+    let _ = conn.pragma_update(None, "cache_size", -WORKER_CACHE_KIB);
     conn.execute_batch("BEGIN").ok()?;
     // Start the snapshot now, after the reader's.
     conn.query_row("SELECT COUNT(*) FROM meta", [], |_| Ok(())).ok()?;
@@ -361,11 +365,10 @@ pub fn verify_origin_with(
 fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>) -> Result<(), Failure> {
     let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
     let conn = ledger.conn();
-    // Reading through a memory map saves a copy per page on this full scan.
-    // (SQLite's default build caps the map just under 2 GiB.) The index pages of the entry lookups stay
-    // in a larger page cache for the scan.
-    let _ = conn.pragma_update(None, "mmap_size", 0x7fff_0000i64);
-    let _ = conn.pragma_update(None, "cache_size", -131_072i64);
+    // No memory map: its pages count as the process's resident memory and grow with the file. A bounded
+    // page cache holds the upper levels of the indexes the scan and the lookups walk; the rest comes from
+    // the operating system's file cache.
+    let _ = conn.pragma_update(None, "cache_size", -READER_CACHE_KIB);
     let tx = conn.unchecked_transaction().map_err(db)?;
     // The entries are looked up by id, in random order: the workers do that on connections of their own,
     // in parallel, when they can open them (opened after this transaction's first read, so each sees at
@@ -571,31 +574,98 @@ pub fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> 
     Ok(out)
 }
 
-/// Checks the `refs` index against the refs of every verified statement (`expected`, as (ref, entry)).
-pub fn check_refs(
-    ledger: &Ledger,
-    expected: &std::collections::HashSet<(EntryId, EntryId)>,
-) -> Result<Option<String>, rusqlite::Error> {
-    let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs")?;
-    let mut rows = stmt.query([])?;
-    let mut seen = 0usize;
-    while let Some(r) = rows.next()? {
-        let (a, b): (Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?);
-        let pair = (Hash::from_slice(&a).unwrap_or(Hash([0; 32])), Hash::from_slice(&b).unwrap_or(Hash([0; 32])));
-        if !expected.contains(&pair) {
-            return Ok(Some(format!(
-                "the refs index says entry {} builds on {}, but its statement does not",
-                pair.1.short(16),
-                pair.0.short(16)
-            )));
-        }
-        seen += 1;
+/// The (ref, entry) pairs of every verified statement, gathered in a private temporary database that
+/// spills to disk, so memory stays bounded however many entries the ledger holds.
+pub struct RefSet {
+    db: rusqlite::Connection,
+    pending: Vec<(EntryId, EntryId)>,
+    failed: Option<String>,
+}
+
+/// Pairs buffered before they are written to the temporary database.
+const REF_BATCH: usize = 16_384;
+
+impl RefSet {
+    pub fn new() -> Result<RefSet, rusqlite::Error> {
+        // An empty file name: a private database in a temporary file, deleted when closed.
+        let db = rusqlite::Connection::open("")?;
+        db.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;
+             CREATE TABLE expected (ref BLOB NOT NULL, entry_id BLOB NOT NULL, PRIMARY KEY (ref, entry_id))
+             WITHOUT ROWID;",
+        )?;
+        Ok(RefSet { db, pending: Vec::with_capacity(REF_BATCH), failed: None })
     }
-    if seen != expected.len() {
+
+    /// Records that entry `entry`'s statement refers to `reference`.
+    pub fn insert(&mut self, reference: EntryId, entry: EntryId) {
+        self.pending.push((reference, entry));
+        if self.pending.len() >= REF_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.failed.is_some() || self.pending.is_empty() {
+            self.pending.clear();
+            return;
+        }
+        let r = (|| -> Result<(), rusqlite::Error> {
+            let tx = self.db.unchecked_transaction()?;
+            {
+                let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO expected (ref, entry_id) VALUES (?1, ?2)")?;
+                for (a, b) in &self.pending {
+                    ins.execute(params![a.0, b.0])?;
+                }
+            }
+            tx.commit()
+        })();
+        if let Err(e) = r {
+            self.failed = Some(e.to_string());
+        }
+        self.pending.clear();
+    }
+}
+
+/// Checks the `refs` index against the refs of every verified statement (`expected`), walking both in
+/// key order side by side.
+pub fn check_refs(ledger: &Ledger, mut expected: RefSet) -> Result<Option<String>, rusqlite::Error> {
+    expected.flush();
+    if let Some(e) = expected.failed.take() {
+        return Ok(Some(format!("cannot check the refs index: {e}")));
+    }
+    let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs ORDER BY ref, entry_id")?;
+    let mut rows = stmt.query([])?;
+    let mut want_stmt = expected.db.prepare("SELECT ref, entry_id FROM expected ORDER BY ref, entry_id")?;
+    let mut want = want_stmt.query([])?;
+    let pair = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(Vec<u8>, Vec<u8>)> { Ok((r.get(0)?, r.get(1)?)) };
+    let mut next_want = want.next()?.map(pair).transpose()?;
+    let mut lacking = 0u64;
+    while let Some(r) = rows.next()? {
+        let have = pair(r)?;
+        // Pairs the statements make that sort before this row are missing from the index.
+        while next_want.as_ref().is_some_and(|w| *w < have) {
+            lacking += 1;
+            next_want = want.next()?.map(pair).transpose()?;
+        }
+        if next_want.as_ref() == Some(&have) {
+            next_want = want.next()?.map(pair).transpose()?;
+            continue;
+        }
+        let (a, b) = (Hash::from_slice(&have.0), Hash::from_slice(&have.1));
+        let short = |h: Option<Hash>| h.map(|h| h.short(16)).unwrap_or_else(|| "(not 32 bytes)".into());
         return Ok(Some(format!(
-            "the refs index lacks {} of the statements' references",
-            expected.len() - seen.min(expected.len())
+            "the refs index says entry {} builds on {}, but its statement does not",
+            short(b),
+            short(a)
         )));
+    }
+    while next_want.is_some() {
+        lacking += 1;
+        next_want = want.next()?.map(pair).transpose()?;
+    }
+    if lacking > 0 {
+        return Ok(Some(format!("the refs index lacks {lacking} of the statements' references")));
     }
     Ok(None)
 }

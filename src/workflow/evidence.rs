@@ -231,16 +231,17 @@ pub fn purge(
             Ok((body.clone(), vec![id]))
         })?;
     // Other live evidence may share the bytes; keep them then.
-    let shared = session
-        .ledger
-        .entries_of_kinds(&[EVIDENCE_ATTACHED])?
-        .iter()
-        .filter(|r| r.entry.id != id)
-        .filter_map(|r| super::state::fact_of(r).ok())
-        .any(|f| {
-            f.body.get("sha256").and_then(|s| s.as_str()) == Some(&digest.to_hex())
-                && purge_of(&session.ledger, &f.id).ok().flatten().is_none()
-        });
+    let mut shared = false;
+    session.ledger.visit_kinds(&[EVIDENCE_ATTACHED], |r| -> Result<(), WorkflowError> {
+        if !shared
+            && r.entry.id != id
+            && let Ok(f) = super::state::fact_of(&r)
+        {
+            shared = f.body.get("sha256").and_then(|s| s.as_str()) == Some(&digest.to_hex())
+                && purge_of(&session.ledger, &f.id).ok().flatten().is_none();
+        }
+        Ok(())
+    })?;
     if !shared {
         store::remove(session.ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     }
@@ -262,9 +263,11 @@ pub struct BlobReport {
 pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     let mut report = BlobReport::default();
     let own = ledger.own_origin().id;
-    for row in ledger.entries_of_kinds(&[EVIDENCE_ATTACHED])? {
+    ledger.visit_kinds(&[EVIDENCE_ATTACHED], |row| -> Result<(), WorkflowError> {
         let f = super::state::fact_of(&row)?;
-        let Some(digest) = f.body.get("sha256").and_then(|s| s.as_str()).and_then(Hash::from_hex) else { continue };
+        let Some(digest) = f.body.get("sha256").and_then(|s| s.as_str()).and_then(Hash::from_hex) else {
+            return Ok(());
+        };
         let purge = purge_of(ledger, &f.id)?;
         match (store::check(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))?, purge) {
             (_, Some(p)) => report.purged.push((f.id, p)),
@@ -282,9 +285,11 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
                     .get_or_insert((f.id, "the evidence bytes are missing and no signed entry purged them".into()));
             }
         }
-    }
+        Ok(())
+    })?;
     // The change sets requests name by digest.
-    for row in ledger.entries_of_kinds(&[crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED])? {
+    let kinds = [crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED];
+    ledger.visit_kinds(&kinds, |row| -> Result<(), WorkflowError> {
         let f = super::state::fact_of(&row)?;
         let record = if f.kind == crate::audit::kinds::AMENDED {
             f.body.get("record").cloned().unwrap_or_default()
@@ -294,7 +299,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
         let Some(digest) =
             record.get("changeset").and_then(|c| c.get("sha256")).and_then(|s| s.as_str()).and_then(Hash::from_hex)
         else {
-            continue;
+            return Ok(());
         };
         match store::check(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))? {
             Some(true) => report.checked += 1,
@@ -309,6 +314,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
                 report.problem.get_or_insert((f.id, "the change set the record names is missing".into()));
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(report)
 }

@@ -309,11 +309,9 @@ pub fn request_timeline(ledger: &Ledger, prefix: &str) -> Result<Timeline, Workf
 pub fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timeline, WorkflowError> {
     let snap = Snapshot::load(ledger)?;
     let mut ids = Vec::new();
-    for row in ledger.entries_of_kinds(&[
-        crate::audit::kinds::REQUESTED,
-        crate::audit::kinds::AMENDED,
-        crate::audit::kinds::INCIDENT_LINKED,
-    ])? {
+    let kinds = [crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED, crate::audit::kinds::INCIDENT_LINKED];
+    let mut found = Vec::new();
+    ledger.visit_kinds(&kinds, |row| -> Result<(), WorkflowError> {
         let f = fact_of(&row)?;
         let named = match f.kind.as_str() {
             crate::audit::kinds::REQUESTED => f.body.get("incident"),
@@ -325,9 +323,17 @@ pub fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timeline, Wo
                 crate::audit::kinds::REQUESTED => Some(f.id),
                 _ => f.body.get("request").and_then(|v| v.as_str()).and_then(crate::ledger::Hash::from_hex),
             };
-            if let Some(r) = req.filter(|r| !ids.contains(r)) {
-                ids.push(r);
+            if let Some(r) = req {
+                found.push((row.pos, r));
             }
+        }
+        Ok(())
+    })?;
+    // In log order, each request once.
+    found.sort_by_key(|f| f.0);
+    for (_, r) in found {
+        if !ids.contains(&r) {
+            ids.push(r);
         }
     }
     if ids.is_empty() {

@@ -156,5 +156,5 @@ pub fn evaluate_now(
 
 /// Every request id in log order.
 pub fn all_requests(ledger: &Ledger) -> Result<Vec<(crate::ledger::Pos, EntryId)>, WorkflowError> {
-    Ok(ledger.entries_of_kinds(&[REQUESTED])?.into_iter().map(|r| (r.pos, r.entry.id)).collect())
+    Ok(ledger.ids_of_kind(REQUESTED)?)
 }

@@ -99,7 +99,14 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
     }
-    let mut refs = std::collections::HashSet::new();
+    let mut refs = match crate::ledger::verify::RefSet::new() {
+        Ok(r) => r,
+        Err(e) => {
+            report.failure = Some(fail(format!("cannot open a temporary file to check the refs index: {e}")));
+            report.elapsed = started.elapsed();
+            return report;
+        }
+    };
     // Governance entries (few) are kept whole; every other entry as (position, signer, kind, origin).
     let mut governance: Vec<(Pos, EntryId, crate::ledger::statement::CheckedHead, Vec<u8>)> = Vec::new();
     let mut signers: Vec<crate::ledger::PublicKey> = Vec::new();
@@ -117,7 +124,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
                 first = Some((e.id, e.head.kind.clone()));
             }
             for r in &e.head.refs {
-                refs.insert((*r, e.id));
+                refs.insert(*r, e.id);
             }
             let ms = crate::ledger::pos::ts_ms(&e.head.ts);
             if latest.as_ref().is_none_or(|l| ms > l.0) {
@@ -313,7 +320,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         }
     }
     if report.failure.is_none() {
-        match check_refs(ledger, &refs) {
+        match check_refs(ledger, refs) {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
