@@ -82,6 +82,35 @@ pub fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io
     f.write_all(bytes.as_ref())
 }
 
+/// A private file (0600, truncating) created at its first write, so output refused before it starts (a
+/// wrong passphrase, a damaged ledger) leaves whatever was at the path alone. Buffered.
+pub struct LazyFile<'p> {
+    path: &'p std::path::Path,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl<'p> LazyFile<'p> {
+    pub fn new(path: &'p std::path::Path) -> LazyFile<'p> {
+        LazyFile { path, file: None }
+    }
+}
+
+impl std::io::Write for LazyFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let f = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(std::io::BufWriter::new(
+                crate::paths::private_file_options().create(true).truncate(true).open(self.path)?,
+            )),
+        };
+        f.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

@@ -64,30 +64,63 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 ),
                 None => None,
             };
-            let rows = workflow::query::list(ctx, &Filter { status, env, risk, flagged, limit })?;
+            let filter = Filter { status, env, risk, flagged, limit };
+            // Streamed: a listing of any length in bounded memory (a table is measured, then printed).
+            let mut out = output::Blocks::new();
             if json {
-                output::json(&json!({"requests": rows.iter().map(render::row_json).collect::<Vec<_>>()}));
-            } else if rows.is_empty() {
-                say!("no requests");
-            } else {
-                let mut t = Table::new(&["ID", "STATUS", "RISK", "ENV", "APPR", "TITLE", "REQUESTER", "DUE"]);
-                for r in &rows {
-                    t.row(vec![
-                        r.id.short(12),
-                        r.status.clone(),
-                        r.tier.clone(),
-                        r.env.clone(),
-                        format!("{}/{}", r.have, r.need),
-                        crate::text::truncate(&r.title, 50).into_owned(),
-                        r.requester.clone(),
-                        match (r.obligation_due, r.overdue) {
-                            (Some(d), true) => format!("OVERDUE {}", d.format("%Y-%m-%d %H:%M")),
-                            (Some(d), false) => d.format("%Y-%m-%d %H:%M").to_string(),
-                            (None, _) => String::new(),
-                        },
-                    ]);
+                let mut n = 0usize;
+                out.push("{\n  \"requests\": [");
+                workflow::query::list_each(ctx, &filter, 1, |_, r| {
+                    let item = serde_json::to_string_pretty(&render::row_json(&r)).unwrap_or_else(|_| "{}".into());
+                    out.push(if n == 0 { "\n" } else { ",\n" });
+                    for (i, l) in item.lines().enumerate() {
+                        if i > 0 {
+                            out.push("\n");
+                        }
+                        out.push("    ");
+                        out.push(l);
+                    }
+                    n += 1;
+                    Ok(())
+                })?;
+                out.push(if n == 0 { "]\n}\n" } else { "\n  ]\n}\n" });
+                return Ok(ExitCode::SUCCESS);
+            }
+            let header: Vec<String> =
+                ["ID", "STATUS", "RISK", "ENV", "APPR", "TITLE", "REQUESTER", "DUE"].map(String::from).into();
+            let mut widths = output::Widths::new(&header);
+            let mut any = false;
+            workflow::query::list_each(ctx, &filter, 2, |pass, r| {
+                let cells: Vec<String> = [
+                    r.id.short(12),
+                    r.status.clone(),
+                    r.tier.clone(),
+                    r.env.clone(),
+                    format!("{}/{}", r.have, r.need),
+                    crate::text::truncate(&r.title, 50).into_owned(),
+                    r.requester.clone(),
+                    match (r.obligation_due, r.overdue) {
+                        (Some(d), true) => format!("OVERDUE {}", d.format("%Y-%m-%d %H:%M")),
+                        (Some(d), false) => d.format("%Y-%m-%d %H:%M").to_string(),
+                        (None, _) => String::new(),
+                    },
+                ]
+                .iter()
+                .map(|c| crate::text::safe(c))
+                .collect();
+                if pass == 0 {
+                    widths.measure(&cells);
+                } else {
+                    if !any {
+                        out.push(&widths.line(&header));
+                        any = true;
+                    }
+                    out.push(&widths.line(&cells));
                 }
-                output::emit(&t.render());
+                Ok(())
+            })?;
+            if !any {
+                say!("no requests");
             }
             Ok(ExitCode::SUCCESS)
         }

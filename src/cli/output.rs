@@ -16,6 +16,40 @@ pub fn emit(s: &str) {
     }
 }
 
+/// Standard output as a buffered writer with [`emit`]'s manners: a closed pipe ends the program quietly.
+pub struct Stdout(std::io::BufWriter<std::io::Stdout>);
+
+impl Stdout {
+    pub fn new() -> Stdout {
+        Stdout(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()))
+    }
+
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+        r
+    }
+}
+
+impl Default for Stdout {
+    fn default() -> Stdout {
+        Stdout::new()
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
+    }
+}
+
 /// `println!` through [`emit`].
 #[macro_export]
 macro_rules! say {
@@ -48,28 +82,84 @@ impl Table {
     }
 
     pub fn render(&self) -> String {
-        let cols = self.header.len();
-        let mut width = vec![0usize; cols];
-        for r in std::iter::once(&self.header).chain(&self.rows) {
-            for (i, c) in r.iter().enumerate().take(cols) {
-                width[i] = width[i].max(c.chars().count());
-            }
+        let mut widths = Widths::new(&self.header);
+        for r in &self.rows {
+            widths.measure(r);
         }
-        let mut out = String::new();
-        for r in std::iter::once(&self.header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, c) in r.iter().enumerate().take(cols) {
-                if i + 1 == cols {
-                    line.push_str(c);
-                } else {
-                    line.push_str(c);
-                    line.push_str(&" ".repeat(width[i] - c.chars().count() + 2));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
+        let mut out = widths.line(&self.header);
+        for r in &self.rows {
+            out.push_str(&widths.line(r));
         }
         out
+    }
+}
+
+/// Column widths of a table measured one row at a time, and its lines: for a table too long to hold,
+/// measured in one pass over its rows and printed in a second.
+pub struct Widths(Vec<usize>);
+
+impl Widths {
+    pub fn new(header: &[String]) -> Widths {
+        let mut w = Widths(vec![0; header.len()]);
+        w.measure(header);
+        w
+    }
+
+    /// Widens the columns to fit `cells` (already sanitized).
+    pub fn measure(&mut self, cells: &[String]) {
+        for (w, c) in self.0.iter_mut().zip(cells) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+
+    /// One line of the table, ending in a newline (`cells` already sanitized).
+    pub fn line(&self, cells: &[String]) -> String {
+        let cols = self.0.len();
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate().take(cols) {
+            line.push_str(c);
+            if i + 1 < cols {
+                line.push_str(&" ".repeat(self.0[i].saturating_sub(c.chars().count()) + 2));
+            }
+        }
+        let mut line = line.trim_end().to_string();
+        line.push('\n');
+        line
+    }
+}
+
+/// Output gathered and written in blocks (a long listing is not one write per line, nor held whole).
+pub struct Blocks(String);
+
+impl Blocks {
+    pub fn new() -> Blocks {
+        Blocks(String::new())
+    }
+
+    pub fn push(&mut self, s: &str) {
+        self.0.push_str(s);
+        if self.0.len() >= 64 * 1024 {
+            self.flush();
+        }
+    }
+
+    pub fn flush(&mut self) {
+        emit(&self.0);
+        self.0.clear();
+    }
+}
+
+impl Default for Blocks {
+    fn default() -> Blocks {
+        Blocks::new()
+    }
+}
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            self.flush();
+        }
     }
 }
 

@@ -20,16 +20,6 @@ pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
         .ok_or_else(|| WorkflowError::Usage(format!("{:?} is not a date: use YYYY-MM-DD", crate::text::safe(s))))
 }
 
-fn write_or_print(out: Option<&Path>, text: &str) -> Result<(), WorkflowError> {
-    match out {
-        Some(p) => crate::paths::write_private(p, text).map_err(|e| WorkflowError::Read(p.to_path_buf(), e)),
-        None => {
-            output::emit(text);
-            Ok(())
-        }
-    }
-}
-
 pub fn report(
     ctx: &Context,
     scope: &workflow::report::Scope,
@@ -39,21 +29,33 @@ pub fn report(
     signer: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
+    let format = if json && out.is_none() { "json" } else { format };
+    // Written as it is built: to the file (created 0600 at the first byte), or to standard output.
+    let mut file;
+    let mut stdout;
+    let sink: &mut dyn std::io::Write = match out {
+        Some(path) => {
+            file = crate::paths::LazyFile::new(path);
+            &mut file
+        }
+        None => {
+            stdout = output::Stdout::new();
+            &mut stdout
+        }
+    };
     let (report, receipt) = match bundle {
         Some(b) => {
             let copy = workflow::sync::open_bundle(b)?;
             let ledger = crate::ledger::Ledger::open(&copy.path)?;
-            (workflow::report::report_read_only(&ledger, scope)?, None)
+            let fmt = crate::report::render::Format::parse(format);
+            (workflow::report::report_read_only(&ledger, scope, fmt, sink)?, None)
         }
-        None => workflow::report::report(ctx, scope, format, signer)?,
+        None => workflow::report::report(ctx, scope, format, signer, sink)?,
     };
-    let format = if json && out.is_none() { "json" } else { format };
-    let text = match format {
-        "json" => crate::report::render::json(&report),
-        "csv" => crate::report::render::csv(&report),
-        _ => crate::report::render::markdown(&report),
-    };
-    write_or_print(out, &text)?;
+    sink.flush().map_err(|e| match out {
+        Some(p) => WorkflowError::Read(p.to_path_buf(), e),
+        None => WorkflowError::Usage(format!("cannot write to stdout: {e}")),
+    })?;
     if let Some(p) = out {
         if json {
             output::json(&json!({"out": p, "format": format, "requests": report.metrics.requests,

@@ -11,11 +11,24 @@ use std::path::Path;
 /// Largest file accepted as evidence unless the policy says otherwise.
 pub const MAX_BLOB: u64 = 64 * 1024 * 1024;
 
+/// The largest value SQLite stores (`SQLITE_MAX_LENGTH` of the bundled build): no blob can be larger,
+/// whatever the policy's `[evidence] max_file_mib` says (it may say up to 4096 MiB).
+pub const SQLITE_MAX_BLOB: u64 = 1_000_000_000;
+
+/// The evidence size cap in bytes under a policy's `max_file_mib`: the policy's figure, but never more than
+/// a blob SQLite can store.
+pub fn cap(max_file_mib: u32) -> u64 {
+    (u64::from(max_file_mib) * 1024 * 1024).min(SQLITE_MAX_BLOB)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("cannot read {0}: {1}")]
     Read(std::path::PathBuf, std::io::Error),
-    #[error("{0} is larger than the {1} bytes the policy allows for evidence (attach a link with --url instead)")]
+    #[error(
+        "{0} is larger than the {1} bytes allowed for evidence (the policy's [evidence] max_file_mib, and at most \
+         1,000,000,000 bytes per file); attach a link with --url instead"
+    )]
     TooLarge(std::path::PathBuf, u64),
     #[error("{0} is a symbolic link; attach the file it points to")]
     Symlink(std::path::PathBuf),
@@ -265,5 +278,22 @@ impl<'c> BlobSink<'c> {
     pub fn finish(self) -> Hash {
         use sha2::Digest;
         Hash(self.hasher.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cap is the SQLite build's own limit: a value of that length is accepted, one byte more is not
+    /// (zeroblob values are not materialized by a bare SELECT, so this costs nothing).
+    #[test]
+    fn the_cap_is_what_sqlite_can_store() {
+        let c = Connection::open_in_memory().unwrap();
+        let len = |n: u64| c.query_row("SELECT length(zeroblob(?1))", [n as i64], |r| r.get::<_, i64>(0));
+        assert_eq!(len(SQLITE_MAX_BLOB).unwrap(), SQLITE_MAX_BLOB as i64);
+        assert!(len(SQLITE_MAX_BLOB + 1).unwrap_err().to_string().contains("too big"));
+        assert_eq!(cap(64), 64 * 1024 * 1024);
+        assert_eq!(cap(4096), SQLITE_MAX_BLOB);
     }
 }

@@ -371,19 +371,21 @@ impl Ledger {
     }
 
     /// The ids of every entry of `kind` with their first position, in union order: what a caller that
-    /// walks many entries needs up front, without holding their statements.
+    /// walks many entries needs up front, without holding their statements. A row whose statement does not
+    /// hash to its stored id is no entry of this kind (`verify` names it) and is left out.
     pub fn ids_of_kind(&self, kind: &str) -> Result<Vec<(super::pos::Pos, EntryId)>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.id, l.idx, l.origin, l.ets FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id
+            "SELECT e.id, e.statement, l.idx, l.origin, l.ets FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id
               WHERE e.kind = ?1",
         )?;
         let names = self.names()?;
         let mut out = Vec::new();
         let mut rows = stmt.query(params![kind])?;
         while let Some(r) = rows.next()? {
-            let id: Vec<u8> = r.get(0)?;
-            let id = Hash::from_slice(&id).ok_or_else(|| LedgerError::Damaged("an entry id is not 32 bytes".into()))?;
-            let (idx, origin, ets): (i64, i64, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            let id = r.get_ref(0)?.as_blob().ok().and_then(Hash::from_slice);
+            let statement = r.get_ref(1)?.as_blob().unwrap_or_default();
+            let Some(id) = id.filter(|id| *id == Hash::of(&[statement])) else { continue };
+            let (idx, origin, ets): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
             let name = names.get(&origin).map(String::as_str).unwrap_or("");
             out.push((super::pos::pos(ets, name, idx as u64), id));
         }

@@ -38,7 +38,7 @@ pub struct RequestFacts {
 }
 
 /// A figure with the population it was computed over and what was left out.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figure {
     /// The value (a count, a share in 0..=1, or hours), absent when the population is empty.
     pub value: Option<f64>,
@@ -46,9 +46,15 @@ pub struct Figure {
     pub excluded: usize,
     /// Why requests were left out.
     pub excluded_because: String,
-    /// The requests the figure counts (for a share: those in the numerator).
+    /// How many requests the figure counts (for a share: those in the numerator).
+    pub hits: usize,
+    /// The first [`SHOWN_IDS`] of them, oldest first. Every id is listed by walking the facts again with
+    /// [`Share::judge`] (a JSON report does), so a report over any number of requests is never held whole.
     pub ids: Vec<String>,
 }
+
+/// Ids of a figure kept in memory (what the Markdown report shows before "and N more").
+pub const SHOWN_IDS: usize = 12;
 
 /// Mean and median of a duration in hours.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -61,7 +67,7 @@ pub struct Latency {
 }
 
 /// Every figure of a report.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
     pub requests: usize,
     pub per_week: BTreeMap<String, usize>,
@@ -87,56 +93,138 @@ pub struct Metrics {
     pub expired_temporary: Figure,
 }
 
+/// The figures that count requests, each judged per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    Emergency,
+    OverdueReviews,
+    EvidenceComplete,
+    Flagged,
+    FailedOrPartial,
+    /// A count, not a share: temporary reverts past their expiry and not closed.
+    ExpiredTemporary,
+}
+
+impl Share {
+    pub const ALL: [Share; 6] = [
+        Share::Emergency,
+        Share::OverdueReviews,
+        Share::EvidenceComplete,
+        Share::Flagged,
+        Share::FailedOrPartial,
+        Share::ExpiredTemporary,
+    ];
+
+    /// Whether `r` is in the figure's population, and whether the figure counts it, at `now`.
+    pub fn judge(self, r: &RequestFacts, now: DateTime<Utc>) -> (bool, bool) {
+        match self {
+            Share::Emergency => (true, r.emergency),
+            Share::OverdueReviews => (r.emergency, !r.reviewed && r.review_due.is_some_and(|d| d < now)),
+            Share::EvidenceComplete => (true, r.evidence_complete),
+            Share::Flagged => (true, !r.flags.is_empty()),
+            Share::FailedOrPartial => (r.outcome.is_some(), matches!(r.outcome.as_deref(), Some("failed" | "partial"))),
+            Share::ExpiredTemporary => (true, !r.closed && r.temporary_until.is_some_and(|t| t < now)),
+        }
+    }
+
+    /// Why requests outside the population are left out.
+    fn excluded_because(self) -> &'static str {
+        match self {
+            Share::OverdueReviews => "not emergencies (no post-hoc review owed)",
+            Share::FailedOrPartial => "not executed",
+            _ => "",
+        }
+    }
+
+    /// The figure of `m` this share fills.
+    pub fn of(self, m: &Metrics) -> &Figure {
+        match self {
+            Share::Emergency => &m.emergency_share,
+            Share::OverdueReviews => &m.overdue_reviews,
+            Share::EvidenceComplete => &m.evidence_complete_share,
+            Share::Flagged => &m.flagged_share,
+            Share::FailedOrPartial => &m.failed_or_partial,
+            Share::ExpiredTemporary => &m.expired_temporary,
+        }
+    }
+
+    fn of_mut(self, m: &mut Metrics) -> &mut Figure {
+        match self {
+            Share::Emergency => &mut m.emergency_share,
+            Share::OverdueReviews => &mut m.overdue_reviews,
+            Share::EvidenceComplete => &mut m.evidence_complete_share,
+            Share::Flagged => &mut m.flagged_share,
+            Share::FailedOrPartial => &mut m.failed_or_partial,
+            Share::ExpiredTemporary => &mut m.expired_temporary,
+        }
+    }
+}
+
 fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_milliseconds() as f64 / 3_600_000.0
 }
 
-fn latency(all: &[&RequestFacts], pick: impl Fn(&RequestFacts) -> Option<f64>, because: &str) -> Latency {
-    let mut v: Vec<f64> = all.iter().filter_map(|r| pick(r)).filter(|h| *h >= 0.0).collect();
-    let excluded = all.len() - v.len();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    let median = match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
-    };
-    Latency {
-        mean_hours: (n > 0).then(|| v.iter().sum::<f64>() / n as f64),
-        median_hours: median,
-        population: n,
-        excluded,
-        excluded_because: if excluded > 0 { because.to_string() } else { String::new() },
+/// The durations of one latency figure, gathered one request at a time.
+#[derive(Default)]
+struct Durations {
+    hours: Vec<f64>,
+    excluded: usize,
+}
+
+impl Durations {
+    fn add(&mut self, h: Option<f64>) {
+        match h.filter(|h| *h >= 0.0) {
+            Some(h) => self.hours.push(h),
+            None => self.excluded += 1,
+        }
+    }
+
+    fn finish(mut self, because: &str) -> Latency {
+        let v = &mut self.hours;
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len();
+        let median = match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(v[n / 2]),
+            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        };
+        Latency {
+            mean_hours: (n > 0).then(|| v.iter().sum::<f64>() / n as f64),
+            median_hours: median,
+            population: n,
+            excluded: self.excluded,
+            excluded_because: if self.excluded > 0 { because.to_string() } else { String::new() },
+        }
     }
 }
 
-fn share(
-    all: &[&RequestFacts],
-    within: impl Fn(&RequestFacts) -> bool,
-    hit: impl Fn(&RequestFacts) -> bool,
-    because: &str,
-) -> Figure {
-    let pop: Vec<&&RequestFacts> = all.iter().filter(|r| within(r)).collect();
-    let ids: Vec<String> = pop.iter().filter(|r| hit(r)).map(|r| r.id.clone()).collect();
-    Figure {
-        value: (!pop.is_empty()).then(|| ids.len() as f64 / pop.len() as f64),
-        population: pop.len(),
-        excluded: all.len() - pop.len(),
-        excluded_because: if all.len() > pop.len() { because.to_string() } else { String::new() },
-        ids,
+/// The figures, computed one request at a time (oldest first, as the report lists them): memory grows
+/// with the number of distinct periods, environments, components and flags, and by one number per request
+/// for each duration, never with the requests' text.
+pub struct Builder {
+    now: DateTime<Utc>,
+    m: Metrics,
+    detect: Durations,
+    approve: Durations,
+    execute: Durations,
+    validate: Durations,
+}
+
+impl Builder {
+    pub fn new(now: DateTime<Utc>) -> Builder {
+        Builder {
+            now,
+            m: Metrics::default(),
+            detect: Durations::default(),
+            approve: Durations::default(),
+            execute: Durations::default(),
+            validate: Durations::default(),
+        }
     }
-}
 
-fn count(all: &[&RequestFacts], hit: impl Fn(&RequestFacts) -> bool) -> Figure {
-    let ids: Vec<String> = all.iter().filter(|r| hit(r)).map(|r| r.id.clone()).collect();
-    Figure { value: Some(ids.len() as f64), population: all.len(), ids, ..Default::default() }
-}
-
-/// The figures over `requests`, with obligations judged at `now`.
-pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
-    let all: Vec<&RequestFacts> = requests.iter().collect();
-    let mut m = Metrics { requests: all.len(), ..Default::default() };
-    for r in &all {
+    pub fn add(&mut self, r: &RequestFacts) {
+        let m = &mut self.m;
+        m.requests += 1;
         let week = r.requested_at.iso_week();
         *m.per_week.entry(format!("{}-W{:02}", week.year(), week.week())).or_default() += 1;
         *m.per_month.entry(r.requested_at.format("%Y-%m").to_string()).or_default() += 1;
@@ -147,28 +235,55 @@ pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
         for f in &r.flags {
             *m.by_flag.entry(f.clone()).or_default() += 1;
         }
+        self.detect.add(r.deployed_at.map(|d| hours(d, r.requested_at)));
+        self.approve.add(r.approved_at.map(|a| hours(r.requested_at, a)));
+        self.execute.add(r.executed_at.map(|e| hours(r.requested_at, e)));
+        self.validate.add(r.validated_at.map(|v| hours(r.requested_at, v)));
+        for share in Share::ALL {
+            let (within, hit) = share.judge(r, self.now);
+            let f = share.of_mut(m);
+            if within {
+                f.population += 1;
+                if hit {
+                    f.hits += 1;
+                    if f.ids.len() < SHOWN_IDS {
+                        f.ids.push(r.id.clone());
+                    }
+                }
+            }
+        }
     }
-    m.time_to_detect = latency(&all, |r| r.deployed_at.map(|d| hours(d, r.requested_at)), "no known deploy time");
-    m.time_to_approve = latency(&all, |r| r.approved_at.map(|a| hours(r.requested_at, a)), "not approved");
-    m.time_to_execute = latency(&all, |r| r.executed_at.map(|e| hours(r.requested_at, e)), "not executed");
-    m.time_to_validate = latency(&all, |r| r.validated_at.map(|v| hours(r.requested_at, v)), "not validated");
-    m.emergency_share = share(&all, |_| true, |r| r.emergency, "");
-    m.overdue_reviews = share(
-        &all,
-        |r| r.emergency,
-        |r| !r.reviewed && r.review_due.is_some_and(|d| d < now),
-        "not emergencies (no post-hoc review owed)",
-    );
-    m.evidence_complete_share = share(&all, |_| true, |r| r.evidence_complete, "");
-    m.flagged_share = share(&all, |_| true, |r| !r.flags.is_empty(), "");
-    m.failed_or_partial = share(
-        &all,
-        |r| r.outcome.is_some(),
-        |r| matches!(r.outcome.as_deref(), Some("failed" | "partial")),
-        "not executed",
-    );
-    m.expired_temporary = count(&all, |r| !r.closed && r.temporary_until.is_some_and(|t| t < now));
-    m
+
+    pub fn finish(self) -> Metrics {
+        let mut m = self.m;
+        m.time_to_detect = self.detect.finish("no known deploy time");
+        m.time_to_approve = self.approve.finish("not approved");
+        m.time_to_execute = self.execute.finish("not executed");
+        m.time_to_validate = self.validate.finish("not validated");
+        let all = m.requests;
+        for share in Share::ALL {
+            let f = share.of_mut(&mut m);
+            f.excluded = all - f.population;
+            if f.excluded > 0 {
+                f.excluded_because = share.excluded_because().to_string();
+            }
+            f.value = if share == Share::ExpiredTemporary {
+                Some(f.hits as f64)
+            } else {
+                (f.population > 0).then(|| f.hits as f64 / f.population as f64)
+            };
+        }
+        m
+    }
+}
+
+/// The figures over `requests` (oldest first), with obligations judged at `now`.
+pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
+    let mut b = Builder::new(now);
+    for r in requests {
+        b.add(r);
+    }
+    b.finish()
 }
 
 #[cfg(test)]
@@ -236,12 +351,32 @@ mod tests {
         assert_eq!(m.emergency_share.value, Some(0.5));
         assert_eq!(m.overdue_reviews.population, 2);
         assert_eq!(m.overdue_reviews.ids, vec!["c".to_string()]);
+        assert_eq!(m.overdue_reviews.excluded_because, "not emergencies (no post-hoc review owed)");
         assert_eq!(m.evidence_complete_share.value, Some(0.25));
         assert_eq!(m.flagged_share.ids, vec!["b".to_string(), "c".to_string()]);
         assert_eq!(m.by_flag["AUTHZ_CONFIG"], 2);
         assert_eq!(m.failed_or_partial.population, 3);
         assert_eq!(m.failed_or_partial.ids, vec!["b".to_string(), "c".to_string()]);
         assert_eq!(m.expired_temporary.ids, vec!["d".to_string()]);
+        assert_eq!((m.expired_temporary.value, m.expired_temporary.population), (Some(1.0), 4));
+        assert_eq!(m.failed_or_partial.hits, 2);
+    }
+
+    /// Only the first ids are held; the count is of every hit.
+    #[test]
+    fn a_figure_holds_its_first_ids_and_counts_the_rest() {
+        let reqs: Vec<RequestFacts> = (0..30)
+            .map(|i| {
+                let mut r = req(&format!("r{i:02}"), 2);
+                r.emergency = true;
+                r
+            })
+            .collect();
+        let m = compute(&reqs, t(20, 0));
+        assert_eq!(m.emergency_share.hits, 30);
+        assert_eq!(m.emergency_share.ids.len(), SHOWN_IDS);
+        assert_eq!(m.emergency_share.ids[0], "r00");
+        assert_eq!(m.emergency_share.value, Some(1.0));
     }
 
     #[test]

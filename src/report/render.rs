@@ -1,11 +1,27 @@
 //! A governance report as Markdown (for people), JSON (every figure and the ids behind it) and CSV (one
 //! row per request). The header names what the report rests on: the ledger, the checkpoints it covers and
-//! the verification verdict.
+//! the verification verdict. Reports are written to a sink while the requests' facts are walked from
+//! their source, so a report over any number of requests is never held whole.
 
-use super::metrics::{Figure, Latency, Metrics, RequestFacts};
+use super::metrics::{Figure, Latency, Metrics, RequestFacts, Share};
 use super::timeline::cell;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::io::{self, Write};
+
+/// Where a report's requests come from: walked in order (oldest first) as often as a format needs.
+pub trait Facts {
+    /// Calls `visit` with the facts of every request in the report's scope, oldest first; stops at the
+    /// first error.
+    fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()>;
+}
+
+/// Facts held in memory (tests, small reports).
+impl Facts for [RequestFacts] {
+    fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()> {
+        self.iter().try_for_each(visit)
+    }
+}
 
 /// The checkpoint of one origin a report covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,18 +53,48 @@ pub struct Breach {
     pub what: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A report's header and figures; its requests and breaches are walked from a [`Facts`] source when it is
+/// written.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Report {
     pub header: Header,
     pub metrics: Metrics,
-    pub breaches: Vec<Breach>,
-    pub requests: Vec<RequestFacts>,
+    /// When obligations and expiries are judged.
+    pub now: DateTime<Utc>,
 }
 
-/// The requests that broke the policy or are overdue, judged at `now`.
-pub fn breaches(requests: &[RequestFacts], now: DateTime<Utc>) -> Vec<Breach> {
+/// The formats a report is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// `json`, `csv`, else Markdown.
+    pub fn parse(s: &str) -> Format {
+        match s {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            _ => Format::Markdown,
+        }
+    }
+}
+
+/// Writes `r` in `format` to `out`, walking `facts` for its requests.
+pub fn write(r: &Report, facts: &dyn Facts, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Markdown => markdown(r, facts, out),
+        Format::Json => json(r, facts, out),
+        Format::Csv => csv(facts, out),
+    }
+}
+
+/// The findings against one request, judged at `now`.
+pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
     let mut out = Vec::new();
-    for r in requests {
+    {
         let mut add = |what: String| out.push(Breach { id: r.id.clone(), title: r.title.clone(), what });
         if r.emergency && !r.reviewed && r.review_due.is_some_and(|d| d < now) {
             add(format!(
@@ -75,9 +121,14 @@ pub fn breaches(requests: &[RequestFacts], now: DateTime<Utc>) -> Vec<Breach> {
     out
 }
 
+/// The requests that broke the policy or are overdue, judged at `now`.
+pub fn breaches(requests: &[RequestFacts], now: DateTime<Utc>) -> Vec<Breach> {
+    requests.iter().flat_map(|r| breaches_of(r, now)).collect()
+}
+
 fn pct(f: &Figure) -> String {
     match f.value {
-        Some(v) => format!("{:.0} % ({} of {})", v * 100.0, f.ids.len(), f.population),
+        Some(v) => format!("{:.0} % ({} of {})", v * 100.0, f.hits, f.population),
         None => "n/a (no requests)".into(),
     }
 }
@@ -96,7 +147,7 @@ fn ids(f: &Figure) -> String {
         return String::new();
     }
     let shown: Vec<String> = f.ids.iter().take(12).map(|i| format!("`{}`", &i[..12.min(i.len())])).collect();
-    let more = f.ids.len().saturating_sub(12);
+    let more = f.hits.saturating_sub(shown.len());
     format!("{}{}", shown.join(" "), if more > 0 { format!(" and {more} more") } else { String::new() })
 }
 
@@ -114,7 +165,7 @@ fn day(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// The report as Markdown.
-pub fn markdown(r: &Report) -> String {
+pub fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
     let h = &r.header;
     let m = &r.metrics;
     let mut out = format!("# Rollback governance report, {} to {}\n\n", day(h.since), day(h.until));
@@ -165,13 +216,22 @@ pub fn markdown(r: &Report) -> String {
         table(&mut out, "security flag", &m.by_flag);
     }
     out.push_str("\n## Requests that broke policy or are overdue\n\n");
-    if r.breaches.is_empty() {
-        out.push_str("None.\n");
-    } else {
-        out.push_str("| request | title | finding |\n|---|---|---|\n");
-        for b in &r.breaches {
-            out.push_str(&format!("| `{}` | {} | {} |\n", &b.id[..12.min(b.id.len())], cell(&b.title), cell(&b.what)));
+    sink.write_all(out.as_bytes())?;
+    let mut any = false;
+    facts.each(&mut |q| {
+        for b in breaches_of(q, r.now) {
+            if !any {
+                sink.write_all(b"| request | title | finding |\n|---|---|---|\n")?;
+                any = true;
+            }
+            let line = format!("| `{}` | {} | {} |\n", &b.id[..12.min(b.id.len())], cell(&b.title), cell(&b.what));
+            sink.write_all(line.as_bytes())?;
         }
+        Ok(())
+    })?;
+    let mut out = String::new();
+    if !any {
+        out.push_str("None.\n");
     }
     out.push_str("\n## The ids behind the shares\n\n");
     for (label, f) in [
@@ -183,15 +243,125 @@ pub fn markdown(r: &Report) -> String {
     ] {
         out.push_str(&format!("- {label}: {}\n", if f.ids.is_empty() { "none".into() } else { ids(f) }));
     }
-    out
+    sink.write_all(out.as_bytes())
 }
 
-/// The report as one JSON document (pretty-printed, ending in a newline), serialized straight from the
-/// report rather than through a `serde_json::Value` tree.
-pub fn json(r: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(r).unwrap_or_else(|_| "null".into());
-    out.push('\n');
-    out
+/// The report as one JSON document (pretty-printed, ending in a newline): `header`, `metrics` (each
+/// figure with every id behind it), `breaches` and `requests`, serialized straight to the sink while the
+/// facts are walked (once for the requests, once for the breaches, once per figure's ids).
+pub fn json(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
+    let walk = |what| Walk { facts, now: r.now, what };
+    let doc = JsonReport {
+        header: &r.header,
+        metrics: JsonMetrics { m: &r.metrics, walk: &walk },
+        breaches: walk(What::Breaches),
+        requests: walk(What::Requests),
+    };
+    serde_json::to_writer_pretty(&mut *sink, &doc).map_err(io::Error::other)?;
+    sink.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    header: &'a Header,
+    metrics: JsonMetrics<'a>,
+    breaches: Walk<'a>,
+    requests: Walk<'a>,
+}
+
+/// What a JSON array lists for each request.
+#[derive(Clone, Copy)]
+enum What {
+    Requests,
+    Breaches,
+    /// The request's id, when the figure counts it.
+    Ids(Share),
+}
+
+/// A JSON array written as the facts are walked.
+struct Walk<'a> {
+    facts: &'a dyn Facts,
+    now: DateTime<Utc>,
+    what: What,
+}
+
+impl Serialize for Walk<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed: Option<S::Error> = None;
+        let walked = self.facts.each(&mut |q| {
+            let r = match self.what {
+                What::Requests => seq.serialize_element(q),
+                What::Breaches => breaches_of(q, self.now).iter().try_for_each(|b| seq.serialize_element(b)),
+                What::Ids(share) => match share.judge(q, self.now) {
+                    (true, true) => seq.serialize_element(&q.id),
+                    _ => Ok(()),
+                },
+            };
+            r.map_err(|e| {
+                failed = Some(e);
+                io::Error::other("serialization failed")
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        walked.map_err(S::Error::custom)?;
+        seq.end()
+    }
+}
+
+/// The figures, in the order of [`Metrics`], each share with every id behind it.
+struct JsonMetrics<'a> {
+    m: &'a Metrics,
+    walk: &'a dyn Fn(What) -> Walk<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonFigure<'a> {
+    value: Option<f64>,
+    population: usize,
+    excluded: usize,
+    excluded_because: &'a str,
+    ids: Walk<'a>,
+}
+
+impl Serialize for JsonMetrics<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let m = self.m;
+        let figure = |share: Share| {
+            let f = share.of(m);
+            JsonFigure {
+                value: f.value,
+                population: f.population,
+                excluded: f.excluded,
+                excluded_because: &f.excluded_because,
+                ids: (self.walk)(What::Ids(share)),
+            }
+        };
+        let mut st = serializer.serialize_struct("Metrics", 18)?;
+        st.serialize_field("requests", &m.requests)?;
+        st.serialize_field("per_week", &m.per_week)?;
+        st.serialize_field("per_month", &m.per_month)?;
+        st.serialize_field("by_env", &m.by_env)?;
+        st.serialize_field("by_component", &m.by_component)?;
+        st.serialize_field("by_category", &m.by_category)?;
+        st.serialize_field("by_status", &m.by_status)?;
+        st.serialize_field("time_to_detect", &m.time_to_detect)?;
+        st.serialize_field("time_to_approve", &m.time_to_approve)?;
+        st.serialize_field("time_to_execute", &m.time_to_execute)?;
+        st.serialize_field("time_to_validate", &m.time_to_validate)?;
+        st.serialize_field("emergency_share", &figure(Share::Emergency))?;
+        st.serialize_field("overdue_reviews", &figure(Share::OverdueReviews))?;
+        st.serialize_field("evidence_complete_share", &figure(Share::EvidenceComplete))?;
+        st.serialize_field("flagged_share", &figure(Share::Flagged))?;
+        st.serialize_field("by_flag", &m.by_flag)?;
+        st.serialize_field("failed_or_partial", &figure(Share::FailedOrPartial))?;
+        st.serialize_field("expired_temporary", &figure(Share::ExpiredTemporary))?;
+        st.end()
+    }
 }
 
 /// The CSV columns, in order.
@@ -229,12 +399,13 @@ fn field(s: &str) -> String {
 }
 
 /// The report as CSV, one row per request.
-pub fn csv(r: &Report) -> String {
+pub fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
     let ts =
         |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
     let mut out = CSV_COLUMNS.join(",");
     out.push_str("\r\n");
-    for q in &r.requests {
+    sink.write_all(out.as_bytes())?;
+    facts.each(&mut |q| {
         let hours = q.executed_at.map(|e| format!("{:.3}", (e - q.requested_at).num_seconds() as f64 / 3600.0));
         let row = [
             q.id.clone(),
@@ -260,10 +431,10 @@ pub fn csv(r: &Report) -> String {
             q.incident.clone().unwrap_or_default(),
             hours.unwrap_or_default(),
         ];
-        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
+        let mut line = row.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
+        line.push_str("\r\n");
+        sink.write_all(line.as_bytes())
+    })
 }
 
 #[cfg(test)]

@@ -132,20 +132,34 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
         report.origins.push(ExportedOrigin { name: origin.name.clone(), from, to, own: origin.own });
     }
     for digest in named {
-        let Some(bytes) = crate::evidence::store::get(ledger.cache_conn(), &digest)
-            .map_err(|e| SyncError::Usage(format!("cannot read evidence {}: {e}", digest.short(16))))?
-        else {
-            continue; // purged, or never held here
+        // Checked first (one streaming pass), then copied in chunks: never held whole.
+        let blob_err = |e: crate::evidence::store::BlobError| {
+            SyncError::Usage(format!("cannot read evidence {}: {e}", digest.short(16)))
         };
-        if Hash::of(&[&bytes]) != digest {
-            return Err(SyncError::Ledger(LedgerError::Damaged(format!(
-                "the stored evidence {} does not match its digest; run `rollcall verify`",
-                digest.short(16)
-            ))));
+        match crate::evidence::store::check(ledger.cache_conn(), &digest).map_err(blob_err)? {
+            None => continue, // purged, or never held here
+            Some(false) => {
+                return Err(SyncError::Ledger(LedgerError::Damaged(format!(
+                    "the stored evidence {} does not match its digest; run `rollcall verify`",
+                    digest.short(16)
+                ))));
+            }
+            Some(true) => {}
         }
-        w.write(&Record::Blob { sha256: digest, size: bytes.len() as u64 }).map_err(io)?;
-        for chunk in bytes.chunks(DATA_CHUNK) {
-            w.write(&Record::Data { bytes: chunk.to_vec() }).map_err(io)?;
+        let Some((mut blob, size)) = crate::evidence::store::open(ledger.cache_conn(), &digest).map_err(blob_err)?
+        else {
+            continue;
+        };
+        w.write(&Record::Blob { sha256: digest, size }).map_err(io)?;
+        let mut buf = vec![0u8; DATA_CHUNK];
+        let mut copied = 0u64;
+        while copied < size {
+            let n = std::io::Read::read(&mut blob, &mut buf).map_err(|e| LedgerError::Io("the evidence".into(), e))?;
+            if n == 0 {
+                break;
+            }
+            w.write(&Record::Data { bytes: buf[..n].to_vec() }).map_err(io)?;
+            copied += n as u64;
         }
         report.blobs += 1;
     }

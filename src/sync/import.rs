@@ -621,14 +621,14 @@ impl Run<'_> {
             None => {
                 let roster = crate::identity::Roster::from_ledger(self.ledger)?;
                 let policies = crate::policy::evaluate::Policies::from_roster(&roster);
-                let m = policies.current().1.evidence.max_file_mib as u64 * 1024 * 1024;
+                let m = crate::evidence::store::cap(policies.current().1.evidence.max_file_mib);
                 *self.max_blob.insert(m)
             }
         };
         if size > max_blob {
             return Err(self.bad(format!(
-                "blob {} declares {size} bytes: larger than the {max_blob} the policy allows for evidence \
-                 ([evidence] max_file_mib)",
+                "blob {} declares {size} bytes: larger than the {max_blob} allowed for evidence ([evidence] \
+                 max_file_mib in the policy, and at most 1,000,000,000 bytes per file)",
                 digest.short(16),
             )));
         }

@@ -138,14 +138,18 @@ impl Worker {
                 vec![Msg::Metrics(Box::new(m))]
             }
             Cmd::Report { path } => {
-                let report = crate::workflow::report::report_read_only(
-                    self.ledger()?,
-                    &crate::workflow::report::Scope::default(),
-                )?;
                 let p = PathBuf::from(path.trim());
-                let result = crate::paths::write_private(&p, crate::report::render::markdown(&report))
-                    .map(|()| format!("report written to {} (read-only: the read is not recorded)", p.display()))
-                    .map_err(|e| crate::text::safe(&format!("cannot write {}: {e}", p.display())));
+                let result = report_file(&p, |sink| {
+                    crate::workflow::report::report_read_only(
+                        self.ledger()?,
+                        &crate::workflow::report::Scope::default(),
+                        crate::report::render::Format::Markdown,
+                        sink,
+                    )
+                    .map(|_| ())
+                })
+                .map(|()| format!("report written to {} (read-only: the read is not recorded)", p.display()))
+                .map_err(|e| crate::text::safe(&e.to_string()));
                 vec![Msg::Acted(result)]
             }
             Cmd::Verify => {
@@ -254,10 +258,12 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
         Job::NewRequest { fields, git_commit } => new_request(ctx, signer, &fields, git_commit.as_deref())?,
         Job::Report { path } => {
             let scope = crate::workflow::report::Scope::default();
-            let (report, receipt) = crate::workflow::report::report(ctx, &scope, "md", signer)?;
             let p = PathBuf::from(path.trim());
-            crate::paths::write_private(&p, crate::report::render::markdown(&report))
-                .map_err(|e| WorkflowError::Read(p.clone(), e))?;
+            let mut receipt = None;
+            report_file(&p, |sink| {
+                receipt = crate::workflow::report::report(ctx, &scope, "md", signer, sink)?.1;
+                Ok(())
+            })?;
             return Ok(match receipt {
                 Some(r) => {
                     format!("report written to {}; the read is recorded as entry {}", p.display(), r.entry_id.short(16))
@@ -562,4 +568,15 @@ fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
         lines,
         elapsed_ms: r.elapsed.as_millis() as u64,
     }
+}
+
+/// Writes a report to `path` (created 0600 at its first byte) through `write`, buffered.
+fn report_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
+    use std::io::Write;
+    let mut sink = crate::paths::LazyFile::new(path);
+    write(&mut sink)?;
+    sink.flush().map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
 }

@@ -110,7 +110,8 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
          CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
          CREATE INDEX IF NOT EXISTS request_index_status ON request_index(status, pos);
          CREATE INDEX IF NOT EXISTS request_index_recheck ON request_index(recheck_at);
-         CREATE INDEX IF NOT EXISTS request_index_due ON request_index(obligation_due);",
+         CREATE INDEX IF NOT EXISTS request_index_due ON request_index(obligation_due);
+         CREATE INDEX IF NOT EXISTS request_index_created ON request_index(created, id);",
     )
 }
 
@@ -302,6 +303,21 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
 
 /// Rows matching `filter`, most recent first.
 pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError> {
+    let mut out = Vec::new();
+    query_each(ledger, filter, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `visit` with each row matching `filter`, most recent first, one at a time: a listing of any
+/// length in bounded memory.
+pub fn query_each(
+    ledger: &Ledger,
+    filter: &Filter,
+    mut visit: impl FnMut(Row) -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
     let mut sql = String::from(
         "SELECT id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due
            FROM request_index WHERE 1 = 1",
@@ -346,11 +362,10 @@ pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError
             due,
         ))
     })?;
-    let mut out = Vec::new();
     for row in rows {
         let (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, due) = row?;
         let due = due.as_deref().and_then(crate::audit::record::parse_time);
-        out.push(Row {
+        visit(Row {
             id: Hash::from_slice(&id).unwrap_or(Hash([0; 32])),
             pos: crate::ledger::pos::from_key(&pos).unwrap_or(0),
             title,
@@ -365,9 +380,9 @@ pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError
             created,
             obligation_due: due,
             overdue: due.is_some_and(|d| d < now),
-        });
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Requests that carry an open obligation.

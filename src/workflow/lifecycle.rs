@@ -105,7 +105,7 @@ pub fn attach_evidence(
     let id = resolve_request(&session.ledger, req)?;
     let cap = {
         let snap = super::state::Snapshot::load(&session.ledger)?;
-        snap.policies.current().1.evidence.max_file_mib as u64 * 1024 * 1024
+        crate::evidence::store::cap(snap.policies.current().1.evidence.max_file_mib)
     };
     let mut body = EvidenceBody {
         request: id.to_hex(),

@@ -28,15 +28,18 @@ pub fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowE
     let conn = ledger.cache_conn();
     let scalar =
         |sql: &str| -> Result<u64, WorkflowError> { Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
-    let facts = super::report::all_facts(ledger)?;
-    let r = crate::report::metrics::compute(&facts, now);
-    let mut m = Metrics { total: r.requests as u64, ..Default::default() };
     let start = now - Duration::weeks(12);
     let mut weekly = vec![0u64; 12];
-    for f in facts.iter().filter(|f| f.requested_at >= start) {
-        let w = ((f.requested_at - start).num_days() / 7).clamp(0, 11) as usize;
-        weekly[w] += 1;
-    }
+    let mut b = crate::report::metrics::Builder::new(now);
+    super::report::each_fact(ledger, &mut |f| {
+        b.add(f);
+        if f.requested_at >= start {
+            let w = ((f.requested_at - start).num_days() / 7).clamp(0, 11) as usize;
+            weekly[w] += 1;
+        }
+    })?;
+    let r = b.finish();
+    let mut m = Metrics { total: r.requests as u64, ..Default::default() };
     m.weekly = weekly;
     let top = |map: &std::collections::BTreeMap<String, usize>| {
         let mut v: Vec<(String, u64)> = map.iter().map(|(k, n)| (k.clone(), *n as u64)).collect();
@@ -49,7 +52,7 @@ pub fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowE
     m.by_status = top(&r.by_status);
     m.emergency_share = r.emergency_share.value.unwrap_or(0.0);
     m.evidence_complete_share = r.evidence_complete_share.value.unwrap_or(0.0);
-    m.flagged = r.flagged_share.ids.len() as u64;
+    m.flagged = r.flagged_share.hits as u64;
     m.median_approval_minutes = r.time_to_approve.median_hours.map(|h| h * 60.0);
     m.median_detect_hours = r.time_to_detect.median_hours;
     m.open_obligations = scalar("SELECT COUNT(*) FROM request_index WHERE obligation_due IS NOT NULL")?;

@@ -57,6 +57,25 @@ pub fn list(ctx: &Context, filter: &Filter) -> Result<Vec<index::Row>, WorkflowE
     index::query(&ledger, filter)
 }
 
+/// [`list`] one row at a time, in bounded memory; `passes` walks over the same rows (a table's column
+/// widths are measured in the first).
+pub fn list_each(
+    ctx: &Context,
+    filter: &Filter,
+    passes: usize,
+    mut visit: impl FnMut(usize, index::Row) -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
+    let ledger = ctx.open()?;
+    index::refresh(&ledger, clock::now())?;
+    // One read transaction: every pass sees the same rows.
+    let tx = ledger.cache_conn().unchecked_transaction()?;
+    for pass in 0..passes {
+        index::query_each(&ledger, filter, |r| visit(pass, r))?;
+    }
+    tx.finish()?;
+    Ok(())
+}
+
 /// An obligation with its request's title.
 pub struct OpenObligation {
     pub obligation: Obligation,

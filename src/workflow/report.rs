@@ -9,8 +9,8 @@ use crate::audit::RequestView;
 use crate::audit::bodies::ReadBody;
 use crate::audit::kinds::AUDIT_READ;
 use crate::ledger::{Ledger, Statement};
-use crate::report::metrics::{RequestFacts, compute};
-use crate::report::render::{Covered, Header, Report, breaches};
+use crate::report::metrics::{Builder, RequestFacts};
+use crate::report::render::{Covered, Facts, Format, Header, Report};
 use crate::report::timeline::{Event, Timeline, build};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -118,51 +118,96 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
     ))
 }
 
-/// Reads the facts of the requests in `scope` from the index (refreshed first).
-fn facts_in(ledger: &Ledger, scope: &Scope) -> Result<Vec<RequestFacts>, WorkflowError> {
-    let fmt = crate::ledger::statement::format_ts;
-    let mut stmt = ledger.cache_conn().prepare(
-        "SELECT facts FROM request_index WHERE created >= ?1 AND created < ?2
-           AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4)",
-    )?;
-    let since = scope.since.map(fmt).unwrap_or_default();
-    let until = scope.until.map(fmt).unwrap_or_else(|| "9999".into());
-    let rows =
-        stmt.query_map(rusqlite::params![since, until, scope.env, scope.component], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let f: RequestFacts = serde_json::from_str(&row?)
-            .map_err(|e| WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`")))?;
-        out.push(f);
+/// The facts of the requests in a scope, walked from the request index (which must be current), oldest
+/// first, one at a time: a report's source, read as often as its format needs.
+pub struct IndexFacts<'l> {
+    ledger: &'l Ledger,
+    scope: Scope,
+}
+
+impl<'l> IndexFacts<'l> {
+    pub fn new(ledger: &'l Ledger, scope: &Scope) -> IndexFacts<'l> {
+        IndexFacts { ledger, scope: scope.clone() }
     }
-    // Sorted here rather than by SQLite, which would move every facts document through its sorter.
-    out.sort_by(|a, b| a.requested_at.cmp(&b.requested_at).then_with(|| a.id.cmp(&b.id)));
-    Ok(out)
+
+    fn walk(&self, visit: &mut dyn FnMut(&RequestFacts) -> std::io::Result<()>) -> Result<(), WorkflowError> {
+        let fmt = crate::ledger::statement::format_ts;
+        // In `created` order through its index (id breaks ties), so nothing goes through a sorter.
+        let mut stmt = self.ledger.cache_conn().prepare_cached(
+            "SELECT facts FROM request_index WHERE created >= ?1 AND created < ?2
+               AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4) ORDER BY created, id",
+        )?;
+        let since = self.scope.since.map(fmt).unwrap_or_default();
+        let until = self.scope.until.map(fmt).unwrap_or_else(|| "9999".into());
+        let mut rows =
+            stmt.query(rusqlite::params![since, until, self.scope.env.as_deref(), self.scope.component.as_deref()])?;
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            let f: RequestFacts = serde_json::from_str(&text).map_err(|e| {
+                WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
+            })?;
+            visit(&f).map_err(|e| WorkflowError::Usage(format!("cannot write the report: {e}")))?;
+        }
+        Ok(())
+    }
 }
 
-/// The facts of every request (the index must be current).
-pub fn all_facts(ledger: &Ledger) -> Result<Vec<RequestFacts>, WorkflowError> {
-    facts_in(ledger, &Scope::default())
+impl Facts for IndexFacts<'_> {
+    fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.walk(visit).map_err(|e| std::io::Error::other(e.to_string()))
+    }
 }
 
-/// Builds the report over `scope`. `generated_by` names who asked.
-pub fn build_report(ledger: &Ledger, scope: &Scope, generated_by: Option<String>) -> Result<Report, WorkflowError> {
+/// The facts of every request (the index must be current), one at a time.
+pub fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -> Result<(), WorkflowError> {
+    IndexFacts::new(ledger, &Scope::default()).walk(&mut |f| {
+        visit(f);
+        Ok(())
+    })
+}
+
+/// How many requests `scope` covers (the index must be current).
+fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
+    let mut n = 0u64;
+    IndexFacts::new(ledger, scope).walk(&mut |_| {
+        n += 1;
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
+/// read snapshot) for the figures first and then for the requests the format lists. `generated_by` names
+/// who asked. Returns the report's header and figures.
+pub fn write_report(
+    ledger: &Ledger,
+    scope: &Scope,
+    generated_by: Option<String>,
+    format: Format,
+    sink: &mut dyn std::io::Write,
+) -> Result<Report, WorkflowError> {
     let now = super::clock::now();
     super::index::refresh(ledger, now)?;
-    // The verdict reads every log on a connection of its own while this one reads the facts.
+    let snapshot = ledger.cache_conn().unchecked_transaction()?;
+    // The verdict reads every log on a connection of its own while this one walks the facts.
     let path = ledger.path().to_path_buf();
-    let (requests, verdict) = std::thread::scope(|s| {
+    let facts = IndexFacts::new(ledger, scope);
+    let (metrics, verdict) = std::thread::scope(|s| {
         let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
-        let requests = facts_in(ledger, scope);
-        (requests, verdict.join())
+        let mut b = Builder::new(now);
+        let metrics = facts.walk(&mut |f| {
+            b.add(f);
+            Ok(())
+        });
+        (metrics.map(|()| b.finish()), verdict.join())
     });
-    let requests = requests?;
+    let metrics = metrics?;
     let (intact, verdict, checkpoints) = match verdict {
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
     };
     let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
-    Ok(Report {
+    let report = Report {
         header: Header {
             ledger_id: ledger.ledger_id().to_hex(),
             generated_at: now,
@@ -174,10 +219,13 @@ pub fn build_report(ledger: &Ledger, scope: &Scope, generated_by: Option<String>
             intact,
             verdict,
         },
-        metrics: compute(&requests, until),
-        breaches: breaches(&requests, until),
-        requests,
-    })
+        metrics,
+        now: until,
+    };
+    crate::report::render::write(&report, &facts, format, sink)
+        .map_err(|e| WorkflowError::Usage(format!("cannot write the report: {e}")))?;
+    snapshot.finish()?;
+    Ok(report)
 }
 
 /// Whether reads are recorded under the policy in force.
@@ -211,16 +259,17 @@ pub fn record_read(
     Ok(Some(session.append(st, &|_, _| Ok(()))?))
 }
 
-/// `rollcall report`: records the read (when the policy says so), then builds the report.
+/// `rollcall report`: records the read (when the policy says so), then writes the report to `sink`.
 pub fn report(
     ctx: &Context,
     scope: &Scope,
     format: &str,
     signer: Option<&str>,
+    sink: &mut dyn std::io::Write,
 ) -> Result<(Report, Option<Receipt>), WorkflowError> {
     let ledger = ctx.open()?;
     super::index::refresh(&ledger, super::clock::now())?;
-    let count = facts_in(&ledger, scope)?.len() as u64;
+    let count = count_in(&ledger, scope)?;
     drop(ledger);
     let receipt = record_read(ctx, signer, "report", format, scope.map(format), count)?;
     let by = match (&receipt, signer) {
@@ -228,12 +277,18 @@ pub fn report(
         (None, None) => ctx.signer_name(None).ok(),
     };
     let ledger = ctx.open()?;
-    Ok((build_report(&ledger, scope, by)?, receipt))
+    Ok((write_report(&ledger, scope, by, Format::parse(format), sink)?, receipt))
 }
 
-/// A report over an open ledger that records nothing (audit copies of bundles, the console).
-pub fn report_read_only(ledger: &Ledger, scope: &Scope) -> Result<Report, WorkflowError> {
-    build_report(ledger, scope, None)
+/// A report over an open ledger that records nothing (audit copies of bundles, the console), written to
+/// `sink`.
+pub fn report_read_only(
+    ledger: &Ledger,
+    scope: &Scope,
+    format: Format,
+    sink: &mut dyn std::io::Write,
+) -> Result<Report, WorkflowError> {
+    write_report(ledger, scope, None, format, sink)
 }
 
 fn summary(view: &RequestView, f: &crate::audit::projection::TimelineItem) -> String {
