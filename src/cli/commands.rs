@@ -159,30 +159,48 @@ fn log(
     limit: Option<u64>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let page = workflow::log::log(ctx, origin, from, limit.unwrap_or(u64::MAX))?;
+    // Streamed a page at a time: a log of any length in bounded memory.
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut out = output::Blocks::new();
     if json {
-        let entries: Vec<_> = page
-            .lines
+        let mut entries = output::JsonArray::open(&mut out, "entries");
+        let head = workflow::log::log_each(ctx, origin, from, limit, 1, |_, l| {
+            entries.push(&json!({
+                "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
+                "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
+            }));
+            Ok(())
+        })?;
+        entries.close(&[("origin", head.origin.into()), ("size", head.size.into())]);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header: Vec<String> = ["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"].map(String::from).into();
+    let mut widths = output::Widths::new(&header);
+    let mut started = false;
+    workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
+        let actor = match (&l.actor_name, &l.actor_key_id) {
+            (Some(n), Some(k)) => format!("{n} ({k})"),
+            (None, Some(k)) => format!("? ({k})"),
+            _ => l.actor.clone(),
+        };
+        let cells: Vec<String> = [l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]
             .iter()
-            .map(|l| {
-                json!({
-                    "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
-                    "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
-                })
-            })
+            .map(|c| crate::text::safe(c))
             .collect();
-        output::json(&json!({"origin": page.origin, "size": page.size, "entries": entries}));
-    } else {
-        let mut t = Table::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"]);
-        for l in &page.lines {
-            let actor = match (&l.actor_name, &l.actor_key_id) {
-                (Some(n), Some(k)) => format!("{n} ({k})"),
-                (None, Some(k)) => format!("? ({k})"),
-                _ => l.actor.clone(),
-            };
-            t.row(vec![l.index.to_string(), l.entry_id.short(16), l.kind.clone(), actor, l.ts.clone()]);
+        if pass == 0 {
+            widths.measure(&cells);
+        } else {
+            if !started {
+                out.push(&widths.line(&header));
+                started = true;
+            }
+            out.push(&widths.line(&cells));
         }
-        output::emit(&t.render());
+        Ok(())
+    })?;
+    if !started {
+        // An empty log still prints its header line, as before.
+        out.push(&widths.line(&header));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,22 +68,12 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             // Streamed: a listing of any length in bounded memory (a table is measured, then printed).
             let mut out = output::Blocks::new();
             if json {
-                let mut n = 0usize;
-                out.push("{\n  \"requests\": [");
+                let mut requests = output::JsonArray::open(&mut out, "requests");
                 workflow::query::list_each(ctx, &filter, 1, |_, r| {
-                    let item = serde_json::to_string_pretty(&render::row_json(&r)).unwrap_or_else(|_| "{}".into());
-                    out.push(if n == 0 { "\n" } else { ",\n" });
-                    for (i, l) in item.lines().enumerate() {
-                        if i > 0 {
-                            out.push("\n");
-                        }
-                        out.push("    ");
-                        out.push(l);
-                    }
-                    n += 1;
+                    requests.push(&render::row_json(&r));
                     Ok(())
                 })?;
-                out.push(if n == 0 { "]\n}\n" } else { "\n  ]\n}\n" });
+                requests.close(&[]);
                 return Ok(ExitCode::SUCCESS);
             }
             let header: Vec<String> =

@@ -128,6 +128,43 @@ impl Widths {
     }
 }
 
+/// One pretty-printed JSON document `{"KEY": [...], ...}` written while its array's items arrive, in the
+/// layout `serde_json::to_string_pretty` gives the whole document (keys after the array must sort after
+/// KEY, as a `serde_json::Value` would order them).
+pub struct JsonArray<'b> {
+    out: &'b mut Blocks,
+    n: usize,
+}
+
+impl<'b> JsonArray<'b> {
+    pub fn open(out: &'b mut Blocks, key: &str) -> JsonArray<'b> {
+        out.push(&format!("{{\n  {}: [", serde_json::Value::from(key)));
+        JsonArray { out, n: 0 }
+    }
+
+    pub fn push(&mut self, item: &serde_json::Value) {
+        self.out.push(if self.n == 0 { "\n" } else { ",\n" });
+        self.out.push(&indented(item, 4));
+        self.n += 1;
+    }
+
+    /// Ends the array and the document with the members `rest`, in order.
+    pub fn close(self, rest: &[(&str, serde_json::Value)]) {
+        self.out.push(if self.n == 0 { "]" } else { "\n  ]" });
+        for (k, v) in rest {
+            self.out.push(&format!(",\n  {}: {}", serde_json::Value::from(*k), indented(v, 2).trim_start()));
+        }
+        self.out.push("\n}\n");
+    }
+}
+
+/// `v` pretty-printed with every line indented by `by` spaces.
+fn indented(v: &serde_json::Value, by: usize) -> String {
+    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
+    let pad = " ".repeat(by);
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+}
+
 /// Output gathered and written in blocks (a long listing is not one write per line, nor held whole).
 pub struct Blocks(String);
 

@@ -17,16 +17,27 @@ pub struct LogLine {
     pub ts: String,
 }
 
-/// A page of a log.
+/// The log a listing walks.
 #[derive(Clone, Debug)]
-pub struct LogPage {
+pub struct LogHead {
     pub origin: String,
     pub size: u64,
-    pub lines: Vec<LogLine>,
 }
 
-/// Up to `limit` entries of `origin` (default: this machine's own log) starting at index `from`.
-pub fn log(ctx: &Context, origin: Option<&str>, from: u64, limit: u64) -> Result<LogPage, WorkflowError> {
+/// Entries read from the ledger at a time.
+const PAGE: u64 = 1_000;
+
+/// Calls `visit` with up to `limit` entries of `origin` (default: this machine's own log) from index
+/// `from`, a page at a time, `passes` times over the same entries (a table's widths are measured in the
+/// first): a log of any length in bounded memory.
+pub fn log_each(
+    ctx: &Context,
+    origin: Option<&str>,
+    from: u64,
+    limit: u64,
+    passes: usize,
+    mut visit: impl FnMut(usize, LogLine) -> Result<(), WorkflowError>,
+) -> Result<LogHead, WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let origin = match origin {
         Some(name) => ledger.origin_by_name(name)?,
@@ -34,21 +45,32 @@ pub fn log(ctx: &Context, origin: Option<&str>, from: u64, limit: u64) -> Result
     };
     let roster = Roster::from_ledger(&ledger)?;
     let size = ledger.size(&origin)?;
-    let lines = ledger
-        .log_page(&origin, from, limit)?
-        .into_iter()
-        .map(|r| {
-            let key = PublicKey::parse(&r.actor);
-            LogLine {
-                index: r.index,
-                entry_id: r.entry.id,
-                kind: r.kind,
-                actor_key_id: key.map(|k| k.key_id()),
-                actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
-                actor: r.actor,
-                ts: r.ts,
+    // The first `size` entries never change: every pass walks exactly these.
+    let end = from.saturating_add(limit).min(size);
+    for pass in 0..passes {
+        let mut at = from;
+        while at < end {
+            let page = ledger.log_page(&origin, at, PAGE.min(end - at))?;
+            if page.is_empty() {
+                break;
             }
-        })
-        .collect();
-    Ok(LogPage { origin: origin.name, size, lines })
+            for r in page {
+                at = r.index + 1;
+                let key = PublicKey::parse(&r.actor);
+                visit(
+                    pass,
+                    LogLine {
+                        index: r.index,
+                        entry_id: r.entry.id,
+                        kind: r.kind,
+                        actor_key_id: key.map(|k| k.key_id()),
+                        actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
+                        actor: r.actor,
+                        ts: r.ts,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(LogHead { origin: origin.name, size })
 }
