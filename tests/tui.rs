@@ -1,6 +1,8 @@
 //! The review console without a terminal: pure update tests, insta snapshots of every screen at 80×24
 //! and 160×48, style-aware buffer asserts, a whole approval driven by keys, and hostile content.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::style::Color;
@@ -578,4 +580,77 @@ fn policy_tab_says_when_an_approval_went_stale() {
     let stale = format!("stale: evidence {} attached after this approval; re-approve", r.entry_id.short(12));
     assert!(screen.contains(&stale), "{screen}");
     assert!(screen.contains("[ ] approvals"), "{screen}");
+}
+
+/// A console on `env`'s ledger and keystore, acting as `signer`.
+fn harness_on(env: &common::Env, signer: &str, w: u16, h: u16) -> Harness {
+    use rollcall::identity::passphrase::Given;
+    let ctx = rollcall::workflow::Context {
+        ledger_path: env.ledger(),
+        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
+        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(common::PASS.into()))),
+    };
+    Harness::new(ctx, Options { read_only: false, signer: Some(signer.into()), banner: None }, w, h)
+}
+
+/// Issue 13: a ledger holding an entry whose statement no reader can parse (see
+/// `hostile_input::a_ledger_holding_an_unreadable_entry_still_works` for the command line). The console opens
+/// on it: the queue lists the requests, the history shows the entry as unreadable and opening it says why,
+/// the integrity screen names it, and the other screens go on.
+#[test]
+fn the_console_on_a_ledger_holding_an_unreadable_entry() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let index = env.push_unreadable();
+    // Error toasts other than the alarm every screen raises for a ledger that does not verify.
+    let worker_errors = |h: &Harness| -> Vec<String> {
+        h.state
+            .toasts
+            .iter()
+            .filter(|t| t.error && !t.text.starts_with("INTEGRITY FAILURE"))
+            .map(|t| t.text.clone())
+            .collect()
+    };
+    let mut h = harness_on(&env, "carol", 120, 30);
+    let screen = h.render();
+    assert!(h.state.queue.rows.iter().any(|r| r.id.to_hex() == req), "{screen}");
+    assert!(screen.contains("Revert payments deploy 4411"), "{screen}");
+    assert!(screen.contains("INTEGRITY FAILURE") && screen.contains(&format!("index {index}")), "{screen}");
+
+    // History: the newest entry is the unreadable one, shown as such (in the danger style), not as the
+    // kind its unchecked head claims.
+    h.press(KeyCode::Char('2'));
+    let screen = h.render();
+    let top = &h.state.history.list.rows[0];
+    assert_eq!((top.index, top.kind.as_str()), (index, "(unreadable)"), "{screen}");
+    let y = screen.lines().position(|l| l.contains(&format!("#{index} "))).expect("its row") as u16;
+    let x = screen.lines().nth(y as usize).unwrap().find("(unreadable)").expect("its kind") as u16;
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].style().fg, Some(Color::Red), "{screen}");
+    // Opening it says why it cannot be read, with its stored bytes escaped.
+    h.press(KeyCode::Enter);
+    let screen = h.render();
+    assert!(screen.contains("cannot be read") && screen.contains("deeper"), "{screen}");
+    assert!(worker_errors(&h).is_empty(), "{:?}", h.state.toasts);
+    h.press(KeyCode::Esc);
+
+    // Integrity names it.
+    h.press(KeyCode::Char('4'));
+    let screen = h.render();
+    assert!(screen.contains("integrity: FAILED") && screen.contains(&format!("index {index}")), "{screen}");
+    assert!(screen.contains("deeper"), "{screen}");
+
+    // The request still opens with its tabs, and the dashboard draws.
+    h.press(KeyCode::Char('1'));
+    h.press(KeyCode::Enter);
+    for _ in Tab::ALL {
+        let screen = h.render();
+        assert!(screen.contains("Revert payments deploy 4411"), "{screen}");
+        h.press(KeyCode::Tab);
+    }
+    assert!(h.state.detail.as_ref().and_then(|d| d.data.as_ref()).is_some());
+    h.press(KeyCode::Esc);
+    h.press(KeyCode::Char('3'));
+    let screen = h.render();
+    assert!(h.state.metrics.is_some(), "{screen}");
+    assert!(worker_errors(&h).is_empty(), "{:?}", h.state.toasts);
 }

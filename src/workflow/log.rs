@@ -39,10 +39,12 @@ pub fn log(ctx: &Context, origin: Option<&str>, from: u64, limit: u64) -> Result
         .into_iter()
         .map(|r| {
             let key = PublicKey::parse(&r.actor);
+            // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind it claims.
+            let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
             LogLine {
                 index: r.index,
                 entry_id: r.entry.id,
-                kind: r.kind,
+                kind,
                 actor_key_id: key.map(|k| k.key_id()),
                 actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
                 actor: r.actor,
