@@ -654,3 +654,92 @@ fn the_console_on_a_ledger_holding_an_unreadable_entry() {
     assert!(h.state.metrics.is_some(), "{screen}");
     assert!(worker_errors(&h).is_empty(), "{:?}", h.state.toasts);
 }
+
+/// Issue 13: the evidence viewer reads a file past its first 64 KiB, a page at a time: `]` and `[` move
+/// through [summary, page 1, …, page N], `}` jumps to the last page and `{` back to the summary, and the
+/// bottom border says where the viewer is. Each page is sanitized; only the page shown is held.
+#[test]
+fn the_evidence_viewer_pages_through_the_whole_file() {
+    const PAGE: usize = 64 * 1024;
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let mut log = String::new();
+    let mut n = 0;
+    while log.len() < 2 * PAGE + 3000 {
+        if n == 3000 {
+            log.push_str("\x1b]0;owned\x07 \u{202e}kcatta\n");
+        }
+        log.push_str(&format!("line {n:06} ok\n"));
+        n += 1;
+    }
+    let size = log.len();
+    let path = common::file(&env, "deploy.log", &log);
+    env.ok(&["evidence", "add", &req, &path, "--kind", "log", "--as", "bob"]);
+    let mut h = harness_on(&env, "carol", 80, 24);
+    h.press(KeyCode::Enter);
+    while h.state.detail.as_ref().is_some_and(|d| d.tab != Tab::Evidence) {
+        h.press(KeyCode::Tab);
+    }
+    h.press(KeyCode::Enter);
+    let pager = |h: &Harness| match h.state.modals.last() {
+        Some(rollcall::tui::state::Modal::Viewer { pager: Some(p), lines, .. }) => (p.page, p.shown, lines.clone()),
+        other => panic!("no evidence viewer: {other:?}"),
+    };
+    let screen = h.render();
+    assert_eq!(pager(&h).0, None);
+    assert!(screen.contains(&format!("summary · the file: {size} bytes in 3 pages")), "{screen}");
+    assert!(screen.contains("line 000000 ok"), "{screen}");
+
+    // Forward: page 1, page 2 (its first line is the one the page boundary cut).
+    h.press(KeyCode::Char(']'));
+    h.press(KeyCode::Char(']'));
+    let (page, shown, lines) = pager(&h);
+    assert_eq!((page, shown), (Some(1), Some(1)));
+    let first = &log[PAGE..];
+    assert_eq!(lines[0], first[..first.find('\n').unwrap()], "the page starts at byte {PAGE}");
+    assert!(lines.iter().map(|l| l.len() + 1).sum::<usize>() <= PAGE + 1, "one page is held, not the file");
+    let screen = h.render();
+    let at = format!("page 2 of 3 · bytes {PAGE}–{} of {size}", 2 * PAGE - 1);
+    assert!(screen.contains(&at), "{screen}");
+    // The viewer alone: around it the request drawn beneath shows today's date.
+    let viewer: Vec<String> =
+        screen.lines().skip(1).take(22).map(|l| l.chars().skip(2).take(76).collect::<String>()).collect();
+    insta::assert_snapshot!("evidence_page_2_80x24", redact(&viewer.join("\n")));
+    // The position is drawn in the accent style on the bottom border.
+    let y = screen.lines().position(|l| l.contains(&at)).unwrap() as u16;
+    let x = screen.lines().nth(y as usize).unwrap().chars().position(|c| c == 'p').unwrap() as u16;
+    assert_eq!(y, 22, "the viewer's bottom border");
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].style().fg, Some(Color::Magenta));
+    // The escapes of page 1 were shown escaped.
+    h.press(KeyCode::Char('['));
+    let (page, _, lines) = pager(&h);
+    assert_eq!(page, Some(0));
+    assert!(lines.iter().any(|l| l == "<U+001B>]0;owned<U+0007> <U+202E>kcatta"), "{lines:?}");
+    assert!(lines[0].starts_with('⚠'), "the page is flagged");
+    let screen = h.render();
+    assert!(!screen.contains(['\x1b', '\x07', '\u{202e}']), "{screen}");
+
+    // Jump to the last page; past it, a toast and nothing read.
+    h.press(KeyCode::Char('}'));
+    assert_eq!(pager(&h).0, Some(2));
+    assert!(h.render().contains(&format!("page 3 of 3 · bytes {}–{} of {size}", 2 * PAGE, size - 1)));
+    h.press(KeyCode::Char(']'));
+    assert_eq!(h.pending(), 0);
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("last page")));
+    // Back to the summary without reading the file again.
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char('{'), KeyModifiers::NONE)));
+    assert_eq!(h.pending(), 0);
+    assert_eq!(pager(&h).0, None);
+    assert!(h.render().contains("line 000000 ok"));
+
+    // Keys faster than the worker: only the reply for the page last asked for is shown.
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)));
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)));
+    assert!(h.render().contains("page 2 of 3 · loading…"));
+    h.settle();
+    let (page, shown, lines) = pager(&h);
+    assert_eq!((page, shown), (Some(1), Some(1)));
+    assert_eq!(lines[0], first[..first.find('\n').unwrap()]);
+    h.press(KeyCode::Esc);
+    assert!(h.state.modals.is_empty());
+}
