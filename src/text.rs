@@ -77,6 +77,78 @@ pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Lossy UTF-8 for one window of a longer byte stream (a page of a stored file): the characters whose first
+/// byte lies in `body`, given the (up to) 3 bytes before it in `before` and the 3 after it in `after` —
+/// fewer only at the start or the end of the stream. A character cut by the window's edges is shown whole
+/// on the page where it starts, and invalid sequences become U+FFFD, so the windows of a stream joined
+/// give exactly `String::from_utf8_lossy` of the whole. The result is untrusted text, to sanitize.
+pub fn decode_window(before: &[u8], body: &[u8], after: &[u8]) -> String {
+    let before = &before[before.len().saturating_sub(3)..];
+    let after = &after[..after.len().min(3)];
+    let mut buf = Vec::with_capacity(before.len() + body.len() + after.len());
+    buf.extend_from_slice(before);
+    buf.extend_from_slice(body);
+    buf.extend_from_slice(after);
+    let (start, end) = (before.len(), before.len() + body.len());
+    let mut out = String::with_capacity(body.len());
+    let mut at = 0;
+    // The parse is the standard one (maximal subparts), so a unit that starts at a lead or ASCII byte is
+    // the same whether the parse began at the stream's start or up to 3 bytes before the window.
+    for chunk in buf.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            if (start..end).contains(&(at + i)) {
+                out.push(c);
+            }
+        }
+        at += chunk.valid().len();
+        if !chunk.invalid().is_empty() {
+            if (start..end).contains(&at) {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
+            at += chunk.invalid().len();
+        }
+    }
+    out
+}
+
+/// Lossy UTF-8 for a stream read in chunks: a character cut between two chunks is decoded whole, so the
+/// pieces joined are exactly `String::from_utf8_lossy` of the whole stream. Untrusted text, to sanitize.
+#[derive(Debug, Default)]
+pub struct Utf8Stream {
+    /// The start of a character the last chunk ended in (at most 3 bytes).
+    carry: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// The text of the next chunk, keeping a character it ends in the middle of for the next call.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.extend_from_slice(bytes);
+        let mut out = String::with_capacity(buf.len());
+        let mut chunks = buf.utf8_chunks().peekable();
+        while let Some(chunk) = chunks.next() {
+            out.push_str(chunk.valid());
+            let bad = chunk.invalid();
+            if bad.is_empty() {
+                continue;
+            }
+            // A sequence cut by the end of the chunk (not invalid yet) waits for the rest.
+            let cut = chunks.peek().is_none() && std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none());
+            if cut {
+                self.carry = bad.to_vec();
+            } else {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
+        }
+        out
+    }
+
+    /// The end of the stream: a character left cut is invalid.
+    pub fn finish(self) -> String {
+        if self.carry.is_empty() { String::new() } else { char::REPLACEMENT_CHARACTER.to_string() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +181,58 @@ mod tests {
         assert_eq!(truncate("abc", 4), "abc");
     }
 
+    #[test]
+    fn a_window_shows_the_characters_that_start_in_it() {
+        let s = "aé€😀b".as_bytes(); // 1, 2, 3 and 4 bytes
+        // Cut inside the euro sign (bytes 3..6): it belongs to the window where it starts.
+        assert_eq!(decode_window(&s[1..3], &s[3..5], &s[5..8]), "€");
+        assert_eq!(decode_window(&s[2..5], &s[5..7], &s[7..10]), "😀");
+        assert_eq!(decode_window(&s[4..7], &s[7..11], &[]), "b");
+        assert_eq!(decode_window(&[], &s[..1], &s[1..4]), "a");
+        // Invalid bytes are one U+FFFD per maximal invalid sequence, as from_utf8_lossy gives.
+        assert_eq!(decode_window(b"", b"a\xff\xe2\x82b", b""), "a\u{FFFD}\u{FFFD}b");
+        let mut st = Utf8Stream::default();
+        let mut out = st.push(&s[..4]);
+        out += &st.push(&s[4..8]);
+        out += &st.push(&s[8..]);
+        out += &st.finish();
+        assert_eq!(out, "aé€😀b");
+        let mut st = Utf8Stream::default();
+        assert_eq!(st.push(b"x\xf0\x9f"), "x");
+        assert_eq!(st.finish(), "\u{FFFD}");
+    }
+
+    /// Bytes that are mostly UTF-8 of every width, with some invalid ones.
+    fn mixed_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                any::<char>().prop_map(|c| c.to_string().into_bytes()),
+                "[a-zé€😀\n]".prop_map(String::into_bytes),
+                any::<u8>().prop_map(|b| vec![b]),
+            ],
+            0..60,
+        )
+        .prop_map(|v| v.concat())
+    }
+
     proptest! {
+        #[test]
+        fn pages_joined_are_the_whole_text(bytes in mixed_bytes(), page in 1usize..9) {
+            let whole = String::from_utf8_lossy(&bytes).into_owned();
+            let mut joined = String::new();
+            let mut stream = Utf8Stream::default();
+            let mut streamed = String::new();
+            for start in (0..bytes.len()).step_by(page) {
+                let end = (start + page).min(bytes.len());
+                let after = &bytes[end..(end + 3).min(bytes.len())];
+                joined.push_str(&decode_window(&bytes[start.saturating_sub(3)..start], &bytes[start..end], after));
+                streamed.push_str(&stream.push(&bytes[start..end]));
+            }
+            streamed.push_str(&stream.finish());
+            prop_assert_eq!(&joined, &whole);
+            prop_assert_eq!(&streamed, &whole);
+        }
+
         #[test]
         fn output_has_no_control_or_format_chars(s in any::<String>()) {
             let c = one_line(&s);

@@ -292,3 +292,123 @@ fn evidence_requirements_show_in_the_checklist() {
     assert_eq!(item["met"], false);
     assert!(item["detail"].as_str().unwrap().contains("missing evidence: scan"));
 }
+
+/// How the command line shows untrusted text: escapes as `<U+XXXX>`, tabs as four spaces, no `\r`.
+fn sanitized(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            '\t' => out.push_str("    "),
+            '\r' => {}
+            c if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') => {
+                out.push_str(&format!("<U+{:04X}>", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Issue 13: the text past the first 64 KiB. `evidence show --page N` prints one page (the text on stdout,
+/// its position on stderr), `--raw` all of it a page at a time; both sanitized, a character cut by a
+/// page's edge shown whole on the page where it starts, and a page past the end a one-line error.
+#[test]
+fn evidence_text_by_page_and_raw() {
+    const PAGE: usize = 64 * 1024;
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    // Three pages of numbered log lines; page 2 holds terminal escapes, a bidi override and a tab, and a
+    // euro sign (3 bytes) starts on its last byte.
+    let mut log = String::new();
+    let mut n = 0;
+    while log.len() < PAGE + 1000 {
+        log.push_str(&format!("line {n:06} ok\n"));
+        n += 1;
+    }
+    log.push_str("step 7 \x1b]0;owned\x07 \x1b[2J\u{202e}kcatta\tdone\r\n");
+    while log.len() < 2 * PAGE - 1 {
+        log.push_str(&format!("line {n:06} ok\n"));
+        n += 1;
+    }
+    log.truncate(2 * PAGE - 1);
+    log.push('€');
+    while log.len() < 2 * PAGE + 5000 {
+        log.push_str(&format!("line {n:06} ok\n"));
+        n += 1;
+    }
+    let path = env.home().join("deploy.log");
+    std::fs::write(&path, &log).unwrap();
+    attach(&env, &req, path.to_str().unwrap(), "log");
+    let id = evidence_of(&env, &req)[0]["entry_id"].as_str().unwrap().to_string();
+    let short = &id[..12];
+    let size = log.len();
+
+    // The summary says how to read on.
+    let summary = env.ok(&["evidence", "show", &id]);
+    assert!(summary.contains(&format!("`rollcall evidence show {short} --page 2` reads on")), "{summary}");
+
+    // Page 2: exactly its bytes (the euro sign whole at its end), sanitized; its position on stderr.
+    let page2 = &log[PAGE..2 * PAGE + 2];
+    let out = env.run(&["evidence", "show", &id[..8], "--page", "2"]);
+    assert!(out.status.success());
+    let (text, err) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert_eq!(text, sanitized(page2));
+    assert!(text.ends_with('€') && text.contains("<U+001B>]0;owned<U+0007> <U+001B>[2J<U+202E>kcatta    done\n"));
+    assert!(!text.contains(['\x1b', '\x07', '\u{202e}', '\r', '\u{fffd}']), "{text:?}");
+    assert!(
+        err.contains(&format!(
+            "page 2 of 3, bytes {PAGE}-{} of {size}; next: `rollcall evidence show {short} --page 3`",
+            2 * PAGE - 1
+        )),
+        "{err}"
+    );
+    assert!(err.contains("control or invisible characters"), "{err}");
+    // Page 3 goes on after the euro sign, and is the last.
+    let out = env.run(&["evidence", "show", &id, "--page", "3"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), log[2 * PAGE + 2..]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("page 3 of 3, bytes"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the last page"));
+    let out = env.run(&["evidence", "show", &id, "--page", "last"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), log[2 * PAGE + 2..]);
+
+    // Past the end, page 0, and conflicting options: one-line usage errors.
+    let err = env.fails(&["evidence", "show", &id, "--page", "4"], 2);
+    assert!(
+        err.contains(&format!("page 4 is past the end: evidence {short} has 3 pages of 64 KiB ({size} bytes)")),
+        "{err}"
+    );
+    assert!(env.fails(&["evidence", "show", &id, "--page", "0"], 2).contains("pages count from 1"));
+    assert_eq!(env.run(&["evidence", "show", &id, "--page", "two"]).status.code(), Some(2));
+    assert!(env.fails(&["--json", "evidence", "show", &id, "--raw"], 2).contains("--raw prints text"));
+    assert_eq!(env.run(&["evidence", "show", &id, "--raw", "--page", "2"]).status.code(), Some(2));
+
+    // --json: the page and where it lies.
+    let j = env.json(&["evidence", "show", &id, "--page", "2"]);
+    assert_eq!((j["page"].as_u64(), j["pages"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (j["offset"].as_u64(), j["bytes"].as_u64(), j["size"].as_u64()),
+        (Some(PAGE as u64), Some(PAGE as u64), Some(size as u64))
+    );
+    assert_eq!(j["text"], sanitized(page2));
+    assert_eq!(j["suspicious"], true);
+
+    // --raw: all of it, sanitized, nothing else on stdout; the pages joined are the same text.
+    let out = env.run(&["evidence", "show", &id, "--raw"]);
+    assert!(out.status.success());
+    let raw = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(raw, sanitized(&log));
+    let pages: String = (1..=3)
+        .map(|p| String::from_utf8(env.run(&["evidence", "show", &id, "--page", &p.to_string()]).stdout).unwrap())
+        .collect();
+    assert_eq!(pages, raw);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control or invisible characters"));
+
+    // Nothing to page through: a link, purged bytes.
+    env.ok(&["evidence", "add", &req, "--kind", "other", "--url", "https://ci.example/run/8", "--as", "bob"]);
+    let link = evidence_of(&env, &req)[1]["entry_id"].as_str().unwrap().to_string();
+    assert!(env.fails(&["evidence", "show", &link, "--page", "1"], 2).contains("is a link"));
+    env.ok(&["evidence", "purge", &id, "--reason", "holds a token", "--as", "erin"]);
+    assert!(env.fails(&["evidence", "show", &id, "--raw"], 2).contains("purged"));
+    assert!(env.fails(&["evidence", "show", &id, "--page", "2"], 2).contains("holds a token"));
+}

@@ -101,10 +101,30 @@ fn a_million_sarif_results_attach_and_show_in_bounded_memory() {
     let out = env.home().join("back.sarif");
     let (_, export_kb) = measured(&env, &["evidence", "export", id, "--out", out.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&out).unwrap().len(), size);
-    eprintln!("peak RSS: attach {attach_kb} kB, show {show_kb} kB, show --json {json_kb} kB, export {export_kb} kB");
-    for (what, kb) in [("attach", attach_kb), ("show", show_kb), ("show --json", json_kb), ("export", export_kb)] {
+    // The whole text, a page at a time, and the last page alone.
+    let (raw, raw_kb) = measured(&env, &["evidence", "show", id, "--raw"]);
+    assert_eq!(raw.len() as u64, size);
+    assert!(raw.ends_with(r#""finding 999999"}}]}]}"#), "{}", &raw[raw.len() - 100..]);
+    drop(raw);
+    let pages = size.div_ceil(64 * 1024);
+    let (last, page_kb) = measured(&env, &["evidence", "show", id, "--page", &pages.to_string()]);
+    assert_eq!(last.len() as u64, size - (pages - 1) * 64 * 1024);
+    eprintln!(
+        "peak RSS: attach {attach_kb} kB, show {show_kb} kB, show --json {json_kb} kB, export {export_kb} kB, \
+         show --raw {raw_kb} kB, show --page {pages} {page_kb} kB"
+    );
+    for (what, kb) in [
+        ("attach", attach_kb),
+        ("show", show_kb),
+        ("show --json", json_kb),
+        ("export", export_kb),
+        ("show --raw", raw_kb),
+        ("show --page", page_kb),
+    ] {
         assert!(kb <= MAX_RSS_KB, "evidence {what} peaked at {kb} kB");
     }
+    // Reading the text never holds the file: far less than its size.
+    assert!(raw_kb < size / 1000 / 2 && page_kb < size / 1000 / 2, "--raw {raw_kb} kB, --page {page_kb} kB");
 }
 
 #[test]

@@ -207,27 +207,9 @@ fn every_refused_import_or_join_leaves_the_ledger_byte_identical() {
 /// modified client with the origin key): `verify` names it, and every other command goes on.
 #[test]
 fn a_ledger_holding_an_unreadable_entry_still_works() {
-    use ed25519_dalek::Signer;
-    use rollcall::ledger::statement::CheckedHead;
-    use rollcall::ledger::{Hash, Ledger, PublicKey, SignedStatement};
     let env = common::team();
     let req = common::file_request(&env, "bob", "low");
-    let alice = env.signing_key("alice");
-    let l = Ledger::open(&env.ledger()).unwrap();
-    let actor = PublicKey::from_signing(&alice);
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-    let ts = rollcall::ledger::statement::now_ts();
-    let bytes = format!(
-        r#"{{"actor":"{}","body":{{"text":{deep}}},"kind":"note","refs":[],"ts":"{ts}","v":2}}"#,
-        actor.encode()
-    )
-    .into_bytes();
-    let pae = rollcall::ledger::dsse::pae(&rollcall::ledger::dsse::payload_type(&l.ledger_id()), &bytes);
-    let signature = alice.sign(&pae).to_bytes();
-    let entry = SignedStatement { id: Hash::of(&[&bytes]), bytes, signature };
-    let head = CheckedHead { kind: "note".into(), actor, ts: ts.clone(), refs: vec![] };
-    drop(l);
-    let size = env.push_leaf(&entry, &head, true);
+    let size = env.push_unreadable();
     // verify names it.
     let (code, v) = common::verify_json(&env);
     assert_eq!(code, 1, "{v}");
@@ -238,6 +220,10 @@ fn a_ledger_holding_an_unreadable_entry_still_works() {
     assert!(env.ok(&["list"]).contains(&req[..12]));
     env.ok(&["rebuild"]);
     env.ok(&["show", &req]);
+    // The log shows it as unreadable, not as the kind its unchecked head claims.
+    let log = env.json(&["log"]);
+    let last = log["entries"].as_array().and_then(|e| e.last()).cloned().unwrap_or_default();
+    assert_eq!((last["index"].as_u64(), last["kind"].as_str()), (Some(size), Some("(unreadable)")), "{log}");
     env.ok(&["log"]);
     env.ok(&["obligations"]);
     // The report is still written, and its header says the ledger does not verify, naming the entry.

@@ -1,6 +1,8 @@
 //! The review console without a terminal: pure update tests, insta snapshots of every screen at 80×24
 //! and 160×48, style-aware buffer asserts, a whole approval driven by keys, and hostile content.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::style::Color;
@@ -578,4 +580,166 @@ fn policy_tab_says_when_an_approval_went_stale() {
     let stale = format!("stale: evidence {} attached after this approval; re-approve", r.entry_id.short(12));
     assert!(screen.contains(&stale), "{screen}");
     assert!(screen.contains("[ ] approvals"), "{screen}");
+}
+
+/// A console on `env`'s ledger and keystore, acting as `signer`.
+fn harness_on(env: &common::Env, signer: &str, w: u16, h: u16) -> Harness {
+    use rollcall::identity::passphrase::Given;
+    let ctx = rollcall::workflow::Context {
+        ledger_path: env.ledger(),
+        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
+        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(common::PASS.into()))),
+    };
+    Harness::new(ctx, Options { read_only: false, signer: Some(signer.into()), banner: None }, w, h)
+}
+
+/// Issue 13: a ledger holding an entry whose statement no reader can parse (see
+/// `hostile_input::a_ledger_holding_an_unreadable_entry_still_works` for the command line). The console opens
+/// on it: the queue lists the requests, the history shows the entry as unreadable and opening it says why,
+/// the integrity screen names it, and the other screens go on.
+#[test]
+fn the_console_on_a_ledger_holding_an_unreadable_entry() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let index = env.push_unreadable();
+    // Error toasts other than the alarm every screen raises for a ledger that does not verify.
+    let worker_errors = |h: &Harness| -> Vec<String> {
+        h.state
+            .toasts
+            .iter()
+            .filter(|t| t.error && !t.text.starts_with("INTEGRITY FAILURE"))
+            .map(|t| t.text.clone())
+            .collect()
+    };
+    let mut h = harness_on(&env, "carol", 120, 30);
+    let screen = h.render();
+    assert!(h.state.queue.rows.iter().any(|r| r.id.to_hex() == req), "{screen}");
+    assert!(screen.contains("Revert payments deploy 4411"), "{screen}");
+    assert!(screen.contains("INTEGRITY FAILURE") && screen.contains(&format!("index {index}")), "{screen}");
+
+    // History: the newest entry is the unreadable one, shown as such (in the danger style), not as the
+    // kind its unchecked head claims.
+    h.press(KeyCode::Char('2'));
+    let screen = h.render();
+    let top = &h.state.history.list.rows[0];
+    assert_eq!((top.index, top.kind.as_str()), (index, "(unreadable)"), "{screen}");
+    let y = screen.lines().position(|l| l.contains(&format!("#{index} "))).expect("its row") as u16;
+    let x = screen.lines().nth(y as usize).unwrap().find("(unreadable)").expect("its kind") as u16;
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].style().fg, Some(Color::Red), "{screen}");
+    // Opening it says why it cannot be read, with its stored bytes escaped.
+    h.press(KeyCode::Enter);
+    let screen = h.render();
+    assert!(screen.contains("cannot be read") && screen.contains("deeper"), "{screen}");
+    assert!(worker_errors(&h).is_empty(), "{:?}", h.state.toasts);
+    h.press(KeyCode::Esc);
+
+    // Integrity names it.
+    h.press(KeyCode::Char('4'));
+    let screen = h.render();
+    assert!(screen.contains("integrity: FAILED") && screen.contains(&format!("index {index}")), "{screen}");
+    assert!(screen.contains("deeper"), "{screen}");
+
+    // The request still opens with its tabs, and the dashboard draws.
+    h.press(KeyCode::Char('1'));
+    h.press(KeyCode::Enter);
+    for _ in Tab::ALL {
+        let screen = h.render();
+        assert!(screen.contains("Revert payments deploy 4411"), "{screen}");
+        h.press(KeyCode::Tab);
+    }
+    assert!(h.state.detail.as_ref().and_then(|d| d.data.as_ref()).is_some());
+    h.press(KeyCode::Esc);
+    h.press(KeyCode::Char('3'));
+    let screen = h.render();
+    assert!(h.state.metrics.is_some(), "{screen}");
+    assert!(worker_errors(&h).is_empty(), "{:?}", h.state.toasts);
+}
+
+/// Issue 13: the evidence viewer reads a file past its first 64 KiB, a page at a time: `]` and `[` move
+/// through [summary, page 1, …, page N], `}` jumps to the last page and `{` back to the summary, and the
+/// bottom border says where the viewer is. Each page is sanitized; only the page shown is held.
+#[test]
+fn the_evidence_viewer_pages_through_the_whole_file() {
+    const PAGE: usize = 64 * 1024;
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let mut log = String::new();
+    let mut n = 0;
+    while log.len() < 2 * PAGE + 3000 {
+        if n == 3000 {
+            log.push_str("\x1b]0;owned\x07 \u{202e}kcatta\n");
+        }
+        log.push_str(&format!("line {n:06} ok\n"));
+        n += 1;
+    }
+    let size = log.len();
+    let path = common::file(&env, "deploy.log", &log);
+    env.ok(&["evidence", "add", &req, &path, "--kind", "log", "--as", "bob"]);
+    let mut h = harness_on(&env, "carol", 80, 24);
+    h.press(KeyCode::Enter);
+    while h.state.detail.as_ref().is_some_and(|d| d.tab != Tab::Evidence) {
+        h.press(KeyCode::Tab);
+    }
+    h.press(KeyCode::Enter);
+    let pager = |h: &Harness| match h.state.modals.last() {
+        Some(rollcall::tui::state::Modal::Viewer { pager: Some(p), lines, .. }) => (p.page, p.shown, lines.clone()),
+        other => panic!("no evidence viewer: {other:?}"),
+    };
+    let screen = h.render();
+    assert_eq!(pager(&h).0, None);
+    assert!(screen.contains(&format!("summary · the file: {size} bytes in 3 pages")), "{screen}");
+    assert!(screen.contains("line 000000 ok"), "{screen}");
+
+    // Forward: page 1, page 2 (its first line is the one the page boundary cut).
+    h.press(KeyCode::Char(']'));
+    h.press(KeyCode::Char(']'));
+    let (page, shown, lines) = pager(&h);
+    assert_eq!((page, shown), (Some(1), Some(1)));
+    let first = &log[PAGE..];
+    assert_eq!(lines[0], first[..first.find('\n').unwrap()], "the page starts at byte {PAGE}");
+    assert!(lines.iter().map(|l| l.len() + 1).sum::<usize>() <= PAGE + 1, "one page is held, not the file");
+    let screen = h.render();
+    let at = format!("page 2 of 3 · bytes {PAGE}–{} of {size}", 2 * PAGE - 1);
+    assert!(screen.contains(&at), "{screen}");
+    // The viewer alone: around it the request drawn beneath shows today's date.
+    let viewer: Vec<String> =
+        screen.lines().skip(1).take(22).map(|l| l.chars().skip(2).take(76).collect::<String>()).collect();
+    insta::assert_snapshot!("evidence_page_2_80x24", redact(&viewer.join("\n")));
+    // The position is drawn in the accent style on the bottom border.
+    let y = screen.lines().position(|l| l.contains(&at)).unwrap() as u16;
+    let x = screen.lines().nth(y as usize).unwrap().chars().position(|c| c == 'p').unwrap() as u16;
+    assert_eq!(y, 22, "the viewer's bottom border");
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].style().fg, Some(Color::Magenta));
+    // The escapes of page 1 were shown escaped.
+    h.press(KeyCode::Char('['));
+    let (page, _, lines) = pager(&h);
+    assert_eq!(page, Some(0));
+    assert!(lines.iter().any(|l| l == "<U+001B>]0;owned<U+0007> <U+202E>kcatta"), "{lines:?}");
+    assert!(lines[0].starts_with('⚠'), "the page is flagged");
+    let screen = h.render();
+    assert!(!screen.contains(['\x1b', '\x07', '\u{202e}']), "{screen}");
+
+    // Jump to the last page; past it, a toast and nothing read.
+    h.press(KeyCode::Char('}'));
+    assert_eq!(pager(&h).0, Some(2));
+    assert!(h.render().contains(&format!("page 3 of 3 · bytes {}–{} of {size}", 2 * PAGE, size - 1)));
+    h.press(KeyCode::Char(']'));
+    assert_eq!(h.pending(), 0);
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("last page")));
+    // Back to the summary without reading the file again.
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char('{'), KeyModifiers::NONE)));
+    assert_eq!(h.pending(), 0);
+    assert_eq!(pager(&h).0, None);
+    assert!(h.render().contains("line 000000 ok"));
+
+    // Keys faster than the worker: only the reply for the page last asked for is shown.
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)));
+    h.send(Msg::Key(ratatui::crossterm::event::KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE)));
+    assert!(h.render().contains("page 2 of 3 · loading…"));
+    h.settle();
+    let (page, shown, lines) = pager(&h);
+    assert_eq!((page, shown), (Some(1), Some(1)));
+    assert_eq!(lines[0], first[..first.find('\n').unwrap()]);
+    h.press(KeyCode::Esc);
+    assert!(h.state.modals.is_empty());
 }

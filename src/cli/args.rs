@@ -559,9 +559,32 @@ pub enum EvidenceCommand {
         signer: Signer,
     },
     /// Print an evidence file, recognised and rendered (JUnit failures, SARIF findings, text).
+    ///
+    /// Without options: a summary and the first 64 KiB of the text; --page N and --raw read all of it. Text
+    /// is always sanitized: control, bidi and zero-width characters are printed as <U+XXXX>, never sent to
+    /// the terminal.
+    #[command(
+        after_help = "Examples:\n  rollcall evidence show 3f9a2c --page 2      the second 64 KiB of the file as text\n  \
+                            rollcall evidence show 3f9a2c --page last   the end of a log\n  \
+                            rollcall evidence show 3f9a2c --raw | less  all of it, through a pager\n  \
+                            rollcall evidence export 3f9a2c --out f     the exact bytes"
+    )]
     Show {
         /// Evidence entry id (a unique prefix).
         id: String,
+        /// Print only page N (from 1, or `last`) of the file as text, 64 KiB a page.
+        ///
+        /// The text goes to stdout, where it lies in the file ("page 2 of 57, bytes 65536-131071 of
+        /// 3735552") to stderr. A character cut by a page's edge is shown whole on the page where it starts.
+        /// With --json: one document with the page's text and position.
+        #[arg(long, value_name = "N", conflicts_with = "raw", value_parser = parse_page)]
+        page: Option<PageArg>,
+        /// Print the whole file as text, sanitized, and nothing else (for pipes and pagers).
+        ///
+        /// The file is read a page at a time, so memory stays bounded whatever its size. Not with --json;
+        /// for the exact bytes use `evidence export`.
+        #[arg(long)]
+        raw: bool,
     },
     /// Write the original bytes of an evidence file (digest checked).
     Export {
@@ -577,6 +600,21 @@ pub enum EvidenceCommand {
         #[command(flatten)]
         signer: Signer,
     },
+}
+
+/// A page of `evidence show --page`: a number from 1, or the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageArg {
+    Number(u64),
+    Last,
+}
+
+fn parse_page(s: &str) -> Result<PageArg, String> {
+    match s {
+        "last" => Ok(PageArg::Last),
+        // 0 is refused when the command runs, on one line.
+        n => n.parse::<u64>().map(PageArg::Number).map_err(|_| "give a page number (from 1) or `last`".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]

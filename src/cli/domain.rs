@@ -1,6 +1,6 @@
 //! The rollback commands: requests, decisions, lifecycle, identity, policy, gate, obligations.
 
-use super::args::{Command, EvidenceCommand, IncidentCommand, PolicyCommand, RequestCommand};
+use super::args::{Command, EvidenceCommand, IncidentCommand, PageArg, PolicyCommand, RequestCommand};
 use super::commands::on_request;
 use super::output::{self, Table};
 use super::render;
@@ -237,7 +237,57 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             on_request("evidence", &r, &id, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evidence { command: EvidenceCommand::Show { id } } => {
+        Command::Evidence { command: EvidenceCommand::Show { id, page: Some(which), .. } } => {
+            let n = match which {
+                PageArg::Number(0) => {
+                    return Err(WorkflowError::Usage("pages count from 1: --page 1 is the first 64 KiB".into()));
+                }
+                PageArg::Number(n) => Some(n - 1),
+                PageArg::Last => None,
+            };
+            let (ev, page) = workflow::evidence::show_page(ctx, &id, n)?;
+            if json {
+                output::json(&render::evidence_page_json(&ev, &page));
+                return Ok(ExitCode::SUCCESS);
+            }
+            // The text alone on stdout (for scripts); where it lies in the file on stderr, after it.
+            let clean = crate::text::multi_line(&page.text);
+            output::emit(&clean.text);
+            if !clean.text.ends_with('\n') && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                eprintln!();
+            }
+            if clean.suspicious {
+                output::warn("this page contains control or invisible characters; they are printed as <U+XXXX>");
+            }
+            eprintln!("{}", render::page_position(&ev, &page));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { command: EvidenceCommand::Show { id, raw: true, .. } } => {
+            if json {
+                return Err(WorkflowError::Usage(
+                    "--raw prints text, not JSON: use --page N with --json, or `rollcall evidence export` for the bytes"
+                        .into(),
+                ));
+            }
+            // A page at a time: decoded (a character cut between pages kept whole), sanitized, printed.
+            let mut text = crate::text::Utf8Stream::default();
+            let mut suspicious = false;
+            let mut print = |s: &str| {
+                let clean = crate::text::multi_line(s);
+                suspicious |= clean.suspicious;
+                output::emit(&clean.text);
+            };
+            workflow::evidence::read_pages(ctx, &id, &mut |bytes| {
+                print(&text.push(bytes));
+                Ok(())
+            })?;
+            print(&text.finish());
+            if suspicious {
+                output::warn("the text contains control or invisible characters; they are printed as <U+XXXX>");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { command: EvidenceCommand::Show { id, .. } } => {
             let ev = workflow::evidence::show(ctx, &id)?;
             if json {
                 output::json(&render::evidence_json(&ev));

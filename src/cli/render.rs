@@ -411,6 +411,14 @@ const SHOW_TEXT_MAX: usize = 64 * 1024;
 
 /// `evidence show` as text: the header, then the parsed rendering or the (sanitized) text.
 pub fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
+    let id = ev.entry.short(12);
+    evidence_text_with(ev, &|more| {
+        format!("… ({more} more bytes: `rollcall evidence show {id} --page 2` reads on, `--raw` prints all of it)")
+    })
+}
+
+/// [`evidence_text`] with `more(bytes not shown)` as the line that ends a text cut after its first page.
+pub fn evidence_text_with(ev: &crate::workflow::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
     use crate::evidence::recognize::Parsed;
     let b = &ev.body;
     let mut out = String::new();
@@ -487,10 +495,42 @@ PURGED by {} at {}: {}
             out.push_str(&clean.text);
             let shown = bytes.len().min(SHOW_TEXT_MAX) as u64;
             if ev.size > shown {
-                out.push_str(&format!("\n… ({} more bytes; use `rollcall evidence export`)\n", ev.size - shown));
+                out.push_str(&format!("\n{}\n", more(ev.size - shown)));
             }
         }
         (None, _) | (_, None) => out.push_str("(no stored bytes)\n"),
     }
     out
+}
+
+/// `evidence show --page N --json`: the page's position and its sanitized text.
+pub fn evidence_page_json(ev: &crate::workflow::evidence::Evidence, p: &crate::workflow::evidence::TextPage) -> Value {
+    let clean = multi_line(&p.text);
+    json!({
+        "entry_id": ev.entry.to_hex(), "request": ev.request.to_hex(), "name": ev.body.name,
+        "page": p.page + 1, "pages": p.pages, "offset": p.offset, "bytes": p.len, "size": p.size,
+        "text": clean.text, "suspicious": clean.suspicious,
+    })
+}
+
+/// Where a page of `evidence show --page` lies in its file, on one line: "page 2 of 57, bytes 65536-131071
+/// of 3735552", then how to go on.
+pub fn page_position(ev: &crate::workflow::evidence::Evidence, p: &crate::workflow::evidence::TextPage) -> String {
+    let id = ev.entry.short(12);
+    let bytes = if p.len == 0 {
+        "no bytes (the file is empty)".to_string()
+    } else {
+        format!("bytes {}-{} of {}", p.offset, p.offset + p.len - 1, p.size)
+    };
+    let next = if p.page + 1 < p.pages {
+        format!("next: `rollcall evidence show {id} --page {}`", p.page + 2)
+    } else {
+        "the last page".to_string()
+    };
+    format!(
+        "evidence {id} ({}): page {} of {}, {bytes}; {next}",
+        safe(ev.body.name.as_deref().unwrap_or("-")),
+        p.page + 1,
+        p.pages
+    )
 }

@@ -42,6 +42,10 @@ actions! {
     PageUp = "page_up", "page up", ["pgup", "ctrl-u"];
     Top = "top", "first row", ["g", "home"];
     Bottom = "bottom", "last row", ["G", "end"];
+    NextPage = "next_page", "evidence viewer: next page (64 KiB) of the file", ["]"];
+    PrevPage = "prev_page", "evidence viewer: previous page, then the summary", ["["];
+    LastPage = "last_page", "evidence viewer: last page of the file", ["}"];
+    FirstPage = "first_page", "evidence viewer: back to the summary", ["{"];
     Open = "open", "open / confirm", ["enter"];
     NextTab = "next_tab", "next tab", ["tab", "l", "right"];
     PrevTab = "prev_tab", "previous tab", ["backtab", "h", "left"];

@@ -43,6 +43,16 @@ pub enum Msg {
     Viewer {
         title: String,
         lines: Vec<String>,
+        pager: Option<Box<crate::tui::state::Pager>>,
+    },
+    /// A page of an evidence file, sanitized, line by line.
+    EvidencePage {
+        id: EntryId,
+        page: u64,
+        offset: u64,
+        len: u64,
+        size: u64,
+        lines: Vec<String>,
     },
     Metrics(Box<Metrics>),
     Integrity(Box<Integrity>),
@@ -133,6 +143,11 @@ pub enum Cmd {
     },
     Evidence {
         id: EntryId,
+    },
+    /// Page `page` (from 0) of an evidence file's stored bytes, as text.
+    EvidencePage {
+        id: EntryId,
+        page: u64,
     },
     Entry {
         id: EntryId,

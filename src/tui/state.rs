@@ -259,6 +259,41 @@ pub struct ActionDialog {
     pub passphrase: Zeroizing<String>,
 }
 
+/// Where an evidence viewer is in the file: its summary, or one page of the stored bytes as text. Only the
+/// page shown is held, so memory stays bounded whatever the file's size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pager {
+    pub evidence: EntryId,
+    /// The page asked for (from 0), `None` for the summary.
+    pub page: Option<u64>,
+    /// The page whose lines are shown; differs from `page` while that one loads.
+    pub shown: Option<u64>,
+    /// Pages of [`crate::workflow::evidence::PAGE`] bytes in the stored file (0 when no bytes are stored).
+    pub pages: u64,
+    pub size: u64,
+    /// The shown page's first byte and length.
+    pub offset: u64,
+    pub len: u64,
+    /// The summary's lines, to go back to without reading the file again.
+    pub summary: Vec<String>,
+}
+
+impl Pager {
+    /// A pager on the summary of evidence `id` whose stored file has `size` bytes (`None`: no bytes).
+    pub fn new(evidence: EntryId, size: Option<u64>, summary: Vec<String>) -> Pager {
+        Pager {
+            evidence,
+            page: None,
+            shown: None,
+            pages: size.map_or(0, crate::workflow::evidence::pages),
+            size: size.unwrap_or(0),
+            offset: 0,
+            len: 0,
+            summary,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Modal {
     Help {
@@ -268,6 +303,8 @@ pub enum Modal {
         title: String,
         lines: Vec<String>,
         scroll: u16,
+        /// Set for evidence: its pages.
+        pager: Option<Box<Pager>>,
     },
     Action(Box<ActionDialog>),
     /// A one-line input (a filter).

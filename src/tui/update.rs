@@ -230,8 +230,21 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Viewer { title, lines } => {
-            s.modals.push(Modal::Viewer { title, lines, scroll: 0 });
+        Msg::Viewer { title, lines, pager } => {
+            s.modals.push(Modal::Viewer { title, lines, scroll: 0, pager });
+            vec![]
+        }
+        Msg::EvidencePage { id, page, offset, len, size, lines: text } => {
+            // Only the page last asked for, in the viewer that asked: a stale reply is dropped.
+            if let Some(Modal::Viewer { lines, scroll, pager: Some(p), .. }) = s.modals.last_mut()
+                && p.evidence == id
+                && p.page == Some(page)
+            {
+                *lines = text;
+                *scroll = 0;
+                p.shown = Some(page);
+                (p.offset, p.len, p.size) = (offset, len, size);
+            }
             vec![]
         }
         Msg::Metrics(m) => {
@@ -253,6 +266,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Cmd> {
         Msg::Error(e) => {
             s.queue.loading = false;
             s.history.list.loading = false;
+            // A page that could not be read: the viewer stays on the one it shows.
+            if let Some(Modal::Viewer { pager: Some(p), .. }) = s.modals.last_mut() {
+                p.page = p.shown;
+            }
             if let Some(Modal::Action(d)) = s.modals.last_mut()
                 && d.step == Step::Signing
             {
@@ -977,10 +994,67 @@ pub fn complete_path(input: &str) -> Option<String> {
     Some(format!("{base}{common}"))
 }
 
+/// What a page key does in an evidence viewer.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Nothing to do (already there).
+    Stay,
+    /// Back to the summary.
+    Summary,
+    /// Read this page (from 0).
+    Load(u64),
+}
+
+/// Moves `p` through [summary, page 1, …, page N] for a page key; `Err` says why it cannot.
+fn turn_page(p: &mut Pager, a: Action) -> Result<Turn, &'static str> {
+    if p.pages == 0 {
+        return Err("no stored bytes to page through (a link, purged, or missing)");
+    }
+    let last = p.pages - 1;
+    let target = match (a, p.page) {
+        (Action::NextPage, None) => Some(0),
+        (Action::NextPage, Some(n)) if n < last => Some(n + 1),
+        (Action::NextPage, Some(_)) => return Err("this is the last page"),
+        (Action::PrevPage, None) => return Err("this is the summary; the file's pages follow it"),
+        (Action::PrevPage, Some(n)) => n.checked_sub(1),
+        (Action::LastPage, _) => Some(last),
+        _ => None,
+    };
+    if target == p.page {
+        return Ok(Turn::Stay);
+    }
+    p.page = target;
+    Ok(match target {
+        None => {
+            p.shown = None;
+            Turn::Summary
+        }
+        Some(n) => Turn::Load(n),
+    })
+}
+
 fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
     let action = s.keymap.action(&k);
     let Some(top) = s.modals.last_mut() else { return vec![] };
     match top {
+        Modal::Viewer { lines, scroll, pager, .. }
+            if matches!(action, Some(Action::NextPage | Action::PrevPage | Action::FirstPage | Action::LastPage)) =>
+        {
+            let Some(p) = pager else { return vec![] };
+            match turn_page(p, action.expect("matched")) {
+                Ok(Turn::Stay) => vec![],
+                Ok(Turn::Summary) => {
+                    *lines = p.summary.clone();
+                    *scroll = 0;
+                    vec![]
+                }
+                Ok(Turn::Load(page)) => vec![Cmd::EvidencePage { id: p.evidence, page }],
+                Err(why) => {
+                    s.toast(why, false);
+                    vec![]
+                }
+            }
+        }
         Modal::Help { scroll } | Modal::Viewer { scroll, .. } => {
             match action {
                 Some(Action::Back | Action::Quit | Action::Help) => {

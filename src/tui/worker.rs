@@ -122,16 +122,35 @@ impl Worker {
             }
             Cmd::Evidence { id } => {
                 let ev = evidence::show(&self.ctx, &id.to_hex())?;
-                let text = crate::cli::render::evidence_text(&ev);
+                let size = ev.size;
+                let pages = evidence::pages(size);
+                let text = crate::cli::render::evidence_text_with(&ev, &|more| {
+                    format!("… ({more} more bytes on pages 2 to {pages})")
+                });
+                let lines: Vec<String> = text.lines().map(str::to_string).collect();
+                // Pages only of bytes that are stored, match their digest and were not purged.
+                let stored = (ev.present && ev.purge.is_none()).then_some(size);
+                let name = ev.body.name.as_deref().or(ev.body.url.as_deref()).unwrap_or("");
                 vec![Msg::Viewer {
-                    title: format!("Evidence {}", id.short(12)),
-                    lines: text.lines().map(str::to_string).collect(),
+                    title: format!("Evidence {} {}", id.short(12), crate::text::truncate(&safe(name), 40)),
+                    pager: Some(Box::new(crate::tui::state::Pager::new(id, stored, lines.clone()))),
+                    lines,
                 }]
+            }
+            Cmd::EvidencePage { id, page } => {
+                let p = evidence::text_page(self.ledger()?, &id, page)?;
+                let clean = crate::text::multi_line(&p.text);
+                let mut lines = Vec::new();
+                if clean.suspicious {
+                    lines.push("⚠ this page contains control or invisible characters, shown as <U+XXXX>".to_string());
+                }
+                lines.extend(clean.text.lines().map(str::to_string));
+                vec![Msg::EvidencePage { id, page, offset: p.offset, len: p.len, size: p.size, lines }]
             }
             Cmd::Entry { id } => {
                 let text = browse::entry_text(self.ledger()?, &id)?;
                 let lines = crate::text::multi_line(&text).text.lines().map(str::to_string).collect();
-                vec![Msg::Viewer { title: format!("Entry {}", id.short(12)), lines }]
+                vec![Msg::Viewer { title: format!("Entry {}", id.short(12)), lines, pager: None }]
             }
             Cmd::Metrics => {
                 let m = crate::workflow::metrics::compute(self.ledger()?, crate::workflow::clock::now())?;

@@ -245,7 +245,8 @@ pub fn history_page(
         Page::Before(i) => (format!(" AND l.idx > {i}"), "ASC", true),
     };
     let sql = format!(
-        "SELECT l.idx, e.id, e.kind, e.actor, e.ts, (SELECT r.ref FROM refs r WHERE r.entry_id = e.id LIMIT 1)
+        "SELECT l.idx, e.id, e.kind, e.actor, e.ts, (SELECT r.ref FROM refs r WHERE r.entry_id = e.id LIMIT 1),
+                e.statement
            FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
           WHERE l.origin = ?1{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
     );
@@ -258,13 +259,17 @@ pub fn history_page(
             r.get::<_, String>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, Option<Vec<u8>>>(5)?,
+            r.get::<_, Vec<u8>>(6)?,
         ))
     })?;
     let roster = crate::identity::Roster::from_ledger(ledger)?;
     let mut out = Vec::new();
     for row in rows {
-        let (idx, id, kind, actor, ts, first_ref) = row?;
+        let (idx, id, kind, actor, ts, first_ref, bytes) = row?;
         let id = Hash::from_slice(&id).unwrap_or(Hash([0; 32]));
+        // The stored kind comes from the statement's head; a statement no reader can parse is shown as
+        // what every view makes of it (`fact_of`), not as the kind it claims.
+        let kind = if super::state::readable(id, bytes) { kind } else { super::state::UNREADABLE.to_string() };
         let actor = PublicKey::parse(&actor).map(|k| roster.display(&k)).unwrap_or(actor);
         let req = if kind == crate::audit::kinds::REQUESTED {
             Some(id)
@@ -317,7 +322,7 @@ pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryR
             out.push(HistoryRow {
                 index: row.index,
                 id,
-                kind: row.kind,
+                kind: f.kind,
                 actor: roster.display(&f.actor),
                 ts: row.ts,
                 request: req.and_then(|r| request_title(ledger, &r).map(|t| (r, t))),
@@ -327,9 +332,31 @@ pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryR
     Ok(out)
 }
 
-/// One entry in full: its statement as pretty JSON.
+/// Stored bytes shown of an entry no reader can parse.
+const UNREADABLE_SHOWN: usize = 4096;
+
+/// One entry in full: its statement as pretty JSON, or, for a statement no reader can parse, why, what its
+/// unchecked head claims and the start of its stored bytes (untrusted text: the caller sanitizes it).
 pub fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
+    if let Err(e) = row.entry.statement() {
+        let bytes = &row.entry.bytes;
+        let shown = &bytes[..bytes.len().min(UNREADABLE_SHOWN)];
+        return Ok(format!(
+            "UNREADABLE ENTRY #{} {}\nits statement cannot be read: {e}\n\
+             no view counts it, and `rollcall verify` reports it as an integrity failure\n\n\
+             kind   {} (as stored, unchecked)\nactor  {}\ntime   {}\n\n\
+             stored statement ({} bytes{}):\n{}",
+            row.index,
+            row.entry.id.to_hex(),
+            row.kind,
+            row.actor,
+            row.ts,
+            bytes.len(),
+            if shown.len() < bytes.len() { format!(", the first {UNREADABLE_SHOWN} shown") } else { String::new() },
+            String::from_utf8_lossy(shown)
+        ));
+    }
     let v: serde_json::Value =
         serde_json::from_slice(&row.entry.bytes).map_err(|e| WorkflowError::Usage(e.to_string()))?;
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())

@@ -318,3 +318,147 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     })?;
     Ok(report)
 }
+
+// ---- The stored text a page at a time: `evidence show --page N / --raw` and the console's viewer ----
+
+/// How many pages of [`PAGE`] bytes a stored file of `size` bytes makes (an empty file is one empty page).
+pub fn pages(size: u64) -> u64 {
+    size.div_ceil(PAGE as u64).max(1)
+}
+
+/// One page of an evidence file's stored bytes, decoded as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextPage {
+    /// Which page (from 0), of how many.
+    pub page: u64,
+    pub pages: u64,
+    /// Where the page starts and how many bytes it holds, in a file of `size` bytes.
+    pub offset: u64,
+    pub len: u64,
+    pub size: u64,
+    /// The characters that start in the page ([`crate::text::decode_window`]: a character cut by the page's
+    /// edge is shown whole on the page where it starts). Untrusted: sanitize it before display.
+    pub text: String,
+}
+
+/// Why there are no stored bytes to read: purged (by whom, why), a link, or missing or altered.
+fn no_bytes(purge: Option<&Purge>, digest: Option<&str>) -> WorkflowError {
+    match (purge, digest) {
+        (Some(p), _) => WorkflowError::NotFound(format!(
+            "the bytes were purged at {} ({})",
+            p.ts.format("%Y-%m-%d %H:%M UTC"),
+            crate::text::safe(&p.reason)
+        )),
+        (None, None) => WorkflowError::NotFound("this evidence is a link; there are no stored bytes to read".into()),
+        (None, Some(_)) => WorkflowError::Refused(
+            "the stored bytes are missing or do not match their digest; run `rollcall verify`".into(),
+        ),
+    }
+}
+
+/// Page `n` (from 0) of the stored bytes of evidence `id` as text: one read of that page and of the 3 bytes
+/// on either side, whatever the file's size. The bytes are neither parsed nor checked against the digest
+/// here (opening the evidence did, and `verify` does). A page past the end is a usage error naming the
+/// last page.
+pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, WorkflowError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
+    let f = super::state::fact_of(&row)?;
+    if f.kind != EVIDENCE_ATTACHED {
+        return Err(WorkflowError::NotFound(format!("entry {} is not evidence", id.short(12))));
+    }
+    let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let purge = purge_of(ledger, id)?;
+    let digest = body.sha256.as_deref().and_then(Hash::from_hex);
+    let stored = match (&purge, &digest) {
+        (None, Some(d)) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
+        _ => None,
+    };
+    let Some((mut blob, size)) = stored else { return Err(no_bytes(purge.as_ref(), body.sha256.as_deref())) };
+    let pages = pages(size);
+    if n >= pages {
+        return Err(WorkflowError::Usage(format!(
+            "page {} is past the end: evidence {} has {pages} page{} of {} KiB ({size} bytes)",
+            n.saturating_add(1),
+            id.short(12),
+            if pages == 1 { "" } else { "s" },
+            PAGE / 1024
+        )));
+    }
+    let offset = n * PAGE as u64;
+    let end = (offset + PAGE as u64).min(size);
+    let from = offset.saturating_sub(3);
+    let to = (end + 3).min(size);
+    let io = |e: std::io::Error| WorkflowError::Usage(format!("cannot read the stored evidence: {e}"));
+    blob.seek(SeekFrom::Start(from)).map_err(io)?;
+    let mut buf = Vec::with_capacity((to - from) as usize);
+    blob.take(to - from).read_to_end(&mut buf).map_err(io)?;
+    let (before, rest) = buf.split_at(((offset - from) as usize).min(buf.len()));
+    let (page, after) = rest.split_at(((end - offset) as usize).min(rest.len()));
+    Ok(TextPage {
+        page: n,
+        pages,
+        offset,
+        len: end - offset,
+        size,
+        text: crate::text::decode_window(before, page, after),
+    })
+}
+
+/// Evidence `prefix` (its bytes checked against the digest in one streaming pass, not parsed) and page `n`
+/// (from 0; `None` for the last page) of its stored text: `evidence show --page`.
+pub fn show_page(ctx: &Context, prefix: &str, n: Option<u64>) -> Result<(Evidence, TextPage), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let id = find_id(&ledger, prefix)?;
+    let ev = load_as(&ledger, &id, false)?;
+    if !ev.present || ev.purge.is_some() {
+        return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref()));
+    }
+    let page = text_page(&ledger, &id, n.unwrap_or_else(|| pages(ev.size) - 1))?;
+    Ok((ev, page))
+}
+
+/// Hands the stored bytes of evidence `prefix` to `each`, [`PAGE`] bytes at a time, after checking them
+/// against the digest (one streaming pass, no parse): memory stays bounded whatever the size. Returns the
+/// evidence and the bytes read. `evidence show --raw`.
+pub fn read_pages(
+    ctx: &Context,
+    prefix: &str,
+    each: &mut dyn FnMut(&[u8]) -> Result<(), WorkflowError>,
+) -> Result<(Evidence, u64), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let id = find_id(&ledger, prefix)?;
+    let ev = load_as(&ledger, &id, false)?;
+    let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
+    // Purged bytes are not shown, even when other evidence still holds the same bytes.
+    let stored = match (&digest, ev.present, &ev.purge) {
+        (Some(d), true, None) => {
+            store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?
+        }
+        _ => None,
+    };
+    let Some((mut blob, _)) = stored else { return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref())) };
+    let mut buf = vec![0u8; PAGE];
+    let mut total = 0u64;
+    loop {
+        let mut n = 0;
+        // Fill a whole page (a read may return less) so every call but the last gets PAGE bytes.
+        while n < PAGE {
+            let got = std::io::Read::read(&mut blob, &mut buf[n..])
+                .map_err(|e| WorkflowError::Usage(format!("cannot read the stored evidence: {e}")))?;
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        each(&buf[..n])?;
+        if n < PAGE {
+            break;
+        }
+    }
+    Ok((ev, total))
+}

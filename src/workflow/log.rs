@@ -57,12 +57,14 @@ pub fn log_each(
             for r in page {
                 at = r.index + 1;
                 let key = PublicKey::parse(&r.actor);
+                // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind it claims.
+                let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
                 visit(
                     pass,
                     LogLine {
                         index: r.index,
                         entry_id: r.entry.id,
-                        kind: r.kind,
+                        kind,
                         actor_key_id: key.map(|k| k.key_id()),
                         actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
                         actor: r.actor,

@@ -45,6 +45,12 @@ impl Snapshot {
 /// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
 pub const UNREADABLE: &str = "(unreadable)";
 
+/// Whether the stored statement `bytes` of entry `id` can be read: false for what [`fact_of`] makes an
+/// [`UNREADABLE`] fact.
+pub fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
+    crate::ledger::SignedStatement { id, bytes, signature: [0; 64] }.statement().is_ok()
+}
+
 /// Decodes a stored entry for the projection.
 /// An entry no reader can parse (stored before imports checked the statement limits, or written behind
 /// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,

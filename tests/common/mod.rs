@@ -158,6 +158,30 @@ impl Env {
         size
     }
 
+    /// Pushes, as [`Env::push_leaf`] does, a note signed by alice whose statement no reader can parse (its
+    /// text nested 200 levels deep), with a checkpoint over it. Returns its index.
+    pub fn push_unreadable(&self) -> u64 {
+        use ed25519_dalek::Signer;
+        use rollcall::ledger::statement::CheckedHead;
+        use rollcall::ledger::{Hash, Ledger, PublicKey, SignedStatement};
+        let alice = self.signing_key("alice");
+        let l = Ledger::open(&self.ledger()).expect("open");
+        let actor = PublicKey::from_signing(&alice);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let ts = rollcall::ledger::statement::now_ts();
+        let bytes = format!(
+            r#"{{"actor":"{}","body":{{"text":{deep}}},"kind":"note","refs":[],"ts":"{ts}","v":2}}"#,
+            actor.encode()
+        )
+        .into_bytes();
+        let pae = rollcall::ledger::dsse::pae(&rollcall::ledger::dsse::payload_type(&l.ledger_id()), &bytes);
+        let signature = alice.sign(&pae).to_bytes();
+        let entry = SignedStatement { id: Hash::of(&[&bytes]), bytes, signature };
+        let head = CheckedHead { kind: "note".into(), actor, ts, refs: vec![] };
+        drop(l);
+        self.push_leaf(&entry, &head, true)
+    }
+
     /// SHA-256 of the ledger file and of its WAL, to show a refusal changed nothing.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};

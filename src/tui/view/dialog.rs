@@ -1,7 +1,8 @@
 //! Modals: help (generated from the keymap), a scrollable viewer, one-line input, and the signing dialog
 //! that shows exactly what will be signed before asking for a comment and the (masked) passphrase.
 
-use super::super::state::{ActionDialog, AppState, Step};
+use super::super::keymap::Action;
+use super::super::state::{ActionDialog, AppState, Pager, Step};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -29,20 +30,54 @@ pub fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16) {
     );
 }
 
-pub fn viewer(f: &mut Frame<'_>, s: &AppState, title: &str, lines: &[String], scroll: u16) {
-    let area = centered(f.area(), f.area().width.saturating_sub(4), f.area().height.saturating_sub(2));
-    let body: Vec<Line> =
-        lines.iter().skip(scroll as usize).take(area.height as usize).map(|l| Line::raw(l.clone())).collect();
-    f.render_widget(Clear, area);
-    f.render_widget(
-        Paragraph::new(body).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" {title} — {} lines — j/k scroll, Esc closes ", lines.len()))
-                .style(s.theme.base),
-        ),
-        area,
+/// Where an evidence viewer is, for its bottom border: "page 3 of 57 · bytes 131072–196607 of 3735552".
+pub fn position(s: &AppState, p: &Pager) -> String {
+    let k = |a: Action| s.keymap.key_of(a);
+    let keys = format!(
+        "{}/{} pages, {}/{} ends",
+        k(Action::PrevPage),
+        k(Action::NextPage),
+        k(Action::FirstPage),
+        k(Action::LastPage)
     );
+    if p.pages == 0 {
+        return "summary · no stored bytes to page through".to_string();
+    }
+    match (p.page, p.shown) {
+        (None, _) => format!(
+            "summary · the file: {} bytes in {} page{} · {keys}",
+            p.size,
+            p.pages,
+            if p.pages == 1 { "" } else { "s" }
+        ),
+        (Some(n), shown) if shown != Some(n) => format!("page {} of {} · loading…", n + 1, p.pages),
+        (Some(n), _) if p.len == 0 => format!("page {} of {} · empty file · {keys}", n + 1, p.pages),
+        (Some(n), _) => format!(
+            "page {} of {} · bytes {}–{} of {} · {keys}",
+            n + 1,
+            p.pages,
+            p.offset,
+            p.offset + p.len - 1,
+            p.size
+        ),
+    }
+}
+
+/// A scrollable text (an entry, an evidence file), wrapped to the width; an evidence viewer says on its
+/// bottom border where in the file it is.
+pub fn viewer(f: &mut Frame<'_>, s: &AppState, title: &str, lines: &[String], scroll: u16, pager: Option<&Pager>) {
+    let t = &s.theme;
+    let area = centered(f.area(), f.area().width.saturating_sub(4), f.area().height.saturating_sub(2));
+    let body: Vec<Line> = lines.iter().map(|l| Line::raw(l.as_str())).collect();
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} — {} lines — j/k scroll, Esc closes ", lines.len()))
+        .style(t.base);
+    if let Some(p) = pager {
+        block = block.title_bottom(Line::styled(format!(" {} ", position(s, p)), t.accent));
+    }
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }).scroll((scroll, 0)).block(block), area);
 }
 
 pub fn input(f: &mut Frame<'_>, s: &AppState, prompt: &str, value: &str) {

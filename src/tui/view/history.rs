@@ -13,7 +13,10 @@ fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState
     let row = Row::new(vec![
         Cell::from(format!("#{}", r.index)),
         Cell::from(r.ts.get(..16).unwrap_or(&r.ts).replace('T', " ")),
-        Cell::from(Span::styled(r.kind.clone(), t.title)),
+        Cell::from(Span::styled(
+            r.kind.clone(),
+            if r.kind == crate::workflow::state::UNREADABLE { t.danger } else { t.title },
+        )),
         Cell::from(r.actor.clone()),
         Cell::from(req),
     ]);

@@ -96,7 +96,9 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
     for m in &s.modals {
         match m {
             Modal::Help { scroll } => dialog::help(f, s, *scroll),
-            Modal::Viewer { title, lines, scroll } => dialog::viewer(f, s, title, lines, *scroll),
+            Modal::Viewer { title, lines, scroll, pager } => {
+                dialog::viewer(f, s, title, lines, *scroll, pager.as_deref())
+            }
             Modal::Action(d) => dialog::action(f, s, d),
             Modal::Input { prompt, value, .. } => dialog::input(f, s, prompt, value),
         }
