@@ -15,6 +15,10 @@ pub mod paths;
 pub mod policy;
 pub mod report;
 pub mod sync;
+pub mod table;
 pub mod text;
 pub mod tui;
 pub mod workflow;
+
+/// When the process started (set first thing by the binary), for the console's launch benchmark.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();

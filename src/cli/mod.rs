@@ -17,12 +17,9 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit status of bad usage or unreadable input.
 pub const EXIT_USAGE: u8 = 2;
 
-/// When the process started (for the console's first-frame timing).
-pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
 /// Parses the command line, runs it and reports errors on one line.
 pub fn main() -> ExitCode {
-    STARTED.get_or_init(std::time::Instant::now);
+    crate::STARTED.get_or_init(std::time::Instant::now);
     install_panic_hook();
     let cli = <args::Cli as clap::Parser>::parse();
     let json = cli.json;

@@ -7,12 +7,9 @@ use crate::ledger::statement::format_ts;
 use crate::policy::evaluate::{Evaluation, Item};
 use crate::text::{multi_line, safe};
 use crate::workflow::index::Row;
+use crate::workflow::present::{field, when};
 use crate::workflow::query::Shown;
 use serde_json::{Value, json};
-
-fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn who(roster: &Roster, k: &PublicKey) -> String {
     safe(&roster.display(k))
@@ -105,15 +102,6 @@ fn mark(i: &Item) -> &'static str {
 /// The checklist as text lines.
 pub fn checklist_text(e: &Evaluation) -> String {
     e.checklist.iter().map(|i| format!("  {} {:<15} {}\n", mark(i), i.id, safe(&i.detail))).collect()
-}
-
-fn field(out: &mut String, label: &str, value: &str) {
-    let clean = multi_line(value).text.into_owned();
-    let mut lines = clean.lines();
-    out.push_str(&format!("{label:<18}{}\n", lines.next().unwrap_or("")));
-    for l in lines {
-        out.push_str(&format!("{:<18}{l}\n", ""));
-    }
 }
 
 /// `show` as text.
@@ -406,101 +394,12 @@ pub fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
     })
 }
 
-/// Longest text shown by `evidence show` before it is cut.
-const SHOW_TEXT_MAX: usize = 64 * 1024;
-
 /// `evidence show` as text: the header, then the parsed rendering or the (sanitized) text.
 pub fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
     let id = ev.entry.short(12);
-    evidence_text_with(ev, &|more| {
+    crate::workflow::present::evidence_text_with(ev, &|more| {
         format!("… ({more} more bytes: `rollcall evidence show {id} --page 2` reads on, `--raw` prints all of it)")
     })
-}
-
-/// [`evidence_text`] with `more(bytes not shown)` as the line that ends a text cut after its first page.
-pub fn evidence_text_with(ev: &crate::workflow::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
-    use crate::evidence::recognize::Parsed;
-    let b = &ev.body;
-    let mut out = String::new();
-    out.push_str(&format!(
-        "EVIDENCE {}  {} ({})
-",
-        ev.entry.short(12),
-        safe(b.name.as_deref().or(b.url.as_deref()).unwrap_or("-")),
-        b.kind
-    ));
-    field(&mut out, "request", &ev.request.to_hex());
-    field(&mut out, "attached", &format!("{} by {}", when(&ev.ts), ev.actor.key_id()));
-    if let Some(d) = &b.sha256 {
-        field(&mut out, "sha256", d);
-    }
-    if let Some(sz) = &b.size {
-        field(&mut out, "size", &format!("{sz} bytes"));
-    }
-    if let Some(u) = &b.url {
-        field(&mut out, "link", u);
-    }
-    if let Some(s) = &b.source {
-        field(&mut out, "source", s);
-    }
-    if let Some(s) = &b.summary {
-        field(&mut out, "summary", s);
-    }
-    if let Some(p) = &ev.purge {
-        out.push_str(&format!(
-            "
-PURGED by {} at {}: {}
-",
-            p.actor.key_id(),
-            when(&p.ts),
-            safe(&p.reason)
-        ));
-        return out;
-    }
-    out.push('\n');
-    match (&ev.parsed, &ev.head) {
-        (Some(Parsed::JUnit(j)), _) => {
-            out.push_str(&format!("{}\n", j.summary()));
-            for f in &j.failed {
-                out.push_str(&format!(
-                    "  {} {}: {}\n",
-                    f.kind.to_uppercase(),
-                    safe(&f.name),
-                    safe(&crate::text::truncate(&f.message, 300))
-                ));
-            }
-        }
-        (Some(Parsed::Sarif(s)), _) => {
-            out.push_str(&format!("{}\n", s.summary()));
-            let mut t = super::output::Table::new(&["LEVEL", "SEVERITY", "RULE", "LOCATION", "MESSAGE"]);
-            for f in &s.findings {
-                t.row(vec![
-                    f.level.clone(),
-                    f.severity.clone().unwrap_or_default(),
-                    f.rule.clone(),
-                    f.location.clone().unwrap_or_default(),
-                    crate::text::truncate(&f.message, 80).into_owned(),
-                ]);
-            }
-            out.push_str(&t.render());
-        }
-        (Some(Parsed::Osv(a)), _) => out.push_str(&format!("{}\n", safe(&a.summary_line()))),
-        (Some(Parsed::Binary), _) => out.push_str("(binary; use `rollcall evidence export` to get the bytes)\n"),
-        (Some(_), Some(bytes)) => {
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOW_TEXT_MAX)]);
-            let clean = multi_line(&text);
-            if clean.suspicious {
-                out.push_str("(this text contains control or invisible characters; they are shown as <U+XXXX>)\n");
-            }
-            out.push_str(&clean.text);
-            let shown = bytes.len().min(SHOW_TEXT_MAX) as u64;
-            if ev.size > shown {
-                out.push_str(&format!("\n{}\n", more(ev.size - shown)));
-            }
-        }
-        (None, _) | (_, None) => out.push_str("(no stored bytes)\n"),
-    }
-    out
 }
 
 /// `evidence show --page N --json`: the page's position and its sanitized text.

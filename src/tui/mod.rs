@@ -52,6 +52,9 @@ pub fn initial_state(ctx: &Context, opts: &Options) -> AppState {
     let user = ctx.signer_name(opts.signer.as_deref()).unwrap_or_else(|_| "(no key)".into());
     let ledger_name = ctx.ledger_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut s = AppState::new(user, ledger_name, opts.read_only, opts.banner.clone(), keymap, theme::Theme::load());
+    // What `update` must not look up itself.
+    s.today = crate::workflow::clock::now().date_naive();
+    s.in_git = std::path::Path::new(".git").exists();
     if let Some(e) = keymap_error {
         s.toast(e, true);
     }
@@ -98,12 +101,20 @@ pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
             }
         });
     }
-    // Ticker.
+    // Ticker, and the date when it changes.
     {
         let tx = tx.clone();
+        let mut today = state.today;
         std::thread::spawn(move || {
             while tx.send(Msg::Tick).is_ok() {
                 std::thread::sleep(Duration::from_millis(250));
+                let now = crate::workflow::clock::now().date_naive();
+                if now != today {
+                    today = now;
+                    if tx.send(Msg::Today(now)).is_err() {
+                        break;
+                    }
+                }
             }
         });
     }
@@ -128,9 +139,7 @@ pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
         if first {
             first = false;
             // For the launch benchmark: how long from process start to the first frame.
-            if let (Some(path), Some(started)) =
-                (std::env::var_os("ROLLCALL_FIRST_FRAME_LOG"), crate::cli::STARTED.get())
-            {
+            if let (Some(path), Some(started)) = (std::env::var_os("ROLLCALL_FIRST_FRAME_LOG"), crate::STARTED.get()) {
                 let _ = std::fs::write(path, format!("{}\n", started.elapsed().as_micros()));
             }
         }

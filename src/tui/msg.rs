@@ -14,6 +14,15 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     Tick,
+    /// The date today (sent at start and when it changes): `update` reads no clock.
+    Today(chrono::NaiveDate),
+    /// What the worker found for a file path typed in a form: whether it names a file, and the longest
+    /// completion of it among the names in its directory.
+    PathChecked {
+        input: String,
+        is_file: bool,
+        completion: Option<String>,
+    },
     Queue {
         generation: u64,
         page: Page<QueueKey>,
@@ -160,6 +169,10 @@ pub enum Cmd {
     Verify,
     /// Check whether another process appended.
     Poll,
+    /// Look at a file path typed in a form (is it a file; how does it complete).
+    CheckPath {
+        input: String,
+    },
     /// Sign and append (on the signing worker).
     Act {
         job: Job,

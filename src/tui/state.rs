@@ -370,6 +370,11 @@ pub struct AppState {
     pub ticks: u64,
     pub quit: bool,
     pub next_generation: u64,
+    /// Today's date, from the runtime (`Msg::Today`): names the default report file.
+    pub today: chrono::NaiveDate,
+    /// Whether the console was started inside a git working copy (the runtime looks, once): the
+    /// new-request form then offers a commit to revert.
+    pub in_git: bool,
 }
 
 impl AppState {
@@ -405,6 +410,8 @@ impl AppState {
             ticks: 0,
             quit: false,
             next_generation: 1,
+            today: chrono::NaiveDate::default(),
+            in_git: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The update function: `(state, message) -> commands`. Pure: it changes plain data and says what the
-//! runtime should do; it never touches the terminal, the disk or a key.
+//! runtime should do; it never touches the terminal, the disk, the clock or a key (the date and the file
+//! system arrive as messages: `Msg::Today`, `Msg::PathChecked`).
 
 use super::keymap::Action;
 use super::msg::{Cmd, Job, Msg};
@@ -164,6 +165,11 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Cmd> {
             s.viewport = view::list_rows(s);
             vec![]
         }
+        Msg::Today(day) => {
+            s.today = day;
+            vec![]
+        }
+        Msg::PathChecked { input, is_file, completion } => path_checked(s, &input, is_file, completion),
         Msg::Tick => {
             s.ticks += 1;
             for t in &mut s.toasts {
@@ -453,7 +459,7 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
         c if c == "report" || c.starts_with("report ") => {
             let path = c.strip_prefix("report").unwrap_or("").trim();
             let path = if path.is_empty() {
-                format!("rollcall-report-{}.md", crate::workflow::clock::now().format("%Y-%m-%d"))
+                format!("rollcall-report-{}.md", s.today.format("%Y-%m-%d"))
             } else {
                 path.to_string()
             };
@@ -883,7 +889,7 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
-    let in_git = std::path::Path::new(".git").exists();
+    let in_git = s.in_git;
     let mut fields: Vec<Field> = Vec::new();
     if in_git {
         fields.push(Field { label: "git commit", value: String::new(), choices: vec![], required: false });
@@ -951,47 +957,6 @@ pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
-}
-
-/// Completes a file path typed in a field: the longest common extension of the matching names.
-pub fn complete_path(input: &str) -> Option<String> {
-    let path = std::path::Path::new(input);
-    let (dir, prefix) = if input.ends_with('/') {
-        (path.to_path_buf(), String::new())
-    } else {
-        (
-            path.parent()
-                .map(|p| if p.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { p.to_path_buf() })?,
-            path.file_name()?.to_string_lossy().into_owned(),
-        )
-    };
-    let names: Vec<String> = std::fs::read_dir(&dir)
-        .ok()?
-        .flatten()
-        .map(|e| {
-            let mut n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                n.push('/');
-            }
-            n
-        })
-        .filter(|n| n.starts_with(&prefix))
-        .collect();
-    let first = names.first()?;
-    let mut common = first.clone();
-    for n in &names[1..] {
-        while !n.starts_with(&common) {
-            common.pop();
-        }
-    }
-    let base = if input.ends_with('/') || !input.contains('/') && path.parent().is_none_or(|p| p.as_os_str().is_empty())
-    {
-        if input.ends_with('/') { input.to_string() } else { String::new() }
-    } else {
-        let p = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        if p.is_empty() { String::new() } else { format!("{p}/") }
-    };
-    Some(format!("{base}{common}"))
 }
 
 /// What a page key does in an evidence viewer.
@@ -1147,25 +1112,11 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                         }
                         KeyCode::Char(' ') if !f.choices.is_empty() => {}
                         KeyCode::Enter => {
-                            if f.label == "file path"
-                                && d.focus == 0
-                                && !f.value.is_empty()
-                                && !std::path::Path::new(f.value.trim()).is_file()
-                                && let Some(c) = complete_path(f.value.trim())
-                                && c != f.value
-                            {
-                                f.value = c;
-                                return vec![];
+                            if f.label == "file path" && d.focus == 0 && !f.value.is_empty() {
+                                // The worker looks at the disk; `path_checked` completes the path or moves on.
+                                return vec![Cmd::CheckPath { input: f.value.clone() }];
                             }
-                            if d.focus + 1 < d.fields.len() {
-                                d.focus += 1;
-                            } else if let Some(missing) =
-                                d.fields.iter().find(|f| f.required && f.value.trim().is_empty())
-                            {
-                                d.error = Some(format!("{} is required", missing.label));
-                            } else {
-                                d.step = Step::Passphrase;
-                            }
+                            next_field(d);
                         }
                         _ => {}
                     }
@@ -1194,5 +1145,116 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
             }
             vec![]
         }
+    }
+}
+
+/// Enter in a form: the next field, or the passphrase step once every required field is filled.
+fn next_field(d: &mut ActionDialog) {
+    if d.focus + 1 < d.fields.len() {
+        d.focus += 1;
+    } else if let Some(missing) = d.fields.iter().find(|f| f.required && f.value.trim().is_empty()) {
+        d.error = Some(format!("{} is required", missing.label));
+    } else {
+        d.step = Step::Passphrase;
+    }
+}
+
+/// The worker's answer about a path typed in a form's first field: a partial path is completed (as far as
+/// the names in its directory agree); a file, or a path that does not complete further, moves on as Enter
+/// does. An answer about text that has since changed is dropped.
+fn path_checked(s: &mut AppState, input: &str, is_file: bool, completion: Option<String>) -> Vec<Cmd> {
+    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    if d.step != Step::Fill || d.focus != 0 || d.fields.first().is_none_or(|f| f.value != input) {
+        return vec![];
+    }
+    match completion {
+        Some(c) if !is_file && c != input => d.fields[0].value = c,
+        _ => next_field(d),
+    }
+    vec![]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attach_dialog(value: &str) -> AppState {
+        let mut s = AppState::new(
+            "bob".into(),
+            "ledger.db".into(),
+            false,
+            None,
+            super::super::keymap::Keymap::default(),
+            super::super::theme::Theme::new(true),
+        );
+        let fields = vec![
+            Field { label: "file path", value: value.into(), choices: vec![], required: true },
+            Field { label: "kind", value: "test".into(), choices: vec!["test", "scan"], required: true },
+        ];
+        s.modals.push(Modal::Action(Box::new(ActionDialog {
+            kind: ActionKind::Attach,
+            req: crate::ledger::Hash([1; 32]),
+            title: "Attach".into(),
+            preview: vec![],
+            fields,
+            focus: 0,
+            step: Step::Fill,
+            error: None,
+            passphrase: Default::default(),
+        })));
+        s
+    }
+
+    fn dialog(s: &AppState) -> &ActionDialog {
+        match s.modals.last() {
+            Some(Modal::Action(d)) => d,
+            _ => panic!("no dialog"),
+        }
+    }
+
+    fn enter(s: &mut AppState) -> Vec<Cmd> {
+        update(s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    }
+
+    /// Enter on a typed path asks the worker (update reads no disk); its answer completes the path, or
+    /// moves on once it names a file; an answer about text that changed since is dropped.
+    #[test]
+    fn a_typed_path_is_checked_by_the_worker_then_completed_or_accepted() {
+        let mut s = attach_dialog("src/li");
+        let cmds = enter(&mut s);
+        assert!(matches!(cmds.as_slice(), [Cmd::CheckPath { input }] if input == "src/li"), "{cmds:?}");
+        let answer = |input: &str, is_file, completion: Option<&str>| Msg::PathChecked {
+            input: input.into(),
+            is_file,
+            completion: completion.map(str::to_string),
+        };
+        update(&mut s, answer("src/li", false, Some("src/lib.rs")));
+        assert_eq!((dialog(&s).fields[0].value.as_str(), dialog(&s).focus), ("src/lib.rs", 0));
+        // A late answer about the old text changes nothing.
+        update(&mut s, answer("src/li", false, Some("src/lint/")));
+        assert_eq!(dialog(&s).fields[0].value, "src/lib.rs");
+        enter(&mut s);
+        update(&mut s, answer("src/lib.rs", true, None));
+        assert_eq!(dialog(&s).focus, 1, "a file moves on to the next field");
+        // A path that completes no further also moves on (the job then names what is wrong).
+        let mut s = attach_dialog("nowhere/x");
+        enter(&mut s);
+        update(&mut s, answer("nowhere/x", false, None));
+        assert_eq!(dialog(&s).focus, 1);
+    }
+
+    /// The default report file is named from the date the runtime sent, not from a clock read here.
+    #[test]
+    fn the_report_file_is_named_from_the_date_sent() {
+        let mut s = attach_dialog("");
+        s.modals.clear();
+        update(&mut s, Msg::Today(chrono::NaiveDate::from_ymd_opt(2031, 4, 5).unwrap()));
+        s.command = Some("report".into());
+        update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        let named = s.modals.iter().any(|m| match m {
+            Modal::Action(d) => d.fields.iter().any(|f| f.value == "rollcall-report-2031-04-05.md"),
+            _ => false,
+        });
+        assert!(named, "{:?}", s.modals.len());
     }
 }

@@ -124,7 +124,7 @@ impl Worker {
                 let ev = evidence::show(&self.ctx, &id.to_hex())?;
                 let size = ev.size;
                 let pages = evidence::pages(size);
-                let text = crate::cli::render::evidence_text_with(&ev, &|more| {
+                let text = crate::workflow::present::evidence_text_with(&ev, &|more| {
                     format!("… ({more} more bytes on pages 2 to {pages})")
                 });
                 let lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -174,6 +174,12 @@ impl Worker {
             Cmd::Verify => {
                 let r = crate::workflow::verify::verify(&self.ctx)?;
                 vec![Msg::Integrity(Box::new(integrity_of(&r)))]
+            }
+            Cmd::CheckPath { input } => {
+                let path = input.trim();
+                let is_file = std::path::Path::new(path).is_file();
+                let completion = if is_file { None } else { complete_path(path) };
+                vec![Msg::PathChecked { input, is_file, completion }]
             }
             Cmd::Poll => {
                 let l = self.ledger()?;
@@ -598,4 +604,62 @@ fn report_file(
     let mut sink = crate::paths::LazyFile::new(path);
     write(&mut sink)?;
     sink.flush().map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
+}
+
+/// Completes a file path typed in a field: the longest common extension of the matching names.
+pub fn complete_path(input: &str) -> Option<String> {
+    let path = std::path::Path::new(input);
+    let (dir, prefix) = if input.ends_with('/') {
+        (path.to_path_buf(), String::new())
+    } else {
+        (
+            path.parent()
+                .map(|p| if p.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { p.to_path_buf() })?,
+            path.file_name()?.to_string_lossy().into_owned(),
+        )
+    };
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| {
+            let mut n = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                n.push('/');
+            }
+            n
+        })
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    let first = names.first()?;
+    let mut common = first.clone();
+    for n in &names[1..] {
+        while !n.starts_with(&common) {
+            common.pop();
+        }
+    }
+    let base = if input.ends_with('/') || !input.contains('/') && path.parent().is_none_or(|p| p.as_os_str().is_empty())
+    {
+        if input.ends_with('/') { input.to_string() } else { String::new() }
+    } else {
+        let p = path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        if p.is_empty() { String::new() } else { format!("{p}/") }
+    };
+    Some(format!("{base}{common}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_complete_to_the_longest_common_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in ["report-a.md", "report-b.md", "other.txt"] {
+            std::fs::write(tmp.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        let d = tmp.path().to_str().unwrap();
+        assert_eq!(super::complete_path(&format!("{d}/rep")), Some(format!("{d}/report-")));
+        assert_eq!(super::complete_path(&format!("{d}/ot")), Some(format!("{d}/other.txt")));
+        assert_eq!(super::complete_path(&format!("{d}/su")), Some(format!("{d}/sub/")));
+        assert_eq!(super::complete_path(&format!("{d}/zz")), None);
+    }
 }

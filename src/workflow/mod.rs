@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod metrics;
 pub mod note;
+pub mod present;
 pub mod proofs;
 pub mod query;
 pub mod report;

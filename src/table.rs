@@ -1,0 +1,66 @@
+//! Plain text tables: a header and rows, columns padded to their widest cell, cells sanitized. Measured
+//! one row at a time ([`Widths`]) so a table too long to hold is printed in two passes over its rows.
+
+use crate::text;
+
+/// A plain text table: a header and rows, columns padded to their widest cell. Cells are sanitized.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Table {
+        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells.iter().map(|c| text::safe(c)).collect());
+    }
+
+    pub fn render(&self) -> String {
+        let mut widths = Widths::new(&self.header);
+        for r in &self.rows {
+            widths.measure(r);
+        }
+        let mut out = widths.line(&self.header);
+        for r in &self.rows {
+            out.push_str(&widths.line(r));
+        }
+        out
+    }
+}
+
+/// Column widths of a table measured one row at a time, and its lines: for a table too long to hold,
+/// measured in one pass over its rows and printed in a second.
+pub struct Widths(Vec<usize>);
+
+impl Widths {
+    pub fn new(header: &[String]) -> Widths {
+        let mut w = Widths(vec![0; header.len()]);
+        w.measure(header);
+        w
+    }
+
+    /// Widens the columns to fit `cells` (already sanitized).
+    pub fn measure(&mut self, cells: &[String]) {
+        for (w, c) in self.0.iter_mut().zip(cells) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+
+    /// One line of the table, ending in a newline (`cells` already sanitized).
+    pub fn line(&self, cells: &[String]) -> String {
+        let cols = self.0.len();
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate().take(cols) {
+            line.push_str(c);
+            if i + 1 < cols {
+                line.push_str(&" ".repeat(self.0[i].saturating_sub(c.chars().count()) + 2));
+            }
+        }
+        let mut line = line.trim_end().to_string();
+        line.push('\n');
+        line
+    }
+}
