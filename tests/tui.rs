@@ -743,3 +743,41 @@ fn the_evidence_viewer_pages_through_the_whole_file() {
     h.press(KeyCode::Esc);
     assert!(h.state.modals.is_empty());
 }
+
+/// Issue 14: the console offers an action exactly when the policy evaluation that `gate` uses allows it
+/// (`policy::evaluate::permission`), not by rules of its own: with `self_approval` and
+/// `author_may_approve_revert` the requester may approve their own request (without the second, the author
+/// of the revert operation may not: the console agrees with `gate` there too), and an executor may run the
+/// revert only once the gate passes.
+#[test]
+fn the_console_offers_what_the_policy_allows() {
+    let env = common::team();
+    let policy = common::file(
+        &env,
+        "self.toml",
+        "version = 1\n[approvals]\nself_approval = true\nauthor_may_approve_revert = true\nexpiry_hours = 0\n",
+    );
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = common::file_request(&env, "frank", "low");
+    common::tested(&env, &req, "frank");
+    let can = |signer: &str| {
+        let mut h = harness_on(&env, signer, 120, 30);
+        let row = h.state.queue.rows.iter().position(|r| r.id.to_hex() == req).expect("listed");
+        for _ in 0..row {
+            h.press(KeyCode::Char('j'));
+        }
+        h.press(KeyCode::Enter);
+        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can.clone()
+    };
+    assert!(can("frank").decide, "the policy lets the requester approve");
+    let strict =
+        common::file(&env, "strict.toml", "version = 1\n[approvals]\nself_approval = true\nexpiry_hours = 0\n");
+    env.ok(&["policy", "adopt", &strict, "--as", "alice"]);
+    assert!(!can("frank").decide, "frank authored the revert operation");
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    assert!(!can("bob").decide, "bob holds no approving role");
+    assert!(!can("erin").execute, "the gate is not met yet");
+    env.ok(&["approve", &req, "--comment", "mine, and allowed", "--as", "frank"]);
+    assert_eq!(env.run(&["gate", &req]).status.code(), Some(0), "gate agrees the approval counts");
+    assert!(can("erin").execute, "the gate passes: erin may execute");
+}

@@ -159,6 +159,98 @@ fn evidence_problem(
     }
 }
 
+/// Why a decision by `actor` at `pos` would not count for who signs it — not active then (enrolment,
+/// revocation, causally), none of the roles whose decisions count at `tier`, or (an approval) the
+/// requester approving their own request or the author of the current revert operation approving it,
+/// unless the policy allows it. The evaluation applies this to every decision; [`permission`] asks it
+/// before one is signed.
+fn signer_problem(
+    view: &RequestView,
+    ctx: &Context<'_>,
+    policy: &Policy,
+    tier: &str,
+    actor: &PublicKey,
+    pos: Pos,
+    approve: bool,
+) -> Option<String> {
+    let rule = policy.tier(tier);
+    if !ctx.roster.is_active(actor, pos) {
+        // Causal: not enrolled in its past, or revoked in its past or concurrently with it.
+        return Some(ctx.roster.signer_problem(actor, pos));
+    }
+    if !ctx.roster.roles_at(actor, pos).iter().any(|r| rule.roles.contains(r)) {
+        return Some(format!(
+            "holds none of the roles whose decisions count at {tier} risk ({})",
+            rule.roles.join(", ")
+        ));
+    }
+    if approve && !policy.approvals.self_approval && view.authored_by(actor).is_some() {
+        return Some(match view.authored_by(actor) {
+            Some(v) if v.id != view.id => {
+                format!("amended this request (version {}); the requester may not approve", v.id.short(12))
+            }
+            _ => "filed this request; self-approval does not count".into(),
+        });
+    }
+    let revert_author = view.revert_author();
+    if approve && !policy.approvals.author_may_approve_revert && revert_author.actor == *actor {
+        return Some(format!(
+            "authored the current revert operation (version {}); its author may not approve it",
+            revert_author.id.short(12)
+        ));
+    }
+    None
+}
+
+/// What a key may be asked to sign on a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// An approval that would count (a rejection is allowed whenever a decision is).
+    Approve,
+    Emergency,
+    Execute,
+    Close,
+}
+
+/// Whether `key` may sign `what` on `view` at `now`, as the next entry at `pos` — decided by the rules
+/// the evaluation, the lifecycle fold and `gate` apply (never a copy of them) — and, if not, why. The
+/// console offers an action only when this allows it.
+pub fn permission(
+    view: &RequestView,
+    ctx: &Context<'_>,
+    key: &PublicKey,
+    what: Permission,
+    now: DateTime<Utc>,
+    pos: Pos,
+) -> Result<(), String> {
+    let action = match what {
+        Permission::Approve => Action::Decide,
+        Permission::Emergency => Action::Emergency,
+        Permission::Execute => Action::Execute,
+        Permission::Close => Action::Close,
+    };
+    view.admits(action)?;
+    if what == Permission::Approve {
+        let (_, policy) = ctx.policies.at(pos);
+        let tier = tier_of(view, ctx.flags_tier);
+        return signer_problem(view, ctx, policy, &tier, key, pos, true).map_or(Ok(()), Err);
+    }
+    // The entry the key would sign, judged as the fold judges it.
+    let current = view.current();
+    let body = match what {
+        Permission::Execute => serde_json::json!({
+            "revert_digest": current.record.revert_digest(),
+            "version": current.id.to_hex(),
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let fact = Fact { pos, index: 0, id: Hash([0; 32]), kind: String::new(), actor: *key, ts: now, body };
+    let rules = PolicyRules {
+        ctx: Context { roster: ctx.roster, policies: ctx.policies, flags: ctx.flags, flags_tier: ctx.flags_tier },
+    };
+    rules.allow(action, &fact, view)
+}
+
 /// Inputs an evaluation needs besides the view.
 pub struct Context<'a> {
     pub roster: &'a Roster,
@@ -191,7 +283,6 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
     for (i, d) in view.decisions.iter().enumerate() {
         latest.insert(d.actor.bytes(), i);
     }
-    let revert_author = view.revert_author();
     let mut decisions = Vec::new();
     let mut approvers: Vec<(PublicKey, Vec<String>)> = Vec::new();
     let mut blocking = Vec::new();
@@ -206,23 +297,8 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
             Some("decided on an earlier version (the request was amended since)".into())
         } else if d.body.revert_digest != digest {
             Some("signed a different revert operation".into())
-        } else if !ctx.roster.is_active(&d.actor, d.pos) {
-            // Causal: not enrolled in its past, or revoked in its past or concurrently with it.
-            Some(ctx.roster.signer_problem(&d.actor, d.pos))
-        } else if !roles.iter().any(|r| rule.roles.contains(r)) {
-            Some(format!("holds none of the roles whose decisions count at {tier} risk ({})", rule.roles.join(", ")))
-        } else if approve && !policy.approvals.self_approval && view.authored_by(&d.actor).is_some() {
-            Some(match view.authored_by(&d.actor) {
-                Some(v) if v.id != view.id => {
-                    format!("amended this request (version {}); the requester may not approve", v.id.short(12))
-                }
-                _ => "filed this request; self-approval does not count".into(),
-            })
-        } else if approve && !policy.approvals.author_may_approve_revert && revert_author.actor == d.actor {
-            Some(format!(
-                "authored the current revert operation (version {}); its author may not approve it",
-                revert_author.id.short(12)
-            ))
+        } else if let Some(why) = signer_problem(view, ctx, policy, &tier, &d.actor, d.pos, approve) {
+            Some(why)
         } else if let Some(why) = approve.then(|| evidence_problem(view, d, &needed, &satisfying)).flatten() {
             Some(why)
         } else if approve

@@ -5,7 +5,6 @@
 
 use super::model::*;
 use super::msg::{Cmd, Job, Msg};
-use crate::identity::Roster;
 use crate::identity::passphrase::Given;
 use crate::ledger::{Hash, Ledger};
 use crate::workflow::query::Shown;
@@ -207,27 +206,28 @@ impl Worker {
         })
     }
 
+    /// What the signed-in key may do on the shown request: asked of `policy::evaluate::permission`, the
+    /// rules `gate` and the evaluation apply, never decided here.
     fn permissions(&self, shown: &Shown) -> Can {
+        use crate::policy::evaluate::{Permission, permission};
         if self.identity.read_only {
             return Can::default();
         }
         let Ok(name) = self.ctx.signer_name(self.identity.signer.as_deref()) else { return Can::default() };
         let Ok(info) = self.ctx.keystore.info(&name) else { return Can::default() };
-        let roster: &Roster = &shown.snap.roster;
-        let Some(m) = roster.member(&info.public_key).filter(|m| m.revoked.is_none()) else { return Can::default() };
-        let roles = m.current_roles();
-        let (_, policy) = shown.snap.policies.current();
-        let has = |list: &[String]| roles.iter().any(|r| list.contains(r));
-        let tier = policy.tier(&shown.eval.tier);
-        let phase = shown.view.phase;
-        use crate::audit::Phase;
+        let key = info.public_key;
+        if !shown.snap.roster.member(&key).is_some_and(|m| m.revoked.is_none()) {
+            return Can::default();
+        }
+        let flags = shown.assessment.flag_ids();
+        let ctx = shown.snap.context(&flags, Some(&shown.assessment.risk.tier));
+        let may = |what| permission(&shown.view, &ctx, &key, what, shown.now, shown.snap.next).is_ok();
         Can {
-            decide: has(&tier.roles) && phase == Phase::Open && info.public_key != shown.view.requester,
-            emergency: has(&policy.emergency.may_invoke) && phase == Phase::Open,
-            execute: has(&policy.execution.may_execute)
-                && shown.view.admits(crate::audit::projection::Action::Execute).is_ok(),
+            decide: may(Permission::Approve),
+            emergency: may(Permission::Emergency),
+            execute: may(Permission::Execute),
             annotate: true,
-            close: shown.view.admits(crate::audit::projection::Action::Close).is_ok(),
+            close: may(Permission::Close),
         }
     }
 }
