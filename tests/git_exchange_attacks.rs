@@ -1,7 +1,8 @@
 //! A hostile git exchange (issue 13): a default branch named like a git option must never reach git as
 //! an option, git must not see rollcall's secrets in its environment, a symlink committed as a peer
-//! bundle (to `/dev/zero`) is refused at once instead of being read forever, and a forged peer bundle is
-//! refused. Every refusal exits non-zero with one line and leaves the ledger's `sqlite3 .dump` as it was.
+//! bundle (to `/dev/zero`) is refused at once instead of being read forever, and a forged peer bundle or
+//! an unreachable remote is refused. Every refusal exits non-zero with one line and leaves the ledger's
+//! `sqlite3 .dump` as it was.
 
 mod common;
 
@@ -149,6 +150,23 @@ fn a_forged_peer_bundle_in_the_exchange_is_refused_and_changes_nothing() {
     assert!(line.contains("REFUSED") && line.contains("signature does not verify"), "{line}");
     // The next round refuses it again: nothing recorded it as imported.
     alice.refuses(&["sync", "--git", work.to_str().unwrap(), "--offline"]);
+}
+
+#[test]
+fn an_unreachable_remote_is_refused_before_anything_is_imported() {
+    let (alice, good, _) = alice_and_bobs_bundles();
+    let shared = tempfile::tempdir().unwrap();
+    // A working copy holding a genuine peer bundle from an earlier pull, its remote since gone.
+    let work = exchange(shared.path(), &[("test.example_bob.rollcall", &good)]);
+    std::fs::remove_dir_all(shared.path().join("exchange.git")).unwrap();
+    let head = git(&work, &["rev-parse", "HEAD"]);
+    let err = alice.refuses(&["sync", "--git", work.to_str().unwrap()]);
+    assert!(err.contains("remote") && err.contains("--offline"), "{err}");
+    assert_eq!(git(&work, &["rev-parse", "HEAD"]), head, "nothing was committed");
+    // Offline, the same working copy is imported.
+    let v = alice.json(&["sync", "--git", work.to_str().unwrap(), "--offline"]);
+    assert_eq!(v["refused"], 0, "{v}");
+    assert!(alice.entry_set().iter().any(|e| e.starts_with(BOB)), "{v}");
 }
 
 /// One round imports each peer bundle on its own: a forged one is refused (the exit says so) and brings

@@ -115,12 +115,24 @@ fn check_branch(dir: &Path, name: &str) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// Pulls (rebasing local commits) when the remote branch exists.
+/// Pulls (rebasing local commits) when the remote branch exists. A remote that cannot be read is an error
+/// (before anything is imported), not a remote without the branch.
 fn pull(dir: &Path, branch: &str) -> Result<(), WorkflowError> {
     let head = format!("refs/heads/{branch}");
     let exists = git(dir, &["ls-remote", "--exit-code", "--heads", "--end-of-options", REMOTE, &head])?;
-    if exists.status.success() {
-        git_ok(dir, &["pull", "--rebase", "--quiet", "--end-of-options", REMOTE, &head])?;
+    match exists.status.code() {
+        Some(0) => {
+            git_ok(dir, &["pull", "--rebase", "--quiet", "--end-of-options", REMOTE, &head])?;
+        }
+        // `--exit-code`: the remote answered and has no such branch; the first push creates it.
+        Some(2) => {}
+        _ => {
+            return Err(WorkflowError::Usage(format!(
+                "cannot read the remote {REMOTE:?}: {}; `sync --git DIR --offline` exchanges through the working \
+                 copy alone",
+                crate::text::safe(String::from_utf8_lossy(&exists.stderr).trim())
+            )));
+        }
     }
     Ok(())
 }
