@@ -1,24 +1,18 @@
 //! Hostile input (issue 13): a zstd blob bomb, a valid bundle without blobs, and refusals that leave the
-//! ledger byte for byte as it was.
+//! ledger byte for byte as it was: every way `import` and `init --join` refuse a bundle, each with the
+//! ledger's `sqlite3 .dump` compared before and after, and a join leaving nothing behind.
 
 mod common;
-use common::{Env, file, file_request, peer};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::{Env, bundle_lines as lines, clone_home, file, file_request, join_refused, peer, sealed};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 const BOB: &str = "test.example/bob";
-
-/// The ledger's content as `sqlite3 .dump` prints it.
-fn dump(env: &Env) -> String {
-    let out = std::process::Command::new("sqlite3").arg(env.ledger()).arg(".dump").output().expect("sqlite3");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn lines(path: &str) -> Vec<Vec<u8>> {
-    let b = std::fs::read(path).expect("read bundle");
-    b[..b.len() - 1].split(|&c| c == b'\n').map(<[u8]>::to_vec).collect()
-}
+const CAROL: &str = "test.example/carol";
+/// The origin a refused join would have created.
+const JOINER: &str = "test.example/joiner";
 
 /// Runs `rollcall args` under `/usr/bin/time -v`: (exit code, stderr, peak RSS in KiB, elapsed).
 fn measured(env: &Env, args: &[&str]) -> (i32, String, u64, Duration) {
@@ -45,6 +39,23 @@ fn measured(env: &Env, args: &[&str]) -> (i32, String, u64, Duration) {
     (out.status.code().unwrap_or(-1), first, rss, elapsed)
 }
 
+/// `ls` (a bundle's lines) up to its blob line `bl`, then that blob declared as 4 GiB with `mib` MiB of
+/// its data lines (base64 of zeros), zstd-compressed to a small file.
+fn blob_bomb(ls: &[Vec<u8>], bl: usize, mib: usize) -> Vec<u8> {
+    let sha = text(&ls[bl]).split(' ').nth(1).unwrap().to_string();
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    for l in &ls[..bl] {
+        enc.write_all(l).unwrap();
+        enc.write_all(b"\n").unwrap();
+    }
+    writeln!(enc, "blob {sha} {}", 4u64 << 30).unwrap();
+    let data = format!("data {}\n", "A".repeat(65_536));
+    for _ in 0..(mib << 20) / 49_152 {
+        enc.write_all(data.as_bytes()).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
 #[test]
 fn a_zstd_blob_bomb_is_refused_at_its_line_in_bounded_memory() {
     let alice = Env::with_ledger();
@@ -54,34 +65,23 @@ fn a_zstd_blob_bomb_is_refused_at_its_line_in_bounded_memory() {
     bob.ok(&["evidence", "add", &req, &log, "--kind", "log", "--as", "bob"]);
     let good = bob.export("bob.rollcall");
     let ls = lines(&good);
-    let bl = ls.iter().position(|l| l.starts_with(b"blob ")).expect("a blob line");
-    let sha = String::from_utf8(ls[bl].clone()).unwrap().split(' ').nth(1).unwrap().to_string();
+    let bl = find(&ls, "blob ");
+    let sha = text(&ls[bl]).split(' ').nth(1).unwrap().to_string();
 
-    // The bundle's lines up to the blob, then the blob declared as 4 GiB of zeros with 256 MiB of its
-    // data lines (about 350 MB of base64), zstd-compressed to a small file.
-    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
-    for l in &ls[..bl] {
-        enc.write_all(l).unwrap();
-        enc.write_all(b"\n").unwrap();
-    }
-    writeln!(enc, "blob {sha} {}", 4u64 << 30).unwrap();
-    let data = format!("data {}\n", "A".repeat(65_536));
-    for _ in 0..(256 << 20) / 49_152 {
-        enc.write_all(data.as_bytes()).unwrap();
-    }
-    let z = enc.finish().unwrap();
+    // 256 MiB of the blob's data lines: about 350 MB of base64.
+    let z = blob_bomb(&ls, bl, 256);
     assert!(z.len() < 2 << 20, "the bomb is small: {} bytes", z.len());
     let bomb = alice.home().join("bomb.rollcall.zst");
     std::fs::write(&bomb, &z).unwrap();
 
-    let before = dump(&alice);
+    let before = alice.dump();
     let (code, err, rss_kib, elapsed) = measured(&alice, &["import", bomb.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("line {}", bl + 1)) && err.contains(&sha[..16]), "{err}");
     assert!(err.contains("max_file_mib"), "{err}");
     assert!(rss_kib < 256 * 1024, "peak RSS {rss_kib} KiB");
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
-    assert_eq!(dump(&alice), before, "a refused import changed the ledger");
+    assert_eq!(alice.dump(), before, "a refused import changed the ledger");
 
     // The same bomb through verify --bundle and init --join: refused, bounded, nothing left behind.
     let (code, _, rss_kib, _) = measured(&alice, &["verify", "--bundle", bomb.to_str().unwrap()]);
@@ -126,81 +126,476 @@ fn a_statement_nested_too_deep_is_refused_at_its_line_before_anything_is_written
     let alice = Env::with_ledger();
     let bob = peer(&alice, "bob", BOB, &["approver"]);
     bob.ok(&["note", "x", "--as", "bob"]);
-    let good = bob.export("bob.rollcall");
-    let mut ls = lines(&good);
-    let i = ls.iter().position(|l| l.starts_with(b"leaf ") && l.windows(10).any(|w| w == br#""text":"x""#)).unwrap();
-    let line = String::from_utf8(ls[i].clone()).unwrap();
-    let deep = format!(r#""text":{}"x"{}"#, "[".repeat(10_000), "]".repeat(10_000));
-    ls[i] = line.replace(r#""text":"x""#, &deep).into_bytes();
-    let mut body = Vec::new();
-    for l in &ls[..ls.len() - 1] {
-        body.extend_from_slice(l);
-        body.push(b'\n');
-    }
-    let digest = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&body))
-    };
-    body.extend_from_slice(format!("end {digest}\n").as_bytes());
-    let bad = alice.home().join("deep.rollcall");
-    std::fs::write(&bad, &body).unwrap();
-    let before = dump(&alice);
-    let err = alice.fails(&["import", bad.to_str().unwrap()], 1);
+    let ls = lines(&bob.export("bob.rollcall"));
+    let i = leaf_with(&ls, "x");
+    let deep = format!("{}\"x\"{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bad = write(&alice, "deep.rollcall", &sealed(&text_of(&body(&ls), i, &deep)));
+    let err = alice.refuses(&["import", &bad]);
     assert!(err.contains(&format!("line {}", i + 1)) && err.contains("deeper than 64"), "{err}");
-    assert_eq!(dump(&alice), before);
     alice.ok(&["verify"]);
     alice.ok(&["list"]);
 }
 
-fn sealed(ls: &[Vec<u8>]) -> Vec<u8> {
-    use sha2::Digest;
-    let mut body = Vec::new();
-    for l in ls {
-        body.extend_from_slice(l);
-        body.push(b'\n');
-    }
-    let digest = hex::encode(sha2::Sha256::digest(&body));
-    body.extend_from_slice(format!("end {digest}\n").as_bytes());
-    body
+/// A bundle line as text.
+fn text(l: &[u8]) -> String {
+    String::from_utf8(l.to_vec()).expect("utf-8 line")
 }
 
+/// Index of the first line starting with `prefix`.
+fn find(ls: &[Vec<u8>], prefix: &str) -> usize {
+    ls.iter().position(|l| l.starts_with(prefix.as_bytes())).unwrap_or_else(|| panic!("no line starts with {prefix:?}"))
+}
+
+/// Index of the leaf line of the note whose text is `note`.
+fn leaf_with(ls: &[Vec<u8>], note: &str) -> usize {
+    let needle = format!(r#""text":"{note}""#);
+    ls.iter()
+        .position(|l| l.starts_with(b"leaf ") && l.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .unwrap_or_else(|| panic!("no leaf holds the note {note:?}"))
+}
+
+/// The lines of `name`'s section: its origin line through its checkpoint line.
+fn section(ls: &[Vec<u8>], name: &str) -> std::ops::Range<usize> {
+    let o = find(ls, &format!("origin {name}+"));
+    let c = o + ls[o..].iter().position(|l| l.starts_with(b"checkpoint ")).expect("a checkpoint line");
+    o..c + 1
+}
+
+/// A bundle's lines without its end line.
+fn body(ls: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    assert!(ls.last().is_some_and(|l| l.starts_with(b"end ")));
+    ls[..ls.len() - 1].to_vec()
+}
+
+/// `ls` with the note text of line `i` replaced by the JSON value `value`.
+fn text_of(ls: &[Vec<u8>], i: usize, value: &str) -> Vec<Vec<u8>> {
+    let mut out = ls.to_vec();
+    let line = text(&ls[i]);
+    let (start, rest) = line.split_once(r#""text":"#).expect("a note");
+    let end = rest.find(r#""}"#).expect("end of the text") + 1;
+    out[i] = format!(r#"{start}"text":{value}{}"#, &rest[end..]).into_bytes();
+    out
+}
+
+/// Writes `bytes` to `name` in `env`'s home; returns the path.
+fn write(env: &Env, name: &str, bytes: &[u8]) -> String {
+    let p = env.home().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// The signed note of a `checkpoint` line with one byte of its signature flipped.
+fn forged_checkpoint(line: &[u8]) -> Vec<u8> {
+    let note = String::from_utf8(B64.decode(&line[b"checkpoint ".len()..]).unwrap()).unwrap();
+    let mut ls: Vec<String> = note.split('\n').map(str::to_string).collect();
+    let s = ls.iter().position(|l| l.starts_with("\u{2014} ")).expect("a signature line");
+    let (prefix, sig) = ls[s].rsplit_once(' ').unwrap();
+    let mut raw = B64.decode(sig).unwrap();
+    raw[20] ^= 0x40;
+    ls[s] = format!("{prefix} {}", B64.encode(&raw));
+    format!("checkpoint {}", B64.encode(ls.join("\n"))).into_bytes()
+}
+
+/// `env`'s own log extended with one `note` stamped `ts` and signed by `member`'s key under `domain` (this
+/// ledger's when None), pushed and checkpointed with its origin key behind the workflow's back, as a
+/// modified client holding those keys could.
+fn rogue_note(env: &Env, member: &str, ts: &str, domain: Option<rollcall::ledger::dsse::Domain>) {
+    use rollcall::ledger::{Ledger, PublicKey, Statement};
+    let key = env.signing_key(member);
+    let l = Ledger::open(&env.ledger()).unwrap();
+    let mut st = Statement::new("note", &PublicKey::from_signing(&key), serde_json::json!({"text": "rogue"}), &[]);
+    st.ts = ts.to_string();
+    let domain = domain.unwrap_or_else(|| l.domain());
+    let entry = st.sign(&key, &domain).unwrap();
+    let head = rollcall::ledger::statement::CheckedHead {
+        kind: "note".into(),
+        actor: PublicKey::from_signing(&key),
+        ts: ts.to_string(),
+        refs: vec![],
+    };
+    drop(l);
+    env.push_leaf(&entry, &head, true);
+}
+
+/// A bundle of one log, `test.example/rogue`, in `alice`'s ledger: its first entry signed by the enrolled
+/// member `bob`, either a plain note or an `origin.joined` declaring another key than the log's.
+fn rogue_log(alice: &Env, bob: &Env, declared: bool) -> String {
+    use rollcall::ledger::{Ledger, LedgerError, PublicKey, Statement};
+    let id = Ledger::open_read_only(&alice.ledger()).unwrap().ledger_id();
+    let origin = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let other = PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[8; 32]));
+    let member = bob.signing_key("bob");
+    let actor = PublicKey::from_signing(&member);
+    let dir = tempfile::tempdir().unwrap();
+    let name = "test.example/rogue";
+    let l = Ledger::create_with(&dir.path().join("rogue.db"), name, &PublicKey::from_signing(&origin), &id, |l| {
+        let st = if declared {
+            let body = serde_json::json!({"ledger": id.to_hex(), "origin": name, "key": other.encode(), "seen": {}});
+            Statement::new("origin.joined", &actor, body, &[])
+        } else {
+            Statement::new("note", &actor, serde_json::json!({"text": "undeclared"}), &[])
+        };
+        l.append(&[st.sign(&member, &l.domain()).unwrap()], Some(0), &origin, i64::MAX)?;
+        Ok::<(), LedgerError>(())
+    })
+    .unwrap();
+    let p = alice.home().join(if declared { "rogue-declared.rollcall" } else { "rogue.rollcall" });
+    let f = std::fs::File::create(&p).unwrap();
+    rollcall::sync::export::export(&l, f, &Default::default()).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A bundle that `import` must refuse, and what the refusal says.
+struct Refused {
+    what: &'static str,
+    path: String,
+    /// A fragment of the import's error line.
+    says: String,
+    /// `init --join` from it is refused too, saying this ("": for whatever reason); None for refusals
+    /// that depend on what the importing ledger already holds.
+    join: Option<&'static str>,
+}
+
+/// Every way the test suite knows to make `import` or `init --join` refuse a bundle, each checked to
+/// change nothing: the importer's `sqlite3 .dump` is the same before and after (`Env::refuses`), and a
+/// refused join leaves its home as it was (`join_refused`). The genuine bundles import and join at the end.
 #[test]
 fn every_refused_import_or_join_leaves_the_ledger_byte_identical() {
+    // alice founds; carol and bob join; bob writes x, a request with a blob, and y; carol imports bob's
+    // log and writes after it (a merge marker recording bob's size, and her cosignature of it).
     let alice = Env::with_ledger();
+    let carol = peer(&alice, "carol", CAROL, &["approver"]);
+    let bob = peer(&alice, "bob", BOB, &["approver", "requester"]);
+    bob.ok(&["note", "x", "--as", "bob"]);
+    let req = file_request(&bob, "bob", "low");
+    let log = file(&bob, "revert.log", "rolled back payments to 41\n");
+    bob.ok(&["evidence", "add", &req, &log, "--kind", "log", "--as", "bob"]);
+    let old = bob.export("old.rollcall");
+    bob.ok(&["note", "y", "--as", "bob"]);
+    let good = bob.export("bob.rollcall");
+    carol.import(&good);
+    // Her ledger as the library exports it before she writes again (no merge marker yet), then as her
+    // next export carries it.
+    let unmarked = carol.home().join("unmarked.rollcall");
+    let l = rollcall::ledger::Ledger::open_read_only(&carol.ledger()).unwrap();
+    rollcall::sync::export::export(&l, std::fs::File::create(&unmarked).unwrap(), &Default::default()).unwrap();
+    drop(l);
+    carol.ok(&["note", "seen bob's log", "--as", "carol"]);
+    let from_carol = carol.export("carol.rollcall");
+
+    let ls = lines(&good);
+    let b = body(&ls);
+    let mut cases: Vec<Refused> = Vec::new();
+    let mut case = |what: &'static str, bytes: Vec<u8>, says: &str, join: Option<&'static str>| {
+        let path = write(&alice, &format!("case-{}.rollcall", cases.len()), &bytes);
+        cases.push(Refused { what, path, says: says.to_string(), join });
+    };
+
+    // The file.
+    case("empty file", Vec::new(), "empty", Some("empty"));
+    case("not a bundle", b"hello world\n".to_vec(), "unknown record type", Some("unknown record type"));
+    let mut v = b.clone();
+    v[0] = text(&v[0]).replacen("rollcall-bundle/2 ", "rollcall-bundle/3 ", 1).into_bytes();
+    case("newer format version", sealed(&v), "upgrade rollcall", Some("upgrade rollcall"));
+    v[0] = text(&v[0]).replacen("rollcall-bundle/3 ", "rollcall-bundle/1 ", 1).into_bytes();
+    case("format version 1", sealed(&v), "not supported", Some("not supported"));
+    let mut v = b.clone();
+    v.insert(1, b"frobnicate 1".to_vec());
+    case("unknown record type", sealed(&v), "line 2: unknown record type", Some("unknown record type"));
+    let mut v = b.clone();
+    v.insert(1, vec![b'x'; 200_000]);
+    case("oversized line", sealed(&v), "line 2 is longer than 131072 bytes", Some("longer than"));
+    let whole = sealed(&b);
+    let mut cut = whole[..whole.len() / 2].to_vec();
+    if cut.last() == Some(&b'\n') {
+        cut.pop();
+    }
+    case("cut in a line", cut, "cut off", Some("cut off"));
+    let mut t = Vec::new();
+    for l in &b[..leaf_with(&b, "y")] {
+        t.extend_from_slice(l);
+        t.push(b'\n');
+    }
+    case("cut at a line", t, "truncated", Some("truncated"));
+    let mut wrong = sealed(&b);
+    let k = wrong.len() - 3;
+    wrong[k] = if wrong[k] == b'0' { b'1' } else { b'0' };
+    case("wrong end digest", wrong, "end digest does not match", Some("end digest does not match"));
+    case("data after the end line", [&sealed(&b)[..], b"junk\n"].concat(), "after the end line", Some("after the end"));
+
+    // The statements.
+    let x = leaf_with(&b, "x");
+    case("forged signature", sealed(&text_of(&b, x, "\"z\"")), "signature does not verify", Some("signature does not"));
+    let deep = format!("{}\"x\"{}", "[".repeat(100), "]".repeat(100));
+    case("nested too deep", sealed(&text_of(&b, x, &deep)), "deeper than 64", Some("deeper than 64"));
+    let many = format!("[{}0]", "0,".repeat(20_000));
+    case("too many values", sealed(&text_of(&b, x, &many)), "more than 16384 values", Some("16384 values"));
+    let large = format!("\"{}\"", "a".repeat(70_000));
+    case("statement too large", sealed(&text_of(&b, x, &large)), "more than the 65535 allowed", Some("65535"));
+
+    // A log's section.
+    let s = section(&b, BOB);
+    let (l1, l2) = (s.start + 2, s.start + 3);
+    let mut v = b.clone();
+    v.swap(l1, l2);
+    case("leaf lines reordered", sealed(&v), "where leaf 1 was expected", Some("where leaf 1 was expected"));
+    let header = text(&b[s.start]);
+    let (rest, to) = header.rsplit_once(' ').unwrap();
+    let to: u64 = to.parse().unwrap();
+    let mut v = b.clone();
+    v[s.start] = format!("{rest} {}", to - 1).into_bytes();
+    case("more leaves than announced", sealed(&v), "more leaves than the", Some("more leaves than the"));
+    v[s.start] = format!("{rest} {}", to + 1).into_bytes();
+    case("fewer leaves than announced", sealed(&v), "announced leaves up to", Some("announced leaves up to"));
+    let mut v = b.clone();
+    v[s.start] = header.replacen(" 0 ", " 1 ", 1).into_bytes();
+    v.remove(s.start + 1);
+    case("starts past what is held", sealed(&v), "import a full export", Some("import a full export"));
+    let mut v = b.clone();
+    v.remove(s.end - 1);
+    case("checkpoint missing", sealed(&v), "expected its checkpoint", Some("expected its checkpoint"));
+    let mut v = b.clone();
+    v[s.end - 1] = forged_checkpoint(&b[s.end - 1]);
+    case("checkpoint signature forged", sealed(&v), "checkpoint", Some("checkpoint"));
+    let old_lines = lines(&old);
+    let mut v = b.clone();
+    v[s.end - 1] = old_lines[section(&old_lines, BOB).end - 1].clone();
+    case("an older checkpoint", sealed(&v), "but the leaves end at", Some("but the leaves end at"));
+    let mut v = b.clone();
+    v.splice(s.end..s.end, b[s.clone()].to_vec());
+    case("a log twice", sealed(&v), "appears twice", Some("appears twice"));
+    let mut v = b.clone();
+    v.drain(s.clone());
+    case("the exporter's log missing", sealed(&v), "the log of its own origin", Some("the log of its own origin"));
+
+    // Blobs.
+    let bl = find(&b, "blob ");
+    let sha = text(&b[bl]).split(' ').nth(1).unwrap().to_string();
+    let mut v = b.clone();
+    v[bl] = format!("blob {sha} {}", (64 << 20) + 1).into_bytes();
+    case("a blob over max_file_mib", sealed(&v), "max_file_mib", Some("max_file_mib"));
+    case("a zstd blob bomb", blob_bomb(&ls, bl, 16), "max_file_mib", Some("max_file_mib"));
+    let mut v = b.clone();
+    v.insert(bl + 2, b[bl + 1].clone());
+    case("blob data beyond its size", sealed(&v), "more data than its size", Some("more data than its size"));
+    let mut v = b.clone();
+    let mut data = B64.decode(&b[bl + 1][5..]).unwrap();
+    data[3] ^= 0x20;
+    v[bl + 1] = format!("data {}", B64.encode(&data)).into_bytes();
+    case("blob data altered", sealed(&v), "does not match its digest", Some("does not match its digest"));
+    let extra = b"not evidence of anything\n";
+    let mut v = b.clone();
+    v.insert(bl, format!("data {}", B64.encode(extra)).into_bytes());
+    v.insert(
+        bl,
+        format!("blob {} {}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(extra)), extra.len()).into_bytes(),
+    );
+    case("a blob no entry names", sealed(&v), "named by no entry", Some("named by no entry"));
+
+    // Cosignatures.
+    let cs = find(&b, "cosignature ");
+    let (prefix, sig) = text(&b[cs]).rsplit_once(' ').map(|(p, s)| (p.to_string(), s.to_string())).unwrap();
+    let mut raw = B64.decode(sig).unwrap();
+    raw[5] ^= 1;
+    let mut v = b.clone();
+    v[cs] = format!("{prefix} {}", B64.encode(&raw)).into_bytes();
+    case("cosignature forged", sealed(&v), "does not verify", Some("does not verify"));
+
+    // Entries a member's modified client signed: backdated, forward-dated, for another ledger.
+    let future = clone_home(&bob);
+    let at = |env: &Env, args: &[&str]| {
+        let out = env.cmd().env("ROLLCALL_NOW", "2999-01-01T00:00:00Z").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    at(&future, &["note", "from the future", "--as", "bob"]);
+    let p = future.home().join("future.rollcall");
+    at(&future, &["export", "--out", p.to_str().unwrap()]);
+    case("forward-dated entry", std::fs::read(&p).unwrap(), "forward-dated", Some("forward-dated"));
+    let past = clone_home(&bob);
+    rogue_note(&past, "bob", "2001-01-01T00:00:00.000Z", None);
+    case("backdated entry", std::fs::read(past.export("past.rollcall")).unwrap(), "backdated", Some("backdated"));
+    let foreign = clone_home(&bob);
+    let elsewhere = rollcall::ledger::dsse::Domain::of(&rollcall::ledger::Hash([7; 32]));
+    rogue_note(&foreign, "bob", &rollcall::ledger::statement::now_ts(), Some(elsewhere));
+    let p = foreign.export("foreign.rollcall");
+    case("signed for another ledger", std::fs::read(p).unwrap(), "in this ledger", Some("in this ledger"));
+
+    // Logs: undeclared, declared with another key, of another ledger, relabelled into this one.
+    case(
+        "a log no origin.joined opens",
+        std::fs::read(rogue_log(&alice, &bob, false)).unwrap(),
+        "does not start with an origin.joined entry",
+        Some(""),
+    );
+    case(
+        "a log declared with another key",
+        std::fs::read(rogue_log(&alice, &bob, true)).unwrap(),
+        "not declared with this key",
+        Some(""),
+    );
+    let other = Env::with_ledger();
+    let theirs = lines(&other.export("other.rollcall"));
+    case("another ledger's bundle", sealed(&body(&theirs)), "belongs to ledger", Some(""));
+    let mut v = body(&theirs);
+    let their_id = text(&v[0]).split(' ').nth(1).unwrap().to_string();
+    let our_id = text(&b[0]).split(' ').nth(1).unwrap().to_string();
+    v[0] = text(&v[0]).replace(&their_id, &our_id).into_bytes();
+    case("another ledger's log relabelled", sealed(&v), "the bundle gives", Some(""));
+
+    // What a log says it had seen, against the older log of bob's a bundle carries instead: carol's
+    // cosignature of bob's newer log (a third party's cosignature beyond what the bundle carries), and,
+    // with her cosignatures of bob left out, her merge marker recording it.
+    let bob_old = old_lines[section(&old_lines, BOB)].to_vec();
+    let mut v = body(&lines(unmarked.to_str().unwrap()));
+    v.splice(section(&v, BOB), bob_old.clone());
+    case(
+        "a cosignature beyond the log carried",
+        sealed(&v),
+        "does not carry what its cosignature covers",
+        Some("does not carry what its cosignature covers"),
+    );
+    let mut v = body(&lines(&from_carol));
+    v.splice(section(&v, BOB), bob_old);
+    v.retain(|l| !l.starts_with(format!("cosignature {BOB} ").as_bytes()));
+    case("a merge marker beyond the log carried", sealed(&v), "entries were removed", Some("entries were removed"));
+
+    for c in &cases {
+        let err = alice.refuses(&["import", &c.path]);
+        assert!(err.contains(&c.says), "{}: expected {:?} in {err}", c.what, c.says);
+        // The bundle is at fault, never the importing ledger.
+        assert!(!err.contains("ledger is damaged"), "{}: {err}", c.what);
+        if let Some(says) = c.join {
+            let err = join_refused(&carol, "carol", &c.path, JOINER);
+            assert!(err.contains(says) && !err.contains("ledger is damaged"), "{}: the join: {says:?}? {err}", c.what);
+        }
+    }
+    // Files that are not bundles at all.
+    for path in ["/dev/zero", alice.home().to_str().unwrap()] {
+        let err = alice.refuses(&["import", path]);
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = join_refused(&carol, "carol", path, JOINER);
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    // Joins refused for what is not the bundle's fault: a home that already has a ledger (which stays as
+    // it was), a key nobody enrolled, an origin name that is not one.
+    let err = alice.refuses(&["init", "--join", &good, "--as", "alice", "--origin", "test.example/again"]);
+    assert!(err.contains("exists"), "{err}");
+    let stranger = Env::new();
+    stranger.ok(&["key", "new", "mallory"]);
+    let err = join_refused(&stranger, "mallory", &good, JOINER);
+    assert!(err.contains("not enrolled"), "{err}");
+    let err = join_refused(&carol, "carol", &good, "not an origin");
+    assert!(err.contains("is not valid"), "{err}");
+
+    // The genuine bundles join and import.
+    let joined = Env::new();
+    std::fs::create_dir_all(joined.home().join("keys")).unwrap();
+    std::fs::copy(carol.home().join("keys/carol.key"), joined.home().join("keys/carol.key")).unwrap();
+    joined.ok(&["init", "--join", &good, "--as", "carol", "--origin", JOINER]);
+    joined.ok(&["verify"]);
+    alice.import(&good);
+    alice.import(&from_carol);
+    alice.ok(&["verify"]);
+}
+
+/// Imports `bundle` into `env`, which refuses it as SECURITY: exit 1, one line naming `says`, and the only
+/// change to the `.dump` is the one `equivocations` row that keeps both signed statements as evidence
+/// (docs/FORMAT.md §8.5). The same bundle again is refused again and changes nothing.
+fn refused_with_evidence(env: &Env, what: &str, bundle: &str, says: &str) {
+    let before = env.dump();
+    let err = env.fails(&["import", bundle], 1);
+    assert!(err.contains("SECURITY") && err.contains(says), "{what}: expected {says:?}: {err}");
+    let after = env.dump();
+    let removed: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).collect();
+    let added: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert!(removed.is_empty(), "{what}: the refusal removed {removed:?}");
+    assert_eq!(added.len(), 1, "{what}: the refusal added {added:#?}");
+    assert!(added[0].starts_with("INSERT INTO equivocations VALUES("), "{what}: {added:?}");
+    let again = env.fails(&["import", bundle], 1);
+    assert!(again.contains("SECURITY"), "{what}: {again}");
+    assert_eq!(env.dump(), after, "{what}: the evidence was recorded twice");
+}
+
+/// `lines`' bundle with `extra` cosignature lines before its end line.
+fn with_cosignatures(lines: &[Vec<u8>], extra: &[rollcall::ledger::cosign::Cosignature]) -> Vec<u8> {
+    let mut v = body(lines);
+    v.extend(extra.iter().map(|c| c.line().into_bytes()));
+    sealed(&v)
+}
+
+/// The SECURITY refusals (a fork, a rollback, this ledger's own log longer elsewhere, a witness's
+/// cosignature contradicting the logs) keep their evidence row, as documented, and change nothing else.
+#[test]
+fn a_security_refusal_adds_its_evidence_row_and_nothing_else() {
+    use rollcall::ledger::Hash;
+    use rollcall::ledger::cosign::Cosignature;
+    let alice = Env::with_ledger();
+    let carol = peer(&alice, "carol", CAROL, &["approver"]);
     let bob = peer(&alice, "bob", BOB, &["approver"]);
     bob.ok(&["note", "x", "--as", "bob"]);
-    let ls = lines(&bob.export("bob.rollcall"));
-    let n = ls.len();
-    let body = &ls[..n - 1];
-    let leaf = ls.iter().position(|l| l.windows(10).any(|w| w == br#""text":"x""#)).unwrap();
-    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
-    let mut forged = body.to_vec();
-    forged[leaf] = String::from_utf8(forged[leaf].clone()).unwrap().replace(r#""text":"x""#, r#""text":"z""#).into();
-    cases.push(("forged signature", sealed(&forged)));
-    let mut wrong_end = sealed(body);
-    let k = wrong_end.len() - 3;
-    wrong_end[k] = if wrong_end[k] == b'0' { b'1' } else { b'0' };
-    cases.push(("bad digest", wrong_end));
-    cases.push(("truncated", sealed(body)[..sealed(body).len() / 2].to_vec()));
-    let mut long = body.to_vec();
-    long.insert(1, vec![b'x'; 200_000]);
-    cases.push(("oversized line", sealed(&long)));
-    let mut v3 = body.to_vec();
-    v3[0] = String::from_utf8(v3[0].clone()).unwrap().replacen("/2 ", "/3 ", 1).into_bytes();
-    cases.push(("unknown version", sealed(&v3)));
-    for (what, bytes) in cases {
-        let p = alice.home().join("bad.rollcall");
-        std::fs::write(&p, &bytes).unwrap();
-        let before = dump(&alice);
-        let out = alice.run(&["import", p.to_str().unwrap()]);
-        assert_ne!(out.status.code(), Some(0), "{what} was imported");
-        assert_eq!(dump(&alice), before, "{what}: a refused import changed the ledger");
-        let carol = Env::new();
-        carol.ok(&["key", "new", "carol"]);
-        let out = carol.run(&["init", "--join", p.to_str().unwrap(), "--as", "carol", "--origin", "test.example/c"]);
-        assert_ne!(out.status.code(), Some(0), "{what} was joined");
-        assert!(!carol.ledger().exists(), "{what}: a refused join left a ledger");
+    let twin = clone_home(&bob);
+    let old = bob.export("old.rollcall");
+    bob.ok(&["note", "y", "--as", "bob"]);
+    let good = bob.export("bob.rollcall");
+    twin.ok(&["note", "not y", "--as", "bob"]);
+    let forked = twin.export("twin.rollcall");
+    // The twin's log grown to the size carol witnesses of bob's.
+    twin.ok(&["note", "z", "--as", "bob"]);
+    let forked_longer = lines(&twin.export("twin-longer.rollcall"));
+    let fresh = clone_home(&alice);
+    carol.import(&good);
+    let from_carol = lines(&carol.export("carol.rollcall"));
+    alice.import(&good);
+    alice.import(&carol.export("carol-again.rollcall"));
+    let size = |env: &Env, origin: &str| -> u64 {
+        let v = common::verify_json(env).1;
+        v["origins"].as_array().unwrap().iter().find(|o| o["origin"] == origin).unwrap()["size"].as_u64().unwrap()
+    };
+    let (bob_size, own_size) = (size(&alice, BOB), size(&alice, "test.example/laptop"));
+
+    // Cosignatures carol's origin key signs (she is a witness alice knows), added to bob's bundle.
+    let witness = carol.signing_key("origin");
+    let now = 1_790_000_000;
+    let cosigned = |origin: &str, size: u64| Cosignature::sign(origin, size, &Hash([1; 32]), CAROL, &witness, now);
+    let ls = lines(&good);
+    let cases = [
+        ("a fork", forked.clone(), "forked"),
+        ("an older bundle after a newer one", old.clone(), "rolled back"),
+        (
+            "a witness's root that is not this ledger's",
+            write(&alice, "cs-root", &with_cosignatures(&ls, &[cosigned(BOB, bob_size)])),
+            "forked",
+        ),
+        (
+            "a witness saw more of this ledger's own log",
+            write(&alice, "cs-own", &with_cosignatures(&ls, &[cosigned("test.example/laptop", own_size + 3)])),
+            "lost entries a witness had seen",
+        ),
+        (
+            "a witness saw more of the exporter's log",
+            write(&alice, "cs-exporter", &with_cosignatures(&ls, &[cosigned(BOB, bob_size + 3)])),
+            "lost entries a witness had seen",
+        ),
+    ];
+    for (what, bundle, says) in cases {
+        refused_with_evidence(&clone_home(&alice), what, &bundle, says);
     }
+    // A ledger that holds none of bob's log, given carol's bundle carrying the twin's log of bob in place of
+    // the one she witnessed (her cosignature and her merge marker name its root): the contradiction
+    // between two signed statements is kept as a fork, not just refused.
+    let mut v = body(&from_carol);
+    v.splice(section(&v, BOB), forked_longer[section(&forked_longer, BOB)].to_vec());
+    let p = write(&fresh, "carol-forked.rollcall", &sealed(&v));
+    refused_with_evidence(&fresh, "a witnessed log swapped for its fork", &p, "forked");
+
+    // A copy of alice's ledger from before her last entry, shown her longer log by bob.
+    let restored = clone_home(&alice);
+    alice.notes(1);
+    bob.import(&alice.export("alice.rollcall"));
+    refused_with_evidence(&restored, "a restored copy", &bob.export("bob-later.rollcall"), "lost entries");
+    // The ledger that was not restored takes it.
+    alice.import(&bob.export("bob-later2.rollcall"));
+    alice.ok(&["verify"]);
 }
 
 /// A ledger that already holds an entry no reader could parse (written before these limits, or by a

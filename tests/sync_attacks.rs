@@ -103,16 +103,20 @@ fn write(env: &Env, name: &str, bytes: &[u8]) -> String {
 }
 
 /// Imports `bundle` into `env` and asserts the refusal: exit 1, one line containing every `says`, the
-/// ledger file unchanged and still verifying. Returns the error line.
+/// ledger file unchanged (its bytes and its `sqlite3 .dump`) and still verifying; and a join from the
+/// same bundle (as alice, on a new machine) refused too, leaving nothing behind. Returns the error line.
 fn refused(env: &Env, bundle: &str, says: &[&str]) -> String {
     let before = env.fingerprint();
+    let dump = env.dump();
     let entries = env.entry_set();
     let err = env.fails(&["import", bundle], 1);
     for s in says {
         assert!(err.contains(s), "expected {s:?} in the error: {err}");
     }
     assert_eq!(env.fingerprint(), before, "a refused import changed the ledger: {err}");
+    assert!(env.dump() == dump, "a refused import changed the ledger's dump: {err}");
     assert_eq!(env.entry_set(), entries);
+    common::join_refused(env, "alice", bundle, "test.example/joiner");
     let (code, v) = verify_json(env);
     assert_eq!(code, 0, "verify after a refused import: {v}");
     err

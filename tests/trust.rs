@@ -200,12 +200,13 @@ fn a_revoked_member_cannot_backdate_her_way_back_in() {
     // expires) is refused on import, naming the line, and changes nothing.
     ok_at(&mallory, "9999-01-01T00:00:00Z", &["note", "from the future", "--as", "erin"]);
     let future = export_at(&mallory, "9999-01-01T00:00:01Z", "future.rollcall", "erin");
-    let before = f.fingerprint();
+    let (before, dump) = (f.fingerprint(), f.dump());
     let (code, _, err) = run_at(&f, "2026-11-06T11:00:00Z", &["import", &future]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("line ") && err.contains("9999-01-01") && err.contains("forward-dated"), "{err}");
     assert_eq!(errors(&err), 1, "{err}");
     assert_eq!(f.fingerprint(), before);
+    assert!(f.dump() == dump);
 }
 
 /// A revoked admin enrolls a fresh admin key on a machine that had not seen her revocation, and that key
@@ -343,6 +344,10 @@ fn a_mirror_cut_back_is_a_security_failure() {
     assert!(p.contains("SECURITY") && p.contains("entries were removed"), "{v}");
     let err = f.fails(&["members"], 1);
     assert!(err.contains("SECURITY"), "{err}");
+    // An import into the cut-back file is refused as damage to this ledger (not blamed on the bundle) and
+    // changes nothing.
+    let err = f.refuses(&["import", &b]);
+    assert!(err.contains("ledger is damaged") && err.contains("SECURITY"), "{err}");
 }
 
 /// A leaf appended to the own log with no checkpoint: `verify` fails, and no append signs a checkpoint
@@ -388,7 +393,7 @@ fn a_backdated_bundle_is_refused() {
     drop(l);
     m.push_leaf(&note, &head, true);
     let bundle = export_at(&m, "2026-11-02T00:10:00Z", "m.rollcall", "carol");
-    let before = f.fingerprint();
+    let (before, dump) = (f.fingerprint(), f.dump());
     let (code, _, err) = run_at(&f, "2026-11-02T01:00:00Z", &["import", &bundle]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -396,6 +401,7 @@ fn a_backdated_bundle_is_refused() {
         "{err}"
     );
     assert_eq!(f.fingerprint(), before);
+    assert!(f.dump() == dump);
     // And `verify` on the peer's own file names the entry.
     let (code, v) = verify_json(&m);
     assert_eq!(code, 1, "{v}");

@@ -141,6 +141,17 @@ impl Roster {
     pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
         let causal = Arc::new(Causality::load(ledger)?);
         crate::ledger::causal::check_lengths(ledger, &causal)?;
+        Self::with_causality(ledger, causal)
+    }
+
+    /// [`Roster::from_ledger`] over logs an import has staged, without refusing one shorter than a merge
+    /// marker or cosignature says: that is the bundle's fault, which the import reports with its line
+    /// (it checked the ledger's own logs before staging).
+    pub fn from_staged(ledger: &Ledger) -> Result<Roster, LedgerError> {
+        Self::with_causality(ledger, Arc::new(Causality::load(ledger)?))
+    }
+
+    fn with_causality(ledger: &Ledger, causal: Arc<Causality>) -> Result<Roster, LedgerError> {
         let mut rows = Vec::new();
         let mut rejected = Vec::new();
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);

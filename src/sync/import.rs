@@ -195,6 +195,11 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
         ));
     }
     let compressed = reader.compressed();
+    // A log this ledger holds shorter than a merge marker or cosignature it holds says is damage to this
+    // ledger, named as such before anything is staged. Once logs are staged, the same shortfall is the
+    // bundle's doing: the roster is then built without that check, and the markers and cosignatures the
+    // bundle brings are checked against the staged logs below, naming its line.
+    crate::ledger::causal::check_lengths(ledger, &crate::ledger::causal::Causality::load(ledger)?)?;
     let tx = ledger.begin_import()?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Job>)>(IN_FLIGHT);
@@ -619,7 +624,7 @@ impl Run<'_> {
         let max_blob = match self.max_blob {
             Some(m) => m,
             None => {
-                let roster = crate::identity::Roster::from_ledger(self.ledger)?;
+                let roster = crate::identity::Roster::from_staged(self.ledger)?;
                 let policies = crate::policy::evaluate::Policies::from_roster(&roster);
                 let m = crate::evidence::store::cap(policies.current().1.evidence.max_file_mib);
                 *self.max_blob.insert(m)
@@ -770,7 +775,7 @@ impl Run<'_> {
     /// Every log must be declared by a signed entry: the genesis for the first, `origin.joined` by an
     /// enrolled member (its first entry) for the others.
     fn check_declarations(&self) -> Result<(), Stop> {
-        let roster = crate::identity::Roster::from_ledger(self.ledger)?;
+        let roster = crate::identity::Roster::from_staged(self.ledger)?;
         if roster.genesis().map(|g| g.0) != Some(self.ledger.ledger_id()) {
             return Err(self.bad("the bundle does not carry this ledger's genesis"));
         }

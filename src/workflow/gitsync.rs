@@ -115,12 +115,24 @@ fn check_branch(dir: &Path, name: &str) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// Pulls (rebasing local commits) when the remote branch exists.
+/// Pulls (rebasing local commits) when the remote branch exists. A remote that cannot be read is an error
+/// (before anything is imported), not a remote without the branch.
 fn pull(dir: &Path, branch: &str) -> Result<(), WorkflowError> {
     let head = format!("refs/heads/{branch}");
     let exists = git(dir, &["ls-remote", "--exit-code", "--heads", "--end-of-options", REMOTE, &head])?;
-    if exists.status.success() {
-        git_ok(dir, &["pull", "--rebase", "--quiet", "--end-of-options", REMOTE, &head])?;
+    match exists.status.code() {
+        Some(0) => {
+            git_ok(dir, &["pull", "--rebase", "--quiet", "--end-of-options", REMOTE, &head])?;
+        }
+        // `--exit-code`: the remote answered and has no such branch; the first push creates it.
+        Some(2) => {}
+        _ => {
+            return Err(WorkflowError::Usage(format!(
+                "cannot read the remote {REMOTE:?}: {}; `sync --git DIR --offline` exchanges through the working \
+                 copy alone",
+                crate::text::safe(String::from_utf8_lossy(&exists.stderr).trim())
+            )));
+        }
     }
     Ok(())
 }
@@ -220,16 +232,26 @@ fn file_digest(path: &Path) -> Result<crate::ledger::Hash, String> {
     Ok(crate::ledger::Hash(h.finalize().into()))
 }
 
-/// Bundles already imported whole (a cache: losing it only costs a re-import).
+/// Bundles already imported whole (a cache: losing it only costs a re-import). Looked up without creating
+/// its table, which only a successful import does: a round whose imports are all refused leaves the
+/// ledger as it was.
 fn seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Result<bool, WorkflowError> {
     let c = ledger.cache_conn();
-    c.execute_batch("CREATE TABLE IF NOT EXISTS sync_imported (sha256 BLOB PRIMARY KEY NOT NULL)")?;
+    let table: i64 =
+        c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sync_imported'", [], |r| {
+            r.get(0)
+        })?;
+    if table == 0 {
+        return Ok(false);
+    }
     let n: i64 = c.query_row("SELECT COUNT(*) FROM sync_imported WHERE sha256 = ?1", [digest.0], |r| r.get(0))?;
     Ok(n > 0)
 }
 
 fn mark_seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Result<(), WorkflowError> {
-    ledger.cache_conn().execute("INSERT OR IGNORE INTO sync_imported (sha256) VALUES (?1)", [digest.0])?;
+    let c = ledger.cache_conn();
+    c.execute_batch("CREATE TABLE IF NOT EXISTS sync_imported (sha256 BLOB PRIMARY KEY NOT NULL)")?;
+    c.execute("INSERT OR IGNORE INTO sync_imported (sha256) VALUES (?1)", [digest.0])?;
     Ok(())
 }
 

@@ -198,6 +198,41 @@ impl Env {
 }
 
 impl Env {
+    /// The ledger's content as `sqlite3 .dump` prints it: what issue 13 says a refusal leaves as it was.
+    pub fn dump(&self) -> String {
+        let out = std::process::Command::new("sqlite3").arg(self.ledger()).arg(".dump").output().expect("sqlite3");
+        assert!(out.status.success(), "sqlite3 .dump: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `args`, which must be refused: a non-zero exit, one line on stderr, and the ledger's `.dump` as
+    /// it was. Returns the error line.
+    pub fn refuses(&self, args: &[&str]) -> String {
+        self.refused_run(args).1
+    }
+
+    /// [`Env::refuses`], returning stdout and stderr.
+    pub fn refused_run(&self, args: &[&str]) -> (String, String) {
+        let before = self.dump();
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "rollcall {args:?} was not refused: {stdout}{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "rollcall {args:?}: the error must be one line: {err:?}");
+        let after = self.dump();
+        if after != before {
+            let added: Vec<&str> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).take(5).collect();
+            let removed: Vec<&str> = before.lines().filter(|l| !after.lines().any(|a| a == *l)).take(5).collect();
+            panic!(
+                "rollcall {args:?} was refused ({}) but changed the ledger: +{added:#?} -{removed:#?}",
+                err.trim_end()
+            );
+        }
+        (stdout, err)
+    }
+}
+
+impl Env {
     /// The public key (`ed25519:…`) of key `name` in this home's keystore.
     pub fn public_key(&self, name: &str) -> String {
         let keys = self.json(&["key", "list"]);
@@ -257,6 +292,62 @@ pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
     let bundle = founder.export(&format!("for-{name}.rollcall"));
     env.ok(&["init", "--join", &bundle, "--as", name, "--origin", origin]);
     env
+}
+
+/// Every file under `dir`, as paths relative to it, sorted.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).expect("read_dir") {
+            let p = e.expect("entry").path();
+            out.push(p.strip_prefix(root).expect("under root").display().to_string());
+            if p.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `init --join bundle --as member --origin origin` in a new home holding only `member`'s key (copied from
+/// `keys_from`), which must be refused: a non-zero exit, one line on stderr, and the home left holding
+/// exactly what it held before (no ledger, no temporary file, no origin key). Returns the error line.
+pub fn join_refused(keys_from: &Env, member: &str, bundle: &str, origin: &str) -> String {
+    let env = Env::new();
+    std::fs::create_dir_all(env.home().join("keys")).expect("keys dir");
+    let key = format!("keys/{member}.key");
+    std::fs::copy(keys_from.home().join(&key), env.home().join(&key)).expect("copy key");
+    let before = files_under(env.home());
+    let args = ["init", "--join", bundle, "--as", member, "--origin", origin];
+    let out = env.run(&args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "the join from {bundle} was not refused: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(err.trim_end().lines().count(), 1, "the error must be one line: {err:?}");
+    assert_eq!(files_under(env.home()), before, "a refused join left files behind ({})", err.trim_end());
+    err
+}
+
+/// A bundle file's lines, without their newlines.
+pub fn bundle_lines(path: &str) -> Vec<Vec<u8>> {
+    let b = std::fs::read(path).expect("read bundle");
+    assert_eq!(b.last(), Some(&b'\n'), "a bundle ends with a newline");
+    b[..b.len() - 1].split(|&c| c == b'\n').map(<[u8]>::to_vec).collect()
+}
+
+/// `lines` (without an end line) followed by the `end` line of their digest: a well-formed bundle of
+/// whatever they hold.
+pub fn sealed(lines: &[Vec<u8>]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut body = Vec::new();
+    for l in lines {
+        body.extend_from_slice(l);
+        body.push(b'\n');
+    }
+    let digest = hex::encode(sha2::Sha256::digest(&body));
+    body.extend_from_slice(format!("end {digest}\n").as_bytes());
+    body
 }
 
 /// Runs git in `dir` with a fixed identity, asserting success; returns its trimmed stdout.
