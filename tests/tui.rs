@@ -767,7 +767,7 @@ fn the_console_offers_what_the_policy_allows() {
             h.press(KeyCode::Char('j'));
         }
         h.press(KeyCode::Enter);
-        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can.clone()
+        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can
     };
     assert!(can("frank").decide, "the policy lets the requester approve");
     let strict =

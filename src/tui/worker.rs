@@ -216,7 +216,7 @@ impl Worker {
         let Ok(name) = self.ctx.signer_name(self.identity.signer.as_deref()) else { return Can::default() };
         let Ok(info) = self.ctx.keystore.info(&name) else { return Can::default() };
         let key = info.public_key;
-        if !shown.snap.roster.member(&key).is_some_and(|m| m.revoked.is_none()) {
+        if shown.snap.roster.member(&key).is_none_or(|m| m.revoked.is_some()) {
             return Can::default();
         }
         let flags = shown.assessment.flag_ids();
