@@ -68,7 +68,7 @@ pub enum Msg {
     /// Another process appended to the ledger.
     Changed,
     /// An action was signed and appended (`Ok(entry id)`), or refused.
-    Acted(Result<String, String>),
+    Acted(Result<Done, Failed>),
     /// A worker could not do what was asked (shown as a toast; the UI goes on).
     Error(String),
 }
@@ -96,7 +96,7 @@ pub enum Job {
     },
     Execute {
         req: EntryId,
-        outcome: String,
+        outcome: crate::audit::bodies::Outcome,
     },
     Validate {
         req: EntryId,
@@ -104,7 +104,7 @@ pub enum Job {
     },
     Close {
         req: EntryId,
-        resolution: String,
+        resolution: crate::audit::bodies::Resolution,
         comment: String,
     },
     /// A new request from the form: the record's fields, and optionally a commit of the git repository
@@ -117,6 +117,45 @@ pub enum Job {
     Report {
         path: String,
     },
+}
+
+/// What a finished action did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// Signed and appended this entry.
+    Signed(EntryId),
+    /// Something else, said in a sentence (a report written).
+    Said(String),
+}
+
+/// Why an action failed (sanitized), and which step of its dialog can fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failed {
+    pub message: String,
+    pub retry: Retry,
+}
+
+/// The dialog step an action goes back to after it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// The passphrase was wrong or missing: type it again.
+    Passphrase,
+    /// Anything else: read what will be signed again.
+    Review,
+}
+
+impl Failed {
+    pub fn of(e: &crate::workflow::WorkflowError) -> Failed {
+        use crate::identity::IdentityError;
+        use crate::workflow::WorkflowError;
+        let retry = match e {
+            WorkflowError::Identity(IdentityError::WrongPassphrase(_) | IdentityError::NoPassphrase) => {
+                Retry::Passphrase
+            }
+            _ => Retry::Review,
+        };
+        Failed { message: crate::text::safe(&e.to_string()), retry }
+    }
 }
 
 /// A side effect for the runtime to perform.

@@ -3,7 +3,7 @@
 //! system arrive as messages: `Msg::Today`, `Msg::PathChecked`).
 
 use super::keymap::Action;
-use super::msg::{Cmd, Job, Msg};
+use super::msg::{Cmd, Done, Failed, Job, Msg, Retry};
 use super::state::*;
 use super::view;
 use crate::identity::Passphrase;
@@ -308,26 +308,28 @@ fn refresh_all(s: &mut AppState) -> Vec<Cmd> {
     cmds
 }
 
-fn acted(s: &mut AppState, result: Result<String, String>) -> Vec<Cmd> {
+fn acted(s: &mut AppState, result: Result<Done, Failed>) -> Vec<Cmd> {
     match result {
-        Ok(id) => {
+        Ok(done) => {
             if matches!(s.modals.last(), Some(Modal::Action(_))) {
                 s.modals.pop();
             }
-            if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                s.toast(format!("signed and recorded entry {}", &id[..16]), false);
-            } else {
-                s.toast(id, false);
+            match done {
+                Done::Signed(id) => s.toast(format!("signed and recorded entry {}", id.short(16)), false),
+                Done::Said(text) => s.toast(text, false),
             }
             refresh_all(s)
         }
         Err(e) => {
             if let Some(Modal::Action(d)) = s.modals.last_mut() {
                 d.passphrase.clear();
-                d.step = if e.contains("passphrase") { Step::Passphrase } else { Step::Review };
-                d.error = Some(e);
+                d.step = match e.retry {
+                    Retry::Passphrase => Step::Passphrase,
+                    Retry::Review => Step::Review,
+                };
+                d.error = Some(e.message);
             } else {
-                s.toast(e, true);
+                s.toast(e.message, true);
             }
             vec![]
         }
@@ -835,7 +837,10 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
     vec![]
 }
 
+/// The job a filled dialog asks for. Choice fields hold only the values the form offers (see `choice`),
+/// so the fallback arms below are never taken with user input.
 fn job_of(d: &ActionDialog) -> Job {
+    use crate::audit::bodies::{Outcome, Resolution};
     let v = |i: usize| d.fields.get(i).map(|f| f.value.trim().to_string()).unwrap_or_default();
     match d.kind {
         ActionKind::Approve => Job::Decide { req: d.req, approve: true, comment: v(0) },
@@ -843,9 +848,24 @@ fn job_of(d: &ActionDialog) -> Job {
         ActionKind::Emergency => Job::Emergency { req: d.req, reason: v(0) },
         ActionKind::Note => Job::Note { req: d.req, text: v(0) },
         ActionKind::Attach => Job::Evidence { req: d.req, path: v(0), kind: v(1) },
-        ActionKind::Execute => Job::Execute { req: d.req, outcome: v(0) },
+        ActionKind::Execute => Job::Execute {
+            req: d.req,
+            outcome: match v(0).as_str() {
+                "succeeded" => Outcome::Succeeded,
+                "partial" => Outcome::Partial,
+                _ => Outcome::Failed,
+            },
+        },
         ActionKind::Validate => Job::Validate { req: d.req, pass: v(0) == "pass" },
-        ActionKind::Close => Job::Close { req: d.req, resolution: v(0), comment: v(1) },
+        ActionKind::Close => Job::Close {
+            req: d.req,
+            resolution: match v(0).as_str() {
+                "rolled-forward" => Resolution::RolledForward,
+                "superseded" => Resolution::Superseded,
+                _ => Resolution::MadePermanent,
+            },
+            comment: v(1),
+        },
         ActionKind::Report => Job::Report { path: v(0) },
         ActionKind::NewRequest => {
             let git = d
@@ -1241,6 +1261,23 @@ mod tests {
         enter(&mut s);
         update(&mut s, answer("nowhere/x", false, None));
         assert_eq!(dialog(&s).focus, 1);
+    }
+
+    /// A failed action goes back to the step that can fix it, chosen by the kind of error, not its words.
+    #[test]
+    fn a_failed_action_returns_to_the_step_that_can_fix_it() {
+        for (retry, step) in [(Retry::Passphrase, Step::Passphrase), (Retry::Review, Step::Review)] {
+            let mut s = attach_dialog("x");
+            if let Some(Modal::Action(d)) = s.modals.last_mut() {
+                d.step = Step::Signing;
+            }
+            update(&mut s, Msg::Acted(Err(Failed { message: "passphrase? no: refused".into(), retry })));
+            assert_eq!((dialog(&s).step, dialog(&s).error.as_deref()), (step, Some("passphrase? no: refused")));
+        }
+        let e = crate::workflow::WorkflowError::Identity(crate::identity::IdentityError::WrongPassphrase("bob".into()));
+        assert_eq!(Failed::of(&e).retry, Retry::Passphrase);
+        let e = crate::workflow::WorkflowError::Refused("the passphrase policy says no".into());
+        assert_eq!(Failed::of(&e).retry, Retry::Review, "the words do not decide");
     }
 
     /// The default report file is named from the date the runtime sent, not from a clock read here.

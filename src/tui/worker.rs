@@ -4,7 +4,7 @@
 //! message, never a crash.
 
 use super::model::*;
-use super::msg::{Cmd, Job, Msg};
+use super::msg::{Cmd, Done, Failed, Job, Msg};
 use crate::identity::passphrase::Given;
 use crate::ledger::{Hash, Ledger};
 use crate::workflow::query::Shown;
@@ -166,8 +166,10 @@ impl Worker {
                     )
                     .map(|_| ())
                 })
-                .map(|()| format!("report written to {} (read-only: the read is not recorded)", p.display()))
-                .map_err(|e| crate::text::safe(&e.to_string()));
+                .map(|()| {
+                    Done::Said(format!("report written to {} (read-only: the read is not recorded)", p.display()))
+                })
+                .map_err(|e| Failed::of(&e));
                 vec![Msg::Acted(result)]
             }
             Cmd::Verify => {
@@ -200,7 +202,7 @@ impl Worker {
                 let signer = self.identity.signer.as_deref();
                 let result = act(&ctx, signer, job);
                 self.ledger = None;
-                vec![Msg::Acted(result.map_err(|e| crate::text::safe(&e.to_string())))]
+                vec![Msg::Acted(result.map_err(|e| Failed::of(&e)))]
             }
             Cmd::Quit => vec![],
         })
@@ -238,8 +240,8 @@ fn history_item(r: browse::HistoryRow) -> HistoryItem {
     HistoryItem { index: r.index, id: r.id, kind: safe(&r.kind), actor, ts: r.ts, request, suspicious: a }
 }
 
-fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, WorkflowError> {
-    use crate::audit::bodies::{CheckResult, Decision, Outcome, Resolution};
+fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowError> {
+    use crate::audit::bodies::{CheckResult, Decision};
     use crate::workflow::{decisions, lifecycle};
     let hex = |id: &Hash| id.to_hex();
     let receipt = match job {
@@ -260,11 +262,6 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
             lifecycle::attach_evidence(ctx, signer, &hex(&req), &kind, Some(&p), None, None)?.0
         }
         Job::Execute { req, outcome } => {
-            let outcome = match outcome.as_str() {
-                "succeeded" => Outcome::Succeeded,
-                "partial" => Outcome::Partial,
-                _ => Outcome::Failed,
-            };
             let x = lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
             lifecycle::execute(ctx, signer, &hex(&req), x)?.0
         }
@@ -273,12 +270,7 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
             lifecycle::validate(ctx, signer, &hex(&req), r, vec![], None, None)?.0
         }
         Job::Close { req, resolution, comment } => {
-            let r = match resolution.as_str() {
-                "rolled-forward" => Resolution::RolledForward,
-                "superseded" => Resolution::Superseded,
-                _ => Resolution::MadePermanent,
-            };
-            lifecycle::close(ctx, signer, &hex(&req), r, None, &comment)?.0
+            lifecycle::close(ctx, signer, &hex(&req), resolution, None, &comment)?.0
         }
         Job::NewRequest { fields, git_commit } => new_request(ctx, signer, &fields, git_commit.as_deref())?,
         Job::Report { path } => {
@@ -289,15 +281,15 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<String, Workflow
                 receipt = crate::workflow::report::report(ctx, &scope, "md", signer, sink)?.1;
                 Ok(())
             })?;
-            return Ok(match receipt {
+            return Ok(Done::Said(match receipt {
                 Some(r) => {
                     format!("report written to {}; the read is recorded as entry {}", p.display(), r.entry_id.short(16))
                 }
                 None => format!("report written to {} (this policy does not record reads)", p.display()),
-            });
+            }));
         }
     };
-    Ok(receipt.entry_id.to_hex())
+    Ok(Done::Signed(receipt.entry_id))
 }
 
 fn new_request(
