@@ -17,6 +17,7 @@ pub mod note;
 mod open_files;
 pub mod pos;
 pub mod proof;
+pub mod query;
 pub mod schema;
 pub mod statement;
 pub mod store;

@@ -11,7 +11,6 @@ use crate::audit::RequestView;
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
 use crate::audit::record::RequestBody;
 use crate::ledger::{EntryId, Hash, Ledger};
-use rusqlite::OptionalExtension;
 
 /// Flags and risk of a request.
 #[derive(Clone, Debug)]
@@ -30,15 +29,10 @@ impl Assessment {
     }
 }
 
-const BODY_FROM: &str = "json_extract(CAST(statement AS TEXT), '$.body.from')";
-const BODY_DIGEST: &str = "json_extract(CAST(statement AS TEXT), '$.body.digest')";
-
 /// Indexes that make the memory look-ups logarithmic (skipped on a read-only file).
 pub fn ensure_indexes(ledger: &Ledger) {
-    let _ = ledger.cache_conn().execute_batch(&format!(
-        "CREATE INDEX IF NOT EXISTS memory_executed_from ON entries({BODY_FROM}) WHERE kind = '{EXECUTED}';
-         CREATE INDEX IF NOT EXISTS memory_marked_bad ON entries({BODY_DIGEST}) WHERE kind = '{MARKED_BAD}';"
-    ));
+    let _ = ledger.index_body_field("memory_executed_from", EXECUTED, "from");
+    let _ = ledger.index_body_field("memory_marked_bad", MARKED_BAD, "digest");
 }
 
 /// Why `digest` is known bad, if it is: marked bad, or rolled away from by another request's execution.
@@ -46,25 +40,12 @@ pub fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Opti
     if digest.trim().is_empty() {
         return Ok(None);
     }
-    let conn = ledger.cache_conn();
-    let marked: Option<String> = conn
-        .query_row(
-            &format!("SELECT json_extract(CAST(statement AS TEXT), '$.body.reason') FROM entries WHERE kind = '{MARKED_BAD}' AND {BODY_DIGEST} = ?1 LIMIT 1"),
-            [digest],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(reason) = marked {
+    if let Some(reason) = ledger.body_where(MARKED_BAD, "digest", digest, "reason")? {
         return Ok(Some(format!("was marked bad: {reason}")));
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT json_extract(CAST(statement AS TEXT), '$.body.request'), json_extract(CAST(statement AS TEXT), '$.body.outcome')
-           FROM entries WHERE kind = '{EXECUTED}' AND {BODY_FROM} = ?1 LIMIT 20"
-    ))?;
-    let rows = stmt.query_map([digest], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))?;
-    for row in rows {
-        let (req, outcome) = row?;
-        if outcome.as_deref() != Some("failed") && req.as_deref().and_then(Hash::from_hex) != Some(*except) {
+    for row in ledger.bodies_where(EXECUTED, "from", digest, &["request", "outcome"], 20)? {
+        let (req, outcome) = (row[0].as_deref(), row[1].as_deref());
+        if outcome != Some("failed") && req.and_then(Hash::from_hex) != Some(*except) {
             let req = req.unwrap_or_default();
             return Ok(Some(format!("was rolled away from by request {}", &req[..12.min(req.len())])));
         }

@@ -32,9 +32,7 @@ fn resolve(ledger: &crate::ledger::Ledger, prefix: &str) -> Result<crate::ledger
 }
 
 fn ledger_kinds(ledger: &crate::ledger::Ledger) -> Result<Vec<String>, WorkflowError> {
-    let mut stmt = ledger.cache_conn().prepare("SELECT DISTINCT kind FROM entries")?;
-    let kinds = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(kinds)
+    Ok(ledger.kinds()?)
 }
 
 /// A consistency proof of `origin` (default: the own log) from its checkpoint of size `old`.

@@ -1,0 +1,85 @@
+//! Typed queries over the ledger's tables for the layers above, so no SQL outside `src/ledger/` names
+//! them: the kinds present, and look-ups by a field of the statement body (with their partial indexes).
+//! These read stored rows as they are; callers that decide anything from them check the rows first.
+
+use super::error::LedgerError;
+use super::store::Ledger;
+
+/// `json_extract` of a body field, exactly as the partial index on it is written (SQLite uses the index
+/// only for the identical expression).
+fn body(field: &str) -> String {
+    format!("json_extract(CAST(statement AS TEXT), '$.body.{field}')")
+}
+
+/// Kinds and field names are fixed by the program, never by input; this keeps them plain identifiers.
+fn checked(word: &str) -> Result<&str, LedgerError> {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        Ok(word)
+    } else {
+        Err(LedgerError::Damaged(format!("{word:?} is not a kind or body field name")))
+    }
+}
+
+impl Ledger {
+    /// Every kind of entry stored.
+    pub fn kinds(&self) -> Result<Vec<String>, LedgerError> {
+        let mut stmt = self.conn().prepare_cached("SELECT DISTINCT kind FROM entries")?;
+        let kinds = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(kinds)
+    }
+
+    /// Creates (if missing) the partial index `name` on body field `field` of entries of `kind`, which makes
+    /// [`Ledger::bodies_where`] on that pair logarithmic. Fails on a read-only file (callers may ignore it).
+    pub fn index_body_field(&self, name: &str, kind: &str, field: &str) -> Result<(), LedgerError> {
+        let (name, kind, field) = (checked(name)?, checked(kind)?, checked(field)?);
+        if name.contains(['.', '-']) {
+            return Err(LedgerError::Damaged(format!("{name:?} is not an index name")));
+        }
+        self.conn().execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON entries({}) WHERE kind = '{kind}'",
+            body(field)
+        ))?;
+        Ok(())
+    }
+
+    /// Body fields `want` (as text, absent as `None`) of up to `limit` entries of `kind` whose body field
+    /// `field` equals `value`.
+    pub fn bodies_where(
+        &self,
+        kind: &str,
+        field: &str,
+        value: &str,
+        want: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, LedgerError> {
+        let (kind, field) = (checked(kind)?, checked(field)?);
+        let mut cols = Vec::new();
+        for w in want {
+            cols.push(body(checked(w)?));
+        }
+        let sql = format!(
+            "SELECT {} FROM entries WHERE kind = '{kind}' AND {} = ?1 LIMIT {limit}",
+            cols.join(", "),
+            body(field)
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([value], |r| (0..want.len()).map(|i| r.get::<_, Option<String>>(i)).collect())?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The first entry of `kind` whose body field `field` equals `value`: its body field `want`.
+    pub fn body_where(&self, kind: &str, field: &str, value: &str, want: &str) -> Result<Option<String>, LedgerError> {
+        Ok(self.bodies_where(kind, field, value, &[want], 1)?.into_iter().next().and_then(|mut r| r.pop().flatten()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_plain_identifiers() {
+        assert!(super::checked("rollback.executed").is_ok());
+        assert!(super::checked("from").is_ok());
+        assert!(super::checked("x'; DROP TABLE entries; --").is_err());
+        assert!(super::checked("").is_err());
+    }
+}
