@@ -248,7 +248,8 @@ pub enum Step {
 #[derive(Clone, Debug)]
 pub struct ActionDialog {
     pub kind: ActionKind,
-    pub req: EntryId,
+    /// The request acted on; none for the ledger-wide actions (a new request, the report).
+    pub req: Option<EntryId>,
     pub title: String,
     /// What will be signed, line by line (sanitized).
     pub preview: Vec<String>,

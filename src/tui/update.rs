@@ -824,7 +824,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
     };
     let dialog = ActionDialog {
         kind,
-        req: d.id,
+        req: Some(d.id),
         title: format!("{} — {}", kind.title(), d.title),
         preview,
         fields,
@@ -837,28 +837,30 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
     vec![]
 }
 
-/// The job a filled dialog asks for. Choice fields hold only the values the form offers (see `choice`),
-/// so the fallback arms below are never taken with user input.
-fn job_of(d: &ActionDialog) -> Job {
+/// The job a filled dialog asks for; none when a request-bound action has no request (never built so).
+/// Choice fields hold only the values the form offers (see `choice`), so the fallback arms below are never
+/// taken with user input.
+fn job_of(d: &ActionDialog) -> Option<Job> {
     use crate::audit::bodies::{Outcome, Resolution};
     let v = |i: usize| d.fields.get(i).map(|f| f.value.trim().to_string()).unwrap_or_default();
-    match d.kind {
-        ActionKind::Approve => Job::Decide { req: d.req, approve: true, comment: v(0) },
-        ActionKind::Reject => Job::Decide { req: d.req, approve: false, comment: v(0) },
-        ActionKind::Emergency => Job::Emergency { req: d.req, reason: v(0) },
-        ActionKind::Note => Job::Note { req: d.req, text: v(0) },
-        ActionKind::Attach => Job::Evidence { req: d.req, path: v(0), kind: v(1) },
+    let req = d.req;
+    Some(match d.kind {
+        ActionKind::Approve => Job::Decide { req: req?, approve: true, comment: v(0) },
+        ActionKind::Reject => Job::Decide { req: req?, approve: false, comment: v(0) },
+        ActionKind::Emergency => Job::Emergency { req: req?, reason: v(0) },
+        ActionKind::Note => Job::Note { req: req?, text: v(0) },
+        ActionKind::Attach => Job::Evidence { req: req?, path: v(0), kind: v(1) },
         ActionKind::Execute => Job::Execute {
-            req: d.req,
+            req: req?,
             outcome: match v(0).as_str() {
                 "succeeded" => Outcome::Succeeded,
                 "partial" => Outcome::Partial,
                 _ => Outcome::Failed,
             },
         },
-        ActionKind::Validate => Job::Validate { req: d.req, pass: v(0) == "pass" },
+        ActionKind::Validate => Job::Validate { req: req?, pass: v(0) == "pass" },
         ActionKind::Close => Job::Close {
-            req: d.req,
+            req: req?,
             resolution: match v(0).as_str() {
                 "rolled-forward" => Resolution::RolledForward,
                 "superseded" => Resolution::Superseded,
@@ -884,7 +886,7 @@ fn job_of(d: &ActionDialog) -> Job {
                 git_commit: git,
             }
         }
-    }
+    })
 }
 
 /// The labels of the new-request form, in order.
@@ -938,7 +940,7 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
     }
     let dialog = ActionDialog {
         kind: ActionKind::NewRequest,
-        req: crate::ledger::Hash([0; 32]),
+        req: None,
         title: "New rollback request".into(),
         preview,
         fields,
@@ -963,7 +965,7 @@ pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
     }
     let dialog = ActionDialog {
         kind: ActionKind::Report,
-        req: crate::ledger::Hash([0; 32]),
+        req: None,
         title: "Write the governance report".into(),
         preview: vec![
             format!("reader    {}", s.user),
@@ -1157,7 +1159,12 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                         }
                         d.step = Step::Signing;
                         let passphrase = Passphrase::new(std::mem::take(&mut *d.passphrase));
-                        return vec![Cmd::Act { job: job_of(d), passphrase }];
+                        let Some(job) = job_of(d) else {
+                            d.step = Step::Review;
+                            d.error = Some("this action has no request to act on".into());
+                            return vec![];
+                        };
+                        return vec![Cmd::Act { job, passphrase }];
                     }
                     _ => {}
                 },
@@ -1213,7 +1220,7 @@ mod tests {
         ];
         s.modals.push(Modal::Action(Box::new(ActionDialog {
             kind: ActionKind::Attach,
-            req: crate::ledger::Hash([1; 32]),
+            req: Some(crate::ledger::Hash([1; 32])),
             title: "Attach".into(),
             preview: vec![],
             fields,
