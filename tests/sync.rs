@@ -458,3 +458,21 @@ fn export_since_a_checkpoint_that_contradicts_this_ledger_is_refused() {
     twin.ok(&["export", "--out", out.to_str().unwrap(), "--as", "bob"]);
     assert_eq!(twin.entry_set().len(), before + 1);
 }
+
+/// Import follows the same thread-count policy as `verify` (`ROLLCALL_VERIFY_THREADS`): one thread brings
+/// exactly what several do.
+#[test]
+fn import_honours_the_verify_thread_count() {
+    let alice = Env::with_ledger();
+    let bob = peer(&alice, "bob", "test.example/bob", &["approver"]);
+    for i in 0..5 {
+        bob.ok(&["note", &format!("n{i}"), "--as", "bob"]);
+    }
+    let bundle = bob.export("bob.rollcall");
+    let one = common::clone_home(&alice);
+    let out = one.cmd().args(["--json", "import", &bundle]).env("ROLLCALL_VERIFY_THREADS", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    alice.import(&bundle);
+    assert_eq!(one.entry_set(), alice.entry_set());
+    assert_eq!(verify_json(&one).0, 0);
+}

@@ -113,7 +113,7 @@ struct CheckedRow {
 }
 
 /// Worker threads: `ROLLCALL_VERIFY_THREADS` when set (at least 1), else one per core.
-fn threads() -> usize {
+pub fn threads() -> usize {
     std::env::var(THREADS_ENV)
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())

@@ -201,7 +201,8 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     // bundle brings are checked against the staged logs below, naming its line.
     crate::ledger::causal::check_lengths(ledger, &crate::ledger::causal::Causality::load(ledger)?)?;
     let tx = ledger.begin_import()?;
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
+    // The same thread-count policy as `verify` (`ROLLCALL_VERIFY_THREADS`, else one per core).
+    let threads = crate::ledger::verify::threads();
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Job>)>(IN_FLIGHT);
     let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<Checked>)>();
     let work_rx = Arc::new(Mutex::new(work_rx));
