@@ -4,6 +4,7 @@
 
 use super::error::LedgerError;
 use super::store::Ledger;
+use rusqlite::OptionalExtension;
 
 /// `json_extract` of a body field, exactly as the partial index on it is written (SQLite uses the index
 /// only for the identical expression).
@@ -65,6 +66,49 @@ impl Ledger {
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map([value], |r| (0..want.len()).map(|i| r.get::<_, Option<String>>(i)).collect())?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The signature stored with entry `id`, if it is stored (staged rows of an import included: the
+    /// import's transaction is on this connection).
+    pub fn stored_signature(&self, id: &super::hash::EntryId) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT signature FROM entries WHERE id = ?1")?
+            .query_row([id.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The id and kind of every entry of one of `kinds` whose statement text contains `needle` (a scan:
+    /// for rare look-ups such as which entry names a blob digest).
+    pub fn entries_containing(
+        &self,
+        kinds: &[&str],
+        needle: &str,
+    ) -> Result<Vec<(super::hash::EntryId, String)>, LedgerError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, kind FROM entries WHERE kind = ?1 AND instr(CAST(statement AS TEXT), ?2) > 0",
+        )?;
+        let mut out = Vec::new();
+        for kind in kinds {
+            let rows = stmt.query_map(rusqlite::params![kind, needle], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?)))?;
+            for row in rows {
+                let (id, kind) = row?;
+                if let Some(id) = super::hash::Hash::from_slice(&id) {
+                    out.push((id, kind));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many entries of `kind` refer to `id`.
+    pub fn count_referencing(&self, id: &super::hash::EntryId, kind: &str) -> Result<u64, LedgerError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM refs r JOIN entries e ON e.id = r.entry_id WHERE r.ref = ?1 AND e.kind = ?2",
+            rusqlite::params![id.0, kind],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// The first entry of `kind` whose body field `field` equals `value`: its body field `want`.

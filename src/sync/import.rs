@@ -516,15 +516,7 @@ impl Run<'_> {
     }
 
     fn same_signature(&self, e: &SignedStatement) -> Result<bool, Stop> {
-        let stored: Option<Vec<u8>> = {
-            use rusqlite::OptionalExtension;
-            self.tx
-                .conn()
-                .prepare_cached("SELECT signature FROM entries WHERE id = ?1")
-                .and_then(|mut s| s.query_row([e.id.0], |r| r.get(0)).optional())
-                .map_err(crate::ledger::LedgerError::from)?
-        };
-        Ok(stored.as_deref() == Some(&e.signature[..]))
+        Ok(self.ledger.stored_signature(&e.id)?.as_deref() == Some(&e.signature[..]))
     }
 
     /// Whether the bundle's checkpoint of `origin` agrees with everything this ledger verified of it.
@@ -670,36 +662,12 @@ impl Run<'_> {
     /// Whether an entry names `digest` (None: none does), and whether any naming entry is not purged.
     fn blob_wanted(&self, digest: &Hash) -> Result<Option<bool>, Stop> {
         use crate::audit::kinds::{AMENDED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
-        let conn = self.tx.conn();
-        let hex = digest.to_hex();
-        let naming: Vec<(Vec<u8>, String)> = {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id, kind FROM entries WHERE kind IN (?1, ?2, ?3) AND instr(CAST(statement AS TEXT), ?4) > 0",
-                )
-                .map_err(crate::ledger::LedgerError::from)?;
-            let rows = stmt
-                .query_map(rusqlite::params![EVIDENCE_ATTACHED, REQUESTED, AMENDED, hex], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .map_err(crate::ledger::LedgerError::from)?;
-            rows.collect::<Result<_, _>>().map_err(crate::ledger::LedgerError::from)?
-        };
+        let naming = self.ledger.entries_containing(&[EVIDENCE_ATTACHED, REQUESTED, AMENDED], &digest.to_hex())?;
         if naming.is_empty() {
             return Ok(None);
         }
         for (id, kind) in naming {
-            if kind != EVIDENCE_ATTACHED {
-                return Ok(Some(true));
-            }
-            let purged: i64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM refs r JOIN entries e ON e.id = r.entry_id WHERE r.ref = ?1 AND e.kind = ?2",
-                    rusqlite::params![id, EVIDENCE_PURGED],
-                    |r| r.get(0),
-                )
-                .map_err(crate::ledger::LedgerError::from)?;
-            if purged == 0 {
+            if kind != EVIDENCE_ATTACHED || self.ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
                 return Ok(Some(true));
             }
         }
