@@ -174,34 +174,18 @@ fn log(
         entries.close(&[("origin", head.origin.into()), ("size", head.size.into())]);
         return Ok(ExitCode::SUCCESS);
     }
-    let header: Vec<String> = ["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"].map(String::from).into();
-    let mut widths = output::Widths::new(&header);
-    let mut started = false;
+    let mut table = output::TwoPass::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"], &mut out);
     workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
         let actor = match (&l.actor_name, &l.actor_key_id) {
             (Some(n), Some(k)) => format!("{n} ({k})"),
             (None, Some(k)) => format!("? ({k})"),
             _ => l.actor.clone(),
         };
-        let cells: Vec<String> = [l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]
-            .iter()
-            .map(|c| crate::text::safe(c))
-            .collect();
-        if pass == 0 {
-            widths.measure(&cells);
-        } else {
-            if !started {
-                out.push(&widths.line(&header));
-                started = true;
-            }
-            out.push(&widths.line(&cells));
-        }
+        table.row(pass, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
         Ok(())
     })?;
-    if !started {
-        // An empty log still prints its header line, as before.
-        out.push(&widths.line(&header));
-    }
+    // An empty log still prints its header line, as before.
+    table.header_only();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -76,40 +76,20 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 requests.close(&[]);
                 return Ok(ExitCode::SUCCESS);
             }
-            let header: Vec<String> =
-                ["ID", "STATUS", "RISK", "ENV", "APPR", "TITLE", "REQUESTER", "DUE"].map(String::from).into();
-            let mut widths = output::Widths::new(&header);
-            let mut any = false;
+            let mut table =
+                output::TwoPass::new(&["ID", "STATUS", "RISK", "ENV", "APPR", "TITLE", "REQUESTER", "DUE"], &mut out);
             workflow::query::list_each(ctx, &filter, 2, |pass, r| {
-                let cells: Vec<String> = [
-                    r.id.short(12),
-                    r.status.clone(),
-                    r.tier.clone(),
-                    r.env.clone(),
-                    format!("{}/{}", r.have, r.need),
-                    crate::text::truncate(&r.title, 50).into_owned(),
-                    r.requester.clone(),
-                    match (r.obligation_due, r.overdue) {
-                        (Some(d), true) => format!("OVERDUE {}", d.format("%Y-%m-%d %H:%M")),
-                        (Some(d), false) => d.format("%Y-%m-%d %H:%M").to_string(),
-                        (None, _) => String::new(),
-                    },
-                ]
-                .iter()
-                .map(|c| crate::text::safe(c))
-                .collect();
-                if pass == 0 {
-                    widths.measure(&cells);
-                } else {
-                    if !any {
-                        out.push(&widths.line(&header));
-                        any = true;
-                    }
-                    out.push(&widths.line(&cells));
-                }
+                let due = match (r.obligation_due, r.overdue) {
+                    (Some(d), true) => format!("OVERDUE {}", d.format("%Y-%m-%d %H:%M")),
+                    (Some(d), false) => d.format("%Y-%m-%d %H:%M").to_string(),
+                    (None, _) => String::new(),
+                };
+                let title = crate::text::truncate(&r.title, 50).into_owned();
+                let appr = format!("{}/{}", r.have, r.need);
+                table.row(pass, &[r.id.short(12), r.status, r.tier, r.env, appr, title, r.requester, due]);
                 Ok(())
             })?;
-            if !any {
+            if !table.any() {
                 say!("no requests");
             }
             Ok(ExitCode::SUCCESS)

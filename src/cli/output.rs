@@ -105,6 +105,49 @@ fn indented(v: &serde_json::Value, by: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }
 
+/// A table whose rows are walked twice and never held: measured in pass 0, written in pass 1 (cells are
+/// sanitized here).
+pub struct TwoPass<'b> {
+    header: Vec<String>,
+    widths: Widths,
+    out: &'b mut Blocks,
+    written: bool,
+}
+
+impl<'b> TwoPass<'b> {
+    pub fn new(header: &[&str], out: &'b mut Blocks) -> TwoPass<'b> {
+        let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+        TwoPass { widths: Widths::new(&header), header, out, written: false }
+    }
+
+    /// One row in pass `pass` (0: measure, 1: write).
+    pub fn row(&mut self, pass: usize, cells: &[String]) {
+        let cells: Vec<String> = cells.iter().map(|c| text::safe(c)).collect();
+        if pass == 0 {
+            self.widths.measure(&cells);
+            return;
+        }
+        if !self.written {
+            self.out.push(&self.widths.line(&self.header));
+            self.written = true;
+        }
+        self.out.push(&self.widths.line(&cells));
+    }
+
+    /// Whether any row was written.
+    pub fn any(&self) -> bool {
+        self.written
+    }
+
+    /// Writes the header line alone (an empty table that still shows its columns).
+    pub fn header_only(&mut self) {
+        if !self.written {
+            self.out.push(&self.widths.line(&self.header));
+            self.written = true;
+        }
+    }
+}
+
 /// Output gathered and written in blocks (a long listing is not one write per line, nor held whole).
 pub struct Blocks(String);
 
