@@ -166,17 +166,7 @@ pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64)
         _ => None,
     };
     let (Some((mut blob, _)), Some(digest)) = (blob, digest) else {
-        return Err(match (&ev.purge, &ev.body.sha256) {
-            (Some(p), _) => WorkflowError::NotFound(format!(
-                "the bytes were purged at {} ({})",
-                p.ts.format("%Y-%m-%d %H:%M UTC"),
-                crate::text::safe(&p.reason)
-            )),
-            (None, None) => WorkflowError::NotFound("this evidence is a link; there are no bytes to export".into()),
-            (None, Some(_)) => WorkflowError::Refused(
-                "the stored bytes are missing or do not match their digest; run `rollcall verify`".into(),
-            ),
-        });
+        return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref(), "export"));
     };
     let mut f = crate::paths::private_file_options()
         .create_new(true)
@@ -342,14 +332,14 @@ pub struct TextPage {
 }
 
 /// Why there are no stored bytes to read: purged (by whom, why), a link, or missing or altered.
-fn no_bytes(purge: Option<&Purge>, digest: Option<&str>) -> WorkflowError {
+fn no_bytes(purge: Option<&Purge>, digest: Option<&str>, what: &str) -> WorkflowError {
     match (purge, digest) {
         (Some(p), _) => WorkflowError::NotFound(format!(
             "the bytes were purged at {} ({})",
             p.ts.format("%Y-%m-%d %H:%M UTC"),
             crate::text::safe(&p.reason)
         )),
-        (None, None) => WorkflowError::NotFound("this evidence is a link; there are no stored bytes to read".into()),
+        (None, None) => WorkflowError::NotFound(format!("this evidence is a link; there are no bytes to {what}")),
         (None, Some(_)) => WorkflowError::Refused(
             "the stored bytes are missing or do not match their digest; run `rollcall verify`".into(),
         ),
@@ -374,7 +364,7 @@ pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, Work
         (None, Some(d)) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
         _ => None,
     };
-    let Some((mut blob, size)) = stored else { return Err(no_bytes(purge.as_ref(), body.sha256.as_deref())) };
+    let Some((mut blob, size)) = stored else { return Err(no_bytes(purge.as_ref(), body.sha256.as_deref(), "read")) };
     let pages = pages(size);
     if n >= pages {
         return Err(WorkflowError::Usage(format!(
@@ -412,7 +402,7 @@ pub fn show_page(ctx: &Context, prefix: &str, n: Option<u64>) -> Result<(Evidenc
     let id = find_id(&ledger, prefix)?;
     let ev = load_as(&ledger, &id, false)?;
     if !ev.present || ev.purge.is_some() {
-        return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref()));
+        return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref(), "read"));
     }
     let page = text_page(&ledger, &id, n.unwrap_or_else(|| pages(ev.size) - 1))?;
     Ok((ev, page))
@@ -437,7 +427,9 @@ pub fn read_pages(
         }
         _ => None,
     };
-    let Some((mut blob, _)) = stored else { return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref())) };
+    let Some((mut blob, _)) = stored else {
+        return Err(no_bytes(ev.purge.as_ref(), ev.body.sha256.as_deref(), "read"));
+    };
     let mut buf = vec![0u8; PAGE];
     let mut total = 0u64;
     loop {
