@@ -82,6 +82,24 @@ pub fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io
     f.write_all(bytes.as_ref())
 }
 
+/// Reads a regular file of at most `cap` bytes whole. Anything else (a FIFO, a device such as `/dev/zero`,
+/// a directory) or a file that grows past `cap` while it is read is refused instead of read without end:
+/// the size in the metadata alone says nothing about a device.
+pub fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, what);
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".into()));
+    }
+    let mut out = Vec::new();
+    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > cap {
+        return Err(invalid(format!("larger than {cap} bytes")));
+    }
+    Ok(out)
+}
+
 /// A private file (0600, truncating) created at its first write, so output refused before it starts (a
 /// wrong passphrase, a damaged ledger) leaves whatever was at the path alone. Buffered.
 pub struct LazyFile<'p> {
@@ -128,5 +146,17 @@ mod tests {
         assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
         super::write_private(&f, b"yy").unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"yy");
+    }
+
+    #[test]
+    fn capped_reads_refuse_devices_and_growth() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"12345").unwrap();
+        assert_eq!(super::read_capped(&f, 5).unwrap(), b"12345");
+        assert!(super::read_capped(&f, 4).unwrap_err().to_string().contains("larger than 4 bytes"));
+        let zero = std::path::Path::new("/dev/zero");
+        assert!(super::read_capped(zero, 1 << 20).unwrap_err().to_string().contains("not a regular file"));
+        assert!(super::read_capped(tmp.path(), 10).is_err());
     }
 }

@@ -626,3 +626,22 @@ fn a_ledger_holding_an_unreadable_entry_still_works() {
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.contains("**FAILED**") && md.contains(&format!("index {size}")), "{md}");
 }
+
+/// Small input files (a request record, a policy, a proof, an execution's output) are read only when they
+/// are regular files, and never past their cap: a device such as `/dev/zero` reports size 0 and would
+/// otherwise be read (or hashed) without end. Each is refused at once, on one line, the ledger unchanged.
+#[test]
+fn devices_given_as_input_files_are_refused_at_once() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let zero = "/dev/zero";
+    for (args, says) in [
+        (vec!["request", "new", "--from-file", zero, "--as", "bob"], "not a regular file"),
+        (vec!["policy", "adopt", zero, "--as", "alice"], "not a regular file"),
+        (vec!["verify-proof", zero], "not a regular file"),
+        (vec!["execute", &req, "--outcome", "succeeded", "--output-file", zero, "--as", "erin"], "not a regular file"),
+    ] {
+        let err = env.refuses(&args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -48,7 +48,7 @@ fn read_record_file(path: &std::path::Path) -> Result<RequestBody, WorkflowError
     if meta.len() > 1024 * 1024 {
         return Err(usage(format!("{} is larger than 1 MiB; a request file is a small JSON document", path.display())));
     }
-    let bytes = std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let bytes = crate::paths::read_capped(path, 1024 * 1024).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     serde_json::from_slice(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 

@@ -52,7 +52,8 @@ pub fn read_policy_file(path: &Path) -> Result<String, WorkflowError> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let bytes =
+        crate::paths::read_capped(path, MAX_POLICY_BYTES).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| WorkflowError::Usage(format!("policy file {} is not UTF-8 text", path.display())))?;
     crate::policy::check_text(&text)?;

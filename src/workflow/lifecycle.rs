@@ -29,9 +29,14 @@ pub struct Execution<'a> {
 /// SHA-256 (hex) of a file, streamed.
 pub fn file_digest(path: &Path) -> Result<String, WorkflowError> {
     use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    let read = |e| WorkflowError::Read(path.to_path_buf(), e);
+    if !std::fs::metadata(path).map_err(read)?.is_file() {
+        // A device such as /dev/zero would be hashed without end.
+        return Err(WorkflowError::Usage(format!("{} is not a regular file", path.display())));
+    }
+    let mut f = std::fs::File::open(path).map_err(read)?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
+    std::io::copy(&mut f, &mut h).map_err(read)?;
     Ok(hex::encode(h.finalize()))
 }
 

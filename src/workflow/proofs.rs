@@ -50,7 +50,7 @@ fn read_small(path: &Path) -> Result<Vec<u8>, WorkflowError> {
     if meta.len() > MAX_PROOF_FILE {
         return Err(WorkflowError::Usage(format!("{} is larger than a proof or an entry can be", path.display())));
     }
-    std::fs::read(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
+    crate::paths::read_capped(path, MAX_PROOF_FILE).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
 }
 
 /// Checks a proof file. The outer error is unreadable input; the inner one an invalid proof.
