@@ -423,3 +423,18 @@ fn diff_files_and_git_errors() {
     );
     assert_eq!(env.fingerprint(), before);
 }
+
+/// The repository is outside input: a `.rollcall.toml` committed as a link to `/dev/zero` is not read
+/// (it was read without end); components then come from top-level directories.
+#[test]
+fn a_component_map_linked_to_a_device_is_ignored() {
+    let env = setup();
+    let dir = repo(&env);
+    let _ = std::fs::remove_file(dir.join(".rollcall.toml"));
+    std::os::unix::fs::symlink("/dev/zero", dir.join(".rollcall.toml")).unwrap();
+    write(&dir, "api/handler.go", "package api\n");
+    commit(&dir, "add the handler");
+    let show = request(&env, &dir, "HEAD", &[]);
+    // The commit also replaced the map itself (at the top level): "(root)".
+    assert_eq!(show["record"]["components"], serde_json::json!(["(root)", "api"]), "{show}");
+}

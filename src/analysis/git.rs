@@ -77,8 +77,9 @@ pub fn parse_log(out: &str) -> Vec<Commit> {
 
 /// Component names by path prefix from `.rollcall.toml` (`[components]` table: "prefix/" = "name").
 pub fn component_map(repo: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(repo.join(".rollcall.toml")) else { return Vec::new() };
-    parse_component_map(&text)
+    // The repository is outside input: a `.rollcall.toml` that is a link to a device is not read.
+    let Ok(bytes) = crate::paths::read_capped(&repo.join(".rollcall.toml"), 1024 * 1024) else { return Vec::new() };
+    parse_component_map(&String::from_utf8_lossy(&bytes))
 }
 
 /// The `[components]` table of a `.rollcall.toml` text, longest prefix first; nothing if it does not parse.

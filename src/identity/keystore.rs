@@ -101,7 +101,7 @@ fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
     if meta.len() > 64 * 1024 {
         return Err(IdentityError::BadKeyFile(path.to_path_buf(), "too large".into()));
     }
-    let text = std::fs::read(path).map_err(io(path))?;
+    let text = crate::paths::read_capped(path, 64 * 1024).map_err(io(path))?;
     serde_json::from_slice(&text).map_err(|e| IdentityError::BadKeyFile(path.to_path_buf(), e.to_string()))
 }
 
