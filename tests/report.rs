@@ -311,3 +311,28 @@ fn the_demo_report_matches_its_snapshot() {
     let tl = run(&["--ledger", ledger.to_str().unwrap(), "timeline", "--incident", "INC-800"]);
     insta::assert_snapshot!("demo_incident_timeline", redact_ids(&tl));
 }
+
+/// The recorded read says how many requests the report covered, counted under the same scope as the report.
+#[test]
+fn the_recorded_read_counts_the_requests_in_scope() {
+    let (env, _) = hand_built();
+    let last_read_count = || -> Value {
+        let c = rusqlite::Connection::open(env.ledger()).unwrap();
+        let st: Vec<u8> = c
+            .query_row(
+                "SELECT e.statement FROM entries e JOIN leaves l ON l.entry_id = e.id ORDER BY l.ets DESC, l.idx DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let st: Value = serde_json::from_slice(&st).unwrap();
+        assert_eq!(st["kind"], "audit.read", "{st}");
+        st["body"]["count"].clone()
+    };
+    let all = at_json(&env, LATER, &["report", "--format", "json", "--as", "alice"]);
+    assert_eq!(all["metrics"]["requests"], 3);
+    assert_eq!(last_read_count(), "3");
+    let some = at_json(&env, LATER, &["report", "--format", "json", "--since", "2026-11-04", "--as", "alice"]);
+    assert_eq!(some["metrics"]["requests"], 2);
+    assert_eq!(last_read_count(), "2");
+}

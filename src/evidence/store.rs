@@ -59,18 +59,9 @@ fn exists(conn: &Connection) -> Result<bool, rusqlite::Error> {
 /// a file that changes while it is read is stored and described consistently.
 pub fn read_file(path: &Path, cap: u64) -> Result<(Vec<u8>, Hash), BlobError> {
     use sha2::{Digest, Sha256};
-    let meta = std::fs::symlink_metadata(path).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
-    if meta.file_type().is_symlink() {
-        return Err(BlobError::Symlink(path.to_path_buf()));
-    }
-    if !meta.is_file() {
-        return Err(BlobError::NotAFile(path.to_path_buf()));
-    }
-    if meta.len() > cap {
-        return Err(BlobError::TooLarge(path.to_path_buf(), cap));
-    }
-    let mut f = std::fs::File::open(path).map_err(|e| BlobError::Read(path.to_path_buf(), e))?.take(cap + 1);
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let (f, len) = open_checked(path, cap)?;
+    let mut f = f.take(cap + 1);
+    let mut bytes = Vec::with_capacity(len as usize);
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

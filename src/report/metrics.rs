@@ -277,7 +277,9 @@ impl Builder {
     }
 }
 
-/// The figures over `requests` (oldest first), with obligations judged at `now`.
+/// The figures over `requests` (oldest first), with obligations judged at `now` (tests; reports use
+/// [`Builder`] while they walk the index).
+#[cfg(test)]
 pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
     let mut b = Builder::new(now);
     for r in requests {

@@ -16,13 +16,6 @@ pub trait Facts {
     fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()>;
 }
 
-/// Facts held in memory (tests, small reports).
-impl Facts for [RequestFacts] {
-    fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()> {
-        self.iter().try_for_each(visit)
-    }
-}
-
 /// The checkpoint of one origin a report covers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Covered {
@@ -119,11 +112,6 @@ pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
         }
     }
     out
-}
-
-/// The requests that broke the policy or are overdue, judged at `now`.
-pub fn breaches(requests: &[RequestFacts], now: DateTime<Utc>) -> Vec<Breach> {
-    requests.iter().flat_map(|r| breaches_of(r, now)).collect()
 }
 
 fn pct(f: &Figure) -> String {

@@ -67,6 +67,17 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The parameters of [`IN_SCOPE`].
+    fn params(&self) -> [Option<String>; 4] {
+        let fmt = crate::ledger::statement::format_ts;
+        [
+            Some(self.since.map(fmt).unwrap_or_default()),
+            Some(self.until.map(fmt).unwrap_or_else(|| "9999".into())),
+            self.env.clone(),
+            self.component.clone(),
+        ]
+    }
+
     fn filters(&self) -> Vec<(String, String)> {
         let mut f = Vec::new();
         if let Some(e) = &self.env {
@@ -131,16 +142,12 @@ impl<'l> IndexFacts<'l> {
     }
 
     fn walk(&self, visit: &mut dyn FnMut(&RequestFacts) -> std::io::Result<()>) -> Result<(), WorkflowError> {
-        let fmt = crate::ledger::statement::format_ts;
         // In `created` order through its index (id breaks ties), so nothing goes through a sorter.
-        let mut stmt = self.ledger.cache_conn().prepare_cached(
-            "SELECT facts FROM request_index WHERE created >= ?1 AND created < ?2
-               AND (?3 IS NULL OR env = ?3) AND (?4 IS NULL OR component = ?4) ORDER BY created, id",
-        )?;
-        let since = self.scope.since.map(fmt).unwrap_or_default();
-        let until = self.scope.until.map(fmt).unwrap_or_else(|| "9999".into());
-        let mut rows =
-            stmt.query(rusqlite::params![since, until, self.scope.env.as_deref(), self.scope.component.as_deref()])?;
+        let mut stmt = self
+            .ledger
+            .cache_conn()
+            .prepare_cached(&format!("SELECT facts FROM request_index {IN_SCOPE} ORDER BY created, id"))?;
+        let mut rows = stmt.query(self.scope.params())?;
         while let Some(row) = rows.next()? {
             let text: String = row.get(0)?;
             let f: RequestFacts = serde_json::from_str(&text).map_err(|e| {
@@ -168,13 +175,14 @@ pub fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -> Resul
 
 /// How many requests `scope` covers (the index must be current).
 fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
-    let mut n = 0u64;
-    IndexFacts::new(ledger, scope).walk(&mut |_| {
-        n += 1;
-        Ok(())
-    })?;
-    Ok(n)
+    let sql = format!("SELECT COUNT(*) FROM request_index {IN_SCOPE}");
+    let n: i64 = ledger.cache_conn().query_row(&sql, scope.params(), |r| r.get(0))?;
+    Ok(n as u64)
 }
+
+/// The rows of the request index a scope covers; bound with [`Scope::params`].
+const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR env = ?3) \
+                        AND (?4 IS NULL OR component = ?4)";
 
 /// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
 /// read snapshot) for the figures first and then for the requests the format lists. `generated_by` names
