@@ -12,7 +12,8 @@ pub mod sync;
 
 use std::process::ExitCode;
 
-/// Exit status of a failed check (verify, gate, refused import or signature).
+/// Exit status of a failed check (verify, gate, refused import or signature), or of a system failure
+/// (terminal, output, a tool the command runs).
 pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit status of bad usage or unreadable input.
 pub const EXIT_USAGE: u8 = 2;
@@ -33,7 +34,7 @@ pub fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let code = if e.is_check_failure() { EXIT_CHECK_FAILED } else { EXIT_USAGE };
+            let code = if e.is_failure() { EXIT_CHECK_FAILED } else { EXIT_USAGE };
             let msg = crate::text::safe(&e.to_string());
             let line = match e.hint() {
                 Some(h) => format!("{msg} ({h})"),

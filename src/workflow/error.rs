@@ -24,8 +24,18 @@ pub enum WorkflowError {
     NotEnrolled { name: String, key_id: String },
     #[error("cannot read {0}: {1}")]
     Read(PathBuf, #[source] std::io::Error),
+    /// The command line or an input was wrong: exit 2.
     #[error("{0}")]
     Usage(String),
+    /// The system failed under the command (terminal, output, a tool it runs): exit 1, not a usage error.
+    #[error("cannot {0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    /// Stored evidence could not be read or written.
+    #[error("{0}")]
+    Evidence(#[from] crate::evidence::store::BlobError),
+    /// A value of our own types failed to encode or decode (a bug, or an unreadable stored body).
+    #[error("cannot encode or decode a record: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error("{0}")]
     NotFound(String),
     /// The ledger or the policy refuses the operation (an illegal move, a rule not met).
@@ -34,11 +44,14 @@ pub enum WorkflowError {
 }
 
 impl WorkflowError {
-    /// True when the error is a failed check (integrity, authorization) rather than bad input.
-    pub fn is_check_failure(&self) -> bool {
+    /// True when the command failed rather than being given bad input: a failed check (integrity,
+    /// authorization, a refusal) or a failure of the system under it (exit 1; bad input exits 2).
+    pub fn is_failure(&self) -> bool {
         matches!(
             self,
             WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
+                | WorkflowError::Io(..)
+                | WorkflowError::Encode(_)
                 | WorkflowError::NotEnrolled { .. }
                 | WorkflowError::Refused(_)
                 | WorkflowError::Sync(
