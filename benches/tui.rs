@@ -10,9 +10,9 @@
 mod demo_ledger;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use rollcall::demo;
 use rollcall::tui::msg::{Cmd, Msg};
 use rollcall::tui::{Options, update, view};
-use rollcall::workflow::demo;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

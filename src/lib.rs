@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod evidence;
 #[doc(hidden)]
 pub mod fuzz;

@@ -336,3 +336,71 @@ fn the_recorded_read_counts_the_requests_in_scope() {
     assert_eq!(some["metrics"]["requests"], 2);
     assert_eq!(last_read_count(), "2");
 }
+
+/// `demo --scale N` files N synthetic requests through the bulk write path (every approval checked to
+/// count when signed): they verify, every one is in the request index, and half are approved, none in
+/// production.
+#[test]
+fn the_demo_at_scale_files_verified_synthetic_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let env = Env::new();
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args(args)
+            .env("ROLLCALL_NOW", "2026-11-20T12:00:00Z")
+            .env("ROLLCALL_HOME", demo.join("home"))
+            .env("ROLLCALL_PASSPHRASE", "demo-passphrase")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let built: Value =
+        serde_json::from_str(&run(&["--json", "demo", "--dir", demo.to_str().unwrap(), "--no-tui", "--scale", "2500"]))
+            .unwrap();
+    assert_eq!(built["synthetic"], 2500);
+    let ledger = demo.join("ledger.db");
+    let ledger = ledger.to_str().unwrap();
+    run(&["--ledger", ledger, "verify"]);
+    let list: Value = serde_json::from_str(&run(&["--ledger", ledger, "--json", "list"])).unwrap();
+    let rows = list.as_array().or_else(|| list["requests"].as_array()).expect("a list of requests");
+    let synthetic: Vec<&Value> =
+        rows.iter().filter(|r| r["title"].as_str().is_some_and(|t| t.starts_with("Synthetic rollback "))).collect();
+    assert_eq!(synthetic.len(), 2500);
+    assert!(synthetic.iter().all(|r| r["status"] == "pending"), "their approvals are long expired (72 h)");
+    // The archive's log holds each request and the approvals planned: half of all requests, none in
+    // production (its tier asks for test evidence the synthetic requests do not carry).
+    let c = rusqlite::Connection::open(demo.join("ledger.db")).unwrap();
+    let count = |kind: &str, env: &str| -> i64 {
+        c.query_row(
+            "SELECT COUNT(*) FROM leaves l JOIN origins o ON o.id = l.origin JOIN entries e ON e.id = l.entry_id \
+             WHERE o.name = 'demo.rollcall.example/archive' AND e.kind = ?1 AND e.statement LIKE ?2",
+            rusqlite::params![kind, env],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(count("rollback.requested", "%"), 2500);
+    assert_eq!(count("approval.granted", "%"), 1250);
+    let approved_production: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM entries a JOIN refs r ON r.entry_id = a.id JOIN entries q ON q.id = r.ref \
+             WHERE a.kind = 'approval.granted' AND q.kind = 'rollback.requested' \
+             AND q.statement LIKE '%Synthetic rollback%' AND q.statement LIKE '%\"env\":\"production\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(approved_production, 0);
+    let production: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM entries q WHERE q.kind = 'rollback.requested' \
+             AND q.statement LIKE '%Synthetic rollback%' AND q.statement LIKE '%\"env\":\"production\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(production, 834, "the pattern above finds the production requests");
+}

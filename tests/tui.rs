@@ -10,7 +10,8 @@ use rollcall::tui::harness::Harness;
 use rollcall::tui::msg::{Cmd, Msg};
 use rollcall::tui::state::{Screen, Step, Tab};
 use rollcall::tui::{Options, update};
-use rollcall::workflow::{clock, demo};
+use rollcall::demo;
+use rollcall::workflow::clock;
 use std::sync::OnceLock;
 
 fn fixed_now() -> DateTime<Utc> {

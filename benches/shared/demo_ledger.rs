@@ -1,7 +1,7 @@
 //! The million-entry demo ledger the console and report benchmarks share: built once under `target/`
 //! (`ROLLCALL_BENCH_SCALE` synthetic requests; default 660,000 ≈ 1 M entries) and reused by later runs.
 
-use rollcall::workflow::demo;
+use rollcall::demo;
 use std::path::PathBuf;
 use std::time::Instant;
 

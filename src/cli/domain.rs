@@ -7,6 +7,7 @@ use super::render;
 use crate::audit::bodies::{Check, CheckResult, Decision, Outcome, Resolution, ReviewKind};
 use crate::audit::projection::Status;
 use crate::audit::record::{RequestBody, split_command};
+use crate::demo;
 use crate::say;
 use crate::text::safe;
 use crate::workflow::identity::GovernanceReceipt;
@@ -290,7 +291,7 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             Ok(ExitCode::SUCCESS)
         }
         Command::Evidence { command: EvidenceCommand::Purge { id, reason, signer } } => {
-            let (r, ev) = workflow::evidence::purge(ctx, signer.name.as_deref(), &id, &reason)?;
+            let (r, ev) = workflow::purge::purge(ctx, signer.name.as_deref(), &id, &reason)?;
             on_request("purge", &r, &ev, json);
             Ok(ExitCode::SUCCESS)
         }
@@ -406,7 +407,7 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
             });
             let started = std::time::Instant::now();
             let quiet = json;
-            let demo = workflow::demo::build(&dir, scale, &mut |step| {
+            let demo = demo::build(&dir, scale, &mut |step| {
                 if !quiet {
                     eprintln!("demo: {step}");
                 }
@@ -415,13 +416,13 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 "ROLLCALL_HOME={} rollcall --ledger {} tui --as {}",
                 demo.home.display(),
                 demo.ledger.display(),
-                workflow::demo::DEMO_USER
+                demo::DEMO_USER
             );
             if json {
                 output::json(
                     &json!({"dir": demo.dir, "ledger": demo.ledger, "home": demo.home, "requests": demo.requests,
-                    "synthetic": demo.synthetic, "entries": demo.entries, "passphrase": workflow::demo::PASSPHRASE,
-                    "user": workflow::demo::DEMO_USER, "open": how}),
+                    "synthetic": demo.synthetic, "entries": demo.entries, "passphrase": demo::PASSPHRASE,
+                    "user": demo::DEMO_USER, "open": how}),
                 );
             } else {
                 say!(
@@ -437,10 +438,10 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 );
                 say!(
                     "a second machine, {} (frank's), joined from a bundle and synced both ways: {}",
-                    workflow::demo::JUMP_HOST,
+                    demo::JUMP_HOST,
                     demo.dir.join("jump-host.db").display()
                 );
-                say!("passphrase of every demo key: {}", workflow::demo::PASSPHRASE);
+                say!("passphrase of every demo key: {}", demo::PASSPHRASE);
                 say!("open it again with: {how}");
                 say!(
                     "a governance report: ROLLCALL_HOME={} rollcall --ledger {} report --as grace",
@@ -464,8 +465,8 @@ pub fn run(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Work
                 demo.context(),
                 crate::tui::Options {
                     read_only: false,
-                    signer: Some(workflow::demo::DEMO_USER.into()),
-                    banner: Some(format!("demo passphrase: {}", workflow::demo::PASSPHRASE)),
+                    signer: Some(demo::DEMO_USER.into()),
+                    banner: Some(format!("demo passphrase: {}", demo::PASSPHRASE)),
                 },
             )?;
             Ok(ExitCode::SUCCESS)

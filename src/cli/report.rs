@@ -50,7 +50,7 @@ pub fn report(
             let fmt = crate::report::render::Format::parse(format);
             (workflow::report::report_read_only(&ledger, scope, fmt, sink)?, None)
         }
-        None => workflow::report::report(ctx, scope, format, signer, sink)?,
+        None => workflow::audited::report(ctx, scope, format, signer, sink)?,
     };
     sink.flush().map_err(|e| match out {
         Some(p) => WorkflowError::Read(p.to_path_buf(), e),

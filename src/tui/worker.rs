@@ -278,7 +278,7 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
             let p = PathBuf::from(path.trim());
             let mut receipt = None;
             report_file(&p, |sink| {
-                receipt = crate::workflow::report::report(ctx, &scope, "md", signer, sink)?.1;
+                receipt = crate::workflow::audited::report(ctx, &scope, "md", signer, sink)?.1;
                 Ok(())
             })?;
             return Ok(Done::Said(match receipt {

@@ -4,7 +4,7 @@
 use super::error::WorkflowError;
 use crate::identity::passphrase::EnvOrPrompt;
 use crate::identity::{Keystore, Passphrase, PassphraseSource, Roster, UnlockedKey};
-use crate::ledger::{EntryId, Ledger, LedgerError, Statement};
+use crate::ledger::{EntryId, Ledger, LedgerError, SignedStatement, Statement};
 use ed25519_dalek::SigningKey;
 use std::path::PathBuf;
 
@@ -192,6 +192,18 @@ impl Session {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+impl Session {
+    /// Appends statements already signed and checked by a bulk operation (`writes::bulk`) in one
+    /// transaction with one checkpoint. Refused, with nothing written, if the log grew since `size` or
+    /// a timestamp runs ahead of this machine's clock by more than the allowed skew.
+    pub(crate) fn append_checked(&mut self, signed: &[SignedStatement], size: u64) -> Result<(), WorkflowError> {
+        let roster = Roster::from_ledger(&self.ledger)?;
+        let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        self.ledger.append(signed, Some(size), &self.origin_key, latest)?;
+        Ok(())
     }
 }
 

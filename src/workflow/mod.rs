@@ -1,33 +1,22 @@
-//! The operations people and scripts perform — create keys, initialize a ledger, record entries, read the
-//! log, verify — each validated, signed and appended here. The CLI and the TUI call these; neither writes
-//! to the ledger itself.
+//! The operations people and scripts perform, in two folders: `reads` answers questions (show, gate,
+//! list, browse, verify, report, proofs) and `writes` records what people do (file, decide, execute,
+//! enroll, sync) through the one door, `Session::append`. `context`, `clock` and `error` serve both. The
+//! CLI and the TUI call these; neither touches the ledger's tables itself.
+//!
+//! Callers name operations by their flat path (`workflow::query::gate`, `workflow::decisions::decide`):
+//! the re-exports below are the layer's public surface.
 
-pub mod act;
-pub mod assess;
-pub mod browse;
 pub mod clock;
 pub mod context;
-pub mod decisions;
-pub mod demo;
 pub mod error;
-pub mod evidence;
-pub mod gitsync;
-pub mod identity;
-pub mod index;
-pub mod init;
-pub mod keys;
-pub mod lifecycle;
-pub mod log;
-pub mod metrics;
-pub mod note;
-pub mod present;
-pub mod proofs;
-pub mod query;
-pub mod report;
-pub mod requests;
-pub mod state;
-pub mod sync;
-pub mod verify;
+pub mod reads;
+pub mod writes;
 
 pub use context::{Context, Receipt, Session};
 pub use error::WorkflowError;
+pub use reads::{
+    assess, browse, evidence, facts, index, log, metrics, present, proofs, query, report, state, verify, witness,
+};
+pub use writes::{
+    act, audited, bulk, decisions, gitsync, identity, init, keys, lifecycle, note, purge, requests, sync,
+};

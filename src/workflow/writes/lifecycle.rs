@@ -2,13 +2,13 @@
 //! attaching evidence, and notes on a request.
 
 use super::act::{Built, Draft, append_on, on_request};
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
-use super::state::resolve_request;
 use crate::audit::bodies::*;
 use crate::audit::kinds::*;
 use crate::audit::note::NoteBody;
 use crate::ledger::EntryId;
+use crate::workflow::context::{Context, Receipt};
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::state::resolve_request;
 use std::path::Path;
 
 fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
@@ -109,7 +109,7 @@ pub fn attach_evidence(
     let mut session = ctx.session(signer)?;
     let id = resolve_request(&session.ledger, req)?;
     let cap = {
-        let snap = super::state::Snapshot::load(&session.ledger)?;
+        let snap = crate::workflow::reads::state::Snapshot::load(&session.ledger)?;
         crate::evidence::store::cap(snap.policies.current().1.evidence.max_file_mib)
     };
     let mut body = EvidenceBody {
@@ -285,6 +285,6 @@ pub fn mark_bad(ctx: &Context, signer: Option<&str>, digest: &str, reason: &str)
     let mut session = ctx.session(signer)?;
     let actor = session.signer.public();
     let body = json(MarkedBadBody { digest: digest.into(), reason: reason.into() })?;
-    let st = crate::ledger::Statement::new_at(MARKED_BAD, &actor, body, &[], super::clock::now());
+    let st = crate::ledger::Statement::new_at(MARKED_BAD, &actor, body, &[], crate::workflow::clock::now());
     session.append(st, &|_, _| Ok(()))
 }

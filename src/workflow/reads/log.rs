@@ -1,9 +1,9 @@
 //! `log`: the raw entries of a log in log order, with signer names from the roster.
 
-use super::context::Context;
-use super::error::WorkflowError;
 use crate::identity::Roster;
 use crate::ledger::{EntryId, PublicKey};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 
 /// One line of `rollcall log`. Text fields are untrusted; the caller sanitizes before display.
 #[derive(Clone, Debug, PartialEq, Eq)]

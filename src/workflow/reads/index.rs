@@ -4,19 +4,29 @@
 //! where time alone can change a status, and rebuilt from scratch by `rollcall rebuild`. `show` and `gate`
 //! never read it.
 
-use super::error::WorkflowError;
-use super::query::Filter;
 use super::state::{Snapshot, all_requests, evaluate_now, fact_of, load_view_unchecked};
 use crate::audit::kinds::{REQUEST_KINDS, REQUESTED};
+use crate::audit::projection::Status;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::ledger::statement::format_ts;
 use crate::ledger::{EntryId, Hash, Ledger};
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
 const INDEX_VERSION: &str = "7";
+
+/// Filters for `list` and the queue: a status, environment, risk tier, only flagged, at most this many.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub status: Option<Status>,
+    pub env: Option<String>,
+    pub risk: Option<String>,
+    pub flagged: bool,
+    pub limit: Option<usize>,
+}
 
 /// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
 /// ready to run, pending by risk tier, and the rest.
@@ -135,7 +145,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
         other => other?,
     };
     let judged = evaluate_now(ledger, &view, snap, now)?;
-    let facts = serde_json::to_string(&super::report::facts_of(&view, &judged))
+    let facts = serde_json::to_string(&super::facts::facts_of(&view, &judged))
         .map_err(|e| WorkflowError::Usage(e.to_string()))?;
     let eval = judged.eval;
     let flags = judged.assessment.flags.len() as i64;
@@ -342,7 +352,7 @@ pub fn query_each(
     if let Some(l) = filter.limit {
         sql.push_str(&format!(" LIMIT {l}"));
     }
-    let now = super::clock::now();
+    let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
         let due: Option<String> = r.get(12)?;

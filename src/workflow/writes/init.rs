@@ -1,10 +1,10 @@
 //! `init`: a new ledger with its origin key, its genesis entry and its first policy.
 
-use super::context::Context;
-use super::error::WorkflowError;
 use crate::identity::genesis::GenesisBody;
 use crate::ledger::note::valid_key_name;
 use crate::ledger::{EntryId, Ledger, PublicKey};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use std::path::Path;
 
 /// What `init` created.
@@ -99,7 +99,7 @@ pub fn init_with(
         crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
     let origin_key = PublicKey::from_signing(&origin_signing);
     let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
-        .statement_at(&admin_key.public(), super::clock::now())
+        .statement_at(&admin_key.public(), crate::workflow::clock::now())
         .sign(admin_key.signing_key(), &crate::ledger::dsse::Domain::genesis_only())?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, cost)?;
     let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {
@@ -109,7 +109,7 @@ pub fn init_with(
             return Err(e.into());
         }
     };
-    super::assess::ensure_indexes(&ledger);
+    crate::workflow::reads::assess::ensure_indexes(&ledger);
     let checkpoint = ledger.latest_checkpoint(ledger.own_origin())?.map(|c| c.1).unwrap_or_default();
     Ok(Initialized {
         ledger_id: ledger.ledger_id(),

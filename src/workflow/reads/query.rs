@@ -1,16 +1,16 @@
 //! Read-only questions: one request in full (`show`), whether it may run now (`gate`), the list of
 //! requests, open obligations, the people enrolled, and the policy in force.
 
-use super::clock;
-use super::context::Context;
-use super::error::WorkflowError;
 use super::index;
 use super::state::{Snapshot, evaluate_now, load_view, resolve_request};
 use crate::audit::RequestView;
-use crate::audit::projection::{Obligation, Status};
+use crate::audit::projection::Obligation;
 use crate::identity::roster::{Member, Pending};
 use crate::ledger::EntryId;
 use crate::policy::evaluate::Evaluation;
+use crate::workflow::clock;
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 
 /// A request with its evaluation now.
@@ -40,15 +40,7 @@ pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     show(ctx, req)
 }
 
-/// Filters for `list`.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    pub status: Option<Status>,
-    pub env: Option<String>,
-    pub risk: Option<String>,
-    pub flagged: bool,
-    pub limit: Option<usize>,
-}
+pub use super::index::Filter;
 
 /// Requests matching `filter`, most recent first.
 pub fn list(ctx: &Context, filter: &Filter) -> Result<Vec<index::Row>, WorkflowError> {

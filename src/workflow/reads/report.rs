@@ -1,61 +1,16 @@
 //! `report` and `timeline`: the facts of each request (kept in the request index, derived from its signed
-//! entries), a structural verification of every log for the report's header, the audited-read entry, and
-//! the decision timeline of a request or an incident.
+//! entries), a structural verification of every log for the report's header, and the decision timeline
+//! of a request or an incident. Recording the read is a write: `writes::audited`.
 
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
-use super::state::{Judged, Snapshot, evaluate_now, fact_of, load_view, resolve_request};
+use super::state::{Snapshot, evaluate_now, fact_of, load_view, resolve_request};
 use crate::audit::RequestView;
-use crate::audit::bodies::ReadBody;
-use crate::audit::kinds::AUDIT_READ;
-use crate::ledger::{Ledger, Statement};
+use crate::ledger::Ledger;
 use crate::report::metrics::{Builder, RequestFacts};
 use crate::report::render::{Covered, Facts, Format, Header, Report};
 use crate::report::timeline::{Event, Timeline, build};
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-
-/// The facts a report reads about one request.
-pub fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
-    let r = view.record();
-    let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
-    let mut approvals: Vec<DateTime<Utc>> = judged
-        .eval
-        .decisions
-        .iter()
-        .filter(|d| d.decision == crate::audit::bodies::Decision::Approve)
-        .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired")))
-        .map(|d| d.ts)
-        .collect();
-    approvals.sort();
-    let need = judged.eval.need.max(1) as usize;
-    let executed = view.executions.last();
-    let validated = view.validations.last();
-    let status = judged.eval.status.as_str().to_string();
-    RequestFacts {
-        id: view.id.to_hex(),
-        title: r.title.clone(),
-        env: r.env.clone(),
-        component: r.components.first().cloned().unwrap_or_default(),
-        category: r.category.as_str().to_string(),
-        closed: matches!(status.as_str(), "closed" | "withdrawn"),
-        status,
-        requested_at: view.ts,
-        deployed_at: time(&r.deployed_at),
-        approved_at: approvals.get(need - 1).copied(),
-        executed_at: executed.map(|e| e.ts),
-        outcome: executed.map(|e| format!("{:?}", e.body.outcome).to_lowercase()),
-        validated_at: validated.map(|v| v.ts),
-        validation: validated.map(|v| format!("{:?}", v.body.result).to_lowercase()),
-        emergency: view.emergency.is_some(),
-        review_due: view.emergency.as_ref().and_then(|e| crate::audit::record::parse_time(&e.body.review_due)),
-        reviewed: !view.reviews.is_empty(),
-        evidence_complete: judged.eval.evidence_missing.is_empty(),
-        flags: judged.assessment.flag_ids(),
-        temporary_until: time(&r.temporary_until),
-        incident: r.incident.clone().or_else(|| view.incidents.first().map(|i| i.body.incident.clone())),
-    }
-}
 
 /// What a report covers.
 #[derive(Clone, Debug, Default)]
@@ -89,7 +44,7 @@ impl Scope {
         f
     }
 
-    fn map(&self, format: &str) -> BTreeMap<String, String> {
+    pub(crate) fn map(&self, format: &str) -> BTreeMap<String, String> {
         let mut m: BTreeMap<String, String> = self.filters().into_iter().collect();
         let fmt = |t: DateTime<Utc>| crate::ledger::statement::format_ts(t);
         if let Some(s) = self.since {
@@ -116,7 +71,7 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
             covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });
         }
     }
-    let (equivocations, _) = super::sync::equivocations(ledger)?;
+    let (equivocations, _) = super::witness::equivocations(ledger)?;
     if let Some(e) = equivocations.first() {
         return Ok((false, format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail), covered));
     }
@@ -174,7 +129,7 @@ pub fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -> Resul
 }
 
 /// How many requests `scope` covers (the index must be current).
-fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
+pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
     let sql = format!("SELECT COUNT(*) FROM request_index {IN_SCOPE}");
     let n: i64 = ledger.cache_conn().query_row(&sql, scope.params(), |r| r.get(0))?;
     Ok(n as u64)
@@ -194,7 +149,7 @@ pub fn write_report(
     format: Format,
     sink: &mut dyn std::io::Write,
 ) -> Result<Report, WorkflowError> {
-    let now = super::clock::now();
+    let now = crate::workflow::clock::now();
     super::index::refresh(ledger, now)?;
     let snapshot = ledger.cache_conn().unchecked_transaction()?;
     // The verdict reads every log on a connection of its own while this one walks the facts.
@@ -234,58 +189,6 @@ pub fn write_report(
         .map_err(|e| WorkflowError::Usage(format!("cannot write the report: {e}")))?;
     snapshot.finish()?;
     Ok(report)
-}
-
-/// Whether reads are recorded under the policy in force.
-fn record_reads(ledger: &Ledger) -> Result<bool, WorkflowError> {
-    let snap = Snapshot::load(ledger)?;
-    Ok(snap.policies.current().1.audit.record_reads)
-}
-
-/// Appends the `audit.read` entry of a report or an export, when the policy records reads.
-pub fn record_read(
-    ctx: &Context,
-    signer: Option<&str>,
-    what: &str,
-    format: &str,
-    scope: BTreeMap<String, String>,
-    count: u64,
-) -> Result<Option<Receipt>, WorkflowError> {
-    let ledger = ctx.open_read_only()?;
-    if !record_reads(&ledger)? {
-        return Ok(None);
-    }
-    let mut seen = BTreeMap::new();
-    for origin in ledger.origins()? {
-        seen.insert(origin.name.clone(), ledger.size(&origin)?.to_string());
-    }
-    drop(ledger);
-    let mut session = ctx.session(signer)?;
-    let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string(), seen };
-    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], super::clock::now());
-    Ok(Some(session.append(st, &|_, _| Ok(()))?))
-}
-
-/// `rollcall report`: records the read (when the policy says so), then writes the report to `sink`.
-pub fn report(
-    ctx: &Context,
-    scope: &Scope,
-    format: &str,
-    signer: Option<&str>,
-    sink: &mut dyn std::io::Write,
-) -> Result<(Report, Option<Receipt>), WorkflowError> {
-    let ledger = ctx.open()?;
-    super::index::refresh(&ledger, super::clock::now())?;
-    let count = count_in(&ledger, scope)?;
-    drop(ledger);
-    let receipt = record_read(ctx, signer, "report", format, scope.map(format), count)?;
-    let by = match (&receipt, signer) {
-        (Some(_), _) | (None, Some(_)) => Some(ctx.signer_name(signer)?),
-        (None, None) => ctx.signer_name(None).ok(),
-    };
-    let ledger = ctx.open()?;
-    Ok((write_report(&ledger, scope, by, Format::parse(format), sink)?, receipt))
 }
 
 /// A report over an open ledger that records nothing (audit copies of bundles, the console), written to
@@ -337,7 +240,7 @@ fn summary(view: &RequestView, f: &crate::audit::projection::TimelineItem) -> St
 
 fn events_of(ledger: &Ledger, snap: &Snapshot, view: &RequestView) -> Result<Vec<Event>, WorkflowError> {
     let short = view.id.to_hex()[..12].to_string();
-    let judged = evaluate_now(ledger, view, snap, super::clock::now())?;
+    let judged = evaluate_now(ledger, view, snap, crate::workflow::clock::now())?;
     let mut out = Vec::new();
     for t in &view.timeline {
         let mut summary = summary(view, t);

@@ -2,7 +2,6 @@
 //! the ledger's memory of bad artifacts (marked bad, or rolled away from by an executed revert), the
 //! advisories it recorded, its emergency and its test evidence — giving its flags and risk score.
 
-use super::error::WorkflowError;
 use super::state::Snapshot;
 use crate::analysis::changeset::ChangeSet;
 use crate::analysis::flags::{self, Flag, Input, Tests};
@@ -11,6 +10,7 @@ use crate::audit::RequestView;
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
 use crate::audit::record::RequestBody;
 use crate::ledger::{EntryId, Hash, Ledger};
+use crate::workflow::error::WorkflowError;
 
 /// Flags and risk of a request.
 #[derive(Clone, Debug)]

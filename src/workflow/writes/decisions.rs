@@ -1,11 +1,11 @@
 //! Approving, rejecting, and invoking the emergency path: signatures over exactly what was reviewed.
 
 use super::act::{Built, Draft, on_request};
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
 use crate::audit::bodies::{Decision, DecisionBody, EmergencyBody};
 use crate::audit::kinds::{APPROVED, EMERGENCY, REJECTED};
 use crate::ledger::EntryId;
+use crate::workflow::context::{Context, Receipt};
+use crate::workflow::error::WorkflowError;
 
 fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
     serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))

@@ -1,14 +1,14 @@
 //! Governance: enrolling people, changing their roles, revoking keys, co-signing pending changes, and
 //! adopting policy versions. Each needs the policy's number of distinct admin signatures.
 
-use super::clock;
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
-use super::state::Snapshot;
 use crate::identity::genesis::PolicyText;
 use crate::identity::kinds::*;
 use crate::identity::roster::Pending;
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
+use crate::workflow::clock;
+use crate::workflow::context::{Context, Receipt};
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::state::Snapshot;
 use std::path::Path;
 
 /// A recorded governance entry and whether it took effect.

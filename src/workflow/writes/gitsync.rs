@@ -2,8 +2,8 @@
 //! `<origin>.rollcall`, so merges never conflict: pull, import every other bundle, write this ledger's,
 //! commit, push, and on a rejected push pull again and retry.
 
-use super::context::Context;
-use super::error::WorkflowError;
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,9 +1,9 @@
 //! `prove` and `verify-proof`: inclusion proofs of one entry and consistency proofs of one log, written
 //! from the ledger and checked from the files alone.
 
-use super::context::Context;
-use super::error::WorkflowError;
 use crate::sync::proof::{EntryProof, ProofVerdict};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use std::path::Path;
 
 /// Largest proof or entry file read.

@@ -2,13 +2,13 @@
 //! with the policy's rules, and evaluating it. Everything here decides from signed entries.
 
 use super::assess::Assessment;
-use super::error::WorkflowError;
 use crate::audit::RequestBody;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
 use crate::identity::Roster;
 use crate::ledger::{EntryId, Ledger, LogRow, PublicKey};
 use crate::policy::evaluate::{Context, Evaluation, Policies, PolicyRules, evaluate};
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 
 /// The roster and policies as of the end of the log.
@@ -28,7 +28,7 @@ impl Snapshot {
 
     pub fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
-        let next = ledger.next_pos(&crate::ledger::statement::format_ts(super::clock::now()))?;
+        let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
         Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
     }
 

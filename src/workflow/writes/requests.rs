@@ -1,10 +1,6 @@
 //! Filing, amending and withdrawing rollback requests.
 
 use super::act::{Built, Draft, on_request};
-use super::clock;
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
-use super::state::Snapshot;
 use crate::analysis::changeset::ChangeSet;
 use crate::analysis::git::GitRevert;
 use crate::audit::bodies::{AmendedBody, WithdrawnBody};
@@ -12,6 +8,10 @@ use crate::audit::kinds::{AMENDED, REQUESTED, WITHDRAWN};
 use crate::audit::projection::{Action, Fact, RequestView, Rules};
 use crate::audit::record::{AdvisoryRef, ChangesetRef, RequestBody};
 use crate::ledger::{EntryId, Hash, Ledger, Statement};
+use crate::workflow::clock;
+use crate::workflow::context::{Context, Receipt};
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::state::Snapshot;
 use std::path::Path;
 
 /// Files a new request. A change set (from git or a diff) is stored as a blob and named, by digest, in

@@ -1,14 +1,13 @@
 //! Evidence after attachment: reading it back (recognised and rendered), exporting the original bytes
-//! (digest checked), purging a blob's bytes by a signed entry, and checking every stored blob.
+//! (digest checked), and checking every stored blob. Purging is a write: `writes::purge`.
 
-use super::act::{Built, Draft, append_on};
-use super::context::{Context, Receipt};
-use super::error::WorkflowError;
 use crate::audit::bodies::{EvidenceBody, PurgedBody};
 use crate::audit::kinds::{EVIDENCE_ATTACHED, EVIDENCE_PURGED};
 use crate::evidence::recognize::{Parsed, recognize_stream};
 use crate::evidence::store;
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
@@ -40,7 +39,7 @@ pub struct Purge {
     pub reason: String,
 }
 
-fn find_id(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
+pub(crate) fn find_id(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
     let p = prefix.trim();
     if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(WorkflowError::Usage(format!(
@@ -55,7 +54,7 @@ fn find_id(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
     }
 }
 
-fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowError> {
+pub(crate) fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowError> {
     for row in ledger.entries_referencing(id)? {
         if row.kind == EVIDENCE_PURGED {
             let f = super::state::fact_of(&row)?;
@@ -66,7 +65,7 @@ fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, WorkflowErro
     Ok(None)
 }
 
-fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
+pub(crate) fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
     load_as(ledger, id, true)
 }
 
@@ -192,50 +191,6 @@ pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64)
         ));
     }
     Ok((ev, scan.len))
-}
-
-/// Purges the bytes of evidence `prefix` with a signed entry; its digest stays in the chain.
-pub fn purge(
-    ctx: &Context,
-    signer: Option<&str>,
-    prefix: &str,
-    reason: &str,
-) -> Result<(Receipt, EntryId), WorkflowError> {
-    if reason.trim().is_empty() {
-        return Err(WorkflowError::Usage("give the reason for the purge (--reason)".into()));
-    }
-    let mut session = ctx.session(signer)?;
-    let id = find_id(&session.ledger, prefix)?;
-    let ev = load(&session.ledger, &id)?;
-    let digest = ev
-        .body
-        .sha256
-        .as_deref()
-        .and_then(Hash::from_hex)
-        .ok_or_else(|| WorkflowError::Usage("this evidence is a link; there are no bytes to purge".into()))?;
-    let body =
-        serde_json::to_value(PurgedBody { request: ev.request.to_hex(), evidence: id.to_hex(), reason: reason.into() })
-            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let receipt =
-        append_on(&mut session, &ev.request, EVIDENCE_PURGED, &|_: &Draft<'_>| -> Result<Built, WorkflowError> {
-            Ok((body.clone(), vec![id]))
-        })?;
-    // Other live evidence may share the bytes; keep them then.
-    let mut shared = false;
-    session.ledger.visit_kinds(&[EVIDENCE_ATTACHED], |r| -> Result<(), WorkflowError> {
-        if !shared
-            && r.entry.id != id
-            && let Ok(f) = super::state::fact_of(&r)
-        {
-            shared = f.body.get("sha256").and_then(|s| s.as_str()) == Some(&digest.to_hex())
-                && purge_of(&session.ledger, &f.id).ok().flatten().is_none();
-        }
-        Ok(())
-    })?;
-    if !shared {
-        store::remove(session.ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    }
-    Ok((receipt, id))
 }
 
 /// The outcome of checking every evidence blob.

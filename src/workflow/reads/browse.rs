@@ -2,9 +2,9 @@
 //! entries (newest first), both by keyset so a million rows page as fast as a hundred; full-text search;
 //! and one entry in full. Rows come from the request index and the log; nothing here writes.
 
-use super::error::WorkflowError;
 use super::index::Row;
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
+use crate::workflow::error::WorkflowError;
 use rusqlite::params_from_iter;
 
 /// Where a page starts.
@@ -136,7 +136,7 @@ pub fn queue_page(
         }
     };
     let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}");
-    let now = super::clock::now();
+    let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare_cached(&sql)?;
     let mut rows =
         stmt.query_map(params_from_iter(args.iter()), |r| read_row(r, now))?.collect::<Result<Vec<_>, _>>()?;

@@ -2,12 +2,12 @@
 //! sign it, and append it only if — checked again against the log exactly as it will be extended — the
 //! projection would accept it and the policy would count it. Refusals carry the reason and write nothing.
 
-use super::clock;
-use super::context::{Context, Receipt, Session};
-use super::error::WorkflowError;
-use super::state::{Snapshot, evaluate_now, load_view, resolve_request};
 use crate::audit::projection::{Fact, RequestView};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
+use crate::workflow::clock;
+use crate::workflow::context::{Context, Receipt, Session};
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::state::{Snapshot, evaluate_now, load_view, resolve_request};
 use chrono::{DateTime, Utc};
 
 /// What a builder gets to decide the body.
@@ -26,7 +26,7 @@ pub type Built = (serde_json::Value, Vec<EntryId>);
 /// Checks that `fact` would count if appended to `view` now; for decisions, that it would be counted by
 /// the policy.
 pub fn check_candidate(ledger: &Ledger, view: &RequestView, snap: &Snapshot, fact: &Fact) -> Result<(), WorkflowError> {
-    let assessment = super::assess::assess(ledger, snap, view)?;
+    let assessment = crate::workflow::reads::assess::assess(ledger, snap, view)?;
     let flags = assessment.flag_ids();
     let mut v = view.clone();
     v.apply(fact, &snap.rules(&flags, Some(&assessment.risk.tier)));
@@ -54,7 +54,7 @@ pub fn check_candidate(ledger: &Ledger, view: &RequestView, snap: &Snapshot, fac
     Ok(())
 }
 
-fn fact_for(
+pub(crate) fn fact_for(
     statement: &Statement,
     snap: &Snapshot,
     actor: PublicKey,
@@ -98,7 +98,7 @@ pub fn append_on(
     let statement = {
         let snap = Snapshot::load(&session.ledger)?;
         let view = load_view(&session.ledger, &snap, id)?;
-        let flags = super::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
+        let flags = crate::workflow::reads::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
         let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
         let mut refs = vec![*id];
         refs.extend(extra);

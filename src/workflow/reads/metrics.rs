@@ -1,8 +1,8 @@
 //! Figures for the dashboard: the same computations as `rollcall report` (`report::metrics` over the
 //! facts of every request, kept in the request index), shaped for the dashboard's charts.
 
-use super::error::WorkflowError;
 use crate::ledger::Ledger;
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Duration, Utc};
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -5,16 +5,15 @@
 //! repository the demo creates, so security flags appear. `scale` adds synthetic requests in batched
 //! transactions for load tests.
 
-use super::clock;
-use super::context::Context;
-use super::error::WorkflowError;
 use crate::audit::bodies::{CheckResult, Decision, Outcome, Resolution, ReviewKind};
-use crate::audit::kinds::{APPROVED, REQUESTED};
 use crate::audit::record::{Category, RequestBody, RevertOp, Risk};
 use crate::identity::keyfile::KdfCost;
 use crate::identity::passphrase::Given;
 use crate::identity::{Keystore, Passphrase};
-use crate::ledger::{EntryId, Ledger, SignedStatement, Statement};
+use crate::workflow::bulk::Planned;
+use crate::workflow::clock;
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Duration, Utc};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -272,7 +271,7 @@ impl<'a> Scenario<'a> {
         let req: Req = Rc::default();
         let (demo, who, out) = (self.demo, who.to_string(), Rc::clone(&req));
         self.at(at, move || {
-            let r = super::requests::new_request(&demo.context(), Some(&who), record, changeset)?;
+            let r = crate::workflow::requests::new_request(&demo.context(), Some(&who), record, changeset)?;
             *out.borrow_mut() = r.entry_id.to_hex();
             Ok(())
         });
@@ -283,7 +282,7 @@ impl<'a> Scenario<'a> {
         let (demo, req, who, kind, file) =
             (self.demo, Rc::clone(req), who.to_string(), kind.to_string(), self.file(name));
         self.at(at, move || {
-            super::lifecycle::attach_evidence(
+            crate::workflow::lifecycle::attach_evidence(
                 &demo.context(),
                 Some(&who),
                 &req.borrow(),
@@ -299,7 +298,7 @@ impl<'a> Scenario<'a> {
     fn decide(&self, req: &Req, who: &str, at: DateTime<Utc>, d: Decision, comment: &str) {
         let (demo, req, who, comment) = (self.demo, Rc::clone(req), who.to_string(), comment.to_string());
         self.at(at, move || {
-            super::decisions::decide(&demo.context(), Some(&who), &req.borrow(), d, &comment)?;
+            crate::workflow::decisions::decide(&demo.context(), Some(&who), &req.borrow(), d, &comment)?;
             Ok(())
         });
     }
@@ -307,8 +306,14 @@ impl<'a> Scenario<'a> {
     fn execute(&self, req: &Req, at: DateTime<Utc>, outcome: Outcome) {
         let (demo, req) = (self.demo, Rc::clone(req));
         self.at(at, move || {
-            let x = super::lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
-            super::lifecycle::execute(&demo.context(), Some("erin"), &req.borrow(), x)?;
+            let x = crate::workflow::lifecycle::Execution {
+                outcome,
+                output_file: None,
+                command: None,
+                env: None,
+                notes: None,
+            };
+            crate::workflow::lifecycle::execute(&demo.context(), Some("erin"), &req.borrow(), x)?;
             Ok(())
         });
     }
@@ -320,7 +325,7 @@ impl<'a> Scenario<'a> {
                 crate::audit::bodies::Check { name: "smoke".into(), result: CheckResult::Pass },
                 crate::audit::bodies::Check { name: "p99 < 300 ms".into(), result: CheckResult::Pass },
             ];
-            super::lifecycle::validate(
+            crate::workflow::lifecycle::validate(
                 &demo.context(),
                 Some("erin"),
                 &req.borrow(),
@@ -384,13 +389,19 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     crate::paths::write_private(&marker, b"keys made by `rollcall demo`: throwaway, their passphrase is public\n")
         .map_err(|e| WorkflowError::Read(marker.clone(), e))?;
     clock::at(founded, || {
-        super::init::init_with(&ctx, "alice", Some("demo.rollcall.example/laptop-1"), None, KdfCost::Throwaway)
+        crate::workflow::init::init_with(
+            &ctx,
+            "alice",
+            Some("demo.rollcall.example/laptop-1"),
+            None,
+            KdfCost::Throwaway,
+        )
     })?;
     for (i, (name, roles)) in PEOPLE.iter().enumerate().skip(1) {
         let key = ctx.keystore.info(name)?.public_key.encode();
         let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
         clock::at(founded + Duration::minutes(i as i64), || {
-            super::identity::enroll(&ctx, Some("alice"), name, &key, &roles)
+            crate::workflow::identity::enroll(&ctx, Some("alice"), name, &key, &roles)
         })?;
     }
     let evidence_dir = dir.join("evidence");
@@ -404,7 +415,9 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     // The ledger as it stood once everyone was enrolled: the archive machine of `--scale` joins from it.
     let enrolled = dir.join("enrolled.rollcall");
     if scale > 0 {
-        clock::at(founded + Duration::minutes(9), || super::sync::export(&ctx, &enrolled, None, false, false))?;
+        clock::at(founded + Duration::minutes(9), || {
+            crate::workflow::sync::export(&ctx, &enrolled, None, false, false)
+        })?;
     }
     let built = demo;
     let demo = &built;
@@ -456,13 +469,13 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             let req = Rc::clone(&req);
             s.at(at + Duration::days(2), move || {
                 let why = "Root cause fixed in the next release.";
-                super::lifecycle::close(&demo.context(), Some("erin"), &req.borrow(), res, None, why)?;
+                crate::workflow::lifecycle::close(&demo.context(), Some("erin"), &req.borrow(), res, None, why)?;
                 Ok(())
             });
         }
         if i % 5 == 0 {
             s.at(at + Duration::days(3), move || {
-                super::lifecycle::review(
+                crate::workflow::lifecycle::review(
                     &demo.context(),
                     Some("alice"),
                     &req.borrow(),
@@ -499,7 +512,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         } else {
             s.at(at + Duration::hours(2), move || {
                 let why = "The issue was a dashboard bug, not the deploy.";
-                super::requests::withdraw(&demo.context(), Some("bob"), &req.borrow(), why)?;
+                crate::workflow::requests::withdraw(&demo.context(), Some("bob"), &req.borrow(), why)?;
                 Ok(())
             });
         }
@@ -519,7 +532,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         n += 1;
         let r2 = Rc::clone(&req);
         s.at(at + Duration::minutes(3), move || {
-            super::decisions::emergency(
+            crate::workflow::decisions::emergency(
                 &demo.context(),
                 Some("erin"),
                 &r2.borrow(),
@@ -530,7 +543,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         s.execute(&req, at + Duration::minutes(6), Outcome::Succeeded);
         if reviewed {
             s.at(at + Duration::days(1), move || {
-                super::lifecycle::review(
+                crate::workflow::lifecycle::review(
                     &demo.context(),
                     Some("alice"),
                     &req.borrow(),
@@ -600,7 +613,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     }
     for (k, (message, sha)) in commits.iter().enumerate() {
         let at = now - Duration::hours(12 - k as i64);
-        let g = super::requests::from_git(&repo, sha)?;
+        let g = crate::workflow::requests::from_git(&repo, sha)?;
         let mut r = s.record(
             33 + k,
             &format!("Revert \"{message}\""),
@@ -628,7 +641,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     }
     // A digest that must not come back.
     s.at(day(40), move || {
-        super::lifecycle::mark_bad(
+        crate::workflow::lifecycle::mark_bad(
             &demo.context(),
             Some("dave"),
             "registry.example.com/checkout@sha256:0000000000000000000000000000000000000000000000000000000000001015",
@@ -648,7 +661,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     }
     // Every append and import kept the request index current; bring it to `now` (a no-op when it is).
     let ledger = ctx.open()?;
-    super::index::refresh(&ledger, now)?;
+    crate::workflow::index::refresh(&ledger, now)?;
     demo.entries = ledger.origins()?.iter().map(|o| ledger.size(o)).sum::<Result<u64, _>>()?;
     Ok(demo)
 }
@@ -667,8 +680,8 @@ fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
     let at = now - Duration::hours(20);
     let file = to_jump.clone();
     s.at(at, move || {
-        super::sync::export(&demo.context(), &file, None, false, false)?;
-        super::sync::join(&jump(), &file, "frank", Some(JUMP_HOST))?;
+        crate::workflow::sync::export(&demo.context(), &file, None, false, false)?;
+        crate::workflow::sync::join(&jump(), &file, "frank", Some(JUMP_HOST))?;
         Ok(())
     });
     let mut r = s.record(
@@ -681,12 +694,12 @@ fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
     );
     r.incident = Some("INC-997".into());
     s.at(at + Duration::minutes(10), move || {
-        super::requests::new_request(&jump(), Some("frank"), r, None)?;
+        crate::workflow::requests::new_request(&jump(), Some("frank"), r, None)?;
         Ok(())
     });
     s.at(at + Duration::minutes(12), move || {
         let text = "Bastion access used for the edge rollback; session recorded.";
-        super::note::note(&jump(), Some("frank"), text, None)?;
+        crate::workflow::note::note(&jump(), Some("frank"), text, None)?;
         Ok(())
     });
     s.at(at + Duration::minutes(20), move || {
@@ -694,8 +707,8 @@ fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
         for (from, to, file) in
             [(&jump(), &laptop, &to_laptop), (&laptop, &jump(), &to_jump), (&jump(), &laptop, &to_laptop)]
         {
-            clock::at(at + Duration::minutes(20), || super::sync::export(from, file, None, false, false))?;
-            clock::at(at + Duration::minutes(21), || super::sync::import(to, file))?;
+            clock::at(at + Duration::minutes(20), || crate::workflow::sync::export(from, file, None, false, false))?;
+            clock::at(at + Duration::minutes(21), || crate::workflow::sync::import(to, file))?;
         }
         Ok(())
     });
@@ -720,72 +733,69 @@ fn archive(
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize, WorkflowError> {
     let archive = Context { ledger_path: demo.dir.join("archive.db"), ..demo.context() };
-    clock::at(begin, || super::sync::join(&archive, enrolled, "alice", Some(ARCHIVE)))?;
+    clock::at(begin, || crate::workflow::sync::join(&archive, enrolled, "alice", Some(ARCHIVE)))?;
     synthetic(&archive, n, begin + Duration::minutes(1), progress)?;
     let bundle = demo.dir.join("archive.rollcall");
-    super::sync::export(&archive, &bundle, None, false, false)?;
+    crate::workflow::sync::export(&archive, &bundle, None, false, false)?;
     progress("  the laptop imports the archive (every signature checked)");
-    super::sync::import(&demo.context(), &bundle)?;
+    crate::workflow::sync::import(&demo.context(), &bundle)?;
     Ok(n)
 }
 
-/// Appends `n` synthetic requests (half of them approved) to `ctx`'s own log in batched transactions.
+/// Files `n` synthetic requests (half of them approved, none in production) on `ctx`'s own log through the bulk write path
+/// (every request and approval checked by the rules a single one is), in batches of 2,000.
 fn synthetic(
     ctx: &Context,
     n: usize,
     begin: DateTime<Utc>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize, WorkflowError> {
-    let pass = Passphrase::new(PASSPHRASE.into());
-    let bob = ctx.keystore.unlock("bob", &pass)?;
-    let carol = ctx.keystore.unlock("carol", &pass)?;
-    let mut ledger = Ledger::open(&ctx.ledger_path)?;
-    let own = ledger.own_origin().clone();
-    let origin_key = ctx.keystore.unlock_origin(&own.name, &own.key, &pass)?;
-    let policy: EntryId = super::state::Snapshot::load(&ledger)?.policies.current().0.to_owned();
     // Spread evenly and in order over SYNTHETIC_DAYS - 90 days before the scenario begins; each approval
     // half a step after its request.
     let step_ms = ((SYNTHETIC_DAYS - 91) * 86_400_000 / n.max(1) as i64).max(2);
-    let domain = ledger.domain();
-    let mut done = 0usize;
-    let batch = 2000usize;
-    while done < n {
-        let mut entries: Vec<SignedStatement> = Vec::with_capacity(batch * 2);
-        for i in done..(done + batch).min(n) {
-            let at = begin + Duration::milliseconds(i as i64 * step_ms);
-            let comp = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge"][i % 6];
-            let env = ["production", "staging", "canary"][i % 3];
-            let body = serde_json::json!({
-                "title": format!("Synthetic rollback {i} of {comp}"), "change": format!("deploy-s{i}"), "category": "critical-bug",
-                "rationale": "synthetic load-test request", "impact": "none", "components": [comp], "env": env,
-                "revert": {"tool": "helm", "argv": ["helm", "rollback", comp, format!("{i}")], "from": format!("s{i}b"), "to": format!("s{i}a")},
-                "risk": "low",
-            });
-            let record: RequestBody =
-                serde_json::from_value(body.clone()).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-            let req = Statement::new_at(REQUESTED, &bob.public(), body, &[], at).sign(bob.signing_key(), &domain)?;
-            let id = req.id;
-            entries.push(req);
-            if i % 2 == 0 {
-                let d = serde_json::json!({"request": id.to_hex(), "version": id.to_hex(), "revert_digest": record.revert_digest(),
-                    "evidence": [], "policy": policy.to_hex(), "decision": Decision::Approve, "comment": "synthetic approval", "flags": []});
-                entries.push(
-                    Statement::new_at(
-                        APPROVED,
-                        &carol.public(),
-                        d,
-                        &[id, id],
-                        at + Duration::milliseconds(step_ms / 2),
-                    )
-                    .sign(carol.signing_key(), &domain)?,
-                );
-            }
-        }
-        ledger.append(&entries, None, &origin_key, i64::MAX)?;
-        done = (done + batch).min(n);
-        if done % 50_000 < batch || done == n {
+    let mut plan = (0..n).map(|i| {
+        let at = begin + Duration::milliseconds(i as i64 * step_ms);
+        let comp = ["payments-api", "checkout", "auth", "search", "ledger-sync", "edge"][i % 6];
+        let env = ["production", "staging", "canary"][i % 3];
+        let record = RequestBody {
+            title: format!("Synthetic rollback {i} of {comp}"),
+            change: format!("deploy-s{i}"),
+            category: Category::CriticalBug,
+            rationale: "synthetic load-test request".into(),
+            impact: "none".into(),
+            components: vec![comp.into()],
+            env: env.into(),
+            revert: RevertOp {
+                tool: "helm".into(),
+                argv: vec!["helm".into(), "rollback".into(), comp.into(), i.to_string()],
+                from: format!("s{i}b"),
+                to: format!("s{i}a"),
+            },
+            risk: Risk::Low,
+            ticket: None,
+            incident: None,
+            origin_env: None,
+            cascades: vec![],
+            security: None,
+            lineage: Default::default(),
+            test_plan: None,
+            roll_forward_plan: None,
+            temporary_until: None,
+            side_effects: Default::default(),
+            deployed_at: None,
+            changeset: None,
+            advisories: vec![],
+        };
+        // Production's tier asks for test evidence the synthetic requests do not carry: an approval there
+        // would not count, and the write path refuses it. Half of all requests are approved: three in
+        // four of those in staging and canary.
+        let approved = env != "production" && i % 4 != 3;
+        let approval = approved.then(|| (at + Duration::milliseconds(step_ms / 2), "synthetic approval".into()));
+        Planned { record, at, approval }
+    });
+    crate::workflow::bulk::file_planned(ctx, "bob", "carol", &mut plan, 1000, &mut |done| {
+        if done % 50_000 < 1000 || done == n {
             progress(&format!("  {done} of {n} synthetic requests"));
         }
-    }
-    Ok(n)
+    })
 }

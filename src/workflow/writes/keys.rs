@@ -1,8 +1,8 @@
 //! `key new` and `key list`: people's keys in the keystore.
 
-use super::context::Context;
-use super::error::WorkflowError;
 use crate::identity::KeyInfo;
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 
 /// Generates and stores a new key `name`, sealed with a new passphrase.
 pub fn new_key(ctx: &Context, name: &str) -> Result<KeyInfo, WorkflowError> {

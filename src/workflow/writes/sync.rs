@@ -1,19 +1,19 @@
 //! Sync operations: export, import, joining a ledger from a bundle, the checkpoints a peer sends for an
-//! incremental export, a read-only audit copy of a bundle, and the witness state `verify` reports.
+//! incremental export, a read-only audit copy of a bundle, and acknowledging a recorded equivocation.
 
-use super::context::{Context, ORIGIN_PASSPHRASE_ENV};
-use super::error::WorkflowError;
 use crate::identity::Passphrase;
-use crate::ledger::mirror::Equivocation;
 use crate::ledger::{Ledger, Origin};
 use crate::sync::SyncError;
 use crate::sync::bundle::{Reader, Record};
 use crate::sync::export::{ExportOptions, ExportReport};
 use crate::sync::import::{ImportOptions, ImportReport};
-use crate::text::safe;
+use crate::workflow::context::{Context, ORIGIN_PASSPHRASE_ENV};
+use crate::workflow::error::WorkflowError;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+pub use crate::workflow::reads::witness::{acknowledged_line, equivocation_line};
 
 /// What `export` did, with anything the user should know.
 #[derive(Debug)]
@@ -166,7 +166,7 @@ pub fn export_recorded(
     if no_blobs {
         scope.insert("no_blobs".to_string(), "true".to_string());
     }
-    super::report::record_read(ctx, signer, "export", if zstd { "bundle+zstd" } else { "bundle" }, scope, held)?;
+    super::audited::record_read(ctx, signer, "export", if zstd { "bundle+zstd" } else { "bundle" }, scope, held)?;
     export_since(ctx, out, opts, zstd)
 }
 
@@ -221,15 +221,15 @@ fn import_into(
     source: std::fs::File,
     witness_key: Option<SigningKey>,
 ) -> Result<ImportReport, WorkflowError> {
-    let now = super::clock::now().timestamp().max(0) as u64;
+    let now = crate::workflow::clock::now().timestamp().max(0) as u64;
     let skew = crate::identity::Roster::from_ledger(ledger)
         .map(|r| r.max_clock_skew_seconds())
         .unwrap_or(crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS as i64);
-    let max_ms = super::clock::latest_ms(skew);
+    let max_ms = crate::workflow::clock::latest_ms(skew);
     let report = crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now, max_ms })?;
     if report.added() > 0 {
-        super::assess::ensure_indexes(ledger);
-        super::index::refresh(ledger, super::clock::now())?;
+        crate::workflow::reads::assess::ensure_indexes(ledger);
+        crate::workflow::reads::index::refresh(ledger, crate::workflow::clock::now())?;
     }
     Ok(report)
 }
@@ -269,7 +269,7 @@ pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) ->
             return Err(WorkflowError::NotEnrolled { name: member.to_string(), key_id: person.public().key_id() });
         }
         let floor = l.time_floor_ms()?;
-        let now = super::clock::now().max(chrono::DateTime::from_timestamp_millis(floor).unwrap_or_default());
+        let now = crate::workflow::clock::now().max(chrono::DateTime::from_timestamp_millis(floor).unwrap_or_default());
         let seen = l
             .seen_now()?
             .into_iter()
@@ -285,14 +285,14 @@ pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) ->
         let st =
             crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
                 .sign(person.signing_key(), &l.domain())?;
-        let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        let latest = crate::workflow::clock::latest_ms(roster.max_clock_skew_seconds());
         l.append(std::slice::from_ref(&st), Some(0), &origin_signing, latest)?;
         imported = Some(report);
         Ok::<(), WorkflowError>(())
     })?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, crate::identity::keyfile::KdfCost::Default)?;
-    super::assess::ensure_indexes(&ledger);
-    super::index::refresh(&ledger, super::clock::now())?;
+    crate::workflow::reads::assess::ensure_indexes(&ledger);
+    crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
     let imported = imported.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
     Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported })
 }
@@ -333,8 +333,8 @@ pub fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
         report = Some(import_into(l, open_file(bundle)?, None)?);
         Ok::<(), WorkflowError>(())
     })?;
-    super::assess::ensure_indexes(&ledger);
-    super::index::refresh(&ledger, super::clock::now())?;
+    crate::workflow::reads::assess::ensure_indexes(&ledger);
+    crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
     drop(ledger);
     let report = report.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
     Ok(AuditCopy { _dir: dir, path, report })
@@ -342,166 +342,6 @@ pub fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
 
 /// The own origin name of an audit copy (its log is always empty).
 pub const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
-
-/// One witness of an origin.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Witness {
-    pub name: String,
-    /// Largest size it cosigned that this ledger's copy agrees with.
-    pub size: u64,
-    pub time: u64,
-}
-
-/// Witnesses per origin, and anything wrong with the cosignatures held.
-#[derive(Clone, Debug, Default)]
-pub struct WitnessState {
-    pub by_origin: BTreeMap<String, Vec<Witness>>,
-    /// Cosignatures that do not verify or contradict the logs (integrity failures).
-    pub problems: Vec<String>,
-    /// Evidence of equivocation kept by earlier imports that nobody has acknowledged yet.
-    pub equivocations: Vec<Equivocation>,
-    /// Evidence an admin or security approver acknowledged, with who, when and the finding.
-    pub acknowledged: Vec<Acknowledged>,
-}
-
-/// A recorded equivocation and the entry that acknowledged it.
-pub type Acknowledged = (Equivocation, Acknowledgment);
-
-/// A signed `integrity.acknowledged` entry that matches a recorded equivocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Acknowledgment {
-    pub entry: crate::ledger::EntryId,
-    pub by: String,
-    pub at: String,
-    pub finding: String,
-}
-
-/// An open equivocation as one line for people (sanitized).
-pub fn equivocation_line(e: &Equivocation) -> String {
-    safe(&format!("SECURITY: {} of origin {} detected {}: {}", e.kind, e.origin, e.detected, e.detail))
-}
-
-/// An acknowledged equivocation as one line for people (sanitized).
-pub fn acknowledged_line(e: &Equivocation, a: &Acknowledgment) -> String {
-    safe(&format!(
-        "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
-        e.kind, e.origin, e.detected, a.by, a.at, a.finding
-    ))
-}
-
-/// Whether `key` may acknowledge an equivocation at `pos`: it holds `admin` or `security-approver`.
-fn may_acknowledge(
-    roster: &crate::identity::roster::Roster,
-    key: &crate::ledger::PublicKey,
-    pos: crate::ledger::Pos,
-) -> bool {
-    roster.has_role(key, pos, &["admin".to_string(), "security-approver".to_string()])
-}
-
-/// The recorded equivocations, split into those still open and those acknowledged by a signed entry of a
-/// key that held `admin` or `security-approver` when it signed.
-pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
-    let rows = ledger.equivocations()?;
-    if rows.is_empty() {
-        return Ok((rows, Vec::new()));
-    }
-    split_equivocations(ledger, rows, &crate::identity::roster::Roster::from_ledger(ledger)?)
-}
-
-/// Splits the recorded equivocations `rows` as [`equivocations`] does, with the roster already loaded.
-fn split_equivocations(
-    ledger: &Ledger,
-    rows: Vec<Equivocation>,
-    roster: &crate::identity::roster::Roster,
-) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
-    let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
-    let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
-    for row in &acks {
-        let f = super::state::fact_of(row)?;
-        let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
-            continue;
-        };
-        if !may_acknowledge(roster, &f.actor, row.pos) {
-            continue;
-        }
-        valid.push((
-            body.evidence,
-            Acknowledgment {
-                entry: row.entry.id,
-                by: roster.display(&f.actor),
-                at: row.ts.clone(),
-                finding: body.finding,
-            },
-        ));
-    }
-    let (mut open, mut done) = (Vec::new(), Vec::new());
-    for e in rows {
-        let digest = e.evidence_digest();
-        match valid.iter().find(|(d, _)| *d == digest) {
-            Some((_, a)) => done.push((e, a.clone())),
-            None => open.push(e),
-        }
-    }
-    Ok((open, done))
-}
-
-/// Checks every stored cosignature against the witness's declared key and the log it covers.
-pub fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
-    let (open, acknowledged) = equivocations(ledger)?;
-    let mut state = WitnessState { equivocations: open, acknowledged, ..Default::default() };
-    let origins = ledger.origins()?;
-    for c in ledger.cosignatures(None)? {
-        let Some(witness) = origins.iter().find(|o| o.name == c.witness) else {
-            continue; // not a known key: ignored
-        };
-        let Some(origin) = origins.iter().find(|o| o.name == c.origin) else { continue };
-        if !c.verify(&witness.key) {
-            state
-                .problems
-                .push(format!("the cosignature of {} at size {} by {} does not verify", c.origin, c.size, c.witness));
-            continue;
-        }
-        let held = ledger.size(origin)?;
-        if c.size > held {
-            if origin.own {
-                state.problems.push(format!(
-                    "SECURITY: witness {} cosigned this ledger's own log at size {} but it holds {held} entries: \
-                     entries were removed",
-                    c.witness, c.size
-                ));
-            }
-            continue;
-        }
-        if ledger.root_at(origin, c.size)? != c.root {
-            state.problems.push(format!(
-                "SECURITY: witness {} cosigned {} at size {} with a root this ledger's copy does not have",
-                c.witness, c.origin, c.size
-            ));
-            continue;
-        }
-        let list = state.by_origin.entry(c.origin.clone()).or_default();
-        match list.iter_mut().find(|w| w.name == c.witness) {
-            Some(w) if w.size < c.size => {
-                w.size = c.size;
-                w.time = c.time;
-            }
-            Some(_) => {}
-            None => list.push(Witness { name: c.witness.clone(), size: c.size, time: c.time }),
-        }
-    }
-    Ok(state)
-}
-
-/// The witnesses that cosigned `origin`, with the largest size each cosigned (verified).
-pub fn witnesses_of(ledger: &Ledger, origin: &Origin) -> Result<Vec<(String, u64)>, WorkflowError> {
-    Ok(witness_state(ledger)?
-        .by_origin
-        .remove(&origin.name)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|w| (w.name, w.size))
-        .collect())
-}
 
 impl From<SyncError> for WorkflowError {
     fn from(e: SyncError) -> Self {
@@ -516,7 +356,7 @@ pub fn acknowledge(
     signer: Option<&str>,
     evidence: &str,
     finding: &str,
-) -> Result<super::context::Receipt, WorkflowError> {
+) -> Result<crate::workflow::context::Receipt, WorkflowError> {
     let prefix = evidence.trim().to_ascii_lowercase();
     if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(WorkflowError::Usage(
@@ -530,8 +370,12 @@ pub fn acknowledge(
         ));
     }
     let mut session = ctx.session(signer)?;
-    let snap = super::state::Snapshot::load(&session.ledger)?;
-    let (open, _) = split_equivocations(&session.ledger, session.ledger.equivocations()?, &snap.roster)?;
+    let snap = crate::workflow::reads::state::Snapshot::load(&session.ledger)?;
+    let (open, _) = crate::workflow::reads::witness::split_equivocations(
+        &session.ledger,
+        session.ledger.equivocations()?,
+        &snap.roster,
+    )?;
     let matching: Vec<_> = open.iter().filter(|e| e.evidence_digest().starts_with(&prefix)).collect();
     let e = match matching.as_slice() {
         [one] => *one,
@@ -543,7 +387,7 @@ pub fn acknowledge(
         _ => return Err(WorkflowError::Usage(format!("{prefix} matches more than one equivocation; give more"))),
     };
     let actor = session.signer.public();
-    if !may_acknowledge(&snap.roster, &actor, snap.next) {
+    if !crate::workflow::reads::witness::may_acknowledge(&snap.roster, &actor, snap.next) {
         return Err(WorkflowError::Refused(format!(
             "{} may not acknowledge an equivocation: it takes the admin or security-approver role",
             snap.roster.display(&actor)
@@ -556,7 +400,12 @@ pub fn acknowledge(
         finding: finding.to_string(),
     };
     let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let st =
-        crate::ledger::Statement::new_at(crate::audit::kinds::ACKNOWLEDGED, &actor, body, &[], super::clock::now());
+    let st = crate::ledger::Statement::new_at(
+        crate::audit::kinds::ACKNOWLEDGED,
+        &actor,
+        body,
+        &[],
+        crate::workflow::clock::now(),
+    );
     session.append(st, &|_, _| Ok(()))
 }

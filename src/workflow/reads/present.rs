@@ -23,7 +23,7 @@ const SHOW_TEXT_MAX: usize = 64 * 1024;
 
 /// Evidence as text: the header, then the parsed rendering or the (sanitized) first 64 KiB of text, with
 /// `more(bytes not shown)` as the line that ends a text cut after its first page.
-pub fn evidence_text_with(ev: &crate::workflow::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
+pub fn evidence_text_with(ev: &super::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
     use crate::evidence::recognize::Parsed;
     let b = &ev.body;
     let mut out = String::new();

@@ -1,14 +1,14 @@
 //! `verify`: every origin's log checked end to end, signers checked against the roster as it stood at
 //! each entry, and the two verdicts — integrity and completeness — reported separately.
 
-use super::context::Context;
-use super::error::WorkflowError;
 use super::state::{Snapshot, all_requests, evaluate_now, load_view_unchecked};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
 
 /// What `rollcall verify` found.
@@ -24,7 +24,7 @@ pub struct VerifyReport {
     /// Evidence blobs checked against their digests, and those purged by a signed entry.
     pub blobs: super::evidence::BlobReport,
     /// Cosignatures held, per origin, and recorded equivocations.
-    pub witnesses: super::sync::WitnessState,
+    pub witnesses: super::witness::WitnessState,
     pub elapsed: Duration,
 }
 
@@ -95,7 +95,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             return report;
         }
     };
-    match super::sync::witness_state(ledger) {
+    match super::witness::witness_state(ledger) {
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
     }
@@ -234,7 +234,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
     if report.failure.is_none()
         && let Some((ms, oi, index, id, ts)) = &latest
     {
-        let limit = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        let limit = crate::workflow::clock::latest_ms(roster.max_clock_skew_seconds());
         if *ms > limit {
             report.failure = Some(Failure {
                 origin: origins[*oi].name.clone(),
@@ -392,7 +392,7 @@ const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an ear
 /// does not count (no role, self-approval, revoked key, …), with the reasons.
 fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
     let snap = Snapshot::load(ledger)?;
-    let now = super::clock::now();
+    let now = crate::workflow::clock::now();
     let mut out = Vec::new();
     for (_, id) in all_requests(ledger)? {
         let view = load_view_unchecked(ledger, &snap, &id)?;

@@ -1,0 +1,49 @@
+//! The facts of one request as the report and the request index keep them: what it is, where, how it
+//! was decided, executed and reviewed, derived from its folded view and the policy's judgement.
+
+use super::state::Judged;
+use crate::audit::RequestView;
+use crate::report::metrics::RequestFacts;
+use chrono::{DateTime, Utc};
+
+/// The facts a report reads about one request.
+pub fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
+    let r = view.record();
+    let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
+    let mut approvals: Vec<DateTime<Utc>> = judged
+        .eval
+        .decisions
+        .iter()
+        .filter(|d| d.decision == crate::audit::bodies::Decision::Approve)
+        .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired")))
+        .map(|d| d.ts)
+        .collect();
+    approvals.sort();
+    let need = judged.eval.need.max(1) as usize;
+    let executed = view.executions.last();
+    let validated = view.validations.last();
+    let status = judged.eval.status.as_str().to_string();
+    RequestFacts {
+        id: view.id.to_hex(),
+        title: r.title.clone(),
+        env: r.env.clone(),
+        component: r.components.first().cloned().unwrap_or_default(),
+        category: r.category.as_str().to_string(),
+        closed: matches!(status.as_str(), "closed" | "withdrawn"),
+        status,
+        requested_at: view.ts,
+        deployed_at: time(&r.deployed_at),
+        approved_at: approvals.get(need - 1).copied(),
+        executed_at: executed.map(|e| e.ts),
+        outcome: executed.map(|e| format!("{:?}", e.body.outcome).to_lowercase()),
+        validated_at: validated.map(|v| v.ts),
+        validation: validated.map(|v| format!("{:?}", v.body.result).to_lowercase()),
+        emergency: view.emergency.is_some(),
+        review_due: view.emergency.as_ref().and_then(|e| crate::audit::record::parse_time(&e.body.review_due)),
+        reviewed: !view.reviews.is_empty(),
+        evidence_complete: judged.eval.evidence_missing.is_empty(),
+        flags: judged.assessment.flag_ids(),
+        temporary_until: time(&r.temporary_until),
+        incident: r.incident.clone().or_else(|| view.incidents.first().map(|i| i.body.incident.clone())),
+    }
+}

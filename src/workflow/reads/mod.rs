@@ -1,0 +1,18 @@
+//! Reads: everything that answers a question about the ledger without signing anything. The request
+//! index (a derived cache, rebuilt from the signed entries at will) is the only table written here.
+//! Nothing in this folder imports `writes`.
+
+pub mod assess;
+pub mod browse;
+pub mod evidence;
+pub mod facts;
+pub mod index;
+pub mod log;
+pub mod metrics;
+pub mod present;
+pub mod proofs;
+pub mod query;
+pub mod report;
+pub mod state;
+pub mod verify;
+pub mod witness;

@@ -1,0 +1,84 @@
+//! Filing many requests at once (the synthetic history of `demo --scale`, a backlog brought over from
+//! another tool): each request, and the approval planned for it, is built and checked by the same code
+//! as `request new` and `approve` (the record's validation, the policy's rule for filing, the decision
+//! body an approver signs and the check that it would count), signed by its author's key, and appended
+//! in batches: one transaction and one signed checkpoint per batch instead of one per entry.
+
+use super::act::{Draft, check_candidate, fact_for};
+use super::decisions::decision_body;
+use crate::audit::bodies::Decision;
+use crate::audit::kinds::{APPROVED, REQUESTED};
+use crate::audit::projection::{Action, RequestView, Rules};
+use crate::audit::record::RequestBody;
+use crate::ledger::{SignedStatement, Statement};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::assess::assess;
+use crate::workflow::reads::state::Snapshot;
+use chrono::{DateTime, Utc};
+
+/// One request to file, when, and the approval to record on it (when, with which comment).
+pub struct Planned {
+    pub record: RequestBody,
+    pub at: DateTime<Utc>,
+    pub approval: Option<(DateTime<Utc>, String)>,
+}
+
+/// Files every request of `plan` as `requester`, approved by `approver` where planned, `batch` entries
+/// per transaction; `progress` hears the number filed after each batch. Stops at the first request or
+/// approval the rules refuse (earlier batches stay written). Returns the number of requests filed.
+pub fn file_planned(
+    ctx: &Context,
+    requester: &str,
+    approver: &str,
+    plan: &mut dyn Iterator<Item = Planned>,
+    batch: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<usize, WorkflowError> {
+    let mut session = ctx.session(Some(requester))?;
+    let (approver_key, _) = ctx.unlock(approver)?;
+    let by = session.signer.public();
+    let approving = approver_key.public();
+    let domain = session.ledger.domain();
+    let mut filed = 0usize;
+    loop {
+        let planned: Vec<Planned> = (&mut *plan).take(batch.max(1)).collect();
+        if planned.is_empty() {
+            return Ok(filed);
+        }
+        let snap = Snapshot::load(&session.ledger)?;
+        if !snap.roster.is_active(&approving, snap.next) {
+            return Err(WorkflowError::NotEnrolled { name: approver.into(), key_id: approving.key_id() });
+        }
+        // Never stamped before what the log has seen, nor before the entry ahead of it in the batch.
+        let mut floor = session.ledger.time_floor_ms()?;
+        let mut stamp = |at: DateTime<Utc>| -> DateTime<Utc> {
+            let ms = at.timestamp_millis().max(floor);
+            floor = ms;
+            DateTime::from_timestamp_millis(ms).unwrap_or(at)
+        };
+        let mut signed: Vec<SignedStatement> = Vec::with_capacity(planned.len() * 2);
+        for p in planned {
+            p.record.validate().map_err(WorkflowError::Usage)?;
+            let at = stamp(p.at);
+            let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
+            let fact = fact_for(&statement, &snap, by, at)?;
+            let view = RequestView::new(&fact).map_err(WorkflowError::Usage)?;
+            snap.rules(&[], None).allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)?;
+            signed.push(statement.sign(session.signer.signing_key(), &domain)?);
+            if let Some((when, comment)) = &p.approval {
+                let when = *when;
+                let when = stamp(when);
+                let flags = assess(&session.ledger, &snap, &view)?.flag_ids();
+                let draft = Draft { view: &view, snap: &snap, flags, signer: approving, now: when };
+                let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
+                let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
+                check_candidate(&session.ledger, &view, &snap, &fact_for(&statement, &snap, approving, when)?)?;
+                signed.push(statement.sign(approver_key.signing_key(), &domain)?);
+            }
+            filed += 1;
+        }
+        session.append_checked(&signed, snap.size)?;
+        progress(filed);
+    }
+}
