@@ -6,11 +6,11 @@ mod common;
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::style::Color;
+use rollcall::demo;
 use rollcall::tui::harness::Harness;
 use rollcall::tui::msg::{Cmd, Msg};
 use rollcall::tui::state::{Screen, Step, Tab};
 use rollcall::tui::{Options, update};
-use rollcall::demo;
 use rollcall::workflow::clock;
 use std::sync::OnceLock;
 

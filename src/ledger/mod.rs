@@ -8,6 +8,7 @@ pub mod cosign;
 pub mod dsse;
 pub mod error;
 pub mod hash;
+pub mod history;
 pub mod inclusion;
 pub mod key;
 pub mod leaf;

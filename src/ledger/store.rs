@@ -455,8 +455,10 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The connection, for derived cache tables (never the append-only ledger tables).
-    pub fn cache_conn(&self) -> &Connection {
+    /// The connection, for the derived cache tables of the layers above in this crate (the request
+    /// index, the search index, stored evidence): never the append-only ledger tables, which only this
+    /// layer's typed queries read.
+    pub(crate) fn cache_conn(&self) -> &Connection {
         &self.conn
     }
 

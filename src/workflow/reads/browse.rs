@@ -3,6 +3,7 @@
 //! and one entry in full. Rows come from the request index and the log; nothing here writes.
 
 use super::index::Row;
+use crate::ledger::history::{HistoryQuery, Seek};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
 use crate::workflow::error::WorkflowError;
 use rusqlite::params_from_iter;
@@ -184,45 +185,35 @@ pub struct HistoryRow {
     pub request: Option<(EntryId, String)>,
 }
 
-fn history_where(f: &HistoryFilter, ledger: &Ledger, args: &mut Vec<String>) -> Result<String, WorkflowError> {
-    let mut w = String::new();
-    if let Some(k) = &f.kind {
-        args.push(k.clone());
-        w.push_str(&format!(" AND e.kind = ?{}", args.len()));
-    }
-    if let Some(a) = &f.actor {
-        let roster = crate::identity::Roster::from_ledger(ledger)?;
-        let key = roster
-            .members()
-            .find(|m| &m.name == a || m.key.key_id().starts_with(a.as_str()))
-            .map(|m| m.key.encode())
-            .unwrap_or_else(|| a.clone());
-        args.push(key);
-        w.push_str(&format!(" AND e.actor = ?{}", args.len()));
-    }
-    if let Some(s) = &f.since {
-        args.push(s.clone());
-        w.push_str(&format!(" AND e.ts >= ?{}", args.len()));
-    }
-    if let Some(u) = &f.until {
-        args.push(u.clone());
-        w.push_str(&format!(" AND e.ts < ?{}", args.len()));
-    }
-    if f.status.is_some() || f.env.is_some() {
-        let mut sub = String::from("SELECT id FROM request_index WHERE 1 = 1");
+/// The ledger's history query for `f`: the actor by name or key id, the status and environment as the
+/// requests the request index holds with them.
+fn history_query(f: &HistoryFilter, ledger: &Ledger) -> Result<HistoryQuery, WorkflowError> {
+    let actor = match &f.actor {
+        Some(a) => {
+            let roster = crate::identity::Roster::from_ledger(ledger)?;
+            Some(
+                roster
+                    .members()
+                    .find(|m| &m.name == a || m.key.key_id().starts_with(a.as_str()))
+                    .map(|m| m.key.encode())
+                    .unwrap_or_else(|| a.clone()),
+            )
+        }
+        None => None,
+    };
+    let scope = (f.status.is_some() || f.env.is_some()).then(|| {
+        let (mut sub, mut args) = (String::from("SELECT id FROM request_index WHERE 1 = 1"), Vec::new());
         if let Some(s) = &f.status {
             args.push(s.clone());
-            sub.push_str(&format!(" AND status = ?{}", args.len()));
+            sub.push_str(" AND status = ?");
         }
         if let Some(e) = &f.env {
             args.push(e.clone());
-            sub.push_str(&format!(" AND env = ?{}", args.len()));
+            sub.push_str(" AND env = ?");
         }
-        w.push_str(&format!(
-            " AND (e.id IN ({sub}) OR EXISTS (SELECT 1 FROM refs r WHERE r.entry_id = e.id AND r.ref IN ({sub})))"
-        ));
-    }
-    Ok(w)
+        (sub, args)
+    });
+    Ok(HistoryQuery { kind: f.kind.clone(), actor, since: f.since.clone(), until: f.until.clone(), scope })
 }
 
 fn request_title(ledger: &Ledger, id: &EntryId) -> Option<String> {
@@ -236,51 +227,25 @@ pub fn history_page(
     page: &Page<u64>,
     limit: usize,
 ) -> Result<Vec<HistoryRow>, WorkflowError> {
-    let mut args = vec![ledger.own_origin().id.to_string()];
-    let w = history_where(f, ledger, &mut args)?;
-    let (cond, order, reverse) = match page {
-        Page::First => (String::new(), "DESC", false),
-        Page::Last => (String::new(), "ASC", true),
-        Page::After(i) => (format!(" AND l.idx < {i}"), "DESC", false),
-        Page::Before(i) => (format!(" AND l.idx > {i}"), "ASC", true),
+    let seek = match page {
+        Page::First => Seek::Newest,
+        Page::Last => Seek::Oldest,
+        Page::After(i) => Seek::Below(*i),
+        Page::Before(i) => Seek::Above(*i),
     };
-    let sql = format!(
-        "SELECT l.idx, e.id, e.kind, e.actor, e.ts, (SELECT r.ref FROM refs r WHERE r.entry_id = e.id LIMIT 1),
-                e.statement
-           FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
-          WHERE l.origin = ?1{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
-    );
-    let mut stmt = ledger.cache_conn().prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Vec<u8>>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<Vec<u8>>>(5)?,
-            r.get::<_, Vec<u8>>(6)?,
-        ))
-    })?;
+    let items = ledger.history_page(&history_query(f, ledger)?, seek, limit)?;
     let roster = crate::identity::Roster::from_ledger(ledger)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (idx, id, kind, actor, ts, first_ref, bytes) = row?;
-        let id = Hash::from_slice(&id).unwrap_or(Hash([0; 32]));
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item.id;
         // The stored kind comes from the statement's head; a statement no reader can parse is shown as
         // what every view makes of it (`fact_of`), not as the kind it claims.
-        let kind = if super::state::readable(id, bytes) { kind } else { super::state::UNREADABLE.to_string() };
-        let actor = PublicKey::parse(&actor).map(|k| roster.display(&k)).unwrap_or(actor);
-        let req = if kind == crate::audit::kinds::REQUESTED {
-            Some(id)
-        } else {
-            first_ref.and_then(|r| Hash::from_slice(&r))
-        };
+        let kind =
+            if super::state::readable(id, item.statement) { item.kind } else { super::state::UNREADABLE.to_string() };
+        let actor = PublicKey::parse(&item.actor).map(|k| roster.display(&k)).unwrap_or(item.actor);
+        let req = if kind == crate::audit::kinds::REQUESTED { Some(id) } else { item.first_ref };
         let request = req.and_then(|r| request_title(ledger, &r).map(|t| (r, t)));
-        out.push(HistoryRow { index: idx as u64, id, kind, actor, ts, request });
-    }
-    if reverse {
-        out.reverse();
+        out.push(HistoryRow { index: item.index, id, kind, actor, ts: item.ts, request });
     }
     Ok(out)
 }
@@ -290,11 +255,7 @@ pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, Workflow
     if f == &HistoryFilter::default() {
         return Ok(ledger.size(ledger.own_origin())?);
     }
-    let mut args = vec![ledger.own_origin().id.to_string()];
-    let w = history_where(f, ledger, &mut args)?;
-    let sql = format!("SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?1{w}");
-    let n: i64 = ledger.cache_conn().query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
-    Ok(n as u64)
+    Ok(ledger.history_count(&history_query(f, ledger)?)?)
 }
 
 /// Entries whose text matches `query` (SQLite FTS5 syntax; plain words are ANDed), best first.
@@ -357,7 +318,6 @@ pub fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError
             String::from_utf8_lossy(shown)
         ));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&row.entry.bytes).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_slice(&row.entry.bytes)?;
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
 }
