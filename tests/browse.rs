@@ -71,7 +71,8 @@ fn history_filters_pages_and_counts_agree() {
         actor: Some("bob".into()),
         ..Default::default()
     };
-    let cases: [(&HistoryFilter, &dyn Fn(&HistoryRow) -> bool); 6] = [
+    type Must<'a> = &'a dyn Fn(&HistoryRow) -> bool;
+    let cases: [(&HistoryFilter, Must); 6] = [
         (&approvals, &|r| r.kind == "approval.granted"),
         (&carol, &|r| r.actor.starts_with("carol")),
         (&since, &|r| r.ts >= everything[everything.len() / 2].ts),
