@@ -3,12 +3,10 @@
 
 pub mod args;
 pub mod commands;
-pub mod domain;
 pub mod output;
+pub mod print;
 pub mod record;
 pub mod render;
-pub mod report;
-pub mod sync;
 
 use std::process::ExitCode;
 

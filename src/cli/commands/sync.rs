@@ -1,7 +1,7 @@
 //! The sync commands' output: init --join, export, import, checkpoints, sync --git, verify --bundle,
 //! prove and verify-proof.
 
-use super::output;
+use crate::cli::output;
 use crate::ledger::note::verifier_key;
 use crate::say;
 use crate::text::safe;
@@ -194,13 +194,13 @@ pub fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, WorkflowErro
                 say!("bundle {}", bundle.display());
                 say!("integrity: FAILED: {}", safe(&e.to_string()));
             }
-            return Ok(ExitCode::from(super::EXIT_CHECK_FAILED));
+            return Ok(ExitCode::from(crate::cli::EXIT_CHECK_FAILED));
         }
         Err(e) => return Err(e),
     };
     let ledger = crate::ledger::Ledger::open_read_only(&copy.path)?;
     let r = workflow::verify::verify_open(&ledger);
-    super::commands::print_verify(&r, &format!("bundle {}", bundle.display()), json)
+    crate::cli::print::print_verify(&r, &format!("bundle {}", bundle.display()), json)
 }
 
 pub fn prove(
@@ -305,7 +305,7 @@ pub fn verify_proof(
             } else {
                 say!("INVALID: {}", safe(&why));
             }
-            Ok(ExitCode::from(super::EXIT_CHECK_FAILED))
+            Ok(ExitCode::from(crate::cli::EXIT_CHECK_FAILED))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `report` and `timeline` output: the rendered document on standard output or in a file.
 
-use super::output;
+use crate::cli::args::ReportArgs;
+use crate::cli::output;
 use crate::say;
 use crate::workflow::{self, Context, WorkflowError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,7 +21,19 @@ pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
         .ok_or_else(|| WorkflowError::Usage(format!("{:?} is not a date: use YYYY-MM-DD", crate::text::safe(s))))
 }
 
-pub fn report(
+/// `report`: the governance report over a scope, of this ledger or of a bundle.
+pub fn report_command(ctx: &Context, a: ReportArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ReportArgs { format, since, until, env, component, out, bundle, signer } = a;
+    let scope = workflow::report::Scope {
+        since: since.as_deref().map(parse_day).transpose()?,
+        until: until.as_deref().map(parse_day).transpose()?,
+        env,
+        component,
+    };
+    report(ctx, &scope, &format, out.as_deref(), bundle.as_deref(), signer.name.as_deref(), json)
+}
+
+fn report(
     ctx: &Context,
     scope: &workflow::report::Scope,
     format: &str,
@@ -71,7 +84,7 @@ pub fn report(
             );
         }
     }
-    Ok(if report.header.intact { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_CHECK_FAILED) })
+    Ok(if report.header.intact { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
 }
 
 pub fn timeline(

@@ -1,126 +1,13 @@
-//! One function per command: call `workflow`, print the result.
+//! Printing what a command did: receipts of recorded entries, governance receipts, verification reports.
+//! Shared by the command handlers; pure formatting lives in `render`.
 
-use super::args::{Cli, Command, KeyCommand};
-use super::output::{self, Table};
-use crate::ledger::note::verifier_key;
+use crate::cli::output;
 use crate::say;
 use crate::text::safe;
-use crate::workflow::{self, Context, Receipt, WorkflowError};
+use crate::workflow::identity::GovernanceReceipt;
+use crate::workflow::{self, Receipt, WorkflowError};
 use serde_json::json;
 use std::process::ExitCode;
-
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
-    let json = cli.json;
-    let ctx = Context::from_env(cli.ledger)?;
-    let Some(command) = cli.command else {
-        use std::io::IsTerminal;
-        if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-            crate::tui::run(ctx, crate::tui::Options::default())?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        return Err(WorkflowError::Usage("no command given; see `rollcall --help`".into()));
-    };
-    match command {
-        Command::Key { command: KeyCommand::New { name } } => key_new(&ctx, &name, json),
-        Command::Key { command: KeyCommand::List } => key_list(&ctx, json),
-        Command::Init { admin: Some(admin), origin, policy, join: None, .. } => {
-            init(&ctx, &admin, origin.as_deref(), policy.as_deref(), json)
-        }
-        Command::Init { join: Some(bundle), member, origin, .. } => {
-            super::sync::join(&ctx, &bundle, member.as_deref().unwrap_or_default(), origin.as_deref(), json)
-        }
-        Command::Init { .. } => Err(WorkflowError::Usage("init needs --admin NAME, or --join BUNDLE --as NAME".into())),
-        Command::Note { text, on: None, signer } => {
-            let r = workflow::note::note(&ctx, signer.name.as_deref(), &text, None)?;
-            receipt("note", &r, json);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Note { text, on: Some(req), signer } => {
-            let (r, id) = workflow::lifecycle::note_on(&ctx, signer.name.as_deref(), &req, &text)?;
-            on_request("note", &r, &id, json);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Log { origin, from, limit } => log(&ctx, origin.as_deref(), from, limit, json),
-        Command::Verify { bundle: None } => {
-            let r = workflow::verify::verify(&ctx)?;
-            print_verify(&r, &ctx.ledger_path.display().to_string(), json)
-        }
-        Command::Verify { bundle: Some(b) } => super::sync::verify_bundle(&b, json),
-        other => super::domain::run(&ctx, other, json),
-    }
-}
-
-fn key_new(ctx: &Context, name: &str, json: bool) -> Result<ExitCode, WorkflowError> {
-    let k = workflow::keys::new_key(ctx, name)?;
-    if json {
-        output::json(&json!({
-            "name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(),
-            "path": k.path, "created": k.created,
-        }));
-    } else {
-        say!("created key {} ({})", k.name, k.public_key.key_id());
-        say!("public key: {}", k.public_key.encode());
-        say!("stored encrypted at {}", k.path.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn key_list(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
-    let (keys, problems) = workflow::keys::list_keys(ctx)?;
-    for p in &problems {
-        output::warn(p);
-    }
-    if json {
-        let list: Vec<_> = keys
-            .iter()
-            .map(|k| json!({"name": k.name, "key_id": k.public_key.key_id(), "public_key": k.public_key.encode(), "created": k.created,
-                "kdf": {"alg": k.kdf.alg, "version": k.kdf.version, "m_kib": k.kdf.m_kib, "t": k.kdf.t, "p": k.kdf.p, "weak": k.kdf.is_weak()}}))
-            .collect();
-        output::json(&json!({"keys": list, "problems": problems}));
-    } else if keys.is_empty() {
-        say!("no keys in {} (create one with `rollcall key new NAME`)", ctx.keystore.keys_dir().display());
-    } else {
-        let mut t = Table::new(&["NAME", "KEY ID", "PUBLIC KEY", "KDF"]);
-        for k in &keys {
-            let weak = if k.kdf.is_weak() { " WEAK" } else { "" };
-            t.row(vec![
-                k.name.clone(),
-                k.public_key.key_id(),
-                k.public_key.encode(),
-                format!("{}{weak}", k.kdf.describe()),
-            ]);
-        }
-        output::emit(&t.render());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn init(
-    ctx: &Context,
-    admin: &str,
-    origin: Option<&str>,
-    policy: Option<&std::path::Path>,
-    json: bool,
-) -> Result<ExitCode, WorkflowError> {
-    let i = workflow::init::init(ctx, admin, origin, policy)?;
-    let vkey = verifier_key(&i.origin, &i.origin_key);
-    if json {
-        output::json(&json!({
-            "ledger": ctx.ledger_path, "ledger_id": i.ledger_id.to_hex(), "origin": i.origin,
-            "origin_key": i.origin_key.encode(), "origin_vkey": vkey, "admin": i.admin,
-            "admin_key": i.admin_key.encode(), "checkpoint": i.checkpoint,
-        }));
-    } else {
-        say!("created ledger {}", ctx.ledger_path.display());
-        say!("ledger id:  {}", i.ledger_id);
-        say!("origin:     {}", safe(&i.origin));
-        say!("origin key: {vkey}");
-        say!("admin:      {} ({})", safe(&i.admin), i.admin_key.key_id());
-        output::emit(&format!("checkpoint:\n{}", i.checkpoint));
-    }
-    Ok(ExitCode::SUCCESS)
-}
 
 /// Prints what an entry on a request got.
 pub fn on_request(what: &str, r: &Receipt, request: &crate::ledger::EntryId, json: bool) {
@@ -152,41 +39,28 @@ pub fn receipt(what: &str, r: &Receipt, json: bool) {
     }
 }
 
-fn log(
-    ctx: &Context,
-    origin: Option<&str>,
-    from: u64,
-    limit: Option<u64>,
-    json: bool,
-) -> Result<ExitCode, WorkflowError> {
-    // Streamed a page at a time: a log of any length in bounded memory.
-    let limit = limit.unwrap_or(u64::MAX);
-    let mut out = output::Blocks::new();
-    if json {
-        let mut entries = output::JsonArray::open(&mut out, "entries");
-        let head = workflow::log::log_each(ctx, origin, from, limit, 1, |_, l| {
-            entries.push(&json!({
-                "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
-                "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
-            }));
-            Ok(())
-        })?;
-        entries.close(&[("origin", head.origin.into()), ("size", head.size.into())]);
-        return Ok(ExitCode::SUCCESS);
+/// Prints what a governance entry got: in effect, or how many admin signatures it still needs.
+pub fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
+    for w in &g.receipt.warnings {
+        output::warn(w);
     }
-    let mut table = output::TwoPass::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"], &mut out);
-    workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
-        let actor = match (&l.actor_name, &l.actor_key_id) {
-            (Some(n), Some(k)) => format!("{n} ({k})"),
-            (None, Some(k)) => format!("? ({k})"),
-            _ => l.actor.clone(),
-        };
-        table.row(pass, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
-        Ok(())
-    })?;
-    // An empty log still prints its header line, as before.
-    table.header_only();
-    Ok(ExitCode::SUCCESS)
+    if json {
+        output::json(&json!({
+            "entry_id": g.receipt.entry_id.to_hex(), "index": g.receipt.index, "proposal": g.proposal.to_hex(),
+            "in_effect": g.in_effect, "signatures": {"have": g.signatures.0, "need": g.signatures.1},
+        }));
+    } else if g.in_effect {
+        say!("recorded {what} {} (index {}); in effect", g.receipt.entry_id.short(16), g.receipt.index);
+    } else {
+        say!(
+            "recorded {what} {} (index {}); pending: {} of {} admin signatures — another admin runs `rollcall cosign {}`",
+            g.receipt.entry_id.short(16),
+            g.receipt.index,
+            g.signatures.0,
+            g.signatures.1,
+            g.proposal.short(12)
+        );
+    }
 }
 
 /// Prints a verification report of the ledger (or bundle) named `what`.
@@ -279,7 +153,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
         }
         for e in &r.witnesses.equivocations {
-            say!("{}", workflow::sync::equivocation_line(e));
+            say!("{}", workflow::witness::equivocation_line(e));
             say!(
                 "  evidence {}: once investigated, `rollcall acknowledge {} --finding ..` (admin or security approver)",
                 e.evidence_digest(),
@@ -287,7 +161,7 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
             );
         }
         for (e, a) in &r.witnesses.acknowledged {
-            say!("{}", workflow::sync::acknowledged_line(e, a));
+            say!("{}", workflow::witness::acknowledged_line(e, a));
         }
         say!(
             "evidence: {} blob{} match their digests{}",
@@ -325,5 +199,5 @@ pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) 
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());
     }
-    Ok(if r.intact() { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_CHECK_FAILED) })
+    Ok(if r.intact() { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
 }

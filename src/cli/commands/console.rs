@@ -1,0 +1,97 @@
+//! The console commands: `demo` (build the demo ledger, then open the console on it) and `tui`.
+
+use crate::cli::args::{DemoArgs, TuiArgs};
+use crate::cli::output;
+use crate::demo;
+use crate::say;
+use crate::workflow::{self, Context, WorkflowError};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// `demo`: builds the demo ledger and opens the console on it.
+pub fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let DemoArgs { dir, scale, no_tui } = a;
+    let dir = dir.unwrap_or_else(|| {
+        let mut r = [0u8; 4];
+        let _ = getrandom::fill(&mut r);
+        std::env::temp_dir().join(format!("rollcall-demo-{}", hex::encode(r)))
+    });
+    let started = std::time::Instant::now();
+    let quiet = json;
+    let demo = demo::build(&dir, scale, &mut |step| {
+        if !quiet {
+            eprintln!("demo: {step}");
+        }
+    })?;
+    let how = format!(
+        "ROLLCALL_HOME={} rollcall --ledger {} tui --as {}",
+        demo.home.display(),
+        demo.ledger.display(),
+        demo::DEMO_USER
+    );
+    if json {
+        output::json(&json!({"dir": demo.dir, "ledger": demo.ledger, "home": demo.home, "requests": demo.requests,
+            "synthetic": demo.synthetic, "entries": demo.entries, "passphrase": demo::PASSPHRASE,
+            "user": demo::DEMO_USER, "open": how}));
+    } else {
+        say!(
+            "demo ledger: {} ({} requests{}, {} entries, built in {:.1} s)",
+            demo.ledger.display(),
+            demo.requests,
+            if demo.synthetic > 0 { format!(" + {} synthetic", demo.synthetic) } else { String::new() },
+            demo.entries,
+            started.elapsed().as_secs_f64()
+        );
+        say!(
+            "people: alice (admin), bob (requester), carol (approver), dave (security-approver), erin (executor, release-manager), frank (requester, approver), grace (auditor)"
+        );
+        say!(
+            "a second machine, {} (frank's), joined from a bundle and synced both ways: {}",
+            demo::JUMP_HOST,
+            demo.dir.join("jump-host.db").display()
+        );
+        say!("passphrase of every demo key: {}", demo::PASSPHRASE);
+        say!("open it again with: {how}");
+        say!(
+            "a governance report: ROLLCALL_HOME={} rollcall --ledger {} report --as grace",
+            demo.home.display(),
+            demo.ledger.display()
+        );
+        say!(
+            "a post-mortem timeline: ROLLCALL_HOME={} rollcall --ledger {} timeline --incident INC-800",
+            demo.home.display(),
+            demo.ledger.display()
+        );
+        say!(
+            "an auditor's check of the laptop's bundle: rollcall verify --bundle {}",
+            demo.dir.join("laptop-1.rollcall").display()
+        );
+    }
+    if no_tui || json {
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::tui::run(
+        demo.context(),
+        crate::tui::Options {
+            read_only: false,
+            signer: Some(demo::DEMO_USER.into()),
+            banner: Some(format!("demo passphrase: {}", demo::PASSPHRASE)),
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tui`: the console on this ledger, or read-only on an audit copy of a bundle.
+pub fn tui(ctx: &Context, a: TuiArgs, _json: bool) -> Result<ExitCode, WorkflowError> {
+    let TuiArgs { read_only, bundle, signer } = a;
+    if let Some(b) = bundle {
+        let copy = workflow::sync::open_bundle(&b)?;
+        let ctx = Context::from_env(Some(copy.path.clone()))?;
+        let banner = Some(format!("bundle {} (read-only audit copy)", crate::text::safe(&b.display().to_string())));
+        crate::tui::run(ctx, crate::tui::Options { read_only: true, signer: None, banner })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ctx = Context::from_env(Some(ctx.ledger_path.clone()))?;
+    crate::tui::run(ctx, crate::tui::Options { read_only, signer, banner: None })?;
+    Ok(ExitCode::SUCCESS)
+}

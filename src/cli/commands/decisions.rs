@@ -1,0 +1,123 @@
+//! The decision and lifecycle commands: approve, reject, emergency, execute, validate, review, close,
+//! incident links and bad-artifact marks.
+
+use crate::audit::bodies::{Check, CheckResult, Decision, Outcome, Resolution, ReviewKind};
+use crate::audit::record::split_command;
+use crate::cli::args::{
+    ApproveArgs, CloseArgs, EmergencyArgs, ExecuteArgs, IncidentLinkArgs, MarkBadArgs, OutcomeArg, RejectArgs,
+    ResolutionArg, ResultArg, ReviewArgs, ReviewKindArg, ValidateArgs,
+};
+use crate::cli::print::{on_request, receipt};
+use crate::workflow::lifecycle::Execution;
+use crate::workflow::{self, Context, WorkflowError};
+use std::process::ExitCode;
+
+fn usage(msg: String) -> WorkflowError {
+    WorkflowError::Usage(msg)
+}
+
+/// `approve REQ`.
+pub fn approve(ctx: &Context, a: ApproveArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ApproveArgs { req, comment, signer } = a;
+    let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Approve, &comment)?;
+    on_request("approval", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `reject REQ`.
+pub fn reject(ctx: &Context, a: RejectArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let RejectArgs { req, comment, signer } = a;
+    let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Reject, &comment)?;
+    on_request("rejection", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `emergency REQ`: the break-glass path.
+pub fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let EmergencyArgs { req, reason, signer } = a;
+    let (r, id) = workflow::decisions::emergency(ctx, signer.name.as_deref(), &req, &reason)?;
+    on_request("emergency", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `execute REQ`: what the revert did.
+pub fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ExecuteArgs { req, outcome, output_file, command, env, notes, signer } = a;
+    let outcome = match outcome {
+        OutcomeArg::Succeeded => Outcome::Succeeded,
+        OutcomeArg::Partial => Outcome::Partial,
+        OutcomeArg::Failed => Outcome::Failed,
+    };
+    let command = command.as_deref().map(split_command).transpose().map_err(usage)?;
+    let x = Execution { outcome, output_file: output_file.as_deref(), command, env, notes };
+    let (r, id) = workflow::lifecycle::execute(ctx, signer.name.as_deref(), &req, x)?;
+    on_request("execution", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `validate REQ`: the checks after the revert.
+pub fn validate(ctx: &Context, a: ValidateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ValidateArgs { req, result, checks, evidence, notes, signer } = a;
+    let result = match result {
+        ResultArg::Pass => CheckResult::Pass,
+        ResultArg::Fail => CheckResult::Fail,
+    };
+    let checks = checks
+        .iter()
+        .map(|c| match c.rsplit_once('=') {
+            Some((name, "pass")) if !name.trim().is_empty() => {
+                Ok(Check { name: name.into(), result: CheckResult::Pass })
+            }
+            Some((name, "fail")) if !name.trim().is_empty() => {
+                Ok(Check { name: name.into(), result: CheckResult::Fail })
+            }
+            _ => Err(usage(format!("--check {c:?} is not NAME=pass or NAME=fail"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (r, id) =
+        workflow::lifecycle::validate(ctx, signer.name.as_deref(), &req, result, checks, evidence.as_deref(), notes)?;
+    on_request("validation", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `review REQ`: a post-hoc or post-incident review.
+pub fn review(ctx: &Context, a: ReviewArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ReviewArgs { req, summary, lessons, kind, signer } = a;
+    let kind = match kind {
+        ReviewKindArg::PostHoc => ReviewKind::PostHoc,
+        ReviewKindArg::PostIncident => ReviewKind::PostIncident,
+    };
+    let (r, id) = workflow::lifecycle::review(ctx, signer.name.as_deref(), &req, kind, &summary, lessons)?;
+    on_request("review", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `close REQ`.
+pub fn close(ctx: &Context, a: CloseArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let CloseArgs { req, resolution, superseded_by, comment, signer } = a;
+    let resolution = match resolution {
+        ResolutionArg::RolledForward => Resolution::RolledForward,
+        ResolutionArg::MadePermanent => Resolution::MadePermanent,
+        ResolutionArg::Superseded => Resolution::Superseded,
+    };
+    let (r, id) =
+        workflow::lifecycle::close(ctx, signer.name.as_deref(), &req, resolution, superseded_by.as_deref(), &comment)?;
+    on_request("closure", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `incident link REQ INCIDENT`.
+pub fn link_incident(ctx: &Context, a: IncidentLinkArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let IncidentLinkArgs { req, incident, url, signer } = a;
+    let (r, id) = workflow::lifecycle::link_incident(ctx, signer.name.as_deref(), &req, &incident, url.as_deref())?;
+    on_request("incident link", &r, &id, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mark-bad DIGEST`.
+pub fn mark_bad(ctx: &Context, a: MarkBadArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let MarkBadArgs { digest, reason, signer } = a;
+    let r = workflow::lifecycle::mark_bad(ctx, signer.name.as_deref(), &digest, &reason)?;
+    receipt("bad-artifact mark", &r, json);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,132 @@
+//! The ledger's own commands: `init` (found or join), `note`, `log`, `verify` (this ledger or a bundle)
+//! and `rebuild` (the request index).
+
+use crate::cli::args::{InitArgs, LogArgs, NoteArgs, VerifyArgs};
+use crate::cli::output;
+use crate::cli::print::{on_request, print_verify, receipt};
+use crate::ledger::note::verifier_key;
+use crate::say;
+use crate::text::safe;
+use crate::workflow::{self, Context, WorkflowError};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// `init --admin NAME` founds a ledger; `init --join BUNDLE --as NAME` joins one.
+pub fn init_or_join(ctx: &Context, a: InitArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    match a {
+        InitArgs { admin: Some(admin), origin, policy, join: None, .. } => {
+            init(ctx, &admin, origin.as_deref(), policy.as_deref(), json)
+        }
+        InitArgs { join: Some(bundle), member, origin, .. } => {
+            super::sync::join(ctx, &bundle, member.as_deref().unwrap_or_default(), origin.as_deref(), json)
+        }
+        InitArgs { .. } => Err(WorkflowError::Usage("init needs --admin NAME, or --join BUNDLE --as NAME".into())),
+    }
+}
+
+fn init(
+    ctx: &Context,
+    admin: &str,
+    origin: Option<&str>,
+    policy: Option<&std::path::Path>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let i = workflow::init::init(ctx, admin, origin, policy)?;
+    let vkey = verifier_key(&i.origin, &i.origin_key);
+    if json {
+        output::json(&json!({
+            "ledger": ctx.ledger_path, "ledger_id": i.ledger_id.to_hex(), "origin": i.origin,
+            "origin_key": i.origin_key.encode(), "origin_vkey": vkey, "admin": i.admin,
+            "admin_key": i.admin_key.encode(), "checkpoint": i.checkpoint,
+        }));
+    } else {
+        say!("created ledger {}", ctx.ledger_path.display());
+        say!("ledger id:  {}", i.ledger_id);
+        say!("origin:     {}", safe(&i.origin));
+        say!("origin key: {vkey}");
+        say!("admin:      {} ({})", safe(&i.admin), i.admin_key.key_id());
+        output::emit(&format!("checkpoint:\n{}", i.checkpoint));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `note TEXT [--on REQ]`.
+pub fn note(ctx: &Context, a: NoteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let NoteArgs { text, on, signer } = a;
+    match on {
+        None => {
+            let r = workflow::note::note(ctx, signer.name.as_deref(), &text, None)?;
+            receipt("note", &r, json);
+        }
+        Some(req) => {
+            let (r, id) = workflow::lifecycle::note_on(ctx, signer.name.as_deref(), &req, &text)?;
+            on_request("note", &r, &id, json);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `log`: the raw entries of a log, streamed.
+pub fn log(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    log_of(ctx, a.origin.as_deref(), a.from, a.limit, json)
+}
+
+fn log_of(
+    ctx: &Context,
+    origin: Option<&str>,
+    from: u64,
+    limit: Option<u64>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    // Streamed a page at a time: a log of any length in bounded memory.
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut out = output::Blocks::new();
+    if json {
+        let mut entries = output::JsonArray::open(&mut out, "entries");
+        let head = workflow::log::log_each(ctx, origin, from, limit, 1, |_, l| {
+            entries.push(&json!({
+                "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
+                "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
+            }));
+            Ok(())
+        })?;
+        entries.close(&[("origin", head.origin.into()), ("size", head.size.into())]);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = output::TwoPass::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"], &mut out);
+    workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
+        let actor = match (&l.actor_name, &l.actor_key_id) {
+            (Some(n), Some(k)) => format!("{n} ({k})"),
+            (None, Some(k)) => format!("? ({k})"),
+            _ => l.actor.clone(),
+        };
+        table.row(pass, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
+        Ok(())
+    })?;
+    // An empty log still prints its header line, as before.
+    table.header_only();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verify`: this ledger, or a bundle on its own (`--bundle`).
+pub fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    match a.bundle {
+        None => {
+            let r = workflow::verify::verify(ctx)?;
+            print_verify(&r, &ctx.ledger_path.display().to_string(), json)
+        }
+        Some(b) => super::sync::verify_bundle(&b, json),
+    }
+}
+
+/// `rebuild`: the request index from the entries.
+pub fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+    let ledger = ctx.open()?;
+    let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;
+    if json {
+        output::json(&json!({"requests": n}));
+    } else {
+        say!("rebuilt the request index: {n} requests");
+    }
+    Ok(ExitCode::SUCCESS)
+}
