@@ -17,7 +17,11 @@ fn parse_range(s: &str) -> Option<u64> {
 
 /// Parses unified diff text. Lines outside any file are ignored; a hunk header that does not parse is an
 /// error naming the line.
-pub fn parse(text: &str) -> Result<Vec<FileChange>, String> {
+pub fn parse(text: &str) -> Result<Vec<FileChange>, super::AnalysisError> {
+    Ok(parse_text(text)?)
+}
+
+fn parse_text(text: &str) -> Result<Vec<FileChange>, String> {
     let mut files: Vec<FileChange> = Vec::new();
     let mut current: Option<FileChange> = None;
     let mut hunk: Option<Hunk> = None;

@@ -113,7 +113,11 @@ pub fn components_of<'a>(paths: impl Iterator<Item = &'a str>, map: &[(String, S
 }
 
 /// Reads the revert of `spec` (a commit, or `A..B`) in `repo`.
-pub fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, String> {
+pub fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, super::AnalysisError> {
+    Ok(read(repo, spec)?)
+}
+
+fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     if !repo.exists() {
         return Err(format!("{} does not exist", repo.display()));
     }
@@ -141,7 +145,7 @@ pub fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, String> {
         return Err(format!("{spec} names no commits to revert"));
     }
     let diff = git(repo, &["diff", "--no-ext-diff", "--no-textconv", "-M", "--unified=3", &tip, &base, "--"])?;
-    let files = super::diff::parse(&diff)?;
+    let files = super::diff::parse(&diff).map_err(|e| e.0)?;
     let map = component_map(repo);
     let components = components_of(files.iter().map(|f| f.path.as_str()), &map);
     let to = if base == EMPTY_TREE { "(empty tree)".to_string() } else { base };

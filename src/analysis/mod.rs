@@ -7,3 +7,14 @@ pub mod flags;
 pub mod git;
 pub mod lockfiles;
 pub mod risk;
+
+/// Why a revert's change set could not be read: git failed or refused the range, or a diff is malformed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AnalysisError(pub String);
+
+impl From<String> for AnalysisError {
+    fn from(s: String) -> Self {
+        AnalysisError(s)
+    }
+}

@@ -5,7 +5,7 @@
 
 use super::bodies::*;
 use super::kinds::*;
-use super::record::RequestBody;
+use super::record::{InvalidRecord, RequestBody};
 use crate::ledger::{EntryId, Hash, Pos, PublicKey};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -116,16 +116,22 @@ impl Action {
     }
 }
 
+/// Why the lifecycle or the policy does not admit an entry: a reason for people, kept in the timeline of
+/// the request beside the entry that did not count.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
 /// Who may do what: implemented by the policy layer over the roster and the policy in force.
 pub trait Rules {
-    fn allow(&self, action: Action, fact: &Fact, view: &RequestView) -> Result<(), String>;
+    fn allow(&self, action: Action, fact: &Fact, view: &RequestView) -> Result<(), Refusal>;
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
 pub struct NoRules;
 
 impl Rules for NoRules {
-    fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), String> {
+    fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -220,9 +226,13 @@ fn rec<T>(f: &Fact, body: T) -> Rec<T> {
 
 impl RequestView {
     /// Starts a view from the `rollback.requested` fact.
-    pub fn new(request: &Fact) -> Result<RequestView, String> {
+    pub fn new(request: &Fact) -> Result<RequestView, InvalidRecord> {
         if request.kind != REQUESTED {
-            return Err(format!("entry {} is a {}, not a rollback request", request.id.short(12), request.kind));
+            return Err(InvalidRecord(format!(
+                "entry {} is a {}, not a rollback request",
+                request.id.short(12),
+                request.kind
+            )));
         }
         let record: RequestBody = body(request)?;
         Ok(RequestView {
@@ -264,10 +274,10 @@ impl RequestView {
     }
 
     /// Folds a request and its related entries (in log order).
-    pub fn fold(request: &Fact, related: &[Fact], rules: &dyn Rules) -> Result<RequestView, String> {
+    pub fn fold(request: &Fact, related: &[Fact], rules: &dyn Rules) -> Result<RequestView, InvalidRecord> {
         let mut v = RequestView::new(request)?;
         if let Err(why) = rules.allow(Action::Request, request, &v) {
-            v.timeline[0].ignored = Some(why);
+            v.timeline[0].ignored = Some(why.0);
         }
         for f in related {
             v.apply(f, rules);
@@ -360,7 +370,7 @@ impl RequestView {
     }
 
     /// Whether `action` is admitted in the current phase, and why not.
-    pub fn admits(&self, action: Action) -> Result<(), String> {
+    pub fn admits(&self, action: Action) -> Result<(), Refusal> {
         use Phase::*;
         let phase = self.phase;
         let ok = match action {
@@ -390,14 +400,14 @@ impl RequestView {
             Closed => "closed",
             Withdrawn => "withdrawn",
         };
-        Err(match action {
+        Err(Refusal(match action {
             Action::Close if self.review_owed() => "the post-hoc review of the emergency is still due".into(),
             Action::Execute if phase == Executed => "it was already executed successfully".into(),
             Action::Validate | Action::Review | Action::Close if phase < Executed => {
                 format!("the request is {state} and has not been executed yet")
             }
             _ => format!("the request is {state}"),
-        })
+        }))
     }
 
     /// Applies one related entry.
@@ -420,8 +430,8 @@ impl RequestView {
         if action != Action::Note && request_field != Some(self.id) {
             return Err("names another request".into());
         }
-        self.admits(action)?;
-        rules.allow(action, f, self)?;
+        self.admits(action).map_err(|r| r.0)?;
+        rules.allow(action, f, self).map_err(|r| r.0)?;
         match action {
             Action::Request => return Err("a request cannot be filed twice".into()),
             Action::Amend => {
@@ -429,7 +439,7 @@ impl RequestView {
                 if Hash::from_hex(&b.previous) != Some(self.current().id) {
                     return Err("amends a version that is no longer current".into());
                 }
-                b.record.validate()?;
+                b.record.validate().map_err(|r| r.0)?;
                 self.versions.push(Version {
                     id: f.id,
                     pos: f.pos,
@@ -558,7 +568,7 @@ mod tests {
         let r = request();
         let v = RequestView::fold(&r, &[], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Open);
-        assert!(v.admits(Action::Validate).unwrap_err().contains("not been executed"));
+        assert!(v.admits(Action::Validate).unwrap_err().0.contains("not been executed"));
         let exec = fact(
             2,
             EXECUTED,

@@ -213,6 +213,23 @@ pub struct AdvisoryRef {
     pub version: String,
 }
 
+/// Why a request record is not valid: a field missing, too long or malformed (bad input, not a check).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRecord(pub String);
+
+impl From<String> for InvalidRecord {
+    fn from(s: String) -> Self {
+        InvalidRecord(s)
+    }
+}
+
+impl From<&str> for InvalidRecord {
+    fn from(s: &str) -> Self {
+        InvalidRecord(s.into())
+    }
+}
+
 fn line(field: &str, v: &str) -> Result<(), String> {
     if v.trim().is_empty() {
         return Err(format!("{field} is required and may not be empty"));
@@ -253,7 +270,7 @@ pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 
 impl RequestBody {
     /// Checks every field: required ones present, lengths bounded, times well-formed.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidRecord> {
         line("title", &self.title)?;
         line("change", &self.change)?;
         if let Some(t) = &self.ticket {
@@ -275,7 +292,7 @@ impl RequestBody {
         line("revert.from", &self.revert.from)?;
         line("revert.to", &self.revert.to)?;
         if self.revert.from == self.revert.to {
-            return Err("revert.from and revert.to are the same revision".into());
+            return Err(InvalidRecord("revert.from and revert.to are the same revision".into()));
         }
         for (field, v) in [
             ("security", &self.security),
@@ -294,23 +311,23 @@ impl RequestBody {
         if let Some(c) = &self.changeset
             && Hash::from_hex(&c.sha256).is_none()
         {
-            return Err("changeset.sha256 is not a SHA-256 hex digest".into());
+            return Err(InvalidRecord("changeset.sha256 is not a SHA-256 hex digest".into()));
         }
         if self.advisories.len() > MAX_ITEMS {
-            return Err(format!("advisories has more than {MAX_ITEMS} items"));
+            return Err(InvalidRecord(format!("advisories has more than {MAX_ITEMS} items")));
         }
         for (field, v) in [("temporary_until", &self.temporary_until), ("deployed_at", &self.deployed_at)] {
             if let Some(v) = v
                 && parse_time(v).is_none()
             {
-                return Err(format!("{field} {v:?} is not an RFC 3339 time like 2026-12-01T12:00:00Z"));
+                return Err(InvalidRecord(format!("{field} {v:?} is not an RFC 3339 time like 2026-12-01T12:00:00Z")));
             }
         }
         Ok(())
     }
 
     /// Parses a `--from-file` JSON document (unknown fields are refused) and validates it.
-    pub fn from_json(bytes: &[u8]) -> Result<RequestBody, String> {
+    pub fn from_json(bytes: &[u8]) -> Result<RequestBody, InvalidRecord> {
         let r: RequestBody = serde_json::from_slice(bytes).map_err(|e| format!("request file: {e}"))?;
         r.validate()?;
         Ok(r)
@@ -335,7 +352,7 @@ impl RequestBody {
 
 /// Splits a command line into an argument vector: whitespace separates, single quotes are literal,
 /// double quotes allow `\"` and `\\`, a backslash outside quotes escapes the next character.
-pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+pub fn split_command(s: &str) -> Result<Vec<String>, InvalidRecord> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -443,16 +460,16 @@ mod tests {
         assert!(sample().validate().is_ok());
         let mut r = sample();
         r.title = " ".into();
-        assert!(r.validate().unwrap_err().contains("title"));
+        assert!(r.validate().unwrap_err().0.contains("title"));
         let mut r = sample();
         r.components.clear();
-        assert!(r.validate().unwrap_err().contains("components"));
+        assert!(r.validate().unwrap_err().0.contains("components"));
         let mut r = sample();
         r.revert.to = "42".into();
         assert!(r.validate().is_err());
         let mut r = sample();
         r.temporary_until = Some("next week".into());
-        assert!(r.validate().unwrap_err().contains("temporary_until"));
+        assert!(r.validate().unwrap_err().0.contains("temporary_until"));
     }
 
     #[test]
@@ -462,7 +479,7 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         v["approver"] = "me".into();
         let err = RequestBody::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
-        assert!(err.contains("unknown field"), "{err}");
+        assert!(err.0.contains("unknown field"), "{err}");
         assert!(RequestBody::from_json(b"{").is_err());
     }
 

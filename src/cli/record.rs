@@ -12,7 +12,7 @@ fn risk(s: &str) -> Result<Risk, String> {
 }
 
 fn revert_op(cmd: &str, from: String, to: String) -> Result<RevertOp, String> {
-    let argv = split_command(cmd)?;
+    let argv = split_command(cmd).map_err(|e| e.0)?;
     let tool = std::path::Path::new(&argv[0]).file_name().and_then(|n| n.to_str()).unwrap_or(&argv[0]).to_string();
     Ok(RevertOp { tool, argv, from, to })
 }

@@ -5,7 +5,7 @@
 
 use super::Policy;
 use crate::audit::bodies::{Decision, DecisionBody};
-use crate::audit::projection::{Action, EvidenceRec, Fact, Phase, Rec, RequestView, Rules, Status};
+use crate::audit::projection::{Action, EvidenceRec, Fact, Phase, Rec, Refusal, RequestView, Rules, Status};
 use crate::identity::Roster;
 use crate::ledger::{EntryId, Hash, POS_MAX, Pos, PublicKey};
 use chrono::{DateTime, Duration, Utc};
@@ -222,7 +222,7 @@ pub fn permission(
     what: Permission,
     now: DateTime<Utc>,
     pos: Pos,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let action = match what {
         Permission::Approve => Action::Decide,
         Permission::Emergency => Action::Emergency,
@@ -233,7 +233,7 @@ pub fn permission(
     if what == Permission::Approve {
         let (_, policy) = ctx.policies.at(pos);
         let tier = tier_of(view, ctx.flags_tier);
-        return signer_problem(view, ctx, policy, &tier, key, pos, true).map_or(Ok(()), Err);
+        return signer_problem(view, ctx, policy, &tier, key, pos, true).map_or(Ok(()), |p| Err(Refusal(p)));
     }
     // The entry the key would sign, judged as the fold judges it.
     let current = view.current();
@@ -341,7 +341,7 @@ pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: 
         Ok(()) if !view.request_counted() => {
             Err("the request itself does not count (its signer was not authorized)".to_string())
         }
-        other => other,
+        other => other.map_err(|r| r.0),
     };
     checklist.push(Item {
         id: "state",
@@ -517,7 +517,14 @@ impl PolicyRules<'_> {
 }
 
 impl Rules for PolicyRules<'_> {
-    fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
+    fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
+        self.reason_against(action, f, view).map_err(Refusal)
+    }
+}
+
+impl PolicyRules<'_> {
+    /// Why `f` may not do `action` on `view` under the roster and the policy in force, if it may not.
+    fn reason_against(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
         let roster = self.ctx.roster;
         if !roster.is_active(&f.actor, f.pos) {
             return Err(roster.signer_problem(&f.actor, f.pos));

@@ -311,7 +311,7 @@ fn new_request(
         changeset = Some(g.changeset);
     }
     let argv = match (get("revert command"), argv) {
-        (Some(cmd), _) => crate::audit::record::split_command(&cmd).map_err(WorkflowError::Usage)?,
+        (Some(cmd), _) => crate::audit::record::split_command(&cmd)?,
         (None, Some(a)) => a,
         (None, None) => return Err(WorkflowError::Usage("the revert command is required".into())),
     };
@@ -329,7 +329,7 @@ fn new_request(
     });
     let record: crate::audit::RequestBody =
         serde_json::from_value(body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    record.validate().map_err(WorkflowError::Usage)?;
+    record.validate()?;
     crate::workflow::requests::new_request(ctx, signer, record, changeset)
 }
 

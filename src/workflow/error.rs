@@ -24,6 +24,12 @@ pub enum WorkflowError {
     NotEnrolled { name: String, key_id: String },
     #[error("cannot read {0}: {1}")]
     Read(PathBuf, #[source] std::io::Error),
+    /// A revert's change set could not be read (bad input).
+    #[error("{0}")]
+    Analysis(#[from] crate::analysis::AnalysisError),
+    /// A request record is not valid (bad input).
+    #[error("{0}")]
+    Record(#[from] crate::audit::record::InvalidRecord),
     /// The command line or an input was wrong: exit 2.
     #[error("{0}")]
     Usage(String),
@@ -41,6 +47,12 @@ pub enum WorkflowError {
     /// The ledger or the policy refuses the operation (an illegal move, a rule not met).
     #[error("refused: {0}")]
     Refused(String),
+}
+
+impl From<crate::audit::Refusal> for WorkflowError {
+    fn from(r: crate::audit::Refusal) -> Self {
+        WorkflowError::Refused(r.0)
+    }
 }
 
 impl WorkflowError {

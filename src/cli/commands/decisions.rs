@@ -48,7 +48,7 @@ pub fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, Wo
         OutcomeArg::Partial => Outcome::Partial,
         OutcomeArg::Failed => Outcome::Failed,
     };
-    let command = command.as_deref().map(split_command).transpose().map_err(usage)?;
+    let command = command.as_deref().map(split_command).transpose()?;
     let x = Execution { outcome, output_file: output_file.as_deref(), command, env, notes };
     let (r, id) = workflow::lifecycle::execute(ctx, signer.name.as_deref(), &req, x)?;
     on_request("execution", &r, &id, json);

@@ -138,7 +138,8 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
         }
         None => (Vec::new(), None),
     };
-    RequestView::fold(&request, &related, &snap.rules(&flags, tier.as_deref())).map_err(WorkflowError::Refused)
+    RequestView::fold(&request, &related, &snap.rules(&flags, tier.as_deref()))
+        .map_err(|e| WorkflowError::Refused(e.to_string()))
 }
 
 /// A request's evaluation now, under the policy in force now, with its security assessment.

@@ -59,12 +59,12 @@ pub fn file_planned(
         };
         let mut signed: Vec<SignedStatement> = Vec::with_capacity(planned.len() * 2);
         for p in planned {
-            p.record.validate().map_err(WorkflowError::Usage)?;
+            p.record.validate()?;
             let at = stamp(p.at);
             let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
             let fact = fact_for(&statement, &snap, by, at)?;
-            let view = RequestView::new(&fact).map_err(WorkflowError::Usage)?;
-            snap.rules(&[], None).allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)?;
+            let view = RequestView::new(&fact)?;
+            snap.rules(&[], None).allow(Action::Request, &fact, &view)?;
             signed.push(statement.sign(session.signer.signing_key(), &domain)?);
             if let Some((when, comment)) = &p.approval {
                 let when = *when;

@@ -33,7 +33,7 @@ pub fn new_request(
         });
         (digest, bytes)
     });
-    record.validate().map_err(WorkflowError::Usage)?;
+    record.validate()?;
     let mut session = ctx.session(signer)?;
     if let Some((digest, bytes)) = &blob {
         crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)
@@ -56,15 +56,15 @@ pub fn new_request(
             ts: now,
             body: candidate.body.clone(),
         };
-        let view = RequestView::new(&fact).map_err(WorkflowError::Usage)?;
-        snap.rules(&[], None).allow(Action::Request, &fact, &view).map_err(WorkflowError::Refused)
+        let view = RequestView::new(&fact)?;
+        Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
     };
     session.append(statement, &validate)
 }
 
 /// Reads the revert of `spec` (a commit or `A..B`) from the git repository `repo`.
 pub fn from_git(repo: &Path, spec: &str) -> Result<GitRevert, WorkflowError> {
-    crate::analysis::git::read_revert(repo, spec).map_err(WorkflowError::Usage)
+    Ok(crate::analysis::git::read_revert(repo, spec)?)
 }
 
 /// Reads a unified diff file as the change set of a revert.
@@ -111,7 +111,7 @@ pub fn amend(
     on_request(ctx, signer, req, AMENDED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let mut record = d.view.record().clone();
         change(&mut record).map_err(WorkflowError::Usage)?;
-        record.validate().map_err(WorkflowError::Usage)?;
+        record.validate()?;
         if &record == d.view.record() {
             return Err(WorkflowError::Usage("the amendment changes nothing".into()));
         }
