@@ -21,7 +21,7 @@ pub(super) fn git(repo: &Path, args: &[&str], at: DateTime<Utc>) -> Result<Strin
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
-        .map_err(|e| WorkflowError::Usage(format!("the demo needs git: {e}")))?;
+        .map_err(|e| WorkflowError::Io("run git, which the demo needs".into(), e))?;
     if !out.status.success() {
         return Err(WorkflowError::Usage(format!(
             "git {}: {}",

@@ -59,7 +59,7 @@ pub fn changeset(ledger: &Ledger, record: &RequestBody) -> Result<(Option<Change
     let Some(digest) = Hash::from_hex(&r.sha256) else {
         return Ok((None, Some("the change set digest is malformed".into())));
     };
-    match crate::evidence::store::get(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))? {
+    match crate::evidence::store::get(ledger.cache_conn(), &digest)? {
         Some(b) if Hash::of(&[&b]) == digest => match ChangeSet::from_bytes(&b) {
             Ok(cs) => Ok((Some(cs), None)),
             Err(e) => Ok((None, Some(e))),

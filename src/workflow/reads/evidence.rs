@@ -58,7 +58,7 @@ pub(crate) fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, W
     for row in ledger.entries_referencing(id)? {
         if row.kind == EVIDENCE_PURGED {
             let f = super::state::fact_of(&row)?;
-            let b: PurgedBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+            let b: PurgedBody = serde_json::from_value(f.body)?;
             return Ok(Some(Purge { entry: f.id, actor: f.actor, ts: f.ts, reason: b.reason }));
         }
     }
@@ -73,16 +73,14 @@ pub(crate) fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowEr
 fn load_as(ledger: &Ledger, id: &EntryId, parse: bool) -> Result<Evidence, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
-    let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body: EvidenceBody = serde_json::from_value(f.body)?;
     let request =
         Hash::from_hex(&body.request).ok_or_else(|| WorkflowError::Usage("evidence names no request".into()))?;
     let conn = ledger.cache_conn();
     let digest = body.sha256.as_deref().and_then(Hash::from_hex);
     // One streaming pass checks the digest, a second (only for known formats) parses; neither holds the blob.
     let scan = match &digest {
-        Some(d) => {
-            store::scan_stored(conn, d).map_err(|e| WorkflowError::Usage(e.to_string()))?.filter(|s| s.digest == *d)
-        }
+        Some(d) => store::scan_stored(conn, d)?.filter(|s| s.digest == *d),
         None => None,
     };
     let (parsed, head) = match (&scan, &digest) {
@@ -119,14 +117,14 @@ pub const PAGE: usize = 64 * 1024;
 /// Page `n` (from 0) of the stored bytes of `digest`, and the blob's size.
 fn read_page(conn: &rusqlite::Connection, digest: &Hash, n: u64) -> Result<(Vec<u8>, u64), WorkflowError> {
     use std::io::{Read, Seek, SeekFrom};
-    let Some((mut blob, len)) = store::open(conn, digest).map_err(|e| WorkflowError::Usage(e.to_string()))? else {
+    let Some((mut blob, len)) = store::open(conn, digest)? else {
         return Ok((Vec::new(), 0));
     };
     let start = n.saturating_mul(PAGE as u64);
     if start >= len {
         return Ok((Vec::new(), len));
     }
-    let io = |e: std::io::Error| WorkflowError::Usage(format!("cannot read the stored evidence: {e}"));
+    let io = |e: std::io::Error| WorkflowError::Io("read the stored evidence".into(), e);
     blob.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut out = Vec::with_capacity(PAGE.min((len - start) as usize));
     blob.take(PAGE as u64).read_to_end(&mut out).map_err(io)?;
@@ -161,7 +159,7 @@ pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64)
     let ev = load_as(&ledger, &id, false)?;
     let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
     let blob = match (&digest, ev.present) {
-        (Some(d), true) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
+        (Some(d), true) => store::open(ledger.cache_conn(), d)?,
         _ => None,
     };
     let (Some((mut blob, _)), Some(digest)) = (blob, digest) else {
@@ -214,7 +212,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
             return Ok(());
         };
         let purge = purge_of(ledger, &f.id)?;
-        match (store::check(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))?, purge) {
+        match (store::check(ledger.cache_conn(), &digest)?, purge) {
             (_, Some(p)) => report.purged.push((f.id, p)),
             (Some(true), None) => report.checked += 1,
             (Some(false), None) => {
@@ -246,7 +244,7 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
         else {
             return Ok(());
         };
-        match store::check(ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))? {
+        match store::check(ledger.cache_conn(), &digest)? {
             Some(true) => report.checked += 1,
             Some(false) => {
                 report.problem.get_or_insert((
@@ -312,11 +310,11 @@ pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, Work
     if f.kind != EVIDENCE_ATTACHED {
         return Err(WorkflowError::NotFound(format!("entry {} is not evidence", id.short(12))));
     }
-    let body: EvidenceBody = serde_json::from_value(f.body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body: EvidenceBody = serde_json::from_value(f.body)?;
     let purge = purge_of(ledger, id)?;
     let digest = body.sha256.as_deref().and_then(Hash::from_hex);
     let stored = match (&purge, &digest) {
-        (None, Some(d)) => store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?,
+        (None, Some(d)) => store::open(ledger.cache_conn(), d)?,
         _ => None,
     };
     let Some((mut blob, size)) = stored else { return Err(no_bytes(purge.as_ref(), body.sha256.as_deref(), "read")) };
@@ -334,7 +332,7 @@ pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, Work
     let end = (offset + PAGE as u64).min(size);
     let from = offset.saturating_sub(3);
     let to = (end + 3).min(size);
-    let io = |e: std::io::Error| WorkflowError::Usage(format!("cannot read the stored evidence: {e}"));
+    let io = |e: std::io::Error| WorkflowError::Io("read the stored evidence".into(), e);
     blob.seek(SeekFrom::Start(from)).map_err(io)?;
     let mut buf = Vec::with_capacity((to - from) as usize);
     blob.take(to - from).read_to_end(&mut buf).map_err(io)?;
@@ -377,9 +375,7 @@ pub fn read_pages(
     let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
     // Purged bytes are not shown, even when other evidence still holds the same bytes.
     let stored = match (&digest, ev.present, &ev.purge) {
-        (Some(d), true, None) => {
-            store::open(ledger.cache_conn(), d).map_err(|e| WorkflowError::Usage(e.to_string()))?
-        }
+        (Some(d), true, None) => store::open(ledger.cache_conn(), d)?,
         _ => None,
     };
     let Some((mut blob, _)) = stored else {
@@ -392,7 +388,7 @@ pub fn read_pages(
         // Fill a whole page (a read may return less) so every call but the last gets PAGE bytes.
         while n < PAGE {
             let got = std::io::Read::read(&mut blob, &mut buf[n..])
-                .map_err(|e| WorkflowError::Usage(format!("cannot read the stored evidence: {e}")))?;
+                .map_err(|e| WorkflowError::Io("read the stored evidence".into(), e))?;
             if got == 0 {
                 break;
             }

@@ -145,8 +145,7 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
         other => other?,
     };
     let judged = evaluate_now(ledger, &view, snap, now)?;
-    let facts = serde_json::to_string(&super::facts::facts_of(&view, &judged))
-        .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let facts = serde_json::to_string(&super::facts::facts_of(&view, &judged))?;
     let eval = judged.eval;
     let flags = judged.assessment.flags.len() as i64;
     let (_, policy) = snap.policies.current();

@@ -108,7 +108,7 @@ impl<'l> IndexFacts<'l> {
             let f: RequestFacts = serde_json::from_str(&text).map_err(|e| {
                 WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
             })?;
-            visit(&f).map_err(|e| WorkflowError::Usage(format!("cannot write the report: {e}")))?;
+            visit(&f).map_err(|e| WorkflowError::Io("write the report".into(), e))?;
         }
         Ok(())
     }
@@ -186,7 +186,7 @@ pub fn write_report(
         now: until,
     };
     crate::report::render::write(&report, &facts, format, sink)
-        .map_err(|e| WorkflowError::Usage(format!("cannot write the report: {e}")))?;
+        .map_err(|e| WorkflowError::Io("write the report".into(), e))?;
     snapshot.finish()?;
     Ok(report)
 }

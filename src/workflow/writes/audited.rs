@@ -38,7 +38,7 @@ pub fn record_read(
     drop(ledger);
     let mut session = ctx.session(signer)?;
     let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string(), seen };
-    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body = serde_json::to_value(&body)?;
     let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], crate::workflow::clock::now());
     Ok(Some(session.append(st, &|_, _| Ok(()))?))
 }

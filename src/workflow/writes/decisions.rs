@@ -7,10 +7,6 @@ use crate::ledger::EntryId;
 use crate::workflow::context::{Context, Receipt};
 use crate::workflow::error::WorkflowError;
 
-fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
-    serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))
-}
-
 /// What an approver signs, read from the request as it stands: version, operation digest, the evidence
 /// in front of them, the policy in force, the flags shown.
 pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> DecisionBody {
@@ -44,7 +40,7 @@ pub fn decide(
     };
     on_request(ctx, signer, req, kind, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let body = decision_body(d, decision, comment);
-        Ok((json(body)?, vec![d.view.current().id]))
+        Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
     })
 }
 
@@ -67,6 +63,6 @@ pub fn emergency(
             reason: reason.to_string(),
             review_due: crate::ledger::statement::format_ts(due),
         };
-        Ok((json(body)?, vec![d.view.current().id]))
+        Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
     })
 }

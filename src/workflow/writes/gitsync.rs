@@ -61,7 +61,7 @@ fn git_command(dir: &Path) -> Command {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, WorkflowError> {
-    git_command(dir).args(args).output().map_err(|e| WorkflowError::Usage(format!("cannot run git: {e}")))
+    git_command(dir).args(args).output().map_err(|e| WorkflowError::Io("run git".into(), e))
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> Result<String, WorkflowError> {

@@ -22,10 +22,6 @@ pub struct GovernanceReceipt {
     pub signatures: (u32, u32),
 }
 
-fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
-    serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))
-}
-
 fn record(
     ctx: &Context,
     signer: Option<&str>,
@@ -106,7 +102,7 @@ pub fn enroll(
         ))
     })?;
     check_roles(ctx, roles)?;
-    let body = json(EnrolledBody { name: name.into(), key: key.encode(), roles: roles.to_vec() })?;
+    let body = serde_json::to_value(EnrolledBody { name: name.into(), key: key.encode(), roles: roles.to_vec() })?;
     record(ctx, admin, ENROLLED, body, vec![], None)
 }
 
@@ -119,7 +115,7 @@ pub fn set_roles(
 ) -> Result<GovernanceReceipt, WorkflowError> {
     check_roles(ctx, roles)?;
     let key = member_key(ctx, name)?;
-    let body = json(RolesBody { name: name.into(), key: key.encode(), roles: roles.to_vec() })?;
+    let body = serde_json::to_value(RolesBody { name: name.into(), key: key.encode(), roles: roles.to_vec() })?;
     record(ctx, admin, ROLES, body, vec![], None)
 }
 
@@ -134,7 +130,7 @@ pub fn revoke(
         return Err(WorkflowError::Usage("give the reason for the revocation (--reason)".into()));
     }
     let key = member_key(ctx, name)?;
-    let body = json(RevokedBody { name: name.into(), key: key.encode(), reason: reason.into() })?;
+    let body = serde_json::to_value(RevokedBody { name: name.into(), key: key.encode(), reason: reason.into() })?;
     record(ctx, admin, REVOKED, body, vec![], None)
 }
 
@@ -159,13 +155,13 @@ pub fn cosign(ctx: &Context, admin: Option<&str>, prefix: &str) -> Result<Govern
             }
         }
     };
-    let body = json(EndorsedBody { entry: target.to_hex() })?;
+    let body = serde_json::to_value(EndorsedBody { entry: target.to_hex() })?;
     record(ctx, admin, ENDORSED, body, vec![target], Some(target))
 }
 
 /// Adopts the policy in `file`.
 pub fn adopt_policy(ctx: &Context, admin: Option<&str>, file: &Path) -> Result<GovernanceReceipt, WorkflowError> {
     let text = super::init::read_policy_file(file)?;
-    let body = json(PolicyText::new(&text))?;
+    let body = serde_json::to_value(PolicyText::new(&text))?;
     record(ctx, admin, POLICY_ADOPTED, body, vec![], None)
 }

@@ -11,10 +11,6 @@ use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::state::resolve_request;
 use std::path::Path;
 
-fn json<T: serde::Serialize>(v: T) -> Result<serde_json::Value, WorkflowError> {
-    serde_json::to_value(v).map_err(|e| WorkflowError::Usage(e.to_string()))
-}
-
 /// What `execute` records.
 pub struct Execution<'a> {
     pub outcome: Outcome,
@@ -76,7 +72,7 @@ pub fn execute(
             outcome: x.outcome,
             notes: x.notes.clone(),
         };
-        Ok((json(body)?, vec![d.view.current().id]))
+        Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
     })
 }
 
@@ -129,13 +125,13 @@ pub fn attach_evidence(
     if let Some(path) = file {
         // Two bounded passes over the file: a scan (digest, size, text or not), then a copy into the store
         // that checks the bytes did not change; the parser then reads the stored copy as it streams.
-        let scan = crate::evidence::store::scan_file(path, cap).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        let scan = crate::evidence::store::scan_file(path, cap)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "evidence".into());
         if name.chars().count() > crate::audit::record::MAX_LINE {
             return Err(WorkflowError::Usage("the file name is too long".into()));
         }
         let conn = session.ledger.cache_conn();
-        crate::evidence::store::put_file(conn, path, &scan).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        crate::evidence::store::put_file(conn, path, &scan)?;
         let (parsed, warning) = crate::evidence::recognize::recognize_stream(&name, &scan, || {
             crate::evidence::store::open(conn, &scan.digest)
                 .map_err(std::io::Error::other)?
@@ -152,7 +148,7 @@ pub fn attach_evidence(
         body.counts = parsed.counts();
         body.name = Some(name);
     }
-    let body = json(body)?;
+    let body = serde_json::to_value(body)?;
     let mut receipt = append_on(&mut session, &id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])))?;
     receipt.warnings.extend(warnings);
     Ok((receipt, id))
@@ -180,7 +176,7 @@ pub fn validate(
             evidence: evidence_id.map(|e| e.to_hex()),
             notes: notes.clone(),
         };
-        Ok((json(body)?, evidence_id.into_iter().collect()))
+        Ok((serde_json::to_value(body)?, evidence_id.into_iter().collect()))
     })
 }
 
@@ -199,7 +195,7 @@ pub fn review(
     on_request(ctx, signer, req, REVIEWED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let body =
             ReviewedBody { request: d.view.id.to_hex(), kind, summary: summary.into(), lessons: lessons.clone() };
-        Ok((json(body)?, vec![]))
+        Ok((serde_json::to_value(body)?, vec![]))
     })
 }
 
@@ -234,7 +230,7 @@ pub fn close(
             superseded_by: superseded.map(|s| s.to_hex()),
             comment: comment.into(),
         };
-        Ok((json(body)?, superseded.into_iter().collect()))
+        Ok((serde_json::to_value(body)?, superseded.into_iter().collect()))
     })
 }
 
@@ -252,7 +248,7 @@ pub fn link_incident(
     on_request(ctx, signer, req, INCIDENT_LINKED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let body =
             IncidentLinkedBody { request: d.view.id.to_hex(), incident: incident.into(), url: url.map(str::to_string) };
-        Ok((json(body)?, vec![]))
+        Ok((serde_json::to_value(body)?, vec![]))
     })
 }
 
@@ -266,7 +262,7 @@ pub fn note_on(
     NoteBody::new(text, None)?;
     on_request(ctx, signer, req, NOTE, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let body = NoteBody::new(text, Some(d.view.id.to_hex()))?;
-        Ok((json(body)?, vec![]))
+        Ok((serde_json::to_value(body)?, vec![]))
     })
 }
 
@@ -284,7 +280,7 @@ pub fn mark_bad(ctx: &Context, signer: Option<&str>, digest: &str, reason: &str)
     }
     let mut session = ctx.session(signer)?;
     let actor = session.signer.public();
-    let body = json(MarkedBadBody { digest: digest.into(), reason: reason.into() })?;
+    let body = serde_json::to_value(MarkedBadBody { digest: digest.into(), reason: reason.into() })?;
     let st = crate::ledger::Statement::new_at(MARKED_BAD, &actor, body, &[], crate::workflow::clock::now());
     session.append(st, &|_, _| Ok(()))
 }

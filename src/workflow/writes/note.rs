@@ -9,7 +9,7 @@ use crate::workflow::error::WorkflowError;
 pub fn note(ctx: &Context, signer: Option<&str>, text: &str, on: Option<String>) -> Result<Receipt, WorkflowError> {
     let body = NoteBody::new(text, on)?;
     let mut session = ctx.session(signer)?;
-    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body = serde_json::to_value(&body)?;
     let statement = Statement::new_at(KIND, &session.signer.public(), body, &[], crate::workflow::clock::now());
     session.append(statement, &|_, _| Ok(()))
 }

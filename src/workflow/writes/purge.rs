@@ -28,9 +28,11 @@ pub fn purge(
         .as_deref()
         .and_then(Hash::from_hex)
         .ok_or_else(|| WorkflowError::Usage("this evidence is a link; there are no bytes to purge".into()))?;
-    let body =
-        serde_json::to_value(PurgedBody { request: ev.request.to_hex(), evidence: id.to_hex(), reason: reason.into() })
-            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body = serde_json::to_value(PurgedBody {
+        request: ev.request.to_hex(),
+        evidence: id.to_hex(),
+        reason: reason.into(),
+    })?;
     let receipt =
         append_on(&mut session, &ev.request, EVIDENCE_PURGED, &|_: &Draft<'_>| -> Result<Built, WorkflowError> {
             Ok((body.clone(), vec![id]))
@@ -48,7 +50,7 @@ pub fn purge(
         Ok(())
     })?;
     if !shared {
-        store::remove(session.ledger.cache_conn(), &digest).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        store::remove(session.ledger.cache_conn(), &digest)?;
     }
     Ok((receipt, id))
 }

@@ -36,12 +36,11 @@ pub fn new_request(
     record.validate()?;
     let mut session = ctx.session(signer)?;
     if let Some((digest, bytes)) = &blob {
-        crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)
-            .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)?;
     }
     let now = clock::now();
     let actor = session.signer.public();
-    let body = serde_json::to_value(&record).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body = serde_json::to_value(&record)?;
     let statement = Statement::new_at(REQUESTED, &actor, body, &[], now);
     let id = Hash::of(&[&statement.canonical_bytes()?]);
     let candidate = statement.clone();
@@ -69,8 +68,7 @@ pub fn from_git(repo: &Path, spec: &str) -> Result<GitRevert, WorkflowError> {
 
 /// Reads a unified diff file as the change set of a revert.
 pub fn from_diff(path: &Path) -> Result<ChangeSet, WorkflowError> {
-    let (bytes, _) = crate::evidence::store::read_file(path, crate::evidence::store::MAX_BLOB)
-        .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let (bytes, _) = crate::evidence::store::read_file(path, crate::evidence::store::MAX_BLOB)?;
     let text =
         String::from_utf8(bytes).map_err(|_| WorkflowError::Usage(format!("{} is not UTF-8 text", path.display())))?;
     let files =
@@ -118,7 +116,7 @@ pub fn amend(
         let previous = d.view.current().id;
         let body =
             AmendedBody { request: d.view.id.to_hex(), previous: previous.to_hex(), reason: reason.into(), record };
-        Ok((serde_json::to_value(body).map_err(|e| WorkflowError::Usage(e.to_string()))?, vec![previous]))
+        Ok((serde_json::to_value(body)?, vec![previous]))
     })
 }
 
@@ -134,6 +132,6 @@ pub fn withdraw(
     }
     on_request(ctx, signer, req, WITHDRAWN, &|d: &Draft<'_>| {
         let body = WithdrawnBody { request: d.view.id.to_hex(), reason: reason.into() };
-        Ok((serde_json::to_value(body).map_err(|e| WorkflowError::Usage(e.to_string()))?, vec![]))
+        Ok((serde_json::to_value(body)?, vec![]))
     })
 }

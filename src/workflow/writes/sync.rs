@@ -281,7 +281,7 @@ pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) ->
             key: origin_key.encode(),
             seen,
         };
-        let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+        let body = serde_json::to_value(&body)?;
         let st =
             crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
                 .sign(person.signing_key(), &l.domain())?;
@@ -399,7 +399,7 @@ pub fn acknowledge(
         evidence: e.evidence_digest(),
         finding: finding.to_string(),
     };
-    let body = serde_json::to_value(&body).map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    let body = serde_json::to_value(&body)?;
     let st = crate::ledger::Statement::new_at(
         crate::audit::kinds::ACKNOWLEDGED,
         &actor,
