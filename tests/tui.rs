@@ -782,3 +782,37 @@ fn the_console_offers_what_the_policy_allows() {
     assert_eq!(env.run(&["gate", &req]).status.code(), Some(0), "gate agrees the approval counts");
     assert!(can("erin").execute, "the gate passes: erin may execute");
 }
+
+/// The real main loop (the one `rollcall tui` runs, generic over the backend) on a `TestBackend`: the real
+/// worker threads answer, keys go in on the loop's channel, `q` ends it. Nothing sleeps: the test waits
+/// on conditions of the state (with a generous limit only so a bug fails instead of hanging). The last
+/// frame the loop drew is the history screen the synchronous harness draws for the same keys.
+#[test]
+fn the_real_loop_runs_on_a_test_backend_until_q() {
+    use std::time::Duration;
+    let (_tmp, d) = demo_copy();
+    let opts = Options { read_only: false, signer: Some("carol".into()), banner: None };
+    let mut tui = at(|| rollcall::tui::harness::tui(d.context(), opts, 120, 32));
+    let patience = Duration::from_secs(300);
+    tui.start().unwrap();
+    let loaded = |s: &rollcall::tui::state::AppState| {
+        s.integrity.checked && s.queue.total.is_some() && !s.queue.loading && !s.queue.rows.is_empty()
+    };
+    assert!(tui.serve_until(patience, loaded).unwrap(), "the queue and the verification arrive");
+    assert!(rollcall::tui::harness::screen(&tui.terminal).contains(" Queue"), "the queue was drawn");
+    let tx = tui.sender();
+    tx.send(key(KeyCode::Char('2'))).unwrap();
+    let history = |s: &rollcall::tui::state::AppState| {
+        s.screen == Screen::History && s.history.list.total.is_some() && !s.history.list.loading
+    };
+    assert!(tui.serve_until(patience, history).unwrap(), "the history arrives");
+    tx.send(key(KeyCode::Char('q'))).unwrap();
+    tui.serve().unwrap();
+    assert!(tui.state.quit, "q ended the loop");
+    let drawn = redact(&rollcall::tui::harness::screen(&tui.terminal));
+    assert!(drawn.contains("INDEX") && drawn.contains("KIND"), "{drawn}");
+
+    let mut h = harness(&d, 120, 32, false);
+    at(|| h.press(KeyCode::Char('2')));
+    assert_eq!(drawn, redact(&h.render()), "the loop draws what the harness draws");
+}

@@ -1,8 +1,14 @@
-//! A test harness that drives the real console without a terminal: messages go through `update`, the
-//! commands it returns run synchronously on a real worker, and frames are drawn on a `TestBackend`.
-//! Tests and the performance benchmark use it.
+//! Test support (built for tests, and with the `test-support` feature for the integration tests): the
+//! console without a terminal, on a `TestBackend`.
+//!
+//! - [`tui`] gives the real main loop (`runtime::Tui`) with its worker threads: a test sends keys on its
+//!   channel and waits on conditions of the state (`Tui::serve_until`), never on time.
+//! - [`Harness`] is a synchronous convenience over the same `update`, workers and views: each message goes
+//!   through `update`, the commands it returns run one by one on one real worker in the test's thread (no
+//!   threads, no coalescing), so a test steps deterministically and can look at every state in between.
 
 use super::msg::{Cmd, Msg};
+use super::runtime::Tui;
 use super::state::AppState;
 use super::{Options, initial_state, update, view, worker};
 use crate::workflow::Context;
@@ -17,14 +23,43 @@ pub struct Harness {
     queue: Vec<Cmd>,
 }
 
+/// The state a test console starts with on `ctx`: colours on, the default keys (whatever the user's
+/// files say), sized `w`×`h`.
+pub fn test_state(ctx: &Context, opts: &Options, w: u16, h: u16) -> AppState {
+    let mut state = initial_state(ctx, opts);
+    state.theme = super::theme::Theme::new(true);
+    state.keymap = super::keymap::Keymap::default();
+    state.size = (w, h);
+    state.viewport = view::list_rows(&state);
+    state
+}
+
+/// The real console loop on a `TestBackend` of `w`×`h`, its workers started (call `start` to send the
+/// start-up commands and draw the first frame).
+pub fn tui(ctx: Context, opts: Options, w: u16, h: u16) -> Tui<TestBackend> {
+    let state = test_state(&ctx, &opts, w, h);
+    let identity = worker::Identity { signer: opts.signer.clone(), read_only: opts.read_only };
+    let terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    Tui::new(terminal, state, ctx, identity).expect("test backend")
+}
+
+/// The screen last drawn on a test terminal, as text, a line per row.
+pub fn screen(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
 impl Harness {
     /// A console on `ctx` drawn at `w`×`h`, with its start-up commands already run.
     pub fn new(ctx: Context, opts: Options, w: u16, h: u16) -> Harness {
-        let mut state = initial_state(&ctx, &opts);
-        state.theme = super::theme::Theme::new(true);
-        state.keymap = super::keymap::Keymap::default();
-        state.size = (w, h);
-        state.viewport = view::list_rows(&state);
+        let state = test_state(&ctx, &opts, w, h);
         let worker =
             worker::Worker::new(ctx, worker::Identity { signer: opts.signer.clone(), read_only: opts.read_only });
         let mut h = Harness {
@@ -84,15 +119,7 @@ impl Harness {
     /// Draws a frame and returns the screen as text.
     pub fn render(&mut self) -> String {
         self.terminal.draw(|f| view::draw(f, &self.state)).expect("draw");
-        let buf = self.terminal.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        screen(&self.terminal)
     }
 
     /// Commands queued and not yet run.

@@ -1,12 +1,15 @@
 //! The review console: an Elm-style TUI on ratatui and crossterm. Plain state (`state`), a pure
 //! `update` (messages in, commands out), drawing as a pure function of the state (`view`), and std
-//! threads — input, a ticker, a DB worker and a signing worker — feeding one channel. The console calls
+//! threads — input, a ticker, and the read, verification and signing workers (`worker`) — feeding one
+//! channel that one loop, generic over the terminal backend, drains (`runtime`). The console calls
 //! `workflow` for everything; it never writes ledger tables itself.
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod harness;
 pub mod keymap;
 pub mod model;
 pub mod msg;
+pub mod runtime;
 pub mod state;
 pub mod theme;
 pub mod update;
@@ -14,12 +17,11 @@ pub mod view;
 pub mod worker;
 
 use crate::workflow::{Context, WorkflowError};
-use msg::{Cmd, Msg};
+use msg::Msg;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use state::AppState;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// How the console opens.
@@ -61,31 +63,32 @@ pub fn initial_state(ctx: &Context, opts: &Options) -> AppState {
     s
 }
 
-/// Opens the console on a terminal and runs it until the user quits.
+/// Opens the console on a terminal and runs it until the user quits. A terminal that cannot be used is
+/// a failure of the system (`WorkflowError::Io`, exit 1), not bad input.
 pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e: std::io::Error| WorkflowError::Io(what, e)
+    };
     // Fail early, before the terminal changes, if the ledger cannot be opened.
     ctx.open_read_only()?;
-    let mut state = initial_state(&ctx, &opts);
+    let state = initial_state(&ctx, &opts);
     let identity = worker::Identity { signer: opts.signer.clone(), read_only: opts.read_only };
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
     }));
-    enable_raw_mode().map_err(|e| WorkflowError::Usage(format!("cannot use this terminal: {e}")))?;
+    enable_raw_mode().map_err(io("use this terminal"))?;
     let _guard = Guard;
-    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
-        .map_err(|e| WorkflowError::Usage(e.to_string()))?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture).map_err(io("use this terminal"))?;
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
-    let mut terminal = ratatui::Terminal::new(backend).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    let size = terminal.size().map_err(|e| WorkflowError::Usage(e.to_string()))?;
-    state.size = (size.width, size.height);
-    state.viewport = view::list_rows(&state);
-
-    let (tx, rx) = mpsc::channel::<Msg>();
+    let terminal = ratatui::Terminal::new(backend).map_err(io("use this terminal"))?;
+    let today = state.today;
+    let mut tui = runtime::Tui::new(terminal, state, ctx, identity).map_err(io("read the terminal's size"))?;
     // Input.
     {
-        let tx = tx.clone();
+        let tx = tui.sender();
         std::thread::spawn(move || {
             loop {
                 let msg = match event::read() {
@@ -103,8 +106,8 @@ pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     }
     // Ticker, and the date when it changes.
     {
-        let tx = tx.clone();
-        let mut today = state.today;
+        let tx = tui.sender();
+        let mut today = today;
         std::thread::spawn(move || {
             while tx.send(Msg::Tick).is_ok() {
                 std::thread::sleep(Duration::from_millis(250));
@@ -118,57 +121,10 @@ pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
             }
         });
     }
-    // Workers.
-    let db = worker::Worker::new(ctx, identity);
-    let signer = db.sibling();
-    let db_tx = spawn_worker(db, tx.clone());
-    let sign_tx = spawn_worker(signer, tx.clone());
-    let dispatch = |cmds: Vec<Cmd>| {
-        for c in cmds {
-            let _ = match c {
-                Cmd::Act { .. } => sign_tx.send(c),
-                Cmd::Quit => Ok(()),
-                other => db_tx.send(other),
-            };
-        }
-    };
-    dispatch(update::init(&mut state));
-    let mut first = true;
-    loop {
-        terminal.draw(|f| view::draw(f, &state)).map_err(|e| WorkflowError::Usage(e.to_string()))?;
-        if first {
-            first = false;
-            // For the launch benchmark: how long from process start to the first frame.
-            if let (Some(path), Some(started)) = (std::env::var_os("ROLLCALL_FIRST_FRAME_LOG"), crate::STARTED.get()) {
-                let _ = std::fs::write(path, format!("{}\n", started.elapsed().as_micros()));
-            }
-        }
-        let Ok(first) = rx.recv() else { break };
-        let mut cmds = update::update(&mut state, first);
-        while let Ok(m) = rx.try_recv() {
-            cmds.extend(update::update(&mut state, m));
-        }
-        dispatch(cmds);
-        if state.quit {
-            break;
-        }
+    tui.start().map_err(io("draw on this terminal"))?;
+    // For the launch benchmark: how long from process start to the first frame.
+    if let (Some(path), Some(started)) = (std::env::var_os("ROLLCALL_FIRST_FRAME_LOG"), crate::STARTED.get()) {
+        let _ = std::fs::write(path, format!("{}\n", started.elapsed().as_micros()));
     }
-    Ok(())
-}
-
-fn spawn_worker(mut w: worker::Worker, out: mpsc::Sender<Msg>) -> mpsc::Sender<Cmd> {
-    let (tx, rx) = mpsc::channel::<Cmd>();
-    std::thread::spawn(move || {
-        while let Ok(cmd) = rx.recv() {
-            // Coalesce: drop queued polls behind this one.
-            let msgs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.handle(cmd)))
-                .unwrap_or_else(|_| vec![Msg::Error("internal error in the worker; the console goes on".into())]);
-            for m in msgs {
-                if out.send(m).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    tx
+    tui.serve().map_err(io("draw on this terminal"))
 }

@@ -1,4 +1,4 @@
-//! View models: what the screens draw, built by the worker from workflow results. Every string from the
+//! View models: what the screens draw, built from workflow results by `worker::present`. Every string from the
 //! ledger or from evidence is sanitized here, once, when it becomes a view model — control, bidi and
 //! zero-width characters shown as `<U+XXXX>` and the row marked — so drawing never sees raw text.
 
@@ -93,6 +93,13 @@ pub struct TimelineItem {
     pub note: Option<String>,
 }
 
+/// An open obligation of the request (a review due, a temporary revert expiring).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObligationItem {
+    pub text: String,
+    pub overdue: bool,
+}
+
 /// Exactly what an approval or rejection would sign.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct SignPreview {
@@ -131,7 +138,7 @@ pub struct Detail {
     pub risk_factors: Vec<String>,
     pub checklist: Vec<CheckItem>,
     pub decisions: Vec<String>,
-    pub obligations: Vec<String>,
+    pub obligations: Vec<ObligationItem>,
     pub timeline: Vec<TimelineItem>,
     pub lineage: Vec<(String, String)>,
     pub sign: SignPreview,

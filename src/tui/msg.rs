@@ -92,7 +92,7 @@ pub enum Job {
     Evidence {
         req: EntryId,
         path: String,
-        kind: String,
+        kind: EvidenceKind,
     },
     Execute {
         req: EntryId,
@@ -107,16 +107,66 @@ pub enum Job {
         resolution: crate::audit::bodies::Resolution,
         comment: String,
     },
-    /// A new request from the form: the record's fields, and optionally a commit of the git repository
-    /// the console was started in.
-    NewRequest {
-        fields: Vec<(String, String)>,
-        git_commit: Option<String>,
-    },
+    /// A new request from the form.
+    NewRequest(Box<NewRequest>),
     /// Write the Markdown governance report to a file, recording the read.
     Report {
         path: String,
     },
+}
+
+/// The kinds of evidence the attach form offers (the policy's evidence kinds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidenceKind {
+    Test,
+    Scan,
+    Compliance,
+    Validation,
+    Log,
+    Other,
+}
+
+impl EvidenceKind {
+    pub const ALL: [EvidenceKind; 6] = [
+        EvidenceKind::Test,
+        EvidenceKind::Scan,
+        EvidenceKind::Compliance,
+        EvidenceKind::Validation,
+        EvidenceKind::Log,
+        EvidenceKind::Other,
+    ];
+
+    /// The name `workflow` and the policy use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Test => "test",
+            EvidenceKind::Scan => "scan",
+            EvidenceKind::Compliance => "compliance",
+            EvidenceKind::Validation => "validation",
+            EvidenceKind::Log => "log",
+            EvidenceKind::Other => "other",
+        }
+    }
+}
+
+/// A new rollback request as filled in the form, each text trimmed (`None`: left empty). The worker
+/// completes it from git when a commit is given and builds the typed record from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRequest {
+    pub title: String,
+    pub change: Option<String>,
+    pub rationale: String,
+    pub impact: String,
+    pub component: Option<String>,
+    pub env: String,
+    pub revert_command: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub category: crate::audit::record::Category,
+    pub risk: crate::audit::record::Risk,
+    /// A commit (or A..B) of the git repository the console was started in: fills the revert operation,
+    /// the revisions and the components that were left empty.
+    pub git_commit: Option<String>,
 }
 
 /// What a finished action did.

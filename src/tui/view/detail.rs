@@ -61,8 +61,8 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
             if !x.obligations.is_empty() {
                 lines.push(Line::raw(""));
                 for o in &x.obligations {
-                    let style = if o.contains("OVERDUE") { t.danger } else { t.warn };
-                    lines.push(Line::styled(format!("obligation: {o}"), style));
+                    let style = if o.overdue { t.danger } else { t.warn };
+                    lines.push(Line::styled(format!("obligation: {}", o.text), style));
                 }
             }
         }

@@ -13,8 +13,6 @@ use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use crate::workflow::reads::witness::{acknowledged_line, equivocation_line};
-
 /// What `export` did, with anything the user should know.
 #[derive(Debug)]
 pub struct Exported {

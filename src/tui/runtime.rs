@@ -1,0 +1,284 @@
+//! The runtime: one main loop for every backend (`Tui<B>`), and the worker threads it feeds.
+//!
+//! Everything that happens arrives as a `Msg` on one channel: keys and resizes from the input thread,
+//! ticks, the date, and the workers' replies. The loop takes a message and every one already queued behind
+//! it, applies them with `update::step`, sends the commands they returned to the workers, and redraws only
+//! when a message changed what is shown. `tui::run` runs it on a crossterm terminal; tests run the same
+//! loop on a `TestBackend` and put their keys on the channel (`Tui::sender`).
+//!
+//! Three workers, each a thread with its own ledger connection, each answering with messages:
+//! - reads (pages, counts, details, search, metrics, polls, path checks): a queued request that a newer
+//!   one of the same kind supersedes is dropped (`coalesce`), so scrolling does not pile up queries;
+//! - verification, which reads every entry: on its own, so paging never waits behind it;
+//! - signing (unlock a key, append): on its own, so the passphrase KDF does not stall reads.
+
+use super::msg::{Cmd, Failed, Msg, Retry};
+use super::state::AppState;
+use super::worker::{Identity, Worker};
+use super::{update, view};
+use crate::workflow::Context;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+/// The worker a command runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    Read,
+    Verify,
+    Sign,
+}
+
+/// Where `cmd` runs; `None` for the commands the loop itself handles (quitting).
+pub fn lane(cmd: &Cmd) -> Option<Lane> {
+    match cmd {
+        Cmd::Quit => None,
+        Cmd::Verify => Some(Lane::Verify),
+        Cmd::Act { .. } => Some(Lane::Sign),
+        _ => Some(Lane::Read),
+    }
+}
+
+/// Whether a newer command of the same kind makes a queued `cmd` useless: the state only waits for the
+/// reply to the latest request of each kind (older replies are dropped by their generation).
+fn supersedable(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Queue { .. }
+            | Cmd::QueueCount { .. }
+            | Cmd::History { .. }
+            | Cmd::HistoryCount { .. }
+            | Cmd::Search { .. }
+            | Cmd::Detail { .. }
+            | Cmd::Metrics
+            | Cmd::Poll
+            | Cmd::Verify
+    )
+}
+
+/// Latest wins: of the queued commands `cmds` (oldest first), drops each supersedable one that a later
+/// command of the same kind replaces. The others keep their order.
+pub fn coalesce(cmds: Vec<Cmd>) -> Vec<Cmd> {
+    let mut out: Vec<Cmd> = Vec::with_capacity(cmds.len());
+    for c in cmds {
+        if supersedable(&c) {
+            let kind = std::mem::discriminant(&c);
+            out.retain(|o| std::mem::discriminant(o) != kind);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The worker threads, by lane.
+pub struct Workers {
+    read: Sender<Cmd>,
+    verify: Sender<Cmd>,
+    sign: Sender<Cmd>,
+}
+
+impl Workers {
+    /// Starts the three workers on `ctx`; their replies go to `out`.
+    pub fn spawn(ctx: Context, identity: Identity, out: &Sender<Msg>) -> Workers {
+        let read = Worker::new(ctx, identity);
+        let verify = read.sibling();
+        let sign = read.sibling();
+        Workers {
+            read: spawn_lane(read, out.clone()),
+            verify: spawn_lane(verify, out.clone()),
+            sign: spawn_lane(sign, out.clone()),
+        }
+    }
+
+    /// Sends each command to its worker.
+    pub fn dispatch(&self, cmds: Vec<Cmd>) {
+        for c in cmds {
+            let to = match lane(&c) {
+                None => continue,
+                Some(Lane::Read) => &self.read,
+                Some(Lane::Verify) => &self.verify,
+                Some(Lane::Sign) => &self.sign,
+            };
+            // A worker that is gone has said why (its panic became a message); the console goes on.
+            let _ = to.send(c);
+        }
+    }
+}
+
+/// A worker thread: takes the commands queued so far, drops the superseded ones, runs the rest in order.
+fn spawn_lane(mut w: Worker, out: Sender<Msg>) -> Sender<Cmd> {
+    let (tx, rx) = mpsc::channel::<Cmd>();
+    std::thread::spawn(move || {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter());
+            for cmd in coalesce(batch) {
+                let signing = matches!(cmd, Cmd::Act { .. });
+                let msgs =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.handle(cmd))).unwrap_or_else(|_| {
+                        vec![if signing {
+                            // The dialog waits for this answer: it goes back to review.
+                            Msg::Acted(Err(Failed {
+                                message: "internal error while signing; check the history before trying again".into(),
+                                retry: Retry::Review,
+                            }))
+                        } else {
+                            Msg::Error("internal error in the worker; the console goes on".into())
+                        }]
+                    });
+                for m in msgs {
+                    if out.send(m).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// The console on a terminal: its state, the channel everything arrives on, and the workers.
+pub struct Tui<B: Backend> {
+    pub terminal: Terminal<B>,
+    pub state: AppState,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    workers: Workers,
+}
+
+impl<B: Backend> Tui<B> {
+    /// A console drawn on `terminal` (its size is read now), with workers started on `ctx`.
+    pub fn new(
+        terminal: Terminal<B>,
+        mut state: AppState,
+        ctx: Context,
+        identity: Identity,
+    ) -> Result<Tui<B>, B::Error> {
+        let size = terminal.size()?;
+        state.size = (size.width, size.height);
+        state.viewport = view::list_rows(&state);
+        let (tx, rx) = mpsc::channel();
+        let workers = Workers::spawn(ctx, identity, &tx);
+        Ok(Tui { terminal, state, tx, rx, workers })
+    }
+
+    /// Where to send messages into the loop (input, ticks; tests send their keys here).
+    pub fn sender(&self) -> Sender<Msg> {
+        self.tx.clone()
+    }
+
+    /// Sends the start-up commands and draws the first frame.
+    pub fn start(&mut self) -> Result<(), B::Error> {
+        let cmds = update::init(&mut self.state);
+        self.workers.dispatch(cmds);
+        self.draw()
+    }
+
+    /// The main loop, after `start`: until the user quits.
+    pub fn serve(&mut self) -> Result<(), B::Error> {
+        while !self.state.quit {
+            let Ok(m) = self.rx.recv() else { break };
+            self.turn(m)?;
+        }
+        Ok(())
+    }
+
+    /// The main loop until `done` holds of the state after a turn (`true`), or the user quits, or no
+    /// message came for `patience` (`false`). For tests, which wait on conditions rather than on time.
+    pub fn serve_until(&mut self, patience: Duration, done: impl Fn(&AppState) -> bool) -> Result<bool, B::Error> {
+        while !self.state.quit {
+            match self.rx.recv_timeout(patience) {
+                Ok(m) => self.turn(m)?,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return Ok(false),
+            }
+            if done(&self.state) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// One turn: `m` and every message already queued behind it, their commands to the workers, and a
+    /// frame when something shown changed.
+    fn turn(&mut self, m: Msg) -> Result<(), B::Error> {
+        let first = update::step(&mut self.state, m);
+        let (mut cmds, mut redraw) = (first.cmds, first.redraw);
+        while let Ok(m) = self.rx.try_recv() {
+            let u = update::step(&mut self.state, m);
+            cmds.extend(u.cmds);
+            redraw |= u.redraw;
+        }
+        self.workers.dispatch(cmds);
+        if redraw && !self.state.quit { self.draw() } else { Ok(()) }
+    }
+
+    fn draw(&mut self) -> Result<(), B::Error> {
+        let state = &self.state;
+        self.terminal.draw(|f| view::draw(f, state)).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Hash;
+    use crate::workflow::browse::{HistoryFilter, Page, QueueFilter};
+
+    fn queue(generation: u64, page: Page<crate::workflow::browse::QueueKey>) -> Cmd {
+        Cmd::Queue { generation, filter: QueueFilter::default(), page, limit: 100 }
+    }
+
+    /// Of the queued page requests only the latest of each kind runs; the others keep their order, and
+    /// commands that are not superseded (evidence, entries, path checks) all run.
+    #[test]
+    fn queued_requests_are_coalesced_latest_wins() {
+        let d = |generation, b| Cmd::Detail { generation, id: Hash([b; 32]) };
+        let cmds = vec![
+            queue(2, Page::First),
+            Cmd::QueueCount { generation: 2, filter: QueueFilter::default() },
+            d(3, 1),
+            Cmd::Poll,
+            Cmd::Entry { id: Hash([7; 32]) },
+            queue(4, Page::First),
+            Cmd::History { generation: 5, filter: HistoryFilter::default(), page: Page::First, limit: 100 },
+            Cmd::Entry { id: Hash([8; 32]) },
+            d(6, 2),
+            Cmd::Poll,
+            Cmd::QueueCount { generation: 4, filter: QueueFilter::default() },
+            Cmd::CheckPath { input: "a".into() },
+            Cmd::CheckPath { input: "ab".into() },
+        ];
+        let kept: Vec<String> = coalesce(cmds)
+            .iter()
+            .map(|c| match c {
+                Cmd::Queue { generation, .. } => format!("queue {generation}"),
+                Cmd::QueueCount { generation, .. } => format!("count {generation}"),
+                Cmd::Detail { generation, .. } => format!("detail {generation}"),
+                Cmd::History { generation, .. } => format!("history {generation}"),
+                Cmd::Entry { id } => format!("entry {}", id.0[0]),
+                Cmd::Poll => "poll".into(),
+                Cmd::CheckPath { input } => format!("path {input}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            ["entry 7", "queue 4", "history 5", "entry 8", "detail 6", "poll", "count 4", "path a", "path ab"]
+        );
+        assert!(coalesce(vec![]).is_empty());
+    }
+
+    /// Verification and signing have workers of their own; everything else reads.
+    #[test]
+    fn verification_and_signing_run_on_their_own_workers() {
+        assert_eq!(lane(&Cmd::Verify), Some(Lane::Verify));
+        let act = Cmd::Act {
+            job: crate::tui::msg::Job::Report { path: "r.md".into() },
+            passphrase: crate::identity::Passphrase::new(String::new()),
+        };
+        assert_eq!(lane(&act), Some(Lane::Sign));
+        assert_eq!(lane(&queue(1, Page::First)), Some(Lane::Read));
+        assert_eq!(lane(&Cmd::Quit), None);
+    }
+}

@@ -1,0 +1,211 @@
+//! The request detail (its tabs, scrolling, the actions it offers) and the text viewers over it: the
+//! evidence viewer that pages through a stored file, an entry's text, and the help.
+
+use super::super::keymap::Action;
+use super::super::model::Detail;
+use super::super::msg::Cmd;
+use super::super::state::*;
+use super::dialog::start_action;
+use crate::ledger::EntryId;
+use ratatui::crossterm::event::KeyEvent;
+
+pub(super) fn open_detail(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
+    let generation = s.generation();
+    let keep = s.detail.as_ref().filter(|d| d.id == id).map(|d| (d.tab, d.scroll, d.evidence_selected));
+    s.detail = Some(DetailState {
+        id,
+        generation,
+        data: None,
+        tab: keep.map_or(Tab::Record, |k| k.0),
+        scroll: keep.map_or(0, |k| k.1),
+        evidence_selected: keep.map_or(0, |k| k.2),
+    });
+    if s.screen != Screen::Detail {
+        s.previous = s.screen;
+    }
+    s.screen = Screen::Detail;
+    vec![Cmd::Detail { generation, id }]
+}
+
+/// The detail asked for last arrived; an older one is dropped.
+pub(super) fn arrived(s: &mut AppState, generation: u64, detail: Detail) -> Vec<Cmd> {
+    if let Some(d) = &mut s.detail
+        && d.generation == generation
+    {
+        d.evidence_selected = d.evidence_selected.min(detail.evidence.len().saturating_sub(1));
+        d.data = Some(detail);
+    }
+    vec![]
+}
+
+pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    let Some(d) = &mut s.detail else { return vec![] };
+    let tabs = Tab::ALL;
+    match a {
+        Action::Back => {
+            s.screen = s.previous;
+            return vec![];
+        }
+        Action::NextTab => {
+            d.tab = tabs[(d.tab.index() + 1) % tabs.len()];
+            d.scroll = 0;
+        }
+        Action::PrevTab => {
+            d.tab = tabs[(d.tab.index() + tabs.len() - 1) % tabs.len()];
+            d.scroll = 0;
+        }
+        Action::Down if d.tab == Tab::Evidence => {
+            let n = d.data.as_ref().map_or(0, |x| x.evidence.len());
+            d.evidence_selected = (d.evidence_selected + 1).min(n.saturating_sub(1));
+        }
+        Action::Up if d.tab == Tab::Evidence => d.evidence_selected = d.evidence_selected.saturating_sub(1),
+        Action::Down => d.scroll = d.scroll.saturating_add(1),
+        Action::Up => d.scroll = d.scroll.saturating_sub(1),
+        Action::PageDown => d.scroll = d.scroll.saturating_add(10),
+        Action::PageUp => d.scroll = d.scroll.saturating_sub(10),
+        Action::Top => d.scroll = 0,
+        Action::Open if d.tab == Tab::Evidence => {
+            if let Some(e) = d.data.as_ref().and_then(|x| x.evidence.get(d.evidence_selected)) {
+                return vec![Cmd::Evidence { id: e.id }];
+            }
+        }
+        Action::Refresh => {
+            let id = d.id;
+            return open_detail(s, id);
+        }
+        Action::Approve => return start_action(s, ActionKind::Approve),
+        Action::Reject => return start_action(s, ActionKind::Reject),
+        Action::Emergency => return start_action(s, ActionKind::Emergency),
+        Action::Note => return start_action(s, ActionKind::Note),
+        Action::Attach => return start_action(s, ActionKind::Attach),
+        Action::Execute => return start_action(s, ActionKind::Execute),
+        Action::Validate => return start_action(s, ActionKind::Validate),
+        Action::Close => return start_action(s, ActionKind::Close),
+        _ => {}
+    }
+    vec![]
+}
+
+/// A page of an evidence file arrived: `(offset, len, size)` of its bytes, and its lines.
+pub(super) fn evidence_page(
+    s: &mut AppState,
+    id: EntryId,
+    page: u64,
+    (offset, len, size): (u64, u64, u64),
+    text: Vec<String>,
+) -> Vec<Cmd> {
+    // Only the page last asked for, in the viewer that asked: a stale reply is dropped.
+    if let Some(Modal::Viewer { lines, scroll, pager: Some(p), .. }) = s.modals.last_mut()
+        && p.evidence == id
+        && p.page == Some(page)
+    {
+        *lines = text;
+        *scroll = 0;
+        p.shown = Some(page);
+        (p.offset, p.len, p.size) = (offset, len, size);
+    }
+    vec![]
+}
+
+/// What a page key does in an evidence viewer.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Nothing to do (already there).
+    Stay,
+    /// Back to the summary.
+    Summary,
+    /// Read this page (from 0).
+    Load(u64),
+}
+
+/// Moves `p` through [summary, page 1, …, page N] for a page key; `Err` says why it cannot.
+fn turn_page(p: &mut Pager, a: Action) -> Result<Turn, &'static str> {
+    if p.pages == 0 {
+        return Err("no stored bytes to page through (a link, purged, or missing)");
+    }
+    let last = p.pages - 1;
+    let target = match (a, p.page) {
+        (Action::NextPage, None) => Some(0),
+        (Action::NextPage, Some(n)) if n < last => Some(n + 1),
+        (Action::NextPage, Some(_)) => return Err("this is the last page"),
+        (Action::PrevPage, None) => return Err("this is the summary; the file's pages follow it"),
+        (Action::PrevPage, Some(n)) => n.checked_sub(1),
+        (Action::LastPage, _) => Some(last),
+        _ => None,
+    };
+    if target == p.page {
+        return Ok(Turn::Stay);
+    }
+    p.page = target;
+    Ok(match target {
+        None => {
+            p.shown = None;
+            Turn::Summary
+        }
+        Some(n) => Turn::Load(n),
+    })
+}
+
+/// A key in a viewer or the help: scrolling, closing, and the evidence viewer's pages.
+pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    let action = s.keymap.action(&k);
+    let Some(top) = s.modals.last_mut() else { return vec![] };
+    match top {
+        Modal::Viewer { lines, scroll, pager, .. }
+            if matches!(action, Some(Action::NextPage | Action::PrevPage | Action::FirstPage | Action::LastPage)) =>
+        {
+            let Some(p) = pager else { return vec![] };
+            match turn_page(p, action.expect("matched")) {
+                Ok(Turn::Stay) => vec![],
+                Ok(Turn::Summary) => {
+                    *lines = p.summary.clone();
+                    *scroll = 0;
+                    vec![]
+                }
+                Ok(Turn::Load(page)) => vec![Cmd::EvidencePage { id: p.evidence, page }],
+                Err(why) => {
+                    s.toast(why, false);
+                    vec![]
+                }
+            }
+        }
+        Modal::Help { scroll } | Modal::Viewer { scroll, .. } => {
+            match action {
+                Some(Action::Back | Action::Quit | Action::Help) => {
+                    s.modals.pop();
+                }
+                Some(Action::Down) => *scroll = scroll.saturating_add(1),
+                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                Some(Action::PageDown) => *scroll = scroll.saturating_add(10),
+                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+                Some(Action::Top) => *scroll = 0,
+                _ => {}
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page keys move through [summary, page 1, …, page N] and say why when they cannot.
+    #[test]
+    fn evidence_pages_turn_from_the_summary_to_the_last_page_and_back() {
+        let mut p =
+            Pager::new(crate::ledger::Hash([3; 32]), Some(3 * crate::workflow::evidence::PAGE as u64 + 1), vec![]);
+        assert_eq!(p.pages, 4);
+        assert!(turn_page(&mut p, Action::PrevPage).is_err(), "the summary has nothing before it");
+        assert_eq!(turn_page(&mut p, Action::NextPage), Ok(Turn::Load(0)));
+        assert_eq!(turn_page(&mut p, Action::LastPage), Ok(Turn::Load(3)));
+        assert_eq!(turn_page(&mut p, Action::LastPage), Ok(Turn::Stay));
+        assert!(turn_page(&mut p, Action::NextPage).is_err(), "the last page has nothing after it");
+        p.page = Some(0);
+        assert_eq!(turn_page(&mut p, Action::PrevPage), Ok(Turn::Summary));
+        assert_eq!(p.shown, None);
+        let mut none = Pager::new(crate::ledger::Hash([3; 32]), None, vec![]);
+        assert!(turn_page(&mut none, Action::NextPage).is_err(), "no stored bytes, no pages");
+    }
+}

@@ -1,0 +1,467 @@
+//! The forms and signing dialogs: opening one for an action (with exactly what will be signed), filling
+//! its fields (a typed file path is checked and completed by the worker), the passphrase, the job it
+//! signs, and what happens when the signing worker answers.
+
+use super::super::msg::{Cmd, Done, EvidenceKind, Failed, Job, NewRequest, Retry};
+use super::super::state::*;
+use crate::identity::Passphrase;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+fn field(label: &'static str, required: bool) -> Field {
+    Field { label, value: String::new(), choices: vec![], required }
+}
+
+fn choice(label: &'static str, choices: Vec<&'static str>) -> Field {
+    Field { label, value: choices[0].to_string(), choices, required: true }
+}
+
+/// Opens the signing dialog for `kind` on the request shown, if the signer may.
+pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
+    if s.read_only {
+        s.toast("read-only: actions are hidden", true);
+        return vec![];
+    }
+    let Some(d) = s.detail.as_ref().and_then(|d| d.data.as_ref()) else {
+        s.toast("the request is still loading", true);
+        return vec![];
+    };
+    let allowed = match kind {
+        ActionKind::Approve | ActionKind::Reject => d.can.decide,
+        ActionKind::Emergency => d.can.emergency,
+        ActionKind::Execute => d.can.execute,
+        ActionKind::Close => d.can.close,
+        ActionKind::Note | ActionKind::Attach | ActionKind::Validate => d.can.annotate,
+        ActionKind::NewRequest | ActionKind::Report => true,
+    };
+    if !allowed {
+        s.toast(format!("{} is not available to {} on this request", kind.title(), s.user), true);
+        return vec![];
+    }
+    let p = &d.sign;
+    let mut preview = vec![format!("request   {}", p.request), format!("title     {}", d.title)];
+    if matches!(kind, ActionKind::Approve | ActionKind::Reject | ActionKind::Emergency) {
+        preview.push(format!("version   {}", p.version));
+        preview.push(format!("revert    {}", p.revert));
+        preview.push(format!("op digest {}", p.revert_digest));
+        preview.push(format!(
+            "evidence  {}",
+            if p.evidence.is_empty() { "(none)".to_string() } else { p.evidence.join(", ") }
+        ));
+        preview.push(format!("policy    {}", p.policy));
+        preview
+            .push(format!("flags     {}", if p.flags.is_empty() { "(none)".to_string() } else { p.flags.join(", ") }));
+        preview.push(format!(
+            "risk      {} ({} of 100); approvals {} of {}",
+            d.tier, d.score, d.approvals.0, d.approvals.1
+        ));
+    }
+    let fields = match kind {
+        ActionKind::Approve | ActionKind::Reject => vec![field("comment", true)],
+        ActionKind::Emergency => vec![field("reason", true)],
+        ActionKind::Note => vec![field("note", true)],
+        ActionKind::Attach => {
+            vec![field("file path", true), choice("kind", EvidenceKind::ALL.iter().map(|k| k.as_str()).collect())]
+        }
+        ActionKind::Execute => vec![choice("outcome", vec!["succeeded", "partial", "failed"])],
+        ActionKind::Validate => vec![choice("result", vec!["pass", "fail"])],
+        ActionKind::Close => {
+            vec![choice("resolution", vec!["made-permanent", "rolled-forward"]), field("comment", true)]
+        }
+        ActionKind::NewRequest => return start_new_request(s),
+        ActionKind::Report => return start_report(s, "rollcall-report.md".into()),
+    };
+    let dialog = ActionDialog {
+        kind,
+        req: Some(d.id),
+        title: format!("{} — {}", kind.title(), d.title),
+        preview,
+        fields,
+        focus: 0,
+        step: Step::Review,
+        error: None,
+        passphrase: Default::default(),
+    };
+    s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
+}
+
+/// The job a filled dialog asks for; none when a request-bound action has no request (never built so).
+/// Choice fields hold only the values the form offers (see `choice`), so the fallback arms below are never
+/// taken with user input.
+fn job_of(d: &ActionDialog) -> Option<Job> {
+    use crate::audit::bodies::{Outcome, Resolution};
+    let v = |i: usize| d.fields.get(i).map(|f| f.value.trim().to_string()).unwrap_or_default();
+    let req = d.req;
+    Some(match d.kind {
+        ActionKind::Approve => Job::Decide { req: req?, approve: true, comment: v(0) },
+        ActionKind::Reject => Job::Decide { req: req?, approve: false, comment: v(0) },
+        ActionKind::Emergency => Job::Emergency { req: req?, reason: v(0) },
+        ActionKind::Note => Job::Note { req: req?, text: v(0) },
+        ActionKind::Attach => Job::Evidence {
+            req: req?,
+            path: v(0),
+            kind: EvidenceKind::ALL.into_iter().find(|k| k.as_str() == v(1)).unwrap_or(EvidenceKind::Other),
+        },
+        ActionKind::Execute => Job::Execute {
+            req: req?,
+            outcome: match v(0).as_str() {
+                "succeeded" => Outcome::Succeeded,
+                "partial" => Outcome::Partial,
+                _ => Outcome::Failed,
+            },
+        },
+        ActionKind::Validate => Job::Validate { req: req?, pass: v(0) == "pass" },
+        ActionKind::Close => Job::Close {
+            req: req?,
+            resolution: match v(0).as_str() {
+                "rolled-forward" => Resolution::RolledForward,
+                "superseded" => Resolution::Superseded,
+                _ => Resolution::MadePermanent,
+            },
+            comment: v(1),
+        },
+        ActionKind::Report => Job::Report { path: v(0) },
+        ActionKind::NewRequest => Job::NewRequest(Box::new(new_request_of(d))),
+    })
+}
+
+/// The new request a filled form describes (its fields found by label).
+fn new_request_of(d: &ActionDialog) -> NewRequest {
+    use crate::audit::record::{Category, Risk};
+    let get = |label: &str| {
+        d.fields.iter().find(|f| f.label == label).map(|f| f.value.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    let text = |label: &str| get(label).unwrap_or_default();
+    NewRequest {
+        title: text("title"),
+        change: get("change"),
+        rationale: text("rationale"),
+        impact: text("user impact"),
+        component: get("component"),
+        env: text("environment"),
+        revert_command: get("revert command"),
+        from: get("from"),
+        to: get("to"),
+        category: match get("category").as_deref() {
+            Some("security-patch") => Category::SecurityPatch,
+            Some("critical-bug") => Category::CriticalBug,
+            Some("performance-regression") => Category::PerformanceRegression,
+            Some("data-integrity") => Category::DataIntegrity,
+            Some("compliance") => Category::Compliance,
+            _ => Category::Other,
+        },
+        risk: get("risk").as_deref().and_then(Risk::parse).unwrap_or(Risk::Medium),
+        git_commit: get("git commit"),
+    }
+}
+
+/// The labels of the new-request form, in order.
+pub const NEW_REQUEST_FIELDS: [&str; 11] = [
+    "title",
+    "change",
+    "rationale",
+    "user impact",
+    "component",
+    "environment",
+    "revert command",
+    "from",
+    "to",
+    "category",
+    "risk",
+];
+
+/// Opens the new-request form. Started inside a git repository, it offers a commit to revert, which
+/// fills the revert operation, the revisions and the components from git.
+pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
+    if s.read_only {
+        s.toast("read-only: actions are hidden", true);
+        return vec![];
+    }
+    let in_git = s.in_git;
+    let mut fields: Vec<Field> = Vec::new();
+    if in_git {
+        fields.push(Field { label: "git commit", value: String::new(), choices: vec![], required: false });
+    }
+    for label in NEW_REQUEST_FIELDS {
+        fields.push(match label {
+            "category" => choice(
+                "category",
+                vec![
+                    "critical-bug",
+                    "performance-regression",
+                    "security-patch",
+                    "data-integrity",
+                    "compliance",
+                    "other",
+                ],
+            ),
+            "risk" => choice("risk", vec!["medium", "low", "high", "critical"]),
+            "revert command" | "from" | "to" | "component" | "change" => field(label, !in_git),
+            other => field(other, true),
+        });
+    }
+    let mut preview = vec![format!("filed by  {}", s.user)];
+    if in_git {
+        preview.push("a commit (or A..B) of this git repository fills the revert, revisions and components".into());
+    }
+    let dialog = ActionDialog {
+        kind: ActionKind::NewRequest,
+        req: None,
+        title: "New rollback request".into(),
+        preview,
+        fields,
+        focus: 0,
+        step: Step::Fill,
+        error: None,
+        passphrase: Default::default(),
+    };
+    s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
+}
+
+/// `:report [FILE]`: writes the Markdown governance report. A console that may sign records the read
+/// (the policy's audit.record_reads) through the signing dialog; a read-only one writes it directly.
+pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
+    if s.read_only {
+        s.toast(
+            format!("writing the report to {} (read-only: the read is not recorded)…", crate::text::safe(&path)),
+            false,
+        );
+        return vec![Cmd::Report { path }];
+    }
+    let dialog = ActionDialog {
+        kind: ActionKind::Report,
+        req: None,
+        title: "Write the governance report".into(),
+        preview: vec![
+            format!("reader    {}", s.user),
+            "signs an audit.read entry (who read what) before the report is written".into(),
+        ],
+        fields: vec![Field { label: "file", value: path, choices: vec![], required: true }],
+        focus: 0,
+        step: Step::Fill,
+        error: None,
+        passphrase: Default::default(),
+    };
+    s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
+}
+
+/// A key in a signing dialog: review → fields → passphrase → sign.
+pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    let Some(top) = s.modals.last_mut() else { return vec![] };
+    match top {
+        Modal::Action(d) => {
+            d.error = match d.step {
+                Step::Signing => d.error.take(),
+                _ => None,
+            };
+            match d.step {
+                Step::Review => match k.code {
+                    KeyCode::Esc => {
+                        s.modals.pop();
+                    }
+                    KeyCode::Enter => d.step = if d.fields.is_empty() { Step::Passphrase } else { Step::Fill },
+                    _ => {}
+                },
+                Step::Fill => {
+                    let f = &mut d.fields[d.focus];
+                    match k.code {
+                        KeyCode::Esc => d.step = Step::Review,
+                        KeyCode::Tab | KeyCode::Down => d.focus = (d.focus + 1) % d.fields.len(),
+                        KeyCode::BackTab | KeyCode::Up => d.focus = (d.focus + d.fields.len() - 1) % d.fields.len(),
+                        KeyCode::Left | KeyCode::Right if !f.choices.is_empty() => {
+                            let i = f.choices.iter().position(|c| *c == f.value).unwrap_or(0);
+                            let n = f.choices.len();
+                            let j = if k.code == KeyCode::Right { (i + 1) % n } else { (i + n - 1) % n };
+                            f.value = f.choices[j].to_string();
+                        }
+                        KeyCode::Backspace if f.choices.is_empty() => {
+                            f.value.pop();
+                        }
+                        KeyCode::Char('\t') => {}
+                        KeyCode::Char(c)
+                            if f.choices.is_empty() && !c.is_control() && f.value.chars().count() < 4000 =>
+                        {
+                            f.value.push(c);
+                        }
+                        KeyCode::Char(' ') if !f.choices.is_empty() => {}
+                        KeyCode::Enter => {
+                            if f.label == "file path" && d.focus == 0 && !f.value.is_empty() {
+                                // The worker looks at the disk; `path_checked` completes the path or moves on.
+                                return vec![Cmd::CheckPath { input: f.value.clone() }];
+                            }
+                            next_field(d);
+                        }
+                        _ => {}
+                    }
+                }
+                Step::Passphrase => match k.code {
+                    KeyCode::Esc => {
+                        d.passphrase.clear();
+                        d.step = if d.fields.is_empty() { Step::Review } else { Step::Fill };
+                    }
+                    KeyCode::Backspace => {
+                        d.passphrase.pop();
+                    }
+                    KeyCode::Char(c) if !c.is_control() => d.passphrase.push(c),
+                    KeyCode::Enter => {
+                        if d.passphrase.is_empty() {
+                            d.error = Some("type the passphrase of your key".into());
+                            return vec![];
+                        }
+                        d.step = Step::Signing;
+                        let passphrase = Passphrase::new(std::mem::take(&mut *d.passphrase));
+                        let Some(job) = job_of(d) else {
+                            d.step = Step::Review;
+                            d.error = Some("this action has no request to act on".into());
+                            return vec![];
+                        };
+                        return vec![Cmd::Act { job, passphrase }];
+                    }
+                    _ => {}
+                },
+                Step::Signing => {}
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+/// Enter in a form: the next field, or the passphrase step once every required field is filled.
+fn next_field(d: &mut ActionDialog) {
+    if d.focus + 1 < d.fields.len() {
+        d.focus += 1;
+    } else if let Some(missing) = d.fields.iter().find(|f| f.required && f.value.trim().is_empty()) {
+        d.error = Some(format!("{} is required", missing.label));
+    } else {
+        d.step = Step::Passphrase;
+    }
+}
+
+/// The worker's answer about a path typed in a form's first field: a partial path is completed (as far as
+/// the names in its directory agree); a file, or a path that does not complete further, moves on as Enter
+/// does. An answer about text that has since changed is dropped.
+pub(super) fn path_checked(s: &mut AppState, input: &str, is_file: bool, completion: Option<String>) -> Vec<Cmd> {
+    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    if d.step != Step::Fill || d.focus != 0 || d.fields.first().is_none_or(|f| f.value != input) {
+        return vec![];
+    }
+    match completion {
+        Some(c) if !is_file && c != input => d.fields[0].value = c,
+        _ => next_field(d),
+    }
+    vec![]
+}
+
+pub(super) fn acted(s: &mut AppState, result: Result<Done, Failed>) -> Vec<Cmd> {
+    match result {
+        Ok(done) => {
+            if matches!(s.modals.last(), Some(Modal::Action(_))) {
+                s.modals.pop();
+            }
+            match done {
+                Done::Signed(id) => s.toast(format!("signed and recorded entry {}", id.short(16)), false),
+                Done::Said(text) => s.toast(text, false),
+            }
+            super::refresh_all(s)
+        }
+        Err(e) => {
+            if let Some(Modal::Action(d)) = s.modals.last_mut() {
+                d.passphrase.clear();
+                d.step = match e.retry {
+                    Retry::Passphrase => Step::Passphrase,
+                    Retry::Review => Step::Review,
+                };
+                d.error = Some(e.message);
+            } else {
+                s.toast(e.message, true);
+            }
+            vec![]
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::tui::msg::Msg;
+    use crate::tui::update::update;
+    use ratatui::crossterm::event::KeyModifiers;
+
+    pub(in crate::tui::update) fn attach_dialog(value: &str) -> AppState {
+        let mut s = crate::tui::update::tests::state();
+        let fields = vec![
+            Field { label: "file path", value: value.into(), choices: vec![], required: true },
+            Field { label: "kind", value: "test".into(), choices: vec!["test", "scan"], required: true },
+        ];
+        s.modals.push(Modal::Action(Box::new(ActionDialog {
+            kind: ActionKind::Attach,
+            req: Some(crate::ledger::Hash([1; 32])),
+            title: "Attach".into(),
+            preview: vec![],
+            fields,
+            focus: 0,
+            step: Step::Fill,
+            error: None,
+            passphrase: Default::default(),
+        })));
+        s
+    }
+
+    pub(in crate::tui::update) fn dialog(s: &AppState) -> &ActionDialog {
+        match s.modals.last() {
+            Some(Modal::Action(d)) => d,
+            _ => panic!("no dialog"),
+        }
+    }
+
+    fn enter(s: &mut AppState) -> Vec<Cmd> {
+        update(s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)))
+    }
+
+    /// Enter on a typed path asks the worker (update reads no disk); its answer completes the path, or
+    /// moves on once it names a file; an answer about text that changed since is dropped.
+    #[test]
+    fn a_typed_path_is_checked_by_the_worker_then_completed_or_accepted() {
+        let mut s = attach_dialog("src/li");
+        let cmds = enter(&mut s);
+        assert!(matches!(cmds.as_slice(), [Cmd::CheckPath { input }] if input == "src/li"), "{cmds:?}");
+        let answer = |input: &str, is_file, completion: Option<&str>| Msg::PathChecked {
+            input: input.into(),
+            is_file,
+            completion: completion.map(str::to_string),
+        };
+        update(&mut s, answer("src/li", false, Some("src/lib.rs")));
+        assert_eq!((dialog(&s).fields[0].value.as_str(), dialog(&s).focus), ("src/lib.rs", 0));
+        // A late answer about the old text changes nothing.
+        update(&mut s, answer("src/li", false, Some("src/lint/")));
+        assert_eq!(dialog(&s).fields[0].value, "src/lib.rs");
+        enter(&mut s);
+        update(&mut s, answer("src/lib.rs", true, None));
+        assert_eq!(dialog(&s).focus, 1, "a file moves on to the next field");
+        // A path that completes no further also moves on (the job then names what is wrong).
+        let mut s = attach_dialog("nowhere/x");
+        enter(&mut s);
+        update(&mut s, answer("nowhere/x", false, None));
+        assert_eq!(dialog(&s).focus, 1);
+    }
+
+    /// A failed action goes back to the step that can fix it, chosen by the kind of error, not its words.
+    #[test]
+    fn a_failed_action_returns_to_the_step_that_can_fix_it() {
+        for (retry, step) in [(Retry::Passphrase, Step::Passphrase), (Retry::Review, Step::Review)] {
+            let mut s = attach_dialog("x");
+            if let Some(Modal::Action(d)) = s.modals.last_mut() {
+                d.step = Step::Signing;
+            }
+            update(&mut s, Msg::Acted(Err(Failed { message: "passphrase? no: refused".into(), retry })));
+            assert_eq!((dialog(&s).step, dialog(&s).error.as_deref()), (step, Some("passphrase? no: refused")));
+        }
+        let e = crate::workflow::WorkflowError::Identity(crate::identity::IdentityError::WrongPassphrase("bob".into()));
+        assert_eq!(Failed::of(&e).retry, Retry::Passphrase);
+        let e = crate::workflow::WorkflowError::Refused("the passphrase policy says no".into());
+        assert_eq!(Failed::of(&e).retry, Retry::Review, "the words do not decide");
+    }
+}

@@ -1,0 +1,428 @@
+//! The lists (the queue and the history): loading them in keyset pages around the selection, moving
+//! through them by key and mouse, their filters (cycled, or typed into a one-line input) and search results.
+
+use super::super::keymap::Action;
+use super::super::model::{HistoryItem, QueueItem};
+use super::super::msg::Cmd;
+use super::super::state::*;
+use super::super::view;
+use super::{detail, dialog};
+use crate::workflow::browse::{Page, QueueKey};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEventKind};
+
+const STATUS_CYCLE: [Option<&str>; 11] = [
+    None,
+    Some("pending"),
+    Some("approved"),
+    Some("rejected"),
+    Some("emergency"),
+    Some("review-due"),
+    Some("executed"),
+    Some("validated"),
+    Some("closed"),
+    Some("withdrawn"),
+    Some("*all"),
+];
+const RISK_CYCLE: [Option<&str>; 5] = [None, Some("low"), Some("medium"), Some("high"), Some("critical")];
+const KIND_CYCLE: [Option<&str>; 9] = [
+    None,
+    Some("rollback.requested"),
+    Some("approval.granted"),
+    Some("approval.rejected"),
+    Some("emergency.invoked"),
+    Some("rollback.executed"),
+    Some("evidence.attached"),
+    Some("note"),
+    Some("identity.enrolled"),
+];
+
+pub(super) fn reload_queue(s: &mut AppState) -> Vec<Cmd> {
+    let generation = s.generation();
+    s.queue.generation = generation;
+    s.queue.loading = true;
+    s.queue.total = None;
+    vec![
+        Cmd::Queue { generation, filter: s.queue_filter.clone(), page: Page::First, limit: PAGE },
+        Cmd::QueueCount { generation, filter: s.queue_filter.clone() },
+    ]
+}
+
+pub(super) fn reload_history(s: &mut AppState) -> Vec<Cmd> {
+    let generation = s.generation();
+    let h = &mut s.history;
+    h.list.generation = generation;
+    h.list.loading = true;
+    h.list.total = None;
+    h.loaded = true;
+    vec![
+        Cmd::History { generation, filter: h.filter.clone(), page: Page::First, limit: PAGE },
+        Cmd::HistoryCount { generation, filter: h.filter.clone() },
+    ]
+}
+
+/// Page requests a list needs after its selection moved.
+fn queue_paging(s: &mut AppState) -> Vec<Cmd> {
+    let q = &mut s.queue;
+    let filter = s.queue_filter.clone();
+    if q.wants_next() {
+        q.loading = true;
+        let key = q.rows.last().map(|r| r.key).expect("rows");
+        return vec![Cmd::Queue { generation: q.generation, filter, page: Page::After(key), limit: PAGE }];
+    }
+    if q.wants_prev() {
+        q.loading = true;
+        let key = q.rows.first().map(|r| r.key).expect("rows");
+        return vec![Cmd::Queue { generation: q.generation, filter, page: Page::Before(key), limit: PAGE }];
+    }
+    vec![]
+}
+
+fn history_paging(s: &mut AppState) -> Vec<Cmd> {
+    let h = &mut s.history.list;
+    let filter = s.history.filter.clone();
+    if h.wants_next() {
+        h.loading = true;
+        let key = h.rows.last().map(|r| r.index).expect("rows");
+        return vec![Cmd::History { generation: h.generation, filter, page: Page::After(key), limit: PAGE }];
+    }
+    if h.wants_prev() {
+        h.loading = true;
+        let key = h.rows.first().map(|r| r.index).expect("rows");
+        return vec![Cmd::History { generation: h.generation, filter, page: Page::Before(key), limit: PAGE }];
+    }
+    vec![]
+}
+
+/// Moves a list: by rows, a page, or to either end (`None` = end, `Some(0)` with `to_top`).
+fn navigate<T>(list: &mut Paged<T>, action: Action, viewport: usize) -> Option<Page<()>> {
+    let page = viewport.max(1) as isize;
+    match action {
+        Action::Down => list.move_by(1),
+        Action::Up => list.move_by(-1),
+        Action::PageDown => list.move_by(page),
+        Action::PageUp => list.move_by(-page),
+        Action::Top => {
+            if list.offset == 0 {
+                list.selected = 0;
+            } else {
+                list.selected = 0;
+                list.loading = true;
+                return Some(Page::First);
+            }
+        }
+        Action::Bottom => {
+            if list.at_end {
+                list.selected = (list.offset + list.rows.len()).saturating_sub(1);
+            } else {
+                list.loading = true;
+                list.pending_select_last = true;
+                return Some(Page::Last);
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+fn is_nav(a: Action) -> bool {
+    matches!(a, Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom)
+}
+
+/// A page of the queue arrived (for the current generation): the selection stays on the row it was on.
+pub(super) fn queue_page(s: &mut AppState, page: Page<QueueKey>, rows: Vec<QueueItem>) -> Vec<Cmd> {
+    let keep = s.queue.current().map(|r| r.id);
+    match page {
+        Page::First => {
+            s.queue.set_first(rows);
+            if let Some(id) = keep
+                && let Some(i) = s.queue.rows.iter().position(|r| r.id == id)
+            {
+                s.queue.selected = i;
+            }
+        }
+        Page::Last => s.queue.set_last(rows),
+        Page::After(_) => s.queue.append(rows),
+        Page::Before(_) => s.queue.prepend(rows),
+    }
+    queue_paging(s)
+}
+
+/// A page of the history arrived (for the current generation).
+pub(super) fn history_page(s: &mut AppState, page: Page<u64>, rows: Vec<HistoryItem>) -> Vec<Cmd> {
+    let h = &mut s.history.list;
+    match page {
+        Page::First => h.set_first(rows),
+        Page::Last => h.set_last(rows),
+        Page::After(_) => h.append(rows),
+        Page::Before(_) => h.prepend(rows),
+    }
+    history_paging(s)
+}
+
+pub(super) fn mouse(s: &mut AppState, m: ratatui::crossterm::event::MouseEvent) -> Vec<Cmd> {
+    if !s.modals.is_empty() {
+        if let Some(Modal::Viewer { scroll, .. } | Modal::Help { scroll }) = s.modals.last_mut() {
+            match m.kind {
+                MouseEventKind::ScrollDown => *scroll = scroll.saturating_add(3),
+                MouseEventKind::ScrollUp => *scroll = scroll.saturating_sub(3),
+                _ => {}
+            }
+        }
+        return vec![];
+    }
+    let action = match m.kind {
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if let Some(tab) = view::tab_at(s, m.column, m.row) {
+                if let Some(d) = &mut s.detail {
+                    d.tab = tab;
+                    d.scroll = 0;
+                }
+                return vec![];
+            }
+            if let Some(row) = view::row_at(s, m.row) {
+                match s.screen {
+                    Screen::Queue => {
+                        let target = s.queue.offset + row;
+                        if target < s.queue.offset + s.queue.rows.len() {
+                            let first = view::first_visible(&s.queue, s.viewport);
+                            s.queue.selected = first + row;
+                        }
+                    }
+                    Screen::History => {
+                        let first = view::first_visible(&s.history.list, s.viewport);
+                        if first + row < s.history.list.offset + s.history.list.rows.len() {
+                            s.history.list.selected = first + row;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        _ => None,
+    };
+    match action {
+        Some(a) => {
+            let mut cmds = Vec::new();
+            for _ in 0..3 {
+                cmds.extend(super::screen_action(s, a));
+            }
+            cmds
+        }
+        None => vec![],
+    }
+}
+
+fn cycle<'a>(list: &[Option<&'a str>], current: Option<&str>) -> Option<&'a str> {
+    let i = list.iter().position(|x| *x == current).unwrap_or(0);
+    list[(i + 1) % list.len()]
+}
+
+pub(super) fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    if is_nav(a) {
+        if let Some(page) = navigate(&mut s.queue, a, s.viewport) {
+            let page = match page {
+                Page::First => Page::First,
+                _ => Page::Last,
+            };
+            return vec![Cmd::Queue {
+                generation: s.queue.generation,
+                filter: s.queue_filter.clone(),
+                page,
+                limit: PAGE,
+            }];
+        }
+        return queue_paging(s);
+    }
+    match a {
+        Action::Open => match s.queue.current().map(|r| r.id) {
+            Some(id) => detail::open_detail(s, id),
+            None => vec![],
+        },
+        Action::FilterStatus => {
+            s.queue.rows.clear();
+            let current = if s.queue_filter.all { Some("*all") } else { s.queue_filter.status.as_deref() };
+            let next = cycle(&STATUS_CYCLE, current);
+            s.queue_filter.all = next == Some("*all");
+            s.queue_filter.status = next.filter(|x| *x != "*all").map(str::to_string);
+            s.queue.selected = 0;
+            reload_queue(s)
+        }
+        Action::FilterRisk => {
+            s.queue.rows.clear();
+            s.queue_filter.tier = cycle(&RISK_CYCLE, s.queue_filter.tier.as_deref()).map(str::to_string);
+            s.queue.selected = 0;
+            reload_queue(s)
+        }
+        Action::FilterFlagged => {
+            s.queue.rows.clear();
+            s.queue_filter.flagged = !s.queue_filter.flagged;
+            s.queue.selected = 0;
+            reload_queue(s)
+        }
+        Action::Sort => {
+            s.queue.rows.clear();
+            s.queue_filter.newest = !s.queue_filter.newest;
+            s.queue.selected = 0;
+            reload_queue(s)
+        }
+        Action::FilterEnv => {
+            s.modals.push(Modal::Input {
+                prompt: "environment (empty = all)",
+                value: s.queue_filter.env.clone().unwrap_or_default(),
+                target: InputTarget::QueueEnv,
+            });
+            vec![]
+        }
+        Action::NewRequest => dialog::start_new_request(s),
+        Action::Refresh => reload_queue(s),
+        Action::Approve
+        | Action::Reject
+        | Action::Emergency
+        | Action::Note
+        | Action::Attach
+        | Action::Execute
+        | Action::Validate
+        | Action::Close => match s.queue.current().map(|r| r.id) {
+            Some(id) => {
+                let cmds = detail::open_detail(s, id);
+                s.toast("opened the request: review it, then press the key again", false);
+                cmds
+            }
+            None => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    if let Some((_, rows, sel)) = &mut s.history.search {
+        match a {
+            Action::Down => *sel = (*sel + 1).min(rows.len().saturating_sub(1)),
+            Action::Up => *sel = sel.saturating_sub(1),
+            Action::PageDown => *sel = (*sel + s.viewport).min(rows.len().saturating_sub(1)),
+            Action::PageUp => *sel = sel.saturating_sub(s.viewport),
+            Action::Top => *sel = 0,
+            Action::Bottom => *sel = rows.len().saturating_sub(1),
+            Action::Open => {
+                if let Some(r) = rows.get(*sel).cloned() {
+                    return open_history_row(s, &r);
+                }
+            }
+            _ => {}
+        }
+        return vec![];
+    }
+    if is_nav(a) {
+        if let Some(page) = navigate(&mut s.history.list, a, s.viewport) {
+            let page = match page {
+                Page::First => Page::First,
+                _ => Page::Last,
+            };
+            return vec![Cmd::History {
+                generation: s.history.list.generation,
+                filter: s.history.filter.clone(),
+                page,
+                limit: PAGE,
+            }];
+        }
+        return history_paging(s);
+    }
+    match a {
+        Action::Open => match s.history.list.current().cloned() {
+            Some(r) => open_history_row(s, &r),
+            None => vec![],
+        },
+        Action::FilterStatus => {
+            s.history.filter.kind = cycle(&KIND_CYCLE, s.history.filter.kind.as_deref()).map(str::to_string);
+            s.history.list.selected = 0;
+            s.history.list.rows.clear();
+            reload_history(s)
+        }
+        Action::FilterState => {
+            let next = cycle(&STATUS_CYCLE[..10], s.history.filter.status.as_deref());
+            s.history.filter.status = next.map(str::to_string);
+            s.history.list.selected = 0;
+            s.history.list.rows.clear();
+            reload_history(s)
+        }
+        Action::FilterEnv | Action::FilterActor | Action::FilterSince => {
+            let (prompt, value, target) = match a {
+                Action::FilterEnv => {
+                    ("environment (empty = all)", s.history.filter.env.clone(), InputTarget::HistoryEnv)
+                }
+                Action::FilterActor => {
+                    ("actor: a name or key id (empty = all)", s.history.filter.actor.clone(), InputTarget::HistoryActor)
+                }
+                _ => (
+                    "since a date, YYYY-MM-DD (empty = all)",
+                    s.history.filter.since.as_ref().map(|d| d[..10.min(d.len())].to_string()),
+                    InputTarget::HistorySince,
+                ),
+            };
+            s.modals.push(Modal::Input { prompt, value: value.unwrap_or_default(), target });
+            vec![]
+        }
+        Action::Refresh => reload_history(s),
+        _ => vec![],
+    }
+}
+
+fn open_history_row(s: &mut AppState, r: &HistoryItem) -> Vec<Cmd> {
+    match &r.request {
+        Some((id, _)) => detail::open_detail(s, *id),
+        None => vec![Cmd::Entry { id: r.id }],
+    }
+}
+
+/// A key in a one-line filter input; Enter sets the filter and reloads its list.
+pub(super) fn input_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    let Some(top) = s.modals.last_mut() else { return vec![] };
+    match top {
+        Modal::Input { value, target, .. } => {
+            let target = *target;
+            match k.code {
+                KeyCode::Esc => {
+                    s.modals.pop();
+                }
+                KeyCode::Backspace => {
+                    value.pop();
+                }
+                KeyCode::Char(c) if !c.is_control() && value.len() < 200 => value.push(c),
+                KeyCode::Enter => {
+                    let v = value.trim().to_string();
+                    let v = (!v.is_empty()).then_some(v);
+                    s.modals.pop();
+                    match target {
+                        InputTarget::QueueEnv => {
+                            s.queue_filter.env = v;
+                            s.queue.selected = 0;
+                            s.queue.rows.clear();
+                            return reload_queue(s);
+                        }
+                        InputTarget::HistoryEnv => s.history.filter.env = v,
+                        InputTarget::HistoryActor => s.history.filter.actor = v,
+                        InputTarget::HistorySince => match v {
+                            None => s.history.filter.since = None,
+                            Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                                Ok(day) => s.history.filter.since = Some(format!("{day}T00:00:00.000Z")),
+                                Err(_) => {
+                                    s.toast(format!("{} is not a date like 2026-11-01", crate::text::safe(&d)), true);
+                                    return vec![];
+                                }
+                            },
+                        },
+                    }
+                    s.history.list.selected = 0;
+                    s.history.list.rows.clear();
+                    return reload_history(s);
+                }
+                _ => {}
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}

@@ -1,0 +1,387 @@
+//! The update function: `(state, message) -> commands`. Pure: it changes plain data and says what the
+//! runtime should do; it never touches the terminal, the disk, the clock or a key (the date and the file
+//! system arrive as messages: `Msg::Today`, `Msg::PathChecked`).
+//!
+//! This module owns the entry points (`init`, `update`, `step`), the dispatch of messages and keys, and the
+//! `:` commands. The lists (paging, navigation, filters, the mouse) are in `lists`, the request detail and
+//! the evidence viewer in `detail`, the forms and signing dialogs in `dialog`.
+
+mod detail;
+mod dialog;
+mod lists;
+
+use super::keymap::Action;
+use super::msg::{Cmd, Msg};
+use super::state::*;
+use super::view;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+pub use dialog::{NEW_REQUEST_FIELDS, start_action, start_new_request, start_report};
+
+/// The commands to run at start.
+pub fn init(s: &mut AppState) -> Vec<Cmd> {
+    let mut cmds = lists::reload_queue(s);
+    cmds.push(Cmd::Verify);
+    cmds.push(Cmd::Poll);
+    cmds
+}
+
+/// What one message did: the commands to run, and whether the screen may now show something else (a
+/// tick that expired no toast, a key release or a stale reply do not: the loop skips the redraw).
+#[derive(Debug)]
+pub struct Update {
+    pub cmds: Vec<Cmd>,
+    pub redraw: bool,
+}
+
+/// Applies one message.
+pub fn update(s: &mut AppState, msg: Msg) -> Vec<Cmd> {
+    step(s, msg).cmds
+}
+
+/// Applies one message and says whether to redraw.
+pub fn step(s: &mut AppState, msg: Msg) -> Update {
+    let mut redraw = true;
+    let cmds = match msg {
+        Msg::Key(k) if k.kind == KeyEventKind::Press => key(s, k),
+        Msg::Mouse(m) => lists::mouse(s, m),
+        Msg::Resize(w, h) => {
+            s.size = (w, h);
+            s.viewport = view::list_rows(s);
+            vec![]
+        }
+        Msg::Today(day) => {
+            s.today = day;
+            vec![]
+        }
+        Msg::PathChecked { input, is_file, completion } => dialog::path_checked(s, &input, is_file, completion),
+        Msg::Tick => {
+            s.ticks += 1;
+            let toasts = s.toasts.len();
+            for t in &mut s.toasts {
+                t.ttl = t.ttl.saturating_sub(1);
+            }
+            s.toasts.retain(|t| t.ttl > 0);
+            // Nothing drawn moves with the ticks but the toasts.
+            redraw = s.toasts.len() != toasts;
+            let mut cmds = Vec::new();
+            if s.ticks % 4 == 0 {
+                cmds.push(Cmd::Poll);
+            }
+            if s.screen == Screen::Dashboard && s.ticks % 120 == 0 {
+                cmds.push(Cmd::Metrics);
+            }
+            cmds
+        }
+        Msg::Queue { generation, page, rows } if generation == s.queue.generation => lists::queue_page(s, page, rows),
+        Msg::QueueCount { generation, total } if generation == s.queue.generation => {
+            s.queue.total = Some(total);
+            vec![]
+        }
+        Msg::History { generation, page, rows } if generation == s.history.list.generation => {
+            lists::history_page(s, page, rows)
+        }
+        Msg::HistoryCount { generation, total } if generation == s.history.list.generation => {
+            s.history.list.total = Some(total);
+            vec![]
+        }
+        Msg::Search { generation, rows } if generation == s.history.search_generation => {
+            if let Some((_, r, sel)) = &mut s.history.search {
+                *r = rows;
+                *sel = 0;
+            }
+            vec![]
+        }
+        Msg::Detail { generation, detail } => detail::arrived(s, generation, *detail),
+        Msg::Viewer { title, lines, pager } => {
+            s.modals.push(Modal::Viewer { title, lines, scroll: 0, pager });
+            vec![]
+        }
+        Msg::EvidencePage { id, page, offset, len, size, lines } => {
+            detail::evidence_page(s, id, page, (offset, len, size), lines)
+        }
+        Msg::Metrics(m) => {
+            s.metrics = Some(*m);
+            vec![]
+        }
+        Msg::Integrity(i) => {
+            let was = s.integrity.checked;
+            s.integrity = *i;
+            if s.tampered() {
+                s.toast("INTEGRITY FAILURE: see the integrity screen (4)", true);
+            } else if was {
+                s.toast("verified: intact", false);
+            }
+            vec![]
+        }
+        Msg::Changed => refresh_all(s),
+        Msg::Acted(result) => dialog::acted(s, result),
+        Msg::Error(e) => {
+            s.queue.loading = false;
+            s.history.list.loading = false;
+            // A page that could not be read: the viewer stays on the one it shows.
+            if let Some(Modal::Viewer { pager: Some(p), .. }) = s.modals.last_mut() {
+                p.page = p.shown;
+            }
+            // A signing dialog waits for its own answer (`Msg::Acted`, which says which step can fix a
+            // failure); an error of another command does not move it.
+            s.toast(e, true);
+            vec![]
+        }
+        // A key release, or a reply to a request that a newer one replaced.
+        _ => {
+            redraw = false;
+            vec![]
+        }
+    };
+    Update { cmds, redraw }
+}
+
+/// Reloads everything shown (another process appended, an action was recorded, `:refresh`).
+fn refresh_all(s: &mut AppState) -> Vec<Cmd> {
+    let mut cmds = lists::reload_queue(s);
+    if s.history.loaded && s.history.search.is_none() {
+        cmds.extend(lists::reload_history(s));
+    }
+    if let Some(d) = &s.detail {
+        let id = d.id;
+        let generation = s.generation();
+        if let Some(d) = &mut s.detail {
+            d.generation = generation;
+        }
+        cmds.push(Cmd::Detail { generation, id });
+    }
+    if s.metrics.is_some() {
+        cmds.push(Cmd::Metrics);
+    }
+    cmds
+}
+
+fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        s.quit = true;
+        return vec![Cmd::Quit];
+    }
+    if !s.modals.is_empty() {
+        return modal_key(s, k);
+    }
+    if let Some(cmd) = &mut s.command {
+        match k.code {
+            KeyCode::Esc => s.command = None,
+            KeyCode::Backspace if cmd.pop().is_none() => s.command = None,
+            KeyCode::Enter => {
+                let c = s.command.take().unwrap_or_default();
+                return command(s, c.trim());
+            }
+            KeyCode::Char(c) => cmd.push(c),
+            _ => {}
+        }
+        return vec![];
+    }
+    if let Some(q) = &mut s.search_input {
+        match k.code {
+            KeyCode::Esc => s.search_input = None,
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            KeyCode::Enter => {
+                let q = s.search_input.take().unwrap_or_default();
+                if q.trim().is_empty() {
+                    s.history.search = None;
+                    return vec![];
+                }
+                let generation = s.generation();
+                s.history.search_generation = generation;
+                s.history.search = Some((q.clone(), Vec::new(), 0));
+                return vec![Cmd::Search { generation, query: q }];
+            }
+            KeyCode::Char(c) => q.push(c),
+            _ => {}
+        }
+        return vec![];
+    }
+    match s.keymap.action(&k) {
+        Some(a) => global(s, a),
+        None => vec![],
+    }
+}
+
+/// A key while a modal is open goes to the modal on top.
+fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    match s.modals.last() {
+        None => vec![],
+        Some(Modal::Help { .. } | Modal::Viewer { .. }) => detail::viewer_key(s, k),
+        Some(Modal::Input { .. }) => lists::input_key(s, k),
+        Some(Modal::Action(_)) => dialog::action_key(s, k),
+    }
+}
+
+fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
+    match c {
+        "q" | "quit" | "q!" => {
+            s.quit = true;
+            vec![Cmd::Quit]
+        }
+        "queue" => global(s, Action::Queue),
+        "history" => global(s, Action::History),
+        "dashboard" => global(s, Action::Dashboard),
+        "integrity" => global(s, Action::Integrity),
+        "verify" => {
+            s.screen = Screen::Integrity;
+            s.toast("verifying…", false);
+            vec![Cmd::Verify]
+        }
+        "help" => global(s, Action::Help),
+        "refresh" => refresh_all(s),
+        c if c == "report" || c.starts_with("report ") => {
+            let path = c.strip_prefix("report").unwrap_or("").trim();
+            let path = if path.is_empty() {
+                format!("rollcall-report-{}.md", s.today.format("%Y-%m-%d"))
+            } else {
+                path.to_string()
+            };
+            dialog::start_report(s, path)
+        }
+        "" => vec![],
+        other => {
+            s.toast(
+                format!(
+                    "unknown command :{}; try :queue :history :dashboard :integrity :verify :report :q",
+                    crate::text::safe(other)
+                ),
+                true,
+            );
+            vec![]
+        }
+    }
+}
+
+fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    match a {
+        Action::Quit => {
+            s.quit = true;
+            vec![Cmd::Quit]
+        }
+        Action::Help => {
+            s.modals.push(Modal::Help { scroll: 0 });
+            vec![]
+        }
+        Action::Command => {
+            s.command = Some(String::new());
+            vec![]
+        }
+        Action::NewRequest => dialog::start_new_request(s),
+        Action::Queue => {
+            s.screen = Screen::Queue;
+            vec![]
+        }
+        Action::History => {
+            s.screen = Screen::History;
+            if s.history.loaded { vec![] } else { lists::reload_history(s) }
+        }
+        Action::Dashboard => {
+            s.screen = Screen::Dashboard;
+            vec![Cmd::Metrics]
+        }
+        Action::Integrity => {
+            s.screen = Screen::Integrity;
+            vec![]
+        }
+        Action::Search => {
+            if s.screen != Screen::History {
+                s.screen = Screen::History;
+                if !s.history.loaded {
+                    let mut cmds = lists::reload_history(s);
+                    s.search_input = Some(String::new());
+                    cmds.truncate(2);
+                    return cmds;
+                }
+            }
+            s.search_input = Some(String::new());
+            vec![]
+        }
+        other => screen_action(s, other),
+    }
+}
+
+fn screen_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    match s.screen {
+        Screen::Queue => lists::queue_action(s, a),
+        Screen::Detail => detail::detail_action(s, a),
+        Screen::History => lists::history_action(s, a),
+        Screen::Dashboard => match a {
+            Action::Refresh => vec![Cmd::Metrics],
+            _ => vec![],
+        },
+        Screen::Integrity => match a {
+            Action::Refresh => {
+                s.toast("verifying…", false);
+                vec![Cmd::Verify]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A console state with no ledger behind it (update needs none).
+    pub(in crate::tui::update) fn state() -> AppState {
+        AppState::new(
+            "bob".into(),
+            "ledger.db".into(),
+            false,
+            None,
+            super::super::keymap::Keymap::default(),
+            super::super::theme::Theme::new(true),
+        )
+    }
+
+    /// The default report file is named from the date the runtime sent, not from a clock read here.
+    #[test]
+    fn the_report_file_is_named_from_the_date_sent() {
+        let mut s = state();
+        update(&mut s, Msg::Today(chrono::NaiveDate::from_ymd_opt(2031, 4, 5).unwrap()));
+        s.command = Some("report".into());
+        update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        let named = s.modals.iter().any(|m| match m {
+            Modal::Action(d) => d.fields.iter().any(|f| f.value == "rollcall-report-2031-04-05.md"),
+            _ => false,
+        });
+        assert!(named, "{:?}", s.modals.len());
+    }
+
+    /// A tick redraws only when a toast expires; a stale reply or a key release does not redraw; a key does.
+    #[test]
+    fn only_messages_that_change_the_screen_redraw() {
+        let mut s = state();
+        assert!(!step(&mut s, Msg::Tick).redraw, "nothing moves on a tick without toasts");
+        s.toast("short", false);
+        let ttl = s.toasts[0].ttl;
+        for _ in 1..ttl {
+            assert!(!step(&mut s, Msg::Tick).redraw);
+        }
+        assert!(step(&mut s, Msg::Tick).redraw, "the toast expired");
+        assert!(s.toasts.is_empty());
+        let stale = Msg::QueueCount { generation: s.queue.generation + 7, total: 3 };
+        assert!(!step(&mut s, stale).redraw);
+        let mut release = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert!(!step(&mut s, Msg::Key(release)).redraw);
+        assert!(step(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE))).redraw);
+    }
+
+    /// An error of another command while a dialog signs leaves the dialog waiting for its own answer.
+    #[test]
+    fn an_unrelated_error_does_not_move_a_signing_dialog() {
+        let mut s = dialog::tests::attach_dialog("x");
+        if let Some(Modal::Action(d)) = s.modals.last_mut() {
+            d.step = Step::Signing;
+        }
+        update(&mut s, Msg::Error("database is locked".into()));
+        assert_eq!(dialog::tests::dialog(&s).step, Step::Signing);
+        assert_eq!(s.toasts.last().map(|t| t.text.as_str()), Some("database is locked"));
+    }
+}

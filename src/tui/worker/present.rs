@@ -1,0 +1,323 @@
+//! The view models: workflow results turned into the rows and details `model` defines, every string from
+//! the ledger or from evidence sanitized on the way (`model::clean`). Pure functions of their inputs;
+//! the worker calls them after it has read.
+
+use crate::tui::model::*;
+use crate::tui::msg::Msg;
+use crate::workflow::query::Shown;
+use crate::workflow::{browse, evidence};
+use chrono::{DateTime, Utc};
+
+/// A row of the queue.
+pub fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
+    let (title, suspicious) = clean(&r.row.title);
+    let created = crate::audit::record::parse_time(&r.row.created).unwrap_or(now);
+    QueueItem {
+        key: r.key,
+        id: r.row.id,
+        title,
+        suspicious,
+        status: r.row.status,
+        env: safe(&r.row.env),
+        tier: r.row.tier,
+        flags: r.row.flags,
+        have: r.row.have,
+        need: r.row.need,
+        age: age(created, now),
+        overdue: r.row.overdue,
+        due: r.row.obligation_due,
+    }
+}
+
+/// A row of the history (or of search results).
+pub fn history_item(r: browse::HistoryRow) -> HistoryItem {
+    let (actor, a) = clean(&r.actor);
+    let request = r.request.map(|(id, t)| (id, clean(&t).0));
+    HistoryItem { index: r.index, id: r.id, kind: safe(&r.kind), actor, ts: r.ts, request, suspicious: a }
+}
+
+/// The viewer of one evidence item: its summary first, then the pages of its stored bytes.
+pub fn evidence_viewer(id: crate::ledger::EntryId, ev: &evidence::Evidence) -> Msg {
+    let size = ev.size;
+    let pages = evidence::pages(size);
+    let text = crate::workflow::present::evidence_text_with(ev, &|more| {
+        format!("… ({more} more bytes on pages 2 to {pages})")
+    });
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Pages only of bytes that are stored, match their digest and were not purged.
+    let stored = (ev.present && ev.purge.is_none()).then_some(size);
+    let name = ev.body.name.as_deref().or(ev.body.url.as_deref()).unwrap_or("");
+    Msg::Viewer {
+        title: format!("Evidence {} {}", id.short(12), crate::text::truncate(&safe(name), 40)),
+        pager: Some(Box::new(crate::tui::state::Pager::new(id, stored, lines.clone()))),
+        lines,
+    }
+}
+
+/// A page of an evidence file as sanitized lines, with a warning first when anything was escaped.
+pub fn page_lines(text: &str) -> Vec<String> {
+    let clean = crate::text::multi_line(text);
+    let mut lines = Vec::new();
+    if clean.suspicious {
+        lines.push("⚠ this page contains control or invisible characters, shown as <U+XXXX>".to_string());
+    }
+    lines.extend(clean.text.lines().map(str::to_string));
+    lines
+}
+
+/// The request detail, with what the signer `can` do on it.
+pub fn detail_of(s: &Shown, can: Can) -> Detail {
+    let v = &s.view;
+    let r = v.record();
+    let roster = &s.snap.roster;
+    let (title, mut suspicious) = clean(&r.title);
+    let mut record = Vec::new();
+    let mut push = |label: &str, value: &str| {
+        let (c, sus) = clean(value);
+        suspicious |= sus;
+        record.push((label.to_string(), c));
+    };
+    push("id", &v.id.to_hex());
+    push("requested", &format!("{} by {}", v.ts.format("%Y-%m-%d %H:%M UTC"), roster.display(&v.requester)));
+    if v.versions.len() > 1 {
+        push("version", &format!("{} (amended: {})", v.versions.len(), v.current().reason.as_deref().unwrap_or("")));
+    }
+    push("change", &r.change);
+    if let Some(t) = &r.ticket {
+        push("ticket", t);
+    }
+    if let Some(i) = &r.incident {
+        push("incident", i);
+    }
+    push("category", r.category.as_str());
+    push("declared risk", r.risk.as_str());
+    push("rationale", &r.rationale);
+    push("user impact", &r.impact);
+    push("components", &r.components.join(", "));
+    push("environment", &format!("{} (found in {})", r.env, r.origin_env.as_deref().unwrap_or(&r.env)));
+    if !r.cascades.is_empty() {
+        push("cascades to", &r.cascades.join(", "));
+    }
+    push("revert", &r.revert.argv.join(" "));
+    push("from -> to", &format!("{} -> {}", r.revert.from, r.revert.to));
+    push("op digest", &r.revert_digest());
+    if let Some(x) = &r.security {
+        push("security", x);
+    }
+    if let Some(x) = &r.test_plan {
+        push("test plan", x);
+    }
+    if let Some(x) = &r.roll_forward_plan {
+        push("roll forward", x);
+    }
+    if let Some(x) = &r.temporary_until {
+        push("temporary until", x);
+    }
+    if !r.side_effects.migrations.is_empty() {
+        push("migrations", &r.side_effects.migrations.join("; "));
+    }
+    if !r.side_effects.destructive.is_empty() {
+        push("DESTRUCTIVE", &r.side_effects.destructive.join("; "));
+    }
+    let evidence = v
+        .evidence
+        .iter()
+        .map(|e| EvidenceItem {
+            id: e.rec.id,
+            kind: e.rec.body.kind.clone(),
+            name: safe(e.rec.body.name.as_deref().or(e.rec.body.url.as_deref()).unwrap_or("-")),
+            summary: safe(e.rec.body.summary.as_deref().unwrap_or("")),
+            purged: e.purged.as_ref().map(|p| {
+                format!(
+                    "purged by {} at {}: {}",
+                    roster.display(&p.actor),
+                    p.ts.format("%Y-%m-%d %H:%M"),
+                    safe(&p.body.reason)
+                )
+            }),
+        })
+        .collect();
+    let flags = s
+        .assessment
+        .flags
+        .iter()
+        .map(|f| FlagItem {
+            id: f.id.clone(),
+            severity: f.severity.as_str().into(),
+            explanation: safe(&f.explanation),
+            location: safe(&f.location),
+        })
+        .collect();
+    let checklist = s
+        .eval
+        .checklist
+        .iter()
+        .map(|i| CheckItem { id: i.id.into(), met: i.met, waived: i.waived, detail: safe(&i.detail) })
+        .collect();
+    let decisions = s
+        .eval
+        .decisions
+        .iter()
+        .map(|d| {
+            let comment = v.decisions.iter().find(|x| x.id == d.entry).map(|x| x.body.comment.as_str()).unwrap_or("");
+            format!(
+                "{:?} by {} at {}: \"{}\" — {}",
+                d.decision,
+                safe(&d.name),
+                d.ts.format("%Y-%m-%d %H:%M"),
+                safe(comment),
+                match &d.excluded {
+                    None => "counts".to_string(),
+                    Some(w) => format!("does not count: {}", safe(w)),
+                }
+            )
+        })
+        .collect();
+    let obligations = s
+        .obligations
+        .iter()
+        .map(|o| ObligationItem {
+            text: format!(
+                "{} due {}{}",
+                o.detail,
+                o.due.format("%Y-%m-%d %H:%M UTC"),
+                if o.overdue { " — OVERDUE" } else { "" }
+            ),
+            overdue: o.overdue,
+        })
+        .collect();
+    let timeline = v
+        .timeline
+        .iter()
+        .map(|t| TimelineItem {
+            index: t.index,
+            ts: t.ts.format("%Y-%m-%d %H:%M").to_string(),
+            kind: t.kind.clone(),
+            actor: format!("{} [signature ok]", safe(&roster.display(&t.actor))),
+            note: t.ignored.as_ref().map(|w| format!("does not count: {}", safe(w))),
+        })
+        .collect();
+    let mut lineage = Vec::new();
+    for (label, list) in r.lineage.lists() {
+        for item in list {
+            lineage.push((label.to_string(), safe(item)));
+        }
+    }
+    if let Some(cs) = &r.changeset {
+        lineage
+            .push(("change set".into(), format!("{} files from {}, sha256 {}", cs.files, cs.source, &cs.sha256[..16])));
+    }
+    let (policy_id, _) = s.snap.policies.current();
+    let sign = SignPreview {
+        request: v.id.to_hex(),
+        version: v.current().id.to_hex(),
+        revert_digest: r.revert_digest(),
+        revert: safe(&r.revert.argv.join(" ")),
+        evidence: v.evidence_ids().iter().map(|e| e.short(12)).collect(),
+        policy: policy_id.short(16),
+        flags: s.assessment.flag_ids(),
+    };
+    Detail {
+        id: v.id,
+        title,
+        status: s.eval.status.as_str().into(),
+        tier: s.eval.tier.clone(),
+        score: s.assessment.risk.score,
+        gate: s.eval.gate,
+        approvals: (s.eval.approvals.len(), s.eval.need),
+        suspicious,
+        record,
+        evidence,
+        flags,
+        risk_factors: s
+            .assessment
+            .risk
+            .factors
+            .iter()
+            .map(|f| format!("{} +{} ({})", f.name, f.points, safe(&f.detail)))
+            .collect(),
+        checklist,
+        decisions,
+        obligations,
+        timeline,
+        lineage,
+        sign,
+        can,
+    }
+}
+
+/// The integrity screen from a verification report.
+pub fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
+    let mut lines = Vec::new();
+    lines.push(format!("ledger {}", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into())));
+    let audit = crate::workflow::sync::AUDIT_ORIGIN;
+    for (i, o) in r.origins.iter().enumerate().filter(|(_, o)| !(o.origin == audit && o.size == 0)) {
+        let witnesses = r
+            .witnesses
+            .by_origin
+            .get(&o.origin)
+            .map(|ws| ws.iter().map(|w| format!("{} at size {}", safe(&w.name), w.size)).collect::<Vec<_>>())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} {}: {} of {} entries verified, {} signatures; latest checkpoint {}",
+            if i == 0 { "own log" } else { "mirror" },
+            safe(&o.origin),
+            o.verified,
+            o.size,
+            o.signatures,
+            o.latest_checkpoint.map(|(s, h)| format!("size {s} root {}", h.short(16))).unwrap_or_else(|| "none".into())
+        ));
+        lines.push(if witnesses.is_empty() {
+            "  witnesses: none (no peer has cosigned this log yet; sync to collect cosignatures)".to_string()
+        } else {
+            format!("  witnessed by {}", witnesses.join(", "))
+        });
+    }
+    for c in r.completeness.iter().filter(|c| !(c.origin == audit && c.size == 0)) {
+        lines.push(format!("completeness ({}): {}", safe(&c.origin), safe(&c.statement)));
+    }
+    lines.push(format!(
+        "evidence: {} blobs match their digests, {} purged{}",
+        r.blobs.checked,
+        r.blobs.purged.len(),
+        if r.blobs.not_held > 0 {
+            format!(", {} of other origins not held here", r.blobs.not_held)
+        } else {
+            String::new()
+        }
+    ));
+    for p in &r.witnesses.problems {
+        lines.push(format!("cosignatures: {}", safe(p)));
+    }
+    let mut security = Vec::new();
+    for e in &r.witnesses.equivocations {
+        security.push(crate::workflow::witness::equivocation_line(e));
+        // Both signed statements, as kept: each note's lines on one line.
+        for (who, note) in [("this ledger's", &e.ours), ("the bundle's", &e.theirs)] {
+            let shown = note.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
+            security.push(format!(
+                "  {who} signed statement: {}",
+                if shown.is_empty() { "(none kept)".to_string() } else { safe(&shown) }
+            ));
+        }
+    }
+    for (e, a) in &r.witnesses.acknowledged {
+        lines.push(crate::workflow::witness::acknowledged_line(e, a));
+    }
+    if r.discounted.is_empty() {
+        lines.push("authorization: every signer counted".into());
+    } else {
+        lines.push(format!("authorization: {} entries intact but do not count", r.discounted.len()));
+        for d in r.discounted.iter().take(20) {
+            lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
+        }
+    }
+    Integrity {
+        checked: true,
+        intact: r.intact(),
+        failure: r.failure.as_ref().map(|f| safe(&f.to_string())),
+        security,
+        lines,
+        elapsed_ms: r.elapsed.as_millis() as u64,
+    }
+}
