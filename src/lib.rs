@@ -3,21 +3,23 @@
 //! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy` <- `workflow`
 //! <- `cli`. `text` and `paths` are leaf utilities.
 
+#![warn(unreachable_pub)]
+
 pub mod analysis;
 pub mod audit;
 pub mod cli;
 pub mod demo;
-pub mod evidence;
+pub(crate) mod evidence;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod identity;
 pub mod ledger;
-pub mod paths;
+pub(crate) mod paths;
 pub mod policy;
 pub mod report;
 pub mod sync;
-pub mod table;
-pub mod text;
+pub(crate) mod table;
+pub(crate) mod text;
 pub mod tui;
 pub mod workflow;
 

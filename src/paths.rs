@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// Environment variable that moves every rollcall file under one directory.
-pub const HOME_ENV: &str = "ROLLCALL_HOME";
+pub(crate) const HOME_ENV: &str = "ROLLCALL_HOME";
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot determine a home directory for rollcall; set {HOME_ENV}")]
@@ -19,7 +19,7 @@ fn project_dirs() -> Result<directories::ProjectDirs, NoHome> {
 }
 
 /// The directory holding encrypted private keys.
-pub fn keys_dir() -> Result<PathBuf, NoHome> {
+pub(crate) fn keys_dir() -> Result<PathBuf, NoHome> {
     match home_override() {
         Some(h) => Ok(h.join("keys")),
         None => Ok(project_dirs()?.config_dir().join("keys")),
@@ -27,7 +27,7 @@ pub fn keys_dir() -> Result<PathBuf, NoHome> {
 }
 
 /// The directory holding encrypted origin (per-ledger log) keys.
-pub fn origin_keys_dir() -> Result<PathBuf, NoHome> {
+pub(crate) fn origin_keys_dir() -> Result<PathBuf, NoHome> {
     match home_override() {
         Some(h) => Ok(h.join("origins")),
         None => Ok(project_dirs()?.config_dir().join("origins")),
@@ -35,7 +35,7 @@ pub fn origin_keys_dir() -> Result<PathBuf, NoHome> {
 }
 
 /// The ledger used when neither `--ledger` nor `ROLLCALL_LEDGER` names one.
-pub fn default_ledger() -> Result<PathBuf, NoHome> {
+pub(crate) fn default_ledger() -> Result<PathBuf, NoHome> {
     match home_override() {
         Some(h) => Ok(h.join("ledger.db")),
         None => Ok(project_dirs()?.data_dir().join("ledger.db")),
@@ -43,7 +43,7 @@ pub fn default_ledger() -> Result<PathBuf, NoHome> {
 }
 
 /// The directory holding configuration (`keymap.toml`, `theme.toml`).
-pub fn config_dir() -> Result<PathBuf, NoHome> {
+pub(crate) fn config_dir() -> Result<PathBuf, NoHome> {
     match home_override() {
         Some(h) => Ok(h),
         None => Ok(project_dirs()?.config_dir().to_path_buf()),
@@ -52,7 +52,7 @@ pub fn config_dir() -> Result<PathBuf, NoHome> {
 
 /// Creates `dir` and any missing parents with mode 0700 (on Unix): whatever rollcall creates is
 /// readable by its user only. Directories that already exist keep their mode.
-pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -64,7 +64,7 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Options that create a file with mode 0600 (on Unix) for writing; an existing file keeps its mode.
-pub fn private_file_options() -> std::fs::OpenOptions {
+pub(crate) fn private_file_options() -> std::fs::OpenOptions {
     let mut o = std::fs::OpenOptions::new();
     o.write(true);
     #[cfg(unix)]
@@ -76,7 +76,7 @@ pub fn private_file_options() -> std::fs::OpenOptions {
 }
 
 /// Writes `bytes` to `path` (created with mode 0600, or truncated), as `std::fs::write` does.
-pub fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = private_file_options().create(true).truncate(true).open(path)?;
     f.write_all(bytes.as_ref())
@@ -85,7 +85,7 @@ pub fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> std::io
 /// Reads a regular file of at most `cap` bytes whole. Anything else (a FIFO, a device such as `/dev/zero`,
 /// a directory) or a file that grows past `cap` while it is read is refused instead of read without end:
 /// the size in the metadata alone says nothing about a device.
-pub fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, what);
     let meta = std::fs::metadata(path)?;
@@ -102,13 +102,13 @@ pub fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>>
 
 /// A private file (0600, truncating) created at its first write, so output refused before it starts (a
 /// wrong passphrase, a damaged ledger) leaves whatever was at the path alone. Buffered.
-pub struct LazyFile<'p> {
+pub(crate) struct LazyFile<'p> {
     path: &'p std::path::Path,
     file: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl<'p> LazyFile<'p> {
-    pub fn new(path: &'p std::path::Path) -> LazyFile<'p> {
+    pub(crate) fn new(path: &'p std::path::Path) -> LazyFile<'p> {
         LazyFile { path, file: None }
     }
 }

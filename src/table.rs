@@ -4,21 +4,21 @@
 use crate::text;
 
 /// A plain text table: a header and rows, columns padded to their widest cell. Cells are sanitized.
-pub struct Table {
+pub(crate) struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn new(header: &[&str]) -> Table {
+    pub(crate) fn new(header: &[&str]) -> Table {
         Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 
-    pub fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells.iter().map(|c| text::safe(c)).collect());
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut widths = Widths::new(&self.header);
         for r in &self.rows {
             widths.measure(r);
@@ -33,24 +33,24 @@ impl Table {
 
 /// Column widths of a table measured one row at a time, and its lines: for a table too long to hold,
 /// measured in one pass over its rows and printed in a second.
-pub struct Widths(Vec<usize>);
+pub(crate) struct Widths(Vec<usize>);
 
 impl Widths {
-    pub fn new(header: &[String]) -> Widths {
+    pub(crate) fn new(header: &[String]) -> Widths {
         let mut w = Widths(vec![0; header.len()]);
         w.measure(header);
         w
     }
 
     /// Widens the columns to fit `cells` (already sanitized).
-    pub fn measure(&mut self, cells: &[String]) {
+    pub(crate) fn measure(&mut self, cells: &[String]) {
         for (w, c) in self.0.iter_mut().zip(cells) {
             *w = (*w).max(c.chars().count());
         }
     }
 
     /// One line of the table, ending in a newline (`cells` already sanitized).
-    pub fn line(&self, cells: &[String]) -> String {
+    pub(crate) fn line(&self, cells: &[String]) -> String {
         let cols = self.0.len();
         let mut line = String::new();
         for (i, c) in cells.iter().enumerate().take(cols) {

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 /// Sanitized text and whether anything had to be escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Clean<'a> {
+pub(crate) struct Clean<'a> {
     pub text: Cow<'a, str>,
     /// True when the input held control or invisible format characters.
     pub suspicious: bool,
@@ -53,22 +53,22 @@ fn clean(s: &str, multiline: bool) -> Clean<'_> {
 }
 
 /// For one-line display: newlines become `⏎`, tabs spaces, everything else dangerous `<U+XXXX>`.
-pub fn one_line(s: &str) -> Clean<'_> {
+pub(crate) fn one_line(s: &str) -> Clean<'_> {
     clean(s, false)
 }
 
 /// For multi-line display: newlines are kept, `\r` dropped, tabs expanded, the rest escaped.
-pub fn multi_line(s: &str) -> Clean<'_> {
+pub(crate) fn multi_line(s: &str) -> Clean<'_> {
     clean(s, true)
 }
 
 /// Shorthand: the one-line sanitized form as an owned string.
-pub fn safe(s: &str) -> String {
+pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
 }
 
 /// Cuts `s` to at most `max` characters, marking the cut with `…`.
-pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {
         return Cow::Borrowed(s);
     }
@@ -82,7 +82,7 @@ pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
 /// fewer only at the start or the end of the stream. A character cut by the window's edges is shown whole
 /// on the page where it starts, and invalid sequences become U+FFFD, so the windows of a stream joined
 /// give exactly `String::from_utf8_lossy` of the whole. The result is untrusted text, to sanitize.
-pub fn decode_window(before: &[u8], body: &[u8], after: &[u8]) -> String {
+pub(crate) fn decode_window(before: &[u8], body: &[u8], after: &[u8]) -> String {
     let before = &before[before.len().saturating_sub(3)..];
     let after = &after[..after.len().min(3)];
     let mut buf = Vec::with_capacity(before.len() + body.len() + after.len());
@@ -114,14 +114,14 @@ pub fn decode_window(before: &[u8], body: &[u8], after: &[u8]) -> String {
 /// Lossy UTF-8 for a stream read in chunks: a character cut between two chunks is decoded whole, so the
 /// pieces joined are exactly `String::from_utf8_lossy` of the whole stream. Untrusted text, to sanitize.
 #[derive(Debug, Default)]
-pub struct Utf8Stream {
+pub(crate) struct Utf8Stream {
     /// The start of a character the last chunk ended in (at most 3 bytes).
     carry: Vec<u8>,
 }
 
 impl Utf8Stream {
     /// The text of the next chunk, keeping a character it ends in the middle of for the next call.
-    pub fn push(&mut self, bytes: &[u8]) -> String {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> String {
         let mut buf = std::mem::take(&mut self.carry);
         buf.extend_from_slice(bytes);
         let mut out = String::with_capacity(buf.len());
@@ -144,7 +144,7 @@ impl Utf8Stream {
     }
 
     /// The end of the stream: a character left cut is invalid.
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         if self.carry.is_empty() { String::new() } else { char::REPLACEMENT_CHARACTER.to_string() }
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// who approved.
 #[derive(Debug, Parser)]
 #[command(name = "rollcall", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The ledger file (default: ledger.db in ROLLCALL_HOME or the platform data directory).
     #[arg(long, global = true, env = "ROLLCALL_LEDGER", value_name = "PATH")]
     pub ledger: Option<PathBuf>,
@@ -25,7 +25,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Manage the keys in your keystore.
     Key {
         #[command(subcommand)]
@@ -126,14 +126,14 @@ pub enum Command {
 
 /// The signing key.
 #[derive(Debug, clap::Args)]
-pub struct Signer {
+pub(crate) struct Signer {
     /// Key that signs (default: ROLLCALL_KEY, or the only key in the keystore).
     #[arg(long = "as", id = "signer", value_name = "NAME")]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RequestCommand {
+pub(crate) enum RequestCommand {
     /// File a rollback request. Required: title, change, category, rationale, impact, component, env,
     /// revert-cmd, from, to, risk (as flags or in --from-file).
     New(RequestNewArgs),
@@ -145,7 +145,7 @@ pub enum RequestCommand {
 
 /// Every field of the rollback record.
 #[derive(Clone, Debug, Default, clap::Args)]
-pub struct RecordArgs {
+pub(crate) struct RecordArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Id of the original change being reverted (commit, deploy, change request).
@@ -221,13 +221,13 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum IncidentCommand {
+pub(crate) enum IncidentCommand {
     /// Link a request to an incident.
     Link(IncidentLinkArgs),
 }
 
 #[derive(Debug, Subcommand)]
-pub enum EvidenceCommand {
+pub(crate) enum EvidenceCommand {
     /// Attach a file (stored by SHA-256) or a link to a request.
     Add(EvidenceAddArgs),
     /// Print an evidence file, recognised and rendered (JUnit failures, SARIF findings, text).
@@ -250,7 +250,7 @@ pub enum EvidenceCommand {
 
 /// A page of `evidence show --page`: a number from 1, or the last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageArg {
+pub(crate) enum PageArg {
     Number(u64),
     Last,
 }
@@ -264,7 +264,7 @@ fn parse_page(s: &str) -> Result<PageArg, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
+pub(crate) enum PolicyCommand {
     /// Adopt a new policy version (needs the admin threshold).
     Adopt(PolicyAdoptArgs),
     /// Print the policy in force.
@@ -272,7 +272,7 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum KeyCommand {
+pub(crate) enum KeyCommand {
     /// Generate a new Ed25519 key, encrypted with a passphrase (ROLLCALL_PASSPHRASE or a prompt).
     New(KeyNewArgs),
     /// List the keys in the keystore.
@@ -290,7 +290,7 @@ mod tests {
 // The arguments of each command, one struct per command (the handler in `commands/` takes it whole).
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Name of the key (in your keystore) of the founding admin.
     #[arg(long, value_name = "NAME", required_unless_present = "join", conflicts_with = "join")]
     pub admin: Option<String>,
@@ -309,7 +309,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NoteArgs {
+pub(crate) struct NoteArgs {
     /// The text to record.
     pub text: String,
     /// The request the note is about.
@@ -320,7 +320,7 @@ pub struct NoteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only requests with this status (pending, approved, rejected, withdrawn, emergency, executed,
     /// validated, review-due, reviewed, closed).
     #[arg(long, value_name = "S")]
@@ -340,13 +340,13 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// Request id (a unique prefix of at least 4 hex characters).
     pub req: String,
 }
 
 #[derive(Debug, Args)]
-pub struct ApproveArgs {
+pub(crate) struct ApproveArgs {
     pub req: String,
     #[arg(long)]
     pub comment: String,
@@ -355,7 +355,7 @@ pub struct ApproveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RejectArgs {
+pub(crate) struct RejectArgs {
     pub req: String,
     #[arg(long)]
     pub comment: String,
@@ -364,7 +364,7 @@ pub struct RejectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EmergencyArgs {
+pub(crate) struct EmergencyArgs {
     pub req: String,
     #[arg(long)]
     pub reason: String,
@@ -373,7 +373,7 @@ pub struct EmergencyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExecuteArgs {
+pub(crate) struct ExecuteArgs {
     pub req: String,
     #[arg(long, value_enum)]
     pub outcome: OutcomeArg,
@@ -393,7 +393,7 @@ pub struct ExecuteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     pub req: String,
     #[arg(long, value_enum)]
     pub result: ResultArg,
@@ -410,7 +410,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReviewArgs {
+pub(crate) struct ReviewArgs {
     pub req: String,
     #[arg(long)]
     pub summary: String,
@@ -424,7 +424,7 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CloseArgs {
+pub(crate) struct CloseArgs {
     pub req: String,
     #[arg(long, value_enum)]
     pub resolution: ResolutionArg,
@@ -438,7 +438,7 @@ pub struct CloseArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EnrollArgs {
+pub(crate) struct EnrollArgs {
     pub name: String,
     /// Their public key (`rollcall key list` on their machine prints it).
     #[arg(long, value_name = "KEY")]
@@ -451,7 +451,7 @@ pub struct EnrollArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RolesArgs {
+pub(crate) struct RolesArgs {
     pub name: String,
     #[arg(long = "role", value_name = "ROLE", required = true)]
     pub roles: Vec<String>,
@@ -460,7 +460,7 @@ pub struct RolesArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RevokeArgs {
+pub(crate) struct RevokeArgs {
     pub name: String,
     #[arg(long)]
     pub reason: String,
@@ -469,7 +469,7 @@ pub struct RevokeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CosignArgs {
+pub(crate) struct CosignArgs {
     /// The pending change's entry id (a unique prefix).
     pub entry: String,
     #[command(flatten)]
@@ -477,19 +477,19 @@ pub struct CosignArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GateArgs {
+pub(crate) struct GateArgs {
     pub req: String,
 }
 
 #[derive(Debug, Args)]
-pub struct ObligationsArgs {
+pub(crate) struct ObligationsArgs {
     /// Only the overdue ones.
     #[arg(long)]
     pub overdue: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Where to build it (default: a new directory under the system temp dir).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -502,7 +502,7 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TuiArgs {
+pub(crate) struct TuiArgs {
     /// Browse and verify only: every action is hidden.
     #[arg(long)]
     pub read_only: bool,
@@ -515,7 +515,7 @@ pub struct TuiArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AcknowledgeArgs {
+pub(crate) struct AcknowledgeArgs {
     /// The evidence digest `rollcall verify` prints (at least 8 hex characters).
     pub evidence: String,
     #[arg(long)]
@@ -525,7 +525,7 @@ pub struct AcknowledgeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct MarkBadArgs {
+pub(crate) struct MarkBadArgs {
     pub digest: String,
     #[arg(long)]
     pub reason: String,
@@ -534,7 +534,7 @@ pub struct MarkBadArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Which origin's log (default: this ledger's own).
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
@@ -547,14 +547,14 @@ pub struct LogArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Verify this bundle on its own (read-only; no ledger is touched).
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Only what the holder of these checkpoints lacks (a file from `rollcall checkpoints`, or a
@@ -573,7 +573,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     #[arg(long, default_value = "md", value_parser = ["md", "json", "csv"])]
     pub format: String,
     /// First day (YYYY-MM-DD or RFC 3339) of requests to include.
@@ -598,7 +598,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TimelineArgs {
+pub(crate) struct TimelineArgs {
     /// The request (a unique id prefix).
     #[arg(required_unless_present = "incident")]
     pub req: Option<String>,
@@ -612,18 +612,18 @@ pub struct TimelineArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct CheckpointsArgs {
+pub(crate) struct CheckpointsArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     /// The git working copy (its remote is the exchange).
     #[arg(long, value_name = "DIR")]
     pub git: PathBuf,
@@ -633,7 +633,7 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ProveArgs {
+pub(crate) struct ProveArgs {
     /// The entry (a unique id prefix).
     #[arg(required_unless_present = "consistency")]
     pub entry: Option<String>,
@@ -651,7 +651,7 @@ pub struct ProveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyProofArgs {
+pub(crate) struct VerifyProofArgs {
     pub file: PathBuf,
     /// The entry's statement bytes (for an inclusion proof).
     #[arg(long, value_name = "FILE")]
@@ -663,13 +663,13 @@ pub struct VerifyProofArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct KeyNewArgs {
+pub(crate) struct KeyNewArgs {
     /// Name for the key (letters, digits, '.', '_', '-').
     pub name: String,
 }
 
 #[derive(Debug, Args)]
-pub struct RequestNewArgs {
+pub(crate) struct RequestNewArgs {
     #[command(flatten)]
     pub record: RecordArgs,
     /// Read the record from a JSON file (see docs/FORMAT.md); flags given too override its fields.
@@ -693,7 +693,7 @@ pub struct RequestNewArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RequestAmendArgs {
+pub(crate) struct RequestAmendArgs {
     pub req: String,
     #[arg(long)]
     pub reason: String,
@@ -704,7 +704,7 @@ pub struct RequestAmendArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RequestWithdrawArgs {
+pub(crate) struct RequestWithdrawArgs {
     pub req: String,
     #[arg(long)]
     pub reason: String,
@@ -713,7 +713,7 @@ pub struct RequestWithdrawArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvidenceAddArgs {
+pub(crate) struct EvidenceAddArgs {
     pub req: String,
     /// The file to attach.
     pub file: Option<PathBuf>,
@@ -730,7 +730,7 @@ pub struct EvidenceAddArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvidenceShowArgs {
+pub(crate) struct EvidenceShowArgs {
     /// Evidence entry id (a unique prefix).
     pub id: String,
     /// Print only page N (from 1, or `last`) of the file as text, 64 KiB a page.
@@ -749,14 +749,14 @@ pub struct EvidenceShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvidenceExportArgs {
+pub(crate) struct EvidenceExportArgs {
     pub id: String,
     #[arg(long, value_name = "F")]
     pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct EvidencePurgeArgs {
+pub(crate) struct EvidencePurgeArgs {
     pub id: String,
     #[arg(long)]
     pub reason: String,
@@ -765,7 +765,7 @@ pub struct EvidencePurgeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct IncidentLinkArgs {
+pub(crate) struct IncidentLinkArgs {
     pub req: String,
     pub incident: String,
     #[arg(long)]
@@ -775,7 +775,7 @@ pub struct IncidentLinkArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PolicyAdoptArgs {
+pub(crate) struct PolicyAdoptArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub signer: Signer,
@@ -783,7 +783,7 @@ pub struct PolicyAdoptArgs {
 
 /// `execute --outcome`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutcomeArg {
+pub(crate) enum OutcomeArg {
     Succeeded,
     Partial,
     Failed,
@@ -791,21 +791,21 @@ pub enum OutcomeArg {
 
 /// `validate --result`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ResultArg {
+pub(crate) enum ResultArg {
     Pass,
     Fail,
 }
 
 /// `review --kind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReviewKindArg {
+pub(crate) enum ReviewKindArg {
     PostHoc,
     PostIncident,
 }
 
 /// `close --resolution`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ResolutionArg {
+pub(crate) enum ResolutionArg {
     RolledForward,
     MadePermanent,
     Superseded,

@@ -1,12 +1,12 @@
 //! The command line: clap definitions, dispatch to `workflow`, and output (human tables or one JSON
 //! document). The one place where errors become messages and exit codes.
 
-pub mod args;
-pub mod commands;
-pub mod output;
-pub mod print;
-pub mod record;
-pub mod render;
+pub(crate) mod args;
+pub(crate) mod commands;
+pub(crate) mod output;
+pub(crate) mod print;
+pub(crate) mod record;
+pub(crate) mod render;
 
 use std::process::ExitCode;
 

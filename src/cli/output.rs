@@ -5,7 +5,7 @@ use crate::text;
 use std::io::Write;
 
 /// Writes `s` to stdout. A closed pipe (`rollcall log | head`) ends the program quietly, as Unix tools do.
-pub fn emit(s: &str) {
+pub(crate) fn emit(s: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -17,10 +17,10 @@ pub fn emit(s: &str) {
 }
 
 /// Standard output as a buffered writer with [`emit`]'s manners: a closed pipe ends the program quietly.
-pub struct Stdout(std::io::BufWriter<std::io::Stdout>);
+pub(crate) struct Stdout(std::io::BufWriter<std::io::Stdout>);
 
 impl Stdout {
-    pub fn new() -> Stdout {
+    pub(crate) fn new() -> Stdout {
         Stdout(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()))
     }
 
@@ -57,39 +57,39 @@ macro_rules! say {
 }
 
 /// Prints one JSON document on stdout.
-pub fn json(value: &serde_json::Value) {
+pub(crate) fn json(value: &serde_json::Value) {
     emit(&format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())));
 }
 
 /// Prints a warning on stderr, sanitized.
-pub fn warn(msg: &str) {
+pub(crate) fn warn(msg: &str) {
     eprintln!("warning: {}", text::safe(msg));
 }
 
-pub use crate::table::{Table, Widths};
+pub(crate) use crate::table::{Table, Widths};
 
 /// One pretty-printed JSON document `{"KEY": [...], ...}` written while its array's items arrive, in the
 /// layout `serde_json::to_string_pretty` gives the whole document (keys after the array must sort after
 /// KEY, as a `serde_json::Value` would order them).
-pub struct JsonArray<'b> {
+pub(crate) struct JsonArray<'b> {
     out: &'b mut Blocks,
     n: usize,
 }
 
 impl<'b> JsonArray<'b> {
-    pub fn open(out: &'b mut Blocks, key: &str) -> JsonArray<'b> {
+    pub(crate) fn open(out: &'b mut Blocks, key: &str) -> JsonArray<'b> {
         out.push(&format!("{{\n  {}: [", serde_json::Value::from(key)));
         JsonArray { out, n: 0 }
     }
 
-    pub fn push(&mut self, item: &serde_json::Value) {
+    pub(crate) fn push(&mut self, item: &serde_json::Value) {
         self.out.push(if self.n == 0 { "\n" } else { ",\n" });
         self.out.push(&indented(item, 4));
         self.n += 1;
     }
 
     /// Ends the array and the document with the members `rest`, in order.
-    pub fn close(self, rest: &[(&str, serde_json::Value)]) {
+    pub(crate) fn close(self, rest: &[(&str, serde_json::Value)]) {
         self.out.push(if self.n == 0 { "]" } else { "\n  ]" });
         for (k, v) in rest {
             self.out.push(&format!(",\n  {}: {}", serde_json::Value::from(*k), indented(v, 2).trim_start()));
@@ -107,7 +107,7 @@ fn indented(v: &serde_json::Value, by: usize) -> String {
 
 /// A table whose rows are walked twice and never held: measured in pass 0, written in pass 1 (cells are
 /// sanitized here).
-pub struct TwoPass<'b> {
+pub(crate) struct TwoPass<'b> {
     header: Vec<String>,
     widths: Widths,
     out: &'b mut Blocks,
@@ -115,13 +115,13 @@ pub struct TwoPass<'b> {
 }
 
 impl<'b> TwoPass<'b> {
-    pub fn new(header: &[&str], out: &'b mut Blocks) -> TwoPass<'b> {
+    pub(crate) fn new(header: &[&str], out: &'b mut Blocks) -> TwoPass<'b> {
         let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
         TwoPass { widths: Widths::new(&header), header, out, written: false }
     }
 
     /// One row in pass `pass` (0: measure, 1: write).
-    pub fn row(&mut self, pass: usize, cells: &[String]) {
+    pub(crate) fn row(&mut self, pass: usize, cells: &[String]) {
         let cells: Vec<String> = cells.iter().map(|c| text::safe(c)).collect();
         if pass == 0 {
             self.widths.measure(&cells);
@@ -135,12 +135,12 @@ impl<'b> TwoPass<'b> {
     }
 
     /// Whether any row was written.
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.written
     }
 
     /// Writes the header line alone (an empty table that still shows its columns).
-    pub fn header_only(&mut self) {
+    pub(crate) fn header_only(&mut self) {
         if !self.written {
             self.out.push(&self.widths.line(&self.header));
             self.written = true;
@@ -149,21 +149,21 @@ impl<'b> TwoPass<'b> {
 }
 
 /// Output gathered and written in blocks (a long listing is not one write per line, nor held whole).
-pub struct Blocks(String);
+pub(crate) struct Blocks(String);
 
 impl Blocks {
-    pub fn new() -> Blocks {
+    pub(crate) fn new() -> Blocks {
         Blocks(String::new())
     }
 
-    pub fn push(&mut self, s: &str) {
+    pub(crate) fn push(&mut self, s: &str) {
         self.0.push_str(s);
         if self.0.len() >= 64 * 1024 {
             self.flush();
         }
     }
 
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         emit(&self.0);
         self.0.clear();
     }
@@ -184,7 +184,7 @@ impl Drop for Blocks {
 }
 
 /// `n` with its noun in the right number: "1 entry", "3 entries".
-pub fn count(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

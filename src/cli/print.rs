@@ -10,7 +10,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// Prints what an entry on a request got.
-pub fn on_request(what: &str, r: &Receipt, request: &crate::ledger::EntryId, json: bool) {
+pub(crate) fn on_request(what: &str, r: &Receipt, request: &crate::ledger::EntryId, json: bool) {
     for w in &r.warnings {
         output::warn(w);
     }
@@ -25,7 +25,7 @@ pub fn on_request(what: &str, r: &Receipt, request: &crate::ledger::EntryId, jso
 }
 
 /// Prints what a recorded entry got.
-pub fn receipt(what: &str, r: &Receipt, json: bool) {
+pub(crate) fn receipt(what: &str, r: &Receipt, json: bool) {
     for w in &r.warnings {
         output::warn(w);
     }
@@ -40,7 +40,7 @@ pub fn receipt(what: &str, r: &Receipt, json: bool) {
 }
 
 /// Prints what a governance entry got: in effect, or how many admin signatures it still needs.
-pub fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
+pub(crate) fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
     for w in &g.receipt.warnings {
         output::warn(w);
     }
@@ -64,7 +64,11 @@ pub fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
 }
 
 /// Prints a verification report of the ledger (or bundle) named `what`.
-pub fn print_verify(r: &workflow::verify::VerifyReport, what: &str, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn print_verify(
+    r: &workflow::verify::VerifyReport,
+    what: &str,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
     let audit = workflow::sync::AUDIT_ORIGIN;
     let witnesses: Vec<_> = r
         .witnesses

@@ -23,7 +23,7 @@ fn missing(field: &str, flag: &str) -> String {
 
 impl RecordArgs {
     /// Overwrites the fields of `r` given on the command line (lists replace lists).
-    pub fn apply_to(&self, r: &mut RequestBody) -> Result<(), String> {
+    pub(crate) fn apply_to(&self, r: &mut RequestBody) -> Result<(), String> {
         let set = |dst: &mut String, v: &Option<String>| {
             if let Some(v) = v {
                 *dst = v.clone();
@@ -82,7 +82,7 @@ impl RecordArgs {
     }
 
     /// A complete record from the flags alone; every required field must be given.
-    pub fn to_record(&self) -> Result<RequestBody, String> {
+    pub(crate) fn to_record(&self) -> Result<RequestBody, String> {
         let req = |v: &Option<String>, field: &str, flag: &str| v.clone().ok_or_else(|| missing(field, flag));
         let title = req(&self.title, "title", "title")?;
         let change = req(&self.change, "change", "change")?;

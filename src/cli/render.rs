@@ -20,7 +20,7 @@ fn item_json(i: &Item) -> Value {
 }
 
 /// The checklist as JSON.
-pub fn eval_json(e: &Evaluation, roster: &Roster) -> Value {
+pub(crate) fn eval_json(e: &Evaluation, roster: &Roster) -> Value {
     json!({
         "status": e.status.as_str(),
         "tier": e.tier,
@@ -48,7 +48,7 @@ fn obligation_json(o: &Obligation) -> Value {
 }
 
 /// `show` as JSON.
-pub fn show_json(s: &Shown) -> Value {
+pub(crate) fn show_json(s: &Shown) -> Value {
     let v = &s.view;
     let r = &s.snap.roster;
     json!({
@@ -100,12 +100,12 @@ fn mark(i: &Item) -> &'static str {
 }
 
 /// The checklist as text lines.
-pub fn checklist_text(e: &Evaluation) -> String {
+pub(crate) fn checklist_text(e: &Evaluation) -> String {
     e.checklist.iter().map(|i| format!("  {} {:<15} {}\n", mark(i), i.id, safe(&i.detail))).collect()
 }
 
 /// `show` as text.
-pub fn show_text(s: &Shown) -> String {
+pub(crate) fn show_text(s: &Shown) -> String {
     let v = &s.view;
     let r = &s.snap.roster;
     let rec = v.record();
@@ -358,14 +358,14 @@ pub fn show_text(s: &Shown) -> String {
 }
 
 /// A `list` row as JSON.
-pub fn row_json(r: &Row) -> Value {
+pub(crate) fn row_json(r: &Row) -> Value {
     json!({"id": r.id.to_hex(), "index": crate::ledger::pos::index_of(r.pos), "title": r.title, "status": r.status, "env": r.env, "risk": r.risk,
            "tier": r.tier, "approvals": {"have": r.have, "need": r.need}, "flags": r.flags, "requester": r.requester,
            "created": r.created, "obligation_due": r.obligation_due.map(format_ts), "overdue": r.overdue})
 }
 
 /// `obligations` as JSON.
-pub fn obligations_json(list: &[crate::workflow::query::OpenObligation]) -> Value {
+pub(crate) fn obligations_json(list: &[crate::workflow::query::OpenObligation]) -> Value {
     Value::Array(
         list.iter()
             .map(|o| {
@@ -378,7 +378,7 @@ pub fn obligations_json(list: &[crate::workflow::query::OpenObligation]) -> Valu
 }
 
 /// `evidence show` as JSON.
-pub fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
+pub(crate) fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
     use crate::evidence::recognize::Parsed;
     let detail = match &ev.parsed {
         Some(Parsed::JUnit(j)) => json!({"junit": j}),
@@ -395,7 +395,7 @@ pub fn evidence_json(ev: &crate::workflow::evidence::Evidence) -> Value {
 }
 
 /// `evidence show` as text: the header, then the parsed rendering or the (sanitized) text.
-pub fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
+pub(crate) fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
     let id = ev.entry.short(12);
     crate::workflow::present::evidence_text_with(ev, &|more| {
         format!("… ({more} more bytes: `rollcall evidence show {id} --page 2` reads on, `--raw` prints all of it)")
@@ -403,7 +403,10 @@ pub fn evidence_text(ev: &crate::workflow::evidence::Evidence) -> String {
 }
 
 /// `evidence show --page N --json`: the page's position and its sanitized text.
-pub fn evidence_page_json(ev: &crate::workflow::evidence::Evidence, p: &crate::workflow::evidence::TextPage) -> Value {
+pub(crate) fn evidence_page_json(
+    ev: &crate::workflow::evidence::Evidence,
+    p: &crate::workflow::evidence::TextPage,
+) -> Value {
     let clean = multi_line(&p.text);
     json!({
         "entry_id": ev.entry.to_hex(), "request": ev.request.to_hex(), "name": ev.body.name,
@@ -414,7 +417,10 @@ pub fn evidence_page_json(ev: &crate::workflow::evidence::Evidence, p: &crate::w
 
 /// Where a page of `evidence show --page` lies in its file, on one line: "page 2 of 57, bytes 65536-131071
 /// of 3735552", then how to go on.
-pub fn page_position(ev: &crate::workflow::evidence::Evidence, p: &crate::workflow::evidence::TextPage) -> String {
+pub(crate) fn page_position(
+    ev: &crate::workflow::evidence::Evidence,
+    p: &crate::workflow::evidence::TextPage,
+) -> String {
     let id = ev.entry.short(12);
     let bytes = if p.len == 0 {
         "no bytes (the file is empty)".to_string()

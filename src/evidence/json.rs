@@ -8,7 +8,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// Any JSON value, read and dropped.
-pub struct Skip;
+pub(crate) struct Skip;
 
 struct SkipVisitor;
 
@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for Skip {
 
 /// A JSON value kept only when it is a string or a number.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// Anything else: null, a boolean, an array or an object.
     #[default]
     Other,
@@ -64,19 +64,19 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    pub fn str(&self) -> Option<&str> {
+    pub(crate) fn str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn string(&self) -> Option<String> {
+    pub(crate) fn string(&self) -> Option<String> {
         self.str().map(str::to_string)
     }
 
     /// As `Value::as_u64`.
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
             Scalar::U64(n) => Some(*n),
             Scalar::I64(n) => u64::try_from(*n).ok(),
@@ -85,7 +85,7 @@ impl Scalar {
     }
 
     /// As `Value::as_f64`.
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Scalar::U64(n) => Some(*n as f64),
             Scalar::I64(n) => Some(*n as f64),
@@ -138,13 +138,13 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// The members of an object a reader keeps; the others are skipped.
-pub trait Fields: Default {
+pub(crate) trait Fields: Default {
     /// Reads the value of `key` from `map` and returns true, or returns false to have it skipped.
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
 }
 
 /// Reads the rest of an object into `t`.
-pub fn read_fields<'de, T: Fields, A: MapAccess<'de>>(t: &mut T, mut map: A) -> Result<(), A::Error> {
+pub(crate) fn read_fields<'de, T: Fields, A: MapAccess<'de>>(t: &mut T, mut map: A) -> Result<(), A::Error> {
     while let Some(k) = map.next_key::<String>()? {
         if !t.field(&k, &mut map)? {
             map.next_value::<Skip>()?;
@@ -154,7 +154,7 @@ pub fn read_fields<'de, T: Fields, A: MapAccess<'de>>(t: &mut T, mut map: A) -> 
 }
 
 /// An object read into `T`; `None` when the value is not an object.
-pub struct Obj<T>(pub Option<T>);
+pub(crate) struct Obj<T>(pub Option<T>);
 
 struct ObjVisitor<T>(std::marker::PhantomData<T>);
 
@@ -199,7 +199,7 @@ impl<'de, T: Fields> Deserialize<'de> for Obj<T> {
 
 /// An array of at most `MAX` kept elements (later ones are read and dropped); `None` when the value is not
 /// an array. `.1` tells whether elements were dropped.
-pub struct Arr<T, const MAX: usize>(pub Option<Vec<T>>, pub bool);
+pub(crate) struct Arr<T, const MAX: usize>(pub Option<Vec<T>>, pub bool);
 
 struct ArrVisitor<T, const MAX: usize>(std::marker::PhantomData<T>);
 
@@ -252,7 +252,7 @@ impl<'de, T: Deserialize<'de>, const MAX: usize> Deserialize<'de> for Arr<T, MAX
 }
 
 /// Reads one whole JSON document from `r` with `seed`, refusing trailing garbage (as `from_str` does).
-pub fn read_doc<R: std::io::Read, T: Fields>(r: R, t: &mut T) -> Result<bool, serde_json::Error> {
+pub(crate) fn read_doc<R: std::io::Read, T: Fields>(r: R, t: &mut T) -> Result<bool, serde_json::Error> {
     struct Top<'a, T>(&'a mut T);
     impl<'de, T: Fields> de::DeserializeSeed<'de> for Top<'_, T> {
         type Value = bool;

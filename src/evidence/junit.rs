@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::io::BufRead;
 
 /// Most failures kept with their messages (totals still count them all).
-pub const MAX_FAILURES_KEPT: usize = 500;
+pub(crate) const MAX_FAILURES_KEPT: usize = 500;
 const MAX_DEPTH: usize = 64;
 const MAX_MESSAGE: usize = 2000;
 
@@ -78,14 +78,15 @@ fn cut(mut s: String) -> String {
 }
 
 /// Parses a JUnit XML report. `Err` says why it is not one (the caller stores it as opaque evidence).
-pub fn parse(bytes: &[u8]) -> Result<JUnit, String> {
+#[cfg(test)]
+pub(crate) fn parse(bytes: &[u8]) -> Result<JUnit, String> {
     std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     parse_reader(bytes)
 }
 
 /// Parses a JUnit XML report as it streams from `r` (quick-xml's streaming reader; one event in memory at
 /// a time). The caller has checked that the input is UTF-8.
-pub fn parse_reader<R: BufRead>(r: R) -> Result<JUnit, String> {
+pub(crate) fn parse_reader<R: BufRead>(r: R) -> Result<JUnit, String> {
     let mut reader = Reader::from_reader(r);
     let mut buf = Vec::new();
     let mut out = JUnit::default();
@@ -226,7 +227,7 @@ pub(crate) mod dom {
     use super::*;
 
     /// Parses a JUnit XML report. `Err` says why it is not one (the caller stores it as opaque evidence).
-    pub fn parse_dom(bytes: &[u8]) -> Result<JUnit, String> {
+    pub(crate) fn parse_dom(bytes: &[u8]) -> Result<JUnit, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
         let mut reader = Reader::from_str(text);
         let mut out = JUnit::default();

@@ -43,7 +43,7 @@ impl Advisory {
 }
 
 /// Compares dotted versions numerically where both parts are numbers (1.10 > 1.9), else as text.
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let norm = |s: &str| s.trim_start_matches('v').to_string();
     let (a, b) = (norm(a), norm(b));
     if a == "0" && b != "0" {
@@ -65,9 +65,9 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Most affected packages, ranges per package, events per range and aliases kept of one advisory.
-pub const MAX_KEPT: usize = 1000;
+pub(crate) const MAX_KEPT: usize = 1000;
 /// Most explicitly listed versions kept per affected package.
-pub const MAX_VERSIONS: usize = 10_000;
+pub(crate) const MAX_VERSIONS: usize = 10_000;
 
 #[derive(Default)]
 struct Event {
@@ -118,7 +118,7 @@ impl Fields for Package {
 
 /// One element of `affected`, as read.
 #[derive(Default)]
-pub struct AffectedRaw {
+pub(crate) struct AffectedRaw {
     package: Option<Package>,
     ranges: Vec<Obj<Range>>,
     versions: Vec<Scalar>,
@@ -137,20 +137,20 @@ impl Fields for AffectedRaw {
 }
 
 /// The `affected` member as read: `None` when it is not an array.
-pub type AffectedList = Option<Vec<Obj<AffectedRaw>>>;
+pub(crate) type AffectedList = Option<Vec<Obj<AffectedRaw>>>;
 
 /// Reads an `affected` value (at most [`MAX_KEPT`] packages kept).
-pub fn read_affected<'de, A: MapAccess<'de>>(map: &mut A) -> Result<AffectedList, A::Error> {
+pub(crate) fn read_affected<'de, A: MapAccess<'de>>(map: &mut A) -> Result<AffectedList, A::Error> {
     Ok(map.next_value::<Arr<Obj<AffectedRaw>, MAX_KEPT>>()?.0)
 }
 
 /// Reads an `aliases` value (strings kept, at most [`MAX_KEPT`]).
-pub fn read_aliases<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error> {
+pub(crate) fn read_aliases<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error> {
     Ok(map.next_value::<Arr<Scalar, MAX_KEPT>>()?.0.unwrap_or_default().iter().filter_map(Scalar::string).collect())
 }
 
 /// The advisory described by a document's members.
-pub fn from_parts(
+pub(crate) fn from_parts(
     id: Option<&Scalar>,
     affected: Option<AffectedList>,
     aliases: Vec<String>,
@@ -191,19 +191,20 @@ pub fn from_parts(
 }
 
 /// Parses one OSV document held in memory.
-pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
+#[cfg(test)]
+pub(crate) fn parse(bytes: &[u8]) -> Result<Advisory, String> {
     parse_reader(bytes)
 }
 
 /// Parses one OSV document as it streams from `r`.
-pub fn parse_reader<R: std::io::Read>(r: R) -> Result<Advisory, String> {
+pub(crate) fn parse_reader<R: std::io::Read>(r: R) -> Result<Advisory, String> {
     let mut top = crate::evidence::recognize::TopDoc::default();
     crate::evidence::json::read_doc(r, &mut top).map_err(|e| format!("not JSON: {e}"))?;
     top.osv()
 }
 
 /// Reads every `*.json` OSV file in `dir` (others are skipped; unreadable ones reported).
-pub fn load_dir(dir: &std::path::Path) -> Result<(Vec<Advisory>, Vec<String>), String> {
+pub(crate) fn load_dir(dir: &std::path::Path) -> Result<(Vec<Advisory>, Vec<String>), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read advisories in {}: {e}", dir.display()))?;
     let mut out = Vec::new();
     let mut problems = Vec::new();
@@ -228,7 +229,7 @@ pub(crate) mod dom {
     use serde_json::Value;
 
     /// Parses one OSV document.
-    pub fn parse_dom(bytes: &[u8]) -> Result<Advisory, String> {
+    pub(crate) fn parse_dom(bytes: &[u8]) -> Result<Advisory, String> {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
         let id = v.get("id").and_then(|x| x.as_str()).ok_or("no \"id\": not an OSV advisory")?.to_string();
         let affected_v = v.get("affected").and_then(|x| x.as_array()).ok_or("no \"affected\": not an OSV advisory")?;

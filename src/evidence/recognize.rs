@@ -86,7 +86,7 @@ const MAX_KEYS_TRACKED: usize = 1_000_000;
 
 /// The top-level members of a JSON document that the recognisers use, read in one streaming pass.
 #[derive(Default)]
-pub struct TopDoc {
+pub(crate) struct TopDoc {
     keys: std::collections::HashSet<u64>,
     untracked_keys: usize,
     hasher: std::collections::hash_map::RandomState,
@@ -102,7 +102,7 @@ pub struct TopDoc {
 
 impl TopDoc {
     /// Distinct top-level keys.
-    pub fn keys(&self) -> usize {
+    pub(crate) fn keys(&self) -> usize {
         self.keys.len() + self.untracked_keys
     }
 
@@ -142,7 +142,7 @@ impl Fields for TopDoc {
 /// Recognises evidence from `name` and its [`Scan`], reading the bytes again (streaming, once) from
 /// `open()` when a parser needs them. Memory stays bounded whatever the size: parsers keep counts and the
 /// first findings only.
-pub fn recognize_stream<R: Read>(
+pub(crate) fn recognize_stream<R: Read>(
     name: &str,
     scan: &Scan,
     open: impl FnOnce() -> std::io::Result<R>,
@@ -189,7 +189,7 @@ pub fn recognize_stream<R: Read>(
 
 /// Recognises `bytes` held in memory, attached from file `name`; the warning says why a file that looked
 /// like a known format was kept opaque.
-pub fn recognize(name: &str, bytes: &[u8]) -> (Parsed, Option<String>) {
+pub(crate) fn recognize(name: &str, bytes: &[u8]) -> (Parsed, Option<String>) {
     recognize_stream(name, &scan_bytes(bytes), || Ok(bytes))
 }
 
@@ -200,7 +200,7 @@ pub(crate) mod dom {
 
     /// Recognises `bytes` attached as `kind` from file `name`; the warning says why a file that looked like a
     /// known format was kept opaque.
-    pub fn recognize_dom(name: &str, bytes: &[u8]) -> (Parsed, Option<String>) {
+    pub(crate) fn recognize_dom(name: &str, bytes: &[u8]) -> (Parsed, Option<String>) {
         let lower = name.to_ascii_lowercase();
         let text = std::str::from_utf8(bytes).ok();
         if lower.ends_with(".xml") || (text.is_some() && looks_xml(bytes)) {

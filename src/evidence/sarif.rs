@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Most findings kept with details (counts still cover all).
-pub const MAX_FINDINGS_KEPT: usize = 1000;
+pub(crate) const MAX_FINDINGS_KEPT: usize = 1000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -48,9 +48,9 @@ impl Sarif {
 }
 
 /// Findings kept per rule (as the results name it); the counts still cover every result.
-pub const MAX_FINDINGS_PER_RULE: usize = 20;
+pub(crate) const MAX_FINDINGS_PER_RULE: usize = 20;
 /// Most distinct rules a run may define or name in results that need the rule's default level.
-pub const MAX_RULES: usize = 100_000;
+pub(crate) const MAX_RULES: usize = 100_000;
 
 /// What the streaming reader keeps of a rule.
 #[derive(Clone, Debug, Default)]
@@ -518,7 +518,7 @@ impl<'de> Visitor<'de> for RunSeed<'_> {
 }
 
 /// Reads a `runs` value; `Ok(None)` when it is not an array.
-pub fn read_runs<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Runs>, A::Error> {
+pub(crate) fn read_runs<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Runs>, A::Error> {
     let mut runs = Runs::default();
     let is_array = map.next_value_seed(RunsSeed(&mut runs))?;
     Ok(is_array.then_some(runs))
@@ -534,7 +534,7 @@ impl<'de> DeserializeSeed<'de> for RunsSeed<'_> {
 }
 
 /// The SARIF log described by a document's `version` and `runs` members.
-pub fn from_parts(version: Option<&str>, runs: Option<Runs>) -> Result<Sarif, String> {
+pub(crate) fn from_parts(version: Option<&str>, runs: Option<Runs>) -> Result<Sarif, String> {
     let runs = runs.ok_or("no \"runs\" array: not SARIF")?;
     let version = version.unwrap_or("");
     if !version.starts_with("2.") {
@@ -547,7 +547,8 @@ pub fn from_parts(version: Option<&str>, runs: Option<Runs>) -> Result<Sarif, St
 }
 
 /// Parses a SARIF log held in memory (streaming; see [`crate::evidence::recognize::recognize_stream`]).
-pub fn parse(bytes: &[u8]) -> Result<Sarif, String> {
+#[cfg(test)]
+pub(crate) fn parse(bytes: &[u8]) -> Result<Sarif, String> {
     let mut top = crate::evidence::recognize::TopDoc::default();
     crate::evidence::json::read_doc(bytes, &mut top).map_err(|e| format!("not JSON: {e}"))?;
     from_parts(top.version.str(), top.runs)
@@ -560,7 +561,7 @@ pub(crate) mod dom {
     use super::{Finding, MAX_FINDINGS_KEPT, Sarif};
     use serde_json::Value;
 
-    pub fn s(v: &Value) -> Option<String> {
+    pub(crate) fn s(v: &Value) -> Option<String> {
         v.as_str().map(str::to_string)
     }
 
@@ -574,7 +575,7 @@ pub(crate) mod dom {
     }
 
     /// Parses a SARIF log.
-    pub fn parse_dom(bytes: &[u8]) -> Result<Sarif, String> {
+    pub(crate) fn parse_dom(bytes: &[u8]) -> Result<Sarif, String> {
         let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
         let version = doc.get("version").and_then(|v| v.as_str()).unwrap_or("");
         let runs = doc.get("runs").and_then(|r| r.as_array()).ok_or("no \"runs\" array: not SARIF")?;

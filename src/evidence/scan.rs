@@ -7,13 +7,13 @@ use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 
 /// How many leading bytes are kept (enough to tell XML from JSON).
-pub const HEAD: usize = 256;
+pub(crate) const HEAD: usize = 256;
 /// The read buffer of the streaming passes.
-pub const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// What one pass over the bytes found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scan {
+pub(crate) struct Scan {
     pub digest: Hash,
     pub len: u64,
     /// Whether the whole input is valid UTF-8.
@@ -25,7 +25,7 @@ pub struct Scan {
 }
 
 /// Accumulates a [`Scan`] over bytes given in any chunking.
-pub struct Scanner {
+pub(crate) struct Scanner {
     hash: Sha256,
     len: u64,
     utf8: bool,
@@ -43,7 +43,7 @@ impl Default for Scanner {
 }
 
 impl Scanner {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Scanner {
             hash: Sha256::new(),
             len: 0,
@@ -55,7 +55,7 @@ impl Scanner {
         }
     }
 
-    pub fn update(&mut self, b: &[u8]) {
+    pub(crate) fn update(&mut self, b: &[u8]) {
         if b.is_empty() {
             return;
         }
@@ -87,15 +87,12 @@ impl Scanner {
     }
 
     /// Bytes seen so far.
-    pub fn len(&self) -> u64 {
+    #[allow(clippy::len_without_is_empty)]
+    pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn finish(self) -> Scan {
+    pub(crate) fn finish(self) -> Scan {
         let partial = self.len > 0 && self.last != Some(b'\n');
         Scan {
             digest: Hash(self.hash.finalize().into()),
@@ -108,7 +105,7 @@ impl Scanner {
 }
 
 /// Scans everything `r` yields.
-pub fn scan<R: Read>(mut r: R) -> io::Result<Scan> {
+pub(crate) fn scan<R: Read>(mut r: R) -> io::Result<Scan> {
     let mut s = Scanner::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -124,7 +121,7 @@ pub fn scan<R: Read>(mut r: R) -> io::Result<Scan> {
 }
 
 /// The scan of bytes held in memory.
-pub fn scan_bytes(b: &[u8]) -> Scan {
+pub(crate) fn scan_bytes(b: &[u8]) -> Scan {
     let mut s = Scanner::new();
     s.update(b);
     s.finish()

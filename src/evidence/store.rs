@@ -9,15 +9,15 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// Largest file accepted as evidence unless the policy says otherwise.
-pub const MAX_BLOB: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_BLOB: u64 = 64 * 1024 * 1024;
 
 /// The largest value SQLite stores (`SQLITE_MAX_LENGTH` of the bundled build): no blob can be larger,
 /// whatever the policy's `[evidence] max_file_mib` says (it may say up to 4096 MiB).
-pub const SQLITE_MAX_BLOB: u64 = 1_000_000_000;
+pub(crate) const SQLITE_MAX_BLOB: u64 = 1_000_000_000;
 
 /// The evidence size cap in bytes under a policy's `max_file_mib`: the policy's figure, but never more than
 /// a blob SQLite can store.
-pub fn cap(max_file_mib: u32) -> u64 {
+pub(crate) fn cap(max_file_mib: u32) -> u64 {
     (u64::from(max_file_mib) * 1024 * 1024).min(SQLITE_MAX_BLOB)
 }
 
@@ -57,7 +57,7 @@ fn exists(conn: &Connection) -> Result<bool, rusqlite::Error> {
 /// Reads a file for attachment in one pass, hashing as it reads: refuses symbolic links, non-files and
 /// files over `cap` bytes (without reading past the cap). The digest is of exactly the bytes returned, so
 /// a file that changes while it is read is stored and described consistently.
-pub fn read_file(path: &Path, cap: u64) -> Result<(Vec<u8>, Hash), BlobError> {
+pub(crate) fn read_file(path: &Path, cap: u64) -> Result<(Vec<u8>, Hash), BlobError> {
     use sha2::{Digest, Sha256};
     let (f, len) = open_checked(path, cap)?;
     let mut f = f.take(cap + 1);
@@ -96,7 +96,7 @@ fn open_checked(path: &Path, cap: u64) -> Result<(std::fs::File, u64), BlobError
 /// Scans a file for attachment in one streaming pass (digest, size, text or not, lines): refuses symbolic
 /// links, non-files and files over `cap` bytes, without reading past the cap. Memory stays bounded by
 /// the read buffer whatever the file's size.
-pub fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
+pub(crate) fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
     let (f, _) = open_checked(path, cap)?;
     let mut f = f.take(cap + 1);
     let mut s = Scanner::new();
@@ -117,7 +117,7 @@ pub fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
 /// Copies the file that `scan` described into the store, in chunks (SQLite incremental blob I/O), and
 /// checks on the way that it still has exactly those bytes: a file that changed since it was scanned is
 /// refused and nothing is kept. Idempotent: bytes already stored are not written again.
-pub fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<(), BlobError> {
+pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<(), BlobError> {
     ensure(conn)?;
     let held: Option<i64> =
         conn.query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [scan.digest.0], |r| r.get(0)).optional()?;
@@ -159,7 +159,10 @@ pub fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<(), BlobE
 
 /// The stored bytes of `digest` as a reader (read-only incremental blob I/O) and their length; `None`
 /// when not stored (or purged). Reading it never loads the whole blob.
-pub fn open<'c>(conn: &'c Connection, digest: &Hash) -> Result<Option<(rusqlite::blob::Blob<'c>, u64)>, BlobError> {
+pub(crate) fn open<'c>(
+    conn: &'c Connection,
+    digest: &Hash,
+) -> Result<Option<(rusqlite::blob::Blob<'c>, u64)>, BlobError> {
     let has_table: i64 =
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blobs'", [], |r| r.get(0))?;
     if has_table == 0 {
@@ -176,20 +179,20 @@ pub fn open<'c>(conn: &'c Connection, digest: &Hash) -> Result<Option<(rusqlite:
 }
 
 /// Scans the stored bytes of `digest` in one streaming pass; `None` when not stored.
-pub fn scan_stored(conn: &Connection, digest: &Hash) -> Result<Option<Scan>, BlobError> {
+pub(crate) fn scan_stored(conn: &Connection, digest: &Hash) -> Result<Option<Scan>, BlobError> {
     let Some((blob, _)) = open(conn, digest)? else { return Ok(None) };
     Ok(Some(super::scan::scan(blob).map_err(|e| BlobError::Read("blob".into(), e))?))
 }
 
 /// Stores `bytes` under `digest` (idempotent; the caller computed the digest of exactly these bytes).
-pub fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<(), BlobError> {
+pub(crate) fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<(), BlobError> {
     ensure(conn)?;
     conn.execute("INSERT OR IGNORE INTO blobs (sha256, bytes) VALUES (?1, ?2)", params![digest.0, bytes])?;
     Ok(())
 }
 
 /// Removes the bytes of `digest` (a purge); returns whether there were any.
-pub fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
+pub(crate) fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
     if !exists(conn)? {
         return Ok(false);
     }
@@ -200,13 +203,13 @@ pub fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
 
 /// Whether the bytes of `digest` are stored, and whether they still hash to it (read in chunks, never
 /// held whole).
-pub fn check(conn: &Connection, digest: &Hash) -> Result<Option<bool>, BlobError> {
+pub(crate) fn check(conn: &Connection, digest: &Hash) -> Result<Option<bool>, BlobError> {
     // Never creates the table: a read-only audit copy of a bundle without blobs has none.
     Ok(scan_stored(conn, digest)?.map(|s| s.digest == *digest))
 }
 
 /// The bytes of `digest`, if stored (and not purged).
-pub fn get(conn: &Connection, digest: &Hash) -> Result<Option<Vec<u8>>, BlobError> {
+pub(crate) fn get(conn: &Connection, digest: &Hash) -> Result<Option<Vec<u8>>, BlobError> {
     if !exists(conn)? {
         return Ok(None);
     }
@@ -216,7 +219,7 @@ pub fn get(conn: &Connection, digest: &Hash) -> Result<Option<Vec<u8>>, BlobErro
 /// A blob being written in chunks (an import): the row is created at its full size, filled by
 /// [`BlobSink::write`], hashed as it goes, and kept only if [`BlobSink::finish`] finds the digest. The
 /// caller's transaction rolls back a blob that is never finished.
-pub struct BlobSink<'c> {
+pub(crate) struct BlobSink<'c> {
     blob: Option<rusqlite::blob::Blob<'c>>,
     hasher: sha2::Sha256,
     written: u64,
@@ -226,7 +229,12 @@ pub struct BlobSink<'c> {
 impl<'c> BlobSink<'c> {
     /// Starts a blob of `size` bytes under `digest`. When the blob is already stored, the data is only
     /// hashed. `store` false: only hash (a purged blob that must not be stored again).
-    pub fn start(conn: &'c Connection, digest: &Hash, size: u64, store: bool) -> Result<BlobSink<'c>, BlobError> {
+    pub(crate) fn start(
+        conn: &'c Connection,
+        digest: &Hash,
+        size: u64,
+        store: bool,
+    ) -> Result<BlobSink<'c>, BlobError> {
         use sha2::Digest;
         let mut blob = None;
         if store && size > 0 {
@@ -247,7 +255,7 @@ impl<'c> BlobSink<'c> {
     }
 
     /// Appends a chunk; refuses more bytes than the size announced.
-    pub fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
         use sha2::Digest;
         if self.written + chunk.len() as u64 > self.size {
             return Err(format!("more data than its size {}", self.size));
@@ -261,12 +269,12 @@ impl<'c> BlobSink<'c> {
     }
 
     /// Bytes written so far.
-    pub fn written(&self) -> u64 {
+    pub(crate) fn written(&self) -> u64 {
         self.written
     }
 
     /// The digest of the bytes written.
-    pub fn finish(self) -> Hash {
+    pub(crate) fn finish(self) -> Hash {
         use sha2::Digest;
         Hash(self.hasher.finalize().into())
     }

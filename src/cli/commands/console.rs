@@ -9,7 +9,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `demo`: builds the demo ledger and opens the console on it.
-pub fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let DemoArgs { dir, scale, no_tui } = a;
     let dir = dir.unwrap_or_else(|| {
         let mut r = [0u8; 4];
@@ -82,7 +82,7 @@ pub fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, Workflo
 }
 
 /// `tui`: the console on this ledger, or read-only on an audit copy of a bundle.
-pub fn tui(ctx: &Context, a: TuiArgs, _json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn tui(ctx: &Context, a: TuiArgs, _json: bool) -> Result<ExitCode, WorkflowError> {
     let TuiArgs { read_only, bundle, signer } = a;
     if let Some(b) = bundle {
         let copy = workflow::sync::open_bundle(&b)?;

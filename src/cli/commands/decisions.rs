@@ -17,7 +17,7 @@ fn usage(msg: String) -> WorkflowError {
 }
 
 /// `approve REQ`.
-pub fn approve(ctx: &Context, a: ApproveArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn approve(ctx: &Context, a: ApproveArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ApproveArgs { req, comment, signer } = a;
     let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Approve, &comment)?;
     on_request("approval", &r, &id, json);
@@ -25,7 +25,7 @@ pub fn approve(ctx: &Context, a: ApproveArgs, json: bool) -> Result<ExitCode, Wo
 }
 
 /// `reject REQ`.
-pub fn reject(ctx: &Context, a: RejectArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn reject(ctx: &Context, a: RejectArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let RejectArgs { req, comment, signer } = a;
     let (r, id) = workflow::decisions::decide(ctx, signer.name.as_deref(), &req, Decision::Reject, &comment)?;
     on_request("rejection", &r, &id, json);
@@ -33,7 +33,7 @@ pub fn reject(ctx: &Context, a: RejectArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `emergency REQ`: the break-glass path.
-pub fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EmergencyArgs { req, reason, signer } = a;
     let (r, id) = workflow::decisions::emergency(ctx, signer.name.as_deref(), &req, &reason)?;
     on_request("emergency", &r, &id, json);
@@ -41,7 +41,7 @@ pub fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<ExitCode
 }
 
 /// `execute REQ`: what the revert did.
-pub fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ExecuteArgs { req, outcome, output_file, command, env, notes, signer } = a;
     let outcome = match outcome {
         OutcomeArg::Succeeded => Outcome::Succeeded,
@@ -56,7 +56,7 @@ pub fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, Wo
 }
 
 /// `validate REQ`: the checks after the revert.
-pub fn validate(ctx: &Context, a: ValidateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn validate(ctx: &Context, a: ValidateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ValidateArgs { req, result, checks, evidence, notes, signer } = a;
     let result = match result {
         ResultArg::Pass => CheckResult::Pass,
@@ -81,7 +81,7 @@ pub fn validate(ctx: &Context, a: ValidateArgs, json: bool) -> Result<ExitCode, 
 }
 
 /// `review REQ`: a post-hoc or post-incident review.
-pub fn review(ctx: &Context, a: ReviewArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn review(ctx: &Context, a: ReviewArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ReviewArgs { req, summary, lessons, kind, signer } = a;
     let kind = match kind {
         ReviewKindArg::PostHoc => ReviewKind::PostHoc,
@@ -93,7 +93,7 @@ pub fn review(ctx: &Context, a: ReviewArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `close REQ`.
-pub fn close(ctx: &Context, a: CloseArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn close(ctx: &Context, a: CloseArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let CloseArgs { req, resolution, superseded_by, comment, signer } = a;
     let resolution = match resolution {
         ResolutionArg::RolledForward => Resolution::RolledForward,
@@ -107,7 +107,7 @@ pub fn close(ctx: &Context, a: CloseArgs, json: bool) -> Result<ExitCode, Workfl
 }
 
 /// `incident link REQ INCIDENT`.
-pub fn link_incident(ctx: &Context, a: IncidentLinkArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn link_incident(ctx: &Context, a: IncidentLinkArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let IncidentLinkArgs { req, incident, url, signer } = a;
     let (r, id) = workflow::lifecycle::link_incident(ctx, signer.name.as_deref(), &req, &incident, url.as_deref())?;
     on_request("incident link", &r, &id, json);
@@ -115,7 +115,7 @@ pub fn link_incident(ctx: &Context, a: IncidentLinkArgs, json: bool) -> Result<E
 }
 
 /// `mark-bad DIGEST`.
-pub fn mark_bad(ctx: &Context, a: MarkBadArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn mark_bad(ctx: &Context, a: MarkBadArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let MarkBadArgs { digest, reason, signer } = a;
     let r = workflow::lifecycle::mark_bad(ctx, signer.name.as_deref(), &digest, &reason)?;
     receipt("bad-artifact mark", &r, json);

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `evidence …`.
-pub fn run(ctx: &Context, command: EvidenceCommand, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn run(ctx: &Context, command: EvidenceCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         EvidenceCommand::Add(a) => add(ctx, a, json),
         EvidenceCommand::Show(a) => show(ctx, a, json),
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, command: EvidenceCommand, json: bool) -> Result<ExitCo
 }
 
 /// `evidence add REQ`.
-pub fn add(ctx: &Context, a: EvidenceAddArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn add(ctx: &Context, a: EvidenceAddArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EvidenceAddArgs { req, file, kind, url, source, signer } = a;
     let (r, id) = workflow::lifecycle::attach_evidence(
         ctx,
@@ -38,7 +38,7 @@ pub fn add(ctx: &Context, a: EvidenceAddArgs, json: bool) -> Result<ExitCode, Wo
 }
 
 /// `evidence show ID`: parsed and rendered, one page of its text (`--page N|last`), or all of it (`--raw`).
-pub fn show(ctx: &Context, a: EvidenceShowArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn show(ctx: &Context, a: EvidenceShowArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EvidenceShowArgs { id, page, raw } = a;
     if let Some(which) = page {
         let n = match which {
@@ -100,7 +100,7 @@ pub fn show(ctx: &Context, a: EvidenceShowArgs, json: bool) -> Result<ExitCode, 
 }
 
 /// `evidence export ID --out FILE`: the original bytes, digest checked.
-pub fn export(ctx: &Context, a: EvidenceExportArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn export(ctx: &Context, a: EvidenceExportArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EvidenceExportArgs { id, out } = a;
     let (ev, n) = workflow::evidence::export(ctx, &id, &out)?;
     if json {
@@ -112,7 +112,7 @@ pub fn export(ctx: &Context, a: EvidenceExportArgs, json: bool) -> Result<ExitCo
 }
 
 /// `evidence purge ID`.
-pub fn purge(ctx: &Context, a: EvidencePurgeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn purge(ctx: &Context, a: EvidencePurgeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EvidencePurgeArgs { id, reason, signer } = a;
     let (r, ev) = workflow::purge::purge(ctx, signer.name.as_deref(), &id, &reason)?;
     on_request("purge", &r, &ev, json);

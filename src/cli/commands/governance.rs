@@ -13,7 +13,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `policy …`.
-pub fn policy(ctx: &Context, command: PolicyCommand, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn policy(ctx: &Context, command: PolicyCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         PolicyCommand::Adopt(a) => adopt_policy(ctx, a, json),
         PolicyCommand::Show => show_policy(ctx, json),
@@ -21,7 +21,7 @@ pub fn policy(ctx: &Context, command: PolicyCommand, json: bool) -> Result<ExitC
 }
 
 /// `enroll NAME`.
-pub fn enroll(ctx: &Context, a: EnrollArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn enroll(ctx: &Context, a: EnrollArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let EnrollArgs { name, pubkey, roles, signer } = a;
     let g = workflow::identity::enroll(ctx, signer.name.as_deref(), &name, &pubkey, &roles)?;
     governance("enrolment", &g, json);
@@ -29,7 +29,7 @@ pub fn enroll(ctx: &Context, a: EnrollArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `roles NAME`.
-pub fn roles(ctx: &Context, a: RolesArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn roles(ctx: &Context, a: RolesArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let RolesArgs { name, roles, signer } = a;
     let g = workflow::identity::set_roles(ctx, signer.name.as_deref(), &name, &roles)?;
     governance("role change", &g, json);
@@ -37,7 +37,7 @@ pub fn roles(ctx: &Context, a: RolesArgs, json: bool) -> Result<ExitCode, Workfl
 }
 
 /// `revoke NAME`.
-pub fn revoke(ctx: &Context, a: RevokeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn revoke(ctx: &Context, a: RevokeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let RevokeArgs { name, reason, signer } = a;
     let g = workflow::identity::revoke(ctx, signer.name.as_deref(), &name, &reason)?;
     governance("revocation", &g, json);
@@ -45,7 +45,7 @@ pub fn revoke(ctx: &Context, a: RevokeArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `cosign ENTRY`.
-pub fn cosign(ctx: &Context, a: CosignArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn cosign(ctx: &Context, a: CosignArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let CosignArgs { entry, signer } = a;
     let g = workflow::identity::cosign(ctx, signer.name.as_deref(), &entry)?;
     governance("co-signature", &g, json);
@@ -53,7 +53,7 @@ pub fn cosign(ctx: &Context, a: CosignArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `members`: who is enrolled, with which roles, and pending governance changes.
-pub fn members(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn members(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
     let (members, pending, size) = workflow::query::members(ctx)?;
     if json {
         output::json(&json!({
@@ -85,7 +85,7 @@ pub fn members(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
 }
 
 /// `policy adopt FILE`.
-pub fn adopt_policy(ctx: &Context, a: PolicyAdoptArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn adopt_policy(ctx: &Context, a: PolicyAdoptArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let PolicyAdoptArgs { file, signer } = a;
     let g = workflow::identity::adopt_policy(ctx, signer.name.as_deref(), &file)?;
     governance("policy adoption", &g, json);
@@ -93,7 +93,7 @@ pub fn adopt_policy(ctx: &Context, a: PolicyAdoptArgs, json: bool) -> Result<Exi
 }
 
 /// `policy show`: the policy in force.
-pub fn show_policy(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn show_policy(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
     let (id, pos, text) = workflow::query::policy_in_force(ctx)?;
     if json {
         output::json(&json!({"entry_id": id.to_hex(), "since": crate::ledger::pos::index_of(pos), "toml": text}));
@@ -105,7 +105,7 @@ pub fn show_policy(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError>
 }
 
 /// `acknowledge EVIDENCE`: a recorded equivocation was investigated.
-pub fn acknowledge(ctx: &Context, a: AcknowledgeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn acknowledge(ctx: &Context, a: AcknowledgeArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let AcknowledgeArgs { evidence, finding, signer } = a;
     let r = workflow::sync::acknowledge(ctx, signer.name.as_deref(), &evidence, &finding)?;
     receipt("acknowledgment", &r, json);

@@ -8,7 +8,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `key …`.
-pub fn run(ctx: &Context, command: KeyCommand, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn run(ctx: &Context, command: KeyCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         KeyCommand::New(KeyNewArgs { name }) => key_new(ctx, &name, json),
         KeyCommand::List => key_list(ctx, json),

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `init --admin NAME` founds a ledger; `init --join BUNDLE --as NAME` joins one.
-pub fn init_or_join(ctx: &Context, a: InitArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn init_or_join(ctx: &Context, a: InitArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     match a {
         InitArgs { admin: Some(admin), origin, policy, join: None, .. } => {
             init(ctx, &admin, origin.as_deref(), policy.as_deref(), json)
@@ -51,7 +51,7 @@ fn init(
 }
 
 /// `note TEXT [--on REQ]`.
-pub fn note(ctx: &Context, a: NoteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn note(ctx: &Context, a: NoteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let NoteArgs { text, on, signer } = a;
     match on {
         None => {
@@ -67,7 +67,7 @@ pub fn note(ctx: &Context, a: NoteArgs, json: bool) -> Result<ExitCode, Workflow
 }
 
 /// `log`: the raw entries of a log, streamed.
-pub fn log(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn log(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     log_of(ctx, a.origin.as_deref(), a.from, a.limit, json)
 }
 
@@ -109,7 +109,7 @@ fn log_of(
 }
 
 /// `verify`: this ledger, or a bundle on its own (`--bundle`).
-pub fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     match a.bundle {
         None => {
             let r = workflow::verify::verify(ctx)?;
@@ -120,7 +120,7 @@ pub fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCode, Work
 }
 
 /// `rebuild`: the request index from the entries.
-pub fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
     let ledger = ctx.open()?;
     let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;
     if json {

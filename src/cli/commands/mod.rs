@@ -2,22 +2,22 @@
 //! A new command does not compile until it has a handler here. Handlers call `workflow` and print
 //! through `print`, `render` and `output`; none of them talks to the ledger's tables.
 
-pub mod console;
-pub mod decisions;
-pub mod evidence;
-pub mod governance;
-pub mod keys;
-pub mod ledger;
-pub mod report;
-pub mod requests;
-pub mod sync;
+pub(crate) mod console;
+pub(crate) mod decisions;
+pub(crate) mod evidence;
+pub(crate) mod governance;
+pub(crate) mod keys;
+pub(crate) mod ledger;
+pub(crate) mod report;
+pub(crate) mod requests;
+pub(crate) mod sync;
 
 use super::args::{Cli, Command};
 use crate::workflow::{Context, WorkflowError};
 use std::process::ExitCode;
 
 /// Runs the parsed command line (a bare `rollcall` on a terminal opens the console).
-pub fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
     let json = cli.json;
     let ctx = Context::from_env(cli.ledger)?;
     let Some(command) = cli.command else {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
-pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
+pub(crate) fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
     if let Some(t) = crate::audit::record::parse_time(s) {
         return Ok(t);
     }
@@ -22,7 +22,7 @@ pub fn parse_day(s: &str) -> Result<DateTime<Utc>, WorkflowError> {
 }
 
 /// `report`: the governance report over a scope, of this ledger or of a bundle.
-pub fn report_command(ctx: &Context, a: ReportArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn report_command(ctx: &Context, a: ReportArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ReportArgs { format, since, until, env, component, out, bundle, signer } = a;
     let scope = workflow::report::Scope {
         since: since.as_deref().map(parse_day).transpose()?,
@@ -87,7 +87,7 @@ fn report(
     Ok(if report.header.intact { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
 }
 
-pub fn timeline(
+pub(crate) fn timeline(
     ctx: &Context,
     req: Option<&str>,
     incident: Option<&str>,

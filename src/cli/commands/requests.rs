@@ -30,7 +30,7 @@ fn read_record_file(path: &std::path::Path) -> Result<RequestBody, WorkflowError
 }
 
 /// `request …`.
-pub fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         RequestCommand::New(a) => {
             let RequestNewArgs { record, from_file, from_git, revert, diff, advisories, signer } = a;
@@ -110,7 +110,7 @@ pub fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<Exi
 }
 
 /// `list`: requests, most recent first (streamed).
-pub fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ListArgs { status, env, risk, flagged, limit } = a;
     let status = match status {
         Some(s) => {
@@ -150,7 +150,7 @@ pub fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, Workflow
 }
 
 /// `show REQ`.
-pub fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ShowArgs { req } = a;
     let s = workflow::query::show(ctx, &req)?;
     if json {
@@ -162,7 +162,7 @@ pub fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, Workflow
 }
 
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
-pub fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let GateArgs { req } = a;
     let s = workflow::query::gate(ctx, &req)?;
     if json {
@@ -184,7 +184,7 @@ pub fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, Workflow
 }
 
 /// `obligations`: reviews due and temporary reverts expiring.
-pub fn obligations(ctx: &Context, a: ObligationsArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn obligations(ctx: &Context, a: ObligationsArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ObligationsArgs { overdue } = a;
     let list = workflow::query::obligations(ctx, overdue)?;
     if json {

@@ -55,7 +55,7 @@ fn print_import(r: &crate::sync::import::ImportReport) {
 }
 
 /// `init --join BUNDLE --as NAME`.
-pub fn join(
+pub(crate) fn join(
     ctx: &Context,
     bundle: &Path,
     member: &str,
@@ -78,7 +78,7 @@ pub fn join(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn export(
+pub(crate) fn export(
     ctx: &Context,
     out: &Path,
     since: Option<&Path>,
@@ -116,7 +116,7 @@ pub fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn import(ctx: &Context, file: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn import(ctx: &Context, file: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
     let i = workflow::sync::import(ctx, file)?;
     for w in &i.warnings {
         output::warn(w);
@@ -131,7 +131,7 @@ pub fn import(ctx: &Context, file: &Path, json: bool) -> Result<ExitCode, Workfl
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn checkpoints(ctx: &Context, out: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn checkpoints(ctx: &Context, out: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
     let n = workflow::sync::checkpoints(ctx, out)?;
     if json {
         output::json(&json!({"out": out, "origins": n}));
@@ -141,7 +141,7 @@ pub fn checkpoints(ctx: &Context, out: &Path, json: bool) -> Result<ExitCode, Wo
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> Result<ExitCode, WorkflowError> {
     let s = workflow::gitsync::sync_git(ctx, dir, offline)?;
     for w in &s.exported.warnings {
         output::warn(w);
@@ -182,7 +182,7 @@ pub fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
     let copy = match workflow::sync::open_bundle(bundle) {
         Ok(c) => c,
         Err(WorkflowError::Sync(e)) => {
@@ -203,7 +203,7 @@ pub fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, WorkflowErro
     crate::cli::print::print_verify(&r, &format!("bundle {}", bundle.display()), json)
 }
 
-pub fn prove(
+pub(crate) fn prove(
     ctx: &Context,
     entry: Option<&str>,
     out: &Path,
@@ -253,7 +253,7 @@ pub fn prove(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify_proof(
+pub(crate) fn verify_proof(
     file: &Path,
     entry_file: Option<&Path>,
     keys: &[String],

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-pub fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let mut spans = vec![Span::styled(" rollcall ", t.title)];
     for (i, (name, screen)) in [
@@ -40,7 +40,7 @@ pub fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if s.tampered() {
         let why = s.integrity.failure.clone().unwrap_or_default();
@@ -57,7 +57,7 @@ fn hint(s: &AppState, a: Action, label: &str) -> String {
     format!("{} {label}", s.keymap.key_of(a))
 }
 
-pub fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if let Some(c) = &s.command {
         f.render_widget(Paragraph::new(format!(":{c}█")).style(t.base), area);
@@ -103,7 +103,7 @@ pub fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
 }
 
-pub fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {
+pub(super) fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {
     let t = &s.theme;
     for (i, toast) in s.toasts.iter().rev().enumerate() {
         let text: String = toast.text.chars().take(body.width.saturating_sub(4) as usize).collect();

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Sparkline};
 
-pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let block = Block::default().borders(Borders::ALL).title(Line::styled(" Dashboard ", t.title));
     let inner = block.inner(area);

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Tabs, Wrap};
 
-pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let Some(d) = &s.detail else { return };
     let block_title = match &d.data {

@@ -14,7 +14,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-pub fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16) {
+pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16) {
     let t = &s.theme;
     let area = centered(f.area(), 76, f.area().height.saturating_sub(2));
     let mut lines = vec![Line::styled("keys (change them in keymap.toml in the config directory)", t.muted)];
@@ -31,7 +31,7 @@ pub fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16) {
 }
 
 /// Where an evidence viewer is, for its bottom border: "page 3 of 57 · bytes 131072–196607 of 3735552".
-pub fn position(s: &AppState, p: &Pager) -> String {
+pub(super) fn position(s: &AppState, p: &Pager) -> String {
     let k = |a: Action| s.keymap.key_of(a);
     let keys = format!(
         "{}/{} pages, {}/{} ends",
@@ -65,7 +65,14 @@ pub fn position(s: &AppState, p: &Pager) -> String {
 
 /// A scrollable text (an entry, an evidence file), wrapped to the width; an evidence viewer says on its
 /// bottom border where in the file it is.
-pub fn viewer(f: &mut Frame<'_>, s: &AppState, title: &str, lines: &[String], scroll: u16, pager: Option<&Pager>) {
+pub(super) fn viewer(
+    f: &mut Frame<'_>,
+    s: &AppState,
+    title: &str,
+    lines: &[String],
+    scroll: u16,
+    pager: Option<&Pager>,
+) {
     let t = &s.theme;
     let area = centered(f.area(), f.area().width.saturating_sub(4), f.area().height.saturating_sub(2));
     let body: Vec<Line> = lines.iter().map(|l| Line::raw(l.as_str())).collect();
@@ -80,7 +87,7 @@ pub fn viewer(f: &mut Frame<'_>, s: &AppState, title: &str, lines: &[String], sc
     f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }).scroll((scroll, 0)).block(block), area);
 }
 
-pub fn input(f: &mut Frame<'_>, s: &AppState, prompt: &str, value: &str) {
+pub(super) fn input(f: &mut Frame<'_>, s: &AppState, prompt: &str, value: &str) {
     let area = centered(f.area(), 60, 3);
     f.render_widget(Clear, area);
     f.render_widget(
@@ -91,7 +98,7 @@ pub fn input(f: &mut Frame<'_>, s: &AppState, prompt: &str, value: &str) {
     );
 }
 
-pub fn action(f: &mut Frame<'_>, s: &AppState, d: &ActionDialog) {
+pub(super) fn action(f: &mut Frame<'_>, s: &AppState, d: &ActionDialog) {
     let t = &s.theme;
     let area = centered(f.area(), 90, 20);
     let mut lines: Vec<Line> = Vec::new();

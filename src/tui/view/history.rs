@@ -23,7 +23,7 @@ fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState
     if selected { row.style(t.selected) } else { row }
 }
 
-pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let viewport = area.height.saturating_sub(3) as usize;
     let widths = [

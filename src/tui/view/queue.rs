@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table};
 
-pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let q = &s.queue;
     let filter = &s.queue_filter;

@@ -9,7 +9,7 @@ use crate::workflow::{browse, evidence};
 use chrono::{DateTime, Utc};
 
 /// A row of the queue.
-pub fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
+pub(super) fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
     let (title, suspicious) = clean(&r.row.title);
     let created = crate::audit::record::parse_time(&r.row.created).unwrap_or(now);
     QueueItem {
@@ -30,14 +30,14 @@ pub fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
 }
 
 /// A row of the history (or of search results).
-pub fn history_item(r: browse::HistoryRow) -> HistoryItem {
+pub(super) fn history_item(r: browse::HistoryRow) -> HistoryItem {
     let (actor, a) = clean(&r.actor);
     let request = r.request.map(|(id, t)| (id, clean(&t).0));
     HistoryItem { index: r.index, id: r.id, kind: safe(&r.kind), actor, ts: r.ts, request, suspicious: a }
 }
 
 /// The viewer of one evidence item: its summary first, then the pages of its stored bytes.
-pub fn evidence_viewer(id: crate::ledger::EntryId, ev: &evidence::Evidence) -> Msg {
+pub(super) fn evidence_viewer(id: crate::ledger::EntryId, ev: &evidence::Evidence) -> Msg {
     let size = ev.size;
     let pages = evidence::pages(size);
     let text = crate::workflow::present::evidence_text_with(ev, &|more| {
@@ -55,7 +55,7 @@ pub fn evidence_viewer(id: crate::ledger::EntryId, ev: &evidence::Evidence) -> M
 }
 
 /// A page of an evidence file as sanitized lines, with a warning first when anything was escaped.
-pub fn page_lines(text: &str) -> Vec<String> {
+pub(super) fn page_lines(text: &str) -> Vec<String> {
     let clean = crate::text::multi_line(text);
     let mut lines = Vec::new();
     if clean.suspicious {
@@ -66,7 +66,7 @@ pub fn page_lines(text: &str) -> Vec<String> {
 }
 
 /// The request detail, with what the signer `can` do on it.
-pub fn detail_of(s: &Shown, can: Can) -> Detail {
+pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
     let v = &s.view;
     let r = v.record();
     let roster = &s.snap.roster;
@@ -247,7 +247,7 @@ pub fn detail_of(s: &Shown, can: Can) -> Detail {
 }
 
 /// The integrity screen from a verification report.
-pub fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
+pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integrity {
     let mut lines = Vec::new();
     lines.push(format!("ledger {}", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into())));
     let audit = crate::workflow::sync::AUDIT_ORIGIN;
