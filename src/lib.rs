@@ -1,7 +1,11 @@
 //! rollcall: a terminal console for secure rollback auditing, built on a signed, hash-chained SQLite ledger.
 //!
-//! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy` <- `workflow`
-//! <- `cli`. `text` and `paths` are leaf utilities.
+//! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy`, `analysis`,
+//! `evidence`, `report`, `sync` <- `workflow` (reads and writes) <- `demo` <- `cli`, `tui`. `text`,
+//! `table` and `paths` are leaf utilities. `docs/ARCHITECTURE.md` draws them.
+//!
+//! Visibility: items are `pub(crate)` unless an integration (the binary, the tests, the benches, the fuzz
+//! targets) needs them (`unreachable_pub` flags a `pub` item that nothing outside the crate can reach).
 
 #![warn(unreachable_pub)]
 

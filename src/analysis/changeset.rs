@@ -84,7 +84,7 @@ impl FileChange {
     }
 
     /// The first changed line (for locations), or 1.
-    pub fn first_line(&self) -> u64 {
+    pub(crate) fn first_line(&self) -> u64 {
         self.added_lines().next().map(|(n, _)| n).or_else(|| self.removed_lines().next().map(|(n, _)| n)).unwrap_or(1)
     }
 }
@@ -99,11 +99,11 @@ pub struct ChangeSet {
 
 impl ChangeSet {
     /// The canonical bytes stored as a blob.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         serde_json_canonicalizer::to_vec(self).unwrap_or_default()
     }
 
-    pub fn from_bytes(b: &[u8]) -> Result<ChangeSet, String> {
+    pub(crate) fn from_bytes(b: &[u8]) -> Result<ChangeSet, String> {
         serde_json::from_slice(b).map_err(|e| format!("change set is malformed: {e}"))
     }
 }

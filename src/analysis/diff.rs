@@ -3,7 +3,7 @@
 use super::changeset::{FileChange, Hunk};
 
 /// Most files read from one diff.
-pub const MAX_FILES: usize = 20_000;
+pub(crate) const MAX_FILES: usize = 20_000;
 
 fn strip_prefix(p: &str) -> String {
     let p = p.split('\t').next().unwrap_or(p).trim();

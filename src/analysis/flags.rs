@@ -10,28 +10,15 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
-pub const AUTHZ_CONFIG: &str = "AUTHZ_CONFIG";
-pub const EXPOSURE_SURFACE: &str = "EXPOSURE_SURFACE";
-pub const CRYPTO_MATERIAL: &str = "CRYPTO_MATERIAL";
-pub const DEPENDENCY_DOWNGRADE: &str = "DEPENDENCY_DOWNGRADE";
-pub const REVERTS_SECURITY_FIX: &str = "REVERTS_SECURITY_FIX";
-pub const KNOWN_BAD_ARTIFACT: &str = "KNOWN_BAD_ARTIFACT";
-pub const GATE_BYPASS: &str = "GATE_BYPASS";
-pub const MIGRATION_OR_DESTRUCTIVE: &str = "MIGRATION_OR_DESTRUCTIVE";
-pub const SECRET_REINTRODUCED: &str = "SECRET_REINTRODUCED";
-
-/// Every flag id, for documentation and validation.
-pub const ALL: [&str; 9] = [
-    AUTHZ_CONFIG,
-    EXPOSURE_SURFACE,
-    CRYPTO_MATERIAL,
-    DEPENDENCY_DOWNGRADE,
-    REVERTS_SECURITY_FIX,
-    KNOWN_BAD_ARTIFACT,
-    GATE_BYPASS,
-    MIGRATION_OR_DESTRUCTIVE,
-    SECRET_REINTRODUCED,
-];
+pub(crate) const AUTHZ_CONFIG: &str = "AUTHZ_CONFIG";
+pub(crate) const EXPOSURE_SURFACE: &str = "EXPOSURE_SURFACE";
+pub(crate) const CRYPTO_MATERIAL: &str = "CRYPTO_MATERIAL";
+pub(crate) const DEPENDENCY_DOWNGRADE: &str = "DEPENDENCY_DOWNGRADE";
+pub(crate) const REVERTS_SECURITY_FIX: &str = "REVERTS_SECURITY_FIX";
+pub(crate) const KNOWN_BAD_ARTIFACT: &str = "KNOWN_BAD_ARTIFACT";
+pub(crate) const GATE_BYPASS: &str = "GATE_BYPASS";
+pub(crate) const MIGRATION_OR_DESTRUCTIVE: &str = "MIGRATION_OR_DESTRUCTIVE";
+pub(crate) const SECRET_REINTRODUCED: &str = "SECRET_REINTRODUCED";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,7 +30,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Severity::Low => "low",
             Severity::Medium => "medium",

@@ -12,7 +12,7 @@ const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /// What `--from-git` learns.
 #[derive(Clone, Debug)]
-pub struct GitRevert {
+pub(crate) struct GitRevert {
     pub changeset: ChangeSet,
     /// The `git revert` argument vector.
     pub argv: Vec<String>,
@@ -59,7 +59,7 @@ fn commits(repo: &Path, range: &[&str]) -> Result<Vec<Commit>, String> {
 
 /// Commits from `git log` output in the format `commits` asks for: records ended by U+001E, fields
 /// (id, author, date, subject, body) separated by U+001F. A record with fewer than four fields is skipped.
-pub fn parse_log(out: &str) -> Vec<Commit> {
+pub(crate) fn parse_log(out: &str) -> Vec<Commit> {
     out.split('\u{1e}')
         .filter(|r| !r.trim().is_empty())
         .filter_map(|r| {
@@ -76,14 +76,14 @@ pub fn parse_log(out: &str) -> Vec<Commit> {
 }
 
 /// Component names by path prefix from `.rollcall.toml` (`[components]` table: "prefix/" = "name").
-pub fn component_map(repo: &Path) -> Vec<(String, String)> {
+pub(crate) fn component_map(repo: &Path) -> Vec<(String, String)> {
     // The repository is outside input: a `.rollcall.toml` that is a link to a device is not read.
     let Ok(bytes) = crate::paths::read_capped(&repo.join(".rollcall.toml"), 1024 * 1024) else { return Vec::new() };
     parse_component_map(&String::from_utf8_lossy(&bytes))
 }
 
 /// The `[components]` table of a `.rollcall.toml` text, longest prefix first; nothing if it does not parse.
-pub fn parse_component_map(text: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_component_map(text: &str) -> Vec<(String, String)> {
     let Ok(doc) = text.parse::<toml::Table>() else { return Vec::new() };
     let mut map: Vec<(String, String)> = doc
         .get("components")
@@ -96,7 +96,7 @@ pub fn parse_component_map(text: &str) -> Vec<(String, String)> {
 }
 
 /// The components touched by `paths`: the longest matching prefix of `map`, else the top-level directory.
-pub fn components_of<'a>(paths: impl Iterator<Item = &'a str>, map: &[(String, String)]) -> Vec<String> {
+pub(crate) fn components_of<'a>(paths: impl Iterator<Item = &'a str>, map: &[(String, String)]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in paths {
         let c = map.iter().find(|(prefix, _)| p.starts_with(prefix.as_str())).map(|(_, c)| c.clone()).unwrap_or_else(
@@ -113,7 +113,7 @@ pub fn components_of<'a>(paths: impl Iterator<Item = &'a str>, map: &[(String, S
 }
 
 /// Reads the revert of `spec` (a commit, or `A..B`) in `repo`.
-pub fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, super::AnalysisError> {
+pub(crate) fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, super::AnalysisError> {
     Ok(read(repo, spec)?)
 }
 

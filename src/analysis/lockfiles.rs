@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 /// One package going from `from` (now) back to `to` (after the revert).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Downgrade {
+pub(crate) struct Downgrade {
     pub file: String,
     pub line: u64,
     pub ecosystem: &'static str,
@@ -147,7 +147,7 @@ fn context_names(f: &FileChange) -> BTreeMap<u64, String> {
 }
 
 /// Every package whose version the revert moves backwards.
-pub fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
+pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
     let mut out = Vec::new();
     for f in files {
         let Some(eco) = ecosystem(&f.path) else { continue };

@@ -4,9 +4,9 @@
 pub mod changeset;
 pub mod diff;
 pub mod flags;
-pub mod git;
-pub mod lockfiles;
-pub mod risk;
+pub(crate) mod git;
+pub(crate) mod lockfiles;
+pub(crate) mod risk;
 
 /// Why a revert's change set could not be read: git failed or refused the range, or a diff is malformed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

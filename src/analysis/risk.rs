@@ -21,7 +21,7 @@ pub struct Risk {
 }
 
 /// The tier of a score.
-pub fn tier_of(score: u32) -> &'static str {
+pub(crate) fn tier_of(score: u32) -> &'static str {
     match score {
         0..25 => "low",
         25..50 => "medium",
@@ -31,7 +31,7 @@ pub fn tier_of(score: u32) -> &'static str {
 }
 
 /// Scores a revert.
-pub fn score(record: &RequestBody, flags: &[Flag]) -> Risk {
+pub(crate) fn score(record: &RequestBody, flags: &[Flag]) -> Risk {
     let mut factors = Vec::new();
     let (points, why) = match record.category {
         Category::SecurityPatch => (20, "reverting a security patch"),

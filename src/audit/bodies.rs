@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AmendedBody {
+pub(crate) struct AmendedBody {
     pub request: String,
     /// The version this amendment replaces (the request or an earlier amendment).
     pub previous: String,
@@ -68,7 +68,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Outcome::Succeeded => "succeeded",
             Outcome::Partial => "partial",
@@ -151,7 +151,7 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Resolution::RolledForward => "rolled-forward",
             Resolution::MadePermanent => "made-permanent",
@@ -226,7 +226,7 @@ pub struct PurgedBody {
 /// `artifact.marked-bad`: a digest (image, artifact, revision) that must not come back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MarkedBadBody {
+pub(crate) struct MarkedBadBody {
     pub digest: String,
     pub reason: String,
 }
@@ -235,7 +235,7 @@ pub struct MarkedBadBody {
 /// stays (it is evidence); `verify` reports it as acknowledged instead of failing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AcknowledgedBody {
+pub(crate) struct AcknowledgedBody {
     /// The origin the equivocation is about.
     pub origin: String,
     /// `fork` or `rollback`.
@@ -250,7 +250,7 @@ pub struct AcknowledgedBody {
 /// period, and the digest of what was written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReadBody {
+pub(crate) struct ReadBody {
     /// `report` or `export`.
     pub what: String,
     /// md, json, csv (reports) or bundle (exports).

@@ -1,25 +1,25 @@
 //! Entry kinds of the rollback lifecycle.
 
 pub const REQUESTED: &str = "rollback.requested";
-pub const AMENDED: &str = "rollback.amended";
-pub const WITHDRAWN: &str = "rollback.withdrawn";
+pub(crate) const AMENDED: &str = "rollback.amended";
+pub(crate) const WITHDRAWN: &str = "rollback.withdrawn";
 pub const APPROVED: &str = "approval.granted";
-pub const REJECTED: &str = "approval.rejected";
-pub const EMERGENCY: &str = "emergency.invoked";
-pub const EXECUTED: &str = "rollback.executed";
-pub const VALIDATED: &str = "rollback.validated";
-pub const REVIEWED: &str = "rollback.reviewed";
-pub const CLOSED: &str = "rollback.closed";
-pub const INCIDENT_LINKED: &str = "incident.linked";
-pub const EVIDENCE_ATTACHED: &str = "evidence.attached";
-pub const EVIDENCE_PURGED: &str = "evidence.purged";
-pub const NOTE: &str = super::note::KIND;
-pub const MARKED_BAD: &str = "artifact.marked-bad";
-pub const AUDIT_READ: &str = "audit.read";
-pub const ACKNOWLEDGED: &str = "integrity.acknowledged";
+pub(crate) const REJECTED: &str = "approval.rejected";
+pub(crate) const EMERGENCY: &str = "emergency.invoked";
+pub(crate) const EXECUTED: &str = "rollback.executed";
+pub(crate) const VALIDATED: &str = "rollback.validated";
+pub(crate) const REVIEWED: &str = "rollback.reviewed";
+pub(crate) const CLOSED: &str = "rollback.closed";
+pub(crate) const INCIDENT_LINKED: &str = "incident.linked";
+pub(crate) const EVIDENCE_ATTACHED: &str = "evidence.attached";
+pub(crate) const EVIDENCE_PURGED: &str = "evidence.purged";
+pub(crate) const NOTE: &str = super::note::KIND;
+pub(crate) const MARKED_BAD: &str = "artifact.marked-bad";
+pub(crate) const AUDIT_READ: &str = "audit.read";
+pub(crate) const ACKNOWLEDGED: &str = "integrity.acknowledged";
 
 /// Kinds that belong to a request (their first ref is the request's entry id).
-pub const REQUEST_KINDS: [&str; 13] = [
+pub(crate) const REQUEST_KINDS: [&str; 13] = [
     AMENDED,
     WITHDRAWN,
     APPROVED,
@@ -36,7 +36,7 @@ pub const REQUEST_KINDS: [&str; 13] = [
 ];
 
 /// The blob an entry names by digest: an evidence file, or the change set of a request's record.
-pub fn blob_named(kind: &str, body: &serde_json::Value) -> Option<crate::ledger::Hash> {
+pub(crate) fn blob_named(kind: &str, body: &serde_json::Value) -> Option<crate::ledger::Hash> {
     let digest = match kind {
         EVIDENCE_ATTACHED => body.get("sha256"),
         REQUESTED => body.get("changeset").and_then(|c| c.get("sha256")),

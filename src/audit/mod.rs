@@ -7,5 +7,5 @@ pub mod note;
 pub mod projection;
 pub mod record;
 
-pub use projection::{Phase, Refusal, RequestView};
+pub use projection::{Refusal, RequestView};
 pub use record::RequestBody;

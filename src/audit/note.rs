@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Entry kind of a note.
-pub const KIND: &str = "note";
+pub(crate) const KIND: &str = "note";
 
 /// The longest note accepted, in characters.
-pub const MAX_NOTE_CHARS: usize = 10_000;
+pub(crate) const MAX_NOTE_CHARS: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

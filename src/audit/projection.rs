@@ -52,7 +52,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [&'static str; 10] = [
+    pub(crate) const ALL: [&'static str; 10] = [
         "pending",
         "approved",
         "rejected",
@@ -65,7 +65,7 @@ impl Status {
         "closed",
     ];
 
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         Status::ALL[*self as usize]
     }
 
@@ -96,7 +96,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn of_kind(kind: &str) -> Option<Action> {
+    pub(crate) fn of_kind(kind: &str) -> Option<Action> {
         Some(match kind {
             REQUESTED => Action::Request,
             AMENDED => Action::Amend,
@@ -128,8 +128,10 @@ pub trait Rules {
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
-pub struct NoRules;
+#[cfg(test)]
+pub(crate) struct NoRules;
 
+#[cfg(test)]
 impl Rules for NoRules {
     fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), Refusal> {
         Ok(())
@@ -295,34 +297,34 @@ impl RequestView {
     }
 
     /// Whether the request was filed by a key whose entry did not count.
-    pub fn request_counted(&self) -> bool {
+    pub(crate) fn request_counted(&self) -> bool {
         self.timeline.first().is_some_and(|t| t.ignored.is_none())
     }
 
-    pub fn last_outcome(&self) -> Option<Outcome> {
+    pub(crate) fn last_outcome(&self) -> Option<Outcome> {
         self.executions.last().map(|e| e.body.outcome)
     }
 
     /// Whether a post-hoc review is owed (an emergency was invoked and no post-hoc review recorded).
-    pub fn review_owed(&self) -> bool {
+    pub(crate) fn review_owed(&self) -> bool {
         self.emergency.is_some() && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc)
     }
 
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
     /// purged or not (a purge removes bytes, not what the signed entry says the file was).
-    pub fn evidence_ids(&self) -> Vec<EntryId> {
+    pub(crate) fn evidence_ids(&self) -> Vec<EntryId> {
         self.evidence.iter().map(|e| e.rec.id).collect()
     }
 
     /// The first version that `key` filed or amended, if any (whoever wrote any version is a requester
     /// for the separation of duties).
-    pub fn authored_by(&self, key: &PublicKey) -> Option<&Version> {
+    pub(crate) fn authored_by(&self, key: &PublicKey) -> Option<&Version> {
         self.versions.iter().find(|v| v.actor == *key)
     }
 
     /// The version that last changed the revert operation (`{env, revert}`, see `revert_digest`): its
     /// signer authored what would run now.
-    pub fn revert_author(&self) -> &Version {
+    pub(crate) fn revert_author(&self) -> &Version {
         let mut author = &self.versions[0];
         let mut digest = author.record.revert_digest();
         for v in &self.versions[1..] {
@@ -336,7 +338,7 @@ impl RequestView {
     }
 
     /// Open deadlines at `now`.
-    pub fn obligations(&self, now: DateTime<Utc>) -> Vec<Obligation> {
+    pub(crate) fn obligations(&self, now: DateTime<Utc>) -> Vec<Obligation> {
         let mut out = Vec::new();
         if self.phase == Phase::Withdrawn {
             return out;
@@ -370,7 +372,7 @@ impl RequestView {
     }
 
     /// Whether `action` is admitted in the current phase, and why not.
-    pub fn admits(&self, action: Action) -> Result<(), Refusal> {
+    pub(crate) fn admits(&self, action: Action) -> Result<(), Refusal> {
         use Phase::*;
         let phase = self.phase;
         let ok = match action {
@@ -411,7 +413,7 @@ impl RequestView {
     }
 
     /// Applies one related entry.
-    pub fn apply(&mut self, f: &Fact, rules: &dyn Rules) {
+    pub(crate) fn apply(&mut self, f: &Fact, rules: &dyn Rules) {
         let outcome = self.try_apply(f, rules);
         self.timeline.push(TimelineItem {
             pos: f.pos,

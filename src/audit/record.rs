@@ -5,11 +5,11 @@ use crate::ledger::Hash;
 use serde::{Deserialize, Serialize};
 
 /// Longest one-line field (titles, ids, list items).
-pub const MAX_LINE: usize = 300;
+pub(crate) const MAX_LINE: usize = 300;
 /// Longest free-text field.
-pub const MAX_TEXT: usize = 4000;
+pub(crate) const MAX_TEXT: usize = 4000;
 /// Most items in a list field.
-pub const MAX_ITEMS: usize = 100;
+pub(crate) const MAX_ITEMS: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -23,10 +23,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [&'static str; 6] =
-        ["security-patch", "critical-bug", "performance-regression", "data-integrity", "compliance", "other"];
-
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Category::SecurityPatch => "security-patch",
             Category::CriticalBug => "critical-bug",
@@ -48,9 +45,7 @@ pub enum Risk {
 }
 
 impl Risk {
-    pub const ALL: [&'static str; 4] = ["low", "medium", "high", "critical"];
-
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Risk::Low => "low",
             Risk::Medium => "medium",
@@ -59,7 +54,7 @@ impl Risk {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Risk> {
+    pub(crate) fn parse(s: &str) -> Option<Risk> {
         match s {
             "low" => Some(Risk::Low),
             "medium" => Some(Risk::Medium),
@@ -105,12 +100,12 @@ pub struct Lineage {
 }
 
 impl Lineage {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &Lineage::default()
     }
 
     /// Each list with its label, for display.
-    pub fn lists(&self) -> [(&'static str, &Vec<String>); 7] {
+    pub(crate) fn lists(&self) -> [(&'static str, &Vec<String>); 7] {
         [
             ("commits", &self.commits),
             ("artifacts", &self.artifacts),
@@ -134,7 +129,7 @@ pub struct SideEffects {
 }
 
 impl SideEffects {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.migrations.is_empty() && self.destructive.is_empty()
     }
 }
@@ -264,13 +259,13 @@ fn list(field: &str, items: &[String], required: bool) -> Result<(), String> {
 }
 
 /// Parses an RFC 3339 time (any offset).
-pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
 
 impl RequestBody {
     /// Checks every field: required ones present, lengths bounded, times well-formed.
-    pub fn validate(&self) -> Result<(), InvalidRecord> {
+    pub(crate) fn validate(&self) -> Result<(), InvalidRecord> {
         line("title", &self.title)?;
         line("change", &self.change)?;
         if let Some(t) = &self.ticket {
@@ -345,14 +340,14 @@ impl RequestBody {
         Hash::of(&[&bytes]).to_hex()
     }
 
-    pub fn temporary_until_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub(crate) fn temporary_until_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.temporary_until.as_deref().and_then(parse_time)
     }
 }
 
 /// Splits a command line into an argument vector: whitespace separates, single quotes are literal,
 /// double quotes allow `\"` and `\\`, a backslash outside quotes escapes the next character.
-pub fn split_command(s: &str) -> Result<Vec<String>, InvalidRecord> {
+pub(crate) fn split_command(s: &str) -> Result<Vec<String>, InvalidRecord> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;

@@ -36,11 +36,11 @@ pub struct JUnit {
 }
 
 impl JUnit {
-    pub fn passed(&self) -> u64 {
+    pub(crate) fn passed(&self) -> u64 {
         self.tests.saturating_sub(self.failures + self.errors + self.skipped)
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "JUnit: {} tests, {} passed, {} failed, {} errors, {} skipped{}",
             self.tests,
@@ -50,10 +50,6 @@ impl JUnit {
             self.skipped,
             self.duration_ms.map(|d| format!(", {:.1} s", d as f64 / 1000.0)).unwrap_or_default()
         )
-    }
-
-    pub fn ok(&self) -> bool {
-        self.failures == 0 && self.errors == 0 && self.tests > 0
     }
 }
 

@@ -25,13 +25,13 @@ pub struct Advisory {
 }
 
 impl Advisory {
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let pkgs: Vec<String> = self.affected.iter().map(|a| format!("{}/{}", a.ecosystem, a.package)).collect();
         format!("OSV {}: {} ({})", self.id, self.summary, pkgs.join(", "))
     }
 
     /// Whether `version` of `package` is affected.
-    pub fn affects(&self, package: &str, version: &str) -> bool {
+    pub(crate) fn affects(&self, package: &str, version: &str) -> bool {
         self.affected.iter().filter(|a| a.package == package).any(|a| {
             a.versions.iter().any(|v| v == version)
                 || a.ranges.iter().any(|(intro, fixed)| {

@@ -21,7 +21,7 @@ pub enum Parsed {
 }
 
 impl Parsed {
-    pub fn format(&self) -> &'static str {
+    pub(crate) fn format(&self) -> &'static str {
         match self {
             Parsed::JUnit(_) => "junit",
             Parsed::Sarif(_) => "sarif",
@@ -32,7 +32,7 @@ impl Parsed {
         }
     }
 
-    pub fn media_type(&self) -> &'static str {
+    pub(crate) fn media_type(&self) -> &'static str {
         match self {
             Parsed::JUnit(_) => "application/xml",
             Parsed::Sarif(_) => "application/sarif+json",
@@ -43,7 +43,7 @@ impl Parsed {
     }
 
     /// A one-line summary.
-    pub fn summary(&self, size: usize) -> String {
+    pub(crate) fn summary(&self, size: usize) -> String {
         match self {
             Parsed::JUnit(j) => j.summary(),
             Parsed::Sarif(s) => s.summary(),
@@ -55,7 +55,7 @@ impl Parsed {
     }
 
     /// Counts recorded in the evidence entry (integers only).
-    pub fn counts(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn counts(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
         match self {
             Parsed::JUnit(j) => {

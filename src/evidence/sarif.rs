@@ -31,11 +31,11 @@ pub struct Sarif {
 }
 
 impl Sarif {
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.errors + self.warnings + self.notes
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "SARIF ({}): {} findings — {} error, {} warning, {} note",
             if self.tools.is_empty() { "unknown tool".to_string() } else { self.tools.join(", ") },

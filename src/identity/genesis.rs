@@ -6,10 +6,10 @@ use crate::ledger::{Hash, PublicKey, Statement};
 use serde::{Deserialize, Serialize};
 
 /// Entry kind of the genesis statement.
-pub const KIND: &str = "genesis";
+pub(crate) const KIND: &str = "genesis";
 
 /// What the `ledger` field of a genesis body says.
-pub const LEDGER_TAG: &str = "rollcall";
+pub(crate) const LEDGER_TAG: &str = "rollcall";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +38,7 @@ impl PolicyText {
         PolicyText { sha256: Hash::of(&[toml.as_bytes()]).to_hex(), toml: toml.to_string() }
     }
 
-    pub fn digest_ok(&self) -> bool {
+    pub(crate) fn digest_ok(&self) -> bool {
         Hash::of(&[self.toml.as_bytes()]).to_hex() == self.sha256
     }
 }
@@ -80,7 +80,7 @@ impl GenesisBody {
     }
 
     /// Parses and checks a genesis body read from a statement.
-    pub fn parse(body: &serde_json::Value) -> Result<GenesisBody, String> {
+    pub(crate) fn parse(body: &serde_json::Value) -> Result<GenesisBody, String> {
         let g: GenesisBody =
             serde_json::from_value(body.clone()).map_err(|e| format!("genesis body is malformed: {e}"))?;
         if g.ledger != LEDGER_TAG {

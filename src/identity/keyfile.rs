@@ -12,19 +12,19 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-pub const FORMAT: &str = "rollcall-key/v1";
+pub(crate) const FORMAT: &str = "rollcall-key/v1";
 
 /// Environment variable that makes *new* keys use a very cheap KDF. For tests only: such keys can be
 /// brute-forced. Honoured only by debug builds (`cfg!(debug_assertions)`); a release build ignores it.
-pub const INSECURE_KDF_ENV: &str = "ROLLCALL_INSECURE_FAST_KDF";
+pub(crate) const INSECURE_KDF_ENV: &str = "ROLLCALL_INSECURE_FAST_KDF";
 
 /// The weakest Argon2id memory (KiB) a key may use to be unlocked by a release build: the default.
-pub const MIN_M_KIB: u32 = 64 * 1024;
+pub(crate) const MIN_M_KIB: u32 = 64 * 1024;
 /// The fewest Argon2id passes a key may use to be unlocked by a release build: the default.
-pub const MIN_T: u32 = 3;
+pub(crate) const MIN_T: u32 = 3;
 
 /// Whether this build lets weak keys (test and demo keys) be created from the environment and unlocked.
-pub fn weak_keys_allowed_by_build() -> bool {
+pub(crate) fn weak_keys_allowed_by_build() -> bool {
     cfg!(debug_assertions)
 }
 
@@ -41,12 +41,12 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// Weaker than the default parameters (fewer KiB or passes): such a key can be brute-forced.
-    pub fn is_weak(&self) -> bool {
+    pub(crate) fn is_weak(&self) -> bool {
         self.m_kib < MIN_M_KIB || self.t < MIN_T
     }
 
     /// `argon2id m=65536KiB t=3 p=1`, for listings and messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("{} m={}KiB t={} p={}", self.alg, self.m_kib, self.t, self.p)
     }
 
@@ -107,7 +107,7 @@ struct Aad<'a> {
 
 /// How hard new key files are to brute-force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KdfCost {
+pub(crate) enum KdfCost {
     /// Argon2id, 64 MiB, 3 passes (unless `ROLLCALL_INSECURE_FAST_KDF=1` in a debug build).
     Default,
     /// Almost free: for throwaway demo and test keys only.
@@ -131,7 +131,7 @@ fn random<const N: usize>() -> Result<[u8; N], KeyFileError> {
 }
 
 /// A fresh random Ed25519 signing key.
-pub fn generate() -> Result<SigningKey, KeyFileError> {
+pub(crate) fn generate() -> Result<SigningKey, KeyFileError> {
     let seed = Zeroizing::new(random::<32>()?);
     Ok(SigningKey::from_bytes(&seed))
 }
@@ -161,12 +161,18 @@ fn aad(f: &KeyFile) -> Result<Vec<u8>, KeyFileError> {
 
 impl KeyFile {
     /// Seals `key` under `passphrase`.
-    pub fn seal(name: &str, purpose: Purpose, key: &SigningKey, passphrase: &str) -> Result<KeyFile, KeyFileError> {
+    #[cfg(test)]
+    pub(crate) fn seal(
+        name: &str,
+        purpose: Purpose,
+        key: &SigningKey,
+        passphrase: &str,
+    ) -> Result<KeyFile, KeyFileError> {
         Self::seal_with(name, purpose, key, passphrase, KdfCost::Default)
     }
 
     /// Seals with the given KDF cost.
-    pub fn seal_with(
+    pub(crate) fn seal_with(
         name: &str,
         purpose: Purpose,
         key: &SigningKey,

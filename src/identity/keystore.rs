@@ -43,7 +43,7 @@ impl std::fmt::Debug for UnlockedKey {
 }
 
 /// Person key names: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.as_bytes()[0].is_ascii_alphanumeric()
@@ -108,7 +108,7 @@ fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
 /// A file that `rollcall demo` writes beside the keystore it creates: the keys there are throwaway (their
 /// passphrase is printed on screen), so their weak KDF is accepted even by a release build. No other
 /// command writes it.
-pub const DEMO_MARKER: &str = "DEMO-KEYSTORE";
+pub(crate) const DEMO_MARKER: &str = "DEMO-KEYSTORE";
 
 /// Whether the keystore whose `keys/` directory is `keys` was made by `rollcall demo`.
 fn demo_keystore(keys: &Path) -> bool {
@@ -117,7 +117,7 @@ fn demo_keystore(keys: &Path) -> bool {
 
 impl Keystore {
     /// The keystore of `ROLLCALL_HOME` or the platform config directory.
-    pub fn default_location() -> Result<Keystore, IdentityError> {
+    pub(crate) fn default_location() -> Result<Keystore, IdentityError> {
         let keys = crate::paths::keys_dir()?;
         Ok(Keystore {
             allow_weak: super::keyfile::weak_keys_allowed_by_build() || demo_keystore(&keys),
@@ -141,7 +141,7 @@ impl Keystore {
         self
     }
 
-    pub fn keys_dir(&self) -> &Path {
+    pub(crate) fn keys_dir(&self) -> &Path {
         &self.keys
     }
 
@@ -159,7 +159,7 @@ impl Keystore {
     }
 
     /// As [`Keystore::create`] with a chosen KDF cost.
-    pub fn create_with(
+    pub(crate) fn create_with(
         &self,
         name: &str,
         passphrase: &Passphrase,
@@ -193,7 +193,7 @@ impl Keystore {
     }
 
     /// The public facts of person key `name`.
-    pub fn info(&self, name: &str) -> Result<KeyInfo, IdentityError> {
+    pub(crate) fn info(&self, name: &str) -> Result<KeyInfo, IdentityError> {
         if !valid_name(name) {
             return Err(IdentityError::InvalidName(name.to_string()));
         }
@@ -211,7 +211,7 @@ impl Keystore {
     }
 
     /// Every person key, sorted by name. Unreadable files are reported beside the list.
-    pub fn list(&self) -> Result<(Vec<KeyInfo>, Vec<String>), IdentityError> {
+    pub(crate) fn list(&self) -> Result<(Vec<KeyInfo>, Vec<String>), IdentityError> {
         let mut keys = Vec::new();
         let mut problems = Vec::new();
         let dir = match std::fs::read_dir(&self.keys) {
@@ -254,7 +254,7 @@ impl Keystore {
     }
 
     /// As [`Keystore::store_origin`] with a chosen KDF cost.
-    pub fn store_origin_with(
+    pub(crate) fn store_origin_with(
         &self,
         origin: &str,
         key: &SigningKey,
@@ -271,17 +271,17 @@ impl Keystore {
     }
 
     /// Removes an origin key file written by [`Keystore::store_origin`] (only when creating its ledger failed).
-    pub fn discard_origin(&self, key: &PublicKey) {
+    pub(crate) fn discard_origin(&self, key: &PublicKey) {
         let _ = std::fs::remove_file(self.origin_path(key));
     }
 
     /// Whether this keystore holds the private key of origin `key`.
-    pub fn has_origin(&self, key: &PublicKey) -> bool {
+    pub(crate) fn has_origin(&self, key: &PublicKey) -> bool {
         self.origin_path(key).exists()
     }
 
     /// Decrypts the key of an origin.
-    pub fn unlock_origin(
+    pub(crate) fn unlock_origin(
         &self,
         origin: &str,
         key: &PublicKey,

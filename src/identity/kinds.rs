@@ -4,23 +4,23 @@
 use serde::{Deserialize, Serialize};
 
 pub const ENROLLED: &str = "identity.enrolled";
-pub const ROLES: &str = "identity.roles";
-pub const REVOKED: &str = "identity.revoked";
-pub const POLICY_ADOPTED: &str = "policy.adopted";
-pub const ENDORSED: &str = "endorsed";
+pub(crate) const ROLES: &str = "identity.roles";
+pub(crate) const REVOKED: &str = "identity.revoked";
+pub(crate) const POLICY_ADOPTED: &str = "policy.adopted";
+pub(crate) const ENDORSED: &str = "endorsed";
 /// A machine joining the ledger with an origin of its own (the first entry of that origin's log).
-pub const ORIGIN_JOINED: &str = "origin.joined";
+pub(crate) const ORIGIN_JOINED: &str = "origin.joined";
 
 /// Every kind the roster reads, genesis included.
-pub const GOVERNANCE_KINDS: [&str; 7] =
+pub(crate) const GOVERNANCE_KINDS: [&str; 7] =
     [super::genesis::KIND, ENROLLED, ROLES, REVOKED, POLICY_ADOPTED, ENDORSED, ORIGIN_JOINED];
 
 /// Kinds that need the policy's number of admin signatures before they take effect.
-pub const PROPOSAL_KINDS: [&str; 4] = [ENROLLED, ROLES, REVOKED, POLICY_ADOPTED];
+pub(crate) const PROPOSAL_KINDS: [&str; 4] = [ENROLLED, ROLES, REVOKED, POLICY_ADOPTED];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnrolledBody {
+pub(crate) struct EnrolledBody {
     pub name: String,
     pub key: String,
     pub roles: Vec<String>,
@@ -28,7 +28,7 @@ pub struct EnrolledBody {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RolesBody {
+pub(crate) struct RolesBody {
     pub name: String,
     pub key: String,
     pub roles: Vec<String>,
@@ -36,7 +36,7 @@ pub struct RolesBody {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RevokedBody {
+pub(crate) struct RevokedBody {
     pub name: String,
     pub key: String,
     pub reason: String,
@@ -45,14 +45,14 @@ pub struct RevokedBody {
 /// A co-signature of a pending governance entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EndorsedBody {
+pub(crate) struct EndorsedBody {
     pub entry: String,
 }
 
 /// `origin.joined`: the origin name and key of a new machine's log, signed by an enrolled person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OriginJoinedBody {
+pub(crate) struct OriginJoinedBody {
     pub ledger: String,
     pub origin: String,
     pub key: String,

@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
 /// Environment variable holding the passphrase for scripts and CI.
-pub const PASSPHRASE_ENV: &str = "ROLLCALL_PASSPHRASE";
+pub(crate) const PASSPHRASE_ENV: &str = "ROLLCALL_PASSPHRASE";
 
 /// Shortest passphrase accepted for a new key.
-pub const MIN_PASSPHRASE_LEN: usize = 8;
+pub(crate) const MIN_PASSPHRASE_LEN: usize = 8;
 
 /// A passphrase; its memory is wiped on drop and it never appears in `Debug` output.
 #[derive(Clone)]
@@ -20,7 +20,7 @@ impl Passphrase {
         Passphrase(Zeroizing::new(s))
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -40,7 +40,7 @@ pub trait PassphraseSource {
 }
 
 /// `ROLLCALL_PASSPHRASE`, else a masked prompt when stdin is a terminal, else an error.
-pub struct EnvOrPrompt;
+pub(crate) struct EnvOrPrompt;
 
 fn from_env() -> Option<Passphrase> {
     std::env::var(PASSPHRASE_ENV).ok().map(Passphrase::new)

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The role that governs keys and policy.
-pub const ADMIN_ROLE: &str = "admin";
+pub(crate) const ADMIN_ROLE: &str = "admin";
 
 /// `identity.max_clock_skew_seconds` when a policy does not set it.
-pub const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 300;
+pub(crate) const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 300;
 
 /// A person enrolled in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,26 +31,18 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn active_at(&self, pos: Pos) -> bool {
+    pub(crate) fn active_at(&self, pos: Pos) -> bool {
         self.since <= pos && self.revoked.is_none_or(|r| pos < r)
     }
 
-    /// The roles held at `pos` (empty when not active).
-    pub fn roles_at(&self, pos: Pos) -> &[String] {
-        if !self.active_at(pos) {
-            return &[];
-        }
-        self.roles.iter().rev().find(|(p, _)| *p <= pos).map(|(_, r)| r.as_slice()).unwrap_or(&[])
-    }
-
-    pub fn current_roles(&self) -> &[String] {
+    pub(crate) fn current_roles(&self) -> &[String] {
         self.roles.last().map(|(_, r)| r.as_slice()).unwrap_or(&[])
     }
 }
 
 /// A policy adopted into the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AdoptedPolicy {
+pub(crate) struct AdoptedPolicy {
     /// The entry that carries the text (genesis or `policy.adopted`).
     pub id: EntryId,
     /// Position from which it is in force.
@@ -60,7 +52,7 @@ pub struct AdoptedPolicy {
 
 /// A governance entry waiting for more admin signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pending {
+pub(crate) struct Pending {
     pub id: EntryId,
     pub kind: String,
     pub body: serde_json::Value,
@@ -138,7 +130,7 @@ impl Roster {
     /// Builds the roster from the governance entries of every log of `ledger`, checking each one's
     /// signature and its inclusion under a signed checkpoint of its origin first: a row written behind
     /// the ledger's back never counts (it is listed in [`Roster::discounted`]).
-    pub fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
+    pub(crate) fn from_ledger(ledger: &Ledger) -> Result<Roster, LedgerError> {
         let causal = Arc::new(Causality::load(ledger)?);
         crate::ledger::causal::check_lengths(ledger, &causal)?;
         Self::with_causality(ledger, causal)
@@ -147,7 +139,7 @@ impl Roster {
     /// [`Roster::from_ledger`] over logs an import has staged, without refusing one shorter than a merge
     /// marker or cosignature says: that is the bundle's fault, which the import reports with its line
     /// (it checked the ledger's own logs before staging).
-    pub fn from_staged(ledger: &Ledger) -> Result<Roster, LedgerError> {
+    pub(crate) fn from_staged(ledger: &Ledger) -> Result<Roster, LedgerError> {
         Self::with_causality(ledger, Arc::new(Causality::load(ledger)?))
     }
 
@@ -173,7 +165,7 @@ impl Roster {
     /// governance entry that a counted revocation or role removal turns out to be concurrent with, and
     /// observes again, until nothing more is voided. `Err` is an integrity problem of an entry (a
     /// malformed or misplaced genesis).
-    pub fn build(
+    pub(crate) fn build(
         causal: Arc<Causality>,
         rows: &[(Pos, EntryId, CheckedHead, Vec<u8>)],
     ) -> Result<Roster, (EntryId, String)> {
@@ -205,7 +197,7 @@ impl Roster {
     }
 
     /// The causal order this roster judges by, shared (the policy list judges by it too).
-    pub fn causal_order(&self) -> Arc<Causality> {
+    pub(crate) fn causal_order(&self) -> Arc<Causality> {
         Arc::clone(&self.causal)
     }
 
@@ -348,7 +340,7 @@ impl Roster {
     }
 
     /// Why `key` does not count at `pos`.
-    pub fn signer_problem(&self, key: &PublicKey, pos: Pos) -> String {
+    pub(crate) fn signer_problem(&self, key: &PublicKey, pos: Pos) -> String {
         match self.member(key) {
             None => format!("signed by key {} that is not enrolled", key.key_id()),
             Some(m) if m.revoked.is_some_and(|r| self.causal.before(r, pos)) => format!(
@@ -392,7 +384,7 @@ impl Roster {
 
     /// Checks a governance proposal by `proposer` at `pos` without recording it (the workflow asks this
     /// before signing).
-    pub fn check_proposal(
+    pub(crate) fn check_proposal(
         &self,
         kind: &str,
         body: &serde_json::Value,
@@ -525,7 +517,7 @@ impl Roster {
     }
 
     /// Checks that `endorser` may co-sign `target` at `pos`.
-    pub fn check_endorsement(&self, target: &EntryId, endorser: &PublicKey, pos: Pos) -> Result<(), String> {
+    pub(crate) fn check_endorsement(&self, target: &EntryId, endorser: &PublicKey, pos: Pos) -> Result<(), String> {
         if !self.is_active(endorser, pos) {
             return Err(self.signer_problem(endorser, pos));
         }
@@ -585,25 +577,25 @@ impl Roster {
 
     /// Whether `key` counts at log position `pos`: enrolled in its causal past, and not revoked in its
     /// past or concurrently with it.
-    pub fn is_active(&self, key: &PublicKey, pos: Pos) -> bool {
+    pub(crate) fn is_active(&self, key: &PublicKey, pos: Pos) -> bool {
         self.members.get(&key.bytes()).is_some_and(|m| self.member_active(m, pos))
     }
 
     /// The roles `key` held at `pos` (causally; see [`Roster`]).
-    pub fn roles_at(&self, key: &PublicKey, pos: Pos) -> Vec<String> {
+    pub(crate) fn roles_at(&self, key: &PublicKey, pos: Pos) -> Vec<String> {
         self.members.get(&key.bytes()).map(|m| self.member_roles(m, pos)).unwrap_or_default()
     }
 
-    pub fn has_role(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
+    pub(crate) fn has_role(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
         self.roles_at(key, pos).iter().any(|r| roles.contains(r))
     }
 
-    pub fn member(&self, key: &PublicKey) -> Option<&Member> {
+    pub(crate) fn member(&self, key: &PublicKey) -> Option<&Member> {
         self.members.get(&key.bytes())
     }
 
     /// The member currently called `name` (the most recently enrolled, if a name was reused).
-    pub fn member_by_name(&self, name: &str) -> Option<&Member> {
+    pub(crate) fn member_by_name(&self, name: &str) -> Option<&Member> {
         self.members.values().filter(|m| m.name == name).max_by_key(|m| (m.revoked.is_none(), m.since))
     }
 
@@ -612,12 +604,12 @@ impl Roster {
     }
 
     /// The display name of `key`, if enrolled.
-    pub fn name_of(&self, key: &PublicKey) -> Option<&str> {
+    pub(crate) fn name_of(&self, key: &PublicKey) -> Option<&str> {
         self.member(key).map(|m| m.name.as_str())
     }
 
     /// `name (key id)` or `key id`.
-    pub fn display(&self, key: &PublicKey) -> String {
+    pub(crate) fn display(&self, key: &PublicKey) -> String {
         match self.name_of(key) {
             Some(n) => format!("{n} ({})", key.key_id()),
             None => key.key_id(),
@@ -625,21 +617,21 @@ impl Roster {
     }
 
     /// The key declared for origin `name`.
-    pub fn origin_key(&self, name: &str) -> Option<&PublicKey> {
+    pub(crate) fn origin_key(&self, name: &str) -> Option<&PublicKey> {
         self.origins.get(name)
     }
 
-    pub fn genesis(&self) -> Option<&(Hash, GenesisBody)> {
+    pub(crate) fn genesis(&self) -> Option<&(Hash, GenesisBody)> {
         self.genesis.as_ref()
     }
 
     /// The policy in force at `pos`: the latest adopted in its causal past.
-    pub fn policy_at(&self, pos: Pos) -> Option<&AdoptedPolicy> {
+    pub(crate) fn policy_at(&self, pos: Pos) -> Option<&AdoptedPolicy> {
         self.policies.iter().rev().find(|p| self.causal.before(p.pos, pos))
     }
 
     /// `identity.max_clock_skew_seconds` of the policy in force now.
-    pub fn max_clock_skew_seconds(&self) -> i64 {
+    pub(crate) fn max_clock_skew_seconds(&self) -> i64 {
         self.policy_at(crate::ledger::POS_MAX)
             .and_then(|p| {
                 p.text.toml.parse::<toml::Table>().ok()?.get("identity")?.get("max_clock_skew_seconds")?.as_integer()
@@ -649,26 +641,26 @@ impl Roster {
     }
 
     /// Every adopted policy, oldest first.
-    pub fn policies(&self) -> &[AdoptedPolicy] {
+    pub(crate) fn policies(&self) -> &[AdoptedPolicy] {
         &self.policies
     }
 
     /// Distinct admin signatures that governance changes need at `pos`.
-    pub fn admin_signatures(&self, pos: Pos) -> u32 {
+    pub(crate) fn admin_signatures(&self, pos: Pos) -> u32 {
         self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
     }
 
-    pub fn pending(&self) -> impl Iterator<Item = &Pending> {
+    pub(crate) fn pending(&self) -> impl Iterator<Item = &Pending> {
         self.pending.values()
     }
 
     /// Where governance entry `id` took effect, if it did.
-    pub fn applied_at(&self, id: &EntryId) -> Option<Pos> {
+    pub(crate) fn applied_at(&self, id: &EntryId) -> Option<Pos> {
         self.applied.get(id).copied()
     }
 
     /// Entries observed that do not count, with the reasons.
-    pub fn discounted(&self) -> &[Discounted] {
+    pub(crate) fn discounted(&self) -> &[Discounted] {
         &self.discounted
     }
 }

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// New leaves from which an import loads in bulk.
-pub const BULK_LEAVES: u64 = 50_000;
+pub(crate) const BULK_LEAVES: u64 = 50_000;
 
 /// How often the WAL is flushed during a bulk load.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
@@ -42,14 +42,14 @@ pub(crate) fn rebuild_index(conn: &Connection) -> Result<(), LedgerError> {
 ///
 /// It opens only the `-wal` file, never the database file: closing another descriptor of the database
 /// would release the POSIX locks SQLite holds on it for this process.
-pub struct WalFlusher {
+pub(crate) struct WalFlusher {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WalFlusher {
     /// Starts flushing `<database>-wal`.
-    pub fn start(database: &Path) -> WalFlusher {
+    pub(crate) fn start(database: &Path) -> WalFlusher {
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
         let wal = PathBuf::from(wal);
@@ -82,7 +82,7 @@ impl Drop for WalFlusher {
 /// written without the WAL and without a sync per transaction (each page once, in place), and flushed to
 /// disk in the background; [`PrivateLoad::restore`] puts it back in WAL mode and [`PrivateLoad::sync`]
 /// syncs it whole once it is closed.
-pub struct PrivateLoad {
+pub(crate) struct PrivateLoad {
     stop: mpsc::Sender<()>,
     thread: std::thread::JoinHandle<std::fs::File>,
 }

@@ -18,41 +18,41 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// The kind of a merge marker.
-pub const MERGED_KIND: &str = "log.merged";
+pub(crate) const MERGED_KIND: &str = "log.merged";
 
 /// The kind of a log's first entry, which may carry what the joining machine had seen.
-pub const JOINED_KIND: &str = "origin.joined";
+pub(crate) const JOINED_KIND: &str = "origin.joined";
 
 /// One origin's prefix that a log had verified: `size` as a decimal string, `root` as 64 hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeenPrefix {
+pub(crate) struct SeenPrefix {
     pub size: String,
     pub root: String,
 }
 
 /// What a log had verified of the other origins, by origin name.
-pub type Seen = BTreeMap<String, SeenPrefix>;
+pub(crate) type Seen = BTreeMap<String, SeenPrefix>;
 
 /// The body of a `log.merged` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MergedBody {
+pub(crate) struct MergedBody {
     pub seen: Seen,
 }
 
 impl SeenPrefix {
-    pub fn new(size: u64, root: &Hash) -> SeenPrefix {
+    pub(crate) fn new(size: u64, root: &Hash) -> SeenPrefix {
         SeenPrefix { size: size.to_string(), root: root.to_hex() }
     }
 
     /// The size, when it is a canonical decimal.
-    pub fn size(&self) -> Option<u64> {
+    pub(crate) fn size(&self) -> Option<u64> {
         let n: u64 = self.size.parse().ok()?;
         (n.to_string() == self.size).then_some(n)
     }
 
-    pub fn root(&self) -> Option<Hash> {
+    pub(crate) fn root(&self) -> Option<Hash> {
         if self.root.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
         }
@@ -62,7 +62,7 @@ impl SeenPrefix {
 
 /// A merge marker as read from a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Marker {
+pub(crate) struct Marker {
     pub origin: String,
     pub index: u64,
     pub pos: Pos,
@@ -72,7 +72,7 @@ pub struct Marker {
 }
 
 /// The `seen` member of a marker's statement bytes (None when absent or malformed).
-pub fn seen_of(statement: &[u8]) -> Option<Vec<(String, u64, Hash)>> {
+pub(crate) fn seen_of(statement: &[u8]) -> Option<Vec<(String, u64, Hash)>> {
     #[derive(Deserialize)]
     struct Outer {
         body: Inner,
@@ -91,7 +91,7 @@ pub fn seen_of(statement: &[u8]) -> Option<Vec<(String, u64, Hash)>> {
 
 /// Happens-before over the union of logs.
 #[derive(Clone, Debug, Default)]
-pub struct Causality {
+pub(crate) struct Causality {
     names: Vec<String>,
     by_tag: HashMap<u32, usize>,
     /// Per origin (by index into `names`): (marker index, closed frontier: size seen of every origin).
@@ -104,7 +104,7 @@ pub struct Causality {
 impl Causality {
     /// Reads every merge marker of `ledger`. A `log.merged` counts only when signed by its log's origin
     /// key, an `origin.joined` only at index 0; `verify` reports markers that do not hold.
-    pub fn load(ledger: &Ledger) -> Result<Causality, LedgerError> {
+    pub(crate) fn load(ledger: &Ledger) -> Result<Causality, LedgerError> {
         let origins = ledger.origins()?;
         let names: Vec<String> = origins.iter().map(|o| o.name.clone()).collect();
         let keys: HashMap<i64, (String, String)> =
@@ -141,7 +141,7 @@ impl Causality {
     /// Builds the frontiers of `markers` over the origins `names`. Markers are closed in position order,
     /// which follows causality wherever the time bounds hold; a marker that names a prefix whose own
     /// frontier is not known yet (a file that breaks them) contributes only what it names directly.
-    pub fn from_markers(names: Vec<String>, mut markers: Vec<Marker>) -> Causality {
+    pub(crate) fn from_markers(names: Vec<String>, mut markers: Vec<Marker>) -> Causality {
         let by_tag: HashMap<u32, usize> = names.iter().enumerate().map(|(i, n)| (origin_tag(n), i)).collect();
         let ix: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
         markers.sort_by_key(|m| m.pos);
@@ -180,7 +180,7 @@ impl Causality {
 
     /// Whether the entry at `a` happened before (or is) the entry at `b`: `b`'s log had seen it. Every
     /// entry happened before [`POS_MAX`] ("now").
-    pub fn before(&self, a: Pos, b: Pos) -> bool {
+    pub(crate) fn before(&self, a: Pos, b: Pos) -> bool {
         if b == POS_MAX {
             return true;
         }
@@ -202,17 +202,17 @@ impl Causality {
     }
 
     /// Neither saw the other.
-    pub fn concurrent(&self, a: Pos, b: Pos) -> bool {
+    pub(crate) fn concurrent(&self, a: Pos, b: Pos) -> bool {
         !self.before(a, b) && !self.before(b, a)
     }
 
     /// The origin name of a position, when known.
-    pub fn origin_of(&self, p: Pos) -> Option<&str> {
+    pub(crate) fn origin_of(&self, p: Pos) -> Option<&str> {
         self.by_tag.get(&((p >> 48) as u32)).map(|&i| self.names[i].as_str())
     }
 
     /// `origin #index` of a position, for messages.
-    pub fn describe(&self, p: Pos) -> String {
+    pub(crate) fn describe(&self, p: Pos) -> String {
         match self.origin_of(p) {
             Some(o) => format!("{o} #{}", index_of(p)),
             None => format!("#{}", index_of(p)),
@@ -223,7 +223,7 @@ impl Causality {
 /// A cheap check every decision makes before trusting the roster: no log is shorter than a merge marker
 /// or a cosignature this file holds says it was (a mirror cut back behind the ledger's back). Only sizes
 /// are compared; `verify` checks the roots and signatures too.
-pub fn check_lengths(ledger: &Ledger, c: &Causality) -> Result<(), LedgerError> {
+pub(crate) fn check_lengths(ledger: &Ledger, c: &Causality) -> Result<(), LedgerError> {
     let origins = ledger.origins()?;
     let held: HashMap<&str, u64> =
         origins.iter().map(|o| Ok((o.name.as_str(), ledger.size(o)?))).collect::<Result<_, LedgerError>>()?;
@@ -257,7 +257,7 @@ pub fn check_lengths(ledger: &Ledger, c: &Causality) -> Result<(), LedgerError> 
 /// back below what a marker recorded is a rollback); the root at that size is the one named; and the
 /// marker is not stamped before the latest entry of any prefix it names. Returns the first problem as
 /// (origin, index, problem).
-pub fn check_markers(ledger: &Ledger) -> Result<Option<(String, u64, String)>, LedgerError> {
+pub(crate) fn check_markers(ledger: &Ledger) -> Result<Option<(String, u64, String)>, LedgerError> {
     let origins = ledger.origins()?;
     let by_id: HashMap<i64, &super::store::Origin> = origins.iter().map(|o| (o.id, o)).collect();
     let by_name: HashMap<&str, &super::store::Origin> = origins.iter().map(|o| (o.name.as_str(), o)).collect();

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer, SigningKey};
 
 /// Signature type byte of a timestamped Ed25519 cosignature.
-pub const SIGTYPE_COSIGNATURE: u8 = 0x04;
+pub(crate) const SIGTYPE_COSIGNATURE: u8 = 0x04;
 
 /// One witness's cosignature of `origin` at `size` with `root`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct Cosignature {
 }
 
 /// The signed message: `cosignature/v1\ntime <t>\n` followed by the checkpoint body.
-pub fn message(origin: &str, size: u64, root: &Hash, time: u64) -> String {
+pub(crate) fn message(origin: &str, size: u64, root: &Hash, time: u64) -> String {
     format!(
         "{}\ntime {time}\n{}",
         super::note::COSIGNATURE_HEADER,

@@ -4,7 +4,7 @@ use super::hash::EntryId;
 
 /// The DSSE payload type of a genesis statement (the entry whose id becomes the ledger id, so it cannot
 /// name it).
-pub const STATEMENT_PAYLOAD_TYPE: &str = "application/vnd.rollcall.statement+json";
+pub(crate) const STATEMENT_PAYLOAD_TYPE: &str = "application/vnd.rollcall.statement+json";
 
 /// The DSSE payload type every other statement of ledger `ledger` is signed under:
 /// `application/vnd.rollcall.statement+json; ledger=<64 hex>`. Binding the signature to the ledger id
@@ -14,7 +14,7 @@ pub fn payload_type(ledger: &EntryId) -> String {
 }
 
 /// The kind of the one statement signed under the bare payload type.
-pub const GENESIS_KIND: &str = "genesis";
+pub(crate) const GENESIS_KIND: &str = "genesis";
 
 /// The signing domain of one ledger: which payload type a statement of each kind is signed and verified
 /// under. The genesis (whose id becomes the ledger id, so it cannot name it) uses the bare type; every

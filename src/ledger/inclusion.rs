@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 
 /// Checks rows of one open ledger, caching each origin's verified latest checkpoint.
-pub struct Checker<'l> {
+pub(crate) struct Checker<'l> {
     ledger: &'l Ledger,
     domain: Domain,
     keys: KeyCache,
@@ -25,7 +25,7 @@ pub struct Checker<'l> {
 }
 
 impl<'l> Checker<'l> {
-    pub fn new(ledger: &'l Ledger) -> Checker<'l> {
+    pub(crate) fn new(ledger: &'l Ledger) -> Checker<'l> {
         Checker {
             ledger,
             domain: ledger.domain(),
@@ -65,7 +65,7 @@ impl<'l> Checker<'l> {
     }
 
     /// Checks `row` and returns its statement's head; `Err` says which row failed and why.
-    pub fn check(&mut self, row: &LogRow) -> Result<CheckedHead, String> {
+    pub(crate) fn check(&mut self, row: &LogRow) -> Result<CheckedHead, String> {
         let origin = self.origin(row.origin)?;
         let at = |why: String| format!("entry {} ({} #{}): {why}", row.entry.id.short(16), origin.name, row.index);
         let head = check_statement_with(&row.entry.bytes, &row.entry.signature, &mut self.keys, &self.domain)

@@ -6,7 +6,7 @@ use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use std::fmt;
 
 /// The prefix of every actor and key string.
-pub const KEY_PREFIX: &str = "ed25519:";
+pub(crate) const KEY_PREFIX: &str = "ed25519:";
 
 /// An Ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,10 +4,10 @@ use super::hash::{EntryId, Hash};
 use super::merkle::leaf_hash;
 
 /// Size of a leaf's byte encoding.
-pub const LEAF_LEN: usize = 72;
+pub(crate) const LEAF_LEN: usize = 72;
 
 /// The previous-leaf hash of the first leaf of every log.
-pub const ZERO_PREV: Hash = Hash([0u8; 32]);
+pub(crate) const ZERO_PREV: Hash = Hash([0u8; 32]);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Leaf {

@@ -5,17 +5,17 @@
 use super::hash::Hash;
 
 /// `SHA-256(0x00 || leaf bytes)`.
-pub fn leaf_hash(leaf_bytes: &[u8]) -> Hash {
+pub(crate) fn leaf_hash(leaf_bytes: &[u8]) -> Hash {
     Hash::of(&[&[0x00], leaf_bytes])
 }
 
 /// `SHA-256(0x01 || left || right)`.
-pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+pub(crate) fn node_hash(left: &Hash, right: &Hash) -> Hash {
     Hash::of(&[&[0x01], &left.0, &right.0])
 }
 
 /// The root of the empty tree: `SHA-256("")`.
-pub fn empty_root() -> Hash {
+pub(crate) fn empty_root() -> Hash {
     Hash::of(&[])
 }
 
@@ -40,7 +40,7 @@ fn largest_power_of_two_below(n: u64) -> u64 {
 
 /// Index of the hash of the complete subtree at `level` whose leftmost leaf is `n << level`, in the
 /// dense numbering where the hashes added by leaf `i` follow those added by leaf `i - 1`.
-pub fn stored_hash_index(level: u32, n: u64) -> u64 {
+pub(crate) fn stored_hash_index(level: u32, n: u64) -> u64 {
     let mut n = n;
     for _ in 0..level {
         n = 2 * n + 1;
@@ -57,14 +57,14 @@ pub fn stored_hash_index(level: u32, n: u64) -> u64 {
 /// The compact range `[0, size)`: the roots of the complete subtrees that make up a tree of `size`
 /// leaves, left to right, each with its level. At most 64 entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Frontier {
+pub(crate) struct Frontier {
     size: u64,
     nodes: Vec<(u32, Hash)>,
 }
 
 /// The `(level, index at that level)` of each subtree in the frontier of a tree of `size` leaves, left to
 /// right. Reading these stored hashes rebuilds the frontier.
-pub fn frontier_positions(size: u64) -> Vec<(u32, u64)> {
+pub(crate) fn frontier_positions(size: u64) -> Vec<(u32, u64)> {
     let mut out = Vec::new();
     let mut lo = 0u64;
     for level in (0..64u32).rev() {
@@ -78,12 +78,12 @@ pub fn frontier_positions(size: u64) -> Vec<(u32, u64)> {
 }
 
 impl Frontier {
-    pub fn new() -> Frontier {
+    pub(crate) fn new() -> Frontier {
         Frontier::default()
     }
 
     /// Rebuilds a frontier from the subtree hashes at [`frontier_positions`]`(size)`.
-    pub fn from_parts(size: u64, hashes: Vec<Hash>) -> Option<Frontier> {
+    pub(crate) fn from_parts(size: u64, hashes: Vec<Hash>) -> Option<Frontier> {
         let pos = frontier_positions(size);
         if pos.len() != hashes.len() {
             return None;
@@ -92,14 +92,10 @@ impl Frontier {
         Some(Frontier { size, nodes })
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// Appends a leaf hash. Returns the hashes this leaf completes, in stored-hash order: the leaf hash
     /// itself, then each newly completed parent; they belong at consecutive stored-hash indices
     /// starting at `stored_hash_index(0, old size)`.
-    pub fn push(&mut self, leaf: Hash) -> Vec<Hash> {
+    pub(crate) fn push(&mut self, leaf: Hash) -> Vec<Hash> {
         let mut completed = vec![leaf];
         let mut level = 0u32;
         let mut h = leaf;
@@ -118,7 +114,7 @@ impl Frontier {
     }
 
     /// The RFC 6962 root of the leaves pushed so far.
-    pub fn root(&self) -> Hash {
+    pub(crate) fn root(&self) -> Hash {
         let mut iter = self.nodes.iter().rev();
         let Some(&(_, mut h)) = iter.next() else {
             return empty_root();

@@ -13,7 +13,7 @@ use super::writer::LeafWriter;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Called for each leaf of a range: (index, statement bytes, signature).
-pub type LeafVisitor<'a> = dyn FnMut(u64, &[u8], &[u8]) -> Result<(), LedgerError> + 'a;
+pub(crate) type LeafVisitor<'a> = dyn FnMut(u64, &[u8], &[u8]) -> Result<(), LedgerError> + 'a;
 
 /// Evidence that an origin showed two histories: both signed checkpoints and what disagrees.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,32 +2,32 @@
 //! the RFC 6962 Merkle tree, C2SP checkpoints, and verification. It knows nothing about rollbacks: kinds
 //! and bodies are opaque JSON to it, and who may sign is decided above it.
 
-pub mod bulk;
+pub(crate) mod bulk;
 pub mod causal;
 pub mod cosign;
 pub mod dsse;
-pub mod error;
+pub(crate) mod error;
 pub mod hash;
-pub mod history;
-pub mod inclusion;
-pub mod key;
+pub(crate) mod history;
+pub(crate) mod inclusion;
+pub(crate) mod key;
 pub mod leaf;
 pub mod merkle;
-pub mod mirror;
+pub(crate) mod mirror;
 pub mod note;
 mod open_files;
-pub mod pos;
-pub mod proof;
-pub mod query;
-pub mod schema;
+pub(crate) mod pos;
+pub(crate) mod proof;
+pub(crate) mod query;
+pub(crate) mod schema;
 pub mod statement;
-pub mod store;
+pub(crate) mod store;
 pub mod verify;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use error::LedgerError;
 pub use hash::{EntryId, Hash};
 pub use key::PublicKey;
-pub use pos::{POS_MAX, Pos};
+pub(crate) use pos::{POS_MAX, Pos};
 pub use statement::{SignedStatement, Statement, StatementError};
-pub use store::{AppendOutcome, Ledger, LogRow, Origin};
+pub use store::{Ledger, LogRow, Origin};

@@ -9,7 +9,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use thiserror::Error;
 
 /// Signature type byte of a plain Ed25519 note signature.
-pub const SIGTYPE_ED25519: u8 = 0x01;
+pub(crate) const SIGTYPE_ED25519: u8 = 0x01;
 
 /// The em dash and space that start every signature line.
 const SIG_PREFIX: &str = "\u{2014} ";
@@ -32,34 +32,34 @@ pub enum NoteError {
 }
 
 /// First line of a cosignature message; no origin may take this name.
-pub const COSIGNATURE_HEADER: &str = "cosignature/v1";
+pub(crate) const COSIGNATURE_HEADER: &str = "cosignature/v1";
 
 /// Parses a decimal without sign or leading zeros.
-pub fn canonical_u64(s: &str) -> Option<u64> {
+pub(crate) fn canonical_u64(s: &str) -> Option<u64> {
     let n: u64 = s.parse().ok()?;
     (n.to_string() == s).then_some(n)
 }
 
 /// A key name is valid in a note if it is non-empty and has no whitespace and no '+'.
-pub fn valid_key_name(name: &str) -> bool {
+pub(crate) fn valid_key_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && !name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
 }
 
 /// `SHA-256(name || 0x0A || sigtype || pubkey)[:4]`.
-pub fn note_key_id(name: &str, sigtype: u8, key: &PublicKey) -> [u8; 4] {
+pub(crate) fn note_key_id(name: &str, sigtype: u8, key: &PublicKey) -> [u8; 4] {
     let h = Hash::of(&[name.as_bytes(), b"\n", &[sigtype], key.0.as_bytes()]);
     [h.0[0], h.0[1], h.0[2], h.0[3]]
 }
 
 /// The C2SP verifier key string `<name>+<hex key id>+<base64(0x01 || pubkey)>`.
-pub fn verifier_key(name: &str, key: &PublicKey) -> String {
+pub(crate) fn verifier_key(name: &str, key: &PublicKey) -> String {
     let mut raw = vec![SIGTYPE_ED25519];
     raw.extend_from_slice(key.0.as_bytes());
     format!("{name}+{}+{}", hex::encode(note_key_id(name, SIGTYPE_ED25519, key)), B64.encode(raw))
 }
 
 /// Parses a verifier key `<name>+<hex key id>+<base64(0x01 || pubkey)>`, checking its key id.
-pub fn parse_verifier_key(s: &str) -> Option<(String, PublicKey)> {
+pub(crate) fn parse_verifier_key(s: &str) -> Option<(String, PublicKey)> {
     // The name and the hex id hold no '+'; the base64 key may.
     let mut parts = s.splitn(3, '+');
     let (name, id, raw) = (parts.next()?, parts.next()?, parts.next()?);
@@ -99,7 +99,7 @@ pub struct SignedNote {
 
 impl SignedNote {
     /// Parses the serialized note. Text and signatures are separated by the last blank line.
-    pub fn parse(s: &str) -> Result<SignedNote, NoteError> {
+    pub(crate) fn parse(s: &str) -> Result<SignedNote, NoteError> {
         if s.chars().any(|c| c.is_control() && c != '\n') {
             return Err(NoteError::Malformed("contains control characters"));
         }
@@ -146,7 +146,7 @@ impl SignedNote {
 
     /// Checks the Ed25519 signature of `name`/`key`: ignores signatures by other keys, fails if that key's
     /// signature is missing or does not verify (`verify_strict`).
-    pub fn verify_by(&self, name: &str, key: &PublicKey) -> Result<(), NoteError> {
+    pub(crate) fn verify_by(&self, name: &str, key: &PublicKey) -> Result<(), NoteError> {
         let id = note_key_id(name, SIGTYPE_ED25519, key);
         let mine: Vec<_> = self.signatures.iter().filter(|s| s.name == name && s.key_id == id).collect();
         if mine.is_empty() {
@@ -170,12 +170,12 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// `<origin>\n<size>\n<base64 root>\n`.
-    pub fn body(&self) -> String {
+    pub(crate) fn body(&self) -> String {
         format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root.0))
     }
 
     /// Parses a checkpoint body; extension lines are refused (rollcall writes none).
-    pub fn parse_body(text: &str) -> Result<Checkpoint, NoteError> {
+    pub(crate) fn parse_body(text: &str) -> Result<Checkpoint, NoteError> {
         let lines: Vec<&str> =
             text.strip_suffix('\n').ok_or(NoteError::Body("no final newline"))?.split('\n').collect();
         if lines.len() != 3 {

@@ -6,40 +6,41 @@
 use super::hash::Hash;
 
 /// A position in the union of logs.
-pub type Pos = u128;
+pub(crate) type Pos = u128;
 
 /// A position after every entry ("now").
-pub const POS_MAX: Pos = u128::MAX;
+pub(crate) const POS_MAX: Pos = u128::MAX;
 
 /// A short, stable number for an origin name (the first four bytes of its SHA-256).
-pub fn origin_tag(name: &str) -> u32 {
+pub(crate) fn origin_tag(name: &str) -> u32 {
     let h = Hash::of(&[name.as_bytes()]);
     u32::from_be_bytes([h.0[0], h.0[1], h.0[2], h.0[3]])
 }
 
 /// The position of leaf `index` of `origin` with effective time `ets_ms` (milliseconds since 1970).
-pub fn pos(ets_ms: i64, origin: &str, index: u64) -> Pos {
+pub(crate) fn pos(ets_ms: i64, origin: &str, index: u64) -> Pos {
     let ets = (ets_ms.max(0) as u128) & ((1u128 << 48) - 1);
     (ets << 80) | ((origin_tag(origin) as u128) << 48) | (index as u128 & ((1u128 << 48) - 1))
 }
 
 /// The effective time of a position, in milliseconds.
-pub fn ets_of(p: Pos) -> i64 {
+#[cfg(test)]
+pub(crate) fn ets_of(p: Pos) -> i64 {
     (p >> 80) as i64
 }
 
 /// The index in its origin's log of a position.
-pub fn index_of(p: Pos) -> u64 {
+pub(crate) fn index_of(p: Pos) -> u64 {
     (p & ((1u128 << 48) - 1)) as u64
 }
 
 /// A position as fixed-width hex text: sorts like the number (for SQL columns and keyset paging).
-pub fn to_key(p: Pos) -> String {
+pub(crate) fn to_key(p: Pos) -> String {
     format!("{p:032x}")
 }
 
 /// Reads [`to_key`] text back.
-pub fn from_key(s: &str) -> Option<Pos> {
+pub(crate) fn from_key(s: &str) -> Option<Pos> {
     if s.len() != 32 {
         return None;
     }
@@ -47,12 +48,12 @@ pub fn from_key(s: &str) -> Option<Pos> {
 }
 
 /// Milliseconds of an RFC 3339 statement time (0 if it does not parse).
-pub fn ts_ms(ts: &str) -> i64 {
+pub(crate) fn ts_ms(ts: &str) -> i64 {
     super::statement::parse_ts(ts).map(|t| t.timestamp_millis()).unwrap_or(0)
 }
 
 /// Milliseconds since 1970 as a statement time (RFC 3339 UTC, milliseconds, `Z`).
-pub fn format_ms(ms: i64) -> String {
+pub(crate) fn format_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(super::statement::format_ts).unwrap_or_else(|| ms.to_string())
 }
 

@@ -6,7 +6,7 @@ use super::merkle::node_hash;
 
 /// Where a proof builder gets the hash of the complete subtree at `level` whose leftmost leaf is
 /// `n << level` (a stored hash).
-pub type SubtreeHash<'a, E> = dyn FnMut(u32, u64) -> Result<Hash, E> + 'a;
+pub(crate) type SubtreeHash<'a, E> = dyn FnMut(u32, u64) -> Result<Hash, E> + 'a;
 
 /// The largest power of two strictly less than `n` (n >= 2).
 fn split(n: u64) -> u64 {
@@ -27,7 +27,7 @@ fn range_hash<E>(get: &mut SubtreeHash<'_, E>, lo: u64, hi: u64) -> Result<Hash,
 }
 
 /// The root of the first `size` leaves of a log (the empty root for 0).
-pub fn root_at<E>(get: &mut SubtreeHash<'_, E>, size: u64) -> Result<Hash, E> {
+pub(crate) fn root_at<E>(get: &mut SubtreeHash<'_, E>, size: u64) -> Result<Hash, E> {
     if size == 0 {
         return Ok(super::merkle::empty_root());
     }
@@ -36,7 +36,7 @@ pub fn root_at<E>(get: &mut SubtreeHash<'_, E>, size: u64) -> Result<Hash, E> {
 
 /// `PATH(index, D[0:size])`: the inclusion proof of leaf `index` in the tree of `size` leaves, leaf
 /// sibling first. `index < size` is the caller's to check.
-pub fn inclusion_proof<E>(get: &mut SubtreeHash<'_, E>, index: u64, size: u64) -> Result<Vec<Hash>, E> {
+pub(crate) fn inclusion_proof<E>(get: &mut SubtreeHash<'_, E>, index: u64, size: u64) -> Result<Vec<Hash>, E> {
     let mut out = Vec::new();
     path(get, index, 0, size, &mut out)?;
     Ok(out)
@@ -60,7 +60,7 @@ fn path<E>(get: &mut SubtreeHash<'_, E>, m: u64, lo: u64, hi: u64, out: &mut Vec
 
 /// `PROOF(old, D[0:new])`: the consistency proof between the trees of `old` and `new` leaves
 /// (`0 < old <= new`; empty when they are equal).
-pub fn consistency_proof<E>(get: &mut SubtreeHash<'_, E>, old: u64, new: u64) -> Result<Vec<Hash>, E> {
+pub(crate) fn consistency_proof<E>(get: &mut SubtreeHash<'_, E>, old: u64, new: u64) -> Result<Vec<Hash>, E> {
     let mut out = Vec::new();
     if old == 0 || old >= new {
         return Ok(out);
@@ -97,7 +97,7 @@ fn subproof<E>(
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2): that `leaf` is leaf `index` of the tree of `size`
 /// leaves whose root is `root`.
-pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
+pub(crate) fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
     if index >= size {
         return false;
     }
@@ -124,7 +124,7 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 
 /// Checks a consistency proof (RFC 9162 §2.1.4.2): that the tree of `old` leaves with root `old_root`
 /// is a prefix of the tree of `new` leaves with root `new_root`.
-pub fn verify_consistency(old: u64, new: u64, proof: &[Hash], old_root: &Hash, new_root: &Hash) -> bool {
+pub(crate) fn verify_consistency(old: u64, new: u64, proof: &[Hash], old_root: &Hash, new_root: &Hash) -> bool {
     if old > new {
         return false;
     }

@@ -7,13 +7,13 @@ use std::io::Read;
 use std::path::Path;
 
 /// `PRAGMA application_id` of a rollcall ledger: the ASCII bytes "RLLC".
-pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"RLLC");
+pub(crate) const APPLICATION_ID: u32 = u32::from_be_bytes(*b"RLLC");
 
 /// The ledger file format this build writes and reads (`PRAGMA user_version`).
-pub const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Every table whose rows are part of the signed record. UPDATE and DELETE abort on all of them.
-pub const LEDGER_TABLES: [&str; 9] =
+pub(crate) const LEDGER_TABLES: [&str; 9] =
     ["meta", "origins", "entries", "refs", "leaves", "tree_hashes", "checkpoints", "cosignatures", "equivocations"];
 
 const SCHEMA: &str = "
@@ -83,7 +83,7 @@ CREATE TABLE equivocations (
 ";
 
 /// Creates the tables and the append-only triggers, and stamps the file's identity.
-pub fn create(conn: &Connection) -> Result<(), LedgerError> {
+pub(crate) fn create(conn: &Connection) -> Result<(), LedgerError> {
     conn.pragma_update(None, "application_id", APPLICATION_ID as i64)?;
     conn.pragma_update(None, "user_version", FORMAT_VERSION as i64)?;
     conn.execute_batch(SCHEMA)?;
@@ -100,7 +100,7 @@ pub fn create(conn: &Connection) -> Result<(), LedgerError> {
 
 /// Reads the SQLite header of `path` without opening it through SQLite (so a foreign or damaged file is
 /// never modified) and refuses anything that is not a rollcall ledger this build can read.
-pub fn check_header(path: &Path) -> Result<(), LedgerError> {
+pub(crate) fn check_header(path: &Path) -> Result<(), LedgerError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LedgerError::NotFound(path.to_path_buf()),
         _ => LedgerError::Io(path.to_path_buf(), e),

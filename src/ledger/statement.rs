@@ -10,19 +10,19 @@ use std::borrow::Cow;
 use thiserror::Error;
 
 /// The statement format version this build writes and reads.
-pub const STATEMENT_VERSION: u32 = 2;
+pub(crate) const STATEMENT_VERSION: u32 = 2;
 
 /// Statements larger than this are refused (keeps every entry tlog-tiles compatible).
-pub const MAX_STATEMENT_LEN: usize = 65_535;
+pub(crate) const MAX_STATEMENT_LEN: usize = 65_535;
 
 /// Deepest nesting of arrays and objects a statement may have (the statement object itself is level 1).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Most JSON values (members, elements and containers) a statement may have.
-pub const MAX_VALUES: usize = 16_384;
+pub(crate) const MAX_VALUES: usize = 16_384;
 
 /// The largest integer a body may carry as a JSON number (2^53 - 1); larger ones go in strings.
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum StatementError {
@@ -120,7 +120,7 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 /// The limits every stored statement obeys before any full parse: at most [`MAX_STATEMENT_LEN`] bytes,
 /// [`MAX_DEPTH`] levels of nesting and [`MAX_VALUES`] values. One scan, no recursion; import, verify and
 /// every reader apply it, so what import accepts every reader can parse.
-pub fn check_limits(bytes: &[u8]) -> Result<(), StatementError> {
+pub(crate) fn check_limits(bytes: &[u8]) -> Result<(), StatementError> {
     if bytes.len() > MAX_STATEMENT_LEN {
         return Err(StatementError::TooLarge(bytes.len()));
     }
@@ -263,17 +263,17 @@ impl SignedStatement {
 
 /// Reads the head of stored statement bytes (shape only; no signature check). The bytes are never
 /// re-serialized.
-pub fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
+pub(crate) fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
     parse_head_with(bytes, &mut KeyCache::default())
 }
 
 /// Parsed actor keys by their text form: decompressing a curve point costs about as much as a fifth of a
 /// signature check, and a log has few distinct signers.
 #[derive(Default)]
-pub struct KeyCache(std::collections::HashMap<String, Option<PublicKey>>);
+pub(crate) struct KeyCache(std::collections::HashMap<String, Option<PublicKey>>);
 
 impl KeyCache {
-    pub fn parse(&mut self, actor: &str) -> Option<PublicKey> {
+    pub(crate) fn parse(&mut self, actor: &str) -> Option<PublicKey> {
         if let Some(k) = self.0.get(actor) {
             return *k;
         }
@@ -286,7 +286,7 @@ impl KeyCache {
 }
 
 /// As [`parse_head`], reusing parsed keys from `keys`.
-pub fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
+pub(crate) fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
     check_limits(bytes)?;
     let head: Head<'_> = serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
     if head.v != STATEMENT_VERSION {
@@ -313,7 +313,7 @@ pub fn check_statement(bytes: &[u8], signature: &[u8], domain: &Domain) -> Resul
 }
 
 /// As [`check_statement`], reusing parsed keys from `keys`.
-pub fn check_statement_with(
+pub(crate) fn check_statement_with(
     bytes: &[u8],
     signature: &[u8],
     keys: &mut KeyCache,

@@ -176,6 +176,6 @@ impl<'c> LeafWriter<'c> {
 }
 
 /// A leaf hash computed without a writer: for following a log that is not being stored.
-pub fn leaf_hash_of(index: u64, id: &Hash, prev: &Hash) -> Hash {
+pub(crate) fn leaf_hash_of(index: u64, id: &Hash, prev: &Hash) -> Hash {
     Leaf { index, entry_id: *id, prev: *prev }.hash()
 }

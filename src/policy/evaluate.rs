@@ -21,7 +21,7 @@ pub struct Policies {
 impl Policies {
     /// Parses every policy the roster has seen adopted. A text that no longer parses (written by a
     /// newer rollcall) falls back to the built-in default, which is reported by `policy show`.
-    pub fn from_roster(roster: &Roster) -> Policies {
+    pub(crate) fn from_roster(roster: &Roster) -> Policies {
         let default = Policy::parse(super::DEFAULT_POLICY).expect("the built-in policy parses");
         let list = roster
             .policies()
@@ -85,13 +85,13 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    pub fn unmet(&self) -> impl Iterator<Item = &Item> {
+    pub(crate) fn unmet(&self) -> impl Iterator<Item = &Item> {
         self.checklist.iter().filter(|i| !i.met)
     }
 }
 
 /// The risk tier: the declared risk (security analysis may raise it).
-pub fn tier_of(view: &RequestView, flags_tier: Option<&str>) -> String {
+pub(crate) fn tier_of(view: &RequestView, flags_tier: Option<&str>) -> String {
     let declared = view.record().risk.as_str();
     let rank = |t: &str| super::model::TIERS.iter().position(|x| *x == t).unwrap_or(3);
     match flags_tier {
@@ -204,7 +204,7 @@ fn signer_problem(
 
 /// What a key may be asked to sign on a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
+pub(crate) enum Permission {
     /// An approval that would count (a rejection is allowed whenever a decision is).
     Approve,
     Emergency,
@@ -215,7 +215,7 @@ pub enum Permission {
 /// Whether `key` may sign `what` on `view` at `now`, as the next entry at `pos` — decided by the rules
 /// the evaluation, the lifecycle fold and `gate` apply (never a copy of them) — and, if not, why. The
 /// console offers an action only when this allows it.
-pub fn permission(
+pub(crate) fn permission(
     view: &RequestView,
     ctx: &Context<'_>,
     key: &PublicKey,
@@ -252,7 +252,7 @@ pub fn permission(
 }
 
 /// Inputs an evaluation needs besides the view.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub roster: &'a Roster,
     pub policies: &'a Policies,
     /// Ids of the security flags raised for the request's current version.
@@ -262,7 +262,7 @@ pub struct Context<'a> {
 }
 
 /// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
-pub fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
+pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
     let (policy_id, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let rule = policy.tier(&tier);
@@ -494,7 +494,7 @@ fn check_temporary(until: Option<&serde_json::Value>, at: DateTime<Utc>, policy:
 }
 
 /// The lifecycle rules of the policy in force at each entry, over the roster.
-pub struct PolicyRules<'a> {
+pub(crate) struct PolicyRules<'a> {
     pub ctx: Context<'a>,
 }
 

@@ -9,7 +9,7 @@ use super::Policy;
 use crate::audit::bodies::EvidenceBody;
 
 /// Whether `body` satisfies a requirement for its own kind; otherwise why not.
-pub fn satisfies(body: &EvidenceBody, accept_opaque: bool) -> Result<(), String> {
+pub(crate) fn satisfies(body: &EvidenceBody, accept_opaque: bool) -> Result<(), String> {
     let format = body.format.as_deref();
     let opaque = |what: &str| -> Result<(), String> {
         if accept_opaque {
@@ -37,7 +37,7 @@ pub fn satisfies(body: &EvidenceBody, accept_opaque: bool) -> Result<(), String>
 }
 
 /// The evidence kinds the policy requires for `tier` and the raised `flags`, sorted, without repeats.
-pub fn required(policy: &Policy, tier: &str, flags: &[String]) -> Vec<String> {
+pub(crate) fn required(policy: &Policy, tier: &str, flags: &[String]) -> Vec<String> {
     let mut needed: Vec<String> = policy.evidence.tiers.get(tier).cloned().unwrap_or_default();
     for f in flags {
         if let Some(kinds) = policy.evidence.flags.get(f) {

@@ -1,10 +1,10 @@
 //! The policy: a TOML document adopted into the ledger by a signed entry. This module owns its model, the
 //! default in `assets/policy.toml`, windows, and its evaluation into a checklist.
 
-pub mod evaluate;
-pub mod evidence;
-pub mod model;
-pub mod windows;
+pub(crate) mod evaluate;
+pub(crate) mod evidence;
+pub(crate) mod model;
+pub(crate) mod windows;
 
 pub use model::Policy;
 use thiserror::Error;
@@ -13,7 +13,7 @@ use thiserror::Error;
 pub const DEFAULT_POLICY: &str = include_str!("../../assets/policy.toml");
 
 /// The policy format this build understands.
-pub const POLICY_VERSION: i64 = 1;
+pub(crate) const POLICY_VERSION: i64 = 1;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PolicyError {
@@ -26,6 +26,6 @@ pub enum PolicyError {
 }
 
 /// Checks that `text` is a policy this build can adopt.
-pub fn check_text(text: &str) -> Result<(), PolicyError> {
+pub(crate) fn check_text(text: &str) -> Result<(), PolicyError> {
     Policy::parse(text).map(|_| ())
 }

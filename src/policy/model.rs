@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The risk tiers, lowest first.
-pub const TIERS: [&str; 4] = ["low", "medium", "high", "critical"];
+pub(crate) const TIERS: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// The kinds of evidence a file can be attached as.
-pub const EVIDENCE_KINDS: [&str; 6] = ["test", "scan", "compliance", "validation", "log", "other"];
+pub(crate) const EVIDENCE_KINDS: [&str; 6] = ["test", "scan", "compliance", "validation", "log", "other"];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,7 +74,7 @@ pub struct Tiers<T> {
 }
 
 impl<T> Tiers<T> {
-    pub fn get(&self, tier: &str) -> Option<&T> {
+    pub(crate) fn get(&self, tier: &str) -> Option<&T> {
         match tier {
             "low" => Some(&self.low),
             "medium" => Some(&self.medium),
@@ -160,7 +160,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 }
 
 /// 1-based line of `key` inside `[section]` (dotted path) of `text`, for error messages.
-pub fn locate(text: &str, section: &str, key: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, section: &str, key: &str) -> Option<usize> {
     let mut in_section = section.is_empty();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -198,7 +198,7 @@ fn default_table() -> Result<&'static toml::Table, PolicyError> {
 impl Policy {
     /// Parses a policy file: TOML syntax (errors name the line), the built-in default under it, unknown
     /// keys refused, then the consistency checks.
-    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+    pub(crate) fn parse(text: &str) -> Result<Policy, PolicyError> {
         let user: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
             match line {
@@ -307,19 +307,19 @@ impl Policy {
     }
 
     /// The approval rule of `tier` (unknown tiers are treated as critical).
-    pub fn tier(&self, tier: &str) -> &TierRule {
+    pub(crate) fn tier(&self, tier: &str) -> &TierRule {
         self.approvals.tiers.get(tier).unwrap_or(&self.approvals.tiers.critical)
     }
 
     /// The window rules for `env`: its own entry, else the `*` entry.
-    pub fn window(&self, env: &str) -> Option<&Window> {
+    pub(crate) fn window(&self, env: &str) -> Option<&Window> {
         self.windows.iter().find(|w| w.env == env).or_else(|| self.windows.iter().find(|w| w.env == "*"))
     }
 }
 
 impl Window {
     /// Whether a revert may run at `at`: `Ok(reason)` when allowed, `Err(reason)` otherwise.
-    pub fn permits(&self, at: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+    pub(crate) fn permits(&self, at: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
         let tz = parse_timezone(&self.timezone).map_err(|e| e.to_string())?;
         let spans = |list: &[String]| -> Vec<(String, Span)> {
             list.iter().filter_map(|s| parse_span(s).ok().map(|p| (s.clone(), p))).collect()

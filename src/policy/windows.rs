@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 
 /// A parsed weekly range: the days it starts on (Mon = 0) and start/end minute of the day.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Weekly {
+pub(crate) struct Weekly {
     days: [bool; 7],
     start: u32,
     end: u32,
@@ -13,7 +13,7 @@ pub struct Weekly {
 
 /// One `allow` or `freeze` item.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Span {
+pub(crate) enum Span {
     Weekly(Weekly),
     Absolute(DateTime<Utc>, DateTime<Utc>),
 }
@@ -38,7 +38,7 @@ fn minute(s: &str) -> Option<u32> {
 }
 
 /// Parses a timezone: "UTC", "Z", or a fixed offset "+HH:MM" / "-HH:MM".
-pub fn parse_timezone(s: &str) -> Result<FixedOffset, String> {
+pub(crate) fn parse_timezone(s: &str) -> Result<FixedOffset, String> {
     if s.eq_ignore_ascii_case("utc") || s == "Z" {
         return Ok(FixedOffset::east_opt(0).expect("zero offset"));
     }
@@ -52,7 +52,7 @@ pub fn parse_timezone(s: &str) -> Result<FixedOffset, String> {
 }
 
 /// Parses an `allow` or `freeze` item.
-pub fn parse_span(s: &str) -> Result<Span, String> {
+pub(crate) fn parse_span(s: &str) -> Result<Span, String> {
     let s = s.trim();
     if let Some((from, to)) = s.split_once('/') {
         let f = DateTime::parse_from_rfc3339(from.trim())
@@ -101,7 +101,7 @@ pub fn parse_span(s: &str) -> Result<Span, String> {
 
 impl Span {
     /// Whether `at` falls inside this span, reading weekly ranges in `tz`.
-    pub fn contains(&self, at: DateTime<Utc>, tz: &FixedOffset) -> bool {
+    pub(crate) fn contains(&self, at: DateTime<Utc>, tz: &FixedOffset) -> bool {
         match self {
             Span::Absolute(f, t) => *f <= at && at < *t,
             Span::Weekly(w) => {

@@ -54,7 +54,7 @@ pub struct Figure {
 }
 
 /// Ids of a figure kept in memory (what the Markdown report shows before "and N more").
-pub const SHOWN_IDS: usize = 12;
+pub(crate) const SHOWN_IDS: usize = 12;
 
 /// Mean and median of a duration in hours.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -95,7 +95,7 @@ pub struct Metrics {
 
 /// The figures that count requests, each judged per request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Share {
+pub(crate) enum Share {
     Emergency,
     OverdueReviews,
     EvidenceComplete,
@@ -106,7 +106,7 @@ pub enum Share {
 }
 
 impl Share {
-    pub const ALL: [Share; 6] = [
+    pub(crate) const ALL: [Share; 6] = [
         Share::Emergency,
         Share::OverdueReviews,
         Share::EvidenceComplete,
@@ -116,7 +116,7 @@ impl Share {
     ];
 
     /// Whether `r` is in the figure's population, and whether the figure counts it, at `now`.
-    pub fn judge(self, r: &RequestFacts, now: DateTime<Utc>) -> (bool, bool) {
+    pub(crate) fn judge(self, r: &RequestFacts, now: DateTime<Utc>) -> (bool, bool) {
         match self {
             Share::Emergency => (true, r.emergency),
             Share::OverdueReviews => (r.emergency, !r.reviewed && r.review_due.is_some_and(|d| d < now)),
@@ -137,7 +137,7 @@ impl Share {
     }
 
     /// The figure of `m` this share fills.
-    pub fn of(self, m: &Metrics) -> &Figure {
+    pub(crate) fn of(self, m: &Metrics) -> &Figure {
         match self {
             Share::Emergency => &m.emergency_share,
             Share::OverdueReviews => &m.overdue_reviews,
@@ -201,7 +201,7 @@ impl Durations {
 /// The figures, computed one request at a time (oldest first, as the report lists them): memory grows
 /// with the number of distinct periods, environments, components and flags, and by one number per request
 /// for each duration, never with the requests' text.
-pub struct Builder {
+pub(crate) struct Builder {
     now: DateTime<Utc>,
     m: Metrics,
     detect: Durations,
@@ -211,7 +211,7 @@ pub struct Builder {
 }
 
 impl Builder {
-    pub fn new(now: DateTime<Utc>) -> Builder {
+    pub(crate) fn new(now: DateTime<Utc>) -> Builder {
         Builder {
             now,
             m: Metrics::default(),
@@ -222,7 +222,7 @@ impl Builder {
         }
     }
 
-    pub fn add(&mut self, r: &RequestFacts) {
+    pub(crate) fn add(&mut self, r: &RequestFacts) {
         let m = &mut self.m;
         m.requests += 1;
         let week = r.requested_at.iso_week();
@@ -254,7 +254,7 @@ impl Builder {
         }
     }
 
-    pub fn finish(self) -> Metrics {
+    pub(crate) fn finish(self) -> Metrics {
         let mut m = self.m;
         m.time_to_detect = self.detect.finish("no known deploy time");
         m.time_to_approve = self.approve.finish("not approved");
@@ -280,7 +280,7 @@ impl Builder {
 /// The figures over `requests` (oldest first), with obligations judged at `now` (tests; reports use
 /// [`Builder`] while they walk the index).
 #[cfg(test)]
-pub fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
+pub(crate) fn compute(requests: &[RequestFacts], now: DateTime<Utc>) -> Metrics {
     let mut b = Builder::new(now);
     for r in requests {
         b.add(r);

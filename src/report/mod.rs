@@ -2,6 +2,6 @@
 //! decision timelines for post-mortems. Pure functions over facts the workflow reads from the ledger, so
 //! anyone holding the same entries computes the same numbers.
 
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod render;
-pub mod timeline;
+pub(crate) mod timeline;

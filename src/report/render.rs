@@ -153,7 +153,7 @@ fn day(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// The report as Markdown.
-pub fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
     let h = &r.header;
     let m = &r.metrics;
     let mut out = format!("# Rollback governance report, {} to {}\n\n", day(h.since), day(h.until));
@@ -237,7 +237,7 @@ pub fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Resu
 /// The report as one JSON document (pretty-printed, ending in a newline): `header`, `metrics` (each
 /// figure with every id behind it), `breaches` and `requests`, serialized straight to the sink while the
 /// facts are walked (once for the requests, once for the breaches, once per figure's ids).
-pub fn json(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn json(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
     let walk = |what| Walk { facts, now: r.now, what };
     let doc = JsonReport {
         header: &r.header,
@@ -353,7 +353,7 @@ impl Serialize for JsonMetrics<'_> {
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub(crate) const CSV_COLUMNS: [&str; 22] = [
     "id",
     "title",
     "env",
@@ -387,7 +387,7 @@ fn field(s: &str) -> String {
 }
 
 /// The report as CSV, one row per request.
-pub fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
     let ts =
         |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
     let mut out = CSV_COLUMNS.join(",");

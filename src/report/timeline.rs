@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// One entry on a timeline.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     pub at: DateTime<Utc>,
     pub kind: String,
     /// Who signed it (name and key id).
@@ -26,21 +26,21 @@ pub struct Event {
 
 /// A named latency between two events.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Span {
+pub(crate) struct Span {
     pub label: String,
     pub request: String,
     pub minutes: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub title: String,
     pub events: Vec<Event>,
     pub latencies: Vec<Span>,
 }
 
 /// Orders `events` by time (keeping log order for equal times), fills in the gaps and the key latencies.
-pub fn build(title: &str, mut events: Vec<Event>) -> Timeline {
+pub(crate) fn build(title: &str, mut events: Vec<Event>) -> Timeline {
     events.sort_by_key(|e| e.at);
     let start = events.first().map(|e| e.at);
     let mut prev = start;
@@ -79,7 +79,7 @@ fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 }
 
 /// A duration for people: "45 s", "12 min", "3.5 h", "2.1 d".
-pub fn human(minutes: f64) -> String {
+pub(crate) fn human(minutes: f64) -> String {
     let m = minutes.abs();
     let sign = if minutes < 0.0 { "-" } else { "" };
     if m < 1.0 {
@@ -94,12 +94,12 @@ pub fn human(minutes: f64) -> String {
 }
 
 /// Text made safe for a Markdown table cell: terminal controls escaped, pipes and newlines neutralized.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     crate::text::safe(s).replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The timeline as Markdown for a post-mortem document.
-pub fn markdown(t: &Timeline) -> String {
+pub(crate) fn markdown(t: &Timeline) -> String {
     let mut out = format!("## Timeline: {}\n\n", cell(&t.title));
     out.push_str("| time (UTC) | +prev | +start | request | event | by | details |\n|---|---|---|---|---|---|---|\n");
     for e in &t.events {

@@ -75,7 +75,7 @@ actions! {
 
 /// Parses a key description: a character, `enter`, `esc`, `tab`, `backtab`, `up`, `down`, `left`, `right`,
 /// `pgup`, `pgdn`, `home`, `end`, `space`, `f1`..`f12`, optionally prefixed `ctrl-` or `alt-`.
-pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
+pub(crate) fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
     let mut mods = KeyModifiers::NONE;
     let mut rest = s;
     loop {
@@ -137,7 +137,7 @@ fn normalize(code: KeyCode, mods: KeyModifiers) -> (KeyCode, KeyModifiers) {
 
 impl Keymap {
     /// The defaults with the overrides of `text` (a `keymap.toml`); unknown actions or keys are errors.
-    pub fn with_overrides(text: &str) -> Result<Keymap, String> {
+    pub(crate) fn with_overrides(text: &str) -> Result<Keymap, String> {
         let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("keymap.toml: {}", e.message()))?;
         let mut km = Keymap::default();
         if let Some(keys) = doc.get("keys").and_then(|k| k.as_table()) {
@@ -161,7 +161,7 @@ impl Keymap {
     }
 
     /// Loads `keymap.toml` from the config directory when there is one.
-    pub fn load() -> (Keymap, Option<String>) {
+    pub(crate) fn load() -> (Keymap, Option<String>) {
         let Ok(dir) = crate::paths::config_dir() else { return (Keymap::default(), None) };
         match std::fs::read_to_string(dir.join("keymap.toml")) {
             Ok(t) => match Keymap::with_overrides(&t) {
@@ -173,7 +173,7 @@ impl Keymap {
     }
 
     /// The action bound to `key`, if any.
-    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+    pub(crate) fn action(&self, key: &KeyEvent) -> Option<Action> {
         let want = normalize(key.code, key.modifiers);
         self.keys
             .iter()
@@ -182,12 +182,12 @@ impl Keymap {
     }
 
     /// The first key bound to `action`, for hints.
-    pub fn key_of(&self, action: Action) -> String {
+    pub(crate) fn key_of(&self, action: Action) -> String {
         self.keys.get(&action).and_then(|k| k.first()).cloned().unwrap_or_default()
     }
 
     /// Every binding, for the help screen.
-    pub fn bindings(&self) -> Vec<(String, &'static str)> {
+    pub(crate) fn bindings(&self) -> Vec<(String, &'static str)> {
         Action::ALL.iter().map(|a| (self.keys.get(a).map(|k| k.join(", ")).unwrap_or_default(), a.describe())).collect()
     }
 }

@@ -65,7 +65,7 @@ pub fn initial_state(ctx: &Context, opts: &Options) -> AppState {
 
 /// Opens the console on a terminal and runs it until the user quits. A terminal that cannot be used is
 /// a failure of the system (`WorkflowError::Io`, exit 1), not bad input.
-pub fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
+pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| WorkflowError::Io(what, e)

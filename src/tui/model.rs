@@ -7,21 +7,21 @@ use crate::text;
 use chrono::{DateTime, Utc};
 
 /// Longest single field drawn (longer ones are cut with `…`).
-pub const MAX_FIELD: usize = 400;
+pub(crate) const MAX_FIELD: usize = 400;
 
 /// Sanitized one-line text and whether anything was escaped.
-pub fn clean(s: &str) -> (String, bool) {
+pub(crate) fn clean(s: &str) -> (String, bool) {
     let c = text::one_line(s);
     (text::truncate(&c.text, MAX_FIELD).into_owned(), c.suspicious)
 }
 
 /// Sanitized text (escaped characters marked), for display.
-pub fn safe(s: &str) -> String {
+pub(crate) fn safe(s: &str) -> String {
     clean(s).0
 }
 
 /// A compact age: 5m, 3h, 2d, 7w.
-pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(crate) fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - since).num_seconds().max(0);
     match s {
         0..3600 => format!("{}m", s / 60),

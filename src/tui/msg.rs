@@ -127,7 +127,7 @@ pub enum EvidenceKind {
 }
 
 impl EvidenceKind {
-    pub const ALL: [EvidenceKind; 6] = [
+    pub(crate) const ALL: [EvidenceKind; 6] = [
         EvidenceKind::Test,
         EvidenceKind::Scan,
         EvidenceKind::Compliance,
@@ -137,7 +137,7 @@ impl EvidenceKind {
     ];
 
     /// The name `workflow` and the policy use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EvidenceKind::Test => "test",
             EvidenceKind::Scan => "scan",
@@ -195,7 +195,7 @@ pub enum Retry {
 }
 
 impl Failed {
-    pub fn of(e: &crate::workflow::WorkflowError) -> Failed {
+    pub(crate) fn of(e: &crate::workflow::WorkflowError) -> Failed {
         use crate::identity::IdentityError;
         use crate::workflow::WorkflowError;
         let retry = match e {

@@ -59,7 +59,7 @@ fn supersedable(cmd: &Cmd) -> bool {
 
 /// Latest wins: of the queued commands `cmds` (oldest first), drops each supersedable one that a later
 /// command of the same kind replaces. The others keep their order.
-pub fn coalesce(cmds: Vec<Cmd>) -> Vec<Cmd> {
+pub(crate) fn coalesce(cmds: Vec<Cmd>) -> Vec<Cmd> {
     let mut out: Vec<Cmd> = Vec::with_capacity(cmds.len());
     for c in cmds {
         if supersedable(&c) {
@@ -72,7 +72,7 @@ pub fn coalesce(cmds: Vec<Cmd>) -> Vec<Cmd> {
 }
 
 /// The worker threads, by lane.
-pub struct Workers {
+pub(crate) struct Workers {
     read: Sender<Cmd>,
     verify: Sender<Cmd>,
     sign: Sender<Cmd>,
@@ -80,7 +80,7 @@ pub struct Workers {
 
 impl Workers {
     /// Starts the three workers on `ctx`; their replies go to `out`.
-    pub fn spawn(ctx: Context, identity: Identity, out: &Sender<Msg>) -> Workers {
+    pub(crate) fn spawn(ctx: Context, identity: Identity, out: &Sender<Msg>) -> Workers {
         let read = Worker::new(ctx, identity);
         let verify = read.sibling();
         let sign = read.sibling();
@@ -92,7 +92,7 @@ impl Workers {
     }
 
     /// Sends each command to its worker.
-    pub fn dispatch(&self, cmds: Vec<Cmd>) {
+    pub(crate) fn dispatch(&self, cmds: Vec<Cmd>) {
         for c in cmds {
             let to = match lane(&c) {
                 None => continue,

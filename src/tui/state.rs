@@ -9,11 +9,11 @@ use crate::workflow::browse::{HistoryFilter, QueueFilter};
 use zeroize::Zeroizing;
 
 /// Rows fetched per page.
-pub const PAGE: usize = 100;
+pub(crate) const PAGE: usize = 100;
 /// Rows kept around the selection.
-pub const WINDOW: usize = 400;
+pub(crate) const WINDOW: usize = 400;
 /// How close to the window's edge the selection may come before the next page is fetched.
-pub const MARGIN: usize = 30;
+pub(crate) const MARGIN: usize = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -48,7 +48,7 @@ impl Tab {
         }
     }
 
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 }
@@ -94,7 +94,7 @@ impl<T> Paged<T> {
     }
 
     /// The last absolute position loaded or known.
-    pub fn last_index(&self) -> usize {
+    pub(crate) fn last_index(&self) -> usize {
         match self.total {
             Some(t) => (t as usize).saturating_sub(1),
             None => (self.offset + self.rows.len()).saturating_sub(1),
@@ -102,7 +102,7 @@ impl<T> Paged<T> {
     }
 
     /// Moves the selection within what is loaded (or known to exist).
-    pub fn move_by(&mut self, delta: isize) {
+    pub(crate) fn move_by(&mut self, delta: isize) {
         let loaded_last = (self.offset + self.rows.len()).saturating_sub(1);
         let max = if self.at_end { loaded_last } else { self.last_index().max(loaded_last) };
         let target = (self.selected as isize + delta).clamp(0, max as isize) as usize;
@@ -112,7 +112,7 @@ impl<T> Paged<T> {
     }
 
     /// Whether the selection is close to the end of the window with more rows after it.
-    pub fn wants_next(&self) -> bool {
+    pub(crate) fn wants_next(&self) -> bool {
         !self.loading
             && !self.at_end
             && !self.rows.is_empty()
@@ -120,12 +120,12 @@ impl<T> Paged<T> {
     }
 
     /// Whether the selection is close to the start of the window with rows before it.
-    pub fn wants_prev(&self) -> bool {
+    pub(crate) fn wants_prev(&self) -> bool {
         !self.loading && !self.at_start && !self.rows.is_empty() && self.selected - self.offset <= MARGIN
     }
 
     /// Replaces the window with the first page.
-    pub fn set_first(&mut self, rows: Vec<T>) {
+    pub(crate) fn set_first(&mut self, rows: Vec<T>) {
         self.at_end = rows.len() < PAGE;
         self.rows = rows;
         self.offset = 0;
@@ -135,7 +135,7 @@ impl<T> Paged<T> {
     }
 
     /// Replaces the window with the last page.
-    pub fn set_last(&mut self, rows: Vec<T>) {
+    pub(crate) fn set_last(&mut self, rows: Vec<T>) {
         let total = self.total.map(|t| t as usize).unwrap_or(rows.len());
         self.offset = total.saturating_sub(rows.len());
         self.at_start = self.offset == 0;
@@ -164,7 +164,7 @@ impl<T> Paged<T> {
     }
 
     /// Prepends the page before the window.
-    pub fn prepend(&mut self, mut rows: Vec<T>) {
+    pub(crate) fn prepend(&mut self, mut rows: Vec<T>) {
         let n = rows.len();
         self.at_start = n < PAGE || self.offset <= n;
         self.offset = self.offset.saturating_sub(n);
@@ -206,7 +206,7 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             ActionKind::Approve => "Approve",
             ActionKind::Reject => "Reject",
@@ -416,12 +416,12 @@ impl AppState {
         }
     }
 
-    pub fn generation(&mut self) -> u64 {
+    pub(crate) fn generation(&mut self) -> u64 {
         self.next_generation += 1;
         self.next_generation
     }
 
-    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+    pub(crate) fn toast(&mut self, text: impl Into<String>, error: bool) {
         self.toasts.push(Toast { text: text.into(), error, ttl: if error { 40 } else { 20 } });
         if self.toasts.len() > 3 {
             self.toasts.remove(0);
@@ -429,7 +429,7 @@ impl AppState {
     }
 
     /// True when verification found the ledger tampered.
-    pub fn tampered(&self) -> bool {
+    pub(crate) fn tampered(&self) -> bool {
         self.integrity.checked && !self.integrity.intact
     }
 }

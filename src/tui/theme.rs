@@ -54,7 +54,7 @@ impl Theme {
     }
 
     /// The theme for this terminal: colour unless `NO_COLOR` is set, with `theme.toml` overrides.
-    pub fn load() -> Theme {
+    pub(crate) fn load() -> Theme {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let mut t = Theme::new(!no_color);
         if no_color {
@@ -84,7 +84,7 @@ impl Theme {
     }
 
     /// The badge of a risk tier: coloured, or a bracketed letter without colour.
-    pub fn risk_badge(&self, tier: &str) -> (String, Style) {
+    pub(crate) fn risk_badge(&self, tier: &str) -> (String, Style) {
         let letter = tier.chars().next().unwrap_or('?').to_ascii_uppercase();
         if !self.color {
             return (format!("[{letter}]"), Style::default());
@@ -98,7 +98,7 @@ impl Theme {
         (format!(" {letter} "), Style::default().bg(bg).fg(Color::Black).add_modifier(Modifier::BOLD))
     }
 
-    pub fn severity(&self, s: &str) -> Style {
+    pub(crate) fn severity(&self, s: &str) -> Style {
         match s {
             "critical" | "high" => self.danger,
             "medium" => self.warn,

@@ -47,7 +47,7 @@ impl Worker {
     }
 
     /// A second worker on the same ledger (the verification and the signing workers).
-    pub fn sibling(&self) -> Worker {
+    pub(crate) fn sibling(&self) -> Worker {
         Worker::new(ctx_like(&self.ctx, None), self.identity.clone())
     }
 
@@ -323,7 +323,7 @@ fn report_file(
 }
 
 /// Completes a file path typed in a field: the longest common extension of the matching names.
-pub fn complete_path(input: &str) -> Option<String> {
+pub(crate) fn complete_path(input: &str) -> Option<String> {
     let path = std::path::Path::new(input);
     let (dir, prefix) = if input.ends_with('/') {
         (path.to_path_buf(), String::new())

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 /// Environment variable that fixes the clock.
-pub const NOW_ENV: &str = "ROLLCALL_NOW";
+pub(crate) const NOW_ENV: &str = "ROLLCALL_NOW";
 
 use std::cell::Cell;
 
@@ -13,7 +13,7 @@ thread_local! {
 }
 
 /// The override, if set and valid.
-pub fn overridden() -> Option<DateTime<Utc>> {
+pub(crate) fn overridden() -> Option<DateTime<Utc>> {
     std::env::var(NOW_ENV).ok().and_then(|s| crate::audit::record::parse_time(&s))
 }
 
@@ -25,13 +25,13 @@ pub fn now() -> DateTime<Utc> {
 /// The clock the upper time bound is measured from: the system clock in a release build, so that
 /// `ROLLCALL_NOW` can never let it sign or accept entries stamped beyond the real time plus the allowed
 /// skew; in a debug build (the test suite) the overridable [`now`], so tests can run in the future.
-pub fn bound_now() -> DateTime<Utc> {
+pub(crate) fn bound_now() -> DateTime<Utc> {
     if cfg!(debug_assertions) { now() } else { Utc::now() }
 }
 
 /// The latest statement time (milliseconds) this machine may sign or accept: [`bound_now`] plus
 /// `skew_seconds`.
-pub fn latest_ms(skew_seconds: i64) -> i64 {
+pub(crate) fn latest_ms(skew_seconds: i64) -> i64 {
     bound_now().timestamp_millis().saturating_add(skew_seconds.saturating_mul(1000))
 }
 

@@ -9,11 +9,11 @@ use ed25519_dalek::SigningKey;
 use std::path::PathBuf;
 
 /// Environment variable naming the default signing key.
-pub const KEY_ENV: &str = "ROLLCALL_KEY";
+pub(crate) const KEY_ENV: &str = "ROLLCALL_KEY";
 
 /// Environment variable with the passphrase of this machine's origin key, when it differs from the
 /// signer's.
-pub const ORIGIN_PASSPHRASE_ENV: &str = "ROLLCALL_ORIGIN_PASSPHRASE";
+pub(crate) const ORIGIN_PASSPHRASE_ENV: &str = "ROLLCALL_ORIGIN_PASSPHRASE";
 
 /// Where things are and how to ask for secrets.
 pub struct Context {
@@ -199,7 +199,7 @@ impl Session {
     /// Appends statements already signed and checked by a bulk operation (`writes::bulk`) in one
     /// transaction with one checkpoint. Refused, with nothing written, if the log grew since `size` or
     /// a timestamp runs ahead of this machine's clock by more than the allowed skew.
-    pub(crate) fn append_checked(&mut self, signed: &[SignedStatement], size: u64) -> Result<(), WorkflowError> {
+    pub fn append_checked(&mut self, signed: &[SignedStatement], size: u64) -> Result<(), WorkflowError> {
         let roster = Roster::from_ledger(&self.ledger)?;
         let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
         self.ledger.append(signed, Some(size), &self.origin_key, latest)?;

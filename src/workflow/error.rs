@@ -58,7 +58,7 @@ impl From<crate::audit::Refusal> for WorkflowError {
 impl WorkflowError {
     /// True when the command failed rather than being given bad input: a failed check (integrity,
     /// authorization, a refusal) or a failure of the system under it (exit 1; bad input exits 2).
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         matches!(
             self,
             WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
@@ -75,7 +75,7 @@ impl WorkflowError {
     }
 
     /// What the user can do about it, when the message alone does not say.
-    pub fn hint(&self) -> Option<&'static str> {
+    pub(crate) fn hint(&self) -> Option<&'static str> {
         match self {
             WorkflowError::Ledger(LedgerError::NotFound(_)) => {
                 Some("create one with `rollcall init --admin NAME`, or pass --ledger PATH")

@@ -15,7 +15,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 /// The main areas of the frame.
-pub struct Areas {
+pub(crate) struct Areas {
     pub title: Rect,
     pub banner: Option<Rect>,
     pub body: Rect,
@@ -26,7 +26,7 @@ fn banner_lines(s: &AppState) -> u16 {
     u16::from(s.tampered() || s.banner.is_some())
 }
 
-pub fn areas(s: &AppState, area: Rect) -> Areas {
+pub(crate) fn areas(s: &AppState, area: Rect) -> Areas {
     let b = banner_lines(s);
     let [title, banner, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(b), Constraint::Min(1), Constraint::Length(1)])
@@ -44,21 +44,21 @@ pub fn list_rows(s: &AppState) -> usize {
 }
 
 /// The first absolute row drawn for a list, keeping the selection in view.
-pub fn first_visible<T>(list: &Paged<T>, viewport: usize) -> usize {
+pub(crate) fn first_visible<T>(list: &Paged<T>, viewport: usize) -> usize {
     let end = list.offset + list.rows.len();
     let top = list.selected.saturating_sub(viewport / 2);
     top.min(end.saturating_sub(viewport)).max(list.offset)
 }
 
 /// Which visible list row a click at screen row `y` hits.
-pub fn row_at(s: &AppState, y: u16) -> Option<usize> {
+pub(crate) fn row_at(s: &AppState, y: u16) -> Option<usize> {
     let body = areas(s, full(s)).body;
     let first = body.y + 2; // border + header
     (y >= first && y < body.y + body.height.saturating_sub(1)).then(|| (y - first) as usize)
 }
 
 /// Which detail tab a click hits.
-pub fn tab_at(s: &AppState, x: u16, y: u16) -> Option<Tab> {
+pub(crate) fn tab_at(s: &AppState, x: u16, y: u16) -> Option<Tab> {
     if s.screen != Screen::Detail {
         return None;
     }

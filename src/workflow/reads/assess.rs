@@ -22,7 +22,7 @@ pub struct Assessment {
 }
 
 impl Assessment {
-    pub fn flag_ids(&self) -> Vec<String> {
+    pub(crate) fn flag_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.flags.iter().map(|f| f.id.clone()).collect();
         ids.dedup();
         ids
@@ -30,13 +30,13 @@ impl Assessment {
 }
 
 /// Indexes that make the memory look-ups logarithmic (skipped on a read-only file).
-pub fn ensure_indexes(ledger: &Ledger) {
+pub(crate) fn ensure_indexes(ledger: &Ledger) {
     let _ = ledger.index_body_field("memory_executed_from", EXECUTED, "from");
     let _ = ledger.index_body_field("memory_marked_bad", MARKED_BAD, "digest");
 }
 
 /// Why `digest` is known bad, if it is: marked bad, or rolled away from by another request's execution.
-pub fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Option<String>, WorkflowError> {
+pub(crate) fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Option<String>, WorkflowError> {
     if digest.trim().is_empty() {
         return Ok(None);
     }
@@ -54,7 +54,10 @@ pub fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Opti
 }
 
 /// The change set named by `record`, if its bytes are stored and match.
-pub fn changeset(ledger: &Ledger, record: &RequestBody) -> Result<(Option<ChangeSet>, Option<String>), WorkflowError> {
+pub(crate) fn changeset(
+    ledger: &Ledger,
+    record: &RequestBody,
+) -> Result<(Option<ChangeSet>, Option<String>), WorkflowError> {
     let Some(r) = &record.changeset else { return Ok((None, None)) };
     let Some(digest) = Hash::from_hex(&r.sha256) else {
         return Ok((None, Some("the change set digest is malformed".into())));
@@ -70,7 +73,7 @@ pub fn changeset(ledger: &Ledger, record: &RequestBody) -> Result<(Option<Change
 }
 
 /// Flags and risk of `record` alone (what the change set, memory and advisories say), for request `id`.
-pub fn assess_record(
+pub(crate) fn assess_record(
     ledger: &Ledger,
     id: &EntryId,
     record: &RequestBody,

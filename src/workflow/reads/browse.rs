@@ -39,7 +39,7 @@ pub struct QueueKey {
 
 /// A queue row with its key.
 #[derive(Clone, Debug)]
-pub struct QueueRow {
+pub(crate) struct QueueRow {
     pub key: QueueKey,
     pub row: Row,
 }
@@ -99,7 +99,7 @@ fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqli
 }
 
 /// A page of the queue.
-pub fn queue_page(
+pub(crate) fn queue_page(
     ledger: &Ledger,
     f: &QueueFilter,
     page: &Page<QueueKey>,
@@ -298,7 +298,7 @@ const UNREADABLE_SHOWN: usize = 4096;
 
 /// One entry in full: its statement as pretty JSON, or, for a statement no reader can parse, why, what its
 /// unchecked head claims and the start of its stored bytes (untrusted text: the caller sanitizes it).
-pub fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError> {
+pub(crate) fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
     if let Err(e) = row.entry.statement() {
         let bytes = &row.entry.bytes;

@@ -65,7 +65,7 @@ pub(crate) fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, W
     Ok(None)
 }
 
-pub(crate) fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
+pub fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
     load_as(ledger, id, true)
 }
 
@@ -112,7 +112,7 @@ fn load_as(ledger: &Ledger, id: &EntryId, parse: bool) -> Result<Evidence, Workf
 }
 
 /// Bytes per page of raw evidence text.
-pub const PAGE: usize = 64 * 1024;
+pub(crate) const PAGE: usize = 64 * 1024;
 
 /// Page `n` (from 0) of the stored bytes of `digest`, and the blob's size.
 fn read_page(conn: &rusqlite::Connection, digest: &Hash, n: u64) -> Result<(Vec<u8>, u64), WorkflowError> {
@@ -131,20 +131,6 @@ fn read_page(conn: &rusqlite::Connection, digest: &Hash, n: u64) -> Result<(Vec<
     Ok((out, len))
 }
 
-/// Page `n` (from 0, [`PAGE`] bytes each) of the stored bytes of evidence `prefix`, and their total size.
-/// The bytes are not checked against the digest here (`show` and `verify` do that).
-pub fn page(ctx: &Context, prefix: &str, n: u64) -> Result<(Evidence, Vec<u8>, u64), WorkflowError> {
-    let ledger = ctx.open_read_only()?;
-    let id = find_id(&ledger, prefix)?;
-    let ev = load(&ledger, &id)?;
-    let digest = ev.body.sha256.as_deref().and_then(Hash::from_hex);
-    let (bytes, total) = match (&digest, ev.present) {
-        (Some(d), true) => read_page(ledger.cache_conn(), d, n)?,
-        _ => (Vec::new(), 0),
-    };
-    Ok((ev, bytes, total))
-}
-
 /// The evidence whose entry id starts with `prefix`.
 pub fn show(ctx: &Context, prefix: &str) -> Result<Evidence, WorkflowError> {
     let ledger = ctx.open_read_only()?;
@@ -153,7 +139,7 @@ pub fn show(ctx: &Context, prefix: &str) -> Result<Evidence, WorkflowError> {
 }
 
 /// Writes the original bytes of evidence `prefix` to `out` (never over an existing file).
-pub fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64), WorkflowError> {
+pub(crate) fn export(ctx: &Context, prefix: &str, out: &Path) -> Result<(Evidence, u64), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = find_id(&ledger, prefix)?;
     let ev = load_as(&ledger, &id, false)?;
@@ -203,7 +189,7 @@ pub struct BlobReport {
 }
 
 /// Checks the stored bytes of every evidence entry against the digest in its signed entry.
-pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
+pub(crate) fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     let mut report = BlobReport::default();
     let own = ledger.own_origin().id;
     ledger.visit_kinds(&[EVIDENCE_ATTACHED], |row| -> Result<(), WorkflowError> {
@@ -265,13 +251,13 @@ pub fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
 // ---- The stored text a page at a time: `evidence show --page N / --raw` and the console's viewer ----
 
 /// How many pages of [`PAGE`] bytes a stored file of `size` bytes makes (an empty file is one empty page).
-pub fn pages(size: u64) -> u64 {
+pub(crate) fn pages(size: u64) -> u64 {
     size.div_ceil(PAGE as u64).max(1)
 }
 
 /// One page of an evidence file's stored bytes, decoded as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TextPage {
+pub(crate) struct TextPage {
     /// Which page (from 0), of how many.
     pub page: u64,
     pub pages: u64,
@@ -303,7 +289,7 @@ fn no_bytes(purge: Option<&Purge>, digest: Option<&str>, what: &str) -> Workflow
 /// on either side, whatever the file's size. The bytes are neither parsed nor checked against the digest
 /// here (opening the evidence did, and `verify` does). A page past the end is a usage error naming the
 /// last page.
-pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, WorkflowError> {
+pub(crate) fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, WorkflowError> {
     use std::io::{Read, Seek, SeekFrom};
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
@@ -350,7 +336,7 @@ pub fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPage, Work
 
 /// Evidence `prefix` (its bytes checked against the digest in one streaming pass, not parsed) and page `n`
 /// (from 0; `None` for the last page) of its stored text: `evidence show --page`.
-pub fn show_page(ctx: &Context, prefix: &str, n: Option<u64>) -> Result<(Evidence, TextPage), WorkflowError> {
+pub(crate) fn show_page(ctx: &Context, prefix: &str, n: Option<u64>) -> Result<(Evidence, TextPage), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = find_id(&ledger, prefix)?;
     let ev = load_as(&ledger, &id, false)?;
@@ -364,7 +350,7 @@ pub fn show_page(ctx: &Context, prefix: &str, n: Option<u64>) -> Result<(Evidenc
 /// Hands the stored bytes of evidence `prefix` to `each`, [`PAGE`] bytes at a time, after checking them
 /// against the digest (one streaming pass, no parse): memory stays bounded whatever the size. Returns the
 /// evidence and the bytes read. `evidence show --raw`.
-pub fn read_pages(
+pub(crate) fn read_pages(
     ctx: &Context,
     prefix: &str,
     each: &mut dyn FnMut(&[u8]) -> Result<(), WorkflowError>,

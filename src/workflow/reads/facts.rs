@@ -7,7 +7,7 @@ use crate::report::metrics::RequestFacts;
 use chrono::{DateTime, Utc};
 
 /// The facts a report reads about one request.
-pub fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
+pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
     let r = view.record();
     let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
     let mut approvals: Vec<DateTime<Utc>> = judged

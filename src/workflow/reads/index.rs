@@ -47,7 +47,7 @@ fn urgency(status: &str, tier: &str, has_obligation: bool) -> i64 {
 }
 
 /// The searchable text of a statement body: its string values, minus ids, keys and digests.
-pub fn searchable(body: &serde_json::Value) -> String {
+pub(crate) fn searchable(body: &serde_json::Value) -> String {
     fn walk(v: &serde_json::Value, out: &mut String) {
         match v {
             serde_json::Value::String(s) => {
@@ -322,7 +322,7 @@ pub fn query(ledger: &Ledger, filter: &Filter) -> Result<Vec<Row>, WorkflowError
 
 /// Calls `visit` with each row matching `filter`, most recent first, one at a time: a listing of any
 /// length in bounded memory.
-pub fn query_each(
+pub(crate) fn query_each(
     ledger: &Ledger,
     filter: &Filter,
     mut visit: impl FnMut(Row) -> Result<(), WorkflowError>,
@@ -395,7 +395,7 @@ pub fn query_each(
 }
 
 /// Requests that carry an open obligation.
-pub fn with_obligations(ledger: &Ledger) -> Result<Vec<EntryId>, WorkflowError> {
+pub(crate) fn with_obligations(ledger: &Ledger) -> Result<Vec<EntryId>, WorkflowError> {
     let mut stmt = ledger.cache_conn().prepare("SELECT id FROM request_index WHERE obligation_due IS NOT NULL")?;
     let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
     let mut out = Vec::new();

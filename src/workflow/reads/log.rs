@@ -7,7 +7,7 @@ use crate::workflow::error::WorkflowError;
 
 /// One line of `rollcall log`. Text fields are untrusted; the caller sanitizes before display.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogLine {
+pub(crate) struct LogLine {
     pub index: u64,
     pub entry_id: EntryId,
     pub kind: String,
@@ -19,7 +19,7 @@ pub struct LogLine {
 
 /// The log a listing walks.
 #[derive(Clone, Debug)]
-pub struct LogHead {
+pub(crate) struct LogHead {
     pub origin: String,
     pub size: u64,
 }
@@ -30,7 +30,7 @@ const PAGE: u64 = 1_000;
 /// Calls `visit` with up to `limit` entries of `origin` (default: this machine's own log) from index
 /// `from`, a page at a time, `passes` times over the same entries (a table's widths are measured in the
 /// first): a log of any length in bounded memory.
-pub fn log_each(
+pub(crate) fn log_each(
     ctx: &Context,
     origin: Option<&str>,
     from: u64,

@@ -24,7 +24,7 @@ pub struct Metrics {
 
 /// Computes the dashboard figures at `now`: the report's computations (`report::metrics`) over every
 /// request, plus the obligation counts from the index.
-pub fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowError> {
+pub(crate) fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowError> {
     let conn = ledger.cache_conn();
     let scalar =
         |sql: &str| -> Result<u64, WorkflowError> { Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };

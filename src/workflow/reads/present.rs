@@ -4,12 +4,12 @@
 use crate::text::{multi_line, safe};
 
 /// A time as people read it in both front ends.
-pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `label` and `value` (sanitized; continuation lines aligned under the first).
-pub fn field(out: &mut String, label: &str, value: &str) {
+pub(crate) fn field(out: &mut String, label: &str, value: &str) {
     let clean = multi_line(value).text.into_owned();
     let mut lines = clean.lines();
     out.push_str(&format!("{label:<18}{}\n", lines.next().unwrap_or("")));
@@ -23,7 +23,7 @@ const SHOW_TEXT_MAX: usize = 64 * 1024;
 
 /// Evidence as text: the header, then the parsed rendering or the (sanitized) first 64 KiB of text, with
 /// `more(bytes not shown)` as the line that ends a text cut after its first page.
-pub fn evidence_text_with(ev: &super::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
+pub(crate) fn evidence_text_with(ev: &super::evidence::Evidence, more: &dyn Fn(u64) -> String) -> String {
     use crate::evidence::recognize::Parsed;
     let b = &ev.body;
     let mut out = String::new();

@@ -10,7 +10,7 @@ use std::path::Path;
 const MAX_PROOF_FILE: u64 = 1 << 20;
 
 /// The inclusion proof of the entry `prefix` names (any kind).
-pub fn entry(ctx: &Context, prefix: &str) -> Result<EntryProof, WorkflowError> {
+pub(crate) fn entry(ctx: &Context, prefix: &str) -> Result<EntryProof, WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = resolve(&ledger, prefix)?;
     Ok(crate::sync::proof::prove_entry(&ledger, &id)?)
@@ -36,7 +36,7 @@ fn ledger_kinds(ledger: &crate::ledger::Ledger) -> Result<Vec<String>, WorkflowE
 }
 
 /// A consistency proof of `origin` (default: the own log) from its checkpoint of size `old`.
-pub fn consistency(ctx: &Context, origin: Option<&str>, old: u64) -> Result<(String, u64), WorkflowError> {
+pub(crate) fn consistency(ctx: &Context, origin: Option<&str>, old: u64) -> Result<(String, u64), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let origin = match origin {
         Some(name) => ledger.origin_by_name(name)?,
@@ -54,7 +54,7 @@ fn read_small(path: &Path) -> Result<Vec<u8>, WorkflowError> {
 }
 
 /// Checks a proof file. The outer error is unreadable input; the inner one an invalid proof.
-pub fn verify(
+pub(crate) fn verify(
     file: &Path,
     entry_file: Option<&Path>,
     keys: &[String],

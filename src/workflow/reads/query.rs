@@ -51,7 +51,7 @@ pub fn list(ctx: &Context, filter: &Filter) -> Result<Vec<index::Row>, WorkflowE
 
 /// [`list`] one row at a time, in bounded memory; `passes` walks over the same rows (a table's column
 /// widths are measured in the first).
-pub fn list_each(
+pub(crate) fn list_each(
     ctx: &Context,
     filter: &Filter,
     passes: usize,
@@ -69,13 +69,13 @@ pub fn list_each(
 }
 
 /// An obligation with its request's title.
-pub struct OpenObligation {
+pub(crate) struct OpenObligation {
     pub obligation: Obligation,
     pub title: String,
 }
 
 /// Open obligations (only overdue ones with `overdue_only`), soonest due first.
-pub fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenObligation>, WorkflowError> {
+pub(crate) fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenObligation>, WorkflowError> {
     let ledger = ctx.open()?;
     let now = clock::now();
     index::refresh(&ledger, now)?;
@@ -94,7 +94,7 @@ pub fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenObligati
 }
 
 /// The roster: members and pending governance changes.
-pub fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, crate::ledger::Pos), WorkflowError> {
+pub(crate) fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, crate::ledger::Pos), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let snap = Snapshot::load(&ledger)?;
     let mut members: Vec<Member> = snap.roster.members().cloned().collect();
@@ -103,7 +103,7 @@ pub fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, crate::ledge
 }
 
 /// The policy in force: its entry id, the position it took effect, and its text.
-pub fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::Pos, String), WorkflowError> {
+pub(crate) fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::Pos, String), WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let snap = Snapshot::load(&ledger)?;
     let p = snap

@@ -86,13 +86,13 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
 
 /// The facts of the requests in a scope, walked from the request index (which must be current), oldest
 /// first, one at a time: a report's source, read as often as its format needs.
-pub struct IndexFacts<'l> {
+pub(crate) struct IndexFacts<'l> {
     ledger: &'l Ledger,
     scope: Scope,
 }
 
 impl<'l> IndexFacts<'l> {
-    pub fn new(ledger: &'l Ledger, scope: &Scope) -> IndexFacts<'l> {
+    pub(crate) fn new(ledger: &'l Ledger, scope: &Scope) -> IndexFacts<'l> {
         IndexFacts { ledger, scope: scope.clone() }
     }
 
@@ -121,7 +121,7 @@ impl Facts for IndexFacts<'_> {
 }
 
 /// The facts of every request (the index must be current), one at a time.
-pub fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -> Result<(), WorkflowError> {
+pub(crate) fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -> Result<(), WorkflowError> {
     IndexFacts::new(ledger, &Scope::default()).walk(&mut |f| {
         visit(f);
         Ok(())
@@ -193,7 +193,7 @@ pub fn write_report(
 
 /// A report over an open ledger that records nothing (audit copies of bundles, the console), written to
 /// `sink`.
-pub fn report_read_only(
+pub(crate) fn report_read_only(
     ledger: &Ledger,
     scope: &Scope,
     format: Format,
@@ -263,7 +263,7 @@ fn events_of(ledger: &Ledger, snap: &Snapshot, view: &RequestView) -> Result<Vec
 }
 
 /// The timeline of one request.
-pub fn request_timeline(ledger: &Ledger, prefix: &str) -> Result<Timeline, WorkflowError> {
+pub(crate) fn request_timeline(ledger: &Ledger, prefix: &str) -> Result<Timeline, WorkflowError> {
     let id = resolve_request(ledger, prefix)?;
     let snap = Snapshot::load(ledger)?;
     let view = load_view(ledger, &snap, &id)?;
@@ -272,7 +272,7 @@ pub fn request_timeline(ledger: &Ledger, prefix: &str) -> Result<Timeline, Workf
 }
 
 /// The timeline of every request of an incident (named in its record or linked by `incident.linked`).
-pub fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timeline, WorkflowError> {
+pub(crate) fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timeline, WorkflowError> {
     let snap = Snapshot::load(ledger)?;
     let mut ids = Vec::new();
     let kinds = [crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED, crate::audit::kinds::INCIDENT_LINKED];

@@ -21,33 +21,33 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn load(ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
+    pub(crate) fn load(ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
         let roster = Roster::from_ledger(ledger)?;
         Self::with_roster(ledger, roster)
     }
 
-    pub fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
+    pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
         let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
         Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
     }
 
     /// The evaluation context with a request's security flags and computed tier.
-    pub fn context<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> Context<'a> {
+    pub(crate) fn context<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> Context<'a> {
         Context { roster: &self.roster, policies: &self.policies, flags, flags_tier: tier }
     }
 
-    pub fn rules<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> PolicyRules<'a> {
+    pub(crate) fn rules<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> PolicyRules<'a> {
         PolicyRules { ctx: self.context(flags, tier) }
     }
 }
 
 /// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
-pub const UNREADABLE: &str = "(unreadable)";
+pub(crate) const UNREADABLE: &str = "(unreadable)";
 
 /// Whether the stored statement `bytes` of entry `id` can be read: false for what [`fact_of`] makes an
 /// [`UNREADABLE`] fact.
-pub fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
+pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
     crate::ledger::SignedStatement { id, bytes, signature: [0; 64] }.statement().is_ok()
 }
 
@@ -55,7 +55,7 @@ pub fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
 /// An entry no reader can parse (stored before imports checked the statement limits, or written behind
 /// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,
 /// shows it as unreadable, and `verify` names it.
-pub fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
+pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
     let st = match row.entry.statement() {
         Ok(st) => st,
         Err(_) => {
@@ -79,7 +79,7 @@ pub fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
 }
 
 /// The request whose id starts with `prefix` (at least 4 hex characters, unique).
-pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
+pub(crate) fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, WorkflowError> {
     let p = prefix.trim();
     if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(WorkflowError::Usage(format!(
@@ -101,14 +101,18 @@ pub fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, Workflo
 /// Every row the view is built from is checked first — its signature, and its inclusion under a signed
 /// checkpoint of its origin — so a decision never rests on a row written behind the ledger's back; a row
 /// that fails refuses the whole request, naming the row.
-pub fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
+pub(crate) fn load_view(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
     view_of(ledger, snap, id, true)
 }
 
 /// As [`load_view`] without the per-row checks: for `verify`, which has just checked every row, and for the
 /// request index (a cache that decides nothing; `gate`, `show` and the console's detail decide from
 /// checked rows).
-pub fn load_view_unchecked(ledger: &Ledger, snap: &Snapshot, id: &EntryId) -> Result<RequestView, WorkflowError> {
+pub(crate) fn load_view_unchecked(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+) -> Result<RequestView, WorkflowError> {
     view_of(ledger, snap, id, false)
 }
 
@@ -143,13 +147,13 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
 }
 
 /// A request's evaluation now, under the policy in force now, with its security assessment.
-pub struct Judged {
+pub(crate) struct Judged {
     pub eval: Evaluation,
     pub assessment: Assessment,
 }
 
 /// Evaluates `view` at `now` with its full security assessment.
-pub fn evaluate_now(
+pub(crate) fn evaluate_now(
     ledger: &Ledger,
     view: &RequestView,
     snap: &Snapshot,
@@ -162,6 +166,6 @@ pub fn evaluate_now(
 }
 
 /// Every request id in log order.
-pub fn all_requests(ledger: &Ledger) -> Result<Vec<(crate::ledger::Pos, EntryId)>, WorkflowError> {
+pub(crate) fn all_requests(ledger: &Ledger) -> Result<Vec<(crate::ledger::Pos, EntryId)>, WorkflowError> {
     Ok(ledger.ids_of_kind(REQUESTED)?)
 }

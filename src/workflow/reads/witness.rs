@@ -1,8 +1,8 @@
 //! The witness state `verify` reports: every stored cosignature checked against its witness's key and
 //! the log it covers, and the recorded equivocations split into open and acknowledged.
 
+use crate::ledger::Ledger;
 use crate::ledger::mirror::Equivocation;
-use crate::ledger::{Ledger, Origin};
 use crate::text::safe;
 use crate::workflow::error::WorkflowError;
 use std::collections::BTreeMap;
@@ -41,12 +41,12 @@ pub struct Acknowledgment {
 }
 
 /// An open equivocation as one line for people (sanitized).
-pub fn equivocation_line(e: &Equivocation) -> String {
+pub(crate) fn equivocation_line(e: &Equivocation) -> String {
     safe(&format!("SECURITY: {} of origin {} detected {}: {}", e.kind, e.origin, e.detected, e.detail))
 }
 
 /// An acknowledged equivocation as one line for people (sanitized).
-pub fn acknowledged_line(e: &Equivocation, a: &Acknowledgment) -> String {
+pub(crate) fn acknowledged_line(e: &Equivocation, a: &Acknowledgment) -> String {
     safe(&format!(
         "acknowledged: {} of origin {} detected {}, by {} at {}: {}",
         e.kind, e.origin, e.detected, a.by, a.at, a.finding
@@ -64,7 +64,7 @@ pub(crate) fn may_acknowledge(
 
 /// The recorded equivocations, split into those still open and those acknowledged by a signed entry of a
 /// key that held `admin` or `security-approver` when it signed.
-pub fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
+pub(crate) fn equivocations(ledger: &Ledger) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
     let rows = ledger.equivocations()?;
     if rows.is_empty() {
         return Ok((rows, Vec::new()));
@@ -110,7 +110,7 @@ pub(crate) fn split_equivocations(
 }
 
 /// Checks every stored cosignature against the witness's declared key and the log it covers.
-pub fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
+pub(crate) fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
     let (open, acknowledged) = equivocations(ledger)?;
     let mut state = WitnessState { equivocations: open, acknowledged, ..Default::default() };
     let origins = ledger.origins()?;
@@ -154,15 +154,4 @@ pub fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
         }
     }
     Ok(state)
-}
-
-/// The witnesses that cosigned `origin`, with the largest size each cosigned (verified).
-pub fn witnesses_of(ledger: &Ledger, origin: &Origin) -> Result<Vec<(String, u64)>, WorkflowError> {
-    Ok(witness_state(ledger)?
-        .by_origin
-        .remove(&origin.name)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|w| (w.name, w.size))
-        .collect())
 }

@@ -21,11 +21,16 @@ pub struct Draft<'a> {
 }
 
 /// A body and the refs beyond the request itself.
-pub type Built = (serde_json::Value, Vec<EntryId>);
+pub(crate) type Built = (serde_json::Value, Vec<EntryId>);
 
 /// Checks that `fact` would count if appended to `view` now; for decisions, that it would be counted by
 /// the policy.
-pub fn check_candidate(ledger: &Ledger, view: &RequestView, snap: &Snapshot, fact: &Fact) -> Result<(), WorkflowError> {
+pub(crate) fn check_candidate(
+    ledger: &Ledger,
+    view: &RequestView,
+    snap: &Snapshot,
+    fact: &Fact,
+) -> Result<(), WorkflowError> {
     let assessment = crate::workflow::reads::assess::assess(ledger, snap, view)?;
     let flags = assessment.flag_ids();
     let mut v = view.clone();
@@ -73,7 +78,7 @@ pub(crate) fn fact_for(
 }
 
 /// Records a `kind` entry on request `req` (an id prefix) signed by `signer`.
-pub fn on_request(
+pub(crate) fn on_request(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,

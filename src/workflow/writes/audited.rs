@@ -19,7 +19,7 @@ fn record_reads(ledger: &Ledger) -> Result<bool, WorkflowError> {
 }
 
 /// Appends the `audit.read` entry of a report or an export, when the policy records reads.
-pub fn record_read(
+pub(crate) fn record_read(
     ctx: &Context,
     signer: Option<&str>,
     what: &str,
@@ -44,7 +44,7 @@ pub fn record_read(
 }
 
 /// `rollcall report`: records the read (when the policy says so), then writes the report to `sink`.
-pub fn report(
+pub(crate) fn report(
     ctx: &Context,
     scope: &Scope,
     format: &str,

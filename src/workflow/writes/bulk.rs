@@ -18,7 +18,7 @@ use crate::workflow::reads::state::Snapshot;
 use chrono::{DateTime, Utc};
 
 /// One request to file, when, and the approval to record on it (when, with which comment).
-pub struct Planned {
+pub(crate) struct Planned {
     pub record: RequestBody,
     pub at: DateTime<Utc>,
     pub approval: Option<(DateTime<Utc>, String)>,
@@ -27,7 +27,7 @@ pub struct Planned {
 /// Files every request of `plan` as `requester`, approved by `approver` where planned, `batch` entries
 /// per transaction; `progress` hears the number filed after each batch. Stops at the first request or
 /// approval the rules refuse (earlier batches stay written). Returns the number of requests filed.
-pub fn file_planned(
+pub(crate) fn file_planned(
     ctx: &Context,
     requester: &str,
     approver: &str,

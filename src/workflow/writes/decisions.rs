@@ -24,7 +24,7 @@ pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> Decisi
 }
 
 /// Approves or rejects request `req`. The comment is required.
-pub fn decide(
+pub(crate) fn decide(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -45,7 +45,7 @@ pub fn decide(
 }
 
 /// Invokes the emergency (break-glass) path on request `req`.
-pub fn emergency(
+pub(crate) fn emergency(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,

@@ -12,7 +12,7 @@ const PUSH_ATTEMPTS: usize = 6;
 
 /// What one peer file did.
 #[derive(Debug)]
-pub struct PeerOutcome {
+pub(crate) struct PeerOutcome {
     pub file: PathBuf,
     /// Added entries, or why the file was refused.
     pub result: Result<super::sync::Imported, String>,
@@ -22,7 +22,7 @@ pub struct PeerOutcome {
 
 /// What `sync --git` did.
 #[derive(Debug)]
-pub struct GitSynced {
+pub(crate) struct GitSynced {
     pub peers: Vec<PeerOutcome>,
     pub exported: super::sync::Exported,
     pub committed: bool,
@@ -32,13 +32,13 @@ pub struct GitSynced {
 
 impl GitSynced {
     /// Whether any peer file was refused.
-    pub fn refused(&self) -> usize {
+    pub(crate) fn refused(&self) -> usize {
         self.peers.iter().filter(|p| p.result.is_err()).count()
     }
 }
 
 /// The largest peer bundle read from the exchange.
-pub const MAX_PEER_BUNDLE_BYTES: u64 = 4 << 30;
+pub(crate) const MAX_PEER_BUNDLE_BYTES: u64 = 4 << 30;
 
 /// The longest a peer bundle's digest may take to read (a regular file of the largest size takes
 /// well under this on a local disk).
@@ -77,7 +77,7 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<String, WorkflowError> {
 }
 
 /// The file name of an origin's bundle in the exchange.
-pub fn bundle_file_name(origin: &str) -> String {
+pub(crate) fn bundle_file_name(origin: &str) -> String {
     let safe: String =
         origin.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     format!("{safe}.rollcall")
@@ -256,7 +256,7 @@ fn mark_seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Re
 }
 
 /// Runs one sync round through the git working copy `dir`.
-pub fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSynced, WorkflowError> {
+pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSynced, WorkflowError> {
     if git_ok(dir, &["rev-parse", "--is-inside-work-tree"]).ok().as_deref() != Some("true") {
         return Err(WorkflowError::Usage(format!("{} is not a git working copy", dir.display())));
     }

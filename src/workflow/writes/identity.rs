@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// A recorded governance entry and whether it took effect.
 #[derive(Clone, Debug)]
-pub struct GovernanceReceipt {
+pub(crate) struct GovernanceReceipt {
     pub receipt: Receipt,
     /// The proposal this entry belongs to (itself, or the entry it co-signed).
     pub proposal: EntryId,
@@ -85,7 +85,7 @@ fn member_key(ctx: &Context, name: &str) -> Result<PublicKey, WorkflowError> {
 }
 
 /// Enrolls `name` with public key `pubkey` and `roles`.
-pub fn enroll(
+pub(crate) fn enroll(
     ctx: &Context,
     admin: Option<&str>,
     name: &str,
@@ -107,7 +107,7 @@ pub fn enroll(
 }
 
 /// Replaces the roles of enrolled `name`.
-pub fn set_roles(
+pub(crate) fn set_roles(
     ctx: &Context,
     admin: Option<&str>,
     name: &str,
@@ -120,7 +120,7 @@ pub fn set_roles(
 }
 
 /// Revokes the key of enrolled `name`.
-pub fn revoke(
+pub(crate) fn revoke(
     ctx: &Context,
     admin: Option<&str>,
     name: &str,
@@ -135,7 +135,7 @@ pub fn revoke(
 }
 
 /// Co-signs the pending governance entry whose id starts with `prefix`.
-pub fn cosign(ctx: &Context, admin: Option<&str>, prefix: &str) -> Result<GovernanceReceipt, WorkflowError> {
+pub(crate) fn cosign(ctx: &Context, admin: Option<&str>, prefix: &str) -> Result<GovernanceReceipt, WorkflowError> {
     let target = {
         let ledger = ctx.open_read_only()?;
         let roster = crate::identity::Roster::from_ledger(&ledger)?;
@@ -160,7 +160,11 @@ pub fn cosign(ctx: &Context, admin: Option<&str>, prefix: &str) -> Result<Govern
 }
 
 /// Adopts the policy in `file`.
-pub fn adopt_policy(ctx: &Context, admin: Option<&str>, file: &Path) -> Result<GovernanceReceipt, WorkflowError> {
+pub(crate) fn adopt_policy(
+    ctx: &Context,
+    admin: Option<&str>,
+    file: &Path,
+) -> Result<GovernanceReceipt, WorkflowError> {
     let text = super::init::read_policy_file(file)?;
     let body = serde_json::to_value(PolicyText::new(&text))?;
     record(ctx, admin, POLICY_ADOPTED, body, vec![], None)

@@ -22,7 +22,7 @@ pub struct Initialized {
 const MAX_POLICY_BYTES: u64 = 256 * 1024;
 
 /// The origin name used when `--origin` is not given: `rollcall/<host>-<6 random hex>`.
-pub fn default_origin_name() -> String {
+pub(crate) fn default_origin_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -43,7 +43,7 @@ pub fn default_origin_name() -> String {
 }
 
 /// Reads a policy file for adoption, refusing unreadable, huge or invalid ones.
-pub fn read_policy_file(path: &Path) -> Result<String, WorkflowError> {
+pub(crate) fn read_policy_file(path: &Path) -> Result<String, WorkflowError> {
     let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     if meta.len() > MAX_POLICY_BYTES {
         return Err(WorkflowError::Usage(format!(
@@ -71,7 +71,7 @@ pub fn init(
 }
 
 /// As [`init`], sealing the origin key with the given KDF cost.
-pub fn init_with(
+pub(crate) fn init_with(
     ctx: &Context,
     admin: &str,
     origin: Option<&str>,

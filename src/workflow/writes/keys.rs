@@ -5,7 +5,7 @@ use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 
 /// Generates and stores a new key `name`, sealed with a new passphrase.
-pub fn new_key(ctx: &Context, name: &str) -> Result<KeyInfo, WorkflowError> {
+pub(crate) fn new_key(ctx: &Context, name: &str) -> Result<KeyInfo, WorkflowError> {
     if !crate::identity::keystore::valid_name(name) {
         return Err(crate::identity::IdentityError::InvalidName(name.to_string()).into());
     }
@@ -17,6 +17,6 @@ pub fn new_key(ctx: &Context, name: &str) -> Result<KeyInfo, WorkflowError> {
 }
 
 /// Every key in the keystore, and the files that could not be read.
-pub fn list_keys(ctx: &Context) -> Result<(Vec<KeyInfo>, Vec<String>), WorkflowError> {
+pub(crate) fn list_keys(ctx: &Context) -> Result<(Vec<KeyInfo>, Vec<String>), WorkflowError> {
     Ok(ctx.keystore.list()?)
 }

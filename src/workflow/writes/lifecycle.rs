@@ -12,7 +12,7 @@ use crate::workflow::reads::state::resolve_request;
 use std::path::Path;
 
 /// What `execute` records.
-pub struct Execution<'a> {
+pub(crate) struct Execution<'a> {
     pub outcome: Outcome,
     pub output_file: Option<&'a Path>,
     /// The command run; defaults to the approved revert operation.
@@ -23,7 +23,7 @@ pub struct Execution<'a> {
 }
 
 /// SHA-256 (hex) of a file, streamed.
-pub fn file_digest(path: &Path) -> Result<String, WorkflowError> {
+pub(crate) fn file_digest(path: &Path) -> Result<String, WorkflowError> {
     use sha2::{Digest, Sha256};
     let read = |e| WorkflowError::Read(path.to_path_buf(), e);
     if !std::fs::metadata(path).map_err(read)?.is_file() {
@@ -37,7 +37,7 @@ pub fn file_digest(path: &Path) -> Result<String, WorkflowError> {
 }
 
 /// Records the execution of request `req`.
-pub fn execute(
+pub(crate) fn execute(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -155,7 +155,7 @@ pub fn attach_evidence(
 }
 
 /// Records post-rollback validation of request `req`; an evidence file is attached first.
-pub fn validate(
+pub(crate) fn validate(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -181,7 +181,7 @@ pub fn validate(
 }
 
 /// Records a post-hoc or post-incident review of request `req`.
-pub fn review(
+pub(crate) fn review(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -200,7 +200,7 @@ pub fn review(
 }
 
 /// Closes request `req`.
-pub fn close(
+pub(crate) fn close(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -235,7 +235,7 @@ pub fn close(
 }
 
 /// Links request `req` to an incident.
-pub fn link_incident(
+pub(crate) fn link_incident(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -267,7 +267,12 @@ pub fn note_on(
 }
 
 /// Records that `digest` (an image, artifact or revision) is bad: reverts that bring it back are flagged.
-pub fn mark_bad(ctx: &Context, signer: Option<&str>, digest: &str, reason: &str) -> Result<Receipt, WorkflowError> {
+pub(crate) fn mark_bad(
+    ctx: &Context,
+    signer: Option<&str>,
+    digest: &str,
+    reason: &str,
+) -> Result<Receipt, WorkflowError> {
     let digest = digest.trim();
     if digest.is_empty()
         || digest.len() > crate::audit::record::MAX_LINE

@@ -6,7 +6,12 @@ use crate::workflow::context::{Context, Receipt};
 use crate::workflow::error::WorkflowError;
 
 /// Records `text` signed by `signer` (`on` is the entry id of a request it is about).
-pub fn note(ctx: &Context, signer: Option<&str>, text: &str, on: Option<String>) -> Result<Receipt, WorkflowError> {
+pub(crate) fn note(
+    ctx: &Context,
+    signer: Option<&str>,
+    text: &str,
+    on: Option<String>,
+) -> Result<Receipt, WorkflowError> {
     let body = NoteBody::new(text, on)?;
     let mut session = ctx.session(signer)?;
     let body = serde_json::to_value(&body)?;

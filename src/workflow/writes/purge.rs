@@ -10,7 +10,7 @@ use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::evidence::{find_id, load, purge_of};
 
 /// Purges the bytes of evidence `prefix` with a signed entry; its digest stays in the chain.
-pub fn purge(
+pub(crate) fn purge(
     ctx: &Context,
     signer: Option<&str>,
     prefix: &str,

@@ -62,12 +62,12 @@ pub fn new_request(
 }
 
 /// Reads the revert of `spec` (a commit or `A..B`) from the git repository `repo`.
-pub fn from_git(repo: &Path, spec: &str) -> Result<GitRevert, WorkflowError> {
+pub(crate) fn from_git(repo: &Path, spec: &str) -> Result<GitRevert, WorkflowError> {
     Ok(crate::analysis::git::read_revert(repo, spec)?)
 }
 
 /// Reads a unified diff file as the change set of a revert.
-pub fn from_diff(path: &Path) -> Result<ChangeSet, WorkflowError> {
+pub(crate) fn from_diff(path: &Path) -> Result<ChangeSet, WorkflowError> {
     let (bytes, _) = crate::evidence::store::read_file(path, crate::evidence::store::MAX_BLOB)?;
     let text =
         String::from_utf8(bytes).map_err(|_| WorkflowError::Usage(format!("{} is not UTF-8 text", path.display())))?;
@@ -81,7 +81,10 @@ pub fn from_diff(path: &Path) -> Result<ChangeSet, WorkflowError> {
 
 /// The advisories in the OSV files of `dir` that the downgrades of `changeset` bring back, and the files
 /// that could not be read.
-pub fn advisory_hits(changeset: &ChangeSet, dir: &Path) -> Result<(Vec<AdvisoryRef>, Vec<String>), WorkflowError> {
+pub(crate) fn advisory_hits(
+    changeset: &ChangeSet,
+    dir: &Path,
+) -> Result<(Vec<AdvisoryRef>, Vec<String>), WorkflowError> {
     let (advisories, problems) = crate::evidence::osv::load_dir(dir).map_err(WorkflowError::Usage)?;
     let mut hits = Vec::new();
     for d in crate::analysis::lockfiles::downgrades(&changeset.files) {
@@ -96,7 +99,7 @@ pub fn advisory_hits(changeset: &ChangeSet, dir: &Path) -> Result<(Vec<AdvisoryR
 }
 
 /// Amends request `req` with `change` applied to its current record.
-pub fn amend(
+pub(crate) fn amend(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,
@@ -121,7 +124,7 @@ pub fn amend(
 }
 
 /// Withdraws request `req`.
-pub fn withdraw(
+pub(crate) fn withdraw(
     ctx: &Context,
     signer: Option<&str>,
     req: &str,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// What `export` did, with anything the user should know.
 #[derive(Debug)]
-pub struct Exported {
+pub(crate) struct Exported {
     pub report: ExportReport,
     pub path: PathBuf,
     pub compressed: bool,
@@ -24,7 +24,7 @@ pub struct Exported {
 
 /// What `import` did.
 #[derive(Debug)]
-pub struct Imported {
+pub(crate) struct Imported {
     pub report: ImportReport,
     pub warnings: Vec<String>,
 }
@@ -43,7 +43,7 @@ fn origin_key(ctx: &Context, own: &Origin) -> Result<SigningKey, String> {
 }
 
 /// Reads the checkpoints of a `--since` file: a bundle or the output of `rollcall checkpoints`.
-pub fn read_since(path: &Path) -> Result<BTreeMap<String, String>, WorkflowError> {
+pub(crate) fn read_since(path: &Path) -> Result<BTreeMap<String, String>, WorkflowError> {
     let file = open_file(path)?;
     let mut r = Reader::new(file).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     let mut out = BTreeMap::new();
@@ -95,7 +95,7 @@ fn write_atomically(
 }
 
 /// `rollcall export`: the own log and every mirror, up to their latest checkpoints.
-pub fn export(
+pub(crate) fn export(
     ctx: &Context,
     out: &Path,
     since: Option<&Path>,
@@ -139,7 +139,7 @@ fn export_since(ctx: &Context, out: &Path, opts: ExportOptions, zstd: bool) -> R
 
 /// `rollcall export` as a person: the export is recorded first (an `audit.read` entry, which the bundle
 /// then carries) when the policy records reads, once its `--since` checkpoints are known to fit.
-pub fn export_recorded(
+pub(crate) fn export_recorded(
     ctx: &Context,
     signer: Option<&str>,
     out: &Path,
@@ -170,7 +170,7 @@ pub fn export_recorded(
 
 /// `rollcall checkpoints`: a small file with the latest checkpoint of every origin held, for a peer's
 /// `export --since`.
-pub fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowError> {
+pub(crate) fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let mut n = 0;
     write_atomically(out, |w| {
@@ -196,7 +196,7 @@ pub fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowError> {
 }
 
 /// `rollcall import`: verifies the bundle, adds what is new, cosigns what it verified.
-pub fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowError> {
+pub(crate) fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowError> {
     let source = open_file(file)?;
     let ledger = ctx.open()?;
     let mut warnings = Vec::new();
@@ -234,7 +234,7 @@ fn import_into(
 
 /// What `init --join` created.
 #[derive(Debug)]
-pub struct Joined {
+pub(crate) struct Joined {
     pub ledger_id: crate::ledger::EntryId,
     pub origin: String,
     pub origin_key: crate::ledger::PublicKey,
@@ -244,7 +244,7 @@ pub struct Joined {
 
 /// `rollcall init --join BUNDLE --as NAME`: a new origin of the bundle's ledger on this machine, its
 /// log opened by an `origin.joined` entry that NAME (an enrolled member) signs.
-pub fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) -> Result<Joined, WorkflowError> {
+pub(crate) fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) -> Result<Joined, WorkflowError> {
     if ctx.ledger_path.exists() {
         return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
     }
@@ -308,14 +308,13 @@ fn bundle_ledger_id(path: &Path) -> Result<crate::ledger::EntryId, WorkflowError
 
 /// A bundle opened for auditing: a temporary ledger holding exactly its logs, removed when dropped.
 #[derive(Debug)]
-pub struct AuditCopy {
+pub(crate) struct AuditCopy {
     _dir: tempfile::TempDir,
     pub path: PathBuf,
-    pub report: ImportReport,
 }
 
 /// Verifies a bundle into a temporary read-only copy, without touching any other ledger.
-pub fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
+pub(crate) fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
     let ledger_id = bundle_ledger_id(bundle)?;
     let dir = tempfile::Builder::new()
         .prefix("rollcall-audit-")
@@ -334,12 +333,12 @@ pub fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
     crate::workflow::reads::assess::ensure_indexes(&ledger);
     crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
     drop(ledger);
-    let report = report.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
-    Ok(AuditCopy { _dir: dir, path, report })
+    report.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
+    Ok(AuditCopy { _dir: dir, path })
 }
 
 /// The own origin name of an audit copy (its log is always empty).
-pub const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
+pub(crate) const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
 
 impl From<SyncError> for WorkflowError {
     fn from(e: SyncError) -> Self {
@@ -349,7 +348,7 @@ impl From<SyncError> for WorkflowError {
 
 /// `rollcall acknowledge EVIDENCE --finding ..`: records, with a signed `integrity.acknowledged` entry,
 /// that a recorded equivocation was investigated. The signer must hold `admin` or `security-approver`.
-pub fn acknowledge(
+pub(crate) fn acknowledge(
     ctx: &Context,
     signer: Option<&str>,
     evidence: &str,
