@@ -15,6 +15,7 @@ pub mod merkle;
 pub mod mirror;
 pub mod note;
 mod open_files;
+pub mod pipeline;
 pub mod pos;
 pub mod proof;
 pub mod query;
