@@ -195,6 +195,40 @@ fn edited_statement_in_a_zstd_bundle_is_refused() {
     assert!(r["added"].as_u64().unwrap() > 0);
 }
 
+/// An edited statement far into a bundle (past the first batches the verifying threads take) is refused
+/// naming its line, with the same one-line error whatever the thread count, and leaves the ledger as it
+/// was.
+#[test]
+fn edited_statement_in_a_later_batch_is_refused_on_any_thread_count() {
+    let (alice, bob) = setup();
+    bob.bulk_notes("bob", 1500);
+    let good = bob.export("bob.rollcall");
+    let mut b = Bundle::read(&good);
+    // Bob's log: origin.joined, x, y, then the bulk notes from leaf 3.
+    let k = 1300;
+    let i = b.leaf(BOB, k);
+    let line = b.text(i);
+    let was = format!(r#""text":"bulk {}""#, k - 3);
+    assert!(line.contains(&was), "{line}");
+    b.lines[i] = line.replace(&was, r#""text":"bulk edited""#).into_bytes();
+    let bad = write(&alice, "edited-late.rollcall", &b.resealed());
+    let says = [format!("line {}", i + 1), BOB.to_string(), format!("leaf {k}"), "signature does not verify".into()];
+    let err = refused(&alice, &bad, &says.iter().map(String::as_str).collect::<Vec<_>>());
+    let before = alice.fingerprint();
+    for threads in ["1", "2", "5"] {
+        let out = alice.cmd().args(["import", &bad]).env("ROLLCALL_VERIFY_THREADS", threads).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{threads} threads");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), err, "{threads} threads");
+        assert_eq!(alice.fingerprint(), before, "{threads} threads changed the ledger");
+    }
+    // The untouched bundle imports every leaf, on one thread as on several.
+    let one = common::clone_home(&alice);
+    let out = one.cmd().args(["--json", "import", &good]).env("ROLLCALL_VERIFY_THREADS", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(alice.import(&good)["added"].as_u64().unwrap() >= 1500);
+    assert_eq!(one.entry_set(), alice.entry_set());
+}
+
 #[test]
 fn swapped_signatures_are_refused() {
     let (alice, bob) = setup();

@@ -343,3 +343,29 @@ fn refs_index_rows_removed_added_or_redirected() {
     let f = failure(&env);
     assert!(f["problem"].as_str().unwrap().contains("but its statement does not"), "{f}");
 }
+
+/// A change far into a large log (past the first batches the verifying threads take, and a batch boundary
+/// away from the start) is found at its index, and one thread finds exactly what several do.
+#[test]
+fn flipped_statement_byte_in_a_later_batch() {
+    let env = Env::with_ledger();
+    env.bulk_notes("alice", 2600);
+    assert_eq!(verify_json(&env).0, 0);
+    let c = env.tamper();
+    let idx = 2049;
+    let id = entry_id_at(&c, idx);
+    let mut stmt: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let at = stmt.len() - 20;
+    flip(&mut stmt, at);
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", params![stmt, id]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["index"], idx);
+    assert_eq!(f["entry_id"], hex::encode(&id));
+    for threads in ["2", "3"] {
+        let out = env.cmd().args(["--json", "verify"]).env("ROLLCALL_VERIFY_THREADS", threads).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["integrity"]["failure"], f, "{threads} threads: {v}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod merkle;
 pub(crate) mod mirror;
 pub mod note;
 mod open_files;
+pub(crate) mod pipeline;
 pub(crate) mod pos;
 pub(crate) mod proof;
 pub(crate) mod query;

@@ -1,22 +1,24 @@
 //! Full verification of one origin's log, streamed in log order: every entry id, statement shape and
-//! signature (`verify_strict`, on all cores), every leaf and its chain link, every stored tree hash, and
-//! every checkpoint's root and signature. Authorization of signers is the caller's question, asked through
-//! a visitor called for each entry in order.
+//! signature (`verify_strict`, on all cores through [`super::pipeline`]), every leaf and its chain link,
+//! every stored tree hash, and every checkpoint's root and signature. Authorization of signers is the
+//! caller's question, asked through a visitor called for each entry in order.
 
 use super::dsse::Domain;
 use super::hash::{EntryId, Hash};
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
 use super::note::Checkpoint;
-use super::statement::{CheckedHead, KeyCache, check_statement_with};
+use super::pipeline::{Limits, check_entry, threads};
+use super::statement::{CheckedHead, KeyCache};
 use super::store::{Ledger, Origin};
 use rusqlite::{OptionalExtension, params};
-use std::collections::BTreeMap;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 /// Rows handed to a worker at a time.
 const BATCH: usize = 1024;
+
+/// Batches out at once, per worker thread (rows wait in a bounded queue, results are taken back in order):
+/// as deep as the queue `verify` had before the pipeline was shared, so its memory stays where it was.
+const IN_FLIGHT_PER_THREAD: usize = 2;
 
 /// The first thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +64,7 @@ pub struct OriginReport {
 }
 
 /// An entry that passed the cryptographic checks, handed to the caller's visitor in log order.
-pub struct VerifiedEntry<'a> {
+pub(crate) struct VerifiedEntry<'a> {
     pub index: u64,
     /// Its position in the union of logs.
     pub pos: super::pos::Pos,
@@ -112,22 +114,10 @@ struct CheckedRow {
     checkpoints: Vec<(i64, Result<Hash, String>)>,
 }
 
-/// Worker threads: `ROLLCALL_VERIFY_THREADS` when set (at least 1), else one per core.
-pub fn threads() -> usize {
-    std::env::var(THREADS_ENV)
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-}
-
 /// SQLite page cache of the reading connection, in KiB: bounded, so memory does not grow with the ledger.
 const READER_CACHE_KIB: i64 = 32 * 1024;
 /// SQLite page cache of each worker's lookup connection, in KiB.
 const WORKER_CACHE_KIB: i64 = 16 * 1024;
-
-/// Sets how many threads verification uses (to leave cores free, or to test the one-thread path).
-pub const THREADS_ENV: &str = "ROLLCALL_VERIFY_THREADS";
 
 /// A read-only connection for a worker's entry lookups, or None (the reader then joins them in).
 fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
@@ -141,47 +131,32 @@ fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
     Some(conn)
 }
 
-/// Looks up the entry of every leaf in `batch` (a leaf whose entry is missing keeps `None`, which
-/// [`check_row`] reports, as it reports a lookup that failed).
-fn fill_entries(conn: &rusqlite::Connection, batch: &mut [RawRow]) {
-    let mut stmt =
-        match conn.prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1") {
-            Ok(s) => s,
-            Err(e) => {
-                for row in batch.iter_mut() {
-                    row.lookup_error = Some(format!("database is damaged: {e}"));
-                }
-                return;
-            }
-        };
-    for row in batch.iter_mut() {
-        let found = stmt.query_row([&row.leaf_entry], |r| RawEntry::from_row(r, 0)).optional();
-        match found {
-            Ok(e) => row.entry = e,
-            Err(e) => row.lookup_error = Some(format!("database is damaged: {e}")),
-        }
+/// Looks up the entry of `row`'s leaf (an entry that is missing keeps `None`, which [`check_row`] reports,
+/// as it reports a lookup that failed).
+fn fill_entry(conn: &rusqlite::Connection, row: &mut RawRow) {
+    let found = conn
+        .prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([&row.leaf_entry], |r| RawEntry::from_row(r, 0)).optional());
+    match found {
+        Ok(e) => row.entry = e,
+        Err(e) => row.lookup_error = Some(format!("database is damaged: {e}")),
     }
 }
 
 fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool, domain: &Domain) -> CheckedRow {
     let (computed_id, head) = match &raw.entry {
-        Some(e) => (
-            Some(Hash::of(&[&e.statement])),
-            if signatures {
-                check_statement_with(&e.statement, &e.signature, keys, domain)
-            } else {
-                super::statement::parse_head_with(&e.statement, keys)
-            }
-            .map_err(|e| e.to_string())
-            .and_then(|h| {
+        Some(e) => {
+            let (id, head) = check_entry(&e.statement, &e.signature, keys, domain, signatures);
+            let head = head.map_err(|e| e.to_string()).and_then(|h| {
                 // The query columns must repeat the signed statement.
                 if e.kind != h.kind || e.ts != h.ts || keys.parse(&e.actor) != Some(h.actor) {
                     Err("stored kind, actor or time differ from the signed statement".to_string())
                 } else {
                     Ok(h)
                 }
-            }),
-        ),
+            });
+            (Some(id), head)
+        }
         None => (
             None,
             Err(raw.lookup_error.clone().unwrap_or_else(|| "leaf points to an entry that is not in the ledger".into())),
@@ -319,7 +294,7 @@ impl Chain<'_> {
 
 /// Verifies `origin`'s log in `ledger`. `visitor` is called for each entry, in log order, after its
 /// cryptographic checks passed; returning an error stops verification with that problem.
-pub fn verify_origin(
+pub(crate) fn verify_origin(
     ledger: &Ledger,
     origin: &Origin,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
@@ -329,7 +304,7 @@ pub fn verify_origin(
 
 /// As [`verify_origin`]; without `signatures`, entry signatures are not checked (a structural check: every
 /// statement hash, leaf, chain link, tree hash, checkpoint root and checkpoint signature).
-pub fn verify_origin_with(
+pub(crate) fn verify_origin_with(
     ledger: &Ledger,
     origin: &Origin,
     signatures: bool,
@@ -437,89 +412,40 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
         }
     };
 
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<RawRow>)>(threads * 2);
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<CheckedRow>)>();
-    let work_rx = Arc::new(Mutex::new(work_rx));
-
+    // One worker per lookup connection (or per thread, the reader joining the entries in).
+    let states: Vec<Option<rusqlite::Connection>> = match lookups {
+        Some(conns) => conns.into_iter().map(Some).collect(),
+        None => (0..threads).map(|_| None).collect(),
+    };
+    let limits = Limits { batch: BATCH, batch_bytes: usize::MAX, in_flight: threads * IN_FLIGHT_PER_THREAD };
     let domain = &ledger.domain();
-    std::thread::scope(|s| -> Result<(), Failure> {
-        let mut lookups = lookups.map(|v| v.into_iter().map(Some).collect::<Vec<_>>());
-        for t in 0..threads {
-            let work_rx = Arc::clone(&work_rx);
-            let done_tx = done_tx.clone();
-            let lookup = lookups.as_mut().and_then(|v| v[t].take());
-            s.spawn(move || {
-                let mut keys = KeyCache::default();
-                loop {
-                    let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((seq, mut batch))) = next else { break };
-                    if let Some(conn) = &lookup {
-                        fill_entries(conn, &mut batch);
-                    }
-                    let checked =
-                        batch.into_iter().map(|r| check_row(r, origin, &mut keys, signatures, domain)).collect();
-                    if done_tx.send((seq, checked)).is_err() {
-                        break;
-                    }
-                }
-            });
+    let stopped = |_| chain_fail(&origin.name, super::pipeline::Stopped.to_string());
+    let check = |keys: &mut KeyCache, lookup: &mut Option<rusqlite::Connection>, mut row: RawRow| {
+        if let Some(conn) = lookup {
+            fill_entry(conn, &mut row);
         }
-        drop(done_tx);
-
-        let mut pending: BTreeMap<u64, Vec<CheckedRow>> = BTreeMap::new();
-        let mut next_seq = 0u64;
-        let mut sent = 0u64;
-        let mut outcome: Result<(), Failure> = Ok(());
-
-        'read: loop {
-            let mut batch = Vec::with_capacity(BATCH);
-            for row in rows.by_ref() {
-                let mut row = match row {
-                    Ok(r) => r,
-                    Err(e) => {
-                        outcome = Err(chain_fail(&origin.name, format!("database is damaged: {e}")));
-                        break 'read;
-                    }
-                };
-                while let Some(Ok((size, _))) = cps.peek() {
-                    if *size > row.index + 1 {
-                        break;
-                    }
-                    if let Some(Ok(cp)) = cps.next() {
-                        row.checkpoints.push(cp);
-                    }
-                }
-                batch.push(row);
-                if batch.len() == BATCH {
+        check_row(row, origin, keys, signatures, domain)
+    };
+    super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
+        for row in rows.by_ref() {
+            let mut row = row.map_err(|e| chain_fail(&origin.name, format!("database is damaged: {e}")))?;
+            while let Some(Ok((size, _))) = cps.peek() {
+                if *size > row.index + 1 {
                     break;
                 }
+                if let Some(Ok(cp)) = cps.next() {
+                    row.checkpoints.push(cp);
+                }
             }
-            if batch.is_empty() {
-                break;
-            }
-            if work_tx.send((sent, batch)).is_err() {
-                break;
-            }
-            sent += 1;
-            while let Ok((seq, checked)) = done_rx.try_recv() {
-                pending.insert(seq, checked);
-            }
-            if let Err(f) = process(&mut pending, &mut next_seq, chain, &mut hashes) {
-                outcome = Err(f);
-                break;
-            }
-        }
-        drop(work_tx);
-        if outcome.is_ok() {
-            for (seq, checked) in done_rx.iter() {
-                pending.insert(seq, checked);
-                if let Err(f) = process(&mut pending, &mut next_seq, chain, &mut hashes) {
-                    outcome = Err(f);
-                    break;
+            if pipe.push(row, 0).map_err(stopped)? {
+                while let Some(checked) = pipe.ready().map_err(stopped)? {
+                    chain.accept(checked, &mut hashes)?;
                 }
             }
         }
-        outcome?;
+        while let Some(checked) = pipe.wait().map_err(stopped)? {
+            chain.accept(checked, &mut hashes)?;
+        }
         if let Some(extra) = hashes.next() {
             let what = match extra {
                 Ok((idx, _)) => format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
@@ -541,28 +467,12 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
     })
 }
 
-/// Feeds every batch that is next in sequence to the chain.
-fn process(
-    pending: &mut BTreeMap<u64, Vec<CheckedRow>>,
-    next_seq: &mut u64,
-    chain: &mut Chain<'_>,
-    hashes: &mut dyn Iterator<Item = rusqlite::Result<(i64, Vec<u8>)>>,
-) -> Result<(), Failure> {
-    while let Some(batch) = pending.remove(next_seq) {
-        for row in batch {
-            chain.accept(row, hashes)?;
-        }
-        *next_seq += 1;
-    }
-    Ok(())
-}
-
 fn chain_fail(origin: &str, problem: String) -> Failure {
     Failure { origin: origin.to_string(), index: None, entry_id: None, problem }
 }
 
 /// Entries stored in the file that no log contains (inserted behind the ledger's back).
-pub fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> {
+pub(crate) fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> {
     let mut stmt = ledger.conn().prepare(
         "SELECT id FROM entries e WHERE NOT EXISTS (SELECT 1 FROM leaves l WHERE l.entry_id = e.id) LIMIT 10",
     )?;
@@ -576,7 +486,7 @@ pub fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> 
 
 /// The (ref, entry) pairs of every verified statement, gathered in a private temporary database that
 /// spills to disk, so memory stays bounded however many entries the ledger holds.
-pub struct RefSet {
+pub(crate) struct RefSet {
     db: rusqlite::Connection,
     pending: Vec<(EntryId, EntryId)>,
     failed: Option<String>,
@@ -586,7 +496,7 @@ pub struct RefSet {
 const REF_BATCH: usize = 16_384;
 
 impl RefSet {
-    pub fn new() -> Result<RefSet, rusqlite::Error> {
+    pub(crate) fn new() -> Result<RefSet, rusqlite::Error> {
         // An empty file name: a private database in a temporary file, deleted when closed.
         let db = rusqlite::Connection::open("")?;
         db.execute_batch(
@@ -598,7 +508,7 @@ impl RefSet {
     }
 
     /// Records that entry `entry`'s statement refers to `reference`.
-    pub fn insert(&mut self, reference: EntryId, entry: EntryId) {
+    pub(crate) fn insert(&mut self, reference: EntryId, entry: EntryId) {
         self.pending.push((reference, entry));
         if self.pending.len() >= REF_BATCH {
             self.flush();
@@ -629,7 +539,7 @@ impl RefSet {
 
 /// Checks the `refs` index against the refs of every verified statement (`expected`), walking both in
 /// key order side by side.
-pub fn check_refs(ledger: &Ledger, mut expected: RefSet) -> Result<Option<String>, rusqlite::Error> {
+pub(crate) fn check_refs(ledger: &Ledger, mut expected: RefSet) -> Result<Option<String>, rusqlite::Error> {
     expected.flush();
     if let Some(e) = expected.failed.take() {
         return Ok(Some(format!("cannot check the refs index: {e}")));
@@ -671,7 +581,7 @@ pub fn check_refs(ledger: &Ledger, mut expected: RefSet) -> Result<Option<String
 }
 
 /// Rows in ledger tables that belong to no known origin.
-pub fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
+pub(crate) fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
     for table in ["leaves", "tree_hashes", "checkpoints", "cosignatures"] {
         let n: i64 = ledger.conn().query_row(
             &format!("SELECT COUNT(*) FROM {table} WHERE origin NOT IN (SELECT id FROM origins)"),

@@ -12,26 +12,26 @@ use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 
 /// The format name in the header line.
-pub const MAGIC: &str = "rollcall-bundle";
+pub(crate) const MAGIC: &str = "rollcall-bundle";
 
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 
 /// Longest line accepted: a statement (at most 65,535 bytes) with its leaf prefix, or a data line.
-pub const MAX_LINE: usize = 128 * 1024;
+pub(crate) const MAX_LINE: usize = 128 * 1024;
 
 /// Bytes of blob data per `data` line.
-pub const DATA_CHUNK: usize = 48 * 1024;
+pub(crate) const DATA_CHUNK: usize = 48 * 1024;
 
 /// The zstd frame magic number, which marks a compressed bundle.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// A compressed bundle may expand to at most this many times its compressed size, plus [`RATIO_SLACK`]:
 /// a decompression bomb is refused after a bounded amount of work, whatever it declares.
-pub const MAX_RATIO: u64 = 1024;
+pub(crate) const MAX_RATIO: u64 = 1024;
 
 /// Decompressed bytes always allowed on top of [`MAX_RATIO`] (small bundles compress very well).
-pub const RATIO_SLACK: u64 = 64 << 20;
+pub(crate) const RATIO_SLACK: u64 = 64 << 20;
 
 /// Counts the bytes read through it.
 struct Counting<R> {
@@ -75,7 +75,7 @@ impl<R: Read> Read for RatioCap<R> {
 
 /// One line of a bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Record {
+pub(crate) enum Record {
     /// `rollcall-bundle/<version> <ledger id hex> <exporting origin>`
     Header { version: u32, ledger: Hash, exporter: String },
     /// `origin <verifier key> <from> <to>`: the leaves `[from, to)` of that log follow.
@@ -96,7 +96,7 @@ pub enum Record {
 
 impl Record {
     /// The line's bytes, without its newline.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
             Record::Header { version, ledger, exporter } => {
                 format!("{MAGIC}/{version} {} {exporter}", ledger.to_hex()).into_bytes()
@@ -118,7 +118,7 @@ impl Record {
     }
 
     /// Parses one line (without its newline).
-    pub fn parse(line: &[u8]) -> Result<Record, String> {
+    pub(crate) fn parse(line: &[u8]) -> Result<Record, String> {
         let sp = line.iter().position(|&b| b == b' ').ok_or("a record has a type and fields")?;
         let (tag, rest) = (&line[..sp], &line[sp + 1..]);
         if tag == b"leaf" {
@@ -188,19 +188,19 @@ impl Record {
 }
 
 /// Writes lines and keeps the digest of everything written.
-pub struct Writer<W: Write> {
+pub(crate) struct Writer<W: Write> {
     out: W,
     digest: Sha256,
     bytes: u64,
 }
 
 impl<W: Write> Writer<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Writer { out, digest: Sha256::new(), bytes: 0 }
     }
 
     /// Writes one record and its newline.
-    pub fn write(&mut self, r: &Record) -> std::io::Result<()> {
+    pub(crate) fn write(&mut self, r: &Record) -> std::io::Result<()> {
         let mut line = r.encode();
         line.push(b'\n');
         self.digest.update(&line);
@@ -209,7 +209,7 @@ impl<W: Write> Writer<W> {
     }
 
     /// Writes the `end` line and returns the output and the bundle's size.
-    pub fn finish(mut self) -> std::io::Result<(W, u64, Hash)> {
+    pub(crate) fn finish(mut self) -> std::io::Result<(W, u64, Hash)> {
         let digest = Hash(self.digest.clone().finalize().into());
         self.write(&Record::End { digest })?;
         self.out.flush()?;
@@ -219,7 +219,7 @@ impl<W: Write> Writer<W> {
 
 /// Reads lines (at most [`MAX_LINE`] bytes each), undoing zstd compression when the file starts with a
 /// zstd frame, and keeps the digest of every line read before the current one.
-pub struct Reader {
+pub(crate) struct Reader {
     inner: Box<dyn BufRead + Send>,
     digest: Sha256,
     before: Sha256,
@@ -229,7 +229,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(source: impl Read + Send + 'static) -> std::io::Result<Reader> {
+    pub(crate) fn new(source: impl Read + Send + 'static) -> std::io::Result<Reader> {
         let n = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut src = BufReader::with_capacity(1 << 20, Counting { inner: source, n: std::sync::Arc::clone(&n) });
         let compressed = src.fill_buf()?.starts_with(&ZSTD_MAGIC);
@@ -243,23 +243,23 @@ impl Reader {
     }
 
     /// Whether the file was zstd-compressed.
-    pub fn compressed(&self) -> bool {
+    pub(crate) fn compressed(&self) -> bool {
         self.compressed
     }
 
     /// Number of the line last returned (1-based).
-    pub fn line_no(&self) -> u64 {
+    pub(crate) fn line_no(&self) -> u64 {
         self.line_no
     }
 
     /// The digest of every byte before the line last returned.
-    pub fn digest_before(&self) -> Hash {
+    pub(crate) fn digest_before(&self) -> Hash {
         Hash(self.before.clone().finalize().into())
     }
 
     /// The next line without its newline, or `None` at the end of the file. A line longer than
     /// [`MAX_LINE`] or a last line without a newline is an error.
-    pub fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
+    pub(crate) fn next_line(&mut self) -> Result<Option<&[u8]>, String> {
         self.buf.clear();
         loop {
             let available = match self.inner.fill_buf() {

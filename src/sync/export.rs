@@ -50,7 +50,7 @@ fn io(e: std::io::Error) -> SyncError {
 /// Checks every `--since` checkpoint of `opts` against `ledger` without writing anything: what
 /// [`export`] would refuse is refused here first. The own log is taken whole, as the export will
 /// checkpoint its tail before it writes.
-pub fn check_since(ledger: &Ledger, opts: &ExportOptions) -> Result<(), SyncError> {
+pub(crate) fn check_since(ledger: &Ledger, opts: &ExportOptions) -> Result<(), SyncError> {
     for origin in ledger.origins()? {
         let to = if origin.own { Some(ledger.size(&origin)?) } else { ledger.latest_checkpoint(&origin)?.map(|c| c.0) };
         if let Some(to) = to {
@@ -64,9 +64,8 @@ pub fn check_since(ledger: &Ledger, opts: &ExportOptions) -> Result<(), SyncErro
 /// of it; `None` when there is nothing to send (the peer holds more of this mirror than this ledger).
 fn start_for(ledger: &Ledger, origin: &Origin, to: u64, since: Option<&String>) -> Result<Option<u64>, SyncError> {
     let Some(theirs) = since else { return Ok(Some(0)) };
-    let (cp, _) = Checkpoint::verify(theirs, &origin.name, &origin.key).map_err(|e| {
-        SyncError::Usage(format!("the --since checkpoint of origin {} does not verify: {e}", origin.name))
-    })?;
+    let (cp, _) = Checkpoint::verify(theirs, &origin.name, &origin.key)
+        .map_err(|source| SyncError::Since { origin: origin.name.clone(), source })?;
     if cp.size > to && !origin.own {
         return Ok(None);
     }
@@ -133,9 +132,8 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
     }
     for digest in named {
         // Checked first (one streaming pass), then copied in chunks: never held whole.
-        let blob_err = |e: crate::evidence::store::BlobError| {
-            SyncError::Usage(format!("cannot read evidence {}: {e}", digest.short(16)))
-        };
+        let blob_err =
+            |source: crate::evidence::store::BlobError| SyncError::EvidenceRead { digest: digest.short(16), source };
         match crate::evidence::store::check(ledger.cache_conn(), &digest).map_err(blob_err)? {
             None => continue, // purged, or never held here
             Some(false) => {

@@ -2,12 +2,15 @@
 //! that verifies everything before committing, witness cosignatures, fork and rollback detection, and
 //! C2SP tlog-proof files for single entries.
 
-pub mod bundle;
+pub(crate) mod bundle;
 pub mod export;
 pub mod import;
-pub mod proof;
+pub(crate) mod proof;
 
+use crate::evidence::store::BlobError;
 use crate::ledger::LedgerError;
+use crate::ledger::note::NoteError;
+use crate::ledger::pipeline::Stopped;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -24,8 +27,17 @@ pub enum SyncError {
     Diverged(String),
     #[error("cannot access {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
-    #[error("{0}")]
-    Usage(String),
+    /// A `--since` checkpoint given to an export is not a valid signed checkpoint of that origin.
+    #[error("the --since checkpoint of origin {origin} does not verify: {source}")]
+    Since { origin: String, source: NoteError },
+    /// Stored evidence could not be read or written (the blob store under the ledger).
+    #[error("cannot read evidence {digest}: {source}")]
+    EvidenceRead { digest: String, source: BlobError },
+    #[error(transparent)]
+    Evidence(#[from] BlobError),
+    /// A verifying thread of the pipeline stopped (it panicked).
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }

@@ -4,22 +4,23 @@
 
 use crate::ledger::cosign::{Cosignature, SIGTYPE_COSIGNATURE};
 use crate::ledger::key::PublicKey;
+use crate::ledger::note::NoteError;
 use crate::ledger::note::{Checkpoint, SignedNote, canonical_u64, note_key_id, parse_verifier_key, verifier_key};
-use crate::ledger::statement::{KeyCache, check_statement_with};
+use crate::ledger::statement::{KeyCache, StatementError, check_statement_with};
 use crate::ledger::writer::leaf_hash_of;
 use crate::ledger::{Hash, Ledger, LedgerError, Origin};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 /// First line of an inclusion proof.
-pub const TLOG_PROOF: &str = "c2sp.org/tlog-proof@v1";
+pub(crate) const TLOG_PROOF: &str = "c2sp.org/tlog-proof@v1";
 /// First line of a consistency proof.
-pub const CONSISTENCY_PROOF: &str = "rollcall-consistency/v1";
+pub(crate) const CONSISTENCY_PROOF: &str = "rollcall-consistency/v1";
 
 /// The extra data of a rollcall tlog-proof: what turns the entry's bytes into its leaf, and the keys
 /// that signed the checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Extra {
+pub(crate) struct Extra {
     pub prev: Hash,
     pub signature: [u8; 64],
     pub origin_key: PublicKey,
@@ -30,7 +31,7 @@ pub struct Extra {
 
 impl Extra {
     /// `prev (32) || signature (64) || origin key (32) || ledger id (32) || (name length (1) || name || key (32))*`
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&self.prev.0);
         b.extend_from_slice(&self.signature);
@@ -44,7 +45,7 @@ impl Extra {
         b
     }
 
-    pub fn decode(b: &[u8]) -> Option<Extra> {
+    pub(crate) fn decode(b: &[u8]) -> Option<Extra> {
         if b.len() < 160 {
             return None;
         }
@@ -70,7 +71,7 @@ impl Extra {
 
 /// An inclusion proof of one entry, ready to write.
 #[derive(Clone, Debug)]
-pub struct EntryProof {
+pub(crate) struct EntryProof {
     pub text: String,
     pub statement: Vec<u8>,
     pub origin: String,
@@ -81,7 +82,7 @@ pub struct EntryProof {
 
 /// Builds the tlog-proof of `entry`: its leaf in the log that holds it, under the checkpoint of that log
 /// with the most cosignatures held (the latest on a tie).
-pub fn prove_entry(ledger: &Ledger, entry: &crate::ledger::EntryId) -> Result<EntryProof, LedgerError> {
+pub(crate) fn prove_entry(ledger: &Ledger, entry: &crate::ledger::EntryId) -> Result<EntryProof, LedgerError> {
     let row = ledger.entry(entry)?.ok_or_else(|| LedgerError::Damaged(format!("no entry {}", entry.short(16))))?;
     let origin = ledger
         .origins()?
@@ -147,7 +148,7 @@ pub fn prove_entry(ledger: &Ledger, entry: &crate::ledger::EntryId) -> Result<En
 }
 
 /// A consistency proof between the checkpoints of `origin` at `old` and its latest.
-pub fn prove_consistency(ledger: &Ledger, origin: &Origin, old: u64) -> Result<(String, u64), LedgerError> {
+pub(crate) fn prove_consistency(ledger: &Ledger, origin: &Origin, old: u64) -> Result<(String, u64), LedgerError> {
     let old_note = ledger.checkpoint_at(origin, old)?.ok_or_else(|| {
         LedgerError::Damaged(format!("this ledger holds no signed checkpoint of {} at size {old}", origin.name))
     })?;
@@ -169,7 +170,7 @@ pub fn prove_consistency(ledger: &Ledger, origin: &Origin, old: u64) -> Result<(
 
 /// What checking a proof established.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProofVerdict {
+pub(crate) struct ProofVerdict {
     pub origin: String,
     /// The origin key the checkpoint was checked with, as a verifier key.
     pub origin_vkey: String,
@@ -183,13 +184,52 @@ pub struct ProofVerdict {
     pub witnesses: Vec<String>,
 }
 
-fn trusted_key(name: &str, key: &PublicKey, trusted: &[String]) -> Result<bool, String> {
+/// Why a proof file does not prove what it claims.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProofError {
+    /// The file is not laid out as a proof (which part is missing or malformed).
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// A consistency proof lacks its `old ` or `new ` checkpoint line.
+    #[error("no {0}line")]
+    MissingLine(&'static str),
+    #[error("an inclusion proof needs the entry's bytes (--entry-file)")]
+    NoEntry,
+    /// The entry's bytes are not a valid statement signed as the proof says.
+    #[error("the entry: {0}")]
+    Entry(StatementError),
+    /// A signed checkpoint in the proof does not parse or verify.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    #[error("--key {0:?} is not a verifier key")]
+    BadTrustedKey(String),
+    #[error("the proof's key for {0} is not the trusted key given")]
+    NotTrustedKey(String),
+    #[error("the inclusion proof does not lead from leaf {0} to the checkpoint's root")]
+    NotIncluded(u64),
+    #[error("the log at size {old} is not a prefix of the log at size {new}")]
+    NotConsistent { old: u64, new: u64 },
+    #[error("no cosignature by {0}")]
+    NoCosignature(String),
+    #[error("the cosignature by {0} is malformed")]
+    MalformedCosignature(String),
+    #[error("the cosignature by {0} does not verify")]
+    BadCosignature(String),
+}
+
+impl From<&'static str> for ProofError {
+    fn from(what: &'static str) -> Self {
+        ProofError::Malformed(what)
+    }
+}
+
+fn trusted_key(name: &str, key: &PublicKey, trusted: &[String]) -> Result<bool, ProofError> {
     let mut pinned = false;
     for t in trusted {
-        let (n, k) = parse_verifier_key(t).ok_or_else(|| format!("--key {t:?} is not a verifier key"))?;
+        let (n, k) = parse_verifier_key(t).ok_or_else(|| ProofError::BadTrustedKey(t.clone()))?;
         if n == name {
             if k != *key {
-                return Err(format!("the proof's key for {name} is not the trusted key given"));
+                return Err(ProofError::NotTrustedKey(name.to_string()));
             }
             pinned = true;
         }
@@ -198,7 +238,7 @@ fn trusted_key(name: &str, key: &PublicKey, trusted: &[String]) -> Result<bool, 
 }
 
 /// Checks a proof file's text. `entry` holds the statement bytes for an inclusion proof.
-pub fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Result<ProofVerdict, String> {
+pub(crate) fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Result<ProofVerdict, ProofError> {
     if text.starts_with(&format!("{CONSISTENCY_PROOF}\n")) {
         return verify_consistency_text(text, trusted);
     }
@@ -217,19 +257,19 @@ pub fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Res
         .collect::<Result<_, _>>()?;
     let extra =
         Extra::decode(&extra.ok_or("the proof has no rollcall extra data")?).ok_or("the extra data is malformed")?;
-    let entry = entry.ok_or("an inclusion proof needs the entry's bytes (--entry-file)")?;
+    let entry = entry.ok_or(ProofError::NoEntry)?;
     let mut keys = KeyCache::default();
     let head =
         check_statement_with(entry, &extra.signature, &mut keys, &crate::ledger::dsse::Domain::of(&extra.ledger))
-            .map_err(|e| format!("the entry: {e}"))?;
+            .map_err(ProofError::Entry)?;
     let id = Hash::of(&[entry]);
     let leaf = leaf_hash_of(index, &id, &extra.prev);
-    let signed = SignedNote::parse(note).map_err(|e| e.to_string())?;
-    let cp = Checkpoint::parse_body(&signed.text).map_err(|e| e.to_string())?;
+    let signed = SignedNote::parse(note)?;
+    let cp = Checkpoint::parse_body(&signed.text)?;
     let key_trusted = trusted_key(&cp.origin, &extra.origin_key, trusted)?;
-    signed.verify_by(&cp.origin, &extra.origin_key).map_err(|e| e.to_string())?;
+    signed.verify_by(&cp.origin, &extra.origin_key)?;
     if !crate::ledger::proof::verify_inclusion(&leaf, index, cp.size, &path, &cp.root) {
-        return Err(format!("the inclusion proof does not lead from leaf {index} to the checkpoint's root"));
+        return Err(ProofError::NotIncluded(index));
     }
     let mut witnesses = Vec::new();
     for (name, key) in &extra.witnesses {
@@ -239,11 +279,11 @@ pub fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Res
             .signatures
             .iter()
             .find(|s| s.name == *name && s.key_id == id)
-            .ok_or_else(|| format!("no cosignature by {name}"))?;
+            .ok_or_else(|| ProofError::NoCosignature(name.clone()))?;
         let c = Cosignature::from_note_signature(line, &cp.origin, cp.size, &cp.root, key)
-            .ok_or_else(|| format!("the cosignature by {name} is malformed"))?;
+            .ok_or_else(|| ProofError::MalformedCosignature(name.clone()))?;
         if !c.verify(key) {
-            return Err(format!("the cosignature by {name} does not verify"));
+            return Err(ProofError::BadCosignature(name.clone()));
         }
         witnesses.push(name.clone());
     }
@@ -258,16 +298,16 @@ pub fn verify_proof(text: &str, entry: Option<&[u8]>, trusted: &[String]) -> Res
     })
 }
 
-fn verify_consistency_text(text: &str, trusted: &[String]) -> Result<ProofVerdict, String> {
+fn verify_consistency_text(text: &str, trusted: &[String]) -> Result<ProofVerdict, ProofError> {
     let mut lines = text.lines().skip(1);
     let vkey = lines.next().and_then(|l| l.strip_prefix("origin ")).ok_or("no origin line")?;
     let (name, key) = parse_verifier_key(vkey).ok_or("the origin's verifier key is not valid")?;
     let key_trusted = trusted_key(&name, &key, trusted)?;
-    let mut note = |tag: &str| -> Result<Checkpoint, String> {
-        let b64 = lines.next().and_then(|l| l.strip_prefix(tag)).ok_or(format!("no {tag}line"))?;
+    let mut note = |tag: &'static str| -> Result<Checkpoint, ProofError> {
+        let b64 = lines.next().and_then(|l| l.strip_prefix(tag)).ok_or(ProofError::MissingLine(tag))?;
         let note = String::from_utf8(B64.decode(b64).map_err(|_| "a checkpoint is not base64")?)
             .map_err(|_| "a checkpoint is not UTF-8")?;
-        Checkpoint::verify(&note, &name, &key).map(|(c, _)| c).map_err(|e| e.to_string())
+        Ok(Checkpoint::verify(&note, &name, &key).map(|(c, _)| c)?)
     };
     let old = note("old ")?;
     let new = note("new ")?;
@@ -275,7 +315,7 @@ fn verify_consistency_text(text: &str, trusted: &[String]) -> Result<ProofVerdic
         .map(|l| B64.decode(l).ok().and_then(|b| Hash::from_slice(&b)).ok_or("bad proof hash line"))
         .collect::<Result<_, _>>()?;
     if !crate::ledger::proof::verify_consistency(old.size, new.size, &path, &old.root, &new.root) {
-        return Err(format!("the log at size {} is not a prefix of the log at size {}", old.size, new.size));
+        return Err(ProofError::NotConsistent { old: old.size, new: new.size });
     }
     Ok(ProofVerdict {
         origin: name.clone(),

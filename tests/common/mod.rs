@@ -133,6 +133,21 @@ impl Env {
         signed.id.to_hex()
     }
 
+    /// Appends `n` notes signed by `who` to the own log in one library call (fast: no process per note),
+    /// enough to span many batches of the verification pipeline.
+    pub fn bulk_notes(&self, who: &str, n: usize) {
+        let key = self.signing_key(who);
+        let mut l = rollcall::ledger::Ledger::open(&self.ledger()).expect("open");
+        let actor = rollcall::ledger::PublicKey::from_signing(&key);
+        let entries: Vec<_> = (0..n)
+            .map(|i| {
+                let body = serde_json::json!({ "text": format!("bulk {i}") });
+                rollcall::ledger::Statement::new("note", &actor, body, &[]).sign(&key, &l.domain()).expect("sign")
+            })
+            .collect();
+        l.append(&entries, None, &self.signing_key("origin"), i64::MAX).expect("append");
+    }
+
     /// Pushes `entry` (with its `head`, unchecked) onto the own log behind the ledger's back, as a modified
     /// client could, and, with `checkpoint`, re-signs a checkpoint over it with the origin key (a leaf
     /// nothing vouches for otherwise). Returns its index.

@@ -62,5 +62,5 @@ pub(crate) fn verify(
     let text = String::from_utf8(read_small(file)?)
         .map_err(|_| WorkflowError::Usage(format!("{} is not a text proof", file.display())))?;
     let entry = entry_file.map(read_small).transpose()?;
-    Ok(crate::sync::proof::verify_proof(&text, entry.as_deref(), keys))
+    Ok(crate::sync::proof::verify_proof(&text, entry.as_deref(), keys).map_err(|e| e.to_string()))
 }

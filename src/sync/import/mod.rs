@@ -1,0 +1,333 @@
+//! Import of a bundle: every line is checked in order (format, statements, `verify_strict` signatures on
+//! all cores, chains, Merkle roots against each origin's signed checkpoint, blob digests, cosignatures,
+//! the digest trailer, and that every origin is declared by a signed entry of an enrolled member) while
+//! the new leaves are staged in one transaction, which commits only after the last check. A bundle that
+//! contradicts what this ledger verified before (a fork, or an origin presenting less than it signed) is
+//! refused as a SECURITY error and both signed checkpoints are kept as evidence.
+//!
+//! This file holds the entry point, its options and report, and the state machine over the bundle's
+//! records (header, origins, blobs, cosignatures, end) with the checks that need the whole bundle
+//! (declarations, merge markers, cosigning). One origin's leaves are in [`leaves`], the fork and
+//! cut-back judgement in [`fork`], blob records in [`blobs`].
+
+mod blobs;
+mod fork;
+mod leaves;
+
+use super::SyncError;
+use super::bundle::{Reader, Record, VERSION};
+use crate::ledger::cosign::Cosignature;
+use crate::ledger::dsse::Domain;
+use crate::ledger::mirror::{Equivocation, Import};
+use crate::ledger::pipeline::{self, Limits, Ordered, Stopped};
+use crate::ledger::{Hash, Ledger};
+use ed25519_dalek::SigningKey;
+use leaves::{Checked, Job};
+use std::collections::BTreeSet;
+use std::io::Read;
+
+/// Leaves handed to a verifying thread at a time, at most.
+const BATCH: usize = 512;
+
+/// Statement bytes in one batch, at most: with [`IN_FLIGHT`], what bounds an import's memory whatever the
+/// size of the statements (a batch of 512 typical statements holds about 120 KiB).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches read ahead of the one being written: enough to keep the verifying threads busy while the
+/// writer stalls (a B-tree split, a page-cache spill to the WAL), and at most ~33 MiB of statements.
+const IN_FLIGHT: usize = 32;
+
+/// How an import runs.
+#[derive(Default)]
+pub struct ImportOptions {
+    /// This ledger's origin key: when given, every checkpoint verified is cosigned (`cosignature/v1`).
+    pub witness_key: Option<SigningKey>,
+    /// The cosignature time, in seconds since 1970.
+    pub now: u64,
+    /// The latest statement time accepted, in milliseconds since 1970: this machine's clock plus the
+    /// policy's `max_clock_skew_seconds`.
+    pub max_ms: i64,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions").field("witness_key", &self.witness_key.is_some()).finish()
+    }
+}
+
+/// What happened to one origin of the bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginImported {
+    pub name: String,
+    /// The origin was not in this ledger before.
+    pub new: bool,
+    /// It is this ledger's own log (compared, never written).
+    pub own: bool,
+    pub added: u64,
+    /// Size held after the import.
+    pub size: u64,
+    /// Size of the bundle's checkpoint of it.
+    pub bundle_size: u64,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    pub exporter: String,
+    pub origins: Vec<OriginImported>,
+    pub blobs: u64,
+    pub cosignatures: u64,
+    /// Checkpoints this ledger cosigned: (origin, size).
+    pub cosigned: Vec<(String, u64)>,
+    pub compressed: bool,
+    pub digest: Hash,
+    /// Entries whose signatures were checked.
+    pub verified: u64,
+}
+
+impl ImportReport {
+    /// Leaves added over every origin.
+    pub fn added(&self) -> u64 {
+        self.origins.iter().map(|o| o.added).sum()
+    }
+}
+
+/// Why an import stopped, before it is reported.
+enum Stop {
+    Bundle(u64, String),
+    Security(String, Box<Equivocation>),
+    Other(SyncError),
+}
+
+impl From<crate::ledger::LedgerError> for Stop {
+    fn from(e: crate::ledger::LedgerError) -> Self {
+        Stop::Other(e.into())
+    }
+}
+
+impl From<Stopped> for Stop {
+    fn from(e: Stopped) -> Self {
+        Stop::Other(e.into())
+    }
+}
+
+/// Imports the bundle read from `source` into `ledger`.
+pub fn import(
+    ledger: &Ledger,
+    source: impl Read + Send + 'static,
+    opts: &ImportOptions,
+) -> Result<ImportReport, SyncError> {
+    let reader = Reader::new(source).map_err(|e| SyncError::Io("the bundle".into(), e))?;
+    match run(ledger, reader, opts) {
+        Ok(r) => Ok(r),
+        Err(Stop::Bundle(line, problem)) => Err(SyncError::Bundle { line, problem }),
+        Err(Stop::Security(message, evidence)) => {
+            // The import was rolled back; the evidence is kept on its own.
+            ledger.record_equivocation(&evidence)?;
+            Err(SyncError::Security(message))
+        }
+        Err(Stop::Other(e)) => Err(e),
+    }
+}
+
+/// The import under way: the state machine over the bundle's records.
+struct Run<'l, 'p> {
+    ledger: &'l Ledger,
+    tx: Import<'l>,
+    reader: Reader,
+    exporter: String,
+    report: ImportReport,
+    seen: BTreeSet<String>,
+    /// Leaves out to the verifying threads, taken back in order.
+    pipe: &'p mut Ordered<Job, Checked>,
+    domain: Domain,
+    /// Latest statement time accepted (milliseconds): the importer's clock plus the allowed skew.
+    max_ms: i64,
+    /// Largest blob accepted (bytes): the evidence limit of the policy in force once the bundle's logs are
+    /// staged, read at the first blob line.
+    max_blob: Option<u64>,
+}
+
+fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<ImportReport, Stop> {
+    let first = match reader.next_line() {
+        Ok(Some(l)) => Record::parse(l).map_err(|p| Stop::Bundle(1, p))?,
+        Ok(None) => return Err(Stop::Bundle(1, "the file is empty".into())),
+        Err(p) => return Err(Stop::Bundle(1, p)),
+    };
+    let Record::Header { version, ledger: id, exporter } = first else {
+        return Err(Stop::Bundle(1, "the file does not start with a rollcall-bundle header".into()));
+    };
+    if version > VERSION {
+        return Err(Stop::Bundle(
+            1,
+            format!("bundle format version {version} is newer than this rollcall reads ({VERSION}); upgrade rollcall"),
+        ));
+    }
+    if version != VERSION {
+        return Err(Stop::Bundle(1, format!("bundle format version {version} is not supported")));
+    }
+    if id != ledger.ledger_id() {
+        return Err(Stop::Bundle(
+            1,
+            format!(
+                "this bundle belongs to ledger {}, not to this ledger ({})",
+                id.short(16),
+                ledger.ledger_id().short(16)
+            ),
+        ));
+    }
+    let compressed = reader.compressed();
+    // A log this ledger holds shorter than a merge marker or cosignature it holds says is damage to this
+    // ledger, named as such before anything is staged. Once logs are staged, the same shortfall is the
+    // bundle's doing: the roster is then built without that check, and the markers and cosignatures the
+    // bundle brings are checked against the staged logs below, naming its line.
+    crate::ledger::causal::check_lengths(ledger, &crate::ledger::causal::Causality::load(ledger)?)?;
+    let tx = ledger.begin_import()?;
+    // The pipeline and thread-count policy of `verify` (`ROLLCALL_VERIFY_THREADS`, else one per core).
+    let limits = Limits { batch: BATCH, batch_bytes: BATCH_BYTES, in_flight: IN_FLIGHT };
+    let workers = vec![(); pipeline::threads()];
+    let domain = &ledger.domain();
+    pipeline::run(
+        limits,
+        workers,
+        |keys, _, job| leaves::check(job, keys, domain),
+        |pipe| {
+            let mut run = Run {
+                ledger,
+                tx,
+                reader,
+                exporter: exporter.clone(),
+                report: ImportReport { compressed, exporter: exporter.clone(), ..Default::default() },
+                seen: BTreeSet::new(),
+                pipe,
+                domain: ledger.domain(),
+                max_ms: opts.max_ms,
+                max_blob: None,
+            };
+            let result = run.body(opts);
+            let Run { tx, report, .. } = run;
+            let digest = result?;
+            tx.commit()?;
+            Ok(ImportReport { digest, ..report })
+        },
+    )
+}
+
+impl Run<'_, '_> {
+    fn bad(&self, problem: impl Into<String>) -> Stop {
+        Stop::Bundle(self.reader.line_no(), problem.into())
+    }
+
+    fn next(&mut self) -> Result<Record, Stop> {
+        match self.reader.next_line() {
+            Ok(Some(line)) => {
+                let r = Record::parse(line);
+                r.map_err(|p| self.bad(p))
+            }
+            Ok(None) => Err(Stop::Bundle(
+                self.reader.line_no(),
+                format!("the bundle is truncated: it ends after line {} without its end line", self.reader.line_no()),
+            )),
+            Err(p) => Err(Stop::Bundle(self.reader.line_no() + 1, p)),
+        }
+    }
+
+    /// Reads every record after the header; returns the bundle digest.
+    fn body(&mut self, opts: &ImportOptions) -> Result<Hash, Stop> {
+        let mut rec = self.next()?;
+        while let Record::Origin { name, key, from, to } = rec {
+            rec = self.origin(&name, &key, from, to)?;
+        }
+        if !self.seen.contains(&self.exporter) {
+            return Err(self.bad(format!("the bundle does not carry the log of its own origin {}", self.exporter)));
+        }
+        // Lookups by entry id (blobs, declarations, the roster) need the index a bulk load deferred.
+        self.tx.finish_bulk()?;
+        while let Record::Blob { sha256, size } = rec {
+            rec = self.blob(&sha256, size)?;
+        }
+        while let Record::Cosignature(c) = rec {
+            self.cosignature(c)?;
+            rec = self.next()?;
+        }
+        let Record::End { digest } = rec else {
+            return Err(self.bad(format!("unexpected {} line here", record_name(&rec))));
+        };
+        if self.reader.digest_before() != digest {
+            return Err(self.bad("the end digest does not match the bundle's content (the file was altered)"));
+        }
+        match self.reader.next_line() {
+            Ok(None) => {}
+            Ok(Some(_)) => return Err(self.bad("there is data after the end line")),
+            Err(_) => return Err(Stop::Bundle(self.reader.line_no() + 1, "there is data after the end line".into())),
+        }
+        self.check_declarations()?;
+        // What each log says it had seen must hold against what this ledger now holds (sizes, roots,
+        // and no marker stamped before the entries it records).
+        if let Some((origin, index, problem)) = crate::ledger::causal::check_markers(self.ledger)? {
+            return Err(self.bad(format!("origin {origin} leaf {index}: {problem}")));
+        }
+        if let Some(key) = &opts.witness_key {
+            self.cosign(key, opts.now)?;
+        }
+        Ok(digest)
+    }
+
+    /// Every log must be declared by a signed entry: the genesis for the first, `origin.joined` by an
+    /// enrolled member (its first entry) for the others.
+    fn check_declarations(&self) -> Result<(), Stop> {
+        let roster = crate::identity::Roster::from_staged(self.ledger)?;
+        if roster.genesis().map(|g| g.0) != Some(self.ledger.ledger_id()) {
+            return Err(self.bad("the bundle does not carry this ledger's genesis"));
+        }
+        for origin in self.ledger.origins()? {
+            let Some(first) = self.ledger.log_page(&origin, 0, 1)?.pop() else { continue };
+            let genesis_log = first.entry.id == self.ledger.ledger_id();
+            if !genesis_log && first.kind != crate::identity::kinds::ORIGIN_JOINED {
+                return Err(
+                    self.bad(format!("origin {}: its log does not start with an origin.joined entry", origin.name))
+                );
+            }
+            if roster.origin_key(&origin.name) != Some(&origin.key) {
+                return Err(self.bad(format!(
+                    "origin {} is not declared with this key by a signed entry of an enrolled member",
+                    origin.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Cosigns the latest checkpoint of every other origin this ledger now holds, once.
+    fn cosign(&mut self, key: &SigningKey, now: u64) -> Result<(), Stop> {
+        let own = self.ledger.own_origin().clone();
+        if crate::ledger::PublicKey::from_signing(key) != own.key {
+            return Err(Stop::Other(crate::ledger::LedgerError::OriginKeyMismatch.into()));
+        }
+        for origin in self.ledger.origins()?.into_iter().filter(|o| !o.own) {
+            let Some((size, _)) = self.ledger.latest_checkpoint(&origin)? else { continue };
+            let mine = self.ledger.cosignatures(Some(&origin))?;
+            if mine.iter().any(|c| c.witness == own.name && c.size == size) {
+                continue;
+            }
+            let root = self.ledger.root_at(&origin, size)?;
+            let c = Cosignature::sign(&origin.name, size, &root, &own.name, key, now);
+            self.tx.add_cosignature(&origin, &c)?;
+            self.report.cosigned.push((origin.name.clone(), size));
+        }
+        Ok(())
+    }
+}
+
+fn record_name(r: &Record) -> &'static str {
+    match r {
+        Record::Header { .. } => "header",
+        Record::Origin { .. } => "origin",
+        Record::Leaf { .. } => "leaf",
+        Record::Checkpoint { .. } => "checkpoint",
+        Record::Blob { .. } => "blob",
+        Record::Data { .. } => "data",
+        Record::Cosignature(_) => "cosignature",
+        Record::End { .. } => "end",
+    }
+}
