@@ -7,7 +7,7 @@
 
 use ed25519_dalek::SigningKey;
 use rollcall::audit::kinds::{APPROVED, REQUESTED};
-use rollcall::audit::record::{Category, Lineage, RequestBody, RevertOp, Risk, SideEffects};
+use rollcall::audit::record::{Category, RequestBody, RevertOp, Risk};
 use rollcall::identity::genesis::GenesisBody;
 use rollcall::identity::kinds::ENROLLED;
 use rollcall::identity::passphrase::Given;
@@ -22,14 +22,11 @@ fn record(i: usize) -> RequestBody {
         title: format!("Revert deploy {i} of payments-api"),
         change: format!("deploy-{i}"),
         ticket: Some(format!("OPS-{i}")),
-        incident: None,
         category: Category::CriticalBug,
         rationale: "error rate above SLO after the deploy".into(),
         impact: "a few seconds of 503s during the rollout".into(),
         components: vec!["payments-api".into()],
         env: ["production", "staging", "canary"][i % 3].into(),
-        origin_env: None,
-        cascades: vec![],
         revert: RevertOp {
             tool: "helm".into(),
             argv: vec!["helm".into(), "rollback".into(), "payments".into(), format!("{i}")],
@@ -37,15 +34,7 @@ fn record(i: usize) -> RequestBody {
             to: format!("{i}"),
         },
         risk: Risk::Low,
-        security: None,
-        lineage: Lineage::default(),
-        test_plan: None,
-        roll_forward_plan: None,
-        temporary_until: None,
-        side_effects: SideEffects::default(),
-        deployed_at: None,
-        changeset: None,
-        advisories: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -2,6 +2,8 @@
 //! decisions, emergency, executions, validations, reviews, closure, evidence, notes — with the phase of
 //! its lifecycle. Entries that arrive in a phase that does not admit them, or that the rules (supplied by
 //! the policy layer) do not authorize, are kept aside with the reason; they never change the state.
+//!
+//! Over 600 lines with its tests (~550 of code): the lifecycle fold, every phase transition in one place.
 
 use super::bodies::*;
 use super::kinds::*;

@@ -11,7 +11,7 @@ pub(crate) const MAX_TEXT: usize = 4000;
 /// Most items in a list field.
 pub(crate) const MAX_ITEMS: usize = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     SecurityPatch,
@@ -19,6 +19,7 @@ pub enum Category {
     PerformanceRegression,
     DataIntegrity,
     Compliance,
+    #[default]
     Other,
 }
 
@@ -35,10 +36,11 @@ impl Category {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
     Low,
+    #[default]
     Medium,
     High,
     Critical,
@@ -66,7 +68,7 @@ impl Risk {
 }
 
 /// The exact operation that reverts the change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevertOp {
     /// The program run (e.g. `git`, `helm`, `kubectl`).
@@ -135,7 +137,9 @@ impl SideEffects {
 }
 
 /// A rollback request: the body of `rollback.requested` and the `record` of `rollback.amended`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A request record. `Default` gives an empty record (which `validate` refuses): name the fields you
+/// set and finish with `..Default::default()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestBody {
     pub title: String,
@@ -423,8 +427,6 @@ pub mod tests_support {
             impact: "checkout slower for 5 minutes".into(),
             components: vec!["payments-api".into()],
             env: "production".into(),
-            origin_env: None,
-            cascades: vec![],
             revert: RevertOp {
                 tool: "helm".into(),
                 argv: vec!["helm".into(), "rollback".into(), "payments".into(), "41".into()],
@@ -432,15 +434,7 @@ pub mod tests_support {
                 to: "41".into(),
             },
             risk: Risk::Medium,
-            security: None,
-            lineage: Lineage::default(),
-            test_plan: None,
-            roll_forward_plan: None,
-            temporary_until: None,
-            side_effects: SideEffects::default(),
-            deployed_at: None,
-            changeset: None,
-            advisories: Vec::new(),
+            ..Default::default()
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Turning `request new` / `request amend` flags (and `--from-file`) into a rollback record.
 
 use super::args::RecordArgs;
-use crate::audit::record::{Category, Lineage, RequestBody, RevertOp, Risk, SideEffects, split_command};
+use crate::audit::record::{Category, RequestBody, RevertOp, Risk, split_command};
 
 fn category(s: &str) -> Result<Category, String> {
     serde_json::from_value(serde_json::Value::String(s.into())).map_err(|_| format!("unknown category {s:?}"))
@@ -102,26 +102,14 @@ impl RecordArgs {
         let mut r = RequestBody {
             title,
             change,
-            ticket: None,
-            incident: None,
             category,
             rationale,
             impact,
             components: self.components.clone(),
             env,
-            origin_env: None,
-            cascades: Vec::new(),
             revert,
             risk,
-            security: None,
-            lineage: Lineage::default(),
-            test_plan: None,
-            roll_forward_plan: None,
-            temporary_until: None,
-            side_effects: SideEffects::default(),
-            deployed_at: None,
-            changeset: None,
-            advisories: Vec::new(),
+            ..Default::default()
         };
         self.apply_to(&mut r)?;
         Ok(r)

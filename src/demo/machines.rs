@@ -117,19 +117,7 @@ pub(super) fn synthetic(
                 to: format!("s{i}a"),
             },
             risk: Risk::Low,
-            ticket: None,
-            incident: None,
-            origin_env: None,
-            cascades: vec![],
-            security: None,
-            lineage: Default::default(),
-            test_plan: None,
-            roll_forward_plan: None,
-            temporary_until: None,
-            side_effects: Default::default(),
-            deployed_at: None,
-            changeset: None,
-            advisories: vec![],
+            ..Default::default()
         };
         // Production's tier asks for test evidence the synthetic requests do not carry: an approval there
         // would not count, and the write path refuses it. Half of all requests are approved: three in

@@ -1,5 +1,8 @@
 //! SARIF 2.1.0 (Trivy, Semgrep, CodeQL, clippy and cargo-audit converters): results by level, rule ids,
 //! messages and locations, with the tool that produced them.
+//!
+//! Over 600 lines with its tests: the streaming reader is ~550 lines (SARIF's nesting, read without holding
+//! the document); the rest is the DOM parser kept under `cfg(test)` as a differential oracle, and tests.
 
 use super::json::{Arr, Fields, Obj, Scalar, Skip};
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};

@@ -2,6 +2,10 @@
 //! force, and which origins are declared — all derived from signed governance entries in log order.
 //! Governance changes take effect once the policy's number of distinct admin keys signed them (the
 //! proposal plus co-signatures). Entries whose signer did not count are listed with the reason.
+//!
+//! Over 600 lines on purpose: it is one fold (`observe`) over every governance kind and the questions asked
+//! of its result; split, the rules for proposals, endorsements and causal order would be read apart from
+//! the state they change. Its property tests live in `causal_props.rs`.
 
 use super::genesis::{GenesisBody, PolicyText};
 use super::kinds::*;

@@ -2,6 +2,9 @@
 //! checklist that the TUI shows and `gate` prints — every requirement met or not, with the reason — the
 //! tally of decisions that count (and why the others do not), and the request's status. It also supplies
 //! the lifecycle rules (who may do what) that the projection applies to each entry.
+//!
+//! Over 600 lines with its tests (~600 of code): the checklist, the tally and `PolicyRules` share the
+//! helpers that decide who counts; `permission` and `signer_problem` are the parts the console calls.
 
 use super::Policy;
 use crate::audit::bodies::{Decision, DecisionBody};

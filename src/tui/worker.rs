@@ -266,7 +266,7 @@ fn new_request(
     signer: Option<&str>,
     form: NewRequest,
 ) -> Result<crate::workflow::Receipt, WorkflowError> {
-    use crate::audit::record::{Lineage, RequestBody, RevertOp, SideEffects};
+    use crate::audit::record::{RequestBody, RevertOp};
     let mut changeset = None;
     let (mut argv, mut from, mut to, mut components) = (None, form.from, form.to, form.component.map(|c| vec![c]));
     if let Some(commit) = &form.git_commit {
@@ -286,26 +286,14 @@ fn new_request(
     let record = RequestBody {
         title: form.title,
         change: form.change.or(form.git_commit).unwrap_or_default(),
-        ticket: None,
-        incident: None,
         category: form.category,
         rationale: form.rationale,
         impact: form.impact,
         components: components.unwrap_or_default(),
         env: form.env,
-        origin_env: None,
-        cascades: Vec::new(),
         revert: RevertOp { tool, argv, from: from.unwrap_or_default(), to: to.unwrap_or_default() },
         risk: form.risk,
-        security: None,
-        lineage: Lineage::default(),
-        test_plan: None,
-        roll_forward_plan: None,
-        temporary_until: None,
-        side_effects: SideEffects::default(),
-        deployed_at: None,
-        changeset: None,
-        advisories: Vec::new(),
+        ..Default::default()
     };
     record.validate()?;
     crate::workflow::requests::new_request(ctx, signer, record, changeset)
