@@ -14,11 +14,8 @@ pub enum LedgerError {
     AlreadyExists(PathBuf),
     #[error("{0} is not a rollcall ledger ({1})")]
     NotALedger(PathBuf, String),
-    #[error(
-        "{path} is a ledger of format version {found}, newer than this rollcall reads ({}); upgrade rollcall",
-        super::schema::FORMAT_VERSION
-    )]
-    NewerFormat { path: PathBuf, found: u32 },
+    #[error("{path} is a ledger of format version {found}, newer than this rollcall reads ({reads}); upgrade rollcall")]
+    NewerFormat { path: PathBuf, found: u32, reads: u32 },
     #[error("ledger is damaged: {0}")]
     Damaged(String),
     #[error("cannot access {0}: {1}")]

@@ -128,7 +128,7 @@ pub(crate) fn check_header(path: &Path) -> Result<(), LedgerError> {
         return Err(not_ledger("an SQLite database of another program"));
     }
     if user_version > FORMAT_VERSION {
-        return Err(LedgerError::NewerFormat { path: path.to_path_buf(), found: user_version });
+        return Err(LedgerError::NewerFormat { path: path.to_path_buf(), found: user_version, reads: FORMAT_VERSION });
     }
     if user_version == 0 {
         return Err(not_ledger("a rollcall file that was never initialized"));

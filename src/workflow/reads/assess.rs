@@ -2,7 +2,7 @@
 //! the ledger's memory of bad artifacts (marked bad, or rolled away from by an executed revert), the
 //! advisories it recorded, its emergency and its test evidence — giving its flags and risk score.
 
-use super::state::Snapshot;
+use super::snapshot::Snapshot;
 use crate::analysis::changeset::ChangeSet;
 use crate::analysis::flags::{self, Flag, Input, Tests};
 use crate::analysis::risk::{self, Risk};

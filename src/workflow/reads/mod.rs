@@ -13,6 +13,7 @@ pub mod present;
 pub mod proofs;
 pub mod query;
 pub mod report;
+pub mod snapshot;
 pub mod state;
 pub mod verify;
 pub mod witness;

@@ -2,45 +2,14 @@
 //! with the policy's rules, and evaluating it. Everything here decides from signed entries.
 
 use super::assess::Assessment;
+pub use super::snapshot::Snapshot;
 use crate::audit::RequestBody;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
-use crate::identity::Roster;
 use crate::ledger::{EntryId, Ledger, LogRow, PublicKey};
-use crate::policy::evaluate::{Context, Evaluation, Policies, PolicyRules, evaluate};
+use crate::policy::evaluate::{Evaluation, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
-
-/// The roster and policies as of the end of the log.
-pub struct Snapshot {
-    pub roster: Roster,
-    pub policies: Policies,
-    pub size: u64,
-    /// The position the next entry of the own log takes now.
-    pub next: crate::ledger::Pos,
-}
-
-impl Snapshot {
-    pub(crate) fn load(ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
-        let roster = Roster::from_ledger(ledger)?;
-        Self::with_roster(ledger, roster)
-    }
-
-    pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
-        let policies = Policies::from_roster(&roster);
-        let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
-        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
-    }
-
-    /// The evaluation context with a request's security flags and computed tier.
-    pub(crate) fn context<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> Context<'a> {
-        Context { roster: &self.roster, policies: &self.policies, flags, flags_tier: tier }
-    }
-
-    pub(crate) fn rules<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> PolicyRules<'a> {
-        PolicyRules { ctx: self.context(flags, tier) }
-    }
-}
 
 /// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
 pub(crate) const UNREADABLE: &str = "(unreadable)";

@@ -1,0 +1,38 @@
+//! The ledger as of now for deciding: the roster and every policy version derived from its governance
+//! entries, the size of the own log and the position its next entry takes.
+
+use crate::identity::Roster;
+use crate::ledger::Ledger;
+use crate::policy::evaluate::{Context, Policies, PolicyRules};
+use crate::workflow::error::WorkflowError;
+
+/// The roster and policies as of the end of the log.
+pub struct Snapshot {
+    pub roster: Roster,
+    pub policies: Policies,
+    pub size: u64,
+    /// The position the next entry of the own log takes now.
+    pub next: crate::ledger::Pos,
+}
+
+impl Snapshot {
+    pub(crate) fn load(ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
+        let roster = Roster::from_ledger(ledger)?;
+        Self::with_roster(ledger, roster)
+    }
+
+    pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
+        let policies = Policies::from_roster(&roster);
+        let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
+        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
+    }
+
+    /// The evaluation context with a request's security flags and computed tier.
+    pub(crate) fn context<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> Context<'a> {
+        Context { roster: &self.roster, policies: &self.policies, flags, flags_tier: tier }
+    }
+
+    pub(crate) fn rules<'a>(&'a self, flags: &'a [String], tier: Option<&'a str>) -> PolicyRules<'a> {
+        PolicyRules { ctx: self.context(flags, tier) }
+    }
+}
