@@ -4,10 +4,12 @@
 
 use crate::audit::projection::{Fact, RequestView};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
+use crate::policy::evaluate::evaluate;
 use crate::workflow::clock;
 use crate::workflow::context::{Context, Receipt, Session};
 use crate::workflow::error::WorkflowError;
-use crate::workflow::reads::state::{Snapshot, evaluate_now, load_view, resolve_request};
+use crate::workflow::reads::assess::Assessment;
+use crate::workflow::reads::state::{Snapshot, load_view, resolve_request};
 use chrono::{DateTime, Utc};
 
 /// What a builder gets to decide the body.
@@ -32,15 +34,27 @@ pub(crate) fn check_candidate(
     fact: &Fact,
 ) -> Result<(), WorkflowError> {
     let assessment = crate::workflow::reads::assess::assess(ledger, snap, view)?;
+    check_assessed(view, snap, fact, &assessment)
+}
+
+/// [`check_candidate`] with the request's assessment already made. A decision changes neither the
+/// evidence nor the emergency the assessment reads, so the evaluations before and after it share one.
+pub(crate) fn check_assessed(
+    view: &RequestView,
+    snap: &Snapshot,
+    fact: &Fact,
+    assessment: &Assessment,
+) -> Result<(), WorkflowError> {
     let flags = assessment.flag_ids();
+    let tier = Some(assessment.risk.tier.as_str());
     let mut v = view.clone();
-    v.apply(fact, &snap.rules(&flags, Some(&assessment.risk.tier)));
+    v.apply(fact, &snap.rules(&flags, tier));
     if let Some(why) = v.timeline.last().and_then(|t| t.ignored.clone()) {
         return Err(WorkflowError::Refused(why));
     }
     if matches!(fact.kind.as_str(), crate::audit::kinds::APPROVED | crate::audit::kinds::REJECTED) {
-        let before = evaluate_now(ledger, view, snap, fact.ts)?.eval;
-        let after = evaluate_now(ledger, &v, snap, fact.ts)?.eval;
+        let before = evaluate(view, &snap.context(&flags, tier), fact.ts, crate::ledger::POS_MAX);
+        let after = evaluate(&v, &snap.context(&flags, tier), fact.ts, crate::ledger::POS_MAX);
         let mine = after.decisions.iter().find(|d| d.entry == fact.id);
         if let Some(why) = mine.and_then(|d| d.excluded.clone()) {
             return Err(WorkflowError::Refused(format!("this decision would not count: {why}")));

@@ -4,7 +4,7 @@
 //! body an approver signs and the check that it would count), signed by its author's key, and appended
 //! in batches: one transaction and one signed checkpoint per batch instead of one per entry.
 
-use super::act::{Draft, check_candidate, fact_for};
+use super::act::{Draft, check_assessed, fact_for};
 use super::decisions::decision_body;
 use crate::audit::bodies::Decision;
 use crate::audit::kinds::{APPROVED, REQUESTED};
@@ -69,11 +69,12 @@ pub(crate) fn file_planned(
             if let Some((when, comment)) = &p.approval {
                 let when = *when;
                 let when = stamp(when);
-                let flags = assess(&session.ledger, &snap, &view)?.flag_ids();
-                let draft = Draft { view: &view, snap: &snap, flags, signer: approving, now: when };
+                let assessment = assess(&session.ledger, &snap, &view)?;
+                let draft =
+                    Draft { view: &view, snap: &snap, flags: assessment.flag_ids(), signer: approving, now: when };
                 let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
                 let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
-                check_candidate(&session.ledger, &view, &snap, &fact_for(&statement, &snap, approving, when)?)?;
+                check_assessed(&view, &snap, &fact_for(&statement, &snap, approving, when)?, &assessment)?;
                 signed.push(statement.sign(approver_key.signing_key(), &domain)?);
             }
             filed += 1;
