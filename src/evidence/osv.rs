@@ -203,9 +203,10 @@ pub(crate) fn parse_reader<R: std::io::Read>(r: R) -> Result<Advisory, String> {
     top.osv()
 }
 
-/// Reads every `*.json` OSV file in `dir` (others are skipped; unreadable ones reported).
-pub(crate) fn load_dir(dir: &std::path::Path) -> Result<(Vec<Advisory>, Vec<String>), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read advisories in {}: {e}", dir.display()))?;
+/// Reads every `*.json` OSV file in `dir` (others are skipped; unreadable ones reported). Fails only when
+/// the directory itself cannot be read.
+pub(crate) fn load_dir(dir: &std::path::Path) -> Result<(Vec<Advisory>, Vec<String>), std::io::Error> {
+    let entries = std::fs::read_dir(dir)?;
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for e in entries.flatten() {

@@ -85,7 +85,8 @@ pub(crate) fn advisory_hits(
     changeset: &ChangeSet,
     dir: &Path,
 ) -> Result<(Vec<AdvisoryRef>, Vec<String>), WorkflowError> {
-    let (advisories, problems) = crate::evidence::osv::load_dir(dir).map_err(WorkflowError::Usage)?;
+    let (advisories, problems) =
+        crate::evidence::osv::load_dir(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
     let mut hits = Vec::new();
     for d in crate::analysis::lockfiles::downgrades(&changeset.files) {
         for a in advisories.iter().filter(|a| a.affects(&d.package, &d.to) && !a.affects(&d.package, &d.from)) {
