@@ -257,3 +257,21 @@ fn without_the_origin_key_nothing_is_appended() {
     assert_eq!(code, 0, "{v}");
     let _ = PASS;
 }
+
+/// A failure of the system under a command (here: git missing when the demo builds its repository) exits
+/// 1 like a failed check, with one line naming what could not run; bad usage stays exit 2.
+#[test]
+fn a_system_failure_exits_1_and_bad_usage_2() {
+    let env = Env::new();
+    let dir = env.home().join("demo");
+    let out = env
+        .cmd()
+        .env("PATH", "/nonexistent")
+        .args(["demo", "--dir", dir.to_str().unwrap(), "--no-tui"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().any(|l| l.starts_with("error: cannot run git")), "{err}");
+    env.fails(&["evidence", "show", "zz"], 2);
+}

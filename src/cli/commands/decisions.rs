@@ -12,10 +12,6 @@ use crate::workflow::lifecycle::Execution;
 use crate::workflow::{self, Context, WorkflowError};
 use std::process::ExitCode;
 
-fn usage(msg: String) -> WorkflowError {
-    WorkflowError::Usage(msg)
-}
-
 /// `approve REQ`.
 pub(crate) fn approve(ctx: &Context, a: ApproveArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ApproveArgs { req, comment, signer } = a;
@@ -71,7 +67,7 @@ pub(crate) fn validate(ctx: &Context, a: ValidateArgs, json: bool) -> Result<Exi
             Some((name, "fail")) if !name.trim().is_empty() => {
                 Ok(Check { name: name.into(), result: CheckResult::Fail })
             }
-            _ => Err(usage(format!("--check {c:?} is not NAME=pass or NAME=fail"))),
+            _ => Err(WorkflowError::Usage(format!("--check {c:?} is not NAME=pass or NAME=fail"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (r, id) =

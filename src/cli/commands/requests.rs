@@ -16,17 +16,16 @@ use crate::workflow::{self, Context, WorkflowError};
 use serde_json::json;
 use std::process::ExitCode;
 
-fn usage(msg: String) -> WorkflowError {
-    WorkflowError::Usage(msg)
-}
-
 fn read_record_file(path: &std::path::Path) -> Result<RequestBody, WorkflowError> {
     let meta = std::fs::metadata(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     if meta.len() > 1024 * 1024 {
-        return Err(usage(format!("{} is larger than 1 MiB; a request file is a small JSON document", path.display())));
+        return Err(WorkflowError::Usage(format!(
+            "{} is larger than 1 MiB; a request file is a small JSON document",
+            path.display()
+        )));
     }
     let bytes = crate::paths::read_capped(path, 1024 * 1024).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
-    serde_json::from_slice(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| WorkflowError::Usage(format!("{}: {e}", path.display())))
 }
 
 /// `request …`.
@@ -64,14 +63,14 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
             let mut body = match from_file {
                 Some(path) => {
                     let mut r = read_record_file(&path)?;
-                    record.apply_to(&mut r).map_err(usage)?;
+                    record.apply_to(&mut r).map_err(WorkflowError::Usage)?;
                     r
                 }
-                None => record.to_record().map_err(usage)?,
+                None => record.to_record().map_err(WorkflowError::Usage)?,
             };
             if let Some(dir) = &advisories {
                 let Some(cs) = &changeset else {
-                    return Err(usage("--advisories needs a change set (--from-git or --diff)".into()));
+                    return Err(WorkflowError::Usage("--advisories needs a change set (--from-git or --diff)".into()));
                 };
                 let (hits, problems) = workflow::requests::advisory_hits(cs, dir)?;
                 for p in problems {
@@ -113,9 +112,10 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
 pub(crate) fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ListArgs { status, env, risk, flagged, limit } = a;
     let status = match status {
-        Some(s) => {
-            Some(Status::parse(&s).ok_or_else(|| usage(format!("unknown status {s:?} ({})", Status::ALL.join(", "))))?)
-        }
+        Some(s) => Some(
+            Status::parse(&s)
+                .ok_or_else(|| WorkflowError::Usage(format!("unknown status {s:?} ({})", Status::ALL.join(", "))))?,
+        ),
         None => None,
     };
     let filter = Filter { status, env, risk, flagged, limit };
