@@ -318,6 +318,18 @@ fn advisories_known_bad_artifacts_and_emergencies() {
         "{}",
         show["assessment"]
     );
+    // A walk over every request (the index rebuild, `verify`) reads the memory of bad artifacts once
+    // instead of asking the database per request: it flags exactly what `show` flags.
+    env.ok(&["rebuild"]);
+    let list = env.json(&["list"]);
+    let rows = list["requests"].as_array().unwrap();
+    assert!(rows.len() >= 3, "{list}");
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let shown = env.json(&["show", id])["assessment"]["flags"].as_array().unwrap().len();
+        assert_eq!(row["flags"].as_u64().unwrap() as usize, shown, "request {id}: {row}");
+    }
+    assert!(rows.iter().filter(|r| r["flags"].as_u64().unwrap() > 0).count() >= 2, "{list}");
 }
 
 #[test]

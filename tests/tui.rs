@@ -816,3 +816,55 @@ fn the_real_loop_runs_on_a_test_backend_until_q() {
     at(|| h.press(KeyCode::Char('2')));
     assert_eq!(drawn, redact(&h.render()), "the loop draws what the harness draws");
 }
+
+/// Issue 15: the title bar says how far the background verification has come; a failure already found
+/// stays on the bar while a new verification runs.
+#[test]
+fn the_title_bar_shows_how_far_the_verification_has_come() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 32, true);
+    assert!(h.render().contains("✓ intact"));
+    h.send(Msg::Verifying(41));
+    let s = h.render();
+    assert!(s.contains("verifying 41 %") && !s.contains("✓ intact"), "{s}");
+    let verdict = h.state.integrity.clone();
+    h.send(Msg::Integrity(Box::new(verdict)));
+    let s = h.render();
+    assert!(s.contains("✓ intact") && !s.contains("verifying"), "{s}");
+    h.state.integrity.intact = false;
+    h.state.integrity.failure = Some("origin laptop-1 index 3: signature does not verify".into());
+    h.send(Msg::Verifying(7));
+    let s = h.render();
+    assert!(s.contains("TAMPERED") && !s.contains("verifying 7"), "{s}");
+}
+
+/// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own) and the
+/// console's background verification (one thread, small caches, every request folded on one connection)
+/// give the same report, and the background one reports its progress, rising, up to the whole.
+#[test]
+fn a_verification_in_the_background_finds_what_the_full_one_finds() {
+    use rollcall::workflow::verify::{Budget, verify_with};
+    let (_tmp, d) = demo_copy();
+    let ctx = d.context();
+    let full = at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096 }, &mut |_, _| {})).unwrap();
+    let mut seen: Vec<(u64, u64)> = Vec::new();
+    let background =
+        at(|| verify_with(&ctx, Budget::background(), &mut |done, total| seen.push((done, total)))).unwrap();
+    assert!(full.intact() && background.intact());
+    let key = |r: &rollcall::workflow::verify::VerifyReport| {
+        (
+            r.discounted.iter().map(|x| (x.id, x.kind.clone(), x.reason.clone())).collect::<Vec<_>>(),
+            r.blobs.checked,
+            r.blobs.not_held,
+            r.origins.iter().map(|o| (o.origin.clone(), o.verified, o.signatures)).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(key(&full), key(&background));
+    assert!(full.blobs.checked > 0, "the demo's evidence and change sets are checked");
+    let (first, last) = (seen[0], *seen.last().unwrap());
+    assert_eq!(first.0, 0);
+    assert_eq!(last.0, last.1, "it ends at the whole: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1), "{seen:?}");
+    let entries: u64 = full.origins.iter().map(|o| o.size).sum();
+    assert!(last.1 > entries, "the total counts the requests to evaluate too");
+}

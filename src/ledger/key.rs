@@ -29,11 +29,24 @@ impl PublicKey {
     }
 
     pub fn from_bytes(raw: &[u8; 32]) -> Option<PublicKey> {
-        let vk = VerifyingKey::from_bytes(raw).ok()?;
-        if vk.is_weak() {
-            return None;
+        thread_local! {
+            /// Keys this thread has already checked: decompressing the curve point costs about a fifth of a
+            /// signature check, and a walk over a ledger meets few signers many times.
+            static CHECKED: std::cell::RefCell<std::collections::HashMap<[u8; 32], Option<PublicKey>>> =
+                Default::default();
         }
-        Some(PublicKey(vk))
+        if let Some(k) = CHECKED.with(|c| c.borrow().get(raw).copied()) {
+            return k;
+        }
+        let k = VerifyingKey::from_bytes(raw).ok().filter(|vk| !vk.is_weak()).map(PublicKey);
+        CHECKED.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= 1024 {
+                c.clear();
+            }
+            c.insert(*raw, k);
+        });
+        k
     }
 
     pub fn bytes(&self) -> [u8; 32] {

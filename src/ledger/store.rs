@@ -63,9 +63,22 @@ pub struct Ledger {
     path: PathBuf,
     ledger_id: EntryId,
     own: Origin,
-    names: std::cell::RefCell<std::collections::HashMap<i64, String>>,
+    names: std::cell::RefCell<std::sync::Arc<std::collections::HashMap<i64, String>>>,
     /// Last, so it is dropped after `conn` is closed.
     _registration: super::open_files::Registration,
+}
+
+/// A read transaction started by [`Ledger::read_snapshot`]; ends when dropped.
+pub struct ReadSnapshot<'a> {
+    conn: Option<&'a Connection>,
+}
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn {
+            let _ = c.execute_batch("COMMIT");
+        }
+    }
 }
 
 impl std::fmt::Debug for Ledger {
@@ -307,19 +320,73 @@ impl Ledger {
         ))?;
         collect_rows(
             stmt.query(params![origin.id, from.min(i64::MAX as u64) as i64, limit.min(i64::MAX as u64) as i64])?,
-            &self.names()?,
+            &*self.names()?,
         )
     }
 
     /// Origin names by id (cached; origins are only ever added).
-    fn names(&self) -> Result<std::collections::HashMap<i64, String>, LedgerError> {
+    fn names(&self) -> Result<std::sync::Arc<std::collections::HashMap<i64, String>>, LedgerError> {
         let known = self.names.borrow().len();
-        let count: i64 = self.conn.query_row("SELECT COUNT(*) FROM origins", [], |r| r.get(0))?;
+        let count: i64 = self.conn.prepare_cached("SELECT COUNT(*) FROM origins")?.query_row([], |r| r.get(0))?;
         if known as i64 != count {
             let map = self.origins()?.into_iter().map(|o| (o.id, o.name)).collect();
-            *self.names.borrow_mut() = map;
+            *self.names.borrow_mut() = std::sync::Arc::new(map);
         }
-        Ok(self.names.borrow().clone())
+        Ok(std::sync::Arc::clone(&self.names.borrow()))
+    }
+
+    /// Starts a read transaction on this connection, ended when the guard is dropped: a walk of many
+    /// reads then sees one snapshot and takes SQLite's shared lock once instead of once per statement.
+    /// Inside a transaction already, it does nothing.
+    pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, LedgerError> {
+        if !self.conn.is_autocommit() {
+            return Ok(ReadSnapshot { conn: None });
+        }
+        self.hold_snapshot()?;
+        Ok(ReadSnapshot { conn: Some(&self.conn) })
+    }
+
+    /// Starts a read transaction that lasts as long as this connection (for a worker's own connection,
+    /// opened to read the same snapshot as another: it sees at least what that one saw when it started).
+    pub fn hold_snapshot(&self) -> Result<(), LedgerError> {
+        if self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN")?;
+            // The snapshot starts at the first read.
+            self.conn.prepare_cached("SELECT COUNT(*) FROM meta")?.query_row([], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Sets the page cache of this connection, in KiB (a walk over a large file keeps it small: the
+    /// operating system's file cache holds the rest and does not count as the process's memory).
+    pub fn set_cache_kib(&self, kib: i64) {
+        let _ = self.conn.pragma_update(None, "cache_size", -kib);
+    }
+
+    /// How many stored entries are of `kind`.
+    pub fn count_of_kind(&self, kind: &str) -> Result<u64, LedgerError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM entries WHERE kind = ?1")?
+            .query_row([kind], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Calls `visit` with the id of every stored entry of `kind`, each once, in storage order, without
+    /// holding them: for walks over every request of a large ledger.
+    pub fn visit_ids_of_kind<E: From<LedgerError>>(
+        &self,
+        kind: &str,
+        mut visit: impl FnMut(EntryId) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM entries WHERE kind = ?1").map_err(LedgerError::from)?;
+        let mut rows = stmt.query(params![kind]).map_err(LedgerError::from)?;
+        while let Some(r) = rows.next().map_err(LedgerError::from)? {
+            if let Some(id) = r.get_ref(0).map_err(LedgerError::from)?.as_blob().ok().and_then(Hash::from_slice) {
+                visit(id)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every entry of the given kinds, in every log, in union order.
@@ -405,7 +472,7 @@ impl Ledger {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1"
         ))?;
-        let rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
+        let rows = collect_rows(stmt.query(params![id.0])?, &*self.names()?)?;
         Ok(rows.into_iter().min_by_key(|r| r.pos))
     }
 
@@ -416,7 +483,7 @@ impl Ledger {
                CROSS JOIN leaves l ON l.entry_id = e.id
               WHERE r.ref = ?1"
         ))?;
-        let mut rows = collect_rows(stmt.query(params![id.0])?, &self.names()?)?;
+        let mut rows = collect_rows(stmt.query(params![id.0])?, &*self.names()?)?;
         rows.sort_by_key(|r| r.pos);
         let mut seen = std::collections::HashSet::new();
         rows.retain(|r| seen.insert(r.entry.id));

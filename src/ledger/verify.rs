@@ -114,17 +114,36 @@ struct CheckedRow {
     checkpoints: Vec<(i64, Result<Hash, String>)>,
 }
 
-/// SQLite page cache of the reading connection, in KiB: bounded, so memory does not grow with the ledger.
-const READER_CACHE_KIB: i64 = 32 * 1024;
-/// SQLite page cache of each worker's lookup connection, in KiB.
-const WORKER_CACHE_KIB: i64 = 16 * 1024;
+/// What a verification may use: threads, and the SQLite page cache of each connection (bounded, so memory
+/// does not grow with the ledger; the operating system's file cache holds the rest of the file, and does
+/// not count as the process's memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Threads checking signatures (and folding requests, in `verify`'s domain pass).
+    pub threads: usize,
+    /// Page cache of each connection, in KiB.
+    pub cache_kib: i64,
+}
+
+impl Budget {
+    /// All cores (or `ROLLCALL_VERIFY_THREADS`), for `verify` and `import`.
+    pub fn full() -> Budget {
+        Budget { threads: threads(), cache_kib: 4 * 1024 }
+    }
+
+    /// One thread and small caches: the console's background verification, which must leave a core to
+    /// the screen and keep the console's memory small.
+    pub fn background() -> Budget {
+        Budget { threads: 1, cache_kib: 1024 }
+    }
+}
 
 /// A read-only connection for a worker's entry lookups, or None (the reader then joins them in).
-fn lookup_connection(path: &std::path::Path) -> Option<rusqlite::Connection> {
+fn lookup_connection(path: &std::path::Path, cache_kib: i64) -> Option<rusqlite::Connection> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(path, flags).ok()?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
-    let _ = conn.pragma_update(None, "cache_size", -WORKER_CACHE_KIB);
+    let _ = conn.pragma_update(None, "cache_size", -cache_kib);
     conn.execute_batch("BEGIN").ok()?;
     // Start the snapshot now, after the reader's.
     conn.query_row("SELECT COUNT(*) FROM meta", [], |_| Ok(())).ok()?;
@@ -297,9 +316,10 @@ impl Chain<'_> {
 pub(crate) fn verify_origin(
     ledger: &Ledger,
     origin: &Origin,
+    budget: &Budget,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
-    verify_origin_with(ledger, origin, true, visitor)
+    verify_origin_with(ledger, origin, true, budget, visitor)
 }
 
 /// As [`verify_origin`]; without `signatures`, entry signatures are not checked (a structural check: every
@@ -308,6 +328,7 @@ pub(crate) fn verify_origin_with(
     ledger: &Ledger,
     origin: &Origin,
     signatures: bool,
+    budget: &Budget,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
     let mut chain = Chain {
@@ -323,7 +344,7 @@ pub(crate) fn verify_origin_with(
         },
         visitor,
     };
-    let result = run(ledger, origin, signatures, &mut chain);
+    let result = run(ledger, origin, signatures, budget, &mut chain);
     let mut report = std::mem::take(&mut chain.report);
     if !signatures {
         report.signatures = 0;
@@ -337,18 +358,27 @@ pub(crate) fn verify_origin_with(
     report
 }
 
-fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>) -> Result<(), Failure> {
+fn run(
+    ledger: &Ledger,
+    origin: &Origin,
+    signatures: bool,
+    budget: &Budget,
+    chain: &mut Chain<'_>,
+) -> Result<(), Failure> {
     let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
     let conn = ledger.conn();
     // No memory map: its pages count as the process's resident memory and grow with the file. A bounded
     // page cache holds the upper levels of the indexes the scan and the lookups walk; the rest comes from
     // the operating system's file cache.
-    let _ = conn.pragma_update(None, "cache_size", -READER_CACHE_KIB);
-    let tx = conn.unchecked_transaction().map_err(db)?;
+    let _ = conn.pragma_update(None, "cache_size", -budget.cache_kib);
+    // One snapshot for the whole walk (the caller's, when it holds one).
+    let _snapshot =
+        ledger.read_snapshot().map_err(|e| chain_fail(&origin.name, format!("database is damaged: {e}")))?;
+    let tx = conn;
     // The entries are looked up by id, in random order: the workers do that on connections of their own,
     // in parallel, when they can open them (opened after this transaction's first read, so each sees at
     // least what it sees: the tables only grow). Otherwise this reader joins them in.
-    let threads = threads();
+    let threads = budget.threads.max(1);
     let mut leaves_stmt = tx
         .prepare(
             "SELECT l.idx, l.entry_id, l.prev, e.id, e.statement, e.signature, e.kind, e.actor, e.ts, l.ets
@@ -400,7 +430,7 @@ fn run(ledger: &Ledger, origin: &Origin, signatures: bool, chain: &mut Chain<'_>
     // The first row starts this transaction's snapshot; the workers' connections open after it.
     let first = rows.next();
     let lookups: Option<Vec<rusqlite::Connection>> = if threads > 1 {
-        (0..threads).map(|_| lookup_connection(ledger.path())).collect::<Option<Vec<_>>>()
+        (0..threads).map(|_| lookup_connection(ledger.path(), budget.cache_kib)).collect::<Option<Vec<_>>>()
     } else {
         None
     };

@@ -65,6 +65,8 @@ pub enum Msg {
     },
     Metrics(Box<Metrics>),
     Integrity(Box<Integrity>),
+    /// The verification has checked this percentage of the ledger.
+    Verifying(u8),
     /// Another process appended to the ledger.
     Changed,
     /// An action was signed and appended (`Ok(entry id)`), or refused.

@@ -82,7 +82,7 @@ impl Workers {
     /// Starts the three workers on `ctx`; their replies go to `out`.
     pub(crate) fn spawn(ctx: Context, identity: Identity, out: &Sender<Msg>) -> Workers {
         let read = Worker::new(ctx, identity);
-        let verify = read.sibling();
+        let verify = read.sibling().reporting_to(out.clone());
         let sign = read.sibling();
         Workers {
             read: spawn_lane(read, out.clone()),

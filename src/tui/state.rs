@@ -354,6 +354,8 @@ pub struct AppState {
     pub history: HistoryState,
     pub metrics: Option<Metrics>,
     pub integrity: Integrity,
+    /// How far the background verification has come, in percent, while it runs.
+    pub verifying: Option<u8>,
     pub modals: Vec<Modal>,
     pub command: Option<String>,
     /// Search being typed (`/`).
@@ -396,6 +398,7 @@ impl AppState {
             history: HistoryState::default(),
             metrics: None,
             integrity: Integrity::default(),
+            verifying: None,
             modals: Vec::new(),
             command: None,
             search_input: None,

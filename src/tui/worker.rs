@@ -25,6 +25,8 @@ pub struct Identity {
 pub struct Worker {
     pub ctx: Context,
     pub identity: Identity,
+    /// Where the verification worker reports how far it has come (the runtime's channel).
+    progress: Option<std::sync::mpsc::Sender<Msg>>,
     ledger: Option<Ledger>,
     data_version: Option<i64>,
     size: Option<u64>,
@@ -43,7 +45,13 @@ fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> C
 
 impl Worker {
     pub fn new(ctx: Context, identity: Identity) -> Worker {
-        Worker { ctx, identity, ledger: None, data_version: None, size: None }
+        Worker { ctx, identity, progress: None, ledger: None, data_version: None, size: None }
+    }
+
+    /// This worker reports the progress of a verification on `out` as it goes.
+    pub(crate) fn reporting_to(mut self, out: std::sync::mpsc::Sender<Msg>) -> Worker {
+        self.progress = Some(out);
+        self
     }
 
     /// A second worker on the same ledger (the verification and the signing workers).
@@ -147,7 +155,25 @@ impl Worker {
                 vec![Msg::Acted(result)]
             }
             Cmd::Verify => {
-                let r = crate::workflow::verify::verify(&self.ctx)?;
+                // In the background: one thread and small caches, so the screen keeps a core and the
+                // console stays small; the bar shows how far it has come.
+                let mut last = None;
+                let out = self.progress.clone();
+                let mut progress = |done: u64, total: u64| {
+                    let pct = (done.saturating_mul(100) / total.max(1)).min(99) as u8;
+                    if last != Some(pct) {
+                        last = Some(pct);
+                        if let Some(o) = &out {
+                            let _ = o.send(Msg::Verifying(pct));
+                        }
+                    }
+                };
+                lower_priority();
+                let r = crate::workflow::verify::verify_with(
+                    &self.ctx,
+                    crate::workflow::verify::Budget::background(),
+                    &mut progress,
+                )?;
                 vec![Msg::Integrity(Box::new(present::integrity_of(&r)))]
             }
             Cmd::CheckPath { input } => {
@@ -349,6 +375,17 @@ pub(crate) fn complete_path(input: &str) -> Option<String> {
         if p.is_empty() { String::new() } else { format!("{p}/") }
     };
     Some(format!("{base}{common}"))
+}
+
+/// Lowers the calling thread's scheduling priority (and that of the threads it starts), so the background
+/// verification gives way to the screen and the reads. Linux only (elsewhere the priority is per process).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take no pointers; setpriority on a thread id changes only that thread.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub enum WorkflowError {
     Encode(#[from] serde_json::Error),
     #[error("{0}")]
     NotFound(String),
+    /// A worker thread of a walk stopped (it panicked): the walk could not finish.
+    #[error("{0}")]
+    Stopped(#[from] crate::ledger::pipeline::Stopped),
     /// The ledger or the policy refuses the operation (an illegal move, a rule not met).
     #[error("refused: {0}")]
     Refused(String),
@@ -63,6 +66,7 @@ impl WorkflowError {
             self,
             WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
                 | WorkflowError::Io(..)
+                | WorkflowError::Stopped(_)
                 | WorkflowError::Encode(_)
                 | WorkflowError::NotEnrolled { .. }
                 | WorkflowError::Refused(_)

@@ -104,7 +104,13 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             s.metrics = Some(*m);
             vec![]
         }
+        Msg::Verifying(pct) => {
+            redraw = s.verifying != Some(pct);
+            s.verifying = Some(pct);
+            vec![]
+        }
         Msg::Integrity(i) => {
+            s.verifying = None;
             let was = s.integrity.checked;
             s.integrity = *i;
             if s.tampered() {

@@ -26,7 +26,16 @@ pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     }
     let who = if s.read_only { format!(" {} (read-only) ", s.user) } else { format!(" {} ", s.user) };
     spans.push(Span::styled(who, t.accent));
-    let verdict = if !s.integrity.checked {
+    // A failure found stays on the bar while a new verification runs.
+    let verdict = if s.integrity.checked && !s.integrity.intact {
+        if s.integrity.security.is_empty() {
+            Span::styled(" ✗ TAMPERED ", t.danger)
+        } else {
+            Span::styled(" ✗ SECURITY ", t.danger)
+        }
+    } else if let Some(pct) = s.verifying {
+        Span::styled(format!(" verifying {pct:>2} % "), t.muted)
+    } else if !s.integrity.checked {
         Span::styled(" verifying… ", t.muted)
     } else if s.integrity.intact {
         Span::styled(" ✓ intact ", t.ok)

@@ -81,7 +81,10 @@ pub(crate) fn assess_record(
     snap: &Snapshot,
 ) -> Result<Assessment, WorkflowError> {
     let (cs, changeset_problem) = changeset(ledger, record)?;
-    let known = |d: &str| known_bad(ledger, d, id).ok().flatten();
+    let known = |d: &str| match &snap.memory {
+        Some(m) => m.known_bad(d, id),
+        None => known_bad(ledger, d, id).ok().flatten(),
+    };
     let (emergency, tests, tests_required) = match view {
         Some(v) => {
             let emergency = v

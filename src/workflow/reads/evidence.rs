@@ -188,7 +188,8 @@ pub struct BlobReport {
     pub not_held: u64,
 }
 
-/// Checks the stored bytes of every evidence entry against the digest in its signed entry.
+/// Checks the stored bytes of every evidence entry against the digest in its signed entry (the change sets
+/// requests name are checked request by request, [`check_changeset`]).
 pub(crate) fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> {
     let mut report = BlobReport::default();
     let own = ledger.own_origin().id;
@@ -216,36 +217,36 @@ pub(crate) fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> 
         }
         Ok(())
     })?;
-    // The change sets requests name by digest.
-    let kinds = [crate::audit::kinds::REQUESTED, crate::audit::kinds::AMENDED];
-    ledger.visit_kinds(&kinds, |row| -> Result<(), WorkflowError> {
-        let f = super::state::fact_of(&row)?;
-        let record = if f.kind == crate::audit::kinds::AMENDED {
-            f.body.get("record").cloned().unwrap_or_default()
-        } else {
-            f.body
-        };
-        let Some(digest) =
-            record.get("changeset").and_then(|c| c.get("sha256")).and_then(|s| s.as_str()).and_then(Hash::from_hex)
-        else {
-            return Ok(());
-        };
-        match store::check(ledger.cache_conn(), &digest)? {
-            Some(true) => report.checked += 1,
-            Some(false) => {
-                report.problem.get_or_insert((
-                    f.id,
-                    "the stored change set does not match the digest in the signed record".into(),
-                ));
-            }
-            None if row.origin != own => report.not_held += 1,
-            None => {
-                report.problem.get_or_insert((f.id, "the change set the record names is missing".into()));
-            }
-        }
-        Ok(())
-    })?;
     Ok(report)
+}
+
+/// Checks the change set a request's record names by digest (entry `id`, of log `origin`), if it names
+/// one, into `report`.
+pub(crate) fn check_changeset(
+    ledger: &Ledger,
+    record: &serde_json::Value,
+    id: EntryId,
+    foreign: bool,
+    report: &mut BlobReport,
+) -> Result<(), WorkflowError> {
+    let Some(digest) =
+        record.get("changeset").and_then(|c| c.get("sha256")).and_then(|s| s.as_str()).and_then(Hash::from_hex)
+    else {
+        return Ok(());
+    };
+    match store::check(ledger.cache_conn(), &digest)? {
+        Some(true) => report.checked += 1,
+        Some(false) => {
+            report
+                .problem
+                .get_or_insert((id, "the stored change set does not match the digest in the signed record".into()));
+        }
+        None if foreign => report.not_held += 1,
+        None => {
+            report.problem.get_or_insert((id, "the change set the record names is missing".into()));
+        }
+    }
+    Ok(())
 }
 
 // ---- The stored text a page at a time: `evidence show --page N / --raw` and the console's viewer ----

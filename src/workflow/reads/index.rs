@@ -208,7 +208,8 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
     ensure(ledger)?;
     super::assess::ensure_indexes(ledger);
     let tx = ledger.cache_conn().unchecked_transaction()?;
-    let snap = Snapshot::load(ledger)?;
+    // Every request is assessed: the memory of bad artifacts is read once, not asked per request.
+    let snap = Snapshot::load(ledger)?.remember(ledger)?;
     let ids = all_requests(ledger)?;
     for (_, id) in &ids {
         upsert(ledger, &snap, id, now)?;

@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod facts;
 pub mod index;
 pub mod log;
+pub(crate) mod memory;
 pub mod metrics;
 pub mod present;
 pub mod proofs;

@@ -63,7 +63,13 @@ impl Scope {
 pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>), WorkflowError> {
     let mut covered = Vec::new();
     for origin in ledger.origins()? {
-        let r = crate::ledger::verify::verify_origin_with(ledger, &origin, false, &mut |_| Ok(()));
+        let r = crate::ledger::verify::verify_origin_with(
+            ledger,
+            &origin,
+            false,
+            &crate::ledger::verify::Budget::full(),
+            &mut |_| Ok(()),
+        );
         if let Some(f) = r.failure {
             return Ok((false, format!("the ledger does not verify: {f}; run `rollcall verify`"), covered));
         }

@@ -13,6 +13,9 @@ pub struct Snapshot {
     pub size: u64,
     /// The position the next entry of the own log takes now.
     pub next: crate::ledger::Pos,
+    /// The memory of bad artifacts read once, for walks over many requests ([`Snapshot::remember`]);
+    /// without it each assessment asks the database.
+    pub(crate) memory: Option<super::memory::Memory>,
 }
 
 impl Snapshot {
@@ -24,7 +27,13 @@ impl Snapshot {
     pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
         let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
-        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next })
+        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next, memory: None })
+    }
+
+    /// Reads the memory of bad artifacts once, for a walk over many requests that writes nothing meanwhile.
+    pub(crate) fn remember(mut self, ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
+        self.memory = Some(super::memory::Memory::load(ledger)?);
+        Ok(self)
     }
 
     /// The evaluation context with a request's security flags and computed tier.

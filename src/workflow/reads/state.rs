@@ -86,8 +86,7 @@ pub(crate) fn load_view_unchecked(
 }
 
 fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Result<RequestView, WorkflowError> {
-    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
-    let rows = ledger.entries_referencing(id)?;
+    let (row, rows) = request_rows(ledger, id)?;
     if check {
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);
         for r in std::iter::once(&row).chain(&rows) {
@@ -98,6 +97,33 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
     }
     let request = fact_of(&row)?;
     let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
+    fold_facts(ledger, snap, id, &request, &related)
+}
+
+/// The stored rows of request `id`: its own, and those of every entry referencing it, in union order.
+pub(crate) fn request_rows(ledger: &Ledger, id: &EntryId) -> Result<(LogRow, Vec<LogRow>), WorkflowError> {
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no request {}", id.short(12))))?;
+    Ok((row, ledger.entries_referencing(id)?))
+}
+
+/// The record a request entry or an amendment carries (other kinds carry none).
+pub(crate) fn record_of(fact: &Fact) -> Option<&serde_json::Value> {
+    match fact.kind.as_str() {
+        REQUESTED => Some(&fact.body),
+        crate::audit::kinds::AMENDED => fact.body.get("record"),
+        _ => None,
+    }
+}
+
+/// Folds request `id` from its facts under the policy's rules, with the static security flags of its
+/// latest record.
+pub(crate) fn fold_facts(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+    request: &Fact,
+    related: &[Fact],
+) -> Result<RequestView, WorkflowError> {
     let latest = related
         .iter()
         .rev()
@@ -111,7 +137,7 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
         }
         None => (Vec::new(), None),
     };
-    RequestView::fold(&request, &related, &snap.rules(&flags, tier.as_deref()))
+    RequestView::fold(request, related, &snap.rules(&flags, tier.as_deref()))
         .map_err(|e| WorkflowError::Refused(e.to_string()))
 }
 

@@ -1,10 +1,12 @@
 //! `verify`: every origin's log checked end to end, signers checked against the roster as it stood at
 //! each entry, and the two verdicts — integrity and completeness — reported separately.
 
-use super::state::{Snapshot, all_requests, evaluate_now, load_view_unchecked};
+use super::evidence::BlobReport;
+use super::state::{Snapshot, evaluate_now, fact_of, fold_facts, record_of, request_rows};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
+pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
 use crate::workflow::context::Context;
@@ -50,6 +52,16 @@ impl VerifyReport {
 /// Verifies the ledger at `ctx.ledger_path`. A ledger that cannot be opened because it is damaged is
 /// reported as an integrity failure; one that does not exist or is not a ledger is an error.
 pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
+    verify_with(ctx, Budget::full(), &mut |_, _| {})
+}
+
+/// As [`verify`], within `budget`, telling `progress` now and then how much of the work is done (entries
+/// checked plus requests evaluated, out of all of them).
+pub fn verify_with(
+    ctx: &Context,
+    budget: Budget,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, WorkflowError> {
     let started = Instant::now();
     let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
         Ok(l) => l,
@@ -67,15 +79,23 @@ pub fn verify(ctx: &Context) -> Result<VerifyReport, WorkflowError> {
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(verify_ledger(&ledger, started))
+    Ok(verify_ledger(&ledger, budget, progress, started))
 }
 
 /// Verifies an open ledger (an audit copy of a bundle, for `verify --bundle`).
 pub fn verify_open(ledger: &Ledger) -> VerifyReport {
-    verify_ledger(ledger, Instant::now())
+    verify_ledger(ledger, Budget::full(), &mut |_, _| {}, Instant::now())
 }
 
-fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
+/// Entries or requests between two progress reports.
+const PROGRESS_EVERY: u64 = 4096;
+
+fn verify_ledger(
+    ledger: &Ledger,
+    budget: Budget,
+    progress: &mut dyn FnMut(u64, u64),
+    started: Instant,
+) -> VerifyReport {
     let mut report = VerifyReport {
         ledger_id: Some(ledger.ledger_id()),
         origins: Vec::new(),
@@ -87,6 +107,17 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         elapsed: Duration::ZERO,
     };
     let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
+    // One snapshot for every question below; the domain pass's connections open right after it starts.
+    ledger.set_cache_kib(budget.cache_kib);
+    let _snapshot = match ledger.read_snapshot() {
+        Ok(s) => s,
+        Err(e) => {
+            report.failure = Some(fail(format!("database is damaged: {e}")));
+            report.elapsed = started.elapsed();
+            return report;
+        }
+    };
+    let folders = domain_connections(ledger, &budget);
     let origins = match ledger.origins() {
         Ok(o) => o,
         Err(e) => {
@@ -95,6 +126,10 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             return report;
         }
     };
+    let total = origins.iter().map(|o| ledger.size(o).unwrap_or(0)).sum::<u64>()
+        + ledger.count_of_kind(crate::audit::kinds::REQUESTED).unwrap_or(0);
+    let mut done = 0u64;
+    progress(0, total);
     match super::witness::witness_state(ledger) {
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
@@ -107,12 +142,20 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             return report;
         }
     };
-    // Governance entries (few) are kept whole; every other entry as (position, signer, kind, origin).
+    // Who counts is known only once every governance entry is verified, but holding every other entry
+    // until then would grow with the ledger. So the roster is built first from the governance entries as
+    // stored, each entry's signer is judged against it as the entry passes, and once the walk is done the
+    // governance entries it verified must be exactly those the roster was built from.
+    let (pre_governance, pre_roster, causal) = match pre_roster(ledger) {
+        Ok(p) => p,
+        Err(e) => {
+            report.failure = Some(fail(format!("cannot read the governance entries: {e}")));
+            report.elapsed = started.elapsed();
+            return report;
+        }
+    };
     let mut governance: Vec<(Pos, EntryId, crate::ledger::statement::CheckedHead, Vec<u8>)> = Vec::new();
-    let mut signers: Vec<crate::ledger::PublicKey> = Vec::new();
-    let mut signer_ix: std::collections::HashMap<[u8; 32], u32> = std::collections::HashMap::new();
-    let mut kinds: Vec<String> = Vec::new();
-    let mut others: Vec<(Pos, u32, u16, u16)> = Vec::new();
+    let mut unauthorized: Vec<Discounted> = Vec::new();
     let mut firsts: Vec<(String, Option<EntryId>, Option<String>)> = Vec::new();
     let mut tails: Vec<Failure> = Vec::new();
     // The latest statement time seen: (ms, origin, index, id, ts).
@@ -134,23 +177,21 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
                 governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
             } else if e.head.kind == crate::ledger::causal::MERGED_KIND {
                 // Merge markers are signed by the origin key; `check_markers` checks them.
-            } else {
-                let si = *signer_ix.entry(e.head.actor.bytes()).or_insert_with(|| {
-                    signers.push(e.head.actor);
-                    (signers.len() - 1) as u32
+            } else if !pre_roster.is_active(&e.head.actor, e.pos) {
+                unauthorized.push(Discounted {
+                    pos: e.pos,
+                    id: e.id,
+                    kind: e.head.kind.clone(),
+                    reason: pre_roster.signer_problem(&e.head.actor, e.pos),
                 });
-                let ki = match kinds.iter().position(|k| *k == e.head.kind) {
-                    Some(i) => i,
-                    None => {
-                        kinds.push(e.head.kind.clone());
-                        kinds.len() - 1
-                    }
-                };
-                others.push((e.pos, si, ki as u16, oi as u16));
+            }
+            done += 1;
+            if done % PROGRESS_EVERY == 0 {
+                progress(done, total);
             }
             Ok(())
         };
-        let r = verify_origin(ledger, origin, &mut visit);
+        let r = verify_origin(ledger, origin, &budget, &mut visit);
         firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
         let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
         let witnesses: Vec<(String, u64)> = report
@@ -217,13 +258,16 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
     let mut roster = Roster::default();
     if report.failure.is_none() {
         governance.sort_by_key(|g| g.0);
-        let causal = match crate::ledger::causal::Causality::load(ledger) {
-            Ok(c) => std::sync::Arc::new(c),
-            Err(e) => {
-                report.failure = Some(fail(format!("cannot read the merge markers: {e}")));
-                std::sync::Arc::default()
-            }
-        };
+        // An entry held by several logs counts once, at its first position.
+        let mut seen = std::collections::HashSet::new();
+        governance.retain(|g| seen.insert(g.1));
+        if governance.iter().map(|g| g.1).ne(pre_governance.iter().copied()) {
+            report.failure = Some(fail(
+                "the governance entries in the logs are not those stored under their kinds (rows changed behind \
+                 the ledger's back)"
+                    .into(),
+            ));
+        }
         match Roster::build(causal, &governance) {
             Ok(r) => roster = r,
             Err((id, problem)) => {
@@ -281,26 +325,7 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         }
     }
     report.discounted.extend(roster.discounted().iter().cloned());
-    if report.failure.is_none() {
-        for (pos, si, ki, oi) in &others {
-            let key = &signers[*si as usize];
-            if !roster.is_active(key, *pos) {
-                let origin = &origins[*oi as usize];
-                let index = crate::ledger::pos::index_of(*pos);
-                let id = ledger
-                    .log_page(origin, index, 1)
-                    .ok()
-                    .and_then(|r| r.first().map(|r| r.entry.id))
-                    .unwrap_or(crate::ledger::Hash([0; 32]));
-                report.discounted.push(Discounted {
-                    pos: *pos,
-                    id,
-                    kind: kinds[*ki as usize].clone(),
-                    reason: roster.signer_problem(key, *pos),
-                });
-            }
-        }
-    }
+    report.discounted.extend(unauthorized);
     if report.failure.is_none() {
         match orphan_entries(ledger) {
             Ok(ids) if !ids.is_empty() => {
@@ -368,9 +393,20 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
         }
     }
     if report.failure.is_none() {
-        match domain_verdict(ledger) {
-            Ok(items) => {
-                for d in items {
+        let mut tick = |n: u64| {
+            done += n;
+            progress(done, total);
+        };
+        match domain_verdict(ledger, folders, &budget, &mut tick) {
+            Ok(verdict) => {
+                report.blobs.checked += verdict.blobs.checked;
+                report.blobs.not_held += verdict.blobs.not_held;
+                if let Some((id, problem)) = verdict.blobs.problem {
+                    report.failure =
+                        Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem: problem.clone() });
+                    report.blobs.problem = Some((id, problem));
+                }
+                for d in verdict.discounted {
                     if !report.discounted.iter().any(|x| x.id == d.id) {
                         report.discounted.push(d);
                     }
@@ -380,36 +416,168 @@ fn verify_ledger(ledger: &Ledger, started: Instant) -> VerifyReport {
             Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
         }
     }
+    progress(total, total);
     report.elapsed = started.elapsed();
     report
 }
+
+type PreRoster = (Vec<EntryId>, Roster, std::sync::Arc<crate::ledger::causal::Causality>);
+
+/// The governance entries as stored (each once, at its first position, unchecked) and the roster they
+/// make, to judge signers while the walk goes; the walk then confirms them.
+fn pre_roster(ledger: &Ledger) -> Result<PreRoster, WorkflowError> {
+    let mut rows = Vec::new();
+    for row in ledger.entries_of_kinds(&GOVERNANCE_KINDS)? {
+        if let Ok(head) = crate::ledger::statement::parse_head(&row.entry.bytes) {
+            rows.push((row.pos, row.entry.id, head, row.entry.bytes));
+        }
+    }
+    let ids = rows.iter().map(|r| r.1).collect();
+    let causal = std::sync::Arc::new(crate::ledger::causal::Causality::load(ledger)?);
+    // A roster that cannot be built is reported once the walk has verified the entries.
+    let roster = Roster::build(std::sync::Arc::clone(&causal), &rows).unwrap_or_default();
+    Ok((ids, roster, causal))
+}
+
+/// What the domain pass found: decisions and lifecycle entries that do not count, and the change sets
+/// the requests' records name, checked against their digests.
+#[derive(Default)]
+struct DomainVerdict {
+    discounted: Vec<Discounted>,
+    blobs: BlobReport,
+}
+
+/// A connection of the domain pass's own, with the snapshot it decides from.
+struct Folder {
+    ledger: Ledger,
+    snap: Option<Snapshot>,
+}
+
+/// Requests handed to a folding thread at a time.
+const FOLD_BATCH: usize = 64;
+
+/// One read-only connection per thread for the domain pass, opened now (right after the caller's
+/// snapshot started, so each sees at least what it sees: the tables only grow). Empty when they cannot be
+/// opened or one thread is all the budget allows: the caller's connection then folds every request.
+fn domain_connections(ledger: &Ledger, budget: &Budget) -> Vec<Folder> {
+    if budget.threads < 2 {
+        return Vec::new();
+    }
+    let open = || -> Result<Folder, LedgerError> {
+        let l = Ledger::open_read_only(ledger.path())?;
+        l.set_cache_kib(budget.cache_kib);
+        l.hold_snapshot()?;
+        Ok(Folder { ledger: l, snap: None })
+    };
+    (0..budget.threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
+}
+
+/// Every request folded under the policy: lifecycle entries the rules refused, decisions the policy does
+/// not count (no role, self-approval, revoked key, …) with the reasons, and the change sets the records
+/// name. The requests are folded on `folders` in parallel (each request is independent of the others),
+/// or on `ledger` alone when there are none.
+fn domain_verdict(
+    ledger: &Ledger,
+    folders: Vec<Folder>,
+    budget: &Budget,
+    tick: &mut dyn FnMut(u64),
+) -> Result<DomainVerdict, WorkflowError> {
+    let now = crate::workflow::clock::now();
+    let own = ledger.own_origin().id;
+    let mut verdict = DomainVerdict::default();
+    let mut since = 0u64;
+    let mut merge = |verdict: &mut DomainVerdict, folded: Folded| -> Result<(), WorkflowError> {
+        let f = folded?;
+        verdict.discounted.extend(f.discounted);
+        verdict.blobs.checked += f.blobs.checked;
+        verdict.blobs.not_held += f.blobs.not_held;
+        if verdict.blobs.problem.is_none() {
+            verdict.blobs.problem = f.blobs.problem;
+        }
+        since += 1;
+        if since == PROGRESS_EVERY {
+            tick(since);
+            since = 0;
+        }
+        Ok(())
+    };
+    if folders.is_empty() {
+        let snap = Snapshot::load(ledger)?.remember(ledger)?;
+        ledger.visit_ids_of_kind(crate::audit::kinds::REQUESTED, |id| -> Result<(), WorkflowError> {
+            merge(&mut verdict, fold_request(ledger, &snap, &id, own, now))
+        })?;
+    } else {
+        let limits = crate::ledger::pipeline::Limits {
+            batch: FOLD_BATCH,
+            batch_bytes: usize::MAX,
+            in_flight: 2 * budget.threads.max(1),
+        };
+        let check = |_: &mut crate::ledger::statement::KeyCache, f: &mut Folder, id: EntryId| -> Folded {
+            if f.snap.is_none() {
+                f.snap = Some(Snapshot::load(&f.ledger)?.remember(&f.ledger)?);
+            }
+            let snap = f.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
+            fold_request(&f.ledger, snap, &id, own, now)
+        };
+        crate::ledger::pipeline::run(limits, folders, check, |pipe| -> Result<(), WorkflowError> {
+            ledger.visit_ids_of_kind(crate::audit::kinds::REQUESTED, |id| -> Result<(), WorkflowError> {
+                if pipe.push(id, 0)? {
+                    while let Some(f) = pipe.ready()? {
+                        merge(&mut verdict, f)?;
+                    }
+                }
+                Ok(())
+            })?;
+            while let Some(f) = pipe.wait()? {
+                merge(&mut verdict, f)?;
+            }
+            Ok(())
+        })?;
+    }
+    tick(since);
+    Ok(verdict)
+}
+
+/// What folding one request found.
+type Folded = Result<DomainVerdict, WorkflowError>;
 
 /// Reasons a decision is excluded that are part of a normal lifecycle, not a violation (a stale approval
 /// saw less evidence than was attached later; its approver approves again).
 const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
 
-/// Every request folded under the policy: lifecycle entries the rules refused, and decisions the policy
-/// does not count (no role, self-approval, revoked key, …), with the reasons.
-fn domain_verdict(ledger: &Ledger) -> Result<Vec<Discounted>, WorkflowError> {
-    let snap = Snapshot::load(ledger)?;
-    let now = crate::workflow::clock::now();
-    let mut out = Vec::new();
-    for (_, id) in all_requests(ledger)? {
-        let view = load_view_unchecked(ledger, &snap, &id)?;
-        for t in &view.timeline {
-            if let Some(reason) = &t.ignored {
-                out.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
-            }
+/// Folds request `id` under the policy and evaluates it now: what does not count, and its change sets.
+fn fold_request(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+    own: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Folded {
+    let mut out = DomainVerdict::default();
+    let (row, rows) = request_rows(ledger, id)?;
+    let request = fact_of(&row)?;
+    let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
+    for (fact, origin) in
+        std::iter::once((&request, row.origin)).chain(related.iter().zip(rows.iter().map(|r| r.origin)))
+    {
+        if let Some(record) = record_of(fact) {
+            super::evidence::check_changeset(ledger, record, fact.id, origin != own, &mut out.blobs)?;
         }
-        for d in evaluate_now(ledger, &view, &snap, now)?.eval.decisions {
-            if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
-                if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
-                    let kind = format!(
-                        "approval.{}",
-                        if d.decision == crate::audit::bodies::Decision::Approve { "granted" } else { "rejected" }
-                    );
-                    out.push(Discounted { pos: rec.pos, id: d.entry, kind, reason });
-                }
+    }
+    let view = fold_facts(ledger, snap, id, &request, &related)?;
+    for t in &view.timeline {
+        if let Some(reason) = &t.ignored {
+            out.discounted.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
+        }
+    }
+    for d in evaluate_now(ledger, &view, snap, now)?.eval.decisions {
+        if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
+            if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
+                let kind = format!(
+                    "approval.{}",
+                    if d.decision == crate::audit::bodies::Decision::Approve { "granted" } else { "rejected" }
+                );
+                out.discounted.push(Discounted { pos: rec.pos, id: d.entry, kind, reason });
             }
         }
     }
