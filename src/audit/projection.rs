@@ -161,6 +161,8 @@ pub struct Version {
     pub actor: PublicKey,
     pub record: RequestBody,
     pub reason: Option<String>,
+    /// `record.revert_digest()`, computed once: every decision and execution is checked against it.
+    pub revert_digest: String,
 }
 
 /// Evidence attached to the request, and its purge if any.
@@ -221,7 +223,8 @@ pub struct RequestView {
 }
 
 fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
-    serde_json::from_value(f.body.clone()).map_err(|e| format!("malformed {} body: {e}", f.kind))
+    // Read in place: no copy of the body first.
+    T::deserialize(&f.body).map_err(|e| format!("malformed {} body: {e}", f.kind))
 }
 
 fn rec<T>(f: &Fact, body: T) -> Rec<T> {
@@ -251,6 +254,7 @@ impl RequestView {
                 index: request.index,
                 ts: request.ts,
                 actor: request.actor,
+                revert_digest: record.revert_digest(),
                 record,
                 reason: None,
             }],
@@ -328,12 +332,9 @@ impl RequestView {
     /// signer authored what would run now.
     pub(crate) fn revert_author(&self) -> &Version {
         let mut author = &self.versions[0];
-        let mut digest = author.record.revert_digest();
         for v in &self.versions[1..] {
-            let d = v.record.revert_digest();
-            if d != digest {
+            if v.revert_digest != author.revert_digest {
                 author = v;
-                digest = d;
             }
         }
         author
@@ -450,6 +451,7 @@ impl RequestView {
                     index: f.index,
                     ts: f.ts,
                     actor: f.actor,
+                    revert_digest: b.record.revert_digest(),
                     record: b.record,
                     reason: Some(b.reason),
                 });

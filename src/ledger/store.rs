@@ -372,23 +372,6 @@ impl Ledger {
         Ok(n as u64)
     }
 
-    /// Calls `visit` with the id of every stored entry of `kind`, each once, in storage order, without
-    /// holding them: for walks over every request of a large ledger.
-    pub fn visit_ids_of_kind<E: From<LedgerError>>(
-        &self,
-        kind: &str,
-        mut visit: impl FnMut(EntryId) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut stmt = self.conn.prepare_cached("SELECT id FROM entries WHERE kind = ?1").map_err(LedgerError::from)?;
-        let mut rows = stmt.query(params![kind]).map_err(LedgerError::from)?;
-        while let Some(r) = rows.next().map_err(LedgerError::from)? {
-            if let Some(id) = r.get_ref(0).map_err(LedgerError::from)?.as_blob().ok().and_then(Hash::from_slice) {
-                visit(id)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Every entry of the given kinds, in every log, in union order.
     pub fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<LogRow>, LedgerError> {
         let mut out = Vec::new();

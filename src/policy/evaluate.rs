@@ -242,7 +242,7 @@ pub(crate) fn permission(
     let current = view.current();
     let body = match what {
         Permission::Execute => serde_json::json!({
-            "revert_digest": current.record.revert_digest(),
+            "revert_digest": current.revert_digest,
             "version": current.id.to_hex(),
         }),
         _ => serde_json::Value::Null,
@@ -270,7 +270,7 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     let tier = tier_of(view, ctx.flags_tier);
     let rule = policy.tier(&tier);
     let current = view.current();
-    let digest = current.record.revert_digest();
+    let digest = &current.revert_digest;
     let mut checklist = Vec::new();
 
     // Evidence: what the tier and the flags require, and which attached entries satisfy it (decided from
@@ -298,7 +298,7 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
             Some("superseded by a later decision of the same key".to_string())
         } else if Hash::from_hex(&d.body.version) != Some(current.id) {
             Some("decided on an earlier version (the request was amended since)".into())
-        } else if d.body.revert_digest != digest {
+        } else if d.body.revert_digest != *digest {
             Some("signed a different revert operation".into())
         } else if let Some(why) = signer_problem(view, ctx, policy, &tier, &d.actor, d.pos, approve) {
             Some(why)
@@ -565,7 +565,7 @@ impl PolicyRules<'_> {
                         policy.execution.may_execute.join(", ")
                     ));
                 }
-                let digest = view.record().revert_digest();
+                let digest = &view.current().revert_digest;
                 if f.body.get("revert_digest").and_then(|d| d.as_str()) != Some(digest.as_str())
                     || f.body.get("version").and_then(|d| d.as_str()) != Some(view.current().id.to_hex().as_str())
                 {

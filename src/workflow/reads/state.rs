@@ -10,6 +10,7 @@ use crate::ledger::{EntryId, Ledger, LogRow, PublicKey};
 use crate::policy::evaluate::{Evaluation, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 /// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
 pub(crate) const UNREADABLE: &str = "(unreadable)";
@@ -128,8 +129,8 @@ pub(crate) fn fold_facts(
         .iter()
         .rev()
         .find(|f| f.kind == crate::audit::kinds::AMENDED)
-        .and_then(|f| serde_json::from_value::<RequestBody>(f.body.get("record")?.clone()).ok())
-        .or_else(|| serde_json::from_value::<RequestBody>(request.body.clone()).ok());
+        .and_then(|f| RequestBody::deserialize(f.body.get("record")?).ok())
+        .or_else(|| RequestBody::deserialize(&request.body).ok());
     let (flags, tier) = match &latest {
         Some(r) => {
             let a = super::assess::assess_record(ledger, id, r, None, snap)?;

@@ -2,13 +2,13 @@
 //! each entry, and the two verdicts — integrity and completeness — reported separately.
 
 use super::evidence::BlobReport;
-use super::state::{Snapshot, evaluate_now, fact_of, fold_facts, record_of, request_rows};
+use super::state::{Snapshot, evaluate_now, fact_of, fold_facts, record_of};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
-use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
+use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -503,8 +503,8 @@ fn domain_verdict(
     };
     if folders.is_empty() {
         let snap = Snapshot::load(ledger)?.remember(ledger)?;
-        ledger.visit_ids_of_kind(crate::audit::kinds::REQUESTED, |id| -> Result<(), WorkflowError> {
-            merge(&mut verdict, fold_request(ledger, &snap, &id, own, now))
+        ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), WorkflowError> {
+            merge(&mut verdict, fold_request(ledger, &snap, row, own, now))
         })?;
     } else {
         let limits = crate::ledger::pipeline::Limits {
@@ -512,16 +512,18 @@ fn domain_verdict(
             batch_bytes: usize::MAX,
             in_flight: 2 * budget.threads.max(1),
         };
-        let check = |_: &mut crate::ledger::statement::KeyCache, f: &mut Folder, id: EntryId| -> Folded {
+        let check = |_: &mut crate::ledger::statement::KeyCache, f: &mut Folder, row: LogRow| -> Folded {
             if f.snap.is_none() {
                 f.snap = Some(Snapshot::load(&f.ledger)?.remember(&f.ledger)?);
             }
             let snap = f.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
-            fold_request(&f.ledger, snap, &id, own, now)
+            fold_request(&f.ledger, snap, row, own, now)
         };
         crate::ledger::pipeline::run(limits, folders, check, |pipe| -> Result<(), WorkflowError> {
-            ledger.visit_ids_of_kind(crate::audit::kinds::REQUESTED, |id| -> Result<(), WorkflowError> {
-                if pipe.push(id, 0)? {
+            // The request rows come from one scan here; each worker looks up only the entries that
+            // reference its requests.
+            ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), WorkflowError> {
+                if pipe.push(row, 0)? {
                     while let Some(f) = pipe.ready()? {
                         merge(&mut verdict, f)?;
                     }
@@ -545,16 +547,12 @@ type Folded = Result<DomainVerdict, WorkflowError>;
 /// saw less evidence than was attached later; its approver approves again).
 const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
 
-/// Folds request `id` under the policy and evaluates it now: what does not count, and its change sets.
-fn fold_request(
-    ledger: &Ledger,
-    snap: &Snapshot,
-    id: &EntryId,
-    own: i64,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Folded {
+/// Folds the request stored as `row` under the policy and evaluates it now: what does not count, and its
+/// change sets.
+fn fold_request(ledger: &Ledger, snap: &Snapshot, row: LogRow, own: i64, now: chrono::DateTime<chrono::Utc>) -> Folded {
     let mut out = DomainVerdict::default();
-    let (row, rows) = request_rows(ledger, id)?;
+    let id = &row.entry.id;
+    let rows = ledger.entries_referencing(id)?;
     let request = fact_of(&row)?;
     let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
     for (fact, origin) in
