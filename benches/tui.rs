@@ -262,8 +262,9 @@ fn main() {
         return;
     }
     let dir = demo_ledger::million();
+    // Every log's entries (the synthetic year lives in the archive machine's log).
     let entries = rollcall::ledger::Ledger::open_read_only(&dir.join("ledger.db"))
-        .map(|l| l.size(l.own_origin()).unwrap_or(0))
+        .map(|l| l.origins().unwrap_or_default().iter().map(|o| l.size(o).unwrap_or(0)).sum::<u64>())
         .unwrap_or(0);
     println!("rollcall console benchmark on {entries} entries ({})", dir.display());
     if let Some(ms) = launch_in_tmux(env!("CARGO_BIN_EXE_rollcall"), &dir) {
