@@ -868,3 +868,38 @@ fn a_verification_in_the_background_finds_what_the_full_one_finds() {
     let entries: u64 = full.origins.iter().map(|o| o.size).sum();
     assert!(last.1 > entries, "the total counts the requests to evaluate too");
 }
+
+/// Issue 16: an auditor's read-only console on a ledger whose request index was never built (requests
+/// filed from the command line, never listed) shows the queue, built in the connection's private
+/// temporary database, and writes nothing to the file.
+#[test]
+fn a_read_only_console_builds_a_missing_index_without_writing() {
+    let (_tmp, d) = demo_copy();
+    {
+        let c = rusqlite::Connection::open(&d.ledger).unwrap();
+        c.execute_batch("DROP TABLE request_index; DROP TABLE search_fts; DROP TABLE index_meta;").unwrap();
+    }
+    let digest = |p: &std::path::Path| std::fs::read(p).map(|b| rollcall::ledger::Hash::of(&[&b])).ok();
+    let wal = d.ledger.with_extension("db-wal");
+    let before = (digest(&d.ledger), digest(&wal));
+    let mut h = harness(&d, 120, 32, true);
+    let screen = h.render();
+    assert!(!screen.contains("no such table"), "{screen}");
+    assert!(h.state.queue.total.unwrap_or(0) > 0 && !h.state.queue.rows.is_empty(), "{screen}");
+    h.press(KeyCode::Char('/'));
+    h.type_str("checkout");
+    h.press(KeyCode::Enter);
+    assert!(!h.render().contains("no such table"), "search uses the temporary index too");
+    drop(h);
+    let after = (digest(&d.ledger), digest(&wal));
+    assert_eq!(after.0, before.0, "the ledger file is unchanged");
+    assert!(
+        after.1.is_none() || after.1 == before.1 || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
+        "the WAL is unchanged: {before:?} {after:?}"
+    );
+    let c = rusqlite::Connection::open_with_flags(&d.ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let tables: i64 = c
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('request_index', 'index_meta')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "no index was written to the file");
+}

@@ -67,7 +67,13 @@ impl Worker {
             {
                 let _ = crate::workflow::index::refresh(&rw, crate::workflow::clock::now());
             }
-            self.ledger = Some(self.ctx.open_read_only()?);
+            let l = self.ctx.open_read_only()?;
+            if self.identity.read_only {
+                // An auditor's console writes nothing: an index the file lacks is built in a private temporary
+                // database instead.
+                crate::workflow::index::refresh_read_only(&l, crate::workflow::clock::now())?;
+            }
+            self.ledger = Some(l);
         }
         Ok(self.ledger.as_ref().expect("just opened"))
     }

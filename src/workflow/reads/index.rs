@@ -107,22 +107,29 @@ pub struct Row {
 }
 
 fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
-    ledger.cache_conn().execute_batch(
-        "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS request_index (
+    ensure_in(ledger, "main")
+}
+
+/// Creates the index's tables in `schema`: `main` (the ledger file), or `temp` (this connection's private
+/// temporary database, for a file this process must not write). Unqualified names find `temp` first, so
+/// an index built there shadows the file's for this connection.
+fn ensure_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
+    ledger.cache_conn().execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.index_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS {schema}.request_index (
              id BLOB PRIMARY KEY NOT NULL, pos TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
              env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
              evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS request_index_urgency ON request_index(urgency, pos DESC);
-         CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
-         CREATE INDEX IF NOT EXISTS request_index_pos ON request_index(pos);
-         CREATE INDEX IF NOT EXISTS request_index_status ON request_index(status, pos);
-         CREATE INDEX IF NOT EXISTS request_index_recheck ON request_index(recheck_at);
-         CREATE INDEX IF NOT EXISTS request_index_due ON request_index(obligation_due);
-         CREATE INDEX IF NOT EXISTS request_index_created ON request_index(created, id);",
-    )
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
+         CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_pos ON request_index(pos);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_status ON request_index(status, pos);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_recheck ON request_index(recheck_at);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_due ON request_index(obligation_due);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_created ON request_index(created, id);"
+    ))
 }
 
 fn meta(ledger: &Ledger, key: &str) -> Result<Option<String>, rusqlite::Error> {
@@ -204,9 +211,18 @@ fn foreign_sizes(ledger: &Ledger) -> Result<String, WorkflowError> {
 
 /// Rebuilds the index from every entry.
 pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
-    ledger.cache_conn().execute_batch("DROP TABLE IF EXISTS request_index; DROP TABLE IF EXISTS search_fts;")?;
-    ensure(ledger)?;
-    super::assess::ensure_indexes(ledger);
+    rebuild_in(ledger, now, "main")
+}
+
+/// Rebuilds the index in `schema` (see [`ensure_in`]).
+fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize, WorkflowError> {
+    ledger.cache_conn().execute_batch(&format!(
+        "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
+    ))?;
+    ensure_in(ledger, schema)?;
+    if schema == "main" {
+        super::assess::ensure_indexes(ledger);
+    }
     let tx = ledger.cache_conn().unchecked_transaction()?;
     // Every request is assessed: the memory of bad artifacts is read once, not asked per request.
     let snap = Snapshot::load(ledger)?.remember(ledger)?;
@@ -231,8 +247,27 @@ pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowErr
     Ok(ids.len())
 }
 
+/// For a ledger opened read-only (an auditor's console): when the file's index is missing, of another
+/// version or ledger, or behind the logs, the index is built in this connection's temporary database
+/// instead, where it shadows the file's; nothing is written to the file. An index that is current is used
+/// as it is.
+pub fn refresh_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    let current = (|| -> Result<bool, WorkflowError> {
+        Ok(meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
+            && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex())
+            && meta(ledger, "foreign")? == Some(foreign_sizes(ledger)?)
+            && meta(ledger, "applied_size")?.and_then(|s| s.parse::<u64>().ok())
+                >= Some(ledger.size(ledger.own_origin())?))
+    })()
+    .unwrap_or(false);
+    if current {
+        return Ok(());
+    }
+    rebuild_in(ledger, now, "temp").map(|_| ())
+}
+
 /// Brings the index up to the end of the log, and recomputes rows whose status time alone may have
-/// changed. Read-only ledgers are left as they are.
+/// changed. Read-only ledgers are left as they are (see [`refresh_read_only`]).
 pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
     // Entries of other origins arrive only by import, in bulk: any change there rebuilds.
     let current = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
