@@ -113,6 +113,9 @@ fn unknown_key_wrong_passphrase_empty_note() {
     let env = Env::with_ledger();
     let before = env.fingerprint();
     assert!(env.fails(&["note", "hello", "--as", "mallory"], 2).contains("no key named"));
+    // The console refuses an unknown key before it takes over the terminal (issue 16).
+    let err = env.fails(&["tui", "--as", "nobody"], 2);
+    assert!(err.contains("no key named \"nobody\"") && err.trim().lines().count() == 1, "{err}");
     let out = env
         .cmd()
         .args(["note", "hello", "--as", "alice"])

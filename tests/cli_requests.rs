@@ -597,3 +597,24 @@ fn approvals_expire() {
     assert!(g["decisions"][0]["excluded"].as_str().unwrap().contains("expired"), "{g}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ROLLCALL_NOW"), "the clock override is announced");
 }
+
+/// Issue 16: a mistyped request id is refused before the key is unlocked, so no passphrase is asked for
+/// (here none is available: it would otherwise fail on the passphrase instead), and nothing is written.
+#[test]
+fn a_bad_request_id_is_refused_before_the_passphrase() {
+    let env = Env::with_ledger();
+    let before = env.dump();
+    for args in [
+        &["approve", "deadbeef", "--comment", "looks right", "--as", "alice"][..],
+        &["reject", "deadbeef", "--comment", "no", "--as", "alice"][..],
+        &["approve", "zz", "--comment", "looks right", "--as", "alice"][..],
+    ] {
+        let out = env.cmd().env_remove("ROLLCALL_PASSPHRASE").args(args).write_stdin("").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("deadbeef") || err.contains("not a request id"), "{args:?}: {err}");
+        assert!(!err.contains("passphrase"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(env.dump(), before);
+}

@@ -16,6 +16,13 @@ fn tmux(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The tests share this process's tmux server, which each stops when it ends: they run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Stops the private server however the test ends.
 struct Server;
 
@@ -66,6 +73,7 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     if !tmux_available() {
         return;
     }
+    let _turn = one_at_a_time();
     let _server = Server;
     let bin = env!("CARGO_BIN_EXE_rollcall");
     let dir = tempfile::tempdir().unwrap();
@@ -151,4 +159,34 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     assert_eq!(std::fs::read(&bundle).unwrap(), before, "the bundle is untouched");
     let written: Vec<_> = std::fs::read_dir(auditor.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(written.is_empty(), "nothing written to the auditor's home: {written:?}");
+}
+
+/// Issue 16: `rollcall demo` prints the passphrase and the commands to go on with again after the console
+/// closes (its screen covered them), run as `cargo run --release --` when no `rollcall` is on the PATH.
+#[test]
+fn the_demo_says_its_passphrase_and_commands_again_after_the_console() {
+    if !tmux_available() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let _server = Server;
+    let bin = env!("CARGO_BIN_EXE_rollcall");
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let session = format!("rollcall-demo-{}", std::process::id());
+    // A PATH without any rollcall on it.
+    let cmd = format!(
+        "env PATH=/usr/bin:/bin TERM=xterm-256color {bin} demo --dir {demo}; echo EXITED-$?; sleep 60",
+        demo = demo.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "50", &cmd]);
+    wait_for(&session, "most urgent first", Duration::from_secs(60));
+    keys(&session, &["q"]);
+    let screen = wait_for(&session, "EXITED-0", Duration::from_secs(20));
+    let after = screen.split("report --as grace").count() - 1;
+    let history = tmux(&["capture-pane", "-t", &session, "-p", "-S", "-"]);
+    assert_eq!(history.matches("passphrase of every demo key: demo-passphrase").count(), 2, "{history}");
+    assert!(after >= 1, "{screen}");
+    assert!(history.contains("cargo run --release -- --ledger"), "{history}");
+    assert!(!history.contains(" rollcall --ledger"), "{history}");
 }

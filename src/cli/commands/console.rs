@@ -23,12 +23,33 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
             eprintln!("demo: {step}");
         }
     })?;
+    let rc = program();
     let how = format!(
-        "ROLLCALL_HOME={} rollcall --ledger {} tui --as {}",
+        "ROLLCALL_HOME={} {rc} --ledger {} tui --as {}",
         demo.home.display(),
         demo.ledger.display(),
         demo::DEMO_USER
     );
+    // The passphrase and the commands to go on with: printed before the console opens and again after it
+    // closes (the console's screen covers what was printed before).
+    let next = [
+        format!("passphrase of every demo key: {}", demo::PASSPHRASE),
+        format!("open it again with: {how}"),
+        format!(
+            "a governance report: ROLLCALL_HOME={} {rc} --ledger {} report --as grace",
+            demo.home.display(),
+            demo.ledger.display()
+        ),
+        format!(
+            "a post-mortem timeline: ROLLCALL_HOME={} {rc} --ledger {} timeline --incident INC-800",
+            demo.home.display(),
+            demo.ledger.display()
+        ),
+        format!(
+            "an auditor's check of the laptop's bundle: {rc} verify --bundle {}",
+            demo.dir.join("laptop-1.rollcall").display()
+        ),
+    ];
     if json {
         output::json(&json!({"dir": demo.dir, "ledger": demo.ledger, "home": demo.home, "requests": demo.requests,
             "synthetic": demo.synthetic, "entries": demo.entries, "passphrase": demo::PASSPHRASE,
@@ -50,22 +71,9 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
             demo::JUMP_HOST,
             demo.dir.join("jump-host.db").display()
         );
-        say!("passphrase of every demo key: {}", demo::PASSPHRASE);
-        say!("open it again with: {how}");
-        say!(
-            "a governance report: ROLLCALL_HOME={} rollcall --ledger {} report --as grace",
-            demo.home.display(),
-            demo.ledger.display()
-        );
-        say!(
-            "a post-mortem timeline: ROLLCALL_HOME={} rollcall --ledger {} timeline --incident INC-800",
-            demo.home.display(),
-            demo.ledger.display()
-        );
-        say!(
-            "an auditor's check of the laptop's bundle: rollcall verify --bundle {}",
-            demo.dir.join("laptop-1.rollcall").display()
-        );
+        for line in &next {
+            say!("{line}");
+        }
     }
     if no_tui || json {
         return Ok(ExitCode::SUCCESS);
@@ -78,6 +86,9 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
             banner: Some(format!("demo passphrase: {}", demo::PASSPHRASE)),
         },
     )?;
+    for line in &next {
+        say!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -92,6 +103,18 @@ pub(crate) fn tui(ctx: &Context, a: TuiArgs, _json: bool) -> Result<ExitCode, Wo
         return Ok(ExitCode::SUCCESS);
     }
     let ctx = Context::from_env(Some(ctx.ledger_path.clone()))?;
+    // A key that is not in the keystore is refused before the terminal is taken over.
+    if let Some(name) = signer.as_deref().filter(|_| !read_only) {
+        ctx.keystore.info(name)?;
+    }
     crate::tui::run(ctx, crate::tui::Options { read_only, signer, banner: None })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to run rollcall from here: `rollcall` when a program of that name is on the PATH, else the
+/// `cargo run --release --` of the README (the demo is often the first thing run from a clone).
+fn program() -> String {
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("rollcall").is_file()));
+    if on_path { "rollcall".into() } else { "cargo run --release --".into() }
 }

@@ -99,6 +99,8 @@ pub(crate) fn on_request(
     kind: &str,
     build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
 ) -> Result<(Receipt, EntryId), WorkflowError> {
+    // The id is checked before the key is unlocked: a mistyped id costs no passphrase.
+    resolve_request(&ctx.open_read_only()?, req)?;
     let mut session = ctx.session(signer)?;
     let id = resolve_request(&session.ledger, req)?;
     let receipt = append_on(&mut session, &id, kind, build)?;
