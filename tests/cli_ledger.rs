@@ -122,7 +122,8 @@ fn unknown_key_wrong_passphrase_empty_note() {
         .env("ROLLCALL_PASSPHRASE", "not the passphrase")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // A wrong passphrase is a failed check, not bad usage (issue 16).
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("wrong passphrase"), "{err}");
     assert!(env.fails(&["note", "   ", "--as", "alice"], 2).contains("empty"));

@@ -190,3 +190,52 @@ fn the_demo_says_its_passphrase_and_commands_again_after_the_console() {
     assert!(history.contains("cargo run --release -- --ledger"), "{history}");
     assert!(!history.contains(" rollcall --ledger"), "{history}");
 }
+
+/// Issue 16: on a terminal a wrong passphrase may be typed again, three tries in all; then the command
+/// fails with exit 1 (a failed check, not bad usage), and nothing is written.
+#[test]
+fn a_wrong_passphrase_on_a_terminal_gets_three_tries() {
+    if !tmux_available() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let _server = Server;
+    let bin = env!("CARGO_BIN_EXE_rollcall");
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = Command::new(bin).args(["demo", "--no-tui", "--dir", demo.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let session = format!("rollcall-pass-{}", std::process::id());
+    let note = |text: &str| {
+        format!(
+            "env -u ROLLCALL_PASSPHRASE ROLLCALL_HOME={home} {bin} --ledger {ledger} note '{text}' --as carol; echo EXITED-$?",
+            home = demo.join("home").display(),
+            ledger = demo.join("ledger.db").display()
+        )
+    };
+    let cmd = format!("{}; {}; sleep 60", note("three wrong"), note("wrong then right"));
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "40", &cmd]);
+    for _ in 0..3 {
+        wait_for(&session, "Passphrase for key", Duration::from_secs(20));
+        literal(&session, "not-the-passphrase");
+        keys(&session, &["Enter"]);
+    }
+    let screen = wait_for(&session, "EXITED-1", Duration::from_secs(20));
+    assert!(screen.contains("2 tries left") && screen.contains("1 try left"), "{screen}");
+    // The second command: wrong once, then right.
+    let start = Instant::now();
+    while tmux(&["capture-pane", "-t", &session, "-p"]).matches("Passphrase for key").count() < 4 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no fourth prompt");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    literal(&session, "not-the-passphrase");
+    keys(&session, &["Enter"]);
+    while tmux(&["capture-pane", "-t", &session, "-p"]).matches("Passphrase for key").count() < 5 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no fifth prompt");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    literal(&session, "demo-passphrase");
+    keys(&session, &["Enter"]);
+    let screen = wait_for(&session, "EXITED-0", Duration::from_secs(20));
+    assert!(screen.contains("recorded note"), "{screen}");
+}

@@ -37,6 +37,13 @@ pub trait PassphraseSource {
     fn existing(&self, prompt: &str) -> Result<Passphrase, IdentityError>;
     /// A passphrase for a new key (asked twice on a terminal).
     fn new_secret(&self, prompt: &str) -> Result<Passphrase, IdentityError>;
+    /// How many times a wrong passphrase for an existing key may be given: three when a person types it,
+    /// once when it comes from the environment or a caller.
+    fn tries(&self) -> u32 {
+        1
+    }
+    /// Told that the passphrase was wrong and `left` tries remain.
+    fn wrong(&self, _left: u32) {}
 }
 
 /// `ROLLCALL_PASSPHRASE`, else a masked prompt when stdin is a terminal, else an error.
@@ -54,6 +61,14 @@ fn prompt(text: &str) -> Result<Passphrase, IdentityError> {
 }
 
 impl PassphraseSource for EnvOrPrompt {
+    fn tries(&self) -> u32 {
+        if from_env().is_none() && std::io::stdin().is_terminal() { 3 } else { 1 }
+    }
+
+    fn wrong(&self, left: u32) {
+        eprintln!("wrong passphrase; {left} {} left", if left == 1 { "try" } else { "tries" });
+    }
+
     fn existing(&self, what: &str) -> Result<Passphrase, IdentityError> {
         match from_env() {
             Some(p) => Ok(p),

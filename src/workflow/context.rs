@@ -84,9 +84,19 @@ impl Context {
     pub fn unlock(&self, name: &str) -> Result<(UnlockedKey, Passphrase), WorkflowError> {
         // Fail on an unknown name before asking for a passphrase.
         self.keystore.info(name)?;
-        let pass = self.passphrases.existing(&format!("key {name:?}"))?;
-        let key = self.keystore.unlock(name, &pass)?;
-        Ok((key, pass))
+        let tries = self.passphrases.tries().max(1);
+        let mut attempt = 1;
+        loop {
+            let pass = self.passphrases.existing(&format!("key {name:?}"))?;
+            match self.keystore.unlock(name, &pass) {
+                Ok(key) => return Ok((key, pass)),
+                Err(crate::identity::IdentityError::WrongPassphrase(_)) if attempt < tries => {
+                    self.passphrases.wrong(tries - attempt);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Opens the ledger, checks that `signer` is enrolled and active, and unlocks its key and (when this

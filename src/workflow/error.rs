@@ -69,6 +69,7 @@ impl WorkflowError {
                 | WorkflowError::Stopped(_)
                 | WorkflowError::Encode(_)
                 | WorkflowError::NotEnrolled { .. }
+                | WorkflowError::Identity(IdentityError::WrongPassphrase(_))
                 | WorkflowError::Refused(_)
                 | WorkflowError::Sync(
                     crate::sync::SyncError::Bundle { .. }
