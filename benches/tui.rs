@@ -34,14 +34,7 @@ fn rss_mb() -> f64 {
 
 /// Runs in a fresh process so its memory is the console's own.
 fn measure(dir: &Path) {
-    let d = demo::Demo {
-        dir: dir.to_path_buf(),
-        home: dir.join("home"),
-        ledger: dir.join("ledger.db"),
-        requests: 0,
-        entries: 0,
-        synthetic: 0,
-    };
+    let d = demo::Demo::at(dir);
     let t0 = Instant::now();
     let ctx = d.context();
     let opts = Options { read_only: false, signer: Some("carol".into()), banner: None };
@@ -183,14 +176,7 @@ const WATCH_SECS: u64 = 60;
 /// fresh process, read-only as an auditor opens it: a key every 100 ms for the first `WATCH_SECS`, each
 /// timed from the moment it is sent to the frame that shows it; then the process's peak memory.
 fn watch(dir: &Path) {
-    let d = demo::Demo {
-        dir: dir.to_path_buf(),
-        home: dir.join("home"),
-        ledger: dir.join("ledger.db"),
-        requests: 0,
-        entries: 0,
-        synthetic: 0,
-    };
+    let d = demo::Demo::at(dir);
     let opts = rollcall::tui::Options { read_only: true, signer: None, banner: None };
     let started = Instant::now();
     let mut tui = rollcall::tui::harness::tui(d.context(), opts, 160, 48);

@@ -68,6 +68,18 @@ fn literal(session: &str, text: &str) {
     std::thread::sleep(Duration::from_millis(150));
 }
 
+/// A demo built by the binary, in a temporary directory (kept alive by the first value).
+fn demo_built() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["demo", "--no-tui", "--dir", demo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (dir, demo)
+}
+
 #[test]
 fn approve_in_a_real_terminal_and_quit_cleanly() {
     if !tmux_available() {
@@ -76,10 +88,7 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     let _turn = one_at_a_time();
     let _server = Server;
     let bin = env!("CARGO_BIN_EXE_rollcall");
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = Command::new(bin).args(["demo", "--no-tui", "--dir", demo.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_dir, demo) = demo_built();
     let session = format!("rollcall-test-{}", std::process::id());
     let cmd = format!(
         "env ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
@@ -201,10 +210,7 @@ fn a_wrong_passphrase_on_a_terminal_gets_three_tries() {
     let _turn = one_at_a_time();
     let _server = Server;
     let bin = env!("CARGO_BIN_EXE_rollcall");
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = Command::new(bin).args(["demo", "--no-tui", "--dir", demo.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_dir, demo) = demo_built();
     let session = format!("rollcall-pass-{}", std::process::id());
     let note = |text: &str| {
         format!(

@@ -64,6 +64,18 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// The demo laid out in `dir` (its home, its ledger) as `build` makes it; the counts are unknown.
+    pub fn at(dir: &Path) -> Demo {
+        Demo {
+            dir: dir.to_path_buf(),
+            home: dir.join("home"),
+            ledger: dir.join("ledger.db"),
+            requests: 0,
+            entries: 0,
+            synthetic: 0,
+        }
+    }
+
     /// A context for `who` in the demo (passphrase given).
     pub fn context(&self) -> Context {
         Context {
@@ -80,14 +92,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
         return Err(WorkflowError::Usage(format!("{} exists and is not empty; give another --dir", dir.display())));
     }
     crate::paths::create_private_dir(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
-    let demo = Demo {
-        dir: dir.to_path_buf(),
-        home: dir.join("home"),
-        ledger: dir.join("ledger.db"),
-        requests: 0,
-        entries: 0,
-        synthetic: 0,
-    };
+    let demo = Demo::at(dir);
     let ctx = demo.context();
     let pass = Passphrase::new(PASSPHRASE.into());
     let now = clock::now();
