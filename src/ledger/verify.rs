@@ -150,15 +150,45 @@ fn lookup_connection(path: &std::path::Path, cache_kib: i64) -> Option<rusqlite:
     Some(conn)
 }
 
+/// A worker's connection for entry lookups, and where it expects the next entry.
+struct Lookup {
+    conn: rusqlite::Connection,
+    /// The rowid just after the entry it found last: entries are stored in the order their leaves were
+    /// appended (a log's own appends, and an import's, insert them so), so a batch's next entry is almost
+    /// always that row. Reading it by rowid walks the table's pages in order; a look-up by id descends a
+    /// random page of the id index for every entry, which dominates a walk whose pages are not cached.
+    next_rowid: Option<i64>,
+}
+
 /// Looks up the entry of `row`'s leaf (an entry that is missing keeps `None`, which [`check_row`] reports,
-/// as it reports a lookup that failed).
-fn fill_entry(conn: &rusqlite::Connection, row: &mut RawRow) {
-    let found = conn
-        .prepare_cached("SELECT id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([&row.leaf_entry], |r| RawEntry::from_row(r, 0)).optional());
+/// as it reports a lookup that failed): first at the expected rowid, taken only when its id is the leaf's;
+/// otherwise by id.
+fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
+    let conn = &lookup.conn;
+    let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, RawEntry::from_row(r, 1)?));
+    let guessed = match lookup.next_rowid {
+        Some(rowid) => conn
+            .prepare_cached("SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE rowid = ?1")
+            .and_then(|mut stmt| stmt.query_row([rowid], read).optional())
+            .map(|found| found.filter(|(_, e)| e.id == row.leaf_entry)),
+        None => Ok(None),
+    };
+    let found = match guessed {
+        Ok(Some(hit)) => Ok(Some(hit)),
+        Ok(None) | Err(_) => conn
+            .prepare_cached("SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([&row.leaf_entry], read).optional()),
+    };
     match found {
-        Ok(e) => row.entry = e,
-        Err(e) => row.lookup_error = Some(format!("database is damaged: {e}")),
+        Ok(Some((rowid, e))) => {
+            lookup.next_rowid = rowid.checked_add(1);
+            row.entry = Some(e);
+        }
+        Ok(None) => lookup.next_rowid = None,
+        Err(e) => {
+            lookup.next_rowid = None;
+            row.lookup_error = Some(format!("database is damaged: {e}"));
+        }
     }
 }
 
@@ -375,8 +405,8 @@ fn run(
     let _snapshot =
         ledger.read_snapshot().map_err(|e| chain_fail(&origin.name, format!("database is damaged: {e}")))?;
     let tx = conn;
-    // The entries are looked up by id, in random order: the workers do that on connections of their own,
-    // in parallel, when they can open them (opened after this transaction's first read, so each sees at
+    // The workers look the entries up (see [`fill_entry`]) on connections of their own, in parallel, when
+    // they can open them (opened after this transaction's first read, so each sees at
     // least what it sees: the tables only grow). Otherwise this reader joins them in.
     let threads = budget.threads.max(1);
     let mut leaves_stmt = tx
@@ -422,37 +452,30 @@ fn run(
             checkpoints: Vec::new(),
         })
     };
-    let mut rows: Box<dyn Iterator<Item = rusqlite::Result<RawRow>>> = if threads > 1 {
-        Box::new(bare_stmt.query_map(params![origin.id], bare).map_err(db)?)
-    } else {
-        Box::new(leaves_stmt.query_map(params![origin.id], joined).map_err(db)?)
-    };
+    let mut rows = bare_stmt.query_map(params![origin.id], bare).map_err(db)?;
     // The first row starts this transaction's snapshot; the workers' connections open after it.
     let first = rows.next();
-    let lookups: Option<Vec<rusqlite::Connection>> = if threads > 1 {
-        (0..threads).map(|_| lookup_connection(ledger.path(), budget.cache_kib)).collect::<Option<Vec<_>>>()
-    } else {
-        None
-    };
-    let mut rows: Box<dyn Iterator<Item = rusqlite::Result<RawRow>>> = match (&lookups, threads > 1) {
-        (Some(_), _) | (None, false) => Box::new(first.into_iter().chain(rows)),
-        (None, true) => {
+    let lookups: Option<Vec<rusqlite::Connection>> =
+        (0..threads).map(|_| lookup_connection(ledger.path(), budget.cache_kib)).collect::<Option<Vec<_>>>();
+    let mut rows: Box<dyn Iterator<Item = rusqlite::Result<RawRow>>> = match &lookups {
+        Some(_) => Box::new(first.into_iter().chain(rows)),
+        None => {
             drop(rows);
             Box::new(leaves_stmt.query_map(params![origin.id], joined).map_err(db)?)
         }
     };
 
     // One worker per lookup connection (or per thread, the reader joining the entries in).
-    let states: Vec<Option<rusqlite::Connection>> = match lookups {
-        Some(conns) => conns.into_iter().map(Some).collect(),
+    let states: Vec<Option<Lookup>> = match lookups {
+        Some(conns) => conns.into_iter().map(|conn| Some(Lookup { conn, next_rowid: None })).collect(),
         None => (0..threads).map(|_| None).collect(),
     };
     let limits = Limits { batch: BATCH, batch_bytes: usize::MAX, in_flight: threads * IN_FLIGHT_PER_THREAD };
     let domain = &ledger.domain();
     let stopped = |_| chain_fail(&origin.name, super::pipeline::Stopped.to_string());
-    let check = |keys: &mut KeyCache, lookup: &mut Option<rusqlite::Connection>, mut row: RawRow| {
-        if let Some(conn) = lookup {
-            fill_entry(conn, &mut row);
+    let check = |keys: &mut KeyCache, lookup: &mut Option<Lookup>, mut row: RawRow| {
+        if let Some(lookup) = lookup {
+            fill_entry(lookup, &mut row);
         }
         check_row(row, origin, keys, signatures, domain)
     };
