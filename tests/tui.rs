@@ -903,3 +903,86 @@ fn a_read_only_console_builds_a_missing_index_without_writing() {
         .unwrap();
     assert_eq!(tables, 0, "no index was written to the file");
 }
+
+/// Every row of the dialog box drawn on `screen` (the rows between its top and bottom borders).
+fn assert_on_screen(screen: &str, wanted: &[&str]) {
+    for w in wanted {
+        assert!(screen.contains(w), "{w:?} is not on screen:\n{screen}");
+    }
+}
+
+#[test]
+fn the_signing_dialogs_fit_at_80x24_and_60x20() {
+    for (w, hgt) in [(80u16, 24u16), (60, 20)] {
+        // bob files a new request: the form, its passphrase and a wrong passphrase's error are all drawn.
+        let (_tmp, d) = demo_copy();
+        let mut h = harness(&d, w, hgt, false);
+        h.state.user = "bob".into();
+        h.worker.identity.signer = Some("bob".into());
+        at(|| h.press(KeyCode::Char('N')));
+        for _ in 0..12 {
+            at(|| h.press(KeyCode::Enter));
+        }
+        assert_on_screen(&h.render(), &["is required"]);
+        if let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last_mut() {
+            dlg.focus = usize::from(dlg.fields[0].label == "git commit");
+            dlg.error = None;
+        }
+        for v in ["Roll back search ranking", "deploy-9001", "relevance dropped", "stale ranking", "search"] {
+            at(|| h.type_str(v));
+            at(|| h.press(KeyCode::Tab));
+        }
+        for v in ["staging", "helm rollback search 9000", "9001", "9000"] {
+            at(|| h.type_str(v));
+            at(|| h.press(KeyCode::Tab));
+        }
+        at(|| h.press(KeyCode::Tab));
+        at(|| h.press(KeyCode::Enter));
+        at(|| h.type_str("not-the-passphrase"));
+        at(|| h.press(KeyCode::Enter));
+        let screen = h.render();
+        assert_on_screen(&screen, &["3/3", "passphrase", "wrong passphrase", "New rollback request"]);
+        insta::assert_snapshot!(format!("new_request_wrong_passphrase_{w}x{hgt}"), redact(&screen));
+        // The passphrase typed next is drawn (masked) where it is typed.
+        at(|| h.type_str("abc"));
+        assert_on_screen(&h.render(), &["•••█"]);
+
+        // carol approves: what will be signed, her comment and her passphrase fit.
+        let (_tmp, d) = demo_copy();
+        let mut h = harness(&d, w, hgt, false);
+        let target = h.state.queue.rows.iter().position(|r| r.status == "pending" && r.tier == "medium").unwrap();
+        for _ in 0..target {
+            at(|| h.press(KeyCode::Char('j')));
+        }
+        at(|| h.press(KeyCode::Enter));
+        at(|| h.press(KeyCode::Char('a')));
+        let review = h.render();
+        assert_on_screen(&review, &["1/3", "request", "title"]);
+        assert_on_screen(&review, &["risk", "approvals 0 of 1"]);
+        at(|| h.press(KeyCode::Enter));
+        at(|| h.type_str("graphs confirm the regression"));
+        assert_on_screen(&h.render(), &["comment", "graphs confirm the regression█"]);
+        at(|| h.press(KeyCode::Enter));
+        at(|| h.type_str("wrong"));
+        at(|| h.press(KeyCode::Enter));
+        let screen = h.render();
+        assert_on_screen(&screen, &["comment", "passphrase", "wrong passphrase"]);
+        insta::assert_snapshot!(format!("approve_wrong_passphrase_{w}x{hgt}"), redact(&screen));
+    }
+    // Shorter still, what will be signed scrolls while it is reviewed, and says so.
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 60, 12, false);
+    let target = h.state.queue.rows.iter().position(|r| r.status == "pending" && r.tier == "medium").unwrap();
+    for _ in 0..target {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.press(KeyCode::Char('a')));
+    let review = h.render();
+    assert_on_screen(&review, &["1/3", "request", "↑/↓ scroll"]);
+    assert!(!review.contains("approvals 0 of 1"), "{review}");
+    at(|| h.press(KeyCode::PageDown));
+    assert_on_screen(&h.render(), &["approvals 0 of 1"]);
+    at(|| h.press(KeyCode::Home));
+    assert_eq!(h.render(), review);
+}

@@ -258,6 +258,8 @@ pub struct ActionDialog {
     pub step: Step,
     pub error: Option<String>,
     pub passphrase: Zeroizing<String>,
+    /// The first line of what will be signed shown while reviewing (when it is taller than the screen).
+    pub scroll: u16,
 }
 
 /// Where an evidence viewer is in the file: its summary, or one page of the stored bytes as text. Only the

@@ -80,6 +80,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         step: Step::Review,
         error: None,
         passphrase: Default::default(),
+        scroll: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
@@ -214,6 +215,7 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         step: Step::Fill,
         error: None,
         passphrase: Default::default(),
+        scroll: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
@@ -242,9 +244,17 @@ pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
         step: Step::Fill,
         error: None,
         passphrase: Default::default(),
+        scroll: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
+}
+
+/// The review's first line moved by `by`, within what will be signed (as many rows as it could wrap to
+/// at the narrowest width the dialog is drawn at, so the view, which clamps it, can reach the end).
+fn review_scroll(d: &ActionDialog, by: i32) -> u16 {
+    let most: usize = d.preview.iter().map(|p| p.chars().count() / 16 + 1).sum();
+    (i32::from(d.scroll) + by).clamp(0, most.min(usize::from(u16::MAX)) as i32) as u16
 }
 
 /// A key in a signing dialog: review → fields → passphrase → sign.
@@ -262,6 +272,11 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                         s.modals.pop();
                     }
                     KeyCode::Enter => d.step = if d.fields.is_empty() { Step::Passphrase } else { Step::Fill },
+                    KeyCode::Down | KeyCode::Char('j') => d.scroll = review_scroll(d, 1),
+                    KeyCode::Up | KeyCode::Char('k') => d.scroll = review_scroll(d, -1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => d.scroll = review_scroll(d, 10),
+                    KeyCode::PageUp => d.scroll = review_scroll(d, -10),
+                    KeyCode::Home => d.scroll = 0,
                     _ => {}
                 },
                 Step::Fill => {
@@ -406,6 +421,7 @@ pub(super) mod tests {
             step: Step::Fill,
             error: None,
             passphrase: Default::default(),
+            scroll: 0,
         })));
         s
     }

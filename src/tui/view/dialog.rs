@@ -98,49 +98,205 @@ pub(super) fn input(f: &mut Frame<'_>, s: &AppState, prompt: &str, value: &str) 
     );
 }
 
-pub(super) fn action(f: &mut Frame<'_>, s: &AppState, d: &ActionDialog) {
+/// Splits `text` into lines of at most `width` display columns, between words where it can (a word
+/// longer than a line, such as a hash, is cut; a wide character never is).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let (mut line, mut used) = (String::new(), 0);
+    for (i, word) in text.split(' ').enumerate() {
+        let w = word.width();
+        let space = usize::from(i > 0);
+        if used + space + w <= width {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += space + w;
+            continue;
+        }
+        if w > width {
+            // Longer than any line: cut, starting where this line stands.
+            if i > 0 && used < width {
+                line.push(' ');
+                used += 1;
+            }
+        } else if !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width && !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    out.push(line);
+    out
+}
+
+/// The last `width` columns of `text` (what a one-line field shows while its value is longer).
+fn tail(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    // One column goes to the "…" that says the start is cut.
+    let mut used = 0;
+    let mut start = text.len();
+    for (i, c) in text.char_indices().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        start = i;
+    }
+    format!("…{}", &text[start..])
+}
+
+/// A signing dialog's lines fitted to `rows` rows of `width` columns, so that what the user types and
+/// what goes wrong are always on screen: the step on top; the passphrase and the error pinned at the
+/// bottom; between them the fields (a window around the focused one when they do not all fit) and as much
+/// of what will be signed as is left, its remainder counted ("… 4 more lines: Esc shows them"). While
+/// reviewing, what will be signed scrolls instead (`d.scroll`).
+pub(crate) fn fitted(s: &AppState, d: &ActionDialog, width: u16, rows: u16) -> Vec<Line<'static>> {
     let t = &s.theme;
-    let area = centered(f.area(), 90, 20);
-    let mut lines: Vec<Line> = Vec::new();
+    let (width, rows) = (usize::from(width.max(1)), usize::from(rows));
     let step = match d.step {
         Step::Review => "1/3 review what will be signed — Enter continues, Esc cancels",
         Step::Fill => "2/3 fill in — Tab moves, ←/→ choose, Enter continues, Esc goes back",
         Step::Passphrase => "3/3 passphrase of your key — Enter signs, Esc goes back",
         Step::Signing => "signing…",
     };
-    lines.push(Line::styled(step, t.muted));
-    for p in &d.preview {
-        lines.push(Line::raw(p.clone()));
-    }
-    if d.step != Step::Review {
-        lines.push(Line::raw(""));
-        for (i, fl) in d.fields.iter().enumerate() {
-            let focused = d.step == Step::Fill && i == d.focus;
-            let value = if fl.choices.is_empty() { fl.value.clone() } else { format!("◀ {} ▶", fl.value) };
-            let cursor = if focused && fl.choices.is_empty() { "█" } else { "" };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:<12}", fl.label), if focused { t.selected } else { t.title }),
-                Span::raw(format!(" {value}{cursor}")),
-            ]));
-        }
-    }
+    let head: Vec<Line<'static>> = wrap(step, width).into_iter().map(|l| Line::styled(l, t.muted)).collect();
+    let label_of = |fl: &crate::tui::state::Field| {
+        format!("{}{}", fl.label, if fl.required && fl.choices.is_empty() { " *" } else { "" })
+    };
+    let label_width = d.fields.iter().map(|fl| label_of(fl).chars().count()).max().unwrap_or(0).max(10) + 1;
+    let mut foot: Vec<Line<'static>> = Vec::new();
     if matches!(d.step, Step::Passphrase | Step::Signing) {
         let masked = "•".repeat(d.passphrase.chars().count());
         let cursor = if d.step == Step::Passphrase { "█" } else { "" };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<12}", "passphrase"), t.selected),
-            Span::raw(format!(" {masked}{cursor}")),
+        foot.push(Line::from(vec![
+            Span::styled(format!("{:<label_width$}", "passphrase"), t.selected),
+            Span::raw(tail(&format!(" {masked}{cursor}"), width.saturating_sub(label_width))),
         ]));
     }
     if let Some(e) = &d.error {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(e.clone(), t.danger));
+        foot.extend(wrap(e, width).into_iter().map(|l| Line::styled(l, t.danger)));
     }
+    let preview: Vec<String> = d.preview.iter().flat_map(|p| wrap(p, width)).collect();
+    let fields: Vec<Line<'static>> = if d.step == Step::Review {
+        Vec::new()
+    } else {
+        d.fields
+            .iter()
+            .enumerate()
+            .map(|(i, fl)| {
+                let focused = d.step == Step::Fill && i == d.focus;
+                let value = if fl.choices.is_empty() { fl.value.clone() } else { format!("◀ {} ▶", fl.value) };
+                let cursor = if focused && fl.choices.is_empty() { "█" } else { "" };
+                Line::from(vec![
+                    Span::styled(format!("{:<label_width$}", label_of(fl)), if focused { t.selected } else { t.title }),
+                    Span::raw(tail(&format!(" {value}{cursor}"), width.saturating_sub(label_width))),
+                ])
+            })
+            .collect()
+    };
+    let room = rows.saturating_sub(head.len() + foot.len());
+    let mut middle: Vec<Line<'static>> = Vec::new();
+    if d.step == Step::Review {
+        let total = preview.len();
+        if total <= room {
+            middle.extend(preview.into_iter().map(Line::raw));
+        } else {
+            let shown = room.saturating_sub(1);
+            let first = usize::from(d.scroll).min(total - shown.min(total));
+            middle.extend(preview[first..first + shown].iter().cloned().map(Line::raw));
+            middle.push(Line::styled(
+                format!("… lines {}–{} of {total}: ↑/↓ scroll", first + 1, first + shown),
+                t.accent,
+            ));
+        }
+    } else {
+        // The fields first, a window around the focused one (the last, while typing the passphrase).
+        let focus = if d.step == Step::Fill { d.focus } else { d.fields.len().saturating_sub(1) };
+        let n = fields.len().min(room);
+        let first = (focus + 1).saturating_sub(n).min(fields.len() - n);
+        let fields = &fields[first..first + n];
+        let left = room - n;
+        // Then what will be signed, with a blank line between, as far as it fits.
+        if left > preview.len() {
+            middle.extend(preview.into_iter().map(Line::raw));
+            middle.push(Line::raw(""));
+        } else if left >= 2 {
+            let shown = left - 1;
+            let more = preview.len() - shown.min(preview.len());
+            let shown = if more > 0 { shown - 1 } else { shown };
+            let more = preview.len() - shown;
+            middle.extend(preview[..shown].iter().cloned().map(Line::raw));
+            if more > 0 {
+                middle.push(Line::styled(
+                    format!("… {more} more line(s) of what will be signed: Esc shows them"),
+                    t.accent,
+                ));
+            }
+            middle.push(Line::raw(""));
+        }
+        middle.extend(fields.iter().cloned());
+    }
+    head.into_iter().chain(middle).chain(foot).collect()
+}
+
+pub(super) fn action(f: &mut Frame<'_>, s: &AppState, d: &ActionDialog) {
+    let t = &s.theme;
+    let screen = f.area();
+    let width = screen.width.min(90);
+    let inner_width = width.saturating_sub(2);
+    // As tall as the content, at most the screen.
+    let all = fitted(s, d, inner_width, u16::MAX);
+    let height = (all.len() as u16).saturating_add(2).min(screen.height);
+    let area = centered(screen, width, height);
+    let lines = fitted(s, d, inner_width, height.saturating_sub(2));
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
+            .style(t.base)
             .block(Block::default().borders(Borders::ALL).title(Span::styled(format!(" {} ", d.title), t.title))),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn wrapping_breaks_between_words_and_cuts_only_what_is_longer_than_a_line() {
+        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
+        assert_eq!(wrap("id   0123456789", 8), vec!["id   012", "3456789"]);
+        assert_eq!(wrap("界界界", 3), vec!["界", "界", "界"]);
+        assert_eq!(tail("abcdef", 4), "…def");
+        assert_eq!(tail("abc", 4), "abc");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wrapped_lines_fit_and_keep_every_character(text in "[a-z界 ]{0,80}", width in 1usize..30) {
+            let lines = wrap(&text, width);
+            for l in &lines {
+                proptest::prop_assert!(l.width() <= width.max(2), "{:?} wider than {}", l, width);
+            }
+            let kept: String = lines.concat().chars().filter(|c| *c != ' ').collect();
+            let all: String = text.chars().filter(|c| *c != ' ').collect();
+            proptest::prop_assert_eq!(kept, all);
+        }
+    }
 }
