@@ -330,7 +330,7 @@ fn key(c: KeyCode) -> Msg {
 fn rows(n: usize, from: usize) -> Vec<rollcall::tui::model::QueueItem> {
     (from..from + n)
         .map(|i| rollcall::tui::model::QueueItem {
-            key: rollcall::workflow::browse::QueueKey { urgency: 5, pos: 1_000_000 - i as u128 },
+            key: rollcall::workflow::browse::QueueKey { urgency: 5, pos: 1_000_000 - i as u128, waiting: None },
             id: rollcall::ledger::Hash::of(&[&i.to_be_bytes()]),
             title: format!("request {i}"),
             suspicious: false,
@@ -343,6 +343,7 @@ fn rows(n: usize, from: usize) -> Vec<rollcall::tui::model::QueueItem> {
             age: "1h".into(),
             overdue: false,
             due: None,
+            stand: None,
         })
         .collect()
 }
@@ -371,7 +372,8 @@ fn queue_keys_page_by_keyset() {
         asked,
         Some(rollcall::workflow::browse::Page::After(rollcall::workflow::browse::QueueKey {
             urgency: 5,
-            pos: 1_000_000 - 99
+            pos: 1_000_000 - 99,
+            waiting: None,
         }))
     );
     // A stale reply (old generation) is dropped.
@@ -768,19 +770,23 @@ fn the_console_offers_what_the_policy_allows() {
             h.press(KeyCode::Char('j'));
         }
         h.press(KeyCode::Enter);
-        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can
+        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can.clone()
     };
-    assert!(can("frank").decide, "the policy lets the requester approve");
+    assert!(can("frank").approve.is_ok(), "the policy lets the requester approve");
     let strict =
         common::file(&env, "strict.toml", "version = 1\n[approvals]\nself_approval = true\nexpiry_hours = 0\n");
     env.ok(&["policy", "adopt", &strict, "--as", "alice"]);
-    assert!(!can("frank").decide, "frank authored the revert operation");
+    let why = can("frank").approve.unwrap_err();
+    assert!(why.contains("authored the current revert operation"), "{why}");
     env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
-    assert!(!can("bob").decide, "bob holds no approving role");
-    assert!(!can("erin").execute, "the gate is not met yet");
+    // A refusal for want of a role says who holds one.
+    let why = can("bob").approve.unwrap_err();
+    assert!(why.contains("holds none of the roles") && why.contains("— ask "), "{why}");
+    assert!(can("bob").reject.is_err(), "nor may bob reject");
+    assert!(can("erin").execute.is_err(), "the gate is not met yet");
     env.ok(&["approve", &req, "--comment", "mine, and allowed", "--as", "frank"]);
     assert_eq!(env.run(&["gate", &req]).status.code(), Some(0), "gate agrees the approval counts");
-    assert!(can("erin").execute, "the gate passes: erin may execute");
+    assert!(can("erin").execute.is_ok(), "the gate passes: erin may execute");
 }
 
 /// The real main loop (the one `rollcall tui` runs, generic over the backend) on a `TestBackend`: the real
@@ -985,4 +991,36 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
     assert_on_screen(&h.render(), &["approvals 0 of 1"]);
     at(|| h.press(KeyCode::Home));
     assert_eq!(h.render(), review);
+}
+
+#[test]
+fn carol_approves_the_first_request_waiting_on_her_in_five_keys_at_80x24() {
+    use rollcall::workflow::waiting::{Stand, Turn};
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 80, 24, false);
+    let screen = h.render();
+    assert!(screen.contains("waiting on you") && screen.contains("▶ approve"), "{screen}");
+    let first = h.state.queue.current().unwrap().clone();
+    assert_eq!(first.stand, Some(Stand::Waiting(Turn::Approve)));
+    // The YOU column is styled as something to do.
+    let mut keys = 0;
+    let mut press = |h: &mut Harness, k: KeyCode| {
+        keys += 1;
+        at(|| h.press(k));
+    };
+    press(&mut h, KeyCode::Enter);
+    press(&mut h, KeyCode::Char('a'));
+    press(&mut h, KeyCode::Enter);
+    at(|| h.type_str("checked the graphs"));
+    press(&mut h, KeyCode::Enter);
+    at(|| h.type_str(demo::PASSPHRASE));
+    press(&mut h, KeyCode::Enter);
+    assert!(keys <= 6);
+    assert!(h.state.modals.is_empty(), "{}", h.render());
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("signed and recorded")), "{:?}", h.state.toasts);
+    // Back on the queue the request is no longer waiting on her: her approval is marked.
+    at(|| h.press(KeyCode::Esc));
+    let row = h.state.queue.rows.iter().find(|r| r.id == first.id).unwrap();
+    assert_eq!(row.stand, Some(Stand::Approved), "{row:?}");
+    assert!(h.state.queue.rows.first().is_none_or(|r| r.id != first.id));
 }

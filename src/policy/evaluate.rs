@@ -208,11 +208,30 @@ fn signer_problem(
 /// What a key may be asked to sign on a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Permission {
-    /// An approval that would count (a rejection is allowed whenever a decision is).
+    /// An approval that would count: an active key holding a role that counts at the request's tier, not
+    /// the requester's or the revert's author's (unless the policy allows), with the required evidence
+    /// attached.
     Approve,
+    /// A rejection that would count: an active key holding a role that counts at the request's tier.
+    Reject,
     Emergency,
     Execute,
     Close,
+}
+
+/// The roles whose holders may sign `what` on a request of `tier` under `policy` (the owner of a request
+/// may also close it; anyone may reject who may approve).
+pub(crate) fn roles_for(what: Permission, policy: &Policy, tier: &str) -> Vec<String> {
+    match what {
+        Permission::Approve | Permission::Reject => policy.tier(tier).roles.clone(),
+        Permission::Emergency => policy.emergency.may_invoke.clone(),
+        Permission::Execute => policy.execution.may_execute.clone(),
+        Permission::Close => {
+            let mut roles = policy.requests.may_manage_any.clone();
+            roles.extend(policy.execution.may_execute.iter().cloned());
+            roles
+        }
+    }
 }
 
 /// Whether `key` may sign `what` on `view` at `now`, as the next entry at `pos` — decided by the rules
@@ -227,16 +246,43 @@ pub(crate) fn permission(
     pos: Pos,
 ) -> Result<(), Refusal> {
     let action = match what {
-        Permission::Approve => Action::Decide,
+        Permission::Approve | Permission::Reject => Action::Decide,
         Permission::Emergency => Action::Emergency,
         Permission::Execute => Action::Execute,
         Permission::Close => Action::Close,
     };
     view.admits(action)?;
+    if what == Permission::Reject {
+        let (_, policy) = ctx.policies.at(pos);
+        let tier = tier_of(view, ctx.flags_tier);
+        return signer_problem(view, ctx, policy, &tier, key, pos, false).map_or(Ok(()), |p| Err(Refusal(p)));
+    }
     if what == Permission::Approve {
         let (_, policy) = ctx.policies.at(pos);
         let tier = tier_of(view, ctx.flags_tier);
-        return signer_problem(view, ctx, policy, &tier, key, pos, true).map_or(Ok(()), |p| Err(Refusal(p)));
+        if let Some(p) = signer_problem(view, ctx, policy, &tier, key, pos, true) {
+            return Err(Refusal(p));
+        }
+        // An approval signs the evidence attached now: the kinds the tier and the flags require must be
+        // among it, or the approval would not count (said before anything is typed, not after signing).
+        let accept_opaque = policy.evidence.accept_opaque;
+        let mut missing: Vec<String> = super::evidence::required(policy, &tier, ctx.flags);
+        missing.sort();
+        missing.dedup();
+        missing.retain(|kind| {
+            !view
+                .evidence
+                .iter()
+                .any(|e| e.rec.body.kind == *kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok())
+        });
+        return if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal(format!(
+                "the required {} evidence is missing: an approval now would not count; attach it first",
+                missing.join(" and ")
+            )))
+        };
     }
     // The entry the key would sign, judged as the fold judges it.
     let current = view.current();

@@ -46,6 +46,8 @@ pub struct QueueItem {
     pub age: String,
     pub overdue: bool,
     pub due: Option<DateTime<Utc>>,
+    /// Where the signed-in key stands on it: waiting on it (first in the queue), approved, stale.
+    pub stand: Option<crate::workflow::waiting::Stand>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -112,14 +114,34 @@ pub struct SignPreview {
     pub flags: Vec<String>,
 }
 
-/// What the signer may do on this request (empty in read-only mode).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Whether the signer may do something, or why not (said when the action is asked for, before anything is
+/// typed).
+pub type Allowed = Result<(), String>;
+
+/// What the signer may do on this request, each with the reason when not (from the policy's permission
+/// rules, the ones `gate` and the write path apply).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Can {
-    pub decide: bool,
-    pub emergency: bool,
-    pub execute: bool,
-    pub annotate: bool,
-    pub close: bool,
+    pub approve: Allowed,
+    pub reject: Allowed,
+    pub emergency: Allowed,
+    pub execute: Allowed,
+    pub annotate: Allowed,
+    pub close: Allowed,
+}
+
+impl Can {
+    /// Nothing, for `why`.
+    pub fn none(why: &str) -> Can {
+        let no = || Err(why.to_string());
+        Can { approve: no(), reject: no(), emergency: no(), execute: no(), annotate: no(), close: no() }
+    }
+}
+
+impl Default for Can {
+    fn default() -> Can {
+        Can::none("this console may not sign")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -11,6 +11,7 @@ use super::msg::{Cmd, Done, Failed, Job, Msg, NewRequest};
 use crate::identity::passphrase::Given;
 use crate::ledger::{Hash, Ledger};
 use crate::workflow::query::Shown;
+use crate::workflow::waiting::Waiting;
 use crate::workflow::{Context, WorkflowError, browse, evidence, query};
 use std::path::PathBuf;
 
@@ -28,6 +29,8 @@ pub struct Worker {
     /// Where the verification worker reports how far it has come (the runtime's channel).
     progress: Option<std::sync::mpsc::Sender<Msg>>,
     ledger: Option<Ledger>,
+    /// What waits on the signed-in key, for the ledger as `ledger` was opened (recomputed when reopened).
+    waiting: Option<std::sync::Arc<Waiting>>,
     data_version: Option<i64>,
     size: Option<u64>,
 }
@@ -45,7 +48,7 @@ fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> C
 
 impl Worker {
     pub fn new(ctx: Context, identity: Identity) -> Worker {
-        Worker { ctx, identity, progress: None, ledger: None, data_version: None, size: None }
+        Worker { ctx, identity, progress: None, ledger: None, waiting: None, data_version: None, size: None }
     }
 
     /// This worker reports the progress of a verification on `out` as it goes.
@@ -61,6 +64,7 @@ impl Worker {
 
     fn ledger(&mut self) -> Result<&Ledger, WorkflowError> {
         if self.ledger.is_none() {
+            self.waiting = None;
             // Bring the request index up to date first (a read-only file keeps what it has).
             if !self.identity.read_only
                 && let Ok(rw) = self.ctx.open()
@@ -90,9 +94,13 @@ impl Worker {
         Ok(match cmd {
             Cmd::Queue { generation, filter, page, limit } => {
                 let now = crate::workflow::clock::now();
-                let rows = browse::queue_page(self.ledger()?, &filter, &page, limit)?
+                let waiting = self.waiting(now)?;
+                let rows = browse::queue_page(self.ledger()?, &filter, &waiting.ids, &page, limit)?
                     .into_iter()
-                    .map(|r| present::queue_item(r, now))
+                    .map(|r| {
+                        let stand = waiting.stands.get(&r.row.id).copied();
+                        present::queue_item(r, stand, now)
+                    })
                     .collect();
                 vec![Msg::Queue { generation, page, rows }]
             }
@@ -214,27 +222,70 @@ impl Worker {
         })
     }
 
-    /// What the signed-in key may do on the shown request: asked of `policy::evaluate::permission`, the
-    /// rules `gate` and the evaluation apply, never decided here.
-    fn permissions(&self, shown: &Shown) -> Can {
-        use crate::policy::evaluate::{Permission, permission};
+    /// The signed-in key, when this console may sign and the key is in the keystore.
+    fn signer_key(&self) -> Option<crate::ledger::PublicKey> {
         if self.identity.read_only {
-            return Can::default();
+            return None;
         }
-        let Ok(name) = self.ctx.signer_name(self.identity.signer.as_deref()) else { return Can::default() };
-        let Ok(info) = self.ctx.keystore.info(&name) else { return Can::default() };
-        let key = info.public_key;
-        if shown.snap.roster.member(&key).is_none_or(|m| m.revoked.is_some()) {
-            return Can::default();
+        let name = self.ctx.signer_name(self.identity.signer.as_deref()).ok()?;
+        Some(self.ctx.keystore.info(&name).ok()?.public_key)
+    }
+
+    /// What waits on the signed-in key (nothing for a read-only console), computed once per opening of
+    /// the ledger.
+    fn waiting(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<std::sync::Arc<Waiting>, WorkflowError> {
+        self.ledger()?;
+        if let Some(w) = &self.waiting {
+            return Ok(w.clone());
+        }
+        let w = match self.signer_key() {
+            Some(key) => crate::workflow::waiting::waiting_on(self.ledger()?, &key, now)?,
+            None => Waiting::default(),
+        };
+        let w = std::sync::Arc::new(w);
+        self.waiting = Some(w.clone());
+        Ok(w)
+    }
+
+    /// What the signed-in key may do on the shown request, and why not: asked of
+    /// `policy::evaluate::permission`, the rules `gate` and the evaluation apply, never decided here. A
+    /// refusal for want of a role names who holds one ("ask erin").
+    fn permissions(&self, shown: &Shown) -> Can {
+        use crate::policy::evaluate::{Permission, permission, roles_for, tier_of};
+        if self.identity.read_only {
+            return Can::none("read-only: this console signs nothing");
+        }
+        let Some(key) = self.signer_key() else { return Can::default() };
+        let roster = &shown.snap.roster;
+        if roster.member(&key).is_none_or(|m| m.revoked.is_some()) {
+            return Can::none("your key is not an active member of this ledger");
         }
         let flags = shown.assessment.flag_ids();
-        let ctx = shown.snap.context(&flags, Some(&shown.assessment.risk.tier));
-        let may = |what| permission(&shown.view, &ctx, &key, what, shown.now, shown.snap.next).is_ok();
+        let tier_flags = Some(shown.assessment.risk.tier.as_str());
+        let ctx = shown.snap.context(&flags, tier_flags);
+        let (_, policy) = shown.snap.policies.at(shown.snap.next);
+        let tier = tier_of(&shown.view, tier_flags);
+        let may = |what| -> Allowed {
+            permission(&shown.view, &ctx, &key, what, shown.now, shown.snap.next).map_err(|r| {
+                let roles = roles_for(what, policy, &tier);
+                let holds = roster.roles_at(&key, shown.snap.next).iter().any(|r| roles.contains(r));
+                if holds {
+                    return r.0;
+                }
+                let others: Vec<String> = crate::workflow::waiting::who_holds(roster, &roles, shown.snap.next)
+                    .into_iter()
+                    .filter(|n| roster.member(&key).is_none_or(|m| m.name != *n))
+                    .take(3)
+                    .collect();
+                if others.is_empty() { r.0 } else { format!("{} — ask {}", r.0, others.join(", ")) }
+            })
+        };
         Can {
-            decide: may(Permission::Approve),
+            approve: may(Permission::Approve),
+            reject: may(Permission::Reject),
             emergency: may(Permission::Emergency),
             execute: may(Permission::Execute),
-            annotate: true,
+            annotate: Ok(()),
             close: may(Permission::Close),
         }
     }

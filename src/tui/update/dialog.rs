@@ -26,15 +26,17 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         return vec![];
     };
     let allowed = match kind {
-        ActionKind::Approve | ActionKind::Reject => d.can.decide,
-        ActionKind::Emergency => d.can.emergency,
-        ActionKind::Execute => d.can.execute,
-        ActionKind::Close => d.can.close,
-        ActionKind::Note | ActionKind::Attach | ActionKind::Validate => d.can.annotate,
-        ActionKind::NewRequest | ActionKind::Report => true,
+        ActionKind::Approve => &d.can.approve,
+        ActionKind::Reject => &d.can.reject,
+        ActionKind::Emergency => &d.can.emergency,
+        ActionKind::Execute => &d.can.execute,
+        ActionKind::Close => &d.can.close,
+        ActionKind::Note | ActionKind::Attach | ActionKind::Validate => &d.can.annotate,
+        ActionKind::NewRequest | ActionKind::Report => &Ok(()),
     };
-    if !allowed {
-        s.toast(format!("{} is not available to {} on this request", kind.title(), s.user), true);
+    if let Err(why) = allowed {
+        // Said now, before a comment and a passphrase are typed for nothing.
+        s.toast(format!("{}: {}", kind.title(), crate::text::safe(why)), true);
         return vec![];
     }
     let p = &d.sign;

@@ -90,14 +90,20 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         }
         Screen::Detail => {
             hints.push(hint(s, Action::NextTab, "tab"));
-            if !s.read_only {
-                hints.extend([
-                    hint(s, Action::Approve, "approve"),
-                    hint(s, Action::Reject, "reject"),
-                    hint(s, Action::Emergency, "emergency"),
-                    hint(s, Action::Note, "note"),
-                    hint(s, Action::Attach, "attach"),
-                ]);
+            // Only what this key may do on this request (the policy's answer, loaded with the detail).
+            if !s.read_only
+                && let Some(can) = s.detail.as_ref().and_then(|d| d.data.as_ref()).map(|d| &d.can)
+            {
+                let offered = [
+                    (Action::Approve, "approve", &can.approve),
+                    (Action::Reject, "reject", &can.reject),
+                    (Action::Execute, "execute", &can.execute),
+                    (Action::Emergency, "emergency", &can.emergency),
+                    (Action::Close, "close", &can.close),
+                    (Action::Note, "note", &can.annotate),
+                    (Action::Attach, "attach", &can.annotate),
+                ];
+                hints.extend(offered.iter().filter(|(_, _, ok)| ok.is_ok()).map(|(a, label, _)| hint(s, *a, label)));
             }
             hints.push(hint(s, Action::Back, "back"));
         }

@@ -1,7 +1,9 @@
 //! The queue: open requests, most urgent first, drawn from the visible slice of the window only.
 
+use super::super::model::QueueItem;
 use super::super::state::AppState;
 use super::first_visible;
+use crate::workflow::waiting::Stand;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -31,12 +33,17 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         Some(n) => format!("{} of {n}", if n == 0 { 0 } else { q.selected + 1 }),
         None => "…".into(),
     };
-    let block = Block::default().borders(Borders::ALL).title(Line::from(vec![
-        Span::styled(" Queue ", t.title),
-        Span::raw(format!("— {} — {count} ", what.join(", "))),
-    ]));
+    let waiting = q.rows.iter().filter(|r| matches!(r.stand, Some(Stand::Waiting(_)))).count();
+    let mut title = vec![Span::styled(" Queue ", t.title), Span::raw(format!("— {} — ", what.join(", ")))];
+    if q.offset == 0 && waiting > 0 {
+        title.push(Span::styled(format!("{waiting} waiting on you"), t.accent));
+        title.push(Span::raw(" — "));
+    }
+    title.push(Span::raw(format!("{count} ")));
+    let block = Block::default().borders(Borders::ALL).title(Line::from(title));
     let viewport = area.height.saturating_sub(3) as usize;
     let first = first_visible(q, viewport);
+    let cols = columns(area.width.saturating_sub(2), !s.read_only);
     let rows: Vec<Row> = q
         .rows
         .iter()
@@ -44,47 +51,14 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         .skip(first.saturating_sub(q.offset))
         .take(viewport)
         .map(|(i, r)| {
-            let (badge, badge_style) = t.risk_badge(&r.tier);
             let selected = q.offset + i == q.selected;
-            let status_style = match r.status.as_str() {
-                "emergency" | "review-due" | "rejected" => t.danger,
-                "approved" => t.ok,
-                _ => t.base,
-            };
-            let due = if r.overdue {
-                Span::styled("OVERDUE", t.danger)
-            } else if r.due.is_some() {
-                Span::styled("due", t.warn)
-            } else {
-                Span::raw("")
-            };
-            let title = if r.suspicious { format!("⚠ {}", r.title) } else { r.title.clone() };
-            let row = Row::new(vec![
-                Cell::from(r.id.short(8)),
-                Cell::from(Span::styled(badge, badge_style)),
-                Cell::from(Span::styled(r.status.clone(), status_style)),
-                Cell::from(r.env.clone()),
-                Cell::from(if r.flags > 0 { Span::styled(format!("⚑{}", r.flags), t.warn) } else { Span::raw("") }),
-                Cell::from(format!("{}/{}", r.have, r.need)),
-                Cell::from(r.age.clone()),
-                Cell::from(due),
-                Cell::from(title),
-            ]);
+            let cells: Vec<Cell> = cols.iter().map(|c| cell(s, r, *c)).collect();
+            let row = Row::new(cells);
             if selected { row.style(t.selected) } else { row }
         })
         .collect();
-    let header = Row::new(["ID", "RISK", "STATUS", "ENV", "FLAG", "APPR", "AGE", "DUE", "TITLE"]).style(t.muted);
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(7),
-        Constraint::Min(10),
-    ];
+    let header = Row::new(cols.iter().map(|c| c.name())).style(t.muted);
+    let widths: Vec<Constraint> = cols.iter().map(|c| c.constraint()).collect();
     let empty = rows.is_empty();
     f.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), area);
     if empty {
@@ -103,5 +77,115 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
             area.inner(ratatui::layout::Margin { vertical: 1, horizontal: 0 }),
             &mut sb,
         );
+    }
+}
+
+/// A column of the queue, in the order they are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    Id,
+    Risk,
+    Status,
+    You,
+    Env,
+    Flag,
+    Appr,
+    Age,
+    Due,
+    Title,
+}
+
+impl Col {
+    fn name(self) -> &'static str {
+        match self {
+            Col::Id => "ID",
+            Col::Risk => "RISK",
+            Col::Status => "STATUS",
+            Col::You => "YOU",
+            Col::Env => "ENV",
+            Col::Flag => "FLAG",
+            Col::Appr => "APPR",
+            Col::Age => "AGE",
+            Col::Due => "DUE",
+            Col::Title => "TITLE",
+        }
+    }
+
+    fn width(self) -> u16 {
+        match self {
+            Col::Id => 8,
+            Col::Risk | Col::Flag | Col::Appr | Col::Age => 4,
+            Col::Status | Col::Env => 10,
+            Col::You => 12,
+            Col::Due => 7,
+            Col::Title => TITLE_AT_LEAST,
+        }
+    }
+
+    fn constraint(self) -> Constraint {
+        match self {
+            Col::Title => Constraint::Min(TITLE_AT_LEAST),
+            c => Constraint::Length(c.width()),
+        }
+    }
+}
+
+/// The title keeps at least this many columns: the others give way first.
+const TITLE_AT_LEAST: u16 = 30;
+
+/// The columns that fit in `width`: the title last to go, then the status, what is waiting on you, the
+/// id, the risk and the approvals; the age, the flag count, the environment and the due date give way
+/// first (in that order). `you` adds the column that says what waits on the signed-in key.
+fn columns(width: u16, you: bool) -> Vec<Col> {
+    use Col::*;
+    let mut cols: Vec<Col> =
+        [Id, Risk, Status, You, Env, Flag, Appr, Age, Due, Title].into_iter().filter(|c| you || *c != You).collect();
+    let need = |cols: &[Col]| cols.iter().map(|c| c.width() + 1).sum::<u16>();
+    for drop in [Age, Flag, Env, Due, Appr, Risk, Id] {
+        if need(&cols) <= width {
+            break;
+        }
+        cols.retain(|c| *c != drop);
+    }
+    cols
+}
+
+fn cell<'a>(s: &AppState, r: &'a QueueItem, c: Col) -> Cell<'a> {
+    let t = &s.theme;
+    match c {
+        Col::Id => Cell::from(r.id.short(8)),
+        Col::Risk => {
+            let (badge, style) = t.risk_badge(&r.tier);
+            Cell::from(Span::styled(badge, style))
+        }
+        Col::Status => {
+            let style = match r.status.as_str() {
+                "emergency" | "review-due" | "rejected" => t.danger,
+                "approved" => t.ok,
+                _ => t.base,
+            };
+            Cell::from(Span::styled(r.status.clone(), style))
+        }
+        Col::You => Cell::from(match r.stand {
+            Some(Stand::Waiting(turn)) => Span::styled(format!("▶ {}", turn.verb()), t.accent),
+            Some(Stand::Approved) => Span::styled("✓ approved", t.ok),
+            Some(Stand::Rejected) => Span::styled("✗ rejected", t.muted),
+            Some(Stand::Stale) => Span::styled("stale", t.warn),
+            None => Span::raw(""),
+        }),
+        Col::Env => Cell::from(r.env.clone()),
+        Col::Flag => {
+            Cell::from(if r.flags > 0 { Span::styled(format!("⚑{}", r.flags), t.warn) } else { Span::raw("") })
+        }
+        Col::Appr => Cell::from(format!("{}/{}", r.have, r.need)),
+        Col::Age => Cell::from(r.age.clone()),
+        Col::Due => Cell::from(if r.overdue {
+            Span::styled("OVERDUE", t.danger)
+        } else if r.due.is_some() {
+            Span::styled("due", t.warn)
+        } else {
+            Span::raw("")
+        }),
+        Col::Title => Cell::from(if r.suspicious { format!("⚠ {}", r.title) } else { r.title.clone() }),
     }
 }

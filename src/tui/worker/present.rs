@@ -5,11 +5,12 @@
 use crate::tui::model::*;
 use crate::tui::msg::Msg;
 use crate::workflow::query::Shown;
+use crate::workflow::waiting::Stand;
 use crate::workflow::{browse, evidence};
 use chrono::{DateTime, Utc};
 
 /// A row of the queue.
-pub(super) fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
+pub(super) fn queue_item(r: browse::QueueRow, stand: Option<Stand>, now: DateTime<Utc>) -> QueueItem {
     let (title, suspicious) = clean(&r.row.title);
     let created = crate::audit::record::parse_time(&r.row.created).unwrap_or(now);
     QueueItem {
@@ -26,6 +27,7 @@ pub(super) fn queue_item(r: browse::QueueRow, now: DateTime<Utc>) -> QueueItem {
         age: age(created, now),
         overdue: r.row.overdue,
         due: r.row.obligation_due,
+        stand,
     }
 }
 

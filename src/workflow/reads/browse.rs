@@ -35,6 +35,8 @@ pub struct QueueFilter {
 pub struct QueueKey {
     pub urgency: i64,
     pub pos: crate::ledger::Pos,
+    /// Its rank among the requests waiting on the signed-in key, which come first.
+    pub waiting: Option<u32>,
 }
 
 /// A queue row with its key.
@@ -78,7 +80,7 @@ fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqli
     let due = due.as_deref().and_then(crate::audit::record::parse_time);
     let pos = crate::ledger::pos::from_key(&r.get::<_, String>(1)?).unwrap_or(0);
     Ok(QueueRow {
-        key: QueueKey { urgency: r.get(13)?, pos },
+        key: QueueKey { urgency: r.get(13)?, pos, waiting: None },
         row: Row {
             id: Hash::from_slice(&r.get::<_, Vec<u8>>(0)?).unwrap_or(Hash([0; 32])),
             pos,
@@ -98,13 +100,82 @@ fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqli
     })
 }
 
-/// A page of the queue.
+/// A page of the queue: first the requests in `waiting` (those waiting on the signed-in key, in that
+/// order) that pass the filter, then the others, most urgent (or, with `newest`, newest) first. With
+/// `newest` the order is the log's alone: a sort the user picked is not reordered.
 pub(crate) fn queue_page(
     ledger: &Ledger,
     f: &QueueFilter,
+    waiting: &[EntryId],
     page: &Page<QueueKey>,
     limit: usize,
 ) -> Result<Vec<QueueRow>, WorkflowError> {
+    if waiting.is_empty() || f.newest {
+        return rest_page(ledger, f, &[], page, limit);
+    }
+    let first = waiting_rows(ledger, f, waiting)?;
+    let tail = |rows: &[QueueRow], n: usize| rows[rows.len() - n.min(rows.len())..].to_vec();
+    Ok(match page {
+        Page::First => {
+            let mut rows: Vec<QueueRow> = first.into_iter().take(limit).collect();
+            if rows.len() < limit {
+                rows.extend(rest_page(ledger, f, waiting, &Page::First, limit - rows.len())?);
+            }
+            rows
+        }
+        Page::After(QueueKey { waiting: Some(r), .. }) => {
+            let mut rows: Vec<QueueRow> = first.into_iter().filter(|q| q.key.waiting > Some(*r)).take(limit).collect();
+            if rows.len() < limit {
+                rows.extend(rest_page(ledger, f, waiting, &Page::First, limit - rows.len())?);
+            }
+            rows
+        }
+        Page::Before(QueueKey { waiting: Some(r), .. }) => {
+            let before: Vec<QueueRow> = first.into_iter().filter(|q| q.key.waiting < Some(*r)).collect();
+            tail(&before, limit)
+        }
+        Page::Last | Page::Before(_) | Page::After(_) => {
+            let mut rows = rest_page(ledger, f, waiting, page, limit)?;
+            if rows.len() < limit && !matches!(page, Page::After(_)) {
+                let mut head = tail(&first, limit - rows.len());
+                head.append(&mut rows);
+                rows = head;
+            }
+            rows
+        }
+    })
+}
+
+/// The rows of `waiting` that pass the filter, in that order, keyed by their rank.
+fn waiting_rows(ledger: &Ledger, f: &QueueFilter, waiting: &[EntryId]) -> Result<Vec<QueueRow>, WorkflowError> {
+    use rusqlite::types::Value;
+    let mut args = Vec::new();
+    let w = where_clause(f, &mut args);
+    let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();
+    let from = values.len();
+    values.extend(waiting.iter().map(|id| Value::Blob(id.0.to_vec())));
+    let marks: Vec<String> = (from + 1..=values.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} AND id IN ({})", marks.join(", "));
+    let now = crate::workflow::clock::now();
+    let mut stmt = ledger.cache_conn().prepare(&sql)?;
+    let mut rows =
+        stmt.query_map(params_from_iter(values.iter()), |r| read_row(r, now))?.collect::<Result<Vec<_>, _>>()?;
+    for q in &mut rows {
+        q.key.waiting = waiting.iter().position(|id| *id == q.row.id).map(|r| r as u32);
+    }
+    rows.sort_by_key(|q| q.key.waiting);
+    Ok(rows)
+}
+
+/// A page of the queue's requests other than `exclude`, in the filter's order.
+fn rest_page(
+    ledger: &Ledger,
+    f: &QueueFilter,
+    exclude: &[EntryId],
+    page: &Page<QueueKey>,
+    limit: usize,
+) -> Result<Vec<QueueRow>, WorkflowError> {
+    use rusqlite::types::Value;
     let mut args = Vec::new();
     let mut w = where_clause(f, &mut args);
     // Sort order: (urgency ASC, pos DESC), or with `newest` just pos DESC (urgency ignored).
@@ -136,11 +207,18 @@ pub(crate) fn queue_page(
             (backward.to_string(), true)
         }
     };
+    let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();
+    if !exclude.is_empty() {
+        let from = values.len();
+        values.extend(exclude.iter().map(|id| Value::Blob(id.0.to_vec())));
+        let marks: Vec<String> = (from + 1..=values.len()).map(|i| format!("?{i}")).collect();
+        w.push_str(&format!(" AND id NOT IN ({})", marks.join(", ")));
+    }
     let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}");
     let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare_cached(&sql)?;
     let mut rows =
-        stmt.query_map(params_from_iter(args.iter()), |r| read_row(r, now))?.collect::<Result<Vec<_>, _>>()?;
+        stmt.query_map(params_from_iter(values.iter()), |r| read_row(r, now))?.collect::<Result<Vec<_>, _>>()?;
     if reverse {
         rows.reverse();
     }

@@ -17,4 +17,5 @@ pub mod report;
 pub mod snapshot;
 pub mod state;
 pub mod verify;
+pub mod waiting;
 pub mod witness;

@@ -1,0 +1,186 @@
+//! What waits on one key: the open requests it can act on now (approve, execute), most urgent first, and
+//! how it already stands on the others it decided (its approval counts, or went stale). Decided by the
+//! same policy evaluation and permission rules as `gate` and the console's actions, never here.
+
+use super::snapshot::Snapshot;
+use super::state::{evaluate_now, load_view};
+use crate::audit::bodies::Decision;
+use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
+use crate::policy::evaluate::{Permission, permission};
+use crate::workflow::error::WorkflowError;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// Open requests looked at, most urgent first: the queue's first screens, bounded so that a ledger with a
+/// hundred thousand open requests still opens at once.
+pub const CANDIDATES: usize = 200;
+
+/// What a key can do now on a request waiting on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// Its approval would count (and it has none that counts).
+    Approve,
+    /// Its approval went stale, and a new one would count.
+    Reapprove,
+    /// The gate is open and it may record the execution.
+    Execute,
+}
+
+impl Turn {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Turn::Approve => "approve",
+            Turn::Reapprove => "re-approve",
+            Turn::Execute => "execute",
+        }
+    }
+}
+
+/// Where a key stands on a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stand {
+    /// The request waits on this key.
+    Waiting(Turn),
+    /// Its approval of the current version counts.
+    Approved,
+    /// It rejected the request.
+    Rejected,
+    /// Its approval no longer counts (evidence attached after it, a new version, …): approve again.
+    Stale,
+}
+
+/// The requests waiting on a key, in queue order, and its stand on each request looked at.
+#[derive(Clone, Debug, Default)]
+pub struct Waiting {
+    pub ids: Vec<EntryId>,
+    pub stands: HashMap<EntryId, Stand>,
+}
+
+impl Waiting {
+    /// The rank of `id` among the requests waiting on the key.
+    pub fn rank(&self, id: &EntryId) -> Option<usize> {
+        self.ids.iter().position(|x| x == id)
+    }
+}
+
+/// The names of the active members holding any of `roles` at `pos`, in the roster's order.
+pub fn who_holds(roster: &crate::identity::Roster, roles: &[String], pos: crate::ledger::Pos) -> Vec<String> {
+    roster
+        .members()
+        .filter(|m| roster.is_active(&m.key, pos) && roster.roles_at(&m.key, pos).iter().any(|r| roles.contains(r)))
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+/// What waits on `key` among the [`CANDIDATES`] most urgent open requests of the (current) request index.
+pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Result<Waiting, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    if snap.roster.member(key).is_none_or(|m| m.revoked.is_some()) {
+        return Ok(Waiting::default());
+    }
+    let candidates: Vec<EntryId> = {
+        let mut stmt = ledger.cache_conn().prepare_cached(
+            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency')
+              ORDER BY urgency ASC, pos DESC LIMIT ?1",
+        )?;
+        stmt.query_map([CANDIDATES as i64], |r| r.get::<_, Vec<u8>>(0))?
+            .filter_map(|r| r.ok().and_then(|b| Hash::from_slice(&b)))
+            .collect()
+    };
+    let mut out = Waiting::default();
+    for id in candidates {
+        // A request that no longer loads (a tampered row) waits on nobody; `verify` names it.
+        let Ok(view) = load_view(ledger, &snap, &id) else { continue };
+        let judged = evaluate_now(ledger, &view, &snap, now)?;
+        let flags = judged.assessment.flag_ids();
+        let ctx = snap.context(&flags, Some(&judged.assessment.risk.tier));
+        let may = |what| permission(&view, &ctx, key, what, now, snap.next).is_ok();
+        let mine = judged.eval.decisions.iter().rev().find(|d| d.actor == *key);
+        let stand = match mine {
+            Some(d) if d.decision == Decision::Reject => Some(Stand::Rejected),
+            Some(d) if d.excluded.is_none() => Some(Stand::Approved),
+            Some(_) => Some(Stand::Stale),
+            None => None,
+        };
+        let turn = if !judged.eval.gate && stand != Some(Stand::Approved) && stand != Some(Stand::Rejected) {
+            let again = if stand == Some(Stand::Stale) { Turn::Reapprove } else { Turn::Approve };
+            may(Permission::Approve).then_some(again)
+        } else if judged.eval.gate {
+            may(Permission::Execute).then_some(Turn::Execute)
+        } else {
+            None
+        };
+        match turn {
+            Some(t) => {
+                out.ids.push(id);
+                out.stands.insert(id, Stand::Waiting(t));
+            }
+            None => {
+                if let Some(s) = stand {
+                    out.stands.insert(id, s);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::browse::{Page, QueueFilter, queue_count, queue_page};
+
+    #[test]
+    fn the_queue_pages_the_waiting_requests_first_then_the_rest_without_gaps_or_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ctx = demo.context();
+        let ledger = ctx.open().unwrap();
+        let now = crate::workflow::clock::now();
+        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let carol = ctx.keystore.info("carol").unwrap().public_key;
+        let w = waiting_on(&ledger, &carol, now).unwrap();
+        assert!(!w.ids.is_empty(), "the demo has requests waiting on carol");
+        for id in &w.ids {
+            assert!(matches!(w.stands[id], Stand::Waiting(_)));
+        }
+        assert!(w.stands.values().any(|s| *s == Stand::Approved), "and some she approved");
+        // The requester waits on nobody for her own request: bob files, and nothing of his waits on him to
+        // approve.
+        let bob = ctx.keystore.info("bob").unwrap().public_key;
+        let wb = waiting_on(&ledger, &bob, now).unwrap();
+        assert!(wb.stands.values().all(|s| *s != Stand::Waiting(Turn::Approve)), "{wb:?}");
+
+        let f = QueueFilter::default();
+        let all = queue_page(&ledger, &f, &w.ids, &Page::First, 1000).unwrap();
+        assert_eq!(all.len() as u64, queue_count(&ledger, &f).unwrap());
+        let ids: Vec<EntryId> = all.iter().map(|q| q.row.id).collect();
+        assert_eq!(&ids[..w.ids.len()], &w.ids[..], "the waiting ones first, in their order");
+        // Forward and backward by keyset, three at a time, cross the boundary without a gap or a repeat.
+        let mut forward = Vec::new();
+        let mut page = Page::First;
+        loop {
+            let rows = queue_page(&ledger, &f, &w.ids, &page, 3).unwrap();
+            let Some(last) = rows.last() else { break };
+            page = Page::After(last.key);
+            forward.extend(rows.iter().map(|q| q.row.id));
+        }
+        assert_eq!(forward, ids);
+        let mut backward = Vec::new();
+        let mut page = Page::Last;
+        loop {
+            let rows = queue_page(&ledger, &f, &w.ids, &page, 3).unwrap();
+            let Some(first) = rows.first() else { break };
+            page = Page::Before(first.key);
+            backward.splice(0..0, rows.iter().map(|q| q.row.id));
+        }
+        assert_eq!(backward, ids);
+        // A filter applies to both parts; a sort the user picked (newest first) is not reordered.
+        let pending = QueueFilter { status: Some("pending".into()), ..Default::default() };
+        let rows = queue_page(&ledger, &pending, &w.ids, &Page::First, 1000).unwrap();
+        assert!(rows.iter().all(|q| q.row.status == "pending"));
+        let newest = QueueFilter { newest: true, ..Default::default() };
+        let rows = queue_page(&ledger, &newest, &w.ids, &Page::First, 1000).unwrap();
+        assert!(rows.iter().all(|q| q.key.waiting.is_none()));
+    }
+}
