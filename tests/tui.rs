@@ -275,7 +275,39 @@ fn read_only_hides_actions_and_history_search_works() {
     assert!(rows[0].request.as_ref().unwrap().1.contains("fraud model"));
     let screen = h.render();
     assert!(screen.contains("search \"fraud model\""), "{screen}");
+    at(|| h.press(KeyCode::Char('o')));
+    assert_eq!(h.state.screen, Screen::Detail);
+}
+
+#[test]
+fn an_auditor_inspects_an_entrys_signature_and_inclusion_from_the_history() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 100, 40, true);
+    at(|| h.press(KeyCode::Char('2')));
+    // The oldest entries are under the laptop's signed (and witnessed) checkpoints.
+    at(|| h.press(KeyCode::Char('G')));
     at(|| h.press(KeyCode::Enter));
+    let Some(rollcall::tui::state::Modal::Viewer { lines, .. }) = h.state.modals.last() else {
+        panic!("the entry opens in a viewer: {:?}", h.state.modals.len())
+    };
+    let text = lines.join("\n");
+    for want in
+        ["signer     ", "signature  ✓ verifies", "inclusion  ✓ included in", "canonical statement", "log        "]
+    {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    assert!(h.render().contains("Entry "), "{}", h.render());
+    // Enter on a request's entry inspects it as well; `o` opens the request.
+    at(|| h.press(KeyCode::Esc));
+    at(|| h.press(KeyCode::Char('g')));
+    let row = h.state.history.list.rows.iter().position(|r| r.request.is_some()).expect("a request's entry");
+    for _ in 0..row {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Viewer { .. })));
+    at(|| h.press(KeyCode::Esc));
+    at(|| h.press(KeyCode::Char('o')));
     assert_eq!(h.state.screen, Screen::Detail);
 }
 

@@ -143,7 +143,12 @@ impl Worker {
                 }]
             }
             Cmd::Entry { id } => {
-                let text = browse::entry_text(self.ledger()?, &id)?;
+                // What an auditor checks first (signer, signature, inclusion under a signed checkpoint), then
+                // the statement, formatted.
+                let ledger = self.ledger()?;
+                let mut text = crate::workflow::proofs::inspect(ledger, &id)?.join("\n");
+                text.push_str("\n\nformatted:\n");
+                text.push_str(&browse::entry_text(ledger, &id)?);
                 let lines = crate::text::multi_line(&text).text.lines().map(str::to_string).collect();
                 vec![Msg::Viewer { title: format!("Entry {}", id.short(12)), lines, pager: None }]
             }

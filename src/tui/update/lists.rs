@@ -306,9 +306,9 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             Action::PageUp => *sel = sel.saturating_sub(s.viewport),
             Action::Top => *sel = 0,
             Action::Bottom => *sel = rows.len().saturating_sub(1),
-            Action::Open => {
+            Action::Open | Action::OpenRequest => {
                 if let Some(r) = rows.get(*sel).cloned() {
-                    return open_history_row(s, &r);
+                    return open_history_row(s, &r, a == Action::OpenRequest);
                 }
             }
             _ => {}
@@ -331,8 +331,8 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         return history_paging(s);
     }
     match a {
-        Action::Open => match s.history.list.current().cloned() {
-            Some(r) => open_history_row(s, &r),
+        Action::Open | Action::OpenRequest => match s.history.list.current().cloned() {
+            Some(r) => open_history_row(s, &r, a == Action::OpenRequest),
             None => vec![],
         },
         Action::FilterStatus => {
@@ -370,10 +370,12 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
     }
 }
 
-fn open_history_row(s: &mut AppState, r: &HistoryItem) -> Vec<Cmd> {
+/// Enter inspects the entry (an auditor's first question: who signed it, does it verify, is it in the
+/// signed log); `o` opens the request it belongs to.
+fn open_history_row(s: &mut AppState, r: &HistoryItem, request: bool) -> Vec<Cmd> {
     match &r.request {
-        Some((id, _)) => detail::open_detail(s, *id),
-        None => vec![Cmd::Entry { id: r.id }],
+        Some((id, _)) if request => detail::open_detail(s, *id),
+        _ => vec![Cmd::Entry { id: r.id }],
     }
 }
 

@@ -109,7 +109,8 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         }
         Screen::History => hints.extend([
             hint(s, Action::Search, "search"),
-            hint(s, Action::Open, "open"),
+            hint(s, Action::Open, "inspect"),
+            hint(s, Action::OpenRequest, "request"),
             hint(s, Action::FilterStatus, "kind"),
         ]),
         Screen::Dashboard | Screen::Integrity => hints.push(hint(s, Action::Refresh, "refresh")),

@@ -64,3 +64,62 @@ pub(crate) fn verify(
     let entry = entry_file.map(read_small).transpose()?;
     Ok(crate::sync::proof::verify_proof(&text, entry.as_deref(), keys).map_err(|e| e.to_string()))
 }
+
+/// What an auditor checks of one entry, as lines: where it sits (origin, leaf index, position), who signed
+/// it and whether the signature verifies (`verify_strict` over DSSE PAE), its signature, and whether it is
+/// included under a signed checkpoint of its log (an inclusion proof built from this file and checked as
+/// `verify-proof` checks one, against this ledger's key for that origin), with the witnesses that cosigned
+/// that checkpoint. Untrusted text is the caller's to sanitize.
+pub(crate) fn inspect(
+    ledger: &crate::ledger::Ledger,
+    id: &crate::ledger::EntryId,
+) -> Result<Vec<String>, WorkflowError> {
+    let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no entry {}", id.short(12))))?;
+    let origin = ledger.origins()?.into_iter().find(|o| o.id == row.origin);
+    let roster = crate::identity::Roster::from_ledger(ledger)?;
+    let mut out = vec![
+        format!("entry      {}", row.entry.id.to_hex()),
+        format!("kind       {}", row.kind),
+        format!("time       {}", row.ts),
+        format!(
+            "log        {} leaf {} (position {})",
+            origin.as_ref().map_or("(unknown origin)", |o| o.name.as_str()),
+            row.index,
+            row.pos
+        ),
+    ];
+    match row.entry.check(&ledger.domain()) {
+        Ok(head) => {
+            out.push(format!("signer     {} ({})", roster.display(&head.actor), head.actor.encode()));
+            out.push("signature  ✓ verifies (Ed25519 verify_strict over DSSE PAE of the statement)".into());
+        }
+        Err(e) => {
+            out.push(format!("signer     {} (as stored)", row.actor));
+            out.push(format!("signature  ✗ {e}"));
+        }
+    }
+    out.push(format!("           {}", hex::encode(row.entry.signature)));
+    let included = match (&origin, crate::sync::proof::prove_entry(ledger, id)) {
+        (None, _) => "✗ its origin is not in this file".to_string(),
+        (_, Err(e)) => format!("– not proven: {e}"),
+        (Some(o), Ok(p)) => {
+            let trusted = [crate::ledger::note::verifier_key(&o.name, &o.key)];
+            match crate::sync::proof::verify_proof(&p.text, Some(&p.statement), &trusted) {
+                Ok(v) => {
+                    let cosigned = if v.witnesses.is_empty() {
+                        "not cosigned by a witness".to_string()
+                    } else {
+                        format!("cosigned by {}", v.witnesses.join(", "))
+                    };
+                    format!("✓ included in {} at size {}, {cosigned}", v.origin, v.size)
+                }
+                Err(e) => format!("✗ the inclusion proof fails: {e}"),
+            }
+        }
+    };
+    out.push(format!("inclusion  {included}"));
+    out.push(String::new());
+    out.push(format!("canonical statement ({} bytes, its SHA-256 is the entry id):", row.entry.bytes.len()));
+    out.push(String::from_utf8_lossy(&row.entry.bytes).into_owned());
+    Ok(out)
+}
