@@ -957,8 +957,9 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
         let mut h = harness(&d, w, hgt, false);
         h.state.user = "bob".into();
         h.worker.identity.signer = Some("bob".into());
+        h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
         at(|| h.press(KeyCode::Char('N')));
-        for _ in 0..12 {
+        for _ in 0..14 {
             at(|| h.press(KeyCode::Enter));
         }
         assert_on_screen(&h.render(), &["is required"]);
@@ -974,8 +975,13 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
             at(|| h.type_str(v));
             at(|| h.press(KeyCode::Tab));
         }
-        at(|| h.press(KeyCode::Tab));
-        at(|| h.press(KeyCode::Enter));
+        let step = |h: &Harness| match h.state.modals.last() {
+            Some(rollcall::tui::state::Modal::Action(dlg)) => dlg.step,
+            _ => panic!("the form closed"),
+        };
+        while step(&h) != Step::Passphrase {
+            at(|| h.press(KeyCode::Enter));
+        }
         at(|| h.type_str("not-the-passphrase"));
         at(|| h.press(KeyCode::Enter));
         let screen = h.render();
@@ -1055,4 +1061,52 @@ fn carol_approves_the_first_request_waiting_on_her_in_five_keys_at_80x24() {
     let row = h.state.queue.rows.iter().find(|r| r.id == first.id).unwrap();
     assert_eq!(row.stand, Some(Stand::Approved), "{row:?}");
     assert!(h.state.queue.rows.first().is_none_or(|r| r.id != first.id));
+}
+
+#[test]
+fn bob_files_an_emergency_request_in_one_form_and_carol_is_told_who_may() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 80, 24, false);
+    h.state.user = "bob".into();
+    h.worker.identity.signer = Some("bob".into());
+    h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
+    assert_eq!(h.state.emergency, Ok(()), "the on-call requester may break glass");
+    at(|| h.press(KeyCode::Char('N')));
+    if let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last_mut() {
+        dlg.focus = usize::from(dlg.fields[0].label == "git commit");
+    }
+    for v in [
+        "Roll back checkout: card declines",
+        "deploy-777",
+        "every card payment declined since 03:02",
+        "no checkout",
+        "checkout",
+        "production",
+        "helm rollback checkout 776",
+        "777",
+        "776",
+    ] {
+        at(|| h.type_str(v));
+        at(|| h.press(KeyCode::Tab));
+    }
+    at(|| h.press(KeyCode::Tab)); // category
+    at(|| h.press(KeyCode::Tab)); // risk
+    at(|| h.press(KeyCode::Right)); // emergency: yes
+    assert!(h.render().contains("yes, invoke it now"), "{}", h.render());
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str(demo::PASSPHRASE));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "{}", h.render());
+    let listed = at(|| rollcall::workflow::query::list(&d.context(), &Default::default())).unwrap();
+    let mine = listed.iter().find(|r| r.title == "Roll back checkout: card declines").expect("filed");
+    assert_eq!(mine.status, "emergency");
+
+    // carol may not: the form says so, and who may.
+    let why = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("carol"))).unwrap_err();
+    assert!(why.contains("may invoke the emergency path — ask ") && why.contains("bob"), "{why}");
+    let mut h = harness(&d, 80, 24, false);
+    h.state.emergency = Err(why);
+    at(|| h.press(KeyCode::Char('N')));
+    let screen = h.render();
+    assert!(screen.contains("emergency only") && !screen.contains("yes, invoke"), "{screen}");
 }

@@ -33,7 +33,7 @@ pub const DEMO_USER: &str = "carol";
 
 const PEOPLE: [(&str, &[&str]); 7] = [
     ("alice", &["admin", "auditor"]),
-    ("bob", &["requester"]),
+    ("bob", &["requester", "on-call"]),
     ("carol", &["approver"]),
     ("dave", &["security-approver"]),
     ("erin", &["executor", "release-manager"]),

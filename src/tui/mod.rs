@@ -57,6 +57,9 @@ pub fn initial_state(ctx: &Context, opts: &Options) -> AppState {
     // What `update` must not look up itself.
     s.today = crate::workflow::clock::now().date_naive();
     s.in_git = std::path::Path::new(".git").exists();
+    if !opts.read_only {
+        s.emergency = crate::workflow::waiting::may_invoke_emergency(ctx, opts.signer.as_deref());
+    }
     if let Some(e) = keymap_error {
         s.toast(e, true);
     }

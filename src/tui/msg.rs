@@ -169,6 +169,8 @@ pub struct NewRequest {
     /// A commit (or A..B) of the git repository the console was started in: fills the revert operation,
     /// the revisions and the components that were left empty.
     pub git_commit: Option<String>,
+    /// Invoke the emergency path on it as soon as it is filed (its rationale is the reason).
+    pub emergency: bool,
 }
 
 /// What a finished action did.

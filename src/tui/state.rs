@@ -380,6 +380,9 @@ pub struct AppState {
     /// Whether the console was started inside a git working copy (the runtime looks, once): the
     /// new-request form then offers a commit to revert.
     pub in_git: bool,
+    /// Whether the signed-in key may invoke the emergency path (the new-request form then offers to file
+    /// as an emergency), or why not and who may.
+    pub emergency: Result<(), String>,
 }
 
 impl AppState {
@@ -418,6 +421,7 @@ impl AppState {
             next_generation: 1,
             today: chrono::NaiveDate::default(),
             in_git: false,
+            emergency: Err("this console may not sign".into()),
         }
     }
 

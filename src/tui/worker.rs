@@ -328,7 +328,21 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
         Job::Close { req, resolution, comment } => {
             lifecycle::close(ctx, signer, &hex(&req), resolution, None, &comment)?.0
         }
-        Job::NewRequest(form) => new_request(ctx, signer, *form)?,
+        Job::NewRequest(form) => {
+            let (emergency, reason) = (form.emergency, form.rationale.clone());
+            let filed = new_request(ctx, signer, *form)?;
+            if emergency {
+                // Two entries, one passphrase: if the second is refused, the request stays filed and says so.
+                let id = filed.entry_id.to_hex();
+                if let Err(e) = decisions::emergency(ctx, signer, &id, &reason) {
+                    return Ok(Done::Said(format!(
+                        "filed as {}, but the emergency was not invoked: {e}",
+                        filed.entry_id.short(12)
+                    )));
+                }
+            }
+            filed
+        }
         Job::Report { path } => {
             let scope = crate::workflow::report::Scope::default();
             let p = PathBuf::from(path.trim());

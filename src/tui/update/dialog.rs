@@ -155,8 +155,12 @@ fn new_request_of(d: &ActionDialog) -> NewRequest {
         },
         risk: get("risk").as_deref().and_then(Risk::parse).unwrap_or(Risk::Medium),
         git_commit: get("git commit"),
+        emergency: get("emergency").as_deref() == Some(EMERGENCY_YES),
     }
 }
+
+/// The new-request form's choice that files the request and invokes the emergency path on it at once.
+pub(crate) const EMERGENCY_YES: &str = "yes, invoke it now";
 
 /// The labels of the new-request form, in order.
 pub const NEW_REQUEST_FIELDS: [&str; 11] = [
@@ -204,6 +208,16 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         });
     }
     let mut preview = vec![format!("filed by  {}", s.user)];
+    match &s.emergency {
+        // Filed and invoked with one passphrase: the rationale is the emergency's reason.
+        Ok(()) => {
+            fields.push(choice("emergency", vec!["no", EMERGENCY_YES]));
+            preview.push(
+                "emergency: \"yes\" files it and invokes the emergency path (the rationale is the reason)".into(),
+            );
+        }
+        Err(why) => preview.push(format!("emergency {}", crate::text::safe(why))),
+    }
     if in_git {
         preview.push("a commit (or A..B) of this git repository fills the revert, revisions and components".into());
     }

@@ -72,6 +72,29 @@ pub fn who_holds(roster: &crate::identity::Roster, roles: &[String], pos: crate:
         .collect()
 }
 
+/// Whether the key `signer` names may invoke the emergency path under the policy in force, or why not
+/// and who may ("… — ask erin").
+pub fn may_invoke_emergency(ctx: &crate::workflow::Context, signer: Option<&str>) -> Result<(), String> {
+    let fail = |e: WorkflowError| e.to_string();
+    let name = ctx.signer_name(signer).map_err(fail)?;
+    let key = ctx.keystore.info(&name).map_err(|e| e.to_string())?.public_key;
+    let ledger = ctx.open_read_only().map_err(fail)?;
+    let snap = Snapshot::load(&ledger).map_err(fail)?;
+    let (_, policy) = snap.policies.at(snap.next);
+    let roles = &policy.emergency.may_invoke;
+    if snap.roster.is_active(&key, snap.next) && snap.roster.roles_at(&key, snap.next).iter().any(|r| roles.contains(r))
+    {
+        return Ok(());
+    }
+    let others: Vec<String> = who_holds(&snap.roster, roles, snap.next).into_iter().filter(|n| *n != name).collect();
+    let roles = if roles.is_empty() { "none".to_string() } else { roles.join(" or ") };
+    Err(if others.is_empty() {
+        format!("only {roles} may invoke the emergency path")
+    } else {
+        format!("only {roles} may invoke the emergency path — ask {}", others.join(", "))
+    })
+}
+
 /// What waits on `key` among the [`CANDIDATES`] most urgent open requests of the (current) request index.
 pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Result<Waiting, WorkflowError> {
     let snap = Snapshot::load(ledger)?;
