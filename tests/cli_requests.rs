@@ -618,3 +618,32 @@ fn a_bad_request_id_is_refused_before_the_passphrase() {
     }
     assert_eq!(env.dump(), before);
 }
+
+#[test]
+fn usage_errors_are_one_line_and_a_hint_and_missing_fields_come_together() {
+    let env = team();
+    let before = env.fingerprint();
+    for (args, says) in [
+        (vec!["approve", "abc", "--as", "carol"], "error: missing --comment <COMMENT>"),
+        (vec!["evidence", "add", "abc", "x.xml", "--kind", "bogus", "--as", "bob"], "one of: test, scan"),
+        (vec!["aprove"], "did you mean"),
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.trim_end().lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {err}");
+        assert!(lines[0].contains(says), "{args:?}: {err}");
+        assert!(lines[1].starts_with("hint: ") && lines[1].contains("--help"), "{args:?}: {err}");
+    }
+    // request new names every missing required field at once.
+    let err = env.fails(&["request", "new", "--title", "t", "--as", "bob"], 2);
+    assert!(
+        err.contains(
+            "missing 10 required fields: --change --category --rationale --impact --component --env \
+                      --revert-cmd --from --to --risk"
+        ),
+        "{err}"
+    );
+    assert_eq!(env.fingerprint(), before, "nothing was written");
+}

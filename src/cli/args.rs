@@ -10,7 +10,15 @@ use std::path::PathBuf;
 /// rollcall — signed, tamper-evident records of why a deployed change was reverted, who decided and
 /// who approved.
 #[derive(Debug, Parser)]
-#[command(name = "rollcall", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "rollcall",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    help_template = "{about-with-newline}\n{usage-heading} {usage}\n\nOptions:\n{options}{after-help}",
+    after_help = TOP_HELP
+)]
 pub(crate) struct Cli {
     /// The ledger file (default: ledger.db in ROLLCALL_HOME or the platform data directory).
     #[arg(long, global = true, env = "ROLLCALL_LEDGER", value_name = "PATH")]
@@ -23,6 +31,39 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// The commands by area, examples and the environment, under `rollcall --help` (a test checks that every
+/// command is listed here).
+pub(crate) const TOP_HELP: &str = "\
+Commands, by area (rollcall COMMAND --help for each):
+  Requests      request new|amend|withdraw, list, show, approve, reject, emergency, execute,
+                validate, review, close, incident link, evidence add|show|export|purge, gate,
+                obligations, mark-bad
+  Console       tui (a bare `rollcall` on a terminal), demo
+  People, keys  key new|list|export|import, enroll, roles, revoke, cosign, members
+  Policy        policy adopt|show
+  Ledger        init, note, log, verify, rebuild
+  Sync, proofs  export, import, checkpoints, sync, prove, verify-proof, acknowledge
+  Reports       report, timeline
+
+Examples:
+  rollcall demo                                     a realistic ledger in the console
+  rollcall request new --from-file request.json --as bob   fields in docs/FORMAT.md
+  rollcall approve 5cacfd3b --comment \"graphs confirm it\" --as carol
+  rollcall gate 5cacfd3b && helm rollback api 41    run the revert only if the policy allows
+  rollcall --json verify                            the full verification report as JSON
+
+Environment:
+  ROLLCALL_HOME        keystore and default ledger directory
+  ROLLCALL_LEDGER      the ledger file (as --ledger)
+  ROLLCALL_KEY         the key that signs when --as is not given
+  ROLLCALL_PASSPHRASE  the key's passphrase (one try; otherwise asked on the terminal, three tries)
+  ROLLCALL_ORIGIN_PASSPHRASE  the origin key's passphrase for `init --join` and sync
+  ROLLCALL_VERIFY_THREADS     threads for verify and import (default: one per core)
+  ROLLCALL_NOW         pretend the clock says this RFC 3339 time (tests, demos; warned about)
+  NO_COLOR             no colour in the console
+
+Exit status: 0 ok; 1 a failed check (verify, gate, a refused signature or import); 2 bad usage or input.";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -143,80 +184,96 @@ pub(crate) enum RequestCommand {
     Withdraw(RequestWithdrawArgs),
 }
 
-/// Every field of the rollback record.
+/// Every field of the rollback record, grouped in `--help` as the record is: what is required, the
+/// context, the revert's lineage, its side effects.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub(crate) struct RecordArgs {
-    #[arg(long)]
+    /// One line saying what is reverted and why (required).
+    #[arg(long, help_heading = "Required fields (or in --from-file)")]
     pub title: Option<String>,
-    /// Id of the original change being reverted (commit, deploy, change request).
-    #[arg(long, value_name = "ID")]
+    /// Id of the original change being reverted: commit, deploy, change request (required).
+    #[arg(long, value_name = "ID", help_heading = "Required fields (or in --from-file)")]
     pub change: Option<String>,
-    #[arg(long)]
+    /// Ticket in your tracker (OPS-123).
+    #[arg(long, help_heading = "Context")]
     pub ticket: Option<String>,
-    #[arg(long)]
+    /// Incident id the revert answers (INC-42).
+    #[arg(long, help_heading = "Context")]
     pub incident: Option<String>,
-    #[arg(long, value_parser = ["security-patch", "critical-bug", "performance-regression", "data-integrity", "compliance", "other"])]
+    /// Why the change is reverted (required).
+    #[arg(long, help_heading = "Required fields (or in --from-file)", value_parser = ["security-patch", "critical-bug", "performance-regression", "data-integrity", "compliance", "other"])]
     pub category: Option<String>,
-    #[arg(long)]
+    /// What went wrong and why reverting is the answer (required).
+    #[arg(long, help_heading = "Required fields (or in --from-file)")]
     pub rationale: Option<String>,
-    /// Anticipated user impact of the revert.
-    #[arg(long)]
+    /// Anticipated user impact of the revert (required).
+    #[arg(long, help_heading = "Required fields (or in --from-file)")]
     pub impact: Option<String>,
-    /// An affected component (repeatable).
-    #[arg(long = "component", value_name = "NAME")]
+    /// An affected component (repeatable; at least one required).
+    #[arg(long = "component", value_name = "NAME", help_heading = "Required fields (or in --from-file)")]
     pub components: Vec<String>,
-    /// The environment the revert is applied to.
-    #[arg(long, value_name = "ENV")]
+    /// The environment the revert is applied to (required).
+    #[arg(long, value_name = "ENV", help_heading = "Required fields (or in --from-file)")]
     pub env: Option<String>,
     /// Where the problem was found (default: --env).
-    #[arg(long, value_name = "ENV")]
+    #[arg(long, value_name = "ENV", help_heading = "Context")]
     pub origin_env: Option<String>,
     /// A service the revert may cascade to (repeatable).
-    #[arg(long = "cascade", value_name = "SERVICE")]
+    #[arg(long = "cascade", value_name = "SERVICE", help_heading = "Context")]
     pub cascades: Vec<String>,
-    /// The exact revert command line (split like a shell would, without expansions).
-    #[arg(long, value_name = "CMD")]
+    /// The exact revert command line, split like a shell would without expansions (required).
+    #[arg(long, value_name = "CMD", help_heading = "Required fields (or in --from-file)")]
     pub revert_cmd: Option<String>,
-    /// The revision or digest deployed now.
-    #[arg(long, value_name = "REV")]
+    /// The revision or digest deployed now (required).
+    #[arg(long, value_name = "REV", help_heading = "Required fields (or in --from-file)")]
     pub from: Option<String>,
-    /// The revision or digest to return to.
-    #[arg(long, value_name = "REV")]
+    /// The revision or digest to return to (required).
+    #[arg(long, value_name = "REV", help_heading = "Required fields (or in --from-file)")]
     pub to: Option<String>,
-    #[arg(long, value_parser = ["low", "medium", "high", "critical"])]
+    /// Declared risk; the security analysis may raise it (required).
+    #[arg(long, help_heading = "Required fields (or in --from-file)", value_parser = ["low", "medium", "high", "critical"])]
     pub risk: Option<String>,
     /// Security implications.
-    #[arg(long)]
+    #[arg(long, help_heading = "Context")]
     pub security: Option<String>,
-    #[arg(long = "commit", value_name = "SHA")]
+    /// A commit the revert undoes (repeatable).
+    #[arg(long = "commit", value_name = "SHA", help_heading = "Lineage")]
     pub commits: Vec<String>,
-    #[arg(long = "artifact", value_name = "ID")]
+    /// A build artifact the revert removes or brings back (repeatable).
+    #[arg(long = "artifact", value_name = "ID", help_heading = "Lineage")]
     pub artifacts: Vec<String>,
-    #[arg(long = "image", value_name = "DIGEST")]
+    /// A container image digest involved (repeatable; a digest marked bad raises a flag).
+    #[arg(long = "image", value_name = "DIGEST", help_heading = "Lineage")]
     pub images: Vec<String>,
-    #[arg(long = "iac", value_name = "FILE")]
+    /// An infrastructure-as-code file the revert touches (repeatable).
+    #[arg(long = "iac", value_name = "FILE", help_heading = "Lineage")]
     pub iac: Vec<String>,
-    #[arg(long = "feature-flag", value_name = "FLAG")]
+    /// A feature flag the revert flips (repeatable).
+    #[arg(long = "feature-flag", value_name = "FLAG", help_heading = "Lineage")]
     pub feature_flags: Vec<String>,
-    #[arg(long = "manifest", value_name = "FILE")]
+    /// A deployment manifest the revert applies (repeatable).
+    #[arg(long = "manifest", value_name = "FILE", help_heading = "Lineage")]
     pub manifests: Vec<String>,
-    #[arg(long = "release-notes", value_name = "REF")]
+    /// Release notes of the reverted change (repeatable).
+    #[arg(long = "release-notes", value_name = "REF", help_heading = "Lineage")]
     pub release_notes: Vec<String>,
-    #[arg(long)]
+    /// How the revert will be checked once it ran.
+    #[arg(long, help_heading = "Context")]
     pub test_plan: Option<String>,
-    #[arg(long)]
+    /// How the change comes back fixed (the roll-forward).
+    #[arg(long, help_heading = "Context")]
     pub roll_forward_plan: Option<String>,
     /// For a temporary revert: when it must be rolled forward or made permanent (RFC 3339).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Context")]
     pub temporary_until: Option<String>,
     /// A migration the revert runs or undoes (repeatable).
-    #[arg(long = "migration", value_name = "TEXT")]
+    #[arg(long = "migration", value_name = "TEXT", help_heading = "Side effects")]
     pub migrations: Vec<String>,
     /// A destructive step (repeatable).
-    #[arg(long = "destructive", value_name = "TEXT")]
+    #[arg(long = "destructive", value_name = "TEXT", help_heading = "Side effects")]
     pub destructive: Vec<String>,
     /// When the original change was deployed (RFC 3339).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", help_heading = "Context")]
     pub deployed_at: Option<String>,
 }
 
@@ -347,7 +404,9 @@ pub(crate) struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ApproveArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Why you approve: what you checked (required; signed with the approval).
     #[arg(long)]
     pub comment: String,
     #[command(flatten)]
@@ -356,7 +415,9 @@ pub(crate) struct ApproveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RejectArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Why you reject (required; signed with the rejection).
     #[arg(long)]
     pub comment: String,
     #[command(flatten)]
@@ -365,7 +426,9 @@ pub(crate) struct RejectArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EmergencyArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Why the revert cannot wait for approvals (required; the post-hoc review reads it).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -374,7 +437,9 @@ pub(crate) struct EmergencyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExecuteArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// What actually happened when the revert ran.
     #[arg(long, value_enum)]
     pub outcome: OutcomeArg,
     /// File with the captured output; its SHA-256 is recorded.
@@ -386,6 +451,7 @@ pub(crate) struct ExecuteArgs {
     /// Where it ran (default: the request's environment).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// What the operator saw (optional).
     #[arg(long)]
     pub notes: Option<String>,
     #[command(flatten)]
@@ -394,7 +460,9 @@ pub(crate) struct ExecuteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Whether the service is healthy after the revert.
     #[arg(long, value_enum)]
     pub result: ResultArg,
     /// A check and its result, NAME=pass or NAME=fail (repeatable).
@@ -403,6 +471,7 @@ pub(crate) struct ValidateArgs {
     /// A file with the validation output, attached as evidence.
     #[arg(long, value_name = "F")]
     pub evidence: Option<PathBuf>,
+    /// What was checked (optional).
     #[arg(long)]
     pub notes: Option<String>,
     #[command(flatten)]
@@ -411,12 +480,15 @@ pub(crate) struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReviewArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// The review's findings (required).
     #[arg(long)]
     pub summary: String,
     /// A lesson learned (repeatable).
     #[arg(long = "lesson", value_name = "TEXT")]
     pub lessons: Vec<String>,
+    /// post-hoc (owed after an emergency) or post-incident.
     #[arg(long, value_enum, default_value = "post-hoc")]
     pub kind: ReviewKindArg,
     #[command(flatten)]
@@ -425,12 +497,15 @@ pub(crate) struct ReviewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CloseArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// How the revert ended: made permanent, rolled forward, or superseded.
     #[arg(long, value_enum)]
     pub resolution: ResolutionArg,
     /// The request that supersedes this one.
     #[arg(long, value_name = "REQ")]
     pub superseded_by: Option<String>,
+    /// Why (required).
     #[arg(long)]
     pub comment: String,
     #[command(flatten)]
@@ -439,6 +514,7 @@ pub(crate) struct CloseArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EnrollArgs {
+    /// The person's name, as the ledger will show it.
     pub name: String,
     /// Their public key (`rollcall key list` on their machine prints it).
     #[arg(long, value_name = "KEY")]
@@ -452,7 +528,9 @@ pub(crate) struct EnrollArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RolesArgs {
+    /// The enrolled person.
     pub name: String,
+    /// A role (repeatable): the new set replaces the old one.
     #[arg(long = "role", value_name = "ROLE", required = true)]
     pub roles: Vec<String>,
     #[command(flatten)]
@@ -461,7 +539,9 @@ pub(crate) struct RolesArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
+    /// The enrolled person whose key stops counting.
     pub name: String,
+    /// Why (required; lost laptop, left the team).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -478,6 +558,7 @@ pub(crate) struct CosignArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct GateArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
 }
 
@@ -518,6 +599,7 @@ pub(crate) struct TuiArgs {
 pub(crate) struct AcknowledgeArgs {
     /// The evidence digest `rollcall verify` prints (at least 8 hex characters).
     pub evidence: String,
+    /// What the investigation found (required, at most 2000 characters).
     #[arg(long)]
     pub finding: String,
     #[command(flatten)]
@@ -526,7 +608,9 @@ pub(crate) struct AcknowledgeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct MarkBadArgs {
+    /// The bad digest (image sha256:…, artifact, git revision).
     pub digest: String,
+    /// Why it is bad (required).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -555,6 +639,7 @@ pub(crate) struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
+    /// Bundle file to write (created 0600).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Only what the holder of these checkpoints lacks (a file from `rollcall checkpoints`, or a
@@ -574,6 +659,7 @@ pub(crate) struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
+    /// Markdown, JSON or CSV.
     #[arg(long, default_value = "md", value_parser = ["md", "json", "csv"])]
     pub format: String,
     /// First day (YYYY-MM-DD or RFC 3339) of requests to include.
@@ -582,8 +668,10 @@ pub(crate) struct ReportArgs {
     /// Day after the last (YYYY-MM-DD or RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+    /// Only requests for this environment.
     #[arg(long)]
     pub env: Option<String>,
+    /// Only requests touching this component.
     #[arg(long)]
     pub component: Option<String>,
     /// Write it here instead of standard output.
@@ -602,8 +690,10 @@ pub(crate) struct TimelineArgs {
     /// The request (a unique id prefix).
     #[arg(required_unless_present = "incident")]
     pub req: Option<String>,
+    /// Every request linked to this incident instead of one request.
     #[arg(long, conflicts_with = "req")]
     pub incident: Option<String>,
+    /// Markdown (for a post-mortem) or JSON.
     #[arg(long, default_value = "md", value_parser = ["md", "json"])]
     pub format: String,
     /// Read this bundle (read-only).
@@ -613,11 +703,13 @@ pub(crate) struct TimelineArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
+    /// The bundle to import (checked whole before anything is written).
     pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckpointsArgs {
+    /// File to write (required).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -637,6 +729,7 @@ pub(crate) struct ProveArgs {
     /// The entry (a unique id prefix).
     #[arg(required_unless_present = "consistency")]
     pub entry: Option<String>,
+    /// File to write the proof to (required).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Also write the entry's statement bytes here (default: <out>.entry).
@@ -652,6 +745,7 @@ pub(crate) struct ProveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyProofArgs {
+    /// The proof file `rollcall prove` wrote.
     pub file: PathBuf,
     /// The entry's statement bytes (for an inclusion proof).
     #[arg(long, value_name = "FILE")]
@@ -694,7 +788,9 @@ pub(crate) struct RequestNewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RequestAmendArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Why it is amended (required; earlier approvals stop counting).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -705,7 +801,9 @@ pub(crate) struct RequestAmendArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RequestWithdrawArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// Why it is withdrawn (required).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -714,9 +812,11 @@ pub(crate) struct RequestWithdrawArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EvidenceAddArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
     /// The file to attach.
     pub file: Option<PathBuf>,
+    /// What the file is evidence of; JUnit and SARIF are recognized whatever the kind.
     #[arg(long, value_parser = ["test", "scan", "compliance", "validation", "log", "other"])]
     pub kind: String,
     /// Record a link (ticket, dashboard, CI run) without fetching it.
@@ -750,14 +850,18 @@ pub(crate) struct EvidenceShowArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EvidenceExportArgs {
+    /// The evidence entry (its id or a unique prefix).
     pub id: String,
+    /// File to write the stored bytes to (created 0600).
     #[arg(long, value_name = "F")]
     pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct EvidencePurgeArgs {
+    /// The evidence entry whose stored bytes are deleted (the signed record stays).
     pub id: String,
+    /// Why (required; a secret in a log, a retention rule).
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -766,8 +870,11 @@ pub(crate) struct EvidencePurgeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct IncidentLinkArgs {
+    /// The request (its id or a unique prefix of it).
     pub req: String,
+    /// The incident id (INC-42).
     pub incident: String,
+    /// Where the incident is tracked (optional).
     #[arg(long)]
     pub url: Option<String>,
     #[command(flatten)]
@@ -776,6 +883,7 @@ pub(crate) struct IncidentLinkArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PolicyAdoptArgs {
+    /// The policy file (TOML; `rollcall policy show` prints the one in force).
     pub file: PathBuf,
     #[command(flatten)]
     pub signer: Signer,

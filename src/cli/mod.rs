@@ -7,6 +7,7 @@ pub(crate) mod output;
 pub(crate) mod print;
 pub(crate) mod record;
 pub(crate) mod render;
+pub(crate) mod usage;
 
 use std::process::ExitCode;
 
@@ -20,7 +21,10 @@ pub const EXIT_USAGE: u8 = 2;
 pub fn main() -> ExitCode {
     crate::STARTED.get_or_init(std::time::Instant::now);
     install_panic_hook();
-    let cli = <args::Cli as clap::Parser>::parse();
+    let cli = match <args::Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let json = cli.json;
     if let Some(t) = crate::workflow::clock::overridden() {
         output::warn(&format!(
@@ -46,6 +50,22 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// A usage error in one line and a hint (exit 2), or the help or version clap prints (exit 0; the help
+/// shown for a command given without its subcommand exits 2).
+fn usage_error(e: clap::Error) -> ExitCode {
+    let Some((message, hint)) = usage::lines(&e) else {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+    };
+    if std::env::args().any(|a| a == "--json") {
+        let doc = serde_json::json!({"error": message, "hint": hint, "exit_code": EXIT_USAGE});
+        output::emit(&format!("{doc}\n"));
+    }
+    eprintln!("error: {message}");
+    eprintln!("hint: {hint}");
+    ExitCode::from(EXIT_USAGE)
 }
 
 fn install_panic_hook() {

@@ -81,17 +81,37 @@ impl RecordArgs {
         Ok(())
     }
 
-    /// A complete record from the flags alone; every required field must be given.
+    /// A complete record from the flags alone; every required field must be given (all the missing ones
+    /// are named at once).
     pub(crate) fn to_record(&self) -> Result<RequestBody, String> {
+        let given = [
+            (self.title.is_some(), "title"),
+            (self.change.is_some(), "change"),
+            (self.category.is_some(), "category"),
+            (self.rationale.is_some(), "rationale"),
+            (self.impact.is_some(), "impact"),
+            (!self.components.is_empty(), "component"),
+            (self.env.is_some(), "env"),
+            (self.revert_cmd.is_some(), "revert-cmd"),
+            (self.from.is_some(), "from"),
+            (self.to.is_some(), "to"),
+            (self.risk.is_some(), "risk"),
+        ];
+        let absent: Vec<String> = given.iter().filter(|(ok, _)| !ok).map(|(_, flag)| format!("--{flag}")).collect();
+        if !absent.is_empty() {
+            return Err(format!(
+                "missing {} required field{}: {} (or give them in --from-file)",
+                absent.len(),
+                if absent.len() == 1 { "" } else { "s" },
+                absent.join(" ")
+            ));
+        }
         let req = |v: &Option<String>, field: &str, flag: &str| v.clone().ok_or_else(|| missing(field, flag));
         let title = req(&self.title, "title", "title")?;
         let change = req(&self.change, "change", "change")?;
         let category = category(&req(&self.category, "category", "category")?)?;
         let rationale = req(&self.rationale, "rationale", "rationale")?;
         let impact = req(&self.impact, "impact", "impact")?;
-        if self.components.is_empty() {
-            return Err(missing("at least one component", "component"));
-        }
         let env = req(&self.env, "env", "env")?;
         let revert = revert_op(
             &req(&self.revert_cmd, "the revert command", "revert-cmd")?,
