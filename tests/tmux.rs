@@ -95,17 +95,14 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
         home = demo.join("home").display(),
         ledger = demo.join("ledger.db").display()
     );
-    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
-    // The queue's title comes with the first frame; its rows follow from the worker.
+    tmux(&["new-session", "-d", "-s", &session, "-x", "80", "-y", "24", &cmd]);
+    // The queue's title comes with the first frame; its rows follow from the worker. At 80×24 the queue
+    // opens on what waits on carol, and the top row is hers to approve: five keys sign it.
     wait_for(&session, "most urgent first", Duration::from_secs(20));
-    wait_for(&session, "review-due", Duration::from_secs(20));
+    let screen = wait_for(&session, "waiting on you", Duration::from_secs(20));
+    let top = screen.lines().nth(3).unwrap_or_default().to_string();
+    assert!(top.contains("▶ approve"), "the top row waits on carol: {screen}");
     wait_for(&session, "intact", Duration::from_secs(20));
-    // Only pending, medium risk: the first one is carol's to approve.
-    keys(&session, &["f"]);
-    keys(&session, &["R"]);
-    keys(&session, &["R"]);
-    let screen = wait_for(&session, "risk medium", Duration::from_secs(10));
-    assert!(screen.contains("pending"), "{screen}");
     keys(&session, &["Enter"]);
     wait_for(&session, "Request ", Duration::from_secs(10));
     keys(&session, &["a"]);
@@ -162,6 +159,17 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     assert!(!screen.contains("review what will be signed"), "no signing from a bundle: {screen}");
     keys(&session, &["4"]);
     wait_for(&session, "jump-host", Duration::from_secs(10));
+    // The auditor inspects the oldest entry: its signature verifies and it is in the signed log.
+    keys(&session, &["2"]);
+    wait_for(&session, "INDEX", Duration::from_secs(10));
+    keys(&session, &["G"]);
+    keys(&session, &["Enter"]);
+    let screen = wait_for(&session, "inclusion", Duration::from_secs(10));
+    assert!(
+        screen.contains("signature  ✓ verifies") && screen.contains("✓ included in demo.rollcall.example/laptop-1"),
+        "{screen}"
+    );
+    keys(&session, &["Escape"]);
     keys(&session, &["q"]);
     wait_for(&session, "EXITED-0", Duration::from_secs(10));
     tmux(&["kill-session", "-t", &session]);

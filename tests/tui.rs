@@ -74,6 +74,12 @@ fn at<T>(f: impl FnOnce() -> T) -> T {
 fn redact(screen: &str) -> String {
     let re = regex::Regex::new(r"[0-9a-f]{8,64}").unwrap();
     let s = re.replace_all(screen, |c: &regex::Captures| "#".repeat(c[0].len())).into_owned();
+    // The tail of an id wrapped onto the next row of a narrow box.
+    let tail = regex::Regex::new(r"(?m)^│([0-9a-f]{4,7}) ").unwrap();
+    let s = tail.replace_all(&s, |c: &regex::Captures| format!("│{} ", "#".repeat(c[1].len()))).into_owned();
+    // A key id cut short by a narrow column: "bob (3ebdb5d".
+    let cut = regex::Regex::new(r"\(([0-9a-f]{3,7})( |│|$)").unwrap();
+    let s = cut.replace_all(&s, |c: &regex::Captures| format!("({}{}", "#".repeat(c[1].len()), &c[2])).into_owned();
     // The time is redacted keeping the line's width, so a slow run (four digits) draws the same screen.
     let t = regex::Regex::new(r"verified in \d+ ms\) *").unwrap();
     t.replace_all(&s, |c: &regex::Captures| format!("{:<w$}", "verified in N ms)", w = c[0].len())).into_owned()
@@ -108,7 +114,7 @@ fn cell_bg(h: &Harness, x: u16, y: u16) -> Color {
 #[test]
 fn snapshots_of_every_screen() {
     let (_tmp, d) = demo_copy();
-    for (w, hgt) in [(80u16, 24u16), (160, 48)] {
+    for (w, hgt) in [(80u16, 24u16), (60, 20), (160, 48), (200, 50)] {
         let mut h = harness(&d, w, hgt, false);
         let name = |s: &str| format!("{s}_{w}x{hgt}");
         insta::assert_snapshot!(name("queue"), redact(&h.render()));
@@ -309,6 +315,14 @@ fn an_auditor_inspects_an_entrys_signature_and_inclusion_from_the_history() {
     at(|| h.press(KeyCode::Esc));
     at(|| h.press(KeyCode::Char('o')));
     assert_eq!(h.state.screen, Screen::Detail);
+    // Each machine keeps its own log: `O` shows the next one held.
+    at(|| h.press(KeyCode::Char('2')));
+    let first = h.state.history.log.clone();
+    assert!(h.state.history.logs.len() >= 2, "{:?}", h.state.history.logs);
+    assert!(h.render().contains(&format!("log {first}")));
+    at(|| h.press(KeyCode::Char('O')));
+    assert_ne!(h.state.history.log, first);
+    assert!(h.state.history.list.total.is_some_and(|n| n > 0), "the jump host's log has entries");
 }
 
 #[test]
@@ -839,6 +853,21 @@ fn the_real_loop_runs_on_a_test_backend_until_q() {
     assert!(tui.serve_until(patience, loaded).unwrap(), "the queue and the verification arrive");
     assert!(rollcall::tui::harness::screen(&tui.terminal).contains(" Queue"), "the queue was drawn");
     let tx = tui.sender();
+    // `y` copies the selected id with OSC 52, `M` lets the terminal have the mouse (and back).
+    let selected = tui.state.queue.current().unwrap().id;
+    for k in ['y', 'M', 'M'] {
+        tx.send(key(KeyCode::Char(k))).unwrap();
+    }
+    assert!(
+        tui.serve_until(patience, |s| s.mouse && s.toasts.iter().any(|t| t.text.contains("mouse capture on"))).unwrap()
+    );
+    use rollcall::tui::msg::TermOp;
+    assert_eq!(
+        tui.ops,
+        vec![TermOp::Copy(selected.to_hex()), TermOp::Mouse(false), TermOp::Mouse(true)],
+        "the loop hands them to the terminal"
+    );
+    tui.state.toasts.clear();
     tx.send(key(KeyCode::Char('2'))).unwrap();
     let history = |s: &rollcall::tui::state::AppState| {
         s.screen == Screen::History && s.history.list.total.is_some() && !s.history.list.loading
@@ -1109,4 +1138,43 @@ fn bob_files_an_emergency_request_in_one_form_and_carol_is_told_who_may() {
     at(|| h.press(KeyCode::Char('N')));
     let screen = h.render();
     assert!(screen.contains("emergency only") && !screen.contains("yes, invoke"), "{screen}");
+}
+
+#[test]
+fn slash_filters_the_queue_as_you_type_and_esc_clears_it() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    let all = h.state.queue.total.unwrap();
+    at(|| h.press(KeyCode::Char('/')));
+    at(|| h.type_str("ledger-s"));
+    let rows = &h.state.queue.rows;
+    assert!(!rows.is_empty() && (rows.len() as u64) < all, "{} of {all}", rows.len());
+    assert!(rows.iter().all(|r| r.title.to_lowercase().contains("ledger-s")), "{rows:?}");
+    assert_eq!(h.state.queue.total, Some(rows.len() as u64));
+    let screen = h.render();
+    assert!(screen.contains("matching \"ledger-s\"") && screen.contains("/ledger-s█"), "{screen}");
+    // The match is highlighted in the title.
+    let (x, y) = (0..30u16)
+        .flat_map(|y| (0..120u16).map(move |x| (x, y)))
+        .find(|(x, y)| {
+            let buf = h.terminal.backend().buffer();
+            y > &2
+                && buf[(*x, *y)].symbol() == "l"
+                && buf[(*x + 1, *y)].symbol() == "e"
+                && buf[(*x + 6, *y)].symbol() == "-"
+        })
+        .expect("a match on screen");
+    let accent = h.state.theme.accent.fg;
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].fg, accent.unwrap_or_default());
+    // Enter keeps the filter and leaves the input; Esc (from a new `/`) clears it.
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.filter_input.is_none() && h.state.queue_filter.text.is_some());
+    // Wildcards are text: "ledger-%_" would match "ledger-sync" if they were not.
+    at(|| h.press(KeyCode::Char('/')));
+    at(|| h.press(KeyCode::Backspace));
+    at(|| h.type_str("%_"));
+    assert_eq!(h.state.queue.total, Some(0));
+    at(|| h.press(KeyCode::Esc));
+    assert_eq!(h.state.queue.total, Some(all));
+    assert!(h.state.queue_filter.text.is_none());
 }

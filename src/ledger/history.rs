@@ -73,9 +73,15 @@ fn conditions(q: &HistoryQuery, args: &mut Vec<String>) -> String {
 }
 
 impl Ledger {
-    /// At most `limit` entries of the own log matching `q` from `seek`, newest first.
-    pub fn history_page(&self, q: &HistoryQuery, seek: Seek, limit: usize) -> Result<Vec<HistoryItem>, LedgerError> {
-        let mut args = vec![self.own_origin().id.to_string()];
+    /// At most `limit` entries of `origin`'s log matching `q` from `seek`, newest first.
+    pub fn history_page(
+        &self,
+        origin: &super::store::Origin,
+        q: &HistoryQuery,
+        seek: Seek,
+        limit: usize,
+    ) -> Result<Vec<HistoryItem>, LedgerError> {
+        let mut args = vec![origin.id.to_string()];
         let w = conditions(q, &mut args);
         let (cond, order, reverse) = match seek {
             Seek::Newest => (String::new(), "DESC", false),
@@ -108,9 +114,9 @@ impl Ledger {
         Ok(out)
     }
 
-    /// How many entries of the own log match `q`.
-    pub fn history_count(&self, q: &HistoryQuery) -> Result<u64, LedgerError> {
-        let mut args = vec![self.own_origin().id.to_string()];
+    /// How many entries of `origin`'s log match `q`.
+    pub fn history_count(&self, origin: &super::store::Origin, q: &HistoryQuery) -> Result<u64, LedgerError> {
+        let mut args = vec![origin.id.to_string()];
         let w = conditions(q, &mut args);
         let sql =
             format!("SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?{w}");

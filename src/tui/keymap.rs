@@ -62,6 +62,9 @@ actions! {
     FilterActor = "filter_actor", "history: filter by actor", ["u"];
     FilterSince = "filter_since", "history: entries since a date", ["d"];
     FilterState = "filter_state", "history: cycle the request status filter", ["S"];
+    Copy = "copy", "copy the selected id to the clipboard (OSC 52: works over ssh)", ["y"];
+    ToggleMouse = "toggle_mouse", "mouse capture on/off (off: select text with the mouse)", ["M"];
+    NextLog = "next_log", "history: the next machine's log (each origin keeps its own)", ["O"];
     NewRequest = "new_request", "file a new rollback request (a form)", ["N"];
     Sort = "sort", "urgency / newest first", ["s"];
     Approve = "approve", "approve (review, comment, passphrase)", ["a"];

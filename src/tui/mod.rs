@@ -88,7 +88,8 @@ pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let terminal = ratatui::Terminal::new(backend).map_err(io("use this terminal"))?;
     let today = state.today;
-    let mut tui = runtime::Tui::new(terminal, state, ctx, identity).map_err(io("read the terminal's size"))?;
+    let mut tui =
+        runtime::Tui::new(terminal, state, ctx, identity).map_err(io("read the terminal's size"))?.on_the_terminal();
     // Input.
     {
         let tx = tui.sender();

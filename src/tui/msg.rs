@@ -44,6 +44,9 @@ pub enum Msg {
     HistoryCount {
         generation: u64,
         total: u64,
+        /// The log shown, and every log held (the own one first).
+        log: String,
+        logs: Vec<String>,
     },
     Search {
         generation: u64,
@@ -272,4 +275,15 @@ pub enum Cmd {
         passphrase: Passphrase,
     },
     Quit,
+    /// Something the loop does to the terminal itself (not a worker).
+    Terminal(TermOp),
+}
+
+/// What the console asks of the terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TermOp {
+    /// Put this text on the clipboard with OSC 52, which terminals honour over ssh too.
+    Copy(String),
+    /// Capture the mouse (clicks and wheel go to the console) or leave it to the terminal (selection).
+    Mouse(bool),
 }

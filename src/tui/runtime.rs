@@ -12,7 +12,7 @@
 //! - verification, which reads every entry: on its own, so paging never waits behind it;
 //! - signing (unlock a key, append): on its own, so the passphrase KDF does not stall reads.
 
-use super::msg::{Cmd, Failed, Msg, Retry};
+use super::msg::{Cmd, Failed, Msg, Retry, TermOp};
 use super::state::AppState;
 use super::worker::{Identity, Worker};
 use super::{update, view};
@@ -33,7 +33,7 @@ pub enum Lane {
 /// Where `cmd` runs; `None` for the commands the loop itself handles (quitting).
 pub fn lane(cmd: &Cmd) -> Option<Lane> {
     match cmd {
-        Cmd::Quit => None,
+        Cmd::Quit | Cmd::Terminal(_) => None,
         Cmd::Verify => Some(Lane::Verify),
         Cmd::Act { .. } => Some(Lane::Sign),
         _ => Some(Lane::Read),
@@ -145,6 +145,11 @@ pub struct Tui<B: Backend> {
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     workers: Workers,
+    /// Whether terminal operations reach the real terminal (`tui` on a terminal), or are only recorded
+    /// (tests on a `TestBackend`).
+    perform: bool,
+    /// The terminal operations asked for, latest last (kept for tests; at most 16).
+    pub ops: Vec<TermOp>,
 }
 
 impl<B: Backend> Tui<B> {
@@ -160,7 +165,13 @@ impl<B: Backend> Tui<B> {
         state.viewport = view::list_rows(&state);
         let (tx, rx) = mpsc::channel();
         let workers = Workers::spawn(ctx, identity, &tx);
-        Ok(Tui { terminal, state, tx, rx, workers })
+        Ok(Tui { terminal, state, tx, rx, workers, perform: false, ops: Vec::new() })
+    }
+
+    /// Terminal operations (the clipboard, mouse capture) go to this process's terminal.
+    pub(crate) fn on_the_terminal(mut self) -> Self {
+        self.perform = true;
+        self
     }
 
     /// Where to send messages into the loop (input, ticks; tests send their keys here).
@@ -209,8 +220,36 @@ impl<B: Backend> Tui<B> {
             cmds.extend(u.cmds);
             redraw |= u.redraw;
         }
+        for c in &cmds {
+            if let Cmd::Terminal(op) = c {
+                self.terminal_op(op);
+            }
+        }
         self.workers.dispatch(cmds);
         if redraw && !self.state.quit { self.draw() } else { Ok(()) }
+    }
+
+    fn terminal_op(&mut self, op: &TermOp) {
+        if self.ops.len() == 16 {
+            self.ops.remove(0);
+        }
+        self.ops.push(op.clone());
+        if !self.perform {
+            return;
+        }
+        use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        // A terminal that cannot take these loses nothing but the convenience.
+        let _ = match op {
+            TermOp::Copy(text) => {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                write!(out, "\x1b]52;c;{b64}\x07").and_then(|_| out.flush())
+            }
+            TermOp::Mouse(true) => ratatui::crossterm::execute!(out, EnableMouseCapture),
+            TermOp::Mouse(false) => ratatui::crossterm::execute!(out, DisableMouseCapture),
+        };
     }
 
     fn draw(&mut self) -> Result<(), B::Error> {

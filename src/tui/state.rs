@@ -344,6 +344,9 @@ pub struct HistoryState {
     pub search: Option<(String, Vec<HistoryItem>, usize)>,
     pub search_generation: u64,
     pub loaded: bool,
+    /// The log shown (one machine's), and every log held, the own one first.
+    pub log: String,
+    pub logs: Vec<String>,
 }
 
 /// The whole console.
@@ -352,6 +355,10 @@ pub struct AppState {
     pub previous: Screen,
     pub queue: Paged<QueueItem>,
     pub queue_filter: QueueFilter,
+    /// Whether the console captures the mouse (`M` toggles; off leaves selection to the terminal).
+    pub mouse: bool,
+    /// The queue's live text filter being typed (`/` on the queue): each key narrows the list.
+    pub filter_input: Option<String>,
     pub detail: Option<DetailState>,
     pub history: HistoryState,
     pub metrics: Option<Metrics>,
@@ -399,6 +406,8 @@ impl AppState {
             previous: Screen::Queue,
             queue: Paged::default(),
             queue_filter: QueueFilter::default(),
+            filter_input: None,
+            mouse: true,
             detail: None,
             history: HistoryState::default(),
             metrics: None,

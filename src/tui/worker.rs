@@ -115,7 +115,13 @@ impl Worker {
                 vec![Msg::History { generation, page, rows }]
             }
             Cmd::HistoryCount { generation, filter } => {
-                vec![Msg::HistoryCount { generation, total: browse::history_count(self.ledger()?, &filter)? }]
+                let ledger = self.ledger()?;
+                vec![Msg::HistoryCount {
+                    generation,
+                    total: browse::history_count(ledger, &filter)?,
+                    log: browse::history_origin(ledger, &filter)?.name,
+                    logs: browse::log_names(ledger)?,
+                }]
             }
             Cmd::Search { generation, query } => {
                 let rows =
@@ -223,7 +229,7 @@ impl Worker {
                 self.ledger = None;
                 vec![Msg::Acted(result.map_err(|e| Failed::of(&e)))]
             }
-            Cmd::Quit => vec![],
+            Cmd::Quit | Cmd::Terminal(_) => vec![],
         })
     }
 

@@ -335,6 +335,17 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             Some(r) => open_history_row(s, &r, a == Action::OpenRequest),
             None => vec![],
         },
+        Action::NextLog => {
+            let logs = &s.history.logs;
+            if logs.len() < 2 {
+                s.toast("this ledger holds one log", false);
+                return vec![];
+            }
+            let at = logs.iter().position(|l| *l == s.history.log).unwrap_or(0);
+            s.history.filter.origin = Some(logs[(at + 1) % logs.len()].clone());
+            s.history.list.selected = 0;
+            reload_history(s)
+        }
         Action::FilterStatus => {
             s.history.filter.kind = cycle(&KIND_CYCLE, s.history.filter.kind.as_deref()).map(str::to_string);
             s.history.list.selected = 0;

@@ -11,7 +11,7 @@ mod dialog;
 mod lists;
 
 use super::keymap::Action;
-use super::msg::{Cmd, Msg};
+use super::msg::{Cmd, Msg, TermOp};
 use super::state::*;
 use super::view;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -81,8 +81,10 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         Msg::History { generation, page, rows } if generation == s.history.list.generation => {
             lists::history_page(s, page, rows)
         }
-        Msg::HistoryCount { generation, total } if generation == s.history.list.generation => {
+        Msg::HistoryCount { generation, total, log, logs } if generation == s.history.list.generation => {
             s.history.list.total = Some(total);
+            s.history.log = log;
+            s.history.logs = logs;
             vec![]
         }
         Msg::Search { generation, rows } if generation == s.history.search_generation => {
@@ -184,6 +186,31 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
         }
         return vec![];
     }
+    if let Some(q) = &mut s.filter_input {
+        // The queue's live filter: every key narrows (or widens) the list; Enter keeps it, Esc clears it.
+        match k.code {
+            KeyCode::Esc => {
+                s.filter_input = None;
+                s.queue_filter.text = None;
+                s.queue.selected = 0;
+                return lists::reload_queue(s);
+            }
+            KeyCode::Enter => {
+                s.filter_input = None;
+                return vec![];
+            }
+            KeyCode::Backspace => {
+                q.pop();
+            }
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => q.clear(),
+            KeyCode::Char(c) if !c.is_control() => q.push(c),
+            _ => return vec![],
+        }
+        let text = q.clone();
+        s.queue_filter.text = if text.is_empty() { None } else { Some(text) };
+        s.queue.selected = 0;
+        return lists::reload_queue(s);
+    }
     if let Some(q) = &mut s.search_input {
         match k.code {
             KeyCode::Esc => s.search_input = None,
@@ -268,6 +295,37 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
             s.quit = true;
             vec![Cmd::Quit]
         }
+        Action::Copy => {
+            let id = match s.screen {
+                Screen::Queue => s.queue.current().map(|r| r.id),
+                Screen::Detail => s.detail.as_ref().map(|d| d.id),
+                Screen::History => match &s.history.search {
+                    Some((_, rows, sel)) => rows.get(*sel).map(|r| r.id),
+                    None => s.history.list.current().map(|r| r.id),
+                },
+                Screen::Dashboard | Screen::Integrity => None,
+            };
+            match id {
+                Some(id) => {
+                    s.toast(format!("copied {} to the clipboard", id.short(16)), false);
+                    vec![Cmd::Terminal(TermOp::Copy(id.to_hex()))]
+                }
+                None => {
+                    s.toast("nothing selected to copy", true);
+                    vec![]
+                }
+            }
+        }
+        Action::ToggleMouse => {
+            s.mouse = !s.mouse;
+            let say = if s.mouse {
+                "mouse capture on: clicks and the wheel go to the console"
+            } else {
+                "mouse capture off: select text with the mouse; M turns it back on"
+            };
+            s.toast(say, false);
+            vec![Cmd::Terminal(TermOp::Mouse(s.mouse))]
+        }
         Action::Help => {
             s.modals.push(Modal::Help { scroll: 0 });
             vec![]
@@ -291,6 +349,10 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
         }
         Action::Integrity => {
             s.screen = Screen::Integrity;
+            vec![]
+        }
+        Action::Search if s.screen == Screen::Queue => {
+            s.filter_input = Some(s.queue_filter.text.clone().unwrap_or_default());
             vec![]
         }
         Action::Search => {

@@ -10,22 +10,26 @@ use ratatui::widgets::{Clear, Paragraph};
 
 pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
-    let mut spans = vec![Span::styled(" rollcall ", t.title)];
-    for (i, (name, screen)) in [
+    let screens = [
         ("Queue", Screen::Queue),
         ("History", Screen::History),
         ("Dashboard", Screen::Dashboard),
         ("Integrity", Screen::Integrity),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let active = s.screen == screen || (s.screen == Screen::Detail && s.previous == screen);
-        let style = if active { t.selected } else { t.muted };
-        spans.push(Span::styled(format!(" {}:{name} ", i + 1), style));
-    }
+    ];
+    let tabs = |short: bool| -> Vec<Span<'static>> {
+        screens
+            .iter()
+            .enumerate()
+            .map(|(i, (name, screen))| {
+                let active = s.screen == *screen || (s.screen == Screen::Detail && s.previous == *screen);
+                let style = if active { t.selected } else { t.muted };
+                let label = if short { format!(" {}:{} ", i + 1, &name[..1]) } else { format!(" {}:{name} ", i + 1) };
+                Span::styled(label, style)
+            })
+            .collect()
+    };
     let who = if s.read_only { format!(" {} (read-only) ", s.user) } else { format!(" {} ", s.user) };
-    spans.push(Span::styled(who, t.accent));
+    let who = Span::styled(who, t.accent);
     // A failure found stays on the bar while a new verification runs.
     let verdict = if s.integrity.checked && !s.integrity.intact {
         if s.integrity.security.is_empty() {
@@ -44,9 +48,21 @@ pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     } else {
         Span::styled(" ✗ TAMPERED ", t.danger)
     };
-    spans.push(verdict);
-    spans.push(Span::styled(format!(" {}", s.ledger_name), t.muted));
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    let ledger = Span::styled(format!(" {}", s.ledger_name), t.muted);
+    let brand = Span::styled(" rollcall ", t.title);
+    // The widest layout that fits: the verdict never goes; the ledger's name, then the screens' full
+    // names, then the user give way first.
+    let layouts: [Vec<Span<'static>>; 5] = [
+        [vec![brand.clone()], tabs(false), vec![who.clone(), verdict.clone(), ledger]].concat(),
+        [vec![brand.clone()], tabs(false), vec![who.clone(), verdict.clone()]].concat(),
+        [vec![brand.clone()], tabs(true), vec![who.clone(), verdict.clone()]].concat(),
+        [tabs(true), vec![verdict.clone()]].concat(),
+        vec![verdict],
+    ];
+    let width = usize::from(area.width);
+    let fits = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>() <= width;
+    let chosen = layouts.iter().find(|l| fits(l)).unwrap_or(&layouts[4]).clone();
+    f.render_widget(Paragraph::new(Line::from(chosen)), area);
 }
 
 pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
@@ -70,6 +86,14 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if let Some(c) = &s.command {
         f.render_widget(Paragraph::new(format!(":{c}█")).style(t.base), area);
+        return;
+    }
+    if let Some(q) = &s.filter_input {
+        let shown = crate::text::safe(q);
+        f.render_widget(
+            Paragraph::new(format!("/{shown}█  (filters as you type: Enter keeps it, Esc clears it)")).style(t.base),
+            area,
+        );
         return;
     }
     if let Some(q) = &s.search_input {

@@ -69,8 +69,17 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let filter = if parts.is_empty() { "all entries".to_string() } else { parts.join(", ") };
     let count =
         h.total.map(|n| format!("{} of {n}", if n == 0 { 0 } else { h.selected + 1 })).unwrap_or_else(|| "…".into());
-    let title =
-        Line::from(vec![Span::styled(" History ", t.title), Span::raw(format!("— {filter}, newest first — {count} "))]);
+    let log = if s.history.log.is_empty() {
+        String::new()
+    } else {
+        let more =
+            if s.history.logs.len() > 1 { format!(" ({} logs: O next)", s.history.logs.len()) } else { String::new() };
+        format!("— log {}{more} ", crate::text::safe(&s.history.log))
+    };
+    let title = Line::from(vec![
+        Span::styled(" History ", t.title),
+        Span::raw(format!("{log}— {filter}, newest first — {count} ")),
+    ]);
     let first = first_visible(h, viewport);
     let body: Vec<Row> = h
         .rows

@@ -28,6 +28,8 @@ pub struct QueueFilter {
     pub flagged: bool,
     /// Newest first instead of most urgent first.
     pub newest: bool,
+    /// Only requests whose title, environment, component, status or id contains this text (any case).
+    pub text: Option<String>,
 }
 
 /// The queue's sort key of a row.
@@ -68,6 +70,16 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
     }
     if f.flagged {
         w.push_str(" AND +flags > 0");
+    }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // A bound pattern, its wildcards escaped: the text is matched, never interpreted.
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        args.push(format!("%{escaped}%"));
+        let n = args.len();
+        w.push_str(&format!(
+            " AND (title LIKE ?{n} ESCAPE '\\' OR env LIKE ?{n} ESCAPE '\\' OR component LIKE ?{n} ESCAPE '\\' \
+             OR status LIKE ?{n} ESCAPE '\\' OR hex(id) LIKE ?{n} ESCAPE '\\')"
+        ));
     }
     w
 }
@@ -249,6 +261,9 @@ pub struct HistoryFilter {
     /// Only entries of requests with this status / environment.
     pub status: Option<String>,
     pub env: Option<String>,
+    /// Whose log: an origin's name. `None`: this ledger's own log, or, when it holds no entries (a bundle's
+    /// audit copy, a machine that only imported), the largest log held (see [`history_origin`]).
+    pub origin: Option<String>,
 }
 
 /// One history line (text is untrusted; the console sanitizes it).
@@ -311,7 +326,8 @@ pub fn history_page(
         Page::After(i) => Seek::Below(*i),
         Page::Before(i) => Seek::Above(*i),
     };
-    let items = ledger.history_page(&history_query(f, ledger)?, seek, limit)?;
+    let origin = history_origin(ledger, f)?;
+    let items = ledger.history_page(&origin, &history_query(f, ledger)?, seek, limit)?;
     let roster = crate::identity::Roster::from_ledger(ledger)?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -330,10 +346,39 @@ pub fn history_page(
 
 /// How many entries match the history filter.
 pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, WorkflowError> {
-    if f == &HistoryFilter::default() {
-        return Ok(ledger.size(ledger.own_origin())?);
+    let origin = history_origin(ledger, f)?;
+    if f == &(HistoryFilter { origin: f.origin.clone(), ..HistoryFilter::default() }) {
+        return Ok(ledger.size(&origin)?);
     }
-    Ok(ledger.history_count(&history_query(f, ledger)?)?)
+    Ok(ledger.history_count(&origin, &history_query(f, ledger)?)?)
+}
+
+/// The log the history shows: the one `f` names; else the own log, unless it is empty while another
+/// holds entries (a bundle's audit copy, a machine that only imported), then the largest.
+pub fn history_origin(ledger: &Ledger, f: &HistoryFilter) -> Result<crate::ledger::Origin, WorkflowError> {
+    if let Some(name) = &f.origin {
+        return Ok(ledger.origin_by_name(name)?);
+    }
+    let own = ledger.own_origin().clone();
+    if ledger.size(&own)? > 0 {
+        return Ok(own);
+    }
+    let mut best = (0, own);
+    for o in ledger.origins()? {
+        let n = ledger.size(&o)?;
+        if n > best.0 {
+            best = (n, o);
+        }
+    }
+    Ok(best.1)
+}
+
+/// The names of the logs held, the own one first: what the history can show.
+pub fn log_names(ledger: &Ledger) -> Result<Vec<String>, WorkflowError> {
+    let own = ledger.own_origin().name.clone();
+    let mut names: Vec<String> = ledger.origins()?.into_iter().map(|o| o.name).filter(|n| *n != own).collect();
+    names.insert(0, own);
+    Ok(names)
 }
 
 /// Entries whose text matches `query` (SQLite FTS5 syntax; plain words are ANDed), best first.

@@ -81,12 +81,7 @@ pub(crate) fn inspect(
         format!("entry      {}", row.entry.id.to_hex()),
         format!("kind       {}", row.kind),
         format!("time       {}", row.ts),
-        format!(
-            "log        {} leaf {} (position {})",
-            origin.as_ref().map_or("(unknown origin)", |o| o.name.as_str()),
-            row.index,
-            row.pos
-        ),
+        format!("log        {} leaf {}", origin.as_ref().map_or("(unknown origin)", |o| o.name.as_str()), row.index),
     ];
     match row.entry.check(&ledger.domain()) {
         Ok(head) => {
