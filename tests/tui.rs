@@ -1178,3 +1178,36 @@ fn slash_filters_the_queue_as_you_type_and_esc_clears_it() {
     assert_eq!(h.state.queue.total, Some(all));
     assert!(h.state.queue_filter.text.is_none());
 }
+
+#[test]
+fn colon_completes_commands_suggests_the_nearest_and_help_searches() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    at(|| h.press(KeyCode::Char(':')));
+    at(|| h.type_str("d"));
+    assert!(h.render().contains(":d█   dashboard"), "{}", h.render());
+    at(|| h.press(KeyCode::Tab));
+    assert_eq!(h.state.command.as_deref(), Some("dashboard "));
+    at(|| h.press(KeyCode::Enter));
+    assert_eq!(h.state.screen, Screen::Dashboard);
+    // Aliases, and the nearest command for a typo.
+    at(|| h.press(KeyCode::Char(':')));
+    at(|| h.type_str("2"));
+    at(|| h.press(KeyCode::Enter));
+    assert_eq!(h.state.screen, Screen::History);
+    at(|| h.press(KeyCode::Char(':')));
+    at(|| h.type_str("histroy"));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("did you mean :history?")), "{:?}", h.state.toasts);
+    // `?` then `/` narrows the help to what matches.
+    at(|| h.press(KeyCode::Char('?')));
+    let all = h.render();
+    assert!(all.contains("quit") && all.contains("move down"), "{all}");
+    at(|| h.press(KeyCode::Char('/')));
+    at(|| h.type_str("clipboard"));
+    at(|| h.press(KeyCode::Enter));
+    let found = h.render();
+    assert!(found.contains("copy the selected id") && !found.contains("approve ("), "{found}");
+    at(|| h.press(KeyCode::Esc));
+    assert!(h.state.modals.is_empty());
+}

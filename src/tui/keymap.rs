@@ -35,7 +35,7 @@ actions! {
     Back = "back", "close / go back", ["esc"];
     Help = "help", "this help", ["?"];
     Command = "command", "command line (:queue :history :dashboard :integrity :verify :q)", [":"];
-    Search = "search", "full-text search (history)", ["/"];
+    Search = "search", "queue: filter as you type; history: full-text search; help: search", ["/"];
     Down = "down", "move down", ["j", "down"];
     Up = "up", "move up", ["k", "up"];
     PageDown = "page_down", "page down", ["pgdn", "ctrl-d"];
@@ -144,6 +144,7 @@ impl Keymap {
     pub(crate) fn with_overrides(text: &str) -> Result<Keymap, String> {
         let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| format!("keymap.toml: {}", e.message()))?;
         let mut km = Keymap::default();
+        let mut overridden: Vec<Action> = Vec::new();
         if let Some(keys) = doc.get("keys").and_then(|k| k.as_table()) {
             for (name, v) in keys {
                 let action = Action::ALL
@@ -159,6 +160,18 @@ impl Keymap {
                     return Err(format!("keymap.toml: {bad:?} is not a key"));
                 }
                 km.keys.insert(*action, list);
+                overridden.push(*action);
+            }
+        }
+        // A key the user gave an action leaves the action it was a default of.
+        let taken: Vec<(KeyCode, KeyModifiers)> = overridden
+            .iter()
+            .flat_map(|a| km.keys.get(a).into_iter().flatten().filter_map(|k| parse_key(k)))
+            .map(|(c, m)| normalize(c, m))
+            .collect();
+        for (action, keys) in km.keys.iter_mut() {
+            if !overridden.contains(action) {
+                keys.retain(|k| parse_key(k).is_none_or(|(c, m)| !taken.contains(&normalize(c, m))));
             }
         }
         Ok(km)
@@ -212,6 +225,7 @@ mod tests {
         assert_eq!(km.action(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         let km = Keymap::with_overrides("[keys]\napprove = [\"y\"]\ndown = \"ctrl-n\"\n").unwrap();
         assert_eq!(km.action(&key(KeyCode::Char('y'), KeyModifiers::NONE)), Some(Action::Approve));
+        assert_eq!(km.key_of(Action::Copy), "", "the user's key leaves the action it was a default of");
         assert_eq!(km.action(&key(KeyCode::Char('a'), KeyModifiers::NONE)), None);
         assert_eq!(km.action(&key(KeyCode::Char('n'), KeyModifiers::CONTROL)), Some(Action::Down));
         assert!(Keymap::with_overrides("[keys]\nfly = \"f\"\n").is_err());

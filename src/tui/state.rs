@@ -301,6 +301,10 @@ impl Pager {
 pub enum Modal {
     Help {
         scroll: u16,
+        /// The help's search (`/` in the help): only the lines containing it are shown; `typing` while it
+        /// is being typed.
+        query: String,
+        typing: bool,
     },
     Viewer {
         title: String,

@@ -169,7 +169,31 @@ pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                 }
             }
         }
-        Modal::Help { scroll } | Modal::Viewer { scroll, .. } => {
+        Modal::Help { query, typing, scroll } if *typing => {
+            use ratatui::crossterm::event::KeyCode;
+            match k.code {
+                KeyCode::Esc => {
+                    query.clear();
+                    *typing = false;
+                }
+                KeyCode::Enter => *typing = false,
+                KeyCode::Backspace => {
+                    query.pop();
+                    *scroll = 0;
+                }
+                KeyCode::Char(c) if !c.is_control() => {
+                    query.push(c);
+                    *scroll = 0;
+                }
+                _ => {}
+            }
+            vec![]
+        }
+        Modal::Help { typing, .. } if matches!(action, Some(Action::Search)) => {
+            *typing = true;
+            vec![]
+        }
+        Modal::Help { scroll, .. } | Modal::Viewer { scroll, .. } => {
             match action {
                 Some(Action::Back | Action::Quit | Action::Help) => {
                     s.modals.pop();

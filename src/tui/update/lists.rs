@@ -161,7 +161,7 @@ pub(super) fn history_page(s: &mut AppState, page: Page<u64>, rows: Vec<HistoryI
 
 pub(super) fn mouse(s: &mut AppState, m: ratatui::crossterm::event::MouseEvent) -> Vec<Cmd> {
     if !s.modals.is_empty() {
-        if let Some(Modal::Viewer { scroll, .. } | Modal::Help { scroll }) = s.modals.last_mut() {
+        if let Some(Modal::Viewer { scroll, .. } | Modal::Help { scroll, .. }) = s.modals.last_mut() {
             match m.kind {
                 MouseEventKind::ScrollDown => *scroll = scroll.saturating_add(3),
                 MouseEventKind::ScrollUp => *scroll = scroll.saturating_sub(3),

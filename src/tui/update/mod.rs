@@ -181,6 +181,8 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                 let c = s.command.take().unwrap_or_default();
                 return command(s, c.trim());
             }
+            KeyCode::Tab => *cmd = complete(cmd),
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => cmd.clear(),
             KeyCode::Char(c) => cmd.push(c),
             _ => {}
         }
@@ -249,7 +251,75 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
     }
 }
 
+/// The console's `:` commands, each with its aliases and what it does (the command line lists the ones
+/// that match what is typed; Tab completes).
+pub const COMMANDS: [(&str, &[&str], &str); 10] = [
+    ("queue", &["1", "requests"], "the queue"),
+    ("history", &["2", "log"], "every entry"),
+    ("dashboard", &["3", "dash"], "figures"),
+    ("integrity", &["4"], "the verification"),
+    ("verify", &[], "verify again"),
+    ("report", &[], "write the governance report [FILE]"),
+    ("new", &["request"], "file a new request"),
+    ("refresh", &["r"], "reload everything"),
+    ("help", &["?"], "keys and commands"),
+    ("quit", &["q", "q!", "exit"], "leave"),
+];
+
+/// The commands whose name starts with `typed`.
+pub fn candidates(typed: &str) -> Vec<&'static str> {
+    let typed = typed.trim_start();
+    COMMANDS.iter().map(|(name, _, _)| *name).filter(|n| n.starts_with(typed)).collect()
+}
+
+/// `typed` completed: to the only command it can start, or to the longest prefix the candidates share.
+fn complete(typed: &str) -> String {
+    let c = candidates(typed);
+    match c.as_slice() {
+        [] => typed.to_string(),
+        [one] => format!("{one} "),
+        many => {
+            let first = many[0];
+            let n = (0..first.len())
+                .take_while(|&i| many.iter().all(|m| m.as_bytes().get(i) == first.as_bytes().get(i)))
+                .count();
+            if n > typed.trim_start().len() { first[..n].to_string() } else { typed.to_string() }
+        }
+    }
+}
+
+/// The command `word` names, through its aliases.
+fn resolve(word: &str) -> Option<&'static str> {
+    COMMANDS.iter().find(|(name, aliases, _)| *name == word || aliases.contains(&word)).map(|(name, _, _)| *name)
+}
+
+/// The command nearest to an unknown `word` (at most two edits away).
+fn nearest(word: &str) -> Option<&'static str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    COMMANDS.iter().map(|(name, _, _)| (distance(word, name), *name)).filter(|(d, _)| *d <= 2).min().map(|(_, n)| n)
+}
+
 fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
+    let (word, rest) = c.split_once(' ').unwrap_or((c, ""));
+    let c = match resolve(word) {
+        Some(name) if rest.is_empty() => name.to_string(),
+        Some(name) => format!("{name} {rest}"),
+        None => c.to_string(),
+    };
+    let c = c.as_str();
     match c {
         "q" | "quit" | "q!" => {
             s.quit = true;
@@ -266,6 +336,7 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
         }
         "help" => global(s, Action::Help),
         "refresh" => refresh_all(s),
+        "new" => dialog::start_new_request(s),
         c if c == "report" || c.starts_with("report ") => {
             let path = c.strip_prefix("report").unwrap_or("").trim();
             let path = if path.is_empty() {
@@ -277,13 +348,12 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
         }
         "" => vec![],
         other => {
-            s.toast(
-                format!(
-                    "unknown command :{}; try :queue :history :dashboard :integrity :verify :report :q",
-                    crate::text::safe(other)
-                ),
-                true,
-            );
+            let word = other.split(' ').next().unwrap_or_default();
+            let hint = match nearest(word) {
+                Some(n) => format!("did you mean :{n}?"),
+                None => "Tab completes; :help lists the commands".to_string(),
+            };
+            s.toast(format!("unknown command :{} — {hint}", crate::text::safe(word)), true);
             vec![]
         }
     }
@@ -327,7 +397,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
             vec![Cmd::Terminal(TermOp::Mouse(s.mouse))]
         }
         Action::Help => {
-            s.modals.push(Modal::Help { scroll: 0 });
+            s.modals.push(Modal::Help { scroll: 0, query: String::new(), typing: false });
             vec![]
         }
         Action::Command => {

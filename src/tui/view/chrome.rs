@@ -85,7 +85,17 @@ fn hint(s: &AppState, a: Action, label: &str) -> String {
 pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if let Some(c) = &s.command {
-        f.render_widget(Paragraph::new(format!(":{c}█")).style(t.base), area);
+        // What matches what is typed so far (Tab completes).
+        let word = c.split(' ').next().unwrap_or_default();
+        let matching = if c.contains(' ') { Vec::new() } else { super::super::update::candidates(word) };
+        let list = if matching.is_empty() { String::new() } else { format!("   {}", matching.join(" · ")) };
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!(":{}█", crate::text::safe(c)), t.base),
+                Span::styled(list, t.muted),
+            ])),
+            area,
+        );
         return;
     }
     if let Some(q) = &s.filter_input {

@@ -14,13 +14,35 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16) {
+pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16, query: &str, typing: bool) {
     let t = &s.theme;
     let area = centered(f.area(), 76, f.area().height.saturating_sub(2));
-    let mut lines = vec![Line::styled("keys (change them in keymap.toml in the config directory)", t.muted)];
+    let mut entries: Vec<Line> = Vec::new();
     for (keys, what) in s.keymap.bindings() {
-        lines.push(Line::from(vec![Span::styled(format!("{keys:<18}"), t.title), Span::raw(what)]));
+        entries.push(Line::from(vec![Span::styled(format!("{keys:<18}"), t.title), Span::raw(what)]));
     }
+    for (name, aliases, what) in crate::tui::update::COMMANDS {
+        let also = if aliases.is_empty() { String::new() } else { format!(" (:{})", aliases.join(" :")) };
+        entries
+            .push(Line::from(vec![Span::styled(format!(":{name:<17}"), t.title), Span::raw(format!("{what}{also}"))]));
+    }
+    let needle = query.to_lowercase();
+    let shown: Vec<Line> = entries
+        .into_iter()
+        .filter(|l| {
+            needle.is_empty()
+                || l.spans.iter().map(|s| s.content.as_ref()).collect::<String>().to_lowercase().contains(&needle)
+        })
+        .collect();
+    let head = if typing {
+        format!("search: {}█  (Enter keeps, Esc clears)", crate::text::safe(query))
+    } else if !query.is_empty() {
+        format!("matching {:?} ({} lines; / searches again)", crate::text::safe(query), shown.len())
+    } else {
+        "keys (change them in keymap.toml in the config directory) and :commands — / searches".to_string()
+    };
+    let mut lines = vec![Line::styled(head, t.muted)];
+    lines.extend(shown);
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)

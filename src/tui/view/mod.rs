@@ -95,7 +95,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
     chrome::toasts(f, s, a.body);
     for m in &s.modals {
         match m {
-            Modal::Help { scroll } => dialog::help(f, s, *scroll),
+            Modal::Help { scroll, query, typing } => dialog::help(f, s, *scroll, query, *typing),
             Modal::Viewer { title, lines, scroll, pager } => {
                 dialog::viewer(f, s, title, lines, *scroll, pager.as_deref())
             }
