@@ -1129,6 +1129,9 @@ fn bob_files_an_emergency_request_in_one_form_and_carol_is_told_who_may() {
     let listed = at(|| rollcall::workflow::query::list(&d.context(), &Default::default())).unwrap();
     let mine = listed.iter().find(|r| r.title == "Roll back checkout: card declines").expect("filed");
     assert_eq!(mine.status, "emergency");
+    // The request just filed is the one shown.
+    assert_eq!(h.state.screen, Screen::Detail);
+    assert_eq!(h.state.detail.as_ref().map(|x| x.id), Some(mine.id));
 
     // carol may not: the form says so, and who may.
     let why = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("carol"))).unwrap_err();

@@ -42,8 +42,8 @@ actions! {
     PageUp = "page_up", "page up", ["pgup", "ctrl-u"];
     Top = "top", "first row", ["g", "home"];
     Bottom = "bottom", "last row", ["G", "end"];
-    NextPage = "next_page", "evidence viewer: next page (64 KiB) of the file", ["]"];
-    PrevPage = "prev_page", "evidence viewer: previous page, then the summary", ["["];
+    NextPage = "next_page", "next tab of a request; evidence viewer: next page (64 KiB) of the file", ["]"];
+    PrevPage = "prev_page", "previous tab of a request; evidence viewer: previous page, then the summary", ["["];
     LastPage = "last_page", "evidence viewer: last page of the file", ["}"];
     FirstPage = "first_page", "evidence viewer: back to the summary", ["{"];
     Open = "open", "open / confirm (history: inspect the entry — signature, inclusion proof)", ["enter"];

@@ -37,7 +37,13 @@ pub struct Options {
 /// Restores the terminal: leaves the alternate screen, mouse capture and raw mode.
 fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, DisableMouseCapture, ratatui::crossterm::cursor::Show);
+    let _ = execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        DisableMouseCapture,
+        ratatui::crossterm::event::DisableBracketedPaste,
+        ratatui::crossterm::cursor::Show
+    );
 }
 
 struct Guard;
@@ -84,7 +90,13 @@ pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     }));
     enable_raw_mode().map_err(io("use this terminal"))?;
     let _guard = Guard;
-    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture).map_err(io("use this terminal"))?;
+    execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        ratatui::crossterm::event::EnableBracketedPaste
+    )
+    .map_err(io("use this terminal"))?;
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let terminal = ratatui::Terminal::new(backend).map_err(io("use this terminal"))?;
     let today = state.today;
@@ -99,6 +111,7 @@ pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
                     Ok(Event::Key(k)) => Msg::Key(k),
                     Ok(Event::Mouse(m)) => Msg::Mouse(m),
                     Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(Event::Paste(text)) => Msg::Paste(text),
                     Ok(_) => continue,
                     Err(_) => break,
                 };

@@ -12,6 +12,8 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// Text pasted into the terminal (bracketed paste), delivered whole.
+    Paste(String),
     Resize(u16, u16),
     Tick,
     /// The date today (sent at start and when it changes): `update` reads no clock.

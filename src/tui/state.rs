@@ -260,6 +260,8 @@ pub struct ActionDialog {
     pub passphrase: Zeroizing<String>,
     /// The first line of what will be signed shown while reviewing (when it is taller than the screen).
     pub scroll: u16,
+    /// Where the cursor is in the focused text field: characters from its end (0: at the end).
+    pub cursor_back: usize,
 }
 
 /// Where an evidence viewer is in the file: its summary, or one page of the stored bytes as text. Only the

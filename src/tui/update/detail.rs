@@ -46,11 +46,12 @@ pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             s.screen = s.previous;
             return vec![];
         }
-        Action::NextTab => {
+        // `]` and `[` page an evidence file in its viewer; on a request they move between its tabs.
+        Action::NextTab | Action::NextPage => {
             d.tab = tabs[(d.tab.index() + 1) % tabs.len()];
             d.scroll = 0;
         }
-        Action::PrevTab => {
+        Action::PrevTab | Action::PrevPage => {
             d.tab = tabs[(d.tab.index() + tabs.len() - 1) % tabs.len()];
             d.scroll = 0;
         }

@@ -83,6 +83,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         error: None,
         passphrase: Default::default(),
         scroll: 0,
+        cursor_back: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
@@ -232,6 +233,7 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         error: None,
         passphrase: Default::default(),
         scroll: 0,
+        cursor_back: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
     vec![]
@@ -261,8 +263,85 @@ pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
         error: None,
         passphrase: Default::default(),
         scroll: 0,
+        cursor_back: 0,
     };
     s.modals.push(Modal::Action(Box::new(dialog)));
+    vec![]
+}
+
+/// Longest text a field takes, in characters.
+const FIELD_MAX: usize = 4000;
+
+/// Edits a one-line text field `value` with the cursor `back` characters from its end, as a shell's
+/// line editor does: ←/→ (and Home/End, Ctrl-A/Ctrl-E) move, Backspace and Delete remove, Ctrl-U
+/// deletes to the start, Ctrl-W the word before the cursor, printable characters insert. Whether `k`
+/// was such a key.
+pub(crate) fn edit(value: &mut String, back: &mut usize, k: &KeyEvent) -> bool {
+    let ctrl = k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL);
+    let mut chars: Vec<char> = value.chars().collect();
+    *back = (*back).min(chars.len());
+    let at = chars.len() - *back;
+    match k.code {
+        KeyCode::Left => *back = (*back + 1).min(chars.len()),
+        KeyCode::Right => *back = back.saturating_sub(1),
+        KeyCode::Home => *back = chars.len(),
+        KeyCode::End => *back = 0,
+        KeyCode::Char('a') if ctrl => *back = chars.len(),
+        KeyCode::Char('e') if ctrl => *back = 0,
+        KeyCode::Char('u') if ctrl => {
+            chars.drain(..at);
+        }
+        KeyCode::Char('w') if ctrl => {
+            let mut start = at;
+            while start > 0 && chars[start - 1] == ' ' {
+                start -= 1;
+            }
+            while start > 0 && chars[start - 1] != ' ' {
+                start -= 1;
+            }
+            chars.drain(start..at);
+        }
+        KeyCode::Backspace if at > 0 => {
+            chars.remove(at - 1);
+        }
+        KeyCode::Backspace => {}
+        KeyCode::Delete if *back > 0 => {
+            chars.remove(at);
+            *back -= 1;
+        }
+        KeyCode::Delete => {}
+        KeyCode::Char(c) if !ctrl && !c.is_control() && chars.len() < FIELD_MAX => chars.insert(at, c),
+        _ => return false,
+    }
+    *value = chars.into_iter().collect();
+    true
+}
+
+/// Pasted text into the focused field of the open dialog (one line: line breaks become spaces, control
+/// characters are dropped), at its cursor. The passphrase takes a paste too, never shown.
+pub(super) fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
+    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    let clean: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    match d.step {
+        Step::Fill => {
+            let f = &mut d.fields[d.focus];
+            if !f.choices.is_empty() {
+                return vec![];
+            }
+            let mut chars: Vec<char> = f.value.chars().collect();
+            d.cursor_back = d.cursor_back.min(chars.len());
+            let at = chars.len() - d.cursor_back;
+            let room = FIELD_MAX.saturating_sub(chars.len());
+            chars.splice(at..at, clean.chars().take(room));
+            f.value = chars.into_iter().collect();
+        }
+        Step::Passphrase => d.passphrase.push_str(clean.trim_end()),
+        Step::Review | Step::Signing => {}
+    }
     vec![]
 }
 
@@ -299,23 +378,22 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                     let f = &mut d.fields[d.focus];
                     match k.code {
                         KeyCode::Esc => d.step = Step::Review,
-                        KeyCode::Tab | KeyCode::Down => d.focus = (d.focus + 1) % d.fields.len(),
-                        KeyCode::BackTab | KeyCode::Up => d.focus = (d.focus + d.fields.len() - 1) % d.fields.len(),
+                        KeyCode::Tab | KeyCode::Down => {
+                            d.focus = (d.focus + 1) % d.fields.len();
+                            d.cursor_back = 0;
+                        }
+                        KeyCode::BackTab | KeyCode::Up => {
+                            d.focus = (d.focus + d.fields.len() - 1) % d.fields.len();
+                            d.cursor_back = 0;
+                        }
                         KeyCode::Left | KeyCode::Right if !f.choices.is_empty() => {
                             let i = f.choices.iter().position(|c| *c == f.value).unwrap_or(0);
                             let n = f.choices.len();
                             let j = if k.code == KeyCode::Right { (i + 1) % n } else { (i + n - 1) % n };
                             f.value = f.choices[j].to_string();
                         }
-                        KeyCode::Backspace if f.choices.is_empty() => {
-                            f.value.pop();
-                        }
                         KeyCode::Char('\t') => {}
-                        KeyCode::Char(c)
-                            if f.choices.is_empty() && !c.is_control() && f.value.chars().count() < 4000 =>
-                        {
-                            f.value.push(c);
-                        }
+                        _ if f.choices.is_empty() && edit(&mut f.value, &mut d.cursor_back, &k) => {}
                         KeyCode::Char(' ') if !f.choices.is_empty() => {}
                         KeyCode::Enter => {
                             if f.label == "file path" && d.focus == 0 && !f.value.is_empty() {
@@ -389,14 +467,23 @@ pub(super) fn path_checked(s: &mut AppState, input: &str, is_file: bool, complet
 pub(super) fn acted(s: &mut AppState, result: Result<Done, Failed>) -> Vec<Cmd> {
     match result {
         Ok(done) => {
+            let filed = matches!(s.modals.last(), Some(Modal::Action(d)) if d.kind == ActionKind::NewRequest);
             if matches!(s.modals.last(), Some(Modal::Action(_))) {
                 s.modals.pop();
             }
+            let mut cmds = Vec::new();
             match done {
-                Done::Signed(id) => s.toast(format!("signed and recorded entry {}", id.short(16)), false),
+                Done::Signed(id) => {
+                    s.toast(format!("signed and recorded entry {}", id.short(16)), false);
+                    // A request just filed is opened, to attach evidence or read it back.
+                    if filed {
+                        cmds.extend(super::detail::open_detail(s, id));
+                    }
+                }
                 Done::Said(text) => s.toast(text, false),
             }
-            super::refresh_all(s)
+            cmds.extend(super::refresh_all(s));
+            cmds
         }
         Err(e) => {
             if let Some(Modal::Action(d)) = s.modals.last_mut() {
@@ -421,6 +508,64 @@ pub(super) mod tests {
     use crate::tui::update::update;
     use ratatui::crossterm::event::KeyModifiers;
 
+    fn typed(keys: &[KeyEvent]) -> (String, usize) {
+        let (mut v, mut back) = (String::new(), 0);
+        for k in keys {
+            assert!(edit(&mut v, &mut back, k), "{k:?} is an editing key");
+        }
+        (v, back)
+    }
+
+    fn ch(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn code(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn text_fields_edit_like_a_shell_line() {
+        let word = |w: &str| w.chars().map(ch).collect::<Vec<_>>();
+        // Insert in the middle after moving left.
+        let mut keys = word("helo");
+        keys.push(code(KeyCode::Left));
+        keys.push(ch('l'));
+        assert_eq!(typed(&keys), ("hello".into(), 1));
+        // Ctrl-W deletes the word before the cursor, Ctrl-U everything before it.
+        let mut keys = word("roll back api");
+        keys.push(ctrl('w'));
+        assert_eq!(typed(&keys).0, "roll back ");
+        keys.push(code(KeyCode::Left));
+        keys.push(code(KeyCode::Left));
+        keys.push(ctrl('u'));
+        assert_eq!(typed(&keys), ("k ".into(), 2));
+        // Home, Delete, End, Backspace; the cursor never leaves the text.
+        let mut keys = word("abc");
+        keys.extend([code(KeyCode::Home), code(KeyCode::Delete), code(KeyCode::Left), code(KeyCode::End)]);
+        keys.push(code(KeyCode::Backspace));
+        assert_eq!(typed(&keys), ("b".into(), 0));
+        let (mut v, mut back) = ("é界".to_string(), 9);
+        assert!(edit(&mut v, &mut back, &code(KeyCode::Backspace)));
+        assert_eq!((v.as_str(), back), ("é界", 2), "Backspace at the start removes nothing");
+        assert!(!edit(&mut v, &mut back, &code(KeyCode::Enter)), "Enter is the form's");
+    }
+
+    #[test]
+    fn a_paste_goes_into_the_field_at_its_cursor_on_one_line() {
+        let mut s = attach_dialog("evidence.xml");
+        if let Some(Modal::Action(d)) = s.modals.last_mut() {
+            d.cursor_back = 4;
+        }
+        paste(&mut s, "-new\nline\x1b");
+        let Some(Modal::Action(d)) = s.modals.last() else { panic!("the dialog") };
+        assert_eq!(d.fields[0].value, "evidence-new line.xml");
+    }
+
     pub(in crate::tui::update) fn attach_dialog(value: &str) -> AppState {
         let mut s = crate::tui::update::tests::state();
         let fields = vec![
@@ -438,6 +583,7 @@ pub(super) mod tests {
             error: None,
             passphrase: Default::default(),
             scroll: 0,
+            cursor_back: 0,
         })));
         s
     }

@@ -45,6 +45,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
     let cmds = match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Press => key(s, k),
         Msg::Mouse(m) => lists::mouse(s, m),
+        Msg::Paste(text) => paste(s, &text),
         Msg::Resize(w, h) => {
             s.size = (w, h);
             s.viewport = view::list_rows(s);
@@ -357,6 +358,24 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
             vec![]
         }
     }
+}
+
+/// Pasted text goes where typing goes: the open dialog's field, the queue's filter, the command line.
+fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
+    let line: String = text.chars().filter(|c| !c.is_control()).take(4000).collect();
+    if matches!(s.modals.last(), Some(Modal::Action(_))) {
+        return dialog::paste(s, text);
+    }
+    if let Some(q) = &mut s.filter_input {
+        q.push_str(&line);
+        s.queue_filter.text = Some(q.clone());
+        s.queue.selected = 0;
+        return lists::reload_queue(s);
+    }
+    if let Some(c) = &mut s.command {
+        c.push_str(&line);
+    }
+    vec![]
 }
 
 fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {

@@ -223,10 +223,19 @@ pub(crate) fn fitted(s: &AppState, d: &ActionDialog, width: u16, rows: u16) -> V
             .map(|(i, fl)| {
                 let focused = d.step == Step::Fill && i == d.focus;
                 let value = if fl.choices.is_empty() { fl.value.clone() } else { format!("◀ {} ▶", fl.value) };
-                let cursor = if focused && fl.choices.is_empty() { "█" } else { "" };
+                // The cursor where it stands in the text (the end unless ←/→ moved it).
+                let shown = if focused && fl.choices.is_empty() {
+                    let chars: Vec<char> = value.chars().collect();
+                    let at = chars.len() - d.cursor_back.min(chars.len());
+                    let (before, after): (String, String) =
+                        (chars[..at].iter().collect(), chars[at..].iter().collect());
+                    format!(" {before}█{after}")
+                } else {
+                    format!(" {value}")
+                };
                 Line::from(vec![
                     Span::styled(format!("{:<label_width$}", label_of(fl)), if focused { t.selected } else { t.title }),
-                    Span::raw(tail(&format!(" {value}{cursor}"), width.saturating_sub(label_width))),
+                    Span::raw(tail(&shown, width.saturating_sub(label_width))),
                 ])
             })
             .collect()
