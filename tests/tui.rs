@@ -588,6 +588,19 @@ fn new_request_form_and_history_filters() {
     at(|| h.press(KeyCode::Enter));
     assert!(h.state.history.list.rows.iter().all(|r| r.ts.as_str() >= "2026-11-19"));
     assert!(h.render().contains("actor bob, since 2026-11-19"));
+    // A date range: until a day, that day included.
+    at(|| h.press(KeyCode::Char('D')));
+    at(|| h.type_str("2026-11-19"));
+    at(|| h.press(KeyCode::Enter));
+    let rows = &h.state.history.list.rows;
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.ts.starts_with("2026-11-19")), "{rows:?}");
+    assert!(h.render().contains("since 2026-11-19, until 2026-11-19"));
+    at(|| h.press(KeyCode::Char('D')));
+    for _ in 0..10 {
+        at(|| h.press(KeyCode::Backspace));
+    }
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.history.filter.until.is_none());
     at(|| h.press(KeyCode::Char('d')));
     at(|| h.press(KeyCode::Backspace));
     at(|| h.type_str("yesterday"));
@@ -1213,4 +1226,27 @@ fn colon_completes_commands_suggests_the_nearest_and_help_searches() {
     assert!(found.contains("copy the selected id") && !found.contains("approve ("), "{found}");
     at(|| h.press(KeyCode::Esc));
     assert!(h.state.modals.is_empty());
+}
+
+#[test]
+fn the_screen_names_on_the_title_bar_are_clickable() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let (_tmp, d) = demo_copy();
+    for w in [120u16, 60] {
+        let mut h = harness(&d, w, 30, false);
+        let bar = h.render().lines().next().unwrap().to_string();
+        let name = if w == 120 { "2:History" } else { "2:H" };
+        let col =
+            bar.chars().collect::<Vec<_>>().windows(name.len()).position(|x| x.iter().collect::<String>() == name);
+        let col = col.expect("the history's name is on the bar") as u16 + 1;
+        let click = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: col,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        at(|| h.send(Msg::Mouse(click)));
+        h.settle();
+        assert_eq!(h.state.screen, Screen::History, "{bar}");
+    }
 }

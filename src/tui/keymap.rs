@@ -61,6 +61,7 @@ actions! {
     FilterFlagged = "filter_flagged", "only flagged requests", ["F"];
     FilterActor = "filter_actor", "history: filter by actor", ["u"];
     FilterSince = "filter_since", "history: entries since a date", ["d"];
+    FilterUntil = "filter_until", "history: entries until a date (with since: a date range)", ["D"];
     FilterState = "filter_state", "history: cycle the request status filter", ["S"];
     Copy = "copy", "copy the selected id to the clipboard (OSC 52: works over ssh)", ["y"];
     ToggleMouse = "toggle_mouse", "mouse capture on/off (off: select text with the mouse)", ["M"];

@@ -331,6 +331,7 @@ pub enum InputTarget {
     HistoryEnv,
     HistoryActor,
     HistorySince,
+    HistoryUntil,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

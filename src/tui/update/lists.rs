@@ -174,6 +174,15 @@ pub(super) fn mouse(s: &mut AppState, m: ratatui::crossterm::event::MouseEvent) 
         MouseEventKind::ScrollDown => Some(Action::Down),
         MouseEventKind::ScrollUp => Some(Action::Up),
         MouseEventKind::Down(MouseButton::Left) => {
+            if let Some(screen) = view::screen_at(s, m.column, m.row) {
+                let a = match screen {
+                    Screen::Queue => Action::Queue,
+                    Screen::History => Action::History,
+                    Screen::Dashboard => Action::Dashboard,
+                    _ => Action::Integrity,
+                };
+                return super::global_action(s, a);
+            }
             if let Some(tab) = view::tab_at(s, m.column, m.row) {
                 if let Some(d) = &mut s.detail {
                     d.tab = tab;
@@ -359,7 +368,7 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             s.history.list.rows.clear();
             reload_history(s)
         }
-        Action::FilterEnv | Action::FilterActor | Action::FilterSince => {
+        Action::FilterEnv | Action::FilterActor | Action::FilterSince | Action::FilterUntil => {
             let (prompt, value, target) = match a {
                 Action::FilterEnv => {
                     ("environment (empty = all)", s.history.filter.env.clone(), InputTarget::HistoryEnv)
@@ -367,6 +376,11 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
                 Action::FilterActor => {
                     ("actor: a name or key id (empty = all)", s.history.filter.actor.clone(), InputTarget::HistoryActor)
                 }
+                Action::FilterUntil => (
+                    "until a date, YYYY-MM-DD, that day included (empty = all)",
+                    s.history.filter.until.as_ref().map(|d| d[..10.min(d.len())].to_string()),
+                    InputTarget::HistoryUntil,
+                ),
                 _ => (
                     "since a date, YYYY-MM-DD (empty = all)",
                     s.history.filter.since.as_ref().map(|d| d[..10.min(d.len())].to_string()),
@@ -423,6 +437,16 @@ pub(super) fn input_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                                 Ok(day) => s.history.filter.since = Some(format!("{day}T00:00:00.000Z")),
                                 Err(_) => {
                                     s.toast(format!("{} is not a date like 2026-11-01", crate::text::safe(&d)), true);
+                                    return vec![];
+                                }
+                            },
+                        },
+                        InputTarget::HistoryUntil => match v {
+                            None => s.history.filter.until = None,
+                            Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                                Ok(day) => s.history.filter.until = Some(format!("{day}T23:59:59.999Z")),
+                                Err(_) => {
+                                    s.toast(format!("{} is not a date like 2026-11-30", crate::text::safe(&d)), true);
                                     return vec![];
                                 }
                             },

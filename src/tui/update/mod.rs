@@ -378,6 +378,11 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
     vec![]
 }
 
+/// An action as its key would run it (for mouse clicks).
+pub(super) fn global_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    global(s, a)
+}
+
 fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
     match a {
         Action::Quit => {

@@ -9,6 +9,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let (spans, _) = title_layout(s, area.width);
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The screens' names on the title bar, by the columns they take (for mouse clicks).
+pub(crate) fn screen_at(s: &AppState, width: u16, column: u16) -> Option<Screen> {
+    title_layout(s, width).1.into_iter().find(|(from, to, _)| (*from..*to).contains(&column)).map(|(_, _, sc)| sc)
+}
+
+/// The title bar's spans at `width`, and where each screen's name is (first and past-last column).
+fn title_layout(s: &AppState, width: u16) -> (Vec<Span<'static>>, Vec<(u16, u16, Screen)>) {
     let t = &s.theme;
     let screens = [
         ("Queue", Screen::Queue),
@@ -59,10 +70,28 @@ pub(super) fn title(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         [tabs(true), vec![verdict.clone()]].concat(),
         vec![verdict],
     ];
-    let width = usize::from(area.width);
+    let width = usize::from(width);
     let fits = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>() <= width;
     let chosen = layouts.iter().find(|l| fits(l)).unwrap_or(&layouts[4]).clone();
-    f.render_widget(Paragraph::new(Line::from(chosen)), area);
+    // Where the screens' names landed: the spans that read " N:…".
+    let mut at = 0u16;
+    let mut places = Vec::new();
+    for sp in &chosen {
+        let w = sp.width() as u16;
+        let label = |i: usize, name: &str, short: bool| {
+            if short { format!(" {}:{} ", i + 1, &name[..1]) } else { format!(" {}:{name} ", i + 1) }
+        };
+        if let Some((_, sc)) = screens
+            .iter()
+            .enumerate()
+            .find(|(i, (name, _))| sp.content == label(*i, name, false) || sp.content == label(*i, name, true))
+            .map(|(_, x)| *x)
+        {
+            places.push((at, at + w, sc));
+        }
+        at += w;
+    }
+    (chosen, places)
 }
 
 pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {

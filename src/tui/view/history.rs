@@ -66,6 +66,9 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     if let Some(x) = &hf.since {
         parts.push(format!("since {}", &x[..10.min(x.len())]));
     }
+    if let Some(x) = &hf.until {
+        parts.push(format!("until {}", &x[..10.min(x.len())]));
+    }
     let filter = if parts.is_empty() { "all entries".to_string() } else { parts.join(", ") };
     let count =
         h.total.map(|n| format!("{} of {n}", if n == 0 { 0 } else { h.selected + 1 })).unwrap_or_else(|| "…".into());

@@ -58,6 +58,14 @@ pub(crate) fn row_at(s: &AppState, y: u16) -> Option<usize> {
 }
 
 /// Which detail tab a click hits.
+/// The screen whose name is at column `x` of the title bar (row 0).
+pub(crate) fn screen_at(s: &AppState, x: u16, y: u16) -> Option<Screen> {
+    if y != 0 {
+        return None;
+    }
+    chrome::screen_at(s, s.size.0, x)
+}
+
 pub(crate) fn tab_at(s: &AppState, x: u16, y: u16) -> Option<Tab> {
     if s.screen != Screen::Detail {
         return None;
