@@ -846,6 +846,15 @@ fn the_console_offers_what_the_policy_allows() {
     env.ok(&["approve", &req, "--comment", "mine, and allowed", "--as", "frank"]);
     assert_eq!(env.run(&["gate", &req]).status.code(), Some(0), "gate agrees the approval counts");
     assert!(can("erin").execute.is_ok(), "the gate passes: erin may execute");
+    // The policy's versions, each with what it changed.
+    let mut h = harness_on(&env, "alice", 120, 30);
+    at(|| h.press(KeyCode::Char(':')));
+    at(|| h.type_str("policy"));
+    at(|| h.press(KeyCode::Enter));
+    let Some(rollcall::tui::state::Modal::Viewer { lines, .. }) = h.state.modals.last() else { panic!("a viewer") };
+    let text = lines.join("\n");
+    assert!(text.contains("4 policy version(s)") && text.contains("+ self_approval = true"), "{text}");
+    assert!(text.contains("- author_may_approve_revert = true"), "the strict one dropped it: {text}");
 }
 
 /// The real main loop (the one `rollcall tui` runs, generic over the backend) on a `TestBackend`: the real
@@ -1249,4 +1258,31 @@ fn the_screen_names_on_the_title_bar_are_clickable() {
         h.settle();
         assert_eq!(h.state.screen, Screen::History, "{bar}");
     }
+}
+
+#[test]
+fn an_auditor_reads_members_policy_versions_and_obligations() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 40, true);
+    let viewer = |h: &mut Harness, cmd: &str| -> String {
+        at(|| h.press(KeyCode::Char(':')));
+        at(|| h.type_str(cmd));
+        at(|| h.press(KeyCode::Enter));
+        let Some(rollcall::tui::state::Modal::Viewer { lines, .. }) = h.state.modals.last() else {
+            panic!(":{cmd} opens a viewer")
+        };
+        let text = lines.join("\n");
+        at(|| h.press(KeyCode::Esc));
+        text
+    };
+    let members = viewer(&mut h, "members");
+    assert!(
+        members.contains("carol") && members.contains("enrolled at #") && members.contains("approver"),
+        "{members}"
+    );
+    assert!(members.contains("bob") && members.contains("requester, on-call"), "{members}");
+    let policy = viewer(&mut h, "policy");
+    assert!(policy.contains("version 1") && policy.contains("in force from #0"), "{policy}");
+    let due = viewer(&mut h, "due");
+    assert!(due.contains("post-hoc-review") && due.contains("OVERDUE"), "{due}");
 }

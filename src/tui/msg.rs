@@ -277,8 +277,19 @@ pub enum Cmd {
         passphrase: Passphrase,
     },
     Quit,
+    /// An auditor's views, each shown in a viewer: members and roles over time, policy versions with
+    /// what changed, open obligations.
+    Governance(GovernanceView),
     /// Something the loop does to the terminal itself (not a worker).
     Terminal(TermOp),
+}
+
+/// Which governance view to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GovernanceView {
+    Members,
+    Policy,
+    Obligations,
 }
 
 /// What the console asks of the terminal.

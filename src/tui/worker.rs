@@ -158,6 +158,26 @@ impl Worker {
                 let lines = crate::text::multi_line(&text).text.lines().map(str::to_string).collect();
                 vec![Msg::Viewer { title: format!("Entry {}", id.short(12)), lines, pager: None }]
             }
+            Cmd::Governance(view) => {
+                use crate::tui::msg::GovernanceView;
+                let ledger = self.ledger()?;
+                let (title, lines) = match view {
+                    GovernanceView::Members => {
+                        let (members, next) = crate::workflow::query::members_in(ledger)?;
+                        ("Members and roles over time", present::members_lines(&members, next))
+                    }
+                    GovernanceView::Policy => {
+                        let versions = crate::workflow::query::policy_versions(ledger)?;
+                        ("Policy versions", present::policy_lines(&versions))
+                    }
+                    GovernanceView::Obligations => {
+                        let now = crate::workflow::clock::now();
+                        let list = crate::workflow::query::obligations_in(ledger, now, false)?;
+                        ("Obligations", present::obligation_lines(&list))
+                    }
+                };
+                vec![Msg::Viewer { title: title.into(), lines, pager: None }]
+            }
             Cmd::Metrics => {
                 let m = crate::workflow::metrics::compute(self.ledger()?, crate::workflow::clock::now())?;
                 vec![Msg::Metrics(Box::new(m))]

@@ -11,7 +11,7 @@ mod dialog;
 mod lists;
 
 use super::keymap::Action;
-use super::msg::{Cmd, Msg, TermOp};
+use super::msg::{Cmd, GovernanceView, Msg, TermOp};
 use super::state::*;
 use super::view;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -254,7 +254,7 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
 
 /// The console's `:` commands, each with its aliases and what it does (the command line lists the ones
 /// that match what is typed; Tab completes).
-pub const COMMANDS: [(&str, &[&str], &str); 10] = [
+pub const COMMANDS: [(&str, &[&str], &str); 13] = [
     ("queue", &["1", "requests"], "the queue"),
     ("history", &["2", "log"], "every entry"),
     ("dashboard", &["3", "dash"], "figures"),
@@ -262,6 +262,9 @@ pub const COMMANDS: [(&str, &[&str], &str); 10] = [
     ("verify", &[], "verify again"),
     ("report", &[], "write the governance report [FILE]"),
     ("new", &["request"], "file a new request"),
+    ("members", &["people", "roles"], "members and their roles over time"),
+    ("policy", &["policies"], "policy versions and what each changed"),
+    ("obligations", &["due", "overdue"], "overdue reviews, expiring temporary reverts"),
     ("refresh", &["r"], "reload everything"),
     ("help", &["?"], "keys and commands"),
     ("quit", &["q", "q!", "exit"], "leave"),
@@ -338,6 +341,9 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
         "help" => global(s, Action::Help),
         "refresh" => refresh_all(s),
         "new" => dialog::start_new_request(s),
+        "members" => vec![Cmd::Governance(GovernanceView::Members)],
+        "policy" => vec![Cmd::Governance(GovernanceView::Policy)],
+        "obligations" => vec![Cmd::Governance(GovernanceView::Obligations)],
         c if c == "report" || c.starts_with("report ") => {
             let path = c.strip_prefix("report").unwrap_or("").trim();
             let path = if path.is_empty() {

@@ -323,3 +323,110 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         elapsed_ms: r.elapsed.as_millis() as u64,
     }
 }
+
+/// The members and their roles over time, for an auditor (`:members`).
+pub(super) fn members_lines(members: &[crate::identity::roster::Member], next: crate::ledger::Pos) -> Vec<String> {
+    use crate::ledger::pos::index_of;
+    let mut out = vec![format!("{} members; roles as they changed, by log index", members.len()), String::new()];
+    for m in members {
+        let state = match m.revoked {
+            Some(r) => format!("revoked at #{}", index_of(r)),
+            None if m.active_at(next) => "active".into(),
+            None => "not active yet".into(),
+        };
+        out.push(format!("{}  {}  enrolled at #{}  {state}", safe(&m.name), m.key.key_id(), index_of(m.since)));
+        for (pos, roles) in &m.roles {
+            out.push(format!("    from #{:<6} {}", index_of(*pos), safe(&roles.join(", "))));
+        }
+    }
+    out
+}
+
+/// Every policy version with what changed from the one before (`:policy`).
+pub(super) fn policy_lines(versions: &[(crate::ledger::EntryId, u64, String)]) -> Vec<String> {
+    let mut out = vec![format!("{} policy version(s), oldest first", versions.len())];
+    for (i, (id, from, text)) in versions.iter().enumerate() {
+        out.push(String::new());
+        out.push(format!("version {} — entry {} — in force from #{from}", i + 1, id.short(12)));
+        match i.checked_sub(1).map(|p| &versions[p].2) {
+            None => out.push(format!(
+                "    (the first: {} lines; `rollcall policy show` prints the one in force)",
+                text.lines().count()
+            )),
+            Some(before) => {
+                let changed = line_diff(before, text);
+                if changed.is_empty() {
+                    out.push("    (same text as the version before)".into());
+                }
+                out.extend(changed.into_iter().map(|l| format!("    {}", safe(&l))));
+            }
+        }
+    }
+    out
+}
+
+/// The lines removed (`-`) and added (`+`) from `a` to `b`, in order (a longest-common-subsequence diff;
+/// policies are a few hundred lines).
+pub(crate) fn line_diff(a: &str, b: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let (n, m) = (a.len(), b.len());
+    if n * m > 4_000_000 {
+        return vec!["(too long to compare line by line)".into()];
+    }
+    // lcs[i][j]: the common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // A removal first, then what replaced it.
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Open obligations, soonest due first (`:obligations`).
+pub(super) fn obligation_lines(list: &[crate::workflow::query::OpenObligation]) -> Vec<String> {
+    if list.is_empty() {
+        return vec!["no open obligations".into()];
+    }
+    let mut out = vec![format!("{} open obligation(s), soonest due first", list.len()), String::new()];
+    for o in list {
+        let ob = &o.obligation;
+        out.push(format!(
+            "{}  {:<16} due {}  {}  {}",
+            ob.request.short(12),
+            ob.kind,
+            ob.due.format("%Y-%m-%d %H:%M UTC"),
+            if ob.overdue { "OVERDUE" } else { "open" },
+            safe(&o.title)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_diff_names_the_lines_removed_and_added() {
+        let a = "version = 1\n[approvals]\ncount = 1\nexpiry_hours = 24\n";
+        let b = "version = 1\n[approvals]\ncount = 2\nexpiry_hours = 24\nself_approval = false\n";
+        assert_eq!(line_diff(a, b), vec!["- count = 1", "+ count = 2", "+ self_approval = false"]);
+        assert!(line_diff(a, a).is_empty());
+        assert_eq!(line_diff("", "x"), vec!["+ x"]);
+    }
+}

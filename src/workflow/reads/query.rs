@@ -79,10 +79,20 @@ pub(crate) fn obligations(ctx: &Context, overdue_only: bool) -> Result<Vec<OpenO
     let ledger = ctx.open()?;
     let now = clock::now();
     index::refresh(&ledger, now)?;
-    let snap = Snapshot::load(&ledger)?;
+    obligations_in(&ledger, now, overdue_only)
+}
+
+/// [`obligations`] on an open ledger whose request index is current (the console's, which may be
+/// read-only).
+pub(crate) fn obligations_in(
+    ledger: &crate::ledger::Ledger,
+    now: DateTime<Utc>,
+    overdue_only: bool,
+) -> Result<Vec<OpenObligation>, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
     let mut out = Vec::new();
-    for id in index::with_obligations(&ledger)? {
-        let view = load_view(&ledger, &snap, &id)?;
+    for id in index::with_obligations(ledger)? {
+        let view = load_view(ledger, &snap, &id)?;
         for o in view.obligations(now) {
             if !overdue_only || o.overdue {
                 out.push(OpenObligation { obligation: o, title: view.record().title.clone() });
@@ -100,6 +110,25 @@ pub(crate) fn members(ctx: &Context) -> Result<(Vec<Member>, Vec<Pending>, crate
     let mut members: Vec<Member> = snap.roster.members().cloned().collect();
     members.sort_by(|a, b| a.name.cmp(&b.name).then(a.since.cmp(&b.since)));
     Ok((members, snap.roster.pending().cloned().collect(), snap.next))
+}
+
+/// Every policy adopted, oldest first: its entry, the log index from which it was in force, its text.
+pub(crate) fn policy_versions(ledger: &crate::ledger::Ledger) -> Result<Vec<(EntryId, u64, String)>, WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    Ok(snap
+        .roster
+        .policies()
+        .iter()
+        .map(|p| (p.id, crate::ledger::pos::index_of(p.pos), p.text.toml.clone()))
+        .collect())
+}
+
+/// The members on an open ledger, by name, with the log's next position (what "active" is judged at).
+pub(crate) fn members_in(ledger: &crate::ledger::Ledger) -> Result<(Vec<Member>, crate::ledger::Pos), WorkflowError> {
+    let snap = Snapshot::load(ledger)?;
+    let mut members: Vec<Member> = snap.roster.members().cloned().collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name).then(a.since.cmp(&b.since)));
+    Ok((members, snap.next))
 }
 
 /// The policy in force: its entry id, the position it took effect, and its text.
