@@ -1107,6 +1107,15 @@ fn carol_approves_the_first_request_waiting_on_her_in_five_keys_at_80x24() {
     assert!(keys <= 6);
     assert!(h.state.modals.is_empty(), "{}", h.render());
     assert!(h.state.toasts.iter().any(|t| t.text.contains("signed and recorded")), "{:?}", h.state.toasts);
+    // Approving again is refused as it is asked for, before a comment or a passphrase.
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(h.state.modals.is_empty());
+    assert!(
+        h.state.toasts.iter().any(|t| t.text.contains("you already approved this version")),
+        "{:?}",
+        h.state.toasts
+    );
+    assert!(!h.render().contains("a approve"), "the hint bar no longer offers it");
     // Back on the queue the request is no longer waiting on her: her approval is marked.
     at(|| h.press(KeyCode::Esc));
     let row = h.state.queue.rows.iter().find(|r| r.id == first.id).unwrap();

@@ -311,9 +311,23 @@ impl Worker {
                 if others.is_empty() { r.0 } else { format!("{} — ask {}", r.0, others.join(", ")) }
             })
         };
+        // Already decided: a key counts once, so the same decision again is refused before anything is
+        // typed (the write path refuses it too).
+        let mine = shown.eval.decisions.iter().rev().find(|d| d.actor == key && d.excluded.is_none());
+        let again = |want: crate::audit::bodies::Decision, what: &str| -> Option<String> {
+            mine.filter(|d| d.decision == want).map(|_| format!("you already {what} this version; a key counts once"))
+        };
+        let approve = match again(crate::audit::bodies::Decision::Approve, "approved") {
+            Some(why) => Err(why),
+            None => may(Permission::Approve),
+        };
+        let reject = match again(crate::audit::bodies::Decision::Reject, "rejected") {
+            Some(why) => Err(why),
+            None => may(Permission::Reject),
+        };
         Can {
-            approve: may(Permission::Approve),
-            reject: may(Permission::Reject),
+            approve,
+            reject,
             emergency: may(Permission::Emergency),
             execute: may(Permission::Execute),
             annotate: Ok(()),
