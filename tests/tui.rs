@@ -1000,6 +1000,16 @@ fn assert_on_screen(screen: &str, wanted: &[&str]) {
     }
 }
 
+/// Selects the first pending medium-risk request of the queue, opens it and asks to approve it.
+fn approve_first_pending_medium(h: &mut Harness) {
+    let target = h.state.queue.rows.iter().position(|r| r.status == "pending" && r.tier == "medium").unwrap();
+    for _ in 0..target {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.press(KeyCode::Char('a')));
+}
+
 #[test]
 fn the_signing_dialogs_fit_at_80x24_and_60x20() {
     for (w, hgt) in [(80u16, 24u16), (60, 20)] {
@@ -1045,12 +1055,7 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
         // carol approves: what will be signed, her comment and her passphrase fit.
         let (_tmp, d) = demo_copy();
         let mut h = harness(&d, w, hgt, false);
-        let target = h.state.queue.rows.iter().position(|r| r.status == "pending" && r.tier == "medium").unwrap();
-        for _ in 0..target {
-            at(|| h.press(KeyCode::Char('j')));
-        }
-        at(|| h.press(KeyCode::Enter));
-        at(|| h.press(KeyCode::Char('a')));
+        approve_first_pending_medium(&mut h);
         let review = h.render();
         assert_on_screen(&review, &["1/3", "request", "title"]);
         assert_on_screen(&review, &["risk", "approvals 0 of 1"]);
@@ -1067,12 +1072,7 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
     // Shorter still, what will be signed scrolls while it is reviewed, and says so.
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 60, 12, false);
-    let target = h.state.queue.rows.iter().position(|r| r.status == "pending" && r.tier == "medium").unwrap();
-    for _ in 0..target {
-        at(|| h.press(KeyCode::Char('j')));
-    }
-    at(|| h.press(KeyCode::Enter));
-    at(|| h.press(KeyCode::Char('a')));
+    approve_first_pending_medium(&mut h);
     let review = h.render();
     assert_on_screen(&review, &["1/3", "request", "↑/↓ scroll"]);
     assert!(!review.contains("approvals 0 of 1"), "{review}");

@@ -80,8 +80,9 @@ struct Head<'a> {
 /// A JSON value read in full through the parser paths `serde_json::Value` takes (every string decoded,
 /// escapes and surrogates checked, every number parsed), so that it accepts exactly what a `Value` would,
 /// without building one: verification reads every body, and the allocations were a fifth of its time.
+/// The evidence parsers skip what they do not keep with it too.
 #[derive(Debug)]
-struct ValidJson;
+pub(crate) struct ValidJson;
 
 impl<'de> Deserialize<'de> for ValidJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ValidJson, D::Error> {
@@ -89,7 +90,7 @@ impl<'de> Deserialize<'de> for ValidJson {
     }
 }
 
-struct ValidJsonVisitor;
+pub(crate) struct ValidJsonVisitor;
 
 impl<'de> serde::de::Visitor<'de> for ValidJsonVisitor {
     type Value = ValidJson;

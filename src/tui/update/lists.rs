@@ -431,26 +431,27 @@ pub(super) fn input_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                         }
                         InputTarget::HistoryEnv => s.history.filter.env = v,
                         InputTarget::HistoryActor => s.history.filter.actor = v,
-                        InputTarget::HistorySince => match v {
-                            None => s.history.filter.since = None,
-                            Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-                                Ok(day) => s.history.filter.since = Some(format!("{day}T00:00:00.000Z")),
-                                Err(_) => {
-                                    s.toast(format!("{} is not a date like 2026-11-01", crate::text::safe(&d)), true);
+                        InputTarget::HistorySince | InputTarget::HistoryUntil => {
+                            let until = matches!(target, InputTarget::HistoryUntil);
+                            let bound = match v
+                                .as_deref()
+                                .map(|d| (d, chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")))
+                            {
+                                None => None,
+                                // Since the day's first moment; until its last, so the day is included.
+                                Some((_, Ok(day))) if until => Some(format!("{day}T23:59:59.999Z")),
+                                Some((_, Ok(day))) => Some(format!("{day}T00:00:00.000Z")),
+                                Some((d, Err(_))) => {
+                                    s.toast(format!("{} is not a date like 2026-11-01", crate::text::safe(d)), true);
                                     return vec![];
                                 }
-                            },
-                        },
-                        InputTarget::HistoryUntil => match v {
-                            None => s.history.filter.until = None,
-                            Some(d) => match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-                                Ok(day) => s.history.filter.until = Some(format!("{day}T23:59:59.999Z")),
-                                Err(_) => {
-                                    s.toast(format!("{} is not a date like 2026-11-30", crate::text::safe(&d)), true);
-                                    return vec![];
-                                }
-                            },
-                        },
+                            };
+                            if until {
+                                s.history.filter.until = bound;
+                            } else {
+                                s.history.filter.since = bound;
+                            }
+                        }
                     }
                     s.history.list.selected = 0;
                     s.history.list.rows.clear();
