@@ -1083,20 +1083,25 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
 }
 
 #[test]
-fn carol_approves_the_first_request_waiting_on_her_in_five_keys_at_80x24() {
+fn carol_approves_the_first_request_waiting_on_her_approval_in_six_keys_at_80x24() {
     use rollcall::workflow::waiting::{Stand, Turn};
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 80, 24, false);
     let screen = h.render();
     assert!(screen.contains("waiting on you") && screen.contains("▶ approve"), "{screen}");
-    let first = h.state.queue.current().unwrap().clone();
-    assert_eq!(first.stand, Some(Stand::Waiting(Turn::Approve)));
-    // The YOU column is styled as something to do.
+    // What waits on her comes first, most urgent first: the overdue emergency review, then approvals.
+    let rows = &h.state.queue.rows;
+    let at_row = rows.iter().position(|r| r.stand == Some(Stand::Waiting(Turn::Approve))).unwrap();
+    assert!(rows[..at_row].iter().all(|r| matches!(r.stand, Some(Stand::Waiting(_)))), "{rows:?}");
+    let first = rows[at_row].clone();
     let mut keys = 0;
     let mut press = |h: &mut Harness, k: KeyCode| {
         keys += 1;
         at(|| h.press(k));
     };
+    for _ in 0..at_row {
+        press(&mut h, KeyCode::Char('j'));
+    }
     press(&mut h, KeyCode::Enter);
     press(&mut h, KeyCode::Char('a'));
     press(&mut h, KeyCode::Enter);
@@ -1104,7 +1109,7 @@ fn carol_approves_the_first_request_waiting_on_her_in_five_keys_at_80x24() {
     press(&mut h, KeyCode::Enter);
     at(|| h.type_str(demo::PASSPHRASE));
     press(&mut h, KeyCode::Enter);
-    assert!(keys <= 6);
+    assert!(keys <= 6, "{keys} keys");
     assert!(h.state.modals.is_empty(), "{}", h.render());
     assert!(h.state.toasts.iter().any(|t| t.text.contains("signed and recorded")), "{:?}", h.state.toasts);
     // Approving again is refused as it is asked for, before a comment or a passphrase.
@@ -1294,4 +1299,29 @@ fn an_auditor_reads_members_policy_versions_and_obligations() {
     assert!(policy.contains("version 1") && policy.contains("in force from #0"), "{policy}");
     let due = viewer(&mut h, "due");
     assert!(due.contains("post-hoc-review") && due.contains("OVERDUE"), "{due}");
+}
+
+#[test]
+fn an_overdue_emergency_review_waits_on_an_approver_and_is_signed_from_the_console() {
+    use rollcall::workflow::waiting::{Stand, Turn};
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    let row = h.state.queue.rows.iter().position(|r| r.status == "review-due").expect("the demo's overdue review");
+    assert_eq!(h.state.queue.rows[row].stand, Some(Stand::Waiting(Turn::Review)), "{:?}", h.state.queue.rows[row]);
+    assert!(h.render().contains("▶ review"));
+    for _ in 0..row {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.render().contains("w review"), "the hint bar offers it: {}", h.render());
+    at(|| h.press(KeyCode::Char('w')));
+    at(|| h.press(KeyCode::Enter)); // past what will be signed
+    at(|| h.press(KeyCode::Tab)); // kind stays post-hoc
+    at(|| h.type_str("gateway outage: the revert was right; add a canary for the config"));
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str(demo::PASSPHRASE));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "{}", h.render());
+    let detail = h.state.detail.as_ref().unwrap().data.as_ref().unwrap();
+    assert_ne!(detail.status, "review-due", "the review is recorded");
 }

@@ -216,6 +216,8 @@ pub(crate) enum Permission {
     Reject,
     Emergency,
     Execute,
+    /// A post-hoc or post-incident review: once the revert ran, by any active key.
+    Review,
     Close,
 }
 
@@ -226,6 +228,7 @@ pub(crate) fn roles_for(what: Permission, policy: &Policy, tier: &str) -> Vec<St
         Permission::Approve | Permission::Reject => policy.tier(tier).roles.clone(),
         Permission::Emergency => policy.emergency.may_invoke.clone(),
         Permission::Execute => policy.execution.may_execute.clone(),
+        Permission::Review => policy.tier(tier).roles.clone(),
         Permission::Close => {
             let mut roles = policy.requests.may_manage_any.clone();
             roles.extend(policy.execution.may_execute.iter().cloned());
@@ -249,6 +252,7 @@ pub(crate) fn permission(
         Permission::Approve | Permission::Reject => Action::Decide,
         Permission::Emergency => Action::Emergency,
         Permission::Execute => Action::Execute,
+        Permission::Review => Action::Review,
         Permission::Close => Action::Close,
     };
     view.admits(action)?;

@@ -75,6 +75,7 @@ actions! {
     Attach = "attach", "attach an evidence file", ["A"];
     Execute = "execute", "record the execution", ["X"];
     Validate = "validate", "record validation", ["v"];
+    Review = "review", "record the post-hoc (after an emergency) or post-incident review", ["w"];
     Close = "close", "close the request", ["C"];
 }
 

@@ -109,6 +109,11 @@ pub enum Job {
         req: EntryId,
         pass: bool,
     },
+    Review {
+        req: EntryId,
+        post_hoc: bool,
+        summary: String,
+    },
     Close {
         req: EntryId,
         resolution: crate::audit::bodies::Resolution,

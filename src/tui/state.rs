@@ -199,6 +199,8 @@ pub enum ActionKind {
     Attach,
     Execute,
     Validate,
+    /// A post-hoc (after an emergency) or post-incident review.
+    Review,
     Close,
     NewRequest,
     /// Write the governance report (the read is recorded).
@@ -215,6 +217,7 @@ impl ActionKind {
             ActionKind::Attach => "Attach evidence",
             ActionKind::Execute => "Record the execution",
             ActionKind::Validate => "Record validation",
+            ActionKind::Review => "Record the review",
             ActionKind::Close => "Close the request",
             ActionKind::NewRequest => "New rollback request",
             ActionKind::Report => "Write the governance report",

@@ -331,6 +331,7 @@ impl Worker {
             emergency: may(Permission::Emergency),
             execute: may(Permission::Execute),
             annotate: Ok(()),
+            review: may(Permission::Review),
             close: may(Permission::Close),
         }
     }
@@ -360,6 +361,11 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
         Job::Execute { req, outcome } => {
             let x = lifecycle::Execution { outcome, output_file: None, command: None, env: None, notes: None };
             lifecycle::execute(ctx, signer, &hex(&req), x)?.0
+        }
+        Job::Review { req, post_hoc, summary } => {
+            use crate::audit::bodies::ReviewKind;
+            let kind = if post_hoc { ReviewKind::PostHoc } else { ReviewKind::PostIncident };
+            lifecycle::review(ctx, signer, &hex(&req), kind, &summary, vec![])?.0
         }
         Job::Validate { req, pass } => {
             let r = if pass { CheckResult::Pass } else { CheckResult::Fail };

@@ -81,6 +81,7 @@ pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         Action::Attach => return start_action(s, ActionKind::Attach),
         Action::Execute => return start_action(s, ActionKind::Execute),
         Action::Validate => return start_action(s, ActionKind::Validate),
+        Action::Review => return start_action(s, ActionKind::Review),
         Action::Close => return start_action(s, ActionKind::Close),
         _ => {}
     }

@@ -32,6 +32,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         ActionKind::Execute => &d.can.execute,
         ActionKind::Close => &d.can.close,
         ActionKind::Note | ActionKind::Attach | ActionKind::Validate => &d.can.annotate,
+        ActionKind::Review => &d.can.review,
         ActionKind::NewRequest | ActionKind::Report => &Ok(()),
     };
     if let Err(why) = allowed {
@@ -66,6 +67,7 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         }
         ActionKind::Execute => vec![choice("outcome", vec!["succeeded", "partial", "failed"])],
         ActionKind::Validate => vec![choice("result", vec!["pass", "fail"])],
+        ActionKind::Review => vec![choice("kind", vec!["post-hoc", "post-incident"]), field("summary", true)],
         ActionKind::Close => {
             vec![choice("resolution", vec!["made-permanent", "rolled-forward"]), field("comment", true)]
         }
@@ -115,6 +117,7 @@ fn job_of(d: &ActionDialog) -> Option<Job> {
             },
         },
         ActionKind::Validate => Job::Validate { req: req?, pass: v(0) == "pass" },
+        ActionKind::Review => Job::Review { req: req?, post_hoc: v(0) == "post-hoc", summary: v(1) },
         ActionKind::Close => Job::Close {
             req: req?,
             resolution: match v(0).as_str() {

@@ -161,6 +161,7 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
                     (Action::Approve, "approve", &can.approve),
                     (Action::Reject, "reject", &can.reject),
                     (Action::Execute, "execute", &can.execute),
+                    (Action::Review, "review", &can.review),
                     (Action::Emergency, "emergency", &can.emergency),
                     (Action::Close, "close", &can.close),
                     (Action::Note, "note", &can.annotate),

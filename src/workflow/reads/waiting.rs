@@ -24,6 +24,8 @@ pub enum Turn {
     Reapprove,
     /// The gate is open and it may record the execution.
     Execute,
+    /// The emergency's post-hoc review is owed, and it holds a role whose decisions count at the tier.
+    Review,
 }
 
 impl Turn {
@@ -32,6 +34,7 @@ impl Turn {
             Turn::Approve => "approve",
             Turn::Reapprove => "re-approve",
             Turn::Execute => "execute",
+            Turn::Review => "review",
         }
     }
 }
@@ -103,7 +106,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
     }
     let candidates: Vec<EntryId> = {
         let mut stmt = ledger.cache_conn().prepare_cached(
-            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency')
+            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due')
               ORDER BY urgency ASC, pos DESC LIMIT ?1",
         )?;
         stmt.query_map([CANDIDATES as i64], |r| r.get::<_, Vec<u8>>(0))?
@@ -125,7 +128,15 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
             Some(_) => Some(Stand::Stale),
             None => None,
         };
-        let turn = if !judged.eval.gate && stand != Some(Stand::Approved) && stand != Some(Stand::Rejected) {
+        let (_, policy) = snap.policies.at(snap.next);
+        let tier = crate::policy::evaluate::tier_of(&view, Some(&judged.assessment.risk.tier));
+        let reviewer = || {
+            let roles = crate::policy::evaluate::roles_for(Permission::Review, policy, &tier);
+            snap.roster.roles_at(key, snap.next).iter().any(|r| roles.contains(r))
+        };
+        let turn = if view.review_owed() && view.admits(crate::audit::projection::Action::Review).is_ok() {
+            (reviewer() && may(Permission::Review)).then_some(Turn::Review)
+        } else if !judged.eval.gate && stand != Some(Stand::Approved) && stand != Some(Stand::Rejected) {
             let again = if stand == Some(Stand::Stale) { Turn::Reapprove } else { Turn::Approve };
             may(Permission::Approve).then_some(again)
         } else if judged.eval.gate {
