@@ -7,17 +7,33 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState) -> Row<'a> {
+/// Whether the history is drawn in its narrow form (below 100 columns): the date without the time, and
+/// the request's title without its id, so that no column is cut mid-value.
+fn narrow(area: Rect) -> bool {
+    area.width < 100
+}
+
+fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState, narrow: bool) -> Row<'a> {
     let t = &s.theme;
-    let req = r.request.as_ref().map(|(id, title)| format!("{} {}", id.short(8), title)).unwrap_or_default();
+    let req = r
+        .request
+        .as_ref()
+        .map(|(id, title)| if narrow { title.clone() } else { format!("{} {}", id.short(8), title) })
+        .unwrap_or_default();
+    let time = if narrow {
+        r.ts.get(..10).unwrap_or(&r.ts).to_string()
+    } else {
+        r.ts.get(..16).unwrap_or(&r.ts).replace('T', " ")
+    };
     let row = Row::new(vec![
         Cell::from(format!("#{}", r.index)),
-        Cell::from(r.ts.get(..16).unwrap_or(&r.ts).replace('T', " ")),
+        Cell::from(time),
         Cell::from(Span::styled(
             r.kind.clone(),
             if r.kind == crate::workflow::state::UNREADABLE { t.danger } else { t.title },
         )),
-        Cell::from(r.actor.clone()),
+        // Narrow: the name alone when the actor has one ("bob (3ebdb5d0…)" → "bob").
+        Cell::from(if narrow { r.actor.split(" (").next().unwrap_or(&r.actor).to_string() } else { r.actor.clone() }),
         Cell::from(req),
     ]);
     if selected { row.style(t.selected) } else { row }
@@ -26,14 +42,26 @@ fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState
 pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     let viewport = area.height.saturating_sub(3) as usize;
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(16),
-        Constraint::Length(20),
-        Constraint::Length(24),
-        Constraint::Min(10),
-    ];
-    let header = Row::new(["INDEX", "TIME (UTC)", "KIND", "ACTOR", "REQUEST"]).style(t.muted);
+    let narrow = narrow(area);
+    let widths = if narrow {
+        [
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Length(18),
+            Constraint::Length(12),
+            Constraint::Min(6),
+        ]
+    } else {
+        [
+            Constraint::Length(8),
+            Constraint::Length(16),
+            Constraint::Length(20),
+            Constraint::Length(24),
+            Constraint::Min(10),
+        ]
+    };
+    let header = Row::new(["INDEX", if narrow { "DATE (UTC)" } else { "TIME (UTC)" }, "KIND", "ACTOR", "REQUEST"])
+        .style(t.muted);
     if let Some((q, rows, sel)) = &s.history.search {
         let title = Line::from(vec![
             Span::styled(" History ", t.title),
@@ -41,7 +69,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         ]);
         let top = sel.saturating_sub(viewport / 2).min(rows.len().saturating_sub(viewport));
         let body: Vec<Row> =
-            rows.iter().enumerate().skip(top).take(viewport).map(|(i, r)| row(r, i == *sel, s)).collect();
+            rows.iter().enumerate().skip(top).take(viewport).map(|(i, r)| row(r, i == *sel, s, narrow)).collect();
         f.render_widget(
             Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
             area,
@@ -90,7 +118,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         .enumerate()
         .skip(first.saturating_sub(h.offset))
         .take(viewport)
-        .map(|(i, r)| row(r, h.offset + i == h.selected, s))
+        .map(|(i, r)| row(r, h.offset + i == h.selected, s, narrow))
         .collect();
     f.render_widget(
         Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
