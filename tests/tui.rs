@@ -1325,3 +1325,24 @@ fn an_overdue_emergency_review_waits_on_an_approver_and_is_signed_from_the_conso
     let detail = h.state.detail.as_ref().unwrap().data.as_ref().unwrap();
     assert_ne!(detail.status, "review-due", "the review is recorded");
 }
+
+#[test]
+fn the_history_search_follows_each_key_and_esc_clears_it() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, true);
+    at(|| h.press(KeyCode::Char('2')));
+    at(|| h.press(KeyCode::Char('/')));
+    // A word being typed already matches: "fra" finds "fraud".
+    at(|| h.type_str("fra"));
+    let (q, rows, _) = h.state.history.search.clone().expect("searching as it is typed");
+    assert_eq!(q, "fra");
+    assert!(!rows.is_empty() && rows.iter().any(|r| r.request.as_ref().is_some_and(|(_, t)| t.contains("fraud"))));
+    at(|| h.type_str("ud model"));
+    let (_, rows, _) = h.state.history.search.clone().unwrap();
+    assert!(rows[0].request.as_ref().unwrap().1.contains("fraud model"));
+    // Quotes and FTS operators are text.
+    at(|| h.type_str(" \"OR* NEAR("));
+    assert!(h.state.toasts.iter().all(|t| !t.error), "{:?}", h.state.toasts);
+    at(|| h.press(KeyCode::Esc));
+    assert!(h.state.history.search.is_none() && h.state.search_input.is_none());
+}

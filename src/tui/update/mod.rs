@@ -216,7 +216,12 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
     }
     if let Some(q) = &mut s.search_input {
         match k.code {
-            KeyCode::Esc => s.search_input = None,
+            KeyCode::Esc => {
+                // Esc clears the search as typed so far: the list comes back.
+                s.search_input = None;
+                s.history.search = None;
+                return vec![];
+            }
             KeyCode::Backspace => {
                 q.pop();
             }
@@ -232,9 +237,19 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                 return vec![Cmd::Search { generation, query: q }];
             }
             KeyCode::Char(c) => q.push(c),
-            _ => {}
+            _ => return vec![],
         }
-        return vec![];
+        // As you type: the results follow each key (the runtime keeps only the latest search queued).
+        let q = q.clone();
+        if q.trim().is_empty() {
+            s.history.search = None;
+            return vec![];
+        }
+        let generation = s.generation();
+        s.history.search_generation = generation;
+        let kept = s.history.search.take().map(|(_, rows, _)| rows).unwrap_or_default();
+        s.history.search = Some((q.clone(), kept, 0));
+        return vec![Cmd::Search { generation, query: q }];
     }
     match s.keymap.action(&k) {
         Some(a) => global(s, a),

@@ -384,8 +384,17 @@ pub fn log_names(ledger: &Ledger) -> Result<Vec<String>, WorkflowError> {
 
 /// Entries whose text matches `query` (SQLite FTS5 syntax; plain words are ANDed), best first.
 pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryRow>, WorkflowError> {
-    // Quote every word so user input is never FTS syntax.
-    let q: Vec<String> = query.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    // Quote every word so user input is never FTS syntax; the last one is a prefix, so a word being typed
+    // already matches ("fra" finds "fraud").
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let q: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let quoted = format!("\"{}\"", w.replace('"', "\"\""));
+            if i + 1 == words.len() { format!("{quoted}*") } else { quoted }
+        })
+        .collect();
     if q.is_empty() {
         return Ok(Vec::new());
     }
