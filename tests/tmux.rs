@@ -258,3 +258,52 @@ fn a_wrong_passphrase_on_a_terminal_gets_three_tries() {
     let screen = wait_for(&session, "EXITED-0", Duration::from_secs(20));
     assert!(screen.contains("recorded note"), "{screen}");
 }
+
+/// Issue 16: long text in `$EDITOR`. Ctrl-O in a text field hands the terminal to the editor; what it
+/// leaves comes back into the field (on one line), and the console is whole again.
+#[test]
+fn ctrl_o_edits_a_field_in_the_editor() {
+    if !tmux_available() {
+        return;
+    }
+    let _turn = one_at_a_time();
+    let _server = Server;
+    let bin = env!("CARGO_BIN_EXE_rollcall");
+    let (dir, demo) = demo_built();
+    // An "editor" that writes its text and exits, as a person would after typing.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nprintf 'graphs confirm it\\nsecond line' > \"$1\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let session = format!("rollcall-edit-{}", std::process::id());
+    let cmd = format!(
+        "env -u VISUAL EDITOR={editor} ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
+        editor = editor.display(),
+        home = demo.join("home").display(),
+        ledger = demo.join("ledger.db").display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
+    let screen = wait_for(&session, "waiting on you", Duration::from_secs(20));
+    let rows: Vec<&str> = screen.lines().skip(3).collect();
+    let at = rows.iter().position(|l| l.contains("▶ approve")).expect("an approval waits on carol");
+    for _ in 0..at {
+        keys(&session, &["j"]);
+    }
+    keys(&session, &["Enter"]);
+    wait_for(&session, "Request ", Duration::from_secs(10));
+    keys(&session, &["a"]);
+    wait_for(&session, "review what will be signed", Duration::from_secs(10));
+    keys(&session, &["Enter"]);
+    wait_for(&session, "2/3 fill in", Duration::from_secs(10));
+    keys(&session, &["C-o"]);
+    let screen = wait_for(&session, "graphs confirm it second line", Duration::from_secs(20));
+    assert!(screen.contains("2/3 fill in"), "the dialog is drawn again: {screen}");
+    keys(&session, &["Escape"]);
+    keys(&session, &["Escape"]);
+    keys(&session, &["q"]);
+    wait_for(&session, "EXITED-0", Duration::from_secs(10));
+    tmux(&["kill-session", "-t", &session]);
+}

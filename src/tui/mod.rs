@@ -4,6 +4,7 @@
 //! channel that one loop, generic over the terminal backend, drains (`runtime`). The console calls
 //! `workflow` for everything; it never writes ledger tables itself.
 
+pub(crate) mod editor;
 #[cfg(any(test, feature = "test-support"))]
 pub mod harness;
 pub mod keymap;
@@ -43,6 +44,24 @@ fn restore() {
         DisableMouseCapture,
         ratatui::crossterm::event::DisableBracketedPaste,
         ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Hands the terminal to another program (an editor): raw mode, the alternate screen, mouse capture and
+/// bracketed paste off.
+pub(crate) fn step_aside() {
+    restore();
+}
+
+/// Takes the terminal back after [`step_aside`].
+pub(crate) fn step_back() {
+    let _ = enable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        ratatui::crossterm::event::EnableBracketedPaste,
+        ratatui::crossterm::cursor::Hide
     );
 }
 
@@ -102,11 +121,21 @@ pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     let today = state.today;
     let mut tui =
         runtime::Tui::new(terminal, state, ctx, identity).map_err(io("read the terminal's size"))?.on_the_terminal();
-    // Input.
+    // Input, paused while an editor has the terminal.
     {
         let tx = tui.sender();
+        let paused = tui.input_paused.clone();
         std::thread::spawn(move || {
             loop {
+                if paused.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
                 let msg = match event::read() {
                     Ok(Event::Key(k)) => Msg::Key(k),
                     Ok(Event::Mouse(m)) => Msg::Mouse(m),

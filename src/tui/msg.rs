@@ -14,6 +14,8 @@ pub enum Msg {
     Mouse(MouseEvent),
     /// Text pasted into the terminal (bracketed paste), delivered whole.
     Paste(String),
+    /// What the editor left (or why it could not run), for the field that asked.
+    Edited(Result<String, String>),
     Resize(u16, u16),
     Tick,
     /// The date today (sent at start and when it changes): `update` reads no clock.
@@ -304,4 +306,7 @@ pub enum TermOp {
     Copy(String),
     /// Capture the mouse (clicks and wheel go to the console) or leave it to the terminal (selection).
     Mouse(bool),
+    /// Edit this text in `$VISUAL` / `$EDITOR` (the console steps aside meanwhile); the result comes back
+    /// as [`Msg::Edited`].
+    Edit(String),
 }

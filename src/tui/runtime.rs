@@ -150,6 +150,8 @@ pub struct Tui<B: Backend> {
     perform: bool,
     /// The terminal operations asked for, latest last (kept for tests; at most 16).
     pub ops: Vec<TermOp>,
+    /// Set while an editor runs, so the input thread leaves the terminal's keys to it.
+    pub(crate) input_paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<B: Backend> Tui<B> {
@@ -165,7 +167,7 @@ impl<B: Backend> Tui<B> {
         state.viewport = view::list_rows(&state);
         let (tx, rx) = mpsc::channel();
         let workers = Workers::spawn(ctx, identity, &tx);
-        Ok(Tui { terminal, state, tx, rx, workers, perform: false, ops: Vec::new() })
+        Ok(Tui { terminal, state, tx, rx, workers, perform: false, ops: Vec::new(), input_paused: Default::default() })
     }
 
     /// Terminal operations (the clipboard, mouse capture) go to this process's terminal.
@@ -249,7 +251,27 @@ impl<B: Backend> Tui<B> {
             }
             TermOp::Mouse(true) => ratatui::crossterm::execute!(out, EnableMouseCapture),
             TermOp::Mouse(false) => ratatui::crossterm::execute!(out, DisableMouseCapture),
+            TermOp::Edit(text) => {
+                let edited = self.edit_outside(text);
+                let _ = self.terminal.clear();
+                let _ = self.tx.send(Msg::Edited(edited));
+                Ok(())
+            }
         };
+    }
+
+    /// Runs the editor on `text` with the terminal handed over to it: the input thread paused, the
+    /// alternate screen and raw mode left, then all restored.
+    fn edit_outside(&mut self, text: &str) -> Result<String, String> {
+        use std::sync::atomic::Ordering;
+        self.input_paused.store(true, Ordering::SeqCst);
+        // The input thread polls in 50 ms steps: let it see the pause before the editor reads keys.
+        std::thread::sleep(Duration::from_millis(120));
+        super::step_aside();
+        let result = super::editor::edit(text);
+        super::step_back();
+        self.input_paused.store(false, Ordering::SeqCst);
+        result
     }
 
     fn draw(&mut self) -> Result<(), B::Error> {

@@ -320,6 +320,25 @@ pub(crate) fn edit(value: &mut String, back: &mut usize, k: &KeyEvent) -> bool {
     true
 }
 
+/// What the editor left goes into the focused field (a failure is said in the dialog).
+pub(super) fn edited(s: &mut AppState, result: Result<String, String>) -> Vec<Cmd> {
+    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    if d.step != Step::Fill {
+        return vec![];
+    }
+    match result {
+        Ok(text) => {
+            let f = &mut d.fields[d.focus];
+            if f.choices.is_empty() {
+                f.value = text;
+                d.cursor_back = 0;
+            }
+        }
+        Err(why) => d.error = Some(why),
+    }
+    vec![]
+}
+
 /// Pasted text into the focused field of the open dialog (one line: line breaks become spaces, control
 /// characters are dropped), at its cursor. The passphrase takes a paste too, never shown.
 pub(super) fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
@@ -396,6 +415,13 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                             f.value = f.choices[j].to_string();
                         }
                         KeyCode::Char('\t') => {}
+                        // Long text in $VISUAL / $EDITOR.
+                        KeyCode::Char('o')
+                            if f.choices.is_empty()
+                                && k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL) =>
+                        {
+                            return vec![Cmd::Terminal(crate::tui::msg::TermOp::Edit(f.value.clone()))];
+                        }
                         _ if f.choices.is_empty() && edit(&mut f.value, &mut d.cursor_back, &k) => {}
                         KeyCode::Char(' ') if !f.choices.is_empty() => {}
                         KeyCode::Enter => {

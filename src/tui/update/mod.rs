@@ -46,6 +46,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         Msg::Key(k) if k.kind == KeyEventKind::Press => key(s, k),
         Msg::Mouse(m) => lists::mouse(s, m),
         Msg::Paste(text) => paste(s, &text),
+        Msg::Edited(result) => dialog::edited(s, result),
         Msg::Resize(w, h) => {
             s.size = (w, h);
             s.viewport = view::list_rows(s);
