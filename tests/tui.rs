@@ -1346,3 +1346,22 @@ fn the_history_search_follows_each_key_and_esc_clears_it() {
     at(|| h.press(KeyCode::Esc));
     assert!(h.state.history.search.is_none() && h.state.search_input.is_none());
 }
+
+#[test]
+fn a_wide_queue_shows_the_selected_request_beside_it() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 160, 40, false);
+    h.settle();
+    let first = h.state.queue.current().unwrap().id;
+    assert_eq!(h.state.detail.as_ref().map(|x| x.id), Some(first), "the selection is loaded beside the list");
+    at(|| h.press(KeyCode::Char('j')));
+    let second = h.state.queue.current().unwrap().clone();
+    assert_eq!(h.state.detail.as_ref().map(|x| x.id), Some(second.id), "and follows it");
+    assert_eq!(h.state.screen, Screen::Queue);
+    let screen = h.render();
+    let right: String = screen.lines().map(|l| l.chars().skip(80).collect::<String>()).collect::<Vec<_>>().join("\n");
+    assert!(right.contains("Request ") && right.contains(&second.title[..20]), "{screen}");
+    // Narrower, the queue is the list alone again.
+    let mut h = harness(&d, 120, 40, false);
+    assert!(!h.render().contains("Request "));
+}

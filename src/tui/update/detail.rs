@@ -27,6 +27,13 @@ pub(super) fn open_detail(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
     vec![Cmd::Detail { generation, id }]
 }
 
+/// Loads request `id` into the detail beside the queue (a split queue), without leaving the queue.
+pub(super) fn preview(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
+    let generation = s.generation();
+    s.detail = Some(DetailState { id, generation, data: None, tab: Tab::Record, scroll: 0, evidence_selected: 0 });
+    vec![Cmd::Detail { generation, id }]
+}
+
 /// The detail asked for last arrived; an older one is dropped.
 pub(super) fn arrived(s: &mut AppState, generation: u64, detail: Detail) -> Vec<Cmd> {
     if let Some(d) = &mut s.detail

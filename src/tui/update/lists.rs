@@ -192,6 +192,8 @@ pub(super) fn mouse(s: &mut AppState, m: ratatui::crossterm::event::MouseEvent) 
             }
             if let Some(row) = view::row_at(s, m.row) {
                 match s.screen {
+                    // In a split queue the right half is the request, not the list.
+                    Screen::Queue if view::split(s) && m.column >= s.size.0 / 2 => {}
                     Screen::Queue => {
                         let target = s.queue.offset + row;
                         if target < s.queue.offset + s.queue.rows.len() {

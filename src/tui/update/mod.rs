@@ -144,6 +144,15 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             vec![]
         }
     };
+    // A split queue shows the selected request beside it: follow the selection.
+    let mut cmds = cmds;
+    if view::split(s)
+        && let Some(id) = s.queue.current().map(|r| r.id)
+        && s.detail.as_ref().map(|d| d.id) != Some(id)
+    {
+        cmds.extend(detail::preview(s, id));
+        redraw = true;
+    }
     Update { cmds, redraw }
 }
 

@@ -85,6 +85,14 @@ pub(crate) fn tab_at(s: &AppState, x: u16, y: u16) -> Option<Tab> {
     None
 }
 
+/// Columns from which the queue shows the selected request beside the list.
+pub const SPLIT_AT: u16 = 160;
+
+/// Whether the queue is drawn split: the list on the left, the selected request on the right.
+pub fn split(s: &AppState) -> bool {
+    s.screen == Screen::Queue && s.size.0 >= SPLIT_AT
+}
+
 /// Draws the whole console.
 pub fn draw(f: &mut Frame<'_>, s: &AppState) {
     let a = areas(s, f.area());
@@ -93,6 +101,12 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
         chrome::banner(f, s, b);
     }
     match s.screen {
+        Screen::Queue if split(s) => {
+            let [list, request] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(a.body);
+            queue::draw(f, s, list);
+            detail::draw(f, s, request);
+        }
         Screen::Queue => queue::draw(f, s, a.body),
         Screen::Detail => detail::draw(f, s, a.body),
         Screen::History => history::draw(f, s, a.body),
