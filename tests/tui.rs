@@ -441,14 +441,23 @@ fn queue_keys_page_by_keyset() {
     );
     assert_eq!(s.queue.selected, 999_999);
     assert_eq!(s.queue.offset, 999_900);
-    // Filters reload from the first page with a new generation.
-    let cmds = update::update(&mut s, key(KeyCode::Char('f')));
+    // Filters are picked from a small list (not cycled), and reload from the first page with a new
+    // generation; Esc leaves the filter as it was.
+    assert!(update::update(&mut s, key(KeyCode::Char('f'))).is_empty());
+    assert!(matches!(s.modals.last(), Some(rollcall::tui::state::Modal::Picker { .. })));
+    update::update(&mut s, key(KeyCode::Esc));
+    assert!(s.modals.is_empty() && s.queue_filter.status.is_none());
+    update::update(&mut s, key(KeyCode::Char('f')));
+    update::update(&mut s, key(KeyCode::Char('j')));
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
     assert!(
         matches!(&cmds[0], Cmd::Queue { filter, page: rollcall::workflow::browse::Page::First, .. } if filter.status.as_deref() == Some("pending"))
     );
     assert!(s.queue.generation > generation);
-    let cmds = update::update(&mut s, key(KeyCode::Char('R')));
-    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.tier.as_deref() == Some("low")));
+    update::update(&mut s, key(KeyCode::Char('R')));
+    update::update(&mut s, key(KeyCode::Char('h'))); // a letter jumps to the choice it starts
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
+    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.tier.as_deref() == Some("high")));
     let cmds = update::update(&mut s, key(KeyCode::Char('F')));
     assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.flagged));
     update::update(&mut s, key(KeyCode::Char('e')));

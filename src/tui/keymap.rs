@@ -55,9 +55,9 @@ actions! {
     Dashboard = "dashboard", "dashboard screen", ["3"];
     Integrity = "integrity", "integrity screen", ["4"];
     Refresh = "refresh", "reload (verify again on the integrity screen)", ["r"];
-    FilterStatus = "filter_status", "cycle the status filter", ["f"];
+    FilterStatus = "filter_status", "pick the status filter (history: the kind)", ["f"];
     FilterEnv = "filter_env", "filter by environment", ["e"];
-    FilterRisk = "filter_risk", "cycle the risk filter", ["R"];
+    FilterRisk = "filter_risk", "pick the risk filter", ["R"];
     FilterFlagged = "filter_flagged", "only flagged requests", ["F"];
     FilterActor = "filter_actor", "history: filter by actor", ["u"];
     FilterSince = "filter_since", "history: entries since a date", ["d"];

@@ -302,6 +302,14 @@ impl Pager {
     }
 }
 
+/// Which filter a picker sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickTarget {
+    QueueStatus,
+    QueueRisk,
+    HistoryKind,
+}
+
 #[derive(Clone, Debug)]
 pub enum Modal {
     Help {
@@ -319,6 +327,14 @@ pub enum Modal {
         pager: Option<Box<Pager>>,
     },
     Action(Box<ActionDialog>),
+    /// A small list to pick a filter's value from (`f` status, `R` risk, the history's `f` kind).
+    Picker {
+        title: &'static str,
+        /// The choices, as shown, with the value each sets (`None`: no filter).
+        options: Vec<(String, Option<&'static str>)>,
+        selected: usize,
+        target: PickTarget,
+    },
     /// A one-line input (a filter).
     Input {
         prompt: &'static str,

@@ -36,6 +36,66 @@ const KIND_CYCLE: [Option<&str>; 9] = [
     Some("identity.enrolled"),
 ];
 
+/// Opens a picker over `values`, on the one in force.
+fn picker(
+    s: &mut AppState,
+    title: &'static str,
+    values: &[Option<&'static str>],
+    current: Option<&str>,
+    label: impl Fn(&Option<&'static str>) -> String,
+    target: PickTarget,
+) -> Vec<Cmd> {
+    let options: Vec<(String, Option<&'static str>)> = values.iter().map(|v| (label(v), *v)).collect();
+    let selected = values.iter().position(|v| *v == current).unwrap_or(0);
+    s.modals.push(Modal::Picker { title, options, selected, target });
+    vec![]
+}
+
+/// A key in a picker: ↑/↓ (j/k) move, a letter jumps to the next choice starting with it, Enter applies,
+/// Esc closes.
+pub(super) fn picker_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    let Some(Modal::Picker { options, selected, target, .. }) = s.modals.last_mut() else { return vec![] };
+    let n = options.len().max(1);
+    match k.code {
+        KeyCode::Esc => {
+            s.modals.pop();
+        }
+        KeyCode::Down | KeyCode::Char('j') => *selected = (*selected + 1) % n,
+        KeyCode::Up | KeyCode::Char('k') => *selected = (*selected + n - 1) % n,
+        KeyCode::Enter => {
+            let (value, target) = (options.get(*selected).and_then(|o| o.1), *target);
+            s.modals.pop();
+            return apply_pick(s, target, value);
+        }
+        KeyCode::Char(c) => {
+            let from = *selected + 1;
+            if let Some(i) = (0..n).map(|i| (from + i) % n).find(|i| options[*i].0.starts_with(c)) {
+                *selected = i;
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn apply_pick(s: &mut AppState, target: PickTarget, value: Option<&'static str>) -> Vec<Cmd> {
+    match target {
+        PickTarget::QueueStatus => {
+            s.queue_filter.all = value == Some("*all");
+            s.queue_filter.status = value.filter(|x| *x != "*all").map(str::to_string);
+        }
+        PickTarget::QueueRisk => s.queue_filter.tier = value.map(str::to_string),
+        PickTarget::HistoryKind => {
+            s.history.filter.kind = value.map(str::to_string);
+            s.history.list.selected = 0;
+            return reload_history(s);
+        }
+    }
+    s.queue.rows.clear();
+    s.queue.selected = 0;
+    reload_queue(s)
+}
+
 pub(super) fn reload_queue(s: &mut AppState) -> Vec<Cmd> {
     let generation = s.generation();
     s.queue.generation = generation;
@@ -253,19 +313,18 @@ pub(super) fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             None => vec![],
         },
         Action::FilterStatus => {
-            s.queue.rows.clear();
-            let current = if s.queue_filter.all { Some("*all") } else { s.queue_filter.status.as_deref() };
-            let next = cycle(&STATUS_CYCLE, current);
-            s.queue_filter.all = next == Some("*all");
-            s.queue_filter.status = next.filter(|x| *x != "*all").map(str::to_string);
-            s.queue.selected = 0;
-            reload_queue(s)
+            let current = if s.queue_filter.all { Some("*all".to_string()) } else { s.queue_filter.status.clone() };
+            let label = |v: &Option<&'static str>| match v {
+                None => "open (pending, approved, emergency, review due)".to_string(),
+                Some("*all") => "all, whatever their status".to_string(),
+                Some(x) => x.to_string(),
+            };
+            picker(s, "status", &STATUS_CYCLE, current.as_deref(), label, PickTarget::QueueStatus)
         }
         Action::FilterRisk => {
-            s.queue.rows.clear();
-            s.queue_filter.tier = cycle(&RISK_CYCLE, s.queue_filter.tier.as_deref()).map(str::to_string);
-            s.queue.selected = 0;
-            reload_queue(s)
+            let label = |v: &Option<&'static str>| v.map_or("any risk".to_string(), str::to_string);
+            let current = s.queue_filter.tier.clone();
+            picker(s, "risk", &RISK_CYCLE, current.as_deref(), label, PickTarget::QueueRisk)
         }
         Action::FilterFlagged => {
             s.queue.rows.clear();
@@ -358,10 +417,9 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             reload_history(s)
         }
         Action::FilterStatus => {
-            s.history.filter.kind = cycle(&KIND_CYCLE, s.history.filter.kind.as_deref()).map(str::to_string);
-            s.history.list.selected = 0;
-            s.history.list.rows.clear();
-            reload_history(s)
+            let label = |v: &Option<&'static str>| v.map_or("every kind".to_string(), str::to_string);
+            let current = s.history.filter.kind.clone();
+            picker(s, "kind", &KIND_CYCLE, current.as_deref(), label, PickTarget::HistoryKind)
         }
         Action::FilterState => {
             let next = cycle(&STATUS_CYCLE[..10], s.history.filter.status.as_deref());

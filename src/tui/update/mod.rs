@@ -274,6 +274,7 @@ fn modal_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
         Some(Modal::Help { .. } | Modal::Viewer { .. }) => detail::viewer_key(s, k),
         Some(Modal::Input { .. }) => lists::input_key(s, k),
         Some(Modal::Action(_)) => dialog::action_key(s, k),
+        Some(Modal::Picker { .. }) => lists::picker_key(s, k),
     }
 }
 

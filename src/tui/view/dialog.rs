@@ -52,6 +52,37 @@ pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16, query: &str, ty
     );
 }
 
+/// A small list to pick a filter's value from.
+pub(super) fn picker(
+    f: &mut Frame<'_>,
+    s: &AppState,
+    title: &str,
+    options: &[(String, Option<&'static str>)],
+    selected: usize,
+) {
+    let t = &s.theme;
+    let width = options.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(10) as u16 + 6;
+    let area = centered(f.area(), width.max(36), options.len() as u16 + 2);
+    let lines: Vec<Line> = options
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| {
+            if i == selected {
+                Line::styled(format!("▶ {label}"), t.selected)
+            } else {
+                Line::raw(format!("  {label}"))
+            }
+        })
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(t.base)
+            .block(Block::default().borders(Borders::ALL).title(format!(" {title} — Enter picks, Esc closes "))),
+        area,
+    );
+}
+
 /// Where an evidence viewer is, for its bottom border: "page 3 of 57 · bytes 131072–196607 of 3735552".
 pub(super) fn position(s: &AppState, p: &Pager) -> String {
     let k = |a: Action| s.keymap.key_of(a);

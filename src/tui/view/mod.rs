@@ -122,6 +122,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
                 dialog::viewer(f, s, title, lines, *scroll, pager.as_deref())
             }
             Modal::Action(d) => dialog::action(f, s, d),
+            Modal::Picker { title, options, selected, .. } => dialog::picker(f, s, title, options, *selected),
             Modal::Input { prompt, value, .. } => dialog::input(f, s, prompt, value),
         }
     }
