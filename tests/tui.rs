@@ -1251,6 +1251,8 @@ fn colon_completes_commands_suggests_the_nearest_and_help_searches() {
     at(|| h.press(KeyCode::Char('?')));
     let all = h.render();
     assert!(all.contains("quit") && all.contains("move down"), "{all}");
+    // The screen's own actions first (the history's, here).
+    assert!(all.contains("inspect (on this screen)") && all.contains("request (on this screen)"), "{all}");
     at(|| h.press(KeyCode::Char('/')));
     at(|| h.type_str("clipboard"));
     at(|| h.press(KeyCode::Enter));

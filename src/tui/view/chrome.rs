@@ -139,20 +139,26 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         f.render_widget(Paragraph::new(format!("/{q}█  (Enter search, Esc cancel)")).style(t.base), area);
         return;
     }
-    let mut hints = vec![hint(s, Action::Help, "help"), hint(s, Action::Command, "cmd")];
+    let hints: Vec<String> = screen_actions(s).into_iter().map(|(a, label)| hint(s, a, label)).collect();
+    f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
+}
+
+/// What can be done on the screen shown, as the hint bar and the help's first lines say it: on a request,
+/// only the actions the policy lets this key sign there.
+pub(super) fn screen_actions(s: &AppState) -> Vec<(Action, &'static str)> {
+    let mut out = vec![(Action::Help, "help"), (Action::Command, "cmd")];
     match s.screen {
-        Screen::Queue => {
-            hints.extend([
-                hint(s, Action::Open, "open"),
-                hint(s, Action::FilterStatus, "status"),
-                hint(s, Action::FilterEnv, "env"),
-                hint(s, Action::FilterRisk, "risk"),
-                hint(s, Action::FilterFlagged, "flagged"),
-                hint(s, Action::Sort, "sort"),
-            ]);
-        }
+        Screen::Queue => out.extend([
+            (Action::Open, "open"),
+            (Action::Search, "filter"),
+            (Action::FilterStatus, "status"),
+            (Action::FilterEnv, "env"),
+            (Action::FilterRisk, "risk"),
+            (Action::FilterFlagged, "flagged"),
+            (Action::Sort, "sort"),
+        ]),
         Screen::Detail => {
-            hints.push(hint(s, Action::NextTab, "tab"));
+            out.push((Action::NextTab, "tab"));
             // Only what this key may do on this request (the policy's answer, loaded with the detail).
             if !s.read_only
                 && let Some(can) = s.detail.as_ref().and_then(|d| d.data.as_ref()).map(|d| &d.can)
@@ -167,20 +173,20 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
                     (Action::Note, "note", &can.annotate),
                     (Action::Attach, "attach", &can.annotate),
                 ];
-                hints.extend(offered.iter().filter(|(_, _, ok)| ok.is_ok()).map(|(a, label, _)| hint(s, *a, label)));
+                out.extend(offered.iter().filter(|(_, _, ok)| ok.is_ok()).map(|(a, label, _)| (*a, *label)));
             }
-            hints.push(hint(s, Action::Back, "back"));
+            out.push((Action::Back, "back"));
         }
-        Screen::History => hints.extend([
-            hint(s, Action::Search, "search"),
-            hint(s, Action::Open, "inspect"),
-            hint(s, Action::OpenRequest, "request"),
-            hint(s, Action::FilterStatus, "kind"),
+        Screen::History => out.extend([
+            (Action::Search, "search"),
+            (Action::Open, "inspect"),
+            (Action::OpenRequest, "request"),
+            (Action::FilterStatus, "kind"),
         ]),
-        Screen::Dashboard | Screen::Integrity => hints.push(hint(s, Action::Refresh, "refresh")),
+        Screen::Dashboard | Screen::Integrity => out.push((Action::Refresh, "refresh")),
     }
-    hints.push(hint(s, Action::Quit, "quit"));
-    f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
+    out.push((Action::Quit, "quit"));
+    out
 }
 
 pub(super) fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {

@@ -18,6 +18,16 @@ pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16, query: &str, ty
     let t = &s.theme;
     let area = centered(f.area(), 76, f.area().height.saturating_sub(2));
     let mut entries: Vec<Line> = Vec::new();
+    // This screen first: what can be done here, as the hint bar offers it.
+    for (a, label) in super::chrome::screen_actions(s) {
+        if matches!(a, Action::Help | Action::Command | Action::Quit) {
+            continue;
+        }
+        entries.push(Line::from(vec![
+            Span::styled(format!("{:<18}", s.keymap.key_of(a)), t.accent),
+            Span::raw(format!("{label} (on this screen)")),
+        ]));
+    }
     for (keys, what) in s.keymap.bindings() {
         entries.push(Line::from(vec![Span::styled(format!("{keys:<18}"), t.title), Span::raw(what)]));
     }
