@@ -34,6 +34,25 @@ impl Drop for Server {
 
 /// Whether tmux can run here. Without it the test fails under CI (which installs it) and is skipped
 /// with a note elsewhere.
+/// This test's turn on the private tmux server (the server is stopped when it ends, before the next test
+/// may start), or `None` where tmux cannot run (see [`tmux_available`]).
+fn my_turn() -> Option<(Server, std::sync::MutexGuard<'static, ()>)> {
+    tmux_available().then(|| {
+        let turn = one_at_a_time();
+        (Server, turn)
+    })
+}
+
+/// The shell command that opens carol's console on `demo` with `env` set too, then says how it exited.
+fn carol_console(demo: &std::path::Path, env: &str) -> String {
+    format!(
+        "env {env} ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
+        home = demo.join("home").display(),
+        bin = env!("CARGO_BIN_EXE_rollcall"),
+        ledger = demo.join("ledger.db").display()
+    )
+}
+
 fn tmux_available() -> bool {
     if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
         return true;
@@ -82,19 +101,11 @@ fn demo_built() -> (tempfile::TempDir, std::path::PathBuf) {
 
 #[test]
 fn approve_in_a_real_terminal_and_quit_cleanly() {
-    if !tmux_available() {
-        return;
-    }
-    let _turn = one_at_a_time();
-    let _server = Server;
+    let Some(_turn) = my_turn() else { return };
     let bin = env!("CARGO_BIN_EXE_rollcall");
     let (_dir, demo) = demo_built();
     let session = format!("rollcall-test-{}", std::process::id());
-    let cmd = format!(
-        "env ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
-        home = demo.join("home").display(),
-        ledger = demo.join("ledger.db").display()
-    );
+    let cmd = carol_console(&demo, "");
     tmux(&["new-session", "-d", "-s", &session, "-x", "80", "-y", "24", &cmd]);
     // The queue's title comes with the first frame; its rows follow from the worker. At 80×24 the queue
     // opens on what waits on carol, and the top row is hers to approve: five keys sign it.
@@ -187,11 +198,7 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
 /// closes (its screen covered them), run as `cargo run --release --` when no `rollcall` is on the PATH.
 #[test]
 fn the_demo_says_its_passphrase_and_commands_again_after_the_console() {
-    if !tmux_available() {
-        return;
-    }
-    let _turn = one_at_a_time();
-    let _server = Server;
+    let Some(_turn) = my_turn() else { return };
     let bin = env!("CARGO_BIN_EXE_rollcall");
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
@@ -217,11 +224,7 @@ fn the_demo_says_its_passphrase_and_commands_again_after_the_console() {
 /// fails with exit 1 (a failed check, not bad usage), and nothing is written.
 #[test]
 fn a_wrong_passphrase_on_a_terminal_gets_three_tries() {
-    if !tmux_available() {
-        return;
-    }
-    let _turn = one_at_a_time();
-    let _server = Server;
+    let Some(_turn) = my_turn() else { return };
     let bin = env!("CARGO_BIN_EXE_rollcall");
     let (_dir, demo) = demo_built();
     let session = format!("rollcall-pass-{}", std::process::id());
@@ -263,12 +266,7 @@ fn a_wrong_passphrase_on_a_terminal_gets_three_tries() {
 /// leaves comes back into the field (on one line), and the console is whole again.
 #[test]
 fn ctrl_o_edits_a_field_in_the_editor() {
-    if !tmux_available() {
-        return;
-    }
-    let _turn = one_at_a_time();
-    let _server = Server;
-    let bin = env!("CARGO_BIN_EXE_rollcall");
+    let Some(_turn) = my_turn() else { return };
     let (dir, demo) = demo_built();
     // An "editor" that writes its text and exits, as a person would after typing.
     let editor = dir.path().join("editor.sh");
@@ -279,12 +277,7 @@ fn ctrl_o_edits_a_field_in_the_editor() {
         std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
     let session = format!("rollcall-edit-{}", std::process::id());
-    let cmd = format!(
-        "env -u VISUAL EDITOR={editor} ROLLCALL_HOME={home} TERM=xterm-256color {bin} --ledger {ledger} tui --as carol; echo EXITED-$?; sleep 60",
-        editor = editor.display(),
-        home = demo.join("home").display(),
-        ledger = demo.join("ledger.db").display()
-    );
+    let cmd = carol_console(&demo, &format!("-u VISUAL EDITOR={}", editor.display()));
     tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
     let screen = wait_for(&session, "waiting on you", Duration::from_secs(20));
     let rows: Vec<&str> = screen.lines().skip(3).collect();

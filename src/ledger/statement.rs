@@ -525,6 +525,22 @@ mod tests {
         assert!(serde_json::from_str::<ValidJson>("1e999").is_err());
     }
 
+    #[test]
+    fn stored_bytes_are_read_as_format_md_says() {
+        let actor = PublicKey::from_signing(&key()).encode();
+        let with = |rest: &str| {
+            format!(r#"{{"actor":"{actor}","kind":"note","refs":[],"ts":"2026-11-23T10:00:00.000Z","v":2,{rest}}}"#)
+        };
+        let head = |text: String| parse_head_with(text.as_bytes(), &mut KeyCache::default());
+        // Not re-checked: duplicate names in the body, floats, other top-level members.
+        assert!(head(with(r#""body":{"a":1,"a":2.5}"#)).is_ok());
+        assert!(head(with(r#""body":{},"extra":true"#)).is_ok());
+        // Refused: a head member given twice, a lone surrogate or a number beyond a double, in the body.
+        assert!(head(with(r#""body":{},"kind":"note""#)).is_err());
+        assert!(head(with(r#""body":{"t":"\ud800"}"#)).is_err());
+        assert!(head(with(r#""body":{"n":1e999}"#)).is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn json_validation_agrees_with_value(text in r#"[\[\]{}",:0-9eE.+\-a-z\\ ]{0,40}"#) {

@@ -115,13 +115,8 @@ impl Worker {
                 vec![Msg::History { generation, page, rows }]
             }
             Cmd::HistoryCount { generation, filter } => {
-                let ledger = self.ledger()?;
-                vec![Msg::HistoryCount {
-                    generation,
-                    total: browse::history_count(ledger, &filter)?,
-                    log: browse::history_origin(ledger, &filter)?.name,
-                    logs: browse::log_names(ledger)?,
-                }]
+                let (total, log, logs) = browse::history_summary(self.ledger()?, &filter)?;
+                vec![Msg::HistoryCount { generation, total, log, logs }]
             }
             Cmd::Search { generation, query } => {
                 let rows =
@@ -299,7 +294,7 @@ impl Worker {
         let may = |what| -> Allowed {
             permission(&shown.view, &ctx, &key, what, shown.now, shown.snap.next).map_err(|r| {
                 let roles = roles_for(what, policy, &tier);
-                let holds = roster.roles_at(&key, shown.snap.next).iter().any(|r| roles.contains(r));
+                let holds = roster.has_role(&key, shown.snap.next, &roles);
                 if holds {
                     return r.0;
                 }

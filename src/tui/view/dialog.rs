@@ -331,11 +331,12 @@ pub(super) fn action(f: &mut Frame<'_>, s: &AppState, d: &ActionDialog) {
     let screen = f.area();
     let width = screen.width.min(90);
     let inner_width = width.saturating_sub(2);
-    // As tall as the content, at most the screen.
+    // As tall as the content, at most the screen (laid out again only when it does not fit).
     let all = fitted(s, d, inner_width, u16::MAX);
     let height = (all.len() as u16).saturating_add(2).min(screen.height);
     let area = centered(screen, width, height);
-    let lines = fitted(s, d, inner_width, height.saturating_sub(2));
+    let rows = height.saturating_sub(2);
+    let lines = if all.len() <= usize::from(rows) { all } else { fitted(s, d, inner_width, rows) };
     f.render_widget(Clear, area);
     f.render_widget(
         Paragraph::new(lines)

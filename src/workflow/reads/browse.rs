@@ -159,16 +159,21 @@ pub(crate) fn queue_page(
     })
 }
 
+/// Appends `ids` to the bound `values` and returns their placeholders ("?4, ?5, ?6") for an `IN` list.
+fn bind_ids(values: &mut Vec<rusqlite::types::Value>, ids: &[EntryId]) -> String {
+    let from = values.len();
+    values.extend(ids.iter().map(|id| rusqlite::types::Value::Blob(id.0.to_vec())));
+    (from + 1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The rows of `waiting` that pass the filter, in that order, keyed by their rank.
 fn waiting_rows(ledger: &Ledger, f: &QueueFilter, waiting: &[EntryId]) -> Result<Vec<QueueRow>, WorkflowError> {
     use rusqlite::types::Value;
     let mut args = Vec::new();
     let w = where_clause(f, &mut args);
     let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();
-    let from = values.len();
-    values.extend(waiting.iter().map(|id| Value::Blob(id.0.to_vec())));
-    let marks: Vec<String> = (from + 1..=values.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} AND id IN ({})", marks.join(", "));
+    let marks = bind_ids(&mut values, waiting);
+    let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} AND id IN ({marks})");
     let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare(&sql)?;
     let mut rows =
@@ -222,10 +227,8 @@ fn rest_page(
     };
     let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();
     if !exclude.is_empty() {
-        let from = values.len();
-        values.extend(exclude.iter().map(|id| Value::Blob(id.0.to_vec())));
-        let marks: Vec<String> = (from + 1..=values.len()).map(|i| format!("?{i}")).collect();
-        w.push_str(&format!(" AND id NOT IN ({})", marks.join(", ")));
+        let marks = bind_ids(&mut values, exclude);
+        w.push_str(&format!(" AND id NOT IN ({marks})"));
     }
     let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}");
     let now = crate::workflow::clock::now();
@@ -347,11 +350,21 @@ pub fn history_page(
 
 /// How many entries match the history filter.
 pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, WorkflowError> {
+    count_in(ledger, f, &history_origin(ledger, f)?)
+}
+
+/// The history's count, the log it shows and every log held (the own one first), the log resolved once:
+/// what the console's history title says.
+pub fn history_summary(ledger: &Ledger, f: &HistoryFilter) -> Result<(u64, String, Vec<String>), WorkflowError> {
     let origin = history_origin(ledger, f)?;
+    Ok((count_in(ledger, f, &origin)?, origin.name, log_names(ledger)?))
+}
+
+fn count_in(ledger: &Ledger, f: &HistoryFilter, origin: &crate::ledger::Origin) -> Result<u64, WorkflowError> {
     if f == &(HistoryFilter { origin: f.origin.clone(), ..HistoryFilter::default() }) {
-        return Ok(ledger.size(&origin)?);
+        return Ok(ledger.size(origin)?);
     }
-    Ok(ledger.history_count(&origin, &history_query(f, ledger)?)?)
+    Ok(ledger.history_count(origin, &history_query(f, ledger)?)?)
 }
 
 /// The log the history shows: the one `f` names; else the own log, unless it is empty while another
@@ -375,7 +388,7 @@ pub fn history_origin(ledger: &Ledger, f: &HistoryFilter) -> Result<crate::ledge
 }
 
 /// The names of the logs held, the own one first: what the history can show.
-pub fn log_names(ledger: &Ledger) -> Result<Vec<String>, WorkflowError> {
+fn log_names(ledger: &Ledger) -> Result<Vec<String>, WorkflowError> {
     let own = ledger.own_origin().name.clone();
     let mut names: Vec<String> = ledger.origins()?.into_iter().map(|o| o.name).filter(|n| *n != own).collect();
     names.insert(0, own);

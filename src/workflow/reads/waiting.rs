@@ -70,7 +70,7 @@ impl Waiting {
 pub fn who_holds(roster: &crate::identity::Roster, roles: &[String], pos: crate::ledger::Pos) -> Vec<String> {
     roster
         .members()
-        .filter(|m| roster.is_active(&m.key, pos) && roster.roles_at(&m.key, pos).iter().any(|r| roles.contains(r)))
+        .filter(|m| roster.is_active(&m.key, pos) && roster.has_role(&m.key, pos, roles))
         .map(|m| m.name.clone())
         .collect()
 }
@@ -85,8 +85,7 @@ pub fn may_invoke_emergency(ctx: &crate::workflow::Context, signer: Option<&str>
     let snap = Snapshot::load(&ledger).map_err(fail)?;
     let (_, policy) = snap.policies.at(snap.next);
     let roles = &policy.emergency.may_invoke;
-    if snap.roster.is_active(&key, snap.next) && snap.roster.roles_at(&key, snap.next).iter().any(|r| roles.contains(r))
-    {
+    if snap.roster.is_active(&key, snap.next) && snap.roster.has_role(&key, snap.next, roles) {
         return Ok(());
     }
     let others: Vec<String> = who_holds(&snap.roster, roles, snap.next).into_iter().filter(|n| *n != name).collect();
@@ -132,7 +131,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         let tier = crate::policy::evaluate::tier_of(&view, Some(&judged.assessment.risk.tier));
         let reviewer = || {
             let roles = crate::policy::evaluate::roles_for(Permission::Review, policy, &tier);
-            snap.roster.roles_at(key, snap.next).iter().any(|r| roles.contains(r))
+            snap.roster.has_role(key, snap.next, &roles)
         };
         let turn = if view.review_owed() && view.admits(crate::audit::projection::Action::Review).is_ok() {
             (reviewer() && may(Permission::Review)).then_some(Turn::Review)
