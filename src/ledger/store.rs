@@ -320,19 +320,23 @@ impl Ledger {
         ))?;
         collect_rows(
             stmt.query(params![origin.id, from.min(i64::MAX as u64) as i64, limit.min(i64::MAX as u64) as i64])?,
-            &*self.names()?,
+            &mut self.names()?,
         )
     }
 
-    /// Origin names by id (cached; origins are only ever added).
-    fn names(&self) -> Result<std::sync::Arc<std::collections::HashMap<i64, String>>, LedgerError> {
-        let known = self.names.borrow().len();
-        let count: i64 = self.conn.prepare_cached("SELECT COUNT(*) FROM origins")?.query_row([], |r| r.get(0))?;
-        if known as i64 != count {
-            let map = self.origins()?.into_iter().map(|o| (o.id, o.name)).collect();
-            *self.names.borrow_mut() = std::sync::Arc::new(map);
+    /// Origin names by id, as cached (loaded when empty). Origins are only ever added, so a cached name
+    /// never goes wrong; an id the cache does not know is looked up again through [`Names::get`].
+    fn names(&self) -> Result<Names<'_>, LedgerError> {
+        if self.names.borrow().is_empty() {
+            self.reload_names()?;
         }
-        Ok(std::sync::Arc::clone(&self.names.borrow()))
+        Ok(Names { ledger: self, map: std::sync::Arc::clone(&self.names.borrow()) })
+    }
+
+    fn reload_names(&self) -> Result<std::sync::Arc<std::collections::HashMap<i64, String>>, LedgerError> {
+        let map = std::sync::Arc::new(self.origins()?.into_iter().map(|o| (o.id, o.name)).collect());
+        *self.names.borrow_mut() = std::sync::Arc::clone(&map);
+        Ok(map)
     }
 
     /// Starts a read transaction on this connection, ended when the guard is dropped: a walk of many
@@ -397,13 +401,13 @@ impl Ledger {
                 "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
             ))
             .map_err(LedgerError::from)?;
-        let names = self.names()?;
+        let mut names = self.names()?;
         for kind in kinds {
             let mut rows = stmt.query(params![kind]).map_err(LedgerError::from)?;
             // The join visits each entry's leaves one after another: keep the first position of a run.
             let mut held: Option<LogRow> = None;
             while let Some(r) = rows.next().map_err(LedgerError::from)? {
-                let row = log_row(r, &names)?;
+                let row = log_row(r, &mut names)?;
                 match &mut held {
                     Some(h) if h.entry.id == row.entry.id => {
                         if row.pos < h.pos {
@@ -424,6 +428,19 @@ impl Ledger {
         Ok(())
     }
 
+    /// Entries that more than one log holds (one scan of the leaves' entry index; normally none).
+    pub fn entries_in_several_logs(&self) -> Result<std::collections::HashSet<EntryId>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached("SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1")?;
+        let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if let Some(id) = Hash::from_slice(&id?) {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// The ids of every entry of `kind` with their first position, in union order: what a caller that
     /// walks many entries needs up front, without holding their statements. A row whose statement does not
     /// hash to its stored id is no entry of this kind (`verify` names it) and is left out.
@@ -432,7 +449,7 @@ impl Ledger {
             "SELECT e.id, e.statement, l.idx, l.origin, l.ets FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id
               WHERE e.kind = ?1",
         )?;
-        let names = self.names()?;
+        let mut names = self.names()?;
         let mut out = Vec::new();
         let mut rows = stmt.query(params![kind])?;
         while let Some(r) = rows.next()? {
@@ -440,8 +457,7 @@ impl Ledger {
             let statement = r.get_ref(1)?.as_blob().unwrap_or_default();
             let Some(id) = id.filter(|id| *id == Hash::of(&[statement])) else { continue };
             let (idx, origin, ets): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
-            let name = names.get(&origin).map(String::as_str).unwrap_or("");
-            out.push((super::pos::pos(ets, name, idx as u64), id));
+            out.push((super::pos::pos(ets, names.get(origin)?, idx as u64), id));
         }
         out.sort_unstable();
         // An entry held by several logs counts once, at its first position.
@@ -455,7 +471,7 @@ impl Ledger {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1"
         ))?;
-        let rows = collect_rows(stmt.query(params![id.0])?, &*self.names()?)?;
+        let rows = collect_rows(stmt.query(params![id.0])?, &mut self.names()?)?;
         Ok(rows.into_iter().min_by_key(|r| r.pos))
     }
 
@@ -466,7 +482,7 @@ impl Ledger {
                CROSS JOIN leaves l ON l.entry_id = e.id
               WHERE r.ref = ?1"
         ))?;
-        let mut rows = collect_rows(stmt.query(params![id.0])?, &*self.names()?)?;
+        let mut rows = collect_rows(stmt.query(params![id.0])?, &mut self.names()?)?;
         rows.sort_by_key(|r| r.pos);
         let mut seen = std::collections::HashSet::new();
         rows.retain(|r| seen.insert(r.entry.id));
@@ -526,10 +542,22 @@ impl Ledger {
 /// so SQLite starts from the selective index, never from a scan of the whole log.
 const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts, l.origin, l.ets";
 
-fn collect_rows(
-    mut rows: rusqlite::Rows<'_>,
-    names: &std::collections::HashMap<i64, String>,
-) -> Result<Vec<LogRow>, LedgerError> {
+/// Origin names for rows being read: the ledger's cache, looked up again for an origin added since.
+struct Names<'l> {
+    ledger: &'l Ledger,
+    map: std::sync::Arc<std::collections::HashMap<i64, String>>,
+}
+
+impl Names<'_> {
+    fn get(&mut self, origin: i64) -> Result<&str, LedgerError> {
+        if !self.map.contains_key(&origin) {
+            self.map = self.ledger.reload_names()?;
+        }
+        Ok(self.map.get(&origin).map(String::as_str).unwrap_or(""))
+    }
+}
+
+fn collect_rows(mut rows: rusqlite::Rows<'_>, names: &mut Names<'_>) -> Result<Vec<LogRow>, LedgerError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         out.push(log_row(r, names)?);
@@ -538,7 +566,7 @@ fn collect_rows(
 }
 
 /// A row of [`ROW_COLUMNS`].
-fn log_row(r: &rusqlite::Row<'_>, names: &std::collections::HashMap<i64, String>) -> Result<LogRow, LedgerError> {
+fn log_row(r: &rusqlite::Row<'_>, names: &mut Names<'_>) -> Result<LogRow, LedgerError> {
     let idx: i64 = r.get(0)?;
     let statement: Vec<u8> = r.get(1)?;
     let signature: Vec<u8> = r.get(2)?;
@@ -546,10 +574,9 @@ fn log_row(r: &rusqlite::Row<'_>, names: &std::collections::HashMap<i64, String>
     let ets: i64 = r.get(7)?;
     let entry = SignedStatement::from_parts(statement, &signature)
         .ok_or_else(|| LedgerError::Damaged(format!("entry at index {idx} has a malformed signature")))?;
-    let name = names.get(&origin).map(String::as_str).unwrap_or("");
     Ok(LogRow {
         index: idx as u64,
-        pos: super::pos::pos(ets, name, idx as u64),
+        pos: super::pos::pos(ets, names.get(origin)?, idx as u64),
         origin,
         entry,
         kind: r.get(3)?,

@@ -68,9 +68,28 @@ pub(crate) struct VerifiedEntry<'a> {
     pub index: u64,
     /// Its position in the union of logs.
     pub pos: super::pos::Pos,
+    /// The id of its origin in this file.
+    pub origin: i64,
     pub id: EntryId,
     pub head: &'a CheckedHead,
     pub bytes: &'a [u8],
+    pub signature: &'a [u8],
+    /// For an entry of a kind the caller asked to follow: where the entries that reference it stand.
+    pub followers: Option<Followers>,
+}
+
+/// How many entries reference an entry, as the stored refs index says (checked against the verified
+/// statements once the walk is done). A caller that folds an entry with the entries referencing it uses
+/// this to tell, while the walk goes, when it has met them all, instead of looking them up afterwards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Followers {
+    pub entries: u64,
+}
+
+/// The kinds a walk follows (see [`Followers`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Follow<'k> {
+    pub kinds: &'k [&'k str],
 }
 
 struct RawRow {
@@ -112,6 +131,7 @@ struct CheckedRow {
     computed_id: Option<EntryId>,
     head: Result<CheckedHead, String>,
     checkpoints: Vec<(i64, Result<Hash, String>)>,
+    followers: Option<Followers>,
 }
 
 /// What a verification may use: threads, and the SQLite page cache of each connection (bounded, so memory
@@ -192,6 +212,15 @@ fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
     }
 }
 
+/// The [`Followers`] of `entry`, or None when they cannot be read.
+fn followers(conn: &rusqlite::Connection, entry: &[u8]) -> Option<Followers> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM refs WHERE ref = ?1")
+        .and_then(|mut stmt| stmt.query_row([entry], |r| r.get(0)))
+        .ok()?;
+    Some(Followers { entries: u64::try_from(n).ok()? })
+}
+
 fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool, domain: &Domain) -> CheckedRow {
     let (computed_id, head) = match &raw.entry {
         Some(e) => {
@@ -227,12 +256,13 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
             (*size, r)
         })
         .collect();
-    CheckedRow { raw, computed_id, head, checkpoints }
+    CheckedRow { raw, computed_id, head, checkpoints, followers: None }
 }
 
 /// The sequential half of verification: order, chain, tree and checkpoints.
 struct Chain<'v> {
     origin: String,
+    origin_id: i64,
     next: u64,
     prev: Hash,
     prev_ets: i64,
@@ -319,8 +349,17 @@ impl Chain<'_> {
         self.prev = leaf_hash;
         self.next += 1;
         let pos = super::pos::pos(ets, &self.origin, index);
-        (self.visitor)(&VerifiedEntry { index, pos, id: leaf_entry, head: &head, bytes: &entry.statement })
-            .map_err(|p| self.fail(Some(index), id, p))?;
+        (self.visitor)(&VerifiedEntry {
+            index,
+            pos,
+            origin: self.origin_id,
+            id: leaf_entry,
+            head: &head,
+            bytes: &entry.statement,
+            signature: &entry.signature,
+            followers: row.followers,
+        })
+        .map_err(|p| self.fail(Some(index), id, p))?;
         for (size, r) in row.checkpoints {
             let root = r.map_err(|p| self.fail(Some(index), id, p))?;
             if size as u64 != self.next {
@@ -347,9 +386,10 @@ pub(crate) fn verify_origin(
     ledger: &Ledger,
     origin: &Origin,
     budget: &Budget,
+    follow: Follow<'_>,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
-    verify_origin_with(ledger, origin, true, budget, visitor)
+    verify_origin_with(ledger, origin, true, budget, follow, visitor)
 }
 
 /// As [`verify_origin`]; without `signatures`, entry signatures are not checked (a structural check: every
@@ -359,10 +399,12 @@ pub(crate) fn verify_origin_with(
     origin: &Origin,
     signatures: bool,
     budget: &Budget,
+    follow: Follow<'_>,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
     let mut chain = Chain {
         origin: origin.name.clone(),
+        origin_id: origin.id,
         next: 0,
         prev: ZERO_PREV,
         prev_ets: 0,
@@ -374,7 +416,7 @@ pub(crate) fn verify_origin_with(
         },
         visitor,
     };
-    let result = run(ledger, origin, signatures, budget, &mut chain);
+    let result = run(ledger, origin, signatures, budget, follow, &mut chain);
     let mut report = std::mem::take(&mut chain.report);
     if !signatures {
         report.signatures = 0;
@@ -393,6 +435,7 @@ fn run(
     origin: &Origin,
     signatures: bool,
     budget: &Budget,
+    follow: Follow<'_>,
     chain: &mut Chain<'_>,
 ) -> Result<(), Failure> {
     let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
@@ -477,7 +520,15 @@ fn run(
         if let Some(lookup) = lookup {
             fill_entry(lookup, &mut row);
         }
-        check_row(row, origin, keys, signatures, domain)
+        let mut checked = check_row(row, origin, keys, signatures, domain);
+        // Followers are looked up on a worker's own connection only (without one, the caller is told
+        // nothing and looks the references up itself).
+        if let (Some(lookup), Ok(head)) = (lookup, &checked.head)
+            && follow.kinds.contains(&head.kind.as_str())
+        {
+            checked.followers = followers(&lookup.conn, &checked.raw.leaf_entry);
+        }
+        checked
     };
     super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
         for row in rows.by_ref() {

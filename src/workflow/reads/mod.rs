@@ -4,6 +4,7 @@
 
 pub mod assess;
 pub mod browse;
+mod domain_pass;
 pub mod evidence;
 pub mod facts;
 pub mod index;

@@ -1,14 +1,13 @@
 //! `verify`: every origin's log checked end to end, signers checked against the roster as it stood at
 //! each entry, and the two verdicts — integrity and completeness — reported separately.
 
-use super::evidence::BlobReport;
-use super::state::{Snapshot, evaluate_now, fact_of, fold_facts, record_of};
+use super::domain_pass::{self, Collector};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 pub use crate::ledger::verify::Budget;
-use crate::ledger::verify::{Failure, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
-use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos};
+use crate::ledger::verify::{Failure, Follow, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
+use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -117,7 +116,7 @@ fn verify_ledger(
             return report;
         }
     };
-    let folders = domain_connections(ledger, &budget);
+    let folders = domain_pass::connections(ledger, &budget);
     let origins = match ledger.origins() {
         Ok(o) => o,
         Err(e) => {
@@ -160,88 +159,116 @@ fn verify_ledger(
     let mut tails: Vec<Failure> = Vec::new();
     // The latest statement time seen: (ms, origin, index, id, ts).
     let mut latest: Option<(i64, usize, u64, EntryId, String)> = None;
-    for (oi, origin) in origins.iter().enumerate() {
-        let mut first = None;
-        let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
-            if e.index == 0 {
-                first = Some((e.id, e.head.kind.clone()));
+    // The domain pass folds each request beside the walk, as soon as the walk has met the entries that
+    // reference it (see `domain_pass`).
+    let several = match ledger.entries_in_several_logs() {
+        Ok(s) => s,
+        Err(e) => {
+            report.failure = Some(fail(format!("database is damaged: {e}")));
+            report.elapsed = started.elapsed();
+            return report;
+        }
+    };
+    let mut collector = Collector::new(several);
+    let follow = Follow { kinds: &[crate::audit::kinds::REQUESTED] };
+    let mut ready = Vec::new();
+    let ((), verdict) = domain_pass::run(ledger, folders, &budget, |sink| {
+        for (oi, origin) in origins.iter().enumerate() {
+            let mut first = None;
+            let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
+                if e.index == 0 {
+                    first = Some((e.id, e.head.kind.clone()));
+                }
+                for r in &e.head.refs {
+                    refs.insert(*r, e.id);
+                }
+                let ms = crate::ledger::pos::ts_ms(&e.head.ts);
+                if latest.as_ref().is_none_or(|l| ms > l.0) {
+                    latest = Some((ms, oi, e.index, e.id, e.head.ts.clone()));
+                }
+                if GOVERNANCE_KINDS.contains(&e.head.kind.as_str()) {
+                    governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
+                } else if e.head.kind == crate::ledger::causal::MERGED_KIND {
+                    // Merge markers are signed by the origin key; `check_markers` checks them.
+                } else if !pre_roster.is_active(&e.head.actor, e.pos) {
+                    unauthorized.push(Discounted {
+                        pos: e.pos,
+                        id: e.id,
+                        kind: e.head.kind.clone(),
+                        reason: pre_roster.signer_problem(&e.head.actor, e.pos),
+                    });
+                }
+                collector.take(e, &mut ready);
+                for job in ready.drain(..) {
+                    sink.send(job);
+                }
+                done += 1;
+                if done % PROGRESS_EVERY == 0 {
+                    progress(done + sink.folded, total);
+                }
+                Ok(())
+            };
+            let r = verify_origin(ledger, origin, &budget, follow, &mut visit);
+            firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
+            let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
+            let witnesses: Vec<(String, u64)> = report
+                .witnesses
+                .by_origin
+                .get(&origin.name)
+                .map(|l| l.iter().map(|w| (w.name.clone(), w.size)).collect())
+                .unwrap_or_default();
+            report.completeness.push(Completeness {
+                origin: origin.name.clone(),
+                size: r.size,
+                checkpointed,
+                unchecked_tail: r.size.saturating_sub(checkpointed),
+                witnessed: !witnesses.is_empty(),
+                statement: completeness_statement(r.size, checkpointed, &witnesses),
+            });
+            if report.failure.is_none() {
+                report.failure = r.failure.clone();
             }
-            for r in &e.head.refs {
-                refs.insert(*r, e.id);
-            }
-            let ms = crate::ledger::pos::ts_ms(&e.head.ts);
-            if latest.as_ref().is_none_or(|l| ms > l.0) {
-                latest = Some((ms, oi, e.index, e.id, e.head.ts.clone()));
-            }
-            if GOVERNANCE_KINDS.contains(&e.head.kind.as_str()) {
-                governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
-            } else if e.head.kind == crate::ledger::causal::MERGED_KIND {
-                // Merge markers are signed by the origin key; `check_markers` checks them.
-            } else if !pre_roster.is_active(&e.head.actor, e.pos) {
-                unauthorized.push(Discounted {
-                    pos: e.pos,
-                    id: e.id,
-                    kind: e.head.kind.clone(),
-                    reason: pre_roster.signer_problem(&e.head.actor, e.pos),
+            if r.verified > checkpointed {
+                // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
+                // after the checks that can name a SECURITY cause (a cut-back mirror loses its checkpoints).
+                tails.push(Failure {
+                    origin: origin.name.clone(),
+                    index: Some(checkpointed),
+                    entry_id: None,
+                    problem: format!(
+                        "{} entr{} after the latest signed checkpoint (size {checkpointed}): no checkpoint covers \
+                         them (appended behind the ledger's back)",
+                        r.verified - checkpointed,
+                        if r.verified - checkpointed == 1 { "y" } else { "ies" }
+                    ),
                 });
             }
-            done += 1;
-            if done % PROGRESS_EVERY == 0 {
-                progress(done, total);
+            if report.failure.is_none()
+                && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
+            {
+                report.failure = Some(Failure {
+                    origin: origin.name.clone(),
+                    index: None,
+                    entry_id: None,
+                    problem: format!(
+                        "SECURITY: {} cosigned this log at size {} but the file holds only {} of its entries: entries \
+                         were removed",
+                        w.0, w.1, r.size
+                    ),
+                });
             }
-            Ok(())
-        };
-        let r = verify_origin(ledger, origin, &budget, &mut visit);
-        firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
-        let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
-        let witnesses: Vec<(String, u64)> = report
-            .witnesses
-            .by_origin
-            .get(&origin.name)
-            .map(|l| l.iter().map(|w| (w.name.clone(), w.size)).collect())
-            .unwrap_or_default();
-        report.completeness.push(Completeness {
-            origin: origin.name.clone(),
-            size: r.size,
-            checkpointed,
-            unchecked_tail: r.size.saturating_sub(checkpointed),
-            witnessed: !witnesses.is_empty(),
-            statement: completeness_statement(r.size, checkpointed, &witnesses),
-        });
+            report.origins.push(r);
+        }
+        // What the walk could not complete (or everything, when it failed: the verdict is then not used).
         if report.failure.is_none() {
-            report.failure = r.failure.clone();
+            for job in collector.finish() {
+                sink.send(job);
+                if sink.folded % PROGRESS_EVERY == 0 {
+                    progress(done + sink.folded, total);
+                }
+            }
         }
-        if r.verified > checkpointed {
-            // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
-            // after the checks that can name a SECURITY cause (a cut-back mirror loses its checkpoints).
-            tails.push(Failure {
-                origin: origin.name.clone(),
-                index: Some(checkpointed),
-                entry_id: None,
-                problem: format!(
-                    "{} entr{} after the latest signed checkpoint (size {checkpointed}): no checkpoint covers \
-                     them (appended behind the ledger's back)",
-                    r.verified - checkpointed,
-                    if r.verified - checkpointed == 1 { "y" } else { "ies" }
-                ),
-            });
-        }
-        if report.failure.is_none()
-            && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
-        {
-            report.failure = Some(Failure {
-                origin: origin.name.clone(),
-                index: None,
-                entry_id: None,
-                problem: format!(
-                    "SECURITY: {} cosigned this log at size {} but the file holds only {} of its entries: entries \
-                     were removed",
-                    w.0, w.1, r.size
-                ),
-            });
-        }
-        report.origins.push(r);
-    }
+    });
     if report.failure.is_none() {
         match crate::ledger::causal::check_markers(ledger) {
             Ok(Some((origin, index, problem))) => {
@@ -393,11 +420,7 @@ fn verify_ledger(
         }
     }
     if report.failure.is_none() {
-        let mut tick = |n: u64| {
-            done += n;
-            progress(done, total);
-        };
-        match domain_verdict(ledger, folders, &budget, &mut tick) {
+        match verdict {
             Ok(verdict) => {
                 report.blobs.checked += verdict.blobs.checked;
                 report.blobs.not_held += verdict.blobs.not_held;
@@ -406,11 +429,8 @@ fn verify_ledger(
                         Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem: problem.clone() });
                     report.blobs.problem = Some((id, problem));
                 }
-                for d in verdict.discounted {
-                    if !report.discounted.iter().any(|x| x.id == d.id) {
-                        report.discounted.push(d);
-                    }
-                }
+                let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
+                report.discounted.extend(verdict.discounted.into_iter().filter(|d| known.insert(d.id)));
                 report.discounted.sort_by_key(|d| d.pos);
             }
             Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
@@ -437,149 +457,6 @@ fn pre_roster(ledger: &Ledger) -> Result<PreRoster, WorkflowError> {
     // A roster that cannot be built is reported once the walk has verified the entries.
     let roster = Roster::build(std::sync::Arc::clone(&causal), &rows).unwrap_or_default();
     Ok((ids, roster, causal))
-}
-
-/// What the domain pass found: decisions and lifecycle entries that do not count, and the change sets
-/// the requests' records name, checked against their digests.
-#[derive(Default)]
-struct DomainVerdict {
-    discounted: Vec<Discounted>,
-    blobs: BlobReport,
-}
-
-/// A connection of the domain pass's own, with the snapshot it decides from.
-struct Folder {
-    ledger: Ledger,
-    snap: Option<Snapshot>,
-}
-
-/// Requests handed to a folding thread at a time.
-const FOLD_BATCH: usize = 64;
-
-/// One read-only connection per thread for the domain pass, opened now (right after the caller's
-/// snapshot started, so each sees at least what it sees: the tables only grow). Empty when they cannot be
-/// opened or one thread is all the budget allows: the caller's connection then folds every request.
-fn domain_connections(ledger: &Ledger, budget: &Budget) -> Vec<Folder> {
-    if budget.threads < 2 {
-        return Vec::new();
-    }
-    let open = || -> Result<Folder, LedgerError> {
-        let l = Ledger::open_read_only(ledger.path())?;
-        l.set_cache_kib(budget.cache_kib);
-        l.hold_snapshot()?;
-        Ok(Folder { ledger: l, snap: None })
-    };
-    (0..budget.threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
-}
-
-/// Every request folded under the policy: lifecycle entries the rules refused, decisions the policy does
-/// not count (no role, self-approval, revoked key, …) with the reasons, and the change sets the records
-/// name. The requests are folded on `folders` in parallel (each request is independent of the others),
-/// or on `ledger` alone when there are none.
-fn domain_verdict(
-    ledger: &Ledger,
-    folders: Vec<Folder>,
-    budget: &Budget,
-    tick: &mut dyn FnMut(u64),
-) -> Result<DomainVerdict, WorkflowError> {
-    let now = crate::workflow::clock::now();
-    let own = ledger.own_origin().id;
-    let mut verdict = DomainVerdict::default();
-    let mut since = 0u64;
-    let mut merge = |verdict: &mut DomainVerdict, folded: Folded| -> Result<(), WorkflowError> {
-        let f = folded?;
-        verdict.discounted.extend(f.discounted);
-        verdict.blobs.checked += f.blobs.checked;
-        verdict.blobs.not_held += f.blobs.not_held;
-        if verdict.blobs.problem.is_none() {
-            verdict.blobs.problem = f.blobs.problem;
-        }
-        since += 1;
-        if since == PROGRESS_EVERY {
-            tick(since);
-            since = 0;
-        }
-        Ok(())
-    };
-    if folders.is_empty() {
-        let snap = Snapshot::load(ledger)?.remember(ledger)?;
-        ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), WorkflowError> {
-            merge(&mut verdict, fold_request(ledger, &snap, row, own, now))
-        })?;
-    } else {
-        let limits = crate::ledger::pipeline::Limits {
-            batch: FOLD_BATCH,
-            batch_bytes: usize::MAX,
-            in_flight: 2 * budget.threads.max(1),
-        };
-        let check = |_: &mut crate::ledger::statement::KeyCache, f: &mut Folder, row: LogRow| -> Folded {
-            if f.snap.is_none() {
-                f.snap = Some(Snapshot::load(&f.ledger)?.remember(&f.ledger)?);
-            }
-            let snap = f.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
-            fold_request(&f.ledger, snap, row, own, now)
-        };
-        crate::ledger::pipeline::run(limits, folders, check, |pipe| -> Result<(), WorkflowError> {
-            // The request rows come from one scan here; each worker looks up only the entries that
-            // reference its requests.
-            ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), WorkflowError> {
-                if pipe.push(row, 0)? {
-                    while let Some(f) = pipe.ready()? {
-                        merge(&mut verdict, f)?;
-                    }
-                }
-                Ok(())
-            })?;
-            while let Some(f) = pipe.wait()? {
-                merge(&mut verdict, f)?;
-            }
-            Ok(())
-        })?;
-    }
-    tick(since);
-    Ok(verdict)
-}
-
-/// What folding one request found.
-type Folded = Result<DomainVerdict, WorkflowError>;
-
-/// Reasons a decision is excluded that are part of a normal lifecycle, not a violation (a stale approval
-/// saw less evidence than was attached later; its approver approves again).
-const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
-
-/// Folds the request stored as `row` under the policy and evaluates it now: what does not count, and its
-/// change sets.
-fn fold_request(ledger: &Ledger, snap: &Snapshot, row: LogRow, own: i64, now: chrono::DateTime<chrono::Utc>) -> Folded {
-    let mut out = DomainVerdict::default();
-    let id = &row.entry.id;
-    let rows = ledger.entries_referencing(id)?;
-    let request = fact_of(&row)?;
-    let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
-    for (fact, origin) in
-        std::iter::once((&request, row.origin)).chain(related.iter().zip(rows.iter().map(|r| r.origin)))
-    {
-        if let Some(record) = record_of(fact) {
-            super::evidence::check_changeset(ledger, record, fact.id, origin != own, &mut out.blobs)?;
-        }
-    }
-    let view = fold_facts(ledger, snap, id, &request, &related)?;
-    for t in &view.timeline {
-        if let Some(reason) = &t.ignored {
-            out.discounted.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
-        }
-    }
-    for d in evaluate_now(ledger, &view, snap, now)?.eval.decisions {
-        if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
-            if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
-                let kind = format!(
-                    "approval.{}",
-                    if d.decision == crate::audit::bodies::Decision::Approve { "granted" } else { "rejected" }
-                );
-                out.discounted.push(Discounted { pos: rec.pos, id: d.entry, kind, reason });
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn completeness_statement(size: u64, checkpointed: u64, witnesses: &[(String, u64)]) -> String {
