@@ -936,19 +936,24 @@ fn the_title_bar_shows_how_far_the_verification_has_come() {
     assert!(s.contains("TAMPERED") && !s.contains("verifying 7"), "{s}");
 }
 
-/// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own) and the
-/// console's background verification (one thread, small caches, every request folded on one connection)
-/// give the same report, and the background one reports its progress, rising, up to the whole.
+/// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own, beside
+/// the walk), the same with almost nothing to hold (most requests folded from their stored rows after the
+/// walk) and the console's background verification (one thread, small caches, every request folded on
+/// one connection after the walk) give the same report, and the background one reports its progress,
+/// rising, up to the whole.
 #[test]
 fn a_verification_in_the_background_finds_what_the_full_one_finds() {
     use rollcall::workflow::verify::{Budget, verify_with};
     let (_tmp, d) = demo_copy();
     let ctx = d.context();
-    let full = at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096 }, &mut |_, _| {})).unwrap();
+    let full =
+        at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 32 * 1024 }, &mut |_, _| {})).unwrap();
     let mut seen: Vec<(u64, u64)> = Vec::new();
     let background =
         at(|| verify_with(&ctx, Budget::background(), &mut |done, total| seen.push((done, total)))).unwrap();
-    assert!(full.intact() && background.intact());
+    let held_little =
+        at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, &mut |_, _| {})).unwrap();
+    assert!(full.intact() && background.intact() && held_little.intact());
     let key = |r: &rollcall::workflow::verify::VerifyReport| {
         (
             r.discounted.iter().map(|x| (x.id, x.kind.clone(), x.reason.clone())).collect::<Vec<_>>(),
@@ -958,6 +963,7 @@ fn a_verification_in_the_background_finds_what_the_full_one_finds() {
         )
     };
     assert_eq!(key(&full), key(&background));
+    assert_eq!(key(&full), key(&held_little));
     assert!(full.blobs.checked > 0, "the demo's evidence and change sets are checked");
     let (first, last) = (seen[0], *seen.last().unwrap());
     assert_eq!(first.0, 0);

@@ -143,18 +143,23 @@ pub struct Budget {
     pub threads: usize,
     /// Page cache of each connection, in KiB.
     pub cache_kib: i64,
+    /// Statements `verify`'s domain pass may hold for requests waiting for entries the walk has not met
+    /// yet, in KiB (beyond it the oldest are folded from their stored rows afterwards). 0: the domain pass
+    /// does not run beside the walk but after it, from the stored rows (the console's background
+    /// verification, which keeps its memory and its second core to the screen).
+    pub hold_kib: usize,
 }
 
 impl Budget {
     /// All cores (or `ROLLCALL_VERIFY_THREADS`), for `verify` and `import`.
     pub fn full() -> Budget {
-        Budget { threads: threads(), cache_kib: 4 * 1024 }
+        Budget { threads: threads(), cache_kib: 4 * 1024, hold_kib: 32 * 1024 }
     }
 
     /// One thread and small caches: the console's background verification, which must leave a core to
     /// the screen and keep the console's memory small.
     pub fn background() -> Budget {
-        Budget { threads: 1, cache_kib: 1024 }
+        Budget { threads: 1, cache_kib: 1024, hold_kib: 0 }
     }
 }
 

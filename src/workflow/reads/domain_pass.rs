@@ -8,8 +8,8 @@
 //! says reference it: [`crate::ledger::verify::Followers`]). Nothing is read back from the ledger for
 //! those requests. A request the walk cannot complete this way — an entry referencing it was met before it
 //! (in a log walked earlier), it or one of them is held by several logs, or it waited while more than
-//! [`HOLD_BYTES`] were held — is folded at the end from its stored rows, as every request was before. What
-//! is held is bounded by [`HOLD_BYTES`] plus 32 bytes per request deferred so. The refs index the counts
+//! the budget's `hold_kib` were held — is folded at the end from its stored rows, as every request was
+//! before. What is held is bounded by `hold_kib` plus 32 bytes per request deferred so. The refs index the counts
 //! come from is itself checked against the verified statements after the walk; the verdict is used only
 //! when everything verified.
 
@@ -33,9 +33,6 @@ pub(super) struct DomainVerdict {
 /// Requests handed to a folding thread at a time.
 const FOLD_BATCH: usize = 256;
 
-/// Statement bytes held for requests still waiting for entries the walk has not met, at most.
-pub(super) const HOLD_BYTES: usize = 32 << 20;
-
 /// Reasons a decision is excluded that are part of a normal lifecycle, not a violation (a stale approval
 /// saw less evidence than was attached later; its approver approves again).
 const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
@@ -46,6 +43,8 @@ pub(super) enum Job {
     Met { request: Box<LogRow>, related: Vec<LogRow> },
     /// Only its id: its rows are read back from the ledger.
     Stored(EntryId),
+    /// Its own row, read from the ledger: the entries referencing it are read back.
+    Row(Box<LogRow>),
 }
 
 /// A request waiting for the entries that reference it.
@@ -71,12 +70,9 @@ pub(super) struct Collector {
 }
 
 impl Collector {
-    /// For a walk of a ledger whose entries in several logs are `several`.
-    pub(super) fn new(several: HashSet<EntryId>) -> Collector {
-        Collector::with_limit(several, HOLD_BYTES)
-    }
-
-    fn with_limit(several: HashSet<EntryId>, hold_limit: usize) -> Collector {
+    /// For a walk of a ledger whose entries in several logs are `several`, holding at most about
+    /// `hold_limit` bytes of statements for requests waiting for entries the walk has not met.
+    pub(super) fn with_limit(several: HashSet<EntryId>, hold_limit: usize) -> Collector {
         Collector {
             several,
             held: HashMap::new(),
@@ -337,6 +333,10 @@ fn fold_job(ledger: &Ledger, snap: &Snapshot, job: Job, own: i64, now: chrono::D
             let related = ledger.entries_referencing(&id)?;
             fold_request(ledger, snap, request, related, own, now)
         }
+        Job::Row(request) => {
+            let related = ledger.entries_referencing(&request.entry.id)?;
+            fold_request(ledger, snap, *request, related, own, now)
+        }
     }
 }
 
@@ -424,6 +424,7 @@ mod tests {
         match job {
             Job::Met { request, related } => (request.entry.id, related.iter().map(|r| r.index).collect()),
             Job::Stored(id) => panic!("request {} deferred", id.short(4)),
+            Job::Row(_) => panic!("the walk reads no rows"),
         }
     }
 
@@ -431,14 +432,14 @@ mod tests {
         c.finish()
             .map(|j| match j {
                 Job::Stored(id) => id.0[0],
-                Job::Met { .. } => panic!("finish folds from stored rows only"),
+                _ => panic!("finish folds from stored rows only"),
             })
             .collect()
     }
 
     #[test]
     fn a_request_is_folded_once_the_walk_met_every_entry_referencing_it() {
-        let mut c = Collector::new(HashSet::new());
+        let mut c = Collector::with_limit(HashSet::new(), 1 << 20);
         assert_eq!(feed(&mut c, 0, 1, REQUESTED, &[], Some(2)), vec![]);
         assert_eq!(feed(&mut c, 1, 2, REQUESTED, &[], Some(0)), vec![(Hash([2; 32]), vec![])], "nothing to wait for");
         assert_eq!(feed(&mut c, 2, 3, "approval.granted", &[1, 1], None), vec![], "one entry, counted once");
@@ -451,7 +452,7 @@ mod tests {
     #[test]
     fn requests_the_walk_cannot_complete_are_folded_from_their_stored_rows() {
         let several: HashSet<EntryId> = [Hash([6; 32]), Hash([8; 32])].into();
-        let mut c = Collector::new(several);
+        let mut c = Collector::with_limit(several, 1 << 20);
         // Referenced by an entry met before it (a log walked earlier): never complete.
         feed(&mut c, 0, 1, REQUESTED, &[], Some(1));
         // Its referencing entry is held by several logs.

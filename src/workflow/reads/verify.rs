@@ -169,8 +169,10 @@ fn verify_ledger(
             return report;
         }
     };
-    let mut collector = Collector::new(several);
-    let follow = Follow { kinds: &[crate::audit::kinds::REQUESTED] };
+    let mut collector = Collector::with_limit(several, budget.hold_kib.saturating_mul(1024));
+    // Within no budget to hold anything, the requests are folded after the walk from their stored rows.
+    let beside = budget.hold_kib > 0;
+    let follow = Follow { kinds: if beside { &[crate::audit::kinds::REQUESTED] } else { &[] } };
     let mut ready = Vec::new();
     let ((), verdict) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
@@ -198,7 +200,9 @@ fn verify_ledger(
                         reason: pre_roster.signer_problem(&e.head.actor, e.pos),
                     });
                 }
-                collector.take(e, &mut ready);
+                if beside {
+                    collector.take(e, &mut ready);
+                }
                 for job in ready.drain(..) {
                     sink.send(job);
                 }
@@ -261,11 +265,21 @@ fn verify_ledger(
         }
         // What the walk could not complete (or everything, when it failed: the verdict is then not used).
         if report.failure.is_none() {
-            for job in collector.finish() {
+            let mut send = |job| {
                 sink.send(job);
                 if sink.folded % PROGRESS_EVERY == 0 {
                     progress(done + sink.folded, total);
                 }
+            };
+            if beside {
+                collector.finish().for_each(&mut send);
+            } else if let Err(e) =
+                ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), LedgerError> {
+                    send(domain_pass::Job::Row(Box::new(row)));
+                    Ok(())
+                })
+            {
+                report.failure = Some(fail(format!("cannot evaluate the requests: {e}")));
             }
         }
     });
