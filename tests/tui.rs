@@ -467,6 +467,20 @@ fn queue_keys_page_by_keyset() {
         matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.env.as_deref() == Some("q")),
         "typing goes to the input, not the keymap"
     );
+    // The order: `s` picks it from a list, `>` and `<` step through them; each reloads from the first
+    // page, and the title bar says which.
+    use rollcall::workflow::browse::QueueSort;
+    update::update(&mut s, key(KeyCode::Char('s')));
+    update::update(&mut s, key(KeyCode::Char('t'))); // "title (by title)"
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[0], Cmd::Queue { filter, page: rollcall::workflow::browse::Page::First, .. } if filter.sort == QueueSort::Title)
+    );
+    let cmds = update::update(&mut s, key(KeyCode::Char('>')));
+    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.sort == QueueSort::Environment));
+    update::update(&mut s, key(KeyCode::Char('<')));
+    let cmds = update::update(&mut s, key(KeyCode::Char('<')));
+    assert!(matches!(&cmds[0], Cmd::Queue { filter, .. } if filter.sort == QueueSort::Oldest));
     assert!(!s.quit);
 }
 

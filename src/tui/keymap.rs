@@ -67,7 +67,9 @@ actions! {
     ToggleMouse = "toggle_mouse", "mouse capture on/off (off: select text with the mouse)", ["M"];
     NextLog = "next_log", "history: the next machine's log (each origin keeps its own)", ["O"];
     NewRequest = "new_request", "file a new rollback request (a form)", ["N"];
-    Sort = "sort", "urgency / newest first", ["s"];
+    Sort = "sort", "pick the queue's order (urgency, newest, oldest, title, environment, status, risk, requester)", ["s"];
+    SortNext = "sort_next", "the queue's next order", [">"];
+    SortPrev = "sort_prev", "the queue's previous order", ["<"];
     Approve = "approve", "approve (review, comment, passphrase)", ["a"];
     Reject = "reject", "reject (review, comment, passphrase)", ["x"];
     Emergency = "emergency", "invoke the emergency path", ["E"];

@@ -305,6 +305,7 @@ impl Pager {
 /// Which filter a picker sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PickTarget {
+    QueueSort,
     QueueStatus,
     QueueRisk,
     HistoryKind,

@@ -7,7 +7,7 @@ use super::super::msg::Cmd;
 use super::super::state::*;
 use super::super::view;
 use super::{detail, dialog};
-use crate::workflow::browse::{Page, QueueKey};
+use crate::workflow::browse::{Page, QueueKey, QueueSort};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEventKind};
 
 const STATUS_CYCLE: [Option<&str>; 11] = [
@@ -78,6 +78,14 @@ pub(super) fn picker_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
     vec![]
 }
 
+/// Orders the queue by `sort`, from its first row.
+fn set_sort(s: &mut AppState, sort: QueueSort) -> Vec<Cmd> {
+    s.queue.rows.clear();
+    s.queue_filter.sort = sort;
+    s.queue.selected = 0;
+    reload_queue(s)
+}
+
 fn apply_pick(s: &mut AppState, target: PickTarget, value: Option<&'static str>) -> Vec<Cmd> {
     match target {
         PickTarget::QueueStatus => {
@@ -85,6 +93,7 @@ fn apply_pick(s: &mut AppState, target: PickTarget, value: Option<&'static str>)
             s.queue_filter.status = value.filter(|x| *x != "*all").map(str::to_string);
         }
         PickTarget::QueueRisk => s.queue_filter.tier = value.map(str::to_string),
+        PickTarget::QueueSort => return set_sort(s, value.and_then(QueueSort::from_name).unwrap_or_default()),
         PickTarget::HistoryKind => {
             s.history.filter.kind = value.map(str::to_string);
             s.history.list.selected = 0;
@@ -333,10 +342,17 @@ pub(super) fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             reload_queue(s)
         }
         Action::Sort => {
-            s.queue.rows.clear();
-            s.queue_filter.newest = !s.queue_filter.newest;
-            s.queue.selected = 0;
-            reload_queue(s)
+            let names: Vec<Option<&'static str>> = QueueSort::ALL.iter().map(|o| Some(o.name())).collect();
+            let label = |v: &Option<&'static str>| {
+                let o = v.and_then(QueueSort::from_name).unwrap_or_default();
+                format!("{} ({})", o.name(), o.describe())
+            };
+            let current = Some(s.queue_filter.sort.name());
+            picker(s, "order", &names, current, label, PickTarget::QueueSort)
+        }
+        Action::SortNext | Action::SortPrev => {
+            let sort = s.queue_filter.sort.step(a == Action::SortNext);
+            set_sort(s, sort)
         }
         Action::FilterEnv => {
             s.modals.push(Modal::Input {

@@ -31,7 +31,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     if let Some(text) = &filter.text {
         what.push(format!("matching {:?}", crate::text::safe(text)));
     }
-    what.push(if filter.newest { "newest first".into() } else { "most urgent first".into() });
+    what.push(filter.sort.describe().into());
     let count = match q.total {
         Some(n) => format!("{} of {n}", if n == 0 { 0 } else { q.selected + 1 }),
         None => "…".into(),

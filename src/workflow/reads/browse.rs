@@ -27,10 +27,94 @@ pub struct QueueFilter {
     pub env: Option<String>,
     pub tier: Option<String>,
     pub flagged: bool,
-    /// Newest first instead of most urgent first.
-    pub newest: bool,
+    /// The order: most urgent first unless another is picked.
+    pub sort: QueueSort,
     /// Only requests whose title, environment, component, status or id contains this text (any case).
     pub text: Option<String>,
+}
+
+/// How the queue is ordered. Every order ends on the request's position (newest first), so pages are
+/// stable; only the default one puts the requests waiting on the signed-in key first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    #[default]
+    Urgency,
+    Newest,
+    Oldest,
+    Title,
+    Environment,
+    Status,
+    Risk,
+    Requester,
+}
+
+impl QueueSort {
+    /// Every order, as `<` and `>` step through them.
+    pub const ALL: [QueueSort; 8] = [
+        QueueSort::Urgency,
+        QueueSort::Newest,
+        QueueSort::Oldest,
+        QueueSort::Title,
+        QueueSort::Environment,
+        QueueSort::Status,
+        QueueSort::Risk,
+        QueueSort::Requester,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueSort::Urgency => "urgency",
+            QueueSort::Newest => "newest",
+            QueueSort::Oldest => "oldest",
+            QueueSort::Title => "title",
+            QueueSort::Environment => "environment",
+            QueueSort::Status => "status",
+            QueueSort::Risk => "risk",
+            QueueSort::Requester => "requester",
+        }
+    }
+
+    /// How the queue's title bar says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            QueueSort::Urgency => "most urgent first",
+            QueueSort::Newest => "newest first",
+            QueueSort::Oldest => "oldest first",
+            QueueSort::Title => "by title",
+            QueueSort::Environment => "by environment",
+            QueueSort::Status => "by status",
+            QueueSort::Risk => "highest risk first",
+            QueueSort::Requester => "by requester",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<QueueSort> {
+        QueueSort::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The next order (`forward`) or the previous one, round.
+    pub fn step(self, forward: bool) -> QueueSort {
+        let n = QueueSort::ALL.len();
+        let i = QueueSort::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        QueueSort::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+    }
+
+    /// The SQL expression sorted on and whether it goes ascending; `None` for the log order alone (then
+    /// `Oldest` ascends). Constant text only: nothing here comes from the user.
+    fn column(self) -> Option<(&'static str, bool)> {
+        match self {
+            QueueSort::Urgency => Some(("urgency", true)),
+            QueueSort::Newest | QueueSort::Oldest => None,
+            QueueSort::Title => Some(("title", true)),
+            QueueSort::Environment => Some(("env", true)),
+            QueueSort::Status => Some(("status", true)),
+            QueueSort::Risk => Some((
+                "(CASE tier WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END)",
+                true,
+            )),
+            QueueSort::Requester => Some(("requester", true)),
+        }
+    }
 }
 
 /// The queue's sort key of a row.
@@ -114,8 +198,8 @@ fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqli
 }
 
 /// A page of the queue: first the requests in `waiting` (those waiting on the signed-in key, in that
-/// order) that pass the filter, then the others, most urgent (or, with `newest`, newest) first. With
-/// `newest` the order is the log's alone: a sort the user picked is not reordered.
+/// order) that pass the filter, then the others, most urgent first. Under another [`QueueSort`] the order
+/// is that sort's alone: a sort the user picked is not reordered.
 pub(crate) fn queue_page(
     ledger: &Ledger,
     f: &QueueFilter,
@@ -123,7 +207,7 @@ pub(crate) fn queue_page(
     page: &Page<QueueKey>,
     limit: usize,
 ) -> Result<Vec<QueueRow>, WorkflowError> {
-    if waiting.is_empty() || f.newest {
+    if waiting.is_empty() || f.sort != QueueSort::Urgency {
         return rest_page(ledger, f, &[], page, limit);
     }
     let first = waiting_rows(ledger, f, waiting)?;
@@ -196,33 +280,48 @@ fn rest_page(
     use rusqlite::types::Value;
     let mut args = Vec::new();
     let mut w = where_clause(f, &mut args);
-    // Sort order: (urgency ASC, pos DESC), or with `newest` just pos DESC (urgency ignored).
-    let (forward, backward) =
-        if f.newest { ("pos DESC", "pos ASC") } else { ("urgency ASC, pos DESC", "urgency DESC, pos ASC") };
+    // Sort order: the sort's column, then the position (newest first); keyset pages compare against the
+    // column's value at the key row's position (positions are unique).
+    let (forward, backward) = match f.sort.column() {
+        None if f.sort == QueueSort::Oldest => ("pos ASC".to_string(), "pos DESC".to_string()),
+        None => ("pos DESC".to_string(), "pos ASC".to_string()),
+        Some((c, asc)) => {
+            let (d, r) = if asc { ("ASC", "DESC") } else { ("DESC", "ASC") };
+            (format!("{c} {d}, pos DESC"), format!("{c} {r}, pos ASC"))
+        }
+    };
+    // Whether a row comes after (`later`) or before the key row at `?{b}`, in the forward order.
+    let beyond = |b: usize, later: bool| -> String {
+        match f.sort.column() {
+            None => {
+                let newer_first = f.sort != QueueSort::Oldest;
+                let op = if later == newer_first { "<" } else { ">" };
+                format!(" AND pos {op} ?{b}")
+            }
+            Some((c, asc)) => {
+                let v = format!("(SELECT {c} FROM request_index WHERE pos = ?{b})");
+                let (op, tie) = match (later, asc) {
+                    (true, true) => (">", "<"),
+                    (true, false) => ("<", "<"),
+                    (false, true) => ("<", ">"),
+                    (false, false) => (">", ">"),
+                };
+                format!(" AND ({c} {op} {v} OR ({c} = {v} AND pos {tie} ?{b}))")
+            }
+        }
+    };
     let (order, reverse) = match page {
-        Page::First => (forward.to_string(), false),
-        Page::Last => (backward.to_string(), true),
+        Page::First => (forward, false),
+        Page::Last => (backward, true),
         Page::After(k) => {
-            args.push(k.urgency.to_string());
             args.push(crate::ledger::pos::to_key(k.pos));
-            let (a, b) = (args.len() - 1, args.len());
-            w.push_str(&if f.newest {
-                format!(" AND pos < ?{b}")
-            } else {
-                format!(" AND (urgency > ?{a} OR (urgency = ?{a} AND pos < ?{b}))")
-            });
-            (forward.to_string(), false)
+            w.push_str(&beyond(args.len(), true));
+            (forward, false)
         }
         Page::Before(k) => {
-            args.push(k.urgency.to_string());
             args.push(crate::ledger::pos::to_key(k.pos));
-            let (a, b) = (args.len() - 1, args.len());
-            w.push_str(&if f.newest {
-                format!(" AND pos > ?{b}")
-            } else {
-                format!(" AND (urgency < ?{a} OR (urgency = ?{a} AND pos > ?{b}))")
-            });
-            (backward.to_string(), true)
+            w.push_str(&beyond(args.len(), false));
+            (backward, true)
         }
     };
     let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();

@@ -128,7 +128,10 @@ fn ensure_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
          CREATE INDEX IF NOT EXISTS {schema}.request_index_status ON request_index(status, pos);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_recheck ON request_index(recheck_at);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_due ON request_index(obligation_due);
-         CREATE INDEX IF NOT EXISTS {schema}.request_index_created ON request_index(created, id);"
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_created ON request_index(created, id);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_title ON request_index(title, pos DESC);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_env ON request_index(env, pos DESC);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_requester ON request_index(requester, pos DESC);"
     ))
 }
 
