@@ -338,7 +338,9 @@ fn hostile_content_is_escaped_and_the_screen_stays_intact() {
     let record: rollcall::audit::RequestBody = serde_json::from_value(body).unwrap();
     at(|| rollcall::workflow::requests::new_request(&ctx, Some("bob"), record, None)).unwrap();
     let mut h = harness(&d, 100, 30, false);
-    at(|| h.press(KeyCode::Char('s'))); // newest first
+    at(|| h.press(KeyCode::Char('s'))); // the order: newest first
+    at(|| h.press(KeyCode::Char('n')));
+    at(|| h.press(KeyCode::Enter));
     let screen = h.render();
     for bad in ['\x1b', '\x07', '\u{202e}', '\u{200b}'] {
         assert!(!screen.contains(bad), "{bad:?} reached the screen");
