@@ -1398,3 +1398,51 @@ fn a_wide_queue_shows_the_selected_request_beside_it() {
     let mut h = harness(&d, 120, 40, false);
     assert!(!h.render().contains("Request "));
 }
+
+/// Issue 16: `/` searches a viewer (members, policy, obligations, an evidence page) as in `less`: the view
+/// scrolls to the first match as it is typed, matches are highlighted, `n`/`N` go to the next and the
+/// previous (round), `Esc` clears the search and a second `Esc` closes the viewer.
+#[test]
+fn a_viewer_searches_with_slash_n_and_shift_n() {
+    use rollcall::tui::state::Modal;
+    let mut s = bare();
+    s.size = (80, 24);
+    let lines: Vec<String> = (0..60)
+        .map(|i| if i % 20 == 7 { format!("member {i}: Erin, release-manager") } else { format!("line {i}") })
+        .collect();
+    update::update(&mut s, Msg::Viewer { title: "members".into(), lines, pager: None });
+    let at = |s: &rollcall::tui::state::AppState| match s.modals.last() {
+        Some(Modal::Viewer { scroll, find, .. }) => (*scroll, find.line, find.query.clone()),
+        _ => panic!("the viewer closed"),
+    };
+    update::update(&mut s, key(KeyCode::Char('/')));
+    for c in "erin".chars() {
+        update::update(&mut s, key(KeyCode::Char(c)));
+    }
+    assert_eq!(at(&s), (7, Some(7), "erin".into()), "scrolled to the first match (any case) while typing");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| rollcall::tui::view::draw(f, &s)).unwrap();
+    let screen = rollcall::tui::harness::screen(&terminal);
+    assert!(screen.contains("/erin█"), "{screen}");
+    update::update(&mut s, key(KeyCode::Enter));
+    terminal.draw(|f| rollcall::tui::view::draw(f, &s)).unwrap();
+    let screen = rollcall::tui::harness::screen(&terminal);
+    assert!(screen.contains("/erin: 1 of 3 (n/N), Esc clears"), "{screen}");
+    // The match is drawn in the accent style, the rest of its line is not.
+    let buf = terminal.backend().buffer();
+    let row = (0..24).find(|y| (0..80).map(|x| buf[(x, *y)].symbol()).collect::<String>().contains("Erin")).unwrap();
+    let x = (0..80).find(|x| buf[(*x, row)].symbol() == "E").unwrap();
+    assert_eq!(buf[(x, row)].style().fg, s.theme.accent.fg, "the match is highlighted");
+    assert_ne!(buf[(x - 2, row)].style().fg, s.theme.accent.fg, "only the match");
+    update::update(&mut s, key(KeyCode::Char('n')));
+    assert_eq!(at(&s).1, Some(27));
+    update::update(&mut s, key(KeyCode::Char('n')));
+    update::update(&mut s, key(KeyCode::Char('n')));
+    assert_eq!(at(&s).1, Some(7), "round to the first");
+    update::update(&mut s, key(KeyCode::Char('N')));
+    assert_eq!(at(&s).1, Some(47), "and back round to the last");
+    update::update(&mut s, key(KeyCode::Esc));
+    assert_eq!(at(&s).2, "", "Esc clears the search first");
+    update::update(&mut s, key(KeyCode::Esc));
+    assert!(s.modals.is_empty(), "then closes the viewer");
+}

@@ -35,7 +35,7 @@ actions! {
     Back = "back", "close / go back", ["esc"];
     Help = "help", "this help", ["?"];
     Command = "command", "command line (:queue :history :dashboard :integrity :verify :q)", [":"];
-    Search = "search", "queue: filter as you type; history: full-text search; help: search", ["/"];
+    Search = "search", "queue: filter as you type; history: full-text search; help: search; a viewer (members, policy, evidence): find, n/N next/previous", ["/"];
     Down = "down", "move down", ["j", "down"];
     Up = "up", "move up", ["k", "up"];
     PageDown = "page_down", "page down", ["pgdn", "ctrl-d"];

@@ -311,6 +311,28 @@ pub enum PickTarget {
     HistoryKind,
 }
 
+/// A search in a viewer (`/`, as in `less`): lines containing the text (any ASCII case) are highlighted,
+/// the view scrolls to the first one as it is typed, `n`/`N` move to the next and the previous match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Find {
+    pub query: String,
+    /// While it is being typed.
+    pub typing: bool,
+    /// The line of the match shown.
+    pub line: Option<usize>,
+}
+
+impl Find {
+    /// The lines of `lines` that contain the query.
+    pub fn matches(&self, lines: &[String]) -> Vec<usize> {
+        let q = self.query.trim().to_ascii_lowercase();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        lines.iter().enumerate().filter(|(_, l)| l.to_ascii_lowercase().contains(&q)).map(|(i, _)| i).collect()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Modal {
     Help {
@@ -326,6 +348,8 @@ pub enum Modal {
         scroll: u16,
         /// Set for evidence: its pages.
         pager: Option<Box<Pager>>,
+        /// Its search (`/`).
+        find: Find,
     },
     Action(Box<ActionDialog>),
     /// A small list to pick a filter's value from (`f` status, `R` risk, the history's `f` kind).

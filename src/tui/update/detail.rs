@@ -7,7 +7,9 @@ use super::super::msg::Cmd;
 use super::super::state::*;
 use super::dialog::start_action;
 use crate::ledger::EntryId;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub(super) fn open_detail(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
     let generation = s.generation();
@@ -178,6 +180,38 @@ pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                 }
             }
         }
+        Modal::Viewer { lines, scroll, find, .. } if find.typing => {
+            use ratatui::crossterm::event::KeyCode;
+            match k.code {
+                KeyCode::Esc => *find = Find::default(),
+                KeyCode::Enter => find.typing = false,
+                KeyCode::Backspace => {
+                    find.query.pop();
+                    find.line = None;
+                    seek(lines, scroll, find, s.size, Some(true));
+                }
+                KeyCode::Char(c) if !c.is_control() => {
+                    find.query.push(c);
+                    find.line = None;
+                    seek(lines, scroll, find, s.size, Some(true));
+                }
+                _ => {}
+            }
+            vec![]
+        }
+        Modal::Viewer { find, .. } if matches!(action, Some(Action::Search)) => {
+            *find = Find { typing: true, ..Find::default() };
+            vec![]
+        }
+        Modal::Viewer { lines, scroll, find, .. }
+            if !find.query.is_empty() && matches!(k.code, KeyCode::Char('n' | 'N') | KeyCode::Esc) =>
+        {
+            match k.code {
+                KeyCode::Esc => *find = Find::default(),
+                c => seek(lines, scroll, find, s.size, Some(c == KeyCode::Char('n'))),
+            }
+            vec![]
+        }
         Modal::Help { query, typing, scroll } if *typing => {
             use ratatui::crossterm::event::KeyCode;
             match k.code {
@@ -218,6 +252,34 @@ pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
         }
         _ => vec![],
     }
+}
+
+/// Moves a viewer's search to its next match (`forward`), its previous one, or (`None`... and when it has
+/// none yet) the first at or after the top of the view, and scrolls so that match's line starts the view.
+fn seek(lines: &[String], scroll: &mut u16, find: &mut Find, size: (u16, u16), forward: Option<bool>) {
+    let matches = find.matches(lines);
+    if matches.is_empty() {
+        find.line = None;
+        return;
+    }
+    // The viewer's text is as wide as the screen less its margins (2 + 2) and its border (1 + 1).
+    let width = size.0.saturating_sub(6).max(1);
+    let row_of = |line: usize| -> usize {
+        let before: Vec<Line<'_>> = lines[..line].iter().map(|l| Line::raw(l.as_str())).collect();
+        Paragraph::new(before).wrap(Wrap { trim: false }).line_count(width)
+    };
+    let target = match (find.line, forward) {
+        (Some(at), Some(true)) => matches.iter().copied().find(|m| *m > at).unwrap_or(matches[0]),
+        (Some(at), Some(false)) => {
+            matches.iter().rev().copied().find(|m| *m < at).unwrap_or(matches[matches.len() - 1])
+        }
+        _ => {
+            let top = *scroll as usize;
+            matches.iter().copied().find(|m| row_of(*m) >= top).unwrap_or(matches[0])
+        }
+    };
+    find.line = Some(target);
+    *scroll = row_of(target).min(u16::MAX as usize) as u16;
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         }
         Msg::Detail { generation, detail } => detail::arrived(s, generation, *detail),
         Msg::Viewer { title, lines, pager } => {
-            s.modals.push(Modal::Viewer { title, lines, scroll: 0, pager });
+            s.modals.push(Modal::Viewer { title, lines, scroll: 0, pager, find: Find::default() });
             vec![]
         }
         Msg::EvidencePage { id, page, offset, len, size, lines } => {

@@ -2,7 +2,7 @@
 //! that shows exactly what will be signed before asking for a comment and the (masked) passphrase.
 
 use super::super::keymap::Action;
-use super::super::state::{ActionDialog, AppState, Pager, Step};
+use super::super::state::{ActionDialog, AppState, Find, Pager, Step};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -135,14 +135,29 @@ pub(super) fn viewer(
     lines: &[String],
     scroll: u16,
     pager: Option<&Pager>,
+    find: &Find,
 ) {
     let t = &s.theme;
     let area = centered(f.area(), f.area().width.saturating_sub(4), f.area().height.saturating_sub(2));
-    let body: Vec<Line> = lines.iter().map(|l| Line::raw(l.as_str())).collect();
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(" {title} — {} lines — j/k scroll, Esc closes ", lines.len()))
-        .style(t.base);
+    let body: Vec<Line> = if find.query.trim().is_empty() {
+        lines.iter().map(|l| Line::raw(l.as_str())).collect()
+    } else {
+        lines.iter().map(|l| Line::from(super::highlighted(l, &find.query, t.accent))).collect()
+    };
+    let what = if find.typing {
+        format!("/{}█ (Enter keeps it, Esc clears)", find.query)
+    } else if find.query.is_empty() {
+        format!("{} lines — j/k, / search, Esc closes", lines.len())
+    } else {
+        let matches = find.matches(lines);
+        let at = match find.line.and_then(|l| matches.iter().position(|m| *m == l)) {
+            Some(i) => format!("{} of {} (n/N)", i + 1, matches.len()),
+            None if matches.is_empty() => "no match".to_string(),
+            None => format!("{} matches (n/N)", matches.len()),
+        };
+        format!("/{}: {at}, Esc clears", find.query)
+    };
+    let mut block = Block::default().borders(Borders::ALL).title(format!(" {title} — {what} ")).style(t.base);
     if let Some(p) = pager {
         block = block.title_bottom(Line::styled(format!(" {} ", position(s, p)), t.accent));
     }

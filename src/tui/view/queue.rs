@@ -192,34 +192,9 @@ fn cell<'a>(s: &AppState, r: &'a QueueItem, c: Col) -> Cell<'a> {
         Col::Title => {
             let title = if r.suspicious { format!("⚠ {}", r.title) } else { r.title.clone() };
             match s.queue_filter.text.as_deref() {
-                Some(m) => Cell::from(Line::from(highlighted(&title, m, t.accent))),
+                Some(m) => Cell::from(Line::from(super::highlighted(&title, m, t.accent))),
                 None => Cell::from(title),
             }
         }
     }
-}
-
-/// `text` as spans with every occurrence of `needle` (any ASCII case) in `style`.
-fn highlighted(text: &str, needle: &str, style: Style) -> Vec<Span<'static>> {
-    let lower = text.to_ascii_lowercase();
-    let needle = needle.trim().to_ascii_lowercase();
-    if needle.is_empty() {
-        return vec![Span::raw(text.to_string())];
-    }
-    let mut out = Vec::new();
-    let mut at = 0;
-    // ASCII lowercasing keeps byte offsets, so a match in `lower` is the same range of `text`.
-    while let Some(i) = lower[at..].find(&needle) {
-        let start = at + i;
-        let end = start + needle.len();
-        if start > at {
-            out.push(Span::raw(text[at..start].to_string()));
-        }
-        out.push(Span::styled(text[start..end].to_string(), style));
-        at = end;
-    }
-    if at < text.len() {
-        out.push(Span::raw(text[at..].to_string()));
-    }
-    out
 }
