@@ -1446,3 +1446,37 @@ fn a_viewer_searches_with_slash_n_and_shift_n() {
     update::update(&mut s, key(KeyCode::Esc));
     assert!(s.modals.is_empty(), "then closes the viewer");
 }
+
+/// Issue 16: the help's lines are runnable: `j`/`k` select one, `Enter` closes the help and runs it as its
+/// key (or its `:` command) would, on the screen under the help.
+#[test]
+fn help_lines_run_with_enter() {
+    use rollcall::tui::state::Modal;
+    let mut s = bare();
+    update::update(&mut s, key(KeyCode::Char('?')));
+    // The queue's own actions come first: open, filter, status, …
+    let entries = rollcall::tui::help::entries(&s, "");
+    assert_eq!(entries[2].run, Some(rollcall::tui::help::Run::Action(rollcall::tui::keymap::Action::FilterStatus)));
+    update::update(&mut s, key(KeyCode::Char('j')));
+    update::update(&mut s, key(KeyCode::Char('j')));
+    update::update(&mut s, key(KeyCode::Enter));
+    assert!(matches!(s.modals.as_slice(), [Modal::Picker { .. }]), "the status picker, in place of the help");
+    update::update(&mut s, key(KeyCode::Esc));
+    // A search narrows the help; Enter on a command line runs the command.
+    update::update(&mut s, key(KeyCode::Char('?')));
+    update::update(&mut s, key(KeyCode::Char('/')));
+    for c in ":obligations".chars() {
+        update::update(&mut s, key(KeyCode::Char(c)));
+    }
+    update::update(&mut s, key(KeyCode::Enter));
+    let cmds = update::update(&mut s, key(KeyCode::Enter));
+    assert!(s.modals.is_empty(), "the help closed");
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Governance(_))), "the obligations view is asked for: {cmds:?}");
+    // `j` past the last line stays on it.
+    update::update(&mut s, key(KeyCode::Char('?')));
+    for _ in 0..500 {
+        update::update(&mut s, key(KeyCode::Char('j')));
+    }
+    let n = rollcall::tui::help::entries(&s, "").len() as u16;
+    assert!(matches!(s.modals.last(), Some(Modal::Help { scroll, .. }) if *scroll == n - 1));
+}

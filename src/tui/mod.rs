@@ -7,6 +7,7 @@
 pub(crate) mod editor;
 #[cfg(any(test, feature = "test-support"))]
 pub mod harness;
+pub mod help;
 pub mod keymap;
 pub mod model;
 pub mod msg;

@@ -336,6 +336,7 @@ impl Find {
 #[derive(Clone, Debug)]
 pub enum Modal {
     Help {
+        /// The selected line (`j`/`k` move it, `Enter` runs it); the view scrolls to keep it shown.
         scroll: u16,
         /// The help's search (`/` in the help): only the lines containing it are shown; `typing` while it
         /// is being typed.

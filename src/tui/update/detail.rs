@@ -160,6 +160,22 @@ fn turn_page(p: &mut Pager, a: Action) -> Result<Turn, &'static str> {
 /// A key in a viewer or the help: scrolling, closing, and the evidence viewer's pages.
 pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
     let action = s.keymap.action(&k);
+    // Enter on a help line runs it, as its key or its `:` command would, on the screen under the help.
+    if let (Some(Modal::Help { scroll, query, typing: false }), Some(Action::Open)) = (s.modals.last(), action) {
+        let (selected, query) = (*scroll as usize, query.clone());
+        let entries = crate::tui::help::entries(s, &query);
+        let run = entries.get(selected.min(entries.len().saturating_sub(1))).and_then(|e| e.run);
+        s.modals.pop();
+        return match run {
+            Some(crate::tui::help::Run::Action(a)) => super::global_action(s, a),
+            Some(crate::tui::help::Run::Command(c)) => super::run_command(s, c),
+            None => vec![],
+        };
+    }
+    let help_lines = match s.modals.last() {
+        Some(Modal::Help { query, .. }) => crate::tui::help::entries(s, query).len(),
+        _ => 0,
+    };
     let Some(top) = s.modals.last_mut() else { return vec![] };
     match top {
         Modal::Viewer { lines, scroll, pager, .. }
@@ -234,6 +250,16 @@ pub(super) fn viewer_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
         }
         Modal::Help { typing, .. } if matches!(action, Some(Action::Search)) => {
             *typing = true;
+            vec![]
+        }
+        Modal::Help { scroll, .. } if matches!(action, Some(Action::Down | Action::PageDown | Action::Bottom)) => {
+            // In the help, j/k move the selected line (Enter runs it).
+            let last = help_lines.saturating_sub(1).min(u16::MAX as usize) as u16;
+            *scroll = match action {
+                Some(Action::Bottom) => last,
+                Some(Action::PageDown) => scroll.saturating_add(10).min(last),
+                _ => scroll.saturating_add(1).min(last),
+            };
             vec![]
         }
         Modal::Help { scroll, .. } | Modal::Viewer { scroll, .. } => {

@@ -415,6 +415,11 @@ pub(super) fn global_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
     global(s, a)
 }
 
+/// A `:` command as the command line would run it (for the help's lines).
+pub(super) fn run_command(s: &mut AppState, c: &str) -> Vec<Cmd> {
+    command(s, c)
+}
+
 fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
     match a {
         Action::Quit => {

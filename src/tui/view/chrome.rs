@@ -139,54 +139,9 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         f.render_widget(Paragraph::new(format!("/{q}█  (Enter search, Esc cancel)")).style(t.base), area);
         return;
     }
-    let hints: Vec<String> = screen_actions(s).into_iter().map(|(a, label)| hint(s, a, label)).collect();
+    let hints: Vec<String> =
+        crate::tui::help::screen_actions(s).into_iter().map(|(a, label)| hint(s, a, label)).collect();
     f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
-}
-
-/// What can be done on the screen shown, as the hint bar and the help's first lines say it: on a request,
-/// only the actions the policy lets this key sign there.
-pub(super) fn screen_actions(s: &AppState) -> Vec<(Action, &'static str)> {
-    let mut out = vec![(Action::Help, "help"), (Action::Command, "cmd")];
-    match s.screen {
-        Screen::Queue => out.extend([
-            (Action::Open, "open"),
-            (Action::Search, "filter"),
-            (Action::FilterStatus, "status"),
-            (Action::FilterEnv, "env"),
-            (Action::FilterRisk, "risk"),
-            (Action::FilterFlagged, "flagged"),
-            (Action::Sort, "sort"),
-        ]),
-        Screen::Detail => {
-            out.push((Action::NextTab, "tab"));
-            // Only what this key may do on this request (the policy's answer, loaded with the detail).
-            if !s.read_only
-                && let Some(can) = s.detail.as_ref().and_then(|d| d.data.as_ref()).map(|d| &d.can)
-            {
-                let offered = [
-                    (Action::Approve, "approve", &can.approve),
-                    (Action::Reject, "reject", &can.reject),
-                    (Action::Execute, "execute", &can.execute),
-                    (Action::Review, "review", &can.review),
-                    (Action::Emergency, "emergency", &can.emergency),
-                    (Action::Close, "close", &can.close),
-                    (Action::Note, "note", &can.annotate),
-                    (Action::Attach, "attach", &can.annotate),
-                ];
-                out.extend(offered.iter().filter(|(_, _, ok)| ok.is_ok()).map(|(a, label, _)| (*a, *label)));
-            }
-            out.push((Action::Back, "back"));
-        }
-        Screen::History => out.extend([
-            (Action::Search, "search"),
-            (Action::Open, "inspect"),
-            (Action::OpenRequest, "request"),
-            (Action::FilterStatus, "kind"),
-        ]),
-        Screen::Dashboard | Screen::Integrity => out.push((Action::Refresh, "refresh")),
-    }
-    out.push((Action::Quit, "quit"));
-    out
 }
 
 pub(super) fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {

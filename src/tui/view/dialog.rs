@@ -14,50 +14,42 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
-pub(super) fn help(f: &mut Frame<'_>, s: &AppState, scroll: u16, query: &str, typing: bool) {
+/// The help: its lines from [`crate::tui::help::entries`], the one at `selected` highlighted (Enter runs
+/// it), scrolled so that it shows.
+pub(super) fn help(f: &mut Frame<'_>, s: &AppState, selected: u16, query: &str, typing: bool) {
     let t = &s.theme;
     let area = centered(f.area(), 76, f.area().height.saturating_sub(2));
-    let mut entries: Vec<Line> = Vec::new();
-    // This screen first: what can be done here, as the hint bar offers it.
-    for (a, label) in super::chrome::screen_actions(s) {
-        if matches!(a, Action::Help | Action::Command | Action::Quit) {
-            continue;
-        }
-        entries.push(Line::from(vec![
-            Span::styled(format!("{:<18}", s.keymap.key_of(a)), t.accent),
-            Span::raw(format!("{label} (on this screen)")),
-        ]));
-    }
-    for (keys, what) in s.keymap.bindings() {
-        entries.push(Line::from(vec![Span::styled(format!("{keys:<18}"), t.title), Span::raw(what)]));
-    }
-    for (name, aliases, what) in crate::tui::update::COMMANDS {
-        let also = if aliases.is_empty() { String::new() } else { format!(" (:{})", aliases.join(" :")) };
-        entries
-            .push(Line::from(vec![Span::styled(format!(":{name:<17}"), t.title), Span::raw(format!("{what}{also}"))]));
-    }
-    let needle = query.to_lowercase();
+    let entries = crate::tui::help::entries(s, query);
+    let selected = (selected as usize).min(entries.len().saturating_sub(1));
     let shown: Vec<Line> = entries
-        .into_iter()
-        .filter(|l| {
-            needle.is_empty()
-                || l.spans.iter().map(|s| s.content.as_ref()).collect::<String>().to_lowercase().contains(&needle)
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let key = format!("{:<18}", e.keys);
+            let line =
+                Line::from(vec![Span::styled(key, if e.here { t.accent } else { t.title }), Span::raw(e.text.clone())]);
+            if i == selected && !typing { line.style(t.selected) } else { line }
         })
         .collect();
     let head = if typing {
         format!("search: {}█  (Enter keeps, Esc clears)", crate::text::safe(query))
     } else if !query.is_empty() {
-        format!("matching {:?} ({} lines; / searches again)", crate::text::safe(query), shown.len())
+        format!(
+            "matching {:?} ({} lines; / searches again; Enter runs the line)",
+            crate::text::safe(query),
+            shown.len()
+        )
     } else {
-        "keys (change them in keymap.toml in the config directory) and :commands — / searches".to_string()
+        "j/k select, Enter runs, / searches; keys from keymap.toml".to_string()
     };
+    // The head line, then as many entries as fit, from the one that keeps the selection in view.
+    let rows = area.height.saturating_sub(3) as usize;
+    let top = (selected + 1).saturating_sub(rows.max(1));
     let mut lines = vec![Line::styled(head, t.muted)];
-    lines.extend(shown);
+    lines.extend(shown.into_iter().skip(top));
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines)
-            .scroll((scroll, 0))
-            .block(Block::default().borders(Borders::ALL).title(" Help — Esc closes ")),
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Help — Esc closes ")),
         area,
     );
 }
