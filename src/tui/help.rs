@@ -80,6 +80,7 @@ pub fn screen_actions(s: &AppState) -> Vec<(Action, &'static str)> {
                     (Action::Approve, "approve", &can.approve),
                     (Action::Reject, "reject", &can.reject),
                     (Action::Execute, "execute", &can.execute),
+                    (Action::Validate, "validate", &can.validate),
                     (Action::Review, "review", &can.review),
                     (Action::Emergency, "emergency", &can.emergency),
                     (Action::Close, "close", &can.close),

@@ -127,6 +127,7 @@ pub struct Can {
     pub emergency: Allowed,
     pub execute: Allowed,
     pub annotate: Allowed,
+    pub validate: Allowed,
     pub review: Allowed,
     pub close: Allowed,
 }
@@ -135,7 +136,16 @@ impl Can {
     /// Nothing, for `why`.
     pub fn none(why: &str) -> Can {
         let no = || Err(why.to_string());
-        Can { approve: no(), reject: no(), emergency: no(), execute: no(), annotate: no(), review: no(), close: no() }
+        Can {
+            approve: no(),
+            reject: no(),
+            emergency: no(),
+            execute: no(),
+            annotate: no(),
+            validate: no(),
+            review: no(),
+            close: no(),
+        }
     }
 }
 

@@ -326,6 +326,8 @@ impl Worker {
             emergency: may(Permission::Emergency),
             execute: may(Permission::Execute),
             annotate: Ok(()),
+            // Any active member may record a validation once the revert ran (the lifecycle's rule).
+            validate: shown.view.admits(crate::audit::projection::Action::Validate).map_err(|r| r.0),
             review: may(Permission::Review),
             close: may(Permission::Close),
         }

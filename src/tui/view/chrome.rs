@@ -141,7 +141,25 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     }
     let hints: Vec<String> =
         crate::tui::help::screen_actions(s).into_iter().map(|(a, label)| hint(s, a, label)).collect();
-    f.render_widget(Paragraph::new(format!(" {}", hints.join("  "))).style(t.muted), area);
+    f.render_widget(Paragraph::new(format!(" {}", fit_hints(&hints, area.width as usize))).style(t.muted), area);
+}
+
+/// The hints that fit in `width` columns, whole, with the last one (quit) always kept: a hint that would
+/// be cut is left out (`?` lists them all).
+fn fit_hints(hints: &[String], width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let Some((last, rest)) = hints.split_last() else { return String::new() };
+    let mut used = 1 + last.width();
+    let mut kept = Vec::new();
+    for h in rest {
+        if used + h.width() + 2 > width {
+            continue;
+        }
+        used += h.width() + 2;
+        kept.push(h.as_str());
+    }
+    kept.push(last);
+    kept.join("  ")
 }
 
 pub(super) fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {

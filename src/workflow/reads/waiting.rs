@@ -1,4 +1,5 @@
-//! What waits on one key: the open requests it can act on now (approve, execute), most urgent first, and
+//! What waits on one key: the open requests it can act on now (approve, execute, validate, review), most
+//! urgent first, and
 //! how it already stands on the others it decided (its approval counts, or went stale). Decided by the
 //! same policy evaluation and permission rules as `gate` and the console's actions, never here.
 
@@ -26,6 +27,9 @@ pub enum Turn {
     Execute,
     /// The emergency's post-hoc review is owed, and it holds a role whose decisions count at the tier.
     Review,
+    /// The revert ran and nobody has validated it yet: the key that recorded the execution (or, when
+    /// that key is no longer active, the requester's) checks that it worked.
+    Validate,
 }
 
 impl Turn {
@@ -35,6 +39,7 @@ impl Turn {
             Turn::Reapprove => "re-approve",
             Turn::Execute => "execute",
             Turn::Review => "review",
+            Turn::Validate => "validate",
         }
     }
 }
@@ -105,7 +110,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
     }
     let candidates: Vec<EntryId> = {
         let mut stmt = ledger.cache_conn().prepare_cached(
-            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due')
+            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due', 'executed')
               ORDER BY urgency ASC, pos DESC LIMIT ?1",
         )?;
         stmt.query_map([CANDIDATES as i64], |r| r.get::<_, Vec<u8>>(0))?
@@ -133,8 +138,29 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
             let roles = crate::policy::evaluate::roles_for(Permission::Review, policy, &tier);
             snap.roster.has_role(key, snap.next, &roles)
         };
-        let turn = if view.review_owed() && view.admits(crate::audit::projection::Action::Review).is_ok() {
-            (reviewer() && may(Permission::Review)).then_some(Turn::Review)
+        let validator = || {
+            let ran = view.executions.last().map(|e| e.actor);
+            match ran.filter(|k| snap.roster.is_active(k, snap.next)) {
+                Some(k) => k == *key,
+                None => view.requester == *key && snap.roster.is_active(key, snap.next),
+            }
+        };
+        use crate::audit::projection::Phase;
+        let ran = matches!(view.phase, Phase::Executed | Phase::Validated | Phase::Reviewed | Phase::Closed);
+        let review = (view.review_owed()
+            && view.admits(crate::audit::projection::Action::Review).is_ok()
+            && reviewer()
+            && may(Permission::Review))
+        .then_some(Turn::Review);
+        let validate = (view.phase == crate::audit::projection::Phase::Executed
+            && view.validations.is_empty()
+            && view.admits(crate::audit::projection::Action::Validate).is_ok()
+            && validator())
+        .then_some(Turn::Validate);
+        let turn = if ran {
+            review.or(validate)
+        } else if view.review_owed() {
+            review
         } else if !judged.eval.gate && stand != Some(Stand::Approved) && stand != Some(Stand::Rejected) {
             let again = if stand == Some(Stand::Stale) { Turn::Reapprove } else { Turn::Approve };
             may(Permission::Approve).then_some(again)
@@ -269,5 +295,39 @@ mod tests {
             assert_eq!(QueueSort::from_name(sort.name()), Some(sort));
             assert_eq!(sort.step(true).step(false), sort);
         }
+    }
+
+    /// Issue 16: a revert that ran and is not validated waits on the key that recorded its execution.
+    #[test]
+    fn an_executed_revert_waits_on_its_executor_to_validate() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ctx = demo.context();
+        let ledger = ctx.open().unwrap();
+        let now = crate::workflow::clock::now();
+        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let snap = Snapshot::load(&ledger).unwrap();
+        let executed: Vec<EntryId> = {
+            let mut stmt =
+                ledger.cache_conn().prepare("SELECT id FROM request_index WHERE status = 'executed'").unwrap();
+            stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
+                .unwrap()
+                .map(|b| Hash::from_slice(&b.unwrap()).unwrap())
+                .collect()
+        };
+        assert!(!executed.is_empty(), "the demo has a revert that ran and is not validated");
+        let mut checked = 0;
+        for name in ["alice", "bob", "carol", "dave", "erin"] {
+            let Ok(info) = ctx.keystore.info(name) else { continue };
+            let w = waiting_on(&ledger, &info.public_key, now).unwrap();
+            for id in &executed {
+                let view = load_view(&ledger, &snap, id).unwrap();
+                let ran_it = view.executions.last().map(|e| e.actor) == Some(info.public_key);
+                let waits = w.stands.get(id) == Some(&Stand::Waiting(Turn::Validate));
+                assert_eq!(waits, ran_it && view.validations.is_empty(), "{name} on {}", id.short(8));
+                checked += usize::from(waits);
+            }
+        }
+        assert!(checked > 0, "someone is asked to validate");
     }
 }
