@@ -1480,3 +1480,48 @@ fn help_lines_run_with_enter() {
     let n = rollcall::tui::help::entries(&s, "").len() as u16;
     assert!(matches!(s.modals.last(), Some(Modal::Help { scroll, .. }) if *scroll == n - 1));
 }
+
+/// Issue 16: `/` on a request's evidence tab filters its list as you type (kind, name, summary, id),
+/// matches highlighted; Enter opens the selected match; Esc clears the filter, then goes back.
+#[test]
+fn the_evidence_list_filters_live_with_slash() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 100, 30, false);
+    at(|| h.press(KeyCode::Enter));
+    let item = |n: u8, kind: &str, name: &str| rollcall::tui::model::EvidenceItem {
+        id: rollcall::ledger::Hash([n; 32]),
+        kind: kind.into(),
+        name: name.into(),
+        summary: format!("{name}: summary"),
+        purged: None,
+    };
+    let det = h.state.detail.as_mut().unwrap();
+    let data = det.data.as_mut().unwrap();
+    data.evidence = vec![item(1, "test", "junit.xml"), item(2, "scan", "trivy.json"), item(3, "log", "deploy.log")];
+    det.tab = Tab::Evidence;
+    at(|| h.press(KeyCode::Char('/')));
+    h.type_str("TRIVY");
+    let screen = h.render();
+    assert!(screen.contains("filters the evidence as you type"), "{screen}");
+    assert!(
+        screen.contains("trivy.json") && !screen.contains("junit.xml") && !screen.contains("deploy.log"),
+        "{screen}"
+    );
+    assert!(screen.contains("/TRIVY: 1 of 3"), "{screen}");
+    // The match is in the accent colour.
+    let buf = h.terminal.backend().buffer();
+    let row =
+        (0..30).find(|y| (0..100).map(|x| buf[(x, *y)].symbol()).collect::<String>().contains("trivy.json")).unwrap();
+    let x = (0..100).find(|x| buf[(*x, row)].symbol() == "t" && buf[(*x + 1, row)].symbol() == "r").unwrap();
+    assert_eq!(buf[(x, row)].style().fg, h.state.theme.accent.fg);
+    at(|| h.press(KeyCode::Enter)); // keeps the filter
+    let det = h.state.detail.as_ref().unwrap();
+    assert_eq!(det.evidence_filter, Some(("TRIVY".to_string(), false)));
+    assert_eq!(det.evidence_shown()[det.evidence_selected].1.id, rollcall::ledger::Hash([2; 32]));
+    at(|| h.press(KeyCode::Esc)); // clears the filter, stays on the request
+    assert_eq!(h.state.screen, Screen::Detail);
+    assert!(h.state.detail.as_ref().unwrap().evidence_filter.is_none());
+    assert_eq!(h.state.detail.as_ref().unwrap().evidence_shown().len(), 3);
+    at(|| h.press(KeyCode::Esc));
+    assert_ne!(h.state.screen, Screen::Detail, "then Esc goes back");
+}

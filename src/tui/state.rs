@@ -186,7 +186,29 @@ pub struct DetailState {
     pub data: Option<Detail>,
     pub tab: Tab,
     pub scroll: u16,
+    /// The selected row among the evidence shown (those matching `evidence_filter`).
     pub evidence_selected: usize,
+    /// The evidence tab's live filter (`/`): the text, and whether it is being typed.
+    pub evidence_filter: Option<(String, bool)>,
+}
+
+impl DetailState {
+    /// The evidence rows the tab shows: those whose kind, name, summary or id contains the filter (any
+    /// ASCII case), as (index in the request's evidence, row).
+    pub fn evidence_shown(&self) -> Vec<(usize, &crate::tui::model::EvidenceItem)> {
+        let Some(x) = &self.data else { return Vec::new() };
+        let needle = self.evidence_filter.as_ref().map(|(q, _)| q.trim().to_ascii_lowercase()).unwrap_or_default();
+        x.evidence
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                needle.is_empty()
+                    || [e.kind.as_str(), e.name.as_str(), e.summary.as_str(), e.id.to_hex().as_str()]
+                        .iter()
+                        .any(|f| f.to_ascii_lowercase().contains(&needle))
+            })
+            .collect()
+    }
 }
 
 /// What an action dialog does.

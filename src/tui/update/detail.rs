@@ -21,6 +21,7 @@ pub(super) fn open_detail(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
         tab: keep.map_or(Tab::Record, |k| k.0),
         scroll: keep.map_or(0, |k| k.1),
         evidence_selected: keep.map_or(0, |k| k.2),
+        evidence_filter: None,
     });
     if s.screen != Screen::Detail {
         s.previous = s.screen;
@@ -32,7 +33,15 @@ pub(super) fn open_detail(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
 /// Loads request `id` into the detail beside the queue (a split queue), without leaving the queue.
 pub(super) fn preview(s: &mut AppState, id: EntryId) -> Vec<Cmd> {
     let generation = s.generation();
-    s.detail = Some(DetailState { id, generation, data: None, tab: Tab::Record, scroll: 0, evidence_selected: 0 });
+    s.detail = Some(DetailState {
+        id,
+        generation,
+        data: None,
+        tab: Tab::Record,
+        scroll: 0,
+        evidence_selected: 0,
+        evidence_filter: None,
+    });
     vec![Cmd::Detail { generation, id }]
 }
 
@@ -65,7 +74,7 @@ pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             d.scroll = 0;
         }
         Action::Down if d.tab == Tab::Evidence => {
-            let n = d.data.as_ref().map_or(0, |x| x.evidence.len());
+            let n = d.evidence_shown().len();
             d.evidence_selected = (d.evidence_selected + 1).min(n.saturating_sub(1));
         }
         Action::Up if d.tab == Tab::Evidence => d.evidence_selected = d.evidence_selected.saturating_sub(1),
@@ -75,7 +84,7 @@ pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         Action::PageUp => d.scroll = d.scroll.saturating_sub(10),
         Action::Top => d.scroll = 0,
         Action::Open if d.tab == Tab::Evidence => {
-            if let Some(e) = d.data.as_ref().and_then(|x| x.evidence.get(d.evidence_selected)) {
+            if let Some((_, e)) = d.evidence_shown().get(d.evidence_selected) {
                 return vec![Cmd::Evidence { id: e.id }];
             }
         }
@@ -95,6 +104,36 @@ pub(super) fn detail_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         _ => {}
     }
     vec![]
+}
+
+/// A key while the evidence tab's filter is typed (`/`): every key narrows or widens the rows shown;
+/// Enter keeps the filter, Esc clears it. Returns false when no filter is being typed.
+pub(super) fn evidence_filter_key(s: &mut AppState, k: KeyEvent) -> bool {
+    let Some(d) = s.detail.as_mut() else { return false };
+    let Some((q, typing)) = d.evidence_filter.as_mut() else { return false };
+    if !*typing {
+        return false;
+    }
+    match k.code {
+        KeyCode::Esc => d.evidence_filter = None,
+        KeyCode::Enter => *typing = false,
+        KeyCode::Backspace => {
+            q.pop();
+        }
+        KeyCode::Char('u') if k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL) => q.clear(),
+        KeyCode::Char(c) if !c.is_control() => q.push(c),
+        _ => {}
+    }
+    d.evidence_selected = 0;
+    true
+}
+
+/// `/` on the evidence tab starts its filter; `Esc` on the tab with a filter kept clears it.
+pub(super) fn evidence_filter_start(s: &mut AppState) {
+    if let Some(d) = s.detail.as_mut() {
+        d.evidence_filter = Some((String::new(), true));
+        d.evidence_selected = 0;
+    }
 }
 
 /// A page of an evidence file arrived: `(offset, len, size)` of its bytes, and its lines.

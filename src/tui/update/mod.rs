@@ -199,6 +199,9 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
         }
         return vec![];
     }
+    if s.screen == Screen::Detail && detail::evidence_filter_key(s, k) {
+        return vec![];
+    }
     if let Some(q) = &mut s.filter_input {
         // The queue's live filter: every key narrows (or widens) the list; Enter keeps it, Esc clears it.
         match k.code {
@@ -480,6 +483,20 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
         }
         Action::Integrity => {
             s.screen = Screen::Integrity;
+            vec![]
+        }
+        Action::Search if s.screen == Screen::Detail && s.detail.as_ref().is_some_and(|d| d.tab == Tab::Evidence) => {
+            detail::evidence_filter_start(s);
+            vec![]
+        }
+        Action::Back
+            if s.screen == Screen::Detail
+                && s.detail.as_ref().is_some_and(|d| d.tab == Tab::Evidence && d.evidence_filter.is_some()) =>
+        {
+            if let Some(d) = s.detail.as_mut() {
+                d.evidence_filter = None;
+                d.evidence_selected = 0;
+            }
             vec![]
         }
         Action::Search if s.screen == Screen::Queue => {

@@ -135,6 +135,17 @@ pub(super) fn status(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         );
         return;
     }
+    if let Some((q, true)) =
+        s.detail.as_ref().filter(|_| s.screen == Screen::Detail).and_then(|d| d.evidence_filter.as_ref())
+    {
+        let shown = crate::text::safe(q);
+        f.render_widget(
+            Paragraph::new(format!("/{shown}█  (filters the evidence as you type: Enter keeps it, Esc clears it)"))
+                .style(t.base),
+            area,
+        );
+        return;
+    }
     if let Some(q) = &s.search_input {
         f.render_widget(Paragraph::new(format!("/{q}█  (Enter search, Esc cancel)")).style(t.base), area);
         return;

@@ -70,9 +70,18 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
             if x.evidence.is_empty() {
                 lines.push(Line::styled("no evidence attached", t.muted));
             }
-            for (i, e) in x.evidence.iter().enumerate() {
+            let needle = d.evidence_filter.as_ref().map(|(q, _)| q.as_str()).unwrap_or("");
+            let shown = d.evidence_shown();
+            if let Some((q, _)) = &d.evidence_filter {
+                lines.push(Line::styled(
+                    format!("/{}: {} of {} ({})", crate::text::safe(q), shown.len(), x.evidence.len(), "Esc clears"),
+                    t.accent,
+                ));
+            }
+            for (i, (_, e)) in shown.iter().enumerate() {
                 let style = if i == d.evidence_selected { t.selected } else { t.base };
-                lines.push(Line::styled(format!("{}  {:<10} {}", e.id.short(10), e.kind, e.name), style));
+                let head = format!("{}  {:<10} {}", e.id.short(10), e.kind, e.name);
+                lines.push(Line::from(super::highlighted(&head, needle, t.accent)).style(style));
                 lines.push(Line::styled(format!("            {}", e.summary), t.muted));
                 if let Some(p) = &e.purged {
                     lines.push(Line::styled(format!("            {p}"), t.warn));
