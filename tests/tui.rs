@@ -281,6 +281,15 @@ fn read_only_hides_actions_and_history_search_works() {
     assert!(rows[0].request.as_ref().unwrap().1.contains("fraud model"));
     let screen = h.render();
     assert!(screen.contains("search \"fraud model\""), "{screen}");
+    // The words matched in a request's title are in the accent colour.
+    let buf = h.terminal.backend().buffer();
+    let text = |y: u16| (0..120).map(|x| buf[(x, y)].symbol()).collect::<String>();
+    let row = (0..30)
+        .find(|y| text(*y).contains("fraud") && !text(*y).contains("search"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let line = text(row);
+    let x = line[..line.find("fraud").unwrap()].chars().count() as u16;
+    assert_eq!(buf[(x, row)].style().fg, h.state.theme.accent.fg, "{line}");
     at(|| h.press(KeyCode::Char('o')));
     assert_eq!(h.state.screen, Screen::Detail);
 }

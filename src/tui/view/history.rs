@@ -13,7 +13,15 @@ fn narrow(area: Rect) -> bool {
     area.width < 100
 }
 
-fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState, narrow: bool) -> Row<'a> {
+/// A history row; with a search (`words`), the words it matched in the request's title are highlighted
+/// (the rest of what a search matches — rationale, comments, tickets — is on the entry, `Enter`).
+fn row<'a>(
+    r: &'a super::super::model::HistoryItem,
+    selected: bool,
+    s: &AppState,
+    narrow: bool,
+    words: &[String],
+) -> Row<'a> {
     let t = &s.theme;
     let req = r
         .request
@@ -34,7 +42,7 @@ fn row<'a>(r: &'a super::super::model::HistoryItem, selected: bool, s: &AppState
         )),
         // Narrow: the name alone when the actor has one ("bob (3ebdb5d0…)" → "bob").
         Cell::from(if narrow { r.actor.split(" (").next().unwrap_or(&r.actor).to_string() } else { r.actor.clone() }),
-        Cell::from(req),
+        Cell::from(Line::from(super::highlighted_any(&req, words, t.accent))),
     ]);
     if selected { row.style(t.selected) } else { row }
 }
@@ -63,13 +71,20 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let header = Row::new(["INDEX", if narrow { "DATE (UTC)" } else { "TIME (UTC)" }, "KIND", "ACTOR", "REQUEST"])
         .style(t.muted);
     if let Some((q, rows, sel)) = &s.history.search {
+        let words: Vec<String> =
+            q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
         let title = Line::from(vec![
             Span::styled(" History ", t.title),
             Span::raw(format!("— search {:?}: {} results (Esc clears: r) ", q, rows.len())),
         ]);
         let top = sel.saturating_sub(viewport / 2).min(rows.len().saturating_sub(viewport));
-        let body: Vec<Row> =
-            rows.iter().enumerate().skip(top).take(viewport).map(|(i, r)| row(r, i == *sel, s, narrow)).collect();
+        let body: Vec<Row> = rows
+            .iter()
+            .enumerate()
+            .skip(top)
+            .take(viewport)
+            .map(|(i, r)| row(r, i == *sel, s, narrow, &words))
+            .collect();
         f.render_widget(
             Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
             area,
@@ -118,7 +133,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         .enumerate()
         .skip(first.saturating_sub(h.offset))
         .take(viewport)
-        .map(|(i, r)| row(r, h.offset + i == h.selected, s, narrow))
+        .map(|(i, r)| row(r, h.offset + i == h.selected, s, narrow, &[]))
         .collect();
     f.render_widget(
         Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),

@@ -153,3 +153,56 @@ pub(super) fn highlighted(text: &str, needle: &str, style: ratatui::style::Style
     }
     out
 }
+
+/// `text` as spans with every occurrence of any of `words` (any ASCII case) in `style`.
+pub(super) fn highlighted_any(
+    text: &str,
+    words: &[String],
+    style: ratatui::style::Style,
+) -> Vec<ratatui::text::Span<'static>> {
+    use ratatui::text::Span;
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).filter(|w| !w.is_empty()).collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    // The earliest (then longest) match from `at` each time; ASCII lowercasing keeps byte offsets.
+    while let Some((start, len)) = words
+        .iter()
+        .filter_map(|w| lower[at..].find(w.as_str()).map(|i| (at + i, w.len())))
+        .min_by_key(|(i, l)| (*i, usize::MAX - l))
+    {
+        if start > at {
+            out.push(Span::raw(text[at..start].to_string()));
+        }
+        out.push(Span::styled(text[start..start + len].to_string(), style));
+        at = start + len;
+    }
+    if at < text.len() || out.is_empty() {
+        out.push(Span::raw(text[at..].to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod highlight_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Highlighting never changes the text: the spans put back together are the text, and every
+        /// highlighted span is one of the words (any ASCII case).
+        #[test]
+        fn highlighting_keeps_the_text(text in "\\PC{0,60}", words in proptest::collection::vec("[a-zA-Zé0-9]{0,4}", 0..3)) {
+            let style = ratatui::style::Style::default().fg(ratatui::style::Color::Yellow);
+            let spans = highlighted_any(&text, &words, style);
+            prop_assert_eq!(spans.iter().map(|s| s.content.as_ref()).collect::<String>(), text.clone());
+            for s in spans.iter().filter(|s| s.style == style) {
+                prop_assert!(words.iter().any(|w| !w.is_empty() && w.eq_ignore_ascii_case(&s.content)), "{:?}", s.content);
+            }
+            if let Some(w) = words.first() {
+                let one = highlighted(&text, w, style);
+                prop_assert_eq!(one.iter().map(|s| s.content.as_ref()).collect::<String>(), text);
+            }
+        }
+    }
+}
