@@ -52,6 +52,7 @@ Examples:
   rollcall approve 5cacfd3b --comment \"graphs confirm it\" --as carol
   rollcall gate 5cacfd3b && helm rollback api 41    run the revert only if the policy allows
   rollcall --json verify                            the full verification report as JSON
+  rollcall --json log --follow --after 212          every new entry, one JSON line each (log shippers)
 
 Environment:
   ROLLCALL_HOME        keystore and default ledger directory
@@ -628,6 +629,20 @@ pub(crate) struct LogArgs {
     /// Most entries to show.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+    /// Stream every entry of every log as it arrives in this file, one line each (with --json one JSON
+    /// object per line, for Vector, Fluent Bit or any log shipper), and keep waiting for new ones.
+    #[arg(long)]
+    pub follow: bool,
+    /// Stream the entries that arrived after this one (the `seq` of the last line a shipper forwarded;
+    /// local to this ledger file), then stop unless --follow.
+    #[arg(long, value_name = "SEQ", conflicts_with_all = ["origin", "from", "limit"])]
+    pub after: Option<u64>,
+    /// With --follow or --after: only entries of this kind (repeat for several).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// With --follow or --after: only this request and the entries that refer to it.
+    #[arg(long, value_name = "REQUEST")]
+    pub request: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,20 @@ pub struct AppendOutcome {
     pub checkpoint: Option<String>,
 }
 
+/// An entry as it arrived in this file (see [`Ledger::entries_after`]).
+#[derive(Clone, Debug)]
+pub struct Arrived {
+    /// Its arrival number in this file.
+    pub seq: i64,
+    pub entry: SignedStatement,
+    /// Its statement hashes to its stored id and its signature is 64 bytes.
+    pub intact: bool,
+    pub actor: String,
+    pub ts: String,
+    /// The first log holding it: the log's name, the leaf's index, its position in the union of logs.
+    pub leaf: Option<(String, u64, super::pos::Pos)>,
+}
+
 /// One entry of a log, read back in log order.
 #[derive(Clone, Debug)]
 pub struct LogRow {
@@ -463,6 +477,46 @@ impl Ledger {
         // An entry held by several logs counts once, at its first position.
         let mut seen = std::collections::HashSet::new();
         out.retain(|(_, id)| seen.insert(*id));
+        Ok(out)
+    }
+
+    /// Up to `limit` entries stored after arrival number `after` (the entries table's rowid: the order rows
+    /// arrived in this file, never renumbered, as nothing here vacuums), in that order, each with the first
+    /// leaf that holds it. A row whose statement does not hash to its stored id, or whose signature bytes
+    /// are malformed, comes back with `intact` false.
+    pub fn entries_after(&self, after: i64, limit: u64) -> Result<Vec<Arrived>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rowid, id, statement, signature, actor, ts FROM entries WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        )?;
+        let mut leaf = self.conn.prepare_cached(
+            "SELECT l.origin, l.idx, l.ets FROM leaves l WHERE l.entry_id = ?1 ORDER BY l.ets, l.origin, l.idx LIMIT 1",
+        )?;
+        let mut names = self.names()?;
+        let mut out = Vec::new();
+        let mut rows = stmt.query(params![after, limit.min(i64::MAX as u64) as i64])?;
+        while let Some(r) = rows.next()? {
+            let stored: Vec<u8> = r.get(1)?;
+            let bytes: Vec<u8> = r.get(2)?;
+            let signature: Vec<u8> = r.get(3)?;
+            let entry = SignedStatement::from_parts(bytes.clone(), &signature);
+            let intact = entry.as_ref().is_some_and(|e| e.id.0.as_slice() == stored.as_slice());
+            let entry = entry.unwrap_or(SignedStatement {
+                id: Hash::from_slice(&stored).unwrap_or(Hash([0; 32])),
+                bytes,
+                signature: [0; 64],
+            });
+            let at: Option<(i64, i64, i64)> =
+                leaf.query_row([&stored], |l| Ok((l.get(0)?, l.get(1)?, l.get(2)?))).optional()?;
+            let leaf = match at {
+                Some((origin, idx, ets)) => {
+                    let name = names.get(origin)?.to_string();
+                    let pos = super::pos::pos(ets, &name, idx as u64);
+                    Some((name, idx as u64, pos))
+                }
+                None => None,
+            };
+            out.push(Arrived { seq: r.get(0)?, entry, intact, actor: r.get(4)?, ts: r.get(5)?, leaf });
+        }
         Ok(out)
     }
 

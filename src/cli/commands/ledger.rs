@@ -68,7 +68,56 @@ pub(crate) fn note(ctx: &Context, a: NoteArgs, json: bool) -> Result<ExitCode, W
 
 /// `log`: the raw entries of a log, streamed.
 pub(crate) fn log(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    if a.follow || a.after.is_some() || !a.kind.is_empty() || a.request.is_some() {
+        return log_stream(ctx, a, json);
+    }
     log_of(ctx, a.origin.as_deref(), a.from, a.limit, json)
+}
+
+/// How often `log --follow` looks for new entries.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `log --follow` / `--after`: every entry of every log in the order it arrived in this file, one line
+/// each, flushed as written; a closed output (the shipper went away) ends it quietly.
+fn log_stream(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    use std::io::Write;
+    let filter = workflow::log::StreamFilter {
+        after: a.after.unwrap_or(0).min(i64::MAX as u64) as i64,
+        kinds: a.kind,
+        request: a.request,
+    };
+    let stdout = std::io::stdout();
+    let follow = a.follow.then_some(FOLLOW_EVERY);
+    workflow::log::stream(ctx, &filter, follow, |l| {
+        let safe = crate::text::safe;
+        let text = if json {
+            let (origin, index, position) = match &l.origin {
+                Some((o, i, p)) => (json!(o), json!(i), json!(p)),
+                None => (serde_json::Value::Null, serde_json::Value::Null, serde_json::Value::Null),
+            };
+            json!({
+                "seq": l.seq, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
+                "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts, "origin": origin,
+                "index": index, "position": position, "verified": l.verified,
+                "refs": l.refs.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
+            })
+            .to_string()
+        } else {
+            let actor = match (&l.actor_name, &l.actor_key_id) {
+                (Some(n), Some(k)) => format!("{} ({k})", safe(n)),
+                (None, Some(k)) => format!("? ({k})"),
+                _ => safe(&l.actor),
+            };
+            let at =
+                l.origin.as_ref().map(|(o, i, _)| format!("{}#{i}", safe(o))).unwrap_or_else(|| "(in no log)".into());
+            let mark = if l.verified { "" } else { "  UNVERIFIED" };
+            format!("{:>8}  {}  {at}  {}  {actor}  {}{mark}", l.seq, l.entry_id.short(16), safe(&l.kind), safe(&l.ts))
+        };
+        let mut out = stdout.lock();
+        // A closed pipe: whoever read the stream has gone; stop without an error.
+        Ok(writeln!(out, "{text}").and_then(|()| out.flush()).is_ok())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn log_of(

@@ -76,3 +76,101 @@ pub(crate) fn log_each(
     }
     Ok(LogHead { origin: origin.name, size })
 }
+
+/// One entry of `rollcall log --follow`: what a log shipper forwards. Text fields are untrusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StreamLine {
+    /// Its arrival order in this ledger file (resume with `--after SEQ`); local to this file.
+    pub seq: i64,
+    pub entry_id: EntryId,
+    pub kind: String,
+    pub actor: String,
+    pub actor_key_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub ts: String,
+    /// The log holding it and its index there (the first, when several logs hold it), and its position
+    /// in the union of logs; `None` for a row in no log (written behind the ledger's back).
+    pub origin: Option<(String, u64, String)>,
+    /// Its statement hashes to its id and its actor's signature checks (`verify_strict`).
+    pub verified: bool,
+    /// The requests (and other entries) it refers to.
+    pub refs: Vec<EntryId>,
+}
+
+/// What `log --follow` streams.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StreamFilter {
+    /// Only entries after this arrival number.
+    pub after: i64,
+    /// Only these kinds (any when empty).
+    pub kinds: Vec<String>,
+    /// Only the request with this id and the entries that refer to it.
+    pub request: Option<String>,
+}
+
+/// Calls `visit` with every entry of the ledger that arrived after `f.after` and passes the filter, in
+/// arrival order; with `follow`, then waits for new ones (polling every `every`) until `visit` says stop
+/// (returns false) or fails. Each poll reads a page at a time: bounded memory however long it runs.
+pub(crate) fn stream(
+    ctx: &Context,
+    f: &StreamFilter,
+    follow: Option<std::time::Duration>,
+    mut visit: impl FnMut(StreamLine) -> Result<bool, WorkflowError>,
+) -> Result<(), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let request = match &f.request {
+        Some(p) => Some(super::state::resolve_request(&ledger, p)?),
+        None => None,
+    };
+    let domain = ledger.domain();
+    let mut roster = Roster::from_ledger(&ledger)?;
+    let mut after = f.after;
+    loop {
+        let page = ledger.entries_after(after, PAGE)?;
+        let full = page.len() as u64 == PAGE;
+        for row in page {
+            after = row.seq;
+            let head = crate::ledger::statement::parse_head(&row.entry.bytes).ok();
+            let kind = match &head {
+                Some(h) => h.kind.clone(),
+                None => super::state::UNREADABLE.to_string(),
+            };
+            let refs = head.as_ref().map(|h| h.refs.clone()).unwrap_or_default();
+            if crate::identity::kinds::GOVERNANCE_KINDS.contains(&kind.as_str()) {
+                roster = Roster::from_ledger(&ledger)?;
+            }
+            if !f.kinds.is_empty() && !f.kinds.contains(&kind) {
+                continue;
+            }
+            if let Some(r) = &request
+                && row.entry.id != *r
+                && !refs.contains(r)
+            {
+                continue;
+            }
+            let key = PublicKey::parse(&row.actor);
+            let line = StreamLine {
+                seq: row.seq,
+                entry_id: row.entry.id,
+                kind,
+                actor_key_id: key.map(|k| k.key_id()),
+                actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
+                actor: row.actor,
+                ts: row.ts,
+                origin: row.leaf.map(|(name, index, pos)| (name, index, crate::ledger::pos::to_key(pos))),
+                verified: row.intact && row.entry.check(&domain).is_ok(),
+                refs,
+            };
+            if !visit(line)? {
+                return Ok(());
+            }
+        }
+        if full {
+            continue;
+        }
+        match follow {
+            Some(every) => std::thread::sleep(every),
+            None => return Ok(()),
+        }
+    }
+}
