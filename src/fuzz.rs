@@ -10,7 +10,7 @@ use crate::ledger::{Hash, note, statement};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, Target); 12] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("statement", statement),
     ("bundle", bundle),
     ("signed_note", signed_note),
@@ -23,6 +23,7 @@ pub const TARGETS: [(&str, Target); 12] = [
     ("record", record),
     ("git_log", git_log),
     ("lockfile", lockfile),
+    ("helm_history", helm_history),
 ];
 
 /// Statement bytes: the head parser and the full check (signature under a fixed ledger's domain).
@@ -127,4 +128,9 @@ pub fn lockfile(data: &[u8]) {
     let hunk = Hunk { old_start: 1, new_start: 1, lines: text.lines().map(str::to_string).collect() };
     let file = FileChange { path, old_path: None, status: "modified".into(), binary: false, hunks: vec![hunk] };
     let _ = crate::analysis::lockfiles::downgrades(&[file]);
+}
+
+/// `helm history -o json` output, as `rollcall ingest helm` reads it.
+pub fn helm_history(data: &[u8]) {
+    let _ = crate::ingest::helm::parse(data, "production", "api", "0");
 }

@@ -1,7 +1,7 @@
 //! rollcall: a terminal console for secure rollback auditing, built on a signed, hash-chained SQLite ledger.
 //!
 //! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy`, `analysis`,
-//! `evidence`, `report`, `sync` <- `workflow` (reads and writes) <- `demo` <- `cli`, `tui`. `text`,
+//! `evidence`, `ingest`, `report`, `sync` <- `workflow` (reads and writes) <- `demo` <- `cli`, `tui`. `text`,
 //! `table` and `paths` are leaf utilities. `docs/ARCHITECTURE.md` draws them.
 //!
 //! Visibility: items are `pub(crate)` unless an integration (the binary, the tests, the benches, the fuzz
@@ -17,6 +17,7 @@ pub(crate) mod evidence;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod identity;
+pub mod ingest;
 pub mod ledger;
 pub(crate) mod paths;
 pub mod policy;

@@ -17,6 +17,8 @@ pub(crate) const NOTE: &str = super::note::KIND;
 pub(crate) const MARKED_BAD: &str = "artifact.marked-bad";
 pub(crate) const AUDIT_READ: &str = "audit.read";
 pub(crate) const ACKNOWLEDGED: &str = "integrity.acknowledged";
+/// A deployment or rollback a CD tool's history shows (`rollcall ingest`).
+pub(crate) const OBSERVED: &str = "deployment.observed";
 
 /// Kinds that belong to a request (their first ref is the request's entry id).
 pub(crate) const REQUEST_KINDS: [&str; 13] = [

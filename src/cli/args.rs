@@ -44,6 +44,7 @@ Commands, by area (rollcall COMMAND --help for each):
   Policy        policy adopt|show
   Ledger        init, note, log, verify, rebuild
   Sync, proofs  export, import, checkpoints, sync, prove, verify-proof, acknowledge
+  CD tools      ingest, log --follow
   Reports       report, timeline
 
 Examples:
@@ -153,6 +154,9 @@ pub(crate) enum Command {
     /// The decision timeline of a request, or of every request of an incident, with the latencies between
     /// decisions (Markdown for a post-mortem, or JSON).
     Timeline(TimelineArgs),
+    /// Record a CD tool's deployment history as signed deployment.observed entries (rollbacks marked;
+    /// re-ingesting records nothing twice). SOURCE: helm (`helm history RELEASE -o json`).
+    Ingest(IngestArgs),
     /// Verify a bundle and add what it carries that this ledger lacks (refused whole if anything is wrong).
     Import(ImportArgs),
     /// Write the latest checkpoint of every origin held, for a peer's `export --since`.
@@ -696,6 +700,23 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
     /// Who reads (the read is recorded when the policy's audit.record_reads is on).
+    #[command(flatten)]
+    pub signer: Signer,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The tool the history comes from.
+    #[arg(value_parser = ["helm"])]
+    pub source: String,
+    /// The file holding its output (`helm history RELEASE -o json > history.json`).
+    pub input: PathBuf,
+    /// The environment the history is of (production, staging, …).
+    #[arg(long)]
+    pub env: String,
+    /// The component (service) it deployed; for Helm, the release.
+    #[arg(long)]
+    pub component: String,
     #[command(flatten)]
     pub signer: Signer,
 }

@@ -19,5 +19,5 @@ pub use reads::{
     witness,
 };
 pub use writes::{
-    act, audited, bulk, decisions, gitsync, identity, init, keys, lifecycle, note, purge, requests, sync,
+    act, audited, bulk, decisions, gitsync, identity, ingest, init, keys, lifecycle, note, purge, requests, sync,
 };

@@ -179,3 +179,28 @@ pub(crate) fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowErr
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `ingest SOURCE INPUT --env E --component C`: a deployment history recorded, rollbacks counted.
+pub(crate) fn ingest(ctx: &Context, a: crate::cli::args::IngestArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let r = workflow::ingest::ingest(ctx, a.signer.name.as_deref(), &a.source, &a.input, &a.env, &a.component)?;
+    if json {
+        println!(
+            "{}",
+            json!({"seen": r.seen, "recorded": r.recorded, "rollbacks": r.rollbacks, "already": r.already,
+                   "input_sha256": r.input_sha256})
+        );
+    } else {
+        println!(
+            "observed {} deployment{} of {} in {}: {} recorded ({} rollback{}), {} recorded before",
+            r.seen,
+            if r.seen == 1 { "" } else { "s" },
+            crate::text::safe(&a.component),
+            crate::text::safe(&a.env),
+            r.recorded,
+            r.rollbacks,
+            if r.rollbacks == 1 { "" } else { "s" },
+            r.already
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

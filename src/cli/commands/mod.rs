@@ -78,6 +78,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
         Command::Timeline(a) => {
             report::timeline(ctx, a.req.as_deref(), a.incident.as_deref(), &a.format, a.bundle.as_deref(), json)
         }
+        Command::Ingest(a) => ledger::ingest(ctx, a, json),
         Command::Demo(a) => console::demo(ctx, a, json),
         Command::Tui(a) => console::tui(ctx, a, json),
     }

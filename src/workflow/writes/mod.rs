@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod decisions;
 pub mod gitsync;
 pub mod identity;
+pub mod ingest;
 pub mod init;
 pub mod keys;
 pub mod lifecycle;

@@ -1,0 +1,105 @@
+//! `rollcall ingest SOURCE INPUT`: a CD tool's deployment history recorded as signed
+//! `deployment.observed` entries, one per deployment, those already recorded (same source, environment,
+//! component and revision) left out, in batches of one transaction and one checkpoint each. Nothing is
+//! written when the input is refused.
+
+use crate::audit::kinds::OBSERVED;
+use crate::ingest::{IngestError, MAX_INPUT, Observed};
+use crate::ledger::{SignedStatement, Statement};
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+/// Deployments signed per transaction.
+const BATCH: usize = 1_000;
+
+/// What an ingest recorded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ingested {
+    /// Deployments in the input.
+    pub seen: usize,
+    /// Newly recorded, and how many of those are rollbacks.
+    pub recorded: usize,
+    pub rollbacks: usize,
+    /// Left out: recorded before.
+    pub already: usize,
+    pub input_sha256: String,
+}
+
+/// The CD tools `ingest` reads.
+pub const SOURCES: [&str; 1] = ["helm"];
+
+/// Reads `input` (the output of `source`), and records its deployments in `env` for `component`, signed
+/// by `signer`.
+pub fn ingest(
+    ctx: &Context,
+    signer: Option<&str>,
+    source: &str,
+    input: &Path,
+    env: &str,
+    component: &str,
+) -> Result<Ingested, WorkflowError> {
+    for (what, v) in [("--env", env), ("--component", component)] {
+        if v.trim().is_empty() || v.len() > 200 || v.chars().any(char::is_control) {
+            return Err(WorkflowError::Usage(format!("{what} must be a short name without control characters")));
+        }
+    }
+    let io = |e: std::io::Error| WorkflowError::Io(input.display().to_string(), e);
+    let file = std::fs::File::open(input).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(WorkflowError::Usage(format!(
+            "{}: larger than {} MiB; split the history",
+            input.display(),
+            MAX_INPUT >> 20
+        )));
+    }
+    let digest = crate::ledger::Hash::of(&[&bytes]).to_hex();
+    let observed = match source {
+        "helm" => crate::ingest::helm::parse(&bytes, env, component, &digest),
+        other => {
+            return Err(WorkflowError::Usage(format!("unknown source {other:?} (one of: {})", SOURCES.join(", "))));
+        }
+    }
+    .map_err(|e: IngestError| WorkflowError::Usage(e.to_string()))?;
+    let mut session = ctx.session(signer)?;
+    let known = recorded_keys(&session.ledger)?;
+    let by = session.signer.public();
+    let domain = session.ledger.domain();
+    let mut report = Ingested { seen: observed.len(), input_sha256: digest, ..Default::default() };
+    let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.key())).collect();
+    report.already = report.seen - fresh.len();
+    for chunk in fresh.chunks(BATCH) {
+        let size = session.ledger.size(&session.ledger.own_origin().clone())?;
+        let mut floor = session.ledger.time_floor_ms()?;
+        let mut signed: Vec<SignedStatement> = Vec::with_capacity(chunk.len());
+        for o in chunk {
+            let now = crate::workflow::clock::now().timestamp_millis().max(floor);
+            floor = now;
+            let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_else(crate::workflow::clock::now);
+            let statement = Statement::new_at(OBSERVED, &by, serde_json::to_value(o)?, &[], at);
+            signed.push(statement.sign(session.signer.signing_key(), &domain)?);
+        }
+        session.append_checked(&signed, size)?;
+        report.recorded += chunk.len();
+        report.rollbacks += chunk.iter().filter(|o| o.rollback).count();
+    }
+    Ok(report)
+}
+
+/// The (source, env, component, revision) of every deployment recorded so far.
+fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<(String, String, String, String)>, WorkflowError> {
+    let mut keys = HashSet::new();
+    ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
+        if let Ok(st) = row.entry.statement()
+            && let Ok(o) = serde_json::from_value::<Observed>(st.body)
+        {
+            keys.insert(o.key());
+        }
+        Ok(())
+    })?;
+    Ok(keys)
+}
