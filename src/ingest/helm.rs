@@ -3,6 +3,7 @@
 //! `"rollback_revision"` (Helm 3.13+) or a description "Rollback to N" (older Helm).
 
 use super::{IngestError, MAX_REVISIONS, Observed, bounded};
+
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -23,29 +24,49 @@ fn fail(place: impl Into<String>, problem: impl Into<String>) -> IngestError {
     IngestError { source_name: "helm", place: place.into(), problem: problem.into() }
 }
 
+/// At most [`MAX_REVISIONS`] revisions, read one by one (no tree of the whole input is built).
+struct Bounded(Vec<Revision>);
+
+impl<'de> Deserialize<'de> for Bounded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seq;
+        impl<'de> serde::de::Visitor<'de> for Seq {
+            type Value = Bounded;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of revisions (`helm history RELEASE -o json`)")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Bounded, A::Error> {
+                let mut out = Vec::new();
+                while let Some(r) = seq.next_element::<Revision>()? {
+                    if out.len() == MAX_REVISIONS {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {MAX_REVISIONS} revisions; at most {MAX_REVISIONS} are read"
+                        )));
+                    }
+                    out.push(r);
+                }
+                Ok(Bounded(out))
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
+}
+
 /// The deployments of one release's history (`input`, whose SHA-256 is `digest`), for `env` and
 /// `component`, oldest first.
 pub fn parse(input: &[u8], env: &str, component: &str, digest: &str) -> Result<Vec<Observed>, IngestError> {
-    let value: serde_json::Value = serde_json::from_slice(input).map_err(|e| {
-        fail(format!("line {} column {}", e.line(), e.column()), format!("not the JSON of `helm history -o json`: {e}"))
-    })?;
-    let Some(items) = value.as_array() else {
+    if input.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
         return Err(fail("at the top", "expected an array of revisions (`helm history RELEASE -o json`)"));
-    };
-    if items.len() > MAX_REVISIONS {
-        return Err(fail("at the top", format!("{} revisions; at most {MAX_REVISIONS} are read", items.len())));
     }
-    let mut revisions: Vec<Revision> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let r: Revision = serde_json::from_value(item.clone())
-            .map_err(|e| fail(format!("revision #{} (array index {i})", i + 1), e.to_string()))?;
+    let Bounded(mut revisions) = serde_json::from_slice(input)
+        .map_err(|e| fail(format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+    for r in &revisions {
         if chrono::DateTime::parse_from_rfc3339(&r.updated).is_err() {
             return Err(fail(
                 format!("revision {}", r.revision),
                 format!("\"updated\" is not a time: {:?}", crate::text::safe(&r.updated)),
             ));
         }
-        revisions.push(r);
     }
     revisions.sort_by_key(|r| r.revision);
     if let Some(w) = revisions.windows(2).find(|w| w[0].revision == w[1].revision) {
@@ -121,9 +142,8 @@ mod tests {
     fn wrong_shapes_are_refused_with_the_place() {
         let err = |input: &[u8]| parse(input, "e", "c", "d").unwrap_err().to_string();
         assert!(err(b"{\"revision\":1}").contains("expected an array"), "{}", err(b"{}"));
-        assert!(
-            err(b"[{\"revision\":1,\"updated\":\"2026-01-01T00:00:00Z\"},{\"updated\":\"x\"}]").contains("revision #2")
-        );
+        let second = err(b"[{\"revision\":1,\"updated\":\"2026-01-01T00:00:00Z\"},{\"updated\":\"x\"}]");
+        assert!(second.contains("line 1 column") && second.contains("missing field `revision`"), "{second}");
         assert!(err(b"[{\"revision\":1,\"updated\":\"yesterday\"}]").contains("not a time"));
         assert!(err(b"[{\"revision\":1,\"updated\":\"2026-01-01T00:00:00Z\"}").contains("line 1"));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
