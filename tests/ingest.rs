@@ -87,3 +87,59 @@ fn hostile_histories_are_refused_in_one_line_and_nothing_is_written() {
     assert!(err.contains("--env"), "{err}");
     assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
 }
+
+/// Issue 17, item 3: a request filed for an observed rollback takes environment, component, from/to,
+/// change id, deploy time and revert command from the observation; flags given win.
+#[test]
+fn a_request_is_filled_from_an_observed_rollback() {
+    let env = common::team();
+    let path = fixture("helm-history-with-rollback.json");
+    env.ok(&["ingest", "helm", &path, "--env", "production", "--component", "foo", "--as", "bob"]);
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let id: String = c
+        .query_row(
+            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"rollback\":true%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = env.json(&[
+        "request",
+        "new",
+        "--from-observed",
+        &id[..10],
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "the upgrade broke checkout",
+        "--impact",
+        "none: it already ran",
+        "--risk",
+        "low",
+        "--as",
+        "bob",
+    ]);
+    let req = r["request"].as_str().unwrap().to_string();
+    let shown = env.json(&["show", &req[..12]]);
+    let text = shown.to_string();
+    for want in [
+        "\"production\"",
+        "\"foo\"",
+        r#"["helm","rollback","foo","1"]"#,
+        "helm foo revision 2",
+        "1977-09-02T22:04:05Z",
+        "Rollback of foo in production: revision 2 to 1",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    // An unknown or ambiguous id is refused before anything is written.
+    let before = env.fingerprint();
+    assert!(
+        env.fails(&["request", "new", "--from-observed", "ffff0000", "--as", "bob"], 2)
+            .contains("no observed deployment")
+    );
+    assert!(
+        env.fails(&["request", "new", "--from-observed", "xyz", "--as", "bob"], 2).contains("not an observation id")
+    );
+    assert_eq!(env.fingerprint(), before);
+}

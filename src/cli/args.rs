@@ -815,6 +815,11 @@ pub(crate) struct RequestNewArgs {
     /// A unified diff of what the revert does, for sources other than git.
     #[arg(long, value_name = "F", conflicts_with = "from_git")]
     pub diff: Option<PathBuf>,
+    /// Fill environment, component, from/to, change id, deploy time and revert command from a
+    /// deployment recorded by `rollcall ingest` (its entry id, 4+ hex characters): the request for a
+    /// rollback that was observed (flags given too override).
+    #[arg(long, value_name = "ID", conflicts_with = "from_git")]
+    pub from_observed: Option<String>,
     /// A directory of OSV advisories (JSON) to check dependency downgrades against.
     #[arg(long, value_name = "DIR")]
     pub advisories: Option<PathBuf>,

@@ -32,9 +32,40 @@ fn read_record_file(path: &std::path::Path) -> Result<RequestBody, WorkflowError
 pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         RequestCommand::New(a) => {
-            let RequestNewArgs { record, from_file, from_git, revert, diff, advisories, signer } = a;
+            let RequestNewArgs { record, from_file, from_git, revert, diff, from_observed, advisories, signer } = a;
             let mut record = record;
             let mut changeset = None;
+            if let Some(id) = &from_observed {
+                let (_, o, deployed_at) = workflow::ingest::observed(ctx, id)?;
+                let from = o.from.clone().unwrap_or_else(|| o.revision.clone());
+                record.env.get_or_insert(o.env.clone());
+                if record.components.is_empty() {
+                    record.components = vec![o.component.clone()];
+                }
+                record.from.get_or_insert(from.clone());
+                record.to.get_or_insert(o.to.clone());
+                record.change.get_or_insert(format!("{} {} revision {from}", o.source, o.component));
+                if let Some(at) = deployed_at {
+                    record.deployed_at.get_or_insert(at);
+                }
+                if o.source == "helm" {
+                    record.revert_cmd.get_or_insert(format!("helm rollback {} {}", o.component, o.to));
+                }
+                if let Some(a) = &o.artifact {
+                    if record.artifacts.is_empty() {
+                        record.artifacts = vec![a.clone()];
+                    }
+                }
+                record.title.get_or_insert(format!(
+                    "{} {} in {}: revision {from} to {} ({} at {})",
+                    if o.rollback { "Rollback of" } else { "Revert of" },
+                    o.component,
+                    o.env,
+                    o.to,
+                    o.source,
+                    o.at
+                ));
+            }
             if let (Some(repo), Some(spec)) = (&from_git, &revert) {
                 let g = workflow::requests::from_git(repo, spec)?;
                 if record.revert_cmd.is_none() {

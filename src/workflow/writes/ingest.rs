@@ -5,7 +5,7 @@
 
 use crate::audit::kinds::OBSERVED;
 use crate::ingest::{IngestError, MAX_INPUT, Observed};
-use crate::ledger::{SignedStatement, Statement};
+use crate::ledger::{EntryId, SignedStatement, Statement};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::collections::HashSet;
@@ -102,4 +102,44 @@ fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<(String, Stri
         Ok(())
     })?;
     Ok(keys)
+}
+
+/// The observed deployment whose entry id starts with `prefix` (at least 4 hex characters, unique), and
+/// the time the revision it moved away from was deployed, when that deployment was observed too: what
+/// `request new --from-observed` fills a record from.
+pub fn observed(ctx: &Context, prefix: &str) -> Result<(EntryId, Observed, Option<String>), WorkflowError> {
+    let ledger = ctx.open_read_only()?;
+    let p = prefix.trim();
+    if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WorkflowError::Usage(format!(
+            "{:?} is not an observation id: give at least 4 hex characters of it (see `rollcall log --kind {OBSERVED} --after 0`)",
+            crate::text::safe(p)
+        )));
+    }
+    let id = match ledger.ids_with_prefix(OBSERVED, p, 2)?.as_slice() {
+        [one] => *one,
+        [] => return Err(WorkflowError::NotFound(format!("no observed deployment has an id starting with {p}"))),
+        _ => return Err(WorkflowError::Usage(format!("{p} matches more than one observation; give more characters"))),
+    };
+    let row = ledger.entry(&id)?.ok_or_else(|| WorkflowError::NotFound(format!("observation {p} is not stored")))?;
+    let body = row.entry.statement().map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?.body;
+    let o: Observed =
+        serde_json::from_value(body).map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?;
+    // When the revision it moved away from was deployed, if that deployment was observed too.
+    let mut deployed_at = None;
+    if let Some(from) = &o.from {
+        ledger.visit_kinds(&[OBSERVED], |r| -> Result<(), WorkflowError> {
+            if let Ok(st) = r.entry.statement()
+                && let Ok(prev) = serde_json::from_value::<Observed>(st.body)
+                && prev.source == o.source
+                && prev.env == o.env
+                && prev.component == o.component
+                && prev.revision == *from
+            {
+                deployed_at = Some(prev.at);
+            }
+            Ok(())
+        })?;
+    }
+    Ok((id, o, deployed_at))
 }
