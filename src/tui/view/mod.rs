@@ -128,30 +128,9 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState) {
     }
 }
 
-/// `text` as spans with every occurrence of `needle` (any ASCII case) in `style`.
+/// `text` as spans with every occurrence of `needle` (any ASCII case, trimmed) in `style`.
 pub(super) fn highlighted(text: &str, needle: &str, style: ratatui::style::Style) -> Vec<ratatui::text::Span<'static>> {
-    use ratatui::text::Span;
-    let lower = text.to_ascii_lowercase();
-    let needle = needle.trim().to_ascii_lowercase();
-    if needle.is_empty() {
-        return vec![Span::raw(text.to_string())];
-    }
-    let mut out = Vec::new();
-    let mut at = 0;
-    // ASCII lowercasing keeps byte offsets, so a match in `lower` is the same range of `text`.
-    while let Some(i) = lower[at..].find(&needle) {
-        let start = at + i;
-        let end = start + needle.len();
-        if start > at {
-            out.push(Span::raw(text[at..start].to_string()));
-        }
-        out.push(Span::styled(text[start..end].to_string(), style));
-        at = end;
-    }
-    if at < text.len() {
-        out.push(Span::raw(text[at..].to_string()));
-    }
-    out
+    highlighted_any(text, &[needle.trim().to_string()], style)
 }
 
 /// `text` as spans with every occurrence of any of `words` (any ASCII case) in `style`.
