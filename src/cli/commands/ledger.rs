@@ -74,6 +74,15 @@ pub(crate) fn log(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, Wor
     log_of(ctx, a.origin.as_deref(), a.from, a.limit, json)
 }
 
+/// "name (key id)", "? (key id)" for a key the roster does not name, else the actor as stored; sanitized.
+fn actor_label(name: &Option<String>, key_id: &Option<String>, actor: &str) -> String {
+    match (name, key_id) {
+        (Some(n), Some(k)) => format!("{} ({k})", crate::text::safe(n)),
+        (None, Some(k)) => format!("? ({k})"),
+        _ => crate::text::safe(actor),
+    }
+}
+
 /// How often `log --follow` looks for new entries.
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -103,11 +112,7 @@ fn log_stream(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, Workflo
             })
             .to_string()
         } else {
-            let actor = match (&l.actor_name, &l.actor_key_id) {
-                (Some(n), Some(k)) => format!("{} ({k})", safe(n)),
-                (None, Some(k)) => format!("? ({k})"),
-                _ => safe(&l.actor),
-            };
+            let actor = actor_label(&l.actor_name, &l.actor_key_id, &l.actor);
             let at =
                 l.origin.as_ref().map(|(o, i, _)| format!("{}#{i}", safe(o))).unwrap_or_else(|| "(in no log)".into());
             let mark = if l.verified { "" } else { "  UNVERIFIED" };
@@ -144,11 +149,7 @@ fn log_of(
     }
     let mut table = output::TwoPass::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"], &mut out);
     workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
-        let actor = match (&l.actor_name, &l.actor_key_id) {
-            (Some(n), Some(k)) => format!("{n} ({k})"),
-            (None, Some(k)) => format!("? ({k})"),
-            _ => l.actor.clone(),
-        };
+        let actor = actor_label(&l.actor_name, &l.actor_key_id, &l.actor);
         table.row(pass, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
         Ok(())
     })?;

@@ -17,6 +17,12 @@ pub(crate) struct LogLine {
     pub ts: String,
 }
 
+/// The key id and (when the roster knows it) the enrolled name of the key `actor` names.
+fn signer(roster: &Roster, actor: &str) -> (Option<String>, Option<String>) {
+    let key = PublicKey::parse(actor);
+    (key.map(|k| k.key_id()), key.and_then(|k| roster.name_of(&k).map(str::to_string)))
+}
+
 /// The log a listing walks.
 #[derive(Clone, Debug)]
 pub(crate) struct LogHead {
@@ -56,7 +62,7 @@ pub(crate) fn log_each(
             }
             for r in page {
                 at = r.index + 1;
-                let key = PublicKey::parse(&r.actor);
+                let (actor_key_id, actor_name) = signer(&roster, &r.actor);
                 // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind it claims.
                 let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
                 visit(
@@ -65,8 +71,8 @@ pub(crate) fn log_each(
                         index: r.index,
                         entry_id: r.entry.id,
                         kind,
-                        actor_key_id: key.map(|k| k.key_id()),
-                        actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
+                        actor_key_id,
+                        actor_name,
                         actor: r.actor,
                         ts: r.ts,
                     },
@@ -148,13 +154,13 @@ pub(crate) fn stream(
             {
                 continue;
             }
-            let key = PublicKey::parse(&row.actor);
+            let (actor_key_id, actor_name) = signer(&roster, &row.actor);
             let line = StreamLine {
                 seq: row.seq,
                 entry_id: row.entry.id,
                 kind,
-                actor_key_id: key.map(|k| k.key_id()),
-                actor_name: key.and_then(|k| roster.name_of(&k).map(str::to_string)),
+                actor_key_id,
+                actor_name,
                 actor: row.actor,
                 ts: row.ts,
                 origin: row.leaf.map(|(name, index, pos)| (name, index, crate::ledger::pos::to_key(pos))),

@@ -189,14 +189,20 @@ mod tests {
     use super::*;
     use crate::workflow::browse::{Page, QueueFilter, queue_count, queue_page};
 
-    #[test]
-    fn the_queue_pages_the_waiting_requests_first_then_the_rest_without_gaps_or_repeats() {
+    /// The demo ledger (no synthetic load) with its request index current, and the time it was refreshed.
+    fn demo_ledger() -> (tempfile::TempDir, crate::workflow::Context, Ledger, DateTime<Utc>) {
         let dir = tempfile::tempdir().unwrap();
         let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
         let ctx = demo.context();
         let ledger = ctx.open().unwrap();
         let now = crate::workflow::clock::now();
         crate::workflow::index::refresh(&ledger, now).unwrap();
+        (dir, ctx, ledger, now)
+    }
+
+    #[test]
+    fn the_queue_pages_the_waiting_requests_first_then_the_rest_without_gaps_or_repeats() {
+        let (_dir, ctx, ledger, now) = demo_ledger();
         let carol = ctx.keystore.info("carol").unwrap().public_key;
         let w = waiting_on(&ledger, &carol, now).unwrap();
         assert!(!w.ids.is_empty(), "the demo has requests waiting on carol");
@@ -248,10 +254,7 @@ mod tests {
     #[test]
     fn every_queue_order_pages_without_gaps_or_repeats() {
         use crate::workflow::browse::QueueSort;
-        let dir = tempfile::tempdir().unwrap();
-        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
-        let ledger = demo.context().open().unwrap();
-        crate::workflow::index::refresh(&ledger, crate::workflow::clock::now()).unwrap();
+        let (_dir, _ctx, ledger, _) = demo_ledger();
         let tier = |t: &str| ["critical", "high", "medium", "low"].iter().position(|x| *x == t).unwrap_or(4);
         for sort in QueueSort::ALL {
             let f = QueueFilter { sort, all: true, ..Default::default() };
@@ -300,12 +303,7 @@ mod tests {
     /// Issue 16: a revert that ran and is not validated waits on the key that recorded its execution.
     #[test]
     fn an_executed_revert_waits_on_its_executor_to_validate() {
-        let dir = tempfile::tempdir().unwrap();
-        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
-        let ctx = demo.context();
-        let ledger = ctx.open().unwrap();
-        let now = crate::workflow::clock::now();
-        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let (_dir, ctx, ledger, now) = demo_ledger();
         let snap = Snapshot::load(&ledger).unwrap();
         let executed: Vec<EntryId> = {
             let mut stmt =

@@ -93,15 +93,22 @@ pub fn ingest(
 /// The (source, env, component, revision) of every deployment recorded so far.
 fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<(String, String, String, String)>, WorkflowError> {
     let mut keys = HashSet::new();
+    each_observed(ledger, |o| {
+        keys.insert(o.key());
+    })?;
+    Ok(keys)
+}
+
+/// Calls `visit` with the body of every `deployment.observed` entry that reads as one.
+fn each_observed(ledger: &crate::ledger::Ledger, mut visit: impl FnMut(Observed)) -> Result<(), WorkflowError> {
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
         if let Ok(st) = row.entry.statement()
             && let Ok(o) = serde_json::from_value::<Observed>(st.body)
         {
-            keys.insert(o.key());
+            visit(o);
         }
         Ok(())
-    })?;
-    Ok(keys)
+    })
 }
 
 /// The observed deployment whose entry id starts with `prefix` (at least 4 hex characters, unique), and
@@ -128,17 +135,11 @@ pub fn observed(ctx: &Context, prefix: &str) -> Result<(EntryId, Observed, Optio
     // When the revision it moved away from was deployed, if that deployment was observed too.
     let mut deployed_at = None;
     if let Some(from) = &o.from {
-        ledger.visit_kinds(&[OBSERVED], |r| -> Result<(), WorkflowError> {
-            if let Ok(st) = r.entry.statement()
-                && let Ok(prev) = serde_json::from_value::<Observed>(st.body)
-                && prev.source == o.source
-                && prev.env == o.env
-                && prev.component == o.component
-                && prev.revision == *from
-            {
+        let wanted = (o.source.clone(), o.env.clone(), o.component.clone(), from.clone());
+        each_observed(&ledger, |prev| {
+            if prev.key() == wanted {
                 deployed_at = Some(prev.at);
             }
-            Ok(())
         })?;
     }
     Ok((id, o, deployed_at))
