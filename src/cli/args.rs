@@ -44,7 +44,7 @@ Commands, by area (rollcall COMMAND --help for each):
   Policy        policy adopt|show
   Ledger        init, note, log, verify, rebuild
   Sync, proofs  export, import, checkpoints, sync, prove, verify-proof, acknowledge
-  CD tools      ingest, log --follow
+  CD tools      ingest, reconcile, log --follow
   Reports       report, timeline
 
 Examples:
@@ -157,6 +157,10 @@ pub(crate) enum Command {
     /// Record a CD tool's deployment history as signed deployment.observed entries (rollbacks marked;
     /// re-ingesting records nothing twice). SOURCE: helm (`helm history RELEASE -o json`).
     Ingest(IngestArgs),
+    /// Match the rollbacks the CD tools observed (`ingest`) with the requests: list those with no request
+    /// (unrecorded), with a request not cleared when they ran (unauthorized), and executed requests no
+    /// ingested history shows (unconfirmed). Exit 0 when all match, 1 otherwise.
+    Reconcile(ReconcileArgs),
     /// Verify a bundle and add what it carries that this ledger lacks (refused whole if anything is wrong).
     Import(ImportArgs),
     /// Write the latest checkpoint of every origin held, for a peer's `export --since`.
@@ -719,6 +723,19 @@ pub(crate) struct IngestArgs {
     pub component: String,
     #[command(flatten)]
     pub signer: Signer,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileArgs {
+    /// Only rollbacks and executions from this day (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only this environment.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// How many hours apart a rollback and its request (filed or executed) may be.
+    #[arg(long, value_name = "HOURS", default_value_t = 72, value_parser = clap::value_parser!(i64).range(1..=8760))]
+    pub window: i64,
 }
 
 #[derive(Debug, Args)]

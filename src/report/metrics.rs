@@ -35,6 +35,17 @@ pub struct RequestFacts {
     pub temporary_until: Option<DateTime<Utc>>,
     pub closed: bool,
     pub incident: Option<String>,
+    /// Every component the revert touches (`component` is the first).
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// The revert's revisions or digests: the one deployed when it was requested, and the one it returns to.
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// When an emergency was invoked for it.
+    #[serde(default)]
+    pub emergency_at: Option<DateTime<Utc>>,
 }
 
 /// A figure with the population it was computed over and what was left out.

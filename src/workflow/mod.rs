@@ -15,7 +15,7 @@ pub mod writes;
 pub use context::{Context, Receipt, Session};
 pub use error::WorkflowError;
 pub use reads::{
-    assess, browse, evidence, facts, index, log, metrics, present, proofs, query, report, state, verify, waiting,
+    assess, browse, evidence, facts, index, log, metrics, present, proofs, query, reconcile, report, state, verify, waiting,
     witness,
 };
 pub use writes::{

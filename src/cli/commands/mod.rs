@@ -8,6 +8,7 @@ pub(crate) mod evidence;
 pub(crate) mod governance;
 pub(crate) mod keys;
 pub(crate) mod ledger;
+pub(crate) mod reconcile;
 pub(crate) mod report;
 pub(crate) mod requests;
 pub(crate) mod sync;
@@ -79,6 +80,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
             report::timeline(ctx, a.req.as_deref(), a.incident.as_deref(), &a.format, a.bundle.as_deref(), json)
         }
         Command::Ingest(a) => ledger::ingest(ctx, a, json),
+        Command::Reconcile(a) => reconcile::reconcile(ctx, a, json),
         Command::Demo(a) => console::demo(ctx, a, json),
         Command::Tui(a) => console::tui(ctx, a, json),
     }

@@ -45,5 +45,9 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         flags: judged.assessment.flag_ids(),
         temporary_until: time(&r.temporary_until),
         incident: r.incident.clone().or_else(|| view.incidents.first().map(|i| i.body.incident.clone())),
+        components: r.components.clone(),
+        from: r.revert.from.clone(),
+        to: r.revert.to.clone(),
+        emergency_at: view.emergency.as_ref().map(|e| e.ts),
     }
 }

@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "7";
+const INDEX_VERSION: &str = "8";
 
 /// Filters for `list` and the queue: a status, environment, risk tier, only flagged, at most this many.
 #[derive(Clone, Debug, Default)]

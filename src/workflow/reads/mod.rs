@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod present;
 pub mod proofs;
 pub mod query;
+pub mod reconcile;
 pub mod report;
 pub mod snapshot;
 pub mod state;

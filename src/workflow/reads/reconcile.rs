@@ -1,0 +1,499 @@
+//! `rollcall reconcile`: the rollbacks the CD tools observed (`deployment.observed` entries written by
+//! `ingest`) matched with the rollback requests of the ledger. A rollback no request accounts for is
+//! **unrecorded**; one whose request was not approved when it ran (and that was never taken down the
+//! emergency path, before it or post hoc) is **unauthorized**; a request executed per the ledger that no ingested history shows is **unconfirmed**.
+//!
+//! Matching (docs in README "Reconciling with the deployment history"): same environment (case
+//! ignored), the observation's component among the request's components, the request filed or executed
+//! within the window of the rollback's time, and revisions that agree where they can be compared (both
+//! short numbers, or both hex of 7+ characters: one a prefix of the other; or the request's target named
+//! in the observation's artifact). Among candidates, agreeing revisions first, then the nearest in time;
+//! each request accounts for at most one rollback. Times are the signers' and the tools': bounded by the
+//! ledger's rules (FORMAT.md §7.4), not proven.
+
+use super::index;
+use crate::audit::kinds::OBSERVED;
+use crate::ingest::Observed;
+use crate::ledger::{EntryId, Ledger};
+use crate::report::metrics::RequestFacts;
+use crate::workflow::context::Context;
+use crate::workflow::error::WorkflowError;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+/// How far apart a rollback and its request may be, by default.
+pub const DEFAULT_WINDOW_HOURS: i64 = 72;
+
+/// What to reconcile.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Only rollbacks (and executions) at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this environment.
+    pub env: Option<String>,
+    /// How far apart a rollback and its request may be.
+    pub window: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { since: None, env: None, window: Duration::hours(DEFAULT_WINDOW_HOURS) }
+    }
+}
+
+/// An observed deployment and the id of the entry recording it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub id: EntryId,
+    pub observed: Observed,
+    /// Its time, parsed.
+    pub at: DateTime<Utc>,
+}
+
+/// A request as reconcile names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRef {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub env: String,
+    pub component: String,
+    pub from: String,
+    pub to: String,
+    pub requested_at: DateTime<Utc>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+impl RequestRef {
+    fn of(f: &RequestFacts) -> RequestRef {
+        RequestRef {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            status: f.status.clone(),
+            env: f.env.clone(),
+            component: f.component.clone(),
+            from: f.from.clone(),
+            to: f.to.clone(),
+            requested_at: f.requested_at,
+            executed_at: f.executed_at,
+        }
+    }
+}
+
+/// A rollback matched with a request that did not clear it when it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unauthorized {
+    pub observation: Observation,
+    pub request: RequestRef,
+    /// Why it was not cleared at that time.
+    pub why: String,
+}
+
+/// A rollback matched with the request that accounts for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matched {
+    pub observation: EntryId,
+    pub request: String,
+    /// Whether the request was filed before the rollback ran.
+    pub recorded_before: bool,
+}
+
+/// The outcome of a reconciliation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Observed rollbacks in scope.
+    pub rollbacks: usize,
+    /// Of those, matched with a request filed before they ran, and after.
+    pub recorded_before: usize,
+    pub recorded_after: usize,
+    pub unrecorded: Vec<Observation>,
+    pub unauthorized: Vec<Unauthorized>,
+    /// Requests executed per the ledger (in scope), those an ingested history shows, those it should show
+    /// and does not, and those no ingested history covers (nothing was ingested for their environment and
+    /// component up to their execution: not a finding).
+    pub executed: usize,
+    pub confirmed: usize,
+    pub unconfirmed: Vec<RequestRef>,
+    pub not_covered: usize,
+    pub matched: Vec<Matched>,
+    pub window_hours: i64,
+}
+
+impl Reconciled {
+    /// Whether everything matches (the command's exit status).
+    pub fn all_match(&self) -> bool {
+        self.unrecorded.is_empty() && self.unauthorized.is_empty() && self.unconfirmed.is_empty()
+    }
+
+    /// The share of observed rollbacks whose request was filed before they ran; `None` without rollbacks.
+    pub fn share_recorded_before(&self) -> Option<f64> {
+        (self.rollbacks > 0).then(|| self.recorded_before as f64 / self.rollbacks as f64)
+    }
+}
+
+/// Reconciles the ledger's observed rollbacks with its requests.
+pub fn reconcile(ctx: &Context, options: &Options) -> Result<Reconciled, WorkflowError> {
+    let ledger = ctx.open()?;
+    index::refresh(&ledger, crate::workflow::clock::now())?;
+    reconcile_in(&ledger, options)
+}
+
+/// [`reconcile`] over an open ledger whose request index is current.
+pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
+    let env_ok = |e: &str| options.env.as_deref().is_none_or(|want| norm(want) == norm(e));
+    let mut observations: Vec<Observation> = Vec::new();
+    each_observation(ledger, |o| {
+        if env_ok(&o.observed.env) {
+            observations.push(o);
+        }
+    })?;
+    let mut requests: Vec<RequestFacts> = Vec::new();
+    super::report::each_fact(ledger, &mut |f| {
+        if env_ok(&f.env) {
+            requests.push(f.clone());
+        }
+    })?;
+    Ok(reconcile_facts(observations, &requests, options))
+}
+
+type Group = (String, String);
+
+fn norm(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// The matching itself, over observations and request facts already read.
+pub(crate) fn reconcile_facts(
+    mut observations: Vec<Observation>,
+    requests: &[RequestFacts],
+    options: &Options,
+) -> Reconciled {
+    let w = options.window;
+    let since_ok = |t: DateTime<Utc>| options.since.is_none_or(|s| t >= s);
+    observations.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    // Requests by (environment, component), sorted by the time that places them.
+    let mut by_group: HashMap<Group, Vec<usize>> = HashMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        let comps: Vec<&String> =
+            if r.components.is_empty() { vec![&r.component] } else { r.components.iter().collect() };
+        for c in comps {
+            by_group.entry((norm(&r.env), norm(c))).or_default().push(i);
+        }
+    }
+    for list in by_group.values_mut() {
+        list.sort_by_key(|&i| requests[i].requested_at);
+        list.dedup();
+    }
+    // The latest time each (environment, component) history was observed up to.
+    let mut observed_until: HashMap<Group, DateTime<Utc>> = HashMap::new();
+    for o in &observations {
+        let g = (norm(&o.observed.env), norm(&o.observed.component));
+        let t = observed_until.entry(g).or_insert(o.at);
+        *t = (*t).max(o.at);
+    }
+    let mut used = vec![false; requests.len()];
+    let mut out = Reconciled { window_hours: w.num_hours(), ..Default::default() };
+    for o in observations.iter().filter(|o| o.observed.rollback && since_ok(o.at)) {
+        out.rollbacks += 1;
+        let g = (norm(&o.observed.env), norm(&o.observed.component));
+        let best = by_group.get(&g).and_then(|list| best_candidate(o, list, requests, &used, w));
+        let Some(i) = best else {
+            out.unrecorded.push(o.clone());
+            continue;
+        };
+        used[i] = true;
+        let r = &requests[i];
+        let recorded_before = r.requested_at <= o.at;
+        out.matched.push(Matched { observation: o.id, request: r.id.clone(), recorded_before });
+        match not_cleared(r, o.at) {
+            Some(why) => {
+                out.unauthorized.push(Unauthorized { observation: o.clone(), request: RequestRef::of(r), why })
+            }
+            None if recorded_before => out.recorded_before += 1,
+            None => out.recorded_after += 1,
+        }
+    }
+    // Executions the history should show.
+    for (i, r) in requests.iter().enumerate() {
+        let Some(executed_at) = r.executed_at else { continue };
+        if !since_ok(executed_at) || r.outcome.as_deref() == Some("failed") {
+            continue;
+        }
+        out.executed += 1;
+        if used[i] {
+            out.confirmed += 1;
+            continue;
+        }
+        let comps: Vec<&String> =
+            if r.components.is_empty() { vec![&r.component] } else { r.components.iter().collect() };
+        let covered = comps
+            .iter()
+            .any(|c| observed_until.get(&(norm(&r.env), norm(c))).is_some_and(|until| *until >= executed_at));
+        if !covered {
+            out.not_covered += 1;
+            continue;
+        }
+        let seen = observations.iter().any(|o| {
+            norm(&o.observed.env) == norm(&r.env)
+                && comps.iter().any(|c| norm(c) == norm(&o.observed.component))
+                && o.at >= r.requested_at
+                && (o.at - executed_at).abs() <= w
+                && revisions(r, &o.observed) == Agreement::Agree
+        });
+        if seen {
+            out.confirmed += 1;
+        } else {
+            out.unconfirmed.push(RequestRef::of(r));
+        }
+    }
+    out
+}
+
+/// Whether a request's revisions and an observation's can be compared, and agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Agreement {
+    Agree,
+    Incomparable,
+    Differ,
+}
+
+fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
+    let to = r.to.trim();
+    if let Some(artifact) = &o.artifact
+        && to.len() >= 7
+        && artifact.contains(to)
+    {
+        return Agreement::Agree;
+    }
+    match same_revision(to, o.to.trim()) {
+        Some(true) => Agreement::Agree,
+        Some(false) => Agreement::Differ,
+        None => Agreement::Incomparable,
+    }
+}
+
+/// Whether `a` and `b` name the same revision, when they are of one kind: both short decimal numbers
+/// (equal), or both hex of 7+ characters (one a prefix of the other, case ignored); `None` otherwise.
+fn same_revision(a: &str, b: &str) -> Option<bool> {
+    let number = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|c| c.is_ascii_digit());
+    let hex = |s: &str| s.len() >= 7 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    if !a.is_empty() && a == b {
+        return Some(true);
+    }
+    if number(a) && number(b) {
+        return Some(a.trim_start_matches('0') == b.trim_start_matches('0'));
+    }
+    if hex(a) && hex(b) {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        return Some(a.starts_with(&b) || b.starts_with(&a));
+    }
+    None
+}
+
+/// The unused request of `list` (one group, sorted by request time) that best accounts for rollback `o`.
+fn best_candidate(
+    o: &Observation,
+    list: &[usize],
+    requests: &[RequestFacts],
+    used: &[bool],
+    w: Duration,
+) -> Option<usize> {
+    let near = |t: DateTime<Utc>| (t - o.at).abs() <= w;
+    // Requests filed in the window, and those filed earlier but executed in it.
+    let start = list.partition_point(|&i| requests[i].requested_at < o.at - w);
+    let end = list.partition_point(|&i| requests[i].requested_at <= o.at + w);
+    let earlier_executed =
+        list[..start].iter().copied().filter(|&i| requests[i].executed_at.is_some_and(near)).collect::<Vec<_>>();
+    list[start..end]
+        .iter()
+        .copied()
+        .chain(earlier_executed)
+        .filter(|&i| !used[i] && requests[i].status != "withdrawn")
+        .filter_map(|i| {
+            let r = &requests[i];
+            let agreement = revisions(r, &o.observed);
+            if agreement == Agreement::Differ {
+                return None;
+            }
+            let distance =
+                [Some(r.requested_at), r.executed_at].into_iter().flatten().map(|t| (t - o.at).abs()).min()?;
+            Some(((agreement, distance, r.id.clone()), i))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, i)| i)
+}
+
+/// Why request `r` did not clear a rollback at `at`, or `None` when it did: approved by then (its
+/// approvals that count met the threshold) and not rejected, or taken down the emergency path — before
+/// the rollback (break-glass) or after it (a post-hoc request): either way a review is owed and tracked
+/// as an obligation.
+fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
+    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    if r.emergency_at.is_some() {
+        return None;
+    }
+    if r.status == "rejected" {
+        return Some("the request was rejected".into());
+    }
+    if r.requested_at > at {
+        return Some(format!(
+            "the request was filed after it ran ({}) and never cleared before it",
+            when(r.requested_at)
+        ));
+    }
+    match r.approved_at {
+        Some(t) if t <= at => None,
+        Some(t) => Some(format!("approved only at {} (after it ran)", when(t))),
+        None => Some(format!("not approved (status {})", r.status)),
+    }
+}
+
+/// Calls `visit` with every recorded observation that reads as one, with its entry id and time.
+pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
+    ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
+        if let Ok(st) = row.entry.statement()
+            && let Ok(observed) = serde_json::from_value::<Observed>(st.body)
+            && let Some(at) = crate::audit::record::parse_time(&observed.at)
+        {
+            visit(Observation { id: row.entry.id, observed, at });
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::hours(h)
+    }
+
+    fn obs(n: u8, h: i64, component: &str, from: &str, to: &str, rollback: bool) -> Observation {
+        Observation {
+            id: crate::ledger::Hash([n; 32]),
+            observed: Observed {
+                source: "helm".into(),
+                env: "production".into(),
+                component: component.into(),
+                revision: format!("{n}"),
+                from: Some(from.into()),
+                to: to.into(),
+                rollback,
+                at: crate::ledger::statement::format_ts(t(h)),
+                by: None,
+                artifact: None,
+                description: None,
+                input_sha256: "0".repeat(64),
+            },
+            at: t(h),
+        }
+    }
+
+    fn req(id: &str, h: i64, component: &str, to: &str) -> RequestFacts {
+        RequestFacts {
+            id: id.into(),
+            env: "Production".into(),
+            component: component.into(),
+            components: vec![component.into()],
+            status: "pending".into(),
+            requested_at: t(h),
+            from: "9".into(),
+            to: to.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_rollback_is_recorded_unrecorded_or_unauthorized() {
+        let observations = vec![
+            obs(1, 0, "api", "0", "1", false),
+            obs(2, 10, "api", "1", "1", true), // approved before: recorded
+            obs(3, 20, "api", "2", "1", true), // no request: unrecorded
+            obs(4, 30, "web", "4", "3", true), // request approved after it ran
+            obs(5, 40, "web", "5", "2", true), // post-hoc request under an emergency: recorded after
+            obs(6, 50, "db", "6", "5", true),  // the only request names another revision: unrecorded
+        ];
+        let mut a = req("a", 8, "api", "1");
+        a.approved_at = Some(t(9));
+        let mut b = req("b", 29, "web", "3");
+        b.approved_at = Some(t(31));
+        let mut c = req("c", 41, "web", "2");
+        c.emergency_at = Some(t(41)); // filed post hoc under an emergency: a review is owed, not a finding
+        let d = req("d", 49, "db", "4");
+        let r = reconcile_facts(observations, &[a, b, c, d], &Options::default());
+        assert_eq!(r.rollbacks, 5);
+        assert_eq!(r.unrecorded.iter().map(|o| o.id.0[0]).collect::<Vec<_>>(), [3, 6]);
+        assert_eq!(r.unauthorized.len(), 1);
+        assert_eq!(r.unauthorized[0].request.id, "b");
+        assert!(
+            r.unauthorized[0].why.contains("approved only at 2026-03-02 07:00:00 UTC"),
+            "{}",
+            r.unauthorized[0].why
+        );
+        assert_eq!((r.recorded_before, r.recorded_after), (1, 1));
+        assert_eq!(r.share_recorded_before(), Some(0.2));
+        assert!(!r.all_match());
+    }
+
+    #[test]
+    fn a_request_accounts_for_one_rollback_the_nearest_agreeing_one() {
+        let observations = vec![obs(1, 10, "api", "2", "1", true), obs(2, 12, "api", "3", "1", true)];
+        let mut a = req("a", 11, "api", "1");
+        a.approved_at = Some(t(11));
+        let r = reconcile_facts(observations, &[a], &Options::default());
+        assert_eq!(r.matched.len(), 1);
+        assert_eq!(r.matched[0].observation.0[0], 1, "the first rollback in time takes the request");
+        assert_eq!(r.unrecorded.len(), 1);
+        assert_eq!(
+            r.unauthorized[0].why,
+            "the request was filed after it ran (2026-03-01 11:00:00 UTC) and never cleared before it"
+        );
+    }
+
+    #[test]
+    fn outside_the_window_or_another_environment_nothing_matches() {
+        let observations = vec![obs(1, 100, "api", "2", "1", true)];
+        let mut far = req("far", 0, "api", "1");
+        far.approved_at = Some(t(1));
+        let mut other = req("other", 99, "api", "1");
+        other.env = "staging".into();
+        let r = reconcile_facts(observations.clone(), &[far.clone(), other], &Options::default());
+        assert_eq!(r.unrecorded.len(), 1);
+        let wide = Options { window: Duration::hours(200), ..Default::default() };
+        assert!(reconcile_facts(observations.clone(), &[far], &wide).all_match());
+        let later = Options { since: Some(t(101)), ..Default::default() };
+        assert_eq!(reconcile_facts(observations, &[], &later).rollbacks, 0);
+    }
+
+    #[test]
+    fn executed_requests_are_confirmed_unconfirmed_or_not_covered() {
+        let observations = vec![obs(1, 10, "api", "2", "1", true), obs(2, 50, "api", "1", "3", false)];
+        let mut seen = req("seen", 9, "api", "1");
+        seen.approved_at = Some(t(9));
+        seen.executed_at = Some(t(10));
+        let mut missing = req("missing", 20, "api", "7");
+        missing.approved_at = Some(t(20));
+        missing.executed_at = Some(t(21));
+        let mut elsewhere = req("elsewhere", 20, "queue", "7");
+        elsewhere.executed_at = Some(t(21));
+        let mut failed = req("failed", 22, "api", "8");
+        failed.executed_at = Some(t(23));
+        failed.outcome = Some("failed".into());
+        let r = reconcile_facts(observations, &[seen, missing, elsewhere, failed], &Options::default());
+        assert_eq!((r.executed, r.confirmed, r.not_covered), (3, 1, 1));
+        assert_eq!(r.unconfirmed.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["missing"]);
+    }
+
+    #[test]
+    fn revisions_compare_only_when_of_one_kind() {
+        assert_eq!(same_revision("3", "003"), Some(true));
+        assert_eq!(same_revision("3", "4"), Some(false));
+        assert_eq!(same_revision("abcdef1", "ABCDEF1234"), Some(true));
+        assert_eq!(same_revision("abcdef1", "abcdef2"), Some(false));
+        assert_eq!(same_revision("3", "abcdef1"), None);
+        assert_eq!(same_revision("v1.2", "v1.2"), Some(true));
+        assert_eq!(same_revision("v1.2", "v1.3"), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! `rollcall reconcile` (issue 17): a Helm history ingested beside requests; the rollback a request
+//! cleared matches, the one whose request was never approved is unauthorized, the one nobody filed is
+//! unrecorded until a post-hoc request under an emergency accounts for it; the exit status says which.
+
+mod common;
+use common::{Env, file, file_request, request_args, team, tested};
+
+fn history(env: &Env, now: chrono::DateTime<chrono::Utc>) -> String {
+    let at =
+        |minutes: i64| (now + chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let revision = |n: u32, minutes: i64, description: &str| {
+        format!(
+            r#"{{"revision":{n},"updated":"{}","status":"superseded","chart":"payments-1.{n}.0","app_version":"1.{n}","description":"{description}"}}"#,
+            at(minutes)
+        )
+    };
+    let revisions = [
+        revision(39, -3000, "Install complete"),
+        revision(40, -2000, "Upgrade complete"),
+        revision(41, -1000, "Upgrade complete"),
+        revision(42, -100, "Upgrade complete"),
+        revision(43, 5, "Rollback to 41"),
+        revision(44, 6, "Upgrade complete"),
+        revision(45, 10, "Rollback to 40"),
+        revision(46, 15, "Rollback to 39"),
+    ];
+    file(env, "history.json", &format!("[{}]", revisions.join(",")))
+}
+
+fn reconcile(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--json", "reconcile"];
+    all.extend_from_slice(args);
+    let out = env.run(&all);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {} {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
+    let env = team();
+    let now = chrono::Utc::now();
+    // A: cleared and executed before the rollback to 41 ran.
+    let a = file_request(&env, "bob", "low");
+    tested(&env, &a, "bob");
+    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    // B: filed for the rollback to 40, never approved.
+    let mut args = request_args("frank", "Back to 40", "low");
+    for (i, v) in args.clone().iter().enumerate() {
+        match *v {
+            "42" => args[i] = "44",
+            "41" => args[i] = "40",
+            "helm rollback payments 41" => args[i] = "helm rollback payments 40",
+            _ => {}
+        }
+    }
+    let b = env.json(&args)["request"].as_str().unwrap().to_string();
+    let h = history(&env, now);
+    let ingested =
+        env.json(&["ingest", "helm", &h, "--env", "production", "--component", "payments-api", "--as", "alice"]);
+    assert_eq!(ingested["rollbacks"], 3, "{ingested}");
+
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["all_match"], false);
+    assert_eq!((r["rollbacks"].as_u64(), r["recorded_before"].as_u64()), (Some(3), Some(1)));
+    let matched = r["matched"].as_array().unwrap();
+    assert!(matched.iter().any(|m| m["request"] == a.as_str() && m["recorded_before"] == true), "{r}");
+    let unauthorized = r["unauthorized"].as_array().unwrap();
+    assert_eq!(unauthorized.len(), 1, "{r}");
+    assert_eq!(unauthorized[0]["request"]["request"], b.as_str());
+    assert_eq!(unauthorized[0]["observation"]["revision"], "45");
+    assert!(unauthorized[0]["why"].as_str().unwrap().contains("not approved"), "{r}");
+    let unrecorded = r["unrecorded"].as_array().unwrap();
+    assert_eq!(unrecorded.len(), 1, "{r}");
+    assert_eq!((unrecorded[0]["revision"].as_str(), unrecorded[0]["to"].as_str()), (Some("46"), Some("39")));
+    assert_eq!((r["executed"].as_u64(), r["confirmed"].as_u64()), (Some(1), Some(1)));
+    assert!((r["share_recorded_before"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+
+    // The text names the unrecorded rollback and how to file for it.
+    let out = env.run(&["reconcile"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let obs = unrecorded[0]["observation"].as_str().unwrap();
+    assert!(text.contains("UNRECORDED") && text.contains(&format!("--from-observed {}", &obs[..12])), "{text}");
+    assert!(text.contains("UNAUTHORIZED") && text.contains(&b[..12]), "{text}");
+
+    // Filed post hoc from the observation, under an emergency (twenty minutes on, after the rollbacks
+    // ran): accounted for, a review owed.
+    let later = (now + chrono::Duration::minutes(20)).to_rfc3339();
+    let at_later = |args: &[&str]| {
+        let out = env.cmd().env("ROLLCALL_NOW", &later).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let filed: serde_json::Value = serde_json::from_str(&at_later(&[
+        "--json",
+        "request",
+        "new",
+        "--from-observed",
+        &obs[..12],
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "rolled back at night without a request",
+        "--impact",
+        "none known",
+        "--risk",
+        "low",
+        "--as",
+        "bob",
+    ]))
+    .unwrap();
+    let post_hoc = filed["request"].as_str().unwrap().to_string();
+    at_later(&["emergency", &post_hoc, "--reason", "already ran at night: post-hoc record", "--as", "erin"]);
+    at_later(&["emergency", &b, "--reason", "ran under pressure: post-hoc", "--as", "erin"]);
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!((r["recorded_before"].as_u64(), r["recorded_after"].as_u64()), (Some(2), Some(1)), "{r}");
+    assert!(env.json(&["obligations"])["obligations"].as_array().unwrap().len() >= 2);
+
+    // Scoped: nothing after the last rollback; another environment has nothing.
+    let after = (now + chrono::Duration::hours(1)).to_rfc3339();
+    let (code, r) = reconcile(&env, &["--since", &after]);
+    assert_eq!((code, r["rollbacks"].as_u64()), (0, Some(0)));
+    let (_, r) = reconcile(&env, &["--env", "staging"]);
+    assert_eq!(r["rollbacks"], 0);
+}
+
+#[test]
+fn an_execution_the_history_does_not_show_is_unconfirmed() {
+    let env = team();
+    let now = chrono::Utc::now();
+    let a = file_request(&env, "bob", "low");
+    tested(&env, &a, "bob");
+    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    // Before any history is ingested, nothing covers the execution: not a finding.
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!((code, r["not_covered"].as_u64(), r["executed"].as_u64()), (0, Some(1), Some(1)), "{r}");
+    // A history taken after the execution that shows no rollback to 41.
+    let at = |m: i64| (now + chrono::Duration::minutes(m)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let h = file(
+        &env,
+        "h.json",
+        &format!(
+            r#"[{{"revision":41,"updated":"{}","description":"Install complete"}},{{"revision":42,"updated":"{}","description":"Upgrade complete"}}]"#,
+            at(-600),
+            at(30)
+        ),
+    );
+    env.ok(&["ingest", "helm", &h, "--env", "production", "--component", "payments-api", "--as", "alice"]);
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["unconfirmed"][0]["request"], a.as_str(), "{r}");
+    let text = String::from_utf8_lossy(&env.run(&["reconcile"]).stdout).to_string();
+    assert!(text.contains("UNCONFIRMED"), "{text}");
+}
+
+#[test]
+fn bad_arguments_are_refused_in_one_line() {
+    let env = Env::with_ledger();
+    let out = env.run(&["reconcile", "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a date") && err.trim().lines().count() == 1, "{err}");
+    let out = env.run(&["reconcile", "--window", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    // An empty ledger: nothing to reconcile, all match.
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!((code, r["rollbacks"].as_u64(), r["share_recorded_before"].is_null()), (0, Some(0), true));
+}
