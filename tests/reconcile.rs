@@ -79,6 +79,20 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
     assert_eq!((r["executed"].as_u64(), r["confirmed"].as_u64()), (Some(1), Some(1)));
     assert!((r["share_recorded_before"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
 
+    // The report says the share recorded before they ran, and names the observations that were not.
+    let report = env.json(&["report", "--format", "json", "--as", "alice"]);
+    let o = &report["metrics"]["rollbacks_observed"];
+    assert_eq!((o["observed"].as_u64(), o["recorded_before"].as_u64()), (Some(3), Some(1)), "{report}");
+    assert_eq!(o["unrecorded"].as_array().map(Vec::len), Some(1));
+    let md = env.ok(&["report", "--as", "alice"]);
+    assert!(
+        md.contains(
+            "| rollbacks recorded before they ran (of those ingested deployment histories show) | 33 % (1 of 3;"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("- unrecorded rollbacks (observation ids; `rollcall reconcile` lists them): `"), "{md}");
+
     // The text names the unrecorded rollback and how to file for it.
     let out = env.run(&["reconcile"]);
     assert_eq!(out.status.code(), Some(1));

@@ -155,7 +155,10 @@ pub(crate) enum Command {
     /// decisions (Markdown for a post-mortem, or JSON).
     Timeline(TimelineArgs),
     /// Record a CD tool's deployment history as signed deployment.observed entries (rollbacks marked;
-    /// re-ingesting records nothing twice). SOURCE: helm (`helm history RELEASE -o json`).
+    /// re-ingesting records nothing twice). SOURCE: helm (`helm history RELEASE -o json`), kubernetes
+    /// (`kubectl get replicasets -o json`, or controllerrevisions), argocd (`argocd app get APP -o json`),
+    /// github (GET /repos/{owner}/{repo}/deployments), gitlab (GET /projects/:id/deployments), git (a
+    /// repository directory: its revert commits).
     Ingest(IngestArgs),
     /// Match the rollbacks the CD tools observed (`ingest`) with the requests: list those with no request
     /// (unrecorded), with a request not cleared when they ran (unauthorized), and executed requests no
@@ -711,16 +714,22 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
     /// The tool the history comes from.
-    #[arg(value_parser = ["helm"])]
+    #[arg(value_parser = ["helm", "kubernetes", "argocd", "github", "gitlab", "git"])]
     pub source: String,
-    /// The file holding its output (`helm history RELEASE -o json > history.json`).
+    /// The file holding its output (`helm history RELEASE -o json > history.json`, `kubectl get
+    /// replicasets -o json`, `argocd app get APP -o json`, the deployments JSON of GitHub's or GitLab's REST
+    /// API), or for git the repository directory.
     pub input: PathBuf,
-    /// The environment the history is of (production, staging, …).
+    /// The environment the history is of (production, staging, …). Required for helm and git; otherwise
+    /// taken from the input (the namespace for kubernetes and argocd, which it renames; for github and
+    /// gitlab, only that environment's deployments are read).
     #[arg(long)]
-    pub env: String,
-    /// The component (service) it deployed; for Helm, the release.
+    pub env: Option<String>,
+    /// The component (service) it deployed; for Helm, the release. Required for helm, gitlab and git;
+    /// otherwise taken from the input (the owning workload, the Application, the repository); for
+    /// kubernetes, only the workload of that name is read.
     #[arg(long)]
-    pub component: String,
+    pub component: Option<String>,
     #[command(flatten)]
     pub signer: Signer,
 }
@@ -733,6 +742,9 @@ pub(crate) struct ReconcileArgs {
     /// Only this environment.
     #[arg(long)]
     pub env: Option<String>,
+    /// Only this component.
+    #[arg(long)]
+    pub component: Option<String>,
     /// How many hours apart a rollback and its request (filed or executed) may be.
     #[arg(long, value_name = "HOURS", default_value_t = 72, value_parser = clap::value_parser!(i64).range(1..=8760))]
     pub window: i64,

@@ -77,6 +77,22 @@ pub struct Latency {
     pub excluded_because: String,
 }
 
+/// The rollbacks ingested deployment histories show in the period, matched with requests (`rollcall
+/// reconcile`): how many were recorded before they ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ObservedRollbacks {
+    /// Rollbacks observed in the period.
+    pub observed: usize,
+    /// Matched with a request filed before they ran, and after (post hoc, under an emergency).
+    pub recorded_before: usize,
+    pub recorded_after: usize,
+    /// `recorded_before / observed`, absent without observed rollbacks.
+    pub share_recorded_before: Option<f64>,
+    /// Entry ids of the observations with no request, and with a request that did not clear them.
+    pub unrecorded: Vec<String>,
+    pub unauthorized: Vec<String>,
+}
+
 /// Every figure of a report.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
@@ -96,6 +112,9 @@ pub struct Metrics {
     /// Request to validation.
     pub time_to_validate: Latency,
     pub emergency_share: Figure,
+    /// Rollbacks observed in deployment histories (filled by the workflow from `deployment.observed`
+    /// entries; empty when nothing was ingested).
+    pub rollbacks: ObservedRollbacks,
     pub overdue_reviews: Figure,
     pub evidence_complete_share: Figure,
     pub flagged_share: Figure,

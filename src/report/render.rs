@@ -187,6 +187,22 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
     out.push_str(&format!("| time to recover (request to execution) | {} |\n", lat(&m.time_to_execute)));
     out.push_str(&format!("| request to validation | {} |\n", lat(&m.time_to_validate)));
     out.push_str(&format!("| emergency path | {} |\n", pct(&m.emergency_share)));
+    let o = &m.rollbacks;
+    out.push_str(&format!(
+        "| rollbacks recorded before they ran (of those ingested deployment histories show) | {} |\n",
+        match o.share_recorded_before {
+            Some(v) => format!(
+                "{:.0} % ({} of {}; {} after, post hoc; {} unrecorded; {} unauthorized)",
+                v * 100.0,
+                o.recorded_before,
+                o.observed,
+                o.recorded_after,
+                o.unrecorded.len(),
+                o.unauthorized.len()
+            ),
+            None => "— (no rollback observed)".into(),
+        }
+    ));
     out.push_str(&format!("| post-hoc reviews overdue (of emergencies) | {} |\n", pct(&m.overdue_reviews)));
     out.push_str(&format!("| complete evidence package per policy | {} |\n", pct(&m.evidence_complete_share)));
     out.push_str(&format!("| raised security flags | {} |\n", pct(&m.flagged_share)));
@@ -230,6 +246,18 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
         ("temporary past expiry", &m.expired_temporary),
     ] {
         out.push_str(&format!("- {label}: {}\n", if f.ids.is_empty() { "none".into() } else { ids(f) }));
+    }
+    for (label, list) in
+        [("unrecorded rollbacks", &m.rollbacks.unrecorded), ("unauthorized rollbacks", &m.rollbacks.unauthorized)]
+    {
+        let shown: Vec<String> =
+            list.iter().take(SHOWN_OBSERVATIONS).map(|id| format!("`{}`", &id[..12.min(id.len())])).collect();
+        let more = list.len().saturating_sub(SHOWN_OBSERVATIONS);
+        out.push_str(&format!(
+            "- {label} (observation ids; `rollcall reconcile` lists them): {}{}\n",
+            if shown.is_empty() { "none".into() } else { shown.join(", ") },
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
     }
     sink.write_all(out.as_bytes())
 }
@@ -329,7 +357,7 @@ impl Serialize for JsonMetrics<'_> {
                 ids: (self.walk)(What::Ids(share)),
             }
         };
-        let mut st = serializer.serialize_struct("Metrics", 18)?;
+        let mut st = serializer.serialize_struct("Metrics", 19)?;
         st.serialize_field("requests", &m.requests)?;
         st.serialize_field("per_week", &m.per_week)?;
         st.serialize_field("per_month", &m.per_month)?;
@@ -342,6 +370,7 @@ impl Serialize for JsonMetrics<'_> {
         st.serialize_field("time_to_execute", &m.time_to_execute)?;
         st.serialize_field("time_to_validate", &m.time_to_validate)?;
         st.serialize_field("emergency_share", &figure(Share::Emergency))?;
+        st.serialize_field("rollbacks_observed", &m.rollbacks)?;
         st.serialize_field("overdue_reviews", &figure(Share::OverdueReviews))?;
         st.serialize_field("evidence_complete_share", &figure(Share::EvidenceComplete))?;
         st.serialize_field("flagged_share", &figure(Share::Flagged))?;
@@ -351,6 +380,9 @@ impl Serialize for JsonMetrics<'_> {
         st.end()
     }
 }
+
+/// Observation ids a Markdown report lists per finding before "and N more".
+const SHOWN_OBSERVATIONS: usize = 12;
 
 /// The CSV columns, in order.
 pub(crate) const CSV_COLUMNS: [&str; 22] = [

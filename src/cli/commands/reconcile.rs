@@ -12,13 +12,15 @@ use crate::workflow::{self, Context, WorkflowError};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
-/// `reconcile [--since DATE] [--env ENV] [--window HOURS]`.
+/// `reconcile [--since DATE] [--env ENV] [--component NAME] [--window HOURS]`.
 pub(crate) fn reconcile(ctx: &Context, a: ReconcileArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let ReconcileArgs { since, env, window } = a;
+    let ReconcileArgs { since, env, component, window } = a;
     let options = Options {
         since: since.as_deref().map(super::report::parse_day).transpose()?,
         env,
+        component,
         window: chrono::Duration::hours(window),
+        ..Options::default()
     };
     let r = workflow::reconcile::reconcile(ctx, &options)?;
     if json {

@@ -59,6 +59,19 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
             m.flagged
         )),
         Line::styled(
+            match m.recorded_before_share {
+                Some(share) => format!(
+                    "rollbacks observed: {}    recorded before they ran: {:.0}%    unrecorded: {}    unauthorized: {}",
+                    m.rollbacks_observed,
+                    share * 100.0,
+                    m.unrecorded,
+                    m.unauthorized
+                ),
+                None => "rollbacks observed: none (rollcall ingest records a CD tool's history)".into(),
+            },
+            if m.unrecorded + m.unauthorized > 0 { t.danger } else { t.base },
+        ),
+        Line::styled(
             format!("open obligations: {}    overdue: {}", m.open_obligations, m.overdue_obligations),
             if m.overdue_obligations > 0 { t.danger } else { t.base },
         ),

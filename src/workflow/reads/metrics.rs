@@ -20,6 +20,12 @@ pub struct Metrics {
     pub open_obligations: u64,
     pub overdue_obligations: u64,
     pub flagged: u64,
+    /// Rollbacks the ingested deployment histories show, the share recorded before they ran, and those
+    /// with no request or with one that did not clear them.
+    pub rollbacks_observed: u64,
+    pub recorded_before_share: Option<f64>,
+    pub unrecorded: u64,
+    pub unauthorized: u64,
 }
 
 /// Computes the dashboard figures at `now`: the report's computations (`report::metrics`) over every
@@ -55,6 +61,11 @@ pub(crate) fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, Wo
     m.flagged = r.flagged_share.hits as u64;
     m.median_approval_minutes = r.time_to_approve.median_hours.map(|h| h * 60.0);
     m.median_detect_hours = r.time_to_detect.median_hours;
+    let observed = super::reconcile::rollbacks_in(ledger, &super::reconcile::Options::default())?;
+    m.rollbacks_observed = observed.rollbacks as u64;
+    m.recorded_before_share = observed.share_recorded_before();
+    m.unrecorded = observed.unrecorded.len() as u64;
+    m.unauthorized = observed.unauthorized.len() as u64;
     m.open_obligations = scalar("SELECT COUNT(*) FROM request_index WHERE obligation_due IS NOT NULL")?;
     let now_s = crate::ledger::statement::format_ts(now);
     m.overdue_obligations =

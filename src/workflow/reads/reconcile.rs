@@ -29,15 +29,19 @@ pub const DEFAULT_WINDOW_HOURS: i64 = 72;
 pub struct Options {
     /// Only rollbacks (and executions) at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only rollbacks (and executions) before this time.
+    pub until: Option<DateTime<Utc>>,
     /// Only this environment.
     pub env: Option<String>,
+    /// Only this component.
+    pub component: Option<String>,
     /// How far apart a rollback and its request may be.
     pub window: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { since: None, env: None, window: Duration::hours(DEFAULT_WINDOW_HOURS) }
+        Options { since: None, until: None, env: None, component: None, window: Duration::hours(DEFAULT_WINDOW_HOURS) }
     }
 }
 
@@ -120,6 +124,18 @@ pub struct Reconciled {
 }
 
 impl Reconciled {
+    /// The report's figure.
+    pub fn figure(&self) -> crate::report::metrics::ObservedRollbacks {
+        crate::report::metrics::ObservedRollbacks {
+            observed: self.rollbacks,
+            recorded_before: self.recorded_before,
+            recorded_after: self.recorded_after,
+            share_recorded_before: self.share_recorded_before(),
+            unrecorded: self.unrecorded.iter().map(|o| o.id.to_hex()).collect(),
+            unauthorized: self.unauthorized.iter().map(|u| u.observation.id.to_hex()).collect(),
+        }
+    }
+
     /// Whether everything matches (the command's exit status).
     pub fn all_match(&self) -> bool {
         self.unrecorded.is_empty() && self.unauthorized.is_empty() && self.unconfirmed.is_empty()
@@ -138,22 +154,81 @@ pub fn reconcile(ctx: &Context, options: &Options) -> Result<Reconciled, Workflo
     reconcile_in(&ledger, options)
 }
 
-/// [`reconcile`] over an open ledger whose request index is current.
+/// [`reconcile`] over an open ledger whose request index is current. Only the requests of an
+/// environment and component some observation names are held; the executions of the others are counted
+/// as not covered as they stream by.
 pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
-    let env_ok = |e: &str| options.env.as_deref().is_none_or(|want| norm(want) == norm(e));
-    let mut observations: Vec<Observation> = Vec::new();
-    each_observation(ledger, |o| {
-        if env_ok(&o.observed.env) {
-            observations.push(o);
-        }
-    })?;
+    let observations = observations_in(ledger, options)?;
+    let groups: std::collections::HashSet<Group> =
+        observations.iter().map(|o| (norm(&o.observed.env), norm(&o.observed.component))).collect();
     let mut requests: Vec<RequestFacts> = Vec::new();
+    let mut elsewhere = 0;
     super::report::each_fact(ledger, &mut |f| {
-        if env_ok(&f.env) {
+        if !options.env.as_deref().is_none_or(|want| norm(want) == norm(&f.env)) || !options.covers_component(f) {
+            return;
+        }
+        if components(f).any(|c| groups.contains(&(norm(&f.env), norm(c)))) {
             requests.push(f.clone());
+        } else if options.executed_in_scope(f) {
+            elsewhere += 1;
         }
     })?;
-    Ok(reconcile_facts(observations, &requests, options))
+    let mut r = reconcile_facts(observations, &requests, options);
+    r.executed += elsewhere;
+    r.not_covered += elsewhere;
+    Ok(r)
+}
+
+/// The observed rollbacks in scope matched with requests, without the executions (`executed`,
+/// `confirmed`, `unconfirmed` and `not_covered` stay empty): the report's figure, reading only the
+/// requests of the environments the observations name.
+pub(crate) fn rollbacks_in(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
+    let observations: Vec<Observation> =
+        observations_in(ledger, options)?.into_iter().filter(|o| o.observed.rollback).collect();
+    let envs: std::collections::BTreeSet<String> = observations.iter().map(|o| norm(&o.observed.env)).collect();
+    let mut requests = Vec::new();
+    for env in envs {
+        super::report::each_fact_in_env(ledger, &env, &mut |f| requests.push(f.clone()))?;
+    }
+    let mut r = reconcile_facts(observations, &requests, options);
+    (r.executed, r.confirmed, r.not_covered) = (0, 0, 0);
+    r.unconfirmed.clear();
+    Ok(r)
+}
+
+impl Options {
+    fn in_time(&self, t: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+
+    fn covers_component(&self, f: &RequestFacts) -> bool {
+        self.component.as_deref().is_none_or(|want| components(f).any(|c| norm(c) == norm(want)))
+    }
+
+    /// Whether `f` is an execution reconcile checks: in the time scope and not failed.
+    fn executed_in_scope(&self, f: &RequestFacts) -> bool {
+        f.executed_at.is_some_and(|t| self.in_time(t)) && f.outcome.as_deref() != Some("failed")
+    }
+}
+
+/// The observations of the options' environment and component (every time: histories before the scope
+/// still say what was covered).
+fn observations_in(ledger: &Ledger, options: &Options) -> Result<Vec<Observation>, WorkflowError> {
+    let mut out = Vec::new();
+    each_observation(ledger, |o| {
+        if options.env.as_deref().is_none_or(|want| norm(want) == norm(&o.observed.env))
+            && options.component.as_deref().is_none_or(|want| norm(want) == norm(&o.observed.component))
+        {
+            out.push(o);
+        }
+    })?;
+    Ok(out)
+}
+
+/// The components a request touches (its first one when the facts predate the list).
+fn components(f: &RequestFacts) -> impl Iterator<Item = &String> {
+    let first = f.components.is_empty().then_some(&f.component);
+    f.components.iter().chain(first)
 }
 
 type Group = (String, String);
@@ -169,7 +244,6 @@ pub(crate) fn reconcile_facts(
     options: &Options,
 ) -> Reconciled {
     let w = options.window;
-    let since_ok = |t: DateTime<Utc>| options.since.is_none_or(|s| t >= s);
     observations.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     // Requests by (environment, component), sorted by the time that places them.
     let mut by_group: HashMap<Group, Vec<usize>> = HashMap::new();
@@ -193,7 +267,7 @@ pub(crate) fn reconcile_facts(
     }
     let mut used = vec![false; requests.len()];
     let mut out = Reconciled { window_hours: w.num_hours(), ..Default::default() };
-    for o in observations.iter().filter(|o| o.observed.rollback && since_ok(o.at)) {
+    for o in observations.iter().filter(|o| o.observed.rollback && options.in_time(o.at)) {
         out.rollbacks += 1;
         let g = (norm(&o.observed.env), norm(&o.observed.component));
         let best = by_group.get(&g).and_then(|list| best_candidate(o, list, requests, &used, w));
@@ -215,10 +289,7 @@ pub(crate) fn reconcile_facts(
     }
     // Executions the history should show.
     for (i, r) in requests.iter().enumerate() {
-        let Some(executed_at) = r.executed_at else { continue };
-        if !since_ok(executed_at) || r.outcome.as_deref() == Some("failed") {
-            continue;
-        }
+        let Some(executed_at) = r.executed_at.filter(|_| options.executed_in_scope(r)) else { continue };
         out.executed += 1;
         if used[i] {
             out.confirmed += 1;

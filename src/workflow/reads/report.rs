@@ -135,6 +135,23 @@ pub(crate) fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -
     })
 }
 
+/// The facts of every request of environment `env` (case ignored; the index must be current).
+pub(crate) fn each_fact_in_env(
+    ledger: &Ledger,
+    env: &str,
+    visit: &mut dyn FnMut(&RequestFacts),
+) -> Result<(), WorkflowError> {
+    let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index WHERE lower(env) = ?1")?;
+    let mut rows = stmt.query([env.to_lowercase()])?;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        let f: RequestFacts = serde_json::from_str(&text)
+            .map_err(|e| WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`")))?;
+        visit(&f);
+    }
+    Ok(())
+}
+
 /// How many requests `scope` covers (the index must be current).
 pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
     let sql = format!("SELECT COUNT(*) FROM request_index {IN_SCOPE}");
@@ -171,7 +188,15 @@ pub fn write_report(
         });
         (metrics.map(|()| b.finish()), verdict.join())
     });
-    let metrics = metrics?;
+    let mut metrics = metrics?;
+    let observed = super::reconcile::Options {
+        since: scope.since,
+        until: scope.until,
+        env: scope.env.clone(),
+        component: scope.component.clone(),
+        ..Default::default()
+    };
+    metrics.rollbacks = super::reconcile::rollbacks_in(ledger, &observed)?.figure();
     let (intact, verdict, checkpoints) = match verdict {
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
