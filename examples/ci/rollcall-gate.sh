@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# rollcall-gate.sh: the one step every CI/CD recipe in examples/ci runs before a rollback.
+#
+# It brings this machine's rollcall ledger up to date from the git exchange (`rollcall sync --git`),
+# asks `rollcall gate REQUEST`, writes gate's JSON verdict to a file for the job's log, and exits with
+# gate's decision. It fails closed: whatever goes wrong, the exit is non-zero and the rollback after it
+# does not run.
+#
+# Exit status
+#   0  the policy lets the revert run now (gate PASSES)
+#   1  gate BLOCKS (the unmet requirements are named on stderr), or the request is not for
+#      ROLLCALL_ENVIRONMENT
+#   2  bad configuration: a required variable is missing, the request id is malformed or unknown
+#   3  the ledger could not be brought up to date or read: rollcall or git missing, the exchange
+#      unreachable, a peer bundle refused by sync, the join failed
+#   any other non-zero code: rollcall's own, passed through
+# On failure stderr carries exactly one line, "rollcall-gate: ..."; the output of the commands run
+# (rollcall, git) goes to stdout, for the job's log.
+#
+# Required variables
+#   ROLLCALL_REQUEST    the request to gate: its id or a unique prefix of it (4 to 64 hex characters)
+#   ROLLCALL_EXCHANGE   the git remote (URL or path) the machines exchange their ledgers through;
+#                       the same remote `rollcall sync --git` uses on the engineers' machines
+#   ROLLCALL_HOME       this machine's rollcall home: keystore and, unless ROLLCALL_LEDGER says
+#                       otherwise, the ledger (ledger.db). Persist it (a runner's disk, a volume) to
+#                       keep one origin for this machine; an empty one is filled by joining, below.
+#
+# Optional variables
+#   ROLLCALL_LEDGER        the ledger file (default: $ROLLCALL_HOME/ledger.db)
+#   ROLLCALL_PASSPHRASE    passphrase of the keys in the keystore (needed to join, and by sync to
+#                          cosign what it verified); ROLLCALL_ORIGIN_PASSPHRASE when the origin key's differs
+#   ROLLCALL_ENVIRONMENT   refuse (exit 1) a request filed for another environment than this one
+#                          (a request approved for staging does not open production)
+#   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
+#                          cloned from ROLLCALL_EXCHANGE when absent
+#   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the
+#                          exchange credential must allow push); no: pull only, nothing is pushed
+#   ROLLCALL_JOIN_AS       when there is no ledger yet: join the exchange's ledger as this enrolled
+#                          member (a key in the keystore; role executor if the job records execution)
+#   ROLLCALL_ORIGIN        with ROLLCALL_JOIN_AS: the name of this machine's log, e.g.
+#                          ci.example.com/github-run-1234 (no spaces, no '+'); one per machine
+#   ROLLCALL_KEY_FILE      with ROLLCALL_JOIN_AS: a key file (as `rollcall key new` writes it, from
+#                          a CI secret) installed as $ROLLCALL_HOME/keys/$ROLLCALL_JOIN_AS.key if absent
+#   ROLLCALL_GATE_JSON     where gate's JSON verdict is written (default: ./rollcall-gate.json);
+#                          removed first, so a stale verdict never survives a failed run
+#   ROLLCALL_BIN           the rollcall binary (default: rollcall on PATH)
+#   ROLLCALL_NO_REQUEST    block (default): no ROLLCALL_REQUEST is an error (exit 2); pass: exit 0
+#                          without gating, for a hook that also runs on syncs that are not rollbacks
+#                          (an Argo CD PreSync hook); `rollcall reconcile` still reports a rollback
+#                          that ran without a request
+set -euo pipefail
+set -o errtrace # the ERR trap below also fires inside functions
+
+me=rollcall-gate
+errlog=""
+
+die() {
+    local code=$1
+    shift
+    # One line, whatever the message holds.
+    printf '%s: %s\n' "$me" "$(printf '%s' "$*" | tr '\n\r\t' '   ')" >&2
+    exit "$code"
+}
+
+cleanup() {
+    if [ -n "$errlog" ]; then rm -f -- "$errlog"; fi
+}
+trap cleanup EXIT
+# Anything unforeseen is an error (3), never a 1 that could read as a verdict.
+trap 'die 3 "internal error at line $LINENO; not gating"' ERR
+
+# The last non-empty line a failed command wrote on stderr (its one-line error, or git's last word).
+last_error() {
+    grep -v '^[[:space:]]*$' -- "$errlog" | tail -n 1 || true
+}
+
+# Runs a command with its stdout and stderr in the job's log (stdout), keeping stderr for the error
+# line. Returns the command's exit code.
+run() {
+    local rc=0
+    : >"$errlog"
+    "$@" 2>"$errlog" || rc=$?
+    cat -- "$errlog"
+    return "$rc"
+}
+
+need() {
+    local name=$1
+    if [ -z "${!name:-}" ]; then
+        die 2 "$name is not set; $2"
+    fi
+}
+
+# Whatever happens next, no verdict from an earlier run is left to be read as this one's.
+verdict=${ROLLCALL_GATE_JSON:-$PWD/rollcall-gate.json}
+rm -f -- "$verdict" || die 3 "cannot remove the old verdict file $verdict"
+
+case ${ROLLCALL_NO_REQUEST:-block} in
+block) ;;
+pass)
+    if [ -z "${ROLLCALL_REQUEST:-}" ]; then
+        printf '%s: no request named and ROLLCALL_NO_REQUEST=pass: this run is not a rollback, not gated\n' "$me"
+        exit 0
+    fi
+    ;;
+*) die 2 "ROLLCALL_NO_REQUEST must be block or pass, not $(printf '%q' "$ROLLCALL_NO_REQUEST")" ;;
+esac
+need ROLLCALL_REQUEST "set it to the id (or a unique prefix) of the rollback request to gate"
+need ROLLCALL_EXCHANGE "set it to the git remote the ledgers are exchanged through"
+need ROLLCALL_HOME "set it to this machine's rollcall home (keystore and ledger)"
+
+request=$ROLLCALL_REQUEST
+if ! [[ $request =~ ^[0-9a-fA-F]{4,64}$ ]]; then
+    die 2 "ROLLCALL_REQUEST $(printf '%q' "$request") is not a request id (4 to 64 hex characters)"
+fi
+exchange=$ROLLCALL_EXCHANGE
+case $exchange in
+-*) die 2 "ROLLCALL_EXCHANGE must not start with '-'" ;;
+esac
+publish=${ROLLCALL_PUBLISH:-yes}
+case $publish in
+yes | no) ;;
+*) die 2 "ROLLCALL_PUBLISH must be yes or no, not $(printf '%q' "$publish")" ;;
+esac
+bin=${ROLLCALL_BIN:-rollcall}
+ledger=${ROLLCALL_LEDGER:-$ROLLCALL_HOME/ledger.db}
+workdir=${ROLLCALL_EXCHANGE_DIR:-$ROLLCALL_HOME/exchange}
+export ROLLCALL_HOME ROLLCALL_LEDGER="$ledger"
+
+command -v "$bin" >/dev/null 2>&1 || die 3 "the rollcall binary ($bin) is not installed or not on PATH"
+command -v git >/dev/null 2>&1 || die 3 "git is not installed; it is needed to sync the ledger"
+mkdir -p -- "$ROLLCALL_HOME" || die 3 "cannot create ROLLCALL_HOME $ROLLCALL_HOME"
+errlog=$(mktemp "${TMPDIR:-/tmp}/rollcall-gate.XXXXXX") || die 3 "cannot create a temporary file"
+# Nothing below may stop to ask: no terminal prompt from rollcall or git.
+exec </dev/null
+export GIT_TERMINAL_PROMPT=0
+
+# 1. The working copy of the exchange.
+if [ -e "$workdir/.git" ]; then
+    url=$(git -C "$workdir" remote get-url origin 2>/dev/null) || die 3 "$workdir has no git remote 'origin'"
+    if [ "$url" != "$exchange" ]; then
+        die 2 "$workdir is a working copy of $url, not of ROLLCALL_EXCHANGE $exchange"
+    fi
+    if [ "$publish" = no ]; then
+        # Nothing of this machine's is kept in the working copy (sync writes its bundle again): take
+        # the remote branch as it is. No branch name reaches the command line.
+        run git -C "$workdir" fetch --quiet origin ||
+            die 3 "cannot fetch the exchange $exchange: $(last_error)"
+        run git -C "$workdir" reset --quiet --hard '@{upstream}' ||
+            die 3 "cannot update the working copy $workdir: $(last_error)"
+    fi
+elif [ -e "$workdir" ] && [ -n "$(ls -A -- "$workdir")" ]; then
+    die 2 "$workdir exists and is not a git working copy; set ROLLCALL_EXCHANGE_DIR elsewhere"
+else
+    run git clone --quiet -- "$exchange" "$workdir" ||
+        die 3 "cannot clone the exchange $exchange: $(last_error)"
+fi
+
+# git commits (sync's, rebasing pulls) need an identity; a bare CI image has none.
+if [ -z "$(git -C "$workdir" config user.email 2>/dev/null || true)" ]; then
+    export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-rollcall-gate} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-rollcall-gate@localhost}
+    export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-rollcall-gate}
+    export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-rollcall-gate@localhost}
+fi
+
+# 2. A ledger: the one this home holds, or a new origin joined from a peer bundle in the exchange.
+if [ ! -e "$ledger" ]; then
+    if [ -z "${ROLLCALL_JOIN_AS:-}" ] || [ -z "${ROLLCALL_ORIGIN:-}" ]; then
+        die 2 "no ledger at $ledger; point ROLLCALL_HOME at an existing one, or set ROLLCALL_JOIN_AS and ROLLCALL_ORIGIN to join the exchange's ledger"
+    fi
+    need ROLLCALL_PASSPHRASE "joining unlocks the key of $ROLLCALL_JOIN_AS"
+    key="$ROLLCALL_HOME/keys/$ROLLCALL_JOIN_AS.key"
+    if [ ! -e "$key" ]; then
+        if [ -z "${ROLLCALL_KEY_FILE:-}" ]; then
+            die 2 "no key $key; set ROLLCALL_KEY_FILE to $ROLLCALL_JOIN_AS's key file"
+        fi
+        [ -r "$ROLLCALL_KEY_FILE" ] || die 2 "ROLLCALL_KEY_FILE $ROLLCALL_KEY_FILE cannot be read"
+        (umask 077 && mkdir -p -- "$ROLLCALL_HOME/keys" && cp -- "$ROLLCALL_KEY_FILE" "$key") ||
+            die 3 "cannot install the key file as $key"
+        chmod 600 -- "$key"
+    fi
+    joined=""
+    why="the exchange holds no bundle (*.rollcall) to join from"
+    shopt -s nullglob
+    for bundle in "$workdir"/*.rollcall; do
+        if run "$bin" init --join "$bundle" --as "$ROLLCALL_JOIN_AS" --origin "$ROLLCALL_ORIGIN"; then
+            joined=$bundle
+            break
+        fi
+        why="$(basename -- "$bundle"): $(last_error)"
+    done
+    shopt -u nullglob
+    [ -n "$joined" ] || die 3 "cannot join the exchange's ledger as $ROLLCALL_JOIN_AS: $why"
+fi
+
+# 3. Sync: import every peer's bundle (each verified; a refused one fails the run), and with
+# ROLLCALL_PUBLISH=yes push this machine's own.
+sync=("$bin" sync --git "$workdir")
+if [ "$publish" = no ]; then sync+=(--offline); fi
+rc=0
+run "${sync[@]}" || rc=$?
+if [ "$rc" -ne 0 ]; then
+    die 3 "cannot sync the ledger from $exchange (rollcall sync exited $rc): $(last_error)"
+fi
+
+# 4. The environment, when the job says which one it rolls back.
+if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
+    rc=0
+    listing=$("$bin" --json list --env "$ROLLCALL_ENVIRONMENT" 2>"$errlog") || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        cat -- "$errlog"
+        die 3 "cannot list the requests for $ROLLCALL_ENVIRONMENT (rollcall exited $rc): $(last_error)"
+    fi
+    prefix=$(printf '%s' "$request" | tr 'A-F' 'a-f')
+    ids=$(grep -Eo '"id": *"[0-9a-f]{64}"' <<<"$listing" || true)
+    if ! grep -Eq "\"$prefix[0-9a-f]*\"$" <<<"$ids"; then
+        die 1 "BLOCKED: request $request is not a request for environment $ROLLCALL_ENVIRONMENT (or does not exist)"
+    fi
+fi
+
+# 5. The gate. The JSON evaluation decides; the text form goes to the log.
+rc=0
+"$bin" --json gate "$request" >"$verdict" 2>"$errlog" || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+    cat -- "$errlog"
+    rm -f -- "$verdict"
+    die "$rc" "rollcall gate $request failed (exit $rc): $(last_error)"
+fi
+text_rc=0
+text=$("$bin" gate "$request" 2>&1) || text_rc=$?
+printf '%s\n' "$text"
+if [ "$text_rc" -ne "$rc" ]; then
+    rm -f -- "$verdict"
+    die 3 "gate gave two verdicts ($rc, then $text_rc) for $request; not gating"
+fi
+if [ "$rc" -eq 0 ]; then
+    printf '%s: request %s: gate PASSES; verdict in %s\n' "$me" "$request" "$verdict"
+    exit 0
+fi
+# Unmet requirements, as gate's checklist prints them: "  [ ] approvals       0 of 1 approvals ...".
+missing=$(sed -n 's/^ *\[ \] *\([^ ]*\) *\(.*\)$/\1 (\2)/p' <<<"$text" | paste -sd ';' - | sed 's/;/; /g')
+die 1 "BLOCKED: request $request: gate blocks; missing: ${missing:-see $verdict}"

@@ -1,0 +1,460 @@
+//! The CI/CD gate recipes of `examples/ci` (issue 17, item 4). GitHub Actions, GitLab CI, Helm and Argo
+//! CD are not available here, so these tests run what every recipe runs, `examples/ci/rollcall-gate.sh`,
+//! with the real rollcall binary and a real git exchange: a founder's machine pushes its ledger to a bare
+//! repository with `rollcall sync --git`, and the CI side (another, empty home) runs the script, which
+//! clones the exchange, joins the ledger, syncs and gates. The recipes themselves are checked as text
+//! (no YAML parser is a dependency): they exist, run the script, and carry the hook annotations.
+//! (`.ci/run` installs git: with `CI` set, a missing git fails the tests; elsewhere they are skipped
+//! with a note.)
+
+mod common;
+
+use common::{Env, git, team, tested};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci")
+}
+
+fn script() -> PathBuf {
+    examples().join("rollcall-gate.sh")
+}
+
+fn read(rel: &str) -> String {
+    let p = examples().join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Whether git can run here. Without it the test fails under CI (which installs it) and is skipped with
+/// a note elsewhere.
+fn git_available() -> bool {
+    if Command::new("git").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "git is not installed but CI is set: .ci/run installs it, and this test must run");
+    eprintln!("SKIPPED: git is not installed (CI installs it; set CI to make this a failure)");
+    false
+}
+
+/// The founder's ledger (the `team` of tests/common) with a CI member enrolled as executor, published to
+/// a bare git repository; and the CI member's key file, kept apart as a CI secret would be.
+struct World {
+    founder: Env,
+    shared: tempfile::TempDir,
+    key_file: PathBuf,
+}
+
+impl World {
+    fn new() -> World {
+        let founder = team();
+        // The CI member's key is made elsewhere and reaches the CI side only as a file (a secret).
+        let keys = Env::new();
+        keys.ok(&["key", "new", "ci"]);
+        let pubkey = keys.public_key("ci");
+        founder.ok(&["enroll", "ci", "--pubkey", &pubkey, "--role", "executor", "--as", "alice"]);
+        let shared = tempfile::tempdir().unwrap();
+        let key_file = shared.path().join("ci.key");
+        std::fs::copy(keys.home().join("keys/ci.key"), &key_file).unwrap();
+        let w = World { founder, shared, key_file };
+        git(w.shared.path(), &["init", "-q", "--bare", "-b", "main", w.remote().to_str().unwrap()]);
+        git(w.shared.path(), &["clone", "-q", w.remote().to_str().unwrap(), w.founder_copy().to_str().unwrap()]);
+        w.publish();
+        w
+    }
+
+    fn remote(&self) -> PathBuf {
+        self.shared.path().join("exchange.git")
+    }
+
+    fn founder_copy(&self) -> PathBuf {
+        self.shared.path().join("founder-exchange")
+    }
+
+    /// The founder syncs with the exchange (pull, import, push its bundle).
+    fn publish(&self) -> String {
+        self.founder.ok(&["sync", "--git", self.founder_copy().to_str().unwrap()])
+    }
+
+    /// A CI machine: a home that does not exist yet, and where its verdict goes.
+    fn ci(&self, name: &str) -> Ci {
+        let dir = self.shared.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        Ci { home: dir.join("home"), verdict: dir.join("verdict.json"), dir }
+    }
+
+    /// The script's environment for `ci` gating `request`: everything a recipe sets.
+    fn vars(&self, ci: &Ci, request: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("ROLLCALL_REQUEST", request.to_string()),
+            ("ROLLCALL_EXCHANGE", self.remote().to_str().unwrap().to_string()),
+            ("ROLLCALL_HOME", ci.home.to_str().unwrap().to_string()),
+            ("ROLLCALL_JOIN_AS", "ci".into()),
+            ("ROLLCALL_ORIGIN", format!("ci.example/{}", ci.dir.file_name().unwrap().to_str().unwrap())),
+            ("ROLLCALL_KEY_FILE", self.key_file.to_str().unwrap().to_string()),
+            ("ROLLCALL_PASSPHRASE", common::PASS.into()),
+            ("ROLLCALL_GATE_JSON", ci.verdict.to_str().unwrap().to_string()),
+            ("ROLLCALL_BIN", env!("CARGO_BIN_EXE_rollcall").into()),
+        ]
+    }
+
+    /// A request filed by bob, low risk (one approval), for production, with its passing test report.
+    fn request(&self) -> String {
+        let req = common::file_request(&self.founder, "bob", "low");
+        tested(&self.founder, &req, "bob");
+        req
+    }
+}
+
+struct Ci {
+    dir: PathBuf,
+    home: PathBuf,
+    verdict: PathBuf,
+}
+
+impl Ci {
+    /// rollcall in this CI home, as the recipes' later steps run it.
+    fn rollcall(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("ROLLCALL_HOME", &self.home)
+            .env("ROLLCALL_PASSPHRASE", common::PASS)
+            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn verdict(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(&self.verdict).expect("the verdict file");
+        serde_json::from_str(&text).expect("the verdict is JSON")
+    }
+}
+
+/// Runs the gate script with exactly `vars` (plus PATH, a private HOME, no global git config, and the fast
+/// test KDF): nothing inherited from the test's environment.
+fn run_script(home_dir: &Path, vars: &[(&str, String)]) -> Output {
+    let mut c = Command::new("bash");
+    c.arg(script())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home_dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+        .current_dir(home_dir);
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    c.output().expect("run bash")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the script failed closed with `code` and one error line on stderr, returned.
+fn failed(o: &Output, code: i32) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stdout:\n{}\nstderr:\n{err}", stdout(o));
+    assert_eq!(err.trim_end().lines().count(), 1, "one error line, not: {err:?}");
+    assert!(err.starts_with("rollcall-gate: "), "{err}");
+    err
+}
+
+/// `vars` with `name` removed or replaced.
+fn with(vars: &[(&'static str, String)], name: &'static str, value: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut out: Vec<_> = vars.iter().filter(|(k, _)| *k != name).cloned().collect();
+    if let Some(v) = value {
+        out.push((name, v.to_string()));
+    }
+    out
+}
+
+#[test]
+fn the_scripts_parse_and_fail_closed_by_construction() {
+    let out = Command::new("bash").arg("-n").arg(script()).output().expect("bash");
+    assert!(out.status.success(), "bash -n: {}", stderr(&out));
+    let s = read("rollcall-gate.sh");
+    assert!(s.starts_with("#!/usr/bin/env bash\n"), "a bash script");
+    assert!(s.lines().any(|l| l == "set -euo pipefail"), "set -euo pipefail");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(script()).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "the script is executable ({mode:o})");
+    }
+    // Every variable the recipes set is documented at the top of the script.
+    let header: String = s.lines().take_while(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    for recipe in [
+        "github-actions/rollback.yml",
+        "gitlab/.gitlab-ci.yml",
+        "helm/templates/rollcall-pre-rollback-hook.yaml",
+        "argocd/rollcall-presync-hook.yaml",
+    ] {
+        let text = read(recipe);
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("ROLLCALL_") && !["ROLLCALL_CI_KEY", "ROLLCALL_EXCHANGE_TOKEN"].contains(&word) {
+                assert!(header.contains(word), "{recipe} sets {word}, which the script does not document");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
+    let gh = read("github-actions/rollback.yml");
+    assert!(gh.contains("workflow_dispatch:") && gh.contains("request:") && gh.contains("environment:"), "{gh}");
+    let gate = gh.find("run: examples/ci/rollcall-gate.sh").expect("the workflow runs the gate script");
+    let rollback = gh.find("- name: Roll back").expect("a rollback step");
+    let record = gh.find("rollcall execute").expect("the execution is recorded");
+    assert!(gate < rollback && rollback < record, "gate, then the rollback, then the record");
+    assert!(gh.contains("steps.gate.outcome == 'success'"), "the record step only after a passing gate");
+    // Inputs reach the script as variables, never pasted into shell text.
+    assert!(!gh.lines().any(|l| l.contains("run:") && l.contains("${{ inputs.")), "{gh}");
+
+    let gl = read("gitlab/.gitlab-ci.yml");
+    let stages = gl.find("stages:").expect("stages");
+    assert!(gl[stages..].find("- gate").unwrap() < gl[stages..].find("- rollback").unwrap(), "gate stage first");
+    let job = gl.find("\nrollback:").expect("a rollback job");
+    let rollback_job = &gl[job..];
+    assert!(rollback_job.contains("needs: [gate]") && rollback_job.contains("when: manual"), "{rollback_job}");
+    assert!(gl.contains("\ngate:") && gl.matches("- rollcall-gate.sh").count() == 2, "both jobs gate");
+
+    let helm = read("helm/templates/rollcall-pre-rollback-hook.yaml");
+    for needle in [
+        "kind: Job",
+        r#""helm.sh/hook": pre-rollback"#,
+        r#""helm.sh/hook-delete-policy":"#,
+        "backoffLimit: 0",
+        "restartPolicy: Never",
+        "/usr/local/bin/rollcall-gate.sh",
+        "name: ROLLCALL_REQUEST",
+    ] {
+        assert!(helm.contains(needle), "the Helm hook lacks {needle:?}");
+    }
+
+    let argo = read("argocd/rollcall-presync-hook.yaml");
+    for needle in [
+        "kind: Job",
+        "argocd.argoproj.io/hook: PreSync",
+        "argocd.argoproj.io/hook-delete-policy: BeforeHookCreation",
+        "backoffLimit: 0",
+        "restartPolicy: Never",
+        "/usr/local/bin/rollcall-gate.sh",
+        "name: ROLLCALL_REQUEST",
+    ] {
+        assert!(argo.contains(needle), "the Argo CD hook lacks {needle:?}");
+    }
+
+    let docker = read("Dockerfile");
+    assert!(docker.contains("COPY examples/ci/rollcall-gate.sh /usr/local/bin/rollcall-gate.sh"), "{docker}");
+    assert!(docker.contains("cargo build --release --locked --bin rollcall"), "{docker}");
+    let readme = read("README.md");
+    for name in ["rollcall-gate.sh", "rollback.yml", ".gitlab-ci.yml", "pre-rollback", "PreSync", "Not tested"] {
+        assert!(readme.contains(name), "examples/ci/README.md does not mention {name}");
+    }
+}
+
+/// An approved request: the script joins from the exchange, syncs, passes (exit 0) with a verdict file
+/// that says so; a persistent home gates again and publishes its own bundle; the recipes' record step
+/// (`execute`, `sync --git`) reaches the founder.
+#[test]
+fn an_approved_request_passes_and_its_execution_reaches_the_founder() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.request();
+    w.founder.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    w.publish();
+
+    let ci = w.ci("runner-1");
+    let vars = with(&w.vars(&ci, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
+    let vars = with(&vars, "ROLLCALL_PUBLISH", Some("no"));
+    let out = run_script(&ci.dir, &vars);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("joined ledger"), "{text}");
+    assert!(text.contains("gate PASSES"), "{text}");
+    let v = ci.verdict();
+    assert_eq!(v["gate"], true, "{v}");
+    assert_eq!(v["request"], req.as_str(), "{v}");
+    assert_eq!(v["status"], "approved", "{v}");
+    // ROLLCALL_PUBLISH=no pushed nothing: the exchange holds the founder's bundle only.
+    let files = git(&w.remote(), &["ls-tree", "--name-only", "main"]);
+    assert_eq!(files, "test.example_laptop.rollcall");
+
+    // The same home again (a persistent runner): no join, and this time it publishes its bundle.
+    let again = run_script(&ci.dir, &with(&vars, "ROLLCALL_PUBLISH", None));
+    assert_eq!(again.status.code(), Some(0), "{}{}", stdout(&again), stderr(&again));
+    assert!(!stdout(&again).contains("joined ledger"), "{}", stdout(&again));
+    let files = git(&w.remote(), &["ls-tree", "--name-only", "main"]);
+    assert!(files.lines().any(|f| f == "ci.example_runner-1.rollcall"), "{files}");
+
+    // The record step of the recipes: execute as the CI member, then sync through the exchange.
+    let log = ci.dir.join("rollback.log");
+    std::fs::write(&log, "release payments rolled back to 41\n").unwrap();
+    let exec =
+        ci.rollcall(&["execute", &req, "--outcome", "succeeded", "--output-file", log.to_str().unwrap(), "--as", "ci"]);
+    assert!(exec.status.success(), "{}", stderr(&exec));
+    let sync = ci.rollcall(&["sync", "--git", ci.home.join("exchange").to_str().unwrap()]);
+    assert!(sync.status.success(), "{}", stderr(&sync));
+    w.publish();
+    let shown = w.founder.json(&["show", &req]);
+    assert_eq!(shown["status"], "executed", "{}", shown["status"]);
+    // Executed, the request no longer opens the gate: a rerun of the job blocks.
+    let rerun = run_script(&ci.dir, &vars);
+    let err = failed(&rerun, 1);
+    assert!(err.contains("BLOCKED") && err.contains("state"), "{err}");
+}
+
+/// A request still missing its approval and its evidence blocks (exit 1), naming what is missing on its
+/// one stderr line and in the verdict file; a request for another environment blocks too.
+#[test]
+fn a_request_not_approved_blocks_and_names_what_is_missing() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = common::file_request(&w.founder, "bob", "medium");
+    w.publish();
+    let ci = w.ci("runner-2");
+    let vars = with(&w.vars(&ci, &req), "ROLLCALL_PUBLISH", Some("no"));
+    let out = run_script(&ci.dir, &vars);
+    let err = failed(&out, 1);
+    assert!(err.contains("BLOCKED") && err.contains(&req), "{err}");
+    assert!(err.contains("approvals (0 of"), "{err}");
+    assert!(err.contains("evidence ("), "{err}");
+    assert!(stdout(&out).contains("gate BLOCKS"), "{}", stdout(&out));
+    let v = ci.verdict();
+    assert_eq!(v["gate"], false, "{v}");
+    let unmet: Vec<&str> = v["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["met"] == false)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(unmet.contains(&"approvals") && unmet.contains(&"evidence"), "{v}");
+
+    // Approved and tested on the founder's machine, for production: a staging job still refuses it.
+    tested(&w.founder, &req, "bob");
+    w.founder.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    w.publish();
+    let staging = run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging")));
+    let err = failed(&staging, 1);
+    assert!(err.contains("not a request for environment staging"), "{err}");
+    assert!(!ci.verdict.exists(), "no verdict when the environment does not match");
+    let production = run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("production")));
+    assert_eq!(production.status.code(), Some(0), "{}{}", stdout(&production), stderr(&production));
+}
+
+/// Every error fails closed: non-zero (never 0, never the 1 of a verdict), one line, no verdict file left
+/// behind (a stale one from an earlier run is removed).
+#[test]
+fn errors_fail_closed_with_one_line() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.request();
+    w.founder.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    w.publish();
+    let ci = w.ci("runner-3");
+    let vars = with(&w.vars(&ci, &req), "ROLLCALL_PUBLISH", Some("no"));
+    let stale = || std::fs::write(&ci.verdict, r#"{"gate": true}"#).unwrap();
+
+    for name in ["ROLLCALL_REQUEST", "ROLLCALL_EXCHANGE", "ROLLCALL_HOME"] {
+        stale();
+        let err = failed(&run_script(&ci.dir, &with(&vars, name, None)), 2);
+        assert!(err.contains(name) && err.contains("not set"), "{err}");
+        let err = failed(&run_script(&ci.dir, &with(&vars, name, Some(""))), 2);
+        assert!(err.contains(name), "{err}");
+    }
+    for garbage in ["zzzz", "ab", "-rf", "abcd; touch pwned", "$(id)", &"a".repeat(65)] {
+        stale();
+        let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_REQUEST", Some(garbage))), 2);
+        assert!(err.contains("is not a request id"), "{err}");
+        assert!(!ci.verdict.exists(), "the stale verdict was removed");
+    }
+    assert!(!ci.dir.join("pwned").exists());
+    assert!(!ci.home.exists(), "refused before anything was cloned or joined");
+
+    // Unreachable exchange: nothing to clone.
+    stale();
+    let gone = w.shared.path().join("no-such-exchange.git");
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_EXCHANGE", Some(gone.to_str().unwrap()))), 3);
+    assert!(err.contains("cannot clone the exchange"), "{err}");
+    assert!(!ci.verdict.exists());
+
+    // The binary missing.
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_BIN", Some("/nonexistent/rollcall"))), 3);
+    assert!(err.contains("not installed"), "{err}");
+
+    // No ledger and nothing to join as.
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_JOIN_AS", None)), 2);
+    assert!(err.contains("no ledger") && err.contains("ROLLCALL_JOIN_AS"), "{err}");
+
+    // A well-formed id no request has: gate's own refusal (2), passed through.
+    stale();
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_REQUEST", Some("0000"))), 2);
+    assert!(err.contains("no request has an id starting with 0000"), "{err}");
+    assert!(!ci.verdict.exists());
+
+    // The exchange becomes unreachable for a home that synced before: fail closed, not a stale verdict.
+    let ok = run_script(&ci.dir, &vars);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    let moved = w.shared.path().join("moved.git");
+    std::fs::rename(w.remote(), &moved).unwrap();
+    for publish in ["no", "yes"] {
+        let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_PUBLISH", Some(publish))), 3);
+        assert!(err.contains(w.remote().to_str().unwrap()), "{err}");
+        assert!(!ci.verdict.exists());
+    }
+    std::fs::rename(&moved, w.remote()).unwrap();
+
+    // A peer bundle that sync refuses: the sync's exit 1 is an error (3), not a verdict.
+    let intruder = w.shared.path().join("intruder");
+    git(w.shared.path(), &["clone", "-q", w.remote().to_str().unwrap(), intruder.to_str().unwrap()]);
+    std::fs::write(intruder.join("evil.rollcall"), "not a bundle\n").unwrap();
+    git(&intruder, &["add", "evil.rollcall"]);
+    git(&intruder, &["commit", "-q", "-m", "a peer, supposedly"]);
+    git(&intruder, &["push", "-q", "origin", "HEAD:main"]);
+    let err = failed(&run_script(&ci.dir, &vars), 3);
+    assert!(err.contains("cannot sync the ledger") && err.contains("refused"), "{err}");
+    // A new CI home joins past it (the join tries the next bundle) and still fails closed.
+    let fresh = w.ci("runner-4");
+    let err = failed(&run_script(&fresh.dir, &with(&w.vars(&fresh, &req), "ROLLCALL_PUBLISH", Some("no"))), 3);
+    assert!(err.contains("cannot sync the ledger"), "{err}");
+    assert!(fresh.home.join("ledger.db").exists(), "joined from the genuine bundle");
+
+    // Bad option values.
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_PUBLISH", Some("maybe"))), 2);
+    assert!(err.contains("ROLLCALL_PUBLISH"), "{err}");
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_NO_REQUEST", Some("sure"))), 2);
+    assert!(err.contains("ROLLCALL_NO_REQUEST"), "{err}");
+}
+
+/// `ROLLCALL_NO_REQUEST=pass` (a PreSync hook on an Application whose ordinary syncs are not rollbacks):
+/// no request named passes without gating; a request named is still gated.
+#[test]
+fn no_request_passes_only_when_asked_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = vec![("ROLLCALL_NO_REQUEST", "pass".to_string())];
+    let out = run_script(dir.path(), &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("not gated"), "{}", stdout(&out));
+    let err = failed(&run_script(dir.path(), &[("ROLLCALL_NO_REQUEST", "block".to_string())]), 2);
+    assert!(err.contains("ROLLCALL_REQUEST is not set"), "{err}");
+    // Named, the request is gated: here the missing exchange stops it.
+    let named = [("ROLLCALL_NO_REQUEST", "pass".to_string()), ("ROLLCALL_REQUEST", "abcd".to_string())];
+    let err = failed(&run_script(dir.path(), &named), 2);
+    assert!(err.contains("ROLLCALL_EXCHANGE is not set"), "{err}");
+}
