@@ -40,7 +40,7 @@ Commands, by area (rollcall COMMAND --help for each):
                 validate, review, close, incident link, evidence add|show|export|purge, gate,
                 obligations, mark-bad
   Console       tui (a bare `rollcall` on a terminal), demo
-  People, keys  key new|list|export|import, enroll, roles, revoke, cosign, members
+  People, keys  key new|list, enroll, roles, revoke, cosign, members
   Policy        policy adopt|show
   Ledger        init, note, log, verify, rebuild
   Sync, proofs  export, import, checkpoints, sync, prove, verify-proof, acknowledge
