@@ -10,7 +10,7 @@ use crate::ledger::{Hash, note, statement};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 18] = [
     ("statement", statement),
     ("bundle", bundle),
     ("signed_note", signed_note),
@@ -24,6 +24,11 @@ pub const TARGETS: [(&str, Target); 13] = [
     ("git_log", git_log),
     ("lockfile", lockfile),
     ("helm_history", helm_history),
+    ("kubernetes_replicasets", kubernetes_replicasets),
+    ("argocd_app", argocd_app),
+    ("github_deployments", github_deployments),
+    ("gitlab_deployments", gitlab_deployments),
+    ("git_reverts", git_reverts),
 ];
 
 /// Statement bytes: the head parser and the full check (signature under a fixed ledger's domain).
@@ -133,4 +138,37 @@ pub fn lockfile(data: &[u8]) {
 /// `helm history -o json` output, as `rollcall ingest helm` reads it.
 pub fn helm_history(data: &[u8]) {
     let _ = crate::ingest::helm::parse(data, "production", "api", "0");
+}
+
+/// `kubectl get replicasets -o json` (or controllerrevisions), as `rollcall ingest kubernetes` reads it,
+/// with the environment and component from the input and given.
+pub fn kubernetes_replicasets(data: &[u8]) {
+    let _ = crate::ingest::kubernetes::parse(data, None, None, "0");
+    let _ = crate::ingest::kubernetes::parse(data, Some("production"), Some("api"), "0");
+}
+
+/// `argocd app get APP -o json`, as `rollcall ingest argocd` reads it.
+pub fn argocd_app(data: &[u8]) {
+    let _ = crate::ingest::argocd::parse(data, None, None, "0");
+    let _ = crate::ingest::argocd::parse(data, Some("production"), Some("api"), "0");
+}
+
+/// GitHub's deployments JSON, as `rollcall ingest github` reads it.
+pub fn github_deployments(data: &[u8]) {
+    let _ = crate::ingest::github::parse(data, None, None, "0");
+    let _ = crate::ingest::github::parse(data, Some("production"), Some("api"), "0");
+}
+
+/// GitLab's deployments JSON, as `rollcall ingest gitlab` reads it.
+pub fn gitlab_deployments(data: &[u8]) {
+    let _ = crate::ingest::gitlab::parse(data, None, "api", "0");
+    let _ = crate::ingest::gitlab::parse(data, Some("production"), "api", "0");
+}
+
+/// `git log` output as `rollcall ingest git` asks for it, and each record's message as a revert message.
+pub fn git_reverts(data: &[u8]) {
+    let _ = crate::ingest::git::parse_log(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::ingest::git::reverted(text);
+    }
 }

@@ -143,3 +143,278 @@ fn a_request_is_filled_from_an_observed_rollback() {
     );
     assert_eq!(env.fingerprint(), before);
 }
+
+/// The `deployment.observed` bodies recorded, as signed.
+fn observed_bodies(env: &Env) -> Vec<serde_json::Value> {
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let mut st = c
+        .prepare("SELECT CAST(statement AS TEXT) FROM entries WHERE kind = 'deployment.observed' ORDER BY rowid")
+        .unwrap();
+    st.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|s| serde_json::from_str::<serde_json::Value>(&s.unwrap()).unwrap()["body"].clone())
+        .collect()
+}
+
+/// Ingests `args` twice: the first records `seen` deployments with `rollbacks` rollbacks, the second
+/// nothing; the ledger verifies.
+fn ingest_twice(env: &Env, args: &[&str], seen: u64, rollbacks: u64) {
+    let mut full = vec!["--json", "ingest"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--as", "alice"]);
+    let r: serde_json::Value = serde_json::from_str(&env.ok(&full)).unwrap();
+    assert_eq!(
+        (r["seen"].as_u64(), r["recorded"].as_u64(), r["rollbacks"].as_u64()),
+        (Some(seen), Some(seen), Some(rollbacks)),
+        "{args:?}: {r}"
+    );
+    assert_eq!(r["input_sha256"].as_str().map(str::len), Some(64));
+    let again: serde_json::Value = serde_json::from_str(&env.ok(&full)).unwrap();
+    assert_eq!((again["recorded"].as_u64(), again["already"].as_u64()), (Some(0), Some(seen)), "{args:?}: {again}");
+    let v = env.json(&["verify"]);
+    assert_eq!(v["intact"], true, "{v}");
+}
+
+#[test]
+fn kubernetes_argocd_github_and_gitlab_histories_are_recorded_once_with_their_rollbacks() {
+    let env = Env::with_ledger();
+    // Names from the input: the namespace and the owning Deployment.
+    let rs = fixture("kubernetes-replicasets-rollback.json");
+    ingest_twice(&env, &["kubernetes", &rs], 3, 1);
+    let text = env.ok(&["ingest", "kubernetes", &rs, "--as", "alice"]);
+    assert!(
+        text.contains("observed 3 deployments of checkout in shop: 0 recorded (0 rollbacks), 3 recorded before"),
+        "{text}"
+    );
+    let crs = fixture("kubernetes-controllerrevisions-rollback.json");
+    ingest_twice(&env, &["kubernetes", &crs, "--env", "production"], 6, 2);
+    let argo = fixture("argocd-app.json");
+    ingest_twice(&env, &["argocd", &argo], 10, 0);
+    let argo_back = fixture("argocd-app-rollback.json");
+    ingest_twice(&env, &["argocd", &argo_back, "--env", "production"], 3, 1);
+    let gh = fixture("github-deployments-rollback.json");
+    ingest_twice(&env, &["github", &gh, "--env", "production"], 3, 1);
+    // The other environment of the same file is recorded on its own.
+    ingest_twice(&env, &["github", &gh, "--env", "staging"], 3, 0);
+    ingest_twice(&env, &["github", &fixture("github-deployments.json"), "--component", "octocat-example"], 1, 0);
+    let gl = fixture("gitlab-deployments-rollback.json");
+    ingest_twice(&env, &["gitlab", &gl, "--component", "project"], 3, 1);
+    let none =
+        env.ok(&["ingest", "gitlab", &fixture("gitlab-deployments.json"), "--component", "project", "--as", "alice"]);
+    assert!(none.contains("observed 0 deployments of project in -"), "{none}");
+
+    let bodies = observed_bodies(&env);
+    let find = |source: &str, rollback: bool| -> Vec<&serde_json::Value> {
+        bodies.iter().filter(|b| b["source"] == source && b["rollback"] == rollback).collect()
+    };
+    let k8s = find("kubernetes", true);
+    assert_eq!(k8s.len(), 3, "one ReplicaSet brought back, two ControllerRevisions");
+    let rs_back = k8s.iter().find(|b| b["component"] == "checkout").unwrap();
+    assert_eq!(
+        (rs_back["env"].as_str(), rs_back["revision"].as_str(), rs_back["from"].as_str(), rs_back["to"].as_str()),
+        (Some("shop"), Some("3"), Some("2"), Some("1"))
+    );
+    assert_eq!(rs_back["artifact"], "registry.example.com/checkout:2.3.1");
+    let argo = find("argocd", true);
+    assert_eq!(
+        (argo[0]["component"].as_str(), argo[0]["env"].as_str(), argo[0]["to"].as_str(), argo[0]["by"].as_str()),
+        (Some("guestbook"), Some("production"), Some("0"), Some("alice"))
+    );
+    let gh = find("github", true);
+    assert_eq!(
+        (gh[0]["component"].as_str(), gh[0]["revision"].as_str(), gh[0]["to"].as_str(), gh[0]["by"].as_str()),
+        (Some("example"), Some("104"), Some("101"), Some("mona"))
+    );
+    let gl = find("gitlab", true);
+    assert_eq!(
+        (gl[0]["revision"].as_str(), gl[0]["from"].as_str(), gl[0]["to"].as_str()),
+        (Some("4"), Some("2"), Some("1"))
+    );
+    assert!(bodies.iter().all(|b| b["at"].as_str().is_some_and(|t| t.len() == 20 && t.ends_with('Z'))));
+}
+
+#[test]
+fn sources_whose_input_does_not_name_them_require_env_and_component() {
+    let env = Env::with_ledger();
+    let before = env.fingerprint();
+    let helm = fixture("helm-history.json");
+    assert!(
+        env.fails(&["ingest", "helm", &helm, "--component", "foo", "--as", "alice"], 2).contains("--env is required")
+    );
+    assert!(
+        env.fails(&["ingest", "helm", &helm, "--env", "prod", "--as", "alice"], 2).contains("--component is required")
+    );
+    let gl = fixture("gitlab-deployments-rollback.json");
+    assert!(env.fails(&["ingest", "gitlab", &gl, "--as", "alice"], 2).contains("--component is required"));
+    let repo = env.home().to_str().unwrap().to_string();
+    assert!(
+        env.fails(&["ingest", "git", &repo, "--component", "api", "--as", "alice"], 2).contains("--env is required")
+    );
+    let unknown = env.run(&["ingest", "svn", &helm, "--as", "alice"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("kubernetes, argocd, github, gitlab, git"));
+    assert_eq!(env.fingerprint(), before);
+}
+
+#[test]
+fn hostile_inputs_of_every_source_are_refused_in_one_line_and_nothing_is_written() {
+    let env = Env::with_ledger();
+    let before = env.fingerprint();
+    let write = |name: &str, content: &[u8]| {
+        let p = env.home().join(name);
+        std::fs::write(&p, content).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // Over 1,000,000 entries of the smallest shape each source reads: refused at the bound.
+    let many = |open: &str, item: &str, close: &str| -> Vec<u8> {
+        let mut s = String::with_capacity(open.len() + (item.len() + 1) * 1_000_001 + close.len());
+        s.push_str(open);
+        for i in 0..1_000_001u32 {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(item);
+        }
+        s.push_str(close);
+        s.into_bytes()
+    };
+    let deep =
+        |open: &str, close: &str| format!("{open}{}{}{close}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes();
+    // (source, flags it needs, truncated, wrong shape, deeply nested, over the bound)
+    type Case<'a> = (&'a str, &'a [&'a str], Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+    let sources: [Case; 4] = [
+        (
+            "kubernetes",
+            &[],
+            br#"{"kind":"List","items":[{"kind":"ReplicaSet","metadata":{"#.to_vec(),
+            br#"{"kind":"Deployment","items":[]}"#.to_vec(),
+            deep("{\"items\":[{\"data\":", "}]}"),
+            many("{\"kind\":\"List\",\"items\":[", "{}", "]}"),
+        ),
+        (
+            "argocd",
+            &[],
+            br#"{"metadata":{"name":"a"},"status":{"history":[{"id":1"#.to_vec(),
+            b"[]".to_vec(),
+            deep("{\"status\":{\"history\":[{\"id\":1,\"deployedAt\":\"\",\"source\":", "}]}}"),
+            many(
+                "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"destination\":{\"namespace\":\"n\"}},\"status\":{\"history\":[",
+                "{\"id\":1,\"deployedAt\":\"\"}",
+                "]}}",
+            ),
+        ),
+        (
+            "github",
+            &[],
+            br#"[{"id":1,"sha":"a","#.to_vec(),
+            br#"{"deployments":[]}"#.to_vec(),
+            deep("[{\"x\":", "}]"),
+            many("[", "{\"id\":1,\"sha\":\"\",\"environment\":\"\",\"created_at\":\"\"}", "]"),
+        ),
+        (
+            "gitlab",
+            &["--component", "api"],
+            br#"[{"iid":1,"sha":"#.to_vec(),
+            br#"{"iid":1}"#.to_vec(),
+            deep("[{\"x\":", "}]"),
+            many(
+                "[",
+                "{\"iid\":1,\"sha\":\"\",\"status\":\"\",\"created_at\":\"\",\"environment\":{\"name\":\"\"}}",
+                "]",
+            ),
+        ),
+    ];
+    for (source, extra, truncated, shape, nested, huge) in sources {
+        let cases = [
+            (write(&format!("{source}-truncated.json"), &truncated), "line 1"),
+            (write(&format!("{source}-shape.json"), &shape), "expected"),
+            (write(&format!("{source}-deep.json"), &nested), "input line"),
+            (write(&format!("{source}-huge.json"), &huge), "at most 1000000"),
+        ];
+        for (path, says) in &cases {
+            let mut args = vec!["ingest", source, path.as_str(), "--as", "alice"];
+            args.extend_from_slice(extra);
+            let err = env.fails(&args, 2);
+            assert!(err.contains(&format!("{source} input")) && err.contains(says), "{path}: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+            assert!(!err.contains('\x1b'), "{err:?}");
+        }
+        let _ = std::fs::remove_file(&cases[3].0);
+    }
+    // A namespace with a control character, and a time that is not one, in otherwise valid inputs.
+    let ns = write(
+        "ns.json",
+        br#"{"kind":"List","items":[{"kind":"ReplicaSet","metadata":{"name":"r","namespace":"prod\u001b[2J",
+        "creationTimestamp":"2026-01-01T00:00:00Z","annotations":{"deployment.kubernetes.io/revision":"1"},
+        "ownerReferences":[{"kind":"Deployment","name":"api"}]}}]}"#,
+    );
+    let err = env.fails(&["ingest", "kubernetes", &ns, "--as", "alice"], 2);
+    assert!(err.contains("not a short name") && !err.contains('\x1b'), "{err:?}");
+    let time = write(
+        "time.json",
+        br#"[{"id":1,"sha":"a","environment":"p","created_at":"\u001b[2Jsoon","repository_url":"x/y"}]"#,
+    );
+    let err = env.fails(&["ingest", "github", &time, "--as", "alice"], 2);
+    assert!(err.contains("not a time") && !err.contains('\x1b'), "{err:?}");
+    // git: a directory that is not a repository, and a file.
+    let plain = env.home().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let err =
+        env.fails(&["ingest", "git", plain.to_str().unwrap(), "--env", "p", "--component", "api", "--as", "alice"], 2);
+    assert!(err.contains("git input") && err.contains("not a git repository"), "{err}");
+    let err = env.fails(&["ingest", "git", &ns, "--env", "p", "--component", "api", "--as", "alice"], 2);
+    assert!(err.contains("is not a directory"), "{err}");
+    assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
+}
+
+#[test]
+fn a_repositorys_reverts_are_recorded_as_rollbacks_including_the_revert_of_a_merge() {
+    let env = Env::with_ledger();
+    let dir = env.home().join("repo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let git = |args: &[&str]| common::git(&dir, args);
+    let commit = |path: &str, content: &str, message: &str| {
+        std::fs::write(dir.join(path), content).unwrap();
+        git(&["add", "-A"]);
+        git(&["-c", "commit.gpgsign=false", "commit", "-q", "-m", message]);
+        git(&["rev-parse", "HEAD"])
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let base = commit("app.txt", "v1\n", "initial");
+    let change = commit("app.txt", "v2\n", "raise the pool size");
+    git(&["-c", "commit.gpgsign=false", "revert", "--no-edit", &change]);
+    let revert = git(&["rev-parse", "HEAD"]);
+    git(&["checkout", "-q", "-b", "feature"]);
+    commit("feature.txt", "on\n", "add the feature flag");
+    git(&["checkout", "-q", "main"]);
+    let mainline = commit("other.txt", "x\n", "unrelated work");
+    git(&["-c", "commit.gpgsign=false", "merge", "-q", "--no-ff", "-m", "Merge branch 'feature'", "feature"]);
+    let merge = git(&["rev-parse", "HEAD"]);
+    git(&["-c", "commit.gpgsign=false", "revert", "--no-edit", "-m", "1", &merge]);
+    let merge_revert = git(&["rev-parse", "HEAD"]);
+    let path = dir.to_str().unwrap();
+    ingest_twice(&env, &["git", path, "--env", "production", "--component", "api"], 2, 2);
+    let bodies = observed_bodies(&env);
+    let body =
+        |id: &str| bodies.iter().find(|b| b["revision"] == id).unwrap_or_else(|| panic!("{id} not in {bodies:?}"));
+    let plain = body(&revert);
+    assert_eq!(
+        (plain["from"].as_str(), plain["to"].as_str(), plain["rollback"].as_bool()),
+        (Some(change.as_str()), Some(base.as_str()), Some(true))
+    );
+    assert_eq!(plain["source"], "git");
+    assert_eq!(plain["by"], "t <t@example.com>");
+    assert!(plain["description"].as_str().unwrap().contains("This reverts commit"));
+    let of_merge = body(&merge_revert);
+    assert_eq!((of_merge["from"].as_str(), of_merge["to"].as_str()), (Some(merge.as_str()), Some(mainline.as_str())));
+    assert_eq!(of_merge["env"], "production");
+    assert_eq!(of_merge["component"], "api");
+    // A new revert later: only it is recorded.
+    git(&["-c", "commit.gpgsign=false", "revert", "--no-edit", &merge_revert]);
+    let r = env.json(&["ingest", "git", path, "--env", "production", "--component", "api", "--as", "alice"]);
+    assert_eq!(
+        (r["recorded"].as_u64(), r["rollbacks"].as_u64(), r["already"].as_u64()),
+        (Some(1), Some(1), Some(2)),
+        "{r}"
+    );
+}

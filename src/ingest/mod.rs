@@ -3,7 +3,12 @@
 //! an earlier revision back (a rollback). Parsers are bounded (input size, number of revisions, nesting)
 //! and refuse wrong shapes with one line naming the source and the place. Nothing here signs or writes.
 
+pub mod argocd;
+pub mod git;
+pub mod github;
+pub mod gitlab;
 pub mod helm;
+pub mod kubernetes;
 
 use serde::{Deserialize, Serialize};
 
@@ -66,4 +71,79 @@ pub(crate) fn bounded(text: &str) -> String {
     let mut out: String = text.chars().take(MAX_DESCRIPTION).collect();
     out.push_str(" […]");
     out
+}
+
+/// A JSON array read element by element, at most [`MAX_REVISIONS`] elements (no tree of the whole
+/// input is built; nesting is bounded by serde_json's recursion limit).
+pub(crate) struct Items<T>(pub Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seq<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Seq<T> {
+            type Value = Items<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Items<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    if out.len() == MAX_REVISIONS {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {MAX_REVISIONS} entries; at most {MAX_REVISIONS} are read"
+                        )));
+                    }
+                    out.push(item);
+                }
+                Ok(Items(out))
+            }
+        }
+        d.deserialize_seq(Seq(std::marker::PhantomData))
+    }
+}
+
+/// Reads `input` as a `T`, the first non-blank byte being `open` (`[` or `{`), or refuses it in one line
+/// naming `source` and the line and column.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    source: &'static str,
+    input: &[u8],
+    open: u8,
+    expected: &str,
+) -> Result<T, IngestError> {
+    if input.iter().find(|b| !b.is_ascii_whitespace()) != Some(&open) {
+        return Err(IngestError {
+            source_name: source,
+            place: "at the top".into(),
+            problem: format!("expected {expected}"),
+        });
+    }
+    serde_json::from_slice(input).map_err(|e| IngestError {
+        source_name: source,
+        place: format!("line {} column {}", e.line(), e.column()),
+        problem: crate::text::safe(&e.to_string()),
+    })
+}
+
+/// An RFC 3339 time as UTC whole seconds (`2026-01-02T03:04:05Z`), or `None` when it is not one.
+pub(crate) fn utc_seconds(time: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(time.trim())
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `value` as an environment or component name: not blank, at most 200 bytes, no control characters;
+/// otherwise the one-line refusal naming `source`, `place` and `what`.
+pub(crate) fn name(source: &'static str, place: &str, what: &str, value: &str) -> Result<String, IngestError> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 200 || v.chars().any(char::is_control) {
+        return Err(IngestError {
+            source_name: source,
+            place: place.to_string(),
+            problem: format!(
+                "{what} {:?} is not a short name without control characters",
+                crate::text::safe(&bounded(v))
+            ),
+        });
+    }
+    Ok(v.to_string())
 }

@@ -183,7 +183,14 @@ pub(crate) fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowErr
 
 /// `ingest SOURCE INPUT --env E --component C`: a deployment history recorded, rollbacks counted.
 pub(crate) fn ingest(ctx: &Context, a: crate::cli::args::IngestArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let r = workflow::ingest::ingest(ctx, a.signer.name.as_deref(), &a.source, &a.input, &a.env, &a.component)?;
+    let r = workflow::ingest::ingest_named(
+        ctx,
+        a.signer.name.as_deref(),
+        &a.source,
+        &a.input,
+        a.env.as_deref(),
+        a.component.as_deref(),
+    )?;
     if json {
         println!(
             "{}",
@@ -191,12 +198,25 @@ pub(crate) fn ingest(ctx: &Context, a: crate::cli::args::IngestArgs, json: bool)
                    "input_sha256": r.input_sha256})
         );
     } else {
+        // The names given, or those the input named (a few, then how many more).
+        let names = |given: Option<&str>, found: &[String]| -> String {
+            match given {
+                Some(g) => crate::text::safe(g),
+                None if found.is_empty() => "-".to_string(),
+                None if found.len() <= 3 => found.iter().map(|f| crate::text::safe(f)).collect::<Vec<_>>().join(", "),
+                None => format!(
+                    "{} and {} more",
+                    found[..3].iter().map(|f| crate::text::safe(f)).collect::<Vec<_>>().join(", "),
+                    found.len() - 3
+                ),
+            }
+        };
         println!(
             "observed {} deployment{} of {} in {}: {} recorded ({} rollback{}), {} recorded before",
             r.seen,
             if r.seen == 1 { "" } else { "s" },
-            crate::text::safe(&a.component),
-            crate::text::safe(&a.env),
+            names(a.component.as_deref(), &r.components),
+            names(a.env.as_deref(), &r.envs),
             r.recorded,
             r.rollbacks,
             if r.rollbacks == 1 { "" } else { "s" },

@@ -26,10 +26,13 @@ pub struct Ingested {
     /// Left out: recorded before.
     pub already: usize,
     pub input_sha256: String,
+    /// The environments and components the deployments are of (sorted, distinct).
+    pub envs: Vec<String>,
+    pub components: Vec<String>,
 }
 
 /// The CD tools `ingest` reads.
-pub const SOURCES: [&str; 1] = ["helm"];
+pub const SOURCES: [&str; 6] = ["helm", "kubernetes", "argocd", "github", "gitlab", "git"];
 
 /// Reads `input` (the output of `source`), and records its deployments in `env` for `component`, signed
 /// by `signer`.
@@ -41,35 +44,82 @@ pub fn ingest(
     env: &str,
     component: &str,
 ) -> Result<Ingested, WorkflowError> {
+    ingest_named(ctx, signer, source, input, Some(env), Some(component))
+}
+
+/// As [`ingest`], the environment and component taken from the input where it names them and they are
+/// not given (helm and git need both; gitlab the component).
+pub fn ingest_named(
+    ctx: &Context,
+    signer: Option<&str>,
+    source: &str,
+    input: &Path,
+    env: Option<&str>,
+    component: Option<&str>,
+) -> Result<Ingested, WorkflowError> {
+    if !SOURCES.contains(&source) {
+        return Err(WorkflowError::Usage(format!(
+            "unknown source {:?} (one of: {})",
+            crate::text::safe(source),
+            SOURCES.join(", ")
+        )));
+    }
     for (what, v) in [("--env", env), ("--component", component)] {
-        if v.trim().is_empty() || v.len() > 200 || v.chars().any(char::is_control) {
+        if let Some(v) = v
+            && (v.trim().is_empty() || v.len() > 200 || v.chars().any(char::is_control))
+        {
             return Err(WorkflowError::Usage(format!("{what} must be a short name without control characters")));
         }
     }
-    let io = |e: std::io::Error| WorkflowError::Io(input.display().to_string(), e);
-    let file = std::fs::File::open(input).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > MAX_INPUT {
-        return Err(WorkflowError::Usage(format!(
-            "{}: larger than {} MiB; split the history",
-            input.display(),
-            MAX_INPUT >> 20
-        )));
-    }
-    let digest = crate::ledger::Hash::of(&[&bytes]).to_hex();
-    let observed = match source {
-        "helm" => crate::ingest::helm::parse(&bytes, env, component, &digest),
-        other => {
-            return Err(WorkflowError::Usage(format!("unknown source {other:?} (one of: {})", SOURCES.join(", "))));
+    let required = |what: &str, v: Option<&str>| -> Result<String, WorkflowError> {
+        v.map(str::to_string).ok_or_else(|| {
+            WorkflowError::Usage(format!("ingest {source}: {what} is required (the input does not name it)"))
+        })
+    };
+    let refused = |e: IngestError| WorkflowError::Usage(e.to_string());
+    let (observed, digest) = if source == "git" {
+        let (e, c) = (required("--env", env)?, required("--component", component)?);
+        crate::ingest::git::read(input, &e, &c).map_err(refused)?
+    } else {
+        let io = |e: std::io::Error| WorkflowError::Io(input.display().to_string(), e);
+        let file = std::fs::File::open(input).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_INPUT + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > MAX_INPUT {
+            return Err(WorkflowError::Usage(format!(
+                "{}: larger than {} MiB; split the history",
+                input.display(),
+                MAX_INPUT >> 20
+            )));
         }
+        let digest = crate::ledger::Hash::of(&[&bytes]).to_hex();
+        let observed = match source {
+            "helm" => {
+                let (e, c) = (required("--env", env)?, required("--component", component)?);
+                crate::ingest::helm::parse(&bytes, &e, &c, &digest)
+            }
+            "kubernetes" => crate::ingest::kubernetes::parse(&bytes, env, component, &digest),
+            "argocd" => crate::ingest::argocd::parse(&bytes, env, component, &digest),
+            "github" => crate::ingest::github::parse(&bytes, env, component, &digest),
+            _ => {
+                let c = required("--component", component)?;
+                crate::ingest::gitlab::parse(&bytes, env, &c, &digest)
+            }
+        }
+        .map_err(refused)?;
+        (observed, digest)
+    };
+    let mut envs: Vec<String> = observed.iter().map(|o| o.env.clone()).collect();
+    let mut components: Vec<String> = observed.iter().map(|o| o.component.clone()).collect();
+    for list in [&mut envs, &mut components] {
+        list.sort();
+        list.dedup();
     }
-    .map_err(|e: IngestError| WorkflowError::Usage(e.to_string()))?;
     let mut session = ctx.session(signer)?;
     let known = recorded_keys(&session.ledger)?;
     let by = session.signer.public();
     let domain = session.ledger.domain();
-    let mut report = Ingested { seen: observed.len(), input_sha256: digest, ..Default::default() };
+    let mut report = Ingested { seen: observed.len(), input_sha256: digest, envs, components, ..Default::default() };
     let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.key())).collect();
     report.already = report.seen - fresh.len();
     for chunk in fresh.chunks(BATCH) {
@@ -100,7 +150,10 @@ fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<(String, Stri
 }
 
 /// Calls `visit` with the body of every `deployment.observed` entry that reads as one.
-fn each_observed(ledger: &crate::ledger::Ledger, mut visit: impl FnMut(Observed)) -> Result<(), WorkflowError> {
+pub(crate) fn each_observed(
+    ledger: &crate::ledger::Ledger,
+    mut visit: impl FnMut(Observed),
+) -> Result<(), WorkflowError> {
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
         if let Ok(st) = row.entry.statement()
             && let Ok(o) = serde_json::from_value::<Observed>(st.body)

@@ -1,0 +1,249 @@
+//! A git repository's reverts: the commits reachable from `HEAD` whose message says
+//! `This reverts commit <sha>.` (what `git revert` writes), including reverts of merges
+//! (`This reverts commit <sha>, reversing changes made to <parent>.`). Each is a rollback: the revision is
+//! the revert commit, `from` its first parent, `to` the commit the code returned to — the reverted
+//! commit's first parent, or for a merge the parent named after "reversing changes made to" (when the
+//! reverted commit is not in the repository, `to` is `<sha>^`, git's name for its parent); `at` is the
+//! committer time, `by` the author. Commits that are not reverts are not recorded: a git history says
+//! what was committed, not what was deployed. The input digest is the SHA-256 of the `git log` output read.
+//!
+//! git runs as a program with an argument vector (never a shell), its output read up to [`MAX_INPUT`]
+//! bytes and at most [`MAX_REVISIONS`] reverts.
+
+use super::{IngestError, MAX_INPUT, MAX_REVISIONS, Observed, bounded, utc_seconds};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const SOURCE: &str = "git";
+const MARK: &str = "This reverts commit ";
+
+fn fail(place: impl Into<String>, problem: impl Into<String>) -> IngestError {
+    IngestError { source_name: SOURCE, place: place.into(), problem: problem.into() }
+}
+
+/// A revert commit as `git log` printed it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Revert {
+    pub id: String,
+    pub first_parent: Option<String>,
+    pub author: String,
+    pub committed: String,
+    pub message: String,
+    /// The commit it reverts, and for a merge the parent it returns to, as the message names them.
+    pub reverted: String,
+    pub mainline: Option<String>,
+}
+
+/// The `git log` format read: records ended by U+001E, fields (id, parents, author, committer date,
+/// message) separated by U+001F.
+const FORMAT: &str = "--format=%H%x1f%P%x1f%an <%ae>%x1f%cI%x1f%B%x1e";
+
+/// The reverted commit (and, for a merge, the parent kept) named by a revert message.
+pub(crate) fn reverted(message: &str) -> Option<(String, Option<String>)> {
+    let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let rest = &flat[flat.find(MARK)? + MARK.len()..];
+    let hex = |s: &str| -> Option<String> {
+        let h: String = s.chars().take_while(char::is_ascii_hexdigit).collect();
+        (h.len() >= 7 && h.len() <= 64).then(|| h.to_ascii_lowercase())
+    };
+    let commit = hex(rest)?;
+    let after = &rest[commit.len()..];
+    let mainline = after.strip_prefix(", reversing changes made to ").and_then(hex);
+    Some((commit, mainline))
+}
+
+/// The reverts in `git log` output printed with [`FORMAT`]; other commits are skipped.
+pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
+    let text = String::from_utf8_lossy(out);
+    let mut reverts = Vec::new();
+    for record in text.split('\u{1e}') {
+        let record = record.trim_start_matches('\n');
+        if record.trim().is_empty() {
+            continue;
+        }
+        let mut f = record.splitn(5, '\u{1f}');
+        let (Some(id), Some(parents), Some(author), Some(date), Some(message)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
+            return Err(fail("git log output", "a record has fewer than five fields"));
+        };
+        let Some((commit, mainline)) = reverted(message) else { continue };
+        if reverts.len() == MAX_REVISIONS {
+            return Err(fail(
+                "git log output",
+                format!("more than {MAX_REVISIONS} reverts; at most {MAX_REVISIONS} are read"),
+            ));
+        }
+        let id = id.trim();
+        let committed = utc_seconds(date).ok_or_else(|| {
+            fail(format!("commit {}", crate::text::safe(&bounded(id))), "its committer date is not a time")
+        })?;
+        reverts.push(Revert {
+            id: id.to_string(),
+            first_parent: parents.split_whitespace().next().map(str::to_string),
+            author: bounded(author),
+            committed,
+            message: bounded(message.trim_end()),
+            reverted: commit,
+            mainline,
+        });
+    }
+    Ok(reverts)
+}
+
+/// The reverts reachable from `HEAD` in the repository at `repo`, recorded for `env` and `component`;
+/// with the digest of what git printed.
+pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, String), IngestError> {
+    if !repo.is_dir() {
+        return Err(fail(crate::text::safe(&repo.display().to_string()), "is not a directory (a git repository)"));
+    }
+    let place = crate::text::safe(&repo.display().to_string());
+    git(repo, &["rev-parse", "--git-dir"], None).map_err(|_| fail(&place, "is not a git repository"))?;
+    let max = format!("--max-count={}", MAX_REVISIONS + 1);
+    let log = git(
+        repo,
+        &["log", "--no-color", "-E", "--grep=This reverts commit [0-9a-fA-F]", &max, FORMAT, "HEAD", "--"],
+        None,
+    )
+    .map_err(|e| fail(&place, e))?;
+    let digest = crate::ledger::Hash::of(&[&log]).to_hex();
+    let reverts = parse_log(&log)?;
+    // The parents of the reverted commits that are in the repository.
+    let wanted: String = reverts.iter().map(|r| format!("{}\n", r.reverted)).collect();
+    let mut parents: HashMap<String, Vec<String>> = HashMap::new();
+    if !reverts.is_empty() {
+        let out = git(
+            repo,
+            &["log", "--no-walk=unsorted", "--ignore-missing", "--stdin", "--format=%H %P", "--no-color"],
+            Some(wanted.as_bytes()),
+        )
+        .map_err(|e| fail(&place, e))?;
+        for line in String::from_utf8_lossy(&out).lines() {
+            let mut ids = line.split_whitespace().map(str::to_string);
+            if let Some(id) = ids.next() {
+                parents.insert(id, ids.collect());
+            }
+        }
+    }
+    let parents_of = |short: &str| -> Option<&Vec<String>> {
+        parents.get(short).or_else(|| parents.iter().find(|(id, _)| id.starts_with(short)).map(|(_, p)| p))
+    };
+    let mut out = Vec::with_capacity(reverts.len());
+    for r in reverts.into_iter().rev() {
+        let to = match (parents_of(&r.reverted), &r.mainline) {
+            (Some(ps), Some(m)) => ps.iter().find(|p| p.starts_with(m.as_str())).cloned().unwrap_or_else(|| m.clone()),
+            (Some(ps), None) => ps.first().cloned().unwrap_or_else(|| format!("{}^", r.reverted)),
+            (None, Some(m)) => m.clone(),
+            (None, None) => format!("{}^", r.reverted),
+        };
+        out.push(Observed {
+            source: SOURCE.into(),
+            env: env.into(),
+            component: component.into(),
+            revision: r.id.clone(),
+            from: r.first_parent,
+            to,
+            rollback: true,
+            at: r.committed,
+            by: Some(r.author),
+            artifact: Some(r.id),
+            description: Some(r.message),
+            input_sha256: digest.clone(),
+        });
+    }
+    Ok((out, digest))
+}
+
+/// Runs git in `repo` with `args` (and `stdin`), its output read up to [`MAX_INPUT`] bytes.
+fn git(repo: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["-c", "core.quotepath=false", "-c", "color.ui=false", "-c", "log.showSignature=false"])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let writer = match (stdin, child.stdin.take()) {
+        (Some(bytes), Some(mut pipe)) => {
+            let bytes = bytes.to_vec();
+            Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            }))
+        }
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let read = match child.stdout.take() {
+        Some(pipe) => pipe.take(MAX_INPUT + 1).read_to_end(&mut out).map(|_| ()),
+        None => Ok(()),
+    };
+    if out.len() as u64 > MAX_INPUT {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("git printed more than {} MiB", MAX_INPUT >> 20));
+    }
+    let mut err = Vec::new();
+    if let Some(pipe) = child.stderr.take() {
+        let _ = pipe.take(64 * 1024).read_to_end(&mut err);
+    }
+    let status = child.wait().map_err(|e| format!("git: {e}"))?;
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    read.map_err(|e| format!("reading git's output: {e}"))?;
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
+        return Err(crate::text::safe(err.lines().next().unwrap_or("git failed").trim()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revert_messages_name_the_reverted_commit_and_the_parent_kept() {
+        let plain = "Revert \"add cache\"\n\nThis reverts commit 1234567890abcdef1234567890abcdef12345678.\n";
+        assert_eq!(reverted(plain), Some(("1234567890abcdef1234567890abcdef12345678".into(), None)));
+        let merge = "Revert \"Merge branch 'x'\"\n\nThis reverts commit aaaaaaa1111111, reversing\nchanges made to bbbbbbb2222222.\n";
+        assert_eq!(reverted(merge), Some(("aaaaaaa1111111".into(), Some("bbbbbbb2222222".into()))));
+        assert_eq!(reverted("This reverts commit xyz."), None);
+        assert_eq!(reverted("fix: typo"), None);
+        assert_eq!(reverted("This reverts commit "), None);
+    }
+
+    #[test]
+    fn log_output_is_read_and_non_reverts_skipped() {
+        let log = "c1\u{1f}p1\u{1f}Ann <a@x>\u{1f}2026-03-01T10:00:00+01:00\u{1f}Revert \"x\"\n\nThis reverts commit abcdef1234567.\n\u{1e}\n\
+                   c0\u{1f}\u{1f}Bob <b@x>\u{1f}2026-02-01T10:00:00Z\u{1f}initial\n\u{1e}\n";
+        let got = parse_log(log.as_bytes()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].committed, "2026-03-01T09:00:00Z");
+        assert_eq!(got[0].first_parent.as_deref(), Some("p1"));
+        assert_eq!(got[0].reverted, "abcdef1234567");
+        let bad = "c1\u{1f}p1\u{1f}Ann\u{1f}yesterday\u{1f}This reverts commit abcdef1234567.\u{1e}";
+        assert!(parse_log(bad.as_bytes()).unwrap_err().to_string().contains("not a time"));
+        assert!(parse_log(b"c1\x1fp1\x1e").unwrap_err().to_string().starts_with("git input git log output"));
+        // Control characters in a message are kept as data.
+        let ctl =
+            "c1\u{1f}p1\u{1f}Ann\u{1f}2026-03-01T10:00:00Z\u{1f}\u{1b}[2J This reverts commit abcdef1234567.\u{1e}";
+        assert!(parse_log(ctl.as_bytes()).unwrap()[0].message.starts_with('\u{1b}'));
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_repository_is_refused() {
+        let dir = std::env::temp_dir().join(format!("rollcall-not-a-repo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = read(&dir, "e", "c").unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.starts_with("git input") && err.contains("not a git repository"), "{err}");
+    }
+}
