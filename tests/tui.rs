@@ -141,9 +141,11 @@ fn badges_selection_and_tamper_banner_are_styled() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 120, 30, false);
     h.render();
-    // Row 3 is the first queue row (title bar, border, header): selected = blue background.
-    assert_eq!(cell_bg(&h, 2, 3), Color::Blue);
-    assert_ne!(cell_bg(&h, 2, 4), Color::Blue);
+    // Row 6 is the first queue row (title bar, the demo's one observed rollback in its box, the queue's
+    // border, header): selected = blue background.
+    assert_eq!(h.state.alerts.len(), 1);
+    assert_eq!(cell_bg(&h, 2, 6), Color::Blue);
+    assert_ne!(cell_bg(&h, 2, 7), Color::Blue);
     // The risk badge of the second row: a coloured background matching its tier.
     let tier = h.state.queue.rows[1].tier.clone();
     let want = match tier.as_str() {
@@ -152,12 +154,12 @@ fn badges_selection_and_tamper_banner_are_styled() {
         "high" => Color::LightRed,
         _ => Color::Red,
     };
-    assert_eq!(cell_bg(&h, 10, 4), want, "badge of a {tier} request");
+    assert_eq!(cell_bg(&h, 10, 7), want, "badge of a {tier} request");
     // NO_COLOR: the badge is a letter in brackets and nothing is coloured.
     h.state.theme = rollcall::tui::theme::Theme::new(false);
     let text = h.render();
     assert!(text.contains(&format!("[{}]", tier.chars().next().unwrap().to_ascii_uppercase())));
-    assert_eq!(cell_bg(&h, 10, 4), Color::Reset);
+    assert_eq!(cell_bg(&h, 10, 7), Color::Reset);
 
     // Tamper with the ledger: every screen shows a red banner.
     let c = rusqlite::Connection::open(&d.ledger).unwrap();
@@ -1237,7 +1239,7 @@ fn slash_filters_the_queue_as_you_type_and_esc_clears_it() {
         .flat_map(|y| (0..120u16).map(move |x| (x, y)))
         .find(|(x, y)| {
             let buf = h.terminal.backend().buffer();
-            y > &2
+            y > &5 // below the title bar, the observed rollback's box and the queue's title
                 && buf[(*x, *y)].symbol() == "l"
                 && buf[(*x + 1, *y)].symbol() == "e"
                 && buf[(*x + 6, *y)].symbol() == "-"
@@ -1533,4 +1535,79 @@ fn the_evidence_list_filters_live_with_slash() {
     assert_eq!(h.state.detail.as_ref().unwrap().evidence_shown().len(), 3);
     at(|| h.press(KeyCode::Esc));
     assert_ne!(h.state.screen, Screen::Detail, "then Esc goes back");
+}
+
+#[test]
+fn an_unrecorded_rollback_is_on_top_of_the_queue_and_f_files_its_post_hoc_request_in_one_form() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 80, 24, false);
+    h.state.user = "bob".into();
+    h.worker.identity.signer = Some("bob".into());
+    h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
+    assert_eq!(h.state.alerts.len(), 1, "{:?}", h.state.alerts);
+    let screen = h.render();
+    assert!(screen.contains("1 rollback ran without a cleared request"), "{screen}");
+    let line = screen.lines().find(|l| l.contains("UNRECORDED")).expect("the alert line");
+    assert!(line.contains("production/search 3 → 2 (kubernetes 4)"), "{line}");
+    // Drawn in the danger colour, above the requests.
+    let y = screen.lines().position(|l| l.contains("UNRECORDED")).unwrap() as u16;
+    let queue_y = screen.lines().position(|l| l.contains(" Queue ")).unwrap() as u16;
+    assert!(y < queue_y, "{screen}");
+    // ↑ from the first request selects it; f opens the post-hoc form, filled from the observation.
+    at(|| h.press(KeyCode::Up));
+    assert_eq!(h.state.alert_selected, Some(0));
+    let screen = h.render();
+    assert!(screen.contains("f files the post-hoc request"), "{screen}");
+    assert_eq!(h.terminal.backend().buffer()[(3, y)].bg, h.state.theme.selected.bg.unwrap_or_default());
+    at(|| h.press(KeyCode::Char('f')));
+    let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last() else { panic!("{}", h.render()) };
+    let value = |label: &str| dlg.fields.iter().find(|f| f.label == label).map(|f| f.value.clone()).unwrap_or_default();
+    assert_eq!(
+        (value("environment"), value("component"), value("from"), value("to")),
+        ("production".into(), "search".into(), "3".into(), "2".into())
+    );
+    assert_eq!(
+        value("revert command"),
+        "kubectl rollout undo deployment/search --to-revision=2 --namespace production"
+    );
+    assert_eq!(value("emergency"), "yes, invoke it now");
+    assert!(
+        value("rationale").starts_with("Post-hoc record: kubernetes shows revision 4 of search"),
+        "{}",
+        value("rationale")
+    );
+    // One form: sign it.
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str(demo::PASSPHRASE));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "{}", h.render());
+    let ctx = d.context();
+    let r = at(|| rollcall::workflow::reconcile::reconcile(&ctx, &Default::default())).unwrap();
+    assert!(r.unrecorded.is_empty() && r.unauthorized.is_empty(), "{r:?}");
+    assert_eq!(r.recorded_after, 1);
+    let listed = at(|| rollcall::workflow::query::list(&ctx, &Default::default())).unwrap();
+    let filed = listed.iter().find(|r| r.title.starts_with("Post-hoc: rollback of search")).expect("filed");
+    assert_eq!(filed.status, "emergency", "the post-hoc review is now due");
+    // Back on the queue the alert is gone.
+    at(|| h.press(KeyCode::Esc));
+    at(|| h.press(KeyCode::Char('r')));
+    assert!(h.state.alerts.is_empty(), "{:?}", h.state.alerts);
+}
+
+#[test]
+fn enter_on_an_unrecorded_rollback_shows_the_observation_escaped() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 100, 30, true);
+    at(|| h.press(KeyCode::Up));
+    at(|| h.press(KeyCode::Enter));
+    let screen = h.render();
+    assert!(screen.contains("UNRECORDED rollback observed by kubernetes"), "{screen}");
+    assert!(screen.contains("kubectl rollout undo deployment/search --to-revision=2"), "{screen}");
+    at(|| h.press(KeyCode::Esc));
+    // f in a read-only console files nothing.
+    at(|| h.press(KeyCode::Char('f')));
+    assert!(h.state.modals.is_empty());
+    // ↓ returns to the requests; the queue's keys act on them again.
+    at(|| h.press(KeyCode::Down));
+    assert_eq!(h.state.alert_selected, None);
 }

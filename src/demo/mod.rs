@@ -2,9 +2,11 @@
 //! ninety days in every state (pending work for an approver, approved, rejected, withdrawn, executed —
 //! one partial, one failed and retried —, validated, closed, an emergency whose review is overdue, a
 //! temporary revert about to expire), real JUnit and SARIF evidence, and requests raised from a git
-//! repository the demo creates, so security flags appear. `scale` adds synthetic requests in batched
+//! repository the demo creates, so security flags appear; the CD tools' histories (Helm, Kubernetes)
+//! ingested, one rollback in them unrecorded. `scale` adds synthetic requests in batched
 //! transactions for load tests.
 
+mod deployments;
 mod machines;
 mod repo;
 mod scenario;
@@ -240,7 +242,7 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     // 3. Emergencies: one reviewed, one with its review overdue.
     for (i, days_ago, reviewed) in [(22usize, 30i64, true), (23, 5, false)] {
         let at = day(days_ago);
-        let r = s.record(
+        let mut r = s.record(
             i,
             "Emergency: roll back payments gateway — checkout down",
             Category::CriticalBug,
@@ -248,6 +250,11 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
             "payments-api",
             Risk::High,
         );
+        if i == 23 {
+            // The latest deploy of payments-api, as the demo's Helm history numbers it.
+            r.revert.argv[3] = "4270".into();
+            (r.revert.from, r.revert.to) = ("4271".into(), "4270".into());
+        }
         let req = s.file_request("bob", at, r);
         n += 1;
         let r2 = Rc::clone(&req);
@@ -373,6 +380,8 @@ pub fn build(dir: &Path, scale: usize, progress: &mut dyn FnMut(&str)) -> Result
     progress("a second machine (the jump host) joined and synced");
     s.run()?;
     drop(s);
+    progress("deployment histories: Helm (payments-api) and Kubernetes (search, one unrecorded rollback)");
+    deployments::ingest(&ctx, dir, "erin", now)?;
     let mut demo = built;
     demo.requests = n;
     if scale > 0 {

@@ -55,7 +55,7 @@ actions! {
     Dashboard = "dashboard", "dashboard screen", ["3"];
     Integrity = "integrity", "integrity screen", ["4"];
     Refresh = "refresh", "reload (verify again on the integrity screen)", ["r"];
-    FilterStatus = "filter_status", "pick the status filter (history: the kind)", ["f"];
+    FilterStatus = "filter_status", "pick the status filter (history: the kind; on an observed rollback above the queue: file its post-hoc request)", ["f"];
     FilterEnv = "filter_env", "filter by environment", ["e"];
     FilterRisk = "filter_risk", "pick the risk filter", ["R"];
     FilterFlagged = "filter_flagged", "only flagged requests", ["F"];

@@ -50,6 +50,33 @@ pub struct QueueItem {
     pub stand: Option<crate::workflow::waiting::Stand>,
 }
 
+/// A rollback a CD tool's history shows that no request cleared — none was filed (unrecorded), or the one
+/// filed was not approved when it ran (unauthorized): drawn on top of the queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// The `deployment.observed` entry.
+    pub observation: EntryId,
+    /// The request matched with it and why it did not clear it (an unauthorized rollback).
+    pub request: Option<(EntryId, String)>,
+    pub source: String,
+    pub env: String,
+    pub component: String,
+    pub revision: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub at: String,
+    pub artifact: Option<String>,
+    pub by: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Alert {
+    /// `UNRECORDED` or `UNAUTHORIZED`.
+    pub fn finding(&self) -> &'static str {
+        if self.request.is_some() { "UNAUTHORIZED" } else { "UNRECORDED" }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryItem {
     pub index: u64,

@@ -36,6 +36,8 @@ pub enum Msg {
         generation: u64,
         total: u64,
     },
+    /// The observed rollbacks no request cleared (shown on top of the queue).
+    Alerts(Vec<Alert>),
     Detail {
         generation: u64,
         detail: Box<Detail>,

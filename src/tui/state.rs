@@ -429,6 +429,10 @@ pub struct AppState {
     pub previous: Screen,
     pub queue: Paged<QueueItem>,
     pub queue_filter: QueueFilter,
+    /// Observed rollbacks no request cleared, drawn on top of the queue, and the one selected (the queue's
+    /// selection steps up into them from its first row).
+    pub alerts: Vec<super::model::Alert>,
+    pub alert_selected: Option<usize>,
     /// Whether the console captures the mouse (`M` toggles; off leaves selection to the terminal).
     pub mouse: bool,
     /// The queue's live text filter being typed (`/` on the queue): each key narrows the list.
@@ -480,6 +484,8 @@ impl AppState {
             previous: Screen::Queue,
             queue: Paged::default(),
             queue_filter: QueueFilter::default(),
+            alerts: Vec::new(),
+            alert_selected: None,
             filter_input: None,
             mouse: true,
             detail: None,

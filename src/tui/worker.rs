@@ -31,6 +31,8 @@ pub struct Worker {
     ledger: Option<Ledger>,
     /// What waits on the signed-in key, for the ledger as `ledger` was opened (recomputed when reopened).
     waiting: Option<std::sync::Arc<Waiting>>,
+    /// The observed rollbacks no request cleared, computed once per opening of the ledger.
+    alerts: Option<Vec<crate::tui::model::Alert>>,
     data_version: Option<i64>,
     size: Option<u64>,
 }
@@ -48,7 +50,16 @@ fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> C
 
 impl Worker {
     pub fn new(ctx: Context, identity: Identity) -> Worker {
-        Worker { ctx, identity, progress: None, ledger: None, waiting: None, data_version: None, size: None }
+        Worker {
+            ctx,
+            identity,
+            progress: None,
+            ledger: None,
+            waiting: None,
+            alerts: None,
+            data_version: None,
+            size: None,
+        }
     }
 
     /// This worker reports the progress of a verification on `out` as it goes.
@@ -65,6 +76,7 @@ impl Worker {
     fn ledger(&mut self) -> Result<&Ledger, WorkflowError> {
         if self.ledger.is_none() {
             self.waiting = None;
+            self.alerts = None;
             // Bring the request index up to date first (a read-only file keeps what it has).
             if !self.identity.read_only
                 && let Ok(rw) = self.ctx.open()
@@ -102,7 +114,12 @@ impl Worker {
                         present::queue_item(r, stand, now)
                     })
                     .collect();
-                vec![Msg::Queue { generation, page, rows }]
+                let first = matches!(page, browse::Page::First);
+                let mut out = vec![Msg::Queue { generation, page, rows }];
+                if first {
+                    out.push(Msg::Alerts(self.alerts()?));
+                }
+                out
             }
             Cmd::QueueCount { generation, filter } => {
                 vec![Msg::QueueCount { generation, total: browse::queue_count(self.ledger()?, &filter)? }]
@@ -259,6 +276,17 @@ impl Worker {
 
     /// What waits on the signed-in key (nothing for a read-only console), computed once per opening of
     /// the ledger.
+    /// The observed rollbacks no request cleared (see `workflow::reconcile`).
+    fn alerts(&mut self) -> Result<Vec<crate::tui::model::Alert>, WorkflowError> {
+        if let Some(a) = &self.alerts {
+            return Ok(a.clone());
+        }
+        let options = crate::workflow::reconcile::Options::default();
+        let found = present::alerts(&crate::workflow::reconcile::rollbacks(self.ledger()?, &options)?);
+        self.alerts = Some(found.clone());
+        Ok(found)
+    }
+
     fn waiting(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<std::sync::Arc<Waiting>, WorkflowError> {
         self.ledger()?;
         if let Some(w) = &self.waiting {

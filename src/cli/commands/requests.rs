@@ -48,9 +48,12 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
                 if let Some(at) = deployed_at {
                     record.deployed_at.get_or_insert(at);
                 }
-                if o.source == "helm" {
-                    record.revert_cmd.get_or_insert(format!("helm rollback {} {}", o.component, o.to));
-                }
+                record.revert_cmd.get_or_insert(workflow::reconcile::revert_command(
+                    &o.source,
+                    &o.env,
+                    &o.component,
+                    &o.to,
+                ));
                 if let Some(a) = &o.artifact {
                     if record.artifacts.is_empty() {
                         record.artifacts = vec![a.clone()];

@@ -242,6 +242,72 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
     vec![]
 }
 
+/// `f` on an observed rollback no request cleared: the new-request form filled from the observation
+/// (environment, component, revisions, the tool's revert command, a title and a rationale naming it), filed
+/// under the emergency path when the signer may invoke it — so the policy's post-hoc review becomes due.
+/// One form: read it, complete what only a person knows, sign.
+pub(super) fn start_post_hoc(s: &mut AppState, a: &crate::tui::model::Alert) -> Vec<Cmd> {
+    if let Some((id, why)) = &a.request {
+        // A request exists; it was not approved when the rollback ran: its own page offers the emergency path.
+        s.toast(
+            format!("request {} did not clear it ({why}): E on it invokes the emergency path post hoc", id.short(8)),
+            false,
+        );
+        return super::detail::open_detail(s, *id);
+    }
+    start_new_request(s);
+    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    let from = a.from.clone().unwrap_or_else(|| a.revision.clone());
+    let values = [
+        (
+            "title",
+            format!(
+                "Post-hoc: rollback of {} in {} ({} → {}, {} at {})",
+                a.component, a.env, from, a.to, a.source, a.at
+            ),
+        ),
+        ("change", format!("{} {} revision {from}", a.source, a.component)),
+        (
+            "rationale",
+            format!(
+                "Post-hoc record: {} shows revision {} of {} in {} rolled back from {from} to {} at {}{}, with no request filed before it ran.",
+                a.source,
+                a.revision,
+                a.component,
+                a.env,
+                a.to,
+                a.at,
+                a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()
+            ),
+        ),
+        ("user impact", "unknown: to be assessed in the post-hoc review".to_string()),
+        ("component", a.component.clone()),
+        ("environment", a.env.clone()),
+        ("from", from.clone()),
+        ("to", a.to.clone()),
+        ("category", "other".to_string()),
+    ];
+    for (label, value) in values {
+        if let Some(f) = d.fields.iter_mut().find(|f| f.label == label) {
+            f.value = value;
+        }
+    }
+    if let Some(f) = d.fields.iter_mut().find(|f| f.label == "revert command") {
+        f.value = crate::workflow::reconcile::revert_command(&a.source, &a.env, &a.component, &a.to);
+    }
+    if let Some(f) = d.fields.iter_mut().find(|f| f.label == "emergency") {
+        f.value = EMERGENCY_YES.to_string();
+    }
+    d.title = "Post-hoc request for an unrecorded rollback".into();
+    d.preview.insert(
+        0,
+        format!("observed  {} revision {} at {} (entry {})", a.source, a.revision, a.at, a.observation.short(12)),
+    );
+    // Everything is filled: Enter goes on to the passphrase (Tab and Shift-Tab reach the fields to edit).
+    d.focus = d.fields.len().saturating_sub(1);
+    vec![]
+}
+
 /// `:report [FILE]`: writes the Markdown governance report. A console that may sign records the read
 /// (the policy's audit.record_reads) through the signing dialog; a read-only one writes it directly.
 pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {

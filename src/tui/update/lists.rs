@@ -216,6 +216,63 @@ pub(super) fn queue_page(s: &mut AppState, page: Page<QueueKey>, rows: Vec<Queue
     queue_paging(s)
 }
 
+/// A key on an observed rollback drawn on top of the queue: ↑/↓ move (↓ past the last one returns to the
+/// requests), `f` files its post-hoc request (one form), Enter shows the observation, or opens the request
+/// that did not clear it.
+fn alert_action(s: &mut AppState, i: usize, a: Action) -> Vec<Cmd> {
+    let Some(alert) = s.alerts.get(i).cloned() else {
+        s.alert_selected = None;
+        return vec![];
+    };
+    match a {
+        Action::Up => s.alert_selected = Some(i.saturating_sub(1)),
+        Action::Down => s.alert_selected = (i + 1 < s.alerts.len()).then_some(i + 1),
+        Action::Top => s.alert_selected = Some(0),
+        Action::Bottom | Action::PageDown | Action::Back => s.alert_selected = None,
+        Action::PageUp => s.alert_selected = Some(0),
+        Action::FilterStatus => return dialog::start_post_hoc(s, &alert),
+        Action::Open => match &alert.request {
+            Some((id, _)) => return detail::open_detail(s, *id),
+            None => {
+                let lines = observation_lines(&alert);
+                s.modals.push(Modal::Viewer {
+                    title: format!("Unrecorded rollback — {} {}", alert.source, alert.revision),
+                    lines,
+                    scroll: 0,
+                    pager: None,
+                    find: Find::default(),
+                });
+            }
+        },
+        _ => s.toast(
+            "on an observed rollback: f files its post-hoc request, Enter shows it, ↓ returns to the requests",
+            false,
+        ),
+    }
+    vec![]
+}
+
+/// What the viewer shows of an observed rollback (already sanitized in the view model).
+fn observation_lines(a: &super::super::model::Alert) -> Vec<String> {
+    let mut lines = vec![
+        format!("{} rollback observed by {} at {}", a.finding(), a.source, a.at),
+        String::new(),
+        format!("environment   {}", a.env),
+        format!("component     {}", a.component),
+        format!("revision      {} (from {} back to {})", a.revision, a.from.as_deref().unwrap_or("?"), a.to),
+        format!("artifact      {}", a.artifact.as_deref().unwrap_or("—")),
+        format!("done by       {}", a.by.as_deref().unwrap_or("— (the tool does not say)")),
+        format!("description   {}", a.description.as_deref().unwrap_or("—")),
+        format!("observation   {}", a.observation.to_hex()),
+        String::new(),
+    ];
+    match &a.request {
+        Some((id, why)) => lines.push(format!("request {} did not clear it: {why}", id.short(12))),
+        None => lines.push("No request accounts for it. Press Esc, then f to file the post-hoc request.".into()),
+    }
+    lines
+}
+
 /// A page of the history arrived (for the current generation).
 pub(super) fn history_page(s: &mut AppState, page: Page<u64>, rows: Vec<HistoryItem>) -> Vec<Cmd> {
     let h = &mut s.history.list;
@@ -301,6 +358,14 @@ fn cycle<'a>(list: &[Option<&'a str>], current: Option<&str>) -> Option<&'a str>
 }
 
 pub(super) fn queue_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
+    if let Some(i) = s.alert_selected {
+        return alert_action(s, i, a);
+    }
+    if matches!(a, Action::Up) && s.queue.selected == 0 && !s.alerts.is_empty() {
+        // Up from the first request steps into the observed rollbacks drawn above it.
+        s.alert_selected = Some(s.alerts.len() - 1);
+        return vec![];
+    }
     if is_nav(a) {
         if let Some(page) = navigate(&mut s.queue, a, s.viewport) {
             let page = match page {

@@ -76,6 +76,11 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             cmds
         }
         Msg::Queue { generation, page, rows } if generation == s.queue.generation => lists::queue_page(s, page, rows),
+        Msg::Alerts(alerts) => {
+            s.alert_selected = s.alert_selected.filter(|i| *i < alerts.len());
+            s.alerts = alerts;
+            vec![]
+        }
         Msg::QueueCount { generation, total } if generation == s.queue.generation => {
             s.queue.total = Some(total);
             vec![]
@@ -153,6 +158,8 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         cmds.extend(detail::preview(s, id));
         redraw = true;
     }
+    // The list's height depends on the screen and on what is drawn above the queue.
+    s.viewport = view::list_rows(s);
     Update { cmds, redraw }
 }
 
@@ -431,7 +438,10 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
         }
         Action::Copy => {
             let id = match s.screen {
-                Screen::Queue => s.queue.current().map(|r| r.id),
+                Screen::Queue => match s.alert_selected.and_then(|i| s.alerts.get(i)) {
+                    Some(alert) => Some(alert.observation),
+                    None => s.queue.current().map(|r| r.id),
+                },
                 Screen::Detail => s.detail.as_ref().map(|d| d.id),
                 Screen::History => match &s.history.search {
                     Some((_, rows, sel)) => rows.get(*sel).map(|r| r.id),

@@ -40,7 +40,12 @@ fn full(s: &AppState) -> Rect {
 
 /// Rows a list shows (the body minus its border and header).
 pub fn list_rows(s: &AppState) -> usize {
-    areas(s, full(s)).body.height.saturating_sub(3).max(1) as usize
+    areas(s, full(s)).body.height.saturating_sub(3 + list_top(s)).max(1) as usize
+}
+
+/// Rows above a list inside the body: the observed rollbacks drawn above the queue.
+fn list_top(s: &AppState) -> u16 {
+    if s.screen == Screen::Queue { queue::alerts_height(s) } else { 0 }
 }
 
 /// The first absolute row drawn for a list, keeping the selection in view.
@@ -53,7 +58,7 @@ pub(crate) fn first_visible<T>(list: &Paged<T>, viewport: usize) -> usize {
 /// Which visible list row a click at screen row `y` hits.
 pub(crate) fn row_at(s: &AppState, y: u16) -> Option<usize> {
     let body = areas(s, full(s)).body;
-    let first = body.y + 2; // border + header
+    let first = body.y + list_top(s) + 2; // (the observed rollbacks,) border + header
     (y >= first && y < body.y + body.height.saturating_sub(1)).then(|| (y - first) as usize)
 }
 

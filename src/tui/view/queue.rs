@@ -11,6 +11,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table};
 
 pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let area = match alerts_height(s) {
+        0 => area,
+        height => {
+            // Observed rollbacks no request cleared come first, above the requests.
+            let [top, rest] =
+                ratatui::layout::Layout::vertical([Constraint::Length(height), Constraint::Min(3)]).areas(area);
+            draw_alerts(f, s, top);
+            rest
+        }
+    };
     let t = &s.theme;
     let q = &s.queue;
     let filter = &s.queue_filter;
@@ -54,7 +64,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         .skip(first.saturating_sub(q.offset))
         .take(viewport)
         .map(|(i, r)| {
-            let selected = q.offset + i == q.selected;
+            let selected = q.offset + i == q.selected && s.alert_selected.is_none();
             let cells: Vec<Cell> = cols.iter().map(|c| cell(s, r, *c)).collect();
             let row = Row::new(cells);
             if selected { row.style(t.selected) } else { row }
@@ -81,6 +91,62 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
             &mut sb,
         );
     }
+}
+
+/// Observed rollbacks listed at once above the queue (more scroll with the selection).
+const ALERT_LINES: usize = 4;
+
+/// Rows the observed rollbacks take above the queue (borders included; 0 without any).
+pub(crate) fn alerts_height(s: &AppState) -> u16 {
+    if s.alerts.is_empty() { 0 } else { s.alerts.len().min(ALERT_LINES) as u16 + 2 }
+}
+
+/// The observed rollbacks no request cleared: one line each, the selected one highlighted.
+fn draw_alerts(f: &mut Frame<'_>, s: &AppState, area: Rect) {
+    let t = &s.theme;
+    let n = s.alerts.len();
+    let title = Line::from(vec![
+        Span::styled(
+            format!(" ⚠ {n} rollback{} ran without a cleared request ", if n == 1 { "" } else { "s" }),
+            t.danger,
+        ),
+        Span::raw(if s.alert_selected.is_some() {
+            "— f files the post-hoc request, Enter shows it "
+        } else {
+            "— ↑ to select "
+        }),
+    ]);
+    let block = Block::default().borders(Borders::ALL).border_style(t.danger).title(title);
+    let first = s.alert_selected.map_or(0, |i| i.saturating_sub(ALERT_LINES - 1));
+    let width = area.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = s
+        .alerts
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(ALERT_LINES)
+        .map(|(i, a)| {
+            let detail = match &a.request {
+                Some((id, why)) => format!("request {}: {why}", id.short(8)),
+                None => "no request".to_string(),
+            };
+            let text = format!(
+                "{:<12} {} {}/{} {} → {} ({} {}) — {detail}",
+                a.finding(),
+                a.at,
+                a.env,
+                a.component,
+                a.from.as_deref().unwrap_or("?"),
+                a.to,
+                a.source,
+                a.revision
+            );
+            let text = crate::text::truncate(&text, width).into_owned();
+            let style = if s.alert_selected == Some(i) { t.selected } else { t.warn };
+            Line::styled(text, style)
+        })
+        .collect();
+    f.render_widget(ratatui::widgets::Paragraph::new(lines).block(block), area);
 }
 
 /// A column of the queue, in the order they are drawn.

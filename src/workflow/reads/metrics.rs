@@ -61,7 +61,7 @@ pub(crate) fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, Wo
     m.flagged = r.flagged_share.hits as u64;
     m.median_approval_minutes = r.time_to_approve.median_hours.map(|h| h * 60.0);
     m.median_detect_hours = r.time_to_detect.median_hours;
-    let observed = super::reconcile::rollbacks_in(ledger, &super::reconcile::Options::default())?;
+    let observed = super::reconcile::rollbacks(ledger, &super::reconcile::Options::default())?;
     m.rollbacks_observed = observed.rollbacks as u64;
     m.recorded_before_share = observed.share_recorded_before();
     m.unrecorded = observed.unrecorded.len() as u64;

@@ -113,8 +113,8 @@ pub struct Reconciled {
     pub unrecorded: Vec<Observation>,
     pub unauthorized: Vec<Unauthorized>,
     /// Requests executed per the ledger (in scope), those an ingested history shows, those it should show
-    /// and does not, and those no ingested history covers (nothing was ingested for their environment and
-    /// component up to their execution: not a finding).
+    /// and does not, and those no ingested history covers (none of their environment and component spans
+    /// their execution, from its first observation to its last: not a finding).
     pub executed: usize,
     pub confirmed: usize,
     pub unconfirmed: Vec<RequestRef>,
@@ -164,7 +164,7 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
     let mut requests: Vec<RequestFacts> = Vec::new();
     let mut elsewhere = 0;
     super::report::each_fact(ledger, &mut |f| {
-        if !options.env.as_deref().is_none_or(|want| norm(want) == norm(&f.env)) || !options.covers_component(f) {
+        if options.env.as_deref().is_some_and(|want| norm(want) != norm(&f.env)) || !options.covers_component(f) {
             return;
         }
         if components(f).any(|c| groups.contains(&(norm(&f.env), norm(c)))) {
@@ -182,7 +182,7 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
 /// The observed rollbacks in scope matched with requests, without the executions (`executed`,
 /// `confirmed`, `unconfirmed` and `not_covered` stay empty): the report's figure, reading only the
 /// requests of the environments the observations name.
-pub(crate) fn rollbacks_in(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
+pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
     let observations: Vec<Observation> =
         observations_in(ledger, options)?.into_iter().filter(|o| o.observed.rollback).collect();
     let envs: std::collections::BTreeSet<String> = observations.iter().map(|o| norm(&o.observed.env)).collect();
@@ -258,12 +258,12 @@ pub(crate) fn reconcile_facts(
         list.sort_by_key(|&i| requests[i].requested_at);
         list.dedup();
     }
-    // The latest time each (environment, component) history was observed up to.
-    let mut observed_until: HashMap<Group, DateTime<Utc>> = HashMap::new();
+    // The span each (environment, component) history covers: its first and last observation.
+    let mut span: HashMap<Group, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     for o in &observations {
         let g = (norm(&o.observed.env), norm(&o.observed.component));
-        let t = observed_until.entry(g).or_insert(o.at);
-        *t = (*t).max(o.at);
+        let t = span.entry(g).or_insert((o.at, o.at));
+        *t = (t.0.min(o.at), t.1.max(o.at));
     }
     let mut used = vec![false; requests.len()];
     let mut out = Reconciled { window_hours: w.num_hours(), ..Default::default() };
@@ -297,9 +297,9 @@ pub(crate) fn reconcile_facts(
         }
         let comps: Vec<&String> =
             if r.components.is_empty() { vec![&r.component] } else { r.components.iter().collect() };
-        let covered = comps
-            .iter()
-            .any(|c| observed_until.get(&(norm(&r.env), norm(c))).is_some_and(|until| *until >= executed_at));
+        let covered = comps.iter().any(|c| {
+            span.get(&(norm(&r.env), norm(c))).is_some_and(|(first, last)| (*first..=*last).contains(&executed_at))
+        });
         if !covered {
             out.not_covered += 1;
             continue;
@@ -416,6 +416,17 @@ fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
         Some(t) if t <= at => None,
         Some(t) => Some(format!("approved only at {} (after it ran)", when(t))),
         None => Some(format!("not approved (status {})", r.status)),
+    }
+}
+
+/// The command that performs a rollback like the one observed, as its tool spells it (what a post-hoc
+/// request records as its revert operation).
+pub fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
+    match source {
+        "helm" => format!("helm rollback {component} {to}"),
+        "kubernetes" => format!("kubectl rollout undo deployment/{component} --to-revision={to} --namespace {env}"),
+        "argocd" => format!("argocd app rollback {component} {to}"),
+        other => format!("{other} deployment of {to} in {env} (ran outside rollcall)"),
     }
 }
 
@@ -552,8 +563,10 @@ mod tests {
         let mut failed = req("failed", 22, "api", "8");
         failed.executed_at = Some(t(23));
         failed.outcome = Some("failed".into());
-        let r = reconcile_facts(observations, &[seen, missing, elsewhere, failed], &Options::default());
-        assert_eq!((r.executed, r.confirmed, r.not_covered), (3, 1, 1));
+        let mut before = req("before", 1, "api", "7");
+        before.executed_at = Some(t(2)); // before the history's first observation: not covered
+        let r = reconcile_facts(observations, &[seen, missing, elsewhere, failed, before], &Options::default());
+        assert_eq!((r.executed, r.confirmed, r.not_covered), (4, 1, 2));
         assert_eq!(r.unconfirmed.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["missing"]);
     }
 

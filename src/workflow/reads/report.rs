@@ -196,7 +196,7 @@ pub fn write_report(
         component: scope.component.clone(),
         ..Default::default()
     };
-    metrics.rollbacks = super::reconcile::rollbacks_in(ledger, &observed)?.figure();
+    metrics.rollbacks = super::reconcile::rollbacks(ledger, &observed)?.figure();
     let (intact, verdict, checkpoints) = match verdict {
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
