@@ -44,7 +44,7 @@ Commands, by area (rollcall COMMAND --help for each):
   Policy        policy adopt|show
   Ledger        init, note, log, verify, rebuild
   Sync, proofs  export, import, checkpoints, sync, prove, verify-proof, acknowledge
-  CD tools      ingest, reconcile, log --follow
+  CD tools      ingest, reconcile, log --follow, notify check|test (escalation: notify.toml)
   Reports       report, timeline
 
 Examples:
@@ -164,6 +164,13 @@ pub(crate) enum Command {
     /// (unrecorded), with a request not cleared when they ran (unauthorized), and executed requests no
     /// ingested history shows (unconfirmed). Exit 0 when all match, 1 otherwise.
     Reconcile(ReconcileArgs),
+    /// Escalation: run the commands `notify.toml` (in the config directory) maps events to. `check`
+    /// notifies overdue reviews and unrecorded or unauthorized rollbacks not notified yet (for cron);
+    /// `test EVENT` sends a sample event.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Verify a bundle and add what it carries that this ledger lacks (refused whole if anything is wrong).
     Import(ImportArgs),
     /// Write the latest checkpoint of every origin held, for a peer's `export --since`.
@@ -748,6 +755,20 @@ pub(crate) struct ReconcileArgs {
     /// How many hours apart a rollback and its request (filed or executed) may be.
     #[arg(long, value_name = "HOURS", default_value_t = 72, value_parser = clap::value_parser!(i64).range(1..=8760))]
     pub window: i64,
+}
+
+/// `notify check | test EVENT`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum NotifyCommand {
+    /// Notify each overdue review and unrecorded or unauthorized rollback that its commands were not told
+    /// of yet (remembered in notify.state). Exit 1 when a command failed (it is retried next time).
+    Check,
+    /// Send a sample EVENT to the commands mapped to it: emergency.invoked, gate.bypassed,
+    /// security.equivocation, review.overdue, rollback.unrecorded, rollback.unauthorized.
+    Test {
+        /// The event's name.
+        event: String,
+    },
 }
 
 #[derive(Debug, Args)]

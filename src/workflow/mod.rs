@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod notify;
 pub mod reads;
 pub mod writes;
 

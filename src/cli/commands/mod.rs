@@ -8,6 +8,7 @@ pub(crate) mod evidence;
 pub(crate) mod governance;
 pub(crate) mod keys;
 pub(crate) mod ledger;
+pub(crate) mod notify;
 pub(crate) mod reconcile;
 pub(crate) mod report;
 pub(crate) mod requests;
@@ -81,6 +82,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
         }
         Command::Ingest(a) => ledger::ingest(ctx, a, json),
         Command::Reconcile(a) => reconcile::reconcile(ctx, a, json),
+        Command::Notify { command } => notify::run(ctx, command, json),
         Command::Demo(a) => console::demo(ctx, a, json),
         Command::Tui(a) => console::tui(ctx, a, json),
     }

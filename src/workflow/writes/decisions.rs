@@ -54,7 +54,7 @@ pub(crate) fn emergency(
     if reason.trim().is_empty() {
         return Err(WorkflowError::Usage("the emergency path needs a reason (--reason)".into()));
     }
-    on_request(ctx, signer, req, EMERGENCY, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+    let (mut rec, id) = on_request(ctx, signer, req, EMERGENCY, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let (_, policy) = d.snap.policies.current();
         let due = d.now + chrono::Duration::hours(policy.emergency.review_within_hours as i64);
         let body = EmergencyBody {
@@ -64,5 +64,8 @@ pub(crate) fn emergency(
             review_due: crate::ledger::statement::format_ts(due),
         };
         Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
-    })
+    })?;
+    // Committed: escalate (a failing command costs a warning, never the entry).
+    rec.warnings.extend(crate::workflow::notify::emergency_invoked(ctx, &id, &rec.entry_id));
+    Ok((rec, id))
 }

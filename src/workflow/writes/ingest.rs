@@ -122,6 +122,7 @@ pub fn ingest_named(
     let mut report = Ingested { seen: observed.len(), input_sha256: digest, envs, components, ..Default::default() };
     let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.key())).collect();
     report.already = report.seen - fresh.len();
+    let mut new_rollbacks = Vec::new();
     for chunk in fresh.chunks(BATCH) {
         let size = session.ledger.size(&session.ledger.own_origin().clone())?;
         let mut floor = session.ledger.time_floor_ms()?;
@@ -136,7 +137,11 @@ pub fn ingest_named(
         session.append_checked(&signed, size)?;
         report.recorded += chunk.len();
         report.rollbacks += chunk.iter().filter(|o| o.rollback).count();
+        new_rollbacks.extend(signed.iter().zip(chunk).filter(|(_, o)| o.rollback).map(|(s, _)| s.id));
     }
+    drop(session);
+    // Committed: escalate the new rollbacks no request accounts for, or that none cleared.
+    crate::workflow::notify::ingested(ctx, &new_rollbacks);
     Ok(report)
 }
 

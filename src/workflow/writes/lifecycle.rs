@@ -44,7 +44,7 @@ pub(crate) fn execute(
     x: Execution<'_>,
 ) -> Result<(Receipt, EntryId), WorkflowError> {
     let output_sha256 = x.output_file.map(file_digest).transpose()?;
-    on_request(ctx, signer, req, EXECUTED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+    let (mut receipt, id) = on_request(ctx, signer, req, EXECUTED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let record = d.view.record();
         let command = x.command.clone().unwrap_or_else(|| record.revert.argv.clone());
         if command != record.revert.argv {
@@ -73,7 +73,10 @@ pub(crate) fn execute(
             notes: x.notes.clone(),
         };
         Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
-    })
+    })?;
+    // Committed: escalate an execution whose gate an emergency waived (`gate.bypassed`).
+    receipt.warnings.extend(crate::workflow::notify::executed(ctx, &id, &receipt.entry_id));
+    Ok((receipt, id))
 }
 
 /// Attaches a file (or a link) as evidence to request `req`. The file is read once (hashing as it is

@@ -210,7 +210,15 @@ pub(crate) fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowErr
             None
         }
     };
-    let report = import_into(&ledger, source, witness_key)?;
+    let report = match import_into(&ledger, source, witness_key) {
+        Err(WorkflowError::Sync(SyncError::Security(message))) => {
+            // Refused, the evidence committed on its own: escalate, then report the refusal.
+            drop(ledger);
+            crate::workflow::notify::equivocation(ctx, file, &message);
+            return Err(WorkflowError::Sync(SyncError::Security(message)));
+        }
+        other => other?,
+    };
     Ok(Imported { report, warnings })
 }
 
