@@ -67,6 +67,15 @@ fn harness(d: &demo::Demo, w: u16, h: u16, read_only: bool) -> Harness {
     })
 }
 
+/// The console signed in as `who`: the signer, and what the console asks the policy at start (whether
+/// the key may file requests, invoke the emergency path).
+fn sign_in(h: &mut Harness, d: &demo::Demo, who: &str) {
+    h.state.user = who.into();
+    h.worker.identity.signer = Some(who.into());
+    h.state.may_file = at(|| rollcall::workflow::waiting::may_file_requests(&d.context(), Some(who)));
+    h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some(who)));
+}
+
 fn at<T>(f: impl FnOnce() -> T) -> T {
     clock::at(fixed_now(), f)
 }
@@ -573,12 +582,11 @@ fn live_refresh_when_another_process_appends() {
 fn new_request_form_and_history_filters() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 120, 30, false);
-    h.state.user = "bob".into();
-    h.worker.identity.signer = Some("bob".into());
+    sign_in(&mut h, &d, "bob");
     at(|| h.press(KeyCode::Char('N')));
     assert!(h.render().contains("New rollback request"));
     // Submitting with an empty title is refused in the form.
-    for _ in 0..12 {
+    for _ in 0..14 {
         at(|| h.press(KeyCode::Enter));
     }
     assert!(h.render().contains("is required"));
@@ -603,8 +611,9 @@ fn new_request_form_and_history_filters() {
         at(|| h.press(KeyCode::Tab));
     }
     at(|| h.press(KeyCode::Right)); // category: performance-regression
+    at(|| h.press(KeyCode::Tab)); // risk stays medium
     at(|| h.press(KeyCode::Tab));
-    at(|| h.press(KeyCode::Enter)); // risk stays medium -> passphrase
+    at(|| h.press(KeyCode::Enter)); // emergency stays "no" -> passphrase
     at(|| h.type_str(demo::PASSPHRASE));
     at(|| h.press(KeyCode::Enter));
     assert!(h.state.modals.is_empty(), "{:?}", h.state.toasts);
@@ -1058,8 +1067,7 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
         // bob files a new request: the form, its passphrase and a wrong passphrase's error are all drawn.
         let (_tmp, d) = demo_copy();
         let mut h = harness(&d, w, hgt, false);
-        h.state.user = "bob".into();
-        h.worker.identity.signer = Some("bob".into());
+        sign_in(&mut h, &d, "bob");
         h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
         at(|| h.press(KeyCode::Char('N')));
         for _ in 0..14 {
@@ -1171,12 +1179,10 @@ fn carol_approves_the_first_request_waiting_on_her_approval_in_six_keys_at_80x24
 }
 
 #[test]
-fn bob_files_an_emergency_request_in_one_form_and_carol_is_told_who_may() {
+fn bob_files_an_emergency_request_in_one_form_and_frank_is_told_who_may() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 80, 24, false);
-    h.state.user = "bob".into();
-    h.worker.identity.signer = Some("bob".into());
-    h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
+    sign_in(&mut h, &d, "bob");
     assert_eq!(h.state.emergency, Ok(()), "the on-call requester may break glass");
     at(|| h.press(KeyCode::Char('N')));
     if let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last_mut() {
@@ -1211,11 +1217,11 @@ fn bob_files_an_emergency_request_in_one_form_and_carol_is_told_who_may() {
     assert_eq!(h.state.screen, Screen::Detail);
     assert_eq!(h.state.detail.as_ref().map(|x| x.id), Some(mine.id));
 
-    // carol may not: the form says so, and who may.
-    let why = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("carol"))).unwrap_err();
-    assert!(why.contains("may invoke the emergency path — ask ") && why.contains("bob"), "{why}");
+    // frank files requests but is not on call: the form says he may not break glass, and who may.
     let mut h = harness(&d, 80, 24, false);
-    h.state.emergency = Err(why);
+    sign_in(&mut h, &d, "frank");
+    let why = h.state.emergency.clone().unwrap_err();
+    assert!(why.contains("may invoke the emergency path — ask ") && why.contains("bob"), "{why}");
     at(|| h.press(KeyCode::Char('N')));
     let screen = h.render();
     assert!(screen.contains("emergency only") && !screen.contains("yes, invoke"), "{screen}");
@@ -1541,9 +1547,14 @@ fn the_evidence_list_filters_live_with_slash() {
 fn an_unrecorded_rollback_is_on_top_of_the_queue_and_f_files_its_post_hoc_request_in_one_form() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 80, 24, false);
-    h.state.user = "bob".into();
-    h.worker.identity.signer = Some("bob".into());
-    h.state.emergency = at(|| rollcall::workflow::waiting::may_invoke_emergency(&d.context(), Some("bob")));
+    // carol (an approver) may not file requests: told so, and who may, before any form opens.
+    at(|| h.press(KeyCode::Up));
+    at(|| h.press(KeyCode::Char('f')));
+    assert!(h.state.modals.is_empty());
+    let told = h.state.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(told.contains("may file requests — ask ") && told.contains("bob"), "{told}");
+    at(|| h.press(KeyCode::Down));
+    sign_in(&mut h, &d, "bob");
     assert_eq!(h.state.alerts.len(), 1, "{:?}", h.state.alerts);
     let screen = h.render();
     assert!(screen.contains("1 rollback ran without a cleared request"), "{screen}");

@@ -190,8 +190,9 @@ pub struct NewRequest {
 /// What a finished action did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Done {
-    /// Signed and appended this entry.
-    Signed(EntryId),
+    /// Signed and appended this entry, with what went wrong after it was recorded (a notify command that
+    /// failed: one line each).
+    Signed(EntryId, Vec<String>),
     /// Something else, said in a sentence (a report written).
     Said(String),
 }

@@ -468,6 +468,9 @@ pub struct AppState {
     /// Whether the signed-in key may invoke the emergency path (the new-request form then offers to file
     /// as an emergency), or why not and who may.
     pub emergency: Result<(), String>,
+    /// Whether the signed-in key may file requests (the new-request and post-hoc forms open only then),
+    /// or why not and who may.
+    pub may_file: Result<(), String>,
 }
 
 impl AppState {
@@ -511,6 +514,7 @@ impl AppState {
             today: chrono::NaiveDate::default(),
             in_git: false,
             emergency: Err("this console may not sign".into()),
+            may_file: Err("this console may not sign".into()),
         }
     }
 

@@ -401,15 +401,18 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
         }
         Job::NewRequest(form) => {
             let (emergency, reason) = (form.emergency, form.rationale.clone());
-            let filed = new_request(ctx, signer, *form)?;
+            let mut filed = new_request(ctx, signer, *form)?;
             if emergency {
                 // Two entries, one passphrase: if the second is refused, the request stays filed and says so.
                 let id = filed.entry_id.to_hex();
-                if let Err(e) = decisions::emergency(ctx, signer, &id, &reason) {
-                    return Ok(Done::Said(format!(
-                        "filed as {}, but the emergency was not invoked: {e}",
-                        filed.entry_id.short(12)
-                    )));
+                match decisions::emergency(ctx, signer, &id, &reason) {
+                    Ok((invoked, _)) => filed.warnings.extend(invoked.warnings),
+                    Err(e) => {
+                        return Ok(Done::Said(format!(
+                            "filed as {}, but the emergency was not invoked: {e}",
+                            filed.entry_id.short(12)
+                        )));
+                    }
                 }
             }
             filed
@@ -430,7 +433,7 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
             }));
         }
     };
-    Ok(Done::Signed(receipt.entry_id))
+    Ok(Done::Signed(receipt.entry_id, receipt.warnings.iter().map(String::as_str).map(crate::text::safe).collect()))
 }
 
 /// Files the request the form describes: the typed record, completed from git when a commit is given.

@@ -188,6 +188,11 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
+    if let Err(why) = &s.may_file {
+        // Refused before anything is typed, with who may.
+        s.toast(format!("{}: {why}", s.user), true);
+        return vec![];
+    }
     let in_git = s.in_git;
     let mut fields: Vec<Field> = Vec::new();
     if in_git {
@@ -256,7 +261,11 @@ pub(super) fn start_post_hoc(s: &mut AppState, a: &crate::tui::model::Alert) -> 
         return super::detail::open_detail(s, *id);
     }
     start_new_request(s);
-    let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
+    let Some(Modal::Action(d)) =
+        s.modals.last_mut().filter(|m| matches!(m, Modal::Action(d) if d.kind == ActionKind::NewRequest))
+    else {
+        return vec![];
+    };
     let from = a.from.clone().unwrap_or_else(|| a.revision.clone());
     let values = [
         (
@@ -568,8 +577,11 @@ pub(super) fn acted(s: &mut AppState, result: Result<Done, Failed>) -> Vec<Cmd> 
             }
             let mut cmds = Vec::new();
             match done {
-                Done::Signed(id) => {
+                Done::Signed(id, warnings) => {
                     s.toast(format!("signed and recorded entry {}", id.short(16)), false);
+                    for w in warnings {
+                        s.toast(w, true);
+                    }
                     // A request just filed is opened, to attach evidence or read it back.
                     if filed {
                         cmds.extend(super::detail::open_detail(s, id));
