@@ -5,7 +5,7 @@
 
 use crate::audit::kinds::OBSERVED;
 use crate::ingest::{IngestError, MAX_INPUT, Observed};
-use crate::ledger::{EntryId, SignedStatement, Statement};
+use crate::ledger::{EntryId, Statement};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::collections::HashSet;
@@ -126,14 +126,14 @@ pub fn ingest_named(
     for chunk in fresh.chunks(BATCH) {
         let size = session.ledger.size(&session.ledger.own_origin().clone())?;
         let mut floor = session.ledger.time_floor_ms()?;
-        let mut signed: Vec<SignedStatement> = Vec::with_capacity(chunk.len());
+        let mut statements: Vec<Statement> = Vec::with_capacity(chunk.len());
         for o in chunk {
             let now = crate::workflow::clock::now().timestamp_millis().max(floor);
             floor = now;
             let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_else(crate::workflow::clock::now);
-            let statement = Statement::new_at(OBSERVED, &by, serde_json::to_value(o)?, &[], at);
-            signed.push(statement.sign(session.signer.signing_key(), &domain)?);
+            statements.push(Statement::new_at(OBSERVED, &by, serde_json::to_value(o)?, &[], at));
         }
+        let signed = crate::ledger::statement::sign_all(&statements, session.signer.signing_key(), &domain)?;
         session.append_checked(&signed, size)?;
         report.recorded += chunk.len();
         report.rollbacks += chunk.iter().filter(|o| o.rollback).count();
