@@ -3,7 +3,7 @@
 //! measured in the same run:
 //!
 //! - ingest of a 100,000-revision Helm history (one rollback in two) into the demo ledger, against
-//!   signing 100,000 statements of the same size with Ed25519 on one core (what ingest cannot avoid);
+//!   signing 100,000 statements of the same size with Ed25519 on every core (what ingest cannot avoid);
 //!   target under 10 s;
 //! - reconcile of 100,000 observations against 100,000 requests (`demo --scale 100000`, six histories of
 //!   the synthetic requests' environments and components), against a bare read of the same observation
@@ -86,15 +86,22 @@ fn main() {
         history.len() as f64 / 1e6,
         REVISIONS / 2 - 1
     );
-    // The limit: Ed25519 signatures of statements of this size, one core.
+    // The limit: Ed25519 signatures of statements of this size, on every core (ingest signs on all).
     let key = SigningKey::from_bytes(&[7; 32]);
-    let message = vec![b'x'; 640];
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let t = Instant::now();
-    for i in 0..REVISIONS {
-        let mut m = message.clone();
-        m[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        std::hint::black_box(key.sign(&m));
-    }
+    std::thread::scope(|s| {
+        for c in 0..cores {
+            let key = &key;
+            s.spawn(move || {
+                let mut m = vec![b'x'; 640];
+                for i in (c..REVISIONS).step_by(cores) {
+                    m[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    std::hint::black_box(key.sign(&m));
+                }
+            });
+        }
+    });
     let limit = t.elapsed().as_secs_f64();
     let (mut times, mut peaks, mut again) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS {
@@ -117,7 +124,7 @@ fn main() {
     };
     let t = median(&mut times.clone());
     println!(
-        "  ingest:      {} s (median {t:.2} s)  peak RSS {} MB   limit (sign {REVISIONS} statements, 1 core): {limit:.2} s   ratio {:.0} %   target < 10 s: {}",
+        "  ingest:      {} s (median {t:.2} s)  peak RSS {} MB   limit (sign {REVISIONS} statements, {cores} cores): {limit:.2} s   ratio {:.0} %   target < 10 s: {}",
         range(&times),
         range(&peaks),
         100.0 * limit / t,

@@ -9,7 +9,9 @@ use crate::table::Table;
 use crate::text::safe;
 use crate::workflow::reconcile::{Observation, Options, Reconciled, RequestRef};
 use crate::workflow::{self, Context, WorkflowError};
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// `reconcile [--since DATE] [--env ENV] [--component NAME] [--window HOURS]`.
@@ -24,7 +26,11 @@ pub(crate) fn reconcile(ctx: &Context, a: ReconcileArgs, json: bool) -> Result<E
     };
     let r = workflow::reconcile::reconcile(ctx, &options)?;
     if json {
-        output::json(&to_json(&r));
+        // Streamed item by item: a reconciliation of 100,000 observations never becomes one JSON tree.
+        let mut out = output::Stdout::new();
+        serde_json::to_writer_pretty(&mut out, &Doc(&r))
+            .and_then(|()| out.write_all(b"\n").and_then(|()| out.flush()).map_err(serde_json::Error::io))
+            .map_err(|e| WorkflowError::Io("write the reconciliation".into(), e.into()))?;
     } else {
         print_text(&r);
     }
@@ -43,27 +49,48 @@ fn request_json(r: &RequestRef) -> Value {
            "executed_at": r.executed_at.map(crate::ledger::statement::format_ts)})
 }
 
-/// The JSON document (docs: README "Reconciling with the deployment history").
-pub(crate) fn to_json(r: &Reconciled) -> Value {
-    json!({
-        "all_match": r.all_match(),
-        "window_hours": r.window_hours,
-        "rollbacks": r.rollbacks,
-        "recorded_before": r.recorded_before,
-        "recorded_after": r.recorded_after,
-        "share_recorded_before": r.share_recorded_before(),
-        "unrecorded": r.unrecorded.iter().map(observation_json).collect::<Vec<_>>(),
-        "unauthorized": r.unauthorized.iter().map(|u| json!({
-            "observation": observation_json(&u.observation), "request": request_json(&u.request), "why": u.why,
-        })).collect::<Vec<_>>(),
-        "executed": r.executed,
-        "confirmed": r.confirmed,
-        "not_covered": r.not_covered,
-        "unconfirmed": r.unconfirmed.iter().map(request_json).collect::<Vec<_>>(),
-        "matched": r.matched.iter().map(|m| json!({
-            "observation": m.observation.to_hex(), "request": m.request, "recorded_before": m.recorded_before,
-        })).collect::<Vec<_>>(),
-    })
+/// The JSON document (docs: README "Reconciling with the deployment history"), keys in sorted order.
+struct Doc<'a>(&'a Reconciled);
+
+/// A list serialized one item at a time, each item built as it is written.
+struct Each<'a, T, F: Fn(&T) -> Value>(&'a [T], F);
+
+impl<T, F: Fn(&T) -> Value> Serialize for Each<'_, T, F> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(&self.1))
+    }
+}
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let mut m = s.serialize_map(Some(13))?;
+        m.serialize_entry("all_match", &r.all_match())?;
+        m.serialize_entry("confirmed", &r.confirmed)?;
+        m.serialize_entry("executed", &r.executed)?;
+        m.serialize_entry(
+            "matched",
+            &Each(&r.matched, |x| {
+                json!({"observation": x.observation.to_hex(), "recorded_before": x.recorded_before, "request": x.request})
+            }),
+        )?;
+        m.serialize_entry("not_covered", &r.not_covered)?;
+        m.serialize_entry("recorded_after", &r.recorded_after)?;
+        m.serialize_entry("recorded_before", &r.recorded_before)?;
+        m.serialize_entry("rollbacks", &r.rollbacks)?;
+        m.serialize_entry("share_recorded_before", &r.share_recorded_before())?;
+        m.serialize_entry(
+            "unauthorized",
+            &Each(&r.unauthorized, |u| {
+                json!({"observation": observation_json(&u.observation), "request": request_json(&u.request), "why": u.why})
+            }),
+        )?;
+        m.serialize_entry("unconfirmed", &Each(&r.unconfirmed, request_json))?;
+        m.serialize_entry("unrecorded", &Each(&r.unrecorded, observation_json))?;
+        m.serialize_entry("window_hours", &r.window_hours)?;
+        m.end()
+    }
 }
 
 fn revisions(o: &Observation) -> String {

@@ -301,6 +301,9 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
     if applied >= size && stale.is_empty() {
         return Ok(());
     }
+    // One transaction for the new entries' search text and the rows they change (a commit per entry
+    // cost 0.4 ms each: 40 s after a 100,000-revision ingest).
+    let tx = ledger.cache_conn().unchecked_transaction()?;
     let mut affected = BTreeSet::new();
     let mut governance = false;
     let mut from = applied;
@@ -331,12 +334,13 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
         from = page.last().map(|r| r.index + 1).unwrap_or(size);
     }
     if governance {
-        // A role change, revocation or new policy can change any request's status.
+        // A role change, revocation or new policy can change any request's status: the rebuild indexes
+        // every entry's text again, so what was added above is dropped with the transaction.
+        drop(tx);
         rebuild(ledger, now)?;
         return Ok(());
     }
     affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
-    let tx = ledger.cache_conn().unchecked_transaction()?;
     let snap = Snapshot::load(ledger)?;
     for id in &affected {
         // Only ids that are requests of this ledger (a note may name anything).

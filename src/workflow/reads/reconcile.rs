@@ -168,7 +168,7 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
             return;
         }
         if components(f).any(|c| groups.contains(&(norm(&f.env), norm(c)))) {
-            requests.push(f.clone());
+            requests.push(slim(f));
         } else if options.executed_in_scope(f) {
             elsewhere += 1;
         }
@@ -188,7 +188,7 @@ pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, Workf
     let envs: std::collections::BTreeSet<String> = observations.iter().map(|o| norm(&o.observed.env)).collect();
     let mut requests = Vec::new();
     for env in envs {
-        super::report::each_fact_in_env(ledger, &env, &mut |f| requests.push(f.clone()))?;
+        super::report::each_fact_in_env(ledger, &env, &mut |f| requests.push(slim(f)))?;
     }
     let mut r = reconcile_facts(observations, &requests, options);
     (r.executed, r.confirmed, r.not_covered) = (0, 0, 0);
@@ -225,6 +225,26 @@ fn observations_in(ledger: &Ledger, options: &Options) -> Result<Vec<Observation
     Ok(out)
 }
 
+/// What matching reads of a request's facts (the rest left empty: 100,000 requests are held at once).
+fn slim(f: &RequestFacts) -> RequestFacts {
+    RequestFacts {
+        id: f.id.clone(),
+        title: f.title.clone(),
+        env: f.env.clone(),
+        component: f.component.clone(),
+        components: f.components.clone(),
+        status: f.status.clone(),
+        requested_at: f.requested_at,
+        approved_at: f.approved_at,
+        executed_at: f.executed_at,
+        outcome: f.outcome.clone(),
+        emergency_at: f.emergency_at,
+        from: f.from.clone(),
+        to: f.to.clone(),
+        ..Default::default()
+    }
+}
+
 /// The components a request touches (its first one when the facts predate the list).
 fn components(f: &RequestFacts) -> impl Iterator<Item = &String> {
     let first = f.components.is_empty().then_some(&f.component);
@@ -245,32 +265,37 @@ pub(crate) fn reconcile_facts(
 ) -> Reconciled {
     let w = options.window;
     observations.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
-    // Requests by (environment, component), sorted by the time that places them.
-    let mut by_group: HashMap<Group, Vec<usize>> = HashMap::new();
+    // Requests by (environment, component): sorted by when they were filed, and the executed ones by when
+    // they were executed, so the candidates of a rollback are two ranges.
+    let mut by_group: HashMap<Group, Placed> = HashMap::new();
     for (i, r) in requests.iter().enumerate() {
-        let comps: Vec<&String> =
-            if r.components.is_empty() { vec![&r.component] } else { r.components.iter().collect() };
-        for c in comps {
-            by_group.entry((norm(&r.env), norm(c))).or_default().push(i);
+        let env = norm(&r.env);
+        for c in components(r) {
+            let placed = by_group.entry((env.clone(), norm(c))).or_default();
+            placed.filed.push(i);
+            if r.executed_at.is_some() {
+                placed.executed.push(i);
+            }
         }
     }
-    for list in by_group.values_mut() {
-        list.sort_by_key(|&i| requests[i].requested_at);
-        list.dedup();
+    for placed in by_group.values_mut() {
+        placed.filed.sort_by_key(|&i| requests[i].requested_at);
+        placed.filed.dedup();
+        placed.executed.sort_by_key(|&i| requests[i].executed_at);
+        placed.executed.dedup();
     }
-    // The span each (environment, component) history covers: its first and last observation.
-    let mut span: HashMap<Group, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
-    for o in &observations {
-        let g = (norm(&o.observed.env), norm(&o.observed.component));
-        let t = span.entry(g).or_insert((o.at, o.at));
-        *t = (t.0.min(o.at), t.1.max(o.at));
+    // Observations by (environment, component), in time order: the span each history covers, and what
+    // it shows near an execution.
+    let mut histories: HashMap<Group, Vec<usize>> = HashMap::new();
+    for (k, o) in observations.iter().enumerate() {
+        histories.entry((norm(&o.observed.env), norm(&o.observed.component))).or_default().push(k);
     }
     let mut used = vec![false; requests.len()];
     let mut out = Reconciled { window_hours: w.num_hours(), ..Default::default() };
     for o in observations.iter().filter(|o| o.observed.rollback && options.in_time(o.at)) {
         out.rollbacks += 1;
         let g = (norm(&o.observed.env), norm(&o.observed.component));
-        let best = by_group.get(&g).and_then(|list| best_candidate(o, list, requests, &used, w));
+        let best = by_group.get(&g).and_then(|placed| best_candidate(o, placed, requests, &used, w));
         let Some(i) = best else {
             out.unrecorded.push(o.clone());
             continue;
@@ -295,21 +320,24 @@ pub(crate) fn reconcile_facts(
             out.confirmed += 1;
             continue;
         }
-        let comps: Vec<&String> =
-            if r.components.is_empty() { vec![&r.component] } else { r.components.iter().collect() };
-        let covered = comps.iter().any(|c| {
-            span.get(&(norm(&r.env), norm(c))).is_some_and(|(first, last)| (*first..=*last).contains(&executed_at))
+        let env = norm(&r.env);
+        let groups: Vec<&Vec<usize>> = components(r).filter_map(|c| histories.get(&(env.clone(), norm(c)))).collect();
+        let covered = groups.iter().any(|h| {
+            let (first, last) = (observations[h[0]].at, observations[h[h.len() - 1]].at);
+            (first..=last).contains(&executed_at)
         });
         if !covered {
             out.not_covered += 1;
             continue;
         }
-        let seen = observations.iter().any(|o| {
-            norm(&o.observed.env) == norm(&r.env)
-                && comps.iter().any(|c| norm(c) == norm(&o.observed.component))
-                && o.at >= r.requested_at
-                && (o.at - executed_at).abs() <= w
-                && revisions(r, &o.observed) == Agreement::Agree
+        // An observation of its revision near the execution, and not before the request was filed.
+        let from = r.requested_at.max(executed_at - w);
+        let seen = groups.iter().any(|h| {
+            let start = h.partition_point(|&k| observations[k].at < from);
+            h[start..]
+                .iter()
+                .take_while(|&&k| observations[k].at <= executed_at + w)
+                .any(|&k| revisions(r, &observations[k].observed) == Agreement::Agree)
         });
         if seen {
             out.confirmed += 1;
@@ -318,6 +346,13 @@ pub(crate) fn reconcile_facts(
         }
     }
     out
+}
+
+/// The requests of one environment and component: by filing time, and those executed by execution time.
+#[derive(Default)]
+struct Placed {
+    filed: Vec<usize>,
+    executed: Vec<usize>,
 }
 
 /// Whether a request's revisions and an observation's can be compared, and agree.
@@ -361,24 +396,26 @@ fn same_revision(a: &str, b: &str) -> Option<bool> {
     None
 }
 
-/// The unused request of `list` (one group, sorted by request time) that best accounts for rollback `o`.
+/// The unused request of one environment and component (`placed`) that best accounts for rollback `o`:
+/// among those filed or executed within the window of it.
 fn best_candidate(
     o: &Observation,
-    list: &[usize],
+    placed: &Placed,
     requests: &[RequestFacts],
     used: &[bool],
     w: Duration,
 ) -> Option<usize> {
-    let near = |t: DateTime<Utc>| (t - o.at).abs() <= w;
-    // Requests filed in the window, and those filed earlier but executed in it.
-    let start = list.partition_point(|&i| requests[i].requested_at < o.at - w);
-    let end = list.partition_point(|&i| requests[i].requested_at <= o.at + w);
-    let earlier_executed =
-        list[..start].iter().copied().filter(|&i| requests[i].executed_at.is_some_and(near)).collect::<Vec<_>>();
-    list[start..end]
+    let (lo, hi) = (o.at - w, o.at + w);
+    let filed = &placed.filed;
+    let a = filed.partition_point(|&i| requests[i].requested_at < lo);
+    let b = filed.partition_point(|&i| requests[i].requested_at <= hi);
+    let executed = &placed.executed;
+    let c = executed.partition_point(|&i| requests[i].executed_at.is_some_and(|t| t < lo));
+    let d = executed.partition_point(|&i| requests[i].executed_at.is_some_and(|t| t <= hi));
+    filed[a..b]
         .iter()
+        .chain(&executed[c..d])
         .copied()
-        .chain(earlier_executed)
         .filter(|&i| !used[i] && requests[i].status != "withdrawn")
         .filter_map(|i| {
             let r = &requests[i];
@@ -388,9 +425,9 @@ fn best_candidate(
             }
             let distance =
                 [Some(r.requested_at), r.executed_at].into_iter().flatten().map(|t| (t - o.at).abs()).min()?;
-            Some(((agreement, distance, r.id.clone()), i))
+            Some(((agreement, distance, &r.id), i))
         })
-        .min_by(|a, b| a.0.cmp(&b.0))
+        .min_by(|x, y| x.0.cmp(&y.0))
         .map(|(_, i)| i)
 }
 
