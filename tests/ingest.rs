@@ -132,6 +132,48 @@ fn a_request_is_filled_from_an_observed_rollback() {
     ] {
         assert!(text.contains(want), "{want} not in {text}");
     }
+    // A deployment that is not a rollback: the request is to roll it back, to the revision before it.
+    let plain: String = c
+        .query_row(
+            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"revision\":\"2\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = env.json(&[
+        "request",
+        "new",
+        "--from-observed",
+        &plain[..10],
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "revision 2 broke checkout",
+        "--impact",
+        "a minute of errors",
+        "--risk",
+        "low",
+        "--as",
+        "bob",
+    ]);
+    let shown = env.json(&["show", &r["request"].as_str().unwrap()[..12]]).to_string();
+    for want in
+        [r#"["helm","rollback","foo","1"]"#, "Roll back foo in production: revision 2 to 1", "helm foo revision 2"]
+    {
+        assert!(shown.contains(want), "{want} not in {shown}");
+    }
+    // The first deployment of a history has nothing to roll back to: refused, nothing written.
+    let first: String = c
+        .query_row(
+            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"revision\":\"1\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let before = env.fingerprint();
+    let err = env.fails(&["request", "new", "--from-observed", &first[..10], "--as", "bob"], 2);
+    assert!(err.contains("nothing to roll back to"), "{err}");
+    assert_eq!(env.fingerprint(), before);
     // An unknown or ambiguous id is refused before anything is written.
     let before = env.fingerprint();
     assert!(

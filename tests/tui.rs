@@ -1597,7 +1597,10 @@ fn an_unrecorded_rollback_is_on_top_of_the_queue_and_f_files_its_post_hoc_reques
     assert!(r.unrecorded.is_empty() && r.unauthorized.is_empty(), "{r:?}");
     assert_eq!(r.recorded_after, 1);
     let listed = at(|| rollcall::workflow::query::list(&ctx, &Default::default())).unwrap();
-    let filed = listed.iter().find(|r| r.title.starts_with("Post-hoc: rollback of search")).expect("filed");
+    let filed = listed
+        .iter()
+        .find(|r| r.title.starts_with("Rollback of search in production: revision 3 to 2"))
+        .expect("filed");
     assert_eq!(filed.status, "emergency", "the post-hoc review is now due");
     // Back on the queue the alert is gone.
     at(|| h.press(KeyCode::Esc));
@@ -1621,4 +1624,47 @@ fn enter_on_an_unrecorded_rollback_shows_the_observation_escaped() {
     // ↓ returns to the requests; the queue's keys act on them again.
     at(|| h.press(KeyCode::Down));
     assert_eq!(h.state.alert_selected, None);
+}
+
+#[test]
+fn o_on_an_observed_deployment_in_the_history_files_a_request_to_roll_it_back() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    sign_in(&mut h, &d, "bob");
+    at(|| h.press(KeyCode::Char('2')));
+    let rows = h.state.history.list.rows.clone();
+    let observed: Vec<usize> =
+        rows.iter().enumerate().filter(|(_, r)| r.kind == "deployment.observed").map(|(i, _)| i).collect();
+    assert!(!observed.is_empty(), "the demo's ingested histories are the latest entries");
+    let mut seen_plain = false;
+    for i in observed {
+        h.state.history.list.selected = i;
+        at(|| h.press(KeyCode::Char('o')));
+        let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last() else {
+            // The first deployment of a history has nothing before it to return to: said, no form.
+            let told = h.state.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
+            assert!(told.contains("nothing to roll back to"), "{told}");
+            continue;
+        };
+        let value =
+            |label: &str| dlg.fields.iter().find(|f| f.label == label).map(|f| f.value.clone()).unwrap_or_default();
+        assert_eq!(value("environment"), "production");
+        if dlg.title == "Request to roll back an observed deployment"
+            && value("component") == "search"
+            && value("from") == "3"
+        {
+            // The search Deployment's revision 3: the request goes back to revision 2.
+            assert_eq!(value("to"), "2");
+            assert_eq!(
+                value("revert command"),
+                "kubectl rollout undo deployment/search --to-revision=2 --namespace production"
+            );
+            assert_eq!(value("emergency"), "no", "nothing ran yet: no emergency");
+            assert!(value("rationale").is_empty(), "why is the requester's to say");
+            seen_plain = true;
+        }
+        at(|| h.press(KeyCode::Esc));
+        h.state.modals.clear();
+    }
+    assert!(seen_plain, "the search Deployment's revision 3 is among the observations");
 }

@@ -47,7 +47,7 @@ actions! {
     LastPage = "last_page", "evidence viewer: last page of the file", ["}"];
     FirstPage = "first_page", "evidence viewer: back to the summary", ["{"];
     Open = "open", "open / confirm (history: inspect the entry — signature, inclusion proof)", ["enter"];
-    OpenRequest = "open_request", "history: open the request the entry belongs to", ["o"];
+    OpenRequest = "open_request", "history: open the request the entry belongs to (an observed deployment: file one from it)", ["o"];
     NextTab = "next_tab", "next tab", ["tab", "l", "right"];
     PrevTab = "prev_tab", "previous tab", ["backtab", "h", "left"];
     Queue = "queue", "queue screen", ["1"];

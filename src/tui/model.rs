@@ -56,6 +56,9 @@ pub struct QueueItem {
 pub struct Alert {
     /// The `deployment.observed` entry.
     pub observation: EntryId,
+    /// Whether it brought an earlier revision back (every alert on the queue does; an observation opened
+    /// from the history may not).
+    pub rollback: bool,
     /// The request matched with it and why it did not clear it (an unauthorized rollback).
     pub request: Option<(EntryId, String)>,
     pub source: String,

@@ -38,6 +38,8 @@ pub enum Msg {
     },
     /// The observed rollbacks no request cleared (shown on top of the queue).
     Alerts(Vec<Alert>),
+    /// An observed deployment the user asked to file a request from.
+    FromObserved(Box<Alert>),
     Detail {
         generation: u64,
         detail: Box<Detail>,
@@ -259,6 +261,10 @@ pub enum Cmd {
         query: String,
     },
     Evidence {
+        id: EntryId,
+    },
+    /// An observed deployment, to file a request from (`Msg::FromObserved`).
+    Observation {
         id: EntryId,
     },
     /// Page `page` (from 0) of an evidence file's stored bytes, as text.

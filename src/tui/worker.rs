@@ -145,6 +145,12 @@ impl Worker {
                 let detail = present::detail_of(&shown, self.permissions(&shown));
                 vec![Msg::Detail { generation, detail: Box::new(detail) }]
             }
+            Cmd::Observation { id } => {
+                let (id, observed, _) = crate::workflow::ingest::observed(&self.ctx, &id.to_hex())?;
+                let at = crate::audit::record::parse_time(&observed.at).unwrap_or_default();
+                let o = crate::workflow::reconcile::Observation { id, observed, at };
+                vec![Msg::FromObserved(Box::new(present::alert(&o, None)))]
+            }
             Cmd::Evidence { id } => {
                 let ev = evidence::show(&self.ctx, &id.to_hex())?;
                 vec![present::evidence_viewer(id, &ev)]

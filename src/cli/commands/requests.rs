@@ -37,37 +37,42 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
             let mut changeset = None;
             if let Some(id) = &from_observed {
                 let (_, o, deployed_at) = workflow::ingest::observed(ctx, id)?;
-                let from = o.from.clone().unwrap_or_else(|| o.revision.clone());
+                let p = workflow::reconcile::prefill(
+                    &o.source,
+                    &o.env,
+                    &o.component,
+                    &o.revision,
+                    o.from.as_deref(),
+                    &o.to,
+                    o.rollback,
+                    &o.at,
+                )
+                .map_err(WorkflowError::Usage)?;
                 record.env.get_or_insert(o.env.clone());
                 if record.components.is_empty() {
                     record.components = vec![o.component.clone()];
                 }
-                record.from.get_or_insert(from.clone());
-                record.to.get_or_insert(o.to.clone());
-                record.change.get_or_insert(format!("{} {} revision {from}", o.source, o.component));
-                if let Some(at) = deployed_at {
-                    record.deployed_at.get_or_insert(at);
-                }
-                record.revert_cmd.get_or_insert(workflow::reconcile::revert_command(
-                    &o.source,
-                    &o.env,
-                    &o.component,
-                    &o.to,
-                ));
-                if let Some(a) = &o.artifact {
-                    if record.artifacts.is_empty() {
-                        record.artifacts = vec![a.clone()];
+                record.from.get_or_insert(p.from);
+                record.to.get_or_insert(p.to);
+                record.change.get_or_insert(p.change);
+                // The reverted change's deploy time: for a rollback, that of the revision it moved away
+                // from; for a deployment, its own.
+                match (o.rollback, deployed_at) {
+                    (true, Some(at)) => {
+                        record.deployed_at.get_or_insert(at);
                     }
+                    (false, _) => {
+                        record.deployed_at.get_or_insert(o.at.clone());
+                    }
+                    _ => {}
                 }
-                record.title.get_or_insert(format!(
-                    "{} {} in {}: revision {from} to {} ({} at {})",
-                    if o.rollback { "Rollback of" } else { "Revert of" },
-                    o.component,
-                    o.env,
-                    o.to,
-                    o.source,
-                    o.at
-                ));
+                record.revert_cmd.get_or_insert(p.revert_command);
+                if let Some(a) = &o.artifact
+                    && record.artifacts.is_empty()
+                {
+                    record.artifacts = vec![a.clone()];
+                }
+                record.title.get_or_insert(p.title);
             }
             if let (Some(repo), Some(spec)) = (&from_git, &revert) {
                 let g = workflow::requests::from_git(repo, spec)?;

@@ -247,11 +247,12 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
     vec![]
 }
 
-/// `f` on an observed rollback no request cleared: the new-request form filled from the observation
-/// (environment, component, revisions, the tool's revert command, a title and a rationale naming it), filed
-/// under the emergency path when the signer may invoke it — so the policy's post-hoc review becomes due.
-/// One form: read it, complete what only a person knows, sign.
-pub(super) fn start_post_hoc(s: &mut AppState, a: &crate::tui::model::Alert) -> Vec<Cmd> {
+/// `f` on an observed rollback no request cleared, or `o` on an observation in the history: the
+/// new-request form filled from the observation as `request new --from-observed` fills it (environment,
+/// component, revisions, the tool's revert command, a title, and for a rollback a rationale naming it and
+/// the emergency path chosen when the signer may invoke it — so the policy's post-hoc review becomes
+/// due). One form: read it, complete what only a person knows, sign.
+pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert) -> Vec<Cmd> {
     if let Some((id, why)) = &a.request {
         // A request exists; it was not approved when the rollback ran: its own page offers the emergency path.
         s.toast(
@@ -260,60 +261,79 @@ pub(super) fn start_post_hoc(s: &mut AppState, a: &crate::tui::model::Alert) -> 
         );
         return super::detail::open_detail(s, *id);
     }
+    let p = match crate::workflow::reconcile::prefill(
+        &a.source,
+        &a.env,
+        &a.component,
+        &a.revision,
+        a.from.as_deref(),
+        &a.to,
+        a.rollback,
+        &a.at,
+    ) {
+        Ok(p) => p,
+        Err(why) => {
+            s.toast(why, true);
+            return vec![];
+        }
+    };
     start_new_request(s);
     let Some(Modal::Action(d)) =
         s.modals.last_mut().filter(|m| matches!(m, Modal::Action(d) if d.kind == ActionKind::NewRequest))
     else {
         return vec![];
     };
-    let from = a.from.clone().unwrap_or_else(|| a.revision.clone());
+    let rationale = if p.post_hoc {
+        format!(
+            "Post-hoc record: {} shows revision {} of {} in {} rolled back from {} to {} at {}{}, with no request filed before it ran.",
+            a.source,
+            a.revision,
+            a.component,
+            a.env,
+            p.from,
+            p.to,
+            a.at,
+            a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
+    let impact = if p.post_hoc { "unknown: to be assessed in the post-hoc review".to_string() } else { String::new() };
     let values = [
-        (
-            "title",
-            format!(
-                "Post-hoc: rollback of {} in {} ({} → {}, {} at {})",
-                a.component, a.env, from, a.to, a.source, a.at
-            ),
-        ),
-        ("change", format!("{} {} revision {from}", a.source, a.component)),
-        (
-            "rationale",
-            format!(
-                "Post-hoc record: {} shows revision {} of {} in {} rolled back from {from} to {} at {}{}, with no request filed before it ran.",
-                a.source,
-                a.revision,
-                a.component,
-                a.env,
-                a.to,
-                a.at,
-                a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()
-            ),
-        ),
-        ("user impact", "unknown: to be assessed in the post-hoc review".to_string()),
+        ("title", p.title.clone()),
+        ("change", p.change.clone()),
+        ("rationale", rationale),
+        ("user impact", impact),
         ("component", a.component.clone()),
         ("environment", a.env.clone()),
-        ("from", from.clone()),
-        ("to", a.to.clone()),
-        ("category", "other".to_string()),
+        ("revert command", p.revert_command.clone()),
+        ("from", p.from.clone()),
+        ("to", p.to.clone()),
     ];
     for (label, value) in values {
         if let Some(f) = d.fields.iter_mut().find(|f| f.label == label) {
             f.value = value;
         }
     }
-    if let Some(f) = d.fields.iter_mut().find(|f| f.label == "revert command") {
-        f.value = crate::workflow::reconcile::revert_command(&a.source, &a.env, &a.component, &a.to);
-    }
-    if let Some(f) = d.fields.iter_mut().find(|f| f.label == "emergency") {
-        f.value = EMERGENCY_YES.to_string();
-    }
-    d.title = "Post-hoc request for an unrecorded rollback".into();
     d.preview.insert(
         0,
         format!("observed  {} revision {} at {} (entry {})", a.source, a.revision, a.at, a.observation.short(12)),
     );
-    // Everything is filled: Enter goes on to the passphrase (Tab and Shift-Tab reach the fields to edit).
-    d.focus = d.fields.len().saturating_sub(1);
+    if p.post_hoc {
+        if let Some(f) = d.fields.iter_mut().find(|f| f.label == "category") {
+            f.value = "other".into();
+        }
+        if let Some(f) = d.fields.iter_mut().find(|f| f.label == "emergency") {
+            f.value = EMERGENCY_YES.to_string();
+        }
+        d.title = "Post-hoc request for an unrecorded rollback".into();
+        // Everything is filled: Enter goes on to the passphrase (Tab and Shift-Tab reach the fields to edit).
+        d.focus = d.fields.len().saturating_sub(1);
+    } else {
+        d.title = "Request to roll back an observed deployment".into();
+        // Why and what it costs are the requester's to say.
+        d.focus = d.fields.iter().position(|f| f.label == "rationale").unwrap_or(0);
+    }
     vec![]
 }
 

@@ -230,7 +230,7 @@ fn alert_action(s: &mut AppState, i: usize, a: Action) -> Vec<Cmd> {
         Action::Top => s.alert_selected = Some(0),
         Action::Bottom | Action::PageDown | Action::Back => s.alert_selected = None,
         Action::PageUp => s.alert_selected = Some(0),
-        Action::FilterStatus => return dialog::start_post_hoc(s, &alert),
+        Action::FilterStatus => return dialog::start_from_observed(s, &alert),
         Action::Open => match &alert.request {
             Some((id, _)) => return detail::open_detail(s, *id),
             None => {
@@ -541,6 +541,14 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
 fn open_history_row(s: &mut AppState, r: &HistoryItem, request: bool) -> Vec<Cmd> {
     match &r.request {
         Some((id, _)) if request => detail::open_detail(s, *id),
+        // An observed deployment belongs to no request: `o` files one from it (as `--from-observed`).
+        None if request && r.kind == crate::audit::kinds::OBSERVED => {
+            if s.read_only {
+                s.toast("read-only: actions are hidden", true);
+                return vec![];
+            }
+            vec![Cmd::Observation { id: r.id }]
+        }
         _ => vec![Cmd::Entry { id: r.id }],
     }
 }

@@ -76,6 +76,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             cmds
         }
         Msg::Queue { generation, page, rows } if generation == s.queue.generation => lists::queue_page(s, page, rows),
+        Msg::FromObserved(alert) => dialog::start_from_observed(s, &alert),
         Msg::Alerts(alerts) => {
             s.alert_selected = s.alert_selected.filter(|i| *i < alerts.len());
             s.alerts = alerts;

@@ -419,23 +419,6 @@ pub(super) fn obligation_lines(list: &[crate::workflow::query::OpenObligation]) 
 
 /// The observed rollbacks no request cleared, newest first (at most [`MAX_ALERTS`]), as the queue draws them.
 pub(super) fn alerts(r: &crate::workflow::reconcile::Reconciled) -> Vec<Alert> {
-    let alert = |o: &crate::workflow::reconcile::Observation, request: Option<(crate::ledger::EntryId, String)>| {
-        let b = &o.observed;
-        Alert {
-            observation: o.id,
-            request,
-            source: safe(&b.source),
-            env: safe(&b.env),
-            component: safe(&b.component),
-            revision: safe(&b.revision),
-            from: b.from.as_deref().map(safe),
-            to: safe(&b.to),
-            at: safe(&b.at),
-            artifact: b.artifact.as_deref().map(safe),
-            by: b.by.as_deref().map(safe),
-            description: b.description.as_deref().map(safe),
-        }
-    };
     let mut out: Vec<(chrono::DateTime<chrono::Utc>, Alert)> = r
         .unrecorded
         .iter()
@@ -447,6 +430,30 @@ pub(super) fn alerts(r: &crate::workflow::reconcile::Reconciled) -> Vec<Alert> {
         .collect();
     out.sort_by_key(|a| std::cmp::Reverse(a.0));
     out.into_iter().take(MAX_ALERTS).map(|(_, a)| a).collect()
+}
+
+/// An observed deployment as the console shows it (and fills a request from), with the request that
+/// did not clear it when there is one.
+pub(super) fn alert(
+    o: &crate::workflow::reconcile::Observation,
+    request: Option<(crate::ledger::EntryId, String)>,
+) -> Alert {
+    let b = &o.observed;
+    Alert {
+        observation: o.id,
+        rollback: b.rollback,
+        request,
+        source: safe(&b.source),
+        env: safe(&b.env),
+        component: safe(&b.component),
+        revision: safe(&b.revision),
+        from: b.from.as_deref().map(safe),
+        to: safe(&b.to),
+        at: safe(&b.at),
+        artifact: b.artifact.as_deref().map(safe),
+        by: b.by.as_deref().map(safe),
+        description: b.description.as_deref().map(safe),
+    }
 }
 
 /// Most observed rollbacks the queue lists on top (`rollcall reconcile` lists them all).

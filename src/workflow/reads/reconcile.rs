@@ -467,6 +467,60 @@ pub fn revert_command(source: &str, env: &str, component: &str, to: &str) -> Str
     }
 }
 
+/// What a request filed from an observed deployment says (`request new --from-observed`, and the console's
+/// `f` on an observed rollback or `o` on an observation in the history).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefill {
+    pub from: String,
+    pub to: String,
+    pub title: String,
+    pub change: String,
+    pub revert_command: String,
+    /// The rollback already ran: the request records it after the fact (under the emergency path).
+    pub post_hoc: bool,
+}
+
+/// The fields of a request for an observed deployment, from its (sanitized or raw) members. For a
+/// rollback, the request records it as it ran (from the revision it moved away from to the one it
+/// brought back), after the fact. For any other deployment, the request is to roll it back: from the
+/// revision it deployed to the one deployed before it (refused when the history shows none).
+#[allow(clippy::too_many_arguments)]
+pub fn prefill(
+    source: &str,
+    env: &str,
+    component: &str,
+    revision: &str,
+    from: Option<&str>,
+    to: &str,
+    rollback: bool,
+    at: &str,
+) -> Result<Prefill, String> {
+    if rollback {
+        let from = from.unwrap_or(revision).to_string();
+        return Ok(Prefill {
+            title: format!("Rollback of {component} in {env}: revision {from} to {to} ({source} at {at})"),
+            change: format!("{source} {component} revision {from}"),
+            revert_command: revert_command(source, env, component, to),
+            from,
+            to: to.to_string(),
+            post_hoc: true,
+        });
+    }
+    let Some(before) = from else {
+        return Err(format!(
+            "{source} revision {revision} of {component} in {env} is the first deployment its history shows: there is nothing to roll back to"
+        ));
+    };
+    Ok(Prefill {
+        title: format!("Roll back {component} in {env}: revision {to} to {before} ({source} deployment at {at})"),
+        change: format!("{source} {component} revision {to}"),
+        revert_command: revert_command(source, env, component, before),
+        from: to.to_string(),
+        to: before.to_string(),
+        post_hoc: false,
+    })
+}
+
 /// Calls `visit` with every recorded observation that reads as one, with its entry id and time.
 pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
