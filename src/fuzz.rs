@@ -10,7 +10,7 @@ use crate::ledger::{Hash, note, statement};
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, Target); 18] = [
+pub const TARGETS: [(&str, Target); 19] = [
     ("statement", statement),
     ("bundle", bundle),
     ("signed_note", signed_note),
@@ -29,6 +29,7 @@ pub const TARGETS: [(&str, Target); 18] = [
     ("github_deployments", github_deployments),
     ("gitlab_deployments", gitlab_deployments),
     ("git_reverts", git_reverts),
+    ("notify_config", notify_config),
 ];
 
 /// Statement bytes: the head parser and the full check (signature under a fixed ledger's domain).
@@ -85,6 +86,13 @@ pub fn key_file(data: &[u8]) {
 pub fn policy(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::policy::Policy::parse(text);
+    }
+}
+
+/// `notify.toml`, as the escalation reads it.
+pub fn notify_config(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::workflow::notify::config::parse(std::path::Path::new("notify.toml"), text);
     }
 }
 
