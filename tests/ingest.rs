@@ -88,6 +88,16 @@ fn hostile_histories_are_refused_in_one_line_and_nothing_is_written() {
     assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
 }
 
+/// The id (lowercase hex) of the one observation whose statement text matches the SQL `LIKE` pattern.
+fn observation_like(c: &rusqlite::Connection, like: &str) -> String {
+    c.query_row(
+        "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE ?1",
+        [like],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 /// Issue 17, item 3: a request filed for an observed rollback takes environment, component, from/to,
 /// change id, deploy time and revert command from the observation; flags given win.
 #[test]
@@ -96,13 +106,7 @@ fn a_request_is_filled_from_an_observed_rollback() {
     let path = fixture("helm-history-with-rollback.json");
     env.ok(&["ingest", "helm", &path, "--env", "production", "--component", "foo", "--as", "bob"]);
     let c = rusqlite::Connection::open(env.ledger()).unwrap();
-    let id: String = c
-        .query_row(
-            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"rollback\":true%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let id = observation_like(&c, "%\"rollback\":true%");
     let r = env.json(&[
         "request",
         "new",
@@ -133,13 +137,7 @@ fn a_request_is_filled_from_an_observed_rollback() {
         assert!(text.contains(want), "{want} not in {text}");
     }
     // A deployment that is not a rollback: the request is to roll it back, to the revision before it.
-    let plain: String = c
-        .query_row(
-            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"revision\":\"2\"%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let plain = observation_like(&c, "%\"revision\":\"2\"%");
     let r = env.json(&[
         "request",
         "new",
@@ -163,13 +161,7 @@ fn a_request_is_filled_from_an_observed_rollback() {
         assert!(shown.contains(want), "{want} not in {shown}");
     }
     // The first deployment of a history has nothing to roll back to: refused, nothing written.
-    let first: String = c
-        .query_row(
-            "SELECT lower(hex(id)) FROM entries WHERE kind = 'deployment.observed' AND CAST(statement AS TEXT) LIKE '%\"revision\":\"1\"%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let first = observation_like(&c, "%\"revision\":\"1\"%");
     let before = env.fingerprint();
     let err = env.fails(&["request", "new", "--from-observed", &first[..10], "--as", "bob"], 2);
     assert!(err.contains("nothing to roll back to"), "{err}");

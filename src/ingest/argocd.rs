@@ -9,9 +9,8 @@
 //! is not a rollback. The revision is the history id; the component is `.metadata.name` and the environment
 //! `.spec.destination.namespace` unless `--component` / `--env` are given.
 
-use super::{IngestError, Items, Observed, bounded, name, read_json, utc_seconds};
+use super::{IngestError, Items, Observed, Redeploys, bounded, name, read_json, utc_seconds};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 const SOURCE: &str = "argocd";
 
@@ -117,8 +116,7 @@ pub fn parse(
     }
     let mut out = Vec::with_capacity(history.len());
     // The id of the latest entry that deployed each content, and the content just deployed.
-    let mut deployed: HashMap<String, i64> = HashMap::new();
-    let mut previous: Option<(i64, String)> = None;
+    let mut redeploys = Redeploys::new();
     for e in &history {
         let place = format!("status.history id {}", e.id);
         let at = utc_seconds(&e.deployed_at).ok_or_else(|| {
@@ -131,11 +129,7 @@ pub fn parse(
         };
         let source = e.source.as_ref().or(e.sources.as_ref());
         let content = format!("{}\u{0}{}", revisions.join(","), source.map(|s| s.to_string()).unwrap_or_default());
-        let back_to = match (&previous, deployed.get(&content)) {
-            (Some((_, prev)), _) if *prev == content => None,
-            (_, Some(&earlier)) => Some(earlier),
-            _ => None,
-        };
+        let (previous, back_to) = redeploys.next(e.id, content);
         let by = e.initiated_by.as_ref().and_then(|i| match (&i.username, i.automated) {
             (Some(u), _) if !u.trim().is_empty() => Some(bounded(u)),
             (_, Some(true)) => Some("automated sync".to_string()),
@@ -156,7 +150,7 @@ pub fn parse(
             env: env.clone(),
             component: component.clone(),
             revision: e.id.to_string(),
-            from: previous.as_ref().map(|(id, _)| id.to_string()),
+            from: previous.map(|id| id.to_string()),
             to: back_to.unwrap_or(e.id).to_string(),
             rollback: back_to.is_some(),
             at,
@@ -165,8 +159,6 @@ pub fn parse(
             description: description.filter(|d| !d.is_empty()),
             input_sha256: digest.into(),
         });
-        deployed.insert(content.clone(), e.id);
-        previous = Some((e.id, content));
     }
     Ok(out)
 }

@@ -9,9 +9,9 @@
 //! deployment's `environment` (`--env` keeps only that environment's); the component is the repository's
 //! name (from `repository_url`) unless `--component` is given.
 
-use super::{IngestError, Items, Observed, bounded, name, read_json, utc_seconds};
+use super::{IngestError, Items, Observed, Redeploys, bounded, name, read_json, utc_seconds};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 const SOURCE: &str = "github";
 
@@ -78,14 +78,9 @@ pub fn parse(
         if let Some(w) = list.windows(2).find(|w| w[0].1 == w[1].1) {
             return Err(fail(format!("deployment {}", w[0].1), "appears twice"));
         }
-        let mut latest: HashMap<&str, u64> = HashMap::new();
-        let mut previous: Option<(u64, &str)> = None;
+        let mut redeploys = Redeploys::new();
         for (at, id, d) in &list {
-            let back_to = match (previous, latest.get(d.sha.as_str())) {
-                (Some((_, sha)), _) if sha == d.sha => None,
-                (_, Some(&earlier)) => Some(earlier),
-                _ => None,
-            };
+            let (previous, back_to) = redeploys.next(*id, d.sha.as_str());
             let description = match (d.description.as_deref().filter(|t| !t.is_empty()), d.reference.as_deref()) {
                 (Some(t), _) => Some(bounded(t)),
                 (None, Some(r)) => Some(bounded(&format!("ref {r}"))),
@@ -96,7 +91,7 @@ pub fn parse(
                 env: environment.clone(),
                 component: comp.clone(),
                 revision: id.to_string(),
-                from: previous.map(|(p, _)| p.to_string()),
+                from: previous.map(|p| p.to_string()),
                 to: back_to.unwrap_or(*id).to_string(),
                 rollback: back_to.is_some(),
                 at: at.clone(),
@@ -105,8 +100,6 @@ pub fn parse(
                 description,
                 input_sha256: digest.into(),
             });
-            latest.insert(d.sha.as_str(), *id);
-            previous = Some((*id, d.sha.as_str()));
         }
     }
     Ok(out)

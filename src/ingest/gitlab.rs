@@ -10,9 +10,9 @@
 //! number GitLab shows); `at` is its `created_at`. The environment is each deployment's (`--env` keeps
 //! only that environment's); the list does not name the project, so `--component` is required.
 
-use super::{IngestError, Items, Observed, bounded, name, read_json, utc_seconds};
+use super::{IngestError, Items, Observed, Redeploys, bounded, name, read_json, utc_seconds};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 const SOURCE: &str = "gitlab";
 
@@ -81,14 +81,9 @@ pub fn parse(input: &[u8], env: Option<&str>, component: &str, digest: &str) -> 
         if let Some(w) = list.windows(2).find(|w| w[0].1.iid == w[1].1.iid) {
             return Err(fail(format!("deployment iid {}", w[0].1.iid), "appears twice"));
         }
-        let mut latest: HashMap<&str, u64> = HashMap::new();
-        let mut previous: Option<(u64, &str)> = None;
+        let mut redeploys = Redeploys::new();
         for (at, d) in &list {
-            let back_to = match (previous, latest.get(d.sha.as_str())) {
-                (Some((_, sha)), _) if sha == d.sha => None,
-                (_, Some(&earlier)) => Some(earlier),
-                _ => None,
-            };
+            let (previous, back_to) = redeploys.next(d.iid, d.sha.as_str());
             let title = d.deployable.as_ref().and_then(|j| j.commit.as_ref()).and_then(|c| c.title.as_deref());
             let description = match (title, d.reference.as_deref()) {
                 (Some(t), _) => Some(bounded(t)),
@@ -100,7 +95,7 @@ pub fn parse(input: &[u8], env: Option<&str>, component: &str, digest: &str) -> 
                 env: environment.clone(),
                 component: component.into(),
                 revision: d.iid.to_string(),
-                from: previous.map(|(p, _)| p.to_string()),
+                from: previous.map(|p| p.to_string()),
                 to: back_to.unwrap_or(d.iid).to_string(),
                 rollback: back_to.is_some(),
                 at: at.clone(),
@@ -109,8 +104,6 @@ pub fn parse(input: &[u8], env: Option<&str>, component: &str, digest: &str) -> 
                 description,
                 input_sha256: digest.into(),
             });
-            latest.insert(d.sha.as_str(), d.iid);
-            previous = Some((d.iid, d.sha.as_str()));
         }
     }
     Ok(out)

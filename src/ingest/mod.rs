@@ -147,3 +147,31 @@ pub(crate) fn name(source: &'static str, place: &str, what: &str, value: &str) -
     }
     Ok(v.to_string())
 }
+
+/// Deployments of one history in order, each with what it deployed (a commit, a set of revisions): which
+/// earlier deployment a new one brought back. Deploying what the one just before deployed is a re-sync,
+/// not a rollback; deploying what an earlier one deployed is.
+pub(crate) struct Redeploys<K, I> {
+    latest: std::collections::HashMap<K, I>,
+    previous: Option<(I, K)>,
+}
+
+impl<K: Eq + std::hash::Hash + Clone, I: Copy> Redeploys<K, I> {
+    pub(crate) fn new() -> Self {
+        Redeploys { latest: std::collections::HashMap::new(), previous: None }
+    }
+
+    /// Records deployment `id` of `content`: the deployment before it, and the earlier one whose content
+    /// it brought back (a rollback), if it did.
+    pub(crate) fn next(&mut self, id: I, content: K) -> (Option<I>, Option<I>) {
+        let back_to = match (&self.previous, self.latest.get(&content)) {
+            (Some((_, prev)), _) if *prev == content => None,
+            (_, Some(&earlier)) => Some(earlier),
+            _ => None,
+        };
+        let before = self.previous.as_ref().map(|(p, _)| *p);
+        self.latest.insert(content.clone(), id);
+        self.previous = Some((id, content));
+        (before, back_to)
+    }
+}

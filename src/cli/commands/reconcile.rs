@@ -121,38 +121,31 @@ fn print_text(r: &Reconciled) {
         return;
     }
     let mut t = Table::new(&["FINDING", "WHEN", "ENV", "COMPONENT", "REVISIONS", "ID", "DETAIL"]);
-    for o in &r.unrecorded {
-        t.row(vec![
-            "UNRECORDED".into(),
-            o.observed.at.clone(),
+    // A finding about an observed rollback: what the history says, then why it is one.
+    let observed = |finding: &str, o: &Observation, detail: String| {
+        vec![
+            finding.to_string(),
+            safe(&o.observed.at),
             safe(&o.observed.env),
             safe(&o.observed.component),
             safe(&revisions(o)),
             o.id.short(12),
-            format!(
-                "{} {} with no request; file one: rollcall request new --from-observed {}",
-                safe(&o.observed.source),
-                safe(&o.observed.revision),
-                o.id.short(12)
-            ),
-        ]);
+            detail,
+        ]
+    };
+    for o in &r.unrecorded {
+        let detail = format!(
+            "{} {} with no request; file one: rollcall request new --from-observed {}",
+            safe(&o.observed.source),
+            safe(&o.observed.revision),
+            o.id.short(12)
+        );
+        t.row(observed("UNRECORDED", o, detail));
     }
     for u in &r.unauthorized {
-        let o = &u.observation;
-        t.row(vec![
-            "UNAUTHORIZED".into(),
-            o.observed.at.clone(),
-            safe(&o.observed.env),
-            safe(&o.observed.component),
-            safe(&revisions(o)),
-            o.id.short(12),
-            format!(
-                "request {} ({}): {}",
-                &u.request.id[..u.request.id.len().min(12)],
-                safe(&u.request.title),
-                safe(&u.why)
-            ),
-        ]);
+        let request = &u.request.id[..u.request.id.len().min(12)];
+        let detail = format!("request {request} ({}): {}", safe(&u.request.title), safe(&u.why));
+        t.row(observed("UNAUTHORIZED", &u.observation, detail));
     }
     for q in &r.unconfirmed {
         t.row(vec![
