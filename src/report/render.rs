@@ -54,7 +54,14 @@ pub struct Report {
     pub metrics: Metrics,
     /// When obligations and expiries are judged.
     pub now: DateTime<Utc>,
+    /// The findings of every request in scope, oldest first, when the walk that computed the figures could
+    /// hold them all (at most [`HELD_BREACHES`]): the Markdown then lists them without reading every
+    /// request's facts a second time. `None`: walk the facts again.
+    pub breaches: Option<Vec<Breach>>,
 }
+
+/// Findings a report holds from its figures' walk; beyond this it walks the facts again to list them.
+pub const HELD_BREACHES: usize = 10_000;
 
 /// The formats a report is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,17 +229,18 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
     out.push_str("\n## Requests that broke policy or are overdue\n\n");
     sink.write_all(out.as_bytes())?;
     let mut any = false;
-    facts.each(&mut |q| {
-        for b in breaches_of(q, r.now) {
-            if !any {
-                sink.write_all(b"| request | title | finding |\n|---|---|---|\n")?;
-                any = true;
-            }
-            let line = format!("| `{}` | {} | {} |\n", &b.id[..12.min(b.id.len())], cell(&b.title), cell(&b.what));
-            sink.write_all(line.as_bytes())?;
+    let mut write_breach = |b: &Breach| -> io::Result<()> {
+        if !any {
+            sink.write_all(b"| request | title | finding |\n|---|---|---|\n")?;
+            any = true;
         }
-        Ok(())
-    })?;
+        let line = format!("| `{}` | {} | {} |\n", &b.id[..12.min(b.id.len())], cell(&b.title), cell(&b.what));
+        sink.write_all(line.as_bytes())
+    };
+    match &r.breaches {
+        Some(held) => held.iter().try_for_each(&mut write_breach)?,
+        None => facts.each(&mut |q| breaches_of(q, r.now).iter().try_for_each(&mut write_breach))?,
+    }
     let mut out = String::new();
     if !any {
         out.push_str("None.\n");
@@ -460,6 +468,53 @@ pub(crate) fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Listed(Vec<RequestFacts>);
+
+    impl Facts for Listed {
+        fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()> {
+            self.0.iter().try_for_each(visit)
+        }
+    }
+
+    #[test]
+    fn breaches_held_from_the_figures_walk_read_as_those_walked_again() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-10T00:00:00Z").unwrap().to_utc();
+        let at = |d: u32| chrono::DateTime::parse_from_rfc3339(&format!("2026-03-{d:02}T00:00:00Z")).unwrap().to_utc();
+        let facts: Vec<RequestFacts> = (1..=6u32)
+            .map(|d| RequestFacts {
+                id: format!("{d:064x}"),
+                title: format!("request {d}"),
+                requested_at: at(d),
+                executed_at: (d % 2 == 0).then(|| at(d)),
+                outcome: (d == 4).then(|| "failed".to_string()),
+                ..Default::default()
+            })
+            .collect();
+        let header = Header {
+            ledger_id: "0".repeat(64),
+            generated_at: now,
+            generated_by: None,
+            since: None,
+            until: Some(now),
+            filters: Vec::new(),
+            checkpoints: Vec::new(),
+            intact: true,
+            verdict: "ok".into(),
+        };
+        let metrics = super::super::metrics::compute(&facts, now);
+        let held: Vec<Breach> = facts.iter().flat_map(|f| breaches_of(f, now)).collect();
+        assert!(held.len() >= 3, "{held:?}");
+        let render = |breaches: Option<Vec<Breach>>| {
+            let r = Report { header: header.clone(), metrics: metrics.clone(), now, breaches };
+            let mut out = Vec::new();
+            write(&r, &Listed(facts.clone()), Format::Markdown, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let walked = render(None);
+        assert!(walked.contains("execution failed"), "{walked}");
+        assert_eq!(render(Some(held)), walked);
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {

@@ -179,11 +179,20 @@ pub fn write_report(
     // The verdict reads every log on a connection of its own while this one walks the facts.
     let path = ledger.path().to_path_buf();
     let facts = IndexFacts::new(ledger, scope);
+    let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
+    // The findings are judged in the same walk, and held while there are few enough.
+    let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
     let (metrics, verdict) = std::thread::scope(|s| {
         let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
         let mut b = Builder::new(now);
         let metrics = facts.walk(&mut |f| {
             b.add(f);
+            if let Some(list) = &mut held {
+                list.extend(crate::report::render::breaches_of(f, until));
+                if list.len() > crate::report::render::HELD_BREACHES {
+                    held = None;
+                }
+            }
             Ok(())
         });
         (metrics.map(|()| b.finish()), verdict.join())
@@ -201,7 +210,6 @@ pub fn write_report(
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
     };
-    let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
     let report = Report {
         header: Header {
             ledger_id: ledger.ledger_id().to_hex(),
@@ -216,6 +224,7 @@ pub fn write_report(
         },
         metrics,
         now: until,
+        breaches: held,
     };
     crate::report::render::write(&report, &facts, format, sink)
         .map_err(|e| WorkflowError::Io("write the report".into(), e))?;
