@@ -186,3 +186,42 @@ fn bad_arguments_are_refused_in_one_line() {
     let (code, r) = reconcile(&env, &[]);
     assert_eq!((code, r["rollbacks"].as_u64(), r["share_recorded_before"].is_null()), (0, Some(0), true));
 }
+
+#[test]
+fn an_observation_signed_by_a_key_that_does_not_count_says_nothing() {
+    // A rogue peer holding the origin key appends a correctly signed observation with a key never
+    // enrolled: a fake unrecorded rollback (noise at 3 a.m.), or a fake confirmation. Neither counts.
+    use ed25519_dalek::SigningKey;
+    use rollcall::ledger::{PublicKey, Statement};
+    let env = Env::with_ledger();
+    let mallory = SigningKey::from_bytes(&[66u8; 32]);
+    let body = serde_json::json!({
+        "source": "helm", "env": "production", "component": "api", "revision": "9", "from": "8", "to": "7",
+        "rollback": true, "at": "2026-01-01T03:00:00Z", "by": null, "artifact": null, "description": null,
+        "input_sha256": "0".repeat(64),
+    });
+    let forged = env.append_raw(
+        &Statement::new("deployment.observed", &PublicKey::from_signing(&mallory), body.clone(), &[]),
+        &mallory,
+    );
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!((code, r["rollbacks"].as_u64()), (0, Some(0)), "{r}");
+    let v = env.json(&["verify"]);
+    assert_eq!(v["does_not_count"].as_array().map(Vec::len), Some(1), "{v}");
+    // Nothing is filled from it, and it does not hide the real revision 9 from an ingest.
+    let err = env.fails(&["request", "new", "--from-observed", &forged[..12], "--as", "alice"], 1);
+    assert!(err.contains("does not count") && err.contains("not enrolled"), "{err}");
+    let h = file(
+        &env,
+        "h.json",
+        r#"[{"revision":8,"updated":"2026-01-01T01:00:00Z","description":"Upgrade complete"},
+            {"revision":9,"updated":"2026-01-01T02:00:00Z","description":"Upgrade complete"}]"#,
+    );
+    let ingested = env.json(&["ingest", "helm", &h, "--env", "production", "--component", "api", "--as", "alice"]);
+    assert_eq!((ingested["recorded"].as_u64(), ingested["already"].as_u64()), (Some(2), Some(0)), "{ingested}");
+    // The same observation signed by a member counts.
+    let alice = env.signing_key("alice");
+    env.append_raw(&Statement::new("deployment.observed", &PublicKey::from_signing(&alice), body, &[]), &alice);
+    let (code, r) = reconcile(&env, &[]);
+    assert_eq!((code, r["unrecorded"].as_array().map(Vec::len)), (1, Some(1)), "{r}");
+}

@@ -13,7 +13,7 @@ pub mod kubernetes;
 use serde::{Deserialize, Serialize};
 
 /// The body of a `deployment.observed` entry (docs/FORMAT.md §3).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Observed {
     /// The tool the history came from (`helm`, …).
@@ -41,6 +41,12 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// What re-ingesting must not record twice: the deployment as observed, whatever file it was read from
+    /// (an earlier observation of the same revision that says something else does not hide this one).
+    pub fn content(&self) -> Observed {
+        Observed { input_sha256: String::new(), ..self.clone() }
+    }
+
     /// The key re-ingesting the same history must not record twice.
     pub fn key(&self) -> (String, String, String, String) {
         (self.source.clone(), self.env.clone(), self.component.clone(), self.revision.clone())

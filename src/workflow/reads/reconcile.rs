@@ -521,10 +521,14 @@ pub fn prefill(
     })
 }
 
-/// Calls `visit` with every recorded observation that reads as one, with its entry id and time.
+/// Calls `visit` with every recorded observation that reads as one and counts: signed by a member active
+/// at its position (an entry by a key never enrolled, or revoked by then, says nothing, as `verify` lists
+/// it under "does not count"), with its entry id and time.
 pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
+    let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
         if let Ok(st) = row.entry.statement()
+            && crate::ledger::PublicKey::parse(&st.actor).is_some_and(|k| roster.is_active(&k, row.pos))
             && let Ok(observed) = serde_json::from_value::<Observed>(st.body)
             && let Some(at) = crate::audit::record::parse_time(&observed.at)
         {

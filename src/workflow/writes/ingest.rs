@@ -120,7 +120,7 @@ pub fn ingest_named(
     let by = session.signer.public();
     let domain = session.ledger.domain();
     let mut report = Ingested { seen: observed.len(), input_sha256: digest, envs, components, ..Default::default() };
-    let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.key())).collect();
+    let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.content())).collect();
     report.already = report.seen - fresh.len();
     let mut new_rollbacks = Vec::new();
     for chunk in fresh.chunks(BATCH) {
@@ -145,28 +145,13 @@ pub fn ingest_named(
     Ok(report)
 }
 
-/// The (source, env, component, revision) of every deployment recorded so far.
-fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<(String, String, String, String)>, WorkflowError> {
+/// Every deployment recorded so far by a member whose entries count, as observed (`Observed::content`).
+fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<Observed>, WorkflowError> {
     let mut keys = HashSet::new();
-    each_observed(ledger, |o| {
-        keys.insert(o.key());
+    crate::workflow::reconcile::each_observation(ledger, |o| {
+        keys.insert(o.observed.content());
     })?;
     Ok(keys)
-}
-
-/// Calls `visit` with the body of every `deployment.observed` entry that reads as one.
-pub(crate) fn each_observed(
-    ledger: &crate::ledger::Ledger,
-    mut visit: impl FnMut(Observed),
-) -> Result<(), WorkflowError> {
-    ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
-        if let Ok(st) = row.entry.statement()
-            && let Ok(o) = serde_json::from_value::<Observed>(st.body)
-        {
-            visit(o);
-        }
-        Ok(())
-    })
 }
 
 /// The observed deployment whose entry id starts with `prefix` (at least 4 hex characters, unique), and
@@ -187,16 +172,25 @@ pub fn observed(ctx: &Context, prefix: &str) -> Result<(EntryId, Observed, Optio
         _ => return Err(WorkflowError::Usage(format!("{p} matches more than one observation; give more characters"))),
     };
     let row = ledger.entry(&id)?.ok_or_else(|| WorkflowError::NotFound(format!("observation {p} is not stored")))?;
-    let body = row.entry.statement().map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?.body;
+    let st = row.entry.statement().map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?;
+    let roster = crate::identity::roster::Roster::from_ledger(&ledger)?;
+    if !crate::ledger::PublicKey::parse(&st.actor).is_some_and(|k| roster.is_active(&k, row.pos)) {
+        return Err(WorkflowError::Refused(format!(
+            "observation {p} does not count: {} (see `rollcall verify`)",
+            crate::ledger::PublicKey::parse(&st.actor)
+                .map(|k| roster.signer_problem(&k, row.pos))
+                .unwrap_or_else(|| "its signer is not a key".into())
+        )));
+    }
     let o: Observed =
-        serde_json::from_value(body).map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?;
+        serde_json::from_value(st.body).map_err(|e| WorkflowError::Usage(format!("observation {p}: {e}")))?;
     // When the revision it moved away from was deployed, if that deployment was observed too.
     let mut deployed_at = None;
     if let Some(from) = &o.from {
         let wanted = (o.source.clone(), o.env.clone(), o.component.clone(), from.clone());
-        each_observed(&ledger, |prev| {
-            if prev.key() == wanted {
-                deployed_at = Some(prev.at);
+        crate::workflow::reconcile::each_observation(&ledger, |prev| {
+            if prev.observed.key() == wanted {
+                deployed_at = Some(prev.observed.at);
             }
         })?;
     }
