@@ -1569,6 +1569,8 @@ fn an_unrecorded_rollback_is_on_top_of_the_queue_and_f_files_its_post_hoc_reques
     assert_eq!(h.state.alert_selected, Some(0));
     let screen = h.render();
     assert!(screen.contains("f files the post-hoc request"), "{screen}");
+    let hints = screen.lines().last().unwrap_or_default();
+    assert!(hints.contains("f file post-hoc") && hints.contains("enter show"), "{hints}");
     assert_eq!(h.terminal.backend().buffer()[(3, y)].bg, h.state.theme.selected.bg.unwrap_or_default());
     at(|| h.press(KeyCode::Char('f')));
     let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last() else { panic!("{}", h.render()) };

@@ -61,6 +61,13 @@ pub fn entries(s: &AppState, query: &str) -> Vec<Entry> {
 pub fn screen_actions(s: &AppState) -> Vec<(Action, &'static str)> {
     let mut out = vec![(Action::Help, "help"), (Action::Command, "cmd")];
     match s.screen {
+        // On an observed rollback drawn above the queue.
+        Screen::Queue if s.alert_selected.is_some() => {
+            if !s.read_only {
+                out.push((Action::FilterStatus, "file post-hoc"));
+            }
+            out.extend([(Action::Open, "show"), (Action::Down, "next / requests"), (Action::Copy, "copy id")]);
+        }
         Screen::Queue => out.extend([
             (Action::Open, "open"),
             (Action::Search, "filter"),
