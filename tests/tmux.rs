@@ -221,6 +221,7 @@ fn the_demo_says_its_passphrase_and_commands_again_after_the_console() {
     assert!(after >= 1, "{screen}");
     assert!(history.contains("cargo run --release -- --ledger"), "{history}");
     assert!(!history.contains(" rollcall --ledger"), "{history}");
+    assert!(history.contains("(one rollback unrecorded)") && history.contains(" reconcile;"), "{history}");
 }
 
 /// Issue 16: on a terminal a wrong passphrase may be typed again, three tries in all; then the command

@@ -49,6 +49,12 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
             "an auditor's check of the laptop's bundle: {rc} verify --bundle {}",
             demo.dir.join("laptop-1.rollcall").display()
         ),
+        format!(
+            "the CD tools' histories against the requests (one rollback unrecorded): ROLLCALL_HOME={} {rc} --ledger {} reconcile; \
+             in the console ↑ selects it and f files its post-hoc request (as bob: tui --as bob)",
+            demo.home.display(),
+            demo.ledger.display()
+        ),
     ];
     if json {
         output::json(&json!({"dir": demo.dir, "ledger": demo.ledger, "home": demo.home, "requests": demo.requests,
