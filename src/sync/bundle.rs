@@ -299,6 +299,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn base64_is_read_canonical_only() {
+        // docs/FORMAT.md §8.1: padding required, no nonzero trailing bits.
+        assert_eq!(B64.decode("AA==").unwrap(), [0]);
+        assert!(B64.decode("AA").is_err(), "missing padding");
+        assert!(B64.decode("AB==").is_err(), "nonzero trailing bits");
+        assert!(B64.decode("A A=").is_err());
+    }
+
     fn key() -> PublicKey {
         PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]))
     }
