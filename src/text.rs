@@ -67,6 +67,12 @@ pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
 }
 
+/// The first `n` characters of `s` (an id's short form), never cutting a character: a tampered cache may
+/// hold anything where an id is expected.
+pub(crate) fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 /// Cuts `s` to at most `max` characters, marking the cut with `…`.
 pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {
@@ -173,6 +179,13 @@ mod tests {
     fn clean_input_is_borrowed() {
         assert!(matches!(one_line("plain ünïcode ✓").text, Cow::Borrowed(_)));
         assert!(matches!(multi_line("line\nline").text, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn prefix_never_cuts_a_character() {
+        assert_eq!(prefix("abcdef", 4), "abcd");
+        assert_eq!(prefix("ab", 4), "ab");
+        assert_eq!(prefix("ééééé", 2), "éé");
     }
 
     #[test]

@@ -369,3 +369,24 @@ fn flipped_statement_byte_in_a_later_batch() {
         assert_eq!(v["integrity"]["failure"], f, "{threads} threads: {v}");
     }
 }
+
+/// The request index is a cache in the same file: anything may be written into it behind rollcall's
+/// back. An id that is not hex (multibyte characters where a short id is cut) must not crash the report
+/// or reconcile.
+#[test]
+fn a_tampered_request_index_does_not_crash_the_report() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "failed", "--as", "erin"]);
+    env.ok(&["report", "--as", "alice"]);
+    let c = env.tamper();
+    let changed =
+        c.execute("UPDATE request_index SET facts = json_set(facts, '$.id', 'aéééééééééééééééé')", []).unwrap();
+    assert_eq!(changed, 1);
+    drop(c);
+    let md = env.ok(&["report", "--as", "alice"]);
+    assert!(md.contains("`aééééééééééé`") && md.contains("execution failed"), "{md}");
+    env.ok(&["--json", "reconcile"]);
+}

@@ -270,7 +270,7 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
                     REVERTS_SECURITY_FIX,
                     Severity::Critical,
                     format!("reverts a commit that fixes {}: {}", found.join(", "), c.subject),
-                    format!("commit {}", &c.id[..12.min(c.id.len())]),
+                    format!("commit {}", crate::text::prefix(&c.id, 12)),
                 );
             } else if let Some(m) = words.find(&text) {
                 flag(
@@ -278,7 +278,7 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
                     REVERTS_SECURITY_FIX,
                     Severity::High,
                     format!("reverts a commit that mentions {:?}: {}", m.as_str(), c.subject),
-                    format!("commit {}", &c.id[..12.min(c.id.len())]),
+                    format!("commit {}", crate::text::prefix(&c.id, 12)),
                 );
             }
             if re(&SKIP_CI, r"(?i)\[(skip ci|ci skip|no ci)\]|\*\*\*NO_CI\*\*\*").is_match(&text) {
@@ -287,7 +287,7 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
                     GATE_BYPASS,
                     Severity::High,
                     format!("reverts a commit that skipped CI: {}", c.subject),
-                    format!("commit {}", &c.id[..12.min(c.id.len())]),
+                    format!("commit {}", crate::text::prefix(&c.id, 12)),
                 );
             }
         }

@@ -141,7 +141,7 @@ fn ids(f: &Figure) -> String {
     if f.ids.is_empty() {
         return String::new();
     }
-    let shown: Vec<String> = f.ids.iter().take(12).map(|i| format!("`{}`", &i[..12.min(i.len())])).collect();
+    let shown: Vec<String> = f.ids.iter().take(12).map(|i| format!("`{}`", crate::text::prefix(i, 12))).collect();
     let more = f.hits.saturating_sub(shown.len());
     format!("{}{}", shown.join(" "), if more > 0 { format!(" and {more} more") } else { String::new() })
 }
@@ -234,7 +234,7 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
             sink.write_all(b"| request | title | finding |\n|---|---|---|\n")?;
             any = true;
         }
-        let line = format!("| `{}` | {} | {} |\n", &b.id[..12.min(b.id.len())], cell(&b.title), cell(&b.what));
+        let line = format!("| `{}` | {} | {} |\n", crate::text::prefix(&b.id, 12), cell(&b.title), cell(&b.what));
         sink.write_all(line.as_bytes())
     };
     match &r.breaches {
@@ -259,7 +259,7 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
         [("unrecorded rollbacks", &m.rollbacks.unrecorded), ("unauthorized rollbacks", &m.rollbacks.unauthorized)]
     {
         let shown: Vec<String> =
-            list.iter().take(SHOWN_OBSERVATIONS).map(|id| format!("`{}`", &id[..12.min(id.len())])).collect();
+            list.iter().take(SHOWN_OBSERVATIONS).map(|id| format!("`{}`", crate::text::prefix(id, 12))).collect();
         let more = list.len().saturating_sub(SHOWN_OBSERVATIONS);
         out.push_str(&format!(
             "- {label} (observation ids; `rollcall reconcile` lists them): {}{}\n",

@@ -143,7 +143,7 @@ fn print_text(r: &Reconciled) {
         t.row(observed("UNRECORDED", o, detail));
     }
     for u in &r.unauthorized {
-        let request = &u.request.id[..u.request.id.len().min(12)];
+        let request = crate::text::prefix(&u.request.id, 12);
         let detail = format!("request {request} ({}): {}", safe(&u.request.title), safe(&u.why));
         t.row(observed("UNAUTHORIZED", &u.observation, detail));
     }
@@ -154,7 +154,7 @@ fn print_text(r: &Reconciled) {
             safe(&q.env),
             safe(&q.component),
             safe(&format!("{} → {}", q.from, q.to)),
-            q.id[..q.id.len().min(12)].to_string(),
+            crate::text::prefix(&q.id, 12).to_string(),
             format!("executed per the ledger, not in the ingested history: {}", safe(&q.title)),
         ]);
     }

@@ -47,7 +47,7 @@ pub(crate) fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Resu
         let (req, outcome) = (row[0].as_deref(), row[1].as_deref());
         if outcome != Some("failed") && req.and_then(Hash::from_hex) != Some(*except) {
             let req = req.unwrap_or_default();
-            return Ok(Some(format!("was rolled away from by request {}", &req[..12.min(req.len())])));
+            return Ok(Some(format!("was rolled away from by request {}", crate::text::prefix(req, 12))));
         }
     }
     Ok(None)

@@ -58,7 +58,7 @@ impl Memory {
         for (req, outcome) in self.executed.get(digest).into_iter().flatten() {
             if outcome.as_deref() != Some("failed") && req.as_deref().and_then(Hash::from_hex) != Some(*except) {
                 let req = req.as_deref().unwrap_or_default();
-                return Some(format!("was rolled away from by request {}", &req[..12.min(req.len())]));
+                return Some(format!("was rolled away from by request {}", crate::text::prefix(req, 12)));
             }
         }
         None
