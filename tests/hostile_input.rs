@@ -645,3 +645,32 @@ fn devices_given_as_input_files_are_refused_at_once() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// A member's signed execution may carry anything in `output_sha256` (it is the executor's claim): control
+/// characters and multibyte text reach `show` escaped and cut at a character boundary, never raw.
+#[test]
+fn a_hostile_output_digest_in_a_signed_execution_is_shown_escaped() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "partial", "--as", "erin"]);
+    // erin's execution, again, with a hostile digest, signed by erin (as a rogue member could).
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let text: String = c
+        .query_row("SELECT CAST(statement AS TEXT) FROM entries WHERE kind = 'rollback.executed'", [], |r| r.get(0))
+        .unwrap();
+    drop(c);
+    let st: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut body = st["body"].clone();
+    body["output_sha256"] = "a\u{1b}[2Jééééééééééééééé".into();
+    let erin = env.signing_key("erin");
+    let refs: Vec<Hash> = st["refs"].as_array().unwrap().iter().filter_map(|r| Hash::from_hex(r.as_str()?)).collect();
+    env.append_raw(&Statement::new("rollback.executed", &PublicKey::from_signing(&erin), body, &refs), &erin);
+    let out = env.run(&["show", &req[..12]]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(shown.contains("output sha256 a<U+001B>[2Jééééééééééé)"), "{shown}");
+}

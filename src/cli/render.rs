@@ -286,7 +286,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
             x.body
                 .output_sha256
                 .as_deref()
-                .map(|d| format!(" (output sha256 {})", &d[..16.min(d.len())]))
+                .map(|d| format!(" (output sha256 {})", crate::text::safe(crate::text::prefix(d, 16))))
                 .unwrap_or_default()
         ));
     }

@@ -519,12 +519,12 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
                 }
                 Action::FilterUntil => (
                     "until a date, YYYY-MM-DD, that day included (empty = all)",
-                    s.history.filter.until.as_ref().map(|d| d[..10.min(d.len())].to_string()),
+                    s.history.filter.until.as_ref().map(|d| crate::text::prefix(d, 10).to_string()),
                     InputTarget::HistoryUntil,
                 ),
                 _ => (
                     "since a date, YYYY-MM-DD (empty = all)",
-                    s.history.filter.since.as_ref().map(|d| d[..10.min(d.len())].to_string()),
+                    s.history.filter.since.as_ref().map(|d| crate::text::prefix(d, 10).to_string()),
                     InputTarget::HistorySince,
                 ),
             };

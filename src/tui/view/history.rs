@@ -107,10 +107,10 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         parts.push(format!("actor {}", crate::text::safe(x)));
     }
     if let Some(x) = &hf.since {
-        parts.push(format!("since {}", &x[..10.min(x.len())]));
+        parts.push(format!("since {}", crate::text::safe(crate::text::prefix(x, 10))));
     }
     if let Some(x) = &hf.until {
-        parts.push(format!("until {}", &x[..10.min(x.len())]));
+        parts.push(format!("until {}", crate::text::safe(crate::text::prefix(x, 10))));
     }
     let filter = if parts.is_empty() { "all entries".to_string() } else { parts.join(", ") };
     let count =
