@@ -27,6 +27,15 @@ fn history(env: &Env, now: chrono::DateTime<chrono::Utc>) -> String {
     file(env, "history.json", &format!("[{}]", revisions.join(",")))
 }
 
+/// A production revert of payments-api from 42 to 41, tested, approved and executed: its id.
+fn executed_request(env: &Env) -> String {
+    let a = file_request(env, "bob", "low");
+    tested(env, &a, "bob");
+    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    a
+}
+
 fn reconcile(env: &Env, args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["--json", "reconcile"];
     all.extend_from_slice(args);
@@ -42,10 +51,7 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
     let env = team();
     let now = chrono::Utc::now();
     // A: cleared and executed before the rollback to 41 ran.
-    let a = file_request(&env, "bob", "low");
-    tested(&env, &a, "bob");
-    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
-    env.ok(&["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    let a = executed_request(&env);
     // B: filed for the rollback to 40, never approved.
     let mut args = request_args("frank", "Back to 40", "low");
     for (i, v) in args.clone().iter().enumerate() {
@@ -147,10 +153,7 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
 fn an_execution_the_history_does_not_show_is_unconfirmed() {
     let env = team();
     let now = chrono::Utc::now();
-    let a = file_request(&env, "bob", "low");
-    tested(&env, &a, "bob");
-    env.ok(&["approve", &a, "--comment", "ok", "--as", "carol"]);
-    env.ok(&["execute", &a, "--outcome", "succeeded", "--as", "erin"]);
+    let a = executed_request(&env);
     // Before any history is ingested, nothing covers the execution: not a finding.
     let (code, r) = reconcile(&env, &[]);
     assert_eq!((code, r["not_covered"].as_u64(), r["executed"].as_u64()), (0, Some(1), Some(1)), "{r}");

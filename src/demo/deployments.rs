@@ -101,7 +101,7 @@ pub(super) fn ingest(ctx: &Context, dir: &Path, who: &str, now: DateTime<Utc>) -
     let helm = write("helm-history-payments-api.json", helm_history(now))?;
     let kube = write("replicasets-search.json", replicasets(now))?;
     clock::at(now, || -> Result<(), WorkflowError> {
-        crate::workflow::ingest::ingest(ctx, Some(who), "helm", &helm, "production", "payments-api")?;
+        crate::workflow::ingest::ingest_named(ctx, Some(who), "helm", &helm, Some("production"), Some("payments-api"))?;
         crate::workflow::ingest::ingest_named(ctx, Some(who), "kubernetes", &kube, None, None)?;
         Ok(())
     })

@@ -84,8 +84,7 @@ pub fn initial_state(ctx: &Context, opts: &Options) -> AppState {
     s.today = crate::workflow::clock::now().date_naive();
     s.in_git = std::path::Path::new(".git").exists();
     if !opts.read_only {
-        s.emergency = crate::workflow::waiting::may_invoke_emergency(ctx, opts.signer.as_deref());
-        s.may_file = crate::workflow::waiting::may_file_requests(ctx, opts.signer.as_deref());
+        (s.may_file, s.emergency) = crate::workflow::waiting::may_file_and_invoke(ctx, opts.signer.as_deref());
     }
     if let Some(e) = keymap_error {
         s.toast(e, true);

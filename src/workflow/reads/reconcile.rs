@@ -458,7 +458,7 @@ fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
 
 /// The command that performs a rollback like the one observed, as its tool spells it (what a post-hoc
 /// request records as its revert operation).
-pub fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
+fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
     match source {
         "helm" => format!("helm rollback {component} {to}"),
         "kubernetes" => format!("kubectl rollout undo deployment/{component} --to-revision={to} --namespace {env}"),

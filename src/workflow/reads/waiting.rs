@@ -82,39 +82,64 @@ pub fn who_holds(roster: &crate::identity::Roster, roles: &[String], pos: crate:
 
 /// Whether `signer` may invoke the emergency path under the policy in force, or why not and who may.
 pub fn may_invoke_emergency(ctx: &crate::workflow::Context, signer: Option<&str>) -> Result<(), String> {
-    may(ctx, signer, |p| &p.emergency.may_invoke, "invoke the emergency path")
+    Standing::load(ctx, signer)?.may(|p| &p.emergency.may_invoke, "invoke the emergency path")
 }
 
 /// Whether `signer` may file requests under the policy in force, or why not and who may.
 pub fn may_file_requests(ctx: &crate::workflow::Context, signer: Option<&str>) -> Result<(), String> {
-    may(ctx, signer, |p| &p.requests.may_request, "file requests")
+    Standing::load(ctx, signer)?.may(|p| &p.requests.may_request, "file requests")
 }
 
-/// Whether `signer` is active and holds one of the roles `roles` names in the policy in force, or why
-/// not ("only ROLES may WHAT — ask NAMES").
-fn may(
+/// Both answers the console asks at start (filing requests, invoking the emergency path), from one read
+/// of the ledger.
+pub fn may_file_and_invoke(
     ctx: &crate::workflow::Context,
     signer: Option<&str>,
-    roles: impl Fn(&crate::policy::model::Policy) -> &Vec<String>,
-    what: &str,
-) -> Result<(), String> {
-    let fail = |e: WorkflowError| e.to_string();
-    let name = ctx.signer_name(signer).map_err(fail)?;
-    let key = ctx.keystore.info(&name).map_err(|e| e.to_string())?.public_key;
-    let ledger = ctx.open_read_only().map_err(fail)?;
-    let snap = Snapshot::load(&ledger).map_err(fail)?;
-    let (_, policy) = snap.policies.at(snap.next);
-    let roles = roles(policy);
-    if snap.roster.is_active(&key, snap.next) && snap.roster.has_role(&key, snap.next, roles) {
-        return Ok(());
+) -> (Result<(), String>, Result<(), String>) {
+    match Standing::load(ctx, signer) {
+        Ok(st) => (
+            st.may(|p| &p.requests.may_request, "file requests"),
+            st.may(|p| &p.emergency.may_invoke, "invoke the emergency path"),
+        ),
+        Err(e) => (Err(e.clone()), Err(e)),
     }
-    let others: Vec<String> = who_holds(&snap.roster, roles, snap.next).into_iter().filter(|n| *n != name).collect();
-    let roles = if roles.is_empty() { "none".to_string() } else { roles.join(" or ") };
-    Err(if others.is_empty() {
-        format!("only {roles} may {what}")
-    } else {
-        format!("only {roles} may {what} — ask {}", others.join(", "))
-    })
+}
+
+/// A signer's name and key, with the roster and policies in force.
+struct Standing {
+    name: String,
+    key: PublicKey,
+    snap: Snapshot,
+}
+
+impl Standing {
+    fn load(ctx: &crate::workflow::Context, signer: Option<&str>) -> Result<Standing, String> {
+        let fail = |e: WorkflowError| e.to_string();
+        let name = ctx.signer_name(signer).map_err(fail)?;
+        let key = ctx.keystore.info(&name).map_err(|e| e.to_string())?.public_key;
+        let ledger = ctx.open_read_only().map_err(fail)?;
+        let snap = Snapshot::load(&ledger).map_err(fail)?;
+        Ok(Standing { name, key, snap })
+    }
+
+    /// Whether the signer is active and holds one of the roles `roles` names in the policy in force, or
+    /// why not ("only ROLES may WHAT — ask NAMES").
+    fn may(&self, roles: impl Fn(&crate::policy::model::Policy) -> &Vec<String>, what: &str) -> Result<(), String> {
+        let (snap, key) = (&self.snap, &self.key);
+        let (_, policy) = snap.policies.at(snap.next);
+        let roles = roles(policy);
+        if snap.roster.is_active(key, snap.next) && snap.roster.has_role(key, snap.next, roles) {
+            return Ok(());
+        }
+        let others: Vec<String> =
+            who_holds(&snap.roster, roles, snap.next).into_iter().filter(|n| *n != self.name).collect();
+        let roles = if roles.is_empty() { "none".to_string() } else { roles.join(" or ") };
+        Err(if others.is_empty() {
+            format!("only {roles} may {what}")
+        } else {
+            format!("only {roles} may {what} — ask {}", others.join(", "))
+        })
+    }
 }
 
 /// What waits on `key` among the [`CANDIDATES`] most urgent open requests of the (current) request index.

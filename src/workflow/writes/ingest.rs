@@ -34,21 +34,8 @@ pub struct Ingested {
 /// The CD tools `ingest` reads.
 pub const SOURCES: [&str; 6] = ["helm", "kubernetes", "argocd", "github", "gitlab", "git"];
 
-/// Reads `input` (the output of `source`), and records its deployments in `env` for `component`, signed
-/// by `signer`.
-pub fn ingest(
-    ctx: &Context,
-    signer: Option<&str>,
-    source: &str,
-    input: &Path,
-    env: &str,
-    component: &str,
-) -> Result<Ingested, WorkflowError> {
-    ingest_named(ctx, signer, source, input, Some(env), Some(component))
-}
-
-/// As [`ingest`], the environment and component taken from the input where it names them and they are
-/// not given (helm and git need both; gitlab the component).
+/// Reads `input` (the output of `source`) and records its deployments, signed by `signer`: in `env` for
+/// `component` when given, else as the input names them (helm and git need both; gitlab the component).
 pub fn ingest_named(
     ctx: &Context,
     signer: Option<&str>,
