@@ -67,6 +67,13 @@ pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
 }
 
+/// Writes `line` and a newline to standard error. A standard error closed by its reader (`2>&1 | head`)
+/// is not an error: the message has nowhere to go, and the command goes on (`eprintln!` would panic).
+pub(crate) fn eprint_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The first `n` characters of `s` (an id's short form), never cutting a character: a tampered cache may
 /// hold anything where an id is expected.
 pub(crate) fn prefix(s: &str, n: usize) -> &str {

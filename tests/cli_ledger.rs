@@ -279,3 +279,20 @@ fn a_system_failure_exits_1_and_bad_usage_2() {
     assert!(err.lines().any(|l| l.starts_with("error: cannot run git")), "{err}");
     env.fails(&["evidence", "show", "zz"], 2);
 }
+
+/// A standard error whose reader went away (`rollcall demo 2>&1 | head -1`) costs the messages, not the
+/// command: it still finishes and exits 0 (it used to panic with 101 at the next progress line).
+#[test]
+fn a_closed_standard_error_does_not_stop_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["demo", "--no-tui", "--dir", dir.path().join("demo").to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(dir.path().join("demo").join("ledger.db").exists());
+}

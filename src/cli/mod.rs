@@ -46,7 +46,7 @@ pub fn main() -> ExitCode {
                 let doc = serde_json::json!({"error": line, "exit_code": code});
                 output::emit(&format!("{doc}\n"));
             }
-            eprintln!("error: {line}");
+            crate::text::eprint_line(&format!("error: {line}"));
             ExitCode::from(code)
         }
     }
@@ -63,8 +63,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
         let doc = serde_json::json!({"error": message, "hint": hint, "exit_code": EXIT_USAGE});
         output::emit(&format!("{doc}\n"));
     }
-    eprintln!("error: {message}");
-    eprintln!("hint: {hint}");
+    crate::text::eprint_line(&format!("error: {message}"));
+    crate::text::eprint_line(&format!("hint: {hint}"));
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -82,6 +82,8 @@ fn install_panic_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("error: internal error: {msg}{at} (this is a bug in rollcall; please report it)");
+        crate::text::eprint_line(&format!(
+            "error: internal error: {msg}{at} (this is a bug in rollcall; please report it)"
+        ));
     }));
 }

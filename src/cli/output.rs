@@ -11,7 +11,7 @@ pub(crate) fn emit(s: &str) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to stdout: {e}");
+        crate::text::eprint_line(&format!("error: cannot write to stdout: {e}"));
         std::process::exit(2);
     }
 }
@@ -63,7 +63,7 @@ pub(crate) fn json(value: &serde_json::Value) {
 
 /// Prints a warning on stderr, sanitized.
 pub(crate) fn warn(msg: &str) {
-    eprintln!("warning: {}", text::safe(msg));
+    crate::text::eprint_line(&format!("warning: {}", text::safe(msg)));
 }
 
 pub(crate) use crate::table::{Table, Widths};

@@ -66,7 +66,7 @@ impl PassphraseSource for EnvOrPrompt {
     }
 
     fn wrong(&self, left: u32) {
-        eprintln!("wrong passphrase; {left} {} left", if left == 1 { "try" } else { "tries" });
+        crate::text::eprint_line(&format!("wrong passphrase; {left} {} left", if left == 1 { "try" } else { "tries" }));
     }
 
     fn existing(&self, what: &str) -> Result<Passphrase, IdentityError> {

@@ -20,7 +20,7 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
     let quiet = json;
     let demo = demo::build(&dir, scale, &mut |step| {
         if !quiet {
-            eprintln!("demo: {step}");
+            crate::text::eprint_line(&format!("demo: {step}"));
         }
     })?;
     let rc = program();

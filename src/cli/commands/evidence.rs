@@ -57,12 +57,12 @@ pub(crate) fn show(ctx: &Context, a: EvidenceShowArgs, json: bool) -> Result<Exi
         let clean = crate::text::multi_line(&page.text);
         output::emit(&clean.text);
         if !clean.text.ends_with('\n') && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            eprintln!();
+            crate::text::eprint_line("");
         }
         if clean.suspicious {
             output::warn("this page contains control or invisible characters; they are printed as <U+XXXX>");
         }
-        eprintln!("{}", render::page_position(&ev, &page));
+        crate::text::eprint_line(&render::page_position(&ev, &page));
         return Ok(ExitCode::SUCCESS);
     }
     if raw {

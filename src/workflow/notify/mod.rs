@@ -281,7 +281,7 @@ fn fire(
 /// Prints warnings of operations that have no other channel for them (ingest, a refused import).
 fn to_stderr(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {}", crate::text::safe(w));
+        crate::text::eprint_line(&format!("warning: {}", crate::text::safe(w)));
     }
 }
 
