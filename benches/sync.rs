@@ -20,6 +20,12 @@ use std::time::Instant;
 
 const BATCH: usize = 5_000;
 
+/// Import options as the command line gives them: statements up to this machine's clock plus five
+/// minutes are accepted (the default, 1970, refuses every statement as forward-dated).
+fn import_opts() -> ImportOptions {
+    ImportOptions { max_ms: chrono::Utc::now().timestamp_millis() + 300_000, ..ImportOptions::default() }
+}
+
 fn notes(key: &SigningKey, domain: &Domain, from: usize, n: usize) -> Vec<SignedStatement> {
     let actor = PublicKey::from_signing(key);
     (from..from + n)
@@ -112,7 +118,7 @@ fn main() {
     let t = Instant::now();
     let mut joined = None;
     let b = Ledger::create_with(&b_path, "bench.example/b", &b_key, &a.ledger_id(), |l| {
-        joined = Some(import(l, std::fs::File::open(&bundle).unwrap(), &ImportOptions::default())?);
+        joined = Some(import(l, std::fs::File::open(&bundle).unwrap(), &import_opts())?);
         Ok::<(), rollcall::sync::SyncError>(())
     })
     .unwrap();
@@ -128,7 +134,7 @@ fn main() {
         Ledger::create_with(&c_path, "bench.example/c", &c_key, &a.ledger_id(), |_| Ok::<(), LedgerError>(())).unwrap();
     let strict_1 = verify_rate();
     let t = Instant::now();
-    let imported = import(&c, std::fs::File::open(&bundle).unwrap(), &ImportOptions::default()).unwrap();
+    let imported = import(&c, std::fs::File::open(&bundle).unwrap(), &import_opts()).unwrap();
     let import_secs = t.elapsed().as_secs_f64();
     drop(c);
     let import_rate = imported.added() as f64 / import_secs;
@@ -139,7 +145,9 @@ fn main() {
     assert_eq!(imported.added() as f64, exported);
 
     // Incremental: 1,000 new entries, exported since the checkpoint b holds.
-    a.append(&notes(&admin, domain, n, 1_000), None, &origin, i64::MAX).unwrap();
+    // Signed for the cached ledger's own id (its genesis was stamped when it was built, not in this run).
+    let a_domain = &Domain::of(&a.ledger_id());
+    a.append(&notes(&admin, a_domain, n, 1_000), None, &origin, i64::MAX).unwrap();
     let a_origin = b.origin_by_name("bench.example/a").unwrap();
     let (_, since) = b.latest_checkpoint(&a_origin).unwrap().unwrap();
     let opts = ExportOptions { since: [("bench.example/a".to_string(), since)].into_iter().collect(), no_blobs: false };
@@ -149,7 +157,7 @@ fn main() {
     let mut buf = Vec::new();
     export(&a, &mut buf, &opts).unwrap();
     let t = Instant::now();
-    let r = import(&b, std::io::Cursor::new(buf), &ImportOptions::default()).unwrap();
+    let r = import(&b, std::io::Cursor::new(buf), &import_opts()).unwrap();
     let inc_import = t.elapsed().as_secs_f64();
     assert_eq!(r.added(), 1_000);
 
