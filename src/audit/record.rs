@@ -335,18 +335,47 @@ impl RequestBody {
     /// SHA-256 (hex) of the canonical JSON of the revert operation and its target environment: what an
     /// approval signs as "the exact operation".
     pub fn revert_digest(&self) -> String {
-        #[derive(Serialize)]
-        struct Op<'a> {
-            env: &'a str,
-            revert: &'a RevertOp,
-        }
-        let bytes = serde_json_canonicalizer::to_vec(&Op { env: &self.env, revert: &self.revert }).unwrap_or_default();
-        Hash::of(&[&bytes]).to_hex()
+        Hash::of(&[&canonical_op(&self.env, &self.revert)]).to_hex()
     }
 
     pub(crate) fn temporary_until_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.temporary_until.as_deref().and_then(parse_time)
     }
+}
+
+/// RFC 8785 canonical JSON of `{"env": env, "revert": op}`, written directly: every key is ASCII, so
+/// code-unit order is the order below, and serde_json writes strings with exactly the escapes RFC 8785
+/// prescribes (tested against a general canonicalizer). Every request's fold computes it, and going
+/// through a general canonicalizer was a twentieth of `verify`'s CPU time.
+fn canonical_op(env: &str, op: &RevertOp) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+    let mut out = Vec::with_capacity(
+        64 + env.len()
+            + op.tool.len()
+            + op.from.len()
+            + op.to.len()
+            + op.argv.iter().map(|a| a.len() + 3).sum::<usize>(),
+    );
+    out.extend_from_slice(br#"{"env":"#);
+    string(&mut out, env);
+    out.extend_from_slice(br#","revert":{"argv":["#);
+    for (i, a) in op.argv.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(&mut out, a);
+    }
+    out.extend_from_slice(br#"],"from":"#);
+    string(&mut out, &op.from);
+    out.extend_from_slice(br#","to":"#);
+    string(&mut out, &op.to);
+    out.extend_from_slice(br#","tool":"#);
+    string(&mut out, &op.tool);
+    out.extend_from_slice(b"}}");
+    out
 }
 
 /// Splits a command line into an argument vector: whitespace separates, single quotes are literal,
@@ -501,6 +530,26 @@ mod tests {
         #[test]
         fn split_never_panics(s in "\\PC{0,80}") {
             let _ = split_command(&s);
+        }
+
+        /// The direct writer gives the bytes a general RFC 8785 canonicalizer gives (control characters,
+        /// quotes, backslashes, non-ASCII and astral characters included).
+        #[test]
+        fn canonical_op_is_rfc8785(
+            env in "(\\PC|[\\x00-\\x1f\"\\\\\\x7f\u{2028}])*",
+            tool in "\\PC{0,12}",
+            argv in proptest::collection::vec("(\\PC|[\\x00-\\x1f\"\\\\])*", 0..5),
+            from in "[\\x00-\\x7f]{0,12}",
+            to in "\\PC{0,12}",
+        ) {
+            #[derive(Serialize)]
+            struct Op<'a> {
+                env: &'a str,
+                revert: &'a RevertOp,
+            }
+            let op = RevertOp { tool, argv, from, to };
+            let general = serde_json_canonicalizer::to_vec(&Op { env: &env, revert: &op }).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(canonical_op(&env, &op)).unwrap(), String::from_utf8(general).unwrap());
         }
     }
 }

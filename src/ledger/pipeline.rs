@@ -10,7 +10,7 @@
 
 use super::dsse::Domain;
 use super::hash::{EntryId, Hash};
-use super::statement::{CheckedHead, KeyCache, StatementError, check_statement_with, parse_head_with};
+use super::statement::{CheckedHead, KeyCache, StatementError, check_statement_with, parse_head_shallow};
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -185,7 +185,8 @@ where
 
 /// What every verifier checks of one signed statement: its entry id (SHA-256 of the bytes) and its head,
 /// with the actor's DSSE signature under the ledger's payload type (`verify_strict`) when `signature` is
-/// true, else its shape only (version, kind, actor key, time, refs and the size limits).
+/// true, else its head only (version, kind, actor key, time, refs; the body is skipped, within the size
+/// limits).
 pub(crate) fn check_entry(
     bytes: &[u8],
     signature: &[u8],
@@ -196,7 +197,7 @@ pub(crate) fn check_entry(
     let head = if check_signature {
         check_statement_with(bytes, signature, keys, domain)
     } else {
-        parse_head_with(bytes, keys)
+        parse_head_shallow(bytes, keys)
     };
     (Hash::of(&[bytes]), head)
 }

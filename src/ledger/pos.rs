@@ -19,8 +19,13 @@ pub(crate) fn origin_tag(name: &str) -> u32 {
 
 /// The position of leaf `index` of `origin` with effective time `ets_ms` (milliseconds since 1970).
 pub(crate) fn pos(ets_ms: i64, origin: &str, index: u64) -> Pos {
+    pos_tagged(ets_ms, origin_tag(origin), index)
+}
+
+/// As [`pos`], with the origin's [`origin_tag`] computed once by the caller (a walk over one log).
+pub(crate) fn pos_tagged(ets_ms: i64, tag: u32, index: u64) -> Pos {
     let ets = (ets_ms.max(0) as u128) & ((1u128 << 48) - 1);
-    (ets << 80) | ((origin_tag(origin) as u128) << 48) | (index as u128 & ((1u128 << 48) - 1))
+    (ets << 80) | ((tag as u128) << 48) | (index as u128 & ((1u128 << 48) - 1))
 }
 
 /// The effective time of a position, in milliseconds.

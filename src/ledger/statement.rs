@@ -63,7 +63,7 @@ pub struct Statement {
 
 /// The fields verification needs, read from stored bytes without re-serializing them.
 #[derive(Debug, Deserialize)]
-struct Head<'a> {
+struct Head<'a, B> {
     v: u32,
     #[serde(borrow)]
     kind: Cow<'a, str>,
@@ -71,9 +71,10 @@ struct Head<'a> {
     actor: Cow<'a, str>,
     #[serde(borrow)]
     ts: Cow<'a, str>,
-    /// Parsed in full (within [`check_limits`]) so that what verification accepts, readers can read.
+    /// [`ValidJson`]: parsed in full (within [`check_limits`]) so that what verification accepts, readers
+    /// can read; [`serde::de::IgnoredAny`] for the structural check, which vouches for hashes only.
     #[allow(dead_code)]
-    body: ValidJson,
+    body: B,
     refs: Vec<Cow<'a, str>>,
 }
 
@@ -379,8 +380,19 @@ impl KeyCache {
 
 /// As [`parse_head`], reusing parsed keys from `keys`.
 pub(crate) fn parse_head_with(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
+    head_of::<ValidJson>(bytes, keys)
+}
+
+/// As [`parse_head_with`], but the body is only skipped over (it must still be JSON within the limits),
+/// not decoded: for the structural check of stored rows (hashes, leaves, chain, tree, checkpoints), which
+/// says nothing of bodies. Decoding every body string was about a third of that check's time.
+pub(crate) fn parse_head_shallow(bytes: &[u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
+    head_of::<serde::de::IgnoredAny>(bytes, keys)
+}
+
+fn head_of<'a, B: Deserialize<'a>>(bytes: &'a [u8], keys: &mut KeyCache) -> Result<CheckedHead, StatementError> {
     check_limits(bytes)?;
-    let head: Head<'_> = serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
+    let head: Head<'_, B> = serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))?;
     if head.v != STATEMENT_VERSION {
         return Err(StatementError::Version(head.v));
     }
@@ -489,6 +501,30 @@ mod tests {
         sig[5] ^= 1;
         assert_eq!(check_statement(&signed.bytes, &sig, &dom()), Err(StatementError::BadSignature));
         assert!(check_statement(&signed.bytes[1..], &signed.signature, &dom()).is_err());
+    }
+
+    /// The structural check's head reader reads the same head as the full one, refuses what is not a
+    /// statement head or not JSON, and differs only in not decoding the body.
+    #[test]
+    fn the_shallow_head_is_the_full_head_without_the_body_decoded() {
+        let s = stmt(json!({"text": "a \u{1} b \"q\" ü 😀", "n": [1, 2, {"k": null}]})).sign(&key(), &dom()).unwrap();
+        let mut keys = KeyCache::default();
+        let full = parse_head_with(&s.bytes, &mut keys).unwrap();
+        let shallow = parse_head_shallow(&s.bytes, &mut keys).unwrap();
+        assert_eq!(
+            (&full.kind, &full.actor, &full.ts, &full.refs),
+            (&shallow.kind, &shallow.actor, &shallow.ts, &shallow.refs)
+        );
+        for bad in [
+            &br#"{"v":2,"kind":"note","actor":"x","ts":"2026-11-23T10:00:00.000Z","body":{},"refs":[]}"#[..],
+            br#"{"v":2,"kind":"note","body":{}}"#,
+            br#"{"v":2,"kind":"note","actor":"#,
+            b"not json",
+        ] {
+            assert!(parse_head_shallow(bad, &mut keys).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!(r#"{{"v":2,"body":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        assert_eq!(parse_head_shallow(deep.as_bytes(), &mut keys).unwrap_err(), StatementError::TooDeep);
     }
 
     #[test]

@@ -267,6 +267,8 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
 /// The sequential half of verification: order, chain, tree and checkpoints.
 struct Chain<'v> {
     origin: String,
+    /// The origin's [`super::pos::origin_tag`].
+    tag: u32,
     origin_id: i64,
     next: u64,
     prev: Hash,
@@ -353,7 +355,7 @@ impl Chain<'_> {
         }
         self.prev = leaf_hash;
         self.next += 1;
-        let pos = super::pos::pos(ets, &self.origin, index);
+        let pos = super::pos::pos_tagged(ets, self.tag, index);
         (self.visitor)(&VerifiedEntry {
             index,
             pos,
@@ -409,6 +411,7 @@ pub(crate) fn verify_origin_with(
 ) -> OriginReport {
     let mut chain = Chain {
         origin: origin.name.clone(),
+        tag: super::pos::origin_tag(&origin.name),
         origin_id: origin.id,
         next: 0,
         prev: ZERO_PREV,

@@ -465,6 +465,47 @@ mod tests {
         assert_eq!(left(c), vec![2, 3, 8, 1]);
     }
 
+    /// A fold that fails (here: a request deferred to its stored rows that the file does not hold) reaches
+    /// the verdict as an error, on worker threads and on the caller's connection alike, and the requests
+    /// around it are still folded.
+    #[test]
+    fn a_fold_that_fails_reaches_the_verdict_as_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ledger = demo.context().open().unwrap();
+        let requests: Vec<EntryId> =
+            ledger.entries_of_kinds(&[REQUESTED]).unwrap().into_iter().map(|r| r.entry.id).collect();
+        assert!(requests.len() > 2);
+        let missing = Hash([9; 32]);
+        for threads in [1, 2] {
+            let budget = Budget { threads, cache_kib: 1024, hold_kib: 0 };
+            let folders = connections(&ledger, &budget);
+            assert_eq!(folders.len(), if threads > 1 { threads } else { 0 });
+            let (folded, verdict) = run(&ledger, folders, &budget, |sink| {
+                sink.send(Job::Stored(requests[0]));
+                sink.send(Job::Stored(missing));
+                for id in &requests[1..] {
+                    sink.send(Job::Stored(*id));
+                }
+                sink.folded
+            });
+            assert!(folded <= requests.len() as u64 + 1);
+            match verdict {
+                Err(WorkflowError::NotFound(why)) => assert!(why.contains("is not stored"), "{why}"),
+                Err(e) => panic!("{threads} threads: another error: {e}"),
+                Ok(_) => panic!("{threads} threads: a request missing from the file was not reported"),
+            }
+        }
+        // Without it, the same requests fold cleanly.
+        let budget = Budget { threads: 2, cache_kib: 1024, hold_kib: 0 };
+        let (_, verdict) = run(&ledger, connections(&ledger, &budget), &budget, |sink| {
+            for id in &requests {
+                sink.send(Job::Stored(*id));
+            }
+        });
+        assert!(verdict.is_ok());
+    }
+
     #[test]
     fn what_is_held_stays_under_its_limit() {
         let mut c = Collector::with_limit(HashSet::new(), 1_000);
