@@ -188,14 +188,16 @@ fn watch(dir: &Path) {
     let mut down = true;
     while started.elapsed() < Duration::from_secs(WATCH_SECS) {
         std::thread::sleep(Duration::from_millis(100));
-        let before = tui.state.queue.selected;
+        // Up from the first request steps into the observed rollbacks drawn above the queue (the demo has
+        // one): a key is served when either selection changed.
+        let before = (tui.state.queue.selected, tui.state.alert_selected);
         let code = if down { KeyCode::Char('j') } else { KeyCode::Char('k') };
         down = !down;
         let sent = Instant::now();
         tx.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))).expect("send");
         let moved = tui
             .serve_until(Duration::from_secs(5), |s| {
-                s.queue.selected != before || s.queue.rows.is_empty() || s.queue.loading
+                (s.queue.selected, s.alert_selected) != before || s.queue.rows.is_empty() || s.queue.loading
             })
             .expect("serve");
         if moved {

@@ -616,11 +616,14 @@ pub(crate) struct RefSet {
 const REF_BATCH: usize = 16_384;
 
 impl RefSet {
-    pub(crate) fn new() -> Result<RefSet, rusqlite::Error> {
+    /// With a page cache of `cache_kib` (the rest of the set is in the temporary file, in the operating
+    /// system's file cache).
+    pub(crate) fn new(cache_kib: i64) -> Result<RefSet, rusqlite::Error> {
         // An empty file name: a private database in a temporary file, deleted when closed.
         let db = rusqlite::Connection::open("")?;
+        db.pragma_update(None, "cache_size", -cache_kib.max(256))?;
         db.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
              CREATE TABLE expected (ref BLOB NOT NULL, entry_id BLOB NOT NULL, PRIMARY KEY (ref, entry_id))
              WITHOUT ROWID;",
         )?;

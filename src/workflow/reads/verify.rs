@@ -133,7 +133,8 @@ fn verify_ledger(
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
     }
-    let mut refs = match crate::ledger::verify::RefSet::new() {
+    // Twice a connection's cache: the set is written in random order (8 MiB for `verify`, 2 MiB in the console).
+    let mut refs = match crate::ledger::verify::RefSet::new(2 * budget.cache_kib) {
         Ok(r) => r,
         Err(e) => {
             report.failure = Some(fail(format!("cannot open a temporary file to check the refs index: {e}")));
