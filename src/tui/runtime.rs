@@ -154,20 +154,6 @@ pub struct Tui<B: Backend> {
     pub(crate) input_paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Lets the console's threads share one heap. glibc gives each thread that allocates a heap of its own,
-/// which keeps (resident) the most that thread ever had allocated: the worker's and the background
-/// verification's short-lived allocations while they read a million entries left the console at 46–51 MB
-/// resident while its live heap never exceeded 18 MB (valgrind massif). One shared heap returns what is
-/// freed; the console's threads allocate little at once, so they rarely wait on its lock.
-fn one_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a parameter of the allocator, which it reads when a thread first needs a
-    // heap; no memory is touched.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
 impl<B: Backend> Tui<B> {
     /// A console drawn on `terminal` (its size is read now), with workers started on `ctx`.
     pub fn new(
@@ -180,7 +166,6 @@ impl<B: Backend> Tui<B> {
         state.size = (size.width, size.height);
         state.viewport = view::list_rows(&state);
         let (tx, rx) = mpsc::channel();
-        one_heap();
         let workers = Workers::spawn(ctx, identity, &tx);
         Ok(Tui { terminal, state, tx, rx, workers, perform: false, ops: Vec::new(), input_paused: Default::default() })
     }

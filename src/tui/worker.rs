@@ -226,6 +226,7 @@ impl Worker {
                     let pct = (done.saturating_mul(100) / total.max(1)).min(99) as u8;
                     if last != Some(pct) {
                         last = Some(pct);
+                        release_free_memory();
                         if let Some(o) = &out {
                             let _ = o.send(Msg::Verifying(pct));
                         }
@@ -237,6 +238,7 @@ impl Worker {
                     crate::workflow::verify::Budget::background(),
                     &mut progress,
                 )?;
+                release_free_memory();
                 vec![Msg::Integrity(Box::new(present::integrity_of(&r)))]
             }
             Cmd::CheckPath { input } => {
@@ -531,6 +533,21 @@ pub(crate) fn complete_path(input: &str) -> Option<String> {
         if p.is_empty() { String::new() } else { format!("{p}/") }
     };
     Some(format!("{base}{common}"))
+}
+
+/// Gives the memory the threads have freed back to the system. glibc gives each thread that allocates a
+/// heap of its own and keeps (resident) the most it ever held: the background verification's and the
+/// worker's short-lived allocations while they read a million entries left the console at 46–51 MB
+/// resident while its live heap never exceeded 18 MB (valgrind massif). Called at each percent of the
+/// verification (about a hundred times) and at its end; it takes a few milliseconds. (One heap shared by
+/// every thread would also do it, but the low-priority verification thread could then hold its lock while
+/// the screen waits.)
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Lowers the calling thread's scheduling priority (and that of the threads it starts), so the background
