@@ -195,11 +195,14 @@ pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, Workf
     }
     near.values_mut().for_each(|times| times.sort_unstable());
     let w = options.window;
-    let candidate = |f: &RequestFacts| {
-        let env = norm(&f.env);
-        components(f).any(|c| {
+    // Whether a request is a candidate is read from a few of its facts, the rest skipped over: a busy
+    // environment has hundreds of thousands, and few are candidates.
+    let candidate = |p: &Probe<'_>| {
+        let env = norm(&p.env);
+        let first = p.components.is_empty().then_some(&p.component);
+        p.components.iter().chain(first).any(|c| {
             near.get(&(env.clone(), norm(c))).is_some_and(|times| {
-                [Some(f.requested_at), f.executed_at].into_iter().flatten().any(|t| {
+                [Some(p.requested_at), p.executed_at].into_iter().flatten().any(|t| {
                     let first = times.partition_point(|&at| at < t - w);
                     times.get(first).is_some_and(|&at| at <= t + w)
                 })
@@ -208,10 +211,12 @@ pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, Workf
     };
     let mut requests = Vec::new();
     for env in envs {
-        super::report::each_fact_in_env(ledger, &env, &mut |f| {
-            if candidate(f) {
-                requests.push(slim(f));
+        super::report::each_fact_text_in_env(ledger, &env, &mut |text| {
+            let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| super::report::stale(&e))?;
+            if candidate(&probe) {
+                requests.push(slim(&super::report::parse_facts(text)?));
             }
+            Ok(())
         })?;
     }
     let mut r = reconcile_facts(observations, &requests, options);
@@ -247,6 +252,20 @@ fn observations_in(ledger: &Ledger, options: &Options) -> Result<Vec<Observation
         }
     })?;
     Ok(out)
+}
+
+/// The facts of a request that decide whether it may match an observed rollback (see [`rollbacks`]), read
+/// from the index's JSON without decoding the rest. Field names are [`RequestFacts`]'s.
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow)]
+    env: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    component: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    components: Vec<std::borrow::Cow<'a, str>>,
+    requested_at: DateTime<Utc>,
+    executed_at: Option<DateTime<Utc>>,
 }
 
 /// What matching reads of a request's facts (the rest left empty: 100,000 requests are held at once).

@@ -112,9 +112,7 @@ impl<'l> IndexFacts<'l> {
         let mut rows = stmt.query(self.scope.params())?;
         while let Some(row) = rows.next()? {
             let text: String = row.get(0)?;
-            let f: RequestFacts = serde_json::from_str(&text).map_err(|e| {
-                WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
-            })?;
+            let f = parse_facts(&text)?;
             visit(&f).map_err(|e| WorkflowError::Io("write the report".into(), e))?;
         }
         Ok(())
@@ -135,19 +133,28 @@ pub(crate) fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -
     })
 }
 
-/// The facts of every request of environment `env` (case ignored; the index must be current).
-pub(crate) fn each_fact_in_env(
+/// A request's facts as the request index stores them (JSON); an index that does not parse is stale.
+pub(crate) fn parse_facts(text: &str) -> Result<RequestFacts, WorkflowError> {
+    serde_json::from_str(text).map_err(|e| stale(&e))
+}
+
+/// The error for a request index row that does not parse.
+pub(crate) fn stale(e: &serde_json::Error) -> WorkflowError {
+    WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
+}
+
+/// The stored facts (JSON, see [`parse_facts`]) of every request of environment `env` (case ignored; the
+/// index must be current): the caller parses what it needs of each.
+pub(crate) fn each_fact_text_in_env(
     ledger: &Ledger,
     env: &str,
-    visit: &mut dyn FnMut(&RequestFacts),
+    visit: &mut dyn FnMut(&str) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index WHERE lower(env) = ?1")?;
     let mut rows = stmt.query([env.to_lowercase()])?;
     while let Some(row) = rows.next()? {
         let text: String = row.get(0)?;
-        let f: RequestFacts = serde_json::from_str(&text)
-            .map_err(|e| WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`")))?;
-        visit(&f);
+        visit(&text)?;
     }
     Ok(())
 }
@@ -182,8 +189,19 @@ pub fn write_report(
     let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
     // The findings are judged in the same walk, and held while there are few enough.
     let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
-    let (metrics, verdict) = std::thread::scope(|s| {
+    let observed = super::reconcile::Options {
+        since: scope.since,
+        until: scope.until,
+        env: scope.env.clone(),
+        component: scope.component.clone(),
+        ..Default::default()
+    };
+    let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
         let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
+        // So does the observed-rollback figure, which reads the index of the observed environments.
+        let rollbacks = s.spawn(|| -> Result<_, WorkflowError> {
+            Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
+        });
         let mut b = Builder::new(now);
         let metrics = facts.walk(&mut |f| {
             b.add(f);
@@ -195,17 +213,13 @@ pub fn write_report(
             }
             Ok(())
         });
-        (metrics.map(|()| b.finish()), verdict.join())
+        (metrics.map(|()| b.finish()), verdict.join(), rollbacks.join())
     });
     let mut metrics = metrics?;
-    let observed = super::reconcile::Options {
-        since: scope.since,
-        until: scope.until,
-        env: scope.env.clone(),
-        component: scope.component.clone(),
-        ..Default::default()
+    metrics.rollbacks = match rollbacks {
+        Ok(r) => r?,
+        Err(_) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
     };
-    metrics.rollbacks = super::reconcile::rollbacks(ledger, &observed)?.figure();
     let (intact, verdict, checkpoints) = match verdict {
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
