@@ -539,9 +539,8 @@ pub(crate) fn complete_path(input: &str) -> Option<String> {
 /// heap of its own and keeps (resident) the most it ever held: the background verification's and the
 /// worker's short-lived allocations while they read a million entries left the console at 46–51 MB
 /// resident while its live heap never exceeded 18 MB (valgrind massif). Called at each percent of the
-/// verification (about a hundred times) and at its end. (One heap shared by
-/// every thread would also do it, but the low-priority verification thread could then hold its lock while
-/// the screen waits.)
+/// verification (about a hundred times) and at its end. (One heap shared by every thread would also do it,
+/// but the low-priority verification thread could then hold its lock while the screen waits.)
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.

@@ -466,8 +466,7 @@ mod tests {
     }
 
     /// A fold that fails (here: a request deferred to its stored rows that the file does not hold) reaches
-    /// the verdict as an error, on worker threads and on the caller's connection alike, and the requests
-    /// around it are still folded.
+    /// the verdict as an error, on worker threads and on the caller's connection alike.
     #[test]
     fn a_fold_that_fails_reaches_the_verdict_as_an_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -199,8 +199,7 @@ pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, Workf
     // environment has hundreds of thousands, and few are candidates.
     let candidate = |p: &Probe<'_>| {
         let env = norm(&p.env);
-        let first = p.components.is_empty().then_some(&p.component);
-        p.components.iter().chain(first).any(|c| {
+        touched(&p.components, &p.component).any(|c| {
             near.get(&(env.clone(), norm(c))).is_some_and(|times| {
                 [Some(p.requested_at), p.executed_at].into_iter().flatten().any(|t| {
                     let first = times.partition_point(|&at| at < t - w);
@@ -290,8 +289,12 @@ fn slim(f: &RequestFacts) -> RequestFacts {
 
 /// The components a request touches (its first one when the facts predate the list).
 fn components(f: &RequestFacts) -> impl Iterator<Item = &String> {
-    let first = f.components.is_empty().then_some(&f.component);
-    f.components.iter().chain(first)
+    touched(&f.components, &f.component)
+}
+
+/// A request's list of components, or its first component when the list is empty.
+fn touched<'a, T>(list: &'a [T], first: &'a T) -> impl Iterator<Item = &'a T> {
+    list.iter().chain(list.is_empty().then_some(first))
 }
 
 type Group = (String, String);

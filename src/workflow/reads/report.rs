@@ -171,8 +171,9 @@ const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR 
                         AND (?4 IS NULL OR component = ?4)";
 
 /// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
-/// read snapshot) for the figures first and then for the requests the format lists. `generated_by` names
-/// who asked. Returns the report's header and figures.
+/// read snapshot) for the figures first and then for the requests the format lists. The structural verdict
+/// and the observed-rollback figure are read beside that walk on connections of their own (each sees at
+/// least what the snapshot sees). `generated_by` names who asked. Returns the report's header and figures.
 pub fn write_report(
     ledger: &Ledger,
     scope: &Scope,
