@@ -873,6 +873,18 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_keeps_each_connections_page_cache_apart() {
+        // Built without SQLITE_ENABLE_MEMORY_MANAGEMENT (.cargo/config.toml): with it, every connection's
+        // pages share one LRU list, and the readers `report` and `verify` run side by side evict each
+        // other's pages (the root of the entries table was read again for almost every lookup).
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = c.prepare("PRAGMA compile_options").unwrap();
+        let opts: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert!(opts.iter().any(|o| o.starts_with("THREADSAFE=")), "{opts:?}");
+        assert!(!opts.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "built with one page cache for all: {opts:?}");
+    }
+
+    #[test]
     fn append_refuses_times_before_the_log_or_past_the_bound() {
         let dir = tempfile::tempdir().unwrap();
         let (path, genesis) = test_ledger(dir.path());

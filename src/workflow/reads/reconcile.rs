@@ -183,45 +183,88 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
 /// `confirmed`, `unconfirmed` and `not_covered` stay empty): the report's figure, reading only the
 /// requests of the environments the observations name.
 pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
-    let observations: Vec<Observation> =
-        observations_in(ledger, options)?.into_iter().filter(|o| o.observed.rollback).collect();
-    let envs: std::collections::BTreeSet<String> = observations.iter().map(|o| norm(&o.observed.env)).collect();
-    // Only a request of the environment and component of an observed rollback, filed or executed within
-    // the window of it, is a candidate to match it ([`best_candidate`]): the others are passed over, not
-    // held (a busy component has hundreds of thousands).
-    let mut near: HashMap<Group, Vec<DateTime<Utc>>> = HashMap::new();
-    for o in &observations {
-        near.entry((norm(&o.observed.env), norm(&o.observed.component))).or_default().push(o.at);
+    let mut picked = RollbackCandidates::new(ledger, options)?;
+    for env in picked.envs.clone() {
+        super::report::each_fact_text_in_env(ledger, &env, &mut |text| picked.offer_text(text))?;
     }
-    near.values_mut().for_each(|times| times.sort_unstable());
-    let w = options.window;
-    // Whether a request is a candidate is read from a few of its facts, the rest skipped over: a busy
-    // environment has hundreds of thousands, and few are candidates.
-    let candidate = |p: &Probe<'_>| {
-        let env = norm(&p.env);
-        touched(&p.components, &p.component).any(|c| {
-            near.get(&(env.clone(), norm(c))).is_some_and(|times| {
-                [Some(p.requested_at), p.executed_at].into_iter().flatten().any(|t| {
+    Ok(picked.finish(options))
+}
+
+/// The requests that may match an observed rollback, picked from requests as they stream by: only a
+/// request of the environment and component of an observed rollback, filed or executed within the window
+/// of it, is a candidate to match it ([`best_candidate`]). The others are passed over, not held (a busy
+/// component has hundreds of thousands). Fed either each request's stored facts text (of the environments
+/// the observations name: [`rollbacks`]) or facts already parsed by a walk over every request (`report`).
+pub(crate) struct RollbackCandidates {
+    observations: Vec<Observation>,
+    /// The environments of the observed rollbacks (normalized).
+    envs: std::collections::BTreeSet<String>,
+    /// The times of the observed rollbacks of each environment and component, sorted.
+    near: HashMap<Group, Vec<DateTime<Utc>>>,
+    window: Duration,
+    requests: Vec<RequestFacts>,
+}
+
+impl RollbackCandidates {
+    /// Reads the observed rollbacks of `options`.
+    pub(crate) fn new(ledger: &Ledger, options: &Options) -> Result<RollbackCandidates, WorkflowError> {
+        let observations: Vec<Observation> =
+            observations_in(ledger, options)?.into_iter().filter(|o| o.observed.rollback).collect();
+        let envs = observations.iter().map(|o| norm(&o.observed.env)).collect();
+        let mut near: HashMap<Group, Vec<DateTime<Utc>>> = HashMap::new();
+        for o in &observations {
+            near.entry((norm(&o.observed.env), norm(&o.observed.component))).or_default().push(o.at);
+        }
+        near.values_mut().for_each(|times| times.sort_unstable());
+        Ok(RollbackCandidates { observations, envs, near, window: options.window, requests: Vec::new() })
+    }
+
+    /// Whether a request of `env`, touching `components` (or `first` when the list is empty), filed at
+    /// `requested_at` and executed at `executed_at`, is near an observed rollback of its group.
+    fn wants<S: AsRef<str>>(
+        &self,
+        env: &str,
+        components: &[S],
+        first: &S,
+        requested_at: DateTime<Utc>,
+        executed_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let env = norm(env);
+        let w = self.window;
+        touched(components, first).any(|c| {
+            self.near.get(&(env.clone(), norm(c.as_ref()))).is_some_and(|times| {
+                [Some(requested_at), executed_at].into_iter().flatten().any(|t| {
                     let first = times.partition_point(|&at| at < t - w);
                     times.get(first).is_some_and(|&at| at <= t + w)
                 })
             })
         })
-    };
-    let mut requests = Vec::new();
-    for env in envs {
-        super::report::each_fact_text_in_env(ledger, &env, &mut |text| {
-            let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| super::report::stale(&e))?;
-            if candidate(&probe) {
-                requests.push(slim(&super::report::parse_facts(text)?));
-            }
-            Ok(())
-        })?;
     }
-    let mut r = reconcile_facts(observations, &requests, options);
-    (r.executed, r.confirmed, r.not_covered) = (0, 0, 0);
-    r.unconfirmed.clear();
-    Ok(r)
+
+    /// Takes a request's stored facts (JSON): a few fields decide, the rest is decoded only for a
+    /// candidate.
+    fn offer_text(&mut self, text: &str) -> Result<(), WorkflowError> {
+        let p: Probe<'_> = serde_json::from_str(text).map_err(|e| super::report::stale(&e))?;
+        if self.wants(&p.env, &p.components, &p.component, p.requested_at, p.executed_at) {
+            self.requests.push(slim(&super::report::parse_facts(text)?));
+        }
+        Ok(())
+    }
+
+    /// Takes a request's facts, already parsed.
+    pub(crate) fn offer(&mut self, f: &RequestFacts) {
+        if self.wants(&f.env, &f.components, &f.component, f.requested_at, f.executed_at) {
+            self.requests.push(slim(f));
+        }
+    }
+
+    /// The rollbacks matched with the candidates (the executions left out, as [`rollbacks`] says).
+    pub(crate) fn finish(self, options: &Options) -> Reconciled {
+        let mut r = reconcile_facts(self.observations, &self.requests, options);
+        (r.executed, r.confirmed, r.not_covered) = (0, 0, 0);
+        r.unconfirmed.clear();
+        r
+    }
 }
 
 impl Options {
@@ -642,6 +685,18 @@ mod tests {
         assert!(figure.rollbacks >= 4 && !figure.unrecorded.is_empty(), "{figure:?}");
         assert_eq!(figure.figure(), full.figure());
         assert_eq!(figure.matched, full.matched);
+        // Picked from a walk over every request's parsed facts, as `report` does: the same.
+        let mut picked = RollbackCandidates::new(&ledger, &options).unwrap();
+        let mut seen = 0;
+        super::super::report::each_fact(&ledger, &mut |f| {
+            seen += 1;
+            picked.offer(f);
+        })
+        .unwrap();
+        assert!(picked.requests.len() < seen, "{} of {seen} held", picked.requests.len());
+        let walked = picked.finish(&options);
+        assert_eq!(walked.figure(), full.figure());
+        assert_eq!(walked.matched, full.matched);
     }
 
     #[test]

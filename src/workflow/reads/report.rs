@@ -172,8 +172,10 @@ const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR 
 
 /// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
 /// read snapshot) for the figures first and then for the requests the format lists. The structural verdict
-/// and the observed-rollback figure are read beside that walk on connections of their own (each sees at
-/// least what the snapshot sees). `generated_by` names who asked. Returns the report's header and figures.
+/// is read beside that walk on a connection of its own (which sees at least what the snapshot sees); so is
+/// the observed-rollback figure of a report narrowed by time, environment or component (a report over every
+/// request picks that figure's candidates in its own walk). `generated_by` names who asked. Returns the
+/// report's header and figures.
 pub fn write_report(
     ledger: &Ledger,
     scope: &Scope,
@@ -197,15 +199,26 @@ pub fn write_report(
         component: scope.component.clone(),
         ..Default::default()
     };
+    // A report over every request meets, in its own walk, every request the observed-rollback figure could
+    // match: it picks the candidates there. A narrower report reads them on a connection of its own.
+    let whole = scope.since.is_none() && scope.until.is_none() && scope.env.is_none() && scope.component.is_none();
+    let mut picked = match whole {
+        true => Some(super::reconcile::RollbackCandidates::new(ledger, &observed)?),
+        false => None,
+    };
     let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
         let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
-        // So does the observed-rollback figure, which reads the index of the observed environments.
-        let rollbacks = s.spawn(|| -> Result<_, WorkflowError> {
-            Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
+        let rollbacks = (!whole).then(|| {
+            s.spawn(|| -> Result<_, WorkflowError> {
+                Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
+            })
         });
         let mut b = Builder::new(now);
         let metrics = facts.walk(&mut |f| {
             b.add(f);
+            if let Some(p) = &mut picked {
+                p.offer(f);
+            }
             if let Some(list) = &mut held {
                 list.extend(crate::report::render::breaches_of(f, until));
                 if list.len() > crate::report::render::HELD_BREACHES {
@@ -214,12 +227,14 @@ pub fn write_report(
             }
             Ok(())
         });
-        (metrics.map(|()| b.finish()), verdict.join(), rollbacks.join())
+        (metrics.map(|()| b.finish()), verdict.join(), rollbacks.map(|r| r.join()))
     });
     let mut metrics = metrics?;
     metrics.rollbacks = match rollbacks {
-        Ok(r) => r?,
-        Err(_) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
+        Some(Ok(r)) => r?,
+        Some(Err(_)) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
+        // No thread: the walk picked the candidates.
+        None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
     };
     let (intact, verdict, checkpoints) = match verdict {
         Ok(v) => v?,
