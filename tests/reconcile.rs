@@ -90,6 +90,10 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
     let o = &report["metrics"]["rollbacks_observed"];
     assert_eq!((o["observed"].as_u64(), o["recorded_before"].as_u64()), (Some(3), Some(1)), "{report}");
     assert_eq!(o["unrecorded"].as_array().map(Vec::len), Some(1));
+    // A report narrowed to the environment reads the figure on a connection of its own instead of picking
+    // it in its walk: the same figure.
+    let narrowed = env.json(&["report", "--format", "json", "--env", "production", "--as", "alice"]);
+    assert_eq!(&narrowed["metrics"]["rollbacks_observed"], o, "{narrowed}");
     let md = env.ok(&["report", "--as", "alice"]);
     assert!(
         md.contains(
