@@ -7,7 +7,7 @@
 mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{Env, PASS, file, file_request, peer, verify_json};
+use common::{Env, PASS, file, file_request, peer, request_args, verify_json};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
@@ -518,6 +518,20 @@ fn blob_not_matching_its_digest_is_refused() {
     f.lines[bl] = format!("blob {sha} {}", 5u64 << 30).into_bytes();
     let bad = write(&alice, "giant-blob.rollcall", &f.resealed());
     refused(&alice, &bad, &[&format!("line {}", bl + 1), &sha[..16], "larger than"]);
+
+    // A blob whose digest a request only mentions (in its title), where no attachment's `sha256` and no
+    // record's `changeset.sha256` names it (docs/FORMAT.md), is not named either.
+    let mentioned = b"mentioned, never attached\n";
+    let mentioned_sha = hex::encode(Sha256::digest(mentioned));
+    let title = format!("Revert deploy {mentioned_sha}");
+    bob.json(&request_args("bob", &title, "low"));
+    let b2 = Bundle::read(&bob.export("bob-mention.rollcall"));
+    let bl2 = b2.find("blob ");
+    let mut f = b2.clone();
+    f.lines.insert(bl2, format!("data {}", B64.encode(mentioned)).into_bytes());
+    f.lines.insert(bl2, format!("blob {mentioned_sha} {}", mentioned.len()).into_bytes());
+    let bad = write(&alice, "mentioned-blob.rollcall", &f.resealed());
+    refused(&alice, &bad, &[&mentioned_sha[..16], "named by no entry"]);
 
     // The genuine bundle brings the blob.
     assert_eq!(alice.import(&good)["blobs"], 1);

@@ -15,9 +15,15 @@ pub struct Run {
 }
 
 /// Runs `rollcall ARGS` with `ROLLCALL_HOME=home`, output captured.
+#[allow(dead_code)] // not every benchmark that includes this file calls both
 pub fn rollcall(home: &Path, args: &[&str]) -> Run {
+    rollcall_with(home, &[], args)
+}
+
+/// [`rollcall`] with more environment variables (`envs`) set for the child.
+pub fn rollcall_with(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollcall"));
-    cmd.args(args).env("ROLLCALL_HOME", home).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.args(args).env("ROLLCALL_HOME", home).envs(envs.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::null());
     let t = Instant::now();
     // Reaped by wait4 below, which also returns its resource usage (std's wait does not).
     #[allow(clippy::zombie_processes)]

@@ -78,24 +78,25 @@ impl Ledger {
             .optional()?)
     }
 
-    /// The id and kind of every entry of one of `kinds` whose statement text contains `needle` (a scan:
-    /// for rare look-ups such as which entry names a blob digest).
-    pub fn entries_containing(
+    /// The ids of the entries of `kind` whose body field `field` equals `value`, looked up through the
+    /// partial index `index` on that field, created here when missing (once per ledger): a look-up that
+    /// runs once per item of an import (such as which entries name a blob) does not scan the entries each
+    /// time.
+    pub fn ids_where(
         &self,
-        kinds: &[&str],
-        needle: &str,
-    ) -> Result<Vec<(super::hash::EntryId, String)>, LedgerError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id, kind FROM entries WHERE kind = ?1 AND instr(CAST(statement AS TEXT), ?2) > 0",
-        )?;
+        index: &str,
+        kind: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<super::hash::EntryId>, LedgerError> {
+        self.index_body_field(index, kind, field)?;
+        let sql =
+            format!("SELECT id FROM entries WHERE kind = '{}' AND {} = ?1", checked(kind)?, body(checked(field)?));
+        let mut stmt = self.conn().prepare_cached(&sql)?;
         let mut out = Vec::new();
-        for kind in kinds {
-            let rows = stmt.query_map(rusqlite::params![kind, needle], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?)))?;
-            for row in rows {
-                let (id, kind) = row?;
-                if let Some(id) = super::hash::Hash::from_slice(&id) {
-                    out.push((id, kind));
-                }
+        for id in stmt.query_map([value], |r| r.get::<_, Vec<u8>>(0))? {
+            if let Some(id) = super::hash::Hash::from_slice(&id?) {
+                out.push(id);
             }
         }
         Ok(out)

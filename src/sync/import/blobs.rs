@@ -58,15 +58,22 @@ impl Run<'_, '_> {
     /// Whether an entry names `digest` (None: none does), and whether any naming entry is not purged.
     fn blob_wanted(&self, digest: &Hash) -> Result<Option<bool>, Stop> {
         use crate::audit::kinds::{AMENDED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
-        let naming = self.ledger.entries_containing(&[EVIDENCE_ATTACHED, REQUESTED, AMENDED], &digest.to_hex())?;
-        if naming.is_empty() {
-            return Ok(None);
-        }
-        for (id, kind) in naming {
-            if kind != EVIDENCE_ATTACHED || self.ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
-                return Ok(Some(true));
+        // Where an entry names a blob (docs/FORMAT.md): an attachment's `sha256`, or a record's
+        // `changeset.sha256`. Each look-up is indexed: a bundle may carry thousands of blobs.
+        let hex = digest.to_hex();
+        let mut named = false;
+        for (index, kind, field) in [
+            ("blob_named_by_evidence", EVIDENCE_ATTACHED, "sha256"),
+            ("blob_named_by_request", REQUESTED, "changeset.sha256"),
+            ("blob_named_by_amendment", AMENDED, "record.changeset.sha256"),
+        ] {
+            for id in self.ledger.ids_where(index, kind, field, &hex)? {
+                named = true;
+                if kind != EVIDENCE_ATTACHED || self.ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
+                    return Ok(Some(true));
+                }
             }
         }
-        Ok(Some(false))
+        Ok(named.then_some(false))
     }
 }

@@ -74,17 +74,60 @@ pub(crate) fn searchable(body: &serde_json::Value) -> String {
 }
 
 fn index_text(ledger: &Ledger, rows: &[crate::ledger::LogRow]) -> Result<(), WorkflowError> {
-    let mut ins =
-        ledger.cache_conn().prepare_cached("INSERT INTO search_fts (entry_id, kind, text) VALUES (?1, ?2, ?3)")?;
     for r in rows {
-        // An unreadable entry has no searchable text (verify names it).
-        let Ok(st) = r.entry.statement() else { continue };
-        let text = searchable(&st.body);
-        if !text.trim().is_empty() {
-            ins.execute(params![r.entry.id.to_hex(), r.kind, text])?;
-        }
+        insert_text(ledger, text_of(r))?;
     }
     Ok(())
+}
+
+/// An entry's row of the search index: (entry id, kind, text); `None` when it has no searchable text (an
+/// unreadable entry has none: verify names it).
+type TextRow = Option<(String, String, String)>;
+
+fn text_of(r: &crate::ledger::LogRow) -> TextRow {
+    let st = r.entry.statement().ok()?;
+    let text = searchable(&st.body);
+    (!text.trim().is_empty()).then(|| (r.entry.id.to_hex(), r.kind.clone(), text))
+}
+
+fn insert_text(ledger: &Ledger, row: TextRow) -> Result<(), WorkflowError> {
+    if let Some((id, kind, text)) = row {
+        ledger
+            .cache_conn()
+            .prepare_cached("INSERT INTO search_fts (entry_id, kind, text) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, kind, text])?;
+    }
+    Ok(())
+}
+
+/// Indexes the text of every entry of every log, in log order: the statements are parsed on one thread
+/// per core (`ROLLCALL_VERIFY_THREADS`) while the caller reads the logs and inserts the text.
+fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
+    let threads = crate::ledger::pipeline::threads();
+    let limits = crate::ledger::pipeline::Limits { batch: 512, batch_bytes: usize::MAX, in_flight: 2 * threads };
+    let parse = |_: &mut crate::ledger::statement::KeyCache, _: &mut (), row: crate::ledger::LogRow| text_of(&row);
+    crate::ledger::pipeline::run(limits, vec![(); threads.max(1)], parse, |pipe| -> Result<(), WorkflowError> {
+        let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the search index: {e}"));
+        for origin in ledger.origins()? {
+            let mut from = 0;
+            loop {
+                let page = ledger.log_page(&origin, from, 10_000)?;
+                let Some(last) = page.last() else { break };
+                from = last.index + 1;
+                for row in page {
+                    if pipe.push(row, 0).map_err(stopped)? {
+                        while let Some(text) = pipe.ready().map_err(stopped)? {
+                            insert_text(ledger, text)?;
+                        }
+                    }
+                }
+            }
+        }
+        while let Some(text) = pipe.wait().map_err(stopped)? {
+            insert_text(ledger, text)?;
+        }
+        Ok(())
+    })
 }
 
 /// One row of `list`.
@@ -148,10 +191,47 @@ fn set_meta(ledger: &Ledger, key: &str, value: &str) -> Result<(), rusqlite::Err
 
 /// Recomputes and stores the row of request `id`.
 fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    match computed(ledger, snap, id, now)? {
+        Some(row) => store(ledger, &row),
+        None => Ok(()),
+    }
+}
+
+/// A request's row of the index, computed and not yet stored.
+struct IndexRow {
+    id: EntryId,
+    pos: String,
+    title: String,
+    status: &'static str,
+    env: String,
+    risk: &'static str,
+    tier: String,
+    have: i64,
+    need: i64,
+    flags: i64,
+    requester: String,
+    created: String,
+    recheck_at: Option<String>,
+    obligation_due: Option<String>,
+    urgency: i64,
+    component: String,
+    evidence_ok: bool,
+    emergency: bool,
+    deployed_at: Option<String>,
+    facts: String,
+}
+
+/// The row of request `id` as it stands at `now`; `None` for a request left out of the index.
+fn computed(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+    now: DateTime<Utc>,
+) -> Result<Option<IndexRow>, WorkflowError> {
     let view = match load_view_unchecked(ledger, snap, id) {
         // A stored statement that no longer hashes to its id (a tampered file): it is left out of the
         // index, and `verify` (and every report's header) names it.
-        Err(WorkflowError::NotFound(_)) => return Ok(()),
+        Err(WorkflowError::NotFound(_)) => return Ok(None),
         other => other?,
     };
     let judged = evaluate_now(ledger, &view, snap, now)?;
@@ -170,36 +250,129 @@ fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) ->
     };
     let due = view.obligations(now).iter().map(|o| o.due).min();
     let r = view.record();
-    let urgency = urgency(eval.status.as_str(), &eval.tier, due.is_some());
-    ledger.cache_conn().execute(
-        "INSERT OR REPLACE INTO request_index
-           (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at, obligation_due, urgency,
-            component, evidence_ok, emergency, deployed_at, facts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        params![
-            id.0,
-            crate::ledger::pos::to_key(view.pos),
-            r.title,
-            eval.status.as_str(),
-            r.env,
-            r.risk.as_str(),
-            eval.tier,
-            eval.approvals.len() as i64,
-            eval.need as i64,
-            flags,
-            snap.roster.display(&view.requester),
-            format_ts(view.ts),
-            recheck.map(format_ts),
-            due.map(format_ts),
-            urgency,
-            r.components.first().cloned().unwrap_or_default(),
-            eval.evidence_missing.is_empty() as i64,
-            view.emergency.is_some() as i64,
-            r.deployed_at.clone(),
-            facts,
-        ],
-    )?;
+    Ok(Some(IndexRow {
+        id: *id,
+        pos: crate::ledger::pos::to_key(view.pos),
+        title: r.title.clone(),
+        status: eval.status.as_str(),
+        env: r.env.clone(),
+        risk: r.risk.as_str(),
+        tier: eval.tier.clone(),
+        have: eval.approvals.len() as i64,
+        need: eval.need as i64,
+        flags,
+        requester: snap.roster.display(&view.requester),
+        created: format_ts(view.ts),
+        recheck_at: recheck.map(format_ts),
+        obligation_due: due.map(format_ts),
+        urgency: urgency(eval.status.as_str(), &eval.tier, due.is_some()),
+        component: r.components.first().cloned().unwrap_or_default(),
+        evidence_ok: eval.evidence_missing.is_empty(),
+        emergency: view.emergency.is_some(),
+        deployed_at: r.deployed_at.clone(),
+        facts,
+    }))
+}
+
+/// Stores a computed row on the ledger's own connection (inside the caller's transaction).
+fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError> {
+    ledger
+        .cache_conn()
+        .prepare_cached(
+            "INSERT OR REPLACE INTO request_index
+               (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at,
+                obligation_due, urgency, component, evidence_ok, emergency, deployed_at, facts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            row.id.0,
+            row.pos,
+            row.title,
+            row.status,
+            row.env,
+            row.risk,
+            row.tier,
+            row.have,
+            row.need,
+            row.flags,
+            row.requester,
+            row.created,
+            row.recheck_at,
+            row.obligation_due,
+            row.urgency,
+            row.component,
+            row.evidence_ok as i64,
+            row.emergency as i64,
+            row.deployed_at,
+            row.facts,
+        ])?;
     Ok(())
+}
+
+/// A reading connection of a rebuild's own, with the snapshot it computes rows from.
+struct Reader {
+    ledger: Ledger,
+    snap: Option<Snapshot>,
+}
+
+/// Rows computed beside the writer when a rebuild has at least this many requests.
+const PARALLEL_FROM: usize = 1_000;
+
+/// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
+/// on a connection of its own (opened after the caller's transaction started: it sees at least what that
+/// sees, as the entries only grow), and stores them in order on the caller's connection. Without such
+/// connections (they cannot be opened, one thread is allowed, or there are few requests) the caller
+/// computes every row itself.
+fn compute_and_store(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    ids: &[(crate::ledger::Pos, EntryId)],
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let threads = crate::ledger::pipeline::threads();
+    let open = || -> Result<Reader, crate::ledger::LedgerError> {
+        let l = Ledger::open_read_only(ledger.path())?;
+        l.set_cache_kib(4 * 1024);
+        l.hold_snapshot()?;
+        Ok(Reader { ledger: l, snap: None })
+    };
+    let readers: Vec<Reader> = if threads < 2 || ids.len() < PARALLEL_FROM {
+        Vec::new()
+    } else {
+        (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
+    };
+    if readers.is_empty() {
+        for (_, id) in ids {
+            upsert(ledger, snap, id, now)?;
+        }
+        return Ok(());
+    }
+    let limits = crate::ledger::pipeline::Limits { batch: 256, batch_bytes: usize::MAX, in_flight: 2 * threads };
+    let compute = |_: &mut crate::ledger::statement::KeyCache, r: &mut Reader, id: EntryId| {
+        if r.snap.is_none() {
+            r.snap = Some(Snapshot::load(&r.ledger)?.remember(&r.ledger)?);
+        }
+        let snap = r.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
+        computed(&r.ledger, snap, &id, now)
+    };
+    crate::ledger::pipeline::run(limits, readers, compute, |pipe| -> Result<(), WorkflowError> {
+        let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the request index: {e}"));
+        let take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
+            Some(row) => store(ledger, &row),
+            None => Ok(()),
+        };
+        for (_, id) in ids {
+            if pipe.push(*id, 0).map_err(stopped)? {
+                while let Some(row) = pipe.ready().map_err(stopped)? {
+                    take(row)?;
+                }
+            }
+        }
+        while let Some(row) = pipe.wait().map_err(stopped)? {
+            take(row)?;
+        }
+        Ok(())
+    })
 }
 
 /// The sizes of the logs of other origins, as one string (`name=size,...`).
@@ -226,22 +399,25 @@ fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize
     if schema == "main" {
         super::assess::ensure_indexes(ledger);
     }
+    // The writer keeps a larger page cache while it fills the index's b-trees (they are written all over),
+    // and gives it back after.
+    let cache: i64 = ledger.cache_conn().query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap_or(-2000);
+    ledger.set_cache_kib(REBUILD_CACHE_KIB);
+    let built = build_in(ledger, now);
+    let _ = ledger.cache_conn().pragma_update(None, "cache_size", cache);
+    built
+}
+
+/// The writer's page cache during a rebuild, in KiB.
+const REBUILD_CACHE_KIB: i64 = 32 * 1024;
+
+fn build_in(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
     let tx = ledger.cache_conn().unchecked_transaction()?;
     // Every request is assessed: the memory of bad artifacts is read once, not asked per request.
     let snap = Snapshot::load(ledger)?.remember(ledger)?;
     let ids = all_requests(ledger)?;
-    for (_, id) in &ids {
-        upsert(ledger, &snap, id, now)?;
-    }
-    for origin in ledger.origins()? {
-        let mut from = 0;
-        loop {
-            let page = ledger.log_page(&origin, from, 10_000)?;
-            let Some(last) = page.last() else { break };
-            from = last.index + 1;
-            index_text(ledger, &page)?;
-        }
-    }
+    compute_and_store(ledger, &snap, &ids, now)?;
+    index_all_text(ledger)?;
     set_meta(ledger, "foreign", &foreign_sizes(ledger)?)?;
     set_meta(ledger, "version", INDEX_VERSION)?;
     set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;

@@ -1,0 +1,107 @@
+//! `rollcall import` and `rollcall init --join` on the ledger people have: the bundle of the whole
+//! `demo --scale` ledger (`ROLLCALL_BENCH_SCALE` synthetic requests, default 660,000 ≈ 1,000,000 entries,
+//! built once under target/ and reused), imported into the demo's jump host (a ledger in use that joined
+//! when it held a few hundred entries) and joined by a new machine. The real binary runs in a child
+//! process: its time is end to end (every line checked, the transaction, then the request index), its
+//! peak resident memory as `ps` and `/usr/bin/time` count it. `cargo bench --bench sync` is the row on a
+//! ledger of notes.
+//!
+//! The limit, measured right before and right after each command: 2 × the single-core `verify_strict`
+//! rate on 20,000 of this ledger's own statements (the higher of the two). `ROLLCALL_BENCH_RUNS` runs
+//! (default 2). Targets (issue 15): ≥ 0.6 × the limit, peak RSS ≤ 256 MB.
+
+#[path = "shared/child.rs"]
+mod child;
+#[path = "shared/demo_ledger.rs"]
+mod demo_ledger;
+#[path = "shared/strict.rs"]
+mod strict;
+
+use rollcall::ledger::Ledger;
+
+const PASSPHRASE: &str = "demo-passphrase";
+
+fn main() {
+    let dir = demo_ledger::million();
+    let db = dir.join("ledger.db");
+    let runs: usize = std::env::var("ROLLCALL_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
+    let (entries, ledger_id) = {
+        let l = Ledger::open_read_only(&db).expect("open");
+        (l.origins().expect("origins").iter().map(|o| l.size(o).unwrap_or(0)).sum::<u64>(), l.ledger_id())
+    };
+    let msgs = strict::sample(&db, &ledger_id);
+    let work = tempfile::tempdir_in(dir.parent().expect("target")).expect("work dir");
+    let home = work.path().join("home");
+    copy_dir(&dir.join("home"), &home);
+    let envs = [("ROLLCALL_PASSPHRASE", PASSPHRASE), ("ROLLCALL_ORIGIN_PASSPHRASE", PASSPHRASE)];
+    let bundle = work.path().join("all.rollcall");
+    let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
+    let out = child::rollcall_with(
+        &home,
+        &envs,
+        &["--ledger", &path(&db), "export", "--out", &path(&bundle), "--as", "grace"],
+    );
+    assert!(out.success, "export: {}", out.stdout);
+    println!(
+        "rollcall import benchmark: the bundle of {entries} entries ({:.0} MB, exported in {:.1} s) from {}, {cores} cores",
+        std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        out.secs,
+        dir.display()
+    );
+    for run in 1..=runs {
+        // Into a ledger in use: a copy of the demo's jump host.
+        let in_use = work.path().join(format!("in-use-{run}.db"));
+        std::fs::copy(dir.join("jump-host.db"), &in_use).expect("copy the jump host");
+        let before = strict::strict_rate(&msgs);
+        let r = child::rollcall_with(&home, &envs, &["--ledger", &path(&in_use), "import", &path(&bundle)]);
+        let after = strict::strict_rate(&msgs);
+        let parallel = strict::parallel_rate(&msgs, cores);
+        assert!(r.success, "import: {}", r.stdout);
+        let limit = cores as f64 * before.max(after);
+        report(&format!("run {run}: import into a ledger in use"), entries, &r, limit, parallel);
+        // A new machine joining.
+        let joined = work.path().join(format!("joined-{run}.db"));
+        let before = strict::strict_rate(&msgs);
+        let origin = format!("bench.example/join-{run}");
+        let r = child::rollcall_with(
+            &home,
+            &envs,
+            &["--ledger", &path(&joined), "init", "--join", &path(&bundle), "--as", "frank", "--origin", &origin],
+        );
+        let after = strict::strict_rate(&msgs);
+        let parallel = strict::parallel_rate(&msgs, cores);
+        assert!(r.success, "join: {}", r.stdout);
+        report(&format!("run {run}: init --join"), entries, &r, cores as f64 * before.max(after), parallel);
+        for f in [&in_use, &joined] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+fn report(what: &str, entries: u64, r: &child::Run, limit: f64, parallel: f64) {
+    let rate = entries as f64 / r.secs;
+    println!(
+        "  {what}: {:>6.1} s, {rate:>6.0} entries/s; limit {limit:.0} /s -> {:.0} % (target >= 60 %); \
+         {:.0} % of the raw parallel rate ({parallel:.0} /s); peak RSS {:.0} MB (target <= 256 MB)",
+        r.secs,
+        100.0 * rate / limit,
+        100.0 * rate / parallel,
+        r.peak_mb
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    // The keystore refuses directories others may read.
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
