@@ -309,6 +309,16 @@ fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError> {
     Ok(())
 }
 
+/// Whether other connections may read the ledger while this one writes (WAL mode). A ledger file being
+/// created is written by its one connection alone (`Ledger::create_with`, outside WAL): readers opened
+/// beside it would wait for its lock.
+fn readable_beside(ledger: &Ledger) -> bool {
+    ledger
+        .cache_conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+        .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"))
+}
+
 /// A reading connection of a rebuild's own, with the snapshot it computes rows from.
 struct Reader {
     ledger: Ledger,
@@ -321,8 +331,8 @@ const PARALLEL_FROM: usize = 1_000;
 /// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
 /// on a connection of its own (opened after the caller's transaction started: it sees at least what that
 /// sees, as the entries only grow), and stores them in order on the caller's connection. Without such
-/// connections (they cannot be opened, one thread is allowed, or there are few requests) the caller
-/// computes every row itself.
+/// connections (they cannot be opened, one thread is allowed, there are few requests, or the file is being
+/// created and only its writer may read it) the caller computes every row itself.
 fn compute_and_store(
     ledger: &Ledger,
     snap: &Snapshot,
@@ -336,7 +346,7 @@ fn compute_and_store(
         l.hold_snapshot()?;
         Ok(Reader { ledger: l, snap: None })
     };
-    let readers: Vec<Reader> = if threads < 2 || ids.len() < PARALLEL_FROM {
+    let readers: Vec<Reader> = if threads < 2 || ids.len() < PARALLEL_FROM || !readable_beside(ledger) {
         Vec::new()
     } else {
         (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
@@ -622,4 +632,22 @@ pub(crate) fn with_obligations(ledger: &Ledger) -> Result<Vec<EntryId>, Workflow
         out.extend(Hash::from_slice(&id?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_computed_beside_the_writer_only_in_wal_mode() {
+        // A join builds its ledger outside WAL, on one connection holding the file: readers beside it would
+        // wait on its lock for as long as the rebuild runs.
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = crate::ledger::store::test_ledger(dir.path());
+        let l = Ledger::open(&path).unwrap();
+        assert!(readable_beside(&l));
+        let mode: String = l.cache_conn().query_row("PRAGMA journal_mode = MEMORY", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "memory");
+        assert!(!readable_beside(&l));
+    }
 }
