@@ -33,7 +33,7 @@ fn main() {
     let msgs = strict::sample(&db, &ledger_id);
     let work = tempfile::tempdir_in(dir.parent().expect("target")).expect("work dir");
     let home = work.path().join("home");
-    copy_dir(&dir.join("home"), &home);
+    child::copy_dir(&dir.join("home"), &home);
     let envs = [("ROLLCALL_PASSPHRASE", PASSPHRASE), ("ROLLCALL_ORIGIN_PASSPHRASE", PASSPHRASE)];
     let bundle = work.path().join("all.rollcall");
     let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
@@ -89,19 +89,4 @@ fn report(what: &str, entries: u64, r: &child::Run, limit: f64, parallel: f64) {
         100.0 * rate / parallel,
         r.peak_mb
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    // The keystore refuses directories others may read.
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
 }

@@ -16,7 +16,7 @@ mod child;
 
 use ed25519_dalek::{Signer, SigningKey};
 use rollcall::demo;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 const REVISIONS: usize = 100_000;
@@ -48,19 +48,6 @@ fn helm_history(n: usize, first: u64, start: chrono::DateTime<chrono::Utc>, step
     }
     out.push(']');
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn ingest_args<'a>(ledger: &'a str, file: &'a str, env: &'a str, component: &'a str) -> Vec<&'a str> {
@@ -106,7 +93,7 @@ fn main() {
     let (mut times, mut peaks, mut again) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS {
         let dir = work.join(format!("ingest-{run}"));
-        copy_dir(&base, &dir);
+        child::copy_dir(&base, &dir);
         let ledger = dir.join("ledger.db");
         let args = ingest_args(ledger.to_str().unwrap(), file.to_str().unwrap(), "production", "app");
         let first = child::rollcall(&dir.join("home"), &args);

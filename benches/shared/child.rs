@@ -50,3 +50,19 @@ pub fn rollcall_with(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Run {
         stdout,
     }
 }
+
+/// Copies the directory tree `from` to `to` (directories 0700: the keystore refuses ones others may read).
+#[allow(dead_code)] // not every benchmark that includes this file copies a tree
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
