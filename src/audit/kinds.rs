@@ -37,13 +37,13 @@ pub(crate) const REQUEST_KINDS: [&str; 13] = [
     NOTE,
 ];
 
-/// The blob an entry names by digest: an evidence file, or the change set of a request's record.
+/// Where an entry names a blob by digest (docs/FORMAT.md): the kind, and the dotted path of the field in
+/// its body — an evidence file's `sha256`, or the change set of a request's record.
+pub(crate) const BLOB_FIELDS: [(&str, &str); 3] =
+    [(EVIDENCE_ATTACHED, "sha256"), (REQUESTED, "changeset.sha256"), (AMENDED, "record.changeset.sha256")];
+
+/// The blob an entry names by digest (see [`BLOB_FIELDS`]).
 pub(crate) fn blob_named(kind: &str, body: &serde_json::Value) -> Option<crate::ledger::Hash> {
-    let digest = match kind {
-        EVIDENCE_ATTACHED => body.get("sha256"),
-        REQUESTED => body.get("changeset").and_then(|c| c.get("sha256")),
-        AMENDED => body.get("record").and_then(|r| r.get("changeset")).and_then(|c| c.get("sha256")),
-        _ => None,
-    };
-    digest.and_then(|d| d.as_str()).and_then(crate::ledger::Hash::from_hex)
+    let (_, path) = BLOB_FIELDS.iter().find(|(k, _)| *k == kind)?;
+    path.split('.').try_fold(body, |v, key| v.get(key))?.as_str().and_then(crate::ledger::Hash::from_hex)
 }

@@ -57,17 +57,13 @@ impl Run<'_, '_> {
 
     /// Whether an entry names `digest` (None: none does), and whether any naming entry is not purged.
     fn blob_wanted(&self, digest: &Hash) -> Result<Option<bool>, Stop> {
-        use crate::audit::kinds::{AMENDED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
-        // Where an entry names a blob (docs/FORMAT.md): an attachment's `sha256`, or a record's
-        // `changeset.sha256`. Each look-up is indexed: a bundle may carry thousands of blobs.
+        use crate::audit::kinds::{BLOB_FIELDS, EVIDENCE_ATTACHED, EVIDENCE_PURGED};
+        // Each look-up is indexed: a bundle may carry thousands of blobs.
         let hex = digest.to_hex();
         let mut named = false;
-        for (index, kind, field) in [
-            ("blob_named_by_evidence", EVIDENCE_ATTACHED, "sha256"),
-            ("blob_named_by_request", REQUESTED, "changeset.sha256"),
-            ("blob_named_by_amendment", AMENDED, "record.changeset.sha256"),
-        ] {
-            for id in self.ledger.ids_where(index, kind, field, &hex)? {
+        for (kind, field) in BLOB_FIELDS {
+            let index = format!("blob_named_by_{}", kind.replace(['.', '-'], "_"));
+            for id in self.ledger.ids_where(&index, kind, field, &hex)? {
                 named = true;
                 if kind != EVIDENCE_ATTACHED || self.ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
                     return Ok(Some(true));
