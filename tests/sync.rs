@@ -476,3 +476,77 @@ fn import_honours_the_verify_thread_count() {
     assert_eq!(one.entry_set(), alice.entry_set());
     assert_eq!(verify_json(&one).0, 0);
 }
+
+/// Rows of a table, each column as text, sorted.
+type Rows = Vec<Vec<String>>;
+
+/// The request index and search text as stored, sorted: what a rebuild would produce.
+fn stored_index(env: &Env) -> (Rows, Rows) {
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let mut s = c.prepare("SELECT * FROM request_index").unwrap();
+    let n = s.column_count();
+    let mut rows: Vec<Vec<String>> = s
+        .query_map([], |r| (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.sort();
+    let mut text: Rows = c
+        .prepare("SELECT entry_id, kind, text FROM search_fts")
+        .unwrap()
+        .query_map([], |r| Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?]))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    text.sort();
+    (rows, text)
+}
+
+#[test]
+fn importing_a_few_entries_updates_the_request_index_in_place() {
+    let (a, b, c) = three();
+    // alice meets both peers' logs (each opens with a governance entry: the index is rebuilt).
+    a.import(&b.export("b0.rollcall"));
+    a.import(&c.export("c0.rollcall"));
+    a.ok(&["list"]);
+    // A row no request has: a rebuild would drop it, an update in place leaves it.
+    let sentinel = |present: bool| {
+        let c = rusqlite::Connection::open(a.ledger()).unwrap();
+        if present {
+            c.execute(
+                "INSERT INTO request_index SELECT zeroblob(32), pos, 'sentinel', status, env, risk, tier, have, need,
+                   flags, requester, created, recheck_at, obligation_due, urgency, component, evidence_ok,
+                   emergency, deployed_at, facts FROM request_index LIMIT 1",
+                [],
+            )
+            .unwrap();
+        }
+        c.query_row("SELECT COUNT(*) FROM request_index WHERE title = 'sentinel'", [], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    let req0 = file_request(&a, "alice", "low");
+    a.ok(&["list"]);
+    assert_eq!(sentinel(true), 1);
+
+    // bob files a request with its test evidence; carol approves it; alice imports both logs' news.
+    let req = file_request(&b, "bob", "low");
+    common::tested(&b, &req, "bob");
+    c.import(&b.export("b1.rollcall"));
+    c.ok(&["approve", &req, "--comment", "canary clean", "--as", "carol"]);
+    assert!(added(&a.import(&b.export("b2.rollcall"))) > 0);
+    assert!(added(&a.import(&c.export("c2.rollcall"))) > 0);
+    assert_eq!(sentinel(false), 1, "the import updated the index in place");
+
+    let listed = a.json(&["list"]);
+    let row = listed["requests"].as_array().unwrap().iter().find(|r| r["id"] == req.as_str()).cloned();
+    let row = row.unwrap_or_else(|| panic!("bob's request is listed on alice's machine: {listed}"));
+    assert_eq!(row["approvals"]["have"], 1, "carol's approval counted: {row}");
+    assert!(listed.to_string().contains(&req0), "{listed}");
+
+    // Exactly what a rebuild from every entry gives (the search text of the new entries included), the
+    // sentinel aside.
+    let (mut rows, text) = stored_index(&a);
+    rows.retain(|r| !r.iter().any(|v| v.contains("sentinel")));
+    a.ok(&["rebuild"]);
+    assert_eq!(sentinel(false), 0);
+    assert_eq!((rows, text), stored_index(&a));
+}

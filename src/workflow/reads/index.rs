@@ -16,7 +16,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-const INDEX_VERSION: &str = "8";
+const INDEX_VERSION: &str = "9";
 
 /// Filters for `list` and the queue: a status, environment, risk tier, only flagged, at most this many.
 #[derive(Clone, Debug, Default)]
@@ -100,14 +100,47 @@ fn insert_text(ledger: &Ledger, row: TextRow) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// Indexes the text of every entry of every log, in log order: the statements are parsed on one thread
-/// per core (`ROLLCALL_VERIFY_THREADS`) while the caller reads the logs and inserts the text.
+/// Indexes the text of every entry of every log, in log order. Beside a writer in WAL mode, one thread per
+/// core (`ROLLCALL_VERIFY_THREADS`) reads a stretch of a log on a connection of its own and parses its
+/// statements, and the caller only inserts the text; otherwise the caller reads the logs and the threads
+/// parse.
 fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
+    let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the search index: {e}"));
     let threads = crate::ledger::pipeline::threads();
+    let mut stretches = Vec::new();
+    for origin in ledger.origins()? {
+        let size = ledger.size(&origin)?;
+        stretches.extend((0..size).step_by(TEXT_STRETCH as usize).map(|from| (origin.clone(), from)));
+    }
+    let readers = readers(ledger, threads, stretches.len() * TEXT_STRETCH as usize);
+    if !readers.is_empty() {
+        let limits = crate::ledger::pipeline::Limits { batch: 1, batch_bytes: usize::MAX, in_flight: 2 * threads };
+        let read = |_: &mut crate::ledger::statement::KeyCache,
+                    r: &mut Reader,
+                    (origin, from): (crate::ledger::Origin, u64)|
+         -> Result<Vec<TextRow>, WorkflowError> {
+            Ok(r.ledger.log_page(&origin, from, TEXT_STRETCH)?.iter().map(text_of).collect())
+        };
+        return crate::ledger::pipeline::run(limits, readers, read, |pipe| -> Result<(), WorkflowError> {
+            let take = |rows: Result<Vec<TextRow>, WorkflowError>| -> Result<(), WorkflowError> {
+                rows?.into_iter().try_for_each(|row| insert_text(ledger, row))
+            };
+            for stretch in stretches {
+                if pipe.push(stretch, 0).map_err(stopped)? {
+                    while let Some(rows) = pipe.ready().map_err(stopped)? {
+                        take(rows)?;
+                    }
+                }
+            }
+            while let Some(rows) = pipe.wait().map_err(stopped)? {
+                take(rows)?;
+            }
+            Ok(())
+        });
+    }
     let limits = crate::ledger::pipeline::Limits { batch: 512, batch_bytes: usize::MAX, in_flight: 2 * threads };
     let parse = |_: &mut crate::ledger::statement::KeyCache, _: &mut (), row: crate::ledger::LogRow| text_of(&row);
     crate::ledger::pipeline::run(limits, vec![(); threads.max(1)], parse, |pipe| -> Result<(), WorkflowError> {
-        let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the search index: {e}"));
         for origin in ledger.origins()? {
             let mut from = 0;
             loop {
@@ -129,6 +162,9 @@ fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
         Ok(())
     })
 }
+
+/// Entries a reading thread indexes the text of at a time.
+const TEXT_STRETCH: u64 = 512;
 
 /// One row of `list`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +193,12 @@ fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
 /// temporary database, for a file this process must not write). Unqualified names find `temp` first, so
 /// an index built there shadows the file's for this connection.
 fn ensure_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
+    tables_in(ledger, schema)?;
+    sort_indexes_in(ledger, schema)
+}
+
+/// The index's tables in `schema`, without the request index's sort orders.
+fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
     ledger.cache_conn().execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {schema}.index_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS {schema}.request_index (
@@ -165,8 +207,15 @@ fn ensure_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
              evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
-         CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
-         CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);
+         CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);"
+    ))
+}
+
+/// The request index's sort orders (for the queue, `list` and its filters). A rebuild creates them once its
+/// rows are in: sorting a finished table is much cheaper than keeping nine b-trees in order row by row.
+fn sort_indexes_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
+    ledger.cache_conn().execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_pos ON request_index(pos);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_status ON request_index(status, pos);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_recheck ON request_index(recheck_at);
@@ -325,14 +374,28 @@ struct Reader {
     snap: Option<Snapshot>,
 }
 
-/// Rows computed beside the writer when a rebuild has at least this many requests.
+/// Rows computed (and text read) beside the writer when a rebuild has at least this many of them.
 const PARALLEL_FROM: usize = 1_000;
 
+/// One reading connection per thread for `jobs` jobs of a rebuild (opened after the caller's transaction
+/// started: each sees at least what that sees, as the entries only grow); none when they cannot be opened,
+/// one thread is allowed, there are few jobs, or the file is being created and only its writer may read it.
+fn readers(ledger: &Ledger, threads: usize, jobs: usize) -> Vec<Reader> {
+    if threads < 2 || jobs < PARALLEL_FROM || !readable_beside(ledger) {
+        return Vec::new();
+    }
+    let open = || -> Result<Reader, crate::ledger::LedgerError> {
+        let l = Ledger::open_read_only(ledger.path())?;
+        l.set_cache_kib(4 * 1024);
+        l.hold_snapshot()?;
+        Ok(Reader { ledger: l, snap: None })
+    };
+    (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
+}
+
 /// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
-/// on a connection of its own (opened after the caller's transaction started: it sees at least what that
-/// sees, as the entries only grow), and stores them in order on the caller's connection. Without such
-/// connections (they cannot be opened, one thread is allowed, there are few requests, or the file is being
-/// created and only its writer may read it) the caller computes every row itself.
+/// on a connection of its own ([`readers`]), and stores them in order on the caller's connection. Without
+/// such connections the caller computes every row itself.
 fn compute_and_store(
     ledger: &Ledger,
     snap: &Snapshot,
@@ -340,17 +403,7 @@ fn compute_and_store(
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
     let threads = crate::ledger::pipeline::threads();
-    let open = || -> Result<Reader, crate::ledger::LedgerError> {
-        let l = Ledger::open_read_only(ledger.path())?;
-        l.set_cache_kib(4 * 1024);
-        l.hold_snapshot()?;
-        Ok(Reader { ledger: l, snap: None })
-    };
-    let readers: Vec<Reader> = if threads < 2 || ids.len() < PARALLEL_FROM || !readable_beside(ledger) {
-        Vec::new()
-    } else {
-        (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
-    };
+    let readers = readers(ledger, threads, ids.len());
     if readers.is_empty() {
         for (_, id) in ids {
             upsert(ledger, snap, id, now)?;
@@ -405,7 +458,7 @@ fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize
     ledger.cache_conn().execute_batch(&format!(
         "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
     ))?;
-    ensure_in(ledger, schema)?;
+    tables_in(ledger, schema)?;
     if schema == "main" {
         super::assess::ensure_indexes(ledger);
     }
@@ -413,7 +466,7 @@ fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize
     // and gives it back after.
     let cache: i64 = ledger.cache_conn().query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap_or(-2000);
     ledger.set_cache_kib(REBUILD_CACHE_KIB);
-    let built = build_in(ledger, now);
+    let built = build_in(ledger, now, schema);
     let _ = ledger.cache_conn().pragma_update(None, "cache_size", cache);
     built
 }
@@ -421,14 +474,15 @@ fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize
 /// The writer's page cache during a rebuild, in KiB.
 const REBUILD_CACHE_KIB: i64 = 32 * 1024;
 
-fn build_in(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
+fn build_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize, WorkflowError> {
     let tx = ledger.cache_conn().unchecked_transaction()?;
     // Every request is assessed: the memory of bad artifacts is read once, not asked per request.
     let snap = Snapshot::load(ledger)?.remember(ledger)?;
     let ids = all_requests(ledger)?;
     compute_and_store(ledger, &snap, &ids, now)?;
+    sort_indexes_in(ledger, schema)?;
     index_all_text(ledger)?;
-    set_meta(ledger, "foreign", &foreign_sizes(ledger)?)?;
+    set_foreign_meta(ledger)?;
     set_meta(ledger, "version", INDEX_VERSION)?;
     set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;
     set_meta(ledger, "applied_size", &snap.size.to_string())?;
@@ -455,28 +509,30 @@ pub fn refresh_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), Work
     rebuild_in(ledger, now, "temp").map(|_| ())
 }
 
-/// Brings the index up to the end of the log, and recomputes rows whose status time alone may have
+/// Brings the index up to the end of every log, and recomputes rows whose status time alone may have
 /// changed. Read-only ledgers are left as they are (see [`refresh_read_only`]).
+///
+/// Entries that arrived since the index last saw a log — appended here, or imported from another machine —
+/// add their text and recompute the rows of the requests they name. A governance entry among them (a role,
+/// key or policy change can change any request's status), an index of another version or ledger, or new
+/// entries that are more than half of all, rebuild the index instead.
 pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    // Entries of other origins arrive only by import, in bulk: any change there rebuilds.
-    let current = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
-        && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex())
-        && meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(ledger)?);
-    if !current {
-        return match rebuild(ledger, now) {
-            Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
-            {
-                Ok(()) // a read-only file: readers use whatever index it has
-            }
-            other => other.map(|_| ()),
-        };
-    }
+    let same = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
+        && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex());
+    let foreign = if !same {
+        None
+    } else if meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(ledger)?) {
+        Some(Vec::new())
+    } else {
+        foreign_behind(ledger)?
+    };
+    let Some(foreign) = foreign else { return rebuild_unless_read_only(ledger, now) };
     if ensure(ledger).is_err() {
         return Ok(());
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
-    let size = ledger.size(ledger.own_origin())?;
+    let own = ledger.own_origin().clone();
+    let size = ledger.size(&own)?;
     let now_s = format_ts(now);
     let stale: Vec<Vec<u8>> = {
         let mut stmt = ledger
@@ -484,17 +540,113 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
             .prepare("SELECT id FROM request_index WHERE recheck_at IS NOT NULL AND recheck_at <= ?1")?;
         stmt.query_map([&now_s], |r| r.get(0))?.collect::<Result<_, _>>()?
     };
-    if applied >= size && stale.is_empty() {
+    let mut behind = foreign;
+    if applied < size {
+        behind.push((own, applied, size));
+    }
+    if behind.is_empty() && stale.is_empty() {
         return Ok(());
+    }
+    let new: u64 = behind.iter().map(|(_, from, to)| to - from).sum();
+    let mut total = 0;
+    for o in ledger.origins()? {
+        total += ledger.size(&o)?;
+    }
+    if new >= PARALLEL_FROM as u64 && new > total / 2 {
+        return rebuild_unless_read_only(ledger, now);
     }
     // One transaction for the new entries' search text and the rows they change (a commit per entry
     // cost 0.4 ms each: 40 s after a 100,000-revision ingest).
     let tx = ledger.cache_conn().unchecked_transaction()?;
     let mut affected = BTreeSet::new();
-    let mut governance = false;
-    let mut from = applied;
-    while from < size {
-        let page = ledger.log_page(ledger.own_origin(), from, 10_000)?;
+    for (origin, from, to) in &behind {
+        if !note_entries(ledger, origin, *from, *to, &mut affected)? {
+            // Every entry's text is indexed again: what was added above goes with the transaction.
+            drop(tx);
+            rebuild(ledger, now)?;
+            return Ok(());
+        }
+    }
+    affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
+    let mut requests = Vec::new();
+    for id in &affected {
+        // Only ids that are requests of this ledger (a note may name anything).
+        if let Some(row) = ledger.entry(id)?.filter(|r| r.kind == REQUESTED) {
+            requests.push((row.pos, *id));
+        }
+    }
+    let snap = Snapshot::load(ledger)?;
+    compute_and_store(ledger, &snap, &requests, now)?;
+    set_meta(ledger, "applied_size", &size.to_string())?;
+    set_foreign_meta(ledger)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Rebuilds the index, unless the file is read-only: its readers then use whatever index it has.
+fn rebuild_unless_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    match rebuild(ledger, now) {
+        Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// A log with entries the index has not seen: (origin, first unseen index, size).
+type Behind = (crate::ledger::Origin, u64, u64);
+
+/// The logs of other origins with entries the index has not seen. `None` when the index's record of them
+/// does not fit the logs (only a rebuild can tell what it holds).
+fn foreign_behind(ledger: &Ledger) -> Result<Option<Vec<Behind>>, WorkflowError> {
+    let mut out = Vec::new();
+    for o in ledger.origins()?.into_iter().filter(|o| !o.own) {
+        // A log the index has no record of is new to it: it was never imported before.
+        let seen = match meta(ledger, &foreign_key(&o))? {
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) => n,
+                Err(_) => return Ok(None),
+            },
+            None => 0,
+        };
+        let size = ledger.size(&o)?;
+        if seen > size {
+            return Ok(None);
+        }
+        if seen < size {
+            out.push((o, seen, size));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The meta key under which the index records how much of a foreign log it has seen.
+fn foreign_key(o: &crate::ledger::Origin) -> String {
+    format!("foreign_size:{}", o.id)
+}
+
+/// Records the size of every foreign log as seen by the index (both as one string and per log).
+fn set_foreign_meta(ledger: &Ledger) -> Result<(), WorkflowError> {
+    for o in ledger.origins()?.into_iter().filter(|o| !o.own) {
+        set_meta(ledger, &foreign_key(&o), &ledger.size(&o)?.to_string())?;
+    }
+    set_meta(ledger, "foreign", &foreign_sizes(ledger)?)?;
+    Ok(())
+}
+
+/// Indexes the text of entries `from..to` of `origin`'s log and adds the requests they name to
+/// `affected`. False when one of them is a governance entry (the caller rebuilds).
+fn note_entries(
+    ledger: &Ledger,
+    origin: &crate::ledger::Origin,
+    mut from: u64,
+    to: u64,
+    affected: &mut BTreeSet<EntryId>,
+) -> Result<bool, WorkflowError> {
+    while from < to {
+        let page = ledger.log_page(origin, from, (to - from).min(10_000))?;
         if page.is_empty() {
             break;
         }
@@ -514,29 +666,12 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
                     affected.insert(r);
                 }
             } else if GOVERNANCE_KINDS.contains(&row.kind.as_str()) {
-                governance = true;
+                return Ok(false);
             }
         }
-        from = page.last().map(|r| r.index + 1).unwrap_or(size);
+        from = page.last().map(|r| r.index + 1).unwrap_or(to);
     }
-    if governance {
-        // A role change, revocation or new policy can change any request's status: the rebuild indexes
-        // every entry's text again, so what was added above is dropped with the transaction.
-        drop(tx);
-        rebuild(ledger, now)?;
-        return Ok(());
-    }
-    affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
-    let snap = Snapshot::load(ledger)?;
-    for id in &affected {
-        // Only ids that are requests of this ledger (a note may name anything).
-        if ledger.entry(id)?.is_some_and(|r| r.kind == REQUESTED) {
-            upsert(ledger, &snap, id, now)?;
-        }
-    }
-    set_meta(ledger, "applied_size", &size.to_string())?;
-    tx.commit()?;
-    Ok(())
+    Ok(true)
 }
 
 /// Rows matching `filter`, most recent first.

@@ -219,9 +219,16 @@ pub(crate) fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowErr
         }
         other => other?,
     };
+    if report.added() > 0 {
+        crate::workflow::reads::assess::ensure_indexes(&ledger);
+        crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
+    }
     Ok(Imported { report, warnings })
 }
 
+/// Verifies the bundle and adds what is new, in one transaction. The request index is the caller's to bring
+/// up to date: a ledger being created (a join, an audit copy) rebuilds it once it is in WAL mode, where the
+/// rows are computed on every core.
 fn import_into(
     ledger: &Ledger,
     source: std::fs::File,
@@ -232,12 +239,7 @@ fn import_into(
         .map(|r| r.max_clock_skew_seconds())
         .unwrap_or(crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS as i64);
     let max_ms = crate::workflow::clock::latest_ms(skew);
-    let report = crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now, max_ms })?;
-    if report.added() > 0 {
-        crate::workflow::reads::assess::ensure_indexes(ledger);
-        crate::workflow::reads::index::refresh(ledger, crate::workflow::clock::now())?;
-    }
-    Ok(report)
+    Ok(crate::sync::import::import(ledger, source, &ImportOptions { witness_key, now, max_ms })?)
 }
 
 /// What `init --join` created.
