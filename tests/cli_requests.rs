@@ -556,6 +556,27 @@ fn notes_incidents_list_filters_and_rebuild() {
 }
 
 #[test]
+fn every_append_leaves_the_request_index_current() {
+    // A reader that may not write the file (an auditor's read-only console) uses the file's index only when
+    // it has seen the whole log; otherwise it builds one of its own from every entry.
+    let env = team();
+    let a = file_request(&env, "bob", "low");
+    env.ok(&["list"]);
+    env.ok(&["note", "paged the DB team", "--on", &a, "--as", "carol"]);
+    tested(&env, &a, "bob");
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let applied: String =
+        c.query_row("SELECT value FROM index_meta WHERE key = 'applied_size'", [], |r| r.get(0)).unwrap();
+    let size: i64 = c
+        .query_row("SELECT COUNT(*) FROM leaves l JOIN origins o ON o.id = l.origin WHERE o.own = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(applied, size.to_string(), "the index has seen every entry");
+    let text: i64 =
+        c.query_row("SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH 'paged'", [], |r| r.get(0)).unwrap();
+    assert_eq!(text, 1, "the note's text is searchable");
+}
+
+#[test]
 fn entries_that_do_not_count_cannot_make_gate_pass() {
     // A decision appended behind the workflow's back (as a rogue or buggy peer could) by a key without
     // an approving role is intact, shown, and does not count.

@@ -245,6 +245,8 @@ fn reports_and_exports_are_recorded_as_reads_unless_policy_says_otherwise() {
 #[test]
 fn a_report_on_a_tampered_ledger_says_so_in_its_header() {
     let (env, [a, _, _]) = hand_built();
+    // The request index (the figures' cache) is derived before the damage.
+    env.ok(&["list"]);
     let c = env.tamper();
     // Rewrite the first request's title inside its stored statement.
     let id = hex::decode(&a).unwrap();

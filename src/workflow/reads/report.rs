@@ -185,81 +185,102 @@ pub fn write_report(
 ) -> Result<Report, WorkflowError> {
     let now = crate::workflow::clock::now();
     super::index::refresh(ledger, now)?;
-    let snapshot = ledger.cache_conn().unchecked_transaction()?;
-    // The verdict reads every log on a connection of its own while this one walks the facts.
-    let path = ledger.path().to_path_buf();
-    let facts = IndexFacts::new(ledger, scope);
-    let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
-    // The findings are judged in the same walk, and held while there are few enough.
-    let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
-    let observed = super::reconcile::Options {
-        since: scope.since,
-        until: scope.until,
-        env: scope.env.clone(),
-        component: scope.component.clone(),
-        ..Default::default()
-    };
-    // A report over every request meets, in its own walk, every request the observed-rollback figure could
-    // match: it picks the candidates there. A narrower report reads them on a connection of its own.
-    let whole = scope.since.is_none() && scope.until.is_none() && scope.env.is_none() && scope.component.is_none();
-    let mut picked = match whole {
-        true => Some(super::reconcile::RollbackCandidates::new(ledger, &observed)?),
-        false => None,
-    };
-    let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
-        let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
-        let rollbacks = (!whole).then(|| {
-            s.spawn(|| -> Result<_, WorkflowError> {
-                Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
-            })
+    // A damaged ledger is reported from an index derived again (see below): at most two passes.
+    let mut rebuilt = false;
+    loop {
+        let snapshot = ledger.cache_conn().unchecked_transaction()?;
+        // The verdict reads every log on a connection of its own while this one walks the facts.
+        let path = ledger.path().to_path_buf();
+        let facts = IndexFacts::new(ledger, scope);
+        let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
+        // The findings are judged in the same walk, and held while there are few enough.
+        let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
+        let observed = super::reconcile::Options {
+            since: scope.since,
+            until: scope.until,
+            env: scope.env.clone(),
+            component: scope.component.clone(),
+            ..Default::default()
+        };
+        // A report over every request meets, in its own walk, every request the observed-rollback figure could
+        // match: it picks the candidates there. A narrower report reads them on a connection of its own.
+        let whole = scope.since.is_none() && scope.until.is_none() && scope.env.is_none() && scope.component.is_none();
+        let mut picked = match whole {
+            true => Some(super::reconcile::RollbackCandidates::new(ledger, &observed)?),
+            false => None,
+        };
+        let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
+            let verdict =
+                s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
+            let rollbacks = (!whole).then(|| {
+                s.spawn(|| -> Result<_, WorkflowError> {
+                    Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
+                })
+            });
+            let mut b = Builder::new(now);
+            let metrics = facts.walk(&mut |f| {
+                b.add(f);
+                if let Some(p) = &mut picked {
+                    p.offer(f);
+                }
+                if let Some(list) = &mut held {
+                    list.extend(crate::report::render::breaches_of(f, until));
+                    if list.len() > crate::report::render::HELD_BREACHES {
+                        held = None;
+                    }
+                }
+                Ok(())
+            });
+            (metrics.map(|()| b.finish()), verdict.join(), rollbacks.map(|r| r.join()))
         });
-        let mut b = Builder::new(now);
-        let metrics = facts.walk(&mut |f| {
-            b.add(f);
-            if let Some(p) = &mut picked {
-                p.offer(f);
-            }
-            if let Some(list) = &mut held {
-                list.extend(crate::report::render::breaches_of(f, until));
-                if list.len() > crate::report::render::HELD_BREACHES {
-                    held = None;
+        let mut metrics = metrics?;
+        metrics.rollbacks = match rollbacks {
+            Some(Ok(r)) => r?,
+            Some(Err(_)) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
+            // No thread: the walk picked the candidates.
+            None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
+        };
+        let (intact, verdict, checkpoints) = match verdict {
+            Ok(v) => v?,
+            Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
+        };
+        if !intact && !rebuilt {
+            // The figures come from the request index, a cache this machine derived from the entries, maybe
+            // before they were damaged. Derived again, it leaves out every entry that no longer matches its
+            // id, as the header says; a file this process may not write keeps the index it has.
+            drop(facts);
+            snapshot.finish()?;
+            rebuilt = true;
+            match super::index::rebuild(ledger, now) {
+                Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {}
+                other => {
+                    other?;
                 }
             }
-            Ok(())
-        });
-        (metrics.map(|()| b.finish()), verdict.join(), rollbacks.map(|r| r.join()))
-    });
-    let mut metrics = metrics?;
-    metrics.rollbacks = match rollbacks {
-        Some(Ok(r)) => r?,
-        Some(Err(_)) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
-        // No thread: the walk picked the candidates.
-        None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
-    };
-    let (intact, verdict, checkpoints) = match verdict {
-        Ok(v) => v?,
-        Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
-    };
-    let report = Report {
-        header: Header {
-            ledger_id: ledger.ledger_id().to_hex(),
-            generated_at: now,
-            generated_by,
-            since: scope.since,
-            until: Some(until),
-            filters: scope.filters(),
-            checkpoints,
-            intact,
-            verdict,
-        },
-        metrics,
-        now: until,
-        breaches: held,
-    };
-    crate::report::render::write(&report, &facts, format, sink)
-        .map_err(|e| WorkflowError::Io("write the report".into(), e))?;
-    snapshot.finish()?;
-    Ok(report)
+            continue;
+        }
+        let report = Report {
+            header: Header {
+                ledger_id: ledger.ledger_id().to_hex(),
+                generated_at: now,
+                generated_by,
+                since: scope.since,
+                until: Some(until),
+                filters: scope.filters(),
+                checkpoints,
+                intact,
+                verdict,
+            },
+            metrics,
+            now: until,
+            breaches: held,
+        };
+        crate::report::render::write(&report, &facts, format, sink)
+            .map_err(|e| WorkflowError::Io("write the report".into(), e))?;
+        snapshot.finish()?;
+        return Ok(report);
+    }
 }
 
 /// A report over an open ledger that records nothing (audit copies of bundles, the console), written to

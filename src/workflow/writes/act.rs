@@ -132,5 +132,5 @@ pub fn append_on(
         let fact = fact_for(&check_statement, &snap, signer, now)?;
         check_candidate(ledger, &view, &snap, &fact)
     };
-    session.append(statement, &validate)
+    super::append(session, statement, &validate)
 }

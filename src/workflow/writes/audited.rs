@@ -40,7 +40,7 @@ pub(crate) fn record_read(
     let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string(), seen };
     let body = serde_json::to_value(&body)?;
     let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], crate::workflow::clock::now());
-    Ok(Some(session.append(st, &|_, _| Ok(()))?))
+    Ok(Some(super::append(&mut session, st, &|_, _| Ok(()))?))
 }
 
 /// `rollcall report`: records the read (when the policy says so), then writes the report to `sink`.

@@ -45,7 +45,7 @@ fn record(
         };
         result.map_err(WorkflowError::Refused)
     };
-    let receipt = session.append(statement, &validate)?;
+    let receipt = super::append(&mut session, statement, &validate)?;
     let roster = session.roster()?;
     let in_effect = roster.applied_at(&proposal).is_some();
     let signatures = match roster.pending().find(|p| p.id == proposal) {

@@ -58,7 +58,7 @@ pub fn new_request(
         let view = RequestView::new(&fact)?;
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
     };
-    session.append(statement, &validate)
+    super::append(&mut session, statement, &validate)
 }
 
 /// Reads the revert of `spec` (a commit or `A..B`) from the git repository `repo`.

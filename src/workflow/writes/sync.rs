@@ -414,5 +414,5 @@ pub(crate) fn acknowledge(
         &[],
         crate::workflow::clock::now(),
     );
-    session.append(st, &|_, _| Ok(()))
+    super::append(&mut session, st, &|_, _| Ok(()))
 }
