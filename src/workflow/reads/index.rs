@@ -110,16 +110,20 @@ fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
     let mut stretches = Vec::new();
     for origin in ledger.origins()? {
         let size = ledger.size(&origin)?;
-        stretches.extend((0..size).step_by(TEXT_STRETCH as usize).map(|from| (origin.clone(), from)));
+        // Each stretch ends where the log ends as this connection sees it: a reader opened later may see
+        // entries appended since, which the next refresh indexes (once).
+        stretches.extend(
+            (0..size).step_by(TEXT_STRETCH as usize).map(|from| (origin.clone(), from, TEXT_STRETCH.min(size - from))),
+        );
     }
     let readers = readers(ledger, threads, stretches.len() * TEXT_STRETCH as usize);
     if !readers.is_empty() {
         let limits = crate::ledger::pipeline::Limits { batch: 1, batch_bytes: usize::MAX, in_flight: 2 * threads };
         let read = |_: &mut crate::ledger::statement::KeyCache,
                     r: &mut Reader,
-                    (origin, from): (crate::ledger::Origin, u64)|
+                    (origin, from, count): (crate::ledger::Origin, u64, u64)|
          -> Result<Vec<TextRow>, WorkflowError> {
-            Ok(r.ledger.log_page(&origin, from, TEXT_STRETCH)?.iter().map(text_of).collect())
+            Ok(r.ledger.log_page(&origin, from, count)?.iter().map(text_of).collect())
         };
         return crate::ledger::pipeline::run(limits, readers, read, |pipe| -> Result<(), WorkflowError> {
             let take = |rows: Result<Vec<TextRow>, WorkflowError>| -> Result<(), WorkflowError> {
