@@ -170,12 +170,86 @@ pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowEr
 const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR env = ?3) \
                         AND (?4 IS NULL OR component = ?4)";
 
+/// What one walk of the request index found, with the structural verdict read beside it.
+struct Pass {
+    metrics: crate::report::metrics::Metrics,
+    /// The findings, while there are few enough to hold.
+    held: Option<Vec<crate::report::render::Breach>>,
+    intact: bool,
+    verdict: String,
+    checkpoints: Vec<Covered>,
+}
+
+/// Walks the request index (`facts`) for the figures over `scope`, while the structural verdict is read on
+/// a connection of its own (which sees at least what the walk's snapshot sees); so is the observed-rollback
+/// figure of a report narrowed by time, environment or component (a report over every request picks that
+/// figure's candidates in its own walk).
+fn figures(
+    ledger: &Ledger,
+    facts: &IndexFacts<'_>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Pass, WorkflowError> {
+    let path = ledger.path().to_path_buf();
+    let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
+    let observed = super::reconcile::Options {
+        since: scope.since,
+        until: scope.until,
+        env: scope.env.clone(),
+        component: scope.component.clone(),
+        ..Default::default()
+    };
+    let whole = scope.since.is_none() && scope.until.is_none() && scope.env.is_none() && scope.component.is_none();
+    let mut picked = match whole {
+        true => Some(super::reconcile::RollbackCandidates::new(ledger, &observed)?),
+        false => None,
+    };
+    let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
+        let verdict = s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
+        let rollbacks = (!whole).then(|| {
+            s.spawn(|| -> Result<_, WorkflowError> {
+                Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
+            })
+        });
+        let mut b = Builder::new(now);
+        let metrics = facts.walk(&mut |f| {
+            b.add(f);
+            if let Some(p) = &mut picked {
+                p.offer(f);
+            }
+            if let Some(list) = &mut held {
+                list.extend(crate::report::render::breaches_of(f, until));
+                if list.len() > crate::report::render::HELD_BREACHES {
+                    held = None;
+                }
+            }
+            Ok(())
+        });
+        (metrics.map(|()| b.finish()), verdict.join(), rollbacks.map(|r| r.join()))
+    });
+    let mut metrics = metrics?;
+    metrics.rollbacks = match rollbacks {
+        Some(Ok(r)) => r?,
+        Some(Err(_)) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
+        // No thread: the walk picked the candidates.
+        None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
+    };
+    let (intact, verdict, checkpoints) = match verdict {
+        Ok(v) => v?,
+        Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
+    };
+    Ok(Pass { metrics, held, intact, verdict, checkpoints })
+}
+
 /// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
-/// read snapshot) for the figures first and then for the requests the format lists. The structural verdict
-/// is read beside that walk on a connection of its own (which sees at least what the snapshot sees); so is
-/// the observed-rollback figure of a report narrowed by time, environment or component (a report over every
-/// request picks that figure's candidates in its own walk). `generated_by` names who asked. Returns the
-/// report's header and figures.
+/// read snapshot) for the figures first ([`figures`]) and then for the requests the format lists.
+/// `generated_by` names who asked. Returns the report's header and figures.
+///
+/// The figures come from the request index, a cache this machine derived from the entries, maybe before
+/// they were damaged: when the verdict fails, the index is derived again (leaving out every entry that no
+/// longer matches its id, as the header says) and walked again; a file this process may not write keeps the
+/// index it has.
 pub fn write_report(
     ledger: &Ledger,
     scope: &Scope,
@@ -185,69 +259,13 @@ pub fn write_report(
 ) -> Result<Report, WorkflowError> {
     let now = crate::workflow::clock::now();
     super::index::refresh(ledger, now)?;
-    // A damaged ledger is reported from an index derived again (see below): at most two passes.
+    let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
     let mut rebuilt = false;
     loop {
         let snapshot = ledger.cache_conn().unchecked_transaction()?;
-        // The verdict reads every log on a connection of its own while this one walks the facts.
-        let path = ledger.path().to_path_buf();
         let facts = IndexFacts::new(ledger, scope);
-        let until = scope.until.map(|u| u.min(now)).unwrap_or(now);
-        // The findings are judged in the same walk, and held while there are few enough.
-        let mut held: Option<Vec<crate::report::render::Breach>> = Some(Vec::new());
-        let observed = super::reconcile::Options {
-            since: scope.since,
-            until: scope.until,
-            env: scope.env.clone(),
-            component: scope.component.clone(),
-            ..Default::default()
-        };
-        // A report over every request meets, in its own walk, every request the observed-rollback figure could
-        // match: it picks the candidates there. A narrower report reads them on a connection of its own.
-        let whole = scope.since.is_none() && scope.until.is_none() && scope.env.is_none() && scope.component.is_none();
-        let mut picked = match whole {
-            true => Some(super::reconcile::RollbackCandidates::new(ledger, &observed)?),
-            false => None,
-        };
-        let (metrics, verdict, rollbacks) = std::thread::scope(|s| {
-            let verdict =
-                s.spawn(|| -> Result<_, WorkflowError> { structural_verdict(&Ledger::open_read_only(&path)?) });
-            let rollbacks = (!whole).then(|| {
-                s.spawn(|| -> Result<_, WorkflowError> {
-                    Ok(super::reconcile::rollbacks(&Ledger::open_read_only(&path)?, &observed)?.figure())
-                })
-            });
-            let mut b = Builder::new(now);
-            let metrics = facts.walk(&mut |f| {
-                b.add(f);
-                if let Some(p) = &mut picked {
-                    p.offer(f);
-                }
-                if let Some(list) = &mut held {
-                    list.extend(crate::report::render::breaches_of(f, until));
-                    if list.len() > crate::report::render::HELD_BREACHES {
-                        held = None;
-                    }
-                }
-                Ok(())
-            });
-            (metrics.map(|()| b.finish()), verdict.join(), rollbacks.map(|r| r.join()))
-        });
-        let mut metrics = metrics?;
-        metrics.rollbacks = match rollbacks {
-            Some(Ok(r)) => r?,
-            Some(Err(_)) => return Err(WorkflowError::Usage("the reconciling thread failed".into())),
-            // No thread: the walk picked the candidates.
-            None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
-        };
-        let (intact, verdict, checkpoints) = match verdict {
-            Ok(v) => v?,
-            Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
-        };
-        if !intact && !rebuilt {
-            // The figures come from the request index, a cache this machine derived from the entries, maybe
-            // before they were damaged. Derived again, it leaves out every entry that no longer matches its
-            // id, as the header says; a file this process may not write keeps the index it has.
+        let pass = figures(ledger, &facts, scope, now, until)?;
+        if !pass.intact && !rebuilt {
             drop(facts);
             snapshot.finish()?;
             rebuilt = true;
@@ -268,13 +286,13 @@ pub fn write_report(
                 since: scope.since,
                 until: Some(until),
                 filters: scope.filters(),
-                checkpoints,
-                intact,
-                verdict,
+                checkpoints: pass.checkpoints,
+                intact: pass.intact,
+                verdict: pass.verdict,
             },
-            metrics,
+            metrics: pass.metrics,
             now: until,
-            breaches: held,
+            breaches: pass.held,
         };
         crate::report::render::write(&report, &facts, format, sink)
             .map_err(|e| WorkflowError::Io("write the report".into(), e))?;
