@@ -1108,7 +1108,7 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
         approve_first_pending_medium(&mut h);
         let review = h.render();
         assert_on_screen(&review, &["1/3", "request", "title"]);
-        assert_on_screen(&review, &["risk", "approvals 0 of 1"]);
+        assert_on_screen(&review, &["risk", "100); 0 of 1 approvals"]);
         at(|| h.press(KeyCode::Enter));
         at(|| h.type_str("graphs confirm the regression"));
         assert_on_screen(&h.render(), &["comment", "graphs confirm the regression█"]);
@@ -1125,9 +1125,9 @@ fn the_signing_dialogs_fit_at_80x24_and_60x20() {
     approve_first_pending_medium(&mut h);
     let review = h.render();
     assert_on_screen(&review, &["1/3", "request", "↑/↓ scroll"]);
-    assert!(!review.contains("approvals 0 of 1"), "{review}");
+    assert!(!review.contains("100); 0 of 1 approvals"), "{review}");
     at(|| h.press(KeyCode::PageDown));
-    assert_on_screen(&h.render(), &["approvals 0 of 1"]);
+    assert_on_screen(&h.render(), &["100); 0 of 1 approvals"]);
     at(|| h.press(KeyCode::Home));
     assert_eq!(h.render(), review);
 }

@@ -411,8 +411,8 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     let (met, waived, detail) = waive(
         have >= rule.count,
         format!(
-            "{have} of {} approvals at {tier} risk{}{}",
-            rule.count,
+            "{} at {tier} risk{}{}",
+            approvals_count(have.into(), rule.count.into()),
             if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) },
             not_counted.iter().map(|n| format!("; {n}")).collect::<String>()
         ),
@@ -651,9 +651,21 @@ impl PolicyRules<'_> {
     }
 }
 
+/// "1 of 2 approvals"; once there are more than needed, "3 approvals (2 needed)" rather than "3 of 2".
+pub(crate) fn approvals_count(have: u64, need: u64) -> String {
+    if have > need { format!("{have} approvals ({need} needed)") } else { format!("{have} of {need} approvals") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_approvals_than_needed_are_not_said_as_2_of_1() {
+        assert_eq!(approvals_count(0, 2), "0 of 2 approvals");
+        assert_eq!(approvals_count(2, 2), "2 of 2 approvals");
+        assert_eq!(approvals_count(2, 1), "2 approvals (1 needed)");
+    }
     use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
     use crate::audit::projection::NoRules;
     use crate::audit::record::tests_support::sample;

@@ -54,8 +54,10 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         preview
             .push(format!("flags     {}", if p.flags.is_empty() { "(none)".to_string() } else { p.flags.join(", ") }));
         preview.push(format!(
-            "risk      {} ({} of 100); approvals {} of {}",
-            d.tier, d.score, d.approvals.0, d.approvals.1
+            "risk      {} ({} of 100); {}",
+            d.tier,
+            d.score,
+            crate::policy::evaluate::approvals_count(d.approvals.0 as u64, d.approvals.1.into())
         ));
     }
     let fields = match kind {

@@ -17,10 +17,9 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
                 Span::raw(format!("{} ", d.id.short(12))),
                 Span::styled(badge, style),
                 Span::raw(format!(
-                    " {} — {} of {} approvals — risk {} — gate {} ",
+                    " {} — {} — risk {} — gate {} ",
                     x.status,
-                    x.approvals.0,
-                    x.approvals.1,
+                    crate::policy::evaluate::approvals_count(x.approvals.0 as u64, x.approvals.1.into()),
                     x.score,
                     if x.gate { "passes" } else { "blocked" }
                 )),
