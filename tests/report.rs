@@ -267,6 +267,37 @@ fn a_report_on_a_tampered_ledger_says_so_in_its_header() {
     assert_eq!(v["metrics"]["requests"], 2, "the tampered request is left out of the figures");
 }
 
+#[test]
+fn a_read_only_report_on_a_tampered_ledger_keeps_the_index_and_says_failed() {
+    // An auditor's process may not write the file: the index cannot be derived again, the verdict still
+    // fails in the header, and the file is left as it was.
+    let (env, [a, _, _]) = hand_built();
+    env.ok(&["list"]);
+    let c = env.tamper();
+    let id = hex::decode(&a).unwrap();
+    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let forged = String::from_utf8(st).unwrap().replace("Revert A", "Revert Z");
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
+    drop(c);
+    let before = std::fs::read(env.ledger()).unwrap();
+    let ledger = rollcall::ledger::Ledger::open_read_only(&env.ledger()).unwrap();
+    let mut out = Vec::new();
+    let scope = rollcall::workflow::reads::report::Scope::default();
+    let report = rollcall::workflow::reads::report::write_report(
+        &ledger,
+        &scope,
+        None,
+        rollcall::report::render::Format::Json,
+        &mut out,
+    )
+    .expect("a read-only report is written");
+    drop(ledger);
+    assert!(!report.header.intact, "the verdict fails");
+    let v: Value = serde_json::from_slice(&out).expect("the JSON report");
+    assert_eq!(v["header"]["intact"], false, "{}", v["header"]);
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), before, "the file is unchanged");
+}
+
 /// Replaces every run of 12 or more hex digits (ids, roots, key ids) with `<id>`.
 fn redact_ids(s: &str) -> String {
     let mut out = String::new();

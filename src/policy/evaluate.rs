@@ -659,6 +659,10 @@ pub(crate) fn approvals_count(have: u64, need: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
+    use crate::audit::projection::NoRules;
+    use crate::audit::record::tests_support::sample;
+    use serde_json::json;
 
     #[test]
     fn more_approvals_than_needed_are_not_said_as_2_of_1() {
@@ -666,10 +670,6 @@ mod tests {
         assert_eq!(approvals_count(2, 2), "2 of 2 approvals");
         assert_eq!(approvals_count(2, 1), "2 approvals (1 needed)");
     }
-    use crate::audit::kinds::{APPROVED, EVIDENCE_ATTACHED, EVIDENCE_PURGED, REQUESTED};
-    use crate::audit::projection::NoRules;
-    use crate::audit::record::tests_support::sample;
-    use serde_json::json;
 
     use crate::audit::projection::tests_support::fact;
 

@@ -588,7 +588,7 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
 }
 
 /// Rebuilds the index, unless the file is read-only: its readers then use whatever index it has.
-fn rebuild_unless_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+pub(crate) fn rebuild_unless_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
     match rebuild(ledger, now) {
         Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
             if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>

@@ -269,13 +269,7 @@ pub fn write_report(
             drop(facts);
             snapshot.finish()?;
             rebuilt = true;
-            match super::index::rebuild(ledger, now) {
-                Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {}
-                other => {
-                    other?;
-                }
-            }
+            super::index::rebuild_unless_read_only(ledger, now)?;
             continue;
         }
         let report = Report {
