@@ -130,8 +130,8 @@ pub(crate) enum Command {
     Gate(GateArgs),
     /// Open obligations: post-hoc reviews due and temporary reverts expiring.
     Obligations(ObligationsArgs),
-    /// Rebuild the request index from the entries.
-    Rebuild,
+    /// Rebuild the request index from the entries (waits for a rebuild another process has under way).
+    Rebuild(RebuildArgs),
     /// Build a realistic demo ledger (people, forty requests in every state, evidence, a git repository)
     /// and open the console on it.
     Demo(DemoArgs),
@@ -586,6 +586,14 @@ pub(crate) struct ObligationsArgs {
     /// Only the overdue ones.
     #[arg(long)]
     pub overdue: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RebuildArgs {
+    /// Only bring the index up to date: rebuild it only when it is behind in a way only a rebuild mends (what
+    /// `import` and `init --join` start in the background after a large import).
+    #[arg(long)]
+    pub if_behind: bool,
 }
 
 #[derive(Debug, Args)]

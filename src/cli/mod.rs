@@ -2,6 +2,7 @@
 //! document). The one place where errors become messages and exit codes.
 
 pub(crate) mod args;
+pub(crate) mod background;
 pub(crate) mod commands;
 pub(crate) mod output;
 pub(crate) mod print;

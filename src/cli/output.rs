@@ -66,6 +66,11 @@ pub(crate) fn warn(msg: &str) {
     crate::text::eprint_line(&format!("warning: {}", text::safe(msg)));
 }
 
+/// Prints a note on stderr (what the command is doing, not a problem), sanitized.
+pub(crate) fn note(msg: &str) {
+    crate::text::eprint_line(&format!("note: {}", text::safe(msg)));
+}
+
 pub(crate) use crate::table::{Table, Widths};
 
 /// One pretty-printed JSON document `{"KEY": [...], ...}` written while its array's items arrive, in the

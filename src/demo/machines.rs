@@ -8,6 +8,7 @@ use crate::workflow::bulk::Planned;
 use crate::workflow::clock;
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
+use crate::workflow::sync::IndexUpkeep;
 use chrono::{DateTime, Duration, Utc};
 use std::path::Path;
 
@@ -26,7 +27,7 @@ pub(super) fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
     let file = to_jump.clone();
     s.at(at, move || {
         crate::workflow::sync::export(&demo.context(), &file, None, false, false)?;
-        crate::workflow::sync::join(&jump(), &file, "frank", Some(JUMP_HOST))?;
+        crate::workflow::sync::join(&jump(), &file, "frank", Some(JUMP_HOST), IndexUpkeep::Now)?;
         Ok(())
     });
     let mut r = s.record(
@@ -53,7 +54,7 @@ pub(super) fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
             [(&jump(), &laptop, &to_laptop), (&laptop, &jump(), &to_jump), (&jump(), &laptop, &to_laptop)]
         {
             clock::at(at + Duration::minutes(20), || crate::workflow::sync::export(from, file, None, false, false))?;
-            clock::at(at + Duration::minutes(21), || crate::workflow::sync::import(to, file))?;
+            clock::at(at + Duration::minutes(21), || crate::workflow::sync::import(to, file, IndexUpkeep::Now))?;
         }
         Ok(())
     });
@@ -78,12 +79,12 @@ pub(super) fn archive(
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize, WorkflowError> {
     let archive = Context { ledger_path: demo.dir.join("archive.db"), ..demo.context() };
-    clock::at(begin, || crate::workflow::sync::join(&archive, enrolled, "alice", Some(ARCHIVE)))?;
+    clock::at(begin, || crate::workflow::sync::join(&archive, enrolled, "alice", Some(ARCHIVE), IndexUpkeep::Now))?;
     synthetic(&archive, n, begin + Duration::minutes(1), progress)?;
     let bundle = demo.dir.join("archive.rollcall");
     crate::workflow::sync::export(&archive, &bundle, None, false, false)?;
     progress("  the laptop imports the archive (every signature checked)");
-    crate::workflow::sync::import(&demo.context(), &bundle)?;
+    crate::workflow::sync::import(&demo.context(), &bundle, IndexUpkeep::Now)?;
     Ok(n)
 }
 

@@ -16,8 +16,8 @@ pub mod writes;
 pub use context::{Context, Receipt, Session};
 pub use error::WorkflowError;
 pub use reads::{
-    assess, browse, evidence, facts, index, log, metrics, present, proofs, query, reconcile, report, state, verify,
-    waiting, witness,
+    assess, browse, evidence, facts, index, index_lock, log, metrics, present, proofs, query, reconcile, report, state,
+    verify, waiting, witness,
 };
 pub use writes::{
     act, audited, bulk, decisions, gitsync, identity, ingest, init, keys, lifecycle, note, purge, requests, sync,

@@ -37,6 +37,17 @@ impl Env {
         c
     }
 
+    /// [`Env::cmd`] as a `std::process::Command`, for a child the test talks to while it runs.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rollcall"));
+        c.env_clear()
+            .env("ROLLCALL_HOME", self.home())
+            .env("ROLLCALL_PASSPHRASE", PASS)
+            .env("ROLLCALL_INSECURE_FAST_KDF", "1")
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c
+    }
+
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         self.cmd().args(args).output().expect("run rollcall")
     }

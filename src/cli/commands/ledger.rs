@@ -169,9 +169,18 @@ pub(crate) fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCod
     }
 }
 
-/// `rebuild`: the request index from the entries.
-pub(crate) fn rebuild(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowError> {
+/// `rebuild`: the request index from the entries; with `--if-behind`, only brought up to date.
+pub(crate) fn rebuild(ctx: &Context, if_behind: bool, json: bool) -> Result<ExitCode, WorkflowError> {
     let ledger = ctx.open()?;
+    if if_behind {
+        workflow::index::refresh(&ledger, workflow::clock::now())?;
+        if json {
+            output::json(&json!({"index": "current"}));
+        } else {
+            say!("the request index is up to date");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let n = workflow::index::rebuild(&ledger, workflow::clock::now())?;
     if json {
         output::json(&json!({"requests": n}));

@@ -31,13 +31,21 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
         return Err(WorkflowError::Usage("no command given; see `rollcall --help`".into()));
     };
     let ctx = &ctx;
+    if !matches!(command, Command::Tui(_) | Command::Demo(_)) {
+        // A console's screen is its own: only the other commands say why they wait.
+        crate::workflow::index_lock::on_wait(|| {
+            crate::cli::output::note(
+                "waiting for the request index: another rollcall process is bringing it up to date",
+            )
+        });
+    }
     match command {
         Command::Key { command } => keys::run(ctx, command, json),
         Command::Init(a) => ledger::init_or_join(ctx, a, json),
         Command::Note(a) => ledger::note(ctx, a, json),
         Command::Log(a) => ledger::log(ctx, a, json),
         Command::Verify(a) => ledger::verify(ctx, a, json),
-        Command::Rebuild => ledger::rebuild(ctx, json),
+        Command::Rebuild(a) => ledger::rebuild(ctx, a.if_behind, json),
         Command::Request { command } => requests::request(ctx, *command, json),
         Command::List(a) => requests::list(ctx, a, json),
         Command::Show(a) => requests::show(ctx, a, json),

@@ -1,10 +1,12 @@
 //! The sync commands' output: init --join, export, import, checkpoints, sync --git, verify --bundle,
 //! prove and verify-proof.
 
+use crate::cli::background;
 use crate::cli::output;
 use crate::ledger::note::verifier_key;
 use crate::say;
 use crate::text::safe;
+use crate::workflow::sync::IndexUpkeep;
 use crate::workflow::{self, Context, WorkflowError};
 use serde_json::json;
 use std::path::Path;
@@ -62,18 +64,20 @@ pub(crate) fn join(
     origin: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let j = workflow::sync::join(ctx, bundle, member, origin)?;
+    let j = workflow::sync::join(ctx, bundle, member, origin, IndexUpkeep::MayDefer)?;
+    let index = background::catch_up(ctx, j.index)?;
     let vkey = verifier_key(&j.origin, &j.origin_key);
     if json {
         output::json(&json!({
             "ledger": ctx.ledger_path, "ledger_id": j.ledger_id.to_hex(), "origin": j.origin, "origin_vkey": vkey,
-            "member": j.member, "imported": import_json(&j.imported),
+            "member": j.member, "imported": import_json(&j.imported), "index": index.json(),
         }));
     } else {
         say!("joined ledger {} at {}", j.ledger_id, ctx.ledger_path.display());
         say!("origin:     {} (declared by {})", safe(&j.origin), safe(&j.member));
         say!("origin key: {vkey}");
         print_import(&j.imported);
+        index.say();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -117,16 +121,19 @@ pub(crate) fn export(
 }
 
 pub(crate) fn import(ctx: &Context, file: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
-    let i = workflow::sync::import(ctx, file)?;
+    let i = workflow::sync::import(ctx, file, IndexUpkeep::MayDefer)?;
+    let index = background::catch_up(ctx, i.index)?;
     for w in &i.warnings {
         output::warn(w);
     }
     if json {
         let mut j = import_json(&i.report);
         j["warnings"] = json!(i.warnings);
+        j["index"] = index.json();
         output::json(&j);
     } else {
         print_import(&i.report);
+        index.say();
     }
     Ok(ExitCode::SUCCESS)
 }

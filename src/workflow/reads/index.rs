@@ -100,18 +100,21 @@ fn insert_text(ledger: &Ledger, row: TextRow) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// Indexes the text of every entry of every log, in log order. Beside a writer in WAL mode, one thread per
-/// core (`ROLLCALL_VERIFY_THREADS`) reads a stretch of a log on a connection of its own and parses its
-/// statements, and the caller only inserts the text; otherwise the caller reads the logs and the threads
-/// parse.
-fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
+/// Indexes the text of every entry of every log up to `sizes` (each log's size when the rebuild began:
+/// entries appended since are the catch-up's), in log order, calling `step` after each text stored. Beside
+/// a writer in WAL mode, one thread per core (`ROLLCALL_VERIFY_THREADS`) reads a stretch of a log on a
+/// connection of its own and parses its statements, and the caller only inserts the text; otherwise the
+/// caller reads the logs and the threads parse.
+fn index_all_text(
+    ledger: &Ledger,
+    sizes: &[LogSize],
+    step: &mut dyn FnMut() -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
     let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the search index: {e}"));
     let threads = crate::ledger::pipeline::threads();
     let mut stretches = Vec::new();
-    for origin in ledger.origins()? {
-        let size = ledger.size(&origin)?;
-        // Each stretch ends where the log ends as this connection sees it: a reader opened later may see
-        // entries appended since, which the next refresh indexes (once).
+    for (origin, size) in sizes {
+        let size = *size;
         stretches.extend(
             (0..size).step_by(TEXT_STRETCH as usize).map(|from| (origin.clone(), from, TEXT_STRETCH.min(size - from))),
         );
@@ -126,8 +129,11 @@ fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
             Ok(r.ledger.log_page(&origin, from, count)?.iter().map(text_of).collect())
         };
         return crate::ledger::pipeline::run(limits, readers, read, |pipe| -> Result<(), WorkflowError> {
-            let take = |rows: Result<Vec<TextRow>, WorkflowError>| -> Result<(), WorkflowError> {
-                rows?.into_iter().try_for_each(|row| insert_text(ledger, row))
+            let mut take = |rows: Result<Vec<TextRow>, WorkflowError>| -> Result<(), WorkflowError> {
+                rows?.into_iter().try_for_each(|row| {
+                    insert_text(ledger, row)?;
+                    step()
+                })
             };
             for stretch in stretches {
                 if pipe.push(stretch, 0).map_err(stopped)? {
@@ -145,23 +151,27 @@ fn index_all_text(ledger: &Ledger) -> Result<(), WorkflowError> {
     let limits = crate::ledger::pipeline::Limits { batch: 512, batch_bytes: usize::MAX, in_flight: 2 * threads };
     let parse = |_: &mut crate::ledger::statement::KeyCache, _: &mut (), row: crate::ledger::LogRow| text_of(&row);
     crate::ledger::pipeline::run(limits, vec![(); threads.max(1)], parse, |pipe| -> Result<(), WorkflowError> {
-        for origin in ledger.origins()? {
+        let mut take = |text: TextRow| -> Result<(), WorkflowError> {
+            insert_text(ledger, text)?;
+            step()
+        };
+        for (origin, size) in sizes {
             let mut from = 0;
-            loop {
-                let page = ledger.log_page(&origin, from, 10_000)?;
+            while from < *size {
+                let page = ledger.log_page(origin, from, (*size - from).min(10_000))?;
                 let Some(last) = page.last() else { break };
                 from = last.index + 1;
                 for row in page {
                     if pipe.push(row, 0).map_err(stopped)? {
                         while let Some(text) = pipe.ready().map_err(stopped)? {
-                            insert_text(ledger, text)?;
+                            take(text)?;
                         }
                     }
                 }
             }
         }
         while let Some(text) = pipe.wait().map_err(stopped)? {
-            insert_text(ledger, text)?;
+            take(text)?;
         }
         Ok(())
     })
@@ -398,19 +408,21 @@ fn readers(ledger: &Ledger, threads: usize, jobs: usize) -> Vec<Reader> {
 }
 
 /// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
-/// on a connection of its own ([`readers`]), and stores them in order on the caller's connection. Without
-/// such connections the caller computes every row itself.
+/// on a connection of its own ([`readers`]), and stores them in order on the caller's connection, calling
+/// `step` after each row. Without such connections the caller computes every row itself.
 fn compute_and_store(
     ledger: &Ledger,
     snap: &Snapshot,
     ids: &[(crate::ledger::Pos, EntryId)],
     now: DateTime<Utc>,
+    step: &mut dyn FnMut() -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let threads = crate::ledger::pipeline::threads();
     let readers = readers(ledger, threads, ids.len());
     if readers.is_empty() {
         for (_, id) in ids {
             upsert(ledger, snap, id, now)?;
+            step()?;
         }
         return Ok(());
     }
@@ -424,8 +436,11 @@ fn compute_and_store(
     };
     crate::ledger::pipeline::run(limits, readers, compute, |pipe| -> Result<(), WorkflowError> {
         let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the request index: {e}"));
-        let take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
-            Some(row) => store(ledger, &row),
+        let mut take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
+            Some(row) => {
+                store(ledger, &row)?;
+                step()
+            }
             None => Ok(()),
         };
         for (_, id) in ids {
@@ -442,30 +457,30 @@ fn compute_and_store(
     })
 }
 
-/// The sizes of the logs of other origins, as one string (`name=size,...`).
-fn foreign_sizes(ledger: &Ledger) -> Result<String, WorkflowError> {
-    let own = ledger.own_origin().id;
-    let mut out = Vec::new();
-    for o in ledger.origins()?.into_iter().filter(|o| o.id != own) {
-        out.push(format!("{}={}", o.name, ledger.size(&o)?));
-    }
-    Ok(out.join(","))
+/// A log and its size.
+type LogSize = (crate::ledger::Origin, u64);
+
+/// Every log with its size, as this connection sees them now.
+fn log_sizes(ledger: &Ledger) -> Result<Vec<LogSize>, WorkflowError> {
+    ledger.origins()?.into_iter().map(|o| Ok((o.clone(), ledger.size(&o)?))).collect()
 }
 
-/// Rebuilds the index from every entry.
+/// The sizes of the logs of other origins, as one string (`name=size,...`).
+fn foreign_sizes(sizes: &[LogSize]) -> String {
+    sizes.iter().filter(|(o, _)| !o.own).map(|(o, n)| format!("{}={n}", o.name)).collect::<Vec<_>>().join(",")
+}
+
+/// Rebuilds the index from every entry, then catches up what was appended while it was built. Waits for
+/// an upkeep another process has under way (see [`super::index_lock`]).
 pub fn rebuild(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, WorkflowError> {
-    rebuild_in(ledger, now, "main")
+    let _lock = super::index_lock::exclusive(ledger.path());
+    let n = rebuild_in(ledger, now, "main")?;
+    refresh_locked(ledger, now, None)?;
+    Ok(n)
 }
 
 /// Rebuilds the index in `schema` (see [`ensure_in`]).
 fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize, WorkflowError> {
-    ledger.cache_conn().execute_batch(&format!(
-        "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
-    ))?;
-    tables_in(ledger, schema)?;
-    if schema == "main" {
-        super::assess::ensure_indexes(ledger);
-    }
     // The writer keeps a larger page cache while it fills the index's b-trees (they are written all over),
     // and gives it back after.
     let cache: i64 = ledger.cache_conn().query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap_or(-2000);
@@ -478,61 +493,186 @@ fn rebuild_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize
 /// The writer's page cache during a rebuild, in KiB.
 const REBUILD_CACHE_KIB: i64 = 32 * 1024;
 
+/// Rows (or search texts) a rebuild of the file's index writes between two commits: another writer (an
+/// approval, an append, an import) waits at most one step for the file, never the whole rebuild.
+const STEP_ROWS: usize = 20_000;
+
+/// A rebuild's writes. In the ledger file they commit every [`STEP_ROWS`] rows (an index half built says
+/// so: it has no version until its last step, and the next upkeep starts again); in a connection's private
+/// temporary database nobody else waits, and they are one transaction.
+struct Steps<'l> {
+    ledger: &'l Ledger,
+    stepped: bool,
+    written: usize,
+    open: bool,
+}
+
+impl<'l> Steps<'l> {
+    fn begin(ledger: &'l Ledger, stepped: bool) -> Result<Steps<'l>, WorkflowError> {
+        ledger.cache_conn().execute_batch(if stepped { "BEGIN IMMEDIATE" } else { "BEGIN" })?;
+        Ok(Steps { ledger, stepped, written: 0, open: true })
+    }
+
+    /// One more row written: commits when a step is full.
+    fn wrote(&mut self) -> Result<(), WorkflowError> {
+        self.written += 1;
+        if self.written % STEP_ROWS == 0 {
+            self.boundary()?;
+        }
+        Ok(())
+    }
+
+    /// Commits what is written so far (in the ledger file), and goes on in a new transaction.
+    fn boundary(&mut self) -> Result<(), WorkflowError> {
+        if self.stepped {
+            self.open = false;
+            self.ledger.cache_conn().execute_batch("COMMIT")?;
+            self.ledger.cache_conn().execute_batch("BEGIN IMMEDIATE")?;
+            self.open = true;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self) -> Result<(), WorkflowError> {
+        self.open = false;
+        self.ledger.cache_conn().execute_batch("COMMIT")?;
+        Ok(())
+    }
+}
+
+impl Drop for Steps<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.ledger.cache_conn().execute_batch("ROLLBACK");
+        }
+    }
+}
+
 fn build_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize, WorkflowError> {
-    let tx = ledger.cache_conn().unchecked_transaction()?;
-    // Every request is assessed: the memory of bad artifacts is read once, not asked per request.
+    let mut steps = Steps::begin(ledger, schema == "main")?;
+    ledger.cache_conn().execute_batch(&format!(
+        "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
+    ))?;
+    tables_in(ledger, schema)?;
+    ledger.cache_conn().execute(&format!("DELETE FROM {schema}.index_meta"), [])?;
+    if schema == "main" {
+        super::assess::ensure_indexes(ledger);
+    }
+    // Every request is assessed: the memory of bad artifacts is read once, not asked per request. What
+    // the rebuild covers is fixed here: the logs as they stand now.
     let snap = Snapshot::load(ledger)?.remember(ledger)?;
     let ids = all_requests(ledger)?;
-    compute_and_store(ledger, &snap, &ids, now)?;
+    let sizes = log_sizes(ledger)?;
+    let mut step = || steps.wrote();
+    compute_and_store(ledger, &snap, &ids, now, &mut step)?;
+    steps.boundary()?;
     sort_indexes_in(ledger, schema)?;
-    index_all_text(ledger)?;
-    set_foreign_meta(ledger)?;
+    steps.boundary()?;
+    index_all_text(ledger, &sizes, &mut || steps.wrote())?;
+    set_foreign_meta(ledger, &sizes)?;
     set_meta(ledger, "version", INDEX_VERSION)?;
     set_meta(ledger, "ledger_id", &ledger.ledger_id().to_hex())?;
     set_meta(ledger, "applied_size", &snap.size.to_string())?;
-    tx.commit()?;
+    steps.commit()?;
     Ok(ids.len())
 }
 
 /// For a ledger opened read-only (an auditor's console): when the file's index is missing, of another
 /// version or ledger, or behind the logs, the index is built in this connection's temporary database
 /// instead, where it shadows the file's; nothing is written to the file. An index that is current is used
-/// as it is.
+/// as it is. An upkeep under way in another process is waited for first (it may make the file's current).
 pub fn refresh_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    let current = (|| -> Result<bool, WorkflowError> {
-        Ok(meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
-            && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex())
-            && meta(ledger, "foreign")? == Some(foreign_sizes(ledger)?)
-            && meta(ledger, "applied_size")?.and_then(|s| s.parse::<u64>().ok())
-                >= Some(ledger.size(ledger.own_origin())?))
-    })()
-    .unwrap_or(false);
+    let current = {
+        let _waited = super::index_lock::shared(ledger.path());
+        (|| -> Result<bool, WorkflowError> {
+            Ok(meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
+                && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex())
+                && meta(ledger, "foreign")? == Some(foreign_sizes(&log_sizes(ledger)?))
+                && meta(ledger, "applied_size")?.and_then(|s| s.parse::<u64>().ok())
+                    >= Some(ledger.size(ledger.own_origin())?))
+        })()
+        .unwrap_or(false)
+    };
     if current {
         return Ok(());
     }
     rebuild_in(ledger, now, "temp").map(|_| ())
 }
 
+/// How an upkeep of the index ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upkeep {
+    /// The index covers every log.
+    Current,
+    /// It needs a rebuild from every entry, left to a process of its own ([`refresh_or_defer`]).
+    Deferred,
+}
+
+/// Logs at least this large (all entries together) have a rebuild the caller may leave to the background
+/// ([`refresh_or_defer`]); `ROLLCALL_INDEX_BACKGROUND_FROM` sets another threshold.
+const BACKGROUND_FROM: u64 = 20_000;
+
+fn background_from() -> u64 {
+    std::env::var("ROLLCALL_INDEX_BACKGROUND_FROM").ok().and_then(|s| s.parse().ok()).unwrap_or(BACKGROUND_FROM)
+}
+
 /// Brings the index up to the end of every log, and recomputes rows whose status time alone may have
-/// changed. Read-only ledgers are left as they are (see [`refresh_read_only`]).
+/// changed. Read-only ledgers are left as they are (see [`refresh_read_only`]). Waits for an upkeep another
+/// process has under way (see [`super::index_lock`]).
 ///
 /// Entries that arrived since the index last saw a log — appended here, or imported from another machine —
 /// add their text and recompute the rows of the requests they name. A governance entry among them (a role,
 /// key or policy change can change any request's status), an index of another version or ledger, or new
 /// entries that are more than half of all, rebuild the index instead.
 pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    let _lock = super::index_lock::exclusive(ledger.path());
+    refresh_locked(ledger, now, None).map(|_| ())
+}
+
+/// As [`refresh`], except that a rebuild from every entry of a ledger of at least [`BACKGROUND_FROM`]
+/// entries is not done but reported ([`Upkeep::Deferred`]): an import or a join returns as soon as its
+/// entries are committed, and the command line starts `rollcall rebuild --if-behind` in the background.
+/// Until that is done, a reader that needs the index waits for it, or does the rebuild itself.
+pub fn refresh_or_defer(ledger: &Ledger, now: DateTime<Utc>) -> Result<Upkeep, WorkflowError> {
+    let _lock = super::index_lock::exclusive(ledger.path());
+    refresh_locked(ledger, now, Some(background_from()))
+}
+
+/// As [`refresh`] when no other upkeep is under way; otherwise nothing (that upkeep, or the next reader's
+/// refresh, catches up what this process appended). A write never waits for an index.
+pub(crate) fn refresh_if_free(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    match super::index_lock::exclusive_if_free(ledger.path()) {
+        Some(_lock) => refresh_locked(ledger, now, None).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// Entries in every log.
+fn total_entries(ledger: &Ledger) -> Result<u64, WorkflowError> {
+    Ok(log_sizes(ledger)?.iter().map(|(_, n)| n).sum())
+}
+
+/// [`refresh`] with the upkeep lock held; a rebuild of a ledger of at least `defer_from` entries is left.
+fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) -> Result<Upkeep, WorkflowError> {
+    let rebuild_or_defer = |total: u64| -> Result<Upkeep, WorkflowError> {
+        if defer_from.is_some_and(|from| total >= from) {
+            return Ok(Upkeep::Deferred);
+        }
+        rebuild_unless_read_only_locked(ledger, now)?;
+        Ok(Upkeep::Current)
+    };
     let same = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
         && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex());
     let foreign = if !same {
         None
-    } else if meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(ledger)?) {
+    } else if meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(&log_sizes(ledger)?)) {
         Some(Vec::new())
     } else {
         foreign_behind(ledger)?
     };
-    let Some(foreign) = foreign else { return rebuild_unless_read_only(ledger, now) };
+    let Some(foreign) = foreign else { return rebuild_or_defer(total_entries(ledger)?) };
     if ensure(ledger).is_err() {
-        return Ok(());
+        return Ok(Upkeep::Current);
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let own = ledger.own_origin().clone();
@@ -549,15 +689,12 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
         behind.push((own, applied, size));
     }
     if behind.is_empty() && stale.is_empty() {
-        return Ok(());
+        return Ok(Upkeep::Current);
     }
     let new: u64 = behind.iter().map(|(_, from, to)| to - from).sum();
-    let mut total = 0;
-    for o in ledger.origins()? {
-        total += ledger.size(&o)?;
-    }
+    let total = total_entries(ledger)?;
     if new >= PARALLEL_FROM as u64 && new > total / 2 {
-        return rebuild_unless_read_only(ledger, now);
+        return rebuild_or_defer(total);
     }
     // One transaction for the new entries' search text and the rows they change (a commit per entry
     // cost 0.4 ms each: 40 s after a 100,000-revision ingest).
@@ -567,8 +704,11 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
         if !note_entries(ledger, origin, *from, *to, &mut affected)? {
             // Every entry's text is indexed again: what was added above goes with the transaction.
             drop(tx);
-            rebuild(ledger, now)?;
-            return Ok(());
+            if defer_from.is_some_and(|from| total >= from) {
+                return Ok(Upkeep::Deferred);
+            }
+            rebuild_in(ledger, now, "main")?;
+            return Ok(Upkeep::Current);
         }
     }
     affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
@@ -580,16 +720,21 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
         }
     }
     let snap = Snapshot::load(ledger)?;
-    compute_and_store(ledger, &snap, &requests, now)?;
+    compute_and_store(ledger, &snap, &requests, now, &mut || Ok(()))?;
     set_meta(ledger, "applied_size", &size.to_string())?;
-    set_foreign_meta(ledger)?;
+    set_foreign_meta(ledger, &log_sizes(ledger)?)?;
     tx.commit()?;
-    Ok(())
+    Ok(Upkeep::Current)
 }
 
 /// Rebuilds the index, unless the file is read-only: its readers then use whatever index it has.
 pub(crate) fn rebuild_unless_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    match rebuild(ledger, now) {
+    let _lock = super::index_lock::exclusive(ledger.path());
+    rebuild_unless_read_only_locked(ledger, now)
+}
+
+fn rebuild_unless_read_only_locked(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    match rebuild_in(ledger, now, "main") {
         Err(WorkflowError::Ledger(crate::ledger::LedgerError::Sqlite(e)))
             if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
         {
@@ -631,12 +776,12 @@ fn foreign_key(o: &crate::ledger::Origin) -> String {
     format!("foreign_size:{}", o.id)
 }
 
-/// Records the size of every foreign log as seen by the index (both as one string and per log).
-fn set_foreign_meta(ledger: &Ledger) -> Result<(), WorkflowError> {
-    for o in ledger.origins()?.into_iter().filter(|o| !o.own) {
-        set_meta(ledger, &foreign_key(&o), &ledger.size(&o)?.to_string())?;
+/// Records the size of every foreign log as seen by the index, `sizes` (both as one string and per log).
+fn set_foreign_meta(ledger: &Ledger, sizes: &[LogSize]) -> Result<(), WorkflowError> {
+    for (o, size) in sizes.iter().filter(|(o, _)| !o.own) {
+        set_meta(ledger, &foreign_key(o), &size.to_string())?;
     }
-    set_meta(ledger, "foreign", &foreign_sizes(ledger)?)?;
+    set_meta(ledger, "foreign", &foreign_sizes(sizes))?;
     Ok(())
 }
 

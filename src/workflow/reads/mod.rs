@@ -8,6 +8,7 @@ mod domain_pass;
 pub mod evidence;
 pub mod facts;
 pub mod index;
+pub mod index_lock;
 pub mod log;
 pub(crate) mod memory;
 pub mod metrics;

@@ -162,7 +162,7 @@ fn import_peers(ctx: &Context, dir: &Path, own_file: &str, out: &mut Vec<PeerOut
             continue;
         }
         drop(ledger);
-        let result = super::sync::import(ctx, &file);
+        let result = super::sync::import(ctx, &file, super::sync::IndexUpkeep::Now);
         if result.is_ok() {
             mark_seen(&ctx.open()?, &digest)?;
         }
@@ -173,7 +173,11 @@ fn import_peers(ctx: &Context, dir: &Path, own_file: &str, out: &mut Vec<PeerOut
 }
 
 fn empty_import() -> super::sync::Imported {
-    super::sync::Imported { report: Default::default(), warnings: Vec::new() }
+    super::sync::Imported {
+        report: Default::default(),
+        warnings: Vec::new(),
+        index: crate::workflow::reads::index::Upkeep::Current,
+    }
 }
 
 /// The digest of a peer bundle, read only if it is a regular file of at most

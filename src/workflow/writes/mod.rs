@@ -33,6 +33,6 @@ pub(crate) fn append(
     validate: &dyn Fn(&Ledger, &crate::identity::Roster) -> Result<(), WorkflowError>,
 ) -> Result<Receipt, WorkflowError> {
     let receipt = session.append(statement, validate)?;
-    let _ = crate::workflow::reads::index::refresh(&session.ledger, crate::workflow::clock::now());
+    let _ = crate::workflow::reads::index::refresh_if_free(&session.ledger, crate::workflow::clock::now());
     Ok(receipt)
 }

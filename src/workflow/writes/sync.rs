@@ -9,6 +9,7 @@ use crate::sync::export::{ExportOptions, ExportReport};
 use crate::sync::import::{ImportOptions, ImportReport};
 use crate::workflow::context::{Context, ORIGIN_PASSPHRASE_ENV};
 use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::index::Upkeep;
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,26 @@ pub(crate) struct Exported {
 pub(crate) struct Imported {
     pub report: ImportReport,
     pub warnings: Vec<String>,
+    /// Where the request index stands: [`Upkeep::Deferred`] when its rebuild is left to the caller.
+    pub index: Upkeep,
+}
+
+/// Whether an import may leave a rebuild of the request index to a process of its own: the command line
+/// may (it starts `rollcall rebuild --if-behind` in the background, and the import returns once its entries
+/// are committed); the demo, the console and `sync --git` bring the index up to date before returning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IndexUpkeep {
+    Now,
+    MayDefer,
+}
+
+/// Brings the index up to date, or leaves a rebuild to the caller when `upkeep` allows.
+fn index_upkeep(ledger: &Ledger, upkeep: IndexUpkeep) -> Result<Upkeep, WorkflowError> {
+    let now = crate::workflow::clock::now();
+    match upkeep {
+        IndexUpkeep::Now => crate::workflow::reads::index::refresh(ledger, now).map(|()| Upkeep::Current),
+        IndexUpkeep::MayDefer => crate::workflow::reads::index::refresh_or_defer(ledger, now),
+    }
 }
 
 /// The origin key of this ledger, unlocked without asking when possible: by `ROLLCALL_ORIGIN_PASSPHRASE`,
@@ -196,7 +217,7 @@ pub(crate) fn checkpoints(ctx: &Context, out: &Path) -> Result<usize, WorkflowEr
 }
 
 /// `rollcall import`: verifies the bundle, adds what is new, cosigns what it verified.
-pub(crate) fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowError> {
+pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<Imported, WorkflowError> {
     let source = open_file(file)?;
     let ledger = ctx.open()?;
     let mut warnings = Vec::new();
@@ -219,11 +240,12 @@ pub(crate) fn import(ctx: &Context, file: &Path) -> Result<Imported, WorkflowErr
         }
         other => other?,
     };
+    let mut index = Upkeep::Current;
     if report.added() > 0 {
         crate::workflow::reads::assess::ensure_indexes(&ledger);
-        crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
+        index = index_upkeep(&ledger, upkeep)?;
     }
-    Ok(Imported { report, warnings })
+    Ok(Imported { report, warnings, index })
 }
 
 /// Verifies the bundle and adds what is new, in one transaction. The request index is the caller's to bring
@@ -250,11 +272,19 @@ pub(crate) struct Joined {
     pub origin_key: crate::ledger::PublicKey,
     pub member: String,
     pub imported: ImportReport,
+    /// Where the request index stands (see [`Imported::index`]).
+    pub index: Upkeep,
 }
 
 /// `rollcall init --join BUNDLE --as NAME`: a new origin of the bundle's ledger on this machine, its
 /// log opened by an `origin.joined` entry that NAME (an enrolled member) signs.
-pub(crate) fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&str>) -> Result<Joined, WorkflowError> {
+pub(crate) fn join(
+    ctx: &Context,
+    bundle: &Path,
+    member: &str,
+    origin: Option<&str>,
+    upkeep: IndexUpkeep,
+) -> Result<Joined, WorkflowError> {
     if ctx.ledger_path.exists() {
         return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
     }
@@ -300,9 +330,9 @@ pub(crate) fn join(ctx: &Context, bundle: &Path, member: &str, origin: Option<&s
     })?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, crate::identity::keyfile::KdfCost::Default)?;
     crate::workflow::reads::assess::ensure_indexes(&ledger);
-    crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
+    let index = index_upkeep(&ledger, upkeep)?;
     let imported = imported.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
-    Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported })
+    Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported, index })
 }
 
 /// The ledger id a bundle's header names.

@@ -1,0 +1,137 @@
+//! The request index kept up to date beside the commands that write: an import or a join that needs a
+//! rebuild of it returns once its entries are committed and leaves the rebuild to a process of its own
+//! (`ROLLCALL_INDEX_BACKGROUND_FROM` lowers the ledger size from which it does, so that these small
+//! ledgers show it); a reader waits for that process, and says so; a write never waits for it.
+
+mod common;
+
+use common::{Env, file_request, team};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+/// Runs `args` with `--json` and `env` lowered to defer any rebuild; returns the JSON output.
+fn json_deferring(env: &Env, args: &[&str]) -> Value {
+    let out = env.cmd().env("ROLLCALL_INDEX_BACKGROUND_FROM", "1").arg("--json").args(args).output().unwrap();
+    assert!(out.status.success(), "rollcall {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits (at most a minute) for the background process `pid` to end, so that the test's directory is
+/// not removed under it. Not an assertion on time: the index has been waited for already.
+fn wait_gone(v: &Value) {
+    let Some(pid) = v["index"]["pid"].as_u64() else { return };
+    for _ in 0..600 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie nobody reaps yet (state after the command name).
+        if stat.is_empty() || stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z')) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Exports `env`'s ledger as alice (the team has several keys) to `name` in its home.
+fn export(env: &Env, name: &str) -> String {
+    let p = env.home().join(name);
+    env.ok(&["export", "--out", p.to_str().unwrap(), "--as", "alice"]);
+    p.to_string_lossy().into_owned()
+}
+
+fn ids(listed: &Value) -> Vec<String> {
+    let mut ids: Vec<String> =
+        listed["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_join_leaves_the_index_to_the_background_and_list_shows_what_a_rebuild_shows() {
+    let a = team();
+    let reqs = [file_request(&a, "bob", "low"), file_request(&a, "frank", "high")];
+    let b = Env::new();
+    b.ok(&["key", "new", "grace"]);
+    let key = b.public_key("grace");
+    a.ok(&["enroll", "grace", "--pubkey", &key, "--as", "alice", "--role", "approver"]);
+    let bundle = export(&a, "all.rollcall");
+    let joined = json_deferring(&b, &["init", "--join", &bundle, "--as", "grace", "--origin", "test.example/grace"]);
+    assert_eq!(joined["index"]["state"], "background", "{joined}");
+    assert!(joined["index"]["pid"].as_u64().is_some(), "{joined}");
+
+    // `list` waits for the background rebuild (or does it itself, if it comes first): either way, every
+    // request is there, exactly as a rebuild from every entry lists them.
+    let listed = b.json(&["list"]);
+    let mut want = reqs.to_vec();
+    want.sort();
+    assert_eq!(ids(&listed), want, "{listed}");
+    b.ok(&["rebuild"]);
+    assert_eq!(b.json(&["list"]), listed);
+    assert!(b.ok(&["rebuild", "--if-behind"]).contains("up to date"));
+    wait_gone(&joined);
+}
+
+#[test]
+fn an_import_into_a_ledger_in_use_commits_first_and_the_index_catches_up() {
+    let a = team();
+    let own = file_request(&a, "bob", "low");
+    let b = Env::new();
+    b.ok(&["key", "new", "heidi"]);
+    let key = b.public_key("heidi");
+    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
+    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    let theirs = file_request(&b, "heidi", "medium");
+    // heidi's log opens with her join (a governance entry): the index is rebuilt, and the import leaves it.
+    let imported = json_deferring(&a, &["import", &b.export("heidi.rollcall")]);
+    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    assert_eq!(imported["index"]["state"], "background", "{imported}");
+    let listed = a.json(&["list"]);
+    let mut want = vec![own, theirs];
+    want.sort();
+    assert_eq!(ids(&listed), want, "{listed}");
+    wait_gone(&imported);
+
+    // Below the threshold (the default, 20,000 entries), the import brings the index up to date itself.
+    b.ok(&["note", "heidi again", "--as", "heidi"]);
+    let small = a.json(&["import", &b.export("heidi2.rollcall")]);
+    assert_eq!(small["index"]["state"], "current", "{small}");
+}
+
+#[test]
+fn a_write_never_waits_for_an_index_upkeep_and_a_reader_waits_and_says_so() {
+    let a = team();
+    let first = file_request(&a, "bob", "low");
+    a.ok(&["list"]);
+
+    // Another process is bringing the index up to date: this test holds its lock.
+    let lock = rollcall::workflow::index_lock::exclusive(&a.ledger());
+    assert!(rollcall::workflow::index_lock::busy(&a.ledger()));
+
+    // A request filed meanwhile is written at once (the command would hang here if it waited).
+    let out = a
+        .cmd()
+        .timeout(std::time::Duration::from_secs(120))
+        .arg("--json")
+        .args(common::request_args("frank", "Revert cache deploy 77", "high"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let second = second["request"].as_str().unwrap().to_string();
+
+    // `list` waits, and says why on stderr, before any row.
+    let mut cmd = a.std_cmd();
+    let mut child =
+        cmd.args(["--json", "list"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start list");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("note: waiting for the request index"), "{line:?}");
+
+    drop(lock);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut want = vec![first, second];
+    want.sort();
+    assert_eq!(ids(&listed), want, "the request filed while the index was locked is caught up: {listed}");
+}
