@@ -20,7 +20,12 @@ fn json_deferring(env: &Env, args: &[&str]) -> Value {
 /// Waits (at most a minute) for the background process `pid` to end, so that the test's directory is
 /// not removed under it. Not an assertion on time: the index has been waited for already.
 fn wait_gone(v: &Value) {
-    let Some(pid) = v["index"]["pid"].as_u64() else { return };
+    if let Some(pid) = v["index"]["pid"].as_u64() {
+        wait_pid(pid);
+    }
+}
+
+fn wait_pid(pid: u64) {
     for _ in 0..600 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // Gone, or a zombie nobody reaps yet (state after the command name).
@@ -134,4 +139,32 @@ fn a_write_never_waits_for_an_index_upkeep_and_a_reader_waits_and_says_so() {
     let mut want = vec![first, second];
     want.sort();
     assert_eq!(ids(&listed), want, "the request filed while the index was locked is caught up: {listed}");
+}
+
+#[test]
+fn a_governance_entry_on_a_large_ledger_leaves_the_rebuild_to_the_background() {
+    let a = team();
+    let req = file_request(&a, "bob", "low");
+    a.ok(&["list"]);
+    let deferring = |args: &[&str]| {
+        let out = a.cmd().env("ROLLCALL_INDEX_BACKGROUND_FROM", "1").args(args).output().unwrap();
+        assert!(out.status.success(), "rollcall {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    // An approval changes a few rows: updated in place, nothing left to the background.
+    common::tested(&a, &req, "bob");
+    let err = deferring(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    assert!(!err.contains("background"), "{err}");
+
+    // A new member may change any request's status: the index is rebuilt, after the command, elsewhere.
+    a.ok(&["key", "new", "grace"]);
+    let key = a.public_key("grace");
+    let err = deferring(&["enroll", "grace", "--pubkey", &key, "--as", "alice", "--role", "approver"]);
+    let note = err.lines().find(|l| l.starts_with("note: the request index is being rebuilt in the background"));
+    let note = note.unwrap_or_else(|| panic!("{err}"));
+    let pid: u64 = note.split("process ").nth(1).and_then(|s| s.split(')').next()).unwrap().parse().unwrap();
+    let listed = a.json(&["list"]);
+    assert_eq!(ids(&listed), vec![req.clone()], "{listed}");
+    assert_eq!(listed["requests"][0]["approvals"]["have"], 1, "{listed}");
+    wait_pid(pid);
 }

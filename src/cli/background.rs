@@ -50,6 +50,26 @@ pub(crate) fn catch_up(ctx: &Context, upkeep: Upkeep) -> Result<Index, WorkflowE
     }
 }
 
+/// Starts the rebuilds the command's writes left (`workflow::index::take_deferred`: a governance entry
+/// appended to a large ledger), telling the user on stderr; one that cannot be started is done now.
+pub(crate) fn start_deferred() {
+    for ledger in crate::workflow::index::take_deferred() {
+        match start(&ledger) {
+            Ok(pid) => crate::cli::output::note(&format!(
+                "the request index is being rebuilt in the background (process {pid}); `list` and the console wait for it"
+            )),
+            Err(_) => {
+                let ctx = Context::from_env(Some(ledger));
+                if let Err(e) =
+                    ctx.and_then(|c| crate::workflow::index::refresh(&c.open()?, crate::workflow::clock::now()))
+                {
+                    crate::cli::output::warn(&format!("the request index is not up to date: {e}"));
+                }
+            }
+        }
+    }
+}
+
 fn start(ledger: &Path) -> std::io::Result<u32> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("--ledger")

@@ -32,9 +32,16 @@ pub struct Member {
     pub revoked: Option<Pos>,
     /// Role sets with the position each took effect, oldest first.
     pub roles: Vec<(Pos, Vec<String>)>,
+    /// `name (key id)`, as [`Roster::display`] shows the member: made once, not hashed again for every row.
+    label: String,
 }
 
 impl Member {
+    fn new(name: String, key: PublicKey, since: Pos, roles: Vec<String>) -> Member {
+        let label = format!("{name} ({})", key.key_id());
+        Member { name, key, since, revoked: None, roles: vec![(since, roles)], label }
+    }
+
     pub(crate) fn active_at(&self, pos: Pos) -> bool {
         self.since <= pos && self.revoked.is_none_or(|r| pos < r)
     }
@@ -326,16 +333,7 @@ impl Roster {
         }
         let origin_key = PublicKey::parse(&g.origin.key).ok_or("genesis origin key is invalid")?;
         self.origins.insert(g.origin.name.clone(), origin_key);
-        self.members.insert(
-            admin.bytes(),
-            Member {
-                name: g.admin.name.clone(),
-                key: admin,
-                since: pos,
-                revoked: None,
-                roles: vec![(pos, vec![ADMIN_ROLE.into()])],
-            },
-        );
+        self.members.insert(admin.bytes(), Member::new(g.admin.name.clone(), admin, pos, vec![ADMIN_ROLE.into()]));
         self.policies.push(AdoptedPolicy { id: *id, pos, text: g.policy.clone() });
         self.applied.insert(*id, pos);
         self.counted.insert(*id);
@@ -547,10 +545,7 @@ impl Roster {
                 if let Ok(b) = serde_json::from_value::<EnrolledBody>(p.body.clone())
                     && let Some(key) = PublicKey::parse(&b.key)
                 {
-                    self.members.insert(
-                        key.bytes(),
-                        Member { name: b.name, key, since: pos, revoked: None, roles: vec![(pos, b.roles)] },
-                    );
+                    self.members.insert(key.bytes(), Member::new(b.name, key, pos, b.roles));
                 }
             }
             ROLES => {
@@ -614,8 +609,8 @@ impl Roster {
 
     /// `name (key id)` or `key id`.
     pub(crate) fn display(&self, key: &PublicKey) -> String {
-        match self.name_of(key) {
-            Some(n) => format!("{n} ({})", key.key_id()),
+        match self.member(key) {
+            Some(m) => m.label.clone(),
             None => key.key_id(),
         }
     }

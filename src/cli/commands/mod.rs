@@ -31,14 +31,25 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, WorkflowError> {
         return Err(WorkflowError::Usage("no command given; see `rollcall --help`".into()));
     };
     let ctx = &ctx;
-    if !matches!(command, Command::Tui(_) | Command::Demo(_)) {
-        // A console's screen is its own: only the other commands say why they wait.
+    let console = matches!(command, Command::Tui(_) | Command::Demo(_));
+    if !console {
+        // A console's screen is its own: only the other commands say why they wait, and leave a rebuild of
+        // a large ledger's index to the background.
         crate::workflow::index_lock::on_wait(|| {
             crate::cli::output::note(
                 "waiting for the request index: another rollcall process is bringing it up to date",
             )
         });
+        crate::workflow::index::defer_rebuilds();
     }
+    let done = dispatch(ctx, command, json);
+    if !console {
+        crate::cli::background::start_deferred();
+    }
+    done
+}
+
+fn dispatch(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, WorkflowError> {
     match command {
         Command::Key { command } => keys::run(ctx, command, json),
         Command::Init(a) => ledger::init_or_join(ctx, a, json),

@@ -183,6 +183,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     // bundle brings are checked against the staged logs below, naming its line.
     crate::ledger::causal::check_lengths(ledger, &crate::ledger::causal::Causality::load(ledger)?)?;
     let tx = ledger.begin_import()?;
+    blobs::ensure_blob_indexes(ledger)?;
     // The pipeline and thread-count policy of `verify` (`ROLLCALL_VERIFY_THREADS`, else one per core).
     let limits = Limits { batch: BATCH, batch_bytes: BATCH_BYTES, in_flight: IN_FLIGHT };
     let workers = vec![(); pipeline::threads()];

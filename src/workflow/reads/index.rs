@@ -639,12 +639,36 @@ pub fn refresh_or_defer(ledger: &Ledger, now: DateTime<Utc>) -> Result<Upkeep, W
 }
 
 /// As [`refresh`] when no other upkeep is under way; otherwise nothing (that upkeep, or the next reader's
-/// refresh, catches up what this process appended). A write never waits for an index.
+/// refresh, catches up what this process appended). A write never waits for an index. In a process that
+/// called [`defer_rebuilds`], a rebuild of a large ledger (a governance entry appended to it) is deferred
+/// as [`refresh_or_defer`] defers it, and the ledger is named by [`take_deferred`].
 pub(crate) fn refresh_if_free(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
-    match super::index_lock::exclusive_if_free(ledger.path()) {
-        Some(_lock) => refresh_locked(ledger, now, None).map(|_| ()),
-        None => Ok(()),
+    let Some(_lock) = super::index_lock::exclusive_if_free(ledger.path()) else { return Ok(()) };
+    let defer = DEFER_REBUILDS.load(std::sync::atomic::Ordering::Relaxed).then(background_from);
+    if refresh_locked(ledger, now, defer)? == Upkeep::Deferred {
+        DEFERRED.lock().unwrap_or_else(|e| e.into_inner()).push(ledger.path().to_path_buf());
     }
+    Ok(())
+}
+
+/// Whether writes in this process leave a rebuild of a large ledger's index ([`refresh_if_free`]).
+static DEFER_REBUILDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The ledgers whose rebuild a write of this process left.
+static DEFERRED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// From now on, a write in this process that needs a rebuild of a large ledger's index leaves it, and
+/// [`take_deferred`] names the ledger: the command line, which starts the rebuild in the background once
+/// the command is done. (The console does not: its worker brings the index up to date off the screen.)
+pub fn defer_rebuilds() {
+    DEFER_REBUILDS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The ledgers whose rebuild a write left since the last call, each once.
+pub fn take_deferred() -> Vec<std::path::PathBuf> {
+    let mut out = std::mem::take(&mut *DEFERRED.lock().unwrap_or_else(|e| e.into_inner()));
+    out.dedup();
+    out
 }
 
 /// Entries in every log.

@@ -231,6 +231,11 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
             None
         }
     };
+    // The look-up indexes first: the import's rows are indexed as they are written.
+    crate::workflow::reads::assess::ensure_indexes(&ledger);
+    // Copying the committed pages into the file is left to the next writer (see `checkpoint_here`): the
+    // background rebuild of the index, when there is one; else this connection, once it is done.
+    ledger.checkpoint_here(false)?;
     let report = match import_into(&ledger, source, witness_key) {
         Err(WorkflowError::Sync(SyncError::Security(message))) => {
             // Refused, the evidence committed on its own: escalate, then report the refusal.
@@ -242,8 +247,10 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
     };
     let mut index = Upkeep::Current;
     if report.added() > 0 {
-        crate::workflow::reads::assess::ensure_indexes(&ledger);
         index = index_upkeep(&ledger, upkeep)?;
+    }
+    if index == Upkeep::Current {
+        ledger.checkpoint_here(true)?;
     }
     Ok(Imported { report, warnings, index })
 }
@@ -300,6 +307,8 @@ pub(crate) fn join(
     let origin_key = crate::ledger::PublicKey::from_signing(&origin_signing);
     let mut imported = None;
     let ledger = Ledger::create_with(&ctx.ledger_path, &origin, &origin_key, &ledger_id, |l| {
+        // The look-up indexes first, while the file is empty: its rows are indexed as they are written.
+        crate::workflow::reads::assess::ensure_indexes(l);
         let report = import_into(l, open_file(bundle)?, Some(origin_signing.clone()))?;
         let roster = crate::identity::Roster::from_ledger(l)?;
         // The new log opens having seen everything the bundle carried.
@@ -329,7 +338,6 @@ pub(crate) fn join(
         Ok::<(), WorkflowError>(())
     })?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, crate::identity::keyfile::KdfCost::Default)?;
-    crate::workflow::reads::assess::ensure_indexes(&ledger);
     let index = index_upkeep(&ledger, upkeep)?;
     let imported = imported.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
     Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported, index })
