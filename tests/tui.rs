@@ -1670,3 +1670,44 @@ fn o_on_an_observed_deployment_in_the_history_files_a_request_to_roll_it_back() 
     }
     assert!(seen_plain, "the search Deployment's revision 3 is among the observations");
 }
+
+/// A console opened while another process rebuilds the request index (the background rebuild after a large
+/// import) says why its queue waits before it waits, then shows the queue once the rebuild is done.
+#[test]
+fn the_console_says_why_its_queue_waits_while_another_process_rebuilds_the_index() {
+    use rollcall::tui::worker::{Identity, Worker};
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    env.ok(&["list"]);
+    let rebuilding = rollcall::workflow::index_lock::exclusive(&env.ledger());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ctx = rollcall::workflow::Context {
+        ledger_path: env.ledger(),
+        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
+        passphrases: Box::new(rollcall::identity::passphrase::Given(rollcall::identity::Passphrase::new(
+            common::PASS.into(),
+        ))),
+    };
+    let mut worker = Worker::new(ctx, Identity { signer: None, read_only: false }).telling(tx);
+    let counted = std::thread::spawn(move || {
+        worker.handle(Cmd::QueueCount { generation: 1, filter: rollcall::workflow::browse::QueueFilter::default() })
+    });
+    // Sent before the worker waits: the rebuild is still under way (this test holds its lock).
+    match rx.recv().unwrap() {
+        Msg::Notice(text) => assert!(text.contains("rebuilding the request index"), "{text}"),
+        other => panic!("expected a notice, got {other:?}"),
+    }
+    assert!(rollcall::workflow::index_lock::busy(&env.ledger()));
+    drop(rebuilding);
+    let msgs = counted.join().unwrap();
+    assert!(msgs.iter().any(|m| matches!(m, Msg::QueueCount { total: 1, .. })), "{msgs:?} ({req})");
+
+    // The notice is a plain toast, not an error, and the queue keeps waiting for its rows.
+    let (_dir, d) = demo_copy();
+    let mut h = harness(&d, 120, 30, false);
+    h.state.queue.loading = true;
+    h.send(Msg::Notice(rollcall::tui::worker::INDEX_BUSY.into()));
+    let toast = h.state.toasts.last().unwrap();
+    assert!(!toast.error && toast.text.contains("rebuilding"), "{:?}", toast.text);
+    assert!(h.state.queue.loading);
+}

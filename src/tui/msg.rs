@@ -84,6 +84,8 @@ pub enum Msg {
     Acted(Result<Done, Failed>),
     /// A worker could not do what was asked (shown as a toast; the UI goes on).
     Error(String),
+    /// Something the user should know that is not a failure (shown as a plain toast).
+    Notice(String),
 }
 
 /// What an action dialog signs.

@@ -107,7 +107,8 @@ impl Workers {
 }
 
 /// A worker thread: takes the commands queued so far, drops the superseded ones, runs the rest in order.
-fn spawn_lane(mut w: Worker, out: Sender<Msg>) -> Sender<Cmd> {
+fn spawn_lane(w: Worker, out: Sender<Msg>) -> Sender<Cmd> {
+    let mut w = w.telling(out.clone());
     let (tx, rx) = mpsc::channel::<Cmd>();
     std::thread::spawn(move || {
         while let Ok(first) = rx.recv() {

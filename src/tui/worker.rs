@@ -22,12 +22,18 @@ pub struct Identity {
     pub read_only: bool,
 }
 
+/// What the console says when another process is rebuilding the request index it needs.
+pub const INDEX_BUSY: &str =
+    "another rollcall process is rebuilding the request index (after an import); the queue shows once it is done";
+
 /// Answers commands against one ledger.
 pub struct Worker {
     pub ctx: Context,
     pub identity: Identity,
     /// Where the verification worker reports how far it has come (the runtime's channel).
     progress: Option<std::sync::mpsc::Sender<Msg>>,
+    /// Where a worker says, before it waits, why it waits (the runtime's channel).
+    notices: Option<std::sync::mpsc::Sender<Msg>>,
     ledger: Option<Ledger>,
     /// What waits on the signed-in key, for the ledger as `ledger` was opened (recomputed when reopened).
     waiting: Option<std::sync::Arc<Waiting>>,
@@ -54,6 +60,7 @@ impl Worker {
             ctx,
             identity,
             progress: None,
+            notices: None,
             ledger: None,
             waiting: None,
             alerts: None,
@@ -68,6 +75,12 @@ impl Worker {
         self
     }
 
+    /// This worker tells `out` why it waits, before it does (the request index rebuilt by another process).
+    pub fn telling(mut self, out: std::sync::mpsc::Sender<Msg>) -> Worker {
+        self.notices = Some(out);
+        self
+    }
+
     /// A second worker on the same ledger (the verification and the signing workers).
     pub(crate) fn sibling(&self) -> Worker {
         Worker::new(ctx_like(&self.ctx, None), self.identity.clone())
@@ -77,6 +90,13 @@ impl Worker {
         if self.ledger.is_none() {
             self.waiting = None;
             self.alerts = None;
+            // Another process rebuilding the index (after a large import) is waited for: say so first, or
+            // the queue would only read "loading…" until it is done.
+            if crate::workflow::index_lock::busy(&self.ctx.ledger_path)
+                && let Some(out) = &self.notices
+            {
+                let _ = out.send(Msg::Notice(INDEX_BUSY.into()));
+            }
             // Bring the request index up to date first (a read-only file keeps what it has).
             if !self.identity.read_only
                 && let Ok(rw) = self.ctx.open()

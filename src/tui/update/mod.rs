@@ -132,6 +132,10 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         }
         Msg::Changed => refresh_all(s),
         Msg::Acted(result) => dialog::acted(s, result),
+        Msg::Notice(text) => {
+            s.toast(text, false);
+            vec![]
+        }
         Msg::Error(e) => {
             s.queue.loading = false;
             s.history.list.loading = false;
