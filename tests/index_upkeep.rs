@@ -168,3 +168,33 @@ fn a_governance_entry_on_a_large_ledger_leaves_the_rebuild_to_the_background() {
     assert_eq!(listed["requests"][0]["approvals"]["have"], 1, "{listed}");
     wait_pid(pid);
 }
+
+#[test]
+fn an_import_while_another_process_keeps_the_index_does_not_wait_for_it() {
+    let a = team();
+    let own = file_request(&a, "bob", "low");
+    a.ok(&["list"]);
+    let b = Env::new();
+    b.ok(&["key", "new", "heidi"]);
+    let key = b.public_key("heidi");
+    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
+    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    let theirs = file_request(&b, "heidi", "low");
+    let bundle = b.export("heidi.rollcall");
+
+    // Another process is rebuilding alice's index (an earlier import's background rebuild).
+    let rebuilding = rollcall::workflow::index_lock::exclusive(&a.ledger());
+    let out =
+        a.cmd().timeout(std::time::Duration::from_secs(120)).args(["--json", "import", &bundle]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    // Committed without waiting; a catch-up is queued behind the rebuild in progress.
+    assert_eq!(imported["index"]["state"], "background", "{imported}");
+    drop(rebuilding);
+    let listed = a.json(&["list"]);
+    let mut want = vec![own, theirs];
+    want.sort();
+    assert_eq!(ids(&listed), want, "{listed}");
+    wait_gone(&imported);
+}

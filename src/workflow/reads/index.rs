@@ -632,9 +632,12 @@ pub fn refresh(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError>
 /// As [`refresh`], except that a rebuild from every entry of a ledger of at least [`BACKGROUND_FROM`]
 /// entries is not done but reported ([`Upkeep::Deferred`]): an import or a join returns as soon as its
 /// entries are committed, and the command line starts `rollcall rebuild --if-behind` in the background.
-/// Until that is done, a reader that needs the index waits for it, or does the rebuild itself.
+/// Until that is done, a reader that needs the index waits for it, or does the rebuild itself. When
+/// another process is keeping the index at that moment (the rebuild an earlier import left), nothing is
+/// waited for either: the upkeep is reported deferred, and the catch-up started in the background waits
+/// for that process, then adds what this import brought.
 pub fn refresh_or_defer(ledger: &Ledger, now: DateTime<Utc>) -> Result<Upkeep, WorkflowError> {
-    let _lock = super::index_lock::exclusive(ledger.path());
+    let Some(_lock) = super::index_lock::exclusive_if_free(ledger.path()) else { return Ok(Upkeep::Deferred) };
     refresh_locked(ledger, now, Some(background_from()))
 }
 
