@@ -33,8 +33,14 @@ pub fn lock_path(ledger: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn open(ledger: &Path) -> Option<File> {
+/// The lock file, created when `create` (by a process that keeps the index, which may write beside the
+/// ledger). A reader only opens one that exists: an auditor's read-only console writes nothing, not even
+/// an empty file, and when there is no file nobody is keeping the index.
+fn open(ledger: &Path, create: bool) -> Option<File> {
     let path = lock_path(ledger);
+    if !create {
+        return File::open(&path).ok();
+    }
     let mut opts = OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -88,7 +94,7 @@ fn flock(_: &File, _: bool, _: bool) -> Tried {
 }
 
 fn take(ledger: &Path, shared: bool) -> UpkeepLock {
-    let Some(file) = open(ledger) else { return UpkeepLock { _file: None } };
+    let Some(file) = open(ledger, !shared) else { return UpkeepLock { _file: None } };
     let locked = match flock(&file, shared, false) {
         Tried::Locked => true,
         Tried::Held => {
@@ -105,7 +111,7 @@ fn take(ledger: &Path, shared: bool) -> UpkeepLock {
 /// The exclusive lock if nobody holds it now; `None` when another upkeep is under way (it, or the next
 /// reader, brings the index up to date).
 pub(crate) fn exclusive_if_free(ledger: &Path) -> Option<UpkeepLock> {
-    let Some(file) = open(ledger) else { return Some(UpkeepLock { _file: None }) };
+    let Some(file) = open(ledger, true) else { return Some(UpkeepLock { _file: None }) };
     match flock(&file, false, false) {
         Tried::Locked => Some(UpkeepLock { _file: Some(file) }),
         Tried::Held => None,
@@ -113,9 +119,10 @@ pub(crate) fn exclusive_if_free(ledger: &Path) -> Option<UpkeepLock> {
     }
 }
 
-/// Whether another process (or thread) is bringing the index of the ledger at `ledger` up to date now.
+/// Whether another process (or thread) is bringing the index of the ledger at `ledger` up to date now
+/// (asked without creating the lock file).
 pub fn busy(ledger: &Path) -> bool {
-    exclusive_if_free(ledger).is_none()
+    open(ledger, false).is_some_and(|file| matches!(flock(&file, false, false), Tried::Held))
 }
 
 #[cfg(test)]
@@ -154,6 +161,19 @@ mod tests {
         drop(held);
         rx.recv().unwrap();
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn a_reader_creates_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.db");
+        let _shared = shared(&ledger);
+        assert!(!busy(&ledger));
+        assert!(!lock_path(&ledger).exists(), "a read-only reader wrote nothing beside the ledger");
+        let held = exclusive(&ledger);
+        assert!(lock_path(&ledger).exists());
+        assert!(busy(&ledger));
+        drop(held);
     }
 
     #[test]
