@@ -1694,7 +1694,7 @@ fn the_console_says_why_its_queue_waits_while_another_process_rebuilds_the_index
     });
     // Sent before the worker waits: the rebuild is still under way (this test holds its lock).
     match rx.recv().unwrap() {
-        Msg::Notice(text) => assert!(text.contains("rebuilding the request index"), "{text}"),
+        Msg::Notice(text) => assert!(text.contains("request index is being brought up to date"), "{text}"),
         other => panic!("expected a notice, got {other:?}"),
     }
     assert!(rollcall::workflow::index_lock::busy(&env.ledger()));
@@ -1708,6 +1708,6 @@ fn the_console_says_why_its_queue_waits_while_another_process_rebuilds_the_index
     h.state.queue.loading = true;
     h.send(Msg::Notice(rollcall::tui::worker::INDEX_BUSY.into()));
     let toast = h.state.toasts.last().unwrap();
-    assert!(!toast.error && toast.text.contains("rebuilding"), "{:?}", toast.text);
+    assert!(!toast.error && toast.text.contains("brought up to date"), "{:?}", toast.text);
     assert!(h.state.queue.loading);
 }

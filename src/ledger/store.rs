@@ -21,6 +21,20 @@ use std::time::Duration;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often a connection that waits for another's lock tries again.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+
+/// SQLite's busy handler for every connection: try again every [`BUSY_POLL`], for about [`BUSY_TIMEOUT`].
+/// SQLite's own timeout tries at growing intervals, up to 100 ms apart, and misses the short pause a
+/// stepped rebuild of the request index leaves between its commits so that a waiting writer goes first.
+fn poll_busy(tries: i32) -> bool {
+    if BUSY_POLL * u32::try_from(tries).unwrap_or(u32::MAX) >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(BUSY_POLL);
+    true
+}
+
 /// A log in this ledger file: the own origin or a mirror of another machine's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
@@ -102,7 +116,7 @@ impl std::fmt::Debug for Ledger {
 }
 
 fn configure(conn: &Connection) -> Result<(), LedgerError> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_handler(Some(poll_busy))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())
 }
@@ -221,7 +235,7 @@ impl Ledger {
         // Declared before the connection, so that on every path it is dropped after it.
         let registration = super::open_files::register(path, || schema::check_header(path))?;
         let conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_handler(Some(poll_busy))?;
         if mode.contains(OpenFlags::SQLITE_OPEN_READ_WRITE) {
             configure(&conn)?;
         }
@@ -386,10 +400,17 @@ impl Ledger {
     /// to the next connection that commits (`false`). A commit is durable either way once the log is
     /// synced (`synchronous = FULL`); a checkpoint only moves pages. A large import leaves it: on a million
     /// entries it is 3 s of copying on one core after the last check, which the rebuild of the request
-    /// index that follows in the background does instead (its first commit checkpoints).
+    /// index that follows in the background does instead (`index::catch_up`).
     pub fn checkpoint_here(&self, yes: bool) -> Result<(), LedgerError> {
         self.conn.pragma_update(None, "wal_autocheckpoint", if yes { 1000 } else { 0 })?;
         self.conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, !yes)?;
+        Ok(())
+    }
+
+    /// Copies what the write-ahead log holds into the file as far as readers allow (`PASSIVE`: it never
+    /// waits for them); a no-op outside WAL mode.
+    pub fn checkpoint(&self) -> Result<(), LedgerError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 

@@ -24,7 +24,7 @@ pub struct Identity {
 
 /// What the console says when another process is rebuilding the request index it needs.
 pub const INDEX_BUSY: &str =
-    "another rollcall process is rebuilding the request index (after an import); the queue shows once it is done";
+    "the request index is being brought up to date elsewhere (an import's rebuild); the queue shows once it is done";
 
 /// Answers commands against one ledger.
 pub struct Worker {

@@ -173,7 +173,7 @@ pub(crate) fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCod
 pub(crate) fn rebuild(ctx: &Context, if_behind: bool, json: bool) -> Result<ExitCode, WorkflowError> {
     let ledger = ctx.open()?;
     if if_behind {
-        workflow::index::refresh(&ledger, workflow::clock::now())?;
+        workflow::index::catch_up(&ledger, workflow::clock::now())?;
         if json {
             output::json(&json!({"index": "current"}));
         } else {

@@ -497,6 +497,9 @@ const REBUILD_CACHE_KIB: i64 = 32 * 1024;
 /// approval, an append, an import) waits at most one step for the file, never the whole rebuild.
 const STEP_ROWS: usize = 20_000;
 
+/// The pause between two steps of a rebuild, for a waiting writer to go first (five of its tries).
+const STEP_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A rebuild's writes. In the ledger file they commit every [`STEP_ROWS`] rows (an index half built says
 /// so: it has no version until its last step, and the next upkeep starts again); in a connection's private
 /// temporary database nobody else waits, and they are one transaction.
@@ -522,11 +525,14 @@ impl<'l> Steps<'l> {
         Ok(())
     }
 
-    /// Commits what is written so far (in the ledger file), and goes on in a new transaction.
+    /// Commits what is written so far (in the ledger file), leaves a writer that waits for the file the
+    /// time to take it (every connection tries again each millisecond: `ledger::store`'s busy handler),
+    /// and goes on in a new transaction, after that writer's.
     fn boundary(&mut self) -> Result<(), WorkflowError> {
         if self.stepped {
             self.open = false;
             self.ledger.cache_conn().execute_batch("COMMIT")?;
+            std::thread::sleep(STEP_PAUSE);
             self.ledger.cache_conn().execute_batch("BEGIN IMMEDIATE")?;
             self.open = true;
         }
@@ -542,27 +548,36 @@ impl<'l> Steps<'l> {
 
 impl Drop for Steps<'_> {
     fn drop(&mut self) {
-        if self.open {
+        // Also when a COMMIT failed and left its transaction open (a full disk): the connection must not
+        // stay inside it.
+        if self.open || !self.ledger.cache_conn().is_autocommit() {
             let _ = self.ledger.cache_conn().execute_batch("ROLLBACK");
         }
     }
 }
 
 fn build_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Result<usize, WorkflowError> {
+    if schema == "main" {
+        super::assess::ensure_indexes(ledger);
+    }
+    // What the rebuild covers is fixed first, in one read transaction and without the write lock (on a
+    // million entries this takes seconds): the logs as they stand now, and every request in them, each
+    // assessed against the memory of bad artifacts read once. Entries appended later are the catch-up's.
+    let (snap, ids, sizes) = {
+        let read = ledger.cache_conn().unchecked_transaction()?;
+        let snap = Snapshot::load(ledger)?.remember(ledger)?;
+        let ids = all_requests(ledger)?;
+        let sizes = log_sizes(ledger)?;
+        read.commit()?;
+        (snap, ids, sizes)
+    };
     let mut steps = Steps::begin(ledger, schema == "main")?;
     ledger.cache_conn().execute_batch(&format!(
         "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
     ))?;
     tables_in(ledger, schema)?;
     ledger.cache_conn().execute(&format!("DELETE FROM {schema}.index_meta"), [])?;
-    if schema == "main" {
-        super::assess::ensure_indexes(ledger);
-    }
-    // Every request is assessed: the memory of bad artifacts is read once, not asked per request. What
-    // the rebuild covers is fixed here: the logs as they stand now.
-    let snap = Snapshot::load(ledger)?.remember(ledger)?;
-    let ids = all_requests(ledger)?;
-    let sizes = log_sizes(ledger)?;
+    steps.boundary()?;
     let mut step = || steps.wrote();
     compute_and_store(ledger, &snap, &ids, now, &mut step)?;
     steps.boundary()?;
@@ -641,6 +656,15 @@ pub fn refresh_or_defer(ledger: &Ledger, now: DateTime<Utc>) -> Result<Upkeep, W
     refresh_locked(ledger, now, Some(background_from()))
 }
 
+/// What `rollcall rebuild --if-behind` does (the background catch-up after a large import): [`refresh`],
+/// then a checkpoint of the write-ahead log, which the import left to it (`Ledger::checkpoint_here`) and
+/// which a connection that stays open elsewhere (a console, `log --follow`) would otherwise never get.
+pub fn catch_up(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    refresh(ledger, now)?;
+    ledger.checkpoint()?;
+    Ok(())
+}
+
 /// As [`refresh`] when no other upkeep is under way; otherwise nothing (that upkeep, or the next reader's
 /// refresh, catches up what this process appended). A write never waits for an index. In a process that
 /// called [`defer_rebuilds`], a rebuild of a large ledger (a governance entry appended to it) is deferred
@@ -674,36 +698,51 @@ pub fn take_deferred() -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Entries in every log.
-fn total_entries(ledger: &Ledger) -> Result<u64, WorkflowError> {
-    Ok(log_sizes(ledger)?.iter().map(|(_, n)| n).sum())
+/// [`refresh`] with the upkeep lock held; a rebuild of a ledger of at least `defer_from` entries is left.
+/// After a rebuild, one more pass adds what was appended while it ran (writers that found the lock held
+/// left their entries to it).
+fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) -> Result<Upkeep, WorkflowError> {
+    match refresh_pass(ledger, now, defer_from)? {
+        Pass::Rebuilt => refresh_pass(ledger, now, None).map(|_| Upkeep::Current),
+        Pass::Done(upkeep) => Ok(upkeep),
+    }
 }
 
-/// [`refresh`] with the upkeep lock held; a rebuild of a ledger of at least `defer_from` entries is left.
-fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) -> Result<Upkeep, WorkflowError> {
-    let rebuild_or_defer = |total: u64| -> Result<Upkeep, WorkflowError> {
+/// What one pass of [`refresh_locked`] did.
+enum Pass {
+    Done(Upkeep),
+    /// It rebuilt the index from every entry (up to the logs' sizes when the rebuild began).
+    Rebuilt,
+}
+
+fn refresh_pass(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) -> Result<Pass, WorkflowError> {
+    let rebuild_or_defer = |total: u64| -> Result<Pass, WorkflowError> {
         if defer_from.is_some_and(|from| total >= from) {
-            return Ok(Upkeep::Deferred);
+            return Ok(Pass::Done(Upkeep::Deferred));
         }
         rebuild_unless_read_only_locked(ledger, now)?;
-        Ok(Upkeep::Current)
+        Ok(Pass::Rebuilt)
     };
+    // Every size this pass works to, read once: what it records as seen is exactly what it indexed (an
+    // import committed while it runs stays ahead of the index, for the next pass).
+    let sizes = log_sizes(ledger)?;
+    let total: u64 = sizes.iter().map(|(_, n)| n).sum();
     let same = meta(ledger, "version").ok().flatten().as_deref() == Some(INDEX_VERSION)
         && meta(ledger, "ledger_id").ok().flatten().as_deref() == Some(&ledger.ledger_id().to_hex());
     let foreign = if !same {
         None
-    } else if meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(&log_sizes(ledger)?)) {
+    } else if meta(ledger, "foreign").ok().flatten() == Some(foreign_sizes(&sizes)) {
         Some(Vec::new())
     } else {
-        foreign_behind(ledger)?
+        foreign_behind(ledger, &sizes)?
     };
-    let Some(foreign) = foreign else { return rebuild_or_defer(total_entries(ledger)?) };
+    let Some(foreign) = foreign else { return rebuild_or_defer(total) };
     if ensure(ledger).is_err() {
-        return Ok(Upkeep::Current);
+        return Ok(Pass::Done(Upkeep::Current));
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let own = ledger.own_origin().clone();
-    let size = ledger.size(&own)?;
+    let size = sizes.iter().find(|(o, _)| o.id == own.id).map(|(_, n)| *n).unwrap_or(0);
     let now_s = format_ts(now);
     let stale: Vec<Vec<u8>> = {
         let mut stmt = ledger
@@ -716,10 +755,9 @@ fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) 
         behind.push((own, applied, size));
     }
     if behind.is_empty() && stale.is_empty() {
-        return Ok(Upkeep::Current);
+        return Ok(Pass::Done(Upkeep::Current));
     }
     let new: u64 = behind.iter().map(|(_, from, to)| to - from).sum();
-    let total = total_entries(ledger)?;
     if new >= PARALLEL_FROM as u64 && new > total / 2 {
         return rebuild_or_defer(total);
     }
@@ -732,10 +770,10 @@ fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) 
             // Every entry's text is indexed again: what was added above goes with the transaction.
             drop(tx);
             if defer_from.is_some_and(|from| total >= from) {
-                return Ok(Upkeep::Deferred);
+                return Ok(Pass::Done(Upkeep::Deferred));
             }
             rebuild_in(ledger, now, "main")?;
-            return Ok(Upkeep::Current);
+            return Ok(Pass::Rebuilt);
         }
     }
     affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
@@ -749,9 +787,9 @@ fn refresh_locked(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) 
     let snap = Snapshot::load(ledger)?;
     compute_and_store(ledger, &snap, &requests, now, &mut || Ok(()))?;
     set_meta(ledger, "applied_size", &size.to_string())?;
-    set_foreign_meta(ledger, &log_sizes(ledger)?)?;
+    set_foreign_meta(ledger, &sizes)?;
     tx.commit()?;
-    Ok(Upkeep::Current)
+    Ok(Pass::Done(Upkeep::Current))
 }
 
 /// Rebuilds the index, unless the file is read-only: its readers then use whatever index it has.
@@ -776,9 +814,10 @@ type Behind = (crate::ledger::Origin, u64, u64);
 
 /// The logs of other origins with entries the index has not seen. `None` when the index's record of them
 /// does not fit the logs (only a rebuild can tell what it holds).
-fn foreign_behind(ledger: &Ledger) -> Result<Option<Vec<Behind>>, WorkflowError> {
+fn foreign_behind(ledger: &Ledger, sizes: &[LogSize]) -> Result<Option<Vec<Behind>>, WorkflowError> {
     let mut out = Vec::new();
-    for o in ledger.origins()?.into_iter().filter(|o| !o.own) {
+    for (o, size) in sizes.iter().filter(|(o, _)| !o.own) {
+        let (o, size) = (o.clone(), *size);
         // A log the index has no record of is new to it: it was never imported before.
         let seen = match meta(ledger, &foreign_key(&o))? {
             Some(s) => match s.parse::<u64>() {
@@ -787,7 +826,6 @@ fn foreign_behind(ledger: &Ledger) -> Result<Option<Vec<Behind>>, WorkflowError>
             },
             None => 0,
         };
-        let size = ledger.size(&o)?;
         if seen > size {
             return Ok(None);
         }

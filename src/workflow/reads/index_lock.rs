@@ -120,9 +120,9 @@ pub(crate) fn exclusive_if_free(ledger: &Path) -> Option<UpkeepLock> {
 }
 
 /// Whether another process (or thread) is bringing the index of the ledger at `ledger` up to date now
-/// (asked without creating the lock file).
+/// (asked without creating the lock file, and with a shared lock, which keeps nobody out but a keeper).
 pub fn busy(ledger: &Path) -> bool {
-    open(ledger, false).is_some_and(|file| matches!(flock(&file, false, false), Tried::Held))
+    open(ledger, false).is_some_and(|file| matches!(flock(&file, true, false), Tried::Held))
 }
 
 #[cfg(test)]
@@ -141,7 +141,8 @@ mod tests {
         assert!(!busy(&ledger));
         let a = shared(&ledger);
         let b = shared(&ledger);
-        assert!(busy(&ledger), "shared holders keep the exclusive lock out");
+        assert!(exclusive_if_free(&ledger).is_none(), "shared holders keep the exclusive lock out");
+        assert!(!busy(&ledger), "readers waiting are not keeping the index");
         drop((a, b));
         assert!(exclusive_if_free(&ledger).is_some());
     }

@@ -233,8 +233,8 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
     };
     // The look-up indexes first: the import's rows are indexed as they are written.
     crate::workflow::reads::assess::ensure_indexes(&ledger);
-    // Copying the committed pages into the file is left to the next writer (see `checkpoint_here`): the
-    // background rebuild of the index, when there is one; else this connection, once it is done.
+    // Copying the committed pages into the file is not part of the import's commit (see `checkpoint_here`):
+    // the background catch-up of the index does it when there is one; else the index's own commit.
     ledger.checkpoint_here(false)?;
     let report = match import_into(&ledger, source, witness_key) {
         Err(WorkflowError::Sync(SyncError::Security(message))) => {
@@ -245,12 +245,15 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
         }
         other => other?,
     };
+    // The index's own commits checkpoint again as usual (a small import's log is small).
+    ledger.checkpoint_here(true)?;
     let mut index = Upkeep::Current;
     if report.added() > 0 {
         index = index_upkeep(&ledger, upkeep)?;
     }
-    if index == Upkeep::Current {
-        ledger.checkpoint_here(true)?;
+    if index == Upkeep::Deferred {
+        // Not when this connection closes either: the background catch-up checkpoints.
+        ledger.checkpoint_here(false)?;
     }
     Ok(Imported { report, warnings, index })
 }
