@@ -198,3 +198,26 @@ fn an_import_while_another_process_keeps_the_index_does_not_wait_for_it() {
     assert_eq!(ids(&listed), want, "{listed}");
     wait_gone(&imported);
 }
+
+#[test]
+fn an_import_beside_an_open_connection_still_moves_its_pages_into_the_file() {
+    let a = team();
+    let b = Env::new();
+    b.ok(&["key", "new", "heidi"]);
+    let key = b.public_key("heidi");
+    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
+    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    a.bulk_notes("alice", 6_000);
+    let bundle = export(&a, "notes.rollcall");
+
+    // A connection that stays open on heidi's ledger (a console, `log --follow`): the last one to close
+    // is never the import's, so the import's own checkpoints are the only ones.
+    let open = rusqlite::Connection::open(b.ledger()).unwrap();
+    let _: i64 = open.query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0)).unwrap();
+    let before = std::fs::metadata(b.ledger()).unwrap().len();
+    let imported = b.import(&bundle);
+    assert!(imported["added"].as_u64().unwrap() >= 6_000, "{imported}");
+    let after = std::fs::metadata(b.ledger()).unwrap().len();
+    assert!(after > before + 1_000_000, "the imported pages reached the file: {before} -> {after} bytes");
+    drop(open);
+}
