@@ -43,6 +43,16 @@ fn export(env: &Env, name: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// A second machine: heidi (a requester alice enrols) joins the team's ledger.
+fn join_heidi(a: &Env) -> Env {
+    let b = Env::new();
+    b.ok(&["key", "new", "heidi"]);
+    let key = b.public_key("heidi");
+    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
+    b.ok(&["init", "--join", &export(a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    b
+}
+
 fn ids(listed: &Value) -> Vec<String> {
     let mut ids: Vec<String> =
         listed["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
@@ -79,11 +89,7 @@ fn a_join_leaves_the_index_to_the_background_and_list_shows_what_a_rebuild_shows
 fn an_import_into_a_ledger_in_use_commits_first_and_the_index_catches_up() {
     let a = team();
     let own = file_request(&a, "bob", "low");
-    let b = Env::new();
-    b.ok(&["key", "new", "heidi"]);
-    let key = b.public_key("heidi");
-    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
-    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    let b = join_heidi(&a);
     let theirs = file_request(&b, "heidi", "medium");
     // heidi's log opens with her join (a governance entry): the index is rebuilt, and the import leaves it.
     let imported = json_deferring(&a, &["import", &b.export("heidi.rollcall")]);
@@ -174,11 +180,7 @@ fn an_import_while_another_process_keeps_the_index_does_not_wait_for_it() {
     let a = team();
     let own = file_request(&a, "bob", "low");
     a.ok(&["list"]);
-    let b = Env::new();
-    b.ok(&["key", "new", "heidi"]);
-    let key = b.public_key("heidi");
-    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
-    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    let b = join_heidi(&a);
     let theirs = file_request(&b, "heidi", "low");
     let bundle = b.export("heidi.rollcall");
 
@@ -202,11 +204,7 @@ fn an_import_while_another_process_keeps_the_index_does_not_wait_for_it() {
 #[test]
 fn an_import_beside_an_open_connection_still_moves_its_pages_into_the_file() {
     let a = team();
-    let b = Env::new();
-    b.ok(&["key", "new", "heidi"]);
-    let key = b.public_key("heidi");
-    a.ok(&["enroll", "heidi", "--pubkey", &key, "--as", "alice", "--role", "requester"]);
-    b.ok(&["init", "--join", &export(&a, "for-heidi.rollcall"), "--as", "heidi", "--origin", "test.example/heidi"]);
+    let b = join_heidi(&a);
     a.bulk_notes("alice", 6_000);
     let bundle = export(&a, "notes.rollcall");
 
