@@ -242,18 +242,22 @@ fn reports_and_exports_are_recorded_as_reads_unless_policy_says_otherwise() {
     assert_eq!(env.size(), size, "no read recorded");
 }
 
+/// Rewrites request `a`'s title inside its stored statement ("Revert A" becomes "Revert Z"), behind the
+/// ledger's back.
+fn forge_title(env: &common::Env, a: &str) {
+    let c = env.tamper();
+    let id = hex::decode(a).unwrap();
+    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let forged = String::from_utf8(st).unwrap().replace("Revert A", "Revert Z");
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
+}
+
 #[test]
 fn a_report_on_a_tampered_ledger_says_so_in_its_header() {
     let (env, [a, _, _]) = hand_built();
     // The request index (the figures' cache) is derived before the damage.
     env.ok(&["list"]);
-    let c = env.tamper();
-    // Rewrite the first request's title inside its stored statement.
-    let id = hex::decode(&a).unwrap();
-    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
-    let forged = String::from_utf8(st).unwrap().replace("Revert A", "Revert Z");
-    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
-    drop(c);
+    forge_title(&env, &a);
     let out = env.cmd().args(["report", "--as", "alice"]).env("ROLLCALL_NOW", LATER).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "written, and exit 1: {}", String::from_utf8_lossy(&out.stderr));
     let md = String::from_utf8(out.stdout).unwrap();
@@ -273,12 +277,7 @@ fn a_read_only_report_on_a_tampered_ledger_keeps_the_index_and_says_failed() {
     // fails in the header, and the file is left as it was.
     let (env, [a, _, _]) = hand_built();
     env.ok(&["list"]);
-    let c = env.tamper();
-    let id = hex::decode(&a).unwrap();
-    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
-    let forged = String::from_utf8(st).unwrap().replace("Revert A", "Revert Z");
-    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
-    drop(c);
+    forge_title(&env, &a);
     let before = std::fs::read(env.ledger()).unwrap();
     let ledger = rollcall::ledger::Ledger::open_read_only(&env.ledger()).unwrap();
     let mut out = Vec::new();

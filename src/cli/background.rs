@@ -41,31 +41,30 @@ pub(crate) fn catch_up(ctx: &Context, upkeep: Upkeep) -> Result<Index, WorkflowE
     if upkeep == Upkeep::Current {
         return Ok(Index::Current);
     }
-    match start(&ctx.ledger_path) {
-        Ok(pid) => Ok(Index::Background(pid)),
-        Err(_) => {
-            crate::workflow::index::refresh(&ctx.open()?, crate::workflow::clock::now())?;
-            Ok(Index::Current)
-        }
-    }
+    start_or_do_now(ctx)
 }
 
 /// Starts the rebuilds the command's writes left (`workflow::index::take_deferred`: a governance entry
 /// appended to a large ledger), telling the user on stderr; one that cannot be started is done now.
 pub(crate) fn start_deferred() {
     for ledger in crate::workflow::index::take_deferred() {
-        match start(&ledger) {
-            Ok(pid) => crate::cli::output::note(&format!(
+        match Context::from_env(Some(ledger)).and_then(|ctx| start_or_do_now(&ctx)) {
+            Ok(Index::Background(pid)) => crate::cli::output::note(&format!(
                 "the request index is being rebuilt in the background (process {pid}); `list` and the console wait for it"
             )),
-            Err(_) => {
-                let ctx = Context::from_env(Some(ledger));
-                if let Err(e) =
-                    ctx.and_then(|c| crate::workflow::index::refresh(&c.open()?, crate::workflow::clock::now()))
-                {
-                    crate::cli::output::warn(&format!("the request index is not up to date: {e}"));
-                }
-            }
+            Ok(Index::Current) => {}
+            Err(e) => crate::cli::output::warn(&format!("the request index is not up to date: {e}")),
+        }
+    }
+}
+
+/// The catch-up of `ctx`'s ledger in the background, or, when no process can be started, now.
+fn start_or_do_now(ctx: &Context) -> Result<Index, WorkflowError> {
+    match start(&ctx.ledger_path) {
+        Ok(pid) => Ok(Index::Background(pid)),
+        Err(_) => {
+            crate::workflow::index::refresh(&ctx.open()?, crate::workflow::clock::now())?;
+            Ok(Index::Current)
         }
     }
 }

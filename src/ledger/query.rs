@@ -78,18 +78,9 @@ impl Ledger {
             .optional()?)
     }
 
-    /// The ids of the entries of `kind` whose body field `field` equals `value`, looked up through the
-    /// partial index `index` on that field, created here when missing (once per ledger): a look-up that
-    /// runs once per item of an import (such as which entries name a blob) does not scan the entries each
-    /// time.
-    pub fn ids_where(
-        &self,
-        index: &str,
-        kind: &str,
-        field: &str,
-        value: &str,
-    ) -> Result<Vec<super::hash::EntryId>, LedgerError> {
-        self.index_body_field(index, kind, field)?;
+    /// The ids of the entries of `kind` whose body field `field` equals `value` (logarithmic once
+    /// [`Ledger::index_body_field`] has indexed that pair, as an import does before it stages its rows).
+    pub fn ids_where(&self, kind: &str, field: &str, value: &str) -> Result<Vec<super::hash::EntryId>, LedgerError> {
         let sql =
             format!("SELECT id FROM entries WHERE kind = '{}' AND {} = ?1", checked(kind)?, body(checked(field)?));
         let mut stmt = self.conn().prepare_cached(&sql)?;

@@ -465,6 +465,11 @@ fn log_sizes(ledger: &Ledger) -> Result<Vec<LogSize>, WorkflowError> {
     ledger.origins()?.into_iter().map(|o| Ok((o.clone(), ledger.size(&o)?))).collect()
 }
 
+/// The size of this ledger's own log among `sizes`.
+fn own_size(sizes: &[LogSize]) -> u64 {
+    sizes.iter().find(|(o, _)| o.own).map(|(_, n)| *n).unwrap_or(0)
+}
+
 /// The sizes of the logs of other origins, as one string (`name=size,...`).
 fn foreign_sizes(sizes: &[LogSize]) -> String {
     sizes.iter().filter(|(o, _)| !o.own).map(|(o, n)| format!("{}={n}", o.name)).collect::<Vec<_>>().join(",")
@@ -602,9 +607,11 @@ pub fn refresh_read_only(ledger: &Ledger, now: DateTime<Utc>) -> Result<(), Work
         (|| -> Result<bool, WorkflowError> {
             Ok(meta(ledger, "version")?.as_deref() == Some(INDEX_VERSION)
                 && meta(ledger, "ledger_id")?.as_deref() == Some(&ledger.ledger_id().to_hex())
-                && meta(ledger, "foreign")? == Some(foreign_sizes(&log_sizes(ledger)?))
-                && meta(ledger, "applied_size")?.and_then(|s| s.parse::<u64>().ok())
-                    >= Some(ledger.size(ledger.own_origin())?))
+                && {
+                    let sizes = log_sizes(ledger)?;
+                    meta(ledger, "foreign")? == Some(foreign_sizes(&sizes))
+                        && meta(ledger, "applied_size")?.and_then(|s| s.parse::<u64>().ok()) >= Some(own_size(&sizes))
+                })
         })()
         .unwrap_or(false)
     };
@@ -742,7 +749,7 @@ fn refresh_pass(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) ->
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let own = ledger.own_origin().clone();
-    let size = sizes.iter().find(|(o, _)| o.id == own.id).map(|(_, n)| *n).unwrap_or(0);
+    let size = own_size(&sizes);
     let now_s = format_ts(now);
     let stale: Vec<Vec<u8>> = {
         let mut stmt = ledger
@@ -769,11 +776,7 @@ fn refresh_pass(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) ->
         if !note_entries(ledger, origin, *from, *to, &mut affected)? {
             // Every entry's text is indexed again: what was added above goes with the transaction.
             drop(tx);
-            if defer_from.is_some_and(|from| total >= from) {
-                return Ok(Pass::Done(Upkeep::Deferred));
-            }
-            rebuild_in(ledger, now, "main")?;
-            return Ok(Pass::Rebuilt);
+            return rebuild_or_defer(total);
         }
     }
     affected.extend(stale.iter().filter_map(|b| Hash::from_slice(b)));
