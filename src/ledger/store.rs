@@ -576,6 +576,23 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// How many stored entries reference each entry any of them references, in id order (one scan of the
+    /// refs index in key order): `visit(id, count)`.
+    pub(crate) fn visit_reference_counts<E: From<LedgerError>>(
+        &self,
+        mut visit: impl FnMut(&[u8], u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stmt =
+            self.conn.prepare("SELECT ref, COUNT(*) FROM refs GROUP BY ref ORDER BY ref").map_err(LedgerError::from)?;
+        let mut rows = stmt.query([]).map_err(LedgerError::from)?;
+        while let Some(r) = rows.next().map_err(LedgerError::from)? {
+            let id = r.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(LedgerError::from)?;
+            let n: i64 = r.get(1).map_err(LedgerError::from)?;
+            visit(id, u64::try_from(n).unwrap_or(0))?;
+        }
+        Ok(())
+    }
+
     /// The position the next entry of the own log would take if stamped at `ts` (RFC 3339).
     pub fn next_pos(&self, ts: &str) -> Result<super::pos::Pos, LedgerError> {
         let last: Option<(i64, i64)> = self

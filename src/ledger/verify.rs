@@ -74,22 +74,6 @@ pub(crate) struct VerifiedEntry<'a> {
     pub head: &'a CheckedHead,
     pub bytes: &'a [u8],
     pub signature: &'a [u8],
-    /// For an entry of a kind the caller asked to follow: where the entries that reference it stand.
-    pub followers: Option<Followers>,
-}
-
-/// How many entries reference an entry, as the stored refs index says (checked against the verified
-/// statements once the walk is done). A caller that folds an entry with the entries referencing it uses
-/// this to tell, while the walk goes, when it has met them all, instead of looking them up afterwards.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Followers {
-    pub entries: u64,
-}
-
-/// The kinds a walk follows (see [`Followers`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Follow<'k> {
-    pub kinds: &'k [&'k str],
 }
 
 struct RawRow {
@@ -131,7 +115,6 @@ struct CheckedRow {
     computed_id: Option<EntryId>,
     head: Result<CheckedHead, String>,
     checkpoints: Vec<(i64, Result<Hash, String>)>,
-    followers: Option<Followers>,
 }
 
 /// What a verification may use: threads, and the SQLite page cache of each connection (bounded, so memory
@@ -144,7 +127,9 @@ pub struct Budget {
     /// Page cache of each connection, in KiB.
     pub cache_kib: i64,
     /// Statements `verify`'s domain pass may hold for requests waiting for entries the walk has not met
-    /// yet, in KiB (beyond it the oldest are folded from their stored rows afterwards). 0: the domain pass
+    /// yet, in KiB (beyond it the oldest are folded with what the walk met; a fold that missed some is
+    /// done again from the stored rows after the walk). A small window: held rows are touched again when
+    /// the fold takes them, and 32 MiB cost a tenth more CPU than 4 MiB (cache misses). 0: the domain pass
     /// does not run beside the walk but after it, from the stored rows (the console's background
     /// verification, which keeps its memory and its second core to the screen).
     pub hold_kib: usize,
@@ -153,7 +138,7 @@ pub struct Budget {
 impl Budget {
     /// All cores (or `ROLLCALL_VERIFY_THREADS`), for `verify` and `import`.
     pub fn full() -> Budget {
-        Budget { threads: threads(), cache_kib: 4 * 1024, hold_kib: 32 * 1024 }
+        Budget { threads: threads(), cache_kib: 4 * 1024, hold_kib: 4 * 1024 }
     }
 
     /// One thread and small caches: the console's background verification, which must leave a core to
@@ -217,15 +202,6 @@ fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
     }
 }
 
-/// The [`Followers`] of `entry`, or None when they cannot be read.
-fn followers(conn: &rusqlite::Connection, entry: &[u8]) -> Option<Followers> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM refs WHERE ref = ?1")
-        .and_then(|mut stmt| stmt.query_row([entry], |r| r.get(0)))
-        .ok()?;
-    Some(Followers { entries: u64::try_from(n).ok()? })
-}
-
 fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool, domain: &Domain) -> CheckedRow {
     let (computed_id, head) = match &raw.entry {
         Some(e) => {
@@ -261,7 +237,7 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
             (*size, r)
         })
         .collect();
-    CheckedRow { raw, computed_id, head, checkpoints, followers: None }
+    CheckedRow { raw, computed_id, head, checkpoints }
 }
 
 /// The sequential half of verification: order, chain, tree and checkpoints.
@@ -364,7 +340,6 @@ impl Chain<'_> {
             head: &head,
             bytes: &entry.statement,
             signature: &entry.signature,
-            followers: row.followers,
         })
         .map_err(|p| self.fail(Some(index), id, p))?;
         for (size, r) in row.checkpoints {
@@ -393,10 +368,9 @@ pub(crate) fn verify_origin(
     ledger: &Ledger,
     origin: &Origin,
     budget: &Budget,
-    follow: Follow<'_>,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
-    verify_origin_with(ledger, origin, true, budget, follow, visitor)
+    verify_origin_with(ledger, origin, true, budget, visitor)
 }
 
 /// As [`verify_origin`]; without `signatures`, entry signatures are not checked (a structural check: every
@@ -406,7 +380,6 @@ pub(crate) fn verify_origin_with(
     origin: &Origin,
     signatures: bool,
     budget: &Budget,
-    follow: Follow<'_>,
     visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
     let mut chain = Chain {
@@ -424,7 +397,7 @@ pub(crate) fn verify_origin_with(
         },
         visitor,
     };
-    let result = run(ledger, origin, signatures, budget, follow, &mut chain);
+    let result = run(ledger, origin, signatures, budget, &mut chain);
     let mut report = std::mem::take(&mut chain.report);
     if !signatures {
         report.signatures = 0;
@@ -443,7 +416,6 @@ fn run(
     origin: &Origin,
     signatures: bool,
     budget: &Budget,
-    follow: Follow<'_>,
     chain: &mut Chain<'_>,
 ) -> Result<(), Failure> {
     let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
@@ -528,15 +500,7 @@ fn run(
         if let Some(lookup) = lookup {
             fill_entry(lookup, &mut row);
         }
-        let mut checked = check_row(row, origin, keys, signatures, domain);
-        // Followers are looked up on a worker's own connection only (without one, the caller is told
-        // nothing and looks the references up itself).
-        if let (Some(lookup), Ok(head)) = (lookup, &checked.head)
-            && follow.kinds.contains(&head.kind.as_str())
-        {
-            checked.followers = followers(&lookup.conn, &checked.raw.leaf_entry);
-        }
-        checked
+        check_row(row, origin, keys, signatures, domain)
     };
     super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
         for row in rows.by_ref() {
@@ -602,105 +566,6 @@ pub(crate) fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::
         out.push(Hash::from_slice(&id?).unwrap_or(Hash([0; 32])));
     }
     Ok(out)
-}
-
-/// The (ref, entry) pairs of every verified statement, gathered in a private temporary database that
-/// spills to disk, so memory stays bounded however many entries the ledger holds.
-pub(crate) struct RefSet {
-    db: rusqlite::Connection,
-    pending: Vec<(EntryId, EntryId)>,
-    failed: Option<String>,
-}
-
-/// Pairs buffered before they are written to the temporary database.
-const REF_BATCH: usize = 16_384;
-
-impl RefSet {
-    /// With a page cache of `cache_kib` (the rest of the set is in the temporary file, in the operating
-    /// system's file cache).
-    pub(crate) fn new(cache_kib: i64) -> Result<RefSet, rusqlite::Error> {
-        // An empty file name: a private database in a temporary file, deleted when closed.
-        let db = rusqlite::Connection::open("")?;
-        db.pragma_update(None, "cache_size", -cache_kib.max(256))?;
-        db.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-             CREATE TABLE expected (ref BLOB NOT NULL, entry_id BLOB NOT NULL, PRIMARY KEY (ref, entry_id))
-             WITHOUT ROWID;",
-        )?;
-        Ok(RefSet { db, pending: Vec::with_capacity(REF_BATCH), failed: None })
-    }
-
-    /// Records that entry `entry`'s statement refers to `reference`.
-    pub(crate) fn insert(&mut self, reference: EntryId, entry: EntryId) {
-        self.pending.push((reference, entry));
-        if self.pending.len() >= REF_BATCH {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.failed.is_some() || self.pending.is_empty() {
-            self.pending.clear();
-            return;
-        }
-        let r = (|| -> Result<(), rusqlite::Error> {
-            let tx = self.db.unchecked_transaction()?;
-            {
-                let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO expected (ref, entry_id) VALUES (?1, ?2)")?;
-                for (a, b) in &self.pending {
-                    ins.execute(params![a.0, b.0])?;
-                }
-            }
-            tx.commit()
-        })();
-        if let Err(e) = r {
-            self.failed = Some(e.to_string());
-        }
-        self.pending.clear();
-    }
-}
-
-/// Checks the `refs` index against the refs of every verified statement (`expected`), walking both in
-/// key order side by side.
-pub(crate) fn check_refs(ledger: &Ledger, mut expected: RefSet) -> Result<Option<String>, rusqlite::Error> {
-    expected.flush();
-    if let Some(e) = expected.failed.take() {
-        return Ok(Some(format!("cannot check the refs index: {e}")));
-    }
-    let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs ORDER BY ref, entry_id")?;
-    let mut rows = stmt.query([])?;
-    let mut want_stmt = expected.db.prepare("SELECT ref, entry_id FROM expected ORDER BY ref, entry_id")?;
-    let mut want = want_stmt.query([])?;
-    let pair = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(Vec<u8>, Vec<u8>)> { Ok((r.get(0)?, r.get(1)?)) };
-    let mut next_want = want.next()?.map(pair).transpose()?;
-    let mut lacking = 0u64;
-    while let Some(r) = rows.next()? {
-        let have = pair(r)?;
-        // Pairs the statements make that sort before this row are missing from the index.
-        while next_want.as_ref().is_some_and(|w| *w < have) {
-            lacking += 1;
-            next_want = want.next()?.map(pair).transpose()?;
-        }
-        if next_want.as_ref() == Some(&have) {
-            next_want = want.next()?.map(pair).transpose()?;
-            continue;
-        }
-        let (a, b) = (Hash::from_slice(&have.0), Hash::from_slice(&have.1));
-        let short = |h: Option<Hash>| h.map(|h| h.short(16)).unwrap_or_else(|| "(not 32 bytes)".into());
-        return Ok(Some(format!(
-            "the refs index says entry {} builds on {}, but its statement does not",
-            short(b),
-            short(a)
-        )));
-    }
-    while next_want.is_some() {
-        lacking += 1;
-        next_want = want.next()?.map(pair).transpose()?;
-    }
-    if lacking > 0 {
-        return Ok(Some(format!("the refs index lacks {lacking} of the statements' references")));
-    }
-    Ok(None)
 }
 
 /// Rows in ledger tables that belong to no known origin.

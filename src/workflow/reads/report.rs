@@ -68,7 +68,6 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
             &origin,
             false,
             &crate::ledger::verify::Budget::full(),
-            Default::default(),
             &mut |_| Ok(()),
         );
         if let Some(f) = r.failure {

@@ -5,8 +5,9 @@ use super::domain_pass::{self, Collector};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
+use crate::ledger::refs_check::{RefSet, check_refs};
 pub use crate::ledger::verify::Budget;
-use crate::ledger::verify::{Failure, Follow, OriginReport, check_refs, orphan_entries, stray_rows, verify_origin};
+use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
@@ -133,15 +134,8 @@ fn verify_ledger(
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
     }
-    // Twice a connection's cache: the set is written in random order (8 MiB for `verify`, 2 MiB in the console).
-    let mut refs = match crate::ledger::verify::RefSet::new(2 * budget.cache_kib) {
-        Ok(r) => r,
-        Err(e) => {
-            report.failure = Some(fail(format!("cannot open a temporary file to check the refs index: {e}")));
-            report.elapsed = started.elapsed();
-            return report;
-        }
-    };
+    // Pairs held in memory before a sorted run is spilled: 8 MiB for `verify`, 2 MiB in the console.
+    let mut refs = RefSet::new(2 * budget.cache_kib);
     // Who counts is known only once every governance entry is verified, but holding every other entry
     // until then would grow with the ledger. So the roster is built first from the governance entries as
     // stored, each entry's signer is judged against it as the entry passes, and once the walk is done the
@@ -160,8 +154,8 @@ fn verify_ledger(
     let mut tails: Vec<Failure> = Vec::new();
     // The latest statement time seen: (ms, origin, index, id, ts).
     let mut latest: Option<(i64, usize, u64, EntryId, String)> = None;
-    // The domain pass folds each request beside the walk, as soon as the walk has met the entries that
-    // reference it (see `domain_pass`).
+    // The domain pass folds each request beside the walk, with the entries referencing it that the walk
+    // met while it was held (see `domain_pass`).
     let several = match ledger.entries_in_several_logs() {
         Ok(s) => s,
         Err(e) => {
@@ -173,7 +167,6 @@ fn verify_ledger(
     let mut collector = Collector::with_limit(several, budget.hold_kib.saturating_mul(1024));
     // Within no budget to hold anything, the requests are folded after the walk from their stored rows.
     let beside = budget.hold_kib > 0;
-    let follow = Follow { kinds: if beside { &[crate::audit::kinds::REQUESTED] } else { &[] } };
     let mut ready = Vec::new();
     let ((), verdict) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
@@ -213,7 +206,7 @@ fn verify_ledger(
                 }
                 Ok(())
             };
-            let r = verify_origin(ledger, origin, &budget, follow, &mut visit);
+            let r = verify_origin(ledger, origin, &budget, &mut visit);
             firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
             let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
             let witnesses: Vec<(String, u64)> = report
