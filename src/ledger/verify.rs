@@ -74,6 +74,8 @@ pub(crate) struct VerifiedEntry<'a> {
     pub head: &'a CheckedHead,
     pub bytes: &'a [u8],
     pub signature: &'a [u8],
+    /// The actor as stored (`ed25519:<64 lowercase hex>`), checked to be `head.actor`'s text.
+    pub actor: &'a str,
 }
 
 struct RawRow {
@@ -340,6 +342,7 @@ impl Chain<'_> {
             head: &head,
             bytes: &entry.statement,
             signature: &entry.signature,
+            actor: &entry.actor,
         })
         .map_err(|p| self.fail(Some(index), id, p))?;
         for (size, r) in row.checkpoints {

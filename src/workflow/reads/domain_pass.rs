@@ -162,7 +162,7 @@ fn row_of(e: &VerifiedEntry<'_>) -> LogRow {
         origin: e.origin,
         entry: SignedStatement { id: e.id, bytes: e.bytes.to_vec(), signature },
         kind: e.head.kind.clone(),
-        actor: e.head.actor.encode(),
+        actor: e.actor.to_string(),
         ts: e.head.ts.clone(),
     }
 }
@@ -521,9 +521,11 @@ mod tests {
     /// Feeds the collector one entry of `kind` with `refs`, at `index` of origin 1; returns the requests
     /// it made ready, with the indexes of the entries each was folded with.
     fn feed(c: &mut Collector, index: u64, id: u8, kind: &str, refs: &[u8]) -> Vec<(EntryId, Vec<u64>)> {
+        let key = PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let actor = key.encode();
         let head = CheckedHead {
             kind: kind.into(),
-            actor: PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[7; 32])),
+            actor: key,
             ts: "2026-12-03T10:00:00Z".into(),
             refs: refs.iter().map(|r| Hash([*r; 32])).collect(),
         };
@@ -536,6 +538,7 @@ mod tests {
             head: &head,
             bytes: &bytes,
             signature: &[0; 64],
+            actor: &actor,
         };
         let mut ready = Vec::new();
         c.take(&e, &mut ready);

@@ -26,7 +26,7 @@ pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
 /// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,
 /// shows it as unreadable, and `verify` names it.
 pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
-    let st = match row.entry.statement() {
+    let st = match row.entry.view() {
         Ok(st) => st,
         Err(_) => {
             return Ok(Fact {
@@ -45,7 +45,7 @@ pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
     let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
     let ts = crate::ledger::statement::parse_ts(&st.ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
-    Ok(Fact { pos: row.pos, index: row.index, id: row.entry.id, kind: st.kind, actor, ts, body: st.body })
+    Ok(Fact { pos: row.pos, index: row.index, id: row.entry.id, kind: st.kind.into_owned(), actor, ts, body: st.body })
 }
 
 /// The request whose id starts with `prefix` (at least 4 hex characters, unique).
