@@ -19,7 +19,7 @@ pub(crate) struct SortedRuns<const N: usize> {
     file: Option<std::fs::File>,
     /// Spilled runs: first record's offset in the file, and how many records.
     runs: Vec<(u64, u64)>,
-    failed: Option<String>,
+    failed: Option<std::io::Error>,
 }
 
 impl<const N: usize> SortedRuns<N> {
@@ -34,7 +34,7 @@ impl<const N: usize> SortedRuns<N> {
         self.pending.push(record);
         if self.pending.len() >= self.run_len {
             if let Err(e) = self.spill() {
-                self.failed.get_or_insert(e.to_string());
+                self.failed.get_or_insert(e);
             }
             self.pending.clear();
         }
@@ -63,8 +63,9 @@ impl<const N: usize> SortedRuns<N> {
         Ok(())
     }
 
-    /// Every record once, in byte order, or why they cannot be read back.
-    pub(crate) fn merged(mut self) -> Result<Merged<N>, String> {
+    /// Every record once, in byte order, or why they cannot be read back (the temporary file could not
+    /// be written or read).
+    pub(crate) fn merged(mut self) -> std::io::Result<Merged<N>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -74,7 +75,7 @@ impl<const N: usize> SortedRuns<N> {
         sources.extend(self.runs.iter().map(|&(at, left)| Source::Run { at, left, buf: Vec::new().into_iter() }));
         let mut merged = Merged { file: self.file, sources, heap: BinaryHeap::new(), last: None };
         for i in 0..merged.sources.len() {
-            merged.advance(i).map_err(|e| e.to_string())?;
+            merged.advance(i)?;
         }
         Ok(merged)
     }

@@ -341,9 +341,9 @@ fn check_tentative(
     tentative: Vec<(EntryId, Discounted)>,
     verdict: &mut DomainVerdict,
 ) -> Result<Vec<EntryId>, WorkflowError> {
-    let unreadable = |e: String| WorkflowError::NotFound(format!("cannot read back the requests folded: {e}"));
+    let unreadable = |e: std::io::Error| WorkflowError::Io("read back the folds from a temporary file".into(), e);
     let mut records = records.merged().map_err(unreadable)?;
-    let mut next = records.next_record().map_err(|e| unreadable(e.to_string()))?;
+    let mut next = records.next_record().map_err(unreadable)?;
     let mut tentative = tentative.into_iter().peekable();
     let mut again = Vec::new();
     // One record against the number of entries referencing its request.
@@ -371,13 +371,13 @@ fn check_tentative(
     ledger.visit_reference_counts(|reference, count| -> Result<(), WorkflowError> {
         while let Some(r) = next.filter(|r| r[..32] <= *reference) {
             settle(&r, if r[..32] == *reference { count } else { 0 }, verdict);
-            next = records.next_record().map_err(|e| unreadable(e.to_string()))?;
+            next = records.next_record().map_err(unreadable)?;
         }
         Ok(())
     })?;
     while let Some(r) = next {
         settle(&r, 0, verdict);
-        next = records.next_record().map_err(|e| unreadable(e.to_string()))?;
+        next = records.next_record().map_err(unreadable)?;
     }
     verdict.discounted.extend(tentative.map(|(_, d)| d));
     Ok(again)
