@@ -146,6 +146,9 @@ impl Collector {
             .filter_map(|id| held.remove(id))
             .map(|h| Job::Met { request: Box::new(h.request), related: h.related })
             .collect();
+        // A request held by several logs is met once in each: folded once.
+        self.deferred.sort_unstable();
+        self.deferred.dedup();
         met.into_iter().chain(self.deferred.into_iter().map(Job::Stored))
     }
 }
@@ -587,8 +590,9 @@ mod tests {
         // Its referencing entry is held by several logs.
         feed(&mut c, 1, 2, REQUESTED, &[]);
         feed(&mut c, 2, 6, "approval.granted", &[2]);
-        // Held by several logs itself.
+        // Held by several logs itself: met in each, folded once.
         feed(&mut c, 3, 8, REQUESTED, &[]);
+        feed(&mut c, 4, 8, REQUESTED, &[]);
         assert_eq!(left(c), vec![(1, Some(vec![])), (2, None), (8, None)]);
     }
 
