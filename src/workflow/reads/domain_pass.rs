@@ -10,8 +10,8 @@
 //! number the refs index says reference it (one scan of the index in key order; the index itself is
 //! checked against the verified statements after the walk). A request that was folded without all of them
 //! — an entry referencing it was met before it (in a log walked earlier) or after its fold — has its
-//! tentative result dropped and is folded again from its stored rows. A request that it or one of its
-//! entries is held by several logs is folded from its stored rows at the end. What is held is bounded by
+//! tentative result dropped and is folded again from its stored rows. A request held by several logs, or
+//! referenced by an entry several logs hold, is folded once from its stored rows at the end. What is held is bounded by
 //! `hold_kib`, plus 32 bytes per request deferred so; what the check needs of each tentative fold is kept
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
