@@ -56,10 +56,12 @@ pub(crate) fn stored_hash_index(level: u32, n: u64) -> u64 {
 
 /// The compact range `[0, size)`: the roots of the complete subtrees that make up a tree of `size`
 /// leaves, left to right, each with its level. At most 64 entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Frontier {
     size: u64,
     nodes: Vec<(u32, Hash)>,
+    /// What the last push completed (reused: a push allocates nothing once it has grown).
+    completed: Vec<Hash>,
 }
 
 /// The `(level, index at that level)` of each subtree in the frontier of a tree of `size` leaves, left to
@@ -77,6 +79,15 @@ pub(crate) fn frontier_positions(size: u64) -> Vec<(u32, u64)> {
     out
 }
 
+/// Two frontiers are equal when they describe the same tree (whatever their last pushes completed).
+impl PartialEq for Frontier {
+    fn eq(&self, other: &Frontier) -> bool {
+        self.size == other.size && self.nodes == other.nodes
+    }
+}
+
+impl Eq for Frontier {}
+
 impl Frontier {
     pub(crate) fn new() -> Frontier {
         Frontier::default()
@@ -89,14 +100,15 @@ impl Frontier {
             return None;
         }
         let nodes = pos.iter().map(|p| p.0).zip(hashes).collect();
-        Some(Frontier { size, nodes })
+        Some(Frontier { size, nodes, completed: Vec::new() })
     }
 
     /// Appends a leaf hash. Returns the hashes this leaf completes, in stored-hash order: the leaf hash
     /// itself, then each newly completed parent; they belong at consecutive stored-hash indices
     /// starting at `stored_hash_index(0, old size)`.
-    pub(crate) fn push(&mut self, leaf: Hash) -> Vec<Hash> {
-        let mut completed = vec![leaf];
+    pub(crate) fn push(&mut self, leaf: Hash) -> &[Hash] {
+        self.completed.clear();
+        self.completed.push(leaf);
         let mut level = 0u32;
         let mut h = leaf;
         while let Some(&(l, left)) = self.nodes.last() {
@@ -106,11 +118,16 @@ impl Frontier {
             self.nodes.pop();
             h = node_hash(&left, &h);
             level += 1;
-            completed.push(h);
+            self.completed.push(h);
         }
         self.nodes.push((level, h));
         self.size += 1;
-        completed
+        &self.completed
+    }
+
+    /// The hashes the last [`Frontier::push`] completed (none before the first).
+    pub(crate) fn completed(&self) -> &[Hash] {
+        &self.completed
     }
 
     /// The RFC 6962 root of the leaves pushed so far.
@@ -184,7 +201,7 @@ mod tests {
             let h = leaf_hash(&i.to_be_bytes());
             let first = stored_hash_index(0, i);
             assert_eq!(first, stored.len() as u64, "leaf {i} starts where the last ended");
-            stored.extend(f.push(h));
+            stored.extend_from_slice(f.push(h));
             // Rebuild from stored hashes at the frontier positions.
             let parts =
                 frontier_positions(i + 1).iter().map(|&(l, n)| stored[stored_hash_index(l, n) as usize]).collect();

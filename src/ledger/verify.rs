@@ -162,6 +162,9 @@ fn lookup_connection(path: &std::path::Path, cache_kib: i64) -> Option<rusqlite:
     Some(conn)
 }
 
+/// Rows a worker reads ahead at most, when its entries keep following each other in the table.
+const READ_AHEAD: usize = 32;
+
 /// A worker's connection for entry lookups, and where it expects the next entry.
 struct Lookup {
     conn: rusqlite::Connection,
@@ -170,26 +173,62 @@ struct Lookup {
     /// always that row. Reading it by rowid walks the table's pages in order; a look-up by id descends a
     /// random page of the id index for every entry, which dominates a walk whose pages are not cached.
     next_rowid: Option<i64>,
+    /// Rows read ahead from `next_rowid` on, in rowid order: one range read serves the entries that
+    /// follow, instead of a search of the table per entry. Dropped at the first that is not the leaf's.
+    ahead: std::collections::VecDeque<(i64, RawEntry)>,
+    /// How many rows the next read ahead takes: doubled after each read that was used up, back to one
+    /// after a miss (a batch's first entry rarely follows the worker's previous batch).
+    stride: usize,
+}
+
+impl Lookup {
+    fn new(conn: rusqlite::Connection) -> Lookup {
+        Lookup { conn, next_rowid: None, ahead: std::collections::VecDeque::new(), stride: 1 }
+    }
+
+    /// The entry at the expected rowid, taken only when its id is `id` (otherwise what was read ahead is
+    /// dropped and the next read ahead starts small).
+    fn guess(&mut self, id: &[u8]) -> rusqlite::Result<Option<(i64, RawEntry)>> {
+        if self.ahead.is_empty() {
+            let Some(rowid) = self.next_rowid else { return Ok(None) };
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT rowid, id, statement, signature, kind, actor, ts FROM entries
+                  WHERE rowid >= ?1 ORDER BY rowid LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![rowid, self.stride as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, RawEntry::from_row(r, 1)?))
+            })?;
+            for r in rows {
+                self.ahead.push_back(r?);
+            }
+            self.stride = (self.stride * 2).min(READ_AHEAD);
+        }
+        match self.ahead.pop_front() {
+            Some((rowid, e)) if Some(rowid) == self.next_rowid && e.id == id => Ok(Some((rowid, e))),
+            Some(_) => {
+                self.ahead.clear();
+                self.stride = 1;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 /// Looks up the entry of `row`'s leaf (an entry that is missing keeps `None`, which [`check_row`] reports,
 /// as it reports a lookup that failed): first at the expected rowid, taken only when its id is the leaf's;
 /// otherwise by id.
 fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
-    let conn = &lookup.conn;
     let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, RawEntry::from_row(r, 1)?));
-    let guessed = match lookup.next_rowid {
-        Some(rowid) => conn
-            .prepare_cached("SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE rowid = ?1")
-            .and_then(|mut stmt| stmt.query_row([rowid], read).optional())
-            .map(|found| found.filter(|(_, e)| e.id == row.leaf_entry)),
-        None => Ok(None),
-    };
-    let found = match guessed {
+    let found = match lookup.guess(&row.leaf_entry) {
         Ok(Some(hit)) => Ok(Some(hit)),
-        Ok(None) | Err(_) => conn
-            .prepare_cached("SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
-            .and_then(|mut stmt| stmt.query_row([&row.leaf_entry], read).optional()),
+        Ok(None) | Err(_) => {
+            lookup.ahead.clear();
+            lookup
+                .conn
+                .prepare_cached("SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE id = ?1")
+                .and_then(|mut stmt| stmt.query_row([&row.leaf_entry], read).optional())
+        }
     };
     match found {
         Ok(Some((rowid, e))) => {
@@ -264,7 +303,7 @@ impl Chain<'_> {
     fn accept(
         &mut self,
         row: CheckedRow,
-        hashes: &mut dyn Iterator<Item = rusqlite::Result<(i64, Vec<u8>)>>,
+        hashes: &mut dyn Iterator<Item = rusqlite::Result<(i64, Option<Hash>)>>,
     ) -> Result<(), Failure> {
         let idx = row.raw.index;
         if idx < 0 || idx as u64 != self.next {
@@ -316,11 +355,12 @@ impl Chain<'_> {
         }
         let leaf_hash = Leaf { index, entry_id: leaf_entry, prev }.hash();
         let first = stored_hash_index(0, index);
-        for (k, h) in self.frontier.push(leaf_hash).into_iter().enumerate() {
+        self.frontier.push(leaf_hash);
+        for (k, h) in self.frontier.completed().iter().enumerate() {
             let want = first + k as u64;
             match hashes.next() {
                 Some(Ok((got, stored))) if got as u64 == want => {
-                    if stored != h.0 {
+                    if stored.as_ref() != Some(h) {
                         return Err(self.fail(Some(index), id, format!("stored tree hash {want} is wrong")));
                     }
                 }
@@ -447,7 +487,15 @@ fn run(
         .map_err(db)?;
     let mut hashes_stmt = tx.prepare("SELECT idx, hash FROM tree_hashes WHERE origin = ?1 ORDER BY idx").map_err(db)?;
     let mut cps_stmt = tx.prepare("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size").map_err(db)?;
-    let mut hashes = hashes_stmt.query_map(params![origin.id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db)?;
+    // Compared in place: a stored hash that is not a 32-byte blob is a wrong one.
+    let stored_hash = |r: &rusqlite::Row<'_>| {
+        let hash = match r.get_ref(1)? {
+            rusqlite::types::ValueRef::Blob(b) => Hash::from_slice(b),
+            _ => None,
+        };
+        Ok((r.get(0)?, hash))
+    };
+    let mut hashes = hashes_stmt.query_map(params![origin.id], stored_hash).map_err(db)?;
     let mut cps = cps_stmt
         .query_map(params![origin.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
         .map_err(db)?
@@ -493,7 +541,7 @@ fn run(
 
     // One worker per lookup connection (or per thread, the reader joining the entries in).
     let states: Vec<Option<Lookup>> = match lookups {
-        Some(conns) => conns.into_iter().map(|conn| Some(Lookup { conn, next_rowid: None })).collect(),
+        Some(conns) => conns.into_iter().map(|conn| Some(Lookup::new(conn))).collect(),
         None => (0..threads).map(|_| None).collect(),
     };
     let limits = Limits { batch: BATCH, batch_bytes: usize::MAX, in_flight: threads * IN_FLIGHT_PER_THREAD };
@@ -584,4 +632,64 @@ pub(crate) fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Er
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(n: u8) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE entries (id BLOB PRIMARY KEY NOT NULL, statement BLOB NOT NULL, signature BLOB NOT NULL,
+                                   kind TEXT NOT NULL, actor TEXT NOT NULL, ts TEXT NOT NULL)",
+        )
+        .unwrap();
+        for i in 1..=n {
+            conn.execute("INSERT INTO entries VALUES (?1, ?2, x'00', 'note', 'a', 't')", params![vec![i; 32], vec![i]])
+                .unwrap();
+        }
+        conn
+    }
+
+    fn find(lookup: &mut Lookup, id: u8) -> Option<Vec<u8>> {
+        let mut row = RawRow {
+            index: 0,
+            ets: 0,
+            leaf_entry: vec![id; 32],
+            prev: vec![0; 32],
+            entry: None,
+            lookup_error: None,
+            checkpoints: Vec::new(),
+        };
+        fill_entry(lookup, &mut row);
+        assert_eq!(row.lookup_error, None);
+        row.entry.map(|e| {
+            assert_eq!(e.id, vec![id; 32]);
+            e.statement
+        })
+    }
+
+    #[test]
+    fn entries_are_read_ahead_while_they_follow_each_other_and_looked_up_by_id_otherwise() {
+        let mut lookup = Lookup::new(entries(40));
+        // In order: after the first look-up by id, read ahead in growing strides.
+        for i in 1..=20u8 {
+            assert_eq!(find(&mut lookup, i), Some(vec![i]));
+        }
+        assert!(lookup.stride > 4, "stride {}", lookup.stride);
+        assert!(!lookup.ahead.is_empty());
+        // A jump (the next batch of another worker's): what was read ahead is dropped, the entry found by id.
+        assert_eq!(find(&mut lookup, 35), Some(vec![35]));
+        assert_eq!((lookup.stride, lookup.next_rowid), (1, Some(36)));
+        assert_eq!(find(&mut lookup, 36), Some(vec![36]));
+        // Backwards, and an entry that is not there.
+        assert_eq!(find(&mut lookup, 2), Some(vec![2]));
+        assert_eq!(find(&mut lookup, 99), None);
+        assert_eq!(lookup.next_rowid, None);
+        assert_eq!(find(&mut lookup, 3), Some(vec![3]));
+        // Past the last row: the read ahead finds nothing, the look-up by id still does.
+        assert_eq!(find(&mut lookup, 40), Some(vec![40]));
+        assert_eq!(find(&mut lookup, 40), Some(vec![40]));
+    }
 }
