@@ -20,6 +20,8 @@ pub(crate) struct SortedRuns<const N: usize> {
     /// Spilled runs: first record's offset in the file, and how many records.
     runs: Vec<(u64, u64)>,
     failed: Option<std::io::Error>,
+    /// Creates the file runs are spilled to (an unnamed temporary file; tests give one that fails).
+    make_file: fn() -> std::io::Result<std::fs::File>,
 }
 
 impl<const N: usize> SortedRuns<N> {
@@ -27,7 +29,14 @@ impl<const N: usize> SortedRuns<N> {
     /// operating system's file cache).
     pub(crate) fn new(budget_kib: i64) -> Self {
         let run_len = (usize::try_from(budget_kib.max(64)).unwrap_or(64) * 1024 / N.max(1)).max(1);
-        SortedRuns { pending: Vec::new(), run_len, file: None, runs: Vec::new(), failed: None }
+        SortedRuns {
+            pending: Vec::new(),
+            run_len,
+            file: None,
+            runs: Vec::new(),
+            failed: None,
+            make_file: tempfile::tempfile,
+        }
     }
 
     pub(crate) fn insert(&mut self, record: [u8; N]) {
@@ -38,6 +47,12 @@ impl<const N: usize> SortedRuns<N> {
             }
             self.pending.clear();
         }
+    }
+
+    /// The same set, spilling to files `make_file` creates.
+    #[cfg(test)]
+    pub(crate) fn spilling_to(self, make_file: fn() -> std::io::Result<std::fs::File>) -> Self {
+        SortedRuns { make_file, ..self }
     }
 
     /// Runs spilled to the file so far.
@@ -55,7 +70,7 @@ impl<const N: usize> SortedRuns<N> {
         self.pending.dedup();
         let file = match &mut self.file {
             Some(f) => f,
-            None => self.file.insert(tempfile::tempfile()?),
+            None => self.file.insert((self.make_file)()?),
         };
         let start = file.seek(SeekFrom::End(0))?;
         file.write_all(self.pending.as_flattened())?;
@@ -182,5 +197,30 @@ mod tests {
         set.insert(record(2));
         assert_eq!(set.spilled(), 0);
         assert_eq!(drain(set), vec![record(1), record(2)]);
+    }
+
+    #[test]
+    fn a_run_file_that_cannot_be_made_written_or_read_fails_the_merge_not_the_inserts() {
+        fn refused() -> std::io::Result<std::fs::File> {
+            Err(std::io::Error::other("no space for the run file"))
+        }
+        fn write_only() -> std::io::Result<std::fs::File> {
+            let dir = tempfile::tempdir()?;
+            // The directory goes; the open file stays, and cannot be read back.
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(dir.path().join("runs"))
+        }
+        fn read_only() -> std::io::Result<std::fs::File> {
+            let f = tempfile::NamedTempFile::new()?;
+            std::fs::File::open(f.path())
+        }
+        for (make, what) in [(refused as fn() -> _, "no space"), (write_only, ""), (read_only, "")] {
+            // 64 KiB: runs of 1,638 records; 5,000 inserts spill three.
+            let mut set = SortedRuns::<40>::new(64).spilling_to(make);
+            for i in 0..5_000u32 {
+                set.insert(record(i));
+            }
+            let err = set.merged().err().expect("the merge must fail");
+            assert!(err.to_string().contains(what), "{err}");
+        }
     }
 }
