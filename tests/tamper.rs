@@ -102,6 +102,14 @@ fn flipped_tree_hash() {
     let f = failure(&env);
     assert!(f["problem"].as_str().unwrap().contains("tree hash 4"), "{f}");
 
+    // A stored hash of the wrong length is a wrong hash too.
+    let env = ledger();
+    let c = env.tamper();
+    c.execute("UPDATE tree_hashes SET hash = substr(hash, 1, 31) WHERE idx = 4", []).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["problem"], "stored tree hash 4 is wrong", "{f}");
+
     // Appending onto a damaged frontier (stored hash 6 roots the first four leaves of seven) is refused,
     // and nothing is written.
     let env = ledger();

@@ -32,40 +32,61 @@ impl RefSet {
 /// Checks the `refs` index against the refs of every verified statement (`expected`), walking both in
 /// key order side by side. `Some(problem)` when they differ (or the pairs cannot be read back).
 pub(crate) fn check_refs(ledger: &Ledger, expected: RefSet) -> Result<Option<String>, rusqlite::Error> {
-    let mut want = match expected.0.merged() {
-        Ok(m) => m,
-        Err(e) => return Ok(Some(format!("cannot check the refs index: {e}"))),
-    };
-    let cannot = |e: std::io::Error| Ok(Some(format!("cannot check the refs index: {e}")));
+    match compare(ledger, expected) {
+        Ok(found) => Ok(found),
+        Err(Failed::Pairs(e)) => Ok(Some(format!("cannot check the refs index: {e}"))),
+        Err(Failed::Index(e)) => Err(e),
+    }
+}
+
+/// Why the comparison stopped: the pairs could not be read back, or the index could not be read.
+enum Failed {
+    Pairs(std::io::Error),
+    Index(rusqlite::Error),
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Failed {
+        Failed::Pairs(e)
+    }
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Failed {
+        Failed::Index(e)
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for Failed {
+    fn from(e: rusqlite::types::FromSqlError) -> Failed {
+        Failed::Index(e.into())
+    }
+}
+
+/// A pair as the index's two columns: SQLite orders blobs by their bytes, then their length, as slices
+/// compare.
+fn columns(p: &Pair) -> (&[u8], &[u8]) {
+    (&p[..32], &p[32..])
+}
+
+fn compare(ledger: &Ledger, expected: RefSet) -> Result<Option<String>, Failed> {
+    let mut want = expected.0.merged()?;
     let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs ORDER BY ref, entry_id")?;
     let mut rows = stmt.query([])?;
-    // The index's rows compare as SQLite orders blobs (bytes, then length), as the pairs do.
-    let key = |p: &Pair| (p[..32].to_vec(), p[32..].to_vec());
-    let mut next_want = match want.next_record() {
-        Ok(p) => p.as_ref().map(key),
-        Err(e) => return cannot(e),
-    };
+    let mut next_want = want.next_record()?;
     let mut lacking = 0u64;
-    let mut step = |next_want: &mut Option<(Vec<u8>, Vec<u8>)>| -> std::io::Result<()> {
-        *next_want = want.next_record()?.as_ref().map(key);
-        Ok(())
-    };
     while let Some(r) = rows.next()? {
-        let have: (Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?);
+        let have = (r.get_ref(0)?.as_blob()?, r.get_ref(1)?.as_blob()?);
         // Pairs the statements make that sort before this row are missing from the index.
-        while next_want.as_ref().is_some_and(|w| *w < have) {
+        while next_want.as_ref().is_some_and(|w| columns(w) < have) {
             lacking += 1;
-            if let Err(e) = step(&mut next_want) {
-                return cannot(e);
-            }
+            next_want = want.next_record()?;
         }
-        if next_want.as_ref() == Some(&have) {
-            if let Err(e) = step(&mut next_want) {
-                return cannot(e);
-            }
+        if next_want.as_ref().is_some_and(|w| columns(w) == have) {
+            next_want = want.next_record()?;
             continue;
         }
-        let (a, b) = (Hash::from_slice(&have.0), Hash::from_slice(&have.1));
+        let (a, b) = (Hash::from_slice(have.0), Hash::from_slice(have.1));
         let short = |h: Option<Hash>| h.map(|h| h.short(16)).unwrap_or_else(|| "(not 32 bytes)".into());
         return Ok(Some(format!(
             "the refs index says entry {} builds on {}, but its statement does not",
@@ -75,9 +96,7 @@ pub(crate) fn check_refs(ledger: &Ledger, expected: RefSet) -> Result<Option<Str
     }
     while next_want.is_some() {
         lacking += 1;
-        if let Err(e) = step(&mut next_want) {
-            return cannot(e);
-        }
+        next_want = want.next_record()?;
     }
     if lacking > 0 {
         return Ok(Some(format!("the refs index lacks {lacking} of the statements' references")));

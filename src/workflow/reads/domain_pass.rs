@@ -660,6 +660,32 @@ mod tests {
         }
     }
 
+    /// Folds whose records cannot be read back from their temporary file fail the check with an I/O
+    /// error (exit 1), not a verdict.
+    #[test]
+    fn folds_that_cannot_be_read_back_are_an_io_error() {
+        fn write_only() -> std::io::Result<std::fs::File> {
+            let dir = tempfile::tempdir()?;
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(dir.path().join("folds"))
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = crate::ledger::store::test_ledger(dir.path());
+        let ledger = Ledger::open(&path).unwrap();
+        // 64 KiB: runs of 1,170 records; 2,000 spill one.
+        let mut records = SortedRuns::<56>::new(64).spilling_to(write_only);
+        for i in 0..2_000u32 {
+            let mut id = [0u8; 32];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            records.insert(tentative_record(&Hash(id), 1, &BlobReport::default()));
+        }
+        let mut verdict = DomainVerdict::default();
+        match check_tentative(&ledger, records, Vec::new(), &mut verdict) {
+            Err(WorkflowError::Io(what, _)) => assert!(what.contains("read back the folds"), "{what}"),
+            Err(e) => panic!("another error: {e}"),
+            Ok(again) => panic!("the folds were read back: {} to fold again", again.len()),
+        }
+    }
+
     /// A fold that fails (here: a request deferred to its stored rows that the file does not hold) reaches
     /// the verdict as an error, on worker threads and on the caller's connection alike.
     #[test]
