@@ -628,6 +628,40 @@ mod tests {
         assert!(head(with(r#""body":{"n":1e999}"#)).is_err());
     }
 
+    /// The borrowed view readers fold from accepts exactly what [`Statement`] does, with the same fields.
+    #[test]
+    fn the_borrowed_view_reads_what_the_statement_reads() {
+        let actor = PublicKey::from_signing(&key()).encode();
+        let head = format!(r#""actor":"{actor}","refs":[],"ts":"2026-11-23T10:00:00.000Z","v":2"#);
+        let cases = [
+            format!(r#"{{{head},"kind":"note","body":{{"a":1}}}}"#),
+            format!(r#"{{{head},"kind":"no\u0074e","body":{{"a":1,"a":2.5}}}}"#),
+            format!(r#"{{{head},"kind":"note","body":{{}},"extra":true}}"#),
+            format!(r#"{{{head},"kind":"note","body":{{}},"kind":"note"}}"#),
+            format!(r#"{{{head},"kind":"note"}}"#),
+            format!(r#"{{{head},"kind":"note","body":{{"t":"\ud800"}}}}"#),
+            format!(r#"{{{head},"kind":"note","body":{{"n":1e999}}}}"#),
+            format!(r#"{{{head},"kind":7,"body":{{}}}}"#),
+            format!(r#"{{{head},"kind":"note","body":{{}}}} trailing"#),
+            format!(r#"{{"actor":"{actor}","refs":[],"ts":"2026-11-23T10:00:00.000Z","kind":"note","body":{{}}}}"#),
+            "[]".to_string(),
+        ];
+        for text in cases {
+            let signed = SignedStatement { id: Hash([0; 32]), bytes: text.clone().into_bytes(), signature: [0; 64] };
+            match (signed.statement(), signed.view()) {
+                (Ok(st), Ok(view)) => {
+                    assert_eq!(
+                        (st.kind.as_str(), st.actor.as_str(), st.ts.as_str()),
+                        (&*view.kind, &*view.actor, &*view.ts)
+                    );
+                    assert_eq!(st.body, view.body, "{text}");
+                }
+                (Err(_), Err(_)) => {}
+                (st, view) => panic!("{text}: statement {:?}, view {:?}", st.is_ok(), view.is_ok()),
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn json_validation_agrees_with_value(text in r#"[\[\]{}",:0-9eE.+\-a-z\\ ]{0,40}"#) {
