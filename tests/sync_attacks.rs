@@ -297,6 +297,46 @@ fn reordered_duplicated_and_dropped_leaves_are_refused() {
 }
 
 /// Whether `env`'s ledger has the `leaves_entry` index (which a bulk import drops and rebuilds).
+/// The import stages leaves while their signatures are still being checked: a forged signature is named
+/// even when the bundle has other problems after it (a malformed leaf read before the forged one's batch
+/// even went to a verifying thread, an end digest that does not match), on one thread as on several, and
+/// the ledger is left as it was.
+#[test]
+fn a_forged_signature_is_named_before_the_problems_after_it() {
+    let (alice, bob) = setup();
+    bob.bulk_notes("bob", 1500);
+    let mut b = Bundle::read(&bob.export("bob.rollcall"));
+    let k = 600;
+    let i = b.leaf(BOB, k);
+    let was = format!(r#""text":"bulk {}""#, k - 3);
+    assert!(b.text(i).contains(&was));
+    b.lines[i] = b.text(i).replace(&was, r#""text":"bulk forged""#).into_bytes();
+    let forged = [format!("line {}", i + 1), format!("leaf {k}"), "signature does not verify".to_string()];
+    let says: Vec<&str> = forged.iter().map(String::as_str).collect();
+
+    // A leaf after it, in the same batch of 512, whose signature is not base64 (refused as it is read).
+    let mut later = b.clone();
+    let j = later.leaf(BOB, 700);
+    let parts: Vec<String> = later.text(j).splitn(4, ' ').map(str::to_string).collect();
+    later.lines[j] = format!("{} {} !!not-base64!! {}", parts[0], parts[1], parts[3]).into_bytes();
+    let bad = write(&alice, "forged-then-malformed.rollcall", &later.resealed());
+    let err = refused(&alice, &bad, &says);
+    for threads in ["1", "3"] {
+        let out = alice.cmd().args(["import", &bad]).env("ROLLCALL_VERIFY_THREADS", threads).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{threads} threads");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), err, "{threads} threads");
+    }
+    // The malformed leaf alone is named by its own line.
+    let mut only = Bundle::read(&bob.export("bob2.rollcall"));
+    only.lines[j] = later.lines[j].clone();
+    let alone = write(&alice, "malformed.rollcall", &only.resealed());
+    refused(&alice, &alone, &[&format!("line {}", j + 1), "signature is not 64 bytes of base64"]);
+
+    // The forged leaf in a bundle whose end digest was not recomputed.
+    let bad = write(&alice, "forged-unsealed.rollcall", &b.bytes());
+    refused(&alice, &bad, &says);
+}
+
 fn has_leaves_entry_index(env: &Env) -> bool {
     let c =
         rusqlite::Connection::open_with_flags(env.ledger(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");

@@ -260,6 +260,16 @@ impl<'c> Import<'c> {
         Ok(())
     }
 
+    /// In a bulk load, writes the staged pages held in the page cache to the WAL (or the new file) now,
+    /// while other threads still work, so that the commit writes little; a small import keeps them until
+    /// its commit (a refused one then leaves no byte behind).
+    pub fn write_out(&self) -> Result<(), LedgerError> {
+        if self.flusher.is_some() {
+            self.conn.cache_flush()?;
+        }
+        Ok(())
+    }
+
     /// A writer at index `from` of a mirror's log.
     pub fn writer(&self, origin: &Origin, from: u64) -> Result<LeafWriter<'c>, LedgerError> {
         LeafWriter::open(self.conn, origin.id, from, true)

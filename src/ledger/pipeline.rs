@@ -1,8 +1,9 @@
 //! The one ordered parallel verification pipeline: jobs pushed in order are batched, checked on worker
 //! threads (each with its own [`KeyCache`] and state), and handed back in the order they were pushed, with
-//! a bounded number of batches in flight so memory does not grow with the input. `verify` (stored rows)
-//! and bundle import (a bundle's leaves before they are staged) both run on it, under one thread-count
-//! policy ([`threads`], `ROLLCALL_VERIFY_THREADS`), and both check a statement with [`check_entry`].
+//! a bounded number of batches in flight so memory does not grow with the input. `verify` (stored rows,
+//! each checked whole with [`check_entry`]) and bundle import (the signatures of the leaves it has staged,
+//! `statement::check_signature`) both run on it, under one thread-count policy ([`threads`],
+//! `ROLLCALL_VERIFY_THREADS`).
 //!
 //! The caller keeps everything sequential (order, chain, tree, what to write): it pushes jobs, and after
 //! each push that sent a batch takes the results that are [`Ordered::ready`], then at the end takes

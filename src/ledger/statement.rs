@@ -450,13 +450,28 @@ pub(crate) fn check_statement_with(
     domain: &Domain,
 ) -> Result<CheckedHead, StatementError> {
     let head = parse_head_with(bytes, keys)?;
-    let Some(payload_type) = domain.payload_type(&head.kind) else {
+    check_signature(&head.kind, &head.actor, bytes, signature, domain)?;
+    Ok(head)
+}
+
+/// The signature half of [`check_statement_with`]: `signature` must be `actor`'s over DSSE PAE of `bytes`
+/// under the payload type of `kind` in `domain` (`verify_strict`). For a caller that has already read the
+/// head with [`parse_head_with`] and checks signatures elsewhere (an import stages rows while its workers
+/// check them).
+pub(crate) fn check_signature(
+    kind: &str,
+    actor: &PublicKey,
+    bytes: &[u8],
+    signature: &[u8],
+    domain: &Domain,
+) -> Result<(), StatementError> {
+    let Some(payload_type) = domain.payload_type(kind) else {
         return Err(StatementError::BadSignature);
     };
-    if !head.actor.verify(&pae(payload_type, bytes), signature) {
+    if !actor.verify(&pae(payload_type, bytes), signature) {
         return Err(StatementError::BadSignature);
     }
-    Ok(head)
+    Ok(())
 }
 
 #[cfg(test)]

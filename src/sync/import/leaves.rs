@@ -1,50 +1,57 @@
-//! One origin's section of a bundle: its leaves, in order, checked on the ledger's ordered parallel
-//! pipeline ([`crate::ledger::pipeline`]: statement, id and `verify_strict` signature on every core), then
-//! taken back in log order to bound their time, compare them with the leaves this ledger holds, and stage
-//! the new ones; finally the section's signed checkpoint against the root of what was staged.
+//! One origin's section of a bundle: its leaves, in order — each statement read, its id computed, its time
+//! bounded, compared with the leaves this ledger holds and the new ones staged — while the `verify_strict`
+//! signatures of the staged leaves are checked on the ledger's ordered parallel pipeline
+//! ([`crate::ledger::pipeline`], every core); finally the section's signed checkpoint against the root of
+//! what was staged.
+//!
+//! Staging does not wait for the signatures: what is staged is only ever committed after the last one is
+//! checked ([`Run::settle`]), and a signature that fails refuses the import, before any other problem found
+//! after it was staged ([`Run::first_bad_signature`]). So the writer runs ahead of the checks by a bounded
+//! window, and the work at the end of an import (building the deferred index, writing the page cache) runs
+//! on one core while the last signatures are checked on the others.
 
 use super::{OriginImported, Run, Stop, record_name};
 use crate::ledger::dsse::Domain;
 use crate::ledger::note::Checkpoint;
-use crate::ledger::pipeline::check_entry;
-use crate::ledger::statement::{CheckedHead, KeyCache, SignedStatement, StatementError, check_statement_with};
+use crate::ledger::statement::{
+    CheckedHead, KeyCache, SignedStatement, StatementError, check_signature, check_statement_with, parse_head_with,
+};
 use crate::ledger::writer::{LeafWriter, Pushed};
-use crate::ledger::{Hash, Origin};
+use crate::ledger::{Hash, Origin, PublicKey};
 use crate::sync::bundle::Record;
 
-/// A leaf line on its way to a verifying thread.
-pub(super) struct Job {
+/// The signature of a staged leaf, on its way to a verifying thread.
+pub(super) struct SignatureJob {
     line: u64,
+    /// Which origin of [`Run::origin_names`] the leaf belongs to, and its index there.
+    origin: usize,
     index: u64,
-    /// The ledger already holds this index: only the id is needed (the signature is compared).
-    held: bool,
+    kind: String,
+    actor: PublicKey,
     signature: [u8; 64],
     statement: Vec<u8>,
 }
 
-/// A leaf line back from a verifying thread.
-pub(super) struct Checked {
+/// A staged leaf's signature, checked.
+pub(super) struct Verdict {
+    line: u64,
+    origin: usize,
+    index: u64,
+    result: Result<(), StatementError>,
+}
+
+/// What a verifying thread does with one staged leaf: `verify_strict` of its actor's signature over DSSE
+/// PAE under the ledger's payload type for its kind.
+pub(super) fn check(job: SignatureJob, domain: &Domain) -> Verdict {
+    let result = check_signature(&job.kind, &job.actor, &job.statement, &job.signature, domain);
+    Verdict { line: job.line, origin: job.origin, index: job.index, result }
+}
+
+/// A leaf line read from the bundle.
+struct Line {
     line: u64,
     index: u64,
     entry: SignedStatement,
-    /// The checked head of a leaf this ledger does not hold yet.
-    head: Option<Result<CheckedHead, StatementError>>,
-}
-
-/// What a verifying thread does with one leaf line.
-pub(super) fn check(job: Job, keys: &mut KeyCache, domain: &Domain) -> Checked {
-    let (id, head) = if job.held {
-        (Hash::of(&[&job.statement]), None)
-    } else {
-        let (id, head) = check_entry(&job.statement, &job.signature, keys, domain, true);
-        (id, Some(head))
-    };
-    Checked {
-        line: job.line,
-        index: job.index,
-        entry: SignedStatement { bytes: job.statement, id, signature: job.signature },
-        head,
-    }
 }
 
 impl Run<'_, '_> {
@@ -78,6 +85,8 @@ impl Run<'_, '_> {
                 writer.shadow();
             }
         }
+        let origin_no = self.origin_names.len();
+        self.origin_names.push(name.to_string());
         let mut next = from;
         let mut diverged: Option<(u64, Hash, Hash)> = None;
         let mut added = 0u64;
@@ -92,19 +101,20 @@ impl Run<'_, '_> {
             if index >= to {
                 return Err(self.bad(format!("origin {name}: more leaves than the {} announced", to - from)));
             }
-            let bytes = statement.len();
-            let job = Job { line: self.reader.line_no(), index, held: index < held, signature, statement };
             next += 1;
+            let entry = SignedStatement { id: Hash::of(&[&statement]), bytes: statement, signature };
+            let leaf = Line { line: self.reader.line_no(), index, entry };
+            let Some(job) = self.accept(leaf, origin_no, &origin, held, &mut writer, &mut diverged, &mut added)? else {
+                continue;
+            };
+            let bytes = job.statement.len();
             if self.pipe.push(job, bytes)? {
-                // Take what the workers have done, in log order, while the next lines are read.
-                while let Some(c) = self.pipe.ready()? {
-                    self.accept(c, &origin, held, &mut writer, &mut diverged, &mut added)?;
+                // Take what the workers have checked while the next lines are read and staged.
+                while let Some(v) = self.pipe.ready()? {
+                    self.verdict(v)?;
                 }
             }
         };
-        while let Some(c) = self.pipe.wait()? {
-            self.accept(c, &origin, held, &mut writer, &mut diverged, &mut added)?;
-        }
         if next != to {
             return Err(
                 self.bad(format!("origin {name}: the bundle announced leaves up to {to} but carries up to {next}"))
@@ -142,37 +152,37 @@ impl Run<'_, '_> {
         self.next()
     }
 
+    /// Checks one leaf line, stages it if it is new, and returns the check of its signature still to do.
+    #[allow(clippy::too_many_arguments)] // one leaf, and the state of its section
     fn accept(
         &mut self,
-        c: Checked,
+        leaf: Line,
+        origin_no: usize,
         origin: &Origin,
         held: u64,
         writer: &mut LeafWriter<'_>,
         diverged: &mut Option<(u64, Hash, Hash)>,
         added: &mut u64,
-    ) -> Result<(), Stop> {
-        let at = |p: String| Stop::Bundle(c.line, format!("origin {} leaf {}: {p}", origin.name, c.index));
-        let head = match c.head {
-            Some(Ok(h)) => {
+    ) -> Result<Option<SignatureJob>, Stop> {
+        let Line { line, index, entry } = leaf;
+        let at = |p: String| Stop::Bundle(line, format!("origin {} leaf {index}: {p}", origin.name));
+        let head = if index < held {
+            // A leaf this ledger holds: its signature is the stored one, or it is checked here.
+            if diverged.is_none() && !self.same_signature(&entry)? {
+                let mut keys = KeyCache::default();
+                check_statement_with(&entry.bytes, &entry.signature, &mut keys, &self.domain)
+                    .map_err(|e| at(e.to_string()))?;
                 self.report.verified += 1;
-                Some(h)
             }
-            Some(Err(p)) => return Err(at(p.to_string())),
-            None => {
-                // A leaf this ledger holds: its signature is the stored one, or it is checked here.
-                if diverged.is_none() && !self.same_signature(&c.entry)? {
-                    let mut keys = KeyCache::default();
-                    check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys, &self.domain)
-                        .map_err(|e| at(e.to_string()))?;
-                    self.report.verified += 1;
-                }
-                None
-            }
+            None
+        } else {
+            // A new leaf: read here, its signature checked on the pipeline (see `Run::settle`).
+            Some(parse_head_with(&entry.bytes, &mut self.keys).map_err(|e| at(e.to_string()))?)
         };
         if diverged.is_some() && head.is_none() {
             // Past a divergence the statements still have to be well formed to count as evidence.
             let mut keys = KeyCache::default();
-            check_statement_with(&c.entry.bytes, &c.entry.signature, &mut keys, &self.domain)
+            check_statement_with(&entry.bytes, &entry.signature, &mut keys, &self.domain)
                 .map_err(|e| at(e.to_string()))?;
         }
         if let Some(h) = &head
@@ -197,19 +207,61 @@ impl Run<'_, '_> {
                 )));
             }
         }
-        match writer.push(&c.entry, head.as_ref())? {
+        match writer.push(&entry, head.as_ref())? {
             Pushed::Added => *added += 1,
             Pushed::Held | Pushed::Shadow => {}
             Pushed::Differs(ours, theirs) => {
-                *diverged = Some((c.index, ours, theirs));
+                *diverged = Some((index, ours, theirs));
                 writer.shadow();
-                writer.push(&c.entry, head.as_ref())?;
+                writer.push(&entry, head.as_ref())?;
             }
         }
         if origin.own && writer.next_index() == held {
             writer.shadow();
         }
+        Ok(head.map(|CheckedHead { kind, actor, .. }| SignatureJob {
+            line,
+            origin: origin_no,
+            index,
+            kind,
+            actor,
+            signature: entry.signature,
+            statement: entry.bytes,
+        }))
+    }
+
+    /// Counts a checked signature, or refuses the import at its line.
+    fn verdict(&mut self, v: Verdict) -> Result<(), Stop> {
+        match v.result {
+            Ok(()) => {
+                self.report.verified += 1;
+                Ok(())
+            }
+            Err(p) => {
+                Err(Stop::Bundle(v.line, format!("origin {} leaf {}: {p}", self.origin_names[v.origin], v.index)))
+            }
+        }
+    }
+
+    /// Waits for every signature still being checked: `Ok` once all of them hold. Nothing is cosigned or
+    /// committed before this.
+    pub(super) fn settle(&mut self) -> Result<(), Stop> {
+        while let Some(v) = self.pipe.wait()? {
+            self.verdict(v)?;
+        }
         Ok(())
+    }
+
+    /// What to report once the import stopped with `stop`: the first staged leaf whose signature fails
+    /// among those still being checked, when it comes before `stop` (those leaves were all read before the
+    /// problem was found, so a forged signature is what the import names, not what it made the rest of the
+    /// bundle look like); else `stop`.
+    pub(super) fn first_problem(&mut self, stop: Stop) -> Stop {
+        match (self.settle(), &stop) {
+            (Err(Stop::Bundle(line, _)), Stop::Bundle(at, _)) if *at <= line => stop,
+            (Err(bad @ Stop::Bundle(..)), _) => bad,
+            _ => stop,
+        }
     }
 
     fn same_signature(&self, e: &SignedStatement) -> Result<bool, Stop> {

@@ -20,22 +20,26 @@ use crate::ledger::cosign::Cosignature;
 use crate::ledger::dsse::Domain;
 use crate::ledger::mirror::{Equivocation, Import};
 use crate::ledger::pipeline::{self, Limits, Ordered, Stopped};
+use crate::ledger::statement::KeyCache;
 use crate::ledger::{Hash, Ledger};
 use ed25519_dalek::SigningKey;
-use leaves::{Checked, Job};
+use leaves::{SignatureJob, Verdict};
 use std::collections::BTreeSet;
 use std::io::Read;
 
-/// Leaves handed to a verifying thread at a time, at most.
+/// Signatures handed to a verifying thread at a time, at most.
 const BATCH: usize = 512;
 
 /// Statement bytes in one batch, at most: with [`IN_FLIGHT`], what bounds an import's memory whatever the
-/// size of the statements (a batch of 512 typical statements holds about 120 KiB).
-const BATCH_BYTES: usize = 1 << 20;
+/// size of the statements (a batch of 512 typical statements holds about 330 KiB, so batches of them are
+/// closed by this bound at about 400).
+const BATCH_BYTES: usize = 256 << 10;
 
-/// Batches read ahead of the one being written: enough to keep the verifying threads busy while the
-/// writer stalls (a B-tree split, a page-cache spill to the WAL), and at most ~33 MiB of statements.
-const IN_FLIGHT: usize = 32;
+/// Batches of staged leaves whose signatures may still be being checked (at most ~40 MiB of statements,
+/// about 50,000 typical ones): the writer runs this far ahead of the checks, so that the work at the end
+/// of a large import (building the deferred index, writing the page cache, about 2 s on one core for a
+/// million entries) overlaps the checks of the last signatures instead of following them.
+const IN_FLIGHT: usize = 128;
 
 /// How an import runs.
 #[derive(Default)]
@@ -138,8 +142,12 @@ struct Run<'l, 'p> {
     exporter: String,
     report: ImportReport,
     seen: BTreeSet<String>,
-    /// Leaves out to the verifying threads, taken back in order.
-    pipe: &'p mut Ordered<Job, Checked>,
+    /// Signatures of staged leaves out to the verifying threads, taken back in order.
+    pipe: &'p mut Ordered<SignatureJob, Verdict>,
+    /// The origins whose sections were read, in order (verdicts name their leaf's origin by position).
+    origin_names: Vec<String>,
+    /// Actor keys already parsed by the reading thread.
+    keys: KeyCache,
     domain: Domain,
     /// Latest statement time accepted (milliseconds): the importer's clock plus the allowed skew.
     max_ms: i64,
@@ -191,7 +199,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     pipeline::run(
         limits,
         workers,
-        |keys, _, job| leaves::check(job, keys, domain),
+        |_, _, job| leaves::check(job, domain),
         |pipe| {
             let mut run = Run {
                 ledger,
@@ -201,11 +209,16 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
                 report: ImportReport { compressed, exporter: exporter.clone(), ..Default::default() },
                 seen: BTreeSet::new(),
                 pipe,
+                origin_names: Vec::new(),
+                keys: KeyCache::default(),
                 domain: ledger.domain(),
                 max_ms: opts.max_ms,
                 max_blob: None,
             };
-            let result = run.body(opts);
+            let result = match run.body(opts) {
+                Ok(digest) => Ok(digest),
+                Err(stop) => Err(run.first_problem(stop)),
+            };
             let Run { tx, report, .. } = run;
             let digest = result?;
             tx.commit()?;
@@ -268,6 +281,10 @@ impl Run<'_, '_> {
         if let Some((origin, index, problem)) = crate::ledger::causal::check_markers(self.ledger)? {
             return Err(self.bad(format!("origin {origin} leaf {index}: {problem}")));
         }
+        // A bulk load's staged pages are written out while the last signatures are checked (the commit
+        // then writes little), and nothing is cosigned before every signature holds.
+        self.tx.write_out()?;
+        self.settle()?;
         if let Some(key) = &opts.witness_key {
             self.cosign(key, opts.now)?;
         }
