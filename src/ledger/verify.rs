@@ -692,4 +692,41 @@ mod tests {
         assert_eq!(find(&mut lookup, 40), Some(vec![40]));
         assert_eq!(find(&mut lookup, 40), Some(vec![40]));
     }
+
+    #[test]
+    fn a_read_ahead_that_fails_falls_back_to_the_look_up_by_id() {
+        // Row 6's statement is not a blob (a table without STRICT lets a damaged file hold that): any read
+        // that reaches it fails.
+        let conn = entries(10);
+        conn.execute("UPDATE entries SET statement = 7 WHERE rowid = 6", []).unwrap();
+        let mut lookup = Lookup::new(conn);
+        for i in 1..=4u8 {
+            assert_eq!(find(&mut lookup, i), Some(vec![i]));
+        }
+        // Entry 5's read ahead takes rows 5 to 8 and fails at row 6: entry 5 is then found by its id.
+        assert_eq!(lookup.stride, 4);
+        assert_eq!(find(&mut lookup, 5), Some(vec![5]));
+        assert!(lookup.ahead.is_empty());
+        // Row 6 itself is reported as damage, not as missing.
+        let mut row = RawRow {
+            index: 0,
+            ets: 0,
+            leaf_entry: vec![6; 32],
+            prev: vec![0; 32],
+            entry: None,
+            lookup_error: None,
+            checkpoints: Vec::new(),
+        };
+        fill_entry(&mut lookup, &mut row);
+        assert!(row.entry.is_none());
+        assert!(
+            row.lookup_error.as_deref().is_some_and(|e| e.starts_with("database is damaged")),
+            "{:?}",
+            row.lookup_error
+        );
+        assert_eq!(lookup.next_rowid, None);
+        // The entries after it are found again.
+        assert_eq!(find(&mut lookup, 7), Some(vec![7]));
+        assert_eq!(find(&mut lookup, 8), Some(vec![8]));
+    }
 }
