@@ -1,5 +1,6 @@
 //! Loading many leaves in one transaction (a new machine importing a whole ledger): the `leaves_entry`
-//! index is rebuilt once at the end instead of taking each random entry id at a random place, and the
+//! index is rebuilt once at the end and the refs are written in key order at the end, instead of each
+//! random entry id taking a random place in a B-tree one at a time, and the
 //! WAL is written back to disk while the load runs, so the commit's fsync does not start from zero. A file
 //! that nobody else can see yet (a ledger being created) is filled without the WAL at all: each page is
 //! written once instead of twice, and the whole file is synced before it appears.
@@ -12,6 +13,10 @@ use std::time::Duration;
 
 /// New leaves from which an import loads in bulk.
 pub(crate) const BULK_LEAVES: u64 = 50_000;
+
+/// Memory in which a bulk load keeps each log's refs aside, sorted (the rest in a temporary file), until
+/// it writes them in key order: 8 MiB is 131,072 pairs.
+pub(crate) const REFS_BUDGET_KIB: i64 = 8 * 1024;
 
 /// How often the WAL is flushed during a bulk load.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);

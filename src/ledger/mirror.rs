@@ -189,7 +189,15 @@ impl Ledger {
         // only holds more dirty pages back until the commit, which then writes them all at once.
         self.conn().pragma_update(None, "cache_size", -65_536i64)?;
         self.conn().execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Import { conn: self.conn(), path: self.path(), open: true, index_deferred: false, flusher: None })
+        Ok(Import {
+            conn: self.conn(),
+            path: self.path(),
+            open: true,
+            index_deferred: false,
+            flusher: None,
+            refs: Vec::new(),
+            writers_deferring: 0,
+        })
     }
 }
 
@@ -205,6 +213,10 @@ pub struct Import<'c> {
     /// `leaves_entry` is dropped until [`Import::finish_bulk`] (or the commit) builds it again.
     index_deferred: bool,
     flusher: Option<super::bulk::WalFlusher>,
+    /// Refs a bulk load's writers kept aside, one sorted set per log, written by [`Import::finish_bulk`].
+    refs: Vec<super::sorted_runs::SortedRuns<64>>,
+    /// Writers that keep refs aside and were not handed back yet ([`Import::done_with`]).
+    writers_deferring: usize,
 }
 
 impl<'c> Import<'c> {
@@ -251,8 +263,15 @@ impl<'c> Import<'c> {
         Ok(())
     }
 
-    /// Rebuilds what a bulk load deferred (nothing if none was).
+    /// Writes what a bulk load deferred: the refs its writers kept aside, in key order, and the
+    /// `leaves_entry` index (nothing if none was deferred).
     pub fn finish_bulk(&mut self) -> Result<(), LedgerError> {
+        if self.writers_deferring > 0 {
+            return Err(LedgerError::Damaged("a writer's deferred refs were not handed back".into()));
+        }
+        for pairs in std::mem::take(&mut self.refs) {
+            super::writer::write_refs(self.conn, pairs)?;
+        }
         if self.index_deferred {
             super::bulk::rebuild_index(self.conn)?;
             self.index_deferred = false;
@@ -270,9 +289,23 @@ impl<'c> Import<'c> {
         Ok(())
     }
 
-    /// A writer at index `from` of a mirror's log.
-    pub fn writer(&self, origin: &Origin, from: u64) -> Result<LeafWriter<'c>, LedgerError> {
-        LeafWriter::open(self.conn, origin.id, from, true)
+    /// A writer at index `from` of a mirror's log. In a bulk load it keeps the refs of the leaves it stores
+    /// aside: hand it back with [`Import::done_with`].
+    pub fn writer(&mut self, origin: &Origin, from: u64) -> Result<LeafWriter<'c>, LedgerError> {
+        let mut w = LeafWriter::open(self.conn, origin.id, from, true)?;
+        if self.index_deferred {
+            w.defer_refs(super::bulk::REFS_BUDGET_KIB);
+            self.writers_deferring += 1;
+        }
+        Ok(w)
+    }
+
+    /// Takes back a writer from [`Import::writer`] once its log's leaves are all pushed.
+    pub fn done_with(&mut self, mut writer: LeafWriter<'c>) {
+        if let Some(pairs) = writer.take_deferred_refs() {
+            self.refs.push(pairs);
+            self.writers_deferring -= 1;
+        }
     }
 
     /// Stores a verified signed checkpoint (idempotent).
@@ -339,11 +372,20 @@ mod tests {
         let key = SigningKey::from_bytes(&[9; 32]);
         let actor = PublicKey::from_signing(&key);
         let mirror_key = PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]));
-        let notes: Vec<_> = (0..3)
+        // Each note builds on two made-up entries, given in an order that is not the refs table's.
+        let refs_of = |i: u8| [Hash([200 - i; 32]), Hash([i; 32])];
+        let notes: Vec<_> = (0..3u8)
             .map(|i| {
-                Statement::new("note", &actor, serde_json::json!({ "i": i }), &[]).sign(&key, &ledger.domain()).unwrap()
+                Statement::new("note", &actor, serde_json::json!({ "i": i }), &refs_of(i))
+                    .sign(&key, &ledger.domain())
+                    .unwrap()
             })
             .collect();
+        let refs_table = |l: &Ledger| -> Vec<(Vec<u8>, Vec<u8>)> {
+            let mut stmt = l.conn().prepare("SELECT ref, entry_id FROM refs ORDER BY ref, entry_id").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect()
+        };
+        let before = refs_table(&ledger);
 
         // Rolled back: the dropped index is back.
         let mut tx = ledger.begin_import().unwrap();
@@ -361,9 +403,19 @@ mod tests {
         for n in &notes {
             w.push(n, Some(&n.check(&ledger.domain()).unwrap())).unwrap();
         }
-        drop(w);
+        // The refs are kept aside until the bulk load ends.
+        assert_eq!(refs_table(&ledger), before);
+        tx.done_with(w);
         tx.commit().unwrap();
         assert!(has_index(&ledger));
+        let mut want = before.clone();
+        for (i, n) in notes.iter().enumerate() {
+            for r in refs_of(i as u8) {
+                want.push((r.0.to_vec(), n.id.0.to_vec()));
+            }
+        }
+        want.sort();
+        assert_eq!(refs_table(&ledger), want);
         for n in &notes {
             assert_eq!(ledger.entry(&n.id).unwrap().map(|r| r.entry.id), Some(n.id));
         }
@@ -376,6 +428,27 @@ mod tests {
         // A small load leaves the index alone.
         let mut tx = ledger.begin_import().unwrap();
         tx.expect_leaves(BULK_LEAVES - 1).unwrap();
+        assert!(has_index(&ledger));
+    }
+
+    #[test]
+    fn a_bulk_load_whose_writer_was_not_handed_back_does_not_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = super::super::store::test_ledger(dir.path());
+        let ledger = Ledger::open(&path).unwrap();
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let actor = PublicKey::from_signing(&key);
+        let n = Statement::new("note", &actor, serde_json::json!({}), &[Hash([7; 32])]).sign(&key, &ledger.domain());
+        let n = n.unwrap();
+        let mut tx = ledger.begin_import().unwrap();
+        let origin = tx.origin("test.example/m", &PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]))).unwrap();
+        tx.expect_leaves(BULK_LEAVES).unwrap();
+        let mut w = tx.writer(&origin, 0).unwrap();
+        w.push(&n, Some(&n.check(&ledger.domain()).unwrap())).unwrap();
+        drop(w);
+        // Its refs would be lost: the commit refuses, and the rollback leaves nothing of the load.
+        assert!(matches!(tx.commit(), Err(LedgerError::Damaged(_))));
+        assert_eq!(ledger.entry(&n.id).unwrap().map(|r| r.entry.id), None);
         assert!(has_index(&ledger));
     }
 

@@ -999,7 +999,7 @@ mod tests {
         let at = |ms: i64| super::super::pos::format_ms(ms);
         // A mirror of two leaves, as an import would store it.
         let m = {
-            let tx = l.begin_import().unwrap();
+            let mut tx = l.begin_import().unwrap();
             let o = tx.origin("test.example/m", &PublicKey::from_signing(&mirror_key)).unwrap();
             let mut w = tx.writer(&o, 0).unwrap();
             for i in 0..2 {

@@ -1,11 +1,13 @@
 //! Writing leaves to one log inside an open transaction: the entry (once, however many logs hold it), its
 //! refs, the hash-chained leaf with its effective time, and every subtree hash the leaf completes. Used
-//! for the own log's appends and for a mirror's imported leaves alike.
+//! for the own log's appends and for a mirror's imported leaves alike. A bulk load keeps the refs aside,
+//! sorted, and writes them in key order at its end ([`write_refs`]) instead of one random place at a time.
 
 use super::error::LedgerError;
 use super::hash::Hash;
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
+use super::sorted_runs::SortedRuns;
 use super::statement::{CheckedHead, SignedStatement};
 use super::store::{load_frontier, log_size};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
@@ -28,6 +30,8 @@ pub struct LeafWriter<'c> {
     ins_ref: CachedStatement<'c>,
     ins_leaf: CachedStatement<'c>,
     ins_hash: CachedStatement<'c>,
+    /// The refs of the leaves stored, as (ref, entry) pairs, when they are written later ([`write_refs`]).
+    deferred_refs: Option<SortedRuns<64>>,
 }
 
 /// What happened to a pushed leaf.
@@ -92,12 +96,25 @@ impl<'c> LeafWriter<'c> {
             ins_leaf: conn
                 .prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (?1, ?2, ?3, ?4, ?5)")?,
             ins_hash: conn.prepare_cached("INSERT INTO tree_hashes (origin, idx, hash) VALUES (?1, ?2, ?3)")?,
+            deferred_refs: None,
         })
     }
 
     /// From now on nothing is written or compared: pushes only extend the computed tree.
     pub fn shadow(&mut self) {
         self.shadow = true;
+    }
+
+    /// From now on the refs of stored leaves are kept aside (sorted, in about `budget_kib` of memory and a
+    /// temporary file) instead of inserted: the caller takes them with [`LeafWriter::take_deferred_refs`]
+    /// and writes them with [`write_refs`] before anything reads the `refs` table.
+    pub(crate) fn defer_refs(&mut self, budget_kib: i64) {
+        self.deferred_refs = Some(SortedRuns::new(budget_kib));
+    }
+
+    /// The refs kept aside since [`LeafWriter::defer_refs`] (then no longer deferred).
+    pub(crate) fn take_deferred_refs(&mut self) -> Option<SortedRuns<64>> {
+        self.deferred_refs.take()
     }
 
     /// Index the next pushed leaf takes.
@@ -149,8 +166,20 @@ impl<'c> LeafWriter<'c> {
                 }
                 r => r?,
             };
-            for r in &head.refs {
-                self.ins_ref.execute(params![r.0, e.id.0])?;
+            match &mut self.deferred_refs {
+                Some(pairs) => {
+                    for r in &head.refs {
+                        let mut pair = [0u8; 64];
+                        pair[..32].copy_from_slice(&r.0);
+                        pair[32..].copy_from_slice(&e.id.0);
+                        pairs.insert(pair);
+                    }
+                }
+                None => {
+                    for r in &head.refs {
+                        self.ins_ref.execute(params![r.0, e.id.0])?;
+                    }
+                }
             }
             self.ins_leaf.execute(params![self.origin, index as i64, e.id.0, self.prev.0, self.ets])?;
             let first = stored_hash_index(0, index);
@@ -173,6 +202,18 @@ impl<'c> LeafWriter<'c> {
         b.and_then(|b| Hash::from_slice(&b))
             .ok_or_else(|| LedgerError::Damaged(format!("leaf hash {index} is missing")))
     }
+}
+
+/// Inserts refs kept aside by [`LeafWriter::defer_refs`], in key order (each insert lands beside the one
+/// before it), inside the caller's transaction.
+pub(crate) fn write_refs(conn: &Connection, pairs: SortedRuns<64>) -> Result<(), LedgerError> {
+    let io = |e: std::io::Error| LedgerError::Damaged(format!("cannot read back the refs kept aside: {e}"));
+    let mut merged = pairs.merged().map_err(io)?;
+    let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?;
+    while let Some(pair) = merged.next_record().map_err(io)? {
+        ins.execute(params![&pair[..32], &pair[32..]])?;
+    }
+    Ok(())
 }
 
 /// A leaf hash computed without a writer: for following a log that is not being stored.

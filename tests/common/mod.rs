@@ -171,7 +171,7 @@ impl Env {
         let l = rollcall::ledger::Ledger::open(&self.ledger()).expect("open");
         let own = l.own_origin().clone();
         let size = l.size(&own).expect("size");
-        let tx = l.begin_import().expect("transaction");
+        let mut tx = l.begin_import().expect("transaction");
         let mut w = tx.writer(&own, size).expect("writer");
         w.push(entry, Some(head)).expect("push");
         let root = w.root();

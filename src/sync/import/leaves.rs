@@ -136,7 +136,7 @@ impl Run<'_, '_> {
                 cp.root.short(16)
             )));
         }
-        drop(writer);
+        self.tx.done_with(writer);
         self.compare_with_held(&origin, held, &cp, &note, diverged)?;
         if !origin.own && to > held {
             self.tx.add_checkpoint(&origin, to, &note)?;
