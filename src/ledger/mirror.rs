@@ -214,7 +214,7 @@ pub struct Import<'c> {
     index_deferred: bool,
     flusher: Option<super::bulk::WalFlusher>,
     /// Refs a bulk load's writers kept aside, one sorted set per log, written by [`Import::finish_bulk`].
-    refs: Vec<super::sorted_runs::SortedRuns<64>>,
+    refs: Vec<super::refs_check::RefSet>,
     /// Writers that keep refs aside and were not handed back yet ([`Import::done_with`]).
     writers_deferring: usize,
 }

@@ -5,7 +5,7 @@
 //! temporary SQLite table cost a twentieth of `verify`'s time).
 
 use super::hash::{EntryId, Hash};
-use super::sorted_runs::SortedRuns;
+use super::sorted_runs::{Merged, SortedRuns};
 use super::store::Ledger;
 
 /// A reference and the entry that makes it: 32 bytes of the referenced id, then 32 of the entry's.
@@ -26,6 +26,18 @@ impl RefSet {
         pair[..32].copy_from_slice(&reference.0);
         pair[32..].copy_from_slice(&entry.0);
         self.0.insert(pair);
+    }
+
+    /// Every pair once, in key order (the ref's 32 bytes, then the entry's), or why they cannot be read
+    /// back from the temporary file.
+    pub(crate) fn sorted(self) -> std::io::Result<Merged<64>> {
+        self.0.merged()
+    }
+
+    /// The same set, spilling its runs to files `make_file` creates.
+    #[cfg(test)]
+    pub(crate) fn spilling_to(self, make_file: fn() -> std::io::Result<std::fs::File>) -> RefSet {
+        RefSet(self.0.spilling_to(make_file))
     }
 }
 
@@ -70,7 +82,7 @@ fn columns(p: &Pair) -> (&[u8], &[u8]) {
 }
 
 fn compare(ledger: &Ledger, expected: RefSet) -> Result<Option<String>, Failed> {
-    let mut want = expected.0.merged()?;
+    let mut want = expected.sorted()?;
     let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs ORDER BY ref, entry_id")?;
     let mut rows = stmt.query([])?;
     let mut next_want = want.next_record()?;

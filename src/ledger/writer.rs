@@ -7,7 +7,7 @@ use super::error::LedgerError;
 use super::hash::Hash;
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
-use super::sorted_runs::SortedRuns;
+use super::refs_check::RefSet;
 use super::statement::{CheckedHead, SignedStatement};
 use super::store::{load_frontier, log_size};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
@@ -31,7 +31,7 @@ pub struct LeafWriter<'c> {
     ins_leaf: CachedStatement<'c>,
     ins_hash: CachedStatement<'c>,
     /// The refs of the leaves stored, as (ref, entry) pairs, when they are written later ([`write_refs`]).
-    deferred_refs: Option<SortedRuns<64>>,
+    deferred_refs: Option<RefSet>,
 }
 
 /// What happened to a pushed leaf.
@@ -109,11 +109,11 @@ impl<'c> LeafWriter<'c> {
     /// temporary file) instead of inserted: the caller takes them with [`LeafWriter::take_deferred_refs`]
     /// and writes them with [`write_refs`] before anything reads the `refs` table.
     pub(crate) fn defer_refs(&mut self, budget_kib: i64) {
-        self.deferred_refs = Some(SortedRuns::new(budget_kib));
+        self.deferred_refs = Some(RefSet::new(budget_kib));
     }
 
     /// The refs kept aside since [`LeafWriter::defer_refs`] (then no longer deferred).
-    pub(crate) fn take_deferred_refs(&mut self) -> Option<SortedRuns<64>> {
+    pub(crate) fn take_deferred_refs(&mut self) -> Option<RefSet> {
         self.deferred_refs.take()
     }
 
@@ -169,10 +169,7 @@ impl<'c> LeafWriter<'c> {
             match &mut self.deferred_refs {
                 Some(pairs) => {
                     for r in &head.refs {
-                        let mut pair = [0u8; 64];
-                        pair[..32].copy_from_slice(&r.0);
-                        pair[32..].copy_from_slice(&e.id.0);
-                        pairs.insert(pair);
+                        pairs.insert(*r, e.id);
                     }
                 }
                 None => {
@@ -206,9 +203,10 @@ impl<'c> LeafWriter<'c> {
 
 /// Inserts refs kept aside by [`LeafWriter::defer_refs`], in key order (each insert lands beside the one
 /// before it), inside the caller's transaction.
-pub(crate) fn write_refs(conn: &Connection, pairs: SortedRuns<64>) -> Result<(), LedgerError> {
-    let io = |e: std::io::Error| LedgerError::Damaged(format!("cannot read back the refs kept aside: {e}"));
-    let mut merged = pairs.merged().map_err(io)?;
+pub(crate) fn write_refs(conn: &Connection, pairs: RefSet) -> Result<(), LedgerError> {
+    // The pairs that did not fit in memory are in an unnamed temporary file there.
+    let io = |e: std::io::Error| LedgerError::Io(std::env::temp_dir(), e);
+    let mut merged = pairs.sorted().map_err(io)?;
     let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?;
     while let Some(pair) = merged.next_record().map_err(io)? {
         ins.execute(params![&pair[..32], &pair[32..]])?;
@@ -219,4 +217,49 @@ pub(crate) fn write_refs(conn: &Connection, pairs: SortedRuns<64>) -> Result<(),
 /// A leaf hash computed without a writer: for following a log that is not being stored.
 pub(crate) fn leaf_hash_of(index: u64, id: &Hash, prev: &Hash) -> Hash {
     Leaf { index, entry_id: *id, prev: *prev }.hash()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs_rows(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM refs", [], |r| r.get(0)).unwrap()
+    }
+
+    fn pair(i: u32) -> (Hash, Hash) {
+        let mut r = [0u8; 32];
+        r[..4].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+        (Hash(r), Hash([7; 32]))
+    }
+
+    #[test]
+    fn refs_kept_aside_are_all_written_or_fail_as_an_io_error() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::schema::create(&conn).unwrap();
+        // 64 KiB: runs of 1,024 pairs; 3,000 spill two.
+        let mut set = RefSet::new(64);
+        for i in 0..3_000u32 {
+            let (r, e) = pair(i);
+            set.insert(r, e);
+        }
+        write_refs(&conn, set).unwrap();
+        assert_eq!(refs_rows(&conn), 3_000);
+
+        // Spilled runs that cannot be read back: an I/O error, and nothing written.
+        fn write_only() -> std::io::Result<std::fs::File> {
+            let dir = tempfile::tempdir()?;
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(dir.path().join("refs"))
+        }
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::schema::create(&conn).unwrap();
+        let mut set = RefSet::new(64).spilling_to(write_only);
+        for i in 0..3_000u32 {
+            let (r, e) = pair(i);
+            set.insert(r, e);
+        }
+        let err = write_refs(&conn, set).unwrap_err();
+        assert!(matches!(err, LedgerError::Io(..)), "{err}");
+        assert_eq!(refs_rows(&conn), 0);
+    }
 }

@@ -14,7 +14,7 @@ use super::{OriginImported, Run, Stop, record_name};
 use crate::ledger::dsse::Domain;
 use crate::ledger::note::Checkpoint;
 use crate::ledger::statement::{
-    CheckedHead, KeyCache, SignedStatement, StatementError, check_signature, check_statement_with, parse_head_with,
+    CheckedHead, SignedStatement, StatementError, check_signature, check_statement_with, parse_head_with,
 };
 use crate::ledger::writer::{LeafWriter, Pushed};
 use crate::ledger::{Hash, Origin, PublicKey};
@@ -169,8 +169,7 @@ impl Run<'_, '_> {
         let head = if index < held {
             // A leaf this ledger holds: its signature is the stored one, or it is checked here.
             if diverged.is_none() && !self.same_signature(&entry)? {
-                let mut keys = KeyCache::default();
-                check_statement_with(&entry.bytes, &entry.signature, &mut keys, &self.domain)
+                check_statement_with(&entry.bytes, &entry.signature, &mut self.keys, &self.domain)
                     .map_err(|e| at(e.to_string()))?;
                 self.report.verified += 1;
             }
@@ -181,8 +180,7 @@ impl Run<'_, '_> {
         };
         if diverged.is_some() && head.is_none() {
             // Past a divergence the statements still have to be well formed to count as evidence.
-            let mut keys = KeyCache::default();
-            check_statement_with(&entry.bytes, &entry.signature, &mut keys, &self.domain)
+            check_statement_with(&entry.bytes, &entry.signature, &mut self.keys, &self.domain)
                 .map_err(|e| at(e.to_string()))?;
         }
         if let Some(h) = &head
