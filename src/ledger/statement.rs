@@ -370,14 +370,19 @@ impl SignedStatement {
 
     /// As [`SignedStatement::statement`], its strings borrowed from the bytes (the same acceptance).
     pub(crate) fn view(&self) -> Result<StatementView<'_>, StatementError> {
-        check_limits(&self.bytes)?;
-        serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
+        view_of(&self.bytes)
     }
 
     /// Full check of stored bytes: shape, then the actor's signature with `verify_strict` in `domain`.
     pub fn check(&self, domain: &Domain) -> Result<CheckedHead, StatementError> {
         check_statement(&self.bytes, &self.signature, domain)
     }
+}
+
+/// Statement `bytes` as [`SignedStatement::view`] reads them.
+pub(crate) fn view_of(bytes: &[u8]) -> Result<StatementView<'_>, StatementError> {
+    check_limits(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))
 }
 
 /// Reads the head of stored statement bytes (shape only; no signature check). The bytes are never

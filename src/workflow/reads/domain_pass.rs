@@ -16,13 +16,14 @@
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
 use super::evidence::BlobReport;
-use super::state::{Snapshot, evaluate_now, fact_of, fold_facts, record_of};
+use super::state::{Snapshot, evaluate_now, fact_of, fact_of_statement, fold_facts, record_of};
 use crate::audit::kinds::REQUESTED;
+use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
 use crate::ledger::pipeline::{Limits, Ordered};
 use crate::ledger::sorted_runs::SortedRuns;
 use crate::ledger::verify::{Budget, VerifiedEntry};
-use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, SignedStatement};
+use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos};
 use crate::workflow::error::WorkflowError;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -40,11 +41,31 @@ const FOLD_BATCH: usize = 256;
 /// saw less evidence than was attached later; its approver approves again).
 const ROUTINE: [&str; 4] = ["superseded by a later decision", "decided on an earlier version", "expired", "stale:"];
 
+/// An entry the walk verified, as a fold takes it: where it is and its statement.
+pub(super) struct Walked {
+    pos: Pos,
+    index: u64,
+    /// The id of its origin in this file.
+    origin: i64,
+    id: EntryId,
+    bytes: Vec<u8>,
+}
+
+impl Walked {
+    fn of(e: &VerifiedEntry<'_>) -> Walked {
+        Walked { pos: e.pos, index: e.index, origin: e.origin, id: e.id, bytes: e.bytes.to_vec() }
+    }
+
+    fn fact(&self) -> Result<(Fact, i64), WorkflowError> {
+        Ok((fact_of_statement(self.pos, self.index, self.id, &self.bytes)?, self.origin))
+    }
+}
+
 /// A request ready to fold.
 pub(super) enum Job {
     /// With the entries referencing it that the walk met while it was held: tentative until checked
     /// against the refs index ([`Sink::confirm`]).
-    Met { request: Box<LogRow>, related: Vec<LogRow> },
+    Met { request: Box<Walked>, related: Vec<Walked> },
     /// Only its id: its rows are read back from the ledger.
     Stored(EntryId),
     /// Its own row, read from the ledger: the entries referencing it are read back.
@@ -53,8 +74,8 @@ pub(super) enum Job {
 
 /// A request waiting for the entries that reference it.
 struct Held {
-    request: LogRow,
-    related: Vec<LogRow>,
+    request: Walked,
+    related: Vec<Walked>,
     bytes: usize,
 }
 
@@ -97,18 +118,18 @@ impl Collector {
                 self.defer(r);
                 continue;
             }
-            let row = row_of(e);
-            let bytes = weight(&row);
+            let entry = Walked::of(e);
+            let bytes = weight(&entry);
             let Some(h) = self.held.get_mut(r) else { continue };
             self.held_bytes += bytes;
-            h.related.push(row);
+            h.related.push(entry);
             h.bytes += bytes;
         }
         if e.head.kind == REQUESTED {
             if shared {
                 self.deferred.push(e.id);
             } else {
-                let request = row_of(e);
+                let request = Walked::of(e);
                 let bytes = weight(&request);
                 self.held_bytes += bytes;
                 self.held.insert(e.id, Held { request, related: Vec::new(), bytes });
@@ -153,25 +174,8 @@ impl Collector {
     }
 }
 
-/// The row of a verified entry, as the ledger's own read of it would give it.
-fn row_of(e: &VerifiedEntry<'_>) -> LogRow {
-    let mut signature = [0u8; 64];
-    if e.signature.len() == 64 {
-        signature.copy_from_slice(e.signature);
-    }
-    LogRow {
-        index: e.index,
-        pos: e.pos,
-        origin: e.origin,
-        entry: SignedStatement { id: e.id, bytes: e.bytes.to_vec(), signature },
-        kind: e.head.kind.clone(),
-        actor: e.actor.to_string(),
-        ts: e.head.ts.clone(),
-    }
-}
-
-fn weight(row: &LogRow) -> usize {
-    row.entry.bytes.len() + 256
+fn weight(entry: &Walked) -> usize {
+    entry.bytes.len() + 256
 }
 
 /// A connection of the domain pass's own, with the snapshot it decides from.
@@ -455,41 +459,52 @@ fn fold_job(ledger: &Ledger, snap: &Snapshot, job: Job, own: i64, now: chrono::D
             // its first position.
             related.sort_by_key(|r| r.pos);
             let mut seen = std::collections::HashSet::new();
-            related.retain(|r| seen.insert(r.entry.id));
-            let met = (request.entry.id, related.len() as u64);
-            Ok((Some(met), fold_request(ledger, snap, *request, related, own, now)?))
+            related.retain(|r| seen.insert(r.id));
+            let met = (request.id, related.len() as u64);
+            let related = related.iter().map(Walked::fact).collect::<Result<Vec<_>, _>>()?;
+            Ok((Some(met), fold_request(ledger, snap, request.fact()?, related, own, now)?))
         }
         Job::Stored(id) => {
             let request = ledger
                 .entry(&id)?
                 .ok_or_else(|| WorkflowError::NotFound(format!("request {} is not stored", id.short(12))))?;
             let related = ledger.entries_referencing(&id)?;
-            Ok((None, fold_request(ledger, snap, request, related, own, now)?))
+            Ok((None, fold_rows(ledger, snap, &request, &related, own, now)?))
         }
         Job::Row(request) => {
             let related = ledger.entries_referencing(&request.entry.id)?;
-            Ok((None, fold_request(ledger, snap, *request, related, own, now)?))
+            Ok((None, fold_rows(ledger, snap, &request, &related, own, now)?))
         }
     }
 }
 
-/// Folds the request stored as `row`, with the entries referencing it (in union order), under the policy
-/// and evaluates it now: what does not count, and its change sets.
+/// [`fold_request`] from stored rows.
+fn fold_rows(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    request: &LogRow,
+    rows: &[LogRow],
+    own: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<DomainVerdict, WorkflowError> {
+    let related = rows.iter().map(|r| Ok((fact_of(r)?, r.origin))).collect::<Result<Vec<_>, WorkflowError>>()?;
+    fold_request(ledger, snap, (fact_of(request)?, request.origin), related, own, now)
+}
+
+/// Folds `request` with the entries referencing it (in union order; each with the id of its origin in
+/// this file) under the policy and evaluates it now: what does not count, and its change sets.
 fn fold_request(
     ledger: &Ledger,
     snap: &Snapshot,
-    row: LogRow,
-    rows: Vec<LogRow>,
+    (request, request_origin): (Fact, i64),
+    related: Vec<(Fact, i64)>,
     own: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<DomainVerdict, WorkflowError> {
     let mut out = DomainVerdict::default();
-    let id = &row.entry.id;
-    let request = fact_of(&row)?;
-    let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
-    for (fact, origin) in
-        std::iter::once((&request, row.origin)).chain(related.iter().zip(rows.iter().map(|r| r.origin)))
-    {
+    let (related, origins): (Vec<Fact>, Vec<i64>) = related.into_iter().unzip();
+    let id = &request.id;
+    for (fact, origin) in std::iter::once((&request, request_origin)).chain(related.iter().zip(origins)) {
         if let Some(record) = record_of(fact) {
             super::evidence::check_changeset(ledger, record, fact.id, origin != own, &mut out.blobs)?;
         }
@@ -525,7 +540,6 @@ mod tests {
     /// it made ready, with the indexes of the entries each was folded with.
     fn feed(c: &mut Collector, index: u64, id: u8, kind: &str, refs: &[u8]) -> Vec<(EntryId, Vec<u64>)> {
         let key = PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
-        let actor = key.encode();
         let head = CheckedHead {
             kind: kind.into(),
             actor: key,
@@ -540,8 +554,6 @@ mod tests {
             id: Hash([id; 32]),
             head: &head,
             bytes: &bytes,
-            signature: &[0; 64],
-            actor: &actor,
         };
         let mut ready = Vec::new();
         c.take(&e, &mut ready);
@@ -550,7 +562,7 @@ mod tests {
 
     fn met(job: Job) -> (EntryId, Vec<u64>) {
         match job {
-            Job::Met { request, related } => (request.entry.id, related.iter().map(|r| r.index).collect()),
+            Job::Met { request, related } => (request.id, related.iter().map(|r| r.index).collect()),
             Job::Stored(id) => panic!("request {} deferred", id.short(4)),
             Job::Row(_) => panic!("the walk reads no rows"),
         }
@@ -646,11 +658,19 @@ mod tests {
             .expect("the demo has a request with change sets and decisions");
         for threads in [1, 2] {
             // Complete: kept as it is.
-            let complete = Job::Met { request: Box::new(row.clone()), related: related.clone() };
+            let walked = |r: &LogRow| Walked {
+                pos: r.pos,
+                index: r.index,
+                origin: r.origin,
+                id: r.entry.id,
+                bytes: r.entry.bytes.clone(),
+            };
+            let request = || Box::new(walked(&row));
+            let complete = Job::Met { request: request(), related: related.iter().map(walked).collect() };
             let v = fold_all(&ledger, threads, vec![complete]);
             assert_eq!((v.blobs.checked, &v.discounted), (stored.blobs.checked, &stored.discounted));
             // Missing an entry: taken back and folded again.
-            let partial = Job::Met { request: Box::new(row.clone()), related: related[1..].to_vec() };
+            let partial = Job::Met { request: request(), related: related[1..].iter().map(walked).collect() };
             let v = fold_all(&ledger, threads, vec![partial]);
             assert_eq!(
                 (v.blobs.checked, &v.discounted),

@@ -6,7 +6,7 @@ pub use super::snapshot::Snapshot;
 use crate::audit::RequestBody;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
-use crate::ledger::{EntryId, Ledger, LogRow, PublicKey};
+use crate::ledger::{EntryId, Ledger, LogRow, Pos, PublicKey};
 use crate::policy::evaluate::{Evaluation, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
@@ -26,26 +26,40 @@ pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
 /// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,
 /// shows it as unreadable, and `verify` names it.
 pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
-    let st = match row.entry.view() {
-        Ok(st) => st,
-        Err(_) => {
-            return Ok(Fact {
-                pos: row.pos,
-                index: row.index,
-                id: row.entry.id,
-                kind: UNREADABLE.to_string(),
-                actor: PublicKey::parse(&row.actor)
-                    .ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?,
-                ts: crate::ledger::statement::parse_ts(&row.ts)
-                    .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?,
-                body: serde_json::Value::Null,
-            });
-        }
-    };
+    match row.entry.view() {
+        Ok(st) => fact_of_view(row.pos, row.index, row.entry.id, st),
+        Err(_) => Ok(Fact {
+            pos: row.pos,
+            index: row.index,
+            id: row.entry.id,
+            kind: UNREADABLE.to_string(),
+            actor: PublicKey::parse(&row.actor)
+                .ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?,
+            ts: crate::ledger::statement::parse_ts(&row.ts)
+                .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?,
+            body: serde_json::Value::Null,
+        }),
+    }
+}
+
+/// The fact of statement `bytes`, entry `id` at `pos` (`index` in its log), when the statement can be read
+/// (as [`fact_of`] reads a readable row; an error otherwise).
+pub(crate) fn fact_of_statement(pos: Pos, index: u64, id: EntryId, bytes: &[u8]) -> Result<Fact, WorkflowError> {
+    let st = crate::ledger::statement::view_of(bytes)
+        .map_err(|e| WorkflowError::Refused(format!("entry {} cannot be read: {e}", id.short(12))))?;
+    fact_of_view(pos, index, id, st)
+}
+
+fn fact_of_view(
+    pos: Pos,
+    index: u64,
+    id: EntryId,
+    st: crate::ledger::statement::StatementView<'_>,
+) -> Result<Fact, WorkflowError> {
     let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
     let ts = crate::ledger::statement::parse_ts(&st.ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
-    Ok(Fact { pos: row.pos, index: row.index, id: row.entry.id, kind: st.kind.into_owned(), actor, ts, body: st.body })
+    Ok(Fact { pos, index, id, kind: st.kind.into_owned(), actor, ts, body: st.body })
 }
 
 /// The request whose id starts with `prefix` (at least 4 hex characters, unique).
