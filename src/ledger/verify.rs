@@ -72,7 +72,8 @@ pub(crate) struct VerifiedEntry<'a> {
     pub origin: i64,
     pub id: EntryId,
     pub head: &'a CheckedHead,
-    pub bytes: &'a [u8],
+    /// Its statement: the visitor may take it (the walk is done with it).
+    pub bytes: Vec<u8>,
 }
 
 struct RawRow {
@@ -298,7 +299,7 @@ struct Chain<'v> {
     prev_ets: i64,
     frontier: Frontier,
     report: OriginReport,
-    visitor: &'v mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
+    visitor: &'v mut dyn FnMut(&mut VerifiedEntry<'_>) -> Result<(), String>,
 }
 
 impl Chain<'_> {
@@ -326,7 +327,7 @@ impl Chain<'_> {
         let prev = Hash::from_slice(&row.prev)
             .ok_or_else(|| self.fail(Some(index), id, "leaf previous hash is not 32 bytes"))?;
         let head = row.head.map_err(|p| self.fail(Some(index), id, p))?;
-        let statement = row.statement.as_ref().ok_or_else(|| self.fail(Some(index), id, "entry missing"))?;
+        let statement = row.statement.ok_or_else(|| self.fail(Some(index), id, "entry missing"))?;
         if row.computed_id != Some(leaf_entry) {
             return Err(self.fail(Some(index), id, "statement bytes do not hash to the entry id in the leaf"));
         }
@@ -380,7 +381,7 @@ impl Chain<'_> {
         self.prev = leaf_hash;
         self.next += 1;
         let pos = super::pos::pos_tagged(ets, self.tag, index);
-        (self.visitor)(&VerifiedEntry {
+        (self.visitor)(&mut VerifiedEntry {
             index,
             pos,
             origin: self.origin_id,
@@ -415,7 +416,7 @@ pub(crate) fn verify_origin(
     ledger: &Ledger,
     origin: &Origin,
     budget: &Budget,
-    visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
+    visitor: &mut dyn FnMut(&mut VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
     verify_origin_with(ledger, origin, true, budget, visitor)
 }
@@ -427,7 +428,7 @@ pub(crate) fn verify_origin_with(
     origin: &Origin,
     signatures: bool,
     budget: &Budget,
-    visitor: &mut dyn FnMut(&VerifiedEntry<'_>) -> Result<(), String>,
+    visitor: &mut dyn FnMut(&mut VerifiedEntry<'_>) -> Result<(), String>,
 ) -> OriginReport {
     let mut chain = Chain {
         origin: origin.name.clone(),

@@ -52,8 +52,10 @@ pub(super) struct Walked {
 }
 
 impl Walked {
-    fn of(e: &VerifiedEntry<'_>) -> Walked {
-        Walked { pos: e.pos, index: e.index, origin: e.origin, id: e.id, bytes: e.bytes.to_vec() }
+    /// Entry `e`, its statement moved out of it when `last` (no one after needs it), else copied.
+    fn of(e: &mut VerifiedEntry<'_>, last: bool) -> Walked {
+        let bytes = if last { std::mem::take(&mut e.bytes) } else { e.bytes.clone() };
+        Walked { pos: e.pos, index: e.index, origin: e.origin, id: e.id, bytes }
     }
 
     fn fact(&self) -> Result<(Fact, i64), WorkflowError> {
@@ -106,30 +108,36 @@ impl Collector {
         }
     }
 
-    /// Takes one verified entry, in walk order; pushes onto `ready` the requests to fold now (the oldest
-    /// held, while more than the limit is held).
-    pub(super) fn take(&mut self, e: &VerifiedEntry<'_>, ready: &mut Vec<Job>) {
+    /// Takes one verified entry, in walk order (its statement, when one held request is all that keeps
+    /// it: moved, not copied); pushes onto `ready` the requests to fold now (the oldest held, while more
+    /// than the limit is held).
+    pub(super) fn take(&mut self, e: &mut VerifiedEntry<'_>, ready: &mut Vec<Job>) {
         let shared = !self.several.is_empty() && self.several.contains(&e.id);
-        for (i, r) in e.head.refs.iter().enumerate() {
-            if e.head.refs[..i].contains(r) || !self.held.contains_key(r) {
+        let head = e.head;
+        let is_request = head.kind == REQUESTED;
+        // Held requests it joins, counted down: the last one takes the statement itself.
+        let mut joins = if shared { 0 } else { held_targets(&head.refs, &self.held).count() };
+        for (i, r) in head.refs.iter().enumerate() {
+            if head.refs[..i].contains(r) || !self.held.contains_key(r) {
                 continue;
             }
             if shared {
                 self.defer(r);
                 continue;
             }
-            let entry = Walked::of(e);
+            joins -= 1;
+            let entry = Walked::of(e, joins == 0 && !is_request);
             let bytes = weight(&entry);
             let Some(h) = self.held.get_mut(r) else { continue };
             self.held_bytes += bytes;
             h.related.push(entry);
             h.bytes += bytes;
         }
-        if e.head.kind == REQUESTED {
+        if is_request {
             if shared {
                 self.deferred.push(e.id);
             } else {
-                let request = Walked::of(e);
+                let request = Walked::of(e, true);
                 let bytes = weight(&request);
                 self.held_bytes += bytes;
                 self.held.insert(e.id, Held { request, related: Vec::new(), bytes });
@@ -172,6 +180,11 @@ impl Collector {
         self.deferred.dedup();
         met.into_iter().chain(self.deferred.into_iter().map(Job::Stored))
     }
+}
+
+/// The held requests among `refs`, each once.
+fn held_targets<'a>(refs: &'a [EntryId], held: &'a HashMap<EntryId, Held>) -> impl Iterator<Item = EntryId> + 'a {
+    refs.iter().enumerate().filter(|(i, r)| !refs[..*i].contains(r) && held.contains_key(r)).map(|(_, r)| *r)
 }
 
 fn weight(entry: &Walked) -> usize {
@@ -546,23 +559,26 @@ mod tests {
             ts: "2026-12-03T10:00:00Z".into(),
             refs: refs.iter().map(|r| Hash([*r; 32])).collect(),
         };
-        let bytes = vec![b'x'; 100];
-        let e = VerifiedEntry {
+        let mut e = VerifiedEntry {
             index,
             pos: crate::ledger::pos::pos(1_000 + index as i64, "o", index),
             origin: 1,
             id: Hash([id; 32]),
             head: &head,
-            bytes: &bytes,
+            bytes: vec![b'x'; 100],
         };
         let mut ready = Vec::new();
-        c.take(&e, &mut ready);
+        c.take(&mut e, &mut ready);
         ready.into_iter().map(met).collect()
     }
 
     fn met(job: Job) -> (EntryId, Vec<u64>) {
         match job {
-            Job::Met { request, related } => (request.id, related.iter().map(|r| r.index).collect()),
+            Job::Met { request, related } => {
+                // Each with the whole statement, whether it was moved or copied.
+                assert!(std::iter::once(&*request).chain(&related).all(|w| w.bytes == vec![b'x'; 100]));
+                (request.id, related.iter().map(|r| r.index).collect())
+            }
             Job::Stored(id) => panic!("request {} deferred", id.short(4)),
             Job::Row(_) => panic!("the walk reads no rows"),
         }
@@ -590,8 +606,10 @@ mod tests {
         assert_eq!(feed(&mut c, 2, 3, "approval.granted", &[1, 1]), vec![], "one entry, counted once");
         assert_eq!(feed(&mut c, 3, 4, "note", &[9]), vec![]);
         assert_eq!(feed(&mut c, 4, 5, "rollback.executed", &[1]), vec![]);
+        // One entry joining two held requests: each gets the statement.
+        assert_eq!(feed(&mut c, 5, 6, "note", &[2, 1]), vec![]);
         assert!(c.held_bytes > 0);
-        assert_eq!(left(c), vec![(1, Some(vec![2, 4])), (2, Some(vec![]))], "oldest first");
+        assert_eq!(left(c), vec![(1, Some(vec![2, 4, 5])), (2, Some(vec![5]))], "oldest first");
     }
 
     #[test]

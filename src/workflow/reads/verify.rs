@@ -171,7 +171,7 @@ fn verify_ledger(
     let ((), verdict) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
             let mut first = None;
-            let mut visit = |e: &crate::ledger::verify::VerifiedEntry<'_>| {
+            let mut visit = |e: &mut crate::ledger::verify::VerifiedEntry<'_>| {
                 if e.index == 0 {
                     first = Some((e.id, e.head.kind.clone()));
                 }
@@ -183,7 +183,7 @@ fn verify_ledger(
                     latest = Some((ms, oi, e.index, e.id, e.head.ts.clone()));
                 }
                 if GOVERNANCE_KINDS.contains(&e.head.kind.as_str()) {
-                    governance.push((e.pos, e.id, e.head.clone(), e.bytes.to_vec()));
+                    governance.push((e.pos, e.id, e.head.clone(), e.bytes.clone()));
                 } else if e.head.kind == crate::ledger::causal::MERGED_KIND {
                     // Merge markers are signed by the origin key; `check_markers` checks them.
                 } else if !pre_roster.is_active(&e.head.actor, e.pos) {
