@@ -379,6 +379,23 @@ impl SignedStatement {
     }
 }
 
+/// What a reader of a statement already checked whole by [`parse_head_with`] (limits, shape, every
+/// member, signature) still needs of it: its kind, time and body. The other members are skipped, and the
+/// limits are not scanned again (serde_json's own depth limit still bounds the parse).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Reread<'a> {
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub ts: Cow<'a, str>,
+    pub body: serde_json::Value,
+}
+
+/// Reads statement `bytes` a verifier has just checked whole again, for [`Reread`]'s members only.
+pub(crate) fn reread(bytes: &[u8]) -> Result<Reread<'_>, StatementError> {
+    serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))
+}
+
 /// Statement `bytes` as [`SignedStatement::view`] reads them.
 pub(crate) fn view_of(bytes: &[u8]) -> Result<StatementView<'_>, StatementError> {
     check_limits(bytes)?;

@@ -16,14 +16,14 @@
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
 use super::evidence::BlobReport;
-use super::state::{Snapshot, evaluate_now, fact_of, fact_of_statement, fold_facts, record_of};
+use super::state::{Snapshot, evaluate_now, fact_of, fact_of_verified, fold_facts, record_of};
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
 use crate::ledger::pipeline::{Limits, Ordered};
 use crate::ledger::sorted_runs::SortedRuns;
 use crate::ledger::verify::{Budget, VerifiedEntry};
-use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos};
+use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos, PublicKey};
 use crate::workflow::error::WorkflowError;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -48,6 +48,7 @@ pub(super) struct Walked {
     /// The id of its origin in this file.
     origin: i64,
     id: EntryId,
+    actor: PublicKey,
     bytes: Vec<u8>,
 }
 
@@ -55,11 +56,11 @@ impl Walked {
     /// Entry `e`, its statement moved out of it when `last` (no one after needs it), else copied.
     fn of(e: &mut VerifiedEntry<'_>, last: bool) -> Walked {
         let bytes = if last { std::mem::take(&mut e.bytes) } else { e.bytes.clone() };
-        Walked { pos: e.pos, index: e.index, origin: e.origin, id: e.id, bytes }
+        Walked { pos: e.pos, index: e.index, origin: e.origin, id: e.id, actor: e.head.actor, bytes }
     }
 
     fn fact(&self) -> Result<(Fact, i64), WorkflowError> {
-        Ok((fact_of_statement(self.pos, self.index, self.id, &self.bytes)?, self.origin))
+        Ok((fact_of_verified(self.pos, self.index, self.id, self.actor, &self.bytes)?, self.origin))
     }
 }
 
@@ -546,7 +547,6 @@ fn fold_request(
 mod tests {
     use super::*;
     use crate::ledger::Hash;
-    use crate::ledger::key::PublicKey;
     use crate::ledger::statement::CheckedHead;
 
     /// Feeds the collector one entry of `kind` with `refs`, at `index` of origin 1; returns the requests
@@ -681,6 +681,7 @@ mod tests {
                 index: r.index,
                 origin: r.origin,
                 id: r.entry.id,
+                actor: PublicKey::parse(&r.actor).unwrap(),
                 bytes: r.entry.bytes.clone(),
             };
             let request = || Box::new(walked(&row));

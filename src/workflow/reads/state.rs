@@ -42,12 +42,20 @@ pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
     }
 }
 
-/// The fact of statement `bytes`, entry `id` at `pos` (`index` in its log), when the statement can be read
-/// (as [`fact_of`] reads a readable row; an error otherwise).
-pub(crate) fn fact_of_statement(pos: Pos, index: u64, id: EntryId, bytes: &[u8]) -> Result<Fact, WorkflowError> {
-    let st = crate::ledger::statement::view_of(bytes)
+/// The fact of a statement a walk has just verified whole (`bytes`, entry `id` at `pos`, `index` in its
+/// log, signed by `actor`): what [`fact_of`] reads from its stored row, its kind, time and body read again.
+pub(crate) fn fact_of_verified(
+    pos: Pos,
+    index: u64,
+    id: EntryId,
+    actor: PublicKey,
+    bytes: &[u8],
+) -> Result<Fact, WorkflowError> {
+    let st = crate::ledger::statement::reread(bytes)
         .map_err(|e| WorkflowError::Refused(format!("entry {} cannot be read: {e}", id.short(12))))?;
-    fact_of_view(pos, index, id, st)
+    let ts = crate::ledger::statement::parse_ts(&st.ts)
+        .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
+    Ok(Fact { pos, index, id, kind: st.kind.into_owned(), actor, ts, body: st.body })
 }
 
 fn fact_of_view(
