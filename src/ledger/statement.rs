@@ -212,20 +212,23 @@ pub(crate) fn check_limits(bytes: &[u8]) -> Result<(), StatementError> {
     if bytes.len() > MAX_STATEMENT_LEN {
         return Err(StatementError::TooLarge(bytes.len()));
     }
-    let (mut depth, mut values, mut in_str, mut esc) = (0usize, 1usize, false, false);
-    for &b in bytes {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
+    let (mut depth, mut values, mut at) = (0usize, 1usize, 0usize);
+    while let Some(&b) = bytes.get(at) {
+        at += 1;
         match b {
-            b'"' => in_str = true,
+            // A string is skipped to its closing quote (past every escaped byte), a vectorized search
+            // instead of a byte-by-byte walk: most of a statement is strings, and every reader scans.
+            b'"' => loop {
+                let Some(k) = bytes.get(at..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) else {
+                    // An unterminated string: nothing after it counts (the parser refuses it).
+                    return Ok(());
+                };
+                let closing = bytes[at + k] == b'"';
+                at += k + if closing { 1 } else { 2 };
+                if closing {
+                    break;
+                }
+            },
             b'{' | b'[' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -233,11 +236,13 @@ pub(crate) fn check_limits(bytes: &[u8]) -> Result<(), StatementError> {
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
-            b',' => values += 1,
+            b',' => {
+                values += 1;
+                if values > MAX_VALUES {
+                    return Err(StatementError::TooDeep);
+                }
+            }
             _ => {}
-        }
-        if values > MAX_VALUES {
-            return Err(StatementError::TooDeep);
         }
     }
     Ok(())
@@ -699,7 +704,71 @@ mod tests {
         }
     }
 
+    /// The limits scan as it was first written, byte by byte: the reference the skipping scan must agree
+    /// with.
+    fn check_limits_bytewise(bytes: &[u8]) -> Result<(), StatementError> {
+        if bytes.len() > MAX_STATEMENT_LEN {
+            return Err(StatementError::TooLarge(bytes.len()));
+        }
+        let (mut depth, mut values, mut in_str, mut esc) = (0usize, 1usize, false, false);
+        for &b in bytes {
+            if in_str {
+                if esc {
+                    esc = false;
+                } else if b == b'\\' {
+                    esc = true;
+                } else if b == b'"' {
+                    in_str = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(StatementError::TooDeep);
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                b',' => values += 1,
+                _ => {}
+            }
+            if values > MAX_VALUES {
+                return Err(StatementError::TooDeep);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_limits_scan_skips_strings_as_the_bytewise_scan_does() {
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        let wide = format!("[{}]", "0,".repeat(MAX_VALUES));
+        for text in [
+            r#"{"a":"[[[,,,\\\"{{"}"#,
+            r#""\"#,
+            r#""abc"#,
+            r#"{"a":"\"}"#,
+            r#""\\"[[["#,
+            "",
+            &deep,
+            &format!("\"{deep}\""),
+            &format!("\"\\\"{deep}\""),
+            &format!("\"\\\\\"{deep}"),
+            &wide,
+            &format!("\"{wide}"),
+        ] {
+            assert_eq!(check_limits(text.as_bytes()), check_limits_bytewise(text.as_bytes()), "{text}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_limits_scan_agrees_with_the_bytewise_scan(text in r#"(\[{0,70}|"|\\|,|\]|\{|a){0,40}"#) {
+            proptest::prop_assert_eq!(check_limits(text.as_bytes()), check_limits_bytewise(text.as_bytes()));
+        }
+
         #[test]
         fn json_validation_agrees_with_value(text in r#"[\[\]{}",:0-9eE.+\-a-z\\ ]{0,40}"#) {
             proptest::prop_assert!(same_as_value(&text), "{}", text);
