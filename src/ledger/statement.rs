@@ -416,7 +416,7 @@ pub(crate) fn parse_head(bytes: &[u8]) -> Result<CheckedHead, StatementError> {
 /// Parsed actor keys by their text form: decompressing a curve point costs about as much as a fifth of a
 /// signature check, and a log has few distinct signers.
 #[derive(Default)]
-pub(crate) struct KeyCache(std::collections::HashMap<String, Option<PublicKey>>);
+pub(crate) struct KeyCache(std::collections::HashMap<String, Option<PublicKey>, foldhash::quality::RandomState>);
 
 impl KeyCache {
     pub(crate) fn parse(&mut self, actor: &str) -> Option<PublicKey> {
