@@ -234,6 +234,12 @@ fn rec<T>(f: &Fact, body: T) -> Rec<T> {
 impl RequestView {
     /// Starts a view from the `rollback.requested` fact.
     pub fn new(request: &Fact) -> Result<RequestView, InvalidRecord> {
+        RequestView::with_record(request, None)
+    }
+
+    /// As [`RequestView::new`], with the request's record when the caller has already read it from
+    /// `request.body` (None: read here).
+    pub fn with_record(request: &Fact, record: Option<RequestBody>) -> Result<RequestView, InvalidRecord> {
         if request.kind != REQUESTED {
             return Err(InvalidRecord(format!(
                 "entry {} is a {}, not a rollback request",
@@ -241,7 +247,10 @@ impl RequestView {
                 request.kind
             )));
         }
-        let record: RequestBody = body(request)?;
+        let record: RequestBody = match record {
+            Some(r) => r,
+            None => body(request)?,
+        };
         Ok(RequestView {
             id: request.id,
             pos: request.pos,
@@ -283,7 +292,18 @@ impl RequestView {
 
     /// Folds a request and its related entries (in log order).
     pub fn fold(request: &Fact, related: &[Fact], rules: &dyn Rules) -> Result<RequestView, InvalidRecord> {
-        let mut v = RequestView::new(request)?;
+        RequestView::fold_with_record(request, None, related, rules)
+    }
+
+    /// As [`RequestView::fold`], with the request's record when the caller has already read it (see
+    /// [`RequestView::with_record`]).
+    pub fn fold_with_record(
+        request: &Fact,
+        record: Option<RequestBody>,
+        related: &[Fact],
+        rules: &dyn Rules,
+    ) -> Result<RequestView, InvalidRecord> {
+        let mut v = RequestView::with_record(request, record)?;
         if let Err(why) = rules.allow(Action::Request, request, &v) {
             v.timeline[0].ignored = Some(why.0);
         }

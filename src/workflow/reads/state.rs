@@ -147,20 +147,21 @@ pub(crate) fn fold_facts(
     request: &Fact,
     related: &[Fact],
 ) -> Result<RequestView, WorkflowError> {
-    let latest = related
+    // The request's own record is read once: for the flags when no amendment replaced it, and for the view.
+    let own = RequestBody::deserialize(&request.body).ok();
+    let amended = related
         .iter()
         .rev()
         .find(|f| f.kind == crate::audit::kinds::AMENDED)
-        .and_then(|f| RequestBody::deserialize(f.body.get("record")?).ok())
-        .or_else(|| RequestBody::deserialize(&request.body).ok());
-    let (flags, tier) = match &latest {
+        .and_then(|f| RequestBody::deserialize(f.body.get("record")?).ok());
+    let (flags, tier) = match amended.as_ref().or(own.as_ref()) {
         Some(r) => {
             let a = super::assess::assess_record(ledger, id, r, None, snap)?;
             (a.flag_ids(), Some(a.risk.tier))
         }
         None => (Vec::new(), None),
     };
-    RequestView::fold(request, related, &snap.rules(&flags, tier.as_deref()))
+    RequestView::fold_with_record(request, own, related, &snap.rules(&flags, tier.as_deref()))
         .map_err(|e| WorkflowError::Refused(e.to_string()))
 }
 
