@@ -364,13 +364,19 @@ mod tests {
             == 1
     }
 
-    #[test]
-    fn a_bulk_load_rebuilds_the_entry_index_before_it_commits() {
+    /// A test ledger (in a directory the caller keeps) and a signer's key.
+    fn signer_and_ledger() -> (tempfile::TempDir, Ledger, SigningKey, PublicKey) {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = super::super::store::test_ledger(dir.path());
         let ledger = Ledger::open(&path).unwrap();
         let key = SigningKey::from_bytes(&[9; 32]);
         let actor = PublicKey::from_signing(&key);
+        (dir, ledger, key, actor)
+    }
+
+    #[test]
+    fn a_bulk_load_rebuilds_the_entry_index_before_it_commits() {
+        let (_dir, ledger, key, actor) = signer_and_ledger();
         let mirror_key = PublicKey::from_signing(&SigningKey::from_bytes(&[8; 32]));
         // Each note builds on two made-up entries, given in an order that is not the refs table's.
         let refs_of = |i: u8| [Hash([200 - i; 32]), Hash([i; 32])];
@@ -433,11 +439,7 @@ mod tests {
 
     #[test]
     fn a_bulk_load_whose_writer_was_not_handed_back_does_not_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, _) = super::super::store::test_ledger(dir.path());
-        let ledger = Ledger::open(&path).unwrap();
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let actor = PublicKey::from_signing(&key);
+        let (_dir, ledger, key, actor) = signer_and_ledger();
         let n = Statement::new("note", &actor, serde_json::json!({}), &[Hash([7; 32])]).sign(&key, &ledger.domain());
         let n = n.unwrap();
         let mut tx = ledger.begin_import().unwrap();

@@ -478,16 +478,8 @@ fn fold_job(ledger: &Ledger, snap: &Snapshot, job: Job, own: i64, now: chrono::D
             // As the ledger's read of them gives them: in union order, an entry several logs hold once, at
             // its first position.
             related.sort_by_key(|r| r.pos);
-            if related.len() <= 32 {
-                // A few (most requests): compared in place, no set built per request.
-                let mut seen: Vec<EntryId> = Vec::with_capacity(related.len());
-                related.retain(|r| {
-                    !seen.contains(&r.id) && {
-                        seen.push(r.id);
-                        true
-                    }
-                });
-            } else {
+            // (Most requests have one such entry: no set is built for them.)
+            if related.len() > 1 {
                 let mut seen = IdSet::default();
                 related.retain(|r| seen.insert(r.id));
             }
