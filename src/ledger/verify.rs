@@ -172,6 +172,10 @@ fn lookup_connection(path: &std::path::Path, cache_kib: i64) -> Option<rusqlite:
 
 /// Rows a worker reads ahead at most, when its entries keep following each other in the table.
 const READ_AHEAD: usize = 32;
+/// The range read of [`Lookup::guess`], its limit [`READ_AHEAD`] written out.
+const READ_AHEAD_SQL: &str =
+    "SELECT rowid, id, statement, signature, kind, actor, ts FROM entries WHERE rowid >= ?1 ORDER BY rowid LIMIT 32";
+const _: () = assert!(READ_AHEAD == 32);
 
 /// A worker's connection for entry lookups, and where it expects the next entry.
 struct Lookup {
@@ -199,14 +203,11 @@ impl Lookup {
     fn guess(&mut self, id: &[u8]) -> rusqlite::Result<Option<(i64, RawEntry)>> {
         if self.ahead.is_empty() {
             let Some(rowid) = self.next_rowid else { return Ok(None) };
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT rowid, id, statement, signature, kind, actor, ts FROM entries
-                  WHERE rowid >= ?1 ORDER BY rowid LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![rowid, self.stride as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, RawEntry::from_row(r, 1)?))
-            })?;
-            for r in rows {
+            // The limit is a constant and only `stride` rows are stepped: SQLite plans with the value of a
+            // bound LIMIT, so a statement with `LIMIT ?` is compiled again every time it is bound.
+            let mut stmt = self.conn.prepare_cached(READ_AHEAD_SQL)?;
+            let rows = stmt.query_map(params![rowid], |r| Ok((r.get::<_, i64>(0)?, RawEntry::from_row(r, 1)?)))?;
+            for r in rows.take(self.stride) {
                 self.ahead.push_back(r?);
             }
             self.stride = (self.stride * 2).min(READ_AHEAD);

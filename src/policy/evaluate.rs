@@ -314,24 +314,41 @@ pub(crate) struct Context<'a> {
     pub flags_tier: Option<&'a str>,
 }
 
-/// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
-pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
-    let (policy_id, policy) = ctx.policies.at(pos);
+/// The decisions on a request, each with whether it counts at `now` under the policy in force at `pos`:
+/// the first part of [`evaluate`], for `verify`, which reports the decisions that do not count and needs
+/// none of the checklist.
+pub(crate) fn decisions(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Vec<Counted> {
+    let (_, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
-    let rule = policy.tier(&tier);
+    let needed = super::evidence::required(policy, &tier, ctx.flags);
+    count(view, ctx, policy, &tier, &needed, now).decisions
+}
+
+/// What [`count`] found: every decision, and of those that count, the approvers (with their roles) and the
+/// names of the rejecters; why each key's latest approval that does not count does not.
+struct Tally {
+    decisions: Vec<Counted>,
+    approvers: Vec<(PublicKey, Vec<String>)>,
+    blocking: Vec<String>,
+    not_counted: Vec<String>,
+}
+
+/// Counts the decisions on `view` at `now` under `policy`, at risk `tier`, with the evidence kinds `needed`:
+/// the latest one per key, each with the reason it does or does not count.
+fn count(
+    view: &RequestView,
+    ctx: &Context<'_>,
+    policy: &Policy,
+    tier: &str,
+    needed: &[String],
+    now: DateTime<Utc>,
+) -> Tally {
     let current = view.current();
     let digest = &current.revert_digest;
-    let mut checklist = Vec::new();
-
-    // Evidence: what the tier and the flags require, and which attached entries satisfy it (decided from
-    // their signed bodies; purged entries still say what they were).
-    let needed = super::evidence::required(policy, &tier, ctx.flags);
     let accept_opaque = policy.evidence.accept_opaque;
     let satisfying = |e: &EvidenceRec, kind: &str| {
         e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
     };
-
-    // Decisions: the latest one per key, each with the reason it does or does not count.
     let mut latest: BTreeMap<[u8; 32], usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
         latest.insert(d.actor.bytes(), i);
@@ -350,9 +367,9 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
             Some("decided on an earlier version (the request was amended since)".into())
         } else if d.body.revert_digest != *digest {
             Some("signed a different revert operation".into())
-        } else if let Some(why) = signer_problem(view, ctx, policy, &tier, &d.actor, d.pos, approve) {
+        } else if let Some(why) = signer_problem(view, ctx, policy, tier, &d.actor, d.pos, approve) {
             Some(why)
-        } else if let Some(why) = approve.then(|| evidence_problem(view, d, &needed, &satisfying)).flatten() {
+        } else if let Some(why) = approve.then(|| evidence_problem(view, d, needed, &satisfying)).flatten() {
             Some(why)
         } else if approve
             && policy.approvals.expiry_hours > 0
@@ -372,6 +389,27 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         }
         decisions.push(Counted { entry: d.id, actor: d.actor, name, decision: d.body.decision, ts: d.ts, excluded });
     }
+    Tally { decisions, approvers, blocking, not_counted }
+}
+
+/// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
+pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
+    let (policy_id, policy) = ctx.policies.at(pos);
+    let tier = tier_of(view, ctx.flags_tier);
+    let rule = policy.tier(&tier);
+    let current = view.current();
+    let mut checklist = Vec::new();
+
+    // Evidence: what the tier and the flags require, and which attached entries satisfy it (decided from
+    // their signed bodies; purged entries still say what they were).
+    let needed = super::evidence::required(policy, &tier, ctx.flags);
+    let accept_opaque = policy.evidence.accept_opaque;
+    let satisfying = |e: &EvidenceRec, kind: &str| {
+        e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
+    };
+
+    // Decisions: the latest one per key, each with the reason it does or does not count.
+    let Tally { decisions, approvers, blocking, not_counted } = count(view, ctx, policy, &tier, &needed, now);
     let have = approvers.len() as u32;
     let required_missing = cover_roles(&rule.required_roles, &approvers);
     let emergency = view.emergency.as_ref().map(|e| {

@@ -16,7 +16,7 @@
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
 use super::evidence::BlobReport;
-use super::state::{Snapshot, evaluate_now, fact_of, fact_of_verified, fold_facts, record_of};
+use super::state::{Snapshot, decisions_now, fact_of, fact_of_verified, fold_facts, record_of};
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
@@ -538,7 +538,7 @@ fn fold_request(
             out.discounted.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
         }
     }
-    for d in evaluate_now(ledger, &view, snap, now)?.eval.decisions {
+    for d in decisions_now(ledger, &view, snap, now)? {
         if let Some(reason) = d.excluded.filter(|r| !ROUTINE.iter().any(|x| r.starts_with(x))) {
             if let Some(rec) = view.decisions.iter().find(|x| x.id == d.entry) {
                 let kind = format!(
@@ -732,6 +732,27 @@ mod tests {
             Err(e) => panic!("another error: {e}"),
             Ok(again) => panic!("the folds were read back: {} to fold again", again.len()),
         }
+    }
+
+    /// What `verify` reports of a request's evaluation (its decisions, each with whether it counts) is what
+    /// the full evaluation `show` and `gate` make says, for every request of the demo, some decisions of
+    /// which do not count.
+    #[test]
+    fn the_decisions_verify_counts_are_those_of_the_full_evaluation() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ledger = demo.context().open().unwrap();
+        let snap = Snapshot::load(&ledger).unwrap();
+        let now = crate::workflow::clock::now();
+        let (mut decisions, mut excluded) = (0, 0);
+        for row in ledger.entries_of_kinds(&[REQUESTED]).unwrap() {
+            let view = super::super::state::load_view_unchecked(&ledger, &snap, &row.entry.id).unwrap();
+            let full = super::super::state::evaluate_now(&ledger, &view, &snap, now).unwrap().eval.decisions;
+            assert_eq!(decisions_now(&ledger, &view, &snap, now).unwrap(), full, "request {}", row.entry.id.short(8));
+            decisions += full.len();
+            excluded += full.iter().filter(|d| d.excluded.is_some()).count();
+        }
+        assert!(decisions > excluded && excluded > 0, "{decisions} decisions, {excluded} not counted");
     }
 
     /// A fold that fails (here: a request deferred to its stored rows that the file does not hold) reaches

@@ -7,7 +7,7 @@ use crate::audit::RequestBody;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
 use crate::ledger::{EntryId, Ledger, LogRow, Pos, PublicKey};
-use crate::policy::evaluate::{Evaluation, evaluate};
+use crate::policy::evaluate::{Counted, Evaluation, decisions, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -182,6 +182,23 @@ pub(crate) fn evaluate_now(
     let flags = assessment.flag_ids();
     let eval = evaluate(view, &snap.context(&flags, Some(&assessment.risk.tier)), now, crate::ledger::POS_MAX);
     Ok(Judged { eval, assessment })
+}
+
+/// The decisions on `view`, each with whether it counts at `now` under the policy in force now, with the
+/// flags and tier of its full assessment: the part of [`evaluate_now`] `verify` reports.
+pub(crate) fn decisions_now(
+    ledger: &Ledger,
+    view: &RequestView,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Vec<Counted>, WorkflowError> {
+    // Without decisions there is nothing to count (and no assessment to make for it).
+    if view.decisions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let assessment = super::assess::assess(ledger, snap, view)?;
+    let flags = assessment.flag_ids();
+    Ok(decisions(view, &snap.context(&flags, Some(&assessment.risk.tier)), now, crate::ledger::POS_MAX))
 }
 
 /// Every request id in log order.
