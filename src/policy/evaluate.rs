@@ -130,6 +130,12 @@ fn cover_roles(required: &[String], approvers: &[(PublicKey, Vec<String>)]) -> V
     if missing.is_empty() { required.to_vec() } else { missing }
 }
 
+/// Whether evidence `e` is of `kind` and says what that kind needs (decided from its signed body; opaque
+/// evidence only when the policy accepts it).
+fn satisfies_kind(e: &EvidenceRec, kind: &str, accept_opaque: bool) -> bool {
+    e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
+}
+
 /// Why an approval `d` does not count for the evidence it signed, if it does not: evidence attached while
 /// the request was open that it did not sign makes it stale (unless that evidence had been purged before
 /// it signed), and every kind in `needed` must be satisfied by evidence it signed.
@@ -273,12 +279,7 @@ pub(crate) fn permission(
         let mut missing: Vec<String> = super::evidence::required(policy, &tier, ctx.flags);
         missing.sort();
         missing.dedup();
-        missing.retain(|kind| {
-            !view
-                .evidence
-                .iter()
-                .any(|e| e.rec.body.kind == *kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok())
-        });
+        missing.retain(|kind| !view.evidence.iter().any(|e| satisfies_kind(e, kind, accept_opaque)));
         return if missing.is_empty() {
             Ok(())
         } else {
@@ -346,9 +347,7 @@ fn count(
     let current = view.current();
     let digest = &current.revert_digest;
     let accept_opaque = policy.evidence.accept_opaque;
-    let satisfying = |e: &EvidenceRec, kind: &str| {
-        e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
-    };
+    let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
     let mut latest: BTreeMap<[u8; 32], usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
         latest.insert(d.actor.bytes(), i);
@@ -404,9 +403,7 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     // their signed bodies; purged entries still say what they were).
     let needed = super::evidence::required(policy, &tier, ctx.flags);
     let accept_opaque = policy.evidence.accept_opaque;
-    let satisfying = |e: &EvidenceRec, kind: &str| {
-        e.rec.body.kind == kind && super::evidence::satisfies(&e.rec.body, accept_opaque).is_ok()
-    };
+    let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
 
     // Decisions: the latest one per key, each with the reason it does or does not count.
     let Tally { decisions, approvers, blocking, not_counted } = count(view, ctx, policy, &tier, &needed, now);
@@ -743,9 +740,7 @@ mod tests {
         let request = fact(1, REQUESTED, 1, serde_json::to_value(sample()).unwrap());
         let view = RequestView::fold(&request, related, &NoRules).unwrap();
         let needed: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
-        let satisfying = |e: &EvidenceRec, kind: &str| {
-            e.rec.body.kind == kind && super::super::evidence::satisfies(&e.rec.body, false).is_ok()
-        };
+        let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, false);
         evidence_problem(&view, view.decisions.last().unwrap(), &needed, &satisfying)
     }
 
