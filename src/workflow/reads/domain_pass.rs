@@ -734,6 +734,31 @@ mod tests {
         }
     }
 
+    /// A walked statement that cannot be read again (which a statement the walk verified whole never is) is
+    /// refused, naming its entry, instead of being folded as something else.
+    #[test]
+    fn a_walked_statement_that_cannot_be_read_again_is_refused_by_its_entry() {
+        let key = PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let walked = |bytes: &[u8]| Walked {
+            pos: crate::ledger::pos::pos(1_000, "o", 0),
+            index: 0,
+            origin: 1,
+            id: Hash([0xab; 32]),
+            actor: key,
+            bytes: bytes.to_vec(),
+        };
+        for bytes in [&b"not json"[..], br#"{"kind":"note","ts":"2026-12-03T10:00:00Z"}"#] {
+            match walked(bytes).fact() {
+                Err(WorkflowError::Refused(why)) => {
+                    assert!(why.starts_with("entry abababababab cannot be read: "), "{why}")
+                }
+                other => panic!("{:?}", other.map(|(f, _)| f.kind)),
+            }
+        }
+        let read = walked(br#"{"body":{},"kind":"note","ts":"2026-12-03T10:00:00Z"}"#).fact().unwrap().0;
+        assert_eq!((read.kind.as_str(), read.body), ("note", serde_json::json!({})));
+    }
+
     /// What `verify` reports of a request's evaluation (its decisions, each with whether it counts) is what
     /// the full evaluation `show` and `gate` make says, for every request of the demo, some decisions of
     /// which do not count.
