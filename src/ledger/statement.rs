@@ -375,7 +375,8 @@ impl SignedStatement {
 
     /// As [`SignedStatement::statement`], its strings borrowed from the bytes (the same acceptance).
     pub(crate) fn view(&self) -> Result<StatementView<'_>, StatementError> {
-        view_of(&self.bytes)
+        check_limits(&self.bytes)?;
+        serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
     }
 
     /// Full check of stored bytes: shape, then the actor's signature with `verify_strict` in `domain`.
@@ -398,12 +399,6 @@ pub(crate) struct Reread<'a> {
 
 /// Reads statement `bytes` a verifier has just checked whole again, for [`Reread`]'s members only.
 pub(crate) fn reread(bytes: &[u8]) -> Result<Reread<'_>, StatementError> {
-    serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))
-}
-
-/// Statement `bytes` as [`SignedStatement::view`] reads them.
-pub(crate) fn view_of(bytes: &[u8]) -> Result<StatementView<'_>, StatementError> {
-    check_limits(bytes)?;
     serde_json::from_slice(bytes).map_err(|e| StatementError::Malformed(e.to_string()))
 }
 

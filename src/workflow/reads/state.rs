@@ -26,20 +26,17 @@ pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
 /// the ledger's back) is kept as a fact of kind [`UNREADABLE`] with an empty body: every view goes on,
 /// shows it as unreadable, and `verify` names it.
 pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
-    match row.entry.view() {
-        Ok(st) => fact_of_view(row.pos, row.index, row.entry.id, st),
-        Err(_) => Ok(Fact {
-            pos: row.pos,
-            index: row.index,
-            id: row.entry.id,
-            kind: UNREADABLE.to_string(),
-            actor: PublicKey::parse(&row.actor)
-                .ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?,
-            ts: crate::ledger::statement::parse_ts(&row.ts)
-                .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?,
-            body: serde_json::Value::Null,
-        }),
-    }
+    let invalid_actor = || WorkflowError::Usage("entry has an invalid actor".into());
+    let (kind, actor, ts, body) = match row.entry.view() {
+        Ok(st) => (st.kind.into_owned(), PublicKey::parse(&st.actor).ok_or_else(invalid_actor)?, st.ts, st.body),
+        Err(_) => (
+            UNREADABLE.to_string(),
+            PublicKey::parse(&row.actor).ok_or_else(invalid_actor)?,
+            row.ts.as_str().into(),
+            serde_json::Value::Null,
+        ),
+    };
+    fact_at(row.pos, row.index, row.entry.id, kind, actor, &ts, body)
 }
 
 /// The fact of a statement a walk has just verified whole (`bytes`, entry `id` at `pos`, `index` in its
@@ -53,21 +50,22 @@ pub(crate) fn fact_of_verified(
 ) -> Result<Fact, WorkflowError> {
     let st = crate::ledger::statement::reread(bytes)
         .map_err(|e| WorkflowError::Refused(format!("entry {} cannot be read: {e}", id.short(12))))?;
-    let ts = crate::ledger::statement::parse_ts(&st.ts)
-        .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
-    Ok(Fact { pos, index, id, kind: st.kind.into_owned(), actor, ts, body: st.body })
+    fact_at(pos, index, id, st.kind.into_owned(), actor, &st.ts, st.body)
 }
 
-fn fact_of_view(
+/// A fact from its parts, its time `ts` parsed.
+fn fact_at(
     pos: Pos,
     index: u64,
     id: EntryId,
-    st: crate::ledger::statement::StatementView<'_>,
+    kind: String,
+    actor: PublicKey,
+    ts: &str,
+    body: serde_json::Value,
 ) -> Result<Fact, WorkflowError> {
-    let actor = PublicKey::parse(&st.actor).ok_or_else(|| WorkflowError::Usage("entry has an invalid actor".into()))?;
-    let ts = crate::ledger::statement::parse_ts(&st.ts)
+    let ts = crate::ledger::statement::parse_ts(ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
-    Ok(Fact { pos, index, id, kind: st.kind.into_owned(), actor, ts, body: st.body })
+    Ok(Fact { pos, index, id, kind, actor, ts, body })
 }
 
 /// The request whose id starts with `prefix` (at least 4 hex characters, unique).
