@@ -43,17 +43,22 @@ impl Domain {
 
 /// `"DSSEv1" SP len(type) SP type SP len(body) SP body`, lengths in ASCII decimal without leading zeros.
 pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
-    let t = payload_type.as_bytes();
-    let mut out = Vec::with_capacity(32 + t.len() + body.len());
-    out.extend_from_slice(b"DSSEv1 ");
-    out.extend_from_slice(t.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(t);
-    out.push(b' ');
-    out.extend_from_slice(body.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(body);
+    let mut out = Vec::new();
+    pae_into(&mut out, payload_type, body);
     out
+}
+
+/// [`pae`] written into `out` (cleared first), so a caller checking many statements reuses one buffer.
+pub fn pae_into(out: &mut Vec<u8>, payload_type: &str, body: &[u8]) {
+    use std::io::Write as _;
+    let t = payload_type.as_bytes();
+    out.clear();
+    out.reserve(32 + t.len() + body.len());
+    // Writing into a Vec cannot fail; the lengths are written in decimal without allocating.
+    let _ = write!(out, "DSSEv1 {} ", t.len());
+    out.extend_from_slice(t);
+    let _ = write!(out, " {} ", body.len());
+    out.extend_from_slice(body);
 }
 
 #[cfg(test)]
@@ -71,5 +76,15 @@ mod tests {
     #[test]
     fn empty_body() {
         assert_eq!(pae("t", b""), b"DSSEv1 1 t 0 ".to_vec());
+    }
+
+    #[test]
+    fn a_reused_buffer_holds_only_the_last_message() {
+        let mut buf = b"left over from a longer message before it".to_vec();
+        pae_into(&mut buf, "http://example.com/HelloWorld", b"hello world");
+        assert_eq!(buf, b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        let body = vec![b'x'; 12_345];
+        pae_into(&mut buf, "t", &body);
+        assert_eq!(buf, [&b"DSSEv1 1 t 12345 "[..], &body].concat());
     }
 }

@@ -1,7 +1,7 @@
 //! Statements: the signed unit of the ledger. `{v, kind, actor, ts, body, refs}` serialized once as RFC 8785
 //! canonical JSON; entry id = SHA-256 of those bytes; the actor signs DSSE PAE(payload type, bytes).
 
-use super::dsse::{Domain, pae};
+use super::dsse::{Domain, pae, pae_into};
 use super::hash::{EntryId, Hash};
 use super::key::PublicKey;
 use ed25519_dalek::{Signer, SigningKey};
@@ -490,7 +490,19 @@ pub(crate) fn check_signature(
     let Some(payload_type) = domain.payload_type(kind) else {
         return Err(StatementError::BadSignature);
     };
-    if !actor.verify(&pae(payload_type, bytes), signature) {
+    // One buffer per thread for the signed message: a verification checks a million of them.
+    thread_local! {
+        static MESSAGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let valid = MESSAGE.with_borrow_mut(|msg| {
+        pae_into(msg, payload_type, bytes);
+        let valid = actor.verify(msg, signature);
+        if msg.capacity() > MAX_STATEMENT_LEN + 1024 {
+            *msg = Vec::new();
+        }
+        valid
+    });
+    if !valid {
         return Err(StatementError::BadSignature);
     }
     Ok(())

@@ -475,17 +475,24 @@ impl Ledger {
         Ok(())
     }
 
-    /// Entries that more than one log holds (one scan of the leaves' entry index; normally none).
-    pub fn entries_in_several_logs(&self) -> Result<std::collections::HashSet<EntryId>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached("SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1")?;
-        let ids = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    /// Entries that more than one log holds (one scan of the leaves' entry index; normally none), and how
+    /// many leaves point at an entry an earlier leaf already points at: the number of distinct entries the
+    /// leaves hold is the number of leaves less that (what [`super::verify::orphan_entries`] needs, without
+    /// a second scan of the index).
+    pub fn entries_in_several_logs(&self) -> Result<(std::collections::HashSet<EntryId>, u64), LedgerError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT entry_id, COUNT(*) FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1")?;
+        let ids = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = std::collections::HashSet::new();
-        for id in ids {
-            if let Some(id) = Hash::from_slice(&id?) {
+        let mut repeated = 0u64;
+        for row in ids {
+            let (id, count) = row?;
+            repeated = repeated.saturating_add(u64::try_from(count - 1).unwrap_or(0));
+            if let Some(id) = Hash::from_slice(&id) {
                 out.insert(id);
             }
         }
-        Ok(out)
+        Ok((out, repeated))
     }
 
     /// The ids of every entry of `kind` with their first position, in union order: what a caller that
@@ -574,23 +581,6 @@ impl Ledger {
         let mut seen = std::collections::HashSet::new();
         rows.retain(|r| seen.insert(r.entry.id));
         Ok(rows)
-    }
-
-    /// How many stored entries reference each entry any of them references, in id order (one scan of the
-    /// refs index in key order): `visit(id, count)`.
-    pub(crate) fn visit_reference_counts<E: From<LedgerError>>(
-        &self,
-        mut visit: impl FnMut(&[u8], u64) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut stmt =
-            self.conn.prepare("SELECT ref, COUNT(*) FROM refs GROUP BY ref ORDER BY ref").map_err(LedgerError::from)?;
-        let mut rows = stmt.query([]).map_err(LedgerError::from)?;
-        while let Some(r) = rows.next().map_err(LedgerError::from)? {
-            let id = r.get_ref(0).and_then(|v| Ok(v.as_blob()?)).map_err(LedgerError::from)?;
-            let n: i64 = r.get(1).map_err(LedgerError::from)?;
-            visit(id, u64::try_from(n).unwrap_or(0))?;
-        }
-        Ok(())
     }
 
     /// The position the next entry of the own log would take if stamped at `ts` (RFC 3339).

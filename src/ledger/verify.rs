@@ -88,25 +88,68 @@ struct RawRow {
 }
 
 struct RawEntry {
-    id: Vec<u8>,
+    /// The stored id, when it is 32 bytes (no other can be a leaf's).
+    id: Option<[u8; 32]>,
     statement: Vec<u8>,
-    signature: Vec<u8>,
-    kind: String,
-    actor: String,
-    ts: String,
+    /// The stored signature, when it is 64 bytes (no other verifies).
+    signature: Option<[u8; 64]>,
+    /// The query columns kind, actor and ts, one after the other: one allocation instead of three, a
+    /// million times over.
+    columns: String,
+    /// Where actor and ts start in `columns`.
+    split: (usize, usize),
 }
 
 impl RawEntry {
     /// The entry in columns `at..at + 6` (id, statement, signature, kind, actor, ts) of `r`.
     fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<RawEntry> {
+        let (blob, text) = (|i| blob_at(r, i), |i| text_at(r, i));
+        let (kind, actor, ts) = (text(at + 3)?, text(at + 4)?, text(at + 5)?);
+        let mut columns = String::with_capacity(kind.len() + actor.len() + ts.len());
+        columns.push_str(kind);
+        columns.push_str(actor);
+        columns.push_str(ts);
         Ok(RawEntry {
-            id: r.get(at)?,
-            statement: r.get(at + 1)?,
-            signature: r.get(at + 2)?,
-            kind: r.get(at + 3)?,
-            actor: r.get(at + 4)?,
-            ts: r.get(at + 5)?,
+            id: blob(at)?.try_into().ok(),
+            statement: blob(at + 1)?.to_vec(),
+            signature: blob(at + 2)?.try_into().ok(),
+            columns,
+            split: (kind.len(), kind.len() + actor.len()),
         })
+    }
+
+    /// Whether its stored id is `id`.
+    fn has_id(&self, id: &[u8]) -> bool {
+        self.id.is_some_and(|own| own[..] == *id)
+    }
+
+    fn kind(&self) -> &str {
+        &self.columns[..self.split.0]
+    }
+
+    fn actor(&self) -> &str {
+        &self.columns[self.split.0..self.split.1]
+    }
+
+    fn ts(&self) -> &str {
+        &self.columns[self.split.1..]
+    }
+}
+
+/// Column `i` of `r` as a blob, borrowed; for any other value, the error `Row::get` gives.
+fn blob_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => Ok(b),
+        _ => Err(r.get::<_, Vec<u8>>(i).err().unwrap_or(rusqlite::Error::InvalidColumnIndex(i))),
+    }
+}
+
+/// Column `i` of `r` as text, borrowed; for any other value (or text that is not UTF-8), the error
+/// `Row::get` gives.
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    match r.get_ref(i)?.as_str() {
+        Ok(t) => Ok(t),
+        Err(_) => Err(r.get::<_, String>(i).err().unwrap_or(rusqlite::Error::InvalidColumnIndex(i))),
     }
 }
 
@@ -213,7 +256,7 @@ impl Lookup {
             self.stride = (self.stride * 2).min(READ_AHEAD);
         }
         match self.ahead.pop_front() {
-            Some((rowid, e)) if Some(rowid) == self.next_rowid && e.id == id => Ok(Some((rowid, e))),
+            Some((rowid, e)) if Some(rowid) == self.next_rowid && e.has_id(id) => Ok(Some((rowid, e))),
             Some(_) => {
                 self.ahead.clear();
                 self.stride = 1;
@@ -256,10 +299,11 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
     let RawRow { index, ets, leaf_entry, prev, entry, lookup_error, checkpoints } = raw;
     let (computed_id, head) = match &entry {
         Some(e) => {
-            let (id, head) = check_entry(&e.statement, &e.signature, keys, domain, signatures);
+            let signature = e.signature.as_ref().map_or(&[][..], |s| &s[..]);
+            let (id, head) = check_entry(&e.statement, signature, keys, domain, signatures);
             let head = head.map_err(|e| e.to_string()).and_then(|h| {
                 // The query columns must repeat the signed statement.
-                if e.kind != h.kind || e.ts != h.ts || keys.parse(&e.actor) != Some(h.actor) {
+                if e.kind() != h.kind || e.ts() != h.ts || keys.parse(e.actor()) != Some(h.actor) {
                     Err("stored kind, actor or time differ from the signed statement".to_string())
                 } else {
                     Ok(h)
@@ -284,7 +328,7 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
             (*size, r)
         })
         .collect();
-    let stored_id_is_leafs = entry.as_ref().is_some_and(|e| e.id == leaf_entry);
+    let stored_id_is_leafs = entry.as_ref().is_some_and(|e| e.has_id(&leaf_entry));
     let statement = entry.map(|e| e.statement);
     CheckedRow { index, ets, leaf_entry, prev, statement, stored_id_is_leafs, computed_id, head, checkpoints }
 }
@@ -605,13 +649,15 @@ fn chain_fail(origin: &str, problem: String) -> Failure {
 }
 
 /// Entries stored in the file that no log contains (inserted behind the ledger's back). For a ledger whose
-/// every leaf was found to point at a stored entry (a walk that passed): when there are as many stored
-/// entries as distinct entries the leaves hold, there is none, which two counts over indexes tell without
-/// looking every entry up; otherwise they are looked for and named.
-pub(crate) fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::Error> {
+/// every leaf was found to point at a stored entry (a walk that passed), and `repeated` leaves that point
+/// at an entry an earlier leaf points at (from [`Ledger::entries_in_several_logs`], read in the same
+/// snapshot): when there are as many stored entries as distinct entries the leaves hold (the leaves less
+/// `repeated`), there is none, which two counts tell without looking every entry up; otherwise they are
+/// looked for and named.
+pub(crate) fn orphan_entries(ledger: &Ledger, repeated: u64) -> Result<Vec<EntryId>, rusqlite::Error> {
     let stored: i64 = ledger.conn().query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))?;
-    let held: i64 = ledger.conn().query_row("SELECT COUNT(DISTINCT entry_id) FROM leaves", [], |r| r.get(0))?;
-    if stored == held {
+    let leaves: i64 = ledger.conn().query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0))?;
+    if i128::from(stored) == i128::from(leaves) - i128::from(repeated) {
         return Ok(Vec::new());
     }
     let mut stmt = ledger.conn().prepare(
@@ -625,9 +671,22 @@ pub(crate) fn orphan_entries(ledger: &Ledger) -> Result<Vec<EntryId>, rusqlite::
     Ok(out)
 }
 
-/// Rows in ledger tables that belong to no known origin.
+/// The tables whose rows name an origin, checked by [`stray_rows`].
+const ORIGIN_TABLES: [&str; 4] = ["leaves", "tree_hashes", "checkpoints", "cosignatures"];
+
+/// Rows in ledger tables that belong to no known origin. Each table's key starts with the origin, so a
+/// row outside the known ids lies in one of the key ranges between them (below the first, between two,
+/// above the last): one seek each, instead of a scan of every row. A range that holds any is then
+/// counted for the message.
 pub(crate) fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Error> {
-    for table in ["leaves", "tree_hashes", "checkpoints", "cosignatures"] {
+    let mut known = Vec::new();
+    for id in ledger.conn().prepare("SELECT id FROM origins ORDER BY id")?.query_map([], |r| r.get::<_, i64>(0))? {
+        known.push(id?);
+    }
+    for table in ORIGIN_TABLES {
+        if !outside_known(ledger.conn(), table, &known)? {
+            continue;
+        }
         let n: i64 = ledger.conn().query_row(
             &format!("SELECT COUNT(*) FROM {table} WHERE origin NOT IN (SELECT id FROM origins)"),
             [],
@@ -638,6 +697,32 @@ pub(crate) fn stray_rows(ledger: &Ledger) -> Result<Option<String>, rusqlite::Er
         }
     }
     Ok(None)
+}
+
+/// Whether `table` (one of [`ORIGIN_TABLES`]) holds a row whose origin is none of `known` (sorted
+/// ascending): as `origin NOT IN known` selects, a row whose origin is not an integer included (SQLite
+/// sorts text and blobs after every number; the column is `NOT NULL`).
+fn outside_known(conn: &rusqlite::Connection, table: &str, known: &[i64]) -> Result<bool, rusqlite::Error> {
+    let exists = |sql: &str, bounds: &[i64]| -> Result<bool, rusqlite::Error> {
+        conn.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {sql})"),
+            rusqlite::params_from_iter(bounds),
+            |r| r.get(0),
+        )
+    };
+    let (Some(first), Some(last)) = (known.first(), known.last()) else {
+        return exists("1", &[]);
+    };
+    if exists("origin < ?1", &[*first])? || exists("origin > ?1", &[*last])? {
+        return Ok(true);
+    }
+    for pair in known.windows(2) {
+        // Between two consecutive ids too: a real number (which no STRICT table holds) would sort there.
+        if exists("origin > ?1 AND origin < ?2", pair)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -671,9 +756,110 @@ mod tests {
         fill_entry(lookup, &mut row);
         assert_eq!(row.lookup_error, None);
         row.entry.map(|e| {
-            assert_eq!(e.id, vec![id; 32]);
+            assert_eq!(e.id, Some([id; 32]));
             e.statement
         })
+    }
+
+    /// The genesis ledger of [`super::super::store::test_ledger`], and a raw connection to its file for
+    /// rows written behind its back (the triggers refuse updates and deletes, not inserts).
+    fn raw_ledger() -> (tempfile::TempDir, Ledger, rusqlite::Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = super::super::store::test_ledger(dir.path());
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        (dir, Ledger::open_read_only(&path).unwrap(), raw)
+    }
+
+    fn orphans(ledger: &Ledger) -> Vec<EntryId> {
+        let (_, repeated) = ledger.entries_in_several_logs().unwrap();
+        orphan_entries(ledger, repeated).unwrap()
+    }
+
+    #[test]
+    fn orphans_are_counted_against_the_distinct_entries_the_leaves_hold() {
+        let (_dir, ledger, raw) = raw_ledger();
+        assert_eq!(orphans(&ledger), vec![]);
+        let genesis: Vec<u8> = raw.query_row("SELECT entry_id FROM leaves WHERE idx = 0", [], |r| r.get(0)).unwrap();
+        // A second leaf pointing at the genesis entry (as another log holding it would): still no orphan.
+        raw.execute("INSERT INTO leaves VALUES (2, 0, ?1, zeroblob(32), 0)", [&genesis]).unwrap();
+        raw.execute("INSERT INTO leaves VALUES (3, 0, ?1, zeroblob(32), 0)", [&genesis]).unwrap();
+        assert_eq!(ledger.entries_in_several_logs().unwrap().1, 2);
+        assert_eq!(orphans(&ledger), vec![]);
+        // An entry in no log beside them: as many entries as leaves, but one entry is in none. Counting
+        // leaves instead of distinct entries would miss it.
+        raw.execute(
+            "INSERT INTO entries (id, statement, signature, kind, actor, ts)
+             SELECT x'0101010101010101010101010101010101010101010101010101010101010101', statement, signature, kind,
+                    actor, ts FROM entries LIMIT 1",
+            [],
+        )
+        .unwrap();
+        raw.execute("INSERT INTO leaves VALUES (4, 0, ?1, zeroblob(32), 0)", [&genesis]).unwrap();
+        let counts: (i64, i64) = raw
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM entries), (SELECT COUNT(DISTINCT entry_id) FROM leaves)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(counts.0, counts.1 + 1);
+        assert_eq!(orphans(&ledger), vec![Hash([1; 32])]);
+    }
+
+    #[test]
+    fn rows_of_no_known_origin_are_found_below_between_and_above_the_known_ones() {
+        let (_dir, ledger, raw) = raw_ledger();
+        assert_eq!(stray_rows(&ledger).unwrap(), None);
+        // A second known origin, with a gap below it.
+        raw.execute("INSERT INTO origins VALUES (5, 'test.example/b', 'k', 0)", []).unwrap();
+        raw.execute("INSERT INTO tree_hashes VALUES (5, 0, zeroblob(32))", []).unwrap();
+        assert_eq!(stray_rows(&ledger).unwrap(), None);
+        for (origin, table) in [(3, "tree_hashes"), (0, "checkpoints"), (9, "cosignatures")] {
+            let (_dir, ledger, raw) = raw_ledger();
+            raw.execute("INSERT INTO origins VALUES (5, 'test.example/b', 'k', 0)", []).unwrap();
+            let sql = match table {
+                "tree_hashes" => "INSERT INTO tree_hashes VALUES (?1, 0, zeroblob(32))",
+                "checkpoints" => "INSERT INTO checkpoints VALUES (?1, 1, 'n')",
+                _ => "INSERT INTO cosignatures VALUES (?1, 1, zeroblob(32), 'w', 0, zeroblob(64))",
+            };
+            raw.execute(sql, [origin]).unwrap();
+            assert_eq!(
+                stray_rows(&ledger).unwrap(),
+                Some(format!("1 rows of {table} belong to no known origin")),
+                "origin {origin}"
+            );
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// The seeks between the known ids find a stray row exactly when `origin NOT IN (known)` does,
+        /// whatever the ids and whatever the rows hold (text and real values included: the reference
+        /// query is run on a table without STRICT, where they can be stored).
+        #[test]
+        fn the_seeks_find_what_not_in_finds(
+            known in proptest::collection::btree_set(-5i64..20, 0..5),
+            rows in proptest::collection::vec(proptest::prop_oneof![
+                (-8i64..24).prop_map(rusqlite::types::Value::Integer),
+                (-8i64..24).prop_map(|i| rusqlite::types::Value::Real(i as f64 + 0.5)),
+                "[a-z]{0,3}".prop_map(rusqlite::types::Value::Text),
+            ], 0..6),
+        ) {
+            let conn = rusqlite::Connection::open_in_memory().unwrap();
+            conn.execute_batch("CREATE TABLE origins (id INTEGER PRIMARY KEY); CREATE TABLE t (origin NOT NULL);").unwrap();
+            for id in &known {
+                conn.execute("INSERT INTO origins VALUES (?1)", [id]).unwrap();
+            }
+            for v in &rows {
+                conn.execute("INSERT INTO t VALUES (?1)", [v]).unwrap();
+            }
+            let n: i64 = conn
+                .query_row("SELECT COUNT(*) FROM t WHERE origin NOT IN (SELECT id FROM origins)", [], |r| r.get(0))
+                .unwrap();
+            let known: Vec<i64> = known.into_iter().collect();
+            proptest::prop_assert_eq!(outside_known(&conn, "t", &known).unwrap(), n > 0);
+        }
     }
 
     #[test]
@@ -725,11 +911,10 @@ mod tests {
         };
         fill_entry(&mut lookup, &mut row);
         assert!(row.entry.is_none());
-        assert!(
-            row.lookup_error.as_deref().is_some_and(|e| e.starts_with("database is damaged")),
-            "{:?}",
-            row.lookup_error
-        );
+        // With the error reading the column gives (the columns are borrowed, not read with `Row::get`, but a
+        // value of the wrong type is reported as `Row::get` reports it).
+        let wrong = rusqlite::Error::InvalidColumnType(2, "statement".into(), rusqlite::types::Type::Integer);
+        assert_eq!(row.lookup_error, Some(format!("database is damaged: {wrong}")));
         assert_eq!(lookup.next_rowid, None);
         // The entries after it are found again.
         assert_eq!(find(&mut lookup, 7), Some(vec![7]));

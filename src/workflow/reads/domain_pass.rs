@@ -21,6 +21,7 @@ use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
 use crate::ledger::pipeline::{Limits, Ordered};
+use crate::ledger::refs_check::{RefSet, RefsChecked, check_refs, check_refs_counting};
 use crate::ledger::sorted_runs::SortedRuns;
 use crate::ledger::verify::{Budget, VerifiedEntry};
 use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos, PublicKey};
@@ -258,12 +259,20 @@ pub(super) struct Sink<'a> {
     tentatives: u64,
     /// Folding again the requests a tentative fold missed entries of (not counted in `folded`).
     refolding: bool,
+    /// The (ref, entry) pairs of every statement the walk verified, checked against the `refs` index in
+    /// the same scan that counts the entries referencing each request ([`Sink::confirm`]).
+    refs: RefSet,
     error: Option<WorkflowError>,
     /// Requests folded so far.
     pub folded: u64,
 }
 
 impl Sink<'_> {
+    /// Records that verified entry `entry` refers to `reference`.
+    pub(super) fn refer(&mut self, reference: EntryId, entry: EntryId) {
+        self.refs.insert(reference, entry);
+    }
+
     /// Folds `job` (on a worker when there are any), and takes what the workers have finished.
     pub(super) fn send(&mut self, job: Job) {
         if self.error.is_some() {
@@ -333,22 +342,24 @@ impl Sink<'_> {
 
     /// Waits for every fold, then checks the tentative ones against the refs index: a request folded with
     /// fewer entries than reference it has what its fold found taken back, and is folded again from its
-    /// stored rows.
-    fn confirm(&mut self) {
+    /// stored rows. The same scan of the index checks it against the walk's pairs: what that found.
+    fn confirm(&mut self) -> RefsChecked {
         self.drain(true);
+        let refs = std::mem::replace(&mut self.refs, RefSet::new(0));
         let records = std::mem::replace(&mut self.records, SortedRuns::new(0));
         let mut tentative = std::mem::take(&mut self.tentative);
         if self.error.is_some() || self.tentatives == 0 {
             self.verdict.discounted.extend(tentative.into_iter().map(|(_, d)| d));
-            return;
+            return check_refs(self.ledger, refs);
         }
         // In request order (stable: each request's own order is kept), beside the records.
         tentative.sort_by_key(|a| a.0);
-        let again = match check_tentative(self.ledger, records, tentative, &mut self.verdict) {
-            Ok(again) => again,
+        let (again, checked) = match check_tentative(self.ledger, records, tentative, &mut self.verdict, refs) {
+            Ok(done) => done,
             Err(e) => {
+                let stopped = format!("cannot check the refs index: the scan stopped: {e}");
                 self.error = Some(e);
-                return;
+                return Ok(Some(stopped));
             }
         };
         self.refolding = true;
@@ -356,18 +367,23 @@ impl Sink<'_> {
             self.send(Job::Stored(id));
         }
         self.drain(true);
+        checked
     }
 }
 
 /// Compares each tentative fold (`records`, in id order) with the number of entries the refs index says
-/// reference the request. Keeps what the complete ones discounted (`tentative`, in request order) in
-/// `verdict`, takes the incomplete ones' blob counts back out of it, and returns those requests.
+/// reference the request, in the scan that checks the index against the walk's pairs (`refs`). Keeps what
+/// the complete ones discounted (`tentative`, in request order) in `verdict`, takes the incomplete ones'
+/// blob counts back out of it, and returns those requests with what the check of the index found. When
+/// the index differs from the statements, `verify` fails on that and its verdict is not used: the counts
+/// stop there, and nothing is folded again.
 fn check_tentative(
     ledger: &Ledger,
     records: SortedRuns<56>,
     tentative: Vec<(EntryId, Discounted)>,
     verdict: &mut DomainVerdict,
-) -> Result<Vec<EntryId>, WorkflowError> {
+    refs: RefSet,
+) -> Result<(Vec<EntryId>, RefsChecked), WorkflowError> {
     let unreadable = |e: std::io::Error| WorkflowError::Io("read back the folds from a temporary file".into(), e);
     let mut records = records.merged().map_err(unreadable)?;
     let mut next = records.next_record().map_err(unreadable)?;
@@ -395,39 +411,44 @@ fn check_tentative(
             again.push(id);
         }
     };
-    ledger.visit_reference_counts(|reference, count| -> Result<(), WorkflowError> {
+    let checked = check_refs_counting(ledger, refs, &mut |reference, count| -> Result<(), WorkflowError> {
         while let Some(r) = next.filter(|r| r[..32] <= *reference) {
             settle(&r, if r[..32] == *reference { count } else { 0 }, verdict);
             next = records.next_record().map_err(unreadable)?;
         }
         Ok(())
     })?;
+    if !matches!(checked, Ok(None)) {
+        verdict.discounted.extend(tentative.map(|(_, d)| d));
+        return Ok((Vec::new(), checked));
+    }
     while let Some(r) = next {
         settle(&r, 0, verdict);
         next = records.next_record().map_err(unreadable)?;
     }
     verdict.discounted.extend(tentative.map(|(_, d)| d));
-    Ok(again)
+    Ok((again, checked))
 }
 
 /// Runs `body` with a [`Sink`] folding on `folders` (or on `ledger` when there are none), then waits for
-/// every fold and checks the tentative ones: `body`'s result, and the verdict (or the first error a fold
-/// met).
+/// every fold and checks the tentative ones: `body`'s result, the verdict (or the first error a fold
+/// met), and what the check of the `refs` index against the pairs `body` recorded ([`Sink::refer`])
+/// found.
 pub(super) fn run<T>(
     ledger: &Ledger,
     folders: Vec<Folder>,
     budget: &Budget,
     body: impl FnOnce(&mut Sink<'_>) -> T,
-) -> (T, Result<DomainVerdict, WorkflowError>) {
+) -> (T, Result<DomainVerdict, WorkflowError>, RefsChecked) {
     let now = crate::workflow::clock::now();
     let own = ledger.own_origin().id;
     let finish = |mut sink: Sink<'_>, out: T| {
-        sink.confirm();
+        let refs = sink.confirm();
         let verdict = match sink.error {
             Some(e) => Err(e),
             None => Ok(sink.verdict),
         };
-        (out, verdict)
+        (out, verdict, refs)
     };
     fn sink<'a>(
         pipe: Option<&'a mut Ordered<Job, Folded>>,
@@ -448,6 +469,8 @@ pub(super) fn run<T>(
             records: SortedRuns::new(budget.cache_kib),
             tentatives: 0,
             refolding: false,
+            // Pairs held in memory before a sorted run is spilled: twice a connection's cache.
+            refs: RefSet::new(2 * budget.cache_kib),
             error: None,
             folded: 0,
         }
@@ -653,14 +676,26 @@ mod tests {
         assert!(!left.iter().any(|(id, _)| *id == 1));
     }
 
-    /// Folds `jobs` on 1 or 2 threads of the demo ledger.
+    /// Folds `jobs` on 1 or 2 threads of the demo ledger, with every (ref, entry) pair of its statements
+    /// recorded as the walk records them (so the check of the refs index passes).
     fn fold_all(ledger: &Ledger, threads: usize, jobs: Vec<Job>) -> DomainVerdict {
         let budget = Budget { threads, cache_kib: 1024, hold_kib: 0 };
-        let ((), verdict) = run(ledger, connections(ledger, &budget), &budget, |sink| {
+        let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs").unwrap();
+        let pairs: Vec<(EntryId, EntryId)> = stmt
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|(a, b)| (crate::ledger::Hash::from_slice(&a).unwrap(), crate::ledger::Hash::from_slice(&b).unwrap()))
+            .collect();
+        let ((), verdict, refs) = run(ledger, connections(ledger, &budget), &budget, |sink| {
+            for (r, e) in pairs {
+                sink.refer(r, e);
+            }
             for j in jobs {
                 sink.send(j);
             }
         });
+        assert_eq!(refs.unwrap(), None, "the refs index is the statements'");
         verdict.expect("folds")
     }
 
@@ -727,10 +762,10 @@ mod tests {
             records.insert(tentative_record(&Hash(id), 1, &BlobReport::default()));
         }
         let mut verdict = DomainVerdict::default();
-        match check_tentative(&ledger, records, Vec::new(), &mut verdict) {
+        match check_tentative(&ledger, records, Vec::new(), &mut verdict, RefSet::new(64)) {
             Err(WorkflowError::Io(what, _)) => assert!(what.contains("read back the folds"), "{what}"),
             Err(e) => panic!("another error: {e}"),
-            Ok(again) => panic!("the folds were read back: {} to fold again", again.len()),
+            Ok((again, _)) => panic!("the folds were read back: {} to fold again", again.len()),
         }
     }
 
@@ -795,7 +830,7 @@ mod tests {
             let budget = Budget { threads, cache_kib: 1024, hold_kib: 0 };
             let folders = connections(&ledger, &budget);
             assert_eq!(folders.len(), if threads > 1 { threads } else { 0 });
-            let (folded, verdict) = run(&ledger, folders, &budget, |sink| {
+            let (folded, verdict, _) = run(&ledger, folders, &budget, |sink| {
                 sink.send(Job::Stored(requests[0]));
                 sink.send(Job::Stored(missing));
                 for id in &requests[1..] {
@@ -812,7 +847,7 @@ mod tests {
         }
         // Without it, the same requests fold cleanly.
         let budget = Budget { threads: 2, cache_kib: 1024, hold_kib: 0 };
-        let (_, verdict) = run(&ledger, connections(&ledger, &budget), &budget, |sink| {
+        let (_, verdict, _) = run(&ledger, connections(&ledger, &budget), &budget, |sink| {
             for id in &requests {
                 sink.send(Job::Stored(*id));
             }

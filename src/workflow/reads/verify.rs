@@ -5,7 +5,6 @@ use super::domain_pass::{self, Collector};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
-use crate::ledger::refs_check::{RefSet, check_refs};
 pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
@@ -134,8 +133,6 @@ fn verify_ledger(
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
     }
-    // Pairs held in memory before a sorted run is spilled: 8 MiB for `verify`, 2 MiB in the console.
-    let mut refs = RefSet::new(2 * budget.cache_kib);
     // Who counts is known only once every governance entry is verified, but holding every other entry
     // until then would grow with the ledger. So the roster is built first from the governance entries as
     // stored, each entry's signer is judged against it as the entry passes, and once the walk is done the
@@ -156,7 +153,7 @@ fn verify_ledger(
     let mut latest: Option<(i64, usize, u64, EntryId, String)> = None;
     // The domain pass folds each request beside the walk, with the entries referencing it that the walk
     // met while it was held (see `domain_pass`).
-    let several = match ledger.entries_in_several_logs() {
+    let (several, repeated_leaves) = match ledger.entries_in_several_logs() {
         Ok(s) => s,
         Err(e) => {
             report.failure = Some(fail(format!("database is damaged: {e}")));
@@ -168,7 +165,7 @@ fn verify_ledger(
     // Within no budget to hold anything, the requests are folded after the walk from their stored rows.
     let beside = budget.hold_kib > 0;
     let mut ready = Vec::new();
-    let ((), verdict) = domain_pass::run(ledger, folders, &budget, |sink| {
+    let ((), verdict, refs_checked) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
             let mut first = None;
             let mut visit = |e: &mut crate::ledger::verify::VerifiedEntry<'_>| {
@@ -176,7 +173,7 @@ fn verify_ledger(
                     first = Some((e.id, e.head.kind.clone()));
                 }
                 for r in &e.head.refs {
-                    refs.insert(*r, e.id);
+                    sink.refer(*r, e.id);
                 }
                 let ms = crate::ledger::pos::ts_ms(&e.head.ts);
                 if latest.as_ref().is_none_or(|l| ms > l.0) {
@@ -362,7 +359,7 @@ fn verify_ledger(
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
     if report.failure.is_none() {
-        match orphan_entries(ledger) {
+        match orphan_entries(ledger, repeated_leaves) {
             Ok(ids) if !ids.is_empty() => {
                 report.failure = Some(Failure {
                     origin: "-".into(),
@@ -380,7 +377,7 @@ fn verify_ledger(
         }
     }
     if report.failure.is_none() {
-        match check_refs(ledger, refs) {
+        match refs_checked {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
             Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
