@@ -93,7 +93,9 @@ pub(crate) fn seen_of(statement: &[u8]) -> Option<Vec<(String, u64, Hash)>> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Causality {
     names: Vec<String>,
-    by_tag: HashMap<u32, usize>,
+    /// Each origin's tag (see [`super::pos::origin_tag`]) with its index into `names`, sorted by tag: a
+    /// search of a few entries, where hashing the tag cost every decision's check of order a hash.
+    by_tag: Vec<(u32, usize)>,
     /// Per origin (by index into `names`): (marker index, closed frontier: size seen of every origin).
     markers: Vec<Vec<(u64, Vec<u64>)>>,
     /// The own log and its size: a position past its end is an entry about to be appended, which follows
@@ -142,7 +144,10 @@ impl Causality {
     /// which follows causality wherever the time bounds hold; a marker that names a prefix whose own
     /// frontier is not known yet (a file that breaks them) contributes only what it names directly.
     pub(crate) fn from_markers(names: Vec<String>, mut markers: Vec<Marker>) -> Causality {
+        // As a map would hold them: the last origin of a tag wins.
         let by_tag: HashMap<u32, usize> = names.iter().enumerate().map(|(i, n)| (origin_tag(n), i)).collect();
+        let mut by_tag: Vec<(u32, usize)> = by_tag.into_iter().collect();
+        by_tag.sort_unstable();
         let ix: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
         markers.sort_by_key(|m| m.pos);
         let mut c = Causality { names: names.clone(), by_tag, markers: vec![Vec::new(); names.len()], own: None };
@@ -192,7 +197,7 @@ impl Causality {
         if ta == tb {
             return ia <= ib;
         }
-        let (Some(&oa), Some(&ob)) = (self.by_tag.get(&ta), self.by_tag.get(&tb)) else { return false };
+        let (Some(oa), Some(ob)) = (self.origin_index(ta), self.origin_index(tb)) else { return false };
         if self.own.is_some_and(|(o, size)| o == ob && ib >= size) {
             return true;
         }
@@ -208,7 +213,12 @@ impl Causality {
 
     /// The origin name of a position, when known.
     pub(crate) fn origin_of(&self, p: Pos) -> Option<&str> {
-        self.by_tag.get(&((p >> 48) as u32)).map(|&i| self.names[i].as_str())
+        self.origin_index((p >> 48) as u32).map(|i| self.names[i].as_str())
+    }
+
+    /// The index into `names` of the origin tagged `tag`.
+    fn origin_index(&self, tag: u32) -> Option<usize> {
+        self.by_tag.binary_search_by_key(&tag, |(t, _)| *t).ok().map(|at| self.by_tag[at].1)
     }
 
     /// `origin #index` of a position, for messages.

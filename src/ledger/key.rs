@@ -8,13 +8,40 @@ use std::fmt;
 /// The prefix of every actor and key string.
 pub(crate) const KEY_PREFIX: &str = "ed25519:";
 
-/// An Ed25519 public key.
+/// An Ed25519 public key: its 32 bytes, which were checked to be a valid curve point and not a weak key
+/// (every way to make one checks). Kept compact because every fact, head and decision carries its actor's
+/// key and moves it around: the decompressed point a signature check needs (160 bytes more) is cached
+/// per thread instead (see [`PublicKey::verify`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey(pub VerifyingKey);
+pub struct PublicKey([u8; 32]);
+
+/// Keys already checked on this thread, by their bytes, with their decompressed point (`None`: not a
+/// valid key). Decompressing a point costs about a fifth of a signature check, and a walk over a ledger
+/// meets few signers many times.
+type Points = std::collections::HashMap<[u8; 32], Option<VerifyingKey>, foldhash::quality::RandomState>;
+
+thread_local! {
+    static POINTS: std::cell::RefCell<Points> = std::cell::RefCell::new(Points::default());
+}
+
+/// The checked point of `raw` (a valid curve point, not a weak key), from this thread's cache.
+fn point(raw: &[u8; 32]) -> Option<VerifyingKey> {
+    if let Some(k) = POINTS.with_borrow(|c| c.get(raw).copied()) {
+        return k;
+    }
+    let k = VerifyingKey::from_bytes(raw).ok().filter(|vk| !vk.is_weak());
+    POINTS.with_borrow_mut(|c| {
+        if c.len() >= 1024 {
+            c.clear();
+        }
+        c.insert(*raw, k);
+    });
+    k
+}
 
 impl PublicKey {
     pub fn from_signing(sk: &SigningKey) -> PublicKey {
-        PublicKey(sk.verifying_key())
+        PublicKey(sk.verifying_key().to_bytes())
     }
 
     /// Parses `ed25519:<64 lowercase hex>`; rejects keys that are not valid curve points and weak keys.
@@ -28,39 +55,27 @@ impl PublicKey {
         Self::from_bytes(&raw)
     }
 
+    /// The key of these 32 bytes, when they are a valid curve point and not a weak key.
     pub fn from_bytes(raw: &[u8; 32]) -> Option<PublicKey> {
-        thread_local! {
-            /// Keys this thread has already checked: decompressing the curve point costs about a fifth of a
-            /// signature check, and a walk over a ledger meets few signers many times.
-            static CHECKED: std::cell::RefCell<std::collections::HashMap<[u8; 32], Option<PublicKey>>> =
-                Default::default();
-        }
-        if let Some(k) = CHECKED.with(|c| c.borrow().get(raw).copied()) {
-            return k;
-        }
-        let k = VerifyingKey::from_bytes(raw).ok().filter(|vk| !vk.is_weak()).map(PublicKey);
-        CHECKED.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() >= 1024 {
-                c.clear();
-            }
-            c.insert(*raw, k);
-        });
-        k
+        point(raw).map(|_| PublicKey(*raw))
     }
 
     pub fn bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        self.0
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// `ed25519:<64 lowercase hex>`.
     pub fn encode(&self) -> String {
-        format!("{KEY_PREFIX}{}", hex::encode(self.0.as_bytes()))
+        format!("{KEY_PREFIX}{}", hex::encode(self.0))
     }
 
     /// The key id people see: the first 16 hex characters of SHA-256 of the 32 key bytes.
     pub fn key_id(&self) -> String {
-        Hash::of(&[self.0.as_bytes()]).short(16)
+        Hash::of(&[&self.0]).short(16)
     }
 
     /// `verify_strict` of a 64-byte signature over `msg`.
@@ -68,7 +83,8 @@ impl PublicKey {
         let Ok(sig) = Signature::from_slice(sig) else {
             return false;
         };
-        self.0.verify_strict(msg, &sig).is_ok()
+        // Every key was checked when it was made, so its point is there (from the cache, or again).
+        point(&self.0).is_some_and(|vk| vk.verify_strict(msg, &sig).is_ok())
     }
 }
 
@@ -108,5 +124,17 @@ mod tests {
         assert!(!pk.verify(b"msh", &sig.to_bytes()));
         assert!(!pk.verify(b"msg", &sig.to_bytes()[..63]));
         assert_eq!(pk.key_id().len(), 16);
+        assert_eq!(pk.bytes(), sk.verifying_key().to_bytes());
+    }
+
+    #[test]
+    fn a_key_verifies_on_any_thread_and_stays_small() {
+        let sk = SigningKey::from_bytes(&[9u8; 32]);
+        let pk = PublicKey::from_signing(&sk);
+        let sig = sk.sign(b"msg").to_bytes();
+        // Made on this thread, checked on another, whose cache of points is empty.
+        assert!(std::thread::spawn(move || pk.verify(b"msg", &sig)).join().unwrap());
+        assert!(std::thread::spawn(move || !pk.verify(b"other", &sig)).join().unwrap());
+        assert_eq!(std::mem::size_of::<PublicKey>(), 32);
     }
 }

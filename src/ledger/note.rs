@@ -47,14 +47,14 @@ pub(crate) fn valid_key_name(name: &str) -> bool {
 
 /// `SHA-256(name || 0x0A || sigtype || pubkey)[:4]`.
 pub(crate) fn note_key_id(name: &str, sigtype: u8, key: &PublicKey) -> [u8; 4] {
-    let h = Hash::of(&[name.as_bytes(), b"\n", &[sigtype], key.0.as_bytes()]);
+    let h = Hash::of(&[name.as_bytes(), b"\n", &[sigtype], key.as_bytes()]);
     [h.0[0], h.0[1], h.0[2], h.0[3]]
 }
 
 /// The C2SP verifier key string `<name>+<hex key id>+<base64(0x01 || pubkey)>`.
 pub(crate) fn verifier_key(name: &str, key: &PublicKey) -> String {
     let mut raw = vec![SIGTYPE_ED25519];
-    raw.extend_from_slice(key.0.as_bytes());
+    raw.extend_from_slice(key.as_bytes());
     format!("{name}+{}+{}", hex::encode(note_key_id(name, SIGTYPE_ED25519, key)), B64.encode(raw))
 }
 

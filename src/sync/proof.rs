@@ -35,12 +35,12 @@ impl Extra {
         let mut b = Vec::new();
         b.extend_from_slice(&self.prev.0);
         b.extend_from_slice(&self.signature);
-        b.extend_from_slice(self.origin_key.0.as_bytes());
+        b.extend_from_slice(self.origin_key.as_bytes());
         b.extend_from_slice(&self.ledger.0);
         for (name, key) in &self.witnesses {
             b.push(name.len() as u8);
             b.extend_from_slice(name.as_bytes());
-            b.extend_from_slice(key.0.as_bytes());
+            b.extend_from_slice(key.as_bytes());
         }
         b
     }
