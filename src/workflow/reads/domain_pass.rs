@@ -676,17 +676,33 @@ mod tests {
         assert!(!left.iter().any(|(id, _)| *id == 1));
     }
 
+    /// Every (ref, entry) pair of the refs index, as the walk records them from the statements.
+    fn index_pairs(ledger: &Ledger) -> Vec<(EntryId, EntryId)> {
+        let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs").unwrap();
+        stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|(a, b)| (crate::ledger::Hash::from_slice(&a).unwrap(), crate::ledger::Hash::from_slice(&b).unwrap()))
+            .collect()
+    }
+
+    /// A stored row as the walk hands it over.
+    fn walked_row(r: &LogRow) -> Walked {
+        Walked {
+            pos: r.pos,
+            index: r.index,
+            origin: r.origin,
+            id: r.entry.id,
+            actor: PublicKey::parse(&r.actor).unwrap(),
+            bytes: r.entry.bytes.clone(),
+        }
+    }
+
     /// Folds `jobs` on 1 or 2 threads of the demo ledger, with every (ref, entry) pair of its statements
     /// recorded as the walk records them (so the check of the refs index passes).
     fn fold_all(ledger: &Ledger, threads: usize, jobs: Vec<Job>) -> DomainVerdict {
         let budget = Budget { threads, cache_kib: 1024, hold_kib: 0 };
-        let mut stmt = ledger.conn().prepare("SELECT ref, entry_id FROM refs").unwrap();
-        let pairs: Vec<(EntryId, EntryId)> = stmt
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .map(|(a, b)| (crate::ledger::Hash::from_slice(&a).unwrap(), crate::ledger::Hash::from_slice(&b).unwrap()))
-            .collect();
+        let pairs = index_pairs(ledger);
         let ((), verdict, refs) = run(ledger, connections(ledger, &budget), &budget, |sink| {
             for (r, e) in pairs {
                 sink.refer(r, e);
@@ -720,20 +736,12 @@ mod tests {
             .expect("the demo has a request with change sets and decisions");
         for threads in [1, 2] {
             // Complete: kept as it is.
-            let walked = |r: &LogRow| Walked {
-                pos: r.pos,
-                index: r.index,
-                origin: r.origin,
-                id: r.entry.id,
-                actor: PublicKey::parse(&r.actor).unwrap(),
-                bytes: r.entry.bytes.clone(),
-            };
-            let request = || Box::new(walked(&row));
-            let complete = Job::Met { request: request(), related: related.iter().map(walked).collect() };
+            let request = || Box::new(walked_row(&row));
+            let complete = Job::Met { request: request(), related: related.iter().map(walked_row).collect() };
             let v = fold_all(&ledger, threads, vec![complete]);
             assert_eq!((v.blobs.checked, &v.discounted), (stored.blobs.checked, &stored.discounted));
             // Missing an entry: taken back and folded again.
-            let partial = Job::Met { request: request(), related: related[1..].iter().map(walked).collect() };
+            let partial = Job::Met { request: request(), related: related[1..].iter().map(walked_row).collect() };
             let v = fold_all(&ledger, threads, vec![partial]);
             assert_eq!(
                 (v.blobs.checked, &v.discounted),
@@ -741,6 +749,37 @@ mod tests {
                 "{threads} threads"
             );
         }
+    }
+
+    /// With tentative folds, the refs index is checked in the scan that counts them: a pair the index
+    /// holds that no walked statement makes, and one a statement makes that the index lacks, are both
+    /// found there (the notes ledgers of the tamper tests have no requests, so they take the other path).
+    #[test]
+    fn the_scan_that_counts_the_tentative_folds_checks_the_refs_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ledger = demo.context().open().unwrap();
+        let row = ledger.entries_of_kinds(&[REQUESTED]).unwrap().into_iter().next().expect("a request");
+        let related = ledger.entries_referencing(&row.entry.id).unwrap();
+        let pairs = index_pairs(&ledger);
+        let budget = Budget { threads: 1, cache_kib: 1024, hold_kib: 0 };
+        let checked = |recorded: Vec<(EntryId, EntryId)>| {
+            let job =
+                Job::Met { request: Box::new(walked_row(&row)), related: related.iter().map(walked_row).collect() };
+            let ((), verdict, refs) = run(&ledger, Vec::new(), &budget, |sink| {
+                for (r, e) in recorded {
+                    sink.refer(r, e);
+                }
+                sink.send(job);
+            });
+            verdict.expect("folds");
+            refs.expect("the index is read")
+        };
+        assert_eq!(checked(pairs.clone()), None);
+        let one_short = pairs[1..].to_vec();
+        assert!(checked(one_short).is_some_and(|p| p.contains("but its statement does not")));
+        let one_more = [pairs.clone(), vec![(crate::ledger::Hash([0xff; 32]), row.entry.id)]].concat();
+        assert_eq!(checked(one_more), Some("the refs index lacks 1 of the statements' references".into()));
     }
 
     /// Folds whose records cannot be read back from their temporary file fail the check with an I/O
