@@ -751,6 +751,67 @@ mod tests {
         }
     }
 
+    /// What an incomplete tentative fold found is taken back, not only folded again: an approval that fold
+    /// read (here changed, so that it would not count for a reason the verdict names) leaves nothing in
+    /// the verdict once the request is folded from its stored rows. (The test above cannot tell: its
+    /// request's partial fold finds what the whole one finds.)
+    #[test]
+    fn what_an_incomplete_fold_found_does_not_stay_in_the_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ledger = demo.context().open().unwrap();
+        // A request with an approval and another entry referencing it.
+        let (row, related, approval) = ledger
+            .entries_of_kinds(&[REQUESTED])
+            .unwrap()
+            .into_iter()
+            .find_map(|row| {
+                let related = ledger.entries_referencing(&row.entry.id).unwrap();
+                let approval = related.iter().position(|r| r.kind == crate::audit::kinds::APPROVED)?;
+                (related.len() > 1).then_some((row, related, approval))
+            })
+            .expect("the demo has a request with an approval and another entry");
+        let stored = fold_all(&ledger, 1, vec![Job::Stored(row.entry.id)]);
+        assert!(stored.discounted.iter().all(|d| d.id != related[approval].entry.id));
+        // The approval signing another revert operation, and another entry missed.
+        let changed = || {
+            let mut w = walked_row(&related[approval]);
+            let mut st: serde_json::Value = serde_json::from_slice(&w.bytes).unwrap();
+            st["body"]["revert_digest"] = serde_json::json!("00".repeat(32));
+            w.bytes = serde_json::to_vec(&st).unwrap();
+            w
+        };
+        let missed = if approval == 0 { 1 } else { 0 };
+        let partial = || Job::Met {
+            request: Box::new(walked_row(&row)),
+            related: (0..related.len())
+                .filter(|i| *i != missed)
+                .map(|i| if i == approval { changed() } else { walked_row(&related[i]) })
+                .collect(),
+        };
+        // Folded alone, that fold discounts the changed approval.
+        let snap = Snapshot::load(&ledger).unwrap().remember(&ledger).unwrap();
+        let (met, alone) =
+            fold_job(&ledger, &snap, partial(), ledger.own_origin().id, crate::workflow::clock::now()).unwrap();
+        assert_eq!(met, Some((row.entry.id, related.len() as u64 - 1)));
+        assert!(
+            alone
+                .discounted
+                .iter()
+                .any(|d| d.id == related[approval].entry.id && d.reason == "signed a different revert operation"),
+            "{:?}",
+            alone.discounted
+        );
+        for threads in [1, 2] {
+            let v = fold_all(&ledger, threads, vec![partial()]);
+            assert_eq!(
+                (v.blobs.checked, &v.discounted),
+                (stored.blobs.checked, &stored.discounted),
+                "{threads} threads"
+            );
+        }
+    }
+
     /// With tentative folds, the refs index is checked in the scan that counts them: a pair the index
     /// holds that no walked statement makes, and one a statement makes that the index lacks, are both
     /// found there (the notes ledgers of the tamper tests have no requests, so they take the other path).
