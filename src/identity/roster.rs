@@ -227,23 +227,19 @@ impl Roster {
     /// The roles `m` holds at `pos`: the latest role set in its causal past, less any role that a
     /// concurrent change removed.
     fn member_roles(&self, m: &Member, pos: Pos) -> Vec<String> {
-        if !self.member_active(m, pos) {
-            return Vec::new();
-        }
-        let mut roles: Vec<String> = Vec::new();
-        for (p, r) in &m.roles {
-            if self.causal.before(*p, pos) {
-                roles = r.clone();
-            }
-        }
-        if !self.lenient {
-            for (p, r) in &m.roles {
-                if self.causal.concurrent(*p, pos) {
-                    roles.retain(|x| r.contains(x));
-                }
-            }
-        }
-        roles
+        self.held_roles(m, pos).cloned().collect()
+    }
+
+    /// [`Roster::member_roles`] without building the list (a permission check asks for every decision).
+    fn held_roles<'a>(&'a self, m: &'a Member, pos: Pos) -> impl Iterator<Item = &'a String> + 'a {
+        let latest = if self.member_active(m, pos) {
+            m.roles.iter().rev().find(|(p, _)| self.causal.before(*p, pos)).map(|(_, r)| r.as_slice())
+        } else {
+            None
+        };
+        latest.unwrap_or_default().iter().filter(move |x| {
+            self.lenient || m.roles.iter().all(|(p, r)| !self.causal.concurrent(*p, pos) || r.contains(x))
+        })
     }
 
     /// Why an entry by `key` at `pos` that counted when observed is void once every revocation is known:
@@ -586,7 +582,7 @@ impl Roster {
     }
 
     pub(crate) fn has_role(&self, key: &PublicKey, pos: Pos, roles: &[String]) -> bool {
-        self.roles_at(key, pos).iter().any(|r| roles.contains(r))
+        self.members.get(&key.bytes()).is_some_and(|m| self.held_roles(m, pos).any(|r| roles.contains(r)))
     }
 
     pub(crate) fn member(&self, key: &PublicKey) -> Option<&Member> {

@@ -6,6 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 /// Records read back from a spilled run at a time.
@@ -112,9 +113,17 @@ pub(crate) struct Merged<const N: usize> {
 }
 
 impl<const N: usize> Merged<N> {
-    /// Puts source `i`'s next record on the heap (reading the next block of a run when its buffer is empty).
+    /// Puts source `i`'s next record on the heap.
     fn advance(&mut self, i: usize) -> std::io::Result<()> {
-        let next = match &mut self.sources[i] {
+        if let Some(p) = self.pull(i)? {
+            self.heap.push(Reverse((p, i)));
+        }
+        Ok(())
+    }
+
+    /// Source `i`'s next record (reading the next block of a run when its buffer is empty).
+    fn pull(&mut self, i: usize) -> std::io::Result<Option<[u8; N]>> {
+        Ok(match &mut self.sources[i] {
             Source::Memory(it) => it.next(),
             Source::Run { at, left, buf } => {
                 if buf.len() == 0 && *left > 0 {
@@ -129,23 +138,29 @@ impl<const N: usize> Merged<N> {
                 }
                 buf.next()
             }
-        };
-        if let Some(p) = next {
-            self.heap.push(Reverse((p, i)));
-        }
-        Ok(())
+        })
     }
 
-    /// The next distinct record in byte order.
+    /// The next distinct record in byte order. The source of the smallest record refills its place at the
+    /// top of the heap: one sift instead of a pop and a push (the merge is most of what `verify` does on
+    /// one core after its last signature).
     pub(crate) fn next_record(&mut self) -> std::io::Result<Option<[u8; N]>> {
-        while let Some(Reverse((p, i))) = self.heap.pop() {
-            self.advance(i)?;
+        loop {
+            let Some(&Reverse((p, i))) = self.heap.peek() else { return Ok(None) };
+            let next = self.pull(i)?;
+            if let Some(mut top) = self.heap.peek_mut() {
+                match next {
+                    Some(n) => *top = Reverse((n, i)),
+                    None => {
+                        PeekMut::pop(top);
+                    }
+                }
+            }
             if self.last != Some(p) {
                 self.last = Some(p);
                 return Ok(Some(p));
             }
         }
-        Ok(None)
     }
 }
 
@@ -186,6 +201,27 @@ mod tests {
         }
         assert!(set.spilled() >= 9, "{} runs spilled", set.spilled());
         assert_eq!(drain(set), want.into_iter().collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        /// Whatever the order, the repeats and the number of runs, the merge gives each record once, in
+        /// byte order.
+        #[test]
+        fn the_merge_is_the_sorted_set_of_what_was_inserted(
+            keys in proptest::collection::vec(0u16..600, 0..2_000),
+        ) {
+            // 1 KiB: runs of 128 records.
+            let mut set = SortedRuns::<8>::new(1);
+            let mut want = std::collections::BTreeSet::new();
+            for k in keys {
+                let mut r = [0u8; 8];
+                r[..2].copy_from_slice(&k.to_be_bytes());
+                r[7] = (k % 7) as u8;
+                set.insert(r);
+                want.insert(r);
+            }
+            proptest::prop_assert_eq!(drain(set), want.into_iter().collect::<Vec<_>>());
+        }
     }
 
     #[test]

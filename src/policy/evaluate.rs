@@ -618,12 +618,15 @@ impl PolicyRules<'_> {
             return Err(roster.signer_problem(&f.actor, f.pos));
         }
         let (_, policy) = self.ctx.policies.at(f.pos);
-        let who = roster.display(&f.actor);
+        // Named only in a refusal (most actions are allowed: `verify` asks a million times).
+        let who = || roster.display(&f.actor);
         match action {
+            // Reads no flag or tier (`state::fold_facts` folds a request alone without assessing it).
             Action::Request => {
                 if !self.has(&f.actor, f.pos, &policy.requests.may_request) {
                     return Err(format!(
-                        "{who} holds no role that may file requests ({})",
+                        "{} holds no role that may file requests ({})",
+                        who(),
                         policy.requests.may_request.join(", ")
                     ));
                 }
@@ -638,7 +641,8 @@ impl PolicyRules<'_> {
             Action::Emergency => {
                 if !self.has(&f.actor, f.pos, &policy.emergency.may_invoke) {
                     return Err(format!(
-                        "{who} may not invoke the emergency path (roles allowed: {})",
+                        "{} may not invoke the emergency path (roles allowed: {})",
+                        who(),
                         policy.emergency.may_invoke.join(", ")
                     ));
                 }
@@ -646,7 +650,8 @@ impl PolicyRules<'_> {
             Action::Execute => {
                 if !self.has(&f.actor, f.pos, &policy.execution.may_execute) {
                     return Err(format!(
-                        "{who} holds no role that may execute ({})",
+                        "{} holds no role that may execute ({})",
+                        who(),
                         policy.execution.may_execute.join(", ")
                     ));
                 }
@@ -659,7 +664,8 @@ impl PolicyRules<'_> {
                 let eval = evaluate(view, &self.ctx, f.ts, f.pos);
                 if !policy.execution.approver_may_execute && eval.approvals.contains(&f.actor) {
                     return Err(format!(
-                        "{who} approved this request and may not also execute it (separation of duties)"
+                        "{} approved this request and may not also execute it (separation of duties)",
+                        who()
                     ));
                 }
                 if !eval.gate {
@@ -675,7 +681,8 @@ impl PolicyRules<'_> {
             Action::Purge => {
                 if !self.has(&f.actor, f.pos, &policy.requests.may_manage_any) {
                     return Err(format!(
-                        "{who} may not purge evidence (roles allowed: {})",
+                        "{} may not purge evidence (roles allowed: {})",
+                        who(),
                         policy.requests.may_manage_any.join(", ")
                     ));
                 }

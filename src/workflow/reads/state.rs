@@ -152,12 +152,15 @@ pub(crate) fn fold_facts(
         .rev()
         .find(|f| f.kind == crate::audit::kinds::AMENDED)
         .and_then(|f| RequestBody::deserialize(f.body.get("record")?).ok());
+    // The flags and tier only judge the entries referencing the request: a request alone is judged by
+    // who filed it and its temporary window (`Action::Request`), so a request nothing references yet needs
+    // no assessment here.
     let (flags, tier) = match amended.as_ref().or(own.as_ref()) {
-        Some(r) => {
+        Some(r) if !related.is_empty() => {
             let a = super::assess::assess_record(ledger, id, r, None, snap)?;
             (a.flag_ids(), Some(a.risk.tier))
         }
-        None => (Vec::new(), None),
+        _ => (Vec::new(), None),
     };
     RequestView::fold_with_record(request, own, related, &snap.rules(&flags, tier.as_deref()))
         .map_err(|e| WorkflowError::Refused(e.to_string()))
