@@ -13,6 +13,8 @@
 
 #[path = "shared/child.rs"]
 mod child;
+#[path = "shared/demo_ledger.rs"]
+mod demo_ledger;
 
 use ed25519_dalek::{Signer, SigningKey};
 use rollcall::demo;
@@ -63,7 +65,7 @@ fn main() {
 
     // 1. Ingest.
     let base = work.join("demo");
-    demo::build(&base, 0, &mut |_| {}).expect("demo");
+    demo_ledger::build(&base, 0);
     let now = chrono::Utc::now();
     let history = helm_history(REVISIONS, 1, now - chrono::Duration::days(400), 300);
     let file = work.join("history.json");
@@ -125,7 +127,7 @@ fn main() {
     if !big.join("ingested").exists() {
         let _ = std::fs::remove_dir_all(&big);
         let t = Instant::now();
-        demo::build(&big, scale, &mut |s| eprintln!("building: {s}")).expect("demo");
+        demo_ledger::build(&big, scale);
         // The synthetic requests cycle over six components and three environments, spread from a year
         // before the scenario: one history per pair, 100,000 revisions in all, over the same year.
         let ledger = big.join("ledger.db");

@@ -8,7 +8,10 @@ use std::time::Instant;
 /// What one run of the binary took.
 pub struct Run {
     pub secs: f64,
-    /// Peak resident set size in MB (VmHWM at exit).
+    /// Peak resident set size in MB (`ru_maxrss` from `wait4`). Linux counts in it the resident memory
+    /// of this process when it started the child (the high-water mark survives the `exec`), so the
+    /// figure is the child's own only while this process holds less: benchmarks build their ledgers in a
+    /// child process for that reason (see `demo_ledger`).
     pub peak_mb: f64,
     pub success: bool,
     pub stdout: String,
