@@ -68,9 +68,14 @@ fn measure(dir: &Path) {
         }
         t.elapsed()
     };
-    let data = run(&mut state, cmds, &mut worker);
+    // The first page is asked for first and drawn as soon as it comes; the count and the alerts above the
+    // queue (a reconcile over every request) follow it.
+    let (page, rest): (Vec<Cmd>, Vec<Cmd>) = cmds.into_iter().partition(|c| matches!(c, Cmd::Queue { .. }));
+    let data = run(&mut state, page, &mut worker);
     terminal.draw(|f| view::draw(f, &state)).unwrap();
     let first_data = t0.elapsed();
+    let after = run(&mut state, rest, &mut worker);
+    terminal.draw(|f| view::draw(f, &state)).unwrap();
     let total_rows = state.queue.total.unwrap_or(0);
 
     let press = |state: &mut rollcall::tui::state::AppState, code: KeyCode| -> Vec<Cmd> {
@@ -125,20 +130,28 @@ fn measure(dir: &Path) {
     let frame_p99 = p(&mut frame_ms.clone(), 0.99);
     let frame_p50 = p(&mut frame_ms, 0.50);
     let data_p99 = p(&mut data_ms.clone(), 0.99);
+    let data_max = data_ms.iter().cloned().fold(0.0, f64::max);
     let data_p50 = p(&mut data_ms, 0.50);
     println!(
         "  first frame (state + draw, before any query):   {:>8.1} ms   (target <= 30 ms)",
         first_frame.as_secs_f64() * 1000.0
     );
     println!(
-        "  first frame with the queue loaded:              {:>8.1} ms   ({total_rows} open requests; worker {:.1} ms)",
+        "  first frame with the queue's rows:              {:>8.1} ms   (worker {:.1} ms)",
         first_data.as_secs_f64() * 1000.0,
         data.as_secs_f64() * 1000.0
     );
     println!(
+        "  then the count and the alerts above the queue:  {:>8.1} ms   ({total_rows} open requests, {} alerts)",
+        after.as_secs_f64() * 1000.0,
+        state.alerts.len()
+    );
+    println!(
         "  key press to next frame (update + draw):  p50 {frame_p50:>6.2} ms, p99 {frame_p99:>6.2} ms   (target p99 <= 10 ms)"
     );
-    println!("  key press to rows from the worker:        p50 {data_p50:>6.2} ms, p99 {data_p99:>6.2} ms");
+    println!(
+        "  key press to rows from the worker:        p50 {data_p50:>6.2} ms, p99 {data_p99:>6.2} ms, max {data_max:>6.1} ms"
+    );
     println!("  End (oldest row), worker page:                  {end_ms:>8.1} ms   (no loading phase)");
     println!(
         "  search \"fraud model\" to frame:                 {search_ms:>8.1} ms   ({hits} hits; target <= 100 ms)"

@@ -110,10 +110,11 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     // The queue's title comes with the first frame; its rows follow from the worker. At 80×24 the queue
     // opens on what waits on carol, and the top row is hers to approve: five keys sign it.
     wait_for(&session, "most urgent first", Duration::from_secs(20));
-    let screen = wait_for(&session, "waiting on you", Duration::from_secs(20));
-    // The rows waiting on carol come first; the first approval among them is a `j` or two down.
-    // (Below the observed rollbacks no request cleared, drawn above the queue: the demo has one.)
-    assert!(screen.contains("UNRECORDED"), "{screen}");
+    // The rows waiting on carol come first; the first approval among them is a `j` or two down. (Below
+    // the observed rollbacks no request cleared, drawn above the queue: the demo has one; they arrive after
+    // the queue's rows.)
+    let screen = wait_for(&session, "UNRECORDED", Duration::from_secs(20));
+    assert!(screen.contains("waiting on you"), "{screen}");
     let top = screen.lines().position(|l| l.contains(" Queue ")).expect("the queue's title");
     let rows: Vec<&str> = screen.lines().skip(top + 2).collect();
     let at = rows.iter().position(|l| l.contains("▶ approve")).expect("an approval waits on carol");
@@ -283,9 +284,10 @@ fn ctrl_o_edits_a_field_in_the_editor() {
     let session = format!("rollcall-edit-{}", std::process::id());
     let cmd = carol_console(&demo, &format!("-u VISUAL EDITOR={}", editor.display()));
     tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
-    let screen = wait_for(&session, "waiting on you", Duration::from_secs(20));
-    // (Below the observed rollbacks no request cleared, drawn above the queue: the demo has one.)
-    assert!(screen.contains("UNRECORDED"), "{screen}");
+    // The observed rollbacks no request cleared are drawn above the queue (the demo has one); they arrive
+    // after the queue's rows.
+    let screen = wait_for(&session, "UNRECORDED", Duration::from_secs(20));
+    assert!(screen.contains("waiting on you"), "{screen}");
     let top = screen.lines().position(|l| l.contains(" Queue ")).expect("the queue's title");
     let rows: Vec<&str> = screen.lines().skip(top + 2).collect();
     let at = rows.iter().position(|l| l.contains("▶ approve")).expect("an approval waits on carol");

@@ -1711,3 +1711,23 @@ fn the_console_says_why_its_queue_waits_while_another_process_rebuilds_the_index
     assert!(!toast.error && toast.text.contains("brought up to date"), "{:?}", toast.text);
     assert!(h.state.queue.loading);
 }
+
+/// The queue's rows never wait for the alerts above it (a reconcile over every request: about a second
+/// on a million entries): the console asks for the first page before the alerts, and the worker answers
+/// a page with its rows alone.
+#[test]
+fn the_queues_rows_do_not_wait_for_the_alerts() {
+    use rollcall::tui::worker::{Identity, Worker};
+    let (_dir, d) = demo_copy();
+    let mut s = bare();
+    let cmds = update::init(&mut s);
+    let queue = cmds.iter().position(|c| matches!(c, Cmd::Queue { .. })).expect("the first page");
+    let alerts = cmds.iter().position(|c| matches!(c, Cmd::Alerts)).expect("the alerts");
+    assert!(queue < alerts, "{cmds:?}");
+    let mut worker = Worker::new(d.context(), Identity { signer: Some("carol".into()), read_only: false });
+    let first = cmds.into_iter().nth(queue).expect("the first page");
+    let page = clock::at(fixed_now(), || worker.handle(first));
+    assert!(matches!(page.as_slice(), [Msg::Queue { rows, .. }] if !rows.is_empty()), "{page:?}");
+    let found = clock::at(fixed_now(), || worker.handle(Cmd::Alerts));
+    assert!(matches!(found.as_slice(), [Msg::Alerts(a)] if !a.is_empty()), "the demo has one: {found:?}");
+}

@@ -5,6 +5,7 @@
 
 use super::error::LedgerError;
 use super::hash::{EntryId, Hash};
+use super::statement::{KeyCache, parse_head_shallow};
 use super::store::Ledger;
 use rusqlite::params_from_iter;
 
@@ -43,7 +44,8 @@ pub struct HistoryItem {
     pub kind: String,
     pub actor: String,
     pub ts: String,
-    /// The first entry it refers to (for most kinds, its request).
+    /// The first entry its statement refers to (for the lifecycle kinds, its request: docs/FORMAT.md),
+    /// `None` for a statement no reader can parse.
     pub first_ref: Option<EntryId>,
     pub statement: Vec<u8>,
 }
@@ -90,21 +92,26 @@ impl Ledger {
             Seek::Above(i) => (format!(" AND l.idx > {i}"), "ASC", true),
         };
         let sql = format!(
-            "SELECT l.idx, e.id, e.kind, e.actor, e.ts, (SELECT r.ref FROM refs r WHERE r.entry_id = e.id LIMIT 1),
-                    e.statement
+            "SELECT l.idx, e.id, e.kind, e.actor, e.ts, e.statement
                FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
               WHERE l.origin = ?{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
+        // The first ref is read from the statement's own head, not from the `refs` table: that table is
+        // keyed by (ref, entry), so finding an entry's refs there scans it (about a second per page on a
+        // million entries), and its smallest ref is not the statement's first.
+        let mut keys = KeyCache::default();
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            let statement: Vec<u8> = r.get(5)?;
+            let first_ref = parse_head_shallow(&statement, &mut keys).ok().and_then(|h| h.refs.first().copied());
             Ok(HistoryItem {
                 index: r.get::<_, i64>(0)? as u64,
                 id: Hash::from_slice(&r.get::<_, Vec<u8>>(1)?).unwrap_or(Hash([0; 32])),
                 kind: r.get(2)?,
                 actor: r.get(3)?,
                 ts: r.get(4)?,
-                first_ref: r.get::<_, Option<Vec<u8>>>(5)?.and_then(|b| Hash::from_slice(&b)),
-                statement: r.get(6)?,
+                first_ref,
+                statement,
             })
         })?;
         let mut out = rows.collect::<Result<Vec<_>, _>>()?;
@@ -122,5 +129,36 @@ impl Ledger {
             format!("SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?{w}");
         let n: i64 = self.conn().query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::key::PublicKey;
+    use crate::ledger::statement::Statement;
+    use ed25519_dalek::SigningKey;
+
+    /// A page names each entry's first ref as its statement gives it (for the lifecycle kinds, the request),
+    /// not the smallest of its refs, and an entry without refs has none.
+    #[test]
+    fn a_pages_first_ref_is_the_statements_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = crate::ledger::store::test_ledger(dir.path());
+        let mut l = Ledger::open(&path).unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let actor = PublicKey::from_signing(&key);
+        let note = |l: &Ledger, text: &str, refs: &[EntryId]| {
+            Statement::new("note", &actor, serde_json::json!({ "text": text }), refs).sign(&key, &l.domain()).unwrap()
+        };
+        let (a, b) = (note(&l, "a", &[]), note(&l, "b", &[]));
+        let (low, high) = if a.id < b.id { (a.id, b.id) } else { (b.id, a.id) };
+        let c = note(&l, "c", &[high, low]);
+        l.append(&[a, b, c.clone()], None, &key, i64::MAX).unwrap();
+        let own = l.own_origin().clone();
+        let page = l.history_page(&own, &HistoryQuery::default(), Seek::Newest, 10).unwrap();
+        let first_refs: Vec<(EntryId, Option<EntryId>)> = page.iter().map(|i| (i.id, i.first_ref)).collect();
+        assert_eq!(first_refs[0], (c.id, Some(high)), "{first_refs:?}");
+        assert!(first_refs[1..].iter().all(|(_, r)| r.is_none()), "{first_refs:?}");
     }
 }

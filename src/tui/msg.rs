@@ -244,6 +244,9 @@ pub enum Cmd {
         generation: u64,
         filter: QueueFilter,
     },
+    /// The rollbacks the CD tools' histories show without a request (`Msg::Alerts`), asked after the
+    /// queue's first page so that its rows never wait for them (a reconcile over every request).
+    Alerts,
     Detail {
         generation: u64,
         id: EntryId,

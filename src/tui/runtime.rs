@@ -47,6 +47,7 @@ fn supersedable(cmd: &Cmd) -> bool {
         cmd,
         Cmd::Queue { .. }
             | Cmd::QueueCount { .. }
+            | Cmd::Alerts
             | Cmd::History { .. }
             | Cmd::HistoryCount { .. }
             | Cmd::Search { .. }

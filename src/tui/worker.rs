@@ -134,13 +134,9 @@ impl Worker {
                         present::queue_item(r, stand, now)
                     })
                     .collect();
-                let first = matches!(page, browse::Page::First);
-                let mut out = vec![Msg::Queue { generation, page, rows }];
-                if first {
-                    out.push(Msg::Alerts(self.alerts()?));
-                }
-                out
+                vec![Msg::Queue { generation, page, rows }]
             }
+            Cmd::Alerts => vec![Msg::Alerts(self.alerts()?)],
             Cmd::QueueCount { generation, filter } => {
                 vec![Msg::QueueCount { generation, total: browse::queue_count(self.ledger()?, &filter)? }]
             }

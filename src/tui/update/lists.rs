@@ -105,6 +105,7 @@ fn apply_pick(s: &mut AppState, target: PickTarget, value: Option<&'static str>)
     reload_queue(s)
 }
 
+/// The queue from its first page, its count, then the alerts above it (asked last: see [`Cmd::Alerts`]).
 pub(super) fn reload_queue(s: &mut AppState) -> Vec<Cmd> {
     let generation = s.generation();
     s.queue.generation = generation;
@@ -113,6 +114,7 @@ pub(super) fn reload_queue(s: &mut AppState) -> Vec<Cmd> {
     vec![
         Cmd::Queue { generation, filter: s.queue_filter.clone(), page: Page::First, limit: PAGE },
         Cmd::QueueCount { generation, filter: s.queue_filter.clone() },
+        Cmd::Alerts,
     ]
 }
 
