@@ -19,10 +19,21 @@ pub struct HistoryQuery {
     pub since: Option<String>,
     /// Stamped before.
     pub until: Option<String>,
-    /// Only entries that are, or whose first refs name, an id this `SELECT` returns. It is written by the
-    /// caller over its own derived tables (never the ledger's), with anonymous `?` placeholders bound to
-    /// the strings in order.
-    pub scope: Option<(String, Vec<String>)>,
+    /// Only entries that are, or whose refs name, an id in this scope.
+    pub scope: Option<Scope>,
+}
+
+/// The ids a history page is narrowed to (e.g. the requests of one status), in the form that keeps the
+/// page fast: a few ids, which rarely match, as a list probed against the `refs` table; many ids, which
+/// match densely, as a test asked of each entry (an entry's refs are read from its statement then, since
+/// the `refs` table is keyed by ref and has no way from an entry to its refs but a scan).
+#[derive(Clone, Debug)]
+pub enum Scope {
+    Ids(Vec<EntryId>),
+    /// A `SELECT` over the caller's own derived tables (never the ledger's) that finds a row when `{id}`
+    /// is in scope, through an index on `{id}`; its anonymous `?` placeholders are bound to the strings
+    /// in order.
+    Matching(String, Vec<String>),
 }
 
 /// Which end a page is taken from: the newest or the oldest entries, or those beyond a log index.
@@ -64,12 +75,32 @@ fn conditions(q: &HistoryQuery, args: &mut Vec<String>) -> String {
             w.push_str(cond);
         }
     }
-    if let Some((sub, sub_args)) = &q.scope {
-        args.extend(sub_args.iter().cloned());
-        args.extend(sub_args.iter().cloned());
-        w.push_str(&format!(
-            " AND (e.id IN ({sub}) OR EXISTS (SELECT 1 FROM refs r WHERE r.entry_id = e.id AND r.ref IN ({sub})))"
-        ));
+    match &q.scope {
+        None => {}
+        Some(Scope::Ids(ids)) if ids.is_empty() => w.push_str(" AND 0"),
+        Some(Scope::Ids(ids)) => {
+            // Hex literals of the ids (hashes this process holds: nothing but hex digits). The entries in
+            // scope are listed once (the ids, and what refers to them, by the refs key) and each leaf is
+            // looked up in that list.
+            let hex: Vec<String> = ids.iter().map(|id| format!("x'{}'", id.to_hex())).collect();
+            let rows = hex.iter().map(|h| format!("({h})")).collect::<Vec<_>>().join(", ");
+            w.push_str(&format!(
+                " AND l.entry_id IN (SELECT column1 FROM (VALUES {rows}) \
+                 UNION ALL SELECT r.entry_id FROM refs r WHERE r.ref IN ({}))",
+                hex.join(", ")
+            ));
+        }
+        Some(Scope::Matching(sub, sub_args)) => {
+            args.extend(sub_args.iter().cloned());
+            args.extend(sub_args.iter().cloned());
+            // A statement that is not JSON names nothing (json_each would fail the whole page).
+            w.push_str(&format!(
+                " AND (EXISTS ({}) OR CASE WHEN json_valid(CAST(e.statement AS TEXT)) THEN EXISTS (SELECT 1 FROM \
+                 json_each(CAST(e.statement AS TEXT), '$.refs') j WHERE EXISTS ({})) ELSE 0 END)",
+                sub.replace("{id}", "e.id"),
+                sub.replace("{id}", "unhex(j.value)")
+            ));
+        }
     }
     w
 }

@@ -3,7 +3,7 @@
 //! and one entry in full. Rows come from the request index and the log; nothing here writes.
 
 use super::index::Row;
-use crate::ledger::history::{HistoryQuery, Seek};
+use crate::ledger::history::{HistoryQuery, Scope, Seek};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
 use crate::workflow::error::WorkflowError;
 use rusqlite::params_from_iter;
@@ -397,19 +397,36 @@ fn history_query(f: &HistoryFilter, ledger: &Ledger) -> Result<HistoryQuery, Wor
         }
         None => None,
     };
-    let scope = (f.status.is_some() || f.env.is_some()).then(|| {
-        let (mut sub, mut args) = (String::from("SELECT id FROM request_index WHERE 1 = 1"), Vec::new());
-        if let Some(s) = &f.status {
-            args.push(s.clone());
-            sub.push_str(" AND status = ?");
-        }
-        if let Some(e) = &f.env {
-            args.push(e.clone());
-            sub.push_str(" AND env = ?");
-        }
-        (sub, args)
-    });
+    let scope =
+        if f.status.is_some() || f.env.is_some() { Some(history_scope(f, ledger, SCOPE_LIST_MAX)?) } else { None };
     Ok(HistoryQuery { kind: f.kind.clone(), actor, since: f.since.clone(), until: f.until.clone(), scope })
+}
+
+/// Up to this many requests in scope are handed to the history query as a list; more, as a test.
+const SCOPE_LIST_MAX: usize = 256;
+
+/// The requests of the filter's status and environment, as the request index has them: as a list when
+/// they are few (they then match sparsely, and each entry is probed against the list), else as a test of
+/// each entry by the index's primary key (`+` keeps SQLite off the status and environment indexes).
+fn history_scope(f: &HistoryFilter, ledger: &Ledger, list_max: usize) -> Result<Scope, WorkflowError> {
+    let (mut conds, mut args) = (String::new(), Vec::new());
+    for (value, column) in [(&f.status, "status"), (&f.env, "env")] {
+        if let Some(v) = value {
+            args.push(v.clone());
+            conds.push_str(&format!(" AND {column} = ?"));
+        }
+    }
+    let sql = format!("SELECT id FROM request_index WHERE 1 = 1{conds} LIMIT {}", list_max.min(i64::MAX as usize - 1) + 1);
+    let mut stmt = ledger.cache_conn().prepare(&sql)?;
+    let ids = stmt
+        .query_map(params_from_iter(args.iter()), |r| r.get::<_, Vec<u8>>(0))?
+        .map(|b| b.map(|b| Hash::from_slice(&b).unwrap_or(Hash([0; 32]))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.len() <= list_max {
+        return Ok(Scope::Ids(ids));
+    }
+    let test = format!("SELECT 1 FROM request_index WHERE id = {{id}}{}", conds.replace(" AND ", " AND +"));
+    Ok(Scope::Matching(test, args))
 }
 
 fn request_title(ledger: &Ledger, id: &EntryId) -> Option<String> {
@@ -565,4 +582,49 @@ pub(crate) fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, Workfl
     }
     let v: serde_json::Value = serde_json::from_slice(&row.entry.bytes)?;
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two forms of a history scope select the same entries: the list of a few requests (probed
+    /// against the refs table) and the test of each entry (its refs read from its statement).
+    #[test]
+    fn a_scope_as_a_list_and_as_a_test_select_the_same_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let d =
+            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
+        let ledger = d.context().open().unwrap();
+        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let own = ledger.own_origin().clone();
+        let filter = |status: Option<&str>, env: Option<&str>| HistoryFilter {
+            status: status.map(str::to_string),
+            env: env.map(str::to_string),
+            ..Default::default()
+        };
+        let mut selected = 0;
+        for f in [
+            filter(Some("pending"), None),
+            filter(Some("approved"), None),
+            filter(None, Some("production")),
+            filter(Some("pending"), Some("production")),
+            filter(Some("no such status"), None),
+        ] {
+            let pages = [usize::MAX, 0].map(|list_max| {
+                let scope = history_scope(&f, &ledger, list_max).unwrap();
+                // (No request in scope is an empty list whatever the bound.)
+                let listed = matches!(&scope, Scope::Ids(ids) if list_max > 0 || ids.is_empty());
+                assert!(listed == (list_max > 0) || f.status.as_deref() == Some("no such status"), "{f:?}");
+                let q = HistoryQuery { scope: Some(scope), ..Default::default() };
+                let page = ledger.history_page(&own, &q, Seek::Newest, 10_000).unwrap();
+                assert_eq!(ledger.history_count(&own, &q).unwrap(), page.len() as u64, "{f:?}");
+                page.into_iter().map(|i| (i.index, i.id)).collect::<Vec<_>>()
+            });
+            assert_eq!(pages[0], pages[1], "{f:?}");
+            selected += pages[0].len();
+        }
+        assert!(selected > 0, "the filters select entries of the demo");
+    }
 }
