@@ -416,7 +416,8 @@ fn history_scope(f: &HistoryFilter, ledger: &Ledger, list_max: usize) -> Result<
             conds.push_str(&format!(" AND {column} = ?"));
         }
     }
-    let sql = format!("SELECT id FROM request_index WHERE 1 = 1{conds} LIMIT {}", list_max.min(i64::MAX as usize - 1) + 1);
+    let sql =
+        format!("SELECT id FROM request_index WHERE 1 = 1{conds} LIMIT {}", list_max.min(i64::MAX as usize - 1) + 1);
     let mut stmt = ledger.cache_conn().prepare(&sql)?;
     let ids = stmt
         .query_map(params_from_iter(args.iter()), |r| r.get::<_, Vec<u8>>(0))?
