@@ -61,6 +61,17 @@ pub struct HistoryItem {
     pub statement: Vec<u8>,
 }
 
+/// The condition that keeps a log's indexes to `range` (nothing for all of them), its arguments pushed.
+fn within(range: std::ops::Range<u64>, args: &mut Vec<String>) -> &'static str {
+    if range == (0..u64::MAX) {
+        return "";
+    }
+    // (Bound as text like the origin: the column's integer affinity makes them numbers.)
+    args.push(range.start.min(i64::MAX as u64).to_string());
+    args.push(range.end.min(i64::MAX as u64).to_string());
+    " AND l.idx >= ? AND l.idx < ?"
+}
+
 /// The `WHERE` conditions after the origin, and their arguments in order.
 fn conditions(q: &HistoryQuery, args: &mut Vec<String>) -> String {
     let mut w = String::new();
@@ -114,18 +125,35 @@ impl Ledger {
         seek: Seek,
         limit: usize,
     ) -> Result<Vec<HistoryItem>, LedgerError> {
+        self.history_page_in(origin, q, seek, limit, 0..u64::MAX)
+    }
+
+    /// As [`Ledger::history_page`], among the entries with an index in `range` only: a page taken a slice
+    /// of the log at a time (each slice a seek on the log's index, then a scan of at most the slice).
+    pub fn history_page_in(
+        &self,
+        origin: &super::store::Origin,
+        q: &HistoryQuery,
+        seek: Seek,
+        limit: usize,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<HistoryItem>, LedgerError> {
+        if range.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut args = vec![origin.id.to_string()];
+        let within = within(range, &mut args);
         let w = conditions(q, &mut args);
         let (cond, order, reverse) = match seek {
             Seek::Newest => (String::new(), "DESC", false),
             Seek::Oldest => (String::new(), "ASC", true),
-            Seek::Below(i) => (format!(" AND l.idx < {i}"), "DESC", false),
-            Seek::Above(i) => (format!(" AND l.idx > {i}"), "ASC", true),
+            Seek::Below(i) => (format!(" AND l.idx < {}", i.min(i64::MAX as u64)), "DESC", false),
+            Seek::Above(i) => (format!(" AND l.idx > {}", i.min(i64::MAX as u64)), "ASC", true),
         };
         let sql = format!(
             "SELECT l.idx, e.id, e.kind, e.actor, e.ts, e.statement
                FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id
-              WHERE l.origin = ?{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
+              WHERE l.origin = ?{within}{w}{cond} ORDER BY l.idx {order} LIMIT {limit}"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         // The first ref is read from the statement's own head, not from the `refs` table: that table is
@@ -154,11 +182,36 @@ impl Ledger {
 
     /// How many entries of `origin`'s log match `q`.
     pub fn history_count(&self, origin: &super::store::Origin, q: &HistoryQuery) -> Result<u64, LedgerError> {
+        self.count_where(origin, q, 0..u64::MAX)
+    }
+
+    /// How many entries of `origin`'s log with an index in `range` match `q`: a count taken a slice at a
+    /// time (each slice is a seek on the log's index, then a scan of the slice).
+    pub fn history_count_in(
+        &self,
+        origin: &super::store::Origin,
+        q: &HistoryQuery,
+        range: std::ops::Range<u64>,
+    ) -> Result<u64, LedgerError> {
+        if range.is_empty() {
+            return Ok(0);
+        }
+        self.count_where(origin, q, range)
+    }
+
+    fn count_where(
+        &self,
+        origin: &super::store::Origin,
+        q: &HistoryQuery,
+        range: std::ops::Range<u64>,
+    ) -> Result<u64, LedgerError> {
         let mut args = vec![origin.id.to_string()];
+        let within = within(range, &mut args);
         let w = conditions(q, &mut args);
-        let sql =
-            format!("SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?{w}");
-        let n: i64 = self.conn().query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM leaves l CROSS JOIN entries e ON e.id = l.entry_id WHERE l.origin = ?{within}{w}"
+        );
+        let n: i64 = self.conn().prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
         Ok(n as u64)
     }
 }

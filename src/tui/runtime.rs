@@ -14,7 +14,7 @@
 
 use super::msg::{Cmd, Failed, Msg, Retry, TermOp};
 use super::state::AppState;
-use super::worker::{Identity, Worker};
+use super::worker::{Identity, Outcome, Worker};
 use super::{update, view};
 use crate::workflow::Context;
 use ratatui::Terminal;
@@ -86,9 +86,9 @@ impl Workers {
         let verify = read.sibling().reporting_to(out.clone());
         let sign = read.sibling();
         Workers {
-            read: spawn_lane(read, out.clone()),
-            verify: spawn_lane(verify, out.clone()),
-            sign: spawn_lane(sign, out.clone()),
+            read: spawn_lane(read.telling(out.clone()), out.clone()),
+            verify: spawn_lane(verify.telling(out.clone()), out.clone()),
+            sign: spawn_lane(sign.telling(out.clone()), out.clone()),
         }
     }
 
@@ -107,37 +107,90 @@ impl Workers {
     }
 }
 
+/// What a lane's thread answers commands with: the [`Worker`] (a stand-in in the tests).
+pub(crate) trait Handler: Send + 'static {
+    /// Work a command left for later.
+    type Parked: Send;
+    fn begin(&mut self, cmd: Cmd) -> Outcome<Self::Parked>;
+    fn resume(&mut self, parked: Self::Parked) -> Outcome<Self::Parked>;
+}
+
+impl Handler for Worker {
+    type Parked = super::worker::Parked;
+
+    fn begin(&mut self, cmd: Cmd) -> Outcome<Self::Parked> {
+        Worker::begin(self, cmd)
+    }
+
+    fn resume(&mut self, parked: Self::Parked) -> Outcome<Self::Parked> {
+        Worker::resume(self, parked)
+    }
+}
+
 /// A worker thread: takes the commands queued so far, drops the superseded ones, runs the rest in order.
-fn spawn_lane(w: Worker, out: Sender<Msg>) -> Sender<Cmd> {
-    let mut w = w.telling(out.clone());
+/// Work a command leaves for later (a history count over a large log, a slice at a time) is taken up again
+/// a step at a time whenever nothing else waits, so a page asked for meanwhile waits one step, not the
+/// whole count; a newer command of the same kind drops it.
+fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
+    use std::mem::{Discriminant, discriminant};
     let (tx, rx) = mpsc::channel::<Cmd>();
     std::thread::spawn(move || {
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
+        let mut parked: std::collections::VecDeque<(Discriminant<Cmd>, H::Parked)> = Default::default();
+        loop {
+            let mut batch = Vec::new();
+            if parked.is_empty() {
+                match rx.recv() {
+                    Ok(first) => batch.push(first),
+                    Err(_) => return,
+                }
+            }
             batch.extend(rx.try_iter());
+            parked.retain(|(kind, _)| !batch.iter().any(|c| supersedable(c) && discriminant(c) == *kind));
+            let idle = batch.is_empty();
             for cmd in coalesce(batch) {
-                let signing = matches!(cmd, Cmd::Act { .. });
-                let msgs =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.handle(cmd))).unwrap_or_else(|_| {
-                        vec![if signing {
-                            // The dialog waits for this answer: it goes back to review.
-                            Msg::Acted(Err(Failed {
-                                message: "internal error while signing; check the history before trying again".into(),
-                                retry: Retry::Review,
-                            }))
-                        } else {
-                            Msg::Error("internal error in the worker; the console goes on".into())
-                        }]
-                    });
-                for m in msgs {
-                    if out.send(m).is_err() {
-                        return;
+                let (kind, signing) = (discriminant(&cmd), matches!(cmd, Cmd::Act { .. }));
+                match guarded(signing, || w.begin(cmd)) {
+                    Outcome::Done(msgs) => {
+                        if !send_all(&out, msgs) {
+                            return;
+                        }
                     }
+                    Outcome::Parked(p) => parked.push_back((kind, p)),
+                }
+            }
+            if idle && let Some((kind, p)) = parked.pop_front() {
+                match guarded(false, || w.resume(p)) {
+                    Outcome::Done(msgs) => {
+                        if !send_all(&out, msgs) {
+                            return;
+                        }
+                    }
+                    Outcome::Parked(p) => parked.push_back((kind, p)),
                 }
             }
         }
     });
     tx
+}
+
+/// `step`, with a panic in it turned into the message that says so.
+fn guarded<P>(signing: bool, step: impl FnOnce() -> Outcome<P>) -> Outcome<P> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|_| {
+        Outcome::Done(vec![if signing {
+            // The dialog waits for this answer: it goes back to review.
+            Msg::Acted(Err(Failed {
+                message: "internal error while signing; check the history before trying again".into(),
+                retry: Retry::Review,
+            }))
+        } else {
+            Msg::Error("internal error in the worker; the console goes on".into())
+        }])
+    })
+}
+
+/// Sends `msgs` to the loop; `false` once it has gone.
+fn send_all(out: &Sender<Msg>, msgs: Vec<Msg>) -> bool {
+    msgs.into_iter().all(|m| out.send(m).is_ok())
 }
 
 /// The console on a terminal: its state, the channel everything arrives on, and the workers.
@@ -330,6 +383,58 @@ mod tests {
             ["entry 7", "queue 4", "history 5", "entry 8", "detail 6", "poll", "count 4", "path a", "path ab"]
         );
         assert!(coalesce(vec![]).is_empty());
+    }
+
+    /// A stand-in worker: a history count parks until `open` is set (one step per turn of the lane), a
+    /// detail is answered at once; each answer names the command's generation.
+    struct Gated {
+        open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Handler for Gated {
+        type Parked = u64;
+
+        fn begin(&mut self, cmd: Cmd) -> Outcome<u64> {
+            match cmd {
+                Cmd::HistoryCount { generation, .. } => self.resume(generation),
+                Cmd::Detail { generation, .. } => Outcome::Done(vec![Msg::Notice(format!("detail {generation}"))]),
+                other => Outcome::Done(vec![Msg::Error(format!("{other:?}"))]),
+            }
+        }
+
+        fn resume(&mut self, generation: u64) -> Outcome<u64> {
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+                Outcome::Done(vec![Msg::Notice(format!("count {generation}"))])
+            } else {
+                std::thread::yield_now();
+                Outcome::Parked(generation)
+            }
+        }
+    }
+
+    /// A count left part done does not hold up what is asked meanwhile: the detail asked after it is
+    /// answered while the count cannot finish; a newer count drops the older one, whose answer never
+    /// comes; the count ends once it can.
+    #[test]
+    fn a_parked_count_waits_for_what_came_after_it_and_a_newer_count_drops_it() {
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (out, answers) = mpsc::channel();
+        let lane = spawn_lane(Gated { open: open.clone() }, out);
+        let count = |generation| Cmd::HistoryCount { generation, filter: HistoryFilter::default() };
+        let next = || match answers.recv_timeout(Duration::from_secs(60)) {
+            Ok(Msg::Notice(n)) => n,
+            other => panic!("no answer: {other:?}"),
+        };
+        lane.send(count(1)).unwrap();
+        lane.send(Cmd::Detail { generation: 2, id: Hash([1; 32]) }).unwrap();
+        assert_eq!(next(), "detail 2", "the detail is answered while the count is parked");
+        lane.send(count(3)).unwrap();
+        lane.send(Cmd::Detail { generation: 4, id: Hash([1; 32]) }).unwrap();
+        assert_eq!(next(), "detail 4");
+        open.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(next(), "count 3", "the newer count ends; the older one was dropped");
+        lane.send(Cmd::Detail { generation: 5, id: Hash([1; 32]) }).unwrap();
+        assert_eq!(next(), "detail 5", "nothing else was left to answer");
     }
 
     /// Verification and signing have workers of their own; everything else reads.

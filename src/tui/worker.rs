@@ -43,6 +43,27 @@ pub struct Worker {
     size: Option<u64>,
 }
 
+/// What [`Worker::begin`] and [`Worker::resume`] come to.
+pub(crate) enum Outcome<P = Parked> {
+    /// The command is answered.
+    Done(Vec<Msg>),
+    /// Work is left (see [`Parked`]).
+    Parked(P),
+}
+
+/// A history page or count part done, read a slice of the log at a time: the console's read worker
+/// answers the commands that came meanwhile, then reads on ([`Worker::resume`]); a newer page or count
+/// drops it.
+pub(crate) enum Parked {
+    Page { generation: u64, page: browse::Page<u64>, scan: Box<browse::HistoryPage> },
+    Count { generation: u64, count: Box<browse::HistoryCount> },
+}
+
+/// A worker error as the console shows it.
+fn error(e: WorkflowError) -> Msg {
+    Msg::Error(crate::text::safe(&e.to_string()))
+}
+
 fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> Context {
     Context {
         ledger_path: ctx.ledger_path.clone(),
@@ -114,11 +135,59 @@ impl Worker {
         Ok(self.ledger.as_ref().expect("just opened"))
     }
 
-    /// Handles one command, returning the messages it produces.
+    /// Handles one command to its end, returning the messages it produces.
     pub fn handle(&mut self, cmd: Cmd) -> Vec<Msg> {
-        match self.try_handle(cmd) {
-            Ok(m) => m,
-            Err(e) => vec![Msg::Error(crate::text::safe(&e.to_string()))],
+        let mut outcome = self.begin(cmd);
+        loop {
+            match outcome {
+                Outcome::Done(msgs) => return msgs,
+                Outcome::Parked(p) => outcome = self.resume(p),
+            }
+        }
+    }
+
+    /// Starts on `cmd`: its messages, or (a history count over a large log) the work left, to be taken up
+    /// with [`Worker::resume`] once the commands that came meanwhile are answered.
+    pub(crate) fn begin(&mut self, cmd: Cmd) -> Outcome {
+        let parked = match cmd {
+            Cmd::History { generation, filter, page, limit } => self
+                .ledger()
+                .and_then(|l| browse::HistoryPage::start(l, &filter, &page, limit))
+                .map(|scan| Parked::Page { generation, page, scan: Box::new(scan) }),
+            Cmd::HistoryCount { generation, filter } => self
+                .ledger()
+                .and_then(|l| browse::HistoryCount::start(l, &filter))
+                .map(|count| Parked::Count { generation, count: Box::new(count) }),
+            cmd => return Outcome::Done(self.try_handle(cmd).unwrap_or_else(|e| vec![error(e)])),
+        };
+        match parked {
+            Ok(p) => self.resume(p),
+            Err(e) => Outcome::Done(vec![error(e)]),
+        }
+    }
+
+    /// One more step of work left by [`Worker::begin`].
+    pub(crate) fn resume(&mut self, mut p: Parked) -> Outcome {
+        let ledger = match self.ledger() {
+            Ok(l) => l,
+            Err(e) => return Outcome::Done(vec![error(e)]),
+        };
+        let done = match &mut p {
+            Parked::Page { generation, page, scan } => scan.step(ledger, browse::SCAN_STEP).map(|rows| {
+                rows.map(|rows| Msg::History {
+                    generation: *generation,
+                    page: page.clone(),
+                    rows: rows.into_iter().map(present::history_item).collect(),
+                })
+            }),
+            Parked::Count { generation, count } => count.step(ledger, browse::SCAN_STEP).map(|done| {
+                done.map(|(total, log, logs)| Msg::HistoryCount { generation: *generation, total, log, logs })
+            }),
+        };
+        match done {
+            Ok(Some(msg)) => Outcome::Done(vec![msg]),
+            Ok(None) => Outcome::Parked(p),
+            Err(e) => Outcome::Done(vec![error(e)]),
         }
     }
 
@@ -147,6 +216,7 @@ impl Worker {
                     .collect();
                 vec![Msg::History { generation, page, rows }]
             }
+            // (`begin` takes it a step at a time; this is the whole count at once.)
             Cmd::HistoryCount { generation, filter } => {
                 let (total, log, logs) = browse::history_summary(self.ledger()?, &filter)?;
                 vec![Msg::HistoryCount { generation, total, log, logs }]

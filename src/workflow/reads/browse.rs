@@ -441,14 +441,95 @@ pub fn history_page(
     page: &Page<u64>,
     limit: usize,
 ) -> Result<Vec<HistoryRow>, WorkflowError> {
-    let seek = match page {
-        Page::First => Seek::Newest,
-        Page::Last => Seek::Oldest,
-        Page::After(i) => Seek::Below(*i),
-        Page::Before(i) => Seek::Above(*i),
-    };
-    let origin = history_origin(ledger, f)?;
-    let items = ledger.history_page(&origin, &history_query(f, ledger)?, seek, limit)?;
+    let mut scan = HistoryPage::start(ledger, f, page, limit)?;
+    loop {
+        if let Some(rows) = scan.step(ledger, u64::MAX)? {
+            return Ok(rows);
+        }
+    }
+}
+
+/// A history page taken a slice of the log at a time ([`HistoryPage::step`]): a filter that few entries
+/// match reads the whole log to fill a page (seconds on a million entries), and the console's read worker
+/// answers other requests between the slices. A page whose rows are dense is found in the first slice, as
+/// fast as at once; a short list of requests in scope is one step (it probes the list, not the log).
+pub struct HistoryPage {
+    origin: crate::ledger::Origin,
+    query: HistoryQuery,
+    /// Newest first (`Seek::Below`) or oldest first (`Seek::Above`), and the log's indexes not yet read on
+    /// that side: below `next` going down, from `next` up to `end` going up.
+    down: bool,
+    next: u64,
+    end: u64,
+    limit: usize,
+    /// Found so far, in the order read.
+    items: Vec<crate::ledger::history::HistoryItem>,
+}
+
+impl HistoryPage {
+    /// The page `page` of at most `limit` rows of what `f` shows, nothing read yet.
+    pub fn start(
+        ledger: &Ledger,
+        f: &HistoryFilter,
+        page: &Page<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, WorkflowError> {
+        let origin = history_origin(ledger, f)?;
+        let size = ledger.size(&origin)?;
+        let (down, next) = match page {
+            Page::First => (true, size),
+            Page::After(i) => (true, (*i).min(size)),
+            Page::Last => (false, 0),
+            Page::Before(i) => (false, i.saturating_add(1)),
+        };
+        let query = history_query(f, ledger)?;
+        Ok(HistoryPage { origin, query, down, next, end: size, limit, items: Vec::new() })
+    }
+
+    /// Reads up to `at_most` more of the log's entries; once the page is full or the log read to its end,
+    /// its rows, newest first.
+    pub fn step(&mut self, ledger: &Ledger, at_most: u64) -> Result<Option<Vec<HistoryRow>>, WorkflowError> {
+        let (origin, q, want) = (&self.origin, &self.query, self.limit - self.items.len());
+        let mut found = if matches!(q.scope, Some(Scope::Ids(_))) {
+            // A short list is probed, not the log: all that is left at once.
+            let seek = match (self.down, self.next) {
+                (true, next) => Seek::Below(next),
+                (false, 0) => Seek::Oldest,
+                (false, next) => Seek::Above(next - 1),
+            };
+            self.next = if self.down { 0 } else { self.end };
+            ledger.history_page_in(origin, q, seek, want, 0..u64::MAX)?
+        } else if self.down {
+            let lo = self.next.saturating_sub(at_most.max(1));
+            let found = ledger.history_page_in(origin, q, Seek::Newest, want, lo..self.next)?;
+            self.next = lo;
+            found
+        } else {
+            let hi = self.next.saturating_add(at_most.max(1)).min(self.end);
+            let found = ledger.history_page_in(origin, q, Seek::Oldest, want, self.next..hi)?;
+            self.next = hi;
+            found
+        };
+        // The ledger gives each slice newest first; the page is gathered in the order read.
+        if !self.down {
+            found.reverse();
+        }
+        self.items.extend(found);
+        let read_out = if self.down { self.next == 0 } else { self.next >= self.end };
+        if self.items.len() < self.limit && !read_out {
+            return Ok(None);
+        }
+        let mut items = std::mem::take(&mut self.items);
+        if !self.down {
+            items.reverse();
+        }
+        rows_of(ledger, items).map(Some)
+    }
+}
+
+/// History rows from the ledger's items: the actor by name, the request with its title, a statement no
+/// reader can parse shown as such.
+fn rows_of(ledger: &Ledger, items: Vec<crate::ledger::history::HistoryItem>) -> Result<Vec<HistoryRow>, WorkflowError> {
     let roster = crate::identity::Roster::from_ledger(ledger)?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -473,8 +554,65 @@ pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, Workflow
 /// The history's count, the log it shows and every log held (the own one first), the log resolved once:
 /// what the console's history title says.
 pub fn history_summary(ledger: &Ledger, f: &HistoryFilter) -> Result<(u64, String, Vec<String>), WorkflowError> {
-    let origin = history_origin(ledger, f)?;
-    Ok((count_in(ledger, f, &origin)?, origin.name, log_names(ledger)?))
+    let mut count = HistoryCount::start(ledger, f)?;
+    loop {
+        if let Some(done) = count.step(ledger, u64::MAX)? {
+            return Ok(done);
+        }
+    }
+}
+
+/// Entries a [`HistoryCount`] or [`HistoryPage`] step reads at most: about a tenth of a second of this
+/// machine's time where every statement is read (a status filter over a large log), so whoever takes
+/// them a step at a time can answer something else within that.
+pub const SCAN_STEP: u64 = 16_384;
+
+/// A history count taken a slice of the log at a time, newest first ([`HistoryCount::step`]): a filter
+/// that must read every entry takes seconds on a million of them, and the console's read worker answers
+/// pages and details between the steps instead of after the whole count. A count the log's size answers,
+/// or that probes a short list of requests, is one step.
+pub struct HistoryCount {
+    origin: crate::ledger::Origin,
+    /// `None`: every entry counts (the log's size is the answer).
+    query: Option<HistoryQuery>,
+    /// Entries below this index are still to be counted.
+    below: u64,
+    total: u64,
+}
+
+impl HistoryCount {
+    /// A count of the entries `f` shows, nothing counted yet.
+    pub fn start(ledger: &Ledger, f: &HistoryFilter) -> Result<HistoryCount, WorkflowError> {
+        let origin = history_origin(ledger, f)?;
+        let below = ledger.size(&origin)?;
+        let unfiltered = f == &(HistoryFilter { origin: f.origin.clone(), ..HistoryFilter::default() });
+        let query = if unfiltered { None } else { Some(history_query(f, ledger)?) };
+        Ok(HistoryCount { origin, query, below, total: 0 })
+    }
+
+    /// Counts up to `at_most` more entries (a list scope all at once: it probes the list, not the log);
+    /// once every entry is counted, the count, the log it is of and every log held (the own one first).
+    pub fn step(&mut self, ledger: &Ledger, at_most: u64) -> Result<Option<(u64, String, Vec<String>)>, WorkflowError> {
+        match &self.query {
+            None => {
+                self.total = self.below;
+                self.below = 0;
+            }
+            Some(q) if matches!(q.scope, Some(Scope::Ids(_))) => {
+                self.total = ledger.history_count(&self.origin, q)?;
+                self.below = 0;
+            }
+            Some(q) => {
+                let from = self.below.saturating_sub(at_most.max(1));
+                self.total += ledger.history_count_in(&self.origin, q, from..self.below)?;
+                self.below = from;
+            }
+        }
+        if self.below > 0 {
+            return Ok(None);
+        }
+        Ok(Some((self.total, self.origin.name.clone(), log_names(ledger)?)))
+    }
 }
 
 fn count_in(ledger: &Ledger, f: &HistoryFilter, origin: &crate::ledger::Origin) -> Result<u64, WorkflowError> {
@@ -588,6 +726,161 @@ pub(crate) fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, Workfl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A count taken a slice at a time comes to the whole count, for every filter and slice; a filter
+    /// that reads the log takes a step per slice, the log's size and a short list of requests one step.
+    #[test]
+    fn a_history_count_in_steps_is_the_whole_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let d =
+            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
+        let ledger = d.context().open().unwrap();
+        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let size = ledger.size(ledger.own_origin()).unwrap();
+        let f = |g: fn(&mut HistoryFilter)| {
+            let mut f = HistoryFilter::default();
+            g(&mut f);
+            f
+        };
+        let filters = [
+            (f(|_| {}), false),
+            (f(|f| f.kind = Some("approval.granted".into())), true),
+            (f(|f| f.actor = Some("carol".into())), true),
+            (f(|f| f.since = Some("2026-11-19".into())), true),
+            (f(|f| f.status = Some("pending".into())), false),
+        ];
+        for (filter, scans) in filters {
+            let whole = history_count(&ledger, &filter).unwrap();
+            assert!(whole > 0 && (whole < size || !scans), "{filter:?} selects some entries: {whole} of {size}");
+            for slice in [1, 3, 7, size, u64::MAX] {
+                let mut count = HistoryCount::start(&ledger, &filter).unwrap();
+                let mut steps = 1;
+                let done = loop {
+                    match count.step(&ledger, slice).unwrap() {
+                        Some(done) => break done,
+                        None => steps += 1,
+                    }
+                };
+                assert_eq!(done.0, whole, "{filter:?}, slices of {slice}");
+                assert_eq!(done.1, ledger.own_origin().name);
+                let expected = if scans { size.div_ceil(slice.min(size)) } else { 1 };
+                assert_eq!(steps, expected, "{filter:?}, slices of {slice}");
+            }
+        }
+        // The per-entry form of a status scope (many requests), in steps too.
+        let pending = f(|f| f.status = Some("pending".into()));
+        let q = HistoryQuery { scope: Some(history_scope(&pending, &ledger, 0).unwrap()), ..Default::default() };
+        assert!(matches!(q.scope, Some(Scope::Matching(..))));
+        let whole = ledger.history_count(ledger.own_origin(), &q).unwrap();
+        assert!(whole > 0, "the demo has pending requests");
+        let origin = ledger.own_origin().clone();
+        let mut count = HistoryCount { origin, query: Some(q), below: size, total: 0 };
+        let mut steps = 1;
+        while count.step(&ledger, 5).unwrap().is_none() {
+            steps += 1;
+        }
+        assert_eq!((count.total, steps), (whole, size.div_ceil(5)));
+    }
+
+    /// A page taken a slice at a time has the rows the one query for it finds, whatever the filter, the
+    /// page, its length and the slice; a page of rows that are dense takes one step.
+    #[test]
+    fn a_history_page_in_steps_is_the_page_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let d =
+            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
+        let ledger = d.context().open().unwrap();
+        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let own = ledger.own_origin().clone();
+        let size = ledger.size(&own).unwrap();
+        let mid = size / 2;
+        let f = |g: fn(&mut HistoryFilter)| {
+            let mut f = HistoryFilter::default();
+            g(&mut f);
+            f
+        };
+        let pending = f(|f| f.status = Some("pending".into()));
+        let matching = HistoryQuery { scope: Some(history_scope(&pending, &ledger, 0).unwrap()), ..Default::default() };
+        let queries = [
+            f(|_| {}),
+            f(|f| f.kind = Some("approval.granted".into())),
+            f(|f| f.actor = Some("carol".into())),
+            f(|f| f.until = Some("2026-11-19".into())),
+            pending,
+        ]
+        .map(|filter| history_query(&filter, &ledger).unwrap())
+        .into_iter()
+        .chain([matching]);
+        let mut compared = 0;
+        for q in queries {
+            for page in [Page::First, Page::Last, Page::After(mid), Page::Before(mid)] {
+                let seek = match page {
+                    Page::First => Seek::Newest,
+                    Page::Last => Seek::Oldest,
+                    Page::After(i) => Seek::Below(i),
+                    Page::Before(i) => Seek::Above(i),
+                };
+                for limit in [1, 5, 1000] {
+                    let at_once: Vec<u64> =
+                        ledger.history_page(&own, &q, seek, limit).unwrap().iter().map(|i| i.index).collect();
+                    for slice in [1, 3, 7, u64::MAX] {
+                        let mut scan = HistoryPage {
+                            origin: own.clone(),
+                            query: q.clone(),
+                            down: matches!(page, Page::First | Page::After(_)),
+                            next: match page {
+                                Page::First => size,
+                                Page::After(i) => i,
+                                Page::Last => 0,
+                                Page::Before(i) => i + 1,
+                            },
+                            end: size,
+                            limit,
+                            items: Vec::new(),
+                        };
+                        let mut steps = 1;
+                        let rows = loop {
+                            match scan.step(&ledger, slice).unwrap() {
+                                Some(rows) => break rows,
+                                None => steps += 1,
+                            }
+                        };
+                        let in_steps: Vec<u64> = rows.iter().map(|r| r.index).collect();
+                        assert_eq!(in_steps, at_once, "{q:?} {page:?} limit {limit}, slices of {slice}");
+                        // The entries on the page's side of the log.
+                        let side = match page {
+                            Page::First | Page::Last => size,
+                            Page::After(i) => i,
+                            Page::Before(i) => size - i - 1,
+                        };
+                        if q.kind.is_none() && q.actor.is_none() && q.until.is_none() && q.scope.is_none() {
+                            // Every entry shows: the page is read as far as it is long, a slice a step.
+                            let read = (limit as u64).min(side);
+                            assert_eq!(steps, read.div_ceil(slice).max(1), "{page:?} limit {limit}, slices of {slice}");
+                        }
+                        if in_steps.len() < limit && !matches!(q.scope, Some(Scope::Ids(_))) {
+                            // Not filled: its side of the log was read to the end, a slice a step.
+                            assert_eq!(steps, side.div_ceil(slice).max(1), "{q:?} {page:?}, slices of {slice}");
+                        }
+                        compared += in_steps.len();
+                    }
+                }
+            }
+        }
+        assert!(compared > 1000, "the pages compared hold rows: {compared}");
+        // `start` turns the console's pages into the same scans.
+        let all = f(|_| {});
+        let first = history_page(&ledger, &all, &Page::First, 3).unwrap();
+        assert_eq!(first.iter().map(|r| r.index).collect::<Vec<_>>(), [size - 1, size - 2, size - 3]);
+        let last = history_page(&ledger, &all, &Page::Last, 3).unwrap();
+        assert_eq!(last.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 1, 0]);
+        let before = history_page(&ledger, &all, &Page::Before(4), 2).unwrap();
+        assert_eq!(before.iter().map(|r| r.index).collect::<Vec<_>>(), [6, 5]);
+        let after = history_page(&ledger, &all, &Page::After(4), 10).unwrap();
+        assert_eq!(after.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 2, 1, 0]);
+    }
 
     /// The two forms of a history scope select the same entries: the list of a few requests (probed
     /// against the refs table) and the test of each entry (its refs read from its statement).
