@@ -128,14 +128,16 @@ impl Handler for Worker {
 }
 
 /// A worker thread: takes the commands queued so far, drops the superseded ones, runs the rest in order.
-/// Work a command leaves for later (a history count over a large log, a slice at a time) is taken up again
-/// a step at a time whenever nothing else waits, so a page asked for meanwhile waits one step, not the
-/// whole count; a newer command of the same kind drops it.
+/// Work a command leaves for later (a history page or count over a large log, a slice at a time) is taken
+/// up again a step at a time whenever nothing else waits, so what is asked meanwhile waits one step, not
+/// the whole scan; a newer command of the same kind drops it. Parked pages go before parked counts (the
+/// rows are what the user is looking at), otherwise the oldest first, each to its end.
 fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
     use std::mem::{Discriminant, discriminant};
     let (tx, rx) = mpsc::channel::<Cmd>();
     std::thread::spawn(move || {
-        let mut parked: std::collections::VecDeque<(Discriminant<Cmd>, H::Parked)> = Default::default();
+        // (kind, whether it is a page, the work left)
+        let mut parked: Vec<(Discriminant<Cmd>, bool, H::Parked)> = Vec::new();
         loop {
             let mut batch = Vec::new();
             if parked.is_empty() {
@@ -145,27 +147,30 @@ fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
                 }
             }
             batch.extend(rx.try_iter());
-            parked.retain(|(kind, _)| !batch.iter().any(|c| supersedable(c) && discriminant(c) == *kind));
+            parked.retain(|(kind, ..)| !batch.iter().any(|c| supersedable(c) && discriminant(c) == *kind));
             let idle = batch.is_empty();
             for cmd in coalesce(batch) {
                 let (kind, signing) = (discriminant(&cmd), matches!(cmd, Cmd::Act { .. }));
+                let page = matches!(cmd, Cmd::History { .. } | Cmd::Queue { .. });
                 match guarded(signing, || w.begin(cmd)) {
                     Outcome::Done(msgs) => {
                         if !send_all(&out, msgs) {
                             return;
                         }
                     }
-                    Outcome::Parked(p) => parked.push_back((kind, p)),
+                    Outcome::Parked(p) => parked.push((kind, page, p)),
                 }
             }
-            if idle && let Some((kind, p)) = parked.pop_front() {
+            if idle && !parked.is_empty() {
+                let at = parked.iter().position(|(_, page, _)| *page).unwrap_or(0);
+                let (kind, page, p) = parked.remove(at);
                 match guarded(false, || w.resume(p)) {
                     Outcome::Done(msgs) => {
                         if !send_all(&out, msgs) {
                             return;
                         }
                     }
-                    Outcome::Parked(p) => parked.push_back((kind, p)),
+                    Outcome::Parked(p) => parked.insert(at, (kind, page, p)),
                 }
             }
         }
@@ -396,7 +401,7 @@ mod tests {
 
         fn begin(&mut self, cmd: Cmd) -> Outcome<u64> {
             match cmd {
-                Cmd::HistoryCount { generation, .. } => self.resume(generation),
+                Cmd::HistoryCount { generation, .. } | Cmd::History { generation, .. } => self.resume(generation),
                 Cmd::Detail { generation, .. } => Outcome::Done(vec![Msg::Notice(format!("detail {generation}"))]),
                 other => Outcome::Done(vec![Msg::Error(format!("{other:?}"))]),
             }
@@ -404,7 +409,9 @@ mod tests {
 
         fn resume(&mut self, generation: u64) -> Outcome<u64> {
             if self.open.load(std::sync::atomic::Ordering::SeqCst) {
-                Outcome::Done(vec![Msg::Notice(format!("count {generation}"))])
+                // (Generations: even for pages, odd for counts, in these tests.)
+                let what = if generation % 2 == 0 { "page" } else { "count" };
+                Outcome::Done(vec![Msg::Notice(format!("{what} {generation}"))])
             } else {
                 std::thread::yield_now();
                 Outcome::Parked(generation)
@@ -435,6 +442,26 @@ mod tests {
         assert_eq!(next(), "count 3", "the newer count ends; the older one was dropped");
         lane.send(Cmd::Detail { generation: 5, id: Hash([1; 32]) }).unwrap();
         assert_eq!(next(), "detail 5", "nothing else was left to answer");
+    }
+
+    /// Of a count and a page both parked, the page is finished first, though the count came first.
+    #[test]
+    fn a_parked_page_goes_before_a_parked_count() {
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (out, answers) = mpsc::channel();
+        let lane = spawn_lane(Gated { open: open.clone() }, out);
+        let next = || match answers.recv_timeout(Duration::from_secs(60)) {
+            Ok(Msg::Notice(n)) => n,
+            other => panic!("no answer: {other:?}"),
+        };
+        lane.send(Cmd::HistoryCount { generation: 1, filter: HistoryFilter::default() }).unwrap();
+        lane.send(Cmd::History { generation: 2, filter: HistoryFilter::default(), page: Page::First, limit: 100 })
+            .unwrap();
+        // Both have begun (and parked) once the detail sent after them is answered.
+        lane.send(Cmd::Detail { generation: 3, id: Hash([1; 32]) }).unwrap();
+        assert_eq!(next(), "detail 3");
+        open.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!([next(), next()], ["page 2", "count 1"]);
     }
 
     /// Verification and signing have workers of their own; everything else reads.
