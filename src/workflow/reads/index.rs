@@ -225,13 +225,18 @@ fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
     ))
 }
 
-/// The request index's sort orders (for the queue, `list` and its filters). A rebuild creates them once its
-/// rows are in: sorting a finished table is much cheaper than keeping nine b-trees in order row by row.
+/// The request index's sort orders (for the queue, `list` and its filters), each the queue's order for it
+/// (`browse::QueueSort`, newest first within a value) so that a page is a scan in order, not a sort of every
+/// request. A rebuild creates them once its rows are in: sorting a finished table is much cheaper than
+/// keeping ten b-trees in order row by row. An index this version replaced is dropped (`request_index_status`
+/// ran ascending by position, and the queue by status sorted every request under it: 1.3 s for 660,000).
 fn sort_indexes_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
     ledger.cache_conn().execute_batch(&format!(
-        "CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
+        "DROP INDEX IF EXISTS {schema}.request_index_status;
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_pos ON request_index(pos);
-         CREATE INDEX IF NOT EXISTS {schema}.request_index_status ON request_index(status, pos);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_by_status ON request_index(status, pos DESC);
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_by_risk ON request_index({RISK_RANK}, pos DESC);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_recheck ON request_index(recheck_at);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_due ON request_index(obligation_due);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_created ON request_index(created, id);
@@ -240,6 +245,11 @@ fn sort_indexes_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error>
          CREATE INDEX IF NOT EXISTS {schema}.request_index_requester ON request_index(requester, pos DESC);"
     ))
 }
+
+/// The queue's risk order, highest first, as SQL over the `tier` column: the index on it and the queue's
+/// `ORDER BY` must be the same expression for SQLite to use one for the other.
+pub(crate) const RISK_RANK: &str =
+    "(CASE tier WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END)";
 
 fn meta(ledger: &Ledger, key: &str) -> Result<Option<String>, rusqlite::Error> {
     ledger.cache_conn().query_row("SELECT value FROM index_meta WHERE key = ?1", [key], |r| r.get(0)).optional()
