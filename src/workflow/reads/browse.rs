@@ -734,17 +734,30 @@ pub(crate) fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, Workfl
 mod tests {
     use super::*;
 
-    /// Every order of the queue is a scan of an index in that order, for its first and last pages and the
-    /// pages after and before a row, with or without a status filter: SQLite sorts no rows (it would sort
-    /// every request to show a page of them).
-    #[test]
-    fn every_queue_order_reads_an_index_in_order() {
+    /// The demo ledger, built at a fixed time, with its request index (and the directory holding it).
+    fn demo() -> (tempfile::TempDir, crate::demo::Demo, Ledger) {
         let dir = tempfile::tempdir().unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
         let d =
             crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
         let ledger = d.context().open().unwrap();
         crate::workflow::index::refresh(&ledger, now).unwrap();
+        (dir, d, ledger)
+    }
+
+    /// A history filter set by `set`.
+    fn filter(set: fn(&mut HistoryFilter)) -> HistoryFilter {
+        let mut f = HistoryFilter::default();
+        set(&mut f);
+        f
+    }
+
+    /// Every order of the queue is a scan of an index in that order, for its first and last pages and the
+    /// pages after and before a row, with or without a status filter: SQLite sorts no rows (it would sort
+    /// every request to show a page of them).
+    #[test]
+    fn every_queue_order_reads_an_index_in_order() {
+        let (_dir, _, ledger) = demo();
         let key = QueueKey { urgency: 0, pos: crate::ledger::pos::pos(1_000, "o", 3), waiting: None };
         for sort in QueueSort::ALL {
             for status in [None, Some("pending".to_string())] {
@@ -770,18 +783,9 @@ mod tests {
     /// that reads the log takes a step per slice, the log's size and a short list of requests one step.
     #[test]
     fn a_history_count_in_steps_is_the_whole_count() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let d =
-            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
-        let ledger = d.context().open().unwrap();
-        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let (_dir, _, ledger) = demo();
         let size = ledger.size(ledger.own_origin()).unwrap();
-        let f = |g: fn(&mut HistoryFilter)| {
-            let mut f = HistoryFilter::default();
-            g(&mut f);
-            f
-        };
+        let f = filter;
         let filters = [
             (f(|_| {}), false),
             (f(|f| f.kind = Some("approval.granted".into())), true),
@@ -826,20 +830,11 @@ mod tests {
     /// page, its length and the slice; a page of rows that are dense takes one step.
     #[test]
     fn a_history_page_in_steps_is_the_page_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let d =
-            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
-        let ledger = d.context().open().unwrap();
-        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let (_dir, _, ledger) = demo();
         let own = ledger.own_origin().clone();
         let size = ledger.size(&own).unwrap();
         let mid = size / 2;
-        let f = |g: fn(&mut HistoryFilter)| {
-            let mut f = HistoryFilter::default();
-            g(&mut f);
-            f
-        };
+        let f = filter;
         let pending = f(|f| f.status = Some("pending".into()));
         let matching = HistoryQuery { scope: Some(history_scope(&pending, &ledger, 0).unwrap()), ..Default::default() };
         let queries = [
@@ -925,12 +920,7 @@ mod tests {
     /// against the refs table) and the test of each entry (its refs read from its statement).
     #[test]
     fn a_scope_as_a_list_and_as_a_test_select_the_same_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let d =
-            crate::workflow::clock::at(now, || crate::demo::build(&dir.path().join("demo"), 0, &mut |_| {})).unwrap();
-        let ledger = d.context().open().unwrap();
-        crate::workflow::index::refresh(&ledger, now).unwrap();
+        let (_dir, d, ledger) = demo();
         let own = ledger.own_origin().clone();
         let filter = |status: Option<&str>, env: Option<&str>| HistoryFilter {
             status: status.map(str::to_string),
