@@ -51,12 +51,13 @@ pub(crate) enum Outcome<P = Parked> {
     Parked(P),
 }
 
-/// A history page or count part done, read a slice of the log at a time: the console's read worker
-/// answers the commands that came meanwhile, then reads on ([`Worker::resume`]); a newer page or count
-/// drops it.
+/// A history page or count, or the dashboard's figures, part done, read a slice at a time: the console's
+/// read worker answers the commands that came meanwhile, then reads on ([`Worker::resume`]); a newer
+/// command of the same kind drops it.
 pub(crate) enum Parked {
     Page { generation: u64, page: browse::Page<u64>, scan: Box<browse::HistoryPage> },
     Count { generation: u64, count: Box<browse::HistoryCount> },
+    Metrics(Box<crate::workflow::metrics::MetricsScan>),
 }
 
 /// A worker error as the console shows it.
@@ -158,6 +159,9 @@ impl Worker {
                 .ledger()
                 .and_then(|l| browse::HistoryCount::start(l, &filter))
                 .map(|count| Parked::Count { generation, count: Box::new(count) }),
+            Cmd::Metrics => Ok(Parked::Metrics(Box::new(crate::workflow::metrics::MetricsScan::start(
+                crate::workflow::clock::now(),
+            )))),
             cmd => return Outcome::Done(self.try_handle(cmd).unwrap_or_else(|e| vec![error(e)])),
         };
         match parked {
@@ -183,6 +187,7 @@ impl Worker {
             Parked::Count { generation, count } => count.step(ledger, browse::SCAN_STEP).map(|done| {
                 done.map(|(total, log, logs)| Msg::HistoryCount { generation: *generation, total, log, logs })
             }),
+            Parked::Metrics(scan) => scan.step(ledger, browse::SCAN_STEP).map(|m| m.map(|m| Msg::Metrics(Box::new(m)))),
         };
         match done {
             Ok(Some(msg)) => Outcome::Done(vec![msg]),

@@ -132,6 +132,29 @@ pub(crate) fn each_fact(ledger: &Ledger, visit: &mut dyn FnMut(&RequestFacts)) -
     })
 }
 
+/// The facts of up to `at_most` requests after `after` (a `(created, id)` key; `None`: from the first), in
+/// the order [`each_fact`] gives them; the key of the last one visited, `None` once none is left.
+pub(crate) fn each_fact_after(
+    ledger: &Ledger,
+    after: Option<&(String, Vec<u8>)>,
+    at_most: u64,
+    visit: &mut dyn FnMut(&RequestFacts),
+) -> Result<Option<(String, Vec<u8>)>, WorkflowError> {
+    let (created, id) = after.map(|(c, i)| (c.as_str(), i.as_slice())).unwrap_or(("", &[]));
+    let mut stmt = ledger.cache_conn().prepare_cached(
+        "SELECT created, id, facts FROM request_index WHERE (created, id) > (?1, ?2) ORDER BY created, id LIMIT ?3",
+    )?;
+    let limit = at_most.clamp(1, i64::MAX as u64) as i64;
+    let mut rows = stmt.query(rusqlite::params![created, id, limit])?;
+    let mut last = None;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(2)?;
+        visit(&parse_facts(&text)?);
+        last = Some((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?));
+    }
+    Ok(last)
+}
+
 /// A request's facts as the request index stores them (JSON); an index that does not parse is stale.
 pub(crate) fn parse_facts(text: &str) -> Result<RequestFacts, WorkflowError> {
     serde_json::from_str(text).map_err(|e| stale(&e))
