@@ -151,7 +151,9 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
         w.push_str(&format!(" AND +tier = ?{}", args.len()));
     }
     if f.flagged {
-        w.push_str(" AND +flags > 0");
+        // Without `+`: the flagged requests have an index of their own (`request_index_flagged`, most urgent
+        // first), and are few, so reading them beats scanning every request in order for them.
+        w.push_str(" AND flags > 0");
     }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         // A bound pattern, its wildcards escaped: the text is matched, never interpreted.
@@ -297,12 +299,15 @@ fn rest_query(
     let mut w = where_clause(f, &mut args);
     // Sort order: the sort's column, then the position (newest first); keyset pages compare against the
     // column's value at the key row's position (positions are unique).
+    // Only the flagged (few): read through their own index and sorted, not found by scanning every request
+    // in the order's index (`+` keeps SQLite off the order's index, here and in the keyset conditions).
+    let p = if f.flagged { "+" } else { "" };
     let (forward, backward) = match f.sort.column() {
-        None if f.sort == QueueSort::Oldest => ("pos ASC".to_string(), "pos DESC".to_string()),
-        None => ("pos DESC".to_string(), "pos ASC".to_string()),
+        None if f.sort == QueueSort::Oldest => (format!("{p}pos ASC"), format!("{p}pos DESC")),
+        None => (format!("{p}pos DESC"), format!("{p}pos ASC")),
         Some((c, asc)) => {
             let (d, r) = if asc { ("ASC", "DESC") } else { ("DESC", "ASC") };
-            (format!("{c} {d}, pos DESC"), format!("{c} {r}, pos ASC"))
+            (format!("{p}{c} {d}, {p}pos DESC"), format!("{p}{c} {r}, {p}pos ASC"))
         }
     };
     // Whether a row comes after (`later`) or before the key row at `?{b}`, in the forward order.
@@ -311,7 +316,7 @@ fn rest_query(
             None => {
                 let newer_first = f.sort != QueueSort::Oldest;
                 let op = if later == newer_first { "<" } else { ">" };
-                format!(" AND pos {op} ?{b}")
+                format!(" AND {p}pos {op} ?{b}")
             }
             Some((c, asc)) => {
                 let v = format!("(SELECT {c} FROM request_index WHERE pos = ?{b})");
@@ -321,7 +326,7 @@ fn rest_query(
                     (false, true) => ("<", ">"),
                     (false, false) => (">", ">"),
                 };
-                format!(" AND ({c} {op} {v} OR ({c} = {v} AND pos {tie} ?{b}))")
+                format!(" AND ({p}{c} {op} {v} OR ({p}{c} = {v} AND {p}pos {tie} ?{b}))")
             }
         }
     };
@@ -775,6 +780,21 @@ mod tests {
                         "{sort:?} {status:?} {page:?} sorts its rows: {plan:?}"
                     );
                 }
+            }
+        }
+        // Only the flagged, in every order: their own index (then a sort of the few), not a scan of every
+        // request for them.
+        for sort in QueueSort::ALL {
+            for page in [Page::First, Page::Last, Page::After(key), Page::Before(key)] {
+                let f = QueueFilter { sort, flagged: true, ..Default::default() };
+                let (sql, values, _) = rest_query(&f, &[], &page, 100);
+                let mut stmt = ledger.cache_conn().prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let plan: Vec<String> = stmt
+                    .query_map(params_from_iter(values.iter()), |r| r.get(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert!(plan.iter().any(|p| p.contains("request_index_flagged")), "{sort:?} {page:?}: {plan:?}");
             }
         }
     }

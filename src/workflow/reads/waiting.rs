@@ -296,11 +296,13 @@ mod tests {
         use crate::workflow::browse::QueueSort;
         let (_dir, _ctx, ledger, _) = demo_ledger();
         let tier = |t: &str| ["critical", "high", "medium", "low"].iter().position(|x| *x == t).unwrap_or(4);
-        for sort in QueueSort::ALL {
-            let f = QueueFilter { sort, all: true, ..Default::default() };
+        // Every order, and every order of the flagged alone (read through their own index, then sorted).
+        for (sort, flagged) in QueueSort::ALL.into_iter().flat_map(|s| [(s, false), (s, true)]) {
+            let f = QueueFilter { sort, all: true, flagged, ..Default::default() };
             let all = queue_page(&ledger, &f, &[], &Page::First, 1000).unwrap();
             assert_eq!(all.len() as u64, queue_count(&ledger, &f).unwrap(), "{sort:?}");
-            assert!(all.len() > 10);
+            assert!(all.len() > if flagged { 2 } else { 10 }, "{sort:?} flagged {flagged}: {}", all.len());
+            assert!(!flagged || all.iter().all(|q| q.row.flags > 0));
             let ordered = all.windows(2).all(|w| {
                 let (a, b) = (&w[0].row, &w[1].row);
                 let newer = a.pos > b.pos;
