@@ -151,7 +151,7 @@ fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
             let idle = batch.is_empty();
             for cmd in coalesce(batch) {
                 let (kind, signing) = (discriminant(&cmd), matches!(cmd, Cmd::Act { .. }));
-                let page = matches!(cmd, Cmd::History { .. } | Cmd::Queue { .. });
+                let page = matches!(cmd, Cmd::History { .. });
                 match guarded(signing, || w.begin(cmd)) {
                     Outcome::Done(msgs) => {
                         if !send_all(&out, msgs) {

@@ -214,18 +214,8 @@ impl Worker {
             Cmd::QueueCount { generation, filter } => {
                 vec![Msg::QueueCount { generation, total: browse::queue_count(self.ledger()?, &filter)? }]
             }
-            Cmd::History { generation, filter, page, limit } => {
-                let rows = browse::history_page(self.ledger()?, &filter, &page, limit)?
-                    .into_iter()
-                    .map(present::history_item)
-                    .collect();
-                vec![Msg::History { generation, page, rows }]
-            }
-            // (`begin` takes it a step at a time; this is the whole count at once.)
-            Cmd::HistoryCount { generation, filter } => {
-                let (total, log, logs) = browse::history_summary(self.ledger()?, &filter)?;
-                vec![Msg::HistoryCount { generation, total, log, logs }]
-            }
+            // `begin` takes these a step at a time (`resume` answers them); run to their end here.
+            cmd @ (Cmd::History { .. } | Cmd::HistoryCount { .. } | Cmd::Metrics) => self.handle(cmd),
             Cmd::Search { generation, query } => {
                 let rows =
                     browse::search(self.ledger()?, &query, 500)?.into_iter().map(present::history_item).collect();
@@ -286,10 +276,6 @@ impl Worker {
                     }
                 };
                 vec![Msg::Viewer { title: title.into(), lines, pager: None }]
-            }
-            Cmd::Metrics => {
-                let m = crate::workflow::metrics::compute(self.ledger()?, crate::workflow::clock::now())?;
-                vec![Msg::Metrics(Box::new(m))]
             }
             Cmd::Report { path } => {
                 let p = PathBuf::from(path.trim());

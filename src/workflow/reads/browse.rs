@@ -563,17 +563,6 @@ pub fn history_count(ledger: &Ledger, f: &HistoryFilter) -> Result<u64, Workflow
     count_in(ledger, f, &history_origin(ledger, f)?)
 }
 
-/// The history's count, the log it shows and every log held (the own one first), the log resolved once:
-/// what the console's history title says.
-pub fn history_summary(ledger: &Ledger, f: &HistoryFilter) -> Result<(u64, String, Vec<String>), WorkflowError> {
-    let mut count = HistoryCount::start(ledger, f)?;
-    loop {
-        if let Some(done) = count.step(ledger, u64::MAX)? {
-            return Ok(done);
-        }
-    }
-}
-
 /// Entries a [`HistoryCount`] or [`HistoryPage`] step reads at most: about a tenth of a second of this
 /// machine's time where every statement is read (a status filter over a large log), so whoever takes
 /// them a step at a time can answer something else within that.

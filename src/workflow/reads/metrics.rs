@@ -28,9 +28,10 @@ pub struct Metrics {
     pub unauthorized: u64,
 }
 
-/// Computes the dashboard figures at `now`: the report's computations (`report::metrics`) over every
-/// request, plus the obligation counts from the index.
-pub(crate) fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowError> {
+/// Computes the dashboard figures at `now` at once (the console takes them a step at a time with
+/// [`MetricsScan`]).
+#[cfg(test)]
+fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, WorkflowError> {
     let mut scan = MetricsScan::start(now);
     loop {
         if let Some(m) = scan.step(ledger, u64::MAX)? {
@@ -39,9 +40,11 @@ pub(crate) fn compute(ledger: &Ledger, now: DateTime<Utc>) -> Result<Metrics, Wo
     }
 }
 
-/// The dashboard's figures computed a slice of the requests at a time ([`MetricsScan::step`], in the
-/// index's `created` order): on 660,000 requests the whole takes seconds, and the console's read worker
-/// answers pages and details between the slices. The last step adds what the deployment histories show.
+/// The dashboard figures at `now`: the report's computations (`report::metrics`) over every request, plus
+/// the obligation counts from the index, computed a slice of the requests at a time ([`MetricsScan::step`],
+/// in the index's `created` order): on 660,000 requests the whole takes seconds, and the console's read
+/// worker answers pages and details between the slices. The last step adds what the deployment histories
+/// show.
 pub struct MetricsScan {
     now: DateTime<Utc>,
     start: DateTime<Utc>,
