@@ -31,7 +31,9 @@ fn needs_escape(c: char, multiline: bool) -> bool {
 }
 
 fn clean(s: &str, multiline: bool) -> Clean<'_> {
-    if !s.chars().any(|c| needs_escape(c, multiline)) {
+    // Printable ASCII needs nothing (most text is, and this test runs over bytes, not characters); the
+    // rest is looked at character by character.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| needs_escape(c, multiline)) {
         return Clean { text: Cow::Borrowed(s), suspicious: false };
     }
     let mut out = String::with_capacity(s.len() + 16);

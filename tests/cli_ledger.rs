@@ -296,3 +296,44 @@ fn a_closed_standard_error_does_not_stop_a_command() {
     assert_eq!(status.code(), Some(0));
     assert!(dir.path().join("demo").join("ledger.db").exists());
 }
+
+/// A listing longer than `log` measures (`ROLLCALL_LOG_MEASURED_UP_TO`) is printed as it is read: the same
+/// cells as the measured table, every column under its header, and each wide enough for what it can hold
+/// (here a signer the roster names who has signed nothing yet), not only for what the log holds.
+#[test]
+fn a_long_log_is_printed_as_it_is_read_with_its_columns_aligned() {
+    let env = common::team();
+    let k = env.json(&["key", "new", "maximilian"]);
+    env.ok(&[
+        "enroll",
+        "maximilian",
+        "--pubkey",
+        k["public_key"].as_str().unwrap(),
+        "--as",
+        "alice",
+        "--role",
+        "approver",
+    ]);
+    env.ok(&["note", "a note", "--as", "bob"]);
+    let measured = env.ok(&["log"]);
+    let streamed = env.cmd().env("ROLLCALL_LOG_MEASURED_UP_TO", "2").arg("log").output().unwrap();
+    assert!(streamed.status.success());
+    let streamed = String::from_utf8(streamed.stdout).unwrap();
+    let cells = |t: &str| -> Vec<Vec<String>> {
+        t.lines().map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()).collect()
+    };
+    assert_eq!(cells(&streamed), cells(&measured));
+    assert_eq!(cells(&streamed).len(), 1 + env.size() as usize);
+    let column = |t: &str, h: &str| t.lines().next().unwrap().find(h).unwrap();
+    for h in ["ENTRY", "KIND", "ACTOR", "TIME"] {
+        let at = column(&streamed, h);
+        for line in streamed.lines() {
+            assert!(line[..at].ends_with("  ") && !line[at..].starts_with(' '), "{h} at {at}: {line:?}");
+        }
+    }
+    // The measured ACTOR column fits the signers in the log; the streamed one maximilian (nine more).
+    assert_eq!(column(&streamed, "TIME") - column(&measured, "TIME"), "maximilian".len() - "alice".len());
+    // A short listing is still measured.
+    let short = env.cmd().env("ROLLCALL_LOG_MEASURED_UP_TO", "2").args(["log", "--limit", "2"]).output().unwrap();
+    assert_eq!(String::from_utf8(short.stdout).unwrap(), env.ok(&["log", "--limit", "2"]));
+}

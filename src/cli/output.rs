@@ -139,6 +139,13 @@ impl<'b> TwoPass<'b> {
         self.out.push(&self.widths.line(&cells));
     }
 
+    /// Widens the columns to fit `cells` (sanitized here) without writing them: for a table printed in one
+    /// pass, whose columns are sized from what they can hold before any row is read.
+    pub(crate) fn measure(&mut self, cells: &[String]) {
+        let cells: Vec<String> = cells.iter().map(|c| text::safe(c)).collect();
+        self.widths.measure(&cells);
+    }
+
     /// Whether any row was written.
     pub(crate) fn any(&self) -> bool {
         self.written

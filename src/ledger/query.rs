@@ -22,11 +22,27 @@ fn checked(word: &str) -> Result<&str, LedgerError> {
 }
 
 impl Ledger {
-    /// Every kind of entry stored.
+    /// Every kind of entry stored, in byte order.
     pub fn kinds(&self) -> Result<Vec<String>, LedgerError> {
-        let mut stmt = self.conn().prepare_cached("SELECT DISTINCT kind FROM entries")?;
-        let kinds = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(kinds)
+        Ok(self.kinds_up_to(usize::MAX)?.unwrap_or_default())
+    }
+
+    /// The distinct kinds of the entries stored, in byte order: up to `max` of them (then `None`). One
+    /// seek on the kind index per kind, however many entries there are.
+    pub fn kinds_up_to(&self, max: usize) -> Result<Option<Vec<String>>, LedgerError> {
+        let conn = self.conn();
+        let mut next: Option<String> =
+            conn.prepare_cached("SELECT min(kind) FROM entries")?.query_row([], |r| r.get(0))?;
+        let mut after = conn.prepare_cached("SELECT min(kind) FROM entries WHERE kind > ?1")?;
+        let mut kinds = Vec::new();
+        while let Some(kind) = next {
+            if kinds.len() == max {
+                return Ok(None);
+            }
+            next = after.query_row([&kind], |r| r.get(0))?;
+            kinds.push(kind);
+        }
+        Ok(Some(kinds))
     }
 
     /// Creates (if missing) the partial index `name` on body field `field` of entries of `kind`, which makes
@@ -111,6 +127,38 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests {
+    use crate::ledger::Ledger;
+
+    /// The kinds read one seek at a time are the distinct kinds a scan finds, however they sort (the empty
+    /// kind of a row written behind the ledger's back included), and a cap says when there are more.
+    #[test]
+    fn kinds_are_every_distinct_kind_up_to_a_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = super::super::store::test_ledger(dir.path());
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        for (i, kind) in ["zeta", "", "alpha", "alpha", "Alpha", "é.kind"].iter().enumerate() {
+            raw.execute(
+                "INSERT INTO entries VALUES (?1, x'7b7d', zeroblob(64), ?2, 'someone', '2026-12-05T10:00:00Z')",
+                rusqlite::params![vec![i as u8; 32], kind],
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open_read_only(&path).unwrap();
+        let mut scanned: Vec<String> = raw
+            .prepare("SELECT DISTINCT kind FROM entries")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        scanned.sort();
+        assert_eq!(scanned, ["", "Alpha", "alpha", "genesis", "zeta", "é.kind"]);
+        assert_eq!(ledger.kinds().unwrap(), scanned);
+        assert_eq!(ledger.kinds_up_to(6).unwrap(), Some(scanned));
+        assert_eq!(ledger.kinds_up_to(5).unwrap(), None);
+        assert_eq!(ledger.kinds_up_to(0).unwrap(), None);
+    }
+
     #[test]
     fn names_are_plain_identifiers() {
         assert!(super::checked("rollback.executed").is_ok());

@@ -125,6 +125,15 @@ fn log_stream(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, Workflo
     Ok(ExitCode::SUCCESS)
 }
 
+/// Listings up to this long are measured before they are printed (two passes, each column exactly as wide
+/// as its widest cell); a longer one is printed as it is read, its columns sized from what they can hold.
+/// `ROLLCALL_LOG_MEASURED_UP_TO` sets another length.
+const MEASURED_UP_TO: u64 = 10_000;
+
+fn measured_up_to() -> u64 {
+    std::env::var("ROLLCALL_LOG_MEASURED_UP_TO").ok().and_then(|s| s.parse().ok()).unwrap_or(MEASURED_UP_TO)
+}
+
 fn log_of(
     ctx: &Context,
     origin: Option<&str>,
@@ -133,11 +142,11 @@ fn log_of(
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
     // Streamed a page at a time: a log of any length in bounded memory.
-    let limit = limit.unwrap_or(u64::MAX);
+    let listing = workflow::log::LogListing::open(ctx, origin, from, limit.unwrap_or(u64::MAX))?;
     let mut out = output::Blocks::new();
     if json {
         let mut entries = output::JsonArray::open(&mut out, "entries");
-        let head = workflow::log::log_each(ctx, origin, from, limit, 1, |_, l| {
+        let head = listing.each(1, |_, l| {
             entries.push(&json!({
                 "index": l.index, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
                 "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts,
@@ -148,9 +157,28 @@ fn log_of(
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = output::TwoPass::new(&["INDEX", "ENTRY", "KIND", "ACTOR", "TIME"], &mut out);
-    workflow::log::log_each(ctx, origin, from, limit, 2, |pass, l| {
+    let shape = listing.shape()?;
+    let passes = match (&shape.kinds, shape.last_index) {
+        (Some(kinds), Some(last)) if shape.rows > measured_up_to() => {
+            // What every row's first four cells can be: its index, a short id, a kind stored in the file,
+            // a signer the roster names or one it does not (the time is the last column: never padded).
+            let id = "0".repeat(16);
+            table.measure(&[last.to_string(), id.clone(), String::new(), actor_label(&None, &Some(id), "")]);
+            for kind in kinds {
+                table.measure(&[String::new(), String::new(), kind.clone(), String::new()]);
+            }
+            for (name, key_id) in &shape.signers {
+                let label = actor_label(&Some(name.clone()), &Some(key_id.clone()), "");
+                table.measure(&[String::new(), String::new(), String::new(), label]);
+            }
+            1
+        }
+        _ => 2,
+    };
+    listing.each(passes, |pass, l| {
         let actor = actor_label(&l.actor_name, &l.actor_key_id, &l.actor);
-        table.row(pass, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
+        // The last pass writes.
+        table.row(pass + 2 - passes, &[l.index.to_string(), l.entry_id.short(16), l.kind, actor, l.ts]);
         Ok(())
     })?;
     // An empty log still prints its header line, as before.

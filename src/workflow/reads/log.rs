@@ -23,6 +23,24 @@ fn signer(roster: &Roster, actor: &str) -> (Option<String>, Option<String>) {
     (key.map(|k| k.key_id()), key.and_then(|k| roster.name_of(&k).map(str::to_string)))
 }
 
+/// [`signer`] for each actor once: a log has few signers, and a key id is a hash.
+#[derive(Default)]
+struct Signers(std::collections::HashMap<String, (Option<String>, Option<String>)>);
+
+impl Signers {
+    fn of(&mut self, roster: &Roster, actor: &str) -> (Option<String>, Option<String>) {
+        if let Some(s) = self.0.get(actor) {
+            return s.clone();
+        }
+        let s = signer(roster, actor);
+        // Bounded: a file of many distinct actors (written behind the ledger's back) is not held whole.
+        if self.0.len() < 4096 {
+            self.0.insert(actor.to_string(), s.clone());
+        }
+        s
+    }
+}
+
 /// The log a listing walks.
 #[derive(Clone, Debug)]
 pub(crate) struct LogHead {
@@ -33,54 +51,104 @@ pub(crate) struct LogHead {
 /// Entries read from the ledger at a time.
 const PAGE: u64 = 1_000;
 
-/// Calls `visit` with up to `limit` entries of `origin` (default: this machine's own log) from index
-/// `from`, a page at a time, `passes` times over the same entries (a table's widths are measured in the
-/// first): a log of any length in bounded memory.
-pub(crate) fn log_each(
-    ctx: &Context,
-    origin: Option<&str>,
+/// Kinds a listing's [`LogShape`] lists at most (a file with more was written behind the ledger's back).
+const SHAPE_KINDS: usize = 1_024;
+
+/// What a listing's cells can hold, known before any of its rows is read: for a table printed as its rows
+/// are read, its columns sized in advance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogShape {
+    /// How many entries the listing shows.
+    pub rows: u64,
+    /// The index of its last entry.
+    pub last_index: Option<u64>,
+    /// Every kind stored in the file (of any log), and [`super::state::UNREADABLE`]; `None` when there
+    /// are more than a listing sizes its columns by.
+    pub kinds: Option<Vec<String>>,
+    /// The roster's signers: (name, key id).
+    pub signers: Vec<(String, String)>,
+}
+
+/// Up to `limit` entries of one log from index `from`, with signer names from the roster.
+pub(crate) struct LogListing {
+    ledger: crate::ledger::Ledger,
+    origin: crate::ledger::Origin,
+    roster: Roster,
     from: u64,
-    limit: u64,
-    passes: usize,
-    mut visit: impl FnMut(usize, LogLine) -> Result<(), WorkflowError>,
-) -> Result<LogHead, WorkflowError> {
-    let ledger = ctx.open_read_only()?;
-    let origin = match origin {
-        Some(name) => ledger.origin_by_name(name)?,
-        None => ledger.own_origin().clone(),
-    };
-    let roster = Roster::from_ledger(&ledger)?;
-    let size = ledger.size(&origin)?;
-    // The first `size` entries never change: every pass walks exactly these.
-    let end = from.saturating_add(limit).min(size);
-    for pass in 0..passes {
-        let mut at = from;
-        while at < end {
-            let page = ledger.log_page(&origin, at, PAGE.min(end - at))?;
-            if page.is_empty() {
-                break;
-            }
-            for r in page {
-                at = r.index + 1;
-                let (actor_key_id, actor_name) = signer(&roster, &r.actor);
-                // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind it claims.
-                let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
-                visit(
-                    pass,
-                    LogLine {
-                        index: r.index,
-                        entry_id: r.entry.id,
-                        kind,
-                        actor_key_id,
-                        actor_name,
-                        actor: r.actor,
-                        ts: r.ts,
-                    },
-                )?;
+    /// One past the last index shown: the log's first entries never change, so every pass walks exactly
+    /// these.
+    end: u64,
+    size: u64,
+}
+
+impl LogListing {
+    /// The listing of `origin`'s log (default: this machine's own).
+    pub(crate) fn open(
+        ctx: &Context,
+        origin: Option<&str>,
+        from: u64,
+        limit: u64,
+    ) -> Result<LogListing, WorkflowError> {
+        let ledger = ctx.open_read_only()?;
+        let origin = match origin {
+            Some(name) => ledger.origin_by_name(name)?,
+            None => ledger.own_origin().clone(),
+        };
+        let roster = Roster::from_ledger(&ledger)?;
+        let size = ledger.size(&origin)?;
+        let end = from.saturating_add(limit).min(size);
+        Ok(LogListing { ledger, origin, roster, from, end, size })
+    }
+
+    /// What its cells can hold (one seek per kind stored, and the roster).
+    pub(crate) fn shape(&self) -> Result<LogShape, WorkflowError> {
+        let rows = self.end.saturating_sub(self.from);
+        let kinds = self.ledger.kinds_up_to(SHAPE_KINDS)?.map(|mut k| {
+            k.push(super::state::UNREADABLE.to_string());
+            k
+        });
+        let signers = self.roster.members().map(|m| (m.name.clone(), m.key.key_id())).collect();
+        Ok(LogShape { rows, last_index: (rows > 0).then(|| self.end - 1), kinds, signers })
+    }
+
+    /// Calls `visit` with each entry, a page at a time, `passes` times over the same entries (a table's
+    /// widths are measured in the first): a log of any length in bounded memory.
+    pub(crate) fn each(
+        &self,
+        passes: usize,
+        mut visit: impl FnMut(usize, LogLine) -> Result<(), WorkflowError>,
+    ) -> Result<LogHead, WorkflowError> {
+        let mut signers = Signers::default();
+        for pass in 0..passes {
+            let mut at = self.from;
+            while at < self.end {
+                let page = self.ledger.log_page(&self.origin, at, PAGE.min(self.end - at))?;
+                if page.is_empty() {
+                    break;
+                }
+                for r in page {
+                    at = r.index + 1;
+                    let (actor_key_id, actor_name) = signers.of(&self.roster, &r.actor);
+                    // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind
+                    // it claims.
+                    let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
+                    visit(
+                        pass,
+                        LogLine {
+                            index: r.index,
+                            entry_id: r.entry.id,
+                            kind,
+                            actor_key_id,
+                            actor_name,
+                            actor: r.actor,
+                            ts: r.ts,
+                        },
+                    )?;
+                }
             }
         }
+        Ok(LogHead { origin: self.origin.name.clone(), size: self.size })
     }
-    Ok(LogHead { origin: origin.name, size })
 }
 
 /// One entry of `rollcall log --follow`: what a log shipper forwards. Text fields are untrusted.
@@ -130,6 +198,7 @@ pub(crate) fn stream(
     };
     let domain = ledger.domain();
     let mut roster = Roster::from_ledger(&ledger)?;
+    let mut signers = Signers::default();
     let mut after = f.after;
     loop {
         let page = ledger.entries_after(after, PAGE)?;
@@ -144,6 +213,7 @@ pub(crate) fn stream(
             let refs = head.as_ref().map(|h| h.refs.clone()).unwrap_or_default();
             if crate::identity::kinds::GOVERNANCE_KINDS.contains(&kind.as_str()) {
                 roster = Roster::from_ledger(&ledger)?;
+                signers = Signers::default();
             }
             if !f.kinds.is_empty() && !f.kinds.contains(&kind) {
                 continue;
@@ -154,7 +224,7 @@ pub(crate) fn stream(
             {
                 continue;
             }
-            let (actor_key_id, actor_name) = signer(&roster, &row.actor);
+            let (actor_key_id, actor_name) = signers.of(&roster, &row.actor);
             let line = StreamLine {
                 seq: row.seq,
                 entry_id: row.entry.id,
