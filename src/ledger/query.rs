@@ -28,13 +28,29 @@ impl Ledger {
     }
 
     /// The distinct kinds of the entries stored, in byte order: up to `max` of them (then `None`). One
-    /// seek on the kind index per kind, however many entries there are.
+    /// seek on the kind index per kind, however many entries there are; one scan of the table instead in
+    /// a file whose kind index is missing or is not on `kind` (a seek per kind would be a scan per kind).
     pub fn kinds_up_to(&self, max: usize) -> Result<Option<Vec<String>>, LedgerError> {
         let conn = self.conn();
-        let mut next: Option<String> =
-            conn.prepare_cached("SELECT min(kind) FROM entries")?.query_row([], |r| r.get(0))?;
-        let mut after = conn.prepare_cached("SELECT min(kind) FROM entries WHERE kind > ?1")?;
-        let mut kinds = Vec::new();
+        let mut kinds: Vec<String> = Vec::new();
+        let seek = "SELECT min(kind) FROM entries INDEXED BY entries_kind";
+        let columns: Vec<Option<String>> = conn
+            .prepare_cached("SELECT name FROM pragma_index_info('entries_kind')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let (true, Ok(mut first), Ok(mut after)) = (
+            columns == [Some("kind".to_string())],
+            conn.prepare_cached(seek),
+            conn.prepare_cached(&format!("{seek} WHERE kind > ?1")),
+        ) else {
+            let mut scan = conn.prepare_cached("SELECT DISTINCT kind FROM entries ORDER BY kind LIMIT ?1")?;
+            let limit = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+            for kind in scan.query_map([limit], |r| r.get(0))? {
+                kinds.push(kind?);
+            }
+            return Ok((kinds.len() <= max).then_some(kinds));
+        };
+        let mut next: Option<String> = first.query_row([], |r| r.get(0))?;
         while let Some(kind) = next {
             if kinds.len() == max {
                 return Ok(None);
@@ -154,9 +170,21 @@ mod tests {
         scanned.sort();
         assert_eq!(scanned, ["", "Alpha", "alpha", "genesis", "zeta", "é.kind"]);
         assert_eq!(ledger.kinds().unwrap(), scanned);
-        assert_eq!(ledger.kinds_up_to(6).unwrap(), Some(scanned));
+        assert_eq!(ledger.kinds_up_to(6).unwrap(), Some(scanned.clone()));
         assert_eq!(ledger.kinds_up_to(5).unwrap(), None);
         assert_eq!(ledger.kinds_up_to(0).unwrap(), None);
+        // Without the kind index, or with another index under its name: the same, from one scan.
+        drop(ledger);
+        for index in
+            ["", "CREATE INDEX entries_kind ON entries(actor)", "CREATE INDEX entries_kind ON entries(kind, actor)"]
+        {
+            raw.execute_batch("DROP INDEX IF EXISTS entries_kind").unwrap();
+            raw.execute_batch(index).unwrap();
+            let ledger = Ledger::open_read_only(&path).unwrap();
+            assert_eq!(ledger.kinds().unwrap(), scanned, "{index:?}");
+            assert_eq!(ledger.kinds_up_to(6).unwrap(), Some(scanned.clone()));
+            assert_eq!(ledger.kinds_up_to(5).unwrap(), None);
+        }
     }
 
     #[test]
