@@ -440,6 +440,9 @@ pub struct AppState {
     pub detail: Option<DetailState>,
     pub history: HistoryState,
     pub metrics: Option<Metrics>,
+    /// The tick at which the dashboard's figures were asked for, until they come: showing the dashboard
+    /// again meanwhile does not start them over.
+    pub metrics_asked: Option<u64>,
     pub integrity: Integrity,
     /// How far the background verification has come, in percent, while it runs.
     pub verifying: Option<u8>,
@@ -494,6 +497,7 @@ impl AppState {
             detail: None,
             history: HistoryState::default(),
             metrics: None,
+            metrics_asked: None,
             integrity: Integrity::default(),
             verifying: None,
             modals: Vec::new(),

@@ -70,8 +70,8 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             if s.ticks % 4 == 0 {
                 cmds.push(Cmd::Poll);
             }
-            if s.screen == Screen::Dashboard && s.ticks % 120 == 0 {
-                cmds.push(Cmd::Metrics);
+            if s.screen == Screen::Dashboard && s.ticks % METRICS_EVERY == 0 {
+                cmds.extend(ask_metrics(s, false));
             }
             cmds
         }
@@ -112,6 +112,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         }
         Msg::Metrics(m) => {
             s.metrics = Some(*m);
+            s.metrics_asked = None;
             vec![]
         }
         Msg::Verifying(pct) => {
@@ -183,9 +184,23 @@ fn refresh_all(s: &mut AppState) -> Vec<Cmd> {
         cmds.push(Cmd::Detail { generation, id });
     }
     if s.metrics.is_some() {
-        cmds.push(Cmd::Metrics);
+        cmds.extend(ask_metrics(s, true));
     }
     cmds
+}
+
+/// Ticks between two computations of the dashboard's figures while it shows (30 s).
+const METRICS_EVERY: u64 = 120;
+
+/// Asks for the dashboard's figures, unless they were asked for less than [`METRICS_EVERY`] ticks ago and
+/// have not come yet (on a large ledger they take seconds; asked again, the worker starts them over). With
+/// `again` (the ledger changed, or `r`), asked whatever is under way.
+fn ask_metrics(s: &mut AppState, again: bool) -> Vec<Cmd> {
+    if !again && s.metrics_asked.is_some_and(|at| s.ticks < at + METRICS_EVERY) {
+        return vec![];
+    }
+    s.metrics_asked = Some(s.ticks);
+    vec![Cmd::Metrics]
 }
 
 fn key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
@@ -494,7 +509,7 @@ fn global(s: &mut AppState, a: Action) -> Vec<Cmd> {
         }
         Action::Dashboard => {
             s.screen = Screen::Dashboard;
-            vec![Cmd::Metrics]
+            ask_metrics(s, false)
         }
         Action::Integrity => {
             s.screen = Screen::Integrity;
@@ -541,7 +556,7 @@ fn screen_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
         Screen::Detail => detail::detail_action(s, a),
         Screen::History => lists::history_action(s, a),
         Screen::Dashboard => match a {
-            Action::Refresh => vec![Cmd::Metrics],
+            Action::Refresh => ask_metrics(s, true),
             _ => vec![],
         },
         Screen::Integrity => match a {
@@ -602,6 +617,27 @@ pub(super) mod tests {
         release.kind = KeyEventKind::Release;
         assert!(!step(&mut s, Msg::Key(release)).redraw);
         assert!(step(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE))).redraw);
+    }
+
+    /// Showing the dashboard again while its figures are being computed does not start them over; once
+    /// they came, it asks again; `r`, a ledger change or a stale request (30 s unanswered) asks whatever
+    /// is under way.
+    #[test]
+    fn the_dashboard_is_not_started_over_while_its_figures_come() {
+        let metrics = |cmds: &[Cmd]| cmds.iter().filter(|c| matches!(c, Cmd::Metrics)).count();
+        let press =
+            |s: &mut AppState, c: char| update(s, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        let mut s = state();
+        assert_eq!(metrics(&press(&mut s, '3')), 1);
+        assert_eq!(metrics(&press(&mut s, '1')), 0);
+        assert_eq!(metrics(&press(&mut s, '3')), 0, "asked again while the first is under way");
+        assert_eq!(metrics(&press(&mut s, 'r')), 1, "r asks whatever is under way");
+        update(&mut s, Msg::Metrics(Box::default()));
+        assert_eq!(metrics(&press(&mut s, '1')), 0);
+        assert_eq!(metrics(&press(&mut s, '3')), 1, "the figures came: shown again, asked again");
+        // Unanswered for 30 s (a reply lost to an error): the periodic refresh asks again.
+        let asked: usize = (0..METRICS_EVERY).map(|_| metrics(&update(&mut s, Msg::Tick))).sum();
+        assert_eq!(asked, 1);
     }
 
     /// An error of another command while a dialog signs leaves the dialog waiting for its own answer.
