@@ -145,14 +145,21 @@ fn a_stored_origin_key_that_is_not_a_curve_point_makes_the_file_damaged() {
     }
 }
 
-/// §8.1: a bundle whose `origin` line carries a key that is not a valid point (or a weak key) is refused
-/// at that line, even with the key id computed over it; nothing is imported and no join is made.
-#[test]
-fn a_bundle_origin_key_that_is_not_a_curve_point_is_refused() {
+/// Alice's ledger, bob joined to it with a note of his own, and bob's bundle of it (in bob's home: keep
+/// bob alive while it is read).
+fn bobs_bundle() -> (Env, Env, String) {
     let alice = ledger();
     let bob = peer(&alice, "bob", BOB, &["requester"]);
     bob.ok(&["note", "from bob", "--as", "bob"]);
     let good = bob.export("bob.rollcall");
+    (alice, bob, good)
+}
+
+/// §8.1: a bundle whose `origin` line carries a key that is not a valid point (or a weak key) is refused
+/// at that line, even with the key id computed over it; nothing is imported and no join is made.
+#[test]
+fn a_bundle_origin_key_that_is_not_a_curve_point_is_refused() {
+    let (alice, _bob, good) = bobs_bundle();
     for (what, raw) in [("off-curve", not_a_point()), ("weak", weak_key())] {
         let mut lines = bundle_lines(&good);
         let o = find(&lines, &format!("origin {BOB}+"));
@@ -223,10 +230,7 @@ fn every_signature_line_under_the_origins_name_and_key_id_must_verify() {
     );
 
     // The same in a bundle: bob's checkpoint with a bad second line under his name and key id.
-    let alice = ledger();
-    let bob = peer(&alice, "bob", BOB, &["requester"]);
-    bob.ok(&["note", "from bob", "--as", "bob"]);
-    let good = bob.export("bob.rollcall");
+    let (alice, _bob, good) = bobs_bundle();
     let lines = bundle_lines(&good);
     let cp = checkpoint_line(&lines, BOB);
     let note = String::from_utf8(B64.decode(&lines[cp][b"checkpoint ".len()..]).unwrap()).unwrap();
@@ -260,10 +264,7 @@ fn every_signature_line_under_the_origins_name_and_key_id_must_verify() {
 /// 64 bytes to a lenient decoder) or without its padding is refused at its line.
 #[test]
 fn non_canonical_base64_in_a_bundle_is_refused() {
-    let alice = ledger();
-    let bob = peer(&alice, "bob", BOB, &["requester"]);
-    bob.ok(&["note", "from bob", "--as", "bob"]);
-    let good = bob.export("bob.rollcall");
+    let (alice, _bob, good) = bobs_bundle();
     let lines = bundle_lines(&good);
     let l = find(&lines, "leaf 1 ");
     let text = String::from_utf8(lines[l].clone()).unwrap();
