@@ -407,3 +407,37 @@ fn a_backdated_bundle_is_refused() {
     assert_eq!(code, 1, "{v}");
     assert!(v["integrity"]["failure"]["problem"].as_str().unwrap().contains("time never goes backwards"), "{v}");
 }
+
+/// A row's position in the union of logs is its leaf's effective time, which in a log that verifies is the
+/// statement's own (signed) time. One moved behind the ledger's back — an approval's effective time set a
+/// day earlier or later, so that it would sort before or after another log's revocation — is named by
+/// `gate` and `show` before they rely on it, and the file is left as it was.
+#[test]
+fn a_row_whose_stored_effective_time_was_changed_never_counts() {
+    for delta in [-86_400_000i64, 86_400_000] {
+        let env = team_at(Some(T0));
+        let req = request_at(&env, "2026-11-02T09:00:00Z");
+        ok_at(&env, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "looks right", "--as", "carol"]);
+        let c = env.tamper();
+        let (idx, id): (i64, Vec<u8>) = c
+            .query_row(
+                "SELECT l.idx, l.entry_id FROM leaves l JOIN entries e ON e.id = l.entry_id
+                  WHERE e.kind = 'approval.granted'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        c.execute("UPDATE leaves SET ets = ets + ?1 WHERE idx = ?2", rusqlite::params![delta, idx]).unwrap();
+        drop(c);
+        let before = std::fs::read(env.ledger()).unwrap();
+        for args in [vec!["gate", req.as_str()], vec!["show", req.as_str()]] {
+            let (code, _, err) = run_at(&env, "2026-11-02T10:05:00Z", &args);
+            assert_eq!(code, 1, "{delta} {args:?}: {err}");
+            let named = &Hash::from_slice(&id).unwrap().to_hex()[..16];
+            assert!(err.contains(named) && err.contains("stored effective time is not its statement's time"), "{err}");
+            assert_eq!(errors(&err), 1, "{err}");
+        }
+        assert_eq!(std::fs::read(env.ledger()).unwrap(), before, "{delta}: the file changed");
+        assert_eq!(verify_json(&env).0, 1);
+    }
+}

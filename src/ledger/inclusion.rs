@@ -1,5 +1,6 @@
 //! Checking one stored row before a decision relies on it: its statement's signature (`verify_strict`,
-//! bound to this ledger), that the query columns repeat the statement, and its inclusion under the latest
+//! bound to this ledger), that the query columns repeat the statement, that its position is the one its
+//! statement's time gives, and its inclusion under the latest
 //! signed checkpoint of its origin (an RFC 6962 inclusion proof from the stored tree hashes, O(log n)).
 //! A row inserted behind the ledger's back — a forged signature, a leaf no checkpoint covers, a tree hash
 //! changed — fails here, so `gate`, `show`, approval counting and the roster never count it, without
@@ -75,6 +76,13 @@ impl<'l> Checker<'l> {
         }
         if head.kind != row.kind || head.ts != row.ts || head.actor.encode() != row.actor {
             return Err(at("the stored kind, actor or time differ from the signed statement".into()));
+        }
+        // Its position is its leaf's effective time, which is the statement's own time in every log that
+        // verifies (a log's times never go backwards, so the running maximum is the time itself): a stored
+        // effective time changed behind the ledger's back would move it before or after other logs' rows.
+        let tag = super::pos::origin_tag(&origin.name);
+        if row.pos != super::pos::pos_tagged(super::pos::ts_ms(&head.ts), tag, row.index) {
+            return Err(at("its leaf's stored effective time is not its statement's time".into()));
         }
         let (size, root) = self.checkpoint(&origin).map_err(at)?;
         if row.index >= size {
