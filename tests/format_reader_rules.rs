@@ -380,3 +380,17 @@ fn the_rollback_rule_on_the_exporters_log_follows_the_unsigned_header() {
     let err = alice.fails(&["import", &old], 1);
     assert!(err.contains(&format!("SECURITY: origin {BOB} rolled back")), "{err}");
 }
+
+/// §3: a stored tree hash past the last one the log's leaves make (what is left when entries are cut from
+/// the end without their tree hashes) fails `verify`, naming it.
+#[test]
+fn a_stored_tree_hash_past_the_log_fails_verify() {
+    let env = ledger();
+    let c = env.tamper();
+    let next: i64 = c.query_row("SELECT MAX(idx) + 1 FROM tree_hashes WHERE origin = 1", [], |r| r.get(0)).unwrap();
+    c.execute("INSERT INTO tree_hashes (origin, idx, hash) VALUES (1, ?1, zeroblob(32))", [next]).unwrap();
+    drop(c);
+    let f = verify_failure(&env);
+    assert_eq!(f["origin"], LAPTOP, "{f}");
+    assert_eq!(f["problem"], format!("tree hash {next} belongs to no leaf (entries were removed from the end)"), "{f}");
+}
