@@ -81,6 +81,23 @@ pub(crate) struct StatementView<'a> {
     refs: Vec<Cow<'a, str>>,
 }
 
+/// [`Statement`]'s fields read with its acceptance, its body only checked ([`ValidJson`]): whether a
+/// reader can read a statement, without building its body.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read so that exactly what `Statement` accepts is accepted
+struct StatementShape<'a> {
+    v: u32,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: Cow<'a, str>,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    body: ValidJson,
+    #[serde(borrow)]
+    refs: Vec<Cow<'a, str>>,
+}
+
 /// The fields verification needs, read from stored bytes without re-serializing them.
 #[derive(Debug, Deserialize)]
 struct Head<'a, B> {
@@ -377,6 +394,12 @@ impl SignedStatement {
     pub(crate) fn view(&self) -> Result<StatementView<'_>, StatementError> {
         check_limits(&self.bytes)?;
         serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
+    }
+
+    /// Whether [`SignedStatement::statement`] reads it, without building its body (a listing that only
+    /// marks the unreadable).
+    pub(crate) fn readable(&self) -> bool {
+        check_limits(&self.bytes).is_ok() && serde_json::from_slice::<StatementShape<'_>>(&self.bytes).is_ok()
     }
 
     /// Full check of stored bytes: shape, then the actor's signature with `verify_strict` in `domain`.
@@ -697,6 +720,7 @@ mod tests {
         ];
         for text in cases {
             let signed = SignedStatement { id: Hash([0; 32]), bytes: text.clone().into_bytes(), signature: [0; 64] };
+            assert_eq!(signed.readable(), signed.statement().is_ok(), "{text}");
             match (signed.statement(), signed.view()) {
                 (Ok(st), Ok(view)) => {
                     assert_eq!(
@@ -784,6 +808,16 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let _ = check_statement(&bytes, &[0u8; 64], &dom());
+        }
+
+        /// A statement with an arbitrary body text (JSON-like characters, escapes, non-ASCII): readable
+        /// exactly when `statement` reads it.
+        #[test]
+        fn readable_agrees_with_statement(body in r#"[\[\]{}",:0-9eE.+\-a-z\\ é\u{7f}]{0,40}"#) {
+            let actor = PublicKey::from_signing(&key()).encode();
+            let text = format!(r#"{{"actor":"{actor}","body":{body},"kind":"note","refs":[],"ts":"2026-11-23T10:00:00.000Z","v":2}}"#);
+            let signed = SignedStatement { id: Hash([0; 32]), bytes: text.into_bytes(), signature: [0; 64] };
+            proptest::prop_assert_eq!(signed.readable(), signed.statement().is_ok());
         }
 
         #[test]

@@ -131,7 +131,7 @@ impl LogListing {
                     let (actor_key_id, actor_name) = signers.of(&self.roster, &r.actor);
                     // A statement no reader can parse shows as such (see `state::fact_of`), not as the kind
                     // it claims.
-                    let kind = if r.entry.statement().is_ok() { r.kind } else { super::state::UNREADABLE.to_string() };
+                    let kind = if r.entry.readable() { r.kind } else { super::state::UNREADABLE.to_string() };
                     visit(
                         pass,
                         LogLine {

@@ -18,7 +18,7 @@ pub(crate) const UNREADABLE: &str = "(unreadable)";
 /// Whether the stored statement `bytes` of entry `id` can be read: false for what [`fact_of`] makes an
 /// [`UNREADABLE`] fact.
 pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
-    crate::ledger::SignedStatement { id, bytes, signature: [0; 64] }.statement().is_ok()
+    crate::ledger::SignedStatement { id, bytes, signature: [0; 64] }.readable()
 }
 
 /// Decodes a stored entry for the projection.
