@@ -105,31 +105,27 @@ pub(crate) struct Causality {
 
 impl Causality {
     /// Reads every merge marker of `ledger`. A `log.merged` counts only when signed by its log's origin
-    /// key, an `origin.joined` only at index 0; `verify` reports markers that do not hold.
+    /// key, an `origin.joined` only at index 0; and either only when its row passes the check every
+    /// decision makes of a row it relies on ([`super::inclusion::Checker`]: its signature, its stored
+    /// columns and position, its inclusion under its log's latest checkpoint), so a marker changed or
+    /// added behind the ledger's back orders nothing. `verify` reports markers that do not hold.
     pub(crate) fn load(ledger: &Ledger) -> Result<Causality, LedgerError> {
         let origins = ledger.origins()?;
         let names: Vec<String> = origins.iter().map(|o| o.name.clone()).collect();
         let keys: HashMap<i64, (String, String)> =
             origins.iter().map(|o| (o.id, (o.name.clone(), o.key.encode()))).collect();
-        let mut stmt = ledger.conn().prepare_cached(
-            "SELECT l.origin, l.idx, l.ets, e.statement, e.actor, e.kind FROM entries e
-               CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1",
-        )?;
+        let mut checker = super::inclusion::Checker::new(ledger);
         let mut markers = Vec::new();
         for kind in [MERGED_KIND, JOINED_KIND] {
-            let mut rows = stmt.query(params![kind])?;
-            while let Some(r) = rows.next()? {
-                let origin: i64 = r.get(0)?;
-                let index = r.get::<_, i64>(1)? as u64;
-                let Some((name, key)) = keys.get(&origin) else { continue };
-                let actor: String = r.get(4)?;
-                let ok = if kind == MERGED_KIND { actor == *key } else { index == 0 };
-                if !ok {
+            for row in ledger.leaves_of_kind(kind)? {
+                let Some((name, key)) = keys.get(&row.origin) else { continue };
+                let ok = if kind == MERGED_KIND { row.actor == *key } else { row.index == 0 };
+                if !ok || checker.check(&row).is_err() {
                     continue;
                 }
-                let Some(seen) = seen_of(&r.get::<_, Vec<u8>>(3)?) else { continue };
-                let ets: i64 = r.get(2)?;
-                markers.push(Marker { origin: name.clone(), index, pos: super::pos::pos(ets, name, index), ets, seen });
+                let Some(seen) = seen_of(&row.entry.bytes) else { continue };
+                let ets = super::pos::ts_ms(&row.ts);
+                markers.push(Marker { origin: name.clone(), index: row.index, pos: row.pos, ets, seen });
             }
         }
         let mut c = Causality::from_markers(names, markers);

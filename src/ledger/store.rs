@@ -495,6 +495,26 @@ impl Ledger {
         Ok((out, repeated))
     }
 
+    /// Every leaf that holds an entry of `kind`, each as its own row (an entry several logs hold comes
+    /// once per log), in no particular order. A row whose signature bytes are malformed is left out: it
+    /// is no signed entry of this kind (`verify` names it).
+    pub(crate) fn leaves_of_kind(&self, kind: &str) -> Result<Vec<LogRow>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
+        ))?;
+        let mut names = self.names()?;
+        let mut out = Vec::new();
+        let mut rows = stmt.query(params![kind])?;
+        while let Some(r) = rows.next()? {
+            match log_row(r, &mut names) {
+                Ok(row) => out.push(row),
+                Err(LedgerError::Damaged(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// The ids of every entry of `kind` with their first position, in union order: what a caller that
     /// walks many entries needs up front, without holding their statements. A row whose statement does not
     /// hash to its stored id is no entry of this kind (`verify` names it) and is left out.
@@ -1019,5 +1039,31 @@ mod tests {
         // Nothing changed since: the next append writes no marker.
         let out = l.append(&[note(&key, &l, "again", &at(g_ms + 200))], None, &key, i64::MAX).unwrap();
         assert_eq!((out.first_index, out.size), (3, 4));
+        // The marker changed behind the ledger's back orders nothing: its leaf's effective time moved, or
+        // its signature broken (each undone before the next).
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("DROP TRIGGER leaves_no_update; DROP TRIGGER entries_no_update").unwrap();
+        let marker = rows[0].entry.id.0.to_vec();
+        let (ets, signature): (i64, Vec<u8>) = raw
+            .query_row(
+                "SELECT l.ets, e.signature FROM leaves l JOIN entries e ON e.id = l.entry_id WHERE e.id = ?1",
+                [&marker],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        for change in [
+            "UPDATE leaves SET ets = ets + 1 WHERE entry_id = ?1",
+            "UPDATE entries SET signature = zeroblob(64) WHERE id = ?1",
+        ] {
+            raw.execute(change, [&marker]).unwrap();
+            assert!(
+                !Causality::load(&l).unwrap().before(mirror_leaf, rows[1].pos),
+                "{change}: the marker still counts"
+            );
+            raw.execute("UPDATE leaves SET ets = ?2 WHERE entry_id = ?1", rusqlite::params![marker, ets]).unwrap();
+            raw.execute("UPDATE entries SET signature = ?2 WHERE id = ?1", rusqlite::params![marker, signature])
+                .unwrap();
+            assert!(Causality::load(&l).unwrap().before(mirror_leaf, rows[1].pos), "{change}: undone");
+        }
     }
 }
