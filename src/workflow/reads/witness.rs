@@ -80,7 +80,13 @@ pub(crate) fn split_equivocations(
 ) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
     let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
     let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
+    // An acknowledgment counts only when its row passes the check every decision makes of a row it relies
+    // on (a row added behind the ledger's back would close the equivocation it names).
+    let mut checker = crate::ledger::inclusion::Checker::new(ledger);
     for row in &acks {
+        if checker.check(row).is_err() {
+            continue;
+        }
         let f = crate::workflow::reads::state::fact_of(row)?;
         let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
             continue;
