@@ -343,15 +343,22 @@ fn inclusion_and_consistency_proofs_check_with_nothing_else() {
     invalid(&["verify-proof", cons.to_str().unwrap()]);
 }
 
-#[test]
-fn an_investigated_equivocation_is_acknowledged_not_erased() {
+/// Bob's log imported into a ledger, then an older bundle of it replayed (refused, exit 1, and recorded as
+/// a rollback): the two ledgers (keep bob alive: the bundles are in his home) and the refusal.
+fn replayed_rollback() -> (Env, Env, String) {
     let a = Env::with_ledger();
     let b = peer(&a, "bob", "test.example/bob", &["approver"]);
     let old = b.export("old.rollcall");
     b.ok(&["note", "later", "--as", "bob"]);
     a.import(&b.export("new.rollcall"));
-    // The older bundle replayed: recorded as a rollback, and verify fails from now on.
     let err = a.fails(&["import", &old], 1);
+    (a, b, err)
+}
+
+#[test]
+fn an_investigated_equivocation_is_acknowledged_not_erased() {
+    // The older bundle replayed: recorded as a rollback, and verify fails from now on.
+    let (a, _b, err) = replayed_rollback();
     assert!(err.contains("SECURITY") && err.contains("rolled back"), "{err}");
     let (code, v) = verify_json(&a);
     assert_eq!(code, 1);
@@ -556,36 +563,17 @@ fn importing_a_few_entries_updates_the_request_index_in_place() {
 /// it fails the check every decision makes of a row before relying on it.
 #[test]
 fn a_forged_acknowledgment_closes_nothing() {
-    use rollcall::ledger::{Hash, PublicKey, Statement};
-    let a = Env::with_ledger();
-    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
-    let old = b.export("old.rollcall");
-    b.ok(&["note", "later", "--as", "bob"]);
-    a.import(&b.export("new.rollcall"));
-    a.fails(&["import", &old], 1);
+    use rollcall::ledger::{PublicKey, Statement};
+    let (a, _b, _) = replayed_rollback();
     let (_, v) = verify_json(&a);
     let evidence = v["equivocations"][0]["evidence"].as_str().expect("an open equivocation").to_string();
-    let alice = a.json(&["key", "list"])["keys"][0]["public_key"].as_str().unwrap().to_string();
+    let alice = a.public_key("alice");
     let body = serde_json::json!({
         "origin": "test.example/bob", "kind": "rollback", "evidence": evidence, "finding": "forged"
     });
     let mut st = Statement::new("integrity.acknowledged", &PublicKey::parse(&alice).unwrap(), body, &[]);
     st.ts = "2099-01-01T00:00:00.000Z".into();
-    let bytes = st.canonical_bytes().unwrap();
-    let id = Hash::of(&[&bytes]);
-    let c = rusqlite::Connection::open(a.ledger()).unwrap();
-    let size: i64 = c.query_row("SELECT MAX(idx) + 1 FROM leaves WHERE origin = 1", [], |r| r.get(0)).unwrap();
-    c.execute(
-        "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        rusqlite::params![id.0, bytes, vec![7u8; 64], "integrity.acknowledged", alice, st.ts],
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (1, ?1, ?2, ?3, ?4)",
-        rusqlite::params![size, id.0, vec![0u8; 32], 4_070_908_800_000i64],
-    )
-    .unwrap();
-    drop(c);
+    a.forge_row(&st, 4_070_908_800_000);
     let (code, v) = verify_json(&a);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["equivocations"].as_array().unwrap().len(), 1, "the forged acknowledgment closed it: {v}");

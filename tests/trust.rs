@@ -288,26 +288,7 @@ fn a_forged_row_never_counts_and_the_command_names_it() {
     let mut st =
         Statement::new("approval.granted", &PublicKey::parse(&carol).unwrap(), body, &[Hash::from_hex(&req).unwrap()]);
     st.ts = "2026-11-02T09:30:00.000Z".into();
-    let bytes = st.canonical_bytes().unwrap();
-    let id = Hash::of(&[&bytes]);
-    let c = rusqlite::Connection::open(env.ledger()).unwrap();
-    let size: i64 = c.query_row("SELECT MAX(idx) + 1 FROM leaves WHERE origin = 1", [], |r| r.get(0)).unwrap();
-    c.execute(
-        "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        rusqlite::params![id.0, bytes, vec![7u8; 64], "approval.granted", carol, st.ts],
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO refs (ref, entry_id) VALUES (?1, ?2)",
-        rusqlite::params![Hash::from_hex(&req).unwrap().0, id.0],
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (1, ?1, ?2, ?3, ?4)",
-        rusqlite::params![size, id.0, vec![0u8; 32], 1_793_000_000_000i64],
-    )
-    .unwrap();
-    drop(c);
+    let id = env.forge_row(&st, 1_793_000_000_000);
     for args in [vec!["gate", req.as_str()], vec!["show", req.as_str()]] {
         let (code, _, err) = run_at(&env, "2026-11-02T10:00:00Z", &args);
         assert_eq!(code, 1, "{args:?}: {err}");

@@ -63,9 +63,10 @@ pub struct Statement {
 
 /// A statement as a reader of bodies takes it: the fields of [`Statement`], read with the same acceptance,
 /// its strings borrowed from the bytes where they hold no escape (the projection reads every entry of a
-/// request: the allocations of the owned form were a tenth of `verify`'s folds).
+/// request: the allocations of the owned form were a tenth of `verify`'s folds). Its body is a JSON value,
+/// or only checked ([`ValidJson`]) for a reader that asks whether a statement can be read.
 #[derive(Debug, Deserialize)]
-pub(crate) struct StatementView<'a> {
+pub(crate) struct StatementView<'a, B = serde_json::Value> {
     /// Read (not used) so that exactly what [`Statement`] accepts is accepted.
     #[allow(dead_code)]
     v: u32,
@@ -75,25 +76,8 @@ pub(crate) struct StatementView<'a> {
     pub actor: Cow<'a, str>,
     #[serde(borrow)]
     pub ts: Cow<'a, str>,
-    pub body: serde_json::Value,
+    pub body: B,
     #[allow(dead_code)]
-    #[serde(borrow)]
-    refs: Vec<Cow<'a, str>>,
-}
-
-/// [`Statement`]'s fields read with its acceptance, its body only checked ([`ValidJson`]): whether a
-/// reader can read a statement, without building its body.
-#[derive(Deserialize)]
-#[allow(dead_code)] // read so that exactly what `Statement` accepts is accepted
-struct StatementShape<'a> {
-    v: u32,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    actor: Cow<'a, str>,
-    #[serde(borrow)]
-    ts: Cow<'a, str>,
-    body: ValidJson,
     #[serde(borrow)]
     refs: Vec<Cow<'a, str>>,
 }
@@ -399,7 +383,7 @@ impl SignedStatement {
     /// Whether [`SignedStatement::statement`] reads it, without building its body (a listing that only
     /// marks the unreadable).
     pub(crate) fn readable(&self) -> bool {
-        check_limits(&self.bytes).is_ok() && serde_json::from_slice::<StatementShape<'_>>(&self.bytes).is_ok()
+        check_limits(&self.bytes).is_ok() && serde_json::from_slice::<StatementView<'_, ValidJson>>(&self.bytes).is_ok()
     }
 
     /// Full check of stored bytes: shape, then the actor's signature with `verify_strict` in `domain`.

@@ -1039,8 +1039,8 @@ mod tests {
         // Nothing changed since: the next append writes no marker.
         let out = l.append(&[note(&key, &l, "again", &at(g_ms + 200))], None, &key, i64::MAX).unwrap();
         assert_eq!((out.first_index, out.size), (3, 4));
-        // The marker changed behind the ledger's back orders nothing: its leaf's effective time moved, or
-        // its signature broken (each undone before the next).
+        // The marker changed behind the ledger's back orders nothing: its leaf's effective time moved, its
+        // signature broken, or its signature not even 64 bytes (each undone before the next).
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch("DROP TRIGGER leaves_no_update; DROP TRIGGER entries_no_update").unwrap();
         let marker = rows[0].entry.id.0.to_vec();
@@ -1054,6 +1054,7 @@ mod tests {
         for change in [
             "UPDATE leaves SET ets = ets + 1 WHERE entry_id = ?1",
             "UPDATE entries SET signature = zeroblob(64) WHERE id = ?1",
+            "UPDATE entries SET signature = x'00' WHERE id = ?1",
         ] {
             raw.execute(change, [&marker]).unwrap();
             assert!(

@@ -135,6 +135,33 @@ impl Env {
         kf.open(PASS).expect("unlock")
     }
 
+    /// Writes `statement` into the file with plain INSERTs (no trigger touched), as someone with access to
+    /// the file could: its entry with 64 bytes of 7 as signature, a `refs` row for each of its refs, and a
+    /// leaf after the own log's last with a zero `prev` and effective time `ets`, which no checkpoint
+    /// covers. Returns the entry id.
+    pub fn forge_row(&self, statement: &rollcall::ledger::Statement, ets: i64) -> rollcall::ledger::Hash {
+        let bytes = statement.canonical_bytes().expect("canonical");
+        let id = rollcall::ledger::Hash::of(&[&bytes]);
+        let c = rusqlite::Connection::open(self.ledger()).expect("open");
+        let size: i64 =
+            c.query_row("SELECT MAX(idx) + 1 FROM leaves WHERE origin = 1", [], |r| r.get(0)).expect("size");
+        c.execute(
+            "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![id.0, bytes, vec![7u8; 64], statement.kind, statement.actor, statement.ts],
+        )
+        .expect("entry");
+        for r in &statement.refs {
+            let r = rollcall::ledger::Hash::from_hex(r).expect("a ref");
+            c.execute("INSERT INTO refs (ref, entry_id) VALUES (?1, ?2)", rusqlite::params![r.0, id.0]).expect("ref");
+        }
+        c.execute(
+            "INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (1, ?1, ?2, ?3, ?4)",
+            rusqlite::params![size, id.0, vec![0u8; 32], ets],
+        )
+        .expect("leaf");
+        id
+    }
+
     /// Appends `statement`, signed by `key` for this ledger, through the library with the origin key, as a
     /// rogue peer holding that key could (no workflow checks). Returns the entry id.
     pub fn append_raw(&self, statement: &rollcall::ledger::Statement, key: &ed25519_dalek::SigningKey) -> String {
