@@ -2,6 +2,7 @@
 //! the projection of a request's entries into its state (`RequestView`).
 
 pub mod bodies;
+pub mod fact_body;
 pub mod kinds;
 pub mod note;
 pub mod projection;

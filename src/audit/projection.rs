@@ -23,7 +23,7 @@ pub struct Fact {
     pub kind: String,
     pub actor: PublicKey,
     pub ts: DateTime<Utc>,
-    pub body: serde_json::Value,
+    pub body: super::fact_body::Body,
 }
 
 /// Where a request is in its lifecycle (before policy evaluation adds approved/rejected).
@@ -223,8 +223,7 @@ pub struct RequestView {
 }
 
 fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
-    // Read in place: no copy of the body first.
-    T::deserialize(&f.body).map_err(|e| format!("malformed {} body: {e}", f.kind))
+    f.body.read::<T>().map_err(|e| format!("malformed {} body: {e}", f.kind))
 }
 
 fn rec<T>(f: &Fact, body: T) -> Rec<T> {
@@ -451,7 +450,7 @@ impl RequestView {
 
     fn try_apply(&mut self, f: &Fact, rules: &dyn Rules) -> Result<(), String> {
         let action = Action::of_kind(&f.kind).ok_or_else(|| format!("{} is not a request entry", f.kind))?;
-        let request_field = f.body.get("request").and_then(|r| r.as_str()).and_then(Hash::from_hex);
+        let request_field = f.body.str_member("request").and_then(|r| Hash::from_hex(&r));
         if action != Action::Note && request_field != Some(self.id) {
             return Err("names another request".into());
         }
@@ -568,7 +567,7 @@ pub mod tests_support {
             actor: key(actor),
             ts: DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
                 + chrono::Duration::minutes(pos as i64),
-            body,
+            body: crate::audit::fact_body::Body::of(&body),
         }
     }
 }

@@ -374,10 +374,15 @@ impl SignedStatement {
         serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
     }
 
-    /// As [`SignedStatement::statement`], its strings borrowed from the bytes (the same acceptance).
-    pub(crate) fn view(&self) -> Result<StatementView<'_>, StatementError> {
+    /// As [`SignedStatement::statement`], its strings borrowed from the bytes and its body kept as its
+    /// JSON text (the same acceptance: the body is checked to be what a `serde_json::Value` reads).
+    pub(crate) fn view(&self) -> Result<StatementView<'_, Box<serde_json::value::RawValue>>, StatementError> {
         check_limits(&self.bytes)?;
-        serde_json::from_slice(&self.bytes).map_err(|e| StatementError::Malformed(e.to_string()))
+        let malformed = |e: serde_json::Error| StatementError::Malformed(e.to_string());
+        let view: StatementView<'_, Box<serde_json::value::RawValue>> =
+            serde_json::from_slice(&self.bytes).map_err(malformed)?;
+        serde_json::from_str::<ValidJson>(view.body.get()).map_err(malformed)?;
+        Ok(view)
     }
 
     /// Whether [`SignedStatement::statement`] reads it, without building its body (a listing that only
@@ -401,7 +406,8 @@ pub(crate) struct Reread<'a> {
     pub kind: Cow<'a, str>,
     #[serde(borrow)]
     pub ts: Cow<'a, str>,
-    pub body: serde_json::Value,
+    /// Its JSON text: the verifier checked that a `serde_json::Value` reads it.
+    pub body: Box<serde_json::value::RawValue>,
 }
 
 /// Reads statement `bytes` a verifier has just checked whole again, for [`Reread`]'s members only.
@@ -711,7 +717,7 @@ mod tests {
                         (st.kind.as_str(), st.actor.as_str(), st.ts.as_str()),
                         (&*view.kind, &*view.actor, &*view.ts)
                     );
-                    assert_eq!(st.body, view.body, "{text}");
+                    assert_eq!(st.body, serde_json::from_str::<serde_json::Value>(view.body.get()).unwrap(), "{text}");
                 }
                 (Err(_), Err(_)) => {}
                 (st, view) => panic!("{text}: statement {:?}, view {:?}", st.is_ok(), view.is_ok()),

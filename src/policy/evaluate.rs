@@ -298,6 +298,7 @@ pub(crate) fn permission(
         }),
         _ => serde_json::Value::Null,
     };
+    let body = crate::audit::fact_body::Body::of(&body);
     let fact = Fact { pos, index: 0, id: Hash([0; 32]), kind: String::new(), actor: *key, ts: now, body };
     let rules = PolicyRules {
         ctx: Context { roster: ctx.roster, policies: ctx.policies, flags: ctx.flags, flags_tier: ctx.flags_tier },
@@ -630,11 +631,18 @@ impl PolicyRules<'_> {
                         policy.requests.may_request.join(", ")
                     ));
                 }
-                check_temporary(f.body.get("temporary_until"), f.ts, policy)?;
+                // The request's own record is in the view already (its first version).
+                let until = match view.versions.first() {
+                    Some(v) if f.id == view.id && v.id == f.id => {
+                        v.record.temporary_until.clone().map(serde_json::Value::String)
+                    }
+                    _ => f.body.member("temporary_until"),
+                };
+                check_temporary(until.as_ref(), f.ts, policy)?;
             }
             Action::Amend | Action::Withdraw => {
                 self.owner_or(f, view, &policy.requests.may_manage_any, "change others' requests")?;
-                if let Some(record) = f.body.get("record") {
+                if let Some(record) = f.body.member("record") {
                     check_temporary(record.get("temporary_until"), f.ts, policy)?;
                 }
             }
@@ -656,8 +664,8 @@ impl PolicyRules<'_> {
                     ));
                 }
                 let digest = &view.current().revert_digest;
-                if f.body.get("revert_digest").and_then(|d| d.as_str()) != Some(digest.as_str())
-                    || f.body.get("version").and_then(|d| d.as_str()) != Some(view.current().id.to_hex().as_str())
+                if f.body.str_member("revert_digest").as_deref() != Some(digest.as_str())
+                    || f.body.str_member("version") != Some(view.current().id.to_hex())
                 {
                     return Err("executes something other than the current version's revert operation".into());
                 }

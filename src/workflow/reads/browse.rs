@@ -677,11 +677,8 @@ pub fn search(ledger: &Ledger, query: &str, limit: usize) -> Result<Vec<HistoryR
     for id in ids.iter().filter_map(|s| Hash::from_hex(s)) {
         if let Some(row) = ledger.entry(&id)? {
             let f = super::state::fact_of(&row)?;
-            let req = if f.kind == crate::audit::kinds::REQUESTED {
-                Some(id)
-            } else {
-                f.body.get("request").or_else(|| f.body.get("on")).and_then(|v| v.as_str()).and_then(Hash::from_hex)
-            };
+            let req =
+                if f.kind == crate::audit::kinds::REQUESTED { Some(id) } else { super::state::request_named(&f.body) };
             out.push(HistoryRow {
                 index: row.index,
                 id,

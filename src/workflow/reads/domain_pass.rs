@@ -16,7 +16,7 @@
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
 use super::evidence::BlobReport;
-use super::state::{Snapshot, decisions_now, fact_of, fact_of_verified, fold_facts, record_of};
+use super::state::{Snapshot, changeset_of, decisions_now, fact_of, fact_of_verified, fold_facts};
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
@@ -94,6 +94,10 @@ pub(super) struct Collector {
     /// Entries more than one log holds: a request involving one is folded from its stored rows, which
     /// take each such entry at its first position.
     several: HashSet<EntryId>,
+    /// Where `several` comes from while it is still being asked (a scan of the leaf index, beside the
+    /// start of the walk): until it comes, every request met is held (up to four times `hold_limit`)
+    /// and nothing is folded.
+    asked: Option<std::sync::mpsc::Receiver<HashSet<EntryId>>>,
     held: IdMap<Held>,
     /// Held requests, oldest first (ids no longer held are skipped).
     order: VecDeque<EntryId>,
@@ -108,6 +112,7 @@ impl Collector {
     pub(super) fn with_limit(several: HashSet<EntryId>, hold_limit: usize) -> Collector {
         Collector {
             several,
+            asked: None,
             held: IdMap::default(),
             order: VecDeque::new(),
             held_bytes: 0,
@@ -116,10 +121,49 @@ impl Collector {
         }
     }
 
+    /// As [`Collector::with_limit`], the entries in several logs still being asked: they come over
+    /// `several` (nothing coming, the sender gone, is taken as none: the asker reports its failure).
+    pub(super) fn asking(several: std::sync::mpsc::Receiver<HashSet<EntryId>>, hold_limit: usize) -> Collector {
+        Collector { asked: Some(several), ..Collector::with_limit(HashSet::new(), hold_limit) }
+    }
+
+    /// Takes the answer to which entries several logs hold, waiting for it when `wait`, and lets go of
+    /// the held requests it shows should not have been (met while it was not known): those held by
+    /// several logs, and those an entry held by several logs joined. They are folded from their stored
+    /// rows, as they would have been had the answer been there.
+    fn settle(&mut self, wait: bool) {
+        let Some(rx) = &self.asked else { return };
+        let several = if wait {
+            rx.recv().unwrap_or_default()
+        } else {
+            match rx.try_recv() {
+                Ok(s) => s,
+                Err(std::sync::mpsc::TryRecvError::Empty) => return,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => HashSet::new(),
+            }
+        };
+        self.asked = None;
+        self.several = several;
+        if self.several.is_empty() {
+            return;
+        }
+        let several = &self.several;
+        let wrong: Vec<EntryId> = self
+            .held
+            .iter()
+            .filter(|(id, h)| several.contains(id) || h.related.iter().any(|w| several.contains(&w.id)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in wrong {
+            self.defer(&id);
+        }
+    }
+
     /// Takes one verified entry, in walk order (its statement, when one held request is all that keeps
     /// it: moved, not copied); pushes onto `ready` the requests to fold now (the oldest held, while more
     /// than the limit is held).
     pub(super) fn take(&mut self, e: &mut VerifiedEntry<'_>, ready: &mut Vec<Job>) {
+        self.settle(false);
         let shared = !self.several.is_empty() && self.several.contains(&e.id);
         let head = e.head;
         let is_request = head.kind == REQUESTED;
@@ -144,6 +188,9 @@ impl Collector {
         if is_request {
             if shared {
                 self.deferred.push(e.id);
+            } else if self.held.contains_key(&e.id) {
+                // Met again before the answer came: held by several logs (or twice by one), so it is let
+                // go when the answer comes.
             } else {
                 let request = Walked::of(e, true);
                 let bytes = weight(&request);
@@ -152,7 +199,12 @@ impl Collector {
                 self.order.push_back(e.id);
             }
         }
-        while self.held_bytes > self.hold_limit {
+        // While the answer is asked, up to four times the limit is held (the scan takes longer than the
+        // walk takes to meet the limit's worth), then it is waited for.
+        if self.asked.is_some() && self.held_bytes > self.hold_limit.saturating_mul(4) {
+            self.settle(true);
+        }
+        while self.asked.is_none() && self.held_bytes > self.hold_limit {
             let Some(oldest) = self.order.pop_front() else { break };
             if let Some(h) = self.held.remove(&oldest) {
                 self.held_bytes -= h.bytes;
@@ -176,6 +228,7 @@ impl Collector {
     /// The requests left once the walk is done: those still held (oldest first) with what the walk met,
     /// then the deferred ones, from their stored rows.
     pub(super) fn finish(mut self) -> impl Iterator<Item = Job> {
+        self.settle(true);
         let mut held = std::mem::take(&mut self.held);
         let met: Vec<Job> = self
             .order
@@ -550,12 +603,19 @@ fn fold_request(
     let mut out = DomainVerdict::default();
     let (related, origins): (Vec<Fact>, Vec<i64>) = related.into_iter().unzip();
     let id = &request.id;
-    for (fact, origin) in std::iter::once((&request, request_origin)).chain(related.iter().zip(origins)) {
-        if let Some(record) = record_of(fact) {
-            super::evidence::check_changeset(ledger, record, fact.id, origin != own, &mut out.blobs)?;
+    let view = fold_facts(ledger, snap, id, &request, &related)?;
+    // The request's own record was read into the view's first version (the fold fails without one): its
+    // change set is taken from there instead of reading the body once more.
+    let own_changeset =
+        view.versions[0].record.changeset.as_ref().and_then(|c| crate::ledger::Hash::from_hex(&c.sha256));
+    for (i, (fact, origin)) in
+        std::iter::once((&request, request_origin)).chain(related.iter().zip(origins)).enumerate()
+    {
+        let digest = if i == 0 { own_changeset } else { changeset_of(fact) };
+        if let Some(digest) = digest {
+            super::evidence::check_changeset(ledger, digest, fact.id, origin != own, &mut out.blobs)?;
         }
     }
-    let view = fold_facts(ledger, snap, id, &request, &related)?;
     for t in &view.timeline {
         if let Some(reason) = &t.ignored {
             out.discounted.push(Discounted { pos: t.pos, id: t.id, kind: t.kind.clone(), reason: reason.clone() });
@@ -656,6 +716,97 @@ mod tests {
         feed(&mut c, 3, 8, REQUESTED, &[]);
         feed(&mut c, 4, 8, REQUESTED, &[]);
         assert_eq!(left(c), vec![(1, Some(vec![])), (2, None), (8, None)]);
+    }
+
+    #[test]
+    fn an_answer_that_comes_late_sorts_out_what_was_held_as_a_known_one_would() {
+        let several: HashSet<EntryId> = [Hash([6; 32]), Hash([8; 32])].into();
+        // The answer after the walk (taken at its end), or before the second request (taken as it is met).
+        for answer_at in [5, 1] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let mut c = Collector::asking(rx, 1 << 20);
+            let feeds: [(u64, u8, &str, &[u8]); 5] = [
+                (0, 1, REQUESTED, &[]),
+                (1, 2, REQUESTED, &[]),
+                (2, 6, "approval.granted", &[2]),
+                (3, 8, REQUESTED, &[]),
+                (4, 8, REQUESTED, &[]),
+            ];
+            let mut tx = Some(tx);
+            for (i, (index, id, kind, refs)) in feeds.into_iter().enumerate() {
+                if i == answer_at
+                    && let Some(tx) = tx.take()
+                {
+                    tx.send(several.clone()).unwrap();
+                }
+                assert_eq!(feed(&mut c, index, id, kind, refs), vec![]);
+            }
+            if let Some(tx) = tx.take() {
+                tx.send(several.clone()).unwrap();
+            }
+            assert_eq!(left(c), vec![(1, Some(vec![])), (2, None), (8, None)], "answer at {answer_at}");
+        }
+        // No answer at all (the asker failed: it reports that): nothing is taken as held by several logs.
+        let (tx, rx) = std::sync::mpsc::channel::<HashSet<EntryId>>();
+        let mut c = Collector::asking(rx, 1 << 20);
+        feed(&mut c, 0, 1, REQUESTED, &[]);
+        drop(tx);
+        assert_eq!(left(c), vec![(1, Some(vec![]))]);
+    }
+
+    #[test]
+    fn nothing_is_folded_while_the_answer_is_asked_up_to_four_times_the_limit() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut c = Collector::asking(rx, 1_000);
+        let mut i = 0u8;
+        // Each request weighs 356 bytes: eleven of them are under 4,000.
+        while c.held_bytes + 356 <= 4_000 {
+            assert_eq!(feed(&mut c, i as u64, i + 1, REQUESTED, &[]), vec![]);
+            i += 1;
+        }
+        assert!(c.held_bytes > 1_000);
+        tx.send(HashSet::new()).unwrap();
+        // The answer taken, the oldest are folded down to the limit.
+        let ready = feed(&mut c, i as u64, i + 1, REQUESTED, &[]);
+        assert_eq!(ready.iter().map(|r| r.0.0[0]).collect::<Vec<_>>(), (1..=ready.len() as u8).collect::<Vec<_>>());
+        assert!(c.held_bytes <= 1_000, "{} bytes held", c.held_bytes);
+    }
+
+    proptest::proptest! {
+        /// Whenever the answer comes, what is left at the end is what a collector that knew it from the
+        /// start leaves.
+        #[test]
+        fn a_late_answer_leaves_what_an_early_one_leaves(
+            entries in proptest::collection::vec((0u8..8, proptest::collection::vec(0u8..8, 0..3)), 0..24),
+            shared in proptest::collection::hash_set(0u8..8, 0..4),
+            answer_at in 0usize..25,
+        ) {
+            // Ids under 4 are requests. An entry met more than once is held by several logs (or twice by
+            // one): the scan finds it.
+            let entries: Vec<(u8, bool, Vec<u8>)> = entries.into_iter().map(|(id, refs)| (id, id < 4, refs)).collect();
+            let mut several: HashSet<EntryId> = shared.iter().map(|b| Hash([*b; 32])).collect();
+            for (i, (id, _, _)) in entries.iter().enumerate() {
+                if entries[..i].iter().any(|e| e.0 == *id) {
+                    several.insert(Hash([*id; 32]));
+                }
+            }
+            let mut known = Collector::with_limit(several.clone(), 1 << 20);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let mut late = Collector::asking(rx, 1 << 20);
+            let mut tx = Some(tx);
+            for (i, (id, is_request, refs)) in entries.iter().enumerate() {
+                if i == answer_at && let Some(tx) = tx.take() {
+                    tx.send(several.clone()).unwrap();
+                }
+                let kind = if *is_request { REQUESTED } else { "approval.granted" };
+                feed(&mut known, i as u64, *id, kind, refs);
+                feed(&mut late, i as u64, *id, kind, refs);
+            }
+            if let Some(tx) = tx.take() {
+                tx.send(several).unwrap();
+            }
+            proptest::prop_assert_eq!(left(late), left(known));
+        }
     }
 
     #[test]
@@ -891,7 +1042,7 @@ mod tests {
             }
         }
         let read = walked(br#"{"body":{},"kind":"note","ts":"2026-12-03T10:00:00Z"}"#).fact().unwrap().0;
-        assert_eq!((read.kind.as_str(), read.body), ("note", serde_json::json!({})));
+        assert_eq!((read.kind.as_str(), read.body.value()), ("note", serde_json::json!({})));
     }
 
     /// What `verify` reports of a request's evaluation (its decisions, each with whether it counts) is what

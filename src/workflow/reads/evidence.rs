@@ -58,7 +58,7 @@ pub(crate) fn purge_of(ledger: &Ledger, id: &EntryId) -> Result<Option<Purge>, W
     for row in ledger.entries_referencing(id)? {
         if row.kind == EVIDENCE_PURGED {
             let f = super::state::fact_of(&row)?;
-            let b: PurgedBody = serde_json::from_value(f.body)?;
+            let b: PurgedBody = f.body.read()?;
             return Ok(Some(Purge { entry: f.id, actor: f.actor, ts: f.ts, reason: b.reason }));
         }
     }
@@ -73,7 +73,7 @@ pub fn load(ledger: &Ledger, id: &EntryId) -> Result<Evidence, WorkflowError> {
 fn load_as(ledger: &Ledger, id: &EntryId, parse: bool) -> Result<Evidence, WorkflowError> {
     let row = ledger.entry(id)?.ok_or_else(|| WorkflowError::NotFound(format!("no evidence {}", id.short(12))))?;
     let f = super::state::fact_of(&row)?;
-    let body: EvidenceBody = serde_json::from_value(f.body)?;
+    let body: EvidenceBody = f.body.read()?;
     let request =
         Hash::from_hex(&body.request).ok_or_else(|| WorkflowError::Usage("evidence names no request".into()))?;
     let conn = ledger.cache_conn();
@@ -195,7 +195,7 @@ pub(crate) fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> 
     let own = ledger.own_origin().id;
     ledger.visit_kinds(&[EVIDENCE_ATTACHED], |row| -> Result<(), WorkflowError> {
         let f = super::state::fact_of(&row)?;
-        let Some(digest) = f.body.get("sha256").and_then(|s| s.as_str()).and_then(Hash::from_hex) else {
+        let Some(digest) = f.body.str_member("sha256").and_then(|s| Hash::from_hex(&s)) else {
             return Ok(());
         };
         let purge = purge_of(ledger, &f.id)?;
@@ -224,16 +224,11 @@ pub(crate) fn check_blobs(ledger: &Ledger) -> Result<BlobReport, WorkflowError> 
 /// one, into `report`.
 pub(crate) fn check_changeset(
     ledger: &Ledger,
-    record: &serde_json::Value,
+    digest: Hash,
     id: EntryId,
     foreign: bool,
     report: &mut BlobReport,
 ) -> Result<(), WorkflowError> {
-    let Some(digest) =
-        record.get("changeset").and_then(|c| c.get("sha256")).and_then(|s| s.as_str()).and_then(Hash::from_hex)
-    else {
-        return Ok(());
-    };
     match store::check(ledger.cache_conn(), &digest)? {
         Some(true) => report.checked += 1,
         Some(false) => {
@@ -297,7 +292,7 @@ pub(crate) fn text_page(ledger: &Ledger, id: &EntryId, n: u64) -> Result<TextPag
     if f.kind != EVIDENCE_ATTACHED {
         return Err(WorkflowError::NotFound(format!("entry {} is not evidence", id.short(12))));
     }
-    let body: EvidenceBody = serde_json::from_value(f.body)?;
+    let body: EvidenceBody = f.body.read()?;
     let purge = purge_of(ledger, id)?;
     let digest = body.sha256.as_deref().and_then(Hash::from_hex);
     let stored = match (&purge, &digest) {

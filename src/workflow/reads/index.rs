@@ -885,12 +885,7 @@ fn note_entries(
                 affected.insert(row.entry.id);
             } else if REQUEST_KINDS.contains(&row.kind.as_str()) {
                 let f = fact_of(row)?;
-                let req = f
-                    .body
-                    .get("request")
-                    .or_else(|| f.body.get("on"))
-                    .and_then(|v| v.as_str())
-                    .and_then(Hash::from_hex);
+                let req = super::state::request_named(&f.body);
                 if let Some(r) = req {
                     affected.insert(r);
                 }

@@ -23,8 +23,8 @@ pub(crate) struct Memory {
     executed: HashMap<String, Vec<Execution>>,
 }
 
-fn text(body: &serde_json::Value, field: &str) -> Option<String> {
-    body.get(field).and_then(|v| v.as_str()).map(str::to_string)
+fn text(body: &crate::audit::fact_body::Body, field: &str) -> Option<String> {
+    body.str_member(field)
 }
 
 impl Memory {

@@ -406,14 +406,13 @@ pub(crate) fn incident_timeline(ledger: &Ledger, incident: &str) -> Result<Timel
     ledger.visit_kinds(&kinds, |row| -> Result<(), WorkflowError> {
         let f = fact_of(&row)?;
         let named = match f.kind.as_str() {
-            crate::audit::kinds::REQUESTED => f.body.get("incident"),
-            crate::audit::kinds::AMENDED => f.body.get("record").and_then(|r| r.get("incident")),
-            _ => f.body.get("incident"),
+            crate::audit::kinds::AMENDED => f.body.member("record").and_then(|r| r.get("incident").cloned()),
+            _ => f.body.member("incident"),
         };
-        if named.and_then(|v| v.as_str()) == Some(incident) {
+        if named.as_ref().and_then(|v| v.as_str()) == Some(incident) {
             let req = match f.kind.as_str() {
                 crate::audit::kinds::REQUESTED => Some(f.id),
-                _ => f.body.get("request").and_then(|v| v.as_str()).and_then(crate::ledger::Hash::from_hex),
+                _ => f.body.str_member("request").and_then(|r| crate::ledger::Hash::from_hex(&r)),
             };
             if let Some(r) = req {
                 found.push((row.pos, r));

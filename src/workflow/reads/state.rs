@@ -4,9 +4,10 @@
 use super::assess::Assessment;
 pub use super::snapshot::Snapshot;
 use crate::audit::RequestBody;
+use crate::audit::fact_body::Body;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
-use crate::ledger::{EntryId, Ledger, LogRow, Pos, PublicKey};
+use crate::ledger::{EntryId, Hash, Ledger, LogRow, Pos, PublicKey};
 use crate::policy::evaluate::{Counted, Evaluation, decisions, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
@@ -28,12 +29,17 @@ pub(crate) fn readable(id: EntryId, bytes: Vec<u8>) -> bool {
 pub(crate) fn fact_of(row: &LogRow) -> Result<Fact, WorkflowError> {
     let invalid_actor = || WorkflowError::Usage("entry has an invalid actor".into());
     let (kind, actor, ts, body) = match row.entry.view() {
-        Ok(st) => (st.kind.into_owned(), PublicKey::parse(&st.actor).ok_or_else(invalid_actor)?, st.ts, st.body),
+        Ok(st) => (
+            st.kind.into_owned(),
+            PublicKey::parse(&st.actor).ok_or_else(invalid_actor)?,
+            st.ts,
+            Body::from_raw(st.body),
+        ),
         Err(_) => (
             UNREADABLE.to_string(),
             PublicKey::parse(&row.actor).ok_or_else(invalid_actor)?,
             row.ts.as_str().into(),
-            serde_json::Value::Null,
+            Body::null(),
         ),
     };
     fact_at(row.pos, row.index, row.entry.id, kind, actor, &ts, body)
@@ -50,7 +56,7 @@ pub(crate) fn fact_of_verified(
 ) -> Result<Fact, WorkflowError> {
     let st = crate::ledger::statement::reread(bytes)
         .map_err(|e| WorkflowError::Refused(format!("entry {} cannot be read: {e}", id.short(12))))?;
-    fact_at(pos, index, id, st.kind.into_owned(), actor, &st.ts, st.body)
+    fact_at(pos, index, id, st.kind.into_owned(), actor, &st.ts, Body::from_raw(st.body))
 }
 
 /// A fact from its parts, its time `ts` parsed.
@@ -61,7 +67,7 @@ fn fact_at(
     kind: String,
     actor: PublicKey,
     ts: &str,
-    body: serde_json::Value,
+    body: Body,
 ) -> Result<Fact, WorkflowError> {
     let ts = crate::ledger::statement::parse_ts(ts)
         .ok_or_else(|| WorkflowError::Usage("entry has an invalid time".into()))?;
@@ -127,13 +133,21 @@ pub(crate) fn request_rows(ledger: &Ledger, id: &EntryId) -> Result<(LogRow, Vec
     Ok((row, ledger.entries_referencing(id)?))
 }
 
-/// The record a request entry or an amendment carries (other kinds carry none).
-pub(crate) fn record_of(fact: &Fact) -> Option<&serde_json::Value> {
-    match fact.kind.as_str() {
-        REQUESTED => Some(&fact.body),
-        crate::audit::kinds::AMENDED => fact.body.get("record"),
-        _ => None,
-    }
+/// The request an entry's body names: its `request` member, or its `on` member when it has none.
+pub(crate) fn request_named(body: &crate::audit::fact_body::Body) -> Option<EntryId> {
+    let named = body.member("request").or_else(|| body.member("on"))?;
+    Hash::from_hex(named.as_str()?)
+}
+
+/// The digest of the change set named by the record a request entry or an amendment carries (other
+/// kinds carry none).
+pub(crate) fn changeset_of(fact: &Fact) -> Option<EntryId> {
+    let changeset = match fact.kind.as_str() {
+        REQUESTED => fact.body.member("changeset")?,
+        crate::audit::kinds::AMENDED => fact.body.member("record")?.get_mut("changeset")?.take(),
+        _ => return None,
+    };
+    changeset.get("sha256")?.as_str().and_then(Hash::from_hex)
 }
 
 /// Folds request `id` from its facts under the policy's rules, with the static security flags of its
@@ -146,12 +160,12 @@ pub(crate) fn fold_facts(
     related: &[Fact],
 ) -> Result<RequestView, WorkflowError> {
     // The request's own record is read once: for the flags when no amendment replaced it, and for the view.
-    let own = RequestBody::deserialize(&request.body).ok();
+    let own = request.body.read::<RequestBody>().ok();
     let amended = related
         .iter()
         .rev()
         .find(|f| f.kind == crate::audit::kinds::AMENDED)
-        .and_then(|f| RequestBody::deserialize(f.body.get("record")?).ok());
+        .and_then(|f| RequestBody::deserialize(f.body.member("record")?).ok());
     // The flags and tier only judge the entries referencing the request: a request alone is judged by
     // who filed it and its temporary window (`Action::Request`), so a request nothing references yet needs
     // no assessment here.

@@ -88,7 +88,7 @@ pub(crate) fn split_equivocations(
             continue;
         }
         let f = crate::workflow::reads::state::fact_of(row)?;
-        let Ok(body) = serde_json::from_value::<crate::audit::bodies::AcknowledgedBody>(f.body.clone()) else {
+        let Ok(body) = f.body.read::<crate::audit::bodies::AcknowledgedBody>() else {
             continue;
         };
         if !may_acknowledge(roster, &f.actor, row.pos) {

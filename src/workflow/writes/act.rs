@@ -87,7 +87,7 @@ pub(crate) fn fact_for(
         kind: statement.kind.clone(),
         actor,
         ts: now,
-        body: statement.body.clone(),
+        body: crate::audit::fact_body::Body::of(&statement.body),
     })
 }
 

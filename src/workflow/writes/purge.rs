@@ -44,7 +44,7 @@ pub(crate) fn purge(
             && r.entry.id != id
             && let Ok(f) = crate::workflow::reads::state::fact_of(&r)
         {
-            shared = f.body.get("sha256").and_then(|s| s.as_str()) == Some(&digest.to_hex())
+            shared = f.body.str_member("sha256") == Some(digest.to_hex())
                 && purge_of(&session.ledger, &f.id).ok().flatten().is_none();
         }
         Ok(())

@@ -53,7 +53,7 @@ pub fn new_request(
             kind: REQUESTED.into(),
             actor,
             ts: now,
-            body: candidate.body.clone(),
+            body: crate::audit::fact_body::Body::of(&candidate.body),
         };
         let view = RequestView::new(&fact)?;
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
