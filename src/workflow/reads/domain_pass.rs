@@ -11,7 +11,9 @@
 //! checked against the verified statements after the walk). A request that was folded without all of them
 //! — an entry referencing it was met before it (in a log walked earlier) or after its fold — has its
 //! tentative result dropped and is folded again from its stored rows. A request held by several logs, or
-//! referenced by an entry several logs hold, is folded once from its stored rows at the end. What is held is bounded by
+//! referenced by an entry several logs hold, is folded once from its stored rows at the end (which entries
+//! several logs hold is asked beside the walk's start; until the answer comes, every request met is held
+//! and none folded, and the answer then lets go of the ones that should not have been). What is held is bounded by
 //! `hold_kib`, plus 32 bytes per request deferred so; what the check needs of each tentative fold is kept
 //! in sorted runs on disk ([`SortedRuns`]). The verdict is used only when everything verified.
 
