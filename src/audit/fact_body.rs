@@ -66,13 +66,6 @@ impl std::fmt::Debug for Body {
     }
 }
 
-impl PartialEq for Body {
-    /// Equal when their values are (member order and spacing aside).
-    fn eq(&self, other: &Body) -> bool {
-        self.text() == other.text() || self.value() == other.value()
-    }
-}
-
 /// Finds member `key` of a JSON object, the last when it is given twice.
 struct Member<'k> {
     key: &'k str,
@@ -178,7 +171,7 @@ mod tests {
         assert_eq!(raw("[\"request\"]").str_member("request"), None);
         assert_eq!(raw("\"request\"").str_member("request"), None);
         assert_eq!(Body::null().value(), serde_json::Value::Null);
-        assert_eq!(raw(r#"{ "n" : [1,2], "request":"ab","on":{"request":"inner"},"s":"\u001b[31m" }"#), b);
+        assert_eq!(raw(r#"{ "n" : [1,2], "request":"ab","on":{"request":"inner"},"s":"\u001b[31m" }"#).value(), v);
     }
 
     proptest::proptest! {

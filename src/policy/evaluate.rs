@@ -566,8 +566,9 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
 }
 
 /// A temporary revert must end in the future and within the policy's longest allowed time.
-fn check_temporary(until: Option<&serde_json::Value>, at: DateTime<Utc>, policy: &Policy) -> Result<(), String> {
-    let Some(until) = until.and_then(|u| u.as_str()) else { return Ok(()) };
+/// `until` is the record's `temporary_until` when it is a string (nothing to check otherwise).
+fn check_temporary(until: Option<&str>, at: DateTime<Utc>, policy: &Policy) -> Result<(), String> {
+    let Some(until) = until else { return Ok(()) };
     let until = crate::audit::record::parse_time(until).ok_or("temporary_until is not an RFC 3339 time")?;
     if until <= at {
         return Err("temporary_until is in the past".into());
@@ -633,17 +634,15 @@ impl PolicyRules<'_> {
                 }
                 // The request's own record is in the view already (its first version).
                 let until = match view.versions.first() {
-                    Some(v) if f.id == view.id && v.id == f.id => {
-                        v.record.temporary_until.clone().map(serde_json::Value::String)
-                    }
-                    _ => f.body.member("temporary_until"),
+                    Some(v) if v.id == f.id => v.record.temporary_until.clone(),
+                    _ => f.body.str_member("temporary_until"),
                 };
-                check_temporary(until.as_ref(), f.ts, policy)?;
+                check_temporary(until.as_deref(), f.ts, policy)?;
             }
             Action::Amend | Action::Withdraw => {
                 self.owner_or(f, view, &policy.requests.may_manage_any, "change others' requests")?;
                 if let Some(record) = f.body.member("record") {
-                    check_temporary(record.get("temporary_until"), f.ts, policy)?;
+                    check_temporary(record.get("temporary_until").and_then(|u| u.as_str()), f.ts, policy)?;
                 }
             }
             Action::Emergency => {

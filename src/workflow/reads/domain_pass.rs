@@ -610,11 +610,11 @@ fn fold_request(
     // change set is taken from there instead of reading the body once more.
     let own_changeset =
         view.versions[0].record.changeset.as_ref().and_then(|c| crate::ledger::Hash::from_hex(&c.sha256));
-    for (i, (fact, origin)) in
-        std::iter::once((&request, request_origin)).chain(related.iter().zip(origins)).enumerate()
-    {
-        let digest = if i == 0 { own_changeset } else { changeset_of(fact) };
-        if let Some(digest) = digest {
+    if let Some(digest) = own_changeset {
+        super::evidence::check_changeset(ledger, digest, request.id, request_origin != own, &mut out.blobs)?;
+    }
+    for (fact, origin) in related.iter().zip(origins) {
+        if let Some(digest) = changeset_of(fact) {
             super::evidence::check_changeset(ledger, digest, fact.id, origin != own, &mut out.blobs)?;
         }
     }
