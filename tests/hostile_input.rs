@@ -674,3 +674,41 @@ fn a_hostile_output_digest_in_a_signed_execution_is_shown_escaped() {
     assert!(!shown.contains('\u{1b}'), "{shown}");
     assert!(shown.contains("output sha256 a<U+001B>[2Jééééééééééé)"), "{shown}");
 }
+
+/// A damaged page of an index (disk damage, or a hand edit of the file): `verify` fails in one line naming
+/// the damage, says that the evidence and authorization checks it did not reach were not checked (instead
+/// of "every entry's signer counted"), and leaves the file byte for byte as it was; `--json` says the same.
+#[test]
+fn a_damaged_index_page_fails_verify_and_what_it_stopped_is_not_reported_as_checked() {
+    let env = Env::with_ledger();
+    env.notes(3);
+    let (page_size, root): (i64, i64) = {
+        let c = rusqlite::Connection::open(env.ledger()).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        (
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'leaves_entry'", [], |r| r.get(0)).unwrap(),
+        )
+    };
+    // The root page of the index of leaves by entry garbled after its type byte and cell count.
+    let mut bytes = std::fs::read(env.ledger()).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start + 8..start + page_size as usize].fill(0xA5);
+    std::fs::write(env.ledger(), &bytes).unwrap();
+
+    let out = env.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("integrity: ")).collect();
+    assert!(matches!(failed[..], [l] if l.starts_with("integrity: FAILED") && l.contains("malformed")), "{text}");
+    let not = rollcall::workflow::verify::NOT_CHECKED;
+    assert!(text.contains(&format!("evidence: {not}")) && text.contains(&format!("authorization: {not}")), "{text}");
+    assert!(!text.contains("signer counted") && !text.contains("match their digests"), "{text}");
+    let (code, json) = common::verify_json(&env);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (&json["intact"], &json["evidence_checked"], &json["authorization_checked"]),
+        (&serde_json::json!(false), &serde_json::json!(false), &serde_json::json!(false))
+    );
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), bytes);
+}

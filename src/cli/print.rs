@@ -132,6 +132,7 @@ pub(crate) fn print_verify(
         output::json(&json!({
             "witnesses": witnesses, "equivocations": equivocations, "acknowledged": acknowledged,
             "evidence": {"checked": r.blobs.checked, "purged": purged, "not_held": r.blobs.not_held},
+            "evidence_checked": r.evidence_checked, "authorization_checked": r.authorization_checked,
             "does_not_count": discounted,
             "ledger": what, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
             "integrity": {"ok": r.intact(), "failure": failure},
@@ -167,12 +168,16 @@ pub(crate) fn print_verify(
         for (e, a) in &r.witnesses.acknowledged {
             say!("{}", workflow::witness::acknowledged_line(e, a));
         }
-        say!(
-            "evidence: {} blob{} match their digests{}",
-            r.blobs.checked,
-            if r.blobs.checked == 1 { "" } else { "s" },
-            if r.blobs.purged.is_empty() { String::new() } else { format!("; {} purged", r.blobs.purged.len()) }
-        );
+        if r.evidence_checked {
+            say!(
+                "evidence: {} blob{} match their digests{}",
+                r.blobs.checked,
+                if r.blobs.checked == 1 { "" } else { "s" },
+                if r.blobs.purged.is_empty() { String::new() } else { format!("; {} purged", r.blobs.purged.len()) }
+            );
+        } else {
+            say!("evidence: {}", workflow::verify::NOT_CHECKED);
+        }
         if r.blobs.not_held > 0 {
             say!(
                 "  {} blob{} of other origins not held here (imported without evidence)",
@@ -189,11 +194,18 @@ pub(crate) fn print_verify(
                 safe(&p.reason)
             );
         }
-        if r.discounted.is_empty() {
+        if !r.authorization_checked && r.discounted.is_empty() {
+            say!("authorization: {}", workflow::verify::NOT_CHECKED);
+        } else if r.discounted.is_empty() {
             say!("authorization: every entry's signer counted");
         } else {
             say!(
-                "authorization: {} entr{} intact but do not count:",
+                "authorization: {}{} entr{} intact but do not count:",
+                if r.authorization_checked {
+                    String::new()
+                } else {
+                    format!("{}; found so far, ", workflow::verify::NOT_CHECKED)
+                },
                 r.discounted.len(),
                 if r.discounted.len() == 1 { "y is" } else { "ies are" }
             );

@@ -278,16 +278,21 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     for c in r.completeness.iter().filter(|c| !(c.origin == audit && c.size == 0)) {
         lines.push(format!("completeness ({}): {}", safe(&c.origin), safe(&c.statement)));
     }
-    lines.push(format!(
-        "evidence: {} blobs match their digests, {} purged{}",
-        r.blobs.checked,
-        r.blobs.purged.len(),
-        if r.blobs.not_held > 0 {
-            format!(", {} of other origins not held here", r.blobs.not_held)
-        } else {
-            String::new()
-        }
-    ));
+    let not_checked = crate::workflow::verify::NOT_CHECKED;
+    lines.push(if r.evidence_checked {
+        format!(
+            "evidence: {} blobs match their digests, {} purged{}",
+            r.blobs.checked,
+            r.blobs.purged.len(),
+            if r.blobs.not_held > 0 {
+                format!(", {} of other origins not held here", r.blobs.not_held)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!("evidence: {not_checked}")
+    });
     for p in &r.witnesses.problems {
         lines.push(format!("cosignatures: {}", safe(p)));
     }
@@ -306,10 +311,16 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     for (e, a) in &r.witnesses.acknowledged {
         lines.push(crate::workflow::witness::acknowledged_line(e, a));
     }
-    if r.discounted.is_empty() {
+    if !r.authorization_checked && r.discounted.is_empty() {
+        lines.push(format!("authorization: {not_checked}"));
+    } else if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());
     } else {
-        lines.push(format!("authorization: {} entries intact but do not count", r.discounted.len()));
+        lines.push(format!(
+            "authorization: {}{} entries intact but do not count",
+            if r.authorization_checked { String::new() } else { format!("{not_checked}; found so far, ") },
+            r.discounted.len()
+        ));
         for d in r.discounted.iter().take(20) {
             lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
         }
@@ -470,5 +481,37 @@ mod tests {
         assert_eq!(line_diff(a, b), vec!["- count = 1", "+ count = 2", "+ self_approval = false"]);
         assert!(line_diff(a, a).is_empty());
         assert_eq!(line_diff("", "x"), vec!["+ x"]);
+    }
+
+    /// After an integrity failure that stopped verification early, the integrity screen does not say that
+    /// every signer counted or that no blob was checked: it says they were not checked.
+    #[test]
+    fn what_a_failure_stopped_is_shown_as_not_checked() {
+        let mut report = crate::workflow::verify::VerifyReport {
+            ledger_id: None,
+            origins: Vec::new(),
+            failure: Some(crate::ledger::verify::Failure {
+                origin: "-".into(),
+                index: None,
+                entry_id: None,
+                problem: "database is damaged: database disk image is malformed".into(),
+            }),
+            completeness: Vec::new(),
+            discounted: Vec::new(),
+            blobs: Default::default(),
+            evidence_checked: false,
+            authorization_checked: false,
+            witnesses: Default::default(),
+            elapsed: std::time::Duration::ZERO,
+        };
+        let lines = integrity_of(&report).lines;
+        let not = crate::workflow::verify::NOT_CHECKED;
+        assert!(lines.contains(&format!("evidence: {not}")), "{lines:?}");
+        assert!(lines.contains(&format!("authorization: {not}")), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("every signer counted") || l.contains("match their digests")));
+        (report.failure, report.evidence_checked, report.authorization_checked) = (None, true, true);
+        let lines = integrity_of(&report).lines;
+        assert!(lines.contains(&"authorization: every signer counted".to_string()), "{lines:?}");
+        assert!(lines.contains(&"evidence: 0 blobs match their digests, 0 purged".to_string()), "{lines:?}");
     }
 }

@@ -76,6 +76,13 @@ pub struct VerifyReport {
     pub discounted: Vec<crate::identity::roster::Discounted>,
     /// Evidence blobs checked against their digests, and those purged by a signed entry.
     pub blobs: super::evidence::BlobReport,
+    /// Whether every evidence blob was checked against its digest: not when an integrity failure stopped
+    /// verification before that check (then `blobs` says nothing of the blobs).
+    pub evidence_checked: bool,
+    /// Whether every entry's signer was judged and every request's decisions counted under the policy: not
+    /// when an integrity failure stopped verification before (then `discounted` holds only what was found
+    /// until then).
+    pub authorization_checked: bool,
     /// Cosignatures held, per origin, and recorded equivocations.
     pub witnesses: super::witness::WitnessState,
     pub elapsed: Duration,
@@ -93,6 +100,10 @@ pub struct Completeness {
     pub witnessed: bool,
     pub statement: String,
 }
+
+/// What the evidence and authorization lines say when an integrity failure stopped verification before
+/// their checks ([`VerifyReport::evidence_checked`], [`VerifyReport::authorization_checked`]).
+pub const NOT_CHECKED: &str = "not checked (verification stopped at the integrity failure)";
 
 impl VerifyReport {
     pub fn intact(&self) -> bool {
@@ -124,6 +135,8 @@ pub fn verify_with(
                 completeness: Vec::new(),
                 discounted: Vec::new(),
                 blobs: Default::default(),
+                evidence_checked: false,
+                authorization_checked: false,
                 witnesses: Default::default(),
                 elapsed: started.elapsed(),
             });
@@ -154,6 +167,8 @@ fn verify_ledger(
         completeness: Vec::new(),
         discounted: Vec::new(),
         blobs: Default::default(),
+        evidence_checked: false,
+        authorization_checked: false,
         witnesses: Default::default(),
         elapsed: Duration::ZERO,
     };
@@ -481,6 +496,7 @@ fn verify_ledger(
                     });
                 }
                 report.blobs = b;
+                report.evidence_checked = true;
             }
             Err(e) => report.failure = Some(fail(format!("cannot check evidence: {e}"))),
         }
@@ -498,6 +514,7 @@ fn verify_ledger(
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
                 report.discounted.extend(verdict.discounted.into_iter().filter(|d| known.insert(d.id)));
                 report.discounted.sort_by_key(|d| d.pos);
+                report.authorization_checked = true;
             }
             Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
         }
