@@ -83,6 +83,20 @@ fn a_join_leaves_the_index_to_the_background_and_list_shows_what_a_rebuild_shows
     assert_eq!(b.json(&["list"]), listed);
     assert!(b.ok(&["rebuild", "--if-behind"]).contains("up to date"));
     wait_gone(&joined);
+    // What the background rebuild said is in its log beside the ledger, readable by its user only.
+    let log = std::path::PathBuf::from(joined["index"]["log"].as_str().expect("the log is named"));
+    assert_eq!(log, std::path::absolute(b.ledger()).unwrap().with_extension("db-index.log"));
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.lines().next().is_some_and(|l| l.ends_with("rebuild --if-behind (in the background, after a write)")),
+        "{said}"
+    );
+    assert!(said.contains("request index"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }
 
 #[test]
@@ -168,7 +182,8 @@ fn a_governance_entry_on_a_large_ledger_leaves_the_rebuild_to_the_background() {
     let err = deferring(&["enroll", "grace", "--pubkey", &key, "--as", "alice", "--role", "approver"]);
     let note = err.lines().find(|l| l.starts_with("note: the request index is being rebuilt in the background"));
     let note = note.unwrap_or_else(|| panic!("{err}"));
-    let pid: u64 = note.split("process ").nth(1).and_then(|s| s.split(')').next()).unwrap().parse().unwrap();
+    let pid: u64 = note.split("process ").nth(1).and_then(|s| s.split(',').next()).unwrap().parse().unwrap();
+    assert!(note.contains("its output in ") && note.contains("-index.log"), "{note}");
     let listed = a.json(&["list"]);
     assert_eq!(ids(&listed), vec![req.clone()], "{listed}");
     assert_eq!(listed["requests"][0]["approvals"]["have"], 1, "{listed}");

@@ -33,6 +33,14 @@ pub fn lock_path(ledger: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where the background catch-up of the ledger at `ledger`'s index writes what it says (its output and
+/// its errors), beside the lock file.
+pub fn log_path(ledger: &Path) -> PathBuf {
+    let mut name = ledger.as_os_str().to_owned();
+    name.push("-index.log");
+    PathBuf::from(name)
+}
+
 /// The lock file, created when `create` (by a process that keeps the index, which may write beside the
 /// ledger). A reader only opens one that exists: an auditor's read-only console writes nothing, not even
 /// an empty file, and when there is no file nobody is keeping the index.
@@ -134,6 +142,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger.db");
         assert_eq!(lock_path(&ledger), dir.path().join("ledger.db-index.lock"));
+        assert_eq!(log_path(&ledger), dir.path().join("ledger.db-index.log"));
         let held = exclusive(&ledger);
         assert!(busy(&ledger), "a second opener sees it held");
         assert!(exclusive_if_free(&ledger).is_none());
