@@ -675,6 +675,24 @@ fn a_hostile_output_digest_in_a_signed_execution_is_shown_escaped() {
     assert!(shown.contains("output sha256 a<U+001B>[2Jééééééééééé)"), "{shown}");
 }
 
+/// Garbles the root page of table or index `name` of `env`'s ledger after its type byte and cell count
+/// (as disk damage or a hand edit would), and returns the file's bytes as left.
+fn garble_root_page(env: &Env, name: &str) -> Vec<u8> {
+    let (page_size, root): (i64, i64) = {
+        let c = rusqlite::Connection::open(env.ledger()).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        (
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(env.ledger()).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start + 8..start + page_size as usize].fill(0xA5);
+    std::fs::write(env.ledger(), &bytes).unwrap();
+    bytes
+}
+
 /// A damaged page of an index (disk damage, or a hand edit of the file): `verify` fails in one line naming
 /// the damage, says that the evidence and authorization checks it did not reach were not checked (instead
 /// of "every entry's signer counted"), and leaves the file byte for byte as it was; `--json` says the same.
@@ -682,19 +700,7 @@ fn a_hostile_output_digest_in_a_signed_execution_is_shown_escaped() {
 fn a_damaged_index_page_fails_verify_and_what_it_stopped_is_not_reported_as_checked() {
     let env = Env::with_ledger();
     env.notes(3);
-    let (page_size, root): (i64, i64) = {
-        let c = rusqlite::Connection::open(env.ledger()).unwrap();
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
-        (
-            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
-            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'leaves_entry'", [], |r| r.get(0)).unwrap(),
-        )
-    };
-    // The root page of the index of leaves by entry garbled after its type byte and cell count.
-    let mut bytes = std::fs::read(env.ledger()).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start + 8..start + page_size as usize].fill(0xA5);
-    std::fs::write(env.ledger(), &bytes).unwrap();
+    let bytes = garble_root_page(&env, "leaves_entry");
 
     let out = env.run(&["verify"]);
     assert_eq!(out.status.code(), Some(1));
@@ -711,4 +717,27 @@ fn a_damaged_index_page_fails_verify_and_what_it_stopped_is_not_reported_as_chec
         (&serde_json::json!(false), &serde_json::json!(false), &serde_json::json!(false))
     );
     assert_eq!(std::fs::read(env.ledger()).unwrap(), bytes);
+}
+
+/// A damaged page of what the check of each governance row reads (the stored tree hashes, the signed
+/// checkpoints): a command that needs the roster says the ledger is damaged, in one line, instead of
+/// deciding without those rows ("key alice is not enrolled" for the ledger's own admin), and a write
+/// changes nothing.
+#[test]
+fn a_damaged_page_under_the_roster_is_reported_as_damage_not_as_an_unenrolled_key() {
+    for table in ["tree_hashes", "checkpoints"] {
+        let env = Env::with_ledger();
+        env.notes(2);
+        let bytes = garble_root_page(&env, table);
+        for args in [&["note", "one more", "--as", "alice"][..], &["report", "--as", "alice"]] {
+            let err = env.fails(args, 1);
+            assert!(
+                err.starts_with("error: ledger is damaged: database disk image is malformed"),
+                "{table} {args:?}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(!err.contains("not enrolled"), "{err}");
+        }
+        assert_eq!(std::fs::read(env.ledger()).unwrap(), bytes, "{table}");
+    }
 }

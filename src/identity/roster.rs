@@ -10,6 +10,7 @@
 use super::genesis::{GenesisBody, PolicyText};
 use super::kinds::*;
 use crate::ledger::causal::Causality;
+use crate::ledger::inclusion::Unchecked;
 use crate::ledger::statement::CheckedHead;
 use crate::ledger::{EntryId, Hash, Ledger, LedgerError, Pos, PublicKey};
 use std::collections::{BTreeMap, BTreeSet};
@@ -161,9 +162,11 @@ impl Roster {
         for row in ledger.entries_of_kinds(&GOVERNANCE_KINDS)? {
             match checker.check(&row) {
                 Ok(head) => rows.push((row.pos, row.entry.id, head, row.entry.bytes)),
-                Err(why) => {
+                Err(Unchecked::Fails(why)) => {
                     rejected.push(Discounted { pos: row.pos, id: row.entry.id, kind: row.kind.clone(), reason: why })
                 }
+                // A file SQLite cannot read decides nothing: not "not enrolled" for everyone it names.
+                Err(Unchecked::Unreadable(e)) => return Err(e),
             }
         }
         // A genesis problem leaves the roster empty, which refuses every signer; `verify` names it.

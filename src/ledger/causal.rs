@@ -120,8 +120,13 @@ impl Causality {
             for row in ledger.leaves_of_kind(kind)? {
                 let Some((name, key)) = keys.get(&row.origin) else { continue };
                 let ok = if kind == MERGED_KIND { row.actor == *key } else { row.index == 0 };
-                if !ok || checker.check(&row).is_err() {
+                if !ok {
                     continue;
+                }
+                match checker.check(&row) {
+                    Ok(_) => {}
+                    Err(super::inclusion::Unchecked::Fails(_)) => continue,
+                    Err(super::inclusion::Unchecked::Unreadable(e)) => return Err(e),
                 }
                 let Some(seen) = seen_of(&row.entry.bytes) else { continue };
                 let ets = super::pos::ts_ms(&row.ts);

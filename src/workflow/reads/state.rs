@@ -7,6 +7,7 @@ use crate::audit::RequestBody;
 use crate::audit::fact_body::Body;
 use crate::audit::kinds::REQUESTED;
 use crate::audit::projection::{Fact, RequestView};
+use crate::ledger::inclusion::Unchecked;
 use crate::ledger::{EntryId, Hash, Ledger, LogRow, Pos, PublicKey};
 use crate::policy::evaluate::{Counted, Evaluation, decisions, evaluate};
 use crate::workflow::error::WorkflowError;
@@ -117,8 +118,11 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
     if check {
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);
         for r in std::iter::once(&row).chain(&rows) {
-            checker.check(r).map_err(|why| {
-                WorkflowError::Refused(format!("a row of request {} fails its check: {why}", id.short(12)))
+            checker.check(r).map_err(|e| match e {
+                Unchecked::Fails(why) => {
+                    WorkflowError::Refused(format!("a row of request {} fails its check: {why}", id.short(12)))
+                }
+                Unchecked::Unreadable(e) => e.into(),
             })?;
         }
     }

@@ -84,8 +84,10 @@ pub(crate) fn split_equivocations(
     // on (a row added behind the ledger's back would close the equivocation it names).
     let mut checker = crate::ledger::inclusion::Checker::new(ledger);
     for row in &acks {
-        if checker.check(row).is_err() {
-            continue;
+        match checker.check(row) {
+            Ok(_) => {}
+            Err(crate::ledger::inclusion::Unchecked::Fails(_)) => continue,
+            Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => return Err(e.into()),
         }
         let f = crate::workflow::reads::state::fact_of(row)?;
         let Ok(body) = f.body.read::<crate::audit::bodies::AcknowledgedBody>() else {
