@@ -787,3 +787,60 @@ fn a_damaged_page_anywhere_gives_the_same_answer_or_says_the_ledger_is_damaged()
     // The damage was met: most tables' root pages are read by one of the commands.
     assert!(damage_said > names.len(), "{damage_said}");
 }
+
+/// A damaged page of the request index (a cache of the entries): every reader says the ledger is damaged,
+/// `verify` finds the record intact, and `rebuild` cannot clear the index in place. `rebuild --into NEW`
+/// copies the record into a new file, builds its index and verifies it, without writing to the damaged
+/// file: the copy lists, logs and verifies as the intact file did, and takes new entries.
+#[test]
+fn a_damaged_request_index_is_salvaged_into_a_new_file_that_answers_as_the_intact_one() {
+    let env = common::team();
+    let req = file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let (listed, logged) = (env.json(&["list"]), env.json(&["log"]));
+    let blobs = common::verify_json(&env).1["evidence"]["checked"].clone();
+    assert!(blobs.as_u64() > Some(0), "{blobs}");
+    let damaged = garble_root_page(&env, "request_index");
+    let err = env.fails(&["list"], 1);
+    assert!(err.contains("ledger is damaged") && err.contains("rebuild --into"), "{err}");
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    assert!(env.fails(&["rebuild"], 1).contains("ledger is damaged"));
+
+    let copy = env.home().join("salvaged.db");
+    let copy_arg = copy.to_str().unwrap();
+    let said = env.ok(&["rebuild", "--into", copy_arg]);
+    assert!(said.contains("verified: intact") && said.contains("is unchanged"), "{said}");
+    let beside = |suffix: &str| env.home().join(format!("salvaged.db{suffix}")).exists();
+    assert!(!beside("-wal") && !beside("-shm"), "the copy is closed whole: moving the file moves it all");
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), damaged, "the damaged file is only read");
+    assert_eq!(env.json(&["--ledger", copy_arg, "list"]), listed);
+    assert_eq!(env.json(&["--ledger", copy_arg, "log"]), logged);
+    let verified: serde_json::Value =
+        serde_json::from_slice(&env.run(&["--json", "--ledger", copy_arg, "verify"]).stdout).unwrap();
+    assert_eq!((&verified["intact"], &verified["evidence"]["checked"]), (&serde_json::json!(true), &blobs));
+    env.ok(&["--ledger", copy_arg, "note", "written to the copy", "--as", "alice"]);
+    assert_eq!(env.run(&["--ledger", copy_arg, "verify"]).status.code(), Some(0));
+    // Never over an existing file.
+    let err = env.fails(&["rebuild", "--into", copy_arg], 2);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+/// A damaged page of the record itself (the entries): `rebuild --into` refuses, naming the table, and
+/// leaves nothing behind; the damaged file is unchanged.
+#[test]
+fn a_damaged_record_is_not_salvaged_and_nothing_is_left_behind() {
+    let env = Env::with_ledger();
+    env.notes(3);
+    let damaged = garble_root_page(&env, "entries");
+    let before = common::files_under(env.home());
+    let copy = env.home().join("salvaged.db");
+    let err = env.fails(&["rebuild", "--into", copy.to_str().unwrap()], 1);
+    assert!(err.contains("the record itself cannot be read (table entries)"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!copy.exists());
+    // Nothing of the copy (SQLite's own -wal and -shm files of the ledger that was read aside).
+    let ours = |files: Vec<String>| files.into_iter().filter(|f| !f.starts_with("ledger.db-")).collect::<Vec<_>>();
+    assert_eq!(ours(common::files_under(env.home())), ours(before));
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), damaged);
+}

@@ -592,8 +592,14 @@ pub(crate) struct ObligationsArgs {
 pub(crate) struct RebuildArgs {
     /// Only bring the index up to date: rebuild it only when it is behind in a way only a rebuild mends (what
     /// `import` and `init --join` start in the background after a large import).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "into")]
     pub if_behind: bool,
+    /// Copy the ledger's record (its entries, logs, checkpoints, cosignatures and evidence) into a new
+    /// ledger file at PATH, build its request index there and verify it, without writing to the ledger:
+    /// for a file whose request index is damaged beyond a rebuild in place ("ledger is damaged" while
+    /// `verify` finds the entries intact).
+    #[arg(long, value_name = "PATH")]
+    pub into: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ pub(crate) mod pos;
 pub(crate) mod proof;
 pub(crate) mod query;
 pub(crate) mod refs_check;
+pub mod salvage;
 pub(crate) mod schema;
 pub(crate) mod sorted_runs;
 pub mod statement;

@@ -86,7 +86,10 @@ impl WorkflowError {
                 Some("create one with `rollcall init --admin NAME`, or pass --ledger PATH")
             }
             WorkflowError::Ledger(LedgerError::NotALedger(..)) => Some("check --ledger / ROLLCALL_LEDGER"),
-            WorkflowError::Ledger(LedgerError::Damaged(_)) => Some("run `rollcall verify` for details"),
+            WorkflowError::Ledger(LedgerError::Damaged(_)) => Some(
+                "run `rollcall verify` for details; when it finds the entries intact, `rollcall rebuild --into NEW` \
+                 copies them into a new file",
+            ),
             WorkflowError::Identity(IdentityError::UnknownKey { .. }) => Some("create it with `rollcall key new NAME`"),
             WorkflowError::Identity(IdentityError::WrongPassphrase(_)) => {
                 Some("check ROLLCALL_PASSPHRASE or retype it")

@@ -20,5 +20,6 @@ pub use reads::{
     verify, waiting, witness,
 };
 pub use writes::{
-    act, audited, bulk, decisions, gitsync, identity, ingest, init, keys, lifecycle, note, purge, requests, sync,
+    act, audited, bulk, decisions, gitsync, identity, ingest, init, keys, lifecycle, note, purge, requests, salvage,
+    sync,
 };

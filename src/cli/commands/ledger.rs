@@ -218,6 +218,42 @@ pub(crate) fn rebuild(ctx: &Context, if_behind: bool, json: bool) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// `rebuild --into PATH`: the record copied into a new file, its caches built, the copy verified.
+pub(crate) fn salvage(ctx: &Context, into: &std::path::Path, json: bool) -> Result<ExitCode, WorkflowError> {
+    let s = workflow::salvage::salvage(ctx, into)?;
+    let rows: serde_json::Map<String, serde_json::Value> = s.rows.iter().map(|(t, n)| (t.clone(), json!(n))).collect();
+    let from = ctx.ledger_path.display().to_string();
+    let to = s.into.display().to_string();
+    if json {
+        output::json(&json!({
+            "from": from, "into": to, "rows": rows, "requests": s.requests, "intact": s.verified.intact(),
+            "entries": s.verified.origins.iter().map(|o| o.verified).sum::<u64>(),
+        }));
+    } else {
+        let count = |t: &str| s.rows.iter().find(|(n, _)| n == t).map_or(0, |(_, n)| *n);
+        say!(
+            "copied the record of {} into {}: {}, {}, {}, {}",
+            crate::text::safe(&from),
+            crate::text::safe(&to),
+            output::count(count("entries"), "entry", "entries"),
+            output::count(count("leaves"), "leaf", "leaves"),
+            output::count(count("checkpoints"), "checkpoint", "checkpoints"),
+            output::count(count("blobs"), "evidence blob", "evidence blobs"),
+        );
+        say!("built its request index anew ({} requests); verified: intact", s.requests);
+        say!(
+            "{} is unchanged. To use the copy, with no rollcall process holding the ledger: move {} away with its \
+             -wal and -shm files if any (for example to {}.damaged), then move {} to {}",
+            crate::text::safe(&from),
+            crate::text::safe(&from),
+            crate::text::safe(&from),
+            crate::text::safe(&to),
+            crate::text::safe(&from)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `ingest SOURCE INPUT --env E --component C`: a deployment history recorded, rollbacks counted.
 pub(crate) fn ingest(ctx: &Context, a: crate::cli::args::IngestArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let r = workflow::ingest::ingest_named(

@@ -56,7 +56,10 @@ fn dispatch(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Wor
         Command::Note(a) => ledger::note(ctx, a, json),
         Command::Log(a) => ledger::log(ctx, a, json),
         Command::Verify(a) => ledger::verify(ctx, a, json),
-        Command::Rebuild(a) => ledger::rebuild(ctx, a.if_behind, json),
+        Command::Rebuild(a) => match &a.into {
+            Some(into) => ledger::salvage(ctx, into, json),
+            None => ledger::rebuild(ctx, a.if_behind, json),
+        },
         Command::Request { command } => requests::request(ctx, *command, json),
         Command::List(a) => requests::list(ctx, a, json),
         Command::Show(a) => requests::show(ctx, a, json),

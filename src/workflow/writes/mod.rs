@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod note;
 pub mod purge;
 pub mod requests;
+pub mod salvage;
 pub mod sync;
 
 use crate::ledger::{Ledger, Statement};

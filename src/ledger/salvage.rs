@@ -1,0 +1,121 @@
+//! Salvaging a ledger file whose derived pages are damaged: a new file holding exactly the record of the
+//! old one (every table of [`super::schema::LEDGER_TABLES`]), copied row for row through SQLite in one
+//! snapshot, without reading the old file's caches (the request index, the search index, the look-up
+//! indexes), which a damaged page can make impossible to clear in place. The old file is only read; the
+//! new one appears at its path only once complete, as [`Ledger::create_with`] makes files. The layers
+//! above copy what they keep in the file themselves (the evidence blobs).
+
+use super::error::LedgerError;
+use super::schema;
+use super::store::Ledger;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// What a salvage copied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Salvaged {
+    /// Rows copied, per table, in [`super::schema::LEDGER_TABLES`] order.
+    pub rows: Vec<(String, u64)>,
+}
+
+/// Copies the record of the ledger at `from` into a new ledger file at `into` (refused when `into`
+/// exists). A table of the record that SQLite cannot read is [`LedgerError::Damaged`] naming it, and then
+/// nothing appears at `into`: the record itself is damaged, and only a peer's bundle or a backup has it.
+pub fn salvage(from: &Path, into: &Path) -> Result<(Ledger, Salvaged), LedgerError> {
+    schema::check_header(from)?;
+    if into.exists() {
+        return Err(LedgerError::AlreadyExists(into.to_path_buf()));
+    }
+    let dir = into.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
+    let file_name = into.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
+    let tmp = dir.join(format!(".{file_name}.salvage-{}", std::process::id()));
+    let copied = copy(from, &tmp).and_then(|salvaged| {
+        // hard_link fails if `into` appeared meanwhile: never clobber.
+        std::fs::hard_link(&tmp, into).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(into.to_path_buf()),
+            _ => LedgerError::Io(into.to_path_buf(), e),
+        })?;
+        Ok(salvaged)
+    });
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = tmp.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let salvaged = copied?;
+    Ok((Ledger::open(into)?, salvaged))
+}
+
+/// The record of `from` copied into a new file at `tmp`, closed.
+fn copy(from: &Path, tmp: &Path) -> Result<Salvaged, LedgerError> {
+    // Created empty with mode 0600 before SQLite opens it (its WAL and SHM files take the file's mode).
+    crate::paths::private_file_options()
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| LedgerError::Io(tmp.to_path_buf(), e))?;
+    let mut conn = Connection::open_with_flags(
+        tmp,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    schema::create(&conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Read-only: nothing here can write to the damaged file.
+    conn.execute("ATTACH DATABASE ?1 AS old", [read_only_uri(from)?])?;
+    let mut salvaged = Salvaged::default();
+    let tx = conn.transaction()?;
+    for table in schema::LEDGER_TABLES {
+        let damaged =
+            |e: rusqlite::Error| LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"));
+        let (columns, rowid) = columns_of(&tx, table)?;
+        // Rows keep their rowids where the table has them: the order entries arrived in (`log --follow`).
+        let (list, key) = if rowid { (format!("rowid, {columns}"), "ORDER BY rowid") } else { (columns, "") };
+        let n = tx
+            .execute(&format!("INSERT INTO main.{table} ({list}) SELECT {list} FROM old.{table} {key}"), [])
+            .map_err(damaged)?;
+        salvaged.rows.push((table.to_string(), n as u64));
+    }
+    tx.commit()?;
+    conn.execute("DETACH DATABASE old", [])?;
+    conn.close().map_err(|(_, e)| LedgerError::from(e))?;
+    Ok(salvaged)
+}
+
+/// The columns of `table` as the new file declares them, comma-separated, and whether it has rowids.
+fn columns_of(conn: &Connection, table: &str) -> Result<(String, bool), LedgerError> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid")?;
+    let columns: Vec<String> = stmt.query_map([table], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let sql: String =
+        conn.query_row("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))?;
+    Ok((columns.join(", "), !sql.contains("WITHOUT ROWID")))
+}
+
+/// `file:` URI opening `path` read-only (RFC 3986: every byte outside the unreserved set and `/`
+/// percent-encoded).
+fn read_only_uri(path: &Path) -> Result<String, LedgerError> {
+    let absolute = std::path::absolute(path).map_err(|e| LedgerError::Io(path.to_path_buf(), e))?;
+    let mut uri = String::from("file:");
+    for b in absolute.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(*b as char),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?mode=ro");
+    Ok(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uri_encodes_every_byte_a_uri_reserves() {
+        let uri = read_only_uri(Path::new("/tmp/a b?#%é/ledger.db")).unwrap();
+        assert_eq!(uri, "file:/tmp/a%20b%3F%23%25%C3%A9/ledger.db?mode=ro");
+    }
+}
