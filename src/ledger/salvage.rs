@@ -7,8 +7,8 @@
 
 use super::error::LedgerError;
 use super::schema;
-use super::store::Ledger;
-use rusqlite::{Connection, OpenFlags};
+use super::store::{Ledger, link_new, new_file, remove_with_sqlite_files};
+use rusqlite::Connection;
 use std::path::Path;
 
 /// What a salvage copied.
@@ -31,39 +31,17 @@ pub fn salvage(from: &Path, into: &Path) -> Result<(Ledger, Salvaged), LedgerErr
     let file_name = into.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
     let tmp = dir.join(format!(".{file_name}.salvage-{}", std::process::id()));
     let copied = copy(from, &tmp).and_then(|salvaged| {
-        // hard_link fails if `into` appeared meanwhile: never clobber.
-        std::fs::hard_link(&tmp, into).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(into.to_path_buf()),
-            _ => LedgerError::Io(into.to_path_buf(), e),
-        })?;
+        link_new(&tmp, into)?;
         Ok(salvaged)
     });
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = tmp.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
+    remove_with_sqlite_files(&tmp);
     let salvaged = copied?;
     Ok((Ledger::open(into)?, salvaged))
 }
 
 /// The record of `from` copied into a new file at `tmp`, closed.
 fn copy(from: &Path, tmp: &Path) -> Result<Salvaged, LedgerError> {
-    // Created empty with mode 0600 before SQLite opens it (its WAL and SHM files take the file's mode).
-    crate::paths::private_file_options()
-        .create_new(true)
-        .open(tmp)
-        .map_err(|e| LedgerError::Io(tmp.to_path_buf(), e))?;
-    let mut conn = Connection::open_with_flags(
-        tmp,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )?;
-    schema::create(&conn)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let mut conn = new_file(tmp)?;
     // Read-only: nothing here can write to the damaged file.
     conn.execute("ATTACH DATABASE ?1 AS old", [read_only_uri(from)?])?;
     let mut salvaged = Salvaged::default();

@@ -171,37 +171,15 @@ impl Ledger {
             let synced = load.sync(&tmp);
             filled?;
             synced?;
-            // hard_link fails if `path` appeared meanwhile: never clobber.
-            std::fs::hard_link(&tmp, path).map_err(|e| {
-                E::from(match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(path.to_path_buf()),
-                    _ => LedgerError::Io(path.to_path_buf(), e),
-                })
-            })
+            Ok(link_new(&tmp, path)?)
         });
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut p = tmp.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        remove_with_sqlite_files(&tmp);
         result?;
         Ok(Self::open(path)?)
     }
 
     fn build(tmp: &Path, origin_name: &str, key: &PublicKey, ledger_id: &EntryId) -> Result<(), LedgerError> {
-        // Created empty with mode 0600 before SQLite opens it: SQLite gives its WAL and SHM files the
-        // database file's mode, and the hard link keeps it.
-        crate::paths::private_file_options()
-            .create_new(true)
-            .open(tmp)
-            .map_err(|e| LedgerError::Io(tmp.to_path_buf(), e))?;
-        let mut conn = Connection::open_with_flags(
-            tmp,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        schema::create(&conn)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&conn)?;
+        let mut conn = new_file(tmp)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO origins (id, name, public_key, own) VALUES (1, ?1, ?2, 1)",
@@ -886,6 +864,45 @@ fn append_in(
 /// Removes what a killed `create_with` of `file_name` left in `dir` (`.NAME.init-PID` and its `-wal`,
 /// `-shm`, `-journal`), when the process PID is gone. Only where `/proc` says which processes run; a PID
 /// that is running (perhaps reused) keeps its files.
+/// A new, empty ledger file at `tmp` (which must not exist): created with mode 0600 before SQLite opens it
+/// (SQLite gives its WAL and SHM files the database file's mode, and a hard link keeps it), the tables and
+/// triggers created, in WAL mode. Its connection accepts `file:` URIs (to attach another file read-only).
+pub(super) fn new_file(tmp: &Path) -> Result<Connection, LedgerError> {
+    crate::paths::private_file_options()
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| LedgerError::Io(tmp.to_path_buf(), e))?;
+    let conn = Connection::open_with_flags(
+        tmp,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    schema::create(&conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Makes the complete file `tmp` appear at `path` too; fails if `path` exists, or appeared meanwhile:
+/// never clobbers.
+pub(super) fn link_new(tmp: &Path, path: &Path) -> Result<(), LedgerError> {
+    std::fs::hard_link(tmp, path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => LedgerError::AlreadyExists(path.to_path_buf()),
+        _ => LedgerError::Io(path.to_path_buf(), e),
+    })
+}
+
+/// Removes `path` and SQLite's files beside it.
+pub(super) fn remove_with_sqlite_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 fn remove_abandoned(dir: &Path, file_name: &str) {
     let proc_fs = Path::new("/proc/self");
     if !proc_fs.exists() {

@@ -487,23 +487,13 @@ mod tests {
     /// every signer counted or that no blob was checked: it says they were not checked.
     #[test]
     fn what_a_failure_stopped_is_shown_as_not_checked() {
-        let mut report = crate::workflow::verify::VerifyReport {
-            ledger_id: None,
-            origins: Vec::new(),
-            failure: Some(crate::ledger::verify::Failure {
-                origin: "-".into(),
-                index: None,
-                entry_id: None,
-                problem: "database is damaged: database disk image is malformed".into(),
-            }),
-            completeness: Vec::new(),
-            discounted: Vec::new(),
-            blobs: Default::default(),
-            evidence_checked: false,
-            authorization_checked: false,
-            witnesses: Default::default(),
-            elapsed: std::time::Duration::ZERO,
+        let failure = crate::ledger::verify::Failure {
+            origin: "-".into(),
+            index: None,
+            entry_id: None,
+            problem: "database is damaged: database disk image is malformed".into(),
         };
+        let mut report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(failure));
         let lines = integrity_of(&report).lines;
         let not = crate::workflow::verify::NOT_CHECKED;
         assert!(lines.contains(&format!("evidence: {not}")), "{lines:?}");

@@ -106,6 +106,23 @@ pub struct Completeness {
 pub const NOT_CHECKED: &str = "not checked (verification stopped at the integrity failure)";
 
 impl VerifyReport {
+    /// A report of ledger `ledger_id` before anything was checked, or when `failure` stopped verification
+    /// before anything was: no origin, evidence or authorization checked.
+    pub fn nothing_checked(ledger_id: Option<EntryId>, failure: Option<Failure>) -> VerifyReport {
+        VerifyReport {
+            ledger_id,
+            origins: Vec::new(),
+            failure,
+            completeness: Vec::new(),
+            discounted: Vec::new(),
+            blobs: Default::default(),
+            evidence_checked: false,
+            authorization_checked: false,
+            witnesses: Default::default(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
     pub fn intact(&self) -> bool {
         self.failure.is_none()
     }
@@ -128,17 +145,10 @@ pub fn verify_with(
     let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
         Ok(l) => l,
         Err(LedgerError::Damaged(why)) => {
+            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why };
             return Ok(VerifyReport {
-                ledger_id: None,
-                origins: Vec::new(),
-                failure: Some(Failure { origin: "-".into(), index: None, entry_id: None, problem: why }),
-                completeness: Vec::new(),
-                discounted: Vec::new(),
-                blobs: Default::default(),
-                evidence_checked: false,
-                authorization_checked: false,
-                witnesses: Default::default(),
                 elapsed: started.elapsed(),
+                ..VerifyReport::nothing_checked(None, Some(failure))
             });
         }
         Err(e) => return Err(e.into()),
@@ -160,18 +170,7 @@ fn verify_ledger(
     progress: &mut dyn FnMut(u64, u64),
     started: Instant,
 ) -> VerifyReport {
-    let mut report = VerifyReport {
-        ledger_id: Some(ledger.ledger_id()),
-        origins: Vec::new(),
-        failure: None,
-        completeness: Vec::new(),
-        discounted: Vec::new(),
-        blobs: Default::default(),
-        evidence_checked: false,
-        authorization_checked: false,
-        witnesses: Default::default(),
-        elapsed: Duration::ZERO,
-    };
+    let mut report = VerifyReport::nothing_checked(Some(ledger.ledger_id()), None);
     let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
     // One snapshot for every question below; the domain pass's connections open right after it starts.
     ledger.set_cache_kib(budget.cache_kib);
