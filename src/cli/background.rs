@@ -105,16 +105,33 @@ fn start(ledger: &Path) -> std::io::Result<(u32, PathBuf)> {
     Ok((cmd.spawn()?.id(), log_path))
 }
 
-/// The background catch-up's log, for appending: readable by its user only, and started afresh once it
-/// has grown past [`LOG_LIMIT`] (each run writes a few lines; a run that failed says why at its end).
+/// The background catch-up's log, for appending: a regular file (a symbolic link or anything else put
+/// there is refused, not followed), readable by its user only (an existing file's mode is set too), and
+/// started afresh once it has grown past [`LOG_LIMIT`] (each run writes a few lines; a run that failed says
+/// why at its end). Always opened for appending, so that a run still writing to it never writes over the
+/// next one's lines.
 fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = crate::paths::private_file_options();
-    opts.create(true);
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > LOG_LIMIT => opts.truncate(true),
-        _ => opts.append(true),
-    };
-    opts.open(path)
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let log = opts.open(path)?;
+    let meta = log.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        log.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    if meta.len() > LOG_LIMIT {
+        log.set_len(0)?;
+    }
+    Ok(log)
 }
 
 #[cfg(test)]
@@ -137,5 +154,19 @@ mod tests {
         std::fs::write(&path, vec![b'x'; LOG_LIMIT as usize + 1]).unwrap();
         writeln!(open_log(&path).unwrap(), "third").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "third\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // An existing file readable by others is made private; a link put there is not followed.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            open_log(&path).unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            let other = dir.path().join("other");
+            std::fs::write(&other, vec![b'y'; LOG_LIMIT as usize + 1]).unwrap();
+            let link = dir.path().join("linked.log");
+            std::os::unix::fs::symlink(&other, &link).unwrap();
+            assert!(open_log(&link).is_err());
+            assert_eq!(std::fs::metadata(&other).unwrap().len(), LOG_LIMIT + 1);
+        }
     }
 }

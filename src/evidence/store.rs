@@ -46,23 +46,19 @@ fn ensure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS blobs (sha256 BLOB PRIMARY KEY NOT NULL, bytes BLOB NOT NULL)")
 }
 
-/// Copies every blob stored in `from`'s file into `to`'s, one at a time (a salvage of a damaged file);
-/// returns how many. A blob `to` holds already is kept.
-pub(crate) fn copy_all(from: &Connection, to: &Connection) -> Result<u64, BlobError> {
-    if !exists(from)? {
+/// Copies every blob stored in the file attached to `conn` as `old` into its main file (a salvage of a
+/// damaged file, inside its snapshot); returns how many.
+pub(crate) fn copy_attached(conn: &Connection) -> Result<u64, BlobError> {
+    let held: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM old.sqlite_master WHERE type = 'table' AND name = 'blobs'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !held {
         return Ok(0);
     }
-    ensure(to)?;
-    let mut read = from.prepare("SELECT sha256, bytes FROM blobs")?;
-    let mut write = to.prepare("INSERT OR IGNORE INTO blobs (sha256, bytes) VALUES (?1, ?2)")?;
-    let mut rows = read.query([])?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let (digest, bytes): (Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?);
-        write.execute(rusqlite::params![digest, bytes])?;
-        n += 1;
-    }
-    Ok(n)
+    ensure(conn)?;
+    Ok(conn.execute("INSERT OR IGNORE INTO main.blobs (sha256, bytes) SELECT sha256, bytes FROM old.blobs", [])? as u64)
 }
 
 /// Whether the table exists (no blob was ever stored otherwise).

@@ -2,12 +2,13 @@
 //! old one (every table of [`super::schema::LEDGER_TABLES`]), copied row for row through SQLite in one
 //! snapshot, without reading the old file's caches (the request index, the search index, the look-up
 //! indexes), which a damaged page can make impossible to clear in place. The old file is only read; the
-//! new one appears at its path only once complete, as [`Ledger::create_with`] makes files. The layers
-//! above copy what they keep in the file themselves (the evidence blobs).
+//! new one appears at its path only once complete and checked by the caller, as [`Ledger::create_with`]
+//! makes files. The layers above copy what they keep in the file themselves (the evidence blobs), in the
+//! same snapshot.
 
 use super::error::LedgerError;
 use super::schema;
-use super::store::{Ledger, link_new, new_file, remove_with_sqlite_files};
+use super::store::{Ledger, link_new, new_file, remove_abandoned, remove_with_sqlite_files};
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -19,46 +20,76 @@ pub struct Salvaged {
 }
 
 /// Copies the record of the ledger at `from` into a new ledger file at `into` (refused when `into`
-/// exists). A table of the record that SQLite cannot read is [`LedgerError::Damaged`] naming it, and then
-/// nothing appears at `into`: the record itself is damaged, and only a peer's bundle or a backup has it.
-pub fn salvage(from: &Path, into: &Path) -> Result<(Ledger, Salvaged), LedgerError> {
+/// exists), in one snapshot: the tables of the record, then what `more` copies from the same snapshot (the
+/// source attached as `old`, read-only); then `finish` (building the caches, verifying) works on the
+/// complete copy, and only when it succeeds does the copy appear at `into`. On any failure, or when the
+/// process is killed (the next salvage beside it removes what a dead process left), nothing is left at
+/// `into`. A table of the record that SQLite finds damaged is [`LedgerError::Damaged`] naming it: the
+/// record itself is damaged, and only a peer's bundle or a backup has it.
+pub fn salvage<T, E: From<LedgerError>>(
+    from: &Path,
+    into: &Path,
+    more: impl FnOnce(&Connection) -> Result<Vec<(String, u64)>, E>,
+    finish: impl FnOnce(&Ledger) -> Result<T, E>,
+) -> Result<(T, Salvaged), E> {
     schema::check_header(from)?;
     if into.exists() {
-        return Err(LedgerError::AlreadyExists(into.to_path_buf()));
+        return Err(LedgerError::AlreadyExists(into.to_path_buf()).into());
     }
     let dir = into.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
     let file_name = into.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
+    remove_abandoned(dir, file_name, "salvage");
     let tmp = dir.join(format!(".{file_name}.salvage-{}", std::process::id()));
-    let copied = copy(from, &tmp).and_then(|salvaged| {
+    let result = copy(from, &tmp, into, more).and_then(|salvaged| {
+        let ledger = Ledger::open(&tmp)?;
+        let finished = finish(&ledger)?;
+        // Closed before it appears at `into`: its last connection folds the WAL into the file.
+        drop(ledger);
         link_new(&tmp, into)?;
-        Ok(salvaged)
+        Ok((finished, salvaged))
     });
     remove_with_sqlite_files(&tmp);
-    let salvaged = copied?;
-    Ok((Ledger::open(into)?, salvaged))
+    for beside in ["-index.lock", "-index.log"] {
+        let mut p = tmp.clone().into_os_string();
+        p.push(beside);
+        let _ = std::fs::remove_file(p);
+    }
+    result
 }
 
-/// The record of `from` copied into a new file at `tmp`, closed.
-fn copy(from: &Path, tmp: &Path) -> Result<Salvaged, LedgerError> {
+/// The record of `from` and what `more` copies, in one snapshot, into a new file at `tmp`, closed.
+fn copy<E: From<LedgerError>>(
+    from: &Path,
+    tmp: &Path,
+    into: &Path,
+    more: impl FnOnce(&Connection) -> Result<Vec<(String, u64)>, E>,
+) -> Result<Salvaged, E> {
     let mut conn = new_file(tmp)?;
     // Read-only: nothing here can write to the damaged file.
-    conn.execute("ATTACH DATABASE ?1 AS old", [read_only_uri(from)?])?;
+    conn.execute("ATTACH DATABASE ?1 AS old", [read_only_uri(from)?]).map_err(LedgerError::from)?;
     let mut salvaged = Salvaged::default();
-    let tx = conn.transaction()?;
+    let tx = conn.transaction().map_err(LedgerError::from)?;
     for table in schema::LEDGER_TABLES {
-        let damaged =
-            |e: rusqlite::Error| LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"));
+        // SQLite finding the source damaged is the record's damage; any other failure (the new file's
+        // disk full, an I/O error) is the copy's.
+        let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
+            }
+            _ => LedgerError::Io(into.to_path_buf(), std::io::Error::other(format!("copying table {table}: {e}"))),
+        };
         let (columns, rowid) = columns_of(&tx, table)?;
         // Rows keep their rowids where the table has them: the order entries arrived in (`log --follow`).
         let (list, key) = if rowid { (format!("rowid, {columns}"), "ORDER BY rowid") } else { (columns, "") };
         let n = tx
             .execute(&format!("INSERT INTO main.{table} ({list}) SELECT {list} FROM old.{table} {key}"), [])
-            .map_err(damaged)?;
+            .map_err(failed)?;
         salvaged.rows.push((table.to_string(), n as u64));
     }
-    tx.commit()?;
-    conn.execute("DETACH DATABASE old", [])?;
+    salvaged.rows.extend(more(&tx)?);
+    tx.commit().map_err(LedgerError::from)?;
+    conn.execute("DETACH DATABASE old", []).map_err(LedgerError::from)?;
     conn.close().map_err(|(_, e)| LedgerError::from(e))?;
     Ok(salvaged)
 }
@@ -72,11 +103,12 @@ fn columns_of(conn: &Connection, table: &str) -> Result<(String, bool), LedgerEr
     Ok((columns.join(", "), !sql.contains("WITHOUT ROWID")))
 }
 
-/// `file:` URI opening `path` read-only (RFC 3986: every byte outside the unreserved set and `/`
-/// percent-encoded).
+/// `file:` URI opening `path` read-only: an empty authority (so that a path starting with `//` is not read
+/// as one), then the absolute path with every byte outside the unreserved set and `/` percent-encoded
+/// (RFC 3986).
 fn read_only_uri(path: &Path) -> Result<String, LedgerError> {
     let absolute = std::path::absolute(path).map_err(|e| LedgerError::Io(path.to_path_buf(), e))?;
-    let mut uri = String::from("file:");
+    let mut uri = String::from("file://");
     for b in absolute.as_os_str().as_encoded_bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(*b as char),
@@ -94,6 +126,7 @@ mod tests {
     #[test]
     fn the_uri_encodes_every_byte_a_uri_reserves() {
         let uri = read_only_uri(Path::new("/tmp/a b?#%é/ledger.db")).unwrap();
-        assert_eq!(uri, "file:/tmp/a%20b%3F%23%25%C3%A9/ledger.db?mode=ro");
+        assert_eq!(uri, "file:///tmp/a%20b%3F%23%25%C3%A9/ledger.db?mode=ro");
+        assert_eq!(read_only_uri(Path::new("//srv/l.db")).unwrap(), "file:////srv/l.db?mode=ro");
     }
 }

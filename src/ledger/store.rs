@@ -159,7 +159,7 @@ impl Ledger {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
-        remove_abandoned(dir, file_name);
+        remove_abandoned(dir, file_name, "init");
         let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
         let result = Self::build(&tmp, origin_name, origin_key, ledger_id).map_err(E::from).and_then(|()| {
             let mut ledger = Self::open(&tmp)?;
@@ -861,9 +861,6 @@ fn append_in(
     Ok(AppendOutcome { first_index, size: new_size, root, checkpoint: Some(note) })
 }
 
-/// Removes what a killed `create_with` of `file_name` left in `dir` (`.NAME.init-PID` and its `-wal`,
-/// `-shm`, `-journal`), when the process PID is gone. Only where `/proc` says which processes run; a PID
-/// that is running (perhaps reused) keeps its files.
 /// A new, empty ledger file at `tmp` (which must not exist): created with mode 0600 before SQLite opens it
 /// (SQLite gives its WAL and SHM files the database file's mode, and a hard link keeps it), the tables and
 /// triggers created, in WAL mode. Its connection accepts `file:` URIs (to attach another file read-only).
@@ -903,12 +900,16 @@ pub(super) fn remove_with_sqlite_files(path: &Path) {
     }
 }
 
-fn remove_abandoned(dir: &Path, file_name: &str) {
+/// Removes what a killed `create_with` (`kind` "init") or salvage (`kind` "salvage") of `file_name` left in
+/// `dir` (`.NAME.KIND-PID` and its `-wal`, `-shm`, `-journal`, `-index.lock`, `-index.log`), when the process
+/// PID is gone. Only where `/proc` says which processes run; a PID that is running (perhaps reused) keeps
+/// its files.
+pub(super) fn remove_abandoned(dir: &Path, file_name: &str, kind: &str) {
     let proc_fs = Path::new("/proc/self");
     if !proc_fs.exists() {
         return;
     }
-    let prefix = format!(".{file_name}.init-");
+    let prefix = format!(".{file_name}.{kind}-");
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name();

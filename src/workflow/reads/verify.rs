@@ -495,7 +495,6 @@ fn verify_ledger(
                     });
                 }
                 report.blobs = b;
-                report.evidence_checked = true;
             }
             Err(e) => report.failure = Some(fail(format!("cannot check evidence: {e}"))),
         }
@@ -513,6 +512,8 @@ fn verify_ledger(
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
                 report.discounted.extend(verdict.discounted.into_iter().filter(|d| known.insert(d.id)));
                 report.discounted.sort_by_key(|d| d.pos);
+                // The change sets the records name are counted among the blobs only here.
+                report.evidence_checked = true;
                 report.authorization_checked = true;
             }
             Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
