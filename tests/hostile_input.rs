@@ -878,3 +878,22 @@ fn a_salvaged_copy_keeps_the_order_entries_arrived_in() {
     assert_eq!(arrived(&copy), original);
     assert_eq!(alice.json(&["--ledger", copy.to_str().unwrap(), "log"]), alice.json(&["log"]));
 }
+
+/// A record that SQLite reads whole but that does not verify (a row forged behind the ledger's back):
+/// `rebuild --into` copies it, finds that the copy does not verify, says why, and leaves nothing behind.
+#[test]
+fn a_record_that_does_not_verify_is_not_salvaged() {
+    let env = Env::with_ledger();
+    env.notes(2);
+    let key = rollcall::ledger::PublicKey::from_signing(&env.signing_key("alice"));
+    let mut st = rollcall::ledger::Statement::new("note", &key, serde_json::json!({"text": "forged"}), &[]);
+    st.ts = "2030-01-01T00:00:00.000Z".into();
+    env.forge_row(&st, 1_893_456_000_000);
+    let forged = std::fs::read(env.ledger()).unwrap();
+    let copy = env.home().join("salvaged.db");
+    let err = env.fails(&["rebuild", "--into", copy.to_str().unwrap()], 1);
+    assert!(err.contains("does not verify"), "{err}");
+    assert!(!copy.exists());
+    assert!(!common::files_under(env.home()).iter().any(|f| f.contains("salvage")), "nothing of the copy is left");
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), forged);
+}

@@ -14,7 +14,7 @@ use super::merkle::stored_hash_index;
 use super::note::Checkpoint;
 use super::proof::verify_inclusion;
 use super::statement::{CheckedHead, KeyCache, check_statement_with};
-use super::store::{Ledger, LogRow, Origin, read_origins};
+use super::store::{Ledger, LogRow, Origin, latest_checkpoint_row, read_origins, stored_hash_row};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 
@@ -76,16 +76,7 @@ impl<'l> Checker<'l> {
         if let Some(c) = self.checkpoints.get(&origin.id) {
             return Ok(c.clone());
         }
-        let latest = self
-            .ledger
-            .conn()
-            .query_row(
-                "SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size DESC LIMIT 1",
-                [origin.id],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
-            )
-            .optional();
-        let c = match latest {
+        let c = match latest_checkpoint_row(self.ledger.conn(), origin.id) {
             Ok(Some((size, note))) => match Checkpoint::verify(&note, &origin.name, &origin.key) {
                 Ok((cp, _)) if cp.size == size => Ok((size, cp.root)),
                 Ok(_) => Err(format!("the latest checkpoint of {} is stored under another size", origin.name)),
@@ -137,10 +128,7 @@ impl<'l> Checker<'l> {
         let leaf = Leaf { index: row.index, entry_id: row.entry.id, prev }.hash();
         let mut stored = |level: u32, n: u64| -> Result<Hash, Unchecked> {
             let idx = stored_hash_index(level, n);
-            let hash: Option<Vec<u8>> = conn
-                .prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")
-                .and_then(|mut s| s.query_row(params![origin.id, idx as i64], |r| r.get(0)).optional())
-                .map_err(|e| classify(e, at))?;
+            let hash = stored_hash_row(conn, origin.id, idx).map_err(|e| classify(e, at))?;
             let hash =
                 hash.ok_or_else(|| fails(LedgerError::Damaged(format!("tree hash {idx} is missing")).to_string()))?;
             Hash::from_slice(&hash)

@@ -8,7 +8,7 @@
 
 use super::error::LedgerError;
 use super::schema;
-use super::store::{Ledger, link_new, new_file, remove_abandoned, remove_with_sqlite_files};
+use super::store::{Ledger, link_new, new_file, remove_temporary, temp_beside};
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -33,14 +33,7 @@ pub fn salvage<T, E: From<LedgerError>>(
     finish: impl FnOnce(&Ledger) -> Result<T, E>,
 ) -> Result<(T, Salvaged), E> {
     schema::check_header(from)?;
-    if into.exists() {
-        return Err(LedgerError::AlreadyExists(into.to_path_buf()).into());
-    }
-    let dir = into.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
-    let file_name = into.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
-    remove_abandoned(dir, file_name, "salvage");
-    let tmp = dir.join(format!(".{file_name}.salvage-{}", std::process::id()));
+    let tmp = temp_beside(into, "salvage")?;
     let result = copy(from, &tmp, into, more).and_then(|salvaged| {
         let ledger = Ledger::open(&tmp)?;
         let finished = finish(&ledger)?;
@@ -49,12 +42,7 @@ pub fn salvage<T, E: From<LedgerError>>(
         link_new(&tmp, into)?;
         Ok((finished, salvaged))
     });
-    remove_with_sqlite_files(&tmp);
-    for beside in ["-index.lock", "-index.log"] {
-        let mut p = tmp.clone().into_os_string();
-        p.push(beside);
-        let _ = std::fs::remove_file(p);
-    }
+    remove_temporary(&tmp);
     result
 }
 

@@ -153,14 +153,7 @@ impl Ledger {
         if !valid_key_name(origin_name) || origin_name == super::note::COSIGNATURE_HEADER {
             return Err(LedgerError::Damaged(format!("origin name {origin_name:?} is not valid")).into());
         }
-        if path.exists() {
-            return Err(LedgerError::AlreadyExists(path.to_path_buf()).into());
-        }
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
-        remove_abandoned(dir, file_name, "init");
-        let tmp = dir.join(format!(".{file_name}.init-{}", std::process::id()));
+        let tmp = temp_beside(path, "init")?;
         let result = Self::build(&tmp, origin_name, origin_key, ledger_id).map_err(E::from).and_then(|()| {
             let mut ledger = Self::open(&tmp)?;
             // Nobody else can see the file yet: it is filled without the WAL and synced whole below.
@@ -173,7 +166,7 @@ impl Ledger {
             synced?;
             Ok(link_new(&tmp, path)?)
         });
-        remove_with_sqlite_files(&tmp);
+        remove_temporary(&tmp);
         result?;
         Ok(Self::open(path)?)
     }
@@ -699,19 +692,30 @@ pub(crate) fn log_size(conn: &Connection, origin: i64) -> Result<u64, LedgerErro
 }
 
 pub(crate) fn latest_checkpoint(conn: &Connection, origin: i64) -> Result<Option<(u64, String)>, LedgerError> {
-    Ok(conn
-        .query_row("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size DESC LIMIT 1", [origin], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
-        })
-        .optional()?)
+    Ok(latest_checkpoint_row(conn, origin)?)
+}
+
+/// [`latest_checkpoint`] with SQLite's own error, for a caller that tells a file SQLite cannot read from
+/// a row that is not what a row holds.
+pub(crate) fn latest_checkpoint_row(conn: &Connection, origin: i64) -> rusqlite::Result<Option<(u64, String)>> {
+    conn.query_row("SELECT size, note FROM checkpoints WHERE origin = ?1 ORDER BY size DESC LIMIT 1", [origin], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+    })
+    .optional()
 }
 
 pub(crate) fn stored_hash(conn: &Connection, origin: i64, idx: u64) -> Result<Hash, LedgerError> {
-    let b: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")?
+    match stored_hash_row(conn, origin, idx)? {
+        Some(b) => blob_hash(b, "tree hash"),
+        None => Err(LedgerError::Damaged(format!("tree hash {idx} is missing"))),
+    }
+}
+
+/// The stored bytes of tree hash `idx` of `origin`, with SQLite's own error (see [`latest_checkpoint_row`]).
+pub(crate) fn stored_hash_row(conn: &Connection, origin: i64, idx: u64) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT hash FROM tree_hashes WHERE origin = ?1 AND idx = ?2")?
         .query_row(params![origin, idx as i64], |r| r.get(0))
-        .optional()?;
-    blob_hash(b.ok_or_else(|| LedgerError::Damaged(format!("tree hash {idx} is missing")))?, "tree hash")
+        .optional()
 }
 
 /// Rebuilds the Merkle frontier of a log of `size` leaves from its stored subtree hashes.
@@ -891,12 +895,32 @@ pub(super) fn link_new(tmp: &Path, path: &Path) -> Result<(), LedgerError> {
     })
 }
 
-/// Removes `path` and SQLite's files beside it.
-pub(super) fn remove_with_sqlite_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
+/// The temporary name a new file at `path` is built under before it appears there (refused when `path`
+/// exists): `.NAME.KIND-PID` beside it, its directory created private, and what a dead process's `KIND`
+/// left there removed first.
+pub(super) fn temp_beside(path: &Path, kind: &str) -> Result<PathBuf, LedgerError> {
+    if path.exists() {
+        return Err(LedgerError::AlreadyExists(path.to_path_buf()));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::paths::create_private_dir(dir).map_err(|e| LedgerError::Io(dir.to_path_buf(), e))?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("ledger");
+    remove_abandoned(dir, file_name, kind);
+    Ok(dir.join(format!(".{file_name}.{kind}-{}", std::process::id())))
+}
+
+/// Removes the temporary file `tmp` and every file beside it named after it (`tmp` then `-` and anything:
+/// SQLite's `-wal`, `-shm` and `-journal`, and what the layers above keep beside a ledger).
+pub(super) fn remove_temporary(tmp: &Path) {
+    let _ = std::fs::remove_file(tmp);
+    let (Some(dir), Some(name)) = (tmp.parent(), tmp.file_name().and_then(|n| n.to_str())) else { return };
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_str().and_then(|n| n.strip_prefix(name)).is_some_and(|rest| rest.starts_with('-')) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -904,7 +928,7 @@ pub(super) fn remove_with_sqlite_files(path: &Path) {
 /// `dir` (`.NAME.KIND-PID` and its `-wal`, `-shm`, `-journal`, `-index.lock`, `-index.log`), when the process
 /// PID is gone. Only where `/proc` says which processes run; a PID that is running (perhaps reused) keeps
 /// its files.
-pub(super) fn remove_abandoned(dir: &Path, file_name: &str, kind: &str) {
+fn remove_abandoned(dir: &Path, file_name: &str, kind: &str) {
     let proc_fs = Path::new("/proc/self");
     if !proc_fs.exists() {
         return;

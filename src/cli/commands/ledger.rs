@@ -231,10 +231,9 @@ pub(crate) fn salvage(ctx: &Context, into: &std::path::Path, json: bool) -> Resu
         }));
     } else {
         let count = |t: &str| s.rows.iter().find(|(n, _)| n == t).map_or(0, |(_, n)| *n);
+        let (from, to) = (crate::text::safe(&from), crate::text::safe(&to));
         say!(
-            "copied the record of {} into {}: {}, {}, {}, {}",
-            crate::text::safe(&from),
-            crate::text::safe(&to),
+            "copied the record of {from} into {to}: {}, {}, {}, {}",
             output::count(count("entries"), "entry", "entries"),
             output::count(count("leaves"), "leaf", "leaves"),
             output::count(count("checkpoints"), "checkpoint", "checkpoints"),
@@ -242,13 +241,8 @@ pub(crate) fn salvage(ctx: &Context, into: &std::path::Path, json: bool) -> Resu
         );
         say!("built its request index anew ({} requests); verified: intact", s.requests);
         say!(
-            "{} is unchanged. To use the copy, with no rollcall process holding the ledger: move {} away with its \
-             -wal and -shm files if any (for example to {}.damaged), then move {} to {}",
-            crate::text::safe(&from),
-            crate::text::safe(&from),
-            crate::text::safe(&from),
-            crate::text::safe(&to),
-            crate::text::safe(&from)
+            "{from} is unchanged. To use the copy, with no rollcall process holding the ledger: move {from} away \
+             with its -wal and -shm files if any (for example to {from}.damaged), then move {to} to {from}"
         );
     }
     Ok(ExitCode::SUCCESS)
