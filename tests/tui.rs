@@ -1731,3 +1731,60 @@ fn the_queues_rows_do_not_wait_for_the_alerts() {
     let found = clock::at(fixed_now(), || worker.handle(Cmd::Alerts));
     assert!(matches!(found.as_slice(), [Msg::Alerts(a)] if !a.is_empty()), "the demo has one: {found:?}");
 }
+
+/// A damaged page under the request index (disk damage; `verify` finds the record intact, since the index
+/// is a cache): the queue says that its rows could not be read and what to do (`rollcall rebuild --into`),
+/// in the danger style, instead of "nothing here" under a count of requests it cannot show; the reads that
+/// fail for the one cause raise one toast, not one each; the file is not written.
+#[test]
+fn the_console_on_a_damaged_request_index_says_so_and_what_to_do() {
+    let (_tmp, d) = demo_copy();
+    let (page_size, root): (i64, i64) = {
+        let c = rusqlite::Connection::open(&d.ledger).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        (
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'request_index'", [], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(&d.ledger).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start + 8..start + page_size as usize].fill(0xA5);
+    std::fs::write(&d.ledger, &bytes).unwrap();
+
+    let mut h = harness(&d, 120, 30, true);
+    let screen = h.render();
+    assert!(h.state.queue.rows.is_empty(), "{screen}");
+    assert!(screen.contains("could not read this list: ledger is damaged"), "{screen}");
+    assert!(screen.contains("rollcall rebuild --into NEW"), "{screen}");
+    assert!(!screen.contains("nothing here"), "{screen}");
+    assert!(screen.contains("none readable"), "{screen}");
+    assert!(!screen.contains(" 1 of "), "{screen}");
+    let y = screen.lines().position(|l| l.contains("could not read this list")).unwrap() as u16;
+    let x = screen.lines().nth(y as usize).unwrap().find("could not").unwrap() as u16;
+    assert_eq!(h.terminal.backend().buffer()[(x, y)].style().fg, Some(Color::Red), "{screen}");
+    let damaged: Vec<_> =
+        h.state.toasts.iter().filter(|t| t.error && t.text.starts_with("ledger is damaged")).collect();
+    assert_eq!(damaged.len(), 1, "{:?}", h.state.toasts);
+
+    // Refreshing fails again for the same cause: still one toast, and the list still says why.
+    at(|| h.press(KeyCode::Char('r')));
+    let screen = h.render();
+    assert_eq!(h.state.toasts.iter().filter(|t| t.text.starts_with("ledger is damaged")).count(), 1);
+    assert!(screen.contains("could not read this list"), "{screen}");
+    drop(h);
+    assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes, "the console wrote to the damaged file");
+}
+
+/// A list that could not be read says so until a page arrives: the next page that loads clears it.
+#[test]
+fn a_list_failure_clears_when_its_rows_arrive() {
+    let mut s = bare();
+    s.queue.loading = true;
+    update::update(&mut s, Msg::Error("ledger is damaged: database disk image is malformed".into()));
+    assert!(s.queue.failed.is_some() && !s.queue.loading);
+    assert!(s.history.list.failed.is_none(), "only the list being read failed");
+    let generation = s.queue.generation;
+    update::update(&mut s, Msg::Queue { generation, page: rollcall::workflow::browse::Page::First, rows: Vec::new() });
+    assert!(s.queue.failed.is_none());
+}

@@ -20,6 +20,33 @@ pub(crate) fn safe(s: &str) -> String {
     clean(s).0
 }
 
+/// What a worker could not do, sanitized: the toast says `text`; a list that could not load shows it in
+/// place of its rows, with `hint` (what the user can do about it, when the message alone does not say:
+/// a damaged file names `rollcall rebuild --into`) on the line below.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub text: String,
+    pub hint: Option<&'static str>,
+}
+
+impl Problem {
+    pub(crate) fn of(e: &crate::workflow::WorkflowError) -> Problem {
+        Problem { text: text::safe(&e.to_string()), hint: e.hint() }
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(text: &str) -> Problem {
+        Problem { text: text.to_string(), hint: None }
+    }
+}
+
+impl From<String> for Problem {
+    fn from(text: String) -> Problem {
+        Problem { text, hint: None }
+    }
+}
+
 /// A compact age: 5m, 3h, 2d, 7w.
 pub(crate) fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - since).num_seconds().max(0);

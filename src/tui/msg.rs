@@ -82,8 +82,9 @@ pub enum Msg {
     Changed,
     /// An action was signed and appended (`Ok(entry id)`), or refused.
     Acted(Result<Done, Failed>),
-    /// A worker could not do what was asked (shown as a toast; the UI goes on).
-    Error(String),
+    /// A worker could not do what was asked (shown as a toast, and in place of a list that could not
+    /// load; the UI goes on).
+    Error(Problem),
     /// Something the user should know that is not a failure (shown as a plain toast).
     Notice(String),
 }

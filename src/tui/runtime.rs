@@ -403,7 +403,7 @@ mod tests {
             match cmd {
                 Cmd::HistoryCount { generation, .. } | Cmd::History { generation, .. } => self.resume(generation),
                 Cmd::Detail { generation, .. } => Outcome::Done(vec![Msg::Notice(format!("detail {generation}"))]),
-                other => Outcome::Done(vec![Msg::Error(format!("{other:?}"))]),
+                other => Outcome::Done(vec![Msg::Error(format!("{other:?}").into())]),
             }
         }
 

@@ -70,6 +70,9 @@ pub struct Paged<T> {
     pub at_start: bool,
     /// Selection to land on once the rows for `Last` arrive.
     pub pending_select_last: bool,
+    /// Why the last page asked for could not be read (a damaged file, a locked database), until a page
+    /// arrives or the list is asked for again: drawn in place of "nothing here".
+    pub failed: Option<Problem>,
 }
 
 impl<T> Default for Paged<T> {
@@ -84,6 +87,7 @@ impl<T> Default for Paged<T> {
             at_end: false,
             at_start: true,
             pending_select_last: false,
+            failed: None,
         }
     }
 }
@@ -132,6 +136,7 @@ impl<T> Paged<T> {
         self.at_start = true;
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.loading = false;
+        self.failed = None;
     }
 
     /// Replaces the window with the last page.
@@ -148,6 +153,7 @@ impl<T> Paged<T> {
         self.selected =
             self.selected.clamp(self.offset, (self.offset + self.rows.len()).saturating_sub(1).max(self.offset));
         self.loading = false;
+        self.failed = None;
     }
 
     /// Appends the page after the window, dropping rows from the front beyond the window size.
@@ -161,6 +167,7 @@ impl<T> Paged<T> {
             self.at_start = false;
         }
         self.loading = false;
+        self.failed = None;
     }
 
     /// Prepends the page before the window.
@@ -175,6 +182,7 @@ impl<T> Paged<T> {
             self.at_end = false;
         }
         self.loading = false;
+        self.failed = None;
     }
 }
 
@@ -527,8 +535,16 @@ impl AppState {
         self.next_generation
     }
 
+    /// Shows `text` for a while; the same text already shown stays once and is shown for longer (several
+    /// reads failing for one cause, a damaged file, say it once).
     pub(crate) fn toast(&mut self, text: impl Into<String>, error: bool) {
-        self.toasts.push(Toast { text: text.into(), error, ttl: if error { 40 } else { 20 } });
+        let text = text.into();
+        let ttl = if error { 40 } else { 20 };
+        if let Some(t) = self.toasts.iter_mut().find(|t| t.text == text && t.error == error) {
+            t.ttl = ttl;
+            return;
+        }
+        self.toasts.push(Toast { text, error, ttl });
         if self.toasts.len() > 3 {
             self.toasts.remove(0);
         }

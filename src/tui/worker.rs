@@ -62,7 +62,7 @@ pub(crate) enum Parked {
 
 /// A worker error as the console shows it.
 fn error(e: WorkflowError) -> Msg {
-    Msg::Error(crate::text::safe(&e.to_string()))
+    Msg::Error(crate::tui::model::Problem::of(&e))
 }
 
 fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> Context {

@@ -138,15 +138,20 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             vec![]
         }
         Msg::Error(e) => {
-            s.queue.loading = false;
-            s.history.list.loading = false;
+            // The list whose page was being read shows why in place of its rows.
+            if std::mem::take(&mut s.queue.loading) {
+                s.queue.failed = Some(e.clone());
+            }
+            if std::mem::take(&mut s.history.list.loading) {
+                s.history.list.failed = Some(e.clone());
+            }
             // A page that could not be read: the viewer stays on the one it shows.
             if let Some(Modal::Viewer { pager: Some(p), .. }) = s.modals.last_mut() {
                 p.page = p.shown;
             }
             // A signing dialog waits for its own answer (`Msg::Acted`, which says which step can fix a
             // failure); an error of another command does not move it.
-            s.toast(e, true);
+            s.toast(e.text, true);
             vec![]
         }
         // A key release, or a reply to a request that a newer one replaced.

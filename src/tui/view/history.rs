@@ -113,8 +113,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         parts.push(format!("until {}", crate::text::safe(crate::text::prefix(x, 10))));
     }
     let filter = if parts.is_empty() { "all entries".to_string() } else { parts.join(", ") };
-    let count =
-        h.total.map(|n| format!("{} of {n}", if n == 0 { 0 } else { h.selected + 1 })).unwrap_or_else(|| "…".into());
+    let count = super::list_count(h);
     let log = if s.history.log.is_empty() {
         String::new()
     } else {
@@ -135,8 +134,12 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         .take(viewport)
         .map(|(i, r)| row(r, h.offset + i == h.selected, s, narrow, &[]))
         .collect();
+    let empty = body.is_empty();
     f.render_widget(
         Table::new(body, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
+    if empty {
+        super::no_rows(f, s, h, area, "no entries match these filters");
+    }
 }

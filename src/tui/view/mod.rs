@@ -55,6 +55,35 @@ pub(crate) fn first_visible<T>(list: &Paged<T>, viewport: usize) -> usize {
     top.min(end.saturating_sub(viewport)).max(list.offset)
 }
 
+/// A list's count in its title: "3 of 120", "…" while it is counted, and, when its rows could not be read,
+/// that none were (the count may come from another part of the file than the rows: a damaged page).
+pub(crate) fn list_count<T>(list: &Paged<T>) -> String {
+    match (list.total, list.rows.is_empty() && list.failed.is_some()) {
+        (Some(n), true) => format!("{n} counted, none readable"),
+        (None, true) => "none readable".into(),
+        (Some(n), false) => format!("{} of {n}", if n == 0 { 0 } else { list.selected + 1 }),
+        (None, false) => "…".into(),
+    }
+}
+
+/// Drawn inside a list's border when it has no rows: why they could not be read and what to do (over
+/// "loading…", which a failure ends), "loading…", or `empty`.
+pub(super) fn no_rows<T>(f: &mut Frame<'_>, s: &AppState, list: &Paged<T>, area: Rect, empty: &str) {
+    use ratatui::text::Line;
+    let t = &s.theme;
+    let lines = match &list.failed {
+        Some(p) => {
+            let mut lines = vec![Line::styled(format!("could not read this list: {}", p.text), t.danger)];
+            lines.extend(p.hint.map(|h| Line::styled(h, t.muted)));
+            lines
+        }
+        None if list.loading => vec![Line::styled("loading…", t.muted)],
+        None => vec![Line::styled(empty.to_string(), t.muted)],
+    };
+    let inner = Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), area.height.saturating_sub(3));
+    f.render_widget(ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }), inner);
+}
+
 /// Which visible list row a click at screen row `y` hits.
 pub(crate) fn row_at(s: &AppState, y: u16) -> Option<usize> {
     let body = areas(s, full(s)).body;

@@ -42,10 +42,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         what.push(format!("matching {:?}", crate::text::safe(text)));
     }
     what.push(filter.sort.describe().into());
-    let count = match q.total {
-        Some(n) => format!("{} of {n}", if n == 0 { 0 } else { q.selected + 1 }),
-        None => "…".into(),
-    };
+    let count = super::list_count(q);
     let waiting = q.rows.iter().filter(|r| matches!(r.stand, Some(Stand::Waiting(_)))).count();
     let mut title = vec![Span::styled(" Queue ", t.title), Span::raw(format!("— {} — ", what.join(", ")))];
     if q.offset == 0 && waiting > 0 {
@@ -75,14 +72,11 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let empty = rows.is_empty();
     f.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), area);
     if empty {
-        let msg = if q.loading { "loading…" } else { "nothing here — press f to change the filter, 2 for history" };
-        f.render_widget(
-            ratatui::widgets::Paragraph::new(msg).style(t.muted),
-            Rect::new(area.x + 2, area.y + 2, area.width.saturating_sub(4), 1),
-        );
+        super::no_rows(f, s, q, area, "nothing here — press f to change the filter, 2 for history");
     }
     if let Some(total) = q.total
         && total as usize > viewport
+        && !empty
     {
         let mut sb = ScrollbarState::new(total as usize).position(q.selected);
         f.render_stateful_widget(
