@@ -897,3 +897,85 @@ fn a_record_that_does_not_verify_is_not_salvaged() {
     assert!(!common::files_under(env.home()).iter().any(|f| f.contains("salvage")), "nothing of the copy is left");
     assert_eq!(std::fs::read(env.ledger()).unwrap(), forged);
 }
+
+/// A salvage whose copy runs out of room (a limit on the size of the files it writes: its writes then fail
+/// as on a full disk), at every step from creating the copy to folding its write-ahead log into it before
+/// it appears: each failure is the copy's, named by its path in one line (exit 1), not reported as damage
+/// of the record; nothing is left of the copy and the source is unchanged. With room enough the copy
+/// appears and verifies. (Before, a copy whose last fold ran out of room appeared cut short, with
+/// "verified: intact" and exit 0.)
+#[test]
+fn a_salvage_that_runs_out_of_room_says_so_and_leaves_nothing() {
+    let env = Env::with_ledger();
+    for i in 0..120 {
+        env.ok(&["note", &format!("note {i} {}", "x".repeat(2_000)), "--as", "alice"]);
+    }
+    garble_root_page(&env, "request_index");
+    let before = std::fs::read(env.ledger()).unwrap();
+    let files = common::files_under(env.home());
+    let ours = |files: Vec<String>| files.into_iter().filter(|f| !f.starts_with("ledger.db-")).collect::<Vec<_>>();
+    let copy = env.home().join("salvaged.db");
+    let bin = assert_cmd::cargo::cargo_bin!("rollcall");
+    let mut steps = std::collections::BTreeSet::new();
+    // The limit in `ulimit -f` blocks (512 or 1024 bytes), raised until the copy fits.
+    let mut blocks = 16u64;
+    loop {
+        assert!(blocks < 1 << 20, "the copy never fit");
+        // SIGXFSZ ignored: a write past the limit fails with EFBIG, as one on a full disk with ENOSPC.
+        let base = env.std_cmd();
+        let out = std::process::Command::new("sh")
+            .env_clear()
+            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .args(["-c", &format!("trap '' XFSZ; ulimit -f {blocks} && exec \"$@\""), "sh"])
+            .arg(bin)
+            .args(["rebuild", "--into", copy.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            break;
+        }
+        assert_eq!(out.status.code(), Some(1), "{blocks} blocks: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let step = err
+            .strip_prefix(&format!("error: cannot write {}: ", copy.display()))
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or_else(|| panic!("{blocks} blocks: not the copy's failure: {err}"));
+        steps.insert(step.to_string());
+        assert!(!copy.exists(), "{blocks} blocks: {err}");
+        assert_eq!(ours(common::files_under(env.home())), ours(files.clone()), "{blocks} blocks: {err}");
+        assert_eq!(std::fs::read(env.ledger()).unwrap(), before);
+        blocks += blocks / 4;
+    }
+    for step in ["creating the copy", "closing the copy"] {
+        assert!(steps.contains(step), "{step} not reached: {steps:?}");
+    }
+    let verified = env.run(&["--ledger", copy.to_str().unwrap(), "verify"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", String::from_utf8_lossy(&verified.stdout));
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), before);
+}
+
+/// A write that runs out of room (a file-size limit; as on a full disk): one line saying the disk failed
+/// and what to check, exit 1 (a failure of the system under the ledger, not bad input), and the ledger
+/// as it was: the entry is not half-written.
+#[test]
+fn a_write_on_a_full_disk_fails_in_one_line_and_the_ledger_is_unchanged() {
+    let env = Env::with_ledger();
+    env.notes(2);
+    let logged = env.json(&["log"]);
+    let base = env.std_cmd();
+    let out = std::process::Command::new("sh")
+        .env_clear()
+        .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh"])
+        .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
+        .args(["note", &"y".repeat(4_000), "--as", "alice"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("disk failed") && err.contains("check the free space"), "{err}");
+    assert_eq!(env.json(&["log"]), logged);
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+}

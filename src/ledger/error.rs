@@ -40,6 +40,14 @@ pub enum LedgerError {
     Statement(#[from] StatementError),
     #[error(transparent)]
     Note(#[from] NoteError),
+    /// The file could not be written or read back (the disk full, an I/O error under SQLite): a failure of
+    /// the system under the ledger, not of its input. SQLite rolls the transaction back.
+    #[error("the ledger's disk failed: {0}")]
+    Storage(rusqlite::Error),
+    /// A new file could not be written, built or closed (`rebuild --into`'s copy): the system under it
+    /// failed, at that path.
+    #[error("cannot write {0}: {1}")]
+    Unwritable(PathBuf, String),
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
 }
@@ -51,6 +59,7 @@ impl From<rusqlite::Error> for LedgerError {
             Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
                 LedgerError::Damaged(e.to_string())
             }
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) => LedgerError::Storage(e),
             _ => LedgerError::Sqlite(e),
         }
     }

@@ -35,10 +35,10 @@ pub fn salvage<T, E: From<LedgerError>>(
     schema::check_header(from)?;
     let tmp = temp_beside(into, "salvage")?;
     let result = copy(from, &tmp, into, more).and_then(|salvaged| {
-        let ledger = Ledger::open(&tmp)?;
+        let ledger = Ledger::open(&tmp).map_err(|e| copy_failed(into, "opening the copy", e))?;
         let finished = finish(&ledger)?;
-        // Closed before it appears at `into`: its last connection folds the WAL into the file.
-        drop(ledger);
+        // Whole in the file before it appears at `into`: only the file is linked there.
+        ledger.close_whole().map_err(|e| copy_failed(into, "closing the copy", e))?;
         link_new(&tmp, into)?;
         Ok((finished, salvaged))
     });
@@ -53,7 +53,7 @@ fn copy<E: From<LedgerError>>(
     into: &Path,
     more: impl FnOnce(&Connection) -> Result<Vec<(String, u64)>, E>,
 ) -> Result<Salvaged, E> {
-    let mut conn = new_file(tmp)?;
+    let mut conn = new_file(tmp).map_err(|e| copy_failed(into, "creating the copy", e))?;
     // Read-only: nothing here can write to the damaged file.
     conn.execute("ATTACH DATABASE ?1 AS old", [read_only_uri(from)?]).map_err(LedgerError::from)?;
     let mut salvaged = Salvaged::default();
@@ -65,7 +65,7 @@ fn copy<E: From<LedgerError>>(
             Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
                 LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
             }
-            _ => LedgerError::Io(into.to_path_buf(), std::io::Error::other(format!("copying table {table}: {e}"))),
+            _ => copy_failed(into, &format!("copying table {table}"), LedgerError::from(e)),
         };
         let (columns, rowid) = columns_of(&tx, table)?;
         // Rows keep their rowids where the table has them: the order entries arrived in (`log --follow`).
@@ -76,10 +76,21 @@ fn copy<E: From<LedgerError>>(
         salvaged.rows.push((table.to_string(), n as u64));
     }
     salvaged.rows.extend(more(&tx)?);
-    tx.commit().map_err(LedgerError::from)?;
-    conn.execute("DETACH DATABASE old", []).map_err(LedgerError::from)?;
-    conn.close().map_err(|(_, e)| LedgerError::from(e))?;
+    let written = |e: rusqlite::Error| copy_failed(into, "writing the copy", LedgerError::from(e));
+    tx.commit().map_err(written)?;
+    conn.execute("DETACH DATABASE old", []).map_err(written)?;
+    conn.close().map_err(|(_, e)| written(e))?;
     Ok(salvaged)
+}
+
+/// A failure of the new file at `into` while it is written, built or closed (its disk full, an I/O error),
+/// said as the copy's, naming it: the source was read whole by then, so it is not the record's.
+pub(crate) fn copy_failed(into: &Path, what: &str, e: LedgerError) -> LedgerError {
+    let why = match e {
+        LedgerError::Storage(e) | LedgerError::Sqlite(e) => e.to_string(),
+        e => e.to_string(),
+    };
+    LedgerError::Unwritable(into.to_path_buf(), format!("{what}: {why}"))
 }
 
 /// The columns of `table` as the new file declares them, comma-separated, and whether it has rowids.

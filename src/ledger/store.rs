@@ -385,6 +385,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// Folds the write-ahead log into the file whole, empties it, and closes the file: what a new file must
+    /// be before it appears under its name, since only the file itself is linked there. A checkpoint that
+    /// cannot finish (its disk full) is an error, where closing alone would leave pages in the log silently.
+    pub fn close_whole(self) -> Result<(), LedgerError> {
+        let (busy, log, moved): (i64, i64, i64) =
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if busy != 0 || log != moved {
+            return Err(LedgerError::Busy);
+        }
+        Ok(())
+    }
+
     /// How many stored entries are of `kind`.
     pub fn count_of_kind(&self, kind: &str) -> Result<u64, LedgerError> {
         let n: i64 = self

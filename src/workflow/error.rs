@@ -64,8 +64,9 @@ impl WorkflowError {
     pub(crate) fn is_failure(&self) -> bool {
         matches!(
             self,
-            WorkflowError::Ledger(LedgerError::Damaged(_) | LedgerError::Note(_))
-                | WorkflowError::Io(..)
+            WorkflowError::Ledger(
+                LedgerError::Damaged(_) | LedgerError::Note(_) | LedgerError::Storage(_) | LedgerError::Unwritable(..)
+            ) | WorkflowError::Io(..)
                 | WorkflowError::Stopped(_)
                 | WorkflowError::Encode(_)
                 | WorkflowError::NotEnrolled { .. }
@@ -90,6 +91,9 @@ impl WorkflowError {
                 "run `rollcall verify` for details; when it finds the entries intact, `rollcall rebuild --into NEW` \
                  copies them into a new file",
             ),
+            WorkflowError::Ledger(LedgerError::Storage(_) | LedgerError::Unwritable(..)) => {
+                Some("check the free space and the disk it writes to; nothing half-written is kept")
+            }
             WorkflowError::Identity(IdentityError::UnknownKey { .. }) => Some("create it with `rollcall key new NAME`"),
             WorkflowError::Identity(IdentityError::WrongPassphrase(_)) => {
                 Some("check ROLLCALL_PASSPHRASE or retype it")

@@ -26,13 +26,23 @@ pub struct Salvaged {
 /// `into`.
 pub fn salvage(ctx: &Context, into: &Path) -> Result<Salvaged, WorkflowError> {
     let blobs = |conn: &rusqlite::Connection| -> Result<Vec<(String, u64)>, WorkflowError> {
-        let n = crate::evidence::store::copy_attached(conn).map_err(|e| {
-            LedgerError::Io(into.to_path_buf(), std::io::Error::other(format!("copying the evidence blobs: {e}")))
+        let n = crate::evidence::store::copy_attached(conn).map_err(|e| match e {
+            // SQLite finding the source's blobs damaged is theirs; any other failure is the copy's.
+            crate::evidence::store::BlobError::Sqlite(e) => match LedgerError::from(e) {
+                LedgerError::Damaged(why) => LedgerError::Damaged(format!("the evidence blobs cannot be read: {why}")),
+                e => LedgerError::Unwritable(into.to_path_buf(), format!("copying the evidence blobs: {e}")),
+            },
+            e => LedgerError::Unwritable(into.to_path_buf(), format!("copying the evidence blobs: {e}")),
         })?;
         Ok(vec![("blobs".into(), n)])
     };
     let finish = |copy: &Ledger| -> Result<(usize, VerifyReport), WorkflowError> {
-        let requests = build_caches(copy)?;
+        let requests = build_caches(copy).map_err(|e| match e {
+            WorkflowError::Ledger(e) => {
+                WorkflowError::Ledger(crate::ledger::salvage::copy_failed(into, "building its request index", e))
+            }
+            e => e,
+        })?;
         let report = crate::workflow::verify::verify_open(copy);
         match &report.failure {
             None => Ok((requests, report)),
