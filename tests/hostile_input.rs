@@ -960,22 +960,62 @@ fn a_salvage_that_runs_out_of_room_says_so_and_leaves_nothing() {
 /// as it was: the entry is not half-written.
 #[test]
 fn a_write_on_a_full_disk_fails_in_one_line_and_the_ledger_is_unchanged() {
-    let env = Env::with_ledger();
-    env.notes(2);
+    let env = common::team();
+    let req = file_request(&env, "bob", "low");
     let logged = env.json(&["log"]);
+    let evidence = env.home().join("test-output.log");
+    std::fs::write(&evidence, "y".repeat(8_000)).unwrap();
+    let base = env.std_cmd();
+    for args in [
+        vec!["note", "a note", "--as", "alice"],
+        vec!["approve", &req, "--comment", "ok", "--as", "carol"],
+        vec!["evidence", "add", &req, evidence.to_str().unwrap(), "--kind", "test", "--as", "bob"],
+    ] {
+        let out = std::process::Command::new("sh")
+            .env_clear()
+            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .args(["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh"])
+            .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("disk failed") && err.contains("check the free space"), "{args:?}: {err}");
+        assert!(!err.contains("damaged"), "{args:?}: {err}");
+        assert_eq!(env.json(&["log"]), logged);
+    }
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+}
+
+/// An export whose bundle runs out of room (a file-size limit, as a full disk): one line naming the file,
+/// exit 1 (the system failed, not the input), and no bundle, whole or partial, at the path or beside it.
+#[test]
+fn an_export_that_runs_out_of_room_leaves_no_bundle() {
+    let env = Env::with_ledger();
+    for i in 0..40 {
+        env.ok(&["note", &format!("note {i} {}", "x".repeat(2_000)), "--as", "alice"]);
+    }
+    // An export first: the checkpoint an export signs of the own log is in, so this one writes only the
+    // bundle.
+    env.ok(&["export", "--out", env.home().join("first.rollcall").to_str().unwrap()]);
+    let out_dir = env.home().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let bundle = out_dir.join("b.rollcall");
     let base = env.std_cmd();
     let out = std::process::Command::new("sh")
         .env_clear()
         .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .args(["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh"])
+        .args(["-c", "trap '' XFSZ; ulimit -f 64 && exec \"$@\"", "sh"])
         .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
-        .args(["note", &"y".repeat(4_000), "--as", "alice"])
+        .args(["export", "--out", bundle.to_str().unwrap()])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("disk failed") && err.contains("check the free space"), "{err}");
-    assert_eq!(env.json(&["log"]), logged);
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    assert!(err.contains(&format!("cannot write {}", bundle.display())), "{err}");
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0, "nothing of the bundle is left");
+    env.ok(&["export", "--out", bundle.to_str().unwrap()]);
 }

@@ -213,7 +213,16 @@ impl Ledger {
         let ledger_id: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| r.get(0))
             .optional()
-            .map_err(|e| LedgerError::Damaged(format!("cannot read ledger metadata: {e}")))?;
+            .map_err(|e| match e.sqlite_error_code() {
+                // The disk or another process, not the file's content: said as such.
+                Some(
+                    rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked,
+                ) => LedgerError::from(e),
+                _ => LedgerError::Damaged(format!("cannot read ledger metadata: {e}")),
+            })?;
         let ledger_id = ledger_id
             .and_then(|s| Hash::from_hex(&s))
             .ok_or_else(|| LedgerError::Damaged("ledger id missing from metadata".into()))?;

@@ -38,7 +38,7 @@ pub enum WorkflowError {
     Io(String, #[source] std::io::Error),
     /// Stored evidence could not be read or written.
     #[error("{0}")]
-    Evidence(#[from] crate::evidence::store::BlobError),
+    Evidence(crate::evidence::store::BlobError),
     /// A value of our own types failed to encode or decode (a bug, or an unreadable stored body).
     #[error("cannot encode or decode a record: {0}")]
     Encode(#[from] serde_json::Error),
@@ -50,6 +50,17 @@ pub enum WorkflowError {
     /// The ledger or the policy refuses the operation (an illegal move, a rule not met).
     #[error("refused: {0}")]
     Refused(String),
+}
+
+impl From<crate::evidence::store::BlobError> for WorkflowError {
+    /// The blob store is a table of the ledger file: its SQLite failures are the ledger's (busy, damaged,
+    /// the disk failing), said and classified as such.
+    fn from(e: crate::evidence::store::BlobError) -> Self {
+        match e {
+            crate::evidence::store::BlobError::Sqlite(e) => WorkflowError::Ledger(LedgerError::from(e)),
+            e => WorkflowError::Evidence(e),
+        }
+    }
 }
 
 impl From<crate::audit::Refusal> for WorkflowError {

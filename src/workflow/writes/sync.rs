@@ -105,13 +105,18 @@ fn write_atomically(
 ) -> Result<(), WorkflowError> {
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
+    // A write that fails once the file is made (the disk full) is the system's: named by the file.
+    let failed = |e: std::io::Error| WorkflowError::Io(format!("write {}", out.display()), e);
     {
         let mut buf = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write(&mut buf)?;
-        std::io::Write::flush(&mut buf).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+        write(&mut buf).map_err(|e| match e {
+            WorkflowError::Sync(SyncError::Io(_, e)) => failed(e),
+            e => e,
+        })?;
+        std::io::Write::flush(&mut buf).map_err(failed)?;
     }
-    tmp.as_file().sync_all().map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
-    tmp.persist(out).map_err(|e| WorkflowError::Read(out.to_path_buf(), e.error))?;
+    tmp.as_file().sync_all().map_err(failed)?;
+    tmp.persist(out).map_err(|e| failed(e.error))?;
     Ok(())
 }
 
@@ -392,8 +397,14 @@ pub(crate) fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
 pub(crate) const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
 
 impl From<SyncError> for WorkflowError {
+    /// A failure of the ledger (or of its blob store) under a sync is the ledger's: said and classified
+    /// as such (damaged, busy, its disk failing), as outside a sync.
     fn from(e: SyncError) -> Self {
-        WorkflowError::Sync(e)
+        match e {
+            SyncError::Ledger(e) => WorkflowError::Ledger(e),
+            SyncError::Evidence(e) => WorkflowError::from(e),
+            e => WorkflowError::Sync(e),
+        }
     }
 }
 
