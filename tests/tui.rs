@@ -1739,18 +1739,7 @@ fn the_queues_rows_do_not_wait_for_the_alerts() {
 #[test]
 fn the_console_on_a_damaged_request_index_says_so_and_what_to_do() {
     let (_tmp, d) = demo_copy();
-    let (page_size, root): (i64, i64) = {
-        let c = rusqlite::Connection::open(&d.ledger).unwrap();
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
-        (
-            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
-            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'request_index'", [], |r| r.get(0)).unwrap(),
-        )
-    };
-    let mut bytes = std::fs::read(&d.ledger).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start + 8..start + page_size as usize].fill(0xA5);
-    std::fs::write(&d.ledger, &bytes).unwrap();
+    let bytes = garble_root_page(&d.ledger, "request_index");
 
     let mut h = harness(&d, 120, 30, true);
     let screen = h.render();
@@ -1772,6 +1761,11 @@ fn the_console_on_a_damaged_request_index_says_so_and_what_to_do() {
     let screen = h.render();
     assert_eq!(h.state.toasts.iter().filter(|t| t.text.starts_with("ledger is damaged")).count(), 1);
     assert!(screen.contains("could not read this list"), "{screen}");
+    // The dashboard's figures read the index too: it says why it has none, not "computing…" for ever.
+    at(|| h.press(KeyCode::Char('3')));
+    let screen = h.render();
+    assert!(screen.contains("could not compute the figures: ledger is damaged"), "{screen}");
+    assert!(!screen.contains("computing"), "{screen}");
     drop(h);
     assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes, "the console wrote to the damaged file");
 }
@@ -1780,11 +1774,63 @@ fn the_console_on_a_damaged_request_index_says_so_and_what_to_do() {
 #[test]
 fn a_list_failure_clears_when_its_rows_arrive() {
     let mut s = bare();
+    use rollcall::tui::model::{Problem, Reading};
     s.queue.loading = true;
-    update::update(&mut s, Msg::Error("ledger is damaged: database disk image is malformed".into()));
+    s.history.list.loading = true;
+    let damaged =
+        |reading| Problem { text: "ledger is damaged: database disk image is malformed".into(), hint: None, reading };
+    update::update(&mut s, Msg::Error(damaged(Reading::Queue)));
     assert!(s.queue.failed.is_some() && !s.queue.loading);
-    assert!(s.history.list.failed.is_none(), "only the list being read failed");
+    assert!(s.history.list.failed.is_none() && s.history.list.loading, "only the list being read failed");
+    // The dashboard says why it has no figures, until they come.
+    update::update(&mut s, Msg::Error(damaged(Reading::Metrics)));
+    assert!(s.metrics_failed.is_some());
     let generation = s.queue.generation;
     update::update(&mut s, Msg::Queue { generation, page: rollcall::workflow::browse::Page::First, rows: Vec::new() });
     assert!(s.queue.failed.is_none());
+}
+
+/// Overwrites the root page of the table or index `name` of the ledger at `path` (past its page header):
+/// a damaged page, as a disk error leaves. Returns the file's bytes after.
+fn garble_root_page(path: &std::path::Path, name: &str) -> Vec<u8> {
+    let (page_size, root): (i64, i64) = {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        (
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(path).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start + 8..start + page_size as usize].fill(0xA5);
+    std::fs::write(path, &bytes).unwrap();
+    bytes
+}
+
+/// A damaged page of the leaf index that the scan for entries held by several logs reads: the console's
+/// background verification (one thread: the scan is asked first, in line) and the full one (the scan
+/// beside the walk; the roster's read meets the damage first) both fail in one line saying the ledger is
+/// damaged, once (not "database is damaged: ledger is damaged"), report the evidence and authorization as
+/// not checked, and leave the file as it was; the console's integrity screen says the same.
+#[test]
+fn verification_stops_at_a_damaged_leaf_index_whichever_read_meets_it() {
+    use rollcall::workflow::verify::{Budget, NOT_CHECKED, verify_with};
+    let (_tmp, d) = demo_copy();
+    let bytes = garble_root_page(&d.ledger, "leaves_entry");
+    let ctx = d.context();
+    for budget in [Budget::background(), Budget { threads: 2, cache_kib: 4096, hold_kib: 4096 }] {
+        let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();
+        let failure = report.failure.as_ref().expect("a failure").problem.clone();
+        assert!(failure.contains("ledger is damaged"), "{failure}");
+        assert!(!failure.contains("database is damaged"), "{failure}");
+        assert!(!report.evidence_checked && !report.authorization_checked, "{failure}");
+    }
+    let mut h = harness(&d, 120, 30, true);
+    at(|| h.press(KeyCode::Char('4')));
+    let screen = h.render();
+    assert!(screen.contains("integrity: FAILED") && screen.contains("ledger is damaged"), "{screen}");
+    assert!(screen.contains(&format!("evidence: {NOT_CHECKED}")), "{screen}");
+    drop(h);
+    assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes);
 }

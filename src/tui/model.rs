@@ -27,23 +27,39 @@ pub(crate) fn safe(s: &str) -> String {
 pub struct Problem {
     pub text: String,
     pub hint: Option<&'static str>,
+    /// What was being read: the screen waiting for it says why instead.
+    pub reading: Reading,
+}
+
+/// What a failed command was reading.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// The queue's rows or count.
+    Queue,
+    /// The history's rows or count.
+    History,
+    /// The dashboard's figures.
+    Metrics,
+    /// Anything else (a request's detail, evidence, a search, an internal error).
+    #[default]
+    Other,
 }
 
 impl Problem {
-    pub(crate) fn of(e: &crate::workflow::WorkflowError) -> Problem {
-        Problem { text: text::safe(&e.to_string()), hint: e.hint() }
+    pub(crate) fn of(e: &crate::workflow::WorkflowError, reading: Reading) -> Problem {
+        Problem { text: text::safe(&e.to_string()), hint: e.hint(), reading }
     }
 }
 
 impl From<&str> for Problem {
     fn from(text: &str) -> Problem {
-        Problem { text: text.to_string(), hint: None }
+        Problem { text: text.to_string(), hint: None, reading: Reading::Other }
     }
 }
 
 impl From<String> for Problem {
     fn from(text: String) -> Problem {
-        Problem { text, hint: None }
+        Problem { text, hint: None, reading: Reading::Other }
     }
 }
 

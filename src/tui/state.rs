@@ -451,6 +451,8 @@ pub struct AppState {
     /// The tick at which the dashboard's figures were asked for, until they come: showing the dashboard
     /// again meanwhile does not start them over.
     pub metrics_asked: Option<u64>,
+    /// Why the dashboard's figures could not be computed, until they are.
+    pub metrics_failed: Option<Problem>,
     pub integrity: Integrity,
     /// How far the background verification has come, in percent, while it runs.
     pub verifying: Option<u8>,
@@ -506,6 +508,7 @@ impl AppState {
             history: HistoryState::default(),
             metrics: None,
             metrics_asked: None,
+            metrics_failed: None,
             integrity: Integrity::default(),
             verifying: None,
             modals: Vec::new(),

@@ -60,9 +60,19 @@ pub(crate) enum Parked {
     Metrics(Box<crate::workflow::metrics::MetricsScan>),
 }
 
-/// A worker error as the console shows it.
-fn error(e: WorkflowError) -> Msg {
-    Msg::Error(crate::tui::model::Problem::of(&e))
+/// A worker error as the console shows it, with what was being read.
+fn error(e: WorkflowError, reading: Reading) -> Msg {
+    Msg::Error(crate::tui::model::Problem::of(&e, reading))
+}
+
+/// What `cmd` reads, for its error.
+fn reading(cmd: &Cmd) -> Reading {
+    match cmd {
+        Cmd::Queue { .. } | Cmd::QueueCount { .. } => Reading::Queue,
+        Cmd::History { .. } | Cmd::HistoryCount { .. } => Reading::History,
+        Cmd::Metrics => Reading::Metrics,
+        _ => Reading::Other,
+    }
 }
 
 fn ctx_like(ctx: &Context, passphrase: Option<crate::identity::Passphrase>) -> Context {
@@ -150,6 +160,7 @@ impl Worker {
     /// Starts on `cmd`: its messages, or (a history count over a large log) the work left, to be taken up
     /// with [`Worker::resume`] once the commands that came meanwhile are answered.
     pub(crate) fn begin(&mut self, cmd: Cmd) -> Outcome {
+        let what = reading(&cmd);
         let parked = match cmd {
             Cmd::History { generation, filter, page, limit } => self
                 .ledger()
@@ -162,19 +173,23 @@ impl Worker {
             Cmd::Metrics => Ok(Parked::Metrics(Box::new(crate::workflow::metrics::MetricsScan::start(
                 crate::workflow::clock::now(),
             )))),
-            cmd => return Outcome::Done(self.try_handle(cmd).unwrap_or_else(|e| vec![error(e)])),
+            cmd => return Outcome::Done(self.try_handle(cmd).unwrap_or_else(|e| vec![error(e, what)])),
         };
         match parked {
             Ok(p) => self.resume(p),
-            Err(e) => Outcome::Done(vec![error(e)]),
+            Err(e) => Outcome::Done(vec![error(e, what)]),
         }
     }
 
     /// One more step of work left by [`Worker::begin`].
     pub(crate) fn resume(&mut self, mut p: Parked) -> Outcome {
+        let what = match p {
+            Parked::Page { .. } | Parked::Count { .. } => Reading::History,
+            Parked::Metrics(_) => Reading::Metrics,
+        };
         let ledger = match self.ledger() {
             Ok(l) => l,
-            Err(e) => return Outcome::Done(vec![error(e)]),
+            Err(e) => return Outcome::Done(vec![error(e, what)]),
         };
         let done = match &mut p {
             Parked::Page { generation, page, scan } => scan.step(ledger, browse::SCAN_STEP).map(|rows| {
@@ -192,7 +207,7 @@ impl Worker {
         match done {
             Ok(Some(msg)) => Outcome::Done(vec![msg]),
             Ok(None) => Outcome::Parked(p),
-            Err(e) => Outcome::Done(vec![error(e)]),
+            Err(e) => Outcome::Done(vec![error(e, what)]),
         }
     }
 

@@ -11,6 +11,7 @@ mod dialog;
 mod lists;
 
 use super::keymap::Action;
+use super::model::Reading;
 use super::msg::{Cmd, GovernanceView, Msg, TermOp};
 use super::state::*;
 use super::view;
@@ -113,6 +114,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         Msg::Metrics(m) => {
             s.metrics = Some(*m);
             s.metrics_asked = None;
+            s.metrics_failed = None;
             vec![]
         }
         Msg::Verifying(pct) => {
@@ -138,12 +140,25 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             vec![]
         }
         Msg::Error(e) => {
-            // The list whose page was being read shows why in place of its rows.
-            if std::mem::take(&mut s.queue.loading) {
-                s.queue.failed = Some(e.clone());
-            }
-            if std::mem::take(&mut s.history.list.loading) {
-                s.history.list.failed = Some(e.clone());
+            // The screen that waited for what could not be read says why in its place.
+            match e.reading {
+                Reading::Queue => {
+                    s.queue.loading = false;
+                    s.queue.failed = Some(e.clone());
+                }
+                Reading::History => {
+                    s.history.list.loading = false;
+                    s.history.list.failed = Some(e.clone());
+                }
+                Reading::Metrics => {
+                    s.metrics_asked = None;
+                    s.metrics_failed = Some(e.clone());
+                }
+                // Not known to be a list's (an internal error): no list waits for it forever.
+                Reading::Other => {
+                    s.queue.loading = false;
+                    s.history.list.loading = false;
+                }
             }
             // A page that could not be read: the viewer stays on the one it shows.
             if let Some(Modal::Viewer { pager: Some(p), .. }) = s.modals.last_mut() {

@@ -12,7 +12,11 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(m) = &s.metrics else {
-        f.render_widget(Paragraph::new("computing…").style(t.muted), inner);
+        let lines = match &s.metrics_failed {
+            Some(p) => super::problem(s, "could not compute the figures", p),
+            None => vec![Line::styled("computing…", t.muted)],
+        };
+        f.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }), inner);
         return;
     };
     let [top, mid, bottom] =

@@ -66,17 +66,22 @@ pub(crate) fn list_count<T>(list: &Paged<T>) -> String {
     }
 }
 
+/// A read that failed, in place of what it would have shown: `what` and why in the danger style, then what
+/// to do about it.
+pub(super) fn problem(s: &AppState, what: &str, p: &super::model::Problem) -> Vec<ratatui::text::Line<'static>> {
+    use ratatui::text::Line;
+    let mut lines = vec![Line::styled(format!("{what}: {}", p.text), s.theme.danger)];
+    lines.extend(p.hint.map(|h| Line::styled(h, s.theme.muted)));
+    lines
+}
+
 /// Drawn inside a list's border when it has no rows: why they could not be read and what to do (over
 /// "loading…", which a failure ends), "loading…", or `empty`.
 pub(super) fn no_rows<T>(f: &mut Frame<'_>, s: &AppState, list: &Paged<T>, area: Rect, empty: &str) {
     use ratatui::text::Line;
     let t = &s.theme;
     let lines = match &list.failed {
-        Some(p) => {
-            let mut lines = vec![Line::styled(format!("could not read this list: {}", p.text), t.danger)];
-            lines.extend(p.hint.map(|h| Line::styled(h, t.muted)));
-            lines
-        }
+        Some(p) => problem(s, "could not read this list", p),
         None if list.loading => vec![Line::styled("loading…", t.muted)],
         None => vec![Line::styled(empty.to_string(), t.muted)],
     };

@@ -177,7 +177,7 @@ fn verify_ledger(
     let _snapshot = match ledger.read_snapshot() {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(format!("database is damaged: {e}")));
+            report.failure = Some(fail(e.to_string()));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -187,7 +187,7 @@ fn verify_ledger(
     let (several, asked) = match ask_several(ledger, &budget) {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(format!("database is damaged: {e}")));
+            report.failure = Some(fail(e.to_string()));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -429,7 +429,7 @@ fn verify_ledger(
     let repeated_leaves = match asked.answer() {
         Ok(n) => n,
         Err(e) => {
-            report.failure = Some(fail(format!("database is damaged: {e}")));
+            report.failure = Some(fail(e.to_string()));
             0
         }
     };
