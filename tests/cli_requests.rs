@@ -668,3 +668,76 @@ fn usage_errors_are_one_line_and_a_hint_and_missing_fields_come_together() {
     );
     assert_eq!(env.fingerprint(), before, "nothing was written");
 }
+
+/// `gate --change ID --env ENV`, for a CD tool that knows what it reverts and where but not the request:
+/// no request for it blocks; a pending one blocks naming what it lacks; once approved it passes, naming
+/// the request (JSON `request`); another environment, or a change only named in part (a short commit id
+/// the request holds), blocks and says which request names it in part; an amendment moving the request to
+/// another change takes it off the first. Nothing is written by any of it.
+#[test]
+fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
+    let env = team();
+    let by = |change: &str, where_: &str| -> (i32, String, serde_json::Value) {
+        let text = env.run(&["gate", "--change", change, "--env", where_]);
+        let json = env.run(&["--json", "gate", "--change", change, "--env", where_]);
+        assert_eq!(text.status.code(), json.status.code());
+        (
+            text.status.code().unwrap(),
+            String::from_utf8(text.stdout).unwrap(),
+            serde_json::from_slice(&json.stdout).unwrap(),
+        )
+    };
+    let (code, text, _) = by("deploy-4411", "production");
+    assert_eq!(code, 1);
+    assert!(text.starts_with("gate BLOCKS: no request to revert deploy-4411 in production"), "{text}");
+
+    let req = file_request(&env, "bob", "low");
+    let (code, text, j) = by("deploy-4411", "production");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("lets it run now (1 found)") && text.contains("[ ] approvals"), "{text}");
+    assert_eq!((&j["gate"], &j["request"]), (&serde_json::json!(false), &serde_json::Value::Null));
+    assert_eq!(j["candidates"][0]["request"], req.as_str());
+
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let (code, text, j) = by("deploy-4411", "production");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with(&format!("gate PASSES for {}", &req[..12])), "{text}");
+    assert_eq!((&j["gate"], &j["request"]), (&serde_json::json!(true), &serde_json::json!(req)));
+    // The same verdict as the gate by id.
+    assert_eq!(gate(&env, &req).0, 0);
+
+    // Another environment; a change the request names only in part.
+    assert_eq!(by("deploy-4411", "staging").0, 1);
+    let commit = "c0c767c533d5f2c4d9829bbb9aa76305217f8fdf";
+    env.ok(&[
+        "request",
+        "amend",
+        &req,
+        "--reason",
+        "the commit, not the deploy",
+        "--change",
+        &commit[..12],
+        "--as",
+        "bob",
+    ]);
+    let (code, text, _) = by("deploy-4411", "production");
+    assert_eq!(code, 1, "the amendment took the request off deploy-4411: {text}");
+    assert!(text.starts_with("gate BLOCKS: no request to revert deploy-4411"), "{text}");
+    let (code, text, j) = by(commit, "production");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains(&format!("request {} names it in part (change {})", &req[..12], &commit[..12])), "{text}");
+    assert_eq!(j["partial_matches"][0]["request"], req.as_str());
+    // Hex ids compare without case; the amendment needs approving again.
+    let (code, text, _) = by(&commit[..12].to_ascii_uppercase(), "production");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("lets it run now (1 found)"), "{text}");
+    env.ok(&["approve", &req, "--comment", "ok again", "--as", "carol"]);
+    let before = env.fingerprint();
+    assert_eq!(by(&commit[..12], "production").0, 0);
+    assert_eq!(env.fingerprint(), before, "the gate writes nothing");
+
+    // Usage: REQ and --change together, --change without --env.
+    assert_eq!(env.run(&["gate", &req, "--change", "x"]).status.code(), Some(2));
+    assert_eq!(env.run(&["gate", "--change", "x"]).status.code(), Some(2));
+}

@@ -458,3 +458,49 @@ fn no_request_passes_only_when_asked_to() {
     let err = failed(&run_script(dir.path(), &named), 2);
     assert!(err.contains("ROLLCALL_EXCHANGE is not set"), "{err}");
 }
+
+/// `ROLLCALL_CHANGE` with `ROLLCALL_ENVIRONMENT` (a job that knows what it reverts and where, not the
+/// request): blocks while the request to revert it is not approved, passes once it is (the verdict names
+/// the request), blocks for another environment; both ROLLCALL_REQUEST and ROLLCALL_CHANGE, or a change
+/// without an environment, or one that is not a change id, fail closed (2) before anything runs.
+#[test]
+fn a_change_and_its_environment_are_gated_without_the_request_id() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.request();
+    w.publish();
+    let ci = w.ci("runner-5");
+    let vars = with(&w.vars(&ci, &req), "ROLLCALL_REQUEST", None);
+    let vars = with(&with(&vars, "ROLLCALL_PUBLISH", Some("no")), "ROLLCALL_CHANGE", Some("deploy-4411"));
+    let production = with(&vars, "ROLLCALL_ENVIRONMENT", Some("production"));
+
+    let err = failed(&run_script(&ci.dir, &production), 1);
+    assert!(err.contains("BLOCKED: change deploy-4411 in production") && err.contains("approvals (0 of"), "{err}");
+    assert_eq!(ci.verdict()["gate"], false);
+
+    w.founder.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    w.publish();
+    let out = run_script(&ci.dir, &production);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("change deploy-4411 in production: gate PASSES"), "{}", stdout(&out));
+    let v = ci.verdict();
+    assert_eq!((&v["gate"], &v["request"]), (&serde_json::json!(true), &serde_json::json!(req)), "{v}");
+
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
+    assert!(err.contains("BLOCKED: change deploy-4411 in staging"), "{err}");
+    assert!(
+        stdout(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))))
+            .contains("no request to revert")
+    );
+
+    let both = with(&production, "ROLLCALL_REQUEST", Some(&req));
+    assert!(failed(&run_script(&ci.dir, &both), 2).contains("not both"));
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", None)), 2);
+    assert!(err.contains("ROLLCALL_ENVIRONMENT is not set"), "{err}");
+    for garbage in ["-rf", "two words", "a\nb"] {
+        let err = failed(&run_script(&ci.dir, &with(&production, "ROLLCALL_CHANGE", Some(garbage))), 2);
+        assert!(err.contains("is not a change id"), "{err}");
+    }
+}

@@ -18,7 +18,12 @@
 # (rollcall, git) goes to stdout, for the job's log.
 #
 # Required variables
-#   ROLLCALL_REQUEST    the request to gate: its id or a unique prefix of it (4 to 64 hex characters)
+#   ROLLCALL_REQUEST    the request to gate: its id or a unique prefix of it (4 to 64 hex characters);
+#                       or, instead of it,
+#   ROLLCALL_CHANGE     the change the rollback undoes, as the requests record it (a commit id, a deploy
+#                       id), with ROLLCALL_ENVIRONMENT: `rollcall gate --change ID --env ENV` passes when
+#                       a request to revert it there lets it run now (for a tool that knows what it
+#                       reverts but not the request)
 #   ROLLCALL_EXCHANGE   the git remote (URL or path) the machines exchange their ledgers through;
 #                       the same remote `rollcall sync --git` uses on the engineers' machines
 #   ROLLCALL_HOME       this machine's rollcall home: keystore and, unless ROLLCALL_LEDGER says
@@ -30,7 +35,8 @@
 #   ROLLCALL_PASSPHRASE    passphrase of the keys in the keystore (needed to join, and by sync to
 #                          cosign what it verified); ROLLCALL_ORIGIN_PASSPHRASE when the origin key's differs
 #   ROLLCALL_ENVIRONMENT   refuse (exit 1) a request filed for another environment than this one
-#                          (a request approved for staging does not open production)
+#                          (a request approved for staging does not open production); required with
+#                          ROLLCALL_CHANGE
 #   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
 #                          cloned from ROLLCALL_EXCHANGE when absent
 #   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the
@@ -44,7 +50,8 @@
 #   ROLLCALL_GATE_JSON     where gate's JSON verdict is written (default: ./rollcall-gate.json);
 #                          removed first, so a stale verdict never survives a failed run
 #   ROLLCALL_BIN           the rollcall binary (default: rollcall on PATH)
-#   ROLLCALL_NO_REQUEST    block (default): no ROLLCALL_REQUEST is an error (exit 2); pass: exit 0
+#   ROLLCALL_NO_REQUEST    block (default): neither ROLLCALL_REQUEST nor ROLLCALL_CHANGE is an error
+#                          (exit 2); pass: exit 0
 #                          without gating, for a hook that also runs on syncs that are not rollbacks
 #                          (an Argo CD PreSync hook); `rollcall reconcile` still reports a rollback
 #                          that ran without a request
@@ -98,20 +105,38 @@ rm -f -- "$verdict" || die 3 "cannot remove the old verdict file $verdict"
 case ${ROLLCALL_NO_REQUEST:-block} in
 block) ;;
 pass)
-    if [ -z "${ROLLCALL_REQUEST:-}" ]; then
+    if [ -z "${ROLLCALL_REQUEST:-}" ] && [ -z "${ROLLCALL_CHANGE:-}" ]; then
         printf '%s: no request named and ROLLCALL_NO_REQUEST=pass: this run is not a rollback, not gated\n' "$me"
         exit 0
     fi
     ;;
 *) die 2 "ROLLCALL_NO_REQUEST must be block or pass, not $(printf '%q' "$ROLLCALL_NO_REQUEST")" ;;
 esac
-need ROLLCALL_REQUEST "set it to the id (or a unique prefix) of the rollback request to gate"
+if [ -n "${ROLLCALL_REQUEST:-}" ] && [ -n "${ROLLCALL_CHANGE:-}" ]; then
+    die 2 "set ROLLCALL_REQUEST or ROLLCALL_CHANGE, not both"
+fi
+if [ -z "${ROLLCALL_CHANGE:-}" ]; then
+    need ROLLCALL_REQUEST "set it to the id (or a unique prefix) of the rollback request to gate, or set ROLLCALL_CHANGE"
+fi
 need ROLLCALL_EXCHANGE "set it to the git remote the ledgers are exchanged through"
 need ROLLCALL_HOME "set it to this machine's rollcall home (keystore and ledger)"
 
-request=$ROLLCALL_REQUEST
-if ! [[ $request =~ ^[0-9a-fA-F]{4,64}$ ]]; then
-    die 2 "ROLLCALL_REQUEST $(printf '%q' "$request") is not a request id (4 to 64 hex characters)"
+if [ -n "${ROLLCALL_CHANGE:-}" ]; then
+    change=$ROLLCALL_CHANGE
+    need ROLLCALL_ENVIRONMENT "set it to the environment the rollback runs in (required with ROLLCALL_CHANGE)"
+    if ! [[ $change =~ ^[[:graph:]]{1,200}$ ]] || [[ $change == -* ]]; then
+        die 2 "ROLLCALL_CHANGE $(printf '%q' "$change") is not a change id (1 to 200 printable characters, no spaces, not starting with '-')"
+    fi
+    request=""
+    gate_args=(--change "$change" --env "$ROLLCALL_ENVIRONMENT")
+    what="change $change in $ROLLCALL_ENVIRONMENT"
+else
+    request=$ROLLCALL_REQUEST
+    if ! [[ $request =~ ^[0-9a-fA-F]{4,64}$ ]]; then
+        die 2 "ROLLCALL_REQUEST $(printf '%q' "$request") is not a request id (4 to 64 hex characters)"
+    fi
+    gate_args=("$request")
+    what="request $request"
 fi
 exchange=$ROLLCALL_EXCHANGE
 case $exchange in
@@ -203,8 +228,8 @@ if [ "$rc" -ne 0 ]; then
     die 3 "cannot sync the ledger from $exchange (rollcall sync exited $rc): $(last_error)"
 fi
 
-# 4. The environment, when the job says which one it rolls back.
-if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
+# 4. The environment, when the job says which one it rolls back (gate --change weighs it itself).
+if [ -n "$request" ] && [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
     rc=0
     listing=$("$bin" --json list --env "$ROLLCALL_ENVIRONMENT" 2>"$errlog") || rc=$?
     if [ "$rc" -ne 0 ]; then
@@ -220,23 +245,23 @@ fi
 
 # 5. The gate. The JSON evaluation decides; the text form goes to the log.
 rc=0
-"$bin" --json gate "$request" >"$verdict" 2>"$errlog" || rc=$?
+"$bin" --json gate "${gate_args[@]}" >"$verdict" 2>"$errlog" || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
     cat -- "$errlog"
     rm -f -- "$verdict"
-    die "$rc" "rollcall gate $request failed (exit $rc): $(last_error)"
+    die "$rc" "rollcall gate for $what failed (exit $rc): $(last_error)"
 fi
 text_rc=0
-text=$("$bin" gate "$request" 2>&1) || text_rc=$?
+text=$("$bin" gate "${gate_args[@]}" 2>&1) || text_rc=$?
 printf '%s\n' "$text"
 if [ "$text_rc" -ne "$rc" ]; then
     rm -f -- "$verdict"
-    die 3 "gate gave two verdicts ($rc, then $text_rc) for $request; not gating"
+    die 3 "gate gave two verdicts ($rc, then $text_rc) for $what; not gating"
 fi
 if [ "$rc" -eq 0 ]; then
-    printf '%s: request %s: gate PASSES; verdict in %s\n' "$me" "$request" "$verdict"
+    printf '%s: %s: gate PASSES; verdict in %s\n' "$me" "$what" "$verdict"
     exit 0
 fi
 # Unmet requirements, as gate's checklist prints them: "  [ ] approvals       0 of 1 approvals ...".
 missing=$(sed -n 's/^ *\[ \] *\([^ ]*\) *\(.*\)$/\1 (\2)/p' <<<"$text" | paste -sd ';' - | sed 's/;/; /g')
-die 1 "BLOCKED: request $request: gate blocks; missing: ${missing:-see $verdict}"
+die 1 "BLOCKED: $what: gate blocks; missing: ${missing:-see $verdict}"

@@ -578,7 +578,15 @@ pub(crate) struct CosignArgs {
 #[derive(Debug, Args)]
 pub(crate) struct GateArgs {
     /// The request (its id or a unique prefix of it).
-    pub req: String,
+    #[arg(required_unless_present = "change", conflicts_with = "change")]
+    pub req: Option<String>,
+    /// Instead of REQ: the change the revert undoes, as requests record it (a commit id, a deploy id).
+    /// The gate passes when a request to revert it in --env lets the revert run now.
+    #[arg(long, value_name = "ID", requires = "env")]
+    pub change: Option<String>,
+    /// With --change: the environment the revert runs in.
+    #[arg(long, value_name = "ENV", requires = "change")]
+    pub env: Option<String>,
 }
 
 #[derive(Debug, Args)]

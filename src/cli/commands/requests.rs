@@ -202,7 +202,12 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let GateArgs { req } = a;
+    let GateArgs { req, change, env } = a;
+    let req = match (req, change, env) {
+        (Some(req), None, None) => req,
+        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, json),
+        _ => return Err(WorkflowError::Usage("give REQ, or --change ID with --env ENV".into())),
+    };
     let s = workflow::query::gate(ctx, &req)?;
     if json {
         let mut j = render::eval_json(&s.eval, &s.snap.roster);
@@ -220,6 +225,77 @@ pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, W
         output::emit(&render::checklist_text(&s.eval));
     }
     Ok(if s.eval.gate { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
+}
+
+/// `gate --change ID --env ENV`: exit 0 when a request to revert that change there lets it run now (the
+/// first filed of those that do), 1 otherwise, with every request found and what each lacks.
+fn gate_by_change(ctx: &Context, change: &str, env: &str, json: bool) -> Result<ExitCode, WorkflowError> {
+    let found = workflow::query::gate_by_change(ctx, change, env)?;
+    let passing = found.matched.iter().filter(|s| s.eval.gate).count();
+    let chosen = found.matched.first().filter(|s| s.eval.gate);
+    if json {
+        let candidates: Vec<serde_json::Value> = found
+            .matched
+            .iter()
+            .map(|s| {
+                let mut j = render::eval_json(&s.eval, &s.snap.roster);
+                j["request"] = s.view.id.to_hex().into();
+                j
+            })
+            .collect();
+        let near: Vec<serde_json::Value> =
+            found.near.iter().map(|(id, c)| json!({"request": id.to_hex(), "change": c})).collect();
+        output::json(&json!({
+            "change": change,
+            "env": env,
+            "gate": chosen.is_some(),
+            "request": chosen.map(|s| s.view.id.to_hex()),
+            "evaluated_at": crate::ledger::statement::format_ts(workflow::clock::now()),
+            "candidates": candidates,
+            "partial_matches": near,
+        }));
+    } else {
+        let (change_shown, env_shown) = (safe(change), safe(env));
+        match chosen {
+            Some(s) => say!(
+                "gate PASSES for {} ({}): {}, the request to revert {change_shown} in {env_shown}{}",
+                s.view.id.short(12),
+                safe(&s.view.record().title),
+                s.eval.status.as_str(),
+                match passing {
+                    1 => String::new(),
+                    n => format!(" ({} more requests for it pass too)", n - 1),
+                }
+            ),
+            None if found.matched.is_empty() => say!("gate BLOCKS: no request to revert {change_shown} in {env_shown}"),
+            None => say!(
+                "gate BLOCKS: no request to revert {change_shown} in {env_shown} lets it run now ({} found)",
+                found.matched.len()
+            ),
+        }
+        match chosen {
+            Some(s) => output::emit(&render::checklist_text(&s.eval)),
+            None => {
+                for s in &found.matched {
+                    say!(
+                        "request {} ({}): {}",
+                        s.view.id.short(12),
+                        safe(&s.view.record().title),
+                        s.eval.status.as_str()
+                    );
+                    output::emit(&render::checklist_text(&s.eval));
+                }
+            }
+        }
+        for (id, held) in &found.near {
+            say!(
+                "request {} names it in part (change {}): give the id it holds with --change to weigh it",
+                id.short(12),
+                safe(held)
+            );
+        }
+    }
+    Ok(if chosen.is_some() { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
 }
 
 /// `obligations`: reviews due and temporary reverts expiring.

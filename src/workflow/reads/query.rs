@@ -28,9 +28,18 @@ pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = resolve_request(&ledger, req)?;
     let snap = Snapshot::load(&ledger)?;
-    let view = load_view(&ledger, &snap, &id)?;
-    let now = clock::now();
-    let judged = evaluate_now(&ledger, &view, &snap, now)?;
+    shown(&ledger, snap, &id, clock::now())
+}
+
+/// Request `id` loaded from its checked rows and evaluated at `now`.
+fn shown(
+    ledger: &crate::ledger::Ledger,
+    snap: Snapshot,
+    id: &EntryId,
+    now: DateTime<Utc>,
+) -> Result<Shown, WorkflowError> {
+    let view = load_view(ledger, &snap, id)?;
+    let judged = evaluate_now(ledger, &view, &snap, now)?;
     let obligations = view.obligations(now);
     Ok(Shown { view, eval: judged.eval, assessment: judged.assessment, obligations, now, snap })
 }
@@ -38,6 +47,111 @@ pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
 /// The gate: whether the revert of `req` may run now, with the checklist.
 pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     show(ctx, req)
+}
+
+/// What `gate --change C --env E` weighed: every request whose current record reverts change C in
+/// environment E, evaluated now, those the policy lets run first (then in the order they were filed); and
+/// requests whose change only names C in part (a short commit id of it, or C a short id of theirs), which
+/// the gate does not count but names, so that the caller can give the id the request holds.
+pub struct ByChange {
+    pub matched: Vec<Shown>,
+    pub near: Vec<(EntryId, String)>,
+}
+
+/// Whether a request's `change` names exactly `asked`: equal, or equal ignoring case when both are hex (a
+/// commit id). `Some(false)`: one only starts the other (hex of 7+ characters, a short commit id).
+fn names_change(held: &str, asked: &str) -> Option<bool> {
+    let hex = |s: &str| s.len() >= 7 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    let (held, asked) = (held.trim(), asked.trim());
+    if held == asked || (hex(held) && hex(asked) && held.eq_ignore_ascii_case(asked)) {
+        return Some(true);
+    }
+    if hex(held) && hex(asked) {
+        let (h, a) = (held.to_ascii_lowercase(), asked.to_ascii_lowercase());
+        if h.starts_with(&a) || a.starts_with(&h) {
+            return Some(false);
+        }
+    }
+    None
+}
+
+/// The gate for a CD tool that knows what it reverts and where, not the request: the requests to revert
+/// `change` in `env`. They are found by reading every signed request and amendment (not the request
+/// index, a cache), then each is loaded from its checked rows, like `gate REQ`, and kept only when its
+/// current record (an amendment may have changed it) still names that change and environment.
+pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange, WorkflowError> {
+    use crate::audit::kinds::{AMENDED, REQUESTED};
+    #[derive(serde::Deserialize)]
+    struct Target {
+        change: String,
+        env: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Amended {
+        request: String,
+        record: Target,
+    }
+    if change.trim().is_empty() || env.trim().is_empty() {
+        return Err(WorkflowError::Usage("--change and --env must not be empty".into()));
+    }
+    let ledger = ctx.open_read_only()?;
+    // Every request any of whose versions names the change, in environment `env`; a row that cannot be
+    // read is no candidate (the gate then blocks, as for a request it does not find).
+    // A statement that does not hold the change (its first seven characters, for a commit id, in any case)
+    // cannot name it: passed over unread, which saves parsing nearly every request.
+    let hex = change.trim().len() >= 7 && change.trim().bytes().all(|c| c.is_ascii_hexdigit());
+    let needle: Vec<u8> = if hex {
+        change.trim().as_bytes()[..7].to_ascii_lowercase()
+    } else {
+        serde_json::to_string(change.trim())?.trim_matches('"').as_bytes().to_vec()
+    };
+    let may_name = |bytes: &[u8]| {
+        if hex {
+            bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(&needle))
+        } else {
+            memchr::memmem::find(bytes, &needle).is_some()
+        }
+    };
+    let mut found: Vec<EntryId> = Vec::new();
+    ledger.visit_kinds(&[REQUESTED, AMENDED], |row| -> Result<(), WorkflowError> {
+        if !may_name(&row.entry.bytes) {
+            return Ok(());
+        }
+        let Ok(fact) = super::state::fact_of(&row) else { return Ok(()) };
+        let (request, target) = if fact.kind == REQUESTED {
+            let Ok(t) = fact.body.read::<Target>() else { return Ok(()) };
+            (Some(fact.id), t)
+        } else {
+            let Ok(a) = fact.body.read::<Amended>() else { return Ok(()) };
+            (crate::ledger::Hash::from_hex(&a.request), a.record)
+        };
+        if let Some(id) = request
+            && target.env == env
+            && names_change(&target.change, change).is_some()
+        {
+            found.push(id);
+        }
+        Ok(())
+    })?;
+    found.sort();
+    found.dedup();
+    let now = clock::now();
+    let (mut matched, mut near) = (Vec::new(), Vec::new());
+    for id in &found {
+        // An amendment may name anything (a member signs what they like): only a request is weighed.
+        if ledger.entry(id)?.is_none_or(|row| row.kind != REQUESTED) {
+            continue;
+        }
+        let s = shown(&ledger, Snapshot::load(&ledger)?, id, now)?;
+        let record = s.view.record();
+        match names_change(&record.change, change) {
+            Some(true) if record.env == env => matched.push(s),
+            Some(false) if record.env == env => near.push((*id, record.change.clone())),
+            _ => {}
+        }
+    }
+    matched.sort_by_key(|s| (!s.eval.gate, s.view.pos));
+    Ok(ByChange { matched, near })
 }
 
 pub use super::index::Filter;
@@ -140,4 +254,23 @@ pub(crate) fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::
         .policy_at(crate::ledger::POS_MAX)
         .ok_or_else(|| WorkflowError::NotFound("the ledger has no policy".into()))?;
     Ok((p.id, p.pos, p.text.toml.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_change;
+
+    #[test]
+    fn a_change_is_named_exactly_hex_without_case_and_a_short_commit_only_in_part() {
+        let full = "c0c767c533d5f2c4d9829bbb9aa76305217f8fdf";
+        assert_eq!(names_change("deploy-4411", "deploy-4411"), Some(true));
+        assert_eq!(names_change(" deploy-4411", "deploy-4411 "), Some(true));
+        assert_eq!(names_change("Deploy-4411", "deploy-4411"), None, "only hex ignores case");
+        assert_eq!(names_change(full, &full.to_ascii_uppercase()), Some(true));
+        assert_eq!(names_change(&full[..12], full), Some(false));
+        assert_eq!(names_change(full, &full[..7]), Some(false));
+        assert_eq!(names_change(full, &full[..6]), None, "six characters name no commit");
+        assert_eq!(names_change("deploy-441", "deploy-4411"), None, "a prefix that is not hex is another change");
+        assert_eq!(names_change("", ""), Some(true));
+    }
 }
