@@ -707,6 +707,22 @@ fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
     // The same verdict as the gate by id.
     assert_eq!(gate(&env, &req).0, 0);
 
+    // A member signs a "request" for the same change that no one can fold (its record lacks every other
+    // field): it counts for nothing, is named, and does not keep the genuine one from passing.
+    let bob = env.signing_key("bob");
+    let actor = rollcall::ledger::PublicKey::from_signing(&bob);
+    let junk = rollcall::ledger::Statement::new(
+        "rollback.requested",
+        &actor,
+        serde_json::json!({"change": "deploy-4411", "env": "production"}),
+        &[],
+    );
+    let junk = env.append_raw(&junk, &bob);
+    let (code, text, j) = by("deploy-4411", "production");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("request {} names it but counts for nothing", &junk[..12])), "{text}");
+    assert_eq!((&j["request"], &j["unreadable"][0]["request"]), (&serde_json::json!(req), &serde_json::json!(junk)));
+
     // Another environment; a change the request names only in part.
     assert_eq!(by("deploy-4411", "staging").0, 1);
     let commit = "c0c767c533d5f2c4d9829bbb9aa76305217f8fdf";

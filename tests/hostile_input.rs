@@ -994,12 +994,17 @@ fn a_write_on_a_full_disk_fails_in_one_line_and_the_ledger_is_unchanged() {
 #[test]
 fn an_export_that_runs_out_of_room_leaves_no_bundle() {
     let env = Env::with_ledger();
-    for i in 0..40 {
-        env.ok(&["note", &format!("note {i} {}", "x".repeat(2_000)), "--as", "alice"]);
+    // More than the writer's 1 MiB buffer of leaves: the write that fails is a leaf's, not the last flush.
+    for i in 0..120 {
+        env.ok(&["note", &format!("note {i} {}", "x".repeat(9_500)), "--as", "alice"]);
     }
-    // An export first: the checkpoint an export signs of the own log is in, so this one writes only the
-    // bundle.
+    // An export first: the checkpoint an export signs of the own log is in; then the write-ahead log folded
+    // in, so what the limited export writes to the ledger has room (the limit is on every file it writes).
     env.ok(&["export", "--out", env.home().join("first.rollcall").to_str().unwrap()]);
+    rusqlite::Connection::open(env.ledger())
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     let out_dir = env.home().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let bundle = out_dir.join("b.rollcall");
@@ -1007,7 +1012,8 @@ fn an_export_that_runs_out_of_room_leaves_no_bundle() {
     let out = std::process::Command::new("sh")
         .env_clear()
         .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .args(["-c", "trap '' XFSZ; ulimit -f 64 && exec \"$@\"", "sh"])
+        // 512 KB (sh's 512-byte blocks) or 1 MiB: below the 1.2 MB of leaves either way.
+        .args(["-c", "trap '' XFSZ; ulimit -f 1024 && exec \"$@\"", "sh"])
         .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
         .args(["export", "--out", bundle.to_str().unwrap()])
         .output()

@@ -128,7 +128,7 @@ if [ -n "${ROLLCALL_CHANGE:-}" ]; then
         die 2 "ROLLCALL_CHANGE $(printf '%q' "$change") is not a change id (1 to 200 printable characters, no spaces, not starting with '-')"
     fi
     request=""
-    gate_args=(--change "$change" --env "$ROLLCALL_ENVIRONMENT")
+    gate_args=("--change=$change" "--env=$ROLLCALL_ENVIRONMENT")
     what="change $change in $ROLLCALL_ENVIRONMENT"
 else
     request=$ROLLCALL_REQUEST
@@ -250,6 +250,12 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
     cat -- "$errlog"
     rm -f -- "$verdict"
     die "$rc" "rollcall gate for $what failed (exit $rc): $(last_error)"
+fi
+# Exit 1 is a verdict only with one: rollcall also exits 1 when it fails (a damaged ledger, a full disk).
+if [ "$rc" -eq 1 ] && ! grep -Eq '"gate": *false' "$verdict"; then
+    cat -- "$errlog"
+    rm -f -- "$verdict"
+    die 3 "rollcall gate for $what gave no verdict (exit 1): $(last_error)"
 fi
 text_rc=0
 text=$("$bin" gate "${gate_args[@]}" 2>&1) || text_rc=$?

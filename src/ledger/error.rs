@@ -64,3 +64,14 @@ impl From<rusqlite::Error> for LedgerError {
         }
     }
 }
+
+/// How a verifier says that a read of the file failed: "database is damaged: …" when SQLite found the
+/// content wrong, and what it is otherwise (the disk failing, another process holding the file), so that a
+/// full disk is not reported as a damaged ledger.
+pub fn read_problem(e: impl Into<LedgerError>) -> String {
+    match e.into() {
+        LedgerError::Damaged(why) => format!("database is damaged: {why}"),
+        LedgerError::Sqlite(e) => format!("database is damaged: {e}"),
+        other => other.to_string(),
+    }
+}

@@ -29,7 +29,7 @@ pub(crate) mod store;
 pub mod verify;
 pub(crate) mod writer;
 
-pub use error::LedgerError;
+pub use error::{LedgerError, read_problem};
 pub use hash::{EntryId, Hash};
 pub use key::PublicKey;
 pub(crate) use pos::{POS_MAX, Pos};

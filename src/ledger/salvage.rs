@@ -39,7 +39,10 @@ pub fn salvage<T, E: From<LedgerError>>(
         let finished = finish(&ledger)?;
         // Whole in the file before it appears at `into`: only the file is linked there.
         ledger.close_whole().map_err(|e| copy_failed(into, "closing the copy", e))?;
-        link_new(&tmp, into)?;
+        link_new(&tmp, into).map_err(|e| match e {
+            LedgerError::AlreadyExists(_) => e,
+            e => copy_failed(into, "linking the copy", e),
+        })?;
         Ok((finished, salvaged))
     });
     remove_temporary(&tmp);
@@ -61,11 +64,17 @@ fn copy<E: From<LedgerError>>(
     for table in schema::LEDGER_TABLES {
         // SQLite finding the source damaged is the record's damage; any other failure (the new file's
         // disk full, an I/O error) is the copy's.
-        let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
+        let failed = |e: rusqlite::Error| {
+            // A read that failed (the copy is only written here): the source's disk.
+            let read = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.extended_code, rusqlite::ffi::SQLITE_IOERR_READ | rusqlite::ffi::SQLITE_IOERR_SHORT_READ));
+            match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                    LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
+                }
+                _ if read => LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}")),
+                _ => copy_failed(into, &format!("copying table {table}"), LedgerError::from(e)),
             }
-            _ => copy_failed(into, &format!("copying table {table}"), LedgerError::from(e)),
         };
         let (columns, rowid) = columns_of(&tx, table)?;
         // Rows keep their rowids where the table has them: the order entries arrived in (`log --follow`).

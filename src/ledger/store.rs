@@ -214,14 +214,14 @@ impl Ledger {
             .query_row("SELECT value FROM meta WHERE key = 'ledger_id'", [], |r| r.get(0))
             .optional()
             .map_err(|e| match e.sqlite_error_code() {
-                // The disk or another process, not the file's content: said as such.
+                // The file's content (damaged pages, no metadata table): the ledger is damaged. Anything
+                // else (the disk, another process, permissions) is said as what it is.
                 Some(
-                    rusqlite::ErrorCode::DiskFull
-                    | rusqlite::ErrorCode::SystemIoFailure
-                    | rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked,
-                ) => LedgerError::from(e),
-                _ => LedgerError::Damaged(format!("cannot read ledger metadata: {e}")),
+                    rusqlite::ErrorCode::DatabaseCorrupt
+                    | rusqlite::ErrorCode::NotADatabase
+                    | rusqlite::ErrorCode::Unknown,
+                ) => LedgerError::Damaged(format!("cannot read ledger metadata: {e}")),
+                _ => LedgerError::from(e),
             })?;
         let ledger_id = ledger_id
             .and_then(|s| Hash::from_hex(&s))
@@ -401,7 +401,9 @@ impl Ledger {
         let (busy, log, moved): (i64, i64, i64) =
             self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if busy != 0 || log != moved {
-            return Err(LedgerError::Busy);
+            return Err(LedgerError::Refused(format!(
+                "its write-ahead log was not folded in whole ({moved} of {log} pages: a reader held it)"
+            )));
         }
         Ok(())
     }

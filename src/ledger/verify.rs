@@ -4,6 +4,7 @@
 //! caller's question, asked through a visitor called for each entry in order.
 
 use super::dsse::Domain;
+use super::error::read_problem;
 use super::hash::{EntryId, Hash};
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
@@ -290,7 +291,7 @@ fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
         Ok(None) => lookup.next_rowid = None,
         Err(e) => {
             lookup.next_rowid = None;
-            row.lookup_error = Some(format!("database is damaged: {e}"));
+            row.lookup_error = Some(read_problem(e));
         }
     }
 }
@@ -419,7 +420,7 @@ impl Chain<'_> {
                 Some(Ok((got, _))) => {
                     return Err(self.fail(Some(index), id, format!("tree hash {want} missing (found {got})")));
                 }
-                Some(Err(e)) => return Err(self.fail(Some(index), id, format!("database is damaged: {e}"))),
+                Some(Err(e)) => return Err(self.fail(Some(index), id, read_problem(e))),
                 None => return Err(self.fail(Some(index), id, format!("tree hash {want} missing"))),
             }
         }
@@ -511,15 +512,14 @@ fn run(
     budget: &Budget,
     chain: &mut Chain<'_>,
 ) -> Result<(), Failure> {
-    let db = |e: rusqlite::Error| chain_fail(&origin.name, format!("database is damaged: {e}"));
+    let db = |e: rusqlite::Error| chain_fail(&origin.name, read_problem(e));
     let conn = ledger.conn();
     // No memory map: its pages count as the process's resident memory and grow with the file. A bounded
     // page cache holds the upper levels of the indexes the scan and the lookups walk; the rest comes from
     // the operating system's file cache.
     let _ = conn.pragma_update(None, "cache_size", -budget.cache_kib);
     // One snapshot for the whole walk (the caller's, when it holds one).
-    let _snapshot =
-        ledger.read_snapshot().map_err(|e| chain_fail(&origin.name, format!("database is damaged: {e}")))?;
+    let _snapshot = ledger.read_snapshot().map_err(|e| chain_fail(&origin.name, read_problem(e)))?;
     let tx = conn;
     // The workers look the entries up (see [`fill_entry`]) on connections of their own, in parallel, when
     // they can open them (opened after this transaction's first read, so each sees at
@@ -605,7 +605,7 @@ fn run(
     };
     super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
         for row in rows.by_ref() {
-            let mut row = row.map_err(|e| chain_fail(&origin.name, format!("database is damaged: {e}")))?;
+            let mut row = row.map_err(|e| chain_fail(&origin.name, read_problem(e)))?;
             while let Some(Ok((size, _))) = cps.peek() {
                 if *size > row.index + 1 {
                     break;
@@ -626,7 +626,7 @@ fn run(
         if let Some(extra) = hashes.next() {
             let what = match extra {
                 Ok((idx, _)) => format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
-                Err(e) => format!("database is damaged: {e}"),
+                Err(e) => read_problem(e),
             };
             return Err(chain_fail(&origin.name, what));
         }
@@ -636,7 +636,7 @@ fn run(
                     "SECURITY: a checkpoint covers {size} entries but the log has {}: entries were removed from the end",
                     chain.next
                 ),
-                Err(e) => format!("database is damaged: {e}"),
+                Err(e) => read_problem(e),
             };
             return Err(chain_fail(&origin.name, what));
         }

@@ -105,7 +105,10 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
         }
         let Some(from) = start_for(ledger, &origin, to, opts.since.get(&origin.name))? else { continue };
         w.write(&Record::Origin { name: origin.name.clone(), key: origin.key, from, to }).map_err(io)?;
-        ledger.for_each_leaf(&origin, from, to, &mut |index, statement, sig| {
+        // A write to the bundle that fails is the bundle's (`SyncError::Io`), not the ledger's: kept aside
+        // through the walk, whose callback can only fail with a ledger error.
+        let mut write_failed: Option<std::io::Error> = None;
+        let walked = ledger.for_each_leaf(&origin, from, to, &mut |index, statement, sig| {
             if statement.contains(&b'\n') {
                 return Err(LedgerError::Damaged(format!(
                     "origin {} entry {index} contains a raw newline and cannot be exported",
@@ -124,9 +127,16 @@ pub fn export(ledger: &Ledger, out: impl Write, opts: &ExportOptions) -> Result<
             }
             report.entries += 1;
             report.payload_bytes += (statement.len() + 64) as u64;
-            w.write(&Record::Leaf { index, signature, statement: statement.to_vec() })
-                .map_err(|e| LedgerError::Io("the bundle".into(), e))
-        })?;
+            w.write(&Record::Leaf { index, signature, statement: statement.to_vec() }).map_err(|e| {
+                let stop = LedgerError::Io("the bundle".into(), std::io::Error::new(e.kind(), e.to_string()));
+                write_failed = Some(e);
+                stop
+            })
+        });
+        if let Some(e) = write_failed {
+            return Err(io(e));
+        }
+        walked?;
         w.write(&Record::Checkpoint { note }).map_err(io)?;
         report.origins.push(ExportedOrigin { name: origin.name.clone(), from, to, own: origin.own });
     }

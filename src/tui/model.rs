@@ -34,10 +34,10 @@ pub struct Problem {
 /// What a failed command was reading.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reading {
-    /// The queue's rows or count.
-    Queue,
-    /// The history's rows or count.
-    History,
+    /// The queue's rows or count, asked for as this generation of the list.
+    Queue(u64),
+    /// The history's rows or count, asked for as this generation of the list.
+    History(u64),
     /// The dashboard's figures.
     Metrics,
     /// Anything else (a request's detail, evidence, a search, an internal error).
@@ -53,13 +53,13 @@ impl Problem {
 
 impl From<&str> for Problem {
     fn from(text: &str) -> Problem {
-        Problem { text: text.to_string(), hint: None, reading: Reading::Other }
+        Problem { text: text::safe(text), hint: None, reading: Reading::Other }
     }
 }
 
 impl From<String> for Problem {
     fn from(text: String) -> Problem {
-        Problem { text, hint: None, reading: Reading::Other }
+        Problem::from(text.as_str())
     }
 }
 

@@ -71,7 +71,7 @@ pub struct Paged<T> {
     /// Selection to land on once the rows for `Last` arrive.
     pub pending_select_last: bool,
     /// Why the last page asked for could not be read (a damaged file, a locked database), until a page
-    /// arrives or the list is asked for again: drawn in place of "nothing here".
+    /// arrives: drawn in place of "nothing here" (and of "loading…" while the list is asked for again).
     pub failed: Option<Problem>,
 }
 

@@ -68,8 +68,8 @@ fn error(e: WorkflowError, reading: Reading) -> Msg {
 /// What `cmd` reads, for its error.
 fn reading(cmd: &Cmd) -> Reading {
     match cmd {
-        Cmd::Queue { .. } | Cmd::QueueCount { .. } => Reading::Queue,
-        Cmd::History { .. } | Cmd::HistoryCount { .. } => Reading::History,
+        Cmd::Queue { generation, .. } | Cmd::QueueCount { generation, .. } => Reading::Queue(*generation),
+        Cmd::History { generation, .. } | Cmd::HistoryCount { generation, .. } => Reading::History(*generation),
         Cmd::Metrics => Reading::Metrics,
         _ => Reading::Other,
     }
@@ -184,7 +184,7 @@ impl Worker {
     /// One more step of work left by [`Worker::begin`].
     pub(crate) fn resume(&mut self, mut p: Parked) -> Outcome {
         let what = match p {
-            Parked::Page { .. } | Parked::Count { .. } => Reading::History,
+            Parked::Page { generation, .. } | Parked::Count { generation, .. } => Reading::History(generation),
             Parked::Metrics(_) => Reading::Metrics,
         };
         let ledger = match self.ledger() {

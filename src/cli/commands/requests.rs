@@ -245,14 +245,17 @@ fn gate_by_change(ctx: &Context, change: &str, env: &str, json: bool) -> Result<
             .collect();
         let near: Vec<serde_json::Value> =
             found.near.iter().map(|(id, c)| json!({"request": id.to_hex(), "change": c})).collect();
+        let unreadable: Vec<serde_json::Value> =
+            found.unreadable.iter().map(|(id, why)| json!({"request": id.to_hex(), "problem": why})).collect();
         output::json(&json!({
             "change": change,
             "env": env,
             "gate": chosen.is_some(),
             "request": chosen.map(|s| s.view.id.to_hex()),
-            "evaluated_at": crate::ledger::statement::format_ts(workflow::clock::now()),
+            "evaluated_at": crate::ledger::statement::format_ts(found.now),
             "candidates": candidates,
             "partial_matches": near,
+            "unreadable": unreadable,
         }));
     } else {
         let (change_shown, env_shown) = (safe(change), safe(env));
@@ -286,6 +289,9 @@ fn gate_by_change(ctx: &Context, change: &str, env: &str, json: bool) -> Result<
                     output::emit(&render::checklist_text(&s.eval));
                 }
             }
+        }
+        for (id, why) in &found.unreadable {
+            say!("request {} names it but counts for nothing: {why}", id.short(12));
         }
         for (id, held) in &found.near {
             say!(

@@ -141,15 +141,18 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
         }
         Msg::Error(e) => {
             // The screen that waited for what could not be read says why in its place.
+            // A reply to a request a newer one replaced says nothing of the list now shown (its toast
+            // still says what failed).
             match e.reading {
-                Reading::Queue => {
+                Reading::Queue(g) if g == s.queue.generation => {
                     s.queue.loading = false;
                     s.queue.failed = Some(e.clone());
                 }
-                Reading::History => {
+                Reading::History(g) if g == s.history.list.generation => {
                     s.history.list.loading = false;
                     s.history.list.failed = Some(e.clone());
                 }
+                Reading::Queue(_) | Reading::History(_) => {}
                 Reading::Metrics => {
                     s.metrics_asked = None;
                     s.metrics_failed = Some(e.clone());

@@ -20,21 +20,22 @@ pub struct Shown {
     pub assessment: super::assess::Assessment,
     pub obligations: Vec<Obligation>,
     pub now: DateTime<Utc>,
-    pub snap: Snapshot,
+    /// The roster and policies it was evaluated under (shared by the requests one question weighs).
+    pub snap: std::sync::Arc<Snapshot>,
 }
 
 /// Everything about request `req`, evaluated now, decided from its signed entries.
 pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     let ledger = ctx.open_read_only()?;
     let id = resolve_request(&ledger, req)?;
-    let snap = Snapshot::load(&ledger)?;
+    let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
     shown(&ledger, snap, &id, clock::now())
 }
 
 /// Request `id` loaded from its checked rows and evaluated at `now`.
 fn shown(
     ledger: &crate::ledger::Ledger,
-    snap: Snapshot,
+    snap: std::sync::Arc<Snapshot>,
     id: &EntryId,
     now: DateTime<Utc>,
 ) -> Result<Shown, WorkflowError> {
@@ -56,6 +57,11 @@ pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
 pub struct ByChange {
     pub matched: Vec<Shown>,
     pub near: Vec<(EntryId, String)>,
+    /// Requests naming the change whose rows fail their check or cannot be folded, with why (sanitized):
+    /// they count for nothing.
+    pub unreadable: Vec<(EntryId, String)>,
+    /// When they were evaluated.
+    pub now: DateTime<Utc>,
 }
 
 /// Whether a request's `change` names exactly `asked`: equal, or equal ignoring case when both are hex (a
@@ -114,7 +120,8 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
     };
     let mut found: Vec<EntryId> = Vec::new();
     ledger.visit_kinds(&[REQUESTED, AMENDED], |row| -> Result<(), WorkflowError> {
-        if !may_name(&row.entry.bytes) {
+        // A statement with an escape may spell the change in it (JSON need not be canonical): read it.
+        if memchr::memchr(b'\\', &row.entry.bytes).is_none() && !may_name(&row.entry.bytes) {
             return Ok(());
         }
         let Ok(fact) = super::state::fact_of(&row) else { return Ok(()) };
@@ -136,13 +143,24 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
     found.sort();
     found.dedup();
     let now = clock::now();
-    let (mut matched, mut near) = (Vec::new(), Vec::new());
+    let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+    let (mut matched, mut near, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
     for id in &found {
         // An amendment may name anything (a member signs what they like): only a request is weighed.
         if ledger.entry(id)?.is_none_or(|row| row.kind != REQUESTED) {
             continue;
         }
-        let s = shown(&ledger, Snapshot::load(&ledger)?, id, now)?;
+        let s = match shown(&ledger, snap.clone(), id, now) {
+            Ok(s) => s,
+            // The file or the disk failing decides nothing: said as such.
+            Err(e @ WorkflowError::Ledger(_)) => return Err(e),
+            // A request whose rows fail their check or cannot be folded (a member signs what they like)
+            // counts for nothing, and does not keep the others from being weighed: named, with why.
+            Err(e) => {
+                unreadable.push((*id, crate::text::safe(&e.to_string())));
+                continue;
+            }
+        };
         let record = s.view.record();
         match names_change(&record.change, change) {
             Some(true) if record.env == env => matched.push(s),
@@ -151,7 +169,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
         }
     }
     matched.sort_by_key(|s| (!s.eval.gate, s.view.pos));
-    Ok(ByChange { matched, near })
+    Ok(ByChange { matched, near, unreadable, now })
 }
 
 pub use super::index::Filter;

@@ -7,7 +7,7 @@ use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
-use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
+use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -177,7 +177,7 @@ fn verify_ledger(
     let _snapshot = match ledger.read_snapshot() {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(e.to_string()));
+            report.failure = Some(fail(read_problem(e)));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -187,7 +187,7 @@ fn verify_ledger(
     let (several, asked) = match ask_several(ledger, &budget) {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(e.to_string()));
+            report.failure = Some(fail(read_problem(e)));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -195,7 +195,7 @@ fn verify_ledger(
     let origins = match ledger.origins() {
         Ok(o) => o,
         Err(e) => {
-            report.failure = Some(fail(e.to_string()));
+            report.failure = Some(fail(read_problem(e)));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -448,21 +448,21 @@ fn verify_ledger(
                 });
             }
             Ok(_) => {}
-            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+            Err(e) => report.failure = Some(fail(read_problem(e))),
         }
     }
     if report.failure.is_none() {
         match refs_checked {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+            Err(e) => report.failure = Some(fail(read_problem(e))),
         }
     }
     if report.failure.is_none() {
         match stray_rows(ledger) {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(fail(format!("database is damaged: {e}"))),
+            Err(e) => report.failure = Some(fail(read_problem(e))),
         }
     }
     if report.failure.is_none() {

@@ -98,6 +98,11 @@ fn open_file(path: &Path) -> Result<std::fs::File, WorkflowError> {
     std::fs::File::open(path).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))
 }
 
+/// A write to `out` that failed once the file was made (the disk full): the system's failure (exit 1).
+fn wrote(out: &Path, e: std::io::Error) -> WorkflowError {
+    WorkflowError::Io(format!("write {}", out.display()), e)
+}
+
 /// Writes the file next to `out` and renames it into place, so a reader never sees half a bundle.
 fn write_atomically(
     out: &Path,
@@ -106,7 +111,7 @@ fn write_atomically(
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
     // A write that fails once the file is made (the disk full) is the system's: named by the file.
-    let failed = |e: std::io::Error| WorkflowError::Io(format!("write {}", out.display()), e);
+    let failed = |e: std::io::Error| wrote(out, e);
     {
         let mut buf = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         write(&mut buf).map_err(|e| match e {
@@ -148,10 +153,9 @@ fn export_since(ctx: &Context, out: &Path, opts: ExportOptions, zstd: bool) -> R
     let compress = zstd || out.extension().is_some_and(|e| e == "zst");
     write_atomically(out, |w| {
         let r = if compress {
-            let mut enc =
-                zstd::stream::write::Encoder::new(w, 3).map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+            let mut enc = zstd::stream::write::Encoder::new(w, 3).map_err(|e| wrote(out, e))?;
             let r = crate::sync::export::export(&ledger, &mut enc, &opts)?;
-            enc.finish().map_err(|e| WorkflowError::Read(out.to_path_buf(), e))?;
+            enc.finish().map_err(|e| wrote(out, e))?;
             r
         } else {
             crate::sync::export::export(&ledger, w, &opts)?
