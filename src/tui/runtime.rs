@@ -12,6 +12,7 @@
 //! - verification, which reads every entry: on its own, so paging never waits behind it;
 //! - signing (unlock a key, append): on its own, so the passphrase KDF does not stall reads.
 
+use super::model::{Problem, Reading};
 use super::msg::{Cmd, Failed, Msg, Retry, TermOp};
 use super::state::AppState;
 use super::worker::{Identity, Outcome, Worker};
@@ -137,7 +138,7 @@ fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
     let (tx, rx) = mpsc::channel::<Cmd>();
     std::thread::spawn(move || {
         // (kind, whether it is a page, the work left)
-        let mut parked: Vec<(Discriminant<Cmd>, bool, H::Parked)> = Vec::new();
+        let mut parked: Vec<(Discriminant<Cmd>, bool, Reading, H::Parked)> = Vec::new();
         loop {
             let mut batch = Vec::new();
             if parked.is_empty() {
@@ -152,25 +153,26 @@ fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
             for cmd in coalesce(batch) {
                 let (kind, signing) = (discriminant(&cmd), matches!(cmd, Cmd::Act { .. }));
                 let page = matches!(cmd, Cmd::History { .. });
-                match guarded(signing, || w.begin(cmd)) {
+                let what = super::worker::reading(&cmd);
+                match guarded(signing, what, || w.begin(cmd)) {
                     Outcome::Done(msgs) => {
                         if !send_all(&out, msgs) {
                             return;
                         }
                     }
-                    Outcome::Parked(p) => parked.push((kind, page, p)),
+                    Outcome::Parked(p) => parked.push((kind, page, what, p)),
                 }
             }
             if idle && !parked.is_empty() {
-                let at = parked.iter().position(|(_, page, _)| *page).unwrap_or(0);
-                let (kind, page, p) = parked.remove(at);
-                match guarded(false, || w.resume(p)) {
+                let at = parked.iter().position(|(_, page, ..)| *page).unwrap_or(0);
+                let (kind, page, what, p) = parked.remove(at);
+                match guarded(false, what, || w.resume(p)) {
                     Outcome::Done(msgs) => {
                         if !send_all(&out, msgs) {
                             return;
                         }
                     }
-                    Outcome::Parked(p) => parked.insert(at, (kind, page, p)),
+                    Outcome::Parked(p) => parked.insert(at, (kind, page, what, p)),
                 }
             }
         }
@@ -178,8 +180,8 @@ fn spawn_lane<H: Handler>(mut w: H, out: Sender<Msg>) -> Sender<Cmd> {
     tx
 }
 
-/// `step`, with a panic in it turned into the message that says so.
-fn guarded<P>(signing: bool, step: impl FnOnce() -> Outcome<P>) -> Outcome<P> {
+/// `step`, with a panic in it turned into the message that says so (for the screen that waits for `what`).
+fn guarded<P>(signing: bool, what: Reading, step: impl FnOnce() -> Outcome<P>) -> Outcome<P> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|_| {
         Outcome::Done(vec![if signing {
             // The dialog waits for this answer: it goes back to review.
@@ -188,7 +190,7 @@ fn guarded<P>(signing: bool, step: impl FnOnce() -> Outcome<P>) -> Outcome<P> {
                 retry: Retry::Review,
             }))
         } else {
-            Msg::Error("internal error in the worker; the console goes on".into())
+            Msg::Error(Problem { reading: what, ..Problem::from("internal error in the worker; the console goes on") })
         }])
     })
 }
@@ -348,6 +350,24 @@ mod tests {
 
     fn queue(generation: u64, page: Page<crate::workflow::browse::QueueKey>) -> Cmd {
         Cmd::Queue { generation, filter: QueueFilter::default(), page, limit: 100 }
+    }
+
+    /// A panic while a list's page was read is said to that list (which then says why it has no rows,
+    /// instead of "nothing here"); one while signing goes back to the dialog.
+    #[test]
+    fn a_panic_in_the_worker_is_said_to_what_waited_for_it() {
+        let what = super::super::worker::reading(&queue(7, Page::First));
+        assert_eq!(what, Reading::Queue(7));
+        let said = guarded::<()>(false, what, || panic!("a bug"));
+        match said {
+            Outcome::Done(msgs) => match msgs.as_slice() {
+                [Msg::Error(p)] => assert!(p.reading == Reading::Queue(7) && p.text.contains("internal error")),
+                other => panic!("{other:?}"),
+            },
+            Outcome::Parked(_) => panic!("parked"),
+        }
+        let signing = guarded::<()>(true, Reading::Other, || panic!("a bug"));
+        assert!(matches!(signing, Outcome::Done(m) if matches!(m.as_slice(), [Msg::Acted(Err(_))])));
     }
 
     /// Of the queued page requests only the latest of each kind runs; the others keep their order, and

@@ -66,7 +66,7 @@ fn error(e: WorkflowError, reading: Reading) -> Msg {
 }
 
 /// What `cmd` reads, for its error.
-fn reading(cmd: &Cmd) -> Reading {
+pub(crate) fn reading(cmd: &Cmd) -> Reading {
     match cmd {
         Cmd::Queue { generation, .. } | Cmd::QueueCount { generation, .. } => Reading::Queue(*generation),
         Cmd::History { generation, .. } | Cmd::HistoryCount { generation, .. } => Reading::History(*generation),
