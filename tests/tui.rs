@@ -1838,3 +1838,22 @@ fn verification_stops_at_a_damaged_leaf_index_whichever_read_meets_it() {
     drop(h);
     assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes);
 }
+
+/// A damaged page of the refs table (which entries reference which request): `verify`, with a small hold
+/// window (folds made before the walk met every entry of their request) and as the console runs it, fails
+/// naming the damage once, says what it did not check, and leaves the file as it was.
+#[test]
+fn verification_stops_at_a_damaged_refs_table() {
+    use rollcall::workflow::verify::{Budget, verify_with};
+    let (_tmp, d) = demo_copy();
+    let bytes = garble_root_page(&d.ledger, "refs");
+    let ctx = d.context();
+    for budget in [Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, Budget::background()] {
+        let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();
+        let failure = report.failure.as_ref().expect("a failure").problem.clone();
+        assert!(failure.contains("damaged") && failure.contains("malformed"), "{failure}");
+        assert_eq!(failure.matches("damaged").count(), 1, "said once: {failure}");
+        assert!(!report.authorization_checked, "{failure}");
+    }
+    assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes);
+}

@@ -124,8 +124,9 @@ need ROLLCALL_HOME "set it to this machine's rollcall home (keystore and ledger)
 if [ -n "${ROLLCALL_CHANGE:-}" ]; then
     change=$ROLLCALL_CHANGE
     need ROLLCALL_ENVIRONMENT "set it to the environment the rollback runs in (required with ROLLCALL_CHANGE)"
-    if ! [[ $change =~ ^[[:graph:]]{1,200}$ ]] || [[ $change == -* ]]; then
-        die 2 "ROLLCALL_CHANGE $(printf '%q' "$change") is not a change id (1 to 200 printable characters, no spaces, not starting with '-')"
+    # Whatever the locale: no spaces or control characters, not an option, at most 200 characters.
+    if [[ $change =~ [[:space:][:cntrl:]] ]] || [[ $change == -* ]] || [ "${#change}" -gt 200 ]; then
+        die 2 "ROLLCALL_CHANGE $(printf '%q' "$change") is not a change id (up to 200 characters, no spaces or control characters, not starting with '-')"
     fi
     request=""
     gate_args=("--change=$change" "--env=$ROLLCALL_ENVIRONMENT")
