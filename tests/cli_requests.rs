@@ -753,6 +753,11 @@ fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
     assert_eq!(by(&commit[..12], "production").0, 0);
     assert_eq!(env.fingerprint(), before, "the gate writes nothing");
 
+    // Terminal escapes in what is asked are shown escaped, never sent raw.
+    let (code, text, _) = by("deploy-\u{1b}[2J", "prod\u{1b}]0;x\u{7}");
+    assert_eq!(code, 1);
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}') && text.contains("<U+001B>"), "{text:?}");
+
     // Usage: REQ and --change together, --change without --env.
     assert_eq!(env.run(&["gate", &req, "--change", "x"]).status.code(), Some(2));
     assert_eq!(env.run(&["gate", "--change", "x"]).status.code(), Some(2));
