@@ -504,3 +504,33 @@ fn a_change_and_its_environment_are_gated_without_the_request_id() {
         assert!(err.contains("is not a change id"), "{err}");
     }
 }
+
+/// rollcall's exit 1 is a verdict only with one: a gate that fails (here a stand-in binary whose `gate`
+/// says the ledger is damaged and exits 1, as rollcall does) is an error (3), not a block, and leaves no
+/// verdict file.
+#[test]
+fn an_exit_1_without_a_verdict_is_an_error_not_a_block() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.request();
+    w.publish();
+    let ci = w.ci("runner-6");
+    let stand_in = w.shared.path().join("rollcall-failing-gate");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = gate ]; then echo 'error: ledger is damaged: x' >&2; exit 1; fi\ndone\nexec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_rollcall")
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let vars = with(&w.vars(&ci, &req), "ROLLCALL_PUBLISH", Some("no"));
+    let vars = with(&vars, "ROLLCALL_BIN", Some(stand_in.to_str().unwrap()));
+    let err = failed(&run_script(&ci.dir, &vars), 3);
+    assert!(err.contains("gave no verdict") && err.contains("ledger is damaged"), "{err}");
+    assert!(!ci.verdict.exists());
+}
