@@ -675,22 +675,24 @@ fn a_hostile_output_digest_in_a_signed_execution_is_shown_escaped() {
     assert!(shown.contains("output sha256 a<U+001B>[2Jééééééééééé)"), "{shown}");
 }
 
-/// Garbles the root page of table or index `name` of `env`'s ledger after its type byte and cell count
-/// (as disk damage or a hand edit would), and returns the file's bytes as left.
+/// [`common::garble_root_page`] of `env`'s ledger.
 fn garble_root_page(env: &Env, name: &str) -> Vec<u8> {
-    let (page_size, root): (i64, i64) = {
-        let c = rusqlite::Connection::open(env.ledger()).unwrap();
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
-        (
-            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
-            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap(),
-        )
-    };
-    let mut bytes = std::fs::read(env.ledger()).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start + 8..start + page_size as usize].fill(0xA5);
-    std::fs::write(env.ledger(), &bytes).unwrap();
-    bytes
+    common::garble_root_page(&env.ledger(), name)
+}
+
+/// rollcall with `args` in `env`, unable to write any file past `blocks` (`ulimit -f`: 512- or 1024-byte
+/// blocks) and with SIGXFSZ ignored: a write past the limit fails with EFBIG, as one on a full disk fails
+/// with ENOSPC.
+fn with_file_limit(env: &Env, blocks: u64, args: &[&str]) -> std::process::Output {
+    let base = env.std_cmd();
+    std::process::Command::new("sh")
+        .env_clear()
+        .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(["-c", &format!("trap '' XFSZ; ulimit -f {blocks} && exec \"$@\""), "sh"])
+        .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// A damaged page of an index (disk damage, or a hand edit of the file): `verify` fails in one line naming
@@ -915,22 +917,12 @@ fn a_salvage_that_runs_out_of_room_says_so_and_leaves_nothing() {
     let files = common::files_under(env.home());
     let ours = |files: Vec<String>| files.into_iter().filter(|f| !f.starts_with("ledger.db-")).collect::<Vec<_>>();
     let copy = env.home().join("salvaged.db");
-    let bin = assert_cmd::cargo::cargo_bin!("rollcall");
     let mut steps = std::collections::BTreeSet::new();
     // The limit in `ulimit -f` blocks (512 or 1024 bytes), raised until the copy fits.
     let mut blocks = 16u64;
     loop {
         assert!(blocks < 1 << 20, "the copy never fit");
-        // SIGXFSZ ignored: a write past the limit fails with EFBIG, as one on a full disk with ENOSPC.
-        let base = env.std_cmd();
-        let out = std::process::Command::new("sh")
-            .env_clear()
-            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .args(["-c", &format!("trap '' XFSZ; ulimit -f {blocks} && exec \"$@\""), "sh"])
-            .arg(bin)
-            .args(["rebuild", "--into", copy.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = with_file_limit(&env, blocks, &["rebuild", "--into", copy.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         if out.status.success() {
             break;
@@ -965,20 +957,12 @@ fn a_write_on_a_full_disk_fails_in_one_line_and_the_ledger_is_unchanged() {
     let logged = env.json(&["log"]);
     let evidence = env.home().join("test-output.log");
     std::fs::write(&evidence, "y".repeat(8_000)).unwrap();
-    let base = env.std_cmd();
     for args in [
         vec!["note", "a note", "--as", "alice"],
         vec!["approve", &req, "--comment", "ok", "--as", "carol"],
         vec!["evidence", "add", &req, evidence.to_str().unwrap(), "--kind", "test", "--as", "bob"],
     ] {
-        let out = std::process::Command::new("sh")
-            .env_clear()
-            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .args(["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh"])
-            .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = with_file_limit(&env, 1, &args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -1008,16 +992,8 @@ fn an_export_that_runs_out_of_room_leaves_no_bundle() {
     let out_dir = env.home().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let bundle = out_dir.join("b.rollcall");
-    let base = env.std_cmd();
-    let out = std::process::Command::new("sh")
-        .env_clear()
-        .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        // 512 KB (sh's 512-byte blocks) or 1 MiB: below the 1.2 MB of leaves either way.
-        .args(["-c", "trap '' XFSZ; ulimit -f 1024 && exec \"$@\"", "sh"])
-        .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
-        .args(["export", "--out", bundle.to_str().unwrap()])
-        .output()
-        .unwrap();
+    // 512 KB (sh's 512-byte blocks) or 1 MiB: below the 1.2 MB of leaves either way.
+    let out = with_file_limit(&env, 1024, &["export", "--out", bundle.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

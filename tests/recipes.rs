@@ -488,12 +488,10 @@ fn a_change_and_its_environment_are_gated_without_the_request_id() {
     let v = ci.verdict();
     assert_eq!((&v["gate"], &v["request"]), (&serde_json::json!(true), &serde_json::json!(req)), "{v}");
 
-    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
+    let staging = run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging")));
+    let err = failed(&staging, 1);
     assert!(err.contains("BLOCKED: change deploy-4411 in staging"), "{err}");
-    assert!(
-        stdout(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))))
-            .contains("no request to revert")
-    );
+    assert!(stdout(&staging).contains("no request to revert"));
 
     let both = with(&production, "ROLLCALL_REQUEST", Some(&req));
     assert!(failed(&run_script(&ci.dir, &both), 2).contains("not both"));

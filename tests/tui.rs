@@ -1739,7 +1739,7 @@ fn the_queues_rows_do_not_wait_for_the_alerts() {
 #[test]
 fn the_console_on_a_damaged_request_index_says_so_and_what_to_do() {
     let (_tmp, d) = demo_copy();
-    let bytes = garble_root_page(&d.ledger, "request_index");
+    let bytes = common::garble_root_page(&d.ledger, "request_index");
 
     let mut h = harness(&d, 120, 30, true);
     let screen = h.render();
@@ -1794,24 +1794,6 @@ fn a_list_failure_clears_when_its_rows_arrive() {
     assert!(s.queue.failed.is_none());
 }
 
-/// Overwrites the root page of the table or index `name` of the ledger at `path` (past its page header):
-/// a damaged page, as a disk error leaves. Returns the file's bytes after.
-fn garble_root_page(path: &std::path::Path, name: &str) -> Vec<u8> {
-    let (page_size, root): (i64, i64) = {
-        let c = rusqlite::Connection::open(path).unwrap();
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
-        (
-            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
-            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap(),
-        )
-    };
-    let mut bytes = std::fs::read(path).unwrap();
-    let start = ((root - 1) * page_size) as usize;
-    bytes[start + 8..start + page_size as usize].fill(0xA5);
-    std::fs::write(path, &bytes).unwrap();
-    bytes
-}
-
 /// A damaged page of the leaf index that the scan for entries held by several logs reads: the console's
 /// background verification (one thread: the scan is asked first, in line) and the full one (the scan
 /// beside the walk; the roster's read meets the damage first) both fail in one line saying the file is
@@ -1821,7 +1803,7 @@ fn garble_root_page(path: &std::path::Path, name: &str) -> Vec<u8> {
 fn verification_stops_at_a_damaged_leaf_index_whichever_read_meets_it() {
     use rollcall::workflow::verify::{Budget, NOT_CHECKED, verify_with};
     let (_tmp, d) = demo_copy();
-    let bytes = garble_root_page(&d.ledger, "leaves_entry");
+    let bytes = common::garble_root_page(&d.ledger, "leaves_entry");
     let ctx = d.context();
     for budget in [Budget::background(), Budget { threads: 2, cache_kib: 4096, hold_kib: 4096 }] {
         let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();
@@ -1846,7 +1828,7 @@ fn verification_stops_at_a_damaged_leaf_index_whichever_read_meets_it() {
 fn verification_stops_at_a_damaged_refs_table() {
     use rollcall::workflow::verify::{Budget, verify_with};
     let (_tmp, d) = demo_copy();
-    let bytes = garble_root_page(&d.ledger, "refs");
+    let bytes = common::garble_root_page(&d.ledger, "refs");
     let ctx = d.context();
     for budget in [Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, Budget::background()] {
         let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();

@@ -62,18 +62,18 @@ fn copy<E: From<LedgerError>>(
     let mut salvaged = Salvaged::default();
     let tx = conn.transaction().map_err(LedgerError::from)?;
     for table in schema::LEDGER_TABLES {
-        // SQLite finding the source damaged is the record's damage; any other failure (the new file's
-        // disk full, an I/O error) is the copy's.
+        // SQLite finding the source damaged, or a read that failed (the copy is only written here: the
+        // source's disk), is the record's; any other failure (the new file's disk full) is the copy's.
         let failed = |e: rusqlite::Error| {
-            // A read that failed (the copy is only written here): the source's disk.
-            let read = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+            let unreadable = matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) || matches!(&e, rusqlite::Error::SqliteFailure(f, _)
                 if matches!(f.extended_code, rusqlite::ffi::SQLITE_IOERR_READ | rusqlite::ffi::SQLITE_IOERR_SHORT_READ));
-            match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-                    LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
-                }
-                _ if read => LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}")),
-                _ => copy_failed(into, &format!("copying table {table}"), LedgerError::from(e)),
+            if unreadable {
+                LedgerError::Damaged(format!("the record itself cannot be read (table {table}): {e}"))
+            } else {
+                copy_failed(into, &format!("copying table {table}"), LedgerError::from(e))
             }
         };
         let (columns, rowid) = columns_of(&tx, table)?;

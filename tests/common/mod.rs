@@ -551,3 +551,21 @@ pub fn tested(env: &Env, req: &str, who: &str) {
     );
     env.ok(&["evidence", "add", req, &f, "--kind", "test", "--as", who]);
 }
+
+/// Garbles the root page of table or index `name` of the ledger at `path` after its type byte and cell
+/// count (as disk damage or a hand edit would), and returns the file's bytes as left.
+pub fn garble_root_page(path: &Path, name: &str) -> Vec<u8> {
+    let (page_size, root): (i64, i64) = {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        (
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            c.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [name], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(path).unwrap();
+    let start = ((root - 1) * page_size) as usize;
+    bytes[start + 8..start + page_size as usize].fill(0xA5);
+    std::fs::write(path, &bytes).unwrap();
+    bytes
+}
