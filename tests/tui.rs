@@ -982,13 +982,11 @@ fn a_verification_in_the_background_finds_what_the_full_one_finds() {
     use rollcall::workflow::verify::{Budget, verify_with};
     let (_tmp, d) = demo_copy();
     let ctx = d.context();
-    let full =
-        at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 32 * 1024 }, &mut |_, _| {})).unwrap();
+    let full = at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 32 * 1024 }, None)).unwrap();
     let mut seen: Vec<(u64, u64)> = Vec::new();
     let background =
-        at(|| verify_with(&ctx, Budget::background(), &mut |done, total| seen.push((done, total)))).unwrap();
-    let held_little =
-        at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, &mut |_, _| {})).unwrap();
+        at(|| verify_with(&ctx, Budget::background(), Some(&mut |done, total| seen.push((done, total))))).unwrap();
+    let held_little = at(|| verify_with(&ctx, Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, None)).unwrap();
     assert!(full.intact() && background.intact() && held_little.intact());
     let key = |r: &rollcall::workflow::verify::VerifyReport| {
         (
@@ -1806,7 +1804,7 @@ fn verification_stops_at_a_damaged_leaf_index_whichever_read_meets_it() {
     let bytes = common::garble_root_page(&d.ledger, "leaves_entry");
     let ctx = d.context();
     for budget in [Budget::background(), Budget { threads: 2, cache_kib: 4096, hold_kib: 4096 }] {
-        let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();
+        let report = at(|| verify_with(&ctx, budget, None)).unwrap();
         let failure = report.failure.as_ref().expect("a failure").problem.clone();
         assert!(failure.contains("damaged") && failure.contains("malformed"), "{failure}");
         assert_eq!(failure.matches("damaged").count(), 1, "said once: {failure}");
@@ -1831,7 +1829,7 @@ fn verification_stops_at_a_damaged_refs_table() {
     let bytes = common::garble_root_page(&d.ledger, "refs");
     let ctx = d.context();
     for budget in [Budget { threads: 2, cache_kib: 4096, hold_kib: 1 }, Budget::background()] {
-        let report = at(|| verify_with(&ctx, budget, &mut |_, _| {})).unwrap();
+        let report = at(|| verify_with(&ctx, budget, None)).unwrap();
         let failure = report.failure.as_ref().expect("a failure").problem.clone();
         assert!(failure.contains("damaged") && failure.contains("malformed"), "{failure}");
         assert_eq!(failure.matches("damaged").count(), 1, "said once: {failure}");

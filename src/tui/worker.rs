@@ -328,7 +328,7 @@ impl Worker {
                 let r = crate::workflow::verify::verify_with(
                     &self.ctx,
                     crate::workflow::verify::Budget::background(),
-                    &mut progress,
+                    Some(&mut progress),
                 )?;
                 release_free_memory();
                 vec![Msg::Integrity(Box::new(present::integrity_of(&r)))]
