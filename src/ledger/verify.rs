@@ -648,15 +648,34 @@ fn chain_fail(origin: &str, problem: String) -> Failure {
     Failure { origin: origin.to_string(), index: None, entry_id: None, problem }
 }
 
+/// What [`orphan_entries`] needs, read in one snapshot: the entries the file stores, the leaves its logs
+/// hold, and the leaves that point at an entry an earlier leaf points at (from
+/// [`Ledger::entries_in_several_logs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LeafCounts {
+    pub stored: u64,
+    pub leaves: u64,
+    pub repeated: u64,
+}
+
+/// Counts the stored entries and the leaves (two scans of the tables' smallest indexes, which a walk
+/// does not otherwise read: on a cold file cache, mostly waiting for the disk), beside `repeated`.
+pub(crate) fn leaf_counts(ledger: &Ledger, repeated: u64) -> Result<LeafCounts, rusqlite::Error> {
+    let count = |sql: &str| ledger.conn().query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64);
+    Ok(LeafCounts {
+        stored: count("SELECT COUNT(*) FROM entries")?,
+        leaves: count("SELECT COUNT(*) FROM leaves")?,
+        repeated,
+    })
+}
+
 /// Entries stored in the file that no log contains (inserted behind the ledger's back). For a ledger whose
-/// every leaf was found to point at a stored entry (a walk that passed), and `repeated` leaves that point
-/// at an entry an earlier leaf points at (from [`Ledger::entries_in_several_logs`], read in the same
-/// snapshot): when there are as many stored entries as distinct entries the leaves hold (the leaves less
-/// `repeated`), there is none, which two counts tell without looking every entry up; otherwise they are
-/// looked for and named.
-pub(crate) fn orphan_entries(ledger: &Ledger, repeated: u64) -> Result<Vec<EntryId>, rusqlite::Error> {
-    let stored: i64 = ledger.conn().query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))?;
-    let leaves: i64 = ledger.conn().query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0))?;
+/// every leaf was found to point at a stored entry (a walk that passed), and its [`LeafCounts`]: when
+/// there are as many stored entries as distinct entries the leaves hold (the leaves less the repeated
+/// ones), there is none, which the counts tell without looking every entry up; otherwise they are looked
+/// for and named.
+pub(crate) fn orphan_entries(ledger: &Ledger, counts: LeafCounts) -> Result<Vec<EntryId>, rusqlite::Error> {
+    let LeafCounts { stored, leaves, repeated } = counts;
     if i128::from(stored) == i128::from(leaves) - i128::from(repeated) {
         return Ok(Vec::new());
     }
@@ -772,7 +791,7 @@ mod tests {
 
     fn orphans(ledger: &Ledger) -> Vec<EntryId> {
         let (_, repeated) = ledger.entries_in_several_logs().unwrap();
-        orphan_entries(ledger, repeated).unwrap()
+        orphan_entries(ledger, leaf_counts(ledger, repeated).unwrap()).unwrap()
     }
 
     #[test]

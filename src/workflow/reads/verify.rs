@@ -6,25 +6,27 @@ use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 pub use crate::ledger::verify::Budget;
-use crate::ledger::verify::{Failure, OriginReport, orphan_entries, stray_rows, verify_origin};
+use crate::ledger::verify::{
+    Failure, LeafCounts, OriginReport, leaf_counts, orphan_entries, stray_rows, verify_origin,
+};
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
 
-/// The count of repeated leaves (an entry several logs hold counts once per log after its first), being
-/// asked beside the walk or asked already.
+/// What the check for entries in no log needs ([`LeafCounts`]), being counted beside the walk, or to be
+/// counted here once the walk is done.
 enum Asked {
     Here(u64),
-    Beside(std::thread::JoinHandle<Result<u64, LedgerError>>),
+    Beside(std::thread::JoinHandle<Result<LeafCounts, LedgerError>>),
 }
 
 impl Asked {
-    fn answer(self) -> Result<u64, String> {
+    fn answer(self, ledger: &Ledger) -> Result<LeafCounts, String> {
         match self {
-            Asked::Here(n) => Ok(n),
+            Asked::Here(repeated) => leaf_counts(ledger, repeated).map_err(read_problem),
             Asked::Beside(h) => match h.join() {
-                Ok(r) => r.map_err(|e| e.to_string()),
+                Ok(r) => r.map_err(read_problem),
                 Err(_) => Err("the scan of the leaf index failed".into()),
             },
         }
@@ -35,8 +37,9 @@ impl Asked {
 /// (a quarter of a second on one core at a million entries). With a second thread in the budget it runs
 /// on a connection of its own, opened now (after this connection's snapshot began, so it sees at least
 /// what the walk sees: the tables only grow, and an entry found in several logs that the walk sees in
-/// one is only folded from its stored rows), while the walk starts; otherwise here. The set comes over
-/// the channel; the count, or the failure, from [`Asked::answer`].
+/// one is only folded from its stored rows), while the walk starts, and then counts the entries and the
+/// leaves in the same snapshot; otherwise here, and the counts once the walk is done. The set comes over
+/// the channel; the counts, or the failure, from [`Asked::answer`].
 fn ask_several(
     ledger: &Ledger,
     budget: &Budget,
@@ -59,7 +62,7 @@ fn ask_several(
         let (several, repeated) = l.entries_in_several_logs()?;
         // The walk may have failed and gone: nobody to tell.
         let _ = tx.send(several);
-        Ok(repeated)
+        Ok(leaf_counts(&l, repeated)?)
     });
     Ok((rx, Asked::Beside(handle)))
 }
@@ -435,15 +438,17 @@ fn verify_ledger(
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
     // Asked beside the walk: a failure to answer was damage found before anything else.
-    let repeated_leaves = match asked.answer() {
-        Ok(n) => n,
+    let counts = match asked.answer(ledger) {
+        Ok(c) => Some(c),
         Err(e) => {
-            report.failure = Some(fail(e.to_string()));
-            0
+            report.failure = Some(fail(e));
+            None
         }
     };
-    if report.failure.is_none() {
-        match orphan_entries(ledger, repeated_leaves) {
+    if report.failure.is_none()
+        && let Some(counts) = counts
+    {
+        match orphan_entries(ledger, counts) {
             Ok(ids) if !ids.is_empty() => {
                 report.failure = Some(Failure {
                     origin: "-".into(),
