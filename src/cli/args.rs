@@ -127,6 +127,7 @@ pub(crate) enum Command {
         command: PolicyCommand,
     },
     /// Exit 0 when the policy lets the revert run now, 1 with the unmet requirements otherwise.
+    #[command(override_usage = "rollcall gate [OPTIONS] <REQ>  |  rollcall gate [OPTIONS] --change <ID> --env <ENV>")]
     Gate(GateArgs),
     /// Open obligations: post-hoc reviews due and temporary reverts expiring.
     Obligations(ObligationsArgs),

@@ -134,6 +134,11 @@ mod tests {
         assert_eq!(hint, "rollcall --help lists the commands");
         let (msg, _) = two(&["rollcall", "verify", "--bogus"]);
         assert!(msg.starts_with("unknown option \"--bogus\""), "{msg}");
+        // A command with two forms names both in its usage, so the form not given is found from the hint.
+        let (msg, hint) = two(&["rollcall", "gate"]);
+        assert_eq!(msg, "missing <REQ>");
+        assert!(hint.contains("rollcall gate [OPTIONS] <REQ>") && hint.contains("--change <ID> --env <ENV>"), "{hint}");
+        assert!(hint.ends_with("(more: rollcall gate --help)"), "{hint}");
         for (m, h) in [two(&["rollcall", "approve"]), two(&["rollcall", "note"])] {
             assert!(!m.contains('\n') && !h.contains('\n'), "{m} / {h}");
         }
