@@ -975,37 +975,40 @@ fn a_write_on_a_full_disk_fails_in_one_line_and_the_ledger_is_unchanged() {
 
 /// A ledger in a directory its user may not write (SQLite keeps its -wal and -shm files beside the file):
 /// a write and a read each refuse in one line that gives SQLite's reason and says to check the file and its
-/// directory, not "ledger is damaged" with advice to rebuild a file that is whole, and the file is
-/// unchanged. It needs a user other than the owner: as root (CI) the commands run as `nobody` through
-/// `setpriv`; elsewhere the test says it was skipped.
+/// directory, not "ledger is damaged" with advice to rebuild a file that is whole, and nothing in the
+/// directory changes. Root may write anywhere, so as root (CI) the commands run as `nobody` through
+/// `setpriv`, the files given to it; any other user is refused by the directory's mode itself.
 #[test]
 fn a_ledger_in_a_directory_it_may_not_write_is_not_called_damaged() {
     let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let setpriv = std::process::Command::new("setpriv").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !(root && setpriv) {
-        eprintln!("skipped: needs root and setpriv to run rollcall as another user");
-        return;
-    }
     let env = Env::with_ledger();
     env.notes(1);
-    let before = std::fs::read(env.ledger()).unwrap();
-    let chown = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(env.home()).status().unwrap();
-    assert!(chown.success());
-    let mode = |m: u32| {
+    let before = (std::fs::read(env.ledger()).unwrap(), common::files_under(env.home()));
+    if root {
+        let chown = std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(env.home()).status().unwrap();
+        assert!(chown.success());
+    }
+    /// Gives the directory its mode back however the test ends (else its removal fails for a non-root user).
+    struct Mode<'a>(&'a std::path::Path);
+    impl Drop for Mode<'_> {
+        fn drop(&mut self) {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(self.0, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let guard = Mode(env.home());
+    {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(m)).unwrap();
-    };
-    mode(0o555);
+        std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
     for args in [vec!["note", "a note", "--as", "alice"], vec!["verify"]] {
         let base = env.std_cmd();
-        let out = std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(assert_cmd::cargo::cargo_bin!("rollcall"))
-            .args(&args)
-            .env_clear()
-            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .output()
-            .unwrap();
+        let mut cmd = std::process::Command::new(if root { "setpriv" } else { base.get_program().to_str().unwrap() });
+        if root {
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(base.get_program());
+        }
+        let out =
+            cmd.args(&args).env_clear().envs(base.get_envs().filter_map(|(k, v)| Some((k, v?)))).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
@@ -1013,8 +1016,8 @@ fn a_ledger_in_a_directory_it_may_not_write_is_not_called_damaged() {
         assert!(!err.contains("damaged") && !err.contains("rebuild"), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-    mode(0o700);
-    assert_eq!(std::fs::read(env.ledger()).unwrap(), before);
+    drop(guard);
+    assert_eq!((std::fs::read(env.ledger()).unwrap(), common::files_under(env.home())), before);
 }
 
 /// An export whose bundle runs out of room (a file-size limit, as a full disk): one line naming the file,

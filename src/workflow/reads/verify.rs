@@ -14,19 +14,22 @@ use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
 
-/// What the check for entries in no log needs ([`LeafCounts`]), being counted beside the walk, or to be
-/// counted here once the walk is done.
+/// The count of repeated leaves (an entry several logs hold counts once per log after its first), being
+/// asked beside the walk, with the entries and leaves counted after it in the same snapshot, or asked
+/// already.
 enum Asked {
     Here(u64),
-    Beside(std::thread::JoinHandle<Result<LeafCounts, LedgerError>>),
+    Beside(std::thread::JoinHandle<Result<(u64, Option<LeafCounts>), LedgerError>>),
 }
 
 impl Asked {
-    fn answer(self, ledger: &Ledger) -> Result<LeafCounts, String> {
+    /// The repeated leaves, with the counts made beside the walk (if they were made: a failure to count is
+    /// met again when they are made here), or why the scan of the leaf index failed.
+    fn answer(self) -> Result<(u64, Option<LeafCounts>), String> {
         match self {
-            Asked::Here(repeated) => leaf_counts(ledger, repeated).map_err(read_problem),
+            Asked::Here(repeated) => Ok((repeated, None)),
             Asked::Beside(h) => match h.join() {
-                Ok(r) => r.map_err(read_problem),
+                Ok(r) => r.map_err(|e| e.to_string()),
                 Err(_) => Err("the scan of the leaf index failed".into()),
             },
         }
@@ -38,8 +41,8 @@ impl Asked {
 /// on a connection of its own, opened now (after this connection's snapshot began, so it sees at least
 /// what the walk sees: the tables only grow, and an entry found in several logs that the walk sees in
 /// one is only folded from its stored rows), while the walk starts, and then counts the entries and the
-/// leaves in the same snapshot; otherwise here, and the counts once the walk is done. The set comes over
-/// the channel; the counts, or the failure, from [`Asked::answer`].
+/// leaves in the same snapshot for the check of entries in no log (two index scans the walk does not
+/// make); otherwise here. The set comes over the channel; the rest, or the failure, from [`Asked::answer`].
 fn ask_several(
     ledger: &Ledger,
     budget: &Budget,
@@ -62,7 +65,7 @@ fn ask_several(
         let (several, repeated) = l.entries_in_several_logs()?;
         // The walk may have failed and gone: nobody to tell.
         let _ = tx.send(several);
-        Ok(leaf_counts(&l, repeated)?)
+        Ok((repeated, leaf_counts(&l, repeated).ok()))
     });
     Ok((rx, Asked::Beside(handle)))
 }
@@ -438,17 +441,22 @@ fn verify_ledger(
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
     // Asked beside the walk: a failure to answer was damage found before anything else.
-    let counts = match asked.answer(ledger) {
-        Ok(c) => Some(c),
+    let (repeated_leaves, counted) = match asked.answer() {
+        Ok(a) => a,
         Err(e) => {
             report.failure = Some(fail(e));
-            None
+            (0, None)
         }
     };
-    if report.failure.is_none()
-        && let Some(counts) = counts
-    {
-        match orphan_entries(ledger, counts) {
+    if report.failure.is_none() {
+        // The counts made beside the walk hold for the walk's snapshot when they count the leaves it walked
+        // (the tables only grow): else, or when they failed, they are made again here.
+        let walked: u64 = report.origins.iter().map(|o| o.size).sum();
+        let counts = match counted {
+            Some(c) if c.leaves == walked => Ok(c),
+            _ => leaf_counts(ledger, repeated_leaves),
+        };
+        match counts.and_then(|c| orphan_entries(ledger, c)) {
             Ok(ids) if !ids.is_empty() => {
                 report.failure = Some(Failure {
                     origin: "-".into(),
