@@ -287,9 +287,13 @@ fn an_approved_request_passes_and_its_execution_reaches_the_founder() {
     assert_eq!(v["gate"], true, "{v}");
     assert_eq!(v["request"], req.as_str(), "{v}");
     assert_eq!(v["status"], "approved", "{v}");
-    // ROLLCALL_PUBLISH=no pushed nothing: the exchange holds the founder's bundle only.
+    // ROLLCALL_PUBLISH=no pushed nothing: the exchange holds the founder's bundle only; and it wrote
+    // nothing into its working copy either (`sync --git --pull-only`): no bundle, no commit of its own.
     let files = git(&w.remote(), &["ls-tree", "--name-only", "main"]);
     assert_eq!(files, "test.example_laptop.rollcall");
+    let wc = ci.home.join("exchange");
+    assert_eq!(git(&wc, &["status", "--porcelain"]), "");
+    assert_eq!(git(&wc, &["rev-parse", "HEAD"]), git(&w.remote(), &["rev-parse", "main"]));
 
     // The same home again (a persistent runner): no join, and this time it publishes its bundle.
     let again = run_script(&ci.dir, &with(&vars, "ROLLCALL_PUBLISH", None));

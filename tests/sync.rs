@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Env, file_request, git, peer, verify_json};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every origin's latest root as `verify --json` reports it, by origin name.
 fn roots(env: &Env) -> Vec<(String, u64, String)> {
@@ -254,6 +254,63 @@ fn three_machines_sync_through_a_git_remote() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
+}
+
+/// `sync --git --pull-only` (an auditor's copy, a gate job given read access to the exchange only): the
+/// other machines' bundles are pulled and imported, and nothing is written to the exchange: no bundle of
+/// its own in the working copy, no commit, no push; run again, every file is unchanged since the last
+/// import. The full sync after it still writes and pushes.
+#[test]
+fn a_pull_only_sync_imports_the_others_and_writes_nothing_to_the_exchange() {
+    let (a, b, c) = three();
+    let shared = tempfile::tempdir().unwrap();
+    let remote = shared.path().join("exchange.git");
+    git(shared.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
+    let wa = clone(&remote, &shared.path().join("wa"));
+    let wb = clone(&remote, &shared.path().join("wb"));
+    let wc = clone(&remote, &shared.path().join("wc"));
+    a.ok(&["sync", "--git", &wa]);
+    let req = file_request(&b, "bob", "low");
+    b.ok(&["sync", "--git", &wb]);
+    let pushed = git(&remote, &["rev-parse", "HEAD"]);
+    let bundles = |w: &str| {
+        let mut files: Vec<String> = std::fs::read_dir(w)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".rollcall"))
+            .collect();
+        files.sort();
+        files
+    };
+
+    let v = c.json(&["sync", "--git", &wc, "--pull-only"]);
+    assert_eq!((&v["exported"], &v["committed"], &v["pushed"]), (&json!(null), &json!(false), &json!(false)), "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
+    let peers = v["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 2, "{v}");
+    assert!(peers.iter().all(|p| p["ok"] == true && p["unchanged"] == false), "{v}");
+    // Everything bob's log holds is here now, his request among it.
+    let here = c.entry_set();
+    let bobs: Vec<String> = b.entry_set().into_iter().filter(|e| e.starts_with("test.example/bob ")).collect();
+    assert!(!bobs.is_empty() && bobs.iter().all(|e| here.contains(e)));
+    c.ok(&["show", &req]);
+    // The exchange is as it was: the remote's branch, the working copy (clean, at the remote's commit,
+    // holding only the others' bundles).
+    assert_eq!(git(&remote, &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(git(std::path::Path::new(&wc), &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(git(std::path::Path::new(&wc), &["status", "--porcelain"]), "");
+    assert_eq!(bundles(&wc), bundles(&wb));
+    assert_eq!(bundles(&wc).len(), 2);
+
+    let again = c.ok(&["sync", "--git", &wc, "--pull-only"]);
+    assert_eq!(again.matches("unchanged since the last import").count(), 2, "{again}");
+    assert!(again.trim_end().ends_with(&format!("wrote nothing to {wc} (--pull-only)")), "{again}");
+    assert_eq!(git(&remote, &["rev-parse", "HEAD"]), pushed);
+
+    // Without it, the same machine writes its bundle and pushes.
+    let v = c.json(&["sync", "--git", &wc]);
+    assert_eq!((&v["committed"], &v["pushed"]), (&json!(true), &json!(true)), "{v}");
+    assert_eq!(bundles(&wc).len(), 3);
 }
 
 #[test]

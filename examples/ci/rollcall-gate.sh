@@ -40,7 +40,9 @@
 #   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
 #                          cloned from ROLLCALL_EXCHANGE when absent
 #   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the
-#                          exchange credential must allow push); no: pull only, nothing is pushed
+#                          exchange credential must allow push); no: pull only (`sync --git
+#                          --pull-only`): nothing is written to the exchange, so a read-only
+#                          credential is enough
 #   ROLLCALL_JOIN_AS       when there is no ledger yet: join the exchange's ledger as this enrolled
 #                          member (a key in the keystore; role executor if the job records execution)
 #   ROLLCALL_ORIGIN        with ROLLCALL_JOIN_AS: the name of this machine's log, e.g.
@@ -220,9 +222,9 @@ if [ ! -e "$ledger" ]; then
 fi
 
 # 3. Sync: import every peer's bundle (each verified; a refused one fails the run), and with
-# ROLLCALL_PUBLISH=yes push this machine's own.
+# ROLLCALL_PUBLISH=yes push this machine's own; with no, the working copy stays as fetched above.
 sync=("$bin" sync --git "$workdir")
-if [ "$publish" = no ]; then sync+=(--offline); fi
+if [ "$publish" = no ]; then sync+=(--offline --pull-only); fi
 rc=0
 run "${sync[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then

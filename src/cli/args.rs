@@ -831,6 +831,10 @@ pub(crate) struct SyncArgs {
     /// Do not pull or push (work on the local copy only).
     #[arg(long)]
     pub offline: bool,
+    /// Only take the other machines' bundles: pull and import them; write, commit and push nothing (an
+    /// auditor's copy, or a gate job with read access to the exchange only).
+    #[arg(long)]
+    pub pull_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -87,7 +87,7 @@ fn dispatch(ctx: &Context, command: Command, json: bool) -> Result<ExitCode, Wor
         }
         Command::Import(a) => sync::import(ctx, &a.file, json),
         Command::Checkpoints(a) => sync::checkpoints(ctx, &a.out, json),
-        Command::Sync(a) => sync::sync_git(ctx, &a.git, a.offline, json),
+        Command::Sync(a) => sync::sync_git(ctx, &a.git, a.offline, a.pull_only, json),
         Command::Prove(a) => sync::prove(
             ctx,
             a.entry.as_deref(),

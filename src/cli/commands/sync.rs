@@ -148,9 +148,15 @@ pub(crate) fn checkpoints(ctx: &Context, out: &Path, json: bool) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> Result<ExitCode, WorkflowError> {
-    let s = workflow::gitsync::sync_git(ctx, dir, offline)?;
-    for w in &s.exported.warnings {
+pub(crate) fn sync_git(
+    ctx: &Context,
+    dir: &Path,
+    offline: bool,
+    pull_only: bool,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let s = workflow::gitsync::sync_git(ctx, dir, offline, pull_only)?;
+    for w in s.exported.iter().flat_map(|e| &e.warnings) {
         output::warn(w);
     }
     if json {
@@ -159,7 +165,7 @@ pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> 
                 Ok(i) => json!({"file": p.file, "ok": true, "unchanged": p.unchanged, "import": import_json(&i.report)}),
                 Err(e) => json!({"file": p.file, "ok": false, "error": e}),
             }).collect::<Vec<_>>(),
-            "exported": {"out": s.exported.path, "entries": s.exported.report.entries, "digest": s.exported.report.digest.to_hex()},
+            "exported": s.exported.as_ref().map(|e| json!({"out": e.path, "entries": e.report.entries, "digest": e.report.digest.to_hex()})),
             "committed": s.committed, "pushed": s.pushed, "push_attempts": s.push_attempts, "refused": s.refused(),
         }));
     } else {
@@ -171,17 +177,20 @@ pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, json: bool) -> 
                 Err(e) => say!("{}: REFUSED: {}", safe(&name), safe(e)),
             }
         }
-        say!(
-            "wrote {} ({} entries){}{}",
-            s.exported.path.display(),
-            s.exported.report.entries,
-            if s.committed { ", committed" } else { ", unchanged" },
-            if s.pushed {
-                format!(", pushed ({} attempt{})", s.push_attempts, if s.push_attempts == 1 { "" } else { "s" })
-            } else {
-                String::new()
-            }
-        );
+        match &s.exported {
+            Some(e) => say!(
+                "wrote {} ({} entries){}{}",
+                e.path.display(),
+                e.report.entries,
+                if s.committed { ", committed" } else { ", unchanged" },
+                if s.pushed {
+                    format!(", pushed ({} attempt{})", s.push_attempts, if s.push_attempts == 1 { "" } else { "s" })
+                } else {
+                    String::new()
+                }
+            ),
+            None => say!("wrote nothing to {} (--pull-only)", dir.display()),
+        }
     }
     if s.refused() > 0 {
         return Err(WorkflowError::Refused(format!("{} peer bundle(s) were refused; see above", s.refused())));

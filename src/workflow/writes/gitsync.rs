@@ -1,6 +1,8 @@
 //! `sync --git DIR`: a git working copy as the exchange between machines. Each origin owns one file,
 //! `<origin>.rollcall`, so merges never conflict: pull, import every other bundle, write this ledger's,
-//! commit, push, and on a rejected push pull again and retry.
+//! commit, push, and on a rejected push pull again and retry. `--pull-only` stops after the imports: the
+//! working copy and the remote are left as pulled (an auditor's copy, or a gate job given read access to
+//! the exchange only).
 
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
@@ -24,7 +26,8 @@ pub(crate) struct PeerOutcome {
 #[derive(Debug)]
 pub(crate) struct GitSynced {
     pub peers: Vec<PeerOutcome>,
-    pub exported: super::sync::Exported,
+    /// This ledger's bundle as written into the working copy (none with `--pull-only`).
+    pub exported: Option<super::sync::Exported>,
     pub committed: bool,
     pub pushed: bool,
     pub push_attempts: usize,
@@ -260,7 +263,7 @@ fn mark_seen(ledger: &crate::ledger::Ledger, digest: &crate::ledger::Hash) -> Re
 }
 
 /// Runs one sync round through the git working copy `dir`.
-pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSynced, WorkflowError> {
+pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, pull_only: bool) -> Result<GitSynced, WorkflowError> {
     if git_ok(dir, &["rev-parse", "--is-inside-work-tree"]).ok().as_deref() != Some("true") {
         return Err(WorkflowError::Usage(format!("{} is not a git working copy", dir.display())));
     }
@@ -272,6 +275,10 @@ pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSy
         pull(dir, &branch)?;
     }
     let mut peers = Vec::new();
+    if pull_only {
+        import_peers(ctx, dir, &own_file, &mut peers)?;
+        return Ok(GitSynced { peers, exported: None, committed: false, pushed: false, push_attempts: 0 });
+    }
     let target = dir.join(&own_file);
     let mut committed = false;
     let mut pushed = false;
@@ -308,5 +315,5 @@ pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool) -> Result<GitSy
         // Someone else pushed first: take their bundles, write ours again and retry.
         pull(dir, &branch)?;
     };
-    Ok(GitSynced { peers, exported, committed, pushed, push_attempts: attempts })
+    Ok(GitSynced { peers, exported: Some(exported), committed, pushed, push_attempts: attempts })
 }
