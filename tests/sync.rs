@@ -195,15 +195,31 @@ fn clone(remote: &std::path::Path, into: &std::path::Path) -> String {
     into.to_str().unwrap().to_string()
 }
 
-#[test]
-fn three_machines_sync_through_a_git_remote() {
-    let (a, b, c) = three();
+/// A bare repository as the exchange (in a temporary directory, kept while it is held), and a working copy
+/// of it for each of three machines.
+fn exchange() -> (tempfile::TempDir, std::path::PathBuf, [String; 3]) {
     let shared = tempfile::tempdir().unwrap();
     let remote = shared.path().join("exchange.git");
     git(shared.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
-    let wa = clone(&remote, &shared.path().join("wa"));
-    let wb = clone(&remote, &shared.path().join("wb"));
-    let wc = clone(&remote, &shared.path().join("wc"));
+    let copies = ["wa", "wb", "wc"].map(|w| clone(&remote, &shared.path().join(w)));
+    (shared, remote, copies)
+}
+
+/// The bundles (`*.rollcall`) in working copy `w`, sorted.
+fn bundles(w: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(w)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rollcall"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn three_machines_sync_through_a_git_remote() {
+    let (a, b, c) = three();
+    let (_shared, remote, [wa, wb, wc]) = exchange();
 
     a.ok(&["sync", "--git", &wa]);
     let req = file_request(&b, "bob", "low");
@@ -247,13 +263,7 @@ fn three_machines_sync_through_a_git_remote() {
         assert_eq!(verify_json(e).0, 0);
     }
     // One bundle per machine in the exchange.
-    let mut files: Vec<String> = std::fs::read_dir(&wa)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".rollcall"))
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(bundles(&wa).len(), 3, "{:?}", bundles(&wa));
 }
 
 /// `sync --git --pull-only` (an auditor's copy, a gate job given read access to the exchange only): the
@@ -263,25 +273,11 @@ fn three_machines_sync_through_a_git_remote() {
 #[test]
 fn a_pull_only_sync_imports_the_others_and_writes_nothing_to_the_exchange() {
     let (a, b, c) = three();
-    let shared = tempfile::tempdir().unwrap();
-    let remote = shared.path().join("exchange.git");
-    git(shared.path(), &["init", "-q", "--bare", remote.to_str().unwrap()]);
-    let wa = clone(&remote, &shared.path().join("wa"));
-    let wb = clone(&remote, &shared.path().join("wb"));
-    let wc = clone(&remote, &shared.path().join("wc"));
+    let (_shared, remote, [wa, wb, wc]) = exchange();
     a.ok(&["sync", "--git", &wa]);
     let req = file_request(&b, "bob", "low");
     b.ok(&["sync", "--git", &wb]);
     let pushed = git(&remote, &["rev-parse", "HEAD"]);
-    let bundles = |w: &str| {
-        let mut files: Vec<String> = std::fs::read_dir(w)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".rollcall"))
-            .collect();
-        files.sort();
-        files
-    };
 
     let v = c.json(&["sync", "--git", &wc, "--pull-only"]);
     assert_eq!((&v["exported"], &v["committed"], &v["pushed"]), (&json!(null), &json!(false), &json!(false)), "{v}");
