@@ -66,12 +66,58 @@ impl From<rusqlite::Error> for LedgerError {
 }
 
 /// How a verifier says that a read of the file failed: "database is damaged: …" when SQLite found the
-/// content wrong, and what it is otherwise (the disk failing, another process holding the file), so that a
-/// full disk is not reported as a damaged ledger.
+/// content wrong (or could not make sense of it), and what it is otherwise (the disk failing, another
+/// process holding the file, the file or its directory closed to this user), so that a full disk or a
+/// permission is not reported as a damaged ledger.
 pub fn read_problem(e: impl Into<LedgerError>) -> String {
     match e.into() {
         LedgerError::Damaged(why) => format!("database is damaged: {why}"),
+        LedgerError::Sqlite(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                )
+            ) =>
+        {
+            format!(
+                "cannot read the ledger file: {e} (check that you may read the file and write its directory: SQLite \
+                 keeps its -wal and -shm files beside it)"
+            )
+        }
         LedgerError::Sqlite(e) => format!("database is damaged: {e}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn only_content_sqlite_cannot_read_is_called_damage() {
+        use rusqlite::ffi;
+        for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB, ffi::SQLITE_ERROR] {
+            assert!(read_problem(failure(code)).starts_with("database is damaged: "), "{code}");
+        }
+        for code in [ffi::SQLITE_READONLY, ffi::SQLITE_CANTOPEN, ffi::SQLITE_PERM] {
+            let said = read_problem(failure(code));
+            assert!(said.starts_with("cannot read the ledger file: ") && said.contains("its directory"), "{said}");
+        }
+        for (code, start) in
+            [(ffi::SQLITE_FULL, "the ledger's disk failed"), (ffi::SQLITE_IOERR, "the ledger's disk failed")]
+        {
+            assert!(read_problem(failure(code)).starts_with(start), "{code}");
+        }
+        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            assert!(!read_problem(failure(code)).contains("damaged"), "{code}");
+        }
+        assert_eq!(read_problem(LedgerError::Damaged("x".into())), "database is damaged: x");
     }
 }
