@@ -65,6 +65,19 @@ impl From<rusqlite::Error> for LedgerError {
     }
 }
 
+/// What to check when SQLite refuses the file to this user ([`refused_access`]).
+pub(crate) const ACCESS_HINT: &str =
+    "check that you may write the ledger file and its directory: SQLite keeps its -wal and -shm files beside it";
+
+/// Whether SQLite refused the file to this user (`SQLITE_READONLY`, `CANTOPEN`, `PERM`: the file or its
+/// directory closed to it) rather than finding its content wrong.
+pub(crate) fn refused_access(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied)
+    )
+}
+
 /// How a verifier says that a read of the file failed: "database is damaged: …" when SQLite found the
 /// content wrong (or could not make sense of it), and what it is otherwise (the disk failing, another
 /// process holding the file, the file or its directory closed to this user), so that a full disk or a
@@ -72,21 +85,7 @@ impl From<rusqlite::Error> for LedgerError {
 pub fn read_problem(e: impl Into<LedgerError>) -> String {
     match e.into() {
         LedgerError::Damaged(why) => format!("database is damaged: {why}"),
-        LedgerError::Sqlite(e)
-            if matches!(
-                e.sqlite_error_code(),
-                Some(
-                    rusqlite::ErrorCode::ReadOnly
-                        | rusqlite::ErrorCode::CannotOpen
-                        | rusqlite::ErrorCode::PermissionDenied
-                )
-            ) =>
-        {
-            format!(
-                "cannot read the ledger file: {e} (check that you may read the file and write its directory: SQLite \
-                 keeps its -wal and -shm files beside it)"
-            )
-        }
+        LedgerError::Sqlite(e) if refused_access(&e) => format!("cannot read the ledger file: {e} ({ACCESS_HINT})"),
         LedgerError::Sqlite(e) => format!("database is damaged: {e}"),
         other => other.to_string(),
     }

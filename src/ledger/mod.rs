@@ -29,6 +29,7 @@ pub(crate) mod store;
 pub mod verify;
 pub(crate) mod writer;
 
+pub(crate) use error::{ACCESS_HINT, refused_access};
 pub use error::{LedgerError, read_problem};
 pub use hash::{EntryId, Hash};
 pub use key::PublicKey;

@@ -102,19 +102,8 @@ impl WorkflowError {
                 "run `rollcall verify` for details; when it finds the entries intact, `rollcall rebuild --into NEW` \
                  copies them into a new file",
             ),
-            WorkflowError::Ledger(LedgerError::Sqlite(e))
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(
-                        rusqlite::ErrorCode::ReadOnly
-                            | rusqlite::ErrorCode::CannotOpen
-                            | rusqlite::ErrorCode::PermissionDenied
-                    )
-                ) =>
-            {
-                Some(
-                    "check that you may write the ledger file and its directory: SQLite keeps its -wal and -shm files beside it",
-                )
+            WorkflowError::Ledger(LedgerError::Sqlite(e)) if crate::ledger::refused_access(e) => {
+                Some(crate::ledger::ACCESS_HINT)
             }
             WorkflowError::Ledger(LedgerError::Storage(_) | LedgerError::Unwritable(..)) => {
                 Some("check the free space and the disk it writes to; nothing half-written is kept")
