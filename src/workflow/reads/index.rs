@@ -229,12 +229,18 @@ fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
 /// (`browse::QueueSort`, newest first within a value) so that a page is a scan in order, not a sort of every
 /// request, and the flagged requests (few, and what a security review looks at first) on their own. A
 /// rebuild creates them once its rows are in: sorting a finished table is much cheaper than keeping eleven
-/// b-trees in order row by row. An index this version replaced is dropped (`request_index_status`
-/// ran ascending by position, and the queue by status sorted every request under it: 1.3 s for 660,000).
+/// b-trees in order row by row. The queue's default order also holds every column its filters read
+/// (`request_index_queue`), so a filter few requests match is checked in the index, not by reading each
+/// request's row, and a count of a filter reads that index alone (660,000 requests: a page of a filter
+/// nothing matches 0.7 → 0.2 s, its count 0.4 → 0.2 s). An index this version replaced is dropped
+/// (`request_index_status` ran ascending by position, and the queue by status sorted every request under
+/// it: 1.3 s for 660,000; `request_index_urgency` held the order alone).
 fn sort_indexes_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::Error> {
     ledger.cache_conn().execute_batch(&format!(
         "DROP INDEX IF EXISTS {schema}.request_index_status;
-         CREATE INDEX IF NOT EXISTS {schema}.request_index_urgency ON request_index(urgency, pos DESC);
+         DROP INDEX IF EXISTS {schema}.request_index_urgency;
+         CREATE INDEX IF NOT EXISTS {schema}.request_index_queue
+             ON request_index(urgency, pos DESC, status, env, tier, flags, component, title, id);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_pos ON request_index(pos);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_by_status ON request_index(status, pos DESC);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_by_risk ON request_index({RISK_RANK}, pos DESC);
