@@ -972,6 +972,33 @@ fn the_title_bar_shows_how_far_the_verification_has_come() {
     assert!(s.contains("TAMPERED") && !s.contains("verifying 7"), "{s}");
 }
 
+/// A verification stopped by a read the file refused (its disk failing, a permission, another process)
+/// found nothing wrong with the record: the bar says NOT VERIFIED in yellow, not TAMPERED in red, and the
+/// banner and the integrity screen say the ledger could not be read. The same failure of the record's
+/// content is tampering.
+#[test]
+fn a_ledger_that_could_not_be_read_is_not_called_tampered() {
+    let (_tmp, d) = demo_copy();
+    let mut h = harness(&d, 120, 32, false);
+    let mut verdict = h.state.integrity.clone();
+    (verdict.intact, verdict.unreadable) = (false, true);
+    verdict.failure = Some("origin laptop-1 index 3: the ledger's disk failed: disk I/O error".into());
+    h.send(Msg::Integrity(Box::new(verdict.clone())));
+    let s = h.render();
+    assert!(s.contains("VERIFICATION STOPPED — the ledger could not be read: origin laptop-1 index 3"), "{s}");
+    assert!(!s.contains("TAMPERED") && !s.contains("INTEGRITY FAILURE"), "{s}");
+    let bar = s.lines().next().unwrap();
+    let x = bar.find("NOT VERIFIED").expect("the verdict on the bar");
+    let x = bar[..x].chars().count() as u16;
+    assert_eq!(h.terminal.backend().buffer()[(x, 0)].style().fg, Some(Color::Yellow), "{bar}");
+    at(|| h.press(KeyCode::Char('4')));
+    assert!(h.render().contains("integrity: NOT VERIFIED — the ledger could not be read: origin laptop-1"));
+    verdict.unreadable = false;
+    h.send(Msg::Integrity(Box::new(verdict)));
+    let s = h.render();
+    assert!(s.contains("TAMPERED") && s.contains("INTEGRITY FAILURE") && s.contains("integrity: FAILED"), "{s}");
+}
+
 /// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own, beside
 /// the walk), the same with almost nothing to hold (most requests folded from their stored rows after the
 /// walk) and the console's background verification (one thread, small caches, every request folded on

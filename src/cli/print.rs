@@ -63,6 +63,19 @@ pub(crate) fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
     }
 }
 
+/// The verdict line of a verification report: OK, FAILED at the first thing found wrong, or NOT VERIFIED
+/// when the file could not be read (its disk, a permission, another process): a verification that stopped
+/// there found nothing wrong with the record, and does not say it did.
+fn integrity_line(failure: Option<&crate::ledger::verify::Failure>) -> String {
+    match failure {
+        None => "integrity: OK (every entry, signature, leaf, tree hash and checkpoint checks out)".into(),
+        Some(f) if f.unreadable => {
+            format!("integrity: NOT VERIFIED, the ledger could not be read at {}", safe(&f.to_string()))
+        }
+        Some(f) => format!("integrity: FAILED at {}", safe(&f.to_string())),
+    }
+}
+
 /// Prints a verification report of the ledger (or bundle) named `what`.
 pub(crate) fn print_verify(
     r: &workflow::verify::VerifyReport,
@@ -116,7 +129,8 @@ pub(crate) fn print_verify(
             })
             .collect();
         let failure = r.failure.as_ref().map(|f| {
-            json!({"origin": f.origin, "index": f.index, "entry_id": f.entry_id.map(|h| h.to_hex()), "problem": f.problem})
+            json!({"origin": f.origin, "index": f.index, "entry_id": f.entry_id.map(|h| h.to_hex()), "problem": f.problem,
+                "unreadable": f.unreadable})
         });
         let discounted: Vec<_> = r
             .discounted
@@ -150,10 +164,7 @@ pub(crate) fn print_verify(
                 output::count(o.checkpoints, "checkpoint", "checkpoints")
             );
         }
-        match &r.failure {
-            None => say!("integrity: OK (every entry, signature, leaf, tree hash and checkpoint checks out)"),
-            Some(f) => say!("integrity: FAILED at {}", safe(&f.to_string())),
-        }
+        say!("{}", integrity_line(r.failure.as_ref()));
         for c in r.completeness.iter().filter(|c| c.origin != audit) {
             say!("completeness ({}): {}", safe(&c.origin), c.statement);
         }
@@ -216,4 +227,30 @@ pub(crate) fn print_verify(
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());
     }
     Ok(if r.intact() { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::verify::Failure;
+
+    /// A failure of the record is FAILED; a read the file refused is NOT VERIFIED, never FAILED; both
+    /// name where, with untrusted text made safe.
+    #[test]
+    fn a_read_the_file_refused_is_not_called_a_failed_integrity() {
+        assert!(integrity_line(None).starts_with("integrity: OK"));
+        let wrong = Failure::new("laptop-1", Some(3), None, "signature does not verify\u{1b}[2J");
+        assert_eq!(
+            integrity_line(Some(&wrong)),
+            "integrity: FAILED at origin laptop-1 index 3: signature does not verify<U+001B>[2J"
+        );
+        let unread = Failure {
+            unreadable: true,
+            ..Failure::new("laptop-1", Some(3), None, "the ledger's disk failed: disk I/O error")
+        };
+        assert_eq!(
+            integrity_line(Some(&unread)),
+            "integrity: NOT VERIFIED, the ledger could not be read at origin laptop-1 index 3: the ledger's disk failed: disk I/O error"
+        );
+    }
 }

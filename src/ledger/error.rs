@@ -91,6 +91,29 @@ pub fn read_problem(e: impl Into<LedgerError>) -> String {
     }
 }
 
+/// A failed read as a verifier reports it: [`read_problem`]'s text, and whether the file was not read (its
+/// disk failing, a permission, another process holding it) rather than its content found wrong. A
+/// verification that stops on an unreadable file has found nothing wrong with the record: it says so, and
+/// does not call the ledger's integrity failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadProblem {
+    pub text: String,
+    pub unreadable: bool,
+}
+
+/// [`read_problem`] with its class ([`ReadProblem`]).
+pub fn read_problem_of(e: impl Into<LedgerError>) -> ReadProblem {
+    let e = e.into();
+    let unreadable = unreadable(&e);
+    ReadProblem { text: read_problem(e), unreadable }
+}
+
+/// Whether `e`, from a read, says the file was not read rather than its content found wrong: anything but
+/// damage ([`ReadProblem`]).
+pub fn unreadable(e: &LedgerError) -> bool {
+    !matches!(e, LedgerError::Damaged(_)) && !matches!(e, LedgerError::Sqlite(s) if !refused_access(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +141,30 @@ mod tests {
             assert!(!read_problem(failure(code)).contains("damaged"), "{code}");
         }
         assert_eq!(read_problem(LedgerError::Damaged("x".into())), "database is damaged: x");
+    }
+
+    /// Only what SQLite found wrong in the content is damage; the file not read (its disk, a permission,
+    /// another process) is unreadable, with the same text as [`read_problem`]'s.
+    #[test]
+    fn a_read_that_failed_is_damage_only_when_the_content_is_wrong() {
+        use rusqlite::ffi;
+        for (code, unreadable) in [
+            (ffi::SQLITE_CORRUPT, false),
+            (ffi::SQLITE_NOTADB, false),
+            (ffi::SQLITE_ERROR, false),
+            (ffi::SQLITE_IOERR, true),
+            (ffi::SQLITE_FULL, true),
+            (ffi::SQLITE_BUSY, true),
+            (ffi::SQLITE_LOCKED, true),
+            (ffi::SQLITE_READONLY, true),
+            (ffi::SQLITE_CANTOPEN, true),
+            (ffi::SQLITE_PERM, true),
+        ] {
+            let p = read_problem_of(failure(code));
+            assert_eq!(p, ReadProblem { text: read_problem(failure(code)), unreadable }, "{code}");
+        }
+        assert!(!read_problem_of(LedgerError::Damaged("x".into())).unreadable);
+        let wrong = rusqlite::Error::InvalidColumnType(2, "statement".into(), rusqlite::types::Type::Integer);
+        assert!(!read_problem_of(wrong).unreadable, "a value of the wrong type is the content's");
     }
 }

@@ -4,7 +4,7 @@
 //! caller's question, asked through a visitor called for each entry in order.
 
 use super::dsse::Domain;
-use super::error::read_problem;
+use super::error::{ReadProblem, read_problem_of};
 use super::hash::{EntryId, Hash};
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
@@ -28,6 +28,21 @@ pub struct Failure {
     pub index: Option<u64>,
     pub entry_id: Option<EntryId>,
     pub problem: String,
+    /// The file could not be read there (its disk, a permission, another process holding it): the
+    /// verification stopped without finding the record wrong ([`ReadProblem`]).
+    pub unreadable: bool,
+}
+
+impl Failure {
+    /// A failure of the record found at `origin` (an entry's `index` and id, when known).
+    pub fn new(origin: &str, index: Option<u64>, entry_id: Option<EntryId>, problem: impl Into<String>) -> Failure {
+        Failure { origin: origin.to_string(), index, entry_id, problem: problem.into(), unreadable: false }
+    }
+
+    /// A read that failed there: damage when SQLite found the content wrong, else the file unread.
+    pub fn read(origin: &str, index: Option<u64>, entry_id: Option<EntryId>, problem: ReadProblem) -> Failure {
+        Failure { origin: origin.to_string(), index, entry_id, problem: problem.text, unreadable: problem.unreadable }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -84,7 +99,7 @@ struct RawRow {
     prev: Vec<u8>,
     entry: Option<RawEntry>,
     /// Why a worker's lookup of the entry failed (other than the entry being absent).
-    lookup_error: Option<String>,
+    lookup_error: Option<ReadProblem>,
     checkpoints: Vec<(i64, String)>,
 }
 
@@ -167,8 +182,15 @@ struct CheckedRow {
     /// Whether the entry row's stored id is the leaf's.
     stored_id_is_leafs: bool,
     computed_id: Option<EntryId>,
-    head: Result<CheckedHead, String>,
+    /// The head, or why it could not be read: a problem of the record, or the lookup's failed read.
+    head: Result<CheckedHead, Problem>,
     checkpoints: Vec<(i64, Result<Hash, String>)>,
+}
+
+/// What was wrong with a row: the record's (its text), or a read that failed ([`ReadProblem`]).
+enum Problem {
+    Record(String),
+    Read(ReadProblem),
 }
 
 /// What a verification may use: threads, and the SQLite page cache of each connection (bounded, so memory
@@ -291,7 +313,7 @@ fn fill_entry(lookup: &mut Lookup, row: &mut RawRow) {
         Ok(None) => lookup.next_rowid = None,
         Err(e) => {
             lookup.next_rowid = None;
-            row.lookup_error = Some(read_problem(e));
+            row.lookup_error = Some(read_problem_of(e));
         }
     }
 }
@@ -302,17 +324,23 @@ fn check_row(raw: RawRow, origin: &Origin, keys: &mut KeyCache, signatures: bool
         Some(e) => {
             let signature = e.signature.as_ref().map_or(&[][..], |s| &s[..]);
             let (id, head) = check_entry(&e.statement, signature, keys, domain, signatures);
-            let head = head.map_err(|e| e.to_string()).and_then(|h| {
+            let head = head.map_err(|e| Problem::Record(e.to_string())).and_then(|h| {
                 // The query columns must repeat the signed statement.
                 if e.kind() != h.kind || e.ts() != h.ts || keys.parse(e.actor()) != Some(h.actor) {
-                    Err("stored kind, actor or time differ from the signed statement".to_string())
+                    Err(Problem::Record("stored kind, actor or time differ from the signed statement".to_string()))
                 } else {
                     Ok(h)
                 }
             });
             (Some(id), head)
         }
-        None => (None, Err(lookup_error.unwrap_or_else(|| "leaf points to an entry that is not in the ledger".into()))),
+        None => (
+            None,
+            Err(match lookup_error {
+                Some(read) => Problem::Read(read),
+                None => Problem::Record("leaf points to an entry that is not in the ledger".into()),
+            }),
+        ),
     };
     let checkpoints = checkpoints
         .iter()
@@ -350,7 +378,7 @@ struct Chain<'v> {
 
 impl Chain<'_> {
     fn fail(&self, index: Option<u64>, entry_id: Option<EntryId>, problem: impl Into<String>) -> Failure {
-        Failure { origin: self.origin.clone(), index, entry_id, problem: problem.into() }
+        Failure::new(&self.origin, index, entry_id, problem)
     }
 
     fn accept(
@@ -372,7 +400,10 @@ impl Chain<'_> {
         let id = Some(leaf_entry);
         let prev = Hash::from_slice(&row.prev)
             .ok_or_else(|| self.fail(Some(index), id, "leaf previous hash is not 32 bytes"))?;
-        let head = row.head.map_err(|p| self.fail(Some(index), id, p))?;
+        let head = row.head.map_err(|p| match p {
+            Problem::Record(p) => self.fail(Some(index), id, p),
+            Problem::Read(p) => Failure::read(&self.origin, Some(index), id, p),
+        })?;
         let statement = row.statement.ok_or_else(|| self.fail(Some(index), id, "entry missing"))?;
         if row.computed_id != Some(leaf_entry) {
             return Err(self.fail(Some(index), id, "statement bytes do not hash to the entry id in the leaf"));
@@ -420,7 +451,7 @@ impl Chain<'_> {
                 Some(Ok((got, _))) => {
                     return Err(self.fail(Some(index), id, format!("tree hash {want} missing (found {got})")));
                 }
-                Some(Err(e)) => return Err(self.fail(Some(index), id, read_problem(e))),
+                Some(Err(e)) => return Err(Failure::read(&self.origin, Some(index), id, read_problem_of(e))),
                 None => return Err(self.fail(Some(index), id, format!("tree hash {want} missing"))),
             }
         }
@@ -512,14 +543,14 @@ fn run(
     budget: &Budget,
     chain: &mut Chain<'_>,
 ) -> Result<(), Failure> {
-    let db = |e: rusqlite::Error| chain_fail(&origin.name, read_problem(e));
+    let db = |e: rusqlite::Error| chain_unread(&origin.name, e);
     let conn = ledger.conn();
     // No memory map: its pages count as the process's resident memory and grow with the file. A bounded
     // page cache holds the upper levels of the indexes the scan and the lookups walk; the rest comes from
     // the operating system's file cache.
     let _ = conn.pragma_update(None, "cache_size", -budget.cache_kib);
     // One snapshot for the whole walk (the caller's, when it holds one).
-    let _snapshot = ledger.read_snapshot().map_err(|e| chain_fail(&origin.name, read_problem(e)))?;
+    let _snapshot = ledger.read_snapshot().map_err(|e| chain_unread(&origin.name, e))?;
     let tx = conn;
     // The workers look the entries up (see [`fill_entry`]) on connections of their own, in parallel, when
     // they can open them (opened after this transaction's first read, so each sees at
@@ -605,7 +636,7 @@ fn run(
     };
     super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
         for row in rows.by_ref() {
-            let mut row = row.map_err(|e| chain_fail(&origin.name, read_problem(e)))?;
+            let mut row = row.map_err(|e| chain_unread(&origin.name, e))?;
             while let Some(Ok((size, _))) = cps.peek() {
                 if *size > row.index + 1 {
                     break;
@@ -624,28 +655,38 @@ fn run(
             chain.accept(checked, &mut hashes)?;
         }
         if let Some(extra) = hashes.next() {
-            let what = match extra {
-                Ok((idx, _)) => format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
-                Err(e) => read_problem(e),
-            };
-            return Err(chain_fail(&origin.name, what));
+            return Err(match extra {
+                Ok((idx, _)) => chain_fail(
+                    &origin.name,
+                    format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
+                ),
+                Err(e) => chain_unread(&origin.name, e),
+            });
         }
         if let Some(cp) = cps.next() {
-            let what = match cp {
-                Ok((size, _)) => format!(
-                    "SECURITY: a checkpoint covers {size} entries but the log has {}: entries were removed from the end",
-                    chain.next
+            return Err(match cp {
+                Ok((size, _)) => chain_fail(
+                    &origin.name,
+                    format!(
+                        "SECURITY: a checkpoint covers {size} entries but the log has {}: entries were removed \
+                         from the end",
+                        chain.next
+                    ),
                 ),
-                Err(e) => read_problem(e),
-            };
-            return Err(chain_fail(&origin.name, what));
+                Err(e) => chain_unread(&origin.name, e),
+            });
         }
         Ok(())
     })
 }
 
 fn chain_fail(origin: &str, problem: String) -> Failure {
-    Failure { origin: origin.to_string(), index: None, entry_id: None, problem }
+    Failure::new(origin, None, None, problem)
+}
+
+/// A read of `origin`'s rows that failed ([`Failure::read`]).
+fn chain_unread(origin: &str, e: impl Into<super::LedgerError>) -> Failure {
+    Failure::read(origin, None, None, read_problem_of(e))
 }
 
 /// What [`orphan_entries`] needs, read in one snapshot: the entries the file stores, the leaves its logs
@@ -794,6 +835,55 @@ mod tests {
         orphan_entries(ledger, leaf_counts(ledger, repeated).unwrap()).unwrap()
     }
 
+    /// A row whose entry could not be read because the file was not (its disk, a permission) stops the walk
+    /// as unreadable, naming the leaf; a row whose entry is not there, or unreadable content, is the
+    /// record's failure.
+    #[test]
+    fn a_read_the_file_refused_stops_the_walk_as_unreadable_and_damage_as_the_records() {
+        let (_dir, ledger, _raw) = raw_ledger();
+        let origin = ledger.origins().unwrap().remove(0);
+        let domain = ledger.domain();
+        let mut keys = KeyCache::default();
+        let mut visitor = |_: &mut VerifiedEntry<'_>| Ok(());
+        let mut chain = Chain {
+            origin: "o".into(),
+            tag: 0,
+            origin_id: 0,
+            next: 0,
+            prev: ZERO_PREV,
+            prev_ets: 0,
+            frontier: Frontier::new(),
+            report: OriginReport::default(),
+            visitor: &mut visitor,
+        };
+        let mut walk = |lookup_error: Option<ReadProblem>| {
+            let row = RawRow {
+                index: 0,
+                ets: 0,
+                leaf_entry: vec![1; 32],
+                prev: vec![0; 32],
+                entry: None,
+                lookup_error,
+                checkpoints: Vec::new(),
+            };
+            let checked = check_row(row, &origin, &mut keys, true, &domain);
+            chain.accept(checked, &mut std::iter::empty()).unwrap_err()
+        };
+        let disk = ReadProblem { text: "the ledger's disk failed: disk I/O error".into(), unreadable: true };
+        let f = walk(Some(disk.clone()));
+        let at = |problem: &str, unreadable| Failure {
+            origin: "o".into(),
+            index: Some(0),
+            entry_id: Some(Hash([1; 32])),
+            problem: problem.into(),
+            unreadable,
+        };
+        assert_eq!(f, at(&disk.text, true));
+        let damage = ReadProblem { text: "database is damaged: malformed".into(), unreadable: false };
+        assert_eq!(walk(Some(damage)), at("database is damaged: malformed", false));
+        assert_eq!(walk(None), at("leaf points to an entry that is not in the ledger", false));
+    }
+
     #[test]
     fn orphans_are_counted_against_the_distinct_entries_the_leaves_hold() {
         let (_dir, ledger, raw) = raw_ledger();
@@ -933,7 +1023,10 @@ mod tests {
         // With the error reading the column gives (the columns are borrowed, not read with `Row::get`, but a
         // value of the wrong type is reported as `Row::get` reports it).
         let wrong = rusqlite::Error::InvalidColumnType(2, "statement".into(), rusqlite::types::Type::Integer);
-        assert_eq!(row.lookup_error, Some(format!("database is damaged: {wrong}")));
+        assert_eq!(
+            row.lookup_error,
+            Some(ReadProblem { text: format!("database is damaged: {wrong}"), unreadable: false })
+        );
         assert_eq!(lookup.next_rowid, None);
         // The entries after it are found again.
         assert_eq!(find(&mut lookup, 7), Some(vec![7]));

@@ -258,6 +258,9 @@ pub struct Integrity {
     pub checked: bool,
     pub intact: bool,
     pub failure: Option<String>,
+    /// The failure is the file not read (its disk, a permission, another process): the verification
+    /// stopped without finding the record wrong.
+    pub unreadable: bool,
     /// Recorded equivocations (forks, rollbacks): shown first, as a security alarm.
     pub security: Vec<String>,
     pub lines: Vec<String>,

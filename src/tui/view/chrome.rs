@@ -43,10 +43,12 @@ fn title_layout(s: &AppState, width: u16) -> (Vec<Span<'static>>, Vec<(u16, u16,
     let who = Span::styled(who, t.accent);
     // A failure found stays on the bar while a new verification runs.
     let verdict = if s.integrity.checked && !s.integrity.intact {
-        if s.integrity.security.is_empty() {
-            Span::styled(" ✗ TAMPERED ", t.danger)
-        } else {
+        if !s.integrity.security.is_empty() {
             Span::styled(" ✗ SECURITY ", t.danger)
+        } else if s.integrity.unreadable {
+            Span::styled(" ✗ NOT VERIFIED ", t.warn)
+        } else {
+            Span::styled(" ✗ TAMPERED ", t.danger)
         }
     } else if let Some(pct) = s.verifying {
         Span::styled(format!(" verifying {pct:>2} % "), t.muted)
@@ -98,10 +100,13 @@ pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if s.tampered() {
         let why = s.integrity.failure.clone().unwrap_or_default();
-        f.render_widget(
-            Paragraph::new(format!(" INTEGRITY FAILURE — the ledger does not verify: {why}")).style(t.banner),
-            area,
-        );
+        // Either way nothing is signed on it; an unreadable file is not called tampered with.
+        let said = if s.integrity.unreadable {
+            format!(" VERIFICATION STOPPED — the ledger could not be read: {why}")
+        } else {
+            format!(" INTEGRITY FAILURE — the ledger does not verify: {why}")
+        };
+        f.render_widget(Paragraph::new(said).style(t.banner), area);
     } else if let Some(b) = &s.banner {
         f.render_widget(Paragraph::new(format!(" {b}")).style(t.accent), area);
     }

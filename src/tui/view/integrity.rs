@@ -14,6 +14,14 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         lines.push(Line::styled("verifying every entry, signature, leaf and checkpoint…", t.muted));
     } else if i.intact {
         lines.push(Line::styled(format!("integrity: OK (verified in {} ms)", i.elapsed_ms), t.ok));
+    } else if i.unreadable {
+        lines.push(Line::styled(
+            format!(
+                "integrity: NOT VERIFIED — the ledger could not be read: {}",
+                i.failure.clone().unwrap_or_default()
+            ),
+            t.warn,
+        ));
     } else {
         lines.push(Line::styled(format!("integrity: FAILED — {}", i.failure.clone().unwrap_or_default()), t.danger));
     }

@@ -329,6 +329,7 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         checked: true,
         intact: r.intact(),
         failure: r.failure.as_ref().map(|f| safe(&f.to_string())),
+        unreadable: r.failure.as_ref().is_some_and(|f| f.unreadable),
         security,
         lines,
         elapsed_ms: r.elapsed.as_millis() as u64,
@@ -487,12 +488,12 @@ mod tests {
     /// every signer counted or that no blob was checked: it says they were not checked.
     #[test]
     fn what_a_failure_stopped_is_shown_as_not_checked() {
-        let failure = crate::ledger::verify::Failure {
-            origin: "-".into(),
-            index: None,
-            entry_id: None,
-            problem: "database is damaged: database disk image is malformed".into(),
-        };
+        let failure = crate::ledger::verify::Failure::new(
+            "-",
+            None,
+            None,
+            "database is damaged: database disk image is malformed",
+        );
         let mut report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(failure));
         let lines = integrity_of(&report).lines;
         let not = crate::workflow::verify::NOT_CHECKED;

@@ -71,7 +71,9 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
             &mut |_| Ok(()),
         );
         if let Some(f) = r.failure {
-            return Ok((false, format!("the ledger does not verify: {f}; run `rollcall verify`"), covered));
+            let said =
+                if f.unreadable { "the ledger could not be read to verify it" } else { "the ledger does not verify" };
+            return Ok((false, format!("{said}: {f}; run `rollcall verify`"), covered));
         }
         if let Some((size, root)) = r.latest_checkpoint {
             covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });

@@ -9,7 +9,7 @@ pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{
     Failure, LeafCounts, OriginReport, leaf_counts, orphan_entries, stray_rows, verify_origin,
 };
-use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem};
+use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem_of};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -25,12 +25,12 @@ enum Asked {
 impl Asked {
     /// The repeated leaves, with the counts made beside the walk (if they were made: a failure to count is
     /// met again when they are made here), or why the scan of the leaf index failed.
-    fn answer(self) -> Result<(u64, Option<LeafCounts>), String> {
+    fn answer(self) -> Result<(u64, Option<LeafCounts>), Failure> {
         match self {
             Asked::Here(repeated) => Ok((repeated, None)),
             Asked::Beside(h) => match h.join() {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err("the scan of the leaf index failed".into()),
+                Ok(r) => r.map_err(|e| Failure::read("-", None, None, read_problem_of(e))),
+                Err(_) => Err(Failure::new("-", None, None, "the scan of the leaf index failed")),
             },
         }
     }
@@ -153,7 +153,7 @@ pub fn verify_with(
     let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
         Ok(l) => l,
         Err(LedgerError::Damaged(why)) => {
-            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why };
+            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why, unreadable: false };
             return Ok(VerifyReport {
                 elapsed: started.elapsed(),
                 ..VerifyReport::nothing_checked(None, Some(failure))
@@ -179,13 +179,24 @@ fn verify_ledger(
     started: Instant,
 ) -> VerifyReport {
     let mut report = VerifyReport::nothing_checked(Some(ledger.ledger_id()), None);
-    let fail = |problem: String| Failure { origin: "-".into(), index: None, entry_id: None, problem };
+    let fail = |problem: String| Failure::new("-", None, None, problem);
+    // A read that failed: damage when SQLite found the content wrong, else the file unread.
+    fn unread(e: impl Into<LedgerError>) -> Failure {
+        Failure::read("-", None, None, read_problem_of(e))
+    }
+    // "cannot {what}: {e}", the file unread when `e` is a read that failed for another reason than its
+    // content.
+    fn cannot(what: &str, e: impl Into<WorkflowError>) -> Failure {
+        let e = e.into();
+        let unreadable = matches!(&e, WorkflowError::Ledger(l) if crate::ledger::unreadable(l));
+        Failure { unreadable, ..Failure::new("-", None, None, format!("cannot {what}: {e}")) }
+    }
     // One snapshot for every question below; the domain pass's connections open right after it starts.
     ledger.set_cache_kib(budget.cache_kib);
     let _snapshot = match ledger.read_snapshot() {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(read_problem(e)));
+            report.failure = Some(unread(e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -195,7 +206,7 @@ fn verify_ledger(
     let (several, asked) = match ask_several(ledger, &budget) {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(fail(read_problem(e)));
+            report.failure = Some(unread(e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -203,7 +214,7 @@ fn verify_ledger(
     let origins = match ledger.origins() {
         Ok(o) => o,
         Err(e) => {
-            report.failure = Some(fail(read_problem(e)));
+            report.failure = Some(unread(e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -221,7 +232,7 @@ fn verify_ledger(
     progress(0, total);
     match super::witness::witness_state(ledger) {
         Ok(w) => report.witnesses = w,
-        Err(e) => report.failure = Some(fail(format!("cannot read the cosignatures: {e}"))),
+        Err(e) => report.failure = Some(cannot("read the cosignatures", e)),
     }
     // Who counts is known only once every governance entry is verified, but holding every other entry
     // until then would grow with the ledger. So the roster is built first from the governance entries as
@@ -230,7 +241,7 @@ fn verify_ledger(
     let (pre_governance, pre_roster, causal) = match pre_roster(ledger) {
         Ok(p) => p,
         Err(e) => {
-            report.failure = Some(fail(format!("cannot read the governance entries: {e}")));
+            report.failure = Some(cannot("read the governance entries", e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -318,6 +329,7 @@ fn verify_ledger(
                         r.verified - checkpointed,
                         if r.verified - checkpointed == 1 { "y" } else { "ies" }
                     ),
+                    unreadable: false,
                 });
             }
             if report.failure.is_none()
@@ -332,6 +344,7 @@ fn verify_ledger(
                          were removed",
                         w.0, w.1, r.size
                     ),
+                    unreadable: false,
                 });
             }
             report.origins.push(r);
@@ -352,17 +365,18 @@ fn verify_ledger(
                     Ok(())
                 })
             {
-                report.failure = Some(fail(format!("cannot evaluate the requests: {e}")));
+                report.failure = Some(cannot("evaluate the requests", e));
             }
         }
     });
     if report.failure.is_none() {
         match crate::ledger::causal::check_markers(ledger) {
             Ok(Some((origin, index, problem))) => {
-                report.failure = Some(Failure { origin, index: Some(index), entry_id: None, problem })
+                report.failure =
+                    Some(Failure { origin, index: Some(index), entry_id: None, problem, unreadable: false })
             }
             Ok(None) => {}
-            Err(e) => report.failure = Some(fail(format!("cannot check the merge markers: {e}"))),
+            Err(e) => report.failure = Some(cannot("check the merge markers", e)),
         }
     }
     if report.failure.is_none() {
@@ -385,7 +399,8 @@ fn verify_ledger(
         match Roster::build(causal, &governance) {
             Ok(r) => roster = r,
             Err((id, problem)) => {
-                report.failure = Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem })
+                report.failure =
+                    Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem, unreadable: false })
             }
         }
     }
@@ -402,6 +417,7 @@ fn verify_ledger(
                     "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
                     crate::ledger::pos::format_ms(limit)
                 ),
+                unreadable: false,
             });
         }
     }
@@ -421,6 +437,7 @@ fn verify_ledger(
                     index: Some(0),
                     entry_id: *first,
                     problem: "this log does not start with its origin.joined declaration".into(),
+                    unreadable: false,
                 });
                 break;
             }
@@ -433,6 +450,7 @@ fn verify_ledger(
                         Some(_) => "the origin key stored in the file is not the one declared for this origin".into(),
                         None => "no signed entry declares this origin (a genesis or an origin.joined entry)".into(),
                     },
+                    unreadable: false,
                 });
                 break;
             }
@@ -443,8 +461,8 @@ fn verify_ledger(
     // Asked beside the walk: a failure to answer was damage found before anything else.
     let (repeated_leaves, counted) = match asked.answer() {
         Ok(a) => a,
-        Err(e) => {
-            report.failure = Some(fail(e));
+        Err(f) => {
+            report.failure = Some(f);
             (0, None)
         }
     };
@@ -467,24 +485,25 @@ fn verify_ledger(
                         ids.len(),
                         if ids.len() == 1 { "y is" } else { "ies are" }
                     ),
+                    unreadable: false,
                 });
             }
             Ok(_) => {}
-            Err(e) => report.failure = Some(fail(read_problem(e))),
+            Err(e) => report.failure = Some(unread(e)),
         }
     }
     if report.failure.is_none() {
         match refs_checked {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(fail(read_problem(e))),
+            Err(e) => report.failure = Some(unread(e)),
         }
     }
     if report.failure.is_none() {
         match stray_rows(ledger) {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(fail(read_problem(e))),
+            Err(e) => report.failure = Some(unread(e)),
         }
     }
     if report.failure.is_none() {
@@ -500,6 +519,7 @@ fn verify_ledger(
                     e.kind,
                     e.detail
                 ),
+                unreadable: false,
             });
         } else if let Some(p) = report.witnesses.problems.first() {
             report.failure = Some(fail(p.clone()));
@@ -514,11 +534,12 @@ fn verify_ledger(
                         index: None,
                         entry_id: Some(*id),
                         problem: problem.clone(),
+                        unreadable: false,
                     });
                 }
                 report.blobs = b;
             }
-            Err(e) => report.failure = Some(fail(format!("cannot check evidence: {e}"))),
+            Err(e) => report.failure = Some(cannot("check evidence", e)),
         }
     }
     if report.failure.is_none() {
@@ -527,8 +548,13 @@ fn verify_ledger(
                 report.blobs.checked += verdict.blobs.checked;
                 report.blobs.not_held += verdict.blobs.not_held;
                 if let Some((id, problem)) = verdict.blobs.problem {
-                    report.failure =
-                        Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem: problem.clone() });
+                    report.failure = Some(Failure {
+                        origin: "-".into(),
+                        index: None,
+                        entry_id: Some(id),
+                        problem: problem.clone(),
+                        unreadable: false,
+                    });
                     report.blobs.problem = Some((id, problem));
                 }
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
@@ -538,7 +564,7 @@ fn verify_ledger(
                 report.evidence_checked = true;
                 report.authorization_checked = true;
             }
-            Err(e) => report.failure = Some(fail(format!("cannot evaluate the requests: {e}"))),
+            Err(e) => report.failure = Some(cannot("evaluate the requests", e)),
         }
     }
     progress(total, total);

@@ -46,6 +46,11 @@ pub fn salvage(ctx: &Context, into: &Path) -> Result<Salvaged, WorkflowError> {
         let report = crate::workflow::verify::verify_open(copy);
         match &report.failure {
             None => Ok((requests, report)),
+            // The copy could not be read back (its disk, a permission): the copy's failure, not the record's.
+            Some(f) if f.unreadable => Err(WorkflowError::Ledger(LedgerError::Unwritable(
+                into.to_path_buf(),
+                format!("reading the copy back to verify it: {f}"),
+            ))),
             Some(f) => Err(WorkflowError::Ledger(LedgerError::Damaged(format!(
                 "the record copied out of {} does not verify: {f}",
                 ctx.ledger_path.display()
