@@ -710,6 +710,22 @@ pub(crate) fn leaf_counts(ledger: &Ledger, repeated: u64) -> Result<LeafCounts, 
     })
 }
 
+/// The [`LeafCounts`] for a walk over `walked` leaves: `beside` (counted in another snapshot, beside the
+/// walk) when it counts exactly those leaves (the tables only grow, so the two snapshots then hold the same
+/// rows), else counted again in `ledger`'s snapshot, the walk's (an import committed between the two, or
+/// the counts beside failing).
+pub(crate) fn counts_for_walk(
+    ledger: &Ledger,
+    beside: Option<LeafCounts>,
+    walked: u64,
+    repeated: u64,
+) -> Result<LeafCounts, rusqlite::Error> {
+    match beside {
+        Some(c) if c.leaves == walked => Ok(c),
+        _ => leaf_counts(ledger, repeated),
+    }
+}
+
 /// Entries stored in the file that no log contains (inserted behind the ledger's back). For a ledger whose
 /// every leaf was found to point at a stored entry (a walk that passed), and its [`LeafCounts`]: when
 /// there are as many stored entries as distinct entries the leaves hold (the leaves less the repeated
@@ -882,6 +898,36 @@ mod tests {
         let damage = ReadProblem { text: "database is damaged: malformed".into(), unreadable: false };
         assert_eq!(walk(Some(damage)), at("database is damaged: malformed", false));
         assert_eq!(walk(None), at("leaf points to an entry that is not in the ledger", false));
+    }
+
+    /// The counts made beside the walk are used only when they count the leaves it walked; otherwise (an
+    /// import committed between the two snapshots, or no counts) they are made again in the walk's
+    /// snapshot, where an entry in no log is then found.
+    #[test]
+    fn counts_beside_the_walk_are_used_only_for_the_leaves_it_walked() {
+        let (_dir, ledger, raw) = raw_ledger();
+        let walked = ledger.size(&ledger.origins().unwrap()[0]).unwrap();
+        let here = LeafCounts { stored: 1, leaves: 1, repeated: 0 };
+        assert_eq!(walked, 1);
+        // Counts of the same leaves are taken as they are (these claim more entries: they are not redone).
+        let same = LeafCounts { stored: 5, leaves: walked, repeated: 0 };
+        assert_eq!(counts_for_walk(&ledger, Some(same), walked, 0).unwrap(), same);
+        // Counts of more leaves (an import seen beside the walk) or none: counted here.
+        let more = LeafCounts { stored: 3, leaves: 3, repeated: 0 };
+        assert_eq!(counts_for_walk(&ledger, Some(more), walked, 0).unwrap(), here);
+        assert_eq!(counts_for_walk(&ledger, None, walked, 0).unwrap(), here);
+        // An entry inserted in no log: counted here, it is found, whatever the stale counts said.
+        raw.execute(
+            "INSERT INTO entries (id, statement, signature, kind, actor, ts)
+             SELECT x'0202020202020202020202020202020202020202020202020202020202020202', statement, signature, kind,
+                    actor, ts FROM entries LIMIT 1",
+            [],
+        )
+        .unwrap();
+        let stale = LeafCounts { stored: 2, leaves: 2, repeated: 0 };
+        let counts = counts_for_walk(&ledger, Some(stale), walked, 0).unwrap();
+        assert_eq!(counts, LeafCounts { stored: 2, leaves: 1, repeated: 0 });
+        assert_eq!(orphan_entries(&ledger, counts).unwrap(), vec![Hash([2; 32])]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::identity::roster::Discounted;
 pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{
-    Failure, LeafCounts, OriginReport, leaf_counts, orphan_entries, stray_rows, verify_origin,
+    Failure, LeafCounts, OriginReport, counts_for_walk, leaf_counts, orphan_entries, stray_rows, verify_origin,
 };
 use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem_of};
 use crate::workflow::context::Context;
@@ -458,23 +458,17 @@ fn verify_ledger(
     }
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
-    // Asked beside the walk: a failure to answer was damage found before anything else.
+    // Asked beside the walk: a failure to answer is reported unless the walk found one first.
     let (repeated_leaves, counted) = match asked.answer() {
         Ok(a) => a,
         Err(f) => {
-            report.failure = Some(f);
+            report.failure.get_or_insert(f);
             (0, None)
         }
     };
     if report.failure.is_none() {
-        // The counts made beside the walk hold for the walk's snapshot when they count the leaves it walked
-        // (the tables only grow): else, or when they failed, they are made again here.
         let walked: u64 = report.origins.iter().map(|o| o.size).sum();
-        let counts = match counted {
-            Some(c) if c.leaves == walked => Ok(c),
-            _ => leaf_counts(ledger, repeated_leaves),
-        };
-        match counts.and_then(|c| orphan_entries(ledger, c)) {
+        match counts_for_walk(ledger, counted, walked, repeated_leaves).and_then(|c| orphan_entries(ledger, c)) {
             Ok(ids) if !ids.is_empty() => {
                 report.failure = Some(Failure {
                     origin: "-".into(),
