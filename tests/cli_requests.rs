@@ -673,7 +673,8 @@ fn usage_errors_are_one_line_and_a_hint_and_missing_fields_come_together() {
 /// no request for it blocks; a pending one blocks naming what it lacks; once approved it passes, naming
 /// the request (JSON `request`); another environment, or a change only named in part (a short commit id
 /// the request holds), blocks and says which request names it in part; an amendment moving the request to
-/// another change takes it off the first. Nothing is written by any of it.
+/// another change takes it off the first. A request spelling the change with JSON escapes is found too.
+/// Nothing is written by any of it.
 #[test]
 fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
     let env = team();
@@ -722,6 +723,30 @@ fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains(&format!("request {} names it but counts for nothing", &junk[..12])), "{text}");
     assert_eq!((&j["request"], &j["unreadable"][0]["request"]), (&serde_json::json!(req), &serde_json::json!(junk)));
+    // JSON need not be canonical: a statement spelling the change with escapes ("deploy-44\u0031\u0031") is
+    // still read, not passed over by the search for the change's bytes.
+    let escaped = {
+        use ed25519_dalek::Signer;
+        let l = rollcall::ledger::Ledger::open_read_only(&env.ledger()).unwrap();
+        let ts = rollcall::ledger::statement::now_ts();
+        let bytes = format!(
+            r#"{{"actor":"{}","body":{{"change":"deploy-44\u0031\u0031","env":"production"}},"kind":"rollback.requested","refs":[],"ts":"{ts}","v":2}}"#,
+            actor.encode()
+        )
+        .into_bytes();
+        let pae = rollcall::ledger::dsse::pae(l.domain().payload_type("rollback.requested").unwrap(), &bytes);
+        let signature = bob.sign(&pae).to_bytes();
+        let entry = rollcall::ledger::SignedStatement { id: rollcall::ledger::Hash::of(&[&bytes]), bytes, signature };
+        let head =
+            rollcall::ledger::statement::CheckedHead { kind: "rollback.requested".into(), actor, ts, refs: vec![] };
+        drop(l);
+        env.push_leaf(&entry, &head, true);
+        entry.id.to_hex()
+    };
+    let (code, text, j) = by("deploy-4411", "production");
+    assert_eq!(code, 0, "{text}");
+    let named: Vec<&str> = j["unreadable"].as_array().unwrap().iter().map(|u| u["request"].as_str().unwrap()).collect();
+    assert!(named.contains(&escaped.as_str()) && named.contains(&junk.as_str()), "{named:?}");
 
     // Another environment; a change the request names only in part.
     assert_eq!(by("deploy-4411", "staging").0, 1);
