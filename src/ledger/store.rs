@@ -1036,6 +1036,56 @@ mod tests {
         assert_eq!(l.size(l.own_origin()).unwrap(), 3);
     }
 
+    /// A file is closed whole only when its write-ahead log was folded in entirely: a reader holding an
+    /// older snapshot keeps pages in the log, and closing then is refused, naming why (the new file a
+    /// salvage built does not appear under its name with pages only in a log left behind).
+    #[test]
+    fn a_file_whose_log_a_reader_holds_is_not_closed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, genesis) = test_ledger(dir.path());
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let g_ms = super::super::pos::ts_ms(&genesis.statement().unwrap().ts);
+        let reader = Connection::open(&path).unwrap();
+        let mut l = Ledger::open(&path).unwrap();
+        l.checkpoint_here(false).unwrap();
+        reader.execute_batch("BEGIN; SELECT COUNT(*) FROM entries;").unwrap();
+        let st = note(&key, &l, "held", &super::super::pos::format_ms(g_ms + 1000));
+        l.append(&[st], None, &key, i64::MAX).unwrap();
+        // Not waited for here (the handler would poll for half a minute): refused at once.
+        l.conn.busy_handler(None).unwrap();
+        match l.close_whole() {
+            Err(LedgerError::Refused(why)) => assert!(why.contains("a reader held it"), "{why}"),
+            other => panic!("closed with a reader holding the log: {other:?}"),
+        }
+        // Without the reader, the same file closes whole: its log is emptied.
+        reader.execute_batch("COMMIT").unwrap();
+        Ledger::open(&path).unwrap().close_whole().unwrap();
+        let wal = dir.path().join("l.db-wal");
+        assert!(std::fs::metadata(&wal).map_or(true, |m| m.len() == 0), "the log is folded in");
+        drop(reader);
+    }
+
+    /// A new file appears under its name by a link that never clobbers: a name taken is said as such, any
+    /// other failure of the link as a failure to reach that path, with the system's reason.
+    #[test]
+    fn a_link_that_fails_says_whether_the_name_was_taken_or_the_path_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".tmp-new");
+        std::fs::write(&tmp, b"complete").unwrap();
+        let taken = dir.path().join("taken.db");
+        std::fs::write(&taken, b"someone else's").unwrap();
+        assert!(matches!(link_new(&tmp, &taken), Err(LedgerError::AlreadyExists(p)) if p == taken));
+        assert_eq!(std::fs::read(&taken).unwrap(), b"someone else's", "never clobbered");
+        let nowhere = dir.path().join("no-such-directory").join("l.db");
+        match link_new(&tmp, &nowhere) {
+            Err(LedgerError::Io(p, e)) => assert_eq!((p, e.kind()), (nowhere, std::io::ErrorKind::NotFound)),
+            other => panic!("{other:?}"),
+        }
+        let fresh = dir.path().join("fresh.db");
+        link_new(&tmp, &fresh).unwrap();
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"complete");
+    }
+
     #[test]
     fn append_refuses_times_before_the_log_or_past_the_bound() {
         let dir = tempfile::tempdir().unwrap();
