@@ -24,6 +24,10 @@ use crate::audit::projection::Fact;
 use crate::identity::roster::Discounted;
 use crate::ledger::pipeline::{Limits, Ordered};
 use crate::ledger::refs_check::{RefSet, RefsChecked, check_refs, check_refs_counting};
+
+/// What the check of the refs index found (`Some`: how it differs from the statements), or why its scan
+/// stopped.
+pub(super) type RefsAnswer = Result<Option<String>, WorkflowError>;
 use crate::ledger::sorted_runs::SortedRuns;
 use crate::ledger::verify::{Budget, VerifiedEntry};
 use crate::ledger::{EntryId, Ledger, LedgerError, LogRow, Pos, PublicKey};
@@ -397,24 +401,25 @@ impl Sink<'_> {
 
     /// Waits for every fold, then checks the tentative ones against the refs index: a request folded with
     /// fewer entries than reference it has what its fold found taken back, and is folded again from its
-    /// stored rows. The same scan of the index checks it against the walk's pairs: what that found.
-    fn confirm(&mut self) -> RefsChecked {
+    /// stored rows. The same scan of the index checks it against the walk's pairs: what that found, or
+    /// why the scan stopped (a read of the file or of the folds' temporary file that failed; the folds'
+    /// verdict is then not given either).
+    fn confirm(&mut self) -> RefsAnswer {
         self.drain(true);
         let refs = std::mem::replace(&mut self.refs, RefSet::new(0));
         let records = std::mem::replace(&mut self.records, SortedRuns::new(0));
         let mut tentative = std::mem::take(&mut self.tentative);
         if self.error.is_some() || self.tentatives == 0 {
             self.verdict.discounted.extend(tentative.into_iter().map(|(_, d)| d));
-            return check_refs(self.ledger, refs);
+            return check_refs(self.ledger, refs).map_err(WorkflowError::from);
         }
         // In request order (stable: each request's own order is kept), beside the records.
         tentative.sort_by_key(|a| a.0);
         let (again, checked) = match check_tentative(self.ledger, records, tentative, &mut self.verdict, refs) {
             Ok(done) => done,
             Err(e) => {
-                let stopped = format!("cannot check the refs index: the scan stopped: {e}");
-                self.error = Some(e);
-                return Ok(Some(stopped));
+                self.error = Some(WorkflowError::Refused(format!("the refs index was not checked: {e}")));
+                return Err(e);
             }
         };
         self.refolding = true;
@@ -422,7 +427,7 @@ impl Sink<'_> {
             self.send(Job::Stored(id));
         }
         self.drain(true);
-        checked
+        checked.map_err(WorkflowError::from)
     }
 }
 
@@ -494,7 +499,7 @@ pub(super) fn run<T>(
     folders: Vec<Folder>,
     budget: &Budget,
     body: impl FnOnce(&mut Sink<'_>) -> T,
-) -> (T, Result<DomainVerdict, WorkflowError>, RefsChecked) {
+) -> (T, Result<DomainVerdict, WorkflowError>, RefsAnswer) {
     let now = crate::workflow::clock::now();
     let own = ledger.own_origin().id;
     let finish = |mut sink: Sink<'_>, out: T| {

@@ -184,11 +184,16 @@ fn verify_ledger(
     fn unread(e: impl Into<LedgerError>) -> Failure {
         Failure::read("-", None, None, read_problem_of(e))
     }
-    // "cannot {what}: {e}", the file unread when `e` is a read that failed for another reason than its
-    // content.
+    // "cannot {what}: {e}", the file unread when `e` is a read of the ledger that failed for another reason
+    // than its content, or a file beside it the system did not read.
     fn cannot(what: &str, e: impl Into<WorkflowError>) -> Failure {
         let e = e.into();
-        let unreadable = matches!(&e, WorkflowError::Ledger(l) if crate::ledger::unreadable(l));
+        let unreadable = match &e {
+            WorkflowError::Ledger(l) => crate::ledger::unreadable(l),
+            // A file beside the ledger (an evidence blob, the folds' temporary file) the system did not read.
+            WorkflowError::Io(..) | WorkflowError::Read(..) => true,
+            _ => false,
+        };
         Failure { unreadable, ..Failure::new("-", None, None, format!("cannot {what}: {e}")) }
     }
     // One snapshot for every question below; the domain pass's connections open right after it starts.
@@ -490,7 +495,9 @@ fn verify_ledger(
         match refs_checked {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(unread(e)),
+            // SQLite's failure, said as a read (damage, or the file unread).
+            Err(WorkflowError::Ledger(e)) => report.failure = Some(unread(e)),
+            Err(e) => report.failure = Some(cannot("check the refs index: the scan stopped", e)),
         }
     }
     if report.failure.is_none() {
