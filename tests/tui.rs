@@ -981,7 +981,7 @@ fn a_ledger_that_could_not_be_read_is_not_called_tampered() {
     let (_tmp, d) = demo_copy();
     let mut h = harness(&d, 120, 32, false);
     let mut verdict = h.state.integrity.clone();
-    (verdict.intact, verdict.unreadable) = (false, true);
+    (verdict.intact, verdict.not_read) = (false, true);
     verdict.failure = Some("origin laptop-1 index 3: the ledger's disk failed: disk I/O error".into());
     h.send(Msg::Integrity(Box::new(verdict.clone())));
     let s = h.render();
@@ -993,7 +993,7 @@ fn a_ledger_that_could_not_be_read_is_not_called_tampered() {
     assert_eq!(h.terminal.backend().buffer()[(x, 0)].style().fg, Some(Color::Yellow), "{bar}");
     at(|| h.press(KeyCode::Char('4')));
     assert!(h.render().contains("integrity: NOT VERIFIED — the ledger could not be read: origin laptop-1"));
-    verdict.unreadable = false;
+    verdict.not_read = false;
     h.send(Msg::Integrity(Box::new(verdict)));
     let s = h.render();
     assert!(s.contains("TAMPERED") && s.contains("INTEGRITY FAILURE") && s.contains("integrity: FAILED"), "{s}");

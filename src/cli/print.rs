@@ -69,7 +69,7 @@ pub(crate) fn governance(what: &str, g: &GovernanceReceipt, json: bool) {
 fn integrity_line(failure: Option<&crate::ledger::verify::Failure>) -> String {
     match failure {
         None => "integrity: OK (every entry, signature, leaf, tree hash and checkpoint checks out)".into(),
-        Some(f) if f.unreadable => {
+        Some(f) if f.not_read => {
             format!("integrity: NOT VERIFIED, the ledger could not be read at {}", safe(&f.to_string()))
         }
         Some(f) => format!("integrity: FAILED at {}", safe(&f.to_string())),
@@ -130,7 +130,7 @@ pub(crate) fn print_verify(
             .collect();
         let failure = r.failure.as_ref().map(|f| {
             json!({"origin": f.origin, "index": f.index, "entry_id": f.entry_id.map(|h| h.to_hex()), "problem": f.problem,
-                "unreadable": f.unreadable})
+                "not_read": f.not_read})
         });
         let discounted: Vec<_> = r
             .discounted
@@ -245,7 +245,7 @@ mod tests {
             "integrity: FAILED at origin laptop-1 index 3: signature does not verify<U+001B>[2J"
         );
         let unread = Failure {
-            unreadable: true,
+            not_read: true,
             ..Failure::new("laptop-1", Some(3), None, "the ledger's disk failed: disk I/O error")
         };
         assert_eq!(

@@ -196,7 +196,22 @@ pub(crate) fn open<'c>(
 /// Scans the stored bytes of `digest` in one streaming pass; `None` when not stored.
 pub(crate) fn scan_stored(conn: &Connection, digest: &Hash) -> Result<Option<Scan>, BlobError> {
     let Some((blob, _)) = open(conn, digest)? else { return Ok(None) };
-    Ok(Some(super::scan::scan(blob).map_err(|e| BlobError::Read("blob".into(), e))?))
+    Ok(Some(super::scan::scan(blob).map_err(blob_read)?))
+}
+
+/// A read of a stored blob that failed: SQLite's own failure (the ledger file's: damage, or the file not
+/// read), which the blob's reader hands on inside an I/O error, as such; else the reading's.
+fn blob_read(e: std::io::Error) -> BlobError {
+    if !e.get_ref().is_some_and(|inner| inner.is::<rusqlite::Error>()) {
+        return BlobError::Read("blob".into(), e);
+    }
+    let kind = e.kind();
+    match e.into_inner().map(|inner| inner.downcast::<rusqlite::Error>()) {
+        Some(Ok(sqlite)) => BlobError::Sqlite(*sqlite),
+        // Not reached (checked above); said as the reading's.
+        Some(Err(other)) => BlobError::Read("blob".into(), std::io::Error::new(kind, other)),
+        None => BlobError::Read("blob".into(), kind.into()),
+    }
 }
 
 /// Stores `bytes` under `digest` (idempotent; the caller computed the digest of exactly these bytes).
@@ -298,6 +313,21 @@ impl<'c> BlobSink<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite's failure under a blob's reader is the ledger's (classified as damage or the file not read),
+    /// anything else the reading's.
+    #[test]
+    fn a_failed_read_of_a_blob_is_sqlites_when_sqlite_failed() {
+        let disk = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR), None);
+        match blob_read(std::io::Error::other(disk)) {
+            BlobError::Sqlite(e) => assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::SystemIoFailure)),
+            other => panic!("{other:?}"),
+        }
+        match blob_read(std::io::Error::new(std::io::ErrorKind::InvalidData, "not zstd")) {
+            BlobError::Read(_, e) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidData),
+            other => panic!("{other:?}"),
+        }
+    }
 
     /// The cap is the SQLite build's own limit: a value of that length is accepted, one byte more is not
     /// (zeroblob values are not materialized by a bare SELECT, so this costs nothing).

@@ -86,6 +86,7 @@ pub fn read_problem(e: impl Into<LedgerError>) -> String {
     match e.into() {
         LedgerError::Damaged(why) => format!("database is damaged: {why}"),
         LedgerError::Sqlite(e) if refused_access(&e) => format!("cannot read the ledger file: {e} ({ACCESS_HINT})"),
+        LedgerError::Sqlite(e) if system_failed(&e) => format!("cannot read the ledger file: {e}"),
         LedgerError::Sqlite(e) => format!("database is damaged: {e}"),
         other => other.to_string(),
     }
@@ -93,25 +94,45 @@ pub fn read_problem(e: impl Into<LedgerError>) -> String {
 
 /// A failed read as a verifier reports it: [`read_problem`]'s text, and whether the file was not read (its
 /// disk failing, a permission, another process holding it) rather than its content found wrong. A
-/// verification that stops on an unreadable file has found nothing wrong with the record: it says so, and
+/// verification that stops on a file it could not read has found nothing wrong with the record: it says so, and
 /// does not call the ledger's integrity failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadProblem {
     pub text: String,
-    pub unreadable: bool,
+    pub not_read: bool,
 }
 
 /// [`read_problem`] with its class ([`ReadProblem`]).
 pub fn read_problem_of(e: impl Into<LedgerError>) -> ReadProblem {
     let e = e.into();
-    let unreadable = unreadable(&e);
-    ReadProblem { text: read_problem(e), unreadable }
+    let not_read = not_read(&e);
+    ReadProblem { text: read_problem(e), not_read }
 }
 
-/// Whether `e`, from a read, says the file was not read rather than its content found wrong: anything but
-/// damage ([`ReadProblem`]).
-pub fn unreadable(e: &LedgerError) -> bool {
-    !matches!(e, LedgerError::Damaged(_)) && !matches!(e, LedgerError::Sqlite(s) if !refused_access(s))
+/// Whether `e`, from a read, says the file was not read rather than its content found wrong
+/// ([`ReadProblem`]): the disk failing or full, another process holding the file, the file or its directory
+/// closed to this user, or SQLite failing for a reason of the system. Anything else (damage SQLite found,
+/// a statement or note that does not parse) is the content's.
+pub fn not_read(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Busy | LedgerError::Storage(_) | LedgerError::Io(..) => true,
+        LedgerError::Sqlite(s) => refused_access(s) || system_failed(s),
+        _ => false,
+    }
+}
+
+/// Whether SQLite failed for a reason of the system rather than of the file: memory, an interrupt, its
+/// locking protocol, a file larger than the system supports.
+fn system_failed(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::OutOfMemory
+                | rusqlite::ErrorCode::OperationInterrupted
+                | rusqlite::ErrorCode::FileLockingProtocolFailed
+                | rusqlite::ErrorCode::NoLargeFileSupport
+        )
+    )
 }
 
 #[cfg(test)]
@@ -144,11 +165,11 @@ mod tests {
     }
 
     /// Only what SQLite found wrong in the content is damage; the file not read (its disk, a permission,
-    /// another process) is unreadable, with the same text as [`read_problem`]'s.
+    /// another process) is the file not read, with the same text as [`read_problem`]'s.
     #[test]
     fn a_read_that_failed_is_damage_only_when_the_content_is_wrong() {
         use rusqlite::ffi;
-        for (code, unreadable) in [
+        for (code, not_read) in [
             (ffi::SQLITE_CORRUPT, false),
             (ffi::SQLITE_NOTADB, false),
             (ffi::SQLITE_ERROR, false),
@@ -159,12 +180,24 @@ mod tests {
             (ffi::SQLITE_READONLY, true),
             (ffi::SQLITE_CANTOPEN, true),
             (ffi::SQLITE_PERM, true),
+            (ffi::SQLITE_NOMEM, true),
+            (ffi::SQLITE_INTERRUPT, true),
+            (ffi::SQLITE_PROTOCOL, true),
+            (ffi::SQLITE_NOLFS, true),
+            (ffi::SQLITE_MISMATCH, false),
         ] {
             let p = read_problem_of(failure(code));
-            assert_eq!(p, ReadProblem { text: read_problem(failure(code)), unreadable }, "{code}");
+            assert_eq!(p, ReadProblem { text: read_problem(failure(code)), not_read }, "{code}");
         }
-        assert!(!read_problem_of(LedgerError::Damaged("x".into())).unreadable);
+        assert!(!read_problem_of(LedgerError::Damaged("x".into())).not_read);
+        // Besides SQLite's codes: the file's own errors are the system's, a statement or a note that does
+        // not parse is the content's.
+        assert!(not_read(&LedgerError::Busy));
+        assert!(not_read(&LedgerError::Io("l.db".into(), std::io::Error::other("EIO"))));
+        assert!(not_read(&LedgerError::Storage(failure(ffi::SQLITE_IOERR))));
+        assert!(!not_read(&LedgerError::Statement(crate::ledger::statement::StatementError::BadSignature)));
+        assert!(!not_read(&LedgerError::Refused("a bundle's claim".into())));
         let wrong = rusqlite::Error::InvalidColumnType(2, "statement".into(), rusqlite::types::Type::Integer);
-        assert!(!read_problem_of(wrong).unreadable, "a value of the wrong type is the content's");
+        assert!(!read_problem_of(wrong).not_read, "a value of the wrong type is the content's");
     }
 }

@@ -30,7 +30,7 @@ pub mod verify;
 pub(crate) mod writer;
 
 pub(crate) use error::{ACCESS_HINT, refused_access};
-pub use error::{LedgerError, ReadProblem, read_problem, read_problem_of, unreadable};
+pub use error::{LedgerError, ReadProblem, not_read, read_problem, read_problem_of};
 pub use hash::{EntryId, Hash};
 pub use key::PublicKey;
 pub(crate) use pos::{POS_MAX, Pos};

@@ -43,7 +43,7 @@ impl RefSet {
 }
 
 /// Checks the `refs` index against the refs of every verified statement (`expected`), walking both in
-/// key order side by side. `Some(problem)` when they differ (or the pairs cannot be read back).
+/// key order side by side. `Some(problem)` when they differ.
 pub(crate) fn check_refs(ledger: &Ledger, expected: RefSet) -> RefsChecked {
     match check_refs_counting(ledger, expected, &mut |_, _| Ok::<(), std::convert::Infallible>(())) {
         Ok(checked) => checked,
@@ -54,9 +54,10 @@ pub(crate) fn check_refs(ledger: &Ledger, expected: RefSet) -> RefsChecked {
 /// Called with each reference the index holds and the number of its rows; an error stops the scan.
 pub(crate) type Count<'a, E> = dyn FnMut(&[u8], u64) -> Result<(), E> + 'a;
 
-/// What the check of the `refs` index found: `Some(problem)` when it differs from the statements (or the
-/// pairs cannot be read back), an error when the index cannot be read.
-pub(crate) type RefsChecked = Result<Option<String>, rusqlite::Error>;
+/// What the check of the `refs` index found: `Some(problem)` when it differs from the statements, an error
+/// when the index cannot be read (SQLite's) or the walk's pairs cannot be read back from their temporary
+/// file (the system's, not the record's).
+pub(crate) type RefsChecked = Result<Option<String>, super::LedgerError>;
 
 /// As [`check_refs`], also calling `count` with each reference the index holds and the number of its
 /// rows (the entries that make it), in key order, once its last row is read: one scan of the index for
@@ -69,8 +70,8 @@ pub(crate) fn check_refs_counting<E>(
 ) -> Result<RefsChecked, E> {
     match compare(ledger, expected, count) {
         Ok(found) => Ok(Ok(found)),
-        Err(Failed::Pairs(e)) => Ok(Ok(Some(format!("cannot check the refs index: {e}")))),
-        Err(Failed::Index(e)) => Ok(Err(e)),
+        Err(Failed::Pairs(e)) => Ok(Err(super::LedgerError::Io("the refs check's temporary file".into(), e))),
+        Err(Failed::Index(e)) => Ok(Err(e.into())),
         Err(Failed::Counted(e)) => Err(e),
     }
 }

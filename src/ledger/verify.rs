@@ -30,18 +30,18 @@ pub struct Failure {
     pub problem: String,
     /// The file could not be read there (its disk, a permission, another process holding it): the
     /// verification stopped without finding the record wrong ([`ReadProblem`]).
-    pub unreadable: bool,
+    pub not_read: bool,
 }
 
 impl Failure {
     /// A failure of the record found at `origin` (an entry's `index` and id, when known).
     pub fn new(origin: &str, index: Option<u64>, entry_id: Option<EntryId>, problem: impl Into<String>) -> Failure {
-        Failure { origin: origin.to_string(), index, entry_id, problem: problem.into(), unreadable: false }
+        Failure { origin: origin.to_string(), index, entry_id, problem: problem.into(), not_read: false }
     }
 
     /// A read that failed there: damage when SQLite found the content wrong, else the file unread.
     pub fn read(origin: &str, index: Option<u64>, entry_id: Option<EntryId>, problem: ReadProblem) -> Failure {
-        Failure { origin: origin.to_string(), index, entry_id, problem: problem.text, unreadable: problem.unreadable }
+        Failure { origin: origin.to_string(), index, entry_id, problem: problem.text, not_read: problem.not_read }
     }
 }
 
@@ -852,10 +852,10 @@ mod tests {
     }
 
     /// A row whose entry could not be read because the file was not (its disk, a permission) stops the walk
-    /// as unreadable, naming the leaf; a row whose entry is not there, or unreadable content, is the
+    /// as not read, naming the leaf; a row whose entry is not there, or unreadable content, is the
     /// record's failure.
     #[test]
-    fn a_read_the_file_refused_stops_the_walk_as_unreadable_and_damage_as_the_records() {
+    fn a_read_the_file_refused_stops_the_walk_as_not_read_and_damage_as_the_records() {
         let (_dir, ledger, _raw) = raw_ledger();
         let origin = ledger.origins().unwrap().remove(0);
         let domain = ledger.domain();
@@ -885,17 +885,17 @@ mod tests {
             let checked = check_row(row, &origin, &mut keys, true, &domain);
             chain.accept(checked, &mut std::iter::empty()).unwrap_err()
         };
-        let disk = ReadProblem { text: "the ledger's disk failed: disk I/O error".into(), unreadable: true };
+        let disk = ReadProblem { text: "the ledger's disk failed: disk I/O error".into(), not_read: true };
         let f = walk(Some(disk.clone()));
-        let at = |problem: &str, unreadable| Failure {
+        let at = |problem: &str, not_read| Failure {
             origin: "o".into(),
             index: Some(0),
             entry_id: Some(Hash([1; 32])),
             problem: problem.into(),
-            unreadable,
+            not_read,
         };
         assert_eq!(f, at(&disk.text, true));
-        let damage = ReadProblem { text: "database is damaged: malformed".into(), unreadable: false };
+        let damage = ReadProblem { text: "database is damaged: malformed".into(), not_read: false };
         assert_eq!(walk(Some(damage)), at("database is damaged: malformed", false));
         assert_eq!(walk(None), at("leaf points to an entry that is not in the ledger", false));
     }
@@ -1071,7 +1071,7 @@ mod tests {
         let wrong = rusqlite::Error::InvalidColumnType(2, "statement".into(), rusqlite::types::Type::Integer);
         assert_eq!(
             row.lookup_error,
-            Some(ReadProblem { text: format!("database is damaged: {wrong}"), unreadable: false })
+            Some(ReadProblem { text: format!("database is damaged: {wrong}"), not_read: false })
         );
         assert_eq!(lookup.next_rowid, None);
         // The entries after it are found again.

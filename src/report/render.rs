@@ -35,6 +35,8 @@ pub struct Header {
     pub filters: Vec<(String, String)>,
     pub checkpoints: Vec<Covered>,
     pub intact: bool,
+    /// Not intact because the ledger could not be read to verify it, not because anything was found wrong.
+    pub not_read: bool,
     pub verdict: String,
 }
 
@@ -175,7 +177,13 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
     }
     out.push_str(&format!(
         "- Verification: **{}** — {}\n",
-        if h.intact { "intact" } else { "FAILED" },
+        if h.intact {
+            "intact"
+        } else if h.not_read {
+            "NOT VERIFIED"
+        } else {
+            "FAILED"
+        },
         cell(&h.verdict)
     ));
     if !h.filters.is_empty() {
@@ -500,6 +508,7 @@ mod tests {
             filters: Vec::new(),
             checkpoints: Vec::new(),
             intact: true,
+            not_read: false,
             verdict: "ok".into(),
         };
         let metrics = super::super::metrics::compute(&facts, now);

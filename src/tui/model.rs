@@ -260,7 +260,7 @@ pub struct Integrity {
     pub failure: Option<String>,
     /// The failure is the file not read (its disk, a permission, another process): the verification
     /// stopped without finding the record wrong.
-    pub unreadable: bool,
+    pub not_read: bool,
     /// Recorded equivocations (forks, rollbacks): shown first, as a security alarm.
     pub security: Vec<String>,
     pub lines: Vec<String>,

@@ -202,13 +202,22 @@ pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, Workf
     let copy = match workflow::sync::open_bundle(bundle) {
         Ok(c) => c,
         Err(WorkflowError::Sync(e)) => {
+            // The bundle's file (or the audit copy's) not read is not a bundle found wrong.
+            let not_read = match &e {
+                crate::sync::SyncError::Io(..) => true,
+                crate::sync::SyncError::Ledger(l) => crate::ledger::not_read(l),
+                _ => false,
+            };
             if json {
                 output::json(
-                    &json!({"bundle": bundle, "intact": false, "integrity": {"ok": false, "failure": {"problem": e.to_string()}}}),
+                    &json!({"bundle": bundle, "intact": false, "integrity": {"ok": false, "failure": {"problem": e.to_string(), "not_read": not_read}}}),
                 );
             } else {
                 say!("bundle {}", bundle.display());
-                say!("integrity: FAILED: {}", safe(&e.to_string()));
+                match not_read {
+                    true => say!("integrity: NOT VERIFIED, the bundle could not be read: {}", safe(&e.to_string())),
+                    false => say!("integrity: FAILED: {}", safe(&e.to_string())),
+                }
             }
             return Ok(ExitCode::from(crate::cli::EXIT_CHECK_FAILED));
         }

@@ -126,7 +126,7 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             s.verifying = None;
             let was = s.integrity.checked;
             s.integrity = *i;
-            if s.tampered() && s.integrity.unreadable {
+            if s.tampered() && s.integrity.not_read && s.integrity.security.is_empty() {
                 s.toast("VERIFICATION STOPPED: the ledger could not be read; see the integrity screen (4)", true);
             } else if s.tampered() {
                 s.toast("INTEGRITY FAILURE: see the integrity screen (4)", true);

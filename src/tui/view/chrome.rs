@@ -45,7 +45,7 @@ fn title_layout(s: &AppState, width: u16) -> (Vec<Span<'static>>, Vec<(u16, u16,
     let verdict = if s.integrity.checked && !s.integrity.intact {
         if !s.integrity.security.is_empty() {
             Span::styled(" ✗ SECURITY ", t.danger)
-        } else if s.integrity.unreadable {
+        } else if s.integrity.not_read {
             Span::styled(" ✗ NOT VERIFIED ", t.warn)
         } else {
             Span::styled(" ✗ TAMPERED ", t.danger)
@@ -100,8 +100,8 @@ pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     let t = &s.theme;
     if s.tampered() {
         let why = s.integrity.failure.clone().unwrap_or_default();
-        // Either way nothing is signed on it; an unreadable file is not called tampered with.
-        let said = if s.integrity.unreadable {
+        // A file that could not be read is not called tampered with (the equivocations, if any, still are).
+        let said = if s.integrity.not_read && s.integrity.security.is_empty() {
             format!(" VERIFICATION STOPPED — the ledger could not be read: {why}")
         } else {
             format!(" INTEGRITY FAILURE — the ledger does not verify: {why}")

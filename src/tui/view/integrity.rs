@@ -14,7 +14,7 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         lines.push(Line::styled("verifying every entry, signature, leaf and checkpoint…", t.muted));
     } else if i.intact {
         lines.push(Line::styled(format!("integrity: OK (verified in {} ms)", i.elapsed_ms), t.ok));
-    } else if i.unreadable {
+    } else if i.not_read {
         lines.push(Line::styled(
             format!(
                 "integrity: NOT VERIFIED — the ledger could not be read: {}",

@@ -329,7 +329,7 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         checked: true,
         intact: r.intact(),
         failure: r.failure.as_ref().map(|f| safe(&f.to_string())),
-        unreadable: r.failure.as_ref().is_some_and(|f| f.unreadable),
+        not_read: r.failure.as_ref().is_some_and(|f| f.not_read),
         security,
         lines,
         elapsed_ms: r.elapsed.as_millis() as u64,

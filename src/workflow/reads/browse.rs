@@ -1074,14 +1074,19 @@ mod tests {
             "\\".into(),
             "no such text".into(),
         ];
-        for text in texts {
+        // The model: the requests of `rows` whose text contains `text`, or whose id starts with it, any case.
+        let model = |rows: &[(EntryId, String)], text: &str| -> Vec<EntryId> {
             let lower = text.to_ascii_lowercase();
-            let mut want: Vec<EntryId> = all
+            let mut want: Vec<EntryId> = rows
                 .iter()
                 .filter(|(id, t)| t.to_ascii_lowercase().contains(&lower) || id.to_hex().starts_with(&lower))
                 .map(|(id, _)| *id)
                 .collect();
             want.sort();
+            want
+        };
+        for text in texts {
+            let want = model(&all, &text);
             for sort in QueueSort::ALL {
                 let f = QueueFilter { sort, all: true, text: Some(text.clone()), ..Default::default() };
                 let mut got: Vec<EntryId> = queue_page(&ledger, &f, &[], &Page::First, 100_000)
@@ -1092,6 +1097,36 @@ mod tests {
                 got.sort();
                 assert_eq!(got, want, "{text:?} {sort:?}");
                 assert_eq!(queue_count(&ledger, &f).unwrap(), want.len() as u64, "{text:?} {sort:?}");
+            }
+        }
+        // With the other filters, the requests waiting on a key first, and pages of three after one another:
+        // the bound parameters keep their places, and the pages make up exactly the filter's requests.
+        let pending: Vec<(EntryId, String)> = all.iter().filter(|(_, t)| t.ends_with("\npending")).cloned().collect();
+        let waiting: Vec<EntryId> = pending.iter().take(4).map(|(id, _)| *id).collect();
+        for text in [id[..3].to_string(), "a".to_string(), word.clone()] {
+            let want = model(&pending, &text);
+            assert!(text != "a" || want.len() > 6, "several pages, waiting requests among them: {want:?}");
+            for sort in QueueSort::ALL {
+                let f = QueueFilter {
+                    sort,
+                    status: Some("pending".into()),
+                    text: Some(text.clone()),
+                    ..Default::default()
+                };
+                let mut got = Vec::new();
+                let mut page = Page::First;
+                loop {
+                    let rows = queue_page(&ledger, &f, &waiting, &page, 3).unwrap();
+                    got.extend(rows.iter().map(|q| q.row.id));
+                    match rows.last() {
+                        Some(last) if rows.len() == 3 => page = Page::After(last.key),
+                        _ => break,
+                    }
+                }
+                let n = got.len();
+                got.sort();
+                got.dedup();
+                assert_eq!((got.len(), &got), (n, &want), "{text:?} {sort:?}: no request twice, none missing");
             }
         }
     }

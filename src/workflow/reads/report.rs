@@ -60,7 +60,7 @@ impl Scope {
 
 /// Checks every log's structure: statement hashes, leaves, chain, tree and checkpoint signatures (entry
 /// signatures were checked when each entry was appended or imported; `rollcall verify` re-checks them).
-pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>), WorkflowError> {
+pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> {
     let mut covered = Vec::new();
     for origin in ledger.origins()? {
         let r = crate::ledger::verify::verify_origin_with(
@@ -72,8 +72,9 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
         );
         if let Some(f) = r.failure {
             let said =
-                if f.unreadable { "the ledger could not be read to verify it" } else { "the ledger does not verify" };
-            return Ok((false, format!("{said}: {f}; run `rollcall verify`"), covered));
+                if f.not_read { "the ledger could not be read to verify it" } else { "the ledger does not verify" };
+            let verdict = format!("{said}: {f}; run `rollcall verify`");
+            return Ok(Structural { intact: false, not_read: f.not_read, verdict, covered });
         }
         if let Some((size, root)) = r.latest_checkpoint {
             covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });
@@ -81,15 +82,17 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<(bool, String, Vec<Covered>
     }
     let (equivocations, _) = super::witness::equivocations(ledger)?;
     if let Some(e) = equivocations.first() {
-        return Ok((false, format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail), covered));
+        let verdict = format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail);
+        return Ok(Structural { intact: false, not_read: false, verdict, covered });
     }
-    Ok((
-        true,
-        "every statement hash, leaf, chain link, tree hash and signed checkpoint checks out (entry signatures: \
-         `rollcall verify`)"
+    Ok(Structural {
+        intact: true,
+        not_read: false,
+        verdict: "every statement hash, leaf, chain link, tree hash and signed checkpoint checks out (entry \
+                  signatures: `rollcall verify`)"
             .into(),
         covered,
-    ))
+    })
 }
 
 /// The facts of the requests in a scope, walked from the request index (which must be current), oldest
@@ -199,9 +202,19 @@ struct Pass {
     metrics: crate::report::metrics::Metrics,
     /// The findings, while there are few enough to hold.
     held: Option<Vec<crate::report::render::Breach>>,
-    intact: bool,
-    verdict: String,
-    checkpoints: Vec<Covered>,
+    verdict: Structural,
+}
+
+/// The structural verdict ([`structural_verdict`]).
+#[derive(Clone, Debug)]
+pub struct Structural {
+    pub intact: bool,
+    /// Not intact because the file could not be read (its disk, a permission, another process), not
+    /// because anything was found wrong.
+    pub not_read: bool,
+    pub verdict: String,
+    /// The checkpoints the verdict covers, per origin.
+    pub covered: Vec<Covered>,
 }
 
 /// Walks the request index (`facts`) for the figures over `scope`, while the structural verdict is read on
@@ -259,11 +272,11 @@ fn figures(
         // No thread: the walk picked the candidates.
         None => picked.map(|p| p.finish(&observed).figure()).unwrap_or_default(),
     };
-    let (intact, verdict, checkpoints) = match verdict {
+    let verdict = match verdict {
         Ok(v) => v?,
         Err(_) => return Err(WorkflowError::Usage("the verification thread failed".into())),
     };
-    Ok(Pass { metrics, held, intact, verdict, checkpoints })
+    Ok(Pass { metrics, held, verdict })
 }
 
 /// Builds the report over `scope` and writes it in `format` to `sink`, walking the request index (in one
@@ -289,7 +302,9 @@ pub fn write_report(
         let snapshot = ledger.cache_conn().unchecked_transaction()?;
         let facts = IndexFacts::new(ledger, scope);
         let pass = figures(ledger, &facts, scope, now, until)?;
-        if !pass.intact && !rebuilt {
+        // Not intact: the request index is rebuilt once and the figures read again (unless the file could
+        // not be read: a rebuild would only write to a failing disk).
+        if !pass.verdict.intact && !pass.verdict.not_read && !rebuilt {
             drop(facts);
             snapshot.finish()?;
             rebuilt = true;
@@ -304,9 +319,10 @@ pub fn write_report(
                 since: scope.since,
                 until: Some(until),
                 filters: scope.filters(),
-                checkpoints: pass.checkpoints,
-                intact: pass.intact,
-                verdict: pass.verdict,
+                checkpoints: pass.verdict.covered,
+                intact: pass.verdict.intact,
+                not_read: pass.verdict.not_read,
+                verdict: pass.verdict.verdict,
             },
             metrics: pass.metrics,
             now: until,

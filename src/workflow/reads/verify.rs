@@ -70,6 +70,21 @@ fn ask_several(
     Ok((rx, Asked::Beside(handle)))
 }
 
+/// Records `f` as what verification found: the first failure, except that a failure of the record
+/// replaces a read the file refused (verification went on past that read, in another log or another
+/// check, and what it found wrong is the stronger statement: a file that cannot be read everywhere must not
+/// hide tampering found elsewhere).
+fn found(failure: &mut Option<Failure>, f: Failure) {
+    if still_open(failure) && !(f.not_read && failure.is_some()) {
+        *failure = Some(f);
+    }
+}
+
+/// Whether nothing wrong with the record was found yet (nothing, or only a read the file refused).
+fn still_open(failure: &Option<Failure>) -> bool {
+    failure.as_ref().is_none_or(|f| f.not_read)
+}
+
 /// What `rollcall verify` found.
 #[derive(Clone, Debug)]
 pub struct VerifyReport {
@@ -109,7 +124,7 @@ pub struct Completeness {
 
 /// What the evidence and authorization lines say when an integrity failure stopped verification before
 /// their checks ([`VerifyReport::evidence_checked`], [`VerifyReport::authorization_checked`]).
-pub const NOT_CHECKED: &str = "not checked (verification stopped at the integrity failure)";
+pub const NOT_CHECKED: &str = "not checked (verification stopped before it, at the failure above)";
 
 impl VerifyReport {
     /// A report of ledger `ledger_id` before anything was checked, or when `failure` stopped verification
@@ -153,7 +168,7 @@ pub fn verify_with(
     let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
         Ok(l) => l,
         Err(LedgerError::Damaged(why)) => {
-            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why, unreadable: false };
+            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why, not_read: false };
             return Ok(VerifyReport {
                 elapsed: started.elapsed(),
                 ..VerifyReport::nothing_checked(None, Some(failure))
@@ -188,13 +203,13 @@ fn verify_ledger(
     // than its content, or a file beside it the system did not read.
     fn cannot(what: &str, e: impl Into<WorkflowError>) -> Failure {
         let e = e.into();
-        let unreadable = match &e {
-            WorkflowError::Ledger(l) => crate::ledger::unreadable(l),
+        let not_read = match &e {
+            WorkflowError::Ledger(l) => crate::ledger::not_read(l),
             // A file beside the ledger (an evidence blob, the folds' temporary file) the system did not read.
             WorkflowError::Io(..) | WorkflowError::Read(..) => true,
             _ => false,
         };
-        Failure { unreadable, ..Failure::new("-", None, None, format!("cannot {what}: {e}")) }
+        Failure { not_read, ..Failure::new("-", None, None, format!("cannot {what}: {e}")) }
     }
     // One snapshot for every question below; the domain pass's connections open right after it starts.
     ledger.set_cache_kib(budget.cache_kib);
@@ -318,8 +333,8 @@ fn verify_ledger(
                 witnessed: !witnesses.is_empty(),
                 statement: completeness_statement(r.size, checkpointed, &witnesses),
             });
-            if report.failure.is_none() {
-                report.failure = r.failure.clone();
+            if let Some(f) = &r.failure {
+                found(&mut report.failure, f.clone());
             }
             if r.verified > checkpointed {
                 // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
@@ -334,10 +349,10 @@ fn verify_ledger(
                         r.verified - checkpointed,
                         if r.verified - checkpointed == 1 { "y" } else { "ies" }
                     ),
-                    unreadable: false,
+                    not_read: false,
                 });
             }
-            if report.failure.is_none()
+            if still_open(&report.failure)
                 && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
             {
                 report.failure = Some(Failure {
@@ -349,7 +364,7 @@ fn verify_ledger(
                          were removed",
                         w.0, w.1, r.size
                     ),
-                    unreadable: false,
+                    not_read: false,
                 });
             }
             report.origins.push(r);
@@ -377,15 +392,16 @@ fn verify_ledger(
     if report.failure.is_none() {
         match crate::ledger::causal::check_markers(ledger) {
             Ok(Some((origin, index, problem))) => {
-                report.failure =
-                    Some(Failure { origin, index: Some(index), entry_id: None, problem, unreadable: false })
+                report.failure = Some(Failure { origin, index: Some(index), entry_id: None, problem, not_read: false })
             }
             Ok(None) => {}
             Err(e) => report.failure = Some(cannot("check the merge markers", e)),
         }
     }
-    if report.failure.is_none() {
-        report.failure = tails.into_iter().next();
+    if still_open(&report.failure)
+        && let Some(t) = tails.into_iter().next()
+    {
+        report.failure = Some(t);
     }
     // Who counted: the roster from the governance entries of every log, in causal order.
     let mut roster = Roster::default();
@@ -405,7 +421,7 @@ fn verify_ledger(
             Ok(r) => roster = r,
             Err((id, problem)) => {
                 report.failure =
-                    Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem, unreadable: false })
+                    Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem, not_read: false })
             }
         }
     }
@@ -422,7 +438,7 @@ fn verify_ledger(
                     "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
                     crate::ledger::pos::format_ms(limit)
                 ),
-                unreadable: false,
+                not_read: false,
             });
         }
     }
@@ -442,7 +458,7 @@ fn verify_ledger(
                     index: Some(0),
                     entry_id: *first,
                     problem: "this log does not start with its origin.joined declaration".into(),
-                    unreadable: false,
+                    not_read: false,
                 });
                 break;
             }
@@ -455,7 +471,7 @@ fn verify_ledger(
                         Some(_) => "the origin key stored in the file is not the one declared for this origin".into(),
                         None => "no signed entry declares this origin (a genesis or an origin.joined entry)".into(),
                     },
-                    unreadable: false,
+                    not_read: false,
                 });
                 break;
             }
@@ -467,7 +483,7 @@ fn verify_ledger(
     let (repeated_leaves, counted) = match asked.answer() {
         Ok(a) => a,
         Err(f) => {
-            report.failure.get_or_insert(f);
+            found(&mut report.failure, f);
             (0, None)
         }
     };
@@ -484,7 +500,7 @@ fn verify_ledger(
                         ids.len(),
                         if ids.len() == 1 { "y is" } else { "ies are" }
                     ),
-                    unreadable: false,
+                    not_read: false,
                 });
             }
             Ok(_) => {}
@@ -507,7 +523,7 @@ fn verify_ledger(
             Err(e) => report.failure = Some(unread(e)),
         }
     }
-    if report.failure.is_none() {
+    if still_open(&report.failure) {
         if let Some(e) = report.witnesses.equivocations.first() {
             report.failure = Some(Failure {
                 origin: e.origin.clone(),
@@ -520,7 +536,7 @@ fn verify_ledger(
                     e.kind,
                     e.detail
                 ),
-                unreadable: false,
+                not_read: false,
             });
         } else if let Some(p) = report.witnesses.problems.first() {
             report.failure = Some(fail(p.clone()));
@@ -535,7 +551,7 @@ fn verify_ledger(
                         index: None,
                         entry_id: Some(*id),
                         problem: problem.clone(),
-                        unreadable: false,
+                        not_read: false,
                     });
                 }
                 report.blobs = b;
@@ -554,7 +570,7 @@ fn verify_ledger(
                         index: None,
                         entry_id: Some(id),
                         problem: problem.clone(),
-                        unreadable: false,
+                        not_read: false,
                     });
                     report.blobs.problem = Some((id, problem));
                 }
@@ -610,5 +626,30 @@ fn completeness_statement(size: u64, checkpointed: u64, witnesses: &[(String, u6
             size - checkpointed,
             if size - checkpointed == 1 { "y" } else { "ies" }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first failure found is kept, except that a failure of the record replaces a read the file
+    /// refused: one log that could not be read does not hide tampering found in another.
+    #[test]
+    fn a_failure_of_the_record_replaces_a_read_the_file_refused_and_nothing_else() {
+        let record = |origin: &str| Failure::new(origin, Some(3), None, "signature does not verify");
+        let refused = |origin: &str| Failure { not_read: true, ..Failure::new(origin, None, None, "disk I/O error") };
+        let mut failure = None;
+        assert!(still_open(&failure));
+        found(&mut failure, refused("a"));
+        assert!(still_open(&failure), "only a read refused so far");
+        found(&mut failure, refused("b"));
+        assert_eq!(failure, Some(refused("a")), "the first read refused is kept");
+        found(&mut failure, record("b"));
+        assert_eq!(failure, Some(record("b")), "tampering found elsewhere is the verdict");
+        assert!(!still_open(&failure));
+        found(&mut failure, refused("c"));
+        found(&mut failure, record("c"));
+        assert_eq!(failure, Some(record("b")), "then the first failure of the record stays");
     }
 }

@@ -47,7 +47,7 @@ pub fn salvage(ctx: &Context, into: &Path) -> Result<Salvaged, WorkflowError> {
         match &report.failure {
             None => Ok((requests, report)),
             // The copy could not be read back (its disk, a permission): the copy's failure, not the record's.
-            Some(f) if f.unreadable => Err(WorkflowError::Ledger(LedgerError::Unwritable(
+            Some(f) if f.not_read => Err(WorkflowError::Ledger(LedgerError::Unwritable(
                 into.to_path_buf(),
                 format!("reading the copy back to verify it: {f}"),
             ))),
