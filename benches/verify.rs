@@ -7,8 +7,9 @@
 //! single-core `verify_strict` rate on 20,000 of this ledger's own statements, sustained over 4 s of
 //! passes (the higher of the two, so the ratio is conservative), and the raw rate of the same checks on
 //! every core at once (what the vCPUs give in parallel). The ratio to the fastest single pass (under a
-//! second; how the limit was measured before 2026-12-05) is printed beside it. `ROLLCALL_BENCH_RUNS` runs
-//! (default 3); the notes ledger's row is `cargo bench --bench ledger`.
+//! second; how the limit was measured before 2026-12-05) is printed beside it, and so are the two
+//! single-core rates: on a VM whose speed drifts, the gap between them shows how far it moved around the
+//! run. `ROLLCALL_BENCH_RUNS` runs (default 3); the notes ledger's row is `cargo bench --bench ledger`.
 //!
 //! Targets (issue 15): throughput ≥ 0.8 × the limit, peak RSS ≤ 256 MB.
 
@@ -50,12 +51,15 @@ fn main() {
         let rate = entries as f64 / r.secs;
         let fastest = 100.0 * rate / (cores as f64 * single.fastest);
         println!(
-            "  run {run}: {:>6.1} s, {rate:>7.0} entries/s; limit {cores} x {:.0} /s = {limit:.0} /s -> {:.0} % (target >= 80 %); \
+            "  run {run}: {:>6.1} s, {rate:>7.0} entries/s; limit {cores} x {:.0} /s = {limit:.0} /s -> {:.0} % (target >= 80 %; \
+             single core {:.0} /s before the run, {:.0} /s after); \
              {fastest:.0} % of {cores} x the fastest pass ({:.0} /s); {:.0} % of the raw parallel rate ({parallel:.0} /s); \
              peak RSS {:.0} MB (target <= 256 MB)",
             r.secs,
             single.sustained,
             100.0 * rate / limit,
+            before.sustained,
+            after.sustained,
             single.fastest,
             100.0 * rate / parallel,
             r.peak_mb
