@@ -168,7 +168,7 @@ pub fn verify_with(
     let ledger = match Ledger::open_read_only(&ctx.ledger_path) {
         Ok(l) => l,
         Err(LedgerError::Damaged(why)) => {
-            let failure = Failure { origin: "-".into(), index: None, entry_id: None, problem: why, not_read: false };
+            let failure = Failure::new("-", None, None, why);
             return Ok(VerifyReport {
                 elapsed: started.elapsed(),
                 ..VerifyReport::nothing_checked(None, Some(failure))
@@ -339,33 +339,31 @@ fn verify_ledger(
             if r.verified > checkpointed {
                 // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
                 // after the checks that can name a SECURITY cause (a cut-back mirror loses its checkpoints).
-                tails.push(Failure {
-                    origin: origin.name.clone(),
-                    index: Some(checkpointed),
-                    entry_id: None,
-                    problem: format!(
+                tails.push(Failure::new(
+                    &origin.name,
+                    Some(checkpointed),
+                    None,
+                    format!(
                         "{} entr{} after the latest signed checkpoint (size {checkpointed}): no checkpoint covers \
                          them (appended behind the ledger's back)",
                         r.verified - checkpointed,
                         if r.verified - checkpointed == 1 { "y" } else { "ies" }
                     ),
-                    not_read: false,
-                });
+                ));
             }
             if still_open(&report.failure)
                 && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
             {
-                report.failure = Some(Failure {
-                    origin: origin.name.clone(),
-                    index: None,
-                    entry_id: None,
-                    problem: format!(
+                report.failure = Some(Failure::new(
+                    &origin.name,
+                    None,
+                    None,
+                    format!(
                         "SECURITY: {} cosigned this log at size {} but the file holds only {} of its entries: entries \
                          were removed",
                         w.0, w.1, r.size
                     ),
-                    not_read: false,
-                });
+                ));
             }
             report.origins.push(r);
         }
@@ -392,7 +390,7 @@ fn verify_ledger(
     if report.failure.is_none() {
         match crate::ledger::causal::check_markers(ledger) {
             Ok(Some((origin, index, problem))) => {
-                report.failure = Some(Failure { origin, index: Some(index), entry_id: None, problem, not_read: false })
+                report.failure = Some(Failure::new(&origin, Some(index), None, problem))
             }
             Ok(None) => {}
             Err(e) => report.failure = Some(cannot("check the merge markers", e)),
@@ -419,10 +417,7 @@ fn verify_ledger(
         }
         match Roster::build(causal, &governance) {
             Ok(r) => roster = r,
-            Err((id, problem)) => {
-                report.failure =
-                    Some(Failure { origin: "-".into(), index: None, entry_id: Some(id), problem, not_read: false })
-            }
+            Err((id, problem)) => report.failure = Some(Failure::new("-", None, Some(id), problem)),
         }
     }
     if report.failure.is_none()
@@ -430,16 +425,15 @@ fn verify_ledger(
     {
         let limit = crate::workflow::clock::latest_ms(roster.max_clock_skew_seconds());
         if *ms > limit {
-            report.failure = Some(Failure {
-                origin: origins[*oi].name.clone(),
-                index: Some(*index),
-                entry_id: Some(*id),
-                problem: format!(
+            report.failure = Some(Failure::new(
+                &origins[*oi].name,
+                Some(*index),
+                Some(*id),
+                format!(
                     "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
                     crate::ledger::pos::format_ms(limit)
                 ),
-                not_read: false,
-            });
+            ));
         }
     }
     if report.failure.is_none() {
@@ -453,26 +447,24 @@ fn verify_ledger(
             let declared = roster.origin_key(name);
             let genesis_log = first.is_some() && *first == Some(ledger.ledger_id());
             if first.is_some() && !genesis_log && kind.as_deref() != Some(crate::identity::kinds::ORIGIN_JOINED) {
-                report.failure = Some(Failure {
-                    origin: name.clone(),
-                    index: Some(0),
-                    entry_id: *first,
-                    problem: "this log does not start with its origin.joined declaration".into(),
-                    not_read: false,
-                });
+                report.failure = Some(Failure::new(
+                    name,
+                    Some(0),
+                    *first,
+                    "this log does not start with its origin.joined declaration",
+                ));
                 break;
             }
             if first.is_some() && declared != Some(&o.key) {
-                report.failure = Some(Failure {
-                    origin: name.clone(),
-                    index: Some(0),
-                    entry_id: *first,
-                    problem: match declared {
-                        Some(_) => "the origin key stored in the file is not the one declared for this origin".into(),
-                        None => "no signed entry declares this origin (a genesis or an origin.joined entry)".into(),
+                report.failure = Some(Failure::new(
+                    name,
+                    Some(0),
+                    *first,
+                    match declared {
+                        Some(_) => "the origin key stored in the file is not the one declared for this origin",
+                        None => "no signed entry declares this origin (a genesis or an origin.joined entry)",
                     },
-                    not_read: false,
-                });
+                ));
                 break;
             }
         }
@@ -491,17 +483,16 @@ fn verify_ledger(
         let walked: u64 = report.origins.iter().map(|o| o.size).sum();
         match counts_for_walk(ledger, counted, walked, repeated_leaves).and_then(|c| orphan_entries(ledger, c)) {
             Ok(ids) if !ids.is_empty() => {
-                report.failure = Some(Failure {
-                    origin: "-".into(),
-                    index: None,
-                    entry_id: Some(ids[0]),
-                    problem: format!(
+                report.failure = Some(Failure::new(
+                    "-",
+                    None,
+                    Some(ids[0]),
+                    format!(
                         "{} stored entr{} in no log (inserted behind the ledger's back)",
                         ids.len(),
                         if ids.len() == 1 { "y is" } else { "ies are" }
                     ),
-                    not_read: false,
-                });
+                ));
             }
             Ok(_) => {}
             Err(e) => report.failure = Some(unread(e)),
@@ -525,19 +516,18 @@ fn verify_ledger(
     }
     if still_open(&report.failure) {
         if let Some(e) = report.witnesses.equivocations.first() {
-            report.failure = Some(Failure {
-                origin: e.origin.clone(),
-                index: None,
-                entry_id: None,
-                problem: format!(
+            report.failure = Some(Failure::new(
+                &e.origin,
+                None,
+                None,
+                format!(
                     "SECURITY: {} equivocation{} recorded ({}: {}); the evidence is kept in this file",
                     report.witnesses.equivocations.len(),
                     if report.witnesses.equivocations.len() == 1 { "" } else { "s" },
                     e.kind,
                     e.detail
                 ),
-                not_read: false,
-            });
+            ));
         } else if let Some(p) = report.witnesses.problems.first() {
             report.failure = Some(fail(p.clone()));
         }
@@ -546,13 +536,7 @@ fn verify_ledger(
         match super::evidence::check_blobs(ledger) {
             Ok(b) => {
                 if let Some((id, problem)) = &b.problem {
-                    report.failure = Some(Failure {
-                        origin: "-".into(),
-                        index: None,
-                        entry_id: Some(*id),
-                        problem: problem.clone(),
-                        not_read: false,
-                    });
+                    report.failure = Some(Failure::new("-", None, Some(*id), problem.clone()));
                 }
                 report.blobs = b;
             }
@@ -565,13 +549,7 @@ fn verify_ledger(
                 report.blobs.checked += verdict.blobs.checked;
                 report.blobs.not_held += verdict.blobs.not_held;
                 if let Some((id, problem)) = verdict.blobs.problem {
-                    report.failure = Some(Failure {
-                        origin: "-".into(),
-                        index: None,
-                        entry_id: Some(id),
-                        problem: problem.clone(),
-                        not_read: false,
-                    });
+                    report.failure = Some(Failure::new("-", None, Some(id), problem.clone()));
                     report.blobs.problem = Some((id, problem));
                 }
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
