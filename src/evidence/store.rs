@@ -202,15 +202,9 @@ pub(crate) fn scan_stored(conn: &Connection, digest: &Hash) -> Result<Option<Sca
 /// A read of a stored blob that failed: SQLite's own failure (the ledger file's: damage, or the file not
 /// read), which the blob's reader hands on inside an I/O error, as such; else the reading's.
 fn blob_read(e: std::io::Error) -> BlobError {
-    if !e.get_ref().is_some_and(|inner| inner.is::<rusqlite::Error>()) {
-        return BlobError::Read("blob".into(), e);
-    }
-    let kind = e.kind();
-    match e.into_inner().map(|inner| inner.downcast::<rusqlite::Error>()) {
-        Some(Ok(sqlite)) => BlobError::Sqlite(*sqlite),
-        // Not reached (checked above); said as the reading's.
-        Some(Err(other)) => BlobError::Read("blob".into(), std::io::Error::new(kind, other)),
-        None => BlobError::Read("blob".into(), kind.into()),
+    match e.downcast::<rusqlite::Error>() {
+        Ok(sqlite) => BlobError::Sqlite(sqlite),
+        Err(e) => BlobError::Read("blob".into(), e),
     }
 }
 
