@@ -43,6 +43,12 @@ impl Failure {
     pub fn read(origin: &str, index: Option<u64>, entry_id: Option<EntryId>, problem: ReadProblem) -> Failure {
         Failure { origin: origin.to_string(), index, entry_id, problem: problem.text, not_read: problem.not_read }
     }
+
+    /// A read of `origin`'s rows (or, as `-`, of the file) that failed, at no place in a log: damage when
+    /// SQLite found the content wrong, else the file unread ([`read_problem_of`]).
+    pub fn unread(origin: &str, e: impl Into<super::LedgerError>) -> Failure {
+        Failure::read(origin, None, None, read_problem_of(e))
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -543,14 +549,14 @@ fn run(
     budget: &Budget,
     chain: &mut Chain<'_>,
 ) -> Result<(), Failure> {
-    let db = |e: rusqlite::Error| chain_unread(&origin.name, e);
+    let db = |e: rusqlite::Error| Failure::unread(&origin.name, e);
     let conn = ledger.conn();
     // No memory map: its pages count as the process's resident memory and grow with the file. A bounded
     // page cache holds the upper levels of the indexes the scan and the lookups walk; the rest comes from
     // the operating system's file cache.
     let _ = conn.pragma_update(None, "cache_size", -budget.cache_kib);
     // One snapshot for the whole walk (the caller's, when it holds one).
-    let _snapshot = ledger.read_snapshot().map_err(|e| chain_unread(&origin.name, e))?;
+    let _snapshot = ledger.read_snapshot().map_err(|e| Failure::unread(&origin.name, e))?;
     let tx = conn;
     // The workers look the entries up (see [`fill_entry`]) on connections of their own, in parallel, when
     // they can open them (opened after this transaction's first read, so each sees at
@@ -636,7 +642,7 @@ fn run(
     };
     super::pipeline::run(limits, states, check, |pipe| -> Result<(), Failure> {
         for row in rows.by_ref() {
-            let mut row = row.map_err(|e| chain_unread(&origin.name, e))?;
+            let mut row = row.map_err(|e| Failure::unread(&origin.name, e))?;
             while let Some(Ok((size, _))) = cps.peek() {
                 if *size > row.index + 1 {
                     break;
@@ -660,7 +666,7 @@ fn run(
                     &origin.name,
                     format!("tree hash {idx} belongs to no leaf (entries were removed from the end)"),
                 ),
-                Err(e) => chain_unread(&origin.name, e),
+                Err(e) => Failure::unread(&origin.name, e),
             });
         }
         if let Some(cp) = cps.next() {
@@ -673,7 +679,7 @@ fn run(
                         chain.next
                     ),
                 ),
-                Err(e) => chain_unread(&origin.name, e),
+                Err(e) => Failure::unread(&origin.name, e),
             });
         }
         Ok(())
@@ -682,11 +688,6 @@ fn run(
 
 fn chain_fail(origin: &str, problem: String) -> Failure {
     Failure::new(origin, None, None, problem)
-}
-
-/// A read of `origin`'s rows that failed ([`Failure::read`]).
-fn chain_unread(origin: &str, e: impl Into<super::LedgerError>) -> Failure {
-    Failure::read(origin, None, None, read_problem_of(e))
 }
 
 /// What [`orphan_entries`] needs, read in one snapshot: the entries the file stores, the leaves its logs

@@ -9,7 +9,7 @@ pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{
     Failure, LeafCounts, OriginReport, counts_for_walk, leaf_counts, orphan_entries, stray_rows, verify_origin,
 };
-use crate::ledger::{EntryId, Ledger, LedgerError, Pos, read_problem_of};
+use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ impl Asked {
         match self {
             Asked::Here(repeated) => Ok((repeated, None)),
             Asked::Beside(h) => match h.join() {
-                Ok(r) => r.map_err(|e| Failure::read("-", None, None, read_problem_of(e))),
+                Ok(r) => r.map_err(|e| Failure::unread("-", e)),
                 Err(_) => Err(Failure::new("-", None, None, "the scan of the leaf index failed")),
             },
         }
@@ -195,10 +195,6 @@ fn verify_ledger(
 ) -> VerifyReport {
     let mut report = VerifyReport::nothing_checked(Some(ledger.ledger_id()), None);
     let fail = |problem: String| Failure::new("-", None, None, problem);
-    // A read that failed: damage when SQLite found the content wrong, else the file unread.
-    fn unread(e: impl Into<LedgerError>) -> Failure {
-        Failure::read("-", None, None, read_problem_of(e))
-    }
     // "cannot {what}: {e}", the file unread when `e` is a read of the ledger that failed for another reason
     // than its content, or a file beside it the system did not read.
     fn cannot(what: &str, e: impl Into<WorkflowError>) -> Failure {
@@ -216,7 +212,7 @@ fn verify_ledger(
     let _snapshot = match ledger.read_snapshot() {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(unread(e));
+            report.failure = Some(Failure::unread("-", e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -226,7 +222,7 @@ fn verify_ledger(
     let (several, asked) = match ask_several(ledger, &budget) {
         Ok(s) => s,
         Err(e) => {
-            report.failure = Some(unread(e));
+            report.failure = Some(Failure::unread("-", e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -234,7 +230,7 @@ fn verify_ledger(
     let origins = match ledger.origins() {
         Ok(o) => o,
         Err(e) => {
-            report.failure = Some(unread(e));
+            report.failure = Some(Failure::unread("-", e));
             report.elapsed = started.elapsed();
             return report;
         }
@@ -495,7 +491,7 @@ fn verify_ledger(
                 ));
             }
             Ok(_) => {}
-            Err(e) => report.failure = Some(unread(e)),
+            Err(e) => report.failure = Some(Failure::unread("-", e)),
         }
     }
     if report.failure.is_none() {
@@ -503,7 +499,7 @@ fn verify_ledger(
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
             // SQLite's failure, said as a read (damage, or the file unread).
-            Err(WorkflowError::Ledger(e)) => report.failure = Some(unread(e)),
+            Err(WorkflowError::Ledger(e)) => report.failure = Some(Failure::unread("-", e)),
             Err(e) => report.failure = Some(cannot("check the refs index: the scan stopped", e)),
         }
     }
@@ -511,7 +507,7 @@ fn verify_ledger(
         match stray_rows(ledger) {
             Ok(Some(what)) => report.failure = Some(fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(unread(e)),
+            Err(e) => report.failure = Some(Failure::unread("-", e)),
         }
     }
     if still_open(&report.failure) {
