@@ -85,6 +85,14 @@ fn still_open(failure: &Option<Failure>) -> bool {
     failure.as_ref().is_none_or(|f| f.not_read)
 }
 
+/// Whether every log was walked to its end. The checks that compare what the walk met with what the file
+/// stores (the governance entries, the dates, the logs' declarations, the entries in no log, the refs
+/// index, the requests' verdict) run only then: after a walk a read cut short, they would call what it
+/// did not reach missing or changed.
+fn walked_whole(origins: &[OriginReport]) -> bool {
+    origins.iter().all(|o| o.failure.is_none())
+}
+
 /// What `rollcall verify` found.
 #[derive(Clone, Debug)]
 pub struct VerifyReport {
@@ -246,7 +254,10 @@ fn verify_ledger(
     let progress: &mut dyn FnMut(u64, u64) = progress.unwrap_or(&mut unheard);
     let mut done = 0u64;
     progress(0, total);
-    match super::witness::witness_state(ledger) {
+    let witnesses = super::witness::witness_state(ledger);
+    #[cfg(test)]
+    let witnesses = tests::refused_cosignatures(witnesses);
+    match witnesses {
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(cannot("read the cosignatures", e)),
     }
@@ -312,7 +323,13 @@ fn verify_ledger(
                 }
                 Ok(())
             };
-            let r = verify_origin(ledger, origin, &budget, &mut visit);
+            let r = {
+                #[cfg(test)]
+                let mut visit = tests::cut_walk(oi, &mut visit);
+                verify_origin(ledger, origin, &budget, &mut visit)
+            };
+            #[cfg(test)]
+            let r = tests::cut_report(oi, r);
             firsts.push((origin.name.clone(), first.as_ref().map(|f| f.0), first.map(|f| f.1)));
             let checkpointed = r.latest_checkpoint.map(|c| c.0).unwrap_or(0);
             let witnesses: Vec<(String, u64)> = report
@@ -364,7 +381,7 @@ fn verify_ledger(
             report.origins.push(r);
         }
         // What the walk could not complete (or everything, when it failed: the verdict is then not used).
-        if report.failure.is_none() {
+        if still_open(&report.failure) && walked_whole(&report.origins) {
             let mut send = |job| {
                 sink.send(job);
                 if sink.folded % PROGRESS_EVERY == 0 {
@@ -379,17 +396,21 @@ fn verify_ledger(
                     Ok(())
                 })
             {
-                report.failure = Some(cannot("evaluate the requests", e));
+                found(&mut report.failure, cannot("evaluate the requests", e));
             }
         }
     });
-    if report.failure.is_none() {
+    // After a read the file refused, the checks below still run, so that what they find wrong with the
+    // record is the verdict (`found`); those that compare with the walk run only after a whole walk.
+    let whole = walked_whole(&report.origins);
+    let open_after_walk = |failure: &Option<Failure>| still_open(failure) && whole;
+    if still_open(&report.failure) {
         match crate::ledger::causal::check_markers(ledger) {
             Ok(Some((origin, index, problem))) => {
-                report.failure = Some(Failure::new(&origin, Some(index), None, problem))
+                found(&mut report.failure, Failure::new(&origin, Some(index), None, problem))
             }
             Ok(None) => {}
-            Err(e) => report.failure = Some(cannot("check the merge markers", e)),
+            Err(e) => found(&mut report.failure, cannot("check the merge markers", e)),
         }
     }
     if still_open(&report.failure)
@@ -399,68 +420,75 @@ fn verify_ledger(
     }
     // Who counted: the roster from the governance entries of every log, in causal order.
     let mut roster = Roster::default();
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) {
         governance.sort_by_key(|g| g.0);
         // An entry held by several logs counts once, at its first position.
         let mut seen = std::collections::HashSet::new();
         governance.retain(|g| seen.insert(g.1));
         if governance.iter().map(|g| g.1).ne(pre_governance.iter().copied()) {
-            report.failure = Some(fail(
-                "the governance entries in the logs are not those stored under their kinds (rows changed behind \
+            found(
+                &mut report.failure,
+                fail(
+                    "the governance entries in the logs are not those stored under their kinds (rows changed behind \
                  the ledger's back)"
-                    .into(),
-            ));
+                        .into(),
+                ),
+            );
         }
         match Roster::build(causal, &governance) {
             Ok(r) => roster = r,
-            Err((id, problem)) => report.failure = Some(Failure::new("-", None, Some(id), problem)),
+            Err((id, problem)) => found(&mut report.failure, Failure::new("-", None, Some(id), problem)),
         }
     }
-    if report.failure.is_none()
+    if open_after_walk(&report.failure)
         && let Some((ms, oi, index, id, ts)) = &latest
     {
         let limit = crate::workflow::clock::latest_ms(roster.max_clock_skew_seconds());
         if *ms > limit {
-            report.failure = Some(Failure::new(
-                &origins[*oi].name,
-                Some(*index),
-                Some(*id),
-                format!(
-                    "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
-                    crate::ledger::pos::format_ms(limit)
+            found(
+                &mut report.failure,
+                Failure::new(
+                    &origins[*oi].name,
+                    Some(*index),
+                    Some(*id),
+                    format!(
+                        "stamped {ts}, later than this machine's clock plus the allowed skew ({}): forward-dated",
+                        crate::ledger::pos::format_ms(limit)
+                    ),
                 ),
-            ));
+            );
         }
     }
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) {
         match roster.genesis() {
             Some((gid, _)) if *gid == ledger.ledger_id() => {}
-            _ => report.failure = Some(fail("the ledger id in the metadata is not its genesis entry's id".into())),
+            _ => found(&mut report.failure, fail("the ledger id in the metadata is not its genesis entry's id".into())),
         }
     }
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) {
         for (o, (name, first, kind)) in origins.iter().zip(&firsts) {
             let declared = roster.origin_key(name);
             let genesis_log = first.is_some() && *first == Some(ledger.ledger_id());
             if first.is_some() && !genesis_log && kind.as_deref() != Some(crate::identity::kinds::ORIGIN_JOINED) {
-                report.failure = Some(Failure::new(
-                    name,
-                    Some(0),
-                    *first,
-                    "this log does not start with its origin.joined declaration",
-                ));
+                found(
+                    &mut report.failure,
+                    Failure::new(name, Some(0), *first, "this log does not start with its origin.joined declaration"),
+                );
                 break;
             }
             if first.is_some() && declared != Some(&o.key) {
-                report.failure = Some(Failure::new(
-                    name,
-                    Some(0),
-                    *first,
-                    match declared {
-                        Some(_) => "the origin key stored in the file is not the one declared for this origin",
-                        None => "no signed entry declares this origin (a genesis or an origin.joined entry)",
-                    },
-                ));
+                found(
+                    &mut report.failure,
+                    Failure::new(
+                        name,
+                        Some(0),
+                        *first,
+                        match declared {
+                            Some(_) => "the origin key stored in the file is not the one declared for this origin",
+                            None => "no signed entry declares this origin (a genesis or an origin.joined entry)",
+                        },
+                    ),
+                );
                 break;
             }
         }
@@ -468,18 +496,21 @@ fn verify_ledger(
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
     // Asked beside the walk: a failure to answer is reported unless the walk found one first.
-    let (repeated_leaves, counted) = match asked.answer() {
-        Ok(a) => a,
+    // Without it, the entries in no log cannot be counted, and the requests' folds may have met an entry
+    // several logs hold more than once.
+    let (repeated_leaves, counted, answered) = match asked.answer() {
+        Ok((repeated, counted)) => (repeated, counted, true),
         Err(f) => {
             found(&mut report.failure, f);
-            (0, None)
+            (0, None, false)
         }
     };
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) && answered {
         let walked: u64 = report.origins.iter().map(|o| o.size).sum();
         match counts_for_walk(ledger, counted, walked, repeated_leaves).and_then(|c| orphan_entries(ledger, c)) {
-            Ok(ids) if !ids.is_empty() => {
-                report.failure = Some(Failure::new(
+            Ok(ids) if !ids.is_empty() => found(
+                &mut report.failure,
+                Failure::new(
                     "-",
                     None,
                     Some(ids[0]),
@@ -488,26 +519,26 @@ fn verify_ledger(
                         ids.len(),
                         if ids.len() == 1 { "y is" } else { "ies are" }
                     ),
-                ));
-            }
+                ),
+            ),
             Ok(_) => {}
-            Err(e) => report.failure = Some(Failure::unread("-", e)),
+            Err(e) => found(&mut report.failure, Failure::unread("-", e)),
         }
     }
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) {
         match refs_checked {
-            Ok(Some(what)) => report.failure = Some(fail(what)),
+            Ok(Some(what)) => found(&mut report.failure, fail(what)),
             Ok(None) => {}
             // SQLite's failure, said as a read (damage, or the file unread).
-            Err(WorkflowError::Ledger(e)) => report.failure = Some(Failure::unread("-", e)),
-            Err(e) => report.failure = Some(cannot("check the refs index: the scan stopped", e)),
+            Err(WorkflowError::Ledger(e)) => found(&mut report.failure, Failure::unread("-", e)),
+            Err(e) => found(&mut report.failure, cannot("check the refs index: the scan stopped", e)),
         }
     }
-    if report.failure.is_none() {
+    if still_open(&report.failure) {
         match stray_rows(ledger) {
-            Ok(Some(what)) => report.failure = Some(fail(what)),
+            Ok(Some(what)) => found(&mut report.failure, fail(what)),
             Ok(None) => {}
-            Err(e) => report.failure = Some(Failure::unread("-", e)),
+            Err(e) => found(&mut report.failure, Failure::unread("-", e)),
         }
     }
     if still_open(&report.failure) {
@@ -528,34 +559,36 @@ fn verify_ledger(
             report.failure = Some(fail(p.clone()));
         }
     }
-    if report.failure.is_none() {
+    let mut blobs_checked = false;
+    if still_open(&report.failure) {
         match super::evidence::check_blobs(ledger) {
             Ok(b) => {
                 if let Some((id, problem)) = &b.problem {
-                    report.failure = Some(Failure::new("-", None, Some(*id), problem.clone()));
+                    found(&mut report.failure, Failure::new("-", None, Some(*id), problem.clone()));
                 }
                 report.blobs = b;
+                blobs_checked = true;
             }
-            Err(e) => report.failure = Some(cannot("check evidence", e)),
+            Err(e) => found(&mut report.failure, cannot("check evidence", e)),
         }
     }
-    if report.failure.is_none() {
+    if open_after_walk(&report.failure) && answered {
         match verdict {
             Ok(verdict) => {
                 report.blobs.checked += verdict.blobs.checked;
                 report.blobs.not_held += verdict.blobs.not_held;
                 if let Some((id, problem)) = verdict.blobs.problem {
-                    report.failure = Some(Failure::new("-", None, Some(id), problem.clone()));
+                    found(&mut report.failure, Failure::new("-", None, Some(id), problem.clone()));
                     report.blobs.problem = Some((id, problem));
                 }
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
                 report.discounted.extend(verdict.discounted.into_iter().filter(|d| known.insert(d.id)));
                 report.discounted.sort_by_key(|d| d.pos);
                 // The change sets the records name are counted among the blobs only here.
-                report.evidence_checked = true;
+                report.evidence_checked = blobs_checked;
                 report.authorization_checked = true;
             }
-            Err(e) => report.failure = Some(cannot("evaluate the requests", e)),
+            Err(e) => found(&mut report.failure, cannot("evaluate the requests", e)),
         }
     }
     progress(total, total);
@@ -606,6 +639,125 @@ fn completeness_statement(size: u64, checkpointed: u64, witnesses: &[(String, u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::verify::VerifiedEntry;
+    use crate::workflow::reads::witness::WitnessState;
+    use std::cell::Cell;
+
+    /// A read the file refuses, made to happen in this thread's verifications (the tests below): the read
+    /// of the cosignatures, or the walk of the `origin`th log from its entry `at` on.
+    #[derive(Clone, Copy, Debug)]
+    enum Refuse {
+        Cosignatures,
+        Walk { origin: usize, at: u64 },
+    }
+
+    thread_local! {
+        static REFUSE: Cell<Option<Refuse>> = const { Cell::new(None) };
+    }
+
+    /// The busy file, as SQLite says it: a read refused, not the record's fault.
+    fn refused() -> LedgerError {
+        LedgerError::Busy
+    }
+
+    pub(super) fn refused_cosignatures(w: Result<WitnessState, WorkflowError>) -> Result<WitnessState, WorkflowError> {
+        match REFUSE.get() {
+            Some(Refuse::Cosignatures) => Err(refused().into()),
+            _ => w,
+        }
+    }
+
+    /// The walk's visitor, which meets nothing of the cut log from the refused entry on.
+    pub(super) fn cut_walk<'a>(
+        oi: usize,
+        visit: &'a mut dyn FnMut(&mut VerifiedEntry<'_>) -> Result<(), String>,
+    ) -> impl FnMut(&mut VerifiedEntry<'_>) -> Result<(), String> + 'a {
+        let cut = match REFUSE.get() {
+            Some(Refuse::Walk { origin, at }) if origin == oi => Some(at),
+            _ => None,
+        };
+        move |e| if cut.is_some_and(|at| e.index >= at) { Ok(()) } else { visit(e) }
+    }
+
+    /// The cut log's report, as the walk gives it when a read is refused at the entry.
+    pub(super) fn cut_report(oi: usize, mut r: OriginReport) -> OriginReport {
+        if let Some(Refuse::Walk { origin, at }) = REFUSE.get()
+            && origin == oi
+        {
+            r.verified = at;
+            r.root = None;
+            r.failure = Some(Failure::read(&r.origin, Some(at), None, crate::ledger::read_problem_of(refused())));
+        }
+        r
+    }
+
+    /// `ctx`'s ledger verified with `refuse` made to happen.
+    fn verified(ctx: &Context, refuse: Option<Refuse>) -> VerifyReport {
+        REFUSE.set(refuse);
+        let report = verify(ctx).unwrap();
+        REFUSE.set(None);
+        report
+    }
+
+    fn demo() -> (tempfile::TempDir, Context) {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        (dir, demo.context())
+    }
+
+    /// An entry stored in no log, as someone with the file adds one.
+    fn add_orphan(ctx: &Context) {
+        rusqlite::Connection::open(&ctx.ledger_path)
+            .unwrap()
+            .execute(
+                "INSERT INTO entries (id, statement, signature, kind, actor, ts)
+                 SELECT zeroblob(32), statement, signature, kind, actor, ts FROM entries LIMIT 1",
+                [],
+            )
+            .unwrap();
+    }
+
+    /// A read refused outside the walk (the cosignatures) stops no other check: on an intact ledger the
+    /// verdict is NOT VERIFIED with evidence and authorization checked, and tampering any later check
+    /// finds (here an entry in no log) is the verdict.
+    #[test]
+    fn a_read_refused_outside_the_walk_leaves_the_other_checks_to_run() {
+        let (_dir, ctx) = demo();
+        let intact = verified(&ctx, None);
+        assert!(intact.intact(), "{:?}", intact.failure);
+        let r = verified(&ctx, Some(Refuse::Cosignatures));
+        let f = r.failure.as_ref().unwrap();
+        assert!(f.not_read && f.problem.starts_with("cannot read the cosignatures"), "{f:?}");
+        assert!(r.evidence_checked && r.authorization_checked);
+        assert_eq!((r.blobs.checked, r.discounted.len()), (intact.blobs.checked, intact.discounted.len()));
+        add_orphan(&ctx);
+        let f = verified(&ctx, Some(Refuse::Cosignatures)).failure.unwrap();
+        assert!(!f.not_read && f.problem.contains("in no log"), "{f:?}");
+    }
+
+    /// A walk a read cut short is never called tampered by the checks that compare with the walk (what it
+    /// did not reach would look missing): they do not run, and the verdict is NOT VERIFIED where the read
+    /// was refused. The checks that stand on their own still run, and what they find is the verdict.
+    #[test]
+    fn a_walk_cut_short_is_not_called_tampered_and_the_checks_of_their_own_still_run() {
+        let (_dir, ctx) = demo();
+        let cut = Some(Refuse::Walk { origin: 0, at: 5 });
+        let r = verified(&ctx, cut);
+        let f = r.failure.as_ref().unwrap();
+        assert!(f.not_read && f.index == Some(5), "{f:?}");
+        assert!(!r.evidence_checked && !r.authorization_checked);
+        // The entry in no log: found only by a whole walk.
+        add_orphan(&ctx);
+        assert!(verified(&ctx, cut).failure.unwrap().not_read);
+        assert!(verified(&ctx, None).failure.unwrap().problem.contains("in no log"));
+        // A row of no known origin: found whatever the walk.
+        rusqlite::Connection::open(&ctx.ledger_path)
+            .unwrap()
+            .execute("INSERT INTO checkpoints VALUES (999, 1, 'n')", [])
+            .unwrap();
+        let f = verified(&ctx, cut).failure.unwrap();
+        assert!(!f.not_read && f.problem == "1 rows of checkpoints belong to no known origin", "{f:?}");
+    }
 
     /// The first failure found is kept, except that a failure of the record replaces a read the file
     /// refused: one log that could not be read does not hide tampering found in another.
