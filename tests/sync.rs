@@ -332,6 +332,54 @@ fn a_bundle_is_audited_offline_without_any_ledger() {
     assert!(!auditor.ledger().exists());
 }
 
+/// A bundle whose audit copy the system does not let `verify --bundle` write (here a file size limit of
+/// 16 KiB, as a full disk would) is NOT VERIFIED, saying so: not a bundle refused, not the ledger's disk,
+/// and nothing is left in the temporary directory.
+#[test]
+fn a_bundle_whose_audit_copy_cannot_be_written_is_not_verified() {
+    use std::os::unix::process::CommandExt as _;
+    let a = Env::with_ledger();
+    a.notes(3);
+    let bundle = a.export("a.rollcall");
+    let before = std::fs::read(&bundle).unwrap();
+    let auditor = Env::new();
+    let tmp = auditor.home().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let limited = |json: bool| {
+        let mut c = auditor.std_cmd();
+        c.env("TMPDIR", &tmp).args(["verify", "--bundle", &bundle]);
+        if json {
+            c.arg("--json");
+        }
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                // A write past the limit fails with EFBIG instead of killing the process with SIGXFSZ.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit { rlim_cur: 16 * 1024, rlim_max: 16 * 1024 };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        c.output().unwrap()
+    };
+    let out = limited(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let line = format!("integrity: NOT VERIFIED, cannot write the bundle's audit copy in {}: ", tmp.display());
+    assert!(stdout.lines().any(|l| l.starts_with(&line)), "{stdout}");
+    let out = limited(true);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&v["intact"], &v["integrity"]["failure"]["not_read"]), (&json!(false), &json!(true)), "{v}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the audit copy is removed");
+    assert_eq!(std::fs::read(&bundle).unwrap(), before);
+    // Without the limit the same bundle verifies.
+    assert!(auditor.ok(&["verify", "--bundle", &bundle]).contains("integrity: OK"));
+}
+
 #[test]
 fn inclusion_and_consistency_proofs_check_with_nothing_else() {
     let a = Env::with_ledger();

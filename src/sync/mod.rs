@@ -27,6 +27,10 @@ pub enum SyncError {
     Diverged(String),
     #[error("cannot access {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
+    /// The temporary ledger a bundle is verified in (`verify --bundle`, reports of a bundle) could not be
+    /// written there: the system's reason (its disk full, a file size limit), not the bundle's.
+    #[error("cannot write the bundle's audit copy in {0}: {1}")]
+    AuditCopy(std::path::PathBuf, String),
     /// A `--since` checkpoint given to an export is not a valid signed checkpoint of that origin.
     #[error("the --since checkpoint of origin {origin} does not verify: {source}")]
     Since { origin: String, source: NoteError },

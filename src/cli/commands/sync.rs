@@ -204,7 +204,7 @@ pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, Workf
         Err(WorkflowError::Sync(e)) => {
             // The bundle's file (or the audit copy's) not read is not a bundle found wrong.
             let not_read = match &e {
-                crate::sync::SyncError::Io(..) => true,
+                crate::sync::SyncError::Io(..) | crate::sync::SyncError::AuditCopy(..) => true,
                 crate::sync::SyncError::Ledger(l) => crate::ledger::not_read(l),
                 _ => false,
             };
@@ -214,9 +214,14 @@ pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, Workf
                 );
             } else {
                 say!("bundle {}", bundle.display());
-                match not_read {
-                    true => say!("integrity: NOT VERIFIED, the bundle could not be read: {}", safe(&e.to_string())),
-                    false => say!("integrity: FAILED: {}", safe(&e.to_string())),
+                match (not_read, &e) {
+                    (true, crate::sync::SyncError::AuditCopy(..)) => {
+                        say!("integrity: NOT VERIFIED, {}", safe(&e.to_string()))
+                    }
+                    (true, _) => {
+                        say!("integrity: NOT VERIFIED, the bundle could not be read: {}", safe(&e.to_string()))
+                    }
+                    (false, _) => say!("integrity: FAILED: {}", safe(&e.to_string())),
                 }
             }
             return Ok(ExitCode::from(crate::cli::EXIT_CHECK_FAILED));

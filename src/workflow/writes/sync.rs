@@ -2,7 +2,7 @@
 //! incremental export, a read-only audit copy of a bundle, and acknowledging a recorded equivocation.
 
 use crate::identity::Passphrase;
-use crate::ledger::{Ledger, Origin};
+use crate::ledger::{Ledger, LedgerError, Origin};
 use crate::sync::SyncError;
 use crate::sync::bundle::{Reader, Record};
 use crate::sync::export::{ExportOptions, ExportReport};
@@ -373,25 +373,36 @@ pub(crate) struct AuditCopy {
     pub path: PathBuf,
 }
 
-/// Verifies a bundle into a temporary read-only copy, without touching any other ledger.
+/// Verifies a bundle into a temporary read-only copy, without touching any other ledger. A copy the
+/// system does not let it write (the temporary directory's disk full, a file size limit) is
+/// [`SyncError::AuditCopy`]: said as that, not as the ledger's disk or the bundle's content.
 pub(crate) fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
     let ledger_id = bundle_ledger_id(bundle)?;
-    let dir = tempfile::Builder::new()
-        .prefix("rollcall-audit-")
-        .tempdir()
-        .map_err(|e| WorkflowError::Read(std::env::temp_dir(), e))?;
+    let tmp = std::env::temp_dir();
+    let unwritten = |why: String| WorkflowError::Sync(SyncError::AuditCopy(tmp.clone(), why));
+    let dir = tempfile::Builder::new().prefix("rollcall-audit-").tempdir().map_err(|e| unwritten(e.to_string()))?;
     let path = dir.path().join("bundle.ledger");
     // The audit copy's own log stays empty: its key is thrown away.
     let throwaway =
         crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
     let key = crate::ledger::PublicKey::from_signing(&throwaway);
     let mut report = None;
+    // Every ledger failure here is the copy's (the bundle's own are `SyncError`s).
+    let copy_failed = |e: WorkflowError| match e {
+        WorkflowError::Ledger(l) if crate::ledger::not_read(&l) => unwritten(match l {
+            LedgerError::Storage(e) => e.to_string(),
+            LedgerError::Io(_, e) => e.to_string(),
+            l => l.to_string(),
+        }),
+        e => e,
+    };
     let ledger = Ledger::create_with(&path, AUDIT_ORIGIN, &key, &ledger_id, |l| {
         report = Some(import_into(l, open_file(bundle)?, None)?);
         Ok::<(), WorkflowError>(())
-    })?;
+    })
+    .map_err(copy_failed)?;
     crate::workflow::reads::assess::ensure_indexes(&ledger);
-    crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now())?;
+    crate::workflow::reads::index::refresh(&ledger, crate::workflow::clock::now()).map_err(copy_failed)?;
     drop(ledger);
     report.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
     Ok(AuditCopy { _dir: dir, path })
