@@ -763,8 +763,14 @@ fn refresh_pass(ledger: &Ledger, now: DateTime<Utc>, defer_from: Option<u64>) ->
         foreign_behind(ledger, &sizes)?
     };
     let Some(foreign) = foreign else { return rebuild_or_defer(total) };
-    if ensure(ledger).is_err() {
-        return Ok(Pass::Done(Upkeep::Current));
+    // A file this process may not write keeps the index it has (as a rebuild does: its readers use it);
+    // any other failure to make the index's tables and orders (the disk full, the file busy) is said, not
+    // taken for an index that is current: the entries behind it would not be applied.
+    match ensure(ledger) {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {
+            return Ok(Pass::Done(Upkeep::Current));
+        }
+        r => r?,
     }
     let applied: u64 = meta(ledger, "applied_size")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let own = ledger.own_origin().clone();
@@ -1015,6 +1021,42 @@ mod tests {
         let mode: String = l.cache_conn().query_row("PRAGMA journal_mode = MEMORY", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "memory");
         assert!(!readable_beside(&l));
+    }
+
+    /// A refresh that cannot make the index's tables and sort orders on a file it may write (here another
+    /// connection holds the write lock while the queue's order must be built) fails, saying why, instead of
+    /// calling the index current with entries behind it; once the file is free the next refresh applies
+    /// them.
+    #[test]
+    fn a_refresh_that_cannot_make_the_index_fails_instead_of_calling_it_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, genesis) = crate::ledger::store::test_ledger(dir.path());
+        let mut l = Ledger::open(&path).unwrap();
+        let now = crate::workflow::clock::now();
+        refresh(&l, now).unwrap();
+        let applied = |l: &Ledger| meta(l, "applied_size").unwrap().and_then(|s| s.parse::<u64>().ok());
+        assert_eq!(applied(&l), Some(1));
+        // An entry behind the index, and the queue's order to build again.
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let mut st = crate::ledger::Statement::new(
+            "note",
+            &crate::ledger::PublicKey::from_signing(&key),
+            serde_json::json!({ "text": "behind" }),
+            &[],
+        );
+        st.ts = crate::ledger::pos::format_ms(crate::ledger::pos::ts_ms(&genesis.statement().unwrap().ts) + 1000);
+        l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+        l.cache_conn().execute_batch("DROP INDEX request_index_queue").unwrap();
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        // Not waited for (the handler would poll for half a minute): busy at once.
+        l.cache_conn().busy_handler(None).unwrap();
+        let e = refresh(&l, now).unwrap_err();
+        assert!(matches!(e, WorkflowError::Ledger(crate::ledger::LedgerError::Busy)), "{e:?}");
+        assert_eq!(applied(&l), Some(1), "nothing applied, nothing said to be");
+        writer.execute_batch("COMMIT").unwrap();
+        refresh(&l, now).unwrap();
+        assert_eq!(applied(&l), Some(2));
     }
 
     /// A request index built by an earlier version (the queue's order in `request_index_urgency`, the order
