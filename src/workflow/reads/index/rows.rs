@@ -1,0 +1,250 @@
+//! One request's row of the index: computed from its folded state and stored, beside the writer on
+//! threads of their own when there are many.
+
+use crate::ledger::statement::format_ts;
+use crate::ledger::{EntryId, Ledger};
+use crate::workflow::error::WorkflowError;
+use crate::workflow::reads::state::{Snapshot, evaluate_now, load_view_unchecked};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+/// How urgent a request is for the queue (lower first): an open obligation, then emergencies, requests
+/// ready to run, pending by risk tier, and the rest.
+pub(super) fn urgency(status: &str, tier: &str, has_obligation: bool) -> i64 {
+    if has_obligation && !matches!(status, "closed" | "withdrawn") {
+        return 0;
+    }
+    match (status, tier) {
+        ("emergency" | "review-due", _) => 1,
+        ("approved", _) => 2,
+        ("pending", "critical") => 3,
+        ("pending", "high") => 4,
+        ("pending", "medium") => 5,
+        ("pending", _) => 6,
+        ("rejected", _) => 7,
+        _ => 9,
+    }
+}
+
+/// Recomputes and stores the row of request `id`.
+pub(super) fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+    match computed(ledger, snap, id, now)? {
+        Some(row) => store(ledger, &row),
+        None => Ok(()),
+    }
+}
+
+/// A request's row of the index, computed and not yet stored.
+pub(super) struct IndexRow {
+    id: EntryId,
+    pos: String,
+    title: String,
+    status: &'static str,
+    env: String,
+    risk: &'static str,
+    tier: String,
+    have: i64,
+    need: i64,
+    flags: i64,
+    requester: String,
+    created: String,
+    recheck_at: Option<String>,
+    obligation_due: Option<String>,
+    urgency: i64,
+    component: String,
+    evidence_ok: bool,
+    emergency: bool,
+    deployed_at: Option<String>,
+    facts: String,
+}
+
+/// The row of request `id` as it stands at `now`; `None` for a request left out of the index.
+pub(super) fn computed(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+    now: DateTime<Utc>,
+) -> Result<Option<IndexRow>, WorkflowError> {
+    let view = match load_view_unchecked(ledger, snap, id) {
+        // A stored statement that no longer hashes to its id (a tampered file): it is left out of the
+        // index, and `verify` (and every report's header) names it.
+        Err(WorkflowError::NotFound(_)) => return Ok(None),
+        other => other?,
+    };
+    let judged = evaluate_now(ledger, &view, snap, now)?;
+    let facts = serde_json::to_string(&crate::workflow::reads::facts::facts_of(&view, &judged))?;
+    let eval = judged.eval;
+    let flags = judged.assessment.flags.len() as i64;
+    let (_, policy) = snap.policies.current();
+    let recheck = if policy.approvals.expiry_hours > 0 {
+        eval.decisions
+            .iter()
+            .filter(|d| d.excluded.is_none() && d.decision == crate::audit::bodies::Decision::Approve)
+            .map(|d| d.ts + chrono::Duration::hours(policy.approvals.expiry_hours as i64))
+            .min()
+    } else {
+        None
+    };
+    let due = view.obligations(now).iter().map(|o| o.due).min();
+    let r = view.record();
+    Ok(Some(IndexRow {
+        id: *id,
+        pos: crate::ledger::pos::to_key(view.pos),
+        title: r.title.clone(),
+        status: eval.status.as_str(),
+        env: r.env.clone(),
+        risk: r.risk.as_str(),
+        tier: eval.tier.clone(),
+        have: eval.approvals.len() as i64,
+        need: eval.need as i64,
+        flags,
+        requester: snap.roster.display(&view.requester),
+        created: format_ts(view.ts),
+        recheck_at: recheck.map(format_ts),
+        obligation_due: due.map(format_ts),
+        urgency: urgency(eval.status.as_str(), &eval.tier, due.is_some()),
+        component: r.components.first().cloned().unwrap_or_default(),
+        evidence_ok: eval.evidence_missing.is_empty(),
+        emergency: view.emergency.is_some(),
+        deployed_at: r.deployed_at.clone(),
+        facts,
+    }))
+}
+
+/// Stores a computed row on the ledger's own connection (inside the caller's transaction).
+pub(super) fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError> {
+    ledger
+        .cache_conn()
+        .prepare_cached(
+            "INSERT OR REPLACE INTO request_index
+               (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at,
+                obligation_due, urgency, component, evidence_ok, emergency, deployed_at, facts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            row.id.0,
+            row.pos,
+            row.title,
+            row.status,
+            row.env,
+            row.risk,
+            row.tier,
+            row.have,
+            row.need,
+            row.flags,
+            row.requester,
+            row.created,
+            row.recheck_at,
+            row.obligation_due,
+            row.urgency,
+            row.component,
+            row.evidence_ok as i64,
+            row.emergency as i64,
+            row.deployed_at,
+            row.facts,
+        ])?;
+    Ok(())
+}
+
+/// Whether other connections may read the ledger while this one writes (WAL mode). A ledger file being
+/// created is written by its one connection alone (`Ledger::create_with`, outside WAL): readers opened
+/// beside it would wait for its lock.
+pub(super) fn readable_beside(ledger: &Ledger) -> bool {
+    ledger
+        .cache_conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+        .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"))
+}
+
+/// A reading connection of a rebuild's own, with the snapshot it computes rows from.
+pub(super) struct Reader {
+    pub(super) ledger: Ledger,
+    snap: Option<Snapshot>,
+}
+
+/// Rows computed (and text read) beside the writer when a rebuild has at least this many of them.
+pub(super) const PARALLEL_FROM: usize = 1_000;
+
+/// One reading connection per thread for `jobs` jobs of a rebuild (opened after the caller's transaction
+/// started: each sees at least what that sees, as the entries only grow); none when they cannot be opened,
+/// one thread is allowed, there are few jobs, or the file is being created and only its writer may read it.
+pub(super) fn readers(ledger: &Ledger, threads: usize, jobs: usize) -> Vec<Reader> {
+    if threads < 2 || jobs < PARALLEL_FROM || !readable_beside(ledger) {
+        return Vec::new();
+    }
+    let open = || -> Result<Reader, crate::ledger::LedgerError> {
+        let l = Ledger::open_read_only(ledger.path())?;
+        l.set_cache_kib(4 * 1024);
+        l.hold_snapshot()?;
+        Ok(Reader { ledger: l, snap: None })
+    };
+    (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
+}
+
+/// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
+/// on a connection of its own ([`readers`]), and stores them in order on the caller's connection, calling
+/// `step` after each row. Without such connections the caller computes every row itself.
+pub(super) fn compute_and_store(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    ids: &[(crate::ledger::Pos, EntryId)],
+    now: DateTime<Utc>,
+    step: &mut dyn FnMut() -> Result<(), WorkflowError>,
+) -> Result<(), WorkflowError> {
+    let threads = crate::ledger::pipeline::threads();
+    let readers = readers(ledger, threads, ids.len());
+    if readers.is_empty() {
+        for (_, id) in ids {
+            upsert(ledger, snap, id, now)?;
+            step()?;
+        }
+        return Ok(());
+    }
+    let limits = crate::ledger::pipeline::Limits { batch: 256, batch_bytes: usize::MAX, in_flight: 2 * threads };
+    let compute = |_: &mut crate::ledger::statement::KeyCache, r: &mut Reader, id: EntryId| {
+        if r.snap.is_none() {
+            r.snap = Some(Snapshot::load(&r.ledger)?.remember(&r.ledger)?);
+        }
+        let snap = r.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
+        computed(&r.ledger, snap, &id, now)
+    };
+    crate::ledger::pipeline::run(limits, readers, compute, |pipe| -> Result<(), WorkflowError> {
+        let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the request index: {e}"));
+        let mut take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
+            Some(row) => {
+                store(ledger, &row)?;
+                step()
+            }
+            None => Ok(()),
+        };
+        for (_, id) in ids {
+            if pipe.push(*id, 0).map_err(stopped)? {
+                while let Some(row) = pipe.ready().map_err(stopped)? {
+                    take(row)?;
+                }
+            }
+        }
+        while let Some(row) = pipe.wait().map_err(stopped)? {
+            take(row)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_computed_beside_the_writer_only_in_wal_mode() {
+        // A join builds its ledger outside WAL, on one connection holding the file: readers beside it would
+        // wait on its lock for as long as the rebuild runs.
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = crate::ledger::store::test_ledger(dir.path());
+        let l = Ledger::open(&path).unwrap();
+        assert!(readable_beside(&l));
+        let mode: String = l.cache_conn().query_row("PRAGMA journal_mode = MEMORY", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "memory");
+        assert!(!readable_beside(&l));
+    }
+}
