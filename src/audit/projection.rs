@@ -614,6 +614,62 @@ mod tests {
         assert!(v.decisions.is_empty());
     }
 
+    /// docs/FORMAT.md's lifecycle table says in which phases each kind is admitted: read from the document
+    /// and checked against `admits` for every kind and phase, so that the two cannot drift apart. (An
+    /// execution after one that did not succeed, the table's one exception, is checked after it.)
+    #[test]
+    fn the_lifecycle_table_of_format_md_is_what_admits_does() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
+        let start = doc.find("| kind | admitted in phase |").expect("FORMAT.md's lifecycle table");
+        let rows: Vec<&str> = doc[start..].lines().skip(2).take_while(|l| l.starts_with('|')).collect();
+        use Phase::*;
+        let phases = [
+            ("open", Open),
+            ("emergency", Emergency),
+            ("executed", Executed),
+            ("validated", Validated),
+            ("reviewed", Reviewed),
+            ("closed", Closed),
+            ("withdrawn", Withdrawn),
+        ];
+        let r = request();
+        let executed = |outcome: &str| {
+            let body = json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production",
+                "from": "42", "to": "41", "command": ["helm"], "outcome": outcome});
+            RequestView::fold(&r, &[fact(2, EXECUTED, 3, body)], &NoRules).unwrap()
+        };
+        // A view that executed successfully and owes no review, put in each phase in turn.
+        let base = executed("succeeded");
+        let mut kinds_seen = Vec::new();
+        for row in rows {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let kinds: Vec<&str> = cells[1].split('`').skip(1).step_by(2).collect();
+            let admitted = cells[2].split(';').next().unwrap();
+            let words: Vec<&str> = admitted.split(|c: char| !c.is_alphanumeric() && c != '-').collect();
+            for kind in kinds {
+                let action = Action::of_kind(kind).unwrap_or_else(|| panic!("{kind} is no lifecycle kind"));
+                for (name, phase) in phases {
+                    let mut v = base.clone();
+                    v.phase = phase;
+                    let documented = admitted == "any" || words.contains(&name);
+                    assert_eq!(
+                        v.admits(action).is_ok(),
+                        documented,
+                        "{kind} in phase {name}: FORMAT.md says {admitted:?}"
+                    );
+                }
+                kinds_seen.push(kind);
+            }
+        }
+        assert_eq!(
+            kinds_seen.len(),
+            REQUEST_KINDS.len() + 1,
+            "rollback.requested and every kind that names a request: {kinds_seen:?}"
+        );
+        assert!(executed("failed").admits(Action::Execute).is_ok());
+        assert!(executed("partial").admits(Action::Execute).is_ok());
+    }
+
     #[test]
     fn amendment_must_follow_the_current_version() {
         let r = request();
