@@ -353,40 +353,10 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
 
 #[cfg(test)]
 mod tests {
-    /// The patterns docs/FORMAT.md §1.3 gives for the security flags are the ones this file compiles, each
-    /// character for character (as raw string literals here), and every pattern here is in the document.
+    /// The patterns docs/FORMAT.md §1.3 gives for the security flags are exactly the ones this file
+    /// compiles, character for character.
     #[test]
     fn format_md_gives_the_flags_patterns_this_file_uses() {
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
-        let start = doc.find("\nAUTHZ_PATH ").expect("FORMAT.md's block of flag patterns");
-        let block = &doc[start + 1..start + 1 + doc[start + 1..].find("```").unwrap()];
-        let source = include_str!("flags.rs");
-        let source = &source[..source.find("#[cfg(test)]").unwrap()];
-        let mut documented = Vec::new();
-        for line in block.lines() {
-            // A name and its pattern, or (SECRETS) a further pattern under the name's column.
-            let pattern = match line.split_once(' ') {
-                Some((name, rest)) if !name.is_empty() => rest.trim_start(),
-                _ => line.trim_start(),
-            };
-            assert!(
-                source.contains(&format!("r\"{pattern}\"")) || source.contains(&format!("r#\"{pattern}\"#")),
-                "FORMAT.md's pattern is not in src/analysis/flags.rs: {pattern}"
-            );
-            documented.push(pattern.to_string());
-        }
-        // Every raw string literal here that is a pattern (all of them are) is documented.
-        let mut rest = source;
-        let mut used = 0;
-        while let Some(at) = rest.find("r\"").into_iter().chain(rest.find("r#\"")).min() {
-            let hashed = rest[at..].starts_with("r#\"");
-            let (open, close) = if hashed { (at + 3, "\"#") } else { (at + 2, "\"") };
-            let end = open + rest[open..].find(close).unwrap();
-            let literal = &rest[open..end];
-            assert!(documented.iter().any(|d| d == literal), "pattern not in FORMAT.md §1.3: {literal}");
-            used += 1;
-            rest = &rest[end + close.len()..];
-        }
-        assert_eq!(used, documented.len());
+        super::super::assert_patterns_documented("AUTHZ_PATH", include_str!("flags.rs"));
     }
 }
