@@ -623,7 +623,7 @@ impl PolicyRules<'_> {
         // Named only in a refusal (most actions are allowed: `verify` asks a million times).
         let who = || roster.display(&f.actor);
         match action {
-            // Reads no flag or tier (`state::fold_facts` folds a request alone without assessing it).
+            // Reads no flag or tier (a fold assesses the request only for an execution).
             Action::Request => {
                 if !self.has(&f.actor, f.pos, &policy.requests.may_request) {
                     return Err(format!(

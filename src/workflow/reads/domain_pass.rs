@@ -609,8 +609,7 @@ fn fold_request(
 ) -> Result<DomainVerdict, WorkflowError> {
     let mut out = DomainVerdict::default();
     let (related, origins): (Vec<Fact>, Vec<i64>) = related.into_iter().unzip();
-    let id = &request.id;
-    let view = fold_facts(ledger, snap, id, &request, &related)?;
+    let view = fold_facts(ledger, snap, &request, &related)?;
     // The request's own record was read into the view's first version (the fold fails without one): its
     // change set is taken from there instead of reading the body once more.
     let own_changeset =

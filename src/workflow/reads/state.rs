@@ -12,7 +12,6 @@ use crate::ledger::{EntryId, Hash, Ledger, LogRow, Pos, PublicKey};
 use crate::policy::evaluate::{Counted, Evaluation, decisions, evaluate};
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 /// The kind a fact is given when its statement cannot be parsed (no entry is signed with it).
 pub(crate) const UNREADABLE: &str = "(unreadable)";
@@ -92,8 +91,9 @@ pub(crate) fn resolve_request(ledger: &Ledger, prefix: &str) -> Result<EntryId, 
     }
 }
 
-/// Folds request `id` from its entries under the policy's rules, with the static security flags of its
-/// latest record (so evidence the policy requires per flag gates execution).
+/// Folds request `id` from its entries under the policy's rules, an execution judged by the request's
+/// security flags and tier as they stood when it was met (so evidence the policy requires per flag gates
+/// execution; [`fold_facts`]).
 ///
 /// Every row the view is built from is checked first — its signature, and its inclusion under a signed
 /// checkpoint of its origin — so a decision never rests on a row written behind the ledger's back; a row
@@ -128,7 +128,7 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
     }
     let request = fact_of(&row)?;
     let related = rows.iter().map(fact_of).collect::<Result<Vec<_>, _>>()?;
-    fold_facts(ledger, snap, id, &request, &related)
+    fold_facts(ledger, snap, &request, &related)
 }
 
 /// The stored rows of request `id`: its own, and those of every entry referencing it, in union order.
@@ -154,34 +154,55 @@ pub(crate) fn changeset_of(fact: &Fact) -> Option<EntryId> {
     changeset.get("sha256")?.as_str().and_then(Hash::from_hex)
 }
 
-/// Folds request `id` from its facts under the policy's rules, with the static security flags of its
-/// latest record.
+/// Folds a request from its facts under the policy's rules ([`FoldRules`]).
 pub(crate) fn fold_facts(
     ledger: &Ledger,
     snap: &Snapshot,
-    id: &EntryId,
     request: &Fact,
     related: &[Fact],
 ) -> Result<RequestView, WorkflowError> {
-    // The request's own record is read once: for the flags when no amendment replaced it, and for the view.
     let own = request.body.read::<RequestBody>().ok();
-    let amended = related
-        .iter()
-        .rev()
-        .find(|f| f.kind == crate::audit::kinds::AMENDED)
-        .and_then(|f| RequestBody::deserialize(f.body.member("record")?).ok());
-    // The flags and tier only judge the entries referencing the request: a request alone is judged by
-    // who filed it and its temporary window (`Action::Request`), so a request nothing references yet needs
-    // no assessment here.
-    let (flags, tier) = match amended.as_ref().or(own.as_ref()) {
-        Some(r) if !related.is_empty() => {
-            let a = super::assess::assess_record(ledger, id, r, None, snap)?;
-            (a.flag_ids(), Some(a.risk.tier))
+    let rules = FoldRules { ledger, snap, failed: std::cell::RefCell::new(None) };
+    let view = RequestView::fold_with_record(request, own, related, &rules)
+        .map_err(|e| WorkflowError::Refused(e.to_string()))?;
+    match rules.failed.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(view),
+    }
+}
+
+/// The lifecycle rules a fold applies: the policy's ([`Snapshot::rules`]). Only an execution is judged by
+/// the request's security flags and tier (the gate at its time); they are assessed when one is met, from
+/// the request as folded up to it — its current record, its emergency and test evidence so far — exactly
+/// as `gate` and the command that records an execution assess them. (Assessed once per request from its
+/// last stored record instead, an amendment the fold did not admit, or the flags of the emergency and the
+/// test evidence left out, could lower the tier and admit an execution the gate refused.) A failure to
+/// assess is the fold's error, not a refusal of the entry.
+struct FoldRules<'a> {
+    ledger: &'a Ledger,
+    snap: &'a Snapshot,
+    failed: std::cell::RefCell<Option<WorkflowError>>,
+}
+
+impl crate::audit::projection::Rules for FoldRules<'_> {
+    fn allow(
+        &self,
+        action: crate::audit::projection::Action,
+        f: &Fact,
+        view: &RequestView,
+    ) -> Result<(), crate::audit::projection::Refusal> {
+        if action != crate::audit::projection::Action::Execute {
+            return self.snap.rules(&[], None).allow(action, f, view);
         }
-        _ => (Vec::new(), None),
-    };
-    RequestView::fold_with_record(request, own, related, &snap.rules(&flags, tier.as_deref()))
-        .map_err(|e| WorkflowError::Refused(e.to_string()))
+        match super::assess::assess(self.ledger, self.snap, view) {
+            Ok(a) => self.snap.rules(&a.flag_ids(), Some(&a.risk.tier)).allow(action, f, view),
+            Err(e) => {
+                let refusal = crate::audit::projection::Refusal(format!("the request could not be assessed: {e}"));
+                self.failed.borrow_mut().get_or_insert(e);
+                Err(refusal)
+            }
+        }
+    }
 }
 
 /// A request's evaluation now, under the policy in force now, with its security assessment.
@@ -223,4 +244,66 @@ pub(crate) fn decisions_now(
 /// Every request id in log order.
 pub(crate) fn all_requests(ledger: &Ledger) -> Result<Vec<(crate::ledger::Pos, EntryId)>, WorkflowError> {
     Ok(ledger.ids_of_kind(REQUESTED)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::kinds::{AMENDED, APPROVED, EXECUTED};
+    use crate::audit::record::{Category, Risk};
+    use serde_json::json;
+
+    /// A fold judges an execution by the request as it stands: its current record's risk score (here a
+    /// record declared low whose score is medium, so `test` evidence is required), not by the record of a
+    /// later amendment the fold did not admit (signed by someone who may not amend, with a record that
+    /// scores low). Before, the flags and tier came from the last stored amendment, admitted or not, and
+    /// an execution the gate refused counted.
+    #[test]
+    fn an_execution_is_judged_by_the_record_in_force_not_by_an_amendment_that_did_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ledger = demo.context().open().unwrap();
+        let snap = Snapshot::load(&ledger).unwrap();
+        let key = |name: &str| snap.roster.member_by_name(name).unwrap().key;
+        let now = crate::workflow::clock::now();
+        let mut record = crate::audit::record::tests_support::sample();
+        (record.category, record.env, record.risk) = (Category::SecurityPatch, "production".into(), Risk::Low);
+        let mut benign = record.clone();
+        (benign.category, benign.env) = (Category::Other, "dev".into());
+        let fact = |n: u128, kind: &str, who: &str, body: serde_json::Value| Fact {
+            pos: snap.next + n,
+            index: 0,
+            id: Hash::of(&[&n.to_be_bytes(), kind.as_bytes()]),
+            kind: kind.into(),
+            actor: key(who),
+            ts: now,
+            body: Body::of(&body),
+        };
+        let request = fact(0, REQUESTED, "bob", serde_json::to_value(&record).unwrap());
+        let r = request.id.to_hex();
+        let digest = record.revert_digest();
+        let policy = snap.policies.current().0.to_hex();
+        let approval = fact(
+            1,
+            APPROVED,
+            "carol",
+            json!({"request": r, "version": r, "revert_digest": digest, "evidence": [], "policy": policy,
+                "decision": "approve", "comment": "ok"}),
+        );
+        let amendment =
+            fact(2, AMENDED, "carol", json!({"request": r, "previous": r, "reason": "lower it", "record": benign}));
+        let execution = fact(
+            3,
+            EXECUTED,
+            "erin",
+            json!({"request": r, "version": r, "revert_digest": digest, "env": "production", "from": "42",
+                "to": "41", "command": ["helm", "rollback", "payments", "41"], "outcome": "succeeded"}),
+        );
+        let view = fold_facts(&ledger, &snap, &request, &[approval, amendment, execution]).unwrap();
+        assert!(view.timeline[2].ignored.is_some(), "carol may not amend bob's request");
+        let executed = &view.timeline[3];
+        let why = executed.ignored.as_deref().expect("the execution does not count");
+        assert!(why.contains("missing evidence: test"), "{why}");
+        assert_ne!(view.phase, crate::audit::projection::Phase::Executed);
+    }
 }
