@@ -135,6 +135,34 @@ impl Ledger {
         Ok(n as u64)
     }
 
+    /// The body field `want` of the first stored entry of `kind` whose body field `field` equals `value`,
+    /// whose body field `outcome` is not `failed` and whose body field `request`, in lower case, is not
+    /// `except` (`Some(None)` when that entry has no `want`). One question, so that entries that do not
+    /// qualify, however many, cannot hide one that does.
+    pub fn first_where_not(
+        &self,
+        kind: &str,
+        field: &str,
+        value: &str,
+        except: &str,
+        want: &str,
+    ) -> Result<Option<Option<String>>, LedgerError> {
+        let sql = format!(
+            "SELECT CAST({} AS TEXT) FROM entries WHERE kind = '{}' AND {} = ?1
+               AND coalesce({} != 'failed', 1) AND coalesce(lower({}) != ?2, 1) LIMIT 1",
+            body(checked(want)?),
+            checked(kind)?,
+            body(checked(field)?),
+            body("outcome"),
+            body("request"),
+        );
+        Ok(self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([value, except], |r| r.get::<_, Option<String>>(0))
+            .optional()?)
+    }
+
     /// The first entry of `kind` whose body field `field` equals `value`: its body field `want`.
     pub fn body_where(&self, kind: &str, field: &str, value: &str, want: &str) -> Result<Option<String>, LedgerError> {
         Ok(self.bodies_where(kind, field, value, &[want], 1)?.into_iter().next().and_then(|mut r| r.pop().flatten()))

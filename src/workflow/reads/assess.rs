@@ -43,14 +43,10 @@ pub(crate) fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Resu
     if let Some(reason) = ledger.body_where(MARKED_BAD, "digest", digest, "reason")? {
         return Ok(Some(format!("was marked bad: {reason}")));
     }
-    for row in ledger.bodies_where(EXECUTED, "from", digest, &["request", "outcome"], 20)? {
-        let (req, outcome) = (row[0].as_deref(), row[1].as_deref());
-        if outcome != Some("failed") && req.and_then(Hash::from_hex) != Some(*except) {
-            let req = req.unwrap_or_default();
-            return Ok(Some(format!("was rolled away from by request {}", crate::text::prefix(req, 12))));
-        }
-    }
-    Ok(None)
+    // An execution of another request that did not fail, however many failed ones came before it.
+    Ok(ledger.first_where_not(EXECUTED, "from", digest, &except.to_hex(), "request")?.map(|req| {
+        format!("was rolled away from by request {}", crate::text::prefix(req.as_deref().unwrap_or_default(), 12))
+    }))
 }
 
 /// The change set named by `record`, if its bytes are stored and match.

@@ -8,8 +8,9 @@ use crate::ledger::{EntryId, Hash, Ledger};
 use crate::workflow::error::WorkflowError;
 use std::collections::HashMap;
 
-/// Rolled-away-from rows kept per digest, as the database question reads at most that many.
-const EXECUTED_PER_DIGEST: usize = 20;
+/// Executions kept per digest: of those that did not fail, the first of each of two requests, which is
+/// enough to answer for any request asking (its own execution does not count) in bounded memory.
+const EXECUTED_PER_DIGEST: usize = 2;
 
 /// The request and outcome an execution's body names.
 type Execution = (Option<String>, Option<String>);
@@ -36,10 +37,16 @@ impl Memory {
                 if let (Some(digest), Some(reason)) = (text(&fact.body, "digest"), text(&fact.body, "reason")) {
                     memory.marked.entry(digest).or_insert(reason);
                 }
-            } else if let Some(from) = text(&fact.body, "from") {
+            } else if let Some(from) = text(&fact.body, "from")
+                && text(&fact.body, "outcome").as_deref() != Some("failed")
+            {
                 let rows = memory.executed.entry(from).or_default();
-                if rows.len() < EXECUTED_PER_DIGEST {
-                    rows.push((text(&fact.body, "request"), text(&fact.body, "outcome")));
+                let request = text(&fact.body, "request");
+                let id = |r: &Option<String>| r.as_deref().and_then(Hash::from_hex);
+                if rows.len() < EXECUTED_PER_DIGEST
+                    && rows.iter().all(|(r, _)| id(r).is_none() || id(r) != id(&request))
+                {
+                    rows.push((request, text(&fact.body, "outcome")));
                 }
             }
             Ok(())
@@ -62,5 +69,49 @@ impl Memory {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::reads::assess::known_bad;
+
+    /// Executions rolled away from a digest that failed, however many came first, do not hide one that did
+    /// not; a request's own execution does not make the digest known bad for it; the map read once and the
+    /// database question answer alike.
+    #[test]
+    fn failed_executions_do_not_hide_one_that_rolled_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, genesis) = crate::ledger::store::test_ledger(dir.path());
+        let mut l = Ledger::open(&path).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let actor = crate::ledger::PublicKey::from_signing(&key);
+        let t0 = crate::ledger::pos::ts_ms(&genesis.statement().unwrap().ts);
+        let (mine, other) = (Hash([1; 32]), Hash([2; 32]));
+        let mut n = 0;
+        let mut execute = |l: &mut Ledger, request: &Hash, outcome: &str| {
+            n += 1;
+            let body = serde_json::json!({"from": "sha256:bad", "request": request.to_hex(), "outcome": outcome});
+            let mut st = crate::ledger::Statement::new(EXECUTED, &actor, body, &[]);
+            st.ts = crate::ledger::pos::format_ms(t0 + 1000 * n);
+            l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+        };
+        let ask = |l: &Ledger, except: &Hash| {
+            let db = known_bad(l, "sha256:bad", except).unwrap();
+            let map = Memory::load(l).unwrap().known_bad("sha256:bad", except);
+            assert_eq!(db, map, "the map answers as the database");
+            db
+        };
+        for _ in 0..25 {
+            execute(&mut l, &other, "failed");
+        }
+        assert_eq!(ask(&l, &mine), None);
+        execute(&mut l, &mine, "succeeded");
+        assert_eq!(ask(&l, &mine), None, "its own execution");
+        let why = ask(&l, &other).expect("rolled away from by another request");
+        assert!(why.contains(&mine.to_hex()[..12]), "{why}");
+        execute(&mut l, &other, "partial");
+        assert!(ask(&l, &mine).is_some_and(|w| w.contains(&other.to_hex()[..12])));
     }
 }

@@ -285,6 +285,8 @@ fn verify_ledger(
     // Within no budget to hold anything, the requests are folded after the walk from their stored rows.
     let beside = budget.hold_kib > 0;
     let mut ready = Vec::new();
+    // Whether every request was handed to the folds: the verdict covers only those.
+    let mut all_sent = false;
     let ((), verdict, refs_checked) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
             let mut first = None;
@@ -349,7 +351,10 @@ fn verify_ledger(
             if let Some(f) = &r.failure {
                 found(&mut report.failure, f.clone());
             }
-            if r.verified > checkpointed {
+            // A log whose walk stopped has verified neither its tail nor (when the read of its size was the one
+            // refused) its size: the two checks below would say entries were appended or removed.
+            let walked = r.failure.is_none();
+            if walked && r.verified > checkpointed {
                 // A log runs past its latest signed checkpoint: leaves no origin key vouched for. Reported
                 // after the checks that can name a SECURITY cause (a cut-back mirror loses its checkpoints).
                 tails.push(Failure::new(
@@ -364,7 +369,8 @@ fn verify_ledger(
                     ),
                 ));
             }
-            if still_open(&report.failure)
+            if walked
+                && still_open(&report.failure)
                 && let Some(w) = witnesses.iter().find(|(_, n)| *n > r.size)
             {
                 report.failure = Some(Failure::new(
@@ -390,13 +396,15 @@ fn verify_ledger(
             };
             if beside {
                 collector.finish().for_each(&mut send);
-            } else if let Err(e) =
-                ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), LedgerError> {
+                all_sent = true;
+            } else {
+                match ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), LedgerError> {
                     send(domain_pass::Job::Row(Box::new(row)));
                     Ok(())
-                })
-            {
-                found(&mut report.failure, cannot("evaluate the requests", e));
+                }) {
+                    Ok(()) => all_sent = true,
+                    Err(e) => found(&mut report.failure, cannot("evaluate the requests", e)),
+                }
             }
         }
     });
@@ -525,6 +533,11 @@ fn verify_ledger(
             Err(e) => found(&mut report.failure, Failure::unread("-", e)),
         }
     }
+    // A scan of the refs index that stopped also stopped the check of the tentative folds: the verdict is then
+    // not whole either.
+    #[cfg(test)]
+    let refs_checked = tests::refused_refs(refs_checked);
+    let refs_scanned = refs_checked.is_ok();
     if open_after_walk(&report.failure) {
         match refs_checked {
             Ok(Some(what)) => found(&mut report.failure, fail(what)),
@@ -572,7 +585,7 @@ fn verify_ledger(
             Err(e) => found(&mut report.failure, cannot("check evidence", e)),
         }
     }
-    if open_after_walk(&report.failure) && answered {
+    if open_after_walk(&report.failure) && answered && all_sent && refs_scanned {
         match verdict {
             Ok(verdict) => {
                 report.blobs.checked += verdict.blobs.checked;
@@ -649,6 +662,7 @@ mod tests {
     enum Refuse {
         Cosignatures,
         Walk { origin: usize, at: u64 },
+        RefsScan,
     }
 
     thread_local! {
@@ -664,6 +678,13 @@ mod tests {
         match REFUSE.get() {
             Some(Refuse::Cosignatures) => Err(refused().into()),
             _ => w,
+        }
+    }
+
+    pub(super) fn refused_refs(r: domain_pass::RefsAnswer) -> domain_pass::RefsAnswer {
+        match REFUSE.get() {
+            Some(Refuse::RefsScan) => Err(refused().into()),
+            _ => r,
         }
     }
 
@@ -684,8 +705,10 @@ mod tests {
         if let Some(Refuse::Walk { origin, at }) = REFUSE.get()
             && origin == oi
         {
+            // The walk records a checkpoint once it has verified up to it.
             r.verified = at;
             r.root = None;
+            r.latest_checkpoint = r.latest_checkpoint.filter(|c| c.0 <= at);
             r.failure = Some(Failure::read(&r.origin, Some(at), None, crate::ledger::read_problem_of(refused())));
         }
         r
@@ -733,6 +756,18 @@ mod tests {
         add_orphan(&ctx);
         let f = verified(&ctx, Some(Refuse::Cosignatures)).failure.unwrap();
         assert!(!f.not_read && f.problem.contains("in no log"), "{f:?}");
+    }
+
+    /// A scan of the refs index the file refused also leaves the tentative folds unchecked: the requests'
+    /// verdict is not given, so authorization and evidence are "not checked", and the verdict is NOT
+    /// VERIFIED.
+    #[test]
+    fn a_refused_scan_of_the_refs_index_leaves_authorization_unchecked() {
+        let (_dir, ctx) = demo();
+        let r = verified(&ctx, Some(Refuse::RefsScan));
+        let f = r.failure.as_ref().unwrap();
+        assert!(f.not_read, "{f:?}");
+        assert!(!r.authorization_checked && !r.evidence_checked);
     }
 
     /// A walk a read cut short is never called tampered by the checks that compare with the walk (what it

@@ -42,12 +42,16 @@ pub(crate) enum IndexUpkeep {
 }
 
 /// Brings the index up to date, or leaves a rebuild to the caller when `upkeep` allows.
-fn index_upkeep(ledger: &Ledger, upkeep: IndexUpkeep) -> Result<Upkeep, WorkflowError> {
+/// The import is committed by then: an upkeep that fails (the disk full, the file held past the busy wait)
+/// neither undoes it nor makes it look failed. It is left behind as a deferred one, which the background
+/// catch-up or the next reader's refresh brings up to date (or reports, if it fails again).
+fn index_upkeep(ledger: &Ledger, upkeep: IndexUpkeep) -> Upkeep {
     let now = crate::workflow::clock::now();
-    match upkeep {
+    let upkept = match upkeep {
         IndexUpkeep::Now => crate::workflow::reads::index::refresh(ledger, now).map(|()| Upkeep::Current),
         IndexUpkeep::MayDefer => crate::workflow::reads::index::refresh_or_defer(ledger, now),
-    }
+    };
+    upkept.unwrap_or(Upkeep::Deferred)
 }
 
 /// The origin key of this ledger, unlocked without asking when possible: by `ROLLCALL_ORIGIN_PASSPHRASE`,
@@ -258,7 +262,7 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
     ledger.checkpoint_here(true)?;
     let mut index = Upkeep::Current;
     if report.added() > 0 {
-        index = index_upkeep(&ledger, upkeep)?;
+        index = index_upkeep(&ledger, upkeep);
     }
     if index == Upkeep::Deferred {
         // Not when this connection closes either: the background catch-up checkpoints.
@@ -350,7 +354,7 @@ pub(crate) fn join(
         Ok::<(), WorkflowError>(())
     })?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, crate::identity::keyfile::KdfCost::Default)?;
-    let index = index_upkeep(&ledger, upkeep)?;
+    let index = index_upkeep(&ledger, upkeep);
     let imported = imported.ok_or_else(|| WorkflowError::Usage("the bundle was not imported".into()))?;
     Ok(Joined { ledger_id, origin, origin_key, member: member.to_string(), imported, index })
 }
