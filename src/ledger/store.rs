@@ -984,6 +984,16 @@ pub(crate) fn test_ledger(dir: &Path) -> (PathBuf, SignedStatement) {
     (path, genesis)
 }
 
+/// Appends to a ledger made by [`test_ledger`] an entry of `kind` with `body`, signed by its key and stamped
+/// `ms` milliseconds after its `genesis`.
+#[cfg(test)]
+pub(crate) fn test_append(l: &mut Ledger, genesis: &SignedStatement, kind: &str, body: serde_json::Value, ms: i64) {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let mut st = super::Statement::new(kind, &PublicKey::from_signing(&key), body, &[]);
+    st.ts = super::pos::format_ms(super::pos::ts_ms(&genesis.statement().unwrap().ts) + ms);
+    l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

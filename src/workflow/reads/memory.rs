@@ -85,17 +85,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, genesis) = crate::ledger::store::test_ledger(dir.path());
         let mut l = Ledger::open(&path).unwrap();
-        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let actor = crate::ledger::PublicKey::from_signing(&key);
-        let t0 = crate::ledger::pos::ts_ms(&genesis.statement().unwrap().ts);
         let (mine, other) = (Hash([1; 32]), Hash([2; 32]));
         let mut n = 0;
         let mut execute = |l: &mut Ledger, request: &Hash, outcome: &str| {
             n += 1;
             let body = serde_json::json!({"from": "sha256:bad", "request": request.to_hex(), "outcome": outcome});
-            let mut st = crate::ledger::Statement::new(EXECUTED, &actor, body, &[]);
-            st.ts = crate::ledger::pos::format_ms(t0 + 1000 * n);
-            l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+            crate::ledger::store::test_append(l, &genesis, EXECUTED, body, 1000 * n);
         };
         let ask = |l: &Ledger, except: &Hash| {
             let db = known_bad(l, "sha256:bad", except).unwrap();

@@ -323,15 +323,7 @@ mod tests {
         let applied = |l: &Ledger| meta(l, "applied_size").unwrap().and_then(|s| s.parse::<u64>().ok());
         assert_eq!(applied(&l), Some(1));
         // An entry behind the index, and the queue's order to build again.
-        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let mut st = crate::ledger::Statement::new(
-            "note",
-            &crate::ledger::PublicKey::from_signing(&key),
-            serde_json::json!({ "text": "behind" }),
-            &[],
-        );
-        st.ts = crate::ledger::pos::format_ms(crate::ledger::pos::ts_ms(&genesis.statement().unwrap().ts) + 1000);
-        l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+        crate::ledger::store::test_append(&mut l, &genesis, "note", serde_json::json!({ "text": "behind" }), 1000);
         l.cache_conn().execute_batch("DROP INDEX request_index_queue").unwrap();
         let writer = rusqlite::Connection::open(&path).unwrap();
         writer.execute_batch("BEGIN IMMEDIATE").unwrap();
