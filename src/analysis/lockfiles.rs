@@ -175,13 +175,13 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::diff::parse;
 
     /// The patterns docs/FORMAT.md §1.3 gives for lock files are exactly the ones this file compiles.
     #[test]
     fn format_md_gives_the_lock_file_patterns_this_file_uses() {
         super::super::assert_patterns_documented("GO", include_str!("lockfiles.rs"));
     }
-    use crate::analysis::diff::parse;
 
     #[test]
     fn cargo_lock_downgrade() {

@@ -12,15 +12,15 @@ use std::collections::HashMap;
 /// enough to answer for any request asking (its own execution does not count) in bounded memory.
 const EXECUTED_PER_DIGEST: usize = 2;
 
-/// The request and outcome an execution's body names.
-type Execution = (Option<String>, Option<String>);
+/// The request an execution's body names (kept only for executions that did not fail).
+type Execution = Option<String>;
 
 /// Digests known bad, with what the question needs of each.
 #[derive(Debug, Default)]
 pub(crate) struct Memory {
     /// Digest → the reason of the first entry that marked it bad.
     marked: HashMap<String, String>,
-    /// Digest → (request, outcome) of executions that rolled away from it.
+    /// Digest → the requests of executions that rolled away from it and did not fail.
     executed: HashMap<String, Vec<Execution>>,
 }
 
@@ -43,10 +43,8 @@ impl Memory {
                 let rows = memory.executed.entry(from).or_default();
                 let request = text(&fact.body, "request");
                 let id = |r: &Option<String>| r.as_deref().and_then(Hash::from_hex);
-                if rows.len() < EXECUTED_PER_DIGEST
-                    && rows.iter().all(|(r, _)| id(r).is_none() || id(r) != id(&request))
-                {
-                    rows.push((request, text(&fact.body, "outcome")));
+                if rows.len() < EXECUTED_PER_DIGEST && rows.iter().all(|r| id(r).is_none() || id(r) != id(&request)) {
+                    rows.push(request);
                 }
             }
             Ok(())
@@ -62,8 +60,8 @@ impl Memory {
         if let Some(reason) = self.marked.get(digest) {
             return Some(format!("was marked bad: {reason}"));
         }
-        for (req, outcome) in self.executed.get(digest).into_iter().flatten() {
-            if outcome.as_deref() != Some("failed") && req.as_deref().and_then(Hash::from_hex) != Some(*except) {
+        for req in self.executed.get(digest).into_iter().flatten() {
+            if req.as_deref().and_then(Hash::from_hex) != Some(*except) {
                 let req = req.as_deref().unwrap_or_default();
                 return Some(format!("was rolled away from by request {}", crate::text::prefix(req, 12)));
             }

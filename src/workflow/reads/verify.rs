@@ -287,7 +287,7 @@ fn verify_ledger(
     let mut ready = Vec::new();
     // Whether every request was handed to the folds: the verdict covers only those.
     let mut all_sent = false;
-    let ((), verdict, refs_checked) = domain_pass::run(ledger, folders, &budget, |sink| {
+    let (whole, verdict, refs_checked) = domain_pass::run(ledger, folders, &budget, |sink| {
         for (oi, origin) in origins.iter().enumerate() {
             let mut first = None;
             let mut visit = |e: &mut crate::ledger::verify::VerifiedEntry<'_>| {
@@ -387,7 +387,8 @@ fn verify_ledger(
             report.origins.push(r);
         }
         // What the walk could not complete (or everything, when it failed: the verdict is then not used).
-        if still_open(&report.failure) && walked_whole(&report.origins) {
+        let whole = walked_whole(&report.origins);
+        if still_open(&report.failure) && whole {
             let mut send = |job| {
                 sink.send(job);
                 if sink.folded % PROGRESS_EVERY == 0 {
@@ -407,10 +408,10 @@ fn verify_ledger(
                 }
             }
         }
+        whole
     });
     // After a read the file refused, the checks below still run, so that what they find wrong with the
     // record is the verdict (`found`); those that compare with the walk run only after a whole walk.
-    let whole = walked_whole(&report.origins);
     let open_after_walk = |failure: &Option<Failure>| still_open(failure) && whole;
     if still_open(&report.failure) {
         match crate::ledger::causal::check_markers(ledger) {
