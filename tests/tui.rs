@@ -999,6 +999,61 @@ fn a_ledger_that_could_not_be_read_is_not_called_tampered() {
     assert!(s.contains("TAMPERED") && s.contains("INTEGRITY FAILURE") && s.contains("integrity: FAILED"), "{s}");
 }
 
+/// A console whose verification found the ledger tampered signs nothing: what a dialog would show for
+/// review may not be what was recorded. Asking for an action or a new request is refused with the reason,
+/// and a dialog already open when the verdict arrives refuses its passphrase; the ledger gains no entry.
+/// A verification that could not read the file (`r` runs it again) does not stop signing.
+#[test]
+fn a_console_that_found_the_ledger_tampered_signs_nothing() {
+    let (_tmp, d) = demo_copy();
+    let entries = || -> i64 {
+        let c = rusqlite::Connection::open(&d.ledger).unwrap();
+        c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).unwrap()
+    };
+    let before = entries();
+    let mut h = harness(&d, 120, 32, false);
+    assert!(h.state.integrity.checked && h.state.integrity.intact);
+    let mut tampered = h.state.integrity.clone();
+    tampered.intact = false;
+    tampered.failure = Some("origin laptop-1 index 3: signature does not verify".into());
+    let mut unread = tampered.clone();
+    unread.not_read = true;
+
+    // The verdict arrives while carol reviews an approval, passphrase typed: Enter signs nothing.
+    approve_first_pending_medium(&mut h);
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str("graphs confirm the regression"));
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str(demo::PASSPHRASE));
+    h.send(Msg::Integrity(Box::new(tampered.clone())));
+    at(|| h.press(KeyCode::Enter));
+    let Some(rollcall::tui::state::Modal::Action(dialog)) = h.state.modals.last() else { panic!("the dialog stays") };
+    assert_eq!(dialog.step, Step::Passphrase);
+    assert!(dialog.passphrase.is_empty(), "the typed passphrase is dropped");
+    assert!(dialog.error.as_deref().is_some_and(|e| e.contains("signing is off")), "{:?}", dialog.error);
+    assert!(h.render().contains("signing is off: verification found this ledger TAMPERED"));
+    assert_eq!(entries(), before);
+
+    // Asked for afterwards, an action or a new request does not open.
+    at(|| h.press(KeyCode::Esc));
+    at(|| h.press(KeyCode::Esc));
+    at(|| h.press(KeyCode::Esc));
+    assert!(h.state.modals.is_empty(), "{:?}", h.state.modals.len());
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(h.state.modals.is_empty(), "no approval dialog on a tampered ledger");
+    assert!(h.state.toasts.iter().any(|t| t.error && t.text.contains("signing is off")));
+    h.state.toasts.clear();
+    at(|| h.press(KeyCode::Char('N')));
+    assert!(h.state.modals.is_empty(), "no new-request form on a tampered ledger");
+    assert!(h.state.toasts.iter().any(|t| t.error && t.text.contains("signing is off")));
+    assert_eq!(entries(), before);
+
+    // Not read is not tampered: the dialog opens (and the banner says the verification stopped).
+    h.send(Msg::Integrity(Box::new(unread)));
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(d)) if d.step == Step::Review));
+}
+
 /// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own, beside
 /// the walk), the same with almost nothing to hold (most requests folded from their stored rows after the
 /// walk) and the console's background verification (one thread, small caches, every request folded on

@@ -557,4 +557,16 @@ impl AppState {
     pub(crate) fn tampered(&self) -> bool {
         self.integrity.checked && !self.integrity.intact
     }
+
+    /// Why the console will not sign now: verification found the record wrong (tampering, or a recorded
+    /// equivocation), so what a dialog would show for review may not be what was signed. A verification
+    /// still running, or one that stopped because the file could not be read (`r` runs it again), does
+    /// not stop signing; the banner says so.
+    pub(crate) fn signing_refused(&self) -> Option<&'static str> {
+        let wrong = self.tampered() && (!self.integrity.not_read || !self.integrity.security.is_empty());
+        wrong.then_some(
+            "signing is off: verification found this ledger TAMPERED, so what you would review may not be what \
+             was recorded — see the integrity screen (4); `rollcall verify` says where",
+        )
+    }
 }

@@ -21,6 +21,10 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
+    if let (Some(why), false) = (s.signing_refused(), kind == ActionKind::Report) {
+        s.toast(why, true);
+        return vec![];
+    }
     let Some(d) = s.detail.as_ref().and_then(|d| d.data.as_ref()) else {
         s.toast("the request is still loading", true);
         return vec![];
@@ -190,6 +194,10 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
+    if let Some(why) = s.signing_refused() {
+        s.toast(why, true);
+        return vec![];
+    }
     if let Err(why) = &s.may_file {
         // Refused before anything is typed, with who may.
         s.toast(format!("{}: {why}", s.user), true);
@@ -262,6 +270,10 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
             false,
         );
         return super::detail::open_detail(s, *id);
+    }
+    if let Some(why) = s.signing_refused() {
+        s.toast(why, true);
+        return vec![];
     }
     let p = match crate::workflow::reconcile::prefill(
         &a.source,
@@ -473,6 +485,7 @@ fn review_scroll(d: &ActionDialog, by: i32) -> u16 {
 
 /// A key in a signing dialog: review → fields → passphrase → sign.
 pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
+    let refused = s.signing_refused();
     let Some(top) = s.modals.last_mut() else { return vec![] };
     match top {
         Modal::Action(d) => {
@@ -543,6 +556,12 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                     KeyCode::Enter => {
                         if d.passphrase.is_empty() {
                             d.error = Some("type the passphrase of your key".into());
+                            return vec![];
+                        }
+                        if let (Some(why), false) = (refused, d.kind == ActionKind::Report) {
+                            // Verification finished while the dialog was open: nothing is signed.
+                            d.passphrase.clear();
+                            d.error = Some(why.into());
                             return vec![];
                         }
                         d.step = Step::Signing;
