@@ -716,6 +716,30 @@ fn fork_is_a_security_error_with_evidence() {
     assert_eq!(alice.entry_set(), held);
 }
 
+/// An equivocation found while the ledger cannot record its evidence (here a trigger refuses the row, as
+/// a full disk would) is still reported as SECURITY, saying the evidence was not recorded; nothing is
+/// imported.
+#[test]
+fn an_equivocation_the_ledger_cannot_record_is_still_the_alarm() {
+    let (alice, bob) = setup();
+    let old = bob.export("old.rollcall");
+    bob.ok(&["note", "z", "--as", "bob"]);
+    alice.import(&bob.export("new.rollcall"));
+    let held = alice.entry_set();
+    rusqlite::Connection::open(alice.ledger())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_evidence BEFORE INSERT ON equivocations BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
+        .unwrap();
+    let err = alice.fails(&["import", &old], 1);
+    assert!(err.contains("SECURITY") && err.contains("rolled back") && err.contains(BOB), "{err}");
+    assert!(err.contains("could not record the evidence") && err.contains("disk full"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(alice.entry_set(), held);
+    assert!(equivocations(&alice).is_empty());
+}
+
 #[test]
 fn older_bundle_after_a_newer_one_is_a_rollback() {
     let (alice, bob) = setup();

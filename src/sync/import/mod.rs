@@ -125,11 +125,15 @@ pub fn import(
     match run(ledger, reader, opts) {
         Ok(r) => Ok(r),
         Err(Stop::Bundle(line, problem)) => Err(SyncError::Bundle { line, problem }),
-        Err(Stop::Security(message, evidence)) => {
+        Err(Stop::Security(message, evidence)) => match ledger.record_equivocation(&evidence) {
             // The import was rolled back; the evidence is kept on its own.
-            ledger.record_equivocation(&evidence)?;
-            Err(SyncError::Security(message))
-        }
+            Ok(()) => Err(SyncError::Security(message)),
+            // The alarm is the news, not the write that failed after it.
+            Err(e) => Err(SyncError::Security(format!(
+                "{message} (and this ledger could not record the evidence: {e}; import the bundle again to \
+                 record it)"
+            ))),
+        },
         Err(Stop::Other(e)) => Err(e),
     }
 }
