@@ -400,6 +400,8 @@ fn verify_ledger(
                 all_sent = true;
             } else {
                 match ledger.visit_kinds(&[crate::audit::kinds::REQUESTED], |row| -> Result<(), LedgerError> {
+                    #[cfg(test)]
+                    tests::refused_request_scan()?;
                     send(domain_pass::Job::Row(Box::new(row)));
                     Ok(())
                 }) {
@@ -662,8 +664,13 @@ mod tests {
     #[derive(Clone, Copy, Debug)]
     enum Refuse {
         Cosignatures,
-        Walk { origin: usize, at: u64 },
+        Walk {
+            origin: usize,
+            at: u64,
+        },
         RefsScan,
+        /// The scan of the requests folded after the walk (nothing held beside it).
+        RequestScan,
     }
 
     thread_local! {
@@ -686,6 +693,13 @@ mod tests {
         match REFUSE.get() {
             Some(Refuse::RefsScan) => Err(refused().into()),
             _ => r,
+        }
+    }
+
+    pub(super) fn refused_request_scan() -> Result<(), LedgerError> {
+        match REFUSE.get() {
+            Some(Refuse::RequestScan) => Err(refused()),
+            _ => Ok(()),
         }
     }
 
@@ -768,6 +782,23 @@ mod tests {
         let r = verified(&ctx, Some(Refuse::RefsScan));
         let f = r.failure.as_ref().unwrap();
         assert!(f.not_read, "{f:?}");
+        assert!(!r.authorization_checked && !r.evidence_checked);
+    }
+
+    /// Folding from the stored rows after the walk (nothing held beside it), a scan of the requests the
+    /// file refused leaves the requests' verdict unchecked too: not every request was sent to be folded, so
+    /// authorization and evidence are "not checked", and the verdict is NOT VERIFIED at the scan.
+    #[test]
+    fn a_refused_scan_of_the_requests_leaves_authorization_unchecked() {
+        let (_dir, ctx) = demo();
+        let held_nothing = Budget { threads: 2, cache_kib: 4096, hold_kib: 0 };
+        let whole = verify_with(&ctx, held_nothing, None).unwrap();
+        assert!(whole.intact() && whole.authorization_checked && whole.evidence_checked, "{:?}", whole.failure);
+        REFUSE.set(Some(Refuse::RequestScan));
+        let r = verify_with(&ctx, held_nothing, None).unwrap();
+        REFUSE.set(None);
+        let f = r.failure.as_ref().unwrap();
+        assert!(f.not_read && f.problem.starts_with("cannot evaluate the requests"), "{f:?}");
         assert!(!r.authorization_checked && !r.evidence_checked);
     }
 
