@@ -787,3 +787,43 @@ fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
     assert_eq!(env.run(&["gate", &req, "--change", "x"]).status.code(), Some(2));
     assert_eq!(env.run(&["gate", "--change", "x"]).status.code(), Some(2));
 }
+
+/// A rollback is judged where it was signed (docs/FORMAT.md §1.3): marking its target bad afterwards
+/// flags every request bringing it back from then on, `show` included, but does not make the execution
+/// that already ran stop counting, so `verify`'s verdict on the past does not change when later entries
+/// arrive.
+#[test]
+fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let executed = |env: &Env| env.json(&["show", &req])["status"].as_str().unwrap().to_string();
+    assert_eq!(executed(&env), "executed");
+    assert!(verify_json(&env).1["does_not_count"].as_array().unwrap().is_empty());
+
+    // Release 41 turns out to ship a backdoor.
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    // The approval is reported as it counts now (the flag asks for a scan it was not signed with); the
+    // execution, judged where it ran, still counts.
+    let discounted: Vec<&str> =
+        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(discounted, ["approval.granted"], "{v}");
+    assert_eq!(executed(&env), "executed");
+    // Asked now, the request (and any other bringing 41 back) carries the flag.
+    let flagged = |id: &str| {
+        env.json(&["show", id])["assessment"]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "KNOWN_BAD_ARTIFACT" && f["explanation"].as_str().unwrap().contains("backdoor"))
+    };
+    assert!(flagged(&req));
+    let again = file_request(&env, "bob", "low");
+    assert!(flagged(&again));
+    let (code, g) = gate(&env, &again);
+    assert_eq!(code, 1, "{g}");
+}

@@ -135,32 +135,22 @@ impl Ledger {
         Ok(n as u64)
     }
 
-    /// The body field `want` of the first stored entry of `kind` whose body field `field` equals `value`,
-    /// whose body field `outcome` is not `failed` and whose body field `request`, in lower case, is not
-    /// `except` (`Some(None)` when that entry has no `want`). One question, so that entries that do not
-    /// qualify, however many, cannot hide one that does.
-    pub fn first_where_not(
+    /// Calls `visit` with every entry of `kind` whose body field `field` equals `value`, once each, at its
+    /// first position, in no particular order (the partial index on the field when the file has one).
+    pub fn visit_where<E: From<LedgerError>>(
         &self,
         kind: &str,
         field: &str,
         value: &str,
-        except: &str,
-        want: &str,
-    ) -> Result<Option<Option<String>>, LedgerError> {
+        mut visit: impl FnMut(super::store::LogRow) -> Result<(), E>,
+    ) -> Result<(), E> {
         let sql = format!(
-            "SELECT CAST({} AS TEXT) FROM entries WHERE kind = '{}' AND {} = ?1
-               AND coalesce({} != 'failed', 1) AND coalesce(lower({}) != ?2, 1) LIMIT 1",
-            body(checked(want)?),
+            "{} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = '{}' AND {} = ?1",
+            super::store::ROW_COLUMNS,
             checked(kind)?,
-            body(checked(field)?),
-            body("outcome"),
-            body("request"),
+            body(checked(field)?)
         );
-        Ok(self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row([value, except], |r| r.get::<_, Option<String>>(0))
-            .optional()?)
+        self.visit_rows(&sql, [value], &mut visit)
     }
 
     /// The first entry of `kind` whose body field `field` equals `value`: its body field `want`.

@@ -436,35 +436,43 @@ impl Ledger {
         kinds: &[&str],
         mut visit: impl FnMut(LogRow) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1"
-            ))
-            .map_err(LedgerError::from)?;
-        let mut names = self.names()?;
+        let sql = format!("{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.kind = ?1");
         for kind in kinds {
-            let mut rows = stmt.query(params![kind]).map_err(LedgerError::from)?;
-            // The join visits each entry's leaves one after another: keep the first position of a run.
-            let mut held: Option<LogRow> = None;
-            while let Some(r) = rows.next().map_err(LedgerError::from)? {
-                let row = log_row(r, &mut names)?;
-                match &mut held {
-                    Some(h) if h.entry.id == row.entry.id => {
-                        if row.pos < h.pos {
-                            *h = row;
-                        }
+            self.visit_rows(&sql, params![kind], &mut visit)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with each entry the query `sql` (its columns [`ROW_COLUMNS`], entries joined to their
+    /// leaves, each entry's leaves one after another) finds with `args`, once, at its first position.
+    pub(super) fn visit_rows<E: From<LedgerError>>(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+        visit: &mut impl FnMut(LogRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(LedgerError::from)?;
+        let mut names = self.names()?;
+        let mut rows = stmt.query(args).map_err(LedgerError::from)?;
+        // The join visits each entry's leaves one after another: keep the first position of a run.
+        let mut held: Option<LogRow> = None;
+        while let Some(r) = rows.next().map_err(LedgerError::from)? {
+            let row = log_row(r, &mut names)?;
+            match &mut held {
+                Some(h) if h.entry.id == row.entry.id => {
+                    if row.pos < h.pos {
+                        *h = row;
                     }
-                    _ => {
-                        if let Some(h) = held.replace(row) {
-                            visit(h)?;
-                        }
+                }
+                _ => {
+                    if let Some(h) = held.replace(row) {
+                        visit(h)?;
                     }
                 }
             }
-            if let Some(h) = held {
-                visit(h)?;
-            }
+        }
+        if let Some(h) = held {
+            visit(h)?;
         }
         Ok(())
     }
@@ -648,7 +656,7 @@ impl Ledger {
 
 /// The columns of a log row (`l` = leaves, `e` = entries). Queries name their join order with CROSS JOIN
 /// so SQLite starts from the selective index, never from a scan of the whole log.
-const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts, l.origin, l.ets";
+pub(super) const ROW_COLUMNS: &str = "SELECT l.idx, e.statement, e.signature, e.kind, e.actor, e.ts, l.origin, l.ets";
 
 /// Origin names for rows being read: the ledger's cache, looked up again for an origin added since.
 struct Names<'l> {
@@ -988,10 +996,23 @@ pub(crate) fn test_ledger(dir: &Path) -> (PathBuf, SignedStatement) {
 /// `ms` milliseconds after its `genesis`.
 #[cfg(test)]
 pub(crate) fn test_append(l: &mut Ledger, genesis: &SignedStatement, kind: &str, body: serde_json::Value, ms: i64) {
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let mut st = super::Statement::new(kind, &PublicKey::from_signing(&key), body, &[]);
+    test_append_by(l, genesis, [7; 32], kind, body, ms);
+}
+
+/// As [`test_append`], the statement signed by the key of `seed` (the log's own key signs the checkpoint).
+#[cfg(test)]
+pub(crate) fn test_append_by(
+    l: &mut Ledger,
+    genesis: &SignedStatement,
+    seed: [u8; 32],
+    kind: &str,
+    body: serde_json::Value,
+    ms: i64,
+) {
+    let (signer, key) = (SigningKey::from_bytes(&seed), SigningKey::from_bytes(&[7; 32]));
+    let mut st = super::Statement::new(kind, &PublicKey::from_signing(&signer), body, &[]);
     st.ts = super::pos::format_ms(super::pos::ts_ms(&genesis.statement().unwrap().ts) + ms);
-    l.append(&[st.sign(&key, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
+    l.append(&[st.sign(&signer, &l.domain()).unwrap()], None, &key, i64::MAX).unwrap();
 }
 
 #[cfg(test)]

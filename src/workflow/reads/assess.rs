@@ -8,8 +8,10 @@ use crate::analysis::flags::{self, Flag, Input, Tests};
 use crate::analysis::risk::{self, Risk};
 use crate::audit::RequestView;
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
+use crate::audit::projection::Fact;
 use crate::audit::record::RequestBody;
-use crate::ledger::{EntryId, Hash, Ledger};
+use crate::identity::Roster;
+use crate::ledger::{EntryId, Hash, Ledger, POS_MAX, Pos};
 use crate::workflow::error::WorkflowError;
 
 /// Flags and risk of a request.
@@ -35,18 +37,63 @@ pub(crate) fn ensure_indexes(ledger: &Ledger) {
     let _ = ledger.index_body_field("memory_marked_bad", MARKED_BAD, "digest");
 }
 
-/// Why `digest` is known bad, if it is: marked bad, or rolled away from by another request's execution.
-pub(crate) fn known_bad(ledger: &Ledger, digest: &str, except: &EntryId) -> Result<Option<String>, WorkflowError> {
+/// What a known-bad artifact's flag says when an entry marked it bad.
+pub(crate) fn marked_bad_reason(reason: &str) -> String {
+    format!("was marked bad: {reason}")
+}
+
+/// What it says when another request's execution rolled away from it (`shown`: the start of that request's
+/// id as its body gives it).
+pub(crate) fn rolled_away_reason(shown: &str) -> String {
+    format!("was rolled away from by request {shown}")
+}
+
+/// Why `digest` is known bad at `at`, if it is, for request `except` (its own execution does not count):
+/// an `artifact.marked-bad` naming it, or another request's `rollback.executed` from it that did not fail,
+/// that happened before `at` (causal order; [`POS_MAX`](crate::ledger::POS_MAX) sees every entry) and whose
+/// signer counted where it was signed. Of several, the first in position order says why.
+pub(crate) fn known_bad(
+    ledger: &Ledger,
+    roster: &Roster,
+    digest: &str,
+    except: &EntryId,
+    at: Pos,
+) -> Result<Option<String>, WorkflowError> {
     if digest.trim().is_empty() {
         return Ok(None);
     }
-    if let Some(reason) = ledger.body_where(MARKED_BAD, "digest", digest, "reason")? {
-        return Ok(Some(format!("was marked bad: {reason}")));
+    let causal = roster.causal_order();
+    // Every entry naming the digest is read: those that do not count, however many, hide none that does.
+    let counted = |kind: &str, field: &str| -> Result<Option<Fact>, WorkflowError> {
+        let mut first: Option<Fact> = None;
+        ledger.visit_where(kind, field, digest, |row| -> Result<(), WorkflowError> {
+            let fact = super::state::fact_of(&row)?;
+            if causal.before(fact.pos, at)
+                && roster.is_active(&fact.actor, fact.pos)
+                && first.as_ref().is_none_or(|f| fact.pos < f.pos)
+                && qualifies(&fact, except)
+            {
+                first = Some(fact);
+            }
+            Ok(())
+        })?;
+        Ok(first)
+    };
+    if let Some(f) = counted(MARKED_BAD, "digest")? {
+        return Ok(f.body.str_member("reason").map(|r| marked_bad_reason(&r)));
     }
-    // An execution of another request that did not fail, however many failed ones came before it.
-    Ok(ledger.first_where_not(EXECUTED, "from", digest, &except.to_hex(), "request")?.map(|req| {
-        format!("was rolled away from by request {}", crate::text::prefix(req.as_deref().unwrap_or_default(), 12))
-    }))
+    Ok(counted(EXECUTED, "from")?
+        .map(|f| rolled_away_reason(crate::text::prefix(&f.body.str_member("request").unwrap_or_default(), 12))))
+}
+
+/// A mark says why (its `reason`); an execution rolls away from its `from` for other requests than its
+/// own, unless it failed.
+fn qualifies(f: &Fact, except: &EntryId) -> bool {
+    if f.kind == MARKED_BAD {
+        return f.body.str_member("reason").is_some();
+    }
+    f.body.str_member("outcome").as_deref() != Some("failed")
+        && f.body.str_member("request").as_deref().and_then(Hash::from_hex) != Some(*except)
 }
 
 /// The change set named by `record`, if its bytes are stored and match.
@@ -75,11 +122,18 @@ pub(crate) fn assess_record(
     record: &RequestBody,
     view: Option<&RequestView>,
     snap: &Snapshot,
+    at: Pos,
 ) -> Result<Assessment, WorkflowError> {
     let (cs, changeset_problem) = changeset(ledger, record)?;
+    // A question the database could not answer fails the assessment: a flag left out would ask less.
+    let failed = std::cell::RefCell::new(None);
+    let causal = snap.roster.causal_order();
     let known = |d: &str| match &snap.memory {
-        Some(m) => m.known_bad(d, id),
-        None => known_bad(ledger, d, id).ok().flatten(),
+        Some(m) => m.known_bad(d, id, at, &causal),
+        None => known_bad(ledger, &snap.roster, d, id, at).unwrap_or_else(|e| {
+            failed.borrow_mut().get_or_insert(e);
+            None
+        }),
     };
     let (emergency, tests, tests_required) = match view {
         Some(v) => {
@@ -90,7 +144,7 @@ pub(crate) fn assess_record(
             // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
             // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),
             // read from the signed bodies, purged or not; failures count from every test report.
-            let (_, policy) = snap.policies.current();
+            let (_, policy) = snap.policies.at(at);
             let mut tests = Tests::default();
             for e in v.evidence.iter().filter(|e| e.rec.body.kind == "test") {
                 let b = &e.rec.body;
@@ -106,11 +160,27 @@ pub(crate) fn assess_record(
     };
     let flags =
         flags::flags(&Input { record, changeset: cs.as_ref(), known_bad: &known, emergency, tests, tests_required });
+    if let Some(e) = failed.into_inner() {
+        return Err(e);
+    }
     let risk = risk::score(record, &flags);
     Ok(Assessment { flags, risk, changeset_problem })
 }
 
-/// The full assessment of a request as it stands.
+/// The full assessment of a request as it stands now: from every entry the ledger holds, under the
+/// policy in force now.
 pub fn assess(ledger: &Ledger, snap: &Snapshot, view: &RequestView) -> Result<Assessment, WorkflowError> {
-    assess_record(ledger, &view.id, view.record(), Some(view), snap)
+    assess_at(ledger, snap, view, POS_MAX)
+}
+
+/// The assessment of `view` as it stood at position `at` (an execution judged where it was signed): from the
+/// entries that happened before `at`, under the policy in force there (§1.3), so entries signed later
+/// never change how it was judged.
+pub(crate) fn assess_at(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    view: &RequestView,
+    at: Pos,
+) -> Result<Assessment, WorkflowError> {
+    assess_record(ledger, &view.id, view.record(), Some(view), snap, at)
 }

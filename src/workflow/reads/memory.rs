@@ -1,26 +1,32 @@
 //! The ledger's memory of bad artifacts, read once for a walk over many requests (`verify`, the request
-//! index): every digest marked bad and every digest an executed revert rolled away from. Each request's
-//! assessment then asks a map instead of the database; on a read-only file the body fields have no index,
-//! and each question would scan every such entry. It answers exactly as [`super::assess::known_bad`].
+//! index): every digest marked bad and every digest an executed revert rolled away from, each with its
+//! position, kept only when its signer counted there. Each request's assessment then asks a map instead of
+//! the database; on a read-only file the body fields have no index, and each question would scan every
+//! such entry. It answers exactly as [`super::assess::known_bad`].
 
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
-use crate::ledger::{EntryId, Hash, Ledger};
+use crate::identity::Roster;
+use crate::ledger::causal::Causality;
+use crate::ledger::{EntryId, Hash, Ledger, Pos};
 use crate::workflow::error::WorkflowError;
 use std::collections::HashMap;
 
-/// Executions kept per digest: of those that did not fail, the first of each of two requests, which is
-/// enough to answer for any request asking (its own execution does not count) in bounded memory.
-const EXECUTED_PER_DIGEST: usize = 2;
-
-/// The request an execution's body names (kept only for executions that did not fail).
-type Execution = Option<String>;
+/// An execution that rolled away from a digest and did not fail.
+#[derive(Debug)]
+struct Execution {
+    pos: Pos,
+    /// The request its body names, when that is an entry id.
+    request: Option<Hash>,
+    /// How a message names that request (the start of the body's text).
+    shown: String,
+}
 
 /// Digests known bad, with what the question needs of each.
 #[derive(Debug, Default)]
 pub(crate) struct Memory {
-    /// Digest → the reason of the first entry that marked it bad.
-    marked: HashMap<String, String>,
-    /// Digest → the requests of executions that rolled away from it and did not fail.
+    /// Digest → each entry that marked it bad: its position and reason.
+    marked: HashMap<String, Vec<(Pos, String)>>,
+    /// Digest → the executions that rolled away from it and did not fail.
     executed: HashMap<String, Vec<Execution>>,
 }
 
@@ -29,51 +35,87 @@ fn text(body: &crate::audit::fact_body::Body, field: &str) -> Option<String> {
 }
 
 impl Memory {
-    pub(crate) fn load(ledger: &Ledger) -> Result<Memory, WorkflowError> {
+    /// Reads every `artifact.marked-bad` and `rollback.executed` whose signer counts at it (`roster`).
+    pub(crate) fn load(ledger: &Ledger, roster: &Roster) -> Result<Memory, WorkflowError> {
         let mut memory = Memory::default();
         ledger.visit_kinds(&[MARKED_BAD, EXECUTED], |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
+            if !roster.is_active(&fact.actor, fact.pos) {
+                return Ok(());
+            }
             if fact.kind == MARKED_BAD {
                 if let (Some(digest), Some(reason)) = (text(&fact.body, "digest"), text(&fact.body, "reason")) {
-                    memory.marked.entry(digest).or_insert(reason);
+                    memory.marked.entry(digest).or_default().push((fact.pos, reason));
                 }
             } else if let Some(from) = text(&fact.body, "from")
                 && text(&fact.body, "outcome").as_deref() != Some("failed")
             {
-                let rows = memory.executed.entry(from).or_default();
-                let request = text(&fact.body, "request");
-                let id = |r: &Option<String>| r.as_deref().and_then(Hash::from_hex);
-                if rows.len() < EXECUTED_PER_DIGEST && rows.iter().all(|r| id(r).is_none() || id(r) != id(&request)) {
-                    rows.push(request);
-                }
+                let request = text(&fact.body, "request").unwrap_or_default();
+                memory.executed.entry(from).or_default().push(Execution {
+                    pos: fact.pos,
+                    request: Hash::from_hex(&request),
+                    shown: crate::text::prefix(&request, 12).to_string(),
+                });
             }
             Ok(())
         })?;
         Ok(memory)
     }
 
-    /// Why `digest` is known bad, if it is, for request `except` (its own execution does not count).
-    pub(crate) fn known_bad(&self, digest: &str, except: &EntryId) -> Option<String> {
+    /// Why `digest` is known bad at `at` (§1.3: what happened before it), if it is, for request `except`
+    /// (its own execution does not count).
+    pub(crate) fn known_bad(&self, digest: &str, except: &EntryId, at: Pos, causal: &Causality) -> Option<String> {
         if digest.trim().is_empty() {
             return None;
         }
-        if let Some(reason) = self.marked.get(digest) {
-            return Some(format!("was marked bad: {reason}"));
+        let seen = |p: Pos| causal.before(p, at);
+        let marked = self.marked.get(digest).into_iter().flatten().filter(|(p, _)| seen(*p)).min_by_key(|(p, _)| *p);
+        if let Some((_, reason)) = marked {
+            return Some(super::assess::marked_bad_reason(reason));
         }
-        for req in self.executed.get(digest).into_iter().flatten() {
-            if req.as_deref().and_then(Hash::from_hex) != Some(*except) {
-                let req = req.as_deref().unwrap_or_default();
-                return Some(format!("was rolled away from by request {}", crate::text::prefix(req, 12)));
-            }
-        }
-        None
+        self.executed
+            .get(digest)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.request != Some(*except) && seen(e.pos))
+            .min_by_key(|e| e.pos)
+            .map(|e| super::assess::rolled_away_reason(&e.shown))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::POS_MAX;
     use crate::workflow::reads::assess::known_bad;
+
+    /// A ledger whose genesis enrols the key every `test_append` signs with (alice, its admin).
+    fn member_ledger(dir: &std::path::Path) -> (Ledger, crate::ledger::SignedStatement) {
+        use crate::ledger::PublicKey;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let me = PublicKey::from_signing(&key);
+        let body = crate::identity::genesis::GenesisBody::new(
+            "test.example/a",
+            &me,
+            "alice",
+            &me,
+            crate::policy::DEFAULT_POLICY,
+        );
+        let genesis = body.statement(&me).sign(&key, &crate::ledger::dsse::Domain::genesis_only()).unwrap();
+        let path = dir.join("l.db");
+        drop(Ledger::create(&path, "test.example/a", &key, &genesis).unwrap());
+        (Ledger::open(&path).unwrap(), genesis)
+    }
+
+    /// Why `digest` is known bad at `at` for `except`, asked of the database and of the map read once, which
+    /// must answer alike.
+    fn asked(l: &Ledger, digest: &str, except: &Hash, at: Pos) -> Option<String> {
+        let roster = Roster::from_ledger(l).unwrap();
+        let db = known_bad(l, &roster, digest, except, at).unwrap();
+        let map = Memory::load(l, &roster).unwrap().known_bad(digest, except, at, &roster.causal_order());
+        assert_eq!(db, map, "the map answers as the database");
+        db
+    }
 
     /// Executions rolled away from a digest that failed, however many came first, do not hide one that did
     /// not; a request's own execution does not make the digest known bad for it; the map read once and the
@@ -81,8 +123,7 @@ mod tests {
     #[test]
     fn failed_executions_do_not_hide_one_that_rolled_away() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, genesis) = crate::ledger::store::test_ledger(dir.path());
-        let mut l = Ledger::open(&path).unwrap();
+        let (mut l, genesis) = member_ledger(dir.path());
         let (mine, other) = (Hash([1; 32]), Hash([2; 32]));
         let mut n = 0;
         let mut execute = |l: &mut Ledger, request: &Hash, outcome: &str| {
@@ -90,12 +131,7 @@ mod tests {
             let body = serde_json::json!({"from": "sha256:bad", "request": request.to_hex(), "outcome": outcome});
             crate::ledger::store::test_append(l, &genesis, EXECUTED, body, 1000 * n);
         };
-        let ask = |l: &Ledger, except: &Hash| {
-            let db = known_bad(l, "sha256:bad", except).unwrap();
-            let map = Memory::load(l).unwrap().known_bad("sha256:bad", except);
-            assert_eq!(db, map, "the map answers as the database");
-            db
-        };
+        let ask = |l: &Ledger, except: &Hash| asked(l, "sha256:bad", except, POS_MAX);
         for _ in 0..25 {
             execute(&mut l, &other, "failed");
         }
@@ -106,5 +142,32 @@ mod tests {
         assert!(why.contains(&mine.to_hex()[..12]), "{why}");
         execute(&mut l, &other, "partial");
         assert!(ask(&l, &mine).is_some_and(|w| w.contains(&other.to_hex()[..12])));
+    }
+
+    /// A digest is known bad at a position only through entries before it: asked where an execution was
+    /// signed, a mark signed after it does not count; asked now, it does. A mark by a key that is no member
+    /// never counts.
+    #[test]
+    fn what_was_signed_later_or_by_no_member_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, genesis) = member_ledger(dir.path());
+        let (mine, other) = (Hash([1; 32]), Hash([2; 32]));
+        let mark = serde_json::json!({"digest": "sha256:bad", "reason": "ships a backdoor"});
+        crate::ledger::store::test_append_by(&mut l, &genesis, [9; 32], MARKED_BAD, mark.clone(), 1000);
+        assert_eq!(asked(&l, "sha256:bad", &mine, POS_MAX), None, "marked by a key that is no member");
+        let body = serde_json::json!({"from": "sha256:bad", "request": other.to_hex(), "outcome": "succeeded"});
+        crate::ledger::store::test_append(&mut l, &genesis, EXECUTED, body, 2000);
+        crate::ledger::store::test_append(&mut l, &genesis, MARKED_BAD, mark, 3000);
+        let pos = |i: u64| {
+            let rows = l.entries_of_kinds(&[MARKED_BAD, EXECUTED]).unwrap();
+            rows.iter().find(|r| r.index == i).map(|r| r.pos).unwrap()
+        };
+        let (executed, marked) = (pos(2), pos(3));
+        assert_eq!(asked(&l, "sha256:bad", &mine, executed - 1), None, "before anything counted");
+        let at_execution = asked(&l, "sha256:bad", &mine, executed).unwrap();
+        assert!(at_execution.contains("rolled away from by request 020202020202"), "{at_execution}");
+        assert!(asked(&l, "sha256:bad", &mine, marked).unwrap().contains("marked bad: ships a backdoor"));
+        assert!(asked(&l, "sha256:bad", &mine, POS_MAX).unwrap().contains("marked bad"));
+        assert_eq!(asked(&l, "sha256:bad", &other, executed), None, "its own execution");
     }
 }

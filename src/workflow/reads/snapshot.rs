@@ -32,7 +32,7 @@ impl Snapshot {
 
     /// Reads the memory of bad artifacts once, for a walk over many requests that writes nothing meanwhile.
     pub(crate) fn remember(mut self, ledger: &Ledger) -> Result<Snapshot, WorkflowError> {
-        self.memory = Some(super::memory::Memory::load(ledger)?);
+        self.memory = Some(super::memory::Memory::load(ledger, &self.roster)?);
         Ok(self)
     }
 

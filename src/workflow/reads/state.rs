@@ -194,7 +194,8 @@ impl crate::audit::projection::Rules for FoldRules<'_> {
         if action != crate::audit::projection::Action::Execute {
             return self.snap.rules(&[], None).allow(action, f, view);
         }
-        match super::assess::assess(self.ledger, self.snap, view) {
+        // Judged where it was signed: entries signed later do not change whether it counted.
+        match super::assess::assess_at(self.ledger, self.snap, view, f.pos) {
             Ok(a) => self.snap.rules(&a.flag_ids(), Some(&a.risk.tier)).allow(action, f, view),
             Err(e) => {
                 let refusal = crate::audit::projection::Refusal(format!("the request could not be assessed: {e}"));
