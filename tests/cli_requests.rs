@@ -796,9 +796,25 @@ fn the_gate_by_change_and_environment_weighs_the_requests_to_revert_it() {
 fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
     let env = team();
     let req = file_request(&env, "bob", "low");
+    // Filed before what makes their targets known bad: their rows of the request index must follow.
+    let mut args = common::request_args("bob", "Back to 42", "low");
+    let (from, to) =
+        (args.iter().position(|a| *a == "--from").unwrap(), args.iter().position(|a| *a == "--to").unwrap());
+    (args[from + 1], args[to + 1]) = ("43", "42");
+    let back_to_42 = env.json(&args)["request"].as_str().unwrap().to_string();
+    let back_to_41 = file_request(&env, "bob", "low");
+    let listed_as_shown = |env: &Env| {
+        for row in env.json(&["list"])["requests"].as_array().unwrap() {
+            let shown = env.json(&["show", row["id"].as_str().unwrap()]);
+            let flags = shown["assessment"]["flags"].as_array().unwrap().len() as u64;
+            assert_eq!((row["flags"].as_u64(), &row["status"]), (Some(flags), &shown["status"]), "{row}");
+        }
+    };
     common::tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
     env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    // It rolled away from 42: a request bringing 42 back is flagged, in the list too.
+    listed_as_shown(&env);
     let executed = |env: &Env| env.json(&["show", &req])["status"].as_str().unwrap().to_string();
     assert_eq!(executed(&env), "executed");
     assert!(verify_json(&env).1["does_not_count"].as_array().unwrap().is_empty());
@@ -821,7 +837,12 @@ fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
             .iter()
             .any(|f| f["id"] == "KNOWN_BAD_ARTIFACT" && f["explanation"].as_str().unwrap().contains("backdoor"))
     };
-    assert!(flagged(&req));
+    assert!(flagged(&req) && flagged(&back_to_41));
+    let rolled_away = format!("42 was rolled away from by request {}", &req[..12]);
+    let shown = env.json(&["show", &back_to_42]);
+    let flags = shown["assessment"]["flags"].as_array().unwrap();
+    assert!(flags.iter().any(|f| f["explanation"].as_str().unwrap().contains(&rolled_away)), "{shown}");
+    listed_as_shown(&env);
     let again = file_request(&env, "bob", "low");
     assert!(flagged(&again));
     let (code, g) = gate(&env, &again);

@@ -735,6 +735,7 @@ fn an_equivocation_the_ledger_cannot_record_is_still_the_alarm() {
     let err = alice.fails(&["import", &old], 1);
     assert!(err.contains("SECURITY") && err.contains("rolled back") && err.contains(BOB), "{err}");
     assert!(err.contains("could not record the evidence") && err.contains("disk full"), "{err}");
+    assert!(err.contains("the evidence is not kept") && !err.contains("is kept in this ledger"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert_eq!(alice.entry_set(), held);
     assert!(equivocations(&alice).is_empty());

@@ -1013,6 +1013,7 @@ fn a_console_that_found_the_ledger_tampered_signs_nothing() {
     let before = entries();
     let mut h = harness(&d, 120, 32, false);
     assert!(h.state.integrity.checked && h.state.integrity.intact);
+    let intact = h.state.integrity.clone();
     let mut tampered = h.state.integrity.clone();
     tampered.intact = false;
     tampered.failure = Some("origin laptop-1 index 3: signature does not verify".into());
@@ -1048,10 +1049,31 @@ fn a_console_that_found_the_ledger_tampered_signs_nothing() {
     assert!(h.state.toasts.iter().any(|t| t.error && t.text.contains("signing is off")));
     assert_eq!(entries(), before);
 
-    // Not read is not tampered: the dialog opens (and the banner says the verification stopped).
-    h.send(Msg::Integrity(Box::new(unread)));
+    // The governance report is still written; the record of its read is not signed.
+    let report = d.dir.join("tampered-report.md");
+    at(|| h.type_str(&format!(":report {}", report.display())));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty(), "no signing dialog for the report");
+    assert!(std::fs::metadata(&report).unwrap().len() > 0, "the report is written");
+    assert!(h.state.toasts.iter().any(|t| t.text.contains("the read is not recorded")), "{:?}", h.state.toasts);
+    assert_eq!(entries(), before);
+
+    // A verification run again that stops at an unreadable file (someone holding its lock) does not turn
+    // signing back on; one that finds the record intact does.
+    h.send(Msg::Integrity(Box::new(unread.clone())));
+    at(|| h.press(KeyCode::Char('a')));
+    assert!(h.state.modals.is_empty(), "still off after a verdict that read nothing");
+    h.send(Msg::Integrity(Box::new(intact)));
     at(|| h.press(KeyCode::Char('a')));
     assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(d)) if d.step == Step::Review));
+
+    // Not read is not tampered: on its own it does not stop signing (the banner says the verification
+    // stopped).
+    let mut h = harness(&d, 120, 32, false);
+    h.send(Msg::Integrity(Box::new(unread)));
+    approve_first_pending_medium(&mut h);
+    assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(d)) if d.step == Step::Review));
+    assert_eq!(entries(), before);
 }
 
 /// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own, beside

@@ -218,6 +218,18 @@ fn file_rules(f: &FileChange, out: &mut Vec<Flag>) {
     }
 }
 
+/// What a revert brings back, each with its field's name: the target revision and the images and artifacts
+/// of its lineage. `KNOWN_BAD_ARTIFACT` asks the ledger about each; the request index keeps them, so that a
+/// mark or an execution naming one recomputes the requests that bring it back.
+pub(crate) fn brought_back(r: &RequestBody) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = vec![(r.revert.to.as_str(), "revert.to".into())];
+    for (field, list) in [("lineage.images", &r.lineage.images), ("lineage.artifacts", &r.lineage.artifacts)] {
+        for (i, d) in list.iter().enumerate() {
+            out.push((d.as_str(), format!("{field}[{i}]")));
+        }
+    }
+    out
+}
 /// Computes the flags of a revert.
 pub fn flags(input: &Input<'_>) -> Vec<Flag> {
     static SECURITY_WORDS: OnceLock<Regex> = OnceLock::new();
@@ -292,14 +304,7 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
             }
         }
     }
-    // What comes back: the target revision and the artifacts and images in the lineage.
-    let mut candidates: Vec<(&str, String)> = vec![(r.revert.to.as_str(), "revert.to".into())];
-    for (field, list) in [("lineage.images", &r.lineage.images), ("lineage.artifacts", &r.lineage.artifacts)] {
-        for (i, d) in list.iter().enumerate() {
-            candidates.push((d.as_str(), format!("{field}[{i}]")));
-        }
-    }
-    for (digest, field) in candidates {
+    for (digest, field) in brought_back(r) {
         if let Some(why) = (input.known_bad)(digest) {
             flag(&mut out, KNOWN_BAD_ARTIFACT, Severity::Critical, format!("{digest} {why}"), field);
         }

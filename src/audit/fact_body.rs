@@ -48,7 +48,18 @@ impl Body {
     /// given twice), or `None` when it is absent or the body is not an object.
     pub fn member(&self, key: &str) -> Option<serde_json::Value> {
         let mut de = serde_json::Deserializer::from_str(self.text());
-        de.deserialize_any(Member { key }).unwrap_or_else(|_| self.value().get(key).cloned())
+        de.deserialize_any(Member { key }).map(|(v, _)| v).unwrap_or_else(|_| self.value().get(key).cloned())
+    }
+
+    /// [`Body::str_member`], only when the body gives member `key` exactly once: a name given twice names
+    /// nothing here (a reader that keeps the first, as SQLite's `json_extract` does, and one that keeps the
+    /// last would disagree on it).
+    pub fn single_str_member(&self, key: &str) -> Option<String> {
+        let mut de = serde_json::Deserializer::from_str(self.text());
+        match de.deserialize_any(Member { key }) {
+            Ok((Some(serde_json::Value::String(s)), 1)) => Some(s),
+            _ => None,
+        }
     }
 
     /// `value().get(key).and_then(Value::as_str)`: member `key` when it is a string.
@@ -66,57 +77,58 @@ impl std::fmt::Debug for Body {
     }
 }
 
-/// Finds member `key` of a JSON object, the last when it is given twice.
+/// Finds member `key` of a JSON object, the last when it is given twice, and how many times it is given.
 struct Member<'k> {
     key: &'k str,
 }
 
 impl<'de> Visitor<'de> for Member<'_> {
-    type Value = Option<serde_json::Value>;
+    type Value = (Option<serde_json::Value>, usize);
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
+        let (mut found, mut times) = (None, 0);
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if k == self.key {
                 found = Some(map.next_value::<serde_json::Value>()?);
+                times += 1;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(found)
+        Ok((found, times))
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok((None, 0))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
+        Ok((None, 0))
     }
 }
 
@@ -126,6 +138,21 @@ mod tests {
     use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::json;
+
+    /// A member given twice is read as the last by `str_member` and as nothing by `single_str_member`;
+    /// given once, both read it; a value that is not a string, or a body that is not an object, is none.
+    #[test]
+    fn a_member_given_twice_names_nothing_once_only() {
+        let twice = raw(r#"{"digest":"X","reason":"r","digest":"Y"}"#);
+        assert_eq!(twice.str_member("digest").as_deref(), Some("Y"));
+        assert_eq!(twice.single_str_member("digest"), None);
+        assert_eq!(twice.single_str_member("reason").as_deref(), Some("r"));
+        let escaped = raw(r#"{"dig\u0065st":"X"}"#);
+        assert_eq!(escaped.single_str_member("digest").as_deref(), Some("X"));
+        assert_eq!(raw(r#"{"digest":["X"]}"#).single_str_member("digest"), None);
+        assert_eq!(raw(r#"["digest","X"]"#).single_str_member("digest"), None);
+        assert_eq!(raw(r#""digest""#).single_str_member("digest"), None);
+    }
 
     fn raw(text: &str) -> Body {
         Body::from_raw(RawValue::from_string(text.to_string()).unwrap())

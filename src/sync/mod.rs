@@ -21,6 +21,10 @@ pub enum SyncError {
     /// evidence was kept.
     #[error("SECURITY: {0}")]
     Security(String),
+    /// As [`SyncError::Security`], but the evidence could not be recorded (the message says why): nothing
+    /// was imported and nothing was kept.
+    #[error("SECURITY: {0}")]
+    SecurityUnrecorded(String),
     /// A peer's checkpoint shows another history of a log than this ledger's; found while exporting, so
     /// nothing was recorded (the peer's import of this ledger's bundle records it).
     #[error("SECURITY: {0}")]

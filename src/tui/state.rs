@@ -454,6 +454,9 @@ pub struct AppState {
     /// Why the dashboard's figures could not be computed, until they are.
     pub metrics_failed: Option<Problem>,
     pub integrity: Integrity,
+    /// A verification of this session found the record wrong, and none has found it intact since (one
+    /// stopped by an unreadable file does not clear it): signing stays off.
+    pub found_wrong: bool,
     /// How far the background verification has come, in percent, while it runs.
     pub verifying: Option<u8>,
     pub modals: Vec<Modal>,
@@ -510,6 +513,7 @@ impl AppState {
             metrics_asked: None,
             metrics_failed: None,
             integrity: Integrity::default(),
+            found_wrong: false,
             verifying: None,
             modals: Vec::new(),
             command: None,
@@ -558,13 +562,19 @@ impl AppState {
         self.integrity.checked && !self.integrity.intact
     }
 
-    /// Why the console will not sign now: verification found the record wrong (tampering, or a recorded
-    /// equivocation), so what a dialog would show for review may not be what was signed. A verification
-    /// still running, or one that stopped because the file could not be read (`r` runs it again), does
-    /// not stop signing; the banner says so.
+    /// Whether the verdict shown found the record wrong (tampering, or a recorded equivocation), not only
+    /// a file it could not read.
+    pub(crate) fn verdict_found_wrong(&self) -> bool {
+        self.tampered() && (!self.integrity.not_read || !self.integrity.security.is_empty())
+    }
+
+    /// Why the console will not sign now: a verification of this session found the record wrong
+    /// (tampering, or a recorded equivocation) and none has found it intact since, so what a dialog would
+    /// show for review may not be what was signed. A verification still running, or one that stopped
+    /// because the file could not be read (`r` runs it again), does not stop signing by itself, nor turn
+    /// it back on; the banner says so.
     pub(crate) fn signing_refused(&self) -> Option<&'static str> {
-        let wrong = self.tampered() && (!self.integrity.not_read || !self.integrity.security.is_empty());
-        wrong.then_some(
+        (self.found_wrong || self.verdict_found_wrong()).then_some(
             "signing is off: verification found this ledger TAMPERED, so what you would review may not be what \
              was recorded — see the integrity screen (4); `rollcall verify` says where",
         )

@@ -303,9 +303,7 @@ impl Worker {
                     )
                     .map(|_| ())
                 })
-                .map(|()| {
-                    Done::Said(format!("report written to {} (read-only: the read is not recorded)", p.display()))
-                })
+                .map(|()| Done::Said(format!("report written to {} (the read is not recorded)", p.display())))
                 .map_err(|e| Failed::of(&e));
                 vec![Msg::Acted(result)]
             }

@@ -129,10 +129,9 @@ pub fn import(
             // The import was rolled back; the evidence is kept on its own.
             Ok(()) => Err(SyncError::Security(message)),
             // The alarm is the news, not the write that failed after it.
-            Err(e) => Err(SyncError::Security(format!(
-                "{message} (and this ledger could not record the evidence: {e}; import the bundle again to \
-                 record it)"
-            ))),
+            Err(e) => {
+                Err(SyncError::SecurityUnrecorded(format!("{message}; this ledger could not record the evidence: {e}")))
+            }
         },
         Err(Stop::Other(e)) => Err(e),
     }

@@ -361,6 +361,17 @@ pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
         );
         return vec![Cmd::Report { path }];
     }
+    if s.signing_refused().is_some() {
+        // Nothing is signed onto a ledger found wrong, not even the record of this read.
+        s.toast(
+            format!(
+                "writing the report to {} (the ledger failed verification: the read is not recorded)…",
+                crate::text::safe(&path)
+            ),
+            false,
+        );
+        return vec![Cmd::Report { path }];
+    }
     let dialog = ActionDialog {
         kind: ActionKind::Report,
         req: None,
@@ -558,7 +569,14 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                             d.error = Some("type the passphrase of your key".into());
                             return vec![];
                         }
-                        if let (Some(why), false) = (refused, d.kind == ActionKind::Report) {
+                        if refused.is_some() && d.kind == ActionKind::Report {
+                            // The report is still written; the record of its read is not signed.
+                            let path = d.fields.first().map(|f| f.value.clone()).unwrap_or_default();
+                            d.passphrase.clear();
+                            s.modals.pop();
+                            return start_report(s, path);
+                        }
+                        if let Some(why) = refused {
                             // Verification finished while the dialog was open: nothing is signed.
                             d.passphrase.clear();
                             d.error = Some(why.into());

@@ -126,6 +126,8 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             s.verifying = None;
             let was = s.integrity.checked;
             s.integrity = *i;
+            // Only a verdict that found the record intact turns signing back on.
+            s.found_wrong = if s.integrity.intact { false } else { s.found_wrong || s.verdict_found_wrong() };
             if s.tampered() && s.integrity.not_read && s.integrity.security.is_empty() {
                 s.toast("VERIFICATION STOPPED: the ledger could not be read; see the integrity screen (4)", true);
             } else if s.tampered() {

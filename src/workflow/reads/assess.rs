@@ -68,7 +68,10 @@ pub(crate) fn known_bad(
         let mut first: Option<Fact> = None;
         ledger.visit_where(kind, field, digest, |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
-            if causal.before(fact.pos, at)
+            // The row's columns found it; its signed statement must say so (kind, and the field given once).
+            if fact.kind == kind
+                && fact.body.single_str_member(field).as_deref() == Some(digest)
+                && causal.before(fact.pos, at)
                 && roster.is_active(&fact.actor, fact.pos)
                 && first.as_ref().is_none_or(|f| fact.pos < f.pos)
                 && qualifies(&fact, except)

@@ -40,14 +40,19 @@ impl Memory {
         let mut memory = Memory::default();
         ledger.visit_kinds(&[MARKED_BAD, EXECUTED], |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
-            if !roster.is_active(&fact.actor, fact.pos) {
+            // As the database question reads them: by the stored kind, which the signed one must repeat.
+            if fact.kind != row.kind || !roster.is_active(&fact.actor, fact.pos) {
                 return Ok(());
             }
+            // The field looked up by is read only when given once (see `Body::single_str_member`).
             if fact.kind == MARKED_BAD {
-                if let (Some(digest), Some(reason)) = (text(&fact.body, "digest"), text(&fact.body, "reason")) {
+                if let (Some(digest), Some(reason)) =
+                    (fact.body.single_str_member("digest"), text(&fact.body, "reason"))
+                {
                     memory.marked.entry(digest).or_default().push((fact.pos, reason));
                 }
-            } else if let Some(from) = text(&fact.body, "from")
+            } else if fact.kind == EXECUTED
+                && let Some(from) = fact.body.single_str_member("from")
                 && text(&fact.body, "outcome").as_deref() != Some("failed")
             {
                 let request = text(&fact.body, "request").unwrap_or_default();
@@ -169,5 +174,28 @@ mod tests {
         assert!(asked(&l, "sha256:bad", &mine, marked).unwrap().contains("marked bad: ships a backdoor"));
         assert!(asked(&l, "sha256:bad", &mine, POS_MAX).unwrap().contains("marked bad"));
         assert_eq!(asked(&l, "sha256:bad", &other, executed), None, "its own execution");
+    }
+
+    /// A row whose stored kind its signed statement does not repeat (the file edited behind the ledger's
+    /// back) is no mark and no execution: it hides no real mark, in the database question or the map.
+    #[test]
+    fn a_row_whose_statement_is_another_kind_hides_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, genesis) = member_ledger(dir.path());
+        let note = serde_json::json!({"digest": "sha256:bad", "text": "not a mark"});
+        crate::ledger::store::test_append(&mut l, &genesis, "note", note, 1000);
+        let mark = serde_json::json!({"digest": "sha256:bad", "reason": "ships a backdoor"});
+        crate::ledger::store::test_append(&mut l, &genesis, MARKED_BAD, mark, 2000);
+        crate::workflow::reads::assess::ensure_indexes(&l);
+        drop(l);
+        rusqlite::Connection::open(dir.path().join("l.db"))
+            .unwrap()
+            .execute_batch(
+                "DROP TRIGGER entries_no_update; UPDATE entries SET kind = 'artifact.marked-bad' WHERE kind = 'note'",
+            )
+            .unwrap();
+        let l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let why = asked(&l, "sha256:bad", &Hash([1; 32]), POS_MAX).unwrap();
+        assert!(why.contains("ships a backdoor"), "{why}");
     }
 }

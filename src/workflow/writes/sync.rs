@@ -256,6 +256,12 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
             crate::workflow::notify::equivocation(ctx, file, &message);
             return Err(WorkflowError::Sync(SyncError::Security(message)));
         }
+        Err(WorkflowError::Sync(SyncError::SecurityUnrecorded(message))) => {
+            // Refused, the evidence not kept: escalate all the same.
+            drop(ledger);
+            crate::workflow::notify::equivocation(ctx, file, &message);
+            return Err(WorkflowError::Sync(SyncError::SecurityUnrecorded(message)));
+        }
         other => other?,
     };
     // The index's own commits checkpoint again as usual (a small import's log is small).

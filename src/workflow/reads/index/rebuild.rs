@@ -103,7 +103,8 @@ pub(super) fn build_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Res
     };
     let mut steps = Steps::begin(ledger, schema == "main")?;
     ledger.cache_conn().execute_batch(&format!(
-        "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.search_fts;"
+        "DROP TABLE IF EXISTS {schema}.request_index; DROP TABLE IF EXISTS {schema}.request_target;
+         DROP TABLE IF EXISTS {schema}.search_fts;"
     ))?;
     tables_in(ledger, schema)?;
     ledger.cache_conn().execute(&format!("DELETE FROM {schema}.index_meta"), [])?;

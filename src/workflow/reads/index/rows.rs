@@ -56,6 +56,9 @@ pub(super) struct IndexRow {
     emergency: bool,
     deployed_at: Option<String>,
     facts: String,
+    /// What its revert brings back (not blank, each once): a mark or an execution naming one of these
+    /// recomputes the row.
+    targets: std::collections::BTreeSet<String>,
 }
 
 /// The row of request `id` as it stands at `now`; `None` for a request left out of the index.
@@ -108,6 +111,11 @@ pub(super) fn computed(
         emergency: view.emergency.is_some(),
         deployed_at: r.deployed_at.clone(),
         facts,
+        targets: crate::analysis::flags::brought_back(r)
+            .into_iter()
+            .filter(|(d, _)| !d.trim().is_empty())
+            .map(|(d, _)| d.to_string())
+            .collect(),
     }))
 }
 
@@ -143,7 +151,24 @@ pub(super) fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError
             row.deployed_at,
             row.facts,
         ])?;
+    let conn = ledger.cache_conn();
+    conn.prepare_cached("DELETE FROM request_target WHERE id = ?1")?.execute([row.id.0])?;
+    let mut add = conn.prepare_cached("INSERT INTO request_target (id, digest) VALUES (?1, ?2)")?;
+    for d in &row.targets {
+        add.execute(params![row.id.0, d])?;
+    }
     Ok(())
+}
+
+/// The requests whose current record brings back `digest` (see [`IndexRow::targets`]).
+pub(super) fn bringing_back(ledger: &Ledger, digest: &str) -> Result<Vec<EntryId>, WorkflowError> {
+    let mut stmt = ledger.cache_conn().prepare_cached("SELECT id FROM request_target WHERE digest = ?1")?;
+    let ids = stmt.query_map([digest], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(crate::ledger::Hash::from_slice(&id?));
+    }
+    Ok(out)
 }
 
 /// Whether other connections may read the ledger while this one writes (WAL mode). A ledger file being

@@ -5,7 +5,7 @@ use crate::workflow::error::WorkflowError;
 use rusqlite::{OptionalExtension, params};
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-pub(super) const INDEX_VERSION: &str = "9";
+pub(super) const INDEX_VERSION: &str = "10";
 
 pub(super) fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
     ensure_in(ledger, "main")
@@ -29,6 +29,9 @@ pub(super) fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::E
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
              evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS {schema}.request_target (
+             id BLOB NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (id, digest)) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS {schema}.request_target_digest ON request_target(digest);
          CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);"
     ))
 }

@@ -2,12 +2,12 @@
 //! alone changes, and when to rebuild instead (now, or deferred to the background).
 
 use super::rebuild::{rebuild_in, rebuild_unless_read_only_locked};
-use super::rows::{PARALLEL_FROM, compute_and_store};
+use super::rows::{PARALLEL_FROM, bringing_back, compute_and_store};
 use super::schema::{
     INDEX_VERSION, LogSize, ensure, foreign_key, foreign_sizes, log_sizes, meta, own_size, set_foreign_meta, set_meta,
 };
 use super::text::index_text;
-use crate::audit::kinds::{REQUEST_KINDS, REQUESTED};
+use crate::audit::kinds::{EXECUTED, MARKED_BAD, REQUEST_KINDS, REQUESTED};
 use crate::identity::kinds::GOVERNANCE_KINDS;
 use crate::ledger::statement::format_ts;
 use crate::ledger::{EntryId, Hash, Ledger};
@@ -256,6 +256,16 @@ pub(super) fn note_entries(
                 let req = crate::workflow::reads::state::request_named(&f.body);
                 if let Some(r) = req {
                     affected.insert(r);
+                }
+                // An execution makes what it rolled away from known bad for the requests bringing it back.
+                if f.kind == EXECUTED
+                    && let Some(from) = f.body.str_member("from")
+                {
+                    affected.extend(bringing_back(ledger, &from)?);
+                }
+            } else if row.kind == MARKED_BAD {
+                if let Some(digest) = fact_of(row)?.body.str_member("digest") {
+                    affected.extend(bringing_back(ledger, &digest)?);
                 }
             } else if GOVERNANCE_KINDS.contains(&row.kind.as_str()) {
                 return Ok(false);
