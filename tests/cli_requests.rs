@@ -848,3 +848,31 @@ fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
     let (code, g) = gate(&env, &again);
     assert_eq!(code, 1, "{g}");
 }
+
+/// A mark the file no longer proves (its signature changed behind the ledger's back) is not dropped, which
+/// would lift it: `gate` and `show` stop, naming it, as for a request's own row that fails its check
+/// (docs/FORMAT.md §7.5); the request list, a cache, still lists the request; `verify` finds the edit.
+#[test]
+fn a_mark_edited_in_the_file_stops_the_gate_instead_of_being_lifted() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER entries_no_update;
+         UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad';",
+    )
+    .unwrap();
+    drop(c);
+    let held = env.entry_set();
+    for args in [vec!["gate", req.as_str()], vec!["show", req.as_str()]] {
+        let err = env.fails(&args, 1);
+        assert!(err.contains("naming 41 as known bad fails its check"), "{args:?}: {err}");
+    }
+    let listed = env.json(&["list"]);
+    assert!(listed["requests"].as_array().unwrap().iter().any(|r| r["id"] == req.as_str()), "{listed}");
+    assert_eq!(verify_json(&env).0, 1);
+    assert_eq!(env.entry_set(), held);
+}

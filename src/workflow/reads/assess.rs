@@ -58,13 +58,18 @@ pub(crate) fn known_bad(
     digest: &str,
     except: &EntryId,
     at: Pos,
+    check: bool,
 ) -> Result<Option<String>, WorkflowError> {
     if digest.trim().is_empty() {
         return Ok(None);
     }
     let causal = roster.causal_order();
+    // With `check`, each row that would count passes the check every decision makes of what it relies on
+    // (FORMAT.md §7.5: statement, columns, signature, inclusion). One that fails stops the assessment, as a
+    // request's own row does: leaving it out would let an edit of the file lift a mark.
+    let mut checker = crate::ledger::inclusion::Checker::new(ledger);
     // Every entry naming the digest is read: those that do not count, however many, hide none that does.
-    let counted = |kind: &str, field: &str| -> Result<Option<Fact>, WorkflowError> {
+    let mut counted = |kind: &str, field: &str| -> Result<Option<Fact>, WorkflowError> {
         let mut first: Option<Fact> = None;
         ledger.visit_where(kind, field, digest, |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
@@ -76,6 +81,18 @@ pub(crate) fn known_bad(
                 && first.as_ref().is_none_or(|f| fact.pos < f.pos)
                 && qualifies(&fact, except)
             {
+                if check {
+                    match checker.check(&row) {
+                        Ok(_) => {}
+                        Err(crate::ledger::inclusion::Unchecked::Fails(why)) => {
+                            return Err(WorkflowError::Refused(format!(
+                                "an entry naming {} as known bad fails its check: {why}",
+                                crate::text::prefix(digest, 64)
+                            )));
+                        }
+                        Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => return Err(e.into()),
+                    }
+                }
                 first = Some(fact);
             }
             Ok(())
@@ -133,7 +150,7 @@ pub(crate) fn assess_record(
     let causal = snap.roster.causal_order();
     let known = |d: &str| match &snap.memory {
         Some(m) => m.known_bad(d, id, at, &causal),
-        None => known_bad(ledger, &snap.roster, d, id, at).unwrap_or_else(|e| {
+        None => known_bad(ledger, &snap.roster, d, id, at, snap.check_rows).unwrap_or_else(|e| {
             failed.borrow_mut().get_or_insert(e);
             None
         }),

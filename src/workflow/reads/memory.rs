@@ -116,7 +116,7 @@ mod tests {
     /// must answer alike.
     fn asked(l: &Ledger, digest: &str, except: &Hash, at: Pos) -> Option<String> {
         let roster = Roster::from_ledger(l).unwrap();
-        let db = known_bad(l, &roster, digest, except, at).unwrap();
+        let db = known_bad(l, &roster, digest, except, at, true).unwrap();
         let map = Memory::load(l, &roster).unwrap().known_bad(digest, except, at, &roster.causal_order());
         assert_eq!(db, map, "the map answers as the database");
         db

@@ -16,6 +16,11 @@ pub struct Snapshot {
     /// The memory of bad artifacts read once, for walks over many requests ([`Snapshot::remember`]);
     /// without it each assessment asks the database.
     pub(crate) memory: Option<super::memory::Memory>,
+    /// Whether the database's answers about bad artifacts are taken only from rows that pass their check
+    /// (FORMAT.md §7.5; a row that fails stops the assessment): true except for the request index, a cache
+    /// that decides nothing ([`Snapshot::unchecked`]). The memory read once is not checked: `verify` checks
+    /// every row itself.
+    pub(crate) check_rows: bool,
 }
 
 impl Snapshot {
@@ -27,7 +32,14 @@ impl Snapshot {
     pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
         let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
-        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next, memory: None })
+        Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next, memory: None, check_rows: true })
+    }
+
+    /// For the request index: the database's answers about bad artifacts are read without checking the
+    /// rows (as the index reads every request's rows).
+    pub(crate) fn unchecked(mut self) -> Snapshot {
+        self.check_rows = false;
+        self
     }
 
     /// Reads the memory of bad artifacts once, for a walk over many requests that writes nothing meanwhile.

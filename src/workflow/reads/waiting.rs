@@ -161,7 +161,12 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
     for id in candidates {
         // A request that no longer loads (a tampered row) waits on nobody; `verify` names it.
         let Ok(view) = load_view(ledger, &snap, &id) else { continue };
-        let judged = evaluate_now(ledger, &view, &snap, now)?;
+        let judged = match evaluate_now(ledger, &view, &snap, now) {
+            Ok(j) => j,
+            // A row its assessment relies on fails its check: it waits on nobody either.
+            Err(WorkflowError::Refused(_)) => continue,
+            Err(e) => return Err(e),
+        };
         let flags = judged.assessment.flag_ids();
         let ctx = snap.context(&flags, Some(&judged.assessment.risk.tier));
         let may = |what| permission(&view, &ctx, key, what, now, snap.next).is_ok();
