@@ -1032,7 +1032,7 @@ fn a_console_that_found_the_ledger_tampered_signs_nothing() {
     assert_eq!(dialog.step, Step::Passphrase);
     assert!(dialog.passphrase.is_empty(), "the typed passphrase is dropped");
     assert!(dialog.error.as_deref().is_some_and(|e| e.contains("signing is off")), "{:?}", dialog.error);
-    assert!(h.render().contains("signing is off: verification found this ledger TAMPERED"));
+    assert!(h.render().contains("signing is off: a verification in this session found this ledger TAMPERED"));
     assert_eq!(entries(), before);
 
     // Asked for afterwards, an action or a new request does not open.
@@ -1074,6 +1074,20 @@ fn a_console_that_found_the_ledger_tampered_signs_nothing() {
     approve_first_pending_medium(&mut h);
     assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(d)) if d.step == Step::Review));
     assert_eq!(entries(), before);
+
+    // The report's dialog, passphrase typed, when the verdict arrives: the report is written unrecorded.
+    let mut h = harness(&d, 120, 32, false);
+    let report = d.dir.join("report-after-verdict.md");
+    at(|| h.type_str(&format!(":report {}", report.display())));
+    at(|| h.press(KeyCode::Enter));
+    assert!(matches!(h.state.modals.last(), Some(rollcall::tui::state::Modal::Action(_))), "the signing dialog");
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.type_str(demo::PASSPHRASE));
+    h.send(Msg::Integrity(Box::new(tampered)));
+    at(|| h.press(KeyCode::Enter));
+    assert!(h.state.modals.is_empty());
+    assert!(std::fs::metadata(&report).unwrap().len() > 0, "the report is written");
+    assert_eq!(entries(), before, "the read is not recorded");
 }
 
 /// Issue 15: `verify` on all cores (the requests folded in parallel on connections of their own, beside

@@ -282,7 +282,7 @@ pub enum Cmd {
         id: EntryId,
     },
     Metrics,
-    /// Write the report without recording anything (read-only consoles).
+    /// Write the report without recording anything (read-only consoles, and a ledger found wrong).
     Report {
         path: String,
     },

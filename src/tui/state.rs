@@ -575,8 +575,9 @@ impl AppState {
     /// it back on; the banner says so.
     pub(crate) fn signing_refused(&self) -> Option<&'static str> {
         (self.found_wrong || self.verdict_found_wrong()).then_some(
-            "signing is off: verification found this ledger TAMPERED, so what you would review may not be what \
-             was recorded — see the integrity screen (4); `rollcall verify` says where",
+            "signing is off: a verification in this session found this ledger TAMPERED, so what you would review \
+             may not be what was recorded — run it again on the integrity screen (4, r); `rollcall verify` says \
+             where",
         )
     }
 }

@@ -116,9 +116,9 @@ impl WorkflowError {
             WorkflowError::Sync(crate::sync::SyncError::Security(_)) => {
                 Some("the evidence is kept in this ledger; see `rollcall verify` and the Integrity screen")
             }
-            WorkflowError::Sync(crate::sync::SyncError::SecurityUnrecorded(_)) => {
-                Some("nothing was imported and the evidence is not kept: free the disk, then import the bundle again")
-            }
+            WorkflowError::Sync(crate::sync::SyncError::SecurityUnrecorded(_)) => Some(
+                "nothing was imported and the evidence is not kept: once what stopped it is fixed, import the bundle again",
+            ),
             WorkflowError::Sync(crate::sync::SyncError::Diverged(_)) => Some(
                 "nothing was written; send this ledger's full bundle to the peer, whose import records the evidence",
             ),

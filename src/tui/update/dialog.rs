@@ -352,7 +352,8 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
 }
 
 /// `:report [FILE]`: writes the Markdown governance report. A console that may sign records the read
-/// (the policy's audit.record_reads) through the signing dialog; a read-only one writes it directly.
+/// (the policy's audit.record_reads) through the signing dialog; a read-only one, or one whose ledger a
+/// verification found wrong (nothing is signed onto it), writes it directly.
 pub fn start_report(s: &mut AppState, path: String) -> Vec<Cmd> {
     if s.read_only {
         s.toast(

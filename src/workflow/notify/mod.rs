@@ -371,7 +371,7 @@ pub(crate) fn executed(ctx: &Context, request: &EntryId, entry: &EntryId) -> Vec
 
 /// After an import of `bundle` was refused as SECURITY with `message` (the evidence kept):
 /// `security.equivocation`, once per distinct message. Warnings go to stderr.
-pub(crate) fn equivocation(ctx: &Context, bundle: &Path, message: &str) {
+pub(crate) fn equivocation(ctx: &Context, bundle: &Path, message: &str, recorded: bool) {
     let w = fire(ctx, &[Event::SecurityEquivocation], true, || {
         let ledger = ctx.open_read_only().ok();
         let id = ledger.as_ref().and_then(ledger_hex);
@@ -383,7 +383,11 @@ pub(crate) fn equivocation(ctx: &Context, bundle: &Path, message: &str) {
             serde_json::json!({
                 "message": message,
                 "bundle": bundle.display().to_string(),
-                "what_to_do": "the evidence is kept in the ledger: see `rollcall verify`; `rollcall acknowledge` records the investigation",
+                "what_to_do": if recorded {
+                    "the evidence is kept in the ledger: see `rollcall verify`; `rollcall acknowledge` records the investigation"
+                } else {
+                    "the evidence could not be recorded in the ledger (the message says why): once that is fixed, import the bundle again to record it"
+                },
             }),
         )
         .about(&digest[..32]);

@@ -253,13 +253,13 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
         Err(WorkflowError::Sync(SyncError::Security(message))) => {
             // Refused, the evidence committed on its own: escalate, then report the refusal.
             drop(ledger);
-            crate::workflow::notify::equivocation(ctx, file, &message);
+            crate::workflow::notify::equivocation(ctx, file, &message, true);
             return Err(WorkflowError::Sync(SyncError::Security(message)));
         }
         Err(WorkflowError::Sync(SyncError::SecurityUnrecorded(message))) => {
             // Refused, the evidence not kept: escalate all the same.
             drop(ledger);
-            crate::workflow::notify::equivocation(ctx, file, &message);
+            crate::workflow::notify::equivocation(ctx, file, &message, false);
             return Err(WorkflowError::Sync(SyncError::SecurityUnrecorded(message)));
         }
         other => other?,

@@ -259,12 +259,12 @@ pub(super) fn note_entries(
                 }
                 // An execution makes what it rolled away from known bad for the requests bringing it back.
                 if f.kind == EXECUTED
-                    && let Some(from) = f.body.str_member("from")
+                    && let Some(from) = f.body.single_str_member("from")
                 {
                     affected.extend(bringing_back(ledger, &from)?);
                 }
             } else if row.kind == MARKED_BAD {
-                if let Some(digest) = fact_of(row)?.body.str_member("digest") {
+                if let Some(digest) = fact_of(row)?.body.single_str_member("digest") {
                     affected.extend(bringing_back(ledger, &digest)?);
                 }
             } else if GOVERNANCE_KINDS.contains(&row.kind.as_str()) {
