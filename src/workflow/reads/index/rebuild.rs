@@ -110,7 +110,7 @@ pub(super) fn build_in(ledger: &Ledger, now: DateTime<Utc>, schema: &str) -> Res
     ledger.cache_conn().execute(&format!("DELETE FROM {schema}.index_meta"), [])?;
     steps.boundary()?;
     let mut step = || steps.wrote();
-    compute_and_store(ledger, &snap, &ids, now, &mut step)?;
+    compute_and_store(ledger, &snap, &ids, now, true, &mut step)?;
     steps.boundary()?;
     sort_indexes_in(ledger, schema)?;
     steps.boundary()?;

@@ -26,11 +26,24 @@ pub(super) fn urgency(status: &str, tier: &str, has_obligation: bool) -> i64 {
     }
 }
 
-/// Recomputes and stores the row of request `id`.
-pub(super) fn upsert(ledger: &Ledger, snap: &Snapshot, id: &EntryId, now: DateTime<Utc>) -> Result<(), WorkflowError> {
+/// Recomputes and stores the row of request `id` (`fresh`: into tables a rebuild is filling, which hold
+/// no row of it yet).
+pub(super) fn upsert(
+    ledger: &Ledger,
+    snap: &Snapshot,
+    id: &EntryId,
+    now: DateTime<Utc>,
+    fresh: bool,
+) -> Result<(), WorkflowError> {
     match computed(ledger, snap, id, now)? {
-        Some(row) => store(ledger, &row),
-        None => Ok(()),
+        Some(row) => store(ledger, &row, fresh),
+        // Left out now (its statement no longer hashes to its id): the row it had goes too.
+        None => {
+            let conn = ledger.cache_conn();
+            conn.prepare_cached("DELETE FROM request_index WHERE id = ?1")?.execute([id.0])?;
+            conn.prepare_cached("DELETE FROM request_target WHERE id = ?1")?.execute([id.0])?;
+            Ok(())
+        }
     }
 }
 
@@ -119,8 +132,9 @@ pub(super) fn computed(
     }))
 }
 
-/// Stores a computed row on the ledger's own connection (inside the caller's transaction).
-pub(super) fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError> {
+/// Stores a computed row on the ledger's own connection (inside the caller's transaction). `fresh`: the
+/// tables are being filled by a rebuild (their indexes come after), so there is no earlier row to replace.
+pub(super) fn store(ledger: &Ledger, row: &IndexRow, fresh: bool) -> Result<(), WorkflowError> {
     ledger
         .cache_conn()
         .prepare_cached(
@@ -152,7 +166,9 @@ pub(super) fn store(ledger: &Ledger, row: &IndexRow) -> Result<(), WorkflowError
             row.facts,
         ])?;
     let conn = ledger.cache_conn();
-    conn.prepare_cached("DELETE FROM request_target WHERE id = ?1")?.execute([row.id.0])?;
+    if !fresh {
+        conn.prepare_cached("DELETE FROM request_target WHERE id = ?1")?.execute([row.id.0])?;
+    }
     let mut add = conn.prepare_cached("INSERT INTO request_target (id, digest) VALUES (?1, ?2)")?;
     for d in &row.targets {
         add.execute(params![row.id.0, d])?;
@@ -206,7 +222,7 @@ pub(super) fn readers(ledger: &Ledger, threads: usize, jobs: usize) -> Vec<Reade
     (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
 }
 
-/// Computes the rows of `ids` on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
+/// Computes the rows of `ids` (`fresh`: into tables a rebuild is filling) on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
 /// on a connection of its own ([`readers`]), and stores them in order on the caller's connection, calling
 /// `step` after each row. Without such connections the caller computes every row itself.
 pub(super) fn compute_and_store(
@@ -214,13 +230,14 @@ pub(super) fn compute_and_store(
     snap: &Snapshot,
     ids: &[(crate::ledger::Pos, EntryId)],
     now: DateTime<Utc>,
+    fresh: bool,
     step: &mut dyn FnMut() -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let threads = crate::ledger::pipeline::threads();
     let readers = readers(ledger, threads, ids.len());
     if readers.is_empty() {
         for (_, id) in ids {
-            upsert(ledger, snap, id, now)?;
+            upsert(ledger, snap, id, now, fresh)?;
             step()?;
         }
         return Ok(());
@@ -237,7 +254,7 @@ pub(super) fn compute_and_store(
         let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the request index: {e}"));
         let mut take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
             Some(row) => {
-                store(ledger, &row)?;
+                store(ledger, &row, fresh)?;
                 step()
             }
             None => Ok(()),

@@ -29,9 +29,7 @@ pub(super) fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::E
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
              evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS {schema}.request_target (
-             id BLOB NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (id, digest)) WITHOUT ROWID;
-         CREATE INDEX IF NOT EXISTS {schema}.request_target_digest ON request_target(digest);
+         CREATE TABLE IF NOT EXISTS {schema}.request_target (id BLOB NOT NULL, digest TEXT NOT NULL);
          CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);"
     ))
 }
@@ -58,6 +56,8 @@ pub(super) fn sort_indexes_in(ledger: &Ledger, schema: &str) -> Result<(), rusql
          CREATE INDEX IF NOT EXISTS {schema}.request_index_by_risk ON request_index({RISK_RANK}, pos DESC);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_flagged ON request_index(urgency, pos DESC) WHERE flags > 0;
          CREATE INDEX IF NOT EXISTS {schema}.request_index_recheck ON request_index(recheck_at);
+         CREATE INDEX IF NOT EXISTS {schema}.request_target_digest ON request_target(digest);
+         CREATE INDEX IF NOT EXISTS {schema}.request_target_id ON request_target(id);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_due ON request_index(obligation_due);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_created ON request_index(created, id);
          CREATE INDEX IF NOT EXISTS {schema}.request_index_title ON request_index(title, pos DESC);

@@ -199,7 +199,7 @@ pub(super) fn refresh_pass(
         }
     }
     let snap = Snapshot::load(ledger)?.unchecked();
-    compute_and_store(ledger, &snap, &requests, now, &mut || Ok(()))?;
+    compute_and_store(ledger, &snap, &requests, now, false, &mut || Ok(()))?;
     set_meta(ledger, "applied_size", &size.to_string())?;
     set_foreign_meta(ledger, &sizes)?;
     tx.commit()?;
