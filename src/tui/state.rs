@@ -574,7 +574,7 @@ impl AppState {
     /// because the file could not be read (`r` runs it again), does not stop signing by itself, nor turn
     /// it back on; the banner says so.
     pub(crate) fn signing_refused(&self) -> Option<&'static str> {
-        (self.found_wrong || self.verdict_found_wrong()).then_some(
+        self.found_wrong.then_some(
             "signing is off: a verification in this session found this ledger TAMPERED, so what you would review \
              may not be what was recorded — run it again on the integrity screen (4, r); `rollcall verify` says \
              where",

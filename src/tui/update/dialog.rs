@@ -15,14 +15,20 @@ fn choice(label: &'static str, choices: Vec<&'static str>) -> Field {
     Field { label, value: choices[0].to_string(), choices, required: true }
 }
 
+/// Whether signing is off on this ledger ([`AppState::signing_refused`]); if so, says why.
+fn refused_to_sign(s: &mut AppState) -> bool {
+    let Some(why) = s.signing_refused() else { return false };
+    s.toast(why, true);
+    true
+}
+
 /// Opens the signing dialog for `kind` on the request shown, if the signer may.
 pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
     if s.read_only {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
-    if let (Some(why), false) = (s.signing_refused(), kind == ActionKind::Report) {
-        s.toast(why, true);
+    if kind != ActionKind::Report && refused_to_sign(s) {
         return vec![];
     }
     let Some(d) = s.detail.as_ref().and_then(|d| d.data.as_ref()) else {
@@ -194,8 +200,7 @@ pub fn start_new_request(s: &mut AppState) -> Vec<Cmd> {
         s.toast("read-only: actions are hidden", true);
         return vec![];
     }
-    if let Some(why) = s.signing_refused() {
-        s.toast(why, true);
+    if refused_to_sign(s) {
         return vec![];
     }
     if let Err(why) = &s.may_file {
@@ -271,8 +276,7 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
         );
         return super::detail::open_detail(s, *id);
     }
-    if let Some(why) = s.signing_refused() {
-        s.toast(why, true);
+    if refused_to_sign(s) {
         return vec![];
     }
     let p = match crate::workflow::reconcile::prefill(

@@ -2,13 +2,13 @@
 //! the ledger's memory of bad artifacts (marked bad, or rolled away from by an executed revert), the
 //! advisories it recorded, its emergency and its test evidence — giving its flags and risk score.
 
+use super::memory::Why;
 use super::snapshot::Snapshot;
 use crate::analysis::changeset::ChangeSet;
 use crate::analysis::flags::{self, Flag, Input, Tests};
 use crate::analysis::risk::{self, Risk};
 use crate::audit::RequestView;
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
-use crate::audit::projection::Fact;
 use crate::audit::record::RequestBody;
 use crate::identity::Roster;
 use crate::ledger::{EntryId, Hash, Ledger, POS_MAX, Pos};
@@ -37,21 +37,10 @@ pub(crate) fn ensure_indexes(ledger: &Ledger) {
     let _ = ledger.index_body_field("memory_marked_bad", MARKED_BAD, "digest");
 }
 
-/// What a known-bad artifact's flag says when an entry marked it bad.
-pub(crate) fn marked_bad_reason(reason: &str) -> String {
-    format!("was marked bad: {reason}")
-}
-
-/// What it says when another request's execution rolled away from it (`shown`: the start of that request's
-/// id as its body gives it).
-pub(crate) fn rolled_away_reason(shown: &str) -> String {
-    format!("was rolled away from by request {shown}")
-}
-
 /// Why `digest` is known bad at `at`, if it is, for request `except` (its own execution does not count):
-/// an `artifact.marked-bad` naming it, or another request's `rollback.executed` from it that did not fail,
-/// that happened before `at` (causal order; [`POS_MAX`](crate::ledger::POS_MAX) sees every entry) and whose
-/// signer counted where it was signed. Of several, the first in position order says why.
+/// an entry that [`super::memory::says`] so, that happened before `at` (causal order;
+/// [`POS_MAX`](crate::ledger::POS_MAX) sees every entry). A mark comes before any execution, then position
+/// order.
 pub(crate) fn known_bad(
     ledger: &Ledger,
     roster: &Roster,
@@ -69,17 +58,19 @@ pub(crate) fn known_bad(
     // request's own row does: leaving it out would let an edit of the file lift a mark.
     let mut checker = crate::ledger::inclusion::Checker::new(ledger);
     // Every entry naming the digest is read: those that do not count, however many, hide none that does.
-    let mut counted = |kind: &str, field: &str| -> Result<Option<Fact>, WorkflowError> {
-        let mut first: Option<Fact> = None;
+    let mut first: Option<(Pos, Why)> = None;
+    for (kind, field) in [(MARKED_BAD, "digest"), (EXECUTED, "from")] {
+        if first.is_some() {
+            break; // a mark: no execution comes before it
+        }
         ledger.visit_where(kind, field, digest, |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
-            // The row's columns found it; its signed statement must say so (kind, and the field given once).
-            if fact.kind == kind
-                && fact.body.single_str_member(field).as_deref() == Some(digest)
+            // The row's columns found it; its signed statement must say so.
+            let Some((named, why)) = super::memory::says(&fact, &row.kind, roster) else { return Ok(()) };
+            if named == digest
+                && why.counts_for(except)
                 && causal.before(fact.pos, at)
-                && roster.is_active(&fact.actor, fact.pos)
-                && first.as_ref().is_none_or(|f| fact.pos < f.pos)
-                && qualifies(&fact, except)
+                && first.as_ref().is_none_or(|(p, w)| why.rank(fact.pos) < w.rank(*p))
             {
                 if check {
                     match checker.check(&row) {
@@ -93,27 +84,12 @@ pub(crate) fn known_bad(
                         Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => return Err(e.into()),
                     }
                 }
-                first = Some(fact);
+                first = Some((fact.pos, why));
             }
             Ok(())
         })?;
-        Ok(first)
-    };
-    if let Some(f) = counted(MARKED_BAD, "digest")? {
-        return Ok(f.body.str_member("reason").map(|r| marked_bad_reason(&r)));
     }
-    Ok(counted(EXECUTED, "from")?
-        .map(|f| rolled_away_reason(crate::text::prefix(&f.body.str_member("request").unwrap_or_default(), 12))))
-}
-
-/// A mark says why (its `reason`); an execution rolls away from its `from` for other requests than its
-/// own, unless it failed.
-fn qualifies(f: &Fact, except: &EntryId) -> bool {
-    if f.kind == MARKED_BAD {
-        return f.body.str_member("reason").is_some();
-    }
-    f.body.str_member("outcome").as_deref() != Some("failed")
-        && f.body.str_member("request").as_deref().and_then(Hash::from_hex) != Some(*except)
+    Ok(first.map(|(_, why)| why.message()))
 }
 
 /// The change set named by `record`, if its bytes are stored and match.

@@ -5,62 +5,81 @@
 //! such entry. It answers exactly as [`super::assess::known_bad`].
 
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
+use crate::audit::projection::Fact;
 use crate::identity::Roster;
 use crate::ledger::causal::Causality;
 use crate::ledger::{EntryId, Hash, Ledger, Pos};
 use crate::workflow::error::WorkflowError;
 use std::collections::HashMap;
 
-/// An execution that rolled away from a digest and did not fail.
-#[derive(Debug)]
-struct Execution {
-    pos: Pos,
-    /// The request its body names, when that is an entry id.
-    request: Option<Hash>,
-    /// How a message names that request (the start of the body's text).
-    shown: String,
+/// Why an entry makes a digest known bad.
+#[derive(Clone, Debug)]
+pub(crate) enum Why {
+    /// An `artifact.marked-bad`, with its reason.
+    Marked(String),
+    /// Another request's `rollback.executed` that did not fail: the request its body names (when that is an
+    /// entry id) and how a message names it (the start of the body's text).
+    RolledAway { request: Option<Hash>, shown: String },
 }
 
-/// Digests known bad, with what the question needs of each.
+impl Why {
+    /// Whether it counts for request `except` (its own execution does not).
+    pub(crate) fn counts_for(&self, except: &EntryId) -> bool {
+        match self {
+            Why::Marked(_) => true,
+            Why::RolledAway { request, .. } => *request != Some(*except),
+        }
+    }
+
+    /// A mark comes before any execution; then position order.
+    pub(crate) fn rank(&self, pos: Pos) -> (bool, Pos) {
+        (matches!(self, Why::RolledAway { .. }), pos)
+    }
+
+    /// What the flag's explanation says after the digest.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Why::Marked(reason) => format!("was marked bad: {reason}"),
+            Why::RolledAway { shown, .. } => format!("was rolled away from by request {shown}"),
+        }
+    }
+}
+
+/// What the stored entry `fact` (its row stored under `stored_kind`) says about bad artifacts (FORMAT.md
+/// §1.3), whatever the point it is asked at: the digest it names and why, when its statement repeats the
+/// stored kind, names the digest once, says why (a mark's reason; an execution that did not fail) and its
+/// signer counted where it was signed. The database question and the map read entries only through this.
+pub(crate) fn says(fact: &Fact, stored_kind: &str, roster: &Roster) -> Option<(String, Why)> {
+    if fact.kind != stored_kind || !roster.is_active(&fact.actor, fact.pos) {
+        return None;
+    }
+    let body = &fact.body;
+    match fact.kind.as_str() {
+        MARKED_BAD => Some((body.single_str_member("digest")?, Why::Marked(body.str_member("reason")?))),
+        EXECUTED if body.str_member("outcome").as_deref() != Some("failed") => {
+            let request = body.str_member("request").unwrap_or_default();
+            let why = Why::RolledAway {
+                request: Hash::from_hex(&request),
+                shown: crate::text::prefix(&request, 12).to_string(),
+            };
+            Some((body.single_str_member("from")?, why))
+        }
+        _ => None,
+    }
+}
+
+/// Digests known bad: digest → each entry that says so, with its position.
 #[derive(Debug, Default)]
-pub(crate) struct Memory {
-    /// Digest → each entry that marked it bad: its position and reason.
-    marked: HashMap<String, Vec<(Pos, String)>>,
-    /// Digest → the executions that rolled away from it and did not fail.
-    executed: HashMap<String, Vec<Execution>>,
-}
-
-fn text(body: &crate::audit::fact_body::Body, field: &str) -> Option<String> {
-    body.str_member(field)
-}
+pub(crate) struct Memory(HashMap<String, Vec<(Pos, Why)>>);
 
 impl Memory {
-    /// Reads every `artifact.marked-bad` and `rollback.executed` whose signer counts at it (`roster`).
+    /// Reads every `artifact.marked-bad` and `rollback.executed` that [`says`] something.
     pub(crate) fn load(ledger: &Ledger, roster: &Roster) -> Result<Memory, WorkflowError> {
         let mut memory = Memory::default();
         ledger.visit_kinds(&[MARKED_BAD, EXECUTED], |row| -> Result<(), WorkflowError> {
             let fact = super::state::fact_of(&row)?;
-            // As the database question reads them: by the stored kind, which the signed one must repeat.
-            if fact.kind != row.kind || !roster.is_active(&fact.actor, fact.pos) {
-                return Ok(());
-            }
-            // The field looked up by is read only when given once (see `Body::single_str_member`).
-            if fact.kind == MARKED_BAD {
-                if let (Some(digest), Some(reason)) =
-                    (fact.body.single_str_member("digest"), text(&fact.body, "reason"))
-                {
-                    memory.marked.entry(digest).or_default().push((fact.pos, reason));
-                }
-            } else if fact.kind == EXECUTED
-                && let Some(from) = fact.body.single_str_member("from")
-                && text(&fact.body, "outcome").as_deref() != Some("failed")
-            {
-                let request = text(&fact.body, "request").unwrap_or_default();
-                memory.executed.entry(from).or_default().push(Execution {
-                    pos: fact.pos,
-                    request: Hash::from_hex(&request),
-                    shown: crate::text::prefix(&request, 12).to_string(),
-                });
+            if let Some((digest, why)) = says(&fact, &row.kind, roster) {
+                memory.0.entry(digest).or_default().push((fact.pos, why));
             }
             Ok(())
         })?;
@@ -73,18 +92,12 @@ impl Memory {
         if digest.trim().is_empty() {
             return None;
         }
-        let seen = |p: Pos| causal.before(p, at);
-        let marked = self.marked.get(digest).into_iter().flatten().filter(|(p, _)| seen(*p)).min_by_key(|(p, _)| *p);
-        if let Some((_, reason)) = marked {
-            return Some(super::assess::marked_bad_reason(reason));
-        }
-        self.executed
-            .get(digest)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.request != Some(*except) && seen(e.pos))
-            .min_by_key(|e| e.pos)
-            .map(|e| super::assess::rolled_away_reason(&e.shown))
+        self.0
+            .get(digest)?
+            .iter()
+            .filter(|(p, why)| why.counts_for(except) && causal.before(*p, at))
+            .min_by_key(|(p, why)| why.rank(*p))
+            .map(|(_, why)| why.message())
     }
 }
 
