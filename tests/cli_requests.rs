@@ -849,6 +849,81 @@ fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
     assert_eq!(code, 1, "{g}");
 }
 
+/// A request whose stored statement was edited in the file (it no longer hashes to its id) leaves the
+/// request index when a later entry makes the index compute its row again (a mark of what its revert brings
+/// back), as a rebuild leaves it out: `list` stops showing the row it had (before, it showed the edited
+/// title), and `verify` names the edit.
+#[test]
+fn an_edited_request_leaves_the_list_when_its_row_is_computed_again() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let other =
+        env.json(&common::request_args("bob", "Another revert", "low"))["request"].as_str().unwrap().to_string();
+    let listed = |env: &Env| -> Vec<String> {
+        let v = env.json(&["list"]);
+        v["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(listed(&env).contains(&req));
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute_batch("DROP TRIGGER entries_no_update").unwrap();
+    let edited = c
+        .execute(
+            "UPDATE entries SET statement = CAST(replace(CAST(statement AS TEXT), 'deploy 4411', 'deploy 4412') AS BLOB)
+              WHERE hex(id) = upper(?1)",
+            [&req],
+        )
+        .unwrap();
+    assert_eq!(edited, 1);
+    drop(c);
+    // The index is not read again for an edit it did not see: the row stays until it is computed again.
+    assert!(listed(&env).contains(&req));
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let now = listed(&env);
+    assert!(!now.contains(&req) && now.contains(&other), "{now:?}");
+    // As a rebuild of the index leaves it out.
+    env.ok(&["rebuild"]);
+    assert_eq!(listed(&env), now);
+    assert_eq!(verify_json(&env).0, 1);
+}
+
+/// An executed request is judged with its execution where it ran: a row that counted there (its target
+/// marked bad before it ran, so the revert needed a scan) and now fails its check stops its timeline and
+/// `show`, naming the row (the fold's own failure is tested beside it in `state.rs`).
+#[test]
+fn a_mark_before_an_execution_edited_in_the_file_stops_its_timeline() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    // Marked bad before it runs: the revert needs a scan, and runs with one.
+    common::tested(&env, &req, "bob");
+    attach(&env, &req, "scan", "bob");
+    env.ok(&["approve", &req, "--comment", "the scan is clean", "--as", "carol"]);
+    env.ok(&["approve", &req, "--comment", "no security impact", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 0, "{g}");
+    let flags = env.json(&["show", &req])["assessment"]["flags"].to_string();
+    assert!(flags.contains("ships a backdoor"), "{flags}");
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let timeline = env.ok(&["timeline", &req, "--format", "json"]);
+    assert!(timeline.contains("rollback.executed"), "{timeline}");
+    assert_eq!(env.json(&["show", &req])["status"], "executed");
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER entries_no_update;
+         UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad';",
+    )
+    .unwrap();
+    drop(c);
+    let held = env.entry_set();
+    for args in [vec!["timeline", req.as_str()], vec!["show", req.as_str()]] {
+        let err = env.fails(&args, 1);
+        assert!(err.contains("naming 41 as known bad fails its check"), "{args:?}: {err}");
+        assert!(!err.contains("could not be assessed"), "{args:?}: {err}");
+    }
+    assert_eq!(verify_json(&env).0, 1);
+    assert_eq!(env.entry_set(), held);
+}
+
 /// A mark the file no longer proves (its signature changed behind the ledger's back) is not dropped, which
 /// would lift it: `gate` and `show` stop, naming it, as for a request's own row that fails its check
 /// (docs/FORMAT.md §7.5); the request list, a cache, still lists the request; `verify` finds the edit.

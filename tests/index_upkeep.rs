@@ -234,3 +234,42 @@ fn an_import_beside_an_open_connection_still_moves_its_pages_into_the_file() {
     assert!(after > before + 1_000_000, "the imported pages reached the file: {before} -> {after} bytes");
     drop(open);
 }
+
+/// An upkeep of the index that fails after the import committed (here a write to the index refused by the
+/// file) neither undoes the import nor makes it look failed: the import reports its entries and leaves the
+/// index to the background catch-up, and once the index can be written again the next reader lists them.
+#[test]
+fn an_index_upkeep_that_fails_after_the_import_committed_leaves_it_imported() {
+    let a = team();
+    let own = file_request(&a, "bob", "low");
+    let b = join_heidi(&a);
+    a.ok(&["import", &b.export("heidi.rollcall")]);
+    let theirs = file_request(&b, "heidi", "low");
+    let bundle = b.export("heidi2.rollcall");
+    let c = rusqlite::Connection::open(a.ledger()).unwrap();
+    c.execute_batch(
+        "CREATE TRIGGER index_refused BEFORE INSERT ON request_index BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .unwrap();
+    drop(c);
+    let held = a.entry_set();
+    let out =
+        a.cmd().timeout(std::time::Duration::from_secs(120)).args(["--json", "import", &bundle]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    assert_eq!(imported["index"]["state"], "background", "{imported}");
+    wait_gone(&imported);
+    let now = a.entry_set();
+    assert!(now.len() > held.len() && held.iter().all(|e| now.contains(e)), "the import is kept");
+    // The catch-up met the same refusal and said so in its log.
+    let log = std::path::PathBuf::from(imported["index"]["log"].as_str().expect("the log is named"));
+    assert!(std::fs::read_to_string(&log).unwrap().contains("refused"));
+    let c = rusqlite::Connection::open(a.ledger()).unwrap();
+    c.execute_batch("DROP TRIGGER index_refused").unwrap();
+    drop(c);
+    let listed = a.json(&["list"]);
+    let mut want = vec![own, theirs];
+    want.sort();
+    assert_eq!(ids(&listed), want, "{listed}");
+}

@@ -11,7 +11,7 @@
 
 use super::error::LedgerError;
 use super::hash::Hash;
-use super::pos::{POS_MAX, Pos, index_of, origin_tag};
+use super::pos::{POS_MAX, Pos, index_of, origin_tag, tag_of};
 use super::store::Ledger;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -193,7 +193,7 @@ impl Causality {
         if a == POS_MAX {
             return false;
         }
-        let (ta, tb) = ((a >> 48) as u32, (b >> 48) as u32);
+        let (ta, tb) = (tag_of(a), tag_of(b));
         let (ia, ib) = (index_of(a), index_of(b));
         if ta == tb {
             return ia <= ib;
@@ -214,7 +214,7 @@ impl Causality {
 
     /// The origin name of a position, when known.
     pub(crate) fn origin_of(&self, p: Pos) -> Option<&str> {
-        self.origin_index((p >> 48) as u32).map(|i| self.names[i].as_str())
+        self.origin_index(tag_of(p)).map(|i| self.names[i].as_str())
     }
 
     /// The index into `names` of the origin tagged `tag`.

@@ -34,6 +34,11 @@ pub(crate) fn ets_of(p: Pos) -> i64 {
     (p >> 80) as i64
 }
 
+/// The origin tag of a position ([`origin_tag`]): positions of one log share it.
+pub(crate) fn tag_of(p: Pos) -> u32 {
+    (p >> 48) as u32
+}
+
 /// The index in its origin's log of a position.
 pub(crate) fn index_of(p: Pos) -> u64 {
     (p & ((1u128 << 48) - 1)) as u64

@@ -115,6 +115,11 @@ pub(crate) fn load_view_unchecked(
 
 fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Result<RequestView, WorkflowError> {
     let (row, rows) = request_rows(ledger, id)?;
+    if !check && row.entry.id != *id {
+        // Unchecked (the request index): a statement edited in the file is left out, as a rebuild of the
+        // index leaves it out ([`crate::ledger::Ledger::ids_of_kind`]); checked, it fails its check below.
+        return Err(WorkflowError::NotFound(format!("request {} does not hash to its id", id.short(12))));
+    }
     if check {
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);
         for r in std::iter::once(&row).chain(&rows) {
@@ -306,5 +311,52 @@ mod tests {
         let why = executed.ignored.as_deref().expect("the execution does not count");
         assert!(why.contains("missing evidence: test"), "{why}");
         assert_ne!(view.phase, crate::audit::projection::Phase::Executed);
+    }
+
+    /// A fold that meets an execution assesses the request where it ran; when a row that assessment relies
+    /// on fails its check (the demo's `mark-bad` of the digest this revert brings back, its signature
+    /// changed in the file), the fold fails naming the row. It does not list the execution as refused
+    /// ("could not be assessed"), which would read as a verdict on the revert.
+    #[test]
+    fn a_fold_whose_execution_cannot_be_assessed_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ctx = demo.context();
+        let raw = rusqlite::Connection::open(&ctx.ledger_path).unwrap();
+        raw.execute_batch(
+            "DROP TRIGGER entries_no_update;
+             UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad'",
+        )
+        .unwrap();
+        drop(raw);
+        let ledger = ctx.open().unwrap();
+        let snap = Snapshot::load(&ledger).unwrap();
+        let key = |name: &str| snap.roster.member_by_name(name).unwrap().key;
+        let now = crate::workflow::clock::now();
+        let marked =
+            "registry.example.com/checkout@sha256:0000000000000000000000000000000000000000000000000000000000001015";
+        let mut record = crate::audit::record::tests_support::sample();
+        record.revert.to = marked.into();
+        let fact = |n: u128, kind: &str, who: &str, body: serde_json::Value| Fact {
+            pos: snap.next + n,
+            index: 0,
+            id: Hash::of(&[&n.to_be_bytes(), kind.as_bytes()]),
+            kind: kind.into(),
+            actor: key(who),
+            ts: now,
+            body: Body::of(&body),
+        };
+        let request = fact(0, REQUESTED, "bob", serde_json::to_value(&record).unwrap());
+        let r = request.id.to_hex();
+        let digest = record.revert_digest();
+        let execution = fact(
+            1,
+            EXECUTED,
+            "erin",
+            json!({"request": r, "version": r, "revert_digest": digest, "env": "production", "from": "42",
+                "to": marked, "command": ["helm", "rollback", "payments", "41"], "outcome": "succeeded"}),
+        );
+        let err = fold_facts(&ledger, &snap, &request, &[execution]).map(|v| v.timeline.len()).unwrap_err();
+        assert!(matches!(&err, WorkflowError::Refused(why) if why.contains("as known bad fails its check")), "{err}");
     }
 }

@@ -375,4 +375,55 @@ mod tests {
         }
         assert!(checked > 0, "someone is asked to validate");
     }
+
+    /// A request whose assessment relies on a row that fails its check (a `mark-bad` of what its revert
+    /// brings back, its signature changed in the file) waits on nobody: the list is still made for every
+    /// other request instead of failing (`verify` names the row).
+    #[test]
+    fn a_request_relying_on_a_row_that_fails_its_check_waits_on_nobody() {
+        let (_dir, ctx, ledger, now) = demo_ledger();
+        let names = ["alice", "bob", "carol", "dave", "erin"];
+        let keys: Vec<PublicKey> = names.iter().map(|n| ctx.keystore.info(n).unwrap().public_key).collect();
+        let waiting =
+            |ledger: &Ledger| -> Vec<Waiting> { keys.iter().map(|k| waiting_on(ledger, k, now).unwrap()).collect() };
+        let carol = waiting(&ledger)[2].clone();
+        let target = carol.ids[0];
+        let snap = Snapshot::load(&ledger).unwrap();
+        let view = load_view(&ledger, &snap, &target).unwrap();
+        let digest = view.record().revert.to.clone();
+        drop(ledger);
+        let mark = crate::workflow::lifecycle::mark_bad(&ctx, Some("dave"), &digest, "ships a backdoor").unwrap();
+        let ledger = ctx.open().unwrap();
+        // Every request bringing that digest back (to revert to, or in its lineage).
+        let snap = Snapshot::load(&ledger).unwrap();
+        let marked: Vec<EntryId> = super::super::state::all_requests(&ledger)
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .filter(|id| {
+                let view = load_view(&ledger, &snap, id).unwrap();
+                crate::analysis::flags::brought_back(view.record()).iter().any(|(d, _)| *d == digest)
+            })
+            .collect();
+        let before = waiting(&ledger);
+        assert!(before[2].stands.contains_key(&target), "still a stand of carol's, marked");
+        drop(ledger);
+        let raw = rusqlite::Connection::open(&ctx.ledger_path).unwrap();
+        raw.execute_batch("DROP TRIGGER entries_no_update").unwrap();
+        raw.execute("UPDATE entries SET signature = zeroblob(64) WHERE id = ?1", [mark.entry_id.0]).unwrap();
+        drop(raw);
+        let ledger = ctx.open().unwrap();
+        let after = waiting(&ledger);
+        let others = |w: &Waiting| {
+            let mut s: Vec<(EntryId, Stand)> =
+                w.stands.iter().filter(|(id, _)| !marked.contains(id)).map(|(i, s)| (*i, *s)).collect();
+            s.sort_by_key(|(i, _)| *i);
+            (s, w.ids.iter().filter(|id| !marked.contains(id)).copied().collect::<Vec<_>>())
+        };
+        for (now_w, was) in after.iter().zip(&before) {
+            assert!(marked.iter().all(|id| !now_w.stands.contains_key(id) && now_w.rank(id).is_none()));
+            assert_eq!(others(now_w), others(was), "every other request keeps its stand and rank");
+        }
+        assert!(!others(&after[2]).1.is_empty(), "carol still has requests waiting on her");
+    }
 }

@@ -35,9 +35,15 @@ pub(super) fn upsert(
     now: DateTime<Utc>,
     fresh: bool,
 ) -> Result<(), WorkflowError> {
-    match computed(ledger, snap, id, now)? {
-        Some(row) => store(ledger, &row, fresh),
-        // Left out now (its statement no longer hashes to its id): the row it had goes too.
+    put(ledger, id, computed(ledger, snap, id, now)?.as_ref(), fresh)
+}
+
+/// Stores request `id`'s computed row; when it is left out now (gone from the file, or its statement no
+/// longer hashes to its id), the rows it had go too (none when `fresh`: the tables are being filled).
+fn put(ledger: &Ledger, id: &EntryId, row: Option<&IndexRow>, fresh: bool) -> Result<(), WorkflowError> {
+    match row {
+        Some(row) => store(ledger, row, fresh),
+        None if fresh => Ok(()),
         None => {
             let conn = ledger.cache_conn();
             conn.prepare_cached("DELETE FROM request_index WHERE id = ?1")?.execute([id.0])?;
@@ -82,8 +88,8 @@ pub(super) fn computed(
     now: DateTime<Utc>,
 ) -> Result<Option<IndexRow>, WorkflowError> {
     let view = match load_view_unchecked(ledger, snap, id) {
-        // A stored statement that no longer hashes to its id (a tampered file): it is left out of the
-        // index, and `verify` (and every report's header) names it.
+        // A request gone from the file, or whose stored statement no longer hashes to its id (a tampered
+        // file): it is left out of the index, and `verify` (and every report's header) names it.
         Err(WorkflowError::NotFound(_)) => return Ok(None),
         other => other?,
     };
@@ -248,16 +254,14 @@ pub(super) fn compute_and_store(
             r.snap = Some(Snapshot::load(&r.ledger)?.remember(&r.ledger)?);
         }
         let snap = r.snap.as_ref().ok_or_else(|| WorkflowError::NotFound("no snapshot".into()))?;
-        computed(&r.ledger, snap, &id, now)
+        computed(&r.ledger, snap, &id, now).map(|row| (id, row))
     };
     crate::ledger::pipeline::run(limits, readers, compute, |pipe| -> Result<(), WorkflowError> {
         let stopped = |e: crate::ledger::pipeline::Stopped| WorkflowError::Usage(format!("the request index: {e}"));
-        let mut take = |row: Result<Option<IndexRow>, WorkflowError>| match row? {
-            Some(row) => {
-                store(ledger, &row, fresh)?;
-                step()
-            }
-            None => Ok(()),
+        let mut take = |row: Result<(EntryId, Option<IndexRow>), WorkflowError>| {
+            let (id, row) = row?;
+            put(ledger, &id, row.as_ref(), fresh)?;
+            step()
         };
         for (_, id) in ids {
             if pipe.push(*id, 0).map_err(stopped)? {
@@ -288,5 +292,55 @@ mod tests {
         let mode: String = l.cache_conn().query_row("PRAGMA journal_mode = MEMORY", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "memory");
         assert!(!readable_beside(&l));
+    }
+
+    /// A request whose stored statement no longer hashes to its id leaves the index when an upkeep computes
+    /// its row again, on the writer's thread or beside it (an upkeep of at least [`PARALLEL_FROM`] rows on
+    /// a machine of two cores or more): the row it had is deleted either way.
+    #[test]
+    fn an_edited_request_leaves_the_index_however_its_row_is_computed() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap();
+        let ctx = demo.context();
+        let ids = crate::workflow::reads::state::all_requests(&ctx.open().unwrap()).unwrap();
+        let (edited, others) = (ids[0].1, &ids[1..]);
+        let raw = rusqlite::Connection::open(&ctx.ledger_path).unwrap();
+        raw.execute_batch("DROP TRIGGER entries_no_update").unwrap();
+        raw.execute(
+            "UPDATE entries SET statement = CAST(replace(CAST(statement AS TEXT), '\"title\":\"', '\"title\":\"x') AS BLOB)
+              WHERE id = ?1",
+            [edited.0],
+        )
+        .unwrap();
+        drop(raw);
+        let indexed = |l: &Ledger| -> i64 {
+            l.cache_conn()
+                .query_row("SELECT count(*) FROM request_index WHERE id = ?1", [edited.0], |r| r.get(0))
+                .unwrap()
+        };
+        let ledger = ctx.open().unwrap();
+        // The row the index holds from before the edit, put back before each upkeep.
+        ledger
+            .cache_conn()
+            .execute("CREATE TEMP TABLE held AS SELECT * FROM request_index WHERE id = ?1", [edited.0])
+            .unwrap();
+        for many in [1, PARALLEL_FROM] {
+            let now = crate::workflow::clock::now();
+            let snap = Snapshot::load(&ledger).unwrap().unchecked();
+            ledger.cache_conn().execute_batch("INSERT OR REPLACE INTO request_index SELECT * FROM temp.held").unwrap();
+            assert_eq!(indexed(&ledger), 1);
+            // The edited request among `many` rows to compute (the others again and again).
+            let mut jobs = vec![(ids[0].0, edited)];
+            jobs.extend(others.iter().cycle().take(many.max(2) - 1).copied());
+            let mut steps = 0;
+            let tx = ledger.cache_conn().unchecked_transaction().unwrap();
+            compute_and_store(&ledger, &snap, &jobs, now, false, &mut || {
+                steps += 1;
+                Ok(())
+            })
+            .unwrap();
+            tx.commit().unwrap();
+            assert_eq!((indexed(&ledger), steps), (0, jobs.len()), "{many} rows");
+        }
     }
 }
