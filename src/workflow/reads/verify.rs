@@ -257,6 +257,8 @@ fn verify_ledger(
     let witnesses = super::witness::witness_state(ledger);
     #[cfg(test)]
     let witnesses = tests::refused_cosignatures(witnesses);
+    // Without the cosignatures, whether a peer witnessed a log is not known (and not "no").
+    let witnesses_read = witnesses.is_ok();
     match witnesses {
         Ok(w) => report.witnesses = w,
         Err(e) => report.failure = Some(cannot("read the cosignatures", e)),
@@ -346,7 +348,7 @@ fn verify_ledger(
                 checkpointed,
                 unchecked_tail: r.size.saturating_sub(checkpointed),
                 witnessed: !witnesses.is_empty(),
-                statement: completeness_statement(r.size, checkpointed, &witnesses),
+                statement: completeness_statement(r.size, checkpointed, witnesses_read.then_some(&witnesses)),
             });
             if let Some(f) = &r.failure {
                 found(&mut report.failure, f.clone());
@@ -630,16 +632,19 @@ fn pre_roster(ledger: &Ledger) -> Result<PreRoster, WorkflowError> {
     Ok((ids, roster, causal))
 }
 
-fn completeness_statement(size: u64, checkpointed: u64, witnesses: &[(String, u64)]) -> String {
-    let base = if witnesses.is_empty() {
-        "this file alone cannot show that nothing was cut off after its latest checkpoint; \
-         that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)"
-            .to_string()
-    } else {
-        format!(
-            "witnessed: {} (a shorter log than a witness saw would be refused on import)",
-            witnesses.iter().map(|(w, n)| format!("size {n} by {w}")).collect::<Vec<_>>().join(", ")
-        )
+/// What a log's completeness rests on; `witnesses` None when the cosignatures could not be read.
+fn completeness_statement(size: u64, checkpointed: u64, witnesses: Option<&Vec<(String, u64)>>) -> String {
+    let base = match witnesses {
+        None => "whether a peer witnessed it is not known: the cosignatures could not be read".to_string(),
+        Some(w) if w.is_empty() => "this file alone cannot show that nothing was cut off after its latest \
+             checkpoint; that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)"
+            .to_string(),
+        Some(witnesses) => {
+            format!(
+                "witnessed: {} (a shorter log than a witness saw would be refused on import)",
+                witnesses.iter().map(|(w, n)| format!("size {n} by {w}")).collect::<Vec<_>>().join(", ")
+            )
+        }
     };
     if checkpointed == size {
         format!("the log ends exactly at its latest signed checkpoint (size {size}); {base}")
@@ -768,6 +773,17 @@ mod tests {
         assert!(f.not_read && f.problem.starts_with("cannot read the cosignatures"), "{f:?}");
         assert!(r.evidence_checked && r.authorization_checked);
         assert_eq!((r.blobs.checked, r.discounted.len()), (intact.blobs.checked, intact.discounted.len()));
+        // Whether a peer witnessed the logs is not known, not "no": the jump host's log is witnessed.
+        assert!(
+            intact.completeness.iter().any(|c| c.statement.contains("witnessed: size")),
+            "{:?}",
+            intact.completeness
+        );
+        for c in &r.completeness {
+            assert!(
+                c.statement.ends_with("whether a peer witnessed it is not known: the cosignatures could not be read")
+            );
+        }
         add_orphan(&ctx);
         let f = verified(&ctx, Some(Refuse::Cosignatures)).failure.unwrap();
         assert!(!f.not_read && f.problem.contains("in no log"), "{f:?}");
