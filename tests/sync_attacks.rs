@@ -898,3 +898,49 @@ fn killed_at_twelve_points(base: &Env, args: &[&str], mut check: impl FnMut(&Env
     }
     assert!(interrupted > 0, "nothing was killed while it ran (a full run takes {took:?})");
 }
+
+/// Two origins whose names share a position tag (the first four bytes of the SHA-256 of the name; a name
+/// with a chosen tag takes minutes to find, these two were found by trying names) cannot be held together:
+/// their entries would take each other's positions, and each log would look as if it had seen the other's
+/// entries up to its own length. The second is refused on import and on a join, naming both, and nothing
+/// changes; `verify` fails on a ledger that holds both.
+#[test]
+fn an_origin_whose_position_tag_another_holds_is_refused() {
+    let (one, two) = ("test.example/c-7117", "test.example/c-47721");
+    let hash = |n: &str| Sha256::digest(n.as_bytes())[..4].to_vec();
+    assert_eq!(hash(one), hash(two));
+    let alice = Env::with_ledger();
+    // Both join from bundles that do not carry the other.
+    let grace = peer(&alice, "grace", one, &["approver"]);
+    let heidi = peer(&alice, "heidi", two, &["requester"]);
+    alice.ok(&["import", &grace.export("grace.rollcall")]);
+    let (before, dump, entries) = (alice.fingerprint(), alice.dump(), alice.entry_set());
+    let err = alice.fails(&["import", &heidi.export("heidi.rollcall")], 1);
+    assert!(err.contains("cannot be held together") && err.contains(one) && err.contains(two), "{err}");
+    assert_eq!((alice.fingerprint(), alice.entry_set()), (before, entries));
+    assert!(alice.dump() == dump);
+    assert_eq!(verify_json(&alice).0, 0);
+    // A machine joining under the second name from a bundle that carries the first: refused, nothing kept.
+    let ivan = Env::new();
+    ivan.ok(&["key", "new", "ivan"]);
+    alice.ok(&["enroll", "ivan", "--pubkey", &ivan.public_key("ivan"), "--as", "alice", "--role", "approver"]);
+    let out = ivan
+        .cmd()
+        .args(["init", "--join", &alice.export("ivan.rollcall"), "--as", "ivan", "--origin", two])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cannot be held together"), "{err}");
+    assert!(!ivan.ledger().exists());
+    // A ledger holding both (written behind its back) fails `verify`, naming them.
+    let key: String = rusqlite::Connection::open(alice.ledger())
+        .unwrap()
+        .query_row("SELECT public_key FROM origins WHERE own = 1", [], |r| r.get(0))
+        .unwrap();
+    let c = rusqlite::Connection::open(alice.ledger()).unwrap();
+    c.execute("INSERT INTO origins (name, public_key, own) VALUES (?1, ?2, 0)", [two, &key]).unwrap();
+    drop(c);
+    let (code, v) = verify_json(&alice);
+    assert_eq!(code, 1, "{v}");
+    assert!(v.to_string().contains("cannot be held together"), "{v}");
+}

@@ -226,7 +226,13 @@ impl<'c> Import<'c> {
         if !valid_key_name(name) || name == super::note::COSIGNATURE_HEADER {
             return Err(LedgerError::Refused(format!("origin name {name:?} is not valid")));
         }
-        if let Some(o) = read_origins(self.conn)?.into_iter().find(|o| o.name == name) {
+        let held = read_origins(self.conn)?;
+        if let Some(o) =
+            held.iter().find(|o| o.name != name && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name))
+        {
+            return Err(LedgerError::Refused(super::pos::clash_problem(&o.name, name)));
+        }
+        if let Some(o) = held.into_iter().find(|o| o.name == name) {
             if o.key != *key {
                 return Err(LedgerError::Refused(format!(
                     "origin {name} is known here with key {}, the bundle gives {}",

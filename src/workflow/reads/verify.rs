@@ -243,6 +243,11 @@ fn verify_ledger(
             return report;
         }
     };
+    // Two origins sharing a position tag leave the order of their entries undefined: every verdict that
+    // follows order (the roster, causality, a request's lifecycle) could differ between two machines.
+    if let Some((a, b)) = crate::ledger::pos::tag_clash(origins.iter().map(|o| o.name.as_str())) {
+        found(&mut report.failure, Failure::new(b, None, None, crate::ledger::pos::clash_problem(a, b)));
+    }
     let total = match progress {
         Some(_) => {
             origins.iter().map(|o| ledger.size(o).unwrap_or(0)).sum::<u64>()
