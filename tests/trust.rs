@@ -422,3 +422,29 @@ fn a_row_whose_stored_effective_time_was_changed_never_counts() {
         assert_eq!(verify_json(&env).0, 1);
     }
 }
+
+/// carol approves and erin runs the revert on the founder's machine. A week later frank (an approver), on a
+/// machine of his own joined from a copy taken before anyone decided, signs a rejection stamped just after
+/// the request, before carol's approval: valid times (nothing his log had seen is later), but his machine
+/// had seen neither the approval nor the execution, and theirs had not seen his rejection. The execution
+/// is judged by what its log had seen when it ran: it still counts, and the rejection is listed.
+#[test]
+fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
+    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let later = "2026-11-09T09:00:00Z";
+    assert_eq!(json_at(&f, later, &["show", &req])["status"], "executed");
+    let m = machine(&f, "frank", "test.example/frank-2", &early, "2026-11-02T09:03:00Z");
+    ok_at(&m, "2026-11-02T09:04:00Z", &["reject", &req, "--comment", "too risky", "--as", "frank"]);
+    ok_at(&f, later, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "frank.rollcall", "frank")]);
+    let shown = json_at(&f, later, &["show", &req]);
+    assert_eq!(shown["status"], "executed", "{shown}");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let discounted: Vec<&str> =
+        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(!discounted.contains(&"rollback.executed"), "{v}");
+}

@@ -127,6 +127,12 @@ pub struct Refusal(pub String);
 /// Who may do what: implemented by the policy layer over the roster and the policy in force.
 pub trait Rules {
     fn allow(&self, action: Action, fact: &Fact, view: &RequestView) -> Result<(), Refusal>;
+
+    /// Whether the entry at `earlier` happened before the one at `later` (causal order, FORMAT.md §7.2:
+    /// the later one's log had seen it). Without a roster, position order: everything positioned before.
+    fn before(&self, earlier: Pos, later: Pos) -> bool {
+        earlier <= later
+    }
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
@@ -302,12 +308,23 @@ impl RequestView {
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
-        let mut v = RequestView::with_record(request, record)?;
+        let mut v = RequestView::with_record(request, record.clone())?;
         if let Err(why) = rules.allow(Action::Request, request, &v) {
             v.timeline[0].ignored = Some(why.0);
         }
-        for f in related {
-            v.apply(f, rules);
+        for (i, f) in related.iter().enumerate() {
+            // An execution is judged by what its log had seen when it was recorded (FORMAT.md §1.2): an
+            // entry positioned before it that its log had not seen (a rejection, an approval, an amendment
+            // or a withdrawal signed elsewhere, concurrently, perhaps backdated) neither voids it nor makes
+            // it count. Only then is the request folded again from the entries in its causal past.
+            let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
+            if execution && related[..i].iter().any(|g| !rules.before(g.pos, f.pos)) {
+                let past: Vec<Fact> = related[..i].iter().filter(|g| rules.before(g.pos, f.pos)).cloned().collect();
+                let seen = RequestView::fold_with_record(request, record.clone(), &past, rules)?;
+                v.apply_judged(f, rules, Some(&seen));
+            } else {
+                v.apply(f, rules);
+            }
         }
         Ok(v)
     }
@@ -436,7 +453,13 @@ impl RequestView {
 
     /// Applies one related entry.
     pub(crate) fn apply(&mut self, f: &Fact, rules: &dyn Rules) {
-        let outcome = self.try_apply(f, rules);
+        self.apply_judged(f, rules, None);
+    }
+
+    /// Applies one related entry, admitted by the lifecycle and the rules as `judge` stands (the request as
+    /// the entry's log had seen it), or as this view stands when `None`.
+    fn apply_judged(&mut self, f: &Fact, rules: &dyn Rules, judge: Option<&RequestView>) {
+        let outcome = self.try_apply(f, rules, judge);
         self.timeline.push(TimelineItem {
             pos: f.pos,
             index: f.index,
@@ -448,14 +471,15 @@ impl RequestView {
         });
     }
 
-    fn try_apply(&mut self, f: &Fact, rules: &dyn Rules) -> Result<(), String> {
+    fn try_apply(&mut self, f: &Fact, rules: &dyn Rules, judge: Option<&RequestView>) -> Result<(), String> {
         let action = Action::of_kind(&f.kind).ok_or_else(|| format!("{} is not a request entry", f.kind))?;
         let request_field = f.body.str_member("request").and_then(|r| Hash::from_hex(&r));
         if action != Action::Note && request_field != Some(self.id) {
             return Err("names another request".into());
         }
-        self.admits(action).map_err(|r| r.0)?;
-        rules.allow(action, f, self).map_err(|r| r.0)?;
+        let judge = judge.unwrap_or(self);
+        judge.admits(action).map_err(|r| r.0)?;
+        rules.allow(action, f, judge).map_err(|r| r.0)?;
         match action {
             Action::Request => return Err("a request cannot be filed twice".into()),
             Action::Amend => {
@@ -763,5 +787,59 @@ mod tests {
         let v = RequestView::fold(&r, &[other], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Open);
         assert!(v.timeline[1].ignored.is_some());
+    }
+
+    /// An execution is judged by the request as its log had seen it. Here positions 10 and up were signed on
+    /// another machine that had seen nothing after the request, and nothing of it was seen by the machine
+    /// that recorded the execution (position 30): a rejection there, positioned before the execution, does
+    /// not void it; an approval there does not make an execution count that the approvals it had seen did not
+    /// allow. With position order alone (no causality) both would.
+    #[test]
+    fn an_execution_is_judged_by_what_its_log_had_seen() {
+        /// Executes only with at least `need` approvals and no rejection; entries at 10..20 are concurrent
+        /// with everything else after the request.
+        struct Need(usize, bool);
+        impl Rules for Need {
+            fn allow(&self, action: Action, _: &Fact, view: &RequestView) -> Result<(), Refusal> {
+                let count = |d: Decision| view.decisions.iter().filter(|x| x.body.decision == d).count();
+                if action == Action::Execute && (count(Decision::Approve) < self.0 || count(Decision::Reject) > 0) {
+                    return Err(Refusal("not allowed".into()));
+                }
+                Ok(())
+            }
+            fn before(&self, a: Pos, b: Pos) -> bool {
+                let elsewhere = |p: Pos| (10..20).contains(&p);
+                if self.1 { a <= b } else { a <= 1 || (a <= b && elsewhere(a) == elsewhere(b)) }
+            }
+        }
+        let r = request();
+        let decide = |pos: u64, actor: u8, decision: &str| {
+            let kind = if decision == "approve" { APPROVED } else { REJECTED };
+            fact(
+                pos,
+                kind,
+                actor,
+                json!({"request": rid(), "version": rid(), "revert_digest": "x", "evidence": [], "policy": rid(), "decision": decision, "comment": "c"}),
+            )
+        };
+        let exec = fact(
+            30,
+            EXECUTED,
+            3,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
+        );
+        let counted = |rules: &Need, related: &[Fact]| {
+            let v = RequestView::fold(&r, related, rules).unwrap();
+            v.timeline.last().unwrap().ignored.is_none()
+        };
+        let rejected_elsewhere = [decide(2, 2, "approve"), decide(12, 4, "reject"), exec.clone()];
+        assert!(counted(&Need(1, false), &rejected_elsewhere));
+        assert!(!counted(&Need(1, true), &rejected_elsewhere), "by position alone");
+        let approved_elsewhere = [decide(2, 2, "approve"), decide(12, 4, "approve"), exec];
+        assert!(!counted(&Need(2, false), &approved_elsewhere));
+        assert!(counted(&Need(2, true), &approved_elsewhere), "by position alone");
+        // The rest of the fold reads every entry: the request is executed, with both decisions listed.
+        let v = RequestView::fold(&r, &rejected_elsewhere, &Need(1, false)).unwrap();
+        assert_eq!((v.phase, v.decisions.len()), (Phase::Executed, 2));
     }
 }

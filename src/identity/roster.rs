@@ -215,6 +215,11 @@ impl Roster {
         Arc::clone(&self.causal)
     }
 
+    /// Whether the entry at `a` happened before the one at `b` ([`Causality::before`]).
+    pub(crate) fn happened_before(&self, a: Pos, b: Pos) -> bool {
+        self.causal.before(a, b)
+    }
+
     /// Whether `m` counts at `pos` (see the type's rules).
     fn member_active(&self, m: &Member, pos: Pos) -> bool {
         if !self.causal.before(m.since, pos) {

@@ -610,6 +610,10 @@ impl Rules for PolicyRules<'_> {
     fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
         self.reason_against(action, f, view).map_err(Refusal)
     }
+
+    fn before(&self, earlier: Pos, later: Pos) -> bool {
+        self.ctx.roster.happened_before(earlier, later)
+    }
 }
 
 impl PolicyRules<'_> {

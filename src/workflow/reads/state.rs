@@ -190,6 +190,10 @@ struct FoldRules<'a> {
 }
 
 impl crate::audit::projection::Rules for FoldRules<'_> {
+    fn before(&self, earlier: crate::ledger::Pos, later: crate::ledger::Pos) -> bool {
+        self.snap.roster.happened_before(earlier, later)
+    }
+
     fn allow(
         &self,
         action: crate::audit::projection::Action,
