@@ -448,3 +448,38 @@ fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
         v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert!(!discounted.contains(&"rollback.executed"), "{v}");
 }
+
+/// carol's approval, the one the revert ran on, copied byte for byte into the log of a machine frank joined
+/// from an old copy, under a name whose tag sorts before the founder's: the approval's first position is
+/// now on a log the executing machine never saw. The execution is still judged with it: its log had seen
+/// the approval at its own position.
+#[test]
+fn an_approval_copied_into_another_log_still_counts_for_the_revert_it_allowed() {
+    use sha2::Digest;
+    let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
+    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let later = "2026-11-09T09:00:00Z";
+    let approval = json_at(&f, later, &["show", &req])["decisions"][0]["entry_id"].as_str().unwrap().to_string();
+    let first = tag("test.example/laptop");
+    let name = (0..).map(|i| format!("test.example/frank-{i}")).find(|n| tag(n) < first).unwrap();
+    let m = machine(&f, "frank", &name, &early, "2026-11-02T09:03:00Z");
+    let copy =
+        Ledger::open_read_only(&f.ledger()).unwrap().entry(&Hash::from_hex(&approval).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&m.ledger()).unwrap();
+    l.append(std::slice::from_ref(&copy.entry), None, &m.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    ok_at(&f, later, &["import", &export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank")]);
+    let held = Ledger::open_read_only(&f.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
+    assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
+    let shown = json_at(&f, later, &["show", &req]);
+    assert_eq!(shown["status"], "executed", "{shown}");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let discounted: Vec<&str> =
+        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(!discounted.contains(&"rollback.executed"), "{v}");
+}

@@ -128,10 +128,11 @@ pub struct Refusal(pub String);
 pub trait Rules {
     fn allow(&self, action: Action, fact: &Fact, view: &RequestView) -> Result<(), Refusal>;
 
-    /// Whether the entry at `earlier` happened before the one at `later` (causal order, FORMAT.md §7.2:
-    /// the later one's log had seen it). Without a roster, position order: everything positioned before.
-    fn before(&self, earlier: Pos, later: Pos) -> bool {
-        earlier <= later
+    /// Whether the entry `earlier` happened before the one at `later` (causal order, FORMAT.md §7.2: the
+    /// later one's log had seen it, at any of the positions the logs hold it at). Without a roster, position
+    /// order: everything positioned before.
+    fn before(&self, earlier: &Fact, later: Pos) -> bool {
+        earlier.pos <= later
     }
 }
 
@@ -308,23 +309,41 @@ impl RequestView {
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
-        let mut v = RequestView::with_record(request, record.clone())?;
-        if let Err(why) = rules.allow(Action::Request, request, &v) {
-            v.timeline[0].ignored = Some(why.0);
-        }
+        let mut v = RequestView::started(request, record.clone(), rules)?;
+        // What each execution met so far was judged: None when it counted, else why not.
+        let mut judged: std::collections::HashMap<EntryId, Option<String>> = std::collections::HashMap::new();
         for (i, f) in related.iter().enumerate() {
+            let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
             // An execution is judged by what its log had seen when it was recorded (FORMAT.md §1.2): an
             // entry positioned before it that its log had not seen (a rejection, an approval, an amendment
             // or a withdrawal signed elsewhere, concurrently, perhaps backdated) neither voids it nor makes
-            // it count. Only then is the request folded again from the entries in its causal past.
-            let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
-            if execution && related[..i].iter().any(|g| !rules.before(g.pos, f.pos)) {
-                let past: Vec<Fact> = related[..i].iter().filter(|g| rules.before(g.pos, f.pos)).cloned().collect();
-                let seen = RequestView::fold_with_record(request, record.clone(), &past, rules)?;
+            // it count. Only then is the request folded again, from the entries in its causal past, each
+            // earlier execution among them taking the verdict it was given here (its own past lies within
+            // this one's), so no execution is judged twice.
+            if execution && related[..i].iter().any(|g| !rules.before(g, f.pos)) {
+                let mut seen = RequestView::started(request, record.clone(), rules)?;
+                for g in related[..i].iter().filter(|g| rules.before(g, f.pos)) {
+                    match judged.get(&g.id) {
+                        Some(verdict) => seen.apply_verdict(g, verdict.clone()),
+                        None => seen.apply(g, rules),
+                    }
+                }
                 v.apply_judged(f, rules, Some(&seen));
             } else {
                 v.apply(f, rules);
             }
+            if execution {
+                judged.insert(f.id, v.timeline.last().and_then(|t| t.ignored.clone()));
+            }
+        }
+        Ok(v)
+    }
+
+    /// The request alone, its own entry judged by `rules`.
+    fn started(request: &Fact, record: Option<RequestBody>, rules: &dyn Rules) -> Result<RequestView, InvalidRecord> {
+        let mut v = RequestView::with_record(request, record)?;
+        if let Err(why) = rules.allow(Action::Request, request, &v) {
+            v.timeline[0].ignored = Some(why.0);
         }
         Ok(v)
     }
@@ -460,6 +479,22 @@ impl RequestView {
     /// the entry's log had seen it), or as this view stands when `None`.
     fn apply_judged(&mut self, f: &Fact, rules: &dyn Rules, judge: Option<&RequestView>) {
         let outcome = self.try_apply(f, rules, judge);
+        self.met(f, outcome);
+    }
+
+    /// Applies an entry already judged elsewhere: `None` when it counted (it only takes effect), else why not.
+    fn apply_verdict(&mut self, f: &Fact, verdict: Option<String>) {
+        let outcome = match verdict {
+            None => Action::of_kind(&f.kind)
+                .ok_or_else(|| format!("{} is not a request entry", f.kind))
+                .and_then(|action| self.take_effect(action, f)),
+            Some(why) => Err(why),
+        };
+        self.met(f, outcome);
+    }
+
+    /// Adds `f` to the timeline, with why it did not count when it did not.
+    fn met(&mut self, f: &Fact, outcome: Result<(), String>) {
         self.timeline.push(TimelineItem {
             pos: f.pos,
             index: f.index,
@@ -480,6 +515,11 @@ impl RequestView {
         let judge = judge.unwrap_or(self);
         judge.admits(action).map_err(|r| r.0)?;
         rules.allow(action, f, judge).map_err(|r| r.0)?;
+        self.take_effect(action, f)
+    }
+
+    /// Takes an admitted entry's effect on the request.
+    fn take_effect(&mut self, action: Action, f: &Fact) -> Result<(), String> {
         match action {
             Action::Request => return Err("a request cannot be filed twice".into()),
             Action::Amend => {
@@ -807,8 +847,8 @@ mod tests {
                 }
                 Ok(())
             }
-            fn before(&self, a: Pos, b: Pos) -> bool {
-                let elsewhere = |p: Pos| (10..20).contains(&p);
+            fn before(&self, a: &Fact, b: Pos) -> bool {
+                let (a, elsewhere) = (a.pos, |p: Pos| (10..20).contains(&p));
                 if self.1 { a <= b } else { a <= 1 || (a <= b && elsewhere(a) == elsewhere(b)) }
             }
         }
@@ -841,5 +881,39 @@ mod tests {
         // The rest of the fold reads every entry: the request is executed, with both decisions listed.
         let v = RequestView::fold(&r, &rejected_elsewhere, &Need(1, false)).unwrap();
         assert_eq!((v.phase, v.decisions.len()), (Phase::Executed, 2));
+    }
+
+    /// However many executions a request has, each concurrent with entries positioned before it, each is
+    /// judged once: the causal past an execution is judged on takes the earlier executions' verdicts as
+    /// they were given (a fold judging them again in every past would cost 2^k).
+    #[test]
+    fn each_execution_is_judged_once() {
+        /// Entries at odd positions come from a machine no executing log had seen; counts Execute judgments.
+        struct Counting(std::cell::Cell<usize>);
+        impl Rules for Counting {
+            fn allow(&self, action: Action, _: &Fact, _: &RequestView) -> Result<(), Refusal> {
+                if action == Action::Execute {
+                    self.0.set(self.0.get() + 1);
+                }
+                Ok(())
+            }
+            fn before(&self, a: &Fact, b: Pos) -> bool {
+                a.pos <= 1 || (a.pos <= b && a.pos % 2 == b % 2)
+            }
+        }
+        let r = request();
+        let mut related = Vec::new();
+        for i in 1..=40u64 {
+            related.push(fact(2 * i + 1, NOTE, 4, json!({"on": rid(), "text": "elsewhere"})));
+            related.push(fact(
+                2 * i + 2,
+                EXECUTED,
+                3,
+                json!({"request": rid(), "version": rid(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "failed"}),
+            ));
+        }
+        let rules = Counting(std::cell::Cell::new(0));
+        let v = RequestView::fold(&r, &related, &rules).unwrap();
+        assert_eq!((rules.0.get(), v.executions.len()), (40, 40));
     }
 }

@@ -584,11 +584,17 @@ impl Ledger {
 
     /// The entry `id`, in whichever log holds it.
     pub fn entry(&self, id: &EntryId) -> Result<Option<LogRow>, LedgerError> {
+        Ok(self.entry_rows(id)?.into_iter().next())
+    }
+
+    /// Every leaf holding the entry `id` (one row per log that holds it), in union order.
+    pub fn entry_rows(&self, id: &EntryId) -> Result<Vec<LogRow>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{ROW_COLUMNS} FROM entries e CROSS JOIN leaves l ON l.entry_id = e.id WHERE e.id = ?1"
         ))?;
-        let rows = collect_rows(stmt.query(params![id.0])?, &mut self.names()?)?;
-        Ok(rows.into_iter().min_by_key(|r| r.pos))
+        let mut rows = collect_rows(stmt.query(params![id.0])?, &mut self.names()?)?;
+        rows.sort_by_key(|r| r.pos);
+        Ok(rows)
     }
 
     /// Every entry whose refs include `id`, in union order.

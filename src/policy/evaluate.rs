@@ -611,8 +611,8 @@ impl Rules for PolicyRules<'_> {
         self.reason_against(action, f, view).map_err(Refusal)
     }
 
-    fn before(&self, earlier: Pos, later: Pos) -> bool {
-        self.ctx.roster.happened_before(earlier, later)
+    fn before(&self, earlier: &Fact, later: Pos) -> bool {
+        self.ctx.roster.happened_before(earlier.pos, later)
     }
 }
 

@@ -190,8 +190,35 @@ struct FoldRules<'a> {
 }
 
 impl crate::audit::projection::Rules for FoldRules<'_> {
-    fn before(&self, earlier: crate::ledger::Pos, later: crate::ledger::Pos) -> bool {
-        self.snap.roster.happened_before(earlier, later)
+    /// At its first position, or at any other a log holds it at (an entry copied into a log the executing
+    /// one never saw takes its first position there, and must not leave the past of what had seen it).
+    /// Another position counts only as a checked row when rows are checked (§7.5).
+    fn before(&self, earlier: &Fact, later: crate::ledger::Pos) -> bool {
+        let roster = &self.snap.roster;
+        if roster.happened_before(earlier.pos, later) {
+            return true;
+        }
+        let rows = match self.ledger.entry_rows(&earlier.id) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e.into());
+                return false;
+            }
+        };
+        let mut checker = crate::ledger::inclusion::Checker::new(self.ledger);
+        rows.iter().filter(|r| r.pos != earlier.pos && roster.happened_before(r.pos, later)).any(|r| {
+            if !self.snap.check_rows {
+                return true;
+            }
+            match checker.check(r) {
+                Ok(_) => true,
+                Err(crate::ledger::inclusion::Unchecked::Fails(_)) => false,
+                Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => {
+                    self.failed.borrow_mut().get_or_insert(e.into());
+                    false
+                }
+            }
+        })
     }
 
     fn allow(
