@@ -944,3 +944,31 @@ fn an_origin_whose_position_tag_another_holds_is_refused() {
     assert_eq!(code, 1, "{v}");
     assert!(v.to_string().contains("cannot be held together"), "{v}");
 }
+
+/// An auditor's copy of a bundle (`verify --bundle`) holds an empty origin of its own,
+/// `rollcall/audit-copy`: a log whose name shares its tag (`test.example/a-7683283183`, found by trying
+/// names) is audited like any other, not refused as a clash (else one member could make every bundle
+/// carrying their log unauditable); and no ledger's log may take that name.
+#[test]
+fn a_log_sharing_the_audit_copys_tag_is_audited_and_the_name_is_reserved() {
+    let name = "test.example/a-7683283183";
+    let hash = |n: &str| Sha256::digest(n.as_bytes())[..4].to_vec();
+    assert_eq!(hash(name), hash("rollcall/audit-copy"));
+    let alice = Env::with_ledger();
+    let grace = peer(&alice, "grace", name, &["approver"]);
+    alice.ok(&["import", &grace.export("grace.rollcall")]);
+    let bundle = alice.export("all.rollcall");
+    let out = Env::new().ok(&["verify", "--bundle", &bundle]);
+    assert!(out.contains("integrity: OK") && out.contains(name), "{out}");
+    let ivan = Env::new();
+    ivan.ok(&["key", "new", "ivan"]);
+    alice.ok(&["enroll", "ivan", "--pubkey", &ivan.public_key("ivan"), "--as", "alice", "--role", "approver"]);
+    let out = ivan
+        .cmd()
+        .args(["init", "--join", &alice.export("ivan.rollcall"), "--as", "ivan", "--origin", "rollcall/audit-copy"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("reserved"), "{err}");
+    assert!(!ivan.ledger().exists());
+}

@@ -226,10 +226,17 @@ impl<'c> Import<'c> {
         if !valid_key_name(name) || name == super::note::COSIGNATURE_HEADER {
             return Err(LedgerError::Refused(format!("origin name {name:?} is not valid")));
         }
+        if name == super::pos::AUDIT_ORIGIN {
+            return Err(LedgerError::Refused(format!("origin name {name} is reserved for audit copies")));
+        }
         let held = read_origins(self.conn)?;
-        if let Some(o) =
-            held.iter().find(|o| o.name != name && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name))
-        {
+        // An audit copy's own origin holds nothing: it clashes with no log it is given to check.
+        let clashes = |o: &&Origin| {
+            o.name != name
+                && !(o.own && o.name == super::pos::AUDIT_ORIGIN)
+                && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name)
+        };
+        if let Some(o) = held.iter().find(clashes) {
             return Err(LedgerError::Refused(super::pos::clash_problem(&o.name, name)));
         }
         if let Some(o) = held.into_iter().find(|o| o.name == name) {

@@ -33,6 +33,10 @@ pub(crate) fn tag_clash<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<
     None
 }
 
+/// The own origin of an audit copy (`verify --bundle`, `tui --bundle`): its log is always empty, its key
+/// thrown away, so it orders nothing and clashes with nothing; no log of a ledger may take the name.
+pub(crate) const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
+
 /// What is wrong with two origins [`tag_clash`] found.
 pub(crate) fn clash_problem(a: &str, b: &str) -> String {
     format!(

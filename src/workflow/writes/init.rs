@@ -82,6 +82,9 @@ pub(crate) fn init_with(
         return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
     }
     let origin = match origin {
+        Some(o) if o == crate::ledger::pos::AUDIT_ORIGIN => {
+            return Err(WorkflowError::Usage(format!("origin name {o} is reserved for audit copies")));
+        }
         Some(o) if valid_key_name(o) => o.to_string(),
         Some(o) => {
             return Err(WorkflowError::Usage(format!(

@@ -319,6 +319,9 @@ pub(crate) fn join(
     }
     let ledger_id = bundle_ledger_id(bundle)?;
     let origin = match origin {
+        Some(o) if o == AUDIT_ORIGIN => {
+            return Err(WorkflowError::Usage(format!("origin name {o} is reserved for audit copies")));
+        }
         Some(o) if crate::ledger::note::valid_key_name(o) => o.to_string(),
         Some(o) => return Err(WorkflowError::Usage(format!("origin {o:?} is not valid"))),
         None => super::init::default_origin_name(),
@@ -419,7 +422,7 @@ pub(crate) fn open_bundle(bundle: &Path) -> Result<AuditCopy, WorkflowError> {
 }
 
 /// The own origin name of an audit copy (its log is always empty).
-pub(crate) const AUDIT_ORIGIN: &str = "rollcall/audit-copy";
+pub(crate) use crate::ledger::pos::AUDIT_ORIGIN;
 
 impl From<SyncError> for WorkflowError {
     /// A failure of the ledger (or of its blob store) under a sync is the ledger's: said and classified
