@@ -423,6 +423,32 @@ fn a_row_whose_stored_effective_time_was_changed_never_counts() {
     }
 }
 
+/// A week after the reverts of the tests below ran.
+const LATER: &str = "2026-11-09T09:00:00Z";
+
+/// bob's request (tested at 09:01), a copy of the founder's ledger taken at 09:02 before anyone decided, then
+/// carol's approval at 10:00 and erin's execution at 11:00: (founder, request, the copy).
+fn ran_after_a_copy_was_taken() -> (Env, String, String) {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
+    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    (f, req, early)
+}
+
+/// The revert of `req` still counts a week later: `show` says executed, `verify` passes and does not list
+/// the execution among what does not count.
+fn still_counts(f: &Env, req: &str) {
+    let shown = json_at(f, LATER, &["show", req]);
+    assert_eq!(shown["status"], "executed", "{shown}");
+    let (code, v) = verify_json(f);
+    assert_eq!(code, 0, "{v}");
+    let discounted: Vec<&str> =
+        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(!discounted.contains(&"rollback.executed"), "{v}");
+}
+
 /// carol approves and erin runs the revert on the founder's machine. A week later frank (an approver), on a
 /// machine of his own joined from a copy taken before anyone decided, signs a rejection stamped just after
 /// the request, before carol's approval: valid times (nothing his log had seen is later), but his machine
@@ -430,23 +456,12 @@ fn a_row_whose_stored_effective_time_was_changed_never_counts() {
 /// is judged by what its log had seen when it ran: it still counts, and the rejection is listed.
 #[test]
 fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
-    let f = team_at(Some(T0));
-    let req = request_at(&f, "2026-11-02T09:00:00Z");
-    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
-    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
-    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
-    let later = "2026-11-09T09:00:00Z";
-    assert_eq!(json_at(&f, later, &["show", &req])["status"], "executed");
+    let (f, req, early) = ran_after_a_copy_was_taken();
+    assert_eq!(json_at(&f, LATER, &["show", &req])["status"], "executed");
     let m = machine(&f, "frank", "test.example/frank-2", &early, "2026-11-02T09:03:00Z");
     ok_at(&m, "2026-11-02T09:04:00Z", &["reject", &req, "--comment", "too risky", "--as", "frank"]);
-    ok_at(&f, later, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "frank.rollcall", "frank")]);
-    let shown = json_at(&f, later, &["show", &req]);
-    assert_eq!(shown["status"], "executed", "{shown}");
-    let (code, v) = verify_json(&f);
-    assert_eq!(code, 0, "{v}");
-    let discounted: Vec<&str> =
-        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
-    assert!(!discounted.contains(&"rollback.executed"), "{v}");
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "frank.rollcall", "frank")]);
+    still_counts(&f, &req);
 }
 
 /// carol's approval, the one the revert ran on, copied byte for byte into the log of a machine frank joined
@@ -457,13 +472,8 @@ fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
 fn an_approval_copied_into_another_log_still_counts_for_the_revert_it_allowed() {
     use sha2::Digest;
     let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
-    let f = team_at(Some(T0));
-    let req = request_at(&f, "2026-11-02T09:00:00Z");
-    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
-    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
-    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
-    let later = "2026-11-09T09:00:00Z";
-    let approval = json_at(&f, later, &["show", &req])["decisions"][0]["entry_id"].as_str().unwrap().to_string();
+    let (f, req, early) = ran_after_a_copy_was_taken();
+    let approval = json_at(&f, LATER, &["show", &req])["decisions"][0]["entry_id"].as_str().unwrap().to_string();
     let first = tag("test.example/laptop");
     let name = (0..).map(|i| format!("test.example/frank-{i}")).find(|n| tag(n) < first).unwrap();
     let m = machine(&f, "frank", &name, &early, "2026-11-02T09:03:00Z");
@@ -472,14 +482,8 @@ fn an_approval_copied_into_another_log_still_counts_for_the_revert_it_allowed() 
     let mut l = Ledger::open(&m.ledger()).unwrap();
     l.append(std::slice::from_ref(&copy.entry), None, &m.signing_key("origin"), i64::MAX).unwrap();
     drop(l);
-    ok_at(&f, later, &["import", &export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank")]);
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank")]);
     let held = Ledger::open_read_only(&f.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
     assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
-    let shown = json_at(&f, later, &["show", &req]);
-    assert_eq!(shown["status"], "executed", "{shown}");
-    let (code, v) = verify_json(&f);
-    assert_eq!(code, 0, "{v}");
-    let discounted: Vec<&str> =
-        v["does_not_count"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
-    assert!(!discounted.contains(&"rollback.executed"), "{v}");
+    still_counts(&f, &req);
 }

@@ -290,6 +290,26 @@ mod tests {
     use crate::audit::record::{Category, Risk};
     use serde_json::json;
 
+    /// An entry of `kind` by `actor` that would be signed `n` places after the ledger's end, at `now`.
+    fn to_sign(
+        snap: &Snapshot,
+        n: u128,
+        kind: &str,
+        actor: crate::ledger::PublicKey,
+        now: DateTime<Utc>,
+        body: serde_json::Value,
+    ) -> Fact {
+        Fact {
+            pos: snap.next + n,
+            index: 0,
+            id: Hash::of(&[&n.to_be_bytes(), kind.as_bytes()]),
+            kind: kind.into(),
+            actor,
+            ts: now,
+            body: Body::of(&body),
+        }
+    }
+
     /// A fold judges an execution by the request as it stands: its current record's risk score (here a
     /// record declared low whose score is medium, so `test` evidence is required), not by the record of a
     /// later amendment the fold did not admit (signed by someone who may not amend, with a record that
@@ -307,15 +327,8 @@ mod tests {
         (record.category, record.env, record.risk) = (Category::SecurityPatch, "production".into(), Risk::Low);
         let mut benign = record.clone();
         (benign.category, benign.env) = (Category::Other, "dev".into());
-        let fact = |n: u128, kind: &str, who: &str, body: serde_json::Value| Fact {
-            pos: snap.next + n,
-            index: 0,
-            id: Hash::of(&[&n.to_be_bytes(), kind.as_bytes()]),
-            kind: kind.into(),
-            actor: key(who),
-            ts: now,
-            body: Body::of(&body),
-        };
+        let fact =
+            |n: u128, kind: &str, who: &str, body: serde_json::Value| to_sign(&snap, n, kind, key(who), now, body);
         let request = fact(0, REQUESTED, "bob", serde_json::to_value(&record).unwrap());
         let r = request.id.to_hex();
         let digest = record.revert_digest();
@@ -368,15 +381,8 @@ mod tests {
             "registry.example.com/checkout@sha256:0000000000000000000000000000000000000000000000000000000000001015";
         let mut record = crate::audit::record::tests_support::sample();
         record.revert.to = marked.into();
-        let fact = |n: u128, kind: &str, who: &str, body: serde_json::Value| Fact {
-            pos: snap.next + n,
-            index: 0,
-            id: Hash::of(&[&n.to_be_bytes(), kind.as_bytes()]),
-            kind: kind.into(),
-            actor: key(who),
-            ts: now,
-            body: Body::of(&body),
-        };
+        let fact =
+            |n: u128, kind: &str, who: &str, body: serde_json::Value| to_sign(&snap, n, kind, key(who), now, body);
         let request = fact(0, REQUESTED, "bob", serde_json::to_value(&record).unwrap());
         let r = request.id.to_hex();
         let digest = record.revert_digest();
