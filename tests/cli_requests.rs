@@ -849,6 +849,16 @@ fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
     assert_eq!(code, 1, "{g}");
 }
 
+/// Changes the signature of every `artifact.marked-bad` in `env`'s file, behind the ledger's back.
+fn unsign_marks(env: &Env) {
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER entries_no_update;
+         UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad';",
+    )
+    .unwrap();
+}
+
 /// A request whose stored statement was edited in the file (it no longer hashes to its id) leaves the
 /// request index when a later entry makes the index compute its row again (a mark of what its revert brings
 /// back), as a rebuild leaves it out: `list` stops showing the row it had (before, it showed the edited
@@ -907,13 +917,7 @@ fn a_mark_before_an_execution_edited_in_the_file_stops_its_timeline() {
     let timeline = env.ok(&["timeline", &req, "--format", "json"]);
     assert!(timeline.contains("rollback.executed"), "{timeline}");
     assert_eq!(env.json(&["show", &req])["status"], "executed");
-    let c = rusqlite::Connection::open(env.ledger()).unwrap();
-    c.execute_batch(
-        "DROP TRIGGER entries_no_update;
-         UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad';",
-    )
-    .unwrap();
-    drop(c);
+    unsign_marks(&env);
     let held = env.entry_set();
     for args in [vec!["timeline", req.as_str()], vec!["show", req.as_str()]] {
         let err = env.fails(&args, 1);
@@ -934,13 +938,7 @@ fn a_mark_edited_in_the_file_stops_the_gate_instead_of_being_lifted() {
     env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
     let (code, g) = gate(&env, &req);
     assert_eq!(code, 1, "{g}");
-    let c = rusqlite::Connection::open(env.ledger()).unwrap();
-    c.execute_batch(
-        "DROP TRIGGER entries_no_update;
-         UPDATE entries SET signature = zeroblob(64) WHERE kind = 'artifact.marked-bad';",
-    )
-    .unwrap();
-    drop(c);
+    unsign_marks(&env);
     let held = env.entry_set();
     for args in [vec!["gate", req.as_str()], vec!["show", req.as_str()]] {
         let err = env.fails(&args, 1);

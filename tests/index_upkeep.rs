@@ -60,6 +60,17 @@ fn ids(listed: &Value) -> Vec<String> {
     ids
 }
 
+/// Imports `bundle` into `env` (within two minutes, else the test fails rather than hangs), which must
+/// add entries; returns the JSON report.
+fn imported_into(env: &Env, bundle: &str) -> Value {
+    let out =
+        env.cmd().timeout(std::time::Duration::from_secs(120)).args(["--json", "import", bundle]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    imported
+}
+
 #[test]
 fn a_join_leaves_the_index_to_the_background_and_list_shows_what_a_rebuild_shows() {
     let a = team();
@@ -201,11 +212,7 @@ fn an_import_while_another_process_keeps_the_index_does_not_wait_for_it() {
 
     // Another process is rebuilding alice's index (an earlier import's background rebuild).
     let rebuilding = rollcall::workflow::index_lock::exclusive(&a.ledger());
-    let out =
-        a.cmd().timeout(std::time::Duration::from_secs(120)).args(["--json", "import", &bundle]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    let imported = imported_into(&a, &bundle);
     // Committed without waiting; a catch-up is queued behind the rebuild in progress.
     assert_eq!(imported["index"]["state"], "background", "{imported}");
     drop(rebuilding);
@@ -253,11 +260,7 @@ fn an_index_upkeep_that_fails_after_the_import_committed_leaves_it_imported() {
     .unwrap();
     drop(c);
     let held = a.entry_set();
-    let out =
-        a.cmd().timeout(std::time::Duration::from_secs(120)).args(["--json", "import", &bundle]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(imported["added"].as_u64().unwrap() > 0, "{imported}");
+    let imported = imported_into(&a, &bundle);
     assert_eq!(imported["index"]["state"], "background", "{imported}");
     wait_gone(&imported);
     let now = a.entry_set();

@@ -320,9 +320,12 @@ impl RequestView {
             // it count. Only then is the request folded again, from the entries in its causal past, each
             // earlier execution among them taking the verdict it was given here (its own past lies within
             // this one's), so no execution is judged twice.
-            if execution && related[..i].iter().any(|g| !rules.before(g, f.pos)) {
+            // Asked once per earlier entry (an entry several logs hold may be looked up).
+            let past: Vec<bool> =
+                if execution { related[..i].iter().map(|g| rules.before(g, f.pos)).collect() } else { Vec::new() };
+            if past.contains(&false) {
                 let mut seen = RequestView::started(request, record.clone(), rules)?;
-                for g in related[..i].iter().filter(|g| rules.before(g, f.pos)) {
+                for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| **in_past) {
                     match judged.get(&g.id) {
                         Some(verdict) => seen.apply_verdict(g, verdict.clone()),
                         None => seen.apply(g, rules),

@@ -230,11 +230,8 @@ impl<'c> Import<'c> {
             return Err(LedgerError::Refused(format!("origin name {name} is reserved for audit copies")));
         }
         let held = read_origins(self.conn)?;
-        // An audit copy's own origin holds nothing: it clashes with no log it is given to check.
         let clashes = |o: &&Origin| {
-            o.name != name
-                && !(o.own && o.name == super::pos::AUDIT_ORIGIN)
-                && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name)
+            o.name != name && !o.is_audit_copy() && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name)
         };
         if let Some(o) = held.iter().find(clashes) {
             return Err(LedgerError::Refused(super::pos::clash_problem(&o.name, name)));

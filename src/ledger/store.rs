@@ -44,6 +44,14 @@ pub struct Origin {
     pub own: bool,
 }
 
+impl Origin {
+    /// The empty own origin of an auditor's temporary copy ([`super::pos::AUDIT_ORIGIN`]): it holds no
+    /// entry, so it orders nothing and clashes with no origin's tag.
+    pub(crate) fn is_audit_copy(&self) -> bool {
+        self.own && self.name == super::pos::AUDIT_ORIGIN
+    }
+}
+
 /// What an append did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendOutcome {

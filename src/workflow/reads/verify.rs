@@ -245,8 +245,7 @@ fn verify_ledger(
     };
     // Two origins sharing a position tag leave the order of their entries undefined: every verdict that
     // follows order (the roster, causality, a request's lifecycle) could differ between two machines.
-    // (An audit copy's own origin holds nothing and is left out.)
-    let ordered = origins.iter().filter(|o| !(o.own && o.name == crate::ledger::pos::AUDIT_ORIGIN));
+    let ordered = origins.iter().filter(|o| !o.is_audit_copy());
     if let Some((a, b)) = crate::ledger::pos::tag_clash(ordered.map(|o| o.name.as_str())) {
         found(&mut report.failure, Failure::new(b, None, None, crate::ledger::pos::clash_problem(a, b)));
     }
@@ -355,7 +354,7 @@ fn verify_ledger(
                 checkpointed,
                 unchecked_tail: r.size.saturating_sub(checkpointed),
                 witnessed: !witnesses.is_empty(),
-                statement: completeness_statement(r.size, checkpointed, witnesses_read.then_some(&witnesses)),
+                statement: completeness_statement(r.size, checkpointed, witnesses_read.then_some(witnesses.as_slice())),
             });
             if let Some(f) = &r.failure {
                 found(&mut report.failure, f.clone());
@@ -640,10 +639,10 @@ fn pre_roster(ledger: &Ledger) -> Result<PreRoster, WorkflowError> {
 }
 
 /// What a log's completeness rests on; `witnesses` None when the cosignatures could not be read.
-fn completeness_statement(size: u64, checkpointed: u64, witnesses: Option<&Vec<(String, u64)>>) -> String {
+fn completeness_statement(size: u64, checkpointed: u64, witnesses: Option<&[(String, u64)]>) -> String {
     let base = match witnesses {
         None => "whether a peer witnessed it is not known: the cosignatures could not be read".to_string(),
-        Some(w) if w.is_empty() => "this file alone cannot show that nothing was cut off after its latest \
+        Some([]) => "this file alone cannot show that nothing was cut off after its latest \
              checkpoint; that needs a checkpoint held elsewhere (a peer's cosignature, collected by sync)"
             .to_string(),
         Some(witnesses) => {

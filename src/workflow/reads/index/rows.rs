@@ -228,9 +228,10 @@ pub(super) fn readers(ledger: &Ledger, threads: usize, jobs: usize) -> Vec<Reade
     (0..threads).map(|_| open()).collect::<Result<Vec<_>, _>>().unwrap_or_default()
 }
 
-/// Computes the rows of `ids` (`fresh`: into tables a rebuild is filling) on one thread per core (`ROLLCALL_VERIFY_THREADS`), each reading the ledger
-/// on a connection of its own ([`readers`]), and stores them in order on the caller's connection, calling
-/// `step` after each row. Without such connections the caller computes every row itself.
+/// Computes the rows of `ids` (`fresh`: into tables a rebuild is filling) on one thread per core
+/// (`ROLLCALL_VERIFY_THREADS`), each reading the ledger on a connection of its own ([`readers`]), and stores
+/// them in order on the caller's connection, calling `step` after each row (a request left out included).
+/// Without such connections the caller computes every row itself.
 pub(super) fn compute_and_store(
     ledger: &Ledger,
     snap: &Snapshot,
