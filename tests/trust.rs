@@ -465,11 +465,13 @@ fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
 }
 
 /// carol's approval, the one the revert ran on, copied byte for byte into the log of a machine frank joined
-/// from an old copy, under a name whose tag sorts before the founder's: the approval's first position is
-/// now on a log the executing machine never saw. The execution is still judged with it: its log had seen
-/// the approval at its own position.
+/// from an old copy, under a name whose tag sorts before the founder's: there it would take a first
+/// position the executing machine never saw. The import refuses the leaf, naming the log that holds the
+/// entry, and changes nothing. A ledger that took such a copy anyway (the founder's row of the approval
+/// deleted for the import to store it again, as a rollcall that shared entries between logs did) fails
+/// `verify`, which names both leaves; the revert is still judged with the approval where its log had seen it.
 #[test]
-fn an_approval_copied_into_another_log_still_counts_for_the_revert_it_allowed() {
+fn an_approval_copied_into_another_log_is_refused() {
     use sha2::Digest;
     let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
     let (f, req, early) = ran_after_a_copy_was_taken();
@@ -482,8 +484,28 @@ fn an_approval_copied_into_another_log_still_counts_for_the_revert_it_allowed() 
     let mut l = Ledger::open(&m.ledger()).unwrap();
     l.append(std::slice::from_ref(&copy.entry), None, &m.signing_key("origin"), i64::MAX).unwrap();
     drop(l);
-    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank")]);
+    let bundle = export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank");
+    let err = f.refuses(&["import", &bundle]);
+    assert!(
+        err.contains(&format!("origin {name} leaf "))
+            && err.contains(&format!("entry {approval} is already leaf "))
+            && err.contains("of log test.example/laptop: an entry belongs to the one log that appended it"),
+        "{err}"
+    );
+    still_counts(&f, &req);
+
+    let c = f.tamper();
+    c.execute("DELETE FROM entries WHERE id = ?1", [copy.entry.id.0.to_vec()]).unwrap();
+    drop(c);
+    ok_at(&f, LATER, &["import", &bundle]);
     let held = Ledger::open_read_only(&f.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
     assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
-    still_counts(&f, &req);
+    assert_eq!(json_at(&f, LATER, &["show", &req])["status"], "executed");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 1, "{v}");
+    let failure = &v["integrity"]["failure"];
+    let p = failure["problem"].as_str().unwrap();
+    assert!(p.starts_with("the entry is held by 2 leaves (leaf ") && p.contains(&format!("of {name}, leaf ")), "{v}");
+    assert!(p.contains("of test.example/laptop)"), "{v}");
+    assert_eq!(failure["entry_id"].as_str().unwrap(), approval, "{v}");
 }

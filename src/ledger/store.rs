@@ -133,6 +133,9 @@ fn blob_hash(b: Vec<u8>, what: &str) -> Result<Hash, LedgerError> {
     Hash::from_slice(&b).ok_or_else(|| LedgerError::Damaged(format!("{what} is not 32 bytes")))
 }
 
+/// A leaf's place: its log's name and its index there.
+pub(crate) type LeafPlace = (String, u64);
+
 impl Ledger {
     /// Creates a new ledger at `path` whose own log starts with `genesis`, checkpointed by `origin_key`.
     /// The file appears at `path` only once it is complete; an existing file is never overwritten.
@@ -485,6 +488,26 @@ impl Ledger {
         Ok(())
     }
 
+    /// One entry that several leaves hold, with each leaf holding it (log name and index, in log order), or
+    /// none: what `verify` names when an entry is not in one log only (one scan of the leaves' entry index).
+    pub(crate) fn an_entry_in_several_leaves(&self) -> Result<Option<(EntryId, Vec<LeafPlace>)>, LedgerError> {
+        let id: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1 LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        let Some(id) = id else { return Ok(None) };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin WHERE l.entry_id = ?1
+             ORDER BY o.name, l.idx",
+        )?;
+        let leaves = stmt
+            .query_map(params![id], |r| Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0))))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let id =
+            Hash::from_slice(&id).ok_or_else(|| LedgerError::Damaged("a leaf's entry id is not 32 bytes".into()))?;
+        Ok(Some((id, leaves)))
+    }
+
     /// Entries that more than one log holds (one scan of the leaves' entry index; normally none), and how
     /// many leaves point at an entry an earlier leaf already points at: the number of distinct entries the
     /// leaves hold is the number of leaves less that (what [`super::verify::orphan_entries`] needs, without
@@ -827,7 +850,7 @@ fn append_in(
     {
         return Err(LedgerError::Conflict { expected, actual: size });
     }
-    let mut writer = super::writer::LeafWriter::open(tx, origin.id, size, false)?;
+    let mut writer = super::writer::LeafWriter::open(tx, origin.id, size)?;
     // Never extend a log past what its own signed checkpoints cover: a leaf after the latest checkpoint
     // was not written by this origin key, and signing a checkpoint over it would vouch for it.
     match latest_checkpoint(tx, origin.id)? {

@@ -70,6 +70,25 @@ fn ask_several(
     Ok((rx, Asked::Beside(handle)))
 }
 
+/// The failure of a ledger where several leaves hold one entry: an entry belongs to the one log that
+/// appended it (a copy in another log lets that log's owner move it in position order, docs/FORMAT.md
+/// §2.1), and imports refuse a copy; named at the last leaf holding it.
+fn held_twice(id: EntryId, leaves: &[(String, u64)]) -> Failure {
+    let (origin, index) = leaves.last().map_or(("-", None), |(o, i)| (o.as_str(), Some(*i)));
+    let all: Vec<String> = leaves.iter().map(|(o, i)| format!("leaf {i} of {o}")).collect();
+    Failure::new(
+        origin,
+        index,
+        Some(id),
+        format!(
+            "the entry is held by {} leaves ({}): an entry belongs to the one log that appended it, and a copy \
+             in another log moves it in the ledger's order",
+            leaves.len(),
+            all.join(", ")
+        ),
+    )
+}
+
 /// Records `f` as what verification found: the first failure, except that a failure of the record
 /// replaces a read the file refused (verification went on past that read, in another log or another
 /// check, and what it found wrong is the stronger statement: a file that cannot be read everywhere must not
@@ -524,6 +543,14 @@ fn verify_ledger(
             (0, None, false)
         }
     };
+    if answered && repeated_leaves > 0 && still_open(&report.failure) {
+        // Looked up in the walk's snapshot (the scan beside it may have seen a later import).
+        match ledger.an_entry_in_several_leaves() {
+            Ok(Some((id, leaves))) => found(&mut report.failure, held_twice(id, &leaves)),
+            Ok(None) => {}
+            Err(e) => found(&mut report.failure, Failure::unread("-", e)),
+        }
+    }
     if open_after_walk(&report.failure) && answered {
         let walked: u64 = report.origins.iter().map(|o| o.size).sum();
         match counts_for_walk(ledger, counted, walked, repeated_leaves).and_then(|c| orphan_entries(ledger, c)) {
