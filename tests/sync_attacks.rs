@@ -972,3 +972,25 @@ fn a_log_sharing_the_audit_copys_tag_is_audited_and_the_name_is_reserved() {
     assert!(!out.status.success() && err.contains("reserved"), "{err}");
     assert!(!ivan.ledger().exists());
 }
+
+/// A bundle whose log is named `rollcall/audit-copy` (bob's section renamed, its verifier key's hash made
+/// right for the new name) is refused by an import as by a join: the name is reserved for the empty own
+/// origin of an auditor's copy, which is exempt from the tag check.
+#[test]
+fn an_import_refuses_a_log_named_as_the_audit_copy() {
+    let (alice, bob) = setup();
+    let mut b = Bundle::read(&bob.export("bob.rollcall"));
+    let i = b.origin(BOB);
+    let line = b.text(i);
+    let vkey = line.split(' ').nth(1).expect("the origin line's verifier key");
+    let key = B64.decode(vkey.splitn(3, '+').nth(2).unwrap()).unwrap();
+    let name = "rollcall/audit-copy";
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update(&key);
+    let renamed = format!("{name}+{}+{}", hex::encode(&h.finalize()[..4]), B64.encode(&key));
+    b.lines[i] = line.replace(vkey, &renamed).into_bytes();
+    let bad = write(&alice, "renamed.rollcall", &b.resealed());
+    refused(&alice, &bad, &["origin name rollcall/audit-copy is reserved for audit copies"]);
+}

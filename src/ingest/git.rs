@@ -93,6 +93,19 @@ pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
     Ok(reverts)
 }
 
+/// The parents of the commit a revert names in full or abbreviated (`short`), among those read: an
+/// abbreviation more than one of them starts with names none (which one a map gave first would differ
+/// from run to run).
+fn parents_of<'a>(parents: &'a HashMap<String, Vec<String>>, short: &str) -> Option<&'a Vec<String>> {
+    parents.get(short).or_else(|| {
+        let mut found = parents.iter().filter(|(id, _)| id.starts_with(short));
+        match (found.next(), found.next()) {
+            (Some((_, p)), None) => Some(p),
+            _ => None,
+        }
+    })
+}
+
 /// The reverts reachable from `HEAD` in the repository at `repo`, recorded for `env` and `component`;
 /// with the digest of what git printed.
 pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, String), IngestError> {
@@ -127,12 +140,9 @@ pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, S
             }
         }
     }
-    let parents_of = |short: &str| -> Option<&Vec<String>> {
-        parents.get(short).or_else(|| parents.iter().find(|(id, _)| id.starts_with(short)).map(|(_, p)| p))
-    };
     let mut out = Vec::with_capacity(reverts.len());
     for r in reverts.into_iter().rev() {
-        let to = match (parents_of(&r.reverted), &r.mainline) {
+        let to = match (parents_of(&parents, &r.reverted), &r.mainline) {
             (Some(ps), Some(m)) => ps.iter().find(|p| p.starts_with(m.as_str())).cloned().unwrap_or_else(|| m.clone()),
             (Some(ps), None) => ps.first().cloned().unwrap_or_else(|| format!("{}^", r.reverted)),
             (None, Some(m)) => m.clone(),
@@ -208,6 +218,18 @@ fn git(repo: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_abbreviation_two_commits_start_with_names_neither() {
+        let a = "abcdef0".to_string() + &"1".repeat(33);
+        let b = "abcdef0".to_string() + &"2".repeat(33);
+        let parents: HashMap<String, Vec<String>> =
+            [(a.clone(), vec!["p1".to_string()]), (b.clone(), vec!["p2".to_string()])].into_iter().collect();
+        assert_eq!(parents_of(&parents, &a), Some(&vec!["p1".to_string()]));
+        assert_eq!(parents_of(&parents, "abcdef02"), Some(&vec!["p2".to_string()]));
+        assert_eq!(parents_of(&parents, "abcdef0"), None);
+        assert_eq!(parents_of(&parents, "1234567"), None);
+    }
 
     #[test]
     fn revert_messages_name_the_reverted_commit_and_the_parent_kept() {

@@ -436,19 +436,40 @@ fn history_query(f: &HistoryFilter, ledger: &Ledger) -> Result<HistoryQuery, Wor
     let actor = match &f.actor {
         Some(a) => {
             let roster = crate::identity::Roster::from_ledger(ledger)?;
-            Some(
-                roster
-                    .members()
-                    .find(|m| &m.name == a || m.key.key_id().starts_with(a.as_str()))
-                    .map(|m| m.key.encode())
-                    .unwrap_or_else(|| a.clone()),
-            )
+            let members: Vec<(&str, &PublicKey)> = roster.members().map(|m| (m.name.as_str(), &m.key)).collect();
+            Some(actor_key(&members, a)?)
         }
         None => None,
     };
     let scope =
         if f.status.is_some() || f.env.is_some() { Some(history_scope(f, ledger, SCOPE_LIST_MAX)?) } else { None };
     Ok(HistoryQuery { kind: f.kind.clone(), actor, since: f.since.clone(), until: f.until.clone(), scope })
+}
+
+/// The key the actor filter `a` names among `members` (name and key): the member of that name, else the
+/// member whose key id starts with it, else `a` as given (an encoded key). A name or a prefix that several
+/// members share is refused, naming them: picking one would show one member's history as another's.
+fn actor_key(members: &[(&str, &PublicKey)], a: &str) -> Result<String, WorkflowError> {
+    let named: Vec<_> = members.iter().filter(|(n, _)| *n == a).collect();
+    let found = if named.is_empty() {
+        members.iter().filter(|(_, k)| !a.is_empty() && k.key_id().starts_with(a)).collect()
+    } else {
+        named
+    };
+    match found.as_slice() {
+        [] => Ok(a.to_string()),
+        [(_, k)] => Ok(k.encode()),
+        several => Err(WorkflowError::Usage(format!(
+            "\"{}\" names {} members ({}): give more of a key id",
+            crate::text::safe(a),
+            several.len(),
+            several
+                .iter()
+                .map(|(n, k)| format!("{} {}", crate::text::safe(n), k.key_id()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// Up to this many requests in scope are handed to the history query as a list; more, as a test.
@@ -761,6 +782,36 @@ pub(crate) fn entry_text(ledger: &Ledger, id: &EntryId) -> Result<String, Workfl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The actor filter: a name, else a key-id prefix one member's key id starts with; a name or a prefix
+    /// several members share is refused naming each; nothing known passes as given.
+    #[test]
+    fn an_actor_is_named_once_or_refused() {
+        let keys: Vec<PublicKey> =
+            (1..=40u8).map(|i| PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[i; 32]))).collect();
+        let names: Vec<String> = (0..keys.len()).map(|i| format!("m{i}")).collect();
+        let mut members: Vec<(&str, &PublicKey)> = names.iter().map(String::as_str).zip(&keys).collect();
+        // 40 key ids over 16 first digits: some digit starts two of them.
+        let digit = (0..16u32)
+            .map(|c| char::from_digit(c, 16).unwrap().to_string())
+            .find(|d| keys.iter().filter(|k| k.key_id().starts_with(d.as_str())).count() > 1)
+            .unwrap();
+        let err = actor_key(&members, &digit).unwrap_err().to_string();
+        let sharing: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].key_id().starts_with(&digit)).collect();
+        assert!(err.starts_with(&format!("\"{digit}\" names {} members (", sharing.len())), "{err}");
+        for i in &sharing {
+            assert!(err.contains(&format!("m{i} {}", keys[*i].key_id())), "{err}");
+        }
+        let id = keys[sharing[0]].key_id();
+        assert_eq!(actor_key(&members, &id[..12]).unwrap(), keys[sharing[0]].encode());
+        assert_eq!(actor_key(&members, "m3").unwrap(), keys[3].encode());
+        assert_eq!(actor_key(&members, "ed25519:00").unwrap(), "ed25519:00");
+        // A name two members share is refused too (a name wins over a key id, so "m3" is not a prefix).
+        members.push(("m3", &keys[7]));
+        assert!(actor_key(&members, "m3").unwrap_err().to_string().starts_with("\"m3\" names 2 members"));
+        let hostile = actor_key(&[("\u{1b}[2J", &keys[0]), ("\u{1b}[2J", &keys[1])], "\u{1b}[2J").unwrap_err();
+        assert!(!hostile.to_string().contains('\u{1b}'), "{hostile}");
+    }
 
     /// The demo ledger, built at a fixed time, with its request index (and the directory holding it).
     fn demo() -> (tempfile::TempDir, crate::demo::Demo, Ledger) {

@@ -7,7 +7,7 @@
 //! ignored), the observation's component among the request's components, the request filed or executed
 //! within the window of the rollback's time, and revisions that agree where they can be compared (both
 //! short numbers, or both hex of 7+ characters: one a prefix of the other; or the request's target named
-//! in the observation's artifact). Among candidates, agreeing revisions first, then the nearest in time;
+//! in the observation's artifact, as one of its words). Among candidates, agreeing revisions first, then the nearest in time;
 //! each request accounts for at most one rollback. Times are the signers' and the tools': bounded by the
 //! ledger's rules (FORMAT.md §7.4), not proven.
 
@@ -456,7 +456,7 @@ fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
     let to = r.to.trim();
     if let Some(artifact) = &o.artifact
         && to.len() >= 7
-        && artifact.contains(to)
+        && named_in(to, artifact)
     {
         return Agreement::Agree;
     }
@@ -465,6 +465,16 @@ fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
         Some(false) => Agreement::Differ,
         None => Agreement::Incomparable,
     }
+}
+
+/// Whether the artifact an observation names (`"CHART (app VERSION)"`, images joined by `", "`, commit
+/// ids) names the revision `to`: as one of its words (split at spaces, commas, brackets, `:`, `@`, `/` and
+/// `=`), equal (case ignored) or the same revision by [`same_revision`]. Not as any substring: a chart
+/// `payments-1.2.31` does not name `payments-1.2.3`, nor does a commit id name 7 hex digits in its middle.
+fn named_in(to: &str, artifact: &str) -> bool {
+    artifact
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | ':' | '@' | '/' | '='))
+        .any(|word| !word.is_empty() && (word.eq_ignore_ascii_case(to) || same_revision(to, word) == Some(true)))
 }
 
 /// Whether `a` and `b` name the same revision, when they are of one kind: both short decimal numbers
@@ -791,5 +801,16 @@ mod tests {
         assert_eq!(same_revision("3", "abcdef1"), None);
         assert_eq!(same_revision("v1.2", "v1.2"), Some(true));
         assert_eq!(same_revision("v1.2", "v1.3"), None);
+    }
+
+    #[test]
+    fn an_artifact_names_a_revision_as_a_word_not_a_substring() {
+        assert!(named_in("payments-1.2.3", "payments-1.2.3 (app 2.0)"));
+        assert!(!named_in("payments-1.2.3", "payments-1.2.31 (app 2.0)"));
+        assert!(named_in("abcdef1", "registry.example/app:abcdef1234, sidecar:1.0"));
+        assert!(named_in("ABCDEF1234", "abcdef1"));
+        assert!(!named_in("abcdef1", "0123abcdef1999"));
+        assert!(named_in("sha256-digest", "app@sha256-digest"));
+        assert!(!named_in("1.2.3-rc", "1.2.3-rc2"));
     }
 }
