@@ -464,14 +464,44 @@ fn a_backdated_rejection_does_not_undo_a_revert_that_ran() {
     still_counts(&f, &req);
 }
 
-/// carol's approval, the one the revert ran on, copied byte for byte into the log of a machine frank joined
-/// from an old copy, under a name whose tag sorts before the founder's: there it would take a first
-/// position the executing machine never saw. The import refuses the leaf, naming the log that holds the
-/// entry, and changes nothing. A ledger that took such a copy anyway (the founder's row of the approval
-/// deleted for the import to store it again, as a rollcall that shared entries between logs did) fails
-/// `verify`, which names both leaves; the revert is still judged with the approval where its log had seen it.
+/// The one exception to "nothing signed after a revert ran changes whether it counted" (FORMAT.md §1.2, a
+/// decision): alice, an admin, on a machine joined from the copy taken before anyone decided, revokes carol
+/// a week after the revert ran. Her log had seen neither carol's approval nor the execution: the revocation
+/// is concurrent with the approval, which stops counting ("revocation wins", §7.3), and so does the
+/// execution that relied on it; `verify` stays intact and lists both, the approval naming the revocation,
+/// and `show` calls the request pending.
 #[test]
-fn an_approval_copied_into_another_log_is_refused() {
+fn a_late_concurrent_revocation_voids_the_approval_a_revert_ran_on() {
+    let (f, req, early) = ran_after_a_copy_was_taken();
+    let m = machine(&f, "alice", "test.example/alice-2", &early, "2026-11-02T09:03:00Z");
+    ok_at(&m, "2026-11-09T08:00:00Z", &["revoke", "carol", "--reason", "key lost", "--as", "alice"]);
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-09T08:01:00Z", "alice.rollcall", "alice")]);
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let listed: Vec<(&str, &str)> = v["does_not_count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        listed.iter().any(|(k, r)| *k == "approval.granted" && r.contains("concurrently with carol's revocation")),
+        "{v}"
+    );
+    assert!(listed.iter().any(|(k, _)| *k == "rollback.executed"), "{v}");
+    // Without the approval the request is pending again, its revert shown and not counted.
+    assert_eq!(json_at(&f, LATER, &["show", &req])["status"], "pending");
+}
+
+/// carol's approval, the one the revert ran on, copied byte for byte into the log of a machine frank joined
+/// from an old copy, under a name whose tag sorts before the founder's: the approval's first position is
+/// now on a log the executing machine never saw. Nothing in a statement names its log, so no import can
+/// tell the copy from the original: both are taken, in either order (refusing the later arrival would
+/// make the verdict depend on which came first, and split machines for good), and `verify` fails on
+/// each ledger the same way, naming both leaves (a security failure, as an equivocation is). The revert is
+/// still judged with the approval where its log had seen it.
+#[test]
+fn an_approval_copied_into_another_log_fails_verify_in_either_order() {
     use sha2::Digest;
     let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
     let (f, req, early) = ran_after_a_copy_was_taken();
@@ -484,28 +514,24 @@ fn an_approval_copied_into_another_log_is_refused() {
     let mut l = Ledger::open(&m.ledger()).unwrap();
     l.append(std::slice::from_ref(&copy.entry), None, &m.signing_key("origin"), i64::MAX).unwrap();
     drop(l);
-    let bundle = export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank");
-    let err = f.refuses(&["import", &bundle]);
-    assert!(
-        err.contains(&format!("origin {name} leaf "))
-            && err.contains(&format!("entry {approval} is already leaf "))
-            && err.contains("of log test.example/laptop: an entry belongs to the one log that appended it"),
-        "{err}"
-    );
-    still_counts(&f, &req);
-
-    let c = f.tamper();
-    c.execute("DELETE FROM entries WHERE id = ?1", [copy.entry.id.0.to_vec()]).unwrap();
-    drop(c);
-    ok_at(&f, LATER, &["import", &bundle]);
-    let held = Ledger::open_read_only(&f.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
-    assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
-    assert_eq!(json_at(&f, LATER, &["show", &req])["status"], "executed");
-    let (code, v) = verify_json(&f);
-    assert_eq!(code, 1, "{v}");
-    let failure = &v["integrity"]["failure"];
-    let p = failure["problem"].as_str().unwrap();
-    assert!(p.starts_with("the entry is held by 2 leaves (leaf ") && p.contains(&format!("of {name}, leaf ")), "{v}");
-    assert!(p.contains("of test.example/laptop)"), "{v}");
-    assert_eq!(failure["entry_id"].as_str().unwrap(), approval, "{v}");
+    let copied = export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank");
+    // The original first, then the copy; and on a machine joined from the copy, the original second.
+    ok_at(&f, LATER, &["import", &copied]);
+    let g = machine(&f, "erin", "test.example/erin-2", &copied, "2026-11-02T10:06:00Z");
+    ok_at(&g, LATER, &["import", &export_at(&f, LATER, "all.rollcall", "alice")]);
+    let mut problems = Vec::new();
+    for env in [&f, &g] {
+        let held = Ledger::open_read_only(&env.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
+        assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
+        assert_eq!(json_at(env, LATER, &["show", &req])["status"], "executed");
+        let (code, v) = verify_json(env);
+        assert_eq!(code, 1, "{v}");
+        let failure = &v["integrity"]["failure"];
+        assert_eq!(failure["entry_id"].as_str().unwrap(), approval, "{v}");
+        let p = failure["problem"].as_str().unwrap().to_string();
+        assert!(p.starts_with("SECURITY: the entry is held by 2 leaves (leaf "), "{v}");
+        assert!(p.contains(&format!("of {name}, leaf ")) && p.contains("of test.example/laptop)"), "{v}");
+        problems.push(p);
+    }
+    assert_eq!(problems[0], problems[1], "the same failure whichever arrived first");
 }

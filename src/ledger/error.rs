@@ -26,12 +26,6 @@ pub enum LedgerError {
     Conflict { expected: u64, actual: u64 },
     #[error("entry {0} is already in the log")]
     Duplicate(EntryId),
-    /// Another log already holds the entry: an entry belongs to the one log that appended it.
-    #[error(
-        "entry {entry} is already leaf {index} of log {log}: an entry belongs to the one log that appended it \
-         (a copy in another log would move it in the ledger's order)"
-    )]
-    HeldElsewhere { entry: EntryId, log: String, index: u64 },
     #[error("the origin key does not match this ledger's origin")]
     OriginKeyMismatch,
     /// Input (a bundle's claim) this ledger cannot take; the ledger itself is fine.

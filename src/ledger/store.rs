@@ -850,7 +850,7 @@ fn append_in(
     {
         return Err(LedgerError::Conflict { expected, actual: size });
     }
-    let mut writer = super::writer::LeafWriter::open(tx, origin.id, size)?;
+    let mut writer = super::writer::LeafWriter::open(tx, origin.id, size, false)?;
     // Never extend a log past what its own signed checkpoints cover: a leaf after the latest checkpoint
     // was not written by this origin key, and signing a checkpoint over it would vouch for it.
     match latest_checkpoint(tx, origin.id)? {

@@ -1,10 +1,10 @@
-//! Writing leaves to one log inside an open transaction: the entry (refused when any log already holds
-//! it: an entry belongs to the one log that appended it), its refs, the hash-chained leaf with its effective time, and every subtree hash the leaf completes. Used
+//! Writing leaves to one log inside an open transaction: the entry (once, however many logs hold it), its
+//! refs, the hash-chained leaf with its effective time, and every subtree hash the leaf completes. Used
 //! for the own log's appends and for a mirror's imported leaves alike. A bulk load keeps the refs aside,
 //! sorted, and writes them in key order at its end ([`write_refs`]) instead of one random place at a time.
 
 use super::error::LedgerError;
-use super::hash::{EntryId, Hash};
+use super::hash::Hash;
 use super::leaf::{Leaf, ZERO_PREV};
 use super::merkle::{Frontier, stored_hash_index};
 use super::refs_check::RefSet;
@@ -22,6 +22,8 @@ pub struct LeafWriter<'c> {
     prev: Hash,
     ets: i64,
     frontier: Frontier,
+    /// Another log may already hold the entry (mirrors); the own log refuses duplicates.
+    shared_entries: bool,
     /// Past the held leaves, only compute the tree (a log that is followed, not stored).
     shadow: bool,
     ins_entry: CachedStatement<'c>,
@@ -47,7 +49,7 @@ pub enum Pushed {
 
 impl<'c> LeafWriter<'c> {
     /// A writer positioned at index `from` of `origin`'s log, which must not exceed the leaves held.
-    pub fn open(conn: &'c Connection, origin: i64, from: u64) -> Result<Self, LedgerError> {
+    pub fn open(conn: &'c Connection, origin: i64, from: u64, shared_entries: bool) -> Result<Self, LedgerError> {
         let held = log_size(conn, origin)?;
         if from > held {
             return Err(LedgerError::Damaged(format!("cannot continue a log of {held} leaves at index {from}")));
@@ -83,10 +85,13 @@ impl<'c> LeafWriter<'c> {
             prev,
             ets,
             frontier,
+            shared_entries,
             shadow: false,
-            ins_entry: conn.prepare_cached(
-                "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
+            ins_entry: conn.prepare_cached(if shared_entries {
+                "INSERT OR IGNORE INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            } else {
+                "INSERT INTO entries (id, statement, signature, kind, actor, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            })?,
             ins_ref: conn.prepare_cached("INSERT OR IGNORE INTO refs (ref, entry_id) VALUES (?1, ?2)")?,
             ins_leaf: conn
                 .prepare_cached("INSERT INTO leaves (origin, idx, entry_id, prev, ets) VALUES (?1, ?2, ?3, ?4, ?5)")?,
@@ -154,8 +159,10 @@ impl<'c> LeafWriter<'c> {
             self.ets = self.ets.max(super::pos::ts_ms(&head.ts));
             match self.ins_entry.execute(params![e.id.0, e.bytes, e.signature, head.kind, head.actor.encode(), head.ts])
             {
-                Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    return Err(self.already_held(e.id));
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation && !self.shared_entries =>
+                {
+                    return Err(LedgerError::Duplicate(e.id));
                 }
                 r => r?,
             };
@@ -181,28 +188,6 @@ impl<'c> LeafWriter<'c> {
         self.prev = hash;
         self.next += 1;
         Ok(outcome)
-    }
-
-    /// Why an entry the file already stores cannot be pushed: this log holds it already, or another log
-    /// does (a copy there would let this log's owner move the entry in position order, docs/FORMAT.md
-    /// §2.1). Looked up only then: during a bulk load the index of leaves by entry is dropped.
-    fn already_held(&self, id: EntryId) -> LedgerError {
-        let holder = self
-            .conn
-            .query_row(
-                "SELECT l.origin, o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin
-                 WHERE l.entry_id = ?1 ORDER BY l.origin = ?2 DESC, l.origin, l.idx LIMIT 1",
-                params![id.0, self.origin],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
-            )
-            .optional();
-        match holder {
-            Ok(Some((origin, log, index))) if origin != self.origin => {
-                LedgerError::HeldElsewhere { entry: id, log, index: u64::try_from(index).unwrap_or(0) }
-            }
-            Ok(_) => LedgerError::Duplicate(id),
-            Err(e) => e.into(),
-        }
     }
 
     fn stored_leaf_hash(&self, index: u64) -> Result<Hash, LedgerError> {

@@ -17,7 +17,7 @@ use crate::ledger::statement::{
     CheckedHead, SignedStatement, StatementError, check_signature, check_statement_with, parse_head_with,
 };
 use crate::ledger::writer::{LeafWriter, Pushed};
-use crate::ledger::{Hash, LedgerError, Origin, PublicKey};
+use crate::ledger::{Hash, Origin, PublicKey};
 use crate::sync::bundle::Record;
 
 /// The signature of a staged leaf, on its way to a verifying thread.
@@ -205,12 +205,7 @@ impl Run<'_, '_> {
                 )));
             }
         }
-        let pushed = match writer.push(&entry, head.as_ref()) {
-            // A leaf repeating an entry of its own log or of another: the bundle's fault, at its line.
-            Err(e @ (LedgerError::HeldElsewhere { .. } | LedgerError::Duplicate(_))) => return Err(at(e.to_string())),
-            r => r?,
-        };
-        match pushed {
+        match writer.push(&entry, head.as_ref())? {
             Pushed::Added => *added += 1,
             Pushed::Held | Pushed::Shadow => {}
             Pushed::Differs(ours, theirs) => {

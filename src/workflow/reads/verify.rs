@@ -70,10 +70,12 @@ fn ask_several(
     Ok((rx, Asked::Beside(handle)))
 }
 
-/// The failure of a ledger where several leaves hold one entry: an entry belongs to the one log that
-/// appended it (a copy in another log lets that log's owner move it in position order, docs/FORMAT.md
-/// §2.1), and imports refuse a copy; named at the last leaf holding it.
-fn held_twice(id: EntryId, leaves: &[(String, u64)]) -> Failure {
+/// The failure of a ledger where several leaves hold one entry. Every log appends only what its own
+/// machine signs, so a second leaf is a copy its log's owner appended (rollcall never does): it can move
+/// the entry in position order (FORMAT.md §2.1), as an equivocation can rewrite a log, and like one it is
+/// a security failure naming the leaves (the last in name order), never a choice of which one is right: a
+/// statement does not name its log, so nothing in the file says which leaf is the original.
+fn held_twice(id: EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Failure {
     let (origin, index) = leaves.last().map_or(("-", None), |(o, i)| (o.as_str(), Some(*i)));
     let all: Vec<String> = leaves.iter().map(|(o, i)| format!("leaf {i} of {o}")).collect();
     Failure::new(
@@ -81,8 +83,8 @@ fn held_twice(id: EntryId, leaves: &[(String, u64)]) -> Failure {
         index,
         Some(id),
         format!(
-            "the entry is held by {} leaves ({}): an entry belongs to the one log that appended it, and a copy \
-             in another log moves it in the ledger's order",
+            "SECURITY: the entry is held by {} leaves ({}): a log appends only what its machine signs, and a \
+             copy can move an entry in the ledger's order",
             leaves.len(),
             all.join(", ")
         ),
@@ -144,8 +146,9 @@ pub struct Completeness {
     pub checkpointed: u64,
     /// Entries after the latest checkpoint (appended while the origin key was locked).
     pub unchecked_tail: u64,
-    /// Whether a checkpoint held by another party (a witness cosignature) confirms the size.
-    pub witnessed: bool,
+    /// Whether a checkpoint held by another party (a witness cosignature) confirms the size: `None` when
+    /// the cosignatures could not be read (not known, which is not "no").
+    pub witnessed: Option<bool>,
     pub statement: String,
 }
 
@@ -372,7 +375,7 @@ fn verify_ledger(
                 size: r.size,
                 checkpointed,
                 unchecked_tail: r.size.saturating_sub(checkpointed),
-                witnessed: !witnesses.is_empty(),
+                witnessed: witnesses_read.then_some(!witnesses.is_empty()),
                 statement: completeness_statement(r.size, checkpointed, witnesses_read.then_some(witnesses.as_slice())),
             });
             if let Some(f) = &r.failure {
@@ -812,10 +815,12 @@ mod tests {
             "{:?}",
             intact.completeness
         );
+        assert!(intact.completeness.iter().any(|c| c.witnessed == Some(true)), "{:?}", intact.completeness);
         for c in &r.completeness {
             assert!(
                 c.statement.ends_with("whether a peer witnessed it is not known: the cosignatures could not be read")
             );
+            assert_eq!(c.witnessed, None, "{c:?}");
         }
         add_orphan(&ctx);
         let f = verified(&ctx, Some(Refuse::Cosignatures)).failure.unwrap();
