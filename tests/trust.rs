@@ -520,7 +520,7 @@ fn an_approval_copied_into_another_log_fails_verify_in_either_order() {
     let g = machine(&f, "erin", "test.example/erin-2", &copied, "2026-11-02T10:06:00Z");
     ok_at(&g, LATER, &["import", &export_at(&f, LATER, "all.rollcall", "alice")]);
     let mut problems = Vec::new();
-    for env in [&f, &g] {
+    for (env, who) in [(&f, "alice"), (&g, "erin")] {
         let held = Ledger::open_read_only(&env.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
         assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
         assert_eq!(json_at(env, LATER, &["show", &req])["status"], "executed");
@@ -531,6 +531,12 @@ fn an_approval_copied_into_another_log_fails_verify_in_either_order() {
         let p = failure["problem"].as_str().unwrap().to_string();
         assert!(p.starts_with("SECURITY: the entry is held by 2 leaves (leaf "), "{v}");
         assert!(p.contains(&format!("of {name}, leaf ")) && p.contains("of test.example/laptop)"), "{v}");
+        // The report's verdict says so too (and it exits 1).
+        let (code, out, err) = run_at(env, LATER, &["report", "--format", "json", "--as", who]);
+        assert_eq!(code, 1, "{err}");
+        let header = &serde_json::from_str::<Value>(&out).expect("the JSON report")["header"];
+        assert_eq!(header["intact"], false, "{header}");
+        assert!(header.to_string().contains(&p), "{header}");
         problems.push(p);
     }
     assert_eq!(problems[0], problems[1], "the same failure whichever arrived first");

@@ -488,7 +488,7 @@ impl Ledger {
         Ok(())
     }
 
-    /// One entry that several leaves hold, with each leaf holding it (log name and index, in log order), or
+    /// One entry that several leaves hold, with each leaf holding it (log name and index, in name order), or
     /// none: what `verify` names when an entry is not in one log only (one scan of the leaves' entry index).
     pub(crate) fn an_entry_in_several_leaves(&self) -> Result<Option<(EntryId, Vec<LeafPlace>)>, LedgerError> {
         let id: Option<Vec<u8>> = self

@@ -103,6 +103,9 @@ pub(super) fn banner(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         // A file that could not be read is not called tampered with (the equivocations, if any, still are).
         let said = if s.integrity.not_read && s.integrity.security.is_empty() {
             format!(" VERIFICATION STOPPED — the ledger could not be read: {why}")
+        } else if !s.integrity.security.is_empty() {
+            // Said first: the cause (a fork, a copied entry) is far along a line cut at the screen's edge.
+            format!(" INTEGRITY FAILURE (SECURITY) — the ledger does not verify: {why}")
         } else {
             format!(" INTEGRITY FAILURE — the ledger does not verify: {why}")
         };

@@ -308,6 +308,13 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
             ));
         }
     }
+    // A security failure that is no recorded equivocation (an entry copied into another log, a log cut
+    // back below what its cosigners saw): the title bar says SECURITY for it too.
+    if security.is_empty()
+        && let Some(f) = r.failure.as_ref().filter(|f| f.problem.starts_with("SECURITY"))
+    {
+        security.push(safe(&f.to_string()));
+    }
     for (e, a) in &r.witnesses.acknowledged {
         lines.push(crate::workflow::witness::acknowledged_line(e, a));
     }
@@ -482,6 +489,22 @@ mod tests {
         assert_eq!(line_diff(a, b), vec!["- count = 1", "+ count = 2", "+ self_approval = false"]);
         assert!(line_diff(a, a).is_empty());
         assert_eq!(line_diff("", "x"), vec!["+ x"]);
+    }
+
+    /// A security failure that is no recorded equivocation (an entry two logs hold) is a security alarm
+    /// (the title bar's SECURITY); any other failure is not.
+    #[test]
+    fn a_security_failure_without_an_equivocation_raises_the_alarm() {
+        let id = crate::ledger::Hash([7; 32]);
+        let copied = crate::workflow::verify::held_twice(id, &[("a".into(), 3), ("b".into(), 9)]);
+        let report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(copied));
+        let security = integrity_of(&report).security;
+        assert_eq!(security.len(), 1, "{security:?}");
+        assert!(security[0].starts_with("origin b index 9 entry "), "{security:?}");
+        assert!(security[0].contains("SECURITY: the entry is held by 2 leaves (leaf 3 of a, leaf 9 of b)"));
+        let other = crate::ledger::verify::Failure::new("a", Some(3), Some(id), "the statement does not hash to id");
+        let report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(other));
+        assert!(integrity_of(&report).security.is_empty());
     }
 
     /// After an integrity failure that stopped verification early, the integrity screen does not say that

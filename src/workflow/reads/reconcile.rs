@@ -7,7 +7,7 @@
 //! ignored), the observation's component among the request's components, the request filed or executed
 //! within the window of the rollback's time, and revisions that agree where they can be compared (both
 //! short numbers, or both hex of 7+ characters: one a prefix of the other; or the request's target named
-//! in the observation's artifact, as one of its words). Among candidates, agreeing revisions first, then the nearest in time;
+//! in the observation's artifact between separators). Among candidates, agreeing revisions first, then the nearest in time;
 //! each request accounts for at most one rollback. Times are the signers' and the tools': bounded by the
 //! ledger's rules (FORMAT.md §7.4), not proven.
 
@@ -468,13 +468,25 @@ fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
 }
 
 /// Whether the artifact an observation names (`"CHART (app VERSION)"`, images joined by `", "`, commit
-/// ids) names the revision `to`: as one of its words (split at spaces, commas, brackets, `:`, `@`, `/` and
-/// `=`), equal (case ignored) or the same revision by [`same_revision`]. Not as any substring: a chart
-/// `payments-1.2.31` does not name `payments-1.2.3`, nor does a commit id name 7 hex digits in its middle.
+/// ids) names the revision `to`: `to` occurs in it (case ignored) between two separators (spaces, commas,
+/// parentheses, `:`, `@`, `/`, `=`, or either end), so a whole image reference or `sha256:…` digest
+/// matches; or one of its words (split at those separators) is the same revision by [`same_revision`] (a
+/// commit id and its abbreviation). Not any substring: a chart `payments-1.2.31` does not name
+/// `payments-1.2.3`, nor does a commit id name the 7 hex digits in its middle.
 fn named_in(to: &str, artifact: &str) -> bool {
-    artifact
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | ':' | '@' | '/' | '='))
-        .any(|word| !word.is_empty() && (word.eq_ignore_ascii_case(to) || same_revision(to, word) == Some(true)))
+    let separator = |c: u8| c.is_ascii_whitespace() || matches!(c, b',' | b'(' | b')' | b':' | b'@' | b'/' | b'=');
+    let (hay, needle) = (artifact.to_ascii_lowercase(), to.to_ascii_lowercase());
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let bounded = (0..hay.len().saturating_sub(needle.len()) + 1).filter(|&i| hay[i..].starts_with(needle)).any(|i| {
+        let before = i.checked_sub(1).map(|j| hay[j]);
+        let after = hay.get(i + needle.len()).copied();
+        before.is_none_or(separator) && after.is_none_or(separator)
+    });
+    bounded
+        || !needle.is_empty()
+            && artifact
+                .split(|c: char| c.is_ascii() && separator(c as u8))
+                .any(|word| same_revision(to, word) == Some(true))
 }
 
 /// Whether `a` and `b` name the same revision, when they are of one kind: both short decimal numbers
@@ -810,7 +822,13 @@ mod tests {
         assert!(named_in("abcdef1", "registry.example/app:abcdef1234, sidecar:1.0"));
         assert!(named_in("ABCDEF1234", "abcdef1"));
         assert!(!named_in("abcdef1", "0123abcdef1999"));
-        assert!(named_in("sha256-digest", "app@sha256-digest"));
         assert!(!named_in("1.2.3-rc", "1.2.3-rc2"));
+        // A whole image reference or digest, separators inside it.
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert!(named_in(&digest, &format!("registry.example.com/checkout@{digest}")));
+        assert!(named_in("registry.example.com/checkout:2.3.1", "registry.example.com/checkout:2.3.1, envoy:1.29"));
+        assert!(named_in("checkout:2.3.1", "registry.example.com/checkout:2.3.1"));
+        assert!(!named_in("checkout:2.3.1", "registry.example.com/checkout:2.3.10"));
+        assert!(!named_in("registry.example.com/checkout:2.3", "registry.example.com/checkout:2.3.1"));
     }
 }

@@ -59,7 +59,8 @@ impl Scope {
 }
 
 /// Checks every log's structure: statement hashes, leaves, chain, tree and checkpoint signatures (entry
-/// signatures were checked when each entry was appended or imported; `rollcall verify` re-checks them).
+/// signatures were checked when each entry was appended or imported; `rollcall verify` re-checks them),
+/// the recorded equivocations, and that no entry is held by two leaves.
 pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> {
     let mut covered = Vec::new();
     for origin in ledger.origins()? {
@@ -83,6 +84,12 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> 
     let (equivocations, _) = super::witness::equivocations(ledger)?;
     if let Some(e) = equivocations.first() {
         let verdict = format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail);
+        return Ok(Structural { intact: false, not_read: false, verdict, covered });
+    }
+    // An entry two leaves hold: a copy someone appended to their log (one scan of the leaf index).
+    if let Some((id, leaves)) = ledger.an_entry_in_several_leaves()? {
+        let verdict =
+            format!("the ledger does not verify: {}; run `rollcall verify`", super::verify::held_twice(id, &leaves));
         return Ok(Structural { intact: false, not_read: false, verdict, covered });
     }
     Ok(Structural {

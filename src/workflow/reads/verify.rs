@@ -75,7 +75,7 @@ fn ask_several(
 /// the entry in position order (FORMAT.md §2.1), as an equivocation can rewrite a log, and like one it is
 /// a security failure naming the leaves (the last in name order), never a choice of which one is right: a
 /// statement does not name its log, so nothing in the file says which leaf is the original.
-fn held_twice(id: EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Failure {
+pub(crate) fn held_twice(id: EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Failure {
     let (origin, index) = leaves.last().map_or(("-", None), |(o, i)| (o.as_str(), Some(*i)));
     let all: Vec<String> = leaves.iter().map(|(o, i)| format!("leaf {i} of {o}")).collect();
     Failure::new(
