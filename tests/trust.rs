@@ -497,11 +497,12 @@ fn a_late_concurrent_revocation_voids_the_approval_a_revert_ran_on() {
 /// from an old copy, under a name whose tag sorts before the founder's: the approval's first position is
 /// now on a log the executing machine never saw. Nothing in a statement names its log, so no import can
 /// tell the copy from the original: both are taken, in either order (refusing the later arrival would
-/// make the verdict depend on which came first, and split machines for good), and `verify` fails on
-/// each ledger the same way, naming both leaves (a security failure, as an equivocation is). The revert is
-/// still judged with the approval where its log had seen it.
+/// make the verdict depend on which came first, and split machines for good). Each ledger holds the same
+/// evidence of kind `copy`, which fails `verify` and the report as a fork does, naming both leaves; the
+/// revert is still judged with the approval where its log had seen it. Once an admin acknowledges the
+/// evidence (on one machine, the acknowledgment carried to the other by an import), both verify again.
 #[test]
-fn an_approval_copied_into_another_log_fails_verify_in_either_order() {
+fn an_approval_copied_into_another_log_is_evidence_in_either_order() {
     use sha2::Digest;
     let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
     let (f, req, early) = ran_after_a_copy_was_taken();
@@ -519,25 +520,35 @@ fn an_approval_copied_into_another_log_fails_verify_in_either_order() {
     ok_at(&f, LATER, &["import", &copied]);
     let g = machine(&f, "erin", "test.example/erin-2", &copied, "2026-11-02T10:06:00Z");
     ok_at(&g, LATER, &["import", &export_at(&f, LATER, "all.rollcall", "alice")]);
-    let mut problems = Vec::new();
+    let mut found = Vec::new();
     for (env, who) in [(&f, "alice"), (&g, "erin")] {
         let held = Ledger::open_read_only(&env.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
         assert_ne!(held.pos, copy.pos, "the approval's first position moved to frank's log");
         assert_eq!(json_at(env, LATER, &["show", &req])["status"], "executed");
         let (code, v) = verify_json(env);
         assert_eq!(code, 1, "{v}");
-        let failure = &v["integrity"]["failure"];
-        assert_eq!(failure["entry_id"].as_str().unwrap(), approval, "{v}");
-        let p = failure["problem"].as_str().unwrap().to_string();
-        assert!(p.starts_with("SECURITY: the entry is held by 2 leaves (leaf "), "{v}");
-        assert!(p.contains(&format!("of {name}, leaf ")) && p.contains("of test.example/laptop)"), "{v}");
+        let p = v["integrity"]["failure"]["problem"].as_str().unwrap().to_string();
+        let leaves = format!("is held by 2 leaves (leaf 1 of {name}, leaf ");
+        assert!(p.starts_with(&format!("SECURITY: 1 equivocation recorded (copy: entry {approval} {leaves}")), "{p}");
+        assert!(p.contains("of test.example/laptop)"), "{p}");
+        let e = &v["equivocations"][0];
+        assert_eq!((e["kind"].as_str(), e["origin"].as_str()), (Some("copy"), Some("test.example/laptop")), "{v}");
         // The report's verdict says so too (and it exits 1).
         let (code, out, err) = run_at(env, LATER, &["report", "--format", "json", "--as", who]);
         assert_eq!(code, 1, "{err}");
-        let header = &serde_json::from_str::<Value>(&out).expect("the JSON report")["header"];
-        assert_eq!(header["intact"], false, "{header}");
-        assert!(header.to_string().contains(&p), "{header}");
-        problems.push(p);
+        let header = serde_json::from_str::<Value>(&out).expect("the JSON report")["header"].to_string();
+        assert!(header.contains(&format!("SECURITY: copy of origin test.example/laptop found: entry {approval} ")));
+        found.push((p, e["evidence"].as_str().unwrap().to_string()));
     }
-    assert_eq!(problems[0], problems[1], "the same failure whichever arrived first");
+    assert_eq!(found[0], found[1], "the same failure and evidence whichever arrived first");
+    let finding = "frank copied carol's approval into his log; his machine was reimaged";
+    ok_at(&f, LATER, &["acknowledge", &found[0].1[..16], "--finding", finding, "--as", "alice"]);
+    ok_at(&g, LATER, &["import", &export_at(&f, LATER, "acked.rollcall", "alice")]);
+    for env in [&f, &g] {
+        let (code, v) = verify_json(env);
+        assert_eq!(code, 0, "{v}");
+        let a = &v["acknowledged"][0];
+        assert_eq!((a["kind"].as_str(), a["finding"].as_str()), (Some("copy"), Some(finding)), "{v}");
+        assert!(ok_at(env, LATER, &["verify"]).contains("acknowledged: copy of origin test.example/laptop"));
+    }
 }

@@ -138,8 +138,9 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Open the review console (also what a bare `rollcall` runs on a terminal).
     Tui(TuiArgs),
-    /// Record that a recorded equivocation (fork or rollback) was investigated: `verify` then reports it as
-    /// acknowledged instead of failing. The evidence stays. Takes the admin or security-approver role.
+    /// Record that a recorded equivocation (fork, rollback, or an entry copied into another log) was
+    /// investigated: `verify` then reports it as acknowledged instead of failing. The evidence stays. Takes
+    /// the admin or security-approver role.
     Acknowledge(AcknowledgeArgs),
     /// Record that a digest (image, artifact, revision) is bad: reverts that bring it back are flagged.
     MarkBad(MarkBadArgs),

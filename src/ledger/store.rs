@@ -488,24 +488,27 @@ impl Ledger {
         Ok(())
     }
 
-    /// One entry that several leaves hold, with each leaf holding it (log name and index, in name order), or
-    /// none: what `verify` names when an entry is not in one log only (one scan of the leaves' entry index).
-    pub(crate) fn an_entry_in_several_leaves(&self) -> Result<Option<(EntryId, Vec<LeafPlace>)>, LedgerError> {
-        let id: Option<Vec<u8>> = self
-            .conn
-            .query_row("SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1 LIMIT 1", [], |r| r.get(0))
-            .optional()?;
-        let Some(id) = id else { return Ok(None) };
+    /// Every entry that several leaves hold, each with the leaves holding it (log name and index, in name
+    /// order), by entry id: what `verify` and the report name when an entry is not in one log only (one
+    /// scan of the leaves' entry index; normally none).
+    pub(crate) fn entries_in_several_leaves(&self) -> Result<Vec<(EntryId, Vec<LeafPlace>)>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin WHERE l.entry_id = ?1
-             ORDER BY o.name, l.idx",
+            "SELECT l.entry_id, o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin
+             WHERE l.entry_id IN (SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1)
+             ORDER BY l.entry_id, o.name, l.idx",
         )?;
-        let leaves = stmt
-            .query_map(params![id], |r| Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0))))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let id =
-            Hash::from_slice(&id).ok_or_else(|| LedgerError::Damaged("a leaf's entry id is not 32 bytes".into()))?;
-        Ok(Some((id, leaves)))
+        let mut out: Vec<(EntryId, Vec<LeafPlace>)> = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id = Hash::from_slice(&r.get::<_, Vec<u8>>(0)?)
+                .ok_or_else(|| LedgerError::Damaged("a leaf's entry id is not 32 bytes".into()))?;
+            let place = (r.get::<_, String>(1)?, u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0));
+            match out.last_mut() {
+                Some((last, leaves)) if *last == id => leaves.push(place),
+                _ => out.push((id, vec![place])),
+            }
+        }
+        Ok(out)
     }
 
     /// Entries that more than one log holds (one scan of the leaves' entry index; normally none), and how

@@ -299,6 +299,10 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     let mut security = Vec::new();
     for e in &r.witnesses.equivocations {
         security.push(crate::workflow::witness::equivocation_line(e));
+        if e.kind == crate::workflow::witness::COPY {
+            // Its detail names every leaf: there are no signed checkpoints to show.
+            continue;
+        }
         // Both signed statements, as kept: each note's lines on one line.
         for (who, note) in [("this ledger's", &e.ours), ("the bundle's", &e.theirs)] {
             let shown = note.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ");
@@ -491,17 +495,27 @@ mod tests {
         assert_eq!(line_diff("", "x"), vec!["+ x"]);
     }
 
-    /// A security failure that is no recorded equivocation (an entry two logs hold) is a security alarm
-    /// (the title bar's SECURITY); any other failure is not.
+    /// An entry two leaves hold is shown as its evidence line, without the signed checkpoints a fork has;
+    /// a security failure with no evidence row behind it (a log cut back below what a witness saw) still
+    /// raises the alarm (the title bar's SECURITY); any other failure does not.
     #[test]
-    fn a_security_failure_without_an_equivocation_raises_the_alarm() {
+    fn security_failures_raise_the_alarm() {
         let id = crate::ledger::Hash([7; 32]);
-        let copied = crate::workflow::verify::held_twice(id, &[("a".into(), 3), ("b".into(), 9)]);
-        let report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(copied));
+        let copy = crate::workflow::witness::copy_evidence(id, &[("a".into(), 3), ("b".into(), 9)]);
+        let failure = crate::ledger::verify::Failure::new("b", None, None, "SECURITY: 1 equivocation recorded");
+        let mut report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(failure));
+        report.witnesses.equivocations.push(copy);
         let security = integrity_of(&report).security;
         assert_eq!(security.len(), 1, "{security:?}");
-        assert!(security[0].starts_with("origin b index 9 entry "), "{security:?}");
-        assert!(security[0].contains("SECURITY: the entry is held by 2 leaves (leaf 3 of a, leaf 9 of b)"));
+        assert!(
+            security[0].starts_with("SECURITY: copy of origin b detected in this file: entry 0707"),
+            "{security:?}"
+        );
+        assert!(security[0].contains("is held by 2 leaves (leaf 3 of a, leaf 9 of b)"), "{security:?}");
+        let cut =
+            crate::ledger::verify::Failure::new("a", None, None, "SECURITY: the log is shorter than a witness saw");
+        let report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(cut));
+        assert_eq!(integrity_of(&report).security.len(), 1);
         let other = crate::ledger::verify::Failure::new("a", Some(3), Some(id), "the statement does not hash to id");
         let report = crate::workflow::verify::VerifyReport::nothing_checked(None, Some(other));
         assert!(integrity_of(&report).security.is_empty());

@@ -81,15 +81,17 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> 
             covered.push(Covered { origin: origin.name.clone(), size, root: root.to_hex() });
         }
     }
-    let (equivocations, _) = super::witness::equivocations(ledger)?;
-    if let Some(e) = equivocations.first() {
-        let verdict = format!("SECURITY: {} of origin {} recorded: {}", e.kind, e.origin, e.detail);
-        return Ok(Structural { intact: false, not_read: false, verdict, covered });
+    let (mut equivocations, _) = super::witness::equivocations(ledger)?;
+    // An entry two leaves hold (a copy someone appended to their log): evidence as a fork is, unless
+    // acknowledged (one scan of the leaf index).
+    let copies = super::witness::copies(ledger)?;
+    if !copies.is_empty() {
+        let roster = crate::identity::Roster::from_ledger(ledger)?;
+        equivocations.extend(super::witness::split_equivocations(ledger, copies, &roster)?.0);
     }
-    // An entry two leaves hold: a copy someone appended to their log (one scan of the leaf index).
-    if let Some((id, leaves)) = ledger.an_entry_in_several_leaves()? {
-        let verdict =
-            format!("the ledger does not verify: {}; run `rollcall verify`", super::verify::held_twice(id, &leaves));
+    if let Some(e) = equivocations.first() {
+        let how = if e.kind == super::witness::COPY { "found" } else { "recorded" };
+        let verdict = format!("SECURITY: {} of origin {} {how}: {}", e.kind, e.origin, e.detail);
         return Ok(Structural { intact: false, not_read: false, verdict, covered });
     }
     Ok(Structural {

@@ -70,27 +70,6 @@ fn ask_several(
     Ok((rx, Asked::Beside(handle)))
 }
 
-/// The failure of a ledger where several leaves hold one entry. Every log appends only what its own
-/// machine signs, so a second leaf is a copy its log's owner appended (rollcall never does): it can move
-/// the entry in position order (FORMAT.md §2.1), as an equivocation can rewrite a log, and like one it is
-/// a security failure naming the leaves (the last in name order), never a choice of which one is right: a
-/// statement does not name its log, so nothing in the file says which leaf is the original.
-pub(crate) fn held_twice(id: EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Failure {
-    let (origin, index) = leaves.last().map_or(("-", None), |(o, i)| (o.as_str(), Some(*i)));
-    let all: Vec<String> = leaves.iter().map(|(o, i)| format!("leaf {i} of {o}")).collect();
-    Failure::new(
-        origin,
-        index,
-        Some(id),
-        format!(
-            "SECURITY: the entry is held by {} leaves ({}): a log appends only what its machine signs, and a \
-             copy can move an entry in the ledger's order",
-            leaves.len(),
-            all.join(", ")
-        ),
-    )
-}
-
 /// Records `f` as what verification found: the first failure, except that a failure of the record
 /// replaces a read the file refused (verification went on past that read, in another log or another
 /// check, and what it found wrong is the stronger statement: a file that cannot be read everywhere must not
@@ -546,12 +525,15 @@ fn verify_ledger(
             (0, None, false)
         }
     };
-    if answered && repeated_leaves > 0 && still_open(&report.failure) {
-        // Looked up in the walk's snapshot (the scan beside it may have seen a later import).
-        match ledger.an_entry_in_several_leaves() {
-            Ok(Some((id, leaves))) => found(&mut report.failure, held_twice(id, &leaves)),
-            Ok(None) => {}
-            Err(e) => found(&mut report.failure, Failure::unread("-", e)),
+    // An entry several leaves hold is evidence, as a fork is: open unless acknowledged, then the failure
+    // below (looked up in the walk's snapshot: the scan beside it may have seen a later import).
+    if answered && repeated_leaves > 0 {
+        match super::witness::copies(ledger).and_then(|c| super::witness::split_equivocations(ledger, c, &roster)) {
+            Ok((open, acknowledged)) => {
+                report.witnesses.equivocations.extend(open);
+                report.witnesses.acknowledged.extend(acknowledged);
+            }
+            Err(e) => found(&mut report.failure, cannot("read the entries several leaves hold", e)),
         }
     }
     if open_after_walk(&report.failure) && answered {

@@ -117,6 +117,39 @@ pub(crate) fn split_equivocations(
     Ok((open, done))
 }
 
+/// The kind of the evidence of an entry several leaves hold ([`copies`]).
+pub(crate) const COPY: &str = "copy";
+
+/// Every entry several leaves hold, each as evidence of kind `copy`: found in the file, never stored. A log
+/// appends only what its own machine signs, so a second leaf is a copy its log's owner appended, which can
+/// move the entry in position order (FORMAT.md §2.1); nothing in the file says which leaf is the original.
+/// Its evidence is the same on every machine that holds the same logs, whichever arrived first: `ours` is
+/// the entry id and its first leaf, `theirs` the others (`LOG INDEX` lines, in name order), its origin the
+/// log of the last; an `integrity.acknowledged` naming its digest closes it as it closes a fork.
+pub(crate) fn copies(ledger: &Ledger) -> Result<Vec<Equivocation>, WorkflowError> {
+    Ok(ledger.entries_in_several_leaves()?.iter().map(|(id, leaves)| copy_evidence(*id, leaves)).collect())
+}
+
+/// The evidence of entry `id` held by `leaves` (log name and index, in name order; two or more).
+pub(crate) fn copy_evidence(id: crate::ledger::EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Equivocation {
+    let place = |(o, i): &crate::ledger::store::LeafPlace| format!("{o} {i}");
+    let all: Vec<String> = leaves.iter().map(|(o, i)| format!("leaf {i} of {o}")).collect();
+    Equivocation {
+        origin: leaves.last().map_or_else(|| "-".to_string(), |(o, _)| o.clone()),
+        detected: "in this file".into(),
+        kind: COPY.into(),
+        ours: leaves.first().map_or_else(|| id.to_hex(), |l| format!("{}\n{}", id.to_hex(), place(l))),
+        theirs: leaves.iter().skip(1).map(place).collect::<Vec<_>>().join("\n"),
+        detail: format!(
+            "entry {} is held by {} leaves ({}): a log appends only what its machine signs, and a copy can move \
+             an entry in the ledger's order",
+            id.to_hex(),
+            leaves.len(),
+            all.join(", ")
+        ),
+    }
+}
+
 /// Checks every stored cosignature against the witness's declared key and the log it covers.
 pub(crate) fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowError> {
     let (open, acknowledged) = equivocations(ledger)?;
@@ -162,4 +195,28 @@ pub(crate) fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowErr
         }
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evidence of a copy as docs/FORMAT.md §8.5 defines it, byte for byte: `ours` the entry id and
+    /// its first leaf, `theirs` the others, LF-joined, leaves in name order; the digest SHA-256 of
+    /// `ours LF theirs`; the origin the last leaf's log.
+    #[test]
+    fn a_copys_evidence_is_what_format_md_says() {
+        let id = crate::ledger::Hash([0xab; 32]);
+        let e = copy_evidence(id, &[("a.example/x".into(), 3), ("b.example/y".into(), 0), ("b.example/y".into(), 7)]);
+        assert_eq!(e.kind, "copy");
+        assert_eq!(e.origin, "b.example/y");
+        assert_eq!(e.ours, format!("{}\na.example/x 3", "ab".repeat(32)));
+        assert_eq!(e.theirs, "b.example/y 0\nb.example/y 7");
+        let text = format!("{}\na.example/x 3\nb.example/y 0\nb.example/y 7", "ab".repeat(32));
+        assert_eq!(e.evidence_digest(), crate::ledger::Hash::of(&[text.as_bytes()]).to_hex());
+        assert!(e.detail.starts_with(&format!(
+            "entry {} is held by 3 leaves (leaf 3 of a.example/x, leaf 0 of b.example/y, leaf 7 of b.example/y): ",
+            "ab".repeat(32)
+        )));
+    }
 }

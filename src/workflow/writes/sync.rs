@@ -437,7 +437,7 @@ impl From<SyncError> for WorkflowError {
 }
 
 /// `rollcall acknowledge EVIDENCE --finding ..`: records, with a signed `integrity.acknowledged` entry,
-/// that a recorded equivocation was investigated. The signer must hold `admin` or `security-approver`.
+/// that a recorded equivocation (or an entry several leaves hold) was investigated. The signer must hold `admin` or `security-approver`.
 pub(crate) fn acknowledge(
     ctx: &Context,
     signer: Option<&str>,
@@ -458,11 +458,10 @@ pub(crate) fn acknowledge(
     }
     let mut session = ctx.session(signer)?;
     let snap = crate::workflow::reads::state::Snapshot::load(&session.ledger)?;
-    let (open, _) = crate::workflow::reads::witness::split_equivocations(
-        &session.ledger,
-        session.ledger.equivocations()?,
-        &snap.roster,
-    )?;
+    // The recorded forks and rollbacks, and the entries several leaves hold (found in the file).
+    let mut evidence = session.ledger.equivocations()?;
+    evidence.extend(crate::workflow::reads::witness::copies(&session.ledger)?);
+    let (open, _) = crate::workflow::reads::witness::split_equivocations(&session.ledger, evidence, &snap.roster)?;
     let matching: Vec<_> = open.iter().filter(|e| e.evidence_digest().starts_with(&prefix)).collect();
     let e = match matching.as_slice() {
         [one] => *one,
