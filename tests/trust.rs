@@ -531,6 +531,8 @@ fn an_approval_copied_into_another_log_is_evidence_in_either_order() {
         let leaves = format!("is held by 2 leaves (leaf 1 of {name}, leaf ");
         assert!(p.starts_with(&format!("SECURITY: 1 equivocation recorded (copy: entry {approval} {leaves}")), "{p}");
         assert!(p.contains("of test.example/laptop)"), "{p}");
+        assert_eq!(v["integrity"]["failure"]["entry_id"].as_str(), Some(approval.as_str()), "{v}");
+        assert_eq!(v["equivocations"].as_array().unwrap().len(), 1, "{v}");
         let e = &v["equivocations"][0];
         assert_eq!((e["kind"].as_str(), e["origin"].as_str()), (Some("copy"), Some("test.example/laptop")), "{v}");
         // The report's verdict says so too (and it exits 1).
@@ -551,4 +553,6 @@ fn an_approval_copied_into_another_log_is_evidence_in_either_order() {
         assert_eq!((a["kind"].as_str(), a["finding"].as_str()), (Some("copy"), Some(finding)), "{v}");
         assert!(ok_at(env, LATER, &["verify"]).contains("acknowledged: copy of origin test.example/laptop"));
     }
+    let (code, _, err) = run_at(&f, LATER, &["report", "--format", "json", "--as", "alice"]);
+    assert_eq!(code, 0, "the report's verdict is intact once the copy is acknowledged: {err}");
 }

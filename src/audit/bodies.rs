@@ -238,7 +238,7 @@ pub(crate) struct MarkedBadBody {
 pub(crate) struct AcknowledgedBody {
     /// The origin the equivocation is about.
     pub origin: String,
-    /// `fork` or `rollback`.
+    /// `fork`, `rollback` or `copy`.
     pub kind: String,
     /// SHA-256 hex of the row's `ours`, one LF, and its `theirs` (what identifies the evidence).
     pub evidence: String,

@@ -488,17 +488,21 @@ impl Ledger {
         Ok(())
     }
 
-    /// Every entry that several leaves hold, each with the leaves holding it (log name and index, in name
-    /// order), by entry id: what `verify` and the report name when an entry is not in one log only (one
-    /// scan of the leaves' entry index; normally none).
-    pub(crate) fn entries_in_several_leaves(&self) -> Result<Vec<(EntryId, Vec<LeafPlace>)>, LedgerError> {
+    /// The first `limit` entries (by id) that several leaves hold, each with the leaves holding it (log name
+    /// and index, sorted by the name's bytes, then index): what `verify` and the report name when an entry is
+    /// not in one log only (one scan of the leaves' entry index; normally none).
+    pub(crate) fn entries_in_several_leaves(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(EntryId, Vec<LeafPlace>)>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT l.entry_id, o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin
-             WHERE l.entry_id IN (SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1)
-             ORDER BY l.entry_id, o.name, l.idx",
+             WHERE l.entry_id IN (SELECT entry_id FROM leaves GROUP BY entry_id HAVING COUNT(*) > 1
+                                  ORDER BY entry_id LIMIT ?1)
+             ORDER BY l.entry_id",
         )?;
         let mut out: Vec<(EntryId, Vec<LeafPlace>)> = Vec::new();
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params![i64::try_from(limit).unwrap_or(i64::MAX)])?;
         while let Some(r) = rows.next()? {
             let id = Hash::from_slice(&r.get::<_, Vec<u8>>(0)?)
                 .ok_or_else(|| LedgerError::Damaged("a leaf's entry id is not 32 bytes".into()))?;
@@ -507,6 +511,10 @@ impl Ledger {
                 Some((last, leaves)) if *last == id => leaves.push(place),
                 _ => out.push((id, vec![place])),
             }
+        }
+        // Sorted here, not by SQL: the order is the evidence's (FORMAT.md §8.5), whatever the file's collation.
+        for (_, leaves) in &mut out {
+            leaves.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
         }
         Ok(out)
     }

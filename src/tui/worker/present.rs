@@ -312,8 +312,8 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
             ));
         }
     }
-    // A security failure that is no recorded equivocation (an entry copied into another log, a log cut
-    // back below what its cosigners saw): the title bar says SECURITY for it too.
+    // A security failure with no evidence listed above (a log cut back below what its cosigners saw): the
+    // title bar says SECURITY for it too.
     if security.is_empty()
         && let Some(f) = r.failure.as_ref().filter(|f| f.problem.starts_with("SECURITY"))
     {

@@ -86,7 +86,9 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> 
     // acknowledged (one scan of the leaf index).
     let copies = super::witness::copies(ledger)?;
     if !copies.is_empty() {
-        let roster = crate::identity::Roster::from_ledger(ledger)?;
+        // Acknowledgments judged by the stored governance entries (a log shorter than a marker says is the
+        // walk's finding above, not a reason to give no verdict).
+        let roster = crate::identity::Roster::from_staged(ledger)?;
         equivocations.extend(super::witness::split_equivocations(ledger, copies, &roster)?.0);
     }
     if let Some(e) = equivocations.first() {

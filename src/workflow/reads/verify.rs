@@ -9,7 +9,7 @@ pub use crate::ledger::verify::Budget;
 use crate::ledger::verify::{
     Failure, LeafCounts, OriginReport, counts_for_walk, leaf_counts, orphan_entries, stray_rows, verify_origin,
 };
-use crate::ledger::{EntryId, Ledger, LedgerError, Pos};
+use crate::ledger::{EntryId, Hash, Ledger, LedgerError, Pos};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
 use std::time::{Duration, Instant};
@@ -440,6 +440,7 @@ fn verify_ledger(
     }
     // Who counted: the roster from the governance entries of every log, in causal order.
     let mut roster = Roster::default();
+    let mut roster_built = false;
     if open_after_walk(&report.failure) {
         governance.sort_by_key(|g| g.0);
         // An entry held by several logs counts once, at its first position.
@@ -456,7 +457,10 @@ fn verify_ledger(
             );
         }
         match Roster::build(causal, &governance) {
-            Ok(r) => roster = r,
+            Ok(r) => {
+                roster = r;
+                roster_built = true;
+            }
             Err((id, problem)) => found(&mut report.failure, Failure::new("-", None, Some(id), problem)),
         }
     }
@@ -528,7 +532,14 @@ fn verify_ledger(
     // An entry several leaves hold is evidence, as a fork is: open unless acknowledged, then the failure
     // below (looked up in the walk's snapshot: the scan beside it may have seen a later import).
     if answered && repeated_leaves > 0 {
-        match super::witness::copies(ledger).and_then(|c| super::witness::split_equivocations(ledger, c, &roster)) {
+        // Acknowledgments are judged by the roster of the walk, or (when a failure stopped the walk before it
+        // was built) by the stored governance entries, as the recorded forks' are: not by an empty one.
+        let split = (|| -> Result<_, WorkflowError> {
+            let stored = if roster_built { None } else { Some(Roster::from_staged(ledger)?) };
+            let judge = stored.as_ref().unwrap_or(&roster);
+            super::witness::split_equivocations(ledger, super::witness::copies(ledger)?, judge)
+        })();
+        match split {
             Ok((open, acknowledged)) => {
                 report.witnesses.equivocations.extend(open);
                 report.witnesses.acknowledged.extend(acknowledged);
@@ -579,10 +590,12 @@ fn verify_ledger(
     }
     if still_open(&report.failure) {
         if let Some(e) = report.witnesses.equivocations.first() {
+            // A copy names its entry (the start of its `ours`).
+            let entry = (e.kind == super::witness::COPY).then(|| e.ours.get(..64).and_then(Hash::from_hex)).flatten();
             report.failure = Some(Failure::new(
                 &e.origin,
                 None,
-                None,
+                entry,
                 format!(
                     "SECURITY: {} equivocation{} recorded ({}: {}); the evidence is kept in this file",
                     report.witnesses.equivocations.len(),

@@ -79,7 +79,7 @@ pub(crate) fn split_equivocations(
     roster: &crate::identity::roster::Roster,
 ) -> Result<(Vec<Equivocation>, Vec<Acknowledged>), WorkflowError> {
     let acks = ledger.entries_of_kinds(&[crate::audit::kinds::ACKNOWLEDGED])?;
-    let mut valid: Vec<(String, Acknowledgment)> = Vec::new();
+    let mut valid: std::collections::HashMap<String, Acknowledgment> = std::collections::HashMap::new();
     // An acknowledgment counts only when its row passes the check every decision makes of a row it relies
     // on (a row added behind the ledger's back would close the equivocation it names).
     let mut checker = crate::ledger::inclusion::Checker::new(ledger);
@@ -96,21 +96,19 @@ pub(crate) fn split_equivocations(
         if !may_acknowledge(roster, &f.actor, row.pos) {
             continue;
         }
-        valid.push((
-            body.evidence,
-            Acknowledgment {
-                entry: row.entry.id,
-                by: roster.display(&f.actor),
-                at: row.ts.clone(),
-                finding: body.finding,
-            },
-        ));
+        // The first counting acknowledgment of each evidence digest (in union order) is the one shown.
+        valid.entry(body.evidence).or_insert(Acknowledgment {
+            entry: row.entry.id,
+            by: roster.display(&f.actor),
+            at: row.ts.clone(),
+            finding: body.finding,
+        });
     }
     let (mut open, mut done) = (Vec::new(), Vec::new());
     for e in rows {
         let digest = e.evidence_digest();
-        match valid.iter().find(|(d, _)| *d == digest) {
-            Some((_, a)) => done.push((e, a.clone())),
+        match valid.get(&digest) {
+            Some(a) => done.push((e, a.clone())),
             None => open.push(e),
         }
     }
@@ -126,9 +124,15 @@ pub(crate) const COPY: &str = "copy";
 /// Its evidence is the same on every machine that holds the same logs, whichever arrived first: `ours` is
 /// the entry id and its first leaf, `theirs` the others (`LOG INDEX` lines, in name order), its origin the
 /// log of the last; an `integrity.acknowledged` naming its digest closes it as it closes a fork.
+/// At most [`COPIES_SHOWN`] at once, the first by entry id (a member who copies a million entries must not
+/// make every verification hold them all): the next come as those are acknowledged.
 pub(crate) fn copies(ledger: &Ledger) -> Result<Vec<Equivocation>, WorkflowError> {
-    Ok(ledger.entries_in_several_leaves()?.iter().map(|(id, leaves)| copy_evidence(*id, leaves)).collect())
+    let found = ledger.entries_in_several_leaves(COPIES_SHOWN)?;
+    Ok(found.iter().map(|(id, leaves)| copy_evidence(*id, leaves)).collect())
 }
+
+/// The most copies [`copies`] gives at once.
+pub(crate) const COPIES_SHOWN: usize = 1_000;
 
 /// The evidence of entry `id` held by `leaves` (log name and index, in name order; two or more).
 pub(crate) fn copy_evidence(id: crate::ledger::EntryId, leaves: &[crate::ledger::store::LeafPlace]) -> Equivocation {
