@@ -517,9 +517,12 @@ fn an_approval_copied_into_another_log_is_evidence_in_either_order() {
     drop(l);
     let copied = export_at(&m, "2026-11-02T10:05:00Z", "frank.rollcall", "frank");
     // The original first, then the copy; and on a machine joined from the copy, the original second.
-    ok_at(&f, LATER, &["import", &copied]);
+    // Each import says so (the copy, or the original arriving second, is the leaf it counts).
+    let said = ok_at(&f, LATER, &["import", &copied]);
+    assert!(said.contains("SECURITY: 1 of the leaves added holds an entry another leaf already held"), "{said}");
     let g = machine(&f, "erin", "test.example/erin-2", &copied, "2026-11-02T10:06:00Z");
-    ok_at(&g, LATER, &["import", &export_at(&f, LATER, "all.rollcall", "alice")]);
+    let all = export_at(&f, LATER, "all.rollcall", "alice");
+    assert_eq!(json_at(&g, LATER, &["import", &all])["copies"], 1);
     let mut found = Vec::new();
     for (env, who) in [(&f, "alice"), (&g, "erin")] {
         let held = Ledger::open_read_only(&env.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();

@@ -39,6 +39,9 @@ pub struct LeafWriter<'c> {
 pub enum Pushed {
     /// Stored as a new leaf.
     Added,
+    /// Stored as a new leaf of an entry the file already held (in another leaf: a copy, which `verify`
+    /// reports; a mirror's only).
+    Copied,
     /// The log already held exactly this leaf.
     Held,
     /// The log holds a different leaf at this index (stored leaf hash, then the pushed one).
@@ -157,8 +160,14 @@ impl<'c> LeafWriter<'c> {
         } else {
             let head = head.ok_or_else(|| LedgerError::Damaged(format!("leaf {index} was not checked")))?;
             self.ets = self.ets.max(super::pos::ts_ms(&head.ts));
-            match self.ins_entry.execute(params![e.id.0, e.bytes, e.signature, head.kind, head.actor.encode(), head.ts])
-            {
+            let stored = match self.ins_entry.execute(params![
+                e.id.0,
+                e.bytes,
+                e.signature,
+                head.kind,
+                head.actor.encode(),
+                head.ts
+            ]) {
                 Err(rusqlite::Error::SqliteFailure(f, _))
                     if f.code == rusqlite::ErrorCode::ConstraintViolation && !self.shared_entries =>
                 {
@@ -183,7 +192,8 @@ impl<'c> LeafWriter<'c> {
             for (k, h) in self.frontier.push(hash).iter().enumerate() {
                 self.ins_hash.execute(params![self.origin, (first + k as u64) as i64, h.0])?;
             }
-            Pushed::Added
+            // `INSERT OR IGNORE` stored no row: the entry was there already.
+            if stored == 0 { Pushed::Copied } else { Pushed::Added }
         };
         self.prev = hash;
         self.next += 1;

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 fn import_json(r: &crate::sync::import::ImportReport) -> serde_json::Value {
     json!({
         "exporter": r.exporter, "added": r.added(), "verified_signatures": r.verified, "blobs": r.blobs,
-        "cosignatures": r.cosignatures, "compressed": r.compressed, "digest": r.digest.to_hex(),
+        "cosignatures": r.cosignatures, "compressed": r.compressed, "digest": r.digest.to_hex(), "copies": r.copies,
         "cosigned": r.cosigned.iter().map(|(o, s)| json!({"origin": o, "size": s})).collect::<Vec<_>>(),
         "origins": r.origins.iter().map(|o| json!({"origin": o.name, "new": o.new, "own": o.own, "added": o.added,
             "size": o.size, "bundle_size": o.bundle_size})).collect::<Vec<_>>(),
@@ -53,6 +53,14 @@ fn print_import(r: &crate::sync::import::ImportReport) {
     );
     for (o, s) in &r.cosigned {
         say!("cosigned {} at size {s}", safe(o));
+    }
+    if r.copies > 0 {
+        say!(
+            "SECURITY: {} of the leaves added hold{} an entry another leaf already held (a copy re-appended to a \
+             log): `rollcall verify` names them; it fails until they are investigated and acknowledged",
+            r.copies,
+            if r.copies == 1 { "s" } else { "" }
+        );
     }
 }
 

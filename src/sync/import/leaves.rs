@@ -207,6 +207,10 @@ impl Run<'_, '_> {
         }
         match writer.push(&entry, head.as_ref())? {
             Pushed::Added => *added += 1,
+            Pushed::Copied => {
+                *added += 1;
+                self.report.copies += 1;
+            }
             Pushed::Held | Pushed::Shadow => {}
             Pushed::Differs(ours, theirs) => {
                 *diverged = Some((index, ours, theirs));

@@ -87,6 +87,9 @@ pub struct ImportReport {
     pub digest: Hash,
     /// Entries whose signatures were checked.
     pub verified: u64,
+    /// Leaves added whose entry the ledger already held in another leaf (copies: `verify` fails on them
+    /// until acknowledged, FORMAT.md §8.5).
+    pub copies: u64,
 }
 
 impl ImportReport {
