@@ -181,7 +181,19 @@ pub(crate) fn sync_git(
             let name = p.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             match &p.result {
                 Ok(_) if p.unchanged => say!("{}: unchanged since the last import", safe(&name)),
-                Ok(i) => say!("{}: added {}", safe(&name), output::count(i.report.added(), "entry", "entries")),
+                Ok(i) => say!(
+                    "{}: added {}{}",
+                    safe(&name),
+                    output::count(i.report.added(), "entry", "entries"),
+                    if i.report.copies > 0 {
+                        format!(
+                            "; SECURITY: {} held by another leaf already (`rollcall verify` names them)",
+                            i.report.copies
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
                 Err(e) => say!("{}: REFUSED: {}", safe(&name), safe(e)),
             }
         }
