@@ -314,9 +314,6 @@ impl RequestView {
         let mut judged: std::collections::HashMap<EntryId, Option<String>> = std::collections::HashMap::new();
         for (i, f) in related.iter().enumerate() {
             let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
-            // An amendment too: it amends the version its log had seen as current, so one signed elsewhere
-            // and backdated before it does not make it "no longer current".
-            let causal = execution || Action::of_kind(&f.kind) == Some(Action::Amend);
             // An execution is judged by what its log had seen when it was recorded (FORMAT.md §1.2): an
             // entry positioned before it that its log had not seen (a rejection, an approval, an amendment
             // or a withdrawal signed elsewhere, concurrently, perhaps backdated) neither voids it nor makes
@@ -325,7 +322,7 @@ impl RequestView {
             // this one's), so no execution is judged twice.
             // Asked once per earlier entry (an entry several logs hold may be looked up).
             let past: Vec<bool> =
-                if causal { related[..i].iter().map(|g| rules.before(g, f.pos)).collect() } else { Vec::new() };
+                if execution { related[..i].iter().map(|g| rules.before(g, f.pos)).collect() } else { Vec::new() };
             if past.contains(&false) {
                 let mut seen = RequestView::started(request, record.clone(), rules)?;
                 for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| **in_past) {
@@ -493,7 +490,7 @@ impl RequestView {
         let outcome = match verdict {
             None => Action::of_kind(&f.kind)
                 .ok_or_else(|| format!("{} is not a request entry", f.kind))
-                .and_then(|action| self.take_effect(action, f, self.current().id)),
+                .and_then(|action| self.take_effect(action, f)),
             Some(why) => Err(why),
         };
         self.met(f, outcome);
@@ -521,18 +518,16 @@ impl RequestView {
         let judge = judge.unwrap_or(self);
         judge.admits(action).map_err(|r| r.0)?;
         rules.allow(action, f, judge).map_err(|r| r.0)?;
-        let current = judge.current().id;
-        self.take_effect(action, f, current)
+        self.take_effect(action, f)
     }
 
-    /// Takes an admitted entry's effect on the request; an amendment must amend `current`, the version in
-    /// force where it is judged.
-    fn take_effect(&mut self, action: Action, f: &Fact, current: EntryId) -> Result<(), String> {
+    /// Takes an admitted entry's effect on the request.
+    fn take_effect(&mut self, action: Action, f: &Fact) -> Result<(), String> {
         match action {
             Action::Request => return Err("a request cannot be filed twice".into()),
             Action::Amend => {
                 let b: AmendedBody = body(f)?;
-                if Hash::from_hex(&b.previous) != Some(current) {
+                if Hash::from_hex(&b.previous) != Some(self.current().id) {
                     return Err("amends a version that is no longer current".into());
                 }
                 b.record.validate().map_err(|r| r.0)?;
@@ -754,35 +749,6 @@ mod tests {
         assert_eq!(v.versions.len(), 2);
         assert_eq!(v.record().title, "new title");
         assert!(v.timeline[2].ignored.as_deref().unwrap().contains("no longer current"));
-    }
-
-    /// Two amendments of the same version, the earlier (by position) signed where the later's log had not
-    /// seen it: each amends the version in force as its log had seen it, both count, the later is current.
-    /// In one log (the later had seen the earlier) the later amends a version no longer current.
-    #[test]
-    fn an_amendment_is_judged_by_what_its_log_had_seen() {
-        struct Apart(bool);
-        impl Rules for Apart {
-            fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), Refusal> {
-                Ok(())
-            }
-            fn before(&self, a: &Fact, b: Pos) -> bool {
-                // Entry 2 was signed on another machine: only the request is in everyone's past.
-                if self.0 { a.pos <= 1 || (a.pos <= b && (a.pos == 2) == (b == 2)) } else { a.pos <= b }
-            }
-        }
-        let r = request();
-        let mut backdated = sample();
-        backdated.title = "backdated".into();
-        let a1 = fact(2, AMENDED, 1, json!({"request": rid(), "previous": rid(), "reason": "b", "record": backdated}));
-        let mut real = sample();
-        real.title = "real".into();
-        let a2 = fact(3, AMENDED, 1, json!({"request": rid(), "previous": rid(), "reason": "r", "record": real}));
-        let v = RequestView::fold(&r, &[a1.clone(), a2.clone()], &Apart(true)).unwrap();
-        assert_eq!((v.versions.len(), v.record().title.as_str()), (3, "real"));
-        assert!(v.timeline.iter().all(|t| t.ignored.is_none()));
-        let v = RequestView::fold(&r, &[a1, a2], &Apart(false)).unwrap();
-        assert_eq!((v.versions.len(), v.record().title.as_str()), (2, "backdated"));
     }
 
     #[test]
