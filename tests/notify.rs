@@ -305,6 +305,32 @@ fn an_equivocation_found_on_import_is_escalated_once() {
     assert_eq!(received(&out).len(), 1);
 }
 
+/// A bundle whose log holds a copy of one of alice's entries (bob re-appended her signed note to his own log
+/// with the library before he had it): the import takes it, says so, and escalates it as a fork is.
+#[test]
+fn a_copied_entry_taken_by_an_import_is_escalated() {
+    use rollcall::ledger::{Hash, Ledger};
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    let id = a.json(&["note", "mine", "--as", "alice"])["entry_id"].as_str().unwrap().to_string();
+    let row = Ledger::open_read_only(&a.ledger()).unwrap().entry(&Hash::from_hex(&id).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&b.ledger()).unwrap();
+    l.append(std::slice::from_ref(&row.entry), None, &b.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    let out = configure(&a, &["security.equivocation"]);
+    let said = a.ok(&["import", &b.export("copy.rollcall")]);
+    assert!(said.contains("SECURITY: 1 of the leaves added holds an entry another leaf already held"), "{said}");
+    let got = received(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["event"], "security.equivocation");
+    let summary = got[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("SECURITY: 1 leaf of the bundle holds an entry another leaf already held"),
+        "{summary}"
+    );
+    assert!(got[0]["details"]["bundle"].as_str().unwrap().ends_with("copy.rollcall"));
+}
+
 #[test]
 fn a_rollback_whose_request_was_not_approved_is_unauthorized() {
     let env = team();

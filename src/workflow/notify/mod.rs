@@ -369,8 +369,8 @@ pub(crate) fn executed(ctx: &Context, request: &EntryId, entry: &EntryId) -> Vec
     })
 }
 
-/// After an import of `bundle` was refused as SECURITY with `message` (the evidence kept):
-/// `security.equivocation`, once per distinct message. Warnings go to stderr.
+/// After an import of `bundle` was refused as SECURITY with `message` (the evidence kept), or took a leaf
+/// copied from another log: `security.equivocation`, once per distinct message. Warnings go to stderr.
 pub(crate) fn equivocation(ctx: &Context, bundle: &Path, message: &str, recorded: bool) {
     let w = fire(ctx, &[Event::SecurityEquivocation], true, || {
         let ledger = ctx.open_read_only().ok();
