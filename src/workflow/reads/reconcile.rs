@@ -7,9 +7,9 @@
 //! ignored), the observation's component among the request's components, the request filed or executed
 //! within the window of the rollback's time, and revisions that agree where they can be compared (both
 //! short numbers, or both hex of 7+ characters: one a prefix of the other; or the request's target named
-//! in the observation's artifact between separators). Among candidates, agreeing revisions first, then the nearest in time;
-//! each request accounts for at most one rollback. Times are the signers' and the tools': bounded by the
-//! ledger's rules (FORMAT.md §7.4), not proven.
+//! in the observation's artifact between separators). Among candidates, agreeing revisions first, then the
+//! nearest in time; each request accounts for at most one rollback. Times are the signers' and the tools':
+//! bounded by the ledger's rules (FORMAT.md §7.4), not proven.
 
 use super::index;
 use crate::audit::kinds::OBSERVED;

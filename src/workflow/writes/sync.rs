@@ -447,7 +447,8 @@ impl From<SyncError> for WorkflowError {
 }
 
 /// `rollcall acknowledge EVIDENCE --finding ..`: records, with a signed `integrity.acknowledged` entry,
-/// that a recorded equivocation (or an entry several leaves hold) was investigated. The signer must hold `admin` or `security-approver`.
+/// that a recorded equivocation (or an entry several leaves hold) was investigated. The signer must hold
+/// `admin` or `security-approver`.
 pub(crate) fn acknowledge(
     ctx: &Context,
     signer: Option<&str>,
