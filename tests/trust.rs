@@ -559,3 +559,46 @@ fn an_approval_copied_into_another_log_is_evidence_in_either_order() {
     let (code, _, err) = run_at(&f, LATER, &["report", "--format", "json", "--as", "alice"]);
     assert_eq!(code, 0, "the report's verdict is intact once the copy is acknowledged: {err}");
 }
+
+/// bob amends his request (a revert command one revision further back), carol approves the amended
+/// version and erin runs it. A week later bob, on a machine joined from a copy taken before his amendment,
+/// signs another amendment of the original version, stamped before the real one: position order would
+/// take his backdated amendment first, the real one would "amend a version no longer current" and carol's
+/// approval "decide on a version this request never had", and `show` would display a record that never
+/// ran. An execution fixes the record it ran (FORMAT.md §1.2): an amendment its log had not seen, made
+/// concurrently, does not count, whatever its time; the record shown is the one that ran.
+#[test]
+fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let early = export_at(&f, "2026-11-02T09:02:00Z", "early.rollcall", "alice");
+    let amend = |env: &Env, now: &str, cmd: &str, to: &str| {
+        let args = ["request", "amend", &req, "--reason", "one revision further back", "--revert-cmd", cmd];
+        ok_at(env, now, &[&args[..], &["--to", to, "--as", "bob"]].concat());
+    };
+    amend(&f, "2026-11-02T09:30:00Z", "helm rollback payments 40", "40");
+    ok_at(&f, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let ran = json_at(&f, LATER, &["show", &req]);
+    assert_eq!(ran["status"], "executed", "{ran}");
+
+    let m = machine(&f, "bob", "test.example/bob-2", &early, "2026-11-02T09:03:00Z");
+    amend(&m, "2026-11-02T09:04:00Z", "helm rollback payments 12", "12");
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "bob.rollcall", "bob")]);
+
+    let shown = json_at(&f, LATER, &["show", &req]);
+    assert_eq!(shown["status"], "executed", "{shown}");
+    assert_eq!(shown["record"], ran["record"], "the record shown is the one that ran");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    let listed: Vec<(&str, &str)> = v["does_not_count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(listed.len(), 1, "only the backdated amendment: {v}");
+    assert_eq!(listed[0].0, "rollback.amended", "{v}");
+    assert!(listed[0].1.contains("concurrently with the execution"), "{v}");
+    still_counts(&f, &req);
+}

@@ -11,6 +11,7 @@ use super::record::{InvalidRecord, RequestBody};
 use crate::ledger::{EntryId, Hash, Pos, PublicKey};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 
 /// An entry as the projection reads it.
 #[derive(Clone, Debug)]
@@ -309,10 +310,40 @@ impl RequestView {
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
+        // Amendments an execution's record displaced (see `fold_round`): each round that displaces more
+        // refuses at least one more amendment, so there are at most as many rounds as amendments, plus one.
+        let mut displaced: HashMap<EntryId, String> = HashMap::new();
+        loop {
+            let (v, more) = RequestView::fold_round(request, &record, related, rules, &displaced)?;
+            let known = displaced.len();
+            displaced.extend(more);
+            if displaced.len() == known {
+                return Ok(v);
+            }
+        }
+    }
+
+    /// One fold of the request with the amendments in `displaced` refused (with their reasons), and the
+    /// amendments it found displaced besides: an execution that counted fixes the record it ran (FORMAT.md
+    /// §1.2), so an amendment in force here that its log had not seen — signed concurrently, perhaps
+    /// backdated to stand before it — does not count, and the fold is run again without it (the amendment
+    /// it displaced, and the decisions on it, then count again).
+    fn fold_round(
+        request: &Fact,
+        record: &Option<RequestBody>,
+        related: &[Fact],
+        rules: &dyn Rules,
+        displaced: &HashMap<EntryId, String>,
+    ) -> Result<(RequestView, HashMap<EntryId, String>), InvalidRecord> {
         let mut v = RequestView::started(request, record.clone(), rules)?;
+        let mut more = HashMap::new();
         // What each execution met so far was judged: None when it counted, else why not.
-        let mut judged: std::collections::HashMap<EntryId, Option<String>> = std::collections::HashMap::new();
+        let mut judged: HashMap<EntryId, Option<String>> = HashMap::new();
         for (i, f) in related.iter().enumerate() {
+            if let Some(why) = displaced.get(&f.id) {
+                v.met(f, Err(why.clone()));
+                continue;
+            }
             let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
             // An execution is judged by what its log had seen when it was recorded (FORMAT.md §1.2): an
             // entry positioned before it that its log had not seen (a rejection, an approval, an amendment
@@ -326,12 +357,30 @@ impl RequestView {
             if past.contains(&false) {
                 let mut seen = RequestView::started(request, record.clone(), rules)?;
                 for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| **in_past) {
-                    match judged.get(&g.id) {
-                        Some(verdict) => seen.apply_verdict(g, verdict.clone()),
-                        None => seen.apply(g, rules),
+                    match (displaced.get(&g.id), judged.get(&g.id)) {
+                        (Some(why), _) => seen.met(g, Err(why.clone())),
+                        (None, Some(verdict)) => seen.apply_verdict(g, verdict.clone()),
+                        (None, None) => seen.apply(g, rules),
                     }
                 }
                 v.apply_judged(f, rules, Some(&seen));
+                let counted = v.timeline.last().is_some_and(|t| t.ignored.is_none());
+                if counted && v.current().id != seen.current().id {
+                    let ran = seen.current().id;
+                    for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| !**in_past) {
+                        if v.versions.iter().any(|x| x.id == g.id) {
+                            more.insert(
+                                g.id,
+                                format!(
+                                    "signed concurrently with the execution {} (neither log had seen the other), \
+                                     which ran version {}: the record that ran stands",
+                                    f.id.short(12),
+                                    ran.short(12)
+                                ),
+                            );
+                        }
+                    }
+                }
             } else {
                 v.apply(f, rules);
             }
@@ -339,7 +388,7 @@ impl RequestView {
                 judged.insert(f.id, v.timeline.last().and_then(|t| t.ignored.clone()));
             }
         }
-        Ok(v)
+        Ok((v, more))
     }
 
     /// The request alone, its own entry judged by `rules`.
@@ -918,5 +967,56 @@ mod tests {
         let rules = Counting(std::cell::Cell::new(0));
         let v = RequestView::fold(&r, &related, &rules).unwrap();
         assert_eq!((rules.0.get(), v.executions.len()), (40, 40));
+    }
+
+    /// An execution fixes the record it ran: bob's amendment (20), approved (21), runs (30); an amendment of
+    /// the original version signed on a machine that had seen none of it (12, positioned first, as a
+    /// backdated one would be) is refused for it, and the amendment that ran, with the approval of it,
+    /// counts. By position alone the other amendment would be the record and the approval would not count.
+    #[test]
+    fn an_execution_fixes_the_record_it_ran() {
+        /// Runs only the current version; entries at 10..20 are concurrent with everything after the request.
+        struct Current(bool);
+        impl Rules for Current {
+            fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
+                if action == Action::Execute && f.body.str_member("version") != Some(view.current().id.to_hex()) {
+                    return Err(Refusal("not the current version".into()));
+                }
+                Ok(())
+            }
+            fn before(&self, a: &Fact, b: Pos) -> bool {
+                let (a, elsewhere) = (a.pos, |p: Pos| (10..20).contains(&p));
+                if self.0 { a <= b } else { a <= 1 || (a <= b && elsewhere(a) == elsewhere(b)) }
+            }
+        }
+        let r = request();
+        let amend = |pos: u64, title: &str| {
+            let mut record = sample();
+            record.title = title.into();
+            let body = json!({"request": rid(), "previous": rid(), "reason": "r", "record": record});
+            fact(pos, AMENDED, 1, body)
+        };
+        let (stale, real) = (amend(12, "stale"), amend(20, "real"));
+        let approve = fact(
+            21,
+            APPROVED,
+            2,
+            json!({"request": rid(), "version": real.id.to_hex(), "revert_digest": "x", "evidence": [], "policy": rid(), "decision": "approve", "comment": "ok"}),
+        );
+        let exec = fact(
+            30,
+            EXECUTED,
+            3,
+            json!({"request": rid(), "version": real.id.to_hex(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
+        );
+        let related = [stale.clone(), real.clone(), approve, exec];
+        let v = RequestView::fold(&r, &related, &Current(false)).unwrap();
+        assert_eq!((v.phase, v.current().id, v.decisions.len()), (Phase::Executed, real.id, 1));
+        let why = v.timeline[1].ignored.as_deref().expect("the stale amendment does not count");
+        assert!(why.contains("concurrently with the execution") && why.contains(&real.id.short(12)), "{why}");
+        assert!(v.timeline[2..].iter().all(|t| t.ignored.is_none()), "{:?}", v.timeline);
+        // By position alone (no causality), the stale amendment is the record and nothing else counts.
+        let v = RequestView::fold(&r, &related, &Current(true)).unwrap();
+        assert_eq!((v.phase, v.current().id, v.decisions.len()), (Phase::Open, stale.id, 0));
     }
 }
