@@ -325,7 +325,7 @@ fn a_copied_entry_taken_by_an_import_is_escalated() {
     assert_eq!(got[0]["event"], "security.equivocation");
     let summary = got[0]["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with("SECURITY: 1 leaf of the bundle holds an entry another leaf already held"),
+        summary.starts_with("SECURITY: 1 of the leaves added holds an entry another leaf already held"),
         "{summary}"
     );
     assert!(got[0]["details"]["bundle"].as_str().unwrap().ends_with("copy.rollcall"));

@@ -266,6 +266,34 @@ fn three_machines_sync_through_a_git_remote() {
     assert_eq!(bundles(&wa).len(), 3, "{:?}", bundles(&wa));
 }
 
+/// bob re-appends alice's signed note to his own log with the library (a copy, FORMAT.md §2.1) and syncs:
+/// alice's `sync --git` takes his bundle, as `import` does, and its line for that bundle says SECURITY in
+/// the sentence `import` prints; `--json` counts the copy; `verify` then fails naming it.
+#[test]
+fn a_sync_that_takes_a_copied_entry_says_so() {
+    use rollcall::ledger::{Hash, Ledger};
+    let (a, b, c) = three();
+    let (_shared, _remote, [wa, wb, wc]) = exchange();
+    let id = a.json(&["note", "mine", "--as", "alice"])["entry_id"].as_str().unwrap().to_string();
+    let row = Ledger::open_read_only(&a.ledger()).unwrap().entry(&Hash::from_hex(&id).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&b.ledger()).unwrap();
+    l.append(std::slice::from_ref(&row.entry), None, &b.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    b.ok(&["sync", "--git", &wb]);
+    let said = a.ok(&["sync", "--git", &wa]);
+    let line = said.lines().find(|l| l.contains("SECURITY")).unwrap_or_else(|| panic!("{said}"));
+    assert!(line.contains("; SECURITY: 1 of the leaves added holds an entry another leaf already held"), "{said}");
+    assert_eq!(verify_json(&a).0, 1);
+    // carol, syncing with `--json`, is told which bundle brought the second leaf of the entry (bob's first
+    // here, so alice's original is the later arrival: either is a copy of the other, §2.1).
+    let v = c.json(&["sync", "--git", &wc]);
+    let copies: Vec<u64> =
+        v["peers"].as_array().unwrap().iter().map(|p| p["import"]["copies"].as_u64().unwrap()).collect();
+    assert_eq!(copies.len(), 2, "{v}");
+    assert_eq!(copies.iter().sum::<u64>(), 1, "{v}");
+    assert_eq!(verify_json(&c).0, 1);
+}
+
 /// `sync --git --pull-only` (an auditor's copy, a gate job given read access to the exchange only): the
 /// other machines' bundles are pulled and imported, and nothing is written to the exchange: no bundle of
 /// its own in the working copy, no commit, no push; run again, every file is unchanged since the last

@@ -49,6 +49,14 @@ impl Failure {
     pub fn unread(origin: &str, e: impl Into<super::LedgerError>) -> Failure {
         Failure::read(origin, None, None, read_problem_of(e))
     }
+
+    /// Whether it is a security failure — evidence that someone rewrote, cut back or forked the record, or
+    /// copied an entry (what the console's title bar raises its alarm for): every place that finds one
+    /// starts the problem with "SECURITY" (the one convention readers rely on, rather than a flag threaded
+    /// through each error type that can carry such a finding).
+    pub fn is_security(&self) -> bool {
+        !self.not_read && self.problem.starts_with("SECURITY")
+    }
 }
 
 impl std::fmt::Display for Failure {

@@ -54,13 +54,8 @@ fn print_import(r: &crate::sync::import::ImportReport) {
     for (o, s) in &r.cosigned {
         say!("cosigned {} at size {s}", safe(o));
     }
-    if r.copies > 0 {
-        say!(
-            "SECURITY: {} of the leaves added hold{} an entry another leaf already held (a copy re-appended to a \
-             log): `rollcall verify` names them; it fails until they are investigated and acknowledged",
-            r.copies,
-            if r.copies == 1 { "s" } else { "" }
-        );
+    if let Some(copies) = r.copies_said() {
+        say!("SECURITY: {copies}");
     }
 }
 
@@ -185,14 +180,7 @@ pub(crate) fn sync_git(
                     "{}: added {}{}",
                     safe(&name),
                     output::count(i.report.added(), "entry", "entries"),
-                    if i.report.copies > 0 {
-                        format!(
-                            "; SECURITY: {} held by another leaf already (`rollcall verify` names them)",
-                            i.report.copies
-                        )
-                    } else {
-                        String::new()
-                    }
+                    i.report.copies_said().map(|c| format!("; SECURITY: {c}")).unwrap_or_default()
                 ),
                 Err(e) => say!("{}: REFUSED: {}", safe(&name), safe(e)),
             }

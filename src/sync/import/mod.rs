@@ -97,6 +97,20 @@ impl ImportReport {
     pub fn added(&self) -> u64 {
         self.origins.iter().map(|o| o.added).sum()
     }
+
+    /// What the copies it added mean, in the one sentence `import`, `sync --git` and the notification
+    /// give after "SECURITY: " (None without copies).
+    pub fn copies_said(&self) -> Option<String> {
+        (self.copies > 0).then(|| {
+            format!(
+                "{} of the leaves added hold{} an entry another leaf already held (a signed statement copied \
+                 into a second log): `rollcall verify` names them; it fails until they are investigated and \
+                 acknowledged",
+                self.copies,
+                if self.copies == 1 { "s" } else { "" }
+            )
+        })
+    }
 }
 
 /// Why an import stopped, before it is reported.

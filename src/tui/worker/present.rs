@@ -315,7 +315,7 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     // A security failure with no evidence listed above (a log cut back below what its cosigners saw): the
     // title bar says SECURITY for it too.
     if security.is_empty()
-        && let Some(f) = r.failure.as_ref().filter(|f| f.problem.starts_with("SECURITY"))
+        && let Some(f) = r.failure.as_ref().filter(|f| f.is_security())
     {
         security.push(safe(&f.to_string()));
     }

@@ -274,14 +274,8 @@ pub(crate) fn import(ctx: &Context, file: &Path, upkeep: IndexUpkeep) -> Result<
         // Not when this connection closes either: the background catch-up checkpoints.
         ledger.checkpoint_here(false)?;
     }
-    if report.copies > 0 {
+    if let Some(message) = report.copies_said() {
         // Taken (a copy cannot be told from its original, FORMAT.md §2.1), but escalated as a fork is.
-        let message = format!(
-            "{} of the bundle hold{} an entry another leaf already held (a signed statement copied into a \
-             second log); `rollcall verify` names them",
-            if report.copies == 1 { "1 leaf".to_string() } else { format!("{} leaves", report.copies) },
-            if report.copies == 1 { "s" } else { "" }
-        );
         crate::workflow::notify::equivocation(ctx, file, &message, true);
     }
     Ok(Imported { report, warnings, index })
