@@ -599,6 +599,29 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
         .collect();
     assert_eq!(listed.len(), 1, "only the backdated amendment: {v}");
     assert_eq!(listed[0].0, "rollback.amended", "{v}");
-    assert!(listed[0].1.contains("concurrently with the execution"), "{v}");
+    assert!(listed[0].1.contains("signed concurrently with the execution"), "{v}");
     still_counts(&f, &req);
+}
+
+/// The same with a withdrawal: bob, on a machine joined from the copy taken before anyone decided, withdraws
+/// his request a week after the revert ran, stamped just after the copy. Position order would withdraw the
+/// request before the approval and the execution; judged after the execution it ran without seeing, the
+/// withdrawal does not count, and the request stays executed.
+#[test]
+fn a_backdated_withdrawal_does_not_undo_a_revert_that_ran() {
+    let (f, req, early) = ran_after_a_copy_was_taken();
+    let m = machine(&f, "bob", "test.example/bob-2", &early, "2026-11-02T09:03:00Z");
+    ok_at(&m, "2026-11-02T09:04:00Z", &["request", "withdraw", &req, "--reason", "not needed", "--as", "bob"]);
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "bob.rollcall", "bob")]);
+    still_counts(&f, &req);
+    let (_, v) = verify_json(&f);
+    let listed: Vec<(&str, &str)> = v["does_not_count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(listed.len(), 1, "{v}");
+    assert_eq!(listed[0].0, "rollback.withdrawn", "{v}");
+    assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
 }

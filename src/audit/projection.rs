@@ -3,7 +3,8 @@
 //! its lifecycle. Entries that arrive in a phase that does not admit them, or that the rules (supplied by
 //! the policy layer) do not authorize, are kept aside with the reason; they never change the state.
 //!
-//! Over 600 lines with its tests (~550 of code): the lifecycle fold, every phase transition in one place.
+//! Over 1,100 lines with its tests (~700 of code): the lifecycle fold, every phase transition and the order
+//! entries take effect in around an execution (FORMAT.md §1.2) in one place.
 
 use super::bodies::*;
 use super::kinds::*;
@@ -230,6 +231,67 @@ pub struct RequestView {
     pub timeline: Vec<TimelineItem>,
 }
 
+/// What a fold of one request keeps while it meets its entries (see [`RequestView::fold_with_record`]).
+struct Fold<'a> {
+    request: &'a Fact,
+    record: &'a Option<RequestBody>,
+    related: &'a [Fact],
+    rules: &'a dyn Rules,
+    /// Entries in the causal past of an execution that counted, and those executions: never deferred.
+    anchored: Vec<bool>,
+    /// Entries (indexes into `related`) judged after an execution that counted without having seen them:
+    /// the index of that execution.
+    deferred: HashMap<usize, usize>,
+    /// What each execution met so far was judged: None when it counted, else why not.
+    judged: HashMap<EntryId, Option<String>>,
+    /// Executions that counted under an emergency the request did not hold where they were met: the
+    /// index of that emergency.
+    relied: HashMap<usize, usize>,
+}
+
+/// The kinds an execution that counted defers when its log had not seen them: the ones that change the
+/// record or the phase a revert ran in (an amendment, a withdrawal, an emergency). Decisions, evidence,
+/// notes and the rest stay where they are.
+fn deferrable(f: &Fact) -> bool {
+    matches!(Action::of_kind(&f.kind), Some(Action::Amend | Action::Withdraw | Action::Emergency))
+}
+
+impl Fold<'_> {
+    /// The request folded again from the entries before `end` that `keep` keeps, in the order they take
+    /// effect: position order, but an entry deferred past an execution that is kept comes right after it.
+    /// Each execution keeps its verdict.
+    fn again(&self, end: usize, keep: impl Fn(usize) -> bool) -> Result<RequestView, InvalidRecord> {
+        let mut v = RequestView::started(self.request, self.record.clone(), self.rules)?;
+        let after = |k: usize| self.deferred.get(&k).copied().filter(|&x| x < end && keep(x));
+        let mut effect: Vec<(usize, usize)> =
+            (0..end).filter(|&k| keep(k)).map(|k| after(k).map_or((k, 0), |x| (x, k + 1))).collect();
+        effect.sort_unstable();
+        for (at, k) in effect {
+            let k = if k == 0 { at } else { k - 1 };
+            let g = &self.related[k];
+            if let Some(verdict) = self.judged.get(&g.id) {
+                v.apply_verdict(g, verdict.clone());
+                if let Some(&e) = self.relied.get(&k)
+                    && v.emergency.is_none()
+                    && let Ok(b) = body::<EmergencyBody>(&self.related[e])
+                {
+                    v.rely_on(rec(&self.related[e], b));
+                }
+                continue;
+            }
+            let outcome = match (v.try_apply(g, self.rules), after(k)) {
+                (Err(why), Some(x)) => Err(format!(
+                    "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
+                    self.related[x].id.short(12)
+                )),
+                (outcome, _) => outcome,
+            };
+            v.met(g, outcome);
+        }
+        Ok(v)
+    }
+}
+
 fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
     f.body.read::<T>().map_err(|e| format!("malformed {} body: {e}", f.kind))
 }
@@ -304,91 +366,86 @@ impl RequestView {
 
     /// As [`RequestView::fold`], with the request's record when the caller has already read it (see
     /// [`RequestView::with_record`]).
+    ///
+    /// Entries take effect in position order, with one exception (FORMAT.md §1.2, *The order entries take
+    /// effect in*): an execution is judged on what its log had seen, and when it counts, the amendments,
+    /// withdrawals and emergencies positioned before it that its log had not seen (signed concurrently,
+    /// perhaps backdated) and that no earlier execution that counted had seen either are judged after it
+    /// instead — they never change the record or the phase of a revert that ran.
     pub fn fold_with_record(
         request: &Fact,
         record: Option<RequestBody>,
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
-        // Amendments an execution's record displaced (see `fold_round`): each round that displaces more
-        // refuses at least one more amendment, so there are at most as many rounds as amendments, plus one.
-        let mut displaced: HashMap<EntryId, String> = HashMap::new();
-        loop {
-            let (v, more) = RequestView::fold_round(request, &record, related, rules, &displaced)?;
-            let known = displaced.len();
-            displaced.extend(more);
-            if displaced.len() == known {
-                return Ok(v);
-            }
-        }
-    }
-
-    /// One fold of the request with the amendments in `displaced` refused (with their reasons), and the
-    /// amendments it found displaced besides: an execution that counted fixes the record it ran (FORMAT.md
-    /// §1.2), so an amendment in force here that its log had not seen — signed concurrently, perhaps
-    /// backdated to stand before it — does not count, and the fold is run again without it (the amendment
-    /// it displaced, and the decisions on it, then count again).
-    fn fold_round(
-        request: &Fact,
-        record: &Option<RequestBody>,
-        related: &[Fact],
-        rules: &dyn Rules,
-        displaced: &HashMap<EntryId, String>,
-    ) -> Result<(RequestView, HashMap<EntryId, String>), InvalidRecord> {
+        let mut fold = Fold {
+            request,
+            record: &record,
+            related,
+            rules,
+            anchored: vec![false; related.len()],
+            deferred: HashMap::new(),
+            judged: HashMap::new(),
+            relied: HashMap::new(),
+        };
         let mut v = RequestView::started(request, record.clone(), rules)?;
-        let mut more = HashMap::new();
-        // What each execution met so far was judged: None when it counted, else why not.
-        let mut judged: HashMap<EntryId, Option<String>> = HashMap::new();
         for (i, f) in related.iter().enumerate() {
-            if let Some(why) = displaced.get(&f.id) {
-                v.met(f, Err(why.clone()));
+            if Action::of_kind(&f.kind) != Some(Action::Execute) {
+                v.apply(f, rules);
                 continue;
             }
-            let execution = Action::of_kind(&f.kind) == Some(Action::Execute);
-            // An execution is judged by what its log had seen when it was recorded (FORMAT.md §1.2): an
-            // entry positioned before it that its log had not seen (a rejection, an approval, an amendment
-            // or a withdrawal signed elsewhere, concurrently, perhaps backdated) neither voids it nor makes
-            // it count. Only then is the request folded again, from the entries in its causal past, each
-            // earlier execution among them taking the verdict it was given here (its own past lies within
-            // this one's), so no execution is judged twice.
             // Asked once per earlier entry (an entry several logs hold may be looked up).
-            let past: Vec<bool> =
-                if execution { related[..i].iter().map(|g| rules.before(g, f.pos)).collect() } else { Vec::new() };
-            if past.contains(&false) {
-                let mut seen = RequestView::started(request, record.clone(), rules)?;
-                for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| **in_past) {
-                    match (displaced.get(&g.id), judged.get(&g.id)) {
-                        (Some(why), _) => seen.met(g, Err(why.clone())),
-                        (None, Some(verdict)) => seen.apply_verdict(g, verdict.clone()),
-                        (None, None) => seen.apply(g, rules),
+            let past: Vec<bool> = related[..i].iter().map(|g| rules.before(g, f.pos)).collect();
+            // Judged on the request folded again from what its log had seen, each earlier execution there
+            // keeping the verdict it was given (its own past lies within this one's), so no execution is
+            // judged twice.
+            let seen = if past.contains(&false) { Some(fold.again(i, |k| past[k])?) } else { None };
+            let verdict = match &seen {
+                Some(seen) => seen.judge(f, rules).and_then(|_| body::<ExecutedBody>(f).map(|_| ())),
+                None => v.judge(f, rules).map(|_| ()),
+            };
+            // An entry deferred already stays past the first execution it was deferred past (which every
+            // view that holds it keeps it after, whatever later executions it has not seen).
+            let floating: Vec<usize> = (0..i)
+                .filter(|&k| {
+                    !past[k] && !fold.anchored[k] && !fold.deferred.contains_key(&k) && deferrable(&related[k])
+                })
+                .collect();
+            match verdict {
+                Ok(()) if !floating.is_empty() => {
+                    // It counts (its body was read above): the request as it takes effect after it.
+                    fold.judged.insert(f.id, None);
+                    for k in floating {
+                        fold.deferred.insert(k, i);
                     }
+                    v = fold.again(i + 1, |_| true)?;
                 }
-                v.apply_judged(f, rules, Some(&seen));
-                let counted = v.timeline.last().is_some_and(|t| t.ignored.is_none());
-                if counted && v.current().id != seen.current().id {
-                    let ran = seen.current().id;
-                    for (g, _) in related[..i].iter().zip(&past).filter(|(_, in_past)| !**in_past) {
-                        if v.versions.iter().any(|x| x.id == g.id) {
-                            more.insert(
-                                g.id,
-                                format!(
-                                    "signed concurrently with the execution {} (neither log had seen the other), \
-                                     which ran version {}: the record that ran stands",
-                                    f.id.short(12),
-                                    ran.short(12)
-                                ),
-                            );
-                        }
-                    }
+                Ok(()) => v.apply_verdict(f, None),
+                Err(why) => v.met(f, Err(why)),
+            }
+            let verdict = v.timeline.iter().rev().find(|t| t.id == f.id).and_then(|t| t.ignored.clone());
+            if verdict.is_none() {
+                for (k, in_past) in past.iter().enumerate() {
+                    fold.anchored[k] |= *in_past;
                 }
-            } else {
-                v.apply(f, rules);
+                fold.anchored[i] = true;
+                // It ran under an emergency the request, as it stands, does not hold (one an execution it had
+                // not seen made the phase refuse): the emergency stands, and its post-hoc review is owed.
+                if let Some(em) = seen.as_ref().and_then(|seen| seen.emergency.as_ref())
+                    && v.emergency.is_none()
+                    && let Some(k) = related[..i].iter().position(|g| g.id == em.id)
+                {
+                    fold.relied.insert(i, k);
+                    v.rely_on(em.clone());
+                }
             }
-            if execution {
-                judged.insert(f.id, v.timeline.last().and_then(|t| t.ignored.clone()));
-            }
+            fold.judged.insert(f.id, verdict);
         }
-        Ok((v, more))
+        if !fold.deferred.is_empty() {
+            // Shown in position order, as every other request's timeline is (the request itself first).
+            v.timeline[1..].sort_by_key(|t| t.pos);
+        }
+        Ok(v)
     }
 
     /// The request alone, its own entry judged by `rules`.
@@ -524,13 +581,7 @@ impl RequestView {
 
     /// Applies one related entry.
     pub(crate) fn apply(&mut self, f: &Fact, rules: &dyn Rules) {
-        self.apply_judged(f, rules, None);
-    }
-
-    /// Applies one related entry, admitted by the lifecycle and the rules as `judge` stands (the request as
-    /// the entry's log had seen it), or as this view stands when `None`.
-    fn apply_judged(&mut self, f: &Fact, rules: &dyn Rules, judge: Option<&RequestView>) {
-        let outcome = self.try_apply(f, rules, judge);
+        let outcome = self.try_apply(f, rules);
         self.met(f, outcome);
     }
 
@@ -543,6 +594,15 @@ impl RequestView {
             Some(why) => Err(why),
         };
         self.met(f, outcome);
+    }
+
+    /// Holds `em` as the request's emergency, counted (an execution that counted ran under it, FORMAT.md
+    /// §1.2), though the phase refused it where it was met: its post-hoc review is owed.
+    fn rely_on(&mut self, em: Rec<EmergencyBody>) {
+        if let Some(t) = self.timeline.iter_mut().find(|t| t.id == em.id) {
+            t.ignored = None;
+        }
+        self.emergency = Some(em);
     }
 
     /// Adds `f` to the timeline, with why it did not count when it did not.
@@ -558,16 +618,22 @@ impl RequestView {
         });
     }
 
-    fn try_apply(&mut self, f: &Fact, rules: &dyn Rules, judge: Option<&RequestView>) -> Result<(), String> {
+    fn try_apply(&mut self, f: &Fact, rules: &dyn Rules) -> Result<(), String> {
+        let action = self.judge(f, rules)?;
+        self.take_effect(action, f)
+    }
+
+    /// Whether the request as it stands admits `f` (it names it, the phase admits its action, the rules
+    /// allow it), and as what action.
+    fn judge(&self, f: &Fact, rules: &dyn Rules) -> Result<Action, String> {
         let action = Action::of_kind(&f.kind).ok_or_else(|| format!("{} is not a request entry", f.kind))?;
         let request_field = f.body.str_member("request").and_then(|r| Hash::from_hex(&r));
         if action != Action::Note && request_field != Some(self.id) {
             return Err("names another request".into());
         }
-        let judge = judge.unwrap_or(self);
-        judge.admits(action).map_err(|r| r.0)?;
-        rules.allow(action, f, judge).map_err(|r| r.0)?;
-        self.take_effect(action, f)
+        self.admits(action).map_err(|r| r.0)?;
+        rules.allow(action, f, self).map_err(|r| r.0)?;
+        Ok(action)
     }
 
     /// Takes an admitted entry's effect on the request.
@@ -930,7 +996,8 @@ mod tests {
         let approved_elsewhere = [decide(2, 2, "approve"), decide(12, 4, "approve"), exec];
         assert!(!counted(&Need(2, false), &approved_elsewhere));
         assert!(counted(&Need(2, true), &approved_elsewhere), "by position alone");
-        // The rest of the fold reads every entry: the request is executed, with both decisions listed.
+        // The rest of the fold reads every entry: the request is executed, with both decisions listed (a
+        // decision changes neither the record nor the phase a revert ran in: it is not deferred).
         let v = RequestView::fold(&r, &rejected_elsewhere, &Need(1, false)).unwrap();
         assert_eq!((v.phase, v.decisions.len()), (Phase::Executed, 2));
     }
@@ -969,54 +1036,249 @@ mod tests {
         assert_eq!((rules.0.get(), v.executions.len()), (40, 40));
     }
 
+    /// Runs only the current version, approved by someone; `past(a, b)`: whether the entry at `a` is in the
+    /// causal past of the one at `b`.
+    struct Causal(fn(Pos, Pos) -> bool);
+    impl Rules for Causal {
+        fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
+            let rejected = view.decisions.iter().any(|d| d.body.decision == Decision::Reject);
+            if action == Action::Execute
+                && (f.body.str_member("version") != Some(view.current().id.to_hex())
+                    || view.decisions.is_empty()
+                    || rejected)
+            {
+                return Err(Refusal("not the current version, or not approved".into()));
+            }
+            Ok(())
+        }
+        fn before(&self, a: &Fact, b: Pos) -> bool {
+            a.pos == 1 || (self.0)(a.pos, b)
+        }
+    }
+
+    fn amend(pos: u64, previous: &str, title: &str) -> Fact {
+        let mut record = sample();
+        record.title = title.into();
+        fact(pos, AMENDED, 1, json!({"request": rid(), "previous": previous, "reason": "r", "record": record}))
+    }
+
+    fn approve(pos: u64, version: &Fact) -> Fact {
+        let body = json!({"request": rid(), "version": version.id.to_hex(), "revert_digest": "x", "evidence": [],
+            "policy": rid(), "decision": "approve", "comment": "ok"});
+        fact(pos, APPROVED, 2, body)
+    }
+
+    fn run(pos: u64, version: &Fact, outcome: &str) -> Fact {
+        let body = json!({"request": rid(), "version": version.id.to_hex(), "revert_digest": "x", "env": "production",
+            "from": "42", "to": "41", "command": ["helm"], "outcome": outcome});
+        fact(pos, EXECUTED, 3, body)
+    }
+
+    /// Positions 10..20 are another machine's, concurrent with everything after the request on the others.
+    fn elsewhere(a: Pos, b: Pos) -> bool {
+        let other = |p: Pos| (10..20).contains(&p);
+        a <= b && other(a) == other(b)
+    }
+
+    fn why(v: &RequestView, f: &Fact) -> String {
+        v.timeline.iter().find(|t| t.id == f.id).and_then(|t| t.ignored.clone()).unwrap_or_default()
+    }
+
     /// An execution fixes the record it ran: bob's amendment (20), approved (21), runs (30); an amendment of
     /// the original version signed on a machine that had seen none of it (12, positioned first, as a
-    /// backdated one would be) is refused for it, and the amendment that ran, with the approval of it,
-    /// counts. By position alone the other amendment would be the record and the approval would not count.
+    /// backdated one would be) is judged after the execution, and refused. By position alone it would be
+    /// the record, and the approval and the execution would not count.
     #[test]
-    fn an_execution_fixes_the_record_it_ran() {
-        /// Runs only the current version; entries at 10..20 are concurrent with everything after the request.
-        struct Current(bool);
-        impl Rules for Current {
-            fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
-                if action == Action::Execute && f.body.str_member("version") != Some(view.current().id.to_hex()) {
-                    return Err(Refusal("not the current version".into()));
-                }
-                Ok(())
-            }
-            fn before(&self, a: &Fact, b: Pos) -> bool {
-                let (a, elsewhere) = (a.pos, |p: Pos| (10..20).contains(&p));
-                if self.0 { a <= b } else { a <= 1 || (a <= b && elsewhere(a) == elsewhere(b)) }
-            }
-        }
+    fn a_concurrent_amendment_does_not_change_the_record_that_ran() {
         let r = request();
-        let amend = |pos: u64, title: &str| {
-            let mut record = sample();
-            record.title = title.into();
-            let body = json!({"request": rid(), "previous": rid(), "reason": "r", "record": record});
-            fact(pos, AMENDED, 1, body)
-        };
-        let (stale, real) = (amend(12, "stale"), amend(20, "real"));
-        let approve = fact(
-            21,
-            APPROVED,
-            2,
-            json!({"request": rid(), "version": real.id.to_hex(), "revert_digest": "x", "evidence": [], "policy": rid(), "decision": "approve", "comment": "ok"}),
-        );
-        let exec = fact(
-            30,
-            EXECUTED,
-            3,
-            json!({"request": rid(), "version": real.id.to_hex(), "revert_digest": "x", "env": "production", "from": "42", "to": "41", "command": ["helm"], "outcome": "succeeded"}),
-        );
-        let related = [stale.clone(), real.clone(), approve, exec];
-        let v = RequestView::fold(&r, &related, &Current(false)).unwrap();
+        let (stale, real) = (amend(12, &rid(), "stale"), amend(20, &rid(), "real"));
+        let exec = run(30, &real, "succeeded");
+        let related = [stale.clone(), real.clone(), approve(21, &real), exec.clone()];
+        let v = RequestView::fold(&r, &related, &Causal(elsewhere)).unwrap();
         assert_eq!((v.phase, v.current().id, v.decisions.len()), (Phase::Executed, real.id, 1));
-        let why = v.timeline[1].ignored.as_deref().expect("the stale amendment does not count");
-        assert!(why.contains("concurrently with the execution") && why.contains(&real.id.short(12)), "{why}");
+        let why_stale = why(&v, &stale);
+        assert!(
+            why_stale.starts_with("the request is executed (signed concurrently with the execution"),
+            "{why_stale}"
+        );
+        assert!(why_stale.contains(&exec.id.short(12)), "{why_stale}");
+        // The timeline stays in position order, the stale amendment where it was signed.
+        assert_eq!(v.timeline.iter().map(|t| t.pos).collect::<Vec<_>>(), [1, 12, 20, 21, 30]);
         assert!(v.timeline[2..].iter().all(|t| t.ignored.is_none()), "{:?}", v.timeline);
         // By position alone (no causality), the stale amendment is the record and nothing else counts.
-        let v = RequestView::fold(&r, &related, &Current(true)).unwrap();
+        let v = RequestView::fold(&r, &related, &Causal(|a, b| a <= b)).unwrap();
         assert_eq!((v.phase, v.current().id, v.decisions.len()), (Phase::Open, stale.id, 0));
+    }
+
+    /// The same for a withdrawal signed on the machine that had seen nothing after the request (12): the
+    /// amendment and the approval the revert ran on count, and the withdrawal does not.
+    #[test]
+    fn a_concurrent_withdrawal_does_not_undo_the_revert_that_ran() {
+        let r = request();
+        let withdraw = fact(12, WITHDRAWN, 1, json!({"request": rid(), "reason": "changed my mind"}));
+        let real = amend(20, &rid(), "real");
+        let related = [withdraw.clone(), real.clone(), approve(21, &real), run(30, &real, "succeeded")];
+        let v = RequestView::fold(&r, &related, &Causal(elsewhere)).unwrap();
+        assert_eq!((v.phase, v.current().id, v.decisions.len()), (Phase::Executed, real.id, 1));
+        assert!(v.withdrawal.is_none());
+        assert!(why(&v, &withdraw).starts_with("the request is executed (signed concurrently"), "{v:?}");
+    }
+
+    /// What is not deferred: a rejection signed where a failed run had not seen it still blocks the retry
+    /// that had; a validation signed before any revert ran still does not count (a deferred one would, in
+    /// the phase after the run). A withdrawal stamped before the request itself (a stale log's clock) is
+    /// deferred, and the request stays first in the timeline (whether it counts is read there).
+    #[test]
+    fn decisions_and_validations_are_not_deferred_and_the_request_stays_first() {
+        let r = request();
+        let reject = fact(
+            12,
+            REJECTED,
+            4,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "evidence": [], "policy": rid(), "decision": "reject", "comment": "no"}),
+        );
+        let validate = fact(13, VALIDATED, 4, json!({"request": rid(), "result": "pass"}));
+        let (failed, retry) = (run(20, &r, "failed"), run(30, &r, "succeeded"));
+        let related = [approve(2, &r), reject.clone(), validate.clone(), failed.clone(), retry.clone()];
+        // The failed run (20) had not seen 12 and 13; the retry (30) had seen everything.
+        let v = RequestView::fold(&r, &related, &Causal(|a, b| a <= b && (b != 20 || !(10..20).contains(&a)))).unwrap();
+        assert_eq!(why(&v, &failed), "");
+        assert!(why(&v, &retry).contains("not approved"), "{v:?}");
+        assert_eq!(why(&v, &reject), "");
+        assert!(why(&v, &validate).contains("has not been executed yet"), "{v:?}");
+        assert_eq!(v.decisions.len(), 2);
+
+        let early = fact(0, WITHDRAWN, 1, json!({"request": rid(), "reason": "stale clock"}));
+        let related = [early.clone(), approve(2, &r), run(30, &r, "succeeded")];
+        let v = RequestView::fold(&r, &related, &Causal(|a, b| a > 0 && a <= b)).unwrap();
+        assert_eq!((v.phase, v.timeline[0].id, v.request_counted()), (Phase::Executed, r.id, true));
+        assert!(why(&v, &early).contains("judged after it"), "{v:?}");
+    }
+
+    /// An execution that counted anchors what it had seen: a later execution signed on a machine that had
+    /// seen only the first approval (2; at 30, of the original version) counts for what it ran (both
+    /// happened), and nothing it had not seen is deferred: the amendment that ran first (20, approved at
+    /// 21, run at 22) stays the record.
+    #[test]
+    fn a_stale_execution_does_not_undo_an_amendment_that_ran() {
+        let r = request();
+        let real = amend(20, &rid(), "real");
+        let (ran, stale_run) = (run(22, &real, "succeeded"), run(30, &r, "failed"));
+        let related = [approve(2, &r), real.clone(), approve(21, &real), ran, stale_run];
+        let v = RequestView::fold(&r, &related, &Causal(|a, b| if b == 30 { a <= 2 } else { a <= b })).unwrap();
+        assert_eq!((v.current().id, v.decisions.len(), v.executions.len()), (real.id, 2, 2));
+        assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{:?}", v.timeline);
+    }
+
+    /// An entry stays deferred past the first execution that deferred it: a stale amendment (10) deferred
+    /// past a failed run (20) is not moved again by the retry (30) that had not seen it either, so a run on
+    /// a third machine (40) that had seen the first run but not the retry judges it where every other view
+    /// does, after the first run, and counts.
+    #[test]
+    fn an_entry_stays_deferred_past_the_first_execution() {
+        let r = request();
+        let stale = amend(10, &rid(), "stale");
+        let (e1, e2, e3) = (run(20, &r, "failed"), run(30, &r, "failed"), run(40, &r, "succeeded"));
+        let related = [approve(2, &r), stale.clone(), e1, e2.clone(), e3.clone()];
+        let past = |a: Pos, b: Pos| match b {
+            20 | 30 => a <= b && a != 10,
+            40 => a <= b && a != 30,
+            _ => a <= b,
+        };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.current().id, v.executions.len()), (r.id, 3), "{v:?}");
+        assert!(why(&v, &stale).contains("judged after it"), "{v:?}");
+        assert_eq!(why(&v, &e3), "");
+    }
+
+    /// An execution that counted under an emergency (12, signed on a machine that had not seen the first
+    /// run, 5, and refused where it stands: the request was executed) keeps it: the emergency counts and
+    /// its post-hoc review is owed, though the view's phase never passed through it.
+    #[test]
+    fn an_emergency_a_counted_execution_ran_under_stands() {
+        let r = request();
+        let emergency = fact(
+            12,
+            EMERGENCY,
+            4,
+            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
+        );
+        let (e1, e2) = (run(5, &r, "succeeded"), run(14, &r, "succeeded"));
+        let related = [approve(2, &r), e1, emergency.clone(), e2.clone()];
+        let past = |a: Pos, b: Pos| if b == 14 { a <= 2 || a == 12 } else { a <= b };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.executions.len(), v.review_owed()), (2, true), "{v:?}");
+        assert_eq!(v.emergency.as_ref().map(|e| e.id), Some(emergency.id));
+        assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{v:?}");
+        // Positioned before the first run instead (deferred past it), the same.
+        let emergency = fact(
+            4,
+            EMERGENCY,
+            4,
+            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
+        );
+        let related = [approve(2, &r), emergency.clone(), run(5, &r, "succeeded"), e2];
+        let past = |a: Pos, b: Pos| {
+            if b == 5 {
+                a <= 5 && a != 4
+            } else if b == 14 {
+                a <= 2 || a == 4
+            } else {
+                a <= b
+            }
+        };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.executions.len(), v.review_owed()), (2, true), "{v:?}");
+        assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{v:?}");
+        // And whenever the request is folded again: both runs fail, a stale amendment (16) comes in, and the
+        // retry (20) that had not seen it defers it.
+        let emergency = fact(
+            12,
+            EMERGENCY,
+            4,
+            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
+        );
+        let stale = amend(16, &rid(), "stale");
+        let related = [
+            approve(2, &r),
+            run(5, &r, "failed"),
+            emergency.clone(),
+            run(14, &r, "failed"),
+            stale.clone(),
+            run(20, &r, "succeeded"),
+        ];
+        let past = |a: Pos, b: Pos| match b {
+            14 => a <= 2 || a == 12,
+            20 => a <= 20 && a != 16,
+            _ => a <= b,
+        };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.executions.len(), v.review_owed()), (3, true), "{v:?}");
+        assert!(why(&v, &stale).contains("judged after it"), "{v:?}");
+        assert_eq!(why(&v, &emergency), "");
+    }
+
+    /// Three machines: one amends the original version (12, first by position); the second, having seen
+    /// it, runs the original version (25), which its own view no longer holds; the third amends (20),
+    /// approves (21) and runs (30) without having seen either. The second's execution does not count, the
+    /// third's does, and the first's amendment is judged after it: one pass, and a view in which each
+    /// refusal still holds.
+    #[test]
+    fn executions_on_three_machines_are_judged_once_and_agree() {
+        let r = request();
+        let first = approve(2, &r);
+        let (z, y) = (amend(12, &rid(), "z"), amend(20, &rid(), "y"));
+        let (e2, e1) = (run(25, &r, "succeeded"), run(30, &y, "succeeded"));
+        let related = [first, z.clone(), y.clone(), approve(21, &y), e2.clone(), e1.clone()];
+        let past = |a: Pos, b: Pos| match b {
+            25 => a <= 2 || a == 12,
+            30 => a <= 2 || (20..=21).contains(&a),
+            _ => a <= b,
+        };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.current().id, v.executions.len()), (y.id, 1));
+        assert_eq!(v.executions[0].id, e1.id);
+        assert!(why(&v, &e2).contains("not the current version"), "{v:?}");
+        assert!(why(&v, &z).contains("judged after it"), "{v:?}");
     }
 }
