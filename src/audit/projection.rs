@@ -231,64 +231,131 @@ pub struct RequestView {
     pub timeline: Vec<TimelineItem>,
 }
 
-/// What a fold of one request keeps while it meets its entries (see [`RequestView::fold_with_record`]).
-struct Fold<'a> {
+/// What every fold of one request shares: the request and the rules, and what was settled about each
+/// execution met so far (see [`RequestView::fold_with_record`]).
+struct Settled<'a> {
     request: &'a Fact,
     record: &'a Option<RequestBody>,
     related: &'a [Fact],
     rules: &'a dyn Rules,
-    /// Entries in the causal past of an execution that counted, and those executions: never deferred.
-    anchored: Vec<bool>,
-    /// Entries (indexes into `related`) judged after an execution that counted without having seen them:
-    /// the index of that execution.
-    deferred: HashMap<usize, usize>,
-    /// What each execution met so far was judged: None when it counted, else why not.
-    judged: HashMap<EntryId, Option<String>>,
-    /// Executions that counted under an emergency the request did not hold where they were met: the
-    /// index of that emergency.
-    relied: HashMap<usize, usize>,
+    /// Each execution met so far (index into `related`): None when it counted, else why not.
+    verdicts: HashMap<usize, Option<String>>,
+    /// Each execution that counted: what it had seen and ran under.
+    ran: HashMap<usize, Ran>,
+}
+
+/// What an execution that counted had not seen and ran under.
+struct Ran {
+    /// The earlier entries (indexes, ascending) its log had not seen: usually none.
+    unseen: Vec<usize>,
+    /// The emergency (index) the request held where it was judged.
+    emergency: Option<usize>,
 }
 
 /// The kinds an execution that counted defers when its log had not seen them: the ones that change the
 /// record or the phase a revert ran in (an amendment, a withdrawal, an emergency). Decisions, evidence,
-/// notes and the rest stay where they are.
+/// links, notes and the rest stay where they are.
 fn deferrable(f: &Fact) -> bool {
     matches!(Action::of_kind(&f.kind), Some(Action::Amend | Action::Withdraw | Action::Emergency))
 }
 
-impl Fold<'_> {
-    /// The request folded again from the entries before `end` that `keep` keeps, in the order they take
-    /// effect: position order, but an entry deferred past an execution that is kept comes right after it.
-    /// Each execution keeps its verdict.
-    fn again(&self, end: usize, keep: impl Fn(usize) -> bool) -> Result<RequestView, InvalidRecord> {
-        let mut v = RequestView::started(self.request, self.record.clone(), self.rules)?;
-        let after = |k: usize| self.deferred.get(&k).copied().filter(|&x| x < end && keep(x));
-        let mut effect: Vec<(usize, usize)> =
-            (0..end).filter(|&k| keep(k)).map(|k| after(k).map_or((k, 0), |x| (x, k + 1))).collect();
-        effect.sort_unstable();
-        for (at, k) in effect {
-            let k = if k == 0 { at } else { k - 1 };
-            let g = &self.related[k];
-            if let Some(verdict) = self.judged.get(&g.id) {
-                v.apply_verdict(g, verdict.clone());
-                if let Some(&e) = self.relied.get(&k)
-                    && v.emergency.is_none()
-                    && let Ok(b) = body::<EmergencyBody>(&self.related[e])
-                {
-                    v.rely_on(rec(&self.related[e], b));
-                }
-                continue;
-            }
-            let outcome = match (v.try_apply(g, self.rules), after(k)) {
-                (Err(why), Some(x)) => Err(format!(
-                    "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
-                    self.related[x].id.short(12)
-                )),
-                (outcome, _) => outcome,
-            };
-            v.met(g, outcome);
+/// One fold of a set of the request's entries, met in position order (FORMAT.md §1.2, *The order entries
+/// take effect in*): the deferrals are this set's own, so that a view of what an execution's log had seen
+/// is the one that log's machine folded.
+struct Replay {
+    v: RequestView,
+    /// The entries met so far, in the order they took effect.
+    order: Vec<usize>,
+    /// Met so far.
+    held: Vec<bool>,
+    /// Deferrable entries met since the last execution that counted (the only ones that can float: at
+    /// an execution that counts, each is either in its past, and anchored for good, or deferred).
+    candidates: Vec<usize>,
+    /// Entries judged after an execution that counted without having seen them: which one.
+    deferred: HashMap<usize, usize>,
+}
+
+impl Replay {
+    fn new(s: &Settled) -> Result<Replay, InvalidRecord> {
+        Ok(Replay {
+            v: RequestView::started(s.request, s.record.clone(), s.rules)?,
+            order: Vec::new(),
+            held: vec![false; s.related.len()],
+            candidates: Vec::new(),
+            deferred: HashMap::new(),
+        })
+    }
+
+    /// The fold of the entries `keep` keeps among those before `end` (every execution among them settled).
+    fn of(s: &Settled, end: usize, keep: impl Fn(usize) -> bool) -> Result<Replay, InvalidRecord> {
+        let mut r = Replay::new(s)?;
+        for k in (0..end).filter(|&k| keep(k)) {
+            r.meet(s, k)?;
         }
-        Ok(v)
+        Ok(r)
+    }
+
+    /// Meets entry `k` (an execution is settled already). An execution that counted defers the
+    /// deferrable entries met so far that it had not seen and that no execution that counted before it
+    /// had seen (nor deferred): the request is folded again without them, it takes effect, and they are
+    /// judged after it.
+    fn meet(&mut self, s: &Settled, k: usize) -> Result<(), InvalidRecord> {
+        self.held[k] = true;
+        let Some(ran) = s.ran.get(&k) else {
+            if deferrable(&s.related[k]) {
+                self.candidates.push(k);
+            }
+            self.take(s, k);
+            self.order.push(k);
+            return Ok(());
+        };
+        let floating: Vec<usize> = self.candidates.drain(..).filter(|e| ran.unseen.binary_search(e).is_ok()).collect();
+        if floating.is_empty() {
+            self.take(s, k);
+            self.order.push(k);
+            return Ok(());
+        }
+        for &e in &floating {
+            self.deferred.insert(e, k);
+        }
+        self.order.retain(|e| self.deferred.get(e) != Some(&k));
+        self.v = RequestView::started(s.request, s.record.clone(), s.rules)?;
+        for e in self.order.clone() {
+            self.take(s, e);
+        }
+        self.take(s, k);
+        self.order.push(k);
+        for e in floating {
+            self.take(s, e);
+            self.order.push(e);
+        }
+        Ok(())
+    }
+
+    /// Applies entry `e` to the request as it stands: an execution with its verdict (and, when it counted,
+    /// the emergency it ran under if the request holds none); an entry deferred past an execution saying
+    /// so when it does not count.
+    fn take(&mut self, s: &Settled, e: usize) {
+        let g = &s.related[e];
+        if let Some(verdict) = s.verdicts.get(&e) {
+            self.v.apply_verdict(g, verdict.clone());
+            if let Some(em) = s.ran.get(&e).and_then(|r| r.emergency)
+                && self.held[em]
+                && self.v.emergency.is_none()
+                && let Ok(b) = body::<EmergencyBody>(&s.related[em])
+            {
+                self.v.rely_on(rec(&s.related[em], b));
+            }
+            return;
+        }
+        let outcome = match (self.v.try_apply(g, s.rules), self.deferred.get(&e)) {
+            (Err(why), Some(&x)) => Err(format!(
+                "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
+                s.related[x].id.short(12)
+            )),
+            (outcome, _) => outcome,
+        };
+        self.v.met(g, outcome);
     }
 }
 
@@ -368,80 +435,49 @@ impl RequestView {
     /// [`RequestView::with_record`]).
     ///
     /// Entries take effect in position order, with one exception (FORMAT.md §1.2, *The order entries take
-    /// effect in*): an execution is judged on what its log had seen, and when it counts, the amendments,
-    /// withdrawals and emergencies positioned before it that its log had not seen (signed concurrently,
-    /// perhaps backdated) and that no earlier execution that counted had seen either are judged after it
-    /// instead — they never change the record or the phase of a revert that ran.
+    /// effect in*): an execution is judged on the fold of what its log had seen (the fold its machine
+    /// made), and when it counts, the amendments, withdrawals and (unless it failed) emergencies positioned
+    /// before it that its log had not seen (signed concurrently, perhaps backdated) and that no earlier
+    /// execution that counted had seen either are judged after it instead ([`Replay::meet`]) — they never
+    /// change the record or the phase of a revert that ran.
     pub fn fold_with_record(
         request: &Fact,
         record: Option<RequestBody>,
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
-        let mut fold = Fold {
-            request,
-            record: &record,
-            related,
-            rules,
-            anchored: vec![false; related.len()],
-            deferred: HashMap::new(),
-            judged: HashMap::new(),
-            relied: HashMap::new(),
-        };
-        let mut v = RequestView::started(request, record.clone(), rules)?;
+        let mut settled =
+            Settled { request, record: &record, related, rules, verdicts: HashMap::new(), ran: HashMap::new() };
+        let mut main = Replay::new(&settled)?;
         for (i, f) in related.iter().enumerate() {
             if Action::of_kind(&f.kind) != Some(Action::Execute) {
-                v.apply(f, rules);
+                main.meet(&settled, i)?;
                 continue;
             }
             // Asked once per earlier entry (an entry several logs hold may be looked up).
             let past: Vec<bool> = related[..i].iter().map(|g| rules.before(g, f.pos)).collect();
-            // Judged on the request folded again from what its log had seen, each earlier execution there
-            // keeping the verdict it was given (its own past lies within this one's), so no execution is
-            // judged twice.
-            let seen = if past.contains(&false) { Some(fold.again(i, |k| past[k])?) } else { None };
-            let verdict = match &seen {
-                Some(seen) => seen.judge(f, rules).and_then(|_| body::<ExecutedBody>(f).map(|_| ())),
-                None => v.judge(f, rules).map(|_| ()),
-            };
-            // An entry deferred already stays past the first execution it was deferred past (which every
-            // view that holds it keeps it after, whatever later executions it has not seen).
-            let floating: Vec<usize> = (0..i)
-                .filter(|&k| {
-                    !past[k] && !fold.anchored[k] && !fold.deferred.contains_key(&k) && deferrable(&related[k])
-                })
-                .collect();
+            // Judged on the request folded from what its log had seen (the fold its machine made), each
+            // earlier execution there keeping the verdict it was given (its own past lies within this
+            // one's), so no execution is judged twice.
+            let elsewhere = if past.contains(&false) { Some(Replay::of(&settled, i, |k| past[k])?) } else { None };
+            let seen = elsewhere.as_ref().map_or(&main.v, |r| &r.v);
+            let verdict = seen.judge(f, rules).and_then(|_| body::<ExecutedBody>(f));
             match verdict {
-                Ok(()) if !floating.is_empty() => {
-                    // It counts (its body was read above): the request as it takes effect after it.
-                    fold.judged.insert(f.id, None);
-                    for k in floating {
-                        fold.deferred.insert(k, i);
-                    }
-                    v = fold.again(i + 1, |_| true)?;
+                Ok(_) => {
+                    let emergency =
+                        seen.emergency.as_ref().and_then(|em| related[..i].iter().position(|g| g.id == em.id));
+                    let unseen = past.iter().enumerate().filter(|(_, seen)| !**seen).map(|(k, _)| k).collect();
+                    settled.verdicts.insert(i, None);
+                    settled.ran.insert(i, Ran { unseen, emergency });
                 }
-                Ok(()) => v.apply_verdict(f, None),
-                Err(why) => v.met(f, Err(why)),
-            }
-            let verdict = v.timeline.iter().rev().find(|t| t.id == f.id).and_then(|t| t.ignored.clone());
-            if verdict.is_none() {
-                for (k, in_past) in past.iter().enumerate() {
-                    fold.anchored[k] |= *in_past;
-                }
-                fold.anchored[i] = true;
-                // It ran under an emergency the request, as it stands, does not hold (one an execution it had
-                // not seen made the phase refuse): the emergency stands, and its post-hoc review is owed.
-                if let Some(em) = seen.as_ref().and_then(|seen| seen.emergency.as_ref())
-                    && v.emergency.is_none()
-                    && let Some(k) = related[..i].iter().position(|g| g.id == em.id)
-                {
-                    fold.relied.insert(i, k);
-                    v.rely_on(em.clone());
+                Err(why) => {
+                    settled.verdicts.insert(i, Some(why));
                 }
             }
-            fold.judged.insert(f.id, verdict);
+            main.meet(&settled, i)?;
         }
-        if !fold.deferred.is_empty() {
+        let mut v = main.v;
+        if !main.deferred.is_empty() {
             // Shown in position order, as every other request's timeline is (the request itself first).
             v.timeline[1..].sort_by_key(|t| t.pos);
         }
@@ -1256,6 +1292,52 @@ mod tests {
         assert_eq!((v.executions.len(), v.review_owed()), (3, true), "{v:?}");
         assert!(why(&v, &stale).contains("judged after it"), "{v:?}");
         assert_eq!(why(&v, &emergency), "");
+    }
+
+    /// An execution is judged on the fold its own machine made, with that fold's own deferrals: a stale
+    /// amendment (10) is deferred past a failed run (20) in the whole ledger, and past another failed run
+    /// (30, on a machine that had not seen the first) in the view of the retry (40) made on that machine
+    /// after it had seen the amendment but not the first run. There the original version is still current:
+    /// the retry runs it and counts.
+    #[test]
+    fn an_execution_is_judged_on_the_fold_its_machine_made() {
+        let r = request();
+        let stale = amend(10, &rid(), "stale");
+        let (x, y, e) = (run(20, &r, "failed"), run(30, &r, "failed"), run(40, &r, "succeeded"));
+        let related = [approve(2, &r), stale.clone(), x, y, e.clone()];
+        let past = |a: Pos, b: Pos| match b {
+            20 | 30 => a <= 2,
+            40 => a <= 40 && a != 20,
+            _ => a <= b,
+        };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!(why(&v, &e), "", "{v:?}");
+        assert_eq!((v.current().id, v.executions.len()), (r.id, 3));
+        assert!(why(&v, &stale).contains("judged after it"), "{v:?}");
+    }
+
+    /// An emergency is deferred past a run that failed too: one stamped (10) before an approved amendment
+    /// (15, 16) on a machine that had seen only the first approval would put the request under an
+    /// emergency before the amendment, refuse it and its approval, and let a retry of the original version
+    /// (30) run. Judged after the failed run of the amendment (20) that had not seen it, it does not count:
+    /// the record stays the amendment that ran, and the retry of the original does not count.
+    #[test]
+    fn an_emergency_is_deferred_past_a_failed_run() {
+        let r = request();
+        let emergency = fact(
+            10,
+            EMERGENCY,
+            4,
+            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
+        );
+        let fixed = amend(15, &rid(), "fixed");
+        let (x, y) = (run(20, &fixed, "failed"), run(30, &r, "succeeded"));
+        let related = [approve(2, &r), emergency.clone(), fixed.clone(), approve(16, &fixed), x, y.clone()];
+        let past = |a: Pos, b: Pos| if b == 20 { a <= 2 || a == 15 || a == 16 } else { a <= b };
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.current().id, v.emergency.is_none()), (fixed.id, true), "{v:?}");
+        assert!(why(&v, &emergency).contains("judged after it"), "{v:?}");
+        assert!(why(&v, &y).contains("not the current version"), "{v:?}");
     }
 
     /// Three machines: one amends the original version (12, first by position); the second, having seen
