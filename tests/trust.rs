@@ -78,6 +78,16 @@ fn export_at(env: &Env, now: &str, name: &str, who: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// What `verify --json` lists as not counting: (kind, reason).
+fn does_not_count(v: &Value) -> Vec<(&str, &str)> {
+    v["does_not_count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
+        .collect()
+}
+
 /// The decision of `who` in a gate report.
 fn decision<'a>(g: &'a Value, who: &str) -> &'a Value {
     g["decisions"]
@@ -478,12 +488,7 @@ fn a_late_concurrent_revocation_voids_the_approval_a_revert_ran_on() {
     ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-09T08:01:00Z", "alice.rollcall", "alice")]);
     let (code, v) = verify_json(&f);
     assert_eq!(code, 0, "{v}");
-    let listed: Vec<(&str, &str)> = v["does_not_count"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
-        .collect();
+    let listed = does_not_count(&v);
     assert!(
         listed.iter().any(|(k, r)| *k == "approval.granted" && r.contains("concurrently with carol's revocation")),
         "{v}"
@@ -591,12 +596,7 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
     assert_eq!(shown["record"], ran["record"], "the record shown is the one that ran");
     let (code, v) = verify_json(&f);
     assert_eq!(code, 0, "{v}");
-    let listed: Vec<(&str, &str)> = v["does_not_count"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
-        .collect();
+    let listed = does_not_count(&v);
     assert_eq!(listed.len(), 1, "only the backdated amendment: {v}");
     assert_eq!(listed[0].0, "rollback.amended", "{v}");
     assert!(listed[0].1.contains("signed concurrently with the execution"), "{v}");
@@ -615,12 +615,7 @@ fn a_backdated_withdrawal_does_not_undo_a_revert_that_ran() {
     ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "bob.rollcall", "bob")]);
     still_counts(&f, &req);
     let (_, v) = verify_json(&f);
-    let listed: Vec<(&str, &str)> = v["does_not_count"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["kind"].as_str().unwrap(), d["reason"].as_str().unwrap_or("")))
-        .collect();
+    let listed = does_not_count(&v);
     assert_eq!(listed.len(), 1, "{v}");
     assert_eq!(listed[0].0, "rollback.withdrawn", "{v}");
     assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");

@@ -1116,6 +1116,12 @@ mod tests {
         a <= b && other(a) == other(b)
     }
 
+    /// An emergency on the original version, by key 4, at `pos`.
+    fn invoke(pos: u64) -> Fact {
+        let body = json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"});
+        fact(pos, EMERGENCY, 4, body)
+    }
+
     fn why(v: &RequestView, f: &Fact) -> String {
         v.timeline.iter().find(|t| t.id == f.id).and_then(|t| t.ignored.clone()).unwrap_or_default()
     }
@@ -1233,12 +1239,7 @@ mod tests {
     #[test]
     fn an_emergency_a_counted_execution_ran_under_stands() {
         let r = request();
-        let emergency = fact(
-            12,
-            EMERGENCY,
-            4,
-            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
-        );
+        let emergency = invoke(12);
         let (e1, e2) = (run(5, &r, "succeeded"), run(14, &r, "succeeded"));
         let related = [approve(2, &r), e1, emergency.clone(), e2.clone()];
         let past = |a: Pos, b: Pos| if b == 14 { a <= 2 || a == 12 } else { a <= b };
@@ -1247,12 +1248,7 @@ mod tests {
         assert_eq!(v.emergency.as_ref().map(|e| e.id), Some(emergency.id));
         assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{v:?}");
         // Positioned before the first run instead (deferred past it), the same.
-        let emergency = fact(
-            4,
-            EMERGENCY,
-            4,
-            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
-        );
+        let emergency = invoke(4);
         let related = [approve(2, &r), emergency.clone(), run(5, &r, "succeeded"), e2];
         let past = |a: Pos, b: Pos| {
             if b == 5 {
@@ -1268,12 +1264,7 @@ mod tests {
         assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{v:?}");
         // And whenever the request is folded again: both runs fail, a stale amendment (16) comes in, and the
         // retry (20) that had not seen it defers it.
-        let emergency = fact(
-            12,
-            EMERGENCY,
-            4,
-            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
-        );
+        let emergency = invoke(12);
         let stale = amend(16, &rid(), "stale");
         let related = [
             approve(2, &r),
@@ -1324,12 +1315,7 @@ mod tests {
     #[test]
     fn an_emergency_is_deferred_past_a_failed_run() {
         let r = request();
-        let emergency = fact(
-            10,
-            EMERGENCY,
-            4,
-            json!({"request": rid(), "version": rid(), "reason": "down", "review_due": "2026-12-01T00:00:00Z"}),
-        );
+        let emergency = invoke(10);
         let fixed = amend(15, &rid(), "fixed");
         let (x, y) = (run(20, &fixed, "failed"), run(30, &r, "succeeded"));
         let related = [approve(2, &r), emergency.clone(), fixed.clone(), approve(16, &fixed), x, y.clone()];
