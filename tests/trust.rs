@@ -620,3 +620,23 @@ fn a_backdated_withdrawal_does_not_undo_a_revert_that_ran() {
     assert_eq!(listed[0].0, "rollback.withdrawn", "{v}");
     assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
 }
+
+/// The same with an emergency: erin (on call), on a machine joined from the copy taken before anyone
+/// decided, invokes the emergency path for the request a week after she ran its revert, stamped just after
+/// the copy. Position order would put the request under an emergency before carol's approval (refusing it)
+/// and owe a post-hoc review of a revert that ran on an approval; judged after the execution that had not
+/// seen it, the emergency does not count, and no review is owed.
+#[test]
+fn a_backdated_emergency_does_not_change_the_revert_that_ran() {
+    let (f, req, early) = ran_after_a_copy_was_taken();
+    let m = machine(&f, "erin", "test.example/erin-2", &early, "2026-11-02T09:03:00Z");
+    ok_at(&m, "2026-11-02T09:04:00Z", &["emergency", &req, "--reason", "checkout down", "--as", "erin"]);
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "erin.rollcall", "erin")]);
+    still_counts(&f, &req);
+    let (_, v) = verify_json(&f);
+    let listed = does_not_count(&v);
+    assert_eq!(listed.len(), 1, "{v}");
+    assert_eq!(listed[0].0, "emergency.invoked", "{v}");
+    assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
+    assert!(json_at(&f, LATER, &["show", &req])["obligations"].as_array().is_none_or(|o| o.is_empty()));
+}
