@@ -603,6 +603,23 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
     still_counts(&f, &req);
 }
 
+/// `who`, on a machine joined at 09:03 from `early` (a copy taken before anyone decided), runs `args` (as
+/// `who`) at 09:04; the founder's machine imports it a week later.
+fn signed_stale_and_imported(f: &Env, early: &str, who: &str, args: &[&str]) {
+    let m = machine(f, who, &format!("test.example/{who}-2"), early, "2026-11-02T09:03:00Z");
+    ok_at(&m, "2026-11-02T09:04:00Z", &[args, &["--as", who]].concat());
+    ok_at(f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", &format!("{who}.rollcall"), who)]);
+}
+
+/// `verify` lists one entry as not counting, of `kind`, judged after the run that had not seen it.
+fn only_judged_after_the_run(f: &Env, kind: &str) {
+    let (_, v) = verify_json(f);
+    let listed = does_not_count(&v);
+    assert_eq!(listed.len(), 1, "{v}");
+    assert_eq!(listed[0].0, kind, "{v}");
+    assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
+}
+
 /// The same with a withdrawal: bob, on a machine joined from the copy taken before anyone decided, withdraws
 /// his request a week after the revert ran, stamped just after the copy. Position order would withdraw the
 /// request before the approval and the execution; judged after the execution it ran without seeing, the
@@ -610,15 +627,9 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
 #[test]
 fn a_backdated_withdrawal_does_not_undo_a_revert_that_ran() {
     let (f, req, early) = ran_after_a_copy_was_taken();
-    let m = machine(&f, "bob", "test.example/bob-2", &early, "2026-11-02T09:03:00Z");
-    ok_at(&m, "2026-11-02T09:04:00Z", &["request", "withdraw", &req, "--reason", "not needed", "--as", "bob"]);
-    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "bob.rollcall", "bob")]);
+    signed_stale_and_imported(&f, &early, "bob", &["request", "withdraw", &req, "--reason", "not needed"]);
     still_counts(&f, &req);
-    let (_, v) = verify_json(&f);
-    let listed = does_not_count(&v);
-    assert_eq!(listed.len(), 1, "{v}");
-    assert_eq!(listed[0].0, "rollback.withdrawn", "{v}");
-    assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
+    only_judged_after_the_run(&f, "rollback.withdrawn");
 }
 
 /// The same with an emergency: erin (on call), on a machine joined from the copy taken before anyone
@@ -629,14 +640,8 @@ fn a_backdated_withdrawal_does_not_undo_a_revert_that_ran() {
 #[test]
 fn a_backdated_emergency_does_not_change_the_revert_that_ran() {
     let (f, req, early) = ran_after_a_copy_was_taken();
-    let m = machine(&f, "erin", "test.example/erin-2", &early, "2026-11-02T09:03:00Z");
-    ok_at(&m, "2026-11-02T09:04:00Z", &["emergency", &req, "--reason", "checkout down", "--as", "erin"]);
-    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:05:00Z", "erin.rollcall", "erin")]);
+    signed_stale_and_imported(&f, &early, "erin", &["emergency", &req, "--reason", "checkout down"]);
     still_counts(&f, &req);
-    let (_, v) = verify_json(&f);
-    let listed = does_not_count(&v);
-    assert_eq!(listed.len(), 1, "{v}");
-    assert_eq!(listed[0].0, "emergency.invoked", "{v}");
-    assert!(listed[0].1.contains("which had not seen it, and judged after it"), "{v}");
+    only_judged_after_the_run(&f, "emergency.invoked");
     assert!(json_at(&f, LATER, &["show", &req])["obligations"].as_array().is_none_or(|o| o.is_empty()));
 }

@@ -436,10 +436,10 @@ impl RequestView {
     ///
     /// Entries take effect in position order, with one exception (FORMAT.md §1.2, *The order entries take
     /// effect in*): an execution is judged on the fold of what its log had seen (the fold its machine
-    /// made), and when it counts, the amendments, withdrawals and (unless it failed) emergencies positioned
-    /// before it that its log had not seen (signed concurrently, perhaps backdated) and that no earlier
-    /// execution that counted had seen either are judged after it instead ([`Replay::meet`]) — they never
-    /// change the record or the phase of a revert that ran.
+    /// made), and when it counts, the amendments, withdrawals and emergencies positioned before it that
+    /// its log had not seen (signed concurrently, perhaps backdated) and that no earlier execution that
+    /// counted had seen either are judged after it instead ([`Replay::meet`]) — they never change the
+    /// record or the phase of a revert that ran.
     pub fn fold_with_record(
         request: &Fact,
         record: Option<RequestBody>,
