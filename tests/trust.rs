@@ -603,6 +603,87 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
     still_counts(&f, &req);
 }
 
+/// Two machines each run the revert as their own log holds it: erin, on a machine joined from a copy taken
+/// after carol approved the request, runs it at 09:40; on the founder's machine bob has amended it at 09:30
+/// (a revision further back), carol approves the amendment and erin runs that at 11:00. Both reverts
+/// happened and both count, so the record shown can be one of them only: the request is a fork. `show`
+/// names both runs and the version each ran, a review is owed (review-due, listed by `obligations`, a close
+/// refused and the ledger unchanged by it), and carol's review, which had seen both, settles it.
+#[test]
+fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let approve = |now: &str| ok_at(&f, now, &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    approve("2026-11-02T09:10:00Z");
+    let approved = export_at(&f, "2026-11-02T09:12:00Z", "approved.rollcall", "alice");
+    let m = machine(&f, "erin", "test.example/erin-2", &approved, "2026-11-02T09:13:00Z");
+    ok_at(&m, "2026-11-02T09:40:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let amend = ["request", "amend", &req, "--reason", "one revision further back", "--revert-cmd"];
+    ok_at(
+        &f,
+        "2026-11-02T09:30:00Z",
+        &[&amend[..], &["helm rollback payments 40", "--to", "40", "--as", "bob"]].concat(),
+    );
+    approve("2026-11-02T10:00:00Z");
+    ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let review = |now: &str, summary: &str| {
+        let args = ["review", &req, "--summary", summary, "--kind", "post-incident", "--as", "carol"];
+        json_at(&f, now, &args)["entry_id"].as_str().expect("entry id").to_string()
+    };
+    // A review of the run this machine had seen: it cannot have seen the other.
+    review("2026-11-02T11:30:00Z", "the run went well");
+    let amended = json_at(&f, "2026-11-02T11:31:00Z", &["show", &req])["version"].as_str().unwrap().to_string();
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:45:00Z", "erin.rollcall", "erin")]);
+
+    let shown = json_at(&f, LATER, &["show", &req]);
+    assert_eq!(shown["status"], "review-due", "reviewed, but not the fork: {shown}");
+    let runs: Vec<(&str, bool, &str)> = shown["fork"]["runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fork: {shown}"))
+        .iter()
+        .map(|r| (r["version"].as_str().unwrap(), r["shown"].as_bool().unwrap(), r["execution"].as_str().unwrap()))
+        .collect();
+    assert_eq!(runs.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(), [(req.as_str(), true), (amended.as_str(), false)]);
+    // The amendment changed the revert command: the other run ran another operation.
+    assert_eq!(shown["fork"]["runs"][1]["same_operation"], false, "{shown}");
+    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
+    let text = ok_at(&f, LATER, &["show", &req]);
+    assert!(text.contains("SECURITY: the executions ran different versions of this request"), "{text}");
+    assert!(runs.iter().all(|r| text.contains(&r.2[..12])), "both runs named: {text}");
+    let owed = json_at(&f, LATER, &["obligations"]);
+    assert_eq!(owed["obligations"][0]["kind"], "fork-review", "{owed}");
+    let report = ok_at(&f, LATER, &["report", "--as", "alice"]);
+    assert!(report.contains("its reverts ran different versions of the request (a fork"), "{report}");
+
+    let before = json_at(&f, LATER, &["verify"]);
+    assert_eq!(before["forks"].as_array().map(Vec::len), Some(1), "{before}");
+    let said = ok_at(&f, LATER, &["verify"]);
+    assert!(said.contains("forks: 1 request whose executions ran different versions"), "{said}");
+    assert!(said.contains(&format!("request {}: SECURITY: the executions ran", &req[..12])), "{said}");
+    assert_eq!(
+        (&before["forks"][0]["request"], &before["forks"][0]["reviewed"]),
+        (&Value::from(req.as_str()), &Value::Null)
+    );
+    let close = ["close", &req, "--resolution", "made-permanent", "--comment", "done", "--as", "erin"];
+    let (code, _, err) = run_at(&f, LATER, &close);
+    assert_ne!(code, 0);
+    assert!(err.contains("ran different versions of the request and no review has seen them all"), "{err}");
+    assert_eq!(json_at(&f, LATER, &["verify"])["origins"], before["origins"], "the refused close left nothing");
+
+    let settled = review("2026-11-09T10:00:00Z", "both runs checked");
+    let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
+    assert_eq!(shown["status"], "reviewed", "{shown}");
+    assert_eq!(shown["fork"]["reviewed"], settled.as_str(), "{shown}");
+    assert_eq!(shown["obligations"].as_array().map(Vec::len), Some(0), "{shown}");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        (v["forks"].as_array().map(Vec::len), &v["forks"][0]["reviewed"]),
+        (Some(1), &Value::from(settled)),
+        "{v}"
+    );
+}
+
 /// `who`, on a machine joined at 09:03 from `early` (a copy taken before anyone decided), runs `args` (as
 /// `who`) at 09:04; the founder's machine imports it a week later.
 fn signed_stale_and_imported(f: &Env, early: &str, who: &str, args: &[&str]) {

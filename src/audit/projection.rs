@@ -201,7 +201,7 @@ pub struct TimelineItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Obligation {
     pub request: EntryId,
-    /// `post-hoc-review` or `temporary-revert`.
+    /// `post-hoc-review`, `fork-review` or `temporary-revert`.
     pub kind: &'static str,
     pub due: DateTime<Utc>,
     pub overdue: bool,
@@ -229,6 +229,98 @@ pub struct RequestView {
     pub notes: Vec<Rec<super::note::NoteBody>>,
     pub evidence: Vec<EvidenceRec>,
     pub timeline: Vec<TimelineItem>,
+    /// Set when the executions that counted ran different versions (see [`Fork`]); found once the whole
+    /// request is folded.
+    pub fork: Option<Fork>,
+}
+
+/// Executions that counted and ran different versions of the request (FORMAT.md §1.2, *Forks*): machines
+/// that had not seen each other's entries each ran the request as their own log held it. A view shows one
+/// record; the fork names every run, and a review of what ran is owed until a review that counted, by
+/// someone who ran none of them, had seen every one of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fork {
+    /// Every execution that counted, in the order they took effect.
+    pub runs: Vec<ForkRun>,
+    /// The first review that counted, signed by none of the runs' executors, with every run in its past.
+    pub reviewed: Option<EntryId>,
+}
+
+/// One execution of a [`Fork`]: the version it ran, and whether that is the version the view shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkRun {
+    pub execution: EntryId,
+    pub ts: DateTime<Utc>,
+    /// The version the execution names (an id: one that counted named a version its log held).
+    pub version: Option<EntryId>,
+    pub shown: bool,
+    /// Whether it ran the revert operation of the version shown (`revert_digest`): an amendment may have
+    /// changed only the record's words.
+    pub same_operation: bool,
+    pub outcome: Outcome,
+}
+
+impl Fork {
+    /// The fork of `v`'s counted executions, if they ran any version other than the one `v` shows; its
+    /// review is the first that counted, by none of their signers, and had all of them in its past
+    /// (`rules.before`).
+    fn of(v: &RequestView, related: &[Fact], rules: &dyn Rules) -> Option<Fork> {
+        let current = v.current();
+        let shown = |e: &Rec<ExecutedBody>| Hash::from_hex(&e.body.version) == Some(current.id);
+        if v.executions.iter().all(&shown) {
+            return None;
+        }
+        let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| related.iter().find(|f| f.id == e.id)).collect();
+        // (Every counted execution is one of `related`: were one not, no review would settle the fork.)
+        let reviewed = v
+            .reviews
+            .iter()
+            .filter(|r| ran.len() == v.executions.len() && !ran.iter().any(|e| e.actor == r.actor))
+            .find(|r| ran.iter().all(|e| rules.before(e, r.pos)))
+            .map(|r| r.id);
+        let runs = v
+            .executions
+            .iter()
+            .map(|e| ForkRun {
+                execution: e.id,
+                ts: e.ts,
+                version: Hash::from_hex(&e.body.version),
+                shown: shown(e),
+                same_operation: e.body.revert_digest == current.revert_digest,
+                outcome: e.body.outcome,
+            })
+            .collect();
+        Some(Fork { runs, reviewed })
+    }
+
+    /// One line: which execution ran which version, and how it ended.
+    pub fn describe(&self) -> String {
+        let runs: Vec<String> = self
+            .runs
+            .iter()
+            .map(|r| {
+                let version = r.version.map_or_else(|| "(not an id)".to_string(), |v| v.short(12));
+                let what = if r.shown {
+                    ", the record shown"
+                } else if r.same_operation {
+                    ", the same revert operation"
+                } else {
+                    ", another revert operation"
+                };
+                format!("{} ran version {version}{what} ({})", r.execution.short(12), r.outcome.as_str())
+            })
+            .collect();
+        format!("the executions ran different versions of this request: {}", runs.join("; "))
+    }
+
+    /// [`Fork::describe`] as a security finding, with whether a review has settled it.
+    pub fn line(&self) -> String {
+        let reviewed = match self.reviewed {
+            Some(id) => format!("reviewed in {}", id.short(12)),
+            None => "no review has seen every run yet".into(),
+        };
+        format!("SECURITY: {} ({reviewed})", self.describe())
+    }
 }
 
 /// What every fold of one request shares: the request and the rules, and what was settled about each
@@ -414,6 +506,7 @@ impl RequestView {
             incidents: Vec::new(),
             notes: Vec::new(),
             evidence: Vec::new(),
+            fork: None,
             timeline: vec![TimelineItem {
                 pos: request.pos,
                 index: request.index,
@@ -481,6 +574,7 @@ impl RequestView {
             // Shown in position order, as every other request's timeline is (the request itself first).
             v.timeline[1..].sort_by_key(|t| t.pos);
         }
+        v.fork = Fork::of(&v, related, rules);
         Ok(v)
     }
 
@@ -511,9 +605,19 @@ impl RequestView {
         self.executions.last().map(|e| e.body.outcome)
     }
 
-    /// Whether a post-hoc review is owed (an emergency was invoked and no post-hoc review recorded).
+    /// Whether a review is owed: an emergency was invoked and no post-hoc review recorded, or the
+    /// executions forked and no review had seen them all ([`Fork`]).
     pub(crate) fn review_owed(&self) -> bool {
+        self.emergency_review_owed() || self.fork_unreviewed()
+    }
+
+    fn emergency_review_owed(&self) -> bool {
         self.emergency.is_some() && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc)
+    }
+
+    /// Whether the executions forked ([`Fork`]) and no review that counted had seen every run.
+    pub(crate) fn fork_unreviewed(&self) -> bool {
+        self.fork.as_ref().is_some_and(|f| f.reviewed.is_none())
     }
 
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
@@ -547,7 +651,7 @@ impl RequestView {
             return out;
         }
         if let Some(e) = &self.emergency
-            && self.review_owed()
+            && self.emergency_review_owed()
             && let Some(due) = super::record::parse_time(&e.body.review_due)
         {
             out.push(Obligation {
@@ -556,6 +660,18 @@ impl RequestView {
                 due,
                 overdue: now > due,
                 detail: "post-hoc review of an emergency rollback".into(),
+            });
+        }
+        if let Some(fork) = self.fork.as_ref().filter(|f| f.reviewed.is_none())
+            && let Some(due) = fork.runs.iter().map(|r| r.ts).max()
+        {
+            // Owed from the moment the second revert ran: nothing it waits for.
+            out.push(Obligation {
+                request: self.id,
+                kind: "fork-review",
+                due,
+                overdue: now > due,
+                detail: format!("{}: review what ran", fork.describe()),
             });
         }
         let executed = self.executions.iter().any(|e| e.body.outcome != Outcome::Failed);
@@ -606,7 +722,10 @@ impl RequestView {
             Withdrawn => "withdrawn",
         };
         Err(Refusal(match action {
-            Action::Close if self.review_owed() => "the post-hoc review of the emergency is still due".into(),
+            Action::Close if self.emergency_review_owed() => "the post-hoc review of the emergency is still due".into(),
+            Action::Close if self.fork_unreviewed() => {
+                "its reverts ran different versions of the request and no review has seen them all".into()
+            }
             Action::Execute if phase == Executed => "it was already executed successfully".into(),
             Action::Validate | Action::Review | Action::Close if phase < Executed => {
                 format!("the request is {state} and has not been executed yet")
@@ -1105,7 +1224,8 @@ mod tests {
     }
 
     fn run(pos: u64, version: &Fact, outcome: &str) -> Fact {
-        let body = json!({"request": rid(), "version": version.id.to_hex(), "revert_digest": "x", "env": "production",
+        let digest = sample().revert_digest();
+        let body = json!({"request": rid(), "version": version.id.to_hex(), "revert_digest": digest, "env": "production",
             "from": "42", "to": "41", "command": ["helm"], "outcome": outcome});
         fact(pos, EXECUTED, 3, body)
     }
@@ -1210,6 +1330,75 @@ mod tests {
         let v = RequestView::fold(&r, &related, &Causal(|a, b| if b == 30 { a <= 2 } else { a <= b })).unwrap();
         assert_eq!((v.current().id, v.decisions.len(), v.executions.len()), (real.id, 2, 2));
         assert!(v.timeline.iter().all(|t| t.ignored.is_none()), "{:?}", v.timeline);
+    }
+
+    /// Two machines each ran the request as their log held it: a stale one the original version (15; its
+    /// log had seen only the approval at 2), the other the amendment (20) approved (21) and run (22). Both
+    /// reverts happened and both count; the view shows the record the first ran, and the fork names both
+    /// runs and owes a review (the status is review-due, a close is refused) until a review that had seen
+    /// both counts: one signed where the stale run was unseen (30) does not settle it, one that had seen
+    /// both (40) does.
+    #[test]
+    fn executions_of_different_versions_are_a_fork_a_review_must_see() {
+        let r = request();
+        let real = amend(20, &rid(), "real");
+        let (stale_run, ran) = (run(15, &r, "succeeded"), run(22, &real, "succeeded"));
+        let review = |pos| fact(pos, REVIEWED, 2, json!({"request": rid(), "kind": "post-incident", "summary": "s"}));
+        let close = fact(50, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "done"}));
+        let past = |a: Pos, b: Pos| match b {
+            15 => a <= 2 || a == 15,
+            22 | 30 => a <= b && a != 15,
+            _ => a <= b,
+        };
+        let related = [approve(2, &r), stale_run.clone(), real.clone(), approve(21, &real), ran.clone()];
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        assert_eq!((v.phase, v.current().id, v.executions.len()), (Phase::Executed, r.id, 2), "{v:?}");
+        let fork = v.fork.clone().expect("a fork");
+        let runs: Vec<_> = fork.runs.iter().map(|x| (x.execution, x.version, x.shown, x.same_operation)).collect();
+        // (The amendment changed only the title.)
+        assert_eq!(runs, [(stale_run.id, Some(r.id), true, true), (ran.id, Some(real.id), false, true)]);
+        assert_eq!(fork.reviewed, None);
+        assert!(v.review_owed());
+        let owed = v.obligations(ran.ts);
+        assert_eq!(owed.iter().map(|o| o.kind).collect::<Vec<_>>(), ["fork-review"], "{owed:?}");
+        assert!(owed[0].detail.contains(&ran.id.short(12)) && owed[0].detail.contains(&real.id.short(12)), "{owed:?}");
+        assert!(v.admits(Action::Close).unwrap_err().0.contains("ran different versions"), "{v:?}");
+
+        // A review that had not seen the stale run does not settle the fork, nor one by who ran it; one by
+        // someone else that had seen both does.
+        let mut more = related.to_vec();
+        more.extend([
+            review(30),
+            fact(35, REVIEWED, 3, json!({"request": rid(), "kind": "post-incident", "summary": "mine"})),
+        ]);
+        let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
+        assert_eq!((v.reviews.len(), v.fork.as_ref().map(|f| f.reviewed)), (2, Some(None)), "{v:?}");
+        let settled = review(40);
+        more.extend([settled.clone(), close]);
+        let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
+        assert_eq!(v.fork.as_ref().map(|f| f.reviewed), Some(Some(settled.id)), "{v:?}");
+        assert!(!v.review_owed() && v.obligations(ran.ts).is_empty(), "{v:?}");
+        assert_eq!(v.phase, Phase::Closed);
+
+        // A stale run that failed is listed too (it ran), with its outcome.
+        let failed = run(15, &r, "failed");
+        let related = [approve(2, &r), failed.clone(), real.clone(), approve(21, &real), ran.clone()];
+        let v = RequestView::fold(&r, &related, &Causal(past)).unwrap();
+        let fork = v.fork.expect("a fork");
+        assert_eq!(fork.runs.iter().map(|x| x.outcome).collect::<Vec<_>>(), [Outcome::Failed, Outcome::Succeeded]);
+        assert!(
+            fork.describe().contains(&format!(
+                "{} ran version {}, the record shown (failed)",
+                failed.id.short(12),
+                r.id.short(12)
+            )),
+            "{}",
+            fork.describe()
+        );
+
+        // Runs of the same version (the retry after a failed run) are no fork.
+        let related = [approve(2, &r), run(5, &r, "failed"), run(6, &r, "succeeded")];
+        assert_eq!(RequestView::fold(&r, &related, &Causal(|a, b| a <= b)).unwrap().fork, None);
     }
 
     /// An entry stays deferred past the first execution that deferred it: a stale amendment (10) deferred

@@ -148,6 +148,13 @@ pub(crate) fn print_verify(
             "evidence": {"checked": r.blobs.checked, "purged": purged, "not_held": r.blobs.not_held},
             "evidence_checked": r.evidence_checked, "authorization_checked": r.authorization_checked,
             "does_not_count": discounted,
+            // Null when the requests' verdict was not reached (an integrity failure stopped it first).
+            "forks": r.authorization_checked.then(|| r.forks.iter().map(|f| {
+                let mut j = crate::cli::render::fork_json(&f.fork);
+                j["request"] = json!(f.request.to_hex());
+                j["index"] = json!(crate::ledger::pos::index_of(f.pos));
+                j
+            }).collect::<Vec<_>>()),
             "ledger": what, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
             "integrity": {"ok": r.intact(), "failure": failure},
             "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
@@ -222,6 +229,18 @@ pub(crate) fn print_verify(
             );
             for d in &r.discounted {
                 say!("  #{} {} {}: {}", crate::ledger::pos::index_of(d.pos), d.id.short(16), d.kind, safe(&d.reason));
+            }
+        }
+        if !r.authorization_checked {
+            say!("forks: {}", workflow::verify::NOT_CHECKED);
+        } else if !r.forks.is_empty() {
+            say!(
+                "forks: {} request{} whose executions ran different versions:",
+                r.forks.len(),
+                if r.forks.len() == 1 { "" } else { "s" }
+            );
+            for f in &r.forks {
+                say!("  request {}: {}", f.request.short(12), f.fork.line());
             }
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());

@@ -83,11 +83,22 @@ pub(crate) fn show_json(s: &Shown) -> Value {
             j["purged"] = e.purged.as_ref().map(|p| rec_json(p, r)).unwrap_or(Value::Null);
             j
         }).collect::<Vec<_>>(),
+        "fork": v.fork.as_ref().map(fork_json),
         "obligations": s.obligations.iter().map(obligation_json).collect::<Vec<_>>(),
         "timeline": v.timeline.iter().map(|t| json!({"index": t.index, "entry_id": t.id.to_hex(), "kind": t.kind,
             "actor": t.actor.encode(), "actor_name": r.name_of(&t.actor), "ts": format_ts(t.ts),
             "counts": t.ignored.is_none(), "ignored": t.ignored})).collect::<Vec<_>>(),
         "evaluated_at": format_ts(s.now),
+    })
+}
+
+/// A request's fork (FORMAT.md §1.2, *Forks*) as JSON: each run, and the review that settled it.
+pub(crate) fn fork_json(f: &crate::audit::projection::Fork) -> Value {
+    json!({
+        "runs": f.runs.iter().map(|x| json!({"execution": x.execution.to_hex(), "ts": format_ts(x.ts),
+            "version": x.version.map(|id| id.to_hex()), "shown": x.shown,
+            "same_operation": x.same_operation, "outcome": x.outcome.as_str()})).collect::<Vec<_>>(),
+        "reviewed": f.reviewed.map(|id| id.to_hex()),
     })
 }
 
@@ -289,6 +300,9 @@ pub(crate) fn show_text(s: &Shown) -> String {
                 .map(|d| format!(" (output sha256 {})", crate::text::safe(crate::text::prefix(d, 16))))
                 .unwrap_or_default()
         ));
+    }
+    if let Some(fork) = &v.fork {
+        out.push_str(&format!("{}\n", fork.line()));
     }
     for x in &v.validations {
         let checks: Vec<String> =

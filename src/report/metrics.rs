@@ -46,6 +46,10 @@ pub struct RequestFacts {
     /// When an emergency was invoked for it.
     #[serde(default)]
     pub emergency_at: Option<DateTime<Utc>>,
+    /// Its counted executions ran different versions and no review has seen them all (FORMAT.md §1.2,
+    /// *Forks*): when the latest of them ran.
+    #[serde(default)]
+    pub fork_unreviewed: Option<DateTime<Utc>>,
 }
 
 /// A figure with the population it was computed over and what was left out.

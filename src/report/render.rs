@@ -104,6 +104,13 @@ pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
                 r.review_due.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
             ));
         }
+        if let Some(at) = r.fork_unreviewed {
+            add(format!(
+                "its reverts ran different versions of the request (a fork, the latest at {}) and no review has \
+                 seen them all",
+                at.format("%Y-%m-%d %H:%M")
+            ));
+        }
         if !r.closed && r.temporary_until.is_some_and(|t| t < now) {
             add("temporary revert past its expiry and not closed".into());
         }

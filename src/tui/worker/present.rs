@@ -103,6 +103,9 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
     push("revert", &r.revert.argv.join(" "));
     push("from -> to", &format!("{} -> {}", r.revert.from, r.revert.to));
     push("op digest", &r.revert_digest());
+    if let Some(fork) = &v.fork {
+        push("fork", &fork.line());
+    }
     if let Some(x) = &r.security {
         push("security", x);
     }
@@ -334,6 +337,19 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         ));
         for d in r.discounted.iter().take(20) {
             lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
+        }
+    }
+    if !r.forks.is_empty() {
+        let n = r.forks.len();
+        lines.push(format!(
+            "forks: {n} request{} whose executions ran different versions",
+            if n == 1 { "" } else { "s" }
+        ));
+        for f in r.forks.iter().take(20) {
+            lines.push(format!("  request {}: {}", f.request.short(12), f.fork.line()));
+        }
+        if n > 20 {
+            lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
         }
     }
     Integrity {

@@ -45,6 +45,37 @@ type IdSet = HashSet<EntryId, foldhash::quality::RandomState>;
 pub(super) struct DomainVerdict {
     pub discounted: Vec<Discounted>,
     pub blobs: BlobReport,
+    pub forks: Vec<Forked>,
+}
+
+/// A request whose counted executions ran different versions (FORMAT.md §1.2, *Forks*).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forked {
+    pub request: EntryId,
+    /// The request's position.
+    pub pos: Pos,
+    pub fork: crate::audit::projection::Fork,
+}
+
+/// One thing a fold found about its request, kept or taken back with a tentative fold.
+enum Found {
+    Discounted(Discounted),
+    Fork(Forked),
+}
+
+impl DomainVerdict {
+    fn keep(&mut self, found: Found) {
+        match found {
+            Found::Discounted(d) => self.discounted.push(d),
+            Found::Fork(f) => self.forks.push(f),
+        }
+    }
+
+    /// What the fold found (`discounted` and `forks`), to keep or take back with it.
+    fn found(&mut self) -> impl Iterator<Item = Found> + use<> {
+        let discounted = std::mem::take(&mut self.discounted).into_iter().map(Found::Discounted);
+        discounted.chain(std::mem::take(&mut self.forks).into_iter().map(Found::Fork))
+    }
 }
 
 /// Requests handed to a folding thread at a time.
@@ -312,8 +343,8 @@ pub(super) struct Sink<'a> {
     own: i64,
     now: chrono::DateTime<chrono::Utc>,
     verdict: DomainVerdict,
-    /// What tentative folds discounted, by request, until [`Sink::confirm`] keeps or drops it.
-    tentative: Vec<(EntryId, Discounted)>,
+    /// What tentative folds found, by request, until [`Sink::confirm`] keeps or drops it.
+    tentative: Vec<(EntryId, Found)>,
     records: SortedRuns<56>,
     tentatives: u64,
     /// Folding again the requests a tentative fold missed entries of (not counted in `folded`).
@@ -373,14 +404,14 @@ impl Sink<'_> {
 
     fn merge(&mut self, folded: Folded) {
         match folded {
-            Ok((tentative, f)) => {
+            Ok((tentative, mut f)) => {
                 match tentative {
                     Some((id, related)) => {
                         self.records.insert(tentative_record(&id, related, &f.blobs));
                         self.tentatives += 1;
-                        self.tentative.extend(f.discounted.into_iter().map(|d| (id, d)));
+                        self.tentative.extend(f.found().map(|d| (id, d)));
                     }
-                    None => self.verdict.discounted.extend(f.discounted),
+                    None => f.found().for_each(|d| self.verdict.keep(d)),
                 }
                 self.verdict.blobs.checked += f.blobs.checked;
                 self.verdict.blobs.not_held += f.blobs.not_held;
@@ -410,7 +441,7 @@ impl Sink<'_> {
         let records = std::mem::replace(&mut self.records, SortedRuns::new(0));
         let mut tentative = std::mem::take(&mut self.tentative);
         if self.error.is_some() || self.tentatives == 0 {
-            self.verdict.discounted.extend(tentative.into_iter().map(|(_, d)| d));
+            tentative.into_iter().for_each(|(_, d)| self.verdict.keep(d));
             return check_refs(self.ledger, refs).map_err(WorkflowError::from);
         }
         // In request order (stable: each request's own order is kept), beside the records.
@@ -440,7 +471,7 @@ impl Sink<'_> {
 fn check_tentative(
     ledger: &Ledger,
     records: SortedRuns<56>,
-    tentative: Vec<(EntryId, Discounted)>,
+    tentative: Vec<(EntryId, Found)>,
     verdict: &mut DomainVerdict,
     refs: RefSet,
 ) -> Result<(Vec<EntryId>, RefsChecked), WorkflowError> {
@@ -462,7 +493,7 @@ fn check_tentative(
             if let Some((t, d)) = tentative.next()
                 && (t < id || complete)
             {
-                verdict.discounted.push(d);
+                verdict.keep(d);
             }
         }
         if !complete {
@@ -479,14 +510,14 @@ fn check_tentative(
         Ok(())
     })?;
     if !matches!(checked, Ok(None)) {
-        verdict.discounted.extend(tentative.map(|(_, d)| d));
+        tentative.for_each(|(_, d)| verdict.keep(d));
         return Ok((Vec::new(), checked));
     }
     while let Some(r) = next {
         settle(&r, 0, verdict);
         next = records.next_record().map_err(unreadable)?;
     }
-    verdict.discounted.extend(tentative.map(|(_, d)| d));
+    tentative.for_each(|(_, d)| verdict.keep(d));
     Ok((again, checked))
 }
 
@@ -621,6 +652,9 @@ fn fold_request(
         if let Some(digest) = changeset_of(fact) {
             super::evidence::check_changeset(ledger, digest, fact.id, origin != own, &mut out.blobs)?;
         }
+    }
+    if let Some(fork) = view.fork.clone() {
+        out.forks.push(Forked { request: view.id, pos: view.pos, fork });
     }
     for t in &view.timeline {
         if let Some(reason) = &t.ignored {
@@ -872,6 +906,22 @@ mod tests {
         verdict.expect("folds")
     }
 
+    /// What a fold found is handed on whole, whichever list it is in: a tentative fold's findings are kept
+    /// or taken back together.
+    #[test]
+    fn a_folds_findings_are_kept_together() {
+        let id = crate::ledger::Hash([7; 32]);
+        let discounted = Discounted { pos: 3, id, kind: "approval.granted".into(), reason: "r".into() };
+        let fork = crate::audit::projection::Fork { runs: Vec::new(), reviewed: None };
+        let forked = Forked { request: id, pos: 2, fork };
+        let mut found =
+            DomainVerdict { discounted: vec![discounted.clone()], forks: vec![forked.clone()], ..Default::default() };
+        let mut kept = DomainVerdict::default();
+        found.found().for_each(|f| kept.keep(f));
+        assert_eq!((kept.discounted, kept.forks), (vec![discounted], vec![forked]));
+        assert!(found.discounted.is_empty() && found.forks.is_empty());
+    }
+
     /// A tentative fold that missed entries referencing its request (met before it, or after it was
     /// folded) is taken back once the refs index is read, and the request folded again from its stored
     /// rows: the verdict is the same as folding it from its rows at once, never counted twice.
@@ -896,13 +946,16 @@ mod tests {
             let request = || Box::new(walked_row(&row));
             let complete = Job::Met { request: request(), related: related.iter().map(walked_row).collect() };
             let v = fold_all(&ledger, threads, vec![complete]);
-            assert_eq!((v.blobs.checked, &v.discounted), (stored.blobs.checked, &stored.discounted));
+            assert_eq!(
+                (v.blobs.checked, &v.discounted, &v.forks),
+                (stored.blobs.checked, &stored.discounted, &stored.forks)
+            );
             // Missing an entry: taken back and folded again.
             let partial = Job::Met { request: request(), related: related[1..].iter().map(walked_row).collect() };
             let v = fold_all(&ledger, threads, vec![partial]);
             assert_eq!(
-                (v.blobs.checked, &v.discounted),
-                (stored.blobs.checked, &stored.discounted),
+                (v.blobs.checked, &v.discounted, &v.forks),
+                (stored.blobs.checked, &stored.discounted, &stored.forks),
                 "{threads} threads"
             );
         }
@@ -962,8 +1015,8 @@ mod tests {
         for threads in [1, 2] {
             let v = fold_all(&ledger, threads, vec![partial()]);
             assert_eq!(
-                (v.blobs.checked, &v.discounted),
-                (stored.blobs.checked, &stored.discounted),
+                (v.blobs.checked, &v.discounted, &v.forks),
+                (stored.blobs.checked, &stored.discounted, &stored.forks),
                 "{threads} threads"
             );
         }

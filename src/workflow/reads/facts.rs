@@ -3,6 +3,7 @@
 
 use super::state::Judged;
 use crate::audit::RequestView;
+use crate::audit::projection::Phase;
 use crate::report::metrics::RequestFacts;
 use chrono::{DateTime, Utc};
 
@@ -29,7 +30,8 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         env: r.env.clone(),
         component: r.components.first().cloned().unwrap_or_default(),
         category: r.category.as_str().to_string(),
-        closed: matches!(status.as_str(), "closed" | "withdrawn"),
+        // By the phase: a closed request whose fork's review is owed is review-due, and still closed.
+        closed: matches!(view.phase, Phase::Closed | Phase::Withdrawn),
         status,
         requested_at: view.ts,
         deployed_at: time(&r.deployed_at),
@@ -49,5 +51,10 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         from: r.revert.from.clone(),
         to: r.revert.to.clone(),
         emergency_at: view.emergency.as_ref().map(|e| e.ts),
+        fork_unreviewed: view
+            .fork
+            .as_ref()
+            .filter(|f| f.reviewed.is_none())
+            .and_then(|f| f.runs.iter().map(|r| r.ts).max()),
     }
 }

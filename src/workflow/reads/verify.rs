@@ -1,6 +1,7 @@
 //! `verify`: every origin's log checked end to end, signers checked against the roster as it stood at
 //! each entry, and the two verdicts — integrity and completeness — reported separately.
 
+pub use super::domain_pass::Forked;
 use super::domain_pass::{self, Collector};
 use crate::identity::Roster;
 use crate::identity::kinds::GOVERNANCE_KINDS;
@@ -103,6 +104,9 @@ pub struct VerifyReport {
     pub completeness: Vec<Completeness>,
     /// Entries that are intact but do not count (unenrolled or revoked signers, non-admin governance, …).
     pub discounted: Vec<crate::identity::roster::Discounted>,
+    /// Requests whose counted executions ran different versions (FORMAT.md §1.2, *Forks*), in position
+    /// order: found with the requests' verdict (`authorization_checked`).
+    pub forks: Vec<Forked>,
     /// Evidence blobs checked against their digests, and those purged by a signed entry.
     pub blobs: super::evidence::BlobReport,
     /// Whether every evidence blob was checked against its digest: not when an integrity failure stopped
@@ -145,6 +149,7 @@ impl VerifyReport {
             failure,
             completeness: Vec::new(),
             discounted: Vec::new(),
+            forks: Vec::new(),
             blobs: Default::default(),
             evidence_checked: false,
             authorization_checked: false,
@@ -633,6 +638,10 @@ fn verify_ledger(
                 let mut known: std::collections::HashSet<EntryId> = report.discounted.iter().map(|d| d.id).collect();
                 report.discounted.extend(verdict.discounted.into_iter().filter(|d| known.insert(d.id)));
                 report.discounted.sort_by_key(|d| d.pos);
+                report.forks = verdict.forks;
+                report.forks.sort_by_key(|f| f.pos);
+                // (Each request is folded once for the verdict: a second fork of one would be a bug.)
+                report.forks.dedup_by_key(|f| f.request);
                 // The change sets the records name are counted among the blobs only here.
                 report.evidence_checked = blobs_checked;
                 report.authorization_checked = true;
