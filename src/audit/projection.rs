@@ -620,6 +620,12 @@ impl RequestView {
         self.fork.as_ref().is_some_and(|f| f.reviewed.is_none())
     }
 
+    /// Whether a review `key` signs now could settle what is owed: an emergency's post-hoc review
+    /// (anyone's), or a fork's (one by none of its runs' executors).
+    pub(crate) fn review_owed_by(&self, key: &PublicKey) -> bool {
+        self.emergency_review_owed() || (self.fork_unreviewed() && !self.executions.iter().any(|e| e.actor == *key))
+    }
+
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
     /// purged or not (a purge removes bytes, not what the signed entry says the file was).
     pub(crate) fn evidence_ids(&self) -> Vec<EntryId> {

@@ -25,7 +25,8 @@ pub enum Turn {
     Reapprove,
     /// The gate is open and it may record the execution.
     Execute,
-    /// The emergency's post-hoc review is owed, and it holds a role whose decisions count at the tier.
+    /// A review is owed that its review would settle (an emergency's post-hoc review; a fork's, when it ran
+    /// none of the fork's runs), and it holds a role whose decisions count at the tier.
     Review,
     /// The revert ran and nobody has validated it yet: the key that recorded the execution (or, when
     /// that key is no longer active, the requester's) checks that it worked.
@@ -192,7 +193,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         };
         use crate::audit::projection::Phase;
         let ran = matches!(view.phase, Phase::Executed | Phase::Validated | Phase::Reviewed | Phase::Closed);
-        let review = (view.review_owed()
+        let review = (view.review_owed_by(key)
             && view.admits(crate::audit::projection::Action::Review).is_ok()
             && reviewer()
             && may(Permission::Review))
