@@ -8,6 +8,7 @@
 mod common;
 
 use common::{Env, team_at, verify_json};
+use ratatui::crossterm::event::KeyCode;
 use rollcall::ledger::{Hash, Ledger, PublicKey, SignedStatement, Statement};
 use rollcall::workflow::waiting::{Stand, Turn};
 use serde_json::Value;
@@ -679,6 +680,17 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
     let asked = rollcall::workflow::waiting::waiting_on(&ledger, &carol, later).unwrap();
     assert_eq!(asked.stands.get(&id), Some(&Stand::Waiting(Turn::Review)), "{:?}", asked.stands);
     drop(ledger);
+    // The console: the request's detail names the fork and the overdue review; the integrity view lists it.
+    let mut h = console(&f, "carol");
+    h.press(KeyCode::Enter);
+    let screen = h.render();
+    assert!(screen.contains("SECURITY: the executions ran different versions of this request"), "{screen}");
+    assert!(screen.contains("obligation: the executions ran different versions"), "{screen}");
+    h.press(KeyCode::Esc);
+    h.press(KeyCode::Char('4'));
+    let screen = h.render();
+    assert!(screen.contains("forks: 1 request whose executions ran different versions"), "{screen}");
+    drop(h);
     let settled = review("2026-11-09T10:00:00Z", "both runs checked");
     let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
     assert_eq!(shown["status"], "reviewed", "{shown}");
@@ -691,6 +703,18 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
         (Some(1), &Value::from(settled)),
         "{v}"
     );
+}
+
+/// The console on `env`'s ledger as `signer`, 220 × 60 (wide enough for a fork's line).
+fn console(env: &Env, signer: &str) -> rollcall::tui::harness::Harness {
+    use rollcall::identity::passphrase::Given;
+    let ctx = rollcall::workflow::Context {
+        ledger_path: env.ledger(),
+        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
+        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(common::PASS.into()))),
+    };
+    let opts = rollcall::tui::Options { read_only: false, signer: Some(signer.into()), banner: None };
+    rollcall::tui::harness::Harness::new(ctx, opts, 220, 60)
 }
 
 /// `who`, on a machine joined at 09:03 from `early` (a copy taken before anyone decided), runs `args` (as
