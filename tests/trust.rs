@@ -657,7 +657,11 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
     let report = ok_at(&f, LATER, &["report", "--as", "alice"]);
     assert!(report.contains("its reverts ran different versions of the request (a fork"), "{report}");
 
+    // A bundle of the forked ledger, verified as an auditor would receive it, lists the fork.
+    let bundle = export_at(&f, LATER, "forked.rollcall", "alice");
+    let audited = json_at(&f, LATER, &["verify", "--bundle", &bundle]);
     let before = json_at(&f, LATER, &["verify"]);
+    assert_eq!(audited["forks"], before["forks"], "{audited}");
     assert_eq!(before["forks"].as_array().map(Vec::len), Some(1), "{before}");
     let said = ok_at(&f, LATER, &["verify"]);
     assert!(said.contains("forks: 1 request whose executions ran different versions"), "{said}");
