@@ -129,7 +129,7 @@ pub(crate) enum Command {
     /// Exit 0 when the policy lets the revert run now, 1 with the unmet requirements otherwise.
     #[command(override_usage = "rollcall gate [OPTIONS] <REQ>  |  rollcall gate [OPTIONS] --change <ID> --env <ENV>")]
     Gate(GateArgs),
-    /// Open obligations: post-hoc reviews due and temporary reverts expiring.
+    /// Open obligations: post-hoc reviews due (of emergencies and forks) and temporary reverts expiring.
     Obligations(ObligationsArgs),
     /// Rebuild the request index from the entries (waits for a rebuild another process has under way).
     Rebuild(RebuildArgs),

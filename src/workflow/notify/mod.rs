@@ -6,7 +6,7 @@
 //! recorded whose gate passed only because an emergency waived requirements: `execute` refuses every
 //! other gate that did not pass), `security.equivocation` (an import or sync refused as SECURITY: a fork
 //! or a rolled-back log, each distinct one once), `review.overdue` (an overdue obligation: the post-hoc
-//! review of an emergency, or a temporary revert past its date), `rollback.unrecorded` and
+//! review of an emergency, the review a fork owes, or a temporary revert past its date), `rollback.unrecorded` and
 //! `rollback.unauthorized` (an observed rollback with no request, or with one that did not clear it; after
 //! `ingest` for the rollbacks it recorded, and from `rollcall notify check`).
 //!
