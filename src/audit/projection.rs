@@ -334,6 +334,8 @@ struct Settled<'a> {
     verdicts: HashMap<usize, Option<String>>,
     /// Each execution that counted: what it had seen and ran under.
     ran: HashMap<usize, Ran>,
+    /// Where each entry is in `related`, made when a close first needs it ([`fork_seen_by`]).
+    at: std::cell::OnceCell<HashMap<EntryId, usize>>,
 }
 
 /// What an execution that counted had not seen and ran under.
@@ -440,7 +442,12 @@ impl Replay {
             }
             return;
         }
-        let outcome = match (self.v.try_apply(g, s.rules), self.deferred.get(&e)) {
+        // (`try_apply`, with the one rule of the fold that reads a fork between judging and taking effect.)
+        let tried = self.v.judge(g, s.rules).and_then(|action| match fork_seen_by(&self.v, g, s) {
+            Some(why) => Err(why),
+            None => self.v.take_effect(action, g),
+        });
+        let outcome = match (tried, self.deferred.get(&e)) {
             (Err(why), Some(&x)) => Err(format!(
                 "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
                 s.related[x].id.short(12)
@@ -449,6 +456,41 @@ impl Replay {
         };
         self.v.met(g, outcome);
     }
+}
+
+/// Why close `c`, admitted by the phase and the rules, may not count, if it may not: the counted executions
+/// it had seen ran different versions, and no counted review it had also seen settled them (by none of
+/// their executors, with every one of them in its past; FORMAT.md §1.2, *Forks*). A close that had not seen
+/// the fork closes what it knew. Each "seen" is `rules.before` at the later entry's (first) position.
+fn fork_seen_by(v: &RequestView, c: &Fact, s: &Settled) -> Option<String> {
+    if c.kind != CLOSED || v.executions.len() < 2 {
+        return None;
+    }
+    let version = |e: &Rec<ExecutedBody>| Hash::from_hex(&e.body.version);
+    let first = v.executions.first().map(version)?;
+    if v.executions.iter().all(|e| version(e) == first) {
+        return None;
+    }
+    let at = s.at.get_or_init(|| s.related.iter().enumerate().map(|(i, f)| (f.id, i)).collect());
+    let fact = |id: EntryId| at.get(&id).map(|&i| &s.related[i]);
+    let seen: Vec<(&Fact, Option<Hash>)> = v
+        .executions
+        .iter()
+        .filter_map(|e| fact(e.id).map(|f| (f, version(e))))
+        .filter(|(f, _)| s.rules.before(f, c.pos))
+        .collect();
+    if seen.iter().all(|(_, v)| *v == seen[0].1) {
+        return None;
+    }
+    let settles = |r: &Rec<ReviewedBody>| {
+        !seen.iter().any(|(e, _)| e.actor == r.actor)
+            && fact(r.id).is_some_and(|f| s.rules.before(f, c.pos))
+            && seen.iter().all(|(e, _)| s.rules.before(e, r.pos))
+    };
+    if v.reviews.iter().any(settles) {
+        return None;
+    }
+    Some("its reverts ran different versions of the request and no review has seen them all".into())
 }
 
 fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
@@ -539,8 +581,15 @@ impl RequestView {
         related: &[Fact],
         rules: &dyn Rules,
     ) -> Result<RequestView, InvalidRecord> {
-        let mut settled =
-            Settled { request, record: &record, related, rules, verdicts: HashMap::new(), ran: HashMap::new() };
+        let mut settled = Settled {
+            request,
+            record: &record,
+            related,
+            rules,
+            verdicts: HashMap::new(),
+            ran: HashMap::new(),
+            at: Default::default(),
+        };
         let mut main = Replay::new(&settled)?;
         for (i, f) in related.iter().enumerate() {
             if Action::of_kind(&f.kind) != Some(Action::Execute) {
@@ -1379,12 +1428,54 @@ mod tests {
         ]);
         let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
         assert_eq!((v.reviews.len(), v.fork.as_ref().map(|f| f.reviewed)), (2, Some(None)), "{v:?}");
+        // A close that had seen both runs and no review that settles them does not count; one signed where
+        // the stale run was unseen (33) closes what it knew.
+        let seen_close =
+            fact(36, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "early"}));
+        let mut closing = more.clone();
+        closing.push(seen_close.clone());
+        let v = RequestView::fold(&r, &closing, &Causal(past)).unwrap();
+        assert_eq!(
+            why(&v, &seen_close),
+            "its reverts ran different versions of the request and no review has seen them all"
+        );
+        assert_eq!(v.phase, Phase::Reviewed);
+        let blind_close =
+            fact(33, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "blind"}));
+        let past_blind = |a: Pos, b: Pos| match b {
+            15 => a <= 2 || a == 15,
+            22 | 30 | 33 => a <= b && a != 15,
+            _ => a <= b,
+        };
+        let mut closing = more.clone();
+        closing.insert(closing.len() - 1, blind_close.clone());
+        let v = RequestView::fold(&r, &closing, &Causal(past_blind)).unwrap();
+        assert_eq!((why(&v, &blind_close), v.phase), (String::new(), Phase::Closed), "{v:?}");
+        assert!(v.fork_unreviewed(), "the fork still owes its review");
+        // A settling review the close had not seen (34, concurrent with it) does not let it count.
+        let hidden = |a: Pos, b: Pos| match b {
+            15 => a <= 2 || a == 15,
+            22 | 30 => a <= b && a != 15,
+            36 => a <= b && a != 34,
+            _ => a <= b,
+        };
+        let mut closing = more.clone();
+        closing.insert(closing.len() - 1, review(34));
+        closing.push(seen_close.clone());
+        let v = RequestView::fold(&r, &closing, &Causal(hidden)).unwrap();
+        assert!(why(&v, &seen_close).starts_with("its reverts ran different versions"), "{v:?}");
+        assert!(v.fork.as_ref().is_some_and(|f| f.reviewed.is_some()), "the review itself settles the fork");
         let settled = review(40);
         more.extend([settled.clone(), close]);
         let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
         assert_eq!(v.fork.as_ref().map(|f| f.reviewed), Some(Some(settled.id)), "{v:?}");
         assert!(!v.review_owed() && v.obligations(ran.ts).is_empty(), "{v:?}");
         assert_eq!(v.phase, Phase::Closed);
+        // A second close is refused for what the phase says, not for the fork.
+        let again = fact(55, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "again"}));
+        more.push(again.clone());
+        let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
+        assert_eq!(why(&v, &again), "the request is closed");
 
         // A stale run that failed is listed too (it ran), with its outcome.
         let failed = run(15, &r, "failed");
