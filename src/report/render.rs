@@ -408,7 +408,7 @@ impl Serialize for JsonMetrics<'_> {
 const SHOWN_OBSERVATIONS: usize = 12;
 
 /// The CSV columns, in order.
-pub(crate) const CSV_COLUMNS: [&str; 22] = [
+pub(crate) const CSV_COLUMNS: [&str; 23] = [
     "id",
     "title",
     "env",
@@ -431,6 +431,7 @@ pub(crate) const CSV_COLUMNS: [&str; 22] = [
     "closed",
     "incident",
     "hours_to_execute",
+    "fork_unreviewed_since",
 ];
 
 /// One CSV field (RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet
@@ -473,6 +474,7 @@ pub(crate) fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
             q.closed.to_string(),
             q.incident.clone().unwrap_or_default(),
             hours.unwrap_or_default(),
+            ts(q.fork_unreviewed),
         ];
         let mut line = row.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
         line.push_str("\r\n");
