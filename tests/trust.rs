@@ -688,7 +688,8 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
     assert_eq!(asked.stands.get(&id), Some(&Stand::Waiting(Turn::Review)), "{:?}", asked.stands);
     drop(ledger);
     // The console: the request's detail names the fork and the overdue review; the integrity view lists it.
-    let mut h = console(&f, "carol");
+    // (220 × 60: wide enough for a fork's line.)
+    let mut h = common::console(&f, "carol", 220, 60);
     h.press(KeyCode::Enter);
     let screen = h.render();
     assert!(screen.contains("SECURITY: the executions ran different versions of this request"), "{screen}");
@@ -710,18 +711,6 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
         (Some(1), &Value::from(settled)),
         "{v}"
     );
-}
-
-/// The console on `env`'s ledger as `signer`, 220 × 60 (wide enough for a fork's line).
-fn console(env: &Env, signer: &str) -> rollcall::tui::harness::Harness {
-    use rollcall::identity::passphrase::Given;
-    let ctx = rollcall::workflow::Context {
-        ledger_path: env.ledger(),
-        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
-        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(common::PASS.into()))),
-    };
-    let opts = rollcall::tui::Options { read_only: false, signer: Some(signer.into()), banner: None };
-    rollcall::tui::harness::Harness::new(ctx, opts, 220, 60)
 }
 
 /// `who`, on a machine joined at 09:03 from `early` (a copy taken before anyone decided), runs `args` (as

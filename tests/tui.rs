@@ -689,17 +689,6 @@ fn policy_tab_says_when_an_approval_went_stale() {
     assert!(screen.contains("[ ] approvals"), "{screen}");
 }
 
-/// A console on `env`'s ledger and keystore, acting as `signer`.
-fn harness_on(env: &common::Env, signer: &str, w: u16, h: u16) -> Harness {
-    use rollcall::identity::passphrase::Given;
-    let ctx = rollcall::workflow::Context {
-        ledger_path: env.ledger(),
-        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
-        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(common::PASS.into()))),
-    };
-    Harness::new(ctx, Options { read_only: false, signer: Some(signer.into()), banner: None }, w, h)
-}
-
 /// Issue 13: a ledger holding an entry whose statement no reader can parse (see
 /// `hostile_input::a_ledger_holding_an_unreadable_entry_still_works` for the command line). The console opens
 /// on it: the queue lists the requests, the history shows the entry as unreadable and opening it says why,
@@ -718,7 +707,7 @@ fn the_console_on_a_ledger_holding_an_unreadable_entry() {
             .map(|t| t.text.clone())
             .collect()
     };
-    let mut h = harness_on(&env, "carol", 120, 30);
+    let mut h = common::console(&env, "carol", 120, 30);
     let screen = h.render();
     assert!(h.state.queue.rows.iter().any(|r| r.id.to_hex() == req), "{screen}");
     assert!(screen.contains("Revert payments deploy 4411"), "{screen}");
@@ -782,7 +771,7 @@ fn the_evidence_viewer_pages_through_the_whole_file() {
     let size = log.len();
     let path = common::file(&env, "deploy.log", &log);
     env.ok(&["evidence", "add", &req, &path, "--kind", "log", "--as", "bob"]);
-    let mut h = harness_on(&env, "carol", 80, 24);
+    let mut h = common::console(&env, "carol", 80, 24);
     h.press(KeyCode::Enter);
     while h.state.detail.as_ref().is_some_and(|d| d.tab != Tab::Evidence) {
         h.press(KeyCode::Tab);
@@ -868,7 +857,7 @@ fn the_console_offers_what_the_policy_allows() {
     let req = common::file_request(&env, "frank", "low");
     common::tested(&env, &req, "frank");
     let can = |signer: &str| {
-        let mut h = harness_on(&env, signer, 120, 30);
+        let mut h = common::console(&env, signer, 120, 30);
         let row = h.state.queue.rows.iter().position(|r| r.id.to_hex() == req).expect("listed");
         for _ in 0..row {
             h.press(KeyCode::Char('j'));
@@ -892,7 +881,7 @@ fn the_console_offers_what_the_policy_allows() {
     assert_eq!(env.run(&["gate", &req]).status.code(), Some(0), "gate agrees the approval counts");
     assert!(can("erin").execute.is_ok(), "the gate passes: erin may execute");
     // The policy's versions, each with what it changed.
-    let mut h = harness_on(&env, "alice", 120, 30);
+    let mut h = common::console(&env, "alice", 120, 30);
     at(|| h.press(KeyCode::Char(':')));
     at(|| h.type_str("policy"));
     at(|| h.press(KeyCode::Enter));

@@ -260,24 +260,28 @@ pub struct ForkRun {
     pub outcome: Outcome,
 }
 
+/// Why a close may not count, or be signed, while a fork's review is owed.
+const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
+
+/// Whether review `r` settles a fork of the executions `runs`: signed by none of their signers, with every
+/// one of them in its past.
+fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], rules: &dyn Rules) -> bool {
+    !runs.iter().any(|e| e.actor == r.actor) && runs.iter().all(|e| rules.before(e, r.pos))
+}
+
 impl Fork {
     /// The fork of `v`'s counted executions, if they ran any version other than the one `v` shows; its
-    /// review is the first that counted, by none of their signers, and had all of them in its past
-    /// (`rules.before`).
-    fn of(v: &RequestView, related: &[Fact], rules: &dyn Rules) -> Option<Fork> {
+    /// review is the first that counted and [`settles`] it.
+    fn of(v: &RequestView, s: &Settled) -> Option<Fork> {
         let current = v.current();
         let shown = |e: &Rec<ExecutedBody>| Hash::from_hex(&e.body.version) == Some(current.id);
         if v.executions.iter().all(&shown) {
             return None;
         }
-        let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| related.iter().find(|f| f.id == e.id)).collect();
+        let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| s.fact(e.id)).collect();
         // (Every counted execution is one of `related`: were one not, no review would settle the fork.)
-        let reviewed = v
-            .reviews
-            .iter()
-            .filter(|r| ran.len() == v.executions.len() && !ran.iter().any(|e| e.actor == r.actor))
-            .find(|r| ran.iter().all(|e| rules.before(e, r.pos)))
-            .map(|r| r.id);
+        let reviewed =
+            v.reviews.iter().find(|r| ran.len() == v.executions.len() && settles(r, &ran, s.rules)).map(|r| r.id);
         let runs = v
             .executions
             .iter()
@@ -313,6 +317,11 @@ impl Fork {
         format!("the executions ran different versions of this request: {}", runs.join("; "))
     }
 
+    /// When its review became owed (the latest run), while no review has settled it.
+    pub fn owed_since(&self) -> Option<DateTime<Utc>> {
+        self.reviewed.is_none().then(|| self.runs.iter().map(|r| r.ts).max()).flatten()
+    }
+
     /// [`Fork::describe`] as a security finding, with whether a review has settled it.
     pub fn line(&self) -> String {
         let reviewed = match self.reviewed {
@@ -334,8 +343,16 @@ struct Settled<'a> {
     verdicts: HashMap<usize, Option<String>>,
     /// Each execution that counted: what it had seen and ran under.
     ran: HashMap<usize, Ran>,
-    /// Where each entry is in `related`, made when a close first needs it ([`fork_seen_by`]).
+    /// Where each entry is in `related`, made when a fork first needs it ([`Settled::fact`]).
     at: std::cell::OnceCell<HashMap<EntryId, usize>>,
+}
+
+impl Settled<'_> {
+    /// The entry of `related` with id `id` (a map made on first need).
+    fn fact(&self, id: EntryId) -> Option<&Fact> {
+        let at = self.at.get_or_init(|| self.related.iter().enumerate().map(|(i, f)| (f.id, i)).collect());
+        at.get(&id).map(|&i| &self.related[i])
+    }
 }
 
 /// What an execution that counted had not seen and ran under.
@@ -471,26 +488,21 @@ fn fork_seen_by(v: &RequestView, c: &Fact, s: &Settled) -> Option<String> {
     if v.executions.iter().all(|e| version(e) == first) {
         return None;
     }
-    let at = s.at.get_or_init(|| s.related.iter().enumerate().map(|(i, f)| (f.id, i)).collect());
-    let fact = |id: EntryId| at.get(&id).map(|&i| &s.related[i]);
     let seen: Vec<(&Fact, Option<Hash>)> = v
         .executions
         .iter()
-        .filter_map(|e| fact(e.id).map(|f| (f, version(e))))
+        .filter_map(|e| s.fact(e.id).map(|f| (f, version(e))))
         .filter(|(f, _)| s.rules.before(f, c.pos))
         .collect();
     if seen.iter().all(|(_, v)| *v == seen[0].1) {
         return None;
     }
-    let settles = |r: &Rec<ReviewedBody>| {
-        !seen.iter().any(|(e, _)| e.actor == r.actor)
-            && fact(r.id).is_some_and(|f| s.rules.before(f, c.pos))
-            && seen.iter().all(|(e, _)| s.rules.before(e, r.pos))
-    };
-    if v.reviews.iter().any(settles) {
+    let runs: Vec<&Fact> = seen.iter().map(|(f, _)| *f).collect();
+    let seen_review = |r: &&Rec<ReviewedBody>| s.fact(r.id).is_some_and(|f| s.rules.before(f, c.pos));
+    if v.reviews.iter().filter(seen_review).any(|r| settles(r, &runs, s.rules)) {
         return None;
     }
-    Some("its reverts ran different versions of the request and no review has seen them all".into())
+    Some(FORK_UNREVIEWED.into())
 }
 
 fn body<T: DeserializeOwned>(f: &Fact) -> Result<T, String> {
@@ -623,7 +635,7 @@ impl RequestView {
             // Shown in position order, as every other request's timeline is (the request itself first).
             v.timeline[1..].sort_by_key(|t| t.pos);
         }
-        v.fork = Fork::of(&v, related, rules);
+        v.fork = Fork::of(&v, &settled);
         Ok(v)
     }
 
@@ -717,8 +729,8 @@ impl RequestView {
                 detail: "post-hoc review of an emergency rollback".into(),
             });
         }
-        if let Some(fork) = self.fork.as_ref().filter(|f| f.reviewed.is_none())
-            && let Some(due) = fork.runs.iter().map(|r| r.ts).max()
+        if let Some(fork) = &self.fork
+            && let Some(due) = fork.owed_since()
         {
             // Owed from the moment the second revert ran: nothing it waits for.
             out.push(Obligation {
@@ -778,9 +790,7 @@ impl RequestView {
         };
         Err(Refusal(match action {
             Action::Close if self.emergency_review_owed() => "the post-hoc review of the emergency is still due".into(),
-            Action::Close if self.fork_unreviewed() => {
-                "its reverts ran different versions of the request and no review has seen them all".into()
-            }
+            Action::Close if self.fork_unreviewed() => FORK_UNREVIEWED.into(),
             Action::Execute if phase == Executed => "it was already executed successfully".into(),
             Action::Validate | Action::Review | Action::Close if phase < Executed => {
                 format!("the request is {state} and has not been executed yet")
@@ -1399,7 +1409,15 @@ mod tests {
         let real = amend(20, &rid(), "real");
         let (stale_run, ran) = (run(15, &r, "succeeded"), run(22, &real, "succeeded"));
         let review = |pos| fact(pos, REVIEWED, 2, json!({"request": rid(), "kind": "post-incident", "summary": "s"}));
-        let close = fact(50, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "done"}));
+        let closed = |pos: u64| {
+            fact(
+                pos,
+                CLOSED,
+                1,
+                json!({"request": rid(), "resolution": "made-permanent", "comment": format!("close {pos}")}),
+            )
+        };
+        let close = closed(50);
         let past = |a: Pos, b: Pos| match b {
             15 => a <= 2 || a == 15,
             22 | 30 => a <= b && a != 15,
@@ -1430,8 +1448,7 @@ mod tests {
         assert_eq!((v.reviews.len(), v.fork.as_ref().map(|f| f.reviewed)), (2, Some(None)), "{v:?}");
         // A close that had seen both runs and no review that settles them does not count; one signed where
         // the stale run was unseen (33) closes what it knew.
-        let seen_close =
-            fact(36, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "early"}));
+        let seen_close = closed(36);
         let mut closing = more.clone();
         closing.push(seen_close.clone());
         let v = RequestView::fold(&r, &closing, &Causal(past)).unwrap();
@@ -1440,8 +1457,7 @@ mod tests {
             "its reverts ran different versions of the request and no review has seen them all"
         );
         assert_eq!(v.phase, Phase::Reviewed);
-        let blind_close =
-            fact(33, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "blind"}));
+        let blind_close = closed(33);
         let past_blind = |a: Pos, b: Pos| match b {
             15 => a <= 2 || a == 15,
             22 | 30 | 33 => a <= b && a != 15,
@@ -1472,7 +1488,7 @@ mod tests {
         assert!(!v.review_owed() && v.obligations(ran.ts).is_empty(), "{v:?}");
         assert_eq!(v.phase, Phase::Closed);
         // A second close is refused for what the phase says, not for the fork.
-        let again = fact(55, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "again"}));
+        let again = closed(55);
         more.push(again.clone());
         let v = RequestView::fold(&r, &more, &Causal(past)).unwrap();
         assert_eq!(why(&v, &again), "the request is closed");

@@ -234,13 +234,9 @@ pub(crate) fn print_verify(
         if !r.authorization_checked {
             say!("forks: {}", workflow::verify::NOT_CHECKED);
         } else if !r.forks.is_empty() {
-            say!(
-                "forks: {} request{} whose executions ran different versions:",
-                r.forks.len(),
-                if r.forks.len() == 1 { "" } else { "s" }
-            );
+            say!("{}:", workflow::verify::Forked::heading(r.forks.len()));
             for f in &r.forks {
-                say!("  request {}: {}", f.request.short(12), f.fork.line());
+                say!("{}", f.line());
             }
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());

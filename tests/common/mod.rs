@@ -569,3 +569,15 @@ pub fn garble_root_page(path: &Path, name: &str) -> Vec<u8> {
     std::fs::write(path, &bytes).unwrap();
     bytes
 }
+
+/// The console on `env`'s ledger as `signer`, `w` × `h`, without a terminal.
+pub fn console(env: &Env, signer: &str, w: u16, h: u16) -> rollcall::tui::harness::Harness {
+    use rollcall::identity::passphrase::Given;
+    let ctx = rollcall::workflow::Context {
+        ledger_path: env.ledger(),
+        keystore: rollcall::identity::Keystore::at(env.home()).throwaway(),
+        passphrases: Box::new(Given(rollcall::identity::Passphrase::new(PASS.into()))),
+    };
+    let opts = rollcall::tui::Options { read_only: false, signer: Some(signer.into()), banner: None };
+    rollcall::tui::harness::Harness::new(ctx, opts, w, h)
+}

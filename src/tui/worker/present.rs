@@ -341,13 +341,8 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     }
     if !r.forks.is_empty() {
         let n = r.forks.len();
-        lines.push(format!(
-            "forks: {n} request{} whose executions ran different versions",
-            if n == 1 { "" } else { "s" }
-        ));
-        for f in r.forks.iter().take(20) {
-            lines.push(format!("  request {}: {}", f.request.short(12), f.fork.line()));
-        }
+        lines.push(crate::workflow::verify::Forked::heading(n));
+        lines.extend(r.forks.iter().take(20).map(|f| f.line()));
         if n > 20 {
             lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
         }

@@ -57,6 +57,18 @@ pub struct Forked {
     pub fork: crate::audit::projection::Fork,
 }
 
+impl Forked {
+    /// How `verify` and the console's integrity view introduce `n` forks.
+    pub fn heading(n: usize) -> String {
+        format!("forks: {n} request{} whose executions ran different versions", if n == 1 { "" } else { "s" })
+    }
+
+    /// One line under [`Forked::heading`].
+    pub fn line(&self) -> String {
+        format!("  request {}: {}", self.request.short(12), self.fork.line())
+    }
+}
+
 /// One thing a fold found about its request, kept or taken back with a tentative fold.
 enum Found {
     Discounted(Discounted),

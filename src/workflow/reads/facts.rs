@@ -51,10 +51,6 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         from: r.revert.from.clone(),
         to: r.revert.to.clone(),
         emergency_at: view.emergency.as_ref().map(|e| e.ts),
-        fork_unreviewed: view
-            .fork
-            .as_ref()
-            .filter(|f| f.reviewed.is_none())
-            .and_then(|f| f.runs.iter().map(|r| r.ts).max()),
+        fork_unreviewed: view.fork.as_ref().and_then(|f| f.owed_since()),
     }
 }
