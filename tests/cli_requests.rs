@@ -155,6 +155,55 @@ fn emergency_story_with_overdue_review() {
         1,
         "post-hoc review",
     );
+    // Erin broke the glass and ran the revert: rollcall will not sign her post-hoc review of it. A
+    // post-incident review is anyone's, and settles nothing.
+    refused(
+        &env,
+        &["review", &req, "--summary", "all fine", "--as", "erin"],
+        1,
+        "must come from someone who did neither",
+    );
+    env.ok(&["review", &req, "--kind", "post-incident", "--summary", "pods stuck", "--as", "erin"]);
+    let overdue = |env: &Env| {
+        let out =
+            env.cmd().args(["--json", "obligations", "--overdue"]).env("ROLLCALL_NOW", "2099-01-01T00:00:00Z").output();
+        let out: serde_json::Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+        out["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(overdue(&env), ["post-hoc-review"]);
+    assert_eq!(env.json(&["show", &req])["status"], "review-due");
+    // One signed behind the workflow's back (an earlier release, a modified binary) is recorded and
+    // settles nothing either: the status, the obligation, the report and the close all still say so.
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let erin = env.signing_key("erin");
+    let body = serde_json::json!({"request": req, "kind": "post-hoc", "summary": "I reviewed myself", "lessons": []});
+    env.append_raw(
+        &Statement::new("rollback.reviewed", &PublicKey::from_signing(&erin), body, &[Hash::from_hex(&req).unwrap()]),
+        &erin,
+    );
+    let show = env.json(&["show", &req]);
+    let last = show["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (show["status"].as_str(), &last["counts"], &last["actor_name"]),
+        (Some("review-due"), &serde_json::json!(true), &serde_json::json!("erin")),
+        "{show}"
+    );
+    assert_eq!(overdue(&env), ["post-hoc-review"]);
+    assert!(env.ok(&["show", &req]).contains("I reviewed myself [does not settle the emergency"));
+    let report = env.ok(&["report", "--format", "csv", "--as", "alice"]);
+    let row: Vec<&str> = report.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((row[13], row[15]), ("true", "false"), "an emergency reviewed by no one else: {report}");
+    refused(
+        &env,
+        &["close", &req, "--resolution", "made-permanent", "--comment", "done", "--as", "erin"],
+        1,
+        "by someone who neither invoked it nor ran the revert",
+    );
     env.ok(&["review", &req, "--summary", "break-glass justified", "--lesson", "alert earlier", "--as", "alice"]);
     assert_eq!(env.json(&["show", &req])["status"], "reviewed");
     assert!(env.json(&["obligations"])["obligations"].as_array().unwrap().is_empty());

@@ -611,8 +611,9 @@ fn a_backdated_amendment_does_not_replace_the_record_that_ran() {
 /// happened and both count, so the record shown can be one of them only: the request is a fork. `show`
 /// names both runs and the version each ran, a review is owed (review-due, listed by `obligations`, a close
 /// refused and the ledger unchanged by it), and carol's review, which had seen both, settles it.
-#[test]
-fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
+/// The fork of the test below, before the founder's machine imports erin's stale run: (founder, request,
+/// erin's second machine).
+fn two_runs_of_two_versions() -> (Env, String, Env) {
     let f = team_at(Some(T0));
     let req = request_at(&f, "2026-11-02T09:00:00Z");
     let approve = |now: &str| ok_at(&f, now, &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
@@ -628,10 +629,19 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
     );
     approve("2026-11-02T10:00:00Z");
     ok_at(&f, "2026-11-02T11:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
-    let review = |now: &str, summary: &str| {
-        let args = ["review", &req, "--summary", summary, "--kind", "post-incident", "--as", "carol"];
-        json_at(&f, now, &args)["entry_id"].as_str().expect("entry id").to_string()
-    };
+    (f, req, m)
+}
+
+/// carol's post-incident review of `req` on `env` at `now`: its entry id.
+fn carol_reviews(env: &Env, req: &str, now: &str, summary: &str) -> String {
+    let args = ["review", req, "--summary", summary, "--kind", "post-incident", "--as", "carol"];
+    json_at(env, now, &args)["entry_id"].as_str().expect("entry id").to_string()
+}
+
+#[test]
+fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
+    let (f, req, m) = two_runs_of_two_versions();
+    let review = |now: &str, summary: &str| carol_reviews(&f, &req, now, summary);
     // A review of the run this machine had seen: it cannot have seen the other.
     review("2026-11-02T11:30:00Z", "the run went well");
     let amended = json_at(&f, "2026-11-02T11:31:00Z", &["show", &req])["version"].as_str().unwrap().to_string();
@@ -711,6 +721,39 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
         (Some(1), &Value::from(settled)),
         "{v}"
     );
+}
+
+/// carol's review on the founder's machine, which had not seen erin's stale run, copied byte for byte into
+/// the log of a machine frank joined after both runs (its tag sorting before the founder's, so the copy is
+/// the review's first position, on a log that had seen both runs). What a review had seen is what every log
+/// holding it had seen (FORMAT.md §1.2, *Forks*): the copy does not settle the fork. (By its first position
+/// alone it did.)
+#[test]
+fn a_review_copied_into_a_log_that_had_seen_both_runs_does_not_settle_the_fork() {
+    use sha2::Digest;
+    let tag = |name: &str| u32::from_be_bytes(sha2::Sha256::digest(name.as_bytes())[..4].try_into().unwrap());
+    let (f, req, m) = two_runs_of_two_versions();
+    let after_runs = export_at(&f, "2026-11-02T11:05:00Z", "ran.rollcall", "alice");
+    let review = carol_reviews(&f, &req, "2026-11-02T11:30:00Z", "the run went well");
+    let stale = export_at(&m, "2026-11-02T09:45:00Z", "erin.rollcall", "erin");
+    let first = tag("test.example/laptop");
+    let name = (0..).map(|i| format!("test.example/frank-{i}")).find(|n| tag(n) < first).unwrap();
+    let g = machine(&f, "frank", &name, &after_runs, "2026-11-02T11:06:00Z");
+    ok_at(&g, "2026-11-02T11:07:00Z", &["import", &stale]);
+    let copy = Ledger::open_read_only(&f.ledger()).unwrap().entry(&Hash::from_hex(&review).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&g.ledger()).unwrap();
+    l.append(std::slice::from_ref(&copy.entry), None, &g.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    ok_at(&f, LATER, &["import", &stale]);
+    ok_at(&f, LATER, &["import", &export_at(&g, "2026-11-02T11:40:00Z", "frank.rollcall", "frank")]);
+    let held = Ledger::open_read_only(&f.ledger()).unwrap().entry(&copy.entry.id).unwrap().unwrap();
+    assert_ne!(held.pos, copy.pos, "the review's first position moved to frank's log");
+    let shown = json_at(&f, LATER, &["show", &req]);
+    assert_eq!(shown["status"], "review-due", "{shown}");
+    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
+    assert_eq!(json_at(&f, LATER, &["obligations"])["obligations"][0]["kind"], "fork-review");
+    let (_, v) = verify_json(&f);
+    assert!(v["forks"][0]["reviewed"].is_null(), "{v}");
 }
 
 /// `who`, on a machine joined at 09:03 from `early` (a copy taken before anyone decided), runs `args` (as

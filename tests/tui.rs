@@ -1481,6 +1481,34 @@ fn an_overdue_emergency_review_waits_on_an_approver_and_is_signed_from_the_conso
     assert_ne!(detail.status, "review-due", "the review is recorded");
 }
 
+/// Erin broke the glass on the demo's overdue emergency and ran its revert: her queue does not ask her for
+/// its post-hoc review, and the console's review dialog offers her a post-incident review only, saying why.
+#[test]
+fn the_emergencys_invoker_is_not_asked_for_its_post_hoc_review_and_cannot_sign_it() {
+    use rollcall::workflow::waiting::{Stand, Turn};
+    let (_tmp, d) = demo_copy();
+    let entries = || -> i64 {
+        let c = rusqlite::Connection::open(&d.ledger).unwrap();
+        c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).unwrap()
+    };
+    let before = entries();
+    let erin = Options { read_only: false, signer: Some("erin".into()), banner: None };
+    let mut h = clock::at(fixed_now(), || Harness::new(d.context(), erin, 120, 30));
+    let row = h.state.queue.rows.iter().position(|r| r.status == "review-due").expect("the demo's overdue review");
+    assert_ne!(h.state.queue.rows[row].stand, Some(Stand::Waiting(Turn::Review)), "{:?}", h.state.queue.rows[row]);
+    for _ in 0..row {
+        at(|| h.press(KeyCode::Char('j')));
+    }
+    at(|| h.press(KeyCode::Enter));
+    at(|| h.press(KeyCode::Char('w')));
+    let screen = h.render();
+    let Some(rollcall::tui::state::Modal::Action(dialog)) = h.state.modals.last() else { panic!("{screen}") };
+    assert_eq!(dialog.fields[0].choices, ["post-incident"], "{screen}");
+    assert!(screen.contains("post-hoc  not offered: the signer invoked this emergency"), "{screen}");
+    at(|| h.press(KeyCode::Esc));
+    assert_eq!(entries(), before);
+}
+
 #[test]
 fn the_history_search_follows_each_key_and_esc_clears_it() {
     let (_tmp, d) = demo_copy();

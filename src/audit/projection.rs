@@ -136,6 +136,14 @@ pub trait Rules {
     fn before(&self, earlier: &Fact, later: Pos) -> bool {
         earlier.pos <= later
     }
+
+    /// Whether `earlier` happened before `later` wherever a log holds `later`: what an entry several logs
+    /// hold had seen is what every one of its positions had seen, so a copy cannot lend it a past its
+    /// signer's log never had (the fork rules ask this; FORMAT.md §1.2, *Forks*). With one position, as
+    /// [`Rules::before`] at it.
+    fn before_all(&self, earlier: &Fact, later: &Fact) -> bool {
+        self.before(earlier, later.pos)
+    }
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
@@ -260,13 +268,18 @@ pub struct ForkRun {
     pub outcome: Outcome,
 }
 
+/// Why a close may not count, or be signed, while an emergency's post-hoc review is owed.
+const EMERGENCY_UNREVIEWED: &str =
+    "the post-hoc review of the emergency is still due (by someone who neither invoked it nor ran the revert)";
+
 /// Why a close may not count, or be signed, while a fork's review is owed.
 const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
 
 /// Whether review `r` settles a fork of the executions `runs`: signed by none of their signers, with every
-/// one of them in its past.
-fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], rules: &dyn Rules) -> bool {
-    !runs.iter().any(|e| e.actor == r.actor) && runs.iter().all(|e| rules.before(e, r.pos))
+/// one of them in its past wherever a log holds it ([`Rules::before_all`]).
+fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], s: &Settled) -> bool {
+    let Some(review) = s.fact(r.id) else { return false };
+    !runs.iter().any(|e| e.actor == r.actor) && runs.iter().all(|e| s.rules.before_all(e, review))
 }
 
 impl Fork {
@@ -280,8 +293,7 @@ impl Fork {
         }
         let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| s.fact(e.id)).collect();
         // (Every counted execution is one of `related`: were one not, no review would settle the fork.)
-        let reviewed =
-            v.reviews.iter().find(|r| ran.len() == v.executions.len() && settles(r, &ran, s.rules)).map(|r| r.id);
+        let reviewed = v.reviews.iter().find(|r| ran.len() == v.executions.len() && settles(r, &ran, s)).map(|r| r.id);
         let runs = v
             .executions
             .iter()
@@ -478,7 +490,7 @@ impl Replay {
 /// Why close `c`, admitted by the phase and the rules, may not count, if it may not: the counted executions
 /// it had seen ran different versions, and no counted review it had also seen settled them (by none of
 /// their executors, with every one of them in its past; FORMAT.md §1.2, *Forks*). A close that had not seen
-/// the fork closes what it knew. Each "seen" is `rules.before` at the later entry's (first) position.
+/// the fork closes what it knew. Each "seen" is [`Rules::before_all`]: at every position of the later entry.
 fn fork_seen_by(v: &RequestView, c: &Fact, s: &Settled) -> Option<String> {
     if c.kind != CLOSED || v.executions.len() < 2 {
         return None;
@@ -492,14 +504,14 @@ fn fork_seen_by(v: &RequestView, c: &Fact, s: &Settled) -> Option<String> {
         .executions
         .iter()
         .filter_map(|e| s.fact(e.id).map(|f| (f, version(e))))
-        .filter(|(f, _)| s.rules.before(f, c.pos))
+        .filter(|(f, _)| s.rules.before_all(f, c))
         .collect();
     if seen.iter().all(|(_, v)| *v == seen[0].1) {
         return None;
     }
     let runs: Vec<&Fact> = seen.iter().map(|(f, _)| *f).collect();
-    let seen_review = |r: &&Rec<ReviewedBody>| s.fact(r.id).is_some_and(|f| s.rules.before(f, c.pos));
-    if v.reviews.iter().filter(seen_review).any(|r| settles(r, &runs, s.rules)) {
+    let seen_review = |r: &&Rec<ReviewedBody>| s.fact(r.id).is_some_and(|f| s.rules.before_all(f, c));
+    if v.reviews.iter().filter(seen_review).any(|r| settles(r, &runs, s)) {
         return None;
     }
     Some(FORK_UNREVIEWED.into())
@@ -666,14 +678,34 @@ impl RequestView {
         self.executions.last().map(|e| e.body.outcome)
     }
 
-    /// Whether a review is owed: an emergency was invoked and no post-hoc review recorded, or the
-    /// executions forked and no review had seen them all ([`Fork`]).
+    /// Whether a review is owed: an emergency was invoked and no post-hoc review that settles it recorded
+    /// ([`RequestView::settles_emergency`]), or the executions forked and no review had seen them all
+    /// ([`Fork`]).
     pub(crate) fn review_owed(&self) -> bool {
         self.emergency_review_owed() || self.fork_unreviewed()
     }
 
-    fn emergency_review_owed(&self) -> bool {
-        self.emergency.is_some() && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc)
+    /// Whether an emergency was invoked and no counted post-hoc review settles it.
+    pub(crate) fn emergency_review_owed(&self) -> bool {
+        self.emergency.is_some()
+            && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc && self.settles_emergency(&r.actor))
+    }
+
+    /// Whether a post-hoc review `key` signs may settle the request's emergency (FORMAT.md §1.2): `key`
+    /// did not sign the emergency that counts, nor any counted execution. Whoever broke the glass, or ran
+    /// the revert under it, does not review it.
+    pub(crate) fn settles_emergency(&self, key: &PublicKey) -> bool {
+        self.emergency.as_ref().is_some_and(|e| e.actor != *key) && !self.executions.iter().any(|x| x.actor == *key)
+    }
+
+    /// Why `key` may not sign a post-hoc review of this request, if it may not: it invoked the emergency or
+    /// ran the revert (rollcall does not sign a review that would settle nothing; a post-incident review
+    /// is anyone's).
+    pub(crate) fn post_hoc_refusal(&self, key: &PublicKey) -> Option<&'static str> {
+        (self.emergency.is_some() && !self.settles_emergency(key)).then_some(
+            "the signer invoked this emergency or ran its revert; its post-hoc review must come from someone who \
+             did neither (a post-incident review is open to anyone)",
+        )
     }
 
     /// Whether the executions forked ([`Fork`]) and no review that counted had seen every run.
@@ -681,10 +713,11 @@ impl RequestView {
         self.fork.as_ref().is_some_and(|f| f.reviewed.is_none())
     }
 
-    /// Whether a review `key` signs now could settle what is owed: an emergency's post-hoc review
-    /// (anyone's), or a fork's (one by none of its runs' executors).
+    /// Whether a review `key` signs now could settle what is owed: an emergency's post-hoc review (by
+    /// neither its invoker nor an executor), or a fork's (by none of its runs' executors).
     pub(crate) fn review_owed_by(&self, key: &PublicKey) -> bool {
-        self.emergency_review_owed() || (self.fork_unreviewed() && !self.executions.iter().any(|e| e.actor == *key))
+        (self.emergency_review_owed() && self.settles_emergency(key))
+            || (self.fork_unreviewed() && !self.executions.iter().any(|e| e.actor == *key))
     }
 
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
@@ -789,7 +822,7 @@ impl RequestView {
             Withdrawn => "withdrawn",
         };
         Err(Refusal(match action {
-            Action::Close if self.emergency_review_owed() => "the post-hoc review of the emergency is still due".into(),
+            Action::Close if self.emergency_review_owed() => EMERGENCY_UNREVIEWED.into(),
             Action::Close if self.fork_unreviewed() => FORK_UNREVIEWED.into(),
             Action::Execute if phase == Executed => "it was already executed successfully".into(),
             Action::Validate | Action::Review | Action::Close if phase < Executed => {
@@ -1153,9 +1186,46 @@ mod tests {
         assert!(obligations[0].overdue);
         let review =
             fact(5, REVIEWED, 1, json!({"request": rid(), "kind": "post-hoc", "summary": "ok", "lessons": ["x"]}));
-        let v = RequestView::fold(&r, &[em, exec, review], &NoRules).unwrap();
+        let v = RequestView::fold(&r, &[em.clone(), exec.clone(), review], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Reviewed);
         assert!(v.obligations(now).is_empty());
+    }
+
+    /// Whoever broke the glass (2) or ran the revert under it (3) does not settle the emergency's post-hoc
+    /// review, nor does a post-incident review; until someone else's post-hoc review, the close is refused.
+    #[test]
+    fn an_emergencys_post_hoc_review_is_not_its_invokers_or_executors() {
+        let r = request();
+        let em = fact(
+            2,
+            EMERGENCY,
+            2,
+            json!({"request": rid(), "version": rid(), "reason": "outage", "review_due": "2026-11-25T10:00:00Z"}),
+        );
+        let exec = run(3, &r, "succeeded");
+        let review = |pos: u64, actor: u8, kind: &str| {
+            fact(pos, REVIEWED, actor, json!({"request": rid(), "kind": kind, "summary": "s", "lessons": []}))
+        };
+        let close = |pos: u64| {
+            fact(pos, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": format!("{pos}")}))
+        };
+        let now = DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z").unwrap().with_timezone(&Utc);
+        let own = [review(4, 2, "post-hoc"), review(5, 3, "post-hoc"), review(6, 1, "post-incident")];
+        let mut related = vec![em, exec];
+        related.extend(own.iter().cloned());
+        related.push(close(7));
+        let v = RequestView::fold(&r, &related, &NoRules).unwrap();
+        assert_eq!((v.phase, v.reviews.len()), (Phase::Reviewed, 3), "{v:?}");
+        assert!(v.review_owed(), "{v:?}");
+        assert_eq!(v.obligations(now).iter().map(|o| o.kind).collect::<Vec<_>>(), ["post-hoc-review"]);
+        assert_eq!(why(&v, &related[5]), EMERGENCY_UNREVIEWED);
+        assert!(!v.review_owed_by(&key(2)) && !v.review_owed_by(&key(3)) && v.review_owed_by(&key(1)));
+        // Someone else's post-hoc review settles it, and a close after it counts.
+        related.pop();
+        related.extend([review(8, 1, "post-hoc"), close(9)]);
+        let v = RequestView::fold(&r, &related, &NoRules).unwrap();
+        assert_eq!(v.phase, Phase::Closed, "{v:?}");
+        assert!(!v.review_owed() && v.obligations(now).is_empty(), "{v:?}");
     }
 
     #[test]
@@ -1512,6 +1582,48 @@ mod tests {
         // Runs of the same version (the retry after a failed run) are no fork.
         let related = [approve(2, &r), run(5, &r, "failed"), run(6, &r, "succeeded")];
         assert_eq!(RequestView::fold(&r, &related, &Causal(|a, b| a <= b)).unwrap().fork, None);
+    }
+
+    /// A review or close several logs hold had seen only what every one of its positions had seen. Runs at
+    /// 15 (a stale machine) and 22; positions 40 and 41 are on a log that had seen both, copies of entries
+    /// signed where the stale run was unseen (their other position, 45). The copied review does not settle
+    /// the fork, and the copied blind close closes what it knew; by their first positions alone the review
+    /// would settle it and the close would be refused.
+    #[test]
+    fn a_copy_lends_a_review_or_a_close_no_past() {
+        fn seen(a: Pos, b: Pos) -> bool {
+            a == 1 || if b == 15 { a <= 2 || a == 15 } else { a <= b && (a != 15 || b >= 40) }
+        }
+        struct Copied(bool);
+        impl Rules for Copied {
+            fn allow(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), Refusal> {
+                Causal(seen).allow(action, f, view)
+            }
+            fn before(&self, a: &Fact, b: Pos) -> bool {
+                seen(a.pos, b)
+            }
+            fn before_all(&self, a: &Fact, b: &Fact) -> bool {
+                let elsewhere = self.0 && matches!(b.pos, 40 | 41);
+                seen(a.pos, b.pos) && (!elsewhere || seen(a.pos, 45) && a.pos != 15)
+            }
+        }
+        let r = request();
+        let real = amend(20, &rid(), "real");
+        let related =
+            [approve(2, &r), run(15, &r, "succeeded"), real.clone(), approve(21, &real), run(22, &real, "succeeded")];
+        let copied = fact(40, REVIEWED, 2, json!({"request": rid(), "kind": "post-incident", "summary": "s"}));
+        let close = fact(41, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": "c"}));
+        for copies in [true, false] {
+            let mut reviewed = related.to_vec();
+            reviewed.push(copied.clone());
+            let v = RequestView::fold(&r, &reviewed, &Copied(copies)).unwrap();
+            assert_eq!(v.fork.as_ref().map(|f| f.reviewed.is_some()), Some(!copies), "{v:?}");
+            let mut closed = related.to_vec();
+            closed.push(close.clone());
+            let v = RequestView::fold(&r, &closed, &Copied(copies)).unwrap();
+            let refused = if copies { String::new() } else { FORK_UNREVIEWED.to_string() };
+            assert_eq!(why(&v, &close), refused, "{v:?}");
+        }
     }
 
     /// An entry stays deferred past the first execution that deferred it: a stale amendment (10) deferred

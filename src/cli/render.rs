@@ -316,12 +316,15 @@ pub(crate) fn show_text(s: &Shown) -> String {
         ));
     }
     for x in &v.reviews {
+        // A post-hoc review by whoever broke the glass or ran the revert is recorded and settles nothing.
+        let own = x.body.kind == crate::audit::bodies::ReviewKind::PostHoc && v.post_hoc_refusal(&x.actor).is_some();
         out.push_str(&format!(
-            "REVIEWED ({:?}) by {} at {}: {}\n",
+            "REVIEWED ({:?}) by {} at {}: {}{}\n",
             x.body.kind,
             who(r, &x.actor),
             when(&x.ts),
-            safe(&x.body.summary)
+            safe(&x.body.summary),
+            if own { " [does not settle the emergency: its signer invoked it or ran the revert]" } else { "" }
         ));
         for l in &x.body.lessons {
             out.push_str(&format!("  lesson: {}\n", safe(l)));

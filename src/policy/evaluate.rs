@@ -545,8 +545,9 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         Phase::Open => Status::Pending,
         Phase::Emergency => Status::Emergency,
         Phase::Executed | Phase::Validated if view.review_owed() => Status::ReviewDue,
-        // A fork is found once the whole request is folded, so a review or a close may come before it.
-        Phase::Reviewed | Phase::Closed if view.fork_unreviewed() => Status::ReviewDue,
+        // A fork is found once the whole request is folded, so a review or a close may come before it; a
+        // post-hoc review by the emergency's invoker or executor makes the phase reviewed, and settles nothing.
+        Phase::Reviewed | Phase::Closed if view.review_owed() => Status::ReviewDue,
         Phase::Executed => Status::Executed,
         Phase::Validated => Status::Validated,
         Phase::Reviewed => Status::Reviewed,

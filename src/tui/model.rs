@@ -202,6 +202,8 @@ pub struct Can {
     pub annotate: Allowed,
     pub validate: Allowed,
     pub review: Allowed,
+    /// Whether the review may be a post-hoc one (not for the emergency's invoker or an executor).
+    pub post_hoc: Allowed,
     pub close: Allowed,
 }
 
@@ -217,6 +219,7 @@ impl Can {
             annotate: no(),
             validate: no(),
             review: no(),
+            post_hoc: no(),
             close: no(),
         }
     }

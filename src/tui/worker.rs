@@ -455,6 +455,7 @@ impl Worker {
             // Any active member may record a validation once the revert ran (the lifecycle's rule).
             validate: shown.view.admits(crate::audit::projection::Action::Validate).map_err(|r| r.0),
             review: may(Permission::Review),
+            post_hoc: shown.view.post_hoc_refusal(&key).map_or(Ok(()), |why| Err(why.into())),
             close: may(Permission::Close),
         }
     }

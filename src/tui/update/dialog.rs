@@ -70,6 +70,9 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
             crate::policy::evaluate::approvals_count(d.approvals.0 as u64, d.approvals.1.into())
         ));
     }
+    if let (ActionKind::Review, Err(why)) = (kind, &d.can.post_hoc) {
+        preview.push(format!("post-hoc  not offered: {}", crate::text::safe(why)));
+    }
     let fields = match kind {
         ActionKind::Approve | ActionKind::Reject => vec![field("comment", true)],
         ActionKind::Emergency => vec![field("reason", true)],
@@ -79,7 +82,10 @@ pub fn start_action(s: &mut AppState, kind: ActionKind) -> Vec<Cmd> {
         }
         ActionKind::Execute => vec![choice("outcome", vec!["succeeded", "partial", "failed"])],
         ActionKind::Validate => vec![choice("result", vec!["pass", "fail"])],
-        ActionKind::Review => vec![choice("kind", vec!["post-hoc", "post-incident"]), field("summary", true)],
+        ActionKind::Review => {
+            let kinds = if d.can.post_hoc.is_ok() { vec!["post-hoc", "post-incident"] } else { vec!["post-incident"] };
+            vec![choice("kind", kinds), field("summary", true)]
+        }
         ActionKind::Close => {
             vec![choice("resolution", vec!["made-permanent", "rolled-forward"]), field("comment", true)]
         }

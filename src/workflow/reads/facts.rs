@@ -42,7 +42,8 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         validation: validated.map(|v| format!("{:?}", v.body.result).to_lowercase()),
         emergency: view.emergency.is_some(),
         review_due: view.emergency.as_ref().and_then(|e| crate::audit::record::parse_time(&e.body.review_due)),
-        reviewed: !view.reviews.is_empty(),
+        // An emergency's: settled by a post-hoc review (not a post-incident one, nor its invoker's or executor's).
+        reviewed: if view.emergency.is_some() { !view.emergency_review_owed() } else { !view.reviews.is_empty() },
         evidence_complete: judged.eval.evidence_missing.is_empty(),
         flags: judged.assessment.flag_ids(),
         temporary_until: time(&r.temporary_until),

@@ -221,6 +221,35 @@ impl crate::audit::projection::Rules for FoldRules<'_> {
         })
     }
 
+    /// At every position a log holds `later` at, its first included; a row that fails its check is no
+    /// position of it (when rows are checked, §7.5).
+    fn before_all(&self, earlier: &Fact, later: &Fact) -> bool {
+        if !self.before(earlier, later.pos) {
+            return false;
+        }
+        let rows = match self.ledger.entry_rows(&later.id) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e.into());
+                return false;
+            }
+        };
+        let mut checker = crate::ledger::inclusion::Checker::new(self.ledger);
+        rows.iter().filter(|r| r.pos != later.pos).all(|r| {
+            if self.snap.check_rows {
+                match checker.check(r) {
+                    Ok(_) => {}
+                    Err(crate::ledger::inclusion::Unchecked::Fails(_)) => return true,
+                    Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => {
+                        self.failed.borrow_mut().get_or_insert(e.into());
+                        return false;
+                    }
+                }
+            }
+            self.before(earlier, r.pos)
+        })
+    }
+
     fn allow(
         &self,
         action: crate::audit::projection::Action,

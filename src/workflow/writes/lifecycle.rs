@@ -196,6 +196,11 @@ pub(crate) fn review(
         return Err(WorkflowError::Usage("a review needs a summary (--summary)".into()));
     }
     on_request(ctx, signer, req, REVIEWED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        if kind == ReviewKind::PostHoc
+            && let Some(why) = d.view.post_hoc_refusal(&d.signer)
+        {
+            return Err(WorkflowError::Refused(why.into()));
+        }
         let body =
             ReviewedBody { request: d.view.id.to_hex(), kind, summary: summary.into(), lessons: lessons.clone() };
         Ok((serde_json::to_value(body)?, vec![]))
