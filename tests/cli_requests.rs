@@ -351,6 +351,24 @@ fn freeze_window_blocks_gate_and_execute() {
     assert_eq!(env.fingerprint(), before);
     let shown = env.ok(&["policy", "show"]);
     assert!(shown.contains("2026-12-20"), "{shown}");
+
+    // Another spelling of the environment is the same environment, judged by its window (before, a
+    // request for "PRODUCTION" fell to `*`, which has no restriction, and its gate opened in the freeze).
+    let mut args = common::request_args("bob", "Revert payments deploy 4411 again", "low");
+    let i = args.iter().position(|a| *a == "production").unwrap();
+    args[i] = "PRODUCTION";
+    let upper = env.json(&args)["request"].as_str().unwrap().to_string();
+    tested(&env, &upper, "bob");
+    env.ok(&["approve", &upper, "--comment", "ok", "--as", "carol"]);
+    assert_eq!(at("2026-11-30T09:00:00Z", &["gate", &upper]).status.code(), Some(0));
+    let out = at("2026-12-22T10:00:00Z", &["gate", &upper]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("frozen"), "{}", String::from_utf8_lossy(&out.stdout));
+    // A name with a space or a look-alike letter is refused at filing, nothing written.
+    for spelled in ["production ", "\u{420}roduction"] {
+        args[i] = spelled;
+        refused(&env, &args, 2, "is not a plain name");
+    }
 }
 
 #[test]

@@ -91,6 +91,7 @@ impl World {
             ("ROLLCALL_EXCHANGE", self.remote().to_str().unwrap().to_string()),
             ("ROLLCALL_HOME", ci.home.to_str().unwrap().to_string()),
             ("ROLLCALL_JOIN_AS", "ci".into()),
+            ("ROLLCALL_LEDGER_ID", self.founder.json(&["verify"])["ledger_id"].as_str().unwrap().to_string()),
             ("ROLLCALL_ORIGIN", format!("ci.example/{}", ci.dir.file_name().unwrap().to_str().unwrap())),
             ("ROLLCALL_KEY_FILE", self.key_file.to_str().unwrap().to_string()),
             ("ROLLCALL_PASSPHRASE", common::PASS.into()),
@@ -389,6 +390,11 @@ fn errors_fail_closed_with_one_line() {
         assert!(!ci.verdict.exists(), "the stale verdict was removed");
     }
     assert!(!ci.dir.join("pwned").exists());
+    // A what-if clock is refused: a pipeline variable could count an expired approval again.
+    stale();
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_NOW", Some("2026-11-02T10:00:00Z"))), 2);
+    assert!(err.contains("ROLLCALL_NOW is set"), "{err}");
+    assert!(!ci.verdict.exists());
     assert!(!ci.home.exists(), "refused before anything was cloned or joined");
 
     // Unreachable exchange: nothing to clone.
@@ -405,6 +411,15 @@ fn errors_fail_closed_with_one_line() {
     // No ledger and nothing to join as.
     let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_JOIN_AS", None)), 2);
     assert!(err.contains("no ledger") && err.contains("ROLLCALL_JOIN_AS"), "{err}");
+    // Joining needs the team ledger's id, and joins no other ledger the exchange holds.
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_LEDGER_ID", None)), 2);
+    assert!(err.contains("ROLLCALL_LEDGER_ID is not set"), "{err}");
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_LEDGER_ID", Some("abcd"))), 2);
+    assert!(err.contains("is not a ledger id"), "{err}");
+    let other = "0".repeat(64);
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_LEDGER_ID", Some(&other))), 3);
+    assert!(err.contains("cannot join") && err.contains(&format!("not to ledger {other}")), "{err}");
+    assert!(!ci.home.join("ledger.db").exists(), "nothing joined");
 
     // A well-formed id no request has: gate's own refusal (2), passed through.
     stale();

@@ -994,3 +994,86 @@ fn an_import_refuses_a_log_named_as_the_audit_copy() {
     let bad = write(&alice, "renamed.rollcall", &b.resealed());
     refused(&alice, &bad, &["origin name rollcall/audit-copy is reserved for audit copies"]);
 }
+
+/// Someone who holds no key but can put a file where machines import from adds to an honest bundle a
+/// section for an origin nothing declares (no entries, a key of their own, a checkpoint of size 0 it
+/// signs) and a cosignature by it claiming alice's own log was longer: evidence of a rollback that never
+/// happened, kept for good if the cosignature were checked against a witness the bundle itself brings.
+/// The bundle is refused for the undeclared origin and nothing is recorded.
+#[test]
+fn an_undeclared_witness_the_bundle_brings_plants_no_evidence() {
+    use rollcall::ledger::{Hash, PublicKey, cosign::Cosignature, merkle::root_of, note::Checkpoint};
+    let (alice, bob) = setup();
+    let b = Bundle::read(&bob.export("bob.rollcall"));
+    let evil = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    let pk = PublicKey::from_signing(&evil);
+    let name = "evil.example/w";
+    let mut id = Sha256::new();
+    id.update(name.as_bytes());
+    id.update([b'\n', 0x01]);
+    id.update(pk.as_bytes());
+    let key_id = hex::encode(&id.finalize()[..4]);
+    let mut raw = vec![0x01];
+    raw.extend_from_slice(pk.as_bytes());
+    let origin_line = format!("origin {name}+{key_id}+{} 0 0", B64.encode(raw));
+    let note = Checkpoint { origin: name.into(), size: 0, root: root_of(&[]) }.sign(&evil).serialize();
+    let mine = "test.example/laptop";
+    let claim = Cosignature::sign(mine, 1000, &Hash([7; 32]), name, &evil, 1_790_000_000).line();
+    let mut f = b.clone();
+    let at = f.find("cosignature ");
+    f.lines.insert(at, claim.into_bytes());
+    let blob_or_cosig = f.lines.iter().position(|l| l.starts_with(b"blob ") || l.starts_with(b"cosignature ")).unwrap();
+    f.lines.insert(blob_or_cosig, checkpoint_line(&note));
+    f.lines.insert(blob_or_cosig, origin_line.into_bytes());
+    let bad = write(&alice, "undeclared-witness.rollcall", &f.resealed());
+    refused(&alice, &bad, &[name, "carries no entries"]);
+    assert!(equivocations(&alice).is_empty(), "{:?}", equivocations(&alice));
+
+    // The same witness with a log of one entry of its own (a note it signs: any key can sign a statement),
+    // whose checkpoint it signs: the section is well formed, but nothing declares the log. Its cosignature
+    // is checked only once the declarations hold, and they do not.
+    let domain = rollcall::ledger::Ledger::open_read_only(&alice.ledger()).unwrap().domain();
+    let note = rollcall::ledger::Statement::new("note", &pk, serde_json::json!({"text": "hi"}), &[]);
+    let signed = note.sign(&evil, &domain).unwrap();
+    let leaf = rollcall::ledger::leaf::Leaf { index: 0, entry_id: signed.id, prev: Hash([0; 32]) };
+    let note1 = Checkpoint { origin: name.into(), size: 1, root: root_of(&[leaf.hash()]) }.sign(&evil).serialize();
+    let mut leaf_line = format!("leaf 0 {} ", B64.encode(signed.signature)).into_bytes();
+    leaf_line.extend_from_slice(&signed.bytes);
+    let mut g = f.clone();
+    let o = g.lines.iter().position(|l| l.starts_with(format!("origin {name}+").as_bytes())).unwrap();
+    g.lines[o] = String::from_utf8(g.lines[o].clone()).unwrap().replace(" 0 0", " 0 1").into_bytes();
+    g.lines[o + 1] = checkpoint_line(&note1);
+    g.lines.insert(o + 1, leaf_line);
+    let bad = write(&alice, "undeclared-log.rollcall", &g.resealed());
+    refused(&alice, &bad, &[name, "does not start with an origin.joined entry"]);
+    assert!(equivocations(&alice).is_empty(), "{:?}", equivocations(&alice));
+}
+
+/// `init --join B --ledger-id ID` joins only the ledger named: a bundle of another ledger (a look-alike
+/// someone put in the exchange) is refused with nothing written; the right id (in any case) joins.
+#[test]
+fn a_join_pinned_to_a_ledger_id_joins_no_other() {
+    let (alice, bob) = setup();
+    let bundle = alice.export("alice.rollcall");
+    let id = alice.json(&["verify"])["ledger_id"].as_str().unwrap().to_string();
+    let other = Env::with_ledger();
+    let other_bundle = other.export("other.rollcall");
+    let joiner = Env::new();
+    std::fs::create_dir_all(joiner.home().join("keys")).unwrap();
+    std::fs::copy(bob.home().join("keys/bob.key"), joiner.home().join("keys/bob.key")).unwrap();
+    let before = common::files_under(joiner.home());
+    let join = |b: &str, id: &str| {
+        joiner.run(&["init", "--join", b, "--as", "bob", "--origin", "ci.example/x", "--ledger-id", id])
+    };
+    let out = join(&other_bundle, &id);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("not to ledger {id} (--ledger-id); nothing was written")), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(common::files_under(joiner.home()), before, "a refused join left files behind");
+    let out = join(&bundle, "not-an-id");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(common::files_under(joiner.home()), before);
+    let out = join(&bundle, &id.to_uppercase());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

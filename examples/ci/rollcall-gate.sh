@@ -45,6 +45,9 @@
 #                          credential is enough
 #   ROLLCALL_JOIN_AS       when there is no ledger yet: join the exchange's ledger as this enrolled
 #                          member (a key in the keystore; role executor if the job records execution)
+#   ROLLCALL_LEDGER_ID     with ROLLCALL_JOIN_AS (required then): the team ledger's id, 64 hex
+#                          characters as `rollcall verify` prints it; a bundle of any other ledger in
+#                          the exchange is not joined
 #   ROLLCALL_ORIGIN        with ROLLCALL_JOIN_AS: the name of this machine's log, e.g.
 #                          ci.example.com/github-run-1234 (no spaces, no '+'); one per machine
 #   ROLLCALL_KEY_FILE      with ROLLCALL_JOIN_AS: a key file (as `rollcall key new` writes it, from
@@ -52,6 +55,7 @@
 #   ROLLCALL_GATE_JSON     where gate's JSON verdict is written (default: ./rollcall-gate.json);
 #                          removed first, so a stale verdict never survives a failed run
 #   ROLLCALL_BIN           the rollcall binary (default: rollcall on PATH)
+#   ROLLCALL_NOW           must not be set (exit 2): the gate answers for the real time only
 #   ROLLCALL_NO_REQUEST    block (default): neither ROLLCALL_REQUEST nor ROLLCALL_CHANGE is an error
 #                          (exit 2); pass: exit 0
 #                          without gating, for a hook that also runs on syncs that are not rollbacks
@@ -122,6 +126,11 @@ if [ -z "${ROLLCALL_CHANGE:-}" ]; then
 fi
 need ROLLCALL_EXCHANGE "set it to the git remote the ledgers are exchanged through"
 need ROLLCALL_HOME "set it to this machine's rollcall home (keystore and ledger)"
+# A gate answers for the real time only: ROLLCALL_NOW (a what-if clock) would count an expired approval
+# again or step around a freeze, and a pipeline variable can set it.
+if [ -n "${ROLLCALL_NOW:-}" ]; then
+    die 2 "ROLLCALL_NOW is set; the gate answers for the real time only (unset it)"
+fi
 
 if [ -n "${ROLLCALL_CHANGE:-}" ]; then
     change=$ROLLCALL_CHANGE
@@ -197,6 +206,11 @@ if [ ! -e "$ledger" ]; then
         die 2 "no ledger at $ledger; point ROLLCALL_HOME at an existing one, or set ROLLCALL_JOIN_AS and ROLLCALL_ORIGIN to join the exchange's ledger"
     fi
     need ROLLCALL_PASSPHRASE "joining unlocks the key of $ROLLCALL_JOIN_AS"
+    # Whoever can push to the exchange (or point ROLLCALL_EXCHANGE elsewhere) could otherwise offer a
+    # ledger of their own making, with this key enrolled by an admin they invented.
+    need ROLLCALL_LEDGER_ID "set it to the id of the team's ledger (as \`rollcall verify\` prints it), so the job joins that ledger and no other"
+    [[ $ROLLCALL_LEDGER_ID =~ ^[0-9a-fA-F]{64}$ ]] ||
+        die 2 "ROLLCALL_LEDGER_ID $(printf '%q' "$ROLLCALL_LEDGER_ID") is not a ledger id (64 hex characters)"
     key="$ROLLCALL_HOME/keys/$ROLLCALL_JOIN_AS.key"
     if [ ! -e "$key" ]; then
         if [ -z "${ROLLCALL_KEY_FILE:-}" ]; then
@@ -211,7 +225,8 @@ if [ ! -e "$ledger" ]; then
     why="the exchange holds no bundle (*.rollcall) to join from"
     shopt -s nullglob
     for bundle in "$workdir"/*.rollcall; do
-        if run "$bin" init --join "$bundle" --as "$ROLLCALL_JOIN_AS" --origin "$ROLLCALL_ORIGIN"; then
+        if run "$bin" init --join "$bundle" --as "$ROLLCALL_JOIN_AS" --origin "$ROLLCALL_ORIGIN" \
+            --ledger-id "$ROLLCALL_LEDGER_ID"; then
             joined=$bundle
             break
         fi

@@ -42,7 +42,7 @@ pub(crate) fn score(record: &RequestBody, flags: &[Flag]) -> Risk {
         Category::Other => (5, "other"),
     };
     factors.push(Factor { name: "category".into(), points, detail: why.into() });
-    let env = record.env.to_ascii_lowercase();
+    let env = record.env.trim().to_ascii_lowercase();
     let (points, why) = if env.contains("prod") || env == "live" {
         (25, "production")
     } else if env.contains("stag") || env.contains("preprod") || env.contains("canary") {

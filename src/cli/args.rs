@@ -381,6 +381,11 @@ pub(crate) struct InitArgs {
     /// Name of this machine's log (default: rollcall/<host>-<random>).
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
+    /// With --join: the id of the ledger to join (64 hex characters, as `rollcall verify` prints it); a
+    /// bundle of any other ledger is refused. A machine that joins from a shared place (a CI job from the
+    /// git exchange) should always give it.
+    #[arg(long, value_name = "ID", requires = "join")]
+    pub ledger_id: Option<String>,
     /// Policy to adopt (default: the built-in policy in assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,

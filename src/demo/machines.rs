@@ -27,7 +27,7 @@ pub(super) fn jump_host<'a>(s: &Scenario<'a>, now: DateTime<Utc>) -> usize {
     let file = to_jump.clone();
     s.at(at, move || {
         crate::workflow::sync::export(&demo.context(), &file, None, false, false)?;
-        crate::workflow::sync::join(&jump(), &file, "frank", Some(JUMP_HOST), IndexUpkeep::Now)?;
+        crate::workflow::sync::join(&jump(), &file, "frank", Some(JUMP_HOST), None, IndexUpkeep::Now)?;
         Ok(())
     });
     let mut r = s.record(
@@ -79,7 +79,9 @@ pub(super) fn archive(
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize, WorkflowError> {
     let archive = Context { ledger_path: demo.dir.join("archive.db"), ..demo.context() };
-    clock::at(begin, || crate::workflow::sync::join(&archive, enrolled, "alice", Some(ARCHIVE), IndexUpkeep::Now))?;
+    clock::at(begin, || {
+        crate::workflow::sync::join(&archive, enrolled, "alice", Some(ARCHIVE), None, IndexUpkeep::Now)
+    })?;
     synthetic(&archive, n, begin + Duration::minutes(1), progress)?;
     let bundle = demo.dir.join("archive.rollcall");
     crate::workflow::sync::export(&archive, &bundle, None, false, false)?;

@@ -209,6 +209,27 @@ impl Sim {
     }
 }
 
+/// A member's own log naming another machine's origin, stamped before that machine's real declaration,
+/// declares nothing: a declaration is the first entry of the log it names.
+#[test]
+fn an_origin_joined_outside_the_log_it_names_declares_nothing() {
+    let mut sim = Sim::new();
+    // The genesis's id, as `Sim::roster` makes its row, so that the declarations join this ledger.
+    let g = &sim.logs[0][0];
+    let at = chrono::DateTime::from_timestamp_millis(g.ets).unwrap();
+    let bytes = serde_json::to_vec(&Statement::new_at(&g.kind, &g.actor, g.body.clone(), &[], at)).unwrap();
+    let ledger = Hash::of(&[&bytes]).to_hex();
+    let body = serde_json::json!({"ledger": ledger, "origin": NAMES[1], "key": key(99).encode(), "seen": {}});
+    sim.push(2, ORIGIN_JOINED, key(0), body, vec![], None);
+    // machine 1's real declaration, stamped after the other log's.
+    sim.logs[1][0].body["ledger"] = ledger.into();
+    sim.logs[1][0].ets = sim.t + 10;
+    assert!(sim.logs[2].last().unwrap().pos() < sim.logs[1][0].pos());
+    let roster = sim.roster();
+    assert_eq!(roster.origin_key(NAMES[1]), Some(&key(101)));
+    assert!(roster.discounted().iter().any(|d| d.reason.contains("not the first entry of that origin's log")));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

@@ -515,6 +515,12 @@ impl Roster {
             return Err("joins another ledger".into());
         }
         let key = PublicKey::parse(&b.key).ok_or("the joining origin key is not valid")?;
+        // A declaration opens the log it declares (FORMAT.md §1.2): one anywhere else — a member's own log
+        // naming another machine, stamped before that machine's real one — declares nothing.
+        use crate::ledger::pos::{index_of, origin_tag, tag_of};
+        if index_of(pos) != 0 || tag_of(pos) != origin_tag(&b.origin) {
+            return Err(format!("declares origin {} but is not the first entry of that origin's log", b.origin));
+        }
         if self.origins.contains_key(&b.origin) {
             return Err(format!("origin {} is already declared", b.origin));
         }

@@ -197,6 +197,7 @@ impl Ledger {
             flusher: None,
             refs: Vec::new(),
             writers_deferring: 0,
+            known: None,
         })
     }
 }
@@ -217,26 +218,46 @@ pub struct Import<'c> {
     refs: Vec<super::refs_check::RefSet>,
     /// Writers that keep refs aside and were not handed back yet ([`Import::done_with`]).
     writers_deferring: usize,
+    /// The origins the file holds, read once and kept up to date as origins are added (a bundle of many
+    /// sections must not read every origin, parse its key and hash its name once per section).
+    known: Option<KnownOrigins>,
+}
+
+/// Origins by name and by tag (an audit copy's own origin has no tag: it orders nothing).
+#[derive(Default)]
+struct KnownOrigins {
+    list: Vec<Origin>,
+    by_name: std::collections::HashMap<String, usize>,
+    by_tag: std::collections::HashMap<u32, usize>,
+}
+
+impl KnownOrigins {
+    fn add(&mut self, o: Origin) {
+        let i = self.list.len();
+        self.by_name.insert(o.name.clone(), i);
+        if !o.is_audit_copy() {
+            self.by_tag.entry(super::pos::origin_tag(&o.name)).or_insert(i);
+        }
+        self.list.push(o);
+    }
 }
 
 impl<'c> Import<'c> {
     /// The origin `name` with checkpoint key `key`, added as a mirror if this file does not hold it yet.
     /// A known name with another key is refused.
-    pub fn origin(&self, name: &str, key: &PublicKey) -> Result<Origin, LedgerError> {
+    pub fn origin(&mut self, name: &str, key: &PublicKey) -> Result<Origin, LedgerError> {
         if !valid_key_name(name) || name == super::note::COSIGNATURE_HEADER {
             return Err(LedgerError::Refused(format!("origin name {name:?} is not valid")));
         }
         if name == super::pos::AUDIT_ORIGIN {
             return Err(LedgerError::Refused(format!("origin name {name} is reserved for audit copies")));
         }
-        let held = read_origins(self.conn)?;
-        let clashes = |o: &&Origin| {
-            o.name != name && !o.is_audit_copy() && super::pos::origin_tag(&o.name) == super::pos::origin_tag(name)
-        };
-        if let Some(o) = held.iter().find(clashes) {
+        let known = self.known()?;
+        let tag = super::pos::origin_tag(name);
+        if let Some(o) = known.by_tag.get(&tag).map(|&i| &known.list[i]).filter(|o| o.name != name) {
             return Err(LedgerError::Refused(super::pos::clash_problem(&o.name, name)));
         }
-        if let Some(o) = held.into_iter().find(|o| o.name == name) {
+        if let Some(o) = known.by_name.get(name).map(|&i| &known.list[i]) {
             if o.key != *key {
                 return Err(LedgerError::Refused(format!(
                     "origin {name} is known here with key {}, the bundle gives {}",
@@ -244,12 +265,39 @@ impl<'c> Import<'c> {
                     key.key_id()
                 )));
             }
-            return Ok(o);
+            return Ok(o.clone());
         }
         self.conn
             .execute("INSERT INTO origins (name, public_key, own) VALUES (?1, ?2, 0)", params![name, key.encode()])?;
         let id = self.conn.last_insert_rowid();
-        Ok(Origin { id, name: name.to_string(), key: *key, own: false })
+        let added = Origin { id, name: name.to_string(), key: *key, own: false };
+        if let Some(known) = &mut self.known {
+            known.add(added.clone());
+        }
+        Ok(added)
+    }
+
+    /// Every origin the file holds now, those this import added included.
+    pub fn origins(&mut self) -> Result<&[Origin], LedgerError> {
+        Ok(&self.known()?.list)
+    }
+
+    /// The origin called `name`, if the file holds it now.
+    pub fn find(&mut self, name: &str) -> Result<Option<Origin>, LedgerError> {
+        let known = self.known()?;
+        Ok(known.by_name.get(name).map(|&i| known.list[i].clone()))
+    }
+
+    /// The origins, read from the file once and indexed by name and tag.
+    fn known(&mut self) -> Result<&KnownOrigins, LedgerError> {
+        if self.known.is_none() {
+            let mut known = KnownOrigins::default();
+            for o in read_origins(self.conn)? {
+                known.add(o);
+            }
+            self.known = Some(known);
+        }
+        Ok(self.known.get_or_insert_with(KnownOrigins::default))
     }
 
     /// Announces that about `new_leaves` leaves follow. From [`super::bulk::BULK_LEAVES`] on, the WAL is

@@ -292,7 +292,8 @@ impl Policy {
         }
         let mut envs = std::collections::BTreeSet::new();
         for w in &self.windows {
-            if !envs.insert(w.env.as_str()) {
+            // Names are one environment without case and surrounding space (`same_env`).
+            if !envs.insert(w.env.trim().to_ascii_lowercase()) {
                 return Err(invalid(text, "windows", "env", format!("environment {:?} has two windows", w.env)));
             }
             parse_timezone(&w.timezone).map_err(|e| invalid(text, "windows", "timezone", e))?;
@@ -311,9 +312,13 @@ impl Policy {
         self.approvals.tiers.get(tier).unwrap_or(&self.approvals.tiers.critical)
     }
 
-    /// The window rules for `env`: its own entry, else the `*` entry.
+    /// The window rules for `env`: its own entry (names compared as [`same_env`] does), else the `*` entry.
     pub(crate) fn window(&self, env: &str) -> Option<&Window> {
-        self.windows.iter().find(|w| w.env == env).or_else(|| self.windows.iter().find(|w| w.env == "*"))
+        use crate::audit::record::same_env;
+        self.windows
+            .iter()
+            .find(|w| w.env != "*" && same_env(&w.env, env))
+            .or_else(|| self.windows.iter().find(|w| w.env == "*"))
     }
 }
 
@@ -394,5 +399,24 @@ mod tests {
         assert!(w.permits(t("2026-12-22T10:00:00Z")).unwrap_err().contains("frozen"));
         // The user's windows replace the default list entirely: staging has no rule.
         assert!(p.window("staging").is_none());
+        // Another spelling of the same environment is judged by its window, not by `*`'s.
+        for spelled in ["Production", "PRODUCTION", " production ", "production\t"] {
+            assert!(p.window(spelled).is_some_and(|w| w.env == "production"), "{spelled:?}");
+        }
+        let twice = format!("{text}[[windows]]\nenv = \"Production\"\ntimezone = \"UTC\"\n");
+        assert!(Policy::parse(&twice).unwrap_err().to_string().contains("has two windows"));
+    }
+
+    #[test]
+    fn environment_names_are_plain_and_compared_without_case() {
+        use crate::audit::record::{plain_env, same_env};
+        for ok in ["production", "eu-west-1", "k8s/prod:blue", "Staging_2"] {
+            assert_eq!(plain_env(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "production ", "prod\u{7}", "\u{3a1}roduction", "pro duction", "prod\u{1b}[31m"] {
+            let why = plain_env(bad).unwrap_err();
+            assert!(why.contains("not a plain name") && !why.contains('\u{1b}'), "{bad:?}: {why}");
+        }
+        assert!(same_env("Production ", "production") && !same_env("\u{3a1}roduction", "production"));
     }
 }

@@ -35,10 +35,70 @@ pub(crate) fn latest_ms(skew_seconds: i64) -> i64 {
     bound_now().timestamp_millis().saturating_add(skew_seconds.saturating_mul(1000))
 }
 
+/// Why a release build may not sign an entry stamped `ts_ms` now, if it may not: stamped earlier than the
+/// system clock less `skew_seconds` while `ROLLCALL_NOW` moves the clock. The clock may be moved to
+/// evaluate at another time, never to backdate what is signed (an execution stamped inside a window that
+/// has since closed, an approval before a revocation). A debug build (the test suite) and a clock set by
+/// [`at`] (the demo building its history) sign at the time they are given.
+pub(crate) fn backdating(ts_ms: i64, skew_seconds: i64) -> Option<String> {
+    let pinned = AT.with(|a| a.get()).is_some();
+    backdating_at(!cfg!(debug_assertions) && !pinned, ts_ms, Utc::now().timestamp_millis(), skew_seconds)
+}
+
+fn backdating_at(release: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> Option<String> {
+    let earliest = real_ms.saturating_sub(skew_seconds.saturating_mul(1000));
+    (release && ts_ms < earliest).then(|| {
+        format!(
+            "{NOW_ENV} sets the clock to {}, before this machine's clock; a release build signs at the real \
+             time only (unset {NOW_ENV}; `show`, `gate` and the reports may still evaluate at another time)",
+            crate::ledger::pos::format_ms(ts_ms)
+        )
+    })
+}
+
+/// Why a release build's `gate` does not answer now, if it does not: `ROLLCALL_NOW` moves the clock, and a
+/// gate's "may run" is for the real time only (a what-if verdict whose exit 0 a CD tool would take for
+/// now; `show` evaluates at another time).
+pub(crate) fn gate_refused() -> Option<String> {
+    let pinned = AT.with(|a| a.get()).is_some();
+    gate_refused_at(!cfg!(debug_assertions) && !pinned, overridden().is_some())
+}
+
+fn gate_refused_at(release: bool, moved: bool) -> Option<String> {
+    (release && moved).then(|| {
+        format!(
+            "{NOW_ENV} is set; a release build's gate answers for the real time only (unset it; `show` evaluates at it)"
+        )
+    })
+}
+
 /// Runs `f` with this thread's clock set to `t` (the demo builds a history in the past with it).
 pub fn at<T>(t: DateTime<Utc>, f: impl FnOnce() -> T) -> T {
     let before = AT.with(|a| a.replace(Some(t)));
     let out = f();
     AT.with(|a| a.set(before));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{backdating_at, gate_refused_at};
+
+    #[test]
+    fn a_release_builds_gate_answers_for_the_real_time_only() {
+        assert!(gate_refused_at(true, true).is_some_and(|w| w.contains("real time only")));
+        assert_eq!((gate_refused_at(true, false), gate_refused_at(false, true)), (None, None));
+    }
+
+    /// A release build refuses to sign before its own clock less the skew; a debug build, or within the
+    /// skew, signs.
+    #[test]
+    fn a_release_build_signs_at_the_real_time_only() {
+        let real = 1_790_000_000_000;
+        let why = backdating_at(true, real - 3_600_000, real, 300).expect("an hour back is refused");
+        assert!(why.contains("ROLLCALL_NOW") && why.contains("real time only"), "{why}");
+        assert_eq!(backdating_at(true, real - 299_000, real, 300), None);
+        assert_eq!(backdating_at(true, real + 60_000, real, 300), None);
+        assert_eq!(backdating_at(false, real - 3_600_000, real, 300), None);
+    }
 }

@@ -187,6 +187,10 @@ impl Session {
                 });
             }
             validate(&self.ledger, &roster)?;
+            if let Some(why) = super::clock::backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())
+            {
+                return Err(WorkflowError::Refused(why));
+            }
             let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
             match self.ledger.append(std::slice::from_ref(&signed), Some(size), &self.origin_key, latest) {
                 Ok(outcome) => {
@@ -211,7 +215,12 @@ impl Session {
     /// a timestamp runs ahead of this machine's clock by more than the allowed skew.
     pub fn append_checked(&mut self, signed: &[SignedStatement], size: u64) -> Result<(), WorkflowError> {
         let roster = Roster::from_ledger(&self.ledger)?;
-        let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
+        let skew = roster.max_clock_skew_seconds();
+        let first = signed.first().and_then(|s| crate::ledger::statement::parse_head(&s.bytes).ok());
+        if let Some(why) = first.and_then(|h| super::clock::backdating(crate::ledger::pos::ts_ms(&h.ts), skew)) {
+            return Err(WorkflowError::Refused(why));
+        }
+        let latest = super::clock::latest_ms(skew);
         self.ledger.append(signed, Some(size), &self.origin_key, latest)?;
         Ok(())
     }

@@ -17,8 +17,9 @@ pub(crate) fn init_or_join(ctx: &Context, a: InitArgs, json: bool) -> Result<Exi
         InitArgs { admin: Some(admin), origin, policy, join: None, .. } => {
             init(ctx, &admin, origin.as_deref(), policy.as_deref(), json)
         }
-        InitArgs { join: Some(bundle), member, origin, .. } => {
-            super::sync::join(ctx, &bundle, member.as_deref().unwrap_or_default(), origin.as_deref(), json)
+        InitArgs { join: Some(bundle), member, origin, ledger_id, .. } => {
+            let member = member.as_deref().unwrap_or_default();
+            super::sync::join(ctx, &bundle, member, origin.as_deref(), ledger_id.as_deref(), json)
         }
         InitArgs { .. } => Err(WorkflowError::Usage("init needs --admin NAME, or --join BUNDLE --as NAME".into())),
     }

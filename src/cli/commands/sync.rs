@@ -59,15 +59,16 @@ fn print_import(r: &crate::sync::import::ImportReport) {
     }
 }
 
-/// `init --join BUNDLE --as NAME`.
+/// `init --join BUNDLE --as NAME [--ledger-id ID]`.
 pub(crate) fn join(
     ctx: &Context,
     bundle: &Path,
     member: &str,
     origin: Option<&str>,
+    ledger_id: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let j = workflow::sync::join(ctx, bundle, member, origin, IndexUpkeep::MayDefer)?;
+    let j = workflow::sync::join(ctx, bundle, member, origin, ledger_id, IndexUpkeep::MayDefer)?;
     let index = background::catch_up(ctx, j.index)?;
     let vkey = verifier_key(&j.origin, &j.origin_key);
     if json {

@@ -107,12 +107,10 @@ impl Run<'_, '_> {
     }
 
     pub(super) fn cosignature(&mut self, c: Cosignature) -> Result<(), Stop> {
-        let origins = self.ledger.origins()?;
-        let (Some(witness), Some(origin)) =
-            (origins.iter().find(|o| o.name == c.witness), origins.iter().find(|o| o.name == c.origin))
-        else {
+        let (Some(witness), Some(origin)) = (self.tx.find(&c.witness)?, self.tx.find(&c.origin)?) else {
             return Ok(()); // an unknown witness or origin: ignored, as C2SP asks
         };
+        let (witness, origin) = (&witness, &origin);
         if !c.verify(&witness.key) {
             return Err(self
                 .bad(format!("the cosignature of {} at size {} by {} does not verify", c.origin, c.size, c.witness)));

@@ -66,7 +66,15 @@ impl Run<'_, '_> {
         if !self.seen.insert(name.to_string()) {
             return Err(self.bad(format!("origin {name} appears twice")));
         }
-        let known = self.ledger.origins()?.iter().any(|o| o.name == name);
+        let known = self.tx.find(name)?.is_some();
+        if !known && to == 0 {
+            // Every log starts with the entry that declares it: a new name with no leaves would claim the
+            // name and its key (refused here, before anything else is read for it).
+            return Err(self.bad(format!(
+                "origin {name} is new here and its section carries no entries: a log starts with the entry \
+                 that declares it"
+            )));
+        }
         let origin = self.tx.origin(name, key).map_err(|e| self.bad(e.to_string()))?;
         let held = self.ledger.size(&origin)?;
         if from > held {

@@ -174,6 +174,12 @@ struct Run<'l, 'p> {
     /// Largest blob accepted (bytes): the evidence limit of the policy in force once the bundle's logs are
     /// staged, read at the first blob line.
     max_blob: Option<u64>,
+    /// The origins this ledger held before the bundle: a cosignature by a witness the bundle itself brings
+    /// is checked only once that witness's log is known to be declared (with its line number).
+    held_before: BTreeSet<String>,
+    deferred: Vec<(u64, Cosignature)>,
+    /// The line a deferred cosignature's problem names.
+    at_line: Option<u64>,
 }
 
 fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<ImportReport, Stop> {
@@ -210,6 +216,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
     // bundle's doing: the roster is then built without that check, and the markers and cosignatures the
     // bundle brings are checked against the staged logs below, naming its line.
     crate::ledger::causal::check_lengths(ledger, &crate::ledger::causal::Causality::load(ledger)?)?;
+    let held_before = ledger.origins()?.into_iter().map(|o| o.name).collect();
     let tx = ledger.begin_import()?;
     blobs::ensure_blob_indexes(ledger)?;
     // The pipeline and thread-count policy of `verify` (`ROLLCALL_VERIFY_THREADS`, else one per core).
@@ -234,6 +241,9 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
                 domain: ledger.domain(),
                 max_ms: opts.max_ms,
                 max_blob: None,
+                held_before,
+                deferred: Vec::new(),
+                at_line: None,
             };
             let result = match run.body(opts) {
                 Ok(digest) => Ok(digest),
@@ -249,7 +259,7 @@ fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<Impo
 
 impl Run<'_, '_> {
     fn bad(&self, problem: impl Into<String>) -> Stop {
-        Stop::Bundle(self.reader.line_no(), problem.into())
+        Stop::Bundle(self.at_line.unwrap_or(self.reader.line_no()), problem.into())
     }
 
     fn next(&mut self) -> Result<Record, Stop> {
@@ -281,7 +291,12 @@ impl Run<'_, '_> {
             rec = self.blob(&sha256, size)?;
         }
         while let Record::Cosignature(c) = rec {
-            self.cosignature(c)?;
+            if self.held_before.contains(&c.witness) {
+                self.cosignature(c)?;
+            } else {
+                // A witness the bundle brings: its key is trusted only once its log is declared (below).
+                self.deferred.push((self.reader.line_no(), c));
+            }
             rec = self.next()?;
         }
         let Record::End { digest } = rec else {
@@ -296,6 +311,11 @@ impl Run<'_, '_> {
             Err(_) => return Err(Stop::Bundle(self.reader.line_no() + 1, "there is data after the end line".into())),
         }
         self.check_declarations()?;
+        for (line, c) in std::mem::take(&mut self.deferred) {
+            self.at_line = Some(line);
+            self.cosignature(c)?;
+        }
+        self.at_line = None;
         // What each log says it had seen must hold against what this ledger now holds (sizes, roots,
         // and no marker stamped before the entries it records).
         if let Some((origin, index, problem)) = crate::ledger::causal::check_markers(self.ledger)? {
@@ -319,7 +339,17 @@ impl Run<'_, '_> {
             return Err(self.bad("the bundle does not carry this ledger's genesis"));
         }
         for origin in self.ledger.origins()? {
-            let Some(first) = self.ledger.log_page(&origin, 0, 1)?.pop() else { continue };
+            let Some(first) = self.ledger.log_page(&origin, 0, 1)?.pop() else {
+                // Every log starts with its declaration, so only this machine's own may be empty (an audit
+                // copy's): an empty section of a name nothing declares would claim the name and its key.
+                if origin.own {
+                    continue;
+                }
+                return Err(self.bad(format!(
+                    "origin {} carries no entries: a log starts with the entry that declares it",
+                    origin.name
+                )));
+            };
             let genesis_log = first.entry.id == self.ledger.ledger_id();
             if !genesis_log && first.kind != crate::identity::kinds::ORIGIN_JOINED {
                 return Err(

@@ -47,6 +47,9 @@ fn shown(
 
 /// The gate: whether the revert of `req` may run now, with the checklist.
 pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
+    if let Some(why) = clock::gate_refused() {
+        return Err(WorkflowError::Usage(why));
+    }
     show(ctx, req)
 }
 
@@ -87,6 +90,9 @@ fn names_change(held: &str, asked: &str) -> Option<bool> {
 /// current record (an amendment may have changed it) still names that change and environment.
 pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange, WorkflowError> {
     use crate::audit::kinds::{AMENDED, REQUESTED};
+    if let Some(why) = clock::gate_refused() {
+        return Err(WorkflowError::Usage(why));
+    }
     #[derive(serde::Deserialize)]
     struct Target {
         change: String,
@@ -133,7 +139,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
             (crate::ledger::Hash::from_hex(&a.request), a.record)
         };
         if let Some(id) = request
-            && target.env == env
+            && crate::audit::record::same_env(&target.env, env)
             && names_change(&target.change, change).is_some()
         {
             found.push(id);
@@ -163,8 +169,8 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
         };
         let record = s.view.record();
         match names_change(&record.change, change) {
-            Some(true) if record.env == env => matched.push(s),
-            Some(false) if record.env == env => near.push((*id, record.change.clone())),
+            Some(true) if crate::audit::record::same_env(&record.env, env) => matched.push(s),
+            Some(false) if crate::audit::record::same_env(&record.env, env) => near.push((*id, record.change.clone())),
             _ => {}
         }
     }

@@ -39,7 +39,8 @@ pub(crate) fn record_read(
     let mut session = ctx.session(signer)?;
     let body = ReadBody { what: what.into(), format: format.into(), scope, count: count.to_string(), seen };
     let body = serde_json::to_value(&body)?;
-    let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], crate::workflow::clock::now());
+    // When the read happened: the real time in a release build, whatever time `ROLLCALL_NOW` evaluates at.
+    let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], crate::workflow::clock::bound_now());
     Ok(Some(super::append(&mut session, st, &|_, _| Ok(()))?))
 }
 

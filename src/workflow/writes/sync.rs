@@ -316,12 +316,29 @@ pub(crate) fn join(
     bundle: &Path,
     member: &str,
     origin: Option<&str>,
+    expect: Option<&str>,
     upkeep: IndexUpkeep,
 ) -> Result<Joined, WorkflowError> {
     if ctx.ledger_path.exists() {
         return Err(crate::ledger::LedgerError::AlreadyExists(ctx.ledger_path.clone()).into());
     }
     let ledger_id = bundle_ledger_id(bundle)?;
+    if let Some(want) = expect {
+        let Some(want) = crate::ledger::Hash::from_hex(&want.trim().to_ascii_lowercase()) else {
+            return Err(WorkflowError::Usage(format!(
+                "--ledger-id {:?} is not a ledger id (64 hex characters, as `rollcall verify` prints it)",
+                crate::text::safe(want)
+            )));
+        };
+        if want != ledger_id {
+            return Err(WorkflowError::Refused(format!(
+                "{} belongs to ledger {}, not to ledger {} (--ledger-id); nothing was written",
+                bundle.display(),
+                ledger_id.to_hex(),
+                want.to_hex()
+            )));
+        }
+    }
     let origin = match origin {
         Some(o) if o == AUDIT_ORIGIN => {
             return Err(WorkflowError::Usage(format!("origin name {o} is reserved for audit copies")));
