@@ -1004,6 +1004,8 @@ fn an_import_refuses_a_log_named_as_the_audit_copy() {
 fn an_undeclared_witness_the_bundle_brings_plants_no_evidence() {
     use rollcall::ledger::{Hash, PublicKey, cosign::Cosignature, merkle::root_of, note::Checkpoint};
     let (alice, bob) = setup();
+    // alice holds bob's log (and so bob as a witness) before the bundles below.
+    alice.import(&bob.export("bob-first.rollcall"));
     let b = Bundle::read(&bob.export("bob.rollcall"));
     let evil = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let pk = PublicKey::from_signing(&evil);
@@ -1047,6 +1049,17 @@ fn an_undeclared_witness_the_bundle_brings_plants_no_evidence() {
     let bad = write(&alice, "undeclared-log.rollcall", &g.resealed());
     refused(&alice, &bad, &[name, "does not start with an origin.joined entry"]);
     assert!(equivocations(&alice).is_empty(), "{:?}", equivocations(&alice));
+
+    // A witness alice holds (bob) cosigning that undeclared log at another root: a genuine cosignature
+    // would say the log forked. It is checked only once the logs are declared, and they are not.
+    let before = equivocations(&alice);
+    let forked = Cosignature::sign(name, 1, &Hash([9; 32]), BOB, &bob.signing_key("origin"), 1_790_000_000).line();
+    let mut h = g.clone();
+    let at = h.find("cosignature ");
+    h.lines.insert(at, forked.into_bytes());
+    let bad = write(&alice, "held-witness.rollcall", &h.resealed());
+    refused(&alice, &bad, &[name, "does not start with an origin.joined entry"]);
+    assert_eq!(equivocations(&alice), before);
 }
 
 /// `init --join B --ledger-id ID` joins only the ledger named: a bundle of another ledger (a look-alike

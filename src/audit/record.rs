@@ -264,24 +264,10 @@ fn list(field: &str, items: &[String], required: bool) -> Result<(), String> {
 
 /// Whether two environment names are the same environment: compared without ASCII case and surrounding
 /// whitespace (a request for "Production " is judged by the `production` window, and found by
-/// `gate --change … --env production`).
+/// `gate --change … --env production`). The index's filters (`list --env`, `report --env`, the console's)
+/// compare without ASCII case (`COLLATE NOCASE`).
 pub(crate) fn same_env(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
-}
-
-/// Why `env` is not a plain environment name, if it is not: rollcall files and amends requests only for
-/// names of ASCII letters, digits and `.`, `_`, `-`, `/`, `:` (a look-alike letter or a space would make
-/// another environment of the same name, judged by another window). Records signed before are judged as
-/// they are, compared by [`same_env`].
-pub(crate) fn plain_env(env: &str) -> Result<(), String> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':');
-    if env.is_empty() || !env.chars().all(plain) {
-        return Err(format!(
-            "the environment {:?} is not a plain name (ASCII letters, digits, '.', '_', '-', '/', ':', no spaces)",
-            crate::text::safe(env)
-        ));
-    }
-    Ok(())
 }
 
 /// Parses an RFC 3339 time (any offset).

@@ -116,8 +116,16 @@ impl Ledger {
 
     /// Every stored cosignature, or those of one origin.
     pub fn cosignatures(&self, origin: Option<&Origin>) -> Result<Vec<Cosignature>, LedgerError> {
-        let names: std::collections::HashMap<i64, String> =
-            read_origins(self.conn())?.into_iter().map(|o| (o.id, o.name)).collect();
+        // One origin's name is known; all of them are read by id and name only (no key parsed): an import
+        // that cosigns asks once per origin.
+        let names: std::collections::HashMap<i64, String> = match origin {
+            Some(o) => std::iter::once((o.id, o.name.clone())).collect(),
+            None => {
+                let mut stmt = self.conn().prepare_cached("SELECT id, name FROM origins")?;
+                let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            }
+        };
         let mut stmt = self.conn().prepare(
             "SELECT origin, size, root, witness, time, signature FROM cosignatures
               WHERE ?1 IS NULL OR origin = ?1 ORDER BY origin, size, witness",

@@ -408,15 +408,8 @@ mod tests {
     }
 
     #[test]
-    fn environment_names_are_plain_and_compared_without_case() {
-        use crate::audit::record::{plain_env, same_env};
-        for ok in ["production", "eu-west-1", "k8s/prod:blue", "Staging_2"] {
-            assert_eq!(plain_env(ok), Ok(()), "{ok}");
-        }
-        for bad in ["", "production ", "prod\u{7}", "\u{3a1}roduction", "pro duction", "prod\u{1b}[31m"] {
-            let why = plain_env(bad).unwrap_err();
-            assert!(why.contains("not a plain name") && !why.contains('\u{1b}'), "{bad:?}: {why}");
-        }
+    fn environment_names_compare_without_case_and_surrounding_space() {
+        use crate::audit::record::same_env;
         assert!(same_env("Production ", "production") && !same_env("\u{3a1}roduction", "production"));
     }
 }

@@ -50,7 +50,7 @@ fn backdating_at(release: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> 
     (release && ts_ms < earliest).then(|| {
         format!(
             "{NOW_ENV} sets the clock to {}, before this machine's clock; a release build signs at the real \
-             time only (unset {NOW_ENV}; `show`, `gate` and the reports may still evaluate at another time)",
+             time only (unset {NOW_ENV}; `show` and the reports may still evaluate at another time)",
             crate::ledger::pos::format_ms(ts_ms)
         )
     })

@@ -174,8 +174,8 @@ struct Run<'l, 'p> {
     /// Largest blob accepted (bytes): the evidence limit of the policy in force once the bundle's logs are
     /// staged, read at the first blob line.
     max_blob: Option<u64>,
-    /// The origins this ledger held before the bundle: a cosignature by a witness the bundle itself brings
-    /// is checked only once that witness's log is known to be declared (with its line number).
+    /// The origins this ledger held before the bundle: a cosignature by a witness, or of an origin, the
+    /// bundle itself brings is checked only once the logs are known to be declared (with its line number).
     held_before: BTreeSet<String>,
     deferred: Vec<(u64, Cosignature)>,
     /// The line a deferred cosignature's problem names.
@@ -291,10 +291,11 @@ impl Run<'_, '_> {
             rec = self.blob(&sha256, size)?;
         }
         while let Record::Cosignature(c) = rec {
-            if self.held_before.contains(&c.witness) {
+            if self.held_before.contains(&c.witness) && self.held_before.contains(&c.origin) {
                 self.cosignature(c)?;
             } else {
-                // A witness the bundle brings: its key is trusted only once its log is declared (below).
+                // A witness or an origin the bundle brings: its key, and the log the cosignature is
+                // compared with, are trusted only once the logs are known to be declared (below).
                 self.deferred.push((self.reader.line_no(), c));
             }
             rec = self.next()?;

@@ -145,7 +145,7 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
     }
     if let Some(e) = &f.env {
         args.push(e.clone());
-        w.push_str(&format!(" AND +env = ?{}", args.len()));
+        w.push_str(&format!(" AND +env = ?{} COLLATE NOCASE", args.len()));
     }
     if let Some(t) = &f.tier {
         args.push(t.clone());
@@ -483,7 +483,9 @@ fn history_scope(f: &HistoryFilter, ledger: &Ledger, list_max: usize) -> Result<
     for (value, column) in [(&f.status, "status"), (&f.env, "env")] {
         if let Some(v) = value {
             args.push(v.clone());
-            conds.push_str(&format!(" AND {column} = ?"));
+            // An environment is one without ASCII case (`same_env`).
+            let nocase = if column == "env" { " COLLATE NOCASE" } else { "" };
+            conds.push_str(&format!(" AND {column} = ?{nocase}"));
         }
     }
     let sql =

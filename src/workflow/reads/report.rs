@@ -205,7 +205,7 @@ pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowEr
 }
 
 /// The rows of the request index a scope covers; bound with [`Scope::params`].
-const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR env = ?3) \
+const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR env = ?3 COLLATE NOCASE) \
                         AND (?4 IS NULL OR component = ?4)";
 
 /// What one walk of the request index found, with the structural verdict read beside it.

@@ -97,12 +97,18 @@ pub(crate) fn init_with(
         Some(p) => read_policy_file(p)?,
         None => crate::policy::DEFAULT_POLICY.to_string(),
     };
+    let now = crate::workflow::clock::now();
+    // A genesis may be founded only at the real time in a release build (the policy's skew is not read yet).
+    let skew = crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS.into();
+    if let Some(why) = crate::workflow::clock::backdating(now.timestamp_millis(), skew) {
+        return Err(WorkflowError::Refused(why));
+    }
     let (admin_key, pass) = ctx.unlock(admin)?;
     let origin_signing =
         crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;
     let origin_key = PublicKey::from_signing(&origin_signing);
     let genesis = GenesisBody::new(&origin, &origin_key, admin, &admin_key.public(), &policy_text)
-        .statement_at(&admin_key.public(), crate::workflow::clock::now())
+        .statement_at(&admin_key.public(), now)
         .sign(admin_key.signing_key(), &crate::ledger::dsse::Domain::genesis_only())?;
     ctx.keystore.store_origin_with(&origin, &origin_signing, &pass, cost)?;
     let ledger = match Ledger::create(&ctx.ledger_path, &origin, &origin_signing, &genesis) {

@@ -54,7 +54,7 @@ pub(crate) fn execute(
             )));
         }
         let env = x.env.clone().unwrap_or_else(|| record.env.clone());
-        if env != record.env {
+        if !crate::audit::record::same_env(&env, &record.env) {
             return Err(WorkflowError::Refused(format!(
                 "the request reverts {}, not {env}; file a request for {env}",
                 record.env

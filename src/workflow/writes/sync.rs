@@ -378,7 +378,11 @@ pub(crate) fn join(
         let st =
             crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
                 .sign(person.signing_key(), &l.domain())?;
-        let latest = crate::workflow::clock::latest_ms(roster.max_clock_skew_seconds());
+        let skew = roster.max_clock_skew_seconds();
+        if let Some(why) = crate::workflow::clock::backdating(now.timestamp_millis(), skew) {
+            return Err(WorkflowError::Refused(why));
+        }
+        let latest = crate::workflow::clock::latest_ms(skew);
         l.append(std::slice::from_ref(&st), Some(0), &origin_signing, latest)?;
         imported = Some(report);
         Ok::<(), WorkflowError>(())

@@ -62,7 +62,7 @@ pub(crate) fn query_each(
     }
     if let Some(e) = &filter.env {
         args.push(e.clone());
-        sql.push_str(&format!(" AND env = ?{}", args.len()));
+        sql.push_str(&format!(" AND env = ?{} COLLATE NOCASE", args.len()));
     }
     if let Some(r) = &filter.risk {
         args.push(r.clone());
