@@ -189,65 +189,48 @@ struct FoldRules<'a> {
     failed: std::cell::RefCell<Option<WorkflowError>>,
 }
 
-impl crate::audit::projection::Rules for FoldRules<'_> {
-    /// At its first position, or at any other a log holds it at (an entry copied into a log the executing
-    /// one never saw takes its first position there, and must not leave the past of what had seen it).
-    /// Another position counts only as a checked row when rows are checked (§7.5).
-    fn before(&self, earlier: &Fact, later: crate::ledger::Pos) -> bool {
-        let roster = &self.snap.roster;
-        if roster.happened_before(earlier.pos, later) {
-            return true;
-        }
-        let rows = match self.ledger.entry_rows(&earlier.id) {
+impl FoldRules<'_> {
+    /// The positions other than its first at which a log holds `f` and `keep` wants, each only as a row
+    /// that passes its check when rows are checked (§7.5); `None` (the failure kept for the fold) when the
+    /// file could not be read.
+    fn other_positions(&self, f: &Fact, keep: impl Fn(crate::ledger::Pos) -> bool) -> Option<Vec<crate::ledger::Pos>> {
+        let fail = |e: crate::ledger::LedgerError| {
+            self.failed.borrow_mut().get_or_insert(e.into());
+            None
+        };
+        let rows = match self.ledger.entry_rows(&f.id) {
             Ok(rows) => rows,
-            Err(e) => {
-                self.failed.borrow_mut().get_or_insert(e.into());
-                return false;
-            }
+            Err(e) => return fail(e),
         };
         let mut checker = crate::ledger::inclusion::Checker::new(self.ledger);
-        rows.iter().filter(|r| r.pos != earlier.pos && roster.happened_before(r.pos, later)).any(|r| {
-            if !self.snap.check_rows {
-                return true;
-            }
-            match checker.check(r) {
-                Ok(_) => true,
-                Err(crate::ledger::inclusion::Unchecked::Fails(_)) => false,
-                Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => {
-                    self.failed.borrow_mut().get_or_insert(e.into());
-                    false
-                }
-            }
-        })
-    }
-
-    /// At every position a log holds `later` at, its first included; a row that fails its check is no
-    /// position of it (when rows are checked, §7.5).
-    fn before_all(&self, earlier: &Fact, later: &Fact) -> bool {
-        if !self.before(earlier, later.pos) {
-            return false;
-        }
-        let rows = match self.ledger.entry_rows(&later.id) {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.failed.borrow_mut().get_or_insert(e.into());
-                return false;
-            }
-        };
-        let mut checker = crate::ledger::inclusion::Checker::new(self.ledger);
-        rows.iter().filter(|r| r.pos != later.pos).all(|r| {
+        let mut out = Vec::new();
+        for r in rows.iter().filter(|r| r.pos != f.pos && keep(r.pos)) {
             if self.snap.check_rows {
                 match checker.check(r) {
                     Ok(_) => {}
-                    Err(crate::ledger::inclusion::Unchecked::Fails(_)) => return true,
-                    Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => {
-                        self.failed.borrow_mut().get_or_insert(e.into());
-                        return false;
-                    }
+                    Err(crate::ledger::inclusion::Unchecked::Fails(_)) => continue,
+                    Err(crate::ledger::inclusion::Unchecked::Unreadable(e)) => return fail(e),
                 }
             }
-            self.before(earlier, r.pos)
-        })
+            out.push(r.pos);
+        }
+        Some(out)
+    }
+}
+
+impl crate::audit::projection::Rules for FoldRules<'_> {
+    /// At its first position, or at any other a log holds it at (an entry copied into a log the executing
+    /// one never saw takes its first position there, and must not leave the past of what had seen it).
+    fn before(&self, earlier: &Fact, later: crate::ledger::Pos) -> bool {
+        let roster = &self.snap.roster;
+        roster.happened_before(earlier.pos, later)
+            || self.other_positions(earlier, |p| roster.happened_before(p, later)).is_some_and(|p| !p.is_empty())
+    }
+
+    /// At every position a log holds `later` at, its first included.
+    fn before_all(&self, earlier: &Fact, later: &Fact) -> bool {
+        self.before(earlier, later.pos)
+            && self.other_positions(later, |_| true).is_some_and(|ps| ps.iter().all(|&p| self.before(earlier, p)))
     }
 
     fn allow(
