@@ -1090,3 +1090,24 @@ fn a_join_pinned_to_a_ledger_id_joins_no_other() {
     let out = join(&bundle, &id.to_uppercase());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A file holding a log with no entries (an empty section an earlier release imported, or a row written
+/// behind the ledger's back) claims a name and a key nothing declares: `verify` fails naming it.
+#[test]
+fn verify_names_an_empty_log_nothing_declares() {
+    let (alice, _bob) = setup();
+    assert_eq!(verify_json(&alice).0, 0);
+    let evil = rollcall::ledger::PublicKey::from_signing(&ed25519_dalek::SigningKey::from_bytes(&[42; 32]));
+    let c = alice.tamper();
+    c.execute(
+        "INSERT INTO origins (name, public_key, own) VALUES ('evil.example/w', ?1, 0)",
+        rusqlite::params![evil.encode()],
+    )
+    .unwrap();
+    drop(c);
+    let (code, v) = verify_json(&alice);
+    assert_eq!(code, 1, "{v}");
+    let f = &v["integrity"]["failure"];
+    assert_eq!(f["origin"], "evil.example/w", "{v}");
+    assert!(f["problem"].as_str().unwrap().contains("holds no entries: nothing declares this origin"), "{v}");
+}

@@ -496,6 +496,15 @@ fn verify_ledger(
     }
     if open_after_walk(&report.failure) {
         for (o, (name, first, kind)) in origins.iter().zip(&firsts) {
+            if first.is_none() && !o.own {
+                // Every log starts with its declaration: an empty one claims a name and key nothing declared
+                // (an import refuses such a section now; a file may hold one from before, or from tampering).
+                found(
+                    &mut report.failure,
+                    Failure::new(name, None, None, "this log holds no entries: nothing declares this origin"),
+                );
+                break;
+            }
             let declared = roster.origin_key(name);
             let genesis_log = first.is_some() && *first == Some(ledger.ledger_id());
             if first.is_some() && !genesis_log && kind.as_deref() != Some(crate::identity::kinds::ORIGIN_JOINED) {
