@@ -1048,3 +1048,67 @@ fn an_export_that_runs_out_of_room_leaves_no_bundle() {
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0, "nothing of the bundle is left");
     env.ok(&["export", "--out", bundle.to_str().unwrap()]);
 }
+
+/// Text a member controls in evidence reaches the terminal escaped: a SARIF scan's tool name (in the
+/// summary line of `evidence show`) and an evidence entry's `kind` (in `show`, signed behind the
+/// workflow's back as a rogue member could). A NUL inside a revert argument is refused at filing (the CI
+/// recipes split the argv on NUL: one argument shown, several run), with nothing written. A title that
+/// Markdown would read as a link or an HTML tag is escaped in the Markdown report.
+#[test]
+fn member_text_reaches_terminals_and_reports_escaped() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let env = common::team();
+    let title = "Revert [Approved by security](https://evil.example) <img src=x>";
+    let req = env.json(&common::request_args("bob", title, "low"))["request"].as_str().unwrap().to_string();
+    let sarif = std::fs::read_to_string(format!("{}/tests/fixtures/semgrep.sarif", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("\"Semgrep OSS\"", "\"x\\u001b[2K\\rSARIF (x): 0 findings\\u001b[8m\"");
+    let scan = file(&env, "scan.sarif", &sarif);
+    let added = env.json(&["evidence", "add", &req, &scan, "--kind", "scan", "--as", "bob"]);
+    let shown = env.ok(&["evidence", "show", added["entry_id"].as_str().unwrap()]);
+    assert!(!shown.contains('\u{1b}') && shown.contains("SARIF (x<U+001B>[2K"), "{shown}");
+
+    let bob = env.signing_key("bob");
+    let body = serde_json::json!({"request": req, "kind": "log\u{1b}]0;pwned\u{7}", "name": "x.log", "summary": "s"});
+    let refs = [Hash::from_hex(&req).unwrap()];
+    env.append_raw(&Statement::new("evidence.attached", &PublicKey::from_signing(&bob), body, &refs), &bob);
+    let out = env.run(&["show", &req]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown}");
+
+    let before = env.fingerprint();
+    let record = file(
+        &env,
+        "nul.json",
+        r#"{"title":"t","change":"c","category":"other","rationale":"r","impact":"i","components":["a"],"env":"production","revert":{"tool":"helm","argv":["helm","rollback","payments\u0000--post-renderer\u0000/tmp/x","41"],"from":"42","to":"41"},"risk":"low"}"#,
+    );
+    let err = env.fails(&["request", "new", "--from-file", &record, "--as", "bob"], 2);
+    assert!(err.contains("holds a NUL character"), "{err}");
+    assert_eq!(env.fingerprint(), before);
+
+    let md = env.ok(&["timeline", &req, "--format", "md"]);
+    assert!(md.contains("Revert \\[Approved by security\\](https://evil.example) &lt;img src=x&gt;"), "{md}");
+    assert!(!md.contains("<img"), "{md}");
+}
+
+/// The console shows a revert operation whole, however long (what an approval signs and CI runs): an
+/// argument hidden past 400 characters (before, the Record tab and the signing preview cut there) is on
+/// the screen, in the detail and in the approval dialog.
+#[test]
+fn the_console_shows_a_long_revert_operation_whole() {
+    let env = common::team();
+    let (filler, more) = ("x".repeat(250), "y".repeat(250));
+    let record = serde_json::json!({"title": "Revert with a long description", "change": "c", "category": "other",
+        "rationale": "r", "impact": "i", "components": ["a"], "env": "staging",
+        "revert": {"tool": "helm", "argv": ["helm", "rollback", "payments", "41", "--description", filler, "--labels", more, "--post-renderer", "/tmp/evil.sh"],
+            "from": "42", "to": "41"}, "risk": "low"});
+    let path = file(&env, "long.json", &record.to_string());
+    env.ok(&["request", "new", "--from-file", &path, "--as", "bob"]);
+    let mut h = common::console(&env, "carol", 200, 60);
+    h.press(crossterm::event::KeyCode::Enter);
+    let screen = h.render();
+    assert!(screen.contains("/tmp/evil.sh"), "{screen}");
+    h.press(crossterm::event::KeyCode::Char('a'));
+    let screen = h.render();
+    assert!(screen.contains("/tmp/evil.sh"), "the approval dialog: {screen}");
+}

@@ -239,6 +239,11 @@ fn line(field: &str, v: &str) -> Result<(), String> {
     if v.contains('\n') {
         return Err(format!("{field} must be one line"));
     }
+    // No argument, name or path holds one; a revert's argument with one would run as several where it is
+    // split on NUL (the CI recipes read the argv so), while approvers saw one.
+    if v.contains('\0') {
+        return Err(format!("{field} holds a NUL character"));
+    }
     Ok(())
 }
 

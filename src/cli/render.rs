@@ -267,7 +267,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
             out.push_str(&format!(
                 "  {}  {:<10} {}{}{}\n",
                 ev.rec.id.short(12),
-                b.kind,
+                safe(&b.kind),
                 safe(b.name.as_deref().or(b.url.as_deref()).unwrap_or("-")),
                 b.summary.as_deref().map(|s| format!("  {}", safe(s))).unwrap_or_default(),
                 ev.purged

@@ -93,9 +93,24 @@ pub(crate) fn human(minutes: f64) -> String {
     }
 }
 
-/// Text made safe for a Markdown table cell: terminal controls escaped, pipes and newlines neutralized.
+/// Text made safe for a Markdown table cell: terminal controls escaped, newlines neutralized, and what
+/// Markdown or HTML would read as markup (a pipe ending the cell, a link or image, a tag) escaped, so a
+/// title an enrolled member wrote renders as the text it is.
 pub(crate) fn cell(s: &str) -> String {
-    crate::text::safe(s).replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::new();
+    for c in crate::text::safe(s).chars() {
+        match c {
+            '\\' | '|' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The timeline as Markdown for a post-mortem document.

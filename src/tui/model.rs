@@ -15,6 +15,13 @@ pub(crate) fn clean(s: &str) -> (String, bool) {
     (text::truncate(&c.text, MAX_FIELD).into_owned(), c.suspicious)
 }
 
+/// Sanitized one-line text, never cut, and whether anything was escaped: for what a signature covers
+/// whole (the revert operation an approver signs and CI runs; at most 100 arguments of 300 characters).
+pub(crate) fn clean_whole(s: &str) -> (String, bool) {
+    let c = text::one_line(s);
+    (c.text.into_owned(), c.suspicious)
+}
+
 /// Sanitized text (escaped characters marked), for display.
 pub(crate) fn safe(s: &str) -> String {
     clean(s).0

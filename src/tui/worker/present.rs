@@ -75,7 +75,8 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
     let (title, mut suspicious) = clean(&r.title);
     let mut record = Vec::new();
     let mut push = |label: &str, value: &str| {
-        let (c, sus) = clean(value);
+        // The revert is shown whole: it is what an approval signs and what CI runs.
+        let (c, sus) = if label == "revert" { crate::tui::model::clean_whole(value) } else { clean(value) };
         suspicious |= sus;
         record.push((label.to_string(), c));
     };
@@ -217,7 +218,7 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
         request: v.id.to_hex(),
         version: v.current().id.to_hex(),
         revert_digest: r.revert_digest(),
-        revert: safe(&r.revert.argv.join(" ")),
+        revert: crate::tui::model::clean_whole(&r.revert.argv.join(" ")).0,
         evidence: v.evidence_ids().iter().map(|e| e.short(12)).collect(),
         policy: policy_id.short(16),
         flags: s.assessment.flag_ids(),

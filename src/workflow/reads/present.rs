@@ -32,7 +32,7 @@ pub(crate) fn evidence_text_with(ev: &super::evidence::Evidence, more: &dyn Fn(u
 ",
         ev.entry.short(12),
         safe(b.name.as_deref().or(b.url.as_deref()).unwrap_or("-")),
-        b.kind
+        safe(&b.kind)
     ));
     field(&mut out, "request", &ev.request.to_hex());
     field(&mut out, "attached", &format!("{} by {}", when(&ev.ts), ev.actor.key_id()));
@@ -65,7 +65,7 @@ PURGED by {} at {}: {}
     out.push('\n');
     match (&ev.parsed, &ev.head) {
         (Some(Parsed::JUnit(j)), _) => {
-            out.push_str(&format!("{}\n", j.summary()));
+            out.push_str(&format!("{}\n", safe(&j.summary())));
             for f in &j.failed {
                 out.push_str(&format!(
                     "  {} {}: {}\n",
@@ -76,7 +76,7 @@ PURGED by {} at {}: {}
             }
         }
         (Some(Parsed::Sarif(s)), _) => {
-            out.push_str(&format!("{}\n", s.summary()));
+            out.push_str(&format!("{}\n", safe(&s.summary())));
             let mut t = crate::table::Table::new(&["LEVEL", "SEVERITY", "RULE", "LOCATION", "MESSAGE"]);
             for f in &s.findings {
                 t.row(vec![
