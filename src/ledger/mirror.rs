@@ -285,11 +285,6 @@ impl<'c> Import<'c> {
         Ok(added)
     }
 
-    /// Every origin the file holds now, those this import added included.
-    pub fn origins(&mut self) -> Result<&[Origin], LedgerError> {
-        Ok(&self.known()?.list)
-    }
-
     /// The origin called `name`, if the file holds it now.
     pub fn find(&mut self, name: &str) -> Result<Option<Origin>, LedgerError> {
         let known = self.known()?;

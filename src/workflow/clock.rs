@@ -35,14 +35,21 @@ pub(crate) fn latest_ms(skew_seconds: i64) -> i64 {
     bound_now().timestamp_millis().saturating_add(skew_seconds.saturating_mul(1000))
 }
 
-/// Why a release build may not sign an entry stamped `ts_ms` now, if it may not: stamped earlier than the
+/// Refuses (with why) to let a release build sign an entry stamped `ts_ms` now when it is stamped earlier than the
 /// system clock less `skew_seconds` while `ROLLCALL_NOW` moves the clock. The clock may be moved to
 /// evaluate at another time, never to backdate what is signed (an execution stamped inside a window that
 /// has since closed, an approval before a revocation). A debug build (the test suite) and a clock set by
 /// [`at`] (the demo building its history) sign at the time they are given.
-pub(crate) fn backdating(ts_ms: i64, skew_seconds: i64) -> Option<String> {
-    let pinned = AT.with(|a| a.get()).is_some();
-    backdating_at(!cfg!(debug_assertions) && !pinned, ts_ms, Utc::now().timestamp_millis(), skew_seconds)
+pub(crate) fn refuse_backdating(ts_ms: i64, skew_seconds: i64) -> Result<(), super::error::WorkflowError> {
+    match backdating_at(release_unpinned(), ts_ms, Utc::now().timestamp_millis(), skew_seconds) {
+        Some(why) => Err(super::error::WorkflowError::Refused(why)),
+        None => Ok(()),
+    }
+}
+
+/// A release build whose clock [`at`] has not set: where `ROLLCALL_NOW` may evaluate but not sign or gate.
+fn release_unpinned() -> bool {
+    !cfg!(debug_assertions) && AT.with(|a| a.get()).is_none()
 }
 
 fn backdating_at(release: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> Option<String> {
@@ -60,8 +67,7 @@ fn backdating_at(release: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> 
 /// gate's "may run" is for the real time only (a what-if verdict whose exit 0 a CD tool would take for
 /// now; `show` evaluates at another time).
 pub(crate) fn gate_refused() -> Option<String> {
-    let pinned = AT.with(|a| a.get()).is_some();
-    gate_refused_at(!cfg!(debug_assertions) && !pinned, overridden().is_some())
+    gate_refused_at(release_unpinned(), overridden().is_some())
 }
 
 fn gate_refused_at(release: bool, moved: bool) -> Option<String> {

@@ -187,10 +187,7 @@ impl Session {
                 });
             }
             validate(&self.ledger, &roster)?;
-            if let Some(why) = super::clock::backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())
-            {
-                return Err(WorkflowError::Refused(why));
-            }
+            super::clock::refuse_backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())?;
             let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
             match self.ledger.append(std::slice::from_ref(&signed), Some(size), &self.origin_key, latest) {
                 Ok(outcome) => {
@@ -217,8 +214,8 @@ impl Session {
         let roster = Roster::from_ledger(&self.ledger)?;
         let skew = roster.max_clock_skew_seconds();
         let first = signed.first().and_then(|s| crate::ledger::statement::parse_head(&s.bytes).ok());
-        if let Some(why) = first.and_then(|h| super::clock::backdating(crate::ledger::pos::ts_ms(&h.ts), skew)) {
-            return Err(WorkflowError::Refused(why));
+        if let Some(h) = first {
+            super::clock::refuse_backdating(crate::ledger::pos::ts_ms(&h.ts), skew)?;
         }
         let latest = super::clock::latest_ms(skew);
         self.ledger.append(signed, Some(size), &self.origin_key, latest)?;

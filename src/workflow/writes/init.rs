@@ -100,9 +100,7 @@ pub(crate) fn init_with(
     let now = crate::workflow::clock::now();
     // A genesis may be founded only at the real time in a release build (the policy's skew is not read yet).
     let skew = crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS.into();
-    if let Some(why) = crate::workflow::clock::backdating(now.timestamp_millis(), skew) {
-        return Err(WorkflowError::Refused(why));
-    }
+    crate::workflow::clock::refuse_backdating(now.timestamp_millis(), skew)?;
     let (admin_key, pass) = ctx.unlock(admin)?;
     let origin_signing =
         crate::identity::keyfile::generate().map_err(|e| crate::identity::IdentityError::Random(e.to_string()))?;

@@ -379,9 +379,7 @@ pub(crate) fn join(
             crate::ledger::Statement::new_at(crate::identity::kinds::ORIGIN_JOINED, &person.public(), body, &[], now)
                 .sign(person.signing_key(), &l.domain())?;
         let skew = roster.max_clock_skew_seconds();
-        if let Some(why) = crate::workflow::clock::backdating(now.timestamp_millis(), skew) {
-            return Err(WorkflowError::Refused(why));
-        }
+        crate::workflow::clock::refuse_backdating(now.timestamp_millis(), skew)?;
         let latest = crate::workflow::clock::latest_ms(skew);
         l.append(std::slice::from_ref(&st), Some(0), &origin_signing, latest)?;
         imported = Some(report);
