@@ -64,15 +64,42 @@ fn tmux_available() -> bool {
 }
 
 fn wait_for(session: &str, needle: &str, timeout: Duration) -> String {
+    wait_until(session, &format!("{needle:?}"), timeout, |screen| screen.contains(needle))
+}
+
+/// The screen once `done` holds for it. A capture may fall between two writes of one frame (tmux reads
+/// the terminal's output in pieces), so everything a test reads from one screen is waited for together.
+fn wait_until(session: &str, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-t", session, "-p"]);
-        if screen.contains(needle) {
+        if done(&screen) {
             return screen;
         }
-        assert!(start.elapsed() < timeout, "timed out waiting for {needle:?}; screen:\n{screen}");
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}; screen:\n{screen}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The rows of the queue below its title and header.
+fn queue_rows(screen: &str) -> Vec<&str> {
+    match screen.lines().position(|l| l.contains(" Queue ")) {
+        Some(top) => screen.lines().skip(top + 2).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Carol's queue once whole: the observed rollbacks no request cleared drawn above it (the demo has one;
+/// they arrive after the queue's rows) and an approval waiting on her among the rows. Returns the screen
+/// and how many rows are above the first such approval.
+fn carols_queue(session: &str) -> (String, usize) {
+    let screen = wait_until(session, "the queue with an approval waiting on carol", Duration::from_secs(20), |s| {
+        s.contains("UNRECORDED")
+            && s.contains("waiting on you")
+            && queue_rows(s).iter().any(|l| l.contains("▶ approve"))
+    });
+    let at = queue_rows(&screen).iter().position(|l| l.contains("▶ approve")).expect("waited for above");
+    (screen, at)
 }
 
 fn keys(session: &str, k: &[&str]) {
@@ -110,14 +137,9 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     // The queue's title comes with the first frame; its rows follow from the worker. At 80×24 the queue
     // opens on what waits on carol, and the top row is hers to approve: five keys sign it.
     wait_for(&session, "most urgent first", Duration::from_secs(20));
-    // The rows waiting on carol come first; the first approval among them is a `j` or two down. (Below
-    // the observed rollbacks no request cleared, drawn above the queue: the demo has one; they arrive after
-    // the queue's rows.)
-    let screen = wait_for(&session, "UNRECORDED", Duration::from_secs(20));
-    assert!(screen.contains("waiting on you"), "{screen}");
-    let top = screen.lines().position(|l| l.contains(" Queue ")).expect("the queue's title");
-    let rows: Vec<&str> = screen.lines().skip(top + 2).collect();
-    let at = rows.iter().position(|l| l.contains("▶ approve")).expect("an approval waits on carol");
+    // The rows waiting on carol come first; the first approval among them is a `j` or two down.
+    let (screen, at) = carols_queue(&session);
+    let rows = queue_rows(&screen);
     assert!(rows[..at].iter().all(|l| l.contains('▶')), "only what waits on her is above it: {screen}");
     wait_for(&session, "intact", Duration::from_secs(20));
     for _ in 0..at {
@@ -184,11 +206,10 @@ fn approve_in_a_real_terminal_and_quit_cleanly() {
     wait_for(&session, "INDEX", Duration::from_secs(10));
     keys(&session, &["G"]);
     keys(&session, &["Enter"]);
-    let screen = wait_for(&session, "inclusion", Duration::from_secs(10));
-    assert!(
-        screen.contains("signature  ✓ verifies") && screen.contains("✓ included in demo.rollcall.example/laptop-1"),
-        "{screen}"
-    );
+    // Both lines of the proof, waited for together (see `wait_until`); a timeout prints the screen.
+    wait_until(&session, "the signature and the inclusion proof", Duration::from_secs(10), |s| {
+        s.contains("signature  ✓ verifies") && s.contains("✓ included in demo.rollcall.example/laptop-1")
+    });
     keys(&session, &["Escape"]);
     keys(&session, &["q"]);
     wait_for(&session, "EXITED-0", Duration::from_secs(10));
@@ -284,13 +305,7 @@ fn ctrl_o_edits_a_field_in_the_editor() {
     let session = format!("rollcall-edit-{}", std::process::id());
     let cmd = carol_console(&demo, &format!("-u VISUAL EDITOR={}", editor.display()));
     tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "32", &cmd]);
-    // The observed rollbacks no request cleared are drawn above the queue (the demo has one); they arrive
-    // after the queue's rows.
-    let screen = wait_for(&session, "UNRECORDED", Duration::from_secs(20));
-    assert!(screen.contains("waiting on you"), "{screen}");
-    let top = screen.lines().position(|l| l.contains(" Queue ")).expect("the queue's title");
-    let rows: Vec<&str> = screen.lines().skip(top + 2).collect();
-    let at = rows.iter().position(|l| l.contains("▶ approve")).expect("an approval waits on carol");
+    let (_, at) = carols_queue(&session);
     for _ in 0..at {
         keys(&session, &["j"]);
     }
@@ -301,8 +316,10 @@ fn ctrl_o_edits_a_field_in_the_editor() {
     keys(&session, &["Enter"]);
     wait_for(&session, "2/3 fill in", Duration::from_secs(10));
     keys(&session, &["C-o"]);
-    let screen = wait_for(&session, "graphs confirm it second line", Duration::from_secs(20));
-    assert!(screen.contains("2/3 fill in"), "the dialog is drawn again: {screen}");
+    // The dialog is drawn again around the editor's text.
+    wait_until(&session, "the editor's text in the dialog", Duration::from_secs(20), |s| {
+        s.contains("graphs confirm it second line") && s.contains("2/3 fill in")
+    });
     keys(&session, &["Escape"]);
     keys(&session, &["Escape"]);
     keys(&session, &["q"]);
