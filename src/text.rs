@@ -1,7 +1,7 @@
 //! Untrusted text on its way to a terminal. Everything read from a ledger or an evidence file passes here
-//! before it is printed or drawn: control characters (C0, DEL, C1) and invisible format characters (bidi
-//! overrides and isolates, zero-width characters, tag characters, …) are replaced by a visible `<U+XXXX>`
-//! and reported, so nothing can move the cursor, recolour the screen or reorder what an approver reads.
+//! before it is printed or drawn: control characters (C0, DEL, C1), invisible format characters (bidi
+//! overrides and isolates, zero-width characters, tag characters, …) and variation selectors anywhere but
+//! singly after a visible non-ASCII character are replaced by a visible `<U+XXXX>` and reported, so nothing can move the cursor, recolour the screen or reorder what an approver reads.
 
 use std::borrow::Cow;
 
@@ -23,17 +23,39 @@ fn is_invisible_format(c: char) -> bool {
         | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
+/// Characters that change how the one before them looks, and are invisible themselves: the variation
+/// selectors (emoji and ideographic variants: `❤` + U+FE0F is the emoji heart) and the Mongolian free
+/// variation selectors. One after a visible non-ASCII character is how text uses them; anywhere else they
+/// hide something (a run of them after one emoji can carry any bytes, one after an ASCII letter makes a
+/// name that looks like another).
+fn is_selector(c: char) -> bool {
+    matches!(c as u32, 0xFE00..=0xFE0F | 0xE0100..=0xE01EF | 0x180B..=0x180D | 0x180F)
+}
+
+/// Invisible characters with no use in text people write here: the combining grapheme joiner and the
+/// Khmer inherent vowels (which Unicode says not to use), drawn as nothing.
+fn is_invisible_other(c: char) -> bool {
+    matches!(c as u32, 0x034F | 0x17B4 | 0x17B5)
+}
+
 fn needs_escape(c: char, multiline: bool) -> bool {
     if multiline && c == '\n' {
         return false;
     }
-    c.is_control() || is_invisible_format(c)
+    c.is_control() || is_invisible_format(c) || is_invisible_other(c)
+}
+
+/// Whether a selector may follow what was written so far: only right after a visible non-ASCII
+/// character that is not itself a selector.
+fn selector_fits(out: &str) -> bool {
+    out.chars().next_back().is_some_and(|p| !p.is_ascii() && !is_selector(p))
 }
 
 fn clean(s: &str, multiline: bool) -> Clean<'_> {
     // Printable ASCII needs nothing (most text is, and this test runs over bytes, not characters); the
     // rest is looked at character by character.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| needs_escape(c, multiline)) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(|c| needs_escape(c, multiline) || is_selector(c))
+    {
         return Clean { text: Cow::Borrowed(s), suspicious: false };
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -44,7 +66,7 @@ fn clean(s: &str, multiline: bool) -> Clean<'_> {
             '\n' if multiline => out.push('\n'),
             '\n' => out.push('\u{23CE}'),
             '\r' if multiline => {}
-            c if needs_escape(c, multiline) => {
+            c if needs_escape(c, multiline) || (is_selector(c) && !selector_fits(&out)) => {
                 suspicious = true;
                 out.push_str(&format!("<U+{:04X}>", c as u32));
             }
@@ -185,6 +207,30 @@ mod tests {
     }
 
     #[test]
+    fn variation_selectors_only_where_text_uses_them() {
+        // An emoji's presentation selector and an ideographic variant stay, unmarked.
+        let heart = one_line("ship it \u{2764}\u{FE0F} \u{845B}\u{E0100}");
+        assert_eq!(heart.text, "ship it \u{2764}\u{FE0F} \u{845B}\u{E0100}");
+        assert!(!heart.suspicious);
+        // After an ASCII letter one makes a name that looks like another; a run of them after one emoji
+        // carries hidden bytes; the combining grapheme joiner and the Khmer inherent vowels draw nothing.
+        for (input, shown) in [
+            ("prod\u{FE00}", "prod<U+FE00>"),
+            ("\u{FE0F}start", "<U+FE0F>start"),
+            ("\u{1F600}\u{E0150}\u{E0151}", "\u{1F600}\u{E0150}<U+E0151>"),
+            ("a\u{034F}b", "a<U+034F>b"),
+            ("\u{17B4}x\u{17B5}", "<U+17B4>x<U+17B5>"),
+            ("\u{1820}\u{180B}\u{180B}", "\u{1820}\u{180B}<U+180B>"),
+            ("\u{200B}\u{FE0F}", "<U+200B><U+FE0F>"),
+        ] {
+            let c = one_line(input);
+            assert_eq!(c.text, shown, "{input:?}");
+            assert!(c.suspicious, "{input:?}");
+        }
+        assert_eq!(multi_line("\u{FE0F}\n\u{FE0F}").text, "<U+FE0F>\n<U+FE0F>");
+    }
+
+    #[test]
     fn clean_input_is_borrowed() {
         assert!(matches!(one_line("plain ünïcode ✓").text, Cow::Borrowed(_)));
         assert!(matches!(multi_line("line\nline").text, Cow::Borrowed(_)));
@@ -258,9 +304,26 @@ mod tests {
         #[test]
         fn output_has_no_control_or_format_chars(s in any::<String>()) {
             let c = one_line(&s);
-            prop_assert!(!c.text.chars().any(|c| c.is_control() || is_invisible_format(c)));
+            prop_assert!(!c.text.chars().any(|c| c.is_control() || is_invisible_format(c) || is_invisible_other(c)));
             let m = multi_line(&s);
             prop_assert!(!m.text.chars().any(|c| (c.is_control() && c != '\n') || is_invisible_format(c)));
+            // A selector is shown only singly after a visible non-ASCII character.
+            for text in [&c.text, &m.text] {
+                let mut before: Option<char> = None;
+                for ch in text.chars() {
+                    prop_assert!(!is_selector(ch) || before.is_some_and(|p| !p.is_ascii() && !is_selector(p)), "{:?}", text);
+                    before = Some(ch);
+                }
+            }
+        }
+
+        #[test]
+        fn selectors_after_letters_are_kept_or_marked(s in "[a-zé😀\u{FE00}-\u{FE0F}\u{180B}\u{034F}]{0,30}") {
+            let c = one_line(&s);
+            let kept = c.text.chars().filter(|ch| is_selector(*ch)).count();
+            let marked = c.text.matches("<U+FE0").count() + c.text.matches("<U+180B>").count();
+            prop_assert_eq!(kept + marked, s.chars().filter(|ch| is_selector(*ch)).count());
+            prop_assert_eq!(c.suspicious, marked > 0 || s.contains('\u{034F}'));
         }
 
         #[test]

@@ -452,3 +452,38 @@ fn a_repositorys_reverts_are_recorded_as_rollbacks_including_the_revert_of_a_mer
         "{r}"
     );
 }
+
+/// A hostile history's names cannot add arguments to the revert a request is filled with: the component
+/// is one argument of the command however it is spelled, and what `show` prints splits back into exactly
+/// the signed argv (before, `web --post-renderer ./x` became three arguments, a flag among them).
+#[test]
+fn a_request_from_an_observation_keeps_each_name_one_argument() {
+    let env = common::team();
+    let path = fixture("helm-history-with-rollback.json");
+    let component = "web --post-renderer ./x";
+    env.ok(&["ingest", "helm", &path, "--env", "production", "--component", component, "--as", "bob"]);
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let id = observation_like(&c, "%\"rollback\":true%");
+    let r = env.json(&[
+        "request",
+        "new",
+        "--from-observed",
+        &id[..10],
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "the upgrade broke checkout",
+        "--impact",
+        "none: it already ran",
+        "--risk",
+        "low",
+        "--as",
+        "bob",
+    ]);
+    let req = r["request"].as_str().unwrap().to_string();
+    let shown = env.json(&["show", &req[..12]]);
+    let argv = shown.to_string();
+    assert!(argv.contains(r#"["helm","rollback","web --post-renderer ./x","1"]"#), "{argv}");
+    let text = env.ok(&["show", &req[..12]]);
+    assert!(text.contains("helm rollback 'web --post-renderer ./x' 1"), "{text}");
+}

@@ -391,6 +391,24 @@ fn canonical_op(env: &str, op: &RevertOp) -> Vec<u8> {
     out
 }
 
+/// The command line [`split_command`] splits back into exactly `argv`: an argument holding whitespace,
+/// a quote, a backslash or nothing at all is single-quoted (a single quote in it as `'\''`). Text from
+/// elsewhere (an ingested history's component names) goes into a command this way, never pasted in.
+pub(crate) fn join_command<S: AsRef<str>>(argv: &[S]) -> String {
+    let quoted: Vec<String> = argv
+        .iter()
+        .map(|a| {
+            let a = a.as_ref();
+            if !a.is_empty() && !a.chars().any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '\\')) {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    quoted.join(" ")
+}
+
 /// Splits a command line into an argument vector: whitespace separates, single quotes are literal,
 /// double quotes allow `\"` and `\\`, a backslash outside quotes escapes the next character.
 pub(crate) fn split_command(s: &str) -> Result<Vec<String>, InvalidRecord> {
@@ -537,12 +555,22 @@ mod tests {
         );
         assert!(split_command("  ").is_err());
         assert!(split_command("a 'b").is_err());
+        assert_eq!(
+            join_command(&["helm", "rollback", "web --post-renderer x", "it's", ""]),
+            r#"helm rollback 'web --post-renderer x' 'it'\''s' ''"#
+        );
     }
 
     proptest::proptest! {
         #[test]
         fn split_never_panics(s in "\\PC{0,80}") {
             let _ = split_command(&s);
+        }
+
+        /// Any arguments (spaces, quotes, backslashes, empty ones, any character) survive the round trip.
+        #[test]
+        fn a_joined_command_splits_into_its_arguments(argv in proptest::collection::vec("(\\PC|[ '\"\\\\\t])*", 1..6)) {
+            proptest::prop_assert_eq!(split_command(&join_command(&argv)).unwrap(), argv);
         }
 
         /// The direct writer gives the bytes a general RFC 8785 canonicalizer gives (control characters,

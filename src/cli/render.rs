@@ -168,7 +168,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
     if !rec.cascades.is_empty() {
         field(&mut out, "may cascade to", &rec.cascades.join(", "));
     }
-    field(&mut out, "revert", &rec.revert.argv.join(" "));
+    field(&mut out, "revert", &crate::audit::record::join_command(&rec.revert.argv));
     field(&mut out, "  from -> to", &format!("{} -> {}", rec.revert.from, rec.revert.to));
     field(&mut out, "  digest", &rec.revert_digest());
     if let Some(x) = &rec.security {
@@ -293,7 +293,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
             when(&x.ts),
             safe(&x.body.env),
             x.body.outcome.as_str(),
-            safe(&x.body.command.join(" ")),
+            safe(&crate::audit::record::join_command(&x.body.command)),
             x.body
                 .output_sha256
                 .as_deref()

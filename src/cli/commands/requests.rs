@@ -77,7 +77,7 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
             if let (Some(repo), Some(spec)) = (&from_git, &revert) {
                 let g = workflow::requests::from_git(repo, spec)?;
                 if record.revert_cmd.is_none() {
-                    record.revert_cmd = Some(g.argv.join(" "));
+                    record.revert_cmd = Some(crate::audit::record::join_command(&g.argv));
                     record.from.get_or_insert(g.from.clone());
                     record.to.get_or_insert(g.to.clone());
                 }

@@ -101,7 +101,7 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
     if !r.cascades.is_empty() {
         push("cascades to", &r.cascades.join(", "));
     }
-    push("revert", &r.revert.argv.join(" "));
+    push("revert", &crate::audit::record::join_command(&r.revert.argv));
     push("from -> to", &format!("{} -> {}", r.revert.from, r.revert.to));
     push("op digest", &r.revert_digest());
     if let Some(fork) = &v.fork {
@@ -218,7 +218,7 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
         request: v.id.to_hex(),
         version: v.current().id.to_hex(),
         revert_digest: r.revert_digest(),
-        revert: crate::tui::model::clean_whole(&r.revert.argv.join(" ")).0,
+        revert: crate::tui::model::clean_whole(&crate::audit::record::join_command(&r.revert.argv)).0,
         evidence: v.evidence_ids().iter().map(|e| e.short(12)).collect(),
         policy: policy_id.short(16),
         flags: s.assessment.flag_ids(),

@@ -569,12 +569,23 @@ fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
 
 /// The command that performs a rollback like the one observed, as its tool spells it (what a post-hoc
 /// request records as its revert operation).
+/// The names come from an ingested history, so each is one argument however it is spelled: a component
+/// named `web --post-renderer ./x` stays one (odd) argument instead of adding a flag to the command.
 fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
+    use crate::audit::record::join_command;
     match source {
-        "helm" => format!("helm rollback {component} {to}"),
-        "kubernetes" => format!("kubectl rollout undo deployment/{component} --to-revision={to} --namespace {env}"),
-        "argocd" => format!("argocd app rollback {component} {to}"),
-        other => format!("{other} deployment of {to} in {env} (ran outside rollcall)"),
+        "helm" => join_command(&["helm", "rollback", component, to]),
+        "kubernetes" => join_command(&[
+            "kubectl",
+            "rollout",
+            "undo",
+            &format!("deployment/{component}"),
+            &format!("--to-revision={to}"),
+            "--namespace",
+            env,
+        ]),
+        "argocd" => join_command(&["argocd", "app", "rollback", component, to]),
+        other => join_command(&[other, "deployment", "of", to, "in", env, "(ran", "outside", "rollcall)"]),
     }
 }
 

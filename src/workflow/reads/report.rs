@@ -371,10 +371,9 @@ fn summary(view: &RequestView, f: &crate::audit::projection::TimelineItem) -> St
             find(&|| view.emergency.as_ref().map(|e| format!("{} (review due {})", e.body.reason, e.body.review_due)))
         }
         "rollback.executed" => find(&|| {
-            view.executions
-                .iter()
-                .find(|e| e.id == id)
-                .map(|e| format!("{:?}: {}", e.body.outcome, e.body.command.join(" ")).to_lowercase())
+            view.executions.iter().find(|e| e.id == id).map(|e| {
+                format!("{:?}: {}", e.body.outcome, crate::audit::record::join_command(&e.body.command)).to_lowercase()
+            })
         }),
         "rollback.validated" => find(&|| {
             view.validations.iter().find(|v| v.id == id).map(|v| format!("{:?}", v.body.result).to_lowercase())

@@ -50,7 +50,7 @@ pub(crate) fn execute(
         if command != record.revert.argv {
             return Err(WorkflowError::Refused(format!(
                 "the command differs from the approved revert operation ({}); amend the request to change it",
-                record.revert.argv.join(" ")
+                crate::audit::record::join_command(&record.revert.argv)
             )));
         }
         let env = x.env.clone().unwrap_or_else(|| record.env.clone());
