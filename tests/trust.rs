@@ -798,3 +798,41 @@ fn a_backdated_emergency_does_not_change_the_revert_that_ran() {
     only_judged_after_the_run(&f, "emergency.invoked");
     assert!(json_at(&f, LATER, &["show", &req])["obligations"].as_array().is_some_and(|o| o.is_empty()));
 }
+
+/// A revoked admin revokes himself on a machine that had not seen his revocation, after approving there:
+/// the second revocation adds to the first and never replaces it (before, the later one by position did,
+/// so his approval, concurrent with the first, counted again). And a revoked key is never enrolled again.
+#[test]
+fn a_second_revocation_of_a_key_does_not_undo_the_first() {
+    let f = team_at(Some(T0));
+    let zed = f.json(&["key", "new", "zed"])["public_key"].as_str().unwrap().to_string();
+    let enroll = ["enroll", "zed", "--pubkey", &zed, "--role", "admin", "--role", "approver", "--as", "alice"];
+    ok_at(&f, "2026-11-01T01:00:00Z", &enroll);
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    let old = export_at(&f, "2026-11-02T09:05:00Z", "old.rollcall", "alice");
+    let z = machine(&f, "zed", "evil.example/z", &old, "2026-11-02T09:10:00Z");
+    let alices = f.size();
+    ok_at(&f, "2026-11-02T10:00:00Z", &["revoke", "zed", "--reason", "key compromised", "--as", "alice"]);
+    ok_at(&z, "2026-11-02T10:30:00Z", &["approve", &req, "--comment", "fine", "--as", "zed"]);
+    ok_at(&z, "2026-11-02T10:31:00Z", &["revoke", "zed", "--reason", "leaving", "--as", "zed"]);
+    // zed can no longer sign the export's audited read on his machine (his binary could skip it): bob's
+    // key, copied there, carries the bundle.
+    std::fs::copy(f.home().join("keys/bob.key"), z.home().join("keys/bob.key")).unwrap();
+    ok_at(&f, "2026-11-02T11:00:00Z", &["import", &export_at(&z, "2026-11-02T10:32:00Z", "z.rollcall", "bob")]);
+    let (code, g) = gate_at(&f, "2026-11-02T11:01:00Z", &req);
+    assert_eq!((code, &g["approvals"]["have"]), (1, &Value::from(0)), "{g}");
+    let shown = ok_at(&f, "2026-11-02T11:01:00Z", &["show", &req]);
+    let line = shown.lines().find(|l| l.contains("approval.granted")).expect("the approval is shown");
+    assert!(line.contains("concurrently with zed's revocation at test.example/laptop #"), "{shown}");
+    // `members` names the first revocation, alice's.
+    let members = json_at(&f, "2026-11-02T11:02:00Z", &["members"]);
+    let m = members["members"].as_array().unwrap().iter().find(|m| m["name"] == "zed").unwrap().clone();
+    assert_eq!(m["revoked"].as_u64(), Some(alices), "{members}");
+    // Enrolling the revoked key again is refused, and nothing is written.
+    let before = f.fingerprint();
+    let again = ["enroll", "zed2", "--pubkey", &zed, "--role", "approver", "--as", "alice"];
+    let (code, _, err) = run_at(&f, "2026-11-02T11:03:00Z", &again);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("revoked") && err.contains("never enrolled again"), "{err}");
+    assert_eq!(f.fingerprint(), before);
+}

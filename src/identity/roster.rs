@@ -29,8 +29,12 @@ pub struct Member {
     pub key: PublicKey,
     /// Log position from which the key counts.
     pub since: Pos,
-    /// Log position from which it no longer counts.
+    /// The first revocation that took effect (in position order): what `members` shows.
     pub revoked: Option<Pos>,
+    /// Every other revocation of the key that took effect. Each one voids what was concurrent with it
+    /// (§7.3 rule 2): a second revocation, from a log that had not seen the first, adds to the first and
+    /// never replaces it.
+    later_revocations: Vec<Pos>,
     /// Role sets with the position each took effect, oldest first.
     pub roles: Vec<(Pos, Vec<String>)>,
     /// `name (key id)`, as [`Roster::display`] shows the member: made once, not hashed again for every row.
@@ -40,11 +44,16 @@ pub struct Member {
 impl Member {
     fn new(name: String, key: PublicKey, since: Pos, roles: Vec<String>) -> Member {
         let label = format!("{name} ({})", key.key_id());
-        Member { name, key, since, revoked: None, roles: vec![(since, roles)], label }
+        Member { name, key, since, revoked: None, later_revocations: Vec::new(), roles: vec![(since, roles)], label }
+    }
+
+    /// Every revocation of the key that took effect, in position order.
+    fn revocations(&self) -> impl Iterator<Item = Pos> + '_ {
+        self.revoked.iter().chain(&self.later_revocations).copied()
     }
 
     pub(crate) fn active_at(&self, pos: Pos) -> bool {
-        self.since <= pos && self.revoked.is_none_or(|r| pos < r)
+        self.since <= pos && self.revocations().all(|r| pos < r)
     }
 
     pub(crate) fn current_roles(&self) -> &[String] {
@@ -225,10 +234,10 @@ impl Roster {
         if !self.causal.before(m.since, pos) {
             return false;
         }
-        match m.revoked {
-            None => true,
-            Some(r) if self.lenient => !self.causal.before(r, pos),
-            Some(r) => r != pos && self.causal.before(pos, r),
+        if self.lenient {
+            m.revocations().all(|r| !self.causal.before(r, pos))
+        } else {
+            m.revocations().all(|r| r != pos && self.causal.before(pos, r))
         }
     }
 
@@ -254,9 +263,7 @@ impl Roster {
     /// a revocation (or removal of the admin role, when `needs_admin`) concurrent with it.
     fn concurrent_loss(&self, key: &PublicKey, pos: Pos, needs_admin: bool) -> Option<String> {
         let m = self.member(key)?;
-        if let Some(r) = m.revoked
-            && self.causal.concurrent(pos, r)
-        {
+        if let Some(r) = m.revocations().find(|r| self.causal.concurrent(pos, *r)) {
             return Some(self.concurrent_revocation(m, r));
         }
         if needs_admin && !self.member_roles(m, pos).iter().any(|r| r == ADMIN_ROLE) {
@@ -349,14 +356,14 @@ impl Roster {
     pub(crate) fn signer_problem(&self, key: &PublicKey, pos: Pos) -> String {
         match self.member(key) {
             None => format!("signed by key {} that is not enrolled", key.key_id()),
-            Some(m) if m.revoked.is_some_and(|r| self.causal.before(r, pos)) => format!(
+            Some(m) if let Some(r) = m.revocations().find(|r| self.causal.before(*r, pos)) => format!(
                 "signed by {} ({}) after the key was revoked at {}",
                 m.name,
                 key.key_id(),
-                self.causal.describe(m.revoked.unwrap_or_default())
+                self.causal.describe(r)
             ),
-            Some(m) if m.revoked.is_some_and(|r| self.causal.concurrent(r, pos)) => {
-                self.concurrent_revocation(m, m.revoked.unwrap_or_default())
+            Some(m) if let Some(r) = m.revocations().find(|r| self.causal.concurrent(*r, pos)) => {
+                self.concurrent_revocation(m, r)
             }
             Some(m) if !self.causal.before(m.since, pos) => format!(
                 "signed by {} ({}) where the enrollment at {} had not been seen",
@@ -412,10 +419,17 @@ impl Roster {
                 let b: EnrolledBody =
                     serde_json::from_value(body.clone()).map_err(|e| format!("malformed body: {e}"))?;
                 let key = PublicKey::parse(&b.key).ok_or("the key to enroll is not a valid ed25519 public key")?;
-                if let Some(m) = self.member(&key)
-                    && m.revoked.is_none()
-                {
-                    return Err(format!("key {} is already enrolled as {}", key.key_id(), m.name));
+                if let Some(m) = self.member(&key) {
+                    // A revoked key stays revoked: enrolling it again would drop its revocation and void
+                    // what it signed while it counted.
+                    return Err(match m.revoked {
+                        None => format!("key {} is already enrolled as {}", key.key_id(), m.name),
+                        Some(_) => format!(
+                            "key {} was enrolled as {} and revoked; a revoked key is never enrolled again (make a new key)",
+                            key.key_id(),
+                            m.name
+                        ),
+                    });
                 }
                 if self.members.values().any(|m| m.name == b.name && m.revoked.is_none()) {
                     return Err(format!("the name {:?} is already taken by an enrolled key", b.name));
@@ -571,7 +585,10 @@ impl Roster {
                     && let Some(key) = PublicKey::parse(&b.key)
                     && let Some(m) = self.members.get_mut(&key.bytes())
                 {
-                    m.revoked = Some(pos);
+                    match m.revoked {
+                        None => m.revoked = Some(pos),
+                        Some(_) => m.later_revocations.push(pos),
+                    }
                 }
             }
             POLICY_ADOPTED => {
