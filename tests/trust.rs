@@ -836,3 +836,92 @@ fn a_second_revocation_of_a_key_does_not_undo_the_first() {
     assert!(err.contains("revoked") && err.contains("never enrolled again"), "{err}");
     assert_eq!(f.fingerprint(), before);
 }
+
+/// A policy adopted with `content` by alice at `now` (a file in `env`'s home).
+fn adopt_at(env: &Env, now: &str, name: &str, content: &str) {
+    let path = common::file(env, name, content);
+    ok_at(env, now, &["policy", "adopt", &path, "--as", "alice"]);
+}
+
+/// The admins take the emergency path away from release managers; erin, working from a copy older than
+/// that policy (an old bundle), files a request and breaks glass there. Before, the founder's `gate`
+/// passed her request with no approval (the emergency waived them under the policy her log had seen); a
+/// policy adopted concurrently now takes the permission away (FORMAT.md §7.3 rule 6).
+#[test]
+fn a_stricter_policy_adopted_concurrently_takes_the_emergency_path_away() {
+    let f = team_at(Some(T0));
+    let old = export_at(&f, "2026-11-02T08:00:00Z", "old.rollcall", "alice");
+    adopt_at(
+        &f,
+        "2026-11-03T09:00:00Z",
+        "p2.toml",
+        "version = 1\n[emergency]\nmay_invoke = [\"admin\"]\nreview_within_hours = 48\n",
+    );
+    // On the founder's machine the CLI refuses her.
+    let req0 = json_at(&f, "2026-11-04T09:00:00Z", &common::request_args("erin", "Revert", "low"))["request"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = run_at(&f, "2026-11-04T09:01:00Z", &["emergency", &req0, "--reason", "now", "--as", "erin"]);
+    assert_ne!(code, 0, "{err}");
+    // From the old copy she may, there.
+    let m = machine(&f, "erin", "evil.example/m", &old, "2026-11-05T09:00:00Z");
+    let args = common::request_args("erin", "Quietly revert the audit logging", "critical");
+    let req = json_at(&m, "2026-11-05T09:01:00Z", &args)["request"].as_str().unwrap().to_string();
+    ok_at(&m, "2026-11-05T09:02:00Z", &["emergency", &req, "--reason", "trust me", "--as", "erin"]);
+    assert_eq!(gate_at(&m, "2026-11-05T09:03:00Z", &req).0, 0, "on her machine the emergency lets it run");
+    ok_at(&f, "2026-11-05T10:00:00Z", &["import", &export_at(&m, "2026-11-05T09:04:00Z", "m.rollcall", "erin")]);
+    let (code, g) = gate_at(&f, "2026-11-05T10:01:00Z", &req);
+    assert_eq!(code, 1, "{g}");
+    assert!(g["checklist"].as_array().unwrap().iter().all(|i| i["waived"] == false), "{g}");
+    let shown = ok_at(&f, "2026-11-05T10:01:00Z", &["show", &req]);
+    let line = shown.lines().find(|l| l.contains("emergency.invoked")).expect("the emergency is shown");
+    assert!(line.contains("may not invoke the emergency path") && line.contains("a stricter policy wins"), "{shown}");
+    let (code, v) = verify_json(&f);
+    assert_eq!(code, 0, "{v}");
+    assert!(does_not_count(&v).iter().any(|(k, why)| *k == "emergency.invoked" && why.contains("concurrently")), "{v}");
+}
+
+/// With `identity.admin_signatures = 2` in force, admin zed, working from a copy older than that policy,
+/// enrolls a second key for himself and adopts a policy putting the number back to 1, alone. Before, both
+/// took effect on the founder's machine (the threshold was read from each change's own past); a policy
+/// concurrent with a change now binds it too, so both wait for a second admin (§7.3 rule 6).
+#[test]
+fn one_admin_working_from_an_old_copy_cannot_change_governance_alone() {
+    one_admin_from_an_old_copy(false);
+}
+
+/// The same, and zed also revokes alice from his copy: a revocation is judged by its own past (rule 4), so
+/// alice is revoked and her policy, concurrent with that, no longer in force — yet it still binds what zed
+/// did concurrently with it (it counted by its own past), so his enrolment still waits for a second admin.
+#[test]
+fn one_admin_working_from_an_old_copy_cannot_change_governance_alone_by_revoking_the_other() {
+    one_admin_from_an_old_copy(true);
+}
+
+fn one_admin_from_an_old_copy(and_revokes_alice: bool) {
+    let f = team_at(Some(T0));
+    let zed = f.json(&["key", "new", "zed"])["public_key"].as_str().unwrap().to_string();
+    let enroll = ["enroll", "zed", "--pubkey", &zed, "--role", "admin", "--as", "alice"];
+    ok_at(&f, "2026-11-01T01:00:00Z", &enroll);
+    let old = export_at(&f, "2026-11-02T08:00:00Z", "old.rollcall", "alice");
+    adopt_at(&f, "2026-11-03T09:00:00Z", "p2.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
+    let z = machine(&f, "zed", "evil.example/z", &old, "2026-11-05T09:00:00Z");
+    let sock = z.json(&["key", "new", "sock"])["public_key"].as_str().unwrap().to_string();
+    let enroll = ["enroll", "sock", "--pubkey", &sock, "--role", "approver", "--as", "zed"];
+    ok_at(&z, "2026-11-05T09:01:00Z", &enroll);
+    let p3 = common::file(&z, "p3.toml", "version = 1\n[identity]\nadmin_signatures = 1\n");
+    ok_at(&z, "2026-11-05T09:02:00Z", &["policy", "adopt", &p3, "--as", "zed"]);
+    if and_revokes_alice {
+        ok_at(&z, "2026-11-05T09:02:30Z", &["revoke", "alice", "--reason", "coup", "--as", "zed"]);
+    }
+    ok_at(&f, "2026-11-05T10:00:00Z", &["import", &export_at(&z, "2026-11-05T09:03:00Z", "z.rollcall", "zed")]);
+    let members = json_at(&f, "2026-11-05T10:01:00Z", &["members"]);
+    assert!(members["members"].as_array().unwrap().iter().all(|m| m["name"] != "sock"), "{members}");
+    // Both changes wait for a second admin's signature.
+    let pending = members["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 2, "{members}");
+    assert!(pending.iter().all(|p| p["need"] == 2 && p["signatures"] == 1), "{members}");
+    let shown = ok_at(&f, "2026-11-05T10:01:00Z", &["policy", "show"]);
+    assert_eq!(shown.contains("admin_signatures = 2"), !and_revokes_alice, "{shown}");
+}

@@ -45,6 +45,21 @@ impl Policies {
     pub fn current(&self) -> (&EntryId, &Policy) {
         self.at(POS_MAX)
     }
+
+    /// The adopted policies concurrent with `pos` (neither had seen the other), with where each took
+    /// effect: each may take away what the policy in force at `pos` allows, never grant it (FORMAT.md §7.3
+    /// rule 6), so a member working from a copy older than a stricter policy gains nothing by it.
+    pub(crate) fn concurrent_with(&self, pos: Pos) -> impl Iterator<Item = (Pos, &EntryId, &Policy)> {
+        self.list
+            .iter()
+            .filter(move |(p, _, _)| self.causal.concurrent(*p, pos))
+            .map(|(p, id, policy)| (*p, id, policy))
+    }
+
+    /// `origin #index` of a position, for a reason.
+    fn describe(&self, pos: Pos) -> String {
+        self.causal.describe(pos)
+    }
 }
 
 /// One requirement of the checklist.
@@ -394,7 +409,16 @@ fn count(
 
 /// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
 pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
-    let (policy_id, policy) = ctx.policies.at(pos);
+    evaluate_under(view, ctx, now, ctx.policies.at(pos))
+}
+
+/// [`evaluate`] under the policy given (with its entry id).
+fn evaluate_under(
+    view: &RequestView,
+    ctx: &Context<'_>,
+    now: DateTime<Utc>,
+    (policy_id, policy): (&EntryId, &Policy),
+) -> Evaluation {
     let tier = tier_of(view, ctx.flags_tier);
     let rule = policy.tier(&tier);
     let current = view.current();
@@ -620,13 +644,41 @@ impl Rules for PolicyRules<'_> {
 }
 
 impl PolicyRules<'_> {
-    /// Why `f` may not do `action` on `view` under the roster and the policy in force, if it may not.
+    /// Why `f` may not do `action` on `view` under the roster and the policy in force, if it may not; or
+    /// under a policy adopted concurrently with it, which can take a permission away (§7.3 rule 6).
     fn reason_against(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
         let roster = self.ctx.roster;
         if !roster.is_active(&f.actor, f.pos) {
             return Err(roster.signer_problem(&f.actor, f.pos));
         }
-        let (_, policy) = self.ctx.policies.at(f.pos);
+        self.permitted(action, f, view, self.ctx.policies.at(f.pos))?;
+        if matches!(
+            action,
+            Action::Decide | Action::Validate | Action::Review | Action::Link | Action::Note | Action::Evidence
+        ) {
+            return Ok(());
+        }
+        for (at, id, policy) in self.ctx.policies.concurrent_with(f.pos) {
+            self.permitted(action, f, view, (id, policy)).map_err(|why| {
+                format!(
+                    "{why} — under the policy adopted at {} concurrently with this entry (neither had seen the \
+                     other); a stricter policy wins",
+                    self.ctx.policies.describe(at)
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Why `f` may not do `action` on `view` under `policy`, if it may not.
+    fn permitted(
+        &self,
+        action: Action,
+        f: &Fact,
+        view: &RequestView,
+        (policy_id, policy): (&EntryId, &Policy),
+    ) -> Result<(), String> {
+        let roster = self.ctx.roster;
         // Named only in a refusal (most actions are allowed: `verify` asks a million times).
         let who = || roster.display(&f.actor);
         match action {
@@ -675,7 +727,7 @@ impl PolicyRules<'_> {
                 {
                     return Err("executes something other than the current version's revert operation".into());
                 }
-                let eval = evaluate(view, &self.ctx, f.ts, f.pos);
+                let eval = evaluate_under(view, &self.ctx, f.ts, (policy_id, policy));
                 if !policy.execution.approver_may_execute && eval.approvals.contains(&f.actor) {
                     return Err(format!(
                         "{} approved this request and may not also execute it (separation of duties)",
