@@ -2,7 +2,7 @@
 //!
 //! Layers, each importing only those below it: `ledger` <- `identity` <- `audit` <- `policy`, `analysis`,
 //! `evidence`, `ingest`, `report`, `sync` <- `workflow` (reads and writes) <- `demo` <- `cli`, `tui`. `text`,
-//! `table` and `paths` are leaf utilities. `docs/ARCHITECTURE.md` draws them.
+//! `table`, `paths` and `child` are leaf utilities. `docs/ARCHITECTURE.md` draws them.
 //!
 //! Visibility: items are `pub(crate)` unless an integration (the binary, the tests, the benches, the fuzz
 //! targets) needs them (`unreachable_pub` flags a `pub` item that nothing outside the crate can reach).
@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub(crate) mod child;
 pub mod cli;
 pub mod demo;
 pub(crate) mod evidence;

@@ -1015,3 +1015,39 @@ fn a_mark_edited_in_the_file_stops_the_gate_instead_of_being_lifted() {
     assert_eq!(verify_json(&env).0, 1);
     assert_eq!(env.entry_set(), held);
 }
+
+/// The review deadline of an emergency is the policy's, not its signer's: one signed (behind the workflow's
+/// back) with `review_due` in the year 9999, or with none that reads as a time, would never be overdue. It
+/// does not count: nothing is waived, `show` and `verify` say why.
+#[test]
+fn an_emergency_whose_review_is_due_later_than_the_policy_allows_does_not_count() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    for due in ["9999-12-31T00:00:00.000Z", "whenever"] {
+        let env = team();
+        let req = file_request(&env, "bob", "critical");
+        let show = env.json(&["show", &req]);
+        let erin = env.signing_key("erin");
+        let body =
+            serde_json::json!({"request": req, "version": show["version"], "reason": "outage", "review_due": due});
+        let st = Statement::new(
+            "emergency.invoked",
+            &PublicKey::from_signing(&erin),
+            body,
+            &[Hash::from_hex(&req).unwrap()],
+        );
+        env.append_raw(&st, &erin);
+        let (code, g) = gate(&env, &req);
+        assert_eq!(code, 1, "{g}");
+        assert!(g["checklist"].as_array().unwrap().iter().all(|i| i["waived"] == false), "{g}");
+        let shown = env.ok(&["show", &req]);
+        assert!(shown.contains("the policy wants it within 48 hours"), "{shown}");
+        let (code, v) = verify_json(&env);
+        assert_eq!(code, 0, "{v}");
+        assert!(v["does_not_count"].to_string().contains("emergency.invoked"), "{v}");
+    }
+    // The workflow's own emergency counts (its deadline is the policy's).
+    let env = team();
+    let req = file_request(&env, "bob", "critical");
+    env.ok(&["emergency", &req, "--reason", "checkout down", "--as", "erin"]);
+    assert_eq!(gate(&env, &req).0, 0);
+}

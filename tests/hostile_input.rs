@@ -101,6 +101,65 @@ fn a_zstd_blob_bomb_is_refused_at_its_line_in_bounded_memory() {
     assert_eq!(v["evidence"]["checked"], 1, "{v}");
 }
 
+/// A bundle whose signed part is genuine, followed by cosignature lines no exporter writes: millions naming
+/// a witness and an origin nobody holds (ignored, as C2SP asks, and before, kept in memory until the end
+/// line: about 1.2 bytes per byte of the file), then a repeat of one origin and witness the bundle carries.
+/// Refused at the repeat's line, in bounded memory, the ledger unchanged.
+#[test]
+fn a_flood_of_cosignature_lines_is_refused_in_bounded_memory() {
+    let alice = Env::with_ledger();
+    let bob = peer(&alice, "bob", BOB, &["approver", "requester"]);
+    bob.ok(&["note", "one of bob's", "--as", "bob"]);
+    let ls = lines(&bob.export("bob.rollcall"));
+    let end = find(&ls, "end ");
+    // The origins the bundle carries, by the name in each verifier key (`name+id+key`).
+    let names: Vec<String> = ls
+        .iter()
+        .filter(|l| l.starts_with(b"origin "))
+        .map(|l| text(l).split(' ').nth(1).unwrap().split('+').next().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    let root = B64.encode([7u8; 32]);
+    let sig = B64.encode([9u8; 64]);
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    for l in &ls[..end] {
+        enc.write_all(l).unwrap();
+        enc.write_all(b"\n").unwrap();
+    }
+    // A skippable zstd frame of padding keeps the file under the decompression-bomb ratio (1,024 times
+    // the compressed bytes read, plus 64 MiB): what is left is about 1,000 times smaller than it expands.
+    let mut file = enc.finish().unwrap();
+    file.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+    file.extend_from_slice(&(512u32 << 10).to_le_bytes());
+    file.resize(file.len() + (512 << 10), 0);
+    let mut enc = zstd::stream::write::Encoder::new(file, 3).unwrap();
+    let flood = 1_500_000;
+    for i in 0..flood {
+        writeln!(enc, "cosignature x.example/o{} 1 {root} y.example/w 1795514400 {sig}", i % 1000).unwrap();
+    }
+    // bob's log as cosigned by the founder's: a pair the bundle does not carry already.
+    let (bobs, founders) = (names.iter().find(|n| *n == BOB).unwrap(), names.iter().find(|n| *n != BOB).unwrap());
+    let pair = format!("cosignature {bobs} 1 {root} {founders} 1795514400 {sig}");
+    writeln!(enc, "{pair}").unwrap();
+    writeln!(enc, "{pair}").unwrap();
+    writeln!(enc, "end {}", "0".repeat(64)).unwrap();
+    let z = enc.finish().unwrap();
+    assert!(z.len() < 2 << 20, "the file is small: {} bytes", z.len());
+    let path = alice.home().join("flood.rollcall.zst");
+    std::fs::write(&path, &z).unwrap();
+    let before = alice.dump();
+    let (code, err, rss_kib, _) = measured(&alice, &["import", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let repeat_line = end + flood + 2;
+    assert!(err.contains(&format!("line {repeat_line}")) && err.contains("a second cosignature of"), "{err}");
+    assert!(rss_kib < 128 * 1024, "peak RSS {rss_kib} KiB");
+    assert_eq!(alice.dump(), before, "a refused import changed the ledger");
+    // An auditor's verify --bundle (nothing held, so every cosignature would wait): refused, bounded.
+    let (code, _, rss_kib, _) = measured(&Env::new(), &["verify", "--bundle", path.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(rss_kib < 128 * 1024, "verify --bundle peak RSS {rss_kib} KiB");
+}
+
 #[test]
 fn a_bundle_without_blobs_verifies_and_can_be_joined() {
     let alice = Env::with_ledger();

@@ -5,7 +5,6 @@
 
 use super::changeset::{ChangeSet, Commit};
 use std::path::Path;
-use std::process::Command;
 
 /// The empty tree, for the diff of a root commit.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -25,7 +24,7 @@ pub(crate) struct GitRevert {
 }
 
 fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
+    let out = crate::child::command("git")
         .arg("-C")
         .arg(repo)
         .args(["-c", "core.quotepath=false", "-c", "diff.external=", "-c", "color.ui=false"])

@@ -22,6 +22,10 @@ pub(crate) const INSECURE_KDF_ENV: &str = "ROLLCALL_INSECURE_FAST_KDF";
 pub(crate) const MIN_M_KIB: u32 = 64 * 1024;
 /// The fewest Argon2id passes a key may use to be unlocked by a release build: the default.
 pub(crate) const MIN_T: u32 = 3;
+/// The most memory (KiB), passes and lanes a key file may ask the KDF for.
+const MAX_M_KIB: u32 = 1024 * 1024;
+const MAX_T: u32 = 10;
+const MAX_P: u32 = 4;
 
 /// Whether this build lets weak keys (test and demo keys) be created from the environment and unlocked.
 pub(crate) fn weak_keys_allowed_by_build() -> bool {
@@ -140,9 +144,14 @@ fn derive(passphrase: &str, kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>, KeyF
     if kdf.alg != "argon2id" || kdf.version != 0x13 {
         return Err(KeyFileError::Damaged(format!("unsupported KDF {} v{}", kdf.alg, kdf.version)));
     }
-    // Refuse absurd parameters from a crafted file before allocating for them.
-    if kdf.m_kib > 4 * 1024 * 1024 || kdf.t > 100 || kdf.p == 0 || kdf.p > 16 {
-        return Err(KeyFileError::Damaged("KDF parameters out of range".into()));
+    // Refuse parameters from a crafted file before allocating for them: rollcall writes 64 MiB, 3 passes, one
+    // lane; a file asking for more than 1 GiB, 10 passes or 4 lanes would only hold the machine (the
+    // parameters are authenticated, but only once the derivation has run).
+    if kdf.m_kib > MAX_M_KIB || kdf.t > MAX_T || kdf.p == 0 || kdf.p > MAX_P {
+        return Err(KeyFileError::Damaged(format!(
+            "KDF parameters out of range (at most m={MAX_M_KIB}KiB t={MAX_T} p={MAX_P}): {}",
+            kdf.describe()
+        )));
     }
     let salt = B64.decode(&kdf.salt).map_err(|_| KeyFileError::Damaged("salt is not base64".into()))?;
     let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
@@ -266,9 +275,16 @@ mod tests {
         let mut swapped = f.clone();
         swapped.public_key = PublicKey::from_signing(&generate().unwrap()).encode();
         assert_eq!(swapped.open("correct horse").unwrap_err(), KeyFileError::WrongPassphrase);
-        let mut huge = f;
-        huge.kdf.m_kib = u32::MAX;
-        assert!(matches!(huge.open("correct horse"), Err(KeyFileError::Damaged(_))));
+        // Parameters past what rollcall writes by far are refused before the derivation runs: 4 GiB,
+        // 100 passes or 16 lanes took the machine for minutes before.
+        for (m, t, p) in [(u32::MAX, 3, 1), (4 * 1024 * 1024, 3, 1), (64 * 1024, 100, 1), (64 * 1024, 3, 16)] {
+            let mut huge = f.clone();
+            (huge.kdf.m_kib, huge.kdf.t, huge.kdf.p) = (m, t, p);
+            assert!(
+                matches!(huge.open("correct horse"), Err(KeyFileError::Damaged(ref why)) if why.contains("out of range")),
+                "m={m} t={t} p={p}"
+            );
+        }
     }
 
     #[test]

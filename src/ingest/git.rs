@@ -14,7 +14,7 @@ use super::{IngestError, MAX_INPUT, MAX_REVISIONS, Observed, bounded, utc_second
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const SOURCE: &str = "git";
 const MARK: &str = "This reverts commit ";
@@ -168,7 +168,7 @@ pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, S
 
 /// Runs git in `repo` with `args` (and `stdin`), its output read up to [`MAX_INPUT`] bytes.
 fn git(repo: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    let mut child = Command::new("git")
+    let mut child = crate::child::command("git")
         .arg("-C")
         .arg(repo)
         .args(["-c", "core.quotepath=false", "-c", "color.ui=false", "-c", "log.showSignature=false"])

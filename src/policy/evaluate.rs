@@ -311,6 +311,12 @@ pub(crate) fn permission(
             "revert_digest": current.revert_digest,
             "version": current.id.to_hex(),
         }),
+        // As `rollcall emergency` writes it: the review due when the policy in force wants it.
+        Permission::Emergency => serde_json::json!({
+            "review_due": crate::ledger::statement::format_ts(
+                now + Duration::hours(i64::from(ctx.policies.at(pos).1.emergency.review_within_hours))
+            ),
+        }),
         _ => serde_json::Value::Null,
     };
     let body = crate::audit::fact_body::Body::of(&body);
@@ -710,6 +716,17 @@ impl PolicyRules<'_> {
                         "{} may not invoke the emergency path (roles allowed: {})",
                         who(),
                         policy.emergency.may_invoke.join(", ")
+                    ));
+                }
+                // The review deadline is the policy's, not the signer's: one later than the policy allows
+                // (or none that reads as a time) would keep an unreviewed emergency from ever being overdue.
+                let hours = policy.emergency.review_within_hours;
+                let latest = f.ts + Duration::hours(i64::from(hours));
+                let due = f.body.str_member("review_due");
+                if due.as_deref().and_then(crate::audit::record::parse_time).is_none_or(|d| d > latest) {
+                    return Err(format!(
+                        "its post-hoc review is due {}: the policy wants it within {hours} hours of the emergency",
+                        crate::text::safe(due.as_deref().unwrap_or("never"))
                     ));
                 }
             }

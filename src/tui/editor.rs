@@ -29,7 +29,8 @@ pub(crate) fn edit(text: &str) -> Result<String, String> {
     file.write_all(text.as_bytes()).and_then(|_| file.flush()).map_err(|e| format!("could not write it: {e}"))?;
     let cmd = command();
     let (program, args) = cmd.split_first().ok_or("no editor is set ($VISUAL, $EDITOR)")?;
-    let status = std::process::Command::new(program)
+    // Without rollcall's variables: an editor's plugins need no passphrase.
+    let status = crate::child::command(program)
         .args(args)
         .arg(file.path())
         .status()

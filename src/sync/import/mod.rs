@@ -290,7 +290,23 @@ impl Run<'_, '_> {
         while let Record::Blob { sha256, size } = rec {
             rec = self.blob(&sha256, size)?;
         }
+        // One line per origin and witness (the exporter writes the latest of each): a repeat is refused at
+        // its line, so neither the lines kept for later nor the checks made grow past origins² however
+        // long the file.
+        let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
         while let Record::Cosignature(c) = rec {
+            let known = |name: &str| self.held_before.contains(name) || self.seen.contains(name);
+            if !known(&c.witness) || !known(&c.origin) {
+                // A witness or an origin neither held here nor carried: ignored, as C2SP asks.
+                rec = self.next()?;
+                continue;
+            }
+            if !pairs.insert((c.origin.clone(), c.witness.clone())) {
+                return Err(self.bad(format!(
+                    "a second cosignature of {} by {} (a bundle carries the latest of each origin and witness)",
+                    c.origin, c.witness
+                )));
+            }
             if self.held_before.contains(&c.witness) && self.held_before.contains(&c.origin) {
                 self.cosignature(c)?;
             } else {

@@ -53,13 +53,8 @@ const REMOTE: &str = "origin";
 /// git with none of rollcall's variables (`ROLLCALL_PASSPHRASE`, `ROLLCALL_HOME`, …) in its
 /// environment: whatever a hook, a config or a hostile argument makes it run must not see them.
 fn git_command(dir: &Path) -> Command {
-    let mut c = Command::new("git");
+    let mut c = crate::child::command("git");
     c.arg("-C").arg(dir).env("GIT_TERMINAL_PROMPT", "0");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ROLLCALL_") {
-            c.env_remove(&name);
-        }
-    }
     c
 }
 

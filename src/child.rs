@@ -1,0 +1,32 @@
+//! Programs rollcall starts for its own work (git, the editor): a `Command` none of rollcall's variables
+//! reach (`ROLLCALL_PASSPHRASE`, `ROLLCALL_ORIGIN_PASSPHRASE`, `ROLLCALL_HOME`, …). What a repository's
+//! config, a hook, an editor plugin or a hostile argument makes such a program run must not read them.
+
+use std::ffi::OsStr;
+use std::process::Command;
+
+/// `program` with every `ROLLCALL_*` variable of this process removed from its environment.
+pub(crate) fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut c = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ROLLCALL_") {
+            c.env_remove(&name);
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_rollcall_variable_reaches_the_program() {
+        // The test process has ROLLCALL_* set by nobody in particular: set one for the child to miss.
+        // SAFETY: set_var is unsafe in edition 2024 (other threads may read the environment); this
+        // variable is this test's own and nothing else reads it.
+        unsafe { std::env::set_var("ROLLCALL_CHILD_TEST_SECRET", "s3cret") };
+        let out = super::command("env").output().expect("env runs");
+        let env = String::from_utf8_lossy(&out.stdout);
+        assert!(!env.contains("ROLLCALL_"), "{env}");
+        assert!(env.contains("PATH="), "the rest of the environment is kept: {env}");
+    }
+}
