@@ -1051,3 +1051,41 @@ fn an_emergency_whose_review_is_due_later_than_the_policy_allows_does_not_count(
     env.ok(&["emergency", &req, "--reason", "checkout down", "--as", "erin"]);
     assert_eq!(gate(&env, &req).0, 0);
 }
+
+/// After a run that did not succeed the revert may run again on the same approvals, so the request takes
+/// decisions again: a rejection then stops the retry, and the requester may withdraw it. Before, the failed run froze it: the rejection and the withdrawal
+/// were refused ("the request is executed") and the gate kept passing the retry.
+#[test]
+fn a_failed_run_leaves_the_request_open_to_decisions() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "failed", "--as", "erin"]);
+    assert_eq!(gate(&env, &req).0, 0, "the retry may run on carol's approval");
+    // New evidence (read after the decision to run: it does not make carol's approval stale) and a second
+    // approval, then a rejection, which stops the retry.
+    let log = file(&env, "scan.txt", "the scan found the old TLS config is back\n");
+    env.ok(&["evidence", "add", &req, &log, "--kind", "log", "--as", "bob"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    env.ok(&["approve", &req, "--comment", "retry is fine", "--as", "frank"]);
+    env.ok(&["reject", &req, "--comment", "the scan shows a regression; do not run", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    assert!(g["checklist"].to_string().contains("rejected"), "{g}");
+    refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"], 1, "did not allow");
+    // The requester may withdraw it.
+    env.ok(&["request", "withdraw", &req, "--reason", "abandoned after the failed run", "--as", "bob"]);
+    assert_eq!(env.json(&["show", &req])["status"], "withdrawn");
+    // After a partial run (it changed something) the request stays on the record: no withdrawal, though
+    // a rejection may still stop a retry.
+    let partial = file_request(&env, "bob", "low");
+    tested(&env, &partial, "bob");
+    env.ok(&["approve", &partial, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &partial, "--outcome", "partial", "--as", "erin"]);
+    refused(&env, &["request", "withdraw", &partial, "--reason", "hide it", "--as", "bob"], 1, "executed");
+    env.ok(&["reject", &partial, "--comment", "do not retry", "--as", "dave"]);
+    assert_eq!(gate(&env, &partial).0, 1);
+    let (code, v) = verify_json(&env);
+    assert_eq!((code, v["does_not_count"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
+}

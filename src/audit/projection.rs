@@ -187,8 +187,9 @@ pub struct Version {
 pub struct EvidenceRec {
     pub rec: Rec<EvidenceBody>,
     pub purged: Option<Rec<PurgedBody>>,
-    /// Attached while the request was open (decisions admitted), so an approver could have reviewed it.
-    /// Evidence attached later (validation output, logs after execution) never makes an approval stale.
+    /// Attached while the request was open, so an approver could have reviewed it. Evidence attached later
+    /// (validation output, logs after execution, even after a run that did not succeed) never makes an
+    /// approval stale: an approver who reads it and wants the retry stopped rejects.
     pub while_open: bool,
 }
 
@@ -678,6 +679,17 @@ impl RequestView {
         self.executions.last().map(|e| e.body.outcome)
     }
 
+    /// Whether decisions are taken: while open, and again after a run that did not succeed (the revert
+    /// may run again, so a rejection must still be able to stop it).
+    pub(crate) fn takes_decisions(&self) -> bool {
+        self.phase == Phase::Open || self.retry_possible()
+    }
+
+    /// Executed, and the latest run did not succeed: it may run again.
+    fn retry_possible(&self) -> bool {
+        self.phase == Phase::Executed && self.last_outcome().is_some_and(|o| o != Outcome::Succeeded)
+    }
+
     /// Whether a review is owed: an emergency was invoked and no post-hoc review that settles it recorded
     /// ([`RequestView::settles_emergency`]), or the executions forked and no review had seen them all
     /// ([`Fork`]).
@@ -797,13 +809,17 @@ impl RequestView {
         let ok = match action {
             Action::Request => false,
             Action::Amend => phase == Open,
-            Action::Withdraw => matches!(phase, Open | Emergency),
-            Action::Decide => phase == Open,
-            Action::Emergency => phase == Open,
-            Action::Execute => {
+            // After a failed run only: a partial run changed something, and an owed review must not vanish
+            // with the request.
+            Action::Withdraw => {
                 matches!(phase, Open | Emergency)
-                    || (phase == Executed && self.last_outcome().is_some_and(|o| o != Outcome::Succeeded))
+                    || (self.retry_possible()
+                        && self.executions.iter().all(|e| e.body.outcome == Outcome::Failed)
+                        && !self.review_owed())
             }
+            Action::Decide => self.takes_decisions(),
+            Action::Emergency => phase == Open,
+            Action::Execute => matches!(phase, Open | Emergency) || self.retry_possible(),
             Action::Validate => matches!(phase, Executed | Validated | Reviewed),
             Action::Review => matches!(phase, Executed | Validated | Reviewed | Closed),
             Action::Close => matches!(phase, Executed | Validated | Reviewed) && !self.review_owed(),

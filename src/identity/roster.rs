@@ -117,13 +117,6 @@ pub struct Roster {
     revocations: BTreeSet<EntryId>,
     /// While a revocation (or its co-signature) is judged: concurrent revocations do not void it.
     lenient: bool,
-    /// Policy adoptions are judged by their own past too (the first pass of [`Roster::build`], which
-    /// finds the policies that raise the bar for concurrent changes).
-    lenient_policies: bool,
-    /// The policies that count by their own past (signed and co-signed by enough admins as their log had
-    /// seen them), whatever is concurrent with them: each one's `identity.admin_signatures` binds every
-    /// governance change concurrent with it but a revocation (§7.3 rule 6).
-    bar: Arc<Vec<AdoptedPolicy>>,
     members: BTreeMap<[u8; 32], Member>,
     origins: BTreeMap<String, PublicKey>,
     genesis: Option<(Hash, GenesisBody)>,
@@ -191,35 +184,18 @@ impl Roster {
         Ok(roster)
     }
 
-    /// The roster of `rows` (governance entries in position order). First finds the policies that count
-    /// by their own past (the bar for concurrent changes); then observes the rows, voids every governance
-    /// entry that a counted revocation or role removal turns out to be concurrent with, and observes
-    /// again, until nothing more is voided. `Err` is an integrity problem of an entry (a malformed or
-    /// misplaced genesis).
+    /// The roster of `rows` (governance entries in position order). Observes them, then voids every
+    /// governance entry that a counted revocation or role removal turns out to be concurrent with, and
+    /// observes again, until nothing more is voided. `Err` is an integrity problem of an entry (a
+    /// malformed or misplaced genesis).
     pub(crate) fn build(
         causal: Arc<Causality>,
         rows: &[(Pos, EntryId, CheckedHead, Vec<u8>)],
     ) -> Result<Roster, (EntryId, String)> {
-        let bar = Self::settle(Arc::clone(&causal), rows, true, Arc::default())?.policies;
-        Self::settle(causal, rows, false, Arc::new(bar))
-    }
-
-    fn settle(
-        causal: Arc<Causality>,
-        rows: &[(Pos, EntryId, CheckedHead, Vec<u8>)],
-        lenient_policies: bool,
-        bar: Arc<Vec<AdoptedPolicy>>,
-    ) -> Result<Roster, (EntryId, String)> {
         let mut forced: BTreeMap<EntryId, String> = BTreeMap::new();
         // Each round voids at least one more entry, so this ends after at most rows.len() rounds.
         for _ in 0..=rows.len() {
-            let mut r = Roster {
-                causal: Arc::clone(&causal),
-                forced: forced.clone(),
-                lenient_policies,
-                bar: Arc::clone(&bar),
-                ..Default::default()
-            };
+            let mut r = Roster { causal: Arc::clone(&causal), forced: forced.clone(), ..Default::default() };
             for (pos, id, head, bytes) in rows {
                 r.observe(*pos, id, head, bytes).map_err(|p| (*id, p))?;
             }
@@ -325,15 +301,14 @@ impl Roster {
         // A revocation is judged by its own past only, and so is a log's declaration: a machine joined by a
         // member revoked concurrently still declares its log (its entries are kept, and those signed by
         // the revoked key do not count), so honest bundles that carry it are not refused.
-        let own_past = |kind: &str| kind == REVOKED || (self.lenient_policies && kind == POLICY_ADOPTED);
-        self.lenient = own_past(&head.kind)
+        self.lenient = head.kind == REVOKED
             || head.kind == ORIGIN_JOINED
             || (head.kind == ENDORSED
                 && parse_body::<EndorsedBody>(bytes)
                     .ok()
                     .and_then(|b| Hash::from_hex(&b.entry))
                     .and_then(|t| self.pending.get(&t))
-                    .is_some_and(|p| own_past(&p.kind)));
+                    .is_some_and(|p| p.kind == REVOKED));
         if self.lenient {
             self.revocations.insert(*id);
         }
@@ -438,7 +413,7 @@ impl Roster {
                 self.display(proposer)
             ));
         }
-        let threshold = self.signatures_for(kind, pos);
+        let threshold = self.admin_signatures(pos);
         match kind {
             ENROLLED => {
                 let b: EnrolledBody =
@@ -505,7 +480,7 @@ impl Roster {
     fn propose(&mut self, pos: Pos, id: &Hash, head: &CheckedHead, bytes: &[u8]) -> Result<(), String> {
         let body = body_value(bytes);
         self.check_proposal(&head.kind, &body, &head.actor, pos)?;
-        let threshold = self.signatures_for(&head.kind, pos);
+        let threshold = self.admin_signatures(pos);
         let mut p = Pending {
             id: *id,
             kind: head.kind.clone(),
@@ -696,27 +671,9 @@ impl Roster {
         &self.policies
     }
 
-    /// Distinct admin signatures that governance changes need at `pos`: what the policy in force there
-    /// asks, or more when a policy that counts by its own past and is concurrent with `pos` asks more
-    /// (§7.3 rule 6: a concurrent policy raises the bar, never lowers it). So an admin working from a copy
-    /// older than `admin_signatures = 2` cannot enroll keys or change policy alone.
+    /// Distinct admin signatures that governance changes need at `pos`.
     pub(crate) fn admin_signatures(&self, pos: Pos) -> u32 {
-        let past = self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1);
-        self.bar
-            .iter()
-            .filter(|p| self.causal.concurrent(p.pos, pos))
-            .map(|p| admin_threshold(&p.text))
-            .fold(past, u32::max)
-    }
-
-    /// [`Roster::admin_signatures`] for a change of `kind`: a revocation is judged by its own past only
-    /// (rule 4), so the policy in force there sets its number.
-    fn signatures_for(&self, kind: &str, pos: Pos) -> u32 {
-        if kind == REVOKED {
-            self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
-        } else {
-            self.admin_signatures(pos)
-        }
+        self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
     }
 
     pub(crate) fn pending(&self) -> impl Iterator<Item = &Pending> {

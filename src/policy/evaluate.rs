@@ -45,21 +45,6 @@ impl Policies {
     pub fn current(&self) -> (&EntryId, &Policy) {
         self.at(POS_MAX)
     }
-
-    /// The adopted policies concurrent with `pos` (neither had seen the other), with where each took
-    /// effect: each may take away what the policy in force at `pos` allows, never grant it (FORMAT.md §7.3
-    /// rule 6), so a member working from a copy older than a stricter policy gains nothing by it.
-    pub(crate) fn concurrent_with(&self, pos: Pos) -> impl Iterator<Item = (Pos, &EntryId, &Policy)> {
-        self.list
-            .iter()
-            .filter(move |(p, _, _)| self.causal.concurrent(*p, pos))
-            .map(|(p, id, policy)| (*p, id, policy))
-    }
-
-    /// `origin #index` of a position, for a reason.
-    fn describe(&self, pos: Pos) -> String {
-        self.causal.describe(pos)
-    }
 }
 
 /// One requirement of the checklist.
@@ -153,18 +138,20 @@ fn satisfies_kind(e: &EvidenceRec, kind: &str, accept_opaque: bool) -> bool {
 
 /// Why an approval `d` does not count for the evidence it signed, if it does not: evidence attached while
 /// the request was open that it did not sign makes it stale (unless that evidence had been purged before
-/// it signed), and every kind in `needed` must be satisfied by evidence it signed.
+/// it signed, in causal order: `before`), and every kind in `needed` must be satisfied by evidence it
+/// signed. A purge the approver's log had not seen (one signed where the approval was not known, at
+/// whatever time) does not excuse what the approval did not see.
 fn evidence_problem(
     view: &RequestView,
     d: &Rec<DecisionBody>,
     needed: &[String],
     satisfying: &dyn Fn(&EvidenceRec, &str) -> bool,
+    before: &dyn Fn(Pos, Pos) -> bool,
 ) -> Option<String> {
     let signed: Vec<EntryId> = d.body.evidence.iter().filter_map(|h| Hash::from_hex(h)).collect();
-    let unseen = view
-        .evidence
-        .iter()
-        .find(|e| e.while_open && !signed.contains(&e.rec.id) && e.purged.as_ref().is_none_or(|p| p.pos >= d.pos));
+    let unseen = view.evidence.iter().find(|e| {
+        e.while_open && !signed.contains(&e.rec.id) && e.purged.as_ref().is_none_or(|p| !before(p.pos, d.pos))
+    });
     if let Some(e) = unseen {
         return Some(if e.rec.pos > d.pos {
             format!("stale: evidence {} attached after this approval; re-approve", e.rec.id.short(12))
@@ -173,7 +160,7 @@ fn evidence_problem(
         });
     }
     let seen: Vec<&EvidenceRec> =
-        view.evidence.iter().filter(|e| e.rec.pos < d.pos && signed.contains(&e.rec.id)).collect();
+        view.evidence.iter().filter(|e| before(e.rec.pos, d.pos) && signed.contains(&e.rec.id)).collect();
     let unmet: Vec<&str> =
         needed.iter().filter(|k| !seen.iter().any(|e| satisfying(e, k))).map(String::as_str).collect();
     if unmet.is_empty() {
@@ -390,7 +377,10 @@ fn count(
             Some("signed a different revert operation".into())
         } else if let Some(why) = signer_problem(view, ctx, policy, tier, &d.actor, d.pos, approve) {
             Some(why)
-        } else if let Some(why) = approve.then(|| evidence_problem(view, d, needed, &satisfying)).flatten() {
+        } else if let Some(why) = approve
+            .then(|| evidence_problem(view, d, needed, &satisfying, &|a, b| ctx.roster.happened_before(a, b)))
+            .flatten()
+        {
             Some(why)
         } else if approve
             && policy.approvals.expiry_hours > 0
@@ -440,7 +430,12 @@ fn evaluate_under(
     let Tally { decisions, approvers, blocking, not_counted } = count(view, ctx, policy, &tier, &needed, now);
     let have = approvers.len() as u32;
     let required_missing = cover_roles(&rule.required_roles, &approvers);
-    let emergency = view.emergency.as_ref().map(|e| {
+    // An emergency waives only when the policy this evaluation applies lets its signer invoke one (with the
+    // roles held at the emergency): one invoked where a stricter policy had not been seen (a copy of the
+    // ledger older than it) lets nothing run under that policy (FORMAT.md §5).
+    let lapsed =
+        view.emergency.as_ref().filter(|e| !ctx.roster.has_role(&e.actor, e.pos, &policy.emergency.may_invoke));
+    let emergency = view.emergency.as_ref().filter(|_| lapsed.is_none()).map(|e| {
         format!(
             "waived: emergency invoked by {} at {}",
             ctx.roster.display(&e.actor),
@@ -466,9 +461,15 @@ fn evaluate_under(
         id: "state",
         met: state.is_ok(),
         waived: false,
-        detail: match &state {
-            Ok(()) => "the request can be executed".into(),
-            Err(e) => format!("cannot execute: {e}"),
+        detail: match (&state, lapsed) {
+            (Ok(()), None) => "the request can be executed".into(),
+            (Ok(()), Some(e)) => format!(
+                "the request can be executed; its emergency waives nothing: {} may not invoke the emergency path \
+                 under the policy in force (roles allowed: {})",
+                ctx.roster.display(&e.actor),
+                policy.emergency.may_invoke.join(", ")
+            ),
+            (Err(e), _) => format!("cannot execute: {e}"),
         },
     });
 
@@ -650,30 +651,13 @@ impl Rules for PolicyRules<'_> {
 }
 
 impl PolicyRules<'_> {
-    /// Why `f` may not do `action` on `view` under the roster and the policy in force, if it may not; or
-    /// under a policy adopted concurrently with it, which can take a permission away (§7.3 rule 6).
+    /// Why `f` may not do `action` on `view` under the roster and the policy in force, if it may not.
     fn reason_against(&self, action: Action, f: &Fact, view: &RequestView) -> Result<(), String> {
         let roster = self.ctx.roster;
         if !roster.is_active(&f.actor, f.pos) {
             return Err(roster.signer_problem(&f.actor, f.pos));
         }
-        self.permitted(action, f, view, self.ctx.policies.at(f.pos))?;
-        if matches!(
-            action,
-            Action::Decide | Action::Validate | Action::Review | Action::Link | Action::Note | Action::Evidence
-        ) {
-            return Ok(());
-        }
-        for (at, id, policy) in self.ctx.policies.concurrent_with(f.pos) {
-            self.permitted(action, f, view, (id, policy)).map_err(|why| {
-                format!(
-                    "{why} — under the policy adopted at {} concurrently with this entry (neither had seen the \
-                     other); a stricter policy wins",
-                    self.ctx.policies.describe(at)
-                )
-            })?;
-        }
-        Ok(())
+        self.permitted(action, f, view, self.ctx.policies.at(f.pos))
     }
 
     /// Why `f` may not do `action` on `view` under `policy`, if it may not.
@@ -831,7 +815,8 @@ mod tests {
         let view = RequestView::fold(&request, related, &NoRules).unwrap();
         let needed: Vec<String> = needed.iter().map(|s| s.to_string()).collect();
         let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, false);
-        evidence_problem(&view, view.decisions.last().unwrap(), &needed, &satisfying)
+        // One log: causal order is position order.
+        evidence_problem(&view, view.decisions.last().unwrap(), &needed, &satisfying, &|a, b| a < b)
     }
 
     #[test]

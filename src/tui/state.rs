@@ -290,7 +290,7 @@ pub struct ActionDialog {
     pub focus: usize,
     pub step: Step,
     pub error: Option<String>,
-    pub passphrase: Zeroizing<String>,
+    pub passphrase: PassphraseField,
     /// The first line of what will be signed shown while reviewing (when it is taller than the screen).
     pub scroll: u16,
     /// Where the cursor is in the focused text field: characters from its end (0: at the end).
@@ -579,5 +579,99 @@ impl AppState {
              may not be what was recorded — run it again on the integrity screen (4, r); `rollcall verify` says \
              where",
         )
+    }
+}
+
+/// The most bytes a passphrase typed or pasted into the console may hold.
+pub(crate) const PASSPHRASE_ROOM: usize = 1024;
+
+/// The passphrase being typed in a signing dialog. Its buffer is allocated once with room for the longest
+/// passphrase and never grows (a `String` that grows moves its text and frees the old block unwiped),
+/// and it is wiped when cleared, when taken and when dropped: no copy is left in freed memory.
+pub struct PassphraseField(Zeroizing<String>);
+
+impl Default for PassphraseField {
+    fn default() -> Self {
+        PassphraseField(Zeroizing::new(String::with_capacity(PASSPHRASE_ROOM)))
+    }
+}
+
+impl Clone for PassphraseField {
+    /// A copy in a buffer of its own room (never one grown to fit).
+    fn clone(&self) -> Self {
+        let mut copy = PassphraseField::default();
+        copy.push_str(&self.0);
+        copy
+    }
+}
+
+impl std::fmt::Debug for PassphraseField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PassphraseField({} characters)", self.0.chars().count())
+    }
+}
+
+impl PassphraseField {
+    /// Adds `c` if there is room (false when the passphrase is full).
+    pub fn push(&mut self, c: char) -> bool {
+        let room = self.0.len() + c.len_utf8() <= PASSPHRASE_ROOM;
+        if room {
+            self.0.push(c);
+        }
+        room
+    }
+
+    /// Adds as much of `text` as there is room for.
+    pub fn push_str(&mut self, text: &str) {
+        for c in text.chars() {
+            if !self.push(c) {
+                break;
+            }
+        }
+    }
+
+    pub fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// Wipes what was typed.
+    pub fn clear(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many characters were typed (the dialog shows as many dots).
+    pub fn chars(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    /// The passphrase, moved out whole (no copy made); the field starts again empty, with its room.
+    pub fn take(&mut self) -> String {
+        let mut taken = std::mem::replace(&mut self.0, Zeroizing::new(String::with_capacity(PASSPHRASE_ROOM)));
+        std::mem::take(&mut *taken)
+    }
+}
+
+#[cfg(test)]
+mod passphrase_field_tests {
+    use super::*;
+
+    #[test]
+    fn the_passphrase_buffer_never_grows_and_is_taken_whole() {
+        let mut f = PassphraseField::default();
+        let start = f.0.as_ptr();
+        f.push_str(&"é".repeat(PASSPHRASE_ROOM));
+        // Full at its room: never moved to a bigger buffer (which would leave the old one unwiped).
+        assert_eq!((f.0.len(), f.0.as_ptr()), (PASSPHRASE_ROOM, start));
+        assert!(!f.push('x'));
+        f.clear();
+        assert!(f.is_empty() && f.0.capacity() >= PASSPHRASE_ROOM);
+        f.push_str("correct horse");
+        assert_eq!((f.take(), f.is_empty(), f.0.capacity() >= PASSPHRASE_ROOM), ("correct horse".into(), true, true));
+        assert_eq!(format!("{:?}", f.clone()), "PassphraseField(0 characters)");
     }
 }

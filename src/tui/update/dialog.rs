@@ -474,11 +474,13 @@ pub(super) fn edited(s: &mut AppState, result: Result<String, String>) -> Vec<Cm
 /// characters are dropped), at its cursor. The passphrase takes a paste too, never shown.
 pub(super) fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
     let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
-    let clean: String = text
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect();
+    // Wiped when dropped: it may be a pasted passphrase.
+    let clean: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+        text.chars()
+            .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect(),
+    );
     match d.step {
         Step::Fill => {
             let f = &mut d.fields[d.focus];
@@ -574,7 +576,12 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                     KeyCode::Backspace => {
                         d.passphrase.pop();
                     }
-                    KeyCode::Char(c) if !c.is_control() => d.passphrase.push(c),
+                    KeyCode::Char(c) if !c.is_control() => {
+                        let full = !d.passphrase.push(c);
+                        if full {
+                            d.error = Some("that is longer than any passphrase rollcall takes".into());
+                        }
+                    }
                     KeyCode::Enter => {
                         if d.passphrase.is_empty() {
                             d.error = Some("type the passphrase of your key".into());
@@ -594,7 +601,7 @@ pub(super) fn action_key(s: &mut AppState, k: KeyEvent) -> Vec<Cmd> {
                             return vec![];
                         }
                         d.step = Step::Signing;
-                        let passphrase = Passphrase::new(std::mem::take(&mut *d.passphrase));
+                        let passphrase = Passphrase::new(d.passphrase.take());
                         let Some(job) = job_of(d) else {
                             d.step = Step::Review;
                             d.error = Some("this action has no request to act on".into());

@@ -251,7 +251,7 @@ pub(crate) fn fitted(s: &AppState, d: &ActionDialog, width: u16, rows: u16) -> V
     let label_width = d.fields.iter().map(|fl| label_of(fl).chars().count()).max().unwrap_or(0).max(10) + 1;
     let mut foot: Vec<Line<'static>> = Vec::new();
     if matches!(d.step, Step::Passphrase | Step::Signing) {
-        let masked = "•".repeat(d.passphrase.chars().count());
+        let masked = "•".repeat(d.passphrase.chars());
         let cursor = if d.step == Step::Passphrase { "█" } else { "" };
         foot.push(Line::from(vec![
             Span::styled(format!("{:<label_width$}", "passphrase"), t.selected),

@@ -372,7 +372,8 @@ fn summary(view: &RequestView, f: &crate::audit::projection::TimelineItem) -> St
         }
         "rollback.executed" => find(&|| {
             view.executions.iter().find(|e| e.id == id).map(|e| {
-                format!("{:?}: {}", e.body.outcome, crate::audit::record::join_command(&e.body.command)).to_lowercase()
+                let outcome = format!("{:?}", e.body.outcome).to_lowercase();
+                format!("{outcome}: {}", crate::audit::record::join_command(&e.body.command))
             })
         }),
         "rollback.validated" => find(&|| {
