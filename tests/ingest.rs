@@ -98,15 +98,9 @@ fn observation_like(c: &rusqlite::Connection, like: &str) -> String {
     .unwrap()
 }
 
-/// Issue 17, item 3: a request filed for an observed rollback takes environment, component, from/to,
-/// change id, deploy time and revert command from the observation; flags given win.
-#[test]
-fn a_request_is_filled_from_an_observed_rollback() {
-    let env = common::team();
-    let path = fixture("helm-history-with-rollback.json");
-    env.ok(&["ingest", "helm", &path, "--env", "production", "--component", "foo", "--as", "bob"]);
-    let c = rusqlite::Connection::open(env.ledger()).unwrap();
-    let id = observation_like(&c, "%\"rollback\":true%");
+/// The id of the request bob files from observation `id` (as `request new --from-observed` fills it, with
+/// what only a person knows given).
+fn filed_from(env: &Env, id: &str) -> String {
     let r = env.json(&[
         "request",
         "new",
@@ -123,7 +117,19 @@ fn a_request_is_filled_from_an_observed_rollback() {
         "--as",
         "bob",
     ]);
-    let req = r["request"].as_str().unwrap().to_string();
+    r["request"].as_str().unwrap().to_string()
+}
+
+/// Issue 17, item 3: a request filed for an observed rollback takes environment, component, from/to,
+/// change id, deploy time and revert command from the observation; flags given win.
+#[test]
+fn a_request_is_filled_from_an_observed_rollback() {
+    let env = common::team();
+    let path = fixture("helm-history-with-rollback.json");
+    env.ok(&["ingest", "helm", &path, "--env", "production", "--component", "foo", "--as", "bob"]);
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let id = observation_like(&c, "%\"rollback\":true%");
+    let req = filed_from(&env, &id);
     let shown = env.json(&["show", &req[..12]]);
     let text = shown.to_string();
     for want in [
@@ -464,23 +470,7 @@ fn a_request_from_an_observation_keeps_each_name_one_argument() {
     env.ok(&["ingest", "helm", &path, "--env", "production", "--component", component, "--as", "bob"]);
     let c = rusqlite::Connection::open(env.ledger()).unwrap();
     let id = observation_like(&c, "%\"rollback\":true%");
-    let r = env.json(&[
-        "request",
-        "new",
-        "--from-observed",
-        &id[..10],
-        "--category",
-        "performance-regression",
-        "--rationale",
-        "the upgrade broke checkout",
-        "--impact",
-        "none: it already ran",
-        "--risk",
-        "low",
-        "--as",
-        "bob",
-    ]);
-    let req = r["request"].as_str().unwrap().to_string();
+    let req = filed_from(&env, &id);
     let shown = env.json(&["show", &req[..12]]);
     let argv = shown.to_string();
     assert!(argv.contains(r#"["helm","rollback","web --post-renderer ./x","1"]"#), "{argv}");
