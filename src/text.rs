@@ -46,9 +46,15 @@ fn needs_escape(c: char, multiline: bool) -> bool {
 }
 
 /// Whether a selector may follow what was written so far: only right after a visible non-ASCII
-/// character that is not itself a selector.
+/// character that is not itself a selector, a space or a combining mark (after which one would draw
+/// nothing either).
 fn selector_fits(out: &str) -> bool {
-    out.chars().next_back().is_some_and(|p| !p.is_ascii() && !is_selector(p))
+    out.chars().next_back().is_some_and(|p| !p.is_ascii() && !is_selector(p) && !p.is_whitespace() && !is_combining(p))
+}
+
+/// The blocks of combining marks (accents drawn on the character before them).
+fn is_combining(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 fn clean(s: &str, multiline: bool) -> Clean<'_> {
@@ -222,6 +228,8 @@ mod tests {
             ("\u{17B4}x\u{17B5}", "<U+17B4>x<U+17B5>"),
             ("\u{1820}\u{180B}\u{180B}", "\u{1820}\u{180B}<U+180B>"),
             ("\u{200B}\u{FE0F}", "<U+200B><U+FE0F>"),
+            ("e\u{0301}\u{FE0F}", "e\u{0301}<U+FE0F>"),
+            ("\u{00A0}\u{FE0E}", "\u{00A0}<U+FE0E>"),
         ] {
             let c = one_line(input);
             assert_eq!(c.text, shown, "{input:?}");

@@ -1072,7 +1072,11 @@ fn a_failed_run_leaves_the_request_open_to_decisions() {
     env.ok(&["reject", &req, "--comment", "the scan shows a regression; do not run", "--as", "dave"]);
     let (code, g) = gate(&env, &req);
     assert_eq!(code, 1, "{g}");
-    assert!(g["checklist"].to_string().contains("rejected"), "{g}");
+    assert!(
+        g["checklist"].to_string().contains("rejected by dave")
+            && g["checklist"].to_string().contains("only their approval lifts it now"),
+        "{g}"
+    );
     refused(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"], 1, "did not allow");
     // The requester may withdraw it.
     env.ok(&["request", "withdraw", &req, "--reason", "abandoned after the failed run", "--as", "bob"]);

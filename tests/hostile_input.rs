@@ -1146,7 +1146,7 @@ fn member_text_reaches_terminals_and_reports_escaped() {
     assert_eq!(env.fingerprint(), before);
 
     let md = env.ok(&["timeline", &req, "--format", "md"]);
-    assert!(md.contains("Revert \\[Approved by security\\](https://evil.example) &lt;img src=x&gt;"), "{md}");
+    assert!(md.contains("Revert \\[Approved by security\\](https\\://evil.example) &lt;img src=x&gt;"), "{md}");
     assert!(!md.contains("<img"), "{md}");
 }
 

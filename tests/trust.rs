@@ -828,6 +828,9 @@ fn a_second_revocation_of_a_key_does_not_undo_the_first() {
     let members = json_at(&f, "2026-11-02T11:02:00Z", &["members"]);
     let m = members["members"].as_array().unwrap().iter().find(|m| m["name"] == "zed").unwrap().clone();
     assert_eq!(m["revoked"].as_u64(), Some(alices), "{members}");
+    assert_eq!(m["revoked_at"], format!("test.example/laptop #{alices}"), "{members}");
+    let table = ok_at(&f, "2026-11-02T11:02:00Z", &["members"]);
+    assert!(table.contains(&format!("revoked at test.example/laptop #{alices}")), "{table}");
     // Enrolling the revoked key again is refused, and nothing is written.
     let before = f.fingerprint();
     let again = ["enroll", "zed2", "--pubkey", &zed, "--role", "approver", "--as", "alice"];
@@ -876,9 +879,13 @@ fn an_emergency_from_an_old_copy_waives_nothing_under_a_stricter_policy() {
     let checklist = g["checklist"].as_array().unwrap();
     assert!(checklist.iter().all(|i| i["waived"] == false), "{g}");
     assert!(checklist[0]["detail"].as_str().unwrap().contains("its emergency waives nothing: erin"), "{g}");
-    // The record is intact: what she did is on it, and lets nothing run.
+    // The record is intact: what she did is on it, and lets nothing run; the request still takes decisions.
     let (code, v) = verify_json(&f);
     assert_eq!(code, 0, "{v}");
+    ok_at(&f, "2026-11-05T10:02:00Z", &["reject", &req, "--comment", "not without approvals", "--as", "dave"]);
+    let g = gate_at(&f, "2026-11-05T10:03:00Z", &req).1;
+    let rejections = g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "rejections").unwrap().clone();
+    assert_eq!(rejections["met"], false, "{g}");
 }
 
 /// A purge signed where an approval was not known does not make the approval fresh: bob attaches a finding

@@ -817,7 +817,9 @@ impl RequestView {
                         && self.executions.iter().all(|e| e.body.outcome == Outcome::Failed)
                         && !self.review_owed())
             }
-            Action::Decide => self.takes_decisions(),
+            // Under an emergency too: one that a stricter policy does not let waive anything leaves the
+            // request needing approvals (a valid one waives them, and rejections, anyway).
+            Action::Decide => self.takes_decisions() || phase == Emergency,
             Action::Emergency => phase == Open,
             Action::Execute => matches!(phase, Open | Emergency) || self.retry_possible(),
             Action::Validate => matches!(phase, Executed | Validated | Reviewed),
@@ -1119,6 +1121,12 @@ mod tests {
         );
         assert!(executed("failed").admits(Action::Execute).is_ok());
         assert!(executed("partial").admits(Action::Execute).is_ok());
+        // The table's exceptions for a run that did not succeed: decisions, and a withdrawal after failed
+        // runs only.
+        assert!(executed("failed").admits(Action::Decide).is_ok());
+        assert!(executed("partial").admits(Action::Decide).is_ok());
+        assert!(executed("failed").admits(Action::Withdraw).is_ok());
+        assert!(executed("partial").admits(Action::Withdraw).is_err());
     }
 
     #[test]

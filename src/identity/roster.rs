@@ -31,6 +31,8 @@ pub struct Member {
     pub since: Pos,
     /// The first revocation that took effect (in position order): what `members` shows.
     pub revoked: Option<Pos>,
+    /// Where that revocation is, `origin #index` (an index alone names no log).
+    revoked_at: Option<String>,
     /// Every other revocation of the key that took effect. Each one voids what was concurrent with it
     /// (§7.3 rule 2): a second revocation, from a log that had not seen the first, adds to the first and
     /// never replaces it.
@@ -44,7 +46,21 @@ pub struct Member {
 impl Member {
     fn new(name: String, key: PublicKey, since: Pos, roles: Vec<String>) -> Member {
         let label = format!("{name} ({})", key.key_id());
-        Member { name, key, since, revoked: None, later_revocations: Vec::new(), roles: vec![(since, roles)], label }
+        Member {
+            name,
+            key,
+            since,
+            revoked: None,
+            revoked_at: None,
+            later_revocations: Vec::new(),
+            roles: vec![(since, roles)],
+            label,
+        }
+    }
+
+    /// Where the key's first revocation is, `origin #index`.
+    pub(crate) fn revoked_at(&self) -> Option<&str> {
+        self.revoked_at.as_deref()
     }
 
     /// Every revocation of the key that took effect, in position order.
@@ -586,7 +602,10 @@ impl Roster {
                     && let Some(m) = self.members.get_mut(&key.bytes())
                 {
                     match m.revoked {
-                        None => m.revoked = Some(pos),
+                        None => {
+                            m.revoked = Some(pos);
+                            m.revoked_at = Some(self.causal.describe(pos));
+                        }
                         Some(_) => m.later_revocations.push(pos),
                     }
                 }

@@ -501,7 +501,13 @@ fn evaluate_under(
         let (met, waived, detail) = waive(
             !rejected,
             if rejected {
-                format!("rejected by {}; amend the request to re-open it", blocking.join(", "))
+                match view.phase {
+                    crate::audit::projection::Phase::Open => {
+                        format!("rejected by {}; amend the request to re-open it", blocking.join(", "))
+                    }
+                    // After a run (an amendment is no longer taken): the rejecter may approve again.
+                    _ => format!("rejected by {}; only their approval lifts it now", blocking.join(", ")),
+                }
             } else {
                 "no rejection".into()
             },

@@ -12,6 +12,9 @@ pub(crate) const TIERS: [&str; 4] = ["low", "medium", "high", "critical"];
 /// The kinds of evidence a file can be attached as.
 pub(crate) const EVIDENCE_KINDS: [&str; 6] = ["test", "scan", "compliance", "validation", "log", "other"];
 
+/// The longest span, in days, a policy may give a temporary revert or an emergency's review (ten years).
+const MAX_DAYS: u32 = 3650;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -242,6 +245,11 @@ impl Policy {
         if self.requests.max_temporary_days == 0 {
             return Err(invalid(text, "requests", "max_temporary_days", "must be at least 1".into()));
         }
+        // Added to an entry's time wherever a request or an emergency is judged: bounded so that sum is
+        // always a date (a larger value would stop every reader of the ledger).
+        if self.requests.max_temporary_days > MAX_DAYS {
+            return Err(invalid(text, "requests", "max_temporary_days", format!("must be at most {MAX_DAYS}")));
+        }
         for tier in TIERS {
             let rule = self.approvals.tiers.get(tier).expect("tier");
             let section = format!("approvals.tiers.{tier}");
@@ -289,6 +297,10 @@ impl Policy {
         }
         if !self.emergency.may_invoke.is_empty() && self.emergency.review_within_hours == 0 {
             return Err(invalid(text, "emergency", "review_within_hours", "must be at least 1".into()));
+        }
+        if self.emergency.review_within_hours > MAX_DAYS * 24 {
+            let most = MAX_DAYS * 24;
+            return Err(invalid(text, "emergency", "review_within_hours", format!("must be at most {most}")));
         }
         let mut envs = std::collections::BTreeSet::new();
         for w in &self.windows {
@@ -386,6 +398,12 @@ mod tests {
         assert!(Policy::parse(text).unwrap_err().to_string().contains("line 4"));
         let text = "version = 1\n[approvals.tiers.low]\nrequired_roles = [\"admin\"]\n";
         assert!(Policy::parse(text).unwrap_err().to_string().contains("not among the roles"));
+        // Spans added to an entry's time are bounded (4294967295 hours overflowed the date and stopped every
+        // reader of the ledger).
+        let text = "version = 1\n[emergency]\nreview_within_hours = 4294967295\n";
+        assert!(Policy::parse(text).unwrap_err().to_string().contains("at most 87600"));
+        let text = "version = 1\n[requests]\nmax_temporary_days = 100000\n";
+        assert!(Policy::parse(text).unwrap_err().to_string().contains("at most 3650"));
     }
 
     #[test]

@@ -94,11 +94,24 @@ pub(crate) fn human(minutes: f64) -> String {
 }
 
 /// Text made safe for a Markdown table cell: terminal controls escaped, newlines neutralized, and what
-/// Markdown or HTML would read as markup (a pipe ending the cell, a link or image, a tag) escaped, so a
-/// title an enrolled member wrote renders as the text it is.
+/// Markdown or HTML would read as markup (a pipe ending the cell, a link or image, a tag, a bare address
+/// that GitHub's Markdown would make a link: `https://…`, `www.…`) escaped, so a title an enrolled member
+/// wrote renders as the text it is and nothing in a report is a link a reader did not write.
 pub(crate) fn cell(s: &str) -> String {
     let mut out = String::new();
-    for c in crate::text::safe(s).chars() {
+    let text = crate::text::safe(s);
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        // `\:` and `\.` read as the characters themselves, and no autolink starts at them.
+        let www = out.len() >= 3 && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www");
+        if c == ':' && after.starts_with("//") || c == '.' && www {
+            out.push('\\');
+            out.push(c);
+            rest = after;
+            continue;
+        }
+        rest = after;
         match c {
             '\\' | '|' | '[' | ']' => {
                 out.push('\\');
@@ -184,6 +197,16 @@ mod tests {
         let md = markdown(&t);
         assert!(md.contains("x \\| y"), "{md}");
         assert!(md.contains("| request to execution | 90 min |"));
+    }
+
+    #[test]
+    fn bare_addresses_are_not_links() {
+        assert_eq!(
+            cell("see https://evil.example/x and WWW.evil.example"),
+            "see https\\://evil.example/x and WWW\\.evil.example"
+        );
+        assert_eq!(cell("ratio 3:1, time 10:30, file.txt"), "ratio 3:1, time 10:30, file.txt");
+        assert_eq!(cell("[click](http://x)"), "\\[click\\](http\\://x)");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub(crate) fn members(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowErr
     if json {
         output::json(&json!({
             "members": members.iter().map(|m| json!({"name": m.name, "key": m.key.encode(), "key_id": m.key.key_id(),
-                "roles": m.current_roles(), "since": crate::ledger::pos::index_of(m.since), "revoked": m.revoked.map(crate::ledger::pos::index_of), "active": m.active_at(size)})).collect::<Vec<_>>(),
+                "roles": m.current_roles(), "since": crate::ledger::pos::index_of(m.since), "revoked": m.revoked.map(crate::ledger::pos::index_of), "revoked_at": m.revoked_at(), "active": m.active_at(size)})).collect::<Vec<_>>(),
             "pending": pending.iter().map(|p| json!({"entry_id": p.id.to_hex(), "kind": p.kind, "index": crate::ledger::pos::index_of(p.pos),
                 "signatures": p.signers.len(), "need": p.threshold, "body": p.body})).collect::<Vec<_>>(),
         }));
@@ -70,8 +70,8 @@ pub(crate) fn members(ctx: &Context, json: bool) -> Result<ExitCode, WorkflowErr
                 m.key.key_id(),
                 m.current_roles().join(","),
                 format!("#{}", crate::ledger::pos::index_of(m.since)),
-                match m.revoked {
-                    Some(r) => format!("revoked at #{}", crate::ledger::pos::index_of(r)),
+                match m.revoked_at() {
+                    Some(at) => format!("revoked at {}", crate::text::safe(at)),
                     None => "active".into(),
                 },
             ]);

@@ -364,8 +364,8 @@ pub(super) fn members_lines(members: &[crate::identity::roster::Member], next: c
     use crate::ledger::pos::index_of;
     let mut out = vec![format!("{} members; roles as they changed, by log index", members.len()), String::new()];
     for m in members {
-        let state = match m.revoked {
-            Some(r) => format!("revoked at #{}", index_of(r)),
+        let state = match m.revoked_at() {
+            Some(at) => format!("revoked at {}", safe(at)),
             None if m.active_at(next) => "active".into(),
             None => "not active yet".into(),
         };
