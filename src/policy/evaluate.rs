@@ -300,9 +300,7 @@ pub(crate) fn permission(
         }),
         // As `rollcall emergency` writes it: the review due when the policy in force wants it.
         Permission::Emergency => serde_json::json!({
-            "review_due": crate::ledger::statement::format_ts(
-                now + Duration::hours(i64::from(ctx.policies.at(pos).1.emergency.review_within_hours))
-            ),
+            "review_due": crate::ledger::statement::format_ts(ctx.policies.at(pos).1.emergency.review_due(now)),
         }),
         _ => serde_json::Value::Null,
     };
@@ -405,16 +403,7 @@ fn count(
 
 /// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
 pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>, pos: Pos) -> Evaluation {
-    evaluate_under(view, ctx, now, ctx.policies.at(pos))
-}
-
-/// [`evaluate`] under the policy given (with its entry id).
-fn evaluate_under(
-    view: &RequestView,
-    ctx: &Context<'_>,
-    now: DateTime<Utc>,
-    (policy_id, policy): (&EntryId, &Policy),
-) -> Evaluation {
+    let (policy_id, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let rule = policy.tier(&tier);
     let current = view.current();
@@ -663,18 +652,7 @@ impl PolicyRules<'_> {
         if !roster.is_active(&f.actor, f.pos) {
             return Err(roster.signer_problem(&f.actor, f.pos));
         }
-        self.permitted(action, f, view, self.ctx.policies.at(f.pos))
-    }
-
-    /// Why `f` may not do `action` on `view` under `policy`, if it may not.
-    fn permitted(
-        &self,
-        action: Action,
-        f: &Fact,
-        view: &RequestView,
-        (policy_id, policy): (&EntryId, &Policy),
-    ) -> Result<(), String> {
-        let roster = self.ctx.roster;
+        let (_, policy) = self.ctx.policies.at(f.pos);
         // Named only in a refusal (most actions are allowed: `verify` asks a million times).
         let who = || roster.display(&f.actor);
         match action {
@@ -711,7 +689,7 @@ impl PolicyRules<'_> {
                 // The review deadline is the policy's, not the signer's: one later than the policy allows
                 // (or none that reads as a time) would keep an unreviewed emergency from ever being overdue.
                 let hours = policy.emergency.review_within_hours;
-                let latest = f.ts + Duration::hours(i64::from(hours));
+                let latest = policy.emergency.review_due(f.ts);
                 let due = f.body.str_member("review_due");
                 if due.as_deref().and_then(crate::audit::record::parse_time).is_none_or(|d| d > latest) {
                     return Err(format!(
@@ -734,7 +712,7 @@ impl PolicyRules<'_> {
                 {
                     return Err("executes something other than the current version's revert operation".into());
                 }
-                let eval = evaluate_under(view, &self.ctx, f.ts, (policy_id, policy));
+                let eval = evaluate(view, &self.ctx, f.ts, f.pos);
                 if !policy.execution.approver_may_execute && eval.approvals.contains(&f.actor) {
                     return Err(format!(
                         "{} approved this request and may not also execute it (separation of duties)",

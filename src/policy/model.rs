@@ -126,6 +126,14 @@ pub struct EmergencyRules {
     pub review_within_hours: u32,
 }
 
+impl EmergencyRules {
+    /// When the post-hoc review of an emergency invoked at `invoked` is due (validation bounds the hours,
+    /// so this is always a date).
+    pub(crate) fn review_due(&self, invoked: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        invoked + chrono::Duration::hours(i64::from(self.review_within_hours))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {

@@ -56,7 +56,7 @@ pub(crate) fn emergency(
     }
     let (mut rec, id) = on_request(ctx, signer, req, EMERGENCY, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let (_, policy) = d.snap.policies.current();
-        let due = d.now + chrono::Duration::hours(policy.emergency.review_within_hours as i64);
+        let due = policy.emergency.review_due(d.now);
         let body = EmergencyBody {
             request: d.view.id.to_hex(),
             version: d.view.current().id.to_hex(),
