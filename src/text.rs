@@ -1,7 +1,8 @@
 //! Untrusted text on its way to a terminal. Everything read from a ledger or an evidence file passes here
 //! before it is printed or drawn: control characters (C0, DEL, C1), invisible format characters (bidi
 //! overrides and isolates, zero-width characters, tag characters, …) and variation selectors anywhere but
-//! singly after a visible non-ASCII character are replaced by a visible `<U+XXXX>` and reported, so nothing can move the cursor, recolour the screen or reorder what an approver reads.
+//! singly after a visible non-ASCII character are replaced by a visible `<U+XXXX>` and reported, so nothing
+//! can move the cursor, recolour the screen or reorder what an approver reads.
 
 use std::borrow::Cow;
 
