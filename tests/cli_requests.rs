@@ -1063,6 +1063,11 @@ fn a_failed_run_leaves_the_request_open_to_decisions() {
     env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     env.ok(&["execute", &req, "--outcome", "failed", "--as", "erin"]);
     assert_eq!(gate(&env, &req).0, 0, "the retry may run on carol's approval");
+    // Its status says so (it said "executed"), and `list` picks it by that status.
+    assert_eq!(env.json(&["show", &req])["status"], "failed");
+    let failed = env.json(&["list", "--status", "failed"]);
+    let ids: Vec<&str> = failed["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [req.as_str()], "{failed}");
     // New evidence (read after the decision to run: it does not make carol's approval stale) and a second
     // approval, then a rejection, which stops the retry.
     let log = file(&env, "scan.txt", "the scan found the old TLS config is back\n");

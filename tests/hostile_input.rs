@@ -1171,3 +1171,21 @@ fn the_console_shows_a_long_revert_operation_whole() {
     let screen = h.render();
     assert!(screen.contains("/tmp/evil.sh"), "the approval dialog: {screen}");
 }
+
+/// A key file others may read (copied with the wrong mode, restored from a backup) is refused before any
+/// passphrase is asked, naming the fix, and signs nothing; made private again, it signs.
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_may_read_signs_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = common::team();
+    let req = file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    let key = env.home().join("keys").join("carol.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let approve = ["approve", &req, "--comment", "looks right", "--as", "carol"];
+    let (_, err) = env.refused_run(&approve);
+    assert!(err.contains("may be read or changed by other users (mode 0644)") && err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.ok(&approve);
+}

@@ -879,6 +879,12 @@ fn an_emergency_from_an_old_copy_waives_nothing_under_a_stricter_policy() {
     let checklist = g["checklist"].as_array().unwrap();
     assert!(checklist.iter().all(|i| i["waived"] == false), "{g}");
     assert!(checklist[0]["detail"].as_str().unwrap().contains("its emergency waives nothing: erin"), "{g}");
+    // Its security flag says so too (it said "approvals and evidence were waived").
+    let shown = json_at(&f, "2026-11-05T10:01:30Z", &["show", &req]);
+    let flags = shown["assessment"]["flags"].as_array().unwrap();
+    let bypass = flags.iter().find(|fl| fl["location"] == "emergency").unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(bypass["id"], "GATE_BYPASS");
+    assert!(bypass["explanation"].as_str().unwrap().contains("; it waives nothing: its signer may not"), "{bypass}");
     // The record is intact: what she did is on it, and lets nothing run; the request still takes decisions.
     let (code, v) = verify_json(&f);
     assert_eq!(code, 0, "{v}");

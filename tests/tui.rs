@@ -891,6 +891,30 @@ fn the_console_offers_what_the_policy_allows() {
     assert!(text.contains("- author_may_approve_revert = true"), "the strict one dropped it: {text}");
 }
 
+/// After a run that did not succeed the request is open again: the queue's default filter lists it as
+/// `failed`, waiting on the executor while the gate passes (a new run) and on an approver once a rejection
+/// closes the gate. Before, it was hidden as executed, and offered only a validation of the failed run.
+#[test]
+fn a_failed_run_waits_in_the_queue_for_another_run_or_a_decision() {
+    use rollcall::workflow::waiting::{Stand, Turn};
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "failed", "--as", "erin"]);
+    let row = |signer: &str| {
+        let mut h = common::console(&env, signer, 120, 30);
+        let row = h.state.queue.rows.iter().find(|r| r.id.to_hex() == req).cloned();
+        row.unwrap_or_else(|| panic!("listed for {signer}: {}", h.render()))
+    };
+    let erin = row("erin");
+    assert_eq!((erin.status.as_str(), erin.stand), ("failed", Some(Stand::Waiting(Turn::Execute))));
+    env.ok(&["reject", &req, "--comment", "the run broke checkout; not again", "--as", "dave"]);
+    assert_ne!(row("erin").stand, Some(Stand::Waiting(Turn::Execute)), "the gate is closed: nothing to run");
+    assert_eq!(row("frank").stand, Some(Stand::Waiting(Turn::Approve)), "an approver is asked");
+    assert_eq!(row("dave").stand, Some(Stand::Rejected));
+}
+
 /// The real main loop (the one `rollcall tui` runs, generic over the backend) on a `TestBackend`: the real
 /// worker threads answer, keys go in on the loop's channel, `q` ends it. Nothing sleeps: the test waits
 /// on conditions of the state (with a generous limit only so a bug fails instead of hanging). The last

@@ -56,14 +56,22 @@ pub struct Tests {
     pub failing: u64,
 }
 
+/// The emergency a request holds, as the flags describe it.
+pub struct Emergency {
+    /// Who invoked it, when ("by … at …").
+    pub who: String,
+    /// Whether it waives anything under the policy applied (its signer may invoke one there).
+    pub waives: bool,
+}
+
 /// Everything the flags are computed from.
 pub struct Input<'a> {
     pub record: &'a RequestBody,
     pub changeset: Option<&'a ChangeSet>,
     /// Why a digest is known bad (marked, or rolled away from in an earlier record), if it is.
     pub known_bad: &'a dyn Fn(&str) -> Option<String>,
-    /// Who invoked the emergency path, when.
-    pub emergency: Option<String>,
+    /// The emergency the request holds, if any.
+    pub emergency: Option<Emergency>,
     pub tests: Tests,
     pub tests_required: bool,
 }
@@ -310,11 +318,16 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
         }
     }
     if let Some(e) = &input.emergency {
+        let effect = if e.waives {
+            "approvals and evidence were waived"
+        } else {
+            "it waives nothing: its signer may not invoke the emergency path under the policy in force"
+        };
         flag(
             &mut out,
             GATE_BYPASS,
             Severity::High,
-            format!("the emergency path was invoked ({e}); approvals and evidence were waived"),
+            format!("the emergency path was invoked ({}); {effect}", e.who),
             "emergency".into(),
         );
     }

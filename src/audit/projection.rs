@@ -13,6 +13,7 @@ use crate::ledger::{EntryId, Hash, Pos, PublicKey};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// An entry as the projection reads it.
 #[derive(Clone, Debug)]
@@ -53,10 +54,13 @@ pub enum Status {
     ReviewDue,
     Reviewed,
     Closed,
+    /// Executed, and the latest run did not succeed (failed, or partial): open to decisions and to
+    /// another run again.
+    Failed,
 }
 
 impl Status {
-    pub(crate) const ALL: [&'static str; 10] = [
+    pub(crate) const ALL: [&'static str; 11] = [
         "pending",
         "approved",
         "rejected",
@@ -67,6 +71,7 @@ impl Status {
         "review-due",
         "reviewed",
         "closed",
+        "failed",
     ];
 
     pub(crate) fn as_str(&self) -> &'static str {
@@ -75,7 +80,7 @@ impl Status {
 
     pub fn parse(s: &str) -> Option<Status> {
         use Status::*;
-        [Pending, Approved, Rejected, Withdrawn, Emergency, Executed, Validated, ReviewDue, Reviewed, Closed]
+        [Pending, Approved, Rejected, Withdrawn, Emergency, Executed, Validated, ReviewDue, Reviewed, Closed, Failed]
             .into_iter()
             .find(|st| st.as_str() == s)
     }
@@ -176,7 +181,9 @@ pub struct Version {
     pub index: u64,
     pub ts: DateTime<Utc>,
     pub actor: PublicKey,
-    pub record: RequestBody,
+    /// Shared: every fold of a request (one per execution that ran from another log's view) starts from
+    /// the same record, and copying it was a hundredth of `verify`'s work beside the signatures.
+    pub record: Arc<RequestBody>,
     pub reason: Option<String>,
     /// `record.revert_digest()`, computed once: every decision and execution is checked against it.
     pub revert_digest: String,
@@ -349,7 +356,8 @@ impl Fork {
 /// execution met so far (see [`RequestView::fold_with_record`]).
 struct Settled<'a> {
     request: &'a Fact,
-    record: &'a Option<RequestBody>,
+    /// The request's record and its revert digest, read once for every fold.
+    first: (Arc<RequestBody>, String),
     related: &'a [Fact],
     rules: &'a dyn Rules,
     /// Each execution met so far (index into `related`): None when it counted, else why not.
@@ -402,7 +410,7 @@ struct Replay {
 impl Replay {
     fn new(s: &Settled) -> Result<Replay, InvalidRecord> {
         Ok(Replay {
-            v: RequestView::started(s.request, s.record.clone(), s.rules)?,
+            v: RequestView::started(s.request, &s.first, s.rules),
             order: Vec::new(),
             held: vec![false; s.related.len()],
             candidates: Vec::new(),
@@ -443,7 +451,7 @@ impl Replay {
             self.deferred.insert(e, k);
         }
         self.order.retain(|e| self.deferred.get(e) != Some(&k));
-        self.v = RequestView::started(s.request, s.record.clone(), s.rules)?;
+        self.v = RequestView::started(s.request, &s.first, s.rules);
         for e in self.order.clone() {
             self.take(s, e);
         }
@@ -535,6 +543,13 @@ impl RequestView {
     /// As [`RequestView::new`], with the request's record when the caller has already read it from
     /// `request.body` (None: read here).
     pub fn with_record(request: &Fact, record: Option<RequestBody>) -> Result<RequestView, InvalidRecord> {
+        let (record, revert_digest) = RequestView::first_version(request, record)?;
+        Ok(RequestView::of_first(request, record, revert_digest))
+    }
+
+    /// The request's record (read from `request.body` when None) and its revert digest, once the fact is
+    /// found to be a request.
+    fn first_version(request: &Fact, record: Option<RequestBody>) -> Result<(Arc<RequestBody>, String), InvalidRecord> {
         if request.kind != REQUESTED {
             return Err(InvalidRecord(format!(
                 "entry {} is a {}, not a rollback request",
@@ -546,7 +561,13 @@ impl RequestView {
             Some(r) => r,
             None => body(request)?,
         };
-        Ok(RequestView {
+        let digest = record.revert_digest();
+        Ok((Arc::new(record), digest))
+    }
+
+    /// The view of request `request` alone, with its record read and its revert digest.
+    fn of_first(request: &Fact, record: Arc<RequestBody>, revert_digest: String) -> RequestView {
+        RequestView {
             id: request.id,
             pos: request.pos,
             index: request.index,
@@ -558,7 +579,7 @@ impl RequestView {
                 index: request.index,
                 ts: request.ts,
                 actor: request.actor,
-                revert_digest: record.revert_digest(),
+                revert_digest,
                 record,
                 reason: None,
             }],
@@ -583,7 +604,7 @@ impl RequestView {
                 ts: request.ts,
                 ignored: None,
             }],
-        })
+        }
     }
 
     /// Folds a request and its related entries (in log order).
@@ -608,7 +629,7 @@ impl RequestView {
     ) -> Result<RequestView, InvalidRecord> {
         let mut settled = Settled {
             request,
-            record: &record,
+            first: RequestView::first_version(request, record)?,
             related,
             rules,
             verdicts: HashMap::new(),
@@ -653,12 +674,12 @@ impl RequestView {
     }
 
     /// The request alone, its own entry judged by `rules`.
-    fn started(request: &Fact, record: Option<RequestBody>, rules: &dyn Rules) -> Result<RequestView, InvalidRecord> {
-        let mut v = RequestView::with_record(request, record)?;
+    fn started(request: &Fact, first: &(Arc<RequestBody>, String), rules: &dyn Rules) -> RequestView {
+        let mut v = RequestView::of_first(request, Arc::clone(&first.0), first.1.clone());
         if let Err(why) = rules.allow(Action::Request, request, &v) {
             v.timeline[0].ignored = Some(why.0);
         }
-        Ok(v)
+        v
     }
 
     /// The version in force.
@@ -686,7 +707,7 @@ impl RequestView {
     }
 
     /// Executed, and the latest run did not succeed: it may run again.
-    fn retry_possible(&self) -> bool {
+    pub(crate) fn retry_possible(&self) -> bool {
         self.phase == Phase::Executed && self.last_outcome().is_some_and(|o| o != Outcome::Succeeded)
     }
 
@@ -924,7 +945,7 @@ impl RequestView {
                     ts: f.ts,
                     actor: f.actor,
                     revert_digest: b.record.revert_digest(),
-                    record: b.record,
+                    record: Arc::new(b.record),
                     reason: Some(b.reason),
                 });
             }

@@ -27,6 +27,11 @@ pub enum IdentityError {
     PassphraseTooShort(usize),
     #[error("key file {0} is damaged: {1}")]
     BadKeyFile(PathBuf, String),
+    #[error(
+        "key file {0} may be read or changed by other users (mode {1:04o}): it is used only when private to \
+         its owner (run `chmod 600 {0}`)"
+    )]
+    KeyFileNotPrivate(PathBuf, u32),
     #[error("cannot access {0}: {1}")]
     Io(PathBuf, #[source] std::io::Error),
     #[error(transparent)]

@@ -98,6 +98,16 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
 
 fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
     let meta = std::fs::metadata(path).map_err(io(path))?;
+    // As ssh does with a private key: one others may read (an offline guess at its passphrase) or replace
+    // is refused until it is private again, rather than used.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(IdentityError::KeyFileNotPrivate(path.to_path_buf(), mode));
+        }
+    }
     if meta.len() > 64 * 1024 {
         return Err(IdentityError::BadKeyFile(path.to_path_buf(), "too large".into()));
     }
@@ -359,6 +369,36 @@ mod tests {
         let info = ks.create("alice", &pass("passphrase-a")).unwrap();
         assert_eq!(std::fs::metadata(&info.path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(ks.keys_dir()).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    /// A key file others may read or write is refused before it is decrypted (and listed as a problem),
+    /// naming the fix; made private again, it unlocks.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused_until_it_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, ks) = setup();
+        let info = ks.create("alice", &pass("passphrase-a")).unwrap();
+        for mode in [0o640, 0o604, 0o620, 0o666] {
+            std::fs::set_permissions(&info.path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = ks.unlock("alice", &pass("passphrase-a")).unwrap_err();
+            assert!(matches!(e, IdentityError::KeyFileNotPrivate(_, m) if m == mode), "{e}");
+            assert!(
+                e.to_string().contains(&format!("(mode {mode:04o})")) && e.to_string().contains("chmod 600"),
+                "{e}"
+            );
+            let (keys, problems) = ks.list().unwrap();
+            assert!(keys.is_empty() && problems.len() == 1, "{problems:?}");
+        }
+        std::fs::set_permissions(&info.path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(ks.unlock("alice", &pass("passphrase-a")).is_ok(), "read-only to its owner is private");
+        let key = super::super::keyfile::generate().unwrap();
+        let pk = PublicKey::from_signing(&key);
+        ks.store_origin("rollcall/test", &key, &pass("passphrase-a")).unwrap();
+        let origin = ks.origin_path(&pk);
+        std::fs::set_permissions(&origin, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = ks.unlock_origin("rollcall/test", &pk, &pass("passphrase-a")).unwrap_err();
+        assert!(matches!(e, IdentityError::KeyFileNotPrivate(..)), "{e}");
     }
 
     #[test]

@@ -18,7 +18,12 @@ impl Hash {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        // Into a fixed buffer first: `hex::encode` collects a String character by character, and every
+        // request's fold writes its revert digest.
+        let mut out = [0u8; 64];
+        // 64 bytes hold the 32 bytes' hex exactly, so this cannot fail; hex digits are ASCII.
+        let _ = hex::encode_to_slice(self.0, &mut out);
+        String::from_utf8(out.to_vec()).unwrap_or_default()
     }
 
     /// Parses exactly 64 hex characters (either case).

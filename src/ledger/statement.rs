@@ -198,12 +198,45 @@ pub fn format_ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Parses a statement timestamp; only UTC times written with `Z` are accepted.
+/// Parses a statement timestamp; only UTC times written with `Z` are accepted (RFC 3339, as chrono reads
+/// it).
 pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Some(t) = written_ts(s) {
+        return Some(t);
+    }
     if !s.ends_with('Z') {
         return None;
     }
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// A time in the one shape [`format_ts`] writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`), computed directly; `None`
+/// for anything else (the general RFC 3339 parser then decides, so what is accepted does not change).
+/// Every reader of a ledger parses every entry's time, several times over in `verify`: the general
+/// parser was a fiftieth of verify's work beside the signatures.
+fn written_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::Datelike as _;
+    let b = s.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second, milli) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+    // A leap second (60) is left to the general parser.
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    // 719,163: days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    let days = i64::from(date.num_days_from_ce()) - 719_163;
+    let ms = days * 86_400_000 + i64::from(hour * 3600 + minute * 60 + second) * 1000 + i64::from(milli);
+    chrono::DateTime::from_timestamp_millis(ms)
 }
 
 /// The limits every stored statement obeys before any full parse: at most [`MAX_STATEMENT_LEN`] bytes,
@@ -784,7 +817,61 @@ mod tests {
         }
     }
 
+    /// What the general RFC 3339 parser makes of a time ending in `Z` (what `parse_ts` did before its
+    /// direct path).
+    fn general_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        s.ends_with('Z').then(|| chrono::DateTime::parse_from_rfc3339(s).ok()).flatten().map(|t| t.to_utc())
+    }
+
+    #[test]
+    fn written_times_read_as_the_general_parser_reads_them() {
+        for s in [
+            "2026-11-23T10:00:00.000Z",
+            "1970-01-01T00:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T12:00:00.500Z",
+            "2023-02-29T12:00:00.500Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-04-31T00:00:00.000Z",
+            "2026-11-23T24:00:00.000Z",
+            "2026-11-23T10:60:00.000Z",
+            "2016-12-31T23:59:60.000Z",
+            "2026-11-23T10:00:00.000z",
+            "2026-11-23t10:00:00.000Z",
+            "2026-11-23 10:00:00.000Z",
+            "2026-11-23T10:00:00Z",
+            "2026-11-23T10:00:00.000000Z",
+            "2026-11-23T10:00:00.000+00:00",
+            "+2026-11-23T10:00:00.00Z",
+            "2026-11-23T10:00:0０.000Z",
+        ] {
+            assert_eq!(parse_ts(s), general_ts(s), "{s}");
+        }
+        assert!(written_ts("2026-11-23T10:00:00.000Z").is_some());
+        assert_eq!(
+            parse_ts(&format_ts(chrono::DateTime::from_timestamp_millis(1_764_000_123_456).unwrap()))
+                .map(|t| t.timestamp_millis()),
+            Some(1_764_000_123_456)
+        );
+    }
+
     proptest::proptest! {
+        /// Any 24 characters in the written shape, digits or not, in range or not.
+        #[test]
+        fn the_direct_time_path_agrees_with_the_general_parser(
+            s in r#"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[Zz]|[0-9a\-:.TZ]{20,26}"#,
+        ) {
+            proptest::prop_assert_eq!(parse_ts(&s), general_ts(&s), "{}", s);
+        }
+
+        #[test]
+        fn any_instant_written_reads_back(ms in -62_135_596_800_000i64..253_402_300_799_999) {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            proptest::prop_assert_eq!(parse_ts(&format_ts(t)), Some(t));
+        }
+
         #[test]
         fn the_limits_scan_agrees_with_the_bytewise_scan(text in r#"(\[{0,70}|"|\\|,|\]|\{|a){0,40}"#) {
             proptest::prop_assert_eq!(check_limits(text.as_bytes()), check_limits_bytewise(text.as_bytes()));

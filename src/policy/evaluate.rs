@@ -574,6 +574,8 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         // A fork is found once the whole request is folded, so a review or a close may come before it; a
         // post-hoc review by the emergency's invoker or executor makes the phase reviewed, and settles nothing.
         Phase::Reviewed | Phase::Closed if view.review_owed() => Status::ReviewDue,
+        // Open to decisions and to another run again (FORMAT.md §1.2).
+        Phase::Executed if view.retry_possible() => Status::Failed,
         Phase::Executed => Status::Executed,
         Phase::Validated => Status::Validated,
         Phase::Reviewed => Status::Reviewed,

@@ -10,7 +10,7 @@ use super::{detail, dialog};
 use crate::workflow::browse::{Page, QueueKey, QueueSort};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEventKind};
 
-const STATUS_CYCLE: [Option<&str>; 11] = [
+const STATUS_CYCLE: [Option<&str>; 12] = [
     None,
     Some("pending"),
     Some("approved"),
@@ -18,6 +18,7 @@ const STATUS_CYCLE: [Option<&str>; 11] = [
     Some("emergency"),
     Some("review-due"),
     Some("executed"),
+    Some("failed"),
     Some("validated"),
     Some("closed"),
     Some("withdrawn"),

@@ -5,7 +5,7 @@
 use super::memory::Why;
 use super::snapshot::Snapshot;
 use crate::analysis::changeset::ChangeSet;
-use crate::analysis::flags::{self, Flag, Input, Tests};
+use crate::analysis::flags::{self, Emergency, Flag, Input, Tests};
 use crate::analysis::risk::{self, Risk};
 use crate::audit::RequestView;
 use crate::audit::kinds::{EXECUTED, MARKED_BAD};
@@ -133,14 +133,16 @@ pub(crate) fn assess_record(
     };
     let (emergency, tests, tests_required) = match view {
         Some(v) => {
-            let emergency = v
-                .emergency
-                .as_ref()
-                .map(|e| format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")));
+            let (_, policy) = snap.policies.at(at);
+            // Whether it waives is the evaluation's rule (policy::evaluate): only when the policy applied here
+            // lets its signer invoke one.
+            let emergency = v.emergency.as_ref().map(|e| Emergency {
+                who: format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")),
+                waives: snap.roster.has_role(&e.actor, e.pos, &policy.emergency.may_invoke),
+            });
             // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
             // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),
             // read from the signed bodies, purged or not; failures count from every test report.
-            let (_, policy) = snap.policies.at(at);
             let mut tests = Tests::default();
             for e in v.evidence.iter().filter(|e| e.rec.body.kind == "test") {
                 let b = &e.rec.body;

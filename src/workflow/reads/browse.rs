@@ -20,8 +20,8 @@ pub enum Page<K> {
 /// Which requests the queue shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueFilter {
-    /// Only this status; `None` = the open ones (pending, approved, emergency, review due): a rejected or
-    /// withdrawn request waits on nobody.
+    /// Only this status; `None` = the open ones (pending, approved, emergency, review due, failed: its last
+    /// run did not succeed, and it is open again): a rejected or withdrawn request waits on nobody.
     pub status: Option<String>,
     pub all: bool,
     pub env: Option<String>,
@@ -140,7 +140,7 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
         }
         // The unary `+` keeps SQLite on the sort index (urgency, pos): a LIMITed scan in order beats
         // sorting every matching row.
-        None if !f.all => w.push_str(" AND +status IN ('pending', 'approved', 'emergency', 'review-due')"),
+        None if !f.all => w.push_str(" AND +status IN ('pending', 'approved', 'emergency', 'review-due', 'failed')"),
         None => {}
     }
     if let Some(e) = &f.env {

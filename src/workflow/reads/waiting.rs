@@ -151,7 +151,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
     }
     let candidates: Vec<EntryId> = {
         let mut stmt = ledger.cache_conn().prepare_cached(
-            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due', 'executed')
+            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due', 'executed', 'failed')
               ORDER BY urgency ASC, pos DESC LIMIT ?1",
         )?;
         stmt.query_map([CANDIDATES as i64], |r| r.get::<_, Vec<u8>>(0))?
@@ -203,7 +203,9 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
             && view.admits(crate::audit::projection::Action::Validate).is_ok()
             && validator())
         .then_some(Turn::Validate);
-        let turn = if ran {
+        // After a run that did not succeed the request is open again (decisions, and a new run once the
+        // gate passes): it waits as an open one does, not on a validation of what failed.
+        let turn = if ran && !view.retry_possible() {
             review.or(validate)
         } else if view.review_owed() {
             review

@@ -26,6 +26,21 @@ pub(super) fn urgency(status: &str, tier: &str, has_obligation: bool) -> i64 {
     }
 }
 
+/// The status a request is ranked by in the queue: its own, except after a run that did not succeed
+/// (*failed*), when it is open again and ranks as an open request in the same state (ready to run again,
+/// rejected, or waiting for approvals).
+fn queue_status(eval: &crate::policy::evaluate::Evaluation) -> &'static str {
+    if eval.status != crate::audit::projection::Status::Failed {
+        eval.status.as_str()
+    } else if eval.gate {
+        "approved"
+    } else if eval.checklist.iter().any(|i| i.id == "rejections" && !i.met) {
+        "rejected"
+    } else {
+        "pending"
+    }
+}
+
 /// Recomputes and stores the row of request `id` (`fresh`: into tables a rebuild is filling, which hold
 /// no row of it yet).
 pub(super) fn upsert(
@@ -124,7 +139,7 @@ pub(super) fn computed(
         created: format_ts(view.ts),
         recheck_at: recheck.map(format_ts),
         obligation_due: due.map(format_ts),
-        urgency: urgency(eval.status.as_str(), &eval.tier, due.is_some()),
+        urgency: urgency(queue_status(&eval), &eval.tier, due.is_some()),
         component: r.components.first().cloned().unwrap_or_default(),
         evidence_ok: eval.evidence_missing.is_empty(),
         emergency: view.emergency.is_some(),
