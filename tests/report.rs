@@ -436,3 +436,43 @@ fn the_demo_at_scale_files_verified_synthetic_requests() {
         .unwrap();
     assert_eq!(production, 834, "the pattern above finds the production requests");
 }
+
+/// A decision taken after a failed run does not rewrite when the request was approved: carol's rejection
+/// of B after its failed run (it stops a retry) left the report saying B was "executed without the
+/// approvals the policy requires", and out of the time to approve. And a run recorded that does not count
+/// (bob, who may not execute, recorded one for D) is a finding of its own: before, the report said
+/// nothing of it.
+#[test]
+fn a_decision_after_a_run_keeps_its_approval_and_a_run_that_does_not_count_is_a_finding() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let (env, [_a, b, _c]) = hand_built();
+    at(&env, "2026-11-05T11:00:00Z", &["reject", &b, "--comment", "the run broke checkout; no retry", "--as", "carol"]);
+    let d = request(&env, "frank", "2026-11-05T12:00:00Z", "Revert D", None);
+    let junit = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit-nextest.xml");
+    at(&env, "2026-11-05T12:10:00Z", &["evidence", "add", &d, junit, "--kind", "test", "--as", "frank"]);
+    at(&env, "2026-11-05T12:30:00Z", &["approve", &d, "--comment", "ok", "--as", "carol"]);
+    let shown = at_json(&env, "2026-11-05T12:40:00Z", &["show", &d]);
+    let record = &shown["record"]["revert"];
+    let body = serde_json::json!({
+        "request": d, "version": shown["version"], "revert_digest": shown["revert_digest"], "env": "production",
+        "from": record["from"], "to": record["to"], "command": record["argv"], "outcome": "succeeded",
+    });
+    let bob = env.signing_key("bob");
+    let refs = [Hash::from_hex(&d).unwrap()];
+    let mut run = Statement::new("rollback.executed", &PublicKey::from_signing(&bob), body, &refs);
+    run.ts = "2026-11-05T13:00:00.000Z".into();
+    env.append_raw(&run, &bob);
+
+    let v = at_json(&env, LATER, &["report", "--format", "json", "--as", "alice"]);
+    let facts = |id: &str| v["requests"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(facts(&b)["approved_at"], "2026-11-04T11:30:00Z", "{}", facts(&b));
+    assert_eq!(v["metrics"]["time_to_approve"]["population"], 3, "A, B and D: {}", v["metrics"]);
+    let breaches = v["breaches"].to_string();
+    assert!(!breaches.contains("executed without the approvals"), "{breaches}");
+    let not_counted = facts(&d)["runs_not_counted"].clone();
+    assert_eq!(not_counted.as_array().map(Vec::len), Some(1), "{}", facts(&d));
+    assert!(not_counted[0].as_str().unwrap().starts_with("2026-11-05 13:00 UTC: bob"), "{not_counted}");
+    assert!(breaches.contains("a run was recorded that does not count (2026-11-05 13:00 UTC: bob"), "{breaches}");
+    let md = at(&env, LATER, &["report", "--as", "alice"]);
+    assert!(md.contains("a run was recorded that does not count"), "{md}");
+}

@@ -50,6 +50,10 @@ pub struct RequestFacts {
     /// *Forks*): when the latest of them ran.
     #[serde(default)]
     pub fork_unreviewed: Option<DateTime<Utc>>,
+    /// Runs recorded that did not count (the gate did not allow them where they were judged), each
+    /// "TIME UTC: why".
+    #[serde(default)]
+    pub runs_not_counted: Vec<String>,
 }
 
 /// A figure with the population it was computed over and what was left out.

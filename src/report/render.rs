@@ -117,6 +117,13 @@ pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
         if r.executed_at.is_some() && r.approved_at.is_none() && !r.emergency {
             add("executed without the approvals the policy requires".into());
         }
+        if let Some(first) = r.runs_not_counted.first() {
+            let more = match r.runs_not_counted.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            add(format!("a run was recorded that does not count ({first}){more}"));
+        }
         if let Some(o @ ("failed" | "partial")) = r.outcome.as_deref() {
             add(format!("execution {o}"));
         }

@@ -11,15 +11,7 @@ use chrono::{DateTime, Utc};
 pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
     let r = view.record();
     let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
-    let mut approvals: Vec<DateTime<Utc>> = judged
-        .eval
-        .decisions
-        .iter()
-        .filter(|d| d.decision == crate::audit::bodies::Decision::Approve)
-        .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired")))
-        .map(|d| d.ts)
-        .collect();
-    approvals.sort();
+    let approvals = approvals_in_force(view, judged);
     let need = judged.eval.need.max(1) as usize;
     let executed = view.executions.last();
     let validated = view.validations.last();
@@ -53,5 +45,47 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
         to: r.revert.to.clone(),
         emergency_at: view.emergency.as_ref().map(|e| e.ts),
         fork_unreviewed: view.fork.as_ref().and_then(|f| f.owed_since()),
+        runs_not_counted: view
+            .timeline
+            .iter()
+            .filter(|t| t.kind == crate::audit::kinds::EXECUTED)
+            .filter_map(|t| t.ignored.as_ref().map(|why| format!("{}: {why}", t.ts.format("%Y-%m-%d %H:%M UTC"))))
+            .collect(),
     }
+}
+
+/// When each approval that counts was signed, sorted. Once a run counted, the approvals it ran on: those
+/// taken before it, each counting unless it was excluded for a reason of its own (a later decision of the
+/// same key taken after the run does not undo it, nor does its expiry): a rejection after a failed run
+/// says nothing of when the request was approved. Otherwise the approvals that count now, expired ones
+/// included.
+fn approvals_in_force(view: &RequestView, judged: &Judged) -> Vec<DateTime<Utc>> {
+    use crate::audit::bodies::Decision;
+    let first_run = view.executions.first().map(|e| e.pos);
+    let pos_of: std::collections::HashMap<_, _> = view.decisions.iter().map(|d| (d.id, d.pos)).collect();
+    let before_run = |id| first_run.is_none_or(|run| pos_of.get(id).is_some_and(|p| *p < run));
+    // The position of each key's latest decision before the run (the one that counted for it there).
+    let mut latest_before: std::collections::HashMap<_, _> = std::collections::HashMap::new();
+    for d in judged.eval.decisions.iter().filter(|d| before_run(&d.entry)) {
+        latest_before.insert(d.actor.bytes(), d.entry);
+    }
+    let mut approvals: Vec<DateTime<Utc>> = judged
+        .eval
+        .decisions
+        .iter()
+        .filter(|d| d.decision == Decision::Approve && before_run(&d.entry))
+        .filter(|d| match d.excluded.as_deref() {
+            None => true,
+            Some(why) if why.starts_with("expired") => true,
+            // Superseded only by a decision taken after the run: it was the key's decision there.
+            Some(_) if first_run.is_some() => {
+                latest_before.get(&d.actor.bytes()) == Some(&d.entry)
+                    && d.excluded.as_deref().is_some_and(|why| why.starts_with("superseded"))
+            }
+            Some(_) => false,
+        })
+        .map(|d| d.ts)
+        .collect();
+    approvals.sort();
+    approvals
 }
