@@ -1187,5 +1187,17 @@ fn a_key_file_others_may_read_signs_nothing() {
     let (_, err) = env.refused_run(&approve);
     assert!(err.contains("may be read or changed by other users (mode 0644)") && err.contains("chmod 600"), "{err}");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The origin key (every append signs a checkpoint with it) likewise, with the fix and not a passphrase.
+    let origins = env.home().join("origins");
+    let origin =
+        std::fs::read_dir(&origins).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension() == Some("key".as_ref()));
+    let origin = origin.expect("the founder's keystore holds the origin key");
+    std::fs::set_permissions(&origin, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (_, err) = env.refused_run(&approve);
+    assert!(err.contains("(mode 0640)") && err.contains("chmod 600") && !err.contains("ORIGIN_PASSPHRASE"), "{err}");
+    std::fs::set_permissions(&origin, std::fs::Permissions::from_mode(0o600)).unwrap();
     env.ok(&approve);
+    // `key list` still lists a loose key (it is not hidden, nor another key chosen in its place).
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(env.ok(&["key", "list"]).contains("carol"));
 }

@@ -920,3 +920,25 @@ fn a_purge_the_approver_had_not_seen_does_not_make_her_approval_fresh() {
     assert_eq!(code, 1, "{g}");
     assert!(decision(&g, "carol")["excluded"].as_str().unwrap_or("").contains("stale"), "{g}");
 }
+
+/// The report's approval time is the run's: carol approved on the founder's machine, then rejected on her
+/// own machine, which had not seen the run, at a time before it; erin's run, which had not seen the
+/// rejection, counts. The report read today's tally (carol's latest decision, a rejection) and called the
+/// run "executed without the approvals the policy requires", with no approval time.
+#[test]
+fn a_rejection_the_run_had_not_seen_leaves_the_reports_approval_time() {
+    let f = team_at(Some(T0));
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    ok_at(&f, "2026-11-02T09:10:00Z", &["approve", &req, "--comment", "looks right", "--as", "carol"]);
+    let b = export_at(&f, "2026-11-02T09:20:00Z", "b.rollcall", "alice");
+    let c = machine(&f, "carol", "test.example/carol", &b, "2026-11-02T09:21:00Z");
+    ok_at(&c, "2026-11-02T09:30:00Z", &["reject", &req, "--comment", "on second thought, no", "--as", "carol"]);
+    ok_at(&f, "2026-11-02T10:00:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    ok_at(&f, "2026-11-02T11:00:00Z", &["import", &export_at(&c, "2026-11-02T10:30:00Z", "c.rollcall", "carol")]);
+    let shown = json_at(&f, "2026-11-02T11:01:00Z", &["show", &req]);
+    assert_eq!(shown["executions"].as_array().map(Vec::len), Some(1), "the run counts: {shown}");
+    let v = json_at(&f, "2026-11-02T12:00:00Z", &["report", "--format", "json", "--as", "alice"]);
+    let facts = v["requests"].as_array().unwrap().iter().find(|r| r["id"] == req.as_str()).unwrap().clone();
+    assert_eq!(facts["approved_at"], "2026-11-02T09:10:00Z", "{facts}");
+    assert!(!v["breaches"].to_string().contains("executed without the approvals"), "{}", v["breaches"]);
+}

@@ -892,8 +892,9 @@ fn the_console_offers_what_the_policy_allows() {
 }
 
 /// After a run that did not succeed the request is open again: the queue's default filter lists it as
-/// `failed`, waiting on the executor while the gate passes (a new run) and on an approver once a rejection
-/// closes the gate. Before, it was hidden as executed, and offered only a validation of the failed run.
+/// `failed`, waiting on the executor while the gate passes (a new run); a rejection stops it, and then it
+/// waits on nobody (only the rejecter's approval lifts it).
+/// Before, it was hidden as executed, and offered only a validation of the failed run.
 #[test]
 fn a_failed_run_waits_in_the_queue_for_another_run_or_a_decision() {
     use rollcall::workflow::waiting::{Stand, Turn};
@@ -910,8 +911,9 @@ fn a_failed_run_waits_in_the_queue_for_another_run_or_a_decision() {
     let erin = row("erin");
     assert_eq!((erin.status.as_str(), erin.stand), ("failed", Some(Stand::Waiting(Turn::Execute))));
     env.ok(&["reject", &req, "--comment", "the run broke checkout; not again", "--as", "dave"]);
-    assert_ne!(row("erin").stand, Some(Stand::Waiting(Turn::Execute)), "the gate is closed: nothing to run");
-    assert_eq!(row("frank").stand, Some(Stand::Waiting(Turn::Approve)), "an approver is asked");
+    let rejected = row("erin");
+    assert_eq!((rejected.status.as_str(), rejected.stand), ("failed", None), "the gate is closed: nothing to run");
+    assert_eq!(row("frank").stand, None, "nobody is asked to approve a rejected request");
     assert_eq!(row("dave").stand, Some(Stand::Rejected));
 }
 

@@ -405,7 +405,7 @@ pub(crate) struct NoteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only requests with this status (pending, approved, rejected, withdrawn, emergency, executed,
-    /// validated, review-due, reviewed, closed).
+    /// failed, validated, review-due, reviewed, closed).
     #[arg(long, value_name = "S")]
     pub status: Option<String>,
     /// Only requests for this environment.

@@ -96,18 +96,25 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     result
 }
 
-fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
-    let meta = std::fs::metadata(path).map_err(io(path))?;
-    // As ssh does with a private key: one others may read (an offline guess at its passphrase) or replace
-    // is refused until it is private again, rather than used.
+/// As ssh does with a private key: a key file others may read (an offline guess at its passphrase) or
+/// write is refused before its secret is used, until it is private again. Its public facts stay readable
+/// (which key signs, `key list`), so a loose file never makes another key the one chosen.
+fn check_private(path: &Path) -> Result<(), IdentityError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o7777;
+        let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
             return Err(IdentityError::KeyFileNotPrivate(path.to_path_buf(), mode));
         }
     }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn read_key_file(path: &Path) -> Result<KeyFile, IdentityError> {
+    let meta = std::fs::metadata(path).map_err(io(path))?;
     if meta.len() > 64 * 1024 {
         return Err(IdentityError::BadKeyFile(path.to_path_buf(), "too large".into()));
     }
@@ -244,9 +251,21 @@ impl Keystore {
         Ok((keys, problems))
     }
 
+    /// Refuses, before any passphrase is asked, a signing whose key files are not private: person key
+    /// `person` (its path) and, when this keystore holds it, origin key `origin`.
+    pub(crate) fn check_private_files(&self, person: &Path, origin: &PublicKey) -> Result<(), IdentityError> {
+        check_private(person)?;
+        let origin = self.origin_path(origin);
+        if origin.exists() {
+            check_private(&origin)?;
+        }
+        Ok(())
+    }
+
     /// Decrypts person key `name`.
     pub fn unlock(&self, name: &str, passphrase: &Passphrase) -> Result<UnlockedKey, IdentityError> {
         let info = self.info(name)?;
+        check_private(&info.path)?;
         let f = read_key_file(&info.path)?;
         f.kdf.check_strength(self.allow_weak).map_err(|e| map_kf(&info.path, name, e))?;
         let signing = f.open(passphrase.expose()).map_err(|e| map_kf(&info.path, name, e))?;
@@ -301,6 +320,7 @@ impl Keystore {
         if !path.exists() {
             return Err(IdentityError::UnknownKey { name: format!("origin {origin}"), dir: self.origins.clone() });
         }
+        check_private(&path)?;
         let f = read_key_file(&path)?;
         if f.public_key != key.encode() || f.purpose != Purpose::Origin {
             return Err(IdentityError::BadKeyFile(path, "not the key of this origin".into()));
@@ -371,8 +391,8 @@ mod tests {
         assert_eq!(std::fs::metadata(ks.keys_dir()).unwrap().permissions().mode() & 0o777, 0o700);
     }
 
-    /// A key file others may read or write is refused before it is decrypted (and listed as a problem),
-    /// naming the fix; made private again, it unlocks.
+    /// A key file others may read or write is refused before it is decrypted, naming the fix; made private
+    /// again, it unlocks.
     #[cfg(unix)]
     #[test]
     fn a_key_file_others_may_read_is_refused_until_it_is_private() {
@@ -387,8 +407,9 @@ mod tests {
                 e.to_string().contains(&format!("(mode {mode:04o})")) && e.to_string().contains("chmod 600"),
                 "{e}"
             );
+            // Its public facts stay readable: it is still the key listed (and chosen when it is the only one).
             let (keys, problems) = ks.list().unwrap();
-            assert!(keys.is_empty() && problems.len() == 1, "{problems:?}");
+            assert!(keys.len() == 1 && problems.is_empty(), "{problems:?}");
         }
         std::fs::set_permissions(&info.path, std::fs::Permissions::from_mode(0o400)).unwrap();
         assert!(ks.unlock("alice", &pass("passphrase-a")).is_ok(), "read-only to its owner is private");

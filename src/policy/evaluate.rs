@@ -91,6 +91,11 @@ impl Evaluation {
     pub(crate) fn unmet(&self) -> impl Iterator<Item = &Item> {
         self.checklist.iter().filter(|i| !i.met)
     }
+
+    /// Whether a rejection that counts blocks the request (its checklist item is not met).
+    pub(crate) fn rejected(&self) -> bool {
+        self.unmet().any(|i| i.id == "rejections")
+    }
 }
 
 /// The risk tier: the declared risk (security analysis may raise it).

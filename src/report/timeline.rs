@@ -95,7 +95,8 @@ pub(crate) fn human(minutes: f64) -> String {
 
 /// Text made safe for a Markdown table cell: terminal controls escaped, newlines neutralized, and what
 /// Markdown or HTML would read as markup (a pipe ending the cell, a link or image, a tag, a bare address
-/// that GitHub's Markdown would make a link: `https://…`, `www.…`) escaped, so a title an enrolled member
+/// that GitHub's Markdown would make a link: `https://…`, `www.…`, an e-mail address or `mailto:` by its
+/// `@`) escaped, so a title an enrolled member
 /// wrote renders as the text it is and nothing in a report is a link a reader did not write.
 pub(crate) fn cell(s: &str) -> String {
     let mut out = String::new();
@@ -103,7 +104,7 @@ pub(crate) fn cell(s: &str) -> String {
     let mut rest = text.as_str();
     while let Some(c) = rest.chars().next() {
         let after = &rest[c.len_utf8()..];
-        // `\:` and `\.` read as the characters themselves, and no autolink starts at them.
+        // `\:`, `\.` and `\@` read as the characters themselves, and no autolink starts at them.
         let www = out.len() >= 3 && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www");
         if c == ':' && after.starts_with("//") || c == '.' && www {
             out.push('\\');
@@ -113,7 +114,7 @@ pub(crate) fn cell(s: &str) -> String {
         }
         rest = after;
         match c {
-            '\\' | '|' | '[' | ']' => {
+            '\\' | '|' | '[' | ']' | '@' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -207,6 +208,10 @@ mod tests {
         );
         assert_eq!(cell("ratio 3:1, time 10:30, file.txt"), "ratio 3:1, time 10:30, file.txt");
         assert_eq!(cell("[click](http://x)"), "\\[click\\](http\\://x)");
+        assert_eq!(
+            cell("mail ops@evil.example or mailto:ops@evil.example"),
+            "mail ops\\@evil.example or mailto:ops\\@evil.example"
+        );
     }
 
     #[test]

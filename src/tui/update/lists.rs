@@ -10,7 +10,7 @@ use super::{detail, dialog};
 use crate::workflow::browse::{Page, QueueKey, QueueSort};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEventKind};
 
-const STATUS_CYCLE: [Option<&str>; 12] = [
+const STATUS_CYCLE: [Option<&str>; 13] = [
     None,
     Some("pending"),
     Some("approved"),
@@ -20,6 +20,7 @@ const STATUS_CYCLE: [Option<&str>; 12] = [
     Some("executed"),
     Some("failed"),
     Some("validated"),
+    Some("reviewed"),
     Some("closed"),
     Some("withdrawn"),
     Some("*all"),
@@ -506,7 +507,8 @@ pub(super) fn history_action(s: &mut AppState, a: Action) -> Vec<Cmd> {
             picker(s, "kind", &KIND_CYCLE, current.as_deref(), label, PickTarget::HistoryKind)
         }
         Action::FilterState => {
-            let next = cycle(&STATUS_CYCLE[..10], s.history.filter.status.as_deref());
+            // Every status, without the queue's "*all" (the history has no open-only default).
+            let next = cycle(&STATUS_CYCLE[..STATUS_CYCLE.len() - 1], s.history.filter.status.as_deref());
             s.history.filter.status = next.map(str::to_string);
             s.history.list.selected = 0;
             s.history.list.rows.clear();

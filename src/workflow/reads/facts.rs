@@ -1,17 +1,18 @@
 //! The facts of one request as the report and the request index keep them: what it is, where, how it
 //! was decided, executed and reviewed, derived from its folded view and the policy's judgement.
 
-use super::state::Judged;
+use super::state::{Judged, Snapshot};
 use crate::audit::RequestView;
 use crate::audit::projection::Phase;
+use crate::policy::evaluate::Counted;
 use crate::report::metrics::RequestFacts;
 use chrono::{DateTime, Utc};
 
 /// The facts a report reads about one request.
-pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
+pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> RequestFacts {
     let r = view.record();
     let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
-    let approvals = approvals_in_force(view, judged);
+    let approvals = approvals_in_force(view, judged, snap);
     let need = judged.eval.need.max(1) as usize;
     let executed = view.executions.last();
     let validated = view.validations.last();
@@ -54,38 +55,33 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged) -> RequestFacts {
     }
 }
 
-/// When each approval that counts was signed, sorted. Once a run counted, the approvals it ran on: those
-/// taken before it, each counting unless it was excluded for a reason of its own (a later decision of the
-/// same key taken after the run does not undo it, nor does its expiry): a rejection after a failed run
-/// says nothing of when the request was approved. Otherwise the approvals that count now, expired ones
-/// included.
-fn approvals_in_force(view: &RequestView, judged: &Judged) -> Vec<DateTime<Utc>> {
+/// When each approval that counts was signed, sorted. Once a run counted, the approvals it ran on: the
+/// request evaluated as the first counted run was judged, on the decisions its log had seen, at its time
+/// and under the policy in force there (a rejection after a failed run, or one signed where the run had
+/// not seen it, says nothing of when the request was approved; an approval the run had not seen did not
+/// clear it). Without a run, the approvals that count now, expired ones included.
+fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> Vec<DateTime<Utc>> {
     use crate::audit::bodies::Decision;
-    let first_run = view.executions.first().map(|e| e.pos);
-    let pos_of: std::collections::HashMap<_, _> = view.decisions.iter().map(|d| (d.id, d.pos)).collect();
-    let before_run = |id| first_run.is_none_or(|run| pos_of.get(id).is_some_and(|p| *p < run));
-    // The position of each key's latest decision before the run (the one that counted for it there).
-    let mut latest_before: std::collections::HashMap<_, _> = std::collections::HashMap::new();
-    for d in judged.eval.decisions.iter().filter(|d| before_run(&d.entry)) {
-        latest_before.insert(d.actor.bytes(), d.entry);
+    let approvals = |decisions: &[Counted], expired_count: bool| {
+        let mut at: Vec<DateTime<Utc>> = decisions
+            .iter()
+            .filter(|d| d.decision == Decision::Approve)
+            .filter(|d| d.excluded.as_deref().is_none_or(|why| expired_count && why.starts_with("expired")))
+            .map(|d| d.ts)
+            .collect();
+        at.sort();
+        at
+    };
+    let Some(run) = view.executions.first() else { return approvals(&judged.eval.decisions, true) };
+    let seen = |pos| snap.roster.happened_before(pos, run.pos);
+    if view.decisions.iter().all(|d| seen(d.pos)) && snap.policies.at(run.pos).0 == snap.policies.current().0 {
+        // Every decision was seen by the run, under the policy in force now: today's tally is the run's
+        // (expiry aside: at the run they had not expired).
+        return approvals(&judged.eval.decisions, true);
     }
-    let mut approvals: Vec<DateTime<Utc>> = judged
-        .eval
-        .decisions
-        .iter()
-        .filter(|d| d.decision == Decision::Approve && before_run(&d.entry))
-        .filter(|d| match d.excluded.as_deref() {
-            None => true,
-            Some(why) if why.starts_with("expired") => true,
-            // Superseded only by a decision taken after the run: it was the key's decision there.
-            Some(_) if first_run.is_some() => {
-                latest_before.get(&d.actor.bytes()) == Some(&d.entry)
-                    && d.excluded.as_deref().is_some_and(|why| why.starts_with("superseded"))
-            }
-            Some(_) => false,
-        })
-        .map(|d| d.ts)
-        .collect();
-    approvals.sort();
-    approvals
+    let mut then = view.clone();
+    then.decisions.retain(|d| seen(d.pos));
+    let flags = judged.assessment.flag_ids();
+    let ctx = snap.context(&flags, Some(&judged.assessment.risk.tier));
+    approvals(&crate::policy::evaluate::evaluate(&then, &ctx, run.ts, run.pos).decisions, false)
 }

@@ -209,6 +209,10 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
             review.or(validate)
         } else if view.review_owed() {
             review
+        } else if ran && judged.eval.rejected() {
+            // After a run only the rejecter's approval lifts a rejection, and nobody is asked to make it: a
+            // rejected request waits on nobody.
+            None
         } else if !judged.eval.gate && stand != Some(Stand::Approved) && stand != Some(Stand::Rejected) {
             let again = if stand == Some(Stand::Stale) { Turn::Reapprove } else { Turn::Approve };
             may(Permission::Approve).then_some(again)

@@ -34,7 +34,7 @@ fn queue_status(eval: &crate::policy::evaluate::Evaluation) -> &'static str {
         eval.status.as_str()
     } else if eval.gate {
         "approved"
-    } else if eval.checklist.iter().any(|i| i.id == "rejections" && !i.met) {
+    } else if eval.rejected() {
         "rejected"
     } else {
         "pending"
@@ -109,7 +109,7 @@ pub(super) fn computed(
         other => other?,
     };
     let judged = evaluate_now(ledger, &view, snap, now)?;
-    let facts = serde_json::to_string(&crate::workflow::reads::facts::facts_of(&view, &judged))?;
+    let facts = serde_json::to_string(&crate::workflow::reads::facts::facts_of(&view, &judged, snap))?;
     let eval = judged.eval;
     let flags = judged.assessment.flags.len() as i64;
     let (_, policy) = snap.policies.current();
