@@ -211,6 +211,34 @@ fn emergency_story_with_overdue_review() {
     assert_eq!(verify_json(&env).0, 0);
 }
 
+/// Only the roles the policy names in `emergency.may_review` settle an emergency's post-hoc review: bob, a
+/// requester and nothing more, is refused naming them, and a review he signs anyway counts for nothing;
+/// dave's (security-approver) settles it. Before, bob's review ended the overdue obligation.
+#[test]
+fn a_post_hoc_review_counts_only_from_the_roles_the_policy_names() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let env = team();
+    let req = file_request(&env, "frank", "critical");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    refused(
+        &env,
+        &["review", &req, "--summary", "fine by me", "--as", "bob"],
+        1,
+        "holds none of the roles whose post-hoc review counts (approver, security-approver, release-manager, admin, \
+         auditor)",
+    );
+    let bob = env.signing_key("bob");
+    let body = serde_json::json!({"request": req, "kind": "post-hoc", "summary": "fine by me", "lessons": []});
+    let refs = [Hash::from_hex(&req).unwrap()];
+    env.append_raw(&Statement::new("rollback.reviewed", &PublicKey::from_signing(&bob), body, &refs), &bob);
+    assert_eq!(env.json(&["show", &req])["status"], "review-due");
+    let (_, v) = verify_json(&env);
+    assert!(v["does_not_count"].to_string().contains("holds none of the roles whose post-hoc review counts"), "{v}");
+    env.ok(&["review", &req, "--summary", "break-glass justified", "--as", "dave"]);
+    assert_eq!(env.json(&["show", &req])["status"], "reviewed");
+}
+
 #[test]
 fn approval_refusals() {
     let env = team();

@@ -241,7 +241,7 @@ pub(crate) fn roles_for(what: Permission, policy: &Policy, tier: &str) -> Vec<St
         Permission::Approve | Permission::Reject => policy.tier(tier).roles.clone(),
         Permission::Emergency => policy.emergency.may_invoke.clone(),
         Permission::Execute => policy.execution.may_execute.clone(),
-        Permission::Review => policy.tier(tier).roles.clone(),
+        Permission::Review => policy.emergency.may_review.clone().unwrap_or_else(|| policy.tier(tier).roles.clone()),
         Permission::Close => {
             let mut roles = policy.requests.may_manage_any.clone();
             roles.extend(policy.execution.may_execute.iter().cloned());
@@ -303,6 +303,8 @@ pub(crate) fn permission(
             "revert_digest": current.revert_digest,
             "version": current.id.to_hex(),
         }),
+        // A review the queue asks for is the post-hoc one an emergency or a fork owes.
+        Permission::Review => serde_json::json!({"kind": "post-hoc"}),
         // As `rollcall emergency` writes it: the review due when the policy in force wants it.
         Permission::Emergency => serde_json::json!({
             "review_due": crate::ledger::statement::format_ts(ctx.policies.at(pos).1.emergency.review_due(now)),
@@ -745,7 +747,19 @@ impl PolicyRules<'_> {
                     ));
                 }
             }
-            Action::Decide | Action::Validate | Action::Review | Action::Link | Action::Note | Action::Evidence => {}
+            Action::Review => {
+                if let Some(roles) = &policy.emergency.may_review
+                    && f.body.str_member("kind").as_deref() == Some("post-hoc")
+                    && !self.has(&f.actor, f.pos, roles)
+                {
+                    return Err(format!(
+                        "{} holds none of the roles whose post-hoc review counts ({})",
+                        who(),
+                        roles.join(", ")
+                    ));
+                }
+            }
+            Action::Decide | Action::Validate | Action::Link | Action::Note | Action::Evidence => {}
         }
         Ok(())
     }

@@ -124,6 +124,10 @@ pub struct ExecutionRules {
 pub struct EmergencyRules {
     pub may_invoke: Vec<String>,
     pub review_within_hours: u32,
+    /// Roles whose post-hoc review counts (signed by neither the emergency's invoker nor an executor, as
+    /// always); absent: any member's, as before this setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_review: Option<Vec<String>>,
 }
 
 impl EmergencyRules {
@@ -239,6 +243,10 @@ impl Policy {
             ("execution", "may_execute", &self.execution.may_execute),
             ("emergency", "may_invoke", &self.emergency.may_invoke),
         ];
+        let may_review = self.emergency.may_review.as_ref();
+        if let Some(r) = may_review.and_then(|roles| roles.iter().find(|r| !known(r))) {
+            return Err(invalid(text, "emergency", "may_review", format!("role {r:?} is not in roles.known")));
+        }
         for (section, key, list) in role_lists {
             if let Some(r) = list.iter().find(|r| !known(r)) {
                 return Err(invalid(text, section, key, format!("role {r:?} is not in roles.known")));
@@ -402,6 +410,9 @@ mod tests {
         let text = "version = 1\n[emergency]\nmay_invoke = [\"wizard\"]\n";
         let err = Policy::parse(text).unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("wizard"), "{err}");
+        let text = "version = 1\n[emergency]\nmay_review = [\"wizard\"]\n";
+        let err = Policy::parse(text).unwrap_err().to_string();
+        assert!(err.contains("may_review") && err.contains("wizard"), "{err}");
         let text = "version = 1\n[[windows]]\nenv = \"prod\"\ntimezone = \"Mars/Olympus\"\n";
         assert!(Policy::parse(text).unwrap_err().to_string().contains("line 4"));
         let text = "version = 1\n[approvals.tiers.low]\nrequired_roles = [\"admin\"]\n";
