@@ -942,3 +942,20 @@ fn a_rejection_the_run_had_not_seen_leaves_the_reports_approval_time() {
     assert_eq!(facts["approved_at"], "2026-11-02T09:10:00Z", "{facts}");
     assert!(!v["breaches"].to_string().contains("executed without the approvals"), "{}", v["breaches"]);
 }
+
+/// A fork is settled only by a review whose signer holds a role the policy's `emergency.may_review` names:
+/// bob, a requester and nothing more, reviews after both runs (a post-incident review, open to anyone) and
+/// the fork stays unreviewed; carol's settles it. Before, bob's review settled the fork.
+#[test]
+fn a_fork_is_settled_only_by_a_review_from_the_roles_the_policy_names() {
+    let (f, req, m) = two_runs_of_two_versions();
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:45:00Z", "erin.rollcall", "erin")]);
+    let bobs = ["review", &req, "--summary", "looks fine to me", "--kind", "post-incident", "--as", "bob"];
+    ok_at(&f, "2026-11-09T09:30:00Z", &bobs);
+    let shown = json_at(&f, "2026-11-09T09:31:00Z", &["show", &req]);
+    assert_eq!(shown["status"], "review-due", "{shown}");
+    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
+    let settled = carol_reviews(&f, &req, "2026-11-09T10:00:00Z", "both runs checked");
+    let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
+    assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
+}

@@ -149,6 +149,12 @@ pub trait Rules {
     fn before_all(&self, earlier: &Fact, later: &Fact) -> bool {
         self.before(earlier, later.pos)
     }
+
+    /// Whether `review`'s signer may settle a fork with it (a review of either kind settles one; an
+    /// emergency's post-hoc review is judged when admitted). Without a policy, anyone's.
+    fn may_settle(&self, _review: &Fact) -> bool {
+        true
+    }
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
@@ -283,11 +289,14 @@ const EMERGENCY_UNREVIEWED: &str =
 /// Why a close may not count, or be signed, while a fork's review is owed.
 const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
 
-/// Whether review `r` settles a fork of the executions `runs`: signed by none of their signers, with every
-/// one of them in its past wherever a log holds it ([`Rules::before_all`]).
+/// Whether review `r` settles a fork of the executions `runs`: signed by none of their signers, by a key
+/// the policy lets review ([`Rules::may_settle`]), with every one of them in its past wherever a log holds
+/// it ([`Rules::before_all`]).
 fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], s: &Settled) -> bool {
     let Some(review) = s.fact(r.id) else { return false };
-    !runs.iter().any(|e| e.actor == r.actor) && runs.iter().all(|e| s.rules.before_all(e, review))
+    !runs.iter().any(|e| e.actor == r.actor)
+        && s.rules.may_settle(review)
+        && runs.iter().all(|e| s.rules.before_all(e, review))
 }
 
 impl Fork {

@@ -652,6 +652,12 @@ impl Rules for PolicyRules<'_> {
     fn before(&self, earlier: &Fact, later: Pos) -> bool {
         self.ctx.roster.happened_before(earlier.pos, later)
     }
+
+    /// A role in `emergency.may_review` of the policy in force at the review, when it names any.
+    fn may_settle(&self, review: &Fact) -> bool {
+        let (_, policy) = self.ctx.policies.at(review.pos);
+        policy.emergency.may_review.as_ref().is_none_or(|roles| self.has(&review.actor, review.pos, roles))
+    }
 }
 
 impl PolicyRules<'_> {

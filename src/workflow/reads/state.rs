@@ -233,6 +233,10 @@ impl crate::audit::projection::Rules for FoldRules<'_> {
             && self.other_positions(later, |_| true).is_some_and(|ps| ps.iter().all(|&p| self.before(earlier, p)))
     }
 
+    fn may_settle(&self, review: &Fact) -> bool {
+        self.snap.rules(&[], None).may_settle(review)
+    }
+
     fn allow(
         &self,
         action: crate::audit::projection::Action,
