@@ -754,14 +754,11 @@ impl PolicyRules<'_> {
                 }
             }
             Action::Review => {
-                if let Some(roles) = &policy.emergency.may_review
-                    && f.body.str_member("kind").as_deref() == Some("post-hoc")
-                    && !self.has(&f.actor, f.pos, roles)
-                {
+                if f.body.str_member("kind").as_deref() == Some("post-hoc") && !self.may_settle(f) {
                     return Err(format!(
                         "{} holds none of the roles whose post-hoc review counts ({})",
                         who(),
-                        roles.join(", ")
+                        policy.emergency.may_review.as_deref().unwrap_or_default().join(", ")
                     ));
                 }
             }

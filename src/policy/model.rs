@@ -237,16 +237,14 @@ impl Policy {
 
     fn check(&self, text: &str) -> Result<(), PolicyError> {
         let known = |r: &String| self.roles.known.contains(r);
+        let unset = Vec::new();
         let role_lists: Vec<(&str, &str, &Vec<String>)> = vec![
             ("requests", "may_request", &self.requests.may_request),
             ("requests", "may_manage_any", &self.requests.may_manage_any),
             ("execution", "may_execute", &self.execution.may_execute),
             ("emergency", "may_invoke", &self.emergency.may_invoke),
+            ("emergency", "may_review", self.emergency.may_review.as_ref().unwrap_or(&unset)),
         ];
-        let may_review = self.emergency.may_review.as_ref();
-        if let Some(r) = may_review.and_then(|roles| roles.iter().find(|r| !known(r))) {
-            return Err(invalid(text, "emergency", "may_review", format!("role {r:?} is not in roles.known")));
-        }
         for (section, key, list) in role_lists {
             if let Some(r) = list.iter().find(|r| !known(r)) {
                 return Err(invalid(text, section, key, format!("role {r:?} is not in roles.known")));

@@ -116,8 +116,6 @@ impl Context {
         // Every append signs a checkpoint: a log never runs past what its origin key vouched for.
         let origin_key = match self.keystore.unlock_origin(&own.name, &own.key, &passphrase) {
             Ok(k) => k,
-            // Its file is not private: no passphrase helps, the mode must change (said as it is).
-            Err(e @ crate::identity::IdentityError::KeyFileNotPrivate(..)) => return Err(e.into()),
             Err(first) => match std::env::var(ORIGIN_PASSPHRASE_ENV) {
                 Ok(p) => self.keystore.unlock_origin(&own.name, &own.key, &Passphrase::new(p))?,
                 Err(_) => {
