@@ -239,6 +239,67 @@ fn a_post_hoc_review_counts_only_from_the_roles_the_policy_names() {
     assert_eq!(env.json(&["show", &req])["status"], "reviewed");
 }
 
+/// An emergency waives for `emergency.waives_for_hours` (24 in the built-in policy) after it is invoked,
+/// then lapses: a day later the gate asks for the approvals again and a run without them is refused, writing
+/// nothing; an approval then opens it as for any request, and the post-hoc review is still owed. Under a
+/// policy that leaves the setting out (adopted before it existed), an emergency never lapses, as before.
+#[test]
+fn an_emergency_lapses_after_the_hours_the_policy_gives_it() {
+    let later = (chrono::Utc::now() + chrono::Duration::hours(25)).to_rfc3339();
+    let at_later = |env: &Env, args: &[&str]| env.cmd().args(args).env("ROLLCALL_NOW", &later).output().unwrap();
+    let gate_later = |env: &Env, req: &str| {
+        let out = at_later(env, &["--json", "gate", req]);
+        let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), g)
+    };
+    let item = |g: &serde_json::Value, id: &str| {
+        g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap()
+    };
+
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 0, "{g}");
+    let approvals = item(&g, "approvals");
+    assert_eq!(approvals["waived"], true, "{g}");
+    assert!(approvals["detail"].as_str().unwrap().contains(", until "), "{g}");
+    let flags = env.json(&["show", &req]).to_string();
+    assert!(flags.contains("approvals and evidence were waived until "), "{flags}");
+
+    let (code, g) = gate_later(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    assert_eq!(
+        (item(&g, "approvals")["met"].clone(), item(&g, "approvals")["waived"].clone()),
+        (false.into(), false.into())
+    );
+    assert!(item(&g, "state")["detail"].as_str().unwrap().contains("its emergency lapsed at"), "{g}");
+    let before = env.fingerprint();
+    let out = at_later(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.fingerprint(), before, "a refused run writes nothing");
+
+    tested(&env, &req, "bob");
+    assert!(at_later(&env, &["approve", &req, "--comment", "seen the graphs", "--as", "carol"]).status.success());
+    assert_eq!(gate_later(&env, &req).0, 0, "approved, it may run as any request may");
+    assert!(at_later(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"]).status.success());
+    let show: serde_json::Value = serde_json::from_slice(&at_later(&env, &["--json", "show", &req]).stdout).unwrap();
+    assert_eq!(show["status"], "review-due", "the emergency's review is still owed: {show}");
+
+    // A policy without the setting: the emergency waives for as long as the request is open to a run.
+    let env = team();
+    let policy = file(&env, "old.toml", "version = 1\n[emergency]\nmay_invoke = [\"release-manager\", \"admin\"]\n");
+    let out = env.run(&["policy", "adopt", &policy, "--as", "alice"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("does not set emergency.waives_for_hours, so an emergency never lapses"), "{err}");
+    assert!(err.contains("does not set emergency.may_review, so any member's post-hoc review settles"), "{err}");
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let (code, g) = gate_later(&env, &req);
+    assert_eq!((code, item(&g, "approvals")["waived"].clone()), (0, true.into()), "{g}");
+}
+
 #[test]
 fn approval_refusals() {
     let env = team();

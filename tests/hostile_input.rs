@@ -1201,3 +1201,25 @@ fn a_key_file_others_may_read_signs_nothing() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(env.ok(&["key", "list"]).contains("carol"));
 }
+
+/// A request for a look-alike of an environment (a Cyrillic `о` in `prоduction`: another environment to
+/// the policy's windows and to the gate's `--env`, while an approver reads "production") is refused with
+/// one line naming the character, on filing and on amending, and the ledger is unchanged.
+#[test]
+fn a_look_alike_environment_name_is_refused_and_nothing_is_written() {
+    let env = common::team();
+    let before = env.fingerprint();
+    let mut args = common::request_args("bob", "Revert payments deploy 4411", "low");
+    let at = args.iter().position(|a| *a == "production").unwrap();
+    args[at] = "pr\u{43e}duction";
+    let err = env.fails(&args, 2);
+    assert!(err.contains("holds 'о' (U+043E)") && err.contains("look-alike"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(env.fingerprint(), before, "nothing written");
+    let req = file_request(&env, "bob", "low");
+    let before = env.fingerprint();
+    let err =
+        env.fails(&["request", "amend", &req, "--env", "st\u{430}ging", "--reason", "wrong env", "--as", "bob"], 2);
+    assert!(err.contains("U+0430"), "{err}");
+    assert_eq!(env.fingerprint(), before, "nothing written");
+}

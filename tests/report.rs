@@ -475,4 +475,9 @@ fn a_decision_after_a_run_keeps_its_approval_and_a_run_that_does_not_count_is_a_
     assert!(breaches.contains("a run was recorded that does not count (2026-11-05 13:00 UTC: bob"), "{breaches}");
     let md = at(&env, LATER, &["report", "--as", "alice"]);
     assert!(md.contains("a run was recorded that does not count"), "{md}");
+    let rows = parse_csv(&at(&env, LATER, &["report", "--format", "csv", "--as", "alice"]));
+    let col = rows[0].iter().position(|h| h == "runs_not_counted").expect("the CSV has the column");
+    let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
+    assert!(row(&d)[col].starts_with("2026-11-05 13:00 UTC: bob"), "{:?}", row(&d));
+    assert_eq!(row(&b)[col], "", "B's runs count");
 }

@@ -668,7 +668,11 @@ fn executions_of_different_versions_are_shown_as_a_fork_until_reviewed() {
     assert!(report.contains("its reverts ran different versions of the request (a fork"), "{report}");
     let csv = ok_at(&f, LATER, &["report", "--format", "csv", "--as", "alice"]);
     let (header, row) = csv.split_once("\r\n").unwrap();
-    assert!(header.ends_with(",fork_unreviewed_since") && row.trim_end().ends_with(",2026-11-02T11:00:00Z"), "{csv}");
+    assert!(
+        header.ends_with(",fork_unreviewed_since,runs_not_counted")
+            && row.trim_end().ends_with(",2026-11-02T11:00:00Z,"),
+        "{csv}"
+    );
 
     // A bundle of the forked ledger, verified as an auditor would receive it, lists the fork.
     let bundle = export_at(&f, LATER, "forked.rollcall", "alice");

@@ -1998,3 +1998,24 @@ fn verification_stops_at_a_damaged_refs_table() {
     }
     assert_eq!(std::fs::read(&d.ledger).unwrap(), bytes);
 }
+
+/// An emergency that has not run yet waits on an executor while it waives (before, it waited on nobody:
+/// the review it owes cannot be signed before the run), and once it has lapsed (24 hours in the built-in
+/// policy) on the approvers, since the gate asks for their approvals again.
+#[test]
+fn an_emergency_waits_on_an_executor_and_once_it_has_lapsed_on_the_approvers() {
+    use rollcall::workflow::waiting::{Stand, Turn, waiting_on};
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let ledger = rollcall::ledger::Ledger::open_read_only(&env.ledger()).unwrap();
+    let key = |name: &str| rollcall::ledger::PublicKey::from_signing(&env.signing_key(name));
+    let id = rollcall::ledger::Hash::from_hex(&req).unwrap();
+    let stand = |name: &str, at: DateTime<Utc>| waiting_on(&ledger, &key(name), at).unwrap().stands.get(&id).copied();
+    let (now, later) = (Utc::now(), Utc::now() + chrono::Duration::hours(25));
+    assert_eq!(stand("erin", now), Some(Stand::Waiting(Turn::Execute)));
+    assert_eq!(stand("carol", now), None, "the emergency waives her approval");
+    assert_eq!(stand("carol", later), Some(Stand::Waiting(Turn::Approve)));
+    assert_ne!(stand("erin", later), Some(Stand::Waiting(Turn::Execute)), "the gate is closed again");
+}

@@ -62,6 +62,8 @@ pub struct Emergency {
     pub who: String,
     /// Whether it waives anything under the policy applied (its signer may invoke one there).
     pub waives: bool,
+    /// Until when it waives ("2026-12-08 03:00 UTC"), when that policy lets it lapse.
+    pub until: Option<String>,
 }
 
 /// Everything the flags are computed from.
@@ -318,10 +320,12 @@ pub fn flags(input: &Input<'_>) -> Vec<Flag> {
         }
     }
     if let Some(e) = &input.emergency {
-        let effect = if e.waives {
-            "approvals and evidence were waived"
-        } else {
-            "it waives nothing: its signer may not invoke the emergency path under the policy in force"
+        let effect = match (e.waives, &e.until) {
+            (true, None) => "approvals and evidence were waived".to_string(),
+            (true, Some(until)) => format!("approvals and evidence were waived until {until}"),
+            (false, _) => {
+                "it waives nothing: its signer may not invoke the emergency path under the policy in force".into()
+            }
         };
         flag(
             &mut out,

@@ -74,8 +74,19 @@ impl Status {
         "failed",
     ];
 
+    /// The statuses of a request still open: what the console lists by default (a rejected or withdrawn
+    /// request waits on nobody; a *failed* one is open again).
+    pub(crate) const OPEN: [Status; 5] =
+        [Status::Pending, Status::Approved, Status::Emergency, Status::ReviewDue, Status::Failed];
+
     pub(crate) fn as_str(&self) -> &'static str {
         Status::ALL[*self as usize]
+    }
+
+    /// `'pending', 'approved', …`: the names of `of` as an SQL `IN (…)` list (this code's own constants,
+    /// never input).
+    pub(crate) fn sql_list(of: &[Status]) -> String {
+        of.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
     }
 
     pub fn parse(s: &str) -> Option<Status> {

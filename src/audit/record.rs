@@ -229,6 +229,18 @@ impl From<&str> for InvalidRecord {
     }
 }
 
+/// An environment name rollcall signs: see [`RequestBody::validate_to_sign`].
+fn env_name(field: &str, v: &str) -> Result<(), String> {
+    match v.trim().chars().find(|c| !(c.is_ascii_alphanumeric() || "._-:/".contains(*c))) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{field} {v:?} holds {c:?} (U+{:04X}): environment names are ASCII letters, digits and . _ - : / (a \
+             look-alike character would name another environment, outside its window)",
+            c as u32
+        )),
+    }
+}
+
 fn line(field: &str, v: &str) -> Result<(), String> {
     if v.trim().is_empty() {
         return Err(format!("{field} is required and may not be empty"));
@@ -334,6 +346,20 @@ impl RequestBody {
             {
                 return Err(InvalidRecord(format!("{field} {v:?} is not an RFC 3339 time like 2026-12-01T12:00:00Z")));
             }
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Self::validate), and what rollcall itself signs beyond it: environment names (`env`,
+    /// `origin_env`) of ASCII letters, digits and `. _ - : /` only. A look-alike (a Cyrillic `о` in
+    /// `prоduction`) is another environment to the policy's windows, to `gate --change --env` and to the CI
+    /// script's environment check, while an approver reads it as the real one. A record signed elsewhere with
+    /// one folds as written (this is not a rule of the format).
+    pub(crate) fn validate_to_sign(&self) -> Result<(), InvalidRecord> {
+        self.validate()?;
+        env_name("env", &self.env)?;
+        if let Some(e) = &self.origin_env {
+            env_name("origin_env", e)?;
         }
         Ok(())
     }
@@ -503,6 +529,29 @@ pub mod tests_support {
 mod tests {
     use super::tests_support::sample;
     use super::*;
+
+    /// rollcall signs environment names in ASCII only (a look-alike is another environment to the windows
+    /// and the gate), while a record signed elsewhere with one still folds (`validate`).
+    #[test]
+    fn look_alike_environment_names_are_not_signed() {
+        for ok in ["production", "prod-eu-1", "k8s/prod.eu_1:blue", " staging "] {
+            let r = RequestBody { env: ok.into(), ..sample() };
+            assert!(r.validate_to_sign().is_ok(), "{ok:?}");
+        }
+        for (env, origin_env, says) in [
+            ("pr\u{43e}duction", None, "env \"pr\u{43e}duction\" holds '\u{43e}' (U+043E)"),
+            ("production", Some("st\u{430}ging"), "origin_env"),
+            ("prod\u{200b}", None, "U+200B"),
+            ("prod uction", None, "U+0020"),
+            ("prod\u{1b}[2J", None, "U+001B"),
+        ] {
+            let r = RequestBody { env: env.into(), origin_env: origin_env.map(Into::into), ..sample() };
+            let err = r.validate_to_sign().unwrap_err().0;
+            assert!(err.contains(says) && err.contains("look-alike"), "{err}");
+            assert!(!err.contains('\u{1b}'), "the name is shown escaped: {err}");
+            assert!(r.validate().is_ok(), "a record signed elsewhere folds as written");
+        }
+    }
 
     #[test]
     fn validation() {

@@ -91,7 +91,8 @@ pub(crate) enum Command {
     Approve(ApproveArgs),
     /// Reject a request.
     Reject(RejectArgs),
-    /// Invoke the emergency (break-glass) path: the revert may run without approvals; a review becomes due.
+    /// Invoke the emergency (break-glass) path: the revert may run without approvals until it lapses
+    /// (emergency.waives_for_hours); a review becomes due.
     Emergency(EmergencyArgs),
     /// Record that the revert ran, and its actual outcome.
     Execute(ExecuteArgs),

@@ -429,13 +429,17 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     // An emergency waives only when the policy this evaluation applies lets its signer invoke one (with the
     // roles held at the emergency): one invoked where a stricter policy had not been seen (a copy of the
     // ledger older than it) lets nothing run under that policy (FORMAT.md §5).
-    let lapsed =
+    let not_allowed =
         view.emergency.as_ref().filter(|e| !ctx.roster.has_role(&e.actor, e.pos, &policy.emergency.may_invoke));
-    let emergency = view.emergency.as_ref().filter(|_| lapsed.is_none()).map(|e| {
+    // Nor once it has lapsed (`emergency.waives_for_hours` of that policy after it was invoked).
+    let until = view.emergency.as_ref().and_then(|e| policy.emergency.waives_until(e.ts));
+    let lapsed = until.filter(|u| now >= *u && not_allowed.is_none());
+    let emergency = view.emergency.as_ref().filter(|_| not_allowed.is_none() && lapsed.is_none()).map(|e| {
         format!(
-            "waived: emergency invoked by {} at {}",
+            "waived: emergency invoked by {} at {}{}",
             ctx.roster.display(&e.actor),
-            e.ts.format("%Y-%m-%d %H:%M UTC")
+            e.ts.format("%Y-%m-%d %H:%M UTC"),
+            until.map(|u| format!(", until {}", u.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default()
         )
     });
     let waive = |met: bool, detail: String| -> (bool, bool, String) {
@@ -457,15 +461,24 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         id: "state",
         met: state.is_ok(),
         waived: false,
-        detail: match (&state, lapsed) {
-            (Ok(()), None) => "the request can be executed".into(),
-            (Ok(()), Some(e)) => format!(
+        detail: match (&state, not_allowed, lapsed) {
+            (Ok(()), None, None) => "the request can be executed".into(),
+            (Ok(()), Some(e), _) => format!(
                 "the request can be executed; its emergency waives nothing: {} may not invoke the emergency path \
                  under the policy in force (roles allowed: {})",
                 ctx.roster.display(&e.actor),
                 policy.emergency.may_invoke.join(", ")
             ),
-            (Err(e), _) => format!("cannot execute: {e}"),
+            (Ok(()), None, Some(at)) => format!(
+                "the request can be executed; its emergency lapsed at {} (the policy in force lets one waive \
+                 for {} hours): approvals, evidence, rejections and the window count again",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                policy.emergency.waives_for_hours.unwrap_or_default()
+            ),
+            (Err(e), None, Some(at)) => {
+                format!("cannot execute: {e}; its emergency lapsed at {}", at.format("%Y-%m-%d %H:%M UTC"))
+            }
+            (Err(e), _, _) => format!("cannot execute: {e}"),
         },
     });
 

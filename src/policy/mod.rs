@@ -7,6 +7,7 @@ pub(crate) mod model;
 pub(crate) mod windows;
 
 pub use model::Policy;
+pub(crate) use model::unset_later_settings;
 use thiserror::Error;
 
 /// The policy a new ledger adopts unless `init --policy FILE` names another.

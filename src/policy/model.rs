@@ -128,6 +128,10 @@ pub struct EmergencyRules {
     /// always); absent: any member's, as before this setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub may_review: Option<Vec<String>>,
+    /// How long, in hours after it is invoked, an emergency waives approvals, evidence, rejections and the
+    /// window; absent: for as long as the request is open to a run, as before this setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waives_for_hours: Option<u32>,
 }
 
 impl EmergencyRules {
@@ -136,6 +140,38 @@ impl EmergencyRules {
     pub(crate) fn review_due(&self, invoked: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
         invoked + chrono::Duration::hours(i64::from(self.review_within_hours))
     }
+
+    /// When an emergency invoked at `invoked` stops waiving anything (`None`: never); validation bounds the
+    /// hours, so this is always a date.
+    pub(crate) fn waives_until(&self, invoked: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.waives_for_hours.map(|h| invoked + chrono::Duration::hours(i64::from(h)))
+    }
+}
+
+/// Settings added after ledgers were in use, read only from a policy's own text, never from the built-in
+/// default under it: a policy adopted before one existed (whose text cannot name it) keeps meaning what it
+/// meant when it was adopted, whatever this release's default says. `rollcall init` writes the whole
+/// default, so a new ledger has them; a partial policy file leaves them unset unless it names them.
+pub(crate) const NOT_INHERITED: [(&str, &str); 2] = [("emergency", "may_review"), ("emergency", "waives_for_hours")];
+
+/// What a policy text that leaves out a [`NOT_INHERITED`] setting means for it (the built-in policy's
+/// value does not apply): one warning each, for `policy adopt` to print.
+pub(crate) fn unset_later_settings(text: &str) -> Vec<String> {
+    let Ok(table) = text.parse::<toml::Table>() else { return Vec::new() };
+    NOT_INHERITED
+        .iter()
+        .filter(|(section, key)| table.get(*section).and_then(|t| t.get(*key)).is_none())
+        .map(|(section, key)| {
+            let means = match *key {
+                "may_review" => "any member's post-hoc review settles an emergency",
+                _ => "an emergency never lapses",
+            };
+            format!(
+                "this policy does not set {section}.{key}, so {means}: a policy file is read over the built-in one, \
+                 but not for this setting (the built-in assets/policy.toml, which `rollcall init` writes, has the line)"
+            )
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +263,11 @@ impl Policy {
             None => return Err(PolicyError::Invalid("missing `version = 1`".into())),
         }
         let mut merged = default_table()?.clone();
+        for (section, key) in NOT_INHERITED {
+            if let Some(toml::Value::Table(t)) = merged.get_mut(section) {
+                t.remove(key);
+            }
+        }
         merge(&mut merged, user);
         let policy: Policy = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
             PolicyError::Invalid(e.message().lines().next().unwrap_or("invalid").to_string())
@@ -316,6 +357,12 @@ impl Policy {
             let most = MAX_DAYS * 24;
             return Err(invalid(text, "emergency", "review_within_hours", format!("must be at most {most}")));
         }
+        if let Some(h) = self.emergency.waives_for_hours {
+            let most = MAX_DAYS * 24;
+            if h == 0 || h > most {
+                return Err(invalid(text, "emergency", "waives_for_hours", format!("must be between 1 and {most}")));
+            }
+        }
         let mut envs = std::collections::BTreeSet::new();
         for w in &self.windows {
             // Names are one environment without case and surrounding space (`same_env`).
@@ -384,7 +431,37 @@ mod tests {
         let partial = Policy::parse("version = 1\n[approvals.tiers.low]\ncount = 2\n").unwrap();
         assert_eq!(partial.tier("low").count, 2);
         assert_eq!(partial.tier("low").roles, p.tier("low").roles);
-        assert_eq!(partial.emergency, p.emergency);
+        assert_eq!(
+            (&partial.emergency.may_invoke, partial.emergency.review_within_hours),
+            (&p.emergency.may_invoke, 48)
+        );
+    }
+
+    /// A policy adopted before `emergency.may_review` and `emergency.waives_for_hours` existed (here the
+    /// built-in policy as it was then) means what it meant: any member's post-hoc review settles, and an
+    /// emergency waives for as long as the request is open to a run. The built-in policy of this release,
+    /// which `init` writes whole, sets both.
+    #[test]
+    fn settings_added_later_are_read_from_the_policys_own_text_only() {
+        let before = super::super::DEFAULT_POLICY
+            .lines()
+            .filter(|l| !l.starts_with("may_review") && !l.starts_with("waives_for_hours"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (old, now) = (Policy::parse(&before).unwrap(), Policy::parse(super::super::DEFAULT_POLICY).unwrap());
+        assert_eq!((old.emergency.may_review, old.emergency.waives_for_hours), (None, None));
+        assert!(now.emergency.may_review.is_some_and(|r| r.contains(&"auditor".to_string())));
+        assert_eq!(now.emergency.waives_for_hours, Some(24));
+        let named =
+            Policy::parse("version = 1\n[emergency]\nwaives_for_hours = 4\nmay_review = [\"admin\"]\n").unwrap();
+        assert_eq!(
+            (named.emergency.waives_for_hours, named.emergency.may_review),
+            (Some(4), Some(vec!["admin".into()]))
+        );
+        for bad in ["0", "87601"] {
+            let err = Policy::parse(&format!("version = 1\n[emergency]\nwaives_for_hours = {bad}\n")).unwrap_err();
+            assert!(err.to_string().contains("line 3") && err.to_string().contains("between 1 and 87600"), "{err}");
+        }
     }
 
     #[test]

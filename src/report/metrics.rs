@@ -46,6 +46,10 @@ pub struct RequestFacts {
     /// When an emergency was invoked for it.
     #[serde(default)]
     pub emergency_at: Option<DateTime<Utc>>,
+    /// When that emergency stops waiving (`emergency.waives_for_hours` of the policy in force at it), if
+    /// it lapses.
+    #[serde(default)]
+    pub emergency_until: Option<DateTime<Utc>>,
     /// Its counted executions ran different versions and no review has seen them all (FORMAT.md §1.2,
     /// *Forks*): when the latest of them ran.
     #[serde(default)]

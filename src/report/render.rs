@@ -415,7 +415,7 @@ impl Serialize for JsonMetrics<'_> {
 const SHOWN_OBSERVATIONS: usize = 12;
 
 /// The CSV columns, in order.
-pub(crate) const CSV_COLUMNS: [&str; 23] = [
+pub(crate) const CSV_COLUMNS: [&str; 24] = [
     "id",
     "title",
     "env",
@@ -439,6 +439,7 @@ pub(crate) const CSV_COLUMNS: [&str; 23] = [
     "incident",
     "hours_to_execute",
     "fork_unreviewed_since",
+    "runs_not_counted",
 ];
 
 /// One CSV field (RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet
@@ -482,6 +483,8 @@ pub(crate) fn csv(facts: &dyn Facts, sink: &mut dyn Write) -> io::Result<()> {
             q.incident.clone().unwrap_or_default(),
             hours.unwrap_or_default(),
             ts(q.fork_unreviewed),
+            // Each "TIME UTC: why", as the JSON lists them.
+            q.runs_not_counted.join("; "),
         ];
         let mut line = row.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
         line.push_str("\r\n");
@@ -539,6 +542,20 @@ mod tests {
         let walked = render(None);
         assert!(walked.contains("execution failed"), "{walked}");
         assert_eq!(render(Some(held)), walked);
+    }
+
+    /// Several runs of one request that do not count are one finding, naming the first and how many more.
+    #[test]
+    fn runs_that_do_not_count_are_one_finding_naming_the_first() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-10T00:00:00Z").unwrap().to_utc();
+        let runs = |n: usize| (1..=n).map(|i| format!("2026-03-0{i} 10:00 UTC: run {i}")).collect::<Vec<_>>();
+        let said = |n: usize| {
+            let r = RequestFacts { runs_not_counted: runs(n), ..Default::default() };
+            breaches_of(&r, now).into_iter().map(|b| b.what).collect::<Vec<_>>()
+        };
+        assert_eq!(said(0), Vec::<String>::new());
+        assert_eq!(said(1), ["a run was recorded that does not count (2026-03-01 10:00 UTC: run 1)"]);
+        assert_eq!(said(3), ["a run was recorded that does not count (2026-03-01 10:00 UTC: run 1) (and 2 more)"]);
     }
 
     #[test]

@@ -570,7 +570,7 @@ fn new_request(
         risk: form.risk,
         ..Default::default()
     };
-    record.validate()?;
+    record.validate_to_sign()?;
     crate::workflow::requests::new_request(ctx, signer, record, changeset)
 }
 

@@ -330,8 +330,8 @@ pub(crate) fn executed(ctx: &Context, request: &EntryId, entry: &EntryId) -> Vec
         let view = load_view(&ledger, &snap, request)?;
         let Some(e) = view.emergency.as_ref() else { return Ok(Vec::new()) };
         let Some(x) = view.executions.iter().find(|x| x.id == *entry) else { return Ok(Vec::new()) };
-        let now = crate::workflow::clock::now();
-        let eval = crate::workflow::reads::state::evaluate_now(&ledger, &view, &snap, now)?.eval;
+        // At the run's own time: what its gate waived then (an emergency lapsing since does not hide it).
+        let eval = crate::workflow::reads::state::evaluate_now(&ledger, &view, &snap, x.ts)?.eval;
         let waived: Vec<serde_json::Value> = eval
             .checklist
             .iter()

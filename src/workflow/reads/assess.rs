@@ -139,6 +139,7 @@ pub(crate) fn assess_record(
             let emergency = v.emergency.as_ref().map(|e| Emergency {
                 who: format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")),
                 waives: snap.roster.has_role(&e.actor, e.pos, &policy.emergency.may_invoke),
+                until: policy.emergency.waives_until(e.ts).map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()),
             });
             // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
             // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),

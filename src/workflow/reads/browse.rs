@@ -140,7 +140,10 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
         }
         // The unary `+` keeps SQLite on the sort index (urgency, pos): a LIMITed scan in order beats
         // sorting every matching row.
-        None if !f.all => w.push_str(" AND +status IN ('pending', 'approved', 'emergency', 'review-due', 'failed')"),
+        None if !f.all => {
+            let open = crate::audit::projection::Status::sql_list(&crate::audit::projection::Status::OPEN);
+            w.push_str(&format!(" AND +status IN ({open})"))
+        }
         None => {}
     }
     if let Some(e) = &f.env {

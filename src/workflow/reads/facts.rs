@@ -45,6 +45,7 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
         from: r.revert.from.clone(),
         to: r.revert.to.clone(),
         emergency_at: view.emergency.as_ref().map(|e| e.ts),
+        emergency_until: view.emergency.as_ref().and_then(|e| snap.policies.at(e.pos).1.emergency.waives_until(e.ts)),
         fork_unreviewed: view.fork.as_ref().and_then(|f| f.owed_since()),
         runs_not_counted: view
             .timeline

@@ -324,6 +324,7 @@ fn slim(f: &RequestFacts) -> RequestFacts {
         executed_at: f.executed_at,
         outcome: f.outcome.clone(),
         emergency_at: f.emergency_at,
+        emergency_until: f.emergency_until,
         from: f.from.clone(),
         to: f.to.clone(),
         ..Default::default()
@@ -545,12 +546,23 @@ fn best_candidate(
 /// Why request `r` did not clear a rollback at `at`, or `None` when it did: approved by then (its
 /// approvals that count met the threshold) and not rejected, or taken down the emergency path — before
 /// the rollback (break-glass) or after it (a post-hoc request): either way a review is owed and tracked
-/// as an obligation.
+/// as an obligation. An emergency that had lapsed when the rollback ran clears nothing: the request is
+/// then judged as one without it.
 fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
     let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    if r.emergency_at.is_some() {
-        return None;
+    match (r.emergency_at, r.emergency_until) {
+        (Some(_), Some(until)) if at >= until => {
+            return not_approved(r, at).map(|why| format!("{why}; its emergency had lapsed at {}", when(until)));
+        }
+        (Some(_), _) => return None,
+        (None, _) => {}
     }
+    not_approved(r, at)
+}
+
+/// Why request `r`, judged without an emergency, did not clear a rollback at `at`.
+fn not_approved(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
+    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     if r.status == "rejected" {
         return Some("the request was rejected".into());
     }
@@ -762,6 +774,25 @@ mod tests {
         assert_eq!((r.recorded_before, r.recorded_after), (1, 1));
         assert_eq!(r.share_recorded_before(), Some(0.2));
         assert!(!r.all_match());
+    }
+
+    /// A rollback outside rollcall after the request's emergency lapsed is not cleared by it: a day and a
+    /// half after break-glass, with no approval, it is unauthorized, saying so; one inside the waiver is not.
+    #[test]
+    fn a_lapsed_emergency_clears_no_rollback() {
+        let observations = vec![obs(1, 10, "api", "2", "1", true), obs(2, 70, "web", "4", "3", true)];
+        let mut a = req("a", 9, "api", "1");
+        (a.emergency_at, a.emergency_until) = (Some(t(9)), Some(t(33)));
+        let mut b = req("b", 40, "web", "3");
+        (b.emergency_at, b.emergency_until) = (Some(t(40)), Some(t(64)));
+        let r = reconcile_facts(observations, &[a, b], &Options::default());
+        assert_eq!(r.unauthorized.len(), 1, "{:?}", r.unauthorized);
+        assert_eq!(r.unauthorized[0].request.id, "b");
+        let why = &r.unauthorized[0].why;
+        assert!(
+            why.contains("not approved") && why.contains("its emergency had lapsed at 2026-03-03 16:00:00 UTC"),
+            "{why}"
+        );
     }
 
     #[test]

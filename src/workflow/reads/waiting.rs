@@ -150,10 +150,13 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         return Ok(Waiting::default());
     }
     let candidates: Vec<EntryId> = {
-        let mut stmt = ledger.cache_conn().prepare_cached(
-            "SELECT id FROM request_index WHERE +status IN ('pending', 'approved', 'emergency', 'review-due', 'executed', 'failed')
-              ORDER BY urgency ASC, pos DESC LIMIT ?1",
-        )?;
+        // The open requests, and executed ones (which wait on a validation).
+        use crate::audit::projection::Status;
+        let waits = [&Status::OPEN[..], &[Status::Executed]].concat();
+        let mut stmt = ledger.cache_conn().prepare_cached(&format!(
+            "SELECT id FROM request_index WHERE +status IN ({}) ORDER BY urgency ASC, pos DESC LIMIT ?1",
+            Status::sql_list(&waits)
+        ))?;
         stmt.query_map([CANDIDATES as i64], |r| r.get::<_, Vec<u8>>(0))?
             .filter_map(|r| r.ok().and_then(|b| Hash::from_slice(&b)))
             .collect()
@@ -207,7 +210,10 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         // gate passes): it waits as an open one does, not on a validation of what failed.
         let turn = if ran && !view.retry_possible() {
             review.or(validate)
-        } else if view.review_owed() {
+        } else if review.is_some() {
+            // A review owed that this key may sign comes first; one it may not (or not yet: an emergency's
+            // before its run) leaves the key's other turns, as for any open request (an executor's run under
+            // the emergency, an approval once it has lapsed).
             review
         } else if ran && judged.eval.rejected() {
             // After a run only the rejecter's approval lifts a rejection, and nobody is asked to make it: a

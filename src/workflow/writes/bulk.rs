@@ -59,7 +59,7 @@ pub(crate) fn file_planned(
         };
         let mut signed: Vec<SignedStatement> = Vec::with_capacity(planned.len() * 2);
         for p in planned {
-            p.record.validate()?;
+            p.record.validate_to_sign()?;
             let at = stamp(p.at);
             let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
             let fact = fact_for(&statement, &snap, by, at)?;

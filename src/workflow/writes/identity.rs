@@ -167,5 +167,7 @@ pub(crate) fn adopt_policy(
 ) -> Result<GovernanceReceipt, WorkflowError> {
     let text = super::init::read_policy_file(file)?;
     let body = serde_json::to_value(PolicyText::new(&text))?;
-    record(ctx, admin, POLICY_ADOPTED, body, vec![], None)
+    let mut g = record(ctx, admin, POLICY_ADOPTED, body, vec![], None)?;
+    g.receipt.warnings.extend(crate::policy::unset_later_settings(&text));
+    Ok(g)
 }

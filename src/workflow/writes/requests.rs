@@ -33,7 +33,7 @@ pub fn new_request(
         });
         (digest, bytes)
     });
-    record.validate()?;
+    record.validate_to_sign()?;
     let mut session = ctx.session(signer)?;
     if let Some((digest, bytes)) = &blob {
         crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)?;
@@ -113,7 +113,7 @@ pub(crate) fn amend(
     on_request(ctx, signer, req, AMENDED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let mut record = d.view.record().clone();
         change(&mut record).map_err(WorkflowError::Usage)?;
-        record.validate()?;
+        record.validate_to_sign()?;
         if &record == d.view.record() {
             return Err(WorkflowError::Usage("the amendment changes nothing".into()));
         }

@@ -113,7 +113,7 @@ pub(super) fn computed(
     let eval = judged.eval;
     let flags = judged.assessment.flags.len() as i64;
     let (_, policy) = snap.policies.current();
-    let recheck = if policy.approvals.expiry_hours > 0 {
+    let expiry = if policy.approvals.expiry_hours > 0 {
         eval.decisions
             .iter()
             .filter(|d| d.excluded.is_none() && d.decision == crate::audit::bodies::Decision::Approve)
@@ -122,6 +122,9 @@ pub(super) fn computed(
     } else {
         None
     };
+    // The row changes when an approval expires, and when an emergency stops waiving.
+    let lapse = view.emergency.as_ref().and_then(|e| policy.emergency.waives_until(e.ts)).filter(|t| *t > now);
+    let recheck = expiry.into_iter().chain(lapse).min();
     let due = view.obligations(now).iter().map(|o| o.due).min();
     let r = view.record();
     Ok(Some(IndexRow {
