@@ -760,6 +760,33 @@ fn entries_that_do_not_count_cannot_make_gate_pass() {
     assert!(dnc[0]["reason"].as_str().unwrap().contains("roles"), "{v}");
 }
 
+/// `gate --ledger-id` answers only from the ledger it names: from another ledger's file it gives no
+/// verdict (exit 1, one line naming both ids), for a request id and for `--change` alike; a malformed id is
+/// a usage error.
+#[test]
+fn the_gate_answers_only_from_the_ledger_it_is_pinned_to() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let id = verify_json(&env).1["ledger_id"].as_str().unwrap().to_string();
+    assert_eq!(env.run(&["gate", &req, "--ledger-id", &id.to_uppercase()]).status.code(), Some(0));
+    let other = "ab".repeat(32);
+    for args in [
+        vec!["--json", "gate", &req, "--ledger-id", &other],
+        vec!["--json", "gate", "--change", "deploy-4411", "--env", "production", "--ledger-id", &other],
+    ] {
+        let out = env.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("is ledger {id}, not ledger {other} (--ledger-id); not gating")), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v.get("gate").is_none() && v["error"].as_str().is_some(), "no verdict: {v}");
+    }
+    let err = env.fails(&["gate", &req, "--ledger-id", "abcd"], 2);
+    assert!(err.contains("is not a ledger id"), "{err}");
+}
+
 #[test]
 fn approvals_expire() {
     let env = team();

@@ -439,6 +439,13 @@ fn errors_fail_closed_with_one_line() {
     }
     std::fs::rename(&moved, w.remote()).unwrap();
 
+    // The home holds a ledger other than the team's (as a file swapped in would be): the gate does not answer
+    // from it, and no verdict is left.
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_LEDGER_ID", Some(&other))), 3);
+    assert!(err.contains(&format!("not ledger {other} (--ledger-id); not gating")), "{err}");
+    assert!(!ci.verdict.exists());
+    assert_eq!(run_script(&ci.dir, &vars).status.code(), Some(0), "the team's id still passes");
+
     // A peer bundle that sync refuses: the sync's exit 1 is an error (3), not a verdict.
     let intruder = w.shared.path().join("intruder");
     git(w.shared.path(), &["clone", "-q", w.remote().to_str().unwrap(), intruder.to_str().unwrap()]);

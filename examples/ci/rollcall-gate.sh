@@ -45,9 +45,10 @@
 #                          credential is enough
 #   ROLLCALL_JOIN_AS       when there is no ledger yet: join the exchange's ledger as this enrolled
 #                          member (a key in the keystore; role executor if the job records execution)
-#   ROLLCALL_LEDGER_ID     with ROLLCALL_JOIN_AS (required then): the team ledger's id, 64 hex
-#                          characters as `rollcall verify` prints it; a bundle of any other ledger in
-#                          the exchange is not joined
+#   ROLLCALL_LEDGER_ID     the team ledger's id, 64 hex characters as `rollcall verify` prints it
+#                          (required with ROLLCALL_JOIN_AS): a bundle of any other ledger in the
+#                          exchange is not joined, and the gate answers from that ledger only
+#                          (`gate --ledger-id`; another ledger's file in ROLLCALL_HOME: exit 3)
 #   ROLLCALL_ORIGIN        with ROLLCALL_JOIN_AS: the name of this machine's log, e.g.
 #                          ci.example.com/github-run-1234 (no spaces, no '+'); one per machine
 #   ROLLCALL_KEY_FILE      with ROLLCALL_JOIN_AS: a key file (as `rollcall key new` writes it, from
@@ -150,6 +151,13 @@ else
     gate_args=("$request")
     what="request $request"
 fi
+# The team ledger's id: joining needs it, and, given, the gate answers from that ledger only (a ledger file
+# swapped into a persisted home, one of someone's own making with every role theirs, is refused).
+if [ -n "${ROLLCALL_LEDGER_ID:-}" ]; then
+    [[ $ROLLCALL_LEDGER_ID =~ ^[0-9a-fA-F]{64}$ ]] ||
+        die 2 "ROLLCALL_LEDGER_ID $(printf '%q' "$ROLLCALL_LEDGER_ID") is not a ledger id (64 hex characters)"
+    gate_args+=("--ledger-id=$ROLLCALL_LEDGER_ID")
+fi
 exchange=$ROLLCALL_EXCHANGE
 case $exchange in
 -*) die 2 "ROLLCALL_EXCHANGE must not start with '-'" ;;
@@ -209,8 +217,6 @@ if [ ! -e "$ledger" ]; then
     # Whoever can push to the exchange (or point ROLLCALL_EXCHANGE elsewhere) could otherwise offer a
     # ledger of their own making, with this key enrolled by an admin they invented.
     need ROLLCALL_LEDGER_ID "set it to the id of the team's ledger (as \`rollcall verify\` prints it), so the job joins that ledger and no other"
-    [[ $ROLLCALL_LEDGER_ID =~ ^[0-9a-fA-F]{64}$ ]] ||
-        die 2 "ROLLCALL_LEDGER_ID $(printf '%q' "$ROLLCALL_LEDGER_ID") is not a ledger id (64 hex characters)"
     key="$ROLLCALL_HOME/keys/$ROLLCALL_JOIN_AS.key"
     if [ ! -e "$key" ]; then
         if [ -z "${ROLLCALL_KEY_FILE:-}" ]; then

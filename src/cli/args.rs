@@ -595,6 +595,10 @@ pub(crate) struct GateArgs {
     /// With --change: the environment the revert runs in.
     #[arg(long, value_name = "ENV", requires = "change")]
     pub env: Option<String>,
+    /// The id of the ledger the gate must answer from (64 hex characters, as `rollcall verify` prints it):
+    /// another ledger's file is refused (exit 1, no verdict). A CI job should always give it.
+    #[arg(long, value_name = "ID")]
+    pub ledger_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -202,7 +202,10 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let GateArgs { req, change, env } = a;
+    let GateArgs { req, change, env, ledger_id } = a;
+    if let Some(want) = &ledger_id {
+        workflow::query::expect_ledger(ctx, want)?;
+    }
     let req = match (req, change, env) {
         (Some(req), None, None) => req,
         (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, json),

@@ -45,6 +45,33 @@ fn shown(
     Ok(Shown { view, eval: judged.eval, assessment: judged.assessment, obligations, now, snap })
 }
 
+/// A ledger id given on the command line (`--ledger-id`: 64 hex characters, as `rollcall verify` prints it).
+pub(crate) fn ledger_id_arg(s: &str) -> Result<crate::ledger::Hash, WorkflowError> {
+    crate::ledger::Hash::from_hex(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+        WorkflowError::Usage(format!(
+            "--ledger-id {:?} is not a ledger id (64 hex characters, as `rollcall verify` prints it)",
+            crate::text::safe(s)
+        ))
+    })
+}
+
+/// Refuses to answer from a ledger file other than the one `want` names (`gate --ledger-id`): a job pinned
+/// to its team's ledger never gates from a file swapped in beside it (a ledger of someone's own making, with
+/// every role theirs).
+pub fn expect_ledger(ctx: &Context, want: &str) -> Result<(), WorkflowError> {
+    let want = ledger_id_arg(want)?;
+    let have = ctx.open_read_only()?.ledger_id();
+    if have != want {
+        return Err(WorkflowError::Refused(format!(
+            "{} is ledger {}, not ledger {} (--ledger-id); not gating",
+            ctx.ledger_path.display(),
+            have.to_hex(),
+            want.to_hex()
+        )));
+    }
+    Ok(())
+}
+
 /// The gate: whether the revert of `req` may run now, with the checklist.
 pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
     if let Some(why) = clock::gate_refused() {

@@ -324,12 +324,7 @@ pub(crate) fn join(
     }
     let ledger_id = bundle_ledger_id(bundle)?;
     if let Some(want) = expect {
-        let Some(want) = crate::ledger::Hash::from_hex(&want.trim().to_ascii_lowercase()) else {
-            return Err(WorkflowError::Usage(format!(
-                "--ledger-id {:?} is not a ledger id (64 hex characters, as `rollcall verify` prints it)",
-                crate::text::safe(want)
-            )));
-        };
+        let want = crate::workflow::reads::query::ledger_id_arg(want)?;
         if want != ledger_id {
             return Err(WorkflowError::Refused(format!(
                 "{} belongs to ledger {}, not to ledger {} (--ledger-id); nothing was written",
