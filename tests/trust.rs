@@ -963,3 +963,44 @@ fn a_fork_is_settled_only_by_a_review_from_the_roles_the_policy_names() {
     let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
     assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
 }
+
+/// The admins raise the governance threshold to two signatures; zed, an admin working from a copy older
+/// than that policy, enrolls nova alone there. His change counts (its proposal's past decides, FORMAT.md
+/// §7.3), but `verify` lists it, naming the concurrent policy and what it asks; the enrollment made before
+/// the policy, with the threshold of its time, is not listed.
+#[test]
+fn a_governance_change_made_alone_from_a_copy_older_than_the_threshold_is_listed() {
+    let f = team_at(Some(T0));
+    let zed = f.json(&["key", "new", "zed"])["public_key"].as_str().unwrap().to_string();
+    ok_at(&f, "2026-11-01T01:00:00Z", &["enroll", "zed", "--pubkey", &zed, "--role", "admin", "--as", "alice"]);
+    let old = export_at(&f, "2026-11-01T02:00:00Z", "old.rollcall", "alice");
+    adopt_at(&f, "2026-11-03T00:00:00Z", "two.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
+    assert!(json_at(&f, "2026-11-03T00:01:00Z", &["verify"])["stale_governance"].as_array().unwrap().is_empty());
+
+    let z = machine(&f, "zed", "evil.example/z", &old, "2026-11-02T00:00:00Z");
+    let nova = z.json(&["key", "new", "nova"])["public_key"].as_str().unwrap().to_string();
+    ok_at(&z, "2026-11-02T00:01:00Z", &["enroll", "nova", "--pubkey", &nova, "--role", "approver", "--as", "zed"]);
+    ok_at(&f, "2026-11-04T00:00:00Z", &["import", &export_at(&z, "2026-11-02T00:03:00Z", "z.rollcall", "zed")]);
+
+    let v = json_at(&f, "2026-11-04T00:01:00Z", &["verify"]);
+    let stale = v["stale_governance"].as_array().unwrap();
+    assert_eq!(stale.len(), 1, "{v}");
+    assert_eq!(
+        (&stale[0]["kind"], &stale[0]["signatures"], &stale[0]["needs"]),
+        (&"identity.enrolled".into(), &1.into(), &2.into())
+    );
+    assert!(stale[0]["at"].as_str().unwrap().starts_with("evil.example/z #"), "{v}");
+    assert!(stale[0]["policy_at"].as_str().unwrap().starts_with("test.example/laptop #"), "{v}");
+    let text = ok_at(&f, "2026-11-04T00:02:00Z", &["verify"]);
+    assert!(
+        text.contains(
+            "governance: 1 change took effect with fewer admin signatures than a policy adopted concurrently asks"
+        ) && text.contains("identity.enrolled: 1 admin signature; the policy adopted at test.example/laptop #"),
+        "{text}"
+    );
+    // The console's integrity screen says it too.
+    let mut h = common::console(&f, "alice", 160, 48);
+    h.press(ratatui::crossterm::event::KeyCode::Char('4'));
+    let screen = h.render();
+    assert!(screen.contains("governance: 1 change took effect with fewer admin signatures"), "{screen}");
+}

@@ -148,6 +148,10 @@ pub(crate) fn print_verify(
             "evidence": {"checked": r.blobs.checked, "purged": purged, "not_held": r.blobs.not_held},
             "evidence_checked": r.evidence_checked, "authorization_checked": r.authorization_checked,
             "does_not_count": discounted,
+            "stale_governance": r.stale_governance.iter().map(|g| json!({
+                "entry_id": g.id.to_hex(), "kind": g.kind, "index": crate::ledger::pos::index_of(g.pos), "at": g.at,
+                "signatures": g.signatures, "policy": g.policy.to_hex(), "policy_at": g.policy_at, "needs": g.needs,
+            })).collect::<Vec<_>>(),
             // Null when the requests' verdict was not reached (an integrity failure stopped it first).
             "forks": r.authorization_checked.then(|| r.forks.iter().map(|f| {
                 let mut j = crate::cli::render::fork_json(&f.fork);
@@ -229,6 +233,12 @@ pub(crate) fn print_verify(
             );
             for d in &r.discounted {
                 say!("  #{} {} {}: {}", crate::ledger::pos::index_of(d.pos), d.id.short(16), d.kind, safe(&d.reason));
+            }
+        }
+        if !r.stale_governance.is_empty() {
+            say!("{}:", crate::identity::roster::StaleGovernance::heading(r.stale_governance.len()));
+            for g in &r.stale_governance {
+                say!("{}", g.line());
             }
         }
         if !r.authorization_checked {

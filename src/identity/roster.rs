@@ -108,6 +108,62 @@ pub struct Discounted {
     pub reason: String,
 }
 
+/// A governance change that took effect with fewer distinct admin signatures than a policy adopted
+/// concurrently with its proposal asks: it was proposed from a copy of the ledger that had not seen that
+/// policy (neither had seen the other). It counts (its proposal's past decides, FORMAT.md §7.3); `verify`
+/// lists it so that no admin working from a stale copy goes unnoticed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleGovernance {
+    pub id: EntryId,
+    pub kind: String,
+    /// The proposal's position (and as "origin #index"), and the distinct admin signatures it took effect
+    /// with.
+    pub pos: Pos,
+    pub at: String,
+    pub signatures: u32,
+    /// The strictest policy adopted concurrently with the proposal: its entry, where ("origin #index"),
+    /// and the admin signatures it asks.
+    pub policy: EntryId,
+    pub policy_at: String,
+    pub needs: u32,
+}
+
+impl StaleGovernance {
+    /// The heading over `n` of them, as `verify` and the console's integrity screen say it.
+    pub fn heading(n: usize) -> String {
+        format!(
+            "governance: {n} change{} took effect with fewer admin signatures than a policy adopted concurrently \
+             asks (proposed where that policy had not been seen; {} count)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it does" } else { "they do" }
+        )
+    }
+
+    /// One line under the heading (names from the ledger sanitized).
+    pub fn line(&self) -> String {
+        format!(
+            "  {} {} {}: {} admin signature{}; the policy adopted at {} ({}) asks {}",
+            crate::text::safe(&self.at),
+            self.id.short(16),
+            crate::text::safe(&self.kind),
+            self.signatures,
+            if self.signatures == 1 { "" } else { "s" },
+            crate::text::safe(&self.policy_at),
+            self.policy.short(12),
+            self.needs
+        )
+    }
+}
+
+/// A governance change as it took effect: its proposal's position and the admin signatures counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Took {
+    id: EntryId,
+    kind: String,
+    proposal: Pos,
+    signatures: u32,
+}
+
 /// Whether an observed entry counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -140,6 +196,8 @@ pub struct Roster {
     pending: BTreeMap<EntryId, Pending>,
     /// Governance entries that took effect, with the position where they did.
     applied: BTreeMap<EntryId, Pos>,
+    /// The same, with their proposals' positions and the admin signatures they took effect with.
+    took: Vec<Took>,
     discounted: Vec<Discounted>,
 }
 
@@ -507,7 +565,7 @@ impl Roster {
             threshold,
         };
         if p.signers.len() as u32 >= threshold {
-            self.apply(&mut p, pos);
+            self.apply(&mut p, pos, 1);
         } else {
             self.pending.insert(*id, p);
         }
@@ -527,7 +585,7 @@ impl Roster {
         if counted >= p.threshold {
             // Re-check that the change still makes sense now (e.g. the key was not enrolled meanwhile).
             match self.check_proposal(&p.kind, &p.body, &p.proposer, pos) {
-                Ok(()) => self.apply(&mut p, pos),
+                Ok(()) => self.apply(&mut p, pos, counted),
                 Err(reason) => return Err(format!("the co-signed change can no longer take effect: {reason}")),
             }
         } else {
@@ -579,7 +637,7 @@ impl Roster {
         Ok(())
     }
 
-    fn apply(&mut self, p: &mut Pending, pos: Pos) {
+    fn apply(&mut self, p: &mut Pending, pos: Pos, signatures: u32) {
         match p.kind.as_str() {
             ENROLLED => {
                 if let Ok(b) = serde_json::from_value::<EnrolledBody>(p.body.clone())
@@ -618,6 +676,34 @@ impl Roster {
             _ => {}
         }
         self.applied.insert(p.id, pos);
+        self.took.push(Took { id: p.id, kind: p.kind.clone(), proposal: p.pos, signatures });
+    }
+
+    /// Every governance change that took effect with fewer admin signatures than the strictest policy
+    /// adopted concurrently with its proposal asks ([`StaleGovernance`]), in position order.
+    pub(crate) fn stale_governance(&self) -> Vec<StaleGovernance> {
+        let concurrent = |a: Pos, b: Pos| a != b && !self.causal.before(a, b) && !self.causal.before(b, a);
+        self.took
+            .iter()
+            .filter_map(|t| {
+                let strictest = self
+                    .policies
+                    .iter()
+                    .filter(|q| q.id != t.id && concurrent(q.pos, t.proposal))
+                    .max_by_key(|q| admin_threshold(&q.text))?;
+                let needs = admin_threshold(&strictest.text);
+                (needs > t.signatures).then(|| StaleGovernance {
+                    id: t.id,
+                    kind: t.kind.clone(),
+                    pos: t.proposal,
+                    at: self.causal.describe(t.proposal),
+                    signatures: t.signatures,
+                    policy: strictest.id,
+                    policy_at: self.causal.describe(strictest.pos),
+                    needs,
+                })
+            })
+            .collect()
     }
 
     /// Whether `key` counts at log position `pos`: enrolled in its causal past, and not revoked in its

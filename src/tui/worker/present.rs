@@ -340,6 +340,14 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
             lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
         }
     }
+    if !r.stale_governance.is_empty() {
+        let n = r.stale_governance.len();
+        lines.push(crate::identity::roster::StaleGovernance::heading(n));
+        lines.extend(r.stale_governance.iter().take(20).map(|g| g.line()));
+        if n > 20 {
+            lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
+        }
+    }
     if !r.forks.is_empty() {
         let n = r.forks.len();
         lines.push(crate::workflow::verify::Forked::heading(n));

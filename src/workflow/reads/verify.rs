@@ -104,6 +104,9 @@ pub struct VerifyReport {
     pub completeness: Vec<Completeness>,
     /// Entries that are intact but do not count (unenrolled or revoked signers, non-admin governance, …).
     pub discounted: Vec<crate::identity::roster::Discounted>,
+    /// Governance changes that took effect with fewer admin signatures than a policy adopted concurrently
+    /// with their proposal asks (made from a copy that had not seen it): they count, and are listed.
+    pub stale_governance: Vec<crate::identity::roster::StaleGovernance>,
     /// Requests whose counted executions ran different versions (FORMAT.md §1.2, *Forks*), in position
     /// order: found with the requests' verdict (`authorization_checked`).
     pub forks: Vec<Forked>,
@@ -149,6 +152,7 @@ impl VerifyReport {
             failure,
             completeness: Vec::new(),
             discounted: Vec::new(),
+            stale_governance: Vec::new(),
             forks: Vec::new(),
             blobs: Default::default(),
             evidence_checked: false,
@@ -533,6 +537,7 @@ fn verify_ledger(
     }
     report.discounted.extend(roster.discounted().iter().cloned());
     report.discounted.extend(unauthorized);
+    report.stale_governance = roster.stale_governance();
     // Asked beside the walk: a failure to answer is reported unless the walk found one first.
     // Without it, the entries in no log cannot be counted, and the requests' folds may have met an entry
     // several logs hold more than once.
