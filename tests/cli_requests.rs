@@ -684,6 +684,45 @@ fn two_admin_signatures_for_identity_changes() {
     refused(&env, &["cosign", &proposal[..12], "--as", "zed"], 2, "no pending");
 }
 
+/// A change proposed under a threshold of two and completed by a second admin after a policy asking three
+/// took effect counts (its proposal's threshold), and `verify` lists it with what the policy in force
+/// asked; completed before that policy, it would not be listed.
+#[test]
+fn a_change_completed_after_a_stricter_threshold_is_listed() {
+    let env = team();
+    for admin in ["zed", "wes"] {
+        let k = env.json(&["key", "new", admin]);
+        env.ok(&["enroll", admin, "--pubkey", k["public_key"].as_str().unwrap(), "--role", "admin", "--as", "alice"]);
+    }
+    let two = file(&env, "two.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
+    env.ok(&["policy", "adopt", &two, "--as", "alice"]);
+    let k = env.json(&["key", "new", "nova"]);
+    let g = env.json(&[
+        "enroll",
+        "nova",
+        "--pubkey",
+        k["public_key"].as_str().unwrap(),
+        "--role",
+        "approver",
+        "--as",
+        "alice",
+    ]);
+    let nova = g["proposal"].as_str().unwrap().to_string();
+    assert!(verify_json(&env).1["stale_governance"].as_array().unwrap().is_empty());
+    let three = file(&env, "three.toml", "version = 1\n[identity]\nadmin_signatures = 3\n");
+    let p = env.json(&["policy", "adopt", &three, "--as", "alice"])["proposal"].as_str().unwrap().to_string();
+    assert_eq!(env.json(&["cosign", &p[..12], "--as", "zed"])["in_effect"], true);
+    assert_eq!(env.json(&["cosign", &nova[..12], "--as", "wes"])["in_effect"], true);
+    let (_, v) = verify_json(&env);
+    let stale = v["stale_governance"].as_array().unwrap();
+    assert_eq!(stale.len(), 1, "{v}");
+    assert_eq!(
+        (&stale[0]["entry_id"], &stale[0]["signatures"], &stale[0]["needs"]),
+        (&nova.clone().into(), &2.into(), &3.into()),
+        "{v}"
+    );
+}
+
 #[test]
 fn notes_incidents_list_filters_and_rebuild() {
     let env = team();
@@ -785,6 +824,21 @@ fn the_gate_answers_only_from_the_ledger_it_is_pinned_to() {
     }
     let err = env.fails(&["gate", &req, "--ledger-id", "abcd"], 2);
     assert!(err.contains("is not a ledger id"), "{err}");
+
+    // A ledger of someone's own making whose (unsigned) metadata row claims the team's id: its genesis is
+    // not the team's, so the pinned gate does not answer from it.
+    let own = Env::with_ledger();
+    let theirs = verify_json(&own).1["ledger_id"].as_str().unwrap().to_string();
+    let c = own.tamper();
+    c.execute("UPDATE meta SET value = ?1 WHERE key = 'ledger_id'", [&id]).unwrap();
+    drop(c);
+    for args in [
+        vec!["gate", "0000", "--ledger-id", &id],
+        vec!["gate", "--change", "deploy-4411", "--env", "production", "--ledger-id", &id],
+    ] {
+        let err = own.fails(&args, 1);
+        assert!(err.contains(&format!("is ledger {theirs}, not ledger {id} (--ledger-id)")), "{err}");
+    }
 }
 
 #[test]

@@ -85,6 +85,8 @@ pub(crate) struct AdoptedPolicy {
     /// Position from which it is in force.
     pub pos: Pos,
     pub text: PolicyText,
+    /// Its `identity.admin_signatures` ([`admin_threshold`]), read once.
+    pub admin_signatures: u32,
 }
 
 /// A governance entry waiting for more admin signatures.
@@ -161,6 +163,8 @@ struct Took {
     id: EntryId,
     kind: String,
     proposal: Pos,
+    /// Where it took effect: the proposal, or the endorsement that completed it.
+    effect: Pos,
     signatures: u32,
 }
 
@@ -419,7 +423,8 @@ impl Roster {
         let origin_key = PublicKey::parse(&g.origin.key).ok_or("genesis origin key is invalid")?;
         self.origins.insert(g.origin.name.clone(), origin_key);
         self.members.insert(admin.bytes(), Member::new(g.admin.name.clone(), admin, pos, vec![ADMIN_ROLE.into()]));
-        self.policies.push(AdoptedPolicy { id: *id, pos, text: g.policy.clone() });
+        let admin_signatures = admin_threshold(&g.policy);
+        self.policies.push(AdoptedPolicy { id: *id, pos, text: g.policy.clone(), admin_signatures });
         self.applied.insert(*id, pos);
         self.counted.insert(*id);
         self.genesis = Some((*id, g));
@@ -670,28 +675,38 @@ impl Roster {
             }
             POLICY_ADOPTED => {
                 if let Ok(text) = serde_json::from_value::<PolicyText>(p.body.clone()) {
-                    self.policies.push(AdoptedPolicy { id: p.id, pos, text });
+                    let admin_signatures = admin_threshold(&text);
+                    self.policies.push(AdoptedPolicy { id: p.id, pos, text, admin_signatures });
                 }
             }
             _ => {}
         }
         self.applied.insert(p.id, pos);
-        self.took.push(Took { id: p.id, kind: p.kind.clone(), proposal: p.pos, signatures });
+        self.took.push(Took { id: p.id, kind: p.kind.clone(), proposal: p.pos, effect: pos, signatures });
     }
 
-    /// Every governance change that took effect with fewer admin signatures than the strictest policy
-    /// adopted concurrently with its proposal asks ([`StaleGovernance`]), in position order.
+    /// Every governance change that took effect with fewer admin signatures than a policy asks that its
+    /// proposal had not seen ([`StaleGovernance`]), in position order: the policy in force where it took
+    /// effect (an endorsement completing it after a stricter policy), and every policy adopted concurrently
+    /// with its proposal or with that endorsement, less those a later one of them replaced.
     pub(crate) fn stale_governance(&self) -> Vec<StaleGovernance> {
-        let concurrent = |a: Pos, b: Pos| a != b && !self.causal.before(a, b) && !self.causal.before(b, a);
+        let before = |a: Pos, b: Pos| self.causal.before(a, b);
+        let concurrent = |a: Pos, b: Pos| a != b && !before(a, b) && !before(b, a);
         self.took
             .iter()
             .filter_map(|t| {
-                let strictest = self
+                let in_force = self.policy_at(t.effect).filter(|q| q.id != t.id && !before(q.pos, t.proposal));
+                let unseen: Vec<&AdoptedPolicy> = self
                     .policies
                     .iter()
-                    .filter(|q| q.id != t.id && concurrent(q.pos, t.proposal))
-                    .max_by_key(|q| admin_threshold(&q.text))?;
-                let needs = admin_threshold(&strictest.text);
+                    .filter(|q| q.id != t.id && (concurrent(q.pos, t.proposal) || concurrent(q.pos, t.effect)))
+                    .chain(in_force)
+                    .collect();
+                let strictest = unseen
+                    .iter()
+                    .filter(|q| !unseen.iter().any(|later| later.id != q.id && before(q.pos, later.pos)))
+                    .max_by_key(|q| q.admin_signatures)?;
+                let needs = strictest.admin_signatures;
                 (needs > t.signatures).then(|| StaleGovernance {
                     id: t.id,
                     kind: t.kind.clone(),
@@ -778,7 +793,7 @@ impl Roster {
 
     /// Distinct admin signatures that governance changes need at `pos`.
     pub(crate) fn admin_signatures(&self, pos: Pos) -> u32 {
-        self.policy_at(pos).map(|p| admin_threshold(&p.text)).unwrap_or(1)
+        self.policy_at(pos).map(|p| p.admin_signatures).unwrap_or(1)
     }
 
     pub(crate) fn pending(&self) -> impl Iterator<Item = &Pending> {

@@ -203,15 +203,13 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let GateArgs { req, change, env, ledger_id } = a;
-    if let Some(want) = &ledger_id {
-        workflow::query::expect_ledger(ctx, want)?;
-    }
+    let pin = ledger_id.as_deref();
     let req = match (req, change, env) {
         (Some(req), None, None) => req,
-        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, json),
+        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, json),
         _ => return Err(WorkflowError::Usage("give REQ, or --change ID with --env ENV".into())),
     };
-    let s = workflow::query::gate(ctx, &req)?;
+    let s = workflow::query::gate(ctx, &req, pin)?;
     if json {
         let mut j = render::eval_json(&s.eval, &s.snap.roster);
         j["request"] = s.view.id.to_hex().into();
@@ -232,8 +230,14 @@ pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, W
 
 /// `gate --change ID --env ENV`: exit 0 when a request to revert that change there lets it run now (the
 /// first filed of those that do), 1 otherwise, with every request found and what each lacks.
-fn gate_by_change(ctx: &Context, change: &str, env: &str, json: bool) -> Result<ExitCode, WorkflowError> {
-    let found = workflow::query::gate_by_change(ctx, change, env)?;
+fn gate_by_change(
+    ctx: &Context,
+    change: &str,
+    env: &str,
+    pin: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
+    let found = workflow::query::gate_by_change(ctx, change, env, pin)?;
     let passing = found.matched.iter().filter(|s| s.eval.gate).count();
     let chosen = found.matched.first().filter(|s| s.eval.gate);
     if json {

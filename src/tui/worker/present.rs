@@ -342,7 +342,7 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     }
     if !r.stale_governance.is_empty() {
         let n = r.stale_governance.len();
-        lines.push(crate::identity::roster::StaleGovernance::heading(n));
+        lines.push(format!("{}:", crate::identity::roster::StaleGovernance::heading(n)));
         lines.extend(r.stale_governance.iter().take(20).map(|g| g.line()));
         if n > 20 {
             lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));

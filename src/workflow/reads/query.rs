@@ -55,29 +55,41 @@ pub(crate) fn ledger_id_arg(s: &str) -> Result<crate::ledger::Hash, WorkflowErro
     })
 }
 
-/// Refuses to answer from a ledger file other than the one `want` names (`gate --ledger-id`): a job pinned
-/// to its team's ledger never gates from a file swapped in beside it (a ledger of someone's own making, with
-/// every role theirs).
-pub fn expect_ledger(ctx: &Context, want: &str) -> Result<(), WorkflowError> {
+/// Refuses to answer from a ledger other than the one `want` names (`gate --ledger-id`): a job pinned to
+/// its team's ledger never gates from a file swapped in beside it (a ledger of someone's own making, with
+/// every role theirs). The id is the genesis entry's, as the roster checked it (its stored statement hashes
+/// to its id and its signature holds), and the metadata must say the same: the metadata alone is an
+/// unsigned row anyone can set. A file holding the team's genesis holds no one else's governance.
+fn pinned(ctx: &Context, snap: &Snapshot, ledger: &crate::ledger::Ledger, want: &str) -> Result<(), WorkflowError> {
     let want = ledger_id_arg(want)?;
-    let have = ctx.open_read_only()?.ledger_id();
-    if have != want {
+    let genesis = snap.roster.genesis().map(|(id, _)| *id);
+    if genesis != Some(want) || ledger.ledger_id() != want {
         return Err(WorkflowError::Refused(format!(
             "{} is ledger {}, not ledger {} (--ledger-id); not gating",
             ctx.ledger_path.display(),
-            have.to_hex(),
+            genesis.map(|g| g.to_hex()).unwrap_or_else(|| "without a genesis that checks".into()),
             want.to_hex()
         )));
     }
     Ok(())
 }
 
-/// The gate: whether the revert of `req` may run now, with the checklist.
-pub fn gate(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
+/// The gate: whether the revert of `req` may run now, with the checklist; with `pin`, only from the ledger
+/// with that id ([`pinned`]).
+pub fn gate(ctx: &Context, req: &str, pin: Option<&str>) -> Result<Shown, WorkflowError> {
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
-    show(ctx, req)
+    if let Some(want) = pin {
+        ledger_id_arg(want)?;
+    }
+    let ledger = ctx.open_read_only()?;
+    let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+    if let Some(want) = pin {
+        pinned(ctx, &snap, &ledger, want)?;
+    }
+    let id = resolve_request(&ledger, req)?;
+    shown(&ledger, snap, &id, clock::now())
 }
 
 /// What `gate --change C --env E` weighed: every request whose current record reverts change C in
@@ -115,10 +127,13 @@ fn names_change(held: &str, asked: &str) -> Option<bool> {
 /// `change` in `env`. They are found by reading every signed request and amendment (not the request
 /// index, a cache), then each is loaded from its checked rows, like `gate REQ`, and kept only when its
 /// current record (an amendment may have changed it) still names that change and environment.
-pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange, WorkflowError> {
+pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>) -> Result<ByChange, WorkflowError> {
     use crate::audit::kinds::{AMENDED, REQUESTED};
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
+    }
+    if let Some(want) = pin {
+        ledger_id_arg(want)?;
     }
     #[derive(serde::Deserialize)]
     struct Target {
@@ -177,6 +192,9 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str) -> Result<ByChange
     found.dedup();
     let now = clock::now();
     let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+    if let Some(want) = pin {
+        pinned(ctx, &snap, &ledger, want)?;
+    }
     let (mut matched, mut near, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
     for id in &found {
         // An amendment may name anything (a member signs what they like): only a request is weighed.
