@@ -998,7 +998,12 @@ fn a_governance_change_made_alone_from_a_copy_older_than_the_threshold_is_listed
         ) && text.contains("identity.enrolled: 1 admin signature; the policy adopted at test.example/laptop #"),
         "{text}"
     );
-    // The console's integrity screen says it too.
+    // The report's header, for an auditor, and the console's integrity screen say it too.
+    let report = ok_at(&f, "2026-11-04T00:03:00Z", &["report", "--as", "alice"]);
+    assert!(report.contains("- governance: 1 change took effect with fewer admin signatures"), "{report}");
+    assert!(report.contains("  - evil.example/z #"), "{report}");
+    let json = json_at(&f, "2026-11-04T00:04:00Z", &["report", "--format", "json", "--as", "alice"]);
+    assert_eq!(json["header"]["governance"].as_array().map(Vec::len), Some(1), "{json}");
     let mut h = common::console(&f, "alice", 160, 48);
     h.press(ratatui::crossterm::event::KeyCode::Char('4'));
     let screen = h.render();

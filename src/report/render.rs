@@ -38,6 +38,9 @@ pub struct Header {
     /// Not intact because the ledger could not be read to verify it, not because anything was found wrong.
     pub not_read: bool,
     pub verdict: String,
+    /// Governance changes that took effect with fewer admin signatures than a policy their proposal had not
+    /// seen asks (`rollcall verify`'s `stale_governance`), one line each.
+    pub governance: Vec<String>,
 }
 
 /// A request that broke the policy or owes something.
@@ -200,6 +203,12 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
         },
         cell(&h.verdict)
     ));
+    if !h.governance.is_empty() {
+        out.push_str(&format!("- {}:\n", cell(&crate::identity::roster::StaleGovernance::heading(h.governance.len()))));
+        for g in &h.governance {
+            out.push_str(&format!("  - {}\n", cell(g)));
+        }
+    }
     if !h.filters.is_empty() {
         let f: Vec<String> = h.filters.iter().map(|(k, v)| format!("{k} = {}", cell(v))).collect();
         out.push_str(&format!("- Filters: {}\n", f.join(", ")));
@@ -529,6 +538,7 @@ mod tests {
             intact: true,
             not_read: false,
             verdict: "ok".into(),
+            governance: Vec::new(),
         };
         let metrics = super::super::metrics::compute(&facts, now);
         let held: Vec<Breach> = facts.iter().flat_map(|f| breaches_of(f, now)).collect();

@@ -334,6 +334,10 @@ pub fn write_report(
                 intact: pass.verdict.intact,
                 not_read: pass.verdict.not_read,
                 verdict: pass.verdict.verdict,
+                // A roster the file cannot give (a damaged ledger, which the verdict says) lists nothing.
+                governance: crate::identity::Roster::from_ledger(ledger)
+                    .map(|r| r.stale_governance().iter().map(|g| g.line().trim().to_string()).collect())
+                    .unwrap_or_default(),
             },
             metrics: pass.metrics,
             now: until,
