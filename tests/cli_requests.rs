@@ -648,24 +648,24 @@ fn policy_adoption_refusals_name_the_line() {
     assert_eq!(env.fingerprint(), before);
 }
 
+/// A new key `name`, enrolled with `role` by alice: the governance receipt (`--json`).
+fn enrolled_by_alice(env: &Env, name: &str, role: &str) -> serde_json::Value {
+    let k = env.json(&["key", "new", name]);
+    env.json(&["enroll", name, "--pubkey", k["public_key"].as_str().unwrap(), "--role", role, "--as", "alice"])
+}
+
+/// alice raises the admin threshold to `n` (alone: it is still one when she does).
+fn threshold(env: &Env, n: u32) {
+    let policy = file(env, &format!("admins-{n}.toml"), &format!("version = 1\n[identity]\nadmin_signatures = {n}\n"));
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+}
+
 #[test]
 fn two_admin_signatures_for_identity_changes() {
     let env = team();
-    let k = env.json(&["key", "new", "zed"]);
-    env.ok(&["enroll", "zed", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "admin", "--as", "alice"]);
-    let two = file(&env, "two.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
-    env.ok(&["policy", "adopt", &two, "--as", "alice"]);
-    let k = env.json(&["key", "new", "yan"]);
-    let g = env.json(&[
-        "enroll",
-        "yan",
-        "--pubkey",
-        k["public_key"].as_str().unwrap(),
-        "--role",
-        "approver",
-        "--as",
-        "alice",
-    ]);
+    enrolled_by_alice(&env, "zed", "admin");
+    threshold(&env, 2);
+    let g = enrolled_by_alice(&env, "yan", "approver");
     assert_eq!(g["in_effect"], false);
     assert_eq!(g["signatures"]["have"], 1);
     assert_eq!(g["signatures"]["need"], 2);
@@ -691,23 +691,10 @@ fn two_admin_signatures_for_identity_changes() {
 fn a_change_completed_after_a_stricter_threshold_is_listed() {
     let env = team();
     for admin in ["zed", "wes"] {
-        let k = env.json(&["key", "new", admin]);
-        env.ok(&["enroll", admin, "--pubkey", k["public_key"].as_str().unwrap(), "--role", "admin", "--as", "alice"]);
+        enrolled_by_alice(&env, admin, "admin");
     }
-    let two = file(&env, "two.toml", "version = 1\n[identity]\nadmin_signatures = 2\n");
-    env.ok(&["policy", "adopt", &two, "--as", "alice"]);
-    let k = env.json(&["key", "new", "nova"]);
-    let g = env.json(&[
-        "enroll",
-        "nova",
-        "--pubkey",
-        k["public_key"].as_str().unwrap(),
-        "--role",
-        "approver",
-        "--as",
-        "alice",
-    ]);
-    let nova = g["proposal"].as_str().unwrap().to_string();
+    threshold(&env, 2);
+    let nova = enrolled_by_alice(&env, "nova", "approver")["proposal"].as_str().unwrap().to_string();
     assert!(verify_json(&env).1["stale_governance"].as_array().unwrap().is_empty());
     let three = file(&env, "three.toml", "version = 1\n[identity]\nadmin_signatures = 3\n");
     let p = env.json(&["policy", "adopt", &three, "--as", "alice"])["proposal"].as_str().unwrap().to_string();
