@@ -238,7 +238,7 @@ pub(crate) fn print_verify(
         if !r.stale_governance.is_empty() {
             say!("{}:", crate::identity::roster::StaleGovernance::heading(r.stale_governance.len()));
             for g in &r.stale_governance {
-                say!("{}", g.line());
+                say!("  {}", g.line());
             }
         }
         if !r.authorization_checked {

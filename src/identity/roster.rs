@@ -110,10 +110,10 @@ pub struct Discounted {
     pub reason: String,
 }
 
-/// A governance change that took effect with fewer distinct admin signatures than a policy adopted
-/// concurrently with its proposal asks: it was proposed from a copy of the ledger that had not seen that
-/// policy (neither had seen the other). It counts (its proposal's past decides, FORMAT.md §7.3); `verify`
-/// lists it so that no admin working from a stale copy goes unnoticed.
+/// A governance change that took effect with fewer distinct admin signatures than a policy its proposal had
+/// not seen asks ([`Roster::stale_governance`]: one adopted concurrently with the proposal or with the
+/// endorsement completing it, or in force at that endorsement). It counts (its proposal's past decides,
+/// FORMAT.md §7.3); `verify` lists it so that no admin working from a stale copy goes unnoticed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaleGovernance {
     pub id: EntryId,
@@ -123,8 +123,8 @@ pub struct StaleGovernance {
     pub pos: Pos,
     pub at: String,
     pub signatures: u32,
-    /// The strictest policy adopted concurrently with the proposal: its entry, where ("origin #index"),
-    /// and the admin signatures it asks.
+    /// The strictest such policy: its entry, where it took effect ("origin #index"), and the admin
+    /// signatures it asks.
     pub policy: EntryId,
     pub policy_at: String,
     pub needs: u32,
@@ -141,10 +141,10 @@ impl StaleGovernance {
         )
     }
 
-    /// One line under the heading (names from the ledger sanitized).
+    /// One line under the heading, unindented (names from the ledger sanitized).
     pub fn line(&self) -> String {
         format!(
-            "  {} {} {}: {} admin signature{}; the policy adopted at {} ({}) asks {}",
+            "{} {} {}: {} admin signature{}; the policy adopted at {} ({}) asks {}",
             crate::text::safe(&self.at),
             self.id.short(16),
             crate::text::safe(&self.kind),

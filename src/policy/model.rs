@@ -152,7 +152,11 @@ impl EmergencyRules {
 /// default under it: a policy adopted before one existed (whose text cannot name it) keeps meaning what it
 /// meant when it was adopted, whatever this release's default says. `rollcall init` writes the whole
 /// default, so a new ledger has them; a partial policy file leaves them unset unless it names them.
-pub(crate) const NOT_INHERITED: [(&str, &str); 2] = [("emergency", "may_review"), ("emergency", "waives_for_hours")];
+/// Each as (section, key, what a policy without it means).
+pub(crate) const NOT_INHERITED: [(&str, &str, &str); 2] = [
+    ("emergency", "may_review", "any member's post-hoc review settles an emergency"),
+    ("emergency", "waives_for_hours", "an emergency never lapses"),
+];
 
 /// What a policy text that leaves out a [`NOT_INHERITED`] setting means for it (the built-in policy's
 /// value does not apply): one warning each, for `policy adopt` to print.
@@ -160,12 +164,8 @@ pub(crate) fn unset_later_settings(text: &str) -> Vec<String> {
     let Ok(table) = text.parse::<toml::Table>() else { return Vec::new() };
     NOT_INHERITED
         .iter()
-        .filter(|(section, key)| table.get(*section).and_then(|t| t.get(*key)).is_none())
-        .map(|(section, key)| {
-            let means = match *key {
-                "may_review" => "any member's post-hoc review settles an emergency",
-                _ => "an emergency never lapses",
-            };
+        .filter(|(section, key, _)| table.get(*section).and_then(|t| t.get(*key)).is_none())
+        .map(|(section, key, means)| {
             format!(
                 "this policy does not set {section}.{key}, so {means}: a policy file is read over the built-in one, \
                  but not for this setting (the built-in assets/policy.toml, which `rollcall init` writes, has the line)"
@@ -263,7 +263,7 @@ impl Policy {
             None => return Err(PolicyError::Invalid("missing `version = 1`".into())),
         }
         let mut merged = default_table()?.clone();
-        for (section, key) in NOT_INHERITED {
+        for (section, key, _) in NOT_INHERITED {
             if let Some(toml::Value::Table(t)) = merged.get_mut(section) {
                 t.remove(key);
             }

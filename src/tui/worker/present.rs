@@ -341,20 +341,12 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         }
     }
     if !r.stale_governance.is_empty() {
-        let n = r.stale_governance.len();
-        lines.push(format!("{}:", crate::identity::roster::StaleGovernance::heading(n)));
-        lines.extend(r.stale_governance.iter().take(20).map(|g| g.line()));
-        if n > 20 {
-            lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
-        }
+        let heading = format!("{}:", crate::identity::roster::StaleGovernance::heading(r.stale_governance.len()));
+        listed(&mut lines, heading, r.stale_governance.iter().map(|g| format!("  {}", g.line())));
     }
     if !r.forks.is_empty() {
-        let n = r.forks.len();
-        lines.push(crate::workflow::verify::Forked::heading(n));
-        lines.extend(r.forks.iter().take(20).map(|f| f.line()));
-        if n > 20 {
-            lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
-        }
+        let heading = crate::workflow::verify::Forked::heading(r.forks.len());
+        listed(&mut lines, heading, r.forks.iter().map(|f| f.line()));
     }
     Integrity {
         checked: true,
@@ -364,6 +356,16 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
         security,
         lines,
         elapsed_ms: r.elapsed.as_millis() as u64,
+    }
+}
+
+/// `heading` and the first 20 of `items` under it, then how many more `rollcall verify` lists.
+fn listed(lines: &mut Vec<String>, heading: String, items: impl ExactSizeIterator<Item = String>) {
+    let n = items.len();
+    lines.push(heading);
+    lines.extend(items.take(20));
+    if n > 20 {
+        lines.push(format!("  … and {} more (`rollcall verify`)", n - 20));
     }
 }
 

@@ -137,9 +137,9 @@ pub(crate) fn assess_record(
             // Whether it waives is the evaluation's rule (policy::evaluate): only when the policy applied here
             // lets its signer invoke one.
             let emergency = v.emergency.as_ref().map(|e| Emergency {
-                who: format!("by {} at {}", snap.roster.display(&e.actor), e.ts.format("%Y-%m-%d %H:%M UTC")),
+                who: format!("by {} at {}", snap.roster.display(&e.actor), super::present::when(&e.ts)),
                 waives: snap.roster.has_role(&e.actor, e.pos, &policy.emergency.may_invoke),
-                until: policy.emergency.waives_until(e.ts).map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()),
+                until: policy.emergency.waives_until(e.ts).map(|u| super::present::when(&u)),
             });
             // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
             // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),

@@ -51,7 +51,7 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
             .timeline
             .iter()
             .filter(|t| t.kind == crate::audit::kinds::EXECUTED)
-            .filter_map(|t| t.ignored.as_ref().map(|why| format!("{}: {why}", t.ts.format("%Y-%m-%d %H:%M UTC"))))
+            .filter_map(|t| t.ignored.as_ref().map(|why| format!("{}: {why}", super::present::when(&t.ts))))
             .collect(),
     }
 }

@@ -26,9 +26,26 @@ pub struct Shown {
 
 /// Everything about request `req`, evaluated now, decided from its signed entries.
 pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
+    answer(ctx, req, None)
+}
+
+/// [`show`], from the ledger with id `pin` only when given ([`pinned`], checked before the request is
+/// looked up).
+fn answer(ctx: &Context, req: &str, pin: Option<&crate::ledger::Hash>) -> Result<Shown, WorkflowError> {
     let ledger = ctx.open_read_only()?;
+    let checked = match pin {
+        Some(want) => {
+            let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+            pinned(ctx, &snap, &ledger, want)?;
+            Some(snap)
+        }
+        None => None,
+    };
     let id = resolve_request(&ledger, req)?;
-    let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+    let snap = match checked {
+        Some(snap) => snap,
+        None => std::sync::Arc::new(Snapshot::load(&ledger)?),
+    };
     shown(&ledger, snap, &id, clock::now())
 }
 
@@ -60,10 +77,14 @@ pub(crate) fn ledger_id_arg(s: &str) -> Result<crate::ledger::Hash, WorkflowErro
 /// every role theirs). The id is the genesis entry's, as the roster checked it (its stored statement hashes
 /// to its id and its signature holds), and the metadata must say the same: the metadata alone is an
 /// unsigned row anyone can set. A file holding the team's genesis holds no one else's governance.
-fn pinned(ctx: &Context, snap: &Snapshot, ledger: &crate::ledger::Ledger, want: &str) -> Result<(), WorkflowError> {
-    let want = ledger_id_arg(want)?;
+fn pinned(
+    ctx: &Context,
+    snap: &Snapshot,
+    ledger: &crate::ledger::Ledger,
+    want: &crate::ledger::Hash,
+) -> Result<(), WorkflowError> {
     let genesis = snap.roster.genesis().map(|(id, _)| *id);
-    if genesis != Some(want) || ledger.ledger_id() != want {
+    if genesis != Some(*want) || ledger.ledger_id() != *want {
         return Err(WorkflowError::Refused(format!(
             "{} is ledger {}, not ledger {} (--ledger-id); not gating",
             ctx.ledger_path.display(),
@@ -80,16 +101,8 @@ pub fn gate(ctx: &Context, req: &str, pin: Option<&str>) -> Result<Shown, Workfl
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
-    if let Some(want) = pin {
-        ledger_id_arg(want)?;
-    }
-    let ledger = ctx.open_read_only()?;
-    let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
-    if let Some(want) = pin {
-        pinned(ctx, &snap, &ledger, want)?;
-    }
-    let id = resolve_request(&ledger, req)?;
-    shown(&ledger, snap, &id, clock::now())
+    let pin = pin.map(ledger_id_arg).transpose()?;
+    answer(ctx, req, pin.as_ref())
 }
 
 /// What `gate --change C --env E` weighed: every request whose current record reverts change C in
@@ -132,9 +145,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>)
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
-    if let Some(want) = pin {
-        ledger_id_arg(want)?;
-    }
+    let pin = pin.map(ledger_id_arg).transpose()?;
     #[derive(serde::Deserialize)]
     struct Target {
         change: String,
@@ -192,7 +203,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>)
     found.dedup();
     let now = clock::now();
     let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
-    if let Some(want) = pin {
+    if let Some(want) = &pin {
         pinned(ctx, &snap, &ledger, want)?;
     }
     let (mut matched, mut near, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());

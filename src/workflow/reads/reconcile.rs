@@ -549,7 +549,6 @@ fn best_candidate(
 /// as an obligation. An emergency that had lapsed when the rollback ran clears nothing: the request is
 /// then judged as one without it.
 fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
-    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     match (r.emergency_at, r.emergency_until) {
         (Some(_), Some(until)) if at >= until => {
             return not_approved(r, at).map(|why| format!("{why}; its emergency had lapsed at {}", when(until)));
@@ -560,9 +559,14 @@ fn not_cleared(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
     not_approved(r, at)
 }
 
+/// A time as the reasons a rollback was not cleared give it (to the second: rollbacks and approvals can be
+/// minutes apart).
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// Why request `r`, judged without an emergency, did not clear a rollback at `at`.
 fn not_approved(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
-    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     if r.status == "rejected" {
         return Some("the request was rejected".into());
     }

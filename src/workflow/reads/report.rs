@@ -336,7 +336,7 @@ pub fn write_report(
                 verdict: pass.verdict.verdict,
                 // A roster the file cannot give (a damaged ledger, which the verdict says) lists nothing.
                 governance: crate::identity::Roster::from_ledger(ledger)
-                    .map(|r| r.stale_governance().iter().map(|g| g.line().trim().to_string()).collect())
+                    .map(|r| r.stale_governance().iter().map(|g| g.line()).collect())
                     .unwrap_or_default(),
             },
             metrics: pass.metrics,
