@@ -96,7 +96,13 @@ fn init_with_policy_file_and_bad_policy() {
     assert!(!env.ledger().exists());
     let good = env.home().join("good.toml");
     std::fs::write(&good, "version = 1\n[identity]\nadmin_signatures = 1\n").unwrap();
-    env.ok(&["init", "--admin", "alice", "--policy", good.to_str().unwrap()]);
+    let out = env.run(&["init", "--admin", "alice", "--policy", good.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // A founding policy that leaves out the settings read from its own text only says so, as `policy adopt`
+    // does: its emergencies never lapse, and any member's post-hoc review settles one.
+    assert!(err.contains("does not set emergency.waives_for_hours, so an emergency never lapses"), "{err}");
+    assert!(err.contains("does not set emergency.may_review"), "{err}");
     assert_eq!(verify_json(&env).0, 0);
 }
 

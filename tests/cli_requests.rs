@@ -274,6 +274,24 @@ fn an_emergency_lapses_after_the_hours_the_policy_gives_it() {
         (false.into(), false.into())
     );
     assert!(item(&g, "state")["detail"].as_str().unwrap().contains("its emergency lapsed at"), "{g}");
+    // Lists say so: the status stays emergency (and so does its filter), shown as lapsed.
+    let listed = |at: &dyn Fn(&Env, &[&str]) -> std::process::Output| {
+        let text = String::from_utf8_lossy(&at(&env, &["list", "--status", "emergency"]).stdout).to_string();
+        let json: serde_json::Value = serde_json::from_slice(&at(&env, &["--json", "list"]).stdout).unwrap();
+        let show: serde_json::Value = serde_json::from_slice(&at(&env, &["--json", "show", &req]).stdout).unwrap();
+        (text, json["requests"][0].clone(), show)
+    };
+    let (text, row, show) = listed(&|env: &Env, args: &[&str]| env.run(args));
+    assert!(text.contains(" emergency ") && !text.contains("lapsed"), "{text}");
+    assert_eq!((row["status"].clone(), row["emergency_lapsed"].clone()), ("emergency".into(), false.into()));
+    assert!(show["emergency_lapsed_at"].is_null(), "{show}");
+    let (text, row, show) = listed(&at_later);
+    assert!(text.contains(" emergency (lapsed) "), "{text}");
+    assert_eq!((row["status"].clone(), row["emergency_lapsed"].clone()), ("emergency".into(), true.into()));
+    assert_eq!(show["status"], "emergency", "{show}");
+    assert!(g["emergency_lapsed_at"].as_str().is_some_and(|t| show["emergency_lapsed_at"] == t), "{g} {show}");
+    let text = String::from_utf8_lossy(&at_later(&env, &["show", &req]).stdout).to_string();
+    assert!(text.contains("status: emergency (lapsed)"), "{text}");
     let before = env.fingerprint();
     let out = at_later(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
@@ -285,6 +303,9 @@ fn an_emergency_lapses_after_the_hours_the_policy_gives_it() {
     assert!(at_later(&env, &["execute", &req, "--outcome", "succeeded", "--as", "erin"]).status.success());
     let show: serde_json::Value = serde_json::from_slice(&at_later(&env, &["--json", "show", &req]).stdout).unwrap();
     assert_eq!(show["status"], "review-due", "the emergency's review is still owed: {show}");
+    assert!(show["emergency_lapsed_at"].is_null(), "lapsed is said of the emergency phase only: {show}");
+    let listed = String::from_utf8_lossy(&at_later(&env, &["list"]).stdout).to_string();
+    assert!(listed.contains(" review-due ") && !listed.contains("lapsed"), "{listed}");
 
     // A policy without the setting: the emergency waives for as long as the request is open to a run.
     let env = team();
@@ -298,6 +319,18 @@ fn an_emergency_lapses_after_the_hours_the_policy_gives_it() {
     env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
     let (code, g) = gate_later(&env, &req);
     assert_eq!((code, item(&g, "approvals")["waived"].clone()), (0, true.into()), "{g}");
+
+    // One whose signer may not invoke an emergency under the policy in force waives nothing: it reads as
+    // lapsed at once, from its invocation.
+    let admins =
+        file(&env, "admins.toml", "version = 1\n[emergency]\nmay_invoke = [\"admin\"]\nwaives_for_hours = 24\n");
+    env.ok(&["policy", "adopt", &admins, "--as", "alice"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    assert!(item(&g, "state")["detail"].as_str().unwrap().contains("its emergency waives nothing"), "{g}");
+    assert!(g["emergency_lapsed_at"].as_str().is_some(), "{g}");
+    let text = String::from_utf8_lossy(&env.run(&["list"]).stdout).to_string();
+    assert!(text.contains(" emergency (lapsed) "), "{text}");
 }
 
 #[test]
@@ -826,6 +859,26 @@ fn the_gate_answers_only_from_the_ledger_it_is_pinned_to() {
         let err = own.fails(&args, 1);
         assert!(err.contains(&format!("is ledger {theirs}, not ledger {id} (--ledger-id)")), "{err}");
     }
+
+    // The team's own file whose metadata row names another ledger: neither answers alone.
+    let c = env.tamper();
+    c.execute("UPDATE meta SET value = ?1 WHERE key = 'ledger_id'", [&other]).unwrap();
+    let err = env.fails(&["gate", &req, "--ledger-id", &id], 1);
+    assert!(err.contains(&format!("holds the genesis of ledger {id}, but its metadata names ledger {other}")), "{err}");
+    c.execute("UPDATE meta SET value = ?1 WHERE key = 'ledger_id'", [&id]).unwrap();
+    drop(c);
+    assert_eq!(env.run(&["gate", &req, "--ledger-id", &id]).status.code(), Some(0));
+
+    // The team's own file with its genesis signature broken: no genesis checks, so it is no ledger's.
+    let c = env.tamper();
+    assert_eq!(c.execute("UPDATE entries SET signature = zeroblob(64) WHERE kind = 'genesis'", []).unwrap(), 1);
+    drop(c);
+    let err = env.fails(&["gate", &req, "--ledger-id", &id], 1);
+    assert!(
+        err.contains(&format!("has no genesis entry that checks, so it is not ledger {id} (--ledger-id)")),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -652,7 +652,7 @@ fn importing_a_few_entries_updates_the_request_index_in_place() {
             c.execute(
                 "INSERT INTO request_index SELECT zeroblob(32), pos, 'sentinel', status, env, risk, tier, have, need,
                    flags, requester, created, recheck_at, obligation_due, urgency, component, evidence_ok,
-                   emergency, deployed_at, facts FROM request_index LIMIT 1",
+                   emergency, waiver_ends, deployed_at, facts FROM request_index LIMIT 1",
                 [],
             )
             .unwrap();

@@ -994,7 +994,8 @@ fn a_governance_change_made_alone_from_a_copy_older_than_the_threshold_is_listed
     let text = ok_at(&f, "2026-11-04T00:02:00Z", &["verify"]);
     assert!(
         text.contains(
-            "governance: 1 change took effect with fewer admin signatures than a policy adopted concurrently asks"
+            "governance: 1 change took effect with fewer admin signatures than a policy its proposal had not seen \
+             asks (made from an older copy of the ledger; it does count)"
         ) && text.contains("identity.enrolled: 1 admin signature; the policy adopted at test.example/laptop #"),
         "{text}"
     );

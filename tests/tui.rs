@@ -403,6 +403,7 @@ fn rows(n: usize, from: usize) -> Vec<rollcall::tui::model::QueueItem> {
             title: format!("request {i}"),
             suspicious: false,
             status: "pending".into(),
+            waiver_ends: None,
             env: "production".into(),
             tier: "medium".into(),
             flags: 0,
@@ -2018,4 +2019,54 @@ fn an_emergency_waits_on_an_executor_and_once_it_has_lapsed_on_the_approvers() {
     assert_eq!(stand("carol", now), None, "the emergency waives her approval");
     assert_eq!(stand("carol", later), Some(Stand::Waiting(Turn::Approve)));
     assert_ne!(stand("erin", later), Some(Stand::Waiting(Turn::Execute)), "the gate is closed again");
+}
+
+/// An emergency that has lapsed is shown as *lapsed* in the queue, in the danger colour, and as
+/// *emergency (lapsed)* in its detail; one that still waives stays *emergency*. Before, both read
+/// *emergency*, which at a glance says the gate is waived.
+#[test]
+fn a_lapsed_emergency_is_shown_lapsed_in_the_queue_and_its_detail() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    let later = Utc::now() + chrono::Duration::hours(25);
+    let fresh = clock::at(later, || {
+        let mut args = vec!["--json"];
+        args.extend(common::request_args("bob", "Back to 41 again", "low"));
+        let out = env.cmd().args(&args).env("ROLLCALL_NOW", later.to_rfc3339()).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["request"].as_str().unwrap().to_string()
+    });
+    let out = env
+        .cmd()
+        .args(["emergency", &fresh, "--reason", "down again", "--as", "erin"])
+        .env("ROLLCALL_NOW", later.to_rfc3339())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The one invoked later still waives.
+    let mut h = clock::at(later, || common::console(&env, "carol", 140, 20));
+    let screen = clock::at(later, || h.render());
+    let row = |id: &str| screen.lines().position(|l| l.contains(&id[..8])).unwrap_or_else(|| panic!("{screen}"));
+    let (lapsed, waiving) = (row(&req), row(&fresh));
+    let line = |y: usize| screen.lines().nth(y).unwrap().to_string();
+    assert!(line(lapsed).contains(" lapsed ") && !line(lapsed).contains("emergency"), "{screen}");
+    assert!(line(waiving).contains(" emergency ") && !line(waiving).contains("lapsed"), "{screen}");
+    let x = line(lapsed)[..line(lapsed).find(" lapsed ").unwrap() + 1].chars().count() as u16;
+    let cell = &h.terminal.backend().buffer()[(x, lapsed as u16)];
+    assert_eq!((cell.symbol(), cell.fg), ("l", h.state.theme.danger.fg.unwrap()), "{screen}");
+    // When the minute of the other's lapse comes, the queue says so without the ledger changing.
+    let r = update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(24)));
+    assert!(matches!(r.as_slice(), [Cmd::Reopen]), "the rest is read anew: {r:?}");
+    assert!(update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(25))).is_empty());
+    let screen = clock::at(later, || h.render());
+    assert!(screen.lines().nth(waiving).unwrap().contains(" lapsed "), "{screen}");
+    // Its detail says it has lapsed.
+    let target = h.state.queue.rows.iter().position(|r| r.id.to_hex() == req).expect("listed");
+    for _ in 0..target {
+        clock::at(later, || h.press(KeyCode::Down));
+    }
+    clock::at(later, || h.press(KeyCode::Enter));
+    let screen = clock::at(later, || h.render());
+    assert!(screen.contains(&format!("{} ", &req[..12])) && screen.contains("emergency (lapsed)"), "{screen}");
 }

@@ -83,6 +83,16 @@ impl Status {
         Status::ALL[*self as usize]
     }
 
+    /// The status as lists and `show` give it, `lapsed` when the request's emergency no longer waives
+    /// anything: *emergency (lapsed)* for a request still in that phase (its gate asks for approvals
+    /// again), else the status alone.
+    pub fn shown(self, lapsed: bool) -> &'static str {
+        match self {
+            Status::Emergency if lapsed => "emergency (lapsed)",
+            other => Status::ALL[other as usize],
+        }
+    }
+
     /// `'pending', 'approved', …`: the names of `of` as an SQL `IN (…)` list (this code's own constants,
     /// never input).
     pub(crate) fn sql_list(of: &[Status]) -> String {

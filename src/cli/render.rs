@@ -23,6 +23,7 @@ fn item_json(i: &Item) -> Value {
 pub(crate) fn eval_json(e: &Evaluation, roster: &Roster) -> Value {
     json!({
         "status": e.status.as_str(),
+        "emergency_lapsed_at": e.lapsed.map(format_ts),
         "tier": e.tier,
         "policy": e.policy.to_hex(),
         "gate": e.gate,
@@ -58,6 +59,7 @@ pub(crate) fn show_json(s: &Shown) -> Value {
         "requester": v.requester.encode(),
         "requester_name": r.name_of(&v.requester),
         "status": s.eval.status.as_str(),
+        "emergency_lapsed_at": s.eval.lapsed.map(format_ts),
         "record": v.record(),
         "revert_digest": v.record().revert_digest(),
         "version": v.current().id.to_hex(),
@@ -125,7 +127,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
     out.push_str(&format!("REQUEST {}  {}\n", v.id.short(12), safe(&rec.title)));
     out.push_str(&format!(
         "status: {}   risk tier: {}   approvals: {} of {}   env: {}\n\n",
-        e.status.as_str(),
+        e.status_shown(),
         e.tier,
         e.approvals.len(),
         e.need,
@@ -378,7 +380,8 @@ pub(crate) fn show_text(s: &Shown) -> String {
 pub(crate) fn row_json(r: &Row) -> Value {
     json!({"id": r.id.to_hex(), "index": crate::ledger::pos::index_of(r.pos), "title": r.title, "status": r.status, "env": r.env, "risk": r.risk,
            "tier": r.tier, "approvals": {"have": r.have, "need": r.need}, "flags": r.flags, "requester": r.requester,
-           "created": r.created, "obligation_due": r.obligation_due.map(format_ts), "overdue": r.overdue})
+           "created": r.created, "obligation_due": r.obligation_due.map(format_ts), "overdue": r.overdue,
+           "emergency_lapsed": r.lapsed})
 }
 
 /// `obligations` as JSON.

@@ -134,8 +134,8 @@ impl StaleGovernance {
     /// The heading over `n` of them, as `verify` and the console's integrity screen say it.
     pub fn heading(n: usize) -> String {
         format!(
-            "governance: {n} change{} took effect with fewer admin signatures than a policy adopted concurrently \
-             asks (proposed where that policy had not been seen; {} count)",
+            "governance: {n} change{} took effect with fewer admin signatures than a policy its proposal had not \
+             seen asks (made from an older copy of the ledger; {} count)",
             if n == 1 { "" } else { "s" },
             if n == 1 { "it does" } else { "they do" }
         )

@@ -85,6 +85,13 @@ pub struct Evaluation {
     pub checklist: Vec<Item>,
     /// Whether the revert may run now.
     pub gate: bool,
+    /// For a request in the emergency phase, when its emergency stops (or stopped) waiving under the policy
+    /// applied: `emergency.waives_for_hours` after it, or its invocation when that policy does not let its
+    /// signer invoke one (`None`: another status, or it never lapses).
+    pub waiver_ends: Option<DateTime<Utc>>,
+    /// [`Evaluation::waiver_ends`] when it has passed: the status stays *emergency* (the phase), and lists
+    /// show it as *emergency (lapsed)*.
+    pub lapsed: Option<DateTime<Utc>>,
 }
 
 impl Evaluation {
@@ -95,6 +102,12 @@ impl Evaluation {
     /// Whether a rejection that counts blocks the request (its checklist item is not met).
     pub(crate) fn rejected(&self) -> bool {
         self.unmet().any(|i| i.id == "rejections")
+    }
+
+    /// The status as lists show it: *emergency (lapsed)* once the emergency of a request still in that
+    /// phase waives nothing (it has lapsed, or the policy applied does not let its signer invoke one).
+    pub fn status_shown(&self) -> &'static str {
+        self.status.shown(self.lapsed.is_some())
     }
 }
 
@@ -602,6 +615,12 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         Phase::Closed => Status::Closed,
         Phase::Withdrawn => Status::Withdrawn,
     };
+    // One that waives nothing has ended at once (its time, or now for one stamped ahead of this clock).
+    let waiver_ends = view
+        .emergency
+        .as_ref()
+        .and_then(|e| if not_allowed.is_some() { Some(e.ts.min(now)) } else { until })
+        .filter(|_| status == Status::Emergency);
     Evaluation {
         status,
         tier,
@@ -613,6 +632,8 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         evidence_missing,
         checklist,
         gate,
+        waiver_ends,
+        lapsed: waiver_ends.filter(|t| now >= *t),
     }
 }
 

@@ -155,13 +155,20 @@ pub(crate) fn run(ctx: Context, opts: Options) -> Result<(), WorkflowError> {
     {
         let tx = tui.sender();
         let mut today = today;
+        let mut minute = crate::workflow::clock::now().timestamp() / 60;
         std::thread::spawn(move || {
             while tx.send(Msg::Tick).is_ok() {
                 std::thread::sleep(Duration::from_millis(250));
-                let now = crate::workflow::clock::now().date_naive();
-                if now != today {
-                    today = now;
-                    if tx.send(Msg::Today(now)).is_err() {
+                let now = crate::workflow::clock::now();
+                if now.timestamp() / 60 != minute {
+                    minute = now.timestamp() / 60;
+                    if tx.send(Msg::Minute(now)).is_err() {
+                        break;
+                    }
+                }
+                if now.date_naive() != today {
+                    today = now.date_naive();
+                    if tx.send(Msg::Today(today)).is_err() {
                         break;
                     }
                 }

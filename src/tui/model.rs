@@ -81,13 +81,21 @@ pub(crate) fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The queue's status for an emergency that no longer waives anything (its detail says *emergency
+/// (lapsed)*; the column is ten wide).
+pub const LAPSED: &str = "lapsed";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueItem {
     pub key: crate::workflow::browse::QueueKey,
     pub id: EntryId,
     pub title: String,
     pub suspicious: bool,
+    /// Its status, *lapsed* for an emergency that no longer waives anything.
     pub status: String,
+    /// When its emergency stops waiving, while it is in that phase: the status turns *lapsed* then
+    /// (`Msg::Minute`), without waiting for the ledger to change.
+    pub waiver_ends: Option<DateTime<Utc>>,
     pub env: String,
     pub tier: String,
     pub flags: u32,

@@ -20,6 +20,9 @@ pub enum Msg {
     Tick,
     /// The date today (sent at start and when it changes): `update` reads no clock.
     Today(chrono::NaiveDate),
+    /// The time, sent when the minute changes: what the queue shows as of a time moves with it (an
+    /// emergency that lapses while the console is open).
+    Minute(chrono::DateTime<chrono::Utc>),
     /// What the worker found for a file path typed in a form: whether it names a file, and the longest
     /// completion of it among the names in its directory.
     PathChecked {
@@ -289,6 +292,10 @@ pub enum Cmd {
     Verify,
     /// Check whether another process appended.
     Poll,
+    /// Open the ledger again and reread what is shown, though nothing was appended: a time what is shown
+    /// depends on has passed (an emergency lapsed), so the index's rows and what waits on the signed-in
+    /// key are computed anew.
+    Reopen,
     /// Look at a file path typed in a form (is it a file; how does it complete).
     CheckPath {
         input: String,

@@ -55,6 +55,7 @@ fn supersedable(cmd: &Cmd) -> bool {
             | Cmd::Detail { .. }
             | Cmd::Metrics
             | Cmd::Poll
+            | Cmd::Reopen
             | Cmd::Verify
     )
 }

@@ -352,6 +352,10 @@ impl Worker {
                     vec![]
                 }
             }
+            Cmd::Reopen => {
+                self.ledger = None;
+                vec![Msg::Changed]
+            }
             Cmd::Act { job, passphrase } => {
                 let ctx = ctx_like(&self.ctx, Some(passphrase));
                 let signer = self.identity.signer.as_deref();

@@ -34,11 +34,14 @@ fn init(
 ) -> Result<ExitCode, WorkflowError> {
     let i = workflow::init::init(ctx, admin, origin, policy)?;
     let vkey = verifier_key(&i.origin, &i.origin_key);
+    for w in &i.warnings {
+        output::warn(w);
+    }
     if json {
         output::json(&json!({
             "ledger": ctx.ledger_path, "ledger_id": i.ledger_id.to_hex(), "origin": i.origin,
             "origin_key": i.origin_key.encode(), "origin_vkey": vkey, "admin": i.admin,
-            "admin_key": i.admin_key.encode(), "checkpoint": i.checkpoint,
+            "admin_key": i.admin_key.encode(), "checkpoint": i.checkpoint, "warnings": i.warnings,
         }));
     } else {
         say!("created ledger {}", ctx.ledger_path.display());

@@ -179,7 +179,8 @@ pub(crate) fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, W
         };
         let title = crate::text::truncate(&r.title, 50).into_owned();
         let appr = format!("{}/{}", r.have, r.need);
-        table.row(pass, &[r.id.short(12), r.status, r.tier, r.env, appr, title, r.requester, due]);
+        let status = r.status_shown().to_string();
+        table.row(pass, &[r.id.short(12), status, r.tier, r.env, appr, title, r.requester, due]);
         Ok(())
     })?;
     if !table.any() {
@@ -221,7 +222,7 @@ pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, W
             if s.eval.gate { "PASSES" } else { "BLOCKS" },
             s.view.id.short(12),
             safe(&s.view.record().title),
-            s.eval.status.as_str()
+            s.eval.status_shown()
         );
         output::emit(&render::checklist_text(&s.eval));
     }
@@ -271,7 +272,7 @@ fn gate_by_change(
                 "gate PASSES for {} ({}): {}, the request to revert {change_shown} in {env_shown}{}",
                 s.view.id.short(12),
                 safe(&s.view.record().title),
-                s.eval.status.as_str(),
+                s.eval.status_shown(),
                 match passing {
                     1 => String::new(),
                     n => format!(" ({} more requests for it pass too)", n - 1),
@@ -291,7 +292,7 @@ fn gate_by_change(
                         "request {} ({}): {}",
                         s.view.id.short(12),
                         safe(&s.view.record().title),
-                        s.eval.status.as_str()
+                        s.eval.status_shown()
                     );
                     output::emit(&render::checklist_text(&s.eval));
                 }

@@ -201,6 +201,17 @@ fn is_nav(a: Action) -> bool {
     matches!(a, Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom)
 }
 
+/// At `now`: the queue's emergencies whose waiver has ended by then show as lapsed. Whether anything
+/// changed (to redraw).
+pub(super) fn lapse(s: &mut AppState, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let mut changed = false;
+    for r in s.queue.rows.iter_mut().filter(|r| r.status == "emergency" && r.waiver_ends.is_some_and(|t| t <= now)) {
+        r.status = super::super::model::LAPSED.into();
+        changed = true;
+    }
+    changed
+}
+
 /// A page of the queue arrived (for the current generation): the selection stays on the row it was on.
 pub(super) fn queue_page(s: &mut AppState, page: Page<QueueKey>, rows: Vec<QueueItem>) -> Vec<Cmd> {
     let keep = s.queue.current().map(|r| r.id);

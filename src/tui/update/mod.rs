@@ -57,6 +57,11 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
             s.today = day;
             vec![]
         }
+        Msg::Minute(now) => {
+            // Shown at once; then read anew, so that the detail and what waits on the signed-in key follow.
+            redraw = lists::lapse(s, now);
+            if redraw { vec![Cmd::Reopen] } else { vec![] }
+        }
         Msg::PathChecked { input, is_file, completion } => dialog::path_checked(s, &input, is_file, completion),
         Msg::Tick => {
             s.ticks += 1;

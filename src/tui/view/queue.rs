@@ -223,7 +223,7 @@ fn cell<'a>(s: &AppState, r: &'a QueueItem, c: Col) -> Cell<'a> {
         }
         Col::Status => {
             let style = match r.status.as_str() {
-                "emergency" | "review-due" | "rejected" | "failed" => t.danger,
+                "emergency" | crate::tui::model::LAPSED | "review-due" | "rejected" | "failed" => t.danger,
                 "approved" => t.ok,
                 _ => t.base,
             };

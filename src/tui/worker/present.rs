@@ -18,7 +18,8 @@ pub(super) fn queue_item(r: browse::QueueRow, stand: Option<Stand>, now: DateTim
         id: r.row.id,
         title,
         suspicious,
-        status: r.row.status,
+        status: if r.row.lapsed { crate::tui::model::LAPSED.into() } else { r.row.status },
+        waiver_ends: r.row.waiver_ends,
         env: safe(&r.row.env),
         tier: r.row.tier,
         flags: r.row.flags,
@@ -226,7 +227,7 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
     Detail {
         id: v.id,
         title,
-        status: s.eval.status.as_str().into(),
+        status: s.eval.status_shown().into(),
         tier: s.eval.tier.clone(),
         score: s.assessment.risk.score,
         gate: s.eval.gate,
@@ -331,14 +332,15 @@ pub(super) fn integrity_of(r: &crate::workflow::verify::VerifyReport) -> Integri
     } else if r.discounted.is_empty() {
         lines.push("authorization: every signer counted".into());
     } else {
-        lines.push(format!(
+        let heading = format!(
             "authorization: {}{} entries intact but do not count",
             if r.authorization_checked { String::new() } else { format!("{not_checked}; found so far, ") },
             r.discounted.len()
-        ));
-        for d in r.discounted.iter().take(20) {
-            lines.push(format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason)));
-        }
+        );
+        let line = |d: &crate::identity::roster::Discounted| {
+            format!("  #{} {}: {}", crate::ledger::pos::index_of(d.pos), d.kind, safe(&d.reason))
+        };
+        listed(&mut lines, heading, r.discounted.iter().map(line));
     }
     if !r.stale_governance.is_empty() {
         let heading = format!("{}:", crate::identity::roster::StaleGovernance::heading(r.stale_governance.len()));
@@ -507,6 +509,19 @@ pub(crate) const MAX_ALERTS: usize = 50;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long list shows its first 20 and says how many more `rollcall verify` lists; 20 or fewer, all.
+    #[test]
+    fn a_long_list_is_cut_at_twenty_and_says_how_many_more() {
+        let mut lines = Vec::new();
+        listed(&mut lines, "heading".into(), (0..23).map(|i| format!("  item {i}")));
+        assert_eq!(lines.len(), 22, "{lines:?}");
+        assert_eq!((lines[0].as_str(), lines[20].as_str()), ("heading", "  item 19"));
+        assert_eq!(lines[21], "  … and 3 more (`rollcall verify`)");
+        let mut lines = Vec::new();
+        listed(&mut lines, "heading".into(), (0..20).map(|i| format!("  item {i}")));
+        assert_eq!((lines.len(), lines[20].as_str()), (21, "  item 19"));
+    }
 
     #[test]
     fn the_policy_diff_names_the_lines_removed_and_added() {

@@ -2,7 +2,7 @@
 //! entries (newest first), both by keyset so a million rows page as fast as a hundred; full-text search;
 //! and one entry in full. Rows come from the request index and the log; nothing here writes.
 
-use super::index::Row;
+use super::index::{ROW_COLUMNS, Row};
 use crate::ledger::history::{HistoryQuery, Scope, Seek};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey};
 use crate::workflow::error::WorkflowError;
@@ -208,32 +208,11 @@ fn id_start_range(t: &str) -> Option<(String, Option<String>)> {
     Some((even(lo), hi))
 }
 
-const ROW_COLUMNS: &str =
-    "id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due, urgency";
-
+/// A queue row selected as `{ROW_COLUMNS}, urgency`.
 fn read_row(r: &rusqlite::Row<'_>, now: chrono::DateTime<chrono::Utc>) -> rusqlite::Result<QueueRow> {
-    let due: Option<String> = r.get(12)?;
-    let due = due.as_deref().and_then(crate::audit::record::parse_time);
-    let pos = crate::ledger::pos::from_key(&r.get::<_, String>(1)?).unwrap_or(0);
-    Ok(QueueRow {
-        key: QueueKey { urgency: r.get(13)?, pos, waiting: None },
-        row: Row {
-            id: Hash::from_slice(&r.get::<_, Vec<u8>>(0)?).unwrap_or(Hash([0; 32])),
-            pos,
-            title: r.get(2)?,
-            status: r.get(3)?,
-            env: r.get(4)?,
-            risk: r.get(5)?,
-            tier: r.get(6)?,
-            have: r.get::<_, i64>(7)? as u32,
-            need: r.get::<_, i64>(8)? as u32,
-            flags: r.get::<_, i64>(9)? as u32,
-            requester: r.get(10)?,
-            created: r.get(11)?,
-            obligation_due: due,
-            overdue: due.is_some_and(|d| d < now),
-        },
-    })
+    let row = Row::read(r, now)?;
+    // `urgency` follows the 14 columns of ROW_COLUMNS.
+    Ok(QueueRow { key: QueueKey { urgency: r.get(14)?, pos: row.pos, waiting: None }, row })
 }
 
 /// A page of the queue: first the requests in `waiting` (those waiting on the signed-in key, in that
@@ -296,7 +275,7 @@ fn waiting_rows(ledger: &Ledger, f: &QueueFilter, waiting: &[EntryId]) -> Result
     let w = where_clause(f, &mut args);
     let mut values: Vec<Value> = args.into_iter().map(Value::Text).collect();
     let marks = bind_ids(&mut values, waiting);
-    let sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} AND id IN ({marks})");
+    let sql = format!("SELECT {ROW_COLUMNS}, urgency FROM request_index WHERE {w} AND id IN ({marks})");
     let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare(&sql)?;
     let mut rows =
@@ -389,7 +368,11 @@ fn rest_query(
         let marks = bind_ids(&mut values, exclude);
         w.push_str(&format!(" AND id NOT IN ({marks})"));
     }
-    (format!("SELECT {ROW_COLUMNS} FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}"), values, reverse)
+    (
+        format!("SELECT {ROW_COLUMNS}, urgency FROM request_index WHERE {w} ORDER BY {order} LIMIT {limit}"),
+        values,
+        reverse,
+    )
 }
 
 /// How many requests match the queue filter.

@@ -83,16 +83,25 @@ fn pinned(
     ledger: &crate::ledger::Ledger,
     want: &crate::ledger::Hash,
 ) -> Result<(), WorkflowError> {
-    let genesis = snap.roster.genesis().map(|(id, _)| *id);
-    if genesis != Some(*want) || ledger.ledger_id() != *want {
-        return Err(WorkflowError::Refused(format!(
-            "{} is ledger {}, not ledger {} (--ledger-id); not gating",
-            ctx.ledger_path.display(),
-            genesis.map(|g| g.to_hex()).unwrap_or_else(|| "without a genesis that checks".into()),
+    let path = ctx.ledger_path.display();
+    match snap.roster.genesis().map(|(id, _)| *id) {
+        Some(genesis) if genesis == *want && ledger.ledger_id() == *want => Ok(()),
+        Some(genesis) if genesis == *want => Err(WorkflowError::Refused(format!(
+            "{path} holds the genesis of ledger {}, but its metadata names ledger {} (a damaged or altered \
+             file); not gating",
+            want.to_hex(),
+            ledger.ledger_id().to_hex()
+        ))),
+        Some(genesis) => Err(WorkflowError::Refused(format!(
+            "{path} is ledger {}, not ledger {} (--ledger-id); not gating",
+            genesis.to_hex(),
             want.to_hex()
-        )));
+        ))),
+        None => Err(WorkflowError::Refused(format!(
+            "{path} has no genesis entry that checks, so it is not ledger {} (--ledger-id); not gating",
+            want.to_hex()
+        ))),
     }
-    Ok(())
 }
 
 /// The gate: whether the revert of `req` may run now, with the checklist; with `pin`, only from the ledger

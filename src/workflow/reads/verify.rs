@@ -104,8 +104,9 @@ pub struct VerifyReport {
     pub completeness: Vec<Completeness>,
     /// Entries that are intact but do not count (unenrolled or revoked signers, non-admin governance, …).
     pub discounted: Vec<crate::identity::roster::Discounted>,
-    /// Governance changes that took effect with fewer admin signatures than a policy adopted concurrently
-    /// with their proposal asks (made from a copy that had not seen it): they count, and are listed.
+    /// Governance changes that took effect with fewer admin signatures than a policy their proposal had not
+    /// seen asks (made from a copy older than it; [`crate::identity::roster::Roster::stale_governance`]):
+    /// they count, and are listed.
     pub stale_governance: Vec<crate::identity::roster::StaleGovernance>,
     /// Requests whose counted executions ran different versions (FORMAT.md §1.2, *Forks*), in position
     /// order: found with the requests' verdict (`authorization_checked`).

@@ -16,6 +16,9 @@ pub struct Initialized {
     pub admin: String,
     pub admin_key: PublicKey,
     pub checkpoint: String,
+    /// What the founding policy leaves unset that rollcall reads from a policy's own text only
+    /// ([`crate::policy::unset_later_settings`]): said on stderr, as `policy adopt` says it.
+    pub warnings: Vec<String>,
 }
 
 /// Largest policy file accepted.
@@ -125,5 +128,6 @@ pub(crate) fn init_with(
         admin: admin.to_string(),
         admin_key: admin_key.public(),
         checkpoint,
+        warnings: crate::policy::unset_later_settings(&policy_text),
     })
 }

@@ -16,7 +16,7 @@ mod text;
 mod upkeep;
 
 pub use query::{Filter, Row, query};
-pub(crate) use query::{query_each, with_obligations};
+pub(crate) use query::{ROW_COLUMNS, query_each, with_obligations};
 pub(crate) use schema::RISK_RANK;
 pub use upkeep::{
     Upkeep, catch_up, defer_rebuilds, rebuild, refresh, refresh_or_defer, refresh_read_only, take_deferred,

@@ -32,6 +32,48 @@ pub struct Row {
     pub created: String,
     pub obligation_due: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Its emergency no longer waives anything at the time it was read, while it is still the request's
+    /// phase (its status is shown as *emergency (lapsed)*): worked out as it is read, like `overdue`, so a
+    /// row not recomputed since (a read-only copy, a console left open) still says so.
+    pub lapsed: bool,
+    /// When its emergency stops waiving, while it is in that phase (`lapsed` from then).
+    pub waiver_ends: Option<DateTime<Utc>>,
+}
+
+/// The columns [`Row::read`] reads, in its order (a caller may select more after them).
+pub(crate) const ROW_COLUMNS: &str =
+    "id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due, waiver_ends";
+
+impl Row {
+    /// The row selected as [`ROW_COLUMNS`], as it stands at `now` (whether its obligation is overdue).
+    pub(crate) fn read(r: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Row> {
+        let due: Option<String> = r.get(12)?;
+        let due = due.as_deref().and_then(crate::audit::record::parse_time);
+        let waiver_ends = r.get::<_, Option<String>>(13)?.as_deref().and_then(crate::audit::record::parse_time);
+        Ok(Row {
+            id: Hash::from_slice(&r.get::<_, Vec<u8>>(0)?).unwrap_or(Hash([0; 32])),
+            pos: crate::ledger::pos::from_key(&r.get::<_, String>(1)?).unwrap_or(0),
+            title: r.get(2)?,
+            status: r.get(3)?,
+            env: r.get(4)?,
+            risk: r.get(5)?,
+            tier: r.get(6)?,
+            have: r.get::<_, i64>(7)? as u32,
+            need: r.get::<_, i64>(8)? as u32,
+            flags: r.get::<_, i64>(9)? as u32,
+            requester: r.get(10)?,
+            created: r.get(11)?,
+            obligation_due: due,
+            overdue: due.is_some_and(|d| d < now),
+            lapsed: waiver_ends.is_some_and(|t| t <= now),
+            waiver_ends,
+        })
+    }
+
+    /// Its status as lists show it ([`Status::shown`]).
+    pub fn status_shown(&self) -> &str {
+        if self.lapsed { Status::Emergency.shown(true) } else { &self.status }
+    }
 }
 
 /// Rows matching `filter`, most recent first.
@@ -51,10 +93,7 @@ pub(crate) fn query_each(
     filter: &Filter,
     mut visit: impl FnMut(Row) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
-    let mut sql = String::from(
-        "SELECT id, pos, title, status, env, risk, tier, have, need, flags, requester, created, obligation_due
-           FROM request_index WHERE 1 = 1",
-    );
+    let mut sql = format!("SELECT {ROW_COLUMNS} FROM request_index WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
     if let Some(s) = filter.status {
         args.push(s.as_str().to_string());
@@ -77,43 +116,9 @@ pub(crate) fn query_each(
     }
     let now = crate::workflow::clock::now();
     let mut stmt = ledger.cache_conn().prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        let due: Option<String> = r.get(12)?;
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, i64>(7)?,
-            r.get::<_, i64>(8)?,
-            r.get::<_, i64>(9)?,
-            r.get::<_, String>(10)?,
-            r.get::<_, String>(11)?,
-            due,
-        ))
-    })?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| Row::read(r, now))?;
     for row in rows {
-        let (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, due) = row?;
-        let due = due.as_deref().and_then(crate::audit::record::parse_time);
-        visit(Row {
-            id: Hash::from_slice(&id).unwrap_or(Hash([0; 32])),
-            pos: crate::ledger::pos::from_key(&pos).unwrap_or(0),
-            title,
-            status,
-            env,
-            risk,
-            tier,
-            have: have as u32,
-            need: need as u32,
-            flags: flags as u32,
-            requester,
-            created,
-            obligation_due: due,
-            overdue: due.is_some_and(|d| d < now),
-        })?;
+        visit(row?)?;
     }
     Ok(())
 }
@@ -127,4 +132,14 @@ pub(crate) fn with_obligations(ledger: &Ledger) -> Result<Vec<EntryId>, Workflow
         out.extend(Hash::from_slice(&id?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `Row::read` reads columns 0–13, and the queue reads `urgency` after them at 14.
+    #[test]
+    fn the_row_columns_are_the_fourteen_read() {
+        assert_eq!(super::ROW_COLUMNS.split(',').count(), 14);
+        assert!(super::ROW_COLUMNS.ends_with(", waiver_ends"));
+    }
 }

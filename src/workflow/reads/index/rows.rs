@@ -88,6 +88,9 @@ pub(super) struct IndexRow {
     component: String,
     evidence_ok: bool,
     emergency: bool,
+    /// [`crate::policy::evaluate::Evaluation::waiver_ends`]: a list shows the request's emergency as lapsed
+    /// from then, whether or not the row was recomputed since.
+    waiver_ends: Option<String>,
     deployed_at: Option<String>,
     facts: String,
     /// What its revert brings back (not blank, each once): a mark or an execution naming one of these
@@ -123,7 +126,7 @@ pub(super) fn computed(
         None
     };
     // The row changes when an approval expires, and when an emergency stops waiving.
-    let lapse = view.emergency.as_ref().and_then(|e| policy.emergency.waives_until(e.ts)).filter(|t| *t > now);
+    let lapse = eval.waiver_ends.filter(|t| *t > now);
     let recheck = expiry.into_iter().chain(lapse).min();
     let due = view.obligations(now).iter().map(|o| o.due).min();
     let r = view.record();
@@ -146,6 +149,7 @@ pub(super) fn computed(
         component: r.components.first().cloned().unwrap_or_default(),
         evidence_ok: eval.evidence_missing.is_empty(),
         emergency: view.emergency.is_some(),
+        waiver_ends: eval.waiver_ends.map(format_ts),
         deployed_at: r.deployed_at.clone(),
         facts,
         targets: crate::analysis::flags::brought_back(r)
@@ -164,8 +168,8 @@ pub(super) fn store(ledger: &Ledger, row: &IndexRow, fresh: bool) -> Result<(), 
         .prepare_cached(
             "INSERT OR REPLACE INTO request_index
                (id, pos, title, status, env, risk, tier, have, need, flags, requester, created, recheck_at,
-                obligation_due, urgency, component, evidence_ok, emergency, deployed_at, facts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                obligation_due, urgency, component, evidence_ok, emergency, waiver_ends, deployed_at, facts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         )?
         .execute(params![
             row.id.0,
@@ -186,6 +190,7 @@ pub(super) fn store(ledger: &Ledger, row: &IndexRow, fresh: bool) -> Result<(), 
             row.component,
             row.evidence_ok as i64,
             row.emergency as i64,
+            row.waiver_ends,
             row.deployed_at,
             row.facts,
         ])?;

@@ -5,7 +5,7 @@ use crate::workflow::error::WorkflowError;
 use rusqlite::{OptionalExtension, params};
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-pub(super) const INDEX_VERSION: &str = "17";
+pub(super) const INDEX_VERSION: &str = "18";
 
 pub(super) fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
     ensure_in(ledger, "main")
@@ -28,7 +28,8 @@ pub(super) fn tables_in(ledger: &Ledger, schema: &str) -> Result<(), rusqlite::E
              env TEXT NOT NULL, risk TEXT NOT NULL, tier TEXT NOT NULL, have INTEGER NOT NULL,
              need INTEGER NOT NULL, flags INTEGER NOT NULL, requester TEXT NOT NULL, created TEXT NOT NULL,
              recheck_at TEXT, obligation_due TEXT, urgency INTEGER NOT NULL, component TEXT NOT NULL,
-             evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, deployed_at TEXT, facts TEXT NOT NULL);
+             evidence_ok INTEGER NOT NULL, emergency INTEGER NOT NULL, waiver_ends TEXT, deployed_at TEXT,
+             facts TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS {schema}.request_target (id BLOB NOT NULL, digest TEXT NOT NULL);
          CREATE VIRTUAL TABLE IF NOT EXISTS {schema}.search_fts USING fts5(entry_id UNINDEXED, kind UNINDEXED, text);"
     ))
