@@ -438,30 +438,30 @@ struct Replay {
 }
 
 impl Replay {
-    fn new(s: &Settled) -> Result<Replay, InvalidRecord> {
-        Ok(Replay {
+    fn new(s: &Settled) -> Replay {
+        Replay {
             v: RequestView::started(s.request, &s.first, s.rules),
             order: Vec::new(),
             held: vec![false; s.related.len()],
             candidates: Vec::new(),
             deferred: HashMap::new(),
-        })
+        }
     }
 
     /// The fold of the entries `keep` keeps among those before `end` (every execution among them settled).
-    fn of(s: &Settled, end: usize, keep: impl Fn(usize) -> bool) -> Result<Replay, InvalidRecord> {
-        let mut r = Replay::new(s)?;
+    fn of(s: &Settled, end: usize, keep: impl Fn(usize) -> bool) -> Replay {
+        let mut r = Replay::new(s);
         for k in (0..end).filter(|&k| keep(k)) {
-            r.meet(s, k)?;
+            r.meet(s, k);
         }
-        Ok(r)
+        r
     }
 
     /// Meets entry `k` (an execution is settled already). An execution that counted defers the
     /// deferrable entries met so far that it had not seen and that no execution that counted before it
     /// had seen (nor deferred): the request is folded again without them, it takes effect, and they are
     /// judged after it.
-    fn meet(&mut self, s: &Settled, k: usize) -> Result<(), InvalidRecord> {
+    fn meet(&mut self, s: &Settled, k: usize) {
         self.held[k] = true;
         let Some(ran) = s.ran.get(&k) else {
             if deferrable(&s.related[k]) {
@@ -469,13 +469,13 @@ impl Replay {
             }
             self.take(s, k);
             self.order.push(k);
-            return Ok(());
+            return;
         };
         let floating: Vec<usize> = self.candidates.drain(..).filter(|e| ran.unseen.binary_search(e).is_ok()).collect();
         if floating.is_empty() {
             self.take(s, k);
             self.order.push(k);
-            return Ok(());
+            return;
         }
         for &e in &floating {
             self.deferred.insert(e, k);
@@ -491,7 +491,6 @@ impl Replay {
             self.take(s, e);
             self.order.push(e);
         }
-        Ok(())
     }
 
     /// Applies entry `e` to the request as it stands: an execution with its verdict (and, when it counted,
@@ -666,10 +665,10 @@ impl RequestView {
             ran: HashMap::new(),
             at: Default::default(),
         };
-        let mut main = Replay::new(&settled)?;
+        let mut main = Replay::new(&settled);
         for (i, f) in related.iter().enumerate() {
             if Action::of_kind(&f.kind) != Some(Action::Execute) {
-                main.meet(&settled, i)?;
+                main.meet(&settled, i);
                 continue;
             }
             // Asked once per earlier entry (an entry several logs hold may be looked up).
@@ -677,7 +676,7 @@ impl RequestView {
             // Judged on the request folded from what its log had seen (the fold its machine made), each
             // earlier execution there keeping the verdict it was given (its own past lies within this
             // one's), so no execution is judged twice.
-            let elsewhere = if past.contains(&false) { Some(Replay::of(&settled, i, |k| past[k])?) } else { None };
+            let elsewhere = if past.contains(&false) { Some(Replay::of(&settled, i, |k| past[k])) } else { None };
             let seen = elsewhere.as_ref().map_or(&main.v, |r| &r.v);
             let verdict = seen.judge(f, rules).and_then(|_| body::<ExecutedBody>(f));
             match verdict {
@@ -692,7 +691,7 @@ impl RequestView {
                     settled.verdicts.insert(i, Some(why));
                 }
             }
-            main.meet(&settled, i)?;
+            main.meet(&settled, i);
         }
         let mut v = main.v;
         if !main.deferred.is_empty() {
