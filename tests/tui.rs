@@ -2058,6 +2058,8 @@ fn a_lapsed_emergency_is_shown_lapsed_in_the_queue_and_its_detail() {
     // When the minute of the other's lapse comes, the queue says so without the ledger changing.
     let r = update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(24)));
     assert!(matches!(r.as_slice(), [Cmd::Reopen]), "the rest is read anew: {r:?}");
+    let reread = clock::at(later, || h.worker.handle(Cmd::Reopen));
+    assert!(matches!(reread.as_slice(), [Msg::Changed]), "{reread:?}");
     assert!(update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(25))).is_empty());
     let screen = clock::at(later, || h.render());
     assert!(screen.lines().nth(waiving).unwrap().contains(" lapsed "), "{screen}");

@@ -89,7 +89,7 @@ impl Status {
     pub fn shown(self, lapsed: bool) -> &'static str {
         match self {
             Status::Emergency if lapsed => "emergency (lapsed)",
-            other => Status::ALL[other as usize],
+            other => other.as_str(),
         }
     }
 

@@ -205,7 +205,8 @@ fn is_nav(a: Action) -> bool {
 /// changed (to redraw).
 pub(super) fn lapse(s: &mut AppState, now: chrono::DateTime<chrono::Utc>) -> bool {
     let mut changed = false;
-    for r in s.queue.rows.iter_mut().filter(|r| r.status == "emergency" && r.waiver_ends.is_some_and(|t| t <= now)) {
+    let emergency = crate::audit::projection::Status::Emergency.as_str();
+    for r in s.queue.rows.iter_mut().filter(|r| r.status == emergency && r.waiver_ends.is_some_and(|t| t <= now)) {
         r.status = super::super::model::LAPSED.into();
         changed = true;
     }
