@@ -184,6 +184,60 @@ fn a_request_is_filled_from_an_observed_rollback() {
     assert_eq!(env.fingerprint(), before);
 }
 
+/// A GitHub deployment has no rollback command rollcall knows (how the team deploys a revision is not in
+/// the history): a request filed from it is refused until the filer gives the command, instead of signing
+/// a sentence as the argv approvers sign and CI runs; given, it is recorded as given.
+#[test]
+fn a_request_from_a_source_without_a_known_rollback_command_needs_the_command_given() {
+    let env = common::team();
+    let gh = fixture("github-deployments-rollback.json");
+    env.ok(&["ingest", "github", &gh, "--env", "production", "--as", "bob"]);
+    let c = rusqlite::Connection::open(env.ledger()).unwrap();
+    let rolled_back = observation_like(&c, "%\"rollback\":true%");
+    // A deployment with one before it (the first has nothing to roll back to).
+    let deployed = observation_like(&c, "%\"from\":\"%\"rollback\":false%");
+    // reconcile's hint for the unrecorded rollback says the command must be given.
+    let out = env.run(&["reconcile"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("--from-observed {} --revert-cmd 'THE COMMAND THAT RAN'", &rolled_back[..12])),
+        "{text}"
+    );
+    let before = env.fingerprint();
+    let err = env.fails(&["request", "new", "--from-observed", &rolled_back[..10], "--as", "bob"], 2);
+    assert!(
+        err.contains("rollcall knows no rollback command for github deployments: give the exact command that ran with --revert-cmd"),
+        "{err}"
+    );
+    let err = env.fails(&["request", "new", "--from-observed", &deployed[..10], "--as", "bob"], 2);
+    assert!(err.contains("give the exact command with --revert-cmd"), "{err}");
+    assert_eq!(env.fingerprint(), before, "nothing is written");
+    let r = env.json(&[
+        "request",
+        "new",
+        "--from-observed",
+        &deployed[..10],
+        "--revert-cmd",
+        "gh workflow run deploy.yml -f ref=v1.0",
+        "--category",
+        "performance-regression",
+        "--rationale",
+        "the deployment broke checkout",
+        "--impact",
+        "a minute of errors",
+        "--risk",
+        "low",
+        "--as",
+        "bob",
+    ]);
+    let shown = env.json(&["show", &r["request"].as_str().unwrap()[..12]]);
+    assert_eq!(
+        shown["record"]["revert"]["argv"],
+        serde_json::json!(["gh", "workflow", "run", "deploy.yml", "-f", "ref=v1.0"]),
+        "{shown}"
+    );
+}
+
 /// The `deployment.observed` bodies recorded, as signed.
 fn observed_bodies(env: &Env) -> Vec<serde_json::Value> {
     let c = rusqlite::Connection::open(env.ledger()).unwrap();

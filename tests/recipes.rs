@@ -197,7 +197,9 @@ fn the_scripts_parse_and_fail_closed_by_construction() {
         "github-actions/rollback.yml",
         "gitlab/.gitlab-ci.yml",
         "helm/templates/rollcall-pre-rollback-hook.yaml",
+        "helm/templates/rollcall-post-rollback-hook.yaml",
         "argocd/rollcall-presync-hook.yaml",
+        "argocd/rollcall-postsync-hook.yaml",
     ] {
         let text = read(recipe);
         for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
@@ -254,11 +256,43 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
         assert!(argo.contains(needle), "the Argo CD hook lacks {needle:?}");
     }
 
+    // The companions that record the run after a rollback that succeeded: the same script, recording and
+    // publishing.
+    for (file, hook) in [
+        ("helm/templates/rollcall-post-rollback-hook.yaml", r#""helm.sh/hook": post-rollback"#),
+        ("argocd/rollcall-postsync-hook.yaml", "argocd.argoproj.io/hook: PostSync"),
+    ] {
+        let text = read(file);
+        for needle in [
+            hook,
+            "kind: Job",
+            "backoffLimit: 0",
+            "restartPolicy: Never",
+            "/usr/local/bin/rollcall-gate.sh",
+            "name: ROLLCALL_REQUEST",
+            "- name: ROLLCALL_RECORD\n              value: succeeded",
+            "- name: ROLLCALL_PUBLISH\n              value: \"yes\"",
+        ] {
+            assert!(text.contains(needle), "{file} lacks {needle:?}");
+        }
+        assert!(!text.contains("ROLLCALL_GATE_JSON"), "{file} gates nothing");
+    }
+
     let docker = read("Dockerfile");
     assert!(docker.contains("COPY examples/ci/rollcall-gate.sh /usr/local/bin/rollcall-gate.sh"), "{docker}");
     assert!(docker.contains("cargo build --release --locked --bin rollcall"), "{docker}");
     let readme = read("README.md");
-    for name in ["rollcall-gate.sh", "rollback.yml", ".gitlab-ci.yml", "pre-rollback", "PreSync", "Not tested"] {
+    for name in [
+        "rollcall-gate.sh",
+        "rollback.yml",
+        ".gitlab-ci.yml",
+        "pre-rollback",
+        "PreSync",
+        "post-rollback",
+        "PostSync",
+        "ROLLCALL_RECORD",
+        "Not tested",
+    ] {
         assert!(readme.contains(name), "examples/ci/README.md does not mention {name}");
     }
 }
@@ -318,6 +352,83 @@ fn an_approved_request_passes_and_its_execution_reaches_the_founder() {
     let rerun = run_script(&ci.dir, &vars);
     let err = failed(&rerun, 1);
     assert!(err.contains("BLOCKED") && err.contains("state"), "{err}");
+}
+
+/// The post-rollback hooks' mode: an ephemeral home joins, records the run of the approved request with the
+/// outcome and output given, and publishes it; the founder sees it executed, and the next gate blocks, so
+/// one approval lets one rollback through. Bad configuration is refused before anything is recorded, and a
+/// second record of the same run is refused by rollcall (exit 1).
+#[test]
+fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.request();
+    w.founder.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    w.publish();
+    let gate = w.ci("pre-rollback");
+    let gate_vars = with(&w.vars(&gate, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
+    let gate_vars = with(&gate_vars, "ROLLCALL_PUBLISH", Some("no"));
+    let out = run_script(&gate.dir, &gate_vars);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+
+    // Bad configuration: refused (2) before anything is recorded or pushed.
+    let hook = w.ci("post-rollback");
+    let log = hook.dir.join("rollback.log");
+    std::fs::write(&log, "Rollback was a success! Happy Helming!\n").unwrap();
+    let vars = with(&w.vars(&hook, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
+    let vars = with(&vars, "ROLLCALL_GATE_JSON", None);
+    let vars = with(&vars, "ROLLCALL_OUTPUT_FILE", Some(log.to_str().unwrap()));
+    let pushed = git(&w.remote(), &["rev-parse", "main"]);
+    for (name, value, says) in [
+        ("ROLLCALL_RECORD", Some("ok"), "ROLLCALL_RECORD must be succeeded or failed"),
+        ("ROLLCALL_PUBLISH", Some("no"), "ROLLCALL_RECORD needs ROLLCALL_PUBLISH=yes"),
+        ("ROLLCALL_OUTPUT_FILE", Some("/nonexistent/rollback.log"), "cannot be read"),
+    ] {
+        let v = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), name, value);
+        let err = failed(&run_script(&hook.dir, &v), 2);
+        assert!(err.contains(says), "{err}");
+    }
+    let by_change = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), "ROLLCALL_REQUEST", None);
+    let by_change = with(&by_change, "ROLLCALL_CHANGE", Some("abc1234"));
+    assert!(failed(&run_script(&hook.dir, &by_change), 2).contains("set ROLLCALL_REQUEST, not ROLLCALL_CHANGE"));
+    assert_eq!(git(&w.remote(), &["rev-parse", "main"]), pushed, "nothing pushed");
+    assert!(!hook.home.join("ledger.db").exists(), "nothing joined");
+
+    // Refused when the unset mode would pass as "no request", and for a request of another environment.
+    let v = with(&with(&vars, "ROLLCALL_RECORD", Some("yes")), "ROLLCALL_NO_REQUEST", Some("pass"));
+    assert!(failed(&run_script(&hook.dir, &with(&v, "ROLLCALL_REQUEST", None)), 2).contains("ROLLCALL_RECORD must be"));
+    let staging = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), "ROLLCALL_ENVIRONMENT", Some("staging"));
+    let err = failed(&run_script(&w.ci("post-rollback-staging").dir, &staging), 1);
+    assert!(err.contains("not a request for environment staging"), "{err}");
+    w.publish();
+    assert_eq!(w.founder.json(&["show", &req])["status"], "approved", "nothing recorded");
+
+    // Recorded and published.
+    let vars = with(&vars, "ROLLCALL_RECORD", Some("succeeded"));
+    let out = run_script(&hook.dir, &vars);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(&format!("request {}: run recorded (succeeded) and published", &req[..12])));
+    w.publish();
+    let shown = w.founder.json(&["show", &req]);
+    assert_eq!(shown["status"], "executed", "{}", shown["status"]);
+    let run = &shown["executions"][0]["body"];
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+    let digest = rollcall::ledger::Hash::of(&[&std::fs::read(&log).unwrap()]).to_hex();
+    assert_eq!(run["output_sha256"], digest.as_str(), "{run}");
+    assert!(run["notes"].as_str().unwrap_or_default().contains("ROLLCALL_RECORD=succeeded"), "{run}");
+
+    // The approval has been used: the next gate blocks.
+    let err = failed(&run_script(&gate.dir, &gate_vars), 1);
+    assert!(err.contains("BLOCKED") && err.contains("state"), "{err}");
+    // The same run recorded twice: rollcall refuses (1), and the ledger keeps one run.
+    let again = w.ci("post-rollback-again");
+    let v = with(&w.vars(&again, &req[..12]), "ROLLCALL_RECORD", Some("succeeded"));
+    let err = failed(&run_script(&again.dir, &v), 1);
+    assert!(err.contains("NOT RECORDED"), "{err}");
+    w.publish();
+    assert_eq!(w.founder.json(&["show", &req])["executions"].as_array().map(|a| a.len()), Some(1));
 }
 
 /// A request still missing its approval and its evidence blocks (exit 1), naming what is missing on its

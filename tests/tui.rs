@@ -1831,6 +1831,48 @@ fn o_on_an_observed_deployment_in_the_history_files_a_request_to_roll_it_back() 
     assert!(seen_plain, "the search Deployment's revision 3 is among the observations");
 }
 
+/// A GitHub deployment has no rollback command rollcall knows: the form opened on its observation leaves
+/// the command empty and says why (a sentence is no argv to sign); for a rollback that already ran, the
+/// focus starts on the command field.
+#[test]
+fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_the_filer() {
+    let env = common::team();
+    let gh = env.home().join("gh.json");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ingest/github-deployments-rollback.json"),
+        &gh,
+    )
+    .unwrap();
+    env.ok(&["ingest", "github", gh.to_str().unwrap(), "--env", "production", "--as", "bob"]);
+    let mut h = common::console(&env, "bob", 140, 30);
+    h.press(KeyCode::Char('2'));
+    let rows = h.state.history.list.rows.clone();
+    let observed: Vec<usize> =
+        rows.iter().enumerate().filter(|(_, r)| r.kind == "deployment.observed").map(|(i, _)| i).collect();
+    let (mut forms, mut post_hoc) = (0, 0);
+    for i in observed {
+        h.state.history.list.selected = i;
+        h.press(KeyCode::Char('o'));
+        let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last() else { continue };
+        forms += 1;
+        let command = dlg.fields.iter().find(|f| f.label == "revert command").expect("the field");
+        assert_eq!(command.value, "", "no sentence as a command");
+        let said = dlg.preview.iter().find(|l| l.starts_with("revert ")).cloned().unwrap_or_default();
+        assert!(
+            said.contains("rollcall knows no rollback command for github deployments: type the exact command"),
+            "{said}"
+        );
+        if dlg.title == "Post-hoc request for an unrecorded rollback" {
+            post_hoc += 1;
+            assert!(said.contains("the exact command that ran"), "{said}");
+            assert_eq!(dlg.fields[dlg.focus].label, "revert command");
+        }
+        h.press(KeyCode::Esc);
+        h.state.modals.clear();
+    }
+    assert!(forms >= 2 && post_hoc == 1, "{forms} forms, {post_hoc} post-hoc");
+}
+
 /// A console opened while another process rebuilds the request index (the background rebuild after a large
 /// import) says why its queue waits before it waits, then shows the queue once the rebuild is done.
 #[test]

@@ -6,6 +6,10 @@
 # gate's decision. It fails closed: whatever goes wrong, the exit is non-zero and the rollback after it
 # does not run.
 #
+# With ROLLCALL_RECORD it runs after the rollback instead (a Helm post-rollback hook, an Argo CD PostSync
+# hook): it records that the approved revert ran (`rollcall execute REQUEST --outcome ...`) and publishes
+# the record through the exchange, so the request stops opening the gate and the team sees it executed.
+#
 # Exit status
 #   0  the policy lets the revert run now (gate PASSES)
 #   1  gate BLOCKS (the unmet requirements are named on stderr), or the request is not for
@@ -14,6 +18,10 @@
 #   3  the ledger could not be brought up to date or read: rollcall or git missing, the exchange
 #      unreachable, a peer bundle refused by sync, the join failed
 #   any other non-zero code: rollcall's own, passed through
+# With ROLLCALL_RECORD: 0 the execution is recorded and published; 1 rollcall refused to record it (the
+# request already executed, closed or withdrawn, for another environment, the key may not execute, ...);
+# 2 bad configuration; 3 the ledger could not be synced or read, or the record was made here but could
+# not be published (a hook's home is lost with its pod: nothing is recorded then).
 # On failure stderr carries exactly one line, "rollcall-gate: ..."; the output of the commands run
 # (rollcall, git) goes to stdout, for the job's log.
 #
@@ -57,6 +65,12 @@
 #                          removed first, so a stale verdict never survives a failed run
 #   ROLLCALL_BIN           the rollcall binary (default: rollcall on PATH)
 #   ROLLCALL_NOW           must not be set (exit 2): the gate answers for the real time only
+#   ROLLCALL_RECORD        succeeded or failed: record that the approved revert of ROLLCALL_REQUEST ran,
+#                          with that outcome, instead of gating (needs ROLLCALL_PUBLISH=yes: a record
+#                          kept in a hook pod's home is lost with the pod); unset: gate. failed
+#                          leaves the request open to another run (and to the gate), as a failed
+#                          `rollcall execute` does
+#   ROLLCALL_OUTPUT_FILE   with ROLLCALL_RECORD: the rollback's captured output; its SHA-256 is recorded
 #   ROLLCALL_NO_REQUEST    block (default): neither ROLLCALL_REQUEST nor ROLLCALL_CHANGE is an error
 #                          (exit 2); pass: exit 0
 #                          without gating, for a hook that also runs on syncs that are not rollbacks
@@ -109,16 +123,26 @@ need() {
 verdict=${ROLLCALL_GATE_JSON:-$PWD/rollcall-gate.json}
 rm -f -- "$verdict" || die 3 "cannot remove the old verdict file $verdict"
 
+# Checked first: a misspelt mode must not pass as "no request" below.
+record=${ROLLCALL_RECORD:-}
+case $record in
+"" | succeeded | failed) ;;
+*) die 2 "ROLLCALL_RECORD must be succeeded or failed, not $(printf '%q' "$record")" ;;
+esac
 case ${ROLLCALL_NO_REQUEST:-block} in
 block) ;;
 pass)
     if [ -z "${ROLLCALL_REQUEST:-}" ] && [ -z "${ROLLCALL_CHANGE:-}" ]; then
-        printf '%s: no request named and ROLLCALL_NO_REQUEST=pass: this run is not a rollback, not gated\n' "$me"
+        printf '%s: no request named and ROLLCALL_NO_REQUEST=pass: this run is not a rollback, not %s\n' "$me" \
+            "$([ -n "$record" ] && echo recorded || echo gated)"
         exit 0
     fi
     ;;
 *) die 2 "ROLLCALL_NO_REQUEST must be block or pass, not $(printf '%q' "$ROLLCALL_NO_REQUEST")" ;;
 esac
+if [ -n "$record" ] && [ -n "${ROLLCALL_CHANGE:-}" ]; then
+    die 2 "ROLLCALL_RECORD records the run of one request: set ROLLCALL_REQUEST, not ROLLCALL_CHANGE"
+fi
 if [ -n "${ROLLCALL_REQUEST:-}" ] && [ -n "${ROLLCALL_CHANGE:-}" ]; then
     die 2 "set ROLLCALL_REQUEST or ROLLCALL_CHANGE, not both"
 fi
@@ -167,6 +191,12 @@ case $publish in
 yes | no) ;;
 *) die 2 "ROLLCALL_PUBLISH must be yes or no, not $(printf '%q' "$publish")" ;;
 esac
+if [ -n "$record" ] && [ "$publish" = no ]; then
+    die 2 "ROLLCALL_RECORD needs ROLLCALL_PUBLISH=yes: a record that is not published is lost with this home"
+fi
+if [ -n "$record" ] && [ -n "${ROLLCALL_OUTPUT_FILE:-}" ] && [ ! -r "$ROLLCALL_OUTPUT_FILE" ]; then
+    die 2 "ROLLCALL_OUTPUT_FILE $ROLLCALL_OUTPUT_FILE cannot be read"
+fi
 bin=${ROLLCALL_BIN:-rollcall}
 ledger=${ROLLCALL_LEDGER:-$ROLLCALL_HOME/ledger.db}
 workdir=${ROLLCALL_EXCHANGE_DIR:-$ROLLCALL_HOME/exchange}
@@ -265,6 +295,37 @@ if [ -n "$request" ] && [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
     if ! grep -Eq "\"$prefix[0-9a-f]*\"$" <<<"$ids"; then
         die 1 "BLOCKED: request $request is not a request for environment $ROLLCALL_ENVIRONMENT (or does not exist)"
     fi
+fi
+
+# 5'. After the rollback: record its run (the approved revert operation, in the request's environment) and
+# publish the record; no gate.
+if [ -n "$record" ]; then
+    execute=("$bin" execute "$request" --outcome "$record"
+        --notes "recorded by rollcall-gate.sh after the rollback (ROLLCALL_RECORD=$record)")
+    if [ -n "${ROLLCALL_JOIN_AS:-}" ]; then execute+=(--as "$ROLLCALL_JOIN_AS"); fi
+    if [ -n "${ROLLCALL_OUTPUT_FILE:-}" ]; then execute+=("--output-file=$ROLLCALL_OUTPUT_FILE"); fi
+    # Where it ran: rollcall refuses a request for another environment.
+    if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then execute+=("--env=$ROLLCALL_ENVIRONMENT"); fi
+    rc=0
+    run "${execute[@]}" || rc=$?
+    said=$(last_error)
+    if [ "$rc" -eq 1 ] && [[ $said != *"refused: "* ]]; then
+        # rollcall exits 1 as well when it fails (a damaged ledger, a wrong passphrase): not a refusal.
+        rc=3
+    fi
+    case $rc in
+    0) ;;
+    1) die 1 "NOT RECORDED: $what: $(last_error)" ;;
+    2) die 2 "cannot record the run of $what: $(last_error)" ;;
+    *) die 3 "cannot record the run of $what (rollcall execute exited $rc): $(last_error)" ;;
+    esac
+    rc=0
+    run "${sync[@]}" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        die 3 "the run of $what is recorded in $ledger but not published to $exchange (rollcall sync exited $rc; a home that does not persist loses it: record the run again from a machine that can publish): $(last_error)"
+    fi
+    printf '%s: %s: run recorded (%s) and published to %s\n' "$me" "$what" "$record" "$exchange"
+    exit 0
 fi
 
 # 5. The gate. The JSON evaluation decides; the text form goes to the log.

@@ -905,7 +905,8 @@ pub(crate) struct RequestNewArgs {
     pub diff: Option<PathBuf>,
     /// Fill environment, component, from/to, change id, deploy time and revert command from a
     /// deployment recorded by `rollcall ingest` (its entry id, 4+ hex characters): the request for a
-    /// rollback that was observed (flags given too override).
+    /// rollback that was observed (flags given too override). The revert command only for Helm,
+    /// Kubernetes and Argo CD: GitHub, GitLab and git deployments need --revert-cmd.
     #[arg(long, value_name = "ID", conflicts_with = "from_git")]
     pub from_observed: Option<String>,
     /// A directory of OSV advisories (JSON) to check dependency downgrades against.

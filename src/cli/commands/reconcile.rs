@@ -134,11 +134,14 @@ fn print_text(r: &Reconciled) {
         ]
     };
     for o in &r.unrecorded {
+        // A source without a rollback command rollcall knows: the one that ran is given too.
+        let known = workflow::reconcile::knows_revert_command(&o.observed.source);
         let detail = format!(
-            "{} {} with no request; file one: rollcall request new --from-observed {}",
+            "{} {} with no request; file one: rollcall request new --from-observed {}{}",
             safe(&o.observed.source),
             safe(&o.observed.revision),
-            o.id.short(12)
+            o.id.short(12),
+            if known { "" } else { " --revert-cmd 'THE COMMAND THAT RAN'" }
         );
         t.row(observed("UNRECORDED", o, detail));
     }

@@ -66,7 +66,20 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
                     }
                     _ => {}
                 }
-                record.revert_cmd.get_or_insert(p.revert_command);
+                match p.revert_command {
+                    Some(cmd) => {
+                        record.revert_cmd.get_or_insert(cmd);
+                    }
+                    // A record file may hold the command; without one, nothing else can give it.
+                    None if record.revert_cmd.is_none() && from_file.is_none() => {
+                        return Err(WorkflowError::Usage(format!(
+                            "{}: give the exact command{} with --revert-cmd (approvers sign it as the operation)",
+                            workflow::reconcile::no_revert_command(&o.source),
+                            if p.post_hoc { " that ran" } else { "" }
+                        )));
+                    }
+                    None => {}
+                }
                 if let Some(a) = &o.artifact
                     && record.artifacts.is_empty()
                 {

@@ -330,7 +330,7 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
         ("user impact", impact),
         ("component", a.component.clone()),
         ("environment", a.env.clone()),
-        ("revert command", p.revert_command.clone()),
+        ("revert command", p.revert_command.clone().unwrap_or_default()),
         ("from", p.from.clone()),
         ("to", p.to.clone()),
     ];
@@ -357,6 +357,20 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
         d.title = "Request to roll back an observed deployment".into();
         // Why and what it costs are the requester's to say.
         d.focus = d.fields.iter().position(|f| f.label == "rationale").unwrap_or(0);
+    }
+    if p.revert_command.is_none() {
+        // No command the source is known to roll back with: the filer types it (the form refuses it empty).
+        d.preview.insert(
+            1,
+            format!(
+                "revert    {}: type the exact command{} in the revert command field",
+                crate::workflow::reconcile::no_revert_command(&a.source),
+                if p.post_hoc { " that ran" } else { "" }
+            ),
+        );
+        if p.post_hoc {
+            d.focus = d.fields.iter().position(|f| f.label == "revert command").unwrap_or(d.focus);
+        }
     }
     vec![]
 }

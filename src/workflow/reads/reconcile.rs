@@ -587,9 +587,9 @@ fn not_approved(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
 /// request records as its revert operation).
 /// The names come from an ingested history, so each is one argument however it is spelled: a component
 /// named `web --post-renderer ./x` stays one (odd) argument instead of adding a flag to the command.
-fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
+fn revert_command(source: &str, env: &str, component: &str, to: &str) -> Option<String> {
     use crate::audit::record::join_command;
-    match source {
+    Some(match source {
         "helm" => join_command(&["helm", "rollback", component, to]),
         "kubernetes" => join_command(&[
             "kubectl",
@@ -601,8 +601,21 @@ fn revert_command(source: &str, env: &str, component: &str, to: &str) -> String 
             env,
         ]),
         "argocd" => join_command(&["argocd", "app", "rollback", component, to]),
-        other => join_command(&[other, "deployment", "of", to, "in", env, "(ran", "outside", "rollcall)"]),
-    }
+        // A git ref, a GitHub or GitLab deployment: how the team deploys a revision is not in the history,
+        // and a sentence is no command (approvers sign the argv; CI runs it). The filer gives it.
+        _ => return None,
+    })
+}
+
+/// Whether rollcall knows the rollback command of `source`'s deployments (else the filer gives it).
+pub fn knows_revert_command(source: &str) -> bool {
+    revert_command(source, "", "", "").is_some()
+}
+
+/// Why a request filed from an observation of `source` needs its revert command given: rollcall knows
+/// none for that source. The caller says how to give it.
+pub fn no_revert_command(source: &str) -> String {
+    format!("rollcall knows no rollback command for {} deployments", crate::text::safe(source))
 }
 
 /// What a request filed from an observed deployment says (`request new --from-observed`, and the console's
@@ -613,7 +626,9 @@ pub struct Prefill {
     pub to: String,
     pub title: String,
     pub change: String,
-    pub revert_command: String,
+    /// The command that rolls it back (for a rollback, the one that ran), when the source has one
+    /// rollcall knows (Helm, Kubernetes, Argo CD); else the filer gives it ([`no_revert_command`]).
+    pub revert_command: Option<String>,
     /// The rollback already ran: the request records it after the fact (under the emergency path).
     pub post_hoc: bool,
 }
