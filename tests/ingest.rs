@@ -101,7 +101,12 @@ fn observation_like(c: &rusqlite::Connection, like: &str) -> String {
 /// The id of the request bob files from observation `id` (as `request new --from-observed` fills it, with
 /// what only a person knows given).
 fn filed_from(env: &Env, id: &str) -> String {
-    let r = env.json(&[
+    filed_with(env, id, &[])
+}
+
+/// As [`filed_from`], with `more` flags given too.
+fn filed_with(env: &Env, id: &str, more: &[&str]) -> String {
+    let mut args = vec![
         "request",
         "new",
         "--from-observed",
@@ -116,8 +121,9 @@ fn filed_from(env: &Env, id: &str) -> String {
         "low",
         "--as",
         "bob",
-    ]);
-    r["request"].as_str().unwrap().to_string()
+    ];
+    args.extend_from_slice(more);
+    env.json(&args)["request"].as_str().unwrap().to_string()
 }
 
 /// Issue 17, item 3: a request filed for an observed rollback takes environment, component, from/to,
@@ -212,25 +218,8 @@ fn a_request_from_a_source_without_a_known_rollback_command_needs_the_command_gi
     let err = env.fails(&["request", "new", "--from-observed", &deployed[..10], "--as", "bob"], 2);
     assert!(err.contains("give the exact command with --revert-cmd"), "{err}");
     assert_eq!(env.fingerprint(), before, "nothing is written");
-    let r = env.json(&[
-        "request",
-        "new",
-        "--from-observed",
-        &deployed[..10],
-        "--revert-cmd",
-        "gh workflow run deploy.yml -f ref=v1.0",
-        "--category",
-        "performance-regression",
-        "--rationale",
-        "the deployment broke checkout",
-        "--impact",
-        "a minute of errors",
-        "--risk",
-        "low",
-        "--as",
-        "bob",
-    ]);
-    let shown = env.json(&["show", &r["request"].as_str().unwrap()[..12]]);
+    let req = filed_with(&env, &deployed, &["--revert-cmd", "gh workflow run deploy.yml -f ref=v1.0"]);
+    let shown = env.json(&["show", &req[..12]]);
     assert_eq!(
         shown["record"]["revert"]["argv"],
         serde_json::json!(["gh", "workflow", "run", "deploy.yml", "-f", "ref=v1.0"]),

@@ -100,6 +100,20 @@ impl World {
         ]
     }
 
+    /// [`World::request`], approved by carol and published.
+    fn approved(&self) -> String {
+        let req = self.request();
+        self.founder.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+        self.publish();
+        req
+    }
+
+    /// The variables of a gate job on `ci` for `request` in production that pushes nothing.
+    fn gate_vars(&self, ci: &Ci, request: &str) -> Vec<(&'static str, String)> {
+        let vars = with(&self.vars(ci, &request[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
+        with(&vars, "ROLLCALL_PUBLISH", Some("no"))
+    }
+
     /// A request filed by bob, low risk (one approval), for production, with its passing test report.
     fn request(&self) -> String {
         let req = common::file_request(&self.founder, "bob", "low");
@@ -306,13 +320,10 @@ fn an_approved_request_passes_and_its_execution_reaches_the_founder() {
         return;
     }
     let w = World::new();
-    let req = w.request();
-    w.founder.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
-    w.publish();
+    let req = w.approved();
 
     let ci = w.ci("runner-1");
-    let vars = with(&w.vars(&ci, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
-    let vars = with(&vars, "ROLLCALL_PUBLISH", Some("no"));
+    let vars = w.gate_vars(&ci, &req);
     let out = run_script(&ci.dir, &vars);
     assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
@@ -354,67 +365,97 @@ fn an_approved_request_passes_and_its_execution_reaches_the_founder() {
     assert!(err.contains("BLOCKED") && err.contains("state"), "{err}");
 }
 
-/// The post-rollback hooks' mode: an ephemeral home joins, records the run of the approved request with the
-/// outcome and output given, and publishes it; the founder sees it executed, and the next gate blocks, so
-/// one approval lets one rollback through. Bad configuration is refused before anything is recorded, and a
-/// second record of the same run is refused by rollcall (exit 1).
+/// The post-rollback hooks' mode, as each hook pod runs it (an empty home that joins, records and publishes
+/// in one run): bad configuration and a request of another environment are refused before anything is
+/// recorded or pushed; a publish that fails is said (exit 3) and reaches no one; a failed run recorded
+/// leaves the request open to another run, and a succeeded one reaches the founder as executed, with its
+/// output's digest, after which the next gate blocks (one approval, one rollback) and recording it again
+/// is refused (exit 1) without a bundle pushed.
 #[test]
 fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
     if !git_available() {
         return;
     }
     let w = World::new();
-    let req = w.request();
-    w.founder.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
-    w.publish();
+    let req = w.approved();
     let gate = w.ci("pre-rollback");
-    let gate_vars = with(&w.vars(&gate, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
-    let gate_vars = with(&gate_vars, "ROLLCALL_PUBLISH", Some("no"));
+    let gate_vars = w.gate_vars(&gate, &req);
     let out = run_script(&gate.dir, &gate_vars);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-
-    // Bad configuration: refused (2) before anything is recorded or pushed.
-    let hook = w.ci("post-rollback");
-    let log = hook.dir.join("rollback.log");
+    let log = w.shared.path().join("rollback.log");
     std::fs::write(&log, "Rollback was a success! Happy Helming!\n").unwrap();
-    let vars = with(&w.vars(&hook, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
-    let vars = with(&vars, "ROLLCALL_GATE_JSON", None);
-    let vars = with(&vars, "ROLLCALL_OUTPUT_FILE", Some(log.to_str().unwrap()));
-    let pushed = git(&w.remote(), &["rev-parse", "main"]);
+    // The record hook's variables for a pod of its own, recording `outcome`.
+    let hook = |name: &str, outcome: &str| -> (Ci, Vec<(&'static str, String)>) {
+        let ci = w.ci(name);
+        let vars = with(&w.vars(&ci, &req[..12]), "ROLLCALL_ENVIRONMENT", Some("production"));
+        let vars = with(&vars, "ROLLCALL_GATE_JSON", None);
+        let vars = with(&vars, "ROLLCALL_OUTPUT_FILE", Some(log.to_str().unwrap()));
+        (ci, with(&vars, "ROLLCALL_RECORD", Some(outcome)))
+    };
+    let bundles = || git(&w.remote(), &["ls-tree", "--name-only", "main"]);
+    let published = bundles();
+
+    // Bad configuration: refused (2) before anything is joined, recorded or pushed.
+    let (bad, vars) = hook("post-rollback-bad", "succeeded");
     for (name, value, says) in [
         ("ROLLCALL_RECORD", Some("ok"), "ROLLCALL_RECORD must be succeeded or failed"),
         ("ROLLCALL_PUBLISH", Some("no"), "ROLLCALL_RECORD needs ROLLCALL_PUBLISH=yes"),
         ("ROLLCALL_OUTPUT_FILE", Some("/nonexistent/rollback.log"), "cannot be read"),
     ] {
-        let v = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), name, value);
-        let err = failed(&run_script(&hook.dir, &v), 2);
+        let err = failed(&run_script(&bad.dir, &with(&vars, name, value)), 2);
         assert!(err.contains(says), "{err}");
     }
-    let by_change = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), "ROLLCALL_REQUEST", None);
-    let by_change = with(&by_change, "ROLLCALL_CHANGE", Some("abc1234"));
-    assert!(failed(&run_script(&hook.dir, &by_change), 2).contains("set ROLLCALL_REQUEST, not ROLLCALL_CHANGE"));
-    assert_eq!(git(&w.remote(), &["rev-parse", "main"]), pushed, "nothing pushed");
-    assert!(!hook.home.join("ledger.db").exists(), "nothing joined");
-
-    // Refused when the unset mode would pass as "no request", and for a request of another environment.
+    // A misspelt mode is not taken for "no request" when no request is named either.
     let v = with(&with(&vars, "ROLLCALL_RECORD", Some("yes")), "ROLLCALL_NO_REQUEST", Some("pass"));
-    assert!(failed(&run_script(&hook.dir, &with(&v, "ROLLCALL_REQUEST", None)), 2).contains("ROLLCALL_RECORD must be"));
-    let staging = with(&with(&vars, "ROLLCALL_RECORD", Some("succeeded")), "ROLLCALL_ENVIRONMENT", Some("staging"));
-    let err = failed(&run_script(&w.ci("post-rollback-staging").dir, &staging), 1);
-    assert!(err.contains("not a request for environment staging"), "{err}");
-    w.publish();
-    assert_eq!(w.founder.json(&["show", &req])["status"], "approved", "nothing recorded");
+    assert!(failed(&run_script(&bad.dir, &with(&v, "ROLLCALL_REQUEST", None)), 2).contains("ROLLCALL_RECORD must be"));
+    let by_change = with(&with(&vars, "ROLLCALL_REQUEST", None), "ROLLCALL_CHANGE", Some("abc1234"));
+    assert!(failed(&run_script(&bad.dir, &by_change), 2).contains("set ROLLCALL_REQUEST, not ROLLCALL_CHANGE"));
+    assert!(!bad.home.join("ledger.db").exists(), "nothing joined");
+    // A request of another environment: joined, refused (1), nothing recorded or pushed.
+    let (staging, vars) = hook("post-rollback-staging", "succeeded");
+    let err = failed(&run_script(&staging.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
+    assert!(err.contains("NOT RECORDED: request") && err.contains("not a request for environment staging"), "{err}");
+    assert_eq!(bundles(), published, "nothing pushed");
 
-    // Recorded and published.
-    let vars = with(&vars, "ROLLCALL_RECORD", Some("succeeded"));
-    let out = run_script(&hook.dir, &vars);
+    // The exchange refuses the push: the record made in the pod reaches no one (3), and says so.
+    let refuse = w.remote().join("hooks/pre-receive");
+    std::fs::write(&refuse, "#!/bin/sh\necho 'push refused' >&2\nexit 1\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&refuse, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (lost, vars) = hook("post-rollback-unpublished", "succeeded");
+    let err = failed(&run_script(&lost.dir, &vars), 3);
+    assert!(err.contains("is recorded in") && err.contains("but not published"), "{err}");
+    std::fs::remove_file(&refuse).unwrap();
+    w.publish();
+    assert_eq!(w.founder.json(&["show", &req])["status"], "approved", "nothing reached the founder");
+
+    // The first rollback failed: recorded so, the request stays open to another run.
+    let (first, vars) = hook("post-rollback-1", "failed");
+    let out = run_script(&first.dir, &vars);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    w.publish();
+    assert_eq!(w.founder.json(&["show", &req])["status"], "failed");
+    let out = run_script(&gate.dir, &gate_vars);
+    assert_eq!(out.status.code(), Some(0), "a failed run may be retried: {}{}", stdout(&out), stderr(&out));
+
+    // The second succeeded: recorded and published by a pod that joined in the same run.
+    let (second, vars) = hook("post-rollback-2", "succeeded");
+    let out = run_script(&second.dir, &vars);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("joined ledger"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("request {}: run recorded (succeeded) and published", &req[..12])));
     w.publish();
     let shown = w.founder.json(&["show", &req]);
     assert_eq!(shown["status"], "executed", "{}", shown["status"]);
-    let run = &shown["executions"][0]["body"];
-    assert_eq!(run["outcome"], "succeeded", "{run}");
+    let runs = shown["executions"].as_array().unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r["body"]["outcome"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["failed", "succeeded"]
+    );
+    let run = &runs[1]["body"];
     let digest = rollcall::ledger::Hash::of(&[&std::fs::read(&log).unwrap()]).to_hex();
     assert_eq!(run["output_sha256"], digest.as_str(), "{run}");
     assert!(run["notes"].as_str().unwrap_or_default().contains("ROLLCALL_RECORD=succeeded"), "{run}");
@@ -422,13 +463,12 @@ fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
     // The approval has been used: the next gate blocks.
     let err = failed(&run_script(&gate.dir, &gate_vars), 1);
     assert!(err.contains("BLOCKED") && err.contains("state"), "{err}");
-    // The same run recorded twice: rollcall refuses (1), and the ledger keeps one run.
-    let again = w.ci("post-rollback-again");
-    let v = with(&w.vars(&again, &req[..12]), "ROLLCALL_RECORD", Some("succeeded"));
-    let err = failed(&run_script(&again.dir, &v), 1);
-    assert!(err.contains("NOT RECORDED"), "{err}");
-    w.publish();
-    assert_eq!(w.founder.json(&["show", &req])["executions"].as_array().map(|a| a.len()), Some(1));
+    // The same run recorded twice: rollcall refuses (1), and the refused pod pushes nothing.
+    let published = bundles();
+    let (again, vars) = hook("post-rollback-again", "succeeded");
+    let err = failed(&run_script(&again.dir, &vars), 1);
+    assert!(err.contains("NOT RECORDED") && err.contains("refused:"), "{err}");
+    assert_eq!(bundles(), published, "nothing pushed");
 }
 
 /// A request still missing its approval and its evidence blocks (exit 1), naming what is missing on its

@@ -276,8 +276,11 @@ fi
 # ROLLCALL_PUBLISH=yes push this machine's own; with no, the working copy stays as fetched above.
 sync=("$bin" sync --git "$workdir")
 if [ "$publish" = no ]; then sync+=(--offline --pull-only); fi
+# A record publishes only once it is made (5' below): a refused one leaves nothing in the exchange.
+first=("${sync[@]}")
+if [ -n "$record" ]; then first+=(--pull-only); fi
 rc=0
-run "${sync[@]}" || rc=$?
+run "${first[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     die 3 "cannot sync the ledger from $exchange (rollcall sync exited $rc): $(last_error)"
 fi
@@ -293,7 +296,9 @@ if [ -n "$request" ] && [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
     prefix=$(printf '%s' "$request" | tr 'A-F' 'a-f')
     ids=$(grep -Eo '"id": *"[0-9a-f]{64}"' <<<"$listing" || true)
     if ! grep -Eq "\"$prefix[0-9a-f]*\"$" <<<"$ids"; then
-        die 1 "BLOCKED: request $request is not a request for environment $ROLLCALL_ENVIRONMENT (or does not exist)"
+        verdict_word=BLOCKED
+        if [ -n "$record" ]; then verdict_word="NOT RECORDED"; fi
+        die 1 "$verdict_word: request $request is not a request for environment $ROLLCALL_ENVIRONMENT (or does not exist)"
     fi
 fi
 
@@ -322,7 +327,7 @@ if [ -n "$record" ]; then
     rc=0
     run "${sync[@]}" || rc=$?
     if [ "$rc" -ne 0 ]; then
-        die 3 "the run of $what is recorded in $ledger but not published to $exchange (rollcall sync exited $rc; a home that does not persist loses it: record the run again from a machine that can publish): $(last_error)"
+        die 3 "the run of $what is recorded in $ledger but not published to $exchange (rollcall sync exited $rc; a home that persists publishes it at its next sync; one that does not loses it: record the run again from a machine that can publish): $(last_error)"
     fi
     printf '%s: %s: run recorded (%s) and published to %s\n' "$me" "$what" "$record" "$exchange"
     exit 0
