@@ -708,4 +708,21 @@ fn an_exit_1_without_a_verdict_is_an_error_not_a_block() {
     let err = failed(&run_script(&ci.dir, &vars), 3);
     assert!(err.contains("gave no verdict") && err.contains("ledger is damaged"), "{err}");
     assert!(!ci.verdict.exists());
+
+    // Recording: rollcall's exit 1 without a refusal (the disk failing) is not "NOT RECORDED" but an error.
+    let stand_in = w.shared.path().join("rollcall-failing-execute");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = execute ]; then echo \"error: the ledger's disk failed: EIO\" >&2; exit 1; fi\ndone\nexec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_rollcall")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hook = w.ci("runner-7");
+    let vars = with(&w.vars(&hook, &req), "ROLLCALL_RECORD", Some("succeeded"));
+    let vars = with(&vars, "ROLLCALL_BIN", Some(stand_in.to_str().unwrap()));
+    let err = failed(&run_script(&hook.dir, &vars), 3);
+    assert!(err.contains("cannot record the run") && err.contains("disk failed"), "{err}");
 }

@@ -222,9 +222,11 @@ fn cell<'a>(s: &AppState, r: &'a QueueItem, c: Col) -> Cell<'a> {
             Cell::from(Span::styled(badge, style))
         }
         Col::Status => {
-            let style = match r.status.as_str() {
-                "emergency" | crate::tui::model::LAPSED | "review-due" | "rejected" | "failed" => t.danger,
-                "approved" => t.ok,
+            use crate::audit::projection::Status;
+            let style = match Status::parse(&r.status) {
+                _ if r.status == crate::tui::model::LAPSED => t.danger,
+                Some(Status::Emergency | Status::ReviewDue | Status::Rejected | Status::Failed) => t.danger,
+                Some(Status::Approved) => t.ok,
                 _ => t.base,
             };
             Cell::from(Span::styled(r.status.clone(), style))
