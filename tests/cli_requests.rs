@@ -1308,3 +1308,68 @@ fn a_failed_run_leaves_the_request_open_to_decisions() {
     let (code, v) = verify_json(&env);
     assert_eq!((code, v["does_not_count"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
 }
+
+/// A CD tool that knows which component it rolls back says so: the gate blocks a request that does not
+/// list it (checklist item `component`, by request and by change), and `execute` refuses to record a run
+/// of another component, writing nothing; the component the request lists passes and records.
+#[test]
+fn the_gate_and_execute_hold_a_request_to_the_component_the_caller_rolls_back() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    let item = |g: &serde_json::Value| {
+        g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "component").cloned().unwrap_or_default()
+    };
+    let out = env.run(&["--json", "gate", &req, "--component", "billing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(g["gate"], false, "{g}");
+    assert_eq!(item(&g)["met"], false, "{g}");
+    assert_eq!(item(&g)["detail"], "the request reverts payments-api, not billing");
+    let out = env.run(&["gate", &req, "--component", "billing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gate BLOCKS") && text.contains("[ ] component") && text.contains("not billing"), "{text}");
+    let by_change =
+        env.run(&["--json", "gate", "--change", "deploy-4411", "--env", "production", "--component", "billing"]);
+    assert_eq!(by_change.status.code(), Some(1), "{}", String::from_utf8_lossy(&by_change.stdout));
+    // The component the request lists: met, and the gate passes as without it.
+    let (code, g) = (
+        env.run(&["--json", "gate", &req, "--component", "payments-api"]).status.code(),
+        env.json(&["gate", &req, "--component", " payments-api "]),
+    );
+    assert_eq!(code, Some(0), "{g}");
+    assert_eq!(item(&g)["met"], true, "{g}");
+    assert_eq!(gate(&env, &req).0, 0);
+    assert!(item(&gate(&env, &req).1).is_null(), "no component item unless asked");
+    // Compared as reconcile compares components: without case.
+    assert_eq!(env.run(&["gate", &req, "--component", "Payments-API"]).status.code(), Some(0));
+    // A blank name names nothing: a usage error, not a block.
+    assert!(env.fails(&["gate", &req, "--component", " "], 2).contains("--component must not be empty"));
+    // By change: of two requests to revert it there, the one listing the component is chosen.
+    let mut args = common::request_args("bob", "Revert billing deploy 4411", "low");
+    let at = args.iter().position(|a| *a == "payments-api").unwrap();
+    args[at] = "billing";
+    let billing = env.json(&args)["request"].as_str().unwrap().to_string();
+    tested(&env, &billing, "bob");
+    env.ok(&["approve", &billing, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    for (component, chosen) in [("payments-api", &req), ("billing", &billing)] {
+        let g = env.json(&["gate", "--change", "deploy-4411", "--env", "production", "--component", component]);
+        assert_eq!(g["request"], chosen.as_str(), "{component}: {g}");
+        assert_eq!(g["candidates"].as_array().map(|c| c.len()), Some(2), "{g}");
+    }
+
+    // execute: another component is refused before anything is written.
+    let before = env.fingerprint();
+    let err = env.fails(&["execute", &req, "--outcome", "succeeded", "--component", "billing", "--as", "erin"], 1);
+    assert!(err.contains("refused: the request reverts payments-api, not billing"), "{err}");
+    assert_eq!(env.fingerprint(), before);
+    assert!(
+        env.fails(&["execute", &req, "--outcome", "succeeded", "--component", "", "--as", "erin"], 2)
+            .contains("must not be empty")
+    );
+    assert_eq!(env.fingerprint(), before);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--component", "payments-api", "--as", "erin"]);
+    assert_eq!(env.json(&["show", &req])["status"], "executed");
+}

@@ -416,6 +416,21 @@ fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
     let err = failed(&run_script(&staging.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
     assert!(err.contains("NOT RECORDED: request") && err.contains("not a request for environment staging"), "{err}");
     assert_eq!(bundles(), published, "nothing pushed");
+    // The component the tool rolls back: another one blocks the gate and is not recorded; a name that
+    // could be an option is bad configuration.
+    let err = failed(&run_script(&gate.dir, &with(&gate_vars, "ROLLCALL_COMPONENT", Some("billing"))), 1);
+    assert!(
+        err.contains("BLOCKED") && err.contains("component (the request reverts payments-api, not billing)"),
+        "{err}"
+    );
+    let (other, vars) = hook("post-rollback-billing", "succeeded");
+    let err = failed(&run_script(&other.dir, &with(&vars, "ROLLCALL_COMPONENT", Some("billing"))), 1);
+    assert!(err.contains("NOT RECORDED") && err.contains("not billing"), "{err}");
+    for bad in ["--all", "", "  "] {
+        let err = failed(&run_script(&other.dir, &with(&vars, "ROLLCALL_COMPONENT", Some(bad))), 2);
+        assert!(err.contains("not a component name"), "{bad:?}: {err}");
+    }
+    assert_eq!(bundles(), published, "nothing pushed");
 
     // The exchange refuses the push: the record made in the pod reaches no one (3), and says so.
     let refuse = w.remote().join("hooks/pre-receive");
@@ -441,8 +456,10 @@ fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
     let out = run_script(&gate.dir, &gate_vars);
     assert_eq!(out.status.code(), Some(0), "a failed run may be retried: {}{}", stdout(&out), stderr(&out));
 
-    // The second succeeded: recorded and published by a pod that joined in the same run.
+    // The second succeeded: recorded and published by a pod that joined in the same run (for the component
+    // the request lists).
     let (second, vars) = hook("post-rollback-2", "succeeded");
+    let vars = with(&vars, "ROLLCALL_COMPONENT", Some("payments-api"));
     let out = run_script(&second.dir, &vars);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("joined ledger"), "{}", stdout(&out));

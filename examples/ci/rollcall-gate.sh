@@ -45,6 +45,10 @@
 #   ROLLCALL_ENVIRONMENT   refuse (exit 1) a request filed for another environment than this one
 #                          (a request approved for staging does not open production); required with
 #                          ROLLCALL_CHANGE
+#   ROLLCALL_COMPONENT     the component the rollback rolls back (a Helm release, an Argo CD
+#                          application): the gate blocks, and a record is refused, unless the request
+#                          lists it (`gate --component`, `execute --component`; names compared without
+#                          case); set, it must not be blank
 #   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
 #                          cloned from ROLLCALL_EXCHANGE when absent
 #   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the
@@ -174,6 +178,15 @@ else
     fi
     gate_args=("$request")
     what="request $request"
+fi
+# Set but blank (a template that rendered to nothing) is a mistake, not "no check".
+if [ -n "${ROLLCALL_COMPONENT+set}" ]; then
+    component=$ROLLCALL_COMPONENT
+    if [[ -z ${component//[[:space:]]/} ]] || [[ $component =~ [[:cntrl:]] ]] || [[ $component == -* ]] ||
+        [ "${#component}" -gt 300 ]; then
+        die 2 "ROLLCALL_COMPONENT $(printf '%q' "$component") is not a component name (1 to 300 characters, no control characters, not starting with '-')"
+    fi
+    gate_args+=("--component=$component")
 fi
 # The team ledger's id: joining needs it, and, given, the gate answers from that ledger only (a ledger file
 # swapped into a persisted home, one of someone's own making with every role theirs, is refused).
@@ -311,6 +324,7 @@ if [ -n "$record" ]; then
     if [ -n "${ROLLCALL_OUTPUT_FILE:-}" ]; then execute+=("--output-file=$ROLLCALL_OUTPUT_FILE"); fi
     # Where it ran: rollcall refuses a request for another environment.
     if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then execute+=("--env=$ROLLCALL_ENVIRONMENT"); fi
+    if [ -n "${ROLLCALL_COMPONENT+set}" ]; then execute+=("--component=$ROLLCALL_COMPONENT"); fi
     rc=0
     run "${execute[@]}" || rc=$?
     said=$(last_error)

@@ -478,6 +478,10 @@ pub(crate) struct ExecuteArgs {
     /// Where it ran (default: the request's environment).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// The component it rolled back: refused unless the request lists it (a CD tool that knows which
+    /// release or application it rolled back).
+    #[arg(long, value_name = "NAME")]
+    pub component: Option<String>,
     /// What the operator saw (optional).
     #[arg(long)]
     pub notes: Option<String>,
@@ -595,6 +599,10 @@ pub(crate) struct GateArgs {
     /// With --change: the environment the revert runs in.
     #[arg(long, value_name = "ENV", requires = "change")]
     pub env: Option<String>,
+    /// The component the revert rolls back (a Helm release, an Argo CD application): the gate blocks
+    /// unless the request lists it (checklist item `component`).
+    #[arg(long, value_name = "NAME")]
+    pub component: Option<String>,
     /// The id of the ledger the gate must answer from (64 hex characters, as `rollcall verify` prints it):
     /// another ledger's file is refused (exit 1, no verdict). A CI job should always give it.
     #[arg(long, value_name = "ID")]

@@ -163,6 +163,7 @@ impl<'a> Scenario<'a> {
                 output_file: None,
                 command: None,
                 env: None,
+                component: None,
                 notes: None,
             };
             crate::workflow::lifecycle::execute(&demo.context(), Some("erin"), &req.borrow(), x)?;

@@ -50,7 +50,8 @@ impl Policies {
 /// One requirement of the checklist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
-    /// Stable id: state, approvals, required-roles, rejections, evidence, window, temporary.
+    /// Stable id: state, approvals, required-roles, rejections, evidence, window, temporary; and
+    /// `component`, added by a gate asked for one (`gate --component`).
     pub id: &'static str,
     pub met: bool,
     /// Met because an emergency waives it.

@@ -38,14 +38,14 @@ pub(crate) fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<E
 
 /// `execute REQ`: what the revert did.
 pub(crate) fn execute(ctx: &Context, a: ExecuteArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let ExecuteArgs { req, outcome, output_file, command, env, notes, signer } = a;
+    let ExecuteArgs { req, outcome, output_file, command, env, component, notes, signer } = a;
     let outcome = match outcome {
         OutcomeArg::Succeeded => Outcome::Succeeded,
         OutcomeArg::Partial => Outcome::Partial,
         OutcomeArg::Failed => Outcome::Failed,
     };
     let command = command.as_deref().map(split_command).transpose()?;
-    let x = Execution { outcome, output_file: output_file.as_deref(), command, env, notes };
+    let x = Execution { outcome, output_file: output_file.as_deref(), command, env, component, notes };
     let (r, id) = workflow::lifecycle::execute(ctx, signer.name.as_deref(), &req, x)?;
     on_request("execution", &r, &id, json);
     Ok(ExitCode::SUCCESS)

@@ -216,14 +216,14 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let GateArgs { req, change, env, ledger_id } = a;
-    let pin = ledger_id.as_deref();
+    let GateArgs { req, change, env, component, ledger_id } = a;
+    let (pin, component) = (ledger_id.as_deref(), component.as_deref());
     let req = match (req, change, env) {
         (Some(req), None, None) => req,
-        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, json),
+        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, component, json),
         _ => return Err(WorkflowError::Usage("give REQ, or --change ID with --env ENV".into())),
     };
-    let s = workflow::query::gate(ctx, &req, pin)?;
+    let s = workflow::query::gate(ctx, &req, pin, component)?;
     if json {
         let mut j = render::eval_json(&s.eval, &s.snap.roster);
         j["request"] = s.view.id.to_hex().into();
@@ -249,9 +249,10 @@ fn gate_by_change(
     change: &str,
     env: &str,
     pin: Option<&str>,
+    component: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let found = workflow::query::gate_by_change(ctx, change, env, pin)?;
+    let found = workflow::query::gate_by_change(ctx, change, env, pin, component)?;
     let passing = found.matched.iter().filter(|s| s.eval.gate).count();
     let chosen = found.matched.first().filter(|s| s.eval.gate);
     if json {

@@ -106,12 +106,55 @@ fn pinned(
 
 /// The gate: whether the revert of `req` may run now, with the checklist; with `pin`, only from the ledger
 /// with that id ([`pinned`]).
-pub fn gate(ctx: &Context, req: &str, pin: Option<&str>) -> Result<Shown, WorkflowError> {
+pub fn gate(ctx: &Context, req: &str, pin: Option<&str>, component: Option<&str>) -> Result<Shown, WorkflowError> {
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
+    component_arg(component)?;
     let pin = pin.map(ledger_id_arg).transpose()?;
-    answer(ctx, req, pin.as_ref())
+    let mut s = answer(ctx, req, pin.as_ref())?;
+    if let Some(c) = component {
+        weigh_component(&mut s, c);
+    }
+    Ok(s)
+}
+
+/// Why a request listing `components` does not roll back `asked`, or `None` when it lists it. Names are
+/// compared as `reconcile` compares them: without case and surrounding whitespace.
+pub(crate) fn other_component(components: &[String], asked: &str) -> Option<String> {
+    let asked_norm = asked.trim().to_lowercase();
+    if components.iter().any(|c| c.trim().to_lowercase() == asked_norm) {
+        return None;
+    }
+    let listed = if components.is_empty() {
+        "no component".to_string()
+    } else {
+        components.iter().map(|c| crate::text::safe(c)).collect::<Vec<_>>().join(", ")
+    };
+    Some(format!("the request reverts {listed}, not {}", crate::text::safe(asked.trim())))
+}
+
+/// A component named by a caller: refused blank (it would name none, and block or refuse everything).
+pub(crate) fn component_arg(component: Option<&str>) -> Result<(), WorkflowError> {
+    match component {
+        Some(c) if c.trim().is_empty() => Err(WorkflowError::Usage("--component must not be empty".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Adds the checklist item `component` to what the gate weighed for a caller that rolls back `asked`: met
+/// when the request lists it; else the gate blocks.
+fn weigh_component(s: &mut Shown, asked: &str) {
+    let why = other_component(&s.view.record().components, asked);
+    if why.is_some() {
+        s.eval.gate = false;
+    }
+    s.eval.checklist.push(crate::policy::evaluate::Item {
+        id: "component",
+        met: why.is_none(),
+        waived: false,
+        detail: why.unwrap_or_else(|| format!("the request reverts {}", crate::text::safe(asked.trim()))),
+    });
 }
 
 /// What `gate --change C --env E` weighed: every request whose current record reverts change C in
@@ -149,7 +192,13 @@ fn names_change(held: &str, asked: &str) -> Option<bool> {
 /// `change` in `env`. They are found by reading every signed request and amendment (not the request
 /// index, a cache), then each is loaded from its checked rows, like `gate REQ`, and kept only when its
 /// current record (an amendment may have changed it) still names that change and environment.
-pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>) -> Result<ByChange, WorkflowError> {
+pub fn gate_by_change(
+    ctx: &Context,
+    change: &str,
+    env: &str,
+    pin: Option<&str>,
+    component: Option<&str>,
+) -> Result<ByChange, WorkflowError> {
     use crate::audit::kinds::{AMENDED, REQUESTED};
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
@@ -168,6 +217,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>)
     if change.trim().is_empty() || env.trim().is_empty() {
         return Err(WorkflowError::Usage("--change and --env must not be empty".into()));
     }
+    component_arg(component)?;
     let ledger = ctx.open_read_only()?;
     // Every request any of whose versions names the change, in environment `env`; a row that cannot be
     // read is no candidate (the gate then blocks, as for a request it does not find).
@@ -221,7 +271,7 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>)
         if ledger.entry(id)?.is_none_or(|row| row.kind != REQUESTED) {
             continue;
         }
-        let s = match shown(&ledger, snap.clone(), id, now) {
+        let mut s = match shown(&ledger, snap.clone(), id, now) {
             Ok(s) => s,
             // The file or the disk failing decides nothing: said as such.
             Err(e @ WorkflowError::Ledger(_)) => return Err(e),
@@ -232,6 +282,9 @@ pub fn gate_by_change(ctx: &Context, change: &str, env: &str, pin: Option<&str>)
                 continue;
             }
         };
+        if let Some(c) = component {
+            weigh_component(&mut s, c);
+        }
         let record = s.view.record();
         match names_change(&record.change, change) {
             Some(true) if crate::audit::record::same_env(&record.env, env) => matched.push(s),

@@ -19,6 +19,8 @@ pub(crate) struct Execution<'a> {
     pub command: Option<Vec<String>>,
     /// Where it ran; defaults to the request's environment.
     pub env: Option<String>,
+    /// The component it rolled back, when the caller knows it: refused unless the request lists it.
+    pub component: Option<String>,
     pub notes: Option<String>,
 }
 
@@ -43,6 +45,7 @@ pub(crate) fn execute(
     req: &str,
     x: Execution<'_>,
 ) -> Result<(Receipt, EntryId), WorkflowError> {
+    crate::workflow::reads::query::component_arg(x.component.as_deref())?;
     let output_sha256 = x.output_file.map(file_digest).transpose()?;
     let (mut receipt, id) = on_request(ctx, signer, req, EXECUTED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let record = d.view.record();
@@ -52,6 +55,11 @@ pub(crate) fn execute(
                 "the command differs from the approved revert operation ({}); amend the request to change it",
                 crate::audit::record::join_command(&record.revert.argv)
             )));
+        }
+        if let Some(c) = &x.component
+            && let Some(why) = crate::workflow::reads::query::other_component(&record.components, c)
+        {
+            return Err(WorkflowError::Refused(why));
         }
         let env = x.env.clone().unwrap_or_else(|| record.env.clone());
         if !crate::audit::record::same_env(&env, &record.env) {
