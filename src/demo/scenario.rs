@@ -158,14 +158,7 @@ impl<'a> Scenario<'a> {
     pub(super) fn execute(&self, req: &Req, at: DateTime<Utc>, outcome: Outcome) {
         let (demo, req) = (self.demo, Rc::clone(req));
         self.at(at, move || {
-            let x = crate::workflow::lifecycle::Execution {
-                outcome,
-                output_file: None,
-                command: None,
-                env: None,
-                component: None,
-                notes: None,
-            };
+            let x = crate::workflow::lifecycle::Execution::plain(outcome);
             crate::workflow::lifecycle::execute(&demo.context(), Some("erin"), &req.borrow(), x)?;
             Ok(())
         });

@@ -487,15 +487,7 @@ fn act(ctx: &Context, signer: Option<&str>, job: Job) -> Result<Done, WorkflowEr
             lifecycle::attach_evidence(ctx, signer, &hex(&req), kind.as_str(), Some(&p), None, None)?.0
         }
         Job::Execute { req, outcome } => {
-            let x = lifecycle::Execution {
-                outcome,
-                output_file: None,
-                command: None,
-                env: None,
-                component: None,
-                notes: None,
-            };
-            lifecycle::execute(ctx, signer, &hex(&req), x)?.0
+            lifecycle::execute(ctx, signer, &hex(&req), lifecycle::Execution::plain(outcome))?.0
         }
         Job::Review { req, post_hoc, summary } => {
             use crate::audit::bodies::ReviewKind;

@@ -24,6 +24,13 @@ pub(crate) struct Execution<'a> {
     pub notes: Option<String>,
 }
 
+impl Execution<'_> {
+    /// A run of the approved operation in the request's environment with `outcome`, and nothing else said.
+    pub(crate) fn plain(outcome: Outcome) -> Self {
+        Execution { outcome, output_file: None, command: None, env: None, component: None, notes: None }
+    }
+}
+
 /// SHA-256 (hex) of a file, streamed.
 pub(crate) fn file_digest(path: &Path) -> Result<String, WorkflowError> {
     use sha2::{Digest, Sha256};
