@@ -122,8 +122,9 @@ pub fn gate(ctx: &Context, req: &str, pin: Option<&str>, component: Option<&str>
 /// Why a request listing `components` does not roll back `asked`, or `None` when it lists it. Names are
 /// compared as `reconcile` compares them: without case and surrounding whitespace.
 pub(crate) fn other_component(components: &[String], asked: &str) -> Option<String> {
-    let asked_norm = asked.trim().to_lowercase();
-    if components.iter().any(|c| c.trim().to_lowercase() == asked_norm) {
+    use super::reconcile::norm;
+    let asked_norm = norm(asked);
+    if components.iter().any(|c| norm(c) == asked_norm) {
         return None;
     }
     let listed = if components.is_empty() {
@@ -400,7 +401,7 @@ pub(crate) fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::
 
 #[cfg(test)]
 mod tests {
-    use super::names_change;
+    use super::{component_arg, names_change, other_component};
 
     #[test]
     fn a_change_is_named_exactly_hex_without_case_and_a_short_commit_only_in_part() {
@@ -414,5 +415,18 @@ mod tests {
         assert_eq!(names_change(full, &full[..6]), None, "six characters name no commit");
         assert_eq!(names_change("deploy-441", "deploy-4411"), None, "a prefix that is not hex is another change");
         assert_eq!(names_change("", ""), Some(true));
+    }
+
+    #[test]
+    fn a_component_is_named_without_case_and_the_refusal_shows_what_is_listed() {
+        let listed = vec!["payments-api".to_string(), " Edge ".to_string()];
+        assert_eq!(other_component(&listed, " PAYMENTS-api"), None);
+        assert_eq!(other_component(&listed, "edge"), None);
+        assert_eq!(
+            other_component(&listed, "billing\u{1b}[2J").as_deref(),
+            Some("the request reverts payments-api,  Edge , not billing<U+001B>[2J")
+        );
+        assert_eq!(other_component(&[], "api").as_deref(), Some("the request reverts no component, not api"));
+        assert!(component_arg(Some(" ")).is_err() && component_arg(Some("api")).is_ok() && component_arg(None).is_ok());
     }
 }

@@ -343,7 +343,8 @@ fn touched<'a, T>(list: &'a [T], first: &'a T) -> impl Iterator<Item = &'a T> {
 
 type Group = (String, String);
 
-fn norm(s: &str) -> String {
+/// A name as matching compares it (environments, components): without case and surrounding whitespace.
+pub(crate) fn norm(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
