@@ -450,6 +450,41 @@ fn hostile_inputs_of_every_source_are_refused_in_one_line_and_nothing_is_written
     assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
 }
 
+/// An input that parses but holds a deployment too large for an entry is refused before anything is
+/// committed: here a ReplicaSet naming a thousand revisions (a whole batch of entries) and a
+/// ControllerRevision, brought back under a 70,000-character name, after them. Before, the first thousand
+/// entries were committed and the command then failed on the last one.
+#[test]
+fn an_input_with_one_deployment_too_large_for_an_entry_records_nothing() {
+    let env = Env::with_ledger();
+    let before = env.fingerprint();
+    let history: Vec<String> = (1..1000).map(|n| n.to_string()).collect();
+    let cr = |name: &str, revision: u32, created: &str| {
+        format!(
+            r#"{{"kind":"ControllerRevision","revision":{revision},"metadata":{{"name":"{name}","namespace":"data",
+            "creationTimestamp":"{created}","ownerReferences":[{{"kind":"StatefulSet","name":"db","controller":true}}]}}}}"#
+        )
+    };
+    let input = format!(
+        r#"{{"kind":"List","items":[{{"kind":"ReplicaSet","metadata":{{"name":"api-1","namespace":"shop",
+        "creationTimestamp":"2026-01-01T00:00:00Z","annotations":{{"deployment.kubernetes.io/revision":"1000",
+        "deployment.kubernetes.io/revision-history":"{}"}},"ownerReferences":[{{"kind":"Deployment","name":"api"}}]}}}},
+        {},{}]}}"#,
+        history.join(","),
+        cr("db-1", 1, "2026-01-02T00:00:00Z"),
+        cr(&"x".repeat(70_000), 2, "2026-01-01T00:00:00Z")
+    );
+    let path = env.home().join("long-name.json");
+    std::fs::write(&path, input).unwrap();
+    let err = env.fails(&["ingest", "kubernetes", path.to_str().unwrap(), "--as", "alice"], 2);
+    assert!(
+        err.contains("ingest kubernetes: the deployment 2 of db in data cannot be recorded")
+            && err.contains("nothing was recorded"),
+        "{err}"
+    );
+    assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
+}
+
 #[test]
 fn a_repositorys_reverts_are_recorded_as_rollbacks_including_the_revert_of_a_merge() {
     let env = Env::with_ledger();
@@ -475,9 +510,17 @@ fn a_repositorys_reverts_are_recorded_as_rollbacks_including_the_revert_of_a_mer
     let merge = git(&["rev-parse", "HEAD"]);
     git(&["-c", "commit.gpgsign=false", "revert", "--no-edit", "-m", "1", &merge]);
     let merge_revert = git(&["rev-parse", "HEAD"]);
+    // A message holding the separators of a record of its own (U+001E, U+001F) is one commit's message:
+    // its revert is recorded under its own id (before, it forged a rollback of revision deadbeef, by
+    // Mallory, dated as the message said).
+    let forged = "tidy\n\nThis reverts commit 1234567.\u{1e}deadbeef\u{1f}cafe\u{1f}Mallory <m@x>\u{1f}\
+                  2026-01-01T00:00:00Z\u{1f}This reverts commit abcdef1234567.";
+    let tidy = commit("notes.txt", "n\n", forged);
     let path = dir.to_str().unwrap();
-    ingest_twice(&env, &["git", path, "--env", "production", "--component", "api"], 2, 2);
+    ingest_twice(&env, &["git", path, "--env", "production", "--component", "api"], 3, 3);
     let bodies = observed_bodies(&env);
+    assert!(bodies.iter().all(|b| b["revision"] != "deadbeef" && b["by"] != "Mallory <m@x>"), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b["revision"] == tidy.as_str() && b["to"] == "1234567^"), "{bodies:?}");
     let body =
         |id: &str| bodies.iter().find(|b| b["revision"] == id).unwrap_or_else(|| panic!("{id} not in {bodies:?}"));
     let plain = body(&revert);
@@ -497,7 +540,7 @@ fn a_repositorys_reverts_are_recorded_as_rollbacks_including_the_revert_of_a_mer
     let r = env.json(&["ingest", "git", path, "--env", "production", "--component", "api", "--as", "alice"]);
     assert_eq!(
         (r["recorded"].as_u64(), r["rollbacks"].as_u64(), r["already"].as_u64()),
-        (Some(1), Some(1), Some(2)),
+        (Some(1), Some(1), Some(3)),
         "{r}"
     );
 }

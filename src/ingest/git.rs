@@ -36,9 +36,16 @@ pub(crate) struct Revert {
     pub mainline: Option<String>,
 }
 
-/// The `git log` format read: records ended by U+001E, fields (id, parents, author, committer date,
-/// message) separated by U+001F.
-const FORMAT: &str = "--format=%H%x1f%P%x1f%an <%ae>%x1f%cI%x1f%B%x1e";
+/// The `git log` format read: five fields (id, parents, author, committer date, message), each ended by a
+/// NUL byte, which git keeps out of commit messages (U+001E and U+001F, used before, are allowed in them:
+/// a message holding them could forge a record of its own). Every record's id and parents must still be
+/// object names, so a separator that did reach a message is refused, not read as a record.
+const FORMAT: &str = "--format=%H%x00%P%x00%an <%ae>%x00%cI%x00%B%x00";
+
+/// Whether `s` is a full object name (SHA-1 or SHA-256, lowercase hex, as `%H` and `%P` print them).
+fn object_name(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
 
 /// The reverted commit (and, for a merge, the parent kept) named by a revert message.
 pub(crate) fn reverted(message: &str) -> Option<(String, Option<String>)> {
@@ -58,17 +65,26 @@ pub(crate) fn reverted(message: &str) -> Option<(String, Option<String>)> {
 pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
     let text = String::from_utf8_lossy(out);
     let mut reverts = Vec::new();
-    for record in text.split('\u{1e}') {
-        let record = record.trim_start_matches('\n');
-        if record.trim().is_empty() {
-            continue;
+    let mut fields = text.split('\0');
+    // Records follow each other, a newline between them; what follows the last field is that newline.
+    while let Some(id) = fields.next().map(|f| f.trim_start_matches('\n')) {
+        if id.trim().is_empty() {
+            if fields.next().is_some() {
+                return Err(fail("git log output", "a record has no commit id"));
+            }
+            break;
         }
-        let mut f = record.splitn(5, '\u{1f}');
-        let (Some(id), Some(parents), Some(author), Some(date), Some(message)) =
-            (f.next(), f.next(), f.next(), f.next(), f.next())
+        let (Some(parents), Some(author), Some(date), Some(message)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             return Err(fail("git log output", "a record has fewer than five fields"));
         };
+        if !object_name(id) || !parents.split(' ').filter(|p| !p.is_empty()).all(object_name) {
+            return Err(fail(
+                format!("commit {}", crate::text::safe(&bounded(id))),
+                "its id or parents are not object names (git printed a separator inside a field)",
+            ));
+        }
         let Some((commit, mainline)) = reverted(message) else { continue };
         if reverts.len() == MAX_REVISIONS {
             return Err(fail(
@@ -76,7 +92,6 @@ pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
                 format!("more than {MAX_REVISIONS} reverts; at most {MAX_REVISIONS} are read"),
             ));
         }
-        let id = id.trim();
         let committed = utc_seconds(date).ok_or_else(|| {
             fail(format!("commit {}", crate::text::safe(&bounded(id))), "its committer date is not a time")
         })?;
@@ -242,22 +257,51 @@ mod tests {
         assert_eq!(reverted("This reverts commit "), None);
     }
 
+    /// One record as git prints it with [`FORMAT`].
+    fn record(id: &str, parents: &str, author: &str, date: &str, message: &str) -> String {
+        format!("{id}\0{parents}\0{author}\0{date}\0{message}\0\n")
+    }
+
     #[test]
     fn log_output_is_read_and_non_reverts_skipped() {
-        let log = "c1\u{1f}p1\u{1f}Ann <a@x>\u{1f}2026-03-01T10:00:00+01:00\u{1f}Revert \"x\"\n\nThis reverts commit abcdef1234567.\n\u{1e}\n\
-                   c0\u{1f}\u{1f}Bob <b@x>\u{1f}2026-02-01T10:00:00Z\u{1f}initial\n\u{1e}\n";
+        let (c1, c0, p1) = ("c1".repeat(20), "c0".repeat(20), "a1".repeat(20));
+        let log = record(
+            &c1,
+            &p1,
+            "Ann <a@x>",
+            "2026-03-01T10:00:00+01:00",
+            "Revert \"x\"\n\nThis reverts commit abcdef1234567.\n",
+        ) + &record(&c0, "", "Bob <b@x>", "2026-02-01T10:00:00Z", "initial\n");
         let got = parse_log(log.as_bytes()).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].committed, "2026-03-01T09:00:00Z");
-        assert_eq!(got[0].first_parent.as_deref(), Some("p1"));
+        assert_eq!(got[0].first_parent.as_deref(), Some(p1.as_str()));
         assert_eq!(got[0].reverted, "abcdef1234567");
-        let bad = "c1\u{1f}p1\u{1f}Ann\u{1f}yesterday\u{1f}This reverts commit abcdef1234567.\u{1e}";
+        let bad = record(&c1, &p1, "Ann", "yesterday", "This reverts commit abcdef1234567.");
         assert!(parse_log(bad.as_bytes()).unwrap_err().to_string().contains("not a time"));
-        assert!(parse_log(b"c1\x1fp1\x1e").unwrap_err().to_string().starts_with("git input git log output"));
+        let short = format!("{c1}\0{p1}\0");
+        assert!(parse_log(short.as_bytes()).unwrap_err().to_string().starts_with("git input git log output"));
         // Control characters in a message are kept as data.
-        let ctl =
-            "c1\u{1f}p1\u{1f}Ann\u{1f}2026-03-01T10:00:00Z\u{1f}\u{1b}[2J This reverts commit abcdef1234567.\u{1e}";
+        let ctl = record(&c1, &p1, "Ann", "2026-03-01T10:00:00Z", "\u{1b}[2J This reverts commit abcdef1234567.");
         assert!(parse_log(ctl.as_bytes()).unwrap()[0].message.starts_with('\u{1b}'));
+    }
+
+    /// A message holding the separators an earlier format used (U+001E between records, U+001F between
+    /// fields) is one message: it forges no record of a revert that is not a commit. A NUL that did reach
+    /// the output is refused, since the id after it is not an object name.
+    #[test]
+    fn a_commit_message_cannot_forge_a_record() {
+        let (c1, p1) = ("c1".repeat(20), "a1".repeat(20));
+        let forged = "x\n\nThis reverts commit 1234567.\u{1e}deadbeef\u{1f}cafe\u{1f}Alice <a@corp>\u{1f}\
+                      2026-01-01T00:00:00Z\u{1f}This reverts commit abcdef1234567.";
+        let got = parse_log(record(&c1, &p1, "Ann", "2026-03-01T10:00:00Z", forged).as_bytes()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].id.as_str(), got[0].reverted.as_str()), (c1.as_str(), "1234567"));
+        let nul = record(&c1, &p1, "Ann", "2026-03-01T10:00:00Z", "This reverts commit 1234567.\0deadbeef\0\0A\0\0x");
+        let err = parse_log(nul.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("commit deadbeef") && err.contains("not object names"), "{err}");
+        let upper = record(&c1.to_uppercase(), &p1, "Ann", "2026-03-01T10:00:00Z", "This reverts commit 1234567.");
+        assert!(parse_log(upper.as_bytes()).is_err());
     }
 
     #[test]

@@ -54,8 +54,14 @@ pub fn parse(
     let Items(list): Items<Deployment> =
         read_json(SOURCE, input, b'[', "an array of deployments (`GET /repos/{owner}/{repo}/deployments`)")?;
     let mut groups: BTreeMap<(String, String), Vec<Dated>> = BTreeMap::new();
+    // Deployment ids are the repository's, whatever the environment or the time: one seen twice is refused
+    // wherever the two copies stand (sorted by time, copies at different times were not side by side).
+    let mut ids = std::collections::HashSet::new();
     for d in list {
         let place = format!("deployment {}", d.id);
+        if !ids.insert(d.id) {
+            return Err(fail(place, "appears twice"));
+        }
         if env.is_some_and(|e| e != d.environment) {
             continue;
         }
@@ -75,9 +81,6 @@ pub fn parse(
     let mut out = Vec::new();
     for ((environment, comp), mut list) in groups {
         list.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        if let Some(w) = list.windows(2).find(|w| w[0].1 == w[1].1) {
-            return Err(fail(format!("deployment {}", w[0].1), "appears twice"));
-        }
         let mut redeploys = Redeploys::new();
         for (at, id, d) in &list {
             let (previous, back_to) = redeploys.next(*id, d.sha.as_str());
@@ -160,6 +163,20 @@ mod tests {
         assert!(err(&EXAMPLE[..EXAMPLE.len() / 2]).starts_with("github input line"));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(err(deep.as_bytes()).starts_with("github input"), "nesting is bounded");
+        // An id seen twice, at different times (before: not side by side once sorted by time, so recorded
+        // twice) or in another environment.
+        let d = |id: u32, env: &str, at: &str| {
+            format!(r#"{{"id":{id},"sha":"a{id}","environment":"{env}","created_at":"{at}","repository_url":"x/y"}}"#)
+        };
+        let later = format!(
+            "[{},{},{}]",
+            d(5, "p", "2026-01-01T00:00:00Z"),
+            d(6, "p", "2026-01-01T01:00:00Z"),
+            d(5, "p", "2026-01-01T02:00:00Z")
+        );
+        assert!(err(later.as_bytes()).contains("deployment 5: appears twice"), "{}", err(later.as_bytes()));
+        let elsewhere = format!("[{},{}]", d(5, "p", "2026-01-01T00:00:00Z"), d(5, "q", "2026-01-01T00:00:00Z"));
+        assert!(err(elsewhere.as_bytes()).contains("deployment 5: appears twice"));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! namespace unless `--env` is given. A ReplicaSet without a revision annotation is not part of a
 //! Deployment's history and is left out.
 
-use super::{IngestError, Items, Observed, bounded, name, read_json, utc_seconds};
+use super::{IngestError, Items, MAX_REVISIONS, Observed, bounded, name, read_json, utc_seconds};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -141,6 +141,9 @@ pub fn parse(
     // Per (kind of history, environment, component): what each item shows.
     let mut replica_sets: BTreeMap<(String, String), Vec<Seen>> = BTreeMap::new();
     let mut revisions: BTreeMap<(String, String), Vec<(usize, Revision)>> = BTreeMap::new();
+    // Revisions the ReplicaSets' annotations name so far: each is a deployment seen, so they count
+    // against [`MAX_REVISIONS`] as items do (one ReplicaSet's history could otherwise name millions).
+    let mut named = 0usize;
     for (i, item) in list.items.0.into_iter().enumerate() {
         let kind = match item.kind.as_deref() {
             Some(k) => k.to_string(),
@@ -198,9 +201,18 @@ pub fn parse(
             let mut held = Vec::new();
             if let Some(h) = annotations.get(HISTORY).filter(|h| !h.trim().is_empty()) {
                 for n in h.split(',') {
+                    if named + held.len() + 1 >= MAX_REVISIONS {
+                        return Err(fail(
+                            place,
+                            format!(
+                                "names more than {MAX_REVISIONS} revisions in all; at most {MAX_REVISIONS} are read"
+                            ),
+                        ));
+                    }
                     held.push(number(n)?);
                 }
             }
+            named += held.len() + 1;
             held.sort_unstable();
             held.push(current);
             if held.windows(2).any(|w| w[0] >= w[1]) {
@@ -425,6 +437,29 @@ mod tests {
             "creationTimestamp":"2026-01-01T00:00:00Z","annotations":{"deployment.kubernetes.io/revision":"1"},
             "ownerReferences":[{"kind":"Deployment","name":"api"}]}}]}"#;
         assert!(err(ns).contains("not a short name"), "{}", err(ns));
+    }
+
+    /// The numbers in ReplicaSets' revision-history annotations count against the limit on revisions as
+    /// items do: two ReplicaSets naming half a million each (before: two million observations from 16 MB
+    /// of annotations, each with its own copy of the image list) are refused; the same below it are read.
+    #[test]
+    fn revision_histories_count_against_the_limit_on_revisions() {
+        let rs = |name: &str, first: usize, count: usize| {
+            let history: Vec<String> = (first..first + count - 1).map(|n| n.to_string()).collect();
+            format!(
+                r#"{{"kind":"ReplicaSet","metadata":{{"name":"{name}","namespace":"n",
+                "creationTimestamp":"2026-01-01T00:00:00Z","annotations":{{"deployment.kubernetes.io/revision":"{}",
+                "deployment.kubernetes.io/revision-history":"{}"}},"ownerReferences":[{{"kind":"Deployment","name":"{name}"}}]}}}}"#,
+                first + count - 1,
+                history.join(",")
+            )
+        };
+        let half = MAX_REVISIONS / 2;
+        let over = format!(r#"{{"kind":"List","items":[{},{}]}}"#, rs("a", 1, half), rs("b", 1, half + 1));
+        let err = parse(over.as_bytes(), None, None, "d").unwrap_err().to_string();
+        assert!(err.contains("items[1] (ReplicaSet b)") && err.contains("more than 1000000 revisions in all"), "{err}");
+        let under = format!(r#"{{"kind":"List","items":[{},{}]}}"#, rs("a", 1, 10), rs("b", 1, 10));
+        assert_eq!(parse(under.as_bytes(), None, None, "d").unwrap().len(), 20);
     }
 
     #[test]

@@ -109,6 +109,23 @@ pub fn ingest_named(
     let mut report = Ingested { seen: observed.len(), input_sha256: digest, envs, components, ..Default::default() };
     let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.content())).collect();
     report.already = report.seen - fresh.len();
+    // Every entry is checked to fit before the first batch is committed: a refusal in a later batch would
+    // leave the earlier ones recorded (a field of the input too long for an entry, say). The statement of
+    // an observation is its JSON and a head of fixed fields (under 1 KiB), so only one whose JSON comes
+    // near the limit is made in full to be measured.
+    for o in &fresh {
+        if serde_json::to_vec(o)?.len() + 1024 > crate::ledger::statement::MAX_STATEMENT_LEN {
+            let st = Statement::new_at(OBSERVED, &by, serde_json::to_value(o)?, &[], crate::workflow::clock::now());
+            if let Err(e) = st.canonical_bytes() {
+                return Err(WorkflowError::Usage(format!(
+                    "ingest {source}: the deployment {} of {} in {} cannot be recorded ({e}); nothing was recorded",
+                    crate::text::safe(&crate::ingest::bounded(&o.revision)),
+                    crate::text::safe(&crate::ingest::bounded(&o.component)),
+                    crate::text::safe(&crate::ingest::bounded(&o.env)),
+                )));
+            }
+        }
+    }
     let mut new_rollbacks = Vec::new();
     for chunk in fresh.chunks(BATCH) {
         let size = session.ledger.size(&session.ledger.own_origin().clone())?;
