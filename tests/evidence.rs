@@ -2,7 +2,7 @@
 //! refusal leaving the ledger unchanged.
 
 mod common;
-use common::{Env, file, file_request, team, verify_json};
+use common::{Env, file, file_request, team, tested, verify_json};
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -411,4 +411,84 @@ fn evidence_text_by_page_and_raw() {
     env.ok(&["evidence", "purge", &id, "--reason", "holds a token", "--as", "erin"]);
     assert!(env.fails(&["evidence", "show", &id, "--raw"], 2).contains("purged"));
     assert!(env.fails(&["evidence", "show", &id, "--page", "2"], 2).contains("holds a token"));
+}
+
+/// The bytes stored under a digest are taken for a file's only when they still hash to it. A row of zeros
+/// under the digest (what an attach killed during its copy left, before the row and its bytes were one
+/// transaction) is written afresh when the file is attached: before, the attach took the row as the file
+/// and signed an entry whose bytes did not match, which verify then failed and export refused. A bundle
+/// carrying the bytes repairs a copy holding such a row, which the import used to keep.
+#[test]
+fn a_row_that_does_not_hash_to_its_digest_is_written_again() {
+    use sha2::{Digest, Sha256};
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let path = file(&env, "app.log", "line one\nline two\n");
+    let bytes = std::fs::read(&path).unwrap();
+    let digest = Sha256::digest(&bytes).to_vec();
+    let zeros = |env: &Env| {
+        let c = rusqlite::Connection::open(env.ledger()).unwrap();
+        c.execute_batch("CREATE TABLE IF NOT EXISTS blobs (sha256 BLOB PRIMARY KEY NOT NULL, bytes BLOB NOT NULL)")
+            .unwrap();
+        c.execute(
+            "INSERT OR REPLACE INTO blobs (sha256, bytes) VALUES (?1, zeroblob(?2))",
+            rusqlite::params![digest, bytes.len() as i64],
+        )
+        .unwrap();
+    };
+    zeros(&env);
+    attach(&env, &req, &path, "log");
+    let (code, v) = verify_json(&env);
+    assert_eq!(code, 0, "{v}");
+    let id = evidence_of(&env, &req)[0]["entry_id"].as_str().unwrap().to_string();
+    let out = env.home().join("out.log");
+    env.ok(&["evidence", "export", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+
+    // A peer whose copy of the bytes became zeros takes the founder's again from a bundle.
+    let gina = Env::new();
+    gina.ok(&["key", "new", "gina"]);
+    env.ok(&["enroll", "gina", "--pubkey", &gina.public_key("gina"), "--role", "approver", "--as", "alice"]);
+    let bundle = |name: &str| {
+        let p = env.home().join(name);
+        env.ok(&["export", "--out", p.to_str().unwrap(), "--as", "alice"]);
+        p.to_str().unwrap().to_string()
+    };
+    gina.ok(&["init", "--join", &bundle("join.rollcall"), "--as", "gina", "--origin", "gina-laptop"]);
+    zeros(&gina);
+    assert_eq!(verify_json(&gina).0, 1, "the damaged copy fails verify");
+    gina.ok(&["import", &bundle("again.rollcall")]);
+    let (code, v) = verify_json(&gina);
+    assert_eq!(code, 0, "{v}");
+}
+
+/// A command refused after it stored bytes leaves the ledger as it was: `validate --evidence` on a request
+/// not executed yet (before, its evidence entry was signed and committed, then the validation refused),
+/// and a request with a change set filed by a member who may not file requests (before, the change set's
+/// bytes stayed, named by no entry).
+#[test]
+fn a_refused_command_keeps_none_of_the_bytes_or_entries_it_would_have_added() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    let report = file(&env, "smoke.log", "all green\n");
+    // bob may attach evidence to his request in any state; the validation is what is refused.
+    let err = env.refuses(&["validate", &req, "--result", "pass", "--evidence", &report, "--as", "bob"]);
+    assert!(err.contains("refused") && err.contains("not been executed yet"), "{err}");
+    let diff = file(
+        &env,
+        "revert.diff",
+        "diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-v2\n+v1\n",
+    );
+    let mut args = common::request_args("carol", "revert the pool size", "low");
+    args.extend(["--diff", &diff]);
+    let err = env.refuses(&args);
+    assert!(err.contains("may file requests"), "{err}");
+    // Once the rollback ran, the validation records its evidence and names it.
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let r = env.json(&["validate", &req, "--result", "pass", "--evidence", &report, "--as", "erin"]);
+    assert!(r["entry_id"].is_string(), "{r}");
+    let ev = evidence_of(&env, &req);
+    assert_eq!(ev.last().unwrap()["body"]["kind"], "validation");
 }

@@ -131,18 +131,21 @@ pub(crate) fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
 
 /// Copies the file that `scan` described into the store, in chunks (SQLite incremental blob I/O), and
 /// checks on the way that it still has exactly those bytes: a file that changed since it was scanned is
-/// refused and nothing is kept. Idempotent: bytes already stored are not written again.
-pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<(), BlobError> {
+/// refused and nothing is kept. The row and its bytes are written in one transaction (a savepoint): a
+/// process stopped halfway leaves nothing, where it used to leave a row of zeros under the real digest.
+/// Idempotent: bytes already stored under the digest are not written again, but only when they still hash
+/// to it; a row that does not (damaged, or left by an older version) is written afresh. Returns whether
+/// the bytes were stored now (the caller removes them again when the entry naming them is refused).
+pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<bool, BlobError> {
     ensure(conn)?;
-    let held: Option<i64> =
-        conn.query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [scan.digest.0], |r| r.get(0)).optional()?;
-    if held.is_some() {
-        return Ok(());
+    if check(conn, &scan.digest)? == Some(true) {
+        return Ok(false);
     }
     let len = i64::try_from(scan.len).map_err(|_| BlobError::TooLarge(path.to_path_buf(), i64::MAX as u64))?;
-    conn.execute("INSERT INTO blobs (sha256, bytes) VALUES (?1, zeroblob(?2))", params![scan.digest.0, len])?;
-    let rowid = conn.last_insert_rowid();
-    let copied = (|| -> Result<(), BlobError> {
+    in_savepoint(conn, || {
+        conn.execute("DELETE FROM blobs WHERE sha256 = ?1", [scan.digest.0])?;
+        conn.execute("INSERT INTO blobs (sha256, bytes) VALUES (?1, zeroblob(?2))", params![scan.digest.0, len])?;
+        let rowid = conn.last_insert_rowid();
         let (f, _) = open_checked(path, scan.len)?;
         let mut f = f.take(scan.len + 1);
         let mut blob = conn.blob_open("main", "blobs", "bytes", rowid, false)?;
@@ -164,12 +167,24 @@ pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<()
             return Err(BlobError::Changed(path.to_path_buf()));
         }
         Ok(())
-    })();
-    if let Err(e) = copied {
-        conn.execute("DELETE FROM blobs WHERE rowid = ?1", [rowid])?;
-        return Err(e);
+    })?;
+    Ok(true)
+}
+
+/// Runs `write` inside a savepoint of `conn` (its own transaction when none is open): everything it wrote
+/// is kept when it succeeds, and nothing when it fails or the process stops before it returns.
+fn in_savepoint(conn: &Connection, write: impl FnOnce() -> Result<(), BlobError>) -> Result<(), BlobError> {
+    conn.execute_batch("SAVEPOINT rollcall_blob")?;
+    match write() {
+        Ok(()) => {
+            conn.execute_batch("RELEASE rollcall_blob")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO rollcall_blob; RELEASE rollcall_blob");
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// The stored bytes of `digest` as a reader (read-only incremental blob I/O) and their length; `None`
@@ -208,11 +223,16 @@ fn blob_read(e: std::io::Error) -> BlobError {
     }
 }
 
-/// Stores `bytes` under `digest` (idempotent; the caller computed the digest of exactly these bytes).
-pub(crate) fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<(), BlobError> {
+/// Stores `bytes` under `digest` (the caller computed the digest of exactly these bytes). Idempotent, as
+/// [`put_file`]: bytes already stored are kept when they still hash to the digest, replaced otherwise.
+/// Returns whether they were stored now.
+pub(crate) fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<bool, BlobError> {
     ensure(conn)?;
-    conn.execute("INSERT OR IGNORE INTO blobs (sha256, bytes) VALUES (?1, ?2)", params![digest.0, bytes])?;
-    Ok(())
+    if check(conn, digest)? == Some(true) {
+        return Ok(false);
+    }
+    conn.execute("INSERT OR REPLACE INTO blobs (sha256, bytes) VALUES (?1, ?2)", params![digest.0, bytes])?;
+    Ok(true)
 }
 
 /// Removes the bytes of `digest` (a purge); returns whether there were any.
@@ -223,6 +243,15 @@ pub(crate) fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError
     // Overwrite the freed pages so the purged bytes do not linger in the file.
     conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn.execute("DELETE FROM blobs WHERE sha256 = ?1", [digest.0])? > 0)
+}
+
+/// Drops the table of bytes when it holds none (after the only bytes were removed again): a ledger
+/// without stored bytes has no such table, and every reader takes its absence for none.
+pub(crate) fn drop_if_empty(conn: &Connection) -> Result<(), BlobError> {
+    if exists(conn)? && conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM blobs)", [], |r| r.get::<_, bool>(0))? {
+        conn.execute_batch("DROP TABLE blobs")?;
+    }
+    Ok(())
 }
 
 /// Whether the bytes of `digest` are stored, and whether they still hash to it (read in chunks, never

@@ -32,8 +32,14 @@ impl Run<'_, '_> {
             None => return Err(self.bad(format!("blob {} is named by no entry", digest.short(16)))),
             Some(store) => store, // false: purged here by a signed entry, not stored again
         };
-        let existed = store
-            && crate::evidence::store::check(self.tx.conn(), digest).map_err(|e| Stop::Other(e.into()))?.is_some();
+        let other = |e: crate::evidence::store::BlobError| Stop::Other(e.into());
+        let held = if store { crate::evidence::store::check(self.tx.conn(), digest).map_err(other)? } else { None };
+        // Bytes held that no longer hash to the digest (damaged, or the row of zeros an attach interrupted by
+        // an older version left) are replaced by these, which are checked as they come.
+        if held == Some(false) {
+            crate::evidence::store::remove(self.tx.conn(), digest).map_err(other)?;
+        }
+        let existed = held == Some(true);
         let mut sink = crate::evidence::store::BlobSink::start(self.tx.conn(), digest, size, store)
             .map_err(|e| Stop::Other(e.into()))?;
         let rec = loop {

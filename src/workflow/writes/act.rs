@@ -107,6 +107,28 @@ pub(crate) fn on_request(
     Ok((receipt, id))
 }
 
+/// Whether a `kind` entry built by `build` on request `id` would be accepted now, as [`append_on`] checks it,
+/// without signing or writing anything: for a command that records another entry first and must not leave
+/// it behind when this one is refused.
+pub(crate) fn check_on(
+    session: &Session,
+    id: &EntryId,
+    kind: &str,
+    build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
+) -> Result<(), WorkflowError> {
+    let now = clock::now();
+    let signer = session.signer.public();
+    let snap = Snapshot::load(&session.ledger)?;
+    let view = load_view(&session.ledger, &snap, id)?;
+    let flags = crate::workflow::reads::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
+    let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
+    let mut refs = vec![*id];
+    refs.extend(extra);
+    let statement = Statement::new_at(kind, &signer, body, &refs, now);
+    let fact = fact_for(&statement, &snap, signer, now)?;
+    check_candidate(&session.ledger, &view, &snap, &fact)
+}
+
 /// As [`on_request`], inside an open session, for a resolved request id.
 pub fn append_on(
     session: &mut Session,

@@ -6,7 +6,7 @@ use crate::audit::bodies::*;
 use crate::audit::kinds::*;
 use crate::audit::note::NoteBody;
 use crate::ledger::EntryId;
-use crate::workflow::context::{Context, Receipt};
+use crate::workflow::context::{Context, Receipt, Session};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::state::resolve_request;
 use std::path::Path;
@@ -122,6 +122,19 @@ pub fn attach_evidence(
     }
     let mut session = ctx.session(signer)?;
     let id = resolve_request(&session.ledger, req)?;
+    Ok((attach_in(&mut session, &id, kind, file, url, source)?, id))
+}
+
+/// As [`attach_evidence`], in an open session, for a resolved request `id`. Bytes it stored are removed
+/// again when the entry naming them is refused: a refusal leaves the ledger as it was.
+fn attach_in(
+    session: &mut Session,
+    id: &EntryId,
+    kind: &str,
+    file: Option<&Path>,
+    url: Option<&str>,
+    source: Option<&str>,
+) -> Result<Receipt, WorkflowError> {
     let cap = {
         let snap = crate::workflow::reads::state::Snapshot::load(&session.ledger)?;
         crate::evidence::store::cap(snap.policies.current().1.evidence.max_file_mib)
@@ -140,6 +153,7 @@ pub fn attach_evidence(
         counts: Default::default(),
     };
     let mut warnings = Vec::new();
+    let mut stored = None;
     if let Some(path) = file {
         // Two bounded passes over the file: a scan (digest, size, text or not), then a copy into the store
         // that checks the bytes did not change; the parser then reads the stored copy as it streams.
@@ -149,7 +163,9 @@ pub fn attach_evidence(
             return Err(WorkflowError::Usage("the file name is too long".into()));
         }
         let conn = session.ledger.cache_conn();
-        crate::evidence::store::put_file(conn, path, &scan)?;
+        if crate::evidence::store::put_file(conn, path, &scan)? {
+            stored = Some(scan.digest);
+        }
         let (parsed, warning) = crate::evidence::recognize::recognize_stream(&name, &scan, || {
             crate::evidence::store::open(conn, &scan.digest)
                 .map_err(std::io::Error::other)?
@@ -166,10 +182,18 @@ pub fn attach_evidence(
         body.counts = parsed.counts();
         body.name = Some(name);
     }
-    let body = serde_json::to_value(body)?;
-    let mut receipt = append_on(&mut session, &id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])))?;
+    let appended = serde_json::to_value(body)
+        .map_err(WorkflowError::from)
+        .and_then(|body| append_on(session, id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![]))));
+    let mut receipt = match appended {
+        Ok(r) => r,
+        Err(e) => {
+            super::forget_blob(&session.ledger, stored.as_ref());
+            return Err(e);
+        }
+    };
     receipt.warnings.extend(warnings);
-    Ok((receipt, id))
+    Ok(receipt)
 }
 
 /// Records post-rollback validation of request `req`; an evidence file is attached first.
@@ -182,20 +206,38 @@ pub(crate) fn validate(
     evidence: Option<&Path>,
     notes: Option<String>,
 ) -> Result<(Receipt, EntryId), WorkflowError> {
-    let evidence_id = match evidence {
-        Some(path) => Some(attach_evidence(ctx, signer, req, "validation", Some(path), None, None)?.0.entry_id),
-        None => None,
+    let Some(path) = evidence else {
+        return on_request(ctx, signer, req, VALIDATED, &validated(result, &checks, &notes, None));
     };
-    on_request(ctx, signer, req, VALIDATED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+    // One session for both entries (one passphrase), and the validation checked before its evidence is
+    // recorded: a validation the request's state refuses (not executed yet, say) leaves no evidence entry
+    // behind it.
+    resolve_request(&ctx.open_read_only()?, req)?;
+    let mut session = ctx.session(signer)?;
+    let id = resolve_request(&session.ledger, req)?;
+    super::act::check_on(&session, &id, VALIDATED, &validated(result, &checks, &notes, None))?;
+    let evidence_id = attach_in(&mut session, &id, "validation", Some(path), None, None)?.entry_id;
+    let receipt = append_on(&mut session, &id, VALIDATED, &validated(result, &checks, &notes, Some(evidence_id)))?;
+    Ok((receipt, id))
+}
+
+/// The builder of a validation entry, naming the evidence entry attached with it when there is one.
+fn validated<'a>(
+    result: CheckResult,
+    checks: &'a [Check],
+    notes: &'a Option<String>,
+    evidence_id: Option<EntryId>,
+) -> impl Fn(&Draft<'_>) -> Result<Built, WorkflowError> + 'a {
+    move |d: &Draft<'_>| -> Result<Built, WorkflowError> {
         let body = ValidatedBody {
             request: d.view.id.to_hex(),
             result,
-            checks: checks.clone(),
+            checks: checks.to_vec(),
             evidence: evidence_id.map(|e| e.to_hex()),
             notes: notes.clone(),
         };
         Ok((serde_json::to_value(body)?, evidence_id.into_iter().collect()))
-    })
+    }
 }
 
 /// Records a post-hoc or post-incident review of request `req`.

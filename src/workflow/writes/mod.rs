@@ -37,3 +37,15 @@ pub(crate) fn append(
     let _ = crate::workflow::reads::index::refresh_if_free(&session.ledger, crate::workflow::clock::now());
     Ok(receipt)
 }
+
+/// Removes the bytes a command stored under `digest` for an entry that was then refused (`None`: it
+/// stored none, they were held already). A refusal leaves the ledger as it was: before, the bytes stayed,
+/// named by no entry, in the file and every copy of it. A removal that fails (the disk, a lock) leaves
+/// them so: they are never exported, since a bundle carries only the bytes its entries name.
+pub(crate) fn forget_blob(ledger: &Ledger, digest: Option<&crate::ledger::Hash>) {
+    if let Some(d) = digest {
+        let _ = crate::evidence::store::remove(ledger.cache_conn(), d);
+        // The table of bytes, when storing these made it, goes too (a ledger without bytes has none).
+        let _ = crate::evidence::store::drop_if_empty(ledger.cache_conn());
+    }
+}

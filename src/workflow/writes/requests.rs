@@ -35,8 +35,11 @@ pub fn new_request(
     });
     record.validate_to_sign()?;
     let mut session = ctx.session(signer)?;
-    if let Some((digest, bytes)) = &blob {
-        crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)?;
+    let mut stored = None;
+    if let Some((digest, bytes)) = &blob
+        && crate::evidence::store::put(session.ledger.cache_conn(), digest, bytes)?
+    {
+        stored = Some(*digest);
     }
     let now = clock::now();
     let actor = session.signer.public();
@@ -59,6 +62,7 @@ pub fn new_request(
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
     };
     super::append(&mut session, statement, &validate)
+        .inspect_err(|_| super::forget_blob(&session.ledger, stored.as_ref()))
 }
 
 /// Reads the revert of `spec` (a commit or `A..B`) from the git repository `repo`.
