@@ -93,6 +93,83 @@ pub(crate) fn multi_line(s: &str) -> Clean<'_> {
     clean(s, true)
 }
 
+/// Pretty-printed JSON whose strings carry no character [`one_line`] would escape (control, invisible
+/// format and stray selector characters): each is written as a JSON escape (`\u202e`; a pair of them
+/// above U+FFFF) instead of raw. A JSON reader gets the same strings back, and the document printed on a
+/// terminal (or through `jq`, which writes non-ASCII raw) cannot reorder or drive what it shows.
+/// serde_json itself escapes only what JSON requires (below U+0020, `"` and `\`).
+pub(crate) fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(128);
+    json_pretty_to(&mut out, value)?;
+    // The serializer writes UTF-8 only.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// As [`json_pretty`], written to `w`.
+pub(crate) fn json_pretty_to<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, SafeJson(serde_json::ser::PrettyFormatter::new()));
+    value.serialize(&mut ser)
+}
+
+/// serde_json's pretty layout, with the strings' dangerous characters escaped (see [`json_pretty`]).
+struct SafeJson(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if needs_escape(c, false) || is_selector(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 /// Shorthand: the one-line sanitized form as an owned string.
 pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
@@ -290,6 +367,35 @@ mod tests {
             0..60,
         )
         .prop_map(|v| v.concat())
+    }
+
+    /// JSON output carries no character the sanitizer would escape, and reads back as the same value: a
+    /// bidi override, a C1 control (CSI), a zero-width space, a tag character and a selector after ASCII.
+    #[test]
+    fn json_output_escapes_what_would_drive_a_terminal_and_reads_back_the_same() {
+        let title = "ok \u{9b}2J\u{202e}gnp.exe\u{200b} \u{e0041} a\u{fe0f} \u{7f} caf\u{e9} \u{1f600}";
+        let v = serde_json::json!({"title": title, "list": [title]});
+        let text = json_pretty(&v).unwrap();
+        assert!(
+            text.contains("\\u009b2J\\u202egnp.exe\\u200b \\udb40\\udc41 a\\ufe0f \\u007f caf\u{e9} \u{1f600}"),
+            "{text}"
+        );
+        assert!(!one_line(&text.replace('\n', " ")).suspicious, "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+        // The layout is serde_json's pretty one.
+        assert_eq!(
+            json_pretty(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap(),
+            serde_json::to_string_pretty(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn json_output_is_terminal_safe_and_lossless(s in any::<String>()) {
+            let text = json_pretty(&s).unwrap();
+            prop_assert!(!one_line(&text).suspicious, "{:?}", text);
+            prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
+        }
     }
 
     proptest! {

@@ -225,6 +225,27 @@ fn terminal_escapes_in_notes_are_shown_escaped() {
     assert!(!err.contains('\x1b'), "{err:?}");
 }
 
+/// JSON output keeps exact data without sending it raw to a terminal: a request title holding a bidi
+/// override and a C1 control sequence comes out of `show`, `list` and `report` as JSON escapes, and reads
+/// back as the title filed (before, both characters were written raw).
+#[test]
+fn json_output_escapes_what_would_drive_a_terminal() {
+    let env = common::team();
+    let title = "ok \u{9b}2J\u{9b}H approved \u{202E}devorppa";
+    let filed = env.json(&common::request_args("bob", title, "low"));
+    let id = filed["entry_id"].as_str().unwrap().to_string();
+    for cmd in
+        [vec!["--json", "show", &id[..12]], vec!["--json", "list"], vec!["report", "--format", "json", "--as", "alice"]]
+    {
+        let out = env.ok(&cmd);
+        assert!(!out.contains('\u{202E}') && !out.contains('\u{9b}'), "{cmd:?}: {out}");
+        assert!(out.contains("\\u202e") && out.contains("\\u009b"), "{cmd:?}: {out}");
+        assert!(out.contains("devorppa"), "{cmd:?}");
+    }
+    let shown = env.json(&["show", &id[..12]]);
+    assert_eq!(shown["record"]["title"], title, "{shown}");
+}
+
 #[test]
 fn signer_defaults_to_only_key_or_rollcall_key() {
     let env = Env::with_ledger();

@@ -58,7 +58,7 @@ macro_rules! say {
 
 /// Prints one JSON document on stdout.
 pub(crate) fn json(value: &serde_json::Value) {
-    emit(&format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into())));
+    emit(&format!("{}\n", crate::text::json_pretty(value).unwrap_or_else(|_| "{}".into())));
 }
 
 /// Prints a warning on stderr, sanitized.
@@ -105,7 +105,7 @@ impl<'b> JsonArray<'b> {
 
 /// `v` pretty-printed with every line indented by `by` spaces.
 fn indented(v: &serde_json::Value, by: usize) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
+    let text = crate::text::json_pretty(v).unwrap_or_else(|_| "null".into());
     let pad = " ".repeat(by);
     text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }

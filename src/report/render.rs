@@ -142,9 +142,24 @@ pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
 
 fn pct(f: &Figure) -> String {
     match f.value {
-        Some(v) => format!("{:.0} % ({} of {})", v * 100.0, f.hits, f.population),
+        Some(v) => format!("{} % ({} of {})", percent(v), f.hits, f.population),
         None => "n/a (no requests)".into(),
     }
+}
+
+/// A share as a whole percentage that never says more or less than it is: 299 of 300 is "99", not
+/// "100", and 1 of 300 is "1", not "0" (rounding alone would state complete evidence, or no overdue
+/// review, where one is missing).
+fn percent(share: f64) -> String {
+    let p = (share * 100.0).round();
+    let p = if share < 1.0 && p >= 100.0 {
+        99.0
+    } else if share > 0.0 && p <= 0.0 {
+        1.0
+    } else {
+        p
+    };
+    format!("{p:.0}")
 }
 
 fn lat(l: &Latency) -> String {
@@ -230,8 +245,8 @@ pub(crate) fn markdown(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> i
         "| rollbacks recorded before they ran (of those ingested deployment histories show) | {} |\n",
         match o.share_recorded_before {
             Some(v) => format!(
-                "{:.0} % ({} of {}; {} after, post hoc; {} unrecorded; {} unauthorized)",
-                v * 100.0,
+                "{} % ({} of {}; {} after, post hoc; {} unrecorded; {} unauthorized)",
+                percent(v),
                 o.recorded_before,
                 o.observed,
                 o.recorded_after,
@@ -312,7 +327,7 @@ pub(crate) fn json(r: &Report, facts: &dyn Facts, sink: &mut dyn Write) -> io::R
         breaches: walk(What::Breaches),
         requests: walk(What::Requests),
     };
-    serde_json::to_writer_pretty(&mut *sink, &doc).map_err(io::Error::other)?;
+    crate::text::json_pretty_to(&mut *sink, &doc).map_err(io::Error::other)?;
     sink.write_all(b"\n")
 }
 
@@ -511,6 +526,16 @@ mod tests {
         fn each(&self, visit: &mut dyn FnMut(&RequestFacts) -> io::Result<()>) -> io::Result<()> {
             self.0.iter().try_for_each(visit)
         }
+    }
+
+    #[test]
+    fn a_share_is_never_rounded_to_all_or_none() {
+        assert_eq!(percent(299.0 / 300.0), "99");
+        assert_eq!(percent(1.0 / 300.0), "1");
+        assert_eq!(
+            (percent(1.0), percent(0.0), percent(0.5), percent(2.0 / 3.0)),
+            ("100".into(), "0".into(), "50".into(), "67".into())
+        );
     }
 
     #[test]

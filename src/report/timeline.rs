@@ -97,7 +97,10 @@ pub(crate) fn human(minutes: f64) -> String {
 /// Markdown or HTML would read as markup (a pipe ending the cell, a link or image, a tag, a bare address
 /// that GitHub's Markdown would make a link: `https://…`, `www.…`, an e-mail address or `mailto:` by its
 /// `@`) escaped, so a title an enrolled member
-/// wrote renders as the text it is and nothing in a report is a link a reader did not write.
+/// wrote renders as the text it is and nothing in a report is a link a reader did not write. Emphasis and
+/// code marks (`*`, `_`, `~`, `` ` ``) are escaped too (a title in bold would imitate the report's own
+/// verdicts, a backtick would turn the rest of the cell into code), and `&` is written `&amp;`: a character
+/// reference (`&#x202E;`) would otherwise render as the very bidi override the terminal escaping removed.
 pub(crate) fn cell(s: &str) -> String {
     let mut out = String::new();
     let text = crate::text::safe(s);
@@ -114,10 +117,17 @@ pub(crate) fn cell(s: &str) -> String {
         }
         rest = after;
         match c {
-            '\\' | '|' | '[' | ']' | '@' => {
+            // Within a word (`GATE_BYPASS`) an underscore starts no emphasis: kept as it is.
+            '_' if out.chars().next_back().is_some_and(char::is_alphanumeric)
+                && after.chars().next().is_some_and(char::is_alphanumeric) =>
+            {
+                out.push('_')
+            }
+            '\\' | '|' | '[' | ']' | '@' | '*' | '_' | '~' | '`' => {
                 out.push('\\');
                 out.push(c);
             }
+            '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' | '\r' => out.push(' '),
@@ -212,6 +222,20 @@ mod tests {
             cell("mail ops@evil.example or mailto:ops@evil.example"),
             "mail ops\\@evil.example or mailto:ops\\@evil.example"
         );
+    }
+
+    /// Emphasis, code and character references from a member's text render as the characters written:
+    /// no bold verdict, no code span swallowing the escapes, no `&#x202E;` turning into the bidi override
+    /// the terminal escaping removed.
+    #[test]
+    fn emphasis_code_and_character_references_are_text() {
+        assert_eq!(
+            cell("**approved by security** ~~x~~ `c` _e_"),
+            "\\*\\*approved by security\\*\\* \\~\\~x\\~\\~ \\`c\\` \\_e\\_"
+        );
+        assert_eq!(cell("invoice &#x202E;fdp.exe &amp;"), "invoice &amp;#x202E;fdp.exe &amp;amp;");
+        assert_eq!(cell("payments-api 1.2 (p99) GATE_BYPASS"), "payments-api 1.2 (p99) GATE_BYPASS");
+        assert_eq!(cell("_a_ b_ _c"), "\\_a\\_ b\\_ \\_c");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) fn reconcile(ctx: &Context, a: ReconcileArgs, json: bool) -> Result<E
     if json {
         // Streamed item by item: a reconciliation of 100,000 observations never becomes one JSON tree.
         let mut out = output::Stdout::new();
-        serde_json::to_writer_pretty(&mut out, &Doc(&r))
+        crate::text::json_pretty_to(&mut out, &Doc(&r))
             .and_then(|()| out.write_all(b"\n").and_then(|()| out.flush()).map_err(serde_json::Error::io))
             .map_err(|e| WorkflowError::Io("write the reconciliation".into(), e.into()))?;
     } else {

@@ -100,7 +100,7 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> 
         intact: true,
         not_read: false,
         verdict: "every statement hash, leaf, chain link, tree hash and signed checkpoint checks out (entry \
-                  signatures: `rollcall verify`)"
+                  signatures: run rollcall verify)"
             .into(),
         covered,
     })
