@@ -103,7 +103,45 @@ impl ChangeSet {
         serde_json_canonicalizer::to_vec(self).unwrap_or_default()
     }
 
+    /// The change set in stored bytes. Refused unread when they hold more than [`MAX_STRINGS`] strings:
+    /// each becomes an allocation of its own, so a change set of tens of millions of one-character lines
+    /// (within the evidence size limit) would take gigabytes on every machine that assesses its request.
     pub(crate) fn from_bytes(b: &[u8]) -> Result<ChangeSet, String> {
+        within_limits(b)?;
         serde_json::from_slice(b).map_err(|e| format!("change set is malformed: {e}"))
+    }
+}
+
+/// Strings (lines, paths, commit ids) a change set may hold: two million, some 64 MiB of 30-character
+/// lines, while its worst case stays near 200 MB in memory.
+pub(crate) const MAX_STRINGS: usize = 2_000_000;
+
+/// Whether change set bytes `b` hold at most [`MAX_STRINGS`] strings (counted from their quotes, an
+/// escaped one counted too: never fewer than there are).
+pub(crate) fn within_limits(b: &[u8]) -> Result<(), String> {
+    let strings = memchr::memchr_iter(b'"', b).count() / 2;
+    if strings > MAX_STRINGS {
+        return Err(format!(
+            "the change set holds about {strings} lines and names, more than the {MAX_STRINGS} one may hold: not read"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change set of more strings than a reader may hold is refused before it is parsed (a hostile
+    /// member's blob of millions of one-character lines); one within the limit reads back.
+    #[test]
+    fn a_change_set_of_too_many_strings_is_refused_unread() {
+        let cs = ChangeSet { source: "diff".into(), commits: Vec::new(), files: Vec::new() };
+        assert_eq!(ChangeSet::from_bytes(&cs.to_bytes()).unwrap().source, "diff");
+        let many = format!("[{}\"\"]", "\"\",".repeat(MAX_STRINGS));
+        let err = ChangeSet::from_bytes(many.as_bytes()).unwrap_err();
+        assert!(err.contains("more than the 2000000 one may hold"), "{err}");
+        let within = format!("[{}\"\"]", "\"\",".repeat(MAX_STRINGS - 1));
+        assert!(within_limits(within.as_bytes()).is_ok());
     }
 }

@@ -104,8 +104,52 @@ fn open_checked(path: &Path, cap: u64) -> Result<(std::fs::File, u64), BlobError
     if meta.len() > cap {
         return Err(BlobError::TooLarge(path.to_path_buf(), cap));
     }
-    let f = std::fs::File::open(path).map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
-    Ok((f, meta.len()))
+    // What is opened is checked again, on the handle: a path swapped for a symbolic link after the check
+    // (to a file of the user's the attacker cannot read) fails to open, one swapped for a FIFO does not
+    // block the open, and one swapped for another file is refused.
+    let f = open_no_follow(path).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::ELOOP) => BlobError::Symlink(path.to_path_buf()),
+        _ => BlobError::Read(path.to_path_buf(), e),
+    })?;
+    let opened = f.metadata().map_err(|e| BlobError::Read(path.to_path_buf(), e))?;
+    if !opened.is_file() {
+        return Err(BlobError::NotAFile(path.to_path_buf()));
+    }
+    if !same_file(&meta, &opened) {
+        return Err(BlobError::Changed(path.to_path_buf()));
+    }
+    if opened.len() > cap {
+        return Err(BlobError::TooLarge(path.to_path_buf(), cap));
+    }
+    Ok((f, opened.len()))
+}
+
+/// Opens `path` for reading without following a symbolic link in its last component, and without waiting
+/// for a writer when it is a FIFO.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    opts.open(path)
+}
+
+/// Whether two looks at a path saw the same file.
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
+    }
 }
 
 /// Scans a file for attachment in one streaming pass (digest, size, text or not, lines): refuses symbolic
@@ -336,6 +380,30 @@ impl<'c> BlobSink<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an attach opens is the file it checked: a symbolic link put in its place is not followed (the
+    /// open fails, reported as a link), a FIFO does not hold the open until a writer comes, and the
+    /// checks are made on the handle.
+    #[cfg(unix)]
+    #[test]
+    fn the_file_opened_is_the_one_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "key=1").unwrap();
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        assert_eq!(open_no_follow(&link).unwrap_err().raw_os_error(), Some(libc::ELOOP));
+        let fifo = dir.path().join("fifo.log");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let f = open_no_follow(&fifo).expect("a FIFO opens at once, without a writer");
+        assert!(!f.metadata().unwrap().is_file());
+        let plain = dir.path().join("plain.log");
+        std::fs::write(&plain, "ok").unwrap();
+        let (_, len) = open_checked(&plain, 10).unwrap();
+        assert_eq!(len, 2);
+        assert!(matches!(open_checked(&fifo, 10), Err(BlobError::NotAFile(_))));
+        assert!(matches!(open_checked(&link, 10), Err(BlobError::Symlink(_))));
+    }
 
     /// SQLite's failure under a blob's reader is the ledger's (classified as damage or the file not read),
     /// anything else the reading's.

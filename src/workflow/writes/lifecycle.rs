@@ -35,11 +35,22 @@ impl Execution<'_> {
 pub(crate) fn file_digest(path: &Path) -> Result<String, WorkflowError> {
     use sha2::{Digest, Sha256};
     let read = |e| WorkflowError::Read(path.to_path_buf(), e);
-    if !std::fs::metadata(path).map_err(read)?.is_file() {
-        // A device such as /dev/zero would be hashed without end.
+    // Checked on the handle opened (without waiting for a writer, were it a FIFO): a device such as
+    // /dev/zero would be hashed without end, and a path swapped after a check could be anything.
+    let opts = {
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.custom_flags(libc::O_NONBLOCK);
+        }
+        o
+    };
+    let mut f = opts.open(path).map_err(read)?;
+    if !f.metadata().map_err(read)?.is_file() {
         return Err(WorkflowError::Usage(format!("{} is not a regular file", path.display())));
     }
-    let mut f = std::fs::File::open(path).map_err(read)?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(read)?;
     Ok(hex::encode(h.finalize()))

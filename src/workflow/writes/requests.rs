@@ -24,6 +24,7 @@ pub fn new_request(
 ) -> Result<Receipt, WorkflowError> {
     let blob = changeset.map(|cs| {
         let bytes = cs.to_bytes();
+        crate::analysis::changeset::within_limits(&bytes).map_err(WorkflowError::Usage)?;
         let digest = Hash::of(&[&bytes]);
         record.changeset = Some(ChangesetRef {
             sha256: digest.to_hex(),
@@ -31,8 +32,9 @@ pub fn new_request(
             files: cs.files.len() as u64,
             commits: cs.commits.iter().map(|c| c.id.clone()).collect(),
         });
-        (digest, bytes)
+        Ok::<_, WorkflowError>((digest, bytes))
     });
+    let blob = blob.transpose()?;
     record.validate_to_sign()?;
     let mut session = ctx.session(signer)?;
     let mut stored = None;
