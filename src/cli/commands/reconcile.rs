@@ -135,7 +135,7 @@ fn print_text(r: &Reconciled) {
     };
     for o in &r.unrecorded {
         // A source without a rollback command rollcall knows: the one that ran is given too.
-        let known = workflow::reconcile::knows_revert_command(&o.observed.source);
+        let known = workflow::reconcile::knows_revert_command(&o.observed.source, &o.observed.to);
         let detail = format!(
             "{} {} with no request; file one: rollcall request new --from-observed {}{}",
             safe(&o.observed.source),

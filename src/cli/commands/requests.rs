@@ -53,7 +53,7 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
                     record.components = vec![o.component.clone()];
                 }
                 record.from.get_or_insert(p.from);
-                record.to.get_or_insert(p.to);
+                record.to.get_or_insert(p.to.clone());
                 record.change.get_or_insert(p.change);
                 // The reverted change's deploy time: for a rollback, that of the revision it moved away
                 // from; for a deployment, its own.
@@ -74,7 +74,7 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
                     None if record.revert_cmd.is_none() && from_file.is_none() => {
                         return Err(WorkflowError::Usage(format!(
                             "{}: give the exact command{} with --revert-cmd (approvers sign it as the operation)",
-                            workflow::reconcile::no_revert_command(&o.source),
+                            workflow::reconcile::no_revert_command(&o.source, &p.to),
                             if p.post_hoc { " that ran" } else { "" }
                         )));
                     }

@@ -592,6 +592,10 @@ fn revert_command(source: &str, env: &str, component: &str, to: &str) -> Option<
     use crate::audit::record::join_command;
     Some(match source {
         "helm" => join_command(&["helm", "rollback", component, to]),
+        // A number: the revision of a Deployment's ReplicaSets (or a ControllerRevision's equal content).
+        // A ControllerRevision renumbered when brought back keeps only its name, which `--to-revision`
+        // does not take: the filer gives that command.
+        "kubernetes" if !to.bytes().all(|b| b.is_ascii_digit()) => return None,
         "kubernetes" => join_command(&[
             "kubectl",
             "rollout",
@@ -608,15 +612,25 @@ fn revert_command(source: &str, env: &str, component: &str, to: &str) -> Option<
     })
 }
 
-/// Whether rollcall knows the rollback command of `source`'s deployments (else the filer gives it).
-pub fn knows_revert_command(source: &str) -> bool {
-    revert_command(source, "", "", "").is_some()
+/// Whether rollcall knows the command that rolls `source`'s deployments back to revision `to` (else the
+/// filer gives it).
+pub fn knows_revert_command(source: &str, to: &str) -> bool {
+    revert_command(source, "", "", to).is_some()
 }
 
-/// Why a request filed from an observation of `source` needs its revert command given: rollcall knows
-/// none for that source. The caller says how to give it.
-pub fn no_revert_command(source: &str) -> String {
-    format!("rollcall knows no rollback command for {} deployments", crate::text::safe(source))
+/// Why a request filed from an observation of `source` (back to revision `to`) needs its revert command
+/// given: rollcall knows none for that source, or (Kubernetes) for a revision known only by its name. The
+/// caller says how to give it.
+pub fn no_revert_command(source: &str, to: &str) -> String {
+    if knows_revert_command(source, "1") {
+        format!(
+            "rollcall knows no rollback command to {} revision {} (a revision known only by its name)",
+            crate::text::safe(source),
+            crate::text::safe(to)
+        )
+    } else {
+        format!("rollcall knows no rollback command for {} deployments", crate::text::safe(source))
+    }
 }
 
 /// What a request filed from an observed deployment says (`request new --from-observed`, and the console's
@@ -794,6 +808,29 @@ mod tests {
         assert_eq!((r.recorded_before, r.recorded_after), (1, 1));
         assert_eq!(r.share_recorded_before(), Some(0.2));
         assert!(!r.all_match());
+    }
+
+    /// A Kubernetes rollback is filled with `kubectl rollout undo … --to-revision=N` only when the revision
+    /// it went back to is a number: a ControllerRevision brought back is known by its name, which the
+    /// command does not take (before, `--to-revision=db-7c9d5b8f6d` was signed as the operation). The
+    /// filer then gives the command, and is told why.
+    #[test]
+    fn a_kubernetes_revision_known_only_by_its_name_gets_no_command() {
+        let at = "2026-03-01T00:00:00Z";
+        let named = prefill("kubernetes", "data", "db", "4", Some("3"), "db-7c9d5b8f6d", true, at).unwrap();
+        assert_eq!(named.revert_command, None);
+        assert!(!knows_revert_command("kubernetes", "db-7c9d5b8f6d"));
+        assert_eq!(
+            no_revert_command("kubernetes", "db-7c9d5b8f6d"),
+            "rollcall knows no rollback command to kubernetes revision db-7c9d5b8f6d (a revision known only by its name)"
+        );
+        let numbered = prefill("kubernetes", "shop", "checkout", "3", Some("2"), "1", true, at).unwrap();
+        assert_eq!(
+            numbered.revert_command.as_deref(),
+            Some("kubectl rollout undo deployment/checkout --to-revision=1 --namespace shop")
+        );
+        assert!(knows_revert_command("kubernetes", "1") && knows_revert_command("helm", "x"));
+        assert_eq!(no_revert_command("github", "abc"), "rollcall knows no rollback command for github deployments");
     }
 
     /// A rollback outside rollcall after the request's emergency lapsed is not cleared by it: a day and a
