@@ -153,6 +153,46 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
     assert_eq!(r["rollbacks"], 0);
 }
 
+/// A history read again once its window moved (Helm keeps ten revisions) shows a rollback it showed
+/// before with less said of it: the revision before it is gone, so no `from`. It is the same deployment:
+/// not recorded again, and counted once. Before, it was recorded anew and counted as a second rollback,
+/// which found its request already used: a false UNRECORDED, escalated by notify.
+#[test]
+fn a_history_read_again_after_its_window_moved_counts_each_rollback_once() {
+    let env = team();
+    let now = chrono::Utc::now();
+    let h = history(&env, now);
+    let ingest = |path: &str| {
+        env.json(&["ingest", "helm", path, "--env", "production", "--component", "payments-api", "--as", "alice"])
+    };
+    assert_eq!(ingest(&h)["rollbacks"], 3);
+    let (_, before) = reconcile(&env, &[]);
+    assert_eq!((before["rollbacks"].as_u64(), before["unrecorded"].as_array().map(Vec::len)), (Some(3), Some(3)));
+    // Revisions 45 to 47: 45 ("Rollback to 40") without the 44 before it, and one new upgrade.
+    let moved: Vec<serde_json::Value> = serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(&h).unwrap())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r["revision"].as_u64() >= Some(45))
+        .chain([serde_json::json!({"revision": 47, "updated": (now + chrono::Duration::minutes(20)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "status": "deployed", "chart": "payments-1.47.0", "app_version": "1.47", "description": "Upgrade complete"})])
+        .collect();
+    let again = file(&env, "moved.json", &serde_json::to_string(&moved).unwrap());
+    let r = ingest(&again);
+    assert_eq!((r["seen"].as_u64(), r["recorded"].as_u64(), r["already"].as_u64()), (Some(3), Some(1), Some(2)), "{r}");
+    let (_, after) = reconcile(&env, &[]);
+    assert_eq!(
+        (after["rollbacks"].as_u64(), after["unrecorded"].as_array().map(Vec::len)),
+        (Some(3), Some(3)),
+        "{after}"
+    );
+    // A reading that says otherwise of a deployment (here another chart) is recorded; a rollback it shows
+    // again is still counted once.
+    let changed = std::fs::read_to_string(&again).unwrap().replace("payments-1.46.0", "payments-1.46.1");
+    let changed = file(&env, "changed.json", &changed);
+    assert_eq!(ingest(&changed)["recorded"], 1);
+    assert_eq!(reconcile(&env, &[]).1["rollbacks"], 3);
+}
+
 #[test]
 fn an_execution_the_history_does_not_show_is_unconfirmed() {
     let env = team();

@@ -41,15 +41,32 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// What re-ingesting must not record twice: the deployment as observed, whatever file it was read from
-    /// (an earlier observation of the same revision that says something else does not hide this one).
-    pub fn content(&self) -> Observed {
-        Observed { input_sha256: String::new(), ..self.clone() }
-    }
-
     /// The key re-ingesting the same history must not record twice.
     pub fn key(&self) -> (String, String, String, String) {
         (self.source.clone(), self.env.clone(), self.component.clone(), self.revision.clone())
+    }
+
+    /// Which deployment this is: its tool, environment, component, revision and time. A revision number
+    /// used again later (a release installed anew) has another time: another deployment.
+    pub fn identity(&self) -> (String, String, String, String, String) {
+        (self.source.clone(), self.env.clone(), self.component.clone(), self.revision.clone(), self.at.clone())
+    }
+
+    /// Whether this observation says nothing `earlier` (of the same deployment) did not: every member the
+    /// same, or unknown here where `earlier` knew it. A history read again after its window moved (Helm
+    /// and Argo CD keep ten revisions) says less of a deployment it showed before: no revision before it
+    /// (`from`), a rollback no longer recognised. Such a reading is not recorded again, where it used to
+    /// be, and then counted as a second rollback nothing accounted for. One that says more, or otherwise,
+    /// is recorded (an earlier observation that says something else never hides it).
+    pub fn says_no_more_than(&self, earlier: &Observed) -> bool {
+        let known = |new: &Option<String>, old: &Option<String>| new.is_none() || new == old;
+        self.identity() == earlier.identity()
+            && known(&self.from, &earlier.from)
+            && (self.rollback == earlier.rollback && self.to == earlier.to
+                || !self.rollback && earlier.rollback && self.to == self.revision)
+            && known(&self.by, &earlier.by)
+            && known(&self.artifact, &earlier.artifact)
+            && known(&self.description, &earlier.description)
     }
 }
 

@@ -694,11 +694,15 @@ pub fn prefill(
 /// it under "does not count"), with its entry id and time.
 pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
     let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
+    // Each rollback once, as first recorded: a later reading of the same history (`Observed::identity`)
+    // that shows it again would count it twice, the second time as one no request accounts for.
+    let mut rollbacks = std::collections::HashSet::new();
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
         if let Ok(st) = row.entry.statement()
             && crate::ledger::PublicKey::parse(&st.actor).is_some_and(|k| roster.is_active(&k, row.pos))
             && let Ok(observed) = serde_json::from_value::<Observed>(st.body)
             && let Some(at) = crate::audit::record::parse_time(&observed.at)
+            && (!observed.rollback || rollbacks.insert((observed.identity(), observed.to.clone())))
         {
             visit(Observation { id: row.entry.id, observed, at });
         }

@@ -8,7 +8,7 @@ use crate::ingest::{IngestError, MAX_INPUT, Observed};
 use crate::ledger::{EntryId, Statement};
 use crate::workflow::context::Context;
 use crate::workflow::error::WorkflowError;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -107,7 +107,10 @@ pub fn ingest_named(
     let by = session.signer.public();
     let domain = session.ledger.domain();
     let mut report = Ingested { seen: observed.len(), input_sha256: digest, envs, components, ..Default::default() };
-    let fresh: Vec<Observed> = observed.into_iter().filter(|o| !known.contains(&o.content())).collect();
+    let fresh: Vec<Observed> = observed
+        .into_iter()
+        .filter(|o| !known.get(&o.identity()).is_some_and(|seen| seen.iter().any(|e| o.says_no_more_than(e))))
+        .collect();
     report.already = report.seen - fresh.len();
     // Every entry is checked to fit before the first batch is committed: a refusal in a later batch would
     // leave the earlier ones recorded (a field of the input too long for an entry, say). The statement of
@@ -149,11 +152,14 @@ pub fn ingest_named(
     Ok(report)
 }
 
-/// Every deployment recorded so far by a member whose entries count, as observed (`Observed::content`).
-fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<HashSet<Observed>, WorkflowError> {
-    let mut keys = HashSet::new();
+/// Every deployment recorded so far by a member whose entries count, as observed, by identity
+/// (`Observed::identity`).
+type Recorded = HashMap<(String, String, String, String, String), Vec<Observed>>;
+
+fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<Recorded, WorkflowError> {
+    let mut keys = Recorded::new();
     crate::workflow::reconcile::each_observation(ledger, |o| {
-        keys.insert(o.observed.content());
+        keys.entry(o.observed.identity()).or_default().push(o.observed);
     })?;
     Ok(keys)
 }
