@@ -270,8 +270,9 @@ impl Builder {
         let week = r.requested_at.iso_week();
         *m.per_week.entry(format!("{}-W{:02}", week.year(), week.week())).or_default() += 1;
         *m.per_month.entry(r.requested_at.format("%Y-%m").to_string()).or_default() += 1;
-        *m.by_env.entry(r.env.clone()).or_default() += 1;
-        *m.by_component.entry(r.component.clone()).or_default() += 1;
+        // Named as the policy compares them: "production " and "production" are one environment.
+        *m.by_env.entry(r.env.trim().to_string()).or_default() += 1;
+        *m.by_component.entry(r.component.trim().to_string()).or_default() += 1;
         *m.by_category.entry(r.category.clone()).or_default() += 1;
         *m.by_status.entry(r.status.clone()).or_default() += 1;
         for f in &r.flags {

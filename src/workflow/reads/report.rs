@@ -22,15 +22,25 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The parameters of [`IN_SCOPE`].
-    fn params(&self) -> [Option<String>; 4] {
+    /// The parameters of [`IN_SCOPE`]: the time range, and the environment as given without the spaces
+    /// around it (compared without case or the spaces around the stored one, as the policy compares
+    /// environments).
+    fn params(&self) -> [Option<String>; 3] {
         let fmt = crate::ledger::statement::format_ts;
         [
             Some(self.since.map(fmt).unwrap_or_default()),
             Some(self.until.map(fmt).unwrap_or_else(|| "9999".into())),
-            self.env.clone(),
-            self.component.clone(),
+            self.env.as_deref().map(|e| e.trim().to_string()),
         ]
+    }
+
+    /// Whether request `f` is in the scope's component: any of the components it lists (not only its
+    /// first), compared as `reconcile` compares them (without case or the spaces around them). The index
+    /// keeps only a request's first component in a column, so this is asked of its facts.
+    fn covers_component(&self, f: &RequestFacts) -> bool {
+        use super::reconcile::norm;
+        let Some(want) = self.component.as_deref().map(norm) else { return true };
+        norm(&f.component) == want || f.components.iter().any(|c| norm(c) == want)
     }
 
     fn filters(&self) -> Vec<(String, String)> {
@@ -128,7 +138,9 @@ impl<'l> IndexFacts<'l> {
         while let Some(row) = rows.next()? {
             let text: String = row.get(0)?;
             let f = parse_facts(&text)?;
-            visit(&f).map_err(|e| WorkflowError::Io("write the report".into(), e))?;
+            if self.scope.covers_component(&f) {
+                visit(&f).map_err(|e| WorkflowError::Io("write the report".into(), e))?;
+            }
         }
         Ok(())
     }
@@ -188,8 +200,8 @@ pub(crate) fn each_fact_text_in_env(
     env: &str,
     visit: &mut dyn FnMut(&str) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
-    let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index WHERE lower(env) = ?1")?;
-    let mut rows = stmt.query([env.to_lowercase()])?;
+    let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index WHERE lower(trim(env)) = ?1")?;
+    let mut rows = stmt.query([env.trim().to_lowercase()])?;
     while let Some(row) = rows.next()? {
         let text: String = row.get(0)?;
         visit(&text)?;
@@ -199,14 +211,22 @@ pub(crate) fn each_fact_text_in_env(
 
 /// How many requests `scope` covers (the index must be current).
 pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
+    if scope.component.is_some() {
+        let mut n = 0;
+        IndexFacts::new(ledger, scope).walk(&mut |_| {
+            n += 1;
+            Ok(())
+        })?;
+        return Ok(n);
+    }
     let sql = format!("SELECT COUNT(*) FROM request_index {IN_SCOPE}");
     let n: i64 = ledger.cache_conn().query_row(&sql, scope.params(), |r| r.get(0))?;
     Ok(n as u64)
 }
 
-/// The rows of the request index a scope covers; bound with [`Scope::params`].
-const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR env = ?3 COLLATE NOCASE) \
-                        AND (?4 IS NULL OR component = ?4)";
+/// The rows of the request index a scope's time and environment cover; bound with [`Scope::params`]. Its
+/// component is asked of each row's facts ([`Scope::covers_component`]).
+const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR trim(env) = ?3 COLLATE NOCASE)";
 
 /// What one walk of the request index found, with the structural verdict read beside it.
 struct Pass {
