@@ -2,7 +2,7 @@
 //! `{"revision", "updated", "status", "chart", "app_version", "description"}` and, for a rollback,
 //! `"rollback_revision"` (Helm 3.13+) or a description "Rollback to N" (older Helm).
 
-use super::{IngestError, MAX_REVISIONS, Observed, bounded};
+use super::{IngestError, MAX_REVISIONS, Observed, bounded, utc_seconds};
 
 use serde::Deserialize;
 
@@ -59,12 +59,12 @@ pub fn parse(input: &[u8], env: &str, component: &str, digest: &str) -> Result<V
         return Err(fail("at the top", "expected an array of revisions (`helm history RELEASE -o json`)"));
     }
     let Bounded(mut revisions) = serde_json::from_slice(input)
-        .map_err(|e| fail(format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
+        .map_err(|e| fail(format!("line {} column {}", e.line(), e.column()), bounded(&e.to_string())))?;
     for r in &revisions {
-        if chrono::DateTime::parse_from_rfc3339(&r.updated).is_err() {
+        if utc_seconds(&r.updated).is_none() {
             return Err(fail(
                 format!("revision {}", r.revision),
-                format!("\"updated\" is not a time: {:?}", crate::text::safe(&r.updated)),
+                format!("\"updated\" is not a time: {:?}", crate::text::safe(&bounded(&r.updated))),
             ));
         }
     }
@@ -76,9 +76,7 @@ pub fn parse(input: &[u8], env: &str, component: &str, digest: &str) -> Result<V
     let mut previous: Option<u64> = None;
     for r in &revisions {
         let back_to = r.rollback_revision.or_else(|| rollback_target(r.description.as_deref()?));
-        let at = chrono::DateTime::parse_from_rfc3339(&r.updated)
-            .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
+        let at = utc_seconds(&r.updated).unwrap_or_default();
         let artifact = match (&r.chart, &r.app_version) {
             (Some(c), Some(a)) if !a.is_empty() => Some(bounded(&format!("{c} (app {a})"))),
             (Some(c), _) => Some(bounded(c)),

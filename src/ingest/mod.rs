@@ -143,15 +143,22 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(input).map_err(|e| IngestError {
         source_name: source,
         place: format!("line {} column {}", e.line(), e.column()),
-        problem: crate::text::safe(&e.to_string()),
+        // serde's message may quote the whole value it could not take: one line of bounded length.
+        problem: crate::text::safe(&bounded(&e.to_string())),
     })
 }
 
-/// An RFC 3339 time as UTC whole seconds (`2026-01-02T03:04:05Z`), or `None` when it is not one.
+/// An RFC 3339 time as UTC whole seconds (`2026-01-02T03:04:05Z`), or `None` when it is not one, or not
+/// one in the years 0000 to 9999 once in UTC (`9999-12-31T23:30:00-01:00` is in the year 10000, which
+/// RFC 3339 cannot write: recorded so, no reader could read it back, and every later ingest would record
+/// it again).
 pub(crate) fn utc_seconds(time: &str) -> Option<String> {
+    use chrono::Datelike;
     chrono::DateTime::parse_from_rfc3339(time.trim())
         .ok()
-        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// `value` as an environment or component name: not blank, at most 200 bytes, no control characters;
@@ -196,5 +203,40 @@ impl<K: Eq + std::hash::Hash + Clone, I: Copy> Redeploys<K, I> {
         self.latest.insert(content.clone(), id);
         self.previous = Some((id, content));
         (before, back_to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Times are recorded only in the years an RFC 3339 time can write once in UTC: one an offset carries
+    /// into the year 10000 is refused (before, it was recorded as `+10000-…`, which no reader reads back,
+    /// so every later ingest recorded it again).
+    #[test]
+    fn times_past_the_year_9999_in_utc_are_not_times() {
+        assert_eq!(utc_seconds("9999-12-31T23:30:00-01:00"), None);
+        assert_eq!(utc_seconds("9999-12-31T23:59:59Z").as_deref(), Some("9999-12-31T23:59:59Z"));
+        assert_eq!(utc_seconds(" 2026-03-01T10:00:00+01:00 ").as_deref(), Some("2026-03-01T09:00:00Z"));
+        let err = helm::parse(
+            br#"[{"revision":1,"updated":"9999-12-31T23:30:00-01:00","status":"deployed"}]"#,
+            "e",
+            "c",
+            "d",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("is not a time"), "{err}");
+    }
+
+    /// A refusal is one line of bounded length however long the value serde quotes in it.
+    #[test]
+    fn a_refusal_quoting_a_huge_value_stays_short() {
+        let huge = format!(r#"[{{"revision":"{}","updated":"2026-01-01T00:00:00Z"}}]"#, "7".repeat(200_000));
+        let err = helm::parse(huge.as_bytes(), "e", "c", "d").unwrap_err().to_string();
+        assert!(err.len() < 1_500 && !err.contains('\n'), "{} bytes", err.len());
+        let list = format!(r#"{{"kind":"List","items":[{{"kind":{}}}]}}"#, "7".repeat(200_000));
+        let err = kubernetes::parse(list.as_bytes(), None, None, "d").unwrap_err().to_string();
+        assert!(err.len() < 1_500, "{} bytes", err.len());
     }
 }

@@ -202,6 +202,11 @@ impl Share {
     }
 }
 
+/// Why `n` durations were left out that end before they start.
+fn ends_before(n: usize) -> String {
+    format!("{n} ending before {} start (a declared time after the request's)", if n == 1 { "its" } else { "their" })
+}
+
 fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_milliseconds() as f64 / 3_600_000.0
 }
@@ -211,12 +216,19 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 struct Durations {
     hours: Vec<f64>,
     excluded: usize,
+    /// Of those excluded, the ones that end before they start (a time a filer declared, such as the
+    /// deploy time, after the request): said apart from the ones whose start is unknown.
+    negative: usize,
 }
 
 impl Durations {
     fn add(&mut self, h: Option<f64>) {
-        match h.filter(|h| *h >= 0.0) {
-            Some(h) => self.hours.push(h),
+        match h {
+            Some(h) if h >= 0.0 => self.hours.push(h),
+            Some(_) => {
+                self.excluded += 1;
+                self.negative += 1;
+            }
             None => self.excluded += 1,
         }
     }
@@ -235,7 +247,12 @@ impl Durations {
             median_hours: median,
             population: n,
             excluded: self.excluded,
-            excluded_because: if self.excluded > 0 { because.to_string() } else { String::new() },
+            excluded_because: match (self.excluded - self.negative, self.negative) {
+                (0, 0) => String::new(),
+                (_, 0) => because.to_string(),
+                (0, n) => ends_before(n),
+                (_, n) => format!("{because}, or {}", ends_before(n)),
+            },
         }
     }
 }
@@ -422,6 +439,26 @@ mod tests {
         assert_eq!(m.emergency_share.ids.len(), SHOWN_IDS);
         assert_eq!(m.emergency_share.ids[0], "r00");
         assert_eq!(m.emergency_share.value, Some(1.0));
+    }
+
+    /// A deploy time declared after the request is left out of time to detect under its own reason, not
+    /// as "no known deploy time" (it is known, and wrong).
+    #[test]
+    fn a_duration_that_ends_before_it_starts_is_left_out_saying_so() {
+        let mut a = req("a", 2);
+        a.deployed_at = Some(t(2, 5));
+        let b = req("b", 3);
+        let m = compute(&[a.clone()], t(20, 0));
+        assert_eq!((m.time_to_detect.population, m.time_to_detect.excluded), (0, 1));
+        assert_eq!(
+            m.time_to_detect.excluded_because,
+            "1 ending before its start (a declared time after the request's)"
+        );
+        let m = compute(&[a, b], t(20, 0));
+        assert_eq!(
+            m.time_to_detect.excluded_because,
+            "no known deploy time, or 1 ending before its start (a declared time after the request's)"
+        );
     }
 
     #[test]

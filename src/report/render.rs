@@ -470,7 +470,10 @@ pub(crate) const CSV_COLUMNS: [&str; 24] = [
 /// does not run it as a formula).
 fn field(s: &str) -> String {
     let s = crate::text::safe(s);
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s };
+    // A formula is defused (spaces before it too: some spreadsheets skip them); a number is not one, so a
+    // negative duration stays a number instead of becoming the text `'-0.250`.
+    let formula = s.trim_start().starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err();
+    let s = if formula { format!("'{s}") } else { s };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
@@ -599,6 +602,8 @@ mod tests {
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(field("-1"), "'-1");
+        assert_eq!(field(" =HYPERLINK(1)"), "' =HYPERLINK(1)");
+        assert_eq!(field("-1+cmd|' /C calc'!A0"), "'-1+cmd|' /C calc'!A0");
+        assert_eq!((field("-0.250"), field("-1"), field("+3")), ("-0.250".into(), "-1".into(), "+3".into()));
     }
 }
