@@ -11,7 +11,6 @@
 //! bytes and at most [`MAX_REVISIONS`] reverts.
 
 use super::{IngestError, MAX_INPUT, MAX_REVISIONS, Observed, bounded, utc_seconds};
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Stdio;
@@ -108,17 +107,17 @@ pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
     Ok(reverts)
 }
 
-/// The parents of the commit a revert names in full or abbreviated (`short`), among those read: an
-/// abbreviation more than one of them starts with names none (which one a map gave first would differ
-/// from run to run).
-fn parents_of<'a>(parents: &'a HashMap<String, Vec<String>>, short: &str) -> Option<&'a Vec<String>> {
-    parents.get(short).or_else(|| {
-        let mut found = parents.iter().filter(|(id, _)| id.starts_with(short));
-        match (found.next(), found.next()) {
-            (Some((_, p)), None) => Some(p),
-            _ => None,
-        }
-    })
+/// The parents of the commit a revert names in full or abbreviated (`short`), among those read (`parents`,
+/// sorted by id): an abbreviation more than one of them starts with names none. Found by a binary search,
+/// not a scan: a repository of a million reverts naming abbreviations would otherwise take a million
+/// million comparisons.
+fn parents_of<'a>(parents: &'a [(String, Vec<String>)], short: &str) -> Option<&'a Vec<String>> {
+    let from = parents.partition_point(|(id, _)| id.as_str() < short);
+    let mut found = parents[from..].iter().take_while(|(id, _)| id.starts_with(short));
+    match (found.next(), found.next()) {
+        (Some((_, p)), None) => Some(p),
+        _ => None,
+    }
 }
 
 /// The reverts reachable from `HEAD` in the repository at `repo`, recorded for `env` and `component`;
@@ -140,7 +139,7 @@ pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, S
     let reverts = parse_log(&log)?;
     // The parents of the reverted commits that are in the repository.
     let wanted: String = reverts.iter().map(|r| format!("{}\n", r.reverted)).collect();
-    let mut parents: HashMap<String, Vec<String>> = HashMap::new();
+    let mut parents: Vec<(String, Vec<String>)> = Vec::new();
     if !reverts.is_empty() {
         let out = git(
             repo,
@@ -151,9 +150,11 @@ pub fn read(repo: &Path, env: &str, component: &str) -> Result<(Vec<Observed>, S
         for line in String::from_utf8_lossy(&out).lines() {
             let mut ids = line.split_whitespace().map(str::to_string);
             if let Some(id) = ids.next() {
-                parents.insert(id, ids.collect());
+                parents.push((id, ids.collect()));
             }
         }
+        parents.sort();
+        parents.dedup_by(|a, b| a.0 == b.0);
     }
     let mut out = Vec::with_capacity(reverts.len());
     for r in reverts.into_iter().rev() {
@@ -238,8 +239,7 @@ mod tests {
     fn an_abbreviation_two_commits_start_with_names_neither() {
         let a = "abcdef0".to_string() + &"1".repeat(33);
         let b = "abcdef0".to_string() + &"2".repeat(33);
-        let parents: HashMap<String, Vec<String>> =
-            [(a.clone(), vec!["p1".to_string()]), (b.clone(), vec!["p2".to_string()])].into_iter().collect();
+        let parents = vec![(a.clone(), vec!["p1".to_string()]), (b.clone(), vec!["p2".to_string()])];
         assert_eq!(parents_of(&parents, &a), Some(&vec!["p1".to_string()]));
         assert_eq!(parents_of(&parents, "abcdef02"), Some(&vec!["p2".to_string()]));
         assert_eq!(parents_of(&parents, "abcdef0"), None);
