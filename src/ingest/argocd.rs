@@ -60,9 +60,9 @@ struct Entry {
     revisions: Option<Vec<String>>,
     deployed_at: String,
     #[serde(default)]
-    source: Option<serde_json::Value>,
+    source: Option<super::Tree>,
     #[serde(default)]
-    sources: Option<serde_json::Value>,
+    sources: Option<super::Tree>,
     #[serde(default)]
     initiated_by: Option<InitiatedBy>,
 }
@@ -127,7 +127,7 @@ pub fn parse(
             (None, Some(rs)) => rs.iter().map(String::as_str).collect(),
             (None, None) => Vec::new(),
         };
-        let source = e.source.as_ref().or(e.sources.as_ref());
+        let source = e.source.as_ref().or(e.sources.as_ref()).map(|t| &t.0);
         let content = format!("{}\u{0}{}", revisions.join(","), source.map(|s| s.to_string()).unwrap_or_default());
         let (previous, back_to) = redeploys.next(e.id, content);
         let by = e.initiated_by.as_ref().and_then(|i| match (&i.username, i.automated) {

@@ -48,7 +48,7 @@ struct Object {
     #[serde(default)]
     revision: Option<i64>,
     #[serde(default)]
-    data: Option<serde_json::Value>,
+    data: Option<super::Tree>,
 }
 
 #[derive(Deserialize, Default)]
@@ -234,12 +234,12 @@ pub fn parse(
             let number = item.revision.ok_or_else(|| fail(&place, "has no revision"))?;
             let number = u64::try_from(number).map_err(|_| fail(&place, format!("revision {number} is negative")))?;
             let artifact = item.data.as_ref().and_then(|d| {
-                let containers = d.pointer("/spec/template/spec/containers")?.as_array()?;
+                let containers = d.0.pointer("/spec/template/spec/containers")?.as_array()?;
                 let list: Vec<&str> =
                     containers.iter().filter_map(|c| c.get("image").and_then(serde_json::Value::as_str)).collect();
                 (!list.is_empty()).then(|| bounded(&list.join(", ")))
             });
-            let content = item.data.as_ref().map(|d| d.to_string()).unwrap_or_default();
+            let content = item.data.as_ref().map(|d| d.0.to_string()).unwrap_or_default();
             revisions.entry((environment, comp)).or_default().push((
                 i,
                 Revision {

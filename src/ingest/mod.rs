@@ -125,6 +125,112 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     }
 }
 
+/// Values (objects, arrays, strings, numbers, …) an input may hold in the objects kept whole from it
+/// ([`Tree`]), all together: a tree takes tens of bytes per value, so an input of 256 MiB of `[0,0,…]`
+/// would otherwise take several gigabytes. Real histories hold a few hundred per object.
+pub(crate) const MAX_TREE_VALUES: usize = 2_000_000;
+
+thread_local! {
+    /// What is left of [`MAX_TREE_VALUES`] for the input [`read_json`] is reading.
+    static TREE_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_TREE_VALUES) };
+}
+
+/// A JSON value kept whole from an ingested input (a ControllerRevision's `data`, an Argo CD source), its
+/// values counted against [`MAX_TREE_VALUES`] across the input as they are read.
+#[derive(Debug)]
+pub(crate) struct Tree(pub serde_json::Value);
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tree, D::Error> {
+        d.deserialize_any(TreeVisitor).map(Tree)
+    }
+}
+
+/// Builds a `serde_json::Value` as its own visitor does, spending one of [`TREE_LEFT`] per value.
+struct TreeVisitor;
+
+fn spend<E: serde::de::Error>() -> Result<(), E> {
+    TREE_LEFT.with(|left| match left.get() {
+        0 => Err(E::custom(format!(
+            "more than {MAX_TREE_VALUES} values in the objects read whole; at most {MAX_TREE_VALUES} are read"
+        ))),
+        n => {
+            left.set(n - 1);
+            Ok(())
+        }
+    })
+}
+
+impl<'de> serde::de::Visitor<'de> for TreeVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(serde_json::Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(v.into())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(v.into())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(serde_json::Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(serde_json::Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<serde_json::Value, E> {
+        spend()?;
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<serde_json::Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        Tree::deserialize(d).map(|t| t.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<serde_json::Value, A::Error> {
+        spend()?;
+        let mut out = Vec::new();
+        while let Some(Tree(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<serde_json::Value, A::Error> {
+        spend()?;
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Tree(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
 /// Reads `input` as a `T`, the first non-blank byte being `open` (`[` or `{`), or refuses it in one line
 /// naming `source` and the line and column.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
@@ -140,6 +246,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
             problem: format!("expected {expected}"),
         });
     }
+    TREE_LEFT.with(|left| left.set(MAX_TREE_VALUES));
     serde_json::from_slice(input).map_err(|e| IngestError {
         source_name: source,
         place: format!("line {} column {}", e.line(), e.column()),
@@ -227,6 +334,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("is not a time"), "{err}");
+    }
+
+    /// The objects kept whole from an input (a ControllerRevision's `data`) hold at most
+    /// [`MAX_TREE_VALUES`] values all together, counted as they are read: two ControllerRevisions of a
+    /// million and one values between them are refused; the limit starts afresh for the next input.
+    #[test]
+    fn objects_read_whole_are_bounded_across_the_input() {
+        let cr = |n: usize, values: usize| {
+            format!(
+                r#"{{"kind":"ControllerRevision","revision":{n},"metadata":{{"name":"db-{n}","namespace":"data",
+                "creationTimestamp":"2026-01-0{n}T00:00:00Z","ownerReferences":[{{"kind":"StatefulSet","name":"db"}}]}},
+                "data":[{}]}}"#,
+                vec!["0"; values].join(",")
+            )
+        };
+        let half = MAX_TREE_VALUES / 2;
+        let over = format!(r#"{{"kind":"List","items":[{},{}]}}"#, cr(1, half), cr(2, half));
+        let err = kubernetes::parse(over.as_bytes(), None, None, "d").unwrap_err().to_string();
+        assert!(err.contains("more than 2000000 values in the objects read whole"), "{err}");
+        let under = format!(r#"{{"kind":"List","items":[{},{}]}}"#, cr(1, 10), cr(2, 10));
+        assert_eq!(kubernetes::parse(under.as_bytes(), None, None, "d").unwrap().len(), 2);
     }
 
     /// A refusal is one line of bounded length however long the value serde quotes in it.
