@@ -96,7 +96,8 @@ pub(crate) fn multi_line(s: &str) -> Clean<'_> {
 /// Pretty-printed JSON whose strings carry no character [`one_line`] would escape (control, invisible
 /// format and stray selector characters): each is written as a JSON escape (`\u202e`; a pair of them
 /// above U+FFFF) instead of raw. A JSON reader gets the same strings back, and the document printed on a
-/// terminal (or through `jq`, which writes non-ASCII raw) cannot reorder or drive what it shows.
+/// terminal cannot reorder or drive what it shows (a reader that decodes the escapes and prints the
+/// strings again, such as `jq` without `-a`, writes them raw).
 /// serde_json itself escapes only what JSON requires (below U+0020, `"` and `\`).
 pub(crate) fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut out = Vec::with_capacity(128);

@@ -185,12 +185,41 @@ fn a_history_read_again_after_its_window_moved_counts_each_rollback_once() {
         (Some(3), Some(3)),
         "{after}"
     );
-    // A reading that says otherwise of a deployment (here another chart) is recorded; a rollback it shows
-    // again is still counted once.
+    // A reading that says otherwise of a deployment (here another chart for revision 46) is another account
+    // of it: recorded, and read beside the first (a crafted first account cannot hide the real one).
     let changed = std::fs::read_to_string(&again).unwrap().replace("payments-1.46.0", "payments-1.46.1");
     let changed = file(&env, "changed.json", &changed);
     assert_eq!(ingest(&changed)["recorded"], 1);
-    assert_eq!(reconcile(&env, &[]).1["rollbacks"], 3);
+    let (_, r) = reconcile(&env, &[]);
+    assert_eq!(r["rollbacks"], 4, "{r}");
+    assert_eq!(ingest(&changed)["recorded"], 0, "and not again");
+}
+
+/// The other order: a reading of the moved window first (rollback 45 without the revision before it),
+/// then the whole history, which says more of 45. It is recorded once (not at every later ingest), and the
+/// rollback is counted once.
+#[test]
+fn a_fuller_reading_after_a_narrower_one_is_recorded_once_and_counted_once() {
+    let env = team();
+    let now = chrono::Utc::now();
+    let h = history(&env, now);
+    let ingest = |path: &str| {
+        env.json(&["ingest", "helm", path, "--env", "production", "--component", "payments-api", "--as", "alice"])
+    };
+    let narrow: Vec<serde_json::Value> =
+        serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(&h).unwrap())
+            .unwrap()
+            .into_iter()
+            .filter(|r| r["revision"].as_u64() >= Some(45))
+            .collect();
+    let narrow = file(&env, "narrow.json", &serde_json::to_string(&narrow).unwrap());
+    assert_eq!(ingest(&narrow)["recorded"], 2);
+    let full = ingest(&h);
+    assert_eq!((full["recorded"].as_u64(), full["already"].as_u64()), (Some(7), Some(1)), "{full}");
+    let again = ingest(&h);
+    assert_eq!((again["recorded"].as_u64(), again["already"].as_u64()), (Some(0), Some(8)), "{again}");
+    let (_, r) = reconcile(&env, &[]);
+    assert_eq!((r["rollbacks"].as_u64(), r["unrecorded"].as_array().map(Vec::len)), (Some(3), Some(3)), "{r}");
 }
 
 #[test]

@@ -179,10 +179,12 @@ pub(crate) fn scan_file(path: &Path, cap: u64) -> Result<Scan, BlobError> {
 /// process stopped halfway leaves nothing, where it used to leave a row of zeros under the real digest.
 /// Idempotent: bytes already stored under the digest are not written again, but only when they still hash
 /// to it; a row that does not (damaged, or left by an older version) is written afresh. Returns whether
-/// the bytes were stored now (the caller removes them again when the entry naming them is refused).
+/// the digest had no row before (the caller may remove the bytes again when the entry naming them is
+/// refused; a row repaired here is named by an entry already).
 pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<bool, BlobError> {
     ensure(conn)?;
-    if check(conn, &scan.digest)? == Some(true) {
+    let held = check(conn, &scan.digest)?;
+    if held == Some(true) {
         return Ok(false);
     }
     let len = i64::try_from(scan.len).map_err(|_| BlobError::TooLarge(path.to_path_buf(), i64::MAX as u64))?;
@@ -212,7 +214,7 @@ pub(crate) fn put_file(conn: &Connection, path: &Path, scan: &Scan) -> Result<bo
         }
         Ok(())
     })?;
-    Ok(true)
+    Ok(held.is_none())
 }
 
 /// Runs `write` inside a savepoint of `conn` (its own transaction when none is open): everything it wrote
@@ -269,14 +271,15 @@ fn blob_read(e: std::io::Error) -> BlobError {
 
 /// Stores `bytes` under `digest` (the caller computed the digest of exactly these bytes). Idempotent, as
 /// [`put_file`]: bytes already stored are kept when they still hash to the digest, replaced otherwise.
-/// Returns whether they were stored now.
+/// Returns whether the digest had no row before.
 pub(crate) fn put(conn: &Connection, digest: &Hash, bytes: &[u8]) -> Result<bool, BlobError> {
     ensure(conn)?;
-    if check(conn, digest)? == Some(true) {
+    let held = check(conn, digest)?;
+    if held == Some(true) {
         return Ok(false);
     }
     conn.execute("INSERT OR REPLACE INTO blobs (sha256, bytes) VALUES (?1, ?2)", params![digest.0, bytes])?;
-    Ok(true)
+    Ok(held.is_none())
 }
 
 /// Removes the bytes of `digest` (a purge); returns whether there were any.

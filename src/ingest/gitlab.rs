@@ -64,8 +64,13 @@ pub fn parse(input: &[u8], env: Option<&str>, component: &str, digest: &str) -> 
     let Items(list): Items<Deployment> =
         read_json(SOURCE, input, b'[', "an array of deployments (`GET /projects/:id/deployments`)")?;
     let mut groups: BTreeMap<String, Vec<(String, Deployment)>> = BTreeMap::new();
+    // A deployment's iid is the project's, whatever its environment: one seen twice anywhere is refused.
+    let mut iids = std::collections::HashSet::new();
     for d in list {
         let place = format!("deployment iid {}", d.iid);
+        if !iids.insert(d.iid) {
+            return Err(fail(place, "appears twice"));
+        }
         let at = utc_seconds(&d.created_at).ok_or_else(|| {
             fail(&place, format!("\"created_at\" is not a time: {:?}", crate::text::safe(&bounded(&d.created_at))))
         })?;
@@ -78,9 +83,6 @@ pub fn parse(input: &[u8], env: Option<&str>, component: &str, digest: &str) -> 
     let mut out = Vec::new();
     for (environment, mut list) in groups {
         list.sort_by_key(|(_, d)| d.iid);
-        if let Some(w) = list.windows(2).find(|w| w[0].1.iid == w[1].1.iid) {
-            return Err(fail(format!("deployment iid {}", w[0].1.iid), "appears twice"));
-        }
         let mut redeploys = Redeploys::new();
         for (at, d) in &list {
             let (previous, back_to) = redeploys.next(d.iid, d.sha.as_str());
@@ -156,6 +158,14 @@ mod tests {
         assert!(err(&EXAMPLE[..EXAMPLE.len() / 2]).starts_with("gitlab input line"));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(err(deep.as_bytes()).starts_with("gitlab input"), "nesting is bounded");
+        // An iid is the project's: seen under two environments, it is refused (before, recorded twice).
+        let d = |env: &str| {
+            format!(
+                r#"{{"iid":7,"sha":"a","status":"success","created_at":"2026-01-01T00:00:00Z","environment":{{"name":"{env}"}}}}"#
+            )
+        };
+        let twice = format!("[{},{}]", d("p"), d("q"));
+        assert!(err(twice.as_bytes()).contains("deployment iid 7: appears twice"), "{}", err(twice.as_bytes()));
     }
 
     #[test]

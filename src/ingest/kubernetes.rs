@@ -141,8 +141,9 @@ pub fn parse(
     // Per (kind of history, environment, component): what each item shows.
     let mut replica_sets: BTreeMap<(String, String), Vec<Seen>> = BTreeMap::new();
     let mut revisions: BTreeMap<(String, String), Vec<(usize, Revision)>> = BTreeMap::new();
-    // Revisions the ReplicaSets' annotations name so far: each is a deployment seen, so they count
-    // against [`MAX_REVISIONS`] as items do (one ReplicaSet's history could otherwise name millions).
+    // Revisions named so far, by ReplicaSets (their number and every number their annotations hold) and
+    // ControllerRevisions: each is a deployment seen, so together they count against [`MAX_REVISIONS`]
+    // (one ReplicaSet's history could otherwise name millions).
     let mut named = 0usize;
     for (i, item) in list.items.0.into_iter().enumerate() {
         let kind = match item.kind.as_deref() {
@@ -231,6 +232,13 @@ pub fn parse(
                 });
             }
         } else {
+            if named >= MAX_REVISIONS {
+                return Err(fail(
+                    place,
+                    format!("names more than {MAX_REVISIONS} revisions in all; at most {MAX_REVISIONS} are read"),
+                ));
+            }
+            named += 1;
             let number = item.revision.ok_or_else(|| fail(&place, "has no revision"))?;
             let number = u64::try_from(number).map_err(|_| fail(&place, format!("revision {number} is negative")))?;
             let artifact = item.data.as_ref().and_then(|d| {
@@ -460,6 +468,16 @@ mod tests {
         assert!(err.contains("items[1] (ReplicaSet b)") && err.contains("more than 1000000 revisions in all"), "{err}");
         let under = format!(r#"{{"kind":"List","items":[{},{}]}}"#, rs("a", 1, 10), rs("b", 1, 10));
         assert_eq!(parse(under.as_bytes(), None, None, "d").unwrap().len(), 20);
+        // ControllerRevisions count too: a history naming all but one of the revisions allowed, then two.
+        let cr = |n: usize| {
+            format!(
+                r#"{{"kind":"ControllerRevision","revision":{n},"metadata":{{"name":"db-{n}","namespace":"n",
+                "creationTimestamp":"2026-01-01T00:00:00Z","ownerReferences":[{{"kind":"StatefulSet","name":"db"}}]}}}}"#
+            )
+        };
+        let mixed = format!(r#"{{"kind":"List","items":[{},{},{}]}}"#, rs("a", 1, MAX_REVISIONS - 1), cr(1), cr(2));
+        let err = parse(mixed.as_bytes(), None, None, "d").unwrap_err().to_string();
+        assert!(err.contains("items[2] (ControllerRevision db-2)") && err.contains("more than 1000000"), "{err}");
     }
 
     #[test]

@@ -287,7 +287,7 @@ impl Builder {
         let week = r.requested_at.iso_week();
         *m.per_week.entry(format!("{}-W{:02}", week.year(), week.week())).or_default() += 1;
         *m.per_month.entry(r.requested_at.format("%Y-%m").to_string()).or_default() += 1;
-        // Named as the policy compares them: "production " and "production" are one environment.
+        // "production " and "production" are one environment (its case is kept: the name as written).
         *m.by_env.entry(r.env.trim().to_string()).or_default() += 1;
         *m.by_component.entry(r.component.trim().to_string()).or_default() += 1;
         *m.by_category.entry(r.category.clone()).or_default() += 1;

@@ -150,7 +150,7 @@ fn pct(f: &Figure) -> String {
 /// A share as a whole percentage that never says more or less than it is: 299 of 300 is "99", not
 /// "100", and 1 of 300 is "1", not "0" (rounding alone would state complete evidence, or no overdue
 /// review, where one is missing).
-fn percent(share: f64) -> String {
+pub(crate) fn percent(share: f64) -> String {
     let p = (share * 100.0).round();
     let p = if share < 1.0 && p >= 100.0 {
         99.0

@@ -98,7 +98,10 @@ fn revisions(o: &Observation) -> String {
 }
 
 fn print_text(r: &Reconciled) {
-    let share = r.share_recorded_before().map(|s| format!("{:.0} %", s * 100.0)).unwrap_or_else(|| "—".into());
+    let share = r
+        .share_recorded_before()
+        .map(|s| format!("{} %", crate::report::render::percent(s)))
+        .unwrap_or_else(|| "—".into());
     say!(
         "{} rollback{} observed: {} recorded before {} ran, {} recorded after, {} unrecorded, {} unauthorized \
          (recorded before they ran: {share}); {} executed request{}: {} confirmed, {} unconfirmed, {} not covered \

@@ -57,17 +57,17 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         Line::raw(format!("median time to first approval: {}", fmt(m.median_approval_minutes, "min"))),
         Line::raw(format!("median time from deploy to rollback request: {}", fmt(m.median_detect_hours, "h"))),
         Line::raw(format!(
-            "emergency share: {:.0}%    complete evidence: {:.0}%    flagged: {}",
-            m.emergency_share * 100.0,
-            m.evidence_complete_share * 100.0,
+            "emergency share: {}%    complete evidence: {}%    flagged: {}",
+            crate::report::render::percent(m.emergency_share),
+            crate::report::render::percent(m.evidence_complete_share),
             m.flagged
         )),
         Line::styled(
             match m.recorded_before_share {
                 Some(share) => format!(
-                    "rollbacks observed: {}    recorded before they ran: {:.0}%    unrecorded: {}    unauthorized: {}",
+                    "rollbacks observed: {}    recorded before they ran: {}%    unrecorded: {}    unauthorized: {}",
                     m.rollbacks_observed,
-                    share * 100.0,
+                    crate::report::render::percent(share),
                     m.unrecorded,
                     m.unauthorized
                 ),

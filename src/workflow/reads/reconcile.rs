@@ -693,16 +693,32 @@ pub fn prefill(
 /// at its position (an entry by a key never enrolled, or revoked by then, says nothing, as `verify` lists
 /// it under "does not count"), with its entry id and time.
 pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
-    let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
     // Each rollback once, as first recorded: a later reading of the same history (`Observed::identity`)
-    // that shows it again would count it twice, the second time as one no request accounts for.
-    let mut rollbacks = std::collections::HashSet::new();
+    // that shows it again, saying less or more of it (a window that moved, or grew), would count it
+    // twice, the second time as one no request accounts for. One that says otherwise (another artifact,
+    // say) is another account of it, and is read too: a crafted first reading cannot hide it.
+    let mut kept: std::collections::HashMap<_, Vec<Observed>> = std::collections::HashMap::new();
+    each_recorded(ledger, |o| {
+        if o.observed.rollback {
+            let same = kept.entry((o.observed.identity(), o.observed.to.clone())).or_default();
+            if same.iter().any(|k| o.observed.says_no_more_than(k) || k.says_no_more_than(&o.observed)) {
+                return;
+            }
+            same.push(o.observed.clone());
+        }
+        visit(o)
+    })
+}
+
+/// Every observation recorded by a member whose entries count, in the log's order (repeats included:
+/// what `ingest` compares a new reading with).
+pub(crate) fn each_recorded(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
+    let roster = crate::identity::roster::Roster::from_ledger(ledger)?;
     ledger.visit_kinds(&[OBSERVED], |row| -> Result<(), WorkflowError> {
         if let Ok(st) = row.entry.statement()
             && crate::ledger::PublicKey::parse(&st.actor).is_some_and(|k| roster.is_active(&k, row.pos))
             && let Ok(observed) = serde_json::from_value::<Observed>(st.body)
             && let Some(at) = crate::audit::record::parse_time(&observed.at)
-            && (!observed.rollback || rollbacks.insert((observed.identity(), observed.to.clone())))
         {
             visit(Observation { id: row.entry.id, observed, at });
         }

@@ -22,25 +22,30 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The parameters of [`IN_SCOPE`]: the time range, and the environment as given without the spaces
-    /// around it (compared without case or the spaces around the stored one, as the policy compares
-    /// environments).
-    fn params(&self) -> [Option<String>; 3] {
+    /// The parameters of [`IN_SCOPE`]: the time range.
+    fn params(&self) -> [String; 2] {
         let fmt = crate::ledger::statement::format_ts;
-        [
-            Some(self.since.map(fmt).unwrap_or_default()),
-            Some(self.until.map(fmt).unwrap_or_else(|| "9999".into())),
-            self.env.as_deref().map(|e| e.trim().to_string()),
-        ]
+        [self.since.map(fmt).unwrap_or_default(), self.until.map(fmt).unwrap_or_else(|| "9999".into())]
     }
 
-    /// Whether request `f` is in the scope's component: any of the components it lists (not only its
-    /// first), compared as `reconcile` compares them (without case or the spaces around them). The index
-    /// keeps only a request's first component in a column, so this is asked of its facts.
-    fn covers_component(&self, f: &RequestFacts) -> bool {
+    /// Whether request `f` is in the scope's environment and component, compared as `reconcile` and the
+    /// policy compare them (without case or the spaces around them, as Unicode has them): its environment,
+    /// and any of the components it lists (not only its first). Asked of its facts: the index keeps only a
+    /// request's first component in a column, and SQLite folds only ASCII case and trims only spaces.
+    fn covers(&self, f: &RequestFacts) -> bool {
         use super::reconcile::norm;
-        let Some(want) = self.component.as_deref().map(norm) else { return true };
-        norm(&f.component) == want || f.components.iter().any(|c| norm(c) == want)
+        let env = self.env.as_deref().is_none_or(|want| norm(&f.env) == norm(want));
+        let component = self
+            .component
+            .as_deref()
+            .map(norm)
+            .is_none_or(|want| norm(&f.component) == want || f.components.iter().any(|c| norm(c) == want));
+        env && component
+    }
+
+    /// Whether [`Scope::covers`] leaves out requests of the time range.
+    fn narrowed(&self) -> bool {
+        self.env.is_some() || self.component.is_some()
     }
 
     fn filters(&self) -> Vec<(String, String)> {
@@ -84,7 +89,7 @@ pub fn structural_verdict(ledger: &Ledger) -> Result<Structural, WorkflowError> 
         if let Some(f) = r.failure {
             let said =
                 if f.not_read { "the ledger could not be read to verify it" } else { "the ledger does not verify" };
-            let verdict = format!("{said}: {f}; run `rollcall verify`");
+            let verdict = format!("{said}: {f}; run rollcall verify");
             return Ok(Structural { intact: false, not_read: f.not_read, verdict, covered });
         }
         if let Some((size, root)) = r.latest_checkpoint {
@@ -138,7 +143,7 @@ impl<'l> IndexFacts<'l> {
         while let Some(row) = rows.next()? {
             let text: String = row.get(0)?;
             let f = parse_facts(&text)?;
-            if self.scope.covers_component(&f) {
+            if self.scope.covers(&f) {
                 visit(&f).map_err(|e| WorkflowError::Io("write the report".into(), e))?;
             }
         }
@@ -211,7 +216,7 @@ pub(crate) fn each_fact_text_in_env(
 
 /// How many requests `scope` covers (the index must be current).
 pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
-    if scope.component.is_some() {
+    if scope.narrowed() {
         let mut n = 0;
         IndexFacts::new(ledger, scope).walk(&mut |_| {
             n += 1;
@@ -224,9 +229,9 @@ pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowEr
     Ok(n as u64)
 }
 
-/// The rows of the request index a scope's time and environment cover; bound with [`Scope::params`]. Its
-/// component is asked of each row's facts ([`Scope::covers_component`]).
-const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2 AND (?3 IS NULL OR trim(env) = ?3 COLLATE NOCASE)";
+/// The rows of the request index a scope's time covers; bound with [`Scope::params`]. Its environment and
+/// component are asked of each row's facts ([`Scope::covers`]).
+const IN_SCOPE: &str = "WHERE created >= ?1 AND created < ?2";
 
 /// What one walk of the request index found, with the structural verdict read beside it.
 struct Pass {

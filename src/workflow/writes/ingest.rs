@@ -158,7 +158,7 @@ type Recorded = HashMap<(String, String, String, String, String), Vec<Observed>>
 
 fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<Recorded, WorkflowError> {
     let mut keys = Recorded::new();
-    crate::workflow::reconcile::each_observation(ledger, |o| {
+    crate::workflow::reconcile::each_recorded(ledger, |o| {
         keys.entry(o.observed.identity()).or_default().push(o.observed);
     })?;
     Ok(keys)

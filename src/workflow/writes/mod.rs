@@ -43,9 +43,30 @@ pub(crate) fn append(
 /// named by no entry, in the file and every copy of it. A removal that fails (the disk, a lock) leaves
 /// them so: they are never exported, since a bundle carries only the bytes its entries name.
 pub(crate) fn forget_blob(ledger: &Ledger, digest: Option<&crate::ledger::Hash>) {
-    if let Some(d) = digest {
-        let _ = crate::evidence::store::remove(ledger.cache_conn(), d);
-        // The table of bytes, when storing these made it, goes too (a ledger without bytes has none).
-        let _ = crate::evidence::store::drop_if_empty(ledger.cache_conn());
-    }
+    let Some(d) = digest else { return };
+    // In one write transaction, and only while no entry names the bytes: another process may have
+    // attached the same file, or imported a bundle carrying it, since they were stored.
+    let forget = || -> Result<(), WorkflowError> {
+        let conn = ledger.cache_conn();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let named = crate::audit::kinds::BLOB_FIELDS
+            .iter()
+            .map(|(kind, field)| ledger.ids_where(kind, field, &d.to_hex()).map(|ids| !ids.is_empty()))
+            .collect::<Result<Vec<bool>, _>>();
+        let done = match named {
+            Ok(named) if !named.contains(&true) => crate::evidence::store::remove(conn, d)
+                .and_then(|_| crate::evidence::store::drop_if_empty(conn))
+                .map_err(WorkflowError::from),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        };
+        match done {
+            Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    };
+    let _ = forget();
 }
