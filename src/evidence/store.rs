@@ -292,6 +292,28 @@ pub(crate) fn remove(conn: &Connection, digest: &Hash) -> Result<bool, BlobError
     Ok(conn.execute("DELETE FROM blobs WHERE sha256 = ?1", [digest.0])? > 0)
 }
 
+/// Whether an entry of `ledger` names the bytes of `digest` (`None`: none does), and whether one that
+/// does still wants them: a request or amendment naming its change set, or an evidence entry not purged.
+/// Bytes only purged entries name are not to be held (an import reads them without storing them; a
+/// command that stored them for an entry then refused removes them).
+pub(crate) fn wanted(
+    ledger: &crate::ledger::Ledger,
+    digest: &Hash,
+) -> Result<Option<bool>, crate::ledger::LedgerError> {
+    use crate::audit::kinds::{BLOB_FIELDS, EVIDENCE_ATTACHED, EVIDENCE_PURGED};
+    let hex = digest.to_hex();
+    let mut named = false;
+    for (kind, field) in BLOB_FIELDS {
+        for id in ledger.ids_where(kind, field, &hex)? {
+            named = true;
+            if kind != EVIDENCE_ATTACHED || ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
+                return Ok(Some(true));
+            }
+        }
+    }
+    Ok(named.then_some(false))
+}
+
 /// Drops the table of bytes when it holds none (after the only bytes were removed again): a ledger
 /// without stored bytes has no such table, and every reader takes its absence for none.
 pub(crate) fn drop_if_empty(conn: &Connection) -> Result<(), BlobError> {

@@ -61,21 +61,11 @@ impl Run<'_, '_> {
         Ok(rec)
     }
 
-    /// Whether an entry names `digest` (None: none does), and whether any naming entry is not purged.
+    /// Whether an entry names `digest` (None: none does), and whether any naming entry is not purged
+    /// ([`crate::evidence::store::wanted`]). Each look-up is indexed (`ensure_blob_indexes`): a bundle may
+    /// carry thousands of blobs.
     fn blob_wanted(&self, digest: &Hash) -> Result<Option<bool>, Stop> {
-        use crate::audit::kinds::{BLOB_FIELDS, EVIDENCE_ATTACHED, EVIDENCE_PURGED};
-        // Each look-up is indexed (`ensure_blob_indexes`): a bundle may carry thousands of blobs.
-        let hex = digest.to_hex();
-        let mut named = false;
-        for (kind, field) in BLOB_FIELDS {
-            for id in self.ledger.ids_where(kind, field, &hex)? {
-                named = true;
-                if kind != EVIDENCE_ATTACHED || self.ledger.count_referencing(&id, EVIDENCE_PURGED)? == 0 {
-                    return Ok(Some(true));
-                }
-            }
-        }
-        Ok(named.then_some(false))
+        Ok(crate::evidence::store::wanted(self.ledger, digest)?)
     }
 }
 

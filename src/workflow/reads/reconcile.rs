@@ -180,12 +180,14 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
 }
 
 /// The observed rollbacks in scope matched with requests, without the executions (`executed`,
-/// `confirmed`, `unconfirmed` and `not_covered` stay empty): the report's figure, reading only the
-/// requests of the environments the observations name.
+/// `confirmed`, `unconfirmed` and `not_covered` stay empty): the report's figure, holding only the
+/// requests near an observed rollback of their environment and component.
 pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
     let mut picked = RollbackCandidates::new(ledger, options)?;
-    for env in picked.envs.clone() {
-        super::report::each_fact_text_in_env(ledger, &env, &mut |text| picked.offer_text(text))?;
+    // Every request's facts, their names read first: an environment is compared as `reconcile` compares
+    // it (Unicode case and spaces), which a filter in SQL would not do.
+    if !picked.observations.is_empty() {
+        super::report::each_fact_text(ledger, &mut |text| picked.offer_text(text))?;
     }
     Ok(picked.finish(options))
 }
@@ -193,12 +195,10 @@ pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, Workf
 /// The requests that may match an observed rollback, picked from requests as they stream by: only a
 /// request of the environment and component of an observed rollback, filed or executed within the window
 /// of it, is a candidate to match it ([`best_candidate`]). The others are passed over, not held (a busy
-/// component has hundreds of thousands). Fed either each request's stored facts text (of the environments
-/// the observations name: [`rollbacks`]) or facts already parsed by a walk over every request (`report`).
+/// component has hundreds of thousands). Fed either each request's stored facts text (its names read
+/// first: [`rollbacks`]) or facts already parsed by a walk over every request (`report`).
 pub(crate) struct RollbackCandidates {
     observations: Vec<Observation>,
-    /// The environments of the observed rollbacks (normalized).
-    envs: std::collections::BTreeSet<String>,
     /// The times of the observed rollbacks of each environment and component, sorted.
     near: HashMap<Group, Vec<DateTime<Utc>>>,
     window: Duration,
@@ -210,13 +210,12 @@ impl RollbackCandidates {
     pub(crate) fn new(ledger: &Ledger, options: &Options) -> Result<RollbackCandidates, WorkflowError> {
         let observations: Vec<Observation> =
             observations_in(ledger, options)?.into_iter().filter(|o| o.observed.rollback).collect();
-        let envs = observations.iter().map(|o| norm(&o.observed.env)).collect();
         let mut near: HashMap<Group, Vec<DateTime<Utc>>> = HashMap::new();
         for o in &observations {
             near.entry((norm(&o.observed.env), norm(&o.observed.component))).or_default().push(o.at);
         }
         near.values_mut().for_each(|times| times.sort_unstable());
-        Ok(RollbackCandidates { observations, envs, near, window: options.window, requests: Vec::new() })
+        Ok(RollbackCandidates { observations, near, window: options.window, requests: Vec::new() })
     }
 
     /// Whether a request of `env`, touching `components` (or `first` when the list is empty), filed at
@@ -693,22 +692,47 @@ pub fn prefill(
 /// at its position (an entry by a key never enrolled, or revoked by then, says nothing, as `verify` lists
 /// it under "does not count"), with its entry id and time.
 pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observation)) -> Result<(), WorkflowError> {
-    // Each rollback once, as first recorded: a later reading of the same history (`Observed::identity`)
-    // that shows it again, saying less or more of it (a window that moved, or grew), would count it
-    // twice, the second time as one no request accounts for. One that says otherwise (another artifact,
-    // say) is another account of it, and is read too: a crafted first reading cannot hide it.
-    let mut kept: std::collections::HashMap<_, Vec<Observed>> = std::collections::HashMap::new();
+    // Each rollback once: readings of the same history (`Observed::identity`, the same `to`) that show it
+    // again saying less of it (a window that moved) or more (one that grew) would count it twice, the
+    // second time as one no request accounts for. Of the rollback observations of one deployment, those
+    // another says everything of (and more, or as much and earlier) are left out, whatever the order they
+    // were recorded in; the others are each an account of their own (another artifact, say), read too: a
+    // crafted reading, first or bare, hides no other. Rollbacks come after the other observations.
+    let mut groups: HashMap<(Identity, String), Vec<Observation>> = HashMap::new();
+    let mut order = Vec::new();
     each_recorded(ledger, |o| {
-        if o.observed.rollback {
-            let same = kept.entry((o.observed.identity(), o.observed.to.clone())).or_default();
-            if same.iter().any(|k| o.observed.says_no_more_than(k) || k.says_no_more_than(&o.observed)) {
-                return;
-            }
-            same.push(o.observed.clone());
+        if !o.observed.rollback {
+            return visit(o);
         }
-        visit(o)
-    })
+        let key = (o.observed.identity(), o.observed.to.clone());
+        let group = groups.entry(key.clone()).or_default();
+        if group.is_empty() {
+            order.push(key);
+        }
+        group.push(o);
+    })?;
+    for key in order {
+        accounts(groups.remove(&key).unwrap_or_default()).into_iter().for_each(&mut visit);
+    }
+    Ok(())
 }
+
+/// The accounts among `group`, rollback observations of one deployment in the order recorded: each one
+/// that no other says everything of and more (or as much, and earlier).
+fn accounts(group: Vec<Observation>) -> Vec<Observation> {
+    let covered = |i: usize| {
+        let o = &group[i].observed;
+        group
+            .iter()
+            .enumerate()
+            .any(|(j, p)| j != i && o.says_no_more_than(&p.observed) && (j < i || !p.observed.says_no_more_than(o)))
+    };
+    let kept: Vec<bool> = (0..group.len()).map(|i| !covered(i)).collect();
+    group.into_iter().zip(kept).filter(|(_, k)| *k).map(|(o, _)| o).collect()
+}
+
+/// An observed deployment's identity ([`Observed::identity`]).
+type Identity = (String, String, String, String, String);
 
 /// Every observation recorded by a member whose entries count, in the log's order (repeats included:
 /// what `ingest` compares a new reading with).
@@ -828,6 +852,37 @@ mod tests {
         assert_eq!((r.recorded_before, r.recorded_after), (1, 1));
         assert_eq!(r.share_recorded_before(), Some(0.2));
         assert!(!r.all_match());
+    }
+
+    /// The rollback observations of one deployment count as the accounts none of the others says
+    /// everything of: whatever the order they were recorded in, a fuller reading covers a narrower one
+    /// (before, the first kept hid one that said more and the count depended on the order), and readings
+    /// that say different things are each counted (a bare first reading hides neither).
+    #[test]
+    fn the_accounts_of_a_rollback_do_not_depend_on_the_order_recorded() {
+        let with = |n: u8, artifact: Option<&str>, by: Option<&str>| {
+            let mut o = obs(n, 5, "web", "5", "2", true);
+            o.observed.revision = "9".into();
+            o.observed.artifact = artifact.map(str::to_string);
+            o.observed.by = by.map(str::to_string);
+            o
+        };
+        let count = |group: Vec<Observation>| accounts(group).len();
+        // A (artifact x), B (x, by b), C (by b): B says everything both others do.
+        for order in [[0, 1, 2], [1, 0, 2], [2, 0, 1], [2, 1, 0]] {
+            let all = [with(1, Some("x"), None), with(2, Some("x"), Some("b")), with(3, None, Some("b"))];
+            let group: Vec<Observation> = order.iter().map(|&i| all[i].clone()).collect();
+            let kept = accounts(group);
+            assert_eq!(kept.len(), 1, "{order:?}");
+            assert_eq!(kept[0].id, crate::ledger::Hash([2; 32]), "{order:?}");
+        }
+        // A bare reading, then two that disagree: two accounts.
+        assert_eq!(count(vec![with(1, None, None), with(2, Some("x"), None), with(3, Some("y"), None)]), 2);
+        // The same reading twice: the first.
+        assert_eq!(
+            accounts(vec![with(1, Some("x"), None), with(2, Some("x"), None)])[0].id,
+            crate::ledger::Hash([1; 32])
+        );
     }
 
     /// A Kubernetes rollback is filled with `kubectl rollout undo … --to-revision=N` only when the revision

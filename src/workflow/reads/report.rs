@@ -33,14 +33,19 @@ impl Scope {
     /// and any of the components it lists (not only its first). Asked of its facts: the index keeps only a
     /// request's first component in a column, and SQLite folds only ASCII case and trims only spaces.
     fn covers(&self, f: &RequestFacts) -> bool {
+        self.covers_names(&f.env, &f.component, &f.components)
+    }
+
+    /// [`Scope::covers`] of a request's environment, first component and list of components.
+    fn covers_names<S: AsRef<str>>(&self, env: &str, component: &str, components: &[S]) -> bool {
         use super::reconcile::norm;
-        let env = self.env.as_deref().is_none_or(|want| norm(&f.env) == norm(want));
-        let component = self
+        let env_in = self.env.as_deref().is_none_or(|want| norm(env) == norm(want));
+        let component_in = self
             .component
             .as_deref()
             .map(norm)
-            .is_none_or(|want| norm(&f.component) == want || f.components.iter().any(|c| norm(c) == want));
-        env && component
+            .is_none_or(|want| norm(component) == want || components.iter().any(|c| norm(c.as_ref()) == want));
+        env_in && component_in
     }
 
     /// Whether [`Scope::covers`] leaves out requests of the time range.
@@ -198,15 +203,14 @@ pub(crate) fn stale(e: &serde_json::Error) -> WorkflowError {
     WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
 }
 
-/// The stored facts (JSON, see [`parse_facts`]) of every request of environment `env` (case ignored; the
-/// index must be current): the caller parses what it needs of each.
-pub(crate) fn each_fact_text_in_env(
+/// The stored facts (JSON, see [`parse_facts`]) of every request (the index must be current): the caller
+/// parses what it needs of each.
+pub(crate) fn each_fact_text(
     ledger: &Ledger,
-    env: &str,
     visit: &mut dyn FnMut(&str) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
-    let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index WHERE lower(trim(env)) = ?1")?;
-    let mut rows = stmt.query([env.trim().to_lowercase()])?;
+    let mut stmt = ledger.cache_conn().prepare_cached("SELECT facts FROM request_index")?;
+    let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let text: String = row.get(0)?;
         visit(&text)?;
@@ -217,11 +221,28 @@ pub(crate) fn each_fact_text_in_env(
 /// How many requests `scope` covers (the index must be current).
 pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
     if scope.narrowed() {
+        // Only the names are read of each request's facts (the rest is skipped, not built).
+        #[derive(serde::Deserialize)]
+        struct Names<'a> {
+            #[serde(borrow)]
+            env: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            component: std::borrow::Cow<'a, str>,
+            #[serde(default, borrow)]
+            components: Vec<std::borrow::Cow<'a, str>>,
+        }
+        let mut stmt = ledger.cache_conn().prepare_cached(&format!("SELECT facts FROM request_index {IN_SCOPE}"))?;
+        let mut rows = stmt.query(scope.params())?;
         let mut n = 0;
-        IndexFacts::new(ledger, scope).walk(&mut |_| {
-            n += 1;
-            Ok(())
-        })?;
+        while let Some(row) = rows.next()? {
+            let text = row.get_ref(0)?.as_str().map_err(|e| {
+                WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
+            })?;
+            let names: Names<'_> = serde_json::from_str(text).map_err(|e| stale(&e))?;
+            if scope.covers_names(&names.env, &names.component, &names.components) {
+                n += 1;
+            }
+        }
         return Ok(n);
     }
     let sql = format!("SELECT COUNT(*) FROM request_index {IN_SCOPE}");

@@ -44,29 +44,50 @@ pub(crate) fn append(
 /// them so: they are never exported, since a bundle carries only the bytes its entries name.
 pub(crate) fn forget_blob(ledger: &Ledger, digest: Option<&crate::ledger::Hash>) {
     let Some(d) = digest else { return };
-    // In one write transaction, and only while no entry names the bytes: another process may have
-    // attached the same file, or imported a bundle carrying it, since they were stored.
-    let forget = || -> Result<(), WorkflowError> {
+    // In one write transaction, and only while no entry wants the bytes (another process may have attached
+    // the same file, or imported a bundle carrying it, since they were stored). Bytes only a purged entry
+    // names go: they were purged once, and would otherwise travel in bundles again.
+    let conn = ledger.cache_conn();
+    if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+        return;
+    }
+    // A look-up that fails keeps them (what cannot be asked is not removed).
+    let keep = !matches!(crate::evidence::store::wanted(ledger, d), Ok(None | Some(false)));
+    let done = keep
+        || (crate::evidence::store::remove(conn, d).is_ok() && crate::evidence::store::drop_if_empty(conn).is_ok());
+    if !done || conn.execute_batch("COMMIT").is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes stored for an entry then refused go again unless an entry wants them: here bytes no entry
+    /// names are removed, and the bytes of the demo's first evidence entry (which another process could
+    /// have attached meanwhile) are kept.
+    #[test]
+    fn bytes_are_forgotten_only_when_no_entry_wants_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap().context();
+        let ledger = Ledger::open(&ctx.ledger_path).unwrap();
         let conn = ledger.cache_conn();
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let named = crate::audit::kinds::BLOB_FIELDS
-            .iter()
-            .map(|(kind, field)| ledger.ids_where(kind, field, &d.to_hex()).map(|ids| !ids.is_empty()))
-            .collect::<Result<Vec<bool>, _>>();
-        let done = match named {
-            Ok(named) if !named.contains(&true) => crate::evidence::store::remove(conn, d)
-                .and_then(|_| crate::evidence::store::drop_if_empty(conn))
-                .map_err(WorkflowError::from),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.into()),
-        };
-        match done {
-            Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
-    };
-    let _ = forget();
+        let stray = crate::ledger::Hash::of(&[b"bytes of an entry that was refused"]);
+        assert!(crate::evidence::store::put(conn, &stray, b"bytes of an entry that was refused").unwrap());
+        forget_blob(&ledger, Some(&stray));
+        assert_eq!(crate::evidence::store::check(conn, &stray).unwrap(), None);
+        let named: String = conn
+            .query_row(
+                "SELECT json_extract(statement, '$.body.sha256') FROM entries WHERE kind = 'evidence.attached' \
+                 AND json_extract(statement, '$.body.sha256') IS NOT NULL LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let named = crate::ledger::Hash::from_hex(&named).unwrap();
+        assert_eq!(crate::evidence::store::check(conn, &named).unwrap(), Some(true));
+        forget_blob(&ledger, Some(&named));
+        assert_eq!(crate::evidence::store::check(conn, &named).unwrap(), Some(true), "an entry wants them");
+    }
 }
