@@ -298,13 +298,13 @@ fn observations_in(ledger: &Ledger, options: &Options) -> Result<Vec<Observation
 /// The facts of a request that decide whether it may match an observed rollback (see [`rollbacks`]), read
 /// from the index's JSON without decoding the rest. Field names are [`RequestFacts`]'s.
 #[derive(serde::Deserialize)]
-struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     #[serde(borrow)]
-    env: std::borrow::Cow<'a, str>,
+    pub(crate) env: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
-    component: std::borrow::Cow<'a, str>,
+    pub(crate) component: std::borrow::Cow<'a, str>,
     #[serde(default, borrow)]
-    components: Vec<std::borrow::Cow<'a, str>>,
+    pub(crate) components: Vec<std::borrow::Cow<'a, str>>,
     requested_at: DateTime<Utc>,
     executed_at: Option<DateTime<Utc>>,
 }

@@ -222,15 +222,6 @@ pub(crate) fn each_fact_text(
 pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowError> {
     if scope.narrowed() {
         // Only the names are read of each request's facts (the rest is skipped, not built).
-        #[derive(serde::Deserialize)]
-        struct Names<'a> {
-            #[serde(borrow)]
-            env: std::borrow::Cow<'a, str>,
-            #[serde(borrow)]
-            component: std::borrow::Cow<'a, str>,
-            #[serde(default, borrow)]
-            components: Vec<std::borrow::Cow<'a, str>>,
-        }
         let mut stmt = ledger.cache_conn().prepare_cached(&format!("SELECT facts FROM request_index {IN_SCOPE}"))?;
         let mut rows = stmt.query(scope.params())?;
         let mut n = 0;
@@ -238,7 +229,7 @@ pub(crate) fn count_in(ledger: &Ledger, scope: &Scope) -> Result<u64, WorkflowEr
             let text = row.get_ref(0)?.as_str().map_err(|e| {
                 WorkflowError::Usage(format!("the request index is stale ({e}); run `rollcall rebuild`"))
             })?;
-            let names: Names<'_> = serde_json::from_str(text).map_err(|e| stale(&e))?;
+            let names: super::reconcile::Probe<'_> = serde_json::from_str(text).map_err(|e| stale(&e))?;
             if scope.covers_names(&names.env, &names.component, &names.components) {
                 n += 1;
             }

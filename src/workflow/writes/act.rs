@@ -117,6 +117,20 @@ pub(crate) fn check_on(
     build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let now = clock::now();
+    let (statement, snap, view) = drafted(session, id, kind, build, now)?;
+    let fact = fact_for(&statement, &snap, session.signer.public(), now)?;
+    check_candidate(&session.ledger, &view, &snap, &fact)
+}
+
+/// The statement `build` makes for a `kind` entry on request `id` at `now`, with the snapshot and the
+/// request's view it was made from.
+fn drafted(
+    session: &Session,
+    id: &EntryId,
+    kind: &str,
+    build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
+    now: DateTime<Utc>,
+) -> Result<(Statement, Snapshot, RequestView), WorkflowError> {
     let signer = session.signer.public();
     let snap = Snapshot::load(&session.ledger)?;
     let view = load_view(&session.ledger, &snap, id)?;
@@ -124,9 +138,7 @@ pub(crate) fn check_on(
     let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
     let mut refs = vec![*id];
     refs.extend(extra);
-    let statement = Statement::new_at(kind, &signer, body, &refs, now);
-    let fact = fact_for(&statement, &snap, signer, now)?;
-    check_candidate(&session.ledger, &view, &snap, &fact)
+    Ok((Statement::new_at(kind, &signer, body, &refs, now), snap, view))
 }
 
 /// As [`on_request`], inside an open session, for a resolved request id.
@@ -138,15 +150,7 @@ pub fn append_on(
 ) -> Result<Receipt, WorkflowError> {
     let now = clock::now();
     let signer = session.signer.public();
-    let statement = {
-        let snap = Snapshot::load(&session.ledger)?;
-        let view = load_view(&session.ledger, &snap, id)?;
-        let flags = crate::workflow::reads::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
-        let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
-        let mut refs = vec![*id];
-        refs.extend(extra);
-        Statement::new_at(kind, &signer, body, &refs, now)
-    };
+    let statement = drafted(session, id, kind, build, now)?.0;
     let check_statement = statement.clone();
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
