@@ -82,6 +82,20 @@ pub(crate) fn write_private(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> 
     f.write_all(bytes.as_ref())
 }
 
+/// Opens `path` for reading without following a symbolic link in its last component, and without waiting
+/// for a writer when it is a FIFO: a path swapped after the caller checked it fails to open instead. The
+/// caller checks the handle (`File::metadata`).
+pub(crate) fn open_no_follow(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    opts.open(path)
+}
+
 /// Reads a regular file of at most `cap` bytes whole. Anything else (a FIFO, a device such as `/dev/zero`,
 /// a directory) or a file that grows past `cap` while it is read is refused instead of read without end:
 /// the size in the metadata alone says nothing about a device.

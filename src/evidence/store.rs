@@ -107,7 +107,7 @@ fn open_checked(path: &Path, cap: u64) -> Result<(std::fs::File, u64), BlobError
     // What is opened is checked again, on the handle: a path swapped for a symbolic link after the check
     // (to a file of the user's the attacker cannot read) fails to open, one swapped for a FIFO does not
     // block the open, and one swapped for another file is refused.
-    let f = open_no_follow(path).map_err(|e| match e.raw_os_error() {
+    let f = crate::paths::open_no_follow(path).map_err(|e| match e.raw_os_error() {
         #[cfg(unix)]
         Some(libc::ELOOP) => BlobError::Symlink(path.to_path_buf()),
         _ => BlobError::Read(path.to_path_buf(), e),
@@ -123,19 +123,6 @@ fn open_checked(path: &Path, cap: u64) -> Result<(std::fs::File, u64), BlobError
         return Err(BlobError::TooLarge(path.to_path_buf(), cap));
     }
     Ok((f, opened.len()))
-}
-
-/// Opens `path` for reading without following a symbolic link in its last component, and without waiting
-/// for a writer when it is a FIFO.
-fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    opts.open(path)
 }
 
 /// Whether two looks at a path saw the same file.
@@ -417,10 +404,10 @@ mod tests {
         std::fs::write(&secret, "key=1").unwrap();
         let link = dir.path().join("link.log");
         std::os::unix::fs::symlink(&secret, &link).unwrap();
-        assert_eq!(open_no_follow(&link).unwrap_err().raw_os_error(), Some(libc::ELOOP));
+        assert_eq!(crate::paths::open_no_follow(&link).unwrap_err().raw_os_error(), Some(libc::ELOOP));
         let fifo = dir.path().join("fifo.log");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        let f = open_no_follow(&fifo).expect("a FIFO opens at once, without a writer");
+        let f = crate::paths::open_no_follow(&fifo).expect("a FIFO opens at once, without a writer");
         assert!(!f.metadata().unwrap().is_file());
         let plain = dir.path().join("plain.log");
         std::fs::write(&plain, "ok").unwrap();

@@ -40,6 +40,10 @@ pub struct Observed {
     pub input_sha256: String,
 }
 
+/// Which deployment an observation is of ([`Observed::identity`]): source, environment, component, revision
+/// and time.
+pub type Identity = (String, String, String, String, String);
+
 impl Observed {
     /// The key re-ingesting the same history must not record twice.
     pub fn key(&self) -> (String, String, String, String) {
@@ -48,7 +52,7 @@ impl Observed {
 
     /// Which deployment this is: its tool, environment, component, revision and time. A revision number
     /// used again later (a release installed anew) has another time: another deployment.
-    pub fn identity(&self) -> (String, String, String, String, String) {
+    pub fn identity(&self) -> Identity {
         (self.source.clone(), self.env.clone(), self.component.clone(), self.revision.clone(), self.at.clone())
     }
 

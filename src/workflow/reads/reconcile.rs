@@ -698,7 +698,7 @@ pub(crate) fn each_observation(ledger: &Ledger, mut visit: impl FnMut(Observatio
     // another says everything of (and more, or as much and earlier) are left out, whatever the order they
     // were recorded in; the others are each an account of their own (another artifact, say), read too: a
     // crafted reading, first or bare, hides no other. Rollbacks come after the other observations.
-    let mut groups: HashMap<(Identity, String), Vec<Observation>> = HashMap::new();
+    let mut groups: HashMap<(crate::ingest::Identity, String), Vec<Observation>> = HashMap::new();
     let mut order = Vec::new();
     each_recorded(ledger, |o| {
         if !o.observed.rollback {
@@ -730,9 +730,6 @@ fn accounts(group: Vec<Observation>) -> Vec<Observation> {
     let kept: Vec<bool> = (0..group.len()).map(|i| !covered(i)).collect();
     group.into_iter().zip(kept).filter(|(_, k)| *k).map(|(o, _)| o).collect()
 }
-
-/// An observed deployment's identity ([`Observed::identity`]).
-type Identity = (String, String, String, String, String);
 
 /// Every observation recorded by a member whose entries count, in the log's order (repeats included:
 /// what `ingest` compares a new reading with).

@@ -199,15 +199,8 @@ fn file_digest(path: &Path) -> Result<crate::ledger::Hash, String> {
     if meta.len() > MAX_PEER_BUNDLE_BYTES {
         return Err(format!("{} bytes, more than the {} byte limit for a bundle", meta.len(), MAX_PEER_BUNDLE_BYTES));
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Swapped for a link or a FIFO since the check: fail instead of following or blocking.
-        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let f = opts.open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    // Swapped for a link or a FIFO since the check: fail instead of following or blocking.
+    let f = crate::paths::open_no_follow(path).map_err(|e| format!("cannot open it: {e}"))?;
     let opened = f.metadata().map_err(|e| format!("cannot read it: {e}"))?;
     if !opened.is_file() {
         return Err("not a regular file; only regular bundle files are read from the exchange".into());

@@ -154,7 +154,7 @@ pub fn ingest_named(
 
 /// Every deployment recorded so far by a member whose entries count, as observed, by identity
 /// (`Observed::identity`).
-type Recorded = HashMap<(String, String, String, String, String), Vec<Observed>>;
+type Recorded = HashMap<crate::ingest::Identity, Vec<Observed>>;
 
 fn recorded_keys(ledger: &crate::ledger::Ledger) -> Result<Recorded, WorkflowError> {
     let mut keys = Recorded::new();
