@@ -317,6 +317,13 @@ pub(crate) fn check(conn: &Connection, digest: &Hash) -> Result<Option<bool>, Bl
     Ok(scan_stored(conn, digest)?.map(|s| s.digest == *digest))
 }
 
+/// Whether a row of bytes is stored under `digest` (not re-hashed: [`put`] replaces a row that does not
+/// hash to its digest, and `verify` checks them).
+pub(crate) fn holds(conn: &Connection, digest: &Hash) -> Result<bool, BlobError> {
+    Ok(exists(conn)?
+        && conn.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)", [digest.0], |r| r.get(0))?)
+}
+
 /// The bytes of `digest`, if stored (and not purged).
 pub(crate) fn get(conn: &Connection, digest: &Hash) -> Result<Option<Vec<u8>>, BlobError> {
     if !exists(conn)? {

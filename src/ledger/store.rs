@@ -307,9 +307,24 @@ impl Ledger {
         origin_key: &SigningKey,
         latest_ms: i64,
     ) -> Result<AppendOutcome, LedgerError> {
+        self.append_if(entries, expect_size, origin_key, latest_ms, &|_| Ok(()))
+    }
+
+    /// [`Ledger::append`], after `precondition` holds on the file inside the same write transaction: what
+    /// the entries rely on that another process could take away between the caller's check and the
+    /// write (the layers above: stored bytes an entry names). Refused with its error, nothing written.
+    pub fn append_if(
+        &mut self,
+        entries: &[SignedStatement],
+        expect_size: Option<u64>,
+        origin_key: &SigningKey,
+        latest_ms: i64,
+        precondition: &dyn Fn(&Connection) -> Result<(), LedgerError>,
+    ) -> Result<AppendOutcome, LedgerError> {
         let own = self.own.clone();
         let domain = self.domain();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        precondition(&tx)?;
         let out = append_in(&tx, &own, &domain, entries, expect_size, origin_key, latest_ms)?;
         tx.commit()?;
         Ok(out)

@@ -162,10 +162,16 @@ impl Session {
     /// Before writing, `validate` runs against the roster of the log exactly as it will be extended (and
     /// the signer must be enrolled in it); if another process appends in between, the ledger refuses the
     /// append and everything is checked again, so nothing is ever written on a stale decision.
+    ///
+    /// `held` names the stored bytes the statement names (a change set, an evidence file): they must still
+    /// be stored inside the write transaction. Another process may have removed them after this one found
+    /// them stored (its own entry refused, or a purge), and an entry naming missing bytes is damage
+    /// `verify` reports and no bundle can carry; the append is then refused, nothing written.
     pub fn append(
         &mut self,
         mut statement: Statement,
         validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
+        held: &[crate::ledger::Hash],
     ) -> Result<Receipt, WorkflowError> {
         let own = self.ledger.own_origin().clone();
         let domain = self.ledger.domain();
@@ -190,7 +196,29 @@ impl Session {
             validate(&self.ledger, &roster)?;
             super::clock::refuse_backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())?;
             let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
-            match self.ledger.append(std::slice::from_ref(&signed), Some(size), &self.origin_key, latest) {
+            let still_held = |conn: &rusqlite::Connection| {
+                for digest in held {
+                    match crate::evidence::store::holds(conn, digest) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Err(LedgerError::Refused(format!(
+                                "the stored bytes {} this entry names were removed by another rollcall process \
+                                 before it was written; nothing was written: run the command again",
+                                digest.short(16)
+                            )));
+                        }
+                        Err(e) => return Err(LedgerError::Refused(format!("cannot check the stored bytes: {e}"))),
+                    }
+                }
+                Ok(())
+            };
+            match self.ledger.append_if(
+                std::slice::from_ref(&signed),
+                Some(size),
+                &self.origin_key,
+                latest,
+                &still_held,
+            ) {
                 Ok(outcome) => {
                     return Ok(Receipt {
                         entry_id: signed.id,

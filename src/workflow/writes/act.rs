@@ -148,6 +148,17 @@ pub fn append_on(
     kind: &str,
     build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
 ) -> Result<Receipt, WorkflowError> {
+    append_naming_on(session, id, kind, build, &[])
+}
+
+/// [`append_on`] of an entry naming the stored bytes `held` (see [`Session::append`]).
+pub(crate) fn append_naming_on(
+    session: &mut Session,
+    id: &EntryId,
+    kind: &str,
+    build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
+    held: &[Hash],
+) -> Result<Receipt, WorkflowError> {
     let now = clock::now();
     let signer = session.signer.public();
     let statement = drafted(session, id, kind, build, now)?.0;
@@ -158,5 +169,5 @@ pub fn append_on(
         let fact = fact_for(&check_statement, &snap, signer, now)?;
         check_candidate(ledger, &view, &snap, &fact)
     };
-    super::append(session, statement, &validate)
+    super::append_naming(session, statement, &validate, held)
 }

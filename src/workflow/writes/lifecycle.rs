@@ -1,7 +1,7 @@
 //! After the decision: executing, validating, reviewing and closing a rollback, linking incidents,
 //! attaching evidence, and notes on a request.
 
-use super::act::{Built, Draft, append_on, on_request};
+use super::act::{Built, Draft, append_naming_on, append_on, on_request};
 use crate::audit::bodies::*;
 use crate::audit::kinds::*;
 use crate::audit::note::NoteBody;
@@ -164,7 +164,7 @@ fn attach_in(
         counts: Default::default(),
     };
     let mut warnings = Vec::new();
-    let mut stored = None;
+    let (mut stored, mut held) = (None, Vec::new());
     if let Some(path) = file {
         // Two bounded passes over the file: a scan (digest, size, text or not), then a copy into the store
         // that checks the bytes did not change; the parser then reads the stored copy as it streams.
@@ -177,6 +177,7 @@ fn attach_in(
         if crate::evidence::store::put_file(conn, path, &scan)? {
             stored = Some(scan.digest);
         }
+        held.push(scan.digest);
         let (parsed, warning) = crate::evidence::recognize::recognize_stream(&name, &scan, || {
             crate::evidence::store::open(conn, &scan.digest)
                 .map_err(std::io::Error::other)?
@@ -195,7 +196,7 @@ fn attach_in(
     }
     let appended = serde_json::to_value(body)
         .map_err(WorkflowError::from)
-        .and_then(|body| append_on(session, id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![]))));
+        .and_then(|body| append_naming_on(session, id, EVIDENCE_ATTACHED, &|_| Ok((body.clone(), vec![])), &held));
     let mut receipt = match appended {
         Ok(r) => r,
         Err(e) => {

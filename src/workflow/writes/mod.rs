@@ -33,7 +33,17 @@ pub(crate) fn append(
     statement: Statement,
     validate: &dyn Fn(&Ledger, &crate::identity::Roster) -> Result<(), WorkflowError>,
 ) -> Result<Receipt, WorkflowError> {
-    let receipt = session.append(statement, validate)?;
+    append_naming(session, statement, validate, &[])
+}
+
+/// [`append`] of a statement naming the stored bytes `held` (see [`Session::append`]).
+pub(crate) fn append_naming(
+    session: &mut Session,
+    statement: Statement,
+    validate: &dyn Fn(&Ledger, &crate::identity::Roster) -> Result<(), WorkflowError>,
+    held: &[crate::ledger::Hash],
+) -> Result<Receipt, WorkflowError> {
+    let receipt = session.append(statement, validate, held)?;
     let _ = crate::workflow::reads::index::refresh_if_free(&session.ledger, crate::workflow::clock::now());
     Ok(receipt)
 }
@@ -89,5 +99,43 @@ mod tests {
         assert_eq!(crate::evidence::store::check(conn, &named).unwrap(), Some(true));
         forget_blob(&ledger, Some(&named));
         assert_eq!(crate::evidence::store::check(conn, &named).unwrap(), Some(true), "an entry wants them");
+    }
+
+    /// Process A stores bytes, this process finds them stored (so stores none), A's entry is refused and A
+    /// removes them, then this process writes its entry naming them: the append is refused inside the
+    /// write transaction, nothing written. Before, the entry named bytes the file no longer held (damage
+    /// `verify` reports, and no bundle could carry it).
+    #[test]
+    fn an_entry_whose_bytes_another_process_removed_meanwhile_is_not_written() {
+        use crate::evidence::store;
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::demo::build(&dir.path().join("d"), 0, &mut |_| {}).unwrap().context();
+        let mut session = ctx.session(Some("alice")).unwrap();
+        let bytes: &[u8] = b"a file two processes attach at once";
+        let digest = crate::ledger::Hash::of(&[bytes]);
+        assert!(store::put(session.ledger.cache_conn(), &digest, bytes).unwrap(), "A stores them");
+        assert!(!store::put(session.ledger.cache_conn(), &digest, bytes).unwrap(), "this process finds them held");
+        let body = serde_json::to_value(crate::audit::note::NoteBody::new(&digest.to_hex(), None).unwrap()).unwrap();
+        let statement = || {
+            Statement::new_at(
+                crate::audit::note::KIND,
+                &session.signer.public(),
+                body.clone(),
+                &[],
+                crate::workflow::clock::now(),
+            )
+        };
+        let (first, second) = (statement(), statement());
+        forget_blob(&session.ledger, Some(&digest));
+        assert!(!store::holds(session.ledger.cache_conn(), &digest).unwrap(), "A removed them");
+        let own = session.ledger.own_origin().clone();
+        let size = session.ledger.size(&own).unwrap();
+        let refused = append_naming(&mut session, first, &|_, _| Ok(()), &[digest]).unwrap_err().to_string();
+        assert!(refused.contains("removed by another rollcall process"), "{refused}");
+        assert_eq!(session.ledger.size(&own).unwrap(), size, "nothing was written");
+        // Held again, the same append goes through.
+        assert!(store::put(session.ledger.cache_conn(), &digest, bytes).unwrap());
+        append_naming(&mut session, second, &|_, _| Ok(()), &[digest]).unwrap();
+        assert_eq!(session.ledger.size(&own).unwrap(), size + 1);
     }
 }

@@ -63,7 +63,8 @@ pub fn new_request(
         let view = RequestView::new(&fact)?;
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
     };
-    super::append(&mut session, statement, &validate)
+    let held: Vec<Hash> = blob.iter().map(|(digest, _)| *digest).collect();
+    super::append_naming(&mut session, statement, &validate, &held)
         .inspect_err(|_| super::forget_blob(&session.ledger, stored.as_ref()))
 }
 
