@@ -257,12 +257,54 @@ impl Durations {
     }
 }
 
+/// Names counted by what they name: without case (Unicode) and the spaces around them, each with the
+/// spellings it was written in (spaces trimmed) and how often.
+#[derive(Default)]
+struct Spellings(std::collections::HashMap<String, BTreeMap<String, usize>>);
+
+impl Spellings {
+    fn add(&mut self, name: &str) {
+        let spelled = name.trim();
+        let key = spelled.to_lowercase();
+        let spellings = self.0.entry(key).or_default();
+        match spellings.get_mut(spelled) {
+            Some(n) => *n += 1,
+            None => {
+                spellings.insert(spelled.to_string(), 1);
+            }
+        }
+    }
+
+    /// One row per name: its most frequent spelling (of equally frequent ones, the first in code point
+    /// order) and the count of every spelling.
+    fn rows(self) -> BTreeMap<String, usize> {
+        self.0
+            .into_values()
+            .filter_map(|spellings| {
+                let total = spellings.values().sum();
+                let mut best: Option<(&String, usize)> = None;
+                for (s, &n) in &spellings {
+                    if best.is_none_or(|(_, b)| n > b) {
+                        best = Some((s, n));
+                    }
+                }
+                best.map(|(s, _)| (s.clone(), total))
+            })
+            .collect()
+    }
+}
+
 /// The figures, computed one request at a time (oldest first, as the report lists them): memory grows
 /// with the number of distinct periods, environments, components and flags, and by one number per request
 /// for each duration, never with the requests' text.
 pub(crate) struct Builder {
     now: DateTime<Utc>,
     m: Metrics,
+    /// Environments and components by name without case or surrounding spaces (as `--env`, `--component`
+    /// and `reconcile` compare them), each with its spellings and their counts: one row per name, under its
+    /// most frequent spelling.
+    envs: Spellings,
+    components: Spellings,
     detect: Durations,
     approve: Durations,
     execute: Durations,
@@ -274,6 +316,8 @@ impl Builder {
         Builder {
             now,
             m: Metrics::default(),
+            envs: Spellings::default(),
+            components: Spellings::default(),
             detect: Durations::default(),
             approve: Durations::default(),
             execute: Durations::default(),
@@ -287,9 +331,9 @@ impl Builder {
         let week = r.requested_at.iso_week();
         *m.per_week.entry(format!("{}-W{:02}", week.year(), week.week())).or_default() += 1;
         *m.per_month.entry(r.requested_at.format("%Y-%m").to_string()).or_default() += 1;
-        // "production " and "production" are one environment (its case is kept: the name as written).
-        *m.by_env.entry(r.env.trim().to_string()).or_default() += 1;
-        *m.by_component.entry(r.component.trim().to_string()).or_default() += 1;
+        // "production ", "Production" and "production" are one environment, shown as most requests wrote it.
+        self.envs.add(&r.env);
+        self.components.add(&r.component);
         *m.by_category.entry(r.category.clone()).or_default() += 1;
         *m.by_status.entry(r.status.clone()).or_default() += 1;
         for f in &r.flags {
@@ -316,6 +360,8 @@ impl Builder {
 
     pub(crate) fn finish(self) -> Metrics {
         let mut m = self.m;
+        m.by_env = self.envs.rows();
+        m.by_component = self.components.rows();
         m.time_to_detect = self.detect.finish("no known deploy time");
         m.time_to_approve = self.approve.finish("not approved");
         m.time_to_execute = self.execute.finish("not executed");
@@ -367,6 +413,29 @@ mod tests {
             requested_at: t(d, 0),
             ..Default::default()
         }
+    }
+
+    /// One environment written four ways is one row, under the spelling most requests used, as `--env`
+    /// and `reconcile` take it; a component likewise (Unicode case: "ÄPI" and "äpi").
+    #[test]
+    fn names_written_with_other_case_or_spaces_are_one_row() {
+        let named = |id: &str, env: &str, component: &str| RequestFacts {
+            env: env.into(),
+            component: component.into(),
+            ..req(id, 2)
+        };
+        let m = compute(
+            &[
+                named("a", "Production", "ÄPI"),
+                named("b", "production", "äpi "),
+                named("c", " production", "äpi"),
+                named("d", "PRODUCTION", "web"),
+                named("e", "staging", "web"),
+            ],
+            t(20, 0),
+        );
+        assert_eq!(m.by_env, BTreeMap::from([("production".to_string(), 4), ("staging".to_string(), 1)]));
+        assert_eq!(m.by_component, BTreeMap::from([("äpi".to_string(), 3), ("web".to_string(), 2)]));
     }
 
     #[test]
