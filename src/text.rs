@@ -115,10 +115,20 @@ pub(crate) fn json_pretty_to<W: std::io::Write, T: serde::Serialize + ?Sized>(
     value.serialize(&mut ser)
 }
 
-/// serde_json's pretty layout, with the strings' dangerous characters escaped (see [`json_pretty`]).
-struct SafeJson(serde_json::ser::PrettyFormatter<'static>);
+/// As [`json_pretty`], on one line (serde_json's compact layout): a JSON Lines record (`log --follow
+/// --json`).
+pub(crate) fn json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeJson(serde_json::ser::CompactFormatter));
+    value.serialize(&mut ser)?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
 
-impl serde_json::ser::Formatter for SafeJson {
+/// serde_json's layout `F` (pretty or compact), with the strings' dangerous characters escaped (see
+/// [`json_pretty`]).
+struct SafeJson<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
     fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
@@ -388,6 +398,11 @@ mod tests {
             json_pretty(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap(),
             serde_json::to_string_pretty(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap()
         );
+        // One line, as escaped: serde_json's compact layout.
+        let line = json_line(&v).unwrap();
+        assert!(!line.contains('\n') && !one_line(&line).suspicious, "{line}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
+        assert_eq!(json_line(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap(), r#"{"a":[1,{"b":"c"}]}"#);
     }
 
     proptest! {
@@ -395,7 +410,10 @@ mod tests {
         fn json_output_is_terminal_safe_and_lossless(s in any::<String>()) {
             let text = json_pretty(&s).unwrap();
             prop_assert!(!one_line(&text).suspicious, "{:?}", text);
-            prop_assert_eq!(serde_json::from_str::<String>(&text).unwrap(), s);
+            prop_assert_eq!(&serde_json::from_str::<String>(&text).unwrap(), &s);
+            let line = json_line(&s).unwrap();
+            prop_assert!(!one_line(&line).suspicious, "{:?}", line);
+            prop_assert_eq!(serde_json::from_str::<String>(&line).unwrap(), s);
         }
     }
 

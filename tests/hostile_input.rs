@@ -1150,6 +1150,50 @@ fn member_text_reaches_terminals_and_reports_escaped() {
     assert!(!md.contains("<img"), "{md}");
 }
 
+/// A member name from an admin-signed roster entry (a peer's, unchecked by this machine's enrolment
+/// rules) holding a C1 control (CSI) and a bidi override is escaped in `log --after --json`, the JSON
+/// Lines stream, as in every other JSON output (before, serde_json wrote it raw); and a bundle whose file
+/// name holds an OSC 52 sequence (a peer names the files of a shared directory) is named escaped by
+/// `verify --bundle`.
+#[test]
+fn a_hostile_member_name_and_bundle_path_are_printed_escaped() {
+    use rollcall::ledger::{PublicKey, Statement};
+    let env = common::team();
+    let alice = env.signing_key("alice");
+    let mallory = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+    let name = "ops\u{9b}2J\u{202e}";
+    let body =
+        serde_json::json!({"name": name, "key": PublicKey::from_signing(&mallory).encode(), "roles": ["requester"]});
+    env.append_raw(&Statement::new("identity.enrolled", &PublicKey::from_signing(&alice), body, &[]), &alice);
+    let note = serde_json::json!({"text": "hello"});
+    env.append_raw(&Statement::new("note", &PublicKey::from_signing(&mallory), note, &[]), &mallory);
+    let out = env.run(&["--json", "log", "--after", "0"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(r#""actor_name":"ops\u009b2J\u202e""#), "{text}");
+    assert!(!text.contains('\u{9b}') && !text.contains('\u{202e}'), "{text}");
+    let names: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["actor_name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == name), "the stream reads back the same name: {names:?}");
+
+    // A bundle that verifies (its path on the "ledger" line), and one cut short (on the "bundle" line).
+    let path = env.dir.path().join("x\u{1b}]52;c;cm0gLXJmIH4K\u{7}.rollcall");
+    env.ok(&["export", "--out", path.to_str().unwrap(), "--as", "alice"]);
+    let whole = std::fs::read(&path).unwrap();
+    let before = env.fingerprint();
+    for (bytes, verifies) in [(whole.clone(), true), (whole[..whole.len() / 2].to_vec(), false)] {
+        std::fs::write(&path, &bytes).unwrap();
+        let out = env.run(&["verify", "--bundle", path.to_str().unwrap()]);
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.success(), verifies, "{shown}");
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown}");
+        assert!(shown.contains("x<U+001B>]52;c;cm0gLXJmIH4K<U+0007>.rollcall"), "{shown}");
+    }
+    assert_eq!(env.fingerprint(), before);
+}
+
 /// The console shows a revert operation whole, however long (what an approval signs and CI runs): an
 /// argument hidden past 400 characters (before, the Record tab and the signing preview cut there) is on
 /// the screen, in the detail and in the approval dialog.

@@ -1873,6 +1873,65 @@ fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_th
     assert!(forms >= 2 && post_hoc == 1, "{forms} forms, {post_hoc} post-hoc");
 }
 
+/// A form filled from an observation holds the names as recorded (what `request new --from-observed`
+/// files), not the escaped display text: a component with a zero-width space was filed as the literal
+/// `api<U+200B>`. The form shows the value escaped.
+#[test]
+fn a_form_filled_from_an_observation_holds_its_names_as_recorded_and_shows_them_escaped() {
+    let env = common::team();
+    let gh = env.home().join("gh.json");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ingest/github-deployments-rollback.json"),
+        &gh,
+    )
+    .unwrap();
+    env.ok(&[
+        "ingest",
+        "github",
+        gh.to_str().unwrap(),
+        "--env",
+        "production",
+        "--component",
+        "api\u{200b}",
+        "--as",
+        "bob",
+    ]);
+    let mut h = common::console(&env, "bob", 140, 30);
+    h.press(KeyCode::Char('2'));
+    let rows = h.state.history.list.rows.clone();
+    let mut forms = 0;
+    for (i, _) in rows.iter().enumerate().filter(|(_, r)| r.kind == "deployment.observed") {
+        h.state.history.list.selected = i;
+        h.press(KeyCode::Char('o'));
+        let Some(rollcall::tui::state::Modal::Action(dlg)) = h.state.modals.last() else { continue };
+        forms += 1;
+        let component = dlg.fields.iter().find(|f| f.label == "component").expect("the field");
+        assert_eq!(component.value, "api\u{200b}");
+        if dlg.title == "Post-hoc request for an unrecorded rollback" {
+            let rationale = dlg.fields.iter().find(|f| f.label == "rationale").expect("the field");
+            assert!(rationale.value.contains(" of api\u{200b} in production"), "{}", rationale.value);
+        }
+        h.press(KeyCode::Enter);
+        let screen = h.render();
+        assert!(screen.contains("api<U+200B>") && !screen.contains('\u{200b}'), "{screen}");
+        h.press(KeyCode::Esc);
+        h.state.modals.clear();
+    }
+    assert!(forms >= 2, "{forms} forms");
+
+    // The dashboard's bars name environments escaped (a peer's request may spell one with a bidi
+    // override), and a toast quoting what a worker said is escaped too.
+    h.press(KeyCode::Char('3'));
+    if let Some(m) = h.state.metrics.as_mut() {
+        m.by_env = vec![("prod\u{202e}".into(), 2)];
+    }
+    let screen = h.render();
+    assert!(screen.contains("prod<U+202") && !screen.contains('\u{202e}'), "{screen}");
+    h.send(Msg::Notice("said \u{1b}]52;c;cm0gLXJmIH4K\u{7}".into()));
+    let toast = h.state.toasts.last().unwrap();
+    assert!(toast.text.contains("said <U+001B>]52") && !toast.text.contains('\u{7}'), "{:?}", toast.text);
+}
+
 /// A console opened while another process rebuilds the request index (the background rebuild after a large
 /// import) says why its queue waits before it waits, then shows the queue once the rebuild is done.
 #[test]

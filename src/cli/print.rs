@@ -164,7 +164,7 @@ pub(crate) fn print_verify(
             "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
         }));
     } else {
-        say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), what);
+        say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), safe(what));
         for o in r.origins.iter().filter(|o| o.origin != audit) {
             say!(
                 "origin {}: {} of {} verified, {}, {}",
@@ -177,7 +177,7 @@ pub(crate) fn print_verify(
         }
         say!("{}", integrity_line(r.failure.as_ref()));
         for c in r.completeness.iter().filter(|c| c.origin != audit) {
-            say!("completeness ({}): {}", safe(&c.origin), c.statement);
+            say!("completeness ({}): {}", safe(&c.origin), safe(&c.statement));
         }
         for e in &r.witnesses.equivocations {
             say!("{}", workflow::witness::equivocation_line(e));

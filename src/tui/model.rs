@@ -129,6 +129,9 @@ pub struct Alert {
     pub artifact: Option<String>,
     pub by: Option<String>,
     pub description: Option<String>,
+    /// The observation as recorded, unsanitized: what a request filed from it is filled with (the fields
+    /// above are escaped and cut for display; a form filled from them would sign `<U+200B>` or `…`).
+    pub recorded: Box<crate::workflow::reconcile::Observation>,
 }
 
 impl Alert {

@@ -545,7 +545,9 @@ impl AppState {
     /// Shows `text` for a while; the same text already shown stays once and is shown for longer (several
     /// reads failing for one cause, a damaged file, say it once).
     pub(crate) fn toast(&mut self, text: impl Into<String>, error: bool) {
-        let text = text.into();
+        // Sanitized here, once for every toast: many quote what a worker said, which may quote a member's
+        // name or a peer's text (escaping is idempotent for text escaped already).
+        let text = crate::text::one_line(&text.into()).text.into_owned();
         let ttl = if error { 40 } else { 20 };
         if let Some(t) = self.toasts.iter_mut().find(|t| t.text == text && t.error == error) {
             t.ttl = ttl;

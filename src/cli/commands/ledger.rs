@@ -108,13 +108,15 @@ fn log_stream(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, Workflo
                 Some((o, i, p)) => (json!(o), json!(i), json!(p)),
                 None => (serde_json::Value::Null, serde_json::Value::Null, serde_json::Value::Null),
             };
-            json!({
+            // Escaped as every other JSON output is: a member name from a peer's roster entry may hold C1
+            // controls or bidi overrides, which plain serde_json writes raw.
+            crate::text::json_line(&json!({
                 "seq": l.seq, "entry_id": l.entry_id.to_hex(), "kind": l.kind, "actor": l.actor,
                 "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts, "origin": origin,
                 "index": index, "position": position, "verified": l.verified,
                 "refs": l.refs.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
-            })
-            .to_string()
+            }))
+            .unwrap_or_default()
         } else {
             let actor = actor_label(&l.actor_name, &l.actor_key_id, &l.actor);
             let at =

@@ -222,7 +222,7 @@ pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, Workf
                     &json!({"bundle": bundle, "intact": false, "integrity": {"ok": false, "failure": {"problem": e.to_string(), "not_read": not_read}}}),
                 );
             } else {
-                say!("bundle {}", bundle.display());
+                say!("bundle {}", safe(&bundle.display().to_string()));
                 match (not_read, &e) {
                     (true, crate::sync::SyncError::AuditCopy(..)) => {
                         say!("integrity: NOT VERIFIED, {}", safe(&e.to_string()))
@@ -328,11 +328,11 @@ pub(crate) fn verify_proof(
                     say!("cosigned by {}", safe(&v.witnesses.join(", ")));
                 }
                 if v.key_trusted {
-                    say!("origin key {} matches the trusted key given", v.origin_vkey);
+                    say!("origin key {} matches the trusted key given", safe(&v.origin_vkey));
                 } else {
                     say!(
                         "origin key {} was read from the proof: compare it with the ledger's published key (or pass --key)",
-                        v.origin_vkey
+                        safe(&v.origin_vkey)
                     );
                 }
             }

@@ -285,15 +285,18 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
     if refused_to_sign(s) {
         return vec![];
     }
+    // Filled from the observation as recorded, as `request new --from-observed` is: the alert's own fields
+    // are escaped and cut for display.
+    let o = &a.recorded.observed;
     let p = match crate::workflow::reconcile::prefill(
-        &a.source,
-        &a.env,
-        &a.component,
-        &a.revision,
-        a.from.as_deref(),
-        &a.to,
-        a.rollback,
-        &a.at,
+        &o.source,
+        &o.env,
+        &o.component,
+        &o.revision,
+        o.from.as_deref(),
+        &o.to,
+        o.rollback,
+        &o.at,
     ) {
         Ok(p) => p,
         Err(why) => {
@@ -310,14 +313,14 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
     let rationale = if p.post_hoc {
         format!(
             "Post-hoc record: {} shows revision {} of {} in {} rolled back from {} to {} at {}{}, with no request filed before it ran.",
-            a.source,
-            a.revision,
-            a.component,
-            a.env,
+            o.source,
+            o.revision,
+            o.component,
+            o.env,
             p.from,
             p.to,
-            a.at,
-            a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()
+            o.at,
+            o.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()
         )
     } else {
         String::new()
@@ -328,8 +331,8 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
         ("change", p.change.clone()),
         ("rationale", rationale),
         ("user impact", impact),
-        ("component", a.component.clone()),
-        ("environment", a.env.clone()),
+        ("component", o.component.clone()),
+        ("environment", o.env.clone()),
         ("revert command", p.revert_command.clone().unwrap_or_default()),
         ("from", p.from.clone()),
         ("to", p.to.clone()),

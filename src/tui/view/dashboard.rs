@@ -33,7 +33,12 @@ pub(super) fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect) {
         items
             .iter()
             .take(6)
-            .map(|(k, v)| Bar::default().label(Line::from(k.chars().take(10).collect::<String>())).value(*v))
+            // Names as the requests wrote them (a peer's among them): sanitized before they are cut.
+            .map(|(k, v)| {
+                Bar::default()
+                    .label(Line::from(crate::tui::model::safe(k).chars().take(10).collect::<String>()))
+                    .value(*v)
+            })
             .collect()
     };
     f.render_widget(

@@ -271,15 +271,18 @@ pub(crate) fn fitted(s: &AppState, d: &ActionDialog, width: u16, rows: u16) -> V
             .map(|(i, fl)| {
                 let focused = d.step == Step::Fill && i == d.focus;
                 let value = if fl.choices.is_empty() { fl.value.clone() } else { format!("◀ {} ▶", fl.value) };
-                // The cursor where it stands in the text (the end unless ←/→ moved it).
+                // Shown sanitized (a value filled from an observation, or pasted, may hold a bidi override),
+                // each side of the cursor on its own so the cursor stays between the same characters. The
+                // cursor where it stands in the text (the end unless ←/→ moved it).
+                let safe = |s: &str| crate::text::one_line(s).text.into_owned();
                 let shown = if focused && fl.choices.is_empty() {
                     let chars: Vec<char> = value.chars().collect();
                     let at = chars.len() - d.cursor_back.min(chars.len());
                     let (before, after): (String, String) =
                         (chars[..at].iter().collect(), chars[at..].iter().collect());
-                    format!(" {before}█{after}")
+                    format!(" {}█{}", safe(&before), safe(&after))
                 } else {
-                    format!(" {value}")
+                    format!(" {}", safe(&value))
                 };
                 Line::from(vec![
                     Span::styled(format!("{:<label_width$}", label_of(fl)), if focused { t.selected } else { t.title }),

@@ -131,13 +131,13 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
         .iter()
         .map(|e| EvidenceItem {
             id: e.rec.id,
-            kind: e.rec.body.kind.clone(),
+            kind: safe(&e.rec.body.kind),
             name: safe(e.rec.body.name.as_deref().or(e.rec.body.url.as_deref()).unwrap_or("-")),
             summary: safe(e.rec.body.summary.as_deref().unwrap_or("")),
             purged: e.purged.as_ref().map(|p| {
                 format!(
                     "purged by {} at {}: {}",
-                    roster.display(&p.actor),
+                    safe(&roster.display(&p.actor)),
                     p.ts.format("%Y-%m-%d %H:%M"),
                     safe(&p.body.reason)
                 )
@@ -211,8 +211,10 @@ pub(super) fn detail_of(s: &Shown, can: Can) -> Detail {
         }
     }
     if let Some(cs) = &r.changeset {
-        lineage
-            .push(("change set".into(), format!("{} files from {}, sha256 {}", cs.files, cs.source, &cs.sha256[..16])));
+        lineage.push((
+            "change set".into(),
+            format!("{} files from {}, sha256 {}", cs.files, safe(&cs.source), crate::text::prefix(&cs.sha256, 16)),
+        ));
     }
     let (policy_id, _) = s.snap.policies.current();
     let sign = SignPreview {
@@ -500,6 +502,7 @@ pub(super) fn alert(
         artifact: b.artifact.as_deref().map(safe),
         by: b.by.as_deref().map(safe),
         description: b.description.as_deref().map(safe),
+        recorded: Box::new(o.clone()),
     }
 }
 
