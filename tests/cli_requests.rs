@@ -1309,6 +1309,31 @@ fn a_failed_run_leaves_the_request_open_to_decisions() {
     assert_eq!((code, v["does_not_count"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
 }
 
+/// A CD tool that knows where it rolls back says so: `gate REQ --env` blocks a request filed for another
+/// environment (checklist item `environment`, read from the signed record, as `gate --change --env` and
+/// `execute --env` compare: without case and surrounding spaces); the request's own passes as without it.
+#[test]
+fn the_gate_holds_a_request_to_the_environment_the_caller_rolls_back_in() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    let item = |g: &serde_json::Value| {
+        g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "environment").cloned().unwrap_or_default()
+    };
+    let out = env.run(&["--json", "gate", &req, "--env", "staging"]);
+    assert_eq!(out.status.code(), Some(1));
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((g["gate"].clone(), item(&g)["met"].clone()), (false.into(), false.into()), "{g}");
+    assert_eq!(item(&g)["detail"], "the request is for production, not staging");
+    let text = String::from_utf8_lossy(&env.run(&["gate", &req, "--env", "staging"]).stdout).into_owned();
+    assert!(text.contains("gate BLOCKS") && text.contains("[ ] environment"), "{text}");
+    let g = env.json(&["gate", &req, "--env", " Production "]);
+    assert_eq!((g["gate"].clone(), item(&g)["met"].clone()), (true.into(), true.into()), "{g}");
+    assert!(item(&gate(&env, &req).1).is_null(), "no environment item unless asked");
+    assert!(env.fails(&["gate", &req, "--env", " "], 2).contains("--env must not be empty"));
+}
+
 /// A CD tool that knows which component it rolls back says so: the gate blocks a request that does not
 /// list it (checklist item `component`, by request and by change), and `execute` refuses to record a run
 /// of another component, writing nothing; the component the request lists passes and records.

@@ -414,7 +414,10 @@ fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
     // A request of another environment: joined, refused (1), nothing recorded or pushed.
     let (staging, vars) = hook("post-rollback-staging", "succeeded");
     let err = failed(&run_script(&staging.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
-    assert!(err.contains("NOT RECORDED: request") && err.contains("not a request for environment staging"), "{err}");
+    assert!(
+        err.contains("NOT RECORDED: request") && err.contains("the request reverts production, not staging"),
+        "{err}"
+    );
     assert_eq!(bundles(), published, "nothing pushed");
     // The component the tool rolls back: another one blocks the gate and is not recorded; a name that
     // could be an option is bad configuration.
@@ -521,10 +524,24 @@ fn a_request_not_approved_blocks_and_names_what_is_missing() {
     tested(&w.founder, &req, "bob");
     w.founder.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
     w.publish();
+    // The gate weighs the environment from the signed record (checklist item `environment`): the verdict
+    // says why. Before, the script asked `list --env`, which reads the request index, a cache.
     let staging = run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging")));
     let err = failed(&staging, 1);
-    assert!(err.contains("not a request for environment staging"), "{err}");
-    assert!(!ci.verdict.exists(), "no verdict when the environment does not match");
+    assert!(
+        err.contains("BLOCKED") && err.contains("environment (the request is for production, not staging)"),
+        "{err}"
+    );
+    let v = ci.verdict();
+    let item = v["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "environment").cloned();
+    assert_eq!(item.map(|i| i["met"].clone()), Some(serde_json::json!(false)), "{v}");
+    // An edited index does not move it: with the index row saying staging (where `list --env staging`
+    // found it, and the approved request passed), the record still says production.
+    let db = rusqlite::Connection::open(ci.home.join("ledger.db")).unwrap();
+    assert_eq!(db.execute("UPDATE request_index SET env = 'staging'", []).unwrap(), 1);
+    drop(db);
+    let err = failed(&run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("staging"))), 1);
+    assert!(err.contains("environment (the request is for production, not staging)"), "{err}");
     let production = run_script(&ci.dir, &with(&vars, "ROLLCALL_ENVIRONMENT", Some("production")));
     assert_eq!(production.status.code(), Some(0), "{}{}", stdout(&production), stderr(&production));
 }

@@ -12,8 +12,8 @@
 #
 # Exit status
 #   0  the policy lets the revert run now (gate PASSES)
-#   1  gate BLOCKS (the unmet requirements are named on stderr), or the request is not for
-#      ROLLCALL_ENVIRONMENT
+#   1  gate BLOCKS (the unmet requirements are named on stderr; a request not for
+#      ROLLCALL_ENVIRONMENT misses `environment`)
 #   2  bad configuration: a required variable is missing, the request id is malformed or unknown
 #   3  the ledger could not be brought up to date or read: rollcall or git missing, the exchange
 #      unreachable, a peer bundle refused by sync, the join failed
@@ -42,9 +42,10 @@
 #   ROLLCALL_LEDGER        the ledger file (default: $ROLLCALL_HOME/ledger.db)
 #   ROLLCALL_PASSPHRASE    passphrase of the keys in the keystore (needed to join, and by sync to
 #                          cosign what it verified); ROLLCALL_ORIGIN_PASSPHRASE when the origin key's differs
-#   ROLLCALL_ENVIRONMENT   refuse (exit 1) a request filed for another environment than this one
-#                          (a request approved for staging does not open production); required with
-#                          ROLLCALL_CHANGE
+#   ROLLCALL_ENVIRONMENT   the environment the rollback runs in: the gate blocks (exit 1), and a record
+#                          is refused, for a request filed for another one (a request approved for
+#                          staging does not open production; `gate --env`, `execute --env`, read from the
+#                          signed record); required with ROLLCALL_CHANGE
 #   ROLLCALL_COMPONENT     the component the rollback rolls back (a Helm release, an Argo CD
 #                          application): the gate blocks, and a record is refused, unless the request
 #                          lists it (`gate --component`, `execute --component`; names compared without
@@ -178,6 +179,16 @@ else
     fi
     gate_args=("$request")
     what="request $request"
+    # Where the job rolls back: the gate blocks a request filed for another environment (checklist item
+    # `environment`, read from the signed record, never from the request index), and `execute` refuses to
+    # record its run.
+    if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
+        if [[ $ROLLCALL_ENVIRONMENT =~ [[:cntrl:]] ]] || [[ $ROLLCALL_ENVIRONMENT == -* ]] ||
+            [ "${#ROLLCALL_ENVIRONMENT}" -gt 300 ]; then
+            die 2 "ROLLCALL_ENVIRONMENT $(printf '%q' "$ROLLCALL_ENVIRONMENT") is not an environment name (1 to 300 characters, no control characters, not starting with '-')"
+        fi
+        gate_args+=("--env=$ROLLCALL_ENVIRONMENT")
+    fi
 fi
 # Set but blank (a template that rendered to nothing) is a mistake, not "no check".
 if [ -n "${ROLLCALL_COMPONENT+set}" ]; then
@@ -289,7 +300,7 @@ fi
 # ROLLCALL_PUBLISH=yes push this machine's own; with no, the working copy stays as fetched above.
 sync=("$bin" sync --git "$workdir")
 if [ "$publish" = no ]; then sync+=(--offline --pull-only); fi
-# A record publishes only once it is made (5' below): a refused one leaves nothing in the exchange.
+# A record publishes only once it is made (4' below): a refused one leaves nothing in the exchange.
 first=("${sync[@]}")
 if [ -n "$record" ]; then first+=(--pull-only); fi
 rc=0
@@ -298,24 +309,7 @@ if [ "$rc" -ne 0 ]; then
     die 3 "cannot sync the ledger from $exchange (rollcall sync exited $rc): $(last_error)"
 fi
 
-# 4. The environment, when the job says which one it rolls back (gate --change weighs it itself).
-if [ -n "$request" ] && [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
-    rc=0
-    listing=$("$bin" --json list --env "$ROLLCALL_ENVIRONMENT" 2>"$errlog") || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        cat -- "$errlog"
-        die 3 "cannot list the requests for $ROLLCALL_ENVIRONMENT (rollcall exited $rc): $(last_error)"
-    fi
-    prefix=$(printf '%s' "$request" | tr 'A-F' 'a-f')
-    ids=$(grep -Eo '"id": *"[0-9a-f]{64}"' <<<"$listing" || true)
-    if ! grep -Eq "\"$prefix[0-9a-f]*\"$" <<<"$ids"; then
-        verdict_word=BLOCKED
-        if [ -n "$record" ]; then verdict_word="NOT RECORDED"; fi
-        die 1 "$verdict_word: request $request is not a request for environment $ROLLCALL_ENVIRONMENT (or does not exist)"
-    fi
-fi
-
-# 5'. After the rollback: record its run (the approved revert operation, in the request's environment) and
+# 4'. After the rollback: record its run (the approved revert operation, in the request's environment) and
 # publish the record; no gate.
 if [ -n "$record" ]; then
     execute=("$bin" execute "$request" --outcome "$record"
@@ -347,7 +341,7 @@ if [ -n "$record" ]; then
     exit 0
 fi
 
-# 5. The gate. The JSON evaluation decides; the text form goes to the log.
+# 4. The gate. The JSON evaluation decides; the text form goes to the log.
 rc=0
 "$bin" --json gate "${gate_args[@]}" >"$verdict" 2>"$errlog" || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then

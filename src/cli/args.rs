@@ -596,8 +596,10 @@ pub(crate) struct GateArgs {
     /// The gate passes when a request to revert it in --env lets the revert run now.
     #[arg(long, value_name = "ID", requires = "env")]
     pub change: Option<String>,
-    /// With --change: the environment the revert runs in.
-    #[arg(long, value_name = "ENV", requires = "change")]
+    /// The environment the revert runs in. With --change: which requests count. With REQ: the gate
+    /// blocks unless the request is for it (checklist item `environment`; compared as the policy compares
+    /// environments, without case and surrounding spaces).
+    #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
     /// The component the revert rolls back (a Helm release, an Argo CD application): the gate blocks
     /// unless the request lists it (checklist item `component`).

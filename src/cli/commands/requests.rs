@@ -218,12 +218,12 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let GateArgs { req, change, env, component, ledger_id } = a;
     let (pin, component) = (ledger_id.as_deref(), component.as_deref());
-    let req = match (req, change, env) {
-        (Some(req), None, None) => req,
+    let (req, env) = match (req, change, env) {
+        (Some(req), None, env) => (req, env),
         (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, component, json),
         _ => return Err(WorkflowError::Usage("give REQ, or --change ID with --env ENV".into())),
     };
-    let s = workflow::query::gate(ctx, &req, pin, component)?;
+    let s = workflow::query::gate(ctx, &req, pin, component, env.as_deref())?;
     if json {
         let mut j = render::eval_json(&s.eval, &s.snap.roster);
         j["request"] = s.view.id.to_hex().into();

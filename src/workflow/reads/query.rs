@@ -105,18 +105,48 @@ fn pinned(
 }
 
 /// The gate: whether the revert of `req` may run now, with the checklist; with `pin`, only from the ledger
-/// with that id ([`pinned`]).
-pub fn gate(ctx: &Context, req: &str, pin: Option<&str>, component: Option<&str>) -> Result<Shown, WorkflowError> {
+/// with that id ([`pinned`]). With `component` and `env`, a caller that knows what it rolls back and where
+/// has the gate block unless the request's current record names them (checklist items `component` and
+/// `environment`), read from the checked entries like every other item, never from the request index.
+pub fn gate(
+    ctx: &Context,
+    req: &str,
+    pin: Option<&str>,
+    component: Option<&str>,
+    env: Option<&str>,
+) -> Result<Shown, WorkflowError> {
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
     component_arg(component)?;
+    if env.is_some_and(|e| e.trim().is_empty()) {
+        return Err(WorkflowError::Usage("--env must not be empty".into()));
+    }
     let pin = pin.map(ledger_id_arg).transpose()?;
     let mut s = answer(ctx, req, pin.as_ref())?;
+    if let Some(e) = env {
+        weigh_env(&mut s, e);
+    }
     if let Some(c) = component {
         weigh_component(&mut s, c);
     }
     Ok(s)
+}
+
+/// Adds the checklist item `environment` for a caller that rolls back in `asked`: met when the request's
+/// current record is for it (compared as the policy compares environments); else the gate blocks.
+fn weigh_env(s: &mut Shown, asked: &str) {
+    let held = &s.view.record().env;
+    let met = crate::audit::record::same_env(held, asked);
+    if !met {
+        s.eval.gate = false;
+    }
+    let detail = if met {
+        format!("the request is for {}", crate::text::safe(held.trim()))
+    } else {
+        format!("the request is for {}, not {}", crate::text::safe(held.trim()), crate::text::safe(asked.trim()))
+    };
+    s.eval.checklist.push(crate::policy::evaluate::Item { id: "environment", met, waived: false, detail });
 }
 
 /// Why a request listing `components` does not roll back `asked`, or `None` when it lists it. Names are
