@@ -31,6 +31,12 @@ impl Table {
     }
 }
 
+/// The columns a terminal gives `cell` (sanitized text): a wide character (CJK) takes two, a combining
+/// mark none. Counting characters instead shifted every later column of a row holding `管理者`.
+fn columns(cell: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(cell)
+}
+
 /// Column widths of a table measured one row at a time, and its lines: for a table too long to hold,
 /// measured in one pass over its rows and printed in a second.
 pub(crate) struct Widths(Vec<usize>);
@@ -45,7 +51,7 @@ impl Widths {
     /// Widens the columns to fit `cells` (already sanitized).
     pub(crate) fn measure(&mut self, cells: &[String]) {
         for (w, c) in self.0.iter_mut().zip(cells) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(columns(c));
         }
     }
 
@@ -56,11 +62,30 @@ impl Widths {
         for (i, c) in cells.iter().enumerate().take(cols) {
             line.push_str(c);
             if i + 1 < cols {
-                line.push_str(&" ".repeat(self.0[i].saturating_sub(c.chars().count()) + 2));
+                line.push_str(&" ".repeat(self.0[i].saturating_sub(columns(c)) + 2));
             }
         }
         let mut line = line.trim_end().to_string();
         line.push('\n');
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns line up by what the terminal shows: a name of three wide characters takes six columns and a
+    /// letter with a combining accent one, so the cells after them start where every other row's do.
+    #[test]
+    fn wide_and_combining_characters_keep_the_columns_aligned() {
+        let mut t = Table::new(&["NAME", "ROLE"]);
+        t.row(vec!["管理者".into(), "admin".into()]);
+        t.row(vec!["cafe\u{301}".into(), "approver".into()]);
+        t.row(vec!["bob".into(), "requester".into()]);
+        let out = t.render();
+        // The columns before the second cell (which follows the last run of two spaces).
+        let starts: Vec<usize> = out.lines().map(|l| columns(&l[..l.rfind("  ").unwrap() + 2])).collect();
+        assert_eq!(starts, vec![8, 8, 8, 8], "{out}");
     }
 }

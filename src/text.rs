@@ -181,6 +181,26 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
     }
 }
 
+/// `s` padded with spaces to `width` terminal columns (a wide character takes two, a combining mark none):
+/// `format!("{:<N}")` counts characters, which shifts what follows a name such as `管理者`.
+pub(crate) fn pad(s: &str, width: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(used)))
+}
+
+/// The longest start of `s` that fits in `width` terminal columns, and the columns it takes.
+pub(crate) fn fit(s: &str, width: usize) -> (&str, usize) {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            return (&s[..i], used);
+        }
+        used += w;
+    }
+    (s, used)
+}
+
 /// Shorthand: the one-line sanitized form as an owned string.
 pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
@@ -403,6 +423,15 @@ mod tests {
         assert!(!line.contains('\n') && !one_line(&line).suspicious, "{line}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
         assert_eq!(json_line(&serde_json::json!({"a": [1, {"b": "c"}]})).unwrap(), r#"{"a":[1,{"b":"c"}]}"#);
+    }
+
+    #[test]
+    fn padding_and_fitting_count_terminal_columns() {
+        assert_eq!(pad("管理者", 8), "管理者  ");
+        assert_eq!(pad("cafe\u{301}", 6), "cafe\u{301}  ");
+        assert_eq!(pad("toolong", 3), "toolong");
+        assert_eq!(fit("管理者", 5), ("管理", 4));
+        assert_eq!(fit("abc", 5), ("abc", 3));
     }
 
     proptest! {

@@ -250,9 +250,9 @@ pub(crate) fn show_text(s: &Shown) -> String {
         for d in &e.decisions {
             let comment = v.decisions.iter().find(|x| x.id == d.entry).map(|x| x.body.comment.as_str()).unwrap_or("");
             out.push_str(&format!(
-                "  {:<8} {:<28} {}  {:?}  {}\n",
+                "  {:<8} {} {}  {:?}  {}\n",
                 format!("{:?}", d.decision).to_lowercase(),
-                safe(&d.name),
+                crate::text::pad(&safe(&d.name), 28),
                 when(&d.ts),
                 safe(comment),
                 match &d.excluded {
@@ -365,10 +365,10 @@ pub(crate) fn show_text(s: &Shown) -> String {
     out.push_str("\nTIMELINE\n");
     for t in &v.timeline {
         out.push_str(&format!(
-            "  #{:<6} {}  {:<20} {}{}\n",
+            "  #{:<6} {}  {} {}{}\n",
             t.index,
             when(&t.ts),
-            t.kind,
+            crate::text::pad(&safe(&t.kind), 20),
             who(r, &t.actor),
             t.ignored.as_ref().map(|w| format!("  [does not count: {}]", safe(w))).unwrap_or_default()
         ));

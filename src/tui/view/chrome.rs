@@ -184,8 +184,9 @@ fn fit_hints(hints: &[String], width: usize) -> String {
 pub(super) fn toasts(f: &mut Frame<'_>, s: &AppState, body: Rect) {
     let t = &s.theme;
     for (i, toast) in s.toasts.iter().rev().enumerate() {
-        let text: String = toast.text.chars().take(body.width.saturating_sub(4) as usize).collect();
-        let w = (text.chars().count() as u16 + 2).min(body.width);
+        // Cut and sized by terminal columns (a wide character takes two).
+        let (text, used) = crate::text::fit(&toast.text, body.width.saturating_sub(4) as usize);
+        let w = (used as u16 + 2).min(body.width);
         let y = body.y + body.height.saturating_sub(2 + i as u16);
         if y < body.y {
             break;
