@@ -294,6 +294,122 @@ fn a_sync_that_takes_a_copied_entry_says_so() {
     assert_eq!(verify_json(&c).0, 1);
 }
 
+/// An entry the gate's verdict rests on held by two logs (dave re-appends carol's approval to his own log
+/// with the library) makes `gate` block, checklist item `copies`, until an admin acknowledges it: a copy can
+/// move an entry in the ledger's order (an execution copied into a log that had not seen the approvals stops
+/// counting there, and the approved request opened the gate again), and nothing says which leaf is the
+/// original (here the copy, in a log that had not seen the test evidence, makes the approval not count).
+/// `gate --change` weighs it the same way.
+#[test]
+fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
+    use rollcall::ledger::{Hash, Ledger};
+    let (a, b, c) = three();
+    // dave's machine joined before the request and saw nothing since (a log takes no entry stamped before
+    // what it has seen).
+    let d = peer(&a, "dave", "test.example/dave", &["requester"]);
+    let req = file_request(&b, "bob", "low");
+    common::tested(&b, &req, "bob");
+    c.import(&b.export("b1.rollcall"));
+    let approval = c.json(&["approve", &req, "--comment", "canary clean", "--as", "carol"])["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.import(&b.export("b2.rollcall"));
+    a.import(&c.export("c1.rollcall"));
+    let gate = |args: &[&str]| {
+        let out = a.run(&[&["--json", "gate"], args].concat());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), v)
+    };
+    let copies_item = |v: &serde_json::Value| {
+        v["checklist"].as_array().and_then(|l| l.iter().find(|i| i["id"] == "copies").cloned()).unwrap_or_default()
+    };
+    let (code, v) = gate(&[&req]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(copies_item(&v).is_null(), "{v}");
+
+    let row = Ledger::open_read_only(&a.ledger()).unwrap().entry(&Hash::from_hex(&approval).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&d.ledger()).unwrap();
+    l.append(std::slice::from_ref(&row.entry), None, &d.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    a.import(&d.export("d.rollcall"));
+    let (code, v) = gate(&[&req]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["gate"], false, "{v}");
+    let item = copies_item(&v);
+    assert_eq!(item["met"], false, "{v}");
+    assert!(item["detail"].as_str().unwrap().contains(&format!("(first {})", &approval[..12])), "{item}");
+    let (code, v) = gate(&["--change", "deploy-4411", "--env", "production"]);
+    assert_eq!(code, Some(1), "{v}");
+
+    let evidence = verify_json(&a).1["equivocations"][0]["evidence"].as_str().unwrap().to_string();
+    a.ok(&[
+        "acknowledge",
+        &evidence[..16],
+        "--finding",
+        "bob's test of the library; no order changed",
+        "--as",
+        "alice",
+    ]);
+    // Acknowledged, the copy no longer blocks by itself. What it did stays: the approval is judged at its
+    // first position, now in dave's log, which had not seen the test evidence (the order a copy can move,
+    // and why the gate gives no passing verdict while one is open).
+    let (code, v) = gate(&[&req]);
+    assert!(copies_item(&v).is_null(), "{v}");
+    assert_eq!(code, Some(1), "{v}");
+    let approvals = v["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "approvals").unwrap();
+    assert!(approvals["detail"].as_str().unwrap().contains("signed without the required test evidence"), "{v}");
+}
+
+/// The attack the `copies` item stops: erin's signed execution of an approved request, copied by a member
+/// into a log of their own that had seen nothing since before the request (its origin name chosen so its
+/// leaf sorts first at the same time), is judged at that first position, where no approval is in its past:
+/// it stops counting and the request read *approved* again, so `gate` passed for a second rollback. The
+/// gate now blocks while the copy is open.
+#[test]
+fn an_execution_copied_into_an_older_log_does_not_reopen_the_gate() {
+    use rollcall::ledger::{Hash, Ledger};
+    let (a, b, c) = three();
+    let erin_origin = "test.example/erin";
+    let e = peer(&a, "erin", erin_origin, &["executor"]);
+    let tag = |name: &str| {
+        let h = Hash::of(&[name.as_bytes()]);
+        u32::from_be_bytes([h.0[0], h.0[1], h.0[2], h.0[3]])
+    };
+    let mallory_origin =
+        (0..).map(|i| format!("test.example/mallory-{i}")).find(|n| tag(n) < tag(erin_origin)).unwrap();
+    let m = peer(&a, "mallory", &mallory_origin, &["requester"]);
+    let req = file_request(&b, "bob", "low");
+    common::tested(&b, &req, "bob");
+    c.import(&b.export("b.rollcall"));
+    c.ok(&["approve", &req, "--comment", "canary clean", "--as", "carol"]);
+    e.import(&b.export("b2.rollcall"));
+    e.import(&c.export("c.rollcall"));
+    let executed =
+        e.json(&["execute", &req, "--outcome", "succeeded", "--as", "erin"])["entry_id"].as_str().unwrap().to_string();
+    for bundle in [b.export("b3.rollcall"), c.export("c2.rollcall"), e.export("e.rollcall")] {
+        a.import(&bundle);
+    }
+    assert_eq!(a.run(&["gate", &req]).status.code(), Some(1), "executed: the approval let one rollback through");
+
+    let row = Ledger::open_read_only(&a.ledger()).unwrap().entry(&Hash::from_hex(&executed).unwrap()).unwrap().unwrap();
+    let mut l = Ledger::open(&m.ledger()).unwrap();
+    l.append(std::slice::from_ref(&row.entry), None, &m.signing_key("origin"), i64::MAX).unwrap();
+    drop(l);
+    a.import(&m.export("m.rollcall"));
+    let out = a.run(&["--json", "gate", &req]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let unmet: Vec<&str> = v["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["met"] == false)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmet, ["copies"], "only the copy blocks it now (the execution stopped counting): {v}");
+}
+
 /// `sync --git --pull-only` (an auditor's copy, a gate job given read access to the exchange only): the
 /// other machines' bundles are pulled and imported, and nothing is written to the exchange: no bundle of
 /// its own in the working copy, no commit, no push; run again, every file is unchanged since the last

@@ -534,6 +534,27 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Of `ids`, those several leaves hold, each with its leaves (log name and index, in the order of
+    /// [`Ledger::entries_in_several_leaves`]): one look-up of the leaves' entry index per id.
+    pub(crate) fn several_leaves_of(&self, ids: &[EntryId]) -> Result<Vec<(EntryId, Vec<LeafPlace>)>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.name, l.idx FROM leaves l JOIN origins o ON o.id = l.origin WHERE l.entry_id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let mut leaves: Vec<LeafPlace> = stmt
+                .query_map(params![id.0], |r| {
+                    Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+                })?
+                .collect::<Result<_, _>>()?;
+            if leaves.len() > 1 {
+                leaves.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
+                out.push((*id, leaves));
+            }
+        }
+        Ok(out)
+    }
+
     /// Entries that more than one log holds (one scan of the leaves' entry index; normally none), and how
     /// many leaves point at an entry an earlier leaf already points at: the number of distinct entries the
     /// leaves hold is the number of leaves less that (what [`super::verify::orphan_entries`] needs, without

@@ -32,21 +32,30 @@ pub fn show(ctx: &Context, req: &str) -> Result<Shown, WorkflowError> {
 /// [`show`], from the ledger with id `pin` only when given ([`pinned`], checked before the request is
 /// looked up).
 fn answer(ctx: &Context, req: &str, pin: Option<&crate::ledger::Hash>) -> Result<Shown, WorkflowError> {
-    let ledger = ctx.open_read_only()?;
+    answer_on(&ctx.open_read_only()?, ctx, req, pin)
+}
+
+/// [`answer`] from `ledger` (opened read-only from `ctx`).
+fn answer_on(
+    ledger: &crate::ledger::Ledger,
+    ctx: &Context,
+    req: &str,
+    pin: Option<&crate::ledger::Hash>,
+) -> Result<Shown, WorkflowError> {
     let checked = match pin {
         Some(want) => {
-            let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
-            pinned(ctx, &snap, &ledger, want)?;
+            let snap = std::sync::Arc::new(Snapshot::load(ledger)?);
+            pinned(ctx, &snap, ledger, want)?;
             Some(snap)
         }
         None => None,
     };
-    let id = resolve_request(&ledger, req)?;
+    let id = resolve_request(ledger, req)?;
     let snap = match checked {
         Some(snap) => snap,
-        None => std::sync::Arc::new(Snapshot::load(&ledger)?),
+        None => std::sync::Arc::new(Snapshot::load(ledger)?),
     };
-    shown(&ledger, snap, &id, clock::now())
+    shown(ledger, snap, &id, clock::now())
 }
 
 /// Request `id` loaded from its checked rows and evaluated at `now`.
@@ -123,7 +132,9 @@ pub fn gate(
         return Err(WorkflowError::Usage("--env must not be empty".into()));
     }
     let pin = pin.map(ledger_id_arg).transpose()?;
-    let mut s = answer(ctx, req, pin.as_ref())?;
+    let ledger = ctx.open_read_only()?;
+    let mut s = answer_on(&ledger, ctx, req, pin.as_ref())?;
+    weigh_copies(&ledger, &mut s)?;
     if let Some(e) = env {
         weigh_env(&mut s, e);
     }
@@ -131,6 +142,43 @@ pub fn gate(
         weigh_component(&mut s, c);
     }
     Ok(s)
+}
+
+/// Adds the checklist item `copies` when an entry the verdict rests on (the request's own entries and every
+/// governance entry) is held by several logs and no acknowledgment closes that: the gate then blocks. A log
+/// appends only what its machine signs, and a copy can move an entry in the ledger's order (an execution
+/// copied into a log that had not seen the approvals is judged there and stops counting, and the approved
+/// request would open the gate again); nothing in the file says which leaf is the original, so no verdict
+/// that could pass is given until the copy is investigated and acknowledged (`rollcall verify` names it).
+fn weigh_copies(ledger: &crate::ledger::Ledger, s: &mut Shown) -> Result<(), WorkflowError> {
+    let (row, rows) = super::state::request_rows(ledger, &s.view.id)?;
+    let mut ids: Vec<EntryId> = std::iter::once(&row).chain(&rows).map(|r| r.entry.id).collect();
+    ids.extend(ledger.entries_of_kinds(&crate::identity::kinds::GOVERNANCE_KINDS)?.iter().map(|r| r.entry.id));
+    ids.sort();
+    ids.dedup();
+    let copies = ledger.several_leaves_of(&ids)?;
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let evidence = copies.iter().map(|(id, leaves)| super::witness::copy_evidence(*id, leaves)).collect();
+    let (open, _) = super::witness::split_equivocations(ledger, evidence, &s.snap.roster)?;
+    let Some(first) = open.first() else { return Ok(()) };
+    s.eval.gate = false;
+    s.eval.checklist.push(crate::policy::evaluate::Item {
+        id: "copies",
+        met: false,
+        waived: false,
+        detail: format!(
+            "{} entr{} this verdict rests on {} held by several logs (first {}): a copy can move an entry in the \
+             ledger's order; `rollcall verify` names {}, an admin or security approver acknowledges once investigated",
+            open.len(),
+            if open.len() == 1 { "y" } else { "ies" },
+            if open.len() == 1 { "is" } else { "are" },
+            crate::text::prefix(first.ours.lines().next().unwrap_or(""), 12),
+            if open.len() == 1 { "it" } else { "them" },
+        ),
+    });
+    Ok(())
 }
 
 /// Adds the checklist item `environment` for a caller that rolls back in `asked`: met when the request's
@@ -313,6 +361,7 @@ pub fn gate_by_change(
                 continue;
             }
         };
+        weigh_copies(&ledger, &mut s)?;
         if let Some(c) = component {
             weigh_component(&mut s, c);
         }
