@@ -16,8 +16,36 @@ pub(crate) fn command(program: impl AsRef<OsStr>) -> Command {
     c
 }
 
+/// The variables that unlock keys: no program rollcall starts sees them, not even rollcall itself started
+/// again for work that signs nothing.
+pub(crate) const PASSPHRASES: [&str; 2] = ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE"];
+
+/// `program` without [`PASSPHRASES`], keeping rollcall's other variables: rollcall run again for work of its
+/// own that signs nothing (the background index rebuild, which outlives the command that started it and
+/// whose environment the same user could read from `/proc` meanwhile).
+pub(crate) fn without_passphrases(program: impl AsRef<OsStr>) -> Command {
+    let mut c = Command::new(program);
+    for name in PASSPHRASES {
+        c.env_remove(name);
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rollcall_run_again_keeps_its_variables_but_not_the_passphrases() {
+        // SAFETY: as below; this variable is this test's own. (The passphrases themselves are not set in
+        // this process: other tests read them. The child's environment says they are removed.)
+        unsafe { std::env::set_var("ROLLCALL_CHILD_TEST_KEPT", "kept") };
+        let mut c = super::without_passphrases("env");
+        for name in super::PASSPHRASES {
+            assert!(c.get_envs().any(|(k, v)| k == name && v.is_none()), "{name} removed");
+        }
+        let env = String::from_utf8_lossy(&c.output().expect("env runs").stdout).into_owned();
+        assert!(env.contains("ROLLCALL_CHILD_TEST_KEPT=kept"), "{env}");
+    }
+
     #[test]
     fn no_rollcall_variable_reaches_the_program() {
         // The test process has ROLLCALL_* set by nobody in particular: set one for the child to miss.

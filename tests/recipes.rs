@@ -235,6 +235,12 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     assert!(gh.contains("steps.gate.outcome == 'success'"), "the record step only after a passing gate");
     // Inputs reach the script as variables, never pasted into shell text.
     assert!(!gh.lines().any(|l| l.contains("run:") && l.contains("${{ inputs.")), "{gh}");
+    // The passphrase only in the steps that sign (the gate script, the record), never job-wide where the
+    // revert command and the install's build scripts would inherit it.
+    let job_env = &gh[gh.find("    env:").unwrap()..gh.find("    steps:").unwrap()];
+    assert!(!job_env.contains("ROLLCALL_PASSPHRASE:"), "{job_env}");
+    assert_eq!(gh.matches("ROLLCALL_PASSPHRASE: ${{ secrets.ROLLCALL_PASSPHRASE }}").count(), 2, "{gh}");
+    assert!(!gh[rollback..record].contains("ROLLCALL_PASSPHRASE:"), "the rollback step runs without it");
 
     let gl = read("gitlab/.gitlab-ci.yml");
     let stages = gl.find("stages:").expect("stages");
@@ -243,6 +249,7 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     let rollback_job = &gl[job..];
     assert!(rollback_job.contains("needs: [gate]") && rollback_job.contains("when: manual"), "{rollback_job}");
     assert!(gl.contains("\ngate:") && gl.matches("- rollcall-gate.sh").count() == 2, "both jobs gate");
+    assert!(gl.contains(r#"env -u ROLLCALL_PASSPHRASE -u ROLLCALL_ORIGIN_PASSPHRASE "${argv[@]}""#), "{gl}");
 
     let helm = read("helm/templates/rollcall-pre-rollback-hook.yaml");
     for needle in [
@@ -309,6 +316,54 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     ] {
         assert!(readme.contains(name), "examples/ci/README.md does not mention {name}");
     }
+}
+
+/// The passphrase reaches only the rollcall commands that sign (the join, the sync): not git (nor its
+/// helpers and hooks, nor what a persisted working copy's config names) and not the read-only gate. A
+/// wrapper on PATH and in ROLLCALL_BIN writes each program's arguments and whether it saw a passphrase.
+#[test]
+fn the_passphrase_reaches_only_the_rollcall_commands_that_sign() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.approved();
+    let ci = w.ci("runner-env");
+    let bin = ci.dir.join("wrapped");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = ci.dir.join("seen.log");
+    let real_git = String::from_utf8(Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let wrapper = |name: &str, real: &str| {
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{name} $1 $2 passphrase=${{ROLLCALL_PASSPHRASE:+yes}}\" >> '{}'\nexec '{real}' \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    };
+    wrapper("git", &real_git);
+    let rollcall = wrapper("rollcall", env!("CARGO_BIN_EXE_rollcall"));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let vars =
+        with(&with(&w.gate_vars(&ci, &req), "ROLLCALL_BIN", Some(rollcall.to_str().unwrap())), "PATH", Some(&path));
+    let out = run_script(&ci.dir, &vars);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let seen = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = seen.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("git ")), "{seen}");
+    for l in &lines {
+        let signs = l.starts_with("rollcall init --join") || l.starts_with("rollcall sync --git");
+        assert_eq!(l.ends_with("passphrase=yes"), signs, "{l}\n{seen}");
+    }
+    assert!(lines.iter().any(|l| l.starts_with("rollcall --json gate")), "{seen}");
 }
 
 /// An approved request: the script joins from the exchange, syncs, passes (exit 0) with a verdict file

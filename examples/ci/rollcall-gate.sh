@@ -41,7 +41,8 @@
 # Optional variables
 #   ROLLCALL_LEDGER        the ledger file (default: $ROLLCALL_HOME/ledger.db)
 #   ROLLCALL_PASSPHRASE    passphrase of the keys in the keystore (needed to join, and by sync to
-#                          cosign what it verified); ROLLCALL_ORIGIN_PASSPHRASE when the origin key's differs
+#                          cosign what it verified); ROLLCALL_ORIGIN_PASSPHRASE when the origin key's differs.
+#                          The script passes them to the rollcall commands that sign and to nothing else.
 #   ROLLCALL_ENVIRONMENT   the environment the rollback runs in: the gate blocks (exit 1), and a record
 #                          is refused, for a request filed for another one (a request approved for
 #                          staging does not open production; `gate --env`, `execute --env`, read from the
@@ -122,6 +123,22 @@ need() {
     if [ -z "${!name:-}" ]; then
         die 2 "$name is not set; $2"
     fi
+}
+
+# The passphrases reach only the rollcall commands that sign (join, sync, execute): kept in shell
+# variables, out of the environment of everything else this script starts (git, its remote helpers,
+# credential helpers and the commands a persisted working copy's config names; the read-only gate).
+declare -A secret=()
+for v in ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE; do
+    if [ -n "${!v+set}" ]; then secret[$v]=${!v}; fi
+    unset "$v"
+done
+# Runs "$@" with the passphrases this script was given (exported in a subshell: never in an argv).
+signing() {
+    (
+        for v in "${!secret[@]}"; do export "$v=${secret[$v]}"; done
+        exec "$@"
+    )
 }
 
 # Whatever happens next, no verdict from an earlier run is left to be read as this one's.
@@ -267,7 +284,8 @@ if [ ! -e "$ledger" ]; then
     if [ -z "${ROLLCALL_JOIN_AS:-}" ] || [ -z "${ROLLCALL_ORIGIN:-}" ]; then
         die 2 "no ledger at $ledger; point ROLLCALL_HOME at an existing one, or set ROLLCALL_JOIN_AS and ROLLCALL_ORIGIN to join the exchange's ledger"
     fi
-    need ROLLCALL_PASSPHRASE "joining unlocks the key of $ROLLCALL_JOIN_AS"
+    [ -n "${secret[ROLLCALL_PASSPHRASE]:-}" ] ||
+        die 2 "ROLLCALL_PASSPHRASE is not set; joining unlocks the key of $ROLLCALL_JOIN_AS"
     # Whoever can push to the exchange (or point ROLLCALL_EXCHANGE elsewhere) could otherwise offer a
     # ledger of their own making, with this key enrolled by an admin they invented.
     need ROLLCALL_LEDGER_ID "set it to the id of the team's ledger (as \`rollcall verify\` prints it), so the job joins that ledger and no other"
@@ -285,7 +303,7 @@ if [ ! -e "$ledger" ]; then
     why="the exchange holds no bundle (*.rollcall) to join from"
     shopt -s nullglob
     for bundle in "$workdir"/*.rollcall; do
-        if run "$bin" init --join "$bundle" --as "$ROLLCALL_JOIN_AS" --origin "$ROLLCALL_ORIGIN" \
+        if run signing "$bin" init --join "$bundle" --as "$ROLLCALL_JOIN_AS" --origin "$ROLLCALL_ORIGIN" \
             --ledger-id "$ROLLCALL_LEDGER_ID"; then
             joined=$bundle
             break
@@ -298,7 +316,7 @@ fi
 
 # 3. Sync: import every peer's bundle (each verified; a refused one fails the run), and with
 # ROLLCALL_PUBLISH=yes push this machine's own; with no, the working copy stays as fetched above.
-sync=("$bin" sync --git "$workdir")
+sync=(signing "$bin" sync --git "$workdir")
 if [ "$publish" = no ]; then sync+=(--offline --pull-only); fi
 # A record publishes only once it is made (4' below): a refused one leaves nothing in the exchange.
 first=("${sync[@]}")
@@ -312,7 +330,7 @@ fi
 # 4'. After the rollback: record its run (the approved revert operation, in the request's environment) and
 # publish the record; no gate.
 if [ -n "$record" ]; then
-    execute=("$bin" execute "$request" --outcome "$record"
+    execute=(signing "$bin" execute "$request" --outcome "$record"
         --notes "recorded by rollcall-gate.sh after the rollback (ROLLCALL_RECORD=$record)")
     if [ -n "${ROLLCALL_JOIN_AS:-}" ]; then execute+=(--as "$ROLLCALL_JOIN_AS"); fi
     if [ -n "${ROLLCALL_OUTPUT_FILE:-}" ]; then execute+=("--output-file=$ROLLCALL_OUTPUT_FILE"); fi

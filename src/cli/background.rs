@@ -9,7 +9,7 @@ use crate::workflow::index::Upkeep;
 use crate::workflow::{Context, WorkflowError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Where the request index stands once a command that may defer its rebuild returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +89,8 @@ fn start(ledger: &Path) -> std::io::Result<(u32, PathBuf)> {
         crate::ledger::statement::format_ts(crate::workflow::clock::now()),
         ledger.display()
     )?;
-    let mut cmd = Command::new(std::env::current_exe()?);
+    // It signs nothing: the passphrases of the command that started it stay behind.
+    let mut cmd = crate::child::without_passphrases(std::env::current_exe()?);
     cmd.arg("--ledger")
         .arg(&ledger)
         .args(["rebuild", "--if-behind"])

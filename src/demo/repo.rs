@@ -4,11 +4,10 @@
 use crate::workflow::error::WorkflowError;
 use chrono::{DateTime, Duration, Utc};
 use std::path::Path;
-use std::process::Command;
 
 pub(super) fn git(repo: &Path, args: &[&str], at: DateTime<Utc>) -> Result<String, WorkflowError> {
     let date = at.to_rfc3339();
-    let out = Command::new("git")
+    let out = crate::child::command("git")
         .arg("-C")
         .arg(repo)
         .args(args)

@@ -96,8 +96,7 @@ fn kill_all(child: &mut std::process::Child) {
 }
 
 /// Variables of this process a command never sees: the passphrases that unlock keys.
-const WITHHELD: [&str; 2] =
-    [crate::identity::passphrase::PASSPHRASE_ENV, crate::workflow::context::ORIGIN_PASSPHRASE_ENV];
+const WITHHELD: [&str; 2] = crate::child::PASSPHRASES;
 
 /// The process for `argv`: piped, without the passphrases, leading its own process group.
 fn command(argv: &[String]) -> Option<Command> {
