@@ -161,7 +161,7 @@ fn emergency_story_with_overdue_review() {
         &env,
         &["review", &req, "--summary", "all fine", "--as", "erin"],
         1,
-        "must come from someone who did neither",
+        "must come from someone who did none of these",
     );
     env.ok(&["review", &req, "--kind", "post-incident", "--summary", "pods stuck", "--as", "erin"]);
     let overdue = |env: &Env| {
@@ -202,13 +202,40 @@ fn emergency_story_with_overdue_review() {
         &env,
         &["close", &req, "--resolution", "made-permanent", "--comment", "done", "--as", "erin"],
         1,
-        "by someone who neither invoked it nor ran the revert",
+        "by someone who neither invoked it, ran the revert",
     );
     env.ok(&["review", &req, "--summary", "break-glass justified", "--lesson", "alert earlier", "--as", "alice"]);
     assert_eq!(env.json(&["show", &req])["status"], "reviewed");
     assert!(env.json(&["obligations"])["obligations"].as_array().unwrap().is_empty());
     env.ok(&["close", &req, "--resolution", "rolled-forward", "--comment", "fix shipped", "--as", "erin"]);
     assert_eq!(verify_json(&env).0, 0);
+}
+
+/// The post-hoc review is the emergency path's only approval: whoever filed (or amended) the request does
+/// not settle it, even holding a role that reviews (frank, requester and approver). rollcall refuses to sign
+/// it, and one signed behind its back settles nothing; before, the requester's own review closed the
+/// emergency, so one member with a colluding on-call could file, run and sign off a revert.
+#[test]
+fn the_requester_does_not_settle_the_emergency_of_their_own_request() {
+    let env = team();
+    let req = file_request(&env, "frank", "critical");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    assert_eq!(env.json(&["show", &req])["status"], "review-due");
+    let before = env.fingerprint();
+    let err = env.fails(&["review", &req, "--summary", "all fine", "--as", "frank"], 1);
+    assert!(err.contains("filed or amended the request"), "{err}");
+    assert_eq!(env.fingerprint(), before);
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let frank = env.signing_key("frank");
+    let body = serde_json::json!({"request": req, "kind": "post-hoc", "summary": "my own", "lessons": []});
+    env.append_raw(
+        &Statement::new("rollback.reviewed", &PublicKey::from_signing(&frank), body, &[Hash::from_hex(&req).unwrap()]),
+        &frank,
+    );
+    assert_eq!(env.json(&["show", &req])["status"], "review-due", "the requester's own review settles nothing");
+    env.ok(&["review", &req, "--summary", "break-glass justified", "--as", "carol"]);
+    assert_eq!(env.json(&["show", &req])["status"], "reviewed");
 }
 
 /// Only the roles the policy names in `emergency.may_review` settle an emergency's post-hoc review: bob, a

@@ -304,8 +304,8 @@ pub struct ForkRun {
 }
 
 /// Why a close may not count, or be signed, while an emergency's post-hoc review is owed.
-const EMERGENCY_UNREVIEWED: &str =
-    "the post-hoc review of the emergency is still due (by someone who neither invoked it nor ran the revert)";
+const EMERGENCY_UNREVIEWED: &str = "the post-hoc review of the emergency is still due (by someone who neither \
+     invoked it, ran the revert, nor filed or amended the request)";
 
 /// Why a close may not count, or be signed, while a fork's review is owed.
 const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
@@ -331,7 +331,12 @@ impl Fork {
         }
         let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| s.fact(e.id)).collect();
         // (Every counted execution is one of `related`: were one not, no review would settle the fork.)
-        let reviewed = v.reviews.iter().find(|r| ran.len() == v.executions.len() && settles(r, &ran, s)).map(|r| r.id);
+        // Nor by whoever filed or amended the request: a review of their own request's runs.
+        let reviewed = v
+            .reviews
+            .iter()
+            .find(|r| ran.len() == v.executions.len() && v.authored_by(&r.actor).is_none() && settles(r, &ran, s))
+            .map(|r| r.id);
         let runs = v
             .executions
             .iter()
@@ -754,10 +759,13 @@ impl RequestView {
     }
 
     /// Whether a post-hoc review `key` signs may settle the request's emergency (FORMAT.md §1.2): `key`
-    /// did not sign the emergency that counts, nor any counted execution. Whoever broke the glass, or ran
-    /// the revert under it, does not review it.
+    /// did not sign the emergency that counts, nor any counted execution, nor any version of the request.
+    /// Whoever broke the glass, ran the revert under it, or asked for it, does not review it: the review is
+    /// the emergency path's only approval, and a requester's own would be self-approval.
     pub(crate) fn settles_emergency(&self, key: &PublicKey) -> bool {
-        self.emergency.as_ref().is_some_and(|e| e.actor != *key) && !self.executions.iter().any(|x| x.actor == *key)
+        self.emergency.as_ref().is_some_and(|e| e.actor != *key)
+            && !self.executions.iter().any(|x| x.actor == *key)
+            && self.authored_by(key).is_none()
     }
 
     /// Why `key` may not sign a post-hoc review of this request, if it may not: it invoked the emergency or
@@ -765,8 +773,8 @@ impl RequestView {
     /// is anyone's).
     pub(crate) fn post_hoc_refusal(&self, key: &PublicKey) -> Option<&'static str> {
         (self.emergency.is_some() && !self.settles_emergency(key)).then_some(
-            "the signer invoked this emergency or ran its revert; its post-hoc review must come from someone who \
-             did neither (a post-incident review is open to anyone)",
+            "the signer invoked this emergency, ran its revert or filed or amended the request; its post-hoc \
+             review must come from someone who did none of these (a post-incident review is open to anyone)",
         )
     }
 
@@ -779,7 +787,9 @@ impl RequestView {
     /// neither its invoker nor an executor), or a fork's (by none of its runs' executors).
     pub(crate) fn review_owed_by(&self, key: &PublicKey) -> bool {
         (self.emergency_review_owed() && self.settles_emergency(key))
-            || (self.fork_unreviewed() && !self.executions.iter().any(|e| e.actor == *key))
+            || (self.fork_unreviewed()
+                && !self.executions.iter().any(|e| e.actor == *key)
+                && self.authored_by(key).is_none())
     }
 
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
@@ -1259,14 +1269,15 @@ mod tests {
         assert_eq!(obligations.len(), 1);
         assert!(obligations[0].overdue);
         let review =
-            fact(5, REVIEWED, 1, json!({"request": rid(), "kind": "post-hoc", "summary": "ok", "lessons": ["x"]}));
+            fact(5, REVIEWED, 4, json!({"request": rid(), "kind": "post-hoc", "summary": "ok", "lessons": ["x"]}));
         let v = RequestView::fold(&r, &[em.clone(), exec.clone(), review], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Reviewed);
         assert!(v.obligations(now).is_empty());
     }
 
-    /// Whoever broke the glass (2) or ran the revert under it (3) does not settle the emergency's post-hoc
-    /// review, nor does a post-incident review; until someone else's post-hoc review, the close is refused.
+    /// Whoever broke the glass (2), ran the revert under it (3) or filed the request (1) does not settle the
+    /// emergency's post-hoc review, nor does a post-incident review; until someone else's post-hoc review,
+    /// the close is refused.
     #[test]
     fn an_emergencys_post_hoc_review_is_not_its_invokers_or_executors() {
         let r = request();
@@ -1284,19 +1295,25 @@ mod tests {
             fact(pos, CLOSED, 1, json!({"request": rid(), "resolution": "made-permanent", "comment": format!("{pos}")}))
         };
         let now = DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z").unwrap().with_timezone(&Utc);
-        let own = [review(4, 2, "post-hoc"), review(5, 3, "post-hoc"), review(6, 1, "post-incident")];
+        let own = [
+            review(4, 2, "post-hoc"),
+            review(5, 3, "post-hoc"),
+            review(6, 1, "post-hoc"),
+            review(7, 4, "post-incident"),
+        ];
         let mut related = vec![em, exec];
         related.extend(own.iter().cloned());
-        related.push(close(7));
+        related.push(close(8));
         let v = RequestView::fold(&r, &related, &NoRules).unwrap();
-        assert_eq!((v.phase, v.reviews.len()), (Phase::Reviewed, 3), "{v:?}");
+        assert_eq!((v.phase, v.reviews.len()), (Phase::Reviewed, 4), "{v:?}");
         assert!(v.review_owed(), "{v:?}");
         assert_eq!(v.obligations(now).iter().map(|o| o.kind).collect::<Vec<_>>(), ["post-hoc-review"]);
-        assert_eq!(why(&v, &related[5]), EMERGENCY_UNREVIEWED);
-        assert!(!v.review_owed_by(&key(2)) && !v.review_owed_by(&key(3)) && v.review_owed_by(&key(1)));
+        assert_eq!(why(&v, &related[6]), EMERGENCY_UNREVIEWED);
+        assert!(![1, 2, 3].iter().any(|k| v.review_owed_by(&key(*k))) && v.review_owed_by(&key(4)));
+        assert!(v.post_hoc_refusal(&key(1)).is_some_and(|w| w.contains("filed or amended")));
         // Someone else's post-hoc review settles it, and a close after it counts.
         related.pop();
-        related.extend([review(8, 1, "post-hoc"), close(9)]);
+        related.extend([review(9, 4, "post-hoc"), close(10)]);
         let v = RequestView::fold(&r, &related, &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Closed, "{v:?}");
         assert!(!v.review_owed() && v.obligations(now).is_empty(), "{v:?}");
