@@ -1011,6 +1011,14 @@ impl RequestView {
                 if b.reason.trim().is_empty() {
                     return Err("an emergency needs a reason".into());
                 }
+                // Whoever breaks the glass authorizes what they saw: an amendment that took effect before
+                // (signed concurrently, or placed there by a log of its signer's making) changed what would
+                // run, and an emergency naming the version before it waives nothing for the new one.
+                if Hash::from_hex(&b.version) != Some(self.current().id) {
+                    return Err("names a version the request no longer shows (it was amended before the \
+                                emergency took effect): invoke it again for the version shown"
+                        .into());
+                }
                 self.emergency = Some(rec(f, b));
                 self.phase = Phase::Emergency;
             }
@@ -1273,6 +1281,28 @@ mod tests {
         let v = RequestView::fold(&r, &[em.clone(), exec.clone(), review], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Reviewed);
         assert!(v.obligations(now).is_empty());
+    }
+
+    /// An emergency naming a version the request no longer shows (an amendment took effect before it) is
+    /// not admitted: its invoker authorized the operation they saw, not the amended one. Naming the version
+    /// shown, it is.
+    #[test]
+    fn an_emergency_is_for_the_version_it_names() {
+        let r = request();
+        let v2 = amend(2, &rid(), "changed before the glass broke");
+        let emergency = |pos: u64, version: &Fact| {
+            fact(
+                pos,
+                EMERGENCY,
+                2,
+                json!({"request": rid(), "version": version.id.to_hex(), "reason": "outage", "review_due": "2026-11-25T10:00:00Z"}),
+            )
+        };
+        let v = RequestView::fold(&r, &[v2.clone(), emergency(3, &r)], &NoRules).unwrap();
+        assert!(v.emergency.is_none() && v.phase == Phase::Open, "{v:?}");
+        assert!(v.timeline[2].ignored.as_deref().unwrap().contains("no longer shows"), "{:?}", v.timeline);
+        let v = RequestView::fold(&r, &[v2.clone(), emergency(3, &v2)], &NoRules).unwrap();
+        assert!(v.emergency.is_some() && v.phase == Phase::Emergency, "{v:?}");
     }
 
     /// Whoever broke the glass (2), ran the revert under it (3) or filed the request (1) does not settle the
