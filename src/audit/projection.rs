@@ -976,6 +976,11 @@ impl RequestView {
                 if Hash::from_hex(&b.previous) != Some(self.current().id) {
                     return Err("amends a version that is no longer current".into());
                 }
+                // A new version ends what was decided on the last (its rejections included): one that changes
+                // nothing would lift a rejection with nothing addressed.
+                if b.record == *self.current().record {
+                    return Err("changes nothing: the record is the current version's own".into());
+                }
                 b.record.validate().map_err(|r| r.0)?;
                 self.versions.push(Version {
                     id: f.id,
@@ -1281,6 +1286,27 @@ mod tests {
         let v = RequestView::fold(&r, &[em.clone(), exec.clone(), review], &NoRules).unwrap();
         assert_eq!(v.phase, Phase::Reviewed);
         assert!(v.obligations(now).is_empty());
+    }
+
+    /// An amendment that changes nothing is not admitted: it would end a rejection of the version it
+    /// repeats (decisions count only on the current version) with nothing addressed.
+    #[test]
+    fn an_amendment_that_changes_nothing_does_not_lift_a_rejection() {
+        let r = request();
+        let reject = fact(
+            2,
+            REJECTED,
+            3,
+            json!({"request": rid(), "version": rid(), "revert_digest": "x", "evidence": [], "policy": rid(),
+                   "decision": "reject", "comment": "not this"}),
+        );
+        let same =
+            fact(3, AMENDED, 1, json!({"request": rid(), "previous": rid(), "reason": "again", "record": sample()}));
+        let v = RequestView::fold(&r, &[reject.clone(), same], &NoRules).unwrap();
+        assert_eq!(v.versions.len(), 1, "{v:?}");
+        assert!(v.timeline[2].ignored.as_deref().unwrap().contains("changes nothing"), "{:?}", v.timeline);
+        let changed = amend(3, &rid(), "addressed the rejection");
+        assert_eq!(RequestView::fold(&r, &[reject, changed], &NoRules).unwrap().versions.len(), 2);
     }
 
     /// An emergency naming a version the request no longer shows (an amendment took effect before it) is
