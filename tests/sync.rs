@@ -361,6 +361,44 @@ fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
     assert!(approvals["detail"].as_str().unwrap().contains("signed without the required test evidence"), "{v}");
 }
 
+/// A machine given the request without its change set's bytes (`export --no-blobs`) cannot assess the
+/// flags and risk they raise: its gate blocks (checklist item `changeset`) instead of asking fewer approvals
+/// than the machines holding the bytes; once a bundle brings them, it decides as those do.
+#[test]
+fn a_gate_without_the_change_sets_bytes_blocks() {
+    let (a, b, c) = three();
+    let diff = a.home().join("revert.diff");
+    std::fs::write(&diff, "diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-v2\n+v1\n")
+        .unwrap();
+    let mut args = common::request_args("bob", "revert the pool size", "low");
+    let diff = diff.to_str().unwrap().to_string();
+    args.extend(["--diff", &diff]);
+    let req = b.json(&args)["request"].as_str().unwrap().to_string();
+    common::tested(&b, &req, "bob");
+    c.import(&b.export("b.rollcall"));
+    c.ok(&["approve", &req, "--comment", "canary clean", "--as", "carol"]);
+    let item = |v: &Value| {
+        v["checklist"].as_array().and_then(|l| l.iter().find(|i| i["id"] == "changeset").cloned()).unwrap_or_default()
+    };
+    let out = c.run(&["--json", "gate", &req]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.code(), item(&v)), (Some(0), Value::Null), "the bytes are here: {v}");
+    let thin = |env: &Env, name: &str| {
+        let p = env.home().join(name);
+        env.ok(&["export", "--no-blobs", "--out", p.to_str().unwrap()]);
+        p.to_string_lossy().into_owned()
+    };
+    a.import(&thin(&b, "b-thin.rollcall"));
+    a.import(&thin(&c, "c-thin.rollcall"));
+    let out = a.run(&["--json", "gate", &req]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(item(&v)["met"], false, "{v}");
+    assert!(item(&v)["detail"].as_str().unwrap().contains("not in this ledger"), "{v}");
+    a.import(&b.export("b-full.rollcall"));
+    assert_eq!(a.run(&["gate", &req]).status.code(), Some(0));
+}
+
 /// The attack the `copies` item stops: erin's signed execution of an approved request, copied by a member
 /// into a log of their own that had seen nothing since before the request (its origin name chosen so its
 /// leaf sorts first at the same time), is judged at that first position, where no approval is in its past:

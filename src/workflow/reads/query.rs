@@ -135,6 +135,7 @@ pub fn gate(
     let ledger = ctx.open_read_only()?;
     let mut s = answer_on(&ledger, ctx, req, pin.as_ref())?;
     weigh_copies(&ledger, &mut s)?;
+    weigh_changeset(&mut s);
     if let Some(e) = env {
         weigh_env(&mut s, e);
     }
@@ -179,6 +180,24 @@ fn weigh_copies(ledger: &crate::ledger::Ledger, s: &mut Shown) -> Result<(), Wor
         ),
     });
     Ok(())
+}
+
+/// Adds the checklist item `changeset` when the request names a change set whose bytes this ledger cannot
+/// read (not here, not matching their digest, not a change set): its flags, and the risk tier they raise,
+/// cannot be assessed, so the gate blocks. A machine given a bundle without blobs (`export --no-blobs`)
+/// would otherwise ask fewer approvals than the machines that hold the bytes: a flag left out asks less.
+fn weigh_changeset(s: &mut Shown) {
+    let Some(problem) = &s.assessment.changeset_problem else { return };
+    s.eval.gate = false;
+    s.eval.checklist.push(crate::policy::evaluate::Item {
+        id: "changeset",
+        met: false,
+        waived: false,
+        detail: format!(
+            "{}: its security flags and risk cannot be assessed here (sync or import a bundle that carries it)",
+            crate::text::safe(problem)
+        ),
+    });
 }
 
 /// Adds the checklist item `environment` for a caller that rolls back in `asked`: met when the request's
@@ -362,6 +381,7 @@ pub fn gate_by_change(
             }
         };
         weigh_copies(&ledger, &mut s)?;
+        weigh_changeset(&mut s);
         if let Some(c) = component {
             weigh_component(&mut s, c);
         }
