@@ -295,9 +295,11 @@ if [ ! -e "$ledger" ]; then
             die 2 "no key $key; set ROLLCALL_KEY_FILE to $ROLLCALL_JOIN_AS's key file"
         fi
         [ -r "$ROLLCALL_KEY_FILE" ] || die 2 "ROLLCALL_KEY_FILE $ROLLCALL_KEY_FILE cannot be read"
-        (umask 077 && mkdir -p -- "$ROLLCALL_HOME/keys" && cp -- "$ROLLCALL_KEY_FILE" "$key") ||
+        # Copied beside it, then renamed: an interrupted copy leaves no truncated key that a later run
+        # would take for the real one.
+        (umask 077 && mkdir -p -- "$ROLLCALL_HOME/keys" && cp -- "$ROLLCALL_KEY_FILE" "$key.partial" &&
+            chmod 600 -- "$key.partial" && mv -f -- "$key.partial" "$key") ||
             die 3 "cannot install the key file as $key"
-        chmod 600 -- "$key"
     fi
     joined=""
     why="the exchange holds no bundle (*.rollcall) to join from"

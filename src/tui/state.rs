@@ -623,13 +623,14 @@ impl PassphraseField {
         room
     }
 
-    /// Adds as much of `text` as there is room for.
-    pub fn push_str(&mut self, text: &str) {
+    /// Adds as much of `text` as there is room for; false when some did not fit.
+    pub fn push_str(&mut self, text: &str) -> bool {
         for c in text.chars() {
             if !self.push(c) {
-                break;
+                return false;
             }
         }
+        true
     }
 
     pub fn pop(&mut self) {

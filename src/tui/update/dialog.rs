@@ -491,13 +491,14 @@ pub(super) fn edited(s: &mut AppState, result: Result<String, String>) -> Vec<Cm
 /// characters are dropped), at its cursor. The passphrase takes a paste too, never shown.
 pub(super) fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
     let Some(Modal::Action(d)) = s.modals.last_mut() else { return vec![] };
-    // Wiped when dropped: it may be a pasted passphrase.
-    let clean: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
-        text.chars()
-            .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
-            .filter(|c| !c.is_control())
-            .collect(),
-    );
+    // Wiped when dropped: it may be a pasted passphrase. Allocated once at its full size (a string grown by
+    // pushes leaves copies of its start in the blocks it outgrew, never wiped).
+    let mut clean = zeroize::Zeroizing::new(String::with_capacity(text.len()));
+    for c in text.chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }) {
+        if !c.is_control() {
+            clean.push(c);
+        }
+    }
     match d.step {
         Step::Fill => {
             let f = &mut d.fields[d.focus];
@@ -511,7 +512,11 @@ pub(super) fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
             chars.splice(at..at, clean.chars().take(room));
             f.value = chars.into_iter().collect();
         }
-        Step::Passphrase => d.passphrase.push_str(clean.trim_end()),
+        Step::Passphrase => {
+            if !d.passphrase.push_str(clean.trim_end()) {
+                d.error = Some("that is longer than any passphrase rollcall takes".into());
+            }
+        }
         Step::Review | Step::Signing => {}
     }
     vec![]
@@ -765,6 +770,22 @@ pub(super) mod tests {
         paste(&mut s, "-new\nline\x1b");
         let Some(Modal::Action(d)) = s.modals.last() else { panic!("the dialog") };
         assert_eq!(d.fields[0].value, "evidence-new line.xml");
+    }
+
+    /// A passphrase pasted into the signing step lands in the field (line ends dropped); one longer than any
+    /// rollcall takes is cut and said, as typing it is.
+    #[test]
+    fn a_pasted_passphrase_fills_the_field_and_an_overlong_one_is_said() {
+        let mut s = attach_dialog("evidence.xml");
+        if let Some(Modal::Action(d)) = s.modals.last_mut() {
+            d.step = Step::Passphrase;
+        }
+        paste(&mut s, "correct horse battery\n");
+        assert_eq!((dialog(&s).passphrase.chars(), dialog(&s).error.is_none()), (21, true));
+        paste(&mut s, &"x".repeat(crate::tui::state::PASSPHRASE_ROOM));
+        let d = dialog(&s);
+        assert_eq!(d.passphrase.chars(), crate::tui::state::PASSPHRASE_ROOM);
+        assert!(d.error.as_deref().is_some_and(|e| e.contains("longer than any passphrase")), "{:?}", d.error);
     }
 
     pub(in crate::tui::update) fn attach_dialog(value: &str) -> AppState {

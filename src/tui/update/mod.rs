@@ -46,7 +46,12 @@ pub fn step(s: &mut AppState, msg: Msg) -> Update {
     let cmds = match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Press => key(s, k),
         Msg::Mouse(m) => lists::mouse(s, m),
-        Msg::Paste(text) => paste(s, &text),
+        Msg::Paste(mut text) => {
+            let cmds = paste(s, &text);
+            // Wiped once used: it may be a passphrase pasted into the signing dialog.
+            zeroize::Zeroize::zeroize(&mut text);
+            cmds
+        }
         Msg::Edited(result) => dialog::edited(s, result),
         Msg::Resize(w, h) => {
             s.size = (w, h);
@@ -456,10 +461,11 @@ fn command(s: &mut AppState, c: &str) -> Vec<Cmd> {
 
 /// Pasted text goes where typing goes: the open dialog's field, the queue's filter, the command line.
 fn paste(s: &mut AppState, text: &str) -> Vec<Cmd> {
-    let line: String = text.chars().filter(|c| !c.is_control()).take(4000).collect();
+    // The dialog first, before any copy is made: its passphrase field takes pastes.
     if matches!(s.modals.last(), Some(Modal::Action(_))) {
         return dialog::paste(s, text);
     }
+    let line: String = text.chars().filter(|c| !c.is_control()).take(4000).collect();
     if let Some(q) = &mut s.filter_input {
         q.push_str(&line);
         s.queue_filter.text = Some(q.clone());
