@@ -413,6 +413,44 @@ fn evidence_text_by_page_and_raw() {
     assert!(env.fails(&["evidence", "show", &id, "--page", "2"], 2).contains("holds a token"));
 }
 
+/// Purging evidence keeps its bytes while another entry wants them: here a request whose change set is the
+/// same file (before, the purge looked only at other evidence and removed the change set's bytes, and that
+/// request's gate then could not assess it). Bytes nothing else wants go.
+#[test]
+fn a_purge_keeps_bytes_a_change_set_names() {
+    let env = team();
+    let diff_text = "diff --git a/app.txt b/app.txt\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-v2\n+v1\n";
+    let diff = file(&env, "revert.diff", diff_text);
+    let mut args = common::request_args("bob", "revert the pool size", "low");
+    args.extend(["--diff", &diff]);
+    let req = env.json(&args)["request"].as_str().unwrap().to_string();
+    let other = file_request(&env, "bob", "low");
+    // The change set as stored (its JSON form, not the diff file), attached as evidence to another request.
+    let digest = env.json(&["show", &req])["record"]["changeset"]["sha256"].as_str().unwrap().to_string();
+    let bytes: Vec<u8> = rusqlite::Connection::open(env.ledger())
+        .unwrap()
+        .query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [hex::decode(&digest).unwrap()], |r| r.get(0))
+        .unwrap();
+    let same = env.home().join("changeset.json");
+    std::fs::write(&same, &bytes).unwrap();
+    let same = same.to_str().unwrap().to_string();
+    let added = env.json(&["evidence", "add", &other, &same, "--kind", "other", "--as", "bob"]);
+    let id = added["entry_id"].as_str().unwrap().to_string();
+    env.ok(&["evidence", "purge", &id, "--reason", "attached to the wrong request", "--as", "erin"]);
+    let g: serde_json::Value = serde_json::from_slice(&env.run(&["--json", "gate", &req]).stdout).unwrap();
+    let changeset = g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "changeset").cloned();
+    assert!(changeset.is_none(), "the change set's bytes are kept: {g}");
+    assert_eq!(verify_json(&env).0, 0);
+    // Bytes only the purged evidence named go.
+    let alone = file(&env, "alone.log", "nothing else names these bytes\n");
+    let id = env.json(&["evidence", "add", &other, &alone, "--kind", "other", "--as", "bob"])["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.ok(&["evidence", "purge", &id, "--reason", "holds a token", "--as", "erin"]);
+    assert!(env.fails(&["evidence", "show", &id, "--raw"], 2).contains("purged"));
+}
+
 /// The bytes stored under a digest are taken for a file's only when they still hash to it. A row of zeros
 /// under the digest (what an attach killed during its copy left, before the row and its bytes were one
 /// transaction) is written afresh when the file is attached: before, the attach took the row as the file

@@ -249,7 +249,7 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     let rollback_job = &gl[job..];
     assert!(rollback_job.contains("needs: [gate]") && rollback_job.contains("when: manual"), "{rollback_job}");
     assert!(gl.contains("\ngate:") && gl.matches("- rollcall-gate.sh").count() == 2, "both jobs gate");
-    assert!(gl.contains(r#"env -u ROLLCALL_PASSPHRASE -u ROLLCALL_ORIGIN_PASSPHRASE "${argv[@]}""#), "{gl}");
+    assert!(gl.contains(r#"(unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE; exec "${argv[@]}")"#), "{gl}");
 
     let helm = read("helm/templates/rollcall-pre-rollback-hook.yaml");
     for needle in [
@@ -341,7 +341,7 @@ fn the_passphrase_reaches_only_the_rollcall_commands_that_sign() {
         std::fs::write(
             &path,
             format!(
-                "#!/bin/sh\necho \"{name} $1 $2 passphrase=${{ROLLCALL_PASSPHRASE:+yes}}\" >> '{}'\nexec '{real}' \"$@\"\n",
+                "#!/bin/sh\necho \"{name} $1 $2 passphrase=${{ROLLCALL_PASSPHRASE:+yes}}${{ROLLCALL_ORIGIN_PASSPHRASE:+yes}}\" >> '{}'\nexec '{real}' \"$@\"\n",
                 log.display()
             ),
         )
@@ -354,6 +354,7 @@ fn the_passphrase_reaches_only_the_rollcall_commands_that_sign() {
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let vars =
         with(&with(&w.gate_vars(&ci, &req), "ROLLCALL_BIN", Some(rollcall.to_str().unwrap())), "PATH", Some(&path));
+    let vars = with(&vars, "ROLLCALL_ORIGIN_PASSPHRASE", Some(common::PASS));
     let out = run_script(&ci.dir, &vars);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let seen = std::fs::read_to_string(&log).unwrap();
@@ -361,7 +362,9 @@ fn the_passphrase_reaches_only_the_rollcall_commands_that_sign() {
     assert!(lines.iter().any(|l| l.starts_with("git ")), "{seen}");
     for l in &lines {
         let signs = l.starts_with("rollcall init --join") || l.starts_with("rollcall sync --git");
-        assert_eq!(l.ends_with("passphrase=yes"), signs, "{l}\n{seen}");
+        // Both passphrases, or neither.
+        assert_eq!(l.ends_with("passphrase=yesyes"), signs, "{l}\n{seen}");
+        assert!(signs || l.ends_with("passphrase="), "{l}\n{seen}");
     }
     assert!(lines.iter().any(|l| l.starts_with("rollcall --json gate")), "{seen}");
 }

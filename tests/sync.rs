@@ -298,7 +298,7 @@ fn a_sync_that_takes_a_copied_entry_says_so() {
 /// with the library) makes `gate` block, checklist item `copies`, until an admin acknowledges it: a copy can
 /// move an entry in the ledger's order (an execution copied into a log that had not seen the approvals stops
 /// counting there, and the approved request opened the gate again), and nothing says which leaf is the
-/// original (here the copy, in a log that had not seen the test evidence, makes the approval not count).
+/// original (here the copy, in a log that had not seen the request, makes the approval not count).
 /// `gate --change` weighs it the same way.
 #[test]
 fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
@@ -352,13 +352,15 @@ fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
         "alice",
     ]);
     // Acknowledged, the copy no longer blocks by itself. What it did stays: the approval is judged at its
-    // first position, now in dave's log, which had not seen the test evidence (the order a copy can move,
-    // and why the gate gives no passing verdict while one is open).
+    // first position, now in dave's log, which had not seen the request (so it reviewed nothing and is no
+    // decision): the order a copy can move, and why the gate gives no passing verdict while one is open.
     let (code, v) = gate(&[&req]);
     assert!(copies_item(&v).is_null(), "{v}");
     assert_eq!(code, Some(1), "{v}");
-    let approvals = v["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "approvals").unwrap();
-    assert!(approvals["detail"].as_str().unwrap().contains("signed without the required test evidence"), "{v}");
+    assert_eq!(v["decisions"], json!([]), "{v}");
+    let shown = a.json(&["show", &req]);
+    let line = shown["timeline"].as_array().unwrap().iter().find(|t| t["entry_id"] == approval.as_str()).cloned();
+    assert!(line.is_some_and(|l| l["ignored"].as_str().unwrap_or("").contains("request had not been seen")), "{shown}");
 }
 
 /// A machine given the request without its change set's bytes (`export --no-blobs`) cannot assess the

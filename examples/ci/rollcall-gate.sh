@@ -128,15 +128,15 @@ need() {
 # The passphrases reach only the rollcall commands that sign (join, sync, execute): kept in shell
 # variables, out of the environment of everything else this script starts (git, its remote helpers,
 # credential helpers and the commands a persisted working copy's config names; the read-only gate).
-declare -A secret=()
-for v in ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE; do
-    if [ -n "${!v+set}" ]; then secret[$v]=${!v}; fi
-    unset "$v"
-done
+# (Plain variables, not an associative array: bash 3.2, macOS's, runs this script too.)
+pass_set=${ROLLCALL_PASSPHRASE+set} pass=${ROLLCALL_PASSPHRASE-}
+origin_pass_set=${ROLLCALL_ORIGIN_PASSPHRASE+set} origin_pass=${ROLLCALL_ORIGIN_PASSPHRASE-}
+unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE
 # Runs "$@" with the passphrases this script was given (exported in a subshell: never in an argv).
 signing() {
     (
-        for v in "${!secret[@]}"; do export "$v=${secret[$v]}"; done
+        if [ -n "$pass_set" ]; then export ROLLCALL_PASSPHRASE="$pass"; fi
+        if [ -n "$origin_pass_set" ]; then export ROLLCALL_ORIGIN_PASSPHRASE="$origin_pass"; fi
         exec "$@"
     )
 }
@@ -284,7 +284,7 @@ if [ ! -e "$ledger" ]; then
     if [ -z "${ROLLCALL_JOIN_AS:-}" ] || [ -z "${ROLLCALL_ORIGIN:-}" ]; then
         die 2 "no ledger at $ledger; point ROLLCALL_HOME at an existing one, or set ROLLCALL_JOIN_AS and ROLLCALL_ORIGIN to join the exchange's ledger"
     fi
-    [ -n "${secret[ROLLCALL_PASSPHRASE]:-}" ] ||
+    [ -n "$pass" ] ||
         die 2 "ROLLCALL_PASSPHRASE is not set; joining unlocks the key of $ROLLCALL_JOIN_AS"
     # Whoever can push to the exchange (or point ROLLCALL_EXCHANGE elsewhere) could otherwise offer a
     # ledger of their own making, with this key enrolled by an admin they invented.

@@ -310,12 +310,13 @@ const EMERGENCY_UNREVIEWED: &str = "the post-hoc review of the emergency is stil
 /// Why a close may not count, or be signed, while a fork's review is owed.
 const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
 
-/// Whether review `r` settles a fork of the executions `runs`: signed by none of their signers, by a key
-/// the policy lets review ([`Rules::may_settle`]), with every one of them in its past wherever a log holds
-/// it ([`Rules::before_all`]).
-fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], s: &Settled) -> bool {
+/// Whether review `r` settles a fork of the executions `runs` of `v`: signed by none of their signers nor
+/// by whoever filed or amended the request, by a key the policy lets review ([`Rules::may_settle`]), with
+/// every one of them in its past wherever a log holds it ([`Rules::before_all`]).
+fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], v: &RequestView, s: &Settled) -> bool {
     let Some(review) = s.fact(r.id) else { return false };
     !runs.iter().any(|e| e.actor == r.actor)
+        && v.authored_by(&r.actor).is_none()
         && s.rules.may_settle(review)
         && runs.iter().all(|e| s.rules.before_all(e, review))
 }
@@ -331,12 +332,8 @@ impl Fork {
         }
         let ran: Vec<&Fact> = v.executions.iter().filter_map(|e| s.fact(e.id)).collect();
         // (Every counted execution is one of `related`: were one not, no review would settle the fork.)
-        // Nor by whoever filed or amended the request: a review of their own request's runs.
-        let reviewed = v
-            .reviews
-            .iter()
-            .find(|r| ran.len() == v.executions.len() && v.authored_by(&r.actor).is_none() && settles(r, &ran, s))
-            .map(|r| r.id);
+        let reviewed =
+            v.reviews.iter().find(|r| ran.len() == v.executions.len() && settles(r, &ran, v, s)).map(|r| r.id);
         let runs = v
             .executions
             .iter()
@@ -442,6 +439,23 @@ struct Replay {
     deferred: HashMap<usize, usize>,
 }
 
+/// Why authorization `g` (an approval, a rejection or an emergency) reviewed nothing, if it did not: it
+/// was signed where the request, or the version it names, had not been seen (FORMAT.md §1.2). An entry's
+/// id can be computed before it is signed, so a member could otherwise sign decisions in advance on a
+/// request a colluding requester files later, and they would outlive the signer's revocation.
+fn unseen_authorization(g: &Fact, s: &Settled) -> Option<String> {
+    if !matches!(Action::of_kind(&g.kind), Some(Action::Decide | Action::Emergency)) {
+        return None;
+    }
+    if !s.rules.before(s.request, g.pos) {
+        return Some("signed where the request had not been seen: it reviewed nothing".into());
+    }
+    let named = g.body.str_member("version").and_then(|v| Hash::from_hex(&v))?;
+    let version = s.related.iter().find(|f| f.id == named && f.kind == AMENDED)?;
+    (!s.rules.before(version, g.pos))
+        .then(|| "signed where the version it names had not been seen: it reviewed nothing".into())
+}
+
 impl Replay {
     fn new(s: &Settled) -> Replay {
         Replay {
@@ -515,10 +529,15 @@ impl Replay {
             return;
         }
         // (`try_apply`, with the one rule of the fold that reads a fork between judging and taking effect.)
-        let tried = self.v.judge(g, s.rules).and_then(|action| match fork_seen_by(&self.v, g, s) {
-            Some(why) => Err(why),
-            None => self.v.take_effect(action, g),
-        });
+        let tried = unseen_authorization(g, s).map_or_else(
+            || {
+                self.v.judge(g, s.rules).and_then(|action| match fork_seen_by(&self.v, g, s) {
+                    Some(why) => Err(why),
+                    None => self.v.take_effect(action, g),
+                })
+            },
+            Err,
+        );
         let outcome = match (tried, self.deferred.get(&e)) {
             (Err(why), Some(&x)) => Err(format!(
                 "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
@@ -554,7 +573,7 @@ fn fork_seen_by(v: &RequestView, c: &Fact, s: &Settled) -> Option<String> {
     }
     let runs: Vec<&Fact> = seen.iter().map(|(f, _)| *f).collect();
     let seen_review = |r: &&Rec<ReviewedBody>| s.fact(r.id).is_some_and(|f| s.rules.before_all(f, c));
-    if v.reviews.iter().filter(seen_review).any(|r| settles(r, &runs, s)) {
+    if v.reviews.iter().filter(seen_review).any(|r| settles(r, &runs, v, s)) {
         return None;
     }
     Some(FORK_UNREVIEWED.into())
@@ -1288,6 +1307,43 @@ mod tests {
         assert!(v.obligations(now).is_empty());
     }
 
+    /// An approval or an emergency signed where the request (or the version it names) had not been seen
+    /// reviewed nothing and does not count: a member could sign one in advance on a request id a colluding
+    /// requester computes and files later (it would outlive the signer's revocation). The same entries,
+    /// signed where it had been seen, count.
+    #[test]
+    fn authorizations_signed_before_their_request_was_seen_do_not_count() {
+        /// Position order, except for the (earlier, later) pairs listed: not seen.
+        struct Unseen(Vec<(u128, u128)>);
+        impl Rules for Unseen {
+            fn allow(&self, _: Action, _: &Fact, _: &RequestView) -> Result<(), Refusal> {
+                Ok(())
+            }
+            fn before(&self, earlier: &Fact, later: Pos) -> bool {
+                earlier.pos <= later && !self.0.contains(&(earlier.pos, later))
+            }
+        }
+        let r = request();
+        let approve_at = |pos: u64, version: &Fact| approve(pos, version);
+        let emergency = fact(
+            4,
+            EMERGENCY,
+            3,
+            json!({"request": rid(), "version": rid(), "reason": "outage", "review_due": "2026-11-25T10:00:00Z"}),
+        );
+        let related = [approve_at(3, &r), emergency.clone()];
+        let v = RequestView::fold(&r, &related, &Unseen(vec![(1, 3), (1, 4)])).unwrap();
+        assert!(v.decisions.is_empty() && v.emergency.is_none(), "{v:?}");
+        assert!(v.timeline[1].ignored.as_deref().unwrap().contains("request had not been seen"), "{:?}", v.timeline);
+        let v = RequestView::fold(&r, &related, &Unseen(vec![])).unwrap();
+        assert!(v.decisions.len() == 1 && v.emergency.is_some(), "{v:?}");
+        // An approval of an amended version, signed where the amendment (at 2) had not been seen.
+        let v2 = amend(2, &rid(), "amended");
+        let v = RequestView::fold(&r, &[v2.clone(), approve_at(3, &v2)], &Unseen(vec![(2, 3)])).unwrap();
+        assert!(v.decisions.is_empty(), "{v:?}");
+        assert!(v.timeline[2].ignored.as_deref().unwrap().contains("version it names"), "{:?}", v.timeline);
+    }
+
     /// An amendment that changes nothing is not admitted: it would end a rejection of the version it
     /// repeats (decisions count only on the current version) with nothing addressed.
     #[test]
@@ -1692,6 +1748,14 @@ mod tests {
             36 => a <= b && a != 34,
             _ => a <= b,
         };
+        // A review by whoever filed and amended the request (1) that had seen both settles nothing, and a
+        // close after it does not count.
+        let own = fact(34, REVIEWED, 1, json!({"request": rid(), "kind": "post-incident", "summary": "my runs"}));
+        let mut closing = more.clone();
+        closing.extend([own, seen_close.clone()]);
+        let v = RequestView::fold(&r, &closing, &Causal(past)).unwrap();
+        assert!(why(&v, &seen_close).starts_with("its reverts ran different versions"), "{v:?}");
+        assert!(v.fork.as_ref().is_some_and(|f| f.reviewed.is_none()) && !v.review_owed_by(&key(1)), "{v:?}");
         let mut closing = more.clone();
         closing.insert(closing.len() - 1, review(34));
         closing.push(seen_close.clone());

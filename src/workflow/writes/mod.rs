@@ -53,20 +53,34 @@ pub(crate) fn append_naming(
 /// named by no entry, in the file and every copy of it. A removal that fails (the disk, a lock) leaves
 /// them so: they are never exported, since a bundle carries only the bytes its entries name.
 pub(crate) fn forget_blob(ledger: &Ledger, digest: Option<&crate::ledger::Hash>) {
-    let Some(d) = digest else { return };
-    // In one write transaction, and only while no entry wants the bytes (another process may have attached
-    // the same file, or imported a bundle carrying it, since they were stored). Bytes only a purged entry
-    // names go: they were purged once, and would otherwise travel in bundles again.
-    let conn = ledger.cache_conn();
-    if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
-        return;
+    if let Some(d) = digest {
+        // A failure keeps them (what cannot be asked is not removed).
+        let _ = remove_unwanted(ledger, d);
     }
-    // A look-up that fails keeps them (what cannot be asked is not removed).
-    let keep = !matches!(crate::evidence::store::wanted(ledger, d), Ok(None | Some(false)));
-    let done = keep
-        || (crate::evidence::store::remove(conn, d).is_ok() && crate::evidence::store::drop_if_empty(conn).is_ok());
-    if !done || conn.execute_batch("COMMIT").is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+}
+
+/// Removes the bytes of `d` unless an entry wants them (a request or amendment naming them as its change
+/// set, an evidence entry not purged: `evidence::store::wanted`), in one write transaction, so that no
+/// entry naming them can be written between the look-up and the removal (an append checks its bytes inside
+/// its own). Bytes only purged entries name go: they were purged, and would otherwise travel in bundles
+/// again. Returns whether they were removed.
+pub(crate) fn remove_unwanted(ledger: &Ledger, d: &crate::ledger::Hash) -> Result<bool, WorkflowError> {
+    let conn = ledger.cache_conn();
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> Result<bool, WorkflowError> {
+        if !matches!(crate::evidence::store::wanted(ledger, d)?, None | Some(false)) {
+            return Ok(false);
+        }
+        let removed = crate::evidence::store::remove(conn, d)?;
+        crate::evidence::store::drop_if_empty(conn)?;
+        Ok(removed)
+    })();
+    match done.and_then(|removed| Ok(conn.execute_batch("COMMIT").map(|()| removed)?)) {
+        Ok(removed) => Ok(removed),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

@@ -2,12 +2,11 @@
 
 use super::act::{Built, Draft, append_on};
 use crate::audit::bodies::PurgedBody;
-use crate::audit::kinds::{EVIDENCE_ATTACHED, EVIDENCE_PURGED};
-use crate::evidence::store;
+use crate::audit::kinds::EVIDENCE_PURGED;
 use crate::ledger::{EntryId, Hash};
 use crate::workflow::context::{Context, Receipt};
 use crate::workflow::error::WorkflowError;
-use crate::workflow::reads::evidence::{find_id, load, purge_of};
+use crate::workflow::reads::evidence::{find_id, load};
 
 /// Purges the bytes of evidence `prefix` with a signed entry; its digest stays in the chain.
 pub(crate) fn purge(
@@ -37,20 +36,8 @@ pub(crate) fn purge(
         append_on(&mut session, &ev.request, EVIDENCE_PURGED, &|_: &Draft<'_>| -> Result<Built, WorkflowError> {
             Ok((body.clone(), vec![id]))
         })?;
-    // Other live evidence may share the bytes; keep them then.
-    let mut shared = false;
-    session.ledger.visit_kinds(&[EVIDENCE_ATTACHED], |r| -> Result<(), WorkflowError> {
-        if !shared
-            && r.entry.id != id
-            && let Ok(f) = crate::workflow::reads::state::fact_of(&r)
-        {
-            shared = f.body.str_member("sha256") == Some(digest.to_hex())
-                && purge_of(&session.ledger, &f.id).ok().flatten().is_none();
-        }
-        Ok(())
-    })?;
-    if !shared {
-        store::remove(session.ledger.cache_conn(), &digest)?;
-    }
+    // Kept while another entry wants the same bytes (live evidence of the same file, a change set), decided
+    // and removed in one write transaction: an attach of the same file committing in between keeps them.
+    super::remove_unwanted(&session.ledger, &digest)?;
     Ok((receipt, id))
 }
