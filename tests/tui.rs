@@ -1831,11 +1831,9 @@ fn o_on_an_observed_deployment_in_the_history_files_a_request_to_roll_it_back() 
     assert!(seen_plain, "the search Deployment's revision 3 is among the observations");
 }
 
-/// A GitHub deployment has no rollback command rollcall knows: the form opened on its observation leaves
-/// the command empty and says why (a sentence is no argv to sign); for a rollback that already ran, the
-/// focus starts on the command field.
-#[test]
-fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_the_filer() {
+/// A team ledger with the GitHub fixture's deployments (one rollback) ingested by bob for production, with
+/// `extra` ingest arguments, and bob's console open on the History tab.
+fn github_history(extra: &[&str]) -> (common::Env, rollcall::tui::harness::Harness) {
     let env = common::team();
     let gh = env.home().join("gh.json");
     std::fs::copy(
@@ -1843,9 +1841,20 @@ fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_th
         &gh,
     )
     .unwrap();
-    env.ok(&["ingest", "github", gh.to_str().unwrap(), "--env", "production", "--as", "bob"]);
+    let mut args = vec!["ingest", "github", gh.to_str().unwrap(), "--env", "production", "--as", "bob"];
+    args.extend(extra);
+    env.ok(&args);
     let mut h = common::console(&env, "bob", 140, 30);
     h.press(KeyCode::Char('2'));
+    (env, h)
+}
+
+/// A GitHub deployment has no rollback command rollcall knows: the form opened on its observation leaves
+/// the command empty and says why (a sentence is no argv to sign); for a rollback that already ran, the
+/// focus starts on the command field.
+#[test]
+fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_the_filer() {
+    let (_env, mut h) = github_history(&[]);
     let rows = h.state.history.list.rows.clone();
     let observed: Vec<usize> =
         rows.iter().enumerate().filter(|(_, r)| r.kind == "deployment.observed").map(|(i, _)| i).collect();
@@ -1878,26 +1887,7 @@ fn o_on_an_observation_without_a_known_rollback_command_leaves_the_command_to_th
 /// `api<U+200B>`. The form shows the value escaped.
 #[test]
 fn a_form_filled_from_an_observation_holds_its_names_as_recorded_and_shows_them_escaped() {
-    let env = common::team();
-    let gh = env.home().join("gh.json");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ingest/github-deployments-rollback.json"),
-        &gh,
-    )
-    .unwrap();
-    env.ok(&[
-        "ingest",
-        "github",
-        gh.to_str().unwrap(),
-        "--env",
-        "production",
-        "--component",
-        "api\u{200b}",
-        "--as",
-        "bob",
-    ]);
-    let mut h = common::console(&env, "bob", 140, 30);
-    h.press(KeyCode::Char('2'));
+    let (_env, mut h) = github_history(&["--component", "api\u{200b}"]);
     let rows = h.state.history.list.rows.clone();
     let mut forms = 0;
     for (i, _) in rows.iter().enumerate().filter(|(_, r)| r.kind == "deployment.observed") {

@@ -37,17 +37,7 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
             let mut changeset = None;
             if let Some(id) = &from_observed {
                 let (_, o, deployed_at) = workflow::ingest::observed(ctx, id)?;
-                let p = workflow::reconcile::prefill(
-                    &o.source,
-                    &o.env,
-                    &o.component,
-                    &o.revision,
-                    o.from.as_deref(),
-                    &o.to,
-                    o.rollback,
-                    &o.at,
-                )
-                .map_err(WorkflowError::Usage)?;
+                let p = workflow::reconcile::prefill_of(&o).map_err(WorkflowError::Usage)?;
                 record.env.get_or_insert(o.env.clone());
                 if record.components.is_empty() {
                     record.components = vec![o.component.clone()];

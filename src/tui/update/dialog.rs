@@ -288,16 +288,7 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
     // Filled from the observation as recorded, as `request new --from-observed` is: the alert's own fields
     // are escaped and cut for display.
     let o = &a.recorded.observed;
-    let p = match crate::workflow::reconcile::prefill(
-        &o.source,
-        &o.env,
-        &o.component,
-        &o.revision,
-        o.from.as_deref(),
-        &o.to,
-        o.rollback,
-        &o.at,
-    ) {
+    let p = match crate::workflow::reconcile::prefill_of(o) {
         Ok(p) => p,
         Err(why) => {
             s.toast(why, true);

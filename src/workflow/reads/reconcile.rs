@@ -647,7 +647,13 @@ pub struct Prefill {
     pub post_hoc: bool,
 }
 
-/// The fields of a request for an observed deployment, from its (sanitized or raw) members. For a
+/// [`prefill`] from the members of observation `o` as recorded (the CLI's `--from-observed` and the
+/// console's form both fill from it, never from display text).
+pub fn prefill_of(o: &Observed) -> Result<Prefill, String> {
+    prefill(&o.source, &o.env, &o.component, &o.revision, o.from.as_deref(), &o.to, o.rollback, &o.at)
+}
+
+/// The fields of a request for an observed deployment, from its members. For a
 /// rollback, the request records it as it ran (from the revision it moved away from to the one it
 /// brought back), after the fact. For any other deployment, the request is to roll it back: from the
 /// revision it deployed to the one deployed before it (refused when the history shows none).
