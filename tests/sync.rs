@@ -448,6 +448,11 @@ fn an_execution_copied_into_an_older_log_does_not_reopen_the_gate() {
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(unmet, ["copies"], "only the copy blocks it now (the execution stopped counting): {v}");
+    // `show` (and the console's detail, which reads the same answer) says what the gate says.
+    let shown = a.json(&["show", &req]);
+    let items = shown["evaluation"]["checklist"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == "copies" && i["met"] == false), "{shown}");
+    assert_eq!(shown["evaluation"]["gate"], false, "{shown}");
 }
 
 /// `sync --git --pull-only` (an auditor's copy, a gate job given read access to the exchange only): the

@@ -55,7 +55,11 @@ fn answer_on(
         Some(snap) => snap,
         None => std::sync::Arc::new(Snapshot::load(ledger)?),
     };
-    shown(ledger, snap, &id, clock::now())
+    // What the gate weighs beyond the policy, so that `show` and the console's detail say what `gate` says.
+    let mut s = shown(ledger, snap, &id, clock::now())?;
+    weigh_copies(ledger, &mut s)?;
+    weigh_changeset(&mut s);
+    Ok(s)
 }
 
 /// Request `id` loaded from its checked rows and evaluated at `now`.
@@ -134,8 +138,6 @@ pub fn gate(
     let pin = pin.map(ledger_id_arg).transpose()?;
     let ledger = ctx.open_read_only()?;
     let mut s = answer_on(&ledger, ctx, req, pin.as_ref())?;
-    weigh_copies(&ledger, &mut s)?;
-    weigh_changeset(&mut s);
     if let Some(e) = env {
         weigh_env(&mut s, e);
     }
