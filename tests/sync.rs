@@ -343,14 +343,15 @@ fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
     assert_eq!(code, Some(1), "{v}");
 
     let evidence = verify_json(&a).1["equivocations"][0]["evidence"].as_str().unwrap().to_string();
-    a.ok(&[
-        "acknowledge",
-        &evidence[..16],
-        "--finding",
-        "bob's test of the library; no order changed",
-        "--as",
-        "alice",
-    ]);
+    // The acknowledgment says what the copy did to the request: it lifts the block, not that.
+    let out = a.run(&["acknowledge", &evidence[..16], "--finding", "dave's test of the library", "--as", "alice"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("the copied entry {} (approval.granted) of request {}", &approval[..12], &req[..12]))
+            && said.contains("does not count where the copy put it"),
+        "{said}"
+    );
     // Acknowledged, the copy no longer blocks by itself. What it did stays: the approval is judged at its
     // first position, now in dave's log, which had not seen the request (so it reviewed nothing and is no
     // decision): the order a copy can move, and why the gate gives no passing verdict while one is open.

@@ -498,6 +498,8 @@ pub(crate) fn acknowledge(
             snap.roster.display(&actor)
         )));
     }
+    let moved =
+        if e.kind == crate::workflow::reads::witness::COPY { copy_moved(&session.ledger, &snap, e) } else { None };
     let body = crate::audit::bodies::AcknowledgedBody {
         origin: e.origin.clone(),
         kind: e.kind.clone(),
@@ -512,5 +514,32 @@ pub(crate) fn acknowledge(
         &[],
         crate::workflow::clock::now(),
     );
-    super::append(&mut session, st, &|_, _| Ok(()))
+    let mut receipt = super::append(&mut session, st, &|_, _| Ok(()))?;
+    receipt.warnings.extend(moved);
+    Ok(receipt)
+}
+
+/// What a copy did to a request, said when it is acknowledged: the copied entry is a request's and does
+/// not count where the copy put it (an execution judged in a log that had not seen the approvals). The
+/// acknowledgment lifts the gate's `copies` block, not that: the request reads as the copy left it.
+fn copy_moved(
+    ledger: &crate::ledger::Ledger,
+    snap: &crate::workflow::reads::state::Snapshot,
+    e: &crate::ledger::mirror::Equivocation,
+) -> Option<String> {
+    use crate::workflow::reads::state::{fact_of, load_view, request_named};
+    let id = e.ours.lines().next().and_then(crate::ledger::Hash::from_hex)?;
+    let row = ledger.entry(&id).ok()??;
+    let fact = fact_of(&row).ok()?;
+    let request = if fact.kind == crate::audit::kinds::REQUESTED { Some(fact.id) } else { request_named(&fact.body) }?;
+    let view = load_view(ledger, snap, &request).ok()?;
+    let why = view.timeline.iter().find(|t| t.id == id)?.ignored.clone()?;
+    Some(format!(
+        "the copied entry {} ({}) of request {} does not count where the copy put it ({}); this acknowledgment \
+         lifts the gate's block on the copy, not that: the request reads as the copy left it",
+        id.short(12),
+        crate::text::safe(&fact.kind),
+        request.short(12),
+        crate::text::safe(&why)
+    ))
 }
