@@ -46,13 +46,7 @@ fn full_story_high_risk() {
     assert_eq!(code, 1);
     assert_eq!(g["gate"], false);
     assert_eq!(g["status"], "pending");
-    let unmet: Vec<&str> = g["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["met"] == false)
-        .map(|i| i["id"].as_str().unwrap())
-        .collect();
+    let unmet = common::unmet(&g);
     assert_eq!(unmet, ["approvals", "required-roles", "evidence"]);
 
     attach(&env, &req, "test", "bob");
@@ -1345,9 +1339,7 @@ fn the_gate_holds_a_request_to_the_environment_the_caller_rolls_back_in() {
     let req = file_request(&env, "bob", "low");
     tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
-    let item = |g: &serde_json::Value| {
-        g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "environment").cloned().unwrap_or_default()
-    };
+    let item = |g: &serde_json::Value| common::checklist_item(g, "environment");
     let out = env.run(&["--json", "gate", &req, "--env", "staging"]);
     assert_eq!(out.status.code(), Some(1));
     let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1370,9 +1362,7 @@ fn the_gate_and_execute_hold_a_request_to_the_component_the_caller_rolls_back() 
     let req = file_request(&env, "bob", "low");
     tested(&env, &req, "bob");
     env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
-    let item = |g: &serde_json::Value| {
-        g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "component").cloned().unwrap_or_default()
-    };
+    let item = |g: &serde_json::Value| common::checklist_item(g, "component");
     let out = env.run(&["--json", "gate", &req, "--component", "billing"]);
     assert_eq!(out.status.code(), Some(1));
     let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -438,8 +438,7 @@ fn a_purge_keeps_bytes_a_change_set_names() {
     let id = added["entry_id"].as_str().unwrap().to_string();
     env.ok(&["evidence", "purge", &id, "--reason", "attached to the wrong request", "--as", "erin"]);
     let g: serde_json::Value = serde_json::from_slice(&env.run(&["--json", "gate", &req]).stdout).unwrap();
-    let changeset = g["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "changeset").cloned();
-    assert!(changeset.is_none(), "the change set's bytes are kept: {g}");
+    assert!(common::checklist_item(&g, "changeset").is_null(), "the change set's bytes are kept: {g}");
     assert_eq!(verify_json(&env).0, 0);
     // Bytes only the purged evidence named go.
     let alone = file(&env, "alone.log", "nothing else names these bytes\n");

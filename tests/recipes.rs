@@ -569,13 +569,7 @@ fn a_request_not_approved_blocks_and_names_what_is_missing() {
     assert!(stdout(&out).contains("gate BLOCKS"), "{}", stdout(&out));
     let v = ci.verdict();
     assert_eq!(v["gate"], false, "{v}");
-    let unmet: Vec<&str> = v["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["met"] == false)
-        .map(|i| i["id"].as_str().unwrap())
-        .collect();
+    let unmet = common::unmet(&v);
     assert!(unmet.contains(&"approvals") && unmet.contains(&"evidence"), "{v}");
 
     // Approved and tested on the founder's machine, for production: a staging job still refuses it.
@@ -591,8 +585,7 @@ fn a_request_not_approved_blocks_and_names_what_is_missing() {
         "{err}"
     );
     let v = ci.verdict();
-    let item = v["checklist"].as_array().unwrap().iter().find(|i| i["id"] == "environment").cloned();
-    assert_eq!(item.map(|i| i["met"].clone()), Some(serde_json::json!(false)), "{v}");
+    assert_eq!(common::checklist_item(&v, "environment")["met"], false, "{v}");
     // An edited index does not move it: with the index row saying staging (where `list --env staging`
     // found it, and the approved request passed), the record still says production.
     let db = rusqlite::Connection::open(ci.home.join("ledger.db")).unwrap();

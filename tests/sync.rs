@@ -321,9 +321,7 @@ fn a_copied_entry_of_the_request_blocks_the_gate_until_it_is_acknowledged() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         (out.status.code(), v)
     };
-    let copies_item = |v: &serde_json::Value| {
-        v["checklist"].as_array().and_then(|l| l.iter().find(|i| i["id"] == "copies").cloned()).unwrap_or_default()
-    };
+    let copies_item = |v: &serde_json::Value| common::checklist_item(v, "copies");
     let (code, v) = gate(&[&req]);
     assert_eq!(code, Some(0), "{v}");
     assert!(copies_item(&v).is_null(), "{v}");
@@ -380,9 +378,7 @@ fn a_gate_without_the_change_sets_bytes_blocks() {
     common::tested(&b, &req, "bob");
     c.import(&b.export("b.rollcall"));
     c.ok(&["approve", &req, "--comment", "canary clean", "--as", "carol"]);
-    let item = |v: &Value| {
-        v["checklist"].as_array().and_then(|l| l.iter().find(|i| i["id"] == "changeset").cloned()).unwrap_or_default()
-    };
+    let item = |v: &Value| common::checklist_item(v, "changeset");
     let out = c.run(&["--json", "gate", &req]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((out.status.code(), item(&v)), (Some(0), Value::Null), "the bytes are here: {v}");
@@ -441,18 +437,11 @@ fn an_execution_copied_into_an_older_log_does_not_reopen_the_gate() {
     let out = a.run(&["--json", "gate", &req]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{v}");
-    let unmet: Vec<&str> = v["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["met"] == false)
-        .map(|i| i["id"].as_str().unwrap())
-        .collect();
+    let unmet = common::unmet(&v);
     assert_eq!(unmet, ["copies"], "only the copy blocks it now (the execution stopped counting): {v}");
     // `show` (and the console's detail, which reads the same answer) says what the gate says.
     let shown = a.json(&["show", &req]);
-    let items = shown["evaluation"]["checklist"].as_array().unwrap();
-    assert!(items.iter().any(|i| i["id"] == "copies" && i["met"] == false), "{shown}");
+    assert_eq!(common::checklist_item(&shown["evaluation"], "copies")["met"], false, "{shown}");
     assert_eq!(shown["evaluation"]["gate"], false, "{shown}");
 }
 

@@ -347,6 +347,22 @@ pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
     env
 }
 
+/// The checklist item `id` of an evaluation (`gate --json`, `show`'s `evaluation`), or null without one.
+pub fn checklist_item(eval: &serde_json::Value, id: &str) -> serde_json::Value {
+    eval["checklist"].as_array().and_then(|l| l.iter().find(|i| i["id"] == id).cloned()).unwrap_or_default()
+}
+
+/// The ids of the checklist items an evaluation leaves unmet, in its order.
+pub fn unmet(eval: &serde_json::Value) -> Vec<&str> {
+    eval["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["met"] == false)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect()
+}
+
 /// Every file under `dir`, as paths relative to it, sorted.
 pub fn files_under(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {

@@ -154,8 +154,8 @@ pub fn gate(
 /// request would open the gate again); nothing in the file says which leaf is the original, so no verdict
 /// that could pass is given until the copy is investigated and acknowledged (`rollcall verify` names it).
 fn weigh_copies(ledger: &crate::ledger::Ledger, s: &mut Shown) -> Result<(), WorkflowError> {
-    let (row, rows) = super::state::request_rows(ledger, &s.view.id)?;
-    let mut ids: Vec<EntryId> = std::iter::once(&row).chain(&rows).map(|r| r.entry.id).collect();
+    // The request's entries as the fold met them (every row it read, the request first: not read again).
+    let mut ids: Vec<EntryId> = s.view.timeline.iter().map(|t| t.id).collect();
     ids.extend(ledger.entries_of_kinds(&crate::identity::kinds::GOVERNANCE_KINDS)?.iter().map(|r| r.entry.id));
     ids.sort();
     ids.dedup();
@@ -166,22 +166,25 @@ fn weigh_copies(ledger: &crate::ledger::Ledger, s: &mut Shown) -> Result<(), Wor
     let evidence = copies.iter().map(|(id, leaves)| super::witness::copy_evidence(*id, leaves)).collect();
     let (open, _) = super::witness::split_equivocations(ledger, evidence, &s.snap.roster)?;
     let Some(first) = open.first() else { return Ok(()) };
-    s.eval.gate = false;
-    s.eval.checklist.push(crate::policy::evaluate::Item {
-        id: "copies",
-        met: false,
-        waived: false,
-        detail: format!(
-            "{} entr{} this verdict rests on {} held by several logs (first {}): a copy can move an entry in the \
-             ledger's order; `rollcall verify` names {}, an admin or security approver acknowledges once investigated",
-            open.len(),
-            if open.len() == 1 { "y" } else { "ies" },
-            if open.len() == 1 { "is" } else { "are" },
-            crate::text::prefix(first.ours.lines().next().unwrap_or(""), 12),
-            if open.len() == 1 { "it" } else { "them" },
-        ),
-    });
+    let detail = format!(
+        "{} entr{} this verdict rests on {} held by several logs (first {}): a copy can move an entry in the \
+         ledger's order; `rollcall verify` names {}, an admin or security approver acknowledges once investigated",
+        open.len(),
+        if open.len() == 1 { "y" } else { "ies" },
+        if open.len() == 1 { "is" } else { "are" },
+        crate::text::prefix(first.ours.lines().next().unwrap_or(""), 12),
+        if open.len() == 1 { "it" } else { "them" },
+    );
+    weigh(s, "copies", false, detail);
     Ok(())
+}
+
+/// Adds checklist item `id` to what the gate weighed beyond the policy: met, or the gate blocks.
+fn weigh(s: &mut Shown, id: &'static str, met: bool, detail: String) {
+    if !met {
+        s.eval.gate = false;
+    }
+    s.eval.checklist.push(crate::policy::evaluate::Item { id, met, waived: false, detail });
 }
 
 /// Adds the checklist item `changeset` when the request names a change set whose bytes this ledger cannot
@@ -190,16 +193,11 @@ fn weigh_copies(ledger: &crate::ledger::Ledger, s: &mut Shown) -> Result<(), Wor
 /// would otherwise ask fewer approvals than the machines that hold the bytes: a flag left out asks less.
 fn weigh_changeset(s: &mut Shown) {
     let Some(problem) = &s.assessment.changeset_problem else { return };
-    s.eval.gate = false;
-    s.eval.checklist.push(crate::policy::evaluate::Item {
-        id: "changeset",
-        met: false,
-        waived: false,
-        detail: format!(
-            "{}: its security flags and risk cannot be assessed here (sync or import a bundle that carries it)",
-            crate::text::safe(problem)
-        ),
-    });
+    let detail = format!(
+        "{}: its security flags and risk cannot be assessed here (sync or import a bundle that carries it)",
+        crate::text::safe(problem)
+    );
+    weigh(s, "changeset", false, detail);
 }
 
 /// Adds the checklist item `environment` for a caller that rolls back in `asked`: met when the request's
@@ -207,15 +205,12 @@ fn weigh_changeset(s: &mut Shown) {
 fn weigh_env(s: &mut Shown, asked: &str) {
     let held = &s.view.record().env;
     let met = crate::audit::record::same_env(held, asked);
-    if !met {
-        s.eval.gate = false;
-    }
     let detail = if met {
         format!("the request is for {}", crate::text::safe(held.trim()))
     } else {
         format!("the request is for {}, not {}", crate::text::safe(held.trim()), crate::text::safe(asked.trim()))
     };
-    s.eval.checklist.push(crate::policy::evaluate::Item { id: "environment", met, waived: false, detail });
+    weigh(s, "environment", met, detail);
 }
 
 /// Why a request listing `components` does not roll back `asked`, or `None` when it lists it. Names are
@@ -246,15 +241,13 @@ pub(crate) fn component_arg(component: Option<&str>) -> Result<(), WorkflowError
 /// when the request lists it; else the gate blocks.
 fn weigh_component(s: &mut Shown, asked: &str) {
     let why = other_component(&s.view.record().components, asked);
-    if why.is_some() {
-        s.eval.gate = false;
-    }
-    s.eval.checklist.push(crate::policy::evaluate::Item {
-        id: "component",
-        met: why.is_none(),
-        waived: false,
-        detail: why.unwrap_or_else(|| format!("the request reverts {}", crate::text::safe(asked.trim()))),
-    });
+    let met = why.is_none();
+    weigh(
+        s,
+        "component",
+        met,
+        why.unwrap_or_else(|| format!("the request reverts {}", crate::text::safe(asked.trim()))),
+    );
 }
 
 /// What `gate --change C --env E` weighed: every request whose current record reverts change C in
