@@ -41,7 +41,8 @@ pub(crate) fn latest_ms(skew_seconds: i64) -> i64 {
 /// has since closed, an approval before a revocation). A debug build (the test suite) and a clock set by
 /// [`at`] (the demo building its history) sign at the time they are given.
 pub(crate) fn refuse_backdating(ts_ms: i64, skew_seconds: i64) -> Result<(), super::error::WorkflowError> {
-    match backdating_at(release_unpinned(), ts_ms, Utc::now().timestamp_millis(), skew_seconds) {
+    match backdating_at(release_unpinned(), overridden().is_some(), ts_ms, Utc::now().timestamp_millis(), skew_seconds)
+    {
         Some(why) => Err(super::error::WorkflowError::Refused(why)),
         None => Ok(()),
     }
@@ -49,17 +50,51 @@ pub(crate) fn refuse_backdating(ts_ms: i64, skew_seconds: i64) -> Result<(), sup
 
 /// A release build whose clock [`at`] has not set: where `ROLLCALL_NOW` may evaluate but not sign or gate.
 fn release_unpinned() -> bool {
-    !cfg!(debug_assertions) && AT.with(|a| a.get()).is_none()
+    release() && AT.with(|a| a.get()).is_none()
 }
 
-fn backdating_at(release: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> Option<String> {
+#[cfg(not(test))]
+fn release() -> bool {
+    !cfg!(debug_assertions)
+}
+
+#[cfg(test)]
+thread_local! {
+    static AS_RELEASE: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(test)]
+fn release() -> bool {
+    AS_RELEASE.with(|r| r.get())
+}
+
+/// Runs `f` with this thread's signing paths refusing as a release build's do (the unit tests' way to
+/// see what `cargo run --release` would refuse).
+#[cfg(test)]
+pub(crate) fn as_release<T>(f: impl FnOnce() -> T) -> T {
+    let before = AS_RELEASE.with(|r| r.replace(true));
+    let out = f();
+    AS_RELEASE.with(|r| r.set(before));
+    out
+}
+
+/// Why an entry stamped `ts_ms` is refused when the real time is `real_ms`, if it is; `moved`: whether
+/// `ROLLCALL_NOW` is set (the one way a user sets a signing time, so the one named when it is).
+fn backdating_at(release: bool, moved: bool, ts_ms: i64, real_ms: i64, skew_seconds: i64) -> Option<String> {
     let earliest = real_ms.saturating_sub(skew_seconds.saturating_mul(1000));
     (release && ts_ms < earliest).then(|| {
-        format!(
-            "{NOW_ENV} sets the clock to {}, before this machine's clock; a release build signs at the real \
-             time only (unset {NOW_ENV}; `show` and the reports may still evaluate at another time)",
-            crate::ledger::pos::format_ms(ts_ms)
-        )
+        let ts = crate::ledger::pos::format_ms(ts_ms);
+        if moved {
+            format!(
+                "{NOW_ENV} sets the clock to {ts}, before this machine's clock; a release build signs at the real \
+                 time only (unset {NOW_ENV}; `show` and the reports may still evaluate at another time)"
+            )
+        } else {
+            format!(
+                "an entry stamped {ts} is earlier than this machine's clock allows ({skew_seconds} s of skew); a \
+                 release build signs at the real time only"
+            )
+        }
     })
 }
 
@@ -101,10 +136,13 @@ mod tests {
     #[test]
     fn a_release_build_signs_at_the_real_time_only() {
         let real = 1_790_000_000_000;
-        let why = backdating_at(true, real - 3_600_000, real, 300).expect("an hour back is refused");
+        let why = backdating_at(true, true, real - 3_600_000, real, 300).expect("an hour back is refused");
         assert!(why.contains("ROLLCALL_NOW") && why.contains("real time only"), "{why}");
-        assert_eq!(backdating_at(true, real - 299_000, real, 300), None);
-        assert_eq!(backdating_at(true, real + 60_000, real, 300), None);
-        assert_eq!(backdating_at(false, real - 3_600_000, real, 300), None);
+        // Not set by ROLLCALL_NOW (a caller's planned time): it is not blamed.
+        let why = backdating_at(true, false, real - 3_600_000, real, 300).expect("refused all the same");
+        assert!(!why.contains("ROLLCALL_NOW") && why.contains("real time only"), "{why}");
+        assert_eq!(backdating_at(true, true, real - 299_000, real, 300), None);
+        assert_eq!(backdating_at(true, true, real + 60_000, real, 300), None);
+        assert_eq!(backdating_at(false, true, real - 3_600_000, real, 300), None);
     }
 }
