@@ -132,15 +132,14 @@ pub(super) fn synthetic(
     // Each batch is signed with the clock set to its last planned time (as the scenario's entries are):
     // last year's history, which a release build otherwise refuses to sign (it signs at the real time
     // only), and never ahead of the clock it is checked against.
+    let mut filer = crate::workflow::bulk::Filer::new(ctx, "bob", "carol")?;
     let mut filed = 0usize;
     loop {
         let batch: Vec<Planned> = (&mut plan).take(BATCH).collect();
         let Some(last) = batch.last().map(|p| p.approval.as_ref().map_or(p.at, |(when, _)| *when)) else {
             return Ok(filed);
         };
-        filed += clock::at(last, || {
-            crate::workflow::bulk::file_planned(ctx, "bob", "carol", &mut batch.into_iter(), BATCH, &mut |_| {})
-        })?;
+        filed += clock::at(last, || filer.file(&mut batch.into_iter(), BATCH, &mut |_| {}))?;
         if filed % 50_000 < BATCH || filed == n {
             progress(&format!("  {filed} of {n} synthetic requests"));
         }

@@ -26,7 +26,24 @@ pub fn now() -> DateTime<Utc> {
 /// `ROLLCALL_NOW` can never let it sign or accept entries stamped beyond the real time plus the allowed
 /// skew; in a debug build (the test suite) the overridable [`now`], so tests can run in the future.
 pub(crate) fn bound_now() -> DateTime<Utc> {
-    if cfg!(debug_assertions) { now() } else { Utc::now() }
+    if release() { Utc::now() } else { now() }
+}
+
+/// The time a signature made now is stamped with where no entry bound checks it (a witness's
+/// cosignature): the clock [`at`] set (the demo building its history); otherwise the real time in a
+/// release build, so that `ROLLCALL_NOW`, which may move the clock to evaluate, never dates what is
+/// signed; the overridable [`now`] in a debug build.
+pub(crate) fn signing_now() -> DateTime<Utc> {
+    signing_time(AT.with(|a| a.get()), release(), now, Utc::now)
+}
+
+fn signing_time(
+    pinned: Option<DateTime<Utc>>,
+    release: bool,
+    now: impl FnOnce() -> DateTime<Utc>,
+    real: impl FnOnce() -> DateTime<Utc>,
+) -> DateTime<Utc> {
+    pinned.unwrap_or_else(|| if release { real() } else { now() })
 }
 
 /// The latest statement time (milliseconds) this machine may sign or accept: [`bound_now`] plus
@@ -129,6 +146,17 @@ mod tests {
     fn a_release_builds_gate_answers_for_the_real_time_only() {
         assert!(gate_refused_at(true, true).is_some_and(|w| w.contains("real time only")));
         assert_eq!((gate_refused_at(true, false), gate_refused_at(false, true)), (None, None));
+    }
+
+    /// A cosignature is dated by the demo's pinned clock, else by the real time in a release build
+    /// (`ROLLCALL_NOW` moves only what is evaluated), else by the overridable clock (the tests').
+    #[test]
+    fn a_release_build_dates_cosignatures_at_the_real_time() {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+        let (pinned, moved, real) = (t("2025-01-01T00:00:00Z"), t("2020-01-01T00:00:00Z"), t("2026-12-07T00:00:00Z"));
+        assert_eq!(super::signing_time(None, true, || moved, || real), real);
+        assert_eq!(super::signing_time(None, false, || moved, || real), moved);
+        assert_eq!(super::signing_time(Some(pinned), true, || moved, || real), pinned);
     }
 
     /// A release build refuses to sign before its own clock less the skew; a debug build, or within the

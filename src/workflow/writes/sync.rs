@@ -289,7 +289,7 @@ fn import_into(
     source: std::fs::File,
     witness_key: Option<SigningKey>,
 ) -> Result<ImportReport, WorkflowError> {
-    let now = crate::workflow::clock::now().timestamp().max(0) as u64;
+    let now = crate::workflow::clock::signing_now().timestamp().max(0) as u64;
     let skew = crate::identity::Roster::from_ledger(ledger)
         .map(|r| r.max_clock_skew_seconds())
         .unwrap_or(crate::identity::roster::DEFAULT_CLOCK_SKEW_SECONDS as i64);
