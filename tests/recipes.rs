@@ -241,6 +241,13 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     assert!(!job_env.contains("ROLLCALL_PASSPHRASE:"), "{job_env}");
     assert_eq!(gh.matches("ROLLCALL_PASSPHRASE: ${{ secrets.ROLLCALL_PASSPHRASE }}").count(), 2, "{gh}");
     assert!(!gh[rollback..record].contains("ROLLCALL_PASSPHRASE:"), "the rollback step runs without it");
+    // The exchange's token likewise: in the environment of the two steps that use the exchange, never in a
+    // file the rollback step could read and a self-hosted runner would keep.
+    assert!(!job_env.contains("GIT_CONFIG") && !gh[rollback..record].contains("GIT_CONFIG"), "{gh}");
+    assert_eq!(
+        gh.matches("GIT_CONFIG_KEY_0: url.https://x-access-token:${{ secrets.ROLLCALL_EXCHANGE_TOKEN }}@").count(),
+        2
+    );
 
     let gl = read("gitlab/.gitlab-ci.yml");
     let stages = gl.find("stages:").expect("stages");
@@ -249,7 +256,16 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     let rollback_job = &gl[job..];
     assert!(rollback_job.contains("needs: [gate]") && rollback_job.contains("when: manual"), "{rollback_job}");
     assert!(gl.contains("\ngate:") && gl.matches("- rollcall-gate.sh").count() == 2, "both jobs gate");
-    assert!(gl.contains(r#"(unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE; exec "${argv[@]}")"#), "{gl}");
+    assert!(
+        gl.contains(
+            r#"(unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE ROLLCALL_EXCHANGE_TOKEN GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0; exec "${argv[@]}")"#
+        ),
+        "{gl}"
+    );
+    for recipe in [&gh, &gl] {
+        let writes = recipe.lines().any(|l| !l.trim_start().starts_with('#') && l.contains("git config --global"));
+        assert!(!writes, "the exchange's token is written to ~/.gitconfig");
+    }
 
     let helm = read("helm/templates/rollcall-pre-rollback-hook.yaml");
     for needle in [

@@ -73,12 +73,18 @@ fn ensure_private_dir(dir: &Path) -> Result<(), IdentityError> {
     Ok(())
 }
 
+/// How the name of a key file being written starts, before it is linked under its own name.
+const TMP_PREFIX: &str = ".tmp-";
+
 /// Writes `bytes` to `path` with mode 0600, atomically, never replacing an existing file.
 fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
-    let tmp =
-        dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("key")));
+    let tmp = dir.join(format!(
+        "{TMP_PREFIX}{}-{}",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("key")
+    ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -242,6 +248,13 @@ impl Keystore {
             let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".key")) else {
                 continue;
             };
+            if name.starts_with(TMP_PREFIX) {
+                problems.push(format!(
+                    "{}: a temporary file an interrupted key write left behind (not a key of its own; delete it)",
+                    path.display()
+                ));
+                continue;
+            }
             match self.info(name) {
                 Ok(k) => keys.push(k),
                 Err(e) => problems.push(e.to_string()),
@@ -379,6 +392,15 @@ mod tests {
         assert!(matches!(ks.unlock("carol", &pass("x")), Err(IdentityError::UnknownKey { .. })));
         assert!(matches!(ks.create("alice", &pass("passphrase-a")), Err(IdentityError::KeyExists(_))));
         assert!(matches!(ks.create("../evil", &pass("passphrase-a")), Err(IdentityError::InvalidName(_))));
+        // A write killed between its temporary file and the link leaves the temporary file: said as such,
+        // not as a key with an invalid name.
+        std::fs::copy(&info.path, ks.keys_dir().join(".tmp-4242-alice.key")).unwrap();
+        let (keys, problems) = ks.list().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(
+            problems.len() == 1 && problems[0].contains("interrupted key write") && !problems[0].contains("invalid"),
+            "{problems:?}"
+        );
     }
 
     #[cfg(unix)]
