@@ -20,13 +20,23 @@ pub(crate) fn command(program: impl AsRef<OsStr>) -> Command {
 /// again for work that signs nothing.
 pub(crate) const PASSPHRASES: [&str; 2] = ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE"];
 
-/// `program` without [`PASSPHRASES`], keeping rollcall's other variables: rollcall run again for work of its
-/// own that signs nothing (the background index rebuild, which outlives the command that started it and
-/// whose environment the same user could read from `/proc` meanwhile).
+/// The exchange's token as the CI recipes name it (examples/ci): a credential, withheld like the passphrases.
+pub(crate) const EXCHANGE_TOKEN: &str = "ROLLCALL_EXCHANGE_TOKEN";
+
+/// `program` without [`PASSPHRASES`], [`EXCHANGE_TOKEN`] and git's own variables (`GIT_*`: the recipes hand
+/// git the token through `GIT_CONFIG_KEY_0`), keeping rollcall's other variables: rollcall run again for work
+/// of its own that signs nothing and runs no git (the background index rebuild, which outlives the command
+/// that started it, so that a CI job's later steps, the revert among them, could read its environment from
+/// `/proc` as the same user).
 pub(crate) fn without_passphrases(program: impl AsRef<OsStr>) -> Command {
     let mut c = Command::new(program);
-    for name in PASSPHRASES {
+    for name in PASSPHRASES.into_iter().chain([EXCHANGE_TOKEN]) {
         c.env_remove(name);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GIT_") {
+            c.env_remove(&name);
+        }
     }
     c
 }
@@ -38,12 +48,16 @@ mod tests {
         // SAFETY: as below; this variable is this test's own. (The passphrases themselves are not set in
         // this process: other tests read them. The child's environment says they are removed.)
         unsafe { std::env::set_var("ROLLCALL_CHILD_TEST_KEPT", "kept") };
+        // SAFETY: as above; git's variables are read by no test of this crate (its git runs start from
+        // `command`, whose environment is built apart).
+        unsafe { std::env::set_var("GIT_CONFIG_KEY_97", "url.https://user:token@example.com/.insteadOf") };
         let mut c = super::without_passphrases("env");
-        for name in super::PASSPHRASES {
+        for name in super::PASSPHRASES.into_iter().chain([super::EXCHANGE_TOKEN]) {
             assert!(c.get_envs().any(|(k, v)| k == name && v.is_none()), "{name} removed");
         }
         let env = String::from_utf8_lossy(&c.output().expect("env runs").stdout).into_owned();
         assert!(env.contains("ROLLCALL_CHILD_TEST_KEPT=kept"), "{env}");
+        assert!(!env.contains("GIT_CONFIG_KEY_97") && !env.contains("token@"), "{env}");
     }
 
     #[test]

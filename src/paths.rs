@@ -114,6 +114,22 @@ pub(crate) fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<V
     Ok(out)
 }
 
+/// Whether a file can be written at `path`, asked before work that must not happen for output that cannot
+/// be written (an audited read is recorded before its report): `path` is not a directory, an existing file
+/// opens for writing (left as it is), and its directory takes a new file (one is made and removed).
+pub(crate) fn check_writable(path: &std::path::Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"));
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new().write(true).open(path)?;
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let probe = dir.join(format!(".rollcall-probe-{}", std::process::id()));
+    private_file_options().create_new(true).open(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
 /// A private file (0600, truncating) created at its first write, so output refused before it starts (a
 /// wrong passphrase, a damaged ledger) leaves whatever was at the path alone. Buffered.
 pub(crate) struct LazyFile<'p> {
@@ -146,6 +162,20 @@ impl std::io::Write for LazyFile<'_> {
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_destination_is_checked_without_being_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("kept.md");
+        std::fs::write(&existing, "before").unwrap();
+        assert!(super::check_writable(&existing).is_ok());
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "before");
+        assert!(super::check_writable(&dir.path().join("new.md")).is_ok());
+        assert!(!dir.path().join("new.md").exists());
+        assert!(super::check_writable(&dir.path().join("missing/new.md")).is_err());
+        assert!(super::check_writable(dir.path()).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing left behind");
+    }
 
     #[test]
     fn created_files_and_dirs_are_private() {

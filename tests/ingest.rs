@@ -85,6 +85,12 @@ fn hostile_histories_are_refused_in_one_line_and_nothing_is_written() {
     let err =
         env.fails(&["ingest", "helm", &cases[0].0, "--env", "prod\u{7}", "--component", "api", "--as", "alice"], 2);
     assert!(err.contains("--env"), "{err}");
+    // A file that is not there is unreadable input, said as such (it read "cannot nosuch.json", exit 1).
+    for source in ["helm", "kubernetes"] {
+        let err = env
+            .fails(&["ingest", source, "nosuch.json", "--env", "production", "--component", "api", "--as", "alice"], 2);
+        assert!(err.starts_with("error: cannot read nosuch.json: "), "{err}");
+    }
     assert_eq!(env.fingerprint(), before, "nothing recorded on a refusal");
 }
 

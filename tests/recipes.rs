@@ -248,6 +248,8 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
         gh.matches("GIT_CONFIG_KEY_0: url.https://x-access-token:${{ secrets.ROLLCALL_EXCHANGE_TOKEN }}@").count(),
         2
     );
+    // And no credential helper of the runner's stores it.
+    assert_eq!(gh.matches("GIT_CONFIG_KEY_1: credential.helper\n          GIT_CONFIG_VALUE_1: \"\"").count(), 2);
 
     let gl = read("gitlab/.gitlab-ci.yml");
     let stages = gl.find("stages:").expect("stages");
@@ -258,10 +260,11 @@ fn the_recipes_run_the_script_before_the_rollback_and_carry_their_hooks() {
     assert!(gl.contains("\ngate:") && gl.matches("- rollcall-gate.sh").count() == 2, "both jobs gate");
     assert!(
         gl.contains(
-            r#"(unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE ROLLCALL_EXCHANGE_TOKEN GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0; exec "${argv[@]}")"#
+            r#"(unset ROLLCALL_PASSPHRASE ROLLCALL_ORIGIN_PASSPHRASE ROLLCALL_EXCHANGE_TOKEN GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0 GIT_CONFIG_KEY_1 GIT_CONFIG_VALUE_1; exec "${argv[@]}")"#
         ),
         "{gl}"
     );
+    assert!(gl.contains("GIT_CONFIG_KEY_1=credential.helper GIT_CONFIG_VALUE_1=\n"), "{gl}");
     for recipe in [&gh, &gl] {
         let writes = recipe.lines().any(|l| !l.trim_start().starts_with('#') && l.contains("git config --global"));
         assert!(!writes, "the exchange's token is written to ~/.gitconfig");

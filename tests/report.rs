@@ -230,6 +230,30 @@ fn csv_parses_back_and_defuses_formulas() {
     assert_eq!(b[col("hours_to_execute")], "4.000");
 }
 
+/// A report or export whose output cannot be written (a directory that is not there, a path naming a
+/// directory) is refused in one line before its read is recorded: no `audit.read` for a read nobody got.
+#[test]
+fn output_that_cannot_be_written_is_refused_before_the_read_is_recorded() {
+    let (env, _) = hand_built();
+    let missing = env.home().join("no-such-dir");
+    for (args, out) in [
+        (vec!["report", "--format", "md", "--as", "alice", "--out"], missing.join("r.md")),
+        (vec!["report", "--format", "md", "--as", "alice", "--out"], env.home().to_path_buf()),
+        (vec!["export", "--as", "alice", "--out"], missing.join("x.rollcall")),
+        (vec!["export", "--as", "alice", "--out"], env.home().to_path_buf()),
+    ] {
+        let mut args = args.clone();
+        args.push(out.to_str().unwrap());
+        let err = env.refuses(&args);
+        assert!(
+            err.contains("cannot write") && err.contains(out.to_str().unwrap()) && !err.contains("at path"),
+            "{err}"
+        );
+        assert_eq!(env.run(&args).status.code(), Some(2), "{args:?}");
+    }
+    assert!(!missing.exists());
+}
+
 #[test]
 fn reports_and_exports_are_recorded_as_reads_unless_policy_says_otherwise() {
     let (env, _) = hand_built();

@@ -153,9 +153,10 @@ const BATCH: usize = 1000;
 mod tests {
     /// `demo --scale` signs last year's synthetic history with the clock set to it, so a release build
     /// (which signs at the real time only) builds it: it refused the first batch, and every benchmark
-    /// that builds the million-entry ledger with the release binary failed.
+    /// that builds the million-entry ledger with the release binary failed. (`as_release` switches the
+    /// clock's rules only; the keystore's acceptance of the demo's throwaway keys is tested apart.)
     #[test]
-    fn a_release_build_files_the_synthetic_history() {
+    fn the_release_clock_files_the_synthetic_history() {
         let dir = tempfile::tempdir().unwrap();
         let built =
             crate::workflow::clock::as_release(|| super::super::build(&dir.path().join("demo"), 1500, &mut |_| {}));

@@ -86,7 +86,8 @@ fn release() -> bool {
 }
 
 /// Runs `f` with this thread's signing paths refusing as a release build's do (the unit tests' way to
-/// see what `cargo run --release` would refuse).
+/// see what `cargo run --release` would refuse). Only the clock's rules: key strength and the KDF still
+/// follow the build. Unit tests keep the debug build's clock even under `cargo test --release`.
 #[cfg(test)]
 pub(crate) fn as_release<T>(f: impl FnOnce() -> T) -> T {
     let before = AS_RELEASE.with(|r| r.replace(true));

@@ -63,7 +63,12 @@ fn report(
             let fmt = crate::report::render::Format::parse(format);
             (workflow::report::report_read_only(&ledger, scope, fmt, sink)?, None)
         }
-        None => workflow::audited::report(ctx, scope, format, signer, sink)?,
+        None => {
+            if let Some(p) = out {
+                workflow::audited::check_destination(p)?;
+            }
+            workflow::audited::report(ctx, scope, format, signer, sink)?
+        }
     };
     sink.flush().map_err(|e| match out {
         Some(p) => WorkflowError::Read(p.to_path_buf(), e),

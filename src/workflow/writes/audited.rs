@@ -44,6 +44,14 @@ pub(crate) fn record_read(
     Ok(Some(super::append(&mut session, st, &|_, _| Ok(()))?))
 }
 
+/// Refuses, before a read is recorded, output that cannot be written at `path` (a directory that is not
+/// there, one that is read-only, a path naming a directory): a mistyped `--out` must not leave an
+/// `audit.read` entry for a read nobody received.
+pub fn check_destination(path: &std::path::Path) -> Result<(), WorkflowError> {
+    crate::paths::check_writable(path)
+        .map_err(|e| WorkflowError::Usage(format!("cannot write {}: {e}", path.display())))
+}
+
 /// `rollcall report`: records the read (when the policy says so), then writes the report to `sink`.
 pub(crate) fn report(
     ctx: &Context,

@@ -68,7 +68,7 @@ pub fn ingest_named(
         let (e, c) = (required("--env", env)?, required("--component", component)?);
         crate::ingest::git::read(input, &e, &c).map_err(refused)?
     } else {
-        let io = |e: std::io::Error| WorkflowError::Io(input.display().to_string(), e);
+        let io = |e: std::io::Error| WorkflowError::Read(input.to_path_buf(), e);
         let file = std::fs::File::open(input).map_err(io)?;
         let mut bytes = Vec::new();
         file.take(MAX_INPUT + 1).read_to_end(&mut bytes).map_err(io)?;

@@ -113,7 +113,9 @@ fn write_atomically(
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| WorkflowError::Read(dir.to_path_buf(), e))?;
+    super::audited::check_destination(out)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| WorkflowError::Usage(format!("cannot write {}: {e}", out.display())))?;
     // A write that fails once the file is made (the disk full) is the system's: named by the file.
     let failed = |e: std::io::Error| wrote(out, e);
     {
@@ -190,6 +192,7 @@ pub(crate) fn export_recorded(
     let opts = ExportOptions { since: since.map(read_since).transpose()?.unwrap_or_default(), no_blobs };
     crate::sync::export::check_since(&ledger, &opts)?;
     drop(ledger);
+    super::audited::check_destination(out)?;
     let mut scope = BTreeMap::new();
     scope.insert("out".to_string(), out.display().to_string());
     if let Some(s) = since {
