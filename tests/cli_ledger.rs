@@ -364,3 +364,44 @@ fn a_long_log_is_printed_as_it_is_read_with_its_columns_aligned() {
     let short = env.cmd().env("ROLLCALL_LOG_MEASURED_UP_TO", "2").args(["log", "--limit", "2"]).output().unwrap();
     assert_eq!(String::from_utf8(short.stdout).unwrap(), env.ok(&["log", "--limit", "2"]));
 }
+
+/// The commands `demo` prints to go on with run as printed, in a shell that has only the binary on its
+/// PATH and no passphrase set (the report signs its read: its line carries the demo's public passphrase,
+/// which a newcomer who had set their own for the quick start did not have).
+#[test]
+fn the_commands_the_demo_prints_run_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rollcall"));
+    let path = std::env::join_paths([bin.parent().unwrap().to_path_buf(), "/usr/bin".into(), "/bin".into()]).unwrap();
+    let out = std::process::Command::new(&bin)
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", dir.path())
+        .args(["demo", "--no-tui", "--dir", dir.path().join("demo").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let command = |label: &str| -> String {
+        let line = text.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no {label:?} in {text}"));
+        let cmd = &line[line.find(": ").unwrap() + 2..];
+        cmd.split("; in the console").next().unwrap().to_string()
+    };
+    for (label, code) in [
+        ("a governance report", 0),
+        ("a post-mortem timeline", 0),
+        ("an auditor's check of the laptop's bundle", 0),
+        ("the CD tools' histories against the requests", 1),
+    ] {
+        let cmd = command(label);
+        assert!(cmd.starts_with("ROLLCALL_HOME=") || cmd.starts_with("rollcall "), "{cmd}");
+        let run = std::process::Command::new("sh")
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", dir.path())
+            .args(["-c", &cmd])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(code), "{cmd}: {}", String::from_utf8_lossy(&run.stderr));
+    }
+}

@@ -110,6 +110,14 @@ fn rollbacks_are_matched_with_requests_and_the_unrecorded_one_is_named() {
     let obs = unrecorded[0]["observation"].as_str().unwrap();
     assert!(text.contains("UNRECORDED") && text.contains(&format!("--from-observed {}", &obs[..12])), "{text}");
     assert!(text.contains("UNAUTHORIZED") && text.contains(&b[..12]), "{text}");
+    // The whole path, with every field `request new --from-observed` needs beside the observation (the
+    // line alone was refused for four missing fields), then the emergency.
+    assert!(
+        text.contains(
+            "rollcall request new --from-observed ID --category CATEGORY --rationale 'WHY' --impact 'WHAT IT DID' --risk RISK"
+        ) && text.contains("rollcall emergency REQ --reason"),
+        "{text}"
+    );
 
     // Filed post hoc from the observation, under an emergency (twenty minutes on, after the rollbacks
     // ran): accounted for, a review owed.

@@ -406,7 +406,7 @@ impl Window {
             return Err(format!("{} is frozen ({text}, {})", self.env, self.timezone));
         }
         if self.allow.is_empty() {
-            return Ok(format!("{} has no rollback window restriction", self.env));
+            return Ok(unrestricted(&self.env));
         }
         match spans(&self.allow).into_iter().find(|(_, s)| s.contains(at, &tz)) {
             Some((text, _)) => Ok(format!("inside the {} window {text} ({})", self.env, self.timezone)),
@@ -417,6 +417,16 @@ impl Window {
                 self.timezone
             )),
         }
+    }
+}
+
+/// What the gate says of an environment no rollback window restricts: the wildcard window (`env = "*"`)
+/// is said as every environment's, not as an environment named `*`.
+pub(crate) fn unrestricted(env: &str) -> String {
+    if env == "*" {
+        "no rollback window restriction (the policy's `env = \"*\"` window allows any time)".to_string()
+    } else {
+        format!("{env} has no rollback window restriction")
     }
 }
 
@@ -517,6 +527,10 @@ mod tests {
         }
         let twice = format!("{text}[[windows]]\nenv = \"Production\"\ntimezone = \"UTC\"\n");
         assert!(Policy::parse(&twice).unwrap_err().to_string().contains("has two windows"));
+        // The wildcard window without `allow` is said as every other environment's, not as one named `*`.
+        let any = Policy::parse(&format!("{text}[[windows]]\nenv = \"*\"\ntimezone = \"UTC\"\n")).unwrap();
+        let said = any.window("staging").unwrap().permits(t("2026-11-23T18:00:00Z")).unwrap();
+        assert!(said.starts_with("no rollback window restriction") && said.contains("env = \"*\""), "{said}");
     }
 
     #[test]

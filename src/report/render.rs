@@ -143,7 +143,9 @@ pub fn breaches_of(r: &RequestFacts, now: DateTime<Utc>) -> Vec<Breach> {
 fn pct(f: &Figure) -> String {
     match f.value {
         Some(v) => format!("{} % ({} of {})", percent(v), f.hits, f.population),
-        None => "n/a (no requests)".into(),
+        // Nothing to count in the scope: no requests, or none of the kind the figure is a share of (no
+        // emergencies for the overdue reviews).
+        None => "n/a (none in scope)".into(),
     }
 }
 

@@ -36,8 +36,10 @@ pub(crate) fn demo(_ctx: &Context, a: DemoArgs, json: bool) -> Result<ExitCode, 
         format!("passphrase of every demo key: {}", demo::PASSPHRASE),
         format!("open it again with: {how}"),
         format!(
-            "a governance report: ROLLCALL_HOME={} {rc} --ledger {} report --as grace",
+            "a governance report (grace signs its audit.read with the demo's passphrase): ROLLCALL_HOME={} \
+             ROLLCALL_PASSPHRASE={} {rc} --ledger {} report --as grace",
             demo.home.display(),
+            demo::PASSPHRASE,
             demo.ledger.display()
         ),
         format!(

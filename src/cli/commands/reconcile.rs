@@ -140,7 +140,7 @@ fn print_text(r: &Reconciled) {
         // A source without a rollback command rollcall knows: the one that ran is given too.
         let known = workflow::reconcile::knows_revert_command(&o.observed.source, &o.observed.to);
         let detail = format!(
-            "{} {} with no request; file one: rollcall request new --from-observed {}{}",
+            "{} {} with no request; file one: rollcall request new --from-observed {}{} (below)",
             safe(&o.observed.source),
             safe(&o.observed.revision),
             o.id.short(12),
@@ -165,4 +165,13 @@ fn print_text(r: &Reconciled) {
         ]);
     }
     output::emit(&t.render());
+    if !r.unrecorded.is_empty() {
+        // The whole path, runnable as printed once the words in capitals are filled: the record's fields an
+        // observation does not say, then the emergency that makes the post-hoc review due.
+        output::emit(
+            "an unrecorded rollback is accounted for by a post-hoc request on the emergency path:\n  \
+             rollcall request new --from-observed ID --category CATEGORY --rationale 'WHY' --impact 'WHAT IT DID' \
+             --risk RISK --as REQUESTER\n  rollcall emergency REQ --reason 'WHY IT COULD NOT WAIT' --as ON-CALL\n",
+        );
+    }
 }
