@@ -82,8 +82,11 @@ pub(crate) struct StatementView<'a, B = serde_json::Value> {
     refs: Vec<Cow<'a, str>>,
 }
 
-/// The fields verification needs, read from stored bytes without re-serializing them.
+/// The fields verification needs, read from stored bytes without re-serializing them. No other top-level
+/// member is accepted: the statement holds exactly these six (docs/FORMAT.md §1), and a member skipped
+/// unread would hold bytes no rule checks (a lone surrogate, a number no double holds, bytes not UTF-8).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Head<'a, B> {
     v: u32,
     #[serde(borrow)]
@@ -573,6 +576,21 @@ mod tests {
         s
     }
 
+    /// A top-level member beyond the six is refused, whatever it holds (it was skipped unread, so a
+    /// lone surrogate or a number no double holds passed where the body's would not).
+    #[test]
+    fn a_statement_with_another_top_level_member_is_refused() {
+        let signed = stmt(json!({"text": "x"})).sign(&key(), &dom()).unwrap();
+        let text = String::from_utf8(signed.bytes.clone()).unwrap();
+        assert!(parse_head(text.as_bytes()).is_ok());
+        for extra in [r#""x":"\ud800","#, r#""x":1e999,"#, r#""x":1,"#] {
+            let bytes = text.replacen('{', &format!("{{{extra}"), 1);
+            let e = parse_head(bytes.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("unknown field"), "{extra}: {e}");
+            assert!(parse_head_shallow(bytes.as_bytes(), &mut KeyCache::default()).is_err(), "{extra}");
+        }
+    }
+
     #[test]
     fn deep_or_wide_statements_are_refused_by_every_parser() {
         let deep = format!(r#"{{"v":2,"body":{{"a":{}1{}}}}}"#, "[".repeat(10_000), "]".repeat(10_000));
@@ -714,10 +732,11 @@ mod tests {
             format!(r#"{{"actor":"{actor}","kind":"note","refs":[],"ts":"2026-11-23T10:00:00.000Z","v":2,{rest}}}"#)
         };
         let head = |text: String| parse_head_with(text.as_bytes(), &mut KeyCache::default());
-        // Not re-checked: duplicate names in the body, floats, other top-level members.
+        // Not re-checked: duplicate names in the body, floats.
         assert!(head(with(r#""body":{"a":1,"a":2.5}"#)).is_ok());
-        assert!(head(with(r#""body":{},"extra":true"#)).is_ok());
-        // Refused: a head member given twice, a lone surrogate or a number beyond a double, in the body.
+        // Refused: another top-level member, a head member given twice, a lone surrogate or a number
+        // beyond a double, in the body.
+        assert!(head(with(r#""body":{},"extra":true"#)).is_err());
         assert!(head(with(r#""body":{},"kind":"note""#)).is_err());
         assert!(head(with(r#""body":{"t":"\ud800"}"#)).is_err());
         assert!(head(with(r#""body":{"n":1e999}"#)).is_err());
@@ -850,6 +869,9 @@ mod tests {
             assert_eq!(parse_ts(s), general_ts(s), "{s}");
         }
         assert!(written_ts("2026-11-23T10:00:00.000Z").is_some());
+        // A leap second is read as FORMAT.md §2.1 says: the next second's first millisecond.
+        let ms = |s: &str| parse_ts(s).map(|t| t.timestamp_millis());
+        assert_eq!(ms("2016-12-31T23:59:60.000Z"), ms("2017-01-01T00:00:00.000Z"));
         assert_eq!(
             parse_ts(&format_ts(chrono::DateTime::from_timestamp_millis(1_764_000_123_456).unwrap()))
                 .map(|t| t.timestamp_millis()),
