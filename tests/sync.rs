@@ -859,3 +859,56 @@ fn a_forged_acknowledgment_closes_nothing() {
     assert_eq!(v["equivocations"].as_array().unwrap().len(), 1, "the forged acknowledgment closed it: {v}");
     assert_eq!(v["acknowledged"].as_array().map_or(0, |a| a.len()), 0, "{v}");
 }
+
+/// A mirror cut below what this machine's own witness cosigned is tampering, as the own log's is: the
+/// cosignature says this machine verified the peer's log at that size. (A cosignature of another
+/// witness beyond what is held is not: that machine may hold more.) The cut is clean (the leaf, its
+/// entry, its tree hash and the checkpoint removed), so nothing else in the file shows it.
+#[test]
+fn a_mirror_cut_below_the_own_cosignature_fails_verify() {
+    let a = Env::with_ledger();
+    let b = peer(&a, "bob", "test.example/bob", &["approver"]);
+    b.ok(&["note", "bob one", "--as", "bob"]);
+    a.import(&b.export("b1.rollcall"));
+    b.ok(&["note", "bob two", "--as", "bob"]);
+    a.import(&b.export("b2.rollcall"));
+    assert_eq!(verify_json(&a).0, 0);
+    let c = a.tamper();
+    let origin: i64 = c.query_row("SELECT id FROM origins WHERE name = 'test.example/bob'", [], |r| r.get(0)).unwrap();
+    let size: i64 = c.query_row("SELECT COUNT(*) FROM leaves WHERE origin = ?1", [origin], |r| r.get(0)).unwrap();
+    let own_cosigned: i64 = c
+        .query_row(
+            "SELECT MAX(size) FROM cosignatures WHERE origin = ?1 AND witness = 'test.example/laptop'",
+            [origin],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(own_cosigned, size, "this machine cosigned all of bob's log");
+    // Cut back to the checkpoint before (the first import's): what remains is a log as it was then.
+    let kept: i64 = c
+        .query_row(
+            "SELECT MAX(size) FROM checkpoints WHERE origin = ?1 AND size < ?2",
+            rusqlite::params![origin, size],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cut: Vec<Vec<u8>> = c
+        .prepare("SELECT entry_id FROM leaves WHERE origin = ?1 AND idx >= ?2")
+        .unwrap()
+        .query_map(rusqlite::params![origin, kept], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let nodes = 2 * kept - i64::from(kept.count_ones());
+    c.execute("DELETE FROM leaves WHERE origin = ?1 AND idx >= ?2", rusqlite::params![origin, kept]).unwrap();
+    for id in &cut {
+        c.execute("DELETE FROM entries WHERE id = ?1", [id]).unwrap();
+        c.execute("DELETE FROM refs WHERE entry_id = ?1", [id]).unwrap();
+    }
+    c.execute("DELETE FROM tree_hashes WHERE origin = ?1 AND idx >= ?2", rusqlite::params![origin, nodes]).unwrap();
+    c.execute("DELETE FROM checkpoints WHERE origin = ?1 AND size > ?2", rusqlite::params![origin, kept]).unwrap();
+    drop(c);
+    let (code, v) = verify_json(&a);
+    assert_eq!(code, 1, "{v}");
+    assert!(v.to_string().contains("SECURITY") && v.to_string().contains("test.example/bob"), "{v}");
+}

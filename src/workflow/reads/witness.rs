@@ -172,11 +172,20 @@ pub(crate) fn witness_state(ledger: &Ledger) -> Result<WitnessState, WorkflowErr
         }
         let held = ledger.size(origin)?;
         if c.size > held {
+            // A log only grows: the own log held less than a witness saw, or a mirror held less than this
+            // machine's own witness cosigned (it verified that much), was cut. Another witness's
+            // cosignature of a mirror beyond what is held here is not: that machine may hold more.
             if origin.own {
                 state.problems.push(format!(
                     "SECURITY: witness {} cosigned this ledger's own log at size {} but it holds {held} entries: \
                      entries were removed",
                     c.witness, c.size
+                ));
+            } else if witness.own {
+                state.problems.push(format!(
+                    "SECURITY: this machine's witness {} cosigned {} at size {} but this ledger holds {held} of its \
+                     entries: entries were removed",
+                    c.witness, c.origin, c.size
                 ));
             }
             continue;
