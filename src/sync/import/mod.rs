@@ -184,6 +184,11 @@ struct Run<'l, 'p> {
 
 fn run(ledger: &Ledger, mut reader: Reader, opts: &ImportOptions) -> Result<ImportReport, Stop> {
     let first = match reader.next_line() {
+        // A first line that is not a header at all (a file that is not a bundle) is said as such, not by
+        // the record grammar's complaint.
+        Ok(Some(l)) if !l.starts_with(crate::sync::bundle::MAGIC.as_bytes()) => {
+            return Err(Stop::Bundle(1, "the file does not start with a rollcall-bundle header".into()));
+        }
         Ok(Some(l)) => Record::parse(l).map_err(|p| Stop::Bundle(1, p))?,
         Ok(None) => return Err(Stop::Bundle(1, "the file is empty".into())),
         Err(p) => return Err(Stop::Bundle(1, p)),

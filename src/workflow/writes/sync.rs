@@ -394,6 +394,9 @@ fn bundle_ledger_id(path: &Path) -> Result<crate::ledger::EntryId, WorkflowError
     let mut r = Reader::new(open_file(path)?).map_err(|e| WorkflowError::Read(path.to_path_buf(), e))?;
     let not = |p: String| WorkflowError::Usage(format!("{} is not a rollcall bundle: {p}", path.display()));
     let line = r.next_line().map_err(not)?.ok_or_else(|| not("it is empty".into()))?;
+    if !line.starts_with(crate::sync::bundle::MAGIC.as_bytes()) {
+        return Err(not("it does not start with a rollcall-bundle header".into()));
+    }
     match Record::parse(line).map_err(not)? {
         Record::Header { ledger, .. } => Ok(ledger),
         _ => Err(not("it does not start with a rollcall-bundle header".into())),
