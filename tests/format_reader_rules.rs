@@ -299,7 +299,7 @@ fn exit_codes_for_a_file_that_is_not_a_bundle_and_for_a_newer_version() {
     let alice = ledger();
     let not_bundle = write(&alice, "notes.txt", b"hello world\n");
     let err = alice.fails(&["import", &not_bundle], 1);
-    assert!(err.contains("bundle refused at line 1: unknown record type"), "{err}");
+    assert!(err.contains("bundle refused at line 1: the file does not start with a rollcall-bundle header"), "{err}");
     let err = alice.fails(&["verify", "--bundle", &not_bundle], 2);
     assert!(err.contains("is not a rollcall bundle"), "{err}");
     let joiner = Env::new();
