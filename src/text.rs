@@ -202,6 +202,27 @@ pub(crate) fn fit(s: &str, width: usize) -> (&str, usize) {
 }
 
 /// Shorthand: the one-line sanitized form as an owned string.
+/// `s` with the credentials of every URL in it (`scheme://user:TOKEN@host`) replaced by `***`: git's errors
+/// name the remote as configured, and they reach CI logs that outlive the job.
+pub(crate) fn redact_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after.find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"').unwrap_or(after.len());
+        match after[..end].rfind('@') {
+            Some(userinfo) => {
+                out.push_str("***");
+                rest = &after[userinfo..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 pub(crate) fn safe(s: &str) -> String {
     one_line(s).text.into_owned()
 }
@@ -303,6 +324,16 @@ impl Utf8Stream {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn credentials_in_urls_are_redacted_and_nothing_else_is() {
+        let said = "fatal: unable to access 'https://x-access-token:ghs_S3cret@github.com/o/r.git/': 403";
+        assert_eq!(super::redact_userinfo(said), "fatal: unable to access 'https://***@github.com/o/r.git/': 403");
+        assert_eq!(super::redact_userinfo("see https://github.com/o/r and a@b"), "see https://github.com/o/r and a@b");
+        assert_eq!(super::redact_userinfo("ssh://u:p@h:22/x http://q@h"), "ssh://***@h:22/x http://***@h");
+        assert_eq!(super::redact_userinfo("a://"), "a://");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

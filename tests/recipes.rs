@@ -830,3 +830,23 @@ fn an_exit_1_without_a_verdict_is_an_error_not_a_block() {
     let err = failed(&run_script(&hook.dir, &vars), 3);
     assert!(err.contains("cannot record the run") && err.contains("disk failed"), "{err}");
 }
+
+/// A token written into the exchange's URL does not reach the job's log: the script's errors name the
+/// exchange, and git's errors repeat its URL, with the credentials replaced by `***`.
+#[test]
+fn a_token_in_the_exchange_url_is_redacted_from_what_the_script_prints() {
+    if !git_available() {
+        return;
+    }
+    let w = World::new();
+    let req = w.approved();
+    let ci = w.ci("runner-token");
+    // Nothing listens on port 1: the clone fails at once.
+    let url = "https://ci-user:s3cretTOKEN@127.0.0.1:1/exchange.git";
+    let vars = with(&w.gate_vars(&ci, &req), "ROLLCALL_EXCHANGE", Some(url));
+    let out = run_script(&ci.dir, &vars);
+    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(&out), stderr(&out));
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert!(e.contains("cannot clone the exchange https://***@127.0.0.1:1/exchange.git"), "{e}");
+    assert!(!o.contains("s3cretTOKEN") && !e.contains("s3cretTOKEN"), "stdout:\n{o}\nstderr:\n{e}");
+}

@@ -88,11 +88,17 @@ set -o errtrace # the ERR trap below also fires inside functions
 me=rollcall-gate
 errlog=""
 
+# Credentials a URL carries (`https://user:TOKEN@host/…`) replaced by `***` in what this script prints: the
+# exchange's URL, and git's errors about it, reach the job's log, which outlives the job.
+redact() {
+    sed -E 's#(://)[^/@[:space:]]*@#\1***@#g'
+}
+
 die() {
     local code=$1
     shift
     # One line, whatever the message holds.
-    printf '%s: %s\n' "$me" "$(printf '%s' "$*" | tr '\n\r\t' '   ')" >&2
+    printf '%s: %s\n' "$me" "$(printf '%s' "$*" | tr '\n\r\t' '   ' | redact)" >&2
     exit "$code"
 }
 
@@ -114,7 +120,7 @@ run() {
     local rc=0
     : >"$errlog"
     "$@" 2>"$errlog" || rc=$?
-    cat -- "$errlog"
+    redact <"$errlog"
     return "$rc"
 }
 
@@ -357,7 +363,7 @@ if [ -n "$record" ]; then
     if [ "$rc" -ne 0 ]; then
         die 3 "the run of $what is recorded in $ledger but not published to $exchange (rollcall sync exited $rc; a home that persists publishes it at its next sync; one that does not loses it: record the run again from a machine that can publish): $(last_error)"
     fi
-    printf '%s: %s: run recorded (%s) and published to %s\n' "$me" "$what" "$record" "$exchange"
+    printf '%s: %s: run recorded (%s) and published to %s\n' "$me" "$what" "$record" "$exchange" | redact
     exit 0
 fi
 

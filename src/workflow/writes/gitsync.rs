@@ -62,14 +62,16 @@ fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, WorkflowError>
     git_command(dir).args(args).output().map_err(|e| WorkflowError::Io("run git".into(), e))
 }
 
+/// What a failed git said on stderr, on one line, safe for a terminal, with the credentials of any URL
+/// in it redacted (git names the remote as configured; the message reaches CI logs).
+fn said(out: &std::process::Output) -> String {
+    crate::text::safe(&crate::text::redact_userinfo(String::from_utf8_lossy(&out.stderr).trim()))
+}
+
 fn git_ok(dir: &Path, args: &[&str]) -> Result<String, WorkflowError> {
     let out = git(dir, args)?;
     if !out.status.success() {
-        return Err(WorkflowError::Usage(format!(
-            "git {} failed: {}",
-            args.join(" "),
-            crate::text::safe(String::from_utf8_lossy(&out.stderr).trim())
-        )));
+        return Err(WorkflowError::Usage(format!("git {} failed: {}", args.join(" "), said(&out))));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -128,7 +130,7 @@ fn pull(dir: &Path, branch: &str) -> Result<(), WorkflowError> {
             return Err(WorkflowError::Usage(format!(
                 "cannot read the remote {REMOTE:?}: {}; `sync --git DIR --offline` exchanges through the working \
                  copy alone",
-                crate::text::safe(String::from_utf8_lossy(&exists.stderr).trim())
+                said(&exists)
             )));
         }
     }
@@ -297,7 +299,7 @@ pub(crate) fn sync_git(ctx: &Context, dir: &Path, offline: bool, pull_only: bool
         if attempts >= PUSH_ATTEMPTS {
             return Err(WorkflowError::Usage(format!(
                 "git push kept being rejected after {attempts} attempts: {}",
-                crate::text::safe(String::from_utf8_lossy(&out.stderr).trim())
+                said(&out)
             )));
         }
         // Someone else pushed first: take their bundles, write ours again and retry.
