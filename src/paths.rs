@@ -115,19 +115,33 @@ pub(crate) fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<V
 }
 
 /// Whether a file can be written at `path`, asked before work that must not happen for output that cannot
-/// be written (an audited read is recorded before its report): `path` is not a directory, an existing file
-/// opens for writing (left as it is), and its directory takes a new file (one is made and removed).
-pub(crate) fn check_writable(path: &std::path::Path) -> std::io::Result<()> {
-    if path.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"));
+/// be written (an audited read is recorded before its report). `path` must not be a directory. Written in
+/// place (`by_rename` false, [`LazyFile`]): an existing regular file must open for writing (left as it is);
+/// a device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) is taken as it is, not opened (a FIFO's reader
+/// would see the end of its input); a path not there needs a directory that takes a new file (one is made
+/// and removed). Written beside and renamed into place (`by_rename`): the directory must take a new file.
+pub(crate) fn check_writable(path: &std::path::Path, by_rename: bool) -> std::io::Result<()> {
+    let probe_dir = || {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        // A name no other process uses; one left by a killed process of the same id is tried past.
+        for n in 0..16 {
+            let probe = dir.join(format!(".rollcall-probe-{}-{n}", std::process::id()));
+            match private_file_options().create_new(true).open(&probe) {
+                Ok(_) => return std::fs::remove_file(&probe),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no probe file could be made"))
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory")),
+        _ if by_rename => probe_dir(),
+        Ok(m) if m.is_file() => std::fs::OpenOptions::new().write(true).open(path).map(drop),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => probe_dir(),
+        Err(e) => Err(e),
     }
-    if path.exists() {
-        std::fs::OpenOptions::new().write(true).open(path)?;
-    }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let probe = dir.join(format!(".rollcall-probe-{}", std::process::id()));
-    private_file_options().create_new(true).open(&probe)?;
-    std::fs::remove_file(&probe)
 }
 
 /// A private file (0600, truncating) created at its first write, so output refused before it starts (a
@@ -168,13 +182,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let existing = dir.path().join("kept.md");
         std::fs::write(&existing, "before").unwrap();
-        assert!(super::check_writable(&existing).is_ok());
-        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "before");
-        assert!(super::check_writable(&dir.path().join("new.md")).is_ok());
-        assert!(!dir.path().join("new.md").exists());
-        assert!(super::check_writable(&dir.path().join("missing/new.md")).is_err());
-        assert!(super::check_writable(dir.path()).is_err());
+        for by_rename in [false, true] {
+            assert!(super::check_writable(&existing, by_rename).is_ok());
+            assert_eq!(std::fs::read_to_string(&existing).unwrap(), "before");
+            assert!(super::check_writable(&dir.path().join("new.md"), by_rename).is_ok());
+            assert!(!dir.path().join("new.md").exists());
+            assert!(super::check_writable(&dir.path().join("missing/new.md"), by_rename).is_err());
+            assert!(super::check_writable(dir.path(), by_rename).is_err());
+        }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing left behind");
+        // Written in place, a device is taken as it is (its directory, /dev, takes no new file for most
+        // users), and a FIFO is not opened: opened and closed, it would end its reader's input (and with
+        // no reader, the open would wait).
+        assert!(super::check_writable(std::path::Path::new("/dev/null"), false).is_ok());
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(super::check_writable(&fifo, false).is_ok());
+        // A read-only regular file is refused in place.
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o400)).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(super::check_writable(&existing, false).is_err(), !root);
     }
 
     #[test]

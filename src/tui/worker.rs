@@ -583,7 +583,7 @@ fn report_file(
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     use std::io::Write;
-    crate::workflow::audited::check_destination(path)?;
+    crate::workflow::audited::check_destination(path, false)?;
     let mut sink = crate::paths::LazyFile::new(path);
     write(&mut sink)?;
     sink.flush().map_err(|e| WorkflowError::Read(path.to_path_buf(), e))

@@ -65,7 +65,7 @@ fn report(
         }
         None => {
             if let Some(p) = out {
-                workflow::audited::check_destination(p)?;
+                workflow::audited::check_destination(p, false)?;
             }
             workflow::audited::report(ctx, scope, format, signer, sink)?
         }

@@ -47,8 +47,10 @@ pub(crate) fn record_read(
 /// Refuses, before a read is recorded, output that cannot be written at `path` (a directory that is not
 /// there, one that is read-only, a path naming a directory): a mistyped `--out` must not leave an
 /// `audit.read` entry for a read nobody received.
-pub fn check_destination(path: &std::path::Path) -> Result<(), WorkflowError> {
-    crate::paths::check_writable(path)
+/// `by_rename`: the output is written beside `path` and renamed into place (a bundle), not written in place
+/// (a report).
+pub fn check_destination(path: &std::path::Path, by_rename: bool) -> Result<(), WorkflowError> {
+    crate::paths::check_writable(path, by_rename)
         .map_err(|e| WorkflowError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -113,7 +113,7 @@ fn write_atomically(
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), WorkflowError>,
 ) -> Result<(), WorkflowError> {
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    super::audited::check_destination(out)?;
+    super::audited::check_destination(out, true)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| WorkflowError::Usage(format!("cannot write {}: {e}", out.display())))?;
     // A write that fails once the file is made (the disk full) is the system's: named by the file.
@@ -192,7 +192,7 @@ pub(crate) fn export_recorded(
     let opts = ExportOptions { since: since.map(read_since).transpose()?.unwrap_or_default(), no_blobs };
     crate::sync::export::check_since(&ledger, &opts)?;
     drop(ledger);
-    super::audited::check_destination(out)?;
+    super::audited::check_destination(out, true)?;
     let mut scope = BTreeMap::new();
     scope.insert("out".to_string(), out.display().to_string());
     if let Some(s) = since {
