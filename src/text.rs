@@ -466,6 +466,19 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever surrounds it, a URL's password never survives, and text with no `://` is kept whole.
+        #[test]
+        fn a_urls_password_never_survives(
+            before in "[^:]{0,20}", user in "[a-z0-9_-]{0,8}", secret in "[A-Za-z0-9_.~-]{6,20}",
+            host in "[a-z0-9.]{1,12}", after in "[ -~]{0,20}",
+        ) {
+            let said = format!("{before}https://{user}:{secret}@{host}/r.git {after}");
+            let redacted = redact_userinfo(&said);
+            prop_assert!(!redacted.contains(&format!(":{secret}@")), "{redacted}");
+            prop_assert!(redacted.contains(&format!("https://***@{host}/r.git")), "{redacted}");
+            prop_assert_eq!(redact_userinfo(&before), before);
+        }
+
         #[test]
         fn json_output_is_terminal_safe_and_lossless(s in any::<String>()) {
             let text = json_pretty(&s).unwrap();

@@ -139,7 +139,7 @@ pub(super) fn synthetic(
         let Some(last) = batch.last().map(|p| p.approval.as_ref().map_or(p.at, |(when, _)| *when)) else {
             return Ok(filed);
         };
-        filed += clock::at(last, || filer.file(&mut batch.into_iter(), BATCH, &mut |_| {}))?;
+        filed += clock::at(last, || filer.file(batch))?;
         if filed % 50_000 < BATCH || filed == n {
             progress(&format!("  {filed} of {n} synthetic requests"));
         }

@@ -40,60 +40,49 @@ impl Filer {
         Ok(Filer { session, approver: approver.to_string(), approver_key })
     }
 
-    /// Files every request of `plan`, `batch` entries per transaction; `progress` hears the number filed
-    /// after each batch. Stops at the first request or approval the rules refuse (earlier batches stay
-    /// written). Returns the number of requests filed.
-    pub(crate) fn file(
-        &mut self,
-        plan: &mut dyn Iterator<Item = Planned>,
-        batch: usize,
-        progress: &mut dyn FnMut(usize),
-    ) -> Result<usize, WorkflowError> {
+    /// Files every request of `batch` in one transaction, with one checkpoint; refused whole, with nothing
+    /// written, at the first request or approval the rules refuse. Returns the number of requests filed.
+    pub(crate) fn file(&mut self, batch: Vec<Planned>) -> Result<usize, WorkflowError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
         let (session, approver_key) = (&mut self.session, &self.approver_key);
         let by = session.signer.public();
         let approving = approver_key.public();
         let domain = session.ledger.domain();
-        let mut filed = 0usize;
-        loop {
-            let planned: Vec<Planned> = (&mut *plan).take(batch.max(1)).collect();
-            if planned.is_empty() {
-                return Ok(filed);
-            }
-            let snap = Snapshot::load(&session.ledger)?;
-            if !snap.roster.is_active(&approving, snap.next) {
-                return Err(WorkflowError::NotEnrolled { name: self.approver.clone(), key_id: approving.key_id() });
-            }
-            // Never stamped before what the log has seen, nor before the entry ahead of it in the batch.
-            let mut floor = session.ledger.time_floor_ms()?;
-            let mut stamp = |at: DateTime<Utc>| -> DateTime<Utc> {
-                let ms = at.timestamp_millis().max(floor);
-                floor = ms;
-                DateTime::from_timestamp_millis(ms).unwrap_or(at)
-            };
-            let mut signed: Vec<SignedStatement> = Vec::with_capacity(planned.len() * 2);
-            for p in planned {
-                p.record.validate_to_sign()?;
-                let at = stamp(p.at);
-                let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
-                let fact = fact_for(&statement, &snap, by, at)?;
-                let view = RequestView::new(&fact)?;
-                snap.rules(&[], None).allow(Action::Request, &fact, &view)?;
-                signed.push(statement.sign(session.signer.signing_key(), &domain)?);
-                if let Some((when, comment)) = &p.approval {
-                    let when = *when;
-                    let when = stamp(when);
-                    let assessment = assess(&session.ledger, &snap, &view)?;
-                    let draft =
-                        Draft { view: &view, snap: &snap, flags: assessment.flag_ids(), signer: approving, now: when };
-                    let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
-                    let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
-                    check_assessed(&view, &snap, &fact_for(&statement, &snap, approving, when)?, &assessment)?;
-                    signed.push(statement.sign(approver_key.signing_key(), &domain)?);
-                }
-                filed += 1;
-            }
-            session.append_checked(&signed, snap.size)?;
-            progress(filed);
+        let snap = Snapshot::load(&session.ledger)?;
+        if !snap.roster.is_active(&approving, snap.next) {
+            return Err(WorkflowError::NotEnrolled { name: self.approver.clone(), key_id: approving.key_id() });
         }
+        // Never stamped before what the log has seen, nor before the entry ahead of it in the batch.
+        let mut floor = session.ledger.time_floor_ms()?;
+        let mut stamp = |at: DateTime<Utc>| -> DateTime<Utc> {
+            let ms = at.timestamp_millis().max(floor);
+            floor = ms;
+            DateTime::from_timestamp_millis(ms).unwrap_or(at)
+        };
+        let filed = batch.len();
+        let mut signed: Vec<SignedStatement> = Vec::with_capacity(filed * 2);
+        for p in batch {
+            p.record.validate_to_sign()?;
+            let at = stamp(p.at);
+            let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
+            let fact = fact_for(&statement, &snap, by, at)?;
+            let view = RequestView::new(&fact)?;
+            snap.rules(&[], None).allow(Action::Request, &fact, &view)?;
+            signed.push(statement.sign(session.signer.signing_key(), &domain)?);
+            if let Some((when, comment)) = &p.approval {
+                let when = stamp(*when);
+                let assessment = assess(&session.ledger, &snap, &view)?;
+                let draft =
+                    Draft { view: &view, snap: &snap, flags: assessment.flag_ids(), signer: approving, now: when };
+                let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
+                let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
+                check_assessed(&view, &snap, &fact_for(&statement, &snap, approving, when)?, &assessment)?;
+                signed.push(statement.sign(approver_key.signing_key(), &domain)?);
+            }
+        }
+        session.append_checked(&signed, snap.size)?;
+        Ok(filed)
     }
 }
