@@ -232,6 +232,33 @@ fn the_requester_does_not_settle_the_emergency_of_their_own_request() {
     assert_eq!(env.json(&["show", &req])["status"], "reviewed");
 }
 
+/// Withdrawing a request under an emergency does not end its post-hoc review: the gate stood open while
+/// the emergency held, so a revert may have run unrecorded. The review stays owed (`obligations`) and is
+/// taken on the withdrawn request, which stays withdrawn. Before, the withdrawal erased the obligation.
+#[test]
+fn a_withdrawal_under_an_emergency_still_owes_its_review() {
+    let env = team();
+    let req = file_request(&env, "bob", "critical");
+    env.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    assert_eq!(gate(&env, &req).0, 0, "the emergency opens the gate");
+    env.ok(&["request", "withdraw", &req, "--reason", "not needed after all", "--as", "bob"]);
+    let owed = |env: &Env| -> Vec<String> {
+        env.json(&["obligations"])["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["request"] == req.as_str())
+            .map(|o| o["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(owed(&env), ["post-hoc-review"]);
+    refused(&env, &["review", &req, "--summary", "fine", "--as", "erin"], 1, "invoked this emergency");
+    env.ok(&["review", &req, "--summary", "invoked in haste; nothing ran (deploy logs checked)", "--as", "carol"]);
+    assert!(owed(&env).is_empty());
+    assert_eq!(env.json(&["show", &req])["status"], "withdrawn");
+    assert_eq!(verify_json(&env).0, 0);
+}
+
 /// Only the roles the policy names in `emergency.may_review` settle an emergency's post-hoc review: bob, a
 /// requester and nothing more, is refused naming them, and a review he signs anyway counts for nothing;
 /// dave's (security-approver) settles it. Before, bob's review ended the overdue obligation.
@@ -407,6 +434,235 @@ fn amendment_voids_earlier_approvals() {
     );
     env.ok(&["approve", &req, "--comment", "ok for v2", "--as", "carol"]);
     assert_eq!(gate(&env, &req).0, 0);
+}
+
+/// An amendment answers a rejection by changing what was rejected; amending away and back to the
+/// rejected content addresses nothing, so the rejection of that content blocks it again, even after its
+/// rejecter approved the content in between; only the rejecter's later decision on it lifts it.
+#[test]
+fn a_rejection_follows_its_content_back() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["reject", &req, "--comment", "wrong revision", "--as", "carol"]);
+    let amend = |title: &str| {
+        env.ok(&["request", "amend", &req, "--reason", "retitled", "--title", title, "--as", "bob"]);
+    };
+    amend("Revert payments deploy 4411 (checked)");
+    env.ok(&["approve", &req, "--comment", "fine now", "--as", "frank"]);
+    assert_eq!(gate(&env, &req).0, 0, "a real change re-opens the request");
+    // Approving the changed content says nothing of the content rejected.
+    env.ok(&["approve", &req, "--comment", "this one is right", "--as", "carol"]);
+    amend("Revert payments deploy 4411");
+    env.ok(&["approve", &req, "--comment", "fine again", "--as", "frank"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "the rejected content came back: {g}");
+    let unmet: Vec<&serde_json::Value> =
+        g["checklist"].as_array().unwrap().iter().filter(|i| i["met"] == false).collect();
+    assert!(unmet.iter().any(|i| i["id"] == "rejections" && i["detail"].as_str().unwrap().contains("carol")), "{g}");
+    let carol = g["decisions"].as_array().unwrap().iter().find(|d| d["decision"] == "reject").unwrap().clone();
+    assert_eq!(carol["counts"], true, "{g}");
+    assert_eq!(env.json(&["show", &req])["status"], "rejected");
+    // The rejecter's own approval of the content lifts it.
+    env.ok(&["approve", &req, "--comment", "agreed after all", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+/// Replaces `name`'s key the way a lost laptop is handled: an admin revokes it and enrolls a new key
+/// (`key_file` in the keystore) under the same name with `roles`.
+fn rotate(env: &Env, name: &str, key_file: &str, roles: &[&str]) {
+    env.ok(&["revoke", name, "--reason", "laptop lost", "--as", "alice"]);
+    let k = env.json(&["key", "new", key_file]);
+    let mut args = vec!["enroll", name, "--pubkey", k["public_key"].as_str().unwrap(), "--as", "alice"];
+    for r in roles {
+        args.extend(["--role", r]);
+    }
+    env.ok(&args);
+}
+
+/// A key that replaced a revoked one under the same name is the same member: its approval does not add to
+/// the old key's (which the revocation had seen, so it still counts), the requester's new key does not
+/// approve their own request, and whoever invoked an emergency does not settle it with their new key.
+/// Before, each was a second person: one security-approver rotating their key met a two-approval tier alone.
+#[test]
+fn a_replaced_key_is_the_same_member() {
+    let env = team();
+    let req = file_request(&env, "bob", "high");
+    attach(&env, &req, "test", "bob");
+    attach(&env, &req, "scan", "bob");
+    env.ok(&["approve", &req, "--comment", "no security impact", "--as", "dave"]);
+    rotate(&env, "dave", "dave-2", &["security-approver"]);
+    refused(&env, &["approve", &req, "--comment", "still no impact", "--as", "dave-2"], 1, "a member counts once");
+    // One signed behind rollcall's back (as `approve` writes it) counts once with the old one.
+    let old = env.json(&["show", &req])["decisions"][0]["body"].clone();
+    let dave2 = env.signing_key("dave-2");
+    let mut body = old.clone();
+    body["comment"] = "still no impact".into();
+    let st = rollcall::ledger::Statement::new(
+        "approval.granted",
+        &rollcall::ledger::PublicKey::from_signing(&dave2),
+        body,
+        &[rollcall::ledger::Hash::from_hex(&req).unwrap()],
+    );
+    env.append_raw(&st, &dave2);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "one member met a two-approval tier: {g}");
+    assert_eq!(g["approvals"]["have"], 1, "{g}");
+    let old = &g["decisions"][0];
+    assert_eq!(old["counts"], false, "{g}");
+    assert!(old["excluded"].as_str().unwrap().contains("the same member"), "{g}");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0, "two members");
+
+    // The requester's new key is still the requester.
+    let own = file_request(&env, "frank", "low");
+    tested(&env, &own, "frank");
+    rotate(&env, "frank", "frank-2", &["requester", "approver"]);
+    refused(&env, &["approve", &own, "--comment", "mine, new laptop", "--as", "frank-2"], 1, "self-approval");
+    assert_eq!(gate(&env, &own).0, 1);
+    // ... and may still manage it, as its requester.
+    env.ok(&[
+        "request",
+        "amend",
+        &own,
+        "--reason",
+        "new laptop, same request",
+        "--title",
+        "Revert 4411 (frank)",
+        "--as",
+        "frank-2",
+    ]);
+
+    // Whoever broke the glass does not review it with their new key: refused, nothing written.
+    let urgent = file_request(&env, "bob", "critical");
+    env.ok(&["emergency", &urgent, "--reason", "checkout down for everyone", "--as", "erin"]);
+    env.ok(&["execute", &urgent, "--outcome", "succeeded", "--as", "erin"]);
+    rotate(&env, "erin", "erin-2", &["executor", "release-manager"]);
+    refused(&env, &["review", &urgent, "--summary", "justified", "--as", "erin-2"], 1, "invoked this emergency");
+    // One signed behind rollcall's back is not admitted: the review stays owed.
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let erin2 = env.signing_key("erin-2");
+    let body = serde_json::json!({"request": urgent, "kind": "post-hoc", "summary": "mine", "lessons": []});
+    let st = Statement::new(
+        "rollback.reviewed",
+        &PublicKey::from_signing(&erin2),
+        body,
+        &[Hash::from_hex(&urgent).unwrap()],
+    );
+    env.append_raw(&st, &erin2);
+    let shown = env.json(&["show", &urgent]);
+    assert_eq!(shown["status"], "review-due", "{shown}");
+    assert!(shown["timeline"].to_string().contains("the same member as a key that invoked"), "{shown}");
+    env.ok(&["review", &urgent, "--summary", "break-glass justified", "--as", "carol"]);
+    assert_eq!(env.json(&["show", &urgent])["status"], "reviewed");
+    assert_eq!(verify_json(&env).0, 0);
+}
+
+/// A run counts only as the revert that was approved: one signed with the right version and digest but
+/// other revisions, environment or command (a modified client) does not count, and the request stays
+/// approved. Before, the fold read only the version and digest, and remembered the claimed `from` as the
+/// artifact rolled away from.
+#[test]
+fn a_run_must_say_it_ran_the_approved_revert() {
+    use rollcall::ledger::{Hash, PublicKey, Statement};
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let show = env.json(&["show", &req]);
+    let erin = env.signing_key("erin");
+    let run = |from: &str, target: &str, command: &[&str]| {
+        let body = serde_json::json!({"request": req, "version": show["version"], "revert_digest": show["revert_digest"],
+            "env": target, "from": from, "to": "41", "command": command, "outcome": "succeeded"});
+        let st = Statement::new(
+            "rollback.executed",
+            &PublicKey::from_signing(&erin),
+            body,
+            &[Hash::from_hex(&req).unwrap()],
+        );
+        env.append_raw(&st, &erin);
+    };
+    let approved = ["helm", "rollback", "payments", "41"];
+    run("13", "production", &approved);
+    run("42", "staging", &approved);
+    run("42", "production", &["helm", "rollback", "payments", "40"]);
+    assert_eq!(env.json(&["show", &req])["status"], "approved", "none of the three counts");
+    let (_, v) = verify_json(&env);
+    let refused: Vec<&serde_json::Value> =
+        v["does_not_count"].as_array().unwrap().iter().filter(|d| d["kind"] == "rollback.executed").collect();
+    assert_eq!(refused.len(), 3, "{v}");
+    assert!(refused[0].to_string().contains("revisions, environment or command differ"), "{v}");
+    // As `rollcall execute` writes it (the environment's case aside), it counts.
+    run("42", "PRODUCTION", &approved);
+    assert_eq!(env.json(&["show", &req])["status"], "executed");
+}
+
+/// Under `rejection_lifted_by = "rejecter"` a rejection is a veto: amending the request does not lift it,
+/// another approver's approval does not outweigh it, and only the rejecter's own later decision does.
+#[test]
+fn a_policy_can_make_a_rejection_a_veto() {
+    let env = team();
+    let policy = file(&env, "veto.toml", "version = 1\n[approvals]\nrejection_lifted_by = \"rejecter\"\n");
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["reject", &req, "--comment", "not before the incident review", "--as", "carol"]);
+    env.ok(&["request", "amend", &req, "--reason", "clearer", "--title", "Revert 4411 (after review)", "--as", "bob"]);
+    env.ok(&["approve", &req, "--comment", "fine by me", "--as", "frank"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    let item = common::checklist_item(&g, "rejections");
+    let detail = item["detail"].as_str().unwrap();
+    assert!(detail.contains("carol") && detail.contains("amending does not lift it"), "{g}");
+    assert!(detail.contains("only their approval lifts it"), "{g}");
+    env.ok(&["approve", &req, "--comment", "reviewed now", "--as", "carol"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    // Whether a rejection is a veto is the policy's where it was signed: one an amendment answered under
+    // the default policy stays answered when a veto policy is adopted later.
+    let other = file_request(&env, "bob", "low");
+    tested(&env, &other, "bob");
+    let default = file(&env, "default.toml", "version = 1\n[approvals]\nrejection_lifted_by = \"amendment\"\n");
+    env.ok(&["policy", "adopt", &default, "--as", "alice"]);
+    env.ok(&["reject", &other, "--comment", "wrong title", "--as", "carol"]);
+    env.ok(&["request", "amend", &other, "--reason", "retitled", "--title", "Revert 4411, retitled", "--as", "bob"]);
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    env.ok(&["approve", &other, "--comment", "fine", "--as", "frank"]);
+    assert_eq!(gate(&env, &other).0, 0, "the old rejection was answered before the veto policy");
+    // A bad value is refused when the policy is adopted, naming the values it takes; nothing written.
+    let bad = file(&env, "bad.toml", "version = 1\n[approvals]\nrejection_lifted_by = \"anyone\"\n");
+    refused(&env, &["policy", "adopt", &bad, "--as", "alice"], 2, "expected `amendment` or `rejecter`");
+}
+
+/// A rejection counts from a role that decides at any tier, not only at the tier the request scores now:
+/// the tier moves with evidence and flags, which any member changes without amending, so a veto signed at
+/// one tier must not fall away at another. Here dave (security-approver, who decides only at high and
+/// critical risk under this policy) rejects a medium-risk request, and it blocks; before, rollcall refused
+/// to sign it, and one signed at high risk stopped counting once a test report lowered the tier.
+#[test]
+fn a_rejection_counts_from_a_role_that_decides_at_any_tier() {
+    let env = team();
+    let policy = file(
+        &env,
+        "tiers.toml",
+        "version = 1\n[approvals.tiers.medium]\ncount = 1\nroles = [\"approver\"]\nrequired_roles = []\n",
+    );
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!((code, g["tier"].as_str()), (0, Some("medium")), "{g}");
+    env.ok(&["reject", &req, "--comment", "this touches the auth path", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    assert_eq!(common::unmet(&g), ["rejections"]);
+    // Someone who decides at no tier still cannot veto: refused, nothing written.
+    refused(&env, &["reject", &req, "--comment", "no", "--as", "bob"], 1, "at any risk tier");
+    // Dave's approval cannot count at medium risk, but it lifts his own rejection: written.
+    env.ok(&["approve", &req, "--comment", "the auth change was reverted separately", "--as", "dave"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    refused(&env, &["approve", &req, "--comment", "again", "--as", "dave"], 1, "would not count");
 }
 
 #[test]
@@ -1144,6 +1400,57 @@ fn an_execution_keeps_counting_after_its_target_is_marked_bad() {
     assert!(flagged(&again));
     let (code, g) = gate(&env, &again);
     assert_eq!(code, 1, "{g}");
+}
+
+/// A security flag raised after the approvals makes them stale, as evidence attached after them does:
+/// they count for what their signers saw. Here the approved release (41) is marked bad after three
+/// approvals of a critical request whose evidence already satisfies the flag's; before, the gate kept
+/// passing on approvals nobody gave knowing the artifact was bad.
+#[test]
+fn a_flag_raised_after_the_approvals_makes_them_stale() {
+    let env = team();
+    let req = file_request(&env, "bob", "critical");
+    for kind in ["test", "scan", "compliance"] {
+        attach(&env, &req, kind, "bob");
+    }
+    for who in ["carol", "dave", "erin"] {
+        env.ok(&["approve", &req, "--comment", "reviewed", "--as", who]);
+    }
+    assert_eq!(gate(&env, &req).0, 0);
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    let stale = g["decisions"].as_array().unwrap().iter().filter(|d| {
+        d["excluded"].as_str().is_some_and(|e| e.contains("the KNOWN_BAD_ARTIFACT flag was raised after this approval"))
+    });
+    assert_eq!(stale.count(), 3, "{g}");
+    for who in ["carol", "dave", "erin"] {
+        env.ok(&["approve", &req, "--comment", "knowing 41 is marked bad: still the way back", "--as", who]);
+    }
+    assert_eq!(gate(&env, &req).0, 0);
+}
+
+/// A run that counted had its approvals in force: a flag raised after it (which makes those approvals
+/// stale for any later run) does not make the report call it "executed without the approvals". The
+/// request is critical already, so the flag leaves the tier, and the approvals needed, as they were.
+#[test]
+fn a_flag_raised_after_a_run_leaves_its_approval_time() {
+    let env = team();
+    let k = env.json(&["key", "new", "olga"]);
+    env.ok(&["enroll", "olga", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "executor", "--as", "alice"]);
+    let req = file_request(&env, "bob", "critical");
+    for kind in ["test", "scan", "compliance"] {
+        attach(&env, &req, kind, "bob");
+    }
+    for who in ["carol", "dave", "erin"] {
+        env.ok(&["approve", &req, "--comment", "reviewed", "--as", who]);
+    }
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "olga"]);
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let report = env.json(&["report", "--format", "json", "--as", "alice"]);
+    let facts = report["requests"].as_array().unwrap().iter().find(|r| r["id"] == req.as_str()).unwrap().clone();
+    assert!(facts["approved_at"].is_string(), "{facts}");
+    assert!(!report["breaches"].to_string().contains("executed without the approvals"), "{}", report["breaches"]);
 }
 
 /// Changes the signature of every `artifact.marked-bad` in `env`'s file, behind the ledger's back.

@@ -394,8 +394,16 @@ fn a_gate_without_the_change_sets_bytes_blocks() {
     assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(item(&v)["met"], false, "{v}");
     assert!(item(&v)["detail"].as_str().unwrap().contains("not in this ledger"), "{v}");
+    // An approval signed here could not list the change set's flags (it would be stale wherever the bytes
+    // are): refused, nothing written. A rejection asks nothing of them.
+    a.ok(&["key", "new", "quinn"]);
+    let quinn = a.public_key("quinn");
+    a.ok(&["enroll", "quinn", "--pubkey", &quinn, "--role", "approver", "--as", "alice"]);
+    let err = a.refuses(&["approve", &req, "--comment", "looks fine", "--as", "quinn"]);
+    assert!(err.contains("the change set bytes are not in this ledger"), "{err}");
     a.import(&b.export("b-full.rollcall"));
     assert_eq!(a.run(&["gate", &req]).status.code(), Some(0));
+    a.ok(&["approve", &req, "--comment", "looks fine", "--as", "quinn"]);
 }
 
 /// The attack the `copies` item stops: erin's signed execution of an approved request, copied by a member

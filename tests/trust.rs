@@ -1010,3 +1010,64 @@ fn a_governance_change_made_alone_from_a_copy_older_than_the_threshold_is_listed
     let screen = h.render();
     assert!(screen.contains("governance: 1 change took effect with fewer admin signatures"), "{screen}");
 }
+
+/// A post-hoc review covers the runs in its past. Mallory breaks the glass and records a failed run on her
+/// laptop; the office reviews it; then, from her copy that never saw the review, she records a run that
+/// succeeded. Before, the review settled the emergency all the same: the one run that changed production
+/// was never reviewed, and nothing was owed. Now the review is owed again, and another one settles it.
+#[test]
+fn a_post_hoc_review_does_not_cover_a_run_it_had_not_seen() {
+    let m = common::team();
+    let req = common::file_request(&m, "bob", "critical");
+    let laptop = common::peer_exported_by(
+        &m,
+        Some("alice"),
+        "mallory",
+        "test.example/mallory-laptop",
+        &["release-manager", "executor"],
+    );
+    laptop.ok(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "mallory"]);
+    laptop.ok(&["execute", &req, "--outcome", "failed", "--notes", "did nothing", "--as", "mallory"]);
+    m.import(&laptop.export("l1.rollcall"));
+    m.ok(&["review", &req, "--summary", "the run failed, nothing changed", "--as", "carol"]);
+    assert_eq!(m.json(&["show", &req])["status"], "reviewed");
+    // On the laptop, without the review.
+    laptop.ok(&["execute", &req, "--outcome", "succeeded", "--as", "mallory"]);
+    m.import(&laptop.export("l2.rollcall"));
+    let show = m.json(&["show", &req]);
+    assert_eq!(show["status"], "review-due", "{show}");
+    let owed = m.json(&["obligations"]);
+    assert!(owed["obligations"].as_array().unwrap().iter().any(|o| o["request"] == req.as_str()), "{owed}");
+    m.ok(&["review", &req, "--summary", "the second run restored checkout", "--as", "dave"]);
+    assert_eq!(m.json(&["show", &req])["status"], "reviewed");
+    assert_eq!(verify_json(&m).0, 0);
+}
+
+/// An entry is stamped strictly later than everything its file holds, so it sorts after every entry it
+/// has seen. Lena approves on a laptop whose clock runs two minutes ahead (within the skew) and whose origin
+/// tag sorts after the office's; the office imports the approval and runs the revert at once. Before, the
+/// run was stamped at the approval's own millisecond, the tags put it first, and it did not count: "0 of 1
+/// approvals" for a run that had seen and relied on the approval.
+#[test]
+fn a_run_sorts_after_an_approval_stamped_ahead_that_it_relied_on() {
+    use sha2::{Digest, Sha256};
+    let tag = |origin: &str| u32::from_be_bytes(Sha256::digest(origin.as_bytes())[..4].try_into().unwrap());
+    let ahead = (0..).map(|n| format!("test.example/ahead-{n}")).find(|o| tag(o) > tag("test.example/laptop")).unwrap();
+    let m = common::team();
+    let req = common::file_request(&m, "bob", "low");
+    common::tested(&m, &req, "bob");
+    let laptop = common::peer_exported_by(&m, Some("alice"), "lena", &ahead, &["approver"]);
+    let later =
+        (chrono::Utc::now() + chrono::Duration::seconds(120)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    ok_at(&laptop, &later, &["approve", &req, "--comment", "graphs confirm it", "--as", "lena"]);
+    m.import(&laptop.export("l1.rollcall"));
+    assert_eq!(m.run(&["gate", &req]).status.code(), Some(0));
+    m.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let show = m.json(&["show", &req]);
+    assert_eq!(show["status"], "executed", "{show}");
+    let (approved, ran) = (show["decisions"][0]["ts"].as_str().unwrap(), show["executions"][0]["ts"].as_str().unwrap());
+    assert!(ran > approved, "the run {ran} is stamped after the approval {approved}");
+    let (code, v) = verify_json(&m);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["does_not_count"].as_array().unwrap().is_empty(), "{v}");
+}

@@ -2146,8 +2146,10 @@ fn a_lapsed_emergency_is_shown_lapsed_in_the_queue_and_its_detail() {
     let x = line(lapsed)[..line(lapsed).find(" lapsed ").unwrap() + 1].chars().count() as u16;
     let cell = &h.terminal.backend().buffer()[(x, lapsed as u16)];
     assert_eq!((cell.symbol(), cell.fg), ("l", h.state.theme.danger.fg.unwrap()), "{screen}");
-    // When the minute of the other's lapse comes, the queue says so without the ledger changing.
-    let r = update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(24)));
+    // When the minute of the other's lapse comes, the queue says so without the ledger changing (the
+    // emergency was stamped a millisecond after the request filed at the same pinned clock).
+    let r =
+        update::update(&mut h.state, Msg::Minute(later + chrono::Duration::hours(24) + chrono::Duration::seconds(1)));
     assert!(matches!(r.as_slice(), [Cmd::Reopen]), "the rest is read anew: {r:?}");
     let reread = clock::at(later, || h.worker.handle(Cmd::Reopen));
     assert!(matches!(reread.as_slice(), [Msg::Changed]), "{reread:?}");

@@ -275,6 +275,9 @@ pub struct RequestView {
     /// Set when the executions that counted ran different versions (see [`Fork`]); found once the whole
     /// request is folded.
     pub fork: Option<Fork>,
+    /// Post-hoc reviews signed where a run that counted before them had not been seen: they settle no
+    /// emergency (a review covers the runs in its past, FORMAT.md §1.2).
+    pub(crate) blind_reviews: Vec<EntryId>,
 }
 
 /// Executions that counted and ran different versions of the request (FORMAT.md §1.2, *Forks*): machines
@@ -538,6 +541,12 @@ impl Replay {
             },
             Err,
         );
+        if tried.is_ok() && g.kind == REVIEWED && g.body.str_member("kind").as_deref() == Some("post-hoc") {
+            let unseen = |x: &Rec<ExecutedBody>| s.fact(x.id).is_none_or(|xf| !s.rules.before_all(xf, g));
+            if self.v.executions.iter().any(unseen) {
+                self.v.blind_reviews.push(g.id);
+            }
+        }
         let outcome = match (tried, self.deferred.get(&e)) {
             (Err(why), Some(&x)) => Err(format!(
                 "{why} (signed concurrently with the execution {}, which had not seen it, and judged after it)",
@@ -648,6 +657,7 @@ impl RequestView {
             notes: Vec::new(),
             evidence: Vec::new(),
             fork: None,
+            blind_reviews: Vec::new(),
             timeline: vec![TimelineItem {
                 pos: request.pos,
                 index: request.index,
@@ -774,7 +784,16 @@ impl RequestView {
     /// Whether an emergency was invoked and no counted post-hoc review settles it.
     pub(crate) fn emergency_review_owed(&self) -> bool {
         self.emergency.is_some()
-            && !self.reviews.iter().any(|r| r.body.kind == ReviewKind::PostHoc && self.settles_emergency(&r.actor))
+            && !self.reviews.iter().any(|r| {
+                r.body.kind == ReviewKind::PostHoc && self.settles_emergency(&r.actor) && self.saw_every_run(r)
+            })
+    }
+
+    /// Whether review `r` had every run that counted in its past: none positioned after it (position order
+    /// extends causal order), and none before it that its log had not seen ([`RequestView::blind_reviews`]).
+    /// A run recorded from a copy that had not seen the review is a run nobody reviewed.
+    fn saw_every_run(&self, r: &Rec<ReviewedBody>) -> bool {
+        !self.blind_reviews.contains(&r.id) && self.executions.iter().all(|x| x.pos < r.pos)
     }
 
     /// Whether a post-hoc review `key` signs may settle the request's emergency (FORMAT.md §1.2): `key`
@@ -782,16 +801,22 @@ impl RequestView {
     /// Whoever broke the glass, ran the revert under it, or asked for it, does not review it: the review is
     /// the emergency path's only approval, and a requester's own would be self-approval.
     pub(crate) fn settles_emergency(&self, key: &PublicKey) -> bool {
-        self.emergency.as_ref().is_some_and(|e| e.actor != *key)
-            && !self.executions.iter().any(|x| x.actor == *key)
-            && self.authored_by(key).is_none()
+        self.settles_emergency_by(&|k| k == key)
     }
 
-    /// Why `key` may not sign a post-hoc review of this request, if it may not: it invoked the emergency or
-    /// ran the revert (rollcall does not sign a review that would settle nothing; a post-incident review
-    /// is anyone's).
-    pub(crate) fn post_hoc_refusal(&self, key: &PublicKey) -> Option<&'static str> {
-        (self.emergency.is_some() && !self.settles_emergency(key)).then_some(
+    /// [`RequestView::settles_emergency`] for a reviewer that `is_reviewer` recognizes among the keys (the
+    /// policy's rules ask it of every key of the reviewing member).
+    pub(crate) fn settles_emergency_by(&self, is_reviewer: &dyn Fn(&PublicKey) -> bool) -> bool {
+        self.emergency.as_ref().is_some_and(|e| !is_reviewer(&e.actor))
+            && !self.executions.iter().any(|x| is_reviewer(&x.actor))
+            && !self.versions.iter().any(|v| is_reviewer(&v.actor))
+    }
+
+    /// Why the member `is_signer` recognizes among the keys (every key of it, `Roster::same_member`) may not
+    /// sign a post-hoc review of this request, if it may not: it invoked the emergency or ran the revert
+    /// (rollcall does not sign a review that would settle nothing; a post-incident review is anyone's).
+    pub(crate) fn post_hoc_refusal(&self, is_signer: &dyn Fn(&PublicKey) -> bool) -> Option<&'static str> {
+        (self.emergency.is_some() && !self.settles_emergency_by(is_signer)).then_some(
             "the signer invoked this emergency, ran its revert or filed or amended the request; its post-hoc \
              review must come from someone who did none of these (a post-incident review is open to anyone)",
         )
@@ -802,13 +827,14 @@ impl RequestView {
         self.fork.as_ref().is_some_and(|f| f.reviewed.is_none())
     }
 
-    /// Whether a review `key` signs now could settle what is owed: an emergency's post-hoc review (by
-    /// neither its invoker nor an executor), or a fork's (by none of its runs' executors).
-    pub(crate) fn review_owed_by(&self, key: &PublicKey) -> bool {
-        (self.emergency_review_owed() && self.settles_emergency(key))
+    /// Whether a review the member `is_signer` recognizes signs now could settle what is owed: an
+    /// emergency's post-hoc review (by neither its invoker nor an executor), or a fork's (by none of its
+    /// runs' executors).
+    pub(crate) fn review_owed_by(&self, is_signer: &dyn Fn(&PublicKey) -> bool) -> bool {
+        (self.emergency_review_owed() && self.settles_emergency_by(is_signer))
             || (self.fork_unreviewed()
-                && !self.executions.iter().any(|e| e.actor == *key)
-                && self.authored_by(key).is_none())
+                && !self.executions.iter().any(|e| is_signer(&e.actor))
+                && !self.versions.iter().any(|v| is_signer(&v.actor)))
     }
 
     /// The ids of the evidence entries an approver signs as reviewed: every one attached to the request,
@@ -838,9 +864,8 @@ impl RequestView {
     /// Open deadlines at `now`.
     pub(crate) fn obligations(&self, now: DateTime<Utc>) -> Vec<Obligation> {
         let mut out = Vec::new();
-        if self.phase == Phase::Withdrawn {
-            return out;
-        }
+        // Withdrawing ends every obligation but an emergency's review: the glass was broken, and the gate
+        // stood open while it held.
         if let Some(e) = &self.emergency
             && self.emergency_review_owed()
             && let Some(due) = super::record::parse_time(&e.body.review_due)
@@ -852,6 +877,9 @@ impl RequestView {
                 overdue: now > due,
                 detail: "post-hoc review of an emergency rollback".into(),
             });
+        }
+        if self.phase == Phase::Withdrawn {
+            return out;
         }
         if let Some(fork) = &self.fork
             && let Some(due) = fork.owed_since()
@@ -902,7 +930,12 @@ impl RequestView {
             Action::Emergency => phase == Open,
             Action::Execute => matches!(phase, Open | Emergency) || self.retry_possible(),
             Action::Validate => matches!(phase, Executed | Validated | Reviewed),
-            Action::Review => matches!(phase, Executed | Validated | Reviewed | Closed),
+            // A withdrawn request whose emergency counted still owes its post-hoc review (the gate was open:
+            // a revert may have run unrecorded), and takes it.
+            Action::Review => {
+                matches!(phase, Executed | Validated | Reviewed | Closed)
+                    || (phase == Withdrawn && self.emergency_review_owed())
+            }
             Action::Close => matches!(phase, Executed | Validated | Reviewed) && !self.review_owed(),
             Action::Link | Action::Note | Action::Evidence | Action::Purge => true,
         };
@@ -1059,7 +1092,7 @@ impl RequestView {
             }
             Action::Review => {
                 self.reviews.push(rec(f, body(f)?));
-                if self.phase != Phase::Closed {
+                if !matches!(self.phase, Phase::Closed | Phase::Withdrawn) {
                     self.phase = Phase::Reviewed;
                 }
             }
@@ -1421,8 +1454,8 @@ mod tests {
         assert!(v.review_owed(), "{v:?}");
         assert_eq!(v.obligations(now).iter().map(|o| o.kind).collect::<Vec<_>>(), ["post-hoc-review"]);
         assert_eq!(why(&v, &related[6]), EMERGENCY_UNREVIEWED);
-        assert!(![1, 2, 3].iter().any(|k| v.review_owed_by(&key(*k))) && v.review_owed_by(&key(4)));
-        assert!(v.post_hoc_refusal(&key(1)).is_some_and(|w| w.contains("filed or amended")));
+        assert!(![1, 2, 3].iter().any(|k| v.review_owed_by(&|x| *x == key(*k))) && v.review_owed_by(&|x| *x == key(4)));
+        assert!(v.post_hoc_refusal(&|x| *x == key(1)).is_some_and(|w| w.contains("filed or amended")));
         // Someone else's post-hoc review settles it, and a close after it counts.
         related.pop();
         related.extend([review(9, 4, "post-hoc"), close(10)]);
@@ -1755,7 +1788,7 @@ mod tests {
         closing.extend([own, seen_close.clone()]);
         let v = RequestView::fold(&r, &closing, &Causal(past)).unwrap();
         assert!(why(&v, &seen_close).starts_with("its reverts ran different versions"), "{v:?}");
-        assert!(v.fork.as_ref().is_some_and(|f| f.reviewed.is_none()) && !v.review_owed_by(&key(1)), "{v:?}");
+        assert!(v.fork.as_ref().is_some_and(|f| f.reviewed.is_none()) && !v.review_owed_by(&|x| *x == key(1)), "{v:?}");
         let mut closing = more.clone();
         closing.insert(closing.len() - 1, review(34));
         closing.push(seen_close.clone());

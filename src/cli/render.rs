@@ -319,7 +319,8 @@ pub(crate) fn show_text(s: &Shown) -> String {
     }
     for x in &v.reviews {
         // A post-hoc review by whoever broke the glass or ran the revert is recorded and settles nothing.
-        let own = x.body.kind == crate::audit::bodies::ReviewKind::PostHoc && v.post_hoc_refusal(&x.actor).is_some();
+        let own = x.body.kind == crate::audit::bodies::ReviewKind::PostHoc
+            && v.post_hoc_refusal(&|k| r.same_member(k, &x.actor)).is_some();
         out.push_str(&format!(
             "REVIEWED ({:?}) by {} at {}: {}{}\n",
             x.body.kind,

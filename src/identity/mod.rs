@@ -15,4 +15,5 @@ mod causal_props;
 pub(crate) use error::IdentityError;
 pub use keystore::{KeyInfo, Keystore, UnlockedKey};
 pub use passphrase::{Passphrase, PassphraseSource};
+pub(crate) use roster::MemberId;
 pub use roster::Roster;

@@ -22,6 +22,14 @@ pub(crate) const ADMIN_ROLE: &str = "admin";
 /// `identity.max_clock_skew_seconds` when a policy does not set it.
 pub(crate) const DEFAULT_CLOCK_SKEW_SECONDS: u32 = 300;
 
+/// Who signed, for counting people: an enrolled name (every key enrolled under it, one after another), or
+/// a key no enrollment names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum MemberId<'a> {
+    Name(&'a str),
+    Key([u8; 32]),
+}
+
 /// A person enrolled in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -747,6 +755,21 @@ impl Roster {
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
         self.members.values()
+    }
+
+    /// The member `key` belongs to, for counting people rather than keys: its enrolled name (a name is
+    /// reused only after its key was revoked, by the key that replaced it), else the key itself.
+    pub(crate) fn member_id(&self, key: &PublicKey) -> MemberId<'_> {
+        match self.name_of(key) {
+            Some(name) => MemberId::Name(name),
+            None => MemberId::Key(key.bytes()),
+        }
+    }
+
+    /// Whether `a` and `b` are one member ([`Roster::member_id`]): the same key, or a key and the one that
+    /// replaced it under the same name. Thresholds and separation of duties count members.
+    pub(crate) fn same_member(&self, a: &PublicKey, b: &PublicKey) -> bool {
+        a == b || self.member_id(a) == self.member_id(b)
     }
 
     /// The display name of `key`, if enrolled.

@@ -5,6 +5,15 @@
 
 use super::hash::Hash;
 
+/// The millisecond a new entry is stamped with: `ms` (the clock), or one after `floor` (the latest time its
+/// file holds) when the clock is not later. Strictly later than everything the file holds, so the entry's
+/// position comes after every entry it has seen: at the same millisecond the origin tags would order it,
+/// and an entry stamped ahead within the skew by a log whose tag sorts higher would sort after an entry
+/// that had seen it. Every writer stamps with this.
+pub(crate) fn stamp_after(ms: i64, floor: i64) -> i64 {
+    if floor > 0 && ms <= floor { floor.saturating_add(1) } else { ms }
+}
+
 /// A position in the union of logs.
 pub(crate) type Pos = u128;
 
@@ -97,6 +106,15 @@ pub(crate) fn format_ms(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_entry_is_stamped_strictly_after_what_the_file_holds() {
+        assert_eq!(stamp_after(1_000, 0), 1_000, "an empty file: the clock");
+        assert_eq!(stamp_after(2_000, 1_000), 2_000, "a clock ahead of the file: the clock");
+        assert_eq!(stamp_after(1_000, 1_000), 1_001, "the same millisecond: one after");
+        assert_eq!(stamp_after(900, 1_000), 1_001, "a clock behind the file: one after it");
+        assert_eq!(stamp_after(5, i64::MAX), i64::MAX, "no overflow");
+    }
+
     use super::*;
 
     #[test]

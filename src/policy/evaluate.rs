@@ -7,9 +7,10 @@
 //! helpers that decide who counts; `permission` and `signer_problem` are the parts the console calls.
 
 use super::Policy;
+use super::model::RejectionLift;
 use crate::audit::bodies::{Decision, DecisionBody};
 use crate::audit::projection::{Action, EvidenceRec, Fact, Phase, Rec, Refusal, RequestView, Rules, Status};
-use crate::identity::Roster;
+use crate::identity::{MemberId, Roster};
 use crate::ledger::{EntryId, Hash, POS_MAX, Pos, PublicKey};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -185,8 +186,30 @@ fn evidence_problem(
     if unmet.is_empty() {
         None
     } else {
-        Some(format!("signed without the required {} evidence; attach it, then approve again", unmet.join(" and ")))
+        Some(format!("{SIGNED_WITHOUT}{} evidence; attach it, then approve again", unmet.join(" and ")))
     }
+}
+
+/// How [`count`] says an approval is stale for a flag raised after it.
+const FLAG_RAISED_AFTER: &str = "flag was raised after this approval was signed";
+
+/// How [`count`] says an approval lacks evidence the tier and the flags require.
+const SIGNED_WITHOUT: &str = "signed without the required ";
+
+/// Whether `why` (a [`Counted::excluded`]) is a reason the flags raised now can give and the flags where
+/// an earlier run was judged may not have: a flag raised since, or evidence a flag now requires. The
+/// report's approval time of a request whose run counted looks past these (the run had the approval in
+/// force where it ran; a run that lacked it would not have counted).
+pub(crate) fn excluded_by_todays_flags(why: &str) -> bool {
+    why.contains(FLAG_RAISED_AFTER) || why.starts_with(SIGNED_WITHOUT)
+}
+
+/// A security flag raised on the request now that approval `d` did not sign (it lists the flags shown to
+/// its signer): a known-bad artifact learned since, a change set read since. An approval counts for what
+/// its signer saw, as with evidence. `GATE_BYPASS` is left out: it says an emergency was invoked or
+/// evidence is missing, which the fold and the evidence rule weigh themselves.
+fn unseen_flag<'f>(d: &Rec<DecisionBody>, flags: &'f [String]) -> Option<&'f str> {
+    flags.iter().map(String::as_str).find(|f| *f != "GATE_BYPASS" && !d.body.flags.iter().any(|s| s == f))
 }
 
 /// Why a decision by `actor` at `pos` would not count for who signs it — not active then (enrolment,
@@ -208,14 +231,28 @@ fn signer_problem(
         // Causal: not enrolled in its past, or revoked in its past or concurrently with it.
         return Some(ctx.roster.signer_problem(actor, pos));
     }
-    if !ctx.roster.roles_at(actor, pos).iter().any(|r| rule.roles.contains(r)) {
-        return Some(format!(
-            "holds none of the roles whose decisions count at {tier} risk ({})",
-            rule.roles.join(", ")
-        ));
+    let held = ctx.roster.roles_at(actor, pos);
+    if !held.iter().any(|r| rule.roles.contains(r)) {
+        // A rejection counts from a role that decides at any tier: the tier moves with evidence and flags,
+        // which any member changes without amending, and a veto must not fall away (or appear) with it.
+        let deciders = deciding_roles(policy);
+        if approve {
+            return Some(format!(
+                "holds none of the roles whose decisions count at {tier} risk ({})",
+                rule.roles.join(", ")
+            ));
+        }
+        if !held.iter().any(|r| deciders.contains(r)) {
+            return Some(format!(
+                "holds none of the roles whose decisions count at any risk tier ({})",
+                deciders.join(", ")
+            ));
+        }
     }
-    if approve && !policy.approvals.self_approval && view.authored_by(actor).is_some() {
-        return Some(match view.authored_by(actor) {
+    // Separation counts members: a key that replaced the requester's (or the revert author's) is theirs.
+    let authored = || view.versions.iter().find(|v| ctx.roster.same_member(&v.actor, actor));
+    if approve && !policy.approvals.self_approval && authored().is_some() {
+        return Some(match authored() {
             Some(v) if v.id != view.id => {
                 format!("amended this request (version {}); the requester may not approve", v.id.short(12))
             }
@@ -223,13 +260,22 @@ fn signer_problem(
         });
     }
     let revert_author = view.revert_author();
-    if approve && !policy.approvals.author_may_approve_revert && revert_author.actor == *actor {
+    if approve && !policy.approvals.author_may_approve_revert && ctx.roster.same_member(&revert_author.actor, actor) {
         return Some(format!(
             "authored the current revert operation (version {}); its author may not approve it",
             revert_author.id.short(12)
         ));
     }
     None
+}
+
+/// The roles that approve at some tier of `policy`, sorted, each once: whose rejection counts (a veto
+/// must not fall away when the tier moves).
+fn deciding_roles(policy: &Policy) -> Vec<String> {
+    let mut all: Vec<String> = super::model::TIERS.iter().flat_map(|t| policy.tier(t).roles.iter().cloned()).collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 /// What a key may be asked to sign on a request.
@@ -313,9 +359,16 @@ pub(crate) fn permission(
     // The entry the key would sign, judged as the fold judges it.
     let current = view.current();
     let body = match what {
+        // As `rollcall execute` writes it: the current version's revert operation.
         Permission::Execute => serde_json::json!({
-            "revert_digest": current.revert_digest,
+            "request": view.id.to_hex(),
             "version": current.id.to_hex(),
+            "revert_digest": current.revert_digest,
+            "env": current.record.env,
+            "from": current.record.revert.from,
+            "to": current.record.revert.to,
+            "command": current.record.revert.argv,
+            "outcome": "succeeded",
         }),
         // A review the queue asks for is the post-hoc one an emergency or a fork owes.
         Permission::Review => serde_json::json!({"kind": "post-hoc"}),
@@ -376,9 +429,27 @@ fn count(
     let digest = &current.revert_digest;
     let accept_opaque = policy.evidence.accept_opaque;
     let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
-    let mut latest: BTreeMap<[u8; 32], usize> = BTreeMap::new();
+    // Each key's latest decision, and its latest on a version whose record is the current one's: an
+    // amendment that goes back to content a key rejected answers nothing, so that rejection stands for the
+    // content until the key decides on it again (approvals still need the current version itself).
+    let same_content = |version: &str| {
+        Hash::from_hex(version).is_some_and(|id| {
+            id == current.id || view.versions.iter().find(|v| v.id == id).is_some_and(|v| v.record == current.record)
+        })
+    };
+    // Per member, not per key: a key that replaced a revoked one under the same name is the same person,
+    // whose decisions count once (the old key's approval, which the revocation had seen, still counts).
+    let member = |k: &PublicKey| ctx.roster.member_id(k);
+    // Whether a rejection is a veto is the policy's where it was signed: adopting a veto policy later does
+    // not revive rejections an amendment had answered.
+    let vetoes = |pos: Pos| ctx.policies.at(pos).1.approvals.rejection_lifted_by == RejectionLift::Rejecter;
+    let mut latest: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
+    let mut latest_on_content: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
-        latest.insert(d.actor.bytes(), i);
+        latest.insert(member(&d.actor), i);
+        if same_content(&d.body.version) {
+            latest_on_content.insert(member(&d.actor), i);
+        }
     }
     let mut decisions = Vec::new();
     let mut approvers: Vec<(PublicKey, Vec<String>)> = Vec::new();
@@ -388,11 +459,24 @@ fn count(
         let name = ctx.roster.display(&d.actor);
         let roles = ctx.roster.roles_at(&d.actor, d.pos).to_vec();
         let approve = d.body.decision == Decision::Approve;
-        let excluded = if latest.get(&d.actor.bytes()) != Some(&i) {
-            Some("superseded by a later decision of the same key".to_string())
-        } else if Hash::from_hex(&d.body.version) != Some(current.id) {
+        let on_current = Hash::from_hex(&d.body.version) == Some(current.id);
+        let is_latest = latest.get(&member(&d.actor)) == Some(&i);
+        // A rejection on an earlier version that still counts: by its content, or (when the policy lets only
+        // the rejecter lift it) as its member's latest decision, whatever was amended since.
+        let carried = !approve
+            && !on_current
+            && (latest_on_content.get(&member(&d.actor)) == Some(&i) || (vetoes(d.pos) && is_latest));
+        let excluded = if !is_latest && !carried {
+            let by = latest.get(&member(&d.actor)).map(|&j| view.decisions[j].actor);
+            Some(match by {
+                Some(k) if k != d.actor => {
+                    format!("superseded by a later decision of {}, the same member", ctx.roster.display(&k))
+                }
+                _ => "superseded by a later decision of the same key".to_string(),
+            })
+        } else if !on_current && !carried {
             Some("decided on an earlier version (the request was amended since)".into())
-        } else if d.body.revert_digest != *digest {
+        } else if !carried && d.body.revert_digest != *digest {
             Some("signed a different revert operation".into())
         } else if let Some(why) = signer_problem(view, ctx, policy, tier, &d.actor, d.pos, approve) {
             Some(why)
@@ -401,6 +485,8 @@ fn count(
             .flatten()
         {
             Some(why)
+        } else if let Some(flag) = approve.then(|| unseen_flag(d, ctx.flags)).flatten() {
+            Some(format!("stale: the {flag} {FLAG_RAISED_AFTER}; re-approve"))
         } else if approve
             && policy.approvals.expiry_hours > 0
             && now - d.ts > Duration::hours(policy.approvals.expiry_hours as i64)
@@ -411,8 +497,15 @@ fn count(
         };
         match (&excluded, d.body.decision) {
             (None, Decision::Approve) => approvers.push((d.actor, roles)),
+            (None, Decision::Reject) if carried && same_content(&d.body.version) => {
+                blocking.push(format!("{name} (on version {}, which had this content)", short_version(&d.body.version)))
+            }
+            (None, Decision::Reject) if carried => blocking.push(format!(
+                "{name} (on version {}; amending does not lift it under this policy)",
+                short_version(&d.body.version)
+            )),
             (None, Decision::Reject) => blocking.push(name.clone()),
-            (Some(why), Decision::Approve) if latest.get(&d.actor.bytes()) == Some(&i) => {
+            (Some(why), Decision::Approve) if is_latest => {
                 not_counted.push(format!("{name}'s approval does not count: {why}"))
             }
             _ => {}
@@ -420,6 +513,11 @@ fn count(
         decisions.push(Counted { entry: d.id, actor: d.actor, name, decision: d.body.decision, ts: d.ts, excluded });
     }
     Tally { decisions, approvers, blocking, not_counted }
+}
+
+/// The first 8 hex characters of a version id as its decision names it.
+fn short_version(v: &str) -> &str {
+    v.get(..8).unwrap_or(v)
 }
 
 /// Evaluates the request at `now` under the policy in force at `pos` (use `POS_MAX` for "now").
@@ -525,7 +623,9 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
             !rejected,
             if rejected {
                 match view.phase {
-                    crate::audit::projection::Phase::Open => {
+                    crate::audit::projection::Phase::Open
+                        if policy.approvals.rejection_lifted_by == RejectionLift::Amendment =>
+                    {
                         format!("rejected by {}; amend the request to re-open it", blocking.join(", "))
                     }
                     // After a run (an amendment is no longer taken): the rejecter may approve again.
@@ -667,7 +767,7 @@ impl PolicyRules<'_> {
     }
 
     fn owner_or(&self, f: &Fact, view: &RequestView, roles: &[String], what: &str) -> Result<(), String> {
-        if f.actor == view.requester || self.has(&f.actor, f.pos, roles) {
+        if self.ctx.roster.same_member(&f.actor, &view.requester) || self.has(&f.actor, f.pos, roles) {
             Ok(())
         } else {
             Err(format!(
@@ -757,13 +857,27 @@ impl PolicyRules<'_> {
                     ));
                 }
                 let digest = &view.current().revert_digest;
-                if f.body.str_member("revert_digest").as_deref() != Some(digest.as_str())
-                    || f.body.str_member("version") != Some(view.current().id.to_hex())
-                {
+                let run: crate::audit::bodies::ExecutedBody =
+                    f.body.read().map_err(|e| format!("malformed {} body: {e}", f.kind))?;
+                if run.revert_digest != *digest || run.version != view.current().id.to_hex() {
                     return Err("executes something other than the current version's revert operation".into());
                 }
+                // What the run says it did is what was approved: the revisions (a known-bad artifact is
+                // remembered from `from`), the environment and the command (as `rollcall execute` writes them).
+                let record = &view.current().record;
+                if run.from != record.revert.from
+                    || run.to != record.revert.to
+                    || !crate::audit::record::same_env(&run.env, &record.env)
+                    || run.command != record.revert.argv
+                {
+                    return Err("records a run whose revisions, environment or command differ from the current \
+                                version's revert operation"
+                        .into());
+                }
                 let eval = evaluate(view, &self.ctx, f.ts, f.pos);
-                if !policy.execution.approver_may_execute && eval.approvals.contains(&f.actor) {
+                if !policy.execution.approver_may_execute
+                    && eval.approvals.iter().any(|k| roster.same_member(k, &f.actor))
+                {
                     return Err(format!(
                         "{} approved this request and may not also execute it (separation of duties)",
                         who()
@@ -789,11 +903,24 @@ impl PolicyRules<'_> {
                 }
             }
             Action::Review => {
-                if f.body.str_member("kind").as_deref() == Some("post-hoc") && !self.may_settle(f) {
+                let post_hoc = f.body.str_member("kind").as_deref() == Some("post-hoc");
+                if post_hoc && !self.may_settle(f) {
                     return Err(format!(
                         "{} holds none of the roles whose post-hoc review counts ({})",
                         who(),
                         policy.emergency.may_review.as_deref().unwrap_or_default().join(", ")
+                    ));
+                }
+                // The view compares keys; another key of a member who invoked the emergency, ran its revert or
+                // filed or amended the request would settle it.
+                if post_hoc
+                    && view.settles_emergency(&f.actor)
+                    && !view.settles_emergency_by(&|k| roster.same_member(k, &f.actor))
+                {
+                    return Err(format!(
+                        "{} is the same member as a key that invoked this emergency, ran its revert or filed or \
+                         amended the request; its post-hoc review must come from someone else",
+                        who()
                     ));
                 }
             }

@@ -98,6 +98,28 @@ pub struct ApprovalRules {
     pub author_may_approve_revert: bool,
     pub expiry_hours: u32,
     pub tiers: Tiers<TierRule>,
+    /// What lifts a rejection that counts; absent: an amendment, as before this setting.
+    #[serde(default, skip_serializing_if = "RejectionLift::is_amendment")]
+    pub rejection_lifted_by: RejectionLift,
+}
+
+/// What lifts a rejection that counts (`approvals.rejection_lifted_by`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RejectionLift {
+    /// A new version with another record: the requester answers the rejection by changing what was
+    /// rejected (going back to rejected content answers nothing).
+    #[default]
+    Amendment,
+    /// Only a later decision of the rejecter (the same member) on the request, whatever was amended: a
+    /// veto stands until the one who cast it withdraws it.
+    Rejecter,
+}
+
+impl RejectionLift {
+    fn is_amendment(&self) -> bool {
+        *self == RejectionLift::Amendment
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

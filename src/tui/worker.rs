@@ -436,11 +436,13 @@ impl Worker {
                 if others.is_empty() { r.0 } else { format!("{} — ask {}", r.0, others.join(", ")) }
             })
         };
-        // Already decided: a key counts once, so the same decision again is refused before anything is
+        // Already decided: a member counts once, so the same decision again is refused before anything is
         // typed (the write path refuses it too).
-        let mine = shown.eval.decisions.iter().rev().find(|d| d.actor == key && d.excluded.is_none());
+        let mine =
+            shown.eval.decisions.iter().rev().find(|d| roster.same_member(&d.actor, &key) && d.excluded.is_none());
         let again = |want: crate::audit::bodies::Decision, what: &str| -> Option<String> {
-            mine.filter(|d| d.decision == want).map(|_| format!("you already {what} this version; a key counts once"))
+            mine.filter(|d| d.decision == want)
+                .map(|_| format!("you already {what} this version; a member counts once"))
         };
         let approve = match again(crate::audit::bodies::Decision::Approve, "approved") {
             Some(why) => Err(why),
@@ -459,7 +461,10 @@ impl Worker {
             // Any active member may record a validation once the revert ran (the lifecycle's rule).
             validate: shown.view.admits(crate::audit::projection::Action::Validate).map_err(|r| r.0),
             review: may(Permission::Review),
-            post_hoc: shown.view.post_hoc_refusal(&key).map_or(Ok(()), |why| Err(why.into())),
+            post_hoc: shown
+                .view
+                .post_hoc_refusal(&|k| roster.same_member(k, &key))
+                .map_or(Ok(()), |why| Err(why.into())),
             close: may(Permission::Close),
         }
     }

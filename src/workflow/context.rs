@@ -178,11 +178,13 @@ impl Session {
         let mut attempts = 0;
         loop {
             let size = self.ledger.size(&own)?;
-            // Stamped no earlier than what the log holds now (re-read on every attempt: another process
-            // may have appended meanwhile).
+            // Stamped strictly later than everything the file holds (re-read on every attempt: another
+            // process may have appended meanwhile; `stamp_after` says why).
             let floor = self.ledger.time_floor_ms()?;
-            if crate::ledger::pos::ts_ms(&statement.ts) < floor {
-                statement.ts = crate::ledger::pos::format_ms(floor);
+            let ms = crate::ledger::pos::ts_ms(&statement.ts);
+            let stamp = crate::ledger::pos::stamp_after(ms, floor);
+            if stamp != ms {
+                statement.ts = crate::ledger::pos::format_ms(stamp);
             }
             let ts = statement.ts.clone();
             let signed = statement.sign(self.signer.signing_key(), &domain)?;

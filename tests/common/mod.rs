@@ -301,8 +301,17 @@ impl Env {
 
     /// Exports this ledger to `name` in this home and returns the path.
     pub fn export(&self, name: &str) -> String {
+        self.export_as(name, None)
+    }
+
+    /// [`Env::export`] signed by `who` (a home with several keys needs one named).
+    pub fn export_as(&self, name: &str, who: Option<&str>) -> String {
         let p = self.home().join(name);
-        self.ok(&["export", "--out", p.to_str().expect("utf-8 path")]);
+        let mut args = vec!["export", "--out", p.to_str().expect("utf-8 path")];
+        if let Some(who) = who {
+            args.extend(["--as", who]);
+        }
+        self.ok(&args);
         p.to_string_lossy().into_owned()
     }
 
@@ -334,6 +343,11 @@ impl Env {
 /// A second machine joining `founder`'s ledger: key `name` is created in a new home, enrolled by alice
 /// with `roles`, and the new home joins from a bundle of the founder's ledger as origin `origin`.
 pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
+    peer_exported_by(founder, None, name, origin, roles)
+}
+
+/// [`peer`], the founder's bundle signed by `exporter` (a founder home with several keys, as [`team`]'s).
+pub fn peer_exported_by(founder: &Env, exporter: Option<&str>, name: &str, origin: &str, roles: &[&str]) -> Env {
     let env = Env::new();
     env.ok(&["key", "new", name]);
     let key = env.public_key(name);
@@ -342,7 +356,7 @@ pub fn peer(founder: &Env, name: &str, origin: &str, roles: &[&str]) -> Env {
         args.extend(["--role", r]);
     }
     founder.ok(&args);
-    let bundle = founder.export(&format!("for-{name}.rollcall"));
+    let bundle = founder.export_as(&format!("for-{name}.rollcall"), exporter);
     env.ok(&["init", "--join", &bundle, "--as", name, "--origin", origin]);
     env
 }

@@ -63,11 +63,19 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
 /// clear it). Without a run, the approvals that count now, expired ones included.
 fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> Vec<DateTime<Utc>> {
     use crate::audit::bodies::Decision;
+    // Once a run counted, its approvals counted where it ran: one excluded now only by today's flags (a flag
+    // raised since, or evidence a flag now requires) was in force then.
+    let ran = !view.executions.is_empty();
     let approvals = |decisions: &[Counted], expired_count: bool| {
         let mut at: Vec<DateTime<Utc>> = decisions
             .iter()
             .filter(|d| d.decision == Decision::Approve)
-            .filter(|d| d.excluded.as_deref().is_none_or(|why| expired_count && why.starts_with("expired")))
+            .filter(|d| {
+                d.excluded.as_deref().is_none_or(|why| {
+                    (expired_count && why.starts_with("expired"))
+                        || (ran && crate::policy::evaluate::excluded_by_todays_flags(why))
+                })
+            })
             .map(|d| d.ts)
             .collect();
         at.sort();

@@ -174,7 +174,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         let flags = judged.assessment.flag_ids();
         let ctx = snap.context(&flags, Some(&judged.assessment.risk.tier));
         let may = |what| permission(&view, &ctx, key, what, now, snap.next).is_ok();
-        let mine = judged.eval.decisions.iter().rev().find(|d| d.actor == *key);
+        let mine = judged.eval.decisions.iter().rev().find(|d| snap.roster.same_member(&d.actor, key));
         let stand = match mine {
             Some(d) if d.decision == Decision::Reject => Some(Stand::Rejected),
             Some(d) if d.excluded.is_none() => Some(Stand::Approved),
@@ -196,7 +196,7 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         };
         use crate::audit::projection::Phase;
         let ran = matches!(view.phase, Phase::Executed | Phase::Validated | Phase::Reviewed | Phase::Closed);
-        let review = (view.review_owed_by(key)
+        let review = (view.review_owed_by(&|k| snap.roster.same_member(k, key))
             && view.admits(crate::audit::projection::Action::Review).is_ok()
             && reviewer()
             && may(Permission::Review))

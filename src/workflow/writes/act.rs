@@ -18,6 +18,9 @@ pub struct Draft<'a> {
     pub snap: &'a Snapshot,
     /// Ids of the security flags the request raises now (what an approver is shown).
     pub flags: Vec<String>,
+    /// Why the request's change set cannot be read here, if it cannot (its flags are then not among
+    /// `flags`).
+    pub changeset_problem: Option<String>,
     pub signer: PublicKey,
     pub now: DateTime<Utc>,
 }
@@ -56,16 +59,32 @@ pub(crate) fn check_assessed(
         let before = evaluate(view, &snap.context(&flags, tier), fact.ts, crate::ledger::POS_MAX);
         let after = evaluate(&v, &snap.context(&flags, tier), fact.ts, crate::ledger::POS_MAX);
         let mine = after.decisions.iter().find(|d| d.entry == fact.id);
-        if let Some(why) = mine.and_then(|d| d.excluded.clone()) {
+        // A decision that does not count is still written when it lifts a rejection of its signer's that
+        // does (a rejecter whose approval cannot count here: a role of another tier, an amendment of theirs),
+        // or the rejection could never be lifted.
+        let own_rejection_counts = |e: &crate::policy::evaluate::Evaluation| {
+            e.decisions.iter().any(|d| {
+                d.decision == crate::audit::bodies::Decision::Reject
+                    && d.excluded.is_none()
+                    && snap.roster.same_member(&d.actor, &fact.actor)
+            })
+        };
+        let lifts_own_rejection = fact.kind == crate::audit::kinds::APPROVED
+            && own_rejection_counts(&before)
+            && !own_rejection_counts(&after);
+        if let Some(why) = mine.and_then(|d| d.excluded.clone())
+            && !lifts_own_rejection
+        {
             return Err(WorkflowError::Refused(format!("this decision would not count: {why}")));
         }
-        let same = before
-            .decisions
-            .iter()
-            .any(|d| d.actor == fact.actor && d.excluded.is_none() && mine.is_some_and(|m| m.decision == d.decision));
+        let same = before.decisions.iter().any(|d| {
+            snap.roster.same_member(&d.actor, &fact.actor)
+                && d.excluded.is_none()
+                && mine.is_some_and(|m| m.decision == d.decision)
+        });
         if same {
             return Err(WorkflowError::Refused(format!(
-                "{} already decided the same way on this version; a key counts once",
+                "{} already decided the same way on this version; a member counts once",
                 snap.roster.display(&fact.actor)
             )));
         }
@@ -134,8 +153,9 @@ fn drafted(
     let signer = session.signer.public();
     let snap = Snapshot::load(&session.ledger)?;
     let view = load_view(&session.ledger, &snap, id)?;
-    let flags = crate::workflow::reads::assess::assess(&session.ledger, &snap, &view)?.flag_ids();
-    let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, signer, now })?;
+    let assessment = crate::workflow::reads::assess::assess(&session.ledger, &snap, &view)?;
+    let (flags, changeset_problem) = (assessment.flag_ids(), assessment.changeset_problem);
+    let (body, extra) = build(&Draft { view: &view, snap: &snap, flags, changeset_problem, signer, now })?;
     let mut refs = vec![*id];
     refs.extend(extra);
     Ok((Statement::new_at(kind, &signer, body, &refs, now), snap, view))

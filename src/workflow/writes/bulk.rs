@@ -54,10 +54,10 @@ impl Filer {
         if !snap.roster.is_active(&approving, snap.next) {
             return Err(WorkflowError::NotEnrolled { name: self.approver.clone(), key_id: approving.key_id() });
         }
-        // Never stamped before what the log has seen, nor before the entry ahead of it in the batch.
+        // Stamped after what the file holds and after the entry ahead of it in the batch (`stamp_after`).
         let mut floor = session.ledger.time_floor_ms()?;
         let mut stamp = |at: DateTime<Utc>| -> DateTime<Utc> {
-            let ms = at.timestamp_millis().max(floor);
+            let ms = crate::ledger::pos::stamp_after(at.timestamp_millis(), floor);
             floor = ms;
             DateTime::from_timestamp_millis(ms).unwrap_or(at)
         };
@@ -74,8 +74,14 @@ impl Filer {
             if let Some((when, comment)) = &p.approval {
                 let when = stamp(*when);
                 let assessment = assess(&session.ledger, &snap, &view)?;
-                let draft =
-                    Draft { view: &view, snap: &snap, flags: assessment.flag_ids(), signer: approving, now: when };
+                let draft = Draft {
+                    view: &view,
+                    snap: &snap,
+                    flags: assessment.flag_ids(),
+                    changeset_problem: assessment.changeset_problem.clone(),
+                    signer: approving,
+                    now: when,
+                };
                 let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
                 let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
                 check_assessed(&view, &snap, &fact_for(&statement, &snap, approving, when)?, &assessment)?;

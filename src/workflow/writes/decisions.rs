@@ -39,6 +39,15 @@ pub(crate) fn decide(
         Decision::Reject => REJECTED,
     };
     on_request(ctx, signer, req, kind, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
+        // An approval signs the flags shown: without the change set's bytes its flags are not, and the
+        // approval would be stale wherever the bytes are (a rejection asks nothing of them).
+        if let (Decision::Approve, Some(problem)) = (decision, &d.changeset_problem) {
+            return Err(WorkflowError::Refused(format!(
+                "{}: its security flags cannot be shown here, so an approval would not say what it saw (sync \
+                 or import a bundle that carries it, then approve)",
+                crate::text::safe(problem)
+            )));
+        }
         let body = decision_body(d, decision, comment);
         Ok((serde_json::to_value(body)?, vec![d.view.current().id]))
     })

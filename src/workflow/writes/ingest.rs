@@ -135,7 +135,7 @@ pub fn ingest_named(
         let mut floor = session.ledger.time_floor_ms()?;
         let mut statements: Vec<Statement> = Vec::with_capacity(chunk.len());
         for o in chunk {
-            let now = crate::workflow::clock::now().timestamp_millis().max(floor);
+            let now = crate::ledger::pos::stamp_after(crate::workflow::clock::now().timestamp_millis(), floor);
             floor = now;
             let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_else(crate::workflow::clock::now);
             statements.push(Statement::new_at(OBSERVED, &by, serde_json::to_value(o)?, &[], at));

@@ -266,7 +266,7 @@ pub(crate) fn review(
     }
     on_request(ctx, signer, req, REVIEWED, &|d: &Draft<'_>| -> Result<Built, WorkflowError> {
         if kind == ReviewKind::PostHoc
-            && let Some(why) = d.view.post_hoc_refusal(&d.signer)
+            && let Some(why) = d.view.post_hoc_refusal(&|k| d.snap.roster.same_member(k, &d.signer))
         {
             return Err(WorkflowError::Refused(why.into()));
         }

@@ -360,7 +360,10 @@ pub(crate) fn join(
             return Err(WorkflowError::NotEnrolled { name: member.to_string(), key_id: person.public().key_id() });
         }
         let floor = l.time_floor_ms()?;
-        let now = crate::workflow::clock::now().max(chrono::DateTime::from_timestamp_millis(floor).unwrap_or_default());
+        let now = crate::workflow::clock::now();
+        let now =
+            chrono::DateTime::from_timestamp_millis(crate::ledger::pos::stamp_after(now.timestamp_millis(), floor))
+                .unwrap_or(now);
         let seen = l
             .seen_now()?
             .into_iter()
