@@ -234,7 +234,8 @@ fn the_requester_does_not_settle_the_emergency_of_their_own_request() {
 
 /// Withdrawing a request under an emergency does not end its post-hoc review: the gate stood open while
 /// the emergency held, so a revert may have run unrecorded. The review stays owed (`obligations`) and is
-/// taken on the withdrawn request, which stays withdrawn. Before, the withdrawal erased the obligation.
+/// taken on the withdrawn request, which reads review-due until then and withdrawn after. Before, the
+/// withdrawal erased the obligation.
 #[test]
 fn a_withdrawal_under_an_emergency_still_owes_its_review() {
     let env = team();
@@ -252,6 +253,11 @@ fn a_withdrawal_under_an_emergency_still_owes_its_review() {
             .collect()
     };
     assert_eq!(owed(&env), ["post-hoc-review"]);
+    // Listed with the reviews due until it is taken (it read "withdrawn", ranked last, out of every list
+    // a reviewer works from).
+    assert_eq!(env.json(&["show", &req])["status"], "review-due");
+    let due = env.json(&["list", "--status", "review-due"]);
+    assert!(due["requests"].as_array().unwrap().iter().any(|r| r["id"] == req.as_str()), "{due}");
     refused(&env, &["review", &req, "--summary", "fine", "--as", "erin"], 1, "invoked this emergency");
     env.ok(&["review", &req, "--summary", "invoked in haste; nothing ran (deploy logs checked)", "--as", "carol"]);
     assert!(owed(&env).is_empty());
@@ -629,9 +635,52 @@ fn a_policy_can_make_a_rejection_a_veto() {
     env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
     env.ok(&["approve", &other, "--comment", "fine", "--as", "frank"]);
     assert_eq!(gate(&env, &other).0, 0, "the old rejection was answered before the veto policy");
-    // A bad value is refused when the policy is adopted, naming the values it takes; nothing written.
+    // A bad value is refused when the policy is adopted, naming the setting and the values it takes;
+    // nothing written.
     let bad = file(&env, "bad.toml", "version = 1\n[approvals]\nrejection_lifted_by = \"anyone\"\n");
-    refused(&env, &["policy", "adopt", &bad, "--as", "alice"], 2, "expected `amendment` or `rejecter`");
+    refused(
+        &env,
+        &["policy", "adopt", &bad, "--as", "alice"],
+        2,
+        "approvals.rejection_lifted_by: unknown variant `anyone`, expected `amendment` or `rejecter`",
+    );
+}
+
+/// A veto stands while its signer is a member: a key replaced under the same name keeps it (the new key
+/// lifts it), and once the rejecter is revoked and not replaced, amending lifts it as under the default
+/// policy. Before, a departed member's veto blocked the request for good.
+#[test]
+fn a_veto_lapses_when_its_signer_leaves() {
+    let env = team();
+    let policy = file(&env, "veto.toml", "version = 1\n[approvals]\nrejection_lifted_by = \"rejecter\"\n");
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["reject", &req, "--comment", "not before the incident review", "--as", "dave"]);
+    env.ok(&["approve", &req, "--comment", "fine by me", "--as", "frank"]);
+    // Dave's key replaced: still dave, still a veto.
+    rotate(&env, "dave", "dave2", &["security-approver"]);
+    env.ok(&["request", "amend", &req, "--reason", "clearer", "--title", "Revert 4411 (after review)", "--as", "bob"]);
+    env.ok(&["approve", &req, "--comment", "fine by me", "--as", "frank"]);
+    let (code, g) = gate(&env, &req);
+    assert_eq!(code, 1, "{g}");
+    let detail =
+        |g: &serde_json::Value| common::checklist_item(g, "rejections")["detail"].as_str().unwrap().to_string();
+    assert!(detail(&g).contains("only their approval lifts it"), "{g}");
+    // Dave leaves: the veto lapses, and the amendment answers it.
+    env.ok(&["revoke", "dave", "--reason", "left the company", "--as", "alice"]);
+    assert_eq!(gate(&env, &req).0, 0);
+    // A lapsed veto on the version shown says what lifts it now, and an amendment does.
+    let other = file_request(&env, "bob", "low");
+    tested(&env, &other, "bob");
+    env.ok(&["reject", &other, "--comment", "wait for the freeze to end", "--as", "erin"]);
+    env.ok(&["revoke", "erin", "--reason", "left the company", "--as", "alice"]);
+    let (code, g) = gate(&env, &other);
+    assert_eq!(code, 1, "{g}");
+    assert!(detail(&g).contains("amend the request to re-open it"), "{g}");
+    env.ok(&["request", "amend", &other, "--reason", "erin left", "--title", "Revert 4411 (again)", "--as", "bob"]);
+    env.ok(&["approve", &other, "--comment", "fine by me", "--as", "frank"]);
+    assert_eq!(gate(&env, &other).0, 0);
 }
 
 /// A rejection counts from a role that decides at any tier, not only at the tier the request scores now:
@@ -1450,6 +1499,28 @@ fn a_flag_raised_after_a_run_leaves_its_approval_time() {
     let report = env.json(&["report", "--format", "json", "--as", "alice"]);
     let facts = report["requests"].as_array().unwrap().iter().find(|r| r["id"] == req.as_str()).unwrap().clone();
     assert!(facts["approved_at"].is_string(), "{facts}");
+    assert!(!report["breaches"].to_string().contains("executed without the approvals"), "{}", report["breaches"]);
+}
+
+/// A flag raised after a run that raises the request's tier asks nothing of the run: the report's approval
+/// time is the approval the run counted at the tier it was judged at. Here a low request (one approval)
+/// ran on carol's; marking the release it returned to bad makes it high (two, and a scan). The report counted
+/// today's tier and called the run "executed without the approvals the policy requires".
+#[test]
+fn a_tier_raised_after_a_run_leaves_its_approval_time() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let approved = env.json(&["show", &req])["decisions"][0]["ts"].clone();
+    assert!(approved.is_string(), "{approved}");
+    env.ok(&["mark-bad", "41", "--reason", "ships a backdoor", "--as", "dave"]);
+    let now = env.json(&["show", &req]);
+    assert_eq!(now["assessment"]["risk"]["tier"], "high", "the flag raised the tier: {now}");
+    let report = env.json(&["report", "--format", "json", "--as", "alice"]);
+    let facts = report["requests"].as_array().unwrap().iter().find(|r| r["id"] == req.as_str()).unwrap().clone();
+    assert_eq!(facts["approved_at"], approved, "{facts}");
     assert!(!report["breaches"].to_string().contains("executed without the approvals"), "{}", report["breaches"]);
 }
 

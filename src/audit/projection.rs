@@ -278,6 +278,16 @@ pub struct RequestView {
     /// Post-hoc reviews signed where a run that counted before them had not been seen: they settle no
     /// emergency (a review covers the runs in its past, FORMAT.md §1.2).
     pub(crate) blind_reviews: Vec<EntryId>,
+    /// The security flags and risk tier the first run that counted was judged under where it was signed,
+    /// when the fold's rules assessed it (FORMAT.md §1.3): the report's approval time is the run's.
+    pub(crate) first_run: Option<RunJudgement>,
+}
+
+/// What a run was judged under: the request's security flag ids and risk tier at the run's position.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RunJudgement {
+    pub flags: Vec<String>,
+    pub tier: String,
 }
 
 /// Executions that counted and ran different versions of the request (FORMAT.md §1.2, *Forks*): machines
@@ -658,6 +668,7 @@ impl RequestView {
             evidence: Vec::new(),
             fork: None,
             blind_reviews: Vec::new(),
+            first_run: None,
             timeline: vec![TimelineItem {
                 pos: request.pos,
                 index: request.index,

@@ -186,22 +186,8 @@ fn evidence_problem(
     if unmet.is_empty() {
         None
     } else {
-        Some(format!("{SIGNED_WITHOUT}{} evidence; attach it, then approve again", unmet.join(" and ")))
+        Some(format!("signed without the required {} evidence; attach it, then approve again", unmet.join(" and ")))
     }
-}
-
-/// How [`count`] says an approval is stale for a flag raised after it.
-const FLAG_RAISED_AFTER: &str = "flag was raised after this approval was signed";
-
-/// How [`count`] says an approval lacks evidence the tier and the flags require.
-const SIGNED_WITHOUT: &str = "signed without the required ";
-
-/// Whether `why` (a [`Counted::excluded`]) is a reason the flags raised now can give and the flags where
-/// an earlier run was judged may not have: a flag raised since, or evidence a flag now requires. The
-/// report's approval time of a request whose run counted looks past these (the run had the approval in
-/// force where it ran; a run that lacked it would not have counted).
-pub(crate) fn excluded_by_todays_flags(why: &str) -> bool {
-    why.contains(FLAG_RAISED_AFTER) || why.starts_with(SIGNED_WITHOUT)
 }
 
 /// A security flag raised on the request now that approval `d` did not sign (it lists the flags shown to
@@ -285,7 +271,7 @@ pub(crate) enum Permission {
     /// the requester's or the revert's author's (unless the policy allows), with the required evidence
     /// attached.
     Approve,
-    /// A rejection that would count: an active key holding a role that counts at the request's tier.
+    /// A rejection that would count: an active key holding a role that decides at any tier.
     Reject,
     Emergency,
     Execute,
@@ -295,10 +281,11 @@ pub(crate) enum Permission {
 }
 
 /// The roles whose holders may sign `what` on a request of `tier` under `policy` (the owner of a request
-/// may also close it; anyone may reject who may approve).
+/// may also close it; a rejection counts from a role that decides at any tier).
 pub(crate) fn roles_for(what: Permission, policy: &Policy, tier: &str) -> Vec<String> {
     match what {
-        Permission::Approve | Permission::Reject => policy.tier(tier).roles.clone(),
+        Permission::Approve => policy.tier(tier).roles.clone(),
+        Permission::Reject => deciding_roles(policy),
         Permission::Emergency => policy.emergency.may_invoke.clone(),
         Permission::Execute => policy.execution.may_execute.clone(),
         Permission::Review => policy.emergency.may_review.clone().unwrap_or_else(|| policy.tier(tier).roles.clone()),
@@ -403,7 +390,7 @@ pub(crate) fn decisions(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc
     let (_, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let needed = super::evidence::required(policy, &tier, ctx.flags);
-    count(view, ctx, policy, &tier, &needed, now).decisions
+    count(view, ctx, policy, &tier, &needed, now, pos).decisions
 }
 
 /// What [`count`] found: every decision, and of those that count, the approvers (with their roles) and the
@@ -412,11 +399,13 @@ struct Tally {
     decisions: Vec<Counted>,
     approvers: Vec<(PublicKey, Vec<String>)>,
     blocking: Vec<String>,
+    /// Whether a rejection that counts is a veto (only its signer lifts it, [`RejectionLift::Rejecter`]).
+    vetoed: bool,
     not_counted: Vec<String>,
 }
 
 /// Counts the decisions on `view` at `now` under `policy`, at risk `tier`, with the evidence kinds `needed`:
-/// the latest one per key, each with the reason it does or does not count.
+/// the latest one per member, each with the reason it does or does not count, as evaluated at `pos`.
 fn count(
     view: &RequestView,
     ctx: &Context<'_>,
@@ -424,6 +413,7 @@ fn count(
     tier: &str,
     needed: &[String],
     now: DateTime<Utc>,
+    pos: Pos,
 ) -> Tally {
     let current = view.current();
     let digest = &current.revert_digest;
@@ -441,8 +431,12 @@ fn count(
     // whose decisions count once (the old key's approval, which the revocation had seen, still counts).
     let member = |k: &PublicKey| ctx.roster.member_id(k);
     // Whether a rejection is a veto is the policy's where it was signed: adopting a veto policy later does
-    // not revive rejections an amendment had answered.
-    let vetoes = |pos: Pos| ctx.policies.at(pos).1.approvals.rejection_lifted_by == RejectionLift::Rejecter;
+    // not revive rejections an amendment had answered. A veto stands while its signer is a member: one none
+    // of whose keys counts any more (revoked, not replaced) can lift nothing, and an amendment lifts theirs.
+    let vetoes = |d: &Rec<DecisionBody>| {
+        ctx.policies.at(d.pos).1.approvals.rejection_lifted_by == RejectionLift::Rejecter
+            && ctx.roster.member_active_at(&d.actor, pos)
+    };
     let mut latest: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
     let mut latest_on_content: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
@@ -454,6 +448,7 @@ fn count(
     let mut decisions = Vec::new();
     let mut approvers: Vec<(PublicKey, Vec<String>)> = Vec::new();
     let mut blocking = Vec::new();
+    let mut vetoed = false;
     let mut not_counted = Vec::new();
     for (i, d) in view.decisions.iter().enumerate() {
         let name = ctx.roster.display(&d.actor);
@@ -465,7 +460,7 @@ fn count(
         // the rejecter lift it) as its member's latest decision, whatever was amended since.
         let carried = !approve
             && !on_current
-            && (latest_on_content.get(&member(&d.actor)) == Some(&i) || (vetoes(d.pos) && is_latest));
+            && (latest_on_content.get(&member(&d.actor)) == Some(&i) || (vetoes(d) && is_latest));
         let excluded = if !is_latest && !carried {
             let by = latest.get(&member(&d.actor)).map(|&j| view.decisions[j].actor);
             Some(match by {
@@ -486,7 +481,7 @@ fn count(
         {
             Some(why)
         } else if let Some(flag) = approve.then(|| unseen_flag(d, ctx.flags)).flatten() {
-            Some(format!("stale: the {flag} {FLAG_RAISED_AFTER}; re-approve"))
+            Some(format!("stale: the {flag} flag was raised after this approval was signed; re-approve"))
         } else if approve
             && policy.approvals.expiry_hours > 0
             && now - d.ts > Duration::hours(policy.approvals.expiry_hours as i64)
@@ -495,6 +490,7 @@ fn count(
         } else {
             None
         };
+        vetoed |= excluded.is_none() && !approve && vetoes(d);
         match (&excluded, d.body.decision) {
             (None, Decision::Approve) => approvers.push((d.actor, roles)),
             (None, Decision::Reject) if carried && same_content(&d.body.version) => {
@@ -512,7 +508,7 @@ fn count(
         }
         decisions.push(Counted { entry: d.id, actor: d.actor, name, decision: d.body.decision, ts: d.ts, excluded });
     }
-    Tally { decisions, approvers, blocking, not_counted }
+    Tally { decisions, approvers, blocking, vetoed, not_counted }
 }
 
 /// The first 8 hex characters of a version id as its decision names it.
@@ -535,7 +531,8 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
 
     // Decisions: the latest one per key, each with the reason it does or does not count.
-    let Tally { decisions, approvers, blocking, not_counted } = count(view, ctx, policy, &tier, &needed, now);
+    let Tally { decisions, approvers, blocking, vetoed, not_counted } =
+        count(view, ctx, policy, &tier, &needed, now, pos);
     let have = approvers.len() as u32;
     let required_missing = cover_roles(&rule.required_roles, &approvers);
     // An emergency waives only when the policy this evaluation applies lets its signer invoke one (with the
@@ -623,9 +620,7 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
             !rejected,
             if rejected {
                 match view.phase {
-                    crate::audit::projection::Phase::Open
-                        if policy.approvals.rejection_lifted_by == RejectionLift::Amendment =>
-                    {
+                    crate::audit::projection::Phase::Open if !vetoed => {
                         format!("rejected by {}; amend the request to re-open it", blocking.join(", "))
                     }
                     // After a run (an amendment is no longer taken): the rejecter may approve again.
@@ -714,6 +709,9 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
         Phase::Validated => Status::Validated,
         Phase::Reviewed => Status::Reviewed,
         Phase::Closed => Status::Closed,
+        // Withdrawing ends every obligation but an emergency's review (the glass was broken): until it is
+        // taken, the request is listed and ranked with those whose review is due.
+        Phase::Withdrawn if view.emergency_review_owed() => Status::ReviewDue,
         Phase::Withdrawn => Status::Withdrawn,
     };
     // One that waives nothing has ended at once (its time, or now for one stamped ahead of this clock).
@@ -942,6 +940,20 @@ mod tests {
     use crate::audit::projection::NoRules;
     use crate::audit::record::tests_support::sample;
     use serde_json::json;
+
+    /// Whom the console names for a rejection ("— ask …") is whom a rejection counts from: a role that
+    /// decides at any tier, not only at the request's current one.
+    #[test]
+    fn a_rejection_is_asked_of_every_deciding_role() {
+        let p = Policy::parse(
+            "version = 1\n[approvals.tiers.low]\nroles = [\"approver\"]\n\
+             [approvals.tiers.high]\nroles = [\"security-approver\"]\n",
+        )
+        .unwrap();
+        assert_eq!(roles_for(Permission::Approve, &p, "low"), ["approver"]);
+        let reject = roles_for(Permission::Reject, &p, "low");
+        assert!(reject.contains(&"approver".to_string()) && reject.contains(&"security-approver".to_string()));
+    }
 
     #[test]
     fn more_approvals_than_needed_are_not_said_as_2_of_1() {

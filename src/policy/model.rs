@@ -291,9 +291,16 @@ impl Policy {
             }
         }
         merge(&mut merged, user);
-        let policy: Policy = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-            PolicyError::Invalid(e.message().lines().next().unwrap_or("invalid").to_string())
-        })?;
+        // The setting a bad value is in, named by its path (the merged table has no spans to point at).
+        let policy: Policy = serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(
+            |e: serde_path_to_error::Error<toml::de::Error>| {
+                let message = e.inner().message().lines().next().unwrap_or("invalid").to_string();
+                match e.path().to_string().as_str() {
+                    "." | "" => PolicyError::Invalid(message),
+                    path => PolicyError::Invalid(format!("{path}: {message}")),
+                }
+            },
+        )?;
         policy.check(text)?;
         Ok(policy)
     }

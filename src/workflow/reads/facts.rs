@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> RequestFacts {
     let r = view.record();
     let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
-    let approvals = approvals_in_force(view, judged, snap);
-    let need = judged.eval.need.max(1) as usize;
+    let (approvals, need) = approvals_in_force(view, judged, snap);
+    let need = need.max(1) as usize;
     let executed = view.executions.last();
     let validated = view.validations.last();
     let status = judged.eval.status.as_str().to_string();
@@ -56,41 +56,50 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
     }
 }
 
-/// When each approval that counts was signed, sorted. Once a run counted, the approvals it ran on: the
-/// request evaluated as the first counted run was judged, on the decisions its log had seen, at its time
-/// and under the policy in force there (a rejection after a failed run, or one signed where the run had
-/// not seen it, says nothing of when the request was approved; an approval the run had not seen did not
-/// clear it). Without a run, the approvals that count now, expired ones included.
-fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> Vec<DateTime<Utc>> {
+/// When each approval that counts was signed, sorted, and how many the request needed. Once a run counted,
+/// the approvals it ran on: the request evaluated as the first counted run was judged, on the decisions
+/// its log had seen, at its time, under the policy in force there and with the security flags and tier it
+/// had there (a rejection after a failed run, or one signed where the run had not seen it, says nothing of
+/// when the request was approved; an approval the run had not seen did not clear it; a flag raised since,
+/// or a tier raised by one, asks nothing of a run that is over). Without a run, the approvals that count
+/// now, expired ones included, and the count needed now.
+fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (Vec<DateTime<Utc>>, u32) {
     use crate::audit::bodies::Decision;
-    // Once a run counted, its approvals counted where it ran: one excluded now only by today's flags (a flag
-    // raised since, or evidence a flag now requires) was in force then.
-    let ran = !view.executions.is_empty();
     let approvals = |decisions: &[Counted], expired_count: bool| {
         let mut at: Vec<DateTime<Utc>> = decisions
             .iter()
             .filter(|d| d.decision == Decision::Approve)
-            .filter(|d| {
-                d.excluded.as_deref().is_none_or(|why| {
-                    (expired_count && why.starts_with("expired"))
-                        || (ran && crate::policy::evaluate::excluded_by_todays_flags(why))
-                })
-            })
+            .filter(|d| d.excluded.as_deref().is_none_or(|why| expired_count && why.starts_with("expired")))
             .map(|d| d.ts)
             .collect();
         at.sort();
         at
     };
-    let Some(run) = view.executions.first() else { return approvals(&judged.eval.decisions, true) };
+    let today = || (approvals(&judged.eval.decisions, true), judged.eval.need);
+    let Some(run) = view.executions.first() else { return today() };
     let seen = |pos| snap.roster.happened_before(pos, run.pos);
-    if view.decisions.iter().all(|d| seen(d.pos)) && snap.policies.at(run.pos).0 == snap.policies.current().0 {
-        // Every decision was seen by the run, under the policy in force now: today's tally is the run's
-        // (expiry aside: at the run they had not expired).
-        return approvals(&judged.eval.decisions, true);
+    let now_flags = judged.assessment.flag_ids();
+    // Folded without the policy's rules (none assessed the run): judged with today's flags.
+    let (flags, tier) = match &view.first_run {
+        Some(j) => (j.flags.clone(), j.tier.clone()),
+        None => (now_flags.clone(), judged.assessment.risk.tier.clone()),
+    };
+    let same_flags = {
+        fn set(f: &[String]) -> std::collections::BTreeSet<&str> {
+            f.iter().map(String::as_str).collect()
+        }
+        set(&flags) == set(&now_flags) && tier == judged.assessment.risk.tier
+    };
+    if same_flags
+        && view.decisions.iter().all(|d| seen(d.pos))
+        && snap.policies.at(run.pos).0 == snap.policies.current().0
+    {
+        // Every decision was seen by the run, under the policy and with the flags in force now: today's
+        // tally is the run's (expiry aside: at the run they had not expired).
+        return today();
     }
     let mut then = view.clone();
     then.decisions.retain(|d| seen(d.pos));
-    let flags = judged.assessment.flag_ids();
-    let ctx = snap.context(&flags, Some(&judged.assessment.risk.tier));
-    approvals(&crate::policy::evaluate::evaluate(&then, &ctx, run.ts, run.pos).decisions, false)
+    let eval = crate::policy::evaluate::evaluate(&then, &snap.context(&flags, Some(&tier)), run.ts, run.pos);
+    (approvals(&eval.decisions, false), eval.need)
 }

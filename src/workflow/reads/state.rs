@@ -6,7 +6,7 @@ pub use super::snapshot::Snapshot;
 use crate::audit::RequestBody;
 use crate::audit::fact_body::Body;
 use crate::audit::kinds::REQUESTED;
-use crate::audit::projection::{Fact, RequestView};
+use crate::audit::projection::{Fact, RequestView, RunJudgement};
 use crate::ledger::inclusion::Unchecked;
 use crate::ledger::{EntryId, Hash, Ledger, LogRow, Pos, PublicKey};
 use crate::policy::evaluate::{Counted, Evaluation, decisions, evaluate};
@@ -167,13 +167,20 @@ pub(crate) fn fold_facts(
     related: &[Fact],
 ) -> Result<RequestView, WorkflowError> {
     let own = request.body.read::<RequestBody>().ok();
-    let rules = FoldRules { ledger, snap, failed: std::cell::RefCell::new(None) };
-    let view = RequestView::fold_with_record(request, own, related, &rules)
+    let rules = FoldRules { ledger, snap, failed: std::cell::RefCell::new(None), judged: Default::default() };
+    let mut view = RequestView::fold_with_record(request, own, related, &rules)
         .map_err(|e| WorkflowError::Refused(e.to_string()))?;
-    match rules.failed.into_inner() {
-        Some(e) => Err(e),
-        None => Ok(view),
+    if let Some(e) = rules.failed.into_inner() {
+        return Err(e);
     }
+    // What the first run that counted was judged under (an execution the rules allowed may still have been
+    // refused by the fold, so it is found by its position).
+    view.first_run = view
+        .executions
+        .first()
+        .and_then(|run| rules.judged.into_inner().into_iter().find(|(pos, _)| *pos == run.pos))
+        .map(|(_, j)| j);
+    Ok(view)
 }
 
 /// The lifecycle rules a fold applies: the policy's ([`Snapshot::rules`]). Only an execution is judged by
@@ -187,6 +194,8 @@ struct FoldRules<'a> {
     ledger: &'a Ledger,
     snap: &'a Snapshot,
     failed: std::cell::RefCell<Option<WorkflowError>>,
+    /// The flags and tier of each execution the rules allowed, by position.
+    judged: std::cell::RefCell<Vec<(Pos, RunJudgement)>>,
 }
 
 impl FoldRules<'_> {
@@ -248,7 +257,14 @@ impl crate::audit::projection::Rules for FoldRules<'_> {
         }
         // Judged where it was signed: entries signed later do not change whether it counted.
         match super::assess::assess_at(self.ledger, self.snap, view, f.pos) {
-            Ok(a) => self.snap.rules(&a.flag_ids(), Some(&a.risk.tier)).allow(action, f, view),
+            Ok(a) => {
+                let flags = a.flag_ids();
+                let allowed = self.snap.rules(&flags, Some(&a.risk.tier)).allow(action, f, view);
+                if allowed.is_ok() {
+                    self.judged.borrow_mut().push((f.pos, RunJudgement { flags, tier: a.risk.tier }));
+                }
+                allowed
+            }
             Err(e) => {
                 let refusal = crate::audit::projection::Refusal(format!("the request could not be assessed: {e}"));
                 self.failed.borrow_mut().get_or_insert(e);
