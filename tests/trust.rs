@@ -964,6 +964,28 @@ fn a_fork_is_settled_only_by_a_review_from_the_roles_the_policy_names() {
     assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
 }
 
+/// A fork is not settled by a member who ran one of its reverts, whichever of their keys signs the review:
+/// erin ran both, her laptop is replaced (revoked, a new key enrolled under her name, release-manager, a
+/// role whose review settles forks), and her new key reviews. Before, a fork's review was judged by key,
+/// so her own review settled her own runs.
+#[test]
+fn a_fork_is_not_settled_by_a_new_key_of_who_ran_it() {
+    let (f, req, m) = two_runs_of_two_versions();
+    ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:45:00Z", "erin.rollcall", "erin")]);
+    ok_at(&f, "2026-11-09T09:10:00Z", &["revoke", "erin", "--reason", "laptop lost", "--as", "alice"]);
+    let k = json_at(&f, "2026-11-09T09:11:00Z", &["key", "new", "erin-2"]);
+    let enroll = ["enroll", "erin", "--pubkey", k["public_key"].as_str().unwrap(), "--role", "release-manager"];
+    ok_at(&f, "2026-11-09T09:12:00Z", &[&enroll[..], &["--as", "alice"]].concat());
+    let own = ["review", &req, "--summary", "both of my runs went fine", "--kind", "post-incident", "--as", "erin-2"];
+    ok_at(&f, "2026-11-09T09:30:00Z", &own);
+    let shown = json_at(&f, "2026-11-09T09:31:00Z", &["show", &req]);
+    assert_eq!(shown["status"], "review-due", "{shown}");
+    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
+    let settled = carol_reviews(&f, &req, "2026-11-09T10:00:00Z", "both runs checked");
+    let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
+    assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
+}
+
 /// The admins raise the governance threshold to two signatures; zed, an admin working from a copy older
 /// than that policy, enrolls nova alone there. His change counts (its proposal's past decides, FORMAT.md
 /// §7.3), but `verify` lists it, naming the concurrent policy and what it asks; the enrollment made before

@@ -176,6 +176,13 @@ pub trait Rules {
     fn may_settle(&self, _review: &Fact) -> bool {
         true
     }
+
+    /// Whether keys `a` and `b` are one member (a key and the one that replaced it under the same name): who
+    /// ran a fork's reverts, or filed or amended the request, does not settle it with another key. Without
+    /// a roster, the same key.
+    fn same_member(&self, a: &PublicKey, b: &PublicKey) -> bool {
+        a == b
+    }
 }
 
 /// Rules that only need the lifecycle itself (tests, and reading a request without a policy).
@@ -324,12 +331,14 @@ const EMERGENCY_UNREVIEWED: &str = "the post-hoc review of the emergency is stil
 const FORK_UNREVIEWED: &str = "its reverts ran different versions of the request and no review has seen them all";
 
 /// Whether review `r` settles a fork of the executions `runs` of `v`: signed by none of their signers nor
-/// by whoever filed or amended the request, by a key the policy lets review ([`Rules::may_settle`]), with
-/// every one of them in its past wherever a log holds it ([`Rules::before_all`]).
+/// by whoever filed or amended the request (members, [`Rules::same_member`]), by a key the policy lets
+/// review ([`Rules::may_settle`]), with every one of them in its past wherever a log holds it
+/// ([`Rules::before_all`]).
 fn settles(r: &Rec<ReviewedBody>, runs: &[&Fact], v: &RequestView, s: &Settled) -> bool {
     let Some(review) = s.fact(r.id) else { return false };
-    !runs.iter().any(|e| e.actor == r.actor)
-        && v.authored_by(&r.actor).is_none()
+    let same = |k: &PublicKey| s.rules.same_member(k, &r.actor);
+    !runs.iter().any(|e| same(&e.actor))
+        && !v.versions.iter().any(|ver| same(&ver.actor))
         && s.rules.may_settle(review)
         && runs.iter().all(|e| s.rules.before_all(e, review))
 }
@@ -854,12 +863,6 @@ impl RequestView {
         self.evidence.iter().map(|e| e.rec.id).collect()
     }
 
-    /// The first version that `key` filed or amended, if any (whoever wrote any version is a requester
-    /// for the separation of duties).
-    pub(crate) fn authored_by(&self, key: &PublicKey) -> Option<&Version> {
-        self.versions.iter().find(|v| v.actor == *key)
-    }
-
     /// The version that last changed the revert operation (`{env, revert}`, see `revert_digest`): its
     /// signer authored what would run now.
     pub(crate) fn revert_author(&self) -> &Version {
@@ -1280,7 +1283,7 @@ mod tests {
     }
 
     #[test]
-    fn authors_and_the_author_of_the_revert_operation() {
+    fn the_author_of_the_revert_operation() {
         let r = request();
         let mut retitled = sample();
         retitled.title = "clearer title".into();
@@ -1290,9 +1293,6 @@ mod tests {
             fact(2, AMENDED, 2, json!({"request": rid(), "previous": rid(), "reason": "title", "record": retitled}));
         let v = RequestView::fold(&r, std::slice::from_ref(&a1), &NoRules).unwrap();
         assert_eq!(v.revert_author().id, r.id, "a new title leaves the operation with its author");
-        assert_eq!(v.authored_by(&key(2)).map(|x| x.id), Some(a1.id));
-        assert_eq!(v.authored_by(&key(1)).map(|x| x.id), Some(r.id));
-        assert!(v.authored_by(&key(3)).is_none());
         let a2 = fact(
             3,
             AMENDED,

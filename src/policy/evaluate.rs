@@ -791,6 +791,10 @@ impl Rules for PolicyRules<'_> {
         let (_, policy) = self.ctx.policies.at(review.pos);
         policy.emergency.may_review.as_ref().is_none_or(|roles| self.has(&review.actor, review.pos, roles))
     }
+
+    fn same_member(&self, a: &PublicKey, b: &PublicKey) -> bool {
+        self.ctx.roster.same_member(a, b)
+    }
 }
 
 impl PolicyRules<'_> {

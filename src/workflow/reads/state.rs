@@ -246,6 +246,10 @@ impl crate::audit::projection::Rules for FoldRules<'_> {
         self.snap.rules(&[], None).may_settle(review)
     }
 
+    fn same_member(&self, a: &PublicKey, b: &PublicKey) -> bool {
+        self.snap.roster.same_member(a, b)
+    }
+
     fn allow(
         &self,
         action: crate::audit::projection::Action,
