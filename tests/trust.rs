@@ -1093,3 +1093,34 @@ fn a_run_sorts_after_an_approval_stamped_ahead_that_it_relied_on() {
     assert_eq!(code, 0, "{v}");
     assert!(v["does_not_count"].as_array().unwrap().is_empty(), "{v}");
 }
+
+/// A command judges its entry at the time it will be stamped, not at its clock: an entry is stamped after
+/// everything the file holds, and a peer's clock may run ahead within the skew. Approvals expire after an
+/// hour here; carol approved at 09:10, erin's other machine (its clock three minutes ahead) wrote at 10:12,
+/// and the office, having imported that, records the run at 10:09 by its clock. Before, `execute` checked
+/// the run at 10:09 (the approval 59 minutes old), wrote it stamped after 10:12 (expired there), and the
+/// run it recorded did not count. Now it is refused, nothing written; a governance change's receipt names
+/// the entry written.
+#[test]
+fn a_command_judges_its_entry_at_the_time_it_is_stamped() {
+    let f = team_at(Some(T0));
+    let policy = common::file(&f, "expiry.toml", "version = 1\n[approvals]\nexpiry_hours = 1\n");
+    ok_at(&f, "2026-11-02T08:00:00Z", &["policy", "adopt", &policy, "--as", "alice"]);
+    let req = request_at(&f, "2026-11-02T09:00:00Z");
+    ok_at(&f, "2026-11-02T09:10:00Z", &["approve", &req, "--comment", "graphs confirm it", "--as", "carol"]);
+    let copy = export_at(&f, "2026-11-02T09:12:00Z", "copy.rollcall", "alice");
+    let m = machine(&f, "erin", "test.example/erin-2", &copy, "2026-11-02T09:13:00Z");
+    ok_at(&f, "2026-11-02T10:08:00Z", &["import", &export_at(&m, "2026-11-02T10:12:00Z", "m.rollcall", "erin")]);
+    let before = json_at(&f, "2026-11-02T10:08:30Z", &["verify"])["origins"].clone();
+    let (code, _, err) =
+        run_at(&f, "2026-11-02T10:09:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    assert_ne!(code, 0, "a run stamped where its approval had expired was recorded");
+    assert!(err.contains("expired"), "{err}");
+    assert_eq!(json_at(&f, "2026-11-02T10:09:30Z", &["verify"])["origins"], before, "nothing written");
+    // A governance change at that clock: its receipt names the entry written, in effect (it named the id
+    // of the statement before the restamp, "pending" and unknown to `cosign`).
+    let zed = f.json(&["key", "new", "zed"])["public_key"].as_str().unwrap().to_string();
+    let enroll = ["enroll", "zed", "--pubkey", &zed, "--role", "approver", "--as", "alice"];
+    let got = json_at(&f, "2026-11-02T10:09:40Z", &enroll);
+    assert_eq!((&got["proposal"], &got["in_effect"]), (&got["entry_id"], &Value::Bool(true)), "{got}");
+}

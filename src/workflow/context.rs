@@ -156,6 +156,16 @@ impl Session {
         Ok(Roster::from_ledger(&self.ledger)?)
     }
 
+    /// The time the next entry will be stamped at: the clock, or one millisecond after the latest time the
+    /// file holds when the clock is not later ([`Session::append`]). A command judges its entry at this
+    /// time, where the ledger will judge it: a peer's clock may run ahead within the skew, and an approval
+    /// valid by this clock may have expired at the stamp.
+    pub fn stamp_now(&self) -> Result<chrono::DateTime<chrono::Utc>, WorkflowError> {
+        let now = super::clock::now();
+        let ms = crate::ledger::pos::stamp_after(now.timestamp_millis(), self.ledger.time_floor_ms()?);
+        Ok(chrono::DateTime::from_timestamp_millis(ms).unwrap_or(now))
+    }
+
     /// Signs `statement` and appends it to the own log with a checkpoint signed by the origin key. The
     /// statement's time is raised to the latest time this machine has seen, if it is earlier (a peer's
     /// clock may run ahead within the allowed skew), so time never goes backwards along causal order.

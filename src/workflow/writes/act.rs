@@ -5,7 +5,6 @@
 use crate::audit::projection::{Fact, RequestView};
 use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
 use crate::policy::evaluate::evaluate;
-use crate::workflow::clock;
 use crate::workflow::context::{Context, Receipt, Session};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::assess::Assessment;
@@ -135,7 +134,7 @@ pub(crate) fn check_on(
     kind: &str,
     build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
 ) -> Result<(), WorkflowError> {
-    let now = clock::now();
+    let now = session.stamp_now()?;
     let (statement, snap, view) = drafted(session, id, kind, build, now)?;
     let fact = fact_for(&statement, &snap, session.signer.public(), now)?;
     check_candidate(&session.ledger, &view, &snap, &fact)
@@ -179,7 +178,7 @@ pub(crate) fn append_naming_on(
     build: &dyn Fn(&Draft<'_>) -> Result<Built, WorkflowError>,
     held: &[Hash],
 ) -> Result<Receipt, WorkflowError> {
-    let now = clock::now();
+    let now = session.stamp_now()?;
     let signer = session.signer.public();
     let statement = drafted(session, id, kind, build, now)?.0;
     let check_statement = statement.clone();

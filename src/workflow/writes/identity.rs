@@ -4,8 +4,7 @@
 use crate::identity::genesis::PolicyText;
 use crate::identity::kinds::*;
 use crate::identity::roster::Pending;
-use crate::ledger::{EntryId, Hash, Ledger, PublicKey, Statement};
-use crate::workflow::clock;
+use crate::ledger::{EntryId, Ledger, PublicKey, Statement};
 use crate::workflow::context::{Context, Receipt};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::state::Snapshot;
@@ -32,10 +31,10 @@ fn record(
 ) -> Result<GovernanceReceipt, WorkflowError> {
     let mut session = ctx.session(signer)?;
     let actor = session.signer.public();
-    let now = clock::now();
+    // Stamped as it will be written: the proposal's id and the checks below are the entry's.
+    let now = session.stamp_now()?;
     let statement = Statement::new_at(kind, &actor, body.clone(), &refs, now);
     let ts = statement.ts.clone();
-    let proposal = target.unwrap_or_else(|| Hash::of(&[&statement.canonical_bytes().unwrap_or_default()]));
     let kind_owned = kind.to_string();
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
         let pos = ledger.next_pos(&ts)?;
@@ -46,6 +45,8 @@ fn record(
         result.map_err(WorkflowError::Refused)
     };
     let receipt = super::append(&mut session, statement, &validate)?;
+    // The entry written is the proposal (its id as signed: a restamp would have changed it).
+    let proposal = target.unwrap_or(receipt.entry_id);
     let roster = session.roster()?;
     let in_effect = roster.applied_at(&proposal).is_some();
     let signatures = match roster.pending().find(|p| p.id == proposal) {

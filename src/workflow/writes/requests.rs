@@ -8,7 +8,6 @@ use crate::audit::kinds::{AMENDED, REQUESTED, WITHDRAWN};
 use crate::audit::projection::{Action, Fact, RequestView, Rules};
 use crate::audit::record::{AdvisoryRef, ChangesetRef, RequestBody};
 use crate::ledger::{EntryId, Hash, Ledger, Statement};
-use crate::workflow::clock;
 use crate::workflow::context::{Context, Receipt};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::reads::state::Snapshot;
@@ -43,7 +42,7 @@ pub fn new_request(
     {
         stored = Some(*digest);
     }
-    let now = clock::now();
+    let now = session.stamp_now()?;
     let actor = session.signer.public();
     let body = serde_json::to_value(&record)?;
     let statement = Statement::new_at(REQUESTED, &actor, body, &[], now);
