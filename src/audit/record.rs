@@ -287,6 +287,13 @@ pub(crate) fn same_env(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
+/// A name (environment, component) as [`same_env`] compares it, as a key: without ASCII case and
+/// surrounding whitespace. Only ASCII case: Unicode's would make the Kelvin sign a `k`, so that a name that
+/// only looks like another would match it; `reconcile`, the report's tables and its scope use this.
+pub(crate) fn name_key(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
 /// Parses an RFC 3339 time (any offset).
 pub(crate) fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))

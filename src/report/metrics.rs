@@ -257,15 +257,16 @@ impl Durations {
     }
 }
 
-/// Names counted by what they name: without case (Unicode) and the spaces around them, each with the
-/// spellings it was written in (spaces trimmed) and how often.
+/// Names counted by what they name: without ASCII case and the spaces around them, as every command
+/// compares them ([`crate::audit::record::name_key`]), each with the spellings it was written in
+/// (spaces trimmed) and how often.
 #[derive(Default)]
 struct Spellings(std::collections::HashMap<String, BTreeMap<String, usize>>);
 
 impl Spellings {
     fn add(&mut self, name: &str) {
         let spelled = name.trim();
-        let key = spelled.to_lowercase();
+        let key = crate::audit::record::name_key(spelled);
         let spellings = self.0.entry(key).or_default();
         match spellings.get_mut(spelled) {
             Some(n) => *n += 1,
@@ -416,7 +417,8 @@ mod tests {
     }
 
     /// One environment written four ways is one row, under the spelling most requests used, as `--env`
-    /// and `reconcile` take it; a component likewise (Unicode case: "ÄPI" and "äpi").
+    /// and `reconcile` take it; a component likewise. Case is ASCII's, as the gate's: "ÄPI" and "äpi" are
+    /// two names, and so are the Kelvin sign's "\u{212A}afka" and "kafka".
     #[test]
     fn names_written_with_other_case_or_spaces_are_one_row() {
         let named = |id: &str, env: &str, component: &str| RequestFacts {
@@ -429,13 +431,17 @@ mod tests {
                 named("a", "Production", "ÄPI"),
                 named("b", "production", "äpi "),
                 named("c", " production", "äpi"),
-                named("d", "PRODUCTION", "web"),
+                named("d", "PRODUCTION", "WEB"),
                 named("e", "staging", "web"),
+                named("f", "staging", "web"),
+                named("g", "staging", "\u{212A}afka"),
+                named("h", "staging", "kafka"),
             ],
             t(20, 0),
         );
-        assert_eq!(m.by_env, BTreeMap::from([("production".to_string(), 4), ("staging".to_string(), 1)]));
-        assert_eq!(m.by_component, BTreeMap::from([("äpi".to_string(), 3), ("web".to_string(), 2)]));
+        assert_eq!(m.by_env, BTreeMap::from([("production".to_string(), 4), ("staging".to_string(), 4)]));
+        let components = [("ÄPI", 1), ("äpi", 2), ("web", 3), ("\u{212A}afka", 1), ("kafka", 1)];
+        assert_eq!(m.by_component, components.into_iter().map(|(c, n)| (c.to_string(), n)).collect());
     }
 
     #[test]

@@ -516,6 +516,9 @@ mod tests {
         let listed = vec!["payments-api".to_string(), " Edge ".to_string()];
         assert_eq!(other_component(&listed, " PAYMENTS-api"), None);
         assert_eq!(other_component(&listed, "edge"), None);
+        // ASCII case only: a name that only looks like another (the Kelvin sign) is another.
+        assert!(other_component(&["\u{212A}afka".to_string()], "kafka").is_some());
+        assert_eq!(other_component(&["Kafka".to_string()], "kafka"), None);
         assert_eq!(
             other_component(&listed, "billing\u{1b}[2J").as_deref(),
             Some("the request reverts payments-api,  Edge , not billing<U+001B>[2J")

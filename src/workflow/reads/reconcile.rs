@@ -185,7 +185,7 @@ pub(crate) fn reconcile_in(ledger: &Ledger, options: &Options) -> Result<Reconci
 pub fn rollbacks(ledger: &Ledger, options: &Options) -> Result<Reconciled, WorkflowError> {
     let mut picked = RollbackCandidates::new(ledger, options)?;
     // Every request's facts, their names read first: an environment is compared as `reconcile` compares
-    // it (Unicode case and spaces), which a filter in SQL would not do.
+    // it (ASCII case and spaces), which a filter in SQL would not do (it keeps the spaces).
     if !picked.observations.is_empty() {
         super::report::each_fact_text(ledger, &mut |text| picked.offer_text(text))?;
     }
@@ -342,9 +342,10 @@ fn touched<'a, T>(list: &'a [T], first: &'a T) -> impl Iterator<Item = &'a T> {
 
 type Group = (String, String);
 
-/// A name as matching compares it (environments, components): without case and surrounding whitespace.
+/// A name as matching compares it (environments, components): [`crate::audit::record::name_key`], as the
+/// gate, the policy's windows and `list --env` compare an environment.
 pub(crate) fn norm(s: &str) -> String {
-    s.trim().to_lowercase()
+    crate::audit::record::name_key(s)
 }
 
 /// The matching itself, over observations and request facts already read.
