@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..count {
         let body = serde_json::json!({"text": format!("{tag} {i}")});
         let stmt = Statement::new("note", &session.signer.public(), body, &[]);
-        let r = session.append(stmt, &|_, _| Ok(()), &[])?;
+        let r = session.append(stmt, &|_, _, _| Ok(()), &[])?;
         writeln!(out, "{}", r.index)?;
         out.flush()?;
     }

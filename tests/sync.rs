@@ -401,6 +401,9 @@ fn a_gate_without_the_change_sets_bytes_blocks() {
     a.ok(&["enroll", "quinn", "--pubkey", &quinn, "--role", "approver", "--as", "alice"]);
     let err = a.refuses(&["approve", &req, "--comment", "looks fine", "--as", "quinn"]);
     assert!(err.contains("the change set bytes are not in this ledger"), "{err}");
+    // The console says so before anything is typed (it offered the approval).
+    let why = common::console_can(&a, "quinn", &req).approve.unwrap_err();
+    assert!(why.contains("the change set bytes are not in this ledger"), "{why}");
     a.import(&b.export("b-full.rollcall"));
     assert_eq!(a.run(&["gate", &req]).status.code(), Some(0));
     a.ok(&["approve", &req, "--comment", "looks fine", "--as", "quinn"]);

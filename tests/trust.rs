@@ -1099,8 +1099,8 @@ fn a_run_sorts_after_an_approval_stamped_ahead_that_it_relied_on() {
 /// hour here; carol approved at 09:10, erin's other machine (its clock three minutes ahead) wrote at 10:12,
 /// and the office, having imported that, records the run at 10:09 by its clock. Before, `execute` checked
 /// the run at 10:09 (the approval 59 minutes old), wrote it stamped after 10:12 (expired there), and the
-/// run it recorded did not count. Now it is refused, nothing written; a governance change's receipt names
-/// the entry written.
+/// run it recorded did not count. Now the gate blocks it and `execute` refuses it, nothing written; a
+/// governance change's receipt names the entry written.
 #[test]
 fn a_command_judges_its_entry_at_the_time_it_is_stamped() {
     let f = team_at(Some(T0));
@@ -1112,6 +1112,10 @@ fn a_command_judges_its_entry_at_the_time_it_is_stamped() {
     let m = machine(&f, "erin", "test.example/erin-2", &copy, "2026-11-02T09:13:00Z");
     ok_at(&f, "2026-11-02T10:08:00Z", &["import", &export_at(&m, "2026-11-02T10:12:00Z", "m.rollcall", "erin")]);
     let before = json_at(&f, "2026-11-02T10:08:30Z", &["verify"])["origins"].clone();
+    // The gate judges at that time too: it would let through a run `execute` then refuses to record.
+    let (code, g) = gate_at(&f, "2026-11-02T10:09:00Z", &req);
+    assert_eq!(code, 1, "{g}");
+    assert!(common::checklist_item(&g, "approvals")["detail"].as_str().unwrap().contains("expired"), "{g}");
     let (code, _, err) =
         run_at(&f, "2026-11-02T10:09:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
     assert_ne!(code, 0, "a run stamped where its approval had expired was recorded");

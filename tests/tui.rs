@@ -857,15 +857,7 @@ fn the_console_offers_what_the_policy_allows() {
     env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
     let req = common::file_request(&env, "frank", "low");
     common::tested(&env, &req, "frank");
-    let can = |signer: &str| {
-        let mut h = common::console(&env, signer, 120, 30);
-        let row = h.state.queue.rows.iter().position(|r| r.id.to_hex() == req).expect("listed");
-        for _ in 0..row {
-            h.press(KeyCode::Char('j'));
-        }
-        h.press(KeyCode::Enter);
-        h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can.clone()
-    };
+    let can = |signer: &str| common::console_can(&env, signer, &req);
     assert!(can("frank").approve.is_ok(), "the policy lets the requester approve");
     let strict =
         common::file(&env, "strict.toml", "version = 1\n[approvals]\nself_approval = true\nexpiry_hours = 0\n");
@@ -890,6 +882,32 @@ fn the_console_offers_what_the_policy_allows() {
     let text = lines.join("\n");
     assert!(text.contains("4 policy version(s)") && text.contains("+ self_approval = true"), "{text}");
     assert!(text.contains("- author_may_approve_revert = true"), "the strict one dropped it: {text}");
+}
+
+/// A rejecter whose approval cannot count (dave, a security-approver, on a request that scores medium,
+/// where only approvers decide under this policy) may still lift his own rejection: the console offers the
+/// approval, as `approve` takes it. It refused it ("holds none of the roles"), so the rejection could be
+/// lifted only from the command line.
+#[test]
+fn the_console_offers_a_rejecter_the_approval_that_lifts_their_rejection() {
+    let env = common::team();
+    let policy = common::file(
+        &env,
+        "tiers.toml",
+        "version = 1\n[approvals.tiers.medium]\ncount = 1\nroles = [\"approver\"]\nrequired_roles = []\n",
+    );
+    env.ok(&["policy", "adopt", &policy, "--as", "alice"]);
+    let req = common::file_request(&env, "bob", "low");
+    common::tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "ok", "--as", "carol"]);
+    let can = |signer: &str| common::console_can(&env, signer, &req);
+    let why = can("dave").approve.unwrap_err();
+    assert!(why.contains("holds none of the roles"), "not his to approve at medium risk: {why}");
+    env.ok(&["reject", &req, "--comment", "this touches the auth path", "--as", "dave"]);
+    assert!(can("dave").approve.is_ok(), "his approval lifts his rejection");
+    env.ok(&["approve", &req, "--comment", "the auth change was reverted separately", "--as", "dave"]);
+    assert_eq!(env.run(&["gate", &req]).status.code(), Some(0));
+    assert!(can("dave").approve.is_err(), "nothing left to lift");
 }
 
 /// After a run that did not succeed the request is open again: the queue's default filter lists it as

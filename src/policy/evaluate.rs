@@ -322,6 +322,15 @@ pub(crate) fn permission(
         return signer_problem(view, ctx, policy, &tier, key, pos, false).map_or(Ok(()), |p| Err(Refusal(p)));
     }
     if what == Permission::Approve {
+        // An approval that would not count is still taken when it lifts a rejection of the signer's member
+        // that counts (as `approve` takes it): a rejecter whose approval cannot count here (a role of
+        // another tier, an amendment of theirs) could otherwise never lift it.
+        let own_rejection = decisions(view, ctx, now, pos)
+            .iter()
+            .any(|d| d.decision == Decision::Reject && d.excluded.is_none() && ctx.roster.same_member(&d.actor, key));
+        if own_rejection {
+            return Ok(());
+        }
         let (_, policy) = ctx.policies.at(pos);
         let tier = tier_of(view, ctx.flags_tier);
         if let Some(p) = signer_problem(view, ctx, policy, &tier, key, pos, true) {
@@ -390,7 +399,7 @@ pub(crate) fn decisions(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc
     let (_, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let needed = super::evidence::required(policy, &tier, ctx.flags);
-    count(view, ctx, policy, &tier, &needed, now, pos).decisions
+    count(view, ctx, policy, &tier, &needed, now).decisions
 }
 
 /// What [`count`] found: every decision, and of those that count, the approvers (with their roles) and the
@@ -405,7 +414,7 @@ struct Tally {
 }
 
 /// Counts the decisions on `view` at `now` under `policy`, at risk `tier`, with the evidence kinds `needed`:
-/// the latest one per member, each with the reason it does or does not count, as evaluated at `pos`.
+/// the latest one per member, each with the reason it does or does not count.
 fn count(
     view: &RequestView,
     ctx: &Context<'_>,
@@ -413,7 +422,6 @@ fn count(
     tier: &str,
     needed: &[String],
     now: DateTime<Utc>,
-    pos: Pos,
 ) -> Tally {
     let current = view.current();
     let digest = &current.revert_digest;
@@ -431,12 +439,11 @@ fn count(
     // whose decisions count once (the old key's approval, which the revocation had seen, still counts).
     let member = |k: &PublicKey| ctx.roster.member_id(k);
     // Whether a rejection is a veto is the policy's where it was signed: adopting a veto policy later does
-    // not revive rejections an amendment had answered. A veto stands while its signer is a member: one none
-    // of whose keys counts any more (revoked, not replaced) can lift nothing, and an amendment lifts theirs.
-    let vetoes = |d: &Rec<DecisionBody>| {
-        ctx.policies.at(d.pos).1.approvals.rejection_lifted_by == RejectionLift::Rejecter
-            && ctx.roster.member_active_at(&d.actor, pos)
-    };
+    // not revive rejections an amendment had answered. A veto stands when its signer is revoked: replacing
+    // a lost key revokes the old one before the new one is enrolled, and a veto that lapsed in between (or
+    // where a run was concurrent with the revocation) would let a run count that no member had cleared.
+    let vetoes =
+        |d: &Rec<DecisionBody>| ctx.policies.at(d.pos).1.approvals.rejection_lifted_by == RejectionLift::Rejecter;
     let mut latest: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
     let mut latest_on_content: BTreeMap<MemberId<'_>, usize> = BTreeMap::new();
     for (i, d) in view.decisions.iter().enumerate() {
@@ -531,8 +538,7 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
 
     // Decisions: the latest one per key, each with the reason it does or does not count.
-    let Tally { decisions, approvers, blocking, vetoed, not_counted } =
-        count(view, ctx, policy, &tier, &needed, now, pos);
+    let Tally { decisions, approvers, blocking, vetoed, not_counted } = count(view, ctx, policy, &tier, &needed, now);
     let have = approvers.len() as u32;
     let required_missing = cover_roles(&rule.required_roles, &approvers);
     // An emergency waives only when the policy this evaluation applies lets its signer invoke one (with the

@@ -34,6 +34,9 @@ pub struct RequestFacts {
     pub flags: Vec<String>,
     pub temporary_until: Option<DateTime<Utc>>,
     pub closed: bool,
+    /// Withdrawn (its status may read `review-due` while an emergency's review is owed).
+    #[serde(default)]
+    pub withdrawn: bool,
     pub incident: Option<String>,
     /// Every component the revert touches (`component` is the first).
     #[serde(default)]

@@ -444,10 +444,12 @@ impl Worker {
             mine.filter(|d| d.decision == want)
                 .map(|_| format!("you already {what} this version; a member counts once"))
         };
-        let approve = match again(crate::audit::bodies::Decision::Approve, "approved") {
-            Some(why) => Err(why),
-            None => may(Permission::Approve),
-        };
+        let approve =
+            match (again(crate::audit::bodies::Decision::Approve, "approved"), &shown.assessment.changeset_problem) {
+                (Some(why), _) => Err(why),
+                (None, Some(problem)) => Err(crate::workflow::decisions::unseen_changeset(problem)),
+                (None, None) => may(Permission::Approve),
+            };
         let reject = match again(crate::audit::bodies::Decision::Reject, "rejected") {
             Some(why) => Err(why),
             None => may(Permission::Reject),

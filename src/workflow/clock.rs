@@ -22,6 +22,28 @@ pub fn now() -> DateTime<Utc> {
     AT.with(|a| a.get()).or_else(overridden).unwrap_or_else(Utc::now)
 }
 
+/// The time an entry written now is stamped at: [`now`], or one millisecond after the latest time `ledger`
+/// holds when [`now`] is not later (a peer's clock may run ahead within the skew; every writer stamps so,
+/// `ledger::pos::stamp_after`). A command judges what it is about to sign at this time.
+pub(crate) fn stamp_time(ledger: &crate::ledger::Ledger) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
+    let now = now();
+    let ms = crate::ledger::pos::stamp_after(now.timestamp_millis(), ledger.time_floor_ms()?);
+    Ok(DateTime::from_timestamp_millis(ms).unwrap_or(now))
+}
+
+/// The time a decision made now is judged at (`gate`, `show`, the console): [`stamp_time`], where the run
+/// a gate lets through is recorded and judged; but [`now`] when that is more than `skew_seconds` ahead of
+/// it. An entry written now would then be refused (stamped past the clock plus the skew), so the clock was
+/// moved to evaluate at another time (`ROLLCALL_NOW`: what was the gate last Saturday?) or runs far behind,
+/// and the question is asked of the clock.
+pub(crate) fn decision_now(
+    ledger: &crate::ledger::Ledger,
+    skew_seconds: i64,
+) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
+    let (now, stamped) = (now(), stamp_time(ledger)?);
+    Ok(if stamped - now > chrono::Duration::seconds(skew_seconds) { now } else { stamped })
+}
+
 /// The clock the upper time bound is measured from: the system clock in a release build, so that
 /// `ROLLCALL_NOW` can never let it sign or accept entries stamped beyond the real time plus the allowed
 /// skew; in a debug build (the test suite) the overridable [`now`], so tests can run in the future.

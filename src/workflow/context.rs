@@ -161,9 +161,7 @@ impl Session {
     /// time, where the ledger will judge it: a peer's clock may run ahead within the skew, and an approval
     /// valid by this clock may have expired at the stamp.
     pub fn stamp_now(&self) -> Result<chrono::DateTime<chrono::Utc>, WorkflowError> {
-        let now = super::clock::now();
-        let ms = crate::ledger::pos::stamp_after(now.timestamp_millis(), self.ledger.time_floor_ms()?);
-        Ok(chrono::DateTime::from_timestamp_millis(ms).unwrap_or(now))
+        Ok(super::clock::stamp_time(&self.ledger)?)
     }
 
     /// Signs `statement` and appends it to the own log with a checkpoint signed by the origin key. The
@@ -180,7 +178,7 @@ impl Session {
     pub fn append(
         &mut self,
         mut statement: Statement,
-        validate: &dyn Fn(&Ledger, &Roster) -> Result<(), WorkflowError>,
+        validate: &dyn Fn(&Ledger, &Roster, &Statement) -> Result<(), WorkflowError>,
         held: &[crate::ledger::Hash],
     ) -> Result<Receipt, WorkflowError> {
         let own = self.ledger.own_origin().clone();
@@ -205,7 +203,7 @@ impl Session {
                     key_id: self.signer.public().key_id(),
                 });
             }
-            validate(&self.ledger, &roster)?;
+            validate(&self.ledger, &roster, &statement)?;
             super::clock::refuse_backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())?;
             let latest = super::clock::latest_ms(roster.max_clock_skew_seconds());
             let still_held = |conn: &rusqlite::Connection| {

@@ -611,3 +611,19 @@ pub fn console(env: &Env, signer: &str, w: u16, h: u16) -> rollcall::tui::harnes
     let opts = rollcall::tui::Options { read_only: false, signer: Some(signer.into()), banner: None };
     rollcall::tui::harness::Harness::new(ctx, opts, w, h)
 }
+
+/// What `signer`'s console offers on request `req` (its row opened from the queue listing every status:
+/// `f`, the last choice, Enter).
+pub fn console_can(env: &Env, signer: &str, req: &str) -> rollcall::tui::model::Can {
+    use ratatui::crossterm::event::KeyCode;
+    let mut h = console(env, signer, 120, 30);
+    for key in [KeyCode::Char('f'), KeyCode::Char('k'), KeyCode::Enter] {
+        h.press(key);
+    }
+    let row = h.state.queue.rows.iter().position(|r| r.id.to_hex() == req).expect("listed");
+    for _ in 0..row {
+        h.press(KeyCode::Char('j'));
+    }
+    h.press(KeyCode::Enter);
+    h.state.detail.as_ref().and_then(|d| d.data.as_ref()).expect("detail").can.clone()
+}

@@ -25,6 +25,7 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
         category: r.category.as_str().to_string(),
         // By the phase: a closed request whose fork's review is owed is review-due, and still closed.
         closed: matches!(view.phase, Phase::Closed | Phase::Withdrawn),
+        withdrawn: view.phase == Phase::Withdrawn,
         status,
         requested_at: view.ts,
         deployed_at: time(&r.deployed_at),

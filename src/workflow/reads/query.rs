@@ -56,7 +56,8 @@ fn answer_on(
         None => std::sync::Arc::new(Snapshot::load(ledger)?),
     };
     // What the gate weighs beyond the policy, so that `show` and the console's detail say what `gate` says.
-    let mut s = shown(ledger, snap, &id, clock::now())?;
+    let now = clock::decision_now(ledger, snap.roster.max_clock_skew_seconds())?;
+    let mut s = shown(ledger, snap, &id, now)?;
     weigh_copies(ledger, &mut s)?;
     weigh_changeset(&mut s);
     Ok(s)
@@ -353,8 +354,8 @@ pub fn gate_by_change(
     })?;
     found.sort();
     found.dedup();
-    let now = clock::now();
     let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
+    let now = clock::decision_now(&ledger, snap.roster.max_clock_skew_seconds())?;
     if let Some(want) = &pin {
         pinned(ctx, &snap, &ledger, want)?;
     }

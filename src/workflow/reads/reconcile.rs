@@ -318,6 +318,7 @@ fn slim(f: &RequestFacts) -> RequestFacts {
         component: f.component.clone(),
         components: f.components.clone(),
         status: f.status.clone(),
+        withdrawn: f.withdrawn,
         requested_at: f.requested_at,
         approved_at: f.approved_at,
         executed_at: f.executed_at,
@@ -529,7 +530,9 @@ fn best_candidate(
         .iter()
         .chain(&executed[c..d])
         .copied()
-        .filter(|&i| !used[i] && requests[i].status != "withdrawn")
+        // A withdrawn request clears nothing, whatever its status says (`review-due` while its emergency's
+        // review is owed: the verdict must not change when the review is taken).
+        .filter(|&i| !used[i] && !requests[i].withdrawn)
         .filter_map(|i| {
             let r = &requests[i];
             let agreement = revisions(r, &o.observed);
@@ -824,6 +827,19 @@ mod tests {
         let walked = picked.finish(&options);
         assert_eq!(walked.figure(), full.figure());
         assert_eq!(walked.matched, full.matched);
+    }
+
+    /// A request withdrawn under an emergency clears no rollback, whether its status reads `review-due`
+    /// (its review owed) or `withdrawn` (taken): the verdict does not change when the review is taken.
+    #[test]
+    fn a_withdrawn_request_clears_nothing_whatever_its_status() {
+        for status in ["review-due", "withdrawn"] {
+            let mut w = req("w", 1, "api", "1");
+            w.emergency_at = Some(t(1));
+            (w.status, w.withdrawn, w.closed) = (status.into(), true, true);
+            let r = reconcile_facts(vec![obs(1, 2, "api", "2", "1", true)], &[w], &Options::default());
+            assert_eq!(r.unrecorded.len(), 1, "{status}: {r:?}");
+        }
     }
 
     #[test]

@@ -31,7 +31,9 @@ impl Snapshot {
 
     pub(crate) fn with_roster(ledger: &Ledger, roster: Roster) -> Result<Snapshot, WorkflowError> {
         let policies = Policies::from_roster(&roster);
-        let next = ledger.next_pos(&crate::ledger::statement::format_ts(crate::workflow::clock::now()))?;
+        // Where an entry written now goes: at the time it would be stamped.
+        let at = crate::workflow::clock::decision_now(ledger, roster.max_clock_skew_seconds())?;
+        let next = ledger.next_pos(&crate::ledger::statement::format_ts(at))?;
         Ok(Snapshot { roster, policies, size: ledger.size(ledger.own_origin())?, next, memory: None, check_rows: true })
     }
 

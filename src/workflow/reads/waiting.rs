@@ -189,9 +189,16 @@ pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Resul
         };
         let validator = || {
             let ran = view.executions.last().map(|e| e.actor);
-            match ran.filter(|k| snap.roster.is_active(k, snap.next)) {
-                Some(k) => k == *key,
-                None => view.requester == *key && snap.roster.is_active(key, snap.next),
+            // Members: a key that replaced the executor's or the requester's is theirs.
+            let theirs = |k: &PublicKey| snap.roster.same_member(k, key) && snap.roster.is_active(key, snap.next);
+            let still_member = |k: &PublicKey| {
+                snap.roster
+                    .members()
+                    .any(|m| snap.roster.same_member(&m.key, k) && snap.roster.is_active(&m.key, snap.next))
+            };
+            match ran.filter(|k| still_member(k)) {
+                Some(k) => theirs(&k),
+                None => theirs(&view.requester),
             }
         };
         use crate::audit::projection::Phase;

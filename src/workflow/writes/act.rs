@@ -181,11 +181,12 @@ pub(crate) fn append_naming_on(
     let now = session.stamp_now()?;
     let signer = session.signer.public();
     let statement = drafted(session, id, kind, build, now)?.0;
-    let check_statement = statement.clone();
-    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
+    // Judged as it will be written: stamped later than `now` if another process wrote later meanwhile.
+    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster, st: &Statement| {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let view = load_view(ledger, &snap, id)?;
-        let fact = fact_for(&check_statement, &snap, signer, now)?;
+        let at = crate::ledger::statement::parse_ts(&st.ts).unwrap_or(now);
+        let fact = fact_for(st, &snap, signer, at)?;
         check_candidate(ledger, &view, &snap, &fact)
     };
     super::append_naming(session, statement, &validate, held)

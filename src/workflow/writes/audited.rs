@@ -41,7 +41,7 @@ pub(crate) fn record_read(
     let body = serde_json::to_value(&body)?;
     // When the read happened: the real time in a release build, whatever time `ROLLCALL_NOW` evaluates at.
     let st = Statement::new_at(AUDIT_READ, &session.signer.public(), body, &[], crate::workflow::clock::bound_now());
-    Ok(Some(super::append(&mut session, st, &|_, _| Ok(()))?))
+    Ok(Some(super::append(&mut session, st, &|_, _, _| Ok(()))?))
 }
 
 /// Refuses, before a read is recorded, output that cannot be written at `path` (a directory that is not

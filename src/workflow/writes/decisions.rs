@@ -23,6 +23,16 @@ pub fn decision_body(d: &Draft<'_>, decision: Decision, comment: &str) -> Decisi
     }
 }
 
+/// Why an approval is refused while the request's change set cannot be read here (`problem` says why):
+/// the console says it before anything is typed, `approve` refuses with it.
+pub(crate) fn unseen_changeset(problem: &str) -> String {
+    format!(
+        "{}: its security flags cannot be shown here, so an approval would not say what it saw (sync or import \
+         a bundle that carries it, then approve)",
+        crate::text::safe(problem)
+    )
+}
+
 /// Approves or rejects request `req`. The comment is required.
 pub(crate) fn decide(
     ctx: &Context,
@@ -42,11 +52,7 @@ pub(crate) fn decide(
         // An approval signs the flags shown: without the change set's bytes its flags are not, and the
         // approval would be stale wherever the bytes are (a rejection asks nothing of them).
         if let (Decision::Approve, Some(problem)) = (decision, &d.changeset_problem) {
-            return Err(WorkflowError::Refused(format!(
-                "{}: its security flags cannot be shown here, so an approval would not say what it saw (sync \
-                 or import a bundle that carries it, then approve)",
-                crate::text::safe(problem)
-            )));
+            return Err(WorkflowError::Refused(unseen_changeset(problem)));
         }
         let body = decision_body(d, decision, comment);
         Ok((serde_json::to_value(body)?, vec![d.view.current().id]))

@@ -34,10 +34,9 @@ fn record(
     // Stamped as it will be written: the proposal's id and the checks below are the entry's.
     let now = session.stamp_now()?;
     let statement = Statement::new_at(kind, &actor, body.clone(), &refs, now);
-    let ts = statement.ts.clone();
     let kind_owned = kind.to_string();
-    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
-        let pos = ledger.next_pos(&ts)?;
+    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster, st: &Statement| {
+        let pos = ledger.next_pos(&st.ts)?;
         let result = match target {
             Some(t) => roster.check_endorsement(&t, &actor, pos),
             None => roster.check_proposal(&kind_owned, &body, &actor, pos),

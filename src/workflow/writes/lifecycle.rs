@@ -364,5 +364,5 @@ pub(crate) fn mark_bad(
     let actor = session.signer.public();
     let body = serde_json::to_value(MarkedBadBody { digest: digest.into(), reason: reason.into() })?;
     let st = crate::ledger::Statement::new_at(MARKED_BAD, &actor, body, &[], crate::workflow::clock::now());
-    super::append(&mut session, st, &|_, _| Ok(()))
+    super::append(&mut session, st, &|_, _, _| Ok(()))
 }

@@ -31,7 +31,7 @@ use crate::workflow::error::WorkflowError;
 pub(crate) fn append(
     session: &mut Session,
     statement: Statement,
-    validate: &dyn Fn(&Ledger, &crate::identity::Roster) -> Result<(), WorkflowError>,
+    validate: &dyn Fn(&Ledger, &crate::identity::Roster, &Statement) -> Result<(), WorkflowError>,
 ) -> Result<Receipt, WorkflowError> {
     append_naming(session, statement, validate, &[])
 }
@@ -40,7 +40,7 @@ pub(crate) fn append(
 pub(crate) fn append_naming(
     session: &mut Session,
     statement: Statement,
-    validate: &dyn Fn(&Ledger, &crate::identity::Roster) -> Result<(), WorkflowError>,
+    validate: &dyn Fn(&Ledger, &crate::identity::Roster, &Statement) -> Result<(), WorkflowError>,
     held: &[crate::ledger::Hash],
 ) -> Result<Receipt, WorkflowError> {
     let receipt = session.append(statement, validate, held)?;
@@ -144,12 +144,12 @@ mod tests {
         assert!(!store::holds(session.ledger.cache_conn(), &digest).unwrap(), "A removed them");
         let own = session.ledger.own_origin().clone();
         let size = session.ledger.size(&own).unwrap();
-        let refused = append_naming(&mut session, first, &|_, _| Ok(()), &[digest]).unwrap_err().to_string();
+        let refused = append_naming(&mut session, first, &|_, _, _| Ok(()), &[digest]).unwrap_err().to_string();
         assert!(refused.contains("removed by another rollcall process"), "{refused}");
         assert_eq!(session.ledger.size(&own).unwrap(), size, "nothing was written");
         // Held again, the same append goes through.
         assert!(store::put(session.ledger.cache_conn(), &digest, bytes).unwrap());
-        append_naming(&mut session, second, &|_, _| Ok(()), &[digest]).unwrap();
+        append_naming(&mut session, second, &|_, _, _| Ok(()), &[digest]).unwrap();
         assert_eq!(session.ledger.size(&own).unwrap(), size + 1);
     }
 }

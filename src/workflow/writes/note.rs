@@ -16,5 +16,5 @@ pub(crate) fn note(
     let mut session = ctx.session(signer)?;
     let body = serde_json::to_value(&body)?;
     let statement = Statement::new_at(KIND, &session.signer.public(), body, &[], crate::workflow::clock::now());
-    super::append(&mut session, statement, &|_, _| Ok(()))
+    super::append(&mut session, statement, &|_, _, _| Ok(()))
 }

@@ -46,18 +46,17 @@ pub fn new_request(
     let actor = session.signer.public();
     let body = serde_json::to_value(&record)?;
     let statement = Statement::new_at(REQUESTED, &actor, body, &[], now);
-    let id = Hash::of(&[&statement.canonical_bytes()?]);
-    let candidate = statement.clone();
-    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster| -> Result<(), WorkflowError> {
+    // Judged as it will be written (restamped if another process wrote later meanwhile).
+    let validate = move |ledger: &Ledger, roster: &crate::identity::Roster, st: &Statement| {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let fact = Fact {
             pos: snap.next,
             index: snap.size,
-            id,
+            id: Hash::of(&[&st.canonical_bytes()?]),
             kind: REQUESTED.into(),
             actor,
-            ts: now,
-            body: crate::audit::fact_body::Body::of(&candidate.body),
+            ts: crate::ledger::statement::parse_ts(&st.ts).unwrap_or(now),
+            body: crate::audit::fact_body::Body::of(&st.body),
         };
         let view = RequestView::new(&fact)?;
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)

@@ -523,7 +523,7 @@ pub(crate) fn acknowledge(
         &[],
         crate::workflow::clock::now(),
     );
-    let mut receipt = super::append(&mut session, st, &|_, _| Ok(()))?;
+    let mut receipt = super::append(&mut session, st, &|_, _, _| Ok(()))?;
     receipt.warnings.extend(moved);
     Ok(receipt)
 }
