@@ -679,6 +679,7 @@ fn a_veto_stands_with_its_member() {
     let (code, g) = gate(&env, &req);
     assert_eq!(code, 1, "{g}");
     assert!(detail(&g).contains("only their approval lifts it"), "{g}");
+    assert!(detail(&g).contains("no longer a member: withdraw the request and file it again"), "{g}");
     // Dave's new key: still dave, still a veto, and his to lift.
     let k = env.json(&["key", "new", "dave-2"]);
     env.ok(&[
@@ -1805,4 +1806,19 @@ fn the_gate_and_execute_hold_a_request_to_the_component_the_caller_rolls_back() 
     assert_eq!(env.fingerprint(), before);
     env.ok(&["execute", &req, "--outcome", "succeeded", "--component", "payments-api", "--as", "erin"]);
     assert_eq!(env.json(&["show", &req])["status"], "executed");
+}
+
+/// `list --env` finds a request whose environment was written with spaces around it, as the gate, the
+/// policy's windows and `reconcile` take it (the index compared without ASCII case but kept the spaces).
+#[test]
+fn list_finds_an_environment_written_with_spaces() {
+    let env = team();
+    let mut args = common::request_args("bob", "Revert 4411 (padded)", "low");
+    let at = args.iter().position(|a| *a == "production").unwrap();
+    args[at] = " Production ";
+    let req = env.json(&args)["request"].as_str().unwrap().to_string();
+    let listed = env.json(&["list", "--env", "production"]);
+    assert!(listed["requests"].as_array().unwrap().iter().any(|r| r["id"] == req.as_str()), "{listed}");
+    let listed = env.json(&["list", "--env", " PRODUCTION"]);
+    assert!(listed["requests"].as_array().unwrap().iter().any(|r| r["id"] == req.as_str()), "{listed}");
 }

@@ -947,6 +947,16 @@ fn a_rejection_the_run_had_not_seen_leaves_the_reports_approval_time() {
     assert!(!v["breaches"].to_string().contains("executed without the approvals"), "{}", v["breaches"]);
 }
 
+/// The fork of `req` is still owed its review at 09:31 on 2026-11-09; carol's review at 10:00 settles it.
+fn still_forked_until_carol_reviews(f: &Env, req: &str) {
+    let shown = json_at(f, "2026-11-09T09:31:00Z", &["show", req]);
+    assert_eq!(shown["status"], "review-due", "{shown}");
+    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
+    let settled = carol_reviews(f, req, "2026-11-09T10:00:00Z", "both runs checked");
+    let shown = json_at(f, "2026-11-09T10:01:00Z", &["show", req]);
+    assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
+}
+
 /// A fork is settled only by a review whose signer holds a role the policy's `emergency.may_review` names:
 /// bob, a requester and nothing more, reviews after both runs (a post-incident review, open to anyone) and
 /// the fork stays unreviewed; carol's settles it. Before, bob's review settled the fork.
@@ -956,12 +966,7 @@ fn a_fork_is_settled_only_by_a_review_from_the_roles_the_policy_names() {
     ok_at(&f, LATER, &["import", &export_at(&m, "2026-11-02T09:45:00Z", "erin.rollcall", "erin")]);
     let bobs = ["review", &req, "--summary", "looks fine to me", "--kind", "post-incident", "--as", "bob"];
     ok_at(&f, "2026-11-09T09:30:00Z", &bobs);
-    let shown = json_at(&f, "2026-11-09T09:31:00Z", &["show", &req]);
-    assert_eq!(shown["status"], "review-due", "{shown}");
-    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
-    let settled = carol_reviews(&f, &req, "2026-11-09T10:00:00Z", "both runs checked");
-    let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
-    assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
+    still_forked_until_carol_reviews(&f, &req);
 }
 
 /// A fork is not settled by a member who ran one of its reverts, whichever of their keys signs the review:
@@ -978,12 +983,7 @@ fn a_fork_is_not_settled_by_a_new_key_of_who_ran_it() {
     ok_at(&f, "2026-11-09T09:12:00Z", &[&enroll[..], &["--as", "alice"]].concat());
     let own = ["review", &req, "--summary", "both of my runs went fine", "--kind", "post-incident", "--as", "erin-2"];
     ok_at(&f, "2026-11-09T09:30:00Z", &own);
-    let shown = json_at(&f, "2026-11-09T09:31:00Z", &["show", &req]);
-    assert_eq!(shown["status"], "review-due", "{shown}");
-    assert!(shown["fork"]["reviewed"].is_null(), "{shown}");
-    let settled = carol_reviews(&f, &req, "2026-11-09T10:00:00Z", "both runs checked");
-    let shown = json_at(&f, "2026-11-09T10:01:00Z", &["show", &req]);
-    assert_eq!((&shown["status"], &shown["fork"]["reviewed"]), (&Value::from("reviewed"), &Value::from(settled)));
+    still_forked_until_carol_reviews(&f, &req);
 }
 
 /// The admins raise the governance threshold to two signatures; zed, an admin working from a copy older
@@ -1112,10 +1112,17 @@ fn a_command_judges_its_entry_at_the_time_it_is_stamped() {
     let m = machine(&f, "erin", "test.example/erin-2", &copy, "2026-11-02T09:13:00Z");
     ok_at(&f, "2026-11-02T10:08:00Z", &["import", &export_at(&m, "2026-11-02T10:12:00Z", "m.rollcall", "erin")]);
     let before = json_at(&f, "2026-11-02T10:08:30Z", &["verify"])["origins"].clone();
-    // The gate judges at that time too: it would let through a run `execute` then refuses to record.
+    // The gate judges at that time too: it would let through a run `execute` then refuses to record. So
+    // does erin's queue (it asked her to run it).
     let (code, g) = gate_at(&f, "2026-11-02T10:09:00Z", &req);
     assert_eq!(code, 1, "{g}");
     assert!(common::checklist_item(&g, "approvals")["detail"].as_str().unwrap().contains("expired"), "{g}");
+    let ledger = Ledger::open_read_only(&f.ledger()).unwrap();
+    let erin = PublicKey::parse(&f.public_key("erin")).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-02T10:09:00Z").unwrap().to_utc();
+    let asked = rollcall::workflow::waiting::waiting_on(&ledger, &erin, at).unwrap();
+    assert_ne!(asked.stands.get(&Hash::from_hex(&req).unwrap()), Some(&Stand::Waiting(Turn::Execute)));
+    drop(ledger);
     let (code, _, err) =
         run_at(&f, "2026-11-02T10:09:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
     assert_ne!(code, 0, "a run stamped where its approval had expired was recorded");
@@ -1127,4 +1134,34 @@ fn a_command_judges_its_entry_at_the_time_it_is_stamped() {
     let enroll = ["enroll", "zed", "--pubkey", &zed, "--role", "approver", "--as", "alice"];
     let got = json_at(&f, "2026-11-02T10:09:40Z", &enroll);
     assert_eq!((&got["proposal"], &got["in_effect"]), (&got["entry_id"], &Value::Bool(true)), "{got}");
+}
+
+/// A machine that cannot record a run now has its gate block, saying so: here a policy lowered the skew
+/// after a laptop's approval, stamped half an hour ahead under the old one, was imported, so the ledger
+/// holds a time more than the skew past this machine's clock and `execute` would refuse to record the run
+/// the gate let through. A what-if clock (`ROLLCALL_NOW`) is not asked this.
+#[test]
+fn the_gate_blocks_while_this_machine_cannot_record_a_run() {
+    let m = common::team();
+    let wide = common::file(&m, "wide.toml", "version = 1\n[identity]\nmax_clock_skew_seconds = 3600\n");
+    m.ok(&["policy", "adopt", &wide, "--as", "alice"]);
+    let req = common::file_request(&m, "bob", "low");
+    common::tested(&m, &req, "bob");
+    let laptop = common::peer_exported_by(&m, Some("alice"), "lena", "test.example/lena", &["approver"]);
+    let ahead =
+        (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    ok_at(&laptop, &ahead, &["approve", &req, "--comment", "graphs confirm it", "--as", "lena"]);
+    m.import(&laptop.export_as("l.rollcall", Some("lena")));
+    assert_eq!(m.run(&["gate", &req]).status.code(), Some(0), "within the skew: the gate judges at the stamp");
+    let tight = common::file(&m, "tight.toml", "version = 1\n[identity]\nmax_clock_skew_seconds = 60\n");
+    m.ok(&["policy", "adopt", &tight, "--as", "alice"]);
+    let out = m.run(&["--json", "gate", &req]);
+    let g: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{g}");
+    let item = common::checklist_item(&g, "clock");
+    assert!(item["detail"].as_str().unwrap_or("").contains("cannot record a run now"), "{g}");
+    let before = m.fingerprint();
+    let err = m.refuses(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    assert!(err.contains("clock"), "{err}");
+    assert_eq!(m.fingerprint(), before);
 }

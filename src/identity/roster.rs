@@ -735,6 +735,16 @@ impl Roster {
         self.members.get(&key.bytes()).is_some_and(|m| self.member_active(m, pos))
     }
 
+    /// Whether the member `key` belongs to ([`Roster::member_id`]) has a key that counts at `pos`: `key`
+    /// itself, or one enrolled under its name since. (Said of a veto whose signer is gone; it decides
+    /// nothing.)
+    pub(crate) fn member_active_at(&self, key: &PublicKey, pos: Pos) -> bool {
+        self.is_active(key, pos)
+            || self
+                .name_of(key)
+                .is_some_and(|n| self.members.values().any(|m| m.name == n && self.member_active(m, pos)))
+    }
+
     /// The roles `key` held at `pos` (causally; see [`Roster`]).
     pub(crate) fn roles_at(&self, key: &PublicKey, pos: Pos) -> Vec<String> {
         self.members.get(&key.bytes()).map(|m| self.member_roles(m, pos)).unwrap_or_default()

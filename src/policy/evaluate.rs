@@ -399,7 +399,7 @@ pub(crate) fn decisions(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc
     let (_, policy) = ctx.policies.at(pos);
     let tier = tier_of(view, ctx.flags_tier);
     let needed = super::evidence::required(policy, &tier, ctx.flags);
-    count(view, ctx, policy, &tier, &needed, now).decisions
+    count(view, ctx, policy, &tier, &needed, now, pos).decisions
 }
 
 /// What [`count`] found: every decision, and of those that count, the approvers (with their roles) and the
@@ -422,6 +422,7 @@ fn count(
     tier: &str,
     needed: &[String],
     now: DateTime<Utc>,
+    pos: Pos,
 ) -> Tally {
     let current = view.current();
     let digest = &current.revert_digest;
@@ -498,15 +499,24 @@ fn count(
             None
         };
         vetoed |= excluded.is_none() && !approve && vetoes(d);
+        // A veto whose signer has no key left says what lifts it now (only a key under their name can).
+        let gone = if vetoes(d) && !ctx.roster.member_active_at(&d.actor, pos) {
+            "; no longer a member: withdraw the request and file it again, or enroll a replacement key under \
+             their name"
+        } else {
+            ""
+        };
         match (&excluded, d.body.decision) {
             (None, Decision::Approve) => approvers.push((d.actor, roles)),
-            (None, Decision::Reject) if carried && same_content(&d.body.version) => {
-                blocking.push(format!("{name} (on version {}, which had this content)", short_version(&d.body.version)))
-            }
+            (None, Decision::Reject) if carried && same_content(&d.body.version) => blocking
+                .push(format!("{name} (on version {}, which had this content{gone})", short_version(&d.body.version))),
             (None, Decision::Reject) if carried => blocking.push(format!(
-                "{name} (on version {}; amending does not lift it under this policy)",
+                "{name} (on version {}; amending does not lift it under this policy{gone})",
                 short_version(&d.body.version)
             )),
+            (None, Decision::Reject) if !gone.is_empty() => {
+                blocking.push(format!("{name} ({})", gone.trim_start_matches("; ")))
+            }
             (None, Decision::Reject) => blocking.push(name.clone()),
             (Some(why), Decision::Approve) if is_latest => {
                 not_counted.push(format!("{name}'s approval does not count: {why}"))
@@ -538,7 +548,8 @@ pub(crate) fn evaluate(view: &RequestView, ctx: &Context<'_>, now: DateTime<Utc>
     let satisfying = |e: &EvidenceRec, kind: &str| satisfies_kind(e, kind, accept_opaque);
 
     // Decisions: the latest one per key, each with the reason it does or does not count.
-    let Tally { decisions, approvers, blocking, vetoed, not_counted } = count(view, ctx, policy, &tier, &needed, now);
+    let Tally { decisions, approvers, blocking, vetoed, not_counted } =
+        count(view, ctx, policy, &tier, &needed, now, pos);
     let have = approvers.len() as u32;
     let required_missing = cover_roles(&rule.required_roles, &approvers);
     // An emergency waives only when the policy this evaluation applies lets its signer invoke one (with the

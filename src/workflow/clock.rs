@@ -40,8 +40,41 @@ pub(crate) fn decision_now(
     ledger: &crate::ledger::Ledger,
     skew_seconds: i64,
 ) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
-    let (now, stamped) = (now(), stamp_time(ledger)?);
-    Ok(if stamped - now > chrono::Duration::seconds(skew_seconds) { now } else { stamped })
+    judged_at(ledger, now(), skew_seconds)
+}
+
+/// [`decision_now`] for a decision asked at `at` (a caller that holds its clock reading): `at`, or where an
+/// entry written at it would be stamped when that is within `skew_seconds` of it.
+pub(crate) fn judged_at(
+    ledger: &crate::ledger::Ledger,
+    at: DateTime<Utc>,
+    skew_seconds: i64,
+) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
+    let ms = crate::ledger::pos::stamp_after(at.timestamp_millis(), ledger.time_floor_ms()?);
+    let stamped = DateTime::from_timestamp_millis(ms).unwrap_or(at);
+    Ok(if stamped - at > chrono::Duration::seconds(skew_seconds) { at } else { stamped })
+}
+
+/// Why this machine cannot record an entry now, if it cannot: the ledger holds a time more than
+/// `skew_seconds` past the clock (the clock stepped back, or a policy lowered the skew after entries stamped
+/// ahead under the old one), so an append would be refused. Asked only of the real clock: with
+/// `ROLLCALL_NOW` set a read evaluates at the time asked (a release build's `gate` refuses it).
+pub(crate) fn cannot_record(
+    ledger: &crate::ledger::Ledger,
+    skew_seconds: i64,
+) -> Result<Option<String>, crate::ledger::LedgerError> {
+    if overridden().is_some() || AT.with(|a| a.get()).is_some() {
+        return Ok(None);
+    }
+    let (now, floor) = (now(), ledger.time_floor_ms()?);
+    Ok((floor - now.timestamp_millis() > skew_seconds.saturating_mul(1000)).then(|| {
+        format!(
+            "this machine cannot record a run now: the ledger holds a time ({}) more than the allowed skew \
+             ({skew_seconds} s) past its clock ({}); set the clock right, then ask again",
+            crate::ledger::pos::format_ms(floor),
+            crate::ledger::statement::format_ts(now)
+        )
+    }))
 }
 
 /// The clock the upper time bound is measured from: the system clock in a release build, so that

@@ -147,7 +147,7 @@ fn where_clause(f: &QueueFilter, args: &mut Vec<String>) -> String {
         None => {}
     }
     if let Some(e) = &f.env {
-        args.push(e.clone());
+        args.push(e.trim().to_string());
         w.push_str(&format!(" AND +env = ?{} COLLATE NOCASE", args.len()));
     }
     if let Some(t) = &f.tier {
@@ -468,7 +468,7 @@ fn history_scope(f: &HistoryFilter, ledger: &Ledger, list_max: usize) -> Result<
     let (mut conds, mut args) = (String::new(), Vec::new());
     for (value, column) in [(&f.status, "status"), (&f.env, "env")] {
         if let Some(v) = value {
-            args.push(v.clone());
+            args.push(v.trim().to_string());
             // An environment is one without ASCII case (`same_env`).
             let nocase = if column == "env" { " COLLATE NOCASE" } else { "" };
             conds.push_str(&format!(" AND {column} = ?{nocase}"));

@@ -56,10 +56,12 @@ fn answer_on(
         None => std::sync::Arc::new(Snapshot::load(ledger)?),
     };
     // What the gate weighs beyond the policy, so that `show` and the console's detail say what `gate` says.
-    let now = clock::decision_now(ledger, snap.roster.max_clock_skew_seconds())?;
+    let skew = snap.roster.max_clock_skew_seconds();
+    let (now, stuck) = (clock::decision_now(ledger, skew)?, clock::cannot_record(ledger, skew)?);
     let mut s = shown(ledger, snap, &id, now)?;
     weigh_copies(ledger, &mut s)?;
     weigh_changeset(&mut s);
+    weigh_clock(&mut s, stuck.as_deref());
     Ok(s)
 }
 
@@ -199,6 +201,15 @@ fn weigh_changeset(s: &mut Shown) {
         crate::text::safe(problem)
     );
     weigh(s, "changeset", false, detail);
+}
+
+/// Adds the checklist item `clock`, unmet, when this machine cannot record a run now
+/// ([`clock::cannot_record`]): a gate that passed would let a revert run that `execute` then refuses to
+/// record, and the run recorded later would be judged later.
+fn weigh_clock(s: &mut Shown, stuck: Option<&str>) {
+    if let Some(why) = stuck {
+        weigh(s, "clock", false, why.to_string());
+    }
 }
 
 /// Adds the checklist item `environment` for a caller that rolls back in `asked`: met when the request's
@@ -355,7 +366,8 @@ pub fn gate_by_change(
     found.sort();
     found.dedup();
     let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
-    let now = clock::decision_now(&ledger, snap.roster.max_clock_skew_seconds())?;
+    let skew = snap.roster.max_clock_skew_seconds();
+    let (now, stuck) = (clock::decision_now(&ledger, skew)?, clock::cannot_record(&ledger, skew)?);
     if let Some(want) = &pin {
         pinned(ctx, &snap, &ledger, want)?;
     }
@@ -378,6 +390,7 @@ pub fn gate_by_change(
         };
         weigh_copies(&ledger, &mut s)?;
         weigh_changeset(&mut s);
+        weigh_clock(&mut s, stuck.as_deref());
         if let Some(c) = component {
             weigh_component(&mut s, c);
         }

@@ -532,7 +532,7 @@ fn best_candidate(
         .copied()
         // A withdrawn request clears nothing, whatever its status says (`review-due` while its emergency's
         // review is owed: the verdict must not change when the review is taken).
-        .filter(|&i| !used[i] && !requests[i].withdrawn)
+        .filter(|&i| !used[i] && !requests[i].withdrawn && requests[i].status != "withdrawn")
         .filter_map(|i| {
             let r = &requests[i];
             let agreement = revisions(r, &o.observed);

@@ -146,6 +146,8 @@ impl Standing {
 /// What waits on `key` among the [`CANDIDATES`] most urgent open requests of the (current) request index.
 pub fn waiting_on(ledger: &Ledger, key: &PublicKey, now: DateTime<Utc>) -> Result<Waiting, WorkflowError> {
     let snap = Snapshot::load(ledger)?;
+    // Judged where an entry signed now would be stamped, as `gate` and the commands judge it.
+    let now = crate::workflow::clock::judged_at(ledger, now, snap.roster.max_clock_skew_seconds())?;
     if snap.roster.member(key).is_none_or(|m| m.revoked.is_some()) {
         return Ok(Waiting::default());
     }

@@ -100,7 +100,7 @@ pub(crate) fn query_each(
         sql.push_str(&format!(" AND status = ?{}", args.len()));
     }
     if let Some(e) = &filter.env {
-        args.push(e.clone());
+        args.push(e.trim().to_string());
         sql.push_str(&format!(" AND env = ?{} COLLATE NOCASE", args.len()));
     }
     if let Some(r) = &filter.risk {

@@ -135,7 +135,8 @@ pub(super) fn computed(
         pos: crate::ledger::pos::to_key(view.pos),
         title: r.title.clone(),
         status: eval.status.as_str(),
-        env: r.env.clone(),
+        // Trimmed: the filters compare it as `same_env` does (without ASCII case and surrounding spaces).
+        env: r.env.trim().to_string(),
         risk: r.risk.as_str(),
         tier: eval.tier.clone(),
         have: eval.approvals.len() as i64,
