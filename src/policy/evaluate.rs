@@ -500,24 +500,29 @@ fn count(
         };
         vetoed |= excluded.is_none() && !approve && vetoes(d);
         // A veto whose signer has no key left says what lifts it now (only a key under their name can).
-        let gone = if vetoes(d) && !ctx.roster.member_active_at(&d.actor, pos) {
-            "; no longer a member: withdraw the request and file it again, or enroll a replacement key under \
-             their name"
-        } else {
-            ""
-        };
         match (&excluded, d.body.decision) {
             (None, Decision::Approve) => approvers.push((d.actor, roles)),
-            (None, Decision::Reject) if carried && same_content(&d.body.version) => blocking
-                .push(format!("{name} (on version {}, which had this content{gone})", short_version(&d.body.version))),
-            (None, Decision::Reject) if carried => blocking.push(format!(
-                "{name} (on version {}; amending does not lift it under this policy{gone})",
-                short_version(&d.body.version)
-            )),
-            (None, Decision::Reject) if !gone.is_empty() => {
-                blocking.push(format!("{name} ({})", gone.trim_start_matches("; ")))
+            (None, Decision::Reject) => {
+                // What the rejection stands on, when not the version shown, and what lifts a veto whose
+                // signer has no key left (only a key under their name can).
+                let mut said = Vec::new();
+                if carried {
+                    let version = short_version(&d.body.version);
+                    said.push(if same_content(&d.body.version) {
+                        format!("on version {version}, which had this content")
+                    } else {
+                        format!("on version {version}; amending does not lift it under this policy")
+                    });
+                }
+                if vetoes(d) && !ctx.roster.member_active_at(&d.actor, pos) {
+                    said.push(
+                        "no longer a member: withdraw the request and file it again, or enroll a replacement key \
+                         under their name"
+                            .to_string(),
+                    );
+                }
+                blocking.push(if said.is_empty() { name.clone() } else { format!("{name} ({})", said.join("; ")) })
             }
-            (None, Decision::Reject) => blocking.push(name.clone()),
             (Some(why), Decision::Approve) if is_latest => {
                 not_counted.push(format!("{name}'s approval does not count: {why}"))
             }

@@ -26,9 +26,13 @@ pub fn now() -> DateTime<Utc> {
 /// holds when [`now`] is not later (a peer's clock may run ahead within the skew; every writer stamps so,
 /// `ledger::pos::stamp_after`). A command judges what it is about to sign at this time.
 pub(crate) fn stamp_time(ledger: &crate::ledger::Ledger) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
-    let now = now();
-    let ms = crate::ledger::pos::stamp_after(now.timestamp_millis(), ledger.time_floor_ms()?);
-    Ok(DateTime::from_timestamp_millis(ms).unwrap_or(now))
+    stamped_at(ledger, now())
+}
+
+/// Where an entry written at `at` is stamped ([`stamp_time`] at another clock reading).
+fn stamped_at(ledger: &crate::ledger::Ledger, at: DateTime<Utc>) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
+    let ms = crate::ledger::pos::stamp_after(at.timestamp_millis(), ledger.time_floor_ms()?);
+    Ok(DateTime::from_timestamp_millis(ms).unwrap_or(at))
 }
 
 /// The time a decision made now is judged at (`gate`, `show`, the console): [`stamp_time`], where the run
@@ -50,8 +54,7 @@ pub(crate) fn judged_at(
     at: DateTime<Utc>,
     skew_seconds: i64,
 ) -> Result<DateTime<Utc>, crate::ledger::LedgerError> {
-    let ms = crate::ledger::pos::stamp_after(at.timestamp_millis(), ledger.time_floor_ms()?);
-    let stamped = DateTime::from_timestamp_millis(ms).unwrap_or(at);
+    let stamped = stamped_at(ledger, at)?;
     Ok(if stamped - at > chrono::Duration::seconds(skew_seconds) { at } else { stamped })
 }
 

@@ -56,8 +56,7 @@ fn answer_on(
         None => std::sync::Arc::new(Snapshot::load(ledger)?),
     };
     // What the gate weighs beyond the policy, so that `show` and the console's detail say what `gate` says.
-    let skew = snap.roster.max_clock_skew_seconds();
-    let (now, stuck) = (clock::decision_now(ledger, skew)?, clock::cannot_record(ledger, skew)?);
+    let (now, stuck) = decision_time(ledger, &snap)?;
     let mut s = shown(ledger, snap, &id, now)?;
     weigh_copies(ledger, &mut s)?;
     weigh_changeset(&mut s);
@@ -201,6 +200,16 @@ fn weigh_changeset(s: &mut Shown) {
         crate::text::safe(problem)
     );
     weigh(s, "changeset", false, detail);
+}
+
+/// When the gate decides ([`clock::decision_now`]), and why this machine cannot record a run now, if it
+/// cannot ([`clock::cannot_record`]; [`weigh_clock`] says it).
+fn decision_time(
+    ledger: &crate::ledger::Ledger,
+    snap: &Snapshot,
+) -> Result<(DateTime<Utc>, Option<String>), WorkflowError> {
+    let skew = snap.roster.max_clock_skew_seconds();
+    Ok((clock::decision_now(ledger, skew)?, clock::cannot_record(ledger, skew)?))
 }
 
 /// Adds the checklist item `clock`, unmet, when this machine cannot record a run now
@@ -366,8 +375,7 @@ pub fn gate_by_change(
     found.sort();
     found.dedup();
     let snap = std::sync::Arc::new(Snapshot::load(&ledger)?);
-    let skew = snap.roster.max_clock_skew_seconds();
-    let (now, stuck) = (clock::decision_now(&ledger, skew)?, clock::cannot_record(&ledger, skew)?);
+    let (now, stuck) = decision_time(&ledger, &snap)?;
     if let Some(want) = &pin {
         pinned(ctx, &snap, &ledger, want)?;
     }

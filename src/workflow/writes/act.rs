@@ -91,20 +91,18 @@ pub(crate) fn check_assessed(
     Ok(())
 }
 
-pub(crate) fn fact_for(
-    statement: &Statement,
-    snap: &Snapshot,
-    actor: PublicKey,
-    now: DateTime<Utc>,
-) -> Result<Fact, WorkflowError> {
-    let id = Hash::of(&[&statement.canonical_bytes()?]);
+/// The fact `statement`, signed by `actor`, would be as the next entry of the own log: at its own time,
+/// where the ledger judges it.
+pub(crate) fn fact_for(statement: &Statement, snap: &Snapshot, actor: PublicKey) -> Result<Fact, WorkflowError> {
+    let ts = crate::ledger::statement::parse_ts(&statement.ts)
+        .ok_or_else(|| crate::ledger::StatementError::Time(statement.ts.clone()))?;
     Ok(Fact {
         pos: snap.next,
         index: snap.size,
-        id,
+        id: Hash::of(&[&statement.canonical_bytes()?]),
         kind: statement.kind.clone(),
         actor,
-        ts: now,
+        ts,
         body: crate::audit::fact_body::Body::of(&statement.body),
     })
 }
@@ -136,7 +134,7 @@ pub(crate) fn check_on(
 ) -> Result<(), WorkflowError> {
     let now = session.stamp_now()?;
     let (statement, snap, view) = drafted(session, id, kind, build, now)?;
-    let fact = fact_for(&statement, &snap, session.signer.public(), now)?;
+    let fact = fact_for(&statement, &snap, session.signer.public())?;
     check_candidate(&session.ledger, &view, &snap, &fact)
 }
 
@@ -185,8 +183,7 @@ pub(crate) fn append_naming_on(
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster, st: &Statement| {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
         let view = load_view(ledger, &snap, id)?;
-        let at = crate::ledger::statement::parse_ts(&st.ts).unwrap_or(now);
-        let fact = fact_for(st, &snap, signer, at)?;
+        let fact = fact_for(st, &snap, signer)?;
         check_candidate(ledger, &view, &snap, &fact)
     };
     super::append_naming(session, statement, &validate, held)

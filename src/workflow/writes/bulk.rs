@@ -67,7 +67,7 @@ impl Filer {
             p.record.validate_to_sign()?;
             let at = stamp(p.at);
             let statement = Statement::new_at(REQUESTED, &by, serde_json::to_value(&p.record)?, &[], at);
-            let fact = fact_for(&statement, &snap, by, at)?;
+            let fact = fact_for(&statement, &snap, by)?;
             let view = RequestView::new(&fact)?;
             snap.rules(&[], None).allow(Action::Request, &fact, &view)?;
             signed.push(statement.sign(session.signer.signing_key(), &domain)?);
@@ -84,7 +84,7 @@ impl Filer {
                 };
                 let body = serde_json::to_value(decision_body(&draft, Decision::Approve, comment))?;
                 let statement = Statement::new_at(APPROVED, &approving, body, &[fact.id, view.current().id], when);
-                check_assessed(&view, &snap, &fact_for(&statement, &snap, approving, when)?, &assessment)?;
+                check_assessed(&view, &snap, &fact_for(&statement, &snap, approving)?, &assessment)?;
                 signed.push(statement.sign(approver_key.signing_key(), &domain)?);
             }
         }

@@ -5,7 +5,7 @@ use crate::analysis::changeset::ChangeSet;
 use crate::analysis::git::GitRevert;
 use crate::audit::bodies::{AmendedBody, WithdrawnBody};
 use crate::audit::kinds::{AMENDED, REQUESTED, WITHDRAWN};
-use crate::audit::projection::{Action, Fact, RequestView, Rules};
+use crate::audit::projection::{Action, RequestView, Rules};
 use crate::audit::record::{AdvisoryRef, ChangesetRef, RequestBody};
 use crate::ledger::{EntryId, Hash, Ledger, Statement};
 use crate::workflow::context::{Context, Receipt};
@@ -49,15 +49,7 @@ pub fn new_request(
     // Judged as it will be written (restamped if another process wrote later meanwhile).
     let validate = move |ledger: &Ledger, roster: &crate::identity::Roster, st: &Statement| {
         let snap = Snapshot::with_roster(ledger, roster.clone())?;
-        let fact = Fact {
-            pos: snap.next,
-            index: snap.size,
-            id: Hash::of(&[&st.canonical_bytes()?]),
-            kind: REQUESTED.into(),
-            actor,
-            ts: crate::ledger::statement::parse_ts(&st.ts).unwrap_or(now),
-            body: crate::audit::fact_body::Body::of(&st.body),
-        };
+        let fact = super::act::fact_for(st, &snap, actor)?;
         let view = RequestView::new(&fact)?;
         Ok(snap.rules(&[], None).allow(Action::Request, &fact, &view)?)
     };
