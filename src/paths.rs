@@ -177,6 +177,24 @@ impl std::io::Write for LazyFile<'_> {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    /// Probe names left by killed processes of this process's id are tried past; when every one is taken
+    /// the check fails saying so, and the files found there are left as they were.
+    #[test]
+    fn a_directory_whose_probe_names_are_all_taken_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = |n: u32| dir.path().join(format!(".rollcall-probe-{}-{n}", std::process::id()));
+        for n in 0..15 {
+            std::fs::write(taken(n), "left").unwrap();
+        }
+        assert!(super::check_writable(&dir.path().join("new.md"), true).is_ok(), "the 16th name is free");
+        std::fs::write(taken(15), "left").unwrap();
+        let e = super::check_writable(&dir.path().join("new.md"), true).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(e.to_string().contains("no probe file could be made"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 16, "nothing added or removed");
+        assert!((0..16).all(|n| std::fs::read_to_string(taken(n)).unwrap() == "left"));
+    }
+
     #[test]
     fn a_destination_is_checked_without_being_changed() {
         let dir = tempfile::tempdir().unwrap();

@@ -542,3 +542,34 @@ fn a_decision_after_a_run_keeps_its_approval_and_a_run_that_does_not_count_is_a_
     assert!(row(&d)[col].starts_with("2026-11-05 13:00 UTC: bob"), "{:?}", row(&d));
     assert_eq!(row(&b)[col], "", "B's runs count");
 }
+
+/// A report on a file whose genesis entry was rewritten (no roster can be built from it: nothing says who
+/// is a member) is refused with one line naming the damage, not "not enrolled" (which sent the user to an
+/// admin); a write is refused the same way, and the file is left as it was.
+#[test]
+fn a_report_on_a_ledger_whose_genesis_was_rewritten_never_says_intact() {
+    let (env, _) = hand_built();
+    env.ok(&["list"]);
+    let c = env.tamper();
+    let (id, st): (Vec<u8>, Vec<u8>) = c
+        .query_row("SELECT id, statement FROM entries ORDER BY rowid LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let forged = String::from_utf8(st).unwrap().replacen("alice", "mallory", 1);
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", rusqlite::params![forged.as_bytes(), &id]).unwrap();
+    drop(c);
+    let before = std::fs::read(env.ledger()).unwrap();
+    let out =
+        env.cmd().args(["report", "--format", "json", "--as", "alice"]).env("ROLLCALL_NOW", LATER).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    assert!(
+        line.contains("genesis entry is missing or does not check") && line.contains("rollcall verify"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("must enroll"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no report as fact from a file nobody is enrolled in");
+    let refused = env.refuses(&["note", "hello", "--as", "alice"]);
+    assert!(refused.contains("genesis entry is missing or does not check"), "{refused}");
+    assert_eq!(std::fs::read(env.ledger()).unwrap(), before, "the file is unchanged");
+}

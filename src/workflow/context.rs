@@ -108,7 +108,7 @@ impl Context {
         let roster = Roster::from_ledger(&ledger)?;
         let next = ledger.next_pos(&crate::ledger::statement::format_ts(super::clock::now()))?;
         if !roster.is_active(&info.public_key, next) {
-            return Err(WorkflowError::NotEnrolled { name, key_id: info.public_key.key_id() });
+            return Err(WorkflowError::not_enrolled(&roster, name, &info.public_key));
         }
         let own = ledger.own_origin().clone();
         self.keystore.check_private_files(&info.path, &own.key)?;
@@ -198,10 +198,7 @@ impl Session {
             let signed = statement.sign(self.signer.signing_key(), &domain)?;
             let roster = Roster::from_ledger(&self.ledger)?;
             if !roster.is_active(&self.signer.public(), self.ledger.next_pos(&ts)?) {
-                return Err(WorkflowError::NotEnrolled {
-                    name: self.signer.name.clone(),
-                    key_id: self.signer.public().key_id(),
-                });
+                return Err(WorkflowError::not_enrolled(&roster, self.signer.name.clone(), &self.signer.public()));
             }
             validate(&self.ledger, &roster, &statement)?;
             super::clock::refuse_backdating(crate::ledger::pos::ts_ms(&ts), roster.max_clock_skew_seconds())?;

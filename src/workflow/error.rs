@@ -70,6 +70,24 @@ impl From<crate::audit::Refusal> for WorkflowError {
 }
 
 impl WorkflowError {
+    /// Why `key` (named `name`) may not sign here: not enrolled, or, when the roster has no genesis (the
+    /// file's first entry is missing or does not check), nobody is: "an admin must enroll it" would send
+    /// the user after the wrong problem in a damaged or altered file.
+    pub(crate) fn not_enrolled(
+        roster: &crate::identity::Roster,
+        name: String,
+        key: &crate::ledger::PublicKey,
+    ) -> WorkflowError {
+        if roster.genesis().is_none() {
+            return WorkflowError::Ledger(LedgerError::Damaged(
+                "its genesis entry is missing or does not check (the file was altered or damaged), so no key is \
+                 enrolled in it; `rollcall verify` names the problem"
+                    .into(),
+            ));
+        }
+        WorkflowError::NotEnrolled { name, key_id: key.key_id() }
+    }
+
     /// True when the command failed rather than being given bad input: a failed check (integrity,
     /// authorization, a refusal) or a failure of the system under it (exit 1; bad input exits 2).
     pub(crate) fn is_failure(&self) -> bool {

@@ -115,8 +115,7 @@ fn log_stream(ctx: &Context, a: LogArgs, json: bool) -> Result<ExitCode, Workflo
                 "actor_key_id": l.actor_key_id, "actor_name": l.actor_name, "ts": l.ts, "origin": origin,
                 "index": index, "position": position, "verified": l.verified,
                 "refs": l.refs.iter().map(|r| r.to_hex()).collect::<Vec<_>>(),
-            }))
-            .unwrap_or_default()
+            }))?
         } else {
             let actor = actor_label(&l.actor_name, &l.actor_key_id, &l.actor);
             let at =

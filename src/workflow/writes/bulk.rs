@@ -52,7 +52,7 @@ impl Filer {
         let domain = session.ledger.domain();
         let snap = Snapshot::load(&session.ledger)?;
         if !snap.roster.is_active(&approving, snap.next) {
-            return Err(WorkflowError::NotEnrolled { name: self.approver.clone(), key_id: approving.key_id() });
+            return Err(WorkflowError::not_enrolled(&snap.roster, self.approver.clone(), &approving));
         }
         // Stamped after what the file holds and after the entry ahead of it in the batch (`stamp_after`).
         let mut floor = session.ledger.time_floor_ms()?;

@@ -357,7 +357,7 @@ pub(crate) fn join(
         let roster = crate::identity::Roster::from_ledger(l)?;
         // The new log opens having seen everything the bundle carried.
         if !roster.is_active(&person.public(), crate::ledger::POS_MAX) {
-            return Err(WorkflowError::NotEnrolled { name: member.to_string(), key_id: person.public().key_id() });
+            return Err(WorkflowError::not_enrolled(&roster, member.to_string(), &person.public()));
         }
         let floor = l.time_floor_ms()?;
         let now = crate::workflow::clock::now();
