@@ -242,7 +242,8 @@ pub(crate) fn prefix(s: &str, n: usize) -> &str {
 
 /// Cuts `s` to at most `max` characters, marking the cut with `…`.
 pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().count() <= max {
+    // Never longer than `max` characters' worth of scanning, however long `s` is.
+    if s.len() <= max || s.chars().nth(max).is_none() {
         return Cow::Borrowed(s);
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();

@@ -37,7 +37,7 @@ pub struct JUnit {
 
 impl JUnit {
     pub(crate) fn passed(&self) -> u64 {
-        self.tests.saturating_sub(self.failures + self.errors + self.skipped)
+        self.tests.saturating_sub(self.failures.saturating_add(self.errors).saturating_add(self.skipped))
     }
 
     pub(crate) fn summary(&self) -> String {
@@ -53,11 +53,13 @@ impl JUnit {
     }
 }
 
+/// Attribute `name`, cut to [`MAX_MESSAGE`] characters: a suite's name is copied into every failure kept
+/// from it, so a name of tens of megabytes must not be (a hostile report read on an approver's machine).
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| cut(v.into_owned())))
 }
 
 fn seconds_ms(s: &str) -> Option<u64> {
@@ -66,7 +68,7 @@ fn seconds_ms(s: &str) -> Option<u64> {
 }
 
 fn cut(mut s: String) -> String {
-    if s.chars().count() > MAX_MESSAGE {
+    if s.len() > MAX_MESSAGE && s.chars().nth(MAX_MESSAGE).is_some() {
         s = s.chars().take(MAX_MESSAGE).collect();
         s.push('…');
     }
@@ -122,7 +124,7 @@ pub(crate) fn parse_reader<R: BufRead>(r: R) -> Result<JUnit, String> {
                         suite_stack.push(attr(e, "name").unwrap_or_default());
                         if suite_stack.len() == 1 && declared_duration.is_none() {
                             if let Some(t) = attr(e, "time").and_then(|t| seconds_ms(&t)) {
-                                case_duration += t;
+                                case_duration = case_duration.saturating_add(t);
                             }
                         }
                         if empty {
@@ -261,7 +263,7 @@ pub(crate) mod dom {
                             suite_stack.push(attr(e, "name").unwrap_or_default());
                             if suite_stack.len() == 1 && declared_duration.is_none() {
                                 if let Some(t) = attr(e, "time").and_then(|t| seconds_ms(&t)) {
-                                    case_duration += t;
+                                    case_duration = case_duration.saturating_add(t);
                                 }
                             }
                             if empty {
@@ -377,6 +379,27 @@ mod tests {
         assert_eq!(j.failed[0].message, "expected 200 but was 503");
         assert_eq!(j.duration_ms, Some(1250));
         assert!(j.summary().contains("1 failed"));
+    }
+
+    /// A suite's name is copied into every failure kept from it: a name of megabytes is cut as it is read,
+    /// so a hostile report cannot make the reader hold one copy per failure; durations saturate.
+    #[test]
+    fn long_names_are_cut_once_and_durations_saturate() {
+        let name = "A".repeat(1_000_000);
+        let mut x = format!(r#"<testsuites><testsuite name="{name}" time="1e300">"#);
+        for i in 0..600 {
+            x.push_str(&format!(r#"<testcase name="t{i}" classname="{name}"><failure message="{name}"/></testcase>"#));
+        }
+        x.push_str(r#"</testsuite><testsuite time="1e300"/></testsuites>"#);
+        let j = parse(x.as_bytes()).unwrap();
+        assert_eq!((j.tests, j.failures, j.failed.len()), (600, 600, MAX_FAILURES_KEPT));
+        for f in &j.failed {
+            assert!(f.suite.chars().count() <= MAX_MESSAGE + 1 && f.suite.ends_with('…'), "{}", f.suite.len());
+            assert!(f.name.chars().count() <= 2 * (MAX_MESSAGE + 1) + 10, "{}", f.name.len());
+            assert!(f.message.chars().count() <= MAX_MESSAGE + 1);
+        }
+        assert_eq!(j.duration_ms, Some(u64::MAX), "two huge suite times saturate instead of wrapping");
+        assert_eq!(dom::parse_dom(x.as_bytes()).unwrap(), j);
     }
 
     #[test]

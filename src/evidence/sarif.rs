@@ -54,6 +54,17 @@ impl Sarif {
 pub(crate) const MAX_FINDINGS_PER_RULE: usize = 20;
 /// Most distinct rules a run may define or name in results that need the rule's default level.
 pub(crate) const MAX_RULES: usize = 100_000;
+/// Most tool names a log's summary lists (every run's results still count).
+const MAX_TOOLS: usize = 100;
+/// Longest tool, rule, level or severity name kept, in characters.
+const MAX_NAME: usize = 200;
+/// Longest message or location kept, in characters.
+const MAX_TEXT: usize = 2000;
+
+/// `s` cut to `max` characters, the cut marked with `…`.
+fn cut(s: &str, max: usize) -> String {
+    crate::text::truncate(s, max).into_owned()
+}
 
 /// What the streaming reader keeps of a rule.
 #[derive(Clone, Debug, Default)]
@@ -319,16 +330,24 @@ impl Run {
         if driver.too_many {
             return Err(format!("more than {MAX_RULES} rules in one run"));
         }
-        let tool = driver.name.unwrap_or_else(|| "unknown".into());
-        if !out.tools.contains(&tool) {
+        // Names and texts are cut as they are kept: the tool's name is copied into every finding, and a
+        // hostile log read on an approver's machine may make it tens of megabytes.
+        let tool = cut(driver.name.as_deref().unwrap_or("unknown"), MAX_NAME);
+        if out.tools.len() < MAX_TOOLS && !out.tools.contains(&tool) {
             out.tools.push(tool.clone());
         }
         let rules = driver.rules.unwrap_or_default();
+        // Rules by id, the first of an id as a search from the start finds it: built once per run (a search
+        // per result was quadratic in rules × results).
+        let mut by_id: HashMap<Option<&str>, &Rule> = HashMap::new();
+        for r in &rules {
+            by_id.entry(r.0.id.as_deref()).or_insert(&r.0);
+        }
         let rule_of = |index: Option<u64>, id: Option<&str>| -> Option<&Rule> {
             if let Some(i) = index {
                 return usize::try_from(i).ok().and_then(|i| rules.get(i)).map(|r| &r.0);
             }
-            rules.iter().map(|r| &r.0).find(|rule| rule.id.as_deref() == id)
+            by_id.get(&id).copied()
         };
         let mut counts = self.counts;
         for (key, n) in self.by_rule {
@@ -345,14 +364,14 @@ impl Run {
             let rule = rule_of(r.rule_index, r.rule_id.as_deref());
             out.findings.push(Finding {
                 tool: tool.clone(),
-                rule: r.rule_id.clone().or_else(|| rule.and_then(|x| x.id.clone())).unwrap_or_default(),
-                level: r
-                    .level
-                    .or_else(|| rule.and_then(|x| x.default_level.clone()))
-                    .unwrap_or_else(|| "warning".into()),
-                severity: rule.and_then(|x| x.severity.clone()),
-                message: r.message.unwrap_or_default(),
-                location: r.location,
+                rule: cut(r.rule_id.as_deref().or_else(|| rule.and_then(|x| x.id.as_deref())).unwrap_or(""), MAX_NAME),
+                level: cut(
+                    r.level.as_deref().or_else(|| rule.and_then(|x| x.default_level.as_deref())).unwrap_or("warning"),
+                    MAX_NAME,
+                ),
+                severity: rule.and_then(|x| x.severity.as_deref()).map(|s| cut(s, MAX_NAME)),
+                message: cut(r.message.as_deref().unwrap_or(""), MAX_TEXT),
+                location: r.location.as_deref().map(|l| cut(l, MAX_TEXT)),
             });
         }
         Ok(())
@@ -652,6 +671,30 @@ mod tests {
         assert_eq!(s.findings[0].severity.as_deref(), Some("10.0"));
         assert_eq!(s.findings[0].location.as_deref(), Some("Dockerfile:3"));
         assert!(s.summary().contains("Trivy"));
+    }
+
+    /// A tool name of megabytes is cut once per run, not copied whole into every finding; a log of many
+    /// runs lists at most [`MAX_TOOLS`] tools (every run still counts); a result's rule found by id is the
+    /// first rule of that id, as before the lookup was built per run.
+    #[test]
+    fn hostile_sizes_are_cut_and_rules_found_by_id() {
+        let tool = "T".repeat(1_000_000);
+        let mut runs = vec![format!(
+            r#"{{"tool":{{"driver":{{"name":"{tool}","rules":[{{"id":"r1","defaultConfiguration":{{"level":"error"}}}},{{"id":"r1","defaultConfiguration":{{"level":"note"}}}},{{"id":"r2","defaultConfiguration":{{"level":"note"}}}}]}}}},"results":[{{"ruleId":"r1","message":{{"text":"{tool}"}}}},{{"ruleId":"r2"}},{{"ruleId":"r3"}}]}}"#
+        )];
+        for i in 0..150 {
+            runs.push(format!(r#"{{"tool":{{"driver":{{"name":"tool{i}"}}}},"results":[{{"level":"warning"}}]}}"#));
+        }
+        let doc = format!(r#"{{"version":"2.1.0","runs":[{}]}}"#, runs.join(","));
+        let s = parse(doc.as_bytes()).unwrap();
+        assert_eq!((s.errors, s.warnings, s.notes), (1, 151, 1), "every run counts");
+        assert_eq!(s.tools.len(), MAX_TOOLS);
+        assert!(s.tools[0].chars().count() <= MAX_NAME && s.tools[0].ends_with('…'));
+        let first = &s.findings[0];
+        assert_eq!((first.rule.as_str(), first.level.as_str()), ("r1", "error"), "the first rule of the id");
+        assert!(first.tool.chars().count() <= MAX_NAME && first.message.chars().count() <= MAX_TEXT);
+        assert_eq!(s.findings[1].level, "note");
+        assert_eq!(s.findings[2].level, "warning", "a rule nobody declared: a warning");
     }
 
     #[test]

@@ -469,14 +469,15 @@ pub(crate) const CSV_COLUMNS: [&str; 24] = [
 ];
 
 /// One CSV field (RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet
-/// does not run it as a formula).
+/// does not run it as a formula). A field holding `;` is quoted too: a spreadsheet in a locale whose list
+/// separator is `;` would split it there, and the piece after it could start a formula.
 fn field(s: &str) -> String {
     let s = crate::text::safe(s);
     // A formula is defused (spaces before it too: some spreadsheets skip them); a number is not one, so a
     // negative duration stays a number instead of becoming the text `'-0.250`.
     let formula = s.trim_start().starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err();
     let s = if formula { format!("'{s}") } else { s };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    if s.contains([',', ';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 /// The report as CSV, one row per request.
@@ -602,6 +603,7 @@ mod tests {
     fn csv_fields_are_quoted_and_formulas_defused() {
         assert_eq!(field("plain"), "plain");
         assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("x;=cmd|' /C calc'!A0"), "\"x;=cmd|' /C calc'!A0\"", "one cell in a ; locale too");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(field(" =HYPERLINK(1)"), "' =HYPERLINK(1)");

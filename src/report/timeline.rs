@@ -101,6 +101,9 @@ pub(crate) fn human(minutes: f64) -> String {
 /// code marks (`*`, `_`, `~`, `` ` ``) are escaped too (a title in bold would imitate the report's own
 /// verdicts, a backtick would turn the rest of the cell into code), and `&` is written `&amp;`: a character
 /// reference (`&#x202E;`) would otherwise render as the very bidi override the terminal escaping removed.
+/// `$` is escaped (GitHub renders `$…$` as math), and so is what would open a block where the text starts
+/// a line or a list item (the header's governance lines): a leading `#`, `+` or `-`, and the `.` or `)`
+/// after leading digits (a heading, a nested list, a numbered list).
 pub(crate) fn cell(s: &str) -> String {
     let mut out = String::new();
     let text = crate::text::safe(s);
@@ -123,7 +126,15 @@ pub(crate) fn cell(s: &str) -> String {
             {
                 out.push('_')
             }
-            '\\' | '|' | '[' | ']' | '@' | '*' | '_' | '~' | '`' => {
+            '\\' | '|' | '[' | ']' | '@' | '*' | '_' | '~' | '`' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '+' | '-' if out.is_empty() => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if !out.is_empty() && out.bytes().all(|b| b.is_ascii_digit()) => {
                 out.push('\\');
                 out.push(c);
             }
@@ -218,6 +229,14 @@ mod tests {
         );
         assert_eq!(cell("ratio 3:1, time 10:30, file.txt"), "ratio 3:1, time 10:30, file.txt");
         assert_eq!(cell("[click](http://x)"), "\\[click\\](http\\://x)");
+        // What would open a block at the start of a list item, and math.
+        assert_eq!(cell("# heading"), "\\# heading");
+        assert_eq!(cell("- item"), "\\- item");
+        assert_eq!(cell("+ item"), "\\+ item");
+        assert_eq!(cell("12. item"), "12\\. item");
+        assert_eq!(cell("3) item"), "3\\) item");
+        assert_eq!(cell("$x^2$ costs $5"), "\\$x^2\\$ costs \\$5");
+        assert_eq!(cell("a-b #3 v1.2 (x)"), "a-b #3 v1.2 (x)", "only at the start");
         assert_eq!(
             cell("mail ops@evil.example or mailto:ops@evil.example"),
             "mail ops\\@evil.example or mailto:ops\\@evil.example"

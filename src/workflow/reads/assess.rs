@@ -143,13 +143,14 @@ pub(crate) fn assess_record(
             });
             // Test evidence clears the missing-tests flag by the rule that satisfies a `test` requirement
             // (a JUnit report with at least one test, or opaque evidence where the policy accepts it),
-            // read from the signed bodies, purged or not; failures count from every test report.
+            // read from the signed bodies, purged or not; failures count from every test report. The sum
+            // saturates: counts are signed claims of any member (each up to 2^53), and a sum that wrapped
+            // around would read another report's failures as none.
             let mut tests = Tests::default();
             for e in v.evidence.iter().filter(|e| e.rec.body.kind == "test") {
                 let b = &e.rec.body;
                 tests.attached |= crate::policy::evidence::satisfies(b, policy.evidence.accept_opaque).is_ok();
-                tests.failing +=
-                    b.counts.get("failures").copied().unwrap_or(0) + b.counts.get("errors").copied().unwrap_or(0);
+                tests.failing = add_failing(tests.failing, &b.counts);
             }
             let tier = crate::policy::evaluate::tier_of(v, None);
             let required = policy.evidence.tiers.get(&tier).is_some_and(|k| k.iter().any(|k| k == "test"));
@@ -182,4 +183,29 @@ pub(crate) fn assess_at(
     at: Pos,
 ) -> Result<Assessment, WorkflowError> {
     assess_record(ledger, &view.id, view.record(), Some(view), snap, at)
+}
+
+/// `total` with a test report's failures and errors (its signed `counts`) added, saturating: counts are
+/// claims of any member, each up to 2^53, and a sum that wrapped around would read another report's
+/// failures as none.
+fn add_failing(total: u64, counts: &std::collections::BTreeMap<String, u64>) -> u64 {
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    total.saturating_add(count("failures")).saturating_add(count("errors"))
+}
+
+#[cfg(test)]
+mod failing_tests {
+    /// A member's crafted counts cannot wrap the sum back to zero (which hid an honest report's failures).
+    #[test]
+    fn failing_counts_saturate_instead_of_wrapping() {
+        let honest = std::collections::BTreeMap::from([("failures".to_string(), 3u64)]);
+        let crafted = std::collections::BTreeMap::from([
+            ("failures".to_string(), u64::MAX / 2),
+            ("errors".to_string(), u64::MAX / 2 - 1),
+        ]);
+        let total = super::add_failing(super::add_failing(0, &honest), &crafted);
+        assert_eq!(total, u64::MAX);
+        assert_eq!(super::add_failing(total, &honest), u64::MAX);
+        assert_eq!(super::add_failing(0, &std::collections::BTreeMap::new()), 0);
+    }
 }
