@@ -450,3 +450,43 @@ fn a_component_map_linked_to_a_device_is_ignored() {
     // The commit also replaced the map itself (at the top level): "(root)".
     assert_eq!(show["record"]["components"], serde_json::json!(["(root)", "api"]), "{show}");
 }
+
+/// A repository cannot hide a change from the flags by telling git a text file is binary: its
+/// `.gitattributes` (`Cargo.lock -diff`, `*.yaml binary`) is not read for the change set, so a lock file's
+/// downgrade and a role's permissions are seen. A file that is binary by its bytes raises
+/// `UNINSPECTED_CONTENT`: low for an image, high for a lock file or configuration.
+#[test]
+fn a_file_git_is_told_is_binary_is_still_inspected_and_a_binary_one_is_flagged() {
+    let env = setup();
+    let dir = repo(&env);
+    write(&dir, ".gitattributes", "Cargo.lock -diff\n*.yaml binary\n");
+    write(&dir, "Cargo.lock", "[[package]]\nname = \"openssl\"\nversion = \"0.10.50\"\n");
+    write(&dir, "k8s/role.yaml", "kind: Role\nrules:\n  - verbs: [\"*\"]\n");
+    std::fs::write(dir.join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0old").unwrap();
+    std::fs::write(dir.join("settings.json"), b"{\"tls\": \0\"old\"}").unwrap();
+    commit(&dir, "before");
+    write(&dir, "Cargo.lock", "[[package]]\nname = \"openssl\"\nversion = \"0.10.66\"\n");
+    write(&dir, "k8s/role.yaml", "kind: Role\nrules:\n  - verbs: [\"get\"]\n");
+    std::fs::write(dir.join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0new").unwrap();
+    std::fs::write(dir.join("settings.json"), b"{\"tls\": \0\"new\"}").unwrap();
+    let c = commit(&dir, "bump openssl, narrow the role, new logo");
+    let show = request(&env, &dir, &c, &[]);
+    let got = flags(&show);
+    for want in [
+        ("DEPENDENCY_DOWNGRADE", "Cargo.lock:3"),
+        ("AUTHZ_CONFIG", "k8s/role.yaml:3"),
+        ("UNINSPECTED_CONTENT", "logo.png:1"),
+        ("UNINSPECTED_CONTENT", "settings.json:1"),
+    ] {
+        assert!(got.iter().any(|(id, at)| (id.as_str(), at.as_str()) == want), "{want:?} in {got:?}");
+    }
+    let severity = |at: &str| {
+        show["assessment"]["flags"].as_array().unwrap().iter().find(|f| f["location"] == at).unwrap()["severity"]
+            .clone()
+    };
+    assert_eq!(severity("logo.png:1"), "low");
+    assert_eq!(severity("settings.json:1"), "high");
+    assert!(
+        !got.iter().any(|(id, at)| id == "UNINSPECTED_CONTENT" && (at.starts_with("Cargo") || at.starts_with("k8s")))
+    );
+}

@@ -19,6 +19,7 @@ pub(crate) const KNOWN_BAD_ARTIFACT: &str = "KNOWN_BAD_ARTIFACT";
 pub(crate) const GATE_BYPASS: &str = "GATE_BYPASS";
 pub(crate) const MIGRATION_OR_DESTRUCTIVE: &str = "MIGRATION_OR_DESTRUCTIVE";
 pub(crate) const SECRET_REINTRODUCED: &str = "SECRET_REINTRODUCED";
+pub(crate) const UNINSPECTED_CONTENT: &str = "UNINSPECTED_CONTENT";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,6 +200,27 @@ fn file_rules(f: &FileChange, out: &mut Vec<Flag>) {
     } else if migration_path.is_match(&path) {
         let what = if f.status == "deleted" { "removes a schema migration" } else { "changes a schema migration" };
         flag(out, MIGRATION_OR_DESTRUCTIVE, Severity::High, what.into(), loc(f, f.first_line()));
+    }
+
+    // A file whose change the diff gives no lines for (git called it binary: by its bytes, or because an
+    // attribute said so) passes every rule above that reads lines. Nothing here can say what it changes,
+    // so the request says so: high where a lock file, manifest or configuration would hide a downgrade, a
+    // credential or a permission that way; low for other files (images, archives).
+    static CONFIG_PATH: OnceLock<Regex> = OnceLock::new();
+    if f.binary {
+        let config = re(
+            &CONFIG_PATH,
+            r"(^|/)(cargo\.lock|package-lock\.json|go\.sum|go\.mod|poetry\.lock|gemfile\.lock|yarn\.lock|pnpm-lock\.yaml|composer\.lock|pipfile\.lock|uv\.lock|requirements[^/]*\.txt|dockerfile|\.env[^/]*|\.gitattributes)$|\.(ya?ml|json|toml|ini|conf|cfg|properties|xml|tf|tfvars|rego|sql|sh|env)$",
+        );
+        let (severity, what) = if config.is_match(&path) {
+            (
+                Severity::High,
+                "a lock file or configuration whose change the diff does not show (git treats it as binary)",
+            )
+        } else {
+            (Severity::Low, "a binary file: its change was not inspected")
+        };
+        flag(out, UNINSPECTED_CONTENT, severity, what.into(), loc(f, f.first_line()));
     }
 
     let secrets = SECRETS.get_or_init(|| {

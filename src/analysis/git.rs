@@ -143,7 +143,17 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     if commits.is_empty() {
         return Err(format!("{spec} names no commits to revert"));
     }
-    let diff = git(repo, &["diff", "--no-ext-diff", "--no-textconv", "-M", "--unified=3", &tip, &base, "--"])?;
+    // Attributes from the empty tree, not the checkout: a `.gitattributes` the repository carries (`Cargo.lock
+    // -diff`, `*.yaml binary`) would otherwise make git print "Binary files differ" for a text file and hide
+    // its lines from every flag. Git that predates `--attr-source` (2.40) diffs with the checkout's
+    // attributes; a file it calls binary still raises `UNINSPECTED_CONTENT`.
+    let diff_args = ["diff", "--no-ext-diff", "--no-textconv", "-M", "--unified=3", &tip, &base, "--"];
+    let no_attributes = format!("--attr-source={EMPTY_TREE}");
+    let diff = match git(repo, &[&[no_attributes.as_str()][..], &diff_args[..]].concat()) {
+        Ok(d) => d,
+        Err(e) if e.contains("attr-source") || e.contains("unknown option") => git(repo, &diff_args)?,
+        Err(e) => return Err(e),
+    };
     let files = super::diff::parse(&diff).map_err(|e| e.0)?;
     let map = component_map(repo);
     let components = components_of(files.iter().map(|f| f.path.as_str()), &map);

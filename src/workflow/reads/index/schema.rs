@@ -5,7 +5,7 @@ use crate::workflow::error::WorkflowError;
 use rusqlite::{OptionalExtension, params};
 
 /// Bumped whenever what the index stores or how it is computed changes: a mismatch rebuilds it.
-pub(super) const INDEX_VERSION: &str = "21";
+pub(super) const INDEX_VERSION: &str = "22";
 
 pub(super) fn ensure(ledger: &Ledger) -> Result<(), rusqlite::Error> {
     ensure_in(ledger, "main")
