@@ -120,12 +120,12 @@ pub fn record(data: &[u8]) {
     }
 }
 
-/// `git log` output as `--from-git` asks for it (the first half), and a `.rollcall.toml` component map
-/// (the second), with the map applied to the commit subjects as paths.
+/// `git log` output as `--from-git` asks for it (NUL-separated fields; before the first U+0001), and a
+/// `.rollcall.toml` component map (after it), with the map applied to the commit subjects as paths.
 pub fn git_log(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let (log, toml) = text.split_once('\0').unwrap_or((text, ""));
-    let commits = crate::analysis::git::parse_log(log);
+    let (log, toml) = text.split_once('\u{1}').unwrap_or((text, ""));
+    let commits = crate::analysis::git::parse_log(log).unwrap_or_default();
     let map = crate::analysis::git::parse_component_map(toml);
     let _ = crate::analysis::git::components_of(commits.iter().map(|c| c.subject.as_str()), &map);
 }

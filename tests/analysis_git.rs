@@ -413,6 +413,17 @@ fn diff_files_and_git_errors() {
     assert!(
         run(with(&["--from-git", dir.to_str().unwrap(), "--revert=--upload-pack=evil"])).contains("not a revision")
     );
+    // A range whose start is not an ancestor of its end: `git revert A..B` would undo every commit since
+    // their merge base, while `git diff B A` (the change set) showed two trees that match: refused.
+    let main = git(&dir, &["rev-parse", "HEAD"]);
+    write(&dir, "services/payments/auth.py", "require_mfa = True\n");
+    let tip = commit(&dir, "require MFA");
+    git(&dir, &["checkout", "-q", "-b", "side", &main]);
+    write(&dir, "services/payments/auth.py", "require_mfa = True\n");
+    let side = commit(&dir, "same tree on a side branch");
+    git(&dir, &["checkout", "-q", "main"]);
+    let refused = run(with(&["--from-git", dir.to_str().unwrap(), "--revert", &format!("{side}..{tip}")]));
+    assert!(refused.contains("is not an ancestor of"), "{refused}");
     let bad = file(&env, "bad.diff", "diff --git a/x b/x\n@@ what @@\n");
     assert!(
         run(with(&[
@@ -489,4 +500,23 @@ fn a_file_git_is_told_is_binary_is_still_inspected_and_a_binary_one_is_flagged()
     assert!(
         !got.iter().any(|(id, at)| id == "UNINSPECTED_CONTENT" && (at.starts_with("Cargo") || at.starts_with("k8s")))
     );
+}
+
+/// A commit message holding the separators git log output was once split by (U+001E, U+001F) cannot drop
+/// its own record: the security fix it names is still seen, and no forged commit appears in the change set.
+#[test]
+fn a_commit_message_cannot_split_or_forge_records() {
+    let env = setup();
+    let dir = repo(&env);
+    write(&dir, "services/payments/parse.c", "int parse(char *s) { return strlen(s); }\n");
+    commit(&dir, "parser");
+    write(&dir, "services/payments/parse.c", "int parse(char *s) { return strnlen(s, 64); }\n");
+    let forged =
+        "\u{1e}0000000000000000000000000000000000000000\u{1f}Mallory <m@x>\u{1f}2026-01-01T00:00:00Z\u{1f}fake";
+    let fix = commit(&dir, &format!("\u{1e}fix CVE-2024-3094 style overflow\n\nbody {forged}"));
+    let show = request(&env, &dir, &fix, &[]);
+    assert_eq!(flags(&show), vec![("REVERTS_SECURITY_FIX".to_string(), format!("commit {}", &fix[..12]))]);
+    let cs = &show["record"]["changeset"]["commits"];
+    assert_eq!(cs.as_array().unwrap().len(), 1, "{cs}");
+    assert_eq!(cs[0], fix.as_str());
 }

@@ -278,10 +278,22 @@ fn commands_never_see_the_passphrase() {
         format!("[[on]]\nevents = [\"review.overdue\"]\ncommand = [{:?}]\n", script.display().to_string()),
     )
     .unwrap();
-    env.ok(&["notify", "test", "review.overdue"]);
+    // The exchange's token, and git's variables that carry it in the CI recipes, are not passed either.
+    let token = "url.https://x-access-token:ghs_secret0123@github.example/.insteadOf";
+    let run = env
+        .cmd()
+        .args(["notify", "test", "review.overdue"])
+        .env("ROLLCALL_EXCHANGE_TOKEN", "ghs_secret0123")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", token)
+        .env("GIT_CONFIG_VALUE_0", "https://github.example/")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let seen = std::fs::read_to_string(&out).unwrap();
     assert!(seen.contains("ROLLCALL_HOME="), "the rest of the environment is passed: {seen}");
     assert!(!seen.contains(PASS) && !seen.contains("ROLLCALL_PASSPHRASE"), "{seen}");
+    assert!(!seen.contains("ghs_secret0123") && !seen.contains("GIT_CONFIG"), "{seen}");
 }
 
 #[test]

@@ -51,27 +51,48 @@ fn resolve(repo: &Path, rev: &str) -> Result<String, String> {
 }
 
 fn commits(repo: &Path, range: &[&str]) -> Result<Vec<Commit>, String> {
-    let mut args = vec!["log", "--no-merges", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%b%x1e"];
+    let mut args = vec!["log", "--no-merges", "--format=%H%x00%an <%ae>%x00%aI%x00%s%x00%b%x00"];
     args.extend_from_slice(range);
-    Ok(parse_log(&git(repo, &args)?))
+    parse_log(&git(repo, &args)?)
 }
 
-/// Commits from `git log` output in the format `commits` asks for: records ended by U+001E, fields
-/// (id, author, date, subject, body) separated by U+001F. A record with fewer than four fields is skipped.
-pub(crate) fn parse_log(out: &str) -> Vec<Commit> {
-    out.split('\u{1e}')
-        .filter(|r| !r.trim().is_empty())
-        .filter_map(|r| {
-            let mut f = r.trim_start_matches('\n').splitn(5, '\u{1f}');
-            Some(Commit {
-                id: f.next()?.to_string(),
-                author: f.next()?.to_string(),
-                date: f.next()?.to_string(),
-                subject: f.next()?.to_string(),
-                body: f.next().unwrap_or("").trim().to_string(),
-            })
-        })
-        .collect()
+/// Commits from `git log` output in the format `commits` asks for: five fields (id, author, date, subject,
+/// body), each ended by a NUL byte, records separated by a newline. Git keeps NUL out of commit messages;
+/// U+001E and U+001F, the separators used before, are allowed in them, so a message could split its own
+/// record (its security words never reaching `REVERTS_SECURITY_FIX`) or forge one with any id and author.
+/// Every record's id must be an object name, so output that does not fit is refused, not read.
+pub(crate) fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
+    let mut commits = Vec::new();
+    let mut fields = out.split('\0');
+    while let Some(id) = fields.next().map(|f| f.trim_start_matches('\n')) {
+        if id.trim().is_empty() {
+            if fields.next().is_some() {
+                return Err("git log printed a record without a commit id".into());
+            }
+            break;
+        }
+        let (Some(author), Some(date), Some(subject), Some(body)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err("git log printed a record of fewer than five fields".into());
+        };
+        if !object_name(id) {
+            return Err(format!("git log printed {:?} where a commit id belongs", crate::text::prefix(id, 80)));
+        }
+        commits.push(Commit {
+            id: id.to_string(),
+            author: author.to_string(),
+            date: date.to_string(),
+            subject: subject.to_string(),
+            body: body.trim().to_string(),
+        });
+    }
+    Ok(commits)
+}
+
+/// Whether `s` is a full object name (SHA-1 or SHA-256, lowercase hex, as `%H` prints it).
+fn object_name(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Component names by path prefix from `.rollcall.toml` (`[components]` table: "prefix/" = "name").
@@ -124,6 +145,18 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     let (base, tip, range_arg, argv_target) = match spec.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (resolve(repo, a)?, resolve(repo, b)?);
+            // The change set is `git diff B A`; `git revert A..B` undoes the commits reachable from B and
+            // not from A. The two are the same change only when A is an ancestor of B: otherwise the signed
+            // command would undo every commit since their merge base while the change set (and its flags)
+            // showed the difference of two unrelated trees, empty when they match.
+            if git(repo, &["merge-base", "--is-ancestor", &a, &b]).is_err() {
+                return Err(format!(
+                    "{} is not an ancestor of {}: give a range A..B where A is (the change set would not be what \
+                     `git revert A..B` undoes)",
+                    crate::text::safe(a.get(..12).unwrap_or(&a)),
+                    crate::text::safe(b.get(..12).unwrap_or(&b))
+                ));
+            }
             let range = format!("{a}..{b}");
             (a, b, range.clone(), range)
         }
@@ -165,4 +198,31 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
         to,
         components,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_log;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+
+    /// Records of NUL-ended fields; the separators used before (U+001E, U+001F) are text inside a field, so
+    /// a message cannot split its own record or forge another; output that does not fit is refused.
+    #[test]
+    fn log_records_are_read_by_nul_and_their_ids_checked() {
+        let forged = format!("\u{1e}{B}\u{1f}Mallory <m@x>\u{1f}2026-01-01T00:00:00Z\u{1f}fake\u{1f}");
+        let out = format!(
+            "{A}\0Ann <a@x>\02026-03-01T10:00:00+00:00\0\u{1e}fix CVE-2024-1234\0body {forged}\0\n\
+             {B}\0Bob <b@x>\02026-03-02T10:00:00+00:00\0second\0\0\n"
+        );
+        let got = parse_log(&out).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].id.as_str(), got[0].subject.as_str()), (A, "\u{1e}fix CVE-2024-1234"));
+        assert!(got[0].body.contains("Mallory"), "the forged record is text of the body");
+        assert_eq!((got[1].id.as_str(), got[1].author.as_str(), got[1].body.as_str()), (B, "Bob <b@x>", ""));
+        assert!(parse_log("").unwrap().is_empty());
+        assert!(parse_log(&format!("{A}\0Ann\0date\0")).unwrap_err().contains("fewer than five"));
+        assert!(parse_log("not-an-id\0a\0b\0c\0d\0\n").unwrap_err().contains("where a commit id belongs"));
+    }
 }

@@ -5,7 +5,6 @@
 use super::changeset::FileChange;
 use crate::evidence::osv::version_cmp;
 use regex::Regex;
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// One package going from `from` (now) back to `to` (after the revert).
@@ -36,126 +35,153 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pat).expect("static regex"))
 }
 
-/// (package, version, line) pairs from `lines` of a lock file of `eco`. Formats whose name and version
-/// are on separate lines (Cargo.lock, poetry.lock, package-lock.json) pair a version with the nearest
-/// name above it in the same hunk.
-fn versions<'a>(
-    eco: &str,
-    lines: impl Iterator<Item = (u64, &'a str)>,
-    context_names: &BTreeMap<u64, String>,
-) -> Vec<(String, String, u64)> {
+/// What one line of a lock file of an ecosystem says.
+enum Line {
+    /// A package's name, for the version lines after it on the same side.
+    Name(String),
+    /// A new package block (`[[package]]`): no name until one is given.
+    Block,
+    /// A version, of the name before it on the same side.
+    Version(String),
+    /// A package and its version on one line.
+    Entry(String, String),
+    Other,
+}
+
+/// What `text` (a line without its marker) of a lock file of `eco` says.
+fn read_line(eco: &str, text: &str) -> Line {
     static NAME: OnceLock<Regex> = OnceLock::new();
     static VERSION: OnceLock<Regex> = OnceLock::new();
     static GO: OnceLock<Regex> = OnceLock::new();
     static REQ: OnceLock<Regex> = OnceLock::new();
     static GEM: OnceLock<Regex> = OnceLock::new();
     static NPM: OnceLock<Regex> = OnceLock::new();
+    static NV: OnceLock<Regex> = OnceLock::new();
     let name_re = re(&NAME, r#"^\s*name\s*=\s*"([^"]+)""#);
     let version_re = re(&VERSION, r#"^\s*version\s*=\s*"([^"]+)""#);
-    let mut out = Vec::new();
-    let mut last_name: Option<String> = None;
-    for (n, l) in lines {
-        match eco {
-            "Go" => {
-                if let Some(c) = re(&GO, r"^(\S+)\s+(v[0-9][^\s/]*)(/go\.mod)?\s+h1:").captures(l) {
-                    if c.get(3).is_none() {
-                        out.push((c[1].to_string(), c[2].to_string(), n));
-                    }
-                }
-            }
-            "PyPI"
-                if !l.contains('=') || l.trim_start().starts_with("name") || l.trim_start().starts_with("version") =>
+    let block = || text.trim() == "[[package]]";
+    let named = || {
+        if let Some(c) = name_re.captures(text) {
+            Line::Name(c[1].to_string())
+        } else if let Some(c) = version_re.captures(text) {
+            Line::Version(c[1].to_string())
+        } else if block() {
+            Line::Block
+        } else {
+            Line::Other
+        }
+    };
+    match eco {
+        "Go" => match re(&GO, r"^(\S+)\s+(v[0-9][^\s/]*)(/go\.mod)?\s+h1:").captures(text) {
+            Some(c) if c.get(3).is_none() => Line::Entry(c[1].to_string(), c[2].to_string()),
+            _ => Line::Other,
+        },
+        "PyPI"
+            if !text.contains('=')
+                || text.trim_start().starts_with("name")
+                || text.trim_start().starts_with("version") =>
+        {
+            named()
+        }
+        "PyPI" => match re(&REQ, r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)").captures(text) {
+            Some(c) => Line::Entry(c[1].to_lowercase(), c[2].to_string()),
+            None => Line::Other,
+        },
+        "RubyGems" => match re(&GEM, r"^    ([A-Za-z0-9_.\-]+) \(([0-9][^)]*)\)$").captures(text) {
+            Some(c) => Line::Entry(c[1].to_string(), c[2].to_string()),
+            None => Line::Other,
+        },
+        "npm" => {
+            if let Some(c) = re(&NPM, r#"^\s*"(?:node_modules/)?([^"]+)":\s*\{"#).captures(text) {
+                Line::Name(c[1].rsplit("node_modules/").next().unwrap_or(&c[1]).to_string())
+            } else if let Some(c) =
+                version_re.captures(text).or_else(|| re(&NV, r#"^\s*"version":\s*"([^"]+)""#).captures(text))
             {
-                if let Some(c) = name_re.captures(l) {
-                    last_name = Some(c[1].to_string());
-                } else if let Some(c) = version_re.captures(l) {
-                    let name =
-                        last_name.clone().or_else(|| context_names.range(..n).next_back().map(|(_, v)| v.clone()));
-                    if let Some(name) = name {
-                        out.push((name, c[1].to_string(), n));
-                    }
-                }
-            }
-            "PyPI" => {
-                if let Some(c) = re(&REQ, r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*==\s*([^\s;#]+)").captures(l) {
-                    out.push((c[1].to_lowercase(), c[2].to_string(), n));
-                }
-            }
-            "RubyGems" => {
-                if let Some(c) = re(&GEM, r"^    ([A-Za-z0-9_.\-]+) \(([0-9][^)]*)\)$").captures(l) {
-                    out.push((c[1].to_string(), c[2].to_string(), n));
-                }
-            }
-            "npm" => {
-                if let Some(c) = re(&NPM, r#"^\s*"(?:node_modules/)?([^"]+)":\s*\{"#).captures(l) {
-                    last_name = Some(c[1].rsplit("node_modules/").next().unwrap_or(&c[1]).to_string());
-                } else if let Some(c) = re(&VERSION, r#"^\s*version\s*=\s*"([^"]+)""#).captures(l).or_else(|| {
-                    static NV: OnceLock<Regex> = OnceLock::new();
-                    re(&NV, r#"^\s*"version":\s*"([^"]+)""#).captures(l)
-                }) {
-                    let name =
-                        last_name.clone().or_else(|| context_names.range(..n).next_back().map(|(_, v)| v.clone()));
-                    if let Some(name) = name {
-                        out.push((name, c[1].to_string(), n));
-                    }
-                }
-            }
-            _ => {
-                if let Some(c) = name_re.captures(l) {
-                    last_name = Some(c[1].to_string());
-                } else if let Some(c) = version_re.captures(l) {
-                    let name =
-                        last_name.clone().or_else(|| context_names.range(..n).next_back().map(|(_, v)| v.clone()));
-                    if let Some(name) = name {
-                        out.push((name, c[1].to_string(), n));
-                    }
-                }
+                Line::Version(c[1].to_string())
+            } else {
+                Line::Other
             }
         }
+        _ => named(),
     }
-    out
 }
 
-/// Names from context lines (unchanged `name = "x"` above a changed version line), by new-side line.
-fn context_names(f: &FileChange) -> BTreeMap<u64, String> {
-    static NAME: OnceLock<Regex> = OnceLock::new();
-    static NPM: OnceLock<Regex> = OnceLock::new();
-    let name_re = re(&NAME, r#"^\s*name\s*=\s*"([^"]+)""#);
-    let npm_re = re(&NPM, r#"^\s*"(?:node_modules/)?([^"]+)":\s*\{"#);
-    let mut m = BTreeMap::new();
+/// (package, version, line) entries of one side of a lock file's change.
+type Entries = Vec<(String, String, u64)>;
+
+/// The *now* entries (from the lines the revert removes, numbered in the current tree) and the *back*
+/// entries (from the lines it adds, numbered after it) of lock file `f` of `eco`. Each hunk is walked in
+/// order with a name for each side, both unknown at the hunk's start: a name line sets the name of the
+/// sides it is on (a context line both, a removed line the current side, an added line the reverted
+/// side), a `[[package]]` line forgets it the same way, and a removed or added version line is paired with
+/// its own side's name. (A name carried across hunks, or read from the other side's numbering, once gave a
+/// package's version to the package added just above it.)
+fn entries(eco: &str, f: &FileChange) -> (Entries, Entries) {
+    let (mut now, mut back) = (Vec::new(), Vec::new());
     for h in &f.hunks {
-        let mut new = h.new_start;
-        let mut old = h.old_start;
+        let (mut old, mut new) = (h.old_start, h.new_start);
+        let mut names: [Option<String>; 2] = [None, None];
         for l in &h.lines {
             let (mark, text) = l.split_at(l.char_indices().nth(1).map_or(l.len(), |(i, _)| i));
-            if let Some(c) = name_re.captures(text).or_else(|| npm_re.captures(text)) {
-                let name = c[1].rsplit("node_modules/").next().unwrap_or(&c[1]).to_string();
-                // Key by both sides' numbering so lookups from either side find it.
-                m.insert(new.max(old), name);
+            let sides: &[usize] = match mark {
+                "-" => &[0],
+                "+" => &[1],
+                " " => &[0, 1],
+                _ => &[],
+            };
+            let changed = match mark {
+                "-" => Some((0, old)),
+                "+" => Some((1, new)),
+                _ => None,
+            };
+            let mut push = |side: usize, package: String, version: String, line: u64| {
+                if side == 0 { &mut now } else { &mut back }.push((package, version, line));
+            };
+            match read_line(eco, text) {
+                Line::Name(n) => sides.iter().for_each(|&s| names[s] = Some(n.clone())),
+                Line::Block => sides.iter().for_each(|&s| names[s] = None),
+                Line::Version(v) => {
+                    if let Some((side, line)) = changed
+                        && let Some(name) = &names[side]
+                    {
+                        push(side, name.clone(), v, line);
+                    }
+                }
+                Line::Entry(p, v) => {
+                    if let Some((side, line)) = changed {
+                        push(side, p, v, line);
+                    }
+                }
+                Line::Other => {}
             }
             match mark {
                 "+" => new += 1,
                 "-" => old += 1,
-                _ => {
+                " " => {
                     new += 1;
                     old += 1;
                 }
+                _ => {}
             }
         }
     }
-    m
+    (now, back)
 }
 
-/// Every package whose version the revert moves backwards.
+/// Every package whose version the revert moves backwards: a back version that orders before the highest
+/// now version of the same package (the first one found once let a removed older duplicate hide it).
 pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
     let mut out = Vec::new();
     for f in files {
         let Some(eco) = ecosystem(&f.path) else { continue };
-        let ctx = context_names(f);
-        let now: Vec<_> = versions(eco, f.removed_lines(), &ctx);
-        let back: Vec<_> = versions(eco, f.added_lines(), &ctx);
+        let (now, back) = entries(eco, f);
         for (pkg, to, line) in &back {
-            if let Some((_, from, _)) = now.iter().find(|(p, _, _)| p == pkg)
+            let highest = now
+                .iter()
+                .filter(|(p, _, _)| p == pkg)
+                .map(|(_, v, _)| v)
+                .reduce(|a, b| if version_cmp(b, a) == std::cmp::Ordering::Greater { b } else { a });
+            if let Some(from) = highest
                 && version_cmp(to, from) == std::cmp::Ordering::Less
             {
                 out.push(Downgrade {
@@ -206,5 +232,29 @@ mod tests {
         assert_eq!(downgrades(&parse(npm).unwrap())[0].package, "lodash");
         let up = "--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -10,3 +10,3 @@\n name = \"serde\"\n-version = \"1.0.1\"\n+version = \"1.0.2\"\n";
         assert!(downgrades(&parse(up).unwrap()).is_empty());
+    }
+
+    /// A package the revert adds just above a changed one does not take its version: each side keeps its
+    /// own name, from its own lines, within the hunk (a context name read by the other side's numbering,
+    /// or carried from an earlier hunk, gave `openssl`'s downgrade to `aaa`, and advisories for `openssl`
+    /// matched nothing).
+    #[test]
+    fn a_package_added_above_a_downgrade_does_not_take_its_name() {
+        let d = "--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -10,6 +10,11 @@\n+[[package]]\n+name = \"aaa\"\n+version = \"9.0.0\"\n+source = \"registry\"\n+\n [[package]]\n name = \"openssl\"\n-version = \"0.10.66\"\n+version = \"0.10.55\"\n source = \"registry\"\n@@ -40,3 +45,3 @@\n-version = \"2.0.0\"\n+version = \"1.0.0\"\n checksum = \"x\"\n";
+        let g = downgrades(&parse(d).unwrap());
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert_eq!(
+            (g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str(), g[0].line),
+            ("openssl", "0.10.66", "0.10.55", 17)
+        );
+    }
+
+    /// A removed older duplicate listed first does not hide the downgrade of the newer one.
+    #[test]
+    fn the_highest_current_version_is_compared() {
+        let d = "--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1,8 +1,4 @@\n-[[package]]\n-name = \"openssl\"\n-version = \"0.9.0\"\n-\n [[package]]\n name = \"openssl\"\n-version = \"0.10.66\"\n+version = \"0.10.55\"\n";
+        let g = downgrades(&parse(d).unwrap());
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert_eq!((g[0].from.as_str(), g[0].to.as_str()), ("0.10.66", "0.10.55"));
     }
 }

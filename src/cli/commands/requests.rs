@@ -64,7 +64,7 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
                     None if record.revert_cmd.is_none() && from_file.is_none() => {
                         return Err(WorkflowError::Usage(format!(
                             "{}: give the exact command{} with --revert-cmd (approvers sign it as the operation)",
-                            workflow::reconcile::no_revert_command(&o.source, &p.to),
+                            workflow::reconcile::no_revert_command(&o.source, &o.env, &o.component, &p.to),
                             if p.post_hoc { " that ran" } else { "" }
                         )));
                     }

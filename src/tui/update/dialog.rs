@@ -358,7 +358,7 @@ pub(super) fn start_from_observed(s: &mut AppState, a: &crate::tui::model::Alert
             1,
             format!(
                 "revert    {}: type the exact command{} in the revert command field",
-                crate::workflow::reconcile::no_revert_command(&a.source, &p.to),
+                crate::workflow::reconcile::no_revert_command(&a.source, &a.env, &a.component, &p.to),
                 if p.post_hoc { " that ran" } else { "" }
             ),
         );

@@ -95,17 +95,14 @@ fn kill_all(child: &mut std::process::Child) {
     let _ = child.kill();
 }
 
-/// Variables of this process a command never sees: the passphrases that unlock keys.
-const WITHHELD: [&str; 2] = crate::child::PASSPHRASES;
-
-/// The process for `argv`: piped, without the passphrases, leading its own process group.
+/// The process for `argv`: piped, leading its own process group, and without what this process holds
+/// for itself ([`crate::child::without_passphrases`]: the passphrases that unlock keys, the exchange's
+/// token, and git's variables, which carry that token as `GIT_CONFIG_*` in the CI recipes while `execute`
+/// and `sync` notify).
 fn command(argv: &[String]) -> Option<Command> {
     let (program, args) = argv.split_first()?;
-    let mut cmd = Command::new(program);
+    let mut cmd = crate::child::without_passphrases(program);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for v in WITHHELD {
-        cmd.env_remove(v);
-    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -264,11 +261,10 @@ mod tests {
     }
 
     #[test]
-    fn passphrases_are_withheld() {
+    fn passphrases_and_the_exchange_token_are_withheld() {
         let cmd = command(&sh("true")).unwrap();
         let removed: Vec<_> = cmd.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_owned()).collect();
-        assert_eq!(removed.len(), 2);
-        for v in ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE"] {
+        for v in ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE", crate::child::EXCHANGE_TOKEN] {
             assert!(removed.iter().any(|k| k == v), "{v}");
         }
         assert!(command(&[]).is_none());

@@ -466,8 +466,22 @@ fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
     match same_revision(to, o.to.trim()) {
         Some(true) => Agreement::Agree,
         Some(false) => Agreement::Differ,
+        None if artifact_contradicts(to, &o.source, o.artifact.as_deref()) => Agreement::Differ,
         None => Agreement::Incomparable,
     }
+}
+
+/// Whether an observation whose own revision cannot be compared with the request's `to` (an Argo CD
+/// history id against a commit) still says it deployed something else: Argo CD's artifact is the
+/// revisions it synced (commit ids, chart versions, joined by `", "`), and when some of them are of the
+/// request's kind and none is its `to`, the rollback went elsewhere. (It was taken as one that could not
+/// be compared, and an approved request for commit X cleared a rollback that deployed commit Y.)
+fn artifact_contradicts(to: &str, source: &str, artifact: Option<&str>) -> bool {
+    source == "argocd"
+        && artifact.is_some_and(|a| {
+            let verdicts: Vec<bool> = a.split(", ").filter_map(|item| same_revision(to, item.trim())).collect();
+            !verdicts.is_empty() && !verdicts.contains(&true)
+        })
 }
 
 /// Whether the artifact an observation names (`"CHART (app VERSION)"`, images joined by `", "`, commit
@@ -591,8 +605,15 @@ fn not_approved(r: &RequestFacts, at: DateTime<Utc>) -> Option<String> {
 /// request records as its revert operation).
 /// The names come from an ingested history, so each is one argument however it is spelled: a component
 /// named `web --post-renderer ./x` stays one (odd) argument instead of adding a flag to the command.
+///
+/// A name or revision starting with `-` gets no command: the tool would read it as an option (an Argo CD
+/// application named `--server=evil.example:443` would send the rollback, and the token beside it, to
+/// another server). The filer gives the command ([`no_revert_command`] says why).
 fn revert_command(source: &str, env: &str, component: &str, to: &str) -> Option<String> {
     use crate::audit::record::join_command;
+    if [env, component, to].iter().any(|v| option_like(v)) {
+        return None;
+    }
     Some(match source {
         "helm" => join_command(&["helm", "rollback", component, to]),
         // A number: the revision of a Deployment's ReplicaSets (or a ControllerRevision's equal content).
@@ -621,11 +642,22 @@ pub fn knows_revert_command(source: &str, to: &str) -> bool {
     revert_command(source, "", "", to).is_some()
 }
 
+/// Whether a tool would read `v`, given as an argument, as one of its options.
+fn option_like(v: &str) -> bool {
+    v.trim_start().starts_with('-')
+}
+
 /// Why a request filed from an observation of `source` (back to revision `to`) needs its revert command
 /// given: rollcall knows none for that source, or (Kubernetes) for a revision known only by its name. The
 /// caller says how to give it.
-pub fn no_revert_command(source: &str, to: &str) -> String {
-    if knows_revert_command(source, "1") {
+pub fn no_revert_command(source: &str, env: &str, component: &str, to: &str) -> String {
+    if let Some(v) = [env, component, to].into_iter().find(|v| option_like(v)) {
+        format!(
+            "rollcall writes no command with {:?} as an argument ({} would read it as an option)",
+            crate::text::safe(v),
+            crate::text::safe(source)
+        )
+    } else if knows_revert_command(source, "1") {
         format!(
             "rollcall knows no rollback command to {} revision {} (a revision known only by its name)",
             crate::text::safe(source),
@@ -916,7 +948,7 @@ mod tests {
         assert_eq!(named.revert_command, None);
         assert!(!knows_revert_command("kubernetes", "db-7c9d5b8f6d"));
         assert_eq!(
-            no_revert_command("kubernetes", "db-7c9d5b8f6d"),
+            no_revert_command("kubernetes", "data", "db", "db-7c9d5b8f6d"),
             "rollcall knows no rollback command to kubernetes revision db-7c9d5b8f6d (a revision known only by its name)"
         );
         let numbered = prefill("kubernetes", "shop", "checkout", "3", Some("2"), "1", true, at).unwrap();
@@ -925,7 +957,31 @@ mod tests {
             Some("kubectl rollout undo deployment/checkout --to-revision=1 --namespace shop")
         );
         assert!(knows_revert_command("kubernetes", "1") && knows_revert_command("helm", "x"));
-        assert_eq!(no_revert_command("github", "abc"), "rollcall knows no rollback command for github deployments");
+        assert_eq!(
+            no_revert_command("github", "prod", "api", "abc"),
+            "rollcall knows no rollback command for github deployments"
+        );
+    }
+
+    /// A name or revision from an ingested history that a tool would read as an option gets no command:
+    /// an Argo CD application named `--server=…` would have sent the rollback (and the job's token) to
+    /// another server. The filer is told why and gives the command.
+    #[test]
+    fn names_a_tool_would_read_as_options_get_no_command() {
+        let at = "2026-03-01T00:00:00Z";
+        for (source, env, component, to) in [
+            ("argocd", "prod", "--server=evil.example:443", "7"),
+            ("argocd", "prod", "shop", "-1"),
+            ("helm", "prod", "-n", "3"),
+            ("kubernetes", "--kubeconfig=/tmp/x", "checkout", "1"),
+        ] {
+            let p = prefill(source, env, component, "9", Some("8"), to, true, at).unwrap();
+            assert_eq!(p.revert_command, None, "{source} {env} {component} {to}");
+            let why = no_revert_command(source, env, component, to);
+            assert!(why.contains("would read it as an option"), "{why}");
+        }
+        let fine = prefill("argocd", "prod", "shop", "9", Some("8"), "7", true, at).unwrap();
+        assert_eq!(fine.revert_command.as_deref(), Some("argocd app rollback shop 7"));
     }
 
     /// A rollback outside rollcall after the request's emergency lapsed is not cleared by it: a day and a
@@ -1007,6 +1063,17 @@ mod tests {
         assert_eq!(same_revision("3", "abcdef1"), None);
         assert_eq!(same_revision("v1.2", "v1.2"), Some(true));
         assert_eq!(same_revision("v1.2", "v1.3"), None);
+    }
+
+    #[test]
+    fn an_argo_cd_artifact_of_another_commit_contradicts_the_request() {
+        let (x, y) = ("1111111aaaa", "2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+        assert!(artifact_contradicts(x, "argocd", Some(y)));
+        assert!(artifact_contradicts(x, "argocd", Some(&format!("{y}, 3333333cccc"))));
+        assert!(!artifact_contradicts(x, "argocd", Some(&format!("{y}, 1111111aaaa0000"))), "one of them is X");
+        assert!(!artifact_contradicts(x, "argocd", Some("payments-1.2.3")), "nothing of X's kind");
+        assert!(!artifact_contradicts(x, "argocd", None));
+        assert!(!artifact_contradicts(x, "kubernetes", Some(y)), "images are not revisions");
     }
 
     #[test]
