@@ -16,6 +16,43 @@ pub(crate) fn command(program: impl AsRef<OsStr>) -> Command {
     c
 }
 
+/// What a program rollcall ran printed: at most `cap` bytes of its output (`None` when it printed more, and
+/// was killed), the first 64 KiB of its errors, and how it ended. Its errors are read on a thread of their
+/// own while the output is read, so a program that fills the error pipe first never waits on rollcall.
+pub(crate) struct Printed {
+    pub(crate) stdout: Option<Vec<u8>>,
+    pub(crate) stderr: Vec<u8>,
+    pub(crate) status: std::process::ExitStatus,
+}
+
+/// Reads `child`'s output (spawned with both pipes) as [`Printed`] says.
+pub(crate) fn read_capped(mut child: std::process::Child, cap: u64) -> std::io::Result<Printed> {
+    use std::io::Read;
+    let errors = child.stderr.take().map(|pipe| {
+        std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let mut pipe = pipe;
+            let _ = (&mut pipe).take(64 * 1024).read_to_end(&mut err);
+            // The rest is read and dropped, so the program is never left blocked on a full pipe.
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+            err
+        })
+    });
+    let mut out = Vec::new();
+    let read = match child.stdout.take() {
+        Some(pipe) => pipe.take(cap.saturating_add(1)).read_to_end(&mut out).map(drop),
+        None => Ok(()),
+    };
+    let over = out.len() as u64 > cap;
+    if over || read.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait()?;
+    let stderr = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    read?;
+    Ok(Printed { stdout: (!over).then_some(out), stderr, status })
+}
+
 /// The variables that unlock keys: no program rollcall starts sees them, not even rollcall itself started
 /// again for work that signs nothing.
 pub(crate) const PASSPHRASES: [&str; 2] = ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE"];
@@ -43,6 +80,28 @@ pub(crate) fn without_passphrases(program: impl AsRef<OsStr>) -> Command {
 
 #[cfg(test)]
 mod tests {
+    /// Output past the cap is refused (the program killed, not waited on to the end), and a program that
+    /// writes more than a pipe's worth of errors before its output does not block.
+    #[test]
+    fn output_is_capped_and_errors_never_block() {
+        let run = |script: &str| {
+            let child = std::process::Command::new("sh")
+                .args(["-c", script])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            super::read_capped(child, 1000).unwrap()
+        };
+        let p = run("head -c 200000 /dev/zero >&2; echo fine");
+        assert_eq!(p.stdout.as_deref(), Some(&b"fine\n"[..]));
+        assert_eq!(p.stderr.len(), 64 * 1024);
+        assert!(p.status.success());
+        let p = run("yes");
+        assert!(p.stdout.is_none(), "more than the cap");
+        assert!(!p.status.success(), "killed");
+    }
+
     #[test]
     fn rollcall_run_again_keeps_its_variables_but_not_the_passphrases() {
         // SAFETY: as below; this variable is this test's own. (The passphrases themselves are not set in

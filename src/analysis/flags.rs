@@ -222,6 +222,18 @@ fn file_rules(f: &FileChange, out: &mut Vec<Flag>) {
         };
         flag(out, UNINSPECTED_CONTENT, severity, what.into(), loc(f, f.first_line()));
     }
+    // A submodule moved to another commit: the diff says which, not what that commit changes.
+    static SUBMODULE: OnceLock<Regex> = OnceLock::new();
+    let submodule = re(&SUBMODULE, r"^Subproject commit [0-9a-f]{40,64}$");
+    if let Some((n, _)) = f.added_lines().find(|(_, l)| submodule.is_match(l)) {
+        flag(
+            out,
+            UNINSPECTED_CONTENT,
+            Severity::High,
+            "moves a submodule to another commit: what that changes is not in this change set".into(),
+            loc(f, n),
+        );
+    }
 
     let secrets = SECRETS.get_or_init(|| {
         [
@@ -402,5 +414,26 @@ mod tests {
     #[test]
     fn format_md_gives_the_flags_patterns_this_file_uses() {
         super::super::assert_patterns_documented("AUTHZ_PATH", include_str!("flags.rs"));
+    }
+
+    /// A submodule moved back is a change nothing here inspected: high, at the added commit line. A file
+    /// the diff calls binary is flagged by its path (high for a lock file or configuration, low else).
+    #[test]
+    fn submodules_and_binary_files_are_said_uninspected() {
+        let diff = "diff --git a/vendor/openssl b/vendor/openssl\nindex 1111111..2222222 160000\n--- a/vendor/openssl\n+++ b/vendor/openssl\n@@ -1 +1 @@\n-Subproject commit 2222222222222222222222222222222222222222\n+Subproject commit 1111111111111111111111111111111111111111\ndiff --git a/Cargo.lock b/Cargo.lock\nBinary files a/Cargo.lock and b/Cargo.lock differ\ndiff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n";
+        let files = crate::analysis::diff::parse(diff).unwrap();
+        let mut out = Vec::new();
+        for f in &files {
+            super::file_rules(f, &mut out);
+        }
+        let got: Vec<_> = out.iter().map(|f| (f.id.as_str(), f.severity.as_str(), f.location.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (super::UNINSPECTED_CONTENT, "high", "vendor/openssl:1"),
+                (super::UNINSPECTED_CONTENT, "high", "Cargo.lock:1"),
+                (super::UNINSPECTED_CONTENT, "low", "logo.png:1"),
+            ]
+        );
     }
 }

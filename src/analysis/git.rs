@@ -23,21 +23,34 @@ pub(crate) struct GitRevert {
     pub components: Vec<String>,
 }
 
+/// Runs git in `repo`, its output read up to the size a change set may have ([`MAX_BLOB`]): a commit adding
+/// a file of gigabytes is refused, not read into memory.
+///
+/// [`MAX_BLOB`]: crate::evidence::store::MAX_BLOB
 fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
-    let out = crate::child::command("git")
+    use std::process::Stdio;
+    let child = crate::child::command("git")
         .arg("-C")
         .arg(repo)
         .args(["-c", "core.quotepath=false", "-c", "diff.external=", "-c", "color.ui=false"])
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run git: {e}"))?;
+    let cap = crate::evidence::store::MAX_BLOB;
+    let out = crate::child::read_capped(child, cap).map_err(|e| format!("reading git's output: {e}"))?;
+    let Some(stdout) = out.stdout else {
+        return Err(format!("git printed more than {} MiB (a change set holds at most that)", cap >> 20));
+    };
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(err.lines().next().unwrap_or("git failed").trim().to_string());
+        return Err(crate::text::safe(err.lines().next().unwrap_or("git failed").trim()));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
 }
 
 fn resolve(repo: &Path, rev: &str) -> Result<String, String> {

@@ -11,7 +11,7 @@
 //! bytes and at most [`MAX_REVISIONS`] reverts.
 
 use super::{IngestError, MAX_INPUT, MAX_REVISIONS, Observed, bounded, utc_seconds};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -205,25 +205,14 @@ fn git(repo: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, Stri
         }
         _ => None,
     };
-    let mut out = Vec::new();
-    let read = match child.stdout.take() {
-        Some(pipe) => pipe.take(MAX_INPUT + 1).read_to_end(&mut out).map(|_| ()),
-        None => Ok(()),
-    };
-    if out.len() as u64 > MAX_INPUT {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(format!("git printed more than {} MiB", MAX_INPUT >> 20));
-    }
-    let mut err = Vec::new();
-    if let Some(pipe) = child.stderr.take() {
-        let _ = pipe.take(64 * 1024).read_to_end(&mut err);
-    }
-    let status = child.wait().map_err(|e| format!("git: {e}"))?;
+    let printed = crate::child::read_capped(child, MAX_INPUT);
     if let Some(w) = writer {
         let _ = w.join();
     }
-    read.map_err(|e| format!("reading git's output: {e}"))?;
+    let printed = printed.map_err(|e| format!("reading git's output: {e}"))?;
+    let (Some(out), err, status) = (printed.stdout, printed.stderr, printed.status) else {
+        return Err(format!("git printed more than {} MiB", MAX_INPUT >> 20));
+    };
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
         return Err(crate::text::safe(err.lines().next().unwrap_or("git failed").trim()));
