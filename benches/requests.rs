@@ -159,7 +159,7 @@ fn main() {
         query::show(&ctx, &first[..12]).unwrap();
     });
     let gate = best(&|| {
-        query::gate(&ctx, &last_odd[..12], None, None, None).unwrap();
+        query::gate(&ctx, &last_odd[..12], None, query::Asked::default(), None).unwrap();
     });
 
     // One approval through the whole workflow (key already unlocked by the session; the passphrase KDF

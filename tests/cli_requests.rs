@@ -1745,6 +1745,35 @@ fn the_gate_holds_a_request_to_the_environment_the_caller_rolls_back_in() {
     assert!(env.fails(&["gate", &req, "--env", " "], 2).contains("--env must not be empty"));
 }
 
+/// A job that knows the revision it rolls back to says so (`--to`): the gate blocks a request whose target
+/// is another revision (checklist item `target`, by request and by change: an approval of a rollback to
+/// Helm revision 41 does not open one to 40); the target itself passes, numbers without leading zeros.
+#[test]
+fn the_gate_holds_a_request_to_the_revision_the_caller_rolls_back_to() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    let item = |g: &serde_json::Value| common::checklist_item(g, "target");
+    let out = env.run(&["--json", "gate", &req, "--to", "40"]);
+    assert_eq!(out.status.code(), Some(1));
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((g["gate"].clone(), item(&g)["met"].clone()), (false.into(), false.into()), "{g}");
+    assert_eq!(item(&g)["detail"], "the request returns to 41, not 40 (an approval covers the revision it names)");
+    let text = String::from_utf8_lossy(&env.run(&["gate", &req, "--to", "40"]).stdout).into_owned();
+    assert!(text.contains("gate BLOCKS") && text.contains("[ ] target"), "{text}");
+    let by_change = env.run(&["gate", "--change", "deploy-4411", "--env", "production", "--to", "40"]);
+    assert_eq!(by_change.status.code(), Some(1), "{}", String::from_utf8_lossy(&by_change.stdout));
+    for to in ["41", " 041 "] {
+        let g = env.json(&["gate", &req, "--to", to]);
+        assert_eq!((g["gate"].clone(), item(&g)["met"].clone()), (true.into(), true.into()), "{to}: {g}");
+    }
+    let g = env.json(&["gate", "--change", "deploy-4411", "--env", "production", "--to", "41"]);
+    assert_eq!(g["gate"], true, "{g}");
+    assert!(item(&gate(&env, &req).1).is_null(), "no target item unless asked");
+    assert!(env.fails(&["gate", &req, "--to", " "], 2).contains("--to must not be empty"));
+}
+
 /// A CD tool that knows which component it rolls back says so: the gate blocks a request that does not
 /// list it (checklist item `component`, by request and by change), and `execute` refuses to record a run
 /// of another component, writing nothing; the component the request lists passes and records.

@@ -510,6 +510,14 @@ fn a_run_recorded_after_the_rollback_reaches_the_founder_and_closes_the_gate() {
         let err = failed(&run_script(&other.dir, &with(&vars, "ROLLCALL_COMPONENT", Some(bad))), 2);
         assert!(err.contains("not a component name"), "{bad:?}: {err}");
     }
+    // The revision the tool rolls back to: another one blocks the gate; an option-like one is bad
+    // configuration.
+    let err = failed(&run_script(&gate.dir, &with(&gate_vars, "ROLLCALL_TO", Some("40"))), 1);
+    assert!(err.contains("BLOCKED") && err.contains("target (the request returns to 41, not 40"), "{err}");
+    for bad in ["-1", " "] {
+        let err = failed(&run_script(&gate.dir, &with(&gate_vars, "ROLLCALL_TO", Some(bad))), 2);
+        assert!(err.contains("is not a revision"), "{bad:?}: {err}");
+    }
     assert_eq!(bundles(), published, "nothing pushed");
 
     // The exchange refuses the push: the record made in the pod reaches no one (3), and says so.

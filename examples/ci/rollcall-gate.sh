@@ -51,6 +51,9 @@
 #                          application): the gate blocks, and a record is refused, unless the request
 #                          lists it (`gate --component`, `execute --component`; names compared without
 #                          case); set, it must not be blank
+#   ROLLCALL_TO            the revision the rollback returns to (a commit id, a Helm revision): the gate
+#                          blocks unless it is the request's target, `revert.to` (`gate --to`; a commit
+#                          id matches its abbreviation); set, it must not be blank
 #   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
 #                          cloned from ROLLCALL_EXCHANGE when absent
 #   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the
@@ -221,6 +224,14 @@ if [ -n "${ROLLCALL_COMPONENT+set}" ]; then
         die 2 "ROLLCALL_COMPONENT $(printf '%q' "$component") is not a component name (1 to 300 characters, no control characters, not starting with '-')"
     fi
     gate_args+=("--component=$component")
+fi
+if [ -n "${ROLLCALL_TO+set}" ]; then
+    target=$ROLLCALL_TO
+    if [[ -z ${target//[[:space:]]/} ]] || [[ $target =~ [[:cntrl:]] ]] || [[ $target == -* ]] ||
+        [ "${#target}" -gt 300 ]; then
+        die 2 "ROLLCALL_TO $(printf '%q' "$target") is not a revision (1 to 300 characters, no control characters, not starting with '-')"
+    fi
+    gate_args+=("--to=$target")
 fi
 # The team ledger's id: joining needs it, and, given, the gate answers from that ledger only (a ledger file
 # swapped into a persisted home, one of someone's own making with every role theirs, is refused).

@@ -605,6 +605,11 @@ pub(crate) struct GateArgs {
     /// unless the request lists it (checklist item `component`).
     #[arg(long, value_name = "NAME")]
     pub component: Option<String>,
+    /// The revision the revert returns to (a commit id, a Helm revision, a tag): the gate blocks unless it
+    /// is the request's target, `revert.to` (checklist item `target`; a commit id matches its abbreviation
+    /// of 7 or more hex digits, numbers ignore leading zeros). For a job that knows where it rolls back to.
+    #[arg(long, value_name = "REV")]
+    pub to: Option<String>,
     /// The id of the ledger the gate must answer from (64 hex characters, as `rollcall verify` prints it):
     /// another ledger's file is refused (exit 1, no verdict). A CI job should always give it.
     #[arg(long, value_name = "ID")]

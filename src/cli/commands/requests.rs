@@ -206,14 +206,15 @@ pub(crate) fn show(ctx: &Context, a: ShowArgs, json: bool) -> Result<ExitCode, W
 
 /// `gate REQ`: exit 0 when the revert may run now, 1 with the reasons.
 pub(crate) fn gate(ctx: &Context, a: GateArgs, json: bool) -> Result<ExitCode, WorkflowError> {
-    let GateArgs { req, change, env, component, ledger_id } = a;
-    let (pin, component) = (ledger_id.as_deref(), component.as_deref());
+    let GateArgs { req, change, env, component, to, ledger_id } = a;
+    let asked = workflow::query::Asked { component: component.as_deref(), to: to.as_deref() };
+    let pin = ledger_id.as_deref();
     let (req, env) = match (req, change, env) {
         (Some(req), None, env) => (req, env),
-        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, component, json),
+        (None, Some(change), Some(env)) => return gate_by_change(ctx, &change, &env, pin, asked, json),
         _ => return Err(WorkflowError::Usage("give REQ, or --change ID with --env ENV".into())),
     };
-    let s = workflow::query::gate(ctx, &req, pin, component, env.as_deref())?;
+    let s = workflow::query::gate(ctx, &req, pin, asked, env.as_deref())?;
     if json {
         let mut j = render::eval_json(&s.eval, &s.snap.roster);
         j["request"] = s.view.id.to_hex().into();
@@ -239,10 +240,10 @@ fn gate_by_change(
     change: &str,
     env: &str,
     pin: Option<&str>,
-    component: Option<&str>,
+    asked: workflow::query::Asked<'_>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
-    let found = workflow::query::gate_by_change(ctx, change, env, pin, component)?;
+    let found = workflow::query::gate_by_change(ctx, change, env, pin, asked)?;
     let passing = found.matched.iter().filter(|s| s.eval.gate).count();
     let chosen = found.matched.first().filter(|s| s.eval.gate);
     if json {

@@ -127,13 +127,13 @@ pub fn gate(
     ctx: &Context,
     req: &str,
     pin: Option<&str>,
-    component: Option<&str>,
+    asked: Asked<'_>,
     env: Option<&str>,
 ) -> Result<Shown, WorkflowError> {
     if let Some(why) = clock::gate_refused() {
         return Err(WorkflowError::Usage(why));
     }
-    component_arg(component)?;
+    asked.check()?;
     if env.is_some_and(|e| e.trim().is_empty()) {
         return Err(WorkflowError::Usage("--env must not be empty".into()));
     }
@@ -143,10 +143,55 @@ pub fn gate(
     if let Some(e) = env {
         weigh_env(&mut s, e);
     }
-    if let Some(c) = component {
-        weigh_component(&mut s, c);
-    }
+    asked.weigh(&mut s);
     Ok(s)
+}
+
+/// What a caller of the gate says it rolls back beyond the request (`--component`, `--to`): each given is a
+/// checklist item the request must meet.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Asked<'a> {
+    pub component: Option<&'a str>,
+    pub to: Option<&'a str>,
+}
+
+impl Asked<'_> {
+    /// Refuses a blank value (a template that rendered to nothing is a mistake, not "no check").
+    fn check(&self) -> Result<(), WorkflowError> {
+        component_arg(self.component)?;
+        if self.to.is_some_and(|t| t.trim().is_empty()) {
+            return Err(WorkflowError::Usage("--to must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    fn weigh(&self, s: &mut Shown) {
+        if let Some(c) = self.component {
+            weigh_component(s, c);
+        }
+        if let Some(t) = self.to {
+            weigh_target(s, t);
+        }
+    }
+}
+
+/// Adds the checklist item `target` for a caller that rolls back to `asked`: met when it is the revision
+/// the request's current record returns to (`revert.to`, compared as `reconcile` compares revisions: a
+/// commit id and its abbreviation of 7 or more hex digits, numbers without leading zeros); else the gate
+/// blocks.
+fn weigh_target(s: &mut Shown, asked: &str) {
+    let held = s.view.record().revert.to.trim().to_string();
+    let met = super::reconcile::same_revision(&held, asked.trim()) == Some(true);
+    let detail = if met {
+        format!("the request returns to {}", crate::text::safe(&held))
+    } else {
+        format!(
+            "the request returns to {}, not {} (an approval covers the revision it names)",
+            crate::text::safe(&held),
+            crate::text::safe(asked.trim())
+        )
+    };
+    weigh(s, "target", met, detail);
 }
 
 /// Adds the checklist item `copies` when an entry the verdict rests on (the request's own entries and every
@@ -311,7 +356,7 @@ pub fn gate_by_change(
     change: &str,
     env: &str,
     pin: Option<&str>,
-    component: Option<&str>,
+    asked: Asked<'_>,
 ) -> Result<ByChange, WorkflowError> {
     use crate::audit::kinds::{AMENDED, REQUESTED};
     if let Some(why) = clock::gate_refused() {
@@ -331,7 +376,7 @@ pub fn gate_by_change(
     if change.trim().is_empty() || env.trim().is_empty() {
         return Err(WorkflowError::Usage("--change and --env must not be empty".into()));
     }
-    component_arg(component)?;
+    asked.check()?;
     let ledger = ctx.open_read_only()?;
     // Every request any of whose versions names the change, in environment `env`; a row that cannot be
     // read is no candidate (the gate then blocks, as for a request it does not find).
@@ -399,9 +444,7 @@ pub fn gate_by_change(
         weigh_copies(&ledger, &mut s)?;
         weigh_changeset(&mut s);
         weigh_clock(&mut s, stuck.as_deref());
-        if let Some(c) = component {
-            weigh_component(&mut s, c);
-        }
+        asked.weigh(&mut s);
         let record = s.view.record();
         match names_change(&record.change, change) {
             Some(true) if crate::audit::record::same_env(&record.env, env) => matched.push(s),

@@ -508,7 +508,7 @@ fn named_in(to: &str, artifact: &str) -> bool {
 
 /// Whether `a` and `b` name the same revision, when they are of one kind: both short decimal numbers
 /// (equal), or both hex of 7+ characters (one a prefix of the other, case ignored); `None` otherwise.
-fn same_revision(a: &str, b: &str) -> Option<bool> {
+pub(crate) fn same_revision(a: &str, b: &str) -> Option<bool> {
     let number = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|c| c.is_ascii_digit());
     let hex = |s: &str| s.len() >= 7 && s.bytes().all(|c| c.is_ascii_hexdigit());
     if !a.is_empty() && a == b {
