@@ -124,12 +124,39 @@ pub(crate) struct AffectedRaw {
     versions: Vec<Scalar>,
 }
 
+/// Most range events and listed versions kept over all the packages of one advisory: each array is capped
+/// on its own, but 1,000 packages of 1,000 ranges of 1,000 events (`{}`, three bytes each) fit in a 64 MiB
+/// file and would take gigabytes to hold.
+pub(crate) const MAX_ITEMS: usize = 200_000;
+
+thread_local! {
+    /// What is left of [`MAX_ITEMS`] for the advisory being read on this thread ([`read_affected`]).
+    static ITEMS_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_ITEMS) };
+}
+
+/// Takes `n` items from the advisory's budget, or refuses the document.
+fn take_items<E: serde::de::Error>(n: usize) -> Result<(), E> {
+    let left = ITEMS_LEFT.with(|c| c.get());
+    if n > left {
+        return Err(E::custom(format!("more than {MAX_ITEMS} range events and versions in one advisory")));
+    }
+    ITEMS_LEFT.with(|c| c.set(left - n));
+    Ok(())
+}
+
 impl Fields for AffectedRaw {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
         match key {
             "package" => self.package = map.next_value::<Obj<Package>>()?.0,
-            "ranges" => self.ranges = map.next_value::<Arr<Obj<Range>, MAX_KEPT>>()?.0.unwrap_or_default(),
-            "versions" => self.versions = map.next_value::<Arr<Scalar, MAX_VERSIONS>>()?.0.unwrap_or_default(),
+            "ranges" => {
+                self.ranges = map.next_value::<Arr<Obj<Range>, MAX_KEPT>>()?.0.unwrap_or_default();
+                let events: usize = self.ranges.iter().map(|r| r.0.as_ref().map_or(1, |r| r.0.len().max(1))).sum();
+                take_items::<A::Error>(events)?;
+            }
+            "versions" => {
+                self.versions = map.next_value::<Arr<Scalar, MAX_VERSIONS>>()?.0.unwrap_or_default();
+                take_items::<A::Error>(self.versions.len())?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -141,6 +168,7 @@ pub(crate) type AffectedList = Option<Vec<Obj<AffectedRaw>>>;
 
 /// Reads an `affected` value (at most [`MAX_KEPT`] packages kept).
 pub(crate) fn read_affected<'de, A: MapAccess<'de>>(map: &mut A) -> Result<AffectedList, A::Error> {
+    ITEMS_LEFT.with(|c| c.set(MAX_ITEMS));
     Ok(map.next_value::<Arr<Obj<AffectedRaw>, MAX_KEPT>>()?.0)
 }
 
@@ -288,6 +316,27 @@ pub(crate) mod dom {
 mod tests {
     use super::*;
     use std::cmp::Ordering;
+
+    /// Range events and versions are counted over the whole advisory: a document of many packages of
+    /// many empty events is refused instead of held (it would take gigabytes); a large real one is read.
+    #[test]
+    fn an_advisory_is_held_to_its_item_budget() {
+        let package = |events: usize| {
+            format!(
+                r#"{{"package":{{"ecosystem":"npm","name":"x"}},"ranges":[{{"type":"SEMVER","events":[{}]}}],"versions":["1.0.0"]}}"#,
+                vec!["{}"; events].join(",")
+            )
+        };
+        let doc = |packages: usize, events: usize| {
+            format!(r#"{{"id":"GHSA-x","affected":[{}]}}"#, vec![package(events); packages].join(","))
+        };
+        let big = parse(doc(MAX_ITEMS / 1000 - 1, 998).as_bytes()).unwrap();
+        assert_eq!(big.affected.len(), MAX_ITEMS / 1000 - 1);
+        let err = parse(doc(MAX_ITEMS / 1000 + 1, 999).as_bytes()).unwrap_err();
+        assert!(err.contains("range events and versions in one advisory"), "{err}");
+        // The budget is the document's: the next one starts afresh.
+        assert!(parse(doc(2, 10).as_bytes()).is_ok());
+    }
 
     #[test]
     fn versions_compare_numerically() {
