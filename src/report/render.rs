@@ -187,7 +187,17 @@ fn table(out: &mut String, title: &str, rows: &std::collections::BTreeMap<String
     let mut v: Vec<(&String, &usize)> = rows.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for (k, n) in v {
-        out.push_str(&format!("| {} | {n} |\n", cell(k)));
+        out.push_str(&format!("| {}{} | {n} |\n", cell(k), lookalike_note(k)));
+    }
+}
+
+/// A note for a name with characters beyond ASCII: rollcall signs environments only in ASCII, but an entry
+/// signed elsewhere may name `prоduction` with a Cyrillic `о`, a row of its own that reads as the real
+/// one (and that `--env production` leaves out). The note names the first such character.
+fn lookalike_note(name: &str) -> String {
+    match name.chars().find(|c| !c.is_ascii()) {
+        Some(c) => format!(" (not ASCII: U+{:04X})", c as u32),
+        None => String::new(),
     }
 }
 
@@ -597,6 +607,16 @@ mod tests {
         assert_eq!(said(0), Vec::<String>::new());
         assert_eq!(said(1), ["a run was recorded that does not count (2026-03-01 10:00 UTC: run 1)"]);
         assert_eq!(said(3), ["a run was recorded that does not count (2026-03-01 10:00 UTC: run 1) (and 2 more)"]);
+    }
+
+    #[test]
+    fn a_name_beyond_ascii_is_marked_in_the_tables() {
+        let mut out = String::new();
+        let rows =
+            std::collections::BTreeMap::from([("production".to_string(), 3), ("pr\u{43e}duction".to_string(), 1)]);
+        table(&mut out, "environment", &rows);
+        assert!(out.contains("| production | 3 |"), "{out}");
+        assert!(out.contains("| pr\u{43e}duction (not ASCII: U+043E) | 1 |"), "{out}");
     }
 
     #[test]
