@@ -205,6 +205,25 @@ fn emergency_story_with_overdue_review() {
     assert_eq!(verify_json(&env).0, 0);
 }
 
+/// Breaking glass says what it did: each requirement the emergency waives and until when, a rejection an
+/// approver signed as a warning (it no longer blocks), and the post-hoc review it makes due.
+#[test]
+fn an_emergency_says_what_it_waives_and_the_review_it_makes_due() {
+    let env = team();
+    let req = file_request(&env, "bob", "critical");
+    env.ok(&["reject", &req, "--comment", "not without a test", "--as", "carol"]);
+    let out = env.run(&["emergency", &req, "--reason", "checkout down for everyone", "--as", "erin"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = |start: &str| err.lines().find(|l| l.starts_with(start)).unwrap_or_default().to_string();
+    let rejection = line("warning: the emergency waives rejections:");
+    assert!(rejection.contains("emergency invoked by erin") && rejection.contains("until"), "{err}");
+    assert!(rejection.contains("rejected by carol"), "{err}");
+    assert!(line("note: the emergency waives approvals:").contains("until"), "{err}");
+    assert!(line("note: a post-hoc review by another member is due by").contains("UTC"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("recorded emergency"));
+}
+
 /// The post-hoc review is the emergency path's only approval: whoever filed (or amended) the request does
 /// not settle it, even holding a role that reviews (frank, requester and approver). rollcall refuses to sign
 /// it, and one signed behind its back settles nothing; before, the requester's own review closed the

@@ -142,6 +142,18 @@ fn a_scoped_report_covers_every_request_of_its_environment_and_component() {
     assert_eq!(by_component["metrics"]["requests"], 2);
     let docs = env.json(&["report", "--format", "json", "--component", " DOCS", "--as", "alice"]);
     assert_eq!(ids(&docs), vec![spaced], "{docs}");
+    // A name no request uses gives an empty report, and says so; a scope that covers nothing, and CSV
+    // asked with --json, are refused before anything is read or recorded.
+    let out = env.run(&["report", "--format", "json", "--env", "prod", "--as", "alice"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: no request in the report's period is for --env \"prod\""), "{err}");
+    let before = env.fingerprint();
+    let err = env.fails(&["report", "--since", "2026-12-01", "--until", "2026-11-01", "--as", "alice"], 2);
+    assert!(err.contains("is not before --until"), "{err}");
+    let err = env.fails(&["--json", "report", "--format", "csv", "--as", "alice"], 2);
+    assert!(err.contains("give --format csv without --json"), "{err}");
+    assert_eq!(env.fingerprint(), before, "nothing recorded");
 }
 
 #[test]

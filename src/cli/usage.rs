@@ -17,6 +17,12 @@ pub(crate) fn lines(e: &clap::Error) -> Option<(String, String)> {
         Some(ContextValue::Strings(v)) => Some(v.join(", ")),
         _ => None,
     };
+    // clap lists its suggestions from the least to the most alike: the closest is said first.
+    let suggested = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::Strings(v)) => Some(v.iter().rev().cloned().collect::<Vec<_>>().join(", ")),
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
     let rendered = e.render().to_string();
     let usage = rendered.lines().find_map(|l| l.trim().strip_prefix("Usage: ").map(str::to_string));
     let first = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
@@ -29,20 +35,22 @@ pub(crate) fn lines(e: &clap::Error) -> Option<(String, String)> {
             let arg = text(ContextKind::InvalidArg).unwrap_or_default();
             let value = text(ContextKind::InvalidValue).unwrap_or_default();
             match text(ContextKind::ValidValue) {
-                Some(valid) => format!("invalid value {value:?} for {arg} (one of: {valid})"),
-                None => first,
+                Some(valid) if !valid.trim().is_empty() => {
+                    format!("invalid value {value:?} for {arg} (one of: {valid})")
+                }
+                _ => first,
             }
         }
         ErrorKind::InvalidSubcommand => {
             let what = text(ContextKind::InvalidSubcommand).unwrap_or_default();
-            match text(ContextKind::SuggestedSubcommand) {
+            match suggested(ContextKind::SuggestedSubcommand) {
                 Some(s) => format!("unknown command {what:?}; did you mean {s}?"),
                 None => format!("unknown command {what:?}"),
             }
         }
         ErrorKind::UnknownArgument => {
             let what = text(ContextKind::InvalidArg).unwrap_or_default();
-            match text(ContextKind::SuggestedArg) {
+            match suggested(ContextKind::SuggestedArg) {
                 Some(s) => format!("unknown option {what:?}; did you mean {s}?"),
                 None => format!("unknown option {what:?}"),
             }
@@ -130,7 +138,7 @@ mod tests {
         let (msg, _) = two(&["rollcall", "evidence", "add", "R", "f", "--kind", "bogus"]);
         assert!(msg.starts_with("invalid value \"bogus\" for --kind") && msg.contains("one of: test, scan"), "{msg}");
         let (msg, hint) = two(&["rollcall", "aprove"]);
-        assert!(msg.contains("unknown command \"aprove\"") && msg.contains("approve"), "{msg}");
+        assert!(msg.contains("unknown command \"aprove\"; did you mean approve"), "the closest first: {msg}");
         assert_eq!(hint, "rollcall --help lists the commands");
         let (msg, _) = two(&["rollcall", "verify", "--bogus"]);
         assert!(msg.starts_with("unknown option \"--bogus\""), "{msg}");

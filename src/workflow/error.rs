@@ -113,9 +113,10 @@ impl WorkflowError {
     /// What the user can do about it, when the message alone does not say.
     pub(crate) fn hint(&self) -> Option<&'static str> {
         match self {
-            WorkflowError::Ledger(LedgerError::NotFound(_)) => {
-                Some("create one with `rollcall init --admin NAME`, or pass --ledger PATH")
-            }
+            WorkflowError::Ledger(LedgerError::NotFound(_)) => Some(
+                "check --ledger, ROLLCALL_LEDGER and ROLLCALL_HOME (a CI job joins or restores the team's ledger \
+                     first); a new team starts one with `rollcall init --admin NAME`",
+            ),
             WorkflowError::Ledger(LedgerError::NotALedger(..)) => Some("check --ledger / ROLLCALL_LEDGER"),
             WorkflowError::Ledger(LedgerError::Damaged(_)) => Some(
                 "run `rollcall verify` for details; when it finds the entries intact, `rollcall rebuild --into NEW` \

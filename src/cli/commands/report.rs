@@ -30,7 +30,40 @@ pub(crate) fn report_command(ctx: &Context, a: ReportArgs, json: bool) -> Result
         env,
         component,
     };
+    // A scope nothing can fall in, and two formats asked at once, are mistakes: a report of zero
+    // requests, or JSON where CSV was asked, would look like an answer.
+    if let (Some(s), Some(u)) = (scope.since, scope.until)
+        && s >= u
+    {
+        return Err(WorkflowError::Usage(format!(
+            "--since {} is not before --until {}: the report would cover nothing",
+            s.format("%Y-%m-%d %H:%M UTC"),
+            u.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
+    if json && out.is_none() && format != "md" && format != "json" {
+        return Err(WorkflowError::Usage(format!(
+            "--json prints the report as JSON; give --format {format} without --json (or --json with --out FILE)"
+        )));
+    }
     report(ctx, &scope, &format, out.as_deref(), bundle.as_deref(), signer.name.as_deref(), json)
+}
+
+/// Says that a report scoped to an environment or a component found no request for it: a name the
+/// ledger does not use (`prod` for `production`) gives an empty report that looks like a quiet month.
+fn warn_empty_scope(scope: &workflow::report::Scope, requests: usize) {
+    if requests > 0 {
+        return;
+    }
+    for (flag, name) in [("--env", &scope.env), ("--component", &scope.component)] {
+        if let Some(n) = name {
+            output::warn(&format!(
+                "no request in the report's period is for {flag} {:?} (names compare without ASCII case and \
+                 surrounding spaces; `rollcall list` shows the names requests use)",
+                n.trim()
+            ));
+        }
+    }
 }
 
 fn report(
@@ -74,6 +107,7 @@ fn report(
         Some(p) => WorkflowError::Read(p.to_path_buf(), e),
         None => WorkflowError::Usage(format!("cannot write to stdout: {e}")),
     })?;
+    warn_empty_scope(scope, report.metrics.requests);
     if let Some(p) = out {
         if json {
             output::json(&json!({"out": p, "format": format, "requests": report.metrics.requests,
