@@ -520,3 +520,30 @@ fn a_commit_message_cannot_split_or_forge_records() {
     assert_eq!(cs.as_array().unwrap().len(), 1, "{cs}");
     assert_eq!(cs[0], fix.as_str());
 }
+
+/// A submodule moved by the reverted commit raises `UNINSPECTED_CONTENT` (high) even when the repository's
+/// `.gitmodules` says `ignore = all`, which makes a plain `git diff` leave the move out.
+#[test]
+fn a_submodule_move_is_seen_whatever_gitmodules_says() {
+    let env = setup();
+    let dir = repo(&env);
+    let sub = env.home().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    git(&sub, &["init", "-q", "-b", "main"]);
+    write(&sub, "lib.c", "int v = 1;\n");
+    commit(&sub, "v1");
+    git(&dir, &["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.to_str().unwrap(), "vendor/sub"]);
+    commit(&dir, "vendor sub");
+    write(&sub, "lib.c", "int v = 2;\n");
+    let v2 = commit(&sub, "v2");
+    git(&dir.join("vendor/sub"), &["-c", "protocol.file.allow=always", "fetch", "-q", "origin"]);
+    git(&dir.join("vendor/sub"), &["checkout", "-q", &v2]);
+    let gitmodules = std::fs::read_to_string(dir.join(".gitmodules")).unwrap();
+    write(&dir, ".gitmodules", &format!("{gitmodules}\tignore = all\n"));
+    let bump = commit(&dir, "bump sub, quietly");
+    let show = request(&env, &dir, &bump, &[]);
+    let got = flags(&show);
+    assert!(got.iter().any(|(id, at)| id == "UNINSPECTED_CONTENT" && at == "vendor/sub:1"), "{got:?}");
+    let f = show["assessment"]["flags"].as_array().unwrap().iter().find(|f| f["location"] == "vendor/sub:1").unwrap();
+    assert_eq!(f["severity"], "high");
+}

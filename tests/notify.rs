@@ -284,6 +284,7 @@ fn commands_never_see_the_passphrase() {
         .cmd()
         .args(["notify", "test", "review.overdue"])
         .env("ROLLCALL_EXCHANGE_TOKEN", "ghs_secret0123")
+        .env("ROLLCALL_EXCHANGE", "https://x-access-token:ghs_secret0123@github.example/team/exchange.git")
         .env("GIT_CONFIG_COUNT", "1")
         .env("GIT_CONFIG_KEY_0", token)
         .env("GIT_CONFIG_VALUE_0", "https://github.example/")

@@ -202,23 +202,23 @@ fn file_rules(f: &FileChange, out: &mut Vec<Flag>) {
         flag(out, MIGRATION_OR_DESTRUCTIVE, Severity::High, what.into(), loc(f, f.first_line()));
     }
 
-    // A file whose change the diff gives no lines for (git called it binary: by its bytes, or because an
-    // attribute said so) passes every rule above that reads lines. Nothing here can say what it changes,
-    // so the request says so: high where a lock file, manifest or configuration would hide a downgrade, a
-    // credential or a permission that way; low for other files (images, archives).
-    static CONFIG_PATH: OnceLock<Regex> = OnceLock::new();
+    // A file whose change the diff gives no lines for (binary by its bytes) passes every rule above that
+    // reads lines. Nothing here can say what it changes, so the request says so: low for images, fonts,
+    // audio, video and PDF documents; high for anything else, which a tool may still read as code or
+    // configuration (a UTF-16 `web.config`, a script with a NUL in a comment, a lock file, an archive).
+    static MEDIA_PATH: OnceLock<Regex> = OnceLock::new();
     if f.binary {
-        let config = re(
-            &CONFIG_PATH,
-            r"(^|/)(cargo\.lock|package-lock\.json|go\.sum|go\.mod|poetry\.lock|gemfile\.lock|yarn\.lock|pnpm-lock\.yaml|composer\.lock|pipfile\.lock|uv\.lock|requirements[^/]*\.txt|dockerfile|\.env[^/]*|\.gitattributes)$|\.(ya?ml|json|toml|ini|conf|cfg|properties|xml|tf|tfvars|rego|sql|sh|env)$",
+        let media = re(
+            &MEDIA_PATH,
+            r"\.(png|jpe?g|gif|bmp|ico|webp|tiff?|psd|heic|avif|mp3|mp4|m4a|wav|ogg|flac|webm|mov|avi|mkv|woff2?|ttf|otf|eot|pdf)$",
         );
-        let (severity, what) = if config.is_match(&path) {
+        let (severity, what) = if media.is_match(&path) {
+            (Severity::Low, "a binary image, font, audio, video or PDF file: its change was not inspected")
+        } else {
             (
                 Severity::High,
-                "a lock file or configuration whose change the diff does not show (git treats it as binary)",
+                "a binary file whose change the diff does not show (a tool may read it as code or configuration)",
             )
-        } else {
-            (Severity::Low, "a binary file: its change was not inspected")
         };
         flag(out, UNINSPECTED_CONTENT, severity, what.into(), loc(f, f.first_line()));
     }
@@ -420,7 +420,7 @@ mod tests {
     /// the diff calls binary is flagged by its path (high for a lock file or configuration, low else).
     #[test]
     fn submodules_and_binary_files_are_said_uninspected() {
-        let diff = "diff --git a/vendor/openssl b/vendor/openssl\nindex 1111111..2222222 160000\n--- a/vendor/openssl\n+++ b/vendor/openssl\n@@ -1 +1 @@\n-Subproject commit 2222222222222222222222222222222222222222\n+Subproject commit 1111111111111111111111111111111111111111\ndiff --git a/Cargo.lock b/Cargo.lock\nBinary files a/Cargo.lock and b/Cargo.lock differ\ndiff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n";
+        let diff = "diff --git a/vendor/openssl b/vendor/openssl\nindex 1111111..2222222 160000\n--- a/vendor/openssl\n+++ b/vendor/openssl\n@@ -1 +1 @@\n-Subproject commit 2222222222222222222222222222222222222222\n+Subproject commit 1111111111111111111111111111111111111111\ndiff --git a/Cargo.lock b/Cargo.lock\nBinary files a/Cargo.lock and b/Cargo.lock differ\ndiff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\ndiff --git a/web.config b/web.config\nBinary files a/web.config and b/web.config differ\n";
         let files = crate::analysis::diff::parse(diff).unwrap();
         let mut out = Vec::new();
         for f in &files {
@@ -433,6 +433,7 @@ mod tests {
                 (super::UNINSPECTED_CONTENT, "high", "vendor/openssl:1"),
                 (super::UNINSPECTED_CONTENT, "high", "Cargo.lock:1"),
                 (super::UNINSPECTED_CONTENT, "low", "logo.png:1"),
+                (super::UNINSPECTED_CONTENT, "high", "web.config:1"),
             ]
         );
     }

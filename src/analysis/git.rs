@@ -33,6 +33,8 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
         .arg("-C")
         .arg(repo)
         .args(["-c", "core.quotepath=false", "-c", "diff.external=", "-c", "color.ui=false"])
+        // gpg's report on a signed commit would come before each record of `git log`.
+        .args(["-c", "log.showSignature=false"])
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -150,6 +152,56 @@ pub(crate) fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, super::A
     Ok(read(repo, spec)?)
 }
 
+/// The files of `git diff TIP BASE`, as rollcall reads them whatever the repository or the user's config
+/// says: no colour, the `a/` and `b/` prefixes, whole paths, and a submodule's move as its `Subproject
+/// commit` lines even when `.gitmodules` says `ignore = all` (it would leave the move out). Attributes come
+/// from the empty tree, not the checkout: a `.gitattributes` the repository carries (`Cargo.lock -diff`,
+/// `*.yaml binary`) would make git print "Binary files differ" for a text file and hide its lines from every
+/// flag. Git older than 2.40 has no `--attr-source`: it diffs every file as text (`--text`), and a file
+/// whose lines hold a NUL byte is taken as binary (its lines dropped), which is git's own test.
+fn diff_files(repo: &Path, tip: &str, base: &str) -> Result<Vec<super::changeset::FileChange>, String> {
+    let diff_args = [
+        "diff",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+        "--no-relative",
+        "--ignore-submodules=none",
+        "--submodule=short",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "-M",
+        "--unified=3",
+        tip,
+        base,
+        "--",
+    ];
+    // The empty tree in the repository's own object format (SHA-1 or SHA-256).
+    let empty = git(repo, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_string();
+    let no_attributes = format!("--attr-source={empty}");
+    match git(repo, &[&[no_attributes.as_str()][..], &diff_args[..]].concat()) {
+        Ok(d) => super::diff::parse(&d).map_err(|e| e.0),
+        Err(e) if e.contains("attr-source") || e.contains("unknown option") => {
+            let d = git(repo, &[&diff_args[..1], &["--text"], &diff_args[1..]].concat())?;
+            let mut files = super::diff::parse(&d).map_err(|e| e.0)?;
+            binary_by_bytes(&mut files);
+            Ok(files)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Files of a `--text` diff with a NUL byte in a line: binary, their lines dropped (git's own test of
+/// a file's bytes, made here where git was told to show every file as text).
+fn binary_by_bytes(files: &mut [super::changeset::FileChange]) {
+    for f in files {
+        if f.hunks.iter().any(|h| h.lines.iter().any(|l| l.contains('\0'))) {
+            f.binary = true;
+            f.hunks.clear();
+        }
+    }
+}
+
 fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     if !repo.exists() {
         return Err(format!("{} does not exist", repo.display()));
@@ -189,18 +241,7 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     if commits.is_empty() {
         return Err(format!("{spec} names no commits to revert"));
     }
-    // Attributes from the empty tree, not the checkout: a `.gitattributes` the repository carries (`Cargo.lock
-    // -diff`, `*.yaml binary`) would otherwise make git print "Binary files differ" for a text file and hide
-    // its lines from every flag. Git that predates `--attr-source` (2.40) diffs with the checkout's
-    // attributes; a file it calls binary still raises `UNINSPECTED_CONTENT`.
-    let diff_args = ["diff", "--no-ext-diff", "--no-textconv", "-M", "--unified=3", &tip, &base, "--"];
-    let no_attributes = format!("--attr-source={EMPTY_TREE}");
-    let diff = match git(repo, &[&[no_attributes.as_str()][..], &diff_args[..]].concat()) {
-        Ok(d) => d,
-        Err(e) if e.contains("attr-source") || e.contains("unknown option") => git(repo, &diff_args)?,
-        Err(e) => return Err(e),
-    };
-    let files = super::diff::parse(&diff).map_err(|e| e.0)?;
+    let files = diff_files(repo, &tip, &base)?;
     let map = component_map(repo);
     let components = components_of(files.iter().map(|f| f.path.as_str()), &map);
     let to = if base == EMPTY_TREE { "(empty tree)".to_string() } else { base };
@@ -216,6 +257,17 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_log;
+
+    /// Where git was told to diff every file as text (git older than 2.40), a file with a NUL byte is
+    /// binary and keeps no lines; a text file keeps its own.
+    #[test]
+    fn a_text_diff_marks_files_with_nul_bytes_binary() {
+        let d = "diff --git a/logo.png b/logo.png\n--- a/logo.png\n+++ b/logo.png\n@@ -1 +1 @@\n-PNG\0old\n+PNG\0new\ndiff --git a/Cargo.lock b/Cargo.lock\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -1 +1 @@\n-version = \"2\"\n+version = \"1\"\n";
+        let mut files = crate::analysis::diff::parse(d).unwrap();
+        super::binary_by_bytes(&mut files);
+        assert!(files[0].binary && files[0].hunks.is_empty());
+        assert!(!files[1].binary && files[1].hunks.len() == 1);
+    }
 
     const A: &str = "1111111111111111111111111111111111111111";
     const B: &str = "2222222222222222222222222222222222222222";

@@ -92,8 +92,10 @@ fn read_line(eco: &str, text: &str) -> Line {
             None => Line::Other,
         },
         "npm" => {
+            // The whole path (`a/node_modules/semver`): nested copies of one package are different
+            // entries, each compared with its own current version.
             if let Some(c) = re(&NPM, r#"^\s*"(?:node_modules/)?([^"]+)":\s*\{"#).captures(text) {
-                Line::Name(c[1].rsplit("node_modules/").next().unwrap_or(&c[1]).to_string())
+                Line::Name(c[1].to_string())
             } else if let Some(c) =
                 version_re.captures(text).or_else(|| re(&NV, r#"^\s*"version":\s*"([^"]+)""#).captures(text))
             {
@@ -175,12 +177,12 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
     for f in files {
         let Some(eco) = ecosystem(&f.path) else { continue };
         let (now, back) = entries(eco, f);
-        for (pkg, to, line) in &back {
+        for (key, to, line) in &back {
             let highest = now
                 .iter()
-                .filter(|(p, _, _)| p == pkg)
+                .filter(|(k, _, _)| k == key)
                 .map(|(_, v, _)| v)
-                .reduce(|a, b| if version_cmp(b, a) == std::cmp::Ordering::Greater { b } else { a });
+                .reduce(|held, v| if version_cmp(v, held) == std::cmp::Ordering::Greater { v } else { held });
             if let Some(from) = highest
                 && version_cmp(to, from) == std::cmp::Ordering::Less
             {
@@ -188,7 +190,8 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
                     file: f.path.clone(),
                     line: *line,
                     ecosystem: eco,
-                    package: pkg.clone(),
+                    // The package's own name (an npm path's last `node_modules/` part), as advisories name it.
+                    package: key.rsplit("node_modules/").next().unwrap_or(key).to_string(),
                     from: from.clone(),
                     to: to.clone(),
                 });
@@ -247,6 +250,17 @@ mod tests {
             (g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str(), g[0].line),
             ("openssl", "0.10.66", "0.10.55", 17)
         );
+    }
+
+    /// Nested npm copies of one package are compared each with its own current version: a nested copy
+    /// moving up while the top-level one is removed is no downgrade; a nested one moving back is, named by
+    /// the package's own name.
+    #[test]
+    fn nested_npm_copies_are_compared_by_path() {
+        let d = "--- a/package-lock.json\n+++ b/package-lock.json\n@@ -5,9 +5,6 @@\n-    \"node_modules/semver\": {\n-      \"version\": \"7.6.0\",\n-    },\n     \"node_modules/a/node_modules/semver\": {\n-      \"version\": \"6.3.0\",\n+      \"version\": \"6.3.1\",\n     \"node_modules/b/node_modules/semver\": {\n-      \"version\": \"5.7.2\",\n+      \"version\": \"5.7.1\",\n";
+        let g = downgrades(&parse(d).unwrap());
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert_eq!((g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str()), ("semver", "5.7.2", "5.7.1"));
     }
 
     /// A removed older duplicate listed first does not hide the downgrade of the newer one.

@@ -607,7 +607,7 @@ pub(crate) struct GateArgs {
     pub component: Option<String>,
     /// The revision the revert returns to (a commit id, a Helm revision, a tag): the gate blocks unless it
     /// is the request's target, `revert.to` (checklist item `target`; a commit id matches its abbreviation
-    /// of 7 or more hex digits, numbers ignore leading zeros). For a job that knows where it rolls back to.
+    /// of 12 or more hex digits, numbers ignore leading zeros). For a job that knows where it rolls back to.
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
     /// The id of the ledger the gate must answer from (64 hex characters, as `rollcall verify` prints it):

@@ -130,11 +130,11 @@ pub(crate) fn cell(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '#' | '+' | '-' if out.is_empty() => {
+            '#' | '+' | '-' if out.trim().is_empty() => {
                 out.push('\\');
                 out.push(c);
             }
-            '.' | ')' if !out.is_empty() && out.bytes().all(|b| b.is_ascii_digit()) => {
+            '.' | ')' if !out.trim().is_empty() && out.trim_start().bytes().all(|b| b.is_ascii_digit()) => {
                 out.push('\\');
                 out.push(c);
             }
@@ -237,6 +237,7 @@ mod tests {
         assert_eq!(cell("3) item"), "3\\) item");
         assert_eq!(cell("$x^2$ costs $5"), "\\$x^2\\$ costs \\$5");
         assert_eq!(cell("a-b #3 v1.2 (x)"), "a-b #3 v1.2 (x)", "only at the start");
+        assert_eq!((cell(" # x"), cell("  7. x")), (" \\# x".to_string(), "  7\\. x".to_string()), "after spaces too");
         assert_eq!(
             cell("mail ops@evil.example or mailto:ops@evil.example"),
             "mail ops\\@evil.example or mailto:ops\\@evil.example"

@@ -7,8 +7,8 @@ use crate::cli::args::{
     ApproveArgs, CloseArgs, EmergencyArgs, ExecuteArgs, IncidentLinkArgs, MarkBadArgs, OutcomeArg, RejectArgs,
     ResolutionArg, ResultArg, ReviewArgs, ReviewKindArg, ValidateArgs,
 };
-use crate::cli::output;
 use crate::cli::print::{on_request, receipt};
+use crate::say;
 use crate::workflow::lifecycle::Execution;
 use crate::workflow::{self, Context, WorkflowError};
 use std::process::ExitCode;
@@ -40,28 +40,29 @@ pub(crate) fn emergency(ctx: &Context, a: EmergencyArgs, json: bool) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// What breaking glass just did, read back as the gate reads it: each requirement it waives (a rejection
-/// an approver signed among them, said as a warning) and until when, or why it waives nothing; and the
-/// post-hoc review it makes due. (The command only said "recorded emergency", and the one who broke glass
-/// on a request another member had rejected was not told that the rejection no longer blocked.)
+/// What breaking glass just did, read back as the gate reads it, under the receipt: each requirement it
+/// waives and until when (a rejection an approver signed said to no longer block), or why it waives
+/// nothing; and the post-hoc review it makes due. (The command only said "recorded emergency", and the one
+/// who broke glass on a request another member had rejected was not told that the rejection no longer
+/// blocked.)
 fn say_what_the_emergency_waives(ctx: &Context, id: &crate::ledger::EntryId) {
     let Ok(s) = workflow::query::show(ctx, &id.to_hex()) else { return };
     let waived: Vec<_> = s.eval.checklist.iter().filter(|i| i.waived).collect();
     for i in &waived {
-        let line = format!("the emergency waives {}: {}", i.id, i.detail);
-        if i.id == "rejections" { output::warn(&line) } else { output::note(&line) }
+        let note = if i.id == "rejections" { "; an approver's rejection no longer blocks the revert" } else { "" };
+        say!("  it waives {}: {}{note}", i.id, crate::text::safe(&i.detail));
     }
     if waived.is_empty()
         && let Some(state) = s.eval.checklist.iter().find(|i| i.id == "state" && i.detail.contains("emergency"))
     {
-        output::warn(&state.detail);
+        say!("  {}", crate::text::safe(&state.detail));
     }
     for o in s.obligations.iter().filter(|o| o.kind == "post-hoc-review") {
-        output::note(&format!(
-            "a post-hoc review by another member is due by {} ({})",
+        say!(
+            "  a post-hoc review by another member is due by {} ({})",
             o.due.format("%Y-%m-%d %H:%M UTC"),
-            o.detail
-        ));
+            crate::text::safe(&o.detail)
+        );
     }
 }
 

@@ -176,12 +176,12 @@ impl Asked<'_> {
 }
 
 /// Adds the checklist item `target` for a caller that rolls back to `asked`: met when it is the revision
-/// the request's current record returns to (`revert.to`, compared as `reconcile` compares revisions: a
-/// commit id and its abbreviation of 7 or more hex digits, numbers without leading zeros); else the gate
-/// blocks.
+/// the request's current record returns to (`revert.to`): equal; or, for commit ids, one an abbreviation of
+/// the other of at least 12 hex digits (7 are ground out in seconds: a commit made to share a request's
+/// short target would meet it); or, for numbers, equal without leading zeros. Else the gate blocks.
 fn weigh_target(s: &mut Shown, asked: &str) {
     let held = s.view.record().revert.to.trim().to_string();
-    let met = super::reconcile::same_revision(&held, asked.trim()) == Some(true);
+    let met = same_target(&held, asked.trim());
     let detail = if met {
         format!("the request returns to {}", crate::text::safe(&held))
     } else {
@@ -314,6 +314,16 @@ fn weigh_component(s: &mut Shown, asked: &str) {
         met,
         why.unwrap_or_else(|| format!("the request reverts {}", crate::text::safe(asked.trim()))),
     );
+}
+
+/// Whether `asked` is the revision `held` names ([`weigh_target`]).
+fn same_target(held: &str, asked: &str) -> bool {
+    let hex = |s: &str| s.len() >= 7 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    if hex(held) && hex(asked) {
+        let (h, a) = (held.to_ascii_lowercase(), asked.to_ascii_lowercase());
+        return h == a || (h.len().min(a.len()) >= 12 && (h.starts_with(&a) || a.starts_with(&h)));
+    }
+    super::reconcile::same_revision(held, asked) == Some(true)
 }
 
 /// What `gate --change C --env E` weighed: every request whose current record reverts change C in
@@ -560,7 +570,18 @@ pub(crate) fn policy_in_force(ctx: &Context) -> Result<(EntryId, crate::ledger::
 
 #[cfg(test)]
 mod tests {
-    use super::{component_arg, names_change, other_component};
+    use super::{component_arg, names_change, other_component, same_target};
+
+    #[test]
+    fn a_target_matches_exactly_or_by_a_long_abbreviation() {
+        let full = "0123456789abcdef0123456789abcdef01234567";
+        assert!(same_target(full, &full.to_uppercase()));
+        assert!(same_target(full, &full[..12]) && same_target(&full[..12], full));
+        assert!(!same_target(full, &full[..11]), "7 to 11 hex digits are ground out in seconds");
+        assert!(!same_target(&full[..7], full));
+        assert!(same_target("41", "041") && !same_target("41", "40"));
+        assert!(same_target("v1.2.3", "v1.2.3") && !same_target("v1.2.3", "v1.2"));
+    }
 
     #[test]
     fn a_change_is_named_exactly_hex_without_case_and_a_short_commit_only_in_part() {

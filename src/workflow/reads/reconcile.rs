@@ -466,22 +466,8 @@ fn revisions(r: &RequestFacts, o: &Observed) -> Agreement {
     match same_revision(to, o.to.trim()) {
         Some(true) => Agreement::Agree,
         Some(false) => Agreement::Differ,
-        None if artifact_contradicts(to, &o.source, o.artifact.as_deref()) => Agreement::Differ,
         None => Agreement::Incomparable,
     }
-}
-
-/// Whether an observation whose own revision cannot be compared with the request's `to` (an Argo CD
-/// history id against a commit) still says it deployed something else: Argo CD's artifact is the
-/// revisions it synced (commit ids, chart versions, joined by `", "`), and when some of them are of the
-/// request's kind and none is its `to`, the rollback went elsewhere. (It was taken as one that could not
-/// be compared, and an approved request for commit X cleared a rollback that deployed commit Y.)
-fn artifact_contradicts(to: &str, source: &str, artifact: Option<&str>) -> bool {
-    source == "argocd"
-        && artifact.is_some_and(|a| {
-            let verdicts: Vec<bool> = a.split(", ").filter_map(|item| same_revision(to, item.trim())).collect();
-            !verdicts.is_empty() && !verdicts.contains(&true)
-        })
 }
 
 /// Whether the artifact an observation names (`"CHART (app VERSION)"`, images joined by `", "`, commit
@@ -1063,17 +1049,6 @@ mod tests {
         assert_eq!(same_revision("3", "abcdef1"), None);
         assert_eq!(same_revision("v1.2", "v1.2"), Some(true));
         assert_eq!(same_revision("v1.2", "v1.3"), None);
-    }
-
-    #[test]
-    fn an_argo_cd_artifact_of_another_commit_contradicts_the_request() {
-        let (x, y) = ("1111111aaaa", "2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
-        assert!(artifact_contradicts(x, "argocd", Some(y)));
-        assert!(artifact_contradicts(x, "argocd", Some(&format!("{y}, 3333333cccc"))));
-        assert!(!artifact_contradicts(x, "argocd", Some(&format!("{y}, 1111111aaaa0000"))), "one of them is X");
-        assert!(!artifact_contradicts(x, "argocd", Some("payments-1.2.3")), "nothing of X's kind");
-        assert!(!artifact_contradicts(x, "argocd", None));
-        assert!(!artifact_contradicts(x, "kubernetes", Some(y)), "images are not revisions");
     }
 
     #[test]
