@@ -205,6 +205,34 @@ fn emergency_story_with_overdue_review() {
     assert_eq!(verify_json(&env).0, 0);
 }
 
+/// `show` on an executed request gives the tally its run counted beside today's: approvals expire (72
+/// hours by default), and an auditor reading "0 of 1" a month later took it for a run without approval.
+#[test]
+fn show_after_a_run_says_the_approvals_it_ran_on() {
+    let env = team();
+    let req = file_request(&env, "bob", "low");
+    tested(&env, &req, "bob");
+    env.ok(&["approve", &req, "--comment", "latency graphs confirm it", "--as", "carol"]);
+    env.ok(&["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let out = env.cmd().args(["show", &req]).env("ROLLCALL_NOW", &later).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let status = text.lines().nth(1).unwrap_or_default();
+    assert!(status.contains("approvals: 0 of 1 now (1 of 1 when it ran, "), "{text}");
+    let out = env.cmd().args(["--json", "show", &req]).env("ROLLCALL_NOW", &later).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["approvals_at_run"]["have"].clone(), v["approvals_at_run"]["need"].clone()),
+        (1.into(), 1.into()),
+        "{v}"
+    );
+    // Before any run there is no such tally.
+    let other = file_request(&env, "bob", "low");
+    assert!(env.json(&["show", &other])["approvals_at_run"].is_null());
+    assert!(!String::from_utf8_lossy(&env.run(&["show", &other]).stdout).contains("when it ran"));
+}
+
 /// Breaking glass says what it did: each requirement the emergency waives and until when, a rejection an
 /// approver signed as a warning (it no longer blocks), and the post-hoc review it makes due.
 #[test]

@@ -60,7 +60,8 @@ Environment:
   ROLLCALL_LEDGER      the ledger file (as --ledger)
   ROLLCALL_KEY         the key that signs when --as is not given
   ROLLCALL_PASSPHRASE  the key's passphrase (one try; otherwise asked on the terminal, three tries)
-  ROLLCALL_ORIGIN_PASSPHRASE  the origin key's passphrase for `init --join` and sync
+  ROLLCALL_ORIGIN_PASSPHRASE  this machine's origin key's passphrase, when not the signer's (it is the
+                              passphrase of whoever ran init: a second member signing here needs it)
   ROLLCALL_VERIFY_THREADS     threads for verify and import (default: one per core)
   ROLLCALL_NOW         pretend the clock says this RFC 3339 time (tests, demos; warned about)
   NO_COLOR             no colour in the console

@@ -66,6 +66,7 @@ pub(crate) fn show_json(s: &Shown) -> Value {
         "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.index, "ts": format_ts(x.ts),
             "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
         "evaluation": eval_json(&s.eval, r),
+        "approvals_at_run": s.at_run.map(|(ts, have, need)| json!({"ran_at": format_ts(ts), "have": have, "need": need})),
         "assessment": {
             "flags": s.assessment.flags,
             "risk": s.assessment.risk,
@@ -125,8 +126,14 @@ pub(crate) fn show_text(s: &Shown) -> String {
     let e = &s.eval;
     let mut out = String::new();
     out.push_str(&format!("REQUEST {}  {}\n", v.id.short(12), safe(&rec.title)));
+    // After a run, the tally it ran on beside today's (approvals expire, flags are raised later): an
+    // executed request showing "0 of 1" read as one run without approval.
+    let at_run = s
+        .at_run
+        .map(|(ts, have, need)| format!(" now ({have} of {need} when it ran, {})", when(&ts)))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "status: {}   risk tier: {}   approvals: {} of {}   env: {}\n\n",
+        "status: {}   risk tier: {}   approvals: {} of {}{at_run}   env: {}\n\n",
         e.status_shown(),
         e.tier,
         e.approvals.len(),

@@ -119,10 +119,19 @@ pub(crate) fn tui(ctx: &Context, a: TuiArgs, _json: bool) -> Result<ExitCode, Wo
     Ok(ExitCode::SUCCESS)
 }
 
-/// How to run rollcall from here: `rollcall` when a program of that name is on the PATH, else the
-/// `cargo run --release --` of the README (the demo is often the first thing run from a clone).
+/// How to run rollcall from here: `rollcall` when a program of that name is on the PATH; the `cargo run
+/// --release --` of the README for a binary cargo built (under a `target` directory: the demo is often the
+/// first thing run from a clone); else this binary's own path (one unpacked from a release archive).
 fn program() -> String {
     let on_path =
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("rollcall").is_file()));
-    if on_path { "rollcall".into() } else { "cargo run --release --".into() }
+    if on_path {
+        return "rollcall".into();
+    }
+    match std::env::current_exe() {
+        Ok(exe) if !exe.components().any(|c| c.as_os_str() == "target") => {
+            crate::audit::record::join_command(&[exe.to_string_lossy().as_ref()])
+        }
+        _ => "cargo run --release --".into(),
+    }
 }

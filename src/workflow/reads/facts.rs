@@ -57,6 +57,19 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
     }
 }
 
+/// At a request's first counted run: when it ran, how many approvals counted for it, and how many it
+/// needed ([`approvals_in_force`]); `None` before a run counted. An auditor reading `show` on an executed
+/// request sees today's tally (approvals expired since, flags raised since) beside this one.
+pub(crate) fn approvals_at_run(
+    view: &RequestView,
+    judged: &Judged,
+    snap: &Snapshot,
+) -> Option<(DateTime<Utc>, usize, u32)> {
+    let run = view.executions.first()?;
+    let (at, need) = approvals_in_force(view, judged, snap);
+    Some((run.ts, at.len(), need))
+}
+
 /// When each approval that counts was signed, sorted, and how many the request needed. Once a run counted,
 /// the approvals it ran on: the request evaluated as the first counted run was judged, on the decisions
 /// its log had seen, at its time, under the policy in force there and with the security flags and tier it
