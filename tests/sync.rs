@@ -508,6 +508,26 @@ fn a_bundle_is_audited_offline_without_any_ledger() {
     let out = auditor.ok(&["verify", "--bundle", &bundle]);
     assert!(out.contains("integrity: OK"), "{out}");
     assert!(!auditor.ledger().exists(), "verify --bundle creates no ledger");
+    // Pinned to the team's ledger id: the bundle passes; one of any other ledger (a self-made genesis
+    // verifies on its own) fails, exit 1, in the text and the JSON; a malformed id is bad usage.
+    let id = a.json(&["verify"])["ledger_id"].as_str().unwrap().to_string();
+    let out = auditor.ok(&["verify", "--bundle", &bundle, "--ledger-id", &id.to_uppercase()]);
+    assert!(out.contains("ledger id: the one --ledger-id names"), "{out}");
+    let other = Env::with_ledger();
+    let other_id = other.json(&["verify"])["ledger_id"].as_str().unwrap().to_string();
+    let run = auditor.run(&["verify", "--bundle", &bundle, "--ledger-id", &other_id]);
+    assert_eq!(run.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains(&format!("ledger id: NOT ledger {other_id} (--ledger-id)")) && text.contains("integrity: OK"),
+        "{text}"
+    );
+    let run = a.run(&["--json", "verify", "--ledger-id", &other_id]);
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!((v["intact"].clone(), v["ledger_id_matches"].clone()), (json!(true), json!(false)), "{v}");
+    assert_eq!(a.json(&["verify", "--ledger-id", &id])["ledger_id_matches"], true);
+    assert!(a.fails(&["verify", "--ledger-id", "abc"], 2).contains("is not a ledger id"));
     let written: Vec<_> = std::fs::read_dir(auditor.home()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(written.is_empty(), "nothing written to the auditor's home: {written:?}");
 

@@ -718,6 +718,11 @@ pub(crate) struct VerifyArgs {
     /// Verify this bundle on its own (read-only; no ledger is touched).
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// The id of the ledger this must be (64 hex characters, as `rollcall verify` prints it): any other
+    /// ledger fails (exit 1), however intact. A bundle or file made from someone's own genesis verifies on
+    /// its own; an auditor pins the team's id.
+    #[arg(long, value_name = "ID")]
+    pub ledger_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -80,8 +80,12 @@ fn integrity_line(failure: Option<&crate::ledger::verify::Failure>) -> String {
 pub(crate) fn print_verify(
     r: &workflow::verify::VerifyReport,
     what: &str,
+    pin: Option<crate::ledger::Hash>,
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
+    // `--ledger-id`: the id an intact file holds is its genesis entry's (verify fails a file whose metadata
+    // says otherwise), so an intact file of another id is another ledger.
+    let pinned_ok = pin.map(|want| r.ledger_id == Some(want));
     let audit = workflow::sync::AUDIT_ORIGIN;
     let witnesses: Vec<_> = r
         .witnesses
@@ -160,11 +164,17 @@ pub(crate) fn print_verify(
                 j
             }).collect::<Vec<_>>()),
             "ledger": what, "ledger_id": r.ledger_id.map(|h| h.to_hex()), "intact": r.intact(),
+            "ledger_id_expected": pin.map(|h| h.to_hex()), "ledger_id_matches": pinned_ok,
             "integrity": {"ok": r.intact(), "failure": failure},
             "completeness": completeness, "origins": origins, "elapsed_ms": r.elapsed.as_millis() as u64,
         }));
     } else {
         say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), safe(what));
+        match (pin, pinned_ok) {
+            (Some(_), Some(true)) => say!("ledger id: the one --ledger-id names"),
+            (Some(want), _) => say!("ledger id: NOT ledger {} (--ledger-id): another ledger", want.to_hex()),
+            _ => {}
+        }
         for o in r.origins.iter().filter(|o| o.origin != audit) {
             say!(
                 "origin {}: {} of {} verified, {}, {}",
@@ -251,7 +261,8 @@ pub(crate) fn print_verify(
         }
         say!("verified in {:.2} s", r.elapsed.as_secs_f64());
     }
-    Ok(if r.intact() { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
+    let ok = r.intact() && pinned_ok != Some(false);
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::cli::EXIT_CHECK_FAILED) })
 }
 
 #[cfg(test)]

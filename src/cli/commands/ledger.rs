@@ -193,12 +193,13 @@ fn log_of(
 
 /// `verify`: this ledger, or a bundle on its own (`--bundle`).
 pub(crate) fn verify(ctx: &Context, a: VerifyArgs, json: bool) -> Result<ExitCode, WorkflowError> {
+    let pin = a.ledger_id.as_deref().map(workflow::query::ledger_id_arg).transpose()?;
     match a.bundle {
         None => {
             let r = workflow::verify::verify(ctx)?;
-            print_verify(&r, &ctx.ledger_path.display().to_string(), json)
+            print_verify(&r, &ctx.ledger_path.display().to_string(), pin, json)
         }
-        Some(b) => super::sync::verify_bundle(&b, json),
+        Some(b) => super::sync::verify_bundle(&b, pin, json),
     }
 }
 

@@ -207,7 +207,11 @@ pub(crate) fn sync_git(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, WorkflowError> {
+pub(crate) fn verify_bundle(
+    bundle: &Path,
+    pin: Option<crate::ledger::Hash>,
+    json: bool,
+) -> Result<ExitCode, WorkflowError> {
     let copy = match workflow::sync::open_bundle(bundle) {
         Ok(c) => c,
         Err(WorkflowError::Sync(e)) => {
@@ -239,7 +243,7 @@ pub(crate) fn verify_bundle(bundle: &Path, json: bool) -> Result<ExitCode, Workf
     };
     let ledger = crate::ledger::Ledger::open_read_only(&copy.path)?;
     let r = workflow::verify::verify_open(&ledger);
-    crate::cli::print::print_verify(&r, &format!("bundle {}", bundle.display()), json)
+    crate::cli::print::print_verify(&r, &format!("bundle {}", bundle.display()), pin, json)
 }
 
 pub(crate) fn prove(
