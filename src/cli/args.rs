@@ -94,6 +94,13 @@ pub(crate) enum Command {
     Reject(RejectArgs),
     /// Invoke the emergency (break-glass) path: the revert may run without approvals until it lapses
     /// (emergency.waives_for_hours); a review becomes due.
+    #[command(
+        after_help = "It waives what the gate asks but cannot be met now (approvals, required roles, evidence, a \
+                      window, and a rejection that counts) until it lapses; only the roles in the policy's \
+                      emergency.may_invoke may invoke it (`rollcall policy show`). A post-hoc review by \
+                      another member is then due (`rollcall obligations`).\n\nExample:\n  \
+                      rollcall emergency 3f9a2c --reason \"checkout down for everyone, INC-4411\" --as erin"
+    )]
     Emergency(EmergencyArgs),
     /// Record that the revert ran, and its actual outcome.
     Execute(ExecuteArgs),
@@ -129,7 +136,15 @@ pub(crate) enum Command {
         command: PolicyCommand,
     },
     /// Exit 0 when the policy lets the revert run now, 1 with the unmet requirements otherwise.
-    #[command(override_usage = "rollcall gate [OPTIONS] <REQ>  |  rollcall gate [OPTIONS] --change <ID> --env <ENV>")]
+    #[command(
+        override_usage = "rollcall gate [OPTIONS] <REQ>  |  rollcall gate [OPTIONS] --change <ID> --env <ENV>",
+        after_help = "Exit status: 0 the revert may run now; 1 it may not (the unmet items are listed), or the file \
+                      is not the ledger --ledger-id names; 2 bad usage, or no such request or ledger.\n\n\
+                      Examples:\n  \
+                      rollcall gate 3f9a2c                                   by request\n  \
+                      rollcall --json gate --change 4f1e2d3 --env production  by change (CI)\n  \
+                      rollcall gate 3f9a2c --env production --component payments-api --to 41 --ledger-id ID"
+    )]
     Gate(GateArgs),
     /// Open obligations: post-hoc reviews due (of emergencies and forks) and temporary reverts expiring.
     Obligations(ObligationsArgs),
@@ -149,11 +164,25 @@ pub(crate) enum Command {
     /// List the raw entries of a log in log order.
     Log(LogArgs),
     /// Verify every entry, signature, leaf, tree hash and checkpoint. Exit 0 intact, 1 on a failure.
+    #[command(
+        after_help = "Exit status: 0 intact; 1 a failure (or another ledger than --ledger-id names); 2 bad usage, or \
+                      no ledger at the path.\n\nExamples:\n  \
+                      rollcall verify\n  \
+                      rollcall verify --bundle team.rollcall --ledger-id ID   an auditor's offline check"
+    )]
     Verify(VerifyArgs),
     /// Write a bundle: this ledger's log and every mirror, with evidence and cosignatures.
     Export(ExportArgs),
     /// A governance report over a period: figures, tables, and the requests that broke policy or are
     /// overdue, with the ledger, checkpoints and verification verdict it rests on.
+    #[command(
+        after_help = "Writing a report is recorded as an audit.read entry when the policy's audit.record_reads is on \
+                      (the default), so it asks for a key (--as NAME); `--bundle F` reads a bundle and records \
+                      nothing.\n\nExamples:\n  \
+                      rollcall report --since 2026-11-01 --until 2026-12-01 --as grace > november.md\n  \
+                      rollcall report --env production --format csv --out prod.csv --as grace\n  \
+                      rollcall report --bundle team.rollcall --format json"
+    )]
     Report(ReportArgs),
     /// The decision timeline of a request, or of every request of an incident, with the latencies between
     /// decisions (Markdown for a post-mortem, or JSON).
