@@ -54,6 +54,32 @@ fn flipped_statement_byte() {
     let f = failure(&env);
     assert_eq!(f["index"], 3);
     assert_eq!(f["entry_id"], hex::encode(&id));
+    // Said for what it is: the bytes changed after signing (the signature's failure is how it shows first).
+    let problem = f["problem"].as_str().unwrap();
+    assert!(problem.contains("does not hash to its id: its bytes were changed after it was signed"), "{problem}");
+}
+
+/// A request whose statement was changed behind the ledger's back: `show` and `gate` name it by the id it
+/// is stored under (the one `verify` names), and say that its bytes changed after it was signed.
+#[test]
+fn a_changed_request_is_named_by_its_id_everywhere() {
+    let env = common::team();
+    let req = common::file_request(&env, "bob", "low");
+    let c = env.tamper();
+    let id = hex::decode(&req).unwrap();
+    let st: Vec<u8> = c.query_row("SELECT statement FROM entries WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    let forged = String::from_utf8(st).unwrap().replacen("Revert", "Revort", 1);
+    c.execute("UPDATE entries SET statement = ?1 WHERE id = ?2", params![forged.as_bytes(), &id]).unwrap();
+    drop(c);
+    let f = failure(&env);
+    assert_eq!(f["entry_id"], req.as_str(), "{f}");
+    for args in [&["show", &req[..12]][..], &["gate", &req[..12]][..]] {
+        let err = env.fails(args, 1);
+        assert!(
+            err.contains(&format!("request {} fails its check: its statement does not hash to its id", &req[..12])),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]

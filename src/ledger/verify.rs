@@ -414,7 +414,15 @@ impl Chain<'_> {
         let id = Some(leaf_entry);
         let prev = Hash::from_slice(&row.prev)
             .ok_or_else(|| self.fail(Some(index), id, "leaf previous hash is not 32 bytes"))?;
+        // A statement whose bytes no longer hash to the id in its leaf was changed after it was signed:
+        // said with the signature's failure, which is how it shows first.
+        let changed = row.computed_id.is_some_and(|c| c != leaf_entry);
         let head = row.head.map_err(|p| match p {
+            Problem::Record(p) if changed => self.fail(
+                Some(index),
+                id,
+                format!("{p}; its statement does not hash to its id: its bytes were changed after it was signed"),
+            ),
             Problem::Record(p) => self.fail(Some(index), id, p),
             Problem::Read(p) => Failure::read(&self.origin, Some(index), id, p),
         })?;

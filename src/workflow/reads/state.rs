@@ -120,6 +120,14 @@ fn view_of(ledger: &Ledger, snap: &Snapshot, id: &EntryId, check: bool) -> Resul
         // index leaves it out ([`crate::ledger::Ledger::ids_of_kind`]); checked, it fails its check below.
         return Err(WorkflowError::NotFound(format!("request {} does not hash to its id", id.short(12))));
     }
+    if check && row.entry.id != *id {
+        // Named by the id it is stored (and asked for) under, as `verify` names it, and said for what it is.
+        return Err(WorkflowError::Refused(format!(
+            "request {} fails its check: its statement does not hash to its id (its bytes were changed after it \
+             was signed); `rollcall verify` names the entry",
+            id.short(12)
+        )));
+    }
     if check {
         let mut checker = crate::ledger::inclusion::Checker::new(ledger);
         for r in std::iter::once(&row).chain(&rows) {
