@@ -1243,9 +1243,15 @@ fn a_key_file_others_may_read_signs_nothing() {
     assert!(err.contains("(mode 0640)") && err.contains("chmod 600") && !err.contains("ORIGIN_PASSPHRASE"), "{err}");
     std::fs::set_permissions(&origin, std::fs::Permissions::from_mode(0o600)).unwrap();
     env.ok(&approve);
-    // `key list` still lists a loose key (it is not hidden, nor another key chosen in its place).
+    // `key list` still lists a loose key (it is not hidden, nor another key chosen in its place), and says
+    // what the signing would refuse, with the fix.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    assert!(env.ok(&["key", "list"]).contains("carol"));
+    let out = env.run(&["key", "list"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("carol"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: key file") && err.contains("carol.key") && err.contains("(mode 0644)"), "{err}");
+    let v = env.json(&["key", "list"]);
+    assert!(v["problems"].to_string().contains("mode 0644"), "{v}");
 }
 
 /// A request for a look-alike of an environment (a Cyrillic `о` in `prоduction`: another environment to

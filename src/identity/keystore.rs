@@ -256,7 +256,13 @@ impl Keystore {
                 continue;
             }
             match self.info(name) {
-                Ok(k) => keys.push(k),
+                Ok(k) => {
+                    // Said here, not first at the signing that refuses it.
+                    if let Err(e) = check_private(&k.path) {
+                        problems.push(e.to_string());
+                    }
+                    keys.push(k)
+                }
                 Err(e) => problems.push(e.to_string()),
             }
         }
