@@ -67,7 +67,8 @@ pub(crate) const EXCHANGE_TOKEN: &str = "ROLLCALL_EXCHANGE_TOKEN";
 /// `/proc` as the same user).
 pub(crate) fn without_passphrases(program: impl AsRef<OsStr>) -> Command {
     let mut c = Command::new(program);
-    for name in PASSPHRASES.into_iter().chain([EXCHANGE_TOKEN]) {
+    // The exchange's URL may carry its token (`https://user:TOKEN@…`), as the gate script's redaction knows.
+    for name in PASSPHRASES.into_iter().chain([EXCHANGE_TOKEN, "ROLLCALL_EXCHANGE"]) {
         c.env_remove(name);
     }
     for (name, _) in std::env::vars_os() {

@@ -57,6 +57,13 @@ fn flipped_statement_byte() {
     // Said for what it is: the bytes changed after signing (the signature's failure is how it shows first).
     let problem = f["problem"].as_str().unwrap();
     assert!(problem.contains("does not hash to its id: its bytes were changed after it was signed"), "{problem}");
+    // A damaged file says nothing of which ledger it is: --ledger-id is not compared (and it fails).
+    let run = env.run(&["--json", "verify", "--ledger-id", &"ab".repeat(32)]);
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(v["ledger_id_matches"].is_null() && v["ledger_id_expected"] == "ab".repeat(32), "{v}");
+    let text = String::from_utf8_lossy(&env.run(&["verify", "--ledger-id", &"ab".repeat(32)]).stdout).into_owned();
+    assert!(text.contains("ledger id: not compared with --ledger-id (the file does not verify)"), "{text}");
 }
 
 /// A request whose statement was changed behind the ledger's back: `show` and `gate` name it by the id it

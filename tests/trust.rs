@@ -1165,3 +1165,30 @@ fn the_gate_blocks_while_this_machine_cannot_record_a_run() {
     assert!(err.contains("clock"), "{err}");
     assert_eq!(m.fingerprint(), before);
 }
+
+/// `show`'s tally at the run (and the report's approval time, from the same count) counts an approval
+/// that has expired since only when it had not expired at the run: a break-glass run four days after
+/// carol's approval lapsed (72 hours) ran without it, and read "1 of 1 when it ran".
+#[test]
+fn the_tally_at_a_run_leaves_out_an_approval_that_had_expired_before_it() {
+    let env = team_at(Some(T0));
+    let req = request_at(&env, "2026-11-02T09:00:00Z");
+    ok_at(&env, "2026-11-02T10:00:00Z", &["approve", &req, "--comment", "fine", "--as", "carol"]);
+    ok_at(&env, "2026-11-06T10:00:00Z", &["emergency", &req, "--reason", "checkout down", "--as", "erin"]);
+    ok_at(&env, "2026-11-06T10:05:00Z", &["execute", &req, "--outcome", "succeeded", "--as", "erin"]);
+    let v = json_at(&env, LATER, &["show", &req]);
+    assert_eq!(
+        (v["approvals_at_run"]["have"].clone(), v["approvals_at_run"]["need"].clone()),
+        (0.into(), 1.into()),
+        "{v}"
+    );
+    let text = ok_at(&env, LATER, &["show", &req]);
+    assert!(text.contains("(0 of 1 when it ran under its emergency"), "{text}");
+    // Approved the day before the run: it had not expired then, and counts though it has since.
+    let other = request_at(&env, "2026-11-06T11:00:00Z");
+    ok_at(&env, "2026-11-06T12:00:00Z", &["approve", &other, "--comment", "fine", "--as", "carol"]);
+    ok_at(&env, "2026-11-07T12:00:00Z", &["execute", &other, "--outcome", "succeeded", "--as", "erin"]);
+    let v = json_at(&env, "2026-11-20T00:00:00Z", &["show", &other]);
+    assert_eq!(v["approvals_at_run"]["have"], 1, "{v}");
+    assert_eq!(v["evaluation"]["approvals"]["have"], 0, "none counts now: {v}");
+}

@@ -53,7 +53,7 @@
 #                          case); set, it must not be blank
 #   ROLLCALL_TO            the revision the rollback returns to (a commit id, a Helm revision): the gate
 #                          blocks unless it is the request's target, `revert.to` (`gate --to`; a commit
-#                          id matches its abbreviation of 12+ digits); set, not blank
+#                          id matches its abbreviation of 16+ digits); set, not blank
 #   ROLLCALL_EXCHANGE_DIR  the git working copy of the exchange (default: $ROLLCALL_HOME/exchange);
 #                          cloned from ROLLCALL_EXCHANGE when absent
 #   ROLLCALL_PUBLISH       yes (default): `sync --git` pulls and pushes this machine's own bundle (the

@@ -6,9 +6,6 @@
 use super::changeset::{ChangeSet, Commit};
 use std::path::Path;
 
-/// The empty tree, for the diff of a root commit.
-const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-
 /// What `--from-git` learns.
 #[derive(Clone, Debug)]
 pub(crate) struct GitRevert {
@@ -176,9 +173,7 @@ fn diff_files(repo: &Path, tip: &str, base: &str) -> Result<Vec<super::changeset
         base,
         "--",
     ];
-    // The empty tree in the repository's own object format (SHA-1 or SHA-256).
-    let empty = git(repo, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_string();
-    let no_attributes = format!("--attr-source={empty}");
+    let no_attributes = format!("--attr-source={}", empty_tree(repo)?);
     match git(repo, &[&[no_attributes.as_str()][..], &diff_args[..]].concat()) {
         Ok(d) => super::diff::parse(&d).map_err(|e| e.0),
         Err(e) if e.contains("attr-source") || e.contains("unknown option") => {
@@ -189,6 +184,12 @@ fn diff_files(repo: &Path, tip: &str, base: &str) -> Result<Vec<super::changeset
         }
         Err(e) => Err(e),
     }
+}
+
+/// The empty tree's id in the repository's own object format (SHA-1 or SHA-256): the base of a root
+/// commit's revert, and where the diff reads attributes from.
+fn empty_tree(repo: &Path) -> Result<String, String> {
+    Ok(git(repo, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_string())
 }
 
 /// Files of a `--text` diff with a NUL byte in a line: binary, their lines dropped (git's own test of
@@ -232,7 +233,10 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
             if parents.len() > 1 {
                 return Err(format!("{spec} is a merge commit; give the range it merged (A..B)"));
             }
-            let base = parents.first().map(|p| p.to_string()).unwrap_or_else(|| EMPTY_TREE.to_string());
+            let base = match parents.first() {
+                Some(p) => p.to_string(),
+                None => empty_tree(repo)?,
+            };
             (base, c.clone(), format!("-1 {c}"), c)
         }
     };
@@ -244,7 +248,7 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     let files = diff_files(repo, &tip, &base)?;
     let map = component_map(repo);
     let components = components_of(files.iter().map(|f| f.path.as_str()), &map);
-    let to = if base == EMPTY_TREE { "(empty tree)".to_string() } else { base };
+    let to = if base == empty_tree(repo)? { "(empty tree)".to_string() } else { base };
     Ok(GitRevert {
         changeset: ChangeSet { source: "git".into(), commits, files },
         argv: vec!["git".into(), "revert".into(), "--no-edit".into(), argv_target],

@@ -177,12 +177,18 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
     for f in files {
         let Some(eco) = ecosystem(&f.path) else { continue };
         let (now, back) = entries(eco, f);
+        // The package an entry's name ends with (an npm path's part after its last `node_modules/`).
+        let package = |key: &str| key.rsplit("node_modules/").next().unwrap_or(key).to_string();
         for (key, to, line) in &back {
-            let highest = now
-                .iter()
-                .filter(|(k, _, _)| k == key)
-                .map(|(_, v, _)| v)
-                .reduce(|held, v| if version_cmp(v, held) == std::cmp::Ordering::Greater { v } else { held });
+            let highest_of = |same: &dyn Fn(&str) -> bool| {
+                now.iter()
+                    .filter(|(k, _, _)| same(k))
+                    .map(|(_, v, _)| v)
+                    .reduce(|held, v| if version_cmp(v, held) == std::cmp::Ordering::Greater { v } else { held })
+            };
+            // The same path first; a path with no current entry (a copy moved into another package's
+            // `node_modules/` as the top-level one goes) is compared with the package's other copies.
+            let highest = highest_of(&|k| k == key).or_else(|| highest_of(&|k| package(k) == package(key)));
             if let Some(from) = highest
                 && version_cmp(to, from) == std::cmp::Ordering::Less
             {
@@ -190,8 +196,8 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
                     file: f.path.clone(),
                     line: *line,
                     ecosystem: eco,
-                    // The package's own name (an npm path's last `node_modules/` part), as advisories name it.
-                    package: key.rsplit("node_modules/").next().unwrap_or(key).to_string(),
+                    // The package's own name, as advisories name it.
+                    package: package(key),
                     from: from.clone(),
                     to: to.clone(),
                 });
@@ -261,6 +267,16 @@ mod tests {
         let g = downgrades(&parse(d).unwrap());
         assert_eq!(g.len(), 1, "{g:?}");
         assert_eq!((g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str()), ("semver", "5.7.2", "5.7.1"));
+    }
+
+    /// A copy moved into another package's `node_modules/` at an earlier version as the top-level one is
+    /// removed is compared with the package's current copies: a downgrade.
+    #[test]
+    fn a_nested_copy_replacing_the_top_level_one_is_compared_by_package() {
+        let d = "--- a/package-lock.json\n+++ b/package-lock.json\n@@ -5,3 +5,3 @@\n-    \"node_modules/lodash\": {\n-      \"version\": \"4.17.21\",\n+    \"node_modules/a/node_modules/lodash\": {\n+      \"version\": \"4.17.11\",\n";
+        let g = downgrades(&parse(d).unwrap());
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert_eq!((g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str()), ("lodash", "4.17.21", "4.17.11"));
     }
 
     /// A removed older duplicate listed first does not hide the downgrade of the newer one.

@@ -94,13 +94,12 @@ pub(crate) enum Command {
     Reject(RejectArgs),
     /// Invoke the emergency (break-glass) path: the revert may run without approvals until it lapses
     /// (emergency.waives_for_hours); a review becomes due.
-    #[command(
-        after_help = "It waives what the gate asks but cannot be met now (approvals, required roles, evidence, a \
-                      window, and a rejection that counts) until it lapses; only the roles in the policy's \
+    #[command(after_help = "Until it lapses it waives the policy's approvals, required roles, evidence, window and a \
+                      rejection that counts (not the request's state, nor what the gate checks beyond the policy: \
+                      --env, --component, --to, copies, a missing change set, the clock); only the roles in the policy's \
                       emergency.may_invoke may invoke it (`rollcall policy show`). A post-hoc review by \
                       another member is then due (`rollcall obligations`).\n\nExample:\n  \
-                      rollcall emergency 3f9a2c --reason \"checkout down for everyone, INC-4411\" --as erin"
-    )]
+                      rollcall emergency 3f9a2c --reason \"checkout down for everyone, INC-4411\" --as erin")]
     Emergency(EmergencyArgs),
     /// Record that the revert ran, and its actual outcome.
     Execute(ExecuteArgs),
@@ -138,8 +137,9 @@ pub(crate) enum Command {
     /// Exit 0 when the policy lets the revert run now, 1 with the unmet requirements otherwise.
     #[command(
         override_usage = "rollcall gate [OPTIONS] <REQ>  |  rollcall gate [OPTIONS] --change <ID> --env <ENV>",
-        after_help = "Exit status: 0 the revert may run now; 1 it may not (the unmet items are listed), or the file \
-                      is not the ledger --ledger-id names; 2 bad usage, or no such request or ledger.\n\n\
+        after_help = "Exit status: 0 the revert may run now; 1 it may not (the unmet items are listed; by change, \
+                      also when no request for the change is found), or the file is not the ledger --ledger-id \
+                      names; 2 bad usage, no such request (by REQ) or no ledger.\n\n\
                       Examples:\n  \
                       rollcall gate 3f9a2c                                   by request\n  \
                       rollcall --json gate --change 4f1e2d3 --env production  by change (CI)\n  \
@@ -637,7 +637,8 @@ pub(crate) struct GateArgs {
     pub component: Option<String>,
     /// The revision the revert returns to (a commit id, a Helm revision, a tag): the gate blocks unless it
     /// is the request's target, `revert.to` (checklist item `target`; a commit id matches its abbreviation
-    /// of 12 or more hex digits, numbers ignore leading zeros). For a job that knows where it rolls back to.
+    /// of 16 or more hex digits, numbers ignore leading zeros; a branch or tag name matches only itself, wherever it
+    /// points: give a commit id). For a job that knows where it rolls back to.
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
     /// The id of the ledger the gate must answer from (64 hex characters, as `rollcall verify` prints it):

@@ -84,8 +84,9 @@ pub(crate) fn print_verify(
     json: bool,
 ) -> Result<ExitCode, WorkflowError> {
     // `--ledger-id`: the id an intact file holds is its genesis entry's (verify fails a file whose metadata
-    // says otherwise), so an intact file of another id is another ledger.
-    let pinned_ok = pin.map(|want| r.ledger_id == Some(want));
+    // says otherwise), so an intact file of another id is another ledger. A file that does not verify says
+    // nothing of which ledger it is (its id is the metadata's, unsigned): not compared.
+    let pinned_ok = pin.filter(|_| r.intact()).map(|want| r.ledger_id == Some(want));
     let audit = workflow::sync::AUDIT_ORIGIN;
     let witnesses: Vec<_> = r
         .witnesses
@@ -172,7 +173,10 @@ pub(crate) fn print_verify(
         say!("ledger {} ({})", r.ledger_id.map(|h| h.to_hex()).unwrap_or_else(|| "?".into()), safe(what));
         match (pin, pinned_ok) {
             (Some(_), Some(true)) => say!("ledger id: the one --ledger-id names"),
-            (Some(want), _) => say!("ledger id: NOT ledger {} (--ledger-id): another ledger", want.to_hex()),
+            (Some(want), Some(false)) => {
+                say!("ledger id: NOT ledger {} (--ledger-id): another ledger", want.to_hex())
+            }
+            (Some(_), None) => say!("ledger id: not compared with --ledger-id (the file does not verify)"),
             _ => {}
         }
         for o in r.origins.iter().filter(|o| o.origin != audit) {

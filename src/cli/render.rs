@@ -130,7 +130,10 @@ pub(crate) fn show_text(s: &Shown) -> String {
     // executed request showing "0 of 1" read as one run without approval.
     let at_run = s
         .at_run
-        .map(|(ts, have, need)| format!(" now ({have} of {need} when it ran, {})", when(&ts)))
+        .map(|(ts, have, need)| {
+            let emergency = if have < need as usize && v.emergency.is_some() { " under its emergency" } else { "" };
+            format!(" now ({have} of {need} when it ran{emergency}, {})", when(&ts))
+        })
         .unwrap_or_default();
     out.push_str(&format!(
         "status: {}   risk tier: {}   approvals: {} of {}{at_run}   env: {}\n\n",

@@ -50,12 +50,15 @@ fn say_what_the_emergency_waives(ctx: &Context, id: &crate::ledger::EntryId) {
     let waived: Vec<_> = s.eval.checklist.iter().filter(|i| i.waived).collect();
     for i in &waived {
         let note = if i.id == "rejections" { "; an approver's rejection no longer blocks the revert" } else { "" };
-        say!("  it waives {}: {}{note}", i.id, crate::text::safe(&i.detail));
+        let detail = i.detail.strip_prefix("waived: ").unwrap_or(&i.detail);
+        say!("  it waives {}: {}{note}", i.id, crate::text::safe(detail));
     }
-    if waived.is_empty()
-        && let Some(state) = s.eval.checklist.iter().find(|i| i.id == "state" && i.detail.contains("emergency"))
-    {
-        say!("  {}", crate::text::safe(&state.detail));
+    if waived.is_empty() {
+        match s.eval.checklist.iter().find(|i| i.id == "state" && i.detail.contains("emergency")) {
+            // Not allowed to the signer under the policy applied, or lapsed: why.
+            Some(state) => say!("  {}", crate::text::safe(&state.detail)),
+            None => say!("  it waives nothing now: every requirement it could waive is met"),
+        }
     }
     for o in s.obligations.iter().filter(|o| o.kind == "post-hoc-review") {
         say!(

@@ -55,14 +55,16 @@ fn warn_empty_scope(scope: &workflow::report::Scope, requests: usize) {
     if requests > 0 {
         return;
     }
-    for (flag, name) in [("--env", &scope.env), ("--component", &scope.component)] {
-        if let Some(n) = name {
-            output::warn(&format!(
-                "no request in the report's period is for {flag} {:?} (names compare without ASCII case and \
-                 surrounding spaces; `rollcall list` shows the names requests use)",
-                n.trim()
-            ));
-        }
+    let names: Vec<String> = [("--env", &scope.env), ("--component", &scope.component)]
+        .into_iter()
+        .filter_map(|(flag, name)| name.as_ref().map(|n| format!("{flag} {:?}", n.trim())))
+        .collect();
+    if !names.is_empty() {
+        output::warn(&format!(
+            "no request in the report's period is for {} (names compare without ASCII case and surrounding \
+             spaces; `rollcall list` shows the names requests use)",
+            names.join(" with ")
+        ));
     }
 }
 

@@ -223,7 +223,8 @@ pub(crate) fn verify_bundle(
             };
             if json {
                 output::json(
-                    &json!({"bundle": bundle, "intact": false, "integrity": {"ok": false, "failure": {"problem": e.to_string(), "not_read": not_read}}}),
+                    &json!({"bundle": bundle, "intact": false, "integrity": {"ok": false, "failure": {"problem": e.to_string(), "not_read": not_read}},
+                        "ledger_id_expected": pin.map(|h| h.to_hex()), "ledger_id_matches": null}),
                 );
             } else {
                 say!("bundle {}", safe(&bundle.display().to_string()));

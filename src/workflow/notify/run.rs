@@ -102,8 +102,6 @@ fn kill_all(child: &mut std::process::Child) {
 fn command(argv: &[String]) -> Option<Command> {
     let (program, args) = argv.split_first()?;
     let mut cmd = crate::child::without_passphrases(program);
-    // The exchange's URL may carry its token (`https://user:TOKEN@…`); a notification has no use for it.
-    cmd.env_remove("ROLLCALL_EXCHANGE");
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     #[cfg(unix)]
     {

@@ -109,8 +109,21 @@ fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (
         && snap.policies.at(run.pos).0 == snap.policies.current().0
     {
         // Every decision was seen by the run, under the policy and with the flags in force now: today's
-        // tally is the run's (expiry aside: at the run they had not expired).
-        return today();
+        // tally is the run's, expiry aside: an approval that has expired since counts when it had not yet
+        // expired at the run (one that expired before it, the run did not have: a break-glass run after
+        // the approvals lapsed read as an approved one).
+        let hours = snap.policies.current().1.approvals.expiry_hours;
+        let valid_at_run = |d: &Counted| hours == 0 || run.ts - d.ts <= chrono::Duration::hours(i64::from(hours));
+        let mut at: Vec<DateTime<Utc>> = judged
+            .eval
+            .decisions
+            .iter()
+            .filter(|d| d.decision == Decision::Approve)
+            .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired") && valid_at_run(d)))
+            .map(|d| d.ts)
+            .collect();
+        at.sort();
+        return (at, judged.eval.need);
     }
     let mut then = view.clone();
     then.decisions.retain(|d| seen(d.pos));

@@ -180,8 +180,9 @@ impl Asked<'_> {
 
 /// Adds the checklist item `target` for a caller that rolls back to `asked`: met when it is the revision
 /// the request's current record returns to (`revert.to`): equal; or, for commit ids, one an abbreviation of
-/// the other of at least 12 hex digits (7 are ground out in seconds: a commit made to share a request's
-/// short target would meet it); or, for numbers, equal without leading zeros. Else the gate blocks.
+/// the other of at least 16 hex digits (7 are ground out in seconds, 12 in GPU-hours: a commit made to share
+/// a request's short target would meet it); or, for numbers, equal without leading zeros. A branch or tag
+/// name matches only itself, wherever it points now. Else the gate blocks.
 fn weigh_target(s: &mut Shown, asked: &str) {
     let held = s.view.record().revert.to.trim().to_string();
     let met = same_target(&held, asked.trim());
@@ -324,7 +325,7 @@ fn same_target(held: &str, asked: &str) -> bool {
     let hex = |s: &str| s.len() >= 7 && s.bytes().all(|c| c.is_ascii_hexdigit());
     if hex(held) && hex(asked) {
         let (h, a) = (held.to_ascii_lowercase(), asked.to_ascii_lowercase());
-        return h == a || (h.len().min(a.len()) >= 12 && (h.starts_with(&a) || a.starts_with(&h)));
+        return h == a || (h.len().min(a.len()) >= 16 && (h.starts_with(&a) || a.starts_with(&h)));
     }
     super::reconcile::same_revision(held, asked) == Some(true)
 }
@@ -579,8 +580,8 @@ mod tests {
     fn a_target_matches_exactly_or_by_a_long_abbreviation() {
         let full = "0123456789abcdef0123456789abcdef01234567";
         assert!(same_target(full, &full.to_uppercase()));
-        assert!(same_target(full, &full[..12]) && same_target(&full[..12], full));
-        assert!(!same_target(full, &full[..11]), "7 to 11 hex digits are ground out in seconds");
+        assert!(same_target(full, &full[..16]) && same_target(&full[..16], full));
+        assert!(!same_target(full, &full[..15]), "7 to 15 hex digits can be ground out");
         assert!(!same_target(&full[..7], full));
         assert!(same_target("41", "041") && !same_target("41", "40"));
         assert!(same_target("v1.2.3", "v1.2.3") && !same_target("v1.2.3", "v1.2"));
