@@ -60,8 +60,9 @@ pub(crate) const PASSPHRASES: [&str; 2] = ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIG
 /// The exchange's token as the CI recipes name it (examples/ci): a credential, withheld like the passphrases.
 pub(crate) const EXCHANGE_TOKEN: &str = "ROLLCALL_EXCHANGE_TOKEN";
 
-/// `program` without [`PASSPHRASES`], [`EXCHANGE_TOKEN`] and git's own variables (`GIT_*`: the recipes hand
-/// git the token through `GIT_CONFIG_KEY_0`), keeping rollcall's other variables: rollcall run again for work
+/// `program` without [`PASSPHRASES`], [`EXCHANGE_TOKEN`], the exchange's URL (`ROLLCALL_EXCHANGE`, which may
+/// carry the token) and git's own variables (`GIT_*`: the recipes hand git the token through
+/// `GIT_CONFIG_KEY_0`), keeping rollcall's other variables: rollcall run again for work
 /// of its own that signs nothing and runs no git (the background index rebuild, which outlives the command
 /// that started it, so that a CI job's later steps, the revert among them, could read its environment from
 /// `/proc` as the same user).

@@ -156,7 +156,7 @@ pub(crate) fn read_revert(repo: &Path, spec: &str) -> Result<GitRevert, super::A
 /// `*.yaml binary`) would make git print "Binary files differ" for a text file and hide its lines from every
 /// flag. Git older than 2.40 has no `--attr-source`: it diffs every file as text (`--text`), and a file
 /// whose lines hold a NUL byte is taken as binary (its lines dropped), which is git's own test.
-fn diff_files(repo: &Path, tip: &str, base: &str) -> Result<Vec<super::changeset::FileChange>, String> {
+fn diff_files(repo: &Path, tip: &str, base: &str, empty: &str) -> Result<Vec<super::changeset::FileChange>, String> {
     let diff_args = [
         "diff",
         "--no-ext-diff",
@@ -173,7 +173,7 @@ fn diff_files(repo: &Path, tip: &str, base: &str) -> Result<Vec<super::changeset
         base,
         "--",
     ];
-    let no_attributes = format!("--attr-source={}", empty_tree(repo)?);
+    let no_attributes = format!("--attr-source={empty}");
     match git(repo, &[&[no_attributes.as_str()][..], &diff_args[..]].concat()) {
         Ok(d) => super::diff::parse(&d).map_err(|e| e.0),
         Err(e) if e.contains("attr-source") || e.contains("unknown option") => {
@@ -208,6 +208,7 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
         return Err(format!("{} does not exist", repo.display()));
     }
     git(repo, &["rev-parse", "--git-dir"]).map_err(|_| format!("{} is not a git repository", repo.display()))?;
+    let empty = empty_tree(repo)?;
     let (base, tip, range_arg, argv_target) = match spec.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (resolve(repo, a)?, resolve(repo, b)?);
@@ -233,10 +234,7 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
             if parents.len() > 1 {
                 return Err(format!("{spec} is a merge commit; give the range it merged (A..B)"));
             }
-            let base = match parents.first() {
-                Some(p) => p.to_string(),
-                None => empty_tree(repo)?,
-            };
+            let base = parents.first().map_or_else(|| empty.clone(), |p| p.to_string());
             (base, c.clone(), format!("-1 {c}"), c)
         }
     };
@@ -245,10 +243,10 @@ fn read(repo: &Path, spec: &str) -> Result<GitRevert, String> {
     if commits.is_empty() {
         return Err(format!("{spec} names no commits to revert"));
     }
-    let files = diff_files(repo, &tip, &base)?;
+    let files = diff_files(repo, &tip, &base, &empty)?;
     let map = component_map(repo);
     let components = components_of(files.iter().map(|f| f.path.as_str()), &map);
-    let to = if base == empty_tree(repo)? { "(empty tree)".to_string() } else { base };
+    let to = if base == empty { "(empty tree)".to_string() } else { base };
     Ok(GitRevert {
         changeset: ChangeSet { source: "git".into(), commits, files },
         argv: vec!["git".into(), "revert".into(), "--no-edit".into(), argv_target],

@@ -95,7 +95,17 @@ fn read_line(eco: &str, text: &str) -> Line {
             // The whole path (`a/node_modules/semver`): nested copies of one package are different
             // entries, each compared with its own current version.
             if let Some(c) = re(&NPM, r#"^\s*"(?:node_modules/)?([^"]+)":\s*\{"#).captures(text) {
-                Line::Name(c[1].to_string())
+                // The sections that hold packages are not packages: after `"packages": {` the root entry
+                // (`"": {`, no name) comes, whose version is the project's own.
+                match &c[1] {
+                    "packages"
+                    | "dependencies"
+                    | "devDependencies"
+                    | "optionalDependencies"
+                    | "peerDependencies"
+                    | "requires" => Line::Block,
+                    name => Line::Name(name.to_string()),
+                }
             } else if let Some(c) =
                 version_re.captures(text).or_else(|| re(&NV, r#"^\s*"version":\s*"([^"]+)""#).captures(text))
             {
@@ -178,7 +188,8 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
         let Some(eco) = ecosystem(&f.path) else { continue };
         let (now, back) = entries(eco, f);
         // The package an entry's name ends with (an npm path's part after its last `node_modules/`).
-        let package = |key: &str| key.rsplit("node_modules/").next().unwrap_or(key).to_string();
+        let package =
+            |key: &str| if eco == "npm" { key.rsplit("node_modules/").next().unwrap_or(key) } else { key }.to_string();
         for (key, to, line) in &back {
             let highest_of = |same: &dyn Fn(&str) -> bool| {
                 now.iter()
@@ -187,8 +198,15 @@ pub(crate) fn downgrades(files: &[FileChange]) -> Vec<Downgrade> {
                     .reduce(|held, v| if version_cmp(v, held) == std::cmp::Ordering::Greater { v } else { held })
             };
             // The same path first; a path with no current entry (a copy moved into another package's
-            // `node_modules/` as the top-level one goes) is compared with the package's other copies.
-            let highest = highest_of(&|k| k == key).or_else(|| highest_of(&|k| package(k) == package(key)));
+            // `node_modules/` as the top-level one goes) is compared with the package's top-level copy when
+            // the revert removes it (no back entry at its path). Copies elsewhere are other packages' own
+            // (`glob/node_modules/minimatch` 9 and `rimraf/node_modules/minimatch` 3 are no downgrade).
+            let top = package(key);
+            let highest = highest_of(&|k| k == key).or_else(|| {
+                (eco == "npm" && top != *key && !back.iter().any(|(k, _, _)| *k == top))
+                    .then(|| highest_of(&|k| k == top))
+                    .flatten()
+            });
             if let Some(from) = highest
                 && version_cmp(to, from) == std::cmp::Ordering::Less
             {
@@ -277,6 +295,15 @@ mod tests {
         let g = downgrades(&parse(d).unwrap());
         assert_eq!(g.len(), 1, "{g:?}");
         assert_eq!((g[0].package.as_str(), g[0].from.as_str(), g[0].to.as_str()), ("lodash", "4.17.21", "4.17.11"));
+    }
+
+    /// A copy that moves between two other packages' `node_modules/` is not compared with the other
+    /// (they are each package's own); the `packages` section and the root entry name no package.
+    #[test]
+    fn copies_under_other_packages_and_the_project_itself_are_not_downgrades() {
+        let d = "--- a/package-lock.json\n+++ b/package-lock.json\n@@ -1,12 +1,12 @@\n   \"packages\": {\n     \"\": {\n-      \"version\": \"1.3.0\",\n+      \"version\": \"1.2.0\",\n     },\n-    \"node_modules/glob/node_modules/minimatch\": {\n-      \"version\": \"9.0.3\",\n+    \"node_modules/rimraf/node_modules/minimatch\": {\n+      \"version\": \"3.1.2\",\n";
+        let g = downgrades(&parse(d).unwrap());
+        assert!(g.is_empty(), "{g:?}");
     }
 
     /// A removed older duplicate listed first does not hide the downgrade of the newer one.

@@ -95,8 +95,9 @@ pub(crate) enum Command {
     /// Invoke the emergency (break-glass) path: the revert may run without approvals until it lapses
     /// (emergency.waives_for_hours); a review becomes due.
     #[command(after_help = "Until it lapses it waives the policy's approvals, required roles, evidence, window and a \
-                      rejection that counts (not the request's state, nor what the gate checks beyond the policy: \
-                      --env, --component, --to, copies, a missing change set, the clock); only the roles in the policy's \
+                      rejection that counts (not the request's state or a temporary revert's limit, nor what the \
+                      gate checks beyond the policy: --env, --component, --to, copies, a missing change set, \
+                      the clock); only the roles in the policy's \
                       emergency.may_invoke may invoke it (`rollcall policy show`). A post-hoc review by \
                       another member is then due (`rollcall obligations`).\n\nExample:\n  \
                       rollcall emergency 3f9a2c --reason \"checkout down for everyone, INC-4411\" --as erin")]

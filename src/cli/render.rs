@@ -131,7 +131,8 @@ pub(crate) fn show_text(s: &Shown) -> String {
     let at_run = s
         .at_run
         .map(|(ts, have, need)| {
-            let emergency = if have < need as usize && v.emergency.is_some() { " under its emergency" } else { "" };
+            let under = v.emergency.as_ref().is_some_and(|e| e.ts <= ts);
+            let emergency = if have < need as usize && under { " under its emergency" } else { "" };
             format!(" now ({have} of {need} when it ran{emergency}, {})", when(&ts))
         })
         .unwrap_or_default();

@@ -54,10 +54,12 @@ fn say_what_the_emergency_waives(ctx: &Context, id: &crate::ledger::EntryId) {
         say!("  it waives {}: {}{note}", i.id, crate::text::safe(detail));
     }
     if waived.is_empty() {
-        match s.eval.checklist.iter().find(|i| i.id == "state" && i.detail.contains("emergency")) {
-            // Not allowed to the signer under the policy applied, or lapsed: why.
-            Some(state) => say!("  {}", crate::text::safe(&state.detail)),
-            None => say!("  it waives nothing now: every requirement it could waive is met"),
+        match s.eval.checklist.iter().find(|i| i.id == "state") {
+            // Not allowed to the signer under the policy applied, lapsed, or a state no emergency changes.
+            Some(state) if !state.met || state.detail.contains("emergency") => {
+                say!("  it waives nothing: {}", crate::text::safe(&state.detail))
+            }
+            _ => say!("  it waives nothing now: every requirement it could waive is met"),
         }
     }
     for o in s.obligations.iter().filter(|o| o.kind == "post-hoc-review") {

@@ -119,7 +119,9 @@ fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (
             .decisions
             .iter()
             .filter(|d| d.decision == Decision::Approve)
-            .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired") && valid_at_run(d)))
+            // Valid at the run whatever today says: `now` may be before the run (a what-if time, a peer's
+            // clock ahead within the skew), where an approval not yet expired had expired at the run.
+            .filter(|d| d.excluded.as_deref().is_none_or(|why| why.starts_with("expired")) && valid_at_run(d))
             .map(|d| d.ts)
             .collect();
         at.sort();
