@@ -97,6 +97,14 @@ redact() {
     sed -E 's#(://)[^/@[:space:]]*@#\1***@#g'
 }
 
+# Refuses (exit 2) a value of variable $1 that rollcall would not take as $3: blank, with control
+# characters, starting with '-' (an option), or longer than 300 characters.
+check_value() {
+    if [[ -z ${2//[[:space:]]/} ]] || [[ $2 =~ [[:cntrl:]] ]] || [[ $2 == -* ]] || [ "${#2}" -gt 300 ]; then
+        die 2 "$1 $(printf '%q' "$2") is not $3 (1 to 300 characters, no control characters, not starting with '-')"
+    fi
+}
+
 die() {
     local code=$1
     shift
@@ -209,29 +217,18 @@ else
     # `environment`, read from the signed record, never from the request index), and `execute` refuses to
     # record its run.
     if [ -n "${ROLLCALL_ENVIRONMENT:-}" ]; then
-        if [[ $ROLLCALL_ENVIRONMENT =~ [[:cntrl:]] ]] || [[ $ROLLCALL_ENVIRONMENT == -* ]] ||
-            [ "${#ROLLCALL_ENVIRONMENT}" -gt 300 ]; then
-            die 2 "ROLLCALL_ENVIRONMENT $(printf '%q' "$ROLLCALL_ENVIRONMENT") is not an environment name (1 to 300 characters, no control characters, not starting with '-')"
-        fi
+        check_value ROLLCALL_ENVIRONMENT "$ROLLCALL_ENVIRONMENT" "an environment name"
         gate_args+=("--env=$ROLLCALL_ENVIRONMENT")
     fi
 fi
 # Set but blank (a template that rendered to nothing) is a mistake, not "no check".
 if [ -n "${ROLLCALL_COMPONENT+set}" ]; then
-    component=$ROLLCALL_COMPONENT
-    if [[ -z ${component//[[:space:]]/} ]] || [[ $component =~ [[:cntrl:]] ]] || [[ $component == -* ]] ||
-        [ "${#component}" -gt 300 ]; then
-        die 2 "ROLLCALL_COMPONENT $(printf '%q' "$component") is not a component name (1 to 300 characters, no control characters, not starting with '-')"
-    fi
-    gate_args+=("--component=$component")
+    check_value ROLLCALL_COMPONENT "$ROLLCALL_COMPONENT" "a component name"
+    gate_args+=("--component=$ROLLCALL_COMPONENT")
 fi
 if [ -n "${ROLLCALL_TO+set}" ]; then
-    target=$ROLLCALL_TO
-    if [[ -z ${target//[[:space:]]/} ]] || [[ $target =~ [[:cntrl:]] ]] || [[ $target == -* ]] ||
-        [ "${#target}" -gt 300 ]; then
-        die 2 "ROLLCALL_TO $(printf '%q' "$target") is not a revision (1 to 300 characters, no control characters, not starting with '-')"
-    fi
-    gate_args+=("--to=$target")
+    check_value ROLLCALL_TO "$ROLLCALL_TO" "a revision"
+    gate_args+=("--to=$ROLLCALL_TO")
 fi
 # The team ledger's id: joining needs it, and, given, the gate answers from that ledger only (a ledger file
 # swapped into a persisted home, one of someone's own making with every role theirs, is refused).

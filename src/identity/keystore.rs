@@ -435,9 +435,11 @@ mod tests {
                 e.to_string().contains(&format!("(mode {mode:04o})")) && e.to_string().contains("chmod 600"),
                 "{e}"
             );
-            // Its public facts stay readable: it is still the key listed (and chosen when it is the only one).
+            // Its public facts stay readable: it is still the key listed (and chosen when it is the only one),
+            // with the problem said beside it.
             let (keys, problems) = ks.list().unwrap();
-            assert!(keys.len() == 1 && problems.is_empty(), "{problems:?}");
+            assert!(keys.len() == 1 && problems.len() == 1, "{problems:?}");
+            assert!(problems[0].contains(&format!("(mode {mode:04o})")), "{problems:?}");
         }
         std::fs::set_permissions(&info.path, std::fs::Permissions::from_mode(0o400)).unwrap();
         assert!(ks.unlock("alice", &pass("passphrase-a")).is_ok(), "read-only to its owner is private");
