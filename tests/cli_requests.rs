@@ -1149,9 +1149,18 @@ fn notes_incidents_list_filters_and_rebuild() {
     assert_eq!(high["requests"][0]["id"], b.as_str());
     assert_eq!(env.json(&["list", "--env", "staging"])["requests"].as_array().unwrap().len(), 0);
     assert!(env.fails(&["list", "--status", "happy"], 2).contains("unknown status"));
+    // `open`: what the console's queue lists (pending and approved here; not a withdrawn one).
+    let c = file_request(&env, "bob", "low");
+    env.ok(&["request", "withdraw", &c, "--reason", "filed twice", "--as", "bob"]);
+    let open = env.json(&["list", "--status", "open"]);
+    let mut ids: Vec<&str> = open["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "{open}");
     let r = env.json(&["rebuild"]);
-    assert_eq!(r["requests"], 2);
-    assert_eq!(env.json(&["list"])["requests"].as_array().unwrap().len(), 2);
+    assert_eq!(r["requests"], 3);
+    assert_eq!(env.json(&["list"])["requests"].as_array().unwrap().len(), 3);
     let text = env.ok(&["list"]);
     assert!(text.starts_with("ID"), "{text}");
 }

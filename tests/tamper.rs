@@ -57,6 +57,10 @@ fn flipped_statement_byte() {
     // Said for what it is: the bytes changed after signing (the signature's failure is how it shows first).
     let problem = f["problem"].as_str().unwrap();
     assert!(problem.contains("does not hash to its id: its bytes were changed after it was signed"), "{problem}");
+    // Its completeness is not known (the walk stopped there): not "entries after the latest checkpoint".
+    let (_, v) = verify_json(&env);
+    let statement = v["completeness"][0]["statement"].as_str().unwrap();
+    assert_eq!(statement, "not known: verification of this log stopped at its failure (index 3)", "{v}");
     // A damaged file says nothing of which ledger it is: --ledger-id is not compared (and it fails).
     let run = env.run(&["--json", "verify", "--ledger-id", &"ab".repeat(32)]);
     assert_eq!(run.status.code(), Some(1));

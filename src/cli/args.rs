@@ -437,7 +437,8 @@ pub(crate) struct NoteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Only requests with this status (pending, approved, rejected, withdrawn, emergency, executed,
-    /// failed, validated, review-due, reviewed, closed).
+    /// failed, validated, review-due, reviewed, closed), or `open`: pending, approved, emergency,
+    /// review-due and failed, as the console's queue lists them.
     #[arg(long, value_name = "S")]
     pub status: Option<String>,
     /// Only requests for this environment.

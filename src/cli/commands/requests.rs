@@ -153,14 +153,15 @@ pub(crate) fn request(ctx: &Context, command: RequestCommand, json: bool) -> Res
 /// `list`: requests, most recent first (streamed).
 pub(crate) fn list(ctx: &Context, a: ListArgs, json: bool) -> Result<ExitCode, WorkflowError> {
     let ListArgs { status, env, risk, flagged, limit } = a;
-    let status = match status {
-        Some(s) => Some(
-            Status::parse(&s)
-                .ok_or_else(|| WorkflowError::Usage(format!("unknown status {s:?} ({})", Status::ALL.join(", "))))?,
-        ),
+    // `open`: every status of a request still open, as the console's queue lists them.
+    let open = status.as_deref().is_some_and(|s| s.trim() == "open");
+    let status = match status.filter(|_| !open) {
+        Some(s) => Some(Status::parse(&s).ok_or_else(|| {
+            WorkflowError::Usage(format!("unknown status {s:?} ({}, or open)", Status::ALL.join(", ")))
+        })?),
         None => None,
     };
-    let filter = Filter { status, env, risk, flagged, limit };
+    let filter = Filter { status, open, env, risk, flagged, limit };
     // Streamed: a listing of any length in bounded memory (a table is measured, then printed).
     let mut out = output::Blocks::new();
     if json {

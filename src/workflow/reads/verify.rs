@@ -365,7 +365,17 @@ fn verify_ledger(
                 checkpointed,
                 unchecked_tail: r.size.saturating_sub(checkpointed),
                 witnessed: witnesses_read.then_some(!witnesses.is_empty()),
-                statement: completeness_statement(r.size, checkpointed, witnesses_read.then_some(witnesses.as_slice())),
+                // A walk that stopped at a failure read the checkpoints before it only: what it says of the
+                // tail would read as entries appended past the latest checkpoint.
+                statement: match &r.failure {
+                    Some(f) => format!(
+                        "not known: verification of this log stopped at its failure{}",
+                        f.index.map(|i| format!(" (index {i})")).unwrap_or_default()
+                    ),
+                    None => {
+                        completeness_statement(r.size, checkpointed, witnesses_read.then_some(witnesses.as_slice()))
+                    }
+                },
             });
             if let Some(f) = &r.failure {
                 found(&mut report.failure, f.clone());

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub status: Option<Status>,
+    /// Only the statuses of a request still open ([`Status::OPEN`]: what the console's queue lists).
+    pub open: bool,
     pub env: Option<String>,
     pub risk: Option<String>,
     pub flagged: bool,
@@ -98,6 +100,9 @@ pub(crate) fn query_each(
     if let Some(s) = filter.status {
         args.push(s.as_str().to_string());
         sql.push_str(&format!(" AND status = ?{}", args.len()));
+    }
+    if filter.open {
+        sql.push_str(&format!(" AND status IN ({})", Status::sql_list(&Status::OPEN)));
     }
     if let Some(e) = &filter.env {
         args.push(e.trim().to_string());
