@@ -53,6 +53,12 @@ pub(crate) fn read_capped(mut child: std::process::Child, cap: u64) -> std::io::
     Ok(Printed { stdout: (!over).then_some(out), stderr, status })
 }
 
+/// Whether `s` is a full git object name (SHA-1 or SHA-256, lowercase hex), as `%H` and `%P` print them:
+/// what a record of `git log` output must start with.
+pub(crate) fn git_object_name(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The variables that unlock keys: no program rollcall starts sees them, not even rollcall itself started
 /// again for work that signs nothing.
 pub(crate) const PASSPHRASES: [&str; 2] = ["ROLLCALL_PASSPHRASE", "ROLLCALL_ORIGIN_PASSPHRASE"];

@@ -88,7 +88,7 @@ pub(crate) fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
         else {
             return Err("git log printed a record of fewer than five fields".into());
         };
-        if !object_name(id) {
+        if !crate::child::git_object_name(id) {
             return Err(format!("git log printed {:?} where a commit id belongs", crate::text::prefix(id, 80)));
         }
         commits.push(Commit {
@@ -100,11 +100,6 @@ pub(crate) fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
         });
     }
     Ok(commits)
-}
-
-/// Whether `s` is a full object name (SHA-1 or SHA-256, lowercase hex, as `%H` prints it).
-fn object_name(s: &str) -> bool {
-    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Component names by path prefix from `.rollcall.toml` (`[components]` table: "prefix/" = "name").

@@ -66,7 +66,7 @@ pub(crate) fn show_json(s: &Shown) -> Value {
         "versions": v.versions.iter().map(|x| json!({"entry_id": x.id.to_hex(), "index": x.index, "ts": format_ts(x.ts),
             "actor": x.actor.encode(), "reason": x.reason})).collect::<Vec<_>>(),
         "evaluation": eval_json(&s.eval, r),
-        "approvals_at_run": s.at_run.map(|(ts, have, need)| json!({"ran_at": format_ts(ts), "have": have, "need": need})),
+        "approvals_at_run": s.approvals_at_run().map(|(ts, have, need)| json!({"ran_at": format_ts(ts), "have": have, "need": need})),
         "assessment": {
             "flags": s.assessment.flags,
             "risk": s.assessment.risk,
@@ -129,7 +129,7 @@ pub(crate) fn show_text(s: &Shown) -> String {
     // After a run, the tally it ran on beside today's (approvals expire, flags are raised later): an
     // executed request showing "0 of 1" read as one run without approval.
     let at_run = s
-        .at_run
+        .approvals_at_run()
         .map(|(ts, have, need)| {
             let under = v.emergency.as_ref().is_some_and(|e| e.ts <= ts);
             let emergency = if have < need as usize && under { " under its emergency" } else { "" };

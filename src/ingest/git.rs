@@ -41,11 +41,6 @@ pub(crate) struct Revert {
 /// object names, so a separator that did reach a message is refused, not read as a record.
 const FORMAT: &str = "--format=%H%x00%P%x00%an <%ae>%x00%cI%x00%B%x00";
 
-/// Whether `s` is a full object name (SHA-1 or SHA-256, lowercase hex, as `%H` and `%P` print them).
-fn object_name(s: &str) -> bool {
-    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// The reverted commit (and, for a merge, the parent kept) named by a revert message.
 pub(crate) fn reverted(message: &str) -> Option<(String, Option<String>)> {
     let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -78,7 +73,9 @@ pub(crate) fn parse_log(out: &[u8]) -> Result<Vec<Revert>, IngestError> {
         else {
             return Err(fail("git log output", "a record has fewer than five fields"));
         };
-        if !object_name(id) || !parents.split(' ').filter(|p| !p.is_empty()).all(object_name) {
+        if !crate::child::git_object_name(id)
+            || !parents.split(' ').filter(|p| !p.is_empty()).all(crate::child::git_object_name)
+        {
             return Err(fail(
                 format!("commit {}", crate::text::safe(&bounded(id))),
                 "its id or parents are not object names (git printed a separator inside a field)",

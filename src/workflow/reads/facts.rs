@@ -1,10 +1,11 @@
 //! The facts of one request as the report and the request index keep them: what it is, where, how it
 //! was decided, executed and reviewed, derived from its folded view and the policy's judgement.
 
+use super::assess::Assessment;
 use super::state::{Judged, Snapshot};
 use crate::audit::RequestView;
 use crate::audit::projection::Phase;
-use crate::policy::evaluate::Counted;
+use crate::policy::evaluate::{Counted, Evaluation};
 use crate::report::metrics::RequestFacts;
 use chrono::{DateTime, Utc};
 
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> RequestFacts {
     let r = view.record();
     let time = |s: &Option<String>| s.as_deref().and_then(crate::audit::record::parse_time);
-    let (approvals, need) = approvals_in_force(view, judged, snap);
+    let (approvals, need) = approvals_in_force(view, &judged.eval, &judged.assessment, snap);
     let need = need.max(1) as usize;
     let executed = view.executions.last();
     let validated = view.validations.last();
@@ -62,11 +63,12 @@ pub(crate) fn facts_of(view: &RequestView, judged: &Judged, snap: &Snapshot) -> 
 /// request sees today's tally (approvals expired since, flags raised since) beside this one.
 pub(crate) fn approvals_at_run(
     view: &RequestView,
-    judged: &Judged,
+    eval: &Evaluation,
+    assessment: &Assessment,
     snap: &Snapshot,
 ) -> Option<(DateTime<Utc>, usize, u32)> {
     let run = view.executions.first()?;
-    let (at, need) = approvals_in_force(view, judged, snap);
+    let (at, need) = approvals_in_force(view, eval, assessment, snap);
     Some((run.ts, at.len(), need))
 }
 
@@ -77,7 +79,12 @@ pub(crate) fn approvals_at_run(
 /// when the request was approved; an approval the run had not seen did not clear it; a flag raised since,
 /// or a tier raised by one, asks nothing of a run that is over). Without a run, the approvals that count
 /// now, expired ones included, and the count needed now.
-fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (Vec<DateTime<Utc>>, u32) {
+fn approvals_in_force(
+    view: &RequestView,
+    eval: &Evaluation,
+    assessment: &Assessment,
+    snap: &Snapshot,
+) -> (Vec<DateTime<Utc>>, u32) {
     use crate::audit::bodies::Decision;
     let approvals = |decisions: &[Counted], expired_count: bool| {
         let mut at: Vec<DateTime<Utc>> = decisions
@@ -89,20 +96,20 @@ fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (
         at.sort();
         at
     };
-    let today = || (approvals(&judged.eval.decisions, true), judged.eval.need);
+    let today = || (approvals(&eval.decisions, true), eval.need);
     let Some(run) = view.executions.first() else { return today() };
     let seen = |pos| snap.roster.happened_before(pos, run.pos);
-    let now_flags = judged.assessment.flag_ids();
+    let now_flags = assessment.flag_ids();
     // Folded without the policy's rules (none assessed the run): judged with today's flags.
     let (flags, tier) = match &view.first_run {
         Some(j) => (j.flags.clone(), j.tier.clone()),
-        None => (now_flags.clone(), judged.assessment.risk.tier.clone()),
+        None => (now_flags.clone(), assessment.risk.tier.clone()),
     };
     let same_flags = {
         fn set(f: &[String]) -> std::collections::BTreeSet<&str> {
             f.iter().map(String::as_str).collect()
         }
-        set(&flags) == set(&now_flags) && tier == judged.assessment.risk.tier
+        set(&flags) == set(&now_flags) && tier == assessment.risk.tier
     };
     if same_flags
         && view.decisions.iter().all(|d| seen(d.pos))
@@ -114,8 +121,7 @@ fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (
         // the approvals lapsed read as an approved one).
         let hours = snap.policies.current().1.approvals.expiry_hours;
         let valid_at_run = |d: &Counted| hours == 0 || run.ts - d.ts <= chrono::Duration::hours(i64::from(hours));
-        let mut at: Vec<DateTime<Utc>> = judged
-            .eval
+        let mut at: Vec<DateTime<Utc>> = eval
             .decisions
             .iter()
             .filter(|d| d.decision == Decision::Approve)
@@ -125,7 +131,7 @@ fn approvals_in_force(view: &RequestView, judged: &Judged, snap: &Snapshot) -> (
             .map(|d| d.ts)
             .collect();
         at.sort();
-        return (at, judged.eval.need);
+        return (at, eval.need);
     }
     let mut then = view.clone();
     then.decisions.retain(|d| seen(d.pos));

@@ -19,11 +19,18 @@ pub struct Shown {
     pub eval: Evaluation,
     pub assessment: super::assess::Assessment,
     pub obligations: Vec<Obligation>,
-    /// At its first counted run: when, the approvals that counted for it, and the approvals needed.
-    pub at_run: Option<(DateTime<Utc>, usize, u32)>,
     pub now: DateTime<Utc>,
     /// The roster and policies it was evaluated under (shared by the requests one question weighs).
     pub snap: std::sync::Arc<Snapshot>,
+}
+
+impl Shown {
+    /// At its first counted run: when, the approvals that counted for it, and the approvals needed
+    /// ([`super::facts::approvals_at_run`]). Worked out when asked (`show` asks; the gate, which weighs
+    /// every request naming a change, does not).
+    pub fn approvals_at_run(&self) -> Option<(DateTime<Utc>, usize, u32)> {
+        super::facts::approvals_at_run(&self.view, &self.eval, &self.assessment, &self.snap)
+    }
 }
 
 /// Everything about request `req`, evaluated now, decided from its signed entries.
@@ -76,8 +83,7 @@ fn shown(
     let view = load_view(ledger, &snap, id)?;
     let judged = evaluate_now(ledger, &view, &snap, now)?;
     let obligations = view.obligations(now);
-    let at_run = super::facts::approvals_at_run(&view, &judged, &snap);
-    Ok(Shown { view, eval: judged.eval, assessment: judged.assessment, obligations, at_run, now, snap })
+    Ok(Shown { view, eval: judged.eval, assessment: judged.assessment, obligations, now, snap })
 }
 
 /// A ledger id given on the command line (`--ledger-id`: 64 hex characters, as `rollcall verify` prints it).
